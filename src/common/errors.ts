@@ -1,0 +1,124 @@
+/**
+ * Errors with stable codes. Every failure the user can see is a BeelineError
+ * subclass whose `code` never changes once released (docs/errors.md lists them).
+ * Messages read as an operation path plus, where useful, a hint:
+ *   `lab up demo: create namespace bl-demo-node1: File exists (is a lab named demo already up?)`
+ */
+export class BeelineError extends Error {
+  /** Stable, documented, machine-readable code, e.g. `BL_ERR_LAB_NOT_FOUND`. */
+  readonly code: string;
+  /** What the user can do about it; printed after the message. */
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** One line: `message (hint)`. */
+  describe(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message;
+  }
+}
+
+/** A command-line usage mistake: unknown flag, missing argument, bad value. */
+export class UsageError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_USAGE', message, { hint });
+  }
+}
+
+/** No lab by that name is up, or no lab at all. */
+export class LabNotFoundError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_LAB_NOT_FOUND', message, { hint });
+  }
+}
+
+/** A lab is already up under that name, or its resources are in the way. */
+export class LabExistsError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_LAB_EXISTS', message, { hint });
+  }
+}
+
+/** Several labs are up and the command did not say which. */
+export class LabAmbiguousError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_LAB_AMBIGUOUS', message, { hint });
+  }
+}
+
+/** A step of building or tearing down a lab failed. */
+export class LabStepError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_LAB_STEP', message, options);
+  }
+}
+
+/** An external command (ip, etcd, …) exited non-zero or could not start. */
+export class CommandError extends BeelineError {
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  constructor(message: string, exitCode: number | null, stderr: string, hint?: string) {
+    super('BL_ERR_COMMAND', message, { hint });
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+}
+
+/** The program needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF). */
+export class PermissionError extends BeelineError {
+  constructor(message: string, hint = 'run as root') {
+    super('BL_ERR_PERMISSION', message, { hint });
+  }
+}
+
+/** Something would touch the machine's own root network namespace. Never allowed. */
+export class HostSafetyError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_HOST_SAFETY', message, { hint });
+  }
+}
+
+/** The kernel lacks a feature the datapath needs (found by a probe). */
+export class FeatureMissingError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_FEATURE_MISSING', message, { hint });
+  }
+}
+
+/** A libbpf / bpf(2) operation failed. `errno` is the positive errno value. */
+export class BpfError extends BeelineError {
+  readonly errno: number;
+  /** Verifier log, when the failure was a program load. */
+  readonly verifierLog: string | undefined;
+  constructor(message: string, errno: number, options: { hint?: string; verifierLog?: string } = {}) {
+    super('BL_ERR_BPF', message, { hint: options.hint });
+    this.errno = errno;
+    this.verifierLog = options.verifierLog;
+  }
+}
+
+/** A struct crossing the kernel boundary does not match the generated codec. */
+export class AbiMismatchError extends BeelineError {
+  constructor(message: string, hint = 'rebuild with `make build` (it regenerates src/datapath/generated)') {
+    super('BL_ERR_ABI_MISMATCH', message, { hint });
+  }
+}
+
+/** The node agent could not be reached or answered with an error. */
+export class AgentUnreachableError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_AGENT_UNREACHABLE', message, { hint });
+  }
+}
+
+/** Wraps anything thrown that is not a BeelineError, so the CLI always has a code. */
+export function asBeelineError(err: unknown, operation?: string): BeelineError {
+  if (err instanceof BeelineError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new BeelineError('BL_ERR_INTERNAL', operation ? `${operation}: ${msg}` : msg, { cause: err });
+}
