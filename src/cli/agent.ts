@@ -1,0 +1,42 @@
+/** `beeline agent`: the per-node daemon. The lab starts one in each node namespace. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { Agent } from '../agent/agent.js';
+import type { AgentConfig } from '../agent/types.js';
+import { BeelineError, UsageError } from '../common/errors.js';
+import { logger } from '../common/log.js';
+import { KernelDatapath } from '../datapath/node.js';
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('run the node agent (started by the lab inside a node namespace)')
+    .requiredOption('--config <file>', 'agent configuration (written by the lab)')
+    .action(async (o: { config: string }) => {
+      let config: AgentConfig;
+      try {
+        config = JSON.parse(readFileSync(o.config, 'utf8')) as AgentConfig;
+      } catch (e) {
+        throw new UsageError(`agent --config ${o.config}: ${(e as Error).message}`);
+      }
+      const log = logger(`agent[${config.node}]`);
+      const agent = new Agent(config, new KernelDatapath(config, log), log);
+      try {
+        await agent.start();
+      } catch (e) {
+        // A datapath that cannot load is fatal: say why and exit non-zero.
+        const err = e instanceof BeelineError ? e : undefined;
+        log.error('start failed', { code: err?.code ?? 'BL_ERR_INTERNAL', error: (e as Error).message });
+        await agent.stop().catch(() => undefined);
+        throw e;
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          log.info('signal', { sig });
+          void agent.stop().finally(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}

@@ -1,0 +1,125 @@
+/** `beeline lab …`: build, inspect, enter and remove one-machine clusters. */
+import { Command, Option } from 'commander';
+import { UsageError } from '../common/errors.js';
+import { labDown, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
+import { DEFAULT_LAB, listLabs, readState, resolveLabName } from '../lab/state.js';
+import { age, parseOutput, printStructured, table } from './output.js';
+
+/** `--lab` on every lab-scoped command; the `lab` subcommands also take `--name`. */
+export function labOption(): Option {
+  return new Option('--lab <name>', 'the lab to act on (default: $BEELINE_LAB, else the only lab that is up)');
+}
+
+function labName(opts: { lab?: string; name?: string }): string {
+  if (opts.lab && opts.name && opts.lab !== opts.name) throw new UsageError(`--lab ${opts.lab} and --name ${opts.name} disagree`);
+  return resolveLabName(opts.lab ?? opts.name);
+}
+
+function printReport(r: LabReport): void {
+  const since = Math.round((Date.now() - Date.parse(r.createdAt)) / 1000);
+  process.stdout.write(`Lab:        ${r.name} (${r.phase}, ${r.healthy ? 'healthy' : 'NOT healthy'}, up ${age(since)})\n`);
+  process.stdout.write(`Routing:    ${r.routing}\n`);
+  process.stdout.write(`KVStore:    ${r.etcd.healthy ? `Ok   etcd ${r.etcd.version} at ${r.etcd.endpoint}` : `Unreachable ${r.etcd.message ?? (r.etcd.running ? '' : 'etcd not running')}`}\n`);
+  process.stdout.write(`Fabric:     ${r.fabric.netns} ${r.fabric.cidr}\n`);
+  process.stdout.write(`World:      ${r.world.netns} ${r.world.ip}\n\n`);
+  process.stdout.write(
+    table(
+      ['NODE', 'NAMESPACE', 'INTERNAL-IP', 'POD-CIDR', 'AGENT-PID', 'AGENT', 'DATAPATH'],
+      r.nodes.map((n) => [
+        n.name,
+        n.netns,
+        n.ip,
+        n.podCIDR,
+        n.agent.pid,
+        n.agent.health + (n.agent.message ? ` (${n.agent.message})` : ''),
+        n.agent.status ? `${n.agent.status.datapath.mode}, ${n.agent.status.datapath.attachments.length} attachments` : '-',
+      ]),
+    ),
+  );
+  const missing = r.namespaces.filter((n) => !n.present);
+  if (missing.length) process.stdout.write(`\nMissing namespaces: ${missing.map((n) => n.name).join(', ')}\n`);
+}
+
+export function registerLab(program: Command): void {
+  const lab = program.command('lab').description('build and manage a whole cluster on this machine out of network namespaces');
+
+  lab
+    .command('up')
+    .description('create a lab: fabric, nodes, outside world, etcd and a node agent per node')
+    .option('--nodes <n>', 'number of nodes', '2')
+    .option('--name <name>', 'lab name', process.env.BEELINE_LAB ?? DEFAULT_LAB)
+    .addOption(labOption().hideHelp())
+    .addOption(new Option('--routing <mode>', 'how pods reach other nodes').choices(['tunnel', 'native']).default('tunnel'))
+    .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
+    .option('-o, --output <format>', 'print the resulting status as json|yaml')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; monitorAggregation: string; output?: string; quiet?: boolean }) => {
+      const fmt = parseOutput(o.output);
+      const nodes = Number(o.nodes);
+      if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
+      const name = o.lab ?? o.name;
+      await labUp({ name, nodes, routing: o.routing, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
+      const r = await labStatus(name);
+      if (!printStructured(fmt, r)) printReport(r);
+    });
+
+  lab
+    .command('down')
+    .description('remove a lab and everything it made (namespaces, processes, cgroups, BPF pins, files)')
+    .option('--name <name>', 'lab name')
+    .addOption(labOption())
+    .option('--all', 'remove every lab')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (o: { name?: string; lab?: string; all?: boolean; quiet?: boolean }) => {
+      const names = o.all ? listLabs() : [labName(o)];
+      for (const n of names) await labDown(n, { quiet: !!o.quiet });
+    });
+
+  lab
+    .command('status')
+    .description('report what a lab has and whether each node agent is healthy')
+    .option('--name <name>', 'lab name')
+    .addOption(labOption())
+    .option('-o, --output <format>', 'json|yaml')
+    .action(async (o: { name?: string; lab?: string; output?: string }) => {
+      const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+      const r = await labStatus(labName(o));
+      if (!printStructured(fmt, r)) printReport(r);
+      if (!r.healthy) process.exitCode = 1;
+    });
+
+  lab
+    .command('list')
+    .alias('ls')
+    .description('list the labs on this machine')
+    .option('-o, --output <format>', 'json|yaml')
+    .action((o: { output?: string }) => {
+      const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+      const rows = listLabs().map((n) => {
+        const s = readState(n)!;
+        return { name: n, phase: s.phase, nodes: s.plan.nodes.length, routing: s.plan.routing, createdAt: s.createdAt };
+      });
+      if (printStructured(fmt, rows)) return;
+      process.stdout.write(
+        table(
+          ['NAME', 'PHASE', 'NODES', 'ROUTING', 'AGE'],
+          rows.map((r) => [r.name, r.phase, r.nodes, r.routing, age(Math.round((Date.now() - Date.parse(r.createdAt)) / 1000))]),
+        ),
+      );
+    });
+
+  lab
+    .command('exec')
+    .description("run a command inside a node's, the outside world's or the fabric's namespace")
+    .argument('<target>', 'node name (node1, node2, …), world or fabric')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--name <name>', 'lab name')
+    .addOption(labOption())
+    .passThroughOptions()
+    .action(async (target: string, command: string[], o: { name?: string; lab?: string }) => {
+      // With pass-through options commander keeps the `--` separator: it is not part of the command.
+      const cmd = command[0] === '--' ? command.slice(1) : command;
+      if (cmd.length === 0) throw new UsageError('lab exec: no command given', "usage: beeline lab exec NODE -- CMD [ARGS…]");
+      process.exitCode = await labExec(labName(o), target, cmd);
+    });
+}

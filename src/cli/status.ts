@@ -1,0 +1,56 @@
+/** `beeline status`: the node agents' health, like `cilium status`. */
+import { Command } from 'commander';
+import { agentGet } from '../agent/client.js';
+import type { AgentStatus } from '../agent/types.js';
+import { asBeelineError } from '../common/errors.js';
+import { labOption } from './lab.js';
+import { agentsOf } from './nodes.js';
+import { age, parseOutput, printStructured } from './output.js';
+
+function printStatus(s: AgentStatus): void {
+  const ok = (b: boolean) => (b ? 'Ok' : 'Failure');
+  const lines = [
+    ['Node', `${s.node} (lab ${s.lab})`],
+    ['Health', s.health],
+    ['KVStore', s.kvstore.state === 'ok' ? `Ok   etcd ${s.kvstore.endpoint}` : `${s.kvstore.state} ${s.kvstore.message ?? ''}`.trim()],
+    ['Datapath', `${ok(s.datapath.state === 'ok')}   ${s.datapath.mode}${s.datapath.message ? ` (${s.datapath.message})` : ''}`],
+    ['Routing', s.datapath.routing],
+    ['Attachments', s.datapath.attachments.map((a) => `${a.iface}/${a.direction}:${a.program}`).join(', ') || 'none'],
+    ['BPF maps', s.datapath.maps.map((m) => `${m.name} ${m.entries}/${m.maxEntries}`).join(', ') || 'none'],
+    ['Monitor events', `${s.datapath.events.read} read, ${s.datapath.events.lost} lost`],
+    ['Endpoints', String(s.endpoints.count)],
+    ['Agent', `beeline ${s.version}, pid ${s.pid}, up ${age(s.uptimeSeconds)}`],
+  ];
+  for (const [k, v] of lines) process.stdout.write(`${(k + ':').padEnd(16)}${v}\n`);
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description("node agents' health: datapath, kvstore, maps, endpoints (like cilium status)")
+    .addOption(labOption())
+    .option('--node <node>', 'only this node (default: every node)')
+    .option('-o, --output <format>', 'json|yaml')
+    .action(async (o: { lab?: string; node?: string; output?: string }) => {
+      const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+      const results = await Promise.all(
+        agentsOf(o).map(async (a) => {
+          try {
+            return { node: a.node, status: await agentGet<AgentStatus>(a.socket, '/v1/status') };
+          } catch (e) {
+            return { node: a.node, error: asBeelineError(e) };
+          }
+        }),
+      );
+      if (printStructured(fmt, results.map((r) => ('status' in r ? r.status : { node: r.node, health: 'unreachable', error: { code: r.error!.code, message: r.error!.message } })))) {
+        if (results.some((r) => !('status' in r) || r.status!.health !== 'ok')) process.exitCode = 1;
+        return;
+      }
+      results.forEach((r, i) => {
+        if (i) process.stdout.write('\n');
+        if ('status' in r && r.status) printStatus(r.status);
+        else process.stdout.write(`Node:           ${r.node}\nHealth:         unreachable (${r.error!.describe()})\n`);
+      });
+      if (results.some((r) => !('status' in r) || r.status!.health !== 'ok')) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,84 @@
+/**
+ * The lab's own cgroup v2 subtree: `<cgroup2 root>/beeline/<lab>/…`. Every
+ * process the lab starts lives in it, and BPF cgroup programs attach only
+ * below it, never to the root cgroup.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FeatureMissingError, LabStepError } from '../common/errors.js';
+import { cgroup2Root } from './safety.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Creates (if needed) and returns `<root>/beeline/<lab>/<...sub>`. */
+export function ensureCgroup(lab: string, ...sub: string[]): string {
+  const root = cgroup2Root();
+  if (!root) throw new FeatureMissingError('lab cgroup: no cgroup v2 hierarchy is mounted', 'mount cgroup2 (e.g. at /sys/fs/cgroup/unified)');
+  const dir = join(root, 'beeline', lab, ...sub);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new LabStepError(`create cgroup ${dir}: ${(e as Error).message}`);
+  }
+  return dir;
+}
+
+/** Pids in a cgroup and all its descendants. */
+export function cgroupPids(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  const pids: number[] = [];
+  const walk = (d: string) => {
+    try {
+      for (const l of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (l) pids.push(Number(l));
+      for (const n of readdirSync(d)) if (statSync(join(d, n)).isDirectory()) walk(join(d, n));
+    } catch {
+      /* removed meanwhile */
+    }
+  };
+  walk(dir);
+  return pids;
+}
+
+/**
+ * Removes a lab cgroup subtree. Any process still in it was started by the lab
+ * (that is how it got there): it is killed by pid first.
+ */
+export async function removeCgroup(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pids = cgroupPids(dir);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    if (pids.length === 0) break;
+    await sleep(50);
+  }
+  const rmTree = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) rmTree(p);
+    }
+    rmdirSync(d);
+  };
+  try {
+    rmTree(dir);
+  } catch (e) {
+    throw new LabStepError(`remove cgroup ${dir}: ${(e as Error).message}`, { hint: 'a process is still in it: see its cgroup.procs' });
+  }
+}
+
+/** Removes `<root>/beeline` when no lab is left in it. */
+export function removeCgroupBaseIfEmpty(): void {
+  const root = cgroup2Root();
+  if (!root) return;
+  const base = join(root, 'beeline');
+  try {
+    if (existsSync(base) && readdirSync(base).filter((n) => statSync(join(base, n)).isDirectory()).length === 0) rmdirSync(base);
+  } catch {
+    /* still in use */
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * The lab: a whole cluster on one machine, built from network namespaces.
+ * `up` realises a LabPlan step by step (recording each resource as it goes),
+ * `down` removes exactly what the state file says the lab made, `status`
+ * reports it, `exec` runs a command in one of its namespaces.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabExistsError, LabStepError, PermissionError, asBeelineError } from '../common/errors.js';
+import { run } from '../common/exec.js';
+import { progress } from '../common/log.js';
+import { repoRoot } from '../common/version.js';
+import { agentGet } from '../agent/client.js';
+import type { AgentConfig, AgentStatus } from '../agent/types.js';
+import { ensureCgroup, removeCgroup, removeCgroupBaseIfEmpty } from './cgroup.js';
+import { etcdStatus, startEtcd, waitEtcd } from './etcd.js';
+import { addNetns, addVeth, delNetns, ipIn, listNetns, sysctlIn } from './netns.js';
+import { isAlive, startDaemon, stopProcess } from './process.js';
+import { labDir, labsDir, readState, runDir, writeState, type LabState } from './state.js';
+import { planLab, resolveTarget, type RoutingMode } from './topology.js';
+
+export interface LabUpOptions {
+  name: string;
+  nodes: number;
+  routing: RoutingMode;
+  monitorAggregation?: string;
+  quiet?: boolean;
+}
+
+function requireRoot(op: string): void {
+  if (process.getuid && process.getuid() !== 0) throw new PermissionError(`${op}: needs root (network namespaces, bpffs, cgroups)`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isBpffs(dir: string): boolean {
+  const r = run('stat', ['-f', '-c', '%T', dir], { allowFailure: true });
+  return r.code === 0 && r.stdout.trim() === 'bpf_fs';
+}
+
+/** Records whether /run/netns was there before beeline, so the last `lab down` leaves it as found. */
+function noteHostBaseline(): void {
+  const p = join(runDir(), 'host.json');
+  if (existsSync(p)) return;
+  mkdirSync(runDir(), { recursive: true });
+  writeFileSync(p, JSON.stringify({ runNetnsExisted: existsSync('/run/netns') }));
+}
+
+export async function labUp(opts: LabUpOptions): Promise<LabState> {
+  requireRoot(`lab up ${opts.name}`);
+  const plan = planLab(opts.name, opts.nodes, opts.routing);
+  if (readState(plan.name)) {
+    throw new LabExistsError(`lab up ${plan.name}: a lab named ${plan.name} is already up`, `take it down first: beeline lab down --name ${plan.name}`);
+  }
+  const taken = [plan.fabric.netns, plan.world.netns, ...plan.nodes.map((n) => n.netns)].filter((n) => listNetns().includes(n));
+  if (taken.length) {
+    throw new LabExistsError(`lab up ${plan.name}: namespace ${taken[0]} already exists`, 'a lab of that name was left behind: remove it with beeline lab down --name ' + plan.name);
+  }
+  noteHostBaseline();
+  const dir = labDir(plan.name);
+  const state: LabState = {
+    version: 1,
+    plan,
+    phase: 'creating',
+    createdAt: new Date().toISOString(),
+    dir,
+    netns: [],
+    agents: {},
+  };
+  writeState(state);
+  const p = progress(6, opts.quiet);
+  try {
+    p.step(`lab ${plan.name}: cgroup subtree and bpffs`);
+    state.cgroup = ensureCgroup(plan.name);
+    writeState(state);
+    const bpffs = join(dir, 'bpf');
+    mkdirSync(bpffs, { recursive: true });
+    run('mount', ['-t', 'bpf', 'bpffs', bpffs], { operation: `mount bpffs at ${bpffs}` });
+    state.bpffs = bpffs;
+    writeState(state);
+
+    p.step(`lab ${plan.name}: fabric ${plan.fabric.netns} with bridge ${plan.fabric.bridge}`);
+    const fab = plan.fabric.netns;
+    addNetns(fab);
+    state.netns.push(fab);
+    writeState(state);
+    ipIn(fab, ['link', 'add', plan.fabric.bridge, 'type', 'bridge'], 'create fabric bridge');
+    ipIn(fab, ['link', 'set', plan.fabric.bridge, 'up'], 'bring up fabric bridge');
+
+    p.step(`lab ${plan.name}: ${plan.nodes.length} node namespace(s) and the outside world`);
+    const hosts = [
+      ...plan.nodes.map((n) => ({ netns: n.netns, uplink: n.uplink, port: n.fabricPort, ip: n.ip, len: n.prefixLen, router: true })),
+      { netns: plan.world.netns, uplink: plan.world.uplink, port: plan.world.fabricPort, ip: plan.world.ip, len: plan.world.prefixLen, router: false },
+    ];
+    for (const h of hosts) {
+      addNetns(h.netns);
+      state.netns.push(h.netns);
+      writeState(state);
+      addVeth(fab, h.port, h.netns, h.uplink);
+      ipIn(fab, ['link', 'set', h.port, 'master', plan.fabric.bridge, 'up'], `attach ${h.port} to the fabric bridge`);
+      ipIn(h.netns, ['addr', 'add', `${h.ip}/${h.len}`, 'dev', h.uplink], `address ${h.ip} on ${h.netns}/${h.uplink}`);
+      ipIn(h.netns, ['link', 'set', h.uplink, 'up'], `bring up ${h.netns}/${h.uplink}`);
+      if (h.router) sysctlIn(h.netns, 'net.ipv4.ip_forward', '1');
+    }
+
+    p.step(`lab ${plan.name}: etcd (unix sockets only)`);
+    const cg = ensureCgroup(plan.name, 'etcd');
+    const etcd = startEtcd(plan.name, join(dir, 'etcd'), fab, cg);
+    state.etcd = { socket: etcd.socket, dataDir: etcd.dataDir, process: etcd.process };
+    writeState(state);
+    await waitEtcd(etcd);
+
+    p.step(`lab ${plan.name}: node agents`);
+    for (const n of plan.nodes) {
+      const ndir = join(dir, 'nodes', n.name);
+      mkdirSync(ndir, { recursive: true });
+      const pinDir = join(bpffs, n.name);
+      mkdirSync(pinDir, { recursive: true });
+      const config: AgentConfig = {
+        lab: plan.name,
+        node: n.name,
+        nodeIP: n.ip,
+        uplink: n.uplink,
+        podCIDR: n.podCIDR,
+        clusterPoolCIDR: plan.clusterPoolCIDR,
+        routing: plan.routing,
+        socket: join(ndir, 'agent.sock'),
+        pinDir,
+        bpfObjectDir: join(repoRoot, 'build', 'bpf'),
+        kvstore: etcd.endpoint,
+        monitorAggregation: opts.monitorAggregation ?? 'medium',
+      };
+      const configPath = join(ndir, 'agent.json');
+      writeFileSync(configPath, JSON.stringify(config, null, 2));
+      const proc = startDaemon({
+        role: `agent ${n.name}`,
+        netns: n.netns,
+        cgroupDir: ensureCgroup(plan.name, n.name, 'agent'),
+        log: join(ndir, 'agent.log'),
+        cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'agent', '--config', configPath],
+      });
+      state.agents[n.name] = { socket: config.socket, process: proc, config: configPath };
+      writeState(state);
+    }
+
+    p.step(`lab ${plan.name}: waiting for agents to report healthy`);
+    for (const n of plan.nodes) await waitAgent(state, n.name);
+    state.phase = 'up';
+    writeState(state);
+    p.done(`lab ${plan.name} is up: ${plan.nodes.length} node(s), routing ${plan.routing}`);
+    return state;
+  } catch (e) {
+    const err = asBeelineError(e, `lab up ${plan.name}`);
+    process.stderr.write(`lab up ${plan.name} failed; removing what it made\n`);
+    await labDown(plan.name, { quiet: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function waitAgent(state: LabState, node: string, timeoutMs = 30_000): Promise<void> {
+  const a = state.agents[node]!;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (!isAlive(a.process)) {
+      throw new LabStepError(`start agent ${node}: it exited`, { hint: `see ${a.process.log}` });
+    }
+    try {
+      const st = await agentGet<AgentStatus>(a.socket, '/v1/status', 1000);
+      if (st.health === 'ok') return;
+      last = `health ${st.health}: ${st.datapath.message ?? st.kvstore.message ?? ''}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await sleep(200);
+  }
+  throw new LabStepError(`start agent ${node}: not healthy after ${timeoutMs / 1000}s (${last})`, { hint: `see ${a.process.log}` });
+}
+
+/**
+ * Removes everything the lab recorded: processes (by pid), namespaces, the
+ * bpffs, the cgroup subtree, its files. Idempotent, and works on a lab whose
+ * `up` was interrupted.
+ */
+export async function labDown(name: string, opts: { quiet?: boolean } = {}): Promise<void> {
+  requireRoot(`lab down ${name}`);
+  const state = readState(name);
+  if (!state) return;
+  state.phase = 'deleting';
+  writeState(state);
+  const p = progress(4, opts.quiet);
+  p.step(`lab ${name}: stopping agents and etcd`);
+  await Promise.all(Object.values(state.agents).map((a) => stopProcess(a.process)));
+  if (state.etcd) await stopProcess(state.etcd.process);
+  // Anything else the lab started sits in its cgroup subtree: end it by pid.
+  if (state.cgroup) await removeCgroup(state.cgroup);
+
+  p.step(`lab ${name}: deleting namespaces`);
+  const errors: string[] = [];
+  for (const ns of [...state.netns].reverse()) {
+    try {
+      delNetns(ns);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  // Pod namespaces (made by the CNI plugin) carry the lab's prefix too.
+  for (const ns of listNetns().filter((n) => n.startsWith(`bl-${name}-`))) {
+    try {
+      delNetns(ns);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+
+  p.step(`lab ${name}: unmounting bpffs`);
+  if (state.bpffs && existsSync(state.bpffs) && isBpffs(state.bpffs)) {
+    run('umount', [state.bpffs], { operation: `unmount bpffs ${state.bpffs}` });
+  }
+
+  p.step(`lab ${name}: removing files`);
+  rmSync(state.dir, { recursive: true, force: true });
+  removeCgroupBaseIfEmpty();
+  restoreHostBaseline();
+  if (errors.length) throw new LabStepError(`lab down ${name}: ${errors.join('; ')}`);
+  p.done(`lab ${name} is down`);
+}
+
+/** After the last lab: remove /run/netns if beeline's first `ip netns add` made it, and /run/beeline. */
+function restoreHostBaseline(): void {
+  const labs = existsSync(labsDir()) ? readdirSync(labsDir()) : [];
+  if (labs.length) return;
+  const hostFile = join(runDir(), 'host.json');
+  let runNetnsExisted = true;
+  try {
+    runNetnsExisted = (JSON.parse(readFileSync(hostFile, 'utf8')) as { runNetnsExisted: boolean }).runNetnsExisted;
+  } catch {
+    /* no baseline: leave /run/netns alone */
+  }
+  if (!runNetnsExisted && existsSync('/run/netns') && listNetns().length === 0) {
+    run('umount', ['/run/netns'], { allowFailure: true });
+    try {
+      rmdirSync('/run/netns');
+    } catch {
+      /* still mounted or not empty: leave it */
+    }
+  }
+  rmSync(runDir(), { recursive: true, force: true });
+}
+
+export interface NodeReport {
+  name: string;
+  netns: string;
+  ip: string;
+  podCIDR: string;
+  agent: { pid: number; running: boolean; health: string; message?: string; status?: AgentStatus };
+}
+
+export interface LabReport {
+  name: string;
+  phase: string;
+  routing: string;
+  createdAt: string;
+  healthy: boolean;
+  etcd: { endpoint: string; pid: number; running: boolean; healthy: boolean; version?: string; message?: string };
+  fabric: { netns: string; cidr: string };
+  world: { netns: string; ip: string };
+  nodes: NodeReport[];
+  namespaces: { name: string; present: boolean }[];
+}
+
+export async function labStatus(name: string): Promise<LabReport> {
+  const state = readState(name);
+  if (!state) throw new LabStepError(`lab ${name}: state file missing`);
+  const { plan } = state;
+  const present = new Set(listNetns());
+  const etcdEndpoint = state.etcd ? `unix://${state.etcd.socket}` : '';
+  const etcd: LabReport['etcd'] = {
+    endpoint: etcdEndpoint,
+    pid: state.etcd?.process.pid ?? 0,
+    running: state.etcd ? isAlive(state.etcd.process) : false,
+    healthy: false,
+  };
+  if (etcd.running) {
+    try {
+      etcd.version = (await etcdStatus(etcdEndpoint)).version;
+      etcd.healthy = true;
+    } catch (e) {
+      etcd.message = (e as Error).message;
+    }
+  }
+  const nodes: NodeReport[] = await Promise.all(
+    plan.nodes.map(async (n) => {
+      const a = state.agents[n.name];
+      const r: NodeReport = {
+        name: n.name,
+        netns: n.netns,
+        ip: n.ip,
+        podCIDR: n.podCIDR,
+        agent: { pid: a?.process.pid ?? 0, running: a ? isAlive(a.process) : false, health: 'unknown' },
+      };
+      if (!a) r.agent.message = 'never started';
+      else if (!r.agent.running) {
+        r.agent.health = 'down';
+        r.agent.message = `process ${a.process.pid} is not running (see ${a.process.log})`;
+      } else {
+        try {
+          const st = await agentGet<AgentStatus>(a.socket, '/v1/status', 2000);
+          r.agent.health = st.health;
+          r.agent.status = st;
+        } catch (e) {
+          r.agent.health = 'unreachable';
+          r.agent.message = (e as Error).message;
+        }
+      }
+      return r;
+    }),
+  );
+  const namespaces = state.netns.map((n) => ({ name: n, present: present.has(n) }));
+  return {
+    name,
+    phase: state.phase,
+    routing: plan.routing,
+    createdAt: state.createdAt,
+    healthy: state.phase === 'up' && etcd.healthy && nodes.every((n) => n.agent.health === 'ok') && namespaces.every((n) => n.present),
+    etcd,
+    fabric: { netns: plan.fabric.netns, cidr: plan.fabric.cidr },
+    world: { netns: plan.world.netns, ip: plan.world.ip },
+    nodes,
+    namespaces,
+  };
+}
+
+/** Runs CMD inside a node's (or the world's, or the fabric's) namespace; resolves with its exit status. */
+export function labExec(name: string, target: string, cmd: string[]): Promise<number> {
+  const state = readState(name);
+  if (!state) throw new LabStepError(`lab ${name}: state file missing`);
+  const netns = resolveTarget(state.plan, target);
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', netns, ...cmd], { stdio: 'inherit' });
+    child.on('error', (e) => reject(new LabStepError(`lab exec ${target}: ${e.message}`)));
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
+  });
+}

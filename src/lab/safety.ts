@@ -1,0 +1,122 @@
+/**
+ * Host safety. The machine's own root network namespace is never touched by
+ * beeline: every link, address, route, rule and BPF attachment lives in lab
+ * namespaces. This module holds the guards that enforce it and the snapshot
+ * that tests compare before `lab up` and after `lab down`.
+ */
+import { readlinkSync, existsSync } from 'node:fs';
+import { HostSafetyError } from '../common/errors.js';
+import { run } from '../common/exec.js';
+
+/** The network namespace of a process, as `net:[inode]`. */
+export function netnsOf(pid: number | 'self'): string {
+  return readlinkSync(`/proc/${pid}/ns/net`);
+}
+
+/**
+ * The machine's root network namespace: that of kthreadd (pid 2), since kernel
+ * threads always live in the initial namespace (pid 1's may be unreadable, as
+ * under some sandboxes). Undefined when neither can be read.
+ */
+function rootNetns(): string | undefined {
+  for (const pid of [2, 1]) {
+    try {
+      return netnsOf(pid);
+    } catch {
+      /* try the next */
+    }
+  }
+  return undefined;
+}
+
+/** True when this process runs in the machine's root network namespace; when unsure, true (the safe answer). */
+export function inRootNetns(): boolean {
+  const root = rootNetns();
+  return root === undefined || netnsOf('self') === root;
+}
+
+/**
+ * Every helper that generates traffic calls this first: it refuses to run in
+ * the root network namespace, where a packet to a lab address would leave the
+ * machine through its real uplink.
+ */
+export function assertNotRootNetns(what: string): void {
+  if (inRootNetns()) {
+    throw new HostSafetyError(
+      `${what}: refusing to run in the machine's root network namespace`,
+      "run it inside a lab namespace: 'beeline lab exec NODE -- …'",
+    );
+  }
+}
+
+/** Rejects a command line that would change the root namespace's network (defence in depth for `ip`). */
+export function assertIpTargetsNetns(args: readonly string[]): void {
+  const i = args.indexOf('-n');
+  const netns = i >= 0 ? args[i + 1] : undefined;
+  const read = ['show', 'list', 'ls', 'get'].some((v) => args.includes(v));
+  if (!netns && !read && !args.includes('netns')) {
+    throw new HostSafetyError(`ip ${args.join(' ')}: would change the root network namespace`);
+  }
+}
+
+function tryRun(cmd: string, args: string[]): string {
+  try {
+    const r = run(cmd, args, { allowFailure: true });
+    return r.code === 0 ? r.stdout : `(${cmd} exit ${r.code}: ${r.stderr.trim()})`;
+  } catch {
+    return `(${cmd} not available)`;
+  }
+}
+
+/** Root cgroup v2 mount on this machine (hybrid hierarchies mount it at /sys/fs/cgroup/unified). */
+export function cgroup2Root(): string | undefined {
+  for (const p of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
+    if (existsSync(`${p}/cgroup.procs`) && existsSync(`${p}/cgroup.subtree_control`)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * A text snapshot of everything a lab must never change in the root network
+ * namespace. Two snapshots taken before `lab up` and after `lab down` must be
+ * equal. Must itself run in the root namespace.
+ */
+export function snapshotHost(): Record<string, string> {
+  const cg = cgroup2Root();
+  const snap: Record<string, string> = {
+    'ip link': tryRun('ip', ['-o', 'link', 'show']),
+    'ip addr': tryRun('ip', ['-o', 'addr', 'show']),
+    'ip route': tryRun('ip', ['route', 'show', 'table', 'all']),
+    'ip -6 route': tryRun('ip', ['-6', 'route', 'show', 'table', 'all']),
+    'ip rule': tryRun('ip', ['rule', 'show']),
+    'ip -6 rule': tryRun('ip', ['-6', 'rule', 'show']),
+    'ip neigh (permanent)': tryRun('ip', ['neigh', 'show', 'nud', 'permanent']),
+    'iptables-save': tryRun('iptables-save', []),
+    'ip6tables-save': tryRun('ip6tables-save', []),
+    'nft list ruleset': tryRun('nft', ['list', 'ruleset']),
+    'bpftool net': tryRun('bpftool', ['net', 'show']),
+    'root cgroup bpf': cg ? tryRun('bpftool', ['cgroup', 'show', cg]) : '(no cgroup v2)',
+    'ip netns': tryRun('ip', ['netns', 'list']),
+  };
+  // iptables-save prints a timestamp and packet counters; neither is state.
+  for (const k of ['iptables-save', 'ip6tables-save']) {
+    snap[k] = snap[k]!
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]'))
+      .join('\n');
+  }
+  return snap;
+}
+
+/** Lines that differ between two snapshots, as `section: - old / + new`. Empty when equal. */
+export function diffSnapshots(a: Record<string, string>, b: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const la = new Set((a[k] ?? '').split('\n'));
+    const lb = new Set((b[k] ?? '').split('\n'));
+    for (const l of la) if (!lb.has(l)) out.push(`${k}: - ${l}`);
+    for (const l of lb) if (!la.has(l)) out.push(`${k}: + ${l}`);
+  }
+  return out;
+}

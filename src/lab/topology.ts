@@ -1,0 +1,89 @@
+/**
+ * The lab's topology as a pure plan: names of namespaces and links, addresses,
+ * CIDRs. `lab up` realises the plan; tests check it without root.
+ *
+ *   fabric netns: bridge br0 (the physical network between nodes, no address)
+ *     ├── veth n<i> ── eth0 in node netns <i>   172.18.0.(10+i)/24
+ *     └── veth w0   ── eth0 in world netns      172.18.0.100/24
+ *   pods: one netns each, veth to their node (created by the CNI plugin)
+ *   etcd: unix sockets only (no TCP listener), run in the fabric netns
+ */
+import { UsageError } from '../common/errors.js';
+
+export type RoutingMode = 'tunnel' | 'native';
+
+export interface NodePlan {
+  /** Kubernetes node name. */
+  name: string;
+  index: number;
+  netns: string;
+  /** Uplink inside the node netns. */
+  uplink: string;
+  /** Peer end of the uplink, in the fabric netns, enslaved to the bridge. */
+  fabricPort: string;
+  ip: string;
+  prefixLen: number;
+  /** This node's share of the cluster pod pool. */
+  podCIDR: string;
+}
+
+export interface LabPlan {
+  name: string;
+  routing: RoutingMode;
+  fabric: { netns: string; bridge: string; cidr: string };
+  world: { netns: string; uplink: string; fabricPort: string; ip: string; prefixLen: number };
+  nodes: NodePlan[];
+  clusterPoolCIDR: string;
+  serviceCIDR: string;
+}
+
+export const LAB_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/;
+export const MAX_NODES = 16;
+
+/** Validates a lab name: short (namespace and interface names derive from it), DNS-label-like. */
+export function checkLabName(name: string): void {
+  if (!LAB_NAME_RE.test(name)) {
+    throw new UsageError(`lab name '${name}' is invalid`, 'use 1-12 characters: lower-case letters, digits and inner dashes');
+  }
+}
+
+export function planLab(name: string, nodes: number, routing: RoutingMode = 'tunnel'): LabPlan {
+  checkLabName(name);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) {
+    throw new UsageError(`--nodes ${nodes}: must be a whole number from 1 to ${MAX_NODES}`);
+  }
+  if (routing !== 'tunnel' && routing !== 'native') {
+    throw new UsageError(`--routing ${String(routing)}: must be 'tunnel' or 'native'`);
+  }
+  const prefix = `bl-${name}`;
+  return {
+    name,
+    routing,
+    fabric: { netns: `${prefix}-fabric`, bridge: 'br0', cidr: '172.18.0.0/24' },
+    world: { netns: `${prefix}-world`, uplink: 'eth0', fabricPort: 'w0', ip: '172.18.0.100', prefixLen: 24 },
+    nodes: Array.from({ length: nodes }, (_, i) => ({
+      name: `node${i + 1}`,
+      index: i + 1,
+      netns: `${prefix}-node${i + 1}`,
+      uplink: 'eth0',
+      fabricPort: `n${i + 1}`,
+      ip: `172.18.0.${10 + i + 1}`,
+      prefixLen: 24,
+      podCIDR: `10.0.${i + 1}.0/24`,
+    })),
+    clusterPoolCIDR: '10.0.0.0/16',
+    serviceCIDR: '10.96.0.0/12',
+  };
+}
+
+/** Which namespace a `lab exec TARGET` means: a node name, `world`, or `fabric`. */
+export function resolveTarget(plan: LabPlan, target: string): string {
+  if (target === 'world') return plan.world.netns;
+  if (target === 'fabric') return plan.fabric.netns;
+  const n = plan.nodes.find((x) => x.name === target);
+  if (!n) {
+    const known = [...plan.nodes.map((x) => x.name), 'world', 'fabric'].join(', ');
+    throw new UsageError(`lab ${plan.name}: no node or namespace '${target}'`, `one of: ${known}`);
+  }
+  return n.netns;
+}
