@@ -5,11 +5,15 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 CLANG ?= clang
+# BPF_DIR/BPF_OUT can be overridden to build a copy of the datapath with the
+# same flags (the ABI drift test does: make bpf BPF_DIR=/tmp/x/bpf BPF_OUT=/tmp/x/out).
+BPF_DIR ?= bpf
+BPF_OUT ?= build/bpf
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Wno-unused-function \
-	-D__TARGET_ARCH_x86 -I bpf/include -I /usr/include/x86_64-linux-gnu
-BPF_SRC := $(wildcard bpf/*.bpf.c)
-BPF_OBJ := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRC))
-BPF_HDR := $(shell find bpf/include -name '*.h')
+	-D__TARGET_ARCH_x86 -I $(BPF_DIR)/include -I /usr/include/x86_64-linux-gnu
+BPF_SRC := $(wildcard $(BPF_DIR)/*.bpf.c)
+BPF_OBJ := $(patsubst $(BPF_DIR)/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRC))
+BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 
 .PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo clean
 
@@ -28,8 +32,8 @@ node_modules/.package-lock.json: package-lock.json
 
 bpf: $(BPF_OBJ)
 
-build/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDR)
-	@mkdir -p build/bpf
+$(BPF_OUT)/%.bpf.o: $(BPF_DIR)/%.bpf.c $(BPF_HDR)
+	@mkdir -p $(BPF_OUT)
 	@echo "build: bpf $<"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

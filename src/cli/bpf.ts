@@ -1,6 +1,8 @@
 /** `beeline bpf …`: the datapath's maps as the kernel holds them (like `cilium bpf …`). */
 import { Command } from 'commander';
 import { agentGet } from '../agent/client.js';
+import { probeAll } from '../datapath/probes.js';
+import { listLabs, readState } from '../lab/state.js';
 import { labOption } from './lab.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
@@ -32,5 +34,21 @@ export function registerBpf(program: Command): void {
           all.flatMap((n) => n.metrics.map((m) => [n.node, m.reasonName, m.direction.toUpperCase(), m.packets, m.bytes])),
         ),
       );
+    });
+
+  bpf
+    .command('features')
+    .description('probe the kernel for the BPF features the datapath uses (program, map and helper types, bpffs)')
+    .option('--bpffs <path>', "where to look for a bpffs mount (default: the lab's, else /sys/fs/bpf)")
+    .option('-o, --output <format>', 'json|yaml')
+    .action((o: { bpffs?: string; output?: string }) => {
+      const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+      const labs = listLabs();
+      const bpffs = o.bpffs ?? (labs.length === 1 ? readState(labs[0]!)?.bpffs : undefined) ?? '/sys/fs/bpf';
+      const results = probeAll({ bpffsPath: bpffs });
+      if (!printStructured(fmt, results)) {
+        process.stdout.write(table(['FEATURE', 'STATUS', 'DETAIL'], results.map((r) => [r.name, r.ok ? 'ok' : 'MISSING', r.detail ?? ''])));
+      }
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
     });
 }

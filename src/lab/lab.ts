@@ -164,7 +164,8 @@ async function waitAgent(state: LabState, node: string, timeoutMs = 30_000): Pro
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (!isAlive(a.process)) {
-      throw new LabStepError(`start agent ${node}: it exited`, { hint: `see ${a.process.log}` });
+      // The lab is removed after a failed `up`, log included: carry its last words in the error.
+      throw new LabStepError(`start agent ${node}: it exited: ${lastLogLine(a.process.log)}`);
     }
     try {
       const st = await agentGet<AgentStatus>(a.socket, '/v1/status', 1000);
@@ -176,6 +177,16 @@ async function waitAgent(state: LabState, node: string, timeoutMs = 30_000): Pro
     await sleep(200);
   }
   throw new LabStepError(`start agent ${node}: not healthy after ${timeoutMs / 1000}s (${last})`, { hint: `see ${a.process.log}` });
+}
+
+/** The last error-looking line of a daemon's log (or its last line), for error messages. */
+function lastLogLine(path: string): string {
+  try {
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    return (lines.reverse().find((l) => / (error|fatal)[ :]|^Error/.test(l)) ?? lines[0] ?? '').trim() || '(empty log)';
+  } catch {
+    return '(no log)';
+  }
 }
 
 /**

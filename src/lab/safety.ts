@@ -4,36 +4,12 @@
  * namespaces. This module holds the guards that enforce it and the snapshot
  * that tests compare before `lab up` and after `lab down`.
  */
-import { readlinkSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { HostSafetyError } from '../common/errors.js';
 import { run } from '../common/exec.js';
+import { inRootNetns } from '../common/netns.js';
 
-/** The network namespace of a process, as `net:[inode]`. */
-export function netnsOf(pid: number | 'self'): string {
-  return readlinkSync(`/proc/${pid}/ns/net`);
-}
-
-/**
- * The machine's root network namespace: that of kthreadd (pid 2), since kernel
- * threads always live in the initial namespace (pid 1's may be unreadable, as
- * under some sandboxes). Undefined when neither can be read.
- */
-function rootNetns(): string | undefined {
-  for (const pid of [2, 1]) {
-    try {
-      return netnsOf(pid);
-    } catch {
-      /* try the next */
-    }
-  }
-  return undefined;
-}
-
-/** True when this process runs in the machine's root network namespace; when unsure, true (the safe answer). */
-export function inRootNetns(): boolean {
-  const root = rootNetns();
-  return root === undefined || netnsOf('self') === root;
-}
+export { inRootNetns } from '../common/netns.js';
 
 /**
  * Every helper that generates traffic calls this first: it refuses to run in

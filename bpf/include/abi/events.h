@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * abi/events.h: events the datapath writes into the bl_events ring buffer,
+ * modelled on Cilium's monitor messages: the same message types, observation
+ * points and aggregation levels, a common header, then a packet capture.
+ * Every event starts with struct bl_notify_hdr; readers switch on hdr.type.
+ */
+#pragma once
+
+#include "abi/common.h"
+
+/* Event types: Cilium's monitor message types (CILIUM_NOTIFY_*). */
+enum bl_event_type {
+	BL_EVENT_UNSPEC = 0,
+	BL_EVENT_DROP = 1,		/* struct bl_drop_notify */
+	BL_EVENT_DEBUG = 2,		/* reserved */
+	BL_EVENT_CAPTURE = 3,		/* reserved */
+	BL_EVENT_TRACE = 4,		/* struct bl_trace_notify */
+	BL_EVENT_POLICY_VERDICT = 5,	/* reserved */
+};
+BL_ABI_KEEP(enum bl_event_type, event_type);
+
+/* Observation points of trace events: Cilium's enum trace_point (TRACE_*). */
+enum bl_trace_point {
+	BL_TRACE_TO_LXC = 0,
+	BL_TRACE_TO_PROXY = 1,
+	BL_TRACE_TO_HOST = 2,
+	BL_TRACE_TO_STACK = 3,
+	BL_TRACE_TO_OVERLAY = 4,
+	BL_TRACE_FROM_LXC = 5,
+	BL_TRACE_FROM_PROXY = 6,
+	BL_TRACE_FROM_HOST = 7,
+	BL_TRACE_FROM_STACK = 8,
+	BL_TRACE_FROM_OVERLAY = 9,
+	BL_TRACE_FROM_NETWORK = 10,	/* entered the node from its uplink */
+	BL_TRACE_TO_NETWORK = 11,	/* left the node through its uplink */
+	BL_TRACE_FROM_CRYPTO = 12,
+	BL_TRACE_TO_CRYPTO = 13,
+};
+BL_ABI_KEEP(enum bl_trace_point, trace_point);
+
+/* Why a traced packet was forwarded: Cilium's enum trace_reason (CT state). */
+enum bl_trace_reason {
+	BL_TRACE_REASON_POLICY = 0,		/* new connection, allowed by policy */
+	BL_TRACE_REASON_CT_ESTABLISHED = 1,
+	BL_TRACE_REASON_CT_REPLY = 2,
+	BL_TRACE_REASON_CT_RELATED = 3,
+	BL_TRACE_REASON_UNKNOWN = 5,		/* no connection tracking at this point */
+};
+BL_ABI_KEEP(enum bl_trace_reason, trace_reason);
+
+/*
+ * How many trace events to emit (bl_datapath_config.trace_aggregation), with
+ * the levels of Cilium's monitor aggregation option. Drops are always reported.
+ *   NONE:     a trace event for every packet.
+ *   LOWEST..: only TCP packets with SYN, FIN or RST set, i.e. connection
+ *             open/close; everything else is aggregated away. Until the
+ *             datapath tracks connections the levels above NONE behave the
+ *             same; MEDIUM and MAXIMUM will add per-connection rate limits.
+ */
+enum bl_trace_aggregation {
+	BL_TRACE_AGG_NONE = 0,
+	BL_TRACE_AGG_LOWEST = 1,
+	BL_TRACE_AGG_LOW = 2,
+	BL_TRACE_AGG_MEDIUM = 3,
+	BL_TRACE_AGG_MAXIMUM = 4,
+};
+BL_ABI_KEEP(enum bl_trace_aggregation, trace_aggregation);
+
+/* Which datapath source file reported a drop (bl_drop_notify.file). */
+enum bl_source_file {
+	BL_FILE_UNKNOWN = 0,
+	BL_FILE_HOST = 1,		/* bpf/host.bpf.c */
+};
+BL_ABI_KEEP(enum bl_source_file, source_file);
+
+/* Version of the event layout below (bl_notify_hdr.version). */
+enum bl_notify_version {
+	BL_NOTIFY_VERSION = 1,
+};
+BL_ABI_KEEP(enum bl_notify_version, notify_version);
+
+/* Header every event starts with (Cilium's NOTIFY_CAPTURE_HDR, plus more). */
+struct bl_notify_hdr {
+	__u8	type;		/* enum bl_event_type */
+	__u8	subtype;	/* trace: enum bl_trace_point; drop: enum bl_drop_reason */
+	__u16	source;		/* id of the endpoint whose program emitted it (0: host) */
+	__u32	hash;		/* skb hash: equal for the packets of one flow */
+	__u32	len_orig;	/* length of the whole packet (skb->len) */
+	__u16	len_cap;	/* bytes of it valid in data[] */
+	__u8	version;	/* BL_NOTIFY_VERSION */
+	__u8	pad0;
+	__u64	ktime_ns;	/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32	ifindex;	/* device the program runs on */
+	__u32	src_identity;	/* security identity of the source (0: unknown) */
+	__u32	dst_identity;	/* security identity of the destination (0: unknown) */
+	__be16	proto;		/* ethertype, in network byte order as on the wire */
+	__u16	pad1;
+};
+
+/* A packet passed an observation point (type BL_EVENT_TRACE). */
+struct bl_trace_notify {
+	struct bl_notify_hdr hdr;	/* hdr.subtype: enum bl_trace_point */
+	__u16	dst_id;		/* destination endpoint id (0: unknown) */
+	__u8	reason;		/* enum bl_trace_reason */
+	__u8	pad0;
+	__be32	orig_ip4;	/* original IPv4 address before translation (0: none) */
+	__u8	data[BL_TRACE_CAPTURE_LEN];	/* first hdr.len_cap bytes of the packet */
+};
+BL_ABI_KEEP(struct bl_trace_notify, trace_notify);
+
+/* A packet was dropped (type BL_EVENT_DROP). */
+struct bl_drop_notify {
+	struct bl_notify_hdr hdr;	/* hdr.subtype: enum bl_drop_reason */
+	__u16	line;		/* source line that dropped it */
+	__u8	file;		/* enum bl_source_file */
+	__s8	ext_error;	/* extended error, e.g. a helper's negative errno (0: none) */
+	__u32	pad0;
+	__u8	data[BL_TRACE_CAPTURE_LEN];	/* first hdr.len_cap bytes of the packet */
+};
+BL_ABI_KEEP(struct bl_drop_notify, drop_notify);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lib/drop.h: the one way an entry point drops a packet: count it in
+ * bl_metrics, report it to bl_events, return CTX_ACT_SHOT.
+ */
+#pragma once
+
+#include "lib/common.h"
+#include "lib/events.h"
+#include "lib/metrics.h"
+
+static __always_inline int _send_drop(struct __sk_buff *skb, __u8 reason, __u8 dir,
+				      const struct pkt_meta *pkt, __u16 line, __u8 file)
+{
+	metrics_update(reason, dir, skb->len);
+	send_drop_notify(skb, reason, line, file, pkt);
+	return CTX_ACT_SHOT;
+}
+
+/* Each .bpf.c defines BL_THIS_FILE (enum bl_source_file) before including lib/. */
+#ifndef BL_THIS_FILE
+#error "define BL_THIS_FILE (an enum bl_source_file value) before including lib/drop.h"
+#endif
+
+#define send_drop(skb, reason, dir, pkt) \
+	_send_drop(skb, reason, dir, pkt, __LINE__, BL_THIS_FILE)

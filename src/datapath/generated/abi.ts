@@ -1,0 +1,1008 @@
+// Code generated from BTF by scripts/gen-abi.ts. DO NOT EDIT.
+// Objects: host.bpf.o. Byte order: little-endian.
+// Regenerate with 'make gen' and commit; 'make build' fails when this file and the objects disagree.
+
+/** One field of a generated struct. */
+export interface FieldLayout {
+  readonly name: string;
+  /** Byte offset in the struct. */
+  readonly offset: number;
+  /** sizeof() the field. */
+  readonly size: number;
+  /** C type: `__u8`, `__be16`, `__u8[128]`, `struct bl_notify_hdr`, … */
+  readonly type: string;
+  /** Explicit padding: always encoded as zero, absent from the interface. */
+  readonly padding: boolean;
+}
+
+/** Fixed-size binary codec of one C type. */
+export interface Codec<T> {
+  /** The C type, e.g. `struct bl_metrics_key` or `__u32`. */
+  readonly ctype: string;
+  /** sizeof() the C type. */
+  readonly size: number;
+  /** Writes value into buf at off (a new buffer of `size` bytes by default) and returns the buffer. */
+  encode(value: T, buf?: Buffer, off?: number): Buffer;
+  /** Reads `size` bytes of buf at off. */
+  decode(buf: Uint8Array, off?: number): T;
+}
+
+/** Codec of a struct, with its layout. */
+export interface StructCodec<T> extends Codec<T> {
+  readonly layout: readonly FieldLayout[];
+}
+
+/** A map of a BPF object, as its BTF definition declares it. */
+export interface MapSpec {
+  readonly name: string;
+  /** enum bpf_map_type */
+  readonly type: number;
+  readonly typeName: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  /** C type of key and value; null when the map has none (ring buffers). */
+  readonly keyType: string | null;
+  readonly valueType: string | null;
+  /** Codecs of key and value; null when there is none or the type has no codec. */
+  readonly key: Codec<unknown> | null;
+  readonly value: Codec<unknown> | null;
+  readonly maxEntries: number;
+  /** BPF_F_* map_flags. */
+  readonly flags: number;
+  /** LIBBPF_PIN_* (0: not pinned by libbpf). */
+  readonly pinning: number;
+  /**
+   * Per-CPU map: a lookup returns one value per possible CPU, each
+   * `valueStride` bytes (valueSize rounded up to 8) after the previous.
+   */
+  readonly perCpu: boolean;
+  readonly valueStride: number;
+}
+
+/** A program of a BPF object. */
+export interface ProgramSpec {
+  readonly name: string;
+  /** ELF section; tells libbpf the program type (`tc` is BPF_PROG_TYPE_SCHED_CLS). */
+  readonly section: string;
+}
+
+/** A global variable; to set one before load, write its bytes into the section's initial value. */
+export interface GlobalSpec {
+  readonly name: string;
+  /** `.rodata`, `.data`, `.bss`: libbpf's internal map for it is found under this name. */
+  readonly section: string;
+  /** Byte offset in the section. */
+  readonly offset: number;
+  readonly size: number;
+  readonly type: string;
+  readonly codec: Codec<unknown> | null;
+}
+
+/** A data section of a BPF object (one libbpf internal map). */
+export interface DataSectionSpec {
+  readonly name: string;
+  readonly size: number;
+}
+
+/** What one compiled object holds. */
+export interface BpfObjectSpec {
+  /** File name under build/bpf/. */
+  readonly file: string;
+  readonly license: string | null;
+  readonly maps: Readonly<Record<string, MapSpec>>;
+  readonly programs: Readonly<Record<string, ProgramSpec>>;
+  readonly globals: Readonly<Record<string, GlobalSpec>>;
+  readonly sections: Readonly<Record<string, DataSectionSpec>>;
+}
+
+// ---- enums
+
+/** enum bl_config_flags. */
+export const BlConfigFlags = {
+  BL_CFG_TRACE_NOTIFY: 1,
+  BL_CFG_DROP_NOTIFY: 2,
+} as const;
+export type BlConfigFlags = (typeof BlConfigFlags)[keyof typeof BlConfigFlags];
+const BL_CONFIG_FLAGS_NAMES = nameTable(BlConfigFlags);
+/** The name of a value of enum bl_config_flags (the first, if several share it). */
+export function blConfigFlagsName(value: number): string | undefined {
+  return BL_CONFIG_FLAGS_NAMES.get(value);
+}
+
+/** enum bl_direction. */
+export const BlDirection = {
+  BL_DIR_UNKNOWN: 0,
+  BL_DIR_INGRESS: 1,
+  BL_DIR_EGRESS: 2,
+} as const;
+export type BlDirection = (typeof BlDirection)[keyof typeof BlDirection];
+const BL_DIRECTION_NAMES = nameTable(BlDirection);
+/** The name of a value of enum bl_direction (the first, if several share it). */
+export function blDirectionName(value: number): string | undefined {
+  return BL_DIRECTION_NAMES.get(value);
+}
+
+/** enum bl_drop_reason. */
+export const BlDropReason = {
+  BL_DROP_SUCCESS: 0,
+  BL_DROP_INVALID_SMAC: 130,
+  BL_DROP_INVALID_DMAC: 131,
+  BL_DROP_INVALID_SIP: 132,
+  BL_DROP_POLICY: 133,
+  BL_DROP_INVALID: 134,
+  BL_DROP_CT_INVALID_HDR: 135,
+  BL_DROP_FRAG_NEEDED: 136,
+  BL_DROP_CT_UNKNOWN_PROTO: 137,
+  BL_DROP_UNKNOWN_L3: 139,
+  BL_DROP_MISSED_TAIL_CALL: 140,
+  BL_DROP_WRITE_ERROR: 141,
+  BL_DROP_UNKNOWN_L4: 142,
+  BL_DROP_UNKNOWN_ICMP4_CODE: 143,
+  BL_DROP_UNKNOWN_ICMP4_TYPE: 144,
+  BL_DROP_UNKNOWN_ICMP6_CODE: 145,
+  BL_DROP_UNKNOWN_ICMP6_TYPE: 146,
+  BL_DROP_NO_TUNNEL_KEY: 147,
+  BL_DROP_UNKNOWN_TARGET: 150,
+  BL_DROP_UNROUTABLE: 151,
+  BL_DROP_CSUM_L3: 153,
+  BL_DROP_CSUM_L4: 154,
+  BL_DROP_CT_CREATE_FAILED: 155,
+  BL_DROP_INVALID_EXTHDR: 156,
+  BL_DROP_FRAG_NOSUPPORT: 157,
+  BL_DROP_NO_SERVICE: 158,
+  BL_DROP_UNSUPP_SERVICE_PROTO: 159,
+  BL_DROP_NO_TUNNEL_ENDPOINT: 160,
+  BL_DROP_UNKNOWN_CT: 163,
+  BL_DROP_HOST_UNREACHABLE: 164,
+  BL_DROP_NO_CONFIG: 165,
+  BL_DROP_UNSUPPORTED_L2: 166,
+  BL_DROP_NAT_NO_MAPPING: 167,
+  BL_DROP_NAT_UNSUPP_PROTO: 168,
+  BL_DROP_NO_FIB: 169,
+  BL_DROP_INVALID_IDENTITY: 171,
+  BL_DROP_UNKNOWN_SENDER: 172,
+  BL_DROP_FRAG_NOT_FOUND: 175,
+  BL_DROP_POLICY_DENY: 181,
+  BL_DROP_INVALID_VNI: 183,
+  BL_DROP_TTL_EXCEEDED: 196,
+  BL_DROP_RATE_LIMITED: 198,
+} as const;
+export type BlDropReason = (typeof BlDropReason)[keyof typeof BlDropReason];
+const BL_DROP_REASON_NAMES = nameTable(BlDropReason);
+/** The name of a value of enum bl_drop_reason (the first, if several share it). */
+export function blDropReasonName(value: number): string | undefined {
+  return BL_DROP_REASON_NAMES.get(value);
+}
+
+/** enum bl_event_type. */
+export const BlEventType = {
+  BL_EVENT_UNSPEC: 0,
+  BL_EVENT_DROP: 1,
+  BL_EVENT_DEBUG: 2,
+  BL_EVENT_CAPTURE: 3,
+  BL_EVENT_TRACE: 4,
+  BL_EVENT_POLICY_VERDICT: 5,
+} as const;
+export type BlEventType = (typeof BlEventType)[keyof typeof BlEventType];
+const BL_EVENT_TYPE_NAMES = nameTable(BlEventType);
+/** The name of a value of enum bl_event_type (the first, if several share it). */
+export function blEventTypeName(value: number): string | undefined {
+  return BL_EVENT_TYPE_NAMES.get(value);
+}
+
+/** enum bl_forward_reason. */
+export const BlForwardReason = {
+  BL_REASON_FORWARDED: 0,
+} as const;
+export type BlForwardReason = (typeof BlForwardReason)[keyof typeof BlForwardReason];
+const BL_FORWARD_REASON_NAMES = nameTable(BlForwardReason);
+/** The name of a value of enum bl_forward_reason (the first, if several share it). */
+export function blForwardReasonName(value: number): string | undefined {
+  return BL_FORWARD_REASON_NAMES.get(value);
+}
+
+/** enum bl_limits. */
+export const BlLimits = {
+  BL_EVENTS_LOST_MAX_ENTRIES: 8,
+  BL_TRACE_CAPTURE_LEN: 128,
+  BL_METRICS_MAX_ENTRIES: 1024,
+  BL_EVENTS_RINGBUF_SIZE: 1048576,
+} as const;
+export type BlLimits = (typeof BlLimits)[keyof typeof BlLimits];
+const BL_LIMITS_NAMES = nameTable(BlLimits);
+/** The name of a value of enum bl_limits (the first, if several share it). */
+export function blLimitsName(value: number): string | undefined {
+  return BL_LIMITS_NAMES.get(value);
+}
+
+/** enum bl_notify_version. */
+export const BlNotifyVersion = {
+  BL_NOTIFY_VERSION: 1,
+} as const;
+export type BlNotifyVersion = (typeof BlNotifyVersion)[keyof typeof BlNotifyVersion];
+const BL_NOTIFY_VERSION_NAMES = nameTable(BlNotifyVersion);
+/** The name of a value of enum bl_notify_version (the first, if several share it). */
+export function blNotifyVersionName(value: number): string | undefined {
+  return BL_NOTIFY_VERSION_NAMES.get(value);
+}
+
+/** enum bl_source_file. */
+export const BlSourceFile = {
+  BL_FILE_UNKNOWN: 0,
+  BL_FILE_HOST: 1,
+} as const;
+export type BlSourceFile = (typeof BlSourceFile)[keyof typeof BlSourceFile];
+const BL_SOURCE_FILE_NAMES = nameTable(BlSourceFile);
+/** The name of a value of enum bl_source_file (the first, if several share it). */
+export function blSourceFileName(value: number): string | undefined {
+  return BL_SOURCE_FILE_NAMES.get(value);
+}
+
+/** enum bl_trace_aggregation. */
+export const BlTraceAggregation = {
+  BL_TRACE_AGG_NONE: 0,
+  BL_TRACE_AGG_LOWEST: 1,
+  BL_TRACE_AGG_LOW: 2,
+  BL_TRACE_AGG_MEDIUM: 3,
+  BL_TRACE_AGG_MAXIMUM: 4,
+} as const;
+export type BlTraceAggregation = (typeof BlTraceAggregation)[keyof typeof BlTraceAggregation];
+const BL_TRACE_AGGREGATION_NAMES = nameTable(BlTraceAggregation);
+/** The name of a value of enum bl_trace_aggregation (the first, if several share it). */
+export function blTraceAggregationName(value: number): string | undefined {
+  return BL_TRACE_AGGREGATION_NAMES.get(value);
+}
+
+/** enum bl_trace_point. */
+export const BlTracePoint = {
+  BL_TRACE_TO_LXC: 0,
+  BL_TRACE_TO_PROXY: 1,
+  BL_TRACE_TO_HOST: 2,
+  BL_TRACE_TO_STACK: 3,
+  BL_TRACE_TO_OVERLAY: 4,
+  BL_TRACE_FROM_LXC: 5,
+  BL_TRACE_FROM_PROXY: 6,
+  BL_TRACE_FROM_HOST: 7,
+  BL_TRACE_FROM_STACK: 8,
+  BL_TRACE_FROM_OVERLAY: 9,
+  BL_TRACE_FROM_NETWORK: 10,
+  BL_TRACE_TO_NETWORK: 11,
+  BL_TRACE_FROM_CRYPTO: 12,
+  BL_TRACE_TO_CRYPTO: 13,
+} as const;
+export type BlTracePoint = (typeof BlTracePoint)[keyof typeof BlTracePoint];
+const BL_TRACE_POINT_NAMES = nameTable(BlTracePoint);
+/** The name of a value of enum bl_trace_point (the first, if several share it). */
+export function blTracePointName(value: number): string | undefined {
+  return BL_TRACE_POINT_NAMES.get(value);
+}
+
+/** enum bl_trace_reason. */
+export const BlTraceReason = {
+  BL_TRACE_REASON_POLICY: 0,
+  BL_TRACE_REASON_CT_ESTABLISHED: 1,
+  BL_TRACE_REASON_CT_REPLY: 2,
+  BL_TRACE_REASON_CT_RELATED: 3,
+  BL_TRACE_REASON_UNKNOWN: 5,
+} as const;
+export type BlTraceReason = (typeof BlTraceReason)[keyof typeof BlTraceReason];
+const BL_TRACE_REASON_NAMES = nameTable(BlTraceReason);
+/** The name of a value of enum bl_trace_reason (the first, if several share it). */
+export function blTraceReasonName(value: number): string | undefined {
+  return BL_TRACE_REASON_NAMES.get(value);
+}
+
+// ---- structs
+
+/** struct bl_datapath_config (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlDatapathConfig {
+  /** __u32 at 0 */
+  node_id: number;
+  /** __u32 at 4 */
+  flags: number;
+  /** __u16 at 8 */
+  host_endpoint_id: number;
+  /** __u16 at 10 */
+  trace_capture_len: number;
+  /** __u8 at 12 */
+  trace_aggregation: number;
+}
+
+/** sizeof(struct bl_datapath_config) */
+export const BL_DATAPATH_CONFIG_SIZE = 16;
+
+/** Byte layout of struct bl_datapath_config. */
+export const BL_DATAPATH_CONFIG_LAYOUT: readonly FieldLayout[] = [
+  { name: 'node_id', offset: 0, size: 4, type: '__u32', padding: false },
+  { name: 'flags', offset: 4, size: 4, type: '__u32', padding: false },
+  { name: 'host_endpoint_id', offset: 8, size: 2, type: '__u16', padding: false },
+  { name: 'trace_capture_len', offset: 10, size: 2, type: '__u16', padding: false },
+  { name: 'trace_aggregation', offset: 12, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 13, size: 3, type: '__u8[3]', padding: true },
+];
+
+/** Encodes struct bl_datapath_config into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlDatapathConfig(value: BlDatapathConfig, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_datapath_config');
+  b.writeUInt32LE(value.node_id, off);
+  b.writeUInt32LE(value.flags, off + 4);
+  b.writeUInt16LE(value.host_endpoint_id, off + 8);
+  b.writeUInt16LE(value.trace_capture_len, off + 10);
+  b.writeUInt8(value.trace_aggregation, off + 12);
+  return b;
+}
+
+/** Decodes struct bl_datapath_config from buf at off. */
+export function decodeBlDatapathConfig(buf: Uint8Array, off = 0): BlDatapathConfig {
+  const b = view(buf, off, 16, 'struct bl_datapath_config');
+  return {
+    node_id: b.readUInt32LE(off),
+    flags: b.readUInt32LE(off + 4),
+    host_endpoint_id: b.readUInt16LE(off + 8),
+    trace_capture_len: b.readUInt16LE(off + 10),
+    trace_aggregation: b.readUInt8(off + 12),
+  };
+}
+
+/** Codec of struct bl_datapath_config. */
+export const BL_DATAPATH_CONFIG_CODEC: StructCodec<BlDatapathConfig> = {
+  ctype: 'struct bl_datapath_config',
+  size: BL_DATAPATH_CONFIG_SIZE,
+  layout: BL_DATAPATH_CONFIG_LAYOUT,
+  encode: encodeBlDatapathConfig,
+  decode: decodeBlDatapathConfig,
+};
+
+/** struct bl_drop_notify (176 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlDropNotify {
+  /** struct bl_notify_hdr at 0 */
+  hdr: BlNotifyHdr;
+  /** __u16 at 40 */
+  line: number;
+  /** __u8 at 42 */
+  file: number;
+  /** __s8 at 43 */
+  ext_error: number;
+  /** __u8[128] at 48 */
+  data: Uint8Array;
+}
+
+/** sizeof(struct bl_drop_notify) */
+export const BL_DROP_NOTIFY_SIZE = 176;
+
+/** Byte layout of struct bl_drop_notify. */
+export const BL_DROP_NOTIFY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'hdr', offset: 0, size: 40, type: 'struct bl_notify_hdr', padding: false },
+  { name: 'line', offset: 40, size: 2, type: '__u16', padding: false },
+  { name: 'file', offset: 42, size: 1, type: '__u8', padding: false },
+  { name: 'ext_error', offset: 43, size: 1, type: '__s8', padding: false },
+  { name: 'pad0', offset: 44, size: 4, type: '__u32', padding: true },
+  { name: 'data', offset: 48, size: 128, type: '__u8[128]', padding: false },
+];
+
+/** Encodes struct bl_drop_notify into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlDropNotify(value: BlDropNotify, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 176, 'struct bl_drop_notify');
+  encodeBlNotifyHdr(value.hdr, b, off);
+  b.writeUInt16LE(value.line, off + 40);
+  b.writeUInt8(value.file, off + 42);
+  b.writeInt8(value.ext_error, off + 43);
+  putBytes(b, off + 48, 128, value.data, 'bl_drop_notify.data');
+  return b;
+}
+
+/** Decodes struct bl_drop_notify from buf at off. */
+export function decodeBlDropNotify(buf: Uint8Array, off = 0): BlDropNotify {
+  const b = view(buf, off, 176, 'struct bl_drop_notify');
+  return {
+    hdr: decodeBlNotifyHdr(b, off),
+    line: b.readUInt16LE(off + 40),
+    file: b.readUInt8(off + 42),
+    ext_error: b.readInt8(off + 43),
+    data: getBytes(b, off + 48, 128),
+  };
+}
+
+/** Codec of struct bl_drop_notify. */
+export const BL_DROP_NOTIFY_CODEC: StructCodec<BlDropNotify> = {
+  ctype: 'struct bl_drop_notify',
+  size: BL_DROP_NOTIFY_SIZE,
+  layout: BL_DROP_NOTIFY_LAYOUT,
+  encode: encodeBlDropNotify,
+  decode: decodeBlDropNotify,
+};
+
+/** struct bl_metrics_key (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlMetricsKey {
+  /** __u8 at 0 */
+  reason: number;
+  /** __u8 at 1 */
+  dir: number;
+}
+
+/** sizeof(struct bl_metrics_key) */
+export const BL_METRICS_KEY_SIZE = 8;
+
+/** Byte layout of struct bl_metrics_key. */
+export const BL_METRICS_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'reason', offset: 0, size: 1, type: '__u8', padding: false },
+  { name: 'dir', offset: 1, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 2, size: 2, type: '__u16', padding: true },
+  { name: 'pad1', offset: 4, size: 4, type: '__u32', padding: true },
+];
+
+/** Encodes struct bl_metrics_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlMetricsKey(value: BlMetricsKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_metrics_key');
+  b.writeUInt8(value.reason, off);
+  b.writeUInt8(value.dir, off + 1);
+  return b;
+}
+
+/** Decodes struct bl_metrics_key from buf at off. */
+export function decodeBlMetricsKey(buf: Uint8Array, off = 0): BlMetricsKey {
+  const b = view(buf, off, 8, 'struct bl_metrics_key');
+  return {
+    reason: b.readUInt8(off),
+    dir: b.readUInt8(off + 1),
+  };
+}
+
+/** Codec of struct bl_metrics_key. */
+export const BL_METRICS_KEY_CODEC: StructCodec<BlMetricsKey> = {
+  ctype: 'struct bl_metrics_key',
+  size: BL_METRICS_KEY_SIZE,
+  layout: BL_METRICS_KEY_LAYOUT,
+  encode: encodeBlMetricsKey,
+  decode: decodeBlMetricsKey,
+};
+
+/** struct bl_metrics_value (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlMetricsValue {
+  /** __u64 at 0 */
+  count: bigint;
+  /** __u64 at 8 */
+  bytes: bigint;
+}
+
+/** sizeof(struct bl_metrics_value) */
+export const BL_METRICS_VALUE_SIZE = 16;
+
+/** Byte layout of struct bl_metrics_value. */
+export const BL_METRICS_VALUE_LAYOUT: readonly FieldLayout[] = [
+  { name: 'count', offset: 0, size: 8, type: '__u64', padding: false },
+  { name: 'bytes', offset: 8, size: 8, type: '__u64', padding: false },
+];
+
+/** Encodes struct bl_metrics_value into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlMetricsValue(value: BlMetricsValue, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_metrics_value');
+  b.writeBigUInt64LE(value.count, off);
+  b.writeBigUInt64LE(value.bytes, off + 8);
+  return b;
+}
+
+/** Decodes struct bl_metrics_value from buf at off. */
+export function decodeBlMetricsValue(buf: Uint8Array, off = 0): BlMetricsValue {
+  const b = view(buf, off, 16, 'struct bl_metrics_value');
+  return {
+    count: b.readBigUInt64LE(off),
+    bytes: b.readBigUInt64LE(off + 8),
+  };
+}
+
+/** Codec of struct bl_metrics_value. */
+export const BL_METRICS_VALUE_CODEC: StructCodec<BlMetricsValue> = {
+  ctype: 'struct bl_metrics_value',
+  size: BL_METRICS_VALUE_SIZE,
+  layout: BL_METRICS_VALUE_LAYOUT,
+  encode: encodeBlMetricsValue,
+  decode: decodeBlMetricsValue,
+};
+
+/** struct bl_notify_hdr (40 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlNotifyHdr {
+  /** __u8 at 0 */
+  type: number;
+  /** __u8 at 1 */
+  subtype: number;
+  /** __u16 at 2 */
+  source: number;
+  /** __u32 at 4 */
+  hash: number;
+  /** __u32 at 8 */
+  len_orig: number;
+  /** __u16 at 12 */
+  len_cap: number;
+  /** __u8 at 14 */
+  version: number;
+  /** __u64 at 16 */
+  ktime_ns: bigint;
+  /** __u32 at 24 */
+  ifindex: number;
+  /** __u32 at 28 */
+  src_identity: number;
+  /** __u32 at 32 */
+  dst_identity: number;
+  /** __be16 at 36, network byte order */
+  proto: number;
+}
+
+/** sizeof(struct bl_notify_hdr) */
+export const BL_NOTIFY_HDR_SIZE = 40;
+
+/** Byte layout of struct bl_notify_hdr. */
+export const BL_NOTIFY_HDR_LAYOUT: readonly FieldLayout[] = [
+  { name: 'type', offset: 0, size: 1, type: '__u8', padding: false },
+  { name: 'subtype', offset: 1, size: 1, type: '__u8', padding: false },
+  { name: 'source', offset: 2, size: 2, type: '__u16', padding: false },
+  { name: 'hash', offset: 4, size: 4, type: '__u32', padding: false },
+  { name: 'len_orig', offset: 8, size: 4, type: '__u32', padding: false },
+  { name: 'len_cap', offset: 12, size: 2, type: '__u16', padding: false },
+  { name: 'version', offset: 14, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 15, size: 1, type: '__u8', padding: true },
+  { name: 'ktime_ns', offset: 16, size: 8, type: '__u64', padding: false },
+  { name: 'ifindex', offset: 24, size: 4, type: '__u32', padding: false },
+  { name: 'src_identity', offset: 28, size: 4, type: '__u32', padding: false },
+  { name: 'dst_identity', offset: 32, size: 4, type: '__u32', padding: false },
+  { name: 'proto', offset: 36, size: 2, type: '__be16', padding: false },
+  { name: 'pad1', offset: 38, size: 2, type: '__u16', padding: true },
+];
+
+/** Encodes struct bl_notify_hdr into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlNotifyHdr(value: BlNotifyHdr, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 40, 'struct bl_notify_hdr');
+  b.writeUInt8(value.type, off);
+  b.writeUInt8(value.subtype, off + 1);
+  b.writeUInt16LE(value.source, off + 2);
+  b.writeUInt32LE(value.hash, off + 4);
+  b.writeUInt32LE(value.len_orig, off + 8);
+  b.writeUInt16LE(value.len_cap, off + 12);
+  b.writeUInt8(value.version, off + 14);
+  b.writeBigUInt64LE(value.ktime_ns, off + 16);
+  b.writeUInt32LE(value.ifindex, off + 24);
+  b.writeUInt32LE(value.src_identity, off + 28);
+  b.writeUInt32LE(value.dst_identity, off + 32);
+  b.writeUInt16BE(value.proto, off + 36);
+  return b;
+}
+
+/** Decodes struct bl_notify_hdr from buf at off. */
+export function decodeBlNotifyHdr(buf: Uint8Array, off = 0): BlNotifyHdr {
+  const b = view(buf, off, 40, 'struct bl_notify_hdr');
+  return {
+    type: b.readUInt8(off),
+    subtype: b.readUInt8(off + 1),
+    source: b.readUInt16LE(off + 2),
+    hash: b.readUInt32LE(off + 4),
+    len_orig: b.readUInt32LE(off + 8),
+    len_cap: b.readUInt16LE(off + 12),
+    version: b.readUInt8(off + 14),
+    ktime_ns: b.readBigUInt64LE(off + 16),
+    ifindex: b.readUInt32LE(off + 24),
+    src_identity: b.readUInt32LE(off + 28),
+    dst_identity: b.readUInt32LE(off + 32),
+    proto: b.readUInt16BE(off + 36),
+  };
+}
+
+/** Codec of struct bl_notify_hdr. */
+export const BL_NOTIFY_HDR_CODEC: StructCodec<BlNotifyHdr> = {
+  ctype: 'struct bl_notify_hdr',
+  size: BL_NOTIFY_HDR_SIZE,
+  layout: BL_NOTIFY_HDR_LAYOUT,
+  encode: encodeBlNotifyHdr,
+  decode: decodeBlNotifyHdr,
+};
+
+/** struct bl_trace_notify (176 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlTraceNotify {
+  /** struct bl_notify_hdr at 0 */
+  hdr: BlNotifyHdr;
+  /** __u16 at 40 */
+  dst_id: number;
+  /** __u8 at 42 */
+  reason: number;
+  /** __be32 at 44, network byte order */
+  orig_ip4: number;
+  /** __u8[128] at 48 */
+  data: Uint8Array;
+}
+
+/** sizeof(struct bl_trace_notify) */
+export const BL_TRACE_NOTIFY_SIZE = 176;
+
+/** Byte layout of struct bl_trace_notify. */
+export const BL_TRACE_NOTIFY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'hdr', offset: 0, size: 40, type: 'struct bl_notify_hdr', padding: false },
+  { name: 'dst_id', offset: 40, size: 2, type: '__u16', padding: false },
+  { name: 'reason', offset: 42, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 43, size: 1, type: '__u8', padding: true },
+  { name: 'orig_ip4', offset: 44, size: 4, type: '__be32', padding: false },
+  { name: 'data', offset: 48, size: 128, type: '__u8[128]', padding: false },
+];
+
+/** Encodes struct bl_trace_notify into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlTraceNotify(value: BlTraceNotify, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 176, 'struct bl_trace_notify');
+  encodeBlNotifyHdr(value.hdr, b, off);
+  b.writeUInt16LE(value.dst_id, off + 40);
+  b.writeUInt8(value.reason, off + 42);
+  b.writeUInt32BE(value.orig_ip4, off + 44);
+  putBytes(b, off + 48, 128, value.data, 'bl_trace_notify.data');
+  return b;
+}
+
+/** Decodes struct bl_trace_notify from buf at off. */
+export function decodeBlTraceNotify(buf: Uint8Array, off = 0): BlTraceNotify {
+  const b = view(buf, off, 176, 'struct bl_trace_notify');
+  return {
+    hdr: decodeBlNotifyHdr(b, off),
+    dst_id: b.readUInt16LE(off + 40),
+    reason: b.readUInt8(off + 42),
+    orig_ip4: b.readUInt32BE(off + 44),
+    data: getBytes(b, off + 48, 128),
+  };
+}
+
+/** Codec of struct bl_trace_notify. */
+export const BL_TRACE_NOTIFY_CODEC: StructCodec<BlTraceNotify> = {
+  ctype: 'struct bl_trace_notify',
+  size: BL_TRACE_NOTIFY_SIZE,
+  layout: BL_TRACE_NOTIFY_LAYOUT,
+  encode: encodeBlTraceNotify,
+  decode: decodeBlTraceNotify,
+};
+
+// ---- scalar codecs (map keys/values that are plain integers)
+
+/** __u32. */
+export const U32_CODEC: Codec<number> = {
+  ctype: '__u32',
+  size: 4,
+  encode(value, buf, off = 0) {
+    const b = target(buf, off, 4, '__u32');
+    b.writeUInt32LE(value, off);
+    return b;
+  },
+  decode(buf, off = 0) {
+    return view(buf, off, 4, '__u32').readUInt32LE(off);
+  },
+};
+
+/** __u64. */
+export const U64_CODEC: Codec<bigint> = {
+  ctype: '__u64',
+  size: 8,
+  encode(value, buf, off = 0) {
+    const b = target(buf, off, 8, '__u64');
+    b.writeBigUInt64LE(value, off);
+    return b;
+  },
+  decode(buf, off = 0) {
+    return view(buf, off, 8, '__u64').readBigUInt64LE(off);
+  },
+};
+
+// ---- objects
+
+/** The compiled BPF objects, by name (host for host.bpf.o): their maps, programs and globals. */
+export const BPF_OBJECTS = {
+  host: {
+    file: 'host.bpf.o',
+    license: 'Dual BSD/GPL',
+    maps: {
+      bl_events: {
+        name: 'bl_events',
+        type: 27,
+        typeName: 'BPF_MAP_TYPE_RINGBUF',
+        keySize: 0,
+        valueSize: 0,
+        keyType: null,
+        valueType: null,
+        key: null,
+        value: null,
+        maxEntries: 1048576,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 0,
+      },
+      bl_events_lost: {
+        name: 'bl_events_lost',
+        type: 6,
+        typeName: 'BPF_MAP_TYPE_PERCPU_ARRAY',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: '__u64',
+        key: U32_CODEC,
+        value: U64_CODEC,
+        maxEntries: 8,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 8,
+      },
+      bl_metrics: {
+        name: 'bl_metrics',
+        type: 5,
+        typeName: 'BPF_MAP_TYPE_PERCPU_HASH',
+        keySize: 8,
+        valueSize: 16,
+        keyType: 'struct bl_metrics_key',
+        valueType: 'struct bl_metrics_value',
+        key: BL_METRICS_KEY_CODEC,
+        value: BL_METRICS_VALUE_CODEC,
+        maxEntries: 1024,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 16,
+      },
+    },
+    programs: {
+      bl_from_netdev: { name: 'bl_from_netdev', section: 'tc' },
+      bl_to_netdev: { name: 'bl_to_netdev', section: 'tc' },
+    },
+    globals: {
+      bl_config: {
+        name: 'bl_config',
+        section: '.rodata',
+        offset: 0,
+        size: 16,
+        type: 'struct bl_datapath_config',
+        codec: BL_DATAPATH_CONFIG_CODEC,
+      },
+    },
+    sections: {
+      '.rodata': { name: '.rodata', size: 16 },
+    },
+  },
+} as const satisfies Readonly<Record<string, BpfObjectSpec>>;
+
+// ---- manifest
+
+/** Machine-readable summary of everything above; `gen-abi --check` compares it with the compiled objects. */
+// abi-manifest:begin
+export const ABI_MANIFEST = {
+  "endianness": "little",
+  "structs": {
+    "bl_datapath_config": {
+      "size": 16,
+      "fields": [
+        { "name": "node_id", "offset": 0, "size": 4, "type": "__u32" },
+        { "name": "flags", "offset": 4, "size": 4, "type": "__u32" },
+        { "name": "host_endpoint_id", "offset": 8, "size": 2, "type": "__u16" },
+        { "name": "trace_capture_len", "offset": 10, "size": 2, "type": "__u16" },
+        { "name": "trace_aggregation", "offset": 12, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 13, "size": 3, "type": "__u8[3]" }
+      ]
+    },
+    "bl_drop_notify": {
+      "size": 176,
+      "fields": [
+        { "name": "hdr", "offset": 0, "size": 40, "type": "struct bl_notify_hdr" },
+        { "name": "line", "offset": 40, "size": 2, "type": "__u16" },
+        { "name": "file", "offset": 42, "size": 1, "type": "__u8" },
+        { "name": "ext_error", "offset": 43, "size": 1, "type": "__s8" },
+        { "name": "pad0", "offset": 44, "size": 4, "type": "__u32" },
+        { "name": "data", "offset": 48, "size": 128, "type": "__u8[128]" }
+      ]
+    },
+    "bl_metrics_key": {
+      "size": 8,
+      "fields": [
+        { "name": "reason", "offset": 0, "size": 1, "type": "__u8" },
+        { "name": "dir", "offset": 1, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 2, "size": 2, "type": "__u16" },
+        { "name": "pad1", "offset": 4, "size": 4, "type": "__u32" }
+      ]
+    },
+    "bl_metrics_value": {
+      "size": 16,
+      "fields": [
+        { "name": "count", "offset": 0, "size": 8, "type": "__u64" },
+        { "name": "bytes", "offset": 8, "size": 8, "type": "__u64" }
+      ]
+    },
+    "bl_notify_hdr": {
+      "size": 40,
+      "fields": [
+        { "name": "type", "offset": 0, "size": 1, "type": "__u8" },
+        { "name": "subtype", "offset": 1, "size": 1, "type": "__u8" },
+        { "name": "source", "offset": 2, "size": 2, "type": "__u16" },
+        { "name": "hash", "offset": 4, "size": 4, "type": "__u32" },
+        { "name": "len_orig", "offset": 8, "size": 4, "type": "__u32" },
+        { "name": "len_cap", "offset": 12, "size": 2, "type": "__u16" },
+        { "name": "version", "offset": 14, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 15, "size": 1, "type": "__u8" },
+        { "name": "ktime_ns", "offset": 16, "size": 8, "type": "__u64" },
+        { "name": "ifindex", "offset": 24, "size": 4, "type": "__u32" },
+        { "name": "src_identity", "offset": 28, "size": 4, "type": "__u32" },
+        { "name": "dst_identity", "offset": 32, "size": 4, "type": "__u32" },
+        { "name": "proto", "offset": 36, "size": 2, "type": "__be16" },
+        { "name": "pad1", "offset": 38, "size": 2, "type": "__u16" }
+      ]
+    },
+    "bl_trace_notify": {
+      "size": 176,
+      "fields": [
+        { "name": "hdr", "offset": 0, "size": 40, "type": "struct bl_notify_hdr" },
+        { "name": "dst_id", "offset": 40, "size": 2, "type": "__u16" },
+        { "name": "reason", "offset": 42, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 43, "size": 1, "type": "__u8" },
+        { "name": "orig_ip4", "offset": 44, "size": 4, "type": "__be32" },
+        { "name": "data", "offset": 48, "size": 128, "type": "__u8[128]" }
+      ]
+    }
+  },
+  "enums": {
+    "bl_config_flags": { "BL_CFG_TRACE_NOTIFY": 1, "BL_CFG_DROP_NOTIFY": 2 },
+    "bl_direction": { "BL_DIR_UNKNOWN": 0, "BL_DIR_INGRESS": 1, "BL_DIR_EGRESS": 2 },
+    "bl_drop_reason": {
+      "BL_DROP_SUCCESS": 0,
+      "BL_DROP_INVALID_SMAC": 130,
+      "BL_DROP_INVALID_DMAC": 131,
+      "BL_DROP_INVALID_SIP": 132,
+      "BL_DROP_POLICY": 133,
+      "BL_DROP_INVALID": 134,
+      "BL_DROP_CT_INVALID_HDR": 135,
+      "BL_DROP_FRAG_NEEDED": 136,
+      "BL_DROP_CT_UNKNOWN_PROTO": 137,
+      "BL_DROP_UNKNOWN_L3": 139,
+      "BL_DROP_MISSED_TAIL_CALL": 140,
+      "BL_DROP_WRITE_ERROR": 141,
+      "BL_DROP_UNKNOWN_L4": 142,
+      "BL_DROP_UNKNOWN_ICMP4_CODE": 143,
+      "BL_DROP_UNKNOWN_ICMP4_TYPE": 144,
+      "BL_DROP_UNKNOWN_ICMP6_CODE": 145,
+      "BL_DROP_UNKNOWN_ICMP6_TYPE": 146,
+      "BL_DROP_NO_TUNNEL_KEY": 147,
+      "BL_DROP_UNKNOWN_TARGET": 150,
+      "BL_DROP_UNROUTABLE": 151,
+      "BL_DROP_CSUM_L3": 153,
+      "BL_DROP_CSUM_L4": 154,
+      "BL_DROP_CT_CREATE_FAILED": 155,
+      "BL_DROP_INVALID_EXTHDR": 156,
+      "BL_DROP_FRAG_NOSUPPORT": 157,
+      "BL_DROP_NO_SERVICE": 158,
+      "BL_DROP_UNSUPP_SERVICE_PROTO": 159,
+      "BL_DROP_NO_TUNNEL_ENDPOINT": 160,
+      "BL_DROP_UNKNOWN_CT": 163,
+      "BL_DROP_HOST_UNREACHABLE": 164,
+      "BL_DROP_NO_CONFIG": 165,
+      "BL_DROP_UNSUPPORTED_L2": 166,
+      "BL_DROP_NAT_NO_MAPPING": 167,
+      "BL_DROP_NAT_UNSUPP_PROTO": 168,
+      "BL_DROP_NO_FIB": 169,
+      "BL_DROP_INVALID_IDENTITY": 171,
+      "BL_DROP_UNKNOWN_SENDER": 172,
+      "BL_DROP_FRAG_NOT_FOUND": 175,
+      "BL_DROP_POLICY_DENY": 181,
+      "BL_DROP_INVALID_VNI": 183,
+      "BL_DROP_TTL_EXCEEDED": 196,
+      "BL_DROP_RATE_LIMITED": 198
+    },
+    "bl_event_type": {
+      "BL_EVENT_UNSPEC": 0,
+      "BL_EVENT_DROP": 1,
+      "BL_EVENT_DEBUG": 2,
+      "BL_EVENT_CAPTURE": 3,
+      "BL_EVENT_TRACE": 4,
+      "BL_EVENT_POLICY_VERDICT": 5
+    },
+    "bl_forward_reason": { "BL_REASON_FORWARDED": 0 },
+    "bl_limits": {
+      "BL_EVENTS_LOST_MAX_ENTRIES": 8,
+      "BL_TRACE_CAPTURE_LEN": 128,
+      "BL_METRICS_MAX_ENTRIES": 1024,
+      "BL_EVENTS_RINGBUF_SIZE": 1048576
+    },
+    "bl_notify_version": { "BL_NOTIFY_VERSION": 1 },
+    "bl_source_file": { "BL_FILE_UNKNOWN": 0, "BL_FILE_HOST": 1 },
+    "bl_trace_aggregation": {
+      "BL_TRACE_AGG_NONE": 0,
+      "BL_TRACE_AGG_LOWEST": 1,
+      "BL_TRACE_AGG_LOW": 2,
+      "BL_TRACE_AGG_MEDIUM": 3,
+      "BL_TRACE_AGG_MAXIMUM": 4
+    },
+    "bl_trace_point": {
+      "BL_TRACE_TO_LXC": 0,
+      "BL_TRACE_TO_PROXY": 1,
+      "BL_TRACE_TO_HOST": 2,
+      "BL_TRACE_TO_STACK": 3,
+      "BL_TRACE_TO_OVERLAY": 4,
+      "BL_TRACE_FROM_LXC": 5,
+      "BL_TRACE_FROM_PROXY": 6,
+      "BL_TRACE_FROM_HOST": 7,
+      "BL_TRACE_FROM_STACK": 8,
+      "BL_TRACE_FROM_OVERLAY": 9,
+      "BL_TRACE_FROM_NETWORK": 10,
+      "BL_TRACE_TO_NETWORK": 11,
+      "BL_TRACE_FROM_CRYPTO": 12,
+      "BL_TRACE_TO_CRYPTO": 13
+    },
+    "bl_trace_reason": {
+      "BL_TRACE_REASON_POLICY": 0,
+      "BL_TRACE_REASON_CT_ESTABLISHED": 1,
+      "BL_TRACE_REASON_CT_REPLY": 2,
+      "BL_TRACE_REASON_CT_RELATED": 3,
+      "BL_TRACE_REASON_UNKNOWN": 5
+    }
+  },
+  "objects": {
+    "host": {
+      "file": "host.bpf.o",
+      "license": "Dual BSD/GPL",
+      "maps": {
+        "bl_events": {
+          "type": "BPF_MAP_TYPE_RINGBUF",
+          "key": null,
+          "keySize": 0,
+          "value": null,
+          "valueSize": 0,
+          "maxEntries": 1048576,
+          "flags": 0
+        },
+        "bl_events_lost": {
+          "type": "BPF_MAP_TYPE_PERCPU_ARRAY",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "__u64",
+          "valueSize": 8,
+          "maxEntries": 8,
+          "flags": 0
+        },
+        "bl_metrics": {
+          "type": "BPF_MAP_TYPE_PERCPU_HASH",
+          "key": "struct bl_metrics_key",
+          "keySize": 8,
+          "value": "struct bl_metrics_value",
+          "valueSize": 16,
+          "maxEntries": 1024,
+          "flags": 0
+        }
+      },
+      "programs": { "bl_from_netdev": { "section": "tc" }, "bl_to_netdev": { "section": "tc" } },
+      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 16, "type": "struct bl_datapath_config" } }
+    }
+  }
+} as const;
+// abi-manifest:end
+
+/** sha256 of the manifest: objects with the same hash share the same ABI. */
+export const ABI_HASH = '33622d0802c9c57e890e8deadf81e8913c06c30700e3b5226ebe1f9dcf7f74a4';
+
+// ---- helpers
+
+function view(buf: Uint8Array, off: number, size: number, what: string): Buffer {
+  if (!Number.isInteger(off) || off < 0 || off + size > buf.length) {
+    throw new RangeError(`${what}: needs ${size} bytes at offset ${off}, the buffer has ${buf.length}`);
+  }
+  return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function target(buf: Buffer | undefined, off: number, size: number, what: string): Buffer {
+  const b = buf ?? Buffer.alloc(off + size);
+  view(b, off, size, what);
+  // Zero the whole struct first: padding and anything not written stays 0.
+  b.fill(0, off, off + size);
+  return b;
+}
+
+function putBytes(b: Buffer, off: number, size: number, value: Uint8Array, what: string): void {
+  if (value.length > size) throw new RangeError(`${what}: ${value.length} bytes do not fit in ${size}`);
+  b.set(value, off);
+}
+
+function getBytes(b: Buffer, off: number, size: number): Uint8Array {
+  return new Uint8Array(b.subarray(off, off + size));
+}
+
+function nameTable(values: Readonly<Record<string, number>>): ReadonlyMap<number, string> {
+  const m = new Map<number, string>();
+  for (const [k, v] of Object.entries(values)) if (!m.has(v)) m.set(v, k);
+  return m;
+}
