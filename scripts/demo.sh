@@ -32,14 +32,18 @@ run $B lab exec world -- $B probe tcp 172.18.0.11:80 --timeout 500 || echo "(ref
 say "5. The eBPF datapath on each node's uplink counted them (like cilium bpf metrics list)"
 run $B bpf metrics list
 
-say "6. Errors are one line with a stable code"
+say "6. Kernel features probed, not kernel versions; the ABI the codecs were generated from is the one compiled"
+run $B bpf features
+run node dist/scripts/gen-abi.js --check build/bpf/host.bpf.o
+
+say "7. Errors are one line with a stable code"
 $B lab status --name nosuchlab || true
 $B lab up --nodez 3 || true
 
-say "7. Host safety: traffic helpers refuse the machine's own network namespace"
+say "8. Host safety: traffic helpers refuse the machine's own network namespace"
 $B probe tcp 127.0.0.1:9 || true
 
-say "8. lab down removes everything it made"
+say "9. lab down removes everything it made"
 run $B lab down --name $LAB
 trap - EXIT
 ip netns list | grep -c "^bl-$LAB-" >/dev/null && { echo "namespaces left behind!"; exit 1; }

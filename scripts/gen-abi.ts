@@ -76,7 +76,10 @@ function main(argv: readonly string[]): number {
   }
   const committed = existsSync(opts.generated) ? readFileSync(opts.generated, 'utf8') : undefined;
   const diffs = checkGenerated(committed, fresh, path);
-  if (diffs.length === 0) return 0;
+  if (diffs.length === 0) {
+    process.stderr.write(`gen-abi: ${path} matches the BTF of ${opts.objects.map((o) => basename(o)).join(', ')}\n`);
+    return 0;
+  }
   const hint = `run 'make gen' and commit ${path}`;
   for (const d of diffs) process.stderr.write(`ABI drift: ${d}; ${hint}\n`);
   throw new AbiMismatchError(`${diffs.length} ABI difference(s) between ${path} and ${opts.objects.map((o) => basename(o)).join(', ')}`, hint);
