@@ -53,7 +53,7 @@ test('the unmodified datapath matches the committed codecs', () => {
   const obj = buildCopy('same');
   const r = genAbi('--check', obj);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /^gen-abi: src\/datapath\/generated\/abi\.ts matches the BTF of same\.bpf\.o\n$|matches the BTF of/);
+  assert.match(r.stderr, /abi\.ts matches the BTF of/);
   assert.doesNotMatch(r.stderr, /drift/i);
 });
 
