@@ -35,6 +35,8 @@ function config(dir: string): AgentConfig {
   return {
     lab: 't',
     node: 'node1',
+    netns: 'bl-t-node1',
+    stateDir: dir,
     nodeIP: '172.18.0.11',
     uplink: 'eth0',
     podCIDR: '10.0.1.0/24',
@@ -45,6 +47,7 @@ function config(dir: string): AgentConfig {
     bpfObjectDir: dir,
     kvstore: '',
     monitorAggregation: 'medium',
+    ctMapSize: 65536,
   };
 }
 

@@ -6,6 +6,10 @@ export type Health = 'ok' | 'degraded' | 'failed';
 export interface AgentConfig {
   lab: string;
   node: string;
+  /** Name of the node's network namespace (the agent runs in it). */
+  netns: string;
+  /** Directory for the agent's own state (endpoints, IPAM), kept across restarts. */
+  stateDir: string;
   nodeIP: string;
   /** Uplink interface inside the node's namespace. */
   uplink: string;
@@ -22,6 +26,8 @@ export interface AgentConfig {
   kvstore: string;
   /** Cilium-style monitor aggregation level name (none, low, medium, maximum). */
   monitorAggregation: string;
+  /** Size of the connection-tracking map (Cilium's bpf-ct-global-tcp-max). */
+  ctMapSize: number;
 }
 
 export interface MapStatus {
@@ -55,4 +61,89 @@ export interface AgentStatus {
     events: { read: number; lost: number };
   };
   endpoints: { count: number };
+}
+
+// ---- IPAM (the CNI plugin asks the agent, like Cilium's POST /ipam) ----
+
+/** POST /v1/ipam/allocate */
+export interface IpamAllocateRequest {
+  /** Who holds the address: `<containerID>/<ifname>`. Allocating again for the same owner returns the same address. */
+  owner: string;
+}
+
+/** Answer to POST /v1/ipam/allocate */
+export interface IpamAllocation {
+  /** The pod's address, e.g. 10.0.1.5 (configured as /32 in the pod). */
+  ip: string;
+  /** The node's pod CIDR the address comes from, e.g. 10.0.1.0/24. */
+  podCIDR: string;
+  /** The pod's default gateway: the node's router address (first of the pod CIDR). */
+  gateway: string;
+}
+
+/** POST /v1/ipam/release — idempotent */
+export interface IpamReleaseRequest {
+  owner: string;
+}
+
+// ---- Endpoints (the CNI plugin registers what it made; the agent programs the datapath) ----
+
+/** PUT /v1/endpoints: the CNI plugin has created the veth pair and configured the pod side. */
+export interface EndpointCreateRequest {
+  containerID: string;
+  /** Interface name inside the pod (CNI_IFNAME), usually eth0. */
+  ifname: string;
+  /** Path of the pod's network namespace (CNI_NETNS). */
+  netns: string;
+  /** Host-side veth in the node namespace, e.g. lxc1a2b3c4d5e6. */
+  hostIfname: string;
+  ipv4: string;
+  /** MAC of the pod's interface. */
+  mac: string;
+  /** MAC of the host-side veth: the pod's gateway answers ARP with it. */
+  hostMac: string;
+  /** Kubernetes identity of the pod, when the runtime passes it (CNI_ARGS K8S_POD_*). */
+  pod?: { namespace: string; name: string };
+  labels?: Record<string, string>;
+}
+
+export type EndpointState = 'waiting-for-identity' | 'regenerating' | 'ready' | 'disconnecting';
+
+/** One endpoint as the agent reports it (GET /v1/endpoints, like `cilium endpoint list`). */
+export interface EndpointModel {
+  /** Node-local endpoint id, 1..4095 (Cilium's endpoint ids). */
+  id: number;
+  containerID: string;
+  ifname: string;
+  netns: string;
+  hostIfname: string;
+  hostIfindex: number;
+  ipv4: string;
+  mac: string;
+  hostMac: string;
+  pod?: { namespace: string; name: string };
+  labels: Record<string, string>;
+  /** Security identity (issue 4 fills it; until then a reserved one). */
+  identity: number;
+  state: EndpointState;
+  createdAt: string;
+}
+
+/** DELETE /v1/endpoints?containerID=…&ifname=… — idempotent */
+export interface EndpointDeleteResult {
+  deleted: boolean;
+  id?: number;
+}
+
+/**
+ * GET /v1/monitor streams NDJSON, one line per datapath event, written as the
+ * ring buffer delivers them: the raw event bytes (decode with the generated
+ * codecs; every event starts with struct bl_notify_hdr), plus the node name.
+ * A line `{"lost": N}` reports events the kernel could not queue since the last one.
+ */
+export interface MonitorLine {
+  node: string;
+  /** base64 of the event record as read from bl_events */
+  data?: string;
+  lost?: number;
 }

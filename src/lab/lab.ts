@@ -120,6 +120,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       const config: AgentConfig = {
         lab: plan.name,
         node: n.name,
+        netns: n.netns,
+        stateDir: ndir,
         nodeIP: n.ip,
         uplink: n.uplink,
         podCIDR: n.podCIDR,
@@ -130,6 +132,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         bpfObjectDir: join(repoRoot, 'build', 'bpf'),
         kvstore: etcd.endpoint,
         monitorAggregation: opts.monitorAggregation ?? 'medium',
+        ctMapSize: 65536,
       };
       const configPath = join(ndir, 'agent.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));
