@@ -6,7 +6,11 @@
  * Both validate IPv4 headers and drop malformed ones (BL_DROP_INVALID),
  * count every packet in bl_metrics, and report to bl_events: drops always
  * (if BL_CFG_DROP_NOTIFY), traces as bl_config.trace_aggregation allows.
- * IPv6, ARP and other ethertypes pass untouched for now.
+ * In native routing mode, bl_from_netdev delivers IPv4 for a local endpoint
+ * straight into the pod (lib/lxc.h), as another node routed it here; in
+ * tunnel mode pods' traffic from other nodes arrives through bl_vxlan
+ * (overlay.bpf.c) instead. Everything else, and IPv6, ARP and other
+ * ethertypes, passes to the stack untouched.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -27,6 +31,7 @@
 #include "lib/drop.h"
 #include "lib/eth.h"
 #include "lib/ipv4.h"
+#include "lib/lxc.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
@@ -35,6 +40,7 @@ const volatile struct bl_datapath_config bl_config = {
 	.host_endpoint_id = 0,
 	.trace_capture_len = BL_TRACE_CAPTURE_LEN,
 	.trace_aggregation = BL_TRACE_AGG_NONE,
+	.routing_mode = BL_ROUTING_UNSET,
 };
 
 /* Both directions share one path; dir and obs are constants after inlining. */
@@ -48,6 +54,22 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 		ret = ipv4_parse(skb, &pkt);
 	if (IS_DROP(ret))
 		return send_drop(skb, -ret, dir, &pkt);
+
+	/* Native routing: the network sent a local pod's packet to this node.
+	 * dir is a constant, so the egress program has none of this. */
+	if (dir == BL_DIR_INGRESS && bl_config.routing_mode == BL_ROUTING_NATIVE &&
+	    pkt.l3_proto == bpf_htons(ETH_P_IP)) {
+		struct trace_meta tm = { .source = bl_config.host_endpoint_id };
+		struct bl_endpoint_info *ep = lookup_ip4_endpoint(pkt.daddr);
+
+		if (ep) {
+			ret = ipv4_local_delivery(skb, &pkt, ep, obs, &tm);
+			if (IS_DROP(ret))
+				return send_drop(skb, -ret, dir, &pkt);
+			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
+			return ret;
+		}
+	}
 
 	/* Forwarded: CTX_ACT_OK, or a final verdict such as a redirect. */
 	metrics_update(BL_REASON_FORWARDED, dir, skb->len);

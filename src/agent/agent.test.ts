@@ -5,13 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from './agent.js';
 import { agentGet, agentRequest } from './client.js';
-import type { DatapathInfo, MetricRow, NodeDatapath } from './datapath.js';
-import type { AgentConfig, AgentStatus } from './types.js';
+import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from './datapath.js';
+import type { NodeIpam } from './ipam.js';
+import type { AgentConfig, AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
 import { AgentUnreachableError } from '../common/errors.js';
 
-/** A datapath that records its lifecycle: the agent's seam for tests without a kernel. */
+/** A datapath that records what the agent asks of it: the agent's seam for tests without a kernel. */
 class FakeDatapath implements NodeDatapath {
   calls: string[] = [];
+  lxc = new Map<string, EndpointModel>();
+  failNext = false;
   async start() {
     this.calls.push('start');
   }
@@ -26,9 +29,62 @@ class FakeDatapath implements NodeDatapath {
   metrics(): MetricRow[] {
     return [{ reason: 0, reasonName: 'Forwarded', direction: 'ingress', packets: 2n ** 40n, bytes: 100n }];
   }
+  async upsertEndpoint(ep: EndpointModel) {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('attach failed');
+    }
+    this.calls.push(`upsert ${ep.id} ${ep.ipv4}`);
+    this.lxc.set(ep.ipv4, ep);
+  }
+  async removeEndpoint(ep: EndpointModel) {
+    this.calls.push(`remove ${ep.id}`);
+    this.lxc.delete(ep.ipv4);
+  }
+  async upsertRemoteNode(n: RemoteNode) {
+    this.calls.push(`node ${n.name}`);
+  }
+  async removeRemoteNode(n: RemoteNode) {
+    this.calls.push(`-node ${n.name}`);
+  }
+  endpointMap(): EndpointMapRow[] {
+    return [...this.lxc.values()].map((e) => ({ ip: e.ipv4, id: e.id, ifindex: 0, mac: e.mac, nodeMac: e.hostMac, identity: e.identity, flags: 0 }));
+  }
+  ipcache(): IpcacheRow[] {
+    return [];
+  }
+  ctEntries(): CtRow[] {
+    return [];
+  }
+  ctGarbageCollect() {
+    return 0;
+  }
+  subscribe() {
+    return () => undefined;
+  }
   async close() {
     this.calls.push('close');
   }
+}
+
+/** An address pool over 10.0.1.0/24 good enough to test the agent's plumbing (the real one is src/ipam). */
+function fakeIpam(podCIDR: string): NodeIpam {
+  const owners = new Map<string, string>();
+  let next = 2;
+  return {
+    podCIDR,
+    gateway: '10.0.1.1',
+    allocate(owner): IpamAllocation {
+      if (!owners.has(owner)) owners.set(owner, `10.0.1.${next++}`);
+      return { ip: owners.get(owner)!, podCIDR, gateway: '10.0.1.1' };
+    },
+    release(owner) {
+      const ip = owners.get(owner);
+      owners.delete(owner);
+      return ip;
+    },
+    stats: () => ({ used: owners.size, capacity: 253 }),
+  };
 }
 
 function config(dir: string): AgentConfig {
@@ -39,8 +95,9 @@ function config(dir: string): AgentConfig {
     stateDir: dir,
     nodeIP: '172.18.0.11',
     uplink: 'eth0',
-    podCIDR: '10.0.1.0/24',
     clusterPoolCIDR: '10.0.0.0/16',
+    clusterPoolMaskSize: 24,
+    cniNetwork: 'beeline',
     routing: 'tunnel',
     socket: join(dir, 'agent.sock'),
     pinDir: join(dir, 'bpf'),
@@ -53,28 +110,109 @@ function config(dir: string): AgentConfig {
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never;
 
-test('the agent serves status and datapath metrics over its unix socket', async (t) => {
+async function startAgent(t: { after: (fn: () => void) => void }, dp = new FakeDatapath()) {
   const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const dp = new FakeDatapath();
-  const agent = new Agent(config(dir), dp, quiet);
+  const agent = new Agent(config(dir), { datapath: dp, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet });
   await agent.start();
+  return { agent, dp, dir, sock: join(dir, 'agent.sock') };
+}
+
+const epReq = (id: string, ip: string): EndpointCreateRequest => ({
+  containerID: id,
+  ifname: 'eth0',
+  netns: `/run/netns/${id}`,
+  hostIfname: `lxc${id}`,
+  ipv4: ip,
+  mac: '02:00:00:00:00:01',
+  hostMac: '02:00:00:00:00:02',
+  pod: { namespace: 'default', name: id },
+});
+
+test('the agent serves status and datapath metrics over its unix socket', async (t) => {
+  const { agent, dp, sock } = await startAgent(t);
   try {
-    const st = await agentGet<AgentStatus>(join(dir, 'agent.sock'), '/v1/status');
+    const st = await agentGet<AgentStatus>(sock, '/v1/status');
     assert.equal(st.node, 'node1');
     assert.equal(st.health, 'ok');
     assert.equal(st.kvstore.state, 'disabled');
+    assert.equal(st.podCIDR, '10.0.1.0/24');
+    assert.equal(st.cniNetwork, 'beeline');
     assert.equal(st.datapath.mode, 'fake');
-    assert.equal(st.datapath.attachments[0]!.program, 'bl_from_netdev');
-    const m = await agentGet<{ packets: string }[]>(join(dir, 'agent.sock'), '/v1/metrics/datapath');
+    const m = await agentGet<{ packets: string }[]>(sock, '/v1/metrics/datapath');
     assert.equal(m[0]!.packets, String(2n ** 40n), '64-bit counters keep full precision');
-    const nf = await agentRequest<{ error: { code: string } }>(join(dir, 'agent.sock'), 'GET', '/v1/nope');
+    const nf = await agentRequest<{ error: { code: string } }>(sock, 'GET', '/v1/nope');
     assert.equal(nf.status, 404);
     assert.equal(nf.body.error.code, 'BL_ERR_NOT_FOUND');
   } finally {
     await agent.stop();
   }
   assert.deepEqual(dp.calls, ['start', 'close']);
+});
+
+test('IPAM and endpoints: allocate, register, list, delete idempotently, persist across a restart', async (t) => {
+  const { agent, dp, sock, dir } = await startAgent(t);
+  try {
+    const a = await agentRequest<IpamAllocation>(sock, 'POST', '/v1/ipam/allocate', { owner: 'c1/eth0' });
+    assert.equal(a.status, 200);
+    assert.equal(a.body.ip, '10.0.1.2');
+    assert.equal(a.body.gateway, '10.0.1.1');
+    const again = await agentRequest<IpamAllocation>(sock, 'POST', '/v1/ipam/allocate', { owner: 'c1/eth0' });
+    assert.equal(again.body.ip, '10.0.1.2', 'same owner, same address');
+    const put = await agentRequest<EndpointModel>(sock, 'PUT', '/v1/endpoints', epReq('c1', a.body.ip));
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.equal(put.body.id, 1);
+    assert.equal(put.body.state, 'ready');
+    assert.equal(dp.lxc.get('10.0.1.2')?.id, 1);
+    const list = await agentGet<EndpointModel[]>(sock, '/v1/endpoints');
+    assert.equal(list.length, 1);
+    const clash = await agentRequest<{ error: { code: string; message: string } }>(sock, 'PUT', '/v1/endpoints', epReq('c2', a.body.ip));
+    assert.equal(clash.status, 400);
+    assert.match(clash.body.error.message, /ipv4: 10\.0\.1\.2 is already used by endpoint 1/);
+  } finally {
+    await agent.stop();
+  }
+  // A new agent process over the same state directory restores the endpoint into the datapath.
+  const dp2 = new FakeDatapath();
+  const agent2 = new Agent(config(dir), { datapath: dp2, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet });
+  await agent2.start();
+  try {
+    assert.ok(dp2.calls.includes('upsert 1 10.0.1.2'), dp2.calls.join(','));
+    const del = await agentRequest<{ deleted: boolean; id: number }>(sock, 'DELETE', '/v1/endpoints?containerID=c1&ifname=eth0');
+    assert.deepEqual(del.body, { deleted: true, id: 1 });
+    const del2 = await agentRequest<{ deleted: boolean }>(sock, 'DELETE', '/v1/endpoints?containerID=c1&ifname=eth0');
+    assert.deepEqual(del2.body, { deleted: false }, 'delete is idempotent');
+    assert.equal(dp2.lxc.size, 0);
+  } finally {
+    await agent2.stop();
+  }
+});
+
+test('bad endpoint requests name the field and program nothing', async (t) => {
+  const { agent, dp, sock } = await startAgent(t);
+  try {
+    const cases: [Partial<EndpointCreateRequest>, RegExp][] = [
+      [{ ...epReq('c1', '10.0.1.9'), ipv4: '10.0.1.300' }, /ipv4: must be an IPv4 address/],
+      [{ ...epReq('c1', '10.0.1.9'), mac: 'zz' }, /mac: must be a MAC address/],
+      [{ ...epReq('c1', '10.0.1.9'), hostIfname: 'averyveryverylongname' }, /hostIfname: must be an interface name/],
+      [{ ...epReq('c1', '10.0.1.9'), containerID: '' }, /containerID: required/],
+    ];
+    for (const [body, re] of cases) {
+      const r = await agentRequest<{ error: { code: string; message: string } }>(sock, 'PUT', '/v1/endpoints', body);
+      assert.equal(r.status, 400);
+      assert.equal(r.body.error.code, 'BL_ERR_ENDPOINT_INVALID');
+      assert.match(r.body.error.message, re);
+    }
+    dp.failNext = true;
+    const failed = await agentRequest(sock, 'PUT', '/v1/endpoints', epReq('c3', '10.0.1.3'));
+    assert.equal(failed.status, 500);
+    assert.equal((await agentGet<EndpointModel[]>(sock, '/v1/endpoints')).length, 0, 'a failed programming leaves no endpoint');
+    assert.equal(dp.lxc.size, 0);
+    const noOwner = await agentRequest<{ error: { code: string } }>(sock, 'POST', '/v1/ipam/allocate', {});
+    assert.equal(noOwner.status, 400);
+  } finally {
+    await agent.stop();
+  }
 });
 
 test('a stopped agent is reported unreachable with a hint', async (t) => {

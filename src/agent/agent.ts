@@ -1,17 +1,45 @@
 /**
  * The node agent: one per node, running in that node's network namespace. It
- * owns the node's datapath (through the NodeDatapath interface), keeps an eye
- * on the cluster store, and serves the local API the CLI and CNI plugin use.
+ * owns the node's datapath (through the NodeDatapath interface), its
+ * endpoints and address pool, learns the other nodes from the cluster store,
+ * and serves the local API the CLI and the CNI plugin use.
  */
-import { Etcd3, type Lease } from 'etcd3';
+import { join } from 'node:path';
+import { Etcd3, type Lease, type Watcher } from 'etcd3';
 import { logger, type Logger } from '../common/log.js';
 import { version } from '../common/version.js';
-import type { NodeDatapath } from './datapath.js';
+import type { NodeDatapath, RemoteNode } from './datapath.js';
+import { EndpointManager } from './endpoints.js';
+import type { NodeIpam } from './ipam.js';
 import { ApiServer } from './server.js';
-import type { AgentConfig, AgentStatus, Health } from './types.js';
+import type {
+  AgentConfig,
+  AgentStatus,
+  EndpointCreateRequest,
+  Health,
+  IpamAllocateRequest,
+  IpamReleaseRequest,
+  MonitorLine,
+} from './types.js';
+import { UsageError } from '../common/errors.js';
 
-/** Key under which each agent announces its node, held by a lease so a dead node's entry expires. */
-export const nodeKey = (node: string) => `/beeline/v1/agents/${node}`;
+/** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
+export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
+/** A node's record (address, pod CIDR): persistent, so a dead agent does not take its pods' routes with it. */
+export const nodeKey = (node: string) => `/beeline/v1/nodes/${node}`;
+export const NODES_PREFIX = '/beeline/v1/nodes/';
+
+/** How often expired conntrack entries are collected (Cilium adapts 30s..12h; ours is fixed). */
+const CT_GC_INTERVAL_MS = 30_000;
+
+export interface AgentDeps {
+  datapath: NodeDatapath;
+  /** Built once the pod CIDR is known (it may come from the store). */
+  ipam: (podCIDR: string) => NodeIpam;
+  /** Finds this node's pod CIDR: configured, remembered, or claimed from the cluster pool. */
+  podCIDR: (etcd: Etcd3 | undefined) => Promise<string>;
+  log?: Logger;
+}
 
 export class Agent {
   private readonly log: Logger;
@@ -20,18 +48,51 @@ export class Agent {
   private kv: { state: 'ok' | 'unreachable' | 'disabled'; message?: string } = { state: 'disabled' };
   private etcd: Etcd3 | undefined;
   private lease: Lease | undefined;
-  private kvTimer: NodeJS.Timeout | undefined;
+  private watcher: Watcher | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private ipam: NodeIpam | undefined;
+  readonly endpoints: EndpointManager;
+  private readonly remoteNodes = new Map<string, RemoteNode>();
+  private readonly datapath: NodeDatapath;
 
   constructor(
     readonly config: AgentConfig,
-    private readonly datapath: NodeDatapath,
-    log?: Logger,
+    private readonly deps: AgentDeps,
   ) {
-    this.log = log ?? logger(`agent[${config.node}]`);
+    this.datapath = deps.datapath;
+    this.log = deps.log ?? logger(`agent[${config.node}]`);
+    this.endpoints = new EndpointManager(join(config.stateDir, 'endpoints.json'), this.datapath, this.log);
     this.api
       .route('GET', '/healthz', () => ({ health: this.health() }))
       .route('GET', '/v1/status', () => this.status())
-      .route('GET', '/v1/metrics/datapath', () => this.datapath.metrics());
+      .route('GET', '/v1/metrics/datapath', () => this.datapath.metrics())
+      .route('POST', '/v1/ipam/allocate', (_r, b) => this.requireIpam().allocate(ownerOf(b as IpamAllocateRequest)))
+      .route('POST', '/v1/ipam/release', (_r, b) => ({ released: this.requireIpam().release(ownerOf(b as IpamReleaseRequest)) ?? null }))
+      .route('GET', '/v1/endpoints', () => this.endpoints.list())
+      .route('PUT', '/v1/endpoints', (_r, b) => this.endpoints.create(b as EndpointCreateRequest))
+      .route('DELETE', '/v1/endpoints', (_r, _b, q) => this.endpoints.delete(requireParam(q, 'containerID'), q.get('ifname') ?? 'eth0'))
+      .route('GET', '/v1/nodes', () => [...this.remoteNodes.values()])
+      .route('GET', '/v1/bpf/endpoints', () => this.datapath.endpointMap())
+      .route('GET', '/v1/bpf/ipcache', () => this.datapath.ipcache())
+      .route('GET', '/v1/bpf/ct', () => this.datapath.ctEntries())
+      .route('POST', '/v1/bpf/ct/gc', () => ({ deleted: this.datapath.ctGarbageCollect() }))
+      .stream('/v1/monitor', (req, res) => {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        // Send the headers now: a quiet node may have no event to write for a long time.
+        res.flushHeaders();
+        const line = (l: MonitorLine) => res.write(JSON.stringify(l) + '\n');
+        let lostSeen = this.datapath.info().events.lost;
+        const unsubscribe = this.datapath.subscribe((rec) => line({ node: this.config.node, data: rec.toString('base64') }));
+        const lostTimer = setInterval(() => {
+          const lost = this.datapath.info().events.lost;
+          if (lost > lostSeen) line({ node: this.config.node, lost: lost - lostSeen });
+          lostSeen = lost;
+        }, 1000);
+        req.on('close', () => {
+          clearInterval(lostTimer);
+          unsubscribe();
+        });
+      });
   }
 
   health(): Health {
@@ -48,69 +109,154 @@ export class Agent {
       health: this.health(),
       uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
       pid: process.pid,
+      nodeIP: this.config.nodeIP,
+      podCIDR: this.ipam?.podCIDR ?? '',
+      cniNetwork: this.config.cniNetwork,
+      ipam: this.ipam ? this.ipam.stats() : { used: 0, capacity: 0 },
       kvstore: { state: this.kv.state, endpoint: this.config.kvstore, ...(this.kv.message ? { message: this.kv.message } : {}) },
-      datapath: {
-        state: 'ok',
-        mode: dp.mode,
-        routing: this.config.routing,
-        attachments: dp.attachments,
-        maps: dp.maps,
-        events: dp.events,
-      },
-      endpoints: { count: 0 },
+      datapath: { state: 'ok', mode: dp.mode, routing: this.config.routing, attachments: dp.attachments, maps: dp.maps, events: dp.events },
+      endpoints: { count: this.endpoints.list().length },
+      nodes: { count: this.remoteNodes.size },
     };
   }
 
-  /** Starts the datapath, then the store watch, then the API. A datapath that cannot load is fatal (the caller exits). */
+  /**
+   * Store, pod CIDR, datapath, endpoints, other nodes, then the API. A
+   * datapath that cannot load is fatal (the caller exits non-zero).
+   */
   async start(): Promise<void> {
     this.log.info('starting', { version, node: this.config.node, nodeIP: this.config.nodeIP, routing: this.config.routing });
-    await this.datapath.start();
+    if (this.config.kvstore) this.etcd = new Etcd3({ hosts: this.config.kvstore, dialTimeout: 2000 });
+    const podCIDR = await this.deps.podCIDR(this.etcd);
+    this.ipam = this.deps.ipam(podCIDR);
+    this.log.info('pod CIDR', { podCIDR, gateway: this.ipam.gateway });
+    await this.datapath.start(podCIDR);
     this.log.info('datapath ready', { mode: this.datapath.info().mode });
-    if (this.config.kvstore) this.startKvstore();
+    await this.endpoints.restore();
+    if (this.etcd) this.startKvstore(podCIDR);
+    this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
     await this.api.listen(this.config.socket);
     this.log.info('api listening', { socket: this.config.socket });
   }
 
-  private startKvstore(): void {
-    this.etcd = new Etcd3({ hosts: this.config.kvstore, dialTimeout: 2000 });
+  private ctGc(): void {
+    try {
+      const n = this.datapath.ctGarbageCollect();
+      if (n) this.log.debug('conntrack gc', { deleted: n });
+    } catch (e) {
+      this.log.warn('conntrack gc failed', { error: (e as Error).message });
+    }
+  }
+
+  private requireIpam(): NodeIpam {
+    if (!this.ipam) throw new UsageError('ipam: the agent is still starting');
+    return this.ipam;
+  }
+
+  private startKvstore(podCIDR: string): void {
     this.kv = { state: 'unreachable', message: 'connecting' };
     const check = async () => {
       try {
-        await Promise.race([
-          this.etcd!.maintenance.status(),
-          new Promise((_, rej) => setTimeout(() => rej(new Error('no answer within 2000 ms')), 2000)),
-        ]);
-        if (this.kv.state !== 'ok') this.log.info('kvstore reachable', { endpoint: this.config.kvstore });
-        this.kv = { state: 'ok' };
-        await this.announce();
+        await withTimeout(this.etcd!.maintenance.status(), 2000);
+        if (this.kv.state !== 'ok') {
+          this.log.info('kvstore reachable', { endpoint: this.config.kvstore });
+          this.kv = { state: 'ok' };
+          await this.announce(podCIDR);
+        }
       } catch (e) {
         if (this.kv.state === 'ok') this.log.warn('kvstore unreachable; keeping the datapath as it is', { error: (e as Error).message });
         this.kv = { state: 'unreachable', message: (e as Error).message };
       }
     };
     void check();
-    this.kvTimer = setInterval(() => void check(), 2000);
+    this.timers.push(setInterval(() => void check(), 2000));
+    void this.watchNodes();
   }
 
-  /** Puts this node's record under a lease (renewed by the client) once per lease lifetime. */
-  private async announce(): Promise<void> {
+  /** Writes this node's record and heartbeat. */
+  private async announce(podCIDR: string): Promise<void> {
+    const c = this.config;
+    const record: RemoteNode = { name: c.node, nodeIP: c.nodeIP, podCIDR };
+    await this.etcd!.put(nodeKey(c.node)).value(JSON.stringify(record));
     if (this.lease) return;
     const lease = this.etcd!.lease(15, { autoKeepAlive: true });
     lease.on('lost', () => {
-      this.log.warn('kvstore lease lost; re-announcing');
+      this.log.warn('kvstore lease lost; re-announcing when the store is back');
       this.lease = undefined;
+      this.kv = { state: 'unreachable', message: 'lease lost' };
     });
     this.lease = lease;
-    const c = this.config;
-    await lease.put(nodeKey(c.node)).value(JSON.stringify({ node: c.node, nodeIP: c.nodeIP, podCIDR: c.podCIDR, version, pid: process.pid }));
+    await lease.put(agentKey(c.node)).value(JSON.stringify({ node: c.node, version, pid: process.pid }));
+  }
+
+  /** Lists, then watches, the node records; every other node is programmed into the datapath. */
+  private async watchNodes(): Promise<void> {
+    const apply = async (key: string, value: string | undefined) => {
+      const name = key.slice(NODES_PREFIX.length);
+      if (name === this.config.node) return;
+      try {
+        if (value === undefined) {
+          const old = this.remoteNodes.get(name);
+          if (old) {
+            await this.datapath.removeRemoteNode(old);
+            this.remoteNodes.delete(name);
+            this.log.info('node removed', { node: name });
+          }
+          return;
+        }
+        const n = JSON.parse(value) as RemoteNode;
+        const old = this.remoteNodes.get(name);
+        if (old && old.nodeIP === n.nodeIP && old.podCIDR === n.podCIDR) return;
+        if (old) await this.datapath.removeRemoteNode(old);
+        await this.datapath.upsertRemoteNode(n);
+        this.remoteNodes.set(name, n);
+        this.log.info('node learned', { node: name, nodeIP: n.nodeIP, podCIDR: n.podCIDR });
+      } catch (e) {
+        this.log.warn('node not programmed', { node: name, error: (e as Error).message });
+      }
+    };
+    for (;;) {
+      try {
+        const all = await withTimeout(this.etcd!.getAll().prefix(NODES_PREFIX).strings(), 3000);
+        for (const [k, v] of Object.entries(all)) await apply(k, v);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (!this.etcd) return;
+      }
+    }
+    // The watcher resumes after disconnects from the last revision it saw.
+    this.watcher = await this.etcd!.watch().prefix(NODES_PREFIX).create();
+    this.watcher.on('put', (kv) => void apply(kv.key.toString(), kv.value.toString()));
+    this.watcher.on('delete', (kv) => void apply(kv.key.toString(), undefined));
+    this.watcher.on('error', (e) => this.log.warn('node watch error', { error: (e as Error).message }));
   }
 
   async stop(): Promise<void> {
     this.log.info('stopping');
-    if (this.kvTimer) clearInterval(this.kvTimer);
+    for (const t of this.timers) clearInterval(t);
     await this.api.close();
+    await this.watcher?.cancel().catch(() => undefined);
     if (this.lease) await this.lease.revoke().catch(() => undefined);
-    this.etcd?.close();
+    const etcd = this.etcd;
+    this.etcd = undefined;
+    etcd?.close();
     await this.datapath.close();
   }
+}
+
+function ownerOf(b: { owner?: unknown } | undefined): string {
+  if (!b || typeof b.owner !== 'string' || !b.owner) throw new UsageError('ipam: owner: required (containerID/ifname)');
+  return b.owner;
+}
+
+function requireParam(q: URLSearchParams, name: string): string {
+  const v = q.get(name);
+  if (!v) throw new UsageError(`query parameter ${name}: required`);
+  return v;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
 }

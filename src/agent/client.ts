@@ -22,6 +22,8 @@ export function agentRequest<T = unknown>(
     const req = request(
       {
         socketPath,
+        // No connection pooling: a pooled socket to an agent that restarted is dead (EPIPE).
+        agent: false,
         method,
         path,
         headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},

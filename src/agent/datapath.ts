@@ -3,7 +3,7 @@
  * implementation lives in src/datapath/; tests of agent logic use a fake, so
  * they need no root and no kernel.
  */
-import type { AttachmentStatus, MapStatus } from './types.js';
+import type { AttachmentStatus, EndpointModel, MapStatus } from './types.js';
 
 /** One row of `beeline bpf metrics list`: verdict counters per reason and direction. */
 export interface MetricRow {
@@ -22,11 +22,68 @@ export interface DatapathInfo {
   events: { read: number; lost: number };
 }
 
+/** Another node of the cluster, as the agent learns it from the store. */
+export interface RemoteNode {
+  name: string;
+  nodeIP: string;
+  podCIDR: string;
+}
+
+/** One connection-tracking entry, as `beeline bpf ct list` shows it. */
+export interface CtRow {
+  proto: string;
+  direction: 'OUT' | 'IN' | 'SERVICE' | 'UNKNOWN';
+  src: string;
+  dst: string;
+  /** Seconds until it expires (negative: expired, waiting for GC). */
+  expiresIn: number;
+  txPackets: bigint;
+  txBytes: bigint;
+  rxPackets: bigint;
+  rxBytes: bigint;
+  txFlagsSeen: number;
+  rxFlagsSeen: number;
+  flags: string[];
+}
+
+/** A row of `beeline bpf endpoint list`: what the kernel's endpoint map holds. */
+export interface EndpointMapRow {
+  ip: string;
+  id: number;
+  ifindex: number;
+  mac: string;
+  nodeMac: string;
+  identity: number;
+  flags: number;
+}
+
+/** A row of `beeline bpf ipcache list`. */
+export interface IpcacheRow {
+  prefix: string;
+  identity: number;
+  tunnelEndpoint: string;
+  nodeId: number;
+}
+
 export interface NodeDatapath {
-  /** Load (or reuse pinned maps), configure, attach to the node's uplink. */
-  start(): Promise<void>;
+  /** Load (or reuse pinned maps), configure for this node's pod CIDR, attach to the node's devices. */
+  start(podCIDR: string): Promise<void>;
   info(): DatapathInfo;
   metrics(): MetricRow[];
+  /** Program an endpoint: attach to its host veth, write the endpoint map, route it. Idempotent. */
+  upsertEndpoint(ep: EndpointModel): Promise<void>;
+  /** Undo upsertEndpoint. Idempotent; the veth may already be gone. */
+  removeEndpoint(ep: EndpointModel): Promise<void>;
+  /** Make another node's pod CIDR reachable (ipcache + tunnel or native route). Idempotent. */
+  upsertRemoteNode(node: RemoteNode): Promise<void>;
+  removeRemoteNode(node: RemoteNode): Promise<void>;
+  endpointMap(): EndpointMapRow[];
+  ipcache(): IpcacheRow[];
+  ctEntries(): CtRow[];
+  /** Deletes expired conntrack entries; returns how many. */
+  ctGarbageCollect(): number;
+  /** Raw ring-buffer records (every event starts with bl_notify_hdr); returns an unsubscribe function. */
+  subscribe(listener: (record: Buffer) => void): () => void;
   /** Detach readers and release handles; pinned maps and tc attachments stay, so traffic keeps flowing across an agent restart. */
   close(): Promise<void>;
 }

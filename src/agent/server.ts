@@ -7,10 +7,24 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync, unlinkSync } from 'node:fs';
 import { BeelineError } from '../common/errors.js';
 
-export type Handler = (req: IncomingMessage, body: unknown) => Promise<unknown> | unknown;
+export type Handler = (req: IncomingMessage, body: unknown, query: URLSearchParams) => Promise<unknown> | unknown;
+/** A handler that writes the response itself (streams). */
+export type StreamHandler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void;
+
+/** HTTP status for an error code; anything unlisted is a 500. */
+const STATUS: Record<string, number> = {
+  BL_ERR_USAGE: 400,
+  BL_ERR_ENDPOINT_INVALID: 400,
+  BL_ERR_NOT_FOUND: 404,
+  BL_ERR_IPAM_EXHAUSTED: 507,
+  BL_ERR_ENDPOINT_LIMIT: 507,
+};
+
+const json = (obj: unknown) => JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 
 export class ApiServer {
   private readonly routes = new Map<string, Handler>();
+  private readonly streams = new Map<string, StreamHandler>();
   private server: Server | undefined;
 
   route(method: string, path: string, h: Handler): this {
@@ -18,22 +32,30 @@ export class ApiServer {
     return this;
   }
 
+  stream(path: string, h: StreamHandler): this {
+    this.streams.set(`GET ${path}`, h);
+    return this;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const h = this.routes.get(`${req.method} ${path}`);
-    const send = (status: number, obj: unknown) => {
-      const text = JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-      res.writeHead(status, { 'content-type': 'application/json' }).end(text);
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const key = `${req.method} ${url.pathname}`;
+    const send = (status: number, obj: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(json(obj));
     };
-    if (!h) return send(404, { error: { code: 'BL_ERR_NOT_FOUND', message: `no route ${req.method} ${path}` } });
+    const s = this.streams.get(key);
+    if (s) return s(req, res, url.searchParams);
+    const h = this.routes.get(key);
+    if (!h) return send(404, { error: { code: 'BL_ERR_NOT_FOUND', message: `no route ${req.method} ${url.pathname}` } });
     let raw = '';
     for await (const chunk of req) raw += chunk;
     try {
       const body = raw ? JSON.parse(raw) : undefined;
-      send(200, await h(req, body));
+      send(200, await h(req, body, url.searchParams));
     } catch (e) {
+      if (e instanceof SyntaxError) return send(400, { error: { code: 'BL_ERR_USAGE', message: `request body is not JSON: ${e.message}` } });
       const code = e instanceof BeelineError ? e.code : 'BL_ERR_INTERNAL';
-      send(e instanceof SyntaxError ? 400 : 500, { error: { code, message: (e as Error).message } });
+      send(STATUS[code] ?? 500, { error: { code, message: (e as Error).message } });
     }
   }
 
@@ -48,6 +70,8 @@ export class ApiServer {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    if (!this.server) return Promise.resolve();
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server!.close(() => resolve()));
   }
 }

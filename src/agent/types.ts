@@ -13,8 +13,13 @@ export interface AgentConfig {
   nodeIP: string;
   /** Uplink interface inside the node's namespace. */
   uplink: string;
-  podCIDR: string;
+  /** A fixed pod CIDR for this node; when absent one is claimed from the cluster pool. */
+  podCIDR?: string;
   clusterPoolCIDR: string;
+  /** Mask size of each node's share of the cluster pool (Cilium's cluster-pool-ipv4-mask-size). */
+  clusterPoolMaskSize: number;
+  /** Name of the CNI network this agent serves. */
+  cniNetwork: string;
   routing: 'tunnel' | 'native';
   /** The agent's API socket. */
   socket: string;
@@ -50,6 +55,12 @@ export interface AgentStatus {
   health: Health;
   uptimeSeconds: number;
   pid: number;
+  nodeIP: string;
+  /** The node's pod CIDR, claimed from the cluster pool. */
+  podCIDR: string;
+  /** Name of the CNI network this agent serves (the conflist's `name`). */
+  cniNetwork: string;
+  ipam: { used: number; capacity: number };
   kvstore: { state: 'ok' | 'unreachable' | 'disabled'; endpoint: string; message?: string };
   datapath: {
     state: 'ok' | 'failed';
@@ -61,6 +72,8 @@ export interface AgentStatus {
     events: { read: number; lost: number };
   };
   endpoints: { count: number };
+  /** Other nodes this agent has programmed. */
+  nodes: { count: number };
 }
 
 // ---- IPAM (the CNI plugin asks the agent, like Cilium's POST /ipam) ----

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { Agent } from '../agent/agent.js';
 import type { AgentConfig } from '../agent/types.js';
+import { openNodeIpam, resolvePodCIDR } from '../agent/ipam.js';
 import { BeelineError, UsageError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { KernelDatapath } from '../datapath/node.js';
@@ -20,7 +21,12 @@ export function registerAgent(program: Command): void {
         throw new UsageError(`agent --config ${o.config}: ${(e as Error).message}`);
       }
       const log = logger(`agent[${config.node}]`);
-      const agent = new Agent(config, new KernelDatapath(config, log), log);
+      const agent = new Agent(config, {
+        datapath: new KernelDatapath(config, log),
+        podCIDR: (etcd) => resolvePodCIDR(config, etcd, log),
+        ipam: (podCIDR) => openNodeIpam(config.stateDir, podCIDR),
+        log,
+      });
       try {
         await agent.start();
       } catch (e) {

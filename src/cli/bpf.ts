@@ -1,11 +1,13 @@
 /** `beeline bpf …`: the datapath's maps as the kernel holds them (like `cilium bpf …`). */
 import { Command } from 'commander';
-import { agentGet } from '../agent/client.js';
+import { agentGet, agentRequest } from '../agent/client.js';
+import type { CtRow, EndpointMapRow, IpcacheRow } from '../agent/datapath.js';
 import { probeAll } from '../datapath/probes.js';
 import { listLabs, readState } from '../lab/state.js';
 import { labOption } from './lab.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
+import { UsageError } from '../common/errors.js';
 
 interface MetricJson {
   reason: number;
@@ -51,4 +53,75 @@ export function registerBpf(program: Command): void {
       }
       if (results.some((r) => !r.ok)) process.exitCode = 1;
     });
+
+  const perNode = async <T>(o: { lab?: string; node?: string }, path: string) =>
+    Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<T[]>(a.socket, path) })));
+  const common = (c: Command) => c.addOption(labOption()).option('--node <node>', 'only this node (default: every node)').option('-o, --output <format>', 'json|yaml');
+
+  common(
+    bpf
+      .command('endpoint')
+      .description('the local endpoint map (bl_lxc)')
+      .command('list')
+      .description('list local endpoints as the datapath sees them (like cilium bpf endpoint list)'),
+  ).action(async (o: { lab?: string; node?: string; output?: string }) => {
+    const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+    const all = await perNode<EndpointMapRow>(o, '/v1/bpf/endpoints');
+    if (printStructured(fmt, all)) return;
+    process.stdout.write(
+      table(
+        ['NODE', 'IP ADDRESS', 'LOCAL ENDPOINT INFO'],
+        all.flatMap((n) =>
+          n.rows.map((r) => [n.node, `${r.ip}:0`, `id=${r.id} sec_id=${r.identity} flags=0x${r.flags.toString(16).padStart(4, '0')} ifindex=${r.ifindex} mac=${r.mac.toUpperCase()} nodemac=${r.nodeMac.toUpperCase()}`]),
+        ),
+      ),
+    );
+  });
+
+  common(
+    bpf
+      .command('ipcache')
+      .description('the IP cache (bl_ipcache): prefix → identity and tunnel endpoint')
+      .command('list')
+      .description('list the IP cache (like cilium bpf ipcache list)'),
+  ).action(async (o: { lab?: string; node?: string; output?: string }) => {
+    const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+    const all = await perNode<IpcacheRow>(o, '/v1/bpf/ipcache');
+    if (printStructured(fmt, all)) return;
+    process.stdout.write(
+      table(
+        ['NODE', 'IP PREFIX/ADDRESS', 'IDENTITY'],
+        all.flatMap((n) => n.rows.map((r) => [n.node, r.prefix, `identity=${r.identity} encryptkey=0 tunnelendpoint=${r.tunnelEndpoint} nodeid=${r.nodeId}`])),
+      ),
+    );
+  });
+
+  const ct = bpf.command('ct').description('the connection-tracking table (bl_ct4)');
+  common(
+    ct
+      .command('list')
+      .description('list connection-tracking entries (like cilium bpf ct list global)')
+      .argument('[table]', 'the table: global', 'global'),
+  ).action(async (tbl: string, o: { lab?: string; node?: string; output?: string }) => {
+    if (tbl !== 'global') throw new UsageError(`bpf ct list ${tbl}: unknown table`, 'beeline has one table per node: global');
+    const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+    const all = await perNode<CtRow>(o, '/v1/bpf/ct');
+    if (printStructured(fmt, all)) return;
+    for (const n of all) {
+      for (const r of n.rows) {
+        const flags = r.flags.length ? r.flags.join(' ') : '';
+        process.stdout.write(
+          `${all.length > 1 ? `[${n.node}] ` : ''}${r.proto} ${r.direction} ${r.src} -> ${r.dst} expires=${r.expiresIn} RxPackets=${r.rxPackets} RxBytes=${r.rxBytes} RxFlagsSeen=0x${r.rxFlagsSeen.toString(16).padStart(2, '0')} TxPackets=${r.txPackets} TxBytes=${r.txBytes} TxFlagsSeen=0x${r.txFlagsSeen.toString(16).padStart(2, '0')} Flags=[ ${flags} ]\n`,
+        );
+      }
+    }
+  });
+  common(ct.command('gc').description('delete expired entries now (the agent also does it periodically)')).action(
+    async (o: { lab?: string; node?: string; output?: string }) => {
+      for (const a of agentsOf(o)) {
+        const r = await agentRequest<{ deleted: number }>(a.socket, 'POST', '/v1/bpf/ct/gc');
+        process.stdout.write(`${a.node}: deleted ${r.body.deleted} expired entries\n`);
+      }
+    },
+  );
 }

@@ -1,5 +1,11 @@
 /** `beeline lab …`: build, inspect, enter and remove one-machine clusters. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
+import type { AgentConfig } from '../agent/types.js';
+import { repoRoot } from '../common/version.js';
+import { supervise } from '../lab/supervisor.js';
+import { registerLabPod } from './labpod.js';
 import { UsageError } from '../common/errors.js';
 import { labDown, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
 import { DEFAULT_LAB, listLabs, readState, resolveLabName } from '../lab/state.js';
@@ -121,5 +127,22 @@ export function registerLab(program: Command): void {
       const cmd = command[0] === '--' ? command.slice(1) : command;
       if (cmd.length === 0) throw new UsageError('lab exec: no command given', "usage: beeline lab exec NODE -- CMD [ARGS…]");
       process.exitCode = await labExec(labName(o), target, cmd);
+    });
+
+  registerLabPod(lab);
+
+  lab
+    .command('supervise', { hidden: true })
+    .description("run a node's agent and restart it when it dies (started by lab up inside the node namespace)")
+    .requiredOption('--config <file>', 'agent configuration')
+    .action(async (o: { config: string }) => {
+      const config = JSON.parse(readFileSync(o.config, 'utf8')) as AgentConfig;
+      const dir = dirname(o.config);
+      await supervise({
+        name: config.node,
+        cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'agent', '--config', o.config],
+        log: join(dir, 'agent.log'),
+        pidFile: join(dir, 'agent.pid'),
+      });
     });
 }

@@ -12,6 +12,8 @@ import { registerAgent } from './agent.js';
 import { registerStatus } from './status.js';
 import { registerBpf } from './bpf.js';
 import { registerProbe } from './probe.js';
+import { registerMonitor } from './monitor.js';
+import { registerEndpoint } from './endpoint.js';
 
 export function buildProgram(): Command {
   const program = new Command('beeline')
@@ -22,7 +24,9 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
   registerLab(program);
   registerStatus(program);
+  registerEndpoint(program);
   registerBpf(program);
+  registerMonitor(program);
   registerAgent(program);
   registerProbe(program);
   program

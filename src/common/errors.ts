@@ -109,10 +109,81 @@ export class AbiMismatchError extends BeelineError {
   }
 }
 
+/** A network device the datapath needs is missing or not as expected. */
+export class DeviceError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_DEVICE', message, { hint });
+  }
+}
+
 /** The node agent could not be reached or answered with an error. */
 export class AgentUnreachableError extends BeelineError {
   constructor(message: string, hint?: string) {
     super('BL_ERR_AGENT_UNREACHABLE', message, { hint });
+  }
+}
+
+/** The node's pod CIDR has no free address left (every usable one is held by an owner). */
+export class IpamExhaustedError extends BeelineError {
+  constructor(message: string, hint = 'release addresses of pods that are gone (CNI DEL), or give the node a larger pod CIDR') {
+    super('BL_ERR_IPAM_EXHAUSTED', message, { hint });
+  }
+}
+
+/** An address or owner is already taken: a restore or specific allocation collides with a live one. */
+export class IpamConflictError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_IPAM_CONFLICT', message, { hint });
+  }
+}
+
+/** A CIDR, address, owner or saved IPAM state is malformed or outside the pool. */
+export class IpamInvalidError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_IPAM_INVALID', message, { hint });
+  }
+}
+
+/** IPAM state could not be read from or written to its file. */
+export class IpamStoreError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_IPAM_STORE', message, options);
+  }
+}
+
+/** Every per-node CIDR of the cluster pool is claimed by some node. */
+export class ClusterPoolExhaustedError extends BeelineError {
+  constructor(message: string, hint = 'release CIDRs of nodes that are gone, or use a larger cluster pool or mask size') {
+    super('BL_ERR_IPAM_POOL_EXHAUSTED', message, { hint });
+  }
+}
+
+/**
+ * A CNI operation failed. `cniCode` is the code of the CNI error object the
+ * plugin prints (the spec's well-known 1-11, or beeline's 100+; docs/errors.md).
+ */
+export class CniError extends BeelineError {
+  readonly cniCode: number;
+  /** The longer explanation printed as the error object's `details`. */
+  readonly details: string | undefined;
+  constructor(cniCode: number, message: string, options: { details?: string; hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_CNI', message, { hint: options.hint, cause: options.cause });
+    this.cniCode = cniCode;
+    this.details = options.details;
+  }
+}
+
+/** A lab pod of that name already exists. */
+export class PodExistsError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_POD_EXISTS', message, { hint });
+  }
+}
+
+/** No lab pod of that name. */
+export class PodNotFoundError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_POD_NOT_FOUND', message, { hint });
   }
 }
 

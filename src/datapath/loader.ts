@@ -188,6 +188,18 @@ export class Datapath {
   }
 
   /**
+   * Before load: sizes a map from configuration (e.g. the conntrack table).
+   * A map reused from a pin keeps the size it was created with.
+   */
+  setMaxEntries(map: string, maxEntries: number): this {
+    const op = `configure datapath ${this.objectPath}: map ${map} max_entries ${maxEntries}`;
+    if (this.state !== 'opened') throw new BpfError(`${op}: datapath is ${this.state}`, EINVAL, { hint: 'setMaxEntries() must come before load()' });
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new BpfError(`${op}: must be a whole number ≥ 1`, EINVAL);
+    this.#obj.setMaxEntries(map, maxEntries);
+    return this;
+  }
+
+  /**
    * Creates maps (reusing pins under pinDir), loads and verifies every
    * program. A verifier rejection throws BpfError with the full log in
    * verifierLog and its last lines in the message.

@@ -1,33 +1,62 @@
 /**
- * The kernel implementation of the agent's NodeDatapath: the host object on
- * the node's uplink. Maps are pinned under the lab's bpffs so that an agent
- * restart reuses them, and tc filters are replaced in place, so traffic keeps
- * flowing while the agent is away.
+ * The kernel implementation of the agent's NodeDatapath. Three objects share
+ * one set of maps pinned under the node's bpffs directory (libbpf reuses a
+ * pinned map by name), so an agent restart reuses them and tc filters are
+ * replaced in place: traffic keeps flowing while the agent is away.
+ *
+ *   host.bpf.o     bl_from_netdev / bl_to_netdev     on the uplink (eth0)
+ *   overlay.bpf.o  bl_from_overlay / bl_to_overlay   on bl_vxlan (tunnel mode)
+ *   lxc.bpf.o      bl_from_container / bl_to_container on every pod's host veth
  */
 import { join } from 'node:path';
-import type { DatapathInfo, MetricRow, NodeDatapath } from '../agent/datapath.js';
-import type { AgentConfig, AttachmentStatus, MapStatus } from '../agent/types.js';
+import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from '../agent/datapath.js';
+import type { AgentConfig, AttachmentStatus, EndpointModel, MapStatus } from '../agent/types.js';
 import { UsageError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { formatIPv4, parseCidr, parseIPv4 } from '../ipam/cidr.js';
 import {
+  BL_CT4_KEY_CODEC,
+  BL_CT_ENTRY_CODEC,
   BL_DATAPATH_CONFIG_CODEC,
+  BL_ENDPOINT_INFO_CODEC,
+  BL_ENDPOINT_KEY_CODEC,
+  BL_IPCACHE_KEY_CODEC,
   BL_METRICS_KEY_CODEC,
   BL_METRICS_VALUE_CODEC,
+  BL_REMOTE_ENDPOINT_INFO_CODEC,
   BPF_OBJECTS,
   BlConfigFlags,
+  BlCtEntryFlags,
+  BlCtTupleFlags,
   BlDirection,
+  BlRoutingMode,
   BlTraceAggregation,
   U32_CODEC,
   U64_CODEC,
-  blDropReasonName,
-  decodeBlNotifyHdr,
+  type BlCt4Key,
+  type BlCtEntry,
+  type BlEndpointInfo,
+  type BlEndpointKey,
+  type BlIpcacheKey,
   type BlMetricsKey,
   type BlMetricsValue,
+  type BlRemoteEndpointInfo,
 } from './generated/abi.js';
 import { Datapath, type TcAttachment } from './loader.js';
-import type { PerCpuMap } from './maps.js';
+import type { PerCpuMap, TypedMap } from './maps.js';
+import { ifIndex } from './native/libbpf.js';
 import { requireFeatures } from './probes.js';
+import { dropReasonText } from '../monitor/reasons.js';
 import type { RingBufferReader } from './ringbuf.js';
+import {
+  TUNNEL_DEVICE,
+  ensureTunnelDevice,
+  linkExists,
+  routeEndpoint,
+  routeNodeCIDR,
+  unrouteEndpoint,
+  unrouteNodeCIDR,
+} from './devices.js';
 
 /** Cilium's monitor-aggregation level names → the datapath's enum. */
 export const MONITOR_AGGREGATION: Record<string, number> = {
@@ -38,73 +67,132 @@ export const MONITOR_AGGREGATION: Record<string, number> = {
   maximum: BlTraceAggregation.BL_TRACE_AGG_MAXIMUM,
 };
 
-/** Features the host datapath cannot run without; probed before loading so a failure names what is missing. */
-const REQUIRED = ['prog_type:sched_cls', 'map_type:ringbuf', 'map_type:percpu_hash', 'map_type:percpu_array', 'bpffs'];
+/** Features the datapath cannot run without; probed before loading so a failure names what is missing. */
+const REQUIRED = [
+  'prog_type:sched_cls',
+  'map_type:ringbuf',
+  'map_type:percpu_hash',
+  'map_type:percpu_array',
+  'map_type:lpm_trie',
+  'helper:bpf_redirect_peer',
+  'helper:bpf_skb_set_tunnel_key',
+  'bpffs',
+];
 
-const HOST = BPF_OBJECTS.host;
+/** The VNI every node uses until identities exist (Cilium puts the source identity there). */
+const DEFAULT_VNI = 2;
 
+/** The words `cilium bpf metrics list` uses: Forwarded, or the drop reason's text. */
 export function reasonName(reason: number): string {
-  return reason === 0 ? 'Forwarded' : (blDropReasonName(reason)?.replace(/^BL_DROP_/, '') ?? `reason ${reason}`);
+  return reason === 0 ? 'Forwarded' : dropReasonText(reason);
 }
 
+const macBytes = (mac: string) => Uint8Array.from(mac.split(':').map((h) => parseInt(h, 16)));
+const macText = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const PROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
+
+/** CLOCK_MONOTONIC in seconds: the clock bpf_ktime_get_ns() reads (libuv's hrtime is CLOCK_MONOTONIC too). */
+export const monotonicSeconds = () => Number(process.hrtime.bigint() / 1_000_000_000n);
+
 export class KernelDatapath implements NodeDatapath {
-  private dp: Datapath | undefined;
+  private objects: { host?: Datapath; lxc?: Datapath; overlay?: Datapath } = {};
   private metricsMap: PerCpuMap<BlMetricsKey, BlMetricsValue> | undefined;
   private lostMap: PerCpuMap<number, bigint> | undefined;
+  private lxcMap: TypedMap<BlEndpointKey, BlEndpointInfo> | undefined;
+  private ipcacheMap: TypedMap<BlIpcacheKey, BlRemoteEndpointInfo> | undefined;
+  private ctMap: TypedMap<BlCt4Key, BlCtEntry> | undefined;
   private events: RingBufferReader | undefined;
-  private attachments: TcAttachment[] = [];
-  /** Events read by type (trace 4, drop 1, …). The monitor (issue 3) consumes them. */
-  readonly eventsByType = new Map<number, number>();
+  private readonly attachments = new Map<string, TcAttachment>();
+  private readonly listeners = new Set<(rec: Buffer) => void>();
 
   constructor(
     private readonly config: AgentConfig,
     private readonly log: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  /** Everything the objects need to know about this node, once its pod CIDR is claimed. */
+  private encodedConfig(podCIDR: string, tunnelIfindex: number): Buffer {
     const c = this.config;
     const aggregation = MONITOR_AGGREGATION[c.monitorAggregation];
     if (aggregation === undefined) {
       throw new UsageError(`agent config monitorAggregation: '${c.monitorAggregation}' is not one of ${Object.keys(MONITOR_AGGREGATION).join(', ')}`);
     }
-    requireFeatures(REQUIRED, { bpffsPath: c.pinDir });
-    const dp = Datapath.open(join(c.bpfObjectDir, HOST.file), { pinDir: c.pinDir });
-    this.dp = dp;
-    dp.configure(
-      'bl_config',
-      BL_DATAPATH_CONFIG_CODEC.encode({
-        node_id: Number(c.node.replace(/\D/g, '')) || 0,
-        flags: BlConfigFlags.BL_CFG_TRACE_NOTIFY | BlConfigFlags.BL_CFG_DROP_NOTIFY,
-        host_endpoint_id: 0,
-        trace_capture_len: 128,
-        trace_aggregation: aggregation,
-      }),
-    );
-    dp.load();
-    for (const m of ['bl_metrics', 'bl_events_lost']) {
-      this.log.info(dp.isPinned(m) ? 'map reused from pin' : 'map created and pinned', { map: m, pinDir: c.pinDir });
-    }
-    this.metricsMap = dp.perCpuMap('bl_metrics', BL_METRICS_KEY_CODEC, BL_METRICS_VALUE_CODEC);
-    this.lostMap = dp.perCpuMap('bl_events_lost', U32_CODEC, U64_CODEC);
-    this.events = dp.ringBuffer('bl_events', (rec) => {
-      const type = decodeBlNotifyHdr(rec).type;
-      this.eventsByType.set(type, (this.eventsByType.get(type) ?? 0) + 1);
+    const cidr = parseCidr(podCIDR, 'podCIDR');
+    return BL_DATAPATH_CONFIG_CODEC.encode({
+      node_id: Number(c.node.replace(/\D/g, '')) || 0,
+      flags: BlConfigFlags.BL_CFG_TRACE_NOTIFY | BlConfigFlags.BL_CFG_DROP_NOTIFY,
+      host_endpoint_id: 0,
+      trace_capture_len: 128,
+      trace_aggregation: aggregation,
+      routing_mode: c.routing === 'tunnel' ? BlRoutingMode.BL_ROUTING_TUNNEL : BlRoutingMode.BL_ROUTING_NATIVE,
+      pod_cidr4_prefixlen: cidr.prefix,
+      node_ip4: parseIPv4(c.nodeIP, 'nodeIP'),
+      router_ip4: cidr.base + 1,
+      pod_cidr4: cidr.base,
+      tunnel_ifindex: tunnelIfindex,
+      tunnel_vni: DEFAULT_VNI,
     });
-    this.attachments = [
-      dp.attachTc(c.uplink, 'ingress', 'bl_from_netdev'),
-      dp.attachTc(c.uplink, 'egress', 'bl_to_netdev'),
-    ];
-    this.log.info('attached', { iface: c.uplink, programs: this.attachments.map((a) => a.program).join(',') });
+  }
+
+  private open(name: 'host' | 'lxc' | 'overlay', config: Buffer): Datapath {
+    const dp = Datapath.open(join(this.config.bpfObjectDir, BPF_OBJECTS[name].file), { pinDir: this.config.pinDir });
+    dp.configure('bl_config', config);
+    // Only the first object to create the map sizes it; the others reuse the pin.
+    dp.setMaxEntries('bl_ct4', this.config.ctMapSize);
+    dp.load();
+    return dp;
+  }
+
+  async start(podCIDR: string): Promise<void> {
+    const c = this.config;
+    requireFeatures(REQUIRED, { bpffsPath: c.pinDir });
+    let tunnelIfindex = 0;
+    if (c.routing === 'tunnel') {
+      ensureTunnelDevice();
+      tunnelIfindex = ifIndex(TUNNEL_DEVICE);
+    }
+    const config = this.encodedConfig(podCIDR, tunnelIfindex);
+    const host = (this.objects.host = this.open('host', config));
+    const lxc = (this.objects.lxc = this.open('lxc', config));
+    this.metricsMap = host.perCpuMap('bl_metrics', BL_METRICS_KEY_CODEC, BL_METRICS_VALUE_CODEC);
+    this.lostMap = host.perCpuMap('bl_events_lost', U32_CODEC, U64_CODEC);
+    this.lxcMap = lxc.map('bl_lxc', BL_ENDPOINT_KEY_CODEC, BL_ENDPOINT_INFO_CODEC);
+    this.ipcacheMap = lxc.map('bl_ipcache', BL_IPCACHE_KEY_CODEC, BL_REMOTE_ENDPOINT_INFO_CODEC);
+    this.ctMap = lxc.map('bl_ct4', BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC);
+    this.events = host.ringBuffer('bl_events', (rec) => {
+      for (const l of this.listeners) l(rec);
+    });
+    this.attach(host, c.uplink, 'ingress', 'bl_from_netdev');
+    this.attach(host, c.uplink, 'egress', 'bl_to_netdev');
+    if (c.routing === 'tunnel') {
+      const overlay = (this.objects.overlay = this.open('overlay', config));
+      this.attach(overlay, TUNNEL_DEVICE, 'ingress', 'bl_from_overlay');
+      this.attach(overlay, TUNNEL_DEVICE, 'egress', 'bl_to_overlay');
+    }
+    this.log.info('datapath attached', { uplink: c.uplink, routing: c.routing, tunnel: tunnelIfindex ? TUNNEL_DEVICE : 'none' });
+  }
+
+  private attach(dp: Datapath, iface: string, point: 'ingress' | 'egress', program: string): void {
+    this.attachments.set(`${iface}/${point}`, dp.attachTc(iface, point, program));
   }
 
   info(): DatapathInfo {
-    const attachments: AttachmentStatus[] = this.attachments.map((a) => ({ iface: a.ref.ifname, direction: a.ref.point, program: a.program }));
-    const maps: MapStatus[] = Object.values(HOST.maps).map((m) => ({
-      name: m.name,
-      type: m.typeName.replace(/^BPF_MAP_TYPE_/, '').toLowerCase(),
-      maxEntries: m.maxEntries,
-      entries: m.name === 'bl_metrics' ? (this.metricsMap ? [...this.metricsMap.keys()].length : 0) : m.name === 'bl_events_lost' ? m.maxEntries : 0,
-    }));
+    const attachments: AttachmentStatus[] = [...this.attachments.values()].map((a) => ({ iface: a.ref.ifname, direction: a.ref.point, program: a.program }));
+    const count = (m: { keys(): Iterable<unknown> } | undefined) => (m ? [...m.keys()].length : 0);
+    const entries: Record<string, number> = {
+      bl_metrics: count(this.metricsMap),
+      bl_lxc: count(this.lxcMap),
+      bl_ipcache: count(this.ipcacheMap),
+      bl_ct4: count(this.ctMap),
+    };
+    const maps: MapStatus[] = Object.values(BPF_OBJECTS.lxc.maps)
+      .filter((m) => m.name in entries)
+      .map((m) => ({
+        name: m.name,
+        type: m.typeName.replace(/^BPF_MAP_TYPE_/, '').toLowerCase(),
+        maxEntries: m.name === 'bl_ct4' ? this.config.ctMapSize : m.maxEntries,
+        entries: entries[m.name]!,
+      }));
     let lost = 0n;
     for (const [, v] of this.lostMap?.snapshot() ?? []) lost += v;
     return { mode: 'tc (clsact, direct-action)', attachments, maps, events: { read: this.events?.samples ?? 0, lost: Number(lost) } };
@@ -119,9 +207,111 @@ export class KernelDatapath implements NodeDatapath {
       .sort((a, b) => a.reason - b.reason || a.direction.localeCompare(b.direction));
   }
 
+  async upsertEndpoint(ep: EndpointModel): Promise<void> {
+    const lxc = this.objects.lxc!;
+    const ifindex = ifIndex(ep.hostIfname);
+    ep.hostIfindex = ifindex;
+    // Attach before publishing the endpoint: once it is in bl_lxc, peers deliver to it.
+    this.attach(lxc, ep.hostIfname, 'ingress', 'bl_from_container');
+    this.attach(lxc, ep.hostIfname, 'egress', 'bl_to_container');
+    this.lxcMap!.set(
+      { ip4: parseIPv4(ep.ipv4) },
+      { ifindex, ep_id: ep.id, flags: 0, mac: macBytes(ep.mac), node_mac: macBytes(ep.hostMac), sec_identity: ep.identity },
+    );
+    routeEndpoint(ep.ipv4, ep.hostIfname);
+  }
+
+  async removeEndpoint(ep: EndpointModel): Promise<void> {
+    this.lxcMap?.delete({ ip4: parseIPv4(ep.ipv4) });
+    for (const point of ['ingress', 'egress'] as const) {
+      const key = `${ep.hostIfname}/${point}`;
+      const a = this.attachments.get(key);
+      this.attachments.delete(key);
+      // The veth may be gone already, and its filters with it.
+      if (a && linkExists(ep.hostIfname)) a.detach();
+    }
+    unrouteEndpoint(ep.ipv4);
+    // Connections of the endpoint end with it.
+    this.deleteCtWhere((k) => formatIPv4(k.saddr) === ep.ipv4 || formatIPv4(k.daddr) === ep.ipv4);
+  }
+
+  async upsertRemoteNode(node: RemoteNode): Promise<void> {
+    const cidr = parseCidr(node.podCIDR, `node ${node.name} podCIDR`);
+    this.ipcacheMap!.set(
+      { prefixlen: cidr.prefix, ip4: cidr.base },
+      { sec_identity: 0, tunnel_endpoint: parseIPv4(node.nodeIP), node_id: Number(node.name.replace(/\D/g, '')) || 0, flags: 0 },
+    );
+    if (this.config.routing === 'native') routeNodeCIDR(node.podCIDR, node.nodeIP, this.config.uplink);
+  }
+
+  async removeRemoteNode(node: RemoteNode): Promise<void> {
+    const cidr = parseCidr(node.podCIDR, `node ${node.name} podCIDR`);
+    this.ipcacheMap?.delete({ prefixlen: cidr.prefix, ip4: cidr.base });
+    if (this.config.routing === 'native') unrouteNodeCIDR(node.podCIDR);
+  }
+
+  endpointMap(): EndpointMapRow[] {
+    return (this.lxcMap?.snapshot() ?? [])
+      .map(([k, v]) => ({ ip: formatIPv4(k.ip4), id: v.ep_id, ifindex: v.ifindex, mac: macText(v.mac), nodeMac: macText(v.node_mac), identity: v.sec_identity, flags: v.flags }))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  ipcache(): IpcacheRow[] {
+    return (this.ipcacheMap?.snapshot() ?? []).map(([k, v]) => ({
+      prefix: `${formatIPv4(k.ip4)}/${k.prefixlen}`,
+      identity: v.sec_identity,
+      tunnelEndpoint: formatIPv4(v.tunnel_endpoint),
+      nodeId: v.node_id,
+    }));
+  }
+
+  ctEntries(): CtRow[] {
+    const now = monotonicSeconds();
+    return (this.ctMap?.snapshot() ?? []).map(([k, v]) => {
+      const port = (p: number) => (k.nexthdr === 1 ? '' : `:${p}`);
+      const flags: string[] = [];
+      if (v.flags & BlCtEntryFlags.BL_CT_F_RX_CLOSING) flags.push('RxClosing');
+      if (v.flags & BlCtEntryFlags.BL_CT_F_TX_CLOSING) flags.push('TxClosing');
+      if (v.flags & BlCtEntryFlags.BL_CT_F_SEEN_NON_SYN) flags.push('SeenNonSyn');
+      return {
+        proto: PROTO[k.nexthdr] ?? `proto-${k.nexthdr}`,
+        direction: k.flags === BlCtTupleFlags.BL_CT_TUPLE_F_OUT ? 'OUT' : k.flags === BlCtTupleFlags.BL_CT_TUPLE_F_IN ? 'IN' : 'UNKNOWN',
+        src: `${formatIPv4(k.saddr)}${port(k.sport)}`,
+        dst: `${formatIPv4(k.daddr)}${port(k.dport)}`,
+        expiresIn: v.lifetime - now,
+        txPackets: v.tx_packets,
+        txBytes: v.tx_bytes,
+        rxPackets: v.rx_packets,
+        rxBytes: v.rx_bytes,
+        txFlagsSeen: v.tx_flags_seen,
+        rxFlagsSeen: v.rx_flags_seen,
+        flags,
+      } satisfies CtRow;
+    });
+  }
+
+  ctGarbageCollect(): number {
+    const now = monotonicSeconds();
+    return this.deleteCtWhere((_k, v) => v.lifetime < now);
+  }
+
+  private deleteCtWhere(pred: (k: BlCt4Key, v: BlCtEntry) => boolean): number {
+    if (!this.ctMap) return 0;
+    let n = 0;
+    for (const [k, v] of this.ctMap.snapshot()) {
+      if (pred(k, v) && this.ctMap.delete(k)) n++;
+    }
+    return n;
+  }
+
+  subscribe(listener: (record: Buffer) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     // Filters and pinned maps stay: traffic keeps flowing across an agent restart.
-    this.dp?.close();
-    this.dp = undefined;
+    for (const dp of Object.values(this.objects)) dp?.close();
+    this.objects = {};
   }
 }

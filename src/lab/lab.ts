@@ -124,8 +124,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         stateDir: ndir,
         nodeIP: n.ip,
         uplink: n.uplink,
-        podCIDR: n.podCIDR,
         clusterPoolCIDR: plan.clusterPoolCIDR,
+        clusterPoolMaskSize: plan.clusterPoolMaskSize,
+        cniNetwork: 'beeline',
         routing: plan.routing,
         socket: join(ndir, 'agent.sock'),
         pinDir,
@@ -137,13 +138,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       const configPath = join(ndir, 'agent.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));
       const proc = startDaemon({
-        role: `agent ${n.name}`,
+        role: `agent supervisor ${n.name}`,
         netns: n.netns,
         cgroupDir: ensureCgroup(plan.name, n.name, 'agent'),
-        log: join(ndir, 'agent.log'),
-        cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'agent', '--config', configPath],
+        log: join(ndir, 'supervisor.log'),
+        cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'supervise', '--config', configPath],
       });
-      state.agents[n.name] = { socket: config.socket, process: proc, config: configPath };
+      state.agents[n.name] = { socket: config.socket, process: proc, config: configPath, log: join(ndir, 'agent.log') };
       writeState(state);
     }
 
@@ -168,7 +169,7 @@ async function waitAgent(state: LabState, node: string, timeoutMs = 30_000): Pro
   while (Date.now() < deadline) {
     if (!isAlive(a.process)) {
       // The lab is removed after a failed `up`, log included: carry its last words in the error.
-      throw new LabStepError(`start agent ${node}: it exited: ${lastLogLine(a.process.log)}`);
+      throw new LabStepError(`start agent ${node}: its supervisor exited: ${lastLogLine(a.process.log)}`);
     }
     try {
       const st = await agentGet<AgentStatus>(a.socket, '/v1/status', 1000);
@@ -176,6 +177,9 @@ async function waitAgent(state: LabState, node: string, timeoutMs = 30_000): Pro
       last = `health ${st.health}: ${st.datapath.message ?? st.kvstore.message ?? ''}`;
     } catch (e) {
       last = (e as Error).message;
+      // An agent that cannot start crash-loops under its supervisor: report why instead of waiting it out.
+      const why = lastLogLine(a.log);
+      if (why.includes('start failed')) throw new LabStepError(`start agent ${node}: ${why}`);
     }
     await sleep(200);
   }
@@ -268,7 +272,8 @@ export interface NodeReport {
   netns: string;
   ip: string;
   podCIDR: string;
-  agent: { pid: number; running: boolean; health: string; message?: string; status?: AgentStatus };
+  /** pid: the agent's own (from its status); supervisorPid: the lab process that restarts it. */
+  agent: { pid: number; supervisorPid: number; running: boolean; health: string; message?: string; status?: AgentStatus };
 }
 
 export interface LabReport {
@@ -311,18 +316,20 @@ export async function labStatus(name: string): Promise<LabReport> {
         name: n.name,
         netns: n.netns,
         ip: n.ip,
-        podCIDR: n.podCIDR,
-        agent: { pid: a?.process.pid ?? 0, running: a ? isAlive(a.process) : false, health: 'unknown' },
+        podCIDR: '',
+        agent: { pid: 0, supervisorPid: a?.process.pid ?? 0, running: a ? isAlive(a.process) : false, health: 'unknown' },
       };
       if (!a) r.agent.message = 'never started';
       else if (!r.agent.running) {
         r.agent.health = 'down';
-        r.agent.message = `process ${a.process.pid} is not running (see ${a.process.log})`;
+        r.agent.message = `its supervisor (pid ${a.process.pid}) is not running (see ${a.process.log})`;
       } else {
         try {
           const st = await agentGet<AgentStatus>(a.socket, '/v1/status', 2000);
           r.agent.health = st.health;
+          r.agent.pid = st.pid;
           r.agent.status = st;
+          r.podCIDR = st.podCIDR;
         } catch (e) {
           r.agent.health = 'unreachable';
           r.agent.message = (e as Error).message;

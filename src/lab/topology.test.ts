@@ -8,7 +8,8 @@ test('a 2-node plan has distinct namespaces, addresses and pod CIDRs', () => {
   assert.equal(p.routing, 'tunnel');
   assert.deepEqual(p.nodes.map((n) => n.netns), ['bl-demo-node1', 'bl-demo-node2']);
   assert.deepEqual(p.nodes.map((n) => n.ip), ['172.18.0.11', '172.18.0.12']);
-  assert.deepEqual(p.nodes.map((n) => n.podCIDR), ['10.0.1.0/24', '10.0.2.0/24']);
+  assert.equal(p.clusterPoolCIDR, '10.0.0.0/16');
+  assert.equal(p.clusterPoolMaskSize, 24);
   assert.equal(p.fabric.netns, 'bl-demo-fabric');
   assert.equal(p.world.netns, 'bl-demo-world');
   const all = [p.fabric.netns, p.world.netns, ...p.nodes.map((n) => n.netns)];

@@ -5,7 +5,8 @@
  *   fabric netns: bridge br0 (the physical network between nodes, no address)
  *     ├── veth n<i> ── eth0 in node netns <i>   172.18.0.(10+i)/24
  *     └── veth w0   ── eth0 in world netns      172.18.0.100/24
- *   pods: one netns each, veth to their node (created by the CNI plugin)
+ *   pods: one netns each, veth to their node (created by the CNI plugin),
+ *         addresses from the node's pod CIDR, claimed from 10.0.0.0/16 in /24s
  *   etcd: unix sockets only (no TCP listener), run in the fabric netns
  */
 import { UsageError } from '../common/errors.js';
@@ -23,8 +24,6 @@ export interface NodePlan {
   fabricPort: string;
   ip: string;
   prefixLen: number;
-  /** This node's share of the cluster pod pool. */
-  podCIDR: string;
 }
 
 export interface LabPlan {
@@ -34,6 +33,8 @@ export interface LabPlan {
   world: { netns: string; uplink: string; fabricPort: string; ip: string; prefixLen: number };
   nodes: NodePlan[];
   clusterPoolCIDR: string;
+  /** Each node claims a /clusterPoolMaskSize of the pool through the store. */
+  clusterPoolMaskSize: number;
   serviceCIDR: string;
 }
 
@@ -69,9 +70,9 @@ export function planLab(name: string, nodes: number, routing: RoutingMode = 'tun
       fabricPort: `n${i + 1}`,
       ip: `172.18.0.${10 + i + 1}`,
       prefixLen: 24,
-      podCIDR: `10.0.${i + 1}.0/24`,
     })),
     clusterPoolCIDR: '10.0.0.0/16',
+    clusterPoolMaskSize: 24,
     serviceCIDR: '10.96.0.0/12',
   };
 }

@@ -43,6 +43,13 @@ const DEFAULT_CONFIG: BlDatapathConfig = {
   host_endpoint_id: 7,
   trace_capture_len: 128,
   trace_aggregation: BlTraceAggregation.BL_TRACE_AGG_NONE,
+  routing_mode: 0,
+  pod_cidr4_prefixlen: 0,
+  node_ip4: 0,
+  router_ip4: 0,
+  pod_cidr4: 0,
+  tunnel_ifindex: 0,
+  tunnel_vni: 0,
 };
 
 interface Outcome {

@@ -21,7 +21,11 @@ test('maps pinned under pinDir keep their state across a reload', (t) => {
   // First agent: load (creates and pins the maps), write an entry, go away.
   const dp1 = Datapath.open(obj, { pinDir }).load();
   try {
-    assert.deepEqual(readdirSync(pinDir).sort(), ['bl_events', 'bl_events_lost', 'bl_metrics'], 'every non-internal map, and only those');
+    assert.deepEqual(
+      readdirSync(pinDir).sort(),
+      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lxc', 'bl_metrics'],
+      'every non-internal map, and only those',
+    );
     assert.equal(dp1.isPinned('bl_metrics'), true);
     const m1 = dp1.perCpuMap('bl_metrics', metricsKey, metricsValue);
     const zero = { count: 0n, bytes: 0n };

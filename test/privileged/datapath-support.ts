@@ -20,10 +20,18 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 /** The host datapath object built by `make bpf`. */
 export const HOST_OBJECT = join(REPO, 'build/bpf/host.bpf.o');
 
+/** The pod-side objects: the pods' veths and the VXLAN device. */
+export const LXC_OBJECT = join(REPO, 'build/bpf/lxc.bpf.o');
+export const OVERLAY_OBJECT = join(REPO, 'build/bpf/overlay.bpf.o');
+
 /** Fails early with the fix when the object is not built. */
+export function requireObject(path: string): string {
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`make bpf\` first`);
+  return path;
+}
+
 export function requireHostObject(): string {
-  if (!existsSync(HOST_OBJECT)) throw new Error(`${HOST_OBJECT} is missing: run \`make bpf\` first`);
-  return HOST_OBJECT;
+  return requireObject(HOST_OBJECT);
 }
 
 // ---------------------------------------------------------------------------
@@ -41,6 +49,26 @@ export function inetChecksum(buf: Uint8Array): number {
 const ip4 = (a: string) => Buffer.from(a.split('.').map(Number));
 const mac = (m: string) => Buffer.from(m.split(':').map((x) => parseInt(x, 16)));
 
+/** '10.0.0.1' → 0x0a000001: how the generated codecs take a __be32 (they write it big-endian). */
+export function ip4Num(a: string): number {
+  return ip4(a).readUInt32BE(0);
+}
+
+/** 0x0a000001 → '10.0.0.1'. */
+export function ip4Str(n: number): string {
+  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+}
+
+/** '02:00:00:00:00:01' → its 6 bytes. */
+export function macBytes(m: string): Buffer {
+  return mac(m);
+}
+
+/** 6 bytes → '02:00:00:00:00:01'. */
+export function macStr(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 export interface Ipv4Spec {
   src?: string;
   dst?: string;
@@ -53,6 +81,9 @@ export interface Ipv4Spec {
   payload?: Buffer;
   /** Bytes of IP header actually present (truncate the header to this). */
   headerBytes?: number;
+  /** Ethernet source and destination MACs. */
+  ethSrc?: string;
+  ethDst?: string;
 }
 
 /** Ethernet header: dst, src, ethertype. */
@@ -79,7 +110,7 @@ export function ipv4Frame(spec: Ipv4Spec = {}): Buffer {
   ip4(spec.dst ?? '10.0.0.2').copy(hdr, 16);
   hdr.writeUInt16BE(inetChecksum(hdr), 10);
   const ipPart = spec.headerBytes !== undefined ? hdr.subarray(0, spec.headerBytes) : Buffer.concat([hdr, payload]);
-  return Buffer.concat([ethernet(0x0800), ipPart]);
+  return Buffer.concat([ethernet(0x0800, spec.ethSrc, spec.ethDst), ipPart]);
 }
 
 /** A TCP header with the given flags (0x02 = SYN), no options, checksum over the IPv4 pseudo-header. */
@@ -96,24 +127,124 @@ export function tcp(flags: number, sport = 12345, dport = 80, src = '10.0.0.1', 
   return h;
 }
 
+/** A UDP header and payload, checksum over the IPv4 pseudo-header. */
+export function udp(sport: number, dport: number, src: string, dst: string, payload: Buffer = Buffer.from('ping')): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt16BE(sport, 0);
+  h.writeUInt16BE(dport, 2);
+  h.writeUInt16BE(8 + payload.length, 4);
+  const seg = Buffer.concat([h, payload]);
+  const pseudo = Buffer.concat([ip4(src), ip4(dst), Buffer.from([0, 17]), Buffer.from([seg.length >> 8, seg.length & 0xff])]);
+  seg.writeUInt16BE(inetChecksum(Buffer.concat([pseudo, seg])) || 0xffff, 6);
+  return seg;
+}
+
+/** An ICMP echo request (type 8) or reply (type 0) with identifier and sequence number. */
+export function icmpEcho(type: 0 | 8, id: number, seq = 1): Buffer {
+  const h = Buffer.alloc(16);
+  h[0] = type;
+  h.writeUInt16BE(id, 4);
+  h.writeUInt16BE(seq, 6);
+  h.write('beeline!', 8);
+  h.writeUInt16BE(inetChecksum(h), 2);
+  return h;
+}
+
+/** What a test needs to know of an Ethernet/IPv4 frame's header. */
+export interface Ipv4View {
+  ethDst: string;
+  ethSrc: string;
+  ttl: number;
+  proto: number;
+  src: string;
+  dst: string;
+  /** The header checksum verifies (the sum over the header is 0xffff). */
+  checksumOk: boolean;
+}
+
+export function parseIpv4Frame(frame: Uint8Array): Ipv4View {
+  const b = Buffer.from(frame);
+  const ihl = (b[14]! & 0x0f) * 4;
+  return {
+    ethDst: macStr(b.subarray(0, 6)),
+    ethSrc: macStr(b.subarray(6, 12)),
+    ttl: b[14 + 8]!,
+    proto: b[14 + 9]!,
+    src: ip4Str(b.readUInt32BE(14 + 12)),
+    dst: ip4Str(b.readUInt32BE(14 + 16)),
+    checksumOk: inetChecksum(b.subarray(14, 14 + ihl)) === 0,
+  };
+}
+
 /** Ethernet/IPv4/TCP SYN 10.0.0.1:12345 → 10.0.0.2:80: 54 bytes. */
 export function tcpSynPacket(): Buffer {
   return ipv4Frame({ proto: 6, payload: tcp(0x02) });
 }
 
-/** An ARP request (who-has 10.0.0.2 tell 10.0.0.1), padded to the 60-byte Ethernet minimum. */
-export function arpRequest(): Buffer {
+export interface ArpSpec {
+  /** 1 request, 2 reply. */
+  op?: number;
+  senderMac?: string;
+  senderIp?: string;
+  targetMac?: string;
+  targetIp?: string;
+  ethDst?: string;
+}
+
+/** An ARP frame for IPv4 over Ethernet, padded to the 60-byte Ethernet minimum. Default: who-has 10.0.0.2 tell 10.0.0.1. */
+export function arpPacket(spec: ArpSpec = {}): Buffer {
+  const sha = spec.senderMac ?? '02:00:00:00:00:01';
   const arp = Buffer.alloc(28);
   arp.writeUInt16BE(1, 0); // htype Ethernet
   arp.writeUInt16BE(0x0800, 2); // ptype IPv4
   arp[4] = 6;
   arp[5] = 4;
-  arp.writeUInt16BE(1, 6); // request
-  mac('02:00:00:00:00:01').copy(arp, 8);
-  ip4('10.0.0.1').copy(arp, 14);
-  ip4('10.0.0.2').copy(arp, 24);
-  const frame = Buffer.concat([ethernet(0x0806, '02:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff'), arp]);
+  arp.writeUInt16BE(spec.op ?? 1, 6);
+  mac(sha).copy(arp, 8);
+  ip4(spec.senderIp ?? '10.0.0.1').copy(arp, 14);
+  mac(spec.targetMac ?? '00:00:00:00:00:00').copy(arp, 18);
+  ip4(spec.targetIp ?? '10.0.0.2').copy(arp, 24);
+  const frame = Buffer.concat([ethernet(0x0806, sha, spec.ethDst ?? 'ff:ff:ff:ff:ff:ff'), arp]);
   return Buffer.concat([frame, Buffer.alloc(60 - frame.length)]);
+}
+
+/** An ARP request (who-has 10.0.0.2 tell 10.0.0.1), padded to the 60-byte Ethernet minimum. */
+export function arpRequest(): Buffer {
+  return arpPacket();
+}
+
+/** The fields of an ARP frame (Ethernet header included). */
+export interface ArpView {
+  ethDst: string;
+  ethSrc: string;
+  ethertype: number;
+  htype: number;
+  ptype: number;
+  hlen: number;
+  plen: number;
+  op: number;
+  senderMac: string;
+  senderIp: string;
+  targetMac: string;
+  targetIp: string;
+}
+
+export function parseArpFrame(frame: Uint8Array): ArpView {
+  const b = Buffer.from(frame);
+  return {
+    ethDst: macStr(b.subarray(0, 6)),
+    ethSrc: macStr(b.subarray(6, 12)),
+    ethertype: b.readUInt16BE(12),
+    htype: b.readUInt16BE(14),
+    ptype: b.readUInt16BE(16),
+    hlen: b[18]!,
+    plen: b[19]!,
+    op: b.readUInt16BE(20),
+    senderMac: macStr(b.subarray(22, 28)),
+    senderIp: ip4Str(b.readUInt32BE(28)),
+    targetMac: macStr(b.subarray(32, 38)),
+    targetIp: ip4Str(b.readUInt32BE(38)),
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -36,6 +36,11 @@ enum bl_limits {
 	BL_EVENTS_RINGBUF_SIZE = 1 << 20,	/* bl_events: bytes; a power of 2, a multiple of the page size */
 	BL_EVENTS_LOST_MAX_ENTRIES = 8,		/* bl_events_lost: one slot per enum bl_event_type */
 	BL_TRACE_CAPTURE_LEN = 128,		/* packet bytes an event can carry (data[]) */
+	BL_LXC_MAX_ENTRIES = 4096,		/* bl_lxc: local endpoint addresses */
+	BL_IPCACHE_MAX_ENTRIES = 16384,		/* bl_ipcache: prefixes */
+	/* bl_ct4: the object's default; the agent sets the real size before
+	 * load (bpf_map__set_max_entries), the same in every object. */
+	BL_CT_MAX_ENTRIES_DEFAULT = 65536,
 };
 BL_ABI_KEEP(enum bl_limits, limits);
 

@@ -16,7 +16,7 @@ enum bl_drop_reason {
 	BL_DROP_SUCCESS = 0,			/* not a drop: see enum bl_forward_reason */
 	BL_DROP_INVALID_SMAC = 130,		/* Cilium has since retired 130/131 (DROP_UNUSED1/2) */
 	BL_DROP_INVALID_DMAC = 131,
-	BL_DROP_INVALID_SIP = 132,
+	BL_DROP_INVALID_SIP = 132,		/* source address is not the sending pod's own */
 	BL_DROP_POLICY = 133,			/* denied by L3 policy (no allow rule) */
 	BL_DROP_INVALID = 134,			/* malformed packet */
 	BL_DROP_CT_INVALID_HDR = 135,		/* conntrack: truncated or invalid L4 header */
@@ -32,7 +32,8 @@ enum bl_drop_reason {
 	BL_DROP_UNKNOWN_ICMP6_TYPE = 146,
 	BL_DROP_NO_TUNNEL_KEY = 147,
 	BL_DROP_UNKNOWN_TARGET = 150,		/* unknown L3 target address */
-	BL_DROP_UNROUTABLE = 151,
+	BL_DROP_UNROUTABLE = 151,		/* "stale or unroutable IP": in this node's pod CIDR (or
+						 * arrived through the tunnel) but no local endpoint has it */
 	BL_DROP_CSUM_L3 = 153,
 	BL_DROP_CSUM_L4 = 154,
 	BL_DROP_CT_CREATE_FAILED = 155,
@@ -53,7 +54,7 @@ enum bl_drop_reason {
 	BL_DROP_FRAG_NOT_FOUND = 175,
 	BL_DROP_POLICY_DENY = 181,		/* denied by an explicit deny rule */
 	BL_DROP_INVALID_VNI = 183,
-	BL_DROP_TTL_EXCEEDED = 196,
+	BL_DROP_TTL_EXCEEDED = 196,		/* TTL would reach 0 on a routed hop */
 	BL_DROP_RATE_LIMITED = 198,
 };
 BL_ABI_KEEP(enum bl_drop_reason, drop_reason);

@@ -51,12 +51,31 @@ BL_ABI_KEEP(enum bl_trace_reason, trace_reason);
 
 /*
  * How many trace events to emit (bl_datapath_config.trace_aggregation), with
- * the levels of Cilium's monitor aggregation option. Drops are always reported.
- *   NONE:     a trace event for every packet.
- *   LOWEST..: only TCP packets with SYN, FIN or RST set, i.e. connection
- *             open/close; everything else is aggregated away. Until the
- *             datapath tracks connections the levels above NONE behave the
- *             same; MEDIUM and MAXIMUM will add per-connection rate limits.
+ * the levels of Cilium's monitor aggregation option. Drops are always
+ * reported (if BL_CFG_DROP_NOTIFY).
+ *   NONE:            a trace event for every packet at every observation point.
+ *   LOWEST, LOW:     at points that consult conntrack (every IPv4 packet of
+ *                    a pod: FROM_LXC, TO_LXC, TO_STACK, TO_OVERLAY,
+ *                    FROM_OVERLAY, FROM_NETWORK before local delivery), only
+ *                    packets that
+ *                      - create a conntrack entry,
+ *                      - are the first reply of an entry (or more generally
+ *                        the first packet of their direction),
+ *                      - carry TCP flags not yet seen in their direction,
+ *                    and, as in Cilium, at most one packet per
+ *                    BL_CT_REPORT_INTERVAL seconds of an otherwise quiet
+ *                    active entry, so long flows stay visible.
+ *   MEDIUM, MAXIMUM: like LOW, but only new SYN, FIN or RST bits count as a
+ *                    flag change (Cilium's medium: open and close only).
+ * Each point judges with its own conntrack entry; a packet delivered pod to
+ * pod on one node is judged at FROM_LXC by the sender's egress entry and at
+ * TO_LXC by the receiver's ingress entry.
+ * Points without conntrack (the uplink for anything not delivered to a local
+ * pod, non-IPv4 such as ARP) keep the stateless rule: above NONE only TCP
+ * packets with SYN, FIN or RST set are traced.
+ * bl_trace_notify.reason carries the conntrack result: POLICY for a packet
+ * that created an entry (as Cilium reports new connections), CT_ESTABLISHED,
+ * CT_REPLY; UNKNOWN where no conntrack ran.
  */
 enum bl_trace_aggregation {
 	BL_TRACE_AGG_NONE = 0,
@@ -71,6 +90,8 @@ BL_ABI_KEEP(enum bl_trace_aggregation, trace_aggregation);
 enum bl_source_file {
 	BL_FILE_UNKNOWN = 0,
 	BL_FILE_HOST = 1,		/* bpf/host.bpf.c */
+	BL_FILE_LXC = 2,		/* bpf/lxc.bpf.c */
+	BL_FILE_OVERLAY = 3,		/* bpf/overlay.bpf.c */
 };
 BL_ABI_KEEP(enum bl_source_file, source_file);
 

@@ -45,12 +45,18 @@ struct pkt_meta {
 	__u8	l4_proto;	/* IPPROTO_* for IPv4, 0 otherwise */
 	__u8	tcp_flags;	/* byte 13 of the TCP header (FIN 0x01, SYN 0x02, RST 0x04 …) */
 	__u32	l3_off;		/* offset of the network header from skb->data */
+	__u32	l4_off;		/* IPv4: offset of the L4 header (l3_off + ihl * 4) */
+	__be32	saddr;		/* IPv4 addresses, network byte order (0: not IPv4) */
+	__be32	daddr;
+	__u8	fragment;	/* IPv4: a non-first fragment, without L4 header */
+	__u8	ttl;		/* IPv4: time to live as received */
 };
 
 /* TCP flag bits of byte 13 of the TCP header (RFC 9293). */
 #define TCP_FLAG_FIN	0x01
 #define TCP_FLAG_SYN	0x02
 #define TCP_FLAG_RST	0x04
+#define TCP_FLAG_ACK	0x10
 
 /*
  * Makes the first `len` bytes of the packet readable through skb->data and

@@ -9,11 +9,11 @@
 #include "lib/events.h"
 #include "lib/metrics.h"
 
-static __always_inline int _send_drop(struct __sk_buff *skb, __u8 reason, __u8 dir,
+static __always_inline int _send_drop(struct __sk_buff *skb, __u8 reason, __u8 dir, __u16 source,
 				      const struct pkt_meta *pkt, __u16 line, __u8 file)
 {
 	metrics_update(reason, dir, skb->len);
-	send_drop_notify(skb, reason, line, file, pkt);
+	send_drop_notify(skb, reason, line, file, source, pkt);
 	return CTX_ACT_SHOT;
 }
 
@@ -22,5 +22,10 @@ static __always_inline int _send_drop(struct __sk_buff *skb, __u8 reason, __u8 d
 #error "define BL_THIS_FILE (an enum bl_source_file value) before including lib/drop.h"
 #endif
 
+/* A drop in a host program: the event's source is the host endpoint. */
 #define send_drop(skb, reason, dir, pkt) \
-	_send_drop(skb, reason, dir, pkt, __LINE__, BL_THIS_FILE)
+	_send_drop(skb, reason, dir, bl_config.host_endpoint_id, pkt, __LINE__, BL_THIS_FILE)
+
+/* A drop on behalf of endpoint `source` (its id, 0 if unknown). */
+#define send_drop_ep(skb, reason, dir, source, pkt) \
+	_send_drop(skb, reason, dir, source, pkt, __LINE__, BL_THIS_FILE)

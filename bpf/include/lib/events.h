@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * lib/events.h: writing trace and drop events (abi/events.h) into the
- * bl_events ring buffer, and counting the ones that did not fit.
+ * bl_events ring buffer, counting the ones that did not fit, and the trace
+ * aggregation rules (which packets get a trace event).
  */
 #pragma once
 
@@ -44,25 +45,41 @@ static __always_inline __u16 capture_packet(struct __sk_buff *skb, __u8 *data)
 	return len;
 }
 
+/*
+ * Who an event is about, beyond the packet itself. Zero means unknown; the
+ * host programs leave everything but source at zero.
+ */
+struct trace_meta {
+	__u16	source;		/* bl_notify_hdr.source: the endpoint whose program emitted it */
+	__u16	dst_id;		/* destination endpoint id (traces only) */
+	__u32	src_identity;
+	__u32	dst_identity;
+	__u8	reason;		/* enum bl_trace_reason (traces only) */
+};
+
 static __always_inline void notify_hdr_fill(struct bl_notify_hdr *hdr, struct __sk_buff *skb,
-					    __u8 type, __u8 subtype, __be16 proto)
+					    __u8 type, __u8 subtype, __be16 proto,
+					    const struct trace_meta *tm)
 {
 	hdr->type = type;
 	hdr->subtype = subtype;
-	hdr->source = bl_config.host_endpoint_id;
+	hdr->source = tm->source;
 	hdr->hash = bpf_get_hash_recalc(skb);
 	hdr->len_orig = skb->len;
 	hdr->version = BL_NOTIFY_VERSION;
 	hdr->ktime_ns = bpf_ktime_get_ns();
 	hdr->ifindex = skb->ifindex;
+	hdr->src_identity = tm->src_identity;
+	hdr->dst_identity = tm->dst_identity;
 	hdr->proto = proto;
-	/* len_cap, identities and padding: zeroed by the caller's memset. */
+	/* len_cap and padding: zeroed by the caller's memset. */
 }
 
 /*
- * Whether this packet gets a trace event (see enum bl_trace_aggregation).
- * Without connection tracking the only per-connection signal is the TCP
- * flags, so above NONE only connection open/close (SYN, FIN, RST) is traced.
+ * Whether this packet gets a trace event at a point without connection
+ * tracking (see enum bl_trace_aggregation): the only per-connection signal
+ * there is the TCP flags, so above NONE only connection open/close (SYN,
+ * FIN, RST) is traced.
  */
 static __always_inline bool trace_wanted(const struct pkt_meta *pkt)
 {
@@ -74,9 +91,30 @@ static __always_inline bool trace_wanted(const struct pkt_meta *pkt)
 	       (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST));
 }
 
+/*
+ * At a point that consulted conntrack: report is conntrack's verdict on
+ * whether the packet changed anything worth seeing (lib/ct.h, judged with
+ * trace_agg_tcp_flags()).
+ */
+static __always_inline bool trace_wanted_ct(bool report)
+{
+	if (!(bl_config.flags & BL_CFG_TRACE_NOTIFY))
+		return false;
+	return bl_config.trace_aggregation == BL_TRACE_AGG_NONE || report;
+}
+
+/* The TCP flags whose first appearance in a direction is worth a trace. */
+static __always_inline __u8 trace_agg_tcp_flags(void)
+{
+	if (bl_config.trace_aggregation >= BL_TRACE_AGG_MEDIUM)
+		return TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST;
+	return 0xff;
+}
+
 /* Reports a packet passing observation point obs (enum bl_trace_point). */
-static __always_inline void send_trace_notify(struct __sk_buff *skb, __u8 obs, __u8 reason,
-					      const struct pkt_meta *pkt)
+static __always_inline void send_trace_notify_meta(struct __sk_buff *skb, __u8 obs,
+						   const struct trace_meta *tm,
+						   const struct pkt_meta *pkt)
 {
 	struct bl_trace_notify *ev;
 
@@ -88,16 +126,30 @@ static __always_inline void send_trace_notify(struct __sk_buff *skb, __u8 obs, _
 	/* Ring buffer memory is not zeroed: clear it so no stale bytes of an
 	 * earlier event (or padding) reach userspace. */
 	__builtin_memset(ev, 0, sizeof(*ev));
-	notify_hdr_fill(&ev->hdr, skb, BL_EVENT_TRACE, obs, pkt->l3_proto);
-	ev->reason = reason;
+	notify_hdr_fill(&ev->hdr, skb, BL_EVENT_TRACE, obs, pkt->l3_proto, tm);
+	ev->dst_id = tm->dst_id;
+	ev->reason = tm->reason;
 	ev->hdr.len_cap = capture_packet(skb, ev->data);
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* A trace from a host program: source is the configured host endpoint id. */
+static __always_inline void send_trace_notify(struct __sk_buff *skb, __u8 obs, __u8 reason,
+					      const struct pkt_meta *pkt)
+{
+	struct trace_meta tm = {
+		.source = bl_config.host_endpoint_id,
+		.reason = reason,
+	};
+
+	send_trace_notify_meta(skb, obs, &tm, pkt);
+}
+
 /* Reports a drop with its reason and the source line that decided it. */
 static __always_inline void send_drop_notify(struct __sk_buff *skb, __u8 reason, __u16 line,
-					     __u8 file, const struct pkt_meta *pkt)
+					     __u8 file, __u16 source, const struct pkt_meta *pkt)
 {
+	struct trace_meta tm = { .source = source };
 	struct bl_drop_notify *ev;
 
 	if (!(bl_config.flags & BL_CFG_DROP_NOTIFY))
@@ -108,7 +160,7 @@ static __always_inline void send_drop_notify(struct __sk_buff *skb, __u8 reason,
 		return;
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
-	notify_hdr_fill(&ev->hdr, skb, BL_EVENT_DROP, reason, pkt->l3_proto);
+	notify_hdr_fill(&ev->hdr, skb, BL_EVENT_DROP, reason, pkt->l3_proto, &tm);
 	ev->line = line;
 	ev->file = file;
 	ev->hdr.len_cap = capture_packet(skb, ev->data);

@@ -18,9 +18,10 @@
  *   - a version other than 4, or ihl < 5,
  *   - tot_len smaller than the header. Exception: tot_len 0 on a GSO packet
  *     is BIG TCP (a super-packet over 64 KiB whose length only the skb knows).
- * On success records the L4 protocol and, for the first fragment of TCP, its
- * flags. A truncated TCP header is not judged here (that is conntrack's job,
- * BL_DROP_CT_INVALID_HDR, once it exists): the flags stay 0.
+ * On success records the addresses, the L4 protocol and offset, whether this
+ * is a non-first fragment and, for the first fragment of TCP, its flags. A
+ * truncated L4 header is not judged here but by conntrack
+ * (BL_DROP_CT_INVALID_HDR, lib/ct.h): the flags stay 0.
  */
 static __always_inline int ipv4_parse(struct __sk_buff *skb, struct pkt_meta *pkt)
 {
@@ -45,7 +46,12 @@ static __always_inline int ipv4_parse(struct __sk_buff *skb, struct pkt_meta *pk
 	if (tot_len < hdr_len && !(tot_len == 0 && skb->gso_size))
 		return DROP(BL_DROP_INVALID);
 	pkt->l4_proto = ip4->protocol;
+	pkt->saddr = ip4->saddr;
+	pkt->daddr = ip4->daddr;
+	pkt->ttl = ip4->ttl;
+	pkt->l4_off = pkt->l3_off + hdr_len;
 	frag_off = ip4->frag_off;
+	pkt->fragment = (bpf_ntohs(frag_off) & IPV4_FRAG_OFFSET) != 0;
 
 	/* Options: the whole header must be there too. The pull may move the
 	 * packet, so ip4 is not used after it. */
@@ -53,9 +59,8 @@ static __always_inline int ipv4_parse(struct __sk_buff *skb, struct pkt_meta *pk
 	    !revalidate_data(skb, pkt->l3_off + hdr_len, &data, &data_end))
 		return DROP(BL_DROP_INVALID);
 
-	if (pkt->l4_proto == IPPROTO_TCP &&
-	    !(bpf_ntohs(frag_off) & IPV4_FRAG_OFFSET) &&
-	    bpf_skb_load_bytes(skb, pkt->l3_off + hdr_len + 13, &tcp_flags, 1) == 0)
+	if (pkt->l4_proto == IPPROTO_TCP && !pkt->fragment &&
+	    bpf_skb_load_bytes(skb, pkt->l4_off + 13, &tcp_flags, 1) == 0)
 		pkt->tcp_flags = tcp_flags;
 	return CTX_ACT_OK;
 }

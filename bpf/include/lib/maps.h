@@ -3,6 +3,9 @@
  * lib/maps.h: the maps every datapath object shares, BTF-defined. Their
  * names, key and value types are ABI: userspace finds them by name and the
  * generated codecs (src/datapath/generated/abi.ts) encode their entries.
+ * Every object declares all of them; loaded with one pin directory, libbpf
+ * reuses the pinned map of each name, so the objects share one kernel map
+ * per name (host, lxc and overlay see the same endpoints and conntrack).
  */
 #pragma once
 
@@ -12,6 +15,9 @@
 #include "abi/common.h"
 #include "abi/metrics.h"
 #include "abi/events.h"
+#include "abi/lxc.h"
+#include "abi/ipcache.h"
+#include "abi/ct.h"
 
 /* Packets and bytes per (verdict reason, direction), per CPU: no atomics needed. */
 struct {
@@ -38,3 +44,36 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } bl_events_lost SEC(".maps");
+
+/* The node's local endpoints by IPv4 address (Cilium's cilium_lxc); written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BL_LXC_MAX_ENTRIES);
+	__type(key, struct bl_endpoint_key);
+	__type(value, struct bl_endpoint_info);
+} bl_lxc SEC(".maps");
+
+/*
+ * IPv4 prefix → where its addresses live (Cilium's cilium_ipcache); written by
+ * the agent. An LPM trie must be created with BPF_F_NO_PREALLOC.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BL_IPCACHE_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bl_ipcache_key);
+	__type(value, struct bl_remote_endpoint_info);
+} bl_ipcache SEC(".maps");
+
+/*
+ * IPv4 connection tracking (Cilium's cilium_ct4_global), see abi/ct.h. LRU:
+ * when full, the least recently used entry makes room instead of a new
+ * connection failing. The agent sizes it (max_entries) before load and
+ * deletes expired entries.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BL_CT_MAX_ENTRIES_DEFAULT);
+	__type(key, struct bl_ct4_key);
+	__type(value, struct bl_ct_entry);
+} bl_ct4 SEC(".maps");

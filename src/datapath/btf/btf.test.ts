@@ -142,7 +142,7 @@ test('parseElf reads sections and symbols of the real host object', () => {
   const cfg = elf.symbols.find((s) => s.name === 'bl_config');
   assert.equal(cfg?.section, '.rodata');
   assert.equal(cfg?.value, 0);
-  assert.equal(cfg?.size, 16);
+  assert.equal(cfg?.size, 36);
   const progs = elf.symbols.filter((s) => s.type === STT_FUNC && s.section === 'tc').map((s) => s.name);
   assert.deepEqual(progs.sort(), ['bl_from_netdev', 'bl_to_netdev']);
   assert.ok(elf.sections.some((s) => s.name === '.BTF'));

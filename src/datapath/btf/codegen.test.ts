@@ -45,11 +45,17 @@ test('the host object yields the ABI other engineers code against', () => {
   assert.deepEqual(
     m.structs.map((s) => [s.name, s.size]),
     [
-      ['bl_datapath_config', 16],
+      ['bl_ct4_key', 16],
+      ['bl_ct_entry', 48],
+      ['bl_datapath_config', 36],
       ['bl_drop_notify', 176],
+      ['bl_endpoint_info', 24],
+      ['bl_endpoint_key', 8],
+      ['bl_ipcache_key', 8],
       ['bl_metrics_key', 8],
       ['bl_metrics_value', 16],
       ['bl_notify_hdr', 40],
+      ['bl_remote_endpoint_info', 12],
       ['bl_trace_notify', 176],
     ],
   );
@@ -58,8 +64,11 @@ test('the host object yields the ABI other engineers code against', () => {
   assert.deepEqual(
     host.maps.map((x) => [x.name, x.typeName, x.key?.ctype ?? null, x.value?.ctype ?? null, x.maxEntries]),
     [
+      ['bl_ct4', 'BPF_MAP_TYPE_LRU_HASH', 'struct bl_ct4_key', 'struct bl_ct_entry', 65536],
       ['bl_events', 'BPF_MAP_TYPE_RINGBUF', null, null, 1 << 20],
       ['bl_events_lost', 'BPF_MAP_TYPE_PERCPU_ARRAY', '__u32', '__u64', 8],
+      ['bl_ipcache', 'BPF_MAP_TYPE_LPM_TRIE', 'struct bl_ipcache_key', 'struct bl_remote_endpoint_info', 16384],
+      ['bl_lxc', 'BPF_MAP_TYPE_HASH', 'struct bl_endpoint_key', 'struct bl_endpoint_info', 4096],
       ['bl_metrics', 'BPF_MAP_TYPE_PERCPU_HASH', 'struct bl_metrics_key', 'struct bl_metrics_value', 1024],
     ],
   );
@@ -70,7 +79,7 @@ test('the host object yields the ABI other engineers code against', () => {
   const rodata = host.dataSections.find((d) => d.name === '.rodata');
   assert.deepEqual(
     rodata?.globals.map((g) => [g.name, g.offset, g.size, g.type.struct]),
-    [['bl_config', 0, 16, 'bl_datapath_config']],
+    [['bl_config', 0, 36, 'bl_datapath_config']],
   );
   assert.ok(!host.dataSections.some((d) => d.name === '.bl_abi'), 'the anchor section is not a data section');
   const drop = m.enums.find((e) => e.name === 'bl_drop_reason');

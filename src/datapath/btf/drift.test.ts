@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,16 +17,23 @@ const COMMITTED = join(ROOT, 'src/datapath/generated/abi.ts');
 
 let tmp = '';
 
-/** Copies bpf/ to dir/bpf, lets edit change it, builds it into dir/out; returns the object. */
-function buildCopy(name: string, edit?: (bpfDir: string) => void): string {
+/** The objects `make bpf` builds from dir (every bpf/*.bpf.c), as gen-abi gets them. */
+function objectsIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.bpf.o'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Copies bpf/ to dir/bpf, lets edit change it, builds it into dir/out; returns the objects. */
+function buildCopy(name: string, edit?: (bpfDir: string) => void): string[] {
   const dir = join(tmp, name);
   cpSync(join(ROOT, 'bpf'), join(dir, 'bpf'), { recursive: true });
   edit?.(join(dir, 'bpf'));
   const r = spawnSync('make', ['-s', '-C', ROOT, 'bpf', `BPF_DIR=${join(dir, 'bpf')}`, `BPF_OUT=${join(dir, 'out')}`], { encoding: 'utf8' });
   assert.equal(r.status, 0, `make bpf of the copy failed:\n${r.stderr}`);
-  const obj = join(dir, 'out', 'host.bpf.o');
-  assert.ok(existsSync(obj));
-  return obj;
+  assert.ok(existsSync(join(dir, 'out', 'host.bpf.o')));
+  return objectsIn(join(dir, 'out'));
 }
 
 function genAbi(...args: string[]) {
@@ -50,19 +57,19 @@ after(() => {
 });
 
 test('the unmodified datapath matches the committed codecs', () => {
-  const obj = buildCopy('same');
-  const r = genAbi('--check', obj);
+  const objs = buildCopy('same');
+  const r = genAbi('--check', ...objs);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /abi\.ts matches the BTF of/);
   assert.doesNotMatch(r.stderr, /drift/i);
 });
 
 test('changing an ABI struct and an enum in C without regenerating fails the check, naming them', () => {
-  const obj = buildCopy('drift', (bpf) => {
+  const objs = buildCopy('drift', (bpf) => {
     replaceIn(join(bpf, 'include/abi/metrics.h'), /(\t__u32\tpad1;\n)(\};)/, '$1\t__u32\tmark;\n$2');
     replaceIn(join(bpf, 'include/abi/drop.h'), 'BL_DROP_INVALID = 134', 'BL_DROP_INVALID = 199');
   });
-  const r = genAbi('--check', obj);
+  const r = genAbi('--check', ...objs);
   assert.equal(r.status, 1);
   const lines = r.stderr.trim().split('\n');
   assert.ok(
@@ -77,27 +84,27 @@ test('changing an ABI struct and an enum in C without regenerating fails the che
 });
 
 test('widening a field so that a hole appears fails on the ABI rules, naming the struct', () => {
-  const obj = buildCopy('hole', (bpf) => replaceIn(join(bpf, 'include/abi/metrics.h'), '__u8\treason;', '__u16\treason;'));
-  const r = genAbi('--check', obj);
+  const objs = buildCopy('hole', (bpf) => replaceIn(join(bpf, 'include/abi/metrics.h'), '__u8\treason;', '__u16\treason;'));
+  const r = genAbi('--check', ...objs);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /BL_ERR_ABI_MISMATCH: ABI rule: struct bl_metrics_key has 1 byte\(s\) of implicit padding before field pad0/);
 });
 
 test('--write then --check with --generated elsewhere; a hand edit is caught', () => {
   const gen = join(tmp, 'abi.ts');
-  const obj = join(ROOT, 'build/bpf/host.bpf.o');
-  assert.ok(existsSync(obj), "run 'make bpf' first");
-  assert.equal(genAbi('--write', '--generated', gen, obj).status, 0);
+  assert.ok(existsSync(join(ROOT, 'build/bpf/host.bpf.o')), "run 'make bpf' first");
+  const objs = objectsIn(join(ROOT, 'build/bpf'));
+  assert.equal(genAbi('--write', '--generated', gen, ...objs).status, 0);
   assert.equal(readFileSync(gen, 'utf8'), readFileSync(COMMITTED, 'utf8'), 'regenerating gives the committed file');
-  assert.equal(genAbi('--check', '--generated', gen, obj).status, 0);
+  assert.equal(genAbi('--check', '--generated', gen, ...objs).status, 0);
 
   writeFileSync(gen, readFileSync(gen, 'utf8').replace('export const BL_METRICS_KEY_SIZE = 8;', 'export const BL_METRICS_KEY_SIZE = 9;'));
-  const r = genAbi('--check', '--generated', gen, obj);
+  const r = genAbi('--check', '--generated', gen, ...objs);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /ABI drift: .*abi\.ts differs from the generated text at line \d+/);
 
   rmSync(gen);
-  const missing = genAbi('--check', '--generated', gen, obj);
+  const missing = genAbi('--check', '--generated', gen, ...objs);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /ABI drift: .*abi\.ts does not exist/);
 });

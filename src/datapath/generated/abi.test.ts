@@ -35,11 +35,17 @@ function fieldMask(c: StructCodec<unknown>): Buffer {
 test('every generated struct has a codec', () => {
   const names = STRUCT_CODECS.map(([n]) => n).sort();
   assert.deepEqual(names, [
+    'BL_CT4_KEY_CODEC',
+    'BL_CT_ENTRY_CODEC',
     'BL_DATAPATH_CONFIG_CODEC',
     'BL_DROP_NOTIFY_CODEC',
+    'BL_ENDPOINT_INFO_CODEC',
+    'BL_ENDPOINT_KEY_CODEC',
+    'BL_IPCACHE_KEY_CODEC',
     'BL_METRICS_KEY_CODEC',
     'BL_METRICS_VALUE_CODEC',
     'BL_NOTIFY_HDR_CODEC',
+    'BL_REMOTE_ENDPOINT_INFO_CODEC',
     'BL_TRACE_NOTIFY_CODEC',
   ]);
   for (const [name, c] of STRUCT_CODECS) {
@@ -134,16 +140,56 @@ test('decoding copies byte arrays, so the buffer can be reused', () => {
   assert.equal(ev.data[0], 9);
 });
 
-test('bl_datapath_config round-trips and matches the .rodata descriptor', () => {
-  const cfg = { node_id: 3, flags: 3, host_endpoint_id: 1, trace_capture_len: 64, trace_aggregation: 1 };
+test('bl_datapath_config round-trips and matches the .rodata descriptor of every object', () => {
+  const cfg = {
+    node_id: 3,
+    flags: 3,
+    host_endpoint_id: 1,
+    trace_capture_len: 64,
+    trace_aggregation: 1,
+    routing_mode: abi.BlRoutingMode.BL_ROUTING_TUNNEL,
+    pod_cidr4_prefixlen: 24,
+    node_ip4: 0xac12000b, // 172.18.0.11
+    router_ip4: 0x0a000101, // 10.0.1.1
+    pod_cidr4: 0x0a000100, // 10.0.1.0
+    tunnel_ifindex: 9,
+    tunnel_vni: 2,
+  };
   const b = encodeBlDatapathConfig(cfg);
-  assert.deepEqual([...b], [3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 64, 0, 1, 0, 0, 0]);
+  assert.deepEqual(
+    [...b],
+    [3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 64, 0, 1, 1, 24, 0, 172, 18, 0, 11, 10, 0, 1, 1, 10, 0, 1, 0, 9, 0, 0, 0, 2, 0, 0, 0],
+    'addresses in network order, the rest in host order',
+  );
   assert.deepEqual(decodeBlDatapathConfig(b), cfg);
-  const g = BPF_OBJECTS.host.globals.bl_config;
-  assert.equal(g.section, '.rodata');
-  assert.equal(g.offset, 0);
-  assert.equal(g.size, 16);
-  assert.equal(g.codec, abi.BL_DATAPATH_CONFIG_CODEC);
+  for (const obj of [BPF_OBJECTS.host, BPF_OBJECTS.lxc, BPF_OBJECTS.overlay]) {
+    const g = obj.globals.bl_config;
+    assert.equal(g.section, '.rodata', obj.file);
+    assert.equal(g.offset, 0, obj.file);
+    assert.equal(g.size, 36, obj.file);
+    assert.equal(g.codec, abi.BL_DATAPATH_CONFIG_CODEC, obj.file);
+  }
+});
+
+test('pod datapath keys and values: byte order and layout the kernel uses', () => {
+  // bl_ipcache is an LPM trie: prefixlen (host order) then the address bytes.
+  assert.deepEqual([...abi.encodeBlIpcacheKey({ prefixlen: 24, ip4: 0x0a000200 })], [24, 0, 0, 0, 10, 0, 2, 0]);
+  assert.deepEqual([...abi.encodeBlEndpointKey({ ip4: 0x0a000005 })], [10, 0, 0, 5, 0, 0, 0, 0]);
+  const info = abi.encodeBlEndpointInfo({
+    ifindex: 7,
+    ep_id: 42,
+    flags: 0,
+    mac: Uint8Array.from([2, 0, 0, 0, 0, 0xaa]),
+    node_mac: Uint8Array.from([2, 0, 0, 0, 0, 0xbb]),
+    sec_identity: 0,
+  });
+  assert.equal(info.length, abi.BL_ENDPOINT_INFO_SIZE);
+  assert.deepEqual([...info.subarray(8, 20)], [2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0xbb], 'mac then node_mac: an Ethernet dst/src pair');
+  const key = abi.encodeBlCt4Key({ daddr: 0x0a000002, saddr: 0x0a000001, dport: 80, sport: 12345, nexthdr: 6, flags: abi.BlCtTupleFlags.BL_CT_TUPLE_F_IN });
+  assert.deepEqual([...key], [10, 0, 0, 2, 10, 0, 0, 1, 0, 80, 0x30, 0x39, 6, 1, 0, 0], 'ports in network order as on the wire');
+  assert.equal(abi.BL_CT_ENTRY_SIZE, 48);
+  assert.equal(abi.BlCtTimeouts.BL_CT_LIFETIME_TCP, 21600);
+  assert.equal(abi.BlCtTimeouts.BL_CT_CLOSE_TIMEOUT, 10);
 });
 
 test('encoding rejects values that do not fit, decoding short buffers', () => {
@@ -189,4 +235,19 @@ test('map, program and global descriptors of host.bpf.o', () => {
   assert.deepEqual([...abi.U32_CODEC.encode(1)], [1, 0, 0, 0]);
   assert.equal(abi.U64_CODEC.decode(abi.U64_CODEC.encode(2n ** 64n - 1n)), 2n ** 64n - 1n);
   assert.match(abi.ABI_HASH, /^[0-9a-f]{64}$/);
+});
+
+test('the pod datapath objects share their maps by name with the host object', () => {
+  const { host, lxc, overlay } = BPF_OBJECTS;
+  assert.deepEqual(Object.keys(lxc.programs).sort(), ['bl_from_container', 'bl_to_container']);
+  assert.deepEqual(Object.keys(overlay.programs).sort(), ['bl_from_overlay', 'bl_to_overlay']);
+  for (const obj of [host, lxc, overlay]) {
+    assert.deepEqual(Object.keys(obj.maps).sort(), ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lxc', 'bl_metrics'], obj.file);
+  }
+  assert.equal(lxc.maps.bl_ipcache.typeName, 'BPF_MAP_TYPE_LPM_TRIE');
+  assert.equal(lxc.maps.bl_ipcache.flags, 1, 'BPF_F_NO_PREALLOC');
+  assert.equal(lxc.maps.bl_ct4.typeName, 'BPF_MAP_TYPE_LRU_HASH');
+  assert.equal(lxc.maps.bl_ct4.maxEntries, abi.BlLimits.BL_CT_MAX_ENTRIES_DEFAULT);
+  assert.equal(lxc.maps.bl_ct4.key, abi.BL_CT4_KEY_CODEC);
+  assert.equal(lxc.maps.bl_lxc.value, abi.BL_ENDPOINT_INFO_CODEC);
 });

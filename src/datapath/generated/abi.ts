@@ -1,5 +1,5 @@
 // Code generated from BTF by scripts/gen-abi.ts. DO NOT EDIT.
-// Objects: host.bpf.o. Byte order: little-endian.
+// Objects: host.bpf.o, lxc.bpf.o, overlay.bpf.o. Byte order: little-endian.
 // Regenerate with 'make gen' and commit; 'make build' fails when this file and the objects disagree.
 
 /** One field of a generated struct. */
@@ -109,6 +109,46 @@ export function blConfigFlagsName(value: number): string | undefined {
   return BL_CONFIG_FLAGS_NAMES.get(value);
 }
 
+/** enum bl_ct_entry_flags. */
+export const BlCtEntryFlags = {
+  BL_CT_F_RX_CLOSING: 1,
+  BL_CT_F_TX_CLOSING: 2,
+  BL_CT_F_SEEN_NON_SYN: 4,
+} as const;
+export type BlCtEntryFlags = (typeof BlCtEntryFlags)[keyof typeof BlCtEntryFlags];
+const BL_CT_ENTRY_FLAGS_NAMES = nameTable(BlCtEntryFlags);
+/** The name of a value of enum bl_ct_entry_flags (the first, if several share it). */
+export function blCtEntryFlagsName(value: number): string | undefined {
+  return BL_CT_ENTRY_FLAGS_NAMES.get(value);
+}
+
+/** enum bl_ct_timeouts. */
+export const BlCtTimeouts = {
+  BL_CT_REPORT_INTERVAL: 5,
+  BL_CT_CLOSE_TIMEOUT: 10,
+  BL_CT_LIFETIME_NONTCP: 60,
+  BL_CT_SYN_TIMEOUT: 60,
+  BL_CT_LIFETIME_TCP: 21600,
+} as const;
+export type BlCtTimeouts = (typeof BlCtTimeouts)[keyof typeof BlCtTimeouts];
+const BL_CT_TIMEOUTS_NAMES = nameTable(BlCtTimeouts);
+/** The name of a value of enum bl_ct_timeouts (the first, if several share it). */
+export function blCtTimeoutsName(value: number): string | undefined {
+  return BL_CT_TIMEOUTS_NAMES.get(value);
+}
+
+/** enum bl_ct_tuple_flags. */
+export const BlCtTupleFlags = {
+  BL_CT_TUPLE_F_OUT: 0,
+  BL_CT_TUPLE_F_IN: 1,
+} as const;
+export type BlCtTupleFlags = (typeof BlCtTupleFlags)[keyof typeof BlCtTupleFlags];
+const BL_CT_TUPLE_FLAGS_NAMES = nameTable(BlCtTupleFlags);
+/** The name of a value of enum bl_ct_tuple_flags (the first, if several share it). */
+export function blCtTupleFlagsName(value: number): string | undefined {
+  return BL_CT_TUPLE_FLAGS_NAMES.get(value);
+}
+
 /** enum bl_direction. */
 export const BlDirection = {
   BL_DIR_UNKNOWN: 0,
@@ -206,6 +246,9 @@ export const BlLimits = {
   BL_EVENTS_LOST_MAX_ENTRIES: 8,
   BL_TRACE_CAPTURE_LEN: 128,
   BL_METRICS_MAX_ENTRIES: 1024,
+  BL_LXC_MAX_ENTRIES: 4096,
+  BL_IPCACHE_MAX_ENTRIES: 16384,
+  BL_CT_MAX_ENTRIES_DEFAULT: 65536,
   BL_EVENTS_RINGBUF_SIZE: 1048576,
 } as const;
 export type BlLimits = (typeof BlLimits)[keyof typeof BlLimits];
@@ -226,10 +269,25 @@ export function blNotifyVersionName(value: number): string | undefined {
   return BL_NOTIFY_VERSION_NAMES.get(value);
 }
 
+/** enum bl_routing_mode. */
+export const BlRoutingMode = {
+  BL_ROUTING_UNSET: 0,
+  BL_ROUTING_TUNNEL: 1,
+  BL_ROUTING_NATIVE: 2,
+} as const;
+export type BlRoutingMode = (typeof BlRoutingMode)[keyof typeof BlRoutingMode];
+const BL_ROUTING_MODE_NAMES = nameTable(BlRoutingMode);
+/** The name of a value of enum bl_routing_mode (the first, if several share it). */
+export function blRoutingModeName(value: number): string | undefined {
+  return BL_ROUTING_MODE_NAMES.get(value);
+}
+
 /** enum bl_source_file. */
 export const BlSourceFile = {
   BL_FILE_UNKNOWN: 0,
   BL_FILE_HOST: 1,
+  BL_FILE_LXC: 2,
+  BL_FILE_OVERLAY: 3,
 } as const;
 export type BlSourceFile = (typeof BlSourceFile)[keyof typeof BlSourceFile];
 const BL_SOURCE_FILE_NAMES = nameTable(BlSourceFile);
@@ -294,7 +352,154 @@ export function blTraceReasonName(value: number): string | undefined {
 
 // ---- structs
 
-/** struct bl_datapath_config (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+/** struct bl_ct4_key (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlCt4Key {
+  /** __be32 at 0, network byte order */
+  daddr: number;
+  /** __be32 at 4, network byte order */
+  saddr: number;
+  /** __be16 at 8, network byte order */
+  dport: number;
+  /** __be16 at 10, network byte order */
+  sport: number;
+  /** __u8 at 12 */
+  nexthdr: number;
+  /** __u8 at 13 */
+  flags: number;
+}
+
+/** sizeof(struct bl_ct4_key) */
+export const BL_CT4_KEY_SIZE = 16;
+
+/** Byte layout of struct bl_ct4_key. */
+export const BL_CT4_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'daddr', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'saddr', offset: 4, size: 4, type: '__be32', padding: false },
+  { name: 'dport', offset: 8, size: 2, type: '__be16', padding: false },
+  { name: 'sport', offset: 10, size: 2, type: '__be16', padding: false },
+  { name: 'nexthdr', offset: 12, size: 1, type: '__u8', padding: false },
+  { name: 'flags', offset: 13, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 14, size: 2, type: '__u16', padding: true },
+];
+
+/** Encodes struct bl_ct4_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlCt4Key(value: BlCt4Key, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_ct4_key');
+  b.writeUInt32BE(value.daddr, off);
+  b.writeUInt32BE(value.saddr, off + 4);
+  b.writeUInt16BE(value.dport, off + 8);
+  b.writeUInt16BE(value.sport, off + 10);
+  b.writeUInt8(value.nexthdr, off + 12);
+  b.writeUInt8(value.flags, off + 13);
+  return b;
+}
+
+/** Decodes struct bl_ct4_key from buf at off. */
+export function decodeBlCt4Key(buf: Uint8Array, off = 0): BlCt4Key {
+  const b = view(buf, off, 16, 'struct bl_ct4_key');
+  return {
+    daddr: b.readUInt32BE(off),
+    saddr: b.readUInt32BE(off + 4),
+    dport: b.readUInt16BE(off + 8),
+    sport: b.readUInt16BE(off + 10),
+    nexthdr: b.readUInt8(off + 12),
+    flags: b.readUInt8(off + 13),
+  };
+}
+
+/** Codec of struct bl_ct4_key. */
+export const BL_CT4_KEY_CODEC: StructCodec<BlCt4Key> = {
+  ctype: 'struct bl_ct4_key',
+  size: BL_CT4_KEY_SIZE,
+  layout: BL_CT4_KEY_LAYOUT,
+  encode: encodeBlCt4Key,
+  decode: decodeBlCt4Key,
+};
+
+/** struct bl_ct_entry (48 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlCtEntry {
+  /** __u32 at 0 */
+  lifetime: number;
+  /** __u8 at 4 */
+  tx_flags_seen: number;
+  /** __u8 at 5 */
+  rx_flags_seen: number;
+  /** __u16 at 6 */
+  flags: number;
+  /** __u64 at 8 */
+  tx_packets: bigint;
+  /** __u64 at 16 */
+  tx_bytes: bigint;
+  /** __u64 at 24 */
+  rx_packets: bigint;
+  /** __u64 at 32 */
+  rx_bytes: bigint;
+  /** __u32 at 40 */
+  created: number;
+  /** __u32 at 44 */
+  last_report: number;
+}
+
+/** sizeof(struct bl_ct_entry) */
+export const BL_CT_ENTRY_SIZE = 48;
+
+/** Byte layout of struct bl_ct_entry. */
+export const BL_CT_ENTRY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'lifetime', offset: 0, size: 4, type: '__u32', padding: false },
+  { name: 'tx_flags_seen', offset: 4, size: 1, type: '__u8', padding: false },
+  { name: 'rx_flags_seen', offset: 5, size: 1, type: '__u8', padding: false },
+  { name: 'flags', offset: 6, size: 2, type: '__u16', padding: false },
+  { name: 'tx_packets', offset: 8, size: 8, type: '__u64', padding: false },
+  { name: 'tx_bytes', offset: 16, size: 8, type: '__u64', padding: false },
+  { name: 'rx_packets', offset: 24, size: 8, type: '__u64', padding: false },
+  { name: 'rx_bytes', offset: 32, size: 8, type: '__u64', padding: false },
+  { name: 'created', offset: 40, size: 4, type: '__u32', padding: false },
+  { name: 'last_report', offset: 44, size: 4, type: '__u32', padding: false },
+];
+
+/** Encodes struct bl_ct_entry into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlCtEntry(value: BlCtEntry, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 48, 'struct bl_ct_entry');
+  b.writeUInt32LE(value.lifetime, off);
+  b.writeUInt8(value.tx_flags_seen, off + 4);
+  b.writeUInt8(value.rx_flags_seen, off + 5);
+  b.writeUInt16LE(value.flags, off + 6);
+  b.writeBigUInt64LE(value.tx_packets, off + 8);
+  b.writeBigUInt64LE(value.tx_bytes, off + 16);
+  b.writeBigUInt64LE(value.rx_packets, off + 24);
+  b.writeBigUInt64LE(value.rx_bytes, off + 32);
+  b.writeUInt32LE(value.created, off + 40);
+  b.writeUInt32LE(value.last_report, off + 44);
+  return b;
+}
+
+/** Decodes struct bl_ct_entry from buf at off. */
+export function decodeBlCtEntry(buf: Uint8Array, off = 0): BlCtEntry {
+  const b = view(buf, off, 48, 'struct bl_ct_entry');
+  return {
+    lifetime: b.readUInt32LE(off),
+    tx_flags_seen: b.readUInt8(off + 4),
+    rx_flags_seen: b.readUInt8(off + 5),
+    flags: b.readUInt16LE(off + 6),
+    tx_packets: b.readBigUInt64LE(off + 8),
+    tx_bytes: b.readBigUInt64LE(off + 16),
+    rx_packets: b.readBigUInt64LE(off + 24),
+    rx_bytes: b.readBigUInt64LE(off + 32),
+    created: b.readUInt32LE(off + 40),
+    last_report: b.readUInt32LE(off + 44),
+  };
+}
+
+/** Codec of struct bl_ct_entry. */
+export const BL_CT_ENTRY_CODEC: StructCodec<BlCtEntry> = {
+  ctype: 'struct bl_ct_entry',
+  size: BL_CT_ENTRY_SIZE,
+  layout: BL_CT_ENTRY_LAYOUT,
+  encode: encodeBlCtEntry,
+  decode: decodeBlCtEntry,
+};
+
+/** struct bl_datapath_config (36 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlDatapathConfig {
   /** __u32 at 0 */
   node_id: number;
@@ -306,10 +511,24 @@ export interface BlDatapathConfig {
   trace_capture_len: number;
   /** __u8 at 12 */
   trace_aggregation: number;
+  /** __u8 at 13 */
+  routing_mode: number;
+  /** __u8 at 14 */
+  pod_cidr4_prefixlen: number;
+  /** __be32 at 16, network byte order */
+  node_ip4: number;
+  /** __be32 at 20, network byte order */
+  router_ip4: number;
+  /** __be32 at 24, network byte order */
+  pod_cidr4: number;
+  /** __u32 at 28 */
+  tunnel_ifindex: number;
+  /** __u32 at 32 */
+  tunnel_vni: number;
 }
 
 /** sizeof(struct bl_datapath_config) */
-export const BL_DATAPATH_CONFIG_SIZE = 16;
+export const BL_DATAPATH_CONFIG_SIZE = 36;
 
 /** Byte layout of struct bl_datapath_config. */
 export const BL_DATAPATH_CONFIG_LAYOUT: readonly FieldLayout[] = [
@@ -318,29 +537,50 @@ export const BL_DATAPATH_CONFIG_LAYOUT: readonly FieldLayout[] = [
   { name: 'host_endpoint_id', offset: 8, size: 2, type: '__u16', padding: false },
   { name: 'trace_capture_len', offset: 10, size: 2, type: '__u16', padding: false },
   { name: 'trace_aggregation', offset: 12, size: 1, type: '__u8', padding: false },
-  { name: 'pad0', offset: 13, size: 3, type: '__u8[3]', padding: true },
+  { name: 'routing_mode', offset: 13, size: 1, type: '__u8', padding: false },
+  { name: 'pod_cidr4_prefixlen', offset: 14, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 15, size: 1, type: '__u8', padding: true },
+  { name: 'node_ip4', offset: 16, size: 4, type: '__be32', padding: false },
+  { name: 'router_ip4', offset: 20, size: 4, type: '__be32', padding: false },
+  { name: 'pod_cidr4', offset: 24, size: 4, type: '__be32', padding: false },
+  { name: 'tunnel_ifindex', offset: 28, size: 4, type: '__u32', padding: false },
+  { name: 'tunnel_vni', offset: 32, size: 4, type: '__u32', padding: false },
 ];
 
 /** Encodes struct bl_datapath_config into buf at off (a new buffer by default). Padding is zeroed. */
 export function encodeBlDatapathConfig(value: BlDatapathConfig, buf?: Buffer, off = 0): Buffer {
-  const b = target(buf, off, 16, 'struct bl_datapath_config');
+  const b = target(buf, off, 36, 'struct bl_datapath_config');
   b.writeUInt32LE(value.node_id, off);
   b.writeUInt32LE(value.flags, off + 4);
   b.writeUInt16LE(value.host_endpoint_id, off + 8);
   b.writeUInt16LE(value.trace_capture_len, off + 10);
   b.writeUInt8(value.trace_aggregation, off + 12);
+  b.writeUInt8(value.routing_mode, off + 13);
+  b.writeUInt8(value.pod_cidr4_prefixlen, off + 14);
+  b.writeUInt32BE(value.node_ip4, off + 16);
+  b.writeUInt32BE(value.router_ip4, off + 20);
+  b.writeUInt32BE(value.pod_cidr4, off + 24);
+  b.writeUInt32LE(value.tunnel_ifindex, off + 28);
+  b.writeUInt32LE(value.tunnel_vni, off + 32);
   return b;
 }
 
 /** Decodes struct bl_datapath_config from buf at off. */
 export function decodeBlDatapathConfig(buf: Uint8Array, off = 0): BlDatapathConfig {
-  const b = view(buf, off, 16, 'struct bl_datapath_config');
+  const b = view(buf, off, 36, 'struct bl_datapath_config');
   return {
     node_id: b.readUInt32LE(off),
     flags: b.readUInt32LE(off + 4),
     host_endpoint_id: b.readUInt16LE(off + 8),
     trace_capture_len: b.readUInt16LE(off + 10),
     trace_aggregation: b.readUInt8(off + 12),
+    routing_mode: b.readUInt8(off + 13),
+    pod_cidr4_prefixlen: b.readUInt8(off + 14),
+    node_ip4: b.readUInt32BE(off + 16),
+    router_ip4: b.readUInt32BE(off + 20),
+    pod_cidr4: b.readUInt32BE(off + 24),
+    tunnel_ifindex: b.readUInt32LE(off + 28),
+    tunnel_vni: b.readUInt32LE(off + 32),
   };
 }
 
@@ -410,6 +650,151 @@ export const BL_DROP_NOTIFY_CODEC: StructCodec<BlDropNotify> = {
   layout: BL_DROP_NOTIFY_LAYOUT,
   encode: encodeBlDropNotify,
   decode: decodeBlDropNotify,
+};
+
+/** struct bl_endpoint_info (24 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlEndpointInfo {
+  /** __u32 at 0 */
+  ifindex: number;
+  /** __u16 at 4 */
+  ep_id: number;
+  /** __u16 at 6 */
+  flags: number;
+  /** __u8[6] at 8 */
+  mac: Uint8Array;
+  /** __u8[6] at 14 */
+  node_mac: Uint8Array;
+  /** __u32 at 20 */
+  sec_identity: number;
+}
+
+/** sizeof(struct bl_endpoint_info) */
+export const BL_ENDPOINT_INFO_SIZE = 24;
+
+/** Byte layout of struct bl_endpoint_info. */
+export const BL_ENDPOINT_INFO_LAYOUT: readonly FieldLayout[] = [
+  { name: 'ifindex', offset: 0, size: 4, type: '__u32', padding: false },
+  { name: 'ep_id', offset: 4, size: 2, type: '__u16', padding: false },
+  { name: 'flags', offset: 6, size: 2, type: '__u16', padding: false },
+  { name: 'mac', offset: 8, size: 6, type: '__u8[6]', padding: false },
+  { name: 'node_mac', offset: 14, size: 6, type: '__u8[6]', padding: false },
+  { name: 'sec_identity', offset: 20, size: 4, type: '__u32', padding: false },
+];
+
+/** Encodes struct bl_endpoint_info into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlEndpointInfo(value: BlEndpointInfo, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 24, 'struct bl_endpoint_info');
+  b.writeUInt32LE(value.ifindex, off);
+  b.writeUInt16LE(value.ep_id, off + 4);
+  b.writeUInt16LE(value.flags, off + 6);
+  putBytes(b, off + 8, 6, value.mac, 'bl_endpoint_info.mac');
+  putBytes(b, off + 14, 6, value.node_mac, 'bl_endpoint_info.node_mac');
+  b.writeUInt32LE(value.sec_identity, off + 20);
+  return b;
+}
+
+/** Decodes struct bl_endpoint_info from buf at off. */
+export function decodeBlEndpointInfo(buf: Uint8Array, off = 0): BlEndpointInfo {
+  const b = view(buf, off, 24, 'struct bl_endpoint_info');
+  return {
+    ifindex: b.readUInt32LE(off),
+    ep_id: b.readUInt16LE(off + 4),
+    flags: b.readUInt16LE(off + 6),
+    mac: getBytes(b, off + 8, 6),
+    node_mac: getBytes(b, off + 14, 6),
+    sec_identity: b.readUInt32LE(off + 20),
+  };
+}
+
+/** Codec of struct bl_endpoint_info. */
+export const BL_ENDPOINT_INFO_CODEC: StructCodec<BlEndpointInfo> = {
+  ctype: 'struct bl_endpoint_info',
+  size: BL_ENDPOINT_INFO_SIZE,
+  layout: BL_ENDPOINT_INFO_LAYOUT,
+  encode: encodeBlEndpointInfo,
+  decode: decodeBlEndpointInfo,
+};
+
+/** struct bl_endpoint_key (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlEndpointKey {
+  /** __be32 at 0, network byte order */
+  ip4: number;
+}
+
+/** sizeof(struct bl_endpoint_key) */
+export const BL_ENDPOINT_KEY_SIZE = 8;
+
+/** Byte layout of struct bl_endpoint_key. */
+export const BL_ENDPOINT_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'ip4', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'pad0', offset: 4, size: 4, type: '__u32', padding: true },
+];
+
+/** Encodes struct bl_endpoint_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlEndpointKey(value: BlEndpointKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_endpoint_key');
+  b.writeUInt32BE(value.ip4, off);
+  return b;
+}
+
+/** Decodes struct bl_endpoint_key from buf at off. */
+export function decodeBlEndpointKey(buf: Uint8Array, off = 0): BlEndpointKey {
+  const b = view(buf, off, 8, 'struct bl_endpoint_key');
+  return {
+    ip4: b.readUInt32BE(off),
+  };
+}
+
+/** Codec of struct bl_endpoint_key. */
+export const BL_ENDPOINT_KEY_CODEC: StructCodec<BlEndpointKey> = {
+  ctype: 'struct bl_endpoint_key',
+  size: BL_ENDPOINT_KEY_SIZE,
+  layout: BL_ENDPOINT_KEY_LAYOUT,
+  encode: encodeBlEndpointKey,
+  decode: decodeBlEndpointKey,
+};
+
+/** struct bl_ipcache_key (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlIpcacheKey {
+  /** __u32 at 0 */
+  prefixlen: number;
+  /** __be32 at 4, network byte order */
+  ip4: number;
+}
+
+/** sizeof(struct bl_ipcache_key) */
+export const BL_IPCACHE_KEY_SIZE = 8;
+
+/** Byte layout of struct bl_ipcache_key. */
+export const BL_IPCACHE_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'prefixlen', offset: 0, size: 4, type: '__u32', padding: false },
+  { name: 'ip4', offset: 4, size: 4, type: '__be32', padding: false },
+];
+
+/** Encodes struct bl_ipcache_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlIpcacheKey(value: BlIpcacheKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_ipcache_key');
+  b.writeUInt32LE(value.prefixlen, off);
+  b.writeUInt32BE(value.ip4, off + 4);
+  return b;
+}
+
+/** Decodes struct bl_ipcache_key from buf at off. */
+export function decodeBlIpcacheKey(buf: Uint8Array, off = 0): BlIpcacheKey {
+  const b = view(buf, off, 8, 'struct bl_ipcache_key');
+  return {
+    prefixlen: b.readUInt32LE(off),
+    ip4: b.readUInt32BE(off + 4),
+  };
+}
+
+/** Codec of struct bl_ipcache_key. */
+export const BL_IPCACHE_KEY_CODEC: StructCodec<BlIpcacheKey> = {
+  ctype: 'struct bl_ipcache_key',
+  size: BL_IPCACHE_KEY_SIZE,
+  layout: BL_IPCACHE_KEY_LAYOUT,
+  encode: encodeBlIpcacheKey,
+  decode: decodeBlIpcacheKey,
 };
 
 /** struct bl_metrics_key (8 bytes). Padding fields are not part of the interface: they encode as zero. */
@@ -595,6 +980,60 @@ export const BL_NOTIFY_HDR_CODEC: StructCodec<BlNotifyHdr> = {
   decode: decodeBlNotifyHdr,
 };
 
+/** struct bl_remote_endpoint_info (12 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlRemoteEndpointInfo {
+  /** __u32 at 0 */
+  sec_identity: number;
+  /** __be32 at 4, network byte order */
+  tunnel_endpoint: number;
+  /** __u16 at 8 */
+  node_id: number;
+  /** __u8 at 10 */
+  flags: number;
+}
+
+/** sizeof(struct bl_remote_endpoint_info) */
+export const BL_REMOTE_ENDPOINT_INFO_SIZE = 12;
+
+/** Byte layout of struct bl_remote_endpoint_info. */
+export const BL_REMOTE_ENDPOINT_INFO_LAYOUT: readonly FieldLayout[] = [
+  { name: 'sec_identity', offset: 0, size: 4, type: '__u32', padding: false },
+  { name: 'tunnel_endpoint', offset: 4, size: 4, type: '__be32', padding: false },
+  { name: 'node_id', offset: 8, size: 2, type: '__u16', padding: false },
+  { name: 'flags', offset: 10, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 11, size: 1, type: '__u8', padding: true },
+];
+
+/** Encodes struct bl_remote_endpoint_info into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlRemoteEndpointInfo(value: BlRemoteEndpointInfo, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 12, 'struct bl_remote_endpoint_info');
+  b.writeUInt32LE(value.sec_identity, off);
+  b.writeUInt32BE(value.tunnel_endpoint, off + 4);
+  b.writeUInt16LE(value.node_id, off + 8);
+  b.writeUInt8(value.flags, off + 10);
+  return b;
+}
+
+/** Decodes struct bl_remote_endpoint_info from buf at off. */
+export function decodeBlRemoteEndpointInfo(buf: Uint8Array, off = 0): BlRemoteEndpointInfo {
+  const b = view(buf, off, 12, 'struct bl_remote_endpoint_info');
+  return {
+    sec_identity: b.readUInt32LE(off),
+    tunnel_endpoint: b.readUInt32BE(off + 4),
+    node_id: b.readUInt16LE(off + 8),
+    flags: b.readUInt8(off + 10),
+  };
+}
+
+/** Codec of struct bl_remote_endpoint_info. */
+export const BL_REMOTE_ENDPOINT_INFO_CODEC: StructCodec<BlRemoteEndpointInfo> = {
+  ctype: 'struct bl_remote_endpoint_info',
+  size: BL_REMOTE_ENDPOINT_INFO_SIZE,
+  layout: BL_REMOTE_ENDPOINT_INFO_LAYOUT,
+  encode: encodeBlRemoteEndpointInfo,
+  decode: decodeBlRemoteEndpointInfo,
+};
+
 /** struct bl_trace_notify (176 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlTraceNotify {
   /** struct bl_notify_hdr at 0 */
@@ -692,6 +1131,22 @@ export const BPF_OBJECTS = {
     file: 'host.bpf.o',
     license: 'Dual BSD/GPL',
     maps: {
+      bl_ct4: {
+        name: 'bl_ct4',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 48,
+        keyType: 'struct bl_ct4_key',
+        valueType: 'struct bl_ct_entry',
+        key: BL_CT4_KEY_CODEC,
+        value: BL_CT_ENTRY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 48,
+      },
       bl_events: {
         name: 'bl_events',
         type: 27,
@@ -724,6 +1179,38 @@ export const BPF_OBJECTS = {
         perCpu: true,
         valueStride: 8,
       },
+      bl_ipcache: {
+        name: 'bl_ipcache',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 8,
+        valueSize: 12,
+        keyType: 'struct bl_ipcache_key',
+        valueType: 'struct bl_remote_endpoint_info',
+        key: BL_IPCACHE_KEY_CODEC,
+        value: BL_REMOTE_ENDPOINT_INFO_CODEC,
+        maxEntries: 16384,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 12,
+      },
+      bl_lxc: {
+        name: 'bl_lxc',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 24,
+        keyType: 'struct bl_endpoint_key',
+        valueType: 'struct bl_endpoint_info',
+        key: BL_ENDPOINT_KEY_CODEC,
+        value: BL_ENDPOINT_INFO_CODEC,
+        maxEntries: 4096,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
+      },
       bl_metrics: {
         name: 'bl_metrics',
         type: 5,
@@ -750,13 +1237,251 @@ export const BPF_OBJECTS = {
         name: 'bl_config',
         section: '.rodata',
         offset: 0,
-        size: 16,
+        size: 36,
         type: 'struct bl_datapath_config',
         codec: BL_DATAPATH_CONFIG_CODEC,
       },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 16 },
+      '.rodata': { name: '.rodata', size: 36 },
+    },
+  },
+  lxc: {
+    file: 'lxc.bpf.o',
+    license: 'Dual BSD/GPL',
+    maps: {
+      bl_ct4: {
+        name: 'bl_ct4',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 48,
+        keyType: 'struct bl_ct4_key',
+        valueType: 'struct bl_ct_entry',
+        key: BL_CT4_KEY_CODEC,
+        value: BL_CT_ENTRY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 48,
+      },
+      bl_events: {
+        name: 'bl_events',
+        type: 27,
+        typeName: 'BPF_MAP_TYPE_RINGBUF',
+        keySize: 0,
+        valueSize: 0,
+        keyType: null,
+        valueType: null,
+        key: null,
+        value: null,
+        maxEntries: 1048576,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 0,
+      },
+      bl_events_lost: {
+        name: 'bl_events_lost',
+        type: 6,
+        typeName: 'BPF_MAP_TYPE_PERCPU_ARRAY',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: '__u64',
+        key: U32_CODEC,
+        value: U64_CODEC,
+        maxEntries: 8,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 8,
+      },
+      bl_ipcache: {
+        name: 'bl_ipcache',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 8,
+        valueSize: 12,
+        keyType: 'struct bl_ipcache_key',
+        valueType: 'struct bl_remote_endpoint_info',
+        key: BL_IPCACHE_KEY_CODEC,
+        value: BL_REMOTE_ENDPOINT_INFO_CODEC,
+        maxEntries: 16384,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 12,
+      },
+      bl_lxc: {
+        name: 'bl_lxc',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 24,
+        keyType: 'struct bl_endpoint_key',
+        valueType: 'struct bl_endpoint_info',
+        key: BL_ENDPOINT_KEY_CODEC,
+        value: BL_ENDPOINT_INFO_CODEC,
+        maxEntries: 4096,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
+      },
+      bl_metrics: {
+        name: 'bl_metrics',
+        type: 5,
+        typeName: 'BPF_MAP_TYPE_PERCPU_HASH',
+        keySize: 8,
+        valueSize: 16,
+        keyType: 'struct bl_metrics_key',
+        valueType: 'struct bl_metrics_value',
+        key: BL_METRICS_KEY_CODEC,
+        value: BL_METRICS_VALUE_CODEC,
+        maxEntries: 1024,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 16,
+      },
+    },
+    programs: {
+      bl_from_container: { name: 'bl_from_container', section: 'tc' },
+      bl_to_container: { name: 'bl_to_container', section: 'tc' },
+    },
+    globals: {
+      bl_config: {
+        name: 'bl_config',
+        section: '.rodata',
+        offset: 0,
+        size: 36,
+        type: 'struct bl_datapath_config',
+        codec: BL_DATAPATH_CONFIG_CODEC,
+      },
+    },
+    sections: {
+      '.rodata': { name: '.rodata', size: 36 },
+    },
+  },
+  overlay: {
+    file: 'overlay.bpf.o',
+    license: 'Dual BSD/GPL',
+    maps: {
+      bl_ct4: {
+        name: 'bl_ct4',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 48,
+        keyType: 'struct bl_ct4_key',
+        valueType: 'struct bl_ct_entry',
+        key: BL_CT4_KEY_CODEC,
+        value: BL_CT_ENTRY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 48,
+      },
+      bl_events: {
+        name: 'bl_events',
+        type: 27,
+        typeName: 'BPF_MAP_TYPE_RINGBUF',
+        keySize: 0,
+        valueSize: 0,
+        keyType: null,
+        valueType: null,
+        key: null,
+        value: null,
+        maxEntries: 1048576,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 0,
+      },
+      bl_events_lost: {
+        name: 'bl_events_lost',
+        type: 6,
+        typeName: 'BPF_MAP_TYPE_PERCPU_ARRAY',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: '__u64',
+        key: U32_CODEC,
+        value: U64_CODEC,
+        maxEntries: 8,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 8,
+      },
+      bl_ipcache: {
+        name: 'bl_ipcache',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 8,
+        valueSize: 12,
+        keyType: 'struct bl_ipcache_key',
+        valueType: 'struct bl_remote_endpoint_info',
+        key: BL_IPCACHE_KEY_CODEC,
+        value: BL_REMOTE_ENDPOINT_INFO_CODEC,
+        maxEntries: 16384,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 12,
+      },
+      bl_lxc: {
+        name: 'bl_lxc',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 24,
+        keyType: 'struct bl_endpoint_key',
+        valueType: 'struct bl_endpoint_info',
+        key: BL_ENDPOINT_KEY_CODEC,
+        value: BL_ENDPOINT_INFO_CODEC,
+        maxEntries: 4096,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
+      },
+      bl_metrics: {
+        name: 'bl_metrics',
+        type: 5,
+        typeName: 'BPF_MAP_TYPE_PERCPU_HASH',
+        keySize: 8,
+        valueSize: 16,
+        keyType: 'struct bl_metrics_key',
+        valueType: 'struct bl_metrics_value',
+        key: BL_METRICS_KEY_CODEC,
+        value: BL_METRICS_VALUE_CODEC,
+        maxEntries: 1024,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 16,
+      },
+    },
+    programs: {
+      bl_from_overlay: { name: 'bl_from_overlay', section: 'tc' },
+      bl_to_overlay: { name: 'bl_to_overlay', section: 'tc' },
+    },
+    globals: {
+      bl_config: {
+        name: 'bl_config',
+        section: '.rodata',
+        offset: 0,
+        size: 36,
+        type: 'struct bl_datapath_config',
+        codec: BL_DATAPATH_CONFIG_CODEC,
+      },
+    },
+    sections: {
+      '.rodata': { name: '.rodata', size: 36 },
     },
   },
 } as const satisfies Readonly<Record<string, BpfObjectSpec>>;
@@ -768,15 +1493,49 @@ export const BPF_OBJECTS = {
 export const ABI_MANIFEST = {
   "endianness": "little",
   "structs": {
-    "bl_datapath_config": {
+    "bl_ct4_key": {
       "size": 16,
+      "fields": [
+        { "name": "daddr", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "saddr", "offset": 4, "size": 4, "type": "__be32" },
+        { "name": "dport", "offset": 8, "size": 2, "type": "__be16" },
+        { "name": "sport", "offset": 10, "size": 2, "type": "__be16" },
+        { "name": "nexthdr", "offset": 12, "size": 1, "type": "__u8" },
+        { "name": "flags", "offset": 13, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 14, "size": 2, "type": "__u16" }
+      ]
+    },
+    "bl_ct_entry": {
+      "size": 48,
+      "fields": [
+        { "name": "lifetime", "offset": 0, "size": 4, "type": "__u32" },
+        { "name": "tx_flags_seen", "offset": 4, "size": 1, "type": "__u8" },
+        { "name": "rx_flags_seen", "offset": 5, "size": 1, "type": "__u8" },
+        { "name": "flags", "offset": 6, "size": 2, "type": "__u16" },
+        { "name": "tx_packets", "offset": 8, "size": 8, "type": "__u64" },
+        { "name": "tx_bytes", "offset": 16, "size": 8, "type": "__u64" },
+        { "name": "rx_packets", "offset": 24, "size": 8, "type": "__u64" },
+        { "name": "rx_bytes", "offset": 32, "size": 8, "type": "__u64" },
+        { "name": "created", "offset": 40, "size": 4, "type": "__u32" },
+        { "name": "last_report", "offset": 44, "size": 4, "type": "__u32" }
+      ]
+    },
+    "bl_datapath_config": {
+      "size": 36,
       "fields": [
         { "name": "node_id", "offset": 0, "size": 4, "type": "__u32" },
         { "name": "flags", "offset": 4, "size": 4, "type": "__u32" },
         { "name": "host_endpoint_id", "offset": 8, "size": 2, "type": "__u16" },
         { "name": "trace_capture_len", "offset": 10, "size": 2, "type": "__u16" },
         { "name": "trace_aggregation", "offset": 12, "size": 1, "type": "__u8" },
-        { "name": "pad0", "offset": 13, "size": 3, "type": "__u8[3]" }
+        { "name": "routing_mode", "offset": 13, "size": 1, "type": "__u8" },
+        { "name": "pod_cidr4_prefixlen", "offset": 14, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 15, "size": 1, "type": "__u8" },
+        { "name": "node_ip4", "offset": 16, "size": 4, "type": "__be32" },
+        { "name": "router_ip4", "offset": 20, "size": 4, "type": "__be32" },
+        { "name": "pod_cidr4", "offset": 24, "size": 4, "type": "__be32" },
+        { "name": "tunnel_ifindex", "offset": 28, "size": 4, "type": "__u32" },
+        { "name": "tunnel_vni", "offset": 32, "size": 4, "type": "__u32" }
       ]
     },
     "bl_drop_notify": {
@@ -788,6 +1547,31 @@ export const ABI_MANIFEST = {
         { "name": "ext_error", "offset": 43, "size": 1, "type": "__s8" },
         { "name": "pad0", "offset": 44, "size": 4, "type": "__u32" },
         { "name": "data", "offset": 48, "size": 128, "type": "__u8[128]" }
+      ]
+    },
+    "bl_endpoint_info": {
+      "size": 24,
+      "fields": [
+        { "name": "ifindex", "offset": 0, "size": 4, "type": "__u32" },
+        { "name": "ep_id", "offset": 4, "size": 2, "type": "__u16" },
+        { "name": "flags", "offset": 6, "size": 2, "type": "__u16" },
+        { "name": "mac", "offset": 8, "size": 6, "type": "__u8[6]" },
+        { "name": "node_mac", "offset": 14, "size": 6, "type": "__u8[6]" },
+        { "name": "sec_identity", "offset": 20, "size": 4, "type": "__u32" }
+      ]
+    },
+    "bl_endpoint_key": {
+      "size": 8,
+      "fields": [
+        { "name": "ip4", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "pad0", "offset": 4, "size": 4, "type": "__u32" }
+      ]
+    },
+    "bl_ipcache_key": {
+      "size": 8,
+      "fields": [
+        { "name": "prefixlen", "offset": 0, "size": 4, "type": "__u32" },
+        { "name": "ip4", "offset": 4, "size": 4, "type": "__be32" }
       ]
     },
     "bl_metrics_key": {
@@ -825,6 +1609,16 @@ export const ABI_MANIFEST = {
         { "name": "pad1", "offset": 38, "size": 2, "type": "__u16" }
       ]
     },
+    "bl_remote_endpoint_info": {
+      "size": 12,
+      "fields": [
+        { "name": "sec_identity", "offset": 0, "size": 4, "type": "__u32" },
+        { "name": "tunnel_endpoint", "offset": 4, "size": 4, "type": "__be32" },
+        { "name": "node_id", "offset": 8, "size": 2, "type": "__u16" },
+        { "name": "flags", "offset": 10, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 11, "size": 1, "type": "__u8" }
+      ]
+    },
     "bl_trace_notify": {
       "size": 176,
       "fields": [
@@ -839,6 +1633,15 @@ export const ABI_MANIFEST = {
   },
   "enums": {
     "bl_config_flags": { "BL_CFG_TRACE_NOTIFY": 1, "BL_CFG_DROP_NOTIFY": 2 },
+    "bl_ct_entry_flags": { "BL_CT_F_RX_CLOSING": 1, "BL_CT_F_TX_CLOSING": 2, "BL_CT_F_SEEN_NON_SYN": 4 },
+    "bl_ct_timeouts": {
+      "BL_CT_REPORT_INTERVAL": 5,
+      "BL_CT_CLOSE_TIMEOUT": 10,
+      "BL_CT_LIFETIME_NONTCP": 60,
+      "BL_CT_SYN_TIMEOUT": 60,
+      "BL_CT_LIFETIME_TCP": 21600
+    },
+    "bl_ct_tuple_flags": { "BL_CT_TUPLE_F_OUT": 0, "BL_CT_TUPLE_F_IN": 1 },
     "bl_direction": { "BL_DIR_UNKNOWN": 0, "BL_DIR_INGRESS": 1, "BL_DIR_EGRESS": 2 },
     "bl_drop_reason": {
       "BL_DROP_SUCCESS": 0,
@@ -897,10 +1700,14 @@ export const ABI_MANIFEST = {
       "BL_EVENTS_LOST_MAX_ENTRIES": 8,
       "BL_TRACE_CAPTURE_LEN": 128,
       "BL_METRICS_MAX_ENTRIES": 1024,
+      "BL_LXC_MAX_ENTRIES": 4096,
+      "BL_IPCACHE_MAX_ENTRIES": 16384,
+      "BL_CT_MAX_ENTRIES_DEFAULT": 65536,
       "BL_EVENTS_RINGBUF_SIZE": 1048576
     },
     "bl_notify_version": { "BL_NOTIFY_VERSION": 1 },
-    "bl_source_file": { "BL_FILE_UNKNOWN": 0, "BL_FILE_HOST": 1 },
+    "bl_routing_mode": { "BL_ROUTING_UNSET": 0, "BL_ROUTING_TUNNEL": 1, "BL_ROUTING_NATIVE": 2 },
+    "bl_source_file": { "BL_FILE_UNKNOWN": 0, "BL_FILE_HOST": 1, "BL_FILE_LXC": 2, "BL_FILE_OVERLAY": 3 },
     "bl_trace_aggregation": {
       "BL_TRACE_AGG_NONE": 0,
       "BL_TRACE_AGG_LOWEST": 1,
@@ -937,6 +1744,15 @@ export const ABI_MANIFEST = {
       "file": "host.bpf.o",
       "license": "Dual BSD/GPL",
       "maps": {
+        "bl_ct4": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_ct4_key",
+          "keySize": 16,
+          "value": "struct bl_ct_entry",
+          "valueSize": 48,
+          "maxEntries": 65536,
+          "flags": 0
+        },
         "bl_events": {
           "type": "BPF_MAP_TYPE_RINGBUF",
           "key": null,
@@ -955,6 +1771,24 @@ export const ABI_MANIFEST = {
           "maxEntries": 8,
           "flags": 0
         },
+        "bl_ipcache": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_ipcache_key",
+          "keySize": 8,
+          "value": "struct bl_remote_endpoint_info",
+          "valueSize": 12,
+          "maxEntries": 16384,
+          "flags": 1
+        },
+        "bl_lxc": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_endpoint_key",
+          "keySize": 8,
+          "value": "struct bl_endpoint_info",
+          "valueSize": 24,
+          "maxEntries": 4096,
+          "flags": 0
+        },
         "bl_metrics": {
           "type": "BPF_MAP_TYPE_PERCPU_HASH",
           "key": "struct bl_metrics_key",
@@ -966,14 +1800,138 @@ export const ABI_MANIFEST = {
         }
       },
       "programs": { "bl_from_netdev": { "section": "tc" }, "bl_to_netdev": { "section": "tc" } },
-      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 16, "type": "struct bl_datapath_config" } }
+      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 36, "type": "struct bl_datapath_config" } }
+    },
+    "lxc": {
+      "file": "lxc.bpf.o",
+      "license": "Dual BSD/GPL",
+      "maps": {
+        "bl_ct4": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_ct4_key",
+          "keySize": 16,
+          "value": "struct bl_ct_entry",
+          "valueSize": 48,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_events": {
+          "type": "BPF_MAP_TYPE_RINGBUF",
+          "key": null,
+          "keySize": 0,
+          "value": null,
+          "valueSize": 0,
+          "maxEntries": 1048576,
+          "flags": 0
+        },
+        "bl_events_lost": {
+          "type": "BPF_MAP_TYPE_PERCPU_ARRAY",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "__u64",
+          "valueSize": 8,
+          "maxEntries": 8,
+          "flags": 0
+        },
+        "bl_ipcache": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_ipcache_key",
+          "keySize": 8,
+          "value": "struct bl_remote_endpoint_info",
+          "valueSize": 12,
+          "maxEntries": 16384,
+          "flags": 1
+        },
+        "bl_lxc": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_endpoint_key",
+          "keySize": 8,
+          "value": "struct bl_endpoint_info",
+          "valueSize": 24,
+          "maxEntries": 4096,
+          "flags": 0
+        },
+        "bl_metrics": {
+          "type": "BPF_MAP_TYPE_PERCPU_HASH",
+          "key": "struct bl_metrics_key",
+          "keySize": 8,
+          "value": "struct bl_metrics_value",
+          "valueSize": 16,
+          "maxEntries": 1024,
+          "flags": 0
+        }
+      },
+      "programs": { "bl_from_container": { "section": "tc" }, "bl_to_container": { "section": "tc" } },
+      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 36, "type": "struct bl_datapath_config" } }
+    },
+    "overlay": {
+      "file": "overlay.bpf.o",
+      "license": "Dual BSD/GPL",
+      "maps": {
+        "bl_ct4": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_ct4_key",
+          "keySize": 16,
+          "value": "struct bl_ct_entry",
+          "valueSize": 48,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_events": {
+          "type": "BPF_MAP_TYPE_RINGBUF",
+          "key": null,
+          "keySize": 0,
+          "value": null,
+          "valueSize": 0,
+          "maxEntries": 1048576,
+          "flags": 0
+        },
+        "bl_events_lost": {
+          "type": "BPF_MAP_TYPE_PERCPU_ARRAY",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "__u64",
+          "valueSize": 8,
+          "maxEntries": 8,
+          "flags": 0
+        },
+        "bl_ipcache": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_ipcache_key",
+          "keySize": 8,
+          "value": "struct bl_remote_endpoint_info",
+          "valueSize": 12,
+          "maxEntries": 16384,
+          "flags": 1
+        },
+        "bl_lxc": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_endpoint_key",
+          "keySize": 8,
+          "value": "struct bl_endpoint_info",
+          "valueSize": 24,
+          "maxEntries": 4096,
+          "flags": 0
+        },
+        "bl_metrics": {
+          "type": "BPF_MAP_TYPE_PERCPU_HASH",
+          "key": "struct bl_metrics_key",
+          "keySize": 8,
+          "value": "struct bl_metrics_value",
+          "valueSize": 16,
+          "maxEntries": 1024,
+          "flags": 0
+        }
+      },
+      "programs": { "bl_from_overlay": { "section": "tc" }, "bl_to_overlay": { "section": "tc" } },
+      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 36, "type": "struct bl_datapath_config" } }
     }
   }
 } as const;
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '33622d0802c9c57e890e8deadf81e8913c06c30700e3b5226ebe1f9dcf7f74a4';
+export const ABI_HASH = '67ace0d8622818bb896e811a0f89a52fc6710dbe03b194f82f1c02e7eadfd2af';
 
 // ---- helpers
 

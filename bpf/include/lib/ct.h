@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lib/ct.h: IPv4 connection tracking in bl_ct4 (tuple, direction and
+ * timeout semantics in abi/ct.h). One call per packet and observation point:
+ * ct_lookup4() finds the packet's entry as a reply or as the original
+ * direction, or creates it, refreshes its lifetime and counters, and says
+ * whether the packet is worth a trace event under the configured
+ * aggregation (abi/events.h).
+ */
+#pragma once
+
+#include <linux/in.h>
+
+#include "lib/common.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+#include "lib/events.h"
+
+/* The direction a packet crosses an endpoint in: the key's tuple flag. */
+enum ct_dir {
+	CT_EGRESS = BL_CT_TUPLE_F_OUT,	/* leaving an endpoint */
+	CT_INGRESS = BL_CT_TUPLE_F_IN,	/* entering an endpoint */
+};
+
+/* What conntrack said about a packet. */
+struct ct_result {
+	__u8	reason;		/* enum bl_trace_reason: POLICY (new), CT_ESTABLISHED, CT_REPLY */
+	bool	report;		/* worth a trace above BL_TRACE_AGG_NONE */
+};
+
+#define CT_CLOSING	(BL_CT_F_RX_CLOSING | BL_CT_F_TX_CLOSING)
+
+/* ICMP types (RFC 792). Not from <linux/icmp.h>: it drags in libc headers
+ * that a -target bpf build cannot resolve. */
+#define ICMP_ECHOREPLY	0
+#define ICMP_ECHO	8
+
+/* Seconds of CLOCK_MONOTONIC, the clock of bl_ct_entry's times. */
+static __always_inline __u32 ct_now(void)
+{
+	return bpf_ktime_get_ns() / 1000000000ULL;
+}
+
+/*
+ * Fills the key's addresses, protocol and ports from the packet as it is on
+ * the wire (the original-direction tuple; flags are the caller's). A first
+ * fragment or unfragmented packet too short for the ports (TCP: for the
+ * flags byte too; ICMP: for the echo identifier) is dropped with
+ * BL_DROP_CT_INVALID_HDR. bpf_skb_load_bytes() bounds-checks against the
+ * whole skb, paged data included, so no pull is needed.
+ */
+static __always_inline int ct_tuple4(struct __sk_buff *skb, const struct pkt_meta *pkt,
+				     struct bl_ct4_key *t)
+{
+	__be16 ports[2];
+	__u8 icmp[6];
+
+	t->daddr = pkt->daddr;
+	t->saddr = pkt->saddr;
+	t->nexthdr = pkt->l4_proto;
+	if (pkt->fragment)
+		return CTX_ACT_OK;	/* no L4 header: ports stay 0 */
+
+	switch (pkt->l4_proto) {
+	case IPPROTO_TCP:
+		/* Up to and including the flags byte (offset 13). */
+		if (skb->len < pkt->l4_off + 14)
+			return DROP(BL_DROP_CT_INVALID_HDR);
+		/* fallthrough */
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+			return DROP(BL_DROP_CT_INVALID_HDR);
+		t->sport = ports[0];
+		t->dport = ports[1];
+		break;
+	case IPPROTO_ICMP:
+		/* type, code, checksum, then the echo identifier at offset 4. */
+		if (bpf_skb_load_bytes(skb, pkt->l4_off, icmp, sizeof(icmp)) < 0)
+			return DROP(BL_DROP_CT_INVALID_HDR);
+		/* The identifier stays in network byte order, like a port. */
+		if (icmp[0] == ICMP_ECHO)
+			__builtin_memcpy(&t->sport, &icmp[4], sizeof(t->sport));
+		else if (icmp[0] == ICMP_ECHOREPLY)
+			__builtin_memcpy(&t->dport, &icmp[4], sizeof(t->dport));
+		/* Errors (unreachable, time exceeded …) are not yet matched to
+		 * the connection they quote: tracked with ports 0. */
+		break;
+	default:
+		break;
+	}
+	return CTX_ACT_OK;
+}
+
+/*
+ * Applies one packet's TCP flags and the time to an entry: flags seen,
+ * closing/reopening, lifetime. Returns whether its flags are new in its
+ * direction as far as trace aggregation cares. Counters are the caller's
+ * (atomically for a shared entry).
+ *
+ * Flag and lifetime updates are plain stores: two CPUs racing on one entry
+ * can lose a bit or a refresh, which the next packet repairs (Cilium accepts
+ * the same).
+ */
+static __always_inline bool ct_entry_update(struct bl_ct_entry *e, const struct pkt_meta *pkt,
+					    bool reply, __u32 now)
+{
+	__u8 tcp = pkt->l4_proto == IPPROTO_TCP ? pkt->tcp_flags : 0;
+	__u8 seen = reply ? e->rx_flags_seen : e->tx_flags_seen;
+	__u16 flags = e->flags;
+	bool new_flags;
+	__u32 timeout;
+
+	if (pkt->l4_proto != IPPROTO_TCP) {
+		e->lifetime = now + BL_CT_LIFETIME_NONTCP;
+		return false;
+	}
+
+	/* A fresh SYN in the original direction of a closing connection: the
+	 * port pair is being reused; start over as a new handshake. */
+	if ((flags & CT_CLOSING) && !reply &&
+	    (tcp & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST | TCP_FLAG_FIN)) == TCP_FLAG_SYN) {
+		flags &= ~(CT_CLOSING | BL_CT_F_SEEN_NON_SYN);
+		e->rx_flags_seen = 0;
+		seen = 0;
+	}
+
+	new_flags = (tcp & ~seen & trace_agg_tcp_flags()) != 0;
+	if (tcp & ~seen) {
+		if (reply)
+			e->rx_flags_seen = seen | tcp;
+		else
+			e->tx_flags_seen = seen | tcp;
+	}
+
+	if (tcp & TCP_FLAG_RST)
+		flags |= CT_CLOSING;
+	else if (tcp & TCP_FLAG_FIN)
+		flags |= reply ? BL_CT_F_RX_CLOSING : BL_CT_F_TX_CLOSING;
+	if (!(tcp & TCP_FLAG_SYN))
+		flags |= BL_CT_F_SEEN_NON_SYN;
+
+	if (flags & CT_CLOSING)
+		timeout = BL_CT_CLOSE_TIMEOUT;
+	else if ((flags & BL_CT_F_SEEN_NON_SYN) && e->tx_packets && e->rx_packets)
+		timeout = BL_CT_LIFETIME_TCP;	/* handshake done: both ways, past SYN */
+	else
+		timeout = BL_CT_SYN_TIMEOUT;
+	e->flags = flags;
+	e->lifetime = now + timeout;
+	return new_flags;
+}
+
+/* Whether a packet of an existing entry is worth a trace (abi/events.h). */
+static __always_inline bool ct_report(struct bl_ct_entry *e, bool first_of_dir, bool new_flags,
+				      __u32 now)
+{
+	if (!first_of_dir && !new_flags && now - e->last_report < BL_CT_REPORT_INTERVAL)
+		return false;
+	e->last_report = now;
+	return true;
+}
+
+/* Counts one packet of an existing entry, atomically: other CPUs share it. */
+static __always_inline void ct_count(struct bl_ct_entry *e, bool reply, __u32 len)
+{
+	if (reply) {
+		__sync_fetch_and_add(&e->rx_packets, 1);
+		__sync_fetch_and_add(&e->rx_bytes, len);
+	} else {
+		__sync_fetch_and_add(&e->tx_packets, 1);
+		__sync_fetch_and_add(&e->tx_bytes, len);
+	}
+}
+
+/*
+ * Conntrack for an IPv4 packet crossing an endpoint in direction dir.
+ * Reply first (its reversed tuple with the opposite flag: the precedence
+ * Cilium gives REPLY over ESTABLISHED), then the original direction, else a
+ * new entry. Returns CTX_ACT_OK, or a drop: BL_DROP_CT_INVALID_HDR for a
+ * truncated L4 header, BL_DROP_CT_CREATE_FAILED when the entry cannot be
+ * stored.
+ */
+static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_meta *pkt,
+				      enum ct_dir dir, struct ct_result *res)
+{
+	struct bl_ct4_key fwd = {}, rev = {};
+	struct bl_ct_entry *e, fresh = {};
+	__u32 now, len = skb->len;
+	bool first, new_flags;
+	int ret;
+
+	ret = ct_tuple4(skb, pkt, &fwd);
+	if (IS_DROP(ret))
+		return ret;
+	fwd.flags = dir;
+	rev.daddr = fwd.saddr;
+	rev.saddr = fwd.daddr;
+	rev.dport = fwd.sport;
+	rev.sport = fwd.dport;
+	rev.nexthdr = fwd.nexthdr;
+	rev.flags = dir == CT_EGRESS ? CT_INGRESS : CT_EGRESS;
+	now = ct_now();
+
+	e = bpf_map_lookup_elem(&bl_ct4, &rev);
+	if (e) {
+		first = e->rx_packets == 0;
+		ct_count(e, true, len);
+		new_flags = ct_entry_update(e, pkt, true, now);
+		res->reason = BL_TRACE_REASON_CT_REPLY;
+		res->report = ct_report(e, first, new_flags, now);
+		return CTX_ACT_OK;
+	}
+
+	e = bpf_map_lookup_elem(&bl_ct4, &fwd);
+	if (e) {
+		first = e->tx_packets == 0;
+		ct_count(e, false, len);
+		new_flags = ct_entry_update(e, pkt, false, now);
+		res->reason = BL_TRACE_REASON_CT_ESTABLISHED;
+		res->report = ct_report(e, first, new_flags, now);
+		return CTX_ACT_OK;
+	}
+
+	/* New: the stack copy is private, so plain stores. Two CPUs creating
+	 * the same entry at once both succeed (BPF_ANY); the later one wins
+	 * and one packet goes uncounted. */
+	fresh.tx_packets = 1;
+	fresh.tx_bytes = len;
+	fresh.created = now;
+	fresh.last_report = now;
+	ct_entry_update(&fresh, pkt, false, now);
+	if (bpf_map_update_elem(&bl_ct4, &fwd, &fresh, BPF_ANY) < 0)
+		return DROP(BL_DROP_CT_CREATE_FAILED);
+	res->reason = BL_TRACE_REASON_POLICY;
+	res->report = true;
+	return CTX_ACT_OK;
+}

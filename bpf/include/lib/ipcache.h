@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lib/ipcache.h: where an IPv4 address lives, from bl_ipcache (abi/ipcache.h).
+ */
+#pragma once
+
+#include "lib/common.h"
+#include "lib/maps.h"
+
+/* The most specific prefix holding ip4, or NULL. */
+static __always_inline struct bl_remote_endpoint_info *ipcache_lookup4(__be32 ip4)
+{
+	/* A full-length key: the trie returns the longest prefix containing it. */
+	struct bl_ipcache_key key = { .prefixlen = 32, .ip4 = ip4 };
+
+	return bpf_map_lookup_elem(&bl_ipcache, &key);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lib/lxc.h: the node's local endpoints (bl_lxc, abi/lxc.h): finding one by
+ * address, telling whether an address belongs to this node's pod CIDR, and
+ * delivering a packet straight into an endpoint, the one local-delivery path
+ * shared by the pod, overlay and uplink programs.
+ */
+#pragma once
+
+#include "lib/common.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+#include "lib/events.h"
+#include "lib/ct.h"
+#include "lib/l3.h"
+
+/* "No observation point" for ipv4_local_delivery()'s from_obs. */
+#define TRACE_POINT_NONE	0xff
+
+/* The local endpoint with address ip4 (network byte order), or NULL. */
+static __always_inline struct bl_endpoint_info *lookup_ip4_endpoint(__be32 ip4)
+{
+	/* Designated initialiser: pad0 is zero, as the agent writes it. */
+	struct bl_endpoint_key key = { .ip4 = ip4 };
+
+	return bpf_map_lookup_elem(&bl_lxc, &key);
+}
+
+/* Whether ip4 is inside this node's pod CIDR; false when none is configured. */
+static __always_inline bool ipv4_in_pod_cidr(__be32 ip4)
+{
+	__u8 plen = bl_config.pod_cidr4_prefixlen;
+	__u32 mask;
+
+	if (plen == 0 || plen > 32)
+		return false;
+	/* Compare in host order, where the prefix is the high bits. A shift
+	 * by 32 is undefined in C, hence the /32 case apart. */
+	mask = plen == 32 ? 0xffffffffU : ~(0xffffffffU >> plen);
+	return (bpf_ntohl(ip4) & mask) == (bpf_ntohl(bl_config.pod_cidr4) & mask);
+}
+
+/*
+ * Delivers an IPv4 packet to local endpoint ep, as Cilium's
+ * ipv4_local_delivery(): conntrack in the endpoint's ingress direction, the
+ * hop's rewrites (Ethernet addresses from ep, TTL - 1 with its checksum), a
+ * TO_LXC trace, and bpf_redirect_peer() into the pod's eth0: straight to the
+ * device in the pod's namespace, skipping the host-side veth and a second pass
+ * through the node's stack. redirect_peer works from tc ingress only, which is
+ * where every caller runs.
+ *
+ * from_obs: when not TRACE_POINT_NONE, the point the packet entered through
+ * (FROM_OVERLAY, FROM_NETWORK), reported first with the same conntrack result;
+ * from: its event metadata (source endpoint, source identity).
+ * Returns CTX_ACT_REDIRECT or a drop.
+ */
+static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, const struct pkt_meta *pkt,
+					       const struct bl_endpoint_info *ep, __u8 from_obs,
+					       const struct trace_meta *from)
+{
+	struct ct_result ct = {};
+	struct trace_meta tm = {};
+	bool trace;
+	int ret;
+
+	/* Before conntrack, so an expiring packet leaves no entry behind;
+	 * ipv4_dec_ttl() below checks again on the bytes it rewrites. */
+	if (pkt->ttl <= 1)
+		return DROP(BL_DROP_TTL_EXCEEDED);
+	ret = ct_lookup4(skb, pkt, CT_INGRESS, &ct);
+	if (IS_DROP(ret))
+		return ret;
+	trace = trace_wanted_ct(ct.report);
+	if (from_obs != TRACE_POINT_NONE && trace) {
+		tm = *from;
+		tm.dst_id = ep->ep_id;
+		tm.dst_identity = ep->sec_identity;
+		tm.reason = ct.reason;
+		send_trace_notify_meta(skb, from_obs, &tm, pkt);
+	}
+
+	ret = ipv4_dec_ttl(skb, pkt);
+	if (IS_DROP(ret))
+		return ret;
+	ret = eth_store_endpoint_macs(skb, ep);
+	if (IS_DROP(ret))
+		return ret;
+
+	if (trace) {
+		/* Reported on behalf of the receiving endpoint, as Cilium's
+		 * TO_LXC comes from the destination's own program. */
+		tm.source = ep->ep_id;
+		tm.dst_id = ep->ep_id;
+		tm.src_identity = from->src_identity;
+		tm.dst_identity = ep->sec_identity;
+		tm.reason = ct.reason;
+		send_trace_notify_meta(skb, BL_TRACE_TO_LXC, &tm, pkt);
+	}
+	return bpf_redirect_peer(ep->ifindex, 0);
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lxc.bpf.c: the programs on every pod's host-side veth (lxc…), like
+ * Cilium's bpf_lxc. One object serves every pod: the endpoint is found by
+ * address in bl_lxc rather than compiled in.
+ *   bl_from_container  tc ingress: packets the pod sends
+ *   bl_to_container    tc egress:  packets the node's stack sends into the pod
+ * Packets from a pod: ARP requests for its gateway are answered here; IPv4 is
+ * validated, checked to come from the pod's own address, conntracked
+ * (egress) and routed: to a local pod directly (bpf_redirect_peer), to a pod
+ * on another node through the tunnel (tunnel mode) or the stack (native
+ * mode), anywhere else to the stack. An address of this node's pod CIDR that
+ * no endpoint has is dropped (BL_DROP_UNROUTABLE). IPv6 and other ethertypes
+ * pass to the stack for now.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "abi/common.h"
+#include "abi/config.h"
+#include "abi/drop.h"
+#include "abi/events.h"
+#include "abi/metrics.h"
+
+#define BL_THIS_FILE BL_FILE_LXC
+
+#include "lib/common.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+#include "lib/metrics.h"
+#include "lib/events.h"
+#include "lib/drop.h"
+#include "lib/eth.h"
+#include "lib/ipv4.h"
+#include "lib/arp.h"
+#include "lib/ct.h"
+#include "lib/ipcache.h"
+#include "lib/l3.h"
+#include "lib/lxc.h"
+#include "lib/tunnel.h"
+
+/* Defaults; the loader overwrites them before load (see abi/config.h). */
+const volatile struct bl_datapath_config bl_config = {
+	.flags = BL_CFG_TRACE_NOTIFY | BL_CFG_DROP_NOTIFY,
+	.trace_capture_len = BL_TRACE_CAPTURE_LEN,
+	.trace_aggregation = BL_TRACE_AGG_NONE,
+	.routing_mode = BL_ROUTING_UNSET,
+};
+
+/*
+ * ARP from the pod: a request from a known endpoint gets its answer here (the
+ * pod's gateway has no address on the node for the stack to answer with).
+ * Anything else passes.
+ */
+static __always_inline int from_container_arp(struct __sk_buff *skb, const struct pkt_meta *pkt,
+					      struct trace_meta *tm)
+{
+	struct bl_endpoint_info *ep = NULL;
+	struct arp_frame frame;
+	__be32 sip;
+
+	sip = arp_request_sender(skb, &frame);
+	if (sip)
+		ep = lookup_ip4_endpoint(sip);
+	if (ep)
+		tm->source = ep->ep_id;
+	if (trace_wanted(pkt))
+		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
+	/* Only a pod plugged into this very veth gets an answer. */
+	if (!ep || ep->ifindex != skb->ifindex)
+		return CTX_ACT_OK;
+	return arp_respond(skb, &frame, ep);
+}
+
+/* IPv4 from the pod; tm collects the event metadata, for a drop too. */
+static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt_meta *pkt,
+					       struct trace_meta *tm)
+{
+	struct bl_remote_endpoint_info *remote = NULL;
+	struct bl_endpoint_info *src, *dst;
+	struct ct_result ct = {};
+	bool trace;
+	int ret;
+
+	ret = ipv4_parse(skb, pkt);
+	if (IS_DROP(ret))
+		return ret;
+
+	/* The source must be the address of the endpoint on this veth: a pod
+	 * cannot speak with another pod's address (Cilium's DROP_INVALID_SIP). */
+	src = lookup_ip4_endpoint(pkt->saddr);
+	if (!src || src->ifindex != skb->ifindex)
+		return DROP(BL_DROP_INVALID_SIP);
+	tm->source = src->ep_id;
+	tm->src_identity = src->sec_identity;
+
+	/* Route first, so that no conntrack entry is made for a packet that
+	 * is about to be dropped. */
+	dst = lookup_ip4_endpoint(pkt->daddr);
+	if (dst) {
+		/* Delivery is a routed hop (lib/lxc.h); an expiring packet goes
+		 * no further, and leaves no egress entry either. */
+		if (pkt->ttl <= 1)
+			return DROP(BL_DROP_TTL_EXCEEDED);
+		tm->dst_id = dst->ep_id;
+		tm->dst_identity = dst->sec_identity;
+	} else {
+		/* An address of our pod CIDR without an endpoint: a pod that is
+		 * gone or not yet plumbed. The gateway address is the
+		 * exception: it is the node's, for the stack to handle. */
+		if (ipv4_in_pod_cidr(pkt->daddr) && pkt->daddr != bl_config.router_ip4)
+			return DROP(BL_DROP_UNROUTABLE);
+		remote = ipcache_lookup4(pkt->daddr);
+		if (remote)
+			tm->dst_identity = remote->sec_identity;
+	}
+
+	ret = ct_lookup4(skb, pkt, CT_EGRESS, &ct);
+	if (IS_DROP(ret))
+		return ret;
+	tm->reason = ct.reason;
+	trace = trace_wanted_ct(ct.report);
+	if (trace)
+		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
+
+	if (dst)
+		return ipv4_local_delivery(skb, pkt, dst, TRACE_POINT_NONE, tm);
+
+	if (remote && remote->tunnel_endpoint && bl_config.routing_mode == BL_ROUTING_TUNNEL) {
+		ret = encap_and_redirect4(skb, remote->tunnel_endpoint, tunnel_vni(src->sec_identity));
+		if (!IS_DROP(ret) && trace)
+			send_trace_notify_meta(skb, BL_TRACE_TO_OVERLAY, tm, pkt);
+		return ret;
+	}
+
+	/* Native routing to another node's pods, the node itself, the world:
+	 * the node's routing table decides. */
+	if (trace)
+		send_trace_notify_meta(skb, BL_TRACE_TO_STACK, tm, pkt);
+	return CTX_ACT_OK;
+}
+
+SEC("tc")
+int bl_from_container(struct __sk_buff *skb)
+{
+	struct trace_meta tm = {};
+	struct pkt_meta pkt = {};
+	int ret;
+
+	eth_parse(skb, &pkt);
+	if (pkt.l3_proto == bpf_htons(ETH_P_IP)) {
+		ret = from_container_ipv4(skb, &pkt, &tm);
+	} else if (pkt.l3_proto == bpf_htons(ETH_P_ARP)) {
+		ret = from_container_arp(skb, &pkt, &tm);
+	} else {
+		if (trace_wanted(&pkt))
+			send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, &tm, &pkt);
+		ret = CTX_ACT_OK;
+	}
+	if (IS_DROP(ret))
+		return send_drop_ep(skb, -ret, BL_DIR_EGRESS, tm.source, &pkt);
+	/* Forwarded: to the stack, or a redirect (local pod, tunnel, ARP reply). */
+	metrics_update(BL_REASON_FORWARDED, BL_DIR_EGRESS, skb->len);
+	return ret;
+}
+
+/*
+ * The node's stack sends into the pod (node → pod, replies from the world,
+ * in tunnel mode also traffic routed in from the uplink). Packets from other
+ * pods or the tunnel do not pass here: they are redirected to the pod's peer
+ * device directly.
+ */
+SEC("tc")
+int bl_to_container(struct __sk_buff *skb)
+{
+	struct bl_endpoint_info *ep;
+	struct trace_meta tm = {};
+	struct pkt_meta pkt = {};
+	struct ct_result ct = {};
+	bool trace;
+	int ret;
+
+	eth_parse(skb, &pkt);
+	if (pkt.l3_proto == bpf_htons(ETH_P_IP)) {
+		ret = ipv4_parse(skb, &pkt);
+		if (IS_DROP(ret))
+			return send_drop_ep(skb, -ret, BL_DIR_INGRESS, 0, &pkt);
+		ep = lookup_ip4_endpoint(pkt.daddr);
+		if (ep) {
+			tm.source = ep->ep_id;
+			tm.dst_id = ep->ep_id;
+			tm.dst_identity = ep->sec_identity;
+		}
+		ret = ct_lookup4(skb, &pkt, CT_INGRESS, &ct);
+		if (IS_DROP(ret))
+			return send_drop_ep(skb, -ret, BL_DIR_INGRESS, tm.source, &pkt);
+		tm.reason = ct.reason;
+		trace = trace_wanted_ct(ct.report);
+	} else {
+		tm.reason = BL_TRACE_REASON_UNKNOWN;
+		trace = trace_wanted(&pkt);
+	}
+	if (trace)
+		send_trace_notify_meta(skb, BL_TRACE_TO_LXC, &tm, &pkt);
+	metrics_update(BL_REASON_FORWARDED, BL_DIR_INGRESS, skb->len);
+	return CTX_ACT_OK;
+}
+
+/* Matches the SPDX line; see host.bpf.c. */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

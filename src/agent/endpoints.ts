@@ -1,0 +1,158 @@
+/**
+ * Endpoints of this node: what the CNI plugin registered, programmed into the
+ * datapath, persisted in the agent's state directory so that a restarted
+ * agent restores them (their veths and pinned map entries never went away).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BeelineError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { NodeDatapath } from './datapath.js';
+import type { EndpointCreateRequest, EndpointDeleteResult, EndpointModel } from './types.js';
+
+/** Cilium's endpoint ids are 16-bit and small; 0 is the host. */
+export const MAX_ENDPOINT_ID = 4095;
+
+/** Reserved identity of an endpoint whose labels are not resolved yet (Cilium's "init"). */
+export const IDENTITY_INIT = 5;
+
+/** A request to create an endpoint names a field that is missing or malformed. */
+export class EndpointInvalidError extends BeelineError {
+  constructor(message: string) {
+    super('BL_ERR_ENDPOINT_INVALID', message);
+  }
+}
+
+/** The node has no endpoint id left. */
+export class EndpointLimitError extends BeelineError {
+  constructor(message: string) {
+    super('BL_ERR_ENDPOINT_LIMIT', message);
+  }
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** Checks a create request field by field; the first problem is reported with its field path. */
+export function validateEndpointRequest(r: Partial<EndpointCreateRequest> | undefined): EndpointCreateRequest {
+  if (!r || typeof r !== 'object') throw new EndpointInvalidError('endpoint: request body must be a JSON object');
+  const need = (field: keyof EndpointCreateRequest, ok: (v: unknown) => boolean, what: string) => {
+    if (!ok(r[field])) throw new EndpointInvalidError(`endpoint ${r.containerID ?? '?'}: ${field}: ${what}`);
+  };
+  const str = (v: unknown) => typeof v === 'string' && v.length > 0;
+  need('containerID', str, 'required');
+  need('ifname', (v) => typeof v === 'string' && IFNAME_RE.test(v), 'must be an interface name of 1-15 characters');
+  need('netns', str, 'required (path of the pod network namespace)');
+  need('hostIfname', (v) => typeof v === 'string' && IFNAME_RE.test(v), 'must be an interface name of 1-15 characters');
+  need('ipv4', (v) => typeof v === 'string' && IPV4_RE.test(v), 'must be an IPv4 address');
+  need('mac', (v) => typeof v === 'string' && MAC_RE.test(v), 'must be a MAC address aa:bb:cc:dd:ee:ff');
+  need('hostMac', (v) => typeof v === 'string' && MAC_RE.test(v), 'must be a MAC address aa:bb:cc:dd:ee:ff');
+  if (r.labels !== undefined && (typeof r.labels !== 'object' || Object.values(r.labels).some((v) => typeof v !== 'string'))) {
+    throw new EndpointInvalidError(`endpoint ${r.containerID}: labels: must map strings to strings`);
+  }
+  return r as EndpointCreateRequest;
+}
+
+export class EndpointManager {
+  private readonly byId = new Map<number, EndpointModel>();
+
+  constructor(
+    private readonly statePath: string,
+    private readonly datapath: NodeDatapath,
+    private readonly log: Logger,
+  ) {}
+
+  list(): EndpointModel[] {
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  get(id: number): EndpointModel | undefined {
+    return this.byId.get(id);
+  }
+
+  find(containerID: string, ifname: string): EndpointModel | undefined {
+    return this.list().find((e) => e.containerID === containerID && e.ifname === ifname);
+  }
+
+  findByIP(ip: string): EndpointModel | undefined {
+    return this.list().find((e) => e.ipv4 === ip);
+  }
+
+  /** Reprograms every persisted endpoint (after an agent restart). Endpoints whose veth is gone are dropped. */
+  async restore(): Promise<void> {
+    if (!existsSync(this.statePath)) return;
+    const saved = JSON.parse(readFileSync(this.statePath, 'utf8')) as EndpointModel[];
+    for (const ep of saved) {
+      try {
+        await this.datapath.upsertEndpoint(ep);
+        this.byId.set(ep.id, ep);
+      } catch (e) {
+        this.log.warn('endpoint not restored', { id: ep.id, containerID: ep.containerID, error: (e as Error).message });
+        await this.datapath.removeEndpoint(ep).catch(() => undefined);
+      }
+    }
+    this.save();
+    this.log.info('endpoints restored', { count: this.byId.size });
+  }
+
+  /** Creates (or, for the same container and interface, returns) an endpoint and programs it. */
+  async create(req: EndpointCreateRequest): Promise<EndpointModel> {
+    const r = validateEndpointRequest(req);
+    const existing = this.find(r.containerID, r.ifname);
+    if (existing && existing.ipv4 === r.ipv4 && existing.hostIfname === r.hostIfname) return existing;
+    if (existing) await this.delete(r.containerID, r.ifname);
+    const clash = this.findByIP(r.ipv4);
+    if (clash) throw new EndpointInvalidError(`endpoint ${r.containerID}: ipv4: ${r.ipv4} is already used by endpoint ${clash.id} (${clash.containerID})`);
+    const ep: EndpointModel = {
+      id: this.freeId(),
+      containerID: r.containerID,
+      ifname: r.ifname,
+      netns: r.netns,
+      hostIfname: r.hostIfname,
+      hostIfindex: 0,
+      ipv4: r.ipv4,
+      mac: r.mac.toLowerCase(),
+      hostMac: r.hostMac.toLowerCase(),
+      ...(r.pod ? { pod: r.pod } : {}),
+      labels: r.labels ?? {},
+      identity: IDENTITY_INIT,
+      state: 'regenerating',
+      createdAt: new Date().toISOString(),
+    };
+    this.byId.set(ep.id, ep);
+    try {
+      await this.datapath.upsertEndpoint(ep);
+    } catch (e) {
+      this.byId.delete(ep.id);
+      await this.datapath.removeEndpoint(ep).catch(() => undefined);
+      throw e;
+    }
+    ep.state = 'ready';
+    this.save();
+    this.log.info('endpoint created', { id: ep.id, ip: ep.ipv4, iface: ep.hostIfname, pod: ep.pod ? `${ep.pod.namespace}/${ep.pod.name}` : ep.containerID.slice(0, 12) });
+    return ep;
+  }
+
+  async delete(containerID: string, ifname: string): Promise<EndpointDeleteResult> {
+    const ep = this.find(containerID, ifname);
+    if (!ep) return { deleted: false };
+    ep.state = 'disconnecting';
+    await this.datapath.removeEndpoint(ep);
+    this.byId.delete(ep.id);
+    this.save();
+    this.log.info('endpoint deleted', { id: ep.id, ip: ep.ipv4 });
+    return { deleted: true, id: ep.id };
+  }
+
+  private freeId(): number {
+    for (let id = 1; id <= MAX_ENDPOINT_ID; id++) if (!this.byId.has(id)) return id;
+    throw new EndpointLimitError(`endpoint: all ${MAX_ENDPOINT_ID} endpoint ids of this node are in use`);
+  }
+
+  private save(): void {
+    mkdirSync(dirname(this.statePath), { recursive: true });
+    writeFileSync(`${this.statePath}.tmp`, JSON.stringify(this.list(), null, 2));
+    renameSync(`${this.statePath}.tmp`, this.statePath);
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The links the plugin makes, behind one interface (PodLinks) so the plugin's
+ * logic is tested without a kernel. IpLinks is the real one: `ip` in the
+ * plugin's own namespace (the node's: a runtime runs CNI plugins there) and
+ * `nsenter --net=CNI_NETNS ip …` inside the pod's, since CNI_NETNS is a path
+ * and iproute2 6.1 takes only names or pids. The veth pair is created from
+ * inside the pod namespace with its peer placed straight into the node's (by
+ * the plugin's pid), so neither end ever exists anywhere else.
+ *
+ * Host safety: IpLinks refuses every change while the plugin runs in the
+ * machine's root network namespace, and any CNI_NETNS that is the root or the
+ * plugin's own namespace.
+ */
+import { statSync } from 'node:fs';
+import { CniError } from '../common/errors.js';
+import { run, type RunResult } from '../common/exec.js';
+import { inRootNetns } from '../common/netns.js';
+import { CniCode } from './types.js';
+
+export interface LinkInfo {
+  name: string;
+  ifindex: number;
+  /** ifindex of the veth peer (in the other namespace). */
+  peerIfindex?: number;
+  mac: string;
+  mtu: number;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+}
+
+/** What a CNI_NETNS path refers to. */
+export type NetnsKind = 'pod' | 'missing' | 'unreadable' | 'not-a-netns' | 'root' | 'self';
+
+export interface PodLinks {
+  /** Classifies CNI_NETNS: only 'pod' may be changed. */
+  classifyNetns(path: string): NetnsKind;
+  /** True when the plugin itself runs in the machine's root network namespace. */
+  inRootNetns(): boolean;
+  /** A link in the plugin's (node's) namespace. */
+  hostLink(name: string): LinkInfo | undefined;
+  podLink(netns: string, name: string): LinkInfo | undefined;
+  /** IPv4 addresses on a pod interface, as `a.b.c.d/len`. */
+  podAddresses(netns: string, name: string): string[];
+  /** Creates `podIf` in `netns` with its peer `hostIf` in the plugin's namespace. */
+  createVeth(netns: string, podIf: string, hostIf: string): void;
+  /** Address /32, MTU, link and lo up, the gateway route on-link and the default route via it. */
+  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): void;
+  configureHost(hostIf: string, mtu?: number): void;
+  /** Deletes a link of the plugin's namespace (with it, its veth peer). False when it was not there. */
+  deleteHostLink(name: string): boolean;
+  deletePodLink(netns: string, name: string): boolean;
+}
+
+interface IpLinkJson {
+  ifindex: number;
+  link_index?: number;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  address: string;
+}
+
+const ifaceError = (msg: string, details?: string) => new CniError(CniCode.Interface, msg, { details });
+
+function nsId(path: string): { dev: number; ino: number } | 'missing' | 'unreadable' {
+  try {
+    const s = statSync(path);
+    return { dev: s.dev, ino: s.ino };
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
+  }
+}
+
+export class IpLinks implements PodLinks {
+  /** The plugin's pid: the target of `ip link … netns PID` for the host end. */
+  constructor(private readonly selfPid: number = process.pid) {}
+
+  classifyNetns(path: string): NetnsKind {
+    const target = nsId(path);
+    if (typeof target === 'string') return target;
+    const self = nsId('/proc/self/ns/net');
+    // Every network namespace file lives on nsfs; anything on another filesystem is not one.
+    if (typeof self === 'string' || target.dev !== self.dev) return 'not-a-netns';
+    if (target.ino === self.ino) return 'self';
+    // The root namespace is that of kernel threads (pid 2; pid 1's may be unreadable under a sandbox).
+    for (const pid of [2, 1]) {
+      const root = nsId(`/proc/${pid}/ns/net`);
+      if (typeof root !== 'string') return root.ino === target.ino ? 'root' : 'pod';
+    }
+    return 'root'; // cannot tell: the safe answer
+  }
+
+  inRootNetns(): boolean {
+    return inRootNetns();
+  }
+
+  hostLink(name: string): LinkInfo | undefined {
+    return this.show(['ip', '-j', 'link', 'show', 'dev', name]);
+  }
+
+  podLink(netns: string, name: string): LinkInfo | undefined {
+    this.guardPod(netns);
+    return this.show(['nsenter', `--net=${netns}`, 'ip', '-j', 'link', 'show', 'dev', name]);
+  }
+
+  podAddresses(netns: string, name: string): string[] {
+    this.guardPod(netns);
+    const r = this.exec(['nsenter', `--net=${netns}`, 'ip', '-j', '-4', 'addr', 'show', 'dev', name], `list addresses of ${name} in ${netns}`, true);
+    if (r.code !== 0) return [];
+    const rows = JSON.parse(r.stdout || '[]') as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+    return rows.flatMap((row) => (row.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`));
+  }
+
+  createVeth(netns: string, podIf: string, hostIf: string): void {
+    this.guardHost();
+    this.guardPod(netns);
+    this.exec(
+      ['nsenter', `--net=${netns}`, 'ip', 'link', 'add', podIf, 'type', 'veth', 'peer', 'name', hostIf, 'netns', String(this.selfPid)],
+      `create veth ${podIf} in ${netns} with peer ${hostIf}`,
+    );
+  }
+
+  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): void {
+    this.guardPod(netns);
+    const batch = [
+      `addr add ${ip}/32 dev ${podIf}`,
+      ...(mtu ? [`link set dev ${podIf} mtu ${mtu}`] : []),
+      `link set dev ${podIf} up`,
+      'link set dev lo up',
+      `route add ${gateway} dev ${podIf} scope link`,
+      `route add default via ${gateway} dev ${podIf}`,
+    ];
+    this.exec(['nsenter', `--net=${netns}`, 'ip', '-batch', '-'], `configure ${podIf} in ${netns} (${ip}/32 via ${gateway})`, false, batch.join('\n') + '\n');
+  }
+
+  configureHost(hostIf: string, mtu?: number): void {
+    this.guardHost();
+    const batch = [...(mtu ? [`link set dev ${hostIf} mtu ${mtu}`] : []), `link set dev ${hostIf} up`];
+    this.exec(['ip', '-batch', '-'], `bring up ${hostIf}`, false, batch.join('\n') + '\n');
+  }
+
+  deleteHostLink(name: string): boolean {
+    this.guardHost();
+    if (!this.hostLink(name)) return false;
+    const r = this.exec(['ip', 'link', 'del', 'dev', name], `delete ${name}`, true);
+    if (r.code !== 0 && this.hostLink(name)) throw ifaceError(`delete ${name}: ${lastLine(r)}`);
+    return r.code === 0;
+  }
+
+  deletePodLink(netns: string, name: string): boolean {
+    this.guardPod(netns);
+    if (!this.podLink(netns, name)) return false;
+    const r = this.exec(['nsenter', `--net=${netns}`, 'ip', 'link', 'del', 'dev', name], `delete ${name} in ${netns}`, true);
+    if (r.code !== 0 && this.podLink(netns, name)) throw ifaceError(`delete ${name} in ${netns}: ${lastLine(r)}`);
+    return r.code === 0;
+  }
+
+  private show(cmd: string[]): LinkInfo | undefined {
+    const r = this.exec(cmd, cmd.join(' '), true);
+    if (r.code !== 0) {
+      if (/does not exist/.test(r.stderr)) return undefined;
+      throw ifaceError(`${cmd.join(' ')}: ${lastLine(r)}`);
+    }
+    const j = (JSON.parse(r.stdout || '[]') as IpLinkJson[])[0];
+    if (!j) return undefined;
+    return {
+      name: j.ifname,
+      ifindex: j.ifindex,
+      ...(j.link_index !== undefined ? { peerIfindex: j.link_index } : {}),
+      mac: j.address,
+      mtu: j.mtu,
+      up: j.flags.includes('UP'),
+    };
+  }
+
+  private exec(cmd: string[], operation: string, allowFailure = false, input?: string): RunResult {
+    try {
+      const r = run(cmd[0]!, cmd.slice(1), { operation, allowFailure: true, input, timeoutMs: 20_000 });
+      if (r.code !== 0 && !allowFailure) throw ifaceError(`${operation}: ${lastLine(r)}`, r.stderr.trim());
+      return r;
+    } catch (e) {
+      if (e instanceof CniError) throw e;
+      throw ifaceError(`${operation}: ${(e as Error).message}`);
+    }
+  }
+
+  private guardHost(): void {
+    if (inRootNetns()) {
+      throw new CniError(CniCode.HostSafety, "beeline-cni: refusing to change links in the machine's root network namespace", {
+        hint: "run it in a node's namespace, as the lab does: ip netns exec bl-<lab>-<node> beeline-cni",
+      });
+    }
+  }
+
+  private guardPod(netns: string): void {
+    const kind = this.classifyNetns(netns);
+    if (kind === 'root' || kind === 'self') {
+      throw new CniError(CniCode.HostSafety, `beeline-cni: refusing to work inside ${netns}: it is the ${kind === 'root' ? "machine's root" : "plugin's own"} network namespace`);
+    }
+  }
+}
+
+function lastLine(r: RunResult): string {
+  return r.stderr.trim().split('\n').pop() || `exit status ${r.code}`;
+}

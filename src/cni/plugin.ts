@@ -1,0 +1,258 @@
+/**
+ * beeline-cni: the CNI plugin. Thin, like cilium-cni: it asks the node agent
+ * for an address, makes the veth pair and configures the pod side, and
+ * registers the endpoint; the agent programs the datapath.
+ *
+ *   ADD    validate → agent serves this network? → allocate → veth → pod and
+ *          host config → register endpoint → result. Any failure undoes every
+ *          step already done (endpoint, veth, address), so nothing half-made stays.
+ *   DEL    idempotent, best effort: endpoint, host veth, address. Works without
+ *          the netns, for containers never added, and twice.
+ *   CHECK  host veth up and paired with the pod interface, the pod interface
+ *          has prevResult's address, the agent has the endpoint.
+ *   VERSION
+ *
+ * runPlugin() is the whole protocol over (environment, stdin) → (stdout, exit
+ * code), with the agent and the links injected, so tests drive it in-process.
+ */
+import { CniError } from '../common/errors.js';
+import type { EndpointCreateRequest, IpamAllocation } from '../agent/types.js';
+import { tryParseIPv4 } from '../ipam/cidr.js';
+import { agentApi, type AgentApi } from './agentapi.js';
+import { hostIfname, ipamOwner, labelsOf, parseInvocation, parseNetConf, podOf, resultAddressesFor } from './config.js';
+import { IpLinks, type PodLinks } from './link.js';
+import { errorObject, renderAddResult, versionResult } from './result.js';
+import { CniCode, DEFAULT_NETWORK, type CniInvocation, type CniResult, type NetConf } from './types.js';
+
+export interface PluginDeps {
+  agent: (socket: string) => AgentApi;
+  links: PodLinks;
+  /** Unstructured log lines (stderr, which runtimes keep). */
+  log: (line: string) => void;
+}
+
+export function defaultDeps(): PluginDeps {
+  return { agent: agentApi, links: new IpLinks(), log: (l) => process.stderr.write(`beeline-cni: ${l}\n`) };
+}
+
+export interface PluginOutput {
+  exitCode: number;
+  /** What goes to stdout: a result, a version result, an error object, or nothing. */
+  stdout: string;
+}
+
+/** Runs one CNI invocation. Never throws: failures become the CNI error object and exit code 1. */
+export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => Promise<string>, deps: PluginDeps): Promise<PluginOutput> {
+  let cniVersion: string | undefined;
+  try {
+    const inv = parseInvocation(env);
+    if (inv.command === 'VERSION') return ok(versionResult());
+    let text: string;
+    try {
+      text = await readStdin();
+    } catch (e) {
+      throw new CniError(CniCode.IoFailure, 'read network configuration from stdin', { details: (e as Error).message });
+    }
+    const conf = parseNetConf(text, inv.command);
+    cniVersion = conf.cniVersion;
+    switch (inv.command) {
+      case 'ADD':
+        return ok(await cmdAdd(inv, conf, deps));
+      case 'DEL':
+        await cmdDel(inv, conf, deps);
+        return { exitCode: 0, stdout: '' };
+      case 'CHECK':
+        await cmdCheck(inv, conf, deps);
+        return { exitCode: 0, stdout: '' };
+    }
+  } catch (e) {
+    const obj = errorObject(e, cniVersion);
+    deps.log(`${env.CNI_COMMAND ?? '?'} ${env.CNI_CONTAINERID ?? ''}/${env.CNI_IFNAME ?? ''}: error ${obj.code}: ${obj.msg}${obj.details ? ` (${obj.details})` : ''}`);
+    return { exitCode: 1, stdout: JSON.stringify(obj) + '\n' };
+  }
+}
+
+const ok = (obj: unknown): PluginOutput => ({ exitCode: 0, stdout: JSON.stringify(obj) + '\n' });
+
+/** CNI_NETNS must be a network namespace other than the root's and the plugin's own. */
+function checkSandbox(inv: CniInvocation, links: PodLinks, missingCode: number): void {
+  switch (links.classifyNetns(inv.netns)) {
+    case 'pod':
+      return;
+    case 'missing':
+      throw new CniError(missingCode, `CNI_NETNS ${inv.netns} does not exist`, { details: 'the container network namespace is gone or was never created' });
+    case 'not-a-netns':
+      throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${inv.netns} is not a network namespace`);
+    case 'unreadable':
+      throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${inv.netns} cannot be opened`, { hint: 'the plugin needs root' });
+    case 'root':
+      throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${inv.netns} is the machine's root network namespace`, { details: 'beeline never changes the root network namespace' });
+    case 'self':
+      throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${inv.netns} is the node's own network namespace, not a container's`);
+  }
+}
+
+/** The agent must be up and serve the network the configuration names. */
+async function checkNetwork(agent: AgentApi, conf: NetConf): Promise<void> {
+  const served = (await agent.network()) ?? DEFAULT_NETWORK;
+  if (served !== conf.name) {
+    throw new CniError(CniCode.InvalidConfig, `network ${conf.name} is not served by the agent at ${agent.socket}`, {
+      details: `the agent serves network ${served}; fix the conflist's name or agentSocket`,
+    });
+  }
+}
+
+function checkHostSafety(links: PodLinks): void {
+  if (links.inRootNetns()) {
+    throw new CniError(CniCode.HostSafety, "beeline-cni runs in the machine's root network namespace; refusing to change anything", {
+      hint: "run it in a node's namespace (the lab does: ip netns exec bl-<lab>-<node> beeline-cni)",
+    });
+  }
+}
+
+function checkAllocation(a: IpamAllocation | undefined, owner: string): IpamAllocation {
+  if (!a || tryParseIPv4(a.ip) === undefined || tryParseIPv4(a.gateway) === undefined) {
+    throw new CniError(CniCode.Ipam, `agent POST /v1/ipam/allocate for ${owner}: answer has no valid ip and gateway`, { details: JSON.stringify(a) });
+  }
+  return a;
+}
+
+async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<CniResult> {
+  const { links } = deps;
+  checkSandbox(inv, links, CniCode.UnknownContainer);
+  const agent = deps.agent(conf.agentSocket);
+  await checkNetwork(agent, conf);
+  checkHostSafety(links);
+  const host = hostIfname(inv.containerID, inv.ifname);
+  const owner = ipamOwner(inv.containerID, inv.ifname);
+  if (links.podLink(inv.netns, inv.ifname)) {
+    throw new CniError(CniCode.Interface, `interface ${inv.ifname} already exists in ${inv.netns}`, { details: 'CNI_IFNAME must name a new interface' });
+  }
+  if (links.hostLink(host)) {
+    throw new CniError(CniCode.Interface, `host interface ${host} for ${owner} already exists`, {
+      details: 'was this container added before without a DEL? run DEL first',
+    });
+  }
+
+  // Each undo is registered before its step runs: a step that fails half-way (or a
+  // request that times out after the agent acted) is still undone. All are idempotent.
+  const undo: { what: string; run: () => Promise<unknown> | unknown }[] = [];
+  try {
+    undo.push({ what: `release address of ${owner}`, run: () => agent.release(owner) });
+    const alloc = checkAllocation(await agent.allocate(owner), owner);
+
+    undo.push({ what: `delete veth ${host}`, run: () => links.deleteHostLink(host) || links.deletePodLink(inv.netns, inv.ifname) });
+    links.createVeth(inv.netns, inv.ifname, host);
+    links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, conf.mtu);
+    links.configureHost(host, conf.mtu);
+    const pod = links.podLink(inv.netns, inv.ifname);
+    const hostSide = links.hostLink(host);
+    if (!pod || !hostSide) throw new CniError(CniCode.Interface, `veth ${inv.ifname}/${host} vanished while being configured`);
+
+    const req: EndpointCreateRequest = {
+      containerID: inv.containerID,
+      ifname: inv.ifname,
+      netns: inv.netns,
+      hostIfname: host,
+      ipv4: alloc.ip,
+      mac: pod.mac,
+      hostMac: hostSide.mac,
+    };
+    const pod8s = podOf(inv);
+    if (pod8s) req.pod = pod8s;
+    const labels = labelsOf(conf);
+    if (Object.keys(labels).length) req.labels = labels;
+    undo.push({ what: `delete endpoint ${owner}`, run: () => agent.deleteEndpoint(inv.containerID, inv.ifname) });
+    await agent.createEndpoint(req);
+
+    return renderAddResult({
+      cniVersion: conf.cniVersion,
+      netns: inv.netns,
+      ifname: inv.ifname,
+      mac: pod.mac,
+      hostIfname: host,
+      hostMac: hostSide.mac,
+      ip: alloc.ip,
+      gateway: alloc.gateway,
+      ...(conf.dns ? { dns: conf.dns } : {}),
+      ...(conf.prevResult ? { prevResult: conf.prevResult } : {}),
+    });
+  } catch (e) {
+    const failed: string[] = [];
+    for (const u of undo.reverse()) {
+      try {
+        await u.run();
+      } catch (ue) {
+        failed.push(`${u.what}: ${(ue as Error).message}`);
+      }
+    }
+    if (failed.length) {
+      deps.log(`ADD ${owner}: rollback incomplete: ${failed.join('; ')}`);
+      if (e instanceof CniError) {
+        throw new CniError(e.cniCode, e.message, { hint: e.hint, details: `${e.details ?? ''}; rollback incomplete (run DEL): ${failed.join('; ')}` });
+      }
+    }
+    throw e;
+  }
+}
+
+async function cmdDel(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<void> {
+  const { links } = deps;
+  // A netns that is gone is fine for DEL; one that is the root's or ours is never touched.
+  if (inv.netns) {
+    const kind = links.classifyNetns(inv.netns);
+    if (kind !== 'pod' && kind !== 'missing') checkSandbox(inv, links, CniCode.UnknownContainer);
+  }
+  const agent = deps.agent(conf.agentSocket);
+  const host = hostIfname(inv.containerID, inv.ifname);
+  const owner = ipamOwner(inv.containerID, inv.ifname);
+  try {
+    await checkNetwork(agent, conf);
+  } catch (e) {
+    // Agent down: still take the veth away (the pod is going), then ask to be called again.
+    if (e instanceof CniError && e.cniCode === CniCode.TryAgainLater && !links.inRootNetns()) {
+      try {
+        links.deleteHostLink(host);
+      } catch (le) {
+        deps.log(`DEL ${owner}: delete ${host}: ${(le as Error).message}`);
+      }
+    }
+    throw e;
+  }
+  checkHostSafety(links);
+  await agent.deleteEndpoint(inv.containerID, inv.ifname);
+  links.deleteHostLink(host);
+  await agent.release(owner);
+}
+
+async function cmdCheck(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<void> {
+  const { links } = deps;
+  const failed = (msg: string, details?: string) => new CniError(CniCode.CheckFailed, msg, { details: details ?? 'container networking is not as ADD left it' });
+  const expected = resultAddressesFor(conf.prevResult!, inv.ifname);
+  if (expected.length === 0) throw new CniError(CniCode.InvalidConfig, `prevResult has no address for ${inv.ifname}`);
+  checkSandbox(inv, links, CniCode.CheckFailed);
+  const agent = deps.agent(conf.agentSocket);
+  await checkNetwork(agent, conf);
+  checkHostSafety(links);
+  const host = hostIfname(inv.containerID, inv.ifname);
+  const owner = ipamOwner(inv.containerID, inv.ifname);
+
+  const h = links.hostLink(host);
+  if (!h) throw failed(`host interface ${host} of ${owner} does not exist`);
+  if (!h.up) throw failed(`host interface ${host} of ${owner} is down`);
+  const p = links.podLink(inv.netns, inv.ifname);
+  if (!p) throw failed(`interface ${inv.ifname} does not exist in ${inv.netns}`);
+  if (!p.up) throw failed(`interface ${inv.ifname} in ${inv.netns} is down`);
+  if (h.peerIfindex !== undefined && p.peerIfindex !== undefined && (h.peerIfindex !== p.ifindex || p.peerIfindex !== h.ifindex)) {
+    throw failed(`host interface ${host} is not the peer of ${inv.ifname} in ${inv.netns}`);
+  }
+  const have = links.podAddresses(inv.netns, inv.ifname);
+  for (const ip of expected) {
+    if (!have.includes(ip.address)) throw failed(`interface ${inv.ifname} in ${inv.netns} lacks address ${ip.address}`, `it has: ${have.join(', ') || 'none'}`);
+  }
+  const ep = (await agent.listEndpoints()).find((e) => e.containerID === inv.containerID && e.ifname === inv.ifname);
+  if (!ep) throw failed(`the agent has no endpoint for ${owner}`);
+  const want = expected[0]!.address.split('/')[0];
+  if (ep.ipv4 !== want) throw failed(`the agent's endpoint for ${owner} has address ${ep.ipv4}, prevResult ${want}`);
+  if (ep.hostIfname !== host) throw failed(`the agent's endpoint for ${owner} names host interface ${ep.hostIfname}, not ${host}`);
+}

@@ -1,0 +1,69 @@
+/**
+ * The node's network configuration around the BPF programs: the VXLAN
+ * device of tunnel mode, routes to local endpoints (for traffic the node's
+ * own stack sends to pods), and routes to other nodes' pod CIDRs in native
+ * routing mode. It runs inside the node's network namespace (the agent's),
+ * and refuses to run in the machine's root namespace.
+ */
+import { run } from '../common/exec.js';
+import { DeviceError, HostSafetyError } from '../common/errors.js';
+import { inRootNetns } from '../common/netns.js';
+
+/** Name of the collect-metadata VXLAN device (Cilium's cilium_vxlan). */
+export const TUNNEL_DEVICE = 'bl_vxlan';
+/** VXLAN's UDP port as Cilium uses it (the IANA 4789 clashes with other overlays). */
+export const TUNNEL_PORT = 8472;
+/** Outer IPv4 + UDP + VXLAN + inner Ethernet headers: what a pod's MTU gives up in tunnel mode. */
+export const TUNNEL_OVERHEAD = 50;
+
+function ipHere(args: string[], operation: string, allowFailure = false) {
+  if (inRootNetns()) {
+    throw new HostSafetyError(`${operation}: this process is in the machine's root network namespace`, 'the agent runs inside a node namespace (beeline lab up)');
+  }
+  return run('ip', args, { operation, allowFailure });
+}
+
+export function linkExists(name: string): boolean {
+  return ipHere(['link', 'show', 'dev', name], `look up ${name}`, true).code === 0;
+}
+
+/** MTU of a device in this namespace. */
+export function linkMtu(name: string): number {
+  const out = ipHere(['-o', 'link', 'show', 'dev', name], `look up ${name}`).stdout;
+  const m = / mtu (\d+)/.exec(out);
+  return m ? Number(m[1]) : 1500;
+}
+
+/** Creates (or keeps) the VXLAN collect-metadata device and brings it up. */
+export function ensureTunnelDevice(): void {
+  if (!linkExists(TUNNEL_DEVICE)) {
+    ipHere(['link', 'add', TUNNEL_DEVICE, 'type', 'vxlan', 'external', 'dstport', String(TUNNEL_PORT)], `create ${TUNNEL_DEVICE}`);
+  }
+  ipHere(['link', 'set', TUNNEL_DEVICE, 'up'], `bring up ${TUNNEL_DEVICE}`);
+}
+
+/** Route to one local endpoint through its host-side veth. */
+export function routeEndpoint(ip: string, hostIfname: string): void {
+  ipHere(['route', 'replace', `${ip}/32`, 'dev', hostIfname, 'scope', 'link'], `route ${ip} via ${hostIfname}`);
+}
+
+export function unrouteEndpoint(ip: string): void {
+  ipHere(['route', 'del', `${ip}/32`], `remove route to ${ip}`, true);
+}
+
+/** Native routing: another node's pod CIDR via that node's address on the uplink. */
+export function routeNodeCIDR(podCIDR: string, nodeIP: string, uplink: string): void {
+  ipHere(['route', 'replace', podCIDR, 'via', nodeIP, 'dev', uplink], `route ${podCIDR} via ${nodeIP}`);
+}
+
+export function unrouteNodeCIDR(podCIDR: string): void {
+  ipHere(['route', 'del', podCIDR], `remove route to ${podCIDR}`, true);
+}
+
+/** MAC address of a device in this namespace. */
+export function linkMac(name: string): string {
+  const out = ipHere(['-o', 'link', 'show', 'dev', name], `look up ${name}`).stdout;
+  const m = /link\/ether ([0-9a-f:]{17})/.exec(out);
+  if (!m) throw new DeviceError(`look up ${name}: no Ethernet address`);
+  return m[1]!;
+}
