@@ -38,6 +38,8 @@ export interface AgentDeps {
   ipam: (podCIDR: string) => NodeIpam;
   /** Finds this node's pod CIDR: configured, remembered, or claimed from the cluster pool. */
   podCIDR: (etcd: Etcd3 | undefined) => Promise<string>;
+  /** MTU for pod interfaces (default 1500). */
+  podMTU?: () => number;
   log?: Logger;
 }
 
@@ -54,6 +56,7 @@ export class Agent {
   readonly endpoints: EndpointManager;
   private readonly remoteNodes = new Map<string, RemoteNode>();
   private readonly datapath: NodeDatapath;
+  private podMTU = 1500;
 
   constructor(
     readonly config: AgentConfig,
@@ -66,7 +69,7 @@ export class Agent {
       .route('GET', '/healthz', () => ({ health: this.health() }))
       .route('GET', '/v1/status', () => this.status())
       .route('GET', '/v1/metrics/datapath', () => this.datapath.metrics())
-      .route('POST', '/v1/ipam/allocate', (_r, b) => this.requireIpam().allocate(ownerOf(b as IpamAllocateRequest)))
+      .route('POST', '/v1/ipam/allocate', (_r, b) => ({ ...this.requireIpam().allocate(ownerOf(b as IpamAllocateRequest)), mtu: this.podMTU }))
       .route('POST', '/v1/ipam/release', (_r, b) => ({ released: this.requireIpam().release(ownerOf(b as IpamReleaseRequest)) ?? null }))
       .route('GET', '/v1/endpoints', () => this.endpoints.list())
       .route('PUT', '/v1/endpoints', (_r, b) => this.endpoints.create(b as EndpointCreateRequest))
@@ -131,6 +134,7 @@ export class Agent {
     this.ipam = this.deps.ipam(podCIDR);
     this.log.info('pod CIDR', { podCIDR, gateway: this.ipam.gateway });
     await this.datapath.start(podCIDR);
+    this.podMTU = this.deps.podMTU?.() ?? 1500;
     this.log.info('datapath ready', { mode: this.datapath.info().mode });
     await this.endpoints.restore();
     if (this.etcd) this.startKvstore(podCIDR);

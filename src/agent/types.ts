@@ -21,6 +21,8 @@ export interface AgentConfig {
   /** Name of the CNI network this agent serves. */
   cniNetwork: string;
   routing: 'tunnel' | 'native';
+  /** 'bpf' (default): the eBPF datapath; 'none': plain Linux routing, the benchmarks' floor. */
+  datapath?: 'bpf' | 'none';
   /** The agent's API socket. */
   socket: string;
   /** Directory on a bpffs where this node's maps are pinned. */
@@ -92,6 +94,8 @@ export interface IpamAllocation {
   podCIDR: string;
   /** The pod's default gateway: the node's router address (first of the pod CIDR). */
   gateway: string;
+  /** MTU for the pod's interface: the uplink's, less the tunnel overhead in tunnel mode. */
+  mtu?: number;
 }
 
 /** POST /v1/ipam/release — idempotent */

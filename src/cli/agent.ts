@@ -7,6 +7,8 @@ import { openNodeIpam, resolvePodCIDR } from '../agent/ipam.js';
 import { BeelineError, UsageError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { KernelDatapath } from '../datapath/node.js';
+import { PlainDatapath } from '../datapath/plain.js';
+import { TUNNEL_OVERHEAD, linkMtu } from '../datapath/devices.js';
 
 export function registerAgent(program: Command): void {
   program
@@ -22,9 +24,10 @@ export function registerAgent(program: Command): void {
       }
       const log = logger(`agent[${config.node}]`);
       const agent = new Agent(config, {
-        datapath: new KernelDatapath(config, log),
+        datapath: config.datapath === 'none' ? new PlainDatapath(config) : new KernelDatapath(config, log),
         podCIDR: (etcd) => resolvePodCIDR(config, etcd, log),
         ipam: (podCIDR) => openNodeIpam(config.stateDir, podCIDR),
+        podMTU: () => linkMtu(config.uplink) - (config.routing === 'tunnel' && config.datapath !== 'none' ? TUNNEL_OVERHEAD : 0),
         log,
       });
       try {

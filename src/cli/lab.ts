@@ -56,15 +56,16 @@ export function registerLab(program: Command): void {
     .option('--name <name>', 'lab name', process.env.BEELINE_LAB ?? DEFAULT_LAB)
     .addOption(labOption().hideHelp())
     .addOption(new Option('--routing <mode>', 'how pods reach other nodes').choices(['tunnel', 'native']).default('tunnel'))
+    .addOption(new Option('--datapath <kind>', "bpf, or none: the same topology with plain routing (the benchmarks' floor)").choices(['bpf', 'none']).default('bpf'))
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; monitorAggregation: string; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; monitorAggregation: string; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
       const name = o.lab ?? o.name;
-      await labUp({ name, nodes, routing: o.routing, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
+      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });
@@ -121,7 +122,6 @@ export function registerLab(program: Command): void {
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--name <name>', 'lab name')
     .addOption(labOption())
-    .passThroughOptions()
     .action(async (target: string, command: string[], o: { name?: string; lab?: string }) => {
       // With pass-through options commander keeps the `--` separator: it is not part of the command.
       const cmd = command[0] === '--' ? command.slice(1) : command;

@@ -1,4 +1,6 @@
 /** `beeline lab pod add|del|list`: minimal pods, networked by the CNI plugin as a kubelet would. */
+import { UsageError } from '../common/errors.js';
+import { podExec, podRun } from '../lab/podexec.js';
 import type { Command } from 'commander';
 import { resolveLabName } from '../lab/state.js';
 import { addPod, deletePod, listPods, parseLabel, type PodRecord } from '../lab/pods.js';
@@ -70,5 +72,24 @@ export function registerLabPod(lab: Command): void {
           ),
         );
       } else process.stdout.write(table(['NAME', 'NAMESPACE', 'NODE', 'IP', 'STATUS', 'AGE'], rows(pods)));
+    });
+
+  pod
+    .command('exec')
+    .description("run a command in a pod's network namespace (-d: in the background, in the pod's cgroup, ended with the pod)")
+    .argument('<name>', 'pod name')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('-d, --detach', 'run in the background and print its pid')
+    .addOption(labOption())
+    .action(async (name: string, command: string[], o: { detach?: boolean; lab?: string }) => {
+      const cmd = command[0] === '--' ? command.slice(1) : command;
+      if (cmd.length === 0) throw new UsageError('lab pod exec: no command given', 'usage: beeline lab pod exec POD -- CMD [ARGS…]');
+      const lab = resolveLabName(o.lab);
+      if (o.detach) {
+        const p = podRun(lab, name, cmd);
+        process.stdout.write(`${p.pid}\n`);
+        return;
+      }
+      process.exitCode = await podExec(lab, name, cmd);
     });
 }

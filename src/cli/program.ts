@@ -11,7 +11,7 @@ import { registerLab } from './lab.js';
 import { registerAgent } from './agent.js';
 import { registerStatus } from './status.js';
 import { registerBpf } from './bpf.js';
-import { registerProbe } from './probe.js';
+import { registerProbe, registerServe } from './probe.js';
 import { registerMonitor } from './monitor.js';
 import { registerEndpoint } from './endpoint.js';
 
@@ -29,6 +29,7 @@ export function buildProgram(): Command {
   registerMonitor(program);
   registerAgent(program);
   registerProbe(program);
+  registerServe(program);
   program
     .command('version')
     .description('print the client version')

@@ -143,8 +143,10 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
 
     undo.push({ what: `delete veth ${host}`, run: () => links.deleteHostLink(host) || links.deletePodLink(inv.netns, inv.ifname) });
     links.createVeth(inv.netns, inv.ifname, host);
-    links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, conf.mtu);
-    links.configureHost(host, conf.mtu);
+    // The network config's MTU wins; else the agent's (which knows the tunnel overhead).
+    const mtu = conf.mtu ?? alloc.mtu;
+    links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
+    links.configureHost(host, mtu);
     const pod = links.podLink(inv.netns, inv.ifname);
     const hostSide = links.hostLink(host);
     if (!pod || !hostSide) throw new CniError(CniCode.Interface, `veth ${inv.ifname}/${host} vanished while being configured`);
@@ -158,8 +160,8 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
       mac: pod.mac,
       hostMac: hostSide.mac,
     };
-    const pod8s = podOf(inv);
-    if (pod8s) req.pod = pod8s;
+    const k8sPod = podOf(inv);
+    if (k8sPod) req.pod = k8sPod;
     const labels = labelsOf(conf);
     if (Object.keys(labels).length) req.labels = labels;
     undo.push({ what: `delete endpoint ${owner}`, run: () => agent.deleteEndpoint(inv.containerID, inv.ifname) });

@@ -67,3 +67,14 @@ export function linkMac(name: string): string {
   if (!m) throw new DeviceError(`look up ${name}: no Ethernet address`);
   return m[1]!;
 }
+
+/**
+ * Gives the node its router address, the pods' gateway, so that pods can
+ * reach the node at their gateway (ping it, talk to node-local services) the
+ * way they can on any router. Cilium puts it on cilium_host; a dummy device
+ * needs a kernel module not every kernel has, so it goes on the node
+ * namespace's loopback, which every namespace has.
+ */
+export function ensureRouterAddress(routerIP: string): void {
+  ipHere(['addr', 'replace', `${routerIP}/32`, 'dev', 'lo'], `address ${routerIP} on lo`);
+}

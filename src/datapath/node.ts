@@ -50,6 +50,7 @@ import { dropReasonText } from '../monitor/reasons.js';
 import type { RingBufferReader } from './ringbuf.js';
 import {
   TUNNEL_DEVICE,
+  ensureRouterAddress,
   ensureTunnelDevice,
   linkExists,
   routeEndpoint,
@@ -151,6 +152,7 @@ export class KernelDatapath implements NodeDatapath {
       ensureTunnelDevice();
       tunnelIfindex = ifIndex(TUNNEL_DEVICE);
     }
+    ensureRouterAddress(formatIPv4(parseCidr(podCIDR, 'podCIDR').base + 1));
     const config = this.encodedConfig(podCIDR, tunnelIfindex);
     const host = (this.objects.host = this.open('host', config));
     const lxc = (this.objects.lxc = this.open('lxc', config));

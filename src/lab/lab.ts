@@ -18,12 +18,13 @@ import { etcdStatus, startEtcd, waitEtcd } from './etcd.js';
 import { addNetns, addVeth, delNetns, ipIn, listNetns, sysctlIn } from './netns.js';
 import { isAlive, startDaemon, stopProcess } from './process.js';
 import { labDir, labsDir, readState, runDir, writeState, type LabState } from './state.js';
-import { planLab, resolveTarget, type RoutingMode } from './topology.js';
+import { planLab, resolveTarget, type DatapathKind, type RoutingMode } from './topology.js';
 
 export interface LabUpOptions {
   name: string;
   nodes: number;
   routing: RoutingMode;
+  datapath?: DatapathKind;
   monitorAggregation?: string;
   quiet?: boolean;
 }
@@ -49,7 +50,7 @@ function noteHostBaseline(): void {
 
 export async function labUp(opts: LabUpOptions): Promise<LabState> {
   requireRoot(`lab up ${opts.name}`);
-  const plan = planLab(opts.name, opts.nodes, opts.routing);
+  const plan = planLab(opts.name, opts.nodes, opts.routing, opts.datapath ?? 'bpf');
   if (readState(plan.name)) {
     throw new LabExistsError(`lab up ${plan.name}: a lab named ${plan.name} is already up`, `take it down first: beeline lab down --name ${plan.name}`);
   }
@@ -128,6 +129,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         clusterPoolMaskSize: plan.clusterPoolMaskSize,
         cniNetwork: 'beeline',
         routing: plan.routing,
+        datapath: plan.datapath,
         socket: join(ndir, 'agent.sock'),
         pinDir,
         bpfObjectDir: join(repoRoot, 'build', 'bpf'),
@@ -178,22 +180,27 @@ async function waitAgent(state: LabState, node: string, timeoutMs = 30_000): Pro
     } catch (e) {
       last = (e as Error).message;
       // An agent that cannot start crash-loops under its supervisor: report why instead of waiting it out.
-      const why = lastLogLine(a.log);
-      if (why.includes('start failed')) throw new LabStepError(`start agent ${node}: ${why}`);
+      const why = lastLogLine(a.log, / start failed /);
+      if (why) throw new LabStepError(`start agent ${node}: ${why}`);
     }
     await sleep(200);
   }
   throw new LabStepError(`start agent ${node}: not healthy after ${timeoutMs / 1000}s (${last})`, { hint: `see ${a.process.log}` });
 }
 
-/** The last error-looking line of a daemon's log (or its last line), for error messages. */
-function lastLogLine(path: string): string {
+/**
+ * The last line of a daemon's log that matches `pattern`, for error messages
+ * ('' when none). Without a pattern: the last error-looking line, else the last line.
+ */
+function lastLogLine(path: string, pattern?: RegExp): string {
+  let lines: string[];
   try {
-    const lines = readFileSync(path, 'utf8').trim().split('\n');
-    return (lines.reverse().find((l) => / (error|fatal)[ :]|^Error/.test(l)) ?? lines[0] ?? '').trim() || '(empty log)';
+    lines = readFileSync(path, 'utf8').trim().split('\n').reverse();
   } catch {
-    return '(no log)';
+    return pattern ? '' : '(no log)';
   }
+  if (pattern) return lines.find((l) => pattern.test(l))?.trim() ?? '';
+  return (lines.find((l) => / (error|fatal)[ :]|^Error/.test(l)) ?? lines[0] ?? '').trim() || '(empty log)';
 }
 
 /**

@@ -9,6 +9,7 @@
  *   bl-<lab>-p-<namespace>-<name>   the pod's network namespace
  *   eth0 (10.0.x.y/32)  ══ veth ══  lxc<hash> in the node's namespace
  */
+import { stopPodProcesses } from './podexec.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -266,6 +267,8 @@ export async function deletePod(lab: string, name: string, opts: { force?: boole
       });
     }
   }
+  // Processes started in the pod (lab pod exec -d) go with it.
+  await stopPodProcesses(lab, name);
   delNetns(rec.netns);
   rmSync(podPath(lab, name), { force: true });
   return rec;

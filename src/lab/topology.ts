@@ -26,9 +26,13 @@ export interface NodePlan {
   prefixLen: number;
 }
 
+export type DatapathKind = 'bpf' | 'none';
+
 export interface LabPlan {
   name: string;
   routing: RoutingMode;
+  /** 'none' wires the same topology with plain routing and no BPF: the benchmarks' floor. */
+  datapath: DatapathKind;
   fabric: { netns: string; bridge: string; cidr: string };
   world: { netns: string; uplink: string; fabricPort: string; ip: string; prefixLen: number };
   nodes: NodePlan[];
@@ -48,7 +52,7 @@ export function checkLabName(name: string): void {
   }
 }
 
-export function planLab(name: string, nodes: number, routing: RoutingMode = 'tunnel'): LabPlan {
+export function planLab(name: string, nodes: number, routing: RoutingMode = 'tunnel', datapath: DatapathKind = 'bpf'): LabPlan {
   checkLabName(name);
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) {
     throw new UsageError(`--nodes ${nodes}: must be a whole number from 1 to ${MAX_NODES}`);
@@ -56,10 +60,15 @@ export function planLab(name: string, nodes: number, routing: RoutingMode = 'tun
   if (routing !== 'tunnel' && routing !== 'native') {
     throw new UsageError(`--routing ${String(routing)}: must be 'tunnel' or 'native'`);
   }
+  if (datapath !== 'bpf' && datapath !== 'none') throw new UsageError(`--datapath ${String(datapath)}: must be 'bpf' or 'none'`);
+  if (datapath === 'none' && routing !== 'native') {
+    throw new UsageError('--datapath none: needs --routing native', 'without BPF there is no tunnel: the floor is plain routing');
+  }
   const prefix = `bl-${name}`;
   return {
     name,
     routing,
+    datapath,
     fabric: { netns: `${prefix}-fabric`, bridge: 'br0', cidr: '172.18.0.0/24' },
     world: { netns: `${prefix}-world`, uplink: 'eth0', fabricPort: 'w0', ip: '172.18.0.100', prefixLen: 24 },
     nodes: Array.from({ length: nodes }, (_, i) => ({

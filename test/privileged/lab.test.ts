@@ -63,7 +63,8 @@ test('lab up, status, exec, a second lab, down: the root namespace is left exact
   assert.equal(beeline(['status'], { BEELINE_LAB: B }).code, 0);
   assert.equal(beeline(['lab', 'up', '--name', B, '-q']).code, 1, 'a lab name is taken only once');
 
-  const pids = [...report.nodes.map((n) => n.agent.pid), report.etcd.pid];
+  const pids = [...report.nodes.flatMap((n) => [n.agent.pid, n.agent.supervisorPid]), report.etcd.pid];
+  assert.ok(pids.every((p) => p > 0));
   const cg = `${cgroup2Root()}/beeline/${A}`;
   assert.ok(existsSync(cg));
 
@@ -84,6 +85,7 @@ test('lab down of a lab interrupted half-way removes what it made', async () => 
   assert.equal(up.code, 0, up.stderr);
   // Kill the agent and etcd behind the lab's back: down must still clean up.
   const st = JSON.parse(beelineOk(['lab', 'status', '--name', 'bltest3', '-o', 'json']).stdout) as LabReport;
+  process.kill(st.nodes[0]!.agent.supervisorPid, 'SIGKILL');
   process.kill(st.nodes[0]!.agent.pid, 'SIGKILL');
   process.kill(st.etcd.pid, 'SIGKILL');
   const sick = beeline(['lab', 'status', '--name', 'bltest3']);
