@@ -8,6 +8,7 @@
  *   overlay.bpf.o  bl_from_overlay / bl_to_overlay   on bl_vxlan (tunnel mode)
  *   lxc.bpf.o      bl_from_container / bl_to_container on every pod's host veth
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from '../agent/datapath.js';
 import type { AgentConfig, AttachmentStatus, EndpointModel, MapStatus } from '../agent/types.js';
@@ -146,6 +147,8 @@ export class KernelDatapath implements NodeDatapath {
 
   async start(podCIDR: string): Promise<void> {
     const c = this.config;
+    // The pin directory lives on a bpffs the lab (or the host) mounted; the agent owns its own subdirectory.
+    mkdirSync(c.pinDir, { recursive: true });
     requireFeatures(REQUIRED, { bpffsPath: c.pinDir });
     let tunnelIfindex = 0;
     if (c.routing === 'tunnel') {
