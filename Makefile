@@ -15,7 +15,7 @@ BPF_SRC := $(wildcard $(BPF_DIR)/*.bpf.c)
 BPF_OBJ := $(patsubst $(BPF_DIR)/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRC))
 BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 
-.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo clean
+.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network clean
 
 setup:
 	@bash scripts/setup.sh
@@ -56,6 +56,10 @@ test-privileged:
 
 demo: setup build
 	@bash scripts/demo.sh
+
+# Benchmarks: not tests; run by hand, results summarised in docs/performance.md.
+bench-pod-network: setup build
+	@node dist/bench/pod-network.js
 
 clean:
 	rm -rf dist build
