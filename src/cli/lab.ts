@@ -57,15 +57,20 @@ export function registerLab(program: Command): void {
     .addOption(labOption().hideHelp())
     .addOption(new Option('--routing <mode>', 'how pods reach other nodes').choices(['tunnel', 'native']).default('tunnel'))
     .addOption(new Option('--datapath <kind>', "bpf, or none: the same topology with plain routing (the benchmarks' floor)").choices(['bpf', 'none']).default('bpf'))
+    .option('--bpf-ct-global-max <n>', 'entries of each node\'s connection-tracking map (Cilium: bpf-ct-global-tcp-max)', '65536')
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; monitorAggregation: string; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; monitorAggregation: string; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
+      const ctMax = Number(o.bpfCtGlobalMax);
+      if (!/^\d+$/.test(o.bpfCtGlobalMax) || ctMax < 1024 || ctMax > 16_777_216) {
+        throw new UsageError(`--bpf-ct-global-max ${o.bpfCtGlobalMax}: must be a whole number from 1024 to 16777216`);
+      }
       const name = o.lab ?? o.name;
-      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
+      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });

@@ -183,20 +183,14 @@ export class KernelDatapath implements NodeDatapath {
 
   info(): DatapathInfo {
     const attachments: AttachmentStatus[] = [...this.attachments.values()].map((a) => ({ iface: a.ref.ifname, direction: a.ref.point, program: a.program }));
-    const count = (m: { keys(): Iterable<unknown> } | undefined) => (m ? [...m.keys()].length : 0);
-    const entries: Record<string, number> = {
-      bl_metrics: count(this.metricsMap),
-      bl_lxc: count(this.lxcMap),
-      bl_ipcache: count(this.ipcacheMap),
-      bl_ct4: count(this.ctMap),
-    };
-    const maps: MapStatus[] = Object.values(BPF_OBJECTS.lxc.maps)
-      .filter((m) => m.name in entries)
+    // Sizes as the kernel has them (a map reused from a pin keeps the size it was created with).
+    const maps: MapStatus[] = [this.ctMap, this.ipcacheMap, this.lxcMap, this.metricsMap]
+      .filter((m) => m !== undefined)
       .map((m) => ({
-        name: m.name,
-        type: m.typeName.replace(/^BPF_MAP_TYPE_/, '').toLowerCase(),
-        maxEntries: m.name === 'bl_ct4' ? this.config.ctMapSize : m.maxEntries,
-        entries: entries[m.name]!,
+        name: m.raw.name,
+        type: BPF_OBJECTS.lxc.maps[m.raw.name as keyof typeof BPF_OBJECTS.lxc.maps].typeName.replace(/^BPF_MAP_TYPE_/, '').toLowerCase(),
+        maxEntries: m.raw.maxEntries,
+        entries: [...m.keys()].length,
       }));
     let lost = 0n;
     for (const [, v] of this.lostMap?.snapshot() ?? []) lost += v;

@@ -1,7 +1,8 @@
 /**
  * The floor for benchmarks: the same lab topology wired with no BPF program
- * at all, as a plain Linux router would do it. Pods reach their gateway
- * through proxy ARP on the host-side veth, the node routes each pod's /32 to
+ * at all, as a plain Linux router would do it. The node holds the pods'
+ * gateway address (so it answers their ARP for it on every veth, proxy ARP
+ * covering the rest), routes each pod's /32 to
  * its veth and other nodes' pod CIDRs via those nodes (native routing).
  * Nothing is observed or tracked; it exists only to be measured against.
  */
@@ -10,7 +11,8 @@ import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDa
 import type { AgentConfig, EndpointModel } from '../agent/types.js';
 import { HostSafetyError } from '../common/errors.js';
 import { inRootNetns } from '../common/netns.js';
-import { routeEndpoint, routeNodeCIDR, unrouteEndpoint, unrouteNodeCIDR } from './devices.js';
+import { ensureRouterAddress, routeEndpoint, routeNodeCIDR, unrouteEndpoint, unrouteNodeCIDR } from './devices.js';
+import { formatIPv4, parseCidr } from '../ipam/cidr.js';
 
 export class PlainDatapath implements NodeDatapath {
   private readonly endpoints = new Map<string, EndpointModel>();
@@ -18,8 +20,10 @@ export class PlainDatapath implements NodeDatapath {
 
   constructor(private readonly config: AgentConfig) {}
 
-  async start(): Promise<void> {
+  async start(podCIDR: string): Promise<void> {
     if (inRootNetns()) throw new HostSafetyError('plain datapath: refusing to configure the root network namespace');
+    // Local addresses answer ARP on every interface: the pods' gateway resolves to their veth.
+    ensureRouterAddress(formatIPv4(parseCidr(podCIDR, 'podCIDR').base + 1));
   }
 
   info(): DatapathInfo {

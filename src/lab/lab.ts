@@ -25,6 +25,8 @@ export interface LabUpOptions {
   nodes: number;
   routing: RoutingMode;
   datapath?: DatapathKind;
+  /** Entries of each node's conntrack map. */
+  ctMapSize?: number;
   monitorAggregation?: string;
   quiet?: boolean;
 }
@@ -135,7 +137,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         bpfObjectDir: join(repoRoot, 'build', 'bpf'),
         kvstore: etcd.endpoint,
         monitorAggregation: opts.monitorAggregation ?? 'medium',
-        ctMapSize: 65536,
+        ctMapSize: opts.ctMapSize ?? 65536,
       };
       const configPath = join(ndir, 'agent.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));

@@ -16,8 +16,8 @@ import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const inPod = (netns: string, cmd: string[]) => run('ip', ['netns', 'exec', netns, ...cmd], { allowFailure: true, timeoutMs: 60_000 });
 
-async function labWithPods(lab: string, routing: 'tunnel' | 'native') {
-  const up = beeline(['lab', 'up', '--nodes', '2', '--name', lab, '--routing', routing, '-q']);
+async function labWithPods(lab: string, routing: 'tunnel' | 'native', extra: string[] = []) {
+  const up = beeline(['lab', 'up', '--nodes', '2', '--name', lab, '--routing', routing, '-q', ...extra]);
   assert.equal(up.code, 0, up.stderr);
   for (const [node, name] of [['node1', 'a1'], ['node1', 'a2'], ['node2', 'b1'], ['node2', 'b2']] as const) {
     beelineOk(['lab', 'pod', 'add', node, name, '--lab', lab]);
@@ -37,7 +37,10 @@ for (const routing of ['tunnel', 'native'] as const) {
   test(`every pod reaches every other by ping, TCP and UDP (${routing} routing)`, { timeout: 240_000 }, async (t) => {
     const lab = `pn${routing.slice(0, 3)}`;
     t.after(() => beeline(['lab', 'down', '--name', lab, '-q']));
-    const pods = await labWithPods(lab, routing);
+    // Native mode also runs with a conntrack table sized from configuration.
+    const pods = await labWithPods(lab, routing, routing === 'native' ? ['--bpf-ct-global-max', '131072'] : []);
+    const status = JSON.parse(beelineOk(['status', '--lab', lab, '--node', 'node1', '-o', 'json']).stdout) as { datapath: { maps: { name: string; maxEntries: number }[] } }[];
+    assert.equal(status[0]!.datapath.maps.find((m) => m.name === 'bl_ct4')?.maxEntries, routing === 'native' ? 131072 : 65536);
     const failures: string[] = [];
     for (const src of pods) {
       for (const dst of pods) {
