@@ -54,7 +54,8 @@ pod frontend curl -s -o /dev/null "http://$DB:8080/"
 GHOST=$(echo "$BACKEND" | sed 's/\.[0-9]*$/.250/')
 pod frontend ping -c 1 -W 1 "$GHOST" >/dev/null || true
 wait $MON || true
-grep -E "8080|$GHOST" /tmp/beeline-demo-monitor.txt | head -12
+grep -F ":8080" /tmp/beeline-demo-monitor.txt | head -8
+grep -F "drop" /tmp/beeline-demo-monitor.txt | head -2
 rm -f /tmp/beeline-demo-monitor.txt
 
 say "7. Forward and drop counters by reason (like cilium bpf metrics list)"
