@@ -38,6 +38,7 @@
 #include "lib/l3.h"
 #include "lib/lxc.h"
 #include "lib/tunnel.h"
+#include "lib/fib.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
@@ -133,7 +134,16 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 		return ret;
 	}
 
-	/* Native routing to another node's pods, the node itself, the world:
+	/* Native routing to another node's pods: with host routing on, the
+	 * FIB says where and the packet goes there without the node's stack. */
+	if (remote && remote->tunnel_endpoint && (bl_config.flags & BL_CFG_HOST_ROUTING)) {
+		/* No trace here: the uplink's bl_to_netdev reports it TO_NETWORK. */
+		ret = fib_redirect4(skb, pkt);
+		if (ret != CTX_ACT_OK)
+			return ret;
+	}
+
+	/* The node itself, the world, or a route the FIB left to the stack:
 	 * the node's routing table decides. */
 	if (trace)
 		send_trace_notify_meta(skb, BL_TRACE_TO_STACK, tm, pkt);

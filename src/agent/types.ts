@@ -21,6 +21,8 @@ export interface AgentConfig {
   /** Name of the CNI network this agent serves. */
   cniNetwork: string;
   routing: 'tunnel' | 'native';
+  /** Native routing: 'bpf' (default) forwards pod egress by FIB lookup and redirect; 'legacy' through the node's stack. */
+  hostRouting?: 'bpf' | 'legacy';
   /** 'bpf' (default): the eBPF datapath; 'none': plain Linux routing, the benchmarks' floor. */
   datapath?: 'bpf' | 'none';
   /** The agent's API socket. */

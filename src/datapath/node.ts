@@ -122,7 +122,11 @@ export class KernelDatapath implements NodeDatapath {
     const cidr = parseCidr(podCIDR, 'podCIDR');
     return BL_DATAPATH_CONFIG_CODEC.encode({
       node_id: Number(c.node.replace(/\D/g, '')) || 0,
-      flags: BlConfigFlags.BL_CFG_TRACE_NOTIFY | BlConfigFlags.BL_CFG_DROP_NOTIFY,
+      // Native routing forwards pod egress with FIB lookups (BPF host routing) unless told not to.
+      flags:
+        BlConfigFlags.BL_CFG_TRACE_NOTIFY |
+        BlConfigFlags.BL_CFG_DROP_NOTIFY |
+        (c.routing === 'native' && c.hostRouting !== 'legacy' ? BlConfigFlags.BL_CFG_HOST_ROUTING : 0),
       host_endpoint_id: 0,
       trace_capture_len: 128,
       trace_aggregation: aggregation,

@@ -57,6 +57,18 @@ for (const routing of ['tunnel', 'native'] as const) {
       if (gw && inPod(src.netns, ['ping', '-c', '1', '-W', '2', gw]).code !== 0) failures.push(`${src.name}: ping gateway ${gw}`);
     }
     assert.deepEqual(failures, [], failures.join('\n'));
+    if (routing === 'native') {
+      // BPF host routing: pod traffic to another node is redirected to the uplink after a FIB
+      // lookup, and arriving traffic straight into the pod; the node's IP stack forwards none of it.
+      const forwarded = () => {
+        const snmp = beelineOk(['lab', 'exec', '--lab', lab, 'node1', '--', 'cat', '/proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Ip:'));
+        const [names, values] = snmp.map((l) => l.trim().split(/\s+/));
+        return Number(values![names!.indexOf('ForwDatagrams')]);
+      };
+      const before = forwarded();
+      assert.equal(inPod(pods[0]!.netns, ['ping', '-c', '5', '-i', '0.2', '-W', '1', pods[2]!.ip]).code, 0);
+      assert.equal(forwarded(), before, 'no packet of the flow went through the node stack');
+    }
     // MTU: under VXLAN the pods' interfaces leave room for the encapsulation.
     const mtu = inPod(pods[0]!.netns, ['cat', '/sys/class/net/eth0/mtu']).stdout.trim();
     assert.equal(mtu, routing === 'tunnel' ? '1450' : '1500');

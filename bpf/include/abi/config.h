@@ -14,6 +14,8 @@
 enum bl_config_flags {
 	BL_CFG_TRACE_NOTIFY = 1 << 0,	/* emit trace events (subject to trace_aggregation) */
 	BL_CFG_DROP_NOTIFY = 1 << 1,	/* emit drop events */
+	BL_CFG_HOST_ROUTING = 1 << 2,	/* native routing: forward pod egress with a FIB lookup
+					 * and a redirect instead of the node's stack */
 };
 BL_ABI_KEEP(enum bl_config_flags, config_flags);
 

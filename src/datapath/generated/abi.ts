@@ -101,6 +101,7 @@ export interface BpfObjectSpec {
 export const BlConfigFlags = {
   BL_CFG_TRACE_NOTIFY: 1,
   BL_CFG_DROP_NOTIFY: 2,
+  BL_CFG_HOST_ROUTING: 4,
 } as const;
 export type BlConfigFlags = (typeof BlConfigFlags)[keyof typeof BlConfigFlags];
 const BL_CONFIG_FLAGS_NAMES = nameTable(BlConfigFlags);
@@ -1632,7 +1633,7 @@ export const ABI_MANIFEST = {
     }
   },
   "enums": {
-    "bl_config_flags": { "BL_CFG_TRACE_NOTIFY": 1, "BL_CFG_DROP_NOTIFY": 2 },
+    "bl_config_flags": { "BL_CFG_TRACE_NOTIFY": 1, "BL_CFG_DROP_NOTIFY": 2, "BL_CFG_HOST_ROUTING": 4 },
     "bl_ct_entry_flags": { "BL_CT_F_RX_CLOSING": 1, "BL_CT_F_TX_CLOSING": 2, "BL_CT_F_SEEN_NON_SYN": 4 },
     "bl_ct_timeouts": {
       "BL_CT_REPORT_INTERVAL": 5,
@@ -1931,7 +1932,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '67ace0d8622818bb896e811a0f89a52fc6710dbe03b194f82f1c02e7eadfd2af';
+export const ABI_HASH = 'a0cca233dfeb5ce31bfb03d4ee51c3d17ce8b37846b7c671793a93a58e374638';
 
 // ---- helpers
 
