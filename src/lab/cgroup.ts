@@ -10,11 +10,16 @@ import { cgroup2Root } from './safety.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Creates (if needed) and returns `<root>/beeline/<lab>/<...sub>`. */
-export function ensureCgroup(lab: string, ...sub: string[]): string {
+/** `<root>/beeline/<lab>/<...sub>`, without creating it. */
+export function cgroupPath(lab: string, ...sub: string[]): string {
   const root = cgroup2Root();
   if (!root) throw new FeatureMissingError('lab cgroup: no cgroup v2 hierarchy is mounted', 'mount cgroup2 (e.g. at /sys/fs/cgroup/unified)');
-  const dir = join(root, 'beeline', lab, ...sub);
+  return join(root, 'beeline', lab, ...sub);
+}
+
+/** Creates (if needed) and returns `<root>/beeline/<lab>/<...sub>`. */
+export function ensureCgroup(lab: string, ...sub: string[]): string {
+  const dir = cgroupPath(lab, ...sub);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {

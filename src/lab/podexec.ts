@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { LabStepError } from '../common/errors.js';
-import { ensureCgroup, removeCgroup } from './cgroup.js';
+import { cgroupPath, ensureCgroup, removeCgroup } from './cgroup.js';
 import { startDaemon, type OwnedProcess } from './process.js';
 import { podsDir, readPod, listPods } from './pods.js';
 import { PodNotFoundError } from '../common/errors.js';
@@ -47,5 +47,6 @@ export function podRun(lab: string, name: string, cmd: string[]): OwnedProcess {
 /** Ends every background process of a pod (by pid, from its cgroup) and removes the cgroup. */
 export async function stopPodProcesses(lab: string, name: string): Promise<void> {
   if (!cgroup2Root()) return;
-  await removeCgroup(ensureCgroup(lab, 'pods', name));
+  // removeCgroup is a no-op when the pod never ran anything in the background.
+  await removeCgroup(cgroupPath(lab, 'pods', name));
 }
