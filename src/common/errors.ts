@@ -187,6 +187,127 @@ export class PodNotFoundError extends BeelineError {
   }
 }
 
+/** A label, label set, label filter pattern or identity number is malformed or out of range. */
+export class IdentityInvalidError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_IDENTITY_INVALID', message, { hint });
+  }
+}
+
+/** Every numeric identity of the range is allocated (cluster scope 256-65535, or the local CIDR range). */
+export class IdentityExhaustedError extends BeelineError {
+  constructor(message: string, hint = 'remove endpoints whose label sets are no longer needed and let identity GC run') {
+    super('BL_ERR_IDENTITY_EXHAUSTED', message, { hint });
+  }
+}
+
+/** The identity allocator could not read or write the store, or the store holds inconsistent identity keys. */
+export class IdentityStoreError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_IDENTITY_STORE', message, options);
+  }
+}
+
+/** An ipcache entry (prefix, identity, host IP) is malformed. */
+export class IpcacheInvalidError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_IPCACHE_INVALID', message, { hint });
+  }
+}
+
+/** The store has no object of that kind, namespace and name. */
+export class StoreNotFoundError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_STORE_NOT_FOUND', message, { hint });
+  }
+}
+
+/** Create of an object that already exists. */
+export class StoreAlreadyExistsError extends BeelineError {
+  constructor(message: string, hint = 'update it instead, or delete it first') {
+    super('BL_ERR_STORE_EXISTS', message, { hint });
+  }
+}
+
+/** A write named a resourceVersion the object no longer has (someone else changed it): read again and retry. */
+export class StoreConflictError extends BeelineError {
+  constructor(message: string, hint = 'the object changed since it was read; get it again and retry') {
+    super('BL_ERR_STORE_CONFLICT', message, { hint });
+  }
+}
+
+/** A watch asked for a version the store no longer has (compacted; HTTP 410 Gone): list again. */
+export class StoreExpiredError extends BeelineError {
+  constructor(message: string, hint = 'list again and watch from the new resourceVersion') {
+    super('BL_ERR_STORE_EXPIRED', message, { hint });
+  }
+}
+
+/** An object the store cannot hold: unknown kind, missing or malformed name or namespace, bad selector. */
+export class StoreInvalidError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_STORE_INVALID', message, { hint });
+  }
+}
+
+/** The store (etcd or the Kubernetes API server) did not answer or failed. */
+export class StoreUnavailableError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/** One problem with one object of a manifest, with the field path the apiserver would give. */
+export interface ValidationIssue {
+  /** Where the object came from: `app.yaml#2` (file, 1-based document), `-#1` for stdin. */
+  source: string;
+  kind: string;
+  /** Empty for cluster-scoped kinds or when unknown. */
+  namespace: string;
+  name: string;
+  /** `spec.ingress[0].toPorts[0].ports[0].port`; empty for the object as a whole. */
+  path: string;
+  message: string;
+}
+
+/** `<source>: <Kind>/<namespace>/<name>: <path>: <message>` (namespace left out for cluster-scoped objects). */
+export function formatValidationIssue(i: ValidationIssue): string {
+  const obj = [i.kind || '?', ...(i.namespace ? [i.namespace] : []), i.name || '?'].join('/');
+  return `${i.source}: ${obj}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+/** One or more objects of a manifest are invalid; `issues` lists every problem found. */
+export class ValidationError extends BeelineError {
+  readonly issues: ValidationIssue[];
+  constructor(issues: ValidationIssue[], hint?: string) {
+    super('BL_ERR_INVALID', issues.map(formatValidationIssue).join('\n'), { hint });
+    this.issues = issues;
+  }
+}
+
+/** An apiVersion/kind (or a kind name on the command line) beeline does not know. */
+export class UnknownKindError extends BeelineError {
+  readonly issues: ValidationIssue[];
+  constructor(message: string, options: { hint?: string; issues?: ValidationIssue[] } = {}) {
+    super('BL_ERR_UNKNOWN_KIND', message, { hint: options.hint });
+    this.issues = options.issues ?? [];
+  }
+}
+
+/** A manifest is not well-formed YAML or JSON, or a document in it is not an object. */
+export class ManifestParseError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_MANIFEST_PARSE', message, { hint });
+  }
+}
+
+/** A manifest file or directory could not be read. */
+export class ManifestReadError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_MANIFEST_READ', message, options);
+  }
+}
+
 /** Wraps anything thrown that is not a BeelineError, so the CLI always has a code. */
 export function asBeelineError(err: unknown, operation?: string): BeelineError {
   if (err instanceof BeelineError) return err;

@@ -1,0 +1,379 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { UnknownKindError, ValidationError, formatValidationIssue } from '../common/errors.js';
+import { parseManifest } from './parse.js';
+import { validateBatch, validateObject, requireKind } from './validate.js';
+import { applyDefaults } from './defaults.js';
+import type { Deployment, Service } from './types.js';
+
+/** Errors of one object as `path: message` lines. */
+const errs = (yaml: string) => validateObject(parseManifest(yaml, 't.yaml')[0]!.object).errors.map((e) => `${e.path}: ${e.message}`);
+const ok = (yaml: string) => {
+  const v = validateObject(parseManifest(yaml, 't.yaml')[0]!.object);
+  assert.deepEqual(v.errors, [], JSON.stringify(v.errors));
+  assert.deepEqual(v.unknownFields, []);
+};
+
+const STARWARS_RULE1 = `
+apiVersion: "cilium.io/v2"
+kind: CiliumNetworkPolicy
+metadata:
+  name: "rule1"
+spec:
+  description: "L7 policy to restrict access to specific HTTP call"
+  endpointSelector:
+    matchLabels:
+      org: empire
+      class: deathstar
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        org: empire
+    toPorts:
+    - ports:
+      - port: "80"
+        protocol: TCP
+      rules:
+        http:
+        - method: "POST"
+          path: "/v1/request-landing"
+`;
+
+const VALID: Record<string, string> = {
+  Namespace: `apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: a}}`,
+  Node: `apiVersion: v1\nkind: Node\nmetadata: {name: node1}\nspec: {podCIDR: 10.0.1.0/24}\nstatus: {addresses: [{type: InternalIP, address: 192.168.0.1}]}`,
+  Pod: `
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: shop, labels: {app: web}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: node1}
+  containers:
+  - name: web
+    image: docker.io/cilium/starwars
+    command: [/bin/server]
+    args: [--port, "80"]
+    env: [{name: MODE, value: prod}]
+    workingDir: /srv
+    ports: [{name: http, containerPort: 80, protocol: TCP}]
+    readinessProbe: {httpGet: {path: /healthz, port: http}, initialDelaySeconds: 1, periodSeconds: 2}
+    livenessProbe: {tcpSocket: {port: 80}, failureThreshold: 3, successThreshold: 1}
+  restartPolicy: OnFailure
+`,
+  Deployment: `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: deathstar}
+spec:
+  replicas: 2
+  selector: {matchLabels: {org: empire, class: deathstar}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 25%}}
+  template:
+    metadata: {labels: {org: empire, class: deathstar}}
+    spec:
+      containers:
+      - name: deathstar
+        image: quay.io/cilium/starwars:v2.1
+        readinessProbe: {exec: {command: ["true"]}}
+`,
+  Service: `
+apiVersion: v1
+kind: Service
+metadata: {name: deathstar}
+spec:
+  type: NodePort
+  selector: {org: empire, class: deathstar}
+  ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}, {name: alt, port: 8080, targetPort: 80, protocol: UDP}]
+  sessionAffinity: ClientIP
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}
+  externalTrafficPolicy: Local
+  internalTrafficPolicy: Cluster
+  externalIPs: [203.0.113.7]
+  trafficDistribution: PreferClose
+`,
+  HeadlessService: `apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec: {clusterIP: None, selector: {app: db}}`,
+  EndpointSlice: `
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: deathstar-abc, labels: {kubernetes.io/service-name: deathstar}}
+addressType: IPv4
+endpoints:
+- addresses: [10.0.1.5]
+  conditions: {ready: true, serving: true, terminating: false}
+  nodeName: node1
+  targetRef: {kind: Pod, namespace: default, name: deathstar-0}
+ports: [{name: http, port: 80, protocol: TCP}]
+`,
+  NetworkPolicy: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-frontend, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {team: web}}
+      podSelector: {matchExpressions: [{key: tier, operator: In, values: [frontend]}]}
+    - ipBlock: {cidr: 172.17.0.0/16, except: [172.17.1.0/24]}
+    ports: [{protocol: TCP, port: 8080}, {port: metrics}, {port: 32000, endPort: 32768}]
+  egress:
+  - to: [{ipBlock: {cidr: "2001:db8::/32", except: ["2001:db8:1::/48"]}}]
+`,
+  CiliumNetworkPolicy: STARWARS_RULE1,
+  CiliumNetworkPolicySpecs: `
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: multi}
+specs:
+- endpointSelector: {matchLabels: {"k8s:io.kubernetes.pod.namespace": default, app: client}}
+  egress:
+  - toFQDNs: [{matchName: api.github.com}, {matchPattern: "*.cilium.io"}]
+    toPorts: [{ports: [{port: "443", protocol: TCP}]}]
+  - toEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": kube-system, "k8s:k8s-app": kube-dns}}]
+    toPorts: [{ports: [{port: "53", protocol: ANY}], rules: {dns: [{matchPattern: "*"}]}}]
+  - toCIDRSet: [{cidr: 10.0.0.0/8, except: [10.96.0.0/12]}]
+  - toEntities: [world, kube-apiserver]
+  - toServices: [{k8sService: {serviceName: db, namespace: default}}]
+  egressDeny:
+  - toCIDR: [192.0.2.1]
+    toPorts: [{ports: [{port: "22"}]}]
+- endpointSelector: {}
+  enableDefaultDeny: {ingress: false, egress: false}
+  ingress:
+  - fromEntities: [cluster, host, remote-node, health]
+    icmps: [{fields: [{type: 8, family: IPv4}, {type: EchoRequest, family: IPv6}]}]
+  - fromCIDR: [198.51.100.0/24]
+    toPorts: [{ports: [{port: "9092", protocol: TCP}], rules: {kafka: [{role: produce, topic: empire-announce}]}}]
+  ingressDeny:
+  - fromEntities: [world]
+`,
+  CiliumClusterwideNetworkPolicy: `
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: host-fw}
+spec:
+  nodeSelector: {matchLabels: {role: worker}}
+  ingress: [{fromEntities: [cluster], toPorts: [{ports: [{port: "6443", protocol: TCP}, {port: "30000", endPort: 32767, protocol: TCP}]}]}]
+`,
+  HTTPRoute: `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews}
+spec:
+  parentRefs: [{name: gw, sectionName: http}]
+  hostnames: [bookinfo.example.com, "*.example.org"]
+  rules:
+  - matches:
+    - path: {type: PathPrefix, value: /reviews}
+      method: GET
+      headers: [{name: x-canary, value: "yes"}]
+    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: beeline}]}}]
+    backendRefs:
+    - {name: reviews-v1, port: 9080, weight: 90}
+    - {name: reviews-v2, port: 9080, weight: 10}
+    timeouts: {request: 10s, backendRequest: 2s}
+`,
+};
+
+for (const [name, yaml] of Object.entries(VALID)) {
+  test(`valid: ${name}`, () => ok(yaml));
+}
+
+test('valid: the whole set as one batch, defaulted', () => {
+  const docs = Object.values(VALID).flatMap((y, i) => parseManifest(y, `f${i}.yaml`));
+  const { objects, warnings } = validateBatch(docs);
+  assert.equal(objects.length, docs.length);
+  assert.deepEqual(warnings, []);
+  const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'deathstar') as Service;
+  assert.equal(svc.metadata.namespace, 'default');
+  assert.equal(svc.spec.ports![1]!.protocol, 'UDP');
+  assert.equal(svc.spec.ports![0]!.protocol, 'TCP');
+  assert.equal(objects.find((o) => o.kind === 'Namespace')!.metadata.namespace, undefined);
+});
+
+test('defaults: the apiserver defaults, input untouched', () => {
+  const d = parseManifest(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}`)[0]!.object as unknown as Service;
+  const out = applyDefaults(d);
+  assert.deepEqual(out.spec, { ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }], type: 'ClusterIP', sessionAffinity: 'None', internalTrafficPolicy: 'Cluster' });
+  assert.equal(out.metadata.namespace, 'default');
+  assert.equal(d.spec.type, undefined);
+  const dep = applyDefaults(parseManifest(VALID.Deployment!)[0]!.object as unknown as Deployment);
+  assert.equal(dep.spec.replicas, 2);
+  assert.equal(dep.spec.template.spec.restartPolicy, 'Always');
+  const dep1 = applyDefaults({ ...dep, spec: { ...dep.spec, replicas: undefined } } as Deployment);
+  assert.equal(dep1.spec.replicas, 1);
+  const np = applyDefaults(parseManifest(`apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n}\nspec: {podSelector: {}, egress: [{ports: [{port: 53}]}]}`)[0]!.object as never);
+  assert.deepEqual((np as { spec: { policyTypes: string[] } }).spec.policyTypes, ['Ingress', 'Egress']);
+});
+
+// ---- one test per class of error, exact path and message ----
+
+const CNP = (toPorts: string) => `
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p}
+spec:
+  endpointSelector: {matchLabels: {app: a}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: b}}]
+    toPorts: ${toPorts}
+`;
+
+test('error: port out of range, at the Cilium field path', () => {
+  assert.deepEqual(errs(CNP('[{ports: [{port: "70000", protocol: TCP}]}]')), ['spec.ingress[0].toPorts[0].ports[0].port: must be 1-65535']);
+});
+
+test('error: L7 rules on a port without a protocol', () => {
+  assert.deepEqual(errs(CNP('[{ports: [{port: "80"}], rules: {http: [{method: GET}]}}]')), [
+    'spec.ingress[0].toPorts[0].ports[0].protocol: Required value: L7 rules on a port without a protocol (set TCP, or UDP/ANY for dns rules)',
+  ]);
+  assert.deepEqual(errs(CNP('[{ports: [{port: "80", protocol: UDP}], rules: {http: [{method: GET}]}}]')), [
+    'spec.ingress[0].toPorts[0].ports[0].protocol: Unsupported value: "UDP": http rules need protocol TCP',
+  ]);
+});
+
+test('error: required field', () => {
+  assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}`), ['spec.containers[0].image: Required value']);
+  assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {}\nspec: {containers: []}`), ['metadata.name: Required value', 'spec.containers: Required value: must have at least one item']);
+});
+
+test('error: wrong type (a string where a number belongs)', () => {
+  assert.deepEqual(errs(VALID.Deployment!.replace('replicas: 2', 'replicas: two')), ['spec.replicas: must be an integer (got string "two")']);
+  assert.deepEqual(errs(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: "80"}]}`), ['spec.ports[0].port: must be an integer (got string "80")']);
+});
+
+test('error: enums', () => {
+  assert.deepEqual(errs(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: ExternalName, ports: [{port: 80, protocol: ICMP}]}`), [
+    'spec.type: Unsupported value: "ExternalName": supported values: "ClusterIP", "NodePort", "LoadBalancer"',
+    'spec.ports[0].protocol: Unsupported value: "ICMP": supported values: "TCP", "UDP", "SCTP"',
+  ]);
+  assert.deepEqual(errs(VALID.Pod!.replace('restartPolicy: OnFailure', 'restartPolicy: Sometimes')), [
+    'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+  ]);
+  assert.deepEqual(errs(CNP('[]').replace('fromEndpoints: [{matchLabels: {app: b}}]', 'fromEntities: [galaxy]')), [
+    'spec.ingress[0].fromEntities[0]: Unsupported value: "galaxy": supported values: "all", "world", "world-ipv4", "world-ipv6", "cluster", "host", "remote-node", "kube-apiserver", "init", "health", "unmanaged", "ingress", "none"',
+  ]);
+  assert.deepEqual(errs(CNP('[{ports: [{port: "80", protocol: ICMP}]}]')), [
+    'spec.ingress[0].toPorts[0].ports[0].protocol: Unsupported value: "ICMP": supported values: "TCP", "UDP", "SCTP", "ANY"',
+  ]);
+});
+
+test('error: ranges (nodePort, endPort, affinity timeout, replicas)', () => {
+  assert.deepEqual(errs(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 8080}], sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 90000}}}`), [
+    'spec.ports[0].nodePort: must be 30000-32767',
+    'spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be 1-86400',
+  ]);
+  assert.deepEqual(errs(CNP('[{ports: [{port: "9000", endPort: 8000, protocol: TCP}]}]')), [
+    'spec.ingress[0].toPorts[0].ports[0].endPort: Invalid value: 8000: must be greater than or equal to `port` (9000)',
+  ]);
+  assert.deepEqual(errs(VALID.Deployment!.replace('replicas: 2', 'replicas: -1')), ['spec.replicas: must be >= 0']);
+});
+
+test('error: CIDRs that do not parse, except outside its cidr', () => {
+  assert.deepEqual(errs(VALID.NetworkPolicy!.replace('172.17.0.0/16, except: [172.17.1.0/24]', '172.17.0.0/33, except: [10.0.0.0/8]')), [
+    'spec.ingress[0].from[1].ipBlock.cidr: Invalid value: "172.17.0.0/33": must be a valid CIDR (e.g. 10.9.8.0/24 or 2001:db8::/64)',
+  ]);
+  assert.deepEqual(errs(VALID.NetworkPolicy!.replace('except: [172.17.1.0/24]', 'except: [10.0.0.0/8]')), [
+    'spec.ingress[0].from[1].ipBlock.except[0]: Invalid value: "10.0.0.0/8": must be a strict subset of `cidr` "172.17.0.0/16"',
+  ]);
+  assert.deepEqual(errs(VALID.NetworkPolicy!.replace('"2001:db8:1::/48"', '"2001:db9::/48"')), [
+    'spec.egress[0].to[0].ipBlock.except[0]: Invalid value: "2001:db9::/48": must be a strict subset of `cidr` "2001:db8::/32"',
+  ]);
+});
+
+test('error: names and labels', () => {
+  assert.deepEqual(errs(`apiVersion: v1\nkind: Namespace\nmetadata: {name: Shop_1, labels: {"bad key!": x, ok: "-bad"}}`), [
+    'metadata.name: Invalid value: "Shop_1": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character',
+    'metadata.labels: Invalid value: "bad key!": name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character',
+    'metadata.labels.ok: Invalid value: "-bad": a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character',
+  ]);
+});
+
+test('error: a selector that cannot parse', () => {
+  assert.deepEqual(errs(`apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n}\nspec: {podSelector: {matchExpressions: [{key: app, operator: Like, values: [a]}, {key: tier, operator: In}, {key: x, operator: Exists, values: [y]}]}}`), [
+    'spec.podSelector.matchExpressions[0].operator: Unsupported value: "Like": supported values: "In", "NotIn", "Exists", "DoesNotExist"',
+    "spec.podSelector.matchExpressions[1].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
+    "spec.podSelector.matchExpressions[2].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+  ]);
+});
+
+test('error: Service and Deployment cross-field rules', () => {
+  assert.deepEqual(errs(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, nodePort: 30001}, {port: 81}]}`), [
+    'spec.ports[0].name: Required value',
+    'spec.ports[0].nodePort: Forbidden: may not be used when `type` is \'ClusterIP\'',
+    'spec.ports[1].name: Required value',
+  ]);
+  assert.deepEqual(errs(VALID.Deployment!.replace('labels: {org: empire, class: deathstar}', 'labels: {org: rebels}')), [
+    'spec.template.metadata.labels: Invalid value: {"org":"rebels"}: `selector` does not match template `labels`',
+  ]);
+});
+
+test('error: HTTPRoute Service backend without a port, bad weight', () => {
+  assert.deepEqual(errs(VALID.HTTPRoute!.replace('{name: reviews-v2, port: 9080, weight: 10}', '{name: reviews-v2, weight: -1}')), [
+    'spec.rules[0].backendRefs[1].weight: must be 0-1000000',
+    'spec.rules[0].backendRefs[1].port: Required value: must be specified for a Service backend',
+  ]);
+});
+
+test('error: Cilium rule needs exactly one selector; spec or specs', () => {
+  assert.deepEqual(errs(`apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p}\nspec: {ingress: []}`), ['spec: Required value: one of endpointSelector or nodeSelector']);
+  assert.deepEqual(errs(`apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p}`), ['spec: Required value: spec or specs must be set']);
+});
+
+test('unknown fields are warnings, not errors', () => {
+  const docs = parseManifest(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  foo: 1\n  containers: [{name: c, image: i, imagePullSecret: x}]\n`, 'p.yaml');
+  const { objects, warnings } = validateBatch(docs);
+  assert.equal(objects.length, 1);
+  assert.deepEqual(warnings.map(formatValidationIssue), [
+    'p.yaml#1: Pod/default/p: unknown field "spec.foo"',
+    'p.yaml#1: Pod/default/p: unknown field "spec.containers[0].imagePullSecret"',
+  ]);
+});
+
+test('unknown kind: UnknownKindError naming apiVersion/kind and the known kinds', () => {
+  const docs = parseManifest(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: d}\n`, 'u.yaml');
+  assert.throws(() => validateBatch(docs), (e: unknown) => {
+    assert.ok(e instanceof UnknownKindError);
+    assert.equal(e.code, 'BL_ERR_UNKNOWN_KIND');
+    const [a, b] = e.message.split('\n');
+    assert.match(a!, /^u\.yaml#1: unknown kind "ConfigMap" in version "v1" \(known: v1\/Namespace, v1\/Node, v1\/Pod, apps\/v1\/Deployment, /);
+    assert.equal(b, 'u.yaml#2: no matches for kind "Deployment" in version "extensions/v1beta1" (beeline reads Deployment as apps/v1)');
+    return true;
+  });
+  assert.throws(() => requireKind('configmaps'), (e: unknown) => e instanceof UnknownKindError && /resource type "configmaps"/.test(e.message));
+});
+
+test('batch: every error of every object, with source and object; duplicates; nothing returned', () => {
+  const docs = parseManifest(`
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {ports: [{port: 0}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 99999}]}]}
+`, 'app.yaml');
+  assert.throws(() => validateBatch(docs), (e: unknown) => {
+    assert.ok(e instanceof ValidationError);
+    assert.equal(e.code, 'BL_ERR_INVALID');
+    assert.deepEqual(e.message.split('\n'), [
+      'app.yaml#1: Service/shop/web: spec.ports[0].port: must be 1-65535',
+      'app.yaml#3: Namespace/shop: metadata.name: Duplicate value: "shop": also defined at app.yaml#2',
+      'app.yaml#4: Pod/default/p: spec.containers[0].ports[0].containerPort: must be 1-65535',
+    ]);
+    assert.equal(e.issues.length, 3);
+    assert.deepEqual(e.issues[0], { source: 'app.yaml#1', kind: 'Service', namespace: 'shop', name: 'web', path: 'spec.ports[0].port', message: 'must be 1-65535' });
+    return true;
+  });
+});

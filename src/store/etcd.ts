@@ -1,0 +1,533 @@
+/**
+ * kvstore mode: the cluster store over etcd (the lab's default).
+ *
+ * Each object is one key, `/beeline/v1/resources/<group>/<kind>/<namespace>/<name>`
+ * (store.ts: resourceKey), whose value is the object as JSON without its
+ * resourceVersion: the resourceVersion *is* the key's etcd mod_revision, and a
+ * list's resourceVersion the store revision it was read at, so a watch from it
+ * (start_revision = rv + 1) gets exactly the later changes. Writes are etcd
+ * transactions guarded by the key's mod_revision (optimistic concurrency);
+ * applyBatch is one transaction over every key.
+ */
+import { randomUUID } from 'node:crypto';
+import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import {
+  BeelineError,
+  StoreAlreadyExistsError,
+  StoreConflictError,
+  StoreExpiredError,
+  StoreInvalidError,
+  StoreNotFoundError,
+  StoreUnavailableError,
+} from '../common/errors.js';
+import {
+  EventQueue,
+  RevisionDedup,
+  StoreInformer,
+  checkIdentity,
+  kindInfo,
+  matchesSelector,
+  parseLabelSelector,
+  parseResourceKey,
+  resourceKey,
+  resourcePrefix,
+  type DeleteOptions,
+  type Informer,
+  type ListOptions,
+  type ListResult,
+  type ObjectInput,
+  type Store,
+  type StoreLease,
+  type StoreObject,
+  type StoreWatch,
+  type WatchEvent,
+  type WatchOptions,
+  type WriteOptions,
+} from './store.js';
+
+export interface EtcdStoreOptions {
+  /** `unix:///path/etcd.sock:2379` (the lab's), or any etcd3 host string. */
+  endpoint: string;
+  dialTimeoutMs?: number;
+  /** Back-off of a watch that lost its connection: first and largest delay. */
+  watchBackoff?: { initialMs: number; maxMs: number };
+}
+
+/** Opens the store over etcd. The client connects lazily; nothing is read here. */
+export function openEtcdStore(options: EtcdStoreOptions): EtcdStore {
+  return new EtcdStore(new Etcd3({ hosts: options.endpoint, dialTimeout: options.dialTimeoutMs ?? 2000 }), options);
+}
+
+/** Decodes a stored key-value into an object, its resourceVersion being the key's mod_revision. */
+export function decodeObject(kv: IKeyValue): StoreObject {
+  const obj = JSON.parse(kv.value.toString()) as StoreObject;
+  obj.metadata.resourceVersion = String(kv.mod_revision);
+  return obj;
+}
+
+/** The stored form: no resourceVersion (it is the key's mod_revision). */
+export function encodeObject(obj: StoreObject): string {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata;
+  return JSON.stringify({ ...obj, metadata });
+}
+
+/** Normalises input metadata; cluster-scoped objects have no namespace. */
+function inputMeta(obj: ObjectInput): { namespace: string | undefined; name: string } {
+  const ns = obj.metadata.namespace === '' ? undefined : obj.metadata.namespace;
+  return { namespace: kindInfo(obj.kind).namespaced ? ns : undefined, name: obj.metadata.name };
+}
+
+function describe(obj: { kind: string; metadata: { namespace?: string; name: string } }): string {
+  return `${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`;
+}
+
+function sameJSON(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** A new object (create) or the next version of `current` (update/apply). */
+function nextObject(input: ObjectInput, current: StoreObject | undefined, part: 'all' | 'status'): StoreObject {
+  if (!current) {
+    const { resourceVersion: _rv, ...meta } = input.metadata;
+    const obj: StoreObject = {
+      ...input,
+      metadata: {
+        ...meta,
+        uid: randomUUID(),
+        creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        generation: 1,
+        resourceVersion: '',
+      },
+    };
+    if (obj.metadata.namespace === '' || !kindInfo(obj.kind).namespaced) delete obj.metadata.namespace;
+    return obj;
+  }
+  if (part === 'status') return { ...current, status: input.status };
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, ...meta } = input.metadata;
+  const next: StoreObject = {
+    ...input,
+    status: current.status,
+    metadata: {
+      ...meta,
+      namespace: current.metadata.namespace,
+      uid: current.metadata.uid,
+      creationTimestamp: current.metadata.creationTimestamp,
+      generation: (current.metadata.generation ?? 1) + (sameJSON(input.spec, current.spec) ? 0 : 1),
+      resourceVersion: '',
+    },
+  };
+  if (next.metadata.namespace === undefined) delete next.metadata.namespace;
+  if (next.status === undefined) delete next.status;
+  return next;
+}
+
+function unavailable(op: string, e: unknown): BeelineError {
+  if (e instanceof BeelineError) return e;
+  return new StoreUnavailableError(`store: ${op}: ${(e as Error)?.message ?? String(e)}`, { hint: 'is etcd running and its socket reachable?', cause: e });
+}
+
+/** How many times a write retries when it raced another writer and the caller did not pin a version. */
+const WRITE_ATTEMPTS = 8;
+
+export class EtcdStore implements Store {
+  readonly mode = 'kvstore' as const;
+  private readonly watches = new Set<EtcdWatch>();
+
+  constructor(
+    /** The etcd client; the store closes it. */
+    readonly client: Etcd3,
+    private readonly options: Partial<EtcdStoreOptions> = {},
+  ) {}
+
+  private async read(key: string): Promise<{ obj: StoreObject; mod: string } | undefined> {
+    const res = await this.client.get(key).exec();
+    const kv = res.kvs[0];
+    return kv ? { obj: decodeObject(kv), mod: String(kv.mod_revision) } : undefined;
+  }
+
+  async get(kind: string, namespace: string | undefined, name: string): Promise<StoreObject | undefined> {
+    const key = resourceKey(kind, kindInfo(kind).namespaced ? namespace : undefined, name);
+    try {
+      return (await this.read(key))?.obj;
+    } catch (e) {
+      throw unavailable(`get ${kind} ${name}`, e);
+    }
+  }
+
+  async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
+    const reqs = parseLabelSelector(options.labelSelector);
+    const prefix = resourcePrefix(kind, options.namespace);
+    try {
+      const res = await this.client.getAll().prefix(prefix).exec();
+      const items = res.kvs.map(decodeObject).filter((o) => matchesSelector(reqs, o.metadata.labels));
+      return { items, resourceVersion: String(res.header.revision) };
+    } catch (e) {
+      throw unavailable(`list ${kind}`, e);
+    }
+  }
+
+  async create(input: ObjectInput, options: WriteOptions = {}): Promise<StoreObject> {
+    checkIdentity(input);
+    const { namespace, name } = inputMeta(input);
+    const key = resourceKey(input.kind, namespace, name);
+    const obj = nextObject(input, undefined, 'all');
+    try {
+      if (options.dryRun) {
+        if (await this.read(key)) throw new StoreAlreadyExistsError(`store: create ${describe(input)}: already exists`);
+        return obj;
+      }
+      let put = this.client.put(key).value(encodeObject(obj));
+      if (options.lease) put = put.lease(options.lease.id);
+      const res = await this.client.if(key, 'Create', '==', 0).then(put).commit();
+      if (!res.succeeded) throw new StoreAlreadyExistsError(`store: create ${describe(input)}: already exists`);
+      obj.metadata.resourceVersion = String(res.header.revision);
+      return obj;
+    } catch (e) {
+      throw unavailable(`create ${describe(input)}`, e);
+    }
+  }
+
+  async update(input: ObjectInput, options: WriteOptions = {}): Promise<StoreObject> {
+    return this.write('update', input, 'all', options);
+  }
+
+  async updateStatus(input: ObjectInput): Promise<StoreObject> {
+    return this.write('update status of', input, 'status', {});
+  }
+
+  private async write(op: string, input: ObjectInput, part: 'all' | 'status', options: WriteOptions): Promise<StoreObject> {
+    checkIdentity(input);
+    const { namespace, name } = inputMeta(input);
+    const key = resourceKey(input.kind, namespace, name);
+    const pinned = input.metadata.resourceVersion;
+    try {
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        const cur = await this.read(key);
+        if (!cur) throw new StoreNotFoundError(`store: ${op} ${describe(input)}: not found`);
+        if (pinned && pinned !== cur.mod) {
+          throw new StoreConflictError(`store: ${op} ${describe(input)}: resourceVersion ${pinned} is stale (now ${cur.mod})`);
+        }
+        const next = nextObject(input, cur.obj, part);
+        if (options.dryRun) {
+          next.metadata.resourceVersion = cur.mod;
+          return next;
+        }
+        let put = this.client.put(key).value(encodeObject(next));
+        if (options.lease) put = put.lease(options.lease.id);
+        const res = await this.client.if(key, 'Mod', '==', cur.mod).then(put).commit();
+        if (res.succeeded) {
+          next.metadata.resourceVersion = String(res.header.revision);
+          return next;
+        }
+      }
+      throw new StoreConflictError(`store: ${op} ${describe(input)}: kept racing other writers`);
+    } catch (e) {
+      throw unavailable(`${op} ${describe(input)}`, e);
+    }
+  }
+
+  async delete(kind: string, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<StoreObject | undefined> {
+    const key = resourceKey(kind, kindInfo(kind).namespaced ? namespace : undefined, name);
+    const what = `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
+    try {
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        const cur = await this.read(key);
+        if (!cur) {
+          if (options.ignoreNotFound) return undefined;
+          throw new StoreNotFoundError(`store: delete ${what}: not found`);
+        }
+        if (options.resourceVersion && options.resourceVersion !== cur.mod) {
+          throw new StoreConflictError(`store: delete ${what}: resourceVersion ${options.resourceVersion} is stale (now ${cur.mod})`);
+        }
+        const res = await this.client.if(key, 'Mod', '==', cur.mod).then(this.client.delete().key(key)).commit();
+        if (res.succeeded) {
+          cur.obj.metadata.resourceVersion = String(res.header.revision);
+          return cur.obj;
+        }
+      }
+      throw new StoreConflictError(`store: delete ${what}: kept racing other writers`);
+    } catch (e) {
+      throw unavailable(`delete ${what}`, e);
+    }
+  }
+
+  async applyBatch(inputs: ObjectInput[]): Promise<StoreObject[]> {
+    if (inputs.length === 0) return [];
+    const keys = inputs.map((o, i) => {
+      try {
+        checkIdentity(o);
+      } catch (e) {
+        if (e instanceof StoreInvalidError) throw new StoreInvalidError(`apply: object ${i + 1} of ${inputs.length}: ${e.message}`, e.hint);
+        throw e;
+      }
+      const { namespace, name } = inputMeta(o);
+      return resourceKey(o.kind, namespace, name);
+    });
+    const seen = new Map<string, number>();
+    keys.forEach((k, i) => {
+      if (seen.has(k)) throw new StoreInvalidError(`apply: ${describe(inputs[i]!)} appears twice (objects ${seen.get(k)! + 1} and ${i + 1})`);
+      seen.set(k, i);
+    });
+    try {
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        // Read every current version at one revision, then write them all guarded by those versions.
+        const current = await Promise.all(keys.map((k) => this.read(k)));
+        const next: StoreObject[] = [];
+        let txn: ReturnType<Etcd3['if']> | undefined;
+        for (const [i, input] of inputs.entries()) {
+          const cur = current[i];
+          const pinned = input.metadata.resourceVersion;
+          if (pinned && pinned !== cur?.mod) {
+            throw new StoreConflictError(
+              `apply: ${describe(input)}: resourceVersion ${pinned} is stale (${cur ? `now ${cur.mod}` : 'the object does not exist'}); nothing was applied`,
+            );
+          }
+          next.push(nextObject(input, cur?.obj, 'all'));
+          const [col, val] = cur ? (['Mod', cur.mod] as const) : (['Create', 0] as const);
+          txn = txn ? txn.and(keys[i]!, col, '==', val) : this.client.if(keys[i]!, col, '==', val);
+        }
+        const res = await txn!.then(...next.map((o, i) => this.client.put(keys[i]!).value(encodeObject(o)))).commit();
+        if (res.succeeded) {
+          for (const o of next) o.metadata.resourceVersion = String(res.header.revision);
+          return next;
+        }
+      }
+      throw new StoreConflictError('apply: kept racing other writers; nothing was applied');
+    } catch (e) {
+      throw unavailable('apply', e);
+    }
+  }
+
+  watch(kind: string, options: WatchOptions = {}): StoreWatch {
+    const w = new EtcdWatch(this.client, kind, options, this.options.watchBackoff ?? { initialMs: 100, maxMs: 5000 }, () => this.watches.delete(w));
+    this.watches.add(w);
+    return w;
+  }
+
+  informer(kind: string, options: ListOptions = {}): Informer {
+    return new StoreInformer(this, kind, options);
+  }
+
+  /**
+   * A lease of `ttlSeconds`, kept alive until revoked or the store closes
+   * (`keepAlive: false` lets it run out; for tests and one-shot claims).
+   */
+  async lease(ttlSeconds: number, options: { keepAlive?: boolean } = {}): Promise<StoreLease> {
+    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: options.keepAlive ?? true });
+    const lost: ((err: Error) => void)[] = [];
+    let lostErr: Error | undefined;
+    lease.on('lost', (err: Error) => {
+      lostErr = err;
+      lost.splice(0).forEach((cb) => cb(err));
+    });
+    let id: string;
+    try {
+      id = await lease.grant();
+    } catch (e) {
+      throw unavailable(`grant lease of ${ttlSeconds}s`, e);
+    }
+    return new EtcdLease(lease, id, ttlSeconds, (cb) => (lostErr ? cb(lostErr) : lost.push(cb)));
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.watches]) w.close();
+    this.client.close();
+  }
+}
+
+class EtcdLease implements StoreLease {
+  constructor(
+    private readonly lease: Lease,
+    readonly id: string,
+    readonly ttlSeconds: number,
+    private readonly addLost: (cb: (err: Error) => void) => void,
+  ) {}
+  onLost(cb: (err: Error) => void): void {
+    this.addLost(cb);
+  }
+  async revoke(): Promise<void> {
+    try {
+      await this.lease.revoke();
+    } catch (e) {
+      throw unavailable(`revoke lease ${this.id}`, e);
+    }
+  }
+}
+
+function isCompacted(e: unknown): boolean {
+  return /compacted/i.test(String((e as Error)?.message ?? e));
+}
+
+/**
+ * One watch over a kind's prefix. The etcd client's own watcher would resume
+ * by itself, but from a revision it advances on reconnect (it can skip
+ * events); so on a lost connection this drops that watcher and makes a new one
+ * from its own resume point, with back-off, and RevisionDedup drops anything
+ * delivered twice.
+ */
+class EtcdWatch implements StoreWatch {
+  private readonly queue: EventQueue;
+  private readonly prefix: string;
+  private readonly reqs;
+  private dedup: RevisionDedup | undefined;
+  private watcher: Watcher | undefined;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private delay: number;
+  /** Times a watcher was (re)created; for tests and status. */
+  attempts = 0;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly kind: string,
+    options: WatchOptions,
+    private readonly backoff: { initialMs: number; maxMs: number },
+    private readonly onClose: () => void,
+  ) {
+    this.prefix = resourcePrefix(kind, options.namespace);
+    this.reqs = parseLabelSelector(options.labelSelector);
+    this.delay = backoff.initialMs;
+    this.queue = new EventQueue(() => this.teardown());
+    const rv = options.resourceVersion;
+    if (rv) {
+      if (!/^\d+$/.test(rv)) throw new StoreInvalidError(`watch ${kind}: resourceVersion ${JSON.stringify(rv)} is not an etcd revision`);
+      this.dedup = new RevisionDedup(Number(rv));
+      this.connect();
+    } else {
+      void this.startFromNow();
+    }
+  }
+
+  private async startFromNow(): Promise<void> {
+    try {
+      const res = await this.client.get(this.prefix).exec();
+      this.dedup = new RevisionDedup(Number(res.header.revision));
+      this.connect();
+    } catch {
+      this.retryLater(() => void this.startFromNow());
+    }
+  }
+
+  private retryLater(fn: () => void): void {
+    if (this.closed) return;
+    this.timer = setTimeout(fn, this.delay);
+    this.delay = Math.min(this.delay * 2, this.backoff.maxMs);
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const dedup = this.dedup!;
+    const from = dedup.resumeRevision();
+    this.attempts++;
+    const w = this.client.watch().prefix(this.prefix).startRevision(String(from)).withPreviousKV().watcher();
+    this.watcher = w;
+    w.on('data', (res) => {
+      if (this.watcher !== w) return;
+      this.delay = this.backoff.initialMs;
+      if (res.events.length === 0) {
+        // A progress notification: everything up to header.revision was sent.
+        const rev = Number(res.header.revision);
+        if (rev > dedup.revision) {
+          dedup.settle(rev);
+          this.queue.push(bookmark(this.kind, rev));
+        }
+        return;
+      }
+      let last = 0;
+      for (const ev of res.events) {
+        const rev = Number(ev.kv.mod_revision);
+        last = rev;
+        if (!dedup.accept(rev, ev.kv.key.toString())) continue;
+        const out = this.translate(ev.type, ev.kv, ev.prev_kv, rev);
+        if (out) this.queue.push(out);
+      }
+      // etcd sends a revision's events in one response (no fragmenting requested).
+      dedup.settle(last);
+    });
+    w.on('disconnected', () => this.restart(w));
+    w.on('error', (err: Error) => {
+      if (this.watcher !== w) return;
+      void this.checkCompacted(from, err);
+    });
+  }
+
+  private restart(w: Watcher): void {
+    if (this.watcher !== w || this.closed) return;
+    this.watcher = undefined;
+    void w.cancel().catch(() => undefined);
+    this.retryLater(() => this.connect());
+  }
+
+  /** A cancelled watch: compacted (Expired, final) or anything else (retry). */
+  private async checkCompacted(from: number, err: Error): Promise<void> {
+    let compacted = isCompacted(err);
+    if (!compacted) {
+      try {
+        await this.client.getAll().prefix(this.prefix).limit(1).revision(from).exec();
+      } catch (e) {
+        compacted = isCompacted(e);
+      }
+    }
+    if (compacted) {
+      this.queue.fail(new StoreExpiredError(`watch ${this.kind}: resourceVersion ${from - 1} was compacted`));
+      return;
+    }
+    const w = this.watcher;
+    if (w) this.restart(w);
+  }
+
+  private translate(type: string, kv: IKeyValue, prev: IKeyValue | undefined, rev: number): WatchEvent | undefined {
+    const cur = type === 'Delete' ? undefined : decodeObject(kv);
+    const before = prev ? decodeObject(prev) : undefined;
+    const curMatch = cur !== undefined && matchesSelector(this.reqs, cur.metadata.labels);
+    const prevMatch = before !== undefined && matchesSelector(this.reqs, before.metadata.labels);
+    if (type === 'Delete') {
+      if (before && !prevMatch) return undefined;
+      const obj = before ?? stub(this.kind, kv.key.toString());
+      if (!obj) return undefined;
+      obj.metadata.resourceVersion = String(rev);
+      return { type: 'DELETED', object: obj };
+    }
+    if (!cur) return undefined;
+    if (curMatch) return { type: before ? (prevMatch ? 'MODIFIED' : 'ADDED') : kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED', object: cur };
+    // It stopped matching the selector: for this watch it is gone.
+    if (prevMatch) return { type: 'DELETED', object: cur };
+    return undefined;
+  }
+
+  private teardown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const w = this.watcher;
+    this.watcher = undefined;
+    void w?.cancel().catch(() => undefined);
+    this.onClose();
+  }
+
+  close(): void {
+    this.queue.end();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
+    return this.queue[Symbol.asyncIterator]();
+  }
+}
+
+function bookmark(kind: string, rev: number): WatchEvent {
+  const k = kindInfo(kind);
+  return {
+    type: 'BOOKMARK',
+    object: { apiVersion: k.group ? `${k.group}/${k.version}` : k.version, kind, metadata: { name: '', uid: '', creationTimestamp: '', resourceVersion: String(rev) } },
+  };
+}
+
+/** A deleted object whose last state is gone (compacted prev_kv): rebuild its identity from the key. */
+function stub(kind: string, key: string): StoreObject | undefined {
+  const p = parseResourceKey(key);
+  if (!p) return undefined;
+  const k = kindInfo(kind);
+  const metadata: StoreObject['metadata'] = { name: p.name, uid: '', creationTimestamp: '', resourceVersion: '' };
+  if (p.namespace) metadata.namespace = p.namespace;
+  return { apiVersion: k.group ? `${k.group}/${k.version}` : k.version, kind, metadata };
+}
