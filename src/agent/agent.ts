@@ -22,6 +22,10 @@ import type {
   MonitorLine,
 } from './types.js';
 import { UsageError } from '../common/errors.js';
+import { IdentityAllocator } from '../identity/allocator.js';
+import { IpcacheStore, toMapEntries, type IpcacheNode } from '../identity/ipcache.js';
+import { formatLabelSet } from '../identity/labels.js';
+import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -57,6 +61,12 @@ export class Agent {
   private readonly remoteNodes = new Map<string, RemoteNode>();
   private readonly datapath: NodeDatapath;
   private podMTU = 1500;
+  /** Identities and the ipcache, once the kvstore has been reachable (started once, kept across outages). */
+  private identity: { allocator: IdentityAllocator; ipcache: IpcacheStore } | undefined;
+  private identityStarting: Promise<void> | undefined;
+  /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
+  private nodesLoaded = false;
+  private ipcacheSyncTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: AgentConfig,
@@ -75,6 +85,14 @@ export class Agent {
       .route('PUT', '/v1/endpoints', (_r, b) => this.endpoints.create(b as EndpointCreateRequest))
       .route('DELETE', '/v1/endpoints', (_r, _b, q) => this.endpoints.delete(requireParam(q, 'containerID'), q.get('ifname') ?? 'eth0'))
       .route('GET', '/v1/nodes', () => [...this.remoteNodes.values()])
+      .route('GET', '/v1/identities', () => this.identities().map(identityJson))
+      .route('GET', '/v1/identities/references', () => this.identityReferences())
+      .route('GET', '/v1/identity', (_r, _b, q) => {
+        const id = Number(requireParam(q, 'id'));
+        const found = this.identities().find((i) => i.id === id);
+        if (!found) throw new UsageError(`identity ${q.get('id')}: not found`, 'see beeline identity list');
+        return identityJson(found);
+      })
       .route('GET', '/v1/bpf/endpoints', () => this.datapath.endpointMap())
       .route('GET', '/v1/bpf/ipcache', () => this.datapath.ipcache())
       .route('GET', '/v1/bpf/ct', () => this.datapath.ctEntries())
@@ -167,6 +185,8 @@ export class Agent {
           this.kv = { state: 'ok' };
           await this.announce(podCIDR);
         }
+        if (!this.identity) await (this.identityStarting ??= this.startIdentity().finally(() => (this.identityStarting = undefined)));
+        else this.endpoints.regenerate();
       } catch (e) {
         if (this.kv.state === 'ok') this.log.warn('kvstore unreachable; keeping the datapath as it is', { error: (e as Error).message });
         this.kv = { state: 'unreachable', message: (e as Error).message };
@@ -175,6 +195,78 @@ export class Agent {
     void check();
     this.timers.push(setInterval(() => void check(), 2000));
     void this.watchNodes();
+  }
+
+  /**
+   * The identity allocator and the ipcache store: started once the kvstore
+   * answers, then endpoints get their identities and bl_ipcache follows the
+   * store. A failed start is tried again on the next kvstore check.
+   */
+  private async startIdentity(): Promise<void> {
+    const etcd = this.etcd!;
+    const allocator = new IdentityAllocator(etcd, { node: this.config.node, log: this.log });
+    const ipcache = new IpcacheStore(etcd, { node: this.config.node, log: this.log });
+    try {
+      await withTimeout(allocator.start(), 5000);
+      await withTimeout(ipcache.start(), 5000);
+    } catch (e) {
+      this.log.warn('identity allocator not started; retrying', { error: (e as Error).message });
+      await allocator.stop().catch(() => undefined);
+      await ipcache.stop().catch(() => undefined);
+      return;
+    }
+    this.identity = { allocator, ipcache };
+    ipcache.onChange(() => this.scheduleIpcacheSync());
+    this.log.info('identity allocator started', { identities: allocator.list().length, ipcache: ipcache.entries().length });
+    this.endpoints.setIdentityBackend({
+      acquire: (labels) => allocator.acquire(labels),
+      release: (labels) => allocator.release(labels),
+      publish: (ip, identity) => ipcache.upsert({ prefix: ip, identity, hostIP: this.config.nodeIP }),
+      unpublish: (ip) => ipcache.delete(ip),
+    });
+    this.scheduleIpcacheSync();
+  }
+
+  private identities(): Identity[] {
+    return this.identity?.allocator.list() ?? [...RESERVED_IDENTITIES];
+  }
+
+  /** This node's references, as the allocator holds them and as the endpoints count them. */
+  private identityReferences(): { node: string; id: number; references: number; endpoints: number }[] {
+    const refs = this.identity?.allocator.references() ?? new Map<number, number>();
+    const users = this.endpoints.identityUsers();
+    const ids = [...new Set([...refs.keys(), ...users.keys()])].sort((a, b) => a - b);
+    return ids.map((id) => ({ node: this.config.node, id, references: refs.get(id) ?? 0, endpoints: users.get(id) ?? 0 }));
+  }
+
+  private scheduleIpcacheSync(): void {
+    if (this.ipcacheSyncTimer) return;
+    this.ipcacheSyncTimer = setTimeout(() => {
+      this.ipcacheSyncTimer = undefined;
+      this.syncIpcache();
+    }, 20);
+  }
+
+  /**
+   * bl_ipcache := toMapEntries(store entries, nodes), writing only what
+   * differs. Only once both the node list and the ipcache store have been
+   * read: while the store is unreachable the caches keep their last state,
+   * so nothing is deleted for want of seeing it.
+   */
+  private syncIpcache(): void {
+    const ipcache = this.identity?.ipcache;
+    if (!ipcache || !this.nodesLoaded || !this.datapath.syncIpcache) return;
+    const c = this.config;
+    const nodes: IpcacheNode[] = [
+      { name: c.node, nodeIP: c.nodeIP, ...(this.ipam ? { podCIDR: this.ipam.podCIDR } : {}), nodeId: nodeIdOf(c.node) },
+      ...[...this.remoteNodes.values()].map((n) => ({ name: n.name, nodeIP: n.nodeIP, podCIDR: n.podCIDR, nodeId: nodeIdOf(n.name) })),
+    ];
+    try {
+      const { upserts, deletes } = this.datapath.syncIpcache(toMapEntries({ entries: ipcache.entries(), nodes, localNode: c.node }));
+      if (upserts.length || deletes.length) this.log.debug('ipcache synced', { upserts: upserts.length, deletes: deletes.length });
+    } catch (e) {
+      this.log.warn('ipcache sync failed', { error: (e as Error).message });
+    }
   }
 
   /** Writes this node's record and heartbeat. */
@@ -205,6 +297,7 @@ export class Agent {
             await this.datapath.removeRemoteNode(old);
             this.remoteNodes.delete(name);
             this.log.info('node removed', { node: name });
+            this.scheduleIpcacheSync();
           }
           return;
         }
@@ -215,6 +308,7 @@ export class Agent {
         await this.datapath.upsertRemoteNode(n);
         this.remoteNodes.set(name, n);
         this.log.info('node learned', { node: name, nodeIP: n.nodeIP, podCIDR: n.podCIDR });
+        this.scheduleIpcacheSync();
       } catch (e) {
         this.log.warn('node not programmed', { node: name, error: (e as Error).message });
       }
@@ -223,6 +317,8 @@ export class Agent {
       try {
         const all = await withTimeout(this.etcd!.getAll().prefix(NODES_PREFIX).strings(), 3000);
         for (const [k, v] of Object.entries(all)) await apply(k, v);
+        this.nodesLoaded = true;
+        this.scheduleIpcacheSync();
         break;
       } catch {
         await new Promise((r) => setTimeout(r, 1000));
@@ -239,7 +335,11 @@ export class Agent {
   async stop(): Promise<void> {
     this.log.info('stopping');
     for (const t of this.timers) clearInterval(t);
+    if (this.ipcacheSyncTimer) clearTimeout(this.ipcacheSyncTimer);
     await this.api.close();
+    this.endpoints.setIdentityBackend(undefined);
+    // Not revoked: a stopped (restarting) agent's references and entries live out their lease, as its pods do.
+    this.identity = undefined;
     await this.watcher?.cancel().catch(() => undefined);
     if (this.lease) await this.lease.revoke().catch(() => undefined);
     const etcd = this.etcd;
@@ -248,6 +348,11 @@ export class Agent {
     await this.datapath.close();
   }
 }
+
+/** bl_datapath_config.node_id of a node, as the datapath derives it (the digits of its name). */
+const nodeIdOf = (name: string) => Number(name.replace(/\D/g, '')) || 0;
+
+const identityJson = (i: Identity) => ({ id: i.id, labels: formatLabelSet(i.labels) });
 
 function ownerOf(b: { owner?: unknown } | undefined): string {
   if (!b || typeof b.owner !== 'string' || !b.owner) throw new UsageError('ipam: owner: required (containerID/ifname)');

@@ -3,6 +3,8 @@
  * implementation lives in src/datapath/; tests of agent logic use a fake, so
  * they need no root and no kernel.
  */
+import type { BlIpcacheKey } from '../datapath/generated/abi.js';
+import type { IpcacheMapEntry } from '../identity/ipcache.js';
 import type { AttachmentStatus, EndpointModel, MapStatus } from './types.js';
 
 /** One row of `beeline bpf metrics list`: verdict counters per reason and direction. */
@@ -77,6 +79,12 @@ export interface NodeDatapath {
   /** Make another node's pod CIDR reachable (ipcache + tunnel or native route). Idempotent. */
   upsertRemoteNode(node: RemoteNode): Promise<void>;
   removeRemoteNode(node: RemoteNode): Promise<void>;
+  /**
+   * Makes bl_ipcache hold exactly `desired` (toMapEntries), writing only the
+   * entries that differ and deleting those not wanted. Optional: a datapath
+   * without an ipcache map (plain routing, fakes) leaves it out.
+   */
+  syncIpcache?(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] };
   endpointMap(): EndpointMapRow[];
   ipcache(): IpcacheRow[];
   ctEntries(): CtRow[];

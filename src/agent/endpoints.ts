@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { BeelineError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { formatLabelSet, podIdentityLabels } from '../identity/labels.js';
 import type { NodeDatapath } from './datapath.js';
 import type { EndpointCreateRequest, EndpointDeleteResult, EndpointModel } from './types.js';
 
@@ -54,8 +55,33 @@ export function validateEndpointRequest(r: Partial<EndpointCreateRequest> | unde
   return r as EndpointCreateRequest;
 }
 
+/**
+ * Where endpoints get their identities and publish their addresses: the
+ * agent's IdentityAllocator and IpcacheStore, once the kvstore is reachable.
+ */
+export interface IdentityBackend {
+  acquire(labels: string[]): Promise<{ id: number }>;
+  release(labels: string[]): Promise<boolean>;
+  publish(ip: string, identity: number): Promise<void>;
+  unpublish(ip: string): Promise<boolean>;
+}
+
+/** The security labels of an endpoint (pod labels + namespace), or undefined for one the runtime gave no pod for. */
+export function endpointIdentityLabels(ep: Pick<EndpointModel, 'pod' | 'labels'>): string[] | undefined {
+  if (!ep.pod) return undefined;
+  return formatLabelSet(podIdentityLabels({ namespace: ep.pod.namespace, labels: ep.labels }));
+}
+
+/** How long create() waits for an identity before answering with reserved:init (resolution goes on meanwhile). */
+const IDENTITY_WAIT_MS = 2000;
+
 export class EndpointManager {
   private readonly byId = new Map<number, EndpointModel>();
+  private backend: IdentityBackend | undefined;
+  /** Endpoints holding an identity reference, with the labels it was taken for. */
+  private readonly held = new Map<EndpointModel, { labels: string[]; identity: number }>();
+  /** Identity resolutions under way, one per endpoint. */
+  private readonly resolving = new Map<EndpointModel, Promise<void>>();
 
   constructor(
     private readonly statePath: string,
@@ -130,6 +156,8 @@ export class EndpointManager {
     }
     ep.state = 'ready';
     this.save();
+    // Networking is up with reserved:init; the real identity follows as soon as the allocator answers.
+    if (this.backend) await waitAtMost(this.resolve(ep), IDENTITY_WAIT_MS);
     this.log.info('endpoint created', { id: ep.id, ip: ep.ipv4, iface: ep.hostIfname, pod: ep.pod ? `${ep.pod.namespace}/${ep.pod.name}` : ep.containerID.slice(0, 12) });
     return ep;
   }
@@ -141,8 +169,70 @@ export class EndpointManager {
     await this.datapath.removeEndpoint(ep);
     this.byId.delete(ep.id);
     this.save();
+    this.releaseIdentity(ep);
     this.log.info('endpoint deleted', { id: ep.id, ip: ep.ipv4 });
     return { deleted: true, id: ep.id };
+  }
+
+  /** Identities come from `backend` from now on; every endpoint without one is resolved. */
+  setIdentityBackend(backend: IdentityBackend | undefined): void {
+    this.backend = backend;
+    if (backend) this.regenerate();
+  }
+
+  /** Starts identity resolution of every endpoint that holds no reference yet (a retry after store failures). */
+  regenerate(): void {
+    for (const ep of this.byId.values()) if (!this.held.has(ep)) void this.resolve(ep);
+  }
+
+  /** This node's identity references as the endpoints hold them: identity → endpoints. */
+  identityUsers(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const h of this.held.values()) out.set(h.identity, (out.get(h.identity) ?? 0) + 1);
+    return out;
+  }
+
+  private resolve(ep: EndpointModel): Promise<void> {
+    const running = this.resolving.get(ep);
+    if (running) return running;
+    const p = this.doResolve(ep)
+      .catch((e) => this.log.warn('endpoint identity not resolved; retrying', { id: ep.id, error: (e as Error).message }))
+      .finally(() => this.resolving.delete(ep));
+    this.resolving.set(ep, p);
+    return p;
+  }
+
+  private async doResolve(ep: EndpointModel): Promise<void> {
+    const b = this.backend;
+    const labels = endpointIdentityLabels(ep);
+    if (!b || !labels || this.held.has(ep)) return;
+    const { id } = await b.acquire(labels);
+    if (this.byId.get(ep.id) !== ep) {
+      await b.release(labels); // deleted meanwhile
+      return;
+    }
+    this.held.set(ep, { labels, identity: id });
+    ep.identityLabels = labels;
+    if (ep.identity !== id) {
+      const from = ep.identity;
+      ep.identity = id;
+      await this.datapath.upsertEndpoint(ep);
+      this.save();
+      this.log.info('endpoint identity', { id: ep.id, ip: ep.ipv4, from, to: id });
+    }
+    await b.publish(ep.ipv4, id);
+    if (this.byId.get(ep.id) !== ep) await b.unpublish(ep.ipv4).catch(() => false);
+  }
+
+  /** Drops the endpoint's identity reference and ipcache entry, in the background: a delete never waits for the store. */
+  private releaseIdentity(ep: EndpointModel): void {
+    const h = this.held.get(ep);
+    this.held.delete(ep);
+    const b = this.backend;
+    if (!h || !b) return;
+    void Promise.all([b.release(h.labels), b.unpublish(ep.ipv4)]).catch((e) =>
+      this.log.warn('endpoint identity release', { id: ep.id, identity: h.identity, error: (e as Error).message }),
+    );
   }
 
   private freeId(): number {
@@ -155,4 +245,9 @@ export class EndpointManager {
     writeFileSync(`${this.statePath}.tmp`, JSON.stringify(this.list(), null, 2));
     renameSync(`${this.statePath}.tmp`, this.statePath);
   }
+}
+
+function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p.then(() => undefined), new Promise<void>((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
 }

@@ -142,8 +142,13 @@ export interface EndpointModel {
   hostMac: string;
   pod?: { namespace: string; name: string };
   labels: Record<string, string>;
-  /** Security identity (issue 4 fills it; until then a reserved one). */
+  /**
+   * Security identity: reserved:init (5) until the identity allocator has
+   * given the endpoint the number of its security labels.
+   */
   identity: number;
+  /** The security-relevant labels the identity stands for (`k8s:app=web`, …), once resolved. */
+  identityLabels?: string[];
   state: EndpointState;
   createdAt: string;
 }

@@ -9,6 +9,7 @@ import { parseOutput, printStructured, table } from './output.js';
 
 /** Cilium prints labels as `source:key=value`; pod labels come from Kubernetes. */
 export function labelList(ep: EndpointModel): string[] {
+  if (ep.identityLabels?.length) return [...ep.identityLabels];
   const l = Object.entries(ep.labels).map(([k, v]) => `k8s:${k}${v ? `=${v}` : ''}`);
   if (ep.pod) l.push(`k8s:io.kubernetes.pod.namespace=${ep.pod.namespace}`);
   return l.length ? l.sort() : ['reserved:init'];

@@ -14,6 +14,8 @@ import { registerBpf } from './bpf.js';
 import { registerProbe, registerServe } from './probe.js';
 import { registerMonitor } from './monitor.js';
 import { registerEndpoint } from './endpoint.js';
+import { registerIdentity } from './identity.js';
+import { registerResources } from './resources.js';
 
 export function buildProgram(): Command {
   const program = new Command('beeline')
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerLab(program);
   registerStatus(program);
   registerEndpoint(program);
+  registerIdentity(program);
+  registerResources(program);
   registerBpf(program);
   registerMonitor(program);
   registerAgent(program);

@@ -15,6 +15,8 @@ import type { AgentConfig, AttachmentStatus, EndpointModel, MapStatus } from '..
 import { UsageError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatIPv4, parseCidr, parseIPv4 } from '../ipam/cidr.js';
+import { diffMapEntries, type IpcacheMapEntry } from '../identity/ipcache.js';
+import { ReservedIdentity } from '../identity/reserved.js';
 import {
   BL_CT4_KEY_CODEC,
   BL_CT_ENTRY_CODEC,
@@ -242,7 +244,8 @@ export class KernelDatapath implements NodeDatapath {
     const cidr = parseCidr(node.podCIDR, `node ${node.name} podCIDR`);
     this.ipcacheMap!.set(
       { prefixlen: cidr.prefix, ip4: cidr.base },
-      { sec_identity: 0, tunnel_endpoint: parseIPv4(node.nodeIP), node_id: Number(node.name.replace(/\D/g, '')) || 0, flags: 0 },
+      // As toMapEntries has it (world behind the node's tunnel endpoint), so the ipcache sync finds it unchanged.
+      { sec_identity: ReservedIdentity.world, tunnel_endpoint: parseIPv4(node.nodeIP), node_id: Number(node.name.replace(/\D/g, '')) || 0, flags: 0 },
     );
     if (this.config.routing === 'native') routeNodeCIDR(node.podCIDR, node.nodeIP, this.config.uplink);
   }
@@ -251,6 +254,17 @@ export class KernelDatapath implements NodeDatapath {
     const cidr = parseCidr(node.podCIDR, `node ${node.name} podCIDR`);
     this.ipcacheMap?.delete({ prefixlen: cidr.prefix, ip4: cidr.base });
     if (this.config.routing === 'native') unrouteNodeCIDR(node.podCIDR);
+  }
+
+  syncIpcache(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] } {
+    const map = this.ipcacheMap;
+    if (!map) return { upserts: [], deletes: [] };
+    const current = map.snapshot().map(([key, value]) => ({ key, value }));
+    const diff = diffMapEntries(current, desired);
+    // Writes first: a prefix that moves to a longer or shorter one is never without an answer.
+    for (const e of diff.upserts) map.set(e.key, e.value);
+    for (const k of diff.deletes) map.delete(k);
+    return diff;
   }
 
   endpointMap(): EndpointMapRow[] {

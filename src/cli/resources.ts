@@ -1,0 +1,391 @@
+/**
+ * kubectl's resource verbs against the lab's cluster store (its etcd):
+ * `apply -f`, `delete -f` / `delete KIND NAME…`, `get KIND [NAME…]`, `describe`.
+ * Apply is atomic per file: the file is validated as a whole and written with
+ * one `applyBatch`, so a file with one invalid object changes nothing.
+ */
+import { Command, Option } from 'commander';
+import {
+  LabNotFoundError,
+  StoreNotFoundError,
+  UnknownKindError,
+  UsageError,
+  ValidationError,
+  asBeelineError,
+  formatValidationIssue,
+} from '../common/errors.js';
+import { readState, resolveLabName } from '../lab/state.js';
+import { openEtcdStore } from '../store/etcd.js';
+import type { ObjectInput, Store, StoreObject } from '../store/store.js';
+import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, validateBatch, type KindInfo } from '../k8s/index.js';
+import { labOption } from './lab.js';
+import { age, parseOutput, table, toJSON, toYAML } from './output.js';
+import { printError } from './program.js';
+
+/** Opens the lab's kvstore; the caller closes it. */
+export function labStore(lab: string | undefined): Store {
+  const name = resolveLabName(lab);
+  const state = readState(name);
+  if (!state?.etcd) throw new LabNotFoundError(`lab ${name}: has no etcd`, "is the lab up? see 'beeline lab status'");
+  return openEtcdStore({ endpoint: `unix://${state.etcd.socket}` });
+}
+
+async function withStore<T>(lab: string | undefined, fn: (s: Store) => Promise<T>): Promise<T> {
+  const store = labStore(lab);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+const groupOf = (k: KindInfo): string => (k.apiVersion.includes('/') ? k.apiVersion.slice(0, k.apiVersion.lastIndexOf('/')) : '');
+
+/** `service`, `deployment.apps`, `ciliumnetworkpolicy.cilium.io`: how kubectl names a kind in its output. */
+export function resourceName(k: KindInfo): string {
+  const g = groupOf(k);
+  return g ? `${k.singular}.${g}` : k.singular;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What apply replaces: every top-level field but metadata and status, plus labels and annotations. */
+function appliedPart(o: { metadata?: unknown; [k: string]: unknown }): string {
+  const { metadata, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+  const m = isRecord(metadata) ? metadata : {};
+  return canonical({ rest, labels: m.labels ?? {}, annotations: m.annotations ?? {} });
+}
+
+function canonical(v: unknown): string {
+  const sort = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(sort) : isRecord(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort(x[k])])) : x;
+  return JSON.stringify(sort(v));
+}
+
+type ApplyResult = 'created' | 'configured' | 'unchanged';
+
+/** Applies one validated file as one batch; answers what happened to each object, in file order. */
+export async function applyObjects(store: Store, objects: ObjectInput[]): Promise<ApplyResult[]> {
+  const current = await Promise.all(objects.map((o) => store.get(o.kind, o.metadata.namespace, o.metadata.name)));
+  const results: ApplyResult[] = objects.map((o, i) => {
+    const cur = current[i];
+    if (!cur) return 'created';
+    return appliedPart(cur) === appliedPart(o) ? 'unchanged' : 'configured';
+  });
+  // Unchanged objects are not rewritten (their resourceVersion stays), unless the manifest pins a version to check.
+  const batch = objects.filter((o, i) => results[i] !== 'unchanged' || o.metadata.resourceVersion);
+  await store.applyBatch(batch);
+  return results;
+}
+
+/** Prints a ValidationError kubectl-style: a summary error line, then one line per problem. */
+function printValidation(file: string, e: ValidationError): void {
+  const n = new Set(e.issues.map((i) => `${i.kind}/${i.namespace}/${i.name}/${i.source}`)).size;
+  process.stderr.write(`Error [${e.code}]: apply ${file}: ${n} invalid object${n === 1 ? '' : 's'}, nothing from this file was applied\n`);
+  for (const i of e.issues) process.stderr.write(`  ${formatValidationIssue(i)}\n`);
+}
+
+function docKind(o: Record<string, unknown>): KindInfo {
+  const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  const kind = typeof o.kind === 'string' ? o.kind : '';
+  const k = kindOf(apiVersion, kind);
+  if (!k) throw new UnknownKindError(unknownKindMessage(apiVersion, kind));
+  return k;
+}
+
+function notFound(k: KindInfo, ns: string | undefined, name: string): StoreNotFoundError {
+  return new StoreNotFoundError(`(NotFound) ${k.plural}${groupOf(k) ? `.${groupOf(k)}` : ''} ${JSON.stringify(name)} not found${k.namespaced && ns ? ` in namespace ${ns}` : ''}`);
+}
+
+async function deleteOne(store: Store, k: KindInfo, ns: string | undefined, name: string, ignoreNotFound: boolean): Promise<void> {
+  const namespace = k.namespaced ? ns || 'default' : undefined;
+  const gone = await store.delete(k.kind, namespace, name, { ignoreNotFound: true });
+  if (gone) process.stdout.write(`${resourceName(k)} ${JSON.stringify(name)} deleted\n`);
+  else if (!ignoreNotFound) throw notFound(k, namespace, name);
+}
+
+// ---------------------------------------------------------------------------
+// get: columns per kind
+
+type Obj = StoreObject & { spec?: any; status?: any };
+
+function ageOf(o: Obj): string {
+  const t = Date.parse(o.metadata.creationTimestamp);
+  return Number.isFinite(t) ? age(Math.max(0, Math.round((Date.now() - t) / 1000))) : '<unknown>';
+}
+
+const none = (v: unknown): string => (v === undefined || v === null || v === '' ? '<none>' : String(v));
+const labelString = (m: Record<string, string> | undefined): string =>
+  m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : '<none>';
+
+function selectorString(s: any): string {
+  if (!isRecord(s)) return '<none>';
+  const parts = Object.entries((s.matchLabels as Record<string, string>) ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of (s.matchExpressions as any[]) ?? []) {
+    if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+    else parts.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}
+
+interface Columns {
+  headers: string[];
+  wide?: string[];
+  row(o: Obj): string[];
+  wideRow?(o: Obj): string[];
+}
+
+const COLUMNS: Record<string, Columns> = {
+  Pod: {
+    headers: ['READY', 'STATUS', 'RESTARTS'],
+    wide: ['IP', 'NODE'],
+    row: (o) => {
+      const containers = (o.spec?.containers as unknown[] | undefined)?.length ?? 0;
+      const cs = (o.status?.containerStatuses as any[] | undefined) ?? [];
+      const ready = cs.filter((c) => c.ready).length;
+      const restarts = cs.reduce((n, c) => n + (Number(c.restartCount) || 0), 0);
+      return [`${ready}/${containers}`, String(o.status?.phase ?? 'Pending'), String(restarts)];
+    },
+    wideRow: (o) => [none(o.status?.podIP), none(o.spec?.nodeName)],
+  },
+  Service: {
+    headers: ['TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'],
+    wide: ['SELECTOR'],
+    row: (o) => {
+      const type = String(o.spec?.type ?? 'ClusterIP');
+      const lb = ((o.status?.loadBalancer?.ingress as any[] | undefined) ?? []).map((i) => i.ip ?? i.hostname);
+      const ext = [...((o.spec?.externalIPs as string[] | undefined) ?? []), ...lb];
+      const ports = ((o.spec?.ports as any[] | undefined) ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`);
+      return [type, none(o.spec?.clusterIP), ext.length ? ext.join(',') : type === 'LoadBalancer' ? '<pending>' : '<none>', ports.length ? ports.join(',') : '<none>'];
+    },
+    wideRow: (o) => [labelString(o.spec?.selector)],
+  },
+  Deployment: {
+    headers: ['READY', 'UP-TO-DATE', 'AVAILABLE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    row: (o) => [`${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}`, String(o.status?.updatedReplicas ?? 0), String(o.status?.availableReplicas ?? 0)],
+    wideRow: (o) => {
+      const cs = (o.spec?.template?.spec?.containers as any[] | undefined) ?? [];
+      return [cs.map((c) => c.name).join(',') || '<none>', cs.map((c) => c.image).join(',') || '<none>', selectorString(o.spec?.selector)];
+    },
+  },
+  Namespace: { headers: ['STATUS'], row: (o) => [String(o.status?.phase ?? 'Active')] },
+  NetworkPolicy: { headers: ['POD-SELECTOR'], row: (o) => [selectorString(o.spec?.podSelector)] },
+  Node: {
+    headers: ['STATUS'],
+    row: (o) => {
+      const ready = ((o.status?.conditions as any[] | undefined) ?? []).find((c) => c.type === 'Ready');
+      return [ready?.status === 'True' ? 'Ready' : 'NotReady'];
+    },
+  },
+};
+
+/** Where AGE goes: kubectl puts it after the kind's own columns and before the wide ones. */
+export function renderTable(k: KindInfo, items: Obj[], opts: { wide: boolean; allNamespaces: boolean }): string {
+  const c = COLUMNS[k.kind] ?? { headers: [], row: () => [] };
+  const nsCol = opts.allNamespaces && k.namespaced;
+  const headers = [...(nsCol ? ['NAMESPACE'] : []), 'NAME', ...c.headers, 'AGE', ...(opts.wide ? (c.wide ?? []) : [])];
+  const rows = items.map((o) => [
+    ...(nsCol ? [o.metadata.namespace ?? ''] : []),
+    o.metadata.name,
+    ...c.row(o),
+    ageOf(o),
+    ...(opts.wide && c.wideRow ? c.wideRow(o) : []),
+  ]);
+  return table(headers, rows);
+}
+
+// ---------------------------------------------------------------------------
+// describe
+
+function flatten(v: unknown, prefix: string, out: [string, string][]): void {
+  if (Array.isArray(v)) {
+    if (v.length === 0) out.push([prefix, '[]']);
+    v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
+  } else if (isRecord(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 0) out.push([prefix, '{}']);
+    for (const key of keys) flatten(v[key], prefix ? `${prefix}.${key}` : key, out);
+  } else out.push([prefix, v === null ? '<none>' : String(v)]);
+}
+
+function section(title: string, v: unknown): string {
+  if (v === undefined) return '';
+  const rows: [string, string][] = [];
+  flatten(v, '', rows);
+  if (rows.length === 0) return `${title}:  <none>\n`;
+  const w = Math.max(...rows.map(([k]) => k.length)) + 1;
+  return `${title}:\n${rows.map(([k, val]) => `  ${`${k}:`.padEnd(w)}  ${val}`).join('\n')}\n`;
+}
+
+function mapLines(title: string, m: Record<string, string> | undefined): string {
+  const pad = (s: string) => `${s}:`.padEnd(19);
+  const entries = Object.entries(m ?? {});
+  if (entries.length === 0) return `${pad(title)}<none>\n`;
+  return entries.map(([k, v], i) => `${i === 0 ? pad(title) : ' '.repeat(19)}${k}=${v}`).join('\n') + '\n';
+}
+
+export function describeObject(o: Obj): string {
+  const pad = (s: string) => `${s}:`.padEnd(19);
+  let out = `${pad('Name')}${o.metadata.name}\n`;
+  if (o.metadata.namespace) out += `${pad('Namespace')}${o.metadata.namespace}\n`;
+  out += `${pad('Kind')}${o.kind} (${o.apiVersion})\n`;
+  out += mapLines('Labels', o.metadata.labels);
+  out += mapLines('Annotations', o.metadata.annotations);
+  out += `${pad('CreationTimestamp')}${o.metadata.creationTimestamp}\n`;
+  out += `${pad('UID')}${o.metadata.uid}\n`;
+  out += `${pad('ResourceVersion')}${o.metadata.resourceVersion}\n`;
+  const { apiVersion: _a, kind: _k, metadata: _m, status, ...rest } = o;
+  for (const [key, v] of Object.entries(rest)) out += section(key[0]!.toUpperCase() + key.slice(1), v);
+  out += status === undefined ? `${pad('Status')}<none>\n` : section('Status', status);
+  out += `${pad('Events')}<none>\n`;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+
+const outputOption = () => new Option('-o, --output <format>', 'wide|json|yaml|name');
+
+export function registerResources(program: Command): void {
+  program
+    .command('apply')
+    .description("create or update resources in the lab's store from manifests (kubectl apply); atomic per file")
+    .requiredOption('-f, --filename <path>', 'a manifest file, a directory of them, or - for standard input')
+    .option('-R, --recursive', 'read directories recursively')
+    .addOption(labOption())
+    .action(async (o: { filename: string; recursive?: boolean; lab?: string }) => {
+      const files = loadManifests(o.filename, { recursive: !!o.recursive });
+      await withStore(o.lab, async (store) => {
+        let failed = false;
+        for (const f of files) {
+          let batch;
+          try {
+            batch = validateBatch(f.docs);
+          } catch (e) {
+            if (e instanceof ValidationError) printValidation(f.file, e);
+            else printError(asBeelineError(e));
+            failed = true;
+            continue;
+          }
+          for (const w of batch.warnings) process.stderr.write(`Warning: ${formatValidationIssue(w)}\n`);
+          const objects = batch.objects as unknown as ObjectInput[];
+          try {
+            const results = await applyObjects(store, objects);
+            objects.forEach((obj, i) => process.stdout.write(`${resourceName(kindOf(obj.apiVersion, obj.kind)!)}/${obj.metadata.name} ${results[i]}\n`));
+          } catch (e) {
+            const err = asBeelineError(e);
+            if (err.code === 'BL_ERR_INTERNAL' || err.code === 'BL_ERR_STORE_UNAVAILABLE') throw err;
+            printError(err);
+            failed = true;
+          }
+        }
+        if (failed) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('delete')
+    .description("delete resources from the lab's store, by manifest (-f) or by kind and names (kubectl delete)")
+    .argument('[kind]', 'kind or short name (po, svc, deploy, ns, netpol, cnp, ccnp, httproute, …)')
+    .argument('[names...]', 'names of the objects')
+    .option('-f, --filename <path>', 'delete what these manifests describe (file, directory or -)')
+    .option('-R, --recursive', 'read directories recursively')
+    .option('-n, --namespace <ns>', 'namespace of namespaced kinds', 'default')
+    .option('--ignore-not-found', 'a missing object is not an error')
+    .addOption(labOption())
+    .action(async (kind: string | undefined, names: string[], o: { filename?: string; recursive?: boolean; namespace: string; ignoreNotFound?: boolean; lab?: string }) => {
+      const targets: { k: KindInfo; ns: string | undefined; name: string }[] = [];
+      if (o.filename) {
+        if (kind) throw new UsageError('delete: give either -f or KIND NAME…, not both');
+        for (const f of loadManifests(o.filename, { recursive: !!o.recursive })) {
+          for (const d of f.docs) {
+            const k = docKind(d.object);
+            const meta = isRecord(d.object.metadata) ? d.object.metadata : {};
+            if (typeof meta.name !== 'string' || !meta.name) throw new UsageError(`delete: ${sourceLabel(d.source)}: metadata.name: Required value`);
+            targets.push({ k, ns: typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : o.namespace, name: meta.name });
+          }
+        }
+      } else {
+        if (!kind) throw new UsageError('delete: give -f FILE or KIND NAME…', "see 'beeline delete --help'");
+        const k = requireKind(kind);
+        if (names.length === 0) throw new UsageError(`delete ${kind}: at least one name is required`);
+        for (const name of names) targets.push({ k, ns: o.namespace, name });
+      }
+      await withStore(o.lab, async (store) => {
+        let failed = false;
+        for (const t of targets) {
+          try {
+            await deleteOne(store, t.k, t.ns, t.name, !!o.ignoreNotFound);
+          } catch (e) {
+            const err = asBeelineError(e);
+            if (err.code !== 'BL_ERR_STORE_NOT_FOUND') throw err;
+            printError(err);
+            failed = true;
+          }
+        }
+        if (failed) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('get')
+    .description("list resources in the lab's store (kubectl get)")
+    .argument('<kind>', 'kind or short name (po, svc, deploy, ns, netpol, cnp, ccnp, httproute, no, eps, …)')
+    .argument('[names...]', 'only these objects')
+    .option('-n, --namespace <ns>', 'namespace of namespaced kinds', 'default')
+    .option('-A, --all-namespaces', 'every namespace')
+    .option('-l, --selector <selector>', 'label selector (app=web,tier!=db,env in (a,b))')
+    .addOption(outputOption())
+    .addOption(labOption())
+    .action(async (kind: string, names: string[], o: { namespace: string; allNamespaces?: boolean; selector?: string; output?: string; lab?: string }) => {
+      const fmt = o.output === 'name' ? 'name' : parseOutput(o.output);
+      const k = requireKind(kind);
+      const ns = k.namespaced && !o.allNamespaces ? o.namespace : undefined;
+      await withStore(o.lab, async (store) => {
+        let items: Obj[];
+        if (names.length) {
+          items = [];
+          for (const n of names) {
+            const obj = await store.get(k.kind, k.namespaced ? o.namespace : undefined, n);
+            if (!obj) throw notFound(k, k.namespaced ? o.namespace : undefined, n);
+            items.push(obj);
+          }
+        } else {
+          items = (await store.list(k.kind, { namespace: ns, labelSelector: o.selector })).items;
+          items.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+        }
+        if (fmt === 'name') {
+          for (const i of items) process.stdout.write(`${resourceName(k)}/${i.metadata.name}\n`);
+          return;
+        }
+        if (fmt === 'json' || fmt === 'yaml') {
+          const doc = names.length === 1 ? items[0] : { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } };
+          process.stdout.write(fmt === 'json' ? toJSON(doc) + '\n' : toYAML(doc));
+          return;
+        }
+        if (items.length === 0) {
+          process.stderr.write(ns ? `No resources found in ${ns} namespace.\n` : 'No resources found\n');
+          return;
+        }
+        process.stdout.write(renderTable(k, items, { wide: fmt === 'wide', allNamespaces: !!o.allNamespaces }));
+      });
+    });
+
+  program
+    .command('describe')
+    .description("show one resource in the lab's store in detail (kubectl describe)")
+    .argument('<kind>', 'kind or short name')
+    .argument('<name>', 'object name')
+    .option('-n, --namespace <ns>', 'namespace of namespaced kinds', 'default')
+    .addOption(labOption())
+    .action(async (kind: string, name: string, o: { namespace: string; lab?: string }) => {
+      const k = requireKind(kind);
+      const ns = k.namespaced ? o.namespace : undefined;
+      await withStore(o.lab, async (store) => {
+        const obj = await store.get(k.kind, ns, name);
+        if (!obj) throw notFound(k, ns, name);
+        process.stdout.write(describeObject(obj));
+      });
+    });
+}
