@@ -41,6 +41,18 @@ run pod cache curl -s "http://$BACKEND:8080/"
 run pod frontend $B probe udp "$CACHE:9001"
 run pod frontend $B probe tcp "$DB:9000"
 
+say "4b. Security identities: equal labels, equal identity on every node (like cilium identity list)"
+run $B identity list
+run $B bpf ipcache list --node node1
+
+say "4c. Kubernetes objects into the cluster store, atomically per file, with field-path errors (kubectl verbs)"
+run $B apply -f examples/starwars.yaml
+run $B get po -n empire
+run $B get svc -n empire
+run $B get cnp -A
+$B apply -f examples/invalid-service.yaml || true
+$B get svc good 2>&1 || true
+
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
 run $B bpf ipcache list
