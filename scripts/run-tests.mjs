@@ -2,7 +2,7 @@
 // Runs one test suite with Node's own test runner over the compiled tests.
 //   unit:       dist/src/**/*.test.js   (no root, no kernel)
 //   privileged: dist/test/privileged/**/*.test.js (root: namespaces, BPF, labs)
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -33,5 +33,16 @@ if (suite === 'privileged' && process.getuid && process.getuid() !== 0) {
 // Privileged tests share the kernel and labs: run files one at a time.
 const args = ['--enable-source-maps', '--test', '--test-reporter=spec'];
 if (suite === 'privileged') args.push('--test-concurrency=1');
+// `ip netns add` (tests, labs) makes /run/netns a mount point the first time;
+// leave the machine as the suite found it.
+const runNetnsBefore = existsSync('/run/netns');
 const r = spawnSync(process.execPath, [...args, ...files], { stdio: 'inherit' });
+if (suite === 'privileged' && !runNetnsBefore && existsSync('/run/netns') && readdirSync('/run/netns').length === 0) {
+  spawnSync('umount', ['/run/netns']);
+  try {
+    rmdirSync('/run/netns');
+  } catch {
+    /* still mounted: leave it */
+  }
+}
 process.exit(r.status ?? 1);
