@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CniError } from '../common/errors.js';
 import { hostIfname, ipamOwner, labelsOf, parseCniArgs, parseInvocation, parseNetConf, podOf, resultAddressesFor } from './config.js';
 import { DEFAULT_AGENT_SOCKET } from './types.js';
+import { mulberry32 } from '../../test/lib/rng.js';
 
 const cniCode = (code: number, re?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof CniError, `not a CniError: ${String(e)}`);
@@ -110,14 +111,8 @@ test('host interface name: lxc + 11 hex digits of sha256(containerID + ifname), 
 });
 
 test('fuzz: any stdin and environment yields a config or a CniError, never anything else', () => {
-  // Deterministic PRNG (mulberry32) so a failure reproduces.
-  let seed = 0x5eed;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  // Deterministic PRNG so a failure reproduces.
+  const rand = mulberry32(0x5eed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const values = [null, true, 0, -1, 1e309, 1450, '', 'x', '1.0.0', '/abs', [], [1], {}, { a: 1 }, [{ key: 'a', value: 'b' }], { cni: { labels: 7 } }];
   const keys = ['cniVersion', 'name', 'type', 'agentSocket', 'mtu', 'dns', 'args', 'ipam', 'prevResult', 'runtimeConfig'];

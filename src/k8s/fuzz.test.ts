@@ -4,18 +4,8 @@ import { stringify } from 'yaml';
 import { BeelineError, ManifestParseError, UnknownKindError, ValidationError } from '../common/errors.js';
 import { parseManifest } from './parse.js';
 import { validateBatch } from './validate.js';
+import { mulberry32 as rng } from '../../test/lib/rng.js';
 
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS: unknown[] = [
   { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'NodePort', selector: { app: 'a' }, ports: [{ name: 'h', port: 80, targetPort: 'http', nodePort: 30001 }] } },

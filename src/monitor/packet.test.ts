@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodePacket, formatIpv6, icmpTypeCode, LAYER_NAMES, packetTuple, type DecodedPacket } from './packet.js';
 import { ETH_ARP, ETH_IPV4, ETH_IPV6, arp, ethernet, icmpEcho, ip6Bytes, ipv4, ipv6, tcp, tcpSyn, udp, vxlan } from '../../test/lib/packets.js';
+import { mulberry32 as prng } from '../../test/lib/rng.js';
 
 test('a TCP SYN: Ethernet, IPv4, TCP with ports, flags and sequence numbers', () => {
   const p = decodePacket(tcpSyn());
@@ -181,17 +182,6 @@ test('bare IP packets (L3 devices) decode with first: ipv4 / ipv6', () => {
 
 // ---- fuzzing
 
-/** mulberry32: a small seeded PRNG, so a failure replays with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LAYER_SET = new Set<string>(LAYER_NAMES);
 const isU = (v: unknown, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
