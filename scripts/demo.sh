@@ -86,6 +86,15 @@ wait $IPERF
 sleep 1
 run $B lab status
 
+say "8b. The store goes away: agents keep the datapath as it is and say so; traffic flows; they resync when it returns"
+run $B lab etcd stop
+sleep 3
+$B status --node node1 | grep -E "Health|KVStore" || true
+run pod frontend ping -c 3 -i 0.2 -W 1 "$DB"
+run $B lab etcd start
+sleep 3
+$B status --node node1 | grep -E "Health|KVStore"
+
 say "9. Kernel features probed, not kernel versions; the ABI the codecs were generated from is the one compiled"
 run $B bpf features
 run node dist/scripts/gen-abi.js --check build/bpf/host.bpf.o build/bpf/lxc.bpf.o build/bpf/overlay.bpf.o

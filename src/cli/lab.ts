@@ -7,7 +7,7 @@ import { repoRoot } from '../common/version.js';
 import { supervise } from '../lab/supervisor.js';
 import { registerLabPod } from './labpod.js';
 import { UsageError } from '../common/errors.js';
-import { labDown, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
+import { labDown, labEtcdStart, labEtcdStop, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
 import { DEFAULT_LAB, listLabs, readState, resolveLabName } from '../lab/state.js';
 import { age, parseOutput, printStructured, table } from './output.js';
 
@@ -135,6 +135,20 @@ export function registerLab(program: Command): void {
     });
 
   registerLabPod(lab);
+
+  const etcd = lab.command('etcd').description("stop or start the lab's etcd (to see how agents ride out a store outage)");
+  for (const verb of ['stop', 'start'] as const) {
+    etcd
+      .command(verb)
+      .description(verb === 'stop' ? 'stop the cluster store; agents keep the datapath as it is and report it unreachable' : 'start it again on the same data; agents resynchronise')
+      .option('--name <name>', 'lab name')
+      .addOption(labOption())
+      .action(async (o: { name?: string; lab?: string }) => {
+        const name = labName(o);
+        await (verb === 'stop' ? labEtcdStop(name) : labEtcdStart(name));
+        process.stdout.write(`lab ${name}: etcd ${verb === 'stop' ? 'stopped' : 'started'}\n`);
+      });
+  }
 
   lab
     .command('supervise', { hidden: true })

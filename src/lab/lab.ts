@@ -373,3 +373,29 @@ export function labExec(name: string, target: string, cmd: string[]): Promise<nu
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
   });
 }
+
+/**
+ * Stops the lab's etcd (by its recorded pid), to exercise what agents do
+ * while the store is away. The datapath must keep forwarding meanwhile.
+ */
+export async function labEtcdStop(name: string): Promise<void> {
+  requireRoot(`lab etcd stop ${name}`);
+  const state = readState(name);
+  if (!state?.etcd) throw new LabStepError(`lab ${name}: has no etcd`);
+  await stopProcess(state.etcd.process);
+}
+
+/** Starts the lab's etcd again on its data directory and sockets; waits until it answers. */
+export async function labEtcdStart(name: string): Promise<void> {
+  requireRoot(`lab etcd start ${name}`);
+  const state = readState(name);
+  if (!state?.etcd) throw new LabStepError(`lab ${name}: has no etcd`);
+  if (isAlive(state.etcd.process)) return;
+  const dir = join(state.dir, 'etcd');
+  // A stopped etcd leaves its socket files behind, and will not listen over them.
+  for (const f of ['etcd.sock:2379', 'peer.sock:2380']) rmSync(join(dir, f), { force: true });
+  const etcd = startEtcd(state.plan.name, dir, state.plan.fabric.netns, ensureCgroup(state.plan.name, 'etcd'));
+  state.etcd = { socket: etcd.socket, dataDir: etcd.dataDir, process: etcd.process };
+  writeState(state);
+  await waitEtcd(etcd);
+}
