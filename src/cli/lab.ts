@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { AgentConfig } from '../agent/types.js';
 import { repoRoot } from '../common/version.js';
+import { parseDuration } from '../common/duration.js';
 import { supervise } from '../lab/supervisor.js';
 import { registerLabPod } from './labpod.js';
 import { UsageError } from '../common/errors.js';
@@ -26,6 +27,7 @@ function printReport(r: LabReport): void {
   process.stdout.write(`Lab:        ${r.name} (${r.phase}, ${r.healthy ? 'healthy' : 'NOT healthy'}, up ${age(since)})\n`);
   process.stdout.write(`Routing:    ${r.routing}\n`);
   process.stdout.write(`KVStore:    ${r.etcd.healthy ? `Ok   etcd ${r.etcd.version} at ${r.etcd.endpoint}` : `Unreachable ${r.etcd.message ?? (r.etcd.running ? '' : 'etcd not running')}`}\n`);
+  process.stdout.write(`Operator:   ${r.operator.running ? `running (pid ${r.operator.pid})` : 'NOT running'}\n`);
   process.stdout.write(`Fabric:     ${r.fabric.netns} ${r.fabric.cidr}\n`);
   process.stdout.write(`World:      ${r.world.netns} ${r.world.ip}\n\n`);
   process.stdout.write(
@@ -57,20 +59,22 @@ export function registerLab(program: Command): void {
     .addOption(labOption().hideHelp())
     .addOption(new Option('--routing <mode>', 'how pods reach other nodes').choices(['tunnel', 'native']).default('tunnel'))
     .addOption(new Option('--datapath <kind>', "bpf, or none: the same topology with plain routing (the benchmarks' floor)").choices(['bpf', 'none']).default('bpf'))
+    .option('--identity-gc-grace <duration>', 'how long an unused security identity lives before the operator deletes it', '15s')
     .option('--bpf-ct-global-max <n>', 'entries of each node\'s connection-tracking map (Cilium: bpf-ct-global-tcp-max)', '65536')
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; monitorAggregation: string; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; identityGcGrace: string; monitorAggregation: string; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
+      parseDuration(o.identityGcGrace, '--identity-gc-grace');
       const ctMax = Number(o.bpfCtGlobalMax);
       if (!/^\d+$/.test(o.bpfCtGlobalMax) || ctMax < 1024 || ctMax > 16_777_216) {
         throw new UsageError(`--bpf-ct-global-max ${o.bpfCtGlobalMax}: must be a whole number from 1024 to 16777216`);
       }
       const name = o.lab ?? o.name;
-      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
+      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, identityGcGrace: o.identityGcGrace, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });

@@ -9,6 +9,7 @@ import { BeelineError, UsageError, asBeelineError } from '../common/errors.js';
 import { version } from '../common/version.js';
 import { registerLab } from './lab.js';
 import { registerAgent } from './agent.js';
+import { registerOperator } from './operator.js';
 import { registerStatus } from './status.js';
 import { registerBpf } from './bpf.js';
 import { registerProbe, registerServe } from './probe.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerBpf(program);
   registerMonitor(program);
   registerAgent(program);
+  registerOperator(program);
   registerProbe(program);
   registerServe(program);
   program

@@ -27,6 +27,8 @@ export interface LabUpOptions {
   datapath?: DatapathKind;
   /** Entries of each node's conntrack map. */
   ctMapSize?: number;
+  /** How long an unused identity lives before the operator deletes it (a duration, e.g. 15s). */
+  identityGcGrace?: string;
   monitorAggregation?: string;
   quiet?: boolean;
 }
@@ -113,6 +115,14 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     state.etcd = { socket: etcd.socket, dataDir: etcd.dataDir, process: etcd.process };
     writeState(state);
     await waitEtcd(etcd);
+    state.operator = startDaemon({
+      role: 'operator',
+      netns: fab,
+      cgroupDir: ensureCgroup(plan.name, 'operator'),
+      log: join(dir, 'operator.log'),
+      cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'operator', '--kvstore', etcd.endpoint, '--identity-gc-grace', opts.identityGcGrace ?? '15s'],
+    });
+    writeState(state);
 
     p.step(`lab ${plan.name}: node agents`);
     for (const n of plan.nodes) {
@@ -217,8 +227,9 @@ export async function labDown(name: string, opts: { quiet?: boolean } = {}): Pro
   state.phase = 'deleting';
   writeState(state);
   const p = progress(4, opts.quiet);
-  p.step(`lab ${name}: stopping agents and etcd`);
+  p.step(`lab ${name}: stopping agents, operator and etcd`);
   await Promise.all(Object.values(state.agents).map((a) => stopProcess(a.process)));
+  if (state.operator) await stopProcess(state.operator);
   if (state.etcd) await stopProcess(state.etcd.process);
   // Anything else the lab started sits in its cgroup subtree: end it by pid.
   if (state.cgroup) await removeCgroup(state.cgroup);
@@ -292,6 +303,7 @@ export interface LabReport {
   createdAt: string;
   healthy: boolean;
   etcd: { endpoint: string; pid: number; running: boolean; healthy: boolean; version?: string; message?: string };
+  operator: { pid: number; running: boolean };
   fabric: { netns: string; cidr: string };
   world: { netns: string; ip: string };
   nodes: NodeReport[];
@@ -348,13 +360,15 @@ export async function labStatus(name: string): Promise<LabReport> {
     }),
   );
   const namespaces = state.netns.map((n) => ({ name: n, present: present.has(n) }));
+  const operator = { pid: state.operator?.pid ?? 0, running: state.operator ? isAlive(state.operator) : false };
   return {
     name,
     phase: state.phase,
     routing: plan.routing,
     createdAt: state.createdAt,
-    healthy: state.phase === 'up' && etcd.healthy && nodes.every((n) => n.agent.health === 'ok') && namespaces.every((n) => n.present),
+    healthy: state.phase === 'up' && etcd.healthy && operator.running && nodes.every((n) => n.agent.health === 'ok') && namespaces.every((n) => n.present),
     etcd,
+    operator,
     fabric: { netns: plan.fabric.netns, cidr: plan.fabric.cidr },
     world: { netns: plan.world.netns, ip: plan.world.ip },
     nodes,

@@ -35,6 +35,8 @@ export interface LabState {
   /** A bpffs mounted for the lab's pins (reachable from inside `ip netns exec`). */
   bpffs?: string;
   etcd?: { socket: string; dataDir: string; process: OwnedProcess };
+  /** The cluster-wide operator (identity GC). */
+  operator?: OwnedProcess;
   /** Per node: the agent's socket, its supervisor process, config and log. */
   agents: Record<string, { socket: string; process: OwnedProcess; config: string; log: string }>;
 }

@@ -63,7 +63,7 @@ test('lab up, status, exec, a second lab, down: the root namespace is left exact
   assert.equal(beeline(['status'], { BEELINE_LAB: B }).code, 0);
   assert.equal(beeline(['lab', 'up', '--name', B, '-q']).code, 1, 'a lab name is taken only once');
 
-  const pids = [...report.nodes.flatMap((n) => [n.agent.pid, n.agent.supervisorPid]), report.etcd.pid];
+  const pids = [...report.nodes.flatMap((n) => [n.agent.pid, n.agent.supervisorPid]), report.etcd.pid, report.operator.pid];
   assert.ok(pids.every((p) => p > 0));
   const cg = `${cgroup2Root()}/beeline/${A}`;
   assert.ok(existsSync(cg));

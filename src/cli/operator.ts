@@ -1,0 +1,29 @@
+/** `beeline operator`: the cluster-wide operator (started by the lab, one per cluster). */
+import { Command } from 'commander';
+import { parseDuration } from '../common/duration.js';
+import { Operator } from '../operator/operator.js';
+
+export function registerOperator(program: Command): void {
+  program
+    .command('operator')
+    .description('run the cluster-wide operator: garbage-collects unused security identities (started by lab up)')
+    .requiredOption('--kvstore <endpoint>', 'etcd client endpoint, e.g. unix:///run/beeline/labs/demo/etcd/etcd.sock:2379')
+    .option('--identity-gc-grace <duration>', 'how long an identity stays unreferenced before it is deleted', '15s')
+    .option('--identity-gc-interval <duration>', 'how often unused identities are looked for', '5s')
+    .action(async (o: { kvstore: string; identityGcGrace: string; identityGcInterval: string }) => {
+      const op = new Operator({
+        kvstore: o.kvstore,
+        identityGcGraceMs: parseDuration(o.identityGcGrace, '--identity-gc-grace'),
+        identityGcIntervalMs: parseDuration(o.identityGcInterval, '--identity-gc-interval'),
+      });
+      op.start();
+      // The GC's timer does not hold the process open by itself: this does, until a signal.
+      const keepAlive = setInterval(() => undefined, 60_000);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      clearInterval(keepAlive);
+      op.stop();
+    });
+}
