@@ -26,6 +26,7 @@ import { IdentityAllocator } from '../identity/allocator.js';
 import { IpcacheStore, toMapEntries, type IpcacheNode } from '../identity/ipcache.js';
 import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
+import { etcdClient } from '../common/etcd.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -147,7 +148,7 @@ export class Agent {
    */
   async start(): Promise<void> {
     this.log.info('starting', { version, node: this.config.node, nodeIP: this.config.nodeIP, routing: this.config.routing });
-    if (this.config.kvstore) this.etcd = new Etcd3({ hosts: this.config.kvstore, dialTimeout: 2000 });
+    if (this.config.kvstore) this.etcd = etcdClient(this.config.kvstore);
     const podCIDR = await this.deps.podCIDR(this.etcd);
     this.ipam = this.deps.ipam(podCIDR);
     this.log.info('pod CIDR', { podCIDR, gateway: this.ipam.gateway });

@@ -6,6 +6,7 @@
 import { Etcd3 } from 'etcd3';
 import { IdentityGarbageCollector } from '../identity/allocator.js';
 import { logger } from '../common/log.js';
+import { etcdClient } from '../common/etcd.js';
 
 export interface OperatorConfig {
   /** etcd client endpoint. */
@@ -24,7 +25,7 @@ export class Operator {
   constructor(private readonly config: OperatorConfig) {}
 
   start(): void {
-    this.etcd = new Etcd3({ hosts: this.config.kvstore, dialTimeout: 2000 });
+    this.etcd = etcdClient(this.config.kvstore);
     this.gc = new IdentityGarbageCollector(this.etcd, { graceMs: this.config.identityGcGraceMs, log: this.log });
     this.gc.start(this.config.identityGcIntervalMs);
     this.log.info('started', { identityGcGraceMs: this.config.identityGcGraceMs, identityGcIntervalMs: this.config.identityGcIntervalMs });

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { etcdClient } from '../common/etcd.js';
 import {
   BeelineError,
   StoreAlreadyExistsError,
@@ -55,7 +56,7 @@ export interface EtcdStoreOptions {
 
 /** Opens the store over etcd. The client connects lazily; nothing is read here. */
 export function openEtcdStore(options: EtcdStoreOptions): EtcdStore {
-  return new EtcdStore(new Etcd3({ hosts: options.endpoint, dialTimeout: options.dialTimeoutMs ?? 2000 }), options);
+  return new EtcdStore(etcdClient(options.endpoint, options.dialTimeoutMs ?? 2000), options);
 }
 
 /** Decodes a stored key-value into an object, its resourceVersion being the key's mod_revision. */

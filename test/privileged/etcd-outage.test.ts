@@ -59,10 +59,12 @@ test('a 10 s etcd outage: traffic flows, status says unreachable, objects made a
   beelineOk(['lab', 'pod', 'add', '--lab', LAB, 'node1', 'p3', '--label', 'app=late']);
   const p3 = listPods(LAB).find((p) => p.name === 'p3')!;
   const ipcache = () => JSON.parse(beelineOk(['bpf', 'ipcache', 'list', '--lab', LAB, '-o', 'json']).stdout) as { node: string; rows: IpcacheRow[] }[];
+  const madeAt = Date.now();
   await until('the new pod is in both nodes\' ipcache with its own identity', () => {
     const ids = ipcache().map((n) => n.rows.find((r) => r.prefix === `${p3.ip}/32`)?.identity ?? 0);
     return ids.length === 2 && ids[0]! >= 256 && ids[0] === ids[1];
-  }, 15_000);
+  }, 30_000);
+  t.diagnostic(`the new pod's identity reached both nodes ${((Date.now() - madeAt) / 1000).toFixed(1)} s after it was made`);
   assert.equal(beeline(['lab', 'pod', 'exec', '--lab', LAB, 'p3', '--', 'ping', '-c', '1', '-W', '2', p2!.ip!]).code, 0);
 
   assert.equal(await pingDone, 0, pingOut.slice(-300));
