@@ -26,6 +26,9 @@ class FakeDatapath implements NodeDatapath {
       events: { read: 3, lost: 0 },
     };
   }
+  eventCounters() {
+    return { read: 3, lost: 0 };
+  }
   metrics(): MetricRow[] {
     return [{ reason: 0, reasonName: 'Forwarded', direction: 'ingress', packets: 2n ** 40n, bytes: 100n }];
   }

@@ -27,6 +27,7 @@ import { IpcacheStore, toMapEntries, type IpcacheNode } from '../identity/ipcach
 import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
 import { etcdClient } from '../common/etcd.js';
+import { withTimeout } from '../common/timeout.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -103,10 +104,11 @@ export class Agent {
         // Send the headers now: a quiet node may have no event to write for a long time.
         res.flushHeaders();
         const line = (l: MonitorLine) => res.write(JSON.stringify(l) + '\n');
-        let lostSeen = this.datapath.info().events.lost;
+        // Only the counters: info() walks every map, too much for a per-second tick per subscriber.
+        let lostSeen = this.datapath.eventCounters().lost;
         const unsubscribe = this.datapath.subscribe((rec) => line({ node: this.config.node, data: rec.toString('base64') }));
         const lostTimer = setInterval(() => {
-          const lost = this.datapath.info().events.lost;
+          const lost = this.datapath.eventCounters().lost;
           if (lost > lostSeen) line({ node: this.config.node, lost: lost - lostSeen });
           lostSeen = lost;
         }, 1000);
@@ -366,7 +368,3 @@ function requireParam(q: URLSearchParams, name: string): string {
   return v;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
-}

@@ -71,6 +71,8 @@ export interface NodeDatapath {
   /** Load (or reuse pinned maps), configure for this node's pod CIDR, attach to the node's devices. */
   start(podCIDR: string): Promise<void>;
   info(): DatapathInfo;
+  /** Events read and lost so far: cheap (no map walks), for per-second use. */
+  eventCounters(): DatapathInfo['events'];
   metrics(): MetricRow[];
   /** Program an endpoint: attach to its host veth, write the endpoint map, route it. Idempotent. */
   upsertEndpoint(ep: EndpointModel): Promise<void>;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AbiMismatchError, BpfError } from '../common/errors.js';
-import { codec, iterateKeys, PerCpuMap, sumPerCpu, TypedMap, u32, u64 } from './maps.js';
+import { codec, iterateKeys, PerCpuMap, sumPerCpu, TypedMap } from './maps.js';
+import { U32_CODEC as u32, U64_CODEC as u64 } from './generated/abi.js';
 import type { RawMap } from './native/libbpf.js';
 
 /**

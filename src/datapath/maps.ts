@@ -25,37 +25,6 @@ export function codec<T>(size: number, encode: (value: T) => Uint8Array, decode:
   return { size, encode, decode };
 }
 
-/** u32, host (little-endian) byte order — array indices, ifindexes. */
-export const u32: Codec<number> = codec(
-  4,
-  (v) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v >>> 0);
-    return b;
-  },
-  (b) => b.readUInt32LE(0),
-);
-
-/** u64, host byte order. */
-export const u64: Codec<bigint> = codec(
-  8,
-  (v) => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(v);
-    return b;
-  },
-  (b) => b.readBigUInt64LE(0),
-);
-
-/** Opaque bytes of a fixed size. */
-export function bytes(size: number): Codec<Buffer> {
-  return codec(
-    size,
-    (v) => v,
-    (b) => Buffer.from(b),
-  );
-}
-
 const BPF_ANY = 0;
 const EAGAIN = 11;
 const EINVAL = 22;

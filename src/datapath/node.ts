@@ -198,9 +198,13 @@ export class KernelDatapath implements NodeDatapath {
         maxEntries: m.raw.maxEntries,
         entries: [...m.keys()].length,
       }));
+    return { mode: 'tc (clsact, direct-action)', attachments, maps, events: this.eventCounters() };
+  }
+
+  eventCounters(): DatapathInfo['events'] {
     let lost = 0n;
     for (const [, v] of this.lostMap?.snapshot() ?? []) lost += v;
-    return { mode: 'tc (clsact, direct-action)', attachments, maps, events: { read: this.events?.samples ?? 0, lost: Number(lost) } };
+    return { read: this.events?.samples ?? 0, lost: Number(lost) };
   }
 
   metrics(): MetricRow[] {

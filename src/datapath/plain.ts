@@ -30,6 +30,10 @@ export class PlainDatapath implements NodeDatapath {
     return { mode: 'none (plain Linux routing, no BPF: benchmark floor)', attachments: [], maps: [], events: { read: 0, lost: 0 } };
   }
 
+  eventCounters(): DatapathInfo['events'] {
+    return { read: 0, lost: 0 };
+  }
+
   metrics(): MetricRow[] {
     return [];
   }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { LabStepError } from '../common/errors.js';
+import { withTimeout } from '../common/timeout.js';
 import { startDaemon, type OwnedProcess } from './process.js';
 
 export interface EtcdHandle {
@@ -55,15 +56,10 @@ export function startEtcd(lab: string, dir: string, netns: string, cgroupDir: st
 /** Asks etcd for its status; resolves with its version and revision or rejects within `timeoutMs`. */
 export async function etcdStatus(endpoint: string, timeoutMs = 2000): Promise<{ version: string; revision: string; dbSize: string }> {
   const client = new Etcd3({ hosts: endpoint, dialTimeout: timeoutMs });
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const st = await Promise.race([
-      client.maintenance.status(),
-      new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
-    ]);
+    const st = await withTimeout(client.maintenance.status(), timeoutMs);
     return { version: st.version, revision: String(st.header.revision), dbSize: String(st.dbSize) };
   } finally {
-    if (timer) clearTimeout(timer);
     client.close();
   }
 }
