@@ -24,6 +24,8 @@ import type {
 import { UsageError } from '../common/errors.js';
 import { IdentityAllocator } from '../identity/allocator.js';
 import { IpcacheStore, toMapEntries, type IpcacheNode } from '../identity/ipcache.js';
+import { EtcdStore } from '../store/etcd.js';
+import type { PodIdentitySource } from '../identity/labels.js';
 import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
 import { etcdClient } from '../common/etcd.js';
@@ -226,8 +228,18 @@ export class Agent {
       release: (labels) => allocator.release(labels),
       publish: (ip, identity) => ipcache.upsert({ prefix: ip, identity, hostIP: this.config.nodeIP }),
       unpublish: (ip) => ipcache.delete(ip),
+      podSource: (namespace, name) => this.podSource(namespace, name),
     });
     this.scheduleIpcacheSync();
+  }
+
+  /** A pod's security-relevant facts from the store: its labels, its namespace's labels, its service account. */
+  private async podSource(namespace: string, name: string): Promise<PodIdentitySource | undefined> {
+    // The store reads through the agent's own etcd client (never closed through it).
+    const store = new EtcdStore(this.etcd!);
+    const [pod, ns] = await Promise.all([store.get('Pod', namespace, name), store.get('Namespace', undefined, namespace)]);
+    if (!pod) return undefined;
+    return { namespace, labels: pod.metadata.labels ?? {}, namespaceLabels: ns?.metadata.labels ?? {}, serviceAccount: (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName };
   }
 
   private identities(): Identity[] {

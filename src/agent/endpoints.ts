@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { BeelineError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { formatLabelSet, podIdentityLabels } from '../identity/labels.js';
+import { formatLabelSet, podIdentityLabels, type PodIdentitySource } from '../identity/labels.js';
 import type { NodeDatapath } from './datapath.js';
 import type { EndpointCreateRequest, EndpointDeleteResult, EndpointModel } from './types.js';
 
@@ -64,6 +64,12 @@ export interface IdentityBackend {
   release(labels: string[]): Promise<boolean>;
   publish(ip: string, identity: number): Promise<void>;
   unpublish(ip: string): Promise<boolean>;
+  /**
+   * The pod as the cluster knows it (its labels, its namespace's labels, its
+   * service account), as Cilium reads it from the API rather than trusting
+   * the runtime; undefined for a pod the store does not have (lab pods).
+   */
+  podSource?(namespace: string, name: string): Promise<PodIdentitySource | undefined>;
 }
 
 /** The security labels of an endpoint (pod labels + namespace), or undefined for one the runtime gave no pod for. */
@@ -204,8 +210,10 @@ export class EndpointManager {
 
   private async doResolve(ep: EndpointModel): Promise<void> {
     const b = this.backend;
-    const labels = endpointIdentityLabels(ep);
-    if (!b || !labels || this.held.has(ep)) return;
+    if (!b || !ep.pod || this.held.has(ep)) return;
+    const source = b.podSource ? await b.podSource(ep.pod.namespace, ep.pod.name) : undefined;
+    const labels = source ? formatLabelSet(podIdentityLabels(source)) : endpointIdentityLabels(ep);
+    if (!labels || this.held.has(ep)) return;
     const { id } = await b.acquire(labels);
     if (this.byId.get(ep.id) !== ep) {
       await b.release(labels); // deleted meanwhile

@@ -6,6 +6,9 @@ import type { AgentConfig } from '../agent/types.js';
 import { repoRoot } from '../common/version.js';
 import { parseDuration } from '../common/duration.js';
 import { supervise } from '../lab/supervisor.js';
+import { Kubelet, type KubeletConfig } from '../lab/kubelet.js';
+import { Controllers } from '../lab/controllers.js';
+import { untilSignal } from '../common/signal.js';
 import { registerLabPod } from './labpod.js';
 import { UsageError } from '../common/errors.js';
 import { labDown, labEtcdStart, labEtcdStop, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
@@ -60,21 +63,23 @@ export function registerLab(program: Command): void {
     .addOption(new Option('--routing <mode>', 'how pods reach other nodes').choices(['tunnel', 'native']).default('tunnel'))
     .addOption(new Option('--datapath <kind>', "bpf, or none: the same topology with plain routing (the benchmarks' floor)").choices(['bpf', 'none']).default('bpf'))
     .option('--identity-gc-grace <duration>', 'how long an unused security identity lives before the operator deletes it', '15s')
+    .option('--crash-backoff <duration>', "the kubelets' first crash-loop back-off (Kubernetes: 10s), doubling to 5m", '10s')
     .option('--bpf-ct-global-max <n>', 'entries of each node\'s connection-tracking map (Cilium: bpf-ct-global-tcp-max)', '65536')
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; identityGcGrace: string; monitorAggregation: string; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; identityGcGrace: string; crashBackoff: string; monitorAggregation: string; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
       parseDuration(o.identityGcGrace, '--identity-gc-grace');
+      const crashBackoff = parseDuration(o.crashBackoff, '--crash-backoff');
       const ctMax = Number(o.bpfCtGlobalMax);
       if (!/^\d+$/.test(o.bpfCtGlobalMax) || ctMax < 1024 || ctMax > 16_777_216) {
         throw new UsageError(`--bpf-ct-global-max ${o.bpfCtGlobalMax}: must be a whole number from 1024 to 16777216`);
       }
       const name = o.lab ?? o.name;
-      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, identityGcGrace: o.identityGcGrace, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
+      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, identityGcGrace: o.identityGcGrace, crashBackoff, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });
@@ -168,4 +173,27 @@ export function registerLab(program: Command): void {
         pidFile: join(dir, 'agent.pid'),
       });
     });
+  lab
+    .command('kubelet', { hidden: true })
+    .description("run a node's kubelet: pods bound to the node become sandboxes and processes (started by lab up)")
+    .requiredOption('--config <file>', 'kubelet configuration')
+    .action(async (o: { config: string }) => {
+      const k = new Kubelet(JSON.parse(readFileSync(o.config, 'utf8')) as KubeletConfig);
+      await k.start();
+      await untilSignal();
+      await k.stop();
+    });
+
+  lab
+    .command('controllers', { hidden: true })
+    .description('run the lab\'s scheduler, deployment, endpointslice and DNS-record controllers (started by lab up)')
+    .requiredOption('--kvstore <endpoint>', 'etcd client endpoint')
+    .requiredOption('--dns-hosts-dir <dir>', 'where the cluster DNS hosts file goes')
+    .action(async (o: { kvstore: string; dnsHostsDir: string }) => {
+      const c = new Controllers({ kvstore: o.kvstore, dnsHostsDir: o.dnsHostsDir });
+      await c.start();
+      await untilSignal();
+      await c.stop();
+    });
 }
+

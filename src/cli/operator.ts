@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { parseDuration } from '../common/duration.js';
 import { Operator } from '../operator/operator.js';
+import { untilSignal } from '../common/signal.js';
 
 export function registerOperator(program: Command): void {
   program
@@ -17,13 +18,7 @@ export function registerOperator(program: Command): void {
         identityGcIntervalMs: parseDuration(o.identityGcInterval, '--identity-gc-interval'),
       });
       op.start();
-      // The GC's timer does not hold the process open by itself: this does, until a signal.
-      const keepAlive = setInterval(() => undefined, 60_000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
-      clearInterval(keepAlive);
+      await untilSignal();
       op.stop();
     });
 }

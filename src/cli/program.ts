@@ -17,6 +17,7 @@ import { registerMonitor } from './monitor.js';
 import { registerEndpoint } from './endpoint.js';
 import { registerIdentity } from './identity.js';
 import { registerResources } from './resources.js';
+import { registerWorkloads } from './workloads.js';
 
 export function buildProgram(): Command {
   const program = new Command('beeline')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerEndpoint(program);
   registerIdentity(program);
   registerResources(program);
+  registerWorkloads(program);
   registerBpf(program);
   registerMonitor(program);
   registerAgent(program);

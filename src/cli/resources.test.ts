@@ -15,8 +15,15 @@ test('resource names are kubectl’s: singular plus group', () => {
 test('tables have each kind’s columns, NAMESPACE first with -A, wide columns last', () => {
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: meta('web-1', 'shop'), spec: { containers: [{}, {}], nodeName: 'node1' }, status: { phase: 'Running', podIP: '10.0.1.5', containerStatuses: [{ ready: true, restartCount: 2 }, { ready: false, restartCount: 1 }] } } as StoreObject;
   const out = renderTable(requireKind('po'), [pod], { wide: true, allNamespaces: true }).split('\n');
-  assert.match(out[0]!, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE$/);
-  assert.match(out[1]!, /^shop\s+web-1\s+1\/2\s+Running\s+3\s+90s\s+10\.0\.1\.5\s+node1$/);
+  assert.match(out[0]!, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/);
+  assert.match(out[1]!, /^shop\s+web-1\s+1\/2\s+Running\s+3\s+90s\s+10\.0\.1\.5\s+node1\s+<none>\s+<none>$/);
+  // A waiting reason (CrashLoopBackOff) is what STATUS shows, as kubectl does.
+  const crashing = { ...pod, status: { phase: 'Running', containerStatuses: [{ ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } } as StoreObject;
+  assert.match(renderTable(requireKind('po'), [crashing], { wide: false, allNamespaces: false }), /\nweb-1\s+0\/2\s+CrashLoopBackOff\s+4\s/);
+  const node = { apiVersion: 'v1', kind: 'Node', metadata: meta('node1'), spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v1.31.0' }, addresses: [{ type: 'InternalIP', address: '172.18.0.11' }] } } as StoreObject;
+  const nodes = renderTable(requireKind('no'), [node], { wide: true, allNamespaces: false }).split('\n');
+  assert.match(nodes[0]!, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+EXTERNAL-IP\s+OS-IMAGE/);
+  assert.match(nodes[1]!, /^node1\s+Ready\s+<none>\s+90s\s+v1\.31\.0\s+172\.18\.0\.11\s+<none>/);
   const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('deny', 'shop'), spec: { podSelector: { matchLabels: { app: 'web' } } } } as StoreObject;
   assert.match(renderTable(requireKind('netpol'), [np], { wide: false, allNamespaces: false }), /^NAME\s+POD-SELECTOR\s+AGE\ndeny\s+app=web\s+90s\n$/);
   const ccnp = { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: meta('x'), spec: {} } as StoreObject;

@@ -21,6 +21,8 @@ import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, va
 import { labOption } from './lab.js';
 import { age, parseOutput, table, toJSON, toYAML } from './output.js';
 import { printError } from './program.js';
+import { displayStatus } from '../lab/podstatus.js';
+import { admit, type ClusterView } from '../k8s/admission.js';
 
 /** Opens the lab's kvstore; the caller closes it. */
 export function labStore(lab: string | undefined): Store {
@@ -64,8 +66,25 @@ function canonical(v: unknown): string {
 
 type ApplyResult = 'created' | 'configured' | 'unchanged';
 
-/** Applies one validated file as one batch; answers what happened to each object, in file order. */
-export async function applyObjects(store: Store, objects: ObjectInput[]): Promise<ApplyResult[]> {
+/** What admission reads of the cluster (src/k8s/admission.ts). */
+async function clusterView(store: Store, serviceCIDR: string): Promise<ClusterView> {
+  const [ns, nodes, svcs] = await Promise.all([store.list('Namespace'), store.list('Node'), store.list('Service')]);
+  return {
+    namespaces: ns.items.map((o) => o.metadata.name),
+    nodes: nodes.items.map((o) => o.metadata.name),
+    services: svcs.items.map((o) => ({ namespace: o.metadata.namespace ?? 'default', name: o.metadata.name, clusterIP: (o.spec as any)?.clusterIP })),
+    serviceCIDR,
+  };
+}
+
+/**
+ * Applies one validated file as one batch, after admission (namespaces exist,
+ * cluster IPs allocated, nodes exist); answers what happened to each object,
+ * in file order. Admission problems throw ValidationError and write nothing.
+ */
+export async function applyObjects(store: Store, objects: ObjectInput[], sources: string[], serviceCIDR: string): Promise<ApplyResult[]> {
+  const issues = admit(objects as any[], sources, await clusterView(store, serviceCIDR));
+  if (issues.length) throw new ValidationError(issues);
   const current = await Promise.all(objects.map((o) => store.get(o.kind, o.metadata.namespace, o.metadata.name)));
   const results: ApplyResult[] = objects.map((o, i) => {
     const cur = current[i];
@@ -134,20 +153,23 @@ interface Columns {
   wide?: string[];
   row(o: Obj): string[];
   wideRow?(o: Obj): string[];
+  /** Columns after AGE that every format shows. */
+  afterAge?: string[];
+  afterAgeRow?(o: Obj): string[];
 }
 
 const COLUMNS: Record<string, Columns> = {
   Pod: {
     headers: ['READY', 'STATUS', 'RESTARTS'],
-    wide: ['IP', 'NODE'],
+    wide: ['IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'],
     row: (o) => {
       const containers = (o.spec?.containers as unknown[] | undefined)?.length ?? 0;
       const cs = (o.status?.containerStatuses as any[] | undefined) ?? [];
       const ready = cs.filter((c) => c.ready).length;
       const restarts = cs.reduce((n, c) => n + (Number(c.restartCount) || 0), 0);
-      return [`${ready}/${containers}`, String(o.status?.phase ?? 'Pending'), String(restarts)];
+      return [`${ready}/${containers}`, displayStatus(o), String(restarts)];
     },
-    wideRow: (o) => [none(o.status?.podIP), none(o.spec?.nodeName)],
+    wideRow: (o) => [none(o.status?.podIP), none(o.spec?.nodeName), '<none>', '<none>'],
   },
   Service: {
     headers: ['TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'],
@@ -173,10 +195,29 @@ const COLUMNS: Record<string, Columns> = {
   Namespace: { headers: ['STATUS'], row: (o) => [String(o.status?.phase ?? 'Active')] },
   NetworkPolicy: { headers: ['POD-SELECTOR'], row: (o) => [selectorString(o.spec?.podSelector)] },
   Node: {
-    headers: ['STATUS'],
+    headers: ['STATUS', 'ROLES'],
     row: (o) => {
       const ready = ((o.status?.conditions as any[] | undefined) ?? []).find((c) => c.type === 'Ready');
-      return [ready?.status === 'True' ? 'Ready' : 'NotReady'];
+      const roles = Object.keys(o.metadata.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice(24));
+      return [(ready?.status === 'True' ? 'Ready' : 'NotReady') + (o.spec?.unschedulable ? ',SchedulingDisabled' : ''), roles.join(',') || '<none>'];
+    },
+    // kubectl puts VERSION after AGE, in every format.
+    afterAge: ['VERSION'],
+    afterAgeRow: (o) => [none(o.status?.nodeInfo?.kubeletVersion)],
+    wide: ['INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'],
+    wideRow: (o) => {
+      const addr = (t: string) => none(((o.status?.addresses as any[] | undefined) ?? []).find((a) => a.type === t)?.address);
+      const info = o.status?.nodeInfo ?? {};
+      return [addr('InternalIP'), addr('ExternalIP'), none(info.osImage), none(info.kernelVersion), none(info.containerRuntimeVersion)];
+    },
+  },
+  EndpointSlice: {
+    headers: ['ADDRESSTYPE', 'PORTS', 'ENDPOINTS'],
+    row: (o) => {
+      const ports = ((o.ports as any[] | undefined) ?? []).map((p) => String(p.port));
+      const addrs = ((o.endpoints as any[] | undefined) ?? []).flatMap((e) => e.addresses ?? []);
+      const shown = addrs.slice(0, 3).join(',') + (addrs.length > 3 ? ` + ${addrs.length - 3} more...` : '');
+      return [String(o.addressType ?? ''), ports.length ? ports.join(',') : '<unset>', shown || '<unset>'];
     },
   },
 };
@@ -185,12 +226,13 @@ const COLUMNS: Record<string, Columns> = {
 export function renderTable(k: KindInfo, items: Obj[], opts: { wide: boolean; allNamespaces: boolean }): string {
   const c = COLUMNS[k.kind] ?? { headers: [], row: () => [] };
   const nsCol = opts.allNamespaces && k.namespaced;
-  const headers = [...(nsCol ? ['NAMESPACE'] : []), 'NAME', ...c.headers, 'AGE', ...(opts.wide ? (c.wide ?? []) : [])];
+  const headers = [...(nsCol ? ['NAMESPACE'] : []), 'NAME', ...c.headers, 'AGE', ...(c.afterAge ?? []), ...(opts.wide ? (c.wide ?? []) : [])];
   const rows = items.map((o) => [
     ...(nsCol ? [o.metadata.namespace ?? ''] : []),
     o.metadata.name,
     ...c.row(o),
     ageOf(o),
+    ...(c.afterAgeRow ? c.afterAgeRow(o) : []),
     ...(opts.wide && c.wideRow ? c.wideRow(o) : []),
   ]);
   return table(headers, rows);
@@ -256,6 +298,7 @@ export function registerResources(program: Command): void {
     .addOption(labOption())
     .action(async (o: { filename: string; recursive?: boolean; lab?: string }) => {
       const files = loadManifests(o.filename, { recursive: !!o.recursive });
+      const serviceCIDR = readState(resolveLabName(o.lab))!.plan.serviceCIDR;
       await withStore(o.lab, async (store) => {
         let failed = false;
         for (const f of files) {
@@ -271,9 +314,14 @@ export function registerResources(program: Command): void {
           for (const w of batch.warnings) process.stderr.write(`Warning: ${formatValidationIssue(w)}\n`);
           const objects = batch.objects as unknown as ObjectInput[];
           try {
-            const results = await applyObjects(store, objects);
+            const results = await applyObjects(store, objects, batch.sources, serviceCIDR);
             objects.forEach((obj, i) => process.stdout.write(`${resourceName(kindOf(obj.apiVersion, obj.kind)!)}/${obj.metadata.name} ${results[i]}\n`));
           } catch (e) {
+            if (e instanceof ValidationError) {
+              printValidation(f.file, e);
+              failed = true;
+              continue;
+            }
             const err = asBeelineError(e);
             if (err.code === 'BL_ERR_INTERNAL' || err.code === 'BL_ERR_STORE_UNAVAILABLE') throw err;
             printError(err);

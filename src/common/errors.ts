@@ -187,6 +187,20 @@ export class PodNotFoundError extends BeelineError {
   }
 }
 
+/** `exec`/`logs` on a pod that no node runs yet (not scheduled, or its sandbox is not up). */
+export class PodNotScheduledError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_POD_NOT_SCHEDULED', message, { hint });
+  }
+}
+
+/** `exec` into a container that is not running (waiting, crash-looping, terminated) or does not exist. */
+export class ContainerNotRunningError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_CONTAINER_NOT_RUNNING', message, { hint });
+  }
+}
+
 /** A label, label set, label filter pattern or identity number is malformed or out of range. */
 export class IdentityInvalidError extends BeelineError {
   constructor(message: string, hint?: string) {

@@ -142,6 +142,16 @@ const container = obj({
   readinessProbe: probe(false),
   livenessProbe: probe(true),
   resources: any,
+  // Accepted and not acted on by the lab's kubelet (docs/workloads.md).
+  startupProbe: any,
+  securityContext: any,
+  volumeMounts: any,
+  envFrom: any,
+  lifecycle: any,
+  stdin: bool,
+  tty: bool,
+  terminationMessagePath: str(),
+  terminationMessagePolicy: str(),
 }, ['name', 'image']);
 
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
@@ -153,6 +163,17 @@ const podSpec = obj({
   hostname: str({ check: nameCheck(dns1123LabelError) }),
   subdomain: str({ check: nameCheck(dns1123LabelError) }),
   terminationGracePeriodSeconds: int({ min: 0 }),
+  affinity: any,
+  tolerations: any,
+  serviceAccountName: str({ check: nameCheck(dns1123SubdomainError) }),
+  serviceAccount: str(),
+  dnsPolicy: str({ enum: ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] }),
+  // Accepted and not acted on by the lab's kubelet (docs/workloads.md).
+  securityContext: any,
+  volumes: any,
+  enableServiceLinks: bool,
+  automountServiceAccountToken: bool,
+  priorityClassName: str(),
 }, ['containers']);
 
 const namespaceSchema = obj({ spec: obj({ finalizers: arr(str()) }), status: any });
@@ -606,6 +627,8 @@ export function validateObject(o: unknown): ObjectValidation {
 /** What a valid batch gives: its objects, defaulted, in file order, and the warnings to print. */
 export interface BatchResult {
   objects: Resource[];
+  /** Where each object came from (`file#doc`), parallel to `objects`. */
+  sources: string[];
   /** Unknown fields, kubectl-style: message `unknown field "spec.foo"`. */
   warnings: ValidationIssue[];
 }
@@ -621,6 +644,7 @@ export function validateBatch(docs: ManifestDoc[]): BatchResult {
   const errors: ValidationIssue[] = [];
   const warnings: ValidationIssue[] = [];
   const objects: Resource[] = [];
+  const sources: string[] = [];
   const seen = new Map<string, string>();
   let unknownKinds = 0;
   for (const d of docs) {
@@ -643,13 +667,14 @@ export function validateBatch(docs: ManifestDoc[]): BatchResult {
       if (prev) errors.push({ ...ident, path: 'metadata.name', message: `Duplicate value: ${q(ident.name)}: also defined at ${prev}` });
       else seen.set(key, source);
       objects.push(applyDefaults(o as unknown as Resource));
+      sources.push(source);
     }
   }
   if (errors.length) {
     if (unknownKinds === errors.length) throw new UnknownKindError(errors.map((e) => `${e.source}: ${e.message}`).join('\n'), { issues: errors });
     throw new ValidationError(errors);
   }
-  return { objects, warnings };
+  return { objects, sources, warnings };
 }
 
 /** For `get KIND`: the kind a name stands for, or UnknownKindError listing the known names. */

@@ -19,6 +19,10 @@ import { addNetns, addVeth, delNetns, ipIn, listNetns, sysctlIn } from './netns.
 import { isAlive, startDaemon, stopProcess } from './process.js';
 import { labDir, labsDir, readState, runDir, writeState, type LabState } from './state.js';
 import { planLab, resolveTarget, type DatapathKind, type RoutingMode } from './topology.js';
+import { clusterDnsArgs, hostsFileText, kubeDnsIP, worldDnsArgs, worldHosts } from './dns.js';
+import type { KubeletConfig } from './kubelet.js';
+import { openEtcdStore } from '../store/etcd.js';
+import type { ObjectInput } from '../store/store.js';
 
 export interface LabUpOptions {
   name: string;
@@ -30,7 +34,55 @@ export interface LabUpOptions {
   /** How long an unused identity lives before the operator deletes it (a duration, e.g. 15s). */
   identityGcGrace?: string;
   monitorAggregation?: string;
+  /** First crash-loop back-off of the kubelets, ms (Kubernetes: 10 s). */
+  crashBackoff?: number;
   quiet?: boolean;
+}
+
+/** What a cluster has from its first moment: the system namespaces and the kube-dns Service. */
+async function bootstrapObjects(endpoint: string, clusterDNS: string): Promise<void> {
+  const store = openEtcdStore({ endpoint });
+  try {
+    const ns = (name: string): ObjectInput => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+    await store.applyBatch([
+      ...['default', 'kube-system', 'kube-public', 'kube-node-lease'].map(ns),
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } },
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: clusterDNS,
+          clusterIPs: [clusterDNS],
+          ports: [
+            { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+            { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+          ],
+        },
+      },
+    ]);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Waits until every node's kubelet has registered its Node as Ready. */
+async function waitNodesReady(endpoint: string, nodes: string[], timeoutMs = 30_000): Promise<void> {
+  const store = openEtcdStore({ endpoint });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let missing = nodes;
+    while (Date.now() < deadline) {
+      const items = (await store.list('Node')).items;
+      const ready = new Set(items.filter((n) => ((n.status as any)?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
+      missing = nodes.filter((n) => !ready.has(n));
+      if (missing.length === 0) return;
+      await sleep(200);
+    }
+    throw new LabStepError(`start kubelets: node(s) ${missing.join(', ')} not Ready after ${timeoutMs / 1000}s`, { hint: 'see the kubelet.log of those nodes' });
+  } finally {
+    await store.close();
+  }
 }
 
 function requireRoot(op: string): void {
@@ -74,7 +126,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     agents: {},
   };
   writeState(state);
-  const p = progress(6, opts.quiet);
+  const p = progress(8, opts.quiet);
   try {
     p.step(`lab ${plan.name}: cgroup subtree and bpffs`);
     state.cgroup = ensureCgroup(plan.name);
@@ -109,6 +161,36 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       if (h.router) sysctlIn(h.netns, 'net.ipv4.ip_forward', '1');
     }
 
+    p.step(`lab ${plan.name}: DNS servers (the outside world's, and the cluster DNS on every node)`);
+    const clusterDNS = kubeDnsIP(plan.serviceCIDR);
+    state.clusterDNS = clusterDNS;
+    state.dns = {};
+    const dnsDir = join(dir, 'dns');
+    mkdirSync(join(dnsDir, 'hosts'), { recursive: true });
+    writeFileSync(join(dnsDir, 'world.hosts'), hostsFileText(worldHosts(plan.world.ip)));
+    ipIn(plan.world.netns, ['link', 'set', 'lo', 'up'], 'bring up lo in the world');
+    state.dns.world = startDaemon({
+      role: 'world DNS',
+      netns: plan.world.netns,
+      cgroupDir: ensureCgroup(plan.name, 'dns', 'world'),
+      log: join(dnsDir, 'world.log'),
+      cmd: ['dnsmasq', ...worldDnsArgs({ listen: plan.world.ip, hostsFile: join(dnsDir, 'world.hosts') })],
+    });
+    writeState(state);
+    for (const n of plan.nodes) {
+      // The kube-dns address is every node's own (node-local DNS): pods reach it through the node's stack.
+      ipIn(n.netns, ['link', 'set', 'lo', 'up'], `bring up lo on ${n.name}`);
+      ipIn(n.netns, ['addr', 'add', `${clusterDNS}/32`, 'dev', 'lo', 'scope', 'host'], `cluster DNS address on ${n.name}`);
+      state.dns[n.name] = startDaemon({
+        role: `cluster DNS ${n.name}`,
+        netns: n.netns,
+        cgroupDir: ensureCgroup(plan.name, 'dns', n.name),
+        log: join(dnsDir, `${n.name}.log`),
+        cmd: ['dnsmasq', ...clusterDnsArgs({ listen: clusterDNS, hostsDir: join(dnsDir, 'hosts'), upstream: plan.world.ip })],
+      });
+      writeState(state);
+    }
+
     p.step(`lab ${plan.name}: etcd (unix sockets only)`);
     const cg = ensureCgroup(plan.name, 'etcd');
     const etcd = startEtcd(plan.name, join(dir, 'etcd'), fab, cg);
@@ -121,6 +203,15 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       cgroupDir: ensureCgroup(plan.name, 'operator'),
       log: join(dir, 'operator.log'),
       cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'operator', '--kvstore', etcd.endpoint, '--identity-gc-grace', opts.identityGcGrace ?? '15s'],
+    });
+    writeState(state);
+    await bootstrapObjects(etcd.endpoint, clusterDNS);
+    state.controllers = startDaemon({
+      role: 'controllers',
+      netns: fab,
+      cgroupDir: ensureCgroup(plan.name, 'controllers'),
+      log: join(dir, 'controllers.log'),
+      cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'controllers', '--kvstore', etcd.endpoint, '--dns-hosts-dir', join(dnsDir, 'hosts')],
     });
     writeState(state);
 
@@ -164,6 +255,33 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
 
     p.step(`lab ${plan.name}: waiting for agents to report healthy`);
     for (const n of plan.nodes) await waitAgent(state, n.name);
+
+    p.step(`lab ${plan.name}: kubelets`);
+    state.kubelets = {};
+    for (const n of plan.nodes) {
+      const ndir = join(dir, 'nodes', n.name);
+      const config: KubeletConfig = {
+        lab: plan.name,
+        node: n.name,
+        nodeIP: n.ip,
+        kvstore: etcd.endpoint,
+        agentSocket: state.agents[n.name]!.socket,
+        clusterDNS,
+        ...(opts.crashBackoff ? { backoffBaseMs: opts.crashBackoff } : {}),
+      };
+      const configPath = join(ndir, 'kubelet.json');
+      writeFileSync(configPath, JSON.stringify(config, null, 2));
+      state.kubelets[n.name] = startDaemon({
+        role: `kubelet ${n.name}`,
+        netns: n.netns,
+        netOnly: true,
+        cgroupDir: ensureCgroup(plan.name, n.name, 'kubelet'),
+        log: join(ndir, 'kubelet.log'),
+        cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'kubelet', '--config', configPath],
+      });
+      writeState(state);
+    }
+    await waitNodesReady(etcd.endpoint, plan.nodes.map((n) => n.name));
     state.phase = 'up';
     writeState(state);
     p.done(`lab ${plan.name} is up: ${plan.nodes.length} node(s), routing ${plan.routing}`);
@@ -227,9 +345,12 @@ export async function labDown(name: string, opts: { quiet?: boolean } = {}): Pro
   state.phase = 'deleting';
   writeState(state);
   const p = progress(4, opts.quiet);
-  p.step(`lab ${name}: stopping agents, operator and etcd`);
+  p.step(`lab ${name}: stopping kubelets, agents, controllers, DNS and etcd`);
+  await Promise.all(Object.values(state.kubelets ?? {}).map((k) => stopProcess(k)));
   await Promise.all(Object.values(state.agents).map((a) => stopProcess(a.process)));
   if (state.operator) await stopProcess(state.operator);
+  if (state.controllers) await stopProcess(state.controllers);
+  await Promise.all(Object.values(state.dns ?? {}).map((d) => stopProcess(d)));
   if (state.etcd) await stopProcess(state.etcd.process);
   // Anything else the lab started sits in its cgroup subtree: end it by pid.
   if (state.cgroup) await removeCgroup(state.cgroup);

@@ -47,10 +47,19 @@ export function startDaemon(opts: {
   log: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Enter only the network namespace (nsenter), staying in the machine's mount
+   * namespace: for daemons that create network namespaces themselves (the
+   * kubelet), whose /run/netns mounts must be visible to everyone.
+   * `ip netns exec` gives its command a private mount namespace.
+   */
+  netOnly?: boolean;
 }): OwnedProcess {
   const fd = openSync(opts.log, 'a');
   try {
-    const script = 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"';
+    const script = opts.netOnly
+      ? 'ns=$1; shift; echo $$ > "$0/cgroup.procs" && exec nsenter --net="/run/netns/$ns" -- "$@"'
+      : 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"';
     const child = spawn('sh', ['-c', script, opts.cgroupDir, opts.netns, ...opts.cmd], {
       detached: true,
       stdio: ['ignore', fd, fd],

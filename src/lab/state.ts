@@ -37,6 +37,14 @@ export interface LabState {
   etcd?: { socket: string; dataDir: string; process: OwnedProcess };
   /** The cluster-wide operator (identity GC). */
   operator?: OwnedProcess;
+  /** The lab's scheduler and controllers (src/lab/controllers.ts). */
+  controllers?: OwnedProcess;
+  /** DNS servers: `world` (the outside world's) and one per node (the cluster DNS). */
+  dns?: Record<string, OwnedProcess>;
+  /** Per node: the kubelet. */
+  kubelets?: Record<string, OwnedProcess>;
+  /** The cluster DNS address (the kube-dns Service's cluster IP), on every node's loopback. */
+  clusterDNS?: string;
   /** Per node: the agent's socket, its supervisor process, config and log. */
   agents: Record<string, { socket: string; process: OwnedProcess; config: string; log: string }>;
 }

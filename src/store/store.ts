@@ -25,6 +25,10 @@ export interface ObjectMeta {
   creationTimestamp: string;
   /** Bumped by the store when `spec` changes. */
   generation?: number;
+  /** Objects this one belongs to (a Deployment's pods, a Service's EndpointSlices): the garbage collector's edges. */
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
+  /** Set when a graceful deletion has begun. */
+  deletionTimestamp?: string;
 }
 
 /** A stored object. */

@@ -1,0 +1,197 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StoreObject } from '../store/store.js';
+import {
+  CLUSTER_DOMAIN, clusterDnsArgs, dnsRecords, hostsFileText, kubeDnsIP, resolvConf, worldDnsArgs, worldHosts,
+} from './dns.js';
+
+const meta = (name: string, namespace = 'default', labels?: Record<string, string>) => ({
+  name, namespace, uid: `u-${name}`, resourceVersion: '1', creationTimestamp: 't', ...(labels ? { labels } : {}),
+});
+const svc = (name: string, spec: Record<string, unknown>, namespace = 'default'): StoreObject =>
+  ({ apiVersion: 'v1', kind: 'Service', metadata: meta(name, namespace), spec });
+const slice = (name: string, service: string, endpoints: unknown[], namespace = 'default', addressType = 'IPv4'): StoreObject =>
+  ({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: meta(name, namespace, { 'kubernetes.io/service-name': service }), addressType, endpoints });
+
+test('kubeDnsIP is the 10th address of the service CIDR, as kubeadm picks it', () => {
+  assert.equal(kubeDnsIP('10.96.0.0/12'), '10.96.0.10');
+  assert.equal(kubeDnsIP('10.100.0.0/16'), '10.100.0.10');
+  assert.throws(() => kubeDnsIP('10.96.0.0/29'), /too small/);
+  assert.throws(() => kubeDnsIP('nonsense'));
+  assert.equal(CLUSTER_DOMAIN, 'cluster.local');
+});
+
+test('dnsRecords: cluster IPs, headless endpoints, ExternalName skipped, sorted and deduplicated', () => {
+  const services = [
+    svc('web', { clusterIP: '10.96.0.20' }),
+    svc('web', { clusterIP: '10.96.0.30' }, 'prod'),
+    svc('db', { clusterIP: 'None' }),
+    svc('ext', { type: 'ExternalName', externalName: 'example.com' }),
+    svc('pending', {}),
+  ];
+  const slices = [
+    slice('db-1', 'db', [
+      { addresses: ['10.0.1.10'], conditions: { ready: true }, hostname: 'db-0' },
+      { addresses: ['10.0.1.9'] }, // no conditions: ready is unknown, counted as ready
+      { addresses: ['10.0.2.1'], conditions: { ready: false } },
+    ]),
+    slice('db-2', 'db', [{ addresses: ['10.0.1.9'], conditions: { ready: true } }]), // same address twice: one record
+    slice('db-x', 'db', [{ addresses: ['10.0.3.3'] }], 'prod'), // another namespace's db
+    slice('db-6', 'db', [{ addresses: ['fd00::1'] }], 'default', 'IPv6'),
+    slice('web-1', 'web', [{ addresses: ['10.0.1.1'] }]), // not headless: the slice does not matter
+  ];
+  assert.deepEqual(dnsRecords(services, slices), [
+    { name: 'db-0.db.default.svc.cluster.local', ip: '10.0.1.10' },
+    { name: 'db.default.svc.cluster.local', ip: '10.0.1.9' },
+    { name: 'db.default.svc.cluster.local', ip: '10.0.1.10' },
+    { name: 'web.default.svc.cluster.local', ip: '10.96.0.20' },
+    { name: 'web.prod.svc.cluster.local', ip: '10.96.0.30' },
+  ]);
+  assert.deepEqual(dnsRecords([...services].reverse(), [...slices].reverse()), dnsRecords(services, slices));
+});
+
+test('hostsFileText and resolvConf', () => {
+  assert.equal(hostsFileText([{ name: 'a.b', ip: '10.0.0.1' }, { name: 'c.d', ip: '10.0.0.2' }]), '10.0.0.1 a.b\n10.0.0.2 c.d\n');
+  assert.equal(hostsFileText([]), '');
+  assert.equal(resolvConf('demo', '10.96.0.10'),
+    'search demo.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
+});
+
+test('clusterDnsArgs never reads the machine\'s resolver configuration', () => {
+  const args = clusterDnsArgs({ listen: '172.18.0.11', hostsDir: '/run/x/dns', upstream: '172.18.0.100' });
+  for (const a of ['--keep-in-foreground', '--log-facility=-', '--no-resolv', '--no-hosts', '--no-poll', '--bind-interfaces',
+    '--listen-address=172.18.0.11', '--port=53', '--hostsdir=/run/x/dns', '--local=/cluster.local/', '--server=172.18.0.100',
+    '--user=root', '--pid-file=', '--cache-size=0', '--domain-needed']) {
+    assert.ok(args.includes(a), `missing ${a} in ${args.join(' ')}`);
+  }
+  assert.ok(clusterDnsArgs({ listen: 'l', hostsDir: 'h', upstream: 'u', pidFile: '/p', port: 5353 }).includes('--pid-file=/p'));
+  assert.ok(clusterDnsArgs({ listen: 'l', hostsDir: 'h', upstream: 'u', port: 5353 }).includes('--port=5353'));
+  // Exactly one upstream: the lab's world DNS.
+  assert.equal(args.filter((a) => a.startsWith('--server')).length, 1);
+});
+
+test('worldDnsArgs answers from its hosts file only; worldHosts points at the world', () => {
+  const args = worldDnsArgs({ listen: '172.18.0.100', hostsFile: '/run/x/world.hosts' });
+  for (const a of ['--no-resolv', '--no-hosts', '--addn-hosts=/run/x/world.hosts', '--address=/#/', '--listen-address=172.18.0.100']) {
+    assert.ok(args.includes(a), `missing ${a}`);
+  }
+  assert.ok(!args.some((a) => a.startsWith('--server')));
+  const hosts = worldHosts('172.18.0.100');
+  assert.deepEqual(hosts.map((h) => h.name).sort(), ['api.example.com', 'example.com', 'world.lab', 'www.example.com']);
+  assert.ok(hosts.every((h) => h.ip === '172.18.0.100'));
+});
+
+// ---- a real dnsmasq, loopback only (never an address change in the root netns) ----
+
+const haveDnsmasq = spawnSync('dnsmasq', ['--version']).status === 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A free UDP port on loopback (the kernel picks; released at once for dnsmasq to take). */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** The answer for `name`: addresses, 'NXDOMAIN', or the error code. */
+async function lookup(port: number, name: string): Promise<string[] | string> {
+  const r = new Resolver({ timeout: 500, tries: 1 });
+  r.setServers([`127.0.0.1:${port}`]);
+  try {
+    return (await r.resolve4(name)).sort();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    return code === 'ENOTFOUND' ? 'NXDOMAIN' : code;
+  }
+}
+
+async function until(port: number, name: string, want: string[] | string): Promise<string[] | string> {
+  let got: string[] | string = '';
+  for (let i = 0; i < 40; i++) {
+    got = await lookup(port, name);
+    if (JSON.stringify(got) === JSON.stringify(want)) break;
+    await sleep(50);
+  }
+  return got;
+}
+
+test('real dnsmasq on loopback: hostsdir changes show without restart, cluster.local is local, the rest goes upstream only',
+  { skip: haveDnsmasq ? false : 'dnsmasq not installed' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bl-dns-'));
+    const hostsDir = join(dir, 'hosts');
+    mkdirSync(hostsDir);
+    // A fake upstream that only records what reaches it (it never answers).
+    const upstream = createSocket('udp4');
+    const forwarded: string[] = [];
+    upstream.on('message', (m) => {
+      const labels: string[] = [];
+      for (let i = 12; i < m.length && m[i]! > 0; i += m[i]! + 1) labels.push(m.subarray(i + 1, i + 1 + m[i]!).toString());
+      forwarded.push(labels.join('.'));
+    });
+    await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', () => r()));
+    const port = await freeUdpPort();
+    writeFileSync(join(hostsDir, 'services'), hostsFileText([{ name: 'web.default.svc.cluster.local', ip: '10.96.0.20' }]));
+    const child = spawn('dnsmasq', clusterDnsArgs({ listen: '127.0.0.1', port, hostsDir, upstream: `127.0.0.1#${upstream.address().port}` }),
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      assert.deepEqual(await until(port, 'web.default.svc.cluster.local', ['10.96.0.20']), ['10.96.0.20'], log);
+      // Changed in place.
+      writeFileSync(join(hostsDir, 'services'), hostsFileText([{ name: 'web.default.svc.cluster.local', ip: '10.96.0.21' }]));
+      assert.deepEqual(await until(port, 'web.default.svc.cluster.local', ['10.96.0.21']), ['10.96.0.21'], log);
+      // Replaced by rename from a dotfile (ignored by dnsmasq until it gets its final name).
+      writeFileSync(join(hostsDir, '.services.tmp'), hostsFileText([
+        { name: 'db.default.svc.cluster.local', ip: '10.0.1.1' }, { name: 'db.default.svc.cluster.local', ip: '10.0.1.2' },
+      ]));
+      renameSync(join(hostsDir, '.services.tmp'), join(hostsDir, 'services'));
+      assert.deepEqual(await until(port, 'db.default.svc.cluster.local', ['10.0.1.1', '10.0.1.2']), ['10.0.1.1', '10.0.1.2'], log);
+      // The record the new file no longer has is gone.
+      assert.equal(await until(port, 'web.default.svc.cluster.local', 'NXDOMAIN'), 'NXDOMAIN', log);
+      // A new file, then its removal.
+      writeFileSync(join(hostsDir, 'more'), hostsFileText([{ name: 'new.default.svc.cluster.local', ip: '10.96.0.40' }]));
+      assert.deepEqual(await until(port, 'new.default.svc.cluster.local', ['10.96.0.40']), ['10.96.0.40'], log);
+      unlinkSync(join(hostsDir, 'more'));
+      assert.equal(await until(port, 'new.default.svc.cluster.local', 'NXDOMAIN'), 'NXDOMAIN', log);
+      // Unknown cluster names and single labels never leave dnsmasq; other names go to the upstream.
+      assert.equal(await lookup(port, 'x.cluster.local'), 'NXDOMAIN');
+      assert.equal(await lookup(port, 'nodots'), 'NXDOMAIN');
+      assert.notDeepEqual(await lookup(port, 'outside.example.org'), ['10.96.0.20']); // the fake upstream never answers
+      assert.deepEqual(forwarded.filter((n) => n !== 'outside.example.org'), []);
+      assert.ok(forwarded.includes('outside.example.org'), `forwarded: ${forwarded.join(', ')}`);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      upstream.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+test('real world dnsmasq on loopback: its hosts win over --address=/#/, every other name is NXDOMAIN',
+  { skip: haveDnsmasq ? false : 'dnsmasq not installed' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bl-wdns-'));
+    const hostsFile = join(dir, 'world.hosts');
+    writeFileSync(hostsFile, hostsFileText(worldHosts('172.18.0.100')));
+    const port = await freeUdpPort();
+    const child = spawn('dnsmasq', worldDnsArgs({ listen: '127.0.0.1', port, hostsFile }), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      assert.deepEqual(await until(port, 'example.com', ['172.18.0.100']), ['172.18.0.100'], log);
+      assert.deepEqual(await lookup(port, 'world.lab'), ['172.18.0.100']);
+      assert.equal(await lookup(port, 'nope.example.com'), 'NXDOMAIN');
+      assert.equal(await lookup(port, 'google.com'), 'NXDOMAIN');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
