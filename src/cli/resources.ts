@@ -23,6 +23,7 @@ import { age, parseOutput, table, toJSON, toYAML } from './output.js';
 import { printError } from './program.js';
 import { displayStatus } from '../lab/podstatus.js';
 import { admit, type ClusterView } from '../k8s/admission.js';
+import { canonicalJSON } from '../common/canonical.js';
 
 /** Opens the lab's kvstore; the caller closes it. */
 export function labStore(lab: string | undefined): Store {
@@ -55,14 +56,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function appliedPart(o: { metadata?: unknown; [k: string]: unknown }): string {
   const { metadata, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
   const m = isRecord(metadata) ? metadata : {};
-  return canonical({ rest, labels: m.labels ?? {}, annotations: m.annotations ?? {} });
+  return canonicalJSON({ rest, labels: m.labels ?? {}, annotations: m.annotations ?? {} });
 }
 
-function canonical(v: unknown): string {
-  const sort = (x: unknown): unknown =>
-    Array.isArray(x) ? x.map(sort) : isRecord(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort(x[k])])) : x;
-  return JSON.stringify(sort(v));
-}
 
 type ApplyResult = 'created' | 'configured' | 'unchanged';
 
@@ -83,9 +79,9 @@ async function clusterView(store: Store, serviceCIDR: string): Promise<ClusterVi
  * in file order. Admission problems throw ValidationError and write nothing.
  */
 export async function applyObjects(store: Store, objects: ObjectInput[], sources: string[], serviceCIDR: string): Promise<ApplyResult[]> {
-  const issues = admit(objects as any[], sources, await clusterView(store, serviceCIDR));
-  if (issues.length) throw new ValidationError(issues);
   const current = await Promise.all(objects.map((o) => store.get(o.kind, o.metadata.namespace, o.metadata.name)));
+  const issues = admit(objects as any[], sources, await clusterView(store, serviceCIDR), current);
+  if (issues.length) throw new ValidationError(issues);
   const results: ApplyResult[] = objects.map((o, i) => {
     const cur = current[i];
     if (!cur) return 'created';

@@ -8,8 +8,13 @@
  *  - a Service gets a cluster IP from the service CIDR (kept across re-applies:
  *    the field is immutable), a requested one must be in range and free;
  *  - a Pod's spec.nodeName names a node that exists (the lab refuses at once
- *    what a cluster would leave Pending forever).
+ *    what a cluster would leave Pending forever);
+ *  - an existing Pod's spec does not change (it is immutable, bar what the
+ *    lab does not support changing), and its binding (spec.nodeName, set by
+ *    the scheduler) is kept when the manifest leaves it out, as kubectl's
+ *    merge keeps it.
  */
+import { canonicalJSON } from '../common/canonical.js';
 import type { ValidationIssue } from '../common/errors.js';
 import { formatIPv4, parseCidr, tryParseIPv4 } from '../ipam/cidr.js';
 
@@ -31,12 +36,13 @@ interface Obj {
 
 const headless = (ip: unknown) => ip === 'None';
 
+
 /**
  * Checks `objects` (one file) against the cluster and allocates what the API
  * server would. Mutates the objects it completes; answers the issues (empty:
  * admitted). `rand` picks among free addresses (Kubernetes allocates at random).
  */
-export function admit(objects: Obj[], sources: string[], view: ClusterView, rand: () => number = Math.random): ValidationIssue[] {
+export function admit(objects: Obj[], sources: string[], view: ClusterView, current: ({ spec?: any } | undefined)[] = [], rand: () => number = Math.random): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const namespaces = new Set([...view.namespaces, ...objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)]);
   const nodes = new Set(view.nodes);
@@ -46,17 +52,23 @@ export function admit(objects: Obj[], sources: string[], view: ClusterView, rand
     const n = s.clusterIP ? tryParseIPv4(s.clusterIP) : undefined;
     if (n !== undefined) taken.set(n, `${s.namespace}/${s.name}`);
   }
-  const current = new Map(view.services.map((s) => [`${s.namespace}/${s.name}`, s.clusterIP]));
+  const clusterIPs = new Map(view.services.map((s) => [`${s.namespace}/${s.name}`, s.clusterIP]));
   objects.forEach((o, i) => {
     const ns = o.metadata.namespace;
     const at = { source: sources[i] ?? '', kind: o.kind, namespace: ns ?? '', name: o.metadata.name };
     if (ns !== undefined && !namespaces.has(ns)) issues.push({ ...at, path: 'metadata.namespace', message: `namespaces ${JSON.stringify(ns)} not found` });
-    if (o.kind === 'Pod' && o.spec?.nodeName && !nodes.has(o.spec.nodeName)) {
+    const cur = current[i];
+    if (o.kind === 'Pod' && cur?.spec) {
+      if (!o.spec?.nodeName && cur.spec.nodeName) o.spec = { ...o.spec, nodeName: cur.spec.nodeName };
+      if (canonicalJSON(o.spec) !== canonicalJSON(cur.spec)) {
+        issues.push({ ...at, path: 'spec', message: 'Forbidden: pod updates may not change fields other than metadata (delete the pod and apply it again)' });
+      }
+    } else if (o.kind === 'Pod' && o.spec?.nodeName && !nodes.has(o.spec.nodeName)) {
       issues.push({ ...at, path: 'spec.nodeName', message: `Invalid value: ${JSON.stringify(o.spec.nodeName)}: node not found (nodes: ${[...nodes].sort().join(', ') || 'none'})` });
     }
     if (o.kind !== 'Service' || !o.spec || o.spec.type === 'ExternalName') return;
     const key = `${ns ?? 'default'}/${o.metadata.name}`;
-    const had = current.get(key);
+    const had = clusterIPs.get(key);
     const want: string | undefined = o.spec.clusterIP || undefined;
     if (headless(want)) {
       if (had && !headless(had)) issues.push({ ...at, path: 'spec.clusterIP', message: `Invalid value: "None": field is immutable` });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
+import { canonicalJSON } from '../common/canonical.js';
 import assert from 'node:assert/strict';
 import {
-  canonicalJSON, podGenerateName, podsOwnedBy, podTemplateHash, reconcileDeployment, resolveIntOrPercent, rolloutBounds,
+  podGenerateName, podsOwnedBy, podTemplateHash, reconcileDeployment, resolveIntOrPercent, rolloutBounds,
   type ReconcileResult,
 } from './deployments.js';
 import type { Deployment } from '../k8s/types.js';

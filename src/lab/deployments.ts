@@ -12,6 +12,7 @@
  * Rollout follows RollingUpdate (maxSurge / maxUnavailable) or Recreate.
  * Readiness stands for availability (minReadySeconds is ignored).
  */
+import { canonicalJSON } from '../common/canonical.js';
 import type { Deployment, IntOrString, OwnerReference, PodSpec, PodTemplateSpec } from '../k8s/types.js';
 import type { ObjectInput, StoreObject } from '../store/store.js';
 
@@ -23,14 +24,6 @@ const MAX_GENERATED_BASE = 58;
 
 // ---- pod-template-hash ----
 
-/** JSON with object keys sorted at every level and undefined members dropped. */
-export function canonicalJSON(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : canonicalJSON(x))).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(o[k])}`).join(',')}}`;
-}
 
 /** 32-bit FNV-1a over the UTF-8 bytes of `s` (Kubernetes hashes templates with FNV-32a). */
 function fnv32a(s: string): number {

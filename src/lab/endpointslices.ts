@@ -12,6 +12,7 @@
  * reconciling twice gives the same names and a restarted controller finds
  * its own slices without bookkeeping.
  */
+import { canonicalJSON } from '../common/canonical.js';
 import { createHash } from 'node:crypto';
 import type { Endpoint, EndpointPort, EndpointSlice, Pod, Protocol, Service, ServicePort } from '../k8s/types.js';
 import type { ObjectInput, StoreObject } from '../store/store.js';
@@ -113,14 +114,6 @@ function compareIP(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** JSON with object keys sorted: equal values give equal text whatever order their fields were written in. */
-export function canonicalJSON(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) => {
-    if (val === null || typeof val !== 'object' || Array.isArray(val)) return val;
-    const o = val as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
-  });
-}
 
 /** `<service>-<hash>`, at most 63 characters; the same inputs always give the same name. */
 export function endpointSliceName(service: string, ports: EndpointPort[], chunk: number): string {

@@ -1,0 +1,619 @@
+/**
+ * Control-plane performance, in one run on one 2-node lab (`cpbench`), each
+ * arm against a baseline measured in the same run:
+ *
+ *   deployment  apply of a 50-replica Deployment → all 50 pods Running with an
+ *               IP → every pod IP in the BPF ipcache of every node's agent.
+ *               Baseline: a 1-replica Deployment, interleaved round by round;
+ *               t50 / (50 × t1) says how much of the work runs in parallel.
+ *   identity    IdentityAllocator.acquire of N distinct label sets against the
+ *               lab's etcd, sequentially and 16 at a time. Baseline: N plain
+ *               etcd puts from the same client, interleaved.
+ *   watch       fan-out of one object update from the store to K informers
+ *               (each on its own store client in its own worker thread, as
+ *               agents are separate processes), at 1k and 10k ConfigMaps of
+ *               the watched kind; latency = update issued → delivered by every
+ *               informer. Baseline: a raw etcd3 watch on the same prefix,
+ *               watching the same updates at the same time. Also the
+ *               informers' initial list+sync time at each size.
+ *
+ * Apply goes through the code `beeline apply` runs (manifest parse, validation,
+ * admission, one store batch) in this process, so no CLI start-up is timed.
+ * Pod state comes from a Pod informer (event times); the agents' ipcache is
+ * polled (GET /v1/bpf/ipcache) every --poll-ms.
+ *
+ *   node dist/bench/control-plane.js [--rounds 3] [--replicas 50] [--identities 500]
+ *        [--updates 100] [--small 1000] [--large 10000] [--informers 8] [--poll-ms 50]
+ *        [--out bench/results/control-plane.json]
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { EventEmitter } from 'node:events';
+import { repoRoot } from '../src/common/version.js';
+import { etcdClient } from '../src/common/etcd.js';
+import { readState } from '../src/lab/state.js';
+import { agentGet } from '../src/agent/client.js';
+import { openEtcdStore } from '../src/store/etcd.js';
+import { resourcePrefix, type ObjectInput, type Store, type StoreObject } from '../src/store/store.js';
+import { identityIdKey, identityValueKey, type IdentityAllocator } from '../src/identity/allocator.js';
+import { labelSetKey } from '../src/identity/labels.js';
+
+// The rest of the graph (the CLI's apply, the k8s validators) is loaded by the
+// main thread only: the watch workers load this file too, and need only the store.
+const main_ = isMainThread
+  ? {
+      ...(await import('../src/identity/allocator.js')),
+      ...(await import('../src/k8s/parse.js')),
+      ...(await import('../src/k8s/index.js')),
+      ...(await import('../src/cli/resources.js')),
+    }
+  : undefined;
+
+const BIN = join(repoRoot, 'bin', 'beeline');
+const LAB = 'cpbench';
+const NS = 'cpbench';
+const PROBE = 'cpb-probe';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+const ROUNDS = Number(arg('--rounds', '3'));
+const REPLICAS = Number(arg('--replicas', '50'));
+const IDENTITIES = Number(arg('--identities', '500'));
+const CONCURRENCY = 16;
+const UPDATES = Number(arg('--updates', '100'));
+const SMALL = Number(arg('--small', '1000'));
+const LARGE = Number(arg('--large', '10000'));
+const INFORMERS = Number(arg('--informers', '8'));
+const POLL_MS = Number(arg('--poll-ms', '50'));
+/** Copy the lab's logs (kubelets, controllers, agents) here before `lab down`. */
+const KEEP_LOGS = arg('--keep-logs', '');
+const OUT = arg('--out', join(repoRoot, 'bench', 'results', 'control-plane.json'));
+
+/** Monotonic ms, the same clock in every thread of the process. */
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const progress = (msg: string) => process.stderr.write(`${msg}\n`);
+
+// ---------------------------------------------------------------------------
+// Watch workers: one informer (or one raw etcd watch) per thread, each with its own client.
+
+interface WorkerInit {
+  kind: 'informer' | 'raw';
+  id: number;
+  endpoint: string;
+}
+type WorkerMsg = { type: 'synced'; id: number; ms: number; items: number } | { type: 'seen'; id: number; seq: number; t: number } | { type: 'stopped'; id: number };
+
+async function workerMain(): Promise<void> {
+  const init = workerData as WorkerInit;
+  const port = parentPort!;
+  const seqOf = (data: unknown): number | undefined => {
+    const s = (data as Record<string, string> | undefined)?.seq;
+    return s === undefined ? undefined : Number(s);
+  };
+  if (init.kind === 'informer') {
+    const store = openEtcdStore({ endpoint: init.endpoint });
+    const inf = store.informer('ConfigMap', { namespace: NS });
+    inf.on('update', (o: StoreObject) => {
+      const t = now();
+      if (o.metadata.name !== PROBE) return;
+      const seq = seqOf(o.data);
+      if (seq !== undefined) port.postMessage({ type: 'seen', id: init.id, seq, t } satisfies WorkerMsg);
+    });
+    const t0 = now();
+    await inf.start();
+    await inf.waitForSync();
+    port.postMessage({ type: 'synced', id: init.id, ms: now() - t0, items: inf.list().length } satisfies WorkerMsg);
+    port.on('message', async () => {
+      await inf.stop();
+      await store.close();
+      port.postMessage({ type: 'stopped', id: init.id } satisfies WorkerMsg);
+    });
+  } else {
+    const etcd = etcdClient(init.endpoint);
+    const probeKey = `${resourcePrefix('ConfigMap', NS)}${PROBE}`;
+    const t0 = now();
+    const w = await etcd.watch().prefix(resourcePrefix('ConfigMap', NS)).create();
+    w.on('put', (kv) => {
+      const t = now();
+      if (kv.key.toString() !== probeKey) return;
+      const seq = seqOf((JSON.parse(kv.value.toString()) as { data?: unknown }).data);
+      if (seq !== undefined) port.postMessage({ type: 'seen', id: init.id, seq, t } satisfies WorkerMsg);
+    });
+    port.postMessage({ type: 'synced', id: init.id, ms: now() - t0, items: 0 } satisfies WorkerMsg);
+    port.on('message', async () => {
+      await w.cancel().catch(() => undefined);
+      etcd.close();
+      port.postMessage({ type: 'stopped', id: init.id } satisfies WorkerMsg);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Statistics
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]) => {
+  const s = sorted(xs);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** Nearest-rank percentile. */
+const pct = (xs: number[], p: number) => {
+  const s = sorted(xs);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+const spread = (xs: number[], d = 1) => `${fmt(median(xs), d)} (${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)})`;
+
+async function pool<T>(n: number, items: T[], fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>, everyMs = POLL_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Lab
+
+interface Lab {
+  endpoint: string;
+  serviceCIDR: string;
+  agents: Record<string, string>;
+}
+
+function beeline(args: string[]): string {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`beeline ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
+  return r.stdout;
+}
+
+function labUp(): Lab {
+  for (let attempt = 1; ; attempt++) {
+    spawnSync(BIN, ['lab', 'down', '--name', LAB, '-q']); // one left by an interrupted (or failed) run
+    try {
+      beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '--routing', 'tunnel', '-q']);
+      break;
+    } catch (e) {
+      // dist/ rebuilt by someone else meanwhile: a transient missing export.
+      if (attempt >= 3) throw e;
+      progress(`lab up ${LAB} failed (${(e as Error).message}); retrying`);
+      spawnSync('sleep', ['3']);
+    }
+  }
+  const s = readState(LAB)!;
+  return {
+    endpoint: `unix://${s.etcd!.socket}`,
+    serviceCIDR: s.plan.serviceCIDR,
+    agents: Object.fromEntries(Object.entries(s.agents).map(([n, a]) => [n, a.socket])),
+  };
+}
+
+/** `beeline apply` of a YAML text, in-process (parse, validate, admit, one batch). */
+async function apply(store: Store, lab: Lab, yaml: string): Promise<void> {
+  const batch = main_!.validateBatch(main_!.parseManifest(yaml, 'control-plane-bench'));
+  await main_!.applyObjects(store, batch.objects as unknown as ObjectInput[], batch.sources, lab.serviceCIDR);
+}
+
+// ---------------------------------------------------------------------------
+// Arm 1: Deployment apply → Running → ipcache everywhere
+
+interface DeploySample {
+  round: number;
+  replicas: number;
+  /** apply → all pods Running with an IP (s). */
+  runningS: number;
+  /** apply → every pod IP in every agent's ipcache (s). */
+  ipcacheS: number;
+  /** apply → first pod Running (s). */
+  firstRunningS: number;
+  /** Per pod, sorted: apply → Running (s). */
+  podRunningS: number[];
+  /** Per pod: Running → its IP in the last agent's ipcache (ms, polling resolution). */
+  ipcacheLagMs: number[];
+  /** delete → pods gone from the store, and their IPs from every ipcache (s). */
+  deleteS: number;
+  deleteIpcacheS: number;
+}
+
+function deploymentYaml(name: string, replicas: number): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: ${NS}
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: {app: ${name}}
+  template:
+    metadata:
+      labels: {app: ${name}}
+    spec:
+      containers:
+      - name: pause
+        image: registry.k8s.io/pause:3.9
+`;
+}
+
+async function ipcacheSets(lab: Lab): Promise<Set<string>[]> {
+  return Promise.all(
+    Object.values(lab.agents).map(async (sock) => {
+      const rows = await agentGet<{ prefix: string }[]>(sock, '/v1/bpf/ipcache');
+      return new Set(rows.filter((r) => r.prefix.endsWith('/32')).map((r) => r.prefix.slice(0, -3)));
+    }),
+  );
+}
+
+async function deployRound(store: Store, lab: Lab, pods: ReturnType<Store['informer']>, round: number, replicas: number): Promise<DeploySample> {
+  const name = `cpb-r${round}-x${replicas}`;
+  const mine = () => pods.list(NS).filter((p) => p.metadata.labels?.app === name);
+  const isRunning = (p: StoreObject) => !p.metadata.deletionTimestamp && (p.status as any)?.phase === 'Running' && !!(p.status as any)?.podIP;
+  const runningAt = new Map<string, { t: number; ip: string }>();
+  const onPod = (p: StoreObject) => {
+    if (p.metadata.labels?.app !== name || runningAt.has(p.metadata.name) || !isRunning(p)) return;
+    runningAt.set(p.metadata.name, { t: now(), ip: (p.status as any).podIP as string });
+  };
+  pods.on('add', onPod).on('update', onPod);
+  try {
+    const t0 = now();
+    await apply(store, lab, deploymentYaml(name, replicas));
+    let tRunning = 0;
+    const seenAt = new Map<string, number>(); // ip → when the last agent had it
+    await until(`${replicas} pods Running and in every ipcache`, 180_000, async () => {
+      const running = mine().filter(isRunning);
+      if (!tRunning && running.length >= replicas) tRunning = Math.max(...[...runningAt.values()].map((r) => r.t));
+      const sets = await ipcacheSets(lab);
+      const t = now();
+      for (const { ip } of runningAt.values()) {
+        const n = sets.filter((s) => s.has(ip)).length;
+        if (n === sets.length && !seenAt.has(ip)) seenAt.set(ip, t);
+      }
+      return tRunning > 0 && running.every((p) => seenAt.has((p.status as any).podIP));
+    });
+    const tIpcache = Math.max(...[...runningAt.values()].map((r) => seenAt.get(r.ip) ?? Infinity));
+    const ips = [...runningAt.values()].map((r) => r.ip);
+    const sample: DeploySample = {
+      round,
+      replicas,
+      runningS: (tRunning - t0) / 1000,
+      ipcacheS: (tIpcache - t0) / 1000,
+      firstRunningS: (Math.min(...[...runningAt.values()].map((r) => r.t)) - t0) / 1000,
+      podRunningS: sorted([...runningAt.values()].map((r) => (r.t - t0) / 1000)),
+      ipcacheLagMs: [...runningAt.values()].map((r) => seenAt.get(r.ip)! - r.t),
+      deleteS: 0,
+      deleteIpcacheS: 0,
+    };
+    // Delete, and wait until the pods and their ipcache entries are gone: the next round starts clean
+    // (an IP may be handed out again, and a stale entry would count as present).
+    const d0 = now();
+    await store.delete('Deployment', NS, name);
+    await until(`pods of ${name} gone`, 120_000, () => mine().length === 0);
+    sample.deleteS = (now() - d0) / 1000;
+    await until(`ipcache entries of ${name} gone`, 60_000, async () => (await ipcacheSets(lab)).every((s) => ips.every((ip) => !s.has(ip))));
+    sample.deleteIpcacheS = (now() - d0) / 1000;
+    return sample;
+  } finally {
+    // The informer is an EventEmitter (CacheInformer); its interface does not declare off().
+    (pods as unknown as EventEmitter).off('add', onPod).off('update', onPod);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Arm 2: identity allocation vs raw etcd puts
+
+interface IdentitySample {
+  round: number;
+  mode: 'sequential' | 'concurrent16';
+  op: 'acquire' | 'put';
+  n: number;
+  seconds: number;
+  perSec: number;
+}
+
+async function identityRound(alloc: IdentityAllocator, etcd: ReturnType<typeof etcdClient>, round: number): Promise<IdentitySample[]> {
+  const out: IdentitySample[] = [];
+  const modes = (round % 2 ? ['sequential', 'concurrent16'] : ['concurrent16', 'sequential']) as IdentitySample['mode'][];
+  for (const mode of modes) {
+    const conc = mode === 'sequential' ? 1 : CONCURRENCY;
+    const ops = (round + (mode === 'sequential' ? 0 : 1)) % 2 ? (['acquire', 'put'] as const) : (['put', 'acquire'] as const);
+    for (const op of ops) {
+      const idx = Array.from({ length: IDENTITIES }, (_, i) => i);
+      const tag = `r${round}-${mode}-${op}`;
+      const labelsOf = (i: number) => [`k8s:app=cpb-${tag}-${i}`, `k8s:io.kubernetes.pod.namespace=${NS}`];
+      // A value the size of an identity's id/<n> key.
+      const value = JSON.stringify({ labels: labelsOf(0) });
+      const acquired: { id: number; labels: string[] }[] = [];
+      const t0 = now();
+      if (op === 'acquire') {
+        await pool(conc, idx, async (i) => {
+          const id = await alloc.acquire(labelsOf(i));
+          acquired.push({ id: id.id, labels: labelsOf(i) });
+        });
+      } else {
+        await pool(conc, idx, async (i) => void (await etcd.put(`/cpbench-bench/put/${tag}/${i}`).value(value)));
+      }
+      const seconds = (now() - t0) / 1000;
+      out.push({ round, mode, op, n: IDENTITIES, seconds, perSec: IDENTITIES / seconds });
+      progress(`identity round ${round}/${ROUNDS} ${mode.padEnd(12)} ${op.padEnd(7)} ${fmt(IDENTITIES / seconds, 0)}/s`);
+      // Untimed: put the store back as it was, so every round allocates into the same number of identities.
+      if (op === 'acquire') {
+        await pool(CONCURRENCY, acquired, async (a) => void (await alloc.release(a.labels)));
+        await pool(CONCURRENCY, acquired, async (a) => {
+          await etcd.delete().key(identityIdKey(a.id)).exec();
+          await etcd.delete().key(identityValueKey(labelSetKey(a.labels))).exec();
+        });
+      } else {
+        await etcd.delete().prefix(`/cpbench-bench/put/${tag}/`).exec();
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Arm 3: watch fan-out
+
+interface WatchResult {
+  objects: number;
+  /** Initial list+sync of each informer (ms). */
+  syncMs: number[];
+  /** Per update: issue → delivered, raw watch / first 2 informers (max) / all informers (max), ms. */
+  raw: number[];
+  /** Per update: issue → store.update() resolved (read + guarded transaction), ms. */
+  write: number[];
+  informers2: number[];
+  informersAll: number[];
+  /** Updates some informer never delivered within 5 s. */
+  lost: number;
+}
+
+async function populate(store: Store, from: number, to: number): Promise<number> {
+  const t0 = now();
+  for (let i = from; i < to; i += 100) {
+    const chunk: ObjectInput[] = [];
+    for (let j = i; j < Math.min(to, i + 100); j++) {
+      chunk.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cpb-obj-${j}`, namespace: NS, labels: { app: 'cpbench' } }, data: { n: String(j) } });
+    }
+    await store.applyBatch(chunk);
+  }
+  return (now() - t0) / 1000;
+}
+
+/** Workers load dist/ when they start; someone rebuilding it meanwhile gives a transient missing-export error: retry. */
+async function watchArm(store: Store, lab: Lab, objects: number, seqBase: number): Promise<WatchResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await watchArmOnce(store, lab, objects, seqBase + (attempt - 1) * 10_000);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof SyntaxError || /module|export/i.test(String(e)))) throw e;
+      progress(`watch ${objects}: worker failed to load (${(e as Error).message}); retrying`);
+      await sleep(3000);
+    }
+  }
+}
+
+async function watchArmOnce(store: Store, lab: Lab, objects: number, seqBase: number): Promise<WatchResult> {
+  const file = fileURLToPath(import.meta.url);
+  const workers: Worker[] = [];
+  const seen = new Map<number, Map<number, number>>(); // seq → worker id → t
+  const synced: WorkerMsg[] = [];
+  const stopped = new Set<number>();
+  const errors: Error[] = [];
+  const start = (init: WorkerInit) => {
+    const w = new Worker(file, { workerData: init });
+    w.on('message', (m: WorkerMsg) => {
+      if (m.type === 'synced') synced.push(m);
+      else if (m.type === 'stopped') stopped.add(m.id);
+      else {
+        if (!seen.has(m.seq)) seen.set(m.seq, new Map());
+        seen.get(m.seq)!.set(m.id, m.t);
+      }
+    });
+    w.on('error', (e) => errors.push(e));
+    workers.push(w);
+  };
+  const RAW = 0;
+  try {
+    start({ kind: 'raw', id: RAW, endpoint: lab.endpoint });
+    for (let i = 1; i <= INFORMERS; i++) start({ kind: 'informer', id: i, endpoint: lab.endpoint });
+    await until('watchers synced', 120_000, () => {
+      if (errors.length) throw errors[0];
+      return synced.length === workers.length;
+    });
+    const res: WatchResult = { objects, syncMs: synced.filter((m) => m.type === 'synced' && m.id !== RAW).map((m) => (m as { ms: number }).ms), raw: [], write: [], informers2: [], informersAll: [], lost: 0 };
+    const items = synced.filter((m) => m.id !== RAW).map((m) => (m as { items: number }).items);
+    if (items.some((n) => n !== objects)) throw new Error(`informers synced ${items.join(',')} objects, expected ${objects}`);
+    await sleep(500); // let the initial ADDED storm settle
+    for (let k = 0; k < UPDATES; k++) {
+      const seq = seqBase + k;
+      const t0 = now();
+      await store.update({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: PROBE, namespace: NS }, data: { seq: String(seq), sent: String(t0) } });
+      const written = now() - t0;
+      try {
+        await until(`update ${seq} delivered`, 5000, () => (seen.get(seq)?.size ?? 0) === workers.length, 1);
+      } catch {
+        res.lost++;
+        continue;
+      }
+      const by = seen.get(seq)!;
+      res.write.push(written);
+      res.raw.push(by.get(RAW)! - t0);
+      res.informers2.push(Math.max(by.get(1)!, by.get(2)!) - t0);
+      res.informersAll.push(Math.max(...[...by.entries()].filter(([id]) => id !== RAW).map(([, t]) => t)) - t0);
+      await sleep(20);
+    }
+    return res;
+  } finally {
+    for (const w of workers) w.postMessage('stop');
+    await until('watchers stopped', 10_000, () => stopped.size === workers.length).catch(() => undefined);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  let store: Store | undefined;
+  let etcd: ReturnType<typeof etcdClient> | undefined;
+  let alloc: IdentityAllocator | undefined;
+  try {
+    progress(`lab ${LAB}: up (2 nodes, tunnel)`);
+    const lab = labUp();
+    store = openEtcdStore({ endpoint: lab.endpoint });
+    await apply(store, lab, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`);
+
+    // --- identity allocation
+    etcd = etcdClient(lab.endpoint);
+    alloc = new main_!.IdentityAllocator(etcd, { node: 'cpbench-bench' });
+    await alloc.start();
+    const identity: IdentitySample[] = [];
+    for (let round = 1; round <= ROUNDS; round++) identity.push(...(await identityRound(alloc, etcd, round)));
+
+    // --- deployments
+    const pods = store.informer('Pod', { namespace: NS });
+    await pods.start();
+    await pods.waitForSync();
+    const deploy: DeploySample[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const replicas of round % 2 ? [1, REPLICAS] : [REPLICAS, 1]) {
+        const s = await deployRound(store, lab, pods, round, replicas);
+        deploy.push(s);
+        progress(
+          `deploy round ${round}/${ROUNDS} replicas=${String(replicas).padEnd(3)} running=${fmt(s.runningS, 2)}s ipcache=${fmt(s.ipcacheS, 2)}s first=${fmt(s.firstRunningS, 2)}s delete=${fmt(s.deleteS, 2)}s`,
+        );
+      }
+    }
+    await pods.stop();
+
+    // --- watch fan-out: 1k, then grow to 10k
+    await store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: PROBE, namespace: NS }, data: { seq: '-1' } });
+    const populateS: Record<number, number> = {};
+    populateS[SMALL] = await populate(store, 0, SMALL - 1);
+    progress(`watch: ${SMALL} ConfigMaps written in ${fmt(populateS[SMALL]!, 1)}s`);
+    const watch: WatchResult[] = [];
+    watch.push(await watchArm(store, lab, SMALL, 0));
+    progress(`watch ${SMALL}: raw p50 ${fmt(median(watch[0]!.raw), 2)}ms informers(all) p50 ${fmt(median(watch[0]!.informersAll), 2)}ms`);
+    populateS[LARGE] = await populate(store, SMALL - 1, LARGE - 1);
+    progress(`watch: ${LARGE} ConfigMaps (+${LARGE - SMALL} in ${fmt(populateS[LARGE]!, 1)}s)`);
+    watch.push(await watchArm(store, lab, LARGE, 100_000));
+    progress(`watch ${LARGE}: raw p50 ${fmt(median(watch[1]!.raw), 2)}ms informers(all) p50 ${fmt(median(watch[1]!.informersAll), 2)}ms`);
+
+    // --- tables
+    const lines: string[] = [];
+    const d1 = deploy.filter((s) => s.replicas === 1);
+    const dN = deploy.filter((s) => s.replicas === REPLICAS);
+    const deploySummary = [d1, dN].map((s) => ({
+      replicas: s[0]!.replicas,
+      runningS: median(s.map((x) => x.runningS)),
+      runningMinS: Math.min(...s.map((x) => x.runningS)),
+      runningMaxS: Math.max(...s.map((x) => x.runningS)),
+      ipcacheS: median(s.map((x) => x.ipcacheS)),
+      ipcacheMinS: Math.min(...s.map((x) => x.ipcacheS)),
+      ipcacheMaxS: Math.max(...s.map((x) => x.ipcacheS)),
+      perPodMs: (median(s.map((x) => x.ipcacheS)) * 1000) / s[0]!.replicas,
+      firstRunningS: median(s.map((x) => x.firstRunningS)),
+      ipcacheLagP50Ms: median(s.flatMap((x) => x.ipcacheLagMs)),
+      ipcacheLagMaxMs: Math.max(...s.flatMap((x) => x.ipcacheLagMs)),
+      deleteS: median(s.map((x) => x.deleteS)),
+    }));
+    const parallelism = {
+      running: deploySummary[1]!.runningS / (REPLICAS * deploySummary[0]!.runningS),
+      ipcache: deploySummary[1]!.ipcacheS / (REPLICAS * deploySummary[0]!.ipcacheS),
+    };
+    lines.push(`Deployment apply → pods (median of ${ROUNDS} rounds, min–max; ipcache polled every ${POLL_MS} ms)`, '');
+    lines.push('| replicas | apply→all Running s | apply→all in every ipcache s | per pod ms | first pod Running s | Running→ipcache per pod ms (p50, max) | delete→pods gone s |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const [i, s] of [d1, dN].entries()) {
+      const m = deploySummary[i]!;
+      lines.push(
+        `| ${m.replicas} | ${spread(s.map((x) => x.runningS), 2)} | ${spread(s.map((x) => x.ipcacheS), 2)} | ${fmt(m.perPodMs, 0)} | ${fmt(m.firstRunningS, 2)} | ${fmt(m.ipcacheLagP50Ms, 0)}, ${fmt(m.ipcacheLagMaxMs, 0)} | ${fmt(m.deleteS, 2)} |`,
+      );
+    }
+    lines.push('', `t${REPLICAS} / (${REPLICAS} × t1): ${fmt(parallelism.running, 3)} to Running, ${fmt(parallelism.ipcache, 3)} to ipcache (1 = no parallelism, 1/${REPLICAS} = all at once)`, '');
+
+    const identitySummary = (['sequential', 'concurrent16'] as const).map((mode) => {
+      const a = identity.filter((s) => s.mode === mode && s.op === 'acquire').map((s) => s.perSec);
+      const p = identity.filter((s) => s.mode === mode && s.op === 'put').map((s) => s.perSec);
+      return { mode, acquirePerSec: median(a), acquireMin: Math.min(...a), acquireMax: Math.max(...a), putPerSec: median(p), putMin: Math.min(...p), putMax: Math.max(...p), ratio: median(a) / median(p) };
+    });
+    lines.push(`Identity allocation (${IDENTITIES} distinct label sets per round, median of ${ROUNDS} rounds, min–max)`, '');
+    lines.push('| mode | identities/s | etcd puts/s (baseline) | acquire vs put |');
+    lines.push('|---|---|---|---|');
+    for (const m of identitySummary) {
+      lines.push(`| ${m.mode === 'sequential' ? 'sequential' : `${CONCURRENCY} concurrent`} | ${fmt(m.acquirePerSec, 0)} (${fmt(m.acquireMin, 0)}–${fmt(m.acquireMax, 0)}) | ${fmt(m.putPerSec, 0)} (${fmt(m.putMin, 0)}–${fmt(m.putMax, 0)}) | ${fmt(m.ratio, 3)} |`);
+    }
+    lines.push('');
+
+    lines.push(`Watch fan-out (${UPDATES} updates of one ConfigMap per size; update issued → delivered; ${INFORMERS} informers in worker threads, own clients)`, '');
+    lines.push('| objects | watcher | initial list+sync ms (median, max) | p50 ms | p99 ms | max ms | p50 vs raw watch | lost |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    const watchSummary: Record<string, unknown>[] = [];
+    for (const w of watch) {
+      const rawP50 = median(w.raw);
+      for (const [label, xs, sync] of [
+        ['(the write itself: update resolved)', w.write, undefined],
+        ['raw etcd watch (baseline)', w.raw, undefined],
+        ['all of 2 informers', w.informers2, w.syncMs.slice(0, 2)],
+        [`all of ${INFORMERS} informers`, w.informersAll, w.syncMs],
+      ] as const) {
+        const row = { objects: w.objects, watcher: label, syncMedianMs: sync ? median([...sync]) : null, syncMaxMs: sync ? Math.max(...sync) : null, p50Ms: median([...xs]), p99Ms: pct([...xs], 99), maxMs: Math.max(...xs), ratioP50: median([...xs]) / rawP50, lost: w.lost };
+        watchSummary.push(row);
+        lines.push(`| ${w.objects} | ${label} | ${sync ? `${fmt(row.syncMedianMs!, 0)}, ${fmt(row.syncMaxMs!, 0)}` : '–'} | ${fmt(row.p50Ms, 2)} | ${fmt(row.p99Ms, 2)} | ${fmt(row.maxMs, 2)} | ${fmt(row.ratioP50, 2)} | ${w.lost} |`);
+      }
+    }
+    const table = lines.join('\n');
+    process.stdout.write(table + '\n');
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(
+      OUT,
+      JSON.stringify(
+        {
+          date: started,
+          params: { rounds: ROUNDS, replicas: REPLICAS, identities: IDENTITIES, concurrency: CONCURRENCY, updates: UPDATES, small: SMALL, large: LARGE, informers: INFORMERS, pollMs: POLL_MS },
+          summary: { deployment: deploySummary, parallelism, identity: identitySummary, watch: watchSummary, populateSeconds: populateS },
+          samples: { deployment: deploy, identity, watch },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    progress(`wrote ${OUT}`);
+  } finally {
+    await alloc?.stop().catch(() => undefined);
+    etcd?.close();
+    // Bench objects: the Deployments are deleted round by round; the ConfigMaps and
+    // identities go with the lab's etcd.
+    await store?.close().catch(() => undefined);
+    const st = readState(LAB);
+    if (KEEP_LOGS && st) {
+      mkdirSync(KEEP_LOGS, { recursive: true });
+      spawnSync('bash', ['-c', `cd "$0" && find . -path ./bpf -prune -o -name '*.log' -print | xargs -r cp --parents -t "$1"`, st.dir, KEEP_LOGS]);
+    }
+    // `beeline` loads dist/ too: retry a down that failed while someone rebuilt it.
+    for (let i = 0; i < 5 && readState(LAB); i++) {
+      const r = spawnSync(BIN, ['lab', 'down', '--name', LAB, '-q'], { encoding: 'utf8' });
+      if (r.status !== 0) progress(`lab down ${LAB}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}; retrying`);
+      if (readState(LAB)) await sleep(3000);
+    }
+    if (readState(LAB)) progress(`lab ${LAB} is still up: beeline lab down --name ${LAB}`);
+  }
+}
+
+if (isMainThread) await main();
+else await workerMain();
