@@ -15,7 +15,7 @@ BPF_SRC := $(wildcard $(BPF_DIR)/*.bpf.c)
 BPF_OBJ := $(patsubst $(BPF_DIR)/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRC))
 BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 
-.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network clean
+.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane clean
 
 setup:
 	@bash scripts/setup.sh
@@ -62,6 +62,9 @@ demo: setup build
 # Benchmarks: not tests; run by hand, results summarised in docs/performance.md.
 bench-pod-network: setup build
 	@node dist/bench/pod-network.js
+
+bench-control-plane: setup build
+	@node dist/bench/control-plane.js
 
 clean:
 	rm -rf dist build

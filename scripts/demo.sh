@@ -11,6 +11,24 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 pod() { local p=$1; shift; $B lab pod exec "$p" -- "$@"; }
 
+# wait_ready NS N: until N pods of NS are Running and ready (60 s at most).
+wait_ready() {
+  for _ in $(seq 1 200); do
+    n=$($B get pods -n "$1" -o json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const ps=JSON.parse(s).items;console.log(ps.filter(p=>p.status?.phase==="Running"&&(p.status.containerStatuses||[]).every(c=>c.ready)).length)})' || echo 0)
+    [ "$n" -ge "$2" ] && return 0
+    sleep 0.3
+  done
+  echo "pods of $1 not ready in time"; $B get pods -n "$1"; return 1
+}
+# wait_rollout NS DEPLOY: until every replica is updated and available.
+wait_rollout() {
+  for _ in $(seq 1 200); do
+    $B get deploy -n "$1" "$2" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const d=JSON.parse(s),r=d.spec.replicas??1,t=d.status||{};process.exit(t.updatedReplicas===r&&t.availableReplicas===r&&t.replicas===r?0:1)})' && return 0
+    sleep 0.3
+  done
+  echo "rollout of $1/$2 did not finish"; return 1
+}
+
 cleanup() { $B lab down --name $LAB -q >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 cleanup
@@ -45,13 +63,42 @@ say "4b. Security identities: equal labels, equal identity on every node (like c
 run $B identity list
 run $B bpf ipcache list --node node1
 
-say "4c. Kubernetes objects into the cluster store, atomically per file, with field-path errors (kubectl verbs)"
+say "4c. Kubernetes objects into the cluster store, atomically per file; the lab's scheduler, controllers and kubelets run them"
+run $B get nodes -o wide
 run $B apply -f examples/starwars.yaml
-run $B get po -n empire
+wait_ready empire 4
+run $B get pods -n empire -o wide
 run $B get svc -n empire
+run $B get endpointslices -n empire
 run $B get cnp -A
 $B apply -f examples/invalid-service.yaml || true
 $B get svc good 2>&1 || true
+
+say "4d. Cluster DNS and exec: the tiefighter resolves the deathstar through kube-dns and lands (by pod IP: Service load-balancing is issue 5)"
+run $B exec -n empire tiefighter -- dig +search +short deathstar
+run $B exec -n empire tiefighter -- cat /etc/resolv.conf
+DS=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).items[0];console.log(p.metadata.name+" "+p.status.podIP)})')
+DS_POD=${DS% *}; DS_IP=${DS#* }
+run $B exec -n empire tiefighter -- curl -s -XPOST "http://$DS_IP/v1/request-landing"
+run $B exec -n empire tiefighter -- curl -s -XPUT "http://$DS_IP/v1/exhaust-port" || true
+echo "(the deathstar's process dies after that, as the real image's does; its kubelet restarts it)"
+sleep 4
+run $B get pods -n empire -l class=deathstar
+run $B logs -n empire "$DS_POD" -p --tail 3
+
+say "4e. Two namespaces, Deployments with probes, bare pods, Services: spread over both nodes; namespace labels make identities"
+run $B apply -f examples/workloads.yaml
+wait_ready shop 5
+wait_ready tools 2
+run $B get pods -A -o wide
+run $B get deploy -A
+run $B exec -n tools client -- getent hosts web.shop api-headless.shop example.com
+run $B identity list
+sed 's/hello from web/hello v2/' examples/workloads.yaml | $B apply -f - >/dev/null
+echo "(rolling update of shop/web: new pods come up before old ones go)"
+wait_rollout shop web
+run $B get pods -n shop -l app=web -o wide
+run $B exec -n tools client -- sh -c "exit 3" || echo "exec exit status: $?"
 
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1

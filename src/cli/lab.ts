@@ -31,11 +31,13 @@ function printReport(r: LabReport): void {
   process.stdout.write(`Routing:    ${r.routing}\n`);
   process.stdout.write(`KVStore:    ${r.etcd.healthy ? `Ok   etcd ${r.etcd.version} at ${r.etcd.endpoint}` : `Unreachable ${r.etcd.message ?? (r.etcd.running ? '' : 'etcd not running')}`}\n`);
   process.stdout.write(`Operator:   ${r.operator.running ? `running (pid ${r.operator.pid})` : 'NOT running'}\n`);
+  process.stdout.write(`Controllers: ${r.controllers.running ? `running (pid ${r.controllers.pid}): scheduler, deployments, endpointslices, DNS records` : 'NOT running'}\n`);
+  process.stdout.write(`DNS:        ${r.dns.map((d) => `${d.name} ${d.running ? 'running' : 'NOT running'}`).join(', ')} (cluster DNS at ${r.clusterDNS})\n`);
   process.stdout.write(`Fabric:     ${r.fabric.netns} ${r.fabric.cidr}\n`);
   process.stdout.write(`World:      ${r.world.netns} ${r.world.ip}\n\n`);
   process.stdout.write(
     table(
-      ['NODE', 'NAMESPACE', 'INTERNAL-IP', 'POD-CIDR', 'AGENT-PID', 'AGENT', 'DATAPATH'],
+      ['NODE', 'NAMESPACE', 'INTERNAL-IP', 'POD-CIDR', 'AGENT-PID', 'AGENT', 'KUBELET', 'DATAPATH'],
       r.nodes.map((n) => [
         n.name,
         n.netns,
@@ -43,6 +45,7 @@ function printReport(r: LabReport): void {
         n.podCIDR,
         n.agent.pid,
         n.agent.health + (n.agent.message ? ` (${n.agent.message})` : ''),
+        n.kubelet.running ? 'running' : 'NOT running',
         n.agent.status ? `${n.agent.status.datapath.mode}, ${n.agent.status.datapath.attachments.length} attachments` : '-',
       ]),
     ),
@@ -161,18 +164,22 @@ export function registerLab(program: Command): void {
 
   lab
     .command('supervise', { hidden: true })
-    .description("run a node's agent and restart it when it dies (started by lab up inside the node namespace)")
-    .requiredOption('--config <file>', 'agent configuration')
-    .action(async (o: { config: string }) => {
-      const config = JSON.parse(readFileSync(o.config, 'utf8')) as AgentConfig;
+    .description("run a node's agent (or, with --kubelet, its kubelet) and restart it when it dies (started by lab up inside the node namespace)")
+    .requiredOption('--config <file>', 'agent (or kubelet) configuration')
+    .option('--kubelet', 'supervise the kubelet')
+    .action(async (o: { config: string; kubelet?: boolean }) => {
       const dir = dirname(o.config);
+      const role = o.kubelet ? 'kubelet' : 'agent';
+      const name = o.kubelet ? (JSON.parse(readFileSync(o.config, 'utf8')) as KubeletConfig).node : (JSON.parse(readFileSync(o.config, 'utf8')) as AgentConfig).node;
       await supervise({
-        name: config.node,
-        cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'agent', '--config', o.config],
-        log: join(dir, 'agent.log'),
-        pidFile: join(dir, 'agent.pid'),
+        role,
+        name,
+        cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), ...(o.kubelet ? ['lab', 'kubelet'] : ['agent']), '--config', o.config],
+        log: join(dir, `${role}.log`),
+        pidFile: join(dir, `${role}.pid`),
       });
     });
+
   lab
     .command('kubelet', { hidden: true })
     .description("run a node's kubelet: pods bound to the node become sandboxes and processes (started by lab up)")

@@ -16,6 +16,7 @@ import {
 } from '../common/errors.js';
 import { readState, resolveLabName } from '../lab/state.js';
 import { openEtcdStore } from '../store/etcd.js';
+import { deleteObject } from '../store/graceful.js';
 import type { ObjectInput, Store, StoreObject } from '../store/store.js';
 import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, validateBatch, type KindInfo } from '../k8s/index.js';
 import { labOption } from './lab.js';
@@ -112,11 +113,30 @@ function notFound(k: KindInfo, ns: string | undefined, name: string): StoreNotFo
   return new StoreNotFoundError(`(NotFound) ${k.plural}${groupOf(k) ? `.${groupOf(k)}` : ''} ${JSON.stringify(name)} not found${k.namespaced && ns ? ` in namespace ${ns}` : ''}`);
 }
 
-async function deleteOne(store: Store, k: KindInfo, ns: string | undefined, name: string, ignoreNotFound: boolean): Promise<void> {
+interface DeleteFlags {
+  ignoreNotFound: boolean;
+  gracePeriod?: number;
+  /** Wait until the object is gone (kubectl's --wait, default true). */
+  wait: boolean;
+}
+
+async function deleteOne(store: Store, k: KindInfo, ns: string | undefined, name: string, f: DeleteFlags): Promise<void> {
   const namespace = k.namespaced ? ns || 'default' : undefined;
-  const gone = await store.delete(k.kind, namespace, name, { ignoreNotFound: true });
-  if (gone) process.stdout.write(`${resourceName(k)} ${JSON.stringify(name)} deleted\n`);
-  else if (!ignoreNotFound) throw notFound(k, namespace, name);
+  const gone = await deleteObject(store, k.kind, namespace, name, { ignoreNotFound: true, gracePeriodSeconds: f.gracePeriod });
+  if (!gone) {
+    if (!f.ignoreNotFound) throw notFound(k, namespace, name);
+    return;
+  }
+  // A pod its kubelet is stopping: as kubectl does, wait until it is gone (grace period + a margin).
+  if (f.wait && gone.metadata.deletionTimestamp) {
+    const deadline = Date.now() + ((gone.metadata.deletionGracePeriodSeconds ?? 30) + 30) * 1000;
+    while (Date.now() < deadline) {
+      const cur = await store.get(k.kind, namespace, name);
+      if (!cur || cur.metadata.uid !== gone.metadata.uid) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  process.stdout.write(`${resourceName(k)} ${JSON.stringify(name)} deleted\n`);
 }
 
 // ---------------------------------------------------------------------------
@@ -337,8 +357,14 @@ export function registerResources(program: Command): void {
     .option('-R, --recursive', 'read directories recursively')
     .option('-n, --namespace <ns>', 'namespace of namespaced kinds', 'default')
     .option('--ignore-not-found', 'a missing object is not an error')
+    .option('--grace-period <seconds>', "seconds a pod's containers get to stop (default: the pod's terminationGracePeriodSeconds)")
+    .option('--force', 'delete at once, without waiting for the kubelet (grace period 0)')
+    .option('--wait <bool>', 'wait until deleted pods are gone', 'true')
     .addOption(labOption())
-    .action(async (kind: string | undefined, names: string[], o: { filename?: string; recursive?: boolean; namespace: string; ignoreNotFound?: boolean; lab?: string }) => {
+    .action(async (kind: string | undefined, names: string[], o: { filename?: string; recursive?: boolean; namespace: string; ignoreNotFound?: boolean; gracePeriod?: string; force?: boolean; wait: string; lab?: string }) => {
+      if (o.gracePeriod !== undefined && !/^\d+$/.test(o.gracePeriod)) throw new UsageError(`--grace-period ${o.gracePeriod}: must be a whole number of seconds`);
+      if (!['true', 'false'].includes(o.wait)) throw new UsageError(`--wait ${o.wait}: must be true or false`);
+      const flags: DeleteFlags = { ignoreNotFound: !!o.ignoreNotFound, gracePeriod: o.force ? 0 : o.gracePeriod === undefined ? undefined : Number(o.gracePeriod), wait: o.wait === 'true' };
       const targets: { k: KindInfo; ns: string | undefined; name: string }[] = [];
       if (o.filename) {
         if (kind) throw new UsageError('delete: give either -f or KIND NAME…, not both');
@@ -360,7 +386,7 @@ export function registerResources(program: Command): void {
         let failed = false;
         for (const t of targets) {
           try {
-            await deleteOne(store, t.k, t.ns, t.name, !!o.ignoreNotFound);
+            await deleteOne(store, t.k, t.ns, t.name, flags);
           } catch (e) {
             const err = asBeelineError(e);
             if (err.code !== 'BL_ERR_STORE_NOT_FOUND') throw err;

@@ -317,7 +317,7 @@ export class IdentityAllocator {
         }
         continue; // GC deleted it meanwhile: allocate again
       }
-      const id = preferId !== undefined && attempt === 0 ? preferId : await this.freeId(key);
+      const id = preferId !== undefined && attempt === 0 ? preferId : await this.freeId(key, attempt > 0);
       const tx = await this.etcd
         .if(identityIdKey(id), 'Create', '==', 0)
         .and(identityValueKey(key), 'Create', '==', 0)
@@ -331,10 +331,21 @@ export class IdentityAllocator {
     });
   }
 
-  /** The lowest number of the range no identity has, per the store now. */
-  private async freeId(key: string): Promise<number> {
+  /**
+   * A number of the range no identity has, per the store now: the lowest, or
+   * after a lost race a random free one (as Cilium's idpool leases them), so
+   * that allocators racing for the lowest do not all collide again.
+   */
+  private async freeId(key: string, random = false): Promise<number> {
     const keys = await this.etcd.getAll().prefix(IDENTITY_ID_PREFIX).keys();
     const used = new Set(keys.map((k) => Number(k.slice(IDENTITY_ID_PREFIX.length))));
+    const size = this.maxId - this.minId + 1;
+    if (random && used.size < size / 2) {
+      for (;;) {
+        const id = this.minId + Math.floor(Math.random() * size);
+        if (!used.has(id)) return id;
+      }
+    }
     for (let id = this.minId; id <= this.maxId; id++) if (!used.has(id)) return id;
     throw new IdentityExhaustedError(`acquire identity ${key}: all ${this.maxId - this.minId + 1} identities ${this.minId}-${this.maxId} are allocated`);
   }

@@ -16,6 +16,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger } from '../common/log.js';
 import { openEtcdStore } from '../store/etcd.js';
+import { deleteObject } from '../store/graceful.js';
 import type { Informer, Store, StoreObject } from '../store/store.js';
 import { SAFE_ALPHABET, podsOwnedBy, reconcileDeployment } from './deployments.js';
 import { dnsRecords, hostsFileText } from './dns.js';
@@ -144,7 +145,7 @@ export class Controllers {
     for (const d of this.list('Deployment')) {
       const owned = podsOwnedBy(d, pods.filter((p) => nsOf(p) === nsOf(d)));
       const r = reconcileDeployment(d, owned, randSuffix);
-      for (const name of r.delete) await this.store.delete('Pod', nsOf(d), name, { ignoreNotFound: true });
+      for (const name of r.delete) await deleteObject(this.store, 'Pod', nsOf(d), name, { ignoreNotFound: true });
       for (const p of r.create) await this.store.create(p);
       if (JSON.stringify(stripTimes(d.status)) !== JSON.stringify(stripTimes(r.status))) {
         await this.store.updateStatus({ apiVersion: d.apiVersion, kind: d.kind, metadata: { name: d.metadata.name, namespace: nsOf(d) }, status: r.status });
@@ -158,7 +159,7 @@ export class Controllers {
     const live = new Set(this.list('Deployment').map((d) => d.metadata.uid));
     for (const p of this.list('Pod')) {
       const owner = ((p.metadata as any).ownerReferences as any[] | undefined)?.find((o) => o.controller && o.kind === 'Deployment');
-      if (owner && !live.has(owner.uid)) await this.store.delete('Pod', nsOf(p), p.metadata.name, { ignoreNotFound: true });
+      if (owner && !live.has(owner.uid) && !p.metadata.deletionTimestamp) await deleteObject(this.store, 'Pod', nsOf(p), p.metadata.name, { ignoreNotFound: true });
     }
     const services = new Set(this.list('Service').map((s) => s.metadata.uid));
     for (const s of this.list('EndpointSlice')) {

@@ -484,13 +484,13 @@ class PodWorker {
     await removeCgroup(cgroupPath(this.k.config.lab, 'kubepods', `pod${this.rec.uid}`, run.spec.name)).catch(() => undefined);
   }
 
-  /** Stops every container and tears the sandbox down: CNI DEL, namespace, cgroup, files. */
-  async stop(): Promise<void> {
+  /** Stops every container (SIGKILL after `grace` ms) and tears the sandbox down: CNI DEL, namespace, cgroup, files. */
+  async stop(grace = this.grace()): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.statusTimer);
     clearInterval(this.pollTimer);
-    const grace = this.grace();
     await Promise.all(
       [...this.runs.values()].map((run) => {
         run.killing = 'delete';
@@ -571,6 +571,8 @@ export class Kubelet {
   private informer: Informer | undefined;
   private readonly workers = new Map<string, PodWorker>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Pods whose graceful deletion is under way. */
+  private readonly terminating = new Set<string>();
   /** Serialises what happens to one pod uid (create, delete) across informer events. */
   private readonly chains = new Map<string, Promise<void>>();
 
@@ -611,7 +613,8 @@ export class Kubelet {
       const w = new PodWorker(this, pod ?? ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid } } as StoreObject), rec);
       if (pod && this.mine(pod)) {
         this.workers.set(rec.uid, w);
-        this.queue(rec.uid, () => w.start());
+        if (pod.metadata.deletionTimestamp) this.terminate(pod, w);
+        else this.queue(rec.uid, () => w.start());
       } else {
         this.queue(rec.uid, () => w.stop());
       }
@@ -624,6 +627,10 @@ export class Kubelet {
     if (!this.informer?.hasSynced() || !this.mine(pod)) return;
     const uid = pod.metadata.uid;
     const w = this.workers.get(uid);
+    if (pod.metadata.deletionTimestamp) {
+      this.terminate(pod, w);
+      return;
+    }
     if (w) {
       w.update(pod);
       return;
@@ -631,6 +638,20 @@ export class Kubelet {
     const nw = new PodWorker(this, pod);
     this.workers.set(uid, nw);
     this.queue(uid, () => nw.start());
+  }
+
+  /** A graceful deletion: stop the pod within its grace period, then remove the object (the kubelet's last word on it). */
+  private terminate(pod: StoreObject, w: PodWorker | undefined): void {
+    const uid = pod.metadata.uid;
+    if (this.terminating.has(uid)) return;
+    this.terminating.add(uid);
+    const grace = (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000;
+    this.queue(uid, async () => {
+      if (w) await w.stop(grace);
+      this.workers.delete(uid);
+      await this.store.delete('Pod', pod.metadata.namespace, pod.metadata.name, { ignoreNotFound: true });
+      this.terminating.delete(uid);
+    });
   }
 
   private podGone(uid: string): void {

@@ -272,12 +272,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       const configPath = join(ndir, 'kubelet.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));
       state.kubelets[n.name] = startDaemon({
-        role: `kubelet ${n.name}`,
+        role: `kubelet supervisor ${n.name}`,
         netns: n.netns,
         netOnly: true,
         cgroupDir: ensureCgroup(plan.name, n.name, 'kubelet'),
-        log: join(ndir, 'kubelet.log'),
-        cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'kubelet', '--config', configPath],
+        log: join(ndir, 'kubelet-supervisor.log'),
+        cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'supervise', '--kubelet', '--config', configPath],
       });
       writeState(state);
     }
@@ -415,6 +415,8 @@ export interface NodeReport {
   podCIDR: string;
   /** pid: the agent's own (from its status); supervisorPid: the lab process that restarts it. */
   agent: { pid: number; supervisorPid: number; running: boolean; health: string; message?: string; status?: AgentStatus };
+  /** The node's kubelet (its supervisor process). */
+  kubelet: { supervisorPid: number; running: boolean };
 }
 
 export interface LabReport {
@@ -425,6 +427,9 @@ export interface LabReport {
   healthy: boolean;
   etcd: { endpoint: string; pid: number; running: boolean; healthy: boolean; version?: string; message?: string };
   operator: { pid: number; running: boolean };
+  controllers: { pid: number; running: boolean };
+  dns: { name: string; pid: number; running: boolean }[];
+  clusterDNS: string;
   fabric: { netns: string; cidr: string };
   world: { netns: string; ip: string };
   nodes: NodeReport[];
@@ -460,6 +465,7 @@ export async function labStatus(name: string): Promise<LabReport> {
         ip: n.ip,
         podCIDR: '',
         agent: { pid: 0, supervisorPid: a?.process.pid ?? 0, running: a ? isAlive(a.process) : false, health: 'unknown' },
+        kubelet: { supervisorPid: state.kubelets?.[n.name]?.pid ?? 0, running: state.kubelets?.[n.name] ? isAlive(state.kubelets[n.name]!) : false },
       };
       if (!a) r.agent.message = 'never started';
       else if (!r.agent.running) {
@@ -482,14 +488,26 @@ export async function labStatus(name: string): Promise<LabReport> {
   );
   const namespaces = state.netns.map((n) => ({ name: n, present: present.has(n) }));
   const operator = { pid: state.operator?.pid ?? 0, running: state.operator ? isAlive(state.operator) : false };
+  const controllers = { pid: state.controllers?.pid ?? 0, running: state.controllers ? isAlive(state.controllers) : false };
+  const dns = Object.entries(state.dns ?? {}).map(([name, p]) => ({ name, pid: p.pid, running: isAlive(p) }));
   return {
     name,
     phase: state.phase,
     routing: plan.routing,
     createdAt: state.createdAt,
-    healthy: state.phase === 'up' && etcd.healthy && operator.running && nodes.every((n) => n.agent.health === 'ok') && namespaces.every((n) => n.present),
+    healthy:
+      state.phase === 'up' &&
+      etcd.healthy &&
+      operator.running &&
+      controllers.running &&
+      dns.every((d) => d.running) &&
+      nodes.every((n) => n.agent.health === 'ok' && n.kubelet.running) &&
+      namespaces.every((n) => n.present),
     etcd,
     operator,
+    controllers,
+    dns,
+    clusterDNS: state.clusterDNS ?? '',
     fabric: { netns: plan.fabric.netns, cidr: plan.fabric.cidr },
     world: { netns: plan.world.netns, ip: plan.world.ip },
     nodes,

@@ -119,6 +119,11 @@ function nextObject(input: ObjectInput, current: StoreObject | undefined, part: 
   };
   if (next.metadata.namespace === undefined) delete next.metadata.namespace;
   if (next.status === undefined) delete next.status;
+  // A deletion once begun is not undone by an update (as the API server keeps it).
+  if (current.metadata.deletionTimestamp) {
+    next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+    next.metadata.deletionGracePeriodSeconds = current.metadata.deletionGracePeriodSeconds;
+  }
   return next;
 }
 

@@ -27,8 +27,10 @@ export interface ObjectMeta {
   generation?: number;
   /** Objects this one belongs to (a Deployment's pods, a Service's EndpointSlices): the garbage collector's edges. */
   ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
-  /** Set when a graceful deletion has begun. */
+  /** Set when a graceful deletion has begun: the object goes when its owner (a pod's kubelet) has finished with it. */
   deletionTimestamp?: string;
+  /** The grace period of that deletion, seconds. */
+  deletionGracePeriodSeconds?: number;
 }
 
 /** A stored object. */

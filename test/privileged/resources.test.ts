@@ -1,7 +1,8 @@
 /**
  * kubectl-style resource commands (apply, get, describe, delete) through the
- * real CLI against a real lab's etcd. Nothing runs the pods yet (that is the
- * workload runner); the lab is here for its store.
+ * real CLI against a real lab's etcd. The lab's controllers and kubelets run
+ * what is applied (test/privileged/workloads.test.ts covers that); here the
+ * verbs and their output are what is tested.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -151,18 +152,18 @@ test('apply, get, describe and delete against the lab store', async (t) => {
   // get: default namespace, -n, -A, short names, columns.
   const svc = ok(['get', 'svc']);
   assert.match(lines(svc.stdout)[0]!, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$/);
-  assert.match(svc.stdout, /^api\s+NodePort\s+<none>\s+<none>\s+443:30443\/TCP\s+\d+s$/m);
+  assert.match(svc.stdout, /^api\s+NodePort\s+10\.(9[6-9]|10\d|11[01])\.\d+\.\d+\s+<none>\s+443:30443\/TCP\s+\d+s$/m, 'a cluster IP from the service CIDR');
   assert.doesNotMatch(svc.stdout, /^web/m, 'web lives in shop, not default');
   const all = ok(['get', 'services', '-A']);
   assert.match(lines(all.stdout)[0]!, /^NAMESPACE\s+NAME\s+TYPE/);
   assert.match(all.stdout, /^default\s+api\s/m);
-  assert.match(all.stdout, /^shop\s+web\s+ClusterIP\s+<none>\s+<none>\s+80\/TCP\s/m);
+  assert.match(all.stdout, /^shop\s+web\s+ClusterIP\s+10\.\d+\.\d+\.\d+\s+<none>\s+80\/TCP\s/m);
   const pods = ok(['get', 'po', '-A', '-o', 'wide']);
-  assert.match(lines(pods.stdout)[0]!, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE$/);
-  assert.match(pods.stdout, /^blog\s+client\s+0\/1\s+Pending\s+0\s+\S+\s+<none>\s+<none>$/m);
+  assert.match(lines(pods.stdout)[0]!, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/);
+  assert.match(pods.stdout, /^blog\s+client\s+\d\/1\s/m);
   const deploy = ok(['get', 'deploy', '-n', 'shop']);
   assert.match(lines(deploy.stdout)[0]!, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/);
-  assert.match(deploy.stdout, /^web\s+0\/2\s+0\s+0\s/m);
+  assert.match(deploy.stdout, /^web\s+\d\/2\s+\d\s+\d\s/m);
   const ns = ok(['get', 'ns']);
   assert.match(ns.stdout, /^blog\s+Active\s/m);
   assert.match(ns.stdout, /^shop\s+Active\s/m);
@@ -170,7 +171,7 @@ test('apply, get, describe and delete against the lab store', async (t) => {
   assert.match(ok(['get', 'po', '-A', '-l', 'app=client', '-o', 'name']).stdout, /^pod\/client$/m);
   const json = JSON.parse(ok(['get', 'svc', '-A', '-o', 'json']).stdout);
   assert.equal(json.kind, 'List');
-  assert.deepEqual(json.items.map((i: { metadata: { name: string } }) => i.metadata.name).sort(), ['api', 'web']);
+  assert.deepEqual(json.items.map((i: { metadata: { name: string } }) => i.metadata.name).sort(), ['api', 'kube-dns', 'web']);
   const one = JSON.parse(ok(['get', 'deployment', 'web', '-n', 'shop', '-o', 'json']).stdout);
   assert.equal(one.kind, 'Deployment');
   assert.equal(one.spec.replicas, 2);
@@ -238,10 +239,16 @@ test('apply, get, describe and delete against the lab store', async (t) => {
   assert.match(del.stdout, /^deployment\.apps "web" deleted$/m);
   assert.match(del.stdout, /^ciliumnetworkpolicy\.cilium\.io "allow-client" deleted$/m);
   assert.equal(lines(del.stdout).length, 7);
-  for (const k of ['ns', 'po', 'svc', 'deploy', 'cnp']) {
+  for (const k of ['deploy', 'cnp']) {
     const r = run(['get', k, '-A']);
     assert.equal(r.stdout, '', `get ${k} -A after delete -f`);
   }
+  // What the lab made itself stays: the system namespaces and kube-dns.
+  assert.deepEqual(JSON.parse(ok(['get', 'ns', '-o', 'json']).stdout).items.map((i: any) => i.metadata.name).sort(), ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+  assert.deepEqual(JSON.parse(ok(['get', 'svc', '-A', '-o', 'json']).stdout).items.map((i: any) => i.metadata.name), ['kube-dns']);
+  // The Deployment's pods go with it (garbage collector, graceful deletion by their kubelets).
+  for (let i = 0; i < 200 && run(['get', 'po', '-A']).stdout !== ''; i++) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(run(['get', 'po', '-A']).stdout, '', 'pods of the deleted Deployment are gone');
   const twice = run(['delete', '-f', app]);
   assert.equal(twice.code, 1);
   assert.equal(ok(['delete', '-f', app, '--ignore-not-found']).code, 0);

@@ -16,6 +16,7 @@ import { repoRoot } from '../../src/common/version.js';
 import { cgroupPath } from '../../src/lab/cgroup.js';
 import { kubeletDir } from '../../src/lab/kubelet.js';
 import { listNetns } from '../../src/lab/netns.js';
+import { labDir } from '../../src/lab/state.js';
 
 const LAB = 'wltest';
 const env = { BEELINE_LAB: LAB };
@@ -296,6 +297,73 @@ spec:
   });
   assert.equal(p.status!.conditions!.find((c) => c.type === 'PodScheduled')!.message, "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.");
   assert.match(ok(['get', 'pod', 'picky']).stdout, /picky\s+0\/1\s+Pending/);
+});
+
+test('a kubelet killed with -9 comes back, keeps the containers it ran, and still manages them', async () => {
+  const client = pods('tools').find((x) => x.metadata.name === 'client')!;
+  const node = client.spec.nodeName!;
+  const pidFile = join(labDir(LAB), 'nodes', node, 'kubelet.pid');
+  const rec = join(kubeletDir(LAB, node), 'pods', `${client.metadata.uid}.json`);
+  const containerPid = (JSON.parse(readFileSync(rec, 'utf8')) as any).containers[0].pid as number;
+  const old = Number(readFileSync(pidFile, 'utf8'));
+  process.kill(old, 'SIGKILL');
+  await until('a new kubelet', () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')) !== old, 30_000);
+  // A pod bound to that node after the restart starts; the running one was left alone.
+  const pinned = `apiVersion: v1
+kind: Pod
+metadata: {name: after-restart, namespace: tools}
+spec:
+  nodeName: ${node}
+  containers: [{name: c, image: registry.k8s.io/pause:3.9}]
+`;
+  assert.equal(run(['apply', '-f', '-'], pinned).code, 0);
+  await until('after-restart Running', () => running(pods('tools').find((x) => x.metadata.name === 'after-restart') ?? ({} as Pod)));
+  process.kill(containerPid, 0); // throws if the container died with its kubelet
+  assert.equal((JSON.parse(readFileSync(rec, 'utf8')) as any).containers[0].pid, containerPid);
+  assert.equal(ok(['exec', '-n', 'tools', 'client', '--', 'hostname']).stdout.trim(), 'client');
+  // The adopted pod is still the kubelet's to tear down.
+  ok(['delete', 'pod', '-n', 'tools', 'client']);
+  await until('client torn down by the new kubelet', () => !listNetns().includes(`bl-${LAB}-p-tools-client`) && !existsSync(rec), 40_000);
+});
+
+test('graceful deletion: the pod shows Terminating and its endpoint terminating until its container has stopped', async () => {
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata: {name: slowstop, namespace: shop, labels: {app: slowstop}}
+spec:
+  terminationGracePeriodSeconds: 20
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "trap 'sleep 3; exit 0' TERM; while true; do sleep 0.2; done"]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: slowstop, namespace: shop}
+spec:
+  selector: {app: slowstop}
+  ports: [{port: 80}]
+`;
+  assert.equal(run(['apply', '-f', '-'], manifest).code, 0);
+  await until('slowstop running', () => running(pods('shop').find((x) => x.metadata.name === 'slowstop') ?? ({} as Pod)));
+  const slice = () => (JSON.parse(ok(['get', 'endpointslices', '-n', 'shop', '-l', 'kubernetes.io/service-name=slowstop', '-o', 'json']).stdout).items as any[])[0];
+  await until('slowstop endpoint ready', () => slice()?.endpoints?.[0]?.conditions?.ready === true);
+  const t0 = Date.now();
+  assert.match(ok(['delete', 'pod', '-n', 'shop', 'slowstop', '--wait=false']).stdout, /^pod "slowstop" deleted$/m);
+  assert.match(ok(['get', 'pods', '-n', 'shop', 'slowstop']).stdout, /slowstop\s+\S+\s+Terminating/);
+  const c = await until('endpoint terminating', () => {
+    const e = slice()?.endpoints?.[0];
+    return e?.conditions?.terminating === true && e.conditions;
+  }, 10_000, 100);
+  assert.equal(c.ready, false, 'a terminating endpoint is not ready');
+  await until('slowstop gone', () => run(['get', 'pod', '-n', 'shop', 'slowstop']).code === 1, 30_000, 200);
+  assert.ok(Date.now() - t0 >= 2500, 'the container had its SIGTERM handler time');
+  await until('slice empty', () => (slice()?.endpoints ?? []).length === 0);
+  // --force skips the kubelet: gone at once.
+  assert.equal(run(['apply', '-f', '-'], manifest).code, 0);
+  await until('slowstop running again', () => running(pods('shop').find((x) => x.metadata.name === 'slowstop') ?? ({} as Pod)));
+  ok(['delete', 'pod', '-n', 'shop', 'slowstop', '--force']);
+  assert.equal(run(['get', 'pod', '-n', 'shop', 'slowstop']).code, 1);
 });
 
 test('deleting a pod stops its containers and removes its namespace, cgroup and kubelet state', async () => {
