@@ -25,6 +25,7 @@ import { UsageError } from '../common/errors.js';
 import { IdentityAllocator } from '../identity/allocator.js';
 import { IpcacheStore, toMapEntries, type IpcacheNode } from '../identity/ipcache.js';
 import { EtcdStore } from '../store/etcd.js';
+import { ServiceManager } from './services.js';
 import type { PodIdentitySource } from '../identity/labels.js';
 import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
@@ -65,6 +66,9 @@ export class Agent {
   private readonly remoteNodes = new Map<string, RemoteNode>();
   private readonly datapath: NodeDatapath;
   private podMTU = 1500;
+  /** Service load-balancing, once the kvstore has been reachable. */
+  private services: ServiceManager | undefined;
+  private servicesStarting: Promise<void> | undefined;
   /** Identities and the ipcache, once the kvstore has been reachable (started once, kept across outages). */
   private identity: { allocator: IdentityAllocator; ipcache: IpcacheStore } | undefined;
   private identityStarting: Promise<void> | undefined;
@@ -100,6 +104,8 @@ export class Agent {
       .route('GET', '/v1/bpf/endpoints', () => this.datapath.endpointMap())
       .route('GET', '/v1/bpf/ipcache', () => this.datapath.ipcache())
       .route('GET', '/v1/bpf/ct', () => this.datapath.ctEntries())
+      .route('GET', '/v1/services', () => ({ services: this.services?.rows() ?? [], problems: this.services?.problems() ?? [], lastSync: this.services?.lastSync ?? null }))
+      .route('GET', '/v1/bpf/lb', () => ({ frontends: this.datapath.lb?.frontends() ?? [], backends: this.datapath.lb?.backends() ?? [] }))
       .route('POST', '/v1/bpf/ct/gc', () => ({ deleted: this.datapath.ctGarbageCollect() }))
       .stream('/v1/monitor', (req, res) => {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -192,6 +198,7 @@ export class Agent {
         }
         if (!this.identity) await (this.identityStarting ??= this.startIdentity().finally(() => (this.identityStarting = undefined)));
         else this.endpoints.regenerate();
+        if (!this.services && this.datapath.lb) await (this.servicesStarting ??= this.startServices().finally(() => (this.servicesStarting = undefined)));
       } catch (e) {
         if (this.kv.state === 'ok') this.log.warn('kvstore unreachable; keeping the datapath as it is', { error: (e as Error).message });
         this.kv = { state: 'unreachable', message: (e as Error).message };
@@ -200,6 +207,20 @@ export class Agent {
     void check();
     this.timers.push(setInterval(() => void check(), 2000));
     void this.watchNodes();
+  }
+
+  /** Services into the datapath's service maps, once the kvstore answers (the maps keep their entries meanwhile). */
+  private async startServices(): Promise<void> {
+    const mgr = new ServiceManager(new EtcdStore(this.etcd!), this.datapath.lb!, { nodeName: this.config.node, nodeIPs: [this.config.nodeIP] }, this.log);
+    try {
+      await withTimeout(mgr.start(), 10_000);
+    } catch (e) {
+      this.log.warn('service load-balancing not started; retrying', { error: (e as Error).message });
+      await mgr.stop().catch(() => undefined);
+      return;
+    }
+    this.services = mgr;
+    this.log.info('service load-balancing started', { ...mgr.lastSync, socketLB: this.config.socketLB?.cgroup ?? 'off' });
   }
 
   /**
@@ -353,6 +374,7 @@ export class Agent {
     if (this.ipcacheSyncTimer) clearTimeout(this.ipcacheSyncTimer);
     await this.api.close();
     this.endpoints.setIdentityBackend(undefined);
+    await this.services?.stop().catch(() => undefined);
     // Not revoked: a stopped (restarting) agent's references and entries live out their lease, as its pods do.
     this.identity = undefined;
     await this.watcher?.cancel().catch(() => undefined);

@@ -59,6 +59,38 @@ export interface EndpointMapRow {
   flags: number;
 }
 
+/** A frontend as the service maps hold it. */
+export interface LbFrontendRow {
+  id: number;
+  address: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  flags: number;
+  affinityTimeout: number;
+  /** Backend ids by slot (slot 1 first). */
+  backends: number[];
+}
+
+/** A backend as the backend map holds it. */
+export interface LbBackendRow {
+  id: number;
+  address: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  state: 'active' | 'terminating';
+}
+
+/** The service maps: writes touch only the entries of one frontend or backend. */
+export interface LbDatapath {
+  upsertBackend(b: LbBackendRow): void;
+  deleteBackend(id: number): void;
+  /** Writes the backend slots, then the master entry (and the reverse-NAT entry); drops slots past the new count. */
+  upsertFrontend(f: LbFrontendRow): void;
+  deleteFrontend(f: Pick<LbFrontendRow, 'id' | 'address' | 'port' | 'protocol'>): void;
+  frontends(): LbFrontendRow[];
+  backends(): LbBackendRow[];
+}
+
 /** A row of `beeline bpf ipcache list`. */
 export interface IpcacheRow {
   prefix: string;
@@ -87,6 +119,8 @@ export interface NodeDatapath {
    * without an ipcache map (plain routing, fakes) leaves it out.
    */
   syncIpcache?(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] };
+  /** Service load-balancing entries (kube-proxy replacement); optional: the plain datapath has none. */
+  lb?: LbDatapath;
   endpointMap(): EndpointMapRow[];
   ipcache(): IpcacheRow[];
   ctEntries(): CtRow[];

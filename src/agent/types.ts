@@ -37,6 +37,13 @@ export interface AgentConfig {
   monitorAggregation: string;
   /** Size of the connection-tracking map (Cilium's bpf-ct-global-tcp-max). */
   ctMapSize: number;
+  /**
+   * Socket-level load balancing (kube-proxy replacement): the cgroup v2
+   * directory holding every process of this node (its pods included), where
+   * the connect/sendmsg/recvmsg/getpeername hooks attach. Absent: Services
+   * are programmed into the maps, no socket hook translates them.
+   */
+  socketLB?: { cgroup: string };
 }
 
 export interface MapStatus {

@@ -1,7 +1,8 @@
 /** `beeline bpf …`: the datapath's maps as the kernel holds them (like `cilium bpf …`). */
 import { Command } from 'commander';
 import { agentGet, agentRequest } from '../agent/client.js';
-import type { CtRow, EndpointMapRow, IpcacheRow } from '../agent/datapath.js';
+import type { CtRow, EndpointMapRow, IpcacheRow, LbBackendRow, LbFrontendRow } from '../agent/datapath.js';
+import { BlLbFlags } from '../datapath/generated/abi.js';
 import { probeAll } from '../datapath/probes.js';
 import { listLabs, readState } from '../lab/state.js';
 import { labOption } from './lab.js';
@@ -96,6 +97,31 @@ export function registerBpf(program: Command): void {
     );
   });
 
+  common(
+    bpf
+      .command('lb')
+      .description('the service load-balancing maps (bl_lb4_services, bl_lb4_backends)')
+      .command('list')
+      .description('list frontends with their backend slots (like cilium bpf lb list)'),
+  ).action(async (o: { lab?: string; node?: string; output?: string }) => {
+    const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+    const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<{ frontends: LbFrontendRow[]; backends: LbBackendRow[] }>(a.socket, '/v1/bpf/lb')) })));
+    if (printStructured(fmt, all)) return;
+    const rows: string[][] = [];
+    for (const n of all) {
+      const byId = new Map(n.backends.map((b) => [b.id, b]));
+      for (const f of n.frontends) {
+        const fe = `${f.address}:${f.port}/${f.protocol}`;
+        rows.push([n.node, `${fe} (0)`, `0.0.0.0:0 (${f.id}) (0) [${lbFlagNames(f.flags)}]`]);
+        f.backends.forEach((id, i) => {
+          const b = byId.get(id);
+          rows.push(['', '', `${b ? `${b.address}:${b.port}/${b.protocol}` : `<backend ${id} missing>`} (${f.id}) (${i + 1})`]);
+        });
+      }
+    }
+    process.stdout.write(table(['NODE', 'SERVICE ADDRESS', 'BACKEND ADDRESS (REVNAT_ID) (SLOT)'], rows));
+  });
+
   const ct = bpf.command('ct').description('the connection-tracking table (bl_ct4)');
   common(
     ct
@@ -124,4 +150,14 @@ export function registerBpf(program: Command): void {
       }
     },
   );
+}
+
+/** Cilium's words for a frontend's flags, e.g. `ClusterIP, non-routable`. */
+export function lbFlagNames(flags: number): string {
+  const type = flags & BlLbFlags.BL_LB_F_NODEPORT ? 'NodePort' : flags & BlLbFlags.BL_LB_F_LOADBALANCER ? 'LoadBalancer' : flags & BlLbFlags.BL_LB_F_EXTERNAL_IP ? 'ExternalIPs' : 'ClusterIP';
+  const out = [type];
+  if (flags & BlLbFlags.BL_LB_F_AFFINITY) out.push('sessionAffinity');
+  if (flags & BlLbFlags.BL_LB_F_LOCAL) out.push(type === 'ClusterIP' ? 'InternalLocal' : 'Local');
+  if (type === 'ClusterIP') out.push('non-routable');
+  return out.join(', ');
 }

@@ -66,12 +66,13 @@ export function registerLab(program: Command): void {
     .addOption(new Option('--routing <mode>', 'how pods reach other nodes').choices(['tunnel', 'native']).default('tunnel'))
     .addOption(new Option('--datapath <kind>', "bpf, or none: the same topology with plain routing (the benchmarks' floor)").choices(['bpf', 'none']).default('bpf'))
     .option('--identity-gc-grace <duration>', 'how long an unused security identity lives before the operator deletes it', '15s')
+    .option('--no-socket-lb', 'no socket-level load balancing: Services only through the packet-level path')
     .option('--crash-backoff <duration>', "the kubelets' first crash-loop back-off (Kubernetes: 10s), doubling to 5m", '10s')
     .option('--bpf-ct-global-max <n>', 'entries of each node\'s connection-tracking map (Cilium: bpf-ct-global-tcp-max)', '65536')
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; identityGcGrace: string; crashBackoff: string; monitorAggregation: string; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; identityGcGrace: string; crashBackoff: string; socketLb: boolean; monitorAggregation: string; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
@@ -82,7 +83,7 @@ export function registerLab(program: Command): void {
         throw new UsageError(`--bpf-ct-global-max ${o.bpfCtGlobalMax}: must be a whole number from 1024 to 16777216`);
       }
       const name = o.lab ?? o.name;
-      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, identityGcGrace: o.identityGcGrace, crashBackoff, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
+      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, identityGcGrace: o.identityGcGrace, crashBackoff, socketLB: o.socketLb, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });

@@ -18,6 +18,8 @@ import { registerEndpoint } from './endpoint.js';
 import { registerIdentity } from './identity.js';
 import { registerResources } from './resources.js';
 import { registerWorkloads } from './workloads.js';
+import { registerLoadgen } from './loadgen.js';
+import { registerService } from './service.js';
 
 export function buildProgram(): Command {
   const program = new Command('beeline')
@@ -32,12 +34,14 @@ export function buildProgram(): Command {
   registerIdentity(program);
   registerResources(program);
   registerWorkloads(program);
+  registerService(program);
   registerBpf(program);
   registerMonitor(program);
   registerAgent(program);
   registerOperator(program);
   registerProbe(program);
   registerServe(program);
+  registerLoadgen(program);
   program
     .command('version')
     .description('print the client version')

@@ -12,12 +12,45 @@
  *
  * Nothing here holds an fd: native/libbpf.ts does.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbiMismatchError, BpfError, HostSafetyError } from '../common/errors.js';
 import { inRootNetns } from '../common/netns.js';
 
 export { inRootNetns } from '../common/netns.js';
+
+/** enum bpf_attach_type of the cgroup sections beeline uses. */
+export const CGROUP_ATTACH_TYPES: Record<string, number> = {
+  'cgroup/connect4': 10, // BPF_CGROUP_INET4_CONNECT
+  'cgroup/sendmsg4': 14, // BPF_CGROUP_UDP4_SENDMSG
+  'cgroup/recvmsg4': 19, // BPF_CGROUP_UDP4_RECVMSG
+  'cgroup/getpeername4': 29, // BPF_CGROUP_INET4_GETPEERNAME
+};
+
+/** A program attached to a cgroup (it stays attached after the agent exits). */
+export interface CgroupAttachment {
+  cgroup: string;
+  type: number;
+  section: string;
+  program: string;
+  progId: number;
+}
+
+/** True when `dir` is where a cgroup v2 hierarchy is mounted (per /proc/self/mountinfo). */
+export function isCgroupMountRoot(dir: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return false;
+  }
+  const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+  return lines.some((l) => {
+    const f = l.split(' ');
+    const sep = f.indexOf('-');
+    return sep > 0 && f[sep + 1] === 'cgroup2' && f[4] === real;
+  });
+}
 import { PerCpuMap, TypedMap, type Codec } from './maps.js';
 import {
   BpfMap,
@@ -252,6 +285,26 @@ export class Datapath {
     const att = new TcAttachment(ref, programName, progId);
     this.#attachments.push(att);
     return att;
+  }
+
+  /**
+   * Attaches a cgroup program (its attach type from its section:
+   * cgroup/connect4, sendmsg4, recvmsg4, getpeername4) to a cgroup v2
+   * directory, replacing what is there in place. Refuses the root of a cgroup
+   * hierarchy (every process of the machine) unless told otherwise: a node's
+   * programs go on the node's own cgroup.
+   */
+  attachCgroup(cgroupDir: string, programName: string, opts: { allowRootCgroup?: boolean } = {}): CgroupAttachment {
+    const op = `attach datapath ${this.objectPath}: program ${programName} to cgroup ${cgroupDir}`;
+    this.#loaded(op);
+    if (!opts.allowRootCgroup && isCgroupMountRoot(cgroupDir)) {
+      throw new HostSafetyError(`${op}: that is the root of a cgroup hierarchy (every process on the machine)`, 'attach to a cgroup below it that beeline made');
+    }
+    const prog = this.#obj.program(programName);
+    const type = CGROUP_ATTACH_TYPES[prog.section];
+    if (type === undefined) throw new BpfError(`${op}: section ${prog.section} is not a cgroup hook beeline knows`, EINVAL);
+    const { progId } = prog.attachCgroup(cgroupDir, type);
+    return { cgroup: cgroupDir, type, section: prog.section, program: programName, progId };
   }
 
   /** A typed view of a (non-per-CPU) map; AbiMismatchError when the codecs' sizes differ from the kernel's. */

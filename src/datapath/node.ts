@@ -45,7 +45,8 @@ import {
   type BlMetricsValue,
   type BlRemoteEndpointInfo,
 } from './generated/abi.js';
-import { Datapath, type TcAttachment } from './loader.js';
+import { Datapath, type CgroupAttachment, type TcAttachment } from './loader.js';
+import { KernelLb } from './lb.js';
 import type { PerCpuMap, TypedMap } from './maps.js';
 import { ifIndex } from './native/libbpf.js';
 import { requireFeatures } from './probes.js';
@@ -99,7 +100,10 @@ const PROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 132: 'SC
 export const monotonicSeconds = () => Number(process.hrtime.bigint() / 1_000_000_000n);
 
 export class KernelDatapath implements NodeDatapath {
-  private objects: { host?: Datapath; lxc?: Datapath; overlay?: Datapath } = {};
+  private objects: { host?: Datapath; lxc?: Datapath; overlay?: Datapath; sock?: Datapath } = {};
+  /** The service maps (kube-proxy replacement). */
+  lb: KernelLb | undefined;
+  private readonly cgroupAttachments: CgroupAttachment[] = [];
   private metricsMap: PerCpuMap<BlMetricsKey, BlMetricsValue> | undefined;
   private lostMap: PerCpuMap<number, bigint> | undefined;
   private lxcMap: TypedMap<BlEndpointKey, BlEndpointInfo> | undefined;
@@ -142,9 +146,9 @@ export class KernelDatapath implements NodeDatapath {
     });
   }
 
-  private open(name: 'host' | 'lxc' | 'overlay', config: Buffer): Datapath {
+  private open(name: 'host' | 'lxc' | 'overlay' | 'sock', config: Buffer | undefined): Datapath {
     const dp = Datapath.open(join(this.config.bpfObjectDir, BPF_OBJECTS[name].file), { pinDir: this.config.pinDir });
-    dp.configure('bl_config', config);
+    if (config) dp.configure('bl_config', config);
     // Only the first object to create the map sizes it; the others reuse the pin.
     dp.setMaxEntries('bl_ct4', this.config.ctMapSize);
     dp.load();
@@ -180,7 +184,15 @@ export class KernelDatapath implements NodeDatapath {
       this.attach(overlay, TUNNEL_DEVICE, 'ingress', 'bl_from_overlay');
       this.attach(overlay, TUNNEL_DEVICE, 'egress', 'bl_to_overlay');
     }
-    this.log.info('datapath attached', { uplink: c.uplink, routing: c.routing, tunnel: tunnelIfindex ? TUNNEL_DEVICE : 'none' });
+    this.lb = new KernelLb(lxc);
+    if (c.socketLB) {
+      // Socket LB: every process of the node (its pods below it) connects through these hooks.
+      const sock = (this.objects.sock = this.open('sock', undefined));
+      for (const p of ['bl_sock4_connect', 'bl_sock4_sendmsg', 'bl_sock4_recvmsg', 'bl_sock4_getpeername']) {
+        this.cgroupAttachments.push(sock.attachCgroup(c.socketLB.cgroup, p));
+      }
+    }
+    this.log.info('datapath attached', { uplink: c.uplink, routing: c.routing, tunnel: tunnelIfindex ? TUNNEL_DEVICE : 'none', socketLB: c.socketLB?.cgroup ?? 'off' });
   }
 
   private attach(dp: Datapath, iface: string, point: 'ingress' | 'egress', program: string): void {

@@ -68,6 +68,15 @@ export function containerLogPath(lab: string, node: string, pod: { namespace: st
   return join(podLogDir(lab, node, pod), container, `${restart}.log`);
 }
 
+/**
+ * A pod's cgroup (or one container's below it): under the node's cgroup, so
+ * that what is attached there (socket load balancing) applies to the node's
+ * pods, as on a real node where kubepods sits below the root cgroup.
+ */
+export function podCgroup(lab: string, node: string, uid: string, container?: string): string {
+  return cgroupPath(lab, node, 'kubepods', `pod${uid}`, ...(container ? [container] : []));
+}
+
 /** What the kubelet keeps per pod on disk. */
 export interface PodRecordFile {
   uid: string;
@@ -92,7 +101,7 @@ export function runningContainer(lab: string, node: string, uid: string, contain
   if (c.state !== 'running' || !c.pid || !c.starttime || !isAlive({ pid: c.pid, starttime: c.starttime })) {
     return { error: `container ${c.name} is not running (${c.state}${c.reason ? `: ${c.reason}` : ''})` };
   }
-  return { pid: c.pid, starttime: c.starttime, name: c.name, cgroup: cgroupPath(lab, 'kubepods', `pod${uid}`, c.name) };
+  return { pid: c.pid, starttime: c.starttime, name: c.name, cgroup: podCgroup(lab, node, uid, c.name) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -332,7 +341,7 @@ class PodWorker {
     const { spec, st } = run;
     const env = containerEnv(this.pod, spec, this.rec.ip!, node);
     const resolved = resolveContainerCommand({ image: spec.image, command: spec.command?.map((s) => expandVars(s, env)), args: spec.args?.map((s) => expandVars(s, env)) });
-    const cg = ensureCgroup(lab, 'kubepods', `pod${this.rec.uid}`, spec.name);
+    const cg = ensureCgroup(lab, node, 'kubepods', `pod${this.rec.uid}`, spec.name);
     const logPath = containerLogPath(lab, node, this.rec, spec.name, st.restartCount);
     mkdirSync(join(logPath, '..'), { recursive: true });
     const fd = openSync(logPath, 'a');
@@ -425,7 +434,7 @@ class PodWorker {
       const period = (probe.periodSeconds ?? 10) * 1000;
       const tick = async () => {
         if (this.stopped || run.st.state !== 'running') return;
-        const target = { pid: run.st.pid!, cgroup: cgroupPath(this.k.config.lab, 'kubepods', `pod${this.rec.uid}`, spec.name) };
+        const target = { pid: run.st.pid!, cgroup: podCgroup(this.k.config.lab, this.k.config.node, this.rec.uid, spec.name) };
         const ok = await runProbe(probe, spec, this.rec.ip!, (cmd, timeoutMs) => execInContainer(target, cmd, { timeoutMs })).catch(() => false);
         if (this.stopped || run.st.state !== 'running') return;
         if (kind === 'readiness') {
@@ -481,7 +490,7 @@ class PodWorker {
       const deadline = Date.now() + graceMs;
       while (isAlive(p) && Date.now() < deadline) await sleep(50);
     }
-    await removeCgroup(cgroupPath(this.k.config.lab, 'kubepods', `pod${this.rec.uid}`, run.spec.name)).catch(() => undefined);
+    await removeCgroup(podCgroup(this.k.config.lab, this.k.config.node, this.rec.uid, run.spec.name)).catch(() => undefined);
   }
 
   /** Stops every container (SIGKILL after `grace` ms) and tears the sandbox down: CNI DEL, namespace, cgroup, files. */
@@ -500,7 +509,7 @@ class PodWorker {
       }),
     );
     const { lab, node } = this.k.config;
-    await removeCgroup(cgroupPath(lab, 'kubepods', `pod${this.rec.uid}`)).catch(() => undefined);
+    await removeCgroup(podCgroup(lab, node, this.rec.uid)).catch(() => undefined);
     const state = readState(lab);
     const nodePlan = state?.plan.nodes.find((n) => n.name === node);
     if (state && nodePlan && this.rec.cniResult) {

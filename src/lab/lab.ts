@@ -36,6 +36,8 @@ export interface LabUpOptions {
   monitorAggregation?: string;
   /** First crash-loop back-off of the kubelets, ms (Kubernetes: 10 s). */
   crashBackoff?: number;
+  /** Socket-level load balancing on each node's cgroup (default on). */
+  socketLB?: boolean;
   quiet?: boolean;
 }
 
@@ -59,6 +61,19 @@ async function bootstrapObjects(endpoint: string, clusterDNS: string): Promise<v
             { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
           ],
         },
+      },
+      // kube-dns has no selector: its endpoint is the node-local DNS address, which every
+      // node answers for itself, so the Service load balancer keeps queries on the node.
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'kube-dns-node-local', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'lab.beeline.io' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: [clusterDNS], conditions: { ready: true, serving: true, terminating: false } }],
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        ],
       },
     ]);
   } finally {
@@ -239,12 +254,16 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         kvstore: etcd.endpoint,
         monitorAggregation: opts.monitorAggregation ?? 'medium',
         ctMapSize: opts.ctMapSize ?? 65536,
+        ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
       };
       const configPath = join(ndir, 'agent.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));
       const proc = startDaemon({
         role: `agent supervisor ${n.name}`,
         netns: n.netns,
+        // The machine's mount namespace: `ip netns exec` would remount /sys and hide the cgroup
+        // hierarchy the socket load-balancing hooks attach to.
+        netOnly: true,
         cgroupDir: ensureCgroup(plan.name, n.name, 'agent'),
         log: join(ndir, 'supervisor.log'),
         cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'supervise', '--config', configPath],

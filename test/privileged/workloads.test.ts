@@ -13,8 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beeline, beelineOk } from '../lib/cli.js';
 import { repoRoot } from '../../src/common/version.js';
-import { cgroupPath } from '../../src/lab/cgroup.js';
-import { kubeletDir } from '../../src/lab/kubelet.js';
+import { kubeletDir, podCgroup } from '../../src/lab/kubelet.js';
 import { listNetns } from '../../src/lab/netns.js';
 import { labDir } from '../../src/lab/state.js';
 
@@ -369,7 +368,7 @@ spec:
 test('deleting a pod stops its containers and removes its namespace, cgroup and kubelet state', async () => {
   const p = pods('tools').find((x) => x.metadata.name === 'client2')!;
   const netns = `bl-${LAB}-p-tools-client2`;
-  const cg = cgroupPath(LAB, 'kubepods', `pod${p.metadata.uid}`);
+  const cg = podCgroup(LAB, p.spec.nodeName!, p.metadata.uid);
   const rec = join(kubeletDir(LAB, p.spec.nodeName!), 'pods', `${p.metadata.uid}.json`);
   assert.ok(listNetns().includes(netns), netns);
   assert.ok(existsSync(cg), cg);

@@ -18,6 +18,7 @@
 #include "abi/lxc.h"
 #include "abi/ipcache.h"
 #include "abi/ct.h"
+#include "abi/lb.h"
 
 /* Packets and bytes per (verdict reason, direction), per CPU: no atomics needed. */
 struct {
@@ -77,3 +78,43 @@ struct {
 	__type(key, struct bl_ct4_key);
 	__type(value, struct bl_ct_entry);
 } bl_ct4 SEC(".maps");
+
+/* Service frontends and their backend slots (Cilium's cilium_lb4_services_v2), see abi/lb.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BL_LB4_SERVICES_MAX_ENTRIES);
+	__type(key, struct bl_lb4_key);
+	__type(value, struct bl_lb4_service);
+} bl_lb4_services SEC(".maps");
+
+/* Backends by id (Cilium's cilium_lb4_backends_v3). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BL_LB4_BACKENDS_MAX_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct bl_lb4_backend);
+} bl_lb4_backends SEC(".maps");
+
+/* Service id → frontend, to translate replies back (Cilium's cilium_lb4_reverse_nat). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BL_LB4_REVERSE_NAT_MAX_ENTRIES);
+	__type(key, __u16);
+	__type(value, struct bl_lb4_reverse_nat);
+} bl_lb4_reverse_nat SEC(".maps");
+
+/* Translated sockets (Cilium's cilium_lb4_reverse_sk): LRU, entries need no collector. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BL_LB4_REVERSE_SK_MAX_ENTRIES);
+	__type(key, struct bl_lb4_reverse_sk_key);
+	__type(value, struct bl_lb4_reverse_sk);
+} bl_lb4_reverse_sk SEC(".maps");
+
+/* Session affinity (Cilium's cilium_lb4_affinity): LRU, expired entries are ignored and overwritten. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BL_LB4_AFFINITY_MAX_ENTRIES);
+	__type(key, struct bl_lb4_affinity_key);
+	__type(value, struct bl_lb4_affinity);
+} bl_lb4_affinity SEC(".maps");

@@ -42,6 +42,14 @@ test('every generated struct has a codec', () => {
     'BL_ENDPOINT_INFO_CODEC',
     'BL_ENDPOINT_KEY_CODEC',
     'BL_IPCACHE_KEY_CODEC',
+    'BL_LB4_AFFINITY_CODEC',
+    'BL_LB4_AFFINITY_KEY_CODEC',
+    'BL_LB4_BACKEND_CODEC',
+    'BL_LB4_KEY_CODEC',
+    'BL_LB4_REVERSE_NAT_CODEC',
+    'BL_LB4_REVERSE_SK_CODEC',
+    'BL_LB4_REVERSE_SK_KEY_CODEC',
+    'BL_LB4_SERVICE_CODEC',
     'BL_METRICS_KEY_CODEC',
     'BL_METRICS_VALUE_CODEC',
     'BL_NOTIFY_HDR_CODEC',
@@ -238,11 +246,16 @@ test('map, program and global descriptors of host.bpf.o', () => {
 });
 
 test('the pod datapath objects share their maps by name with the host object', () => {
-  const { host, lxc, overlay } = BPF_OBJECTS;
+  const { host, lxc, overlay, sock } = BPF_OBJECTS;
   assert.deepEqual(Object.keys(lxc.programs).sort(), ['bl_from_container', 'bl_to_container']);
   assert.deepEqual(Object.keys(overlay.programs).sort(), ['bl_from_overlay', 'bl_to_overlay']);
-  for (const obj of [host, lxc, overlay]) {
-    assert.deepEqual(Object.keys(obj.maps).sort(), ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lxc', 'bl_metrics'], obj.file);
+  assert.deepEqual(Object.keys(sock.programs).sort(), ['bl_sock4_connect', 'bl_sock4_getpeername', 'bl_sock4_recvmsg', 'bl_sock4_sendmsg']);
+  for (const obj of [host, lxc, overlay, sock]) {
+    assert.deepEqual(
+      Object.keys(obj.maps).sort(),
+      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics'],
+      obj.file,
+    );
   }
   assert.equal(lxc.maps.bl_ipcache.typeName, 'BPF_MAP_TYPE_LPM_TRIE');
   assert.equal(lxc.maps.bl_ipcache.flags, 1, 'BPF_F_NO_PREALLOC');

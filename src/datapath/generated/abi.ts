@@ -1,5 +1,5 @@
 // Code generated from BTF by scripts/gen-abi.ts. DO NOT EDIT.
-// Objects: host.bpf.o, lxc.bpf.o, overlay.bpf.o. Byte order: little-endian.
+// Objects: host.bpf.o, lxc.bpf.o, overlay.bpf.o, sock.bpf.o. Byte order: little-endian.
 // Regenerate with 'make gen' and commit; 'make build' fails when this file and the objects disagree.
 
 /** One field of a generated struct. */
@@ -240,6 +240,48 @@ const BL_FORWARD_REASON_NAMES = nameTable(BlForwardReason);
 /** The name of a value of enum bl_forward_reason (the first, if several share it). */
 export function blForwardReasonName(value: number): string | undefined {
   return BL_FORWARD_REASON_NAMES.get(value);
+}
+
+/** enum bl_lb_backend_state. */
+export const BlLbBackendState = {
+  BL_LB_BACKEND_ACTIVE: 0,
+  BL_LB_BACKEND_TERMINATING: 1,
+} as const;
+export type BlLbBackendState = (typeof BlLbBackendState)[keyof typeof BlLbBackendState];
+const BL_LB_BACKEND_STATE_NAMES = nameTable(BlLbBackendState);
+/** The name of a value of enum bl_lb_backend_state (the first, if several share it). */
+export function blLbBackendStateName(value: number): string | undefined {
+  return BL_LB_BACKEND_STATE_NAMES.get(value);
+}
+
+/** enum bl_lb_flags. */
+export const BlLbFlags = {
+  BL_LB_F_AFFINITY: 1,
+  BL_LB_F_NODEPORT: 2,
+  BL_LB_F_LOADBALANCER: 4,
+  BL_LB_F_EXTERNAL_IP: 8,
+  BL_LB_F_LOCAL: 16,
+} as const;
+export type BlLbFlags = (typeof BlLbFlags)[keyof typeof BlLbFlags];
+const BL_LB_FLAGS_NAMES = nameTable(BlLbFlags);
+/** The name of a value of enum bl_lb_flags (the first, if several share it). */
+export function blLbFlagsName(value: number): string | undefined {
+  return BL_LB_FLAGS_NAMES.get(value);
+}
+
+/** enum bl_lb_limits. */
+export const BlLbLimits = {
+  BL_LB4_AFFINITY_MAX_ENTRIES: 65536,
+  BL_LB4_BACKENDS_MAX_ENTRIES: 65536,
+  BL_LB4_REVERSE_NAT_MAX_ENTRIES: 65536,
+  BL_LB4_REVERSE_SK_MAX_ENTRIES: 65536,
+  BL_LB4_SERVICES_MAX_ENTRIES: 65536,
+} as const;
+export type BlLbLimits = (typeof BlLbLimits)[keyof typeof BlLbLimits];
+const BL_LB_LIMITS_NAMES = nameTable(BlLbLimits);
+/** The name of a value of enum bl_lb_limits (the first, if several share it). */
+export function blLbLimitsName(value: number): string | undefined {
+  return BL_LB_LIMITS_NAMES.get(value);
 }
 
 /** enum bl_limits. */
@@ -798,6 +840,406 @@ export const BL_IPCACHE_KEY_CODEC: StructCodec<BlIpcacheKey> = {
   decode: decodeBlIpcacheKey,
 };
 
+/** struct bl_lb4_affinity (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4Affinity {
+  /** __u64 at 0 */
+  last_used: bigint;
+  /** __u32 at 8 */
+  backend_id: number;
+}
+
+/** sizeof(struct bl_lb4_affinity) */
+export const BL_LB4_AFFINITY_SIZE = 16;
+
+/** Byte layout of struct bl_lb4_affinity. */
+export const BL_LB4_AFFINITY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'last_used', offset: 0, size: 8, type: '__u64', padding: false },
+  { name: 'backend_id', offset: 8, size: 4, type: '__u32', padding: false },
+  { name: 'pad0', offset: 12, size: 4, type: '__u32', padding: true },
+];
+
+/** Encodes struct bl_lb4_affinity into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4Affinity(value: BlLb4Affinity, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_lb4_affinity');
+  b.writeBigUInt64LE(value.last_used, off);
+  b.writeUInt32LE(value.backend_id, off + 8);
+  return b;
+}
+
+/** Decodes struct bl_lb4_affinity from buf at off. */
+export function decodeBlLb4Affinity(buf: Uint8Array, off = 0): BlLb4Affinity {
+  const b = view(buf, off, 16, 'struct bl_lb4_affinity');
+  return {
+    last_used: b.readBigUInt64LE(off),
+    backend_id: b.readUInt32LE(off + 8),
+  };
+}
+
+/** Codec of struct bl_lb4_affinity. */
+export const BL_LB4_AFFINITY_CODEC: StructCodec<BlLb4Affinity> = {
+  ctype: 'struct bl_lb4_affinity',
+  size: BL_LB4_AFFINITY_SIZE,
+  layout: BL_LB4_AFFINITY_LAYOUT,
+  encode: encodeBlLb4Affinity,
+  decode: decodeBlLb4Affinity,
+};
+
+/** struct bl_lb4_affinity_key (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4AffinityKey {
+  /** __u64 at 0 */
+  client_id: bigint;
+  /** __u16 at 8 */
+  rev_nat_index: number;
+}
+
+/** sizeof(struct bl_lb4_affinity_key) */
+export const BL_LB4_AFFINITY_KEY_SIZE = 16;
+
+/** Byte layout of struct bl_lb4_affinity_key. */
+export const BL_LB4_AFFINITY_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'client_id', offset: 0, size: 8, type: '__u64', padding: false },
+  { name: 'rev_nat_index', offset: 8, size: 2, type: '__u16', padding: false },
+  { name: 'pad0', offset: 10, size: 2, type: '__u16', padding: true },
+  { name: 'pad1', offset: 12, size: 4, type: '__u32', padding: true },
+];
+
+/** Encodes struct bl_lb4_affinity_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4AffinityKey(value: BlLb4AffinityKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_lb4_affinity_key');
+  b.writeBigUInt64LE(value.client_id, off);
+  b.writeUInt16LE(value.rev_nat_index, off + 8);
+  return b;
+}
+
+/** Decodes struct bl_lb4_affinity_key from buf at off. */
+export function decodeBlLb4AffinityKey(buf: Uint8Array, off = 0): BlLb4AffinityKey {
+  const b = view(buf, off, 16, 'struct bl_lb4_affinity_key');
+  return {
+    client_id: b.readBigUInt64LE(off),
+    rev_nat_index: b.readUInt16LE(off + 8),
+  };
+}
+
+/** Codec of struct bl_lb4_affinity_key. */
+export const BL_LB4_AFFINITY_KEY_CODEC: StructCodec<BlLb4AffinityKey> = {
+  ctype: 'struct bl_lb4_affinity_key',
+  size: BL_LB4_AFFINITY_KEY_SIZE,
+  layout: BL_LB4_AFFINITY_KEY_LAYOUT,
+  encode: encodeBlLb4AffinityKey,
+  decode: decodeBlLb4AffinityKey,
+};
+
+/** struct bl_lb4_backend (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4Backend {
+  /** __be32 at 0, network byte order */
+  address: number;
+  /** __be16 at 4, network byte order */
+  port: number;
+  /** __u8 at 6 */
+  proto: number;
+  /** __u8 at 7 */
+  flags: number;
+}
+
+/** sizeof(struct bl_lb4_backend) */
+export const BL_LB4_BACKEND_SIZE = 8;
+
+/** Byte layout of struct bl_lb4_backend. */
+export const BL_LB4_BACKEND_LAYOUT: readonly FieldLayout[] = [
+  { name: 'address', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'port', offset: 4, size: 2, type: '__be16', padding: false },
+  { name: 'proto', offset: 6, size: 1, type: '__u8', padding: false },
+  { name: 'flags', offset: 7, size: 1, type: '__u8', padding: false },
+];
+
+/** Encodes struct bl_lb4_backend into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4Backend(value: BlLb4Backend, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_lb4_backend');
+  b.writeUInt32BE(value.address, off);
+  b.writeUInt16BE(value.port, off + 4);
+  b.writeUInt8(value.proto, off + 6);
+  b.writeUInt8(value.flags, off + 7);
+  return b;
+}
+
+/** Decodes struct bl_lb4_backend from buf at off. */
+export function decodeBlLb4Backend(buf: Uint8Array, off = 0): BlLb4Backend {
+  const b = view(buf, off, 8, 'struct bl_lb4_backend');
+  return {
+    address: b.readUInt32BE(off),
+    port: b.readUInt16BE(off + 4),
+    proto: b.readUInt8(off + 6),
+    flags: b.readUInt8(off + 7),
+  };
+}
+
+/** Codec of struct bl_lb4_backend. */
+export const BL_LB4_BACKEND_CODEC: StructCodec<BlLb4Backend> = {
+  ctype: 'struct bl_lb4_backend',
+  size: BL_LB4_BACKEND_SIZE,
+  layout: BL_LB4_BACKEND_LAYOUT,
+  encode: encodeBlLb4Backend,
+  decode: decodeBlLb4Backend,
+};
+
+/** struct bl_lb4_key (12 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4Key {
+  /** __be32 at 0, network byte order */
+  address: number;
+  /** __be16 at 4, network byte order */
+  dport: number;
+  /** __u16 at 6 */
+  backend_slot: number;
+  /** __u8 at 8 */
+  proto: number;
+}
+
+/** sizeof(struct bl_lb4_key) */
+export const BL_LB4_KEY_SIZE = 12;
+
+/** Byte layout of struct bl_lb4_key. */
+export const BL_LB4_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'address', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'dport', offset: 4, size: 2, type: '__be16', padding: false },
+  { name: 'backend_slot', offset: 6, size: 2, type: '__u16', padding: false },
+  { name: 'proto', offset: 8, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 9, size: 3, type: '__u8[3]', padding: true },
+];
+
+/** Encodes struct bl_lb4_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4Key(value: BlLb4Key, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 12, 'struct bl_lb4_key');
+  b.writeUInt32BE(value.address, off);
+  b.writeUInt16BE(value.dport, off + 4);
+  b.writeUInt16LE(value.backend_slot, off + 6);
+  b.writeUInt8(value.proto, off + 8);
+  return b;
+}
+
+/** Decodes struct bl_lb4_key from buf at off. */
+export function decodeBlLb4Key(buf: Uint8Array, off = 0): BlLb4Key {
+  const b = view(buf, off, 12, 'struct bl_lb4_key');
+  return {
+    address: b.readUInt32BE(off),
+    dport: b.readUInt16BE(off + 4),
+    backend_slot: b.readUInt16LE(off + 6),
+    proto: b.readUInt8(off + 8),
+  };
+}
+
+/** Codec of struct bl_lb4_key. */
+export const BL_LB4_KEY_CODEC: StructCodec<BlLb4Key> = {
+  ctype: 'struct bl_lb4_key',
+  size: BL_LB4_KEY_SIZE,
+  layout: BL_LB4_KEY_LAYOUT,
+  encode: encodeBlLb4Key,
+  decode: decodeBlLb4Key,
+};
+
+/** struct bl_lb4_reverse_nat (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4ReverseNat {
+  /** __be32 at 0, network byte order */
+  address: number;
+  /** __be16 at 4, network byte order */
+  port: number;
+}
+
+/** sizeof(struct bl_lb4_reverse_nat) */
+export const BL_LB4_REVERSE_NAT_SIZE = 8;
+
+/** Byte layout of struct bl_lb4_reverse_nat. */
+export const BL_LB4_REVERSE_NAT_LAYOUT: readonly FieldLayout[] = [
+  { name: 'address', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'port', offset: 4, size: 2, type: '__be16', padding: false },
+  { name: 'pad0', offset: 6, size: 2, type: '__u16', padding: true },
+];
+
+/** Encodes struct bl_lb4_reverse_nat into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4ReverseNat(value: BlLb4ReverseNat, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_lb4_reverse_nat');
+  b.writeUInt32BE(value.address, off);
+  b.writeUInt16BE(value.port, off + 4);
+  return b;
+}
+
+/** Decodes struct bl_lb4_reverse_nat from buf at off. */
+export function decodeBlLb4ReverseNat(buf: Uint8Array, off = 0): BlLb4ReverseNat {
+  const b = view(buf, off, 8, 'struct bl_lb4_reverse_nat');
+  return {
+    address: b.readUInt32BE(off),
+    port: b.readUInt16BE(off + 4),
+  };
+}
+
+/** Codec of struct bl_lb4_reverse_nat. */
+export const BL_LB4_REVERSE_NAT_CODEC: StructCodec<BlLb4ReverseNat> = {
+  ctype: 'struct bl_lb4_reverse_nat',
+  size: BL_LB4_REVERSE_NAT_SIZE,
+  layout: BL_LB4_REVERSE_NAT_LAYOUT,
+  encode: encodeBlLb4ReverseNat,
+  decode: decodeBlLb4ReverseNat,
+};
+
+/** struct bl_lb4_reverse_sk (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4ReverseSk {
+  /** __be32 at 0, network byte order */
+  address: number;
+  /** __be16 at 4, network byte order */
+  port: number;
+  /** __u16 at 6 */
+  rev_nat_index: number;
+}
+
+/** sizeof(struct bl_lb4_reverse_sk) */
+export const BL_LB4_REVERSE_SK_SIZE = 8;
+
+/** Byte layout of struct bl_lb4_reverse_sk. */
+export const BL_LB4_REVERSE_SK_LAYOUT: readonly FieldLayout[] = [
+  { name: 'address', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'port', offset: 4, size: 2, type: '__be16', padding: false },
+  { name: 'rev_nat_index', offset: 6, size: 2, type: '__u16', padding: false },
+];
+
+/** Encodes struct bl_lb4_reverse_sk into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4ReverseSk(value: BlLb4ReverseSk, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_lb4_reverse_sk');
+  b.writeUInt32BE(value.address, off);
+  b.writeUInt16BE(value.port, off + 4);
+  b.writeUInt16LE(value.rev_nat_index, off + 6);
+  return b;
+}
+
+/** Decodes struct bl_lb4_reverse_sk from buf at off. */
+export function decodeBlLb4ReverseSk(buf: Uint8Array, off = 0): BlLb4ReverseSk {
+  const b = view(buf, off, 8, 'struct bl_lb4_reverse_sk');
+  return {
+    address: b.readUInt32BE(off),
+    port: b.readUInt16BE(off + 4),
+    rev_nat_index: b.readUInt16LE(off + 6),
+  };
+}
+
+/** Codec of struct bl_lb4_reverse_sk. */
+export const BL_LB4_REVERSE_SK_CODEC: StructCodec<BlLb4ReverseSk> = {
+  ctype: 'struct bl_lb4_reverse_sk',
+  size: BL_LB4_REVERSE_SK_SIZE,
+  layout: BL_LB4_REVERSE_SK_LAYOUT,
+  encode: encodeBlLb4ReverseSk,
+  decode: decodeBlLb4ReverseSk,
+};
+
+/** struct bl_lb4_reverse_sk_key (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4ReverseSkKey {
+  /** __u64 at 0 */
+  cookie: bigint;
+  /** __be32 at 8, network byte order */
+  address: number;
+  /** __be16 at 12, network byte order */
+  port: number;
+}
+
+/** sizeof(struct bl_lb4_reverse_sk_key) */
+export const BL_LB4_REVERSE_SK_KEY_SIZE = 16;
+
+/** Byte layout of struct bl_lb4_reverse_sk_key. */
+export const BL_LB4_REVERSE_SK_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'cookie', offset: 0, size: 8, type: '__u64', padding: false },
+  { name: 'address', offset: 8, size: 4, type: '__be32', padding: false },
+  { name: 'port', offset: 12, size: 2, type: '__be16', padding: false },
+  { name: 'pad0', offset: 14, size: 2, type: '__u16', padding: true },
+];
+
+/** Encodes struct bl_lb4_reverse_sk_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4ReverseSkKey(value: BlLb4ReverseSkKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_lb4_reverse_sk_key');
+  b.writeBigUInt64LE(value.cookie, off);
+  b.writeUInt32BE(value.address, off + 8);
+  b.writeUInt16BE(value.port, off + 12);
+  return b;
+}
+
+/** Decodes struct bl_lb4_reverse_sk_key from buf at off. */
+export function decodeBlLb4ReverseSkKey(buf: Uint8Array, off = 0): BlLb4ReverseSkKey {
+  const b = view(buf, off, 16, 'struct bl_lb4_reverse_sk_key');
+  return {
+    cookie: b.readBigUInt64LE(off),
+    address: b.readUInt32BE(off + 8),
+    port: b.readUInt16BE(off + 12),
+  };
+}
+
+/** Codec of struct bl_lb4_reverse_sk_key. */
+export const BL_LB4_REVERSE_SK_KEY_CODEC: StructCodec<BlLb4ReverseSkKey> = {
+  ctype: 'struct bl_lb4_reverse_sk_key',
+  size: BL_LB4_REVERSE_SK_KEY_SIZE,
+  layout: BL_LB4_REVERSE_SK_KEY_LAYOUT,
+  encode: encodeBlLb4ReverseSkKey,
+  decode: decodeBlLb4ReverseSkKey,
+};
+
+/** struct bl_lb4_service (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4Service {
+  /** __u32 at 0 */
+  backend_id: number;
+  /** __u16 at 4 */
+  count: number;
+  /** __u16 at 6 */
+  qcount: number;
+  /** __u16 at 8 */
+  rev_nat_index: number;
+  /** __u16 at 10 */
+  flags: number;
+  /** __u32 at 12 */
+  affinity_timeout: number;
+}
+
+/** sizeof(struct bl_lb4_service) */
+export const BL_LB4_SERVICE_SIZE = 16;
+
+/** Byte layout of struct bl_lb4_service. */
+export const BL_LB4_SERVICE_LAYOUT: readonly FieldLayout[] = [
+  { name: 'backend_id', offset: 0, size: 4, type: '__u32', padding: false },
+  { name: 'count', offset: 4, size: 2, type: '__u16', padding: false },
+  { name: 'qcount', offset: 6, size: 2, type: '__u16', padding: false },
+  { name: 'rev_nat_index', offset: 8, size: 2, type: '__u16', padding: false },
+  { name: 'flags', offset: 10, size: 2, type: '__u16', padding: false },
+  { name: 'affinity_timeout', offset: 12, size: 4, type: '__u32', padding: false },
+];
+
+/** Encodes struct bl_lb4_service into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4Service(value: BlLb4Service, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_lb4_service');
+  b.writeUInt32LE(value.backend_id, off);
+  b.writeUInt16LE(value.count, off + 4);
+  b.writeUInt16LE(value.qcount, off + 6);
+  b.writeUInt16LE(value.rev_nat_index, off + 8);
+  b.writeUInt16LE(value.flags, off + 10);
+  b.writeUInt32LE(value.affinity_timeout, off + 12);
+  return b;
+}
+
+/** Decodes struct bl_lb4_service from buf at off. */
+export function decodeBlLb4Service(buf: Uint8Array, off = 0): BlLb4Service {
+  const b = view(buf, off, 16, 'struct bl_lb4_service');
+  return {
+    backend_id: b.readUInt32LE(off),
+    count: b.readUInt16LE(off + 4),
+    qcount: b.readUInt16LE(off + 6),
+    rev_nat_index: b.readUInt16LE(off + 8),
+    flags: b.readUInt16LE(off + 10),
+    affinity_timeout: b.readUInt32LE(off + 12),
+  };
+}
+
+/** Codec of struct bl_lb4_service. */
+export const BL_LB4_SERVICE_CODEC: StructCodec<BlLb4Service> = {
+  ctype: 'struct bl_lb4_service',
+  size: BL_LB4_SERVICE_SIZE,
+  layout: BL_LB4_SERVICE_LAYOUT,
+  encode: encodeBlLb4Service,
+  decode: decodeBlLb4Service,
+};
+
 /** struct bl_metrics_key (8 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlMetricsKey {
   /** __u8 at 0 */
@@ -1096,6 +1538,20 @@ export const BL_TRACE_NOTIFY_CODEC: StructCodec<BlTraceNotify> = {
 
 // ---- scalar codecs (map keys/values that are plain integers)
 
+/** __u16. */
+export const U16_CODEC: Codec<number> = {
+  ctype: '__u16',
+  size: 2,
+  encode(value, buf, off = 0) {
+    const b = target(buf, off, 2, '__u16');
+    b.writeUInt16LE(value, off);
+    return b;
+  },
+  decode(buf, off = 0) {
+    return view(buf, off, 2, '__u16').readUInt16LE(off);
+  },
+};
+
 /** __u32. */
 export const U32_CODEC: Codec<number> = {
   ctype: '__u32',
@@ -1195,6 +1651,86 @@ export const BPF_OBJECTS = {
         pinning: 0,
         perCpu: false,
         valueStride: 12,
+      },
+      bl_lb4_affinity: {
+        name: 'bl_lb4_affinity',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_affinity_key',
+        valueType: 'struct bl_lb4_affinity',
+        key: BL_LB4_AFFINITY_KEY_CODEC,
+        value: BL_LB4_AFFINITY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
+      },
+      bl_lb4_backends: {
+        name: 'bl_lb4_backends',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: 'struct bl_lb4_backend',
+        key: U32_CODEC,
+        value: BL_LB4_BACKEND_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_nat: {
+        name: 'bl_lb4_reverse_nat',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 2,
+        valueSize: 8,
+        keyType: '__u16',
+        valueType: 'struct bl_lb4_reverse_nat',
+        key: U16_CODEC,
+        value: BL_LB4_REVERSE_NAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_sk: {
+        name: 'bl_lb4_reverse_sk',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_reverse_sk_key',
+        valueType: 'struct bl_lb4_reverse_sk',
+        key: BL_LB4_REVERSE_SK_KEY_CODEC,
+        value: BL_LB4_REVERSE_SK_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_services: {
+        name: 'bl_lb4_services',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 12,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_key',
+        valueType: 'struct bl_lb4_service',
+        key: BL_LB4_KEY_CODEC,
+        value: BL_LB4_SERVICE_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
       },
       bl_lxc: {
         name: 'bl_lxc',
@@ -1315,6 +1851,86 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 12,
       },
+      bl_lb4_affinity: {
+        name: 'bl_lb4_affinity',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_affinity_key',
+        valueType: 'struct bl_lb4_affinity',
+        key: BL_LB4_AFFINITY_KEY_CODEC,
+        value: BL_LB4_AFFINITY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
+      },
+      bl_lb4_backends: {
+        name: 'bl_lb4_backends',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: 'struct bl_lb4_backend',
+        key: U32_CODEC,
+        value: BL_LB4_BACKEND_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_nat: {
+        name: 'bl_lb4_reverse_nat',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 2,
+        valueSize: 8,
+        keyType: '__u16',
+        valueType: 'struct bl_lb4_reverse_nat',
+        key: U16_CODEC,
+        value: BL_LB4_REVERSE_NAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_sk: {
+        name: 'bl_lb4_reverse_sk',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_reverse_sk_key',
+        valueType: 'struct bl_lb4_reverse_sk',
+        key: BL_LB4_REVERSE_SK_KEY_CODEC,
+        value: BL_LB4_REVERSE_SK_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_services: {
+        name: 'bl_lb4_services',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 12,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_key',
+        valueType: 'struct bl_lb4_service',
+        key: BL_LB4_KEY_CODEC,
+        value: BL_LB4_SERVICE_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
+      },
       bl_lxc: {
         name: 'bl_lxc',
         type: 1,
@@ -1434,6 +2050,86 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 12,
       },
+      bl_lb4_affinity: {
+        name: 'bl_lb4_affinity',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_affinity_key',
+        valueType: 'struct bl_lb4_affinity',
+        key: BL_LB4_AFFINITY_KEY_CODEC,
+        value: BL_LB4_AFFINITY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
+      },
+      bl_lb4_backends: {
+        name: 'bl_lb4_backends',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: 'struct bl_lb4_backend',
+        key: U32_CODEC,
+        value: BL_LB4_BACKEND_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_nat: {
+        name: 'bl_lb4_reverse_nat',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 2,
+        valueSize: 8,
+        keyType: '__u16',
+        valueType: 'struct bl_lb4_reverse_nat',
+        key: U16_CODEC,
+        value: BL_LB4_REVERSE_NAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_sk: {
+        name: 'bl_lb4_reverse_sk',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_reverse_sk_key',
+        valueType: 'struct bl_lb4_reverse_sk',
+        key: BL_LB4_REVERSE_SK_KEY_CODEC,
+        value: BL_LB4_REVERSE_SK_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_services: {
+        name: 'bl_lb4_services',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 12,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_key',
+        valueType: 'struct bl_lb4_service',
+        key: BL_LB4_KEY_CODEC,
+        value: BL_LB4_SERVICE_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
+      },
       bl_lxc: {
         name: 'bl_lxc',
         type: 1,
@@ -1483,6 +2179,198 @@ export const BPF_OBJECTS = {
     },
     sections: {
       '.rodata': { name: '.rodata', size: 36 },
+    },
+  },
+  sock: {
+    file: 'sock.bpf.o',
+    license: 'Dual BSD/GPL',
+    maps: {
+      bl_ct4: {
+        name: 'bl_ct4',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 48,
+        keyType: 'struct bl_ct4_key',
+        valueType: 'struct bl_ct_entry',
+        key: BL_CT4_KEY_CODEC,
+        value: BL_CT_ENTRY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 48,
+      },
+      bl_events: {
+        name: 'bl_events',
+        type: 27,
+        typeName: 'BPF_MAP_TYPE_RINGBUF',
+        keySize: 0,
+        valueSize: 0,
+        keyType: null,
+        valueType: null,
+        key: null,
+        value: null,
+        maxEntries: 1048576,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 0,
+      },
+      bl_events_lost: {
+        name: 'bl_events_lost',
+        type: 6,
+        typeName: 'BPF_MAP_TYPE_PERCPU_ARRAY',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: '__u64',
+        key: U32_CODEC,
+        value: U64_CODEC,
+        maxEntries: 8,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 8,
+      },
+      bl_ipcache: {
+        name: 'bl_ipcache',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 8,
+        valueSize: 12,
+        keyType: 'struct bl_ipcache_key',
+        valueType: 'struct bl_remote_endpoint_info',
+        key: BL_IPCACHE_KEY_CODEC,
+        value: BL_REMOTE_ENDPOINT_INFO_CODEC,
+        maxEntries: 16384,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 12,
+      },
+      bl_lb4_affinity: {
+        name: 'bl_lb4_affinity',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_affinity_key',
+        valueType: 'struct bl_lb4_affinity',
+        key: BL_LB4_AFFINITY_KEY_CODEC,
+        value: BL_LB4_AFFINITY_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
+      },
+      bl_lb4_backends: {
+        name: 'bl_lb4_backends',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 4,
+        valueSize: 8,
+        keyType: '__u32',
+        valueType: 'struct bl_lb4_backend',
+        key: U32_CODEC,
+        value: BL_LB4_BACKEND_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_nat: {
+        name: 'bl_lb4_reverse_nat',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 2,
+        valueSize: 8,
+        keyType: '__u16',
+        valueType: 'struct bl_lb4_reverse_nat',
+        key: U16_CODEC,
+        value: BL_LB4_REVERSE_NAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_reverse_sk: {
+        name: 'bl_lb4_reverse_sk',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_reverse_sk_key',
+        valueType: 'struct bl_lb4_reverse_sk',
+        key: BL_LB4_REVERSE_SK_KEY_CODEC,
+        value: BL_LB4_REVERSE_SK_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_services: {
+        name: 'bl_lb4_services',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 12,
+        valueSize: 16,
+        keyType: 'struct bl_lb4_key',
+        valueType: 'struct bl_lb4_service',
+        key: BL_LB4_KEY_CODEC,
+        value: BL_LB4_SERVICE_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 16,
+      },
+      bl_lxc: {
+        name: 'bl_lxc',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 24,
+        keyType: 'struct bl_endpoint_key',
+        valueType: 'struct bl_endpoint_info',
+        key: BL_ENDPOINT_KEY_CODEC,
+        value: BL_ENDPOINT_INFO_CODEC,
+        maxEntries: 4096,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
+      },
+      bl_metrics: {
+        name: 'bl_metrics',
+        type: 5,
+        typeName: 'BPF_MAP_TYPE_PERCPU_HASH',
+        keySize: 8,
+        valueSize: 16,
+        keyType: 'struct bl_metrics_key',
+        valueType: 'struct bl_metrics_value',
+        key: BL_METRICS_KEY_CODEC,
+        value: BL_METRICS_VALUE_CODEC,
+        maxEntries: 1024,
+        flags: 0,
+        pinning: 0,
+        perCpu: true,
+        valueStride: 16,
+      },
+    },
+    programs: {
+      bl_sock4_connect: { name: 'bl_sock4_connect', section: 'cgroup/connect4' },
+      bl_sock4_getpeername: { name: 'bl_sock4_getpeername', section: 'cgroup/getpeername4' },
+      bl_sock4_recvmsg: { name: 'bl_sock4_recvmsg', section: 'cgroup/recvmsg4' },
+      bl_sock4_sendmsg: { name: 'bl_sock4_sendmsg', section: 'cgroup/sendmsg4' },
+    },
+    globals: {
+    },
+    sections: {
     },
   },
 } as const satisfies Readonly<Record<string, BpfObjectSpec>>;
@@ -1573,6 +2461,78 @@ export const ABI_MANIFEST = {
       "fields": [
         { "name": "prefixlen", "offset": 0, "size": 4, "type": "__u32" },
         { "name": "ip4", "offset": 4, "size": 4, "type": "__be32" }
+      ]
+    },
+    "bl_lb4_affinity": {
+      "size": 16,
+      "fields": [
+        { "name": "last_used", "offset": 0, "size": 8, "type": "__u64" },
+        { "name": "backend_id", "offset": 8, "size": 4, "type": "__u32" },
+        { "name": "pad0", "offset": 12, "size": 4, "type": "__u32" }
+      ]
+    },
+    "bl_lb4_affinity_key": {
+      "size": 16,
+      "fields": [
+        { "name": "client_id", "offset": 0, "size": 8, "type": "__u64" },
+        { "name": "rev_nat_index", "offset": 8, "size": 2, "type": "__u16" },
+        { "name": "pad0", "offset": 10, "size": 2, "type": "__u16" },
+        { "name": "pad1", "offset": 12, "size": 4, "type": "__u32" }
+      ]
+    },
+    "bl_lb4_backend": {
+      "size": 8,
+      "fields": [
+        { "name": "address", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "port", "offset": 4, "size": 2, "type": "__be16" },
+        { "name": "proto", "offset": 6, "size": 1, "type": "__u8" },
+        { "name": "flags", "offset": 7, "size": 1, "type": "__u8" }
+      ]
+    },
+    "bl_lb4_key": {
+      "size": 12,
+      "fields": [
+        { "name": "address", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "dport", "offset": 4, "size": 2, "type": "__be16" },
+        { "name": "backend_slot", "offset": 6, "size": 2, "type": "__u16" },
+        { "name": "proto", "offset": 8, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 9, "size": 3, "type": "__u8[3]" }
+      ]
+    },
+    "bl_lb4_reverse_nat": {
+      "size": 8,
+      "fields": [
+        { "name": "address", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "port", "offset": 4, "size": 2, "type": "__be16" },
+        { "name": "pad0", "offset": 6, "size": 2, "type": "__u16" }
+      ]
+    },
+    "bl_lb4_reverse_sk": {
+      "size": 8,
+      "fields": [
+        { "name": "address", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "port", "offset": 4, "size": 2, "type": "__be16" },
+        { "name": "rev_nat_index", "offset": 6, "size": 2, "type": "__u16" }
+      ]
+    },
+    "bl_lb4_reverse_sk_key": {
+      "size": 16,
+      "fields": [
+        { "name": "cookie", "offset": 0, "size": 8, "type": "__u64" },
+        { "name": "address", "offset": 8, "size": 4, "type": "__be32" },
+        { "name": "port", "offset": 12, "size": 2, "type": "__be16" },
+        { "name": "pad0", "offset": 14, "size": 2, "type": "__u16" }
+      ]
+    },
+    "bl_lb4_service": {
+      "size": 16,
+      "fields": [
+        { "name": "backend_id", "offset": 0, "size": 4, "type": "__u32" },
+        { "name": "count", "offset": 4, "size": 2, "type": "__u16" },
+        { "name": "qcount", "offset": 6, "size": 2, "type": "__u16" },
+        { "name": "rev_nat_index", "offset": 8, "size": 2, "type": "__u16" },
+        { "name": "flags", "offset": 10, "size": 2, "type": "__u16" },
+        { "name": "affinity_timeout", "offset": 12, "size": 4, "type": "__u32" }
       ]
     },
     "bl_metrics_key": {
@@ -1697,6 +2657,21 @@ export const ABI_MANIFEST = {
       "BL_EVENT_POLICY_VERDICT": 5
     },
     "bl_forward_reason": { "BL_REASON_FORWARDED": 0 },
+    "bl_lb_backend_state": { "BL_LB_BACKEND_ACTIVE": 0, "BL_LB_BACKEND_TERMINATING": 1 },
+    "bl_lb_flags": {
+      "BL_LB_F_AFFINITY": 1,
+      "BL_LB_F_NODEPORT": 2,
+      "BL_LB_F_LOADBALANCER": 4,
+      "BL_LB_F_EXTERNAL_IP": 8,
+      "BL_LB_F_LOCAL": 16
+    },
+    "bl_lb_limits": {
+      "BL_LB4_AFFINITY_MAX_ENTRIES": 65536,
+      "BL_LB4_BACKENDS_MAX_ENTRIES": 65536,
+      "BL_LB4_REVERSE_NAT_MAX_ENTRIES": 65536,
+      "BL_LB4_REVERSE_SK_MAX_ENTRIES": 65536,
+      "BL_LB4_SERVICES_MAX_ENTRIES": 65536
+    },
     "bl_limits": {
       "BL_EVENTS_LOST_MAX_ENTRIES": 8,
       "BL_TRACE_CAPTURE_LEN": 128,
@@ -1781,6 +2756,51 @@ export const ABI_MANIFEST = {
           "maxEntries": 16384,
           "flags": 1
         },
+        "bl_lb4_affinity": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_affinity_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_affinity",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_backends": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "struct bl_lb4_backend",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_nat": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u16",
+          "keySize": 2,
+          "value": "struct bl_lb4_reverse_nat",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_sk": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_reverse_sk_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_reverse_sk",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_services": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_service",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
+        },
         "bl_lxc": {
           "type": "BPF_MAP_TYPE_HASH",
           "key": "struct bl_endpoint_key",
@@ -1842,6 +2862,51 @@ export const ABI_MANIFEST = {
           "valueSize": 12,
           "maxEntries": 16384,
           "flags": 1
+        },
+        "bl_lb4_affinity": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_affinity_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_affinity",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_backends": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "struct bl_lb4_backend",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_nat": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u16",
+          "keySize": 2,
+          "value": "struct bl_lb4_reverse_nat",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_sk": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_reverse_sk_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_reverse_sk",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_services": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_service",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
         },
         "bl_lxc": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -1905,6 +2970,51 @@ export const ABI_MANIFEST = {
           "maxEntries": 16384,
           "flags": 1
         },
+        "bl_lb4_affinity": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_affinity_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_affinity",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_backends": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "struct bl_lb4_backend",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_nat": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u16",
+          "keySize": 2,
+          "value": "struct bl_lb4_reverse_nat",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_sk": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_reverse_sk_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_reverse_sk",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_services": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_service",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
+        },
         "bl_lxc": {
           "type": "BPF_MAP_TYPE_HASH",
           "key": "struct bl_endpoint_key",
@@ -1926,13 +3036,125 @@ export const ABI_MANIFEST = {
       },
       "programs": { "bl_from_overlay": { "section": "tc" }, "bl_to_overlay": { "section": "tc" } },
       "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 36, "type": "struct bl_datapath_config" } }
+    },
+    "sock": {
+      "file": "sock.bpf.o",
+      "license": "Dual BSD/GPL",
+      "maps": {
+        "bl_ct4": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_ct4_key",
+          "keySize": 16,
+          "value": "struct bl_ct_entry",
+          "valueSize": 48,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_events": {
+          "type": "BPF_MAP_TYPE_RINGBUF",
+          "key": null,
+          "keySize": 0,
+          "value": null,
+          "valueSize": 0,
+          "maxEntries": 1048576,
+          "flags": 0
+        },
+        "bl_events_lost": {
+          "type": "BPF_MAP_TYPE_PERCPU_ARRAY",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "__u64",
+          "valueSize": 8,
+          "maxEntries": 8,
+          "flags": 0
+        },
+        "bl_ipcache": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_ipcache_key",
+          "keySize": 8,
+          "value": "struct bl_remote_endpoint_info",
+          "valueSize": 12,
+          "maxEntries": 16384,
+          "flags": 1
+        },
+        "bl_lb4_affinity": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_affinity_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_affinity",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_backends": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u32",
+          "keySize": 4,
+          "value": "struct bl_lb4_backend",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_nat": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "__u16",
+          "keySize": 2,
+          "value": "struct bl_lb4_reverse_nat",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_reverse_sk": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_reverse_sk_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_reverse_sk",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_services": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_service",
+          "valueSize": 16,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lxc": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_endpoint_key",
+          "keySize": 8,
+          "value": "struct bl_endpoint_info",
+          "valueSize": 24,
+          "maxEntries": 4096,
+          "flags": 0
+        },
+        "bl_metrics": {
+          "type": "BPF_MAP_TYPE_PERCPU_HASH",
+          "key": "struct bl_metrics_key",
+          "keySize": 8,
+          "value": "struct bl_metrics_value",
+          "valueSize": 16,
+          "maxEntries": 1024,
+          "flags": 0
+        }
+      },
+      "programs": {
+        "bl_sock4_connect": { "section": "cgroup/connect4" },
+        "bl_sock4_getpeername": { "section": "cgroup/getpeername4" },
+        "bl_sock4_recvmsg": { "section": "cgroup/recvmsg4" },
+        "bl_sock4_sendmsg": { "section": "cgroup/sendmsg4" }
+      },
+      "globals": {}
     }
   }
 } as const;
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = 'a0cca233dfeb5ce31bfb03d4ee51c3d17ce8b37846b7c671793a93a58e374638';
+export const ABI_HASH = '072a80a6eeb470c60cd55b438528206ee0c11e8e962b850e1eb8a677c46aa5cf';
 
 // ---- helpers
 

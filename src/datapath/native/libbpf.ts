@@ -96,6 +96,11 @@ interface Native {
   bpf_obj_get_info_by_fd: Fn;
   bpf_prog_test_run_opts: Fn;
   // tc (netlink, via libbpf)
+  // libbpf: cgroup attachments (socket load balancing)
+  bpf_prog_attach: Fn;
+  bpf_prog_detach: Fn;
+  bpf_prog_query: Fn;
+  open: Fn;
   bpf_tc_hook_create: Fn;
   bpf_tc_hook_destroy: Fn;
   bpf_tc_attach: Fn;
@@ -190,6 +195,10 @@ function lib(): Native {
     bpf_obj_get: f(bpf, 'int bpf_obj_get(const char *pathname)'),
     bpf_obj_get_info_by_fd: f(bpf, 'int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)'),
     bpf_prog_test_run_opts: f(bpf, 'int bpf_prog_test_run_opts(int prog_fd, _Inout_ bl_bpf_test_run_opts *opts)'),
+    bpf_prog_attach: f(bpf, 'int bpf_prog_attach(int prog_fd, int attachable_fd, int type, unsigned int flags)'),
+    bpf_prog_detach: f(bpf, 'int bpf_prog_detach(int attachable_fd, int type)'),
+    bpf_prog_query: f(bpf, 'int bpf_prog_query(int target_fd, int type, uint32_t query_flags, _Out_ uint32_t *attach_flags, _Out_ uint32_t *prog_ids, _Inout_ uint32_t *prog_cnt)'),
+    open: f(libc, 'int open(const char *path, int flags)'),
     bpf_tc_hook_create: f(bpf, 'int bpf_tc_hook_create(bl_bpf_tc_hook *hook)'),
     bpf_tc_hook_destroy: f(bpf, 'int bpf_tc_hook_destroy(bl_bpf_tc_hook *hook)'),
     bpf_tc_attach: f(bpf, 'int bpf_tc_attach(const bl_bpf_tc_hook *hook, _Inout_ bl_bpf_tc_opts *opts)'),
@@ -689,6 +698,59 @@ export class BpfProgram {
     if (r < 0) throw bpfError(`attach program ${this.name} to ${ref.ifname} ${ref.point}`, r, 'tc');
     return { progId: tc.prog_id };
   }
+
+  /**
+   * Attaches to a cgroup v2 directory at `type` (enum bpf_attach_type) in
+   * exclusive mode: one program per (cgroup, type), and attaching again
+   * replaces the one there in place. The attachment belongs to the cgroup, not
+   * to this process: it outlives the agent and goes with the cgroup.
+   */
+  attachCgroup(cgroupDir: string, type: number): { progId: number } {
+    const fd = this.#live('attach');
+    const op = `attach program ${this.name} to cgroup ${cgroupDir}`;
+    return withCgroupFd(cgroupDir, op, (cg) => {
+      const r = lib().bpf_prog_attach(fd, cg, type, 0) as number;
+      if (r < 0) throw bpfError(op, r, 'other');
+      return { progId: cgroupQueryFd(cg, type, op)[0] ?? 0 };
+    });
+  }
+}
+
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+
+function withCgroupFd<T>(dir: string, op: string, fn: (fd: number) => T): T {
+  const cg = lib().open(dir, O_RDONLY | O_DIRECTORY) as number;
+  if (cg < 0) throw bpfError(`${op}: open`, koffi.errno() || ENOENT, 'other', { hint: 'is it a cgroup v2 directory?' });
+  try {
+    return fn(cg);
+  } finally {
+    lib().close(cg);
+  }
+}
+
+function cgroupQueryFd(cg: number, type: number, op: string): number[] {
+  const ids = new Uint32Array(64);
+  const cnt = [ids.length];
+  const flags = [0];
+  const r = lib().bpf_prog_query(cg, type, 0, flags, ids, cnt) as number;
+  if (r < 0) throw bpfError(`${op}: query`, r, 'other');
+  return [...ids.slice(0, cnt[0])];
+}
+
+/** Ids of the programs attached directly to a cgroup at `type` (not inherited ones). */
+export function cgroupQuery(cgroupDir: string, type: number): number[] {
+  return withCgroupFd(cgroupDir, `query cgroup ${cgroupDir}`, (cg) => cgroupQueryFd(cg, type, `query cgroup ${cgroupDir}`));
+}
+
+/** Detaches the exclusive program at `type` from a cgroup; false when there was none. */
+export function cgroupDetach(cgroupDir: string, type: number): boolean {
+  return withCgroupFd(cgroupDir, `detach from cgroup ${cgroupDir}`, (cg) => {
+    const r = lib().bpf_prog_detach(cg, type) as number;
+    if (r === -ENOENT) return false;
+    if (r < 0) throw bpfError(`detach from cgroup ${cgroupDir}`, r, 'other');
+    return true;
+  });
 }
 
 /** Creates the clsact qdisc for `ifname`; 'exists' when it was already there (not an error). */

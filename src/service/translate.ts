@@ -1,0 +1,647 @@
+/**
+ * The pure core of the kube-proxy replacement: Services and EndpointSlices in,
+ * the load-balancer model a node programs into its eBPF maps out, in the
+ * shape of Cilium's LB maps (bpf/lib/lb.h):
+ *
+ *   frontend (address, port, protocol)  → service entry: backend ids, rev-NAT id,
+ *                                          flags (affinity, traffic policy, algorithm)
+ *   frontend id (u16)                    → reverse NAT: the frontend's address and port
+ *   backend id (u32)                     → backend: address, port, protocol, state
+ *
+ * One Frontend per address a service is reachable at, per service port:
+ * its ClusterIP; with type NodePort or LoadBalancer every node IP at the node
+ * port plus the 0.0.0.0 "any address" surrogate (Cilium's, for node addresses
+ * not listed); each status.loadBalancer.ingress[].ip; each spec.externalIPs.
+ *
+ * EndpointSlices labelled kubernetes.io/service-name are the only source of
+ * backends, for services with and without a selector alike. A slice port
+ * belongs to the service port of the same name and protocol; slices already
+ * carry resolved target ports.
+ *
+ * Bad input does not throw: each problem is reported with the field the
+ * apiserver would name. A service with an error gets no frontends at all
+ * (never half-programmed); warnings skip only the piece they name. Ids come
+ * from IdAllocators the caller keeps across calls, so a frontend or backend
+ * keeps its id while it exists and `diffLb` finds only what changed.
+ *
+ * IPv4 only: IPv6 addresses are skipped (with a warning where a user wrote them).
+ */
+import { canonicalJSON } from '../common/canonical.js';
+import { UsageError } from '../common/errors.js';
+import { cidrContains, parseCidr, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
+import type { EndpointSlice, Service } from '../k8s/types.js';
+import type { StoreObject } from '../store/store.js';
+
+export type LbProtocol = 'TCP' | 'UDP';
+export type FrontendType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
+export type LbAlgorithm = 'random' | 'maglev';
+export type LbTrafficPolicy = 'Cluster' | 'Local';
+export type BackendState = 'active' | 'terminating';
+
+/** Cilium's per-service algorithm annotation (honoured when --bpf-lb-algorithm-annotation is on). */
+export const LB_ALGORITHM_ANNOTATION = 'service.cilium.io/lb-algorithm';
+/** The label tying an EndpointSlice to its Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
+export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
+/** Kubernetes' upper bound for the affinity timeout (1 day). */
+export const MAX_AFFINITY_TIMEOUT_SECONDS = 86400;
+/** Kubernetes' default --service-node-port-range. */
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+/** The NodePort "any address" surrogate frontend. */
+export const ANY_ADDRESS = '0.0.0.0';
+/** Frontend (service / rev-NAT) ids are u16, 0 meaning none. */
+export const FRONTEND_ID_RANGE = { min: 1, max: 0xffff } as const;
+/** Backend ids are u32, 0 meaning none. */
+export const BACKEND_ID_RANGE = { min: 1, max: 0xffffffff } as const;
+
+export interface FrontendKey {
+  address: string;
+  port: number;
+  protocol: LbProtocol;
+}
+
+export interface Frontend {
+  /** Service / rev-NAT id (u16), stable while this key exists. */
+  id: number;
+  key: FrontendKey;
+  type: FrontendType;
+  /** `namespace/name`. */
+  service: string;
+  /** The service port's name ('' when unnamed). */
+  portName: string;
+  /**
+   * The backend ids this frontend picks from, ascending: the ready ones its
+   * traffic policy allows; when none is ready, the serving and terminating
+   * ones (Kubernetes' and Cilium's fallback).
+   */
+  backends: number[];
+  /** Present with sessionAffinity ClientIP. */
+  affinity?: { timeoutSeconds: number };
+  trafficPolicy: { external: LbTrafficPolicy; internal: LbTrafficPolicy };
+  algorithm: LbAlgorithm;
+  /** No backend to pick: the datapath rejects (drop / ICMP unreachable) instead of forwarding. */
+  noBackends: boolean;
+}
+
+export interface Backend {
+  /** u32, stable while this address:port/protocol exists. */
+  id: number;
+  address: string;
+  port: number;
+  protocol: LbProtocol;
+  /** `active` when ready; `terminating` when serving but terminating (kept for existing connections and as the fallback). */
+  state: BackendState;
+  nodeName?: string;
+  zone?: string;
+}
+
+export interface LbProblem {
+  /** `namespace/name` of the service. */
+  service: string;
+  /** The field as the apiserver names it, e.g. `spec.ports[0].nodePort`; slice fields as `EndpointSlice <name>: ports[1]`. */
+  field: string;
+  message: string;
+  /** `error`: the service gets no frontends. `warning`: only the named piece is skipped. */
+  severity: 'error' | 'warning';
+}
+
+export interface LbModel {
+  /** Sorted by service, port name, type, address, port, protocol. */
+  frontends: Frontend[];
+  /** Every backend of a programmed service port, active or terminating; sorted by id. */
+  backends: Backend[];
+  problems: LbProblem[];
+}
+
+export interface LbOptions {
+  /** This node: Local traffic policies keep the backends whose endpoint nodeName is this. */
+  nodeName: string;
+  /** This node's IPv4 addresses, where NodePorts listen (besides 0.0.0.0). */
+  nodeIPs: string[];
+  /**
+   * CIDRs LoadBalancer ingress IPs must fall in (LB-IPAM pools). When set, an
+   * ingress IP outside them is not programmed (warning), so whoever can write
+   * a Service's status cannot take over arbitrary addresses. Unset: any.
+   */
+  lbPool?: string[];
+  /** Frontend ids; keep one across calls for stable ids. Default: a fresh one. */
+  frontendIds?: IdAllocator;
+  /** Backend ids; keep one across calls for stable ids. Default: a fresh one. */
+  backendIds?: IdAllocator;
+  /** The cluster's --bpf-lb-algorithm; default `random`. */
+  defaultAlgorithm?: LbAlgorithm;
+  /** Honour LB_ALGORITHM_ANNOTATION (Cilium's --bpf-lb-algorithm-annotation); default true. */
+  algorithmAnnotation?: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// Ids
+
+/**
+ * Stable small-integer ids for string keys, in [min, max]. New keys get
+ * never-used ids first (counting up); released ids are reused only when those
+ * run out, oldest-released first, so an id a conntrack entry may still name is
+ * reused as late as possible. Pure and deterministic.
+ */
+export class IdAllocator {
+  readonly min: number;
+  readonly max: number;
+  private readonly byKey = new Map<string, number>();
+  private readonly byId = new Map<number, string>();
+  private readonly free: number[] = [];
+  private next: number;
+
+  /** `existing`: ids already in use (e.g. read back from the BPF maps after a restart). */
+  constructor(range: { min: number; max: number }, existing?: Iterable<readonly [string, number]>) {
+    if (!Number.isSafeInteger(range.min) || !Number.isSafeInteger(range.max) || range.min < 0 || range.max < range.min) {
+      throw new UsageError(`id range ${range.min}-${range.max} is not a range of non-negative integers`);
+    }
+    this.min = range.min;
+    this.max = range.max;
+    this.next = range.min;
+    for (const [key, id] of existing ?? []) {
+      if (!Number.isSafeInteger(id) || id < this.min || id > this.max) throw new UsageError(`id ${id} of '${key}' is outside ${this.min}-${this.max}`);
+      if (this.byKey.has(key)) throw new UsageError(`key '${key}' given twice`);
+      if (this.byId.has(id)) throw new UsageError(`id ${id} given to both '${this.byId.get(id)}' and '${key}'`);
+      this.byKey.set(key, id);
+      this.byId.set(id, key);
+      if (id >= this.next) this.next = id + 1;
+    }
+    // Gaps below the highest restored id are free, lowest first.
+    for (let id = this.min; id < this.next; id++) if (!this.byId.has(id)) this.free.push(id);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string): number | undefined {
+    return this.byKey.get(key);
+  }
+
+  keyOf(id: number): string | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The key's id, allocating one if it has none; undefined when every id is taken. */
+  acquire(key: string): number | undefined {
+    const had = this.byKey.get(key);
+    if (had !== undefined) return had;
+    let id: number | undefined;
+    if (this.next <= this.max) id = this.next++;
+    else id = this.free.shift();
+    if (id === undefined) return undefined;
+    this.byKey.set(key, id);
+    this.byId.set(id, key);
+    return id;
+  }
+
+  /** Frees the key's id; answers it, or undefined when the key had none. */
+  release(key: string): number | undefined {
+    const id = this.byKey.get(key);
+    if (id === undefined) return undefined;
+    this.byKey.delete(key);
+    this.byId.delete(id);
+    this.free.push(id);
+    return id;
+  }
+
+  /** Releases every key not in `keep` (in key order); answers what was released. */
+  retainOnly(keep: ReadonlySet<string>): [string, number][] {
+    const gone = [...this.byKey.keys()].filter((k) => !keep.has(k)).sort();
+    return gone.map((k) => [k, this.release(k)!]);
+  }
+
+  /** Every [key, id], by key. */
+  entries(): [string, number][] {
+    return [...this.byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+}
+
+/** `10.96.0.10:80/TCP`: the frontend id allocator's key. */
+export function frontendKeyString(k: FrontendKey): string {
+  return `${k.address}:${k.port}/${k.protocol}`;
+}
+
+/** `10.0.1.5:8080/TCP`: the backend id allocator's key. */
+export function backendKeyString(b: { address: string; port: number; protocol: LbProtocol }): string {
+  return `${b.address}:${b.port}/${b.protocol}`;
+}
+
+// ---------------------------------------------------------------------------
+// Translation
+
+const TYPE_ORDER: Record<FrontendType, number> = { ClusterIP: 0, ExternalIP: 1, LoadBalancer: 2, NodePort: 3 };
+
+interface PlannedBackend {
+  key: string;
+  address: string;
+  port: number;
+  protocol: LbProtocol;
+  state: BackendState;
+  nodeName?: string;
+  zone?: string;
+}
+
+interface PlannedFrontend {
+  key: FrontendKey;
+  keyText: string;
+  type: FrontendType;
+  portName: string;
+  /** The field that asked for this frontend, for collision reports. */
+  field: string;
+  /** Backend keys, sorted. */
+  backends: string[];
+}
+
+interface ServicePlan {
+  service: string;
+  frontends: PlannedFrontend[];
+  backends: Map<string, PlannedBackend>;
+  /** nodePort → field, for collision checks. */
+  nodePorts: Map<number, string>;
+  affinity?: { timeoutSeconds: number };
+  trafficPolicy: { external: LbTrafficPolicy; internal: LbTrafficPolicy };
+  algorithm: LbAlgorithm;
+}
+
+const nsOf = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
+const isIPv4 = (s: unknown): s is string => typeof s === 'string' && tryParseIPv4(s) !== undefined;
+const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+const q = (v: unknown) => JSON.stringify(v);
+
+function compareAddr(a: string, b: string): number {
+  return (tryParseIPv4(a) ?? 0) - (tryParseIPv4(b) ?? 0);
+}
+
+function compareFrontends(a: Frontend, b: Frontend): number {
+  return (
+    (a.service < b.service ? -1 : a.service > b.service ? 1 : 0) ||
+    (a.portName < b.portName ? -1 : a.portName > b.portName ? 1 : 0) ||
+    TYPE_ORDER[a.type] - TYPE_ORDER[b.type] ||
+    compareAddr(a.key.address, b.key.address) ||
+    a.key.port - b.key.port ||
+    (a.key.protocol < b.key.protocol ? -1 : a.key.protocol > b.key.protocol ? 1 : 0)
+  );
+}
+
+/** Endpoint conditions as Kubernetes defines them: ready nil → true, serving nil → ready, terminating nil → false. */
+function endpointState(c: { ready?: boolean; serving?: boolean; terminating?: boolean } | undefined): BackendState | undefined {
+  const ready = c?.ready ?? true;
+  const serving = c?.serving ?? ready;
+  const terminating = c?.terminating ?? false;
+  if (ready) return 'active';
+  if (serving && terminating) return 'terminating';
+  return undefined;
+}
+
+/**
+ * Everything one service asks for, or its errors. Pure; touches no ids and
+ * no cross-service state (collisions are checked by the caller).
+ */
+function planService(
+  svc: Service,
+  slices: EndpointSlice[],
+  opts: { nodeName: string; nodeIPs: string[]; pools: Cidr4[] | undefined; defaultAlgorithm: LbAlgorithm; algorithmAnnotation: boolean },
+  report: (field: string, message: string, severity: 'error' | 'warning') => void,
+): ServicePlan | undefined {
+  const service = `${nsOf(svc)}/${svc.metadata.name}`;
+  const spec = (svc.spec ?? {}) as Service['spec'];
+  const type = spec.type ?? 'ClusterIP';
+  // ExternalName (or anything else) is DNS only; headless services are DNS only.
+  if (type !== 'ClusterIP' && type !== 'NodePort' && type !== 'LoadBalancer') return undefined;
+  if (spec.clusterIP === 'None') return undefined;
+  let ok = true;
+  const error = (field: string, message: string) => {
+    ok = false;
+    report(field, message, 'error');
+  };
+  const warn = (field: string, message: string) => report(field, message, 'warning');
+
+  // Affinity.
+  let affinity: { timeoutSeconds: number } | undefined;
+  if (spec.sessionAffinity === 'ClientIP') {
+    const t = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+    if (!Number.isInteger(t) || t < 1 || t > MAX_AFFINITY_TIMEOUT_SECONDS) {
+      error('spec.sessionAffinityConfig.clientIP.timeoutSeconds', `Invalid value: ${q(t)}: must be greater than 0 and less than ${MAX_AFFINITY_TIMEOUT_SECONDS}`);
+    } else {
+      affinity = { timeoutSeconds: t };
+    }
+  }
+  const trafficPolicy = {
+    external: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+    internal: spec.internalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+  } as const;
+
+  // Algorithm.
+  let algorithm = opts.defaultAlgorithm;
+  const ann = svc.metadata.annotations?.[LB_ALGORITHM_ANNOTATION];
+  if (ann !== undefined && opts.algorithmAnnotation) {
+    if (ann === 'random' || ann === 'maglev') algorithm = ann;
+    else warn(`metadata.annotations[${LB_ALGORITHM_ANNOTATION}]`, `Unsupported value: ${q(ann)}: supported values: "maglev", "random"; using ${q(algorithm)}`);
+  }
+
+  // Addresses.
+  const clusterIP = spec.clusterIP;
+  let clusterAddr: string | undefined;
+  if (clusterIP !== undefined && clusterIP !== '') {
+    if (isIPv4(clusterIP)) clusterAddr = clusterIP;
+    else warn('spec.clusterIP', `Invalid value: ${q(clusterIP)}: not an IPv4 address; not load-balanced (IPv4 only)`);
+  }
+  const externalIPs: { ip: string; field: string }[] = [];
+  (spec.externalIPs ?? []).forEach((ip, i) => {
+    if (isIPv4(ip)) externalIPs.push({ ip, field: `spec.externalIPs[${i}]` });
+    else warn(`spec.externalIPs[${i}]`, `Invalid value: ${q(ip)}: not an IPv4 address; skipped`);
+  });
+  const lbIPs: { ip: string; field: string }[] = [];
+  if (type === 'LoadBalancer') {
+    const ingress = (svc.status as Service['status'])?.loadBalancer?.ingress ?? [];
+    ingress.forEach((ing, i) => {
+      const field = `status.loadBalancer.ingress[${i}].ip`;
+      if (ing.ip === undefined) return; // hostname-only ingress: nothing to program
+      if (!isIPv4(ing.ip)) return warn(field, `Invalid value: ${q(ing.ip)}: not an IPv4 address; skipped`);
+      if (opts.pools && !opts.pools.some((p) => cidrContains(p, tryParseIPv4(ing.ip!)!))) {
+        return warn(field, `Invalid value: ${q(ing.ip)}: not in any load-balancer pool (${opts.pools.map((p) => p.text).join(', ')}); skipped`);
+      }
+      lbIPs.push({ ip: ing.ip, field });
+    });
+  }
+  const withNodePorts = type === 'NodePort' || type === 'LoadBalancer';
+
+  // Ports.
+  const ports = spec.ports ?? [];
+  const seenPort = new Set<string>();
+  const nodePorts = new Map<number, string>();
+  const seenNodePort = new Set<string>();
+  const usable: { index: number; name: string; port: number; protocol: LbProtocol; nodePort?: number }[] = [];
+  ports.forEach((sp, i) => {
+    const at = `spec.ports[${i}]`;
+    const protocol = sp.protocol ?? 'TCP';
+    if (protocol !== 'TCP' && protocol !== 'UDP') {
+      return warn(`${at}.protocol`, `Unsupported value: ${q(protocol)}: only TCP and UDP are load-balanced; port skipped`);
+    }
+    if (!isPort(sp.port)) return error(`${at}.port`, `Invalid value: ${q(sp.port)}: must be between 1 and 65535, inclusive`);
+    const pk = `${sp.port}/${protocol}`;
+    if (seenPort.has(pk)) return error(at, `Duplicate value: ${q({ port: sp.port, protocol })}`);
+    seenPort.add(pk);
+    let nodePort: number | undefined;
+    if (sp.nodePort !== undefined && sp.nodePort !== 0) {
+      if (!withNodePorts) {
+        warn(`${at}.nodePort`, "Forbidden: may not be used when `type` is 'ClusterIP'; ignored");
+      } else if (!Number.isInteger(sp.nodePort) || sp.nodePort < NODE_PORT_MIN || sp.nodePort > NODE_PORT_MAX) {
+        return error(`${at}.nodePort`, `Invalid value: ${q(sp.nodePort)}: provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
+      } else {
+        const nk = `${sp.nodePort}/${protocol}`;
+        if (seenNodePort.has(nk)) return error(`${at}.nodePort`, `Duplicate value: ${sp.nodePort}`);
+        seenNodePort.add(nk);
+        if (!nodePorts.has(sp.nodePort)) nodePorts.set(sp.nodePort, `${at}.nodePort`);
+        nodePort = sp.nodePort;
+      }
+    }
+    usable.push({ index: i, name: sp.name ?? '', port: sp.port, protocol, ...(nodePort === undefined ? {} : { nodePort }) });
+  });
+  if (!ok) return undefined;
+
+  // Backends per service port, from the slices.
+  const byPort = new Map<string, Map<string, PlannedBackend>>(); // `${name}/${protocol}` → backends
+  for (const u of usable) byPort.set(`${u.name}/${u.protocol}`, new Map());
+  const all = new Map<string, PlannedBackend>();
+  const sortedSlices = [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  for (const slice of sortedSlices) {
+    if (slice.addressType !== 'IPv4') continue; // IPv6 and FQDN slices are not ours to program
+    const where = `EndpointSlice ${slice.metadata.name}`;
+    (slice.ports ?? []).forEach((ep, j) => {
+      const name = ep.name ?? '';
+      const protocol = (ep.protocol ?? 'TCP') as LbProtocol; // checked by the lookup below
+      if (protocol !== 'TCP' && protocol !== 'UDP') return; // reported on the service port already
+      const target = byPort.get(`${name}/${protocol}`);
+      if (!target) return warn(`${where}: ports[${j}]`, `no service port named ${q(name)} with protocol ${protocol}; ignored`);
+      if (!isPort(ep.port)) return warn(`${where}: ports[${j}].port`, `Invalid value: ${q(ep.port ?? null)}: must be between 1 and 65535; ignored`);
+      for (const e of slice.endpoints ?? []) {
+        const address = e.addresses?.[0]; // kube-proxy, too, uses the first address only
+        if (!isIPv4(address)) continue;
+        const state = endpointState(e.conditions);
+        if (!state) continue;
+        const b: PlannedBackend = { key: backendKeyString({ address, port: ep.port, protocol }), address, port: ep.port, protocol, state };
+        if (e.nodeName !== undefined) b.nodeName = e.nodeName;
+        if (e.zone !== undefined) b.zone = e.zone;
+        // The same endpoint in two slices (a move in progress): ready wins.
+        const had = target.get(b.key);
+        if (!had || (had.state !== 'active' && state === 'active')) target.set(b.key, b);
+        const hadAll = all.get(b.key);
+        if (!hadAll || (hadAll.state !== 'active' && state === 'active')) all.set(b.key, b);
+      }
+    });
+  }
+
+  const pick = (backends: Map<string, PlannedBackend>, policy: LbTrafficPolicy): string[] => {
+    const allowed = [...backends.values()].filter((b) => policy === 'Cluster' || b.nodeName === opts.nodeName);
+    const ready = allowed.filter((b) => b.state === 'active');
+    return (ready.length > 0 ? ready : allowed.filter((b) => b.state === 'terminating')).map((b) => b.key).sort();
+  };
+
+  const frontends: PlannedFrontend[] = [];
+  const seenKey = new Set<string>();
+  const add = (type: FrontendType, address: string, port: number, u: (typeof usable)[number], field: string) => {
+    const key: FrontendKey = { address, port, protocol: u.protocol };
+    const keyText = frontendKeyString(key);
+    if (seenKey.has(keyText)) return; // the same address twice in one service (e.g. an external IP that is also its LB IP): once is enough
+    seenKey.add(keyText);
+    const policy = type === 'ClusterIP' ? trafficPolicy.internal : trafficPolicy.external;
+    frontends.push({ key, keyText, type, portName: u.name, field, backends: pick(byPort.get(`${u.name}/${u.protocol}`)!, policy) });
+  };
+  for (const u of usable) {
+    const at = `spec.ports[${u.index}]`;
+    if (clusterAddr !== undefined) add('ClusterIP', clusterAddr, u.port, u, 'spec.clusterIP');
+    for (const e of externalIPs) add('ExternalIP', e.ip, u.port, u, e.field);
+    for (const l of lbIPs) add('LoadBalancer', l.ip, u.port, u, l.field);
+    if (u.nodePort !== undefined) {
+      for (const ip of [...opts.nodeIPs, ANY_ADDRESS]) add('NodePort', ip, u.nodePort, u, `${at}.nodePort`);
+    }
+  }
+  const plan: ServicePlan = { service, frontends, backends: all, nodePorts, trafficPolicy, algorithm };
+  if (affinity) plan.affinity = affinity;
+  return plan;
+}
+
+/**
+ * Translates every Service and EndpointSlice the node sees into its LB model.
+ * Services are taken oldest first (creationTimestamp, then namespace/name):
+ * when two claim the same node port or frontend address, the older keeps it
+ * and the newer gets an error (and no frontends), as the apiserver's port
+ * allocator would have refused it.
+ *
+ * Ids: keys no longer in use are released from the allocators, then new keys
+ * are allocated in a deterministic order. When an allocator is exhausted the
+ * service that needed the id gets an error and no frontends.
+ *
+ * Throws UsageError only for bad options (a node IP or pool that is not IPv4).
+ */
+export function servicesToLb(services: StoreObject[], slices: StoreObject[], opts: LbOptions): LbModel {
+  for (const ip of opts.nodeIPs) if (!isIPv4(ip)) throw new UsageError(`node IP '${ip}' is not an IPv4 address`);
+  const pools = opts.lbPool?.map((c) => parseCidr(c, 'load-balancer pool'));
+  const frontendIds = opts.frontendIds ?? new IdAllocator(FRONTEND_ID_RANGE);
+  const backendIds = opts.backendIds ?? new IdAllocator(BACKEND_ID_RANGE);
+  const nodeIPs = [...new Set(opts.nodeIPs)].sort(compareAddr);
+  const planOpts = {
+    nodeName: opts.nodeName,
+    nodeIPs,
+    pools,
+    defaultAlgorithm: opts.defaultAlgorithm ?? 'random',
+    algorithmAnnotation: opts.algorithmAnnotation ?? true,
+  };
+  const problems: LbProblem[] = [];
+
+  const slicesBySvc = new Map<string, EndpointSlice[]>();
+  for (const o of slices) {
+    const s = o as unknown as EndpointSlice;
+    const name = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (!name) continue;
+    const key = `${nsOf(s)}/${name}`;
+    let list = slicesBySvc.get(key);
+    if (!list) slicesBySvc.set(key, (list = []));
+    list.push(s);
+  }
+
+  const ordered = [...services].sort((a, b) => {
+    const ta = a.metadata.creationTimestamp ?? '', tb = b.metadata.creationTimestamp ?? '';
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    const ka = `${nsOf(a)}/${a.metadata.name}`, kb = `${nsOf(b)}/${b.metadata.name}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+
+  // Plan every service; claim node ports and frontend addresses oldest first.
+  const nodePortOwner = new Map<number, string>();
+  const frontendOwner = new Map<string, string>();
+  const plans: ServicePlan[] = [];
+  for (const o of ordered) {
+    const svc = o as unknown as Service;
+    const service = `${nsOf(svc)}/${svc.metadata.name}`;
+    const mine: LbProblem[] = [];
+    const report = (field: string, message: string, severity: 'error' | 'warning') => mine.push({ service, field, message, severity });
+    const plan = planService(svc, slicesBySvc.get(service) ?? [], planOpts, report);
+    if (plan) {
+      for (const [np, field] of plan.nodePorts) {
+        const owner = nodePortOwner.get(np);
+        if (owner !== undefined && owner !== service) report(field, `Invalid value: ${np}: provided port is already allocated`, 'error');
+      }
+      for (const f of plan.frontends) {
+        // A node port already refused above needs no second report per node IP.
+        if (f.type === 'NodePort' && (nodePortOwner.get(f.key.port) ?? service) !== service) continue;
+        const owner = frontendOwner.get(f.keyText);
+        if (owner !== undefined && owner !== service) {
+          report(f.field, `Invalid value: ${q(f.type === 'NodePort' ? f.key.port : f.key.address)}: ${f.keyText} is already a frontend of service ${owner}`, 'error');
+        }
+      }
+    }
+    problems.push(...mine);
+    if (!plan || mine.some((p) => p.severity === 'error')) continue;
+    for (const np of plan.nodePorts.keys()) nodePortOwner.set(np, service);
+    for (const f of plan.frontends) frontendOwner.set(f.keyText, service);
+    plans.push(plan);
+  }
+  const kept = plans;
+
+  // Ids: release what is gone, then allocate what is new, in a fixed order.
+  frontendIds.retainOnly(new Set(kept.flatMap((p) => p.frontends.map((f) => f.keyText))));
+  backendIds.retainOnly(new Set(kept.flatMap((p) => [...p.backends.keys()])));
+  const frontends: Frontend[] = [];
+  const backends = new Map<string, Backend>();
+  for (const plan of kept) {
+    const newF: string[] = [], newB: string[] = [];
+    let exhausted: string | undefined;
+    const fids = new Map<string, number>();
+    for (const f of [...plan.frontends].sort((a, b) => (a.keyText < b.keyText ? -1 : 1))) {
+      const had = frontendIds.get(f.keyText);
+      const id = frontendIds.acquire(f.keyText);
+      if (id === undefined) { exhausted = `no free frontend id (${frontendIds.min}-${frontendIds.max} all in use)`; break; }
+      if (had === undefined) newF.push(f.keyText);
+      fids.set(f.keyText, id);
+    }
+    const bids = new Map<string, number>();
+    if (!exhausted) {
+      for (const key of [...plan.backends.keys()].sort()) {
+        const had = backendIds.get(key);
+        const id = backendIds.acquire(key);
+        if (id === undefined) { exhausted = `no free backend id (${backendIds.min}-${backendIds.max} all in use)`; break; }
+        if (had === undefined) newB.push(key);
+        bids.set(key, id);
+      }
+    }
+    if (exhausted) {
+      newF.forEach((k) => frontendIds.release(k));
+      newB.forEach((k) => backendIds.release(k));
+      problems.push({ service: plan.service, field: 'spec.ports', message: `Internal error: ${exhausted}`, severity: 'error' });
+      continue;
+    }
+    for (const [key, b] of plan.backends) {
+      const prev = backends.get(key);
+      if (prev && prev.state === 'active') continue; // shared with an earlier service; active wins
+      const out: Backend = { id: bids.get(key)!, address: b.address, port: b.port, protocol: b.protocol, state: b.state };
+      if (b.nodeName !== undefined) out.nodeName = b.nodeName;
+      if (b.zone !== undefined) out.zone = b.zone;
+      backends.set(key, out);
+    }
+    for (const f of plan.frontends) {
+      const out: Frontend = {
+        id: fids.get(f.keyText)!,
+        key: f.key,
+        type: f.type,
+        service: plan.service,
+        portName: f.portName,
+        backends: f.backends.map((k) => bids.get(k)!).sort((a, b) => a - b),
+        trafficPolicy: { ...plan.trafficPolicy },
+        algorithm: plan.algorithm,
+        noBackends: f.backends.length === 0,
+      };
+      if (plan.affinity) out.affinity = { ...plan.affinity };
+      frontends.push(out);
+    }
+  }
+  return {
+    frontends: frontends.sort(compareFrontends),
+    backends: [...backends.values()].sort((a, b) => a.id - b.id),
+    problems,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Diff
+
+export interface LbDiff {
+  /** New or changed frontends (a changed backend list, policy, affinity, algorithm or id). */
+  upsertFrontends: Frontend[];
+  /** Frontends whose key is gone; their ids (rev-NAT entries) go with them. */
+  deleteFrontends: Frontend[];
+  /** New or changed backends, by id. */
+  upsertBackends: Backend[];
+  /** Backends whose id is gone. */
+  deleteBackends: Backend[];
+}
+
+/**
+ * What turns `prev` into `next`. Frontends are matched by key (address,
+ * port, protocol: the service map's key), backends by id (the backend map's
+ * key). Apply in this order so no frontend ever names a missing backend:
+ * upsertBackends, upsertFrontends, deleteFrontends, deleteBackends.
+ */
+export function diffLb(prev: LbModel, next: LbModel): LbDiff {
+  const pf = new Map(prev.frontends.map((f) => [frontendKeyString(f.key), f]));
+  const nf = new Map(next.frontends.map((f) => [frontendKeyString(f.key), f]));
+  const pb = new Map(prev.backends.map((b) => [b.id, b]));
+  const nb = new Map(next.backends.map((b) => [b.id, b]));
+  return {
+    upsertFrontends: next.frontends.filter((f) => {
+      const p = pf.get(frontendKeyString(f.key));
+      return !p || canonicalJSON(p) !== canonicalJSON(f);
+    }),
+    deleteFrontends: prev.frontends.filter((f) => !nf.has(frontendKeyString(f.key))),
+    upsertBackends: next.backends.filter((b) => {
+      const p = pb.get(b.id);
+      return !p || canonicalJSON(p) !== canonicalJSON(b);
+    }),
+    deleteBackends: prev.backends.filter((b) => !nb.has(b.id)),
+  };
+}
