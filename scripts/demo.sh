@@ -74,7 +74,7 @@ run $B get cnp -A
 $B apply -f examples/invalid-service.yaml || true
 $B get svc good 2>&1 || true
 
-say "4d. Cluster DNS and exec: the tiefighter resolves the deathstar through kube-dns and lands (by pod IP: Service load-balancing is issue 5)"
+say "4d. Cluster DNS and exec: the tiefighter resolves the deathstar through kube-dns and lands (on one deathstar pod, by its IP)"
 run $B exec -n empire tiefighter -- dig +search +short deathstar
 run $B exec -n empire tiefighter -- cat /etc/resolv.conf
 DS=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).items[0];console.log(p.metadata.name+" "+p.status.podIP)})')
@@ -99,6 +99,24 @@ echo "(rolling update of shop/web: new pods come up before old ones go)"
 wait_rollout shop web
 run $B get pods -n shop -l app=web -o wide
 run $B exec -n tools client -- sh -c "exit 3" || echo "exec exit status: $?"
+
+say "4f. Services without kube-proxy: socket-level load balancing in eBPF (connect() goes straight to a backend)"
+run $B service list --node node1
+run $B bpf lb list --node node2
+echo '$ beeline exec -n tools client -- sh -c "for i in 1..8: curl http://api.shop:8080/hostname"'
+$B exec -n tools client -- sh -c 'for i in 1 2 3 4 5 6 7 8; do curl -s http://api.shop:8080/hostname; echo; done' | sort | uniq -c
+echo "(the tiefighter lands through the deathstar Service now, by name)"
+run $B exec -n empire tiefighter -- curl -s -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing
+cat <<'EOF2' | $B apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata: {name: nobody-home, namespace: shop}
+spec:
+  selector: {app: no-such-pods}
+  ports: [{port: 80}]
+EOF2
+echo '$ beeline exec -n tools client -- curl http://nobody-home.shop/   (a Service without endpoints refuses at once)'
+$B exec -n tools client -- curl -sS --max-time 5 http://nobody-home.shop/ || true
 
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
