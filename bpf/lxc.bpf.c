@@ -39,6 +39,7 @@
 #include "lib/lxc.h"
 #include "lib/tunnel.h"
 #include "lib/fib.h"
+#include "lib/nat.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
@@ -94,6 +95,11 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 		return DROP(BL_DROP_INVALID_SIP);
 	tm->source = src->ep_id;
 	tm->src_identity = src->sec_identity;
+
+	/* A Service frontend no socket hook translated: on to a backend. */
+	ret = lb4_egress(skb, pkt, &ct.rev_nat_index);
+	if (IS_DROP(ret))
+		return ret;
 
 	/* Route first, so that no conntrack entry is made for a packet that
 	 * is about to be dropped. */
@@ -204,6 +210,12 @@ int bl_to_container(struct __sk_buff *skb)
 		ret = ct_lookup4(skb, &pkt, CT_INGRESS, &ct);
 		if (IS_DROP(ret))
 			return send_drop_ep(skb, -ret, BL_DIR_INGRESS, tm.source, &pkt);
+		/* A Service's backend answering through the node's stack (a node address). */
+		if (ct.reason == BL_TRACE_REASON_CT_REPLY) {
+			ret = lb4_rev_nat(skb, &pkt, ct.rev_nat_index);
+			if (IS_DROP(ret))
+				return send_drop_ep(skb, -ret, BL_DIR_INGRESS, tm.source, &pkt);
+		}
 		tm.reason = ct.reason;
 		trace = trace_wanted_ct(ct.report);
 	} else {

@@ -46,6 +46,9 @@ export interface CtRow {
   txFlagsSeen: number;
   rxFlagsSeen: number;
   flags: string[];
+  /** The service a translated connection was sent through (0: none), and for SERVICE entries the backend chosen. */
+  revNat: number;
+  backendId: number;
 }
 
 /** A row of `beeline bpf endpoint list`: what the kernel's endpoint map holds. */

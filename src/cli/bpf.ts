@@ -137,7 +137,7 @@ export function registerBpf(program: Command): void {
       for (const r of n.rows) {
         const flags = r.flags.length ? r.flags.join(' ') : '';
         process.stdout.write(
-          `${all.length > 1 ? `[${n.node}] ` : ''}${r.proto} ${r.direction} ${r.src} -> ${r.dst} expires=${r.expiresIn} RxPackets=${r.rxPackets} RxBytes=${r.rxBytes} RxFlagsSeen=0x${r.rxFlagsSeen.toString(16).padStart(2, '0')} TxPackets=${r.txPackets} TxBytes=${r.txBytes} TxFlagsSeen=0x${r.txFlagsSeen.toString(16).padStart(2, '0')} Flags=[ ${flags} ]\n`,
+          `${all.length > 1 ? `[${n.node}] ` : ''}${r.proto} ${r.direction} ${r.src} -> ${r.dst} expires=${r.expiresIn} RxPackets=${r.rxPackets} RxBytes=${r.rxBytes} RxFlagsSeen=0x${r.rxFlagsSeen.toString(16).padStart(2, '0')} TxPackets=${r.txPackets} TxBytes=${r.txBytes} TxFlagsSeen=0x${r.txFlagsSeen.toString(16).padStart(2, '0')} Flags=[ ${flags} ]${r.revNat ? ` RevNAT=${r.revNat}` : ''}${r.backendId ? ` BackendID=${r.backendId}` : ''}\n`,
         );
       }
     }

@@ -308,7 +308,8 @@ export class KernelDatapath implements NodeDatapath {
       if (v.flags & BlCtEntryFlags.BL_CT_F_SEEN_NON_SYN) flags.push('SeenNonSyn');
       return {
         proto: PROTO[k.nexthdr] ?? `proto-${k.nexthdr}`,
-        direction: k.flags === BlCtTupleFlags.BL_CT_TUPLE_F_OUT ? 'OUT' : k.flags === BlCtTupleFlags.BL_CT_TUPLE_F_IN ? 'IN' : 'UNKNOWN',
+        direction:
+          k.flags === BlCtTupleFlags.BL_CT_TUPLE_F_OUT ? 'OUT' : k.flags === BlCtTupleFlags.BL_CT_TUPLE_F_IN ? 'IN' : k.flags === BlCtTupleFlags.BL_CT_TUPLE_F_SERVICE ? 'SERVICE' : 'UNKNOWN',
         src: `${formatIPv4(k.saddr)}${port(k.sport)}`,
         dst: `${formatIPv4(k.daddr)}${port(k.dport)}`,
         expiresIn: v.lifetime - now,
@@ -319,6 +320,8 @@ export class KernelDatapath implements NodeDatapath {
         txFlagsSeen: v.tx_flags_seen,
         rxFlagsSeen: v.rx_flags_seen,
         flags,
+        revNat: v.rev_nat_index,
+        backendId: v.backend_id,
       } satisfies CtRow;
     });
   }

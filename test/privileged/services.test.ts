@@ -1,12 +1,12 @@
 /**
- * Services load-balanced by the socket hooks (kube-proxy replacement), end to
- * end on a 2-node lab: ClusterIP by address and by DNS name from pods on both
+ * Services load-balanced without kube-proxy, end to end on a 2-node lab, once
+ * with the socket hooks and once with the packet-level path: ClusterIP by address and by DNS name from pods on both
  * nodes, spread over every ready backend; ClientIP affinity; a Service without
  * endpoints refusing at once; UDP with the reply coming back from the service
  * address; scaling 3 → 5 → 1 reprogramming within a second while long-lived
  * connections to surviving backends carry on.
  */
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -16,8 +16,8 @@ import { agentGet } from '../../src/agent/client.js';
 import { readState } from '../../src/lab/state.js';
 import type { ServiceRow } from '../../src/agent/services.js';
 
-const LAB = 'svctest';
-const env = { BEELINE_LAB: LAB };
+let LAB = 'svctest';
+const env: Record<string, string> = { BEELINE_LAB: LAB };
 const ok = (args: string[]) => beelineOk(args, env);
 const run = (args: string[]) => beeline(args, env);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,126 +127,136 @@ function hostnames(pod: string, url: string, n: number): Map<string, number> {
   return counts;
 }
 
-before(async () => {
-  beeline(['lab', 'down', '--name', LAB, '-q']);
-  ok(['lab', 'up', '--name', LAB, '--nodes', '2', '-q']);
-  apply(MANIFEST(3));
-  await until('3 echo pods ready and both clients running', () => readyPods('svc', 'echo').length === 3 && readyPods('svc', 'client').length === 2, 90_000);
-  await until('both nodes program echo with 3 backends', async () => (await frontends('svc/echo', 80)).every((f) => f?.backends.length === 3));
-});
-
-after(() => {
-  beeline(['lab', 'down', '--name', LAB, '-q']);
-});
-
-test('a ClusterIP, by address and by DNS name, from pods on both nodes reaches every ready backend, spread close to evenly', () => {
-  const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'echo', '-o', 'json']).stdout).spec.clusterIP as string;
-  const backends = new Set(readyPods('svc', 'echo').map((p) => p.metadata.name));
-  for (const [pod, url] of [
-    ['client-a', `http://${ip}/hostname`],
-    ['client-b', 'http://echo.svc/hostname'],
-  ] as const) {
-    const counts = hostnames(pod, url, 60);
-    assert.deepEqual(new Set(counts.keys()), backends, `${pod} → ${url}: ${JSON.stringify([...counts])}`);
-    for (const [b, c] of counts) assert.ok(c >= 8, `${pod}: backend ${b} got ${c} of 60 (expected about 20)`);
-  }
-  // The table users read.
-  const list = ok(['service', 'list', '--node', 'node1']).stdout;
-  assert.match(list, new RegExp(`\\s${ip.replace(/\./g, '\\.')}:80/TCP\\s+ClusterIP\\s+svc/echo\\s+1 => 10\\.0\\.\\d+\\.\\d+:8080/TCP \\(active\\)`));
-  assert.match(ok(['bpf', 'lb', 'list', '--node', 'node2']).stdout, new RegExp(`${ip.replace(/\./g, '\\.')}:80/TCP \\(0\\)\\s+0\\.0\\.0\\.0:0 \\(\\d+\\) \\(0\\) \\[ClusterIP, non-routable\\]`));
-});
-
-test('sessionAffinity ClientIP: every request of a client reaches the same backend', () => {
-  for (const pod of ['client-a', 'client-b']) {
-    const counts = hostnames(pod, 'http://sticky.svc/hostname', 20);
-    assert.equal(counts.size, 1, `${pod}: ${JSON.stringify([...counts])}`);
-    assert.equal([...counts.values()][0], 20);
-  }
-});
-
-test('a Service with no ready endpoints refuses connections at once', () => {
-  const t0 = Date.now();
-  const r = run(['exec', '-n', 'svc', 'client-a', '--', 'sh', '-c', 'start=$(date +%s%N); curl -s --max-time 10 http://empty.svc/; rc=$?; echo "$rc $(( ($(date +%s%N) - start) / 1000000 ))"']);
-  const [rc, ms] = r.stdout.trim().split(' ').map(Number);
-  assert.equal(rc, 7, `curl: connection refused (exit 7), got ${r.stdout}${r.stderr}`);
-  assert.ok(ms! < 1000, `refused after ${ms} ms`);
-  assert.ok(Date.now() - t0 < 10_000);
-});
-
-test('UDP: datagrams to the service reach a backend and the reply comes from the service address', () => {
-  const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'echo', '-o', 'json']).stdout).spec.clusterIP as string;
-  const script = `
-    const d = require('dgram');
-    const out = {};
-    const s = d.createSocket('udp4');
-    s.on('message', (m, r) => { out.unconnected = { reply: String(m), from: r.address + ':' + r.port }; s.close();
-      const c = d.createSocket('udp4');
-      c.connect(81, '${ip}', () => { out.peer = c.remoteAddress().address + ':' + c.remoteAddress().port; c.send('hostname'); });
-      c.on('message', (m2) => { out.connected = String(m2); console.log(JSON.stringify(out)); process.exit(0); });
+/**
+ * The same acceptance for both translation points: the socket hooks (the
+ * default), and the packet-level path at the pod's tc hook (--no-socket-lb).
+ */
+for (const [lab, socketLB] of [['svctest', true], ['svcpkt', false]] as const) {
+  describe(socketLB ? 'socket-level load balancing' : 'packet-level load balancing (tc DNAT and reverse NAT)', () => {
+    before(async () => {
+      LAB = lab;
+      env.BEELINE_LAB = lab;
+      beeline(['lab', 'down', '--name', LAB, '-q']);
+      ok(['lab', 'up', '--name', LAB, '--nodes', '2', '-q', ...(socketLB ? [] : ['--no-socket-lb'])]);
+      apply(MANIFEST(3));
+      await until('3 echo pods ready and both clients running', () => readyPods('svc', 'echo').length === 3 && readyPods('svc', 'client').length === 2, 90_000);
+      await until('both nodes program echo with 3 backends', async () => (await frontends('svc/echo', 80)).every((f) => f?.backends.length === 3));
     });
-    s.send('hostname', 81, '${ip}');
-    setTimeout(() => { console.log(JSON.stringify(out)); process.exit(1); }, 5000);`;
-  const r = ok(['exec', '-n', 'svc', 'client-b', '--', 'node', '-e', script]);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  const backends = new Set(readyPods('svc', 'echo').map((p) => p.metadata.name));
-  assert.ok(backends.has(out.unconnected.reply), out.unconnected.reply);
-  assert.equal(out.unconnected.from, `${ip}:81`, 'recvmsg shows the service, not the backend');
-  assert.equal(out.peer, `${ip}:81`, 'getpeername shows the service');
-  assert.ok(backends.has(out.connected), out.connected);
-});
 
-test('scaling 3 → 5 → 1 changes the backends within a second; connections to surviving backends are never broken', async () => {
-  const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'echo', '-o', 'json']).stdout).spec.clusterIP as string;
-  // 12 keep-alive connections through the service, each asking which backend it reached every 200 ms.
-  const holder = `
-    const http = require('http');
-    const conns = [];
-    for (let i = 0; i < 12; i++) {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      const c = { host: '', ok: 0, errors: 0, sockets: new Set() };
-      conns.push(c);
-      const tick = () => {
-        const req = http.get({ host: '${ip}', port: 80, path: '/hostname', agent }, (res) => {
-          let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => {
-            if (!c.host) c.host = b; if (b === c.host) c.ok++; else c.errors++;
-          });
+    after(() => {
+      beeline(['lab', 'down', '--name', LAB, '-q']);
+    });
+
+    test('a ClusterIP, by address and by DNS name, from pods on both nodes reaches every ready backend, spread close to evenly', () => {
+      const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'echo', '-o', 'json']).stdout).spec.clusterIP as string;
+      const backends = new Set(readyPods('svc', 'echo').map((p) => p.metadata.name));
+      for (const [pod, url] of [
+        ['client-a', `http://${ip}/hostname`],
+        ['client-b', 'http://echo.svc/hostname'],
+      ] as const) {
+        const counts = hostnames(pod, url, 60);
+        assert.deepEqual(new Set(counts.keys()), backends, `${pod} → ${url}: ${JSON.stringify([...counts])}`);
+        for (const [b, c] of counts) assert.ok(c >= 8, `${pod}: backend ${b} got ${c} of 60 (expected about 20)`);
+      }
+      // The table users read.
+      const list = ok(['service', 'list', '--node', 'node1']).stdout;
+      assert.match(list, new RegExp(`\\s${ip.replace(/\./g, '\\.')}:80/TCP\\s+ClusterIP\\s+svc/echo\\s+1 => 10\\.0\\.\\d+\\.\\d+:8080/TCP \\(active\\)`));
+      assert.match(ok(['bpf', 'lb', 'list', '--node', 'node2']).stdout, new RegExp(`${ip.replace(/\./g, '\\.')}:80/TCP \\(0\\)\\s+0\\.0\\.0\\.0:0 \\(\\d+\\) \\(0\\) \\[ClusterIP, non-routable\\]`));
+    });
+
+    test('sessionAffinity ClientIP: every request of a client reaches the same backend', () => {
+      for (const pod of ['client-a', 'client-b']) {
+        const counts = hostnames(pod, 'http://sticky.svc/hostname', 20);
+        assert.equal(counts.size, 1, `${pod}: ${JSON.stringify([...counts])}`);
+        assert.equal([...counts.values()][0], 20);
+      }
+    });
+
+    test('a Service with no ready endpoints refuses connections at once', { skip: socketLB ? false : 'packet-level: the packet is dropped (BL_DROP_NO_SERVICE); no TCP reset or ICMP unreachable yet' }, () => {
+      const t0 = Date.now();
+      const r = run(['exec', '-n', 'svc', 'client-a', '--', 'sh', '-c', 'start=$(date +%s%N); curl -s --max-time 10 http://empty.svc/; rc=$?; echo "$rc $(( ($(date +%s%N) - start) / 1000000 ))"']);
+      const [rc, ms] = r.stdout.trim().split(' ').map(Number);
+      assert.equal(rc, 7, `curl: connection refused (exit 7), got ${r.stdout}${r.stderr}`);
+      assert.ok(ms! < 1000, `refused after ${ms} ms`);
+      assert.ok(Date.now() - t0 < 10_000);
+    });
+
+    test('UDP: datagrams to the service reach a backend and the reply comes from the service address', () => {
+      const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'echo', '-o', 'json']).stdout).spec.clusterIP as string;
+      const script = `
+        const d = require('dgram');
+        const out = {};
+        const s = d.createSocket('udp4');
+        s.on('message', (m, r) => { out.unconnected = { reply: String(m), from: r.address + ':' + r.port }; s.close();
+          const c = d.createSocket('udp4');
+          c.connect(81, '${ip}', () => { out.peer = c.remoteAddress().address + ':' + c.remoteAddress().port; c.send('hostname'); });
+          c.on('message', (m2) => { out.connected = String(m2); console.log(JSON.stringify(out)); process.exit(0); });
         });
-        req.on('socket', (s) => c.sockets.add(s));
-        req.on('error', () => c.errors++);
-      };
-      tick();
-      setInterval(tick, 200);
-    }
-    setTimeout(() => { console.log(JSON.stringify(conns.map((c) => ({ host: c.host, ok: c.ok, errors: c.errors, sockets: c.sockets.size })))); process.exit(0); }, ${22_000});`;
-  const child = spawn(bin, ['exec', '-n', 'svc', 'client-a', '--', 'node', '-e', holder], { env: { ...process.env, ...env } });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  const done = new Promise<void>((r) => child.on('close', () => r()));
-  await sleep(2000);
+        s.send('hostname', 81, '${ip}');
+        setTimeout(() => { console.log(JSON.stringify(out)); process.exit(1); }, 5000);`;
+      const r = ok(['exec', '-n', 'svc', 'client-b', '--', 'node', '-e', script]);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      const backends = new Set(readyPods('svc', 'echo').map((p) => p.metadata.name));
+      assert.ok(backends.has(out.unconnected.reply), out.unconnected.reply);
+      assert.equal(out.unconnected.from, `${ip}:81`, 'recvmsg shows the service, not the backend');
+      assert.equal(out.peer, `${ip}:81`, 'getpeername shows the service');
+      assert.ok(backends.has(out.connected), out.connected);
+    });
 
-  const scaleTo = async (n: number) => {
-    apply(MANIFEST(n));
-    await until(`${n} echo pods ready`, () => readyPods('svc', 'echo').length === n && JSON.parse(ok(['get', 'pods', '-n', 'svc', '-l', 'app=echo', '-o', 'json']).stdout).items.length === n, 60_000, 100);
-    const readyAt = Date.now();
-    const fe = await until(`${n} backends on both nodes`, async () => {
-      const f = await frontends('svc/echo', 80);
-      return f.every((x) => x?.backends.length === n) && f;
-    }, 10_000, 20);
-    return { lagMs: Date.now() - readyAt, fe };
-  };
-  const up = await scaleTo(5);
-  assert.ok(up.lagMs <= 1000, `5 backends programmed ${up.lagMs} ms after the pods were ready`);
-  const down = await scaleTo(1);
-  assert.ok(down.lagMs <= 1000, `1 backend programmed ${down.lagMs} ms after the others were gone`);
-  const survivor = readyPods('svc', 'echo')[0].metadata.name as string;
-  await done;
-  const conns = JSON.parse(stdout.trim().split('\n').pop()!) as { host: string; ok: number; errors: number; sockets: number }[];
-  assert.equal(conns.length, 12);
-  const kept = conns.filter((c) => c.host === survivor);
-  assert.ok(kept.length > 0, `some connection reached the surviving backend ${survivor}: ${JSON.stringify(conns)}`);
-  for (const c of kept) {
-    assert.equal(c.errors, 0, `a connection to the survivor saw errors: ${JSON.stringify(c)}`);
-    assert.equal(c.sockets, 1, 'it stayed one connection the whole time');
-    assert.ok(c.ok >= 80, `it kept answering (${c.ok} answers in 22 s)`);
-  }
-});
+    test('scaling 3 → 5 → 1 changes the backends within a second; connections to surviving backends are never broken', async () => {
+      const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'echo', '-o', 'json']).stdout).spec.clusterIP as string;
+      // 12 keep-alive connections through the service, each asking which backend it reached every 200 ms.
+      const holder = `
+        const http = require('http');
+        const conns = [];
+        for (let i = 0; i < 12; i++) {
+          const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+          const c = { host: '', ok: 0, errors: 0, sockets: new Set() };
+          conns.push(c);
+          const tick = () => {
+            const req = http.get({ host: '${ip}', port: 80, path: '/hostname', agent }, (res) => {
+              let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => {
+                if (!c.host) c.host = b; if (b === c.host) c.ok++; else c.errors++;
+              });
+            });
+            req.on('socket', (s) => c.sockets.add(s));
+            req.on('error', () => c.errors++);
+          };
+          tick();
+          setInterval(tick, 200);
+        }
+        setTimeout(() => { console.log(JSON.stringify(conns.map((c) => ({ host: c.host, ok: c.ok, errors: c.errors, sockets: c.sockets.size })))); process.exit(0); }, ${22_000});`;
+      const child = spawn(bin, ['exec', '-n', 'svc', 'client-a', '--', 'node', '-e', holder], { env: { ...process.env, ...env } });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      const done = new Promise<void>((r) => child.on('close', () => r()));
+      await sleep(2000);
+
+      const scaleTo = async (n: number) => {
+        apply(MANIFEST(n));
+        await until(`${n} echo pods ready`, () => readyPods('svc', 'echo').length === n && JSON.parse(ok(['get', 'pods', '-n', 'svc', '-l', 'app=echo', '-o', 'json']).stdout).items.length === n, 60_000, 100);
+        const readyAt = Date.now();
+        const fe = await until(`${n} backends on both nodes`, async () => {
+          const f = await frontends('svc/echo', 80);
+          return f.every((x) => x?.backends.length === n) && f;
+        }, 10_000, 20);
+        return { lagMs: Date.now() - readyAt, fe };
+      };
+      const up = await scaleTo(5);
+      assert.ok(up.lagMs <= 1000, `5 backends programmed ${up.lagMs} ms after the pods were ready`);
+      const down = await scaleTo(1);
+      assert.ok(down.lagMs <= 1000, `1 backend programmed ${down.lagMs} ms after the others were gone`);
+      const survivor = readyPods('svc', 'echo')[0].metadata.name as string;
+      await done;
+      const conns = JSON.parse(stdout.trim().split('\n').pop()!) as { host: string; ok: number; errors: number; sockets: number }[];
+      assert.equal(conns.length, 12);
+      const kept = conns.filter((c) => c.host === survivor);
+      assert.ok(kept.length > 0, `some connection reached the surviving backend ${survivor}: ${JSON.stringify(conns)}`);
+      for (const c of kept) {
+        assert.equal(c.errors, 0, `a connection to the survivor saw errors: ${JSON.stringify(c)}`);
+        assert.equal(c.sockets, 1, 'it stayed one connection the whole time');
+        assert.ok(c.ok >= 80, `it kept answering (${c.ok} answers in 22 s)`);
+      }
+    });
+  });
+}

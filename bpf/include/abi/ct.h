@@ -24,6 +24,8 @@
 enum bl_ct_tuple_flags {
 	BL_CT_TUPLE_F_OUT = 0,	/* created leaving an endpoint (Cilium's TUPLE_F_OUT) */
 	BL_CT_TUPLE_F_IN = 1,	/* created entering an endpoint (Cilium's TUPLE_F_IN) */
+	BL_CT_TUPLE_F_SERVICE = 2, /* a connection to a Service frontend, before translation:
+				    * remembers its backend (Cilium's CT_SERVICE) */
 };
 BL_ABI_KEEP(enum bl_ct_tuple_flags, ct_tuple_flags);
 
@@ -90,4 +92,8 @@ struct bl_ct_entry {
 	__u64	rx_bytes;
 	__u32	created;	/* when the first packet was seen */
 	__u32	last_report;	/* when a packet of it was last traced (trace aggregation) */
+	__u32	backend_id;	/* BL_CT_TUPLE_F_SERVICE entries: the backend chosen (bl_lb4_backends) */
+	__u16	rev_nat_index;	/* non-zero: the connection was sent to a backend of this service;
+				 * its replies are rewritten back to the frontend (bl_lb4_reverse_nat) */
+	__u16	pad0;
 };

@@ -26,6 +26,7 @@ enum ct_dir {
 struct ct_result {
 	__u8	reason;		/* enum bl_trace_reason: POLICY (new), CT_ESTABLISHED, CT_REPLY */
 	bool	report;		/* worth a trace above BL_TRACE_AGG_NONE */
+	__u16	rev_nat_index;	/* in: stamped on a new entry; out: the matched entry's */
 };
 
 #define CT_CLOSING	(BL_CT_F_RX_CLOSING | BL_CT_F_TX_CLOSING)
@@ -175,6 +176,8 @@ static __always_inline void ct_count(struct bl_ct_entry *e, bool reply, __u32 le
 
 /*
  * Conntrack for an IPv4 packet crossing an endpoint in direction dir.
+ * res->rev_nat_index (in) is stamped on an entry this creates; on return it
+ * holds the matched entry's, so a reply can be translated back.
  * Reply first (its reversed tuple with the opposite flag: the precedence
  * Cilium gives REPLY over ESTABLISHED), then the original direction, else a
  * new entry. Returns CTX_ACT_OK, or a drop: BL_DROP_CT_INVALID_HDR for a
@@ -209,6 +212,7 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 		new_flags = ct_entry_update(e, pkt, true, now);
 		res->reason = BL_TRACE_REASON_CT_REPLY;
 		res->report = ct_report(e, first, new_flags, now);
+		res->rev_nat_index = e->rev_nat_index;
 		return CTX_ACT_OK;
 	}
 
@@ -219,6 +223,7 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 		new_flags = ct_entry_update(e, pkt, false, now);
 		res->reason = BL_TRACE_REASON_CT_ESTABLISHED;
 		res->report = ct_report(e, first, new_flags, now);
+		res->rev_nat_index = e->rev_nat_index;
 		return CTX_ACT_OK;
 	}
 
@@ -229,6 +234,7 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 	fresh.tx_bytes = len;
 	fresh.created = now;
 	fresh.last_report = now;
+	fresh.rev_nat_index = res->rev_nat_index;
 	ct_entry_update(&fresh, pkt, false, now);
 	if (bpf_map_update_elem(&bl_ct4, &fwd, &fresh, BPF_ANY) < 0)
 		return DROP(BL_DROP_CT_CREATE_FAILED);

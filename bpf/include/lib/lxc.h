@@ -13,6 +13,7 @@
 #include "lib/events.h"
 #include "lib/ct.h"
 #include "lib/l3.h"
+#include "lib/nat.h"
 
 /* "No observation point" for ipv4_local_delivery()'s from_obs. */
 #define TRACE_POINT_NONE	0xff
@@ -54,7 +55,7 @@ static __always_inline bool ipv4_in_pod_cidr(__be32 ip4)
  * from: its event metadata (source endpoint, source identity).
  * Returns CTX_ACT_REDIRECT or a drop.
  */
-static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, const struct pkt_meta *pkt,
+static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt_meta *pkt,
 					       const struct bl_endpoint_info *ep, __u8 from_obs,
 					       const struct trace_meta *from)
 {
@@ -70,6 +71,12 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, const stru
 	ret = ct_lookup4(skb, pkt, CT_INGRESS, &ct);
 	if (IS_DROP(ret))
 		return ret;
+	/* A reply from a Service's backend reads as coming from the Service. */
+	if (ct.reason == BL_TRACE_REASON_CT_REPLY) {
+		ret = lb4_rev_nat(skb, pkt, ct.rev_nat_index);
+		if (IS_DROP(ret))
+			return ret;
+	}
 	trace = trace_wanted_ct(ct.report);
 	if (from_obs != TRACE_POINT_NONE && trace) {
 		tm = *from;

@@ -46,7 +46,7 @@ test('the host object yields the ABI other engineers code against', () => {
     m.structs.map((s) => [s.name, s.size]),
     [
       ['bl_ct4_key', 16],
-      ['bl_ct_entry', 48],
+      ['bl_ct_entry', 56],
       ['bl_datapath_config', 36],
       ['bl_drop_notify', 176],
       ['bl_endpoint_info', 24],

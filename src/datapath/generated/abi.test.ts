@@ -195,7 +195,7 @@ test('pod datapath keys and values: byte order and layout the kernel uses', () =
   assert.deepEqual([...info.subarray(8, 20)], [2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0xbb], 'mac then node_mac: an Ethernet dst/src pair');
   const key = abi.encodeBlCt4Key({ daddr: 0x0a000002, saddr: 0x0a000001, dport: 80, sport: 12345, nexthdr: 6, flags: abi.BlCtTupleFlags.BL_CT_TUPLE_F_IN });
   assert.deepEqual([...key], [10, 0, 0, 2, 10, 0, 0, 1, 0, 80, 0x30, 0x39, 6, 1, 0, 0], 'ports in network order as on the wire');
-  assert.equal(abi.BL_CT_ENTRY_SIZE, 48);
+  assert.equal(abi.BL_CT_ENTRY_SIZE, 56);
   assert.equal(abi.BlCtTimeouts.BL_CT_LIFETIME_TCP, 21600);
   assert.equal(abi.BlCtTimeouts.BL_CT_CLOSE_TIMEOUT, 10);
 });

@@ -142,6 +142,7 @@ export function blCtTimeoutsName(value: number): string | undefined {
 export const BlCtTupleFlags = {
   BL_CT_TUPLE_F_OUT: 0,
   BL_CT_TUPLE_F_IN: 1,
+  BL_CT_TUPLE_F_SERVICE: 2,
 } as const;
 export type BlCtTupleFlags = (typeof BlCtTupleFlags)[keyof typeof BlCtTupleFlags];
 const BL_CT_TUPLE_FLAGS_NAMES = nameTable(BlCtTupleFlags);
@@ -459,7 +460,7 @@ export const BL_CT4_KEY_CODEC: StructCodec<BlCt4Key> = {
   decode: decodeBlCt4Key,
 };
 
-/** struct bl_ct_entry (48 bytes). Padding fields are not part of the interface: they encode as zero. */
+/** struct bl_ct_entry (56 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlCtEntry {
   /** __u32 at 0 */
   lifetime: number;
@@ -481,10 +482,14 @@ export interface BlCtEntry {
   created: number;
   /** __u32 at 44 */
   last_report: number;
+  /** __u32 at 48 */
+  backend_id: number;
+  /** __u16 at 52 */
+  rev_nat_index: number;
 }
 
 /** sizeof(struct bl_ct_entry) */
-export const BL_CT_ENTRY_SIZE = 48;
+export const BL_CT_ENTRY_SIZE = 56;
 
 /** Byte layout of struct bl_ct_entry. */
 export const BL_CT_ENTRY_LAYOUT: readonly FieldLayout[] = [
@@ -498,11 +503,14 @@ export const BL_CT_ENTRY_LAYOUT: readonly FieldLayout[] = [
   { name: 'rx_bytes', offset: 32, size: 8, type: '__u64', padding: false },
   { name: 'created', offset: 40, size: 4, type: '__u32', padding: false },
   { name: 'last_report', offset: 44, size: 4, type: '__u32', padding: false },
+  { name: 'backend_id', offset: 48, size: 4, type: '__u32', padding: false },
+  { name: 'rev_nat_index', offset: 52, size: 2, type: '__u16', padding: false },
+  { name: 'pad0', offset: 54, size: 2, type: '__u16', padding: true },
 ];
 
 /** Encodes struct bl_ct_entry into buf at off (a new buffer by default). Padding is zeroed. */
 export function encodeBlCtEntry(value: BlCtEntry, buf?: Buffer, off = 0): Buffer {
-  const b = target(buf, off, 48, 'struct bl_ct_entry');
+  const b = target(buf, off, 56, 'struct bl_ct_entry');
   b.writeUInt32LE(value.lifetime, off);
   b.writeUInt8(value.tx_flags_seen, off + 4);
   b.writeUInt8(value.rx_flags_seen, off + 5);
@@ -513,12 +521,14 @@ export function encodeBlCtEntry(value: BlCtEntry, buf?: Buffer, off = 0): Buffer
   b.writeBigUInt64LE(value.rx_bytes, off + 32);
   b.writeUInt32LE(value.created, off + 40);
   b.writeUInt32LE(value.last_report, off + 44);
+  b.writeUInt32LE(value.backend_id, off + 48);
+  b.writeUInt16LE(value.rev_nat_index, off + 52);
   return b;
 }
 
 /** Decodes struct bl_ct_entry from buf at off. */
 export function decodeBlCtEntry(buf: Uint8Array, off = 0): BlCtEntry {
-  const b = view(buf, off, 48, 'struct bl_ct_entry');
+  const b = view(buf, off, 56, 'struct bl_ct_entry');
   return {
     lifetime: b.readUInt32LE(off),
     tx_flags_seen: b.readUInt8(off + 4),
@@ -530,6 +540,8 @@ export function decodeBlCtEntry(buf: Uint8Array, off = 0): BlCtEntry {
     rx_bytes: b.readBigUInt64LE(off + 32),
     created: b.readUInt32LE(off + 40),
     last_report: b.readUInt32LE(off + 44),
+    backend_id: b.readUInt32LE(off + 48),
+    rev_nat_index: b.readUInt16LE(off + 52),
   };
 }
 
@@ -1593,7 +1605,7 @@ export const BPF_OBJECTS = {
         type: 9,
         typeName: 'BPF_MAP_TYPE_LRU_HASH',
         keySize: 16,
-        valueSize: 48,
+        valueSize: 56,
         keyType: 'struct bl_ct4_key',
         valueType: 'struct bl_ct_entry',
         key: BL_CT4_KEY_CODEC,
@@ -1602,7 +1614,7 @@ export const BPF_OBJECTS = {
         flags: 0,
         pinning: 0,
         perCpu: false,
-        valueStride: 48,
+        valueStride: 56,
       },
       bl_events: {
         name: 'bl_events',
@@ -1792,7 +1804,7 @@ export const BPF_OBJECTS = {
         type: 9,
         typeName: 'BPF_MAP_TYPE_LRU_HASH',
         keySize: 16,
-        valueSize: 48,
+        valueSize: 56,
         keyType: 'struct bl_ct4_key',
         valueType: 'struct bl_ct_entry',
         key: BL_CT4_KEY_CODEC,
@@ -1801,7 +1813,7 @@ export const BPF_OBJECTS = {
         flags: 0,
         pinning: 0,
         perCpu: false,
-        valueStride: 48,
+        valueStride: 56,
       },
       bl_events: {
         name: 'bl_events',
@@ -1991,7 +2003,7 @@ export const BPF_OBJECTS = {
         type: 9,
         typeName: 'BPF_MAP_TYPE_LRU_HASH',
         keySize: 16,
-        valueSize: 48,
+        valueSize: 56,
         keyType: 'struct bl_ct4_key',
         valueType: 'struct bl_ct_entry',
         key: BL_CT4_KEY_CODEC,
@@ -2000,7 +2012,7 @@ export const BPF_OBJECTS = {
         flags: 0,
         pinning: 0,
         perCpu: false,
-        valueStride: 48,
+        valueStride: 56,
       },
       bl_events: {
         name: 'bl_events',
@@ -2190,7 +2202,7 @@ export const BPF_OBJECTS = {
         type: 9,
         typeName: 'BPF_MAP_TYPE_LRU_HASH',
         keySize: 16,
-        valueSize: 48,
+        valueSize: 56,
         keyType: 'struct bl_ct4_key',
         valueType: 'struct bl_ct_entry',
         key: BL_CT4_KEY_CODEC,
@@ -2199,7 +2211,7 @@ export const BPF_OBJECTS = {
         flags: 0,
         pinning: 0,
         perCpu: false,
-        valueStride: 48,
+        valueStride: 56,
       },
       bl_events: {
         name: 'bl_events',
@@ -2395,7 +2407,7 @@ export const ABI_MANIFEST = {
       ]
     },
     "bl_ct_entry": {
-      "size": 48,
+      "size": 56,
       "fields": [
         { "name": "lifetime", "offset": 0, "size": 4, "type": "__u32" },
         { "name": "tx_flags_seen", "offset": 4, "size": 1, "type": "__u8" },
@@ -2406,7 +2418,10 @@ export const ABI_MANIFEST = {
         { "name": "rx_packets", "offset": 24, "size": 8, "type": "__u64" },
         { "name": "rx_bytes", "offset": 32, "size": 8, "type": "__u64" },
         { "name": "created", "offset": 40, "size": 4, "type": "__u32" },
-        { "name": "last_report", "offset": 44, "size": 4, "type": "__u32" }
+        { "name": "last_report", "offset": 44, "size": 4, "type": "__u32" },
+        { "name": "backend_id", "offset": 48, "size": 4, "type": "__u32" },
+        { "name": "rev_nat_index", "offset": 52, "size": 2, "type": "__u16" },
+        { "name": "pad0", "offset": 54, "size": 2, "type": "__u16" }
       ]
     },
     "bl_datapath_config": {
@@ -2602,7 +2617,7 @@ export const ABI_MANIFEST = {
       "BL_CT_SYN_TIMEOUT": 60,
       "BL_CT_LIFETIME_TCP": 21600
     },
-    "bl_ct_tuple_flags": { "BL_CT_TUPLE_F_OUT": 0, "BL_CT_TUPLE_F_IN": 1 },
+    "bl_ct_tuple_flags": { "BL_CT_TUPLE_F_OUT": 0, "BL_CT_TUPLE_F_IN": 1, "BL_CT_TUPLE_F_SERVICE": 2 },
     "bl_direction": { "BL_DIR_UNKNOWN": 0, "BL_DIR_INGRESS": 1, "BL_DIR_EGRESS": 2 },
     "bl_drop_reason": {
       "BL_DROP_SUCCESS": 0,
@@ -2725,7 +2740,7 @@ export const ABI_MANIFEST = {
           "key": "struct bl_ct4_key",
           "keySize": 16,
           "value": "struct bl_ct_entry",
-          "valueSize": 48,
+          "valueSize": 56,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -2832,7 +2847,7 @@ export const ABI_MANIFEST = {
           "key": "struct bl_ct4_key",
           "keySize": 16,
           "value": "struct bl_ct_entry",
-          "valueSize": 48,
+          "valueSize": 56,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -2939,7 +2954,7 @@ export const ABI_MANIFEST = {
           "key": "struct bl_ct4_key",
           "keySize": 16,
           "value": "struct bl_ct_entry",
-          "valueSize": 48,
+          "valueSize": 56,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -3046,7 +3061,7 @@ export const ABI_MANIFEST = {
           "key": "struct bl_ct4_key",
           "keySize": 16,
           "value": "struct bl_ct_entry",
-          "valueSize": 48,
+          "valueSize": 56,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -3154,7 +3169,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '072a80a6eeb470c60cd55b438528206ee0c11e8e962b850e1eb8a677c46aa5cf';
+export const ABI_HASH = '7e4c8583afffb2bdc579597dafff6f5cf932f1d8cd25a82c7f68a7c702dd35ff';
 
 // ---- helpers
 

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lib/nat.h: packet-level Service translation (Cilium's lb4_local and
+ * lb4_rev_nat), for packets no socket hook translated: a pod's packet to a
+ * Service frontend is rewritten to a backend (DNAT) at the pod's egress, and
+ * the backend's replies are rewritten back to the frontend where they are
+ * delivered to the pod.
+ *
+ * A connection keeps its backend: the first packet's choice is remembered in
+ * a BL_CT_TUPLE_F_SERVICE entry of bl_ct4 keyed by the untranslated tuple, so
+ * map changes never move a live connection; only a backend that is gone is
+ * chosen anew. The translated connection's own conntrack entry carries the
+ * service id (rev_nat_index); a reply matched to it is translated back.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+
+#include "lib/common.h"
+#include "lib/ct.h"
+#include "lib/lb.h"
+
+/* L4 header offsets (RFC 9293, RFC 768). Not from <linux/tcp.h>: its
+ * TCP_FLAG_* enum collides with lib/common.h's flag-byte constants. TCP and
+ * UDP put their ports at the same offsets. */
+#define L4_SPORT_OFF	0
+#define L4_DPORT_OFF	2
+#define TCP_CSUM_OFF	16
+#define UDP_CSUM_OFF	6
+
+/* Checksum offsets in the L4 header; 0: the protocol is not translated. */
+static __always_inline __u32 l4_csum_off(__u8 proto)
+{
+	if (proto == IPPROTO_TCP)
+		return TCP_CSUM_OFF;
+	if (proto == IPPROTO_UDP)
+		return UDP_CSUM_OFF;
+	return 0;
+}
+
+/*
+ * Rewrites one address (at l3 offset addr_off: saddr or daddr) and one port
+ * (at l4 offset port_off: source or dest), patching the IPv4 header checksum
+ * and the L4 checksum (which covers the addresses through its pseudo-header;
+ * a UDP checksum of 0 means "none" and stays 0: BPF_F_MARK_MANGLED_0).
+ */
+static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct pkt_meta *pkt, __u32 addr_off,
+				       __be32 old_addr, __be32 new_addr, __u32 port_off, __be16 old_port,
+				       __be16 new_port)
+{
+	__u32 csum = pkt->l4_off + l4_csum_off(pkt->l4_proto);
+	__u64 mangled = pkt->l4_proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	if (bpf_l3_csum_replace(skb, pkt->l3_off + offsetof(struct iphdr, check), old_addr, new_addr, 4) < 0)
+		return DROP(BL_DROP_CSUM_L3);
+	if (bpf_l4_csum_replace(skb, csum, old_addr, new_addr, BPF_F_PSEUDO_HDR | mangled | 4) < 0)
+		return DROP(BL_DROP_CSUM_L4);
+	if (bpf_skb_store_bytes(skb, pkt->l3_off + addr_off, &new_addr, 4, 0) < 0)
+		return DROP(BL_DROP_WRITE_ERROR);
+	if (old_port != new_port) {
+		if (bpf_l4_csum_replace(skb, csum, old_port, new_port, mangled | 2) < 0)
+			return DROP(BL_DROP_CSUM_L4);
+		if (bpf_skb_store_bytes(skb, pkt->l4_off + port_off, &new_port, 2, 0) < 0)
+			return DROP(BL_DROP_WRITE_ERROR);
+	}
+	return CTX_ACT_OK;
+}
+
+/*
+ * A pod's packet to a Service frontend: choose (or recall) the backend and
+ * rewrite the destination to it. *rev_nat is set to the service id when the
+ * packet was translated (0 otherwise). A Service without backends drops the
+ * packet (BL_DROP_NO_SERVICE).
+ */
+static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 *rev_nat)
+{
+	struct bl_ct4_key skey = {};
+	struct bl_ct_entry *se, fresh = {};
+	struct bl_lb4_service *svc;
+	struct bl_lb4_backend *be = NULL;
+	__u32 backend_id = 0, now;
+	__be16 ports[2];
+	int ret;
+
+	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
+		return CTX_ACT_OK;
+	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+		return CTX_ACT_OK;	/* conntrack judges the truncated header */
+	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
+	if (!svc)
+		return CTX_ACT_OK;
+
+	skey.daddr = pkt->daddr;
+	skey.saddr = pkt->saddr;
+	skey.dport = ports[1];
+	skey.sport = ports[0];
+	skey.nexthdr = pkt->l4_proto;
+	skey.flags = BL_CT_TUPLE_F_SERVICE;
+	now = ct_now();
+	se = bpf_map_lookup_elem(&bl_ct4, &skey);
+	if (se && se->rev_nat_index == svc->rev_nat_index) {
+		backend_id = se->backend_id;
+		be = bpf_map_lookup_elem(&bl_lb4_backends, &backend_id);
+	}
+	if (be) {
+		ct_count(se, false, skb->len);
+		ct_entry_update(se, pkt, false, now);
+	} else {
+		struct bl_lb4_affinity_key akey = { .client_id = pkt->saddr, .rev_nat_index = svc->rev_nat_index };
+		struct bl_lb4_affinity *a = NULL;
+
+		/* sessionAffinity ClientIP: at packet level the client is its address. */
+		if (svc->flags & BL_LB_F_AFFINITY)
+			a = bpf_map_lookup_elem(&bl_lb4_affinity, &akey);
+		if (a && now - a->last_used <= svc->affinity_timeout) {
+			backend_id = a->backend_id;
+			be = bpf_map_lookup_elem(&bl_lb4_backends, &backend_id);
+		}
+		if (!be) {
+			backend_id = lb4_select_backend_id(pkt->daddr, ports[1], pkt->l4_proto, svc);
+			be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
+		}
+		if (!be)
+			return DROP(BL_DROP_NO_SERVICE);
+		if (svc->flags & BL_LB_F_AFFINITY) {
+			struct bl_lb4_affinity aval = { .last_used = now, .backend_id = backend_id };
+
+			bpf_map_update_elem(&bl_lb4_affinity, &akey, &aval, BPF_ANY);
+		}
+		fresh.tx_packets = 1;
+		fresh.tx_bytes = skb->len;
+		fresh.created = now;
+		fresh.last_report = now;
+		fresh.backend_id = backend_id;
+		fresh.rev_nat_index = svc->rev_nat_index;
+		ct_entry_update(&fresh, pkt, false, now);
+		if (bpf_map_update_elem(&bl_ct4, &skey, &fresh, BPF_ANY) < 0)
+			return DROP(BL_DROP_CT_CREATE_FAILED);
+	}
+
+	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, daddr), pkt->daddr, be->address,
+			  L4_DPORT_OFF, ports[1], be->port);
+	if (IS_DROP(ret))
+		return ret;
+	pkt->daddr = be->address;
+	*rev_nat = svc->rev_nat_index;
+	return CTX_ACT_OK;
+}
+
+/*
+ * A reply of a translated connection (its conntrack entry carries rev_nat):
+ * the source goes back to the frontend the client asked for. TCP and UDP
+ * ports sit at the same offsets, so tcphdr's serve both.
+ */
+static __always_inline int lb4_rev_nat(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 rev_nat)
+{
+	struct bl_lb4_reverse_nat *fe;
+	__be16 sport;
+	int ret;
+
+	if (!rev_nat || pkt->fragment || !l4_csum_off(pkt->l4_proto))
+		return CTX_ACT_OK;
+	fe = bpf_map_lookup_elem(&bl_lb4_reverse_nat, &rev_nat);
+	if (!fe)
+		return CTX_ACT_OK;	/* the service is gone: nothing to translate back to */
+	if (bpf_skb_load_bytes(skb, pkt->l4_off + L4_SPORT_OFF, &sport, sizeof(sport)) < 0)
+		return DROP(BL_DROP_CT_INVALID_HDR);
+	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, saddr), pkt->saddr, fe->address,
+			  L4_SPORT_OFF, sport, fe->port);
+	if (IS_DROP(ret))
+		return ret;
+	pkt->saddr = fe->address;
+	return CTX_ACT_OK;
+}
