@@ -32,6 +32,9 @@
 #include "lib/eth.h"
 #include "lib/ipv4.h"
 #include "lib/lxc.h"
+#include "lib/ipcache.h"
+#include "lib/tunnel.h"
+#include "lib/fib.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
@@ -42,6 +45,84 @@ const volatile struct bl_datapath_config bl_config = {
 	.trace_aggregation = BL_TRACE_AGG_NONE,
 	.routing_mode = BL_ROUTING_UNSET,
 };
+
+/*
+ * NodePort (and LoadBalancer / external IP) traffic from the network
+ * (Cilium's nodeport_lb4): a reply from another node's backend to a
+ * connection this node forwarded is translated back and sent to the client;
+ * a new packet to a frontend is translated to a backend (lib/nat.h) and
+ * delivered to it when it is local (the client's address preserved), else
+ * sent to its node with this node's address as the source (SNAT keeping the
+ * client's port) so the reply comes back here. CTX_ACT_OK: not for us.
+ */
+static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_meta *pkt, __u8 obs,
+					    struct trace_meta *tm)
+{
+	struct bl_lb4_nodeport_nat_key nk = {};
+	struct bl_lb4_nodeport_nat nv = {}, *nn;
+	struct bl_remote_endpoint_info *remote;
+	struct bl_endpoint_info *ep;
+	struct bl_lb4_service *svc;
+	struct bl_lb4_backend *be;
+	__be32 client = pkt->saddr;
+	__be16 ports[2];
+	int ret, err = DROP(BL_DROP_NO_SERVICE);
+
+	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
+		return CTX_ACT_OK;
+	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+		return CTX_ACT_OK;
+
+	nk.backend = pkt->saddr;
+	nk.backend_port = ports[0];
+	nk.client_port = ports[1];
+	nk.proto = pkt->l4_proto;
+	nn = pkt->daddr == bl_config.node_ip4 ? bpf_map_lookup_elem(&bl_lb4_nodeport_nat, &nk) : NULL;
+	if (nn) {
+		ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, daddr), pkt->daddr, nn->client,
+				  L4_DPORT_OFF, ports[1], ports[1]);
+		if (IS_DROP(ret))
+			return ret;
+		pkt->daddr = nn->client;
+		ret = lb4_rev_nat(skb, pkt, nn->rev_nat_index);
+		if (IS_DROP(ret))
+			return ret;
+		return fib_redirect4(skb, pkt);
+	}
+
+	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
+	if (!svc || !(svc->flags & (BL_LB_F_NODEPORT | BL_LB_F_LOADBALANCER | BL_LB_F_EXTERNAL_IP)))
+		return CTX_ACT_OK;
+	be = lb4_pick(skb, pkt, ports, svc, &err);
+	if (!be)
+		return err;
+	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, daddr), pkt->daddr, be->address,
+			  L4_DPORT_OFF, ports[1], be->port);
+	if (IS_DROP(ret))
+		return ret;
+	pkt->daddr = be->address;
+
+	ep = lookup_ip4_endpoint(be->address);
+	if (ep)
+		return ipv4_local_delivery(skb, pkt, ep, obs, tm, svc->rev_nat_index);
+
+	nk.backend = be->address;
+	nk.backend_port = be->port;
+	nk.client_port = ports[0];
+	nv.client = client;
+	nv.rev_nat_index = svc->rev_nat_index;
+	if (bpf_map_update_elem(&bl_lb4_nodeport_nat, &nk, &nv, BPF_ANY) < 0)
+		return DROP(BL_DROP_NAT_NO_MAPPING);
+	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, saddr), client, bl_config.node_ip4,
+			  L4_SPORT_OFF, ports[0], ports[0]);
+	if (IS_DROP(ret))
+		return ret;
+	pkt->saddr = bl_config.node_ip4;
+	remote = ipcache_lookup4(be->address);
+	if (bl_config.routing_mode == BL_ROUTING_TUNNEL && remote && remote->tunnel_endpoint)
+		return encap_and_redirect4(skb, remote->tunnel_endpoint, tunnel_vni(BL_IDENTITY_WORLD));
+	return fib_redirect4(skb, pkt);
+}
 
 /* Both directions share one path; dir and obs are constants after inlining. */
 static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 obs)
@@ -55,6 +136,19 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 	if (IS_DROP(ret))
 		return send_drop(skb, -ret, dir, &pkt);
 
+	/* NodePort, LoadBalancer and external IPs; and replies to what this node forwarded. */
+	if (dir == BL_DIR_INGRESS && pkt.l3_proto == bpf_htons(ETH_P_IP)) {
+		struct trace_meta tm = { .source = bl_config.host_endpoint_id, .src_identity = BL_IDENTITY_WORLD };
+
+		ret = nodeport_ingress(skb, &pkt, obs, &tm);
+		if (IS_DROP(ret))
+			return send_drop(skb, -ret, dir, &pkt);
+		if (ret != CTX_ACT_OK) {
+			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
+			return ret;
+		}
+	}
+
 	/* Native routing: the network sent a local pod's packet to this node.
 	 * dir is a constant, so the egress program has none of this. */
 	if (dir == BL_DIR_INGRESS && bl_config.routing_mode == BL_ROUTING_NATIVE &&
@@ -63,7 +157,7 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 		struct bl_endpoint_info *ep = lookup_ip4_endpoint(pkt.daddr);
 
 		if (ep) {
-			ret = ipv4_local_delivery(skb, &pkt, ep, obs, &tm);
+			ret = ipv4_local_delivery(skb, &pkt, ep, obs, &tm, 0);
 			if (IS_DROP(ret))
 				return send_drop(skb, -ret, dir, &pkt);
 			metrics_update(BL_REASON_FORWARDED, dir, skb->len);

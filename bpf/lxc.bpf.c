@@ -125,13 +125,25 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	ret = ct_lookup4(skb, pkt, CT_EGRESS, &ct);
 	if (IS_DROP(ret))
 		return ret;
+	/* A backend's reply to a NodePort connection delivered here: from the frontend again. */
+	if (ct.reason == BL_TRACE_REASON_CT_REPLY && ct.rev_nat_index) {
+		ret = lb4_rev_nat(skb, pkt, ct.rev_nat_index);
+		if (IS_DROP(ret))
+			return ret;
+		/* Its source is now this node's address: the stack would take it for a martian. */
+		if (pkt->saddr == bl_config.node_ip4) {
+			ret = fib_redirect4(skb, pkt);
+			if (ret != CTX_ACT_OK)
+				return ret;
+		}
+	}
 	tm->reason = ct.reason;
 	trace = trace_wanted_ct(ct.report);
 	if (trace)
 		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
 
 	if (dst)
-		return ipv4_local_delivery(skb, pkt, dst, TRACE_POINT_NONE, tm);
+		return ipv4_local_delivery(skb, pkt, dst, TRACE_POINT_NONE, tm, 0);
 
 	if (remote && remote->tunnel_endpoint && bl_config.routing_mode == BL_ROUTING_TUNNEL) {
 		ret = encap_and_redirect4(skb, remote->tunnel_endpoint, tunnel_vni(src->sec_identity));

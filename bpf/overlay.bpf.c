@@ -53,7 +53,7 @@ static __always_inline int from_overlay_ipv4(struct __sk_buff *skb, struct pkt_m
 	ep = lookup_ip4_endpoint(pkt->daddr);
 	if (!ep)
 		return DROP(BL_DROP_UNROUTABLE);
-	return ipv4_local_delivery(skb, pkt, ep, BL_TRACE_FROM_OVERLAY, tm);
+	return ipv4_local_delivery(skb, pkt, ep, BL_TRACE_FROM_OVERLAY, tm, 0);
 }
 
 SEC("tc")

@@ -211,7 +211,7 @@ export class Agent {
 
   /** Services into the datapath's service maps, once the kvstore answers (the maps keep their entries meanwhile). */
   private async startServices(): Promise<void> {
-    const mgr = new ServiceManager(new EtcdStore(this.etcd!), this.datapath.lb!, { nodeName: this.config.node, nodeIPs: [this.config.nodeIP] }, this.log);
+    const mgr = new ServiceManager(new EtcdStore(this.etcd!), this.datapath.lb!, { nodeName: this.config.node, nodeIPs: [this.config.nodeIP], ...(this.config.lbPoolCIDR ? { lbPool: [this.config.lbPoolCIDR] } : {}) }, this.log);
     try {
       await withTimeout(mgr.start(), 10_000);
     } catch (e) {

@@ -58,7 +58,7 @@ export class ServiceManager {
   constructor(
     private readonly store: Store,
     private readonly lb: LbDatapath,
-    private readonly opts: { nodeName: string; nodeIPs: string[] },
+    private readonly opts: { nodeName: string; nodeIPs: string[]; lbPool?: string[] },
     private readonly log: Logger,
   ) {
     // Ids as the maps have them, so a restarted agent keeps every frontend's and backend's number.
@@ -93,6 +93,7 @@ export class ServiceManager {
     const next = servicesToLb(this.svcInformer!.list(), this.sliceInformer!.list(), {
       nodeName: this.opts.nodeName,
       nodeIPs: this.opts.nodeIPs,
+      ...(this.opts.lbPool ? { lbPool: this.opts.lbPool } : {}),
       frontendIds: this.frontendIds,
       backendIds: this.backendIds,
     });

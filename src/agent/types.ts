@@ -44,6 +44,8 @@ export interface AgentConfig {
    * are programmed into the maps, no socket hook translates them.
    */
   socketLB?: { cgroup: string };
+  /** LoadBalancer ingress addresses outside this CIDR are not programmed (LB-IPAM pool); absent: any. */
+  lbPoolCIDR?: string;
 }
 
 export interface MapStatus {

@@ -197,8 +197,9 @@ export function registerLab(program: Command): void {
     .description('run the lab\'s scheduler, deployment, endpointslice and DNS-record controllers (started by lab up)')
     .requiredOption('--kvstore <endpoint>', 'etcd client endpoint')
     .requiredOption('--dns-hosts-dir <dir>', 'where the cluster DNS hosts file goes')
-    .action(async (o: { kvstore: string; dnsHostsDir: string }) => {
-      const c = new Controllers({ kvstore: o.kvstore, dnsHostsDir: o.dnsHostsDir });
+    .option('--lb-pool <cidr>', 'addresses for LoadBalancer Services (LB-IPAM)')
+    .action(async (o: { kvstore: string; dnsHostsDir: string; lbPool?: string }) => {
+      const c = new Controllers({ kvstore: o.kvstore, dnsHostsDir: o.dnsHostsDir, ...(o.lbPool ? { lbPool: o.lbPool } : {}) });
       await c.start();
       await untilSignal();
       await c.stop();

@@ -69,7 +69,12 @@ async function clusterView(store: Store, serviceCIDR: string): Promise<ClusterVi
   return {
     namespaces: ns.items.map((o) => o.metadata.name),
     nodes: nodes.items.map((o) => o.metadata.name),
-    services: svcs.items.map((o) => ({ namespace: o.metadata.namespace ?? 'default', name: o.metadata.name, clusterIP: (o.spec as any)?.clusterIP })),
+    services: svcs.items.map((o) => ({
+      namespace: o.metadata.namespace ?? 'default',
+      name: o.metadata.name,
+      clusterIP: (o.spec as any)?.clusterIP,
+      nodePorts: (((o.spec as any)?.ports ?? []) as { nodePort?: number }[]).map((p) => p.nodePort).filter((p): p is number => typeof p === 'number'),
+    })),
     serviceCIDR,
   };
 }

@@ -50,3 +50,19 @@ test('an existing pod keeps its binding when the manifest leaves it out, and its
   assert.equal(issues[0]!.path, 'spec');
   assert.match(issues[0]!.message, /^Forbidden: pod updates may not change/);
 });
+
+test('NodePort services get node ports from 30000-32767, keep them, and requested ones must be in range and free', () => {
+  const a = svc('np', { type: 'NodePort', ports: [{ port: 80 }, { port: 443, nodePort: 30443 }] });
+  assert.deepEqual(admit([a], ['f#1'], view()), []);
+  const ports = (a.spec as any).ports as { nodePort: number }[];
+  assert.ok(ports[0]!.nodePort >= 30000 && ports[0]!.nodePort <= 32767 && ports[0]!.nodePort !== 30443);
+  assert.equal(ports[1]!.nodePort, 30443);
+  // Re-applied without nodePort: kept from the stored object.
+  const again = svc('np', { type: 'NodePort', ports: [{ port: 80 }, { port: 443 }] });
+  assert.deepEqual(admit([again], ['g#1'], view({ services: [{ namespace: 'default', name: 'np', nodePorts: [31000, 30443] }] }), [{ spec: { ports: [{ port: 80, nodePort: 31000 }, { port: 443, nodePort: 30443 }] } }]), []);
+  assert.deepEqual(((again.spec as any).ports as { nodePort: number }[]).map((p) => p.nodePort), [31000, 30443]);
+  const bad = admit([svc('x', { type: 'NodePort', ports: [{ port: 80, nodePort: 80 }] }), svc('y', { type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30443 }] })], ['h#1', 'h#2'], view({ services: [{ namespace: 'default', name: 'np', nodePorts: [30443] }] }));
+  assert.deepEqual(bad.map((i) => [i.name, i.path]), [['x', 'spec.ports[0].nodePort'], ['y', 'spec.ports[0].nodePort']]);
+  assert.match(bad[0]!.message, /not in the valid range/);
+  assert.match(bad[1]!.message, /already allocated/);
+});

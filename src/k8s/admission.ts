@@ -7,6 +7,8 @@
  *  - every namespaced object's namespace exists, or is created in the same batch;
  *  - a Service gets a cluster IP from the service CIDR (kept across re-applies:
  *    the field is immutable), a requested one must be in range and free;
+ *  - a NodePort or LoadBalancer Service's ports get node ports from
+ *    30000-32767 (kept across re-applies), a requested one in range and free;
  *  - a Pod's spec.nodeName names a node that exists (the lab refuses at once
  *    what a cluster would leave Pending forever);
  *  - an existing Pod's spec does not change (it is immutable, bar what the
@@ -22,8 +24,8 @@ import { formatIPv4, parseCidr, tryParseIPv4 } from '../ipam/cidr.js';
 export interface ClusterView {
   namespaces: string[];
   nodes: string[];
-  /** Every stored Service: namespace, name, clusterIP. */
-  services: { namespace: string; name: string; clusterIP?: string }[];
+  /** Every stored Service: namespace, name, clusterIP, the node ports it holds. */
+  services: { namespace: string; name: string; clusterIP?: string; nodePorts?: number[] }[];
   serviceCIDR: string;
 }
 
@@ -53,6 +55,8 @@ export function admit(objects: Obj[], sources: string[], view: ClusterView, curr
     if (n !== undefined) taken.set(n, `${s.namespace}/${s.name}`);
   }
   const clusterIPs = new Map(view.services.map((s) => [`${s.namespace}/${s.name}`, s.clusterIP]));
+  const nodePortOwner = new Map<number, string>();
+  for (const s of view.services) for (const p of s.nodePorts ?? []) nodePortOwner.set(p, `${s.namespace}/${s.name}`);
   objects.forEach((o, i) => {
     const ns = o.metadata.namespace;
     const at = { source: sources[i] ?? '', kind: o.kind, namespace: ns ?? '', name: o.metadata.name };
@@ -68,6 +72,7 @@ export function admit(objects: Obj[], sources: string[], view: ClusterView, curr
     }
     if (o.kind !== 'Service' || !o.spec || o.spec.type === 'ExternalName') return;
     const key = `${ns ?? 'default'}/${o.metadata.name}`;
+    if (o.spec.type === 'NodePort' || o.spec.type === 'LoadBalancer') allocateNodePorts(o, key, (cur as any)?.spec, at, issues, nodePortOwner, rand);
     const had = clusterIPs.get(key);
     const want: string | undefined = o.spec.clusterIP || undefined;
     if (headless(want)) {
@@ -112,4 +117,50 @@ export function admit(objects: Obj[], sources: string[], view: ClusterView, curr
     }
   });
   return issues;
+}
+
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+
+/** Node ports for each port of a NodePort/LoadBalancer Service: requested (checked), kept, or allocated at random. */
+function allocateNodePorts(
+  o: Obj,
+  key: string,
+  current: { ports?: { port: number; protocol?: string; nodePort?: number }[] } | undefined,
+  at: Omit<ValidationIssue, 'path' | 'message'>,
+  issues: ValidationIssue[],
+  owner: Map<number, string>,
+  rand: () => number,
+): void {
+  const ports = (o.spec.ports ?? []) as { port: number; protocol?: string; nodePort?: number }[];
+  ports.forEach((p, i) => {
+    const path = `spec.ports[${i}].nodePort`;
+    const kept = current?.ports?.find((c) => c.port === p.port && (c.protocol ?? 'TCP') === (p.protocol ?? 'TCP'))?.nodePort;
+    const want = p.nodePort ?? kept;
+    if (want !== undefined) {
+      if (want < NODE_PORT_MIN || want > NODE_PORT_MAX) {
+        issues.push({ ...at, path, message: `Invalid value: ${want}: provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}` });
+        return;
+      }
+      const who = owner.get(want);
+      if (who && who !== key) {
+        issues.push({ ...at, path, message: `Invalid value: ${want}: provided port is already allocated` });
+        return;
+      }
+      owner.set(want, key);
+      p.nodePort = want;
+      return;
+    }
+    if (owner.size >= NODE_PORT_MAX - NODE_PORT_MIN + 1) {
+      issues.push({ ...at, path, message: 'Internal error: failed to allocate a nodePort: range is full' });
+      return;
+    }
+    for (;;) {
+      const n = NODE_PORT_MIN + Math.floor(rand() * (NODE_PORT_MAX - NODE_PORT_MIN + 1));
+      if (owner.has(n)) continue;
+      owner.set(n, key);
+      p.nodePort = n;
+      return;
+    }
+  });
 }

@@ -7,11 +7,13 @@
  *   endpointslices       EndpointSlices from Services and Pods (src/lab/endpointslices.ts)
  *   garbage collector    deletes pods whose owning Deployment is gone
  *   cluster DNS records  the hosts file every node's dnsmasq serves (src/lab/dns.ts)
+ *   LB-IPAM              LoadBalancer Services get an address from the lab's pool
  *
  * Each is level-triggered: any change to a kind it reads schedules one pass
  * over the informers' caches, so a missed or coalesced event costs nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { formatIPv4, parseCidr, tryParseIPv4 } from '../ipam/cidr.js';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger } from '../common/log.js';
@@ -27,6 +29,8 @@ export interface ControllersConfig {
   kvstore: string;
   /** Directory of the hosts files the cluster DNS servers read (dnsmasq --hostsdir). */
   dnsHostsDir: string;
+  /** LB-IPAM: where LoadBalancer Services get their ingress addresses. */
+  lbPool?: string;
 }
 
 const KINDS = ['Pod', 'Node', 'Deployment', 'Service', 'EndpointSlice', 'Namespace'] as const;
@@ -98,6 +102,7 @@ export class Controllers {
     await this.step('garbage collector', () => this.garbageCollect());
     await this.step('scheduler', () => this.schedule());
     await this.step('endpointslices', () => this.endpointSlices());
+    await this.step('LB-IPAM', () => this.lbIpam());
     await this.step('cluster DNS', () => this.dns());
   }
 
@@ -178,6 +183,40 @@ export class Controllers {
       const r = reconcileEndpointSlices(desired, existing);
       for (const d of r.delete) await this.store.delete('EndpointSlice', d.namespace, d.name, { ignoreNotFound: true });
       if (r.upsert.length) await this.store.applyBatch(r.upsert);
+    }
+  }
+
+  /**
+   * Cilium's LB-IPAM: a LoadBalancer Service without an ingress address gets
+   * one from the pool (spec.loadBalancerIP when it asks for a free one); a
+   * Service no longer of that type gives its address back by losing it.
+   */
+  private async lbIpam(): Promise<void> {
+    if (!this.config.lbPool) return;
+    const pool = parseCidr(this.config.lbPool, 'LB pool');
+    const ingressOf = (s: StoreObject) => (((s.status as any)?.loadBalancer?.ingress ?? []) as { ip?: string }[]).map((i) => i.ip).filter(Boolean) as string[];
+    const services = this.list('Service');
+    const used = new Set(services.filter((s) => (s.spec as any)?.type === 'LoadBalancer').flatMap(ingressOf));
+    for (const s of services) {
+      const type = (s.spec as any)?.type;
+      const have = ingressOf(s);
+      if (type !== 'LoadBalancer') {
+        if (have.length) await this.store.updateStatus({ apiVersion: 'v1', kind: 'Service', metadata: { name: s.metadata.name, namespace: nsOf(s) }, status: { loadBalancer: {} } });
+        continue;
+      }
+      if (have.length) continue;
+      const asked = (s.spec as any)?.loadBalancerIP as string | undefined;
+      let ip: string | undefined;
+      const askedN = asked ? tryParseIPv4(asked) : undefined;
+      if (askedN !== undefined && askedN > pool.base && askedN < pool.base + pool.size - 1 && !used.has(asked!)) ip = asked;
+      for (let n = pool.base + 1; !ip && n < pool.base + pool.size - 1; n++) if (!used.has(formatIPv4(n))) ip = formatIPv4(n);
+      if (!ip) {
+        this.log.warn('LB-IPAM: pool exhausted', { service: `${nsOf(s)}/${s.metadata.name}`, pool: pool.text });
+        continue;
+      }
+      used.add(ip);
+      await this.store.updateStatus({ apiVersion: 'v1', kind: 'Service', metadata: { name: s.metadata.name, namespace: nsOf(s) }, status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } });
+      this.log.info('LB-IPAM: address assigned', { service: `${nsOf(s)}/${s.metadata.name}`, ip });
     }
   }
 

@@ -176,6 +176,10 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       if (h.router) sysctlIn(h.netns, 'net.ipv4.ip_forward', '1');
     }
 
+    // LoadBalancer addresses: the outside world reaches them through the nodes (ECMP), as a router
+    // fed by BGP or L2 announcements would.
+    ipIn(plan.world.netns, ['route', 'add', plan.lbPoolCIDR, ...plan.nodes.flatMap((n) => ['nexthop', 'via', n.ip])], 'route the LoadBalancer pool to the nodes');
+
     p.step(`lab ${plan.name}: DNS servers (the outside world's, and the cluster DNS on every node)`);
     const clusterDNS = kubeDnsIP(plan.serviceCIDR);
     state.clusterDNS = clusterDNS;
@@ -226,7 +230,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       netns: fab,
       cgroupDir: ensureCgroup(plan.name, 'controllers'),
       log: join(dir, 'controllers.log'),
-      cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'controllers', '--kvstore', etcd.endpoint, '--dns-hosts-dir', join(dnsDir, 'hosts')],
+      cmd: [process.execPath, '--enable-source-maps', join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'controllers', '--kvstore', etcd.endpoint, '--dns-hosts-dir', join(dnsDir, 'hosts'), '--lb-pool', plan.lbPoolCIDR],
     });
     writeState(state);
 
@@ -255,6 +259,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         monitorAggregation: opts.monitorAggregation ?? 'medium',
         ctMapSize: opts.ctMapSize ?? 65536,
         ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
+        lbPoolCIDR: plan.lbPoolCIDR,
       };
       const configPath = join(ndir, 'agent.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));

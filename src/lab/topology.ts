@@ -40,6 +40,12 @@ export interface LabPlan {
   /** Each node claims a /clusterPoolMaskSize of the pool through the store. */
   clusterPoolMaskSize: number;
   serviceCIDR: string;
+  /**
+   * Addresses for LoadBalancer Services (Cilium's LB-IPAM pool). The outside
+   * world routes them to the nodes (ECMP over every node), whose uplink
+   * programs translate them.
+   */
+  lbPoolCIDR: string;
 }
 
 export const LAB_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/;
@@ -83,6 +89,7 @@ export function planLab(name: string, nodes: number, routing: RoutingMode = 'tun
     clusterPoolCIDR: '10.0.0.0/16',
     clusterPoolMaskSize: 24,
     serviceCIDR: '10.96.0.0/12',
+    lbPoolCIDR: '172.18.1.0/24',
   };
 }
 

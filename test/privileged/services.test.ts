@@ -203,6 +203,50 @@ for (const [lab, socketLB] of [['svctest', true], ['svcpkt', false]] as const) {
       assert.ok(backends.has(out.connected), out.connected);
     });
 
+    test('NodePort and LoadBalancer answer from the outside world through either node; with externalTrafficPolicy Local the backend sees the client', async () => {
+      apply(`apiVersion: v1
+kind: Service
+metadata: {name: np, namespace: svc}
+spec:
+  type: NodePort
+  selector: {app: echo}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lb, namespace: svc}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: echo}
+  ports: [{port: 80, targetPort: 8080}]
+`);
+      const np = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'np', '-o', 'json']).stdout);
+      const nodePort = np.spec.ports[0].nodePort as number;
+      assert.ok(nodePort >= 30000 && nodePort <= 32767, `nodePort ${nodePort} allocated at apply`);
+      const lbIP = await until('an LB-IPAM address', () => JSON.parse(ok(['get', 'svc', '-n', 'svc', 'lb', '-o', 'json']).stdout).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined);
+      assert.match(lbIP, /^172\.18\.1\.\d+$/);
+      assert.match(ok(['get', 'svc', '-n', 'svc', 'lb']).stdout, new RegExp(`lb\\s+LoadBalancer\\s+\\S+\\s+${lbIP.replace(/\./g, '\\.')}\\s+80:\\d+/TCP`));
+      const backends = new Set(readyPods('svc', 'echo').map((p) => p.metadata.name));
+      const world = (url: string, n: number) =>
+        ok(['lab', 'exec', 'world', '--', 'sh', '-c', `for i in $(seq ${n}); do curl -s --max-time 3 ${url}; echo; done`]).stdout.split('\n').filter(Boolean);
+      await until('both nodes program the NodePort', async () => {
+        const state = readState(LAB)!;
+        const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<{ services: ServiceRow[] }>(a.socket, '/v1/services')));
+        return all.every((r) => r.services.some((x) => x.service === 'svc/np' && x.type === 'NodePort' && x.backends.length === 3));
+      });
+      for (const nodeIP of ['172.18.0.11', '172.18.0.12']) {
+        const got = world(`http://${nodeIP}:${nodePort}/hostname`, 9);
+        assert.equal(got.length, 9, `${nodeIP}:${nodePort} answered every time: ${got.join(' ')}`);
+        for (const h of got) assert.ok(backends.has(h), `${nodeIP}: ${h} is a backend`);
+        assert.ok(new Set(got).size >= 2, `${nodeIP}: spread over backends on both nodes (${[...new Set(got)].join(' ')})`);
+      }
+      // The LoadBalancer address, routed to the nodes by the outside world; Local: the client's own address arrives.
+      await until('the LB address answers', () => world(`http://${lbIP}/hostname`, 1).length === 1, 10_000);
+      for (const h of world(`http://${lbIP}/hostname`, 6)) assert.ok(backends.has(h), h);
+      for (const c of world(`http://${lbIP}/clientip`, 4)) assert.match(c, /^172\.18\.0\.100:\d+$/, 'the backend sees the outside client, not a node');
+    });
+
     test('scaling 3 → 5 → 1 changes the backends within a second; connections to surviving backends are never broken', async () => {
       const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'echo', '-o', 'json']).stdout).spec.clusterIP as string;
       // 12 keep-alive connections through the service, each asking which backend it reached every 200 ms.

@@ -28,3 +28,10 @@ struct bl_remote_endpoint_info {
 	__u8	flags;			/* reserved, 0 */
 	__u8	pad0;
 };
+
+/* Reserved identities the datapath itself names (Cilium's numbers; the rest live in userspace). */
+enum bl_reserved_identity {
+	BL_IDENTITY_HOST = 1,
+	BL_IDENTITY_WORLD = 2,
+};
+BL_ABI_KEEP(enum bl_reserved_identity, reserved_identity);

@@ -31,6 +31,7 @@ enum bl_lb_limits {
 	BL_LB4_REVERSE_NAT_MAX_ENTRIES = 65536,
 	BL_LB4_REVERSE_SK_MAX_ENTRIES = 65536,
 	BL_LB4_AFFINITY_MAX_ENTRIES = 65536,
+	BL_LB4_NODEPORT_NAT_MAX_ENTRIES = 65536,
 };
 BL_ABI_KEEP(enum bl_lb_limits, lb_limits);
 
@@ -113,4 +114,24 @@ struct bl_lb4_affinity {
 	__u64	last_used;	/* bpf_ktime_get_ns() / 1e9 of the last connection */
 	__u32	backend_id;
 	__u32	pad0;
+};
+
+/*
+ * Key of bl_lb4_nodeport_nat: a NodePort connection this node sent on to a
+ * backend on another node with its own address as the source (SNAT, keeping
+ * the client's port), as the backend's reply arrives back here.
+ */
+struct bl_lb4_nodeport_nat_key {
+	__be32	backend;	/* the reply's source address */
+	__be16	backend_port;	/* the reply's source port */
+	__be16	client_port;	/* the reply's destination port: the client's, kept */
+	__u8	proto;
+	__u8	pad0[3];
+};
+
+/* Value of bl_lb4_nodeport_nat: whom the reply goes back to. */
+struct bl_lb4_nodeport_nat {
+	__be32	client;		/* the client's address */
+	__u16	rev_nat_index;	/* the frontend the client asked for */
+	__u16	pad0;
 };

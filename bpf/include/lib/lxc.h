@@ -52,14 +52,16 @@ static __always_inline bool ipv4_in_pod_cidr(__be32 ip4)
  *
  * from_obs: when not TRACE_POINT_NONE, the point the packet entered through
  * (FROM_OVERLAY, FROM_NETWORK), reported first with the same conntrack result;
- * from: its event metadata (source endpoint, source identity).
+ * from: its event metadata (source endpoint, source identity); rev_nat: the
+ * service a NodePort packet was translated for (0: none), stamped on the
+ * endpoint's new ingress entry so that its replies are translated back.
  * Returns CTX_ACT_REDIRECT or a drop.
  */
 static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt_meta *pkt,
 					       const struct bl_endpoint_info *ep, __u8 from_obs,
-					       const struct trace_meta *from)
+					       const struct trace_meta *from, __u16 rev_nat)
 {
-	struct ct_result ct = {};
+	struct ct_result ct = { .rev_nat_index = rev_nat };
 	struct trace_meta tm = {};
 	bool trace;
 	int ret;

@@ -118,3 +118,11 @@ struct {
 	__type(key, struct bl_lb4_affinity_key);
 	__type(value, struct bl_lb4_affinity);
 } bl_lb4_affinity SEC(".maps");
+
+/* NodePort connections sent to another node's backend (abi/lb.h): LRU, they need no collector. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BL_LB4_NODEPORT_NAT_MAX_ENTRIES);
+	__type(key, struct bl_lb4_nodeport_nat_key);
+	__type(value, struct bl_lb4_nodeport_nat);
+} bl_lb4_nodeport_nat SEC(".maps");

@@ -69,28 +69,19 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct pkt_m
 }
 
 /*
- * A pod's packet to a Service frontend: choose (or recall) the backend and
- * rewrite the destination to it. *rev_nat is set to the service id when the
- * packet was translated (0 otherwise). A Service without backends drops the
- * packet (BL_DROP_NO_SERVICE).
+ * The backend of a packet's connection to frontend svc (ports: its source and
+ * destination port): the one its BL_CT_TUPLE_F_SERVICE entry remembers while
+ * that backend exists, else a new choice (ClientIP affinity first), recorded.
+ * NULL: the Service has no backend (the caller drops, BL_DROP_NO_SERVICE).
  */
-static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 *rev_nat)
+static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, const struct pkt_meta *pkt,
+							const __be16 ports[2], const struct bl_lb4_service *svc,
+							int *err)
 {
 	struct bl_ct4_key skey = {};
 	struct bl_ct_entry *se, fresh = {};
-	struct bl_lb4_service *svc;
 	struct bl_lb4_backend *be = NULL;
 	__u32 backend_id = 0, now;
-	__be16 ports[2];
-	int ret;
-
-	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
-		return CTX_ACT_OK;
-	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
-		return CTX_ACT_OK;	/* conntrack judges the truncated header */
-	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
-	if (!svc)
-		return CTX_ACT_OK;
 
 	skey.daddr = pkt->daddr;
 	skey.saddr = pkt->saddr;
@@ -107,39 +98,67 @@ static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pk
 	if (be) {
 		ct_count(se, false, skb->len);
 		ct_entry_update(se, pkt, false, now);
-	} else {
-		struct bl_lb4_affinity_key akey = { .client_id = pkt->saddr, .rev_nat_index = svc->rev_nat_index };
-		struct bl_lb4_affinity *a = NULL;
-
-		/* sessionAffinity ClientIP: at packet level the client is its address. */
-		if (svc->flags & BL_LB_F_AFFINITY)
-			a = bpf_map_lookup_elem(&bl_lb4_affinity, &akey);
-		if (a && now - a->last_used <= svc->affinity_timeout) {
-			backend_id = a->backend_id;
-			be = bpf_map_lookup_elem(&bl_lb4_backends, &backend_id);
-		}
-		if (!be) {
-			backend_id = lb4_select_backend_id(pkt->daddr, ports[1], pkt->l4_proto, svc);
-			be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
-		}
-		if (!be)
-			return DROP(BL_DROP_NO_SERVICE);
-		if (svc->flags & BL_LB_F_AFFINITY) {
-			struct bl_lb4_affinity aval = { .last_used = now, .backend_id = backend_id };
-
-			bpf_map_update_elem(&bl_lb4_affinity, &akey, &aval, BPF_ANY);
-		}
-		fresh.tx_packets = 1;
-		fresh.tx_bytes = skb->len;
-		fresh.created = now;
-		fresh.last_report = now;
-		fresh.backend_id = backend_id;
-		fresh.rev_nat_index = svc->rev_nat_index;
-		ct_entry_update(&fresh, pkt, false, now);
-		if (bpf_map_update_elem(&bl_ct4, &skey, &fresh, BPF_ANY) < 0)
-			return DROP(BL_DROP_CT_CREATE_FAILED);
+		return be;
 	}
 
+	struct bl_lb4_affinity_key akey = { .client_id = pkt->saddr, .rev_nat_index = svc->rev_nat_index };
+	struct bl_lb4_affinity *a = NULL;
+
+	/* sessionAffinity ClientIP: at packet level the client is its address. */
+	if (svc->flags & BL_LB_F_AFFINITY)
+		a = bpf_map_lookup_elem(&bl_lb4_affinity, &akey);
+	if (a && now - a->last_used <= svc->affinity_timeout) {
+		backend_id = a->backend_id;
+		be = bpf_map_lookup_elem(&bl_lb4_backends, &backend_id);
+	}
+	if (!be) {
+		backend_id = lb4_select_backend_id(pkt->daddr, ports[1], pkt->l4_proto, svc);
+		be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
+	}
+	if (!be)
+		return NULL;
+	if (svc->flags & BL_LB_F_AFFINITY) {
+		struct bl_lb4_affinity aval = { .last_used = now, .backend_id = backend_id };
+
+		bpf_map_update_elem(&bl_lb4_affinity, &akey, &aval, BPF_ANY);
+	}
+	fresh.tx_packets = 1;
+	fresh.tx_bytes = skb->len;
+	fresh.created = now;
+	fresh.last_report = now;
+	fresh.backend_id = backend_id;
+	fresh.rev_nat_index = svc->rev_nat_index;
+	ct_entry_update(&fresh, pkt, false, now);
+	if (bpf_map_update_elem(&bl_ct4, &skey, &fresh, BPF_ANY) < 0) {
+		*err = DROP(BL_DROP_CT_CREATE_FAILED);
+		return NULL;
+	}
+	return be;
+}
+
+/*
+ * A pod's packet to a Service frontend: choose (or recall) the backend and
+ * rewrite the destination to it. *rev_nat is set to the service id when the
+ * packet was translated (0 otherwise). A Service without backends drops the
+ * packet (BL_DROP_NO_SERVICE).
+ */
+static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 *rev_nat)
+{
+	struct bl_lb4_service *svc;
+	struct bl_lb4_backend *be;
+	__be16 ports[2];
+	int ret, err = DROP(BL_DROP_NO_SERVICE);
+
+	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
+		return CTX_ACT_OK;
+	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+		return CTX_ACT_OK;	/* conntrack judges the truncated header */
+	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
+	if (!svc)
+		return CTX_ACT_OK;
+	be = lb4_pick(skb, pkt, ports, svc, &err);
+	if (!be)
+		return err;
 	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, daddr), pkt->daddr, be->address,
 			  L4_DPORT_OFF, ports[1], be->port);
 	if (IS_DROP(ret))

@@ -274,6 +274,7 @@ export function blLbFlagsName(value: number): string | undefined {
 export const BlLbLimits = {
   BL_LB4_AFFINITY_MAX_ENTRIES: 65536,
   BL_LB4_BACKENDS_MAX_ENTRIES: 65536,
+  BL_LB4_NODEPORT_NAT_MAX_ENTRIES: 65536,
   BL_LB4_REVERSE_NAT_MAX_ENTRIES: 65536,
   BL_LB4_REVERSE_SK_MAX_ENTRIES: 65536,
   BL_LB4_SERVICES_MAX_ENTRIES: 65536,
@@ -311,6 +312,18 @@ const BL_NOTIFY_VERSION_NAMES = nameTable(BlNotifyVersion);
 /** The name of a value of enum bl_notify_version (the first, if several share it). */
 export function blNotifyVersionName(value: number): string | undefined {
   return BL_NOTIFY_VERSION_NAMES.get(value);
+}
+
+/** enum bl_reserved_identity. */
+export const BlReservedIdentity = {
+  BL_IDENTITY_HOST: 1,
+  BL_IDENTITY_WORLD: 2,
+} as const;
+export type BlReservedIdentity = (typeof BlReservedIdentity)[keyof typeof BlReservedIdentity];
+const BL_RESERVED_IDENTITY_NAMES = nameTable(BlReservedIdentity);
+/** The name of a value of enum bl_reserved_identity (the first, if several share it). */
+export function blReservedIdentityName(value: number): string | undefined {
+  return BL_RESERVED_IDENTITY_NAMES.get(value);
 }
 
 /** enum bl_routing_mode. */
@@ -1048,6 +1061,104 @@ export const BL_LB4_KEY_CODEC: StructCodec<BlLb4Key> = {
   decode: decodeBlLb4Key,
 };
 
+/** struct bl_lb4_nodeport_nat (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4NodeportNat {
+  /** __be32 at 0, network byte order */
+  client: number;
+  /** __u16 at 4 */
+  rev_nat_index: number;
+}
+
+/** sizeof(struct bl_lb4_nodeport_nat) */
+export const BL_LB4_NODEPORT_NAT_SIZE = 8;
+
+/** Byte layout of struct bl_lb4_nodeport_nat. */
+export const BL_LB4_NODEPORT_NAT_LAYOUT: readonly FieldLayout[] = [
+  { name: 'client', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'rev_nat_index', offset: 4, size: 2, type: '__u16', padding: false },
+  { name: 'pad0', offset: 6, size: 2, type: '__u16', padding: true },
+];
+
+/** Encodes struct bl_lb4_nodeport_nat into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4NodeportNat(value: BlLb4NodeportNat, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_lb4_nodeport_nat');
+  b.writeUInt32BE(value.client, off);
+  b.writeUInt16LE(value.rev_nat_index, off + 4);
+  return b;
+}
+
+/** Decodes struct bl_lb4_nodeport_nat from buf at off. */
+export function decodeBlLb4NodeportNat(buf: Uint8Array, off = 0): BlLb4NodeportNat {
+  const b = view(buf, off, 8, 'struct bl_lb4_nodeport_nat');
+  return {
+    client: b.readUInt32BE(off),
+    rev_nat_index: b.readUInt16LE(off + 4),
+  };
+}
+
+/** Codec of struct bl_lb4_nodeport_nat. */
+export const BL_LB4_NODEPORT_NAT_CODEC: StructCodec<BlLb4NodeportNat> = {
+  ctype: 'struct bl_lb4_nodeport_nat',
+  size: BL_LB4_NODEPORT_NAT_SIZE,
+  layout: BL_LB4_NODEPORT_NAT_LAYOUT,
+  encode: encodeBlLb4NodeportNat,
+  decode: decodeBlLb4NodeportNat,
+};
+
+/** struct bl_lb4_nodeport_nat_key (12 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4NodeportNatKey {
+  /** __be32 at 0, network byte order */
+  backend: number;
+  /** __be16 at 4, network byte order */
+  backend_port: number;
+  /** __be16 at 6, network byte order */
+  client_port: number;
+  /** __u8 at 8 */
+  proto: number;
+}
+
+/** sizeof(struct bl_lb4_nodeport_nat_key) */
+export const BL_LB4_NODEPORT_NAT_KEY_SIZE = 12;
+
+/** Byte layout of struct bl_lb4_nodeport_nat_key. */
+export const BL_LB4_NODEPORT_NAT_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'backend', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'backend_port', offset: 4, size: 2, type: '__be16', padding: false },
+  { name: 'client_port', offset: 6, size: 2, type: '__be16', padding: false },
+  { name: 'proto', offset: 8, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 9, size: 3, type: '__u8[3]', padding: true },
+];
+
+/** Encodes struct bl_lb4_nodeport_nat_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4NodeportNatKey(value: BlLb4NodeportNatKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 12, 'struct bl_lb4_nodeport_nat_key');
+  b.writeUInt32BE(value.backend, off);
+  b.writeUInt16BE(value.backend_port, off + 4);
+  b.writeUInt16BE(value.client_port, off + 6);
+  b.writeUInt8(value.proto, off + 8);
+  return b;
+}
+
+/** Decodes struct bl_lb4_nodeport_nat_key from buf at off. */
+export function decodeBlLb4NodeportNatKey(buf: Uint8Array, off = 0): BlLb4NodeportNatKey {
+  const b = view(buf, off, 12, 'struct bl_lb4_nodeport_nat_key');
+  return {
+    backend: b.readUInt32BE(off),
+    backend_port: b.readUInt16BE(off + 4),
+    client_port: b.readUInt16BE(off + 6),
+    proto: b.readUInt8(off + 8),
+  };
+}
+
+/** Codec of struct bl_lb4_nodeport_nat_key. */
+export const BL_LB4_NODEPORT_NAT_KEY_CODEC: StructCodec<BlLb4NodeportNatKey> = {
+  ctype: 'struct bl_lb4_nodeport_nat_key',
+  size: BL_LB4_NODEPORT_NAT_KEY_SIZE,
+  layout: BL_LB4_NODEPORT_NAT_KEY_LAYOUT,
+  encode: encodeBlLb4NodeportNatKey,
+  decode: decodeBlLb4NodeportNatKey,
+};
+
 /** struct bl_lb4_reverse_nat (8 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlLb4ReverseNat {
   /** __be32 at 0, network byte order */
@@ -1696,6 +1807,22 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 8,
       },
+      bl_lb4_nodeport_nat: {
+        name: 'bl_lb4_nodeport_nat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 12,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_nodeport_nat_key',
+        valueType: 'struct bl_lb4_nodeport_nat',
+        key: BL_LB4_NODEPORT_NAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_NAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
       bl_lb4_reverse_nat: {
         name: 'bl_lb4_reverse_nat',
         type: 1,
@@ -1889,6 +2016,22 @@ export const BPF_OBJECTS = {
         valueType: 'struct bl_lb4_backend',
         key: U32_CODEC,
         value: BL_LB4_BACKEND_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_nodeport_nat: {
+        name: 'bl_lb4_nodeport_nat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 12,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_nodeport_nat_key',
+        valueType: 'struct bl_lb4_nodeport_nat',
+        key: BL_LB4_NODEPORT_NAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_NAT_CODEC,
         maxEntries: 65536,
         flags: 0,
         pinning: 0,
@@ -2094,6 +2237,22 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 8,
       },
+      bl_lb4_nodeport_nat: {
+        name: 'bl_lb4_nodeport_nat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 12,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_nodeport_nat_key',
+        valueType: 'struct bl_lb4_nodeport_nat',
+        key: BL_LB4_NODEPORT_NAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_NAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
       bl_lb4_reverse_nat: {
         name: 'bl_lb4_reverse_nat',
         type: 1,
@@ -2287,6 +2446,22 @@ export const BPF_OBJECTS = {
         valueType: 'struct bl_lb4_backend',
         key: U32_CODEC,
         value: BL_LB4_BACKEND_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 8,
+      },
+      bl_lb4_nodeport_nat: {
+        name: 'bl_lb4_nodeport_nat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 12,
+        valueSize: 8,
+        keyType: 'struct bl_lb4_nodeport_nat_key',
+        valueType: 'struct bl_lb4_nodeport_nat',
+        key: BL_LB4_NODEPORT_NAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_NAT_CODEC,
         maxEntries: 65536,
         flags: 0,
         pinning: 0,
@@ -2514,6 +2689,24 @@ export const ABI_MANIFEST = {
         { "name": "pad0", "offset": 9, "size": 3, "type": "__u8[3]" }
       ]
     },
+    "bl_lb4_nodeport_nat": {
+      "size": 8,
+      "fields": [
+        { "name": "client", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "rev_nat_index", "offset": 4, "size": 2, "type": "__u16" },
+        { "name": "pad0", "offset": 6, "size": 2, "type": "__u16" }
+      ]
+    },
+    "bl_lb4_nodeport_nat_key": {
+      "size": 12,
+      "fields": [
+        { "name": "backend", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "backend_port", "offset": 4, "size": 2, "type": "__be16" },
+        { "name": "client_port", "offset": 6, "size": 2, "type": "__be16" },
+        { "name": "proto", "offset": 8, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 9, "size": 3, "type": "__u8[3]" }
+      ]
+    },
     "bl_lb4_reverse_nat": {
       "size": 8,
       "fields": [
@@ -2683,6 +2876,7 @@ export const ABI_MANIFEST = {
     "bl_lb_limits": {
       "BL_LB4_AFFINITY_MAX_ENTRIES": 65536,
       "BL_LB4_BACKENDS_MAX_ENTRIES": 65536,
+      "BL_LB4_NODEPORT_NAT_MAX_ENTRIES": 65536,
       "BL_LB4_REVERSE_NAT_MAX_ENTRIES": 65536,
       "BL_LB4_REVERSE_SK_MAX_ENTRIES": 65536,
       "BL_LB4_SERVICES_MAX_ENTRIES": 65536
@@ -2697,6 +2891,7 @@ export const ABI_MANIFEST = {
       "BL_EVENTS_RINGBUF_SIZE": 1048576
     },
     "bl_notify_version": { "BL_NOTIFY_VERSION": 1 },
+    "bl_reserved_identity": { "BL_IDENTITY_HOST": 1, "BL_IDENTITY_WORLD": 2 },
     "bl_routing_mode": { "BL_ROUTING_UNSET": 0, "BL_ROUTING_TUNNEL": 1, "BL_ROUTING_NATIVE": 2 },
     "bl_source_file": { "BL_FILE_UNKNOWN": 0, "BL_FILE_HOST": 1, "BL_FILE_LXC": 2, "BL_FILE_OVERLAY": 3 },
     "bl_trace_aggregation": {
@@ -2785,6 +2980,15 @@ export const ABI_MANIFEST = {
           "key": "__u32",
           "keySize": 4,
           "value": "struct bl_lb4_backend",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_nodeport_nat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_nat_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_nodeport_nat",
           "valueSize": 8,
           "maxEntries": 65536,
           "flags": 0
@@ -2896,6 +3100,15 @@ export const ABI_MANIFEST = {
           "maxEntries": 65536,
           "flags": 0
         },
+        "bl_lb4_nodeport_nat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_nat_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_nodeport_nat",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
         "bl_lb4_reverse_nat": {
           "type": "BPF_MAP_TYPE_HASH",
           "key": "__u16",
@@ -2999,6 +3212,15 @@ export const ABI_MANIFEST = {
           "key": "__u32",
           "keySize": 4,
           "value": "struct bl_lb4_backend",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_nodeport_nat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_nat_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_nodeport_nat",
           "valueSize": 8,
           "maxEntries": 65536,
           "flags": 0
@@ -3110,6 +3332,15 @@ export const ABI_MANIFEST = {
           "maxEntries": 65536,
           "flags": 0
         },
+        "bl_lb4_nodeport_nat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_nat_key",
+          "keySize": 12,
+          "value": "struct bl_lb4_nodeport_nat",
+          "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
         "bl_lb4_reverse_nat": {
           "type": "BPF_MAP_TYPE_HASH",
           "key": "__u16",
@@ -3169,7 +3400,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '7e4c8583afffb2bdc579597dafff6f5cf932f1d8cd25a82c7f68a7c702dd35ff';
+export const ABI_HASH = '9f89846f7d86a69a7af63ae700e410706bc9d2079f0c6f49af2fbee16566c92b';
 
 // ---- helpers
 
