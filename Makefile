@@ -15,7 +15,7 @@ BPF_SRC := $(wildcard $(BPF_DIR)/*.bpf.c)
 BPF_OBJ := $(patsubst $(BPF_DIR)/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRC))
 BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 
-.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane clean
+.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services clean
 
 setup:
 	@bash scripts/setup.sh
@@ -65,6 +65,9 @@ bench-pod-network: setup build
 
 bench-control-plane: setup build
 	@node dist/bench/control-plane.js
+
+bench-services: setup build
+	@node dist/bench/services.js
 
 clean:
 	rm -rf dist build

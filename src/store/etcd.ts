@@ -10,7 +10,7 @@
  * applyBatch is one transaction over every key.
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, Range, type IKeyValue, type Lease, type Watcher } from 'etcd3';
 import { etcdClient } from '../common/etcd.js';
 import {
   BeelineError,
@@ -132,6 +132,9 @@ function unavailable(op: string, e: unknown): BeelineError {
   return new StoreUnavailableError(`store: ${op}: ${(e as Error)?.message ?? String(e)}`, { hint: 'is etcd running and its socket reachable?', cause: e });
 }
 
+/** Objects per list request: well under gRPC's 4 MiB response limit for objects of a few KiB. */
+const LIST_PAGE = 500;
+
 /** How many times a write retries when it raced another writer and the caller did not pin a version. */
 const WRITE_ATTEMPTS = 8;
 
@@ -164,9 +167,25 @@ export class EtcdStore implements Store {
     const reqs = parseLabelSelector(options.labelSelector);
     const prefix = resourcePrefix(kind, options.namespace);
     try {
-      const res = await this.client.getAll().prefix(prefix).exec();
-      const items = res.kvs.map(decodeObject).filter((o) => matchesSelector(reqs, o.metadata.labels));
-      return { items, resourceVersion: String(res.header.revision) };
+      // In pages, all at the first page's revision (one consistent snapshot): a single
+      // response over gRPC's 4 MiB message limit would fail at a few thousand Services.
+      const whole = Range.prefix(prefix);
+      const items: StoreObject[] = [];
+      let start: Buffer = whole.start;
+      let revision: string | undefined;
+      for (;;) {
+        let q = this.client.getAll().inRange(new Range(start, whole.end)).limit(LIST_PAGE);
+        if (revision) q = q.revision(revision);
+        const res = await q.exec();
+        revision ??= String(res.header.revision);
+        for (const kv of res.kvs) {
+          const o = decodeObject(kv);
+          if (matchesSelector(reqs, o.metadata.labels)) items.push(o);
+        }
+        if (!res.more || res.kvs.length === 0) break;
+        start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+      }
+      return { items, resourceVersion: revision };
     } catch (e) {
       throw unavailable(`list ${kind}`, e);
     }

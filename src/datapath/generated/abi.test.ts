@@ -46,6 +46,8 @@ test('every generated struct has a codec', () => {
     'BL_LB4_AFFINITY_KEY_CODEC',
     'BL_LB4_BACKEND_CODEC',
     'BL_LB4_KEY_CODEC',
+    'BL_LB4_NODEPORT_NAT_CODEC',
+    'BL_LB4_NODEPORT_NAT_KEY_CODEC',
     'BL_LB4_REVERSE_NAT_CODEC',
     'BL_LB4_REVERSE_SK_CODEC',
     'BL_LB4_REVERSE_SK_KEY_CODEC',
@@ -253,7 +255,7 @@ test('the pod datapath objects share their maps by name with the host object', (
   for (const obj of [host, lxc, overlay, sock]) {
     assert.deepEqual(
       Object.keys(obj.maps).sort(),
-      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics'],
+      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_nodeport_nat', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics'],
       obj.file,
     );
   }
