@@ -118,6 +118,41 @@ EOF2
 echo '$ beeline exec -n tools client -- curl http://nobody-home.shop/   (a Service without endpoints refuses at once)'
 $B exec -n tools client -- curl -sS --max-time 5 http://nobody-home.shop/ || true
 
+say "4g. NodePort and LoadBalancer from the outside world, through either node (packet-level translation at the uplink)"
+cat <<'EOF2' | $B apply -f -
+apiVersion: v1
+kind: Service
+metadata: {name: api-nodeport, namespace: shop}
+spec:
+  type: NodePort
+  selector: {app: api}
+  ports: [{port: 8080, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api-lb, namespace: shop}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: api}
+  ports: [{port: 80, targetPort: 8080}]
+EOF2
+sleep 2
+run $B get svc -n shop
+NP=$($B get svc -n shop api-nodeport -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.ports[0].nodePort))')
+LBIP=""
+for _ in $(seq 1 40); do
+  LBIP=$($B get svc -n shop api-lb -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status?.loadBalancer?.ingress?.[0]?.ip ?? ""))')
+  [ -n "$LBIP" ] && break
+  sleep 0.5
+done
+for ip in 172.18.0.11 172.18.0.12; do
+  echo "\$ beeline lab exec world -- curl http://$ip:$NP/hostname   (4 times)"
+  $B lab exec world -- sh -c "for i in 1 2 3 4; do curl -s --max-time 3 http://$ip:$NP/hostname; echo; done"
+done
+echo "\$ beeline lab exec world -- curl http://$LBIP/clientip   (externalTrafficPolicy Local: the backend sees the outside client)"
+$B lab exec world -- curl -s --max-time 3 "http://$LBIP/clientip" || true; echo
+
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
 run $B bpf ipcache list
