@@ -51,6 +51,7 @@ import type { ObjectInput, Store } from '../src/store/store.js';
 import { parseManifest } from '../src/k8s/parse.js';
 import { validateBatch } from '../src/k8s/validate.js';
 import { applyObjects } from '../src/cli/resources.js';
+import type { LoadResult as Loaded } from '../src/lab/loadgen.js';
 import { iptablesRestore, iptablesOneChange, nftRuleset, nftOneChange, nftStaleChainCleanup, type KpService } from '../src/service/kubeproxy.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
@@ -372,17 +373,8 @@ function nftCount(): number {
 // ---------------------------------------------------------------------------
 // Load
 
-interface LoadResult {
-  requests: number;
-  errors: number;
-  errorKinds: Record<string, number>;
-  rps: number;
-  connectP50Ms: number;
-  connectP99Ms: number;
-  totalP50Ms: number;
-  totalP99Ms: number;
-  cpuPercent: number;
-}
+/** What `beeline loadgen -o json` prints (src/lab/loadgen.ts). */
+type LoadResult = Pick<Loaded, 'requests' | 'errors' | 'errorKinds' | 'rps' | 'connectP50Ms' | 'connectP99Ms' | 'totalP50Ms' | 'totalP99Ms' | 'cpuPercent'>;
 
 function load(lab: Lab, targets: string[]): LoadResult {
   const r = beeline(

@@ -66,7 +66,7 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_me
 	struct bl_lb4_backend *be;
 	__be32 client = pkt->saddr;
 	__be16 ports[2];
-	int ret, err = DROP(BL_DROP_NO_SERVICE);
+	int ret;
 
 	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
 		return CTX_ACT_OK;
@@ -93,14 +93,9 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_me
 	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
 	if (!svc || !(svc->flags & (BL_LB_F_NODEPORT | BL_LB_F_LOADBALANCER | BL_LB_F_EXTERNAL_IP)))
 		return CTX_ACT_OK;
-	be = lb4_pick(skb, pkt, ports, svc, &err);
-	if (!be)
-		return err;
-	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, daddr), pkt->daddr, be->address,
-			  L4_DPORT_OFF, ports[1], be->port);
+	ret = lb4_dnat(skb, pkt, ports, svc, &be);
 	if (IS_DROP(ret))
 		return ret;
-	pkt->daddr = be->address;
 
 	ep = lookup_ip4_endpoint(be->address);
 	if (ep)

@@ -137,25 +137,16 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 }
 
 /*
- * A pod's packet to a Service frontend: choose (or recall) the backend and
- * rewrite the destination to it. *rev_nat is set to the service id when the
- * packet was translated (0 otherwise). A Service without backends drops the
- * packet (BL_DROP_NO_SERVICE).
+ * Translates a packet to frontend svc to one of its backends: picks (or
+ * recalls) the backend and rewrites the destination. Returns CTX_ACT_OK with
+ * *out set, or a drop (BL_DROP_NO_SERVICE when the Service has no backend).
  */
-static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 *rev_nat)
+static __always_inline int lb4_dnat(struct __sk_buff *skb, struct pkt_meta *pkt, const __be16 ports[2],
+				    const struct bl_lb4_service *svc, struct bl_lb4_backend **out)
 {
-	struct bl_lb4_service *svc;
 	struct bl_lb4_backend *be;
-	__be16 ports[2];
 	int ret, err = DROP(BL_DROP_NO_SERVICE);
 
-	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
-		return CTX_ACT_OK;
-	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
-		return CTX_ACT_OK;	/* conntrack judges the truncated header */
-	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
-	if (!svc)
-		return CTX_ACT_OK;
 	be = lb4_pick(skb, pkt, ports, svc, &err);
 	if (!be)
 		return err;
@@ -164,6 +155,31 @@ static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pk
 	if (IS_DROP(ret))
 		return ret;
 	pkt->daddr = be->address;
+	*out = be;
+	return CTX_ACT_OK;
+}
+
+/*
+ * A pod's packet to a Service frontend: on to a backend. *rev_nat is set to
+ * the service id when the packet was translated (0 otherwise).
+ */
+static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 *rev_nat)
+{
+	struct bl_lb4_service *svc;
+	struct bl_lb4_backend *be;
+	__be16 ports[2];
+	int ret;
+
+	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
+		return CTX_ACT_OK;
+	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+		return CTX_ACT_OK;	/* conntrack judges the truncated header */
+	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
+	if (!svc)
+		return CTX_ACT_OK;
+	ret = lb4_dnat(skb, pkt, ports, svc, &be);
+	if (IS_DROP(ret))
+		return ret;
 	*rev_nat = svc->rev_nat_index;
 	return CTX_ACT_OK;
 }
