@@ -197,7 +197,7 @@ $B status --node node1 | grep -E "Health|KVStore"
 
 say "9. Kernel features probed, not kernel versions; the ABI the codecs were generated from is the one compiled"
 run $B bpf features
-run node dist/scripts/gen-abi.js --check build/bpf/host.bpf.o build/bpf/lxc.bpf.o build/bpf/overlay.bpf.o
+run node dist/scripts/gen-abi.js --check build/bpf/host.bpf.o build/bpf/lxc.bpf.o build/bpf/overlay.bpf.o build/bpf/sock.bpf.o
 
 say "10. Errors are one line with a stable code"
 $B lab status --name nosuchlab || true
