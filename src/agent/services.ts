@@ -18,6 +18,7 @@ import {
   type Frontend,
   type LbModel,
   type LbProblem,
+  type PlanCache,
 } from '../service/translate.js';
 import { BlLbFlags } from '../datapath/generated/abi.js';
 import type { LbBackendRow, LbDatapath, LbFrontendRow } from './datapath.js';
@@ -51,6 +52,8 @@ export class ServiceManager {
   private frontendIds: IdAllocator;
   private backendIds: IdAllocator;
   private model: LbModel | undefined;
+  /** Plans of unchanged services, reused from sync to sync. */
+  private readonly planCache: PlanCache = new Map();
   private timer: NodeJS.Timeout | undefined;
   /** Last sync, for status: how long it took and when. */
   lastSync: { at: string; ms: number; frontends: number; backends: number } | undefined;
@@ -96,6 +99,7 @@ export class ServiceManager {
       ...(this.opts.lbPool ? { lbPool: this.opts.lbPool } : {}),
       frontendIds: this.frontendIds,
       backendIds: this.backendIds,
+      planCache: this.planCache,
     });
     for (const p of next.problems) {
       if (!this.model?.problems.some((q) => q.service === p.service && q.field === p.field && q.message === p.message)) {

@@ -26,7 +26,6 @@
  *
  * IPv4 only: IPv6 addresses are skipped (with a warning where a user wrote them).
  */
-import { canonicalJSON } from '../common/canonical.js';
 import { UsageError } from '../common/errors.js';
 import { cidrContains, parseCidr, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
@@ -134,7 +133,16 @@ export interface LbOptions {
   defaultAlgorithm?: LbAlgorithm;
   /** Honour LB_ALGORITHM_ANNOTATION (Cilium's --bpf-lb-algorithm-annotation); default true. */
   algorithmAnnotation?: boolean;
+  /**
+   * Plans of unchanged services, kept across calls (keep one per caller, with
+   * the same other options): a service whose object and slices have the same
+   * resourceVersions as last time is not planned again.
+   */
+  planCache?: PlanCache;
 }
+
+/** What servicesToLb remembers per service between calls (opaque to callers). */
+export type PlanCache = Map<string, { sig: string; plan: ServicePlan | undefined; problems: LbProblem[] }>;
 
 // ---------------------------------------------------------------------------
 // Ids
@@ -271,6 +279,13 @@ const nsOf = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?
 const isIPv4 = (s: unknown): s is string => typeof s === 'string' && tryParseIPv4(s) !== undefined;
 const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 const q = (v: unknown) => JSON.stringify(v);
+
+/** The versions a service's plan depends on; '' when some object has none (nothing is cached then). */
+function versionsSig(svc: Service, slices: EndpointSlice[]): string {
+  const rv = (o: { metadata?: { uid?: string; resourceVersion?: string } }) => (o.metadata?.resourceVersion ? `${o.metadata.uid ?? ''}@${o.metadata.resourceVersion}` : '');
+  const parts = [rv(svc as any), ...slices.map((x) => rv(x as any)).sort()];
+  return parts.every(Boolean) ? parts.join(' ') : '';
+}
 
 function compareAddr(a: string, b: string): number {
   return (tryParseIPv4(a) ?? 0) - (tryParseIPv4(b) ?? 0);
@@ -516,12 +531,25 @@ export function servicesToLb(services: StoreObject[], slices: StoreObject[], opt
   const nodePortOwner = new Map<number, string>();
   const frontendOwner = new Map<string, string>();
   const plans: ServicePlan[] = [];
+  const seen = new Set<string>();
   for (const o of ordered) {
     const svc = o as unknown as Service;
     const service = `${nsOf(svc)}/${svc.metadata.name}`;
     const mine: LbProblem[] = [];
     const report = (field: string, message: string, severity: 'error' | 'warning') => mine.push({ service, field, message, severity });
-    const plan = planService(svc, slicesBySvc.get(service) ?? [], planOpts, report);
+    const svcSlices = slicesBySvc.get(service) ?? [];
+    // The plan depends only on the service and its slices: reuse it while their versions stand.
+    const sig = versionsSig(svc, svcSlices);
+    const cached = sig ? opts.planCache?.get(service) : undefined;
+    let plan: ServicePlan | undefined;
+    if (cached && cached.sig === sig) {
+      plan = cached.plan;
+      mine.push(...cached.problems);
+    } else {
+      plan = planService(svc, svcSlices, planOpts, report);
+      if (sig) opts.planCache?.set(service, { sig, plan, problems: [...mine] });
+    }
+    seen.add(service);
     if (plan) {
       for (const [np, field] of plan.nodePorts) {
         const owner = nodePortOwner.get(np);
@@ -543,6 +571,7 @@ export function servicesToLb(services: StoreObject[], slices: StoreObject[], opt
     plans.push(plan);
   }
   const kept = plans;
+  if (opts.planCache) for (const k of [...opts.planCache.keys()]) if (!seen.has(k)) opts.planCache.delete(k);
 
   // Ids: release what is gone, then allocate what is new, in a fixed order.
   frontendIds.retainOnly(new Set(kept.flatMap((p) => p.frontends.map((f) => f.keyText))));
@@ -635,13 +664,38 @@ export function diffLb(prev: LbModel, next: LbModel): LbDiff {
   return {
     upsertFrontends: next.frontends.filter((f) => {
       const p = pf.get(frontendKeyString(f.key));
-      return !p || canonicalJSON(p) !== canonicalJSON(f);
+      return !p || !sameFrontend(p, f);
     }),
     deleteFrontends: prev.frontends.filter((f) => !nf.has(frontendKeyString(f.key))),
     upsertBackends: next.backends.filter((b) => {
       const p = pb.get(b.id);
-      return !p || canonicalJSON(p) !== canonicalJSON(b);
+      return !p || !sameBackend(p, b);
     }),
     deleteBackends: prev.backends.filter((b) => !nb.has(b.id)),
   };
+}
+
+/** Field-by-field equality of two frontends (what diffLb compares; cheaper than serialising). */
+export function sameFrontend(a: Frontend, b: Frontend): boolean {
+  return (
+    a.id === b.id &&
+    a.key.address === b.key.address &&
+    a.key.port === b.key.port &&
+    a.key.protocol === b.key.protocol &&
+    a.type === b.type &&
+    a.service === b.service &&
+    a.portName === b.portName &&
+    a.algorithm === b.algorithm &&
+    a.noBackends === b.noBackends &&
+    a.trafficPolicy.external === b.trafficPolicy.external &&
+    a.trafficPolicy.internal === b.trafficPolicy.internal &&
+    a.affinity?.timeoutSeconds === b.affinity?.timeoutSeconds &&
+    a.backends.length === b.backends.length &&
+    a.backends.every((id, i) => id === b.backends[i])
+  );
+}
+
+/** Field-by-field equality of two backends. */
+export function sameBackend(a: Backend, b: Backend): boolean {
+  return a.id === b.id && a.address === b.address && a.port === b.port && a.protocol === b.protocol && a.state === b.state && a.nodeName === b.nodeName && a.zone === b.zone;
 }
