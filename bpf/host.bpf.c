@@ -131,19 +131,6 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 	if (IS_DROP(ret))
 		return send_drop(skb, -ret, dir, &pkt);
 
-	/* NodePort, LoadBalancer and external IPs; and replies to what this node forwarded. */
-	if (dir == BL_DIR_INGRESS && pkt.l3_proto == bpf_htons(ETH_P_IP)) {
-		struct trace_meta tm = { .source = bl_config.host_endpoint_id, .src_identity = BL_IDENTITY_WORLD };
-
-		ret = nodeport_ingress(skb, &pkt, obs, &tm);
-		if (IS_DROP(ret))
-			return send_drop(skb, -ret, dir, &pkt);
-		if (ret != CTX_ACT_OK) {
-			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
-			return ret;
-		}
-	}
-
 	/* Native routing: the network sent a local pod's packet to this node.
 	 * dir is a constant, so the egress program has none of this. */
 	if (dir == BL_DIR_INGRESS && bl_config.routing_mode == BL_ROUTING_NATIVE &&
@@ -155,6 +142,20 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 			ret = ipv4_local_delivery(skb, &pkt, ep, obs, &tm, 0);
 			if (IS_DROP(ret))
 				return send_drop(skb, -ret, dir, &pkt);
+			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
+			return ret;
+		}
+	}
+
+	/* NodePort, LoadBalancer and external IPs; and replies to what this node forwarded.
+	 * After local delivery, so natively routed pod traffic pays no service lookup. */
+	if (dir == BL_DIR_INGRESS && pkt.l3_proto == bpf_htons(ETH_P_IP)) {
+		struct trace_meta tm = { .source = bl_config.host_endpoint_id, .src_identity = BL_IDENTITY_WORLD };
+
+		ret = nodeport_ingress(skb, &pkt, obs, &tm);
+		if (IS_DROP(ret))
+			return send_drop(skb, -ret, dir, &pkt);
+		if (ret != CTX_ACT_OK) {
 			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
 			return ret;
 		}

@@ -5,7 +5,7 @@
  * store and the container through the kubelet of the pod's node.
  */
 import { Command } from 'commander';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { ContainerNotRunningError, PodNotScheduledError, StoreNotFoundError, UsageError } from '../common/errors.js';
 import { containerLogPath, execInContainer, runningContainer } from '../lab/kubelet.js';
 import { resolveLabName } from '../lab/state.js';
@@ -102,7 +102,6 @@ export function registerWorkloads(program: Command): void {
       if (!Number.isInteger(n)) throw new UsageError(`--tail ${o.tail}: must be a whole number`);
       let offset = 0;
       if (n >= 0 && existsSync(path)) {
-        const { readFileSync } = await import('node:fs');
         const text = readFileSync(path, 'utf8');
         process.stdout.write(tail(text, n));
         offset = Buffer.byteLength(text);

@@ -27,7 +27,6 @@ import { logger, type Logger } from '../common/log.js';
 import { repoRoot, version } from '../common/version.js';
 import { agentGet } from '../agent/client.js';
 import type { AgentStatus } from '../agent/types.js';
-import { pluginConfig } from '../cni/conflist.js';
 import type { CniResult } from '../cni/types.js';
 import { openEtcdStore } from '../store/etcd.js';
 import type { Informer, Store, StoreObject } from '../store/store.js';
@@ -36,7 +35,7 @@ import { cgroupPath, ensureCgroup, removeCgroup } from './cgroup.js';
 import { resolvConf } from './dns.js';
 import { resolveContainerCommand } from './images.js';
 import { addNetns, delNetns, netnsExists } from './netns.js';
-import { POD_IFNAME, cniEnv, installNodeConflist, invokeCni, podNetnsName } from './pods.js';
+import { POD_IFNAME, cniSandbox, podNetnsName, type SandboxRef } from './pods.js';
 import { backoffDelay, podStatus, shouldRestart, BACKOFF_RESET_MS, type ContainerState, type PodRuntimeView } from './podstatus.js';
 import { isAlive, processStartTime } from './process.js';
 import { labDir, readState } from './state.js';
@@ -313,16 +312,17 @@ class PodWorker {
     this.writeStatusSoon();
   }
 
+  private sandboxRef(): SandboxRef {
+    return { containerID: this.rec.sandboxID, netnsPath: `/run/netns/${this.rec.netns}`, ifname: POD_IFNAME, namespace: this.rec.namespace, name: this.rec.name, uid: this.rec.uid };
+  }
+
   private async ensureSandbox(): Promise<void> {
     const { lab, node } = this.k.config;
     if (this.rec.ip && netnsExists(this.rec.netns)) return;
     const state = readState(lab);
     if (!state) throw new Error(`lab ${lab}: state file missing`);
-    const nodePlan = state.plan.nodes.find((n) => n.name === node)!;
     if (!netnsExists(this.rec.netns)) addNetns(this.rec.netns);
-    const conflist = installNodeConflist(state, node);
-    const env = cniEnv('ADD', { containerID: this.rec.sandboxID, netnsPath: `/run/netns/${this.rec.netns}`, ifname: POD_IFNAME, namespace: this.rec.namespace, name: this.rec.name, uid: this.rec.uid });
-    const out = await invokeCni(nodePlan.netns, env, pluginConfig(conflist, 0, { labels: this.pod.metadata.labels ?? {} }));
+    const out = await cniSandbox(state, node, 'ADD', this.sandboxRef(), { labels: this.pod.metadata.labels ?? {} });
     if (out.error) throw new Error(`CNI ADD: error ${out.error.code}: ${out.error.msg}`);
     const ip = out.result?.ips?.[0]?.address.split('/')[0];
     if (!ip) throw new Error('CNI ADD returned no address');
@@ -511,11 +511,8 @@ class PodWorker {
     const { lab, node } = this.k.config;
     await removeCgroup(podCgroup(lab, node, this.rec.uid)).catch(() => undefined);
     const state = readState(lab);
-    const nodePlan = state?.plan.nodes.find((n) => n.name === node);
-    if (state && nodePlan && this.rec.cniResult) {
-      const conflist = installNodeConflist(state, node);
-      const env = cniEnv('DEL', { containerID: this.rec.sandboxID, netnsPath: `/run/netns/${this.rec.netns}`, ifname: POD_IFNAME, namespace: this.rec.namespace, name: this.rec.name, uid: this.rec.uid });
-      const out = await invokeCni(nodePlan.netns, env, pluginConfig(conflist, 0, { prevResult: this.rec.cniResult })).catch((e: Error) => ({ error: { code: 999, msg: e.message } }));
+    if (state && this.rec.cniResult) {
+      const out = await cniSandbox(state, node, 'DEL', this.sandboxRef(), { prevResult: this.rec.cniResult }).catch((e: Error) => ({ error: { code: 999, msg: e.message } }));
       if (out.error) this.log.warn('CNI DEL failed', { pod: `${this.rec.namespace}/${this.rec.name}`, error: out.error.msg });
     }
     if (netnsExists(this.rec.netns)) delNetns(this.rec.netns);

@@ -171,6 +171,21 @@ export async function invokeCni(nodeNetns: string, env: Record<string, string>, 
   return { code: r.code, error, stderr: r.stderr };
 }
 
+/** What names a sandbox to the CNI plugin. */
+export type SandboxRef = Pick<PodRecord, 'containerID' | 'netnsPath' | 'ifname' | 'namespace' | 'name' | 'uid'>;
+
+/**
+ * CNI ADD or DEL of a sandbox on a lab node, as a runtime does it: the node's
+ * conflist (written as its installer would), CNI_* in the environment, the
+ * plugin run in the node's namespace. Shared by `lab pod` and the kubelet.
+ */
+export function cniSandbox(state: LabState, node: string, command: 'ADD' | 'DEL', ref: SandboxRef, extra: { labels?: Record<string, string>; prevResult?: CniResult } = {}): Promise<CniOutcome> {
+  const plan = state.plan.nodes.find((n) => n.name === node);
+  if (!plan) throw new LabStepError(`CNI ${command} on ${node}: lab ${state.plan.name} has no such node`);
+  const conflist = installNodeConflist(state, node);
+  return invokeCni(plan.netns, cniEnv(command, ref), pluginConfig(conflist, 0, extra));
+}
+
 function cniFailure(op: string, e: CniErrorObject): CniError {
   return new CniError(e.code, `${op}: CNI error ${e.code}: ${e.msg}`, { details: e.details });
 }
@@ -203,7 +218,6 @@ export async function addPod(lab: string, opts: PodAddOptions): Promise<PodRecor
   const netns = podNetnsName(lab, namespace, opts.name);
   if (netnsExists(netns)) throw new PodExistsError(`${op}: network namespace ${netns} already exists`, 'another pod maps to the same namespace name; choose another name');
 
-  const conflist = installNodeConflist(state, node.name);
   const rec: PodRecord = {
     version: 1,
     name: opts.name,
@@ -221,7 +235,7 @@ export async function addPod(lab: string, opts: PodAddOptions): Promise<PodRecor
   writePod(lab, rec);
   try {
     addNetns(netns);
-    const out = await invokeCni(node.netns, cniEnv('ADD', rec), pluginConfig(conflist, 0, { labels: rec.labels }));
+    const out = await cniSandbox(state, node.name, 'ADD', rec, { labels: rec.labels });
     if (out.error) throw cniFailure(`${op}: CNI ADD on ${node.name}`, out.error);
     const ip = out.result?.ips?.[0]?.address.split('/')[0];
     if (!ip) throw new LabStepError(`${op}: CNI ADD on ${node.name} returned no address`);
@@ -258,8 +272,7 @@ export async function deletePod(lab: string, name: string, opts: { force?: boole
   rec.phase = 'deleting';
   writePod(lab, rec);
   if (node && state.agents[node.name]) {
-    const conflist = installNodeConflist(state, node.name);
-    const out = await invokeCni(node.netns, cniEnv('DEL', rec), pluginConfig(conflist, 0, rec.result ? { prevResult: rec.result } : {}));
+    const out = await cniSandbox(state, node.name, 'DEL', rec, rec.result ? { prevResult: rec.result } : {});
     if (out.error && !opts.force) {
       throw new CniError(out.error.code, `${op}: CNI DEL on ${node.name}: CNI error ${out.error.code}: ${out.error.msg}`, {
         details: out.error.details,
