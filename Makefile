@@ -67,6 +67,7 @@ bench-control-plane: setup build
 	@node dist/bench/control-plane.js
 
 bench-services: setup build
+	@command -v gnuplot >/dev/null || apt-get install -y -q gnuplot-nox >/dev/null
 	@node dist/bench/services.js
 
 clean:

@@ -37,7 +37,11 @@
  * restore with --noflush; nft: kube-proxy's partial transaction).
  *
  *   node dist/bench/services.js [--rounds 5] [--seconds 3] [--concurrency 16]
- *        [--sizes 100,1000,10000] [--sample 64] [--out bench/results/services.json]
+ *        [--sizes 100,1000,10000,50000] [--sample 64] [--out bench/results/services.json]
+ *
+ * Writes the table to stdout, the JSON to --out and, when gnuplot is installed
+ * (`make bench-services` installs gnuplot-nox), a PNG of rate and p99 against N
+ * beside the JSON.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -67,7 +71,7 @@ function arg(name: string, def: string): string {
 const ROUNDS = Number(arg('--rounds', '5'));
 const SECONDS = Number(arg('--seconds', '3'));
 const CONCURRENCY = Number(arg('--concurrency', '16'));
-const SIZES = arg('--sizes', '100,1000,10000').split(',').map(Number);
+const SIZES = arg('--sizes', '100,1000,10000,50000').split(',').map(Number);
 const SAMPLE = Number(arg('--sample', '64'));
 /** Objects per apply: etcd's default --max-txn-ops is 128 and a batch is one transaction. */
 const BATCH = 120;
@@ -255,10 +259,26 @@ interface LbReply {
 }
 const lbOf = (socket: string) => agentGet<LbReply>(socket, '/v1/bpf/lb', 60_000);
 
+interface SvcStatus {
+  frontends: number;
+  backends: number;
+  busyMs: number;
+  lastSync: { at: string; ms: number } | null;
+}
+/** The agent's service counters: cheap at any N (no map walk), unlike /v1/bpf/lb. */
+const statusOf = (socket: string) => agentGet<SvcStatus>(socket, '/v1/services/status', 60_000);
+
 /** Frontends per agent, once. */
 async function frontendCounts(lab: Lab): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const [node, sock] of Object.entries(lab.agents)) out[node] = (await lbOf(sock)).frontends.length;
+  for (const [node, sock] of Object.entries(lab.agents)) out[node] = (await statusOf(sock)).frontends;
+  return out;
+}
+
+/** Each agent's time spent translating and writing maps so far. */
+async function busyMs(lab: Lab): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [node, sock] of Object.entries(lab.agents)) out[node] = (await statusOf(sock)).busyMs;
   return out;
 }
 
@@ -268,7 +288,7 @@ async function waitFrontends(lab: Lab, want: Record<string, number>, t0: number,
   for (;;) {
     for (const [node, sock] of Object.entries(lab.agents)) {
       if (done[node] !== undefined) continue;
-      const n = (await lbOf(sock)).frontends.length;
+      const n = (await statusOf(sock)).frontends;
       if (n === want[node]) done[node] = now() - t0;
     }
     if (Object.keys(done).length === Object.keys(lab.agents).length) return done;
@@ -292,8 +312,9 @@ async function deleteServices(lab: Lab, n: number, baseline: Record<string, numb
 }
 
 /** Applies N services from scratch; answers apply time and per-agent programmed time (ms from the first apply). */
-async function programBeeline(lab: Lab, n: number, baseline: Record<string, number>): Promise<{ applyMs: number; programmedMs: Record<string, number> }> {
+async function programBeeline(lab: Lab, n: number, baseline: Record<string, number>): Promise<{ applyMs: number; programmedMs: Record<string, number>; agentBusyMs: Record<string, number> }> {
   const want = Object.fromEntries(Object.entries(baseline).map(([k, v]) => [k, v + n]));
+  const busy0 = await busyMs(lab);
   const t0 = now();
   const per = BATCH / 2;
   const applying = (async () => {
@@ -304,9 +325,12 @@ async function programBeeline(lab: Lab, n: number, baseline: Record<string, numb
     }
     return now() - t0;
   })();
-  const waiting = waitFrontends(lab, want, t0, n >= 5000 ? 500 : 100, 600_000);
+  const waiting = waitFrontends(lab, want, t0, 50, 1_200_000);
   const [applyMs, programmedMs] = await Promise.all([applying, waiting]);
-  return { applyMs, programmedMs };
+  const busy1 = await busyMs(lab);
+  // The agents' own work (translation + batched map writes), without etcd's write time.
+  const agentBusyMs = Object.fromEntries(Object.entries(busy1).map(([k, v]) => [k, v - (busy0[k] ?? 0)]));
+  return { applyMs, programmedMs, agentBusyMs };
 }
 
 /**
@@ -317,7 +341,7 @@ async function programBeeline(lab: Lab, n: number, baseline: Record<string, numb
  * the apply's start, read after the poll saw the change (nothing else changes
  * Services in the lab meanwhile).
  */
-async function changeBeeline(lab: Lab, n: number, count: number): Promise<{ ms: Record<string, number>; agentMs: Record<string, number>; pollMs: number }> {
+async function changeBeeline(lab: Lab, n: number, count: number): Promise<{ ms: Record<string, number>; agentMs: Record<string, number>; flushMs: Record<string, number>; pollMs: number }> {
   const addr = vip(n - 1);
   const wall0 = Date.now();
   const t0 = now();
@@ -339,11 +363,15 @@ async function changeBeeline(lab: Lab, n: number, count: number): Promise<{ ms: 
     if (now() - t0 > 60_000) throw new Error(`${lab.name}: change of ${svcName(n - 1)} not in the maps after 60 s`);
   }
   const agentMs: Record<string, number> = {};
+  const flushMs: Record<string, number> = {};
   for (const [node, sock] of Object.entries(lab.agents)) {
-    const r = await agentGet<{ lastSync: { at: string } | null }>(sock, '/v1/services', 60_000);
-    if (r.lastSync) agentMs[node] = Date.parse(r.lastSync.at) - wall0;
+    const r = await statusOf(sock);
+    if (r.lastSync) {
+      agentMs[node] = Date.parse(r.lastSync.at) - wall0;
+      flushMs[node] = r.lastSync.ms;
+    }
   }
-  return { ms: done, agentMs, pollMs: pollTotal / polls };
+  return { ms: done, agentMs, flushMs, pollMs: pollTotal / polls };
 }
 
 // ---------------------------------------------------------------------------
@@ -406,13 +434,15 @@ interface Sample extends LoadResult {
 interface ChangeSample {
   n: number;
   round: number;
-  arm: 'beeline' | 'iptables' | 'nftables';
+  /** beeline: apply start → the agents' flush end; beeline-flush: that flush alone (translate + map writes). */
+  arm: 'beeline' | 'beeline-flush' | 'iptables' | 'nftables';
   ms: number;
   detail?: unknown;
 }
 interface ProgramSample {
   n: number;
-  arm: 'beeline' | 'iptables' | 'nftables';
+  /** beeline: first apply → both agents hold N; beeline-agent: the agents' own work in that time. */
+  arm: 'beeline' | 'beeline-agent' | 'iptables' | 'nftables';
   ms: number;
   detail?: unknown;
 }
@@ -428,7 +458,9 @@ async function main(): Promise<void> {
   try {
     progress(`lab ${LAB_BPF} (eBPF, socket LB)`);
     // Native routing in both labs, so that the two floors are the same topology.
-    bpf = await labUp(LAB_BPF, ['--routing', 'native']);
+    // Room for the largest N: 1 master + 4 slots per Service (Cilium's bpf-lb-map-max).
+    const lbMapMax = Math.max(65536, 2 ** Math.ceil(Math.log2(Math.max(...SIZES) * 5 + 1024)));
+    bpf = await labUp(LAB_BPF, ['--routing', 'native', '--bpf-lb-map-max', String(lbMapMax)]);
     progress(`lab ${LAB_KP} (--datapath none)`);
     kp = await labUp(LAB_KP, ['--routing', 'native', '--datapath', 'none']);
     progress(`backends: bpf ${bpf.backends.join(' ')} (${bpf.backendNodes.join(',')}); kp ${kp.backends.join(' ')} (${kp.backendNodes.join(',')})`);
@@ -454,7 +486,8 @@ async function main(): Promise<void> {
       const pb = await programBeeline(bpf, n, baseline);
       const progMs = Math.max(...Object.values(pb.programmedMs));
       programs.push({ n, arm: 'beeline', ms: progMs, detail: pb });
-      progress(`N=${n}: beeline programmed in ${fmt(progMs, 0)} ms (apply ${fmt(pb.applyMs, 0)} ms; per node ${JSON.stringify(pb.programmedMs)})`);
+      programs.push({ n, arm: 'beeline-agent', ms: Math.max(...Object.values(pb.agentBusyMs)), detail: pb.agentBusyMs });
+      progress(`N=${n}: beeline programmed in ${fmt(progMs, 0)} ms (apply ${fmt(pb.applyMs, 0)} ms; per node ${JSON.stringify(pb.programmedMs)}; agents' own work ${JSON.stringify(pb.agentBusyMs)} ms)`);
       const lb = await Promise.all(Object.values(bpf.agents).map((s) => lbOf(s)));
       const benchFrontends = lb.map((r) => r.frontends.filter((f) => f.address.startsWith('10.100.') && f.backends.length === 4).length);
       checks.push({ n, arm: 'beeline', frontendsWith4Backends: benchFrontends });
@@ -526,6 +559,7 @@ async function main(): Promise<void> {
         // The agents' own end-of-sync times (the poll's figure is bounded by the poll's cost, kept in detail).
         const agentChange = Math.max(...Object.values(bc.agentMs));
         changes.push({ n, round, arm: 'beeline', ms: Number.isFinite(agentChange) ? agentChange : Math.max(...Object.values(bc.ms)), detail: bc });
+        changes.push({ n, round, arm: 'beeline-flush', ms: Math.max(...Object.values(bc.flushMs)) });
         const before = kps[n - 1]!;
         const b4 = { ...before, backends: before.backends.slice(0, prevCount) };
         const after = { ...before, backends: before.backends.slice(0, count) };
@@ -546,8 +580,8 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------- summary
     const rows: string[] = [];
     const summary: Record<string, unknown>[] = [];
-    rows.push('| N | arm | req/s (median, min–max) | vs floor | connect p50 µs | connect p99 µs (median, min–max) | errors | programming N (ms) | one change (ms, median) |');
-    rows.push('|---|---|---|---|---|---|---|---|---|');
+    rows.push('| N | arm | req/s (median, min–max) | vs floor | connect p50 µs | connect p99 µs (median, min–max) | errors | programming N (ms) | agents\' own programming work (ms) | one change (ms, median) | agent flush of one change (ms) |');
+    rows.push('|---|---|---|---|---|---|---|---|---|---|---|');
     const of = (n: number, arm: ArmName) => samples.filter((s) => s.n === n && s.arm === arm);
     for (const n of SIZES) {
       for (const arm of ARMS) {
@@ -557,6 +591,8 @@ async function main(): Promise<void> {
         const floor = median(of(n, FLOOR_OF[arm]).map((x) => x.rps));
         const prog = programs.find((p) => p.n === n && p.arm === arm)?.ms;
         const ch = changes.filter((c) => c.n === n && c.arm === arm).map((c) => c.ms);
+        const agentProg = arm === 'beeline' ? programs.find((p) => p.n === n && p.arm === 'beeline-agent')?.ms : undefined;
+        const flush = arm === 'beeline' ? changes.filter((c) => c.n === n && c.arm === 'beeline-flush').map((c) => c.ms) : [];
         const row = {
           n,
           arm,
@@ -573,10 +609,12 @@ async function main(): Promise<void> {
           changeMs: ch.length ? median(ch) : null,
           changeMinMs: ch.length ? Math.min(...ch) : null,
           changeMaxMs: ch.length ? Math.max(...ch) : null,
+          agentProgramMs: agentProg ?? null,
+          flushMs: flush.length ? median(flush) : null,
         };
         summary.push(row);
         rows.push(
-          `| ${n} | ${arm} | ${fmt(row.rps, 0)} (${fmt(row.rpsMin, 0)}–${fmt(row.rpsMax, 0)}) | ${fmt(row.rpsVsFloor, 3)} | ${fmt(row.connectP50us, 0)} | ${fmt(row.connectP99us, 0)} (${fmt(row.connectP99Min, 0)}–${fmt(row.connectP99Max, 0)}) | ${row.errors} | ${prog === undefined ? '' : fmt(prog, 0)} | ${row.changeMs === null ? '' : `${fmt(row.changeMs, 1)} (${fmt(row.changeMinMs!, 1)}–${fmt(row.changeMaxMs!, 1)})`} |`,
+          `| ${n} | ${arm} | ${fmt(row.rps, 0)} (${fmt(row.rpsMin, 0)}–${fmt(row.rpsMax, 0)}) | ${fmt(row.rpsVsFloor, 3)} | ${fmt(row.connectP50us, 0)} | ${fmt(row.connectP99us, 0)} (${fmt(row.connectP99Min, 0)}–${fmt(row.connectP99Max, 0)}) | ${row.errors} | ${prog === undefined ? '' : fmt(prog, 0)} | ${row.agentProgramMs === null ? '' : fmt(row.agentProgramMs, 0)} | ${row.changeMs === null ? '' : `${fmt(row.changeMs, 1)} (${fmt(row.changeMinMs!, 1)}–${fmt(row.changeMaxMs!, 1)})`} | ${row.flushMs === null ? '' : fmt(row.flushMs, 2)} |`,
         );
       }
     }
@@ -612,6 +650,7 @@ async function main(): Promise<void> {
       ) + '\n',
     );
     progress(`wrote ${OUT}`);
+    plot(summary as unknown as PlotRow[], OUT.replace(/\.json$/, '') + '.png');
   } finally {
     if (readState(LAB_KP)) kpFlushAll();
     await bpf?.store.close().catch(() => undefined);
@@ -627,6 +666,44 @@ async function main(): Promise<void> {
     }
     spawnSync('rm', ['-rf', TMP]);
   }
+}
+
+interface PlotRow {
+  n: number;
+  arm: ArmName;
+  rps: number;
+  connectP99us: number;
+}
+
+/** Rate and p99 against N, one line per arm (gnuplot, when installed). */
+function plot(summary: PlotRow[], png: string): void {
+  if (spawnSync('gnuplot', ['--version']).status !== 0) {
+    progress('gnuplot not installed: no plot (make bench-services installs gnuplot-nox)');
+    return;
+  }
+  const dat = join(TMP, 'plot.dat');
+  const blocks = ARMS.map((arm) => `# ${arm}\n` + summary.filter((r) => r.arm === arm).map((r) => `${r.n} ${r.rps} ${r.connectP99us}`).join('\n')).join('\n\n\n');
+  writeFileSync(dat, blocks + '\n');
+  const lines = (col: number) => ARMS.map((arm, i) => `'${dat}' index ${i} using 1:${col} with linespoints lw 2 title '${arm}'`).join(', ');
+  const script = [
+    `set terminal pngcairo size 1200,500 font ',10'`,
+    `set output '${png}'`,
+    `set multiplot layout 1,2 title 'Services × 4 backends, one connection per request (median of rounds)'`,
+    `set logscale x`,
+    `set xlabel 'Services (N)'`,
+    `set grid`,
+    `set key left bottom`,
+    `set ylabel 'requests/s'`,
+    `set yrange [0:*]`,
+    `plot ${lines(2)}`,
+    `set ylabel 'connect p99 (µs)'`,
+    `set key left top`,
+    `plot ${lines(3)}`,
+    `unset multiplot`,
+  ].join('\n');
+  const r = spawnSync('gnuplot', [], { input: script, encoding: 'utf8' });
+  if (r.status !== 0) progress(`gnuplot failed: ${r.stderr}`);
+  else progress(`wrote ${png}`);
 }
 
 await main();

@@ -10,7 +10,9 @@
  * straight into the pod (lib/lxc.h), as another node routed it here; in
  * tunnel mode pods' traffic from other nodes arrives through bl_vxlan
  * (overlay.bpf.c) instead. Everything else, and IPv6, ARP and other
- * ethertypes, passes to the stack untouched.
+ * ethertypes, passes to the stack untouched. A NodePort, LoadBalancer or
+ * external IP frontend without a backend is refused: BL_DROP_NO_SERVICE,
+ * answered with an ICMP port unreachable to the client (lib/icmp.h).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -35,6 +37,8 @@
 #include "lib/ipcache.h"
 #include "lib/tunnel.h"
 #include "lib/fib.h"
+#include "lib/icmp.h"
+#include "lib/nodeport_snat.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
@@ -52,20 +56,23 @@ const volatile struct bl_datapath_config bl_config = {
  * connection this node forwarded is translated back and sent to the client;
  * a new packet to a frontend is translated to a backend (lib/nat.h) and
  * delivered to it when it is local (the client's address preserved), else
- * sent to its node with this node's address as the source (SNAT keeping the
- * client's port) so the reply comes back here. CTX_ACT_OK: not for us.
+ * sent to its node with this node's address as the source (SNAT: the
+ * client's port when no other client holds it towards that backend, else an
+ * allocated one, lib/nodeport_snat.h) so the reply comes back here.
+ * CTX_ACT_OK: not for us.
  */
 static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_meta *pkt, __u8 obs,
 					    struct trace_meta *tm)
 {
 	struct bl_lb4_nodeport_nat_key nk = {};
-	struct bl_lb4_nodeport_nat nv = {}, *nn;
+	struct bl_lb4_nodeport_snat_key fk = {};
+	struct bl_lb4_nodeport_nat *nn;
 	struct bl_remote_endpoint_info *remote;
 	struct bl_endpoint_info *ep;
 	struct bl_lb4_service *svc;
 	struct bl_lb4_backend *be;
 	__be32 client = pkt->saddr;
-	__be16 ports[2];
+	__be16 ports[2], nat_port;
 	int ret;
 
 	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
@@ -75,12 +82,12 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_me
 
 	nk.backend = pkt->saddr;
 	nk.backend_port = ports[0];
-	nk.client_port = ports[1];
+	nk.nat_port = ports[1];
 	nk.proto = pkt->l4_proto;
 	nn = pkt->daddr == bl_config.node_ip4 ? bpf_map_lookup_elem(&bl_lb4_nodeport_nat, &nk) : NULL;
 	if (nn) {
 		ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, daddr), pkt->daddr, nn->client,
-				  L4_DPORT_OFF, ports[1], ports[1]);
+				  L4_DPORT_OFF, ports[1], nn->client_port);
 		if (IS_DROP(ret))
 			return ret;
 		pkt->daddr = nn->client;
@@ -101,15 +108,16 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_me
 	if (ep)
 		return ipv4_local_delivery(skb, pkt, ep, obs, tm, svc->rev_nat_index);
 
-	nk.backend = be->address;
-	nk.backend_port = be->port;
-	nk.client_port = ports[0];
-	nv.client = client;
-	nv.rev_nat_index = svc->rev_nat_index;
-	if (bpf_map_update_elem(&bl_lb4_nodeport_nat, &nk, &nv, BPF_ANY) < 0)
-		return DROP(BL_DROP_NAT_NO_MAPPING);
+	fk.client = client;
+	fk.backend = be->address;
+	fk.client_port = ports[0];
+	fk.backend_port = be->port;
+	fk.proto = pkt->l4_proto;
+	ret = nodeport_snat_port(&fk, svc->rev_nat_index, &nat_port);
+	if (IS_DROP(ret))
+		return ret;
 	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, saddr), client, bl_config.node_ip4,
-			  L4_SPORT_OFF, ports[0], ports[0]);
+			  L4_SPORT_OFF, ports[0], nat_port);
 	if (IS_DROP(ret))
 		return ret;
 	pkt->saddr = bl_config.node_ip4;
@@ -153,6 +161,10 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 		struct trace_meta tm = { .source = bl_config.host_endpoint_id, .src_identity = BL_IDENTITY_WORLD };
 
 		ret = nodeport_ingress(skb, &pkt, obs, &tm);
+		/* A frontend without a backend: refused, back out towards the
+		 * client; never passed to the stack, which has nothing on the port. */
+		if (ret == DROP(BL_DROP_NO_SERVICE))
+			return icmp4_reject_no_service(skb, &pkt, dir, bl_config.host_endpoint_id);
 		if (IS_DROP(ret))
 			return send_drop(skb, -ret, dir, &pkt);
 		if (ret != CTX_ACT_OK) {

@@ -10,8 +10,10 @@
  * (egress) and routed: to a local pod directly (bpf_redirect_peer), to a pod
  * on another node through the tunnel (tunnel mode) or the stack (native
  * mode), anywhere else to the stack. An address of this node's pod CIDR that
- * no endpoint has is dropped (BL_DROP_UNROUTABLE). IPv6 and other ethertypes
- * pass to the stack for now.
+ * no endpoint has is dropped (BL_DROP_UNROUTABLE). A packet to a Service
+ * frontend without a backend is refused: reported as BL_DROP_NO_SERVICE and
+ * answered with an ICMP port unreachable back into the pod (lib/icmp.h).
+ * IPv6 and other ethertypes pass to the stack for now.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -40,6 +42,7 @@
 #include "lib/tunnel.h"
 #include "lib/fib.h"
 #include "lib/nat.h"
+#include "lib/icmp.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
@@ -185,6 +188,10 @@ int bl_from_container(struct __sk_buff *skb)
 			send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, &tm, &pkt);
 		ret = CTX_ACT_OK;
 	}
+	/* A Service frontend without a backend (lb4_egress(), before anything
+	 * was rewritten or conntracked): refused, back into the pod. */
+	if (ret == DROP(BL_DROP_NO_SERVICE))
+		return icmp4_reject_no_service(skb, &pkt, BL_DIR_EGRESS, tm.source);
 	if (IS_DROP(ret))
 		return send_drop_ep(skb, -ret, BL_DIR_EGRESS, tm.source, &pkt);
 	/* Forwarded: to the stack, or a redirect (local pod, tunnel, ARP reply). */

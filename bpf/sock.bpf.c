@@ -73,8 +73,21 @@ static __always_inline int sock4_xlate_fwd(struct bpf_sock_addr *ctx)
 		if (a && now - a->last_used <= svc->affinity_timeout && bpf_map_lookup_elem(&bl_lb4_backends, &a->backend_id))
 			backend_id = a->backend_id;
 	}
-	if (!backend_id)
-		backend_id = lb4_select_backend_id(addr, port, proto, svc);
+	/*
+	 * Maglev: at connect() there is no source port yet (and the source
+	 * address may not be chosen), so the flow hash is the client's network
+	 * namespace cookie with the frontend: each pod keeps one backend per
+	 * frontend while the backends stay, and a backend change moves few
+	 * pods. The cookie is per node; that is enough here, since only the
+	 * client's own node translates its connections.
+	 */
+	if (!backend_id) {
+		__u64 netns = bpf_get_netns_cookie(ctx);
+
+		backend_id = lb4_select_backend_id_hash(addr, port, proto, svc,
+							bl_jhash_3words((__u32)netns, (__u32)(netns >> 32), addr,
+									BL_LB_HASH_SEED_SOCK + port));
+	}
 	be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
 	if (!be) {
 		/* No backend: refuse now instead of letting the client wait for a timeout. */

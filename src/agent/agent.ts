@@ -105,6 +105,7 @@ export class Agent {
       .route('GET', '/v1/bpf/ipcache', () => this.datapath.ipcache())
       .route('GET', '/v1/bpf/ct', () => this.datapath.ctEntries())
       .route('GET', '/v1/services', () => ({ services: this.services?.rows() ?? [], problems: this.services?.problems() ?? [], lastSync: this.services?.lastSync ?? null }))
+      .route('GET', '/v1/services/status', () => this.services?.status() ?? null)
       .route('GET', '/v1/bpf/lb', () => ({ frontends: this.datapath.lb?.frontends() ?? [], backends: this.datapath.lb?.backends() ?? [] }))
       .route('POST', '/v1/bpf/ct/gc', () => ({ deleted: this.datapath.ctGarbageCollect() }))
       .stream('/v1/monitor', (req, res) => {
@@ -211,7 +212,7 @@ export class Agent {
 
   /** Services into the datapath's service maps, once the kvstore answers (the maps keep their entries meanwhile). */
   private async startServices(): Promise<void> {
-    const mgr = new ServiceManager(new EtcdStore(this.etcd!), this.datapath.lb!, { nodeName: this.config.node, nodeIPs: [this.config.nodeIP], ...(this.config.lbPoolCIDR ? { lbPool: [this.config.lbPoolCIDR] } : {}) }, this.log);
+    const mgr = new ServiceManager(new EtcdStore(this.etcd!), this.datapath.lb!, { nodeName: this.config.node, nodeIPs: [this.config.nodeIP], ...(this.config.lbPoolCIDR ? { lbPool: [this.config.lbPoolCIDR] } : {}), ...(this.config.lbAlgorithm ? { defaultAlgorithm: this.config.lbAlgorithm } : {}) }, this.log);
     try {
       await withTimeout(mgr.start(), 10_000);
     } catch (e) {

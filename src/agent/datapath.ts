@@ -72,6 +72,13 @@ export interface LbFrontendRow {
   affinityTimeout: number;
   /** Backend ids by slot (slot 1 first). */
   backends: number[];
+  /**
+   * BL_LB_F_MAGLEV frontends: each backend's cluster-wide key
+   * (`address:port/protocol`), parallel to `backends`; the Maglev table is
+   * built from these, so every node's table agrees whatever ids it gave.
+   * Absent when read back from the maps.
+   */
+  maglevKeys?: string[];
 }
 
 /** A backend as the backend map holds it. */
@@ -84,12 +91,22 @@ export interface LbBackendRow {
 }
 
 /** The service maps: writes touch only the entries of one frontend or backend. */
+/** One translation's changes to a node's service maps. */
+export interface LbUpdate {
+  upsertBackends: LbBackendRow[];
+  upsertFrontends: LbFrontendRow[];
+  deleteFrontends: Pick<LbFrontendRow, 'address' | 'port' | 'protocol'>[];
+  deleteBackends: number[];
+}
+
 export interface LbDatapath {
-  upsertBackend(b: LbBackendRow): void;
-  deleteBackend(id: number): void;
-  /** Writes the backend slots, then the master entry (and the reverse-NAT entry); drops slots past the new count. */
-  upsertFrontend(f: LbFrontendRow): void;
-  deleteFrontend(f: Pick<LbFrontendRow, 'id' | 'address' | 'port' | 'protocol'>): void;
+  /**
+   * Writes one translation's changes (batched), ordered so the datapath never
+   * follows a master entry to a missing slot or a slot to a missing backend.
+   */
+  apply(u: LbUpdate): void;
+  /** max_entries of the service (frontend + slot) map and of the backend map. */
+  capacity(): { serviceEntries: number; backendEntries: number; maglevEntries?: number; maglevTableSize?: number };
   frontends(): LbFrontendRow[];
   backends(): LbBackendRow[];
 }

@@ -1,38 +1,54 @@
 /**
  * The agent's kube-proxy replacement: Services and EndpointSlices from the
- * store in, this node's service maps out. Translation is pure
- * (src/service/translate.ts); this class keeps the ids stable (restored from
- * the maps after a restart), writes only what changed (diffLb), and after a
- * restart removes what the maps hold that no Service wants any more.
+ * store in, this node's service maps out. Every informer event goes to an
+ * incremental translator (src/service/translator.ts); a flush a few
+ * milliseconds later writes only what that event changed, in batches. Ids
+ * stay stable across restarts (restored from the maps), the maps' room is
+ * accounted so a Service that does not fit is reported, not half-written,
+ * and the first flush after a start removes what an earlier agent left that
+ * no Service wants any more.
  */
 import type { Logger } from '../common/log.js';
-import type { Informer, Store } from '../store/store.js';
+import type { Informer, Store, StoreObject } from '../store/store.js';
 import {
   BACKEND_ID_RANGE,
   FRONTEND_ID_RANGE,
   IdAllocator,
   backendKeyString,
-  diffLb,
   frontendKeyString,
-  servicesToLb,
+  type Backend,
   type Frontend,
-  type LbModel,
+  type LbAlgorithm,
   type LbProblem,
-  type PlanCache,
 } from '../service/translate.js';
+import { LbTranslator } from '../service/translator.js';
 import { BlLbFlags } from '../datapath/generated/abi.js';
 import type { LbBackendRow, LbDatapath, LbFrontendRow } from './datapath.js';
 
-/** The map row of a frontend: its flags say its type, affinity and Local policy. */
-export function frontendRow(f: Frontend): LbFrontendRow {
+/**
+ * The map row of a frontend: its flags say its type, affinity, Local policy
+ * and Maglev selection. A Maglev frontend's row carries its backends' keys
+ * (address:port/protocol, the backend id allocator's keys: `keyOf`), which
+ * its table is hashed on.
+ */
+export function frontendRow(f: Frontend, keyOf?: (id: number) => string | undefined): LbFrontendRow {
   const local = f.type === 'ClusterIP' ? f.trafficPolicy.internal === 'Local' : f.trafficPolicy.external === 'Local';
   const flags =
     (f.affinity ? BlLbFlags.BL_LB_F_AFFINITY : 0) |
     (f.type === 'NodePort' ? BlLbFlags.BL_LB_F_NODEPORT : 0) |
     (f.type === 'LoadBalancer' ? BlLbFlags.BL_LB_F_LOADBALANCER : 0) |
     (f.type === 'ExternalIP' ? BlLbFlags.BL_LB_F_EXTERNAL_IP : 0) |
-    (local ? BlLbFlags.BL_LB_F_LOCAL : 0);
-  return { id: f.id, address: f.key.address, port: f.key.port, protocol: f.key.protocol, flags, affinityTimeout: f.affinity?.timeoutSeconds ?? 0, backends: [...f.backends] };
+    (local ? BlLbFlags.BL_LB_F_LOCAL : 0) |
+    (f.algorithm === 'maglev' ? BlLbFlags.BL_LB_F_MAGLEV : 0);
+  const row: LbFrontendRow = { id: f.id, address: f.key.address, port: f.key.port, protocol: f.key.protocol, flags, affinityTimeout: f.affinity?.timeoutSeconds ?? 0, backends: [...f.backends] };
+  if (f.algorithm === 'maglev') {
+    row.maglevKeys = f.backends.map((id) => {
+      const key = keyOf?.(id);
+      if (key === undefined) throw new Error(`frontend ${frontendKeyString(f.key)}: backend ${id} unknown, no Maglev key`);
+      return key;
+    });
+  }
+  return row;
 }
 
 /** What `beeline service list` shows for one frontend. */
@@ -49,87 +65,117 @@ export interface ServiceRow {
 export class ServiceManager {
   private svcInformer: Informer | undefined;
   private sliceInformer: Informer | undefined;
-  private frontendIds: IdAllocator;
-  private backendIds: IdAllocator;
-  private model: LbModel | undefined;
-  /** Plans of unchanged services, reused from sync to sync. */
-  private readonly planCache: PlanCache = new Map();
+  private readonly translator: LbTranslator;
+  /** Backend id → address:port/protocol: what Maglev tables are hashed on. */
+  private readonly backendIds: IdAllocator;
+  private synced = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Last sync, for status: how long it took and when. */
-  lastSync: { at: string; ms: number; frontends: number; backends: number } | undefined;
+  /** Last flush, for status and benchmarks: how long it took, when it ended, what it wrote. */
+  lastSync: { at: string; ms: number; services: number; frontendsWritten: number; backendsWritten: number; deleted: number } | undefined;
+  /** Milliseconds spent translating and writing, since start. */
+  private busyMs = 0;
 
   constructor(
     private readonly store: Store,
     private readonly lb: LbDatapath,
-    private readonly opts: { nodeName: string; nodeIPs: string[]; lbPool?: string[] },
+    opts: { nodeName: string; nodeIPs: string[]; lbPool?: string[]; defaultAlgorithm?: LbAlgorithm },
     private readonly log: Logger,
   ) {
     // Ids as the maps have them, so a restarted agent keeps every frontend's and backend's number.
-    this.frontendIds = new IdAllocator(FRONTEND_ID_RANGE, lb.frontends().map((f) => [frontendKeyString(f), f.id] as const));
-    this.backendIds = new IdAllocator(BACKEND_ID_RANGE, lb.backends().map((b) => [backendKeyString(b), b.id] as const));
+    const frontendIds = new IdAllocator(FRONTEND_ID_RANGE, lb.frontends().map((f) => [frontendKeyString(f), f.id] as const));
+    const backendIds = (this.backendIds = new IdAllocator(BACKEND_ID_RANGE, lb.backends().map((b) => [backendKeyString(b), b.id] as const)));
+    this.translator = new LbTranslator({
+      nodeName: opts.nodeName,
+      nodeIPs: opts.nodeIPs,
+      ...(opts.lbPool ? { lbPool: opts.lbPool } : {}),
+      ...(opts.defaultAlgorithm ? { defaultAlgorithm: opts.defaultAlgorithm } : {}),
+      frontendIds,
+      backendIds,
+      capacity: lb.capacity(),
+    });
   }
 
   async start(): Promise<void> {
+    const t = this.translator;
     this.svcInformer = this.store.informer('Service');
     this.sliceInformer = this.store.informer('EndpointSlice');
-    for (const inf of [this.svcInformer, this.sliceInformer]) {
-      for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev as 'add', () => this.schedule());
+    const on = (inf: Informer, up: (o: StoreObject) => void, del: (o: StoreObject) => void) => {
+      inf.on('add', (o) => (up(o), this.schedule()));
+      inf.on('update', (o) => (up(o), this.schedule()));
+      inf.on('delete', (o) => (del(o), this.schedule()));
       inf.on('error', (e) => this.log.warn('service watch', { error: e.message }));
-    }
+    };
+    on(this.svcInformer, (o) => t.upsertService(o), (o) => t.deleteService(o));
+    on(this.sliceInformer, (o) => t.upsertSlice(o), (o) => t.deleteSlice(o));
     await Promise.all([this.svcInformer.start(), this.sliceInformer.start()]);
     await Promise.all([this.svcInformer.waitForSync(), this.sliceInformer.waitForSync()]);
+    this.synced = true;
     this.sync();
   }
 
   private schedule(): void {
-    if (this.timer || !this.svcInformer?.hasSynced() || !this.sliceInformer?.hasSynced()) return;
+    if (this.timer || !this.synced) return;
     // Coalesce a burst (a Service and its slices arrive together); short enough to stay well under a second.
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.sync();
-    }, 10);
+    }, 5);
   }
 
-  /** Translates everything and writes the difference to the maps. */
+  /** Translates what changed since the last sync and writes it. */
   sync(): void {
     const t0 = performance.now();
-    const next = servicesToLb(this.svcInformer!.list(), this.sliceInformer!.list(), {
-      nodeName: this.opts.nodeName,
-      nodeIPs: this.opts.nodeIPs,
-      ...(this.opts.lbPool ? { lbPool: this.opts.lbPool } : {}),
-      frontendIds: this.frontendIds,
-      backendIds: this.backendIds,
-      planCache: this.planCache,
-    });
-    for (const p of next.problems) {
-      if (!this.model?.problems.some((q) => q.service === p.service && q.field === p.field && q.message === p.message)) {
-        this.log.warn(`service ${p.severity === 'error' ? 'not programmed' : 'partly programmed'}`, { service: p.service, field: p.field, message: p.message });
+    const first = this.lastSync === undefined;
+    const services = this.translator.pending;
+    const change = this.translator.flush();
+    for (const [service, problems] of change.problems) {
+      for (const p of problems) {
+        this.log.warn(`service ${p.severity === 'error' ? 'not programmed' : 'partly programmed'}`, { service, field: p.field, message: p.message });
       }
     }
-    if (!this.model) {
-      // First sync after a start: the maps may hold what an earlier agent wrote.
-      const wantF = new Set(next.frontends.map((f) => frontendKeyString(f.key)));
-      const wantB = new Set(next.backends.map((b) => b.id));
-      for (const b of next.backends) this.lb.upsertBackend(backendRow(b));
-      for (const f of next.frontends) this.lb.upsertFrontend(frontendRow(f));
-      for (const f of this.lb.frontends()) if (!wantF.has(frontendKeyString(f))) this.lb.deleteFrontend(f);
-      for (const b of this.lb.backends()) if (!wantB.has(b.id)) this.lb.deleteBackend(b.id);
-    } else {
-      const d = diffLb(this.model, next);
-      // Backends before the frontends that name them; frontends gone before their backends go.
-      for (const b of d.upsertBackends) this.lb.upsertBackend(backendRow(b));
-      for (const f of d.upsertFrontends) this.lb.upsertFrontend(frontendRow(f));
-      for (const f of d.deleteFrontends) this.lb.deleteFrontend(frontendRow(f));
-      for (const b of d.deleteBackends) this.lb.deleteBackend(b.id);
+    const deleteFrontends: Pick<Frontend['key'], 'address' | 'port' | 'protocol'>[] = change.deleteFrontends.map((f) => f.key);
+    const deleteBackends = change.deleteBackends.map((b) => b.id);
+    if (first) {
+      // The maps may hold what an earlier agent wrote that no Service wants any more.
+      const model = this.translator.model();
+      const wantF = new Set(model.frontends.map((f) => frontendKeyString(f.key)));
+      const wantB = new Set(model.backends.map((b) => b.id));
+      for (const f of this.lb.frontends()) if (!wantF.has(frontendKeyString(f))) deleteFrontends.push(f);
+      for (const b of this.lb.backends()) if (!wantB.has(b.id)) deleteBackends.push(b.id);
     }
-    this.model = next;
-    this.lastSync = { at: new Date().toISOString(), ms: Math.round((performance.now() - t0) * 100) / 100, frontends: next.frontends.length, backends: next.backends.length };
+    this.lb.apply({
+      upsertBackends: change.upsertBackends.map(backendRow),
+      upsertFrontends: change.upsertFrontends.map((f) => frontendRow(f, (id) => this.backendIds.keyOf(id))),
+      deleteFrontends,
+      deleteBackends,
+    });
+    const ms = performance.now() - t0;
+    this.busyMs += ms;
+    this.lastSync = {
+      at: new Date().toISOString(),
+      ms: Math.round(ms * 100) / 100,
+      services,
+      frontendsWritten: change.upsertFrontends.length,
+      backendsWritten: change.upsertBackends.length,
+      deleted: deleteFrontends.length + deleteBackends.length,
+    };
+  }
+
+  /** Counts only (cheap at any scale): for status and benchmarks. */
+  status(): { frontends: number; backends: number; serviceEntries: number; capacity: ReturnType<LbDatapath['capacity']>; busyMs: number; lastSync: ServiceManager['lastSync'] } {
+    return {
+      frontends: this.translator.frontendCount,
+      backends: this.translator.backendCount,
+      serviceEntries: this.translator.serviceEntries,
+      capacity: this.lb.capacity(),
+      busyMs: Math.round(this.busyMs * 100) / 100,
+      lastSync: this.lastSync,
+    };
   }
 
   /** `beeline service list`: every frontend with its backends, as programmed. */
   rows(): ServiceRow[] {
-    const m = this.model;
-    if (!m) return [];
+    const m = this.translator.model();
     const byId = new Map(m.backends.map((b) => [b.id, b]));
     return m.frontends.map((f) => ({
       id: f.id,
@@ -143,7 +189,7 @@ export class ServiceManager {
   }
 
   problems(): LbProblem[] {
-    return this.model?.problems ?? [];
+    return this.translator.model().problems;
   }
 
   async stop(): Promise<void> {
@@ -152,6 +198,6 @@ export class ServiceManager {
   }
 }
 
-function backendRow(b: { id: number; address: string; port: number; protocol: 'TCP' | 'UDP'; state: string }): LbBackendRow {
+function backendRow(b: Backend): LbBackendRow {
   return { id: b.id, address: b.address, port: b.port, protocol: b.protocol, state: b.state === 'terminating' ? 'terminating' : 'active' };
 }

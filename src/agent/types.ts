@@ -38,6 +38,20 @@ export interface AgentConfig {
   /** Size of the connection-tracking map (Cilium's bpf-ct-global-tcp-max). */
   ctMapSize: number;
   /**
+   * Entries of each load-balancing map (Cilium's bpf-lb-map-max): frontend
+   * slots, backends, affinity, NAT. Default 65536; the reverse-NAT map is
+   * keyed by a 16-bit id and stays at 65536.
+   */
+  lbMapSize?: number;
+  /**
+   * M, the slots of every Maglev table (Cilium's bpf-lb-maglev-table-size):
+   * one of MAGLEV_TABLE_SIZES (src/service/maglev.ts); default 16381. Every
+   * node of a cluster must use the same M, or nodes disagree on backends.
+   */
+  maglevTableSize?: number;
+  /** The cluster-wide backend selection (Cilium's bpf-lb-algorithm); default `random`. Services may override it with the lb-algorithm annotation. */
+  lbAlgorithm?: 'random' | 'maglev';
+  /**
    * Socket-level load balancing (kube-proxy replacement): the cgroup v2
    * directory holding every process of this node (its pods included), where
    * the connect/sendmsg/recvmsg/getpeername hooks attach. Absent: Services

@@ -158,6 +158,7 @@ export function lbFlagNames(flags: number): string {
   const out = [type];
   if (flags & BlLbFlags.BL_LB_F_AFFINITY) out.push('sessionAffinity');
   if (flags & BlLbFlags.BL_LB_F_LOCAL) out.push(type === 'ClusterIP' ? 'InternalLocal' : 'Local');
+  if (flags & BlLbFlags.BL_LB_F_MAGLEV) out.push('Maglev');
   if (type === 'ClusterIP') out.push('non-routable');
   return out.join(', ');
 }

@@ -11,6 +11,7 @@ import { Controllers } from '../lab/controllers.js';
 import { untilSignal } from '../common/signal.js';
 import { registerLabPod } from './labpod.js';
 import { UsageError } from '../common/errors.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, MAGLEV_TABLE_SIZES, checkMaglevTableSize } from '../service/maglev.js';
 import { labDown, labEtcdStart, labEtcdStop, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
 import { DEFAULT_LAB, listLabs, readState, resolveLabName } from '../lab/state.js';
 import { age, parseOutput, printStructured, table } from './output.js';
@@ -69,10 +70,13 @@ export function registerLab(program: Command): void {
     .option('--no-socket-lb', 'no socket-level load balancing: Services only through the packet-level path')
     .option('--crash-backoff <duration>', "the kubelets' first crash-loop back-off (Kubernetes: 10s), doubling to 5m", '10s')
     .option('--bpf-ct-global-max <n>', 'entries of each node\'s connection-tracking map (Cilium: bpf-ct-global-tcp-max)', '65536')
+    .option('--bpf-lb-map-max <n>', 'entries of each node\'s load-balancing maps: frontend slots, backends, affinity, NAT (Cilium: bpf-lb-map-max)', '65536')
+    .addOption(new Option('--bpf-lb-algorithm <algorithm>', 'backend selection of every Service without the service.cilium.io/lb-algorithm annotation').choices(['random', 'maglev']).default('random'))
+    .option('--bpf-lb-maglev-table-size <m>', `slots of each Maglev table, a prime: ${MAGLEV_TABLE_SIZES.join(', ')}`, String(DEFAULT_MAGLEV_TABLE_SIZE))
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; identityGcGrace: string; crashBackoff: string; socketLb: boolean; monitorAggregation: string; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; bpfLbMapMax: string; bpfLbAlgorithm: 'random' | 'maglev'; bpfLbMaglevTableSize: string; identityGcGrace: string; crashBackoff: string; socketLb: boolean; monitorAggregation: string; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
@@ -83,7 +87,17 @@ export function registerLab(program: Command): void {
         throw new UsageError(`--bpf-ct-global-max ${o.bpfCtGlobalMax}: must be a whole number from 1024 to 16777216`);
       }
       const name = o.lab ?? o.name;
-      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, identityGcGrace: o.identityGcGrace, crashBackoff, socketLB: o.socketLb, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
+      const lbMax = Number(o.bpfLbMapMax);
+      if (!/^\d+$/.test(o.bpfLbMapMax) || lbMax < 1024 || lbMax > 16_777_216) {
+        throw new UsageError(`--bpf-lb-map-max ${o.bpfLbMapMax}: must be a whole number from 1024 to 16777216`);
+      }
+      const maglevM = Number(o.bpfLbMaglevTableSize);
+      try {
+        checkMaglevTableSize(maglevM);
+      } catch (e) {
+        throw new UsageError(`--bpf-lb-maglev-table-size ${o.bpfLbMaglevTableSize}: ${(e as UsageError).message}`, (e as UsageError).hint);
+      }
+      await labUp({ name, nodes, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, lbMapSize: lbMax, maglevTableSize: maglevM, lbAlgorithm: o.bpfLbAlgorithm, identityGcGrace: o.identityGcGrace, crashBackoff, socketLB: o.socketLb, monitorAggregation: o.monitorAggregation, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });

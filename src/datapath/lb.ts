@@ -1,73 +1,177 @@
 /**
  * The service maps of one node (abi/lb.h), typed: frontends with their
- * backend slots, backends, reverse NAT. Writes are ordered so the datapath
- * never follows a master entry to a slot that is not there yet: slots first,
- * then the master; when a frontend shrinks, the master first, then the slots
- * past its new count.
+ * backend slots, backends, reverse NAT. A translation's changes are written
+ * with batch map operations (one syscall per map and step), ordered so the
+ * datapath never follows a master entry to a slot that is not there yet, nor
+ * a slot to a missing backend:
+ *   backends → new slots → Maglev tables → reverse NAT → masters → slots past
+ *   a shrunk count, tables no master reads any more → deleted frontends
+ *   (master first, then slots and table) → deleted backends.
+ * A Maglev frontend (BL_LB_F_MAGLEV) has its M-slot table (src/service/
+ * maglev.ts, built from its backends' address keys so every node's agrees)
+ * in bl_lb4_maglev under its id, written in full before its master.
+ * A mirror of what each frontend holds (id, slot count), read back from the
+ * maps at start, spares every write a read.
  */
-import type { LbBackendRow, LbDatapath, LbFrontendRow } from '../agent/datapath.js';
+import type { LbBackendRow, LbDatapath, LbFrontendRow, LbUpdate } from '../agent/datapath.js';
 import { formatIPv4, parseIPv4 } from '../ipam/cidr.js';
 import {
   BL_LB4_BACKEND_CODEC,
   BL_LB4_KEY_CODEC,
+  BL_LB4_MAGLEV_KEY_CODEC,
   BL_LB4_REVERSE_NAT_CODEC,
   BL_LB4_SERVICE_CODEC,
   BlLbBackendState,
+  BlLbFlags,
   U16_CODEC,
   U32_CODEC,
   type BlLb4Backend,
   type BlLb4Key,
+  type BlLb4MaglevKey,
   type BlLb4ReverseNat,
   type BlLb4Service,
 } from './generated/abi.js';
 import type { Datapath } from './loader.js';
 import type { TypedMap } from './maps.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, checkMaglevTableSize, maglevTable } from '../service/maglev.js';
 
 const PROTO_NUM = { TCP: 6, UDP: 17 } as const;
 const PROTO_NAME: Record<number, 'TCP' | 'UDP'> = { 6: 'TCP', 17: 'UDP' };
+
+type FrontendRef = Pick<LbFrontendRow, 'address' | 'port' | 'protocol'>;
+const keyText = (f: FrontendRef) => `${f.address}:${f.port}/${f.protocol}`;
 
 export class KernelLb implements LbDatapath {
   private readonly services: TypedMap<BlLb4Key, BlLb4Service>;
   private readonly backendMap: TypedMap<number, BlLb4Backend>;
   private readonly revNat: TypedMap<number, BlLb4ReverseNat>;
+  private readonly maglev: TypedMap<BlLb4MaglevKey, number>;
+  /** M: the slots of every Maglev table (the datapath's bl_lb_maglev_table_size). */
+  readonly maglevTableSize: number;
+  /** What the maps hold per frontend: its id, how many backend slots, whether it may have a Maglev table. */
+  private readonly mirror = new Map<string, { id: number; slots: number; maglev: boolean }>();
+  /** Which frontend a reverse-NAT id belongs to. */
+  private readonly idOwner = new Map<number, string>();
 
-  constructor(dp: Datapath) {
+  /** `maglevTableSize` must be the M the datapath objects were loaded with. */
+  constructor(dp: Datapath, opts: { maglevTableSize?: number } = {}) {
+    this.maglevTableSize = opts.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
+    checkMaglevTableSize(this.maglevTableSize);
     this.services = dp.map('bl_lb4_services', BL_LB4_KEY_CODEC, BL_LB4_SERVICE_CODEC);
     this.backendMap = dp.map('bl_lb4_backends', U32_CODEC, BL_LB4_BACKEND_CODEC);
     this.revNat = dp.map('bl_lb4_reverse_nat', U16_CODEC, BL_LB4_REVERSE_NAT_CODEC);
+    this.maglev = dp.map('bl_lb4_maglev', BL_LB4_MAGLEV_KEY_CODEC, U32_CODEC);
+    for (const f of this.frontends()) {
+      this.mirror.set(keyText(f), { id: f.id, slots: f.backends.length, maglev: isMaglev(f) });
+      this.idOwner.set(f.id, keyText(f));
+    }
   }
 
-  upsertBackend(b: LbBackendRow): void {
-    this.backendMap.set(b.id, {
-      address: parseIPv4(b.address),
-      port: b.port,
-      proto: PROTO_NUM[b.protocol],
-      flags: b.state === 'terminating' ? BlLbBackendState.BL_LB_BACKEND_TERMINATING : BlLbBackendState.BL_LB_BACKEND_ACTIVE,
-    });
+  capacity(): { serviceEntries: number; backendEntries: number; maglevEntries: number; maglevTableSize: number } {
+    return { serviceEntries: this.services.raw.maxEntries, backendEntries: this.backendMap.raw.maxEntries, maglevEntries: this.maglev.raw.maxEntries, maglevTableSize: this.maglevTableSize };
   }
 
-  deleteBackend(id: number): void {
-    this.backendMap.delete(id);
-  }
-
-  private key(f: Pick<LbFrontendRow, 'address' | 'port' | 'protocol'>, slot: number): BlLb4Key {
+  private key(f: FrontendRef, slot: number): BlLb4Key {
     return { address: parseIPv4(f.address), dport: f.port, backend_slot: slot, proto: PROTO_NUM[f.protocol] };
   }
 
-  upsertFrontend(f: LbFrontendRow): void {
-    const prev = this.services.get(this.key(f, 0));
-    const prevSlots = prev ? prev.count + prev.qcount : 0;
-    f.backends.forEach((id, i) => this.services.set(this.key(f, i + 1), { backend_id: id, count: 0, qcount: 0, rev_nat_index: f.id, flags: 0, affinity_timeout: 0 }));
-    this.revNat.set(f.id, { address: parseIPv4(f.address), port: f.port });
-    this.services.set(this.key(f, 0), { backend_id: 0, count: f.backends.length, qcount: 0, rev_nat_index: f.id, flags: f.flags, affinity_timeout: f.affinityTimeout });
-    for (let slot = f.backends.length + 1; slot <= prevSlots; slot++) this.services.delete(this.key(f, slot));
+  /** The M keys of frontend `id`'s Maglev table. */
+  private maglevKeys(id: number): BlLb4MaglevKey[] {
+    return Array.from({ length: this.maglevTableSize }, (_, slot) => ({ rev_nat_index: id, slot }));
   }
 
-  deleteFrontend(f: Pick<LbFrontendRow, 'id' | 'address' | 'port' | 'protocol'>): void {
-    const prev = this.services.get(this.key(f, 0));
-    this.services.delete(this.key(f, 0));
-    for (let slot = 1; prev && slot <= prev.count + prev.qcount; slot++) this.services.delete(this.key(f, slot));
-    this.revNat.delete(f.id);
+  /** Frontend f's Maglev table as map entries; none when it has no backend (the datapath then finds no backend either). */
+  private maglevEntries(f: LbFrontendRow): [BlLb4MaglevKey, number][] {
+    const keys = f.maglevKeys;
+    if (keys && keys.length !== f.backends.length) throw new Error(`frontend ${keyText(f)}: ${keys.length} Maglev keys for ${f.backends.length} backends`);
+    const table = maglevTable(f.backends.map((id, i) => (keys ? { id, key: keys[i]! } : { id })), this.maglevTableSize);
+    return Array.from(table, (backendId, slot) => [{ rev_nat_index: f.id, slot }, backendId]);
+  }
+
+  apply(u: LbUpdate): void {
+    this.backendMap.setMany(u.upsertBackends.map((b) => [b.id, backendValue(b)] as const));
+
+    const slots: [BlLb4Key, BlLb4Service][] = [];
+    const masters: [BlLb4Key, BlLb4Service][] = [];
+    const revNats: [number, BlLb4ReverseNat][] = [];
+    const stale: BlLb4Key[] = [];
+    const staleRevNat: number[] = [];
+    const tables: [BlLb4MaglevKey, number][] = [];
+    const staleTables: BlLb4MaglevKey[] = [];
+    const emptiedTables: BlLb4MaglevKey[] = [];
+    for (const f of u.upsertFrontends) {
+      const k = keyText(f);
+      const prev = this.mirror.get(k);
+      const maglev = isMaglev(f);
+      if (maglev) {
+        const entries = this.maglevEntries(f);
+        for (const e of entries) tables.push(e);
+        // No backend: no table; one written before goes (after the master says count 0).
+        if (entries.length === 0 && prev?.maglev && prev.id === f.id) emptiedTables.push(...this.maglevKeys(f.id));
+      }
+      // Another id, or no longer Maglev: the old table goes once the new master is in.
+      if (prev?.maglev && (prev.id !== f.id || !maglev)) staleTables.push(...this.maglevKeys(prev.id));
+      f.backends.forEach((id, i) => slots.push([this.key(f, i + 1), { backend_id: id, count: 0, qcount: 0, rev_nat_index: f.id, flags: 0, affinity_timeout: 0 }]));
+      revNats.push([f.id, { address: parseIPv4(f.address), port: f.port }]);
+      masters.push([this.key(f, 0), { backend_id: 0, count: f.backends.length, qcount: 0, rev_nat_index: f.id, flags: f.flags, affinity_timeout: f.affinityTimeout }]);
+      for (let slot = f.backends.length + 1; prev && slot <= prev.slots; slot++) stale.push(this.key(f, slot));
+      if (prev && prev.id !== f.id && this.idOwner.get(prev.id) === k) {
+        staleRevNat.push(prev.id);
+        this.idOwner.delete(prev.id);
+      }
+      this.mirror.set(k, { id: f.id, slots: f.backends.length, maglev });
+      this.idOwner.set(f.id, k);
+    }
+    this.services.setMany(slots);
+    this.maglev.setMany(tables);
+    this.revNat.setMany(revNats);
+    this.services.setMany(masters);
+    this.services.deleteMany(stale);
+    // A table of an id some frontend now owns (ids moved in this update) was just rewritten: keep it.
+    this.maglev.deleteMany(staleTables.filter((key) => !this.ownsMaglev(key.rev_nat_index)));
+    this.maglev.deleteMany(emptiedTables);
+    this.revNat.deleteMany(staleRevNat.filter((id) => !this.idOwner.has(id)));
+
+    const goneMasters: BlLb4Key[] = [];
+    const goneSlots: BlLb4Key[] = [];
+    const goneRevNat: number[] = [];
+    const goneTables: number[] = [];
+    for (const f of u.deleteFrontends) {
+      const k = keyText(f);
+      const prev = this.mirror.get(k);
+      if (!prev) continue;
+      goneMasters.push(this.key(f, 0));
+      for (let slot = 1; slot <= prev.slots; slot++) goneSlots.push(this.key(f, slot));
+      if (prev.maglev) goneTables.push(prev.id);
+      if (this.idOwner.get(prev.id) === k) {
+        goneRevNat.push(prev.id);
+        this.idOwner.delete(prev.id);
+      }
+      this.mirror.delete(k);
+    }
+    this.services.deleteMany(goneMasters);
+    this.services.deleteMany(goneSlots);
+    this.maglev.deleteMany(goneTables.filter((id) => !this.ownsMaglev(id)).flatMap((id) => this.maglevKeys(id)));
+    this.revNat.deleteMany(goneRevNat);
+    this.backendMap.deleteMany(u.deleteBackends);
+  }
+
+  /** Whether a Maglev frontend the maps hold now has id `id` (its table must stay). */
+  private ownsMaglev(id: number): boolean {
+    const owner = this.idOwner.get(id);
+    const m = owner === undefined ? undefined : this.mirror.get(owner);
+    return m !== undefined && m.id === id && m.maglev;
+  }
+
+  /** Frontend id's Maglev table as the map holds it (slot → backend id; 0 where a slot is missing), or undefined: none. */
+  maglevTable(id: number): Uint32Array | undefined {
+    const t = new Uint32Array(this.maglevTableSize);
+    let found = 0;
+    for (let slot = 0; slot < t.length; slot++) {
+      const v = this.maglev.get({ rev_nat_index: id, slot });
+      if (v !== undefined) (t[slot] = v), found++;
+    }
+    return found ? t : undefined;
   }
 
   frontends(): LbFrontendRow[] {
@@ -108,4 +212,15 @@ export class KernelLb implements LbDatapath {
       }))
       .sort((a, b) => a.id - b.id);
   }
+}
+
+const isMaglev = (f: Pick<LbFrontendRow, 'flags'>) => (f.flags & BlLbFlags.BL_LB_F_MAGLEV) !== 0;
+
+function backendValue(b: LbBackendRow): BlLb4Backend {
+  return {
+    address: parseIPv4(b.address),
+    port: b.port,
+    proto: PROTO_NUM[b.protocol],
+    flags: b.state === 'terminating' ? BlLbBackendState.BL_LB_BACKEND_TERMINATING : BlLbBackendState.BL_LB_BACKEND_ACTIVE,
+  };
 }

@@ -28,6 +28,7 @@ export function codec<T>(size: number, encode: (value: T) => Uint8Array, decode:
 const BPF_ANY = 0;
 const EAGAIN = 11;
 const EINVAL = 22;
+const ENOENT = 2;
 const ARRAY_TYPES: ReadonlySet<number> = new Set([2 /* ARRAY */, 6 /* PERCPU_ARRAY */]);
 
 function checkCodecs(raw: RawMap, key: Codec<unknown>, value: Codec<unknown>): void {
@@ -119,6 +120,9 @@ function batchDump(raw: RawMap): Array<[Buffer, Buffer]> | undefined {
   return out;
 }
 
+/** Entries per batch syscall: bounds the kernel's copy of keys and values to a few MiB. */
+export const BATCH_CHUNK = 65536;
+
 /** A map whose values are one V per key (HASH, ARRAY, LPM_TRIE, LRU_HASH …). */
 export class TypedMap<K, V> {
   readonly raw: RawMap;
@@ -153,6 +157,39 @@ export class TypedMap<K, V> {
   /** False when the key was not there. */
   delete(k: K): boolean {
     return this.raw.delete(encodeChecked(this.name, 'key', this.key, k));
+  }
+
+  /**
+   * Writes many entries: one syscall per BATCH_CHUNK where the map supports
+   * batch updates, else one each. Entries are written in the order given.
+   */
+  setMany(entries: ReadonlyArray<readonly [K, V]>, flags = BPF_ANY): void {
+    const keys = entries.map(([k]) => encodeChecked(this.name, 'key', this.key, k));
+    const values = entries.map(([, v]) => encodeChecked(this.name, 'value', this.value, v));
+    if (!this.raw.updateBatch) {
+      keys.forEach((k, i) => this.raw.update(k, values[i]!, flags));
+      return;
+    }
+    for (let i = 0; i < keys.length; i += BATCH_CHUNK) this.raw.updateBatch(keys.slice(i, i + BATCH_CHUNK), values.slice(i, i + BATCH_CHUNK), flags);
+  }
+
+  /** Deletes many keys, every one of which must be there (batch deletes stop at a missing key). */
+  deleteMany(keys: readonly K[]): void {
+    const raw = keys.map((k) => encodeChecked(this.name, 'key', this.key, k));
+    if (!this.raw.deleteBatch) {
+      raw.forEach((k) => this.raw.delete(k));
+      return;
+    }
+    for (let i = 0; i < raw.length; i += BATCH_CHUNK) {
+      const chunk = raw.slice(i, i + BATCH_CHUNK);
+      try {
+        this.raw.deleteBatch(chunk);
+      } catch (e) {
+        // A key was not there after all: the kernel stopped at it; finish one by one, skipping the missing.
+        if (!(e instanceof BpfError) || e.errno !== ENOENT) throw e;
+        chunk.forEach((k) => this.raw.delete(k));
+      }
+    }
   }
 
   *keys(): Generator<K> {

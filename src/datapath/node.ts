@@ -47,6 +47,7 @@ import {
 } from './generated/abi.js';
 import { Datapath, type CgroupAttachment, type TcAttachment } from './loader.js';
 import { KernelLb } from './lb.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, checkMaglevTableSize } from '../service/maglev.js';
 import type { PerCpuMap, TypedMap } from './maps.js';
 import { ifIndex } from './native/libbpf.js';
 import { requireFeatures } from './probes.js';
@@ -99,6 +100,11 @@ const PROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 132: 'SC
 /** CLOCK_MONOTONIC in seconds: the clock bpf_ktime_get_ns() reads (libuv's hrtime is CLOCK_MONOTONIC too). */
 export const monotonicSeconds = () => Number(process.hrtime.bigint() / 1_000_000_000n);
 
+/** Cilium's bpf-lb-map-max default. */
+export const DEFAULT_LB_MAP_SIZE = 65536;
+/** The load-balancing maps sized by lbMapSize (not bl_lb4_reverse_nat: its key is a 16-bit id). */
+const LB_SIZED_MAPS = ['bl_lb4_services', 'bl_lb4_backends', 'bl_lb4_affinity', 'bl_lb4_reverse_sk', 'bl_lb4_nodeport_nat'];
+
 export class KernelDatapath implements NodeDatapath {
   private objects: { host?: Datapath; lxc?: Datapath; overlay?: Datapath; sock?: Datapath } = {};
   /** The service maps (kube-proxy replacement). */
@@ -113,10 +119,16 @@ export class KernelDatapath implements NodeDatapath {
   private readonly attachments = new Map<string, TcAttachment>();
   private readonly listeners = new Set<(rec: Buffer) => void>();
 
+  /** M of every Maglev table: what the datapath divides by and the tables KernelLb writes have. */
+  private readonly maglevTableSize: number;
+
   constructor(
     private readonly config: AgentConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.maglevTableSize = config.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
+    checkMaglevTableSize(this.maglevTableSize);
+  }
 
   /** Everything the objects need to know about this node, once its pod CIDR is claimed. */
   private encodedConfig(podCIDR: string, tunnelIfindex: number): Buffer {
@@ -149,8 +161,16 @@ export class KernelDatapath implements NodeDatapath {
   private open(name: 'host' | 'lxc' | 'overlay' | 'sock', config: Buffer | undefined): Datapath {
     const dp = Datapath.open(join(this.config.bpfObjectDir, BPF_OBJECTS[name].file), { pinDir: this.config.pinDir });
     if (config) dp.configure('bl_config', config);
+    // M of the Maglev tables: a constant to the datapath, in every object that includes lib/lb.h.
+    if (dp.variables().some((v) => v.name === 'bl_lb_maglev_table_size')) {
+      const m = Buffer.alloc(4);
+      m.writeUInt32LE(this.maglevTableSize);
+      dp.configure('bl_lb_maglev_table_size', m);
+    }
     // Only the first object to create the map sizes it; the others reuse the pin.
     dp.setMaxEntries('bl_ct4', this.config.ctMapSize);
+    const maps: Record<string, unknown> = BPF_OBJECTS[name].maps;
+    for (const m of LB_SIZED_MAPS) if (m in maps) dp.setMaxEntries(m, this.config.lbMapSize ?? DEFAULT_LB_MAP_SIZE);
     dp.load();
     return dp;
   }
@@ -184,7 +204,7 @@ export class KernelDatapath implements NodeDatapath {
       this.attach(overlay, TUNNEL_DEVICE, 'ingress', 'bl_from_overlay');
       this.attach(overlay, TUNNEL_DEVICE, 'egress', 'bl_to_overlay');
     }
-    this.lb = new KernelLb(lxc);
+    this.lb = new KernelLb(lxc, { maglevTableSize: this.maglevTableSize });
     if (c.socketLB) {
       // Socket LB: every process of the node (its pods below it) connects through these hooks.
       const sock = (this.objects.sock = this.open('sock', undefined));

@@ -31,6 +31,12 @@ export interface LabUpOptions {
   datapath?: DatapathKind;
   /** Entries of each node's conntrack map. */
   ctMapSize?: number;
+  /** Entries of each node's load-balancing maps (Cilium: bpf-lb-map-max). */
+  lbMapSize?: number;
+  /** Slots of every Maglev table (Cilium: bpf-lb-maglev-table-size). */
+  maglevTableSize?: number;
+  /** The cluster-wide backend selection (Cilium: bpf-lb-algorithm). */
+  lbAlgorithm?: 'random' | 'maglev';
   /** How long an unused identity lives before the operator deletes it (a duration, e.g. 15s). */
   identityGcGrace?: string;
   monitorAggregation?: string;
@@ -258,6 +264,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         kvstore: etcd.endpoint,
         monitorAggregation: opts.monitorAggregation ?? 'medium',
         ctMapSize: opts.ctMapSize ?? 65536,
+        ...(opts.lbMapSize ? { lbMapSize: opts.lbMapSize } : {}),
+        ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
+        ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),
         ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
         lbPoolCIDR: plan.lbPoolCIDR,
       };

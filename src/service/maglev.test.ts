@@ -121,3 +121,34 @@ test('maglev: large M with many backends stays fast enough', () => {
   assert.equal(counts(t).size, 200);
   assert.ok(Date.now() - start < 5000);
 });
+
+test('maglev: keyed backends: two nodes with different ids build tables that agree on every slot', () => {
+  const addrs = ['10.0.1.5:8080/TCP', '10.0.2.7:8080/TCP', '10.0.1.9:8080/TCP', '10.0.3.3:8080/TCP'];
+  // Each node allocates its own ids (and lists backends in its own order).
+  const node1 = addrs.map((key, i) => ({ id: 10 + i, key }));
+  const node2 = addrs.map((key, i) => ({ id: 900 - 7 * i, key })).reverse();
+  const addrOf = (bs: { id: number; key: string }[]) => new Map(bs.map((b) => [b.id, b.key]));
+  const a1 = addrOf(node1);
+  const a2 = addrOf(node2);
+  for (const m of [251, 16381]) {
+    const t1 = maglevTable(node1, m);
+    const t2 = maglevTable(node2, m);
+    assert.equal(t1.length, m);
+    for (let s = 0; s < m; s++) assert.equal(a1.get(t1[s]!), a2.get(t2[s]!), `slot ${s}`);
+    assert.equal(new Set(t1).size, addrs.length, 'every backend has slots');
+  }
+  // Unkeyed, the same ids on the two nodes would not agree: the key is what makes them.
+  const u1 = maglevTable(node1.map(({ id }) => ({ id })), 251);
+  const u2 = maglevTable(node2.map(({ id }) => ({ id })), 251);
+  let differ = 0;
+  for (let s = 0; s < 251; s++) if (a1.get(u1[s]!) !== a2.get(u2[s]!)) differ++;
+  assert.ok(differ > 0, 'ids hashed per node give different tables');
+});
+
+test('maglev: the key, not the id, places a backend', () => {
+  const t1 = maglevTable([{ id: 1, key: 'a' }, { id: 2, key: 'b' }], 251);
+  const t2 = maglevTable([{ id: 2, key: 'a' }, { id: 1, key: 'b' }], 251);
+  for (let s = 0; s < 251; s++) assert.equal(t1[s], 3 - t2[s]!, `slot ${s}: ids swapped with the keys`);
+  assert.throws(() => maglevTable([{ id: 1, key: 'a' }, { id: 2, key: 'a' }]), /key a given twice/);
+  assert.throws(() => maglevTable([{ id: 1, key: '' }]), /empty key/);
+});

@@ -7,8 +7,11 @@
  * backend for the same flow, and a backend change moves few flows.
  *
  * Each backend gets a permutation of the slots, offset + j*skip (mod M),
- * with offset and skip from two independent hashes of its stable key (its
- * backend id) and the cluster-wide seed. Backends take turns claiming their
+ * with offset and skip from two independent hashes of its stable key and the
+ * cluster-wide seed. The key must be the same on every node: backend ids are
+ * allocated per node, so the agent keys backends by `address:port/protocol`
+ * (`key`) and keeps the id only as what a slot holds; without a key the id is
+ * hashed (one node's tables, tests). Backends take turns claiming their
  * next preferred free slot until the table is full. M is prime, so every
  * skip in 1..M-1 walks every slot. With weights, a backend claims slots in
  * proportion to its weight (credit-based turns); weight 0 takes no slots.
@@ -27,8 +30,14 @@ export const DEFAULT_MAGLEV_TABLE_SIZE = 16381;
 export const DEFAULT_MAGLEV_SEED = 'beeline-maglev-v1';
 
 export interface MaglevBackend {
-  /** The backend id (u32, as in the backend map): the stable key hashed into its permutation. */
+  /** The backend id (u32, as in the backend map): what its slots hold; hashed when there is no `key`. */
   id: number;
+  /**
+   * The cluster-wide stable key hashed into its permutation and sorted on,
+   * e.g. `10.0.1.5:8080/TCP`: the same backend has the same key on every
+   * node, whatever id each node gave it, so every node builds the same table.
+   */
+  key?: string;
   /** Relative weight, a non-negative integer; default 1. 0 takes no slots. */
   weight?: number;
 }
@@ -55,12 +64,12 @@ export function checkMaglevTableSize(m: number): void {
 }
 
 /** A 64-bit hash of (purpose, seed, key) as a bigint: two purposes give two independent hashes. */
-function hash64(purpose: string, seed: string, key: number): bigint {
+function hash64(purpose: string, seed: string, key: number | string): bigint {
   return createHash('sha256').update(`${purpose}\0${seed}\0${key}`).digest().readBigUInt64BE(0);
 }
 
-/** Where backend `id`'s permutation starts and how far it steps (skip in 1..m-1, coprime with prime m). */
-export function maglevOffsetSkip(id: number, m: number, seed: string = DEFAULT_MAGLEV_SEED): { offset: number; skip: number } {
+/** Where a backend's permutation starts and how far it steps (skip in 1..m-1, coprime with prime m); `id` is its key or id. */
+export function maglevOffsetSkip(id: number | string, m: number, seed: string = DEFAULT_MAGLEV_SEED): { offset: number; skip: number } {
   const M = BigInt(m);
   return {
     offset: Number(hash64('offset', seed, id) % M),
@@ -72,23 +81,31 @@ export function maglevOffsetSkip(id: number, m: number, seed: string = DEFAULT_M
  * The M-slot lookup table: slot → backend id. Empty (length 0) when no
  * backend has a positive weight; the datapath treats that service as having
  * no backends. Throws UsageError for an unsupported M, a duplicate or
- * invalid id, or an invalid weight (programming or configuration errors).
+ * invalid id, a duplicate or empty key, or an invalid weight (programming or
+ * configuration errors).
  */
 export function maglevTable(backends: MaglevBackend[], m: number = DEFAULT_MAGLEV_TABLE_SIZE, seed: string = DEFAULT_MAGLEV_SEED): Uint32Array {
   checkMaglevTableSize(m);
   const seen = new Set<number>();
+  const seenKeys = new Set<string>();
   for (const b of backends) {
     if (!Number.isInteger(b.id) || b.id < 0 || b.id > 0xffffffff) throw new UsageError(`maglev: backend id ${b.id} is not a u32`);
     if (seen.has(b.id)) throw new UsageError(`maglev: backend id ${b.id} given twice`);
     seen.add(b.id);
+    if (b.key !== undefined) {
+      if (b.key === '') throw new UsageError(`maglev: backend ${b.id} has an empty key`);
+      if (seenKeys.has(b.key)) throw new UsageError(`maglev: backend key ${b.key} given twice`);
+      seenKeys.add(b.key);
+    }
     const w = b.weight ?? 1;
     if (!Number.isSafeInteger(w) || w < 0) throw new UsageError(`maglev: backend ${b.id} has weight ${w}, want a non-negative integer`);
   }
-  // Sorted by id, so the order the caller lists backends in does not matter.
+  // Sorted by key (by id when unkeyed), so neither the order the caller lists
+  // backends in nor the ids a node gave them matter.
   const live = backends
-    .map((b) => ({ id: b.id, weight: b.weight ?? 1 }))
+    .map((b) => ({ id: b.id, key: b.key, weight: b.weight ?? 1 }))
     .filter((b) => b.weight > 0)
-    .sort((a, b) => a.id - b.id);
+    .sort((a, b) => (a.key !== undefined && b.key !== undefined ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : a.id - b.id));
   if (live.length === 0) return new Uint32Array(0);
 
   const n = live.length;
@@ -96,7 +113,7 @@ export function maglevTable(backends: MaglevBackend[], m: number = DEFAULT_MAGLE
   const pos = new Array<number>(n);
   const skip = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    const os = maglevOffsetSkip(live[i]!.id, m, seed);
+    const os = maglevOffsetSkip(live[i]!.key ?? live[i]!.id, m, seed);
     pos[i] = os.offset;
     skip[i] = os.skip;
   }

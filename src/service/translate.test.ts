@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import type { StoreObject } from '../store/store.js';
 import type { Endpoint, EndpointPort } from '../k8s/types.js';
 import {
-  BACKEND_ID_RANGE, FRONTEND_ID_RANGE, IdAllocator, LB_ALGORITHM_ANNOTATION, diffLb, frontendKeyString, sameBackend, sameFrontend, servicesToLb,
-  type Frontend, type LbModel, type LbOptions, type PlanCache,
+  BACKEND_ID_RANGE, FRONTEND_ID_RANGE, IdAllocator, LB_ALGORITHM_ANNOTATION, diffLb, frontendKeyString, sameBackend, sameFrontend,
+  type Frontend, type LbModel, type LbOptions,
 } from './translate.js';
+import { servicesToLb } from './translator.js';
 
 let clock = 0;
 function service(name: string, spec: Record<string, unknown>, extra: { namespace?: string; annotations?: Record<string, string>; status?: unknown; created?: string } = {}): StoreObject {
@@ -389,35 +390,6 @@ test('translate: deterministic without allocators, whatever the input order', ()
   const svcs = [web(), service('x', { type: 'NodePort', clusterIP: '10.96.5.1', ports: [{ port: 80, nodePort: 30200 }] })];
   const sls = [webSlice(ep('10.0.1.5'), ep('10.0.1.6')), slice('x', 'x-1', [{ name: '', port: 80, protocol: 'TCP' }], [ep('10.0.3.1')])];
   assert.deepEqual(servicesToLb(svcs, sls, OPTS), servicesToLb([...svcs].reverse(), [...sls].reverse(), OPTS));
-});
-
-test('a plan cache gives the same model as planning everything, and replans only what changed', () => {
-  const mk = (i: number, rv: string, backends: string[]) => ({
-    svc: { apiVersion: 'v1', kind: 'Service', metadata: { name: `s${i}`, namespace: 'b', uid: `u${i}`, resourceVersion: rv, creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { clusterIP: `10.96.1.${i}`, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } },
-    slice: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `s${i}-x`, namespace: 'b', uid: `e${i}`, resourceVersion: rv, creationTimestamp: 'x', labels: { 'kubernetes.io/service-name': `s${i}` } }, addressType: 'IPv4', endpoints: backends.map((a) => ({ addresses: [a], conditions: { ready: true } })), ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
-  });
-  const objs = Array.from({ length: 20 }, (_, i) => mk(i + 1, '1', ['10.0.0.1', '10.0.0.2']));
-  const run = (cache?: PlanCache, fa = new IdAllocator(FRONTEND_ID_RANGE), ba = new IdAllocator(BACKEND_ID_RANGE)) => (list: typeof objs) =>
-    servicesToLb(list.map((o) => o.svc) as any, list.map((o) => o.slice) as any, { nodeName: 'n1', nodeIPs: ['172.18.0.11'], frontendIds: fa, backendIds: ba, ...(cache ? { planCache: cache } : {}) });
-  const cache: PlanCache = new Map();
-  const cached = run(cache);
-  const plain = run();
-  assert.deepEqual(cached(objs), plain(objs));
-  assert.equal(cache.size, 20);
-  // One service changes (new version, a third backend): same result as planning afresh.
-  const changed = objs.map((o, i) => (i === 4 ? mk(5, '2', ['10.0.0.1', '10.0.0.2', '10.0.0.3']) : o));
-  const a = cached(changed);
-  const b = plain(changed);
-  assert.deepEqual(a, b);
-  assert.equal(a.frontends.find((f) => f.service === 'b/s5')!.backends.length, 3);
-  // A deleted service leaves the cache.
-  cached(changed.slice(1));
-  assert.equal(cache.size, 19);
-  // Objects without versions are never cached.
-  const bare = objs.map((o) => ({ svc: { ...o.svc, metadata: { ...o.svc.metadata, resourceVersion: '' } }, slice: o.slice }));
-  const c2: PlanCache = new Map();
-  run(c2)(bare as any);
-  assert.equal(c2.size, 0);
 });
 
 test('sameFrontend and sameBackend compare every field diffLb cares about', () => {

@@ -20,16 +20,17 @@
  *
  * Bad input does not throw: each problem is reported with the field the
  * apiserver would name. A service with an error gets no frontends at all
- * (never half-programmed); warnings skip only the piece they name. Ids come
- * from IdAllocators the caller keeps across calls, so a frontend or backend
- * keeps its id while it exists and `diffLb` finds only what changed.
+ * (never half-programmed); warnings skip only the piece they name.
+ *
+ * This module holds the per-service plan (planService), the model's types,
+ * ids and the diff; src/service/translator.ts judges services against each
+ * other (port and address collisions, ids, map room), incrementally.
  *
  * IPv4 only: IPv6 addresses are skipped (with a warning where a user wrote them).
  */
 import { UsageError } from '../common/errors.js';
-import { cidrContains, parseCidr, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
+import { cidrContains, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
-import type { StoreObject } from '../store/store.js';
 
 export type LbProtocol = 'TCP' | 'UDP';
 export type FrontendType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
@@ -133,16 +134,8 @@ export interface LbOptions {
   defaultAlgorithm?: LbAlgorithm;
   /** Honour LB_ALGORITHM_ANNOTATION (Cilium's --bpf-lb-algorithm-annotation); default true. */
   algorithmAnnotation?: boolean;
-  /**
-   * Plans of unchanged services, kept across calls (keep one per caller, with
-   * the same other options): a service whose object and slices have the same
-   * resourceVersions as last time is not planned again.
-   */
-  planCache?: PlanCache;
 }
 
-/** What servicesToLb remembers per service between calls (opaque to callers). */
-export type PlanCache = Map<string, { sig: string; plan: ServicePlan | undefined; problems: LbProblem[] }>;
 
 // ---------------------------------------------------------------------------
 // Ids
@@ -243,7 +236,7 @@ export function backendKeyString(b: { address: string; port: number; protocol: L
 
 const TYPE_ORDER: Record<FrontendType, number> = { ClusterIP: 0, ExternalIP: 1, LoadBalancer: 2, NodePort: 3 };
 
-interface PlannedBackend {
+export interface PlannedBackend {
   key: string;
   address: string;
   port: number;
@@ -253,7 +246,7 @@ interface PlannedBackend {
   zone?: string;
 }
 
-interface PlannedFrontend {
+export interface PlannedFrontend {
   key: FrontendKey;
   keyText: string;
   type: FrontendType;
@@ -264,7 +257,7 @@ interface PlannedFrontend {
   backends: string[];
 }
 
-interface ServicePlan {
+export interface ServicePlan {
   service: string;
   frontends: PlannedFrontend[];
   backends: Map<string, PlannedBackend>;
@@ -276,22 +269,26 @@ interface ServicePlan {
 }
 
 const nsOf = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
-const isIPv4 = (s: unknown): s is string => typeof s === 'string' && tryParseIPv4(s) !== undefined;
+/** Addresses seen recently: the same backend and node addresses recur across thousands of services. */
+const ipv4Seen = new Map<string, boolean>();
+const isIPv4 = (s: unknown): s is string => {
+  if (typeof s !== 'string') return false;
+  let ok = ipv4Seen.get(s);
+  if (ok === undefined) {
+    ok = tryParseIPv4(s) !== undefined;
+    if (ipv4Seen.size >= 65536) ipv4Seen.clear();
+    ipv4Seen.set(s, ok);
+  }
+  return ok;
+};
 const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 const q = (v: unknown) => JSON.stringify(v);
-
-/** The versions a service's plan depends on; '' when some object has none (nothing is cached then). */
-function versionsSig(svc: Service, slices: EndpointSlice[]): string {
-  const rv = (o: { metadata?: { uid?: string; resourceVersion?: string } }) => (o.metadata?.resourceVersion ? `${o.metadata.uid ?? ''}@${o.metadata.resourceVersion}` : '');
-  const parts = [rv(svc as any), ...slices.map((x) => rv(x as any)).sort()];
-  return parts.every(Boolean) ? parts.join(' ') : '';
-}
 
 function compareAddr(a: string, b: string): number {
   return (tryParseIPv4(a) ?? 0) - (tryParseIPv4(b) ?? 0);
 }
 
-function compareFrontends(a: Frontend, b: Frontend): number {
+export function compareFrontends(a: Frontend, b: Frontend): number {
   return (
     (a.service < b.service ? -1 : a.service > b.service ? 1 : 0) ||
     (a.portName < b.portName ? -1 : a.portName > b.portName ? 1 : 0) ||
@@ -316,7 +313,7 @@ function endpointState(c: { ready?: boolean; serving?: boolean; terminating?: bo
  * Everything one service asks for, or its errors. Pure; touches no ids and
  * no cross-service state (collisions are checked by the caller).
  */
-function planService(
+export function planService(
   svc: Service,
   slices: EndpointSlice[],
   opts: { nodeName: string; nodeIPs: string[]; pools: Cidr4[] | undefined; defaultAlgorithm: LbAlgorithm; algorithmAnnotation: boolean },
@@ -479,161 +476,6 @@ function planService(
   const plan: ServicePlan = { service, frontends, backends: all, nodePorts, trafficPolicy, algorithm };
   if (affinity) plan.affinity = affinity;
   return plan;
-}
-
-/**
- * Translates every Service and EndpointSlice the node sees into its LB model.
- * Services are taken oldest first (creationTimestamp, then namespace/name):
- * when two claim the same node port or frontend address, the older keeps it
- * and the newer gets an error (and no frontends), as the apiserver's port
- * allocator would have refused it.
- *
- * Ids: keys no longer in use are released from the allocators, then new keys
- * are allocated in a deterministic order. When an allocator is exhausted the
- * service that needed the id gets an error and no frontends.
- *
- * Throws UsageError only for bad options (a node IP or pool that is not IPv4).
- */
-export function servicesToLb(services: StoreObject[], slices: StoreObject[], opts: LbOptions): LbModel {
-  for (const ip of opts.nodeIPs) if (!isIPv4(ip)) throw new UsageError(`node IP '${ip}' is not an IPv4 address`);
-  const pools = opts.lbPool?.map((c) => parseCidr(c, 'load-balancer pool'));
-  const frontendIds = opts.frontendIds ?? new IdAllocator(FRONTEND_ID_RANGE);
-  const backendIds = opts.backendIds ?? new IdAllocator(BACKEND_ID_RANGE);
-  const nodeIPs = [...new Set(opts.nodeIPs)].sort(compareAddr);
-  const planOpts = {
-    nodeName: opts.nodeName,
-    nodeIPs,
-    pools,
-    defaultAlgorithm: opts.defaultAlgorithm ?? 'random',
-    algorithmAnnotation: opts.algorithmAnnotation ?? true,
-  };
-  const problems: LbProblem[] = [];
-
-  const slicesBySvc = new Map<string, EndpointSlice[]>();
-  for (const o of slices) {
-    const s = o as unknown as EndpointSlice;
-    const name = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (!name) continue;
-    const key = `${nsOf(s)}/${name}`;
-    let list = slicesBySvc.get(key);
-    if (!list) slicesBySvc.set(key, (list = []));
-    list.push(s);
-  }
-
-  const ordered = [...services].sort((a, b) => {
-    const ta = a.metadata.creationTimestamp ?? '', tb = b.metadata.creationTimestamp ?? '';
-    if (ta !== tb) return ta < tb ? -1 : 1;
-    const ka = `${nsOf(a)}/${a.metadata.name}`, kb = `${nsOf(b)}/${b.metadata.name}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
-
-  // Plan every service; claim node ports and frontend addresses oldest first.
-  const nodePortOwner = new Map<number, string>();
-  const frontendOwner = new Map<string, string>();
-  const plans: ServicePlan[] = [];
-  const seen = new Set<string>();
-  for (const o of ordered) {
-    const svc = o as unknown as Service;
-    const service = `${nsOf(svc)}/${svc.metadata.name}`;
-    const mine: LbProblem[] = [];
-    const report = (field: string, message: string, severity: 'error' | 'warning') => mine.push({ service, field, message, severity });
-    const svcSlices = slicesBySvc.get(service) ?? [];
-    // The plan depends only on the service and its slices: reuse it while their versions stand.
-    const sig = versionsSig(svc, svcSlices);
-    const cached = sig ? opts.planCache?.get(service) : undefined;
-    let plan: ServicePlan | undefined;
-    if (cached && cached.sig === sig) {
-      plan = cached.plan;
-      mine.push(...cached.problems);
-    } else {
-      plan = planService(svc, svcSlices, planOpts, report);
-      if (sig) opts.planCache?.set(service, { sig, plan, problems: [...mine] });
-    }
-    seen.add(service);
-    if (plan) {
-      for (const [np, field] of plan.nodePorts) {
-        const owner = nodePortOwner.get(np);
-        if (owner !== undefined && owner !== service) report(field, `Invalid value: ${np}: provided port is already allocated`, 'error');
-      }
-      for (const f of plan.frontends) {
-        // A node port already refused above needs no second report per node IP.
-        if (f.type === 'NodePort' && (nodePortOwner.get(f.key.port) ?? service) !== service) continue;
-        const owner = frontendOwner.get(f.keyText);
-        if (owner !== undefined && owner !== service) {
-          report(f.field, `Invalid value: ${q(f.type === 'NodePort' ? f.key.port : f.key.address)}: ${f.keyText} is already a frontend of service ${owner}`, 'error');
-        }
-      }
-    }
-    problems.push(...mine);
-    if (!plan || mine.some((p) => p.severity === 'error')) continue;
-    for (const np of plan.nodePorts.keys()) nodePortOwner.set(np, service);
-    for (const f of plan.frontends) frontendOwner.set(f.keyText, service);
-    plans.push(plan);
-  }
-  const kept = plans;
-  if (opts.planCache) for (const k of [...opts.planCache.keys()]) if (!seen.has(k)) opts.planCache.delete(k);
-
-  // Ids: release what is gone, then allocate what is new, in a fixed order.
-  frontendIds.retainOnly(new Set(kept.flatMap((p) => p.frontends.map((f) => f.keyText))));
-  backendIds.retainOnly(new Set(kept.flatMap((p) => [...p.backends.keys()])));
-  const frontends: Frontend[] = [];
-  const backends = new Map<string, Backend>();
-  for (const plan of kept) {
-    const newF: string[] = [], newB: string[] = [];
-    let exhausted: string | undefined;
-    const fids = new Map<string, number>();
-    for (const f of [...plan.frontends].sort((a, b) => (a.keyText < b.keyText ? -1 : 1))) {
-      const had = frontendIds.get(f.keyText);
-      const id = frontendIds.acquire(f.keyText);
-      if (id === undefined) { exhausted = `no free frontend id (${frontendIds.min}-${frontendIds.max} all in use)`; break; }
-      if (had === undefined) newF.push(f.keyText);
-      fids.set(f.keyText, id);
-    }
-    const bids = new Map<string, number>();
-    if (!exhausted) {
-      for (const key of [...plan.backends.keys()].sort()) {
-        const had = backendIds.get(key);
-        const id = backendIds.acquire(key);
-        if (id === undefined) { exhausted = `no free backend id (${backendIds.min}-${backendIds.max} all in use)`; break; }
-        if (had === undefined) newB.push(key);
-        bids.set(key, id);
-      }
-    }
-    if (exhausted) {
-      newF.forEach((k) => frontendIds.release(k));
-      newB.forEach((k) => backendIds.release(k));
-      problems.push({ service: plan.service, field: 'spec.ports', message: `Internal error: ${exhausted}`, severity: 'error' });
-      continue;
-    }
-    for (const [key, b] of plan.backends) {
-      const prev = backends.get(key);
-      if (prev && prev.state === 'active') continue; // shared with an earlier service; active wins
-      const out: Backend = { id: bids.get(key)!, address: b.address, port: b.port, protocol: b.protocol, state: b.state };
-      if (b.nodeName !== undefined) out.nodeName = b.nodeName;
-      if (b.zone !== undefined) out.zone = b.zone;
-      backends.set(key, out);
-    }
-    for (const f of plan.frontends) {
-      const out: Frontend = {
-        id: fids.get(f.keyText)!,
-        key: f.key,
-        type: f.type,
-        service: plan.service,
-        portName: f.portName,
-        backends: f.backends.map((k) => bids.get(k)!).sort((a, b) => a - b),
-        trafficPolicy: { ...plan.trafficPolicy },
-        algorithm: plan.algorithm,
-        noBackends: f.backends.length === 0,
-      };
-      if (plan.affinity) out.affinity = { ...plan.affinity };
-      frontends.push(out);
-    }
-  }
-  return {
-    frontends: frontends.sort(compareFrontends),
-    backends: [...backends.values()].sort((a, b) => a.id - b.id),
-    problems,
-  };
 }
 
 // ---------------------------------------------------------------------------

@@ -159,6 +159,8 @@ export interface PodNodeOptions {
   pods?: readonly PodSpec[];
   /** Put the remote node's pod CIDR into bl_ipcache (default true). */
   remote?: boolean;
+  /** bl_lb_maglev_table_size, M of the Maglev tables (default: the objects' 16381). */
+  maglevTableSize?: number;
 }
 
 /** The node's three objects over one pin directory, configured and filled. */
@@ -188,6 +190,11 @@ export class PodNode {
         loaded.push(dp);
         dp.configure('bl_config', config, { offset: BPF_OBJECTS[name].globals.bl_config.offset });
         dp.setMaxEntries('bl_ct4', CT_MAX_ENTRIES);
+        if (opts.maglevTableSize !== undefined) {
+          const m = Buffer.alloc(4);
+          m.writeUInt32LE(opts.maglevTableSize);
+          dp.configure('bl_lb_maglev_table_size', m);
+        }
         return dp.load();
       };
       // The agent's order: the pod objects, then the uplink's.

@@ -2,7 +2,7 @@
  * Services load-balanced without kube-proxy, end to end on a 2-node lab, once
  * with the socket hooks and once with the packet-level path: ClusterIP by address and by DNS name from pods on both
  * nodes, spread over every ready backend; ClientIP affinity; a Service without
- * endpoints refusing at once; UDP with the reply coming back from the service
+ * endpoints refusing at once (TCP and UDP, and a NodePort from the outside world); UDP with the reply coming back from the service
  * address; scaling 3 → 5 → 1 reprogramming within a second while long-lived
  * connections to surviving backends carry on.
  */
@@ -102,7 +102,9 @@ kind: Service
 metadata: {name: empty, namespace: svc}
 spec:
   selector: {app: nothing-has-this}
-  ports: [{port: 80}]
+  ports:
+  - {name: http, port: 80}
+  - {name: dns, port: 53, protocol: UDP}
 ---
 apiVersion: v1
 kind: Pod
@@ -172,13 +174,34 @@ for (const [lab, socketLB] of [['svctest', true], ['svcpkt', false]] as const) {
       }
     });
 
-    test('a Service with no ready endpoints refuses connections at once', { skip: socketLB ? false : 'packet-level: the packet is dropped (BL_DROP_NO_SERVICE); no TCP reset or ICMP unreachable yet' }, () => {
+    // Socket level: connect() itself fails. Packet level: the pod's tc program
+    // answers the SYN or datagram with an ICMP port unreachable (lib/icmp.h).
+    test('a Service with no ready endpoints refuses connections at once', () => {
       const t0 = Date.now();
       const r = run(['exec', '-n', 'svc', 'client-a', '--', 'sh', '-c', 'start=$(date +%s%N); curl -s --max-time 10 http://empty.svc/; rc=$?; echo "$rc $(( ($(date +%s%N) - start) / 1000000 ))"']);
       const [rc, ms] = r.stdout.trim().split(' ').map(Number);
       assert.equal(rc, 7, `curl: connection refused (exit 7), got ${r.stdout}${r.stderr}`);
       assert.ok(ms! < 1000, `refused after ${ms} ms`);
       assert.ok(Date.now() - t0 < 10_000);
+
+      // UDP: a connected socket learns it too (ECONNREFUSED), instead of waiting for an answer forever.
+      const ip = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'empty', '-o', 'json']).stdout).spec.clusterIP as string;
+      const script = `
+        const c = require('dgram').createSocket('udp4');
+        const t0 = Date.now();
+        const done = (what) => { console.log(what + ' ' + (Date.now() - t0)); process.exit(0); };
+        c.on('error', (e) => done(e.code));
+        c.on('message', () => done('answered'));
+        c.connect(53, '${ip}', (err) => {
+          if (err) return done(err.code);
+          c.send('x');
+          setTimeout(() => c.send('x'), 300);
+        });
+        setTimeout(() => done('silence'), 3000);`;
+      const u = run(['exec', '-n', 'svc', 'client-a', '--', 'node', '-e', script]);
+      const [code, udpMs] = u.stdout.trim().split('\n').pop()!.split(' ');
+      assert.equal(code, 'ECONNREFUSED', `UDP to a Service without endpoints: ${u.stdout}${u.stderr}`);
+      assert.ok(Number(udpMs) < 1000, `UDP refused after ${udpMs} ms`);
     });
 
     test('UDP: datagrams to the service reach a backend and the reply comes from the service address', () => {
@@ -245,6 +268,29 @@ spec:
       await until('the LB address answers', () => world(`http://${lbIP}/hostname`, 1).length === 1, 10_000);
       for (const h of world(`http://${lbIP}/hostname`, 6)) assert.ok(backends.has(h), h);
       for (const c of world(`http://${lbIP}/clientip`, 4)) assert.match(c, /^172\.18\.0\.100:\d+$/, 'the backend sees the outside client, not a node');
+    });
+
+    test('a NodePort without endpoints refuses a client in the outside world at once, through either node', async () => {
+      apply(`apiVersion: v1
+kind: Service
+metadata: {name: np-empty, namespace: svc}
+spec:
+  type: NodePort
+  selector: {app: nothing-has-this}
+  ports: [{port: 80}]
+`);
+      const nodePort = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'np-empty', '-o', 'json']).stdout).spec.ports[0].nodePort as number;
+      await until('both nodes program the empty NodePort', async () => {
+        const state = readState(LAB)!;
+        const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<{ services: ServiceRow[] }>(a.socket, '/v1/services')));
+        return all.every((r) => r.services.some((x) => x.service === 'svc/np-empty' && x.type === 'NodePort'));
+      });
+      for (const nodeIP of ['172.18.0.11', '172.18.0.12']) {
+        const r = run(['lab', 'exec', 'world', '--', 'sh', '-c', `start=$(date +%s%N); curl -s --max-time 10 http://${nodeIP}:${nodePort}/; rc=$?; echo "$rc $(( ($(date +%s%N) - start) / 1000000 ))"`]);
+        const [rc, ms] = r.stdout.trim().split(' ').map(Number);
+        assert.equal(rc, 7, `${nodeIP}:${nodePort}: connection refused (curl exit 7), got ${r.stdout}${r.stderr}`);
+        assert.ok(ms! < 1000, `${nodeIP}: refused after ${ms} ms`);
+      }
     });
 
     test('scaling 3 → 5 → 1 changes the backends within a second; connections to surviving backends are never broken', async () => {

@@ -119,10 +119,41 @@ struct {
 	__type(value, struct bl_lb4_affinity);
 } bl_lb4_affinity SEC(".maps");
 
-/* NodePort connections sent to another node's backend (abi/lb.h): LRU, they need no collector. */
+/*
+ * Maglev lookup tables (Cilium's cilium_lb4_maglev, one hash instead of its
+ * map of arrays): (service id, slot) → backend id, M entries per Maglev
+ * frontend. No prealloc: memory follows the tables written, not max_entries.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BL_LB4_MAGLEV_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bl_lb4_maglev_key);
+	__type(value, __u32);
+} bl_lb4_maglev SEC(".maps");
+
+/*
+ * NodePort SNAT (lib/nodeport_snat.h, Cilium's cilium_snat_v4_external split
+ * in its two directions): the reverse map (backend, SNAT port) → client, which
+ * replies are translated with and ports are claimed in, and the forward map
+ * (client, backend) → SNAT port, which later packets of a connection reuse.
+ * Both LRU rather than tied to bl_ct4: they need no collector (the agent's
+ * conntrack GC knows nothing of them), a connection's packets in either
+ * direction keep its entries recent, and a full map evicts the longest idle
+ * connection instead of failing new ones. The cost: an entry of a connection
+ * idle while 65536 others were active can be evicted; the forward path then
+ * re-creates the reverse entry, or allocates anew if another took its port.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, BL_LB4_NODEPORT_NAT_MAX_ENTRIES);
 	__type(key, struct bl_lb4_nodeport_nat_key);
 	__type(value, struct bl_lb4_nodeport_nat);
 } bl_lb4_nodeport_nat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BL_LB4_NODEPORT_SNAT_MAX_ENTRIES);
+	__type(key, struct bl_lb4_nodeport_snat_key);
+	__type(value, struct bl_lb4_nodeport_snat);
+} bl_lb4_nodeport_snat SEC(".maps");

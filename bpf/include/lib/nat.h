@@ -72,7 +72,8 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct pkt_m
  * The backend of a packet's connection to frontend svc (ports: its source and
  * destination port): the one its BL_CT_TUPLE_F_SERVICE entry remembers while
  * that backend exists, else a new choice (ClientIP affinity first), recorded.
- * NULL: the Service has no backend (the caller drops, BL_DROP_NO_SERVICE).
+ * NULL: the Service has no backend (the caller returns BL_DROP_NO_SERVICE,
+ * which the entry point answers with an ICMP port unreachable, lib/icmp.h).
  */
 static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, const struct pkt_meta *pkt,
 							const __be16 ports[2], const struct bl_lb4_service *svc,
@@ -112,7 +113,9 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 		be = bpf_map_lookup_elem(&bl_lb4_backends, &backend_id);
 	}
 	if (!be) {
-		backend_id = lb4_select_backend_id(pkt->daddr, ports[1], pkt->l4_proto, svc);
+		/* Maglev hashes the flow as it arrived: any node it enters through picks the same backend. */
+		backend_id = lb4_select_backend_id_hash(pkt->daddr, ports[1], pkt->l4_proto, svc,
+							lb4_hash_tuple(pkt->saddr, ports[0], ports[1], pkt->l4_proto));
 		be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
 	}
 	if (!be)
@@ -139,7 +142,8 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 /*
  * Translates a packet to frontend svc to one of its backends: picks (or
  * recalls) the backend and rewrites the destination. Returns CTX_ACT_OK with
- * *out set, or a drop (BL_DROP_NO_SERVICE when the Service has no backend).
+ * *out set, or a drop (BL_DROP_NO_SERVICE when the Service has no backend;
+ * then the packet is still as it arrived, for the ICMP error to quote).
  */
 static __always_inline int lb4_dnat(struct __sk_buff *skb, struct pkt_meta *pkt, const __be16 ports[2],
 				    const struct bl_lb4_service *svc, struct bl_lb4_backend **out)

@@ -56,8 +56,11 @@ test('the host object yields the ABI other engineers code against', () => {
       ['bl_lb4_affinity_key', 16],
       ['bl_lb4_backend', 8],
       ['bl_lb4_key', 12],
+      ['bl_lb4_maglev_key', 8],
       ['bl_lb4_nodeport_nat', 8],
       ['bl_lb4_nodeport_nat_key', 12],
+      ['bl_lb4_nodeport_snat', 4],
+      ['bl_lb4_nodeport_snat_key', 16],
       ['bl_lb4_reverse_nat', 8],
       ['bl_lb4_reverse_sk', 8],
       ['bl_lb4_reverse_sk_key', 16],
@@ -80,7 +83,9 @@ test('the host object yields the ABI other engineers code against', () => {
       ['bl_ipcache', 'BPF_MAP_TYPE_LPM_TRIE', 'struct bl_ipcache_key', 'struct bl_remote_endpoint_info', 16384],
       ['bl_lb4_affinity', 'BPF_MAP_TYPE_LRU_HASH', 'struct bl_lb4_affinity_key', 'struct bl_lb4_affinity', 65536],
       ['bl_lb4_backends', 'BPF_MAP_TYPE_HASH', '__u32', 'struct bl_lb4_backend', 65536],
+      ['bl_lb4_maglev', 'BPF_MAP_TYPE_HASH', 'struct bl_lb4_maglev_key', '__u32', 1 << 20],
       ['bl_lb4_nodeport_nat', 'BPF_MAP_TYPE_LRU_HASH', 'struct bl_lb4_nodeport_nat_key', 'struct bl_lb4_nodeport_nat', 65536],
+      ['bl_lb4_nodeport_snat', 'BPF_MAP_TYPE_LRU_HASH', 'struct bl_lb4_nodeport_snat_key', 'struct bl_lb4_nodeport_snat', 65536],
       ['bl_lb4_reverse_nat', 'BPF_MAP_TYPE_HASH', '__u16', 'struct bl_lb4_reverse_nat', 65536],
       ['bl_lb4_reverse_sk', 'BPF_MAP_TYPE_LRU_HASH', 'struct bl_lb4_reverse_sk_key', 'struct bl_lb4_reverse_sk', 65536],
       ['bl_lb4_services', 'BPF_MAP_TYPE_HASH', 'struct bl_lb4_key', 'struct bl_lb4_service', 65536],
@@ -95,7 +100,10 @@ test('the host object yields the ABI other engineers code against', () => {
   const rodata = host.dataSections.find((d) => d.name === '.rodata');
   assert.deepEqual(
     rodata?.globals.map((g) => [g.name, g.offset, g.size, g.type.struct]),
-    [['bl_config', 0, 36, 'bl_datapath_config']],
+    [
+      ['bl_lb_maglev_table_size', 0, 4, undefined],
+      ['bl_config', 4, 36, 'bl_datapath_config'],
+    ],
   );
   assert.ok(!host.dataSections.some((d) => d.name === '.bl_abi'), 'the anchor section is not a data section');
   const drop = m.enums.find((e) => e.name === 'bl_drop_reason');

@@ -46,8 +46,11 @@ test('every generated struct has a codec', () => {
     'BL_LB4_AFFINITY_KEY_CODEC',
     'BL_LB4_BACKEND_CODEC',
     'BL_LB4_KEY_CODEC',
+    'BL_LB4_MAGLEV_KEY_CODEC',
     'BL_LB4_NODEPORT_NAT_CODEC',
     'BL_LB4_NODEPORT_NAT_KEY_CODEC',
+    'BL_LB4_NODEPORT_SNAT_CODEC',
+    'BL_LB4_NODEPORT_SNAT_KEY_CODEC',
     'BL_LB4_REVERSE_NAT_CODEC',
     'BL_LB4_REVERSE_SK_CODEC',
     'BL_LB4_REVERSE_SK_KEY_CODEC',
@@ -175,7 +178,9 @@ test('bl_datapath_config round-trips and matches the .rodata descriptor of every
   for (const obj of [BPF_OBJECTS.host, BPF_OBJECTS.lxc, BPF_OBJECTS.overlay]) {
     const g = obj.globals.bl_config;
     assert.equal(g.section, '.rodata', obj.file);
-    assert.equal(g.offset, 0, obj.file);
+    // After lib/lb.h's bl_lb_maglev_table_size (a __u32 defined before bl_config).
+    assert.equal(obj.globals.bl_lb_maglev_table_size.offset, 0, obj.file);
+    assert.equal(g.offset, 4, obj.file);
     assert.equal(g.size, 36, obj.file);
     assert.equal(g.codec, abi.BL_DATAPATH_CONFIG_CODEC, obj.file);
   }
@@ -255,13 +260,17 @@ test('the pod datapath objects share their maps by name with the host object', (
   for (const obj of [host, lxc, overlay, sock]) {
     assert.deepEqual(
       Object.keys(obj.maps).sort(),
-      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_nodeport_nat', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics'],
+      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_maglev', 'bl_lb4_nodeport_nat', 'bl_lb4_nodeport_snat', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics'],
       obj.file,
     );
   }
   assert.equal(lxc.maps.bl_ipcache.typeName, 'BPF_MAP_TYPE_LPM_TRIE');
   assert.equal(lxc.maps.bl_ipcache.flags, 1, 'BPF_F_NO_PREALLOC');
   assert.equal(lxc.maps.bl_ct4.typeName, 'BPF_MAP_TYPE_LRU_HASH');
+  assert.equal(lxc.maps.bl_lb4_maglev.typeName, 'BPF_MAP_TYPE_HASH');
+  assert.equal(lxc.maps.bl_lb4_maglev.flags, 1, 'BPF_F_NO_PREALLOC');
+  assert.equal(lxc.maps.bl_lb4_maglev.key, abi.BL_LB4_MAGLEV_KEY_CODEC);
+  for (const obj of [host, lxc, overlay, sock]) assert.ok('bl_lb_maglev_table_size' in obj.globals, `${obj.file}: M is set at load`);
   assert.equal(lxc.maps.bl_ct4.maxEntries, abi.BlLimits.BL_CT_MAX_ENTRIES_DEFAULT);
   assert.equal(lxc.maps.bl_ct4.key, abi.BL_CT4_KEY_CODEC);
   assert.equal(lxc.maps.bl_lxc.value, abi.BL_ENDPOINT_INFO_CODEC);

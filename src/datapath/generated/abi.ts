@@ -262,6 +262,7 @@ export const BlLbFlags = {
   BL_LB_F_LOADBALANCER: 4,
   BL_LB_F_EXTERNAL_IP: 8,
   BL_LB_F_LOCAL: 16,
+  BL_LB_F_MAGLEV: 32,
 } as const;
 export type BlLbFlags = (typeof BlLbFlags)[keyof typeof BlLbFlags];
 const BL_LB_FLAGS_NAMES = nameTable(BlLbFlags);
@@ -270,14 +271,29 @@ export function blLbFlagsName(value: number): string | undefined {
   return BL_LB_FLAGS_NAMES.get(value);
 }
 
+/** enum bl_lb_hash. */
+export const BlLbHash = {
+  BL_LB_HASH_SEED_TUPLE: 1651273063,
+  BL_LB_HASH_SEED_SOCK: 1651274603,
+} as const;
+export type BlLbHash = (typeof BlLbHash)[keyof typeof BlLbHash];
+const BL_LB_HASH_NAMES = nameTable(BlLbHash);
+/** The name of a value of enum bl_lb_hash (the first, if several share it). */
+export function blLbHashName(value: number): string | undefined {
+  return BL_LB_HASH_NAMES.get(value);
+}
+
 /** enum bl_lb_limits. */
 export const BlLbLimits = {
+  BL_LB_MAGLEV_TABLE_SIZE_DEFAULT: 16381,
   BL_LB4_AFFINITY_MAX_ENTRIES: 65536,
   BL_LB4_BACKENDS_MAX_ENTRIES: 65536,
   BL_LB4_NODEPORT_NAT_MAX_ENTRIES: 65536,
+  BL_LB4_NODEPORT_SNAT_MAX_ENTRIES: 65536,
   BL_LB4_REVERSE_NAT_MAX_ENTRIES: 65536,
   BL_LB4_REVERSE_SK_MAX_ENTRIES: 65536,
   BL_LB4_SERVICES_MAX_ENTRIES: 65536,
+  BL_LB4_MAGLEV_MAX_ENTRIES: 1048576,
 } as const;
 export type BlLbLimits = (typeof BlLbLimits)[keyof typeof BlLbLimits];
 const BL_LB_LIMITS_NAMES = nameTable(BlLbLimits);
@@ -301,6 +317,19 @@ const BL_LIMITS_NAMES = nameTable(BlLimits);
 /** The name of a value of enum bl_limits (the first, if several share it). */
 export function blLimitsName(value: number): string | undefined {
   return BL_LIMITS_NAMES.get(value);
+}
+
+/** enum bl_nodeport_snat. */
+export const BlNodeportSnat = {
+  BL_NODEPORT_SNAT_RETRIES: 32,
+  BL_NODEPORT_SNAT_PORT_MIN: 32768,
+  BL_NODEPORT_SNAT_PORT_MAX: 65535,
+} as const;
+export type BlNodeportSnat = (typeof BlNodeportSnat)[keyof typeof BlNodeportSnat];
+const BL_NODEPORT_SNAT_NAMES = nameTable(BlNodeportSnat);
+/** The name of a value of enum bl_nodeport_snat (the first, if several share it). */
+export function blNodeportSnatName(value: number): string | undefined {
+  return BL_NODEPORT_SNAT_NAMES.get(value);
 }
 
 /** enum bl_notify_version. */
@@ -1061,11 +1090,57 @@ export const BL_LB4_KEY_CODEC: StructCodec<BlLb4Key> = {
   decode: decodeBlLb4Key,
 };
 
+/** struct bl_lb4_maglev_key (8 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4MaglevKey {
+  /** __u16 at 0 */
+  rev_nat_index: number;
+  /** __u32 at 4 */
+  slot: number;
+}
+
+/** sizeof(struct bl_lb4_maglev_key) */
+export const BL_LB4_MAGLEV_KEY_SIZE = 8;
+
+/** Byte layout of struct bl_lb4_maglev_key. */
+export const BL_LB4_MAGLEV_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'rev_nat_index', offset: 0, size: 2, type: '__u16', padding: false },
+  { name: 'pad0', offset: 2, size: 2, type: '__u16', padding: true },
+  { name: 'slot', offset: 4, size: 4, type: '__u32', padding: false },
+];
+
+/** Encodes struct bl_lb4_maglev_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4MaglevKey(value: BlLb4MaglevKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 8, 'struct bl_lb4_maglev_key');
+  b.writeUInt16LE(value.rev_nat_index, off);
+  b.writeUInt32LE(value.slot, off + 4);
+  return b;
+}
+
+/** Decodes struct bl_lb4_maglev_key from buf at off. */
+export function decodeBlLb4MaglevKey(buf: Uint8Array, off = 0): BlLb4MaglevKey {
+  const b = view(buf, off, 8, 'struct bl_lb4_maglev_key');
+  return {
+    rev_nat_index: b.readUInt16LE(off),
+    slot: b.readUInt32LE(off + 4),
+  };
+}
+
+/** Codec of struct bl_lb4_maglev_key. */
+export const BL_LB4_MAGLEV_KEY_CODEC: StructCodec<BlLb4MaglevKey> = {
+  ctype: 'struct bl_lb4_maglev_key',
+  size: BL_LB4_MAGLEV_KEY_SIZE,
+  layout: BL_LB4_MAGLEV_KEY_LAYOUT,
+  encode: encodeBlLb4MaglevKey,
+  decode: decodeBlLb4MaglevKey,
+};
+
 /** struct bl_lb4_nodeport_nat (8 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlLb4NodeportNat {
   /** __be32 at 0, network byte order */
   client: number;
-  /** __u16 at 4 */
+  /** __be16 at 4, network byte order */
+  client_port: number;
+  /** __u16 at 6 */
   rev_nat_index: number;
 }
 
@@ -1075,15 +1150,16 @@ export const BL_LB4_NODEPORT_NAT_SIZE = 8;
 /** Byte layout of struct bl_lb4_nodeport_nat. */
 export const BL_LB4_NODEPORT_NAT_LAYOUT: readonly FieldLayout[] = [
   { name: 'client', offset: 0, size: 4, type: '__be32', padding: false },
-  { name: 'rev_nat_index', offset: 4, size: 2, type: '__u16', padding: false },
-  { name: 'pad0', offset: 6, size: 2, type: '__u16', padding: true },
+  { name: 'client_port', offset: 4, size: 2, type: '__be16', padding: false },
+  { name: 'rev_nat_index', offset: 6, size: 2, type: '__u16', padding: false },
 ];
 
 /** Encodes struct bl_lb4_nodeport_nat into buf at off (a new buffer by default). Padding is zeroed. */
 export function encodeBlLb4NodeportNat(value: BlLb4NodeportNat, buf?: Buffer, off = 0): Buffer {
   const b = target(buf, off, 8, 'struct bl_lb4_nodeport_nat');
   b.writeUInt32BE(value.client, off);
-  b.writeUInt16LE(value.rev_nat_index, off + 4);
+  b.writeUInt16BE(value.client_port, off + 4);
+  b.writeUInt16LE(value.rev_nat_index, off + 6);
   return b;
 }
 
@@ -1092,7 +1168,8 @@ export function decodeBlLb4NodeportNat(buf: Uint8Array, off = 0): BlLb4NodeportN
   const b = view(buf, off, 8, 'struct bl_lb4_nodeport_nat');
   return {
     client: b.readUInt32BE(off),
-    rev_nat_index: b.readUInt16LE(off + 4),
+    client_port: b.readUInt16BE(off + 4),
+    rev_nat_index: b.readUInt16LE(off + 6),
   };
 }
 
@@ -1112,7 +1189,7 @@ export interface BlLb4NodeportNatKey {
   /** __be16 at 4, network byte order */
   backend_port: number;
   /** __be16 at 6, network byte order */
-  client_port: number;
+  nat_port: number;
   /** __u8 at 8 */
   proto: number;
 }
@@ -1124,7 +1201,7 @@ export const BL_LB4_NODEPORT_NAT_KEY_SIZE = 12;
 export const BL_LB4_NODEPORT_NAT_KEY_LAYOUT: readonly FieldLayout[] = [
   { name: 'backend', offset: 0, size: 4, type: '__be32', padding: false },
   { name: 'backend_port', offset: 4, size: 2, type: '__be16', padding: false },
-  { name: 'client_port', offset: 6, size: 2, type: '__be16', padding: false },
+  { name: 'nat_port', offset: 6, size: 2, type: '__be16', padding: false },
   { name: 'proto', offset: 8, size: 1, type: '__u8', padding: false },
   { name: 'pad0', offset: 9, size: 3, type: '__u8[3]', padding: true },
 ];
@@ -1134,7 +1211,7 @@ export function encodeBlLb4NodeportNatKey(value: BlLb4NodeportNatKey, buf?: Buff
   const b = target(buf, off, 12, 'struct bl_lb4_nodeport_nat_key');
   b.writeUInt32BE(value.backend, off);
   b.writeUInt16BE(value.backend_port, off + 4);
-  b.writeUInt16BE(value.client_port, off + 6);
+  b.writeUInt16BE(value.nat_port, off + 6);
   b.writeUInt8(value.proto, off + 8);
   return b;
 }
@@ -1145,7 +1222,7 @@ export function decodeBlLb4NodeportNatKey(buf: Uint8Array, off = 0): BlLb4Nodepo
   return {
     backend: b.readUInt32BE(off),
     backend_port: b.readUInt16BE(off + 4),
-    client_port: b.readUInt16BE(off + 6),
+    nat_port: b.readUInt16BE(off + 6),
     proto: b.readUInt8(off + 8),
   };
 }
@@ -1157,6 +1234,104 @@ export const BL_LB4_NODEPORT_NAT_KEY_CODEC: StructCodec<BlLb4NodeportNatKey> = {
   layout: BL_LB4_NODEPORT_NAT_KEY_LAYOUT,
   encode: encodeBlLb4NodeportNatKey,
   decode: decodeBlLb4NodeportNatKey,
+};
+
+/** struct bl_lb4_nodeport_snat (4 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4NodeportSnat {
+  /** __be16 at 0, network byte order */
+  nat_port: number;
+}
+
+/** sizeof(struct bl_lb4_nodeport_snat) */
+export const BL_LB4_NODEPORT_SNAT_SIZE = 4;
+
+/** Byte layout of struct bl_lb4_nodeport_snat. */
+export const BL_LB4_NODEPORT_SNAT_LAYOUT: readonly FieldLayout[] = [
+  { name: 'nat_port', offset: 0, size: 2, type: '__be16', padding: false },
+  { name: 'pad0', offset: 2, size: 2, type: '__u16', padding: true },
+];
+
+/** Encodes struct bl_lb4_nodeport_snat into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4NodeportSnat(value: BlLb4NodeportSnat, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 4, 'struct bl_lb4_nodeport_snat');
+  b.writeUInt16BE(value.nat_port, off);
+  return b;
+}
+
+/** Decodes struct bl_lb4_nodeport_snat from buf at off. */
+export function decodeBlLb4NodeportSnat(buf: Uint8Array, off = 0): BlLb4NodeportSnat {
+  const b = view(buf, off, 4, 'struct bl_lb4_nodeport_snat');
+  return {
+    nat_port: b.readUInt16BE(off),
+  };
+}
+
+/** Codec of struct bl_lb4_nodeport_snat. */
+export const BL_LB4_NODEPORT_SNAT_CODEC: StructCodec<BlLb4NodeportSnat> = {
+  ctype: 'struct bl_lb4_nodeport_snat',
+  size: BL_LB4_NODEPORT_SNAT_SIZE,
+  layout: BL_LB4_NODEPORT_SNAT_LAYOUT,
+  encode: encodeBlLb4NodeportSnat,
+  decode: decodeBlLb4NodeportSnat,
+};
+
+/** struct bl_lb4_nodeport_snat_key (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlLb4NodeportSnatKey {
+  /** __be32 at 0, network byte order */
+  client: number;
+  /** __be32 at 4, network byte order */
+  backend: number;
+  /** __be16 at 8, network byte order */
+  client_port: number;
+  /** __be16 at 10, network byte order */
+  backend_port: number;
+  /** __u8 at 12 */
+  proto: number;
+}
+
+/** sizeof(struct bl_lb4_nodeport_snat_key) */
+export const BL_LB4_NODEPORT_SNAT_KEY_SIZE = 16;
+
+/** Byte layout of struct bl_lb4_nodeport_snat_key. */
+export const BL_LB4_NODEPORT_SNAT_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'client', offset: 0, size: 4, type: '__be32', padding: false },
+  { name: 'backend', offset: 4, size: 4, type: '__be32', padding: false },
+  { name: 'client_port', offset: 8, size: 2, type: '__be16', padding: false },
+  { name: 'backend_port', offset: 10, size: 2, type: '__be16', padding: false },
+  { name: 'proto', offset: 12, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 13, size: 3, type: '__u8[3]', padding: true },
+];
+
+/** Encodes struct bl_lb4_nodeport_snat_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlLb4NodeportSnatKey(value: BlLb4NodeportSnatKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_lb4_nodeport_snat_key');
+  b.writeUInt32BE(value.client, off);
+  b.writeUInt32BE(value.backend, off + 4);
+  b.writeUInt16BE(value.client_port, off + 8);
+  b.writeUInt16BE(value.backend_port, off + 10);
+  b.writeUInt8(value.proto, off + 12);
+  return b;
+}
+
+/** Decodes struct bl_lb4_nodeport_snat_key from buf at off. */
+export function decodeBlLb4NodeportSnatKey(buf: Uint8Array, off = 0): BlLb4NodeportSnatKey {
+  const b = view(buf, off, 16, 'struct bl_lb4_nodeport_snat_key');
+  return {
+    client: b.readUInt32BE(off),
+    backend: b.readUInt32BE(off + 4),
+    client_port: b.readUInt16BE(off + 8),
+    backend_port: b.readUInt16BE(off + 10),
+    proto: b.readUInt8(off + 12),
+  };
+}
+
+/** Codec of struct bl_lb4_nodeport_snat_key. */
+export const BL_LB4_NODEPORT_SNAT_KEY_CODEC: StructCodec<BlLb4NodeportSnatKey> = {
+  ctype: 'struct bl_lb4_nodeport_snat_key',
+  size: BL_LB4_NODEPORT_SNAT_KEY_SIZE,
+  layout: BL_LB4_NODEPORT_SNAT_KEY_LAYOUT,
+  encode: encodeBlLb4NodeportSnatKey,
+  decode: decodeBlLb4NodeportSnatKey,
 };
 
 /** struct bl_lb4_reverse_nat (8 bytes). Padding fields are not part of the interface: they encode as zero. */
@@ -1807,6 +1982,22 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 8,
       },
+      bl_lb4_maglev: {
+        name: 'bl_lb4_maglev',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_maglev_key',
+        valueType: '__u32',
+        key: BL_LB4_MAGLEV_KEY_CODEC,
+        value: U32_CODEC,
+        maxEntries: 1048576,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
+      },
       bl_lb4_nodeport_nat: {
         name: 'bl_lb4_nodeport_nat',
         type: 9,
@@ -1822,6 +2013,22 @@ export const BPF_OBJECTS = {
         pinning: 0,
         perCpu: false,
         valueStride: 8,
+      },
+      bl_lb4_nodeport_snat: {
+        name: 'bl_lb4_nodeport_snat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_nodeport_snat_key',
+        valueType: 'struct bl_lb4_nodeport_snat',
+        key: BL_LB4_NODEPORT_SNAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_SNAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
       },
       bl_lb4_reverse_nat: {
         name: 'bl_lb4_reverse_nat',
@@ -1909,17 +2116,25 @@ export const BPF_OBJECTS = {
       bl_to_netdev: { name: 'bl_to_netdev', section: 'tc' },
     },
     globals: {
+      bl_lb_maglev_table_size: {
+        name: 'bl_lb_maglev_table_size',
+        section: '.rodata',
+        offset: 0,
+        size: 4,
+        type: '__u32',
+        codec: U32_CODEC,
+      },
       bl_config: {
         name: 'bl_config',
         section: '.rodata',
-        offset: 0,
+        offset: 4,
         size: 36,
         type: 'struct bl_datapath_config',
         codec: BL_DATAPATH_CONFIG_CODEC,
       },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 36 },
+      '.rodata': { name: '.rodata', size: 40 },
     },
   },
   lxc: {
@@ -2022,6 +2237,22 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 8,
       },
+      bl_lb4_maglev: {
+        name: 'bl_lb4_maglev',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_maglev_key',
+        valueType: '__u32',
+        key: BL_LB4_MAGLEV_KEY_CODEC,
+        value: U32_CODEC,
+        maxEntries: 1048576,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
+      },
       bl_lb4_nodeport_nat: {
         name: 'bl_lb4_nodeport_nat',
         type: 9,
@@ -2037,6 +2268,22 @@ export const BPF_OBJECTS = {
         pinning: 0,
         perCpu: false,
         valueStride: 8,
+      },
+      bl_lb4_nodeport_snat: {
+        name: 'bl_lb4_nodeport_snat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_nodeport_snat_key',
+        valueType: 'struct bl_lb4_nodeport_snat',
+        key: BL_LB4_NODEPORT_SNAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_SNAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
       },
       bl_lb4_reverse_nat: {
         name: 'bl_lb4_reverse_nat',
@@ -2124,17 +2371,25 @@ export const BPF_OBJECTS = {
       bl_to_container: { name: 'bl_to_container', section: 'tc' },
     },
     globals: {
+      bl_lb_maglev_table_size: {
+        name: 'bl_lb_maglev_table_size',
+        section: '.rodata',
+        offset: 0,
+        size: 4,
+        type: '__u32',
+        codec: U32_CODEC,
+      },
       bl_config: {
         name: 'bl_config',
         section: '.rodata',
-        offset: 0,
+        offset: 4,
         size: 36,
         type: 'struct bl_datapath_config',
         codec: BL_DATAPATH_CONFIG_CODEC,
       },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 36 },
+      '.rodata': { name: '.rodata', size: 40 },
     },
   },
   overlay: {
@@ -2237,6 +2492,22 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 8,
       },
+      bl_lb4_maglev: {
+        name: 'bl_lb4_maglev',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_maglev_key',
+        valueType: '__u32',
+        key: BL_LB4_MAGLEV_KEY_CODEC,
+        value: U32_CODEC,
+        maxEntries: 1048576,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
+      },
       bl_lb4_nodeport_nat: {
         name: 'bl_lb4_nodeport_nat',
         type: 9,
@@ -2252,6 +2523,22 @@ export const BPF_OBJECTS = {
         pinning: 0,
         perCpu: false,
         valueStride: 8,
+      },
+      bl_lb4_nodeport_snat: {
+        name: 'bl_lb4_nodeport_snat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_nodeport_snat_key',
+        valueType: 'struct bl_lb4_nodeport_snat',
+        key: BL_LB4_NODEPORT_SNAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_SNAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
       },
       bl_lb4_reverse_nat: {
         name: 'bl_lb4_reverse_nat',
@@ -2339,17 +2626,25 @@ export const BPF_OBJECTS = {
       bl_to_overlay: { name: 'bl_to_overlay', section: 'tc' },
     },
     globals: {
+      bl_lb_maglev_table_size: {
+        name: 'bl_lb_maglev_table_size',
+        section: '.rodata',
+        offset: 0,
+        size: 4,
+        type: '__u32',
+        codec: U32_CODEC,
+      },
       bl_config: {
         name: 'bl_config',
         section: '.rodata',
-        offset: 0,
+        offset: 4,
         size: 36,
         type: 'struct bl_datapath_config',
         codec: BL_DATAPATH_CONFIG_CODEC,
       },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 36 },
+      '.rodata': { name: '.rodata', size: 40 },
     },
   },
   sock: {
@@ -2452,6 +2747,22 @@ export const BPF_OBJECTS = {
         perCpu: false,
         valueStride: 8,
       },
+      bl_lb4_maglev: {
+        name: 'bl_lb4_maglev',
+        type: 1,
+        typeName: 'BPF_MAP_TYPE_HASH',
+        keySize: 8,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_maglev_key',
+        valueType: '__u32',
+        key: BL_LB4_MAGLEV_KEY_CODEC,
+        value: U32_CODEC,
+        maxEntries: 1048576,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
+      },
       bl_lb4_nodeport_nat: {
         name: 'bl_lb4_nodeport_nat',
         type: 9,
@@ -2467,6 +2778,22 @@ export const BPF_OBJECTS = {
         pinning: 0,
         perCpu: false,
         valueStride: 8,
+      },
+      bl_lb4_nodeport_snat: {
+        name: 'bl_lb4_nodeport_snat',
+        type: 9,
+        typeName: 'BPF_MAP_TYPE_LRU_HASH',
+        keySize: 16,
+        valueSize: 4,
+        keyType: 'struct bl_lb4_nodeport_snat_key',
+        valueType: 'struct bl_lb4_nodeport_snat',
+        key: BL_LB4_NODEPORT_SNAT_KEY_CODEC,
+        value: BL_LB4_NODEPORT_SNAT_CODEC,
+        maxEntries: 65536,
+        flags: 0,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 4,
       },
       bl_lb4_reverse_nat: {
         name: 'bl_lb4_reverse_nat',
@@ -2556,8 +2883,17 @@ export const BPF_OBJECTS = {
       bl_sock4_sendmsg: { name: 'bl_sock4_sendmsg', section: 'cgroup/sendmsg4' },
     },
     globals: {
+      bl_lb_maglev_table_size: {
+        name: 'bl_lb_maglev_table_size',
+        section: '.rodata',
+        offset: 0,
+        size: 4,
+        type: '__u32',
+        codec: U32_CODEC,
+      },
     },
     sections: {
+      '.rodata': { name: '.rodata', size: 4 },
     },
   },
 } as const satisfies Readonly<Record<string, BpfObjectSpec>>;
@@ -2689,12 +3025,20 @@ export const ABI_MANIFEST = {
         { "name": "pad0", "offset": 9, "size": 3, "type": "__u8[3]" }
       ]
     },
+    "bl_lb4_maglev_key": {
+      "size": 8,
+      "fields": [
+        { "name": "rev_nat_index", "offset": 0, "size": 2, "type": "__u16" },
+        { "name": "pad0", "offset": 2, "size": 2, "type": "__u16" },
+        { "name": "slot", "offset": 4, "size": 4, "type": "__u32" }
+      ]
+    },
     "bl_lb4_nodeport_nat": {
       "size": 8,
       "fields": [
         { "name": "client", "offset": 0, "size": 4, "type": "__be32" },
-        { "name": "rev_nat_index", "offset": 4, "size": 2, "type": "__u16" },
-        { "name": "pad0", "offset": 6, "size": 2, "type": "__u16" }
+        { "name": "client_port", "offset": 4, "size": 2, "type": "__be16" },
+        { "name": "rev_nat_index", "offset": 6, "size": 2, "type": "__u16" }
       ]
     },
     "bl_lb4_nodeport_nat_key": {
@@ -2702,9 +3046,27 @@ export const ABI_MANIFEST = {
       "fields": [
         { "name": "backend", "offset": 0, "size": 4, "type": "__be32" },
         { "name": "backend_port", "offset": 4, "size": 2, "type": "__be16" },
-        { "name": "client_port", "offset": 6, "size": 2, "type": "__be16" },
+        { "name": "nat_port", "offset": 6, "size": 2, "type": "__be16" },
         { "name": "proto", "offset": 8, "size": 1, "type": "__u8" },
         { "name": "pad0", "offset": 9, "size": 3, "type": "__u8[3]" }
+      ]
+    },
+    "bl_lb4_nodeport_snat": {
+      "size": 4,
+      "fields": [
+        { "name": "nat_port", "offset": 0, "size": 2, "type": "__be16" },
+        { "name": "pad0", "offset": 2, "size": 2, "type": "__u16" }
+      ]
+    },
+    "bl_lb4_nodeport_snat_key": {
+      "size": 16,
+      "fields": [
+        { "name": "client", "offset": 0, "size": 4, "type": "__be32" },
+        { "name": "backend", "offset": 4, "size": 4, "type": "__be32" },
+        { "name": "client_port", "offset": 8, "size": 2, "type": "__be16" },
+        { "name": "backend_port", "offset": 10, "size": 2, "type": "__be16" },
+        { "name": "proto", "offset": 12, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 13, "size": 3, "type": "__u8[3]" }
       ]
     },
     "bl_lb4_reverse_nat": {
@@ -2871,15 +3233,20 @@ export const ABI_MANIFEST = {
       "BL_LB_F_NODEPORT": 2,
       "BL_LB_F_LOADBALANCER": 4,
       "BL_LB_F_EXTERNAL_IP": 8,
-      "BL_LB_F_LOCAL": 16
+      "BL_LB_F_LOCAL": 16,
+      "BL_LB_F_MAGLEV": 32
     },
+    "bl_lb_hash": { "BL_LB_HASH_SEED_TUPLE": 1651273063, "BL_LB_HASH_SEED_SOCK": 1651274603 },
     "bl_lb_limits": {
+      "BL_LB_MAGLEV_TABLE_SIZE_DEFAULT": 16381,
       "BL_LB4_AFFINITY_MAX_ENTRIES": 65536,
       "BL_LB4_BACKENDS_MAX_ENTRIES": 65536,
       "BL_LB4_NODEPORT_NAT_MAX_ENTRIES": 65536,
+      "BL_LB4_NODEPORT_SNAT_MAX_ENTRIES": 65536,
       "BL_LB4_REVERSE_NAT_MAX_ENTRIES": 65536,
       "BL_LB4_REVERSE_SK_MAX_ENTRIES": 65536,
-      "BL_LB4_SERVICES_MAX_ENTRIES": 65536
+      "BL_LB4_SERVICES_MAX_ENTRIES": 65536,
+      "BL_LB4_MAGLEV_MAX_ENTRIES": 1048576
     },
     "bl_limits": {
       "BL_EVENTS_LOST_MAX_ENTRIES": 8,
@@ -2890,6 +3257,7 @@ export const ABI_MANIFEST = {
       "BL_CT_MAX_ENTRIES_DEFAULT": 65536,
       "BL_EVENTS_RINGBUF_SIZE": 1048576
     },
+    "bl_nodeport_snat": { "BL_NODEPORT_SNAT_RETRIES": 32, "BL_NODEPORT_SNAT_PORT_MIN": 32768, "BL_NODEPORT_SNAT_PORT_MAX": 65535 },
     "bl_notify_version": { "BL_NOTIFY_VERSION": 1 },
     "bl_reserved_identity": { "BL_IDENTITY_HOST": 1, "BL_IDENTITY_WORLD": 2 },
     "bl_routing_mode": { "BL_ROUTING_UNSET": 0, "BL_ROUTING_TUNNEL": 1, "BL_ROUTING_NATIVE": 2 },
@@ -2984,12 +3352,30 @@ export const ABI_MANIFEST = {
           "maxEntries": 65536,
           "flags": 0
         },
+        "bl_lb4_maglev": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_maglev_key",
+          "keySize": 8,
+          "value": "__u32",
+          "valueSize": 4,
+          "maxEntries": 1048576,
+          "flags": 1
+        },
         "bl_lb4_nodeport_nat": {
           "type": "BPF_MAP_TYPE_LRU_HASH",
           "key": "struct bl_lb4_nodeport_nat_key",
           "keySize": 12,
           "value": "struct bl_lb4_nodeport_nat",
           "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_nodeport_snat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_snat_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_nodeport_snat",
+          "valueSize": 4,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -3040,7 +3426,10 @@ export const ABI_MANIFEST = {
         }
       },
       "programs": { "bl_from_netdev": { "section": "tc" }, "bl_to_netdev": { "section": "tc" } },
-      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 36, "type": "struct bl_datapath_config" } }
+      "globals": {
+        "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
+        "bl_config": { "section": ".rodata", "offset": 4, "size": 36, "type": "struct bl_datapath_config" }
+      }
     },
     "lxc": {
       "file": "lxc.bpf.o",
@@ -3100,12 +3489,30 @@ export const ABI_MANIFEST = {
           "maxEntries": 65536,
           "flags": 0
         },
+        "bl_lb4_maglev": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_maglev_key",
+          "keySize": 8,
+          "value": "__u32",
+          "valueSize": 4,
+          "maxEntries": 1048576,
+          "flags": 1
+        },
         "bl_lb4_nodeport_nat": {
           "type": "BPF_MAP_TYPE_LRU_HASH",
           "key": "struct bl_lb4_nodeport_nat_key",
           "keySize": 12,
           "value": "struct bl_lb4_nodeport_nat",
           "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_nodeport_snat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_snat_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_nodeport_snat",
+          "valueSize": 4,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -3156,7 +3563,10 @@ export const ABI_MANIFEST = {
         }
       },
       "programs": { "bl_from_container": { "section": "tc" }, "bl_to_container": { "section": "tc" } },
-      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 36, "type": "struct bl_datapath_config" } }
+      "globals": {
+        "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
+        "bl_config": { "section": ".rodata", "offset": 4, "size": 36, "type": "struct bl_datapath_config" }
+      }
     },
     "overlay": {
       "file": "overlay.bpf.o",
@@ -3216,12 +3626,30 @@ export const ABI_MANIFEST = {
           "maxEntries": 65536,
           "flags": 0
         },
+        "bl_lb4_maglev": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_maglev_key",
+          "keySize": 8,
+          "value": "__u32",
+          "valueSize": 4,
+          "maxEntries": 1048576,
+          "flags": 1
+        },
         "bl_lb4_nodeport_nat": {
           "type": "BPF_MAP_TYPE_LRU_HASH",
           "key": "struct bl_lb4_nodeport_nat_key",
           "keySize": 12,
           "value": "struct bl_lb4_nodeport_nat",
           "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_nodeport_snat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_snat_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_nodeport_snat",
+          "valueSize": 4,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -3272,7 +3700,10 @@ export const ABI_MANIFEST = {
         }
       },
       "programs": { "bl_from_overlay": { "section": "tc" }, "bl_to_overlay": { "section": "tc" } },
-      "globals": { "bl_config": { "section": ".rodata", "offset": 0, "size": 36, "type": "struct bl_datapath_config" } }
+      "globals": {
+        "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
+        "bl_config": { "section": ".rodata", "offset": 4, "size": 36, "type": "struct bl_datapath_config" }
+      }
     },
     "sock": {
       "file": "sock.bpf.o",
@@ -3332,12 +3763,30 @@ export const ABI_MANIFEST = {
           "maxEntries": 65536,
           "flags": 0
         },
+        "bl_lb4_maglev": {
+          "type": "BPF_MAP_TYPE_HASH",
+          "key": "struct bl_lb4_maglev_key",
+          "keySize": 8,
+          "value": "__u32",
+          "valueSize": 4,
+          "maxEntries": 1048576,
+          "flags": 1
+        },
         "bl_lb4_nodeport_nat": {
           "type": "BPF_MAP_TYPE_LRU_HASH",
           "key": "struct bl_lb4_nodeport_nat_key",
           "keySize": 12,
           "value": "struct bl_lb4_nodeport_nat",
           "valueSize": 8,
+          "maxEntries": 65536,
+          "flags": 0
+        },
+        "bl_lb4_nodeport_snat": {
+          "type": "BPF_MAP_TYPE_LRU_HASH",
+          "key": "struct bl_lb4_nodeport_snat_key",
+          "keySize": 16,
+          "value": "struct bl_lb4_nodeport_snat",
+          "valueSize": 4,
           "maxEntries": 65536,
           "flags": 0
         },
@@ -3393,14 +3842,14 @@ export const ABI_MANIFEST = {
         "bl_sock4_recvmsg": { "section": "cgroup/recvmsg4" },
         "bl_sock4_sendmsg": { "section": "cgroup/sendmsg4" }
       },
-      "globals": {}
+      "globals": { "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" } }
     }
   }
 } as const;
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '9f89846f7d86a69a7af63ae700e410706bc9d2079f0c6f49af2fbee16566c92b';
+export const ABI_HASH = '6170eddfb85f9c6a6e9a36e68fe6a2d4cd6c4ea07b3db628106a35fd02aa5e32';
 
 // ---- helpers
 

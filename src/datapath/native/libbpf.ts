@@ -91,6 +91,7 @@ interface Native {
   bpf_map_get_next_key: Fn;
   bpf_map_lookup_batch: Fn;
   bpf_map_update_batch: Fn;
+  bpf_map_delete_batch: Fn;
   bpf_obj_pin: Fn;
   bpf_obj_get: Fn;
   bpf_obj_get_info_by_fd: Fn;
@@ -191,6 +192,7 @@ function lib(): Native {
     bpf_map_get_next_key: f(bpf, 'int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
     bpf_map_lookup_batch: f(bpf, 'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const bl_bpf_map_batch_opts *opts)'),
     bpf_map_update_batch: f(bpf, 'int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const bl_bpf_map_batch_opts *opts)'),
+    bpf_map_delete_batch: f(bpf, 'int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const bl_bpf_map_batch_opts *opts)'),
     bpf_obj_pin: f(bpf, 'int bpf_obj_pin(int fd, const char *pathname)'),
     bpf_obj_get: f(bpf, 'int bpf_obj_get(const char *pathname)'),
     bpf_obj_get_info_by_fd: f(bpf, 'int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)'),
@@ -378,6 +380,10 @@ export interface RawMap extends MapSpec {
   nextKey(key: Uint8Array | null): Buffer | undefined;
   /** One batch of entries after `cursor` (null: from the start); `cursor` in the result is null when done. */
   lookupBatch?(cursor: Buffer | null, maxEntries: number): { keys: Buffer[]; values: Buffer[]; cursor: Buffer | null };
+  /** Writes every entry in one syscall; answers how many were written. */
+  updateBatch?(keys: readonly Uint8Array[], values: readonly Uint8Array[], flags?: number): number;
+  /** Deletes every key in one syscall (each must exist); answers how many were deleted. */
+  deleteBatch?(keys: readonly Uint8Array[]): number;
   /** Releases the handle (owned maps close their fd; lent maps just stop working). */
   close?(): void;
 }
@@ -554,6 +560,22 @@ export class BpfMap implements RawMap {
     const opts = { sz: BpfMapBatchOpts.size, elem_flags: flags, flags: 0 };
     const r = lib().bpf_map_update_batch(fd, Buffer.concat(keys), Buffer.concat(values), count, opts) as number;
     if (r < 0) throw bpfError(`batch update map ${this.name}`, r, 'map', { detail: `${count[0]} of ${keys.length} written` });
+    return count[0];
+  }
+
+  /**
+   * BPF_MAP_DELETE_BATCH: deletes all keys in one syscall; returns how many
+   * were deleted. The kernel stops at the first missing key (ENOENT), so
+   * callers delete only what they know is there.
+   */
+  deleteBatch(keys: readonly Uint8Array[]): number {
+    const fd = this.#live('batch delete');
+    if (keys.length === 0) return 0;
+    keys.forEach((k) => checkLength(`batch delete map ${this.name}`, 'key', k, this.keySize));
+    const count: [number] = [keys.length];
+    const opts = { sz: BpfMapBatchOpts.size, elem_flags: 0, flags: 0 };
+    const r = lib().bpf_map_delete_batch(fd, Buffer.concat(keys), count, opts) as number;
+    if (r < 0) throw bpfError(`batch delete map ${this.name}`, r, 'map', { detail: `${count[0]} of ${keys.length} deleted` });
     return count[0];
   }
 

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BlLbFlags } from '../datapath/generated/abi.js';
+import { maglevTable } from '../service/maglev.js';
+import { BACKEND_ID_RANGE, IdAllocator, backendKeyString, type Backend, type Frontend } from '../service/translate.js';
+import { LbTranslator } from '../service/translator.js';
+import type { StoreObject } from '../store/store.js';
+import { frontendRow } from './services.js';
+
+const F = BlLbFlags;
+
+function frontend(over: Partial<Frontend> = {}): Frontend {
+  return {
+    id: 7,
+    key: { address: '10.96.0.20', port: 80, protocol: 'TCP' },
+    type: 'ClusterIP',
+    service: 'default/web',
+    portName: '',
+    backends: [3, 5],
+    trafficPolicy: { external: 'Cluster', internal: 'Cluster' },
+    algorithm: 'random',
+    noBackends: false,
+    ...over,
+  };
+}
+
+const BACKENDS = new Map<number, Backend>([
+  [3, { id: 3, address: '10.0.1.4', port: 8080, protocol: 'TCP', state: 'active' }],
+  [5, { id: 5, address: '10.0.2.9', port: 8080, protocol: 'TCP', state: 'active' }],
+]);
+const backendOf = (id: number) => { const b = BACKENDS.get(id); return b && backendKeyString(b); };
+
+test('frontendRow: flags say type, affinity, Local policy and Maglev', () => {
+  assert.equal(frontendRow(frontend()).flags, 0);
+  assert.equal(frontendRow(frontend({ type: 'NodePort' })).flags, F.BL_LB_F_NODEPORT);
+  assert.equal(frontendRow(frontend({ type: 'LoadBalancer' })).flags, F.BL_LB_F_LOADBALANCER);
+  assert.equal(frontendRow(frontend({ type: 'ExternalIP' })).flags, F.BL_LB_F_EXTERNAL_IP);
+  assert.equal(frontendRow(frontend({ affinity: { timeoutSeconds: 30 } })).flags, F.BL_LB_F_AFFINITY);
+  assert.equal(frontendRow(frontend({ trafficPolicy: { external: 'Cluster', internal: 'Local' } })).flags, F.BL_LB_F_LOCAL);
+  assert.equal(frontendRow(frontend({ type: 'NodePort', trafficPolicy: { external: 'Local', internal: 'Cluster' } })).flags, F.BL_LB_F_NODEPORT | F.BL_LB_F_LOCAL);
+  const m = frontendRow(frontend({ type: 'NodePort', algorithm: 'maglev' }), backendOf);
+  assert.equal(m.flags, F.BL_LB_F_NODEPORT | F.BL_LB_F_MAGLEV);
+  assert.equal(F.BL_LB_F_MAGLEV & (F.BL_LB_F_AFFINITY | F.BL_LB_F_NODEPORT | F.BL_LB_F_LOADBALANCER | F.BL_LB_F_EXTERNAL_IP | F.BL_LB_F_LOCAL), 0);
+});
+
+test('frontendRow: a Maglev row carries its backends\' address keys, parallel to the ids; a random one none', () => {
+  const m = frontendRow(frontend({ algorithm: 'maglev' }), backendOf);
+  assert.deepEqual(m.backends, [3, 5]);
+  assert.deepEqual(m.maglevKeys, ['10.0.1.4:8080/TCP', '10.0.2.9:8080/TCP']);
+  assert.equal(frontendRow(frontend(), backendOf).maglevKeys, undefined);
+  assert.deepEqual(frontendRow(frontend({ algorithm: 'maglev', backends: [] }), backendOf).maglevKeys, []);
+  assert.throws(() => frontendRow(frontend({ algorithm: 'maglev', backends: [3, 99] }), backendOf), /backend 99 unknown/);
+});
+
+function svc(annotations: Record<string, string> = {}): StoreObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'default', uid: 'u-web', resourceVersion: '1', creationTimestamp: '2024-01-01T00:00:00Z', annotations },
+    spec: { type: 'NodePort', clusterIP: '10.96.0.20', ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] },
+  };
+}
+
+function slice(ips: string[]): StoreObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-x', namespace: 'default', uid: 'u-web-x', resourceVersion: '1', creationTimestamp: 'x', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    ports: [{ name: '', port: 8080, protocol: 'TCP' }],
+    endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node1' })),
+  };
+}
+
+/** One node's rows for the Service: its own ids (seeded per node), backends by id. */
+function nodeRows(nodeIP: string, seededIds: [string, number][], opts: { annotate: boolean; defaultAlgorithm?: 'random' | 'maglev' }) {
+  const t = new LbTranslator({
+    nodeName: 'n',
+    nodeIPs: [nodeIP],
+    backendIds: new IdAllocator(BACKEND_ID_RANGE, seededIds),
+    ...(opts.defaultAlgorithm ? { defaultAlgorithm: opts.defaultAlgorithm } : {}),
+  });
+  t.upsertService(svc(opts.annotate ? { 'service.cilium.io/lb-algorithm': 'maglev' } : {}));
+  t.upsertSlice(slice(['10.0.1.4', '10.0.2.9', '10.0.1.7']));
+  t.flush();
+  const model = t.model();
+  const byId = new Map(model.backends.map((b) => [b.id, b]));
+  const keyOf = (id: number) => { const b = byId.get(id); return b && backendKeyString(b); };
+  return { rows: model.frontends.map((f) => frontendRow(f, keyOf)), byId };
+}
+
+test('frontendRow via the translator: nodes with different backend ids build Maglev tables that agree by address', () => {
+  const keys = ['10.0.1.4:8080/TCP', '10.0.2.9:8080/TCP', '10.0.1.7:8080/TCP'];
+  const n1 = nodeRows('192.168.1.10', keys.map((k, i) => [k, 100 + i]), { annotate: true });
+  const n2 = nodeRows('192.168.1.11', keys.map((k, i) => [k, 500 - i * 3]), { annotate: true });
+  const clusterIP = (n: typeof n1) => n.rows.find((r) => r.address === '10.96.0.20')!;
+  const r1 = clusterIP(n1);
+  const r2 = clusterIP(n2);
+  assert.notDeepEqual(r1.backends, r2.backends, 'the nodes gave different ids');
+  for (const n of [n1, n2]) for (const r of n.rows) assert.ok(r.flags & F.BL_LB_F_MAGLEV, `${r.address}:${r.port} is Maglev`);
+  const t1 = maglevTable(r1.backends.map((id, i) => ({ id, key: r1.maglevKeys![i]! })), 251);
+  const t2 = maglevTable(r2.backends.map((id, i) => ({ id, key: r2.maglevKeys![i]! })), 251);
+  const addr = (n: typeof n1, id: number) => backendKeyString(n.byId.get(id)!);
+  for (let s = 0; s < 251; s++) assert.equal(addr(n1, t1[s]!), addr(n2, t2[s]!), `slot ${s}`);
+});
+
+test('frontendRow via the translator: the cluster default algorithm sets Maglev without the annotation', () => {
+  const plain = nodeRows('192.168.1.10', [], { annotate: false });
+  for (const r of plain.rows) assert.equal(r.flags & F.BL_LB_F_MAGLEV, 0);
+  const dflt = nodeRows('192.168.1.10', [], { annotate: false, defaultAlgorithm: 'maglev' });
+  assert.ok(dflt.rows.length >= 2);
+  for (const r of dflt.rows) {
+    assert.ok(r.flags & F.BL_LB_F_MAGLEV);
+    assert.equal(r.maglevKeys!.length, 3);
+  }
+});
