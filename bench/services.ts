@@ -25,6 +25,9 @@
  * Arms, per N (100, 1000, 10000 by default), each round in turn, --rounds times:
  *   floor-bpf / floor-kp   loadgen to the 4 backend pod IPs (no Service)
  *   beeline                loadgen to a sample of --sample service IPs, port 80
+ *   beeline-tc             the same, packet-level: loadgen in the client pod's netns
+ *                          but outside the node's cgroup, so no socket hook translates
+ *                          and the pod's tc program DNATs every connection
  *   iptables / nftables    the same sample, through node1's DNAT rules
  * Loadgen runs in the client pod via `beeline exec` (so it is under the node's
  * cgroup, where beeline's socket LB is attached): --concurrency connections in
@@ -48,6 +51,7 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from '../src/common/version.js';
 import { readState } from '../src/lab/state.js';
+import { podNetnsName } from '../src/lab/pods.js';
 import { agentGet } from '../src/agent/client.js';
 import type { LbFrontendRow } from '../src/agent/datapath.js';
 import { openEtcdStore } from '../src/store/etcd.js';
@@ -404,11 +408,15 @@ function nftCount(): number {
 /** What `beeline loadgen -o json` prints (src/lab/loadgen.ts). */
 type LoadResult = Pick<Loaded, 'requests' | 'errors' | 'errorKinds' | 'rps' | 'connectP50Ms' | 'connectP99Ms' | 'totalP50Ms' | 'totalP99Ms' | 'cpuPercent'>;
 
-function load(lab: Lab, targets: string[]): LoadResult {
-  const r = beeline(
-    ['exec', '--lab', lab.name, '-n', NS, 'client', '--', BIN, 'loadgen', '--targets', targets.join(','), '--concurrency', String(CONCURRENCY), '--duration', `${SECONDS}s`, '-o', 'json'],
-    { timeoutMs: (SECONDS + 60) * 1000 },
-  );
+function load(lab: Lab, targets: string[], opts: { packetLevel?: boolean } = {}): LoadResult {
+  const args = ['loadgen', '--targets', targets.join(','), '--concurrency', String(CONCURRENCY), '--duration', `${SECONDS}s`, '-o', 'json'];
+  if (opts.packetLevel) {
+    // The client pod's network namespace, but this process's cgroup, outside the node's: no socket
+    // hook translates its connects, so every SYN meets the pod's tc program (packet-level DNAT).
+    const r = sh('nsenter', [`--net=/run/netns/${podNetnsName(lab.name, NS, 'client')}`, '--', BIN, ...args], { timeoutMs: (SECONDS + 60) * 1000 });
+    return JSON.parse(r.out) as LoadResult;
+  }
+  const r = beeline(['exec', '--lab', lab.name, '-n', NS, 'client', '--', BIN, ...args], { timeoutMs: (SECONDS + 60) * 1000 });
   return JSON.parse(r.out) as LoadResult;
 }
 
@@ -422,9 +430,9 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
-type ArmName = 'floor-bpf' | 'beeline' | 'floor-kp' | 'iptables' | 'nftables';
-const ARMS: ArmName[] = ['floor-bpf', 'beeline', 'floor-kp', 'iptables', 'nftables'];
-const FLOOR_OF: Record<ArmName, ArmName> = { 'floor-bpf': 'floor-bpf', beeline: 'floor-bpf', 'floor-kp': 'floor-kp', iptables: 'floor-kp', nftables: 'floor-kp' };
+type ArmName = 'floor-bpf' | 'beeline' | 'beeline-tc' | 'floor-kp' | 'iptables' | 'nftables';
+const ARMS: ArmName[] = ['floor-bpf', 'beeline', 'beeline-tc', 'floor-kp', 'iptables', 'nftables'];
+const FLOOR_OF: Record<ArmName, ArmName> = { 'floor-bpf': 'floor-bpf', beeline: 'floor-bpf', 'beeline-tc': 'floor-bpf', 'floor-kp': 'floor-kp', iptables: 'floor-kp', nftables: 'floor-kp' };
 
 interface Sample extends LoadResult {
   n: number;
@@ -532,6 +540,16 @@ async function main(): Promise<void> {
           if (arm === 'floor-bpf') r = load(bpf, bpf.backends.map((b) => `${b}:8080`));
           else if (arm === 'floor-kp') r = load(kp, kp.backends.map((b) => `${b}:8080`));
           else if (arm === 'beeline') r = load(bpf, targets);
+          else if (arm === 'beeline-tc') {
+            r = load(bpf, targets, { packetLevel: true });
+            if (round === 1) {
+              // Packet-level translation leaves SERVICE conntrack entries (socket LB makes none): check it really ran.
+              const ct = await agentGet<{ flags: string[] }[]>(bpf.agents['node1']!, '/v1/bpf/ct', 60_000);
+              const svcEntries = ct.filter((e) => e.flags.includes('SERVICE')).length;
+              checks.push({ n, arm: 'beeline-tc', serviceCtEntries: svcEntries });
+              if (svcEntries === 0) throw new Error('beeline-tc: no SERVICE conntrack entries on node1: the packet-level path did not translate');
+            }
+          }
           else if (arm === 'iptables') {
             iptHooked(true);
             try {
