@@ -413,8 +413,11 @@ function load(lab: Lab, targets: string[], opts: { packetLevel?: boolean } = {})
   if (opts.packetLevel) {
     // The client pod's network namespace, but this process's cgroup, outside the node's: no socket
     // hook translates its connects, so every SYN meets the pod's tc program (packet-level DNAT).
-    const r = sh('nsenter', [`--net=/run/netns/${podNetnsName(lab.name, NS, 'client')}`, '--', BIN, ...args], { timeoutMs: (SECONDS + 60) * 1000 });
-    return JSON.parse(r.out) as LoadResult;
+    // loadgen exits 1 when a request failed; the failures are counted in its JSON (and the table).
+    const r = sh('nsenter', [`--net=/run/netns/${podNetnsName(lab.name, NS, 'client')}`, '--', BIN, ...args], { timeoutMs: (SECONDS + 60) * 1000, allowFail: true });
+    const out = JSON.parse(r.out) as LoadResult & { errorKinds?: Record<string, number> };
+    if (out.errors > 0) progress(`${lab.name} packet-level load: ${out.errors} errors ${JSON.stringify(out.errorKinds ?? {})}`);
+    return out;
   }
   const r = beeline(['exec', '--lab', lab.name, '-n', NS, 'client', '--', BIN, ...args], { timeoutMs: (SECONDS + 60) * 1000 });
   return JSON.parse(r.out) as LoadResult;

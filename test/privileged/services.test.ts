@@ -166,6 +166,23 @@ for (const [lab, socketLB] of [['svctest', true], ['svcpkt', false]] as const) {
       assert.match(ok(['bpf', 'lb', 'list', '--node', 'node2']).stdout, new RegExp(`${ip.replace(/\./g, '\\.')}:80/TCP \\(0\\)\\s+0\\.0\\.0\\.0:0 \\(\\d+\\) \\(0\\) \\[ClusterIP, non-routable\\]`));
     });
 
+    test('one connection per request to 16 Services that share their backends: none fails (client ports reused across frontends)', async () => {
+      // Sixteen frontends over the same 3 backends: a client port the kernel reuses for another
+      // frontend can map onto an earlier connection's backend tuple.
+      apply(
+        Array.from({ length: 16 }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: {name: many-${i}, namespace: svc}\nspec:\n  selector: {app: echo}\n  ports: [{port: 80, targetPort: 8080}]\n`).join('---\n'),
+      );
+      await until('16 services with 3 backends on node1', async () => {
+        const rows = await agentGet<{ services: ServiceRow[] }>(readState(LAB)!.agents['node1']!.socket, '/v1/services');
+        return rows.services.filter((r) => r.service.startsWith('svc/many-') && r.backends.length === 3).length === 16;
+      });
+      const ips = Array.from({ length: 16 }, (_, i) => JSON.parse(ok(['get', 'svc', '-n', 'svc', `many-${i}`, '-o', 'json']).stdout).spec.clusterIP as string);
+      const r = run(['exec', '-n', 'svc', 'client-a', '--', bin, 'loadgen', '--targets', ips.map((ip) => `${ip}:80`).join(','), '--concurrency', '16', '--duration', '3s', '-o', 'json']);
+      const res = JSON.parse(r.stdout) as { requests: number; errors: number; errorKinds: Record<string, number> };
+      assert.ok(res.requests > 300, `only ${res.requests} requests in 3 s`);
+      assert.equal(res.errors, 0, `errors: ${JSON.stringify(res.errorKinds)} of ${res.requests}`);
+    });
+
     test('sessionAffinity ClientIP: every request of a client reaches the same backend', () => {
       for (const pod of ['client-a', 'client-b']) {
         const counts = hostnames(pod, 'http://sticky.svc/hostname', 20);

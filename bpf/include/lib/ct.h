@@ -223,6 +223,14 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 		new_flags = ct_entry_update(e, pkt, false, now);
 		res->reason = BL_TRACE_REASON_CT_ESTABLISHED;
 		res->report = ct_report(e, first, new_flags, now);
+		/* The original direction says which frontend this packet came
+		 * through: a client port reused for another Service that picked
+		 * the same backend lands on the old connection's entry, and its
+		 * replies must go back as the new frontend, not the old one. At
+		 * egress every packet says (0: not translated); at ingress only
+		 * the NodePort path does. */
+		if (e->rev_nat_index != res->rev_nat_index && (dir == CT_EGRESS || res->rev_nat_index))
+			e->rev_nat_index = res->rev_nat_index;
 		res->rev_nat_index = e->rev_nat_index;
 		return CTX_ACT_OK;
 	}

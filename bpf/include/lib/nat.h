@@ -68,6 +68,35 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct pkt_m
 	return CTX_ACT_OK;
 }
 
+/* Whether a pod's connection from sport to backend be is in conntrack already (egress entry). */
+static __always_inline bool lb4_backend_tuple_in_use(const struct pkt_meta *pkt, __be16 sport,
+						     const struct bl_lb4_backend *be)
+{
+	struct bl_ct4_key k = {};
+
+	k.saddr = pkt->saddr;
+	k.daddr = be->address;
+	k.sport = sport;
+	k.dport = be->port;
+	k.nexthdr = pkt->l4_proto;
+	k.flags = CT_EGRESS;
+	return bpf_map_lookup_elem(&bl_ct4, &k) != NULL;
+}
+
+static __always_inline bool lb4_should_rechoose(const struct pkt_meta *pkt, __be16 sport,
+						const struct bl_lb4_service *svc, const struct bl_lb4_backend *be)
+{
+	return be && pkt->l4_proto == IPPROTO_TCP && !(svc->flags & BL_LB_F_MAGLEV) &&
+	       lb4_backend_tuple_in_use(pkt, sport, be);
+}
+
+static __always_inline struct bl_lb4_backend *lb4_rechoose(const struct pkt_meta *pkt, const __be16 ports[2],
+							    const struct bl_lb4_service *svc, __u32 *backend_id)
+{
+	*backend_id = lb4_select_backend_id(pkt->daddr, ports[1], pkt->l4_proto, svc);
+	return *backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, backend_id) : NULL;
+}
+
 /*
  * The backend of a packet's connection to frontend svc (ports: its source and
  * destination port): the one its BL_CT_TUPLE_F_SERVICE entry remembers while
@@ -117,6 +146,16 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 		backend_id = lb4_select_backend_id_hash(pkt->daddr, ports[1], pkt->l4_proto, svc,
 							lb4_hash_tuple(pkt->saddr, ports[0], ports[1], pkt->l4_proto));
 		be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
+		/* A client port reused for another frontend can map onto the
+		 * tuple of an earlier connection to the same backend, which the
+		 * backend may still hold in TIME_WAIT (it closed first) and
+		 * answer with the old connection's ACK. Random choice can avoid
+		 * that: choose again, twice at most. (Maglev must not: its choice
+		 * is the flow's on every node.) */
+		if (lb4_should_rechoose(pkt, ports[0], svc, be))
+			be = lb4_rechoose(pkt, ports, svc, &backend_id);
+		if (lb4_should_rechoose(pkt, ports[0], svc, be))
+			be = lb4_rechoose(pkt, ports, svc, &backend_id);
 	}
 	if (!be)
 		return NULL;
