@@ -547,8 +547,8 @@ async function main(): Promise<void> {
             r = load(bpf, targets, { packetLevel: true });
             if (round === 1) {
               // Packet-level translation leaves SERVICE conntrack entries (socket LB makes none): check it really ran.
-              const ct = await agentGet<{ flags: string[] }[]>(bpf.agents['node1']!, '/v1/bpf/ct', 60_000);
-              const svcEntries = ct.filter((e) => e.flags.includes('SERVICE')).length;
+              const ct = await agentGet<{ direction: string }[]>(bpf.agents['node1']!, '/v1/bpf/ct', 60_000);
+              const svcEntries = ct.filter((e) => e.direction === 'SERVICE').length;
               checks.push({ n, arm: 'beeline-tc', serviceCtEntries: svcEntries });
               if (svcEntries === 0) throw new Error('beeline-tc: no SERVICE conntrack entries on node1: the packet-level path did not translate');
             }

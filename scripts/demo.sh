@@ -153,6 +153,40 @@ done
 echo "\$ beeline lab exec world -- curl http://$LBIP/clientip   (externalTrafficPolicy Local: the backend sees the outside client)"
 $B lab exec world -- curl -s --max-time 3 "http://$LBIP/clientip" || true; echo
 
+say "4h. Maglev consistent hashing (service.cilium.io/lb-algorithm: maglev): a flow picks the same backend through either node"
+cat <<'EOF2' | $B apply -f -
+apiVersion: v1
+kind: Service
+metadata:
+  name: api-maglev
+  namespace: shop
+  annotations: {service.cilium.io/lb-algorithm: maglev}
+spec:
+  type: NodePort
+  selector: {app: api}
+  ports: [{port: 8080, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nobody-home-np, namespace: shop}
+spec:
+  type: NodePort
+  selector: {app: no-such-pods}
+  ports: [{port: 80}]
+EOF2
+sleep 2
+MNP=$($B get svc -n shop api-maglev -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.ports[0].nodePort))')
+$B bpf lb list --node node1 | grep -E "Maglev" | head -2
+echo "(the same client port through node1 and node2 reaches the same backend; the server closes, so the port is free again at once)"
+for port in 41001 41002 41003; do
+  for ip in 172.18.0.11 172.18.0.12; do
+    printf '%s\n' "\$ beeline lab exec world -- curl --local-port $port http://$ip:$MNP/hostname  → $($B lab exec world -- curl -s --max-time 3 --local-port $port -H 'Connection: close' "http://$ip:$MNP/hostname")"
+  done
+done
+ENP=$($B get svc -n shop nobody-home-np -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.ports[0].nodePort))')
+echo "\$ beeline lab exec world -- curl http://172.18.0.12:$ENP/   (no endpoints: the datapath answers ICMP port unreachable, so it fails at once)"
+$B lab exec world -- curl -sS --max-time 5 "http://172.18.0.12:$ENP/" || true
+
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
 run $B bpf ipcache list

@@ -17,11 +17,11 @@ import { repoRoot } from '../../src/common/version.js';
 import { agentGet } from '../../src/agent/client.js';
 import { readState } from '../../src/lab/state.js';
 import type { ServiceRow } from '../../src/agent/services.js';
+import { until } from '../lib/wait.js';
 
 const LAB = 'magtest';
 const env: Record<string, string> = { BEELINE_LAB: LAB };
 const ok = (args: string[]) => beelineOk(args, env);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NODE_IPS = ['172.18.0.11', '172.18.0.12'];
 
 function apply(yaml: string): void {
@@ -29,20 +29,6 @@ function apply(yaml: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 const readyPods = (): any[] =>
   (JSON.parse(ok(['get', 'pods', '-n', 'mag', '-l', 'app=echo', '-o', 'json']).stdout).items as any[]).filter(

@@ -15,6 +15,7 @@ import { repoRoot } from '../../src/common/version.js';
 import { agentGet } from '../../src/agent/client.js';
 import { readState } from '../../src/lab/state.js';
 import type { ServiceRow } from '../../src/agent/services.js';
+import { until } from '../lib/wait.js';
 
 let LAB = 'svctest';
 const env: Record<string, string> = { BEELINE_LAB: LAB };
@@ -28,20 +29,6 @@ function apply(yaml: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 const readyPods = (ns: string, app: string): any[] =>
   (JSON.parse(ok(['get', 'pods', '-n', ns, '-l', `app=${app}`, '-o', 'json']).stdout).items as any[]).filter(

@@ -21,9 +21,9 @@ const LAB = 'wltest';
 const env = { BEELINE_LAB: LAB };
 const run = (args: string[], input?: string) => (input === undefined ? beeline(args, env) : beelineInput(args, input));
 const ok = (args: string[]) => beelineOk(args, env);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 import { spawnSync } from 'node:child_process';
+import { until } from '../lib/wait.js';
 function beelineInput(args: string[], input: string) {
   const r = spawnSync(join(repoRoot, 'bin', 'beeline'), args, { input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
@@ -39,20 +39,6 @@ function pods(ns?: string): Pod[] {
   return JSON.parse(ok(['get', 'pods', ...(ns ? ['-n', ns] : ['-A']), '-o', 'json']).stdout).items as Pod[];
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000, everyMs = 300): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 const running = (p: Pod) => p.status?.phase === 'Running' && !!p.status.podIP && p.status.containerStatuses?.every((c) => c.state?.running && c.ready);
 
