@@ -74,6 +74,8 @@ export class ServiceManager {
   lastSync: { at: string; ms: number; services: number; frontendsWritten: number; backendsWritten: number; deleted: number } | undefined;
   /** Milliseconds spent translating and writing, since start. */
   private busyMs = 0;
+  /** The first flush after start: every Service at once (an agent restart reprograms everything). */
+  firstSync: { at: string; ms: number; frontendsWritten: number; backendsWritten: number } | undefined;
 
   constructor(
     private readonly store: Store,
@@ -159,10 +161,11 @@ export class ServiceManager {
       backendsWritten: change.upsertBackends.length,
       deleted: deleteFrontends.length + deleteBackends.length,
     };
+    if (first) this.firstSync = { at: this.lastSync.at, ms: this.lastSync.ms, frontendsWritten: this.lastSync.frontendsWritten, backendsWritten: this.lastSync.backendsWritten };
   }
 
   /** Counts only (cheap at any scale): for status and benchmarks. */
-  status(): { frontends: number; backends: number; serviceEntries: number; capacity: ReturnType<LbDatapath['capacity']>; busyMs: number; lastSync: ServiceManager['lastSync'] } {
+  status(): { frontends: number; backends: number; serviceEntries: number; capacity: ReturnType<LbDatapath['capacity']>; busyMs: number; lastSync: ServiceManager['lastSync']; firstSync: ServiceManager['firstSync'] } {
     return {
       frontends: this.translator.frontendCount,
       backends: this.translator.backendCount,
@@ -170,6 +173,7 @@ export class ServiceManager {
       capacity: this.lb.capacity(),
       busyMs: Math.round(this.busyMs * 100) / 100,
       lastSync: this.lastSync,
+      firstSync: this.firstSync,
     };
   }
 

@@ -88,8 +88,8 @@ export function registerLab(program: Command): void {
       }
       const name = o.lab ?? o.name;
       const lbMax = Number(o.bpfLbMapMax);
-      if (!/^\d+$/.test(o.bpfLbMapMax) || lbMax < 1024 || lbMax > 16_777_216) {
-        throw new UsageError(`--bpf-lb-map-max ${o.bpfLbMapMax}: must be a whole number from 1024 to 16777216`);
+      if (!/^\d+$/.test(o.bpfLbMapMax) || lbMax < 16 || lbMax > 16_777_216) {
+        throw new UsageError(`--bpf-lb-map-max ${o.bpfLbMapMax}: must be a whole number from 16 to 16777216`);
       }
       const maglevM = Number(o.bpfLbMaglevTableSize);
       try {

@@ -15,7 +15,8 @@ import type { RawMap } from './native/libbpf.js';
 export interface Codec<T> {
   /** sizeof() the C type. */
   readonly size: number;
-  encode(value: T): Uint8Array;
+  /** The generated codecs write into buf at off when given one (and answer buf); others may ignore it. */
+  encode(value: T, buf?: Buffer, off?: number): Uint8Array;
   /** Decodes exactly `size` bytes. */
   decode(bytes: Buffer): T;
 }
@@ -38,6 +39,14 @@ function checkCodecs(raw: RawMap, key: Codec<unknown>, value: Codec<unknown>): v
   if (value.size !== raw.valueSize) {
     throw new AbiMismatchError(`map ${raw.name}: value is ${raw.valueSize} bytes in the kernel but ${value.size} in the codec`);
   }
+}
+
+/** Encodes v into buf at off: in place when the codec can, else copied there. */
+function packInto<T>(mapName: string, what: 'key' | 'value', c: Codec<T>, v: T, buf: Buffer, off: number): void {
+  const b = c.encode(v, buf, off);
+  if (b === buf) return;
+  if (b.length !== c.size) throw new AbiMismatchError(`map ${mapName}: ${what} codec produced ${b.length} bytes, not ${c.size}`);
+  buf.set(b, off);
 }
 
 function encodeChecked<T>(mapName: string, what: 'key' | 'value', c: Codec<T>, v: T): Uint8Array {
@@ -164,6 +173,20 @@ export class TypedMap<K, V> {
    * batch updates, else one each. Entries are written in the order given.
    */
   setMany(entries: ReadonlyArray<readonly [K, V]>, flags = BPF_ANY): void {
+    if (this.raw.updateBatchPacked && this.raw.valueBufferSize === this.value.size) {
+      // Encoded straight into one buffer per chunk: no buffer per entry, no concatenation.
+      for (let i = 0; i < entries.length; i += BATCH_CHUNK) {
+        const chunk = entries.slice(i, i + BATCH_CHUNK);
+        const keys = Buffer.alloc(chunk.length * this.key.size);
+        const values = Buffer.alloc(chunk.length * this.value.size);
+        chunk.forEach(([k, v], j) => {
+          packInto(this.name, 'key', this.key, k, keys, j * this.key.size);
+          packInto(this.name, 'value', this.value, v, values, j * this.value.size);
+        });
+        this.raw.updateBatchPacked(keys, values, chunk.length, flags);
+      }
+      return;
+    }
     const keys = entries.map(([k]) => encodeChecked(this.name, 'key', this.key, k));
     const values = entries.map(([, v]) => encodeChecked(this.name, 'value', this.value, v));
     if (!this.raw.updateBatch) {

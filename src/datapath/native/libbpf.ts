@@ -384,6 +384,8 @@ export interface RawMap extends MapSpec {
   updateBatch?(keys: readonly Uint8Array[], values: readonly Uint8Array[], flags?: number): number;
   /** Deletes every key in one syscall (each must exist); answers how many were deleted. */
   deleteBatch?(keys: readonly Uint8Array[]): number;
+  /** updateBatch over `count` keys and values already packed back to back (no copy). */
+  updateBatchPacked?(keys: Buffer, values: Buffer, count: number, flags?: number): number;
   /** Releases the handle (owned maps close their fd; lent maps just stop working). */
   close?(): void;
 }
@@ -547,6 +549,20 @@ export class BpfMap implements RawMap {
     }
     // ENOENT means "no more entries after this batch".
     return { keys: outKeys, values: outValues, cursor: r === -ENOENT ? null : outToken };
+  }
+
+  /** BPF_MAP_UPDATE_BATCH over packed keys and values (count × keySize, count × value buffer size). */
+  updateBatchPacked(keys: Buffer, values: Buffer, count: number, flags = 0): number {
+    const fd = this.#live('batch update');
+    if (count === 0) return 0;
+    if (keys.length !== count * this.keySize || values.length !== count * this.valueBufferSize) {
+      throw new BpfError(`batch update map ${this.name}: ${keys.length} key bytes and ${values.length} value bytes for ${count} entries`, EINVAL);
+    }
+    const n: [number] = [count];
+    const opts = { sz: BpfMapBatchOpts.size, elem_flags: flags, flags: 0 };
+    const r = lib().bpf_map_update_batch(fd, keys, values, n, opts) as number;
+    if (r < 0) throw bpfError(`batch update map ${this.name}`, r, 'map', { detail: `${n[0]} of ${count} written` });
+    return n[0];
   }
 
   /** BPF_MAP_UPDATE_BATCH: writes all entries in one syscall; returns how many were written. */
