@@ -74,6 +74,10 @@ export class ServiceManager {
   lastSync: { at: string; ms: number; services: number; frontendsWritten: number; backendsWritten: number; deleted: number } | undefined;
   /** Milliseconds spent translating and writing, since start. */
   private busyMs = 0;
+  /** The last failed write, and whether the next sync rewrites everything from the model. */
+  private lastError: string | undefined;
+  private repair = false;
+  private retry: NodeJS.Timeout | undefined;
   /** The first flush after start: every Service at once (an agent restart reprograms everything). */
   firstSync: { at: string; ms: number; frontendsWritten: number; backendsWritten: number } | undefined;
 
@@ -126,8 +130,23 @@ export class ServiceManager {
 
   /** Translates what changed since the last sync and writes it. */
   sync(): void {
+    try {
+      this.syncOnce();
+    } catch (e) {
+      // A map write failed half-way (a map resized under us, the kernel out of memory): the
+      // maps no longer match what was translated. Rewrite everything from the model shortly.
+      this.lastError = (e as Error).message;
+      this.repair = true;
+      this.log.error('service programming failed; rewriting every Service in 1 s', { error: this.lastError });
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => this.sync(), 1000);
+    }
+  }
+
+  private syncOnce(): void {
     const t0 = performance.now();
     const first = this.lastSync === undefined;
+    const full = first || this.repair;
     const services = this.translator.pending;
     const change = this.translator.flush();
     for (const [service, problems] of change.problems) {
@@ -137,20 +156,27 @@ export class ServiceManager {
     }
     const deleteFrontends: Pick<Frontend['key'], 'address' | 'port' | 'protocol'>[] = change.deleteFrontends.map((f) => f.key);
     const deleteBackends = change.deleteBackends.map((b) => b.id);
-    if (first) {
-      // The maps may hold what an earlier agent wrote that no Service wants any more.
+    let upsertBackends = change.upsertBackends;
+    let upsertFrontends = change.upsertFrontends;
+    if (full) {
+      // The maps may hold what an earlier agent wrote (or a failed write left) that no Service wants.
       const model = this.translator.model();
+      if (this.repair) {
+        upsertBackends = model.backends;
+        upsertFrontends = model.frontends;
+      }
       const wantF = new Set(model.frontends.map((f) => frontendKeyString(f.key)));
       const wantB = new Set(model.backends.map((b) => b.id));
       for (const f of this.lb.frontends()) if (!wantF.has(frontendKeyString(f))) deleteFrontends.push(f);
       for (const b of this.lb.backends()) if (!wantB.has(b.id)) deleteBackends.push(b.id);
     }
     this.lb.apply({
-      upsertBackends: change.upsertBackends.map(backendRow),
-      upsertFrontends: change.upsertFrontends.map((f) => frontendRow(f, (id) => this.backendIds.keyOf(id))),
+      upsertBackends: upsertBackends.map(backendRow),
+      upsertFrontends: upsertFrontends.map((f) => frontendRow(f, (id) => this.backendIds.keyOf(id))),
       deleteFrontends,
       deleteBackends,
     });
+    this.repair = false;
     const ms = performance.now() - t0;
     this.busyMs += ms;
     this.lastSync = {
@@ -165,7 +191,7 @@ export class ServiceManager {
   }
 
   /** Counts only (cheap at any scale): for status and benchmarks. */
-  status(): { frontends: number; backends: number; serviceEntries: number; capacity: ReturnType<LbDatapath['capacity']>; busyMs: number; lastSync: ServiceManager['lastSync']; firstSync: ServiceManager['firstSync'] } {
+  status(): { frontends: number; backends: number; serviceEntries: number; capacity: ReturnType<LbDatapath['capacity']>; busyMs: number; lastSync: ServiceManager['lastSync']; firstSync: ServiceManager['firstSync']; lastError?: string } {
     return {
       frontends: this.translator.frontendCount,
       backends: this.translator.backendCount,
@@ -174,6 +200,7 @@ export class ServiceManager {
       busyMs: Math.round(this.busyMs * 100) / 100,
       lastSync: this.lastSync,
       firstSync: this.firstSync,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
 
@@ -198,6 +225,7 @@ export class ServiceManager {
 
   async stop(): Promise<void> {
     clearTimeout(this.timer);
+    clearTimeout(this.retry);
     await Promise.all([this.svcInformer?.stop(), this.sliceInformer?.stop()]);
   }
 }

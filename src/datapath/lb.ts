@@ -4,9 +4,10 @@
  * with batch map operations (one syscall per map and step), ordered so the
  * datapath never follows a master entry to a slot that is not there yet, nor
  * a slot to a missing backend:
- *   backends → new slots → Maglev tables → reverse NAT → masters → slots past
- *   a shrunk count, tables no master reads any more → deleted frontends
- *   (master first, then slots and table) → deleted backends.
+ *   deleted frontends (master first, then slots and table: a full map needs
+ *   their room) → backends → new slots → Maglev tables → reverse NAT →
+ *   masters → slots past a shrunk count, tables no master reads any more →
+ *   deleted backends.
  * A Maglev frontend (BL_LB_F_MAGLEV) has its M-slot table (src/service/
  * maglev.ts, built from its backends' address keys so every node's agrees)
  * in bl_lb4_maglev under its id, written in full before its master.
@@ -89,6 +90,28 @@ export class KernelLb implements LbDatapath {
   }
 
   apply(u: LbUpdate): void {
+    // Deleted frontends first (master, then slots): in a full map their room is what new ones take.
+    const goneMasters: BlLb4Key[] = [];
+    const goneSlots: BlLb4Key[] = [];
+    const goneRevNat: number[] = [];
+    const goneTables: number[] = [];
+    for (const f of u.deleteFrontends) {
+      const k = keyText(f);
+      const prev = this.mirror.get(k);
+      if (!prev) continue;
+      goneMasters.push(this.key(f, 0));
+      for (let slot = 1; slot <= prev.slots; slot++) goneSlots.push(this.key(f, slot));
+      if (prev.maglev) goneTables.push(prev.id);
+      if (this.idOwner.get(prev.id) === k) {
+        goneRevNat.push(prev.id);
+        this.idOwner.delete(prev.id);
+      }
+      this.mirror.delete(k);
+    }
+    this.services.deleteMany(goneMasters);
+    this.services.deleteMany(goneSlots);
+    this.maglev.deleteMany(goneTables.filter((id) => !this.ownsMaglev(id)).flatMap((id) => this.maglevKeys(id)));
+    this.revNat.deleteMany(goneRevNat);
     this.backendMap.setMany(u.upsertBackends.map((b) => [b.id, backendValue(b)] as const));
 
     const slots: [BlLb4Key, BlLb4Service][] = [];
@@ -132,27 +155,6 @@ export class KernelLb implements LbDatapath {
     this.maglev.deleteMany(emptiedTables);
     this.revNat.deleteMany(staleRevNat.filter((id) => !this.idOwner.has(id)));
 
-    const goneMasters: BlLb4Key[] = [];
-    const goneSlots: BlLb4Key[] = [];
-    const goneRevNat: number[] = [];
-    const goneTables: number[] = [];
-    for (const f of u.deleteFrontends) {
-      const k = keyText(f);
-      const prev = this.mirror.get(k);
-      if (!prev) continue;
-      goneMasters.push(this.key(f, 0));
-      for (let slot = 1; slot <= prev.slots; slot++) goneSlots.push(this.key(f, slot));
-      if (prev.maglev) goneTables.push(prev.id);
-      if (this.idOwner.get(prev.id) === k) {
-        goneRevNat.push(prev.id);
-        this.idOwner.delete(prev.id);
-      }
-      this.mirror.delete(k);
-    }
-    this.services.deleteMany(goneMasters);
-    this.services.deleteMany(goneSlots);
-    this.maglev.deleteMany(goneTables.filter((id) => !this.ownsMaglev(id)).flatMap((id) => this.maglevKeys(id)));
-    this.revNat.deleteMany(goneRevNat);
     this.backendMap.deleteMany(u.deleteBackends);
   }
 

@@ -72,7 +72,8 @@ test('a Service that does not fit the maps is reported as not programmed; the ot
     await until(`s${i} programmed with its backend`, async () => (await services()).services.some((r) => r.service === `cap/s${i}` && r.backends.length === 1));
   }
   apply(svc(6));
-  const problem = await until('s6 reported', async () => (await services()).problems.find((p) => p.service === 'cap/s6'));
+  // Reported at once (needing 1 entry while it has no EndpointSlice yet), and again once its backend is known.
+  const problem = await until('s6 reported with its backend', async () => (await services()).problems.find((p) => p.service === 'cap/s6' && /needs 2 entries/.test(p.message)));
   assert.equal(problem.severity, 'error');
   assert.equal(problem.field, 'spec.ports');
   assert.match(problem.message, /service map full: needs 2 entries, 0 of 16 free \(--bpf-lb-map-max\); not programmed/);
