@@ -509,3 +509,8 @@ export interface HTTPRoute extends KubeObject {
 export type Resource =
   | Namespace | Node | Pod | Deployment | Service | EndpointSlice | NetworkPolicy
   | CiliumNetworkPolicy | CiliumClusterwideNetworkPolicy | HTTPRoute;
+
+/** An object's namespace, `default` when unset (as kubectl and the apiserver default it). */
+export function namespaceOf(o: { metadata: { namespace?: string | undefined } }): string {
+  return o.metadata.namespace ?? 'default';
+}

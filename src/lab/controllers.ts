@@ -24,6 +24,7 @@ import { SAFE_ALPHABET, podsOwnedBy, reconcileDeployment } from './deployments.j
 import { dnsRecords, hostsFileText } from './dns.js';
 import { desiredEndpointSlices, reconcileEndpointSlices, SERVICE_NAME_LABEL } from './endpointslices.js';
 import { schedNodeOf, schedulePod } from './scheduler.js';
+import { namespaceOf as nsOf } from '../k8s/types.js';
 
 export interface ControllersConfig {
   kvstore: string;
@@ -42,7 +43,6 @@ export function randSuffix(): string {
   return [...b].map((x) => SAFE_ALPHABET[x % SAFE_ALPHABET.length]).join('');
 }
 
-const nsOf = (o: StoreObject) => o.metadata.namespace ?? 'default';
 
 export class Controllers {
   private readonly log = logger('controllers');

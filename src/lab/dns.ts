@@ -14,6 +14,7 @@ import type { Endpoint, Service } from '../k8s/types.js';
 import type { StoreObject } from '../store/store.js';
 import { formatIPv4, parseCidr, tryParseIPv4 } from '../ipam/cidr.js';
 import { UsageError } from '../common/errors.js';
+import { namespaceOf as nsOf } from '../k8s/types.js';
 
 export const CLUSTER_DOMAIN = 'cluster.local';
 
@@ -33,7 +34,6 @@ export function kubeDnsIP(serviceCIDR: string): string {
   return formatIPv4(c.base + 10);
 }
 
-const nsOf = (o: StoreObject) => o.metadata.namespace ?? 'default';
 
 function compareRecords(a: DnsRecord, b: DnsRecord): number {
   if (a.name !== b.name) return a.name < b.name ? -1 : 1;

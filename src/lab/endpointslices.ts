@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import type { Endpoint, EndpointPort, EndpointSlice, Pod, Protocol, Service, ServicePort } from '../k8s/types.js';
 import type { ObjectInput, StoreObject } from '../store/store.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
+import { namespaceOf as nsOf } from '../k8s/types.js';
 
 /** Label naming the service a slice belongs to. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -33,7 +34,6 @@ export const MAX_ENDPOINTS_PER_SLICE = 100;
 const HASH_LEN = 10;
 const MAX_NAME_LEN = 63;
 
-const nsOf = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
 
 /** Pod condition Ready is True (podutil.IsPodReady). */
 function podReady(pod: Pod): boolean {

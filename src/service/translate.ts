@@ -31,6 +31,7 @@
 import { UsageError } from '../common/errors.js';
 import { cidrContains, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
+import { namespaceOf as nsOf } from '../k8s/types.js';
 
 export type LbProtocol = 'TCP' | 'UDP';
 export type FrontendType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
@@ -268,7 +269,6 @@ export interface ServicePlan {
   algorithm: LbAlgorithm;
 }
 
-const nsOf = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
 /** Addresses seen recently: the same backend and node addresses recur across thousands of services. */
 const ipv4Seen = new Map<string, boolean>();
 const isIPv4 = (s: unknown): s is string => {

@@ -42,6 +42,7 @@ import {
   type PlannedBackend,
   type ServicePlan,
 } from './translate.js';
+import { namespaceOf as nsOf } from '../k8s/types.js';
 
 /** How many entries the node's LB maps hold (their max_entries). */
 export interface LbCapacity {
@@ -99,7 +100,6 @@ interface BackendRef {
   row: Backend | undefined;
 }
 
-const nsOf = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? 'default';
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export class LbTranslator {
