@@ -107,8 +107,11 @@ export interface LbDatapath {
   apply(u: LbUpdate): void;
   /** max_entries of the service (frontend + slot) map and of the backend map. */
   capacity(): { serviceEntries: number; backendEntries: number; maglevEntries?: number; maglevTableSize?: number };
+  /** Reads the maps (for listings). */
   frontends(): LbFrontendRow[];
   backends(): LbBackendRow[];
+  /** The frontends the maps hold as this process knows them (read once at start, then tracked): cheap at any size. */
+  knownFrontends(): Pick<LbFrontendRow, 'address' | 'port' | 'protocol' | 'id'>[];
 }
 
 /** A row of `beeline bpf ipcache list`. */

@@ -88,7 +88,7 @@ export class ServiceManager {
     private readonly log: Logger,
   ) {
     // Ids as the maps have them, so a restarted agent keeps every frontend's and backend's number.
-    const frontendIds = new IdAllocator(FRONTEND_ID_RANGE, lb.frontends().map((f) => [frontendKeyString(f), f.id] as const));
+    const frontendIds = new IdAllocator(FRONTEND_ID_RANGE, lb.knownFrontends().map((f) => [frontendKeyString(f), f.id] as const));
     const backendIds = (this.backendIds = new IdAllocator(BACKEND_ID_RANGE, lb.backends().map((b) => [backendKeyString(b), b.id] as const)));
     this.translator = new LbTranslator({
       nodeName: opts.nodeName,
@@ -167,7 +167,8 @@ export class ServiceManager {
       }
       const wantF = new Set(model.frontends.map((f) => frontendKeyString(f.key)));
       const wantB = new Set(model.backends.map((b) => b.id));
-      for (const f of this.lb.frontends()) if (!wantF.has(frontendKeyString(f))) deleteFrontends.push(f);
+      // After a failed write only the maps themselves say what they hold.
+      for (const f of this.repair ? this.lb.frontends() : this.lb.knownFrontends()) if (!wantF.has(frontendKeyString(f))) deleteFrontends.push(f);
       for (const b of this.lb.backends()) if (!wantB.has(b.id)) deleteBackends.push(b.id);
     }
     this.lb.apply({

@@ -177,29 +177,41 @@ export class KernelLb implements LbDatapath {
   }
 
   frontends(): LbFrontendRow[] {
+    // Sorted by key with the master (slot 0) first: one sweep groups each frontend's slots
+    // (a per-entry string key and a map per frontend cost seconds at 250k entries).
     const entries = this.services.snapshot();
-    const slots = new Map<string, Map<number, number>>();
-    const k = (key: BlLb4Key) => `${key.address}/${key.dport}/${key.proto}`;
+    entries.sort(([a], [b]) => a.address - b.address || a.dport - b.dport || a.proto - b.proto || a.backend_slot - b.backend_slot);
+    const out: LbFrontendRow[] = [];
+    let cur: { row: LbFrontendRow; key: BlLb4Key } | undefined;
     for (const [key, v] of entries) {
-      if (key.backend_slot === 0) continue;
-      if (!slots.has(k(key))) slots.set(k(key), new Map());
-      slots.get(k(key))!.set(key.backend_slot, v.backend_id);
-    }
-    return entries
-      .filter(([key]) => key.backend_slot === 0)
-      .map(([key, v]) => {
-        const s = slots.get(k(key)) ?? new Map<number, number>();
-        return {
-          id: v.rev_nat_index,
-          address: formatIPv4(key.address),
-          port: key.dport,
-          protocol: PROTO_NAME[key.proto] ?? 'TCP',
-          flags: v.flags,
-          affinityTimeout: v.affinity_timeout,
-          backends: Array.from({ length: v.count + v.qcount }, (_, i) => s.get(i + 1) ?? 0),
+      if (key.backend_slot === 0) {
+        cur = {
+          key,
+          row: {
+            id: v.rev_nat_index,
+            address: formatIPv4(key.address),
+            port: key.dport,
+            protocol: PROTO_NAME[key.proto] ?? 'TCP',
+            flags: v.flags,
+            affinityTimeout: v.affinity_timeout,
+            backends: new Array<number>(v.count + v.qcount).fill(0),
+          },
         };
-      })
-      .sort((a, b) => a.id - b.id);
+        out.push(cur.row);
+      } else if (cur && cur.key.address === key.address && cur.key.dport === key.dport && cur.key.proto === key.proto && key.backend_slot <= cur.row.backends.length) {
+        cur.row.backends[key.backend_slot - 1] = v.backend_id;
+      }
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  /** The frontends the maps hold as this process knows them (read once at start, then tracked): no map walk. */
+  knownFrontends(): { address: string; port: number; protocol: 'TCP' | 'UDP'; id: number }[] {
+    return [...this.mirror].map(([k, m]) => {
+      const [addr, rest] = k.split(':') as [string, string];
+      const [port, protocol] = rest.split('/') as [string, 'TCP' | 'UDP'];
+      return { address: addr, port: Number(port), protocol, id: m.id };
+    });
   }
 
   backends(): LbBackendRow[] {

@@ -114,7 +114,7 @@ function isUnsupported(err: unknown): boolean {
 function batchDump(raw: RawMap): Array<[Buffer, Buffer]> | undefined {
   if (!raw.lookupBatch) return undefined;
   const out: Array<[Buffer, Buffer]> = [];
-  const chunk = Math.max(1, Math.min(raw.maxEntries, 256));
+  const chunk = Math.max(1, Math.min(raw.maxEntries, 4096));
   let cursor: Buffer | null = null;
   try {
     do {

@@ -543,9 +543,10 @@ export class BpfMap implements RawMap {
     const n = count[0];
     const outKeys: Buffer[] = [];
     const outValues: Buffer[] = [];
+    // Views, not copies: these buffers are this call's own.
     for (let i = 0; i < n; i++) {
-      outKeys.push(Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)));
-      outValues.push(Buffer.from(values.subarray(i * this.valueBufferSize, (i + 1) * this.valueBufferSize)));
+      outKeys.push(keys.subarray(i * this.keySize, (i + 1) * this.keySize));
+      outValues.push(values.subarray(i * this.valueBufferSize, (i + 1) * this.valueBufferSize));
     }
     // ENOENT means "no more entries after this batch".
     return { keys: outKeys, values: outValues, cursor: r === -ENOENT ? null : outToken };
