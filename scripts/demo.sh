@@ -118,6 +118,11 @@ EOF2
 echo '$ beeline exec -n tools client -- curl http://nobody-home.shop/   (a Service without endpoints refuses at once)'
 $B exec -n tools client -- curl -sS --max-time 5 http://nobody-home.shop/ || true
 
+# node_port NS SVC: the Service's first node port.
+node_port() {
+  $B get svc -n "$1" "$2" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.ports[0].nodePort))'
+}
+
 say "4g. NodePort and LoadBalancer from the outside world, through either node (packet-level translation at the uplink)"
 cat <<'EOF2' | $B apply -f -
 apiVersion: v1
@@ -139,7 +144,7 @@ spec:
 EOF2
 sleep 2
 run $B get svc -n shop
-NP=$($B get svc -n shop api-nodeport -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.ports[0].nodePort))')
+NP=$(node_port shop api-nodeport)
 LBIP=""
 for _ in $(seq 1 40); do
   LBIP=$($B get svc -n shop api-lb -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status?.loadBalancer?.ingress?.[0]?.ip ?? ""))')
@@ -175,15 +180,25 @@ spec:
   ports: [{port: 80}]
 EOF2
 sleep 2
-MNP=$($B get svc -n shop api-maglev -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.ports[0].nodePort))')
+MNP=$(node_port shop api-maglev)
 $B bpf lb list --node node1 | grep -E "Maglev" | head -2
-echo "(the same client port through node1 and node2 reaches the same backend; the server closes, so the port is free again at once)"
-for port in 41001 41002 41003; do
-  for ip in 172.18.0.11 172.18.0.12; do
-    printf '%s\n' "\$ beeline lab exec world -- curl --local-port $port http://$ip:$MNP/hostname  → $($B lab exec world -- curl -s --max-time 3 --local-port $port -H 'Connection: close' "http://$ip:$MNP/hostname")"
-  done
-done
-ENP=$($B get svc -n shop nobody-home-np -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.ports[0].nodePort))')
+echo "(one client in the outside world: the same source port through node1, then node2, reaches the same backend;"
+echo " a small Node client, since curl --local-port cannot bind a port whose last connection sits in TIME_WAIT)"
+$B lab exec world -- "$(command -v node)" -e '
+  const net = require("node:net");
+  const get = (host, localPort) => new Promise((resolve) => {
+    let data = "";
+    const s = net.connect({ host, port: '"$MNP"', localPort }, () => s.end("GET /hostname HTTP/1.0\r\n\r\n"));
+    s.setTimeout(3000, () => s.destroy());
+    s.on("data", (d) => (data += d));
+    s.on("error", () => {});
+    s.on("close", () => resolve((data.split("\r\n\r\n")[1] || "-").trim()));
+  });
+  (async () => {
+    for (const p of [41001, 41002, 41003, 41004])
+      for (const ip of ["172.18.0.11", "172.18.0.12"]) console.log(`source port ${p} → ${ip}:'"$MNP"' → ${await get(ip, p)}`);
+  })();'
+ENP=$(node_port shop nobody-home-np)
 echo "\$ beeline lab exec world -- curl http://172.18.0.12:$ENP/   (no endpoints: the datapath answers ICMP port unreachable, so it fails at once)"
 $B lab exec world -- curl -sS --max-time 5 "http://172.18.0.12:$ENP/" || true
 
