@@ -82,11 +82,15 @@ static __always_inline int sock4_xlate_fwd(struct bpf_sock_addr *ctx)
 	 * client's own node translates its connections.
 	 */
 	if (!backend_id) {
-		__u64 netns = bpf_get_netns_cookie(ctx);
+		__u32 hash = 0;
 
-		backend_id = lb4_select_backend_id_hash(addr, port, proto, svc,
-							bl_jhash_3words((__u32)netns, (__u32)(netns >> 32), addr,
-									BL_LB_HASH_SEED_SOCK + port));
+		/* Only Maglev frontends pay for the cookie and the hash. */
+		if (svc->flags & BL_LB_F_MAGLEV) {
+			__u64 netns = bpf_get_netns_cookie(ctx);
+
+			hash = bl_jhash_3words((__u32)netns, (__u32)(netns >> 32), addr, BL_LB_HASH_SEED_SOCK + port);
+		}
+		backend_id = lb4_select_backend_id_hash(addr, port, proto, svc, hash);
 	}
 	be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
 	if (!be) {

@@ -142,9 +142,11 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 		be = bpf_map_lookup_elem(&bl_lb4_backends, &backend_id);
 	}
 	if (!be) {
-		/* Maglev hashes the flow as it arrived: any node it enters through picks the same backend. */
-		backend_id = lb4_select_backend_id_hash(pkt->daddr, ports[1], pkt->l4_proto, svc,
-							lb4_hash_tuple(pkt->saddr, ports[0], ports[1], pkt->l4_proto));
+		/* Maglev hashes the flow as it arrived: any node it enters through
+		 * picks the same backend. Only Maglev frontends pay for the hash. */
+		__u32 hash = (svc->flags & BL_LB_F_MAGLEV) ? lb4_hash_tuple(pkt->saddr, ports[0], ports[1], pkt->l4_proto) : 0;
+
+		backend_id = lb4_select_backend_id_hash(pkt->daddr, ports[1], pkt->l4_proto, svc, hash);
 		be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
 		/* A client port reused for another frontend can map onto the
 		 * tuple of an earlier connection to the same backend, which the
