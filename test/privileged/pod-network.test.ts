@@ -42,19 +42,36 @@ for (const routing of ['tunnel', 'native'] as const) {
     const status = JSON.parse(beelineOk(['status', '--lab', lab, '--node', 'node1', '-o', 'json']).stdout) as { datapath: { maps: { name: string; maxEntries: number }[] } }[];
     assert.equal(status[0]!.datapath.maps.find((m) => m.name === 'bl_ct4')?.maxEntries, routing === 'native' ? 131072 : 65536);
     const failures: string[] = [];
+    // One probe may be retried once: a loaded CI machine can lose one probe's
+    // deadline. A path that is broken fails both tries; every first-try miss
+    // is still written to the test's diagnostics.
+    const probe = (what: string, attempt: () => string | null) => {
+      const first = attempt();
+      if (first === null) return;
+      t.diagnostic(`first try missed: ${what}: ${first}`);
+      const second = attempt();
+      if (second !== null) failures.push(`${what}: ${second}`);
+    };
     for (const src of pods) {
       for (const dst of pods) {
         if (src === dst) continue;
         const pair = `${src.name}(${src.node}) -> ${dst.name}(${dst.node}) ${dst.ip}`;
-        if (inPod(src.netns, ['ping', '-c', '1', '-W', '2', dst.ip]).code !== 0) failures.push(`${pair}: ping`);
-        const curl = inPod(src.netns, ['curl', '-s', '--max-time', '3', `http://${dst.ip}:8080/`]);
-        if (curl.code !== 0 || !curl.stdout.includes(`"pod":"${dst.name}"`)) failures.push(`${pair}: curl (${curl.code} ${curl.stdout.trim()})`);
-        const udp = inPod(src.netns, [beelineBin, 'probe', 'udp', `${dst.ip}:9001`, '--timeout', '2000']);
-        if (udp.code !== 0) failures.push(`${pair}: udp (${udp.stdout.trim()})`);
+        probe(`${pair}: ping`, () => {
+          const r = inPod(src.netns, ['ping', '-c', '1', '-W', '2', dst.ip]);
+          return r.code === 0 ? null : r.stdout.trim().split('\n').pop()!;
+        });
+        probe(`${pair}: curl`, () => {
+          const r = inPod(src.netns, ['curl', '-s', '--max-time', '3', `http://${dst.ip}:8080/`]);
+          return r.code === 0 && r.stdout.includes(`"pod":"${dst.name}"`) ? null : `${r.code} ${r.stdout.trim()}`;
+        });
+        probe(`${pair}: udp`, () => {
+          const r = inPod(src.netns, [beelineBin, 'probe', 'udp', `${dst.ip}:9001`, '--timeout', '2000']);
+          return r.code === 0 ? null : r.stdout.trim();
+        });
       }
       // And its gateway, the node's router address.
       const gw = listPods(lab).find((p) => p.name === src.name)!.result?.ips?.[0]?.gateway;
-      if (gw && inPod(src.netns, ['ping', '-c', '1', '-W', '2', gw]).code !== 0) failures.push(`${src.name}: ping gateway ${gw}`);
+      if (gw) probe(`${src.name}: ping gateway ${gw}`, () => (inPod(src.netns, ['ping', '-c', '1', '-W', '2', gw]).code === 0 ? null : 'no reply'));
     }
     assert.deepEqual(failures, [], failures.join('\n'));
     if (routing === 'native') {

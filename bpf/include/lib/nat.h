@@ -68,11 +68,16 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct pkt_m
 	return CTX_ACT_OK;
 }
 
-/* Whether a pod's connection from sport to backend be is in conntrack already (egress entry). */
-static __always_inline bool lb4_backend_tuple_in_use(const struct pkt_meta *pkt, __be16 sport,
-						     const struct bl_lb4_backend *be)
+/*
+ * How busy a pod's tuple from sport to backend be is in conntrack (its egress
+ * entry): 0 free (no entry, or a dead one), 1 closing (FIN or RST seen: the
+ * backend may hold it in TIME_WAIT), 2 live.
+ */
+static __always_inline int lb4_backend_tuple_use(const struct pkt_meta *pkt, __be16 sport,
+						 const struct bl_lb4_backend *be, __u32 now)
 {
 	struct bl_ct4_key k = {};
+	struct bl_ct_entry *e;
 
 	k.saddr = pkt->saddr;
 	k.daddr = be->address;
@@ -80,21 +85,66 @@ static __always_inline bool lb4_backend_tuple_in_use(const struct pkt_meta *pkt,
 	k.dport = be->port;
 	k.nexthdr = pkt->l4_proto;
 	k.flags = CT_EGRESS;
-	return bpf_map_lookup_elem(&bl_ct4, &k) != NULL;
+	e = bpf_map_lookup_elem(&bl_ct4, &k);
+	if (!e || (__s32)(now - e->lifetime) > 0)
+		return 0;
+	return (e->flags & CT_CLOSING) ? 1 : 2;
 }
 
-static __always_inline bool lb4_should_rechoose(const struct pkt_meta *pkt, __be16 sport,
-						const struct bl_lb4_service *svc, const struct bl_lb4_backend *be)
-{
-	return be && pkt->l4_proto == IPPROTO_TCP && !(svc->flags & BL_LB_F_MAGLEV) &&
-	       lb4_backend_tuple_in_use(pkt, sport, be);
-}
+/* How many backend slots a re-choice looks at, at most. */
+#define LB4_RECHOOSE_SLOTS 16
 
-static __always_inline struct bl_lb4_backend *lb4_rechoose(const struct pkt_meta *pkt, const __be16 ports[2],
-							    const struct bl_lb4_service *svc, __u32 *backend_id)
+/*
+ * A client port the kernel reuses for another frontend can map onto the
+ * tuple of another connection to the same backend: a live one would be
+ * reset by the clash, a closing one may still sit in TIME_WAIT on the
+ * backend. When the random choice (be) is such a tuple, walk the frontend's
+ * slots for a backend whose tuple is free, else one that is only closing;
+ * keep be when none is better. TCP and random selection only (Maglev's
+ * choice is the flow's on every node and must not move).
+ */
+static __always_inline struct bl_lb4_backend *lb4_avoid_busy_tuple(const struct pkt_meta *pkt, const __be16 ports[2],
+								    const struct bl_lb4_service *svc,
+								    struct bl_lb4_backend *be, __u32 *backend_id,
+								    __u32 now)
 {
-	*backend_id = lb4_select_backend_id(pkt->daddr, ports[1], pkt->l4_proto, svc);
-	return *backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, backend_id) : NULL;
+	struct bl_lb4_key key = { .address = pkt->daddr, .dport = ports[1], .proto = pkt->l4_proto };
+	struct bl_lb4_backend *cand;
+	struct bl_lb4_service *slot;
+	__u16 n = svc->count, first = 1, i;
+	int best;
+
+	if (!be || pkt->l4_proto != IPPROTO_TCP || (svc->flags & BL_LB_F_MAGLEV))
+		return be;
+	best = lb4_backend_tuple_use(pkt, ports[0], be, now);
+	if (best == 0)
+		return be;
+	if (n == 0) {
+		n = svc->qcount;
+		first = svc->count + 1;
+	}
+	for (i = 0; i < LB4_RECHOOSE_SLOTS && i < n; i++) {
+		__u32 id;
+		int use;
+
+		key.backend_slot = first + i;
+		slot = bpf_map_lookup_elem(&bl_lb4_services, &key);
+		if (!slot)
+			continue;
+		id = slot->backend_id;
+		cand = bpf_map_lookup_elem(&bl_lb4_backends, &id);
+		if (!cand)
+			continue;
+		use = lb4_backend_tuple_use(pkt, ports[0], cand, now);
+		if (use < best) {
+			best = use;
+			be = cand;
+			*backend_id = id;
+			if (use == 0)
+				break;
+		}
+	}
+	return be;
 }
 
 /*
@@ -148,16 +198,7 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 
 		backend_id = lb4_select_backend_id_hash(pkt->daddr, ports[1], pkt->l4_proto, svc, hash);
 		be = backend_id ? bpf_map_lookup_elem(&bl_lb4_backends, &backend_id) : NULL;
-		/* A client port reused for another frontend can map onto the
-		 * tuple of an earlier connection to the same backend, which the
-		 * backend may still hold in TIME_WAIT (it closed first) and
-		 * answer with the old connection's ACK. Random choice can avoid
-		 * that: choose again, twice at most. (Maglev must not: its choice
-		 * is the flow's on every node.) */
-		if (lb4_should_rechoose(pkt, ports[0], svc, be))
-			be = lb4_rechoose(pkt, ports, svc, &backend_id);
-		if (lb4_should_rechoose(pkt, ports[0], svc, be))
-			be = lb4_rechoose(pkt, ports, svc, &backend_id);
+		be = lb4_avoid_busy_tuple(pkt, ports, svc, be, &backend_id, now);
 	}
 	if (!be)
 		return NULL;
