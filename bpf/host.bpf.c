@@ -9,7 +9,8 @@
  * In native routing mode, bl_from_netdev delivers IPv4 for a local endpoint
  * straight into the pod (lib/lxc.h), as another node routed it here; in
  * tunnel mode pods' traffic from other nodes arrives through bl_vxlan
- * (overlay.bpf.c) instead. Everything else, and IPv6, ARP and other
+ * (overlay.bpf.c) instead. Either delivery applies the pod's ingress policy,
+ * judging the sender by its ipcache identity (else the world). Everything else, and IPv6, ARP and other
  * ethertypes, passes to the stack untouched. A NodePort, LoadBalancer or
  * external IP frontend without a backend is refused: BL_DROP_NO_SERVICE,
  * answered with an ICMP port unreachable to the client (lib/icmp.h).
@@ -43,7 +44,7 @@
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
 	.node_id = 0,
-	.flags = BL_CFG_TRACE_NOTIFY | BL_CFG_DROP_NOTIFY,
+	.flags = BL_CFG_TRACE_NOTIFY | BL_CFG_DROP_NOTIFY | BL_CFG_POLICY_VERDICT_NOTIFY,
 	.host_endpoint_id = 0,
 	.trace_capture_len = BL_TRACE_CAPTURE_LEN,
 	.trace_aggregation = BL_TRACE_AGG_NONE,
@@ -105,8 +106,11 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_me
 		return ret;
 
 	ep = lookup_ip4_endpoint(be->address);
-	if (ep)
+	if (ep) {
+		/* The backend's ingress policy judges the client. */
+		tm->src_identity = ipcache_identity4(client);
 		return ipv4_local_delivery(skb, pkt, ep, obs, tm, svc->rev_nat_index);
+	}
 
 	fk.client = client;
 	fk.backend = be->address;
@@ -147,9 +151,11 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 		struct bl_endpoint_info *ep = lookup_ip4_endpoint(pkt.daddr);
 
 		if (ep) {
+			/* The pod's ingress policy judges the sender by what the ipcache knows. */
+			tm.src_identity = ipcache_identity4(pkt.saddr);
 			ret = ipv4_local_delivery(skb, &pkt, ep, obs, &tm, 0);
 			if (IS_DROP(ret))
-				return send_drop(skb, -ret, dir, &pkt);
+				return send_drop_meta(skb, -ret, dir, &tm, &pkt);
 			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
 			return ret;
 		}
@@ -166,7 +172,7 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 		if (ret == DROP(BL_DROP_NO_SERVICE))
 			return icmp4_reject_no_service(skb, &pkt, dir, bl_config.host_endpoint_id);
 		if (IS_DROP(ret))
-			return send_drop(skb, -ret, dir, &pkt);
+			return send_drop_meta(skb, -ret, dir, &tm, &pkt);
 		if (ret != CTX_ACT_OK) {
 			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
 			return ret;

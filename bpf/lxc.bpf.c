@@ -7,9 +7,11 @@
  *   bl_to_container    tc egress:  packets the node's stack sends into the pod
  * Packets from a pod: ARP requests for its gateway are answered here; IPv4 is
  * validated, checked to come from the pod's own address, conntracked
- * (egress) and routed: to a local pod directly (bpf_redirect_peer), to a pod
- * on another node through the tunnel (tunnel mode) or the stack (native
- * mode), anywhere else to the stack. An address of this node's pod CIDR that
+ * (egress), checked against the pod's egress policy (after Service
+ * translation: policy sees the backend; lib/policy.h) and routed: to a local
+ * pod directly (bpf_redirect_peer, through its ingress policy), to a pod on
+ * another node through the tunnel (tunnel mode) or the stack (native mode),
+ * anywhere else to the stack. An address of this node's pod CIDR that
  * no endpoint has is dropped (BL_DROP_UNROUTABLE). A packet to a Service
  * frontend without a backend is refused: reported as BL_DROP_NO_SERVICE and
  * answered with an ICMP port unreachable back into the pod (lib/icmp.h).
@@ -43,10 +45,11 @@
 #include "lib/fib.h"
 #include "lib/nat.h"
 #include "lib/icmp.h"
+#include "lib/policy.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
-	.flags = BL_CFG_TRACE_NOTIFY | BL_CFG_DROP_NOTIFY,
+	.flags = BL_CFG_TRACE_NOTIFY | BL_CFG_DROP_NOTIFY | BL_CFG_POLICY_VERDICT_NOTIFY,
 	.trace_capture_len = BL_TRACE_CAPTURE_LEN,
 	.trace_aggregation = BL_TRACE_AGG_NONE,
 	.routing_mode = BL_ROUTING_UNSET,
@@ -83,7 +86,9 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 {
 	struct bl_remote_endpoint_info *remote = NULL;
 	struct bl_endpoint_info *src, *dst;
+	struct bl_ct4_key tuple = {};
 	struct ct_result ct = {};
+	__u32 peer = 0;
 	bool trace;
 	int ret;
 
@@ -114,6 +119,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 			return DROP(BL_DROP_TTL_EXCEEDED);
 		tm->dst_id = dst->ep_id;
 		tm->dst_identity = dst->sec_identity;
+		peer = dst->sec_identity;
 	} else {
 		/* An address of our pod CIDR without an endpoint: a pod that is
 		 * gone or not yet plumbed. The gateway address is the
@@ -121,22 +127,41 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 		if (ipv4_in_pod_cidr(pkt->daddr) && pkt->daddr != bl_config.router_ip4)
 			return DROP(BL_DROP_UNROUTABLE);
 		remote = ipcache_lookup4(pkt->daddr);
-		if (remote)
+		if (remote) {
 			tm->dst_identity = remote->sec_identity;
+			peer = remote->sec_identity;
+		}
 	}
 
-	ret = ct_lookup4(skb, pkt, CT_EGRESS, &ct);
+	/* Look up, decide, then create: a packet policy drops leaves no entry. */
+	ret = ct_lookup4(skb, pkt, CT_EGRESS, &ct, &tuple);
 	if (IS_DROP(ret))
 		return ret;
-	/* A backend's reply to a NodePort connection delivered here: from the frontend again. */
-	if (ct.reason == BL_TRACE_REASON_CT_REPLY && ct.rev_nat_index) {
-		ret = lb4_rev_nat(skb, pkt, ct.rev_nat_index);
+	if (ct.reason == BL_TRACE_REASON_CT_REPLY) {
+		/* Replies pass: policy allowed their connection. A backend's
+		 * reply to a NodePort connection delivered here: from the
+		 * frontend again. */
+		if (ct.rev_nat_index) {
+			ret = lb4_rev_nat(skb, pkt, ct.rev_nat_index);
+			if (IS_DROP(ret))
+				return ret;
+			/* Its source is now this node's address: the stack would take it for a martian. */
+			if (pkt->saddr == bl_config.node_ip4) {
+				ret = fib_redirect4(skb, pkt);
+				if (ret != CTX_ACT_OK)
+					return ret;
+			}
+		}
+	} else {
+		/* Every packet that is not a reply: a policy change cuts an
+		 * established connection on its next packet. */
+		ret = policy_enforce(skb, pkt, &tuple, ct.reason, src, BL_DIR_EGRESS, peer,
+				     dst ? dst->ep_id : 0, tm);
 		if (IS_DROP(ret))
 			return ret;
-		/* Its source is now this node's address: the stack would take it for a martian. */
-		if (pkt->saddr == bl_config.node_ip4) {
-			ret = fib_redirect4(skb, pkt);
-			if (ret != CTX_ACT_OK)
+		if (ct.reason == BL_TRACE_REASON_POLICY) {
+			ret = ct_create4(skb, pkt, &tuple, &ct);
+			if (IS_DROP(ret))
 				return ret;
 		}
 	}
@@ -145,8 +170,15 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	if (trace)
 		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
 
-	if (dst)
-		return ipv4_local_delivery(skb, pkt, dst, TRACE_POINT_NONE, tm, 0);
+	if (dst) {
+		ret = ipv4_local_delivery(skb, pkt, dst, TRACE_POINT_NONE, tm, 0);
+		/* Refused by the receiver (its ingress policy): a connection
+		 * this packet opened must not stay behind in the sender's
+		 * egress direction either. */
+		if (IS_DROP(ret) && ct.reason == BL_TRACE_REASON_POLICY)
+			bpf_map_delete_elem(&bl_ct4, &tuple);
+		return ret;
+	}
 
 	if (remote && remote->tunnel_endpoint && bl_config.routing_mode == BL_ROUTING_TUNNEL) {
 		ret = encap_and_redirect4(skb, remote->tunnel_endpoint, tunnel_vni(src->sec_identity));
@@ -193,25 +225,47 @@ int bl_from_container(struct __sk_buff *skb)
 	if (ret == DROP(BL_DROP_NO_SERVICE))
 		return icmp4_reject_no_service(skb, &pkt, BL_DIR_EGRESS, tm.source);
 	if (IS_DROP(ret))
-		return send_drop_ep(skb, -ret, BL_DIR_EGRESS, tm.source, &pkt);
+		return send_drop_meta(skb, -ret, BL_DIR_EGRESS, &tm, &pkt);
 	/* Forwarded: to the stack, or a redirect (local pod, tunnel, ARP reply). */
 	metrics_update(BL_REASON_FORWARDED, BL_DIR_EGRESS, skb->len);
 	return ret;
 }
 
 /*
+ * Who sent a packet the node's stack delivers into a pod, as ingress policy
+ * judges it: this node itself (host), a local pod whose packet went through
+ * the stack, or what the ipcache says; anything else is the world. *ep_id:
+ * the sending endpoint when it is local.
+ */
+static __always_inline __u32 to_container_src_identity(__be32 saddr, __u16 *ep_id)
+{
+	struct bl_endpoint_info *src;
+
+	if (saddr == bl_config.node_ip4 || saddr == bl_config.router_ip4)
+		return BL_IDENTITY_HOST;
+	src = lookup_ip4_endpoint(saddr);
+	if (src) {
+		*ep_id = src->ep_id;
+		return identity_or_world(src->sec_identity);
+	}
+	return ipcache_identity4(saddr);
+}
+
+/*
  * The node's stack sends into the pod (node → pod, replies from the world,
  * in tunnel mode also traffic routed in from the uplink). Packets from other
  * pods or the tunnel do not pass here: they are redirected to the pod's peer
- * device directly.
+ * device directly. The pod's ingress policy applies to what is not a reply.
  */
 SEC("tc")
 int bl_to_container(struct __sk_buff *skb)
 {
 	struct bl_endpoint_info *ep;
+	struct bl_ct4_key tuple = {};
 	struct trace_meta tm = {};
 	struct pkt_meta pkt = {};
 	struct ct_result ct = {};
+	__u16 peer_ep = 0;
 	bool trace;
 	int ret;
 
@@ -226,14 +280,27 @@ int bl_to_container(struct __sk_buff *skb)
 			tm.dst_id = ep->ep_id;
 			tm.dst_identity = ep->sec_identity;
 		}
-		ret = ct_lookup4(skb, &pkt, CT_INGRESS, &ct);
+		ret = ct_lookup4(skb, &pkt, CT_INGRESS, &ct, &tuple);
 		if (IS_DROP(ret))
-			return send_drop_ep(skb, -ret, BL_DIR_INGRESS, tm.source, &pkt);
-		/* A Service's backend answering through the node's stack (a node address). */
+			return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
 		if (ct.reason == BL_TRACE_REASON_CT_REPLY) {
+			/* A Service's backend answering through the node's stack (a node address). */
 			ret = lb4_rev_nat(skb, &pkt, ct.rev_nat_index);
 			if (IS_DROP(ret))
-				return send_drop_ep(skb, -ret, BL_DIR_INGRESS, tm.source, &pkt);
+				return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
+		} else {
+			if (ep) {
+				tm.src_identity = to_container_src_identity(pkt.saddr, &peer_ep);
+				ret = policy_enforce(skb, &pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS,
+						     tm.src_identity, peer_ep, &tm);
+				if (IS_DROP(ret))
+					return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
+			}
+			if (ct.reason == BL_TRACE_REASON_POLICY) {
+				ret = ct_create4(skb, &pkt, &tuple, &ct);
+				if (IS_DROP(ret))
+					return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
+			}
 		}
 		tm.reason = ct.reason;
 		trace = trace_wanted_ct(ct.report);

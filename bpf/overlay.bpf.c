@@ -4,8 +4,9 @@
  * collect-metadata ("external") device, like Cilium's bpf_overlay.
  *   bl_from_overlay  tc ingress: packets from pods on other nodes, already
  *                    decapsulated; delivered straight to the local endpoint
- *                    they are for, or dropped (BL_DROP_UNROUTABLE) when no
- *                    endpoint here has the address
+ *                    they are for (its ingress policy judging the sender by
+ *                    the identity in the VNI), or dropped (BL_DROP_UNROUTABLE)
+ *                    when no endpoint here has the address
  *   bl_to_overlay    tc egress: packets about to be encapsulated (lxc.bpf.c
  *                    set their tunnel key); counted and traced only
  * Non-IPv4 frames from the tunnel pass to the stack untouched.
@@ -29,15 +30,31 @@
 #include "lib/drop.h"
 #include "lib/eth.h"
 #include "lib/ipv4.h"
+#include "lib/ipcache.h"
 #include "lib/lxc.h"
 
 /* Defaults; the loader overwrites them before load (see abi/config.h). */
 const volatile struct bl_datapath_config bl_config = {
-	.flags = BL_CFG_TRACE_NOTIFY | BL_CFG_DROP_NOTIFY,
+	.flags = BL_CFG_TRACE_NOTIFY | BL_CFG_DROP_NOTIFY | BL_CFG_POLICY_VERDICT_NOTIFY,
 	.trace_capture_len = BL_TRACE_CAPTURE_LEN,
 	.trace_aggregation = BL_TRACE_AGG_NONE,
 	.routing_mode = BL_ROUTING_TUNNEL,
 };
+
+/*
+ * The sender's identity: the sending node put its endpoint's identity in the
+ * VNI (lib/tunnel.h, tunnel_vni()); the cluster-wide VNI means it had none,
+ * and then, as without tunnel metadata, the ipcache says (else the world).
+ */
+static __always_inline __u32 overlay_src_identity(struct __sk_buff *skb, __be32 saddr)
+{
+	struct bpf_tunnel_key key = {};
+
+	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) == 0 && key.tunnel_id &&
+	    key.tunnel_id != bl_config.tunnel_vni)
+		return key.tunnel_id;
+	return ipcache_identity4(saddr);
+}
 
 static __always_inline int from_overlay_ipv4(struct __sk_buff *skb, struct pkt_meta *pkt,
 					     struct trace_meta *tm)
@@ -53,6 +70,7 @@ static __always_inline int from_overlay_ipv4(struct __sk_buff *skb, struct pkt_m
 	ep = lookup_ip4_endpoint(pkt->daddr);
 	if (!ep)
 		return DROP(BL_DROP_UNROUTABLE);
+	tm->src_identity = overlay_src_identity(skb, pkt->saddr);
 	return ipv4_local_delivery(skb, pkt, ep, BL_TRACE_FROM_OVERLAY, tm, 0);
 }
 
@@ -73,7 +91,7 @@ int bl_from_overlay(struct __sk_buff *skb)
 		ret = CTX_ACT_OK;
 	}
 	if (IS_DROP(ret))
-		return send_drop(skb, -ret, BL_DIR_INGRESS, &pkt);
+		return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
 	metrics_update(BL_REASON_FORWARDED, BL_DIR_INGRESS, skb->len);
 	return ret;
 }

@@ -23,9 +23,10 @@ import type {
 } from './types.js';
 import { UsageError } from '../common/errors.js';
 import { IdentityAllocator } from '../identity/allocator.js';
-import { IpcacheStore, toMapEntries, type IpcacheNode } from '../identity/ipcache.js';
+import { IpcacheStore, lpmLookup, toMapEntries, type IpcacheMapEntry, type IpcacheNode } from '../identity/ipcache.js';
 import { EtcdStore } from '../store/etcd.js';
 import { ServiceManager } from './services.js';
+import { PolicyManager, TraceError, type TraceQuery } from './policy.js';
 import type { PodIdentitySource } from '../identity/labels.js';
 import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
@@ -72,6 +73,11 @@ export class Agent {
   /** Identities and the ipcache, once the kvstore has been reachable (started once, kept across outages). */
   private identity: { allocator: IdentityAllocator; ipcache: IpcacheStore } | undefined;
   private identityStarting: Promise<void> | undefined;
+  /** Network policy enforcement, once identities are known. */
+  private policy: PolicyManager | undefined;
+  private policyStarting: Promise<void> | undefined;
+  /** What bl_ipcache was last synced to: the identity of an address, for policy. */
+  private ipcacheDesired: IpcacheMapEntry[] = [];
   /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
   private nodesLoaded = false;
   private ipcacheSyncTimer: NodeJS.Timeout | undefined;
@@ -108,6 +114,25 @@ export class Agent {
       .route('GET', '/v1/services/status', () => this.services?.status() ?? null)
       .route('GET', '/v1/bpf/lb', () => ({ frontends: this.datapath.lb?.frontends() ?? [], backends: this.datapath.lb?.backends() ?? [] }))
       .route('POST', '/v1/bpf/ct/gc', () => ({ deleted: this.datapath.ctGarbageCollect() }))
+      .route('GET', '/v1/policy/status', () => this.policy?.status() ?? { synced: false, policies: [], rejected: [], endpoints: 0, lastFlush: null, busyMs: 0, lastError: 'policy enforcement has not started', cidrIdentities: 0 })
+      .route('GET', '/v1/policy', () => ({ policies: this.requirePolicy().policies(), endpoints: this.requirePolicy().endpointRows() }))
+      .route('POST', '/v1/policy/trace', (_r, b) => {
+        const q = (b as { queries?: TraceQuery[] } | undefined)?.queries;
+        if (!Array.isArray(q)) throw new UsageError('policy trace: queries: required (a list of {src, dst, port, protocol})');
+        try {
+          return this.requirePolicy().trace(q);
+        } catch (e) {
+          if (e instanceof TraceError) throw new UsageError(`policy trace: ${e.message}`);
+          throw e;
+        }
+      })
+      .route('GET', '/v1/policy/cookies', (_r, _b, q) => this.requirePolicy().cookieNames((q.get('cookies') ?? '').split(',').filter(Boolean).map(Number)))
+      .route('GET', '/v1/bpf/policy', (_r, _b, q) => {
+        const id = q.get('endpoint');
+        const rows = this.datapath.policy?.entries(id ? Number(id) : undefined) ?? [];
+        const names = this.policy?.cookieNames(new Set(rows.map((r) => r.cookie))) ?? {};
+        return rows.map((r) => ({ ...r, policies: names[r.cookie] ?? [] }));
+      })
       .stream('/v1/monitor', (req, res) => {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         // Send the headers now: a quiet node may have no event to write for a long time.
@@ -200,6 +225,7 @@ export class Agent {
         if (!this.identity) await (this.identityStarting ??= this.startIdentity().finally(() => (this.identityStarting = undefined)));
         else this.endpoints.regenerate();
         if (!this.services && this.datapath.lb) await (this.servicesStarting ??= this.startServices().finally(() => (this.servicesStarting = undefined)));
+        if (!this.policy && this.identity && this.datapath.policy) await (this.policyStarting ??= this.startPolicy().finally(() => (this.policyStarting = undefined)));
       } catch (e) {
         if (this.kv.state === 'ok') this.log.warn('kvstore unreachable; keeping the datapath as it is', { error: (e as Error).message });
         this.kv = { state: 'unreachable', message: (e as Error).message };
@@ -222,6 +248,48 @@ export class Agent {
     }
     this.services = mgr;
     this.log.info('service load-balancing started', { ...mgr.lastSync, socketLB: this.config.socketLB?.cgroup ?? 'off' });
+  }
+
+  /**
+   * Policy enforcement: policies and pods from the store, identities from the
+   * allocator, into the policy map. Started once identities are; a failed
+   * start is tried again on the next kvstore check.
+   */
+  private async startPolicy(): Promise<void> {
+    const { allocator } = this.identity!;
+    const c = this.config;
+    const mgr = new PolicyManager(
+      {
+        store: new EtcdStore(this.etcd!),
+        datapath: this.datapath.policy!,
+        endpoints: this.endpoints,
+        identities: () => allocator.list(),
+        onIdentityChange: (cb) => allocator.onChange(cb),
+        identityOfIP: (ip) => this.identityOfIP(ip),
+        cidrIdentitiesChanged: () => this.scheduleIpcacheSync(),
+        log: this.log,
+      },
+      { enforcement: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, allowLocalhost: true, policyMapMax: c.policyMapMax ?? 16384 },
+    );
+    try {
+      await withTimeout(mgr.start(), 10_000);
+    } catch (e) {
+      this.log.warn('policy enforcement not started; retrying', { error: (e as Error).message });
+      await mgr.stop().catch(() => undefined);
+      return;
+    }
+    this.policy = mgr;
+    this.log.info('policy enforcement started', { mode: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, policies: mgr.status().policies.length });
+  }
+
+  /** The identity bl_ipcache gives an address (world when nothing more specific). */
+  private identityOfIP(ip: string): number {
+    return lpmLookup(this.ipcacheDesired, ip)?.value.sec_identity ?? 2;
+  }
+
+  private requirePolicy(): PolicyManager {
+    if (!this.policy) throw new UsageError('policy: enforcement has not started yet (it needs the kvstore and identities)', 'see beeline status');
+    return this.policy;
   }
 
   /**
@@ -299,7 +367,8 @@ export class Agent {
       ...[...this.remoteNodes.values()].map((n) => ({ name: n.name, nodeIP: n.nodeIP, podCIDR: n.podCIDR, nodeId: nodeIdOf(n.name) })),
     ];
     try {
-      const { upserts, deletes } = this.datapath.syncIpcache(toMapEntries({ entries: ipcache.entries(), nodes, localNode: c.node }));
+      this.ipcacheDesired = toMapEntries({ entries: ipcache.entries(), nodes, localNode: c.node, ...(this.policy ? { cidrIdentities: this.policy.cidrIdentities() } : {}) });
+      const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired);
       if (upserts.length || deletes.length) this.log.debug('ipcache synced', { upserts: upserts.length, deletes: deletes.length });
     } catch (e) {
       this.log.warn('ipcache sync failed', { error: (e as Error).message });
@@ -376,6 +445,8 @@ export class Agent {
     await this.api.close();
     this.endpoints.setIdentityBackend(undefined);
     await this.services?.stop().catch(() => undefined);
+    await this.policy?.stop().catch(() => undefined);
+    this.policy = undefined;
     // Not revoked: a stopped (restarting) agent's references and entries live out their lease, as its pods do.
     this.identity = undefined;
     await this.watcher?.cancel().catch(() => undefined);

@@ -60,3 +60,13 @@ export async function agentGet<T>(socketPath: string, path: string, timeoutMs?: 
   }
   return r.body;
 }
+
+/** POST a JSON body and read the JSON answer, throwing on a non-2xx status. */
+export async function agentPost<T>(socketPath: string, path: string, body: unknown, timeoutMs?: number): Promise<T> {
+  const r = await agentRequest<T & { error?: { code: string; message: string } }>(socketPath, 'POST', path, body, timeoutMs);
+  if (r.status < 200 || r.status > 299) {
+    const msg = r.body?.error?.message ?? `HTTP ${r.status}`;
+    throw new AgentUnreachableError(`agent ${socketPath}: POST ${path}: ${msg}`);
+  }
+  return r.body;
+}

@@ -4,6 +4,9 @@
  * they need no root and no kernel.
  */
 import type { BlIpcacheKey } from '../datapath/generated/abi.js';
+import type { PolicyDatapath } from '../datapath/policy.js';
+
+export type { PolicyDatapath } from '../datapath/policy.js';
 import type { IpcacheMapEntry } from '../identity/ipcache.js';
 import type { AttachmentStatus, EndpointModel, MapStatus } from './types.js';
 
@@ -144,6 +147,8 @@ export interface NodeDatapath {
   syncIpcache?(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] };
   /** Service load-balancing entries (kube-proxy replacement); optional: the plain datapath has none. */
   lb?: LbDatapath;
+  /** L3/L4 policy enforcement; optional: the plain datapath has none. */
+  policy?: PolicyDatapath;
   endpointMap(): EndpointMapRow[];
   ipcache(): IpcacheRow[];
   ctEntries(): CtRow[];

@@ -88,12 +88,24 @@ export class EndpointManager {
   private readonly held = new Map<EndpointModel, { labels: string[]; identity: number }>();
   /** Identity resolutions under way, one per endpoint. */
   private readonly resolving = new Map<EndpointModel, Promise<void>>();
+  /** Told when an endpoint appears, changes identity or goes (the policy manager). */
+  private readonly listeners = new Set<(ep: EndpointModel) => void>();
 
   constructor(
     private readonly statePath: string,
     private readonly datapath: NodeDatapath,
     private readonly log: Logger,
   ) {}
+
+  /** Calls cb with every endpoint that is created, restored, changes identity or is deleted; returns the unsubscribe. */
+  onChange(cb: (ep: EndpointModel) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  private changed(ep: EndpointModel): void {
+    for (const cb of this.listeners) cb(ep);
+  }
 
   list(): EndpointModel[] {
     return [...this.byId.values()].sort((a, b) => a.id - b.id);
@@ -119,6 +131,7 @@ export class EndpointManager {
       try {
         await this.datapath.upsertEndpoint(ep);
         this.byId.set(ep.id, ep);
+        this.changed(ep);
       } catch (e) {
         this.log.warn('endpoint not restored', { id: ep.id, containerID: ep.containerID, error: (e as Error).message });
         await this.datapath.removeEndpoint(ep).catch(() => undefined);
@@ -162,6 +175,7 @@ export class EndpointManager {
     }
     ep.state = 'ready';
     this.save();
+    this.changed(ep);
     // Networking is up with reserved:init; the real identity follows as soon as the allocator answers.
     if (this.backend) await waitAtMost(this.resolve(ep), IDENTITY_WAIT_MS);
     this.log.info('endpoint created', { id: ep.id, ip: ep.ipv4, iface: ep.hostIfname, pod: ep.pod ? `${ep.pod.namespace}/${ep.pod.name}` : ep.containerID.slice(0, 12) });
@@ -175,6 +189,7 @@ export class EndpointManager {
     await this.datapath.removeEndpoint(ep);
     this.byId.delete(ep.id);
     this.save();
+    this.changed(ep);
     this.releaseIdentity(ep);
     this.log.info('endpoint deleted', { id: ep.id, ip: ep.ipv4 });
     return { deleted: true, id: ep.id };
@@ -226,6 +241,7 @@ export class EndpointManager {
       ep.identity = id;
       await this.datapath.upsertEndpoint(ep);
       this.save();
+      this.changed(ep);
       this.log.info('endpoint identity', { id: ep.id, ip: ep.ipv4, from, to: id });
     }
     await b.publish(ep.ipv4, id);

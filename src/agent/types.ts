@@ -49,6 +49,14 @@ export interface AgentConfig {
    * node of a cluster must use the same M, or nodes disagree on backends.
    */
   maglevTableSize?: number;
+  /** Entries of the policy map, all endpoints together; default 1 << 18. */
+  policyMapSize?: number;
+  /** Entries one endpoint may have in the policy map (Cilium's bpf-policy-map-max); default 16384. */
+  policyMapMax?: number;
+  /** Cilium's enable-policy: `default` (enforce when a policy selects the endpoint), `always`, `never`. */
+  policyEnforcement?: 'default' | 'always' | 'never';
+  /** Cilium's policy-audit-mode: what policy would drop passes and is reported as audit. */
+  policyAuditMode?: boolean;
   /** The cluster-wide backend selection (Cilium's bpf-lb-algorithm); default `random`. Services may override it with the lb-algorithm annotation. */
   lbAlgorithm?: 'random' | 'maglev';
   /**

@@ -122,6 +122,31 @@ export function registerBpf(program: Command): void {
     process.stdout.write(table(['NODE', 'SERVICE ADDRESS', 'BACKEND ADDRESS (REVNAT_ID) (SLOT)'], rows));
   });
 
+  const pol = bpf.command('policy').description('the policy map (bl_policy): per endpoint, what each peer identity may reach');
+  pol
+    .command('get')
+    .description("one endpoint's policy map entries, or every endpoint's (like cilium bpf policy get)")
+    .argument('[endpoint]', 'endpoint id (see beeline endpoint list); default: every endpoint')
+    .addOption(labOption())
+    .option('--node <node>', 'only this node (default: every node; an endpoint id names one node\'s endpoint, so give --node with it)')
+    .option('-o, --output <format>', 'json|yaml')
+    .action(async (endpoint: string | undefined, o: { lab?: string; node?: string; output?: string }) => {
+      const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+      if (endpoint !== undefined && !/^\d+$/.test(endpoint)) throw new UsageError(`bpf policy get ${endpoint}: expected a numeric endpoint id`, 'see beeline endpoint list');
+      const path = endpoint === undefined ? '/v1/bpf/policy' : `/v1/bpf/policy?endpoint=${endpoint}`;
+      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<PolicyMapRow[]>(a.socket, path) })));
+      if (printStructured(fmt, all)) return;
+      const rows: string[][] = [];
+      for (const n of all) {
+        for (const r of n.rows) {
+          const verdict = r.verdict === 'allow' ? 'Allow' : r.verdict === 'deny' ? 'Deny' : 'Default deny';
+          const port = r.protocol === 0 ? 'ANY' : `${r.portPrefixLen === 0 ? 'ANY' : r.portPrefixLen === 16 ? r.port : `${r.port}/${r.portPrefixLen}`}/${protoName(r.protocol)}`;
+          rows.push([n.node, String(r.endpoint), verdict, r.direction === 'ingress' ? 'Ingress' : 'Egress', r.identity === 0 ? 'ANY' : String(r.identity), port, String(r.packets), String(r.bytes), r.policies.join(', ')]);
+        }
+      }
+      process.stdout.write(table(['NODE', 'ENDPOINT', 'POLICY', 'DIRECTION', 'IDENTITY', 'PORT/PROTO', 'PACKETS', 'BYTES', 'DECIDED BY'], rows));
+    });
+
   const ct = bpf.command('ct').description('the connection-tracking table (bl_ct4)');
   common(
     ct
@@ -161,4 +186,23 @@ export function lbFlagNames(flags: number): string {
   if (flags & BlLbFlags.BL_LB_F_MAGLEV) out.push('Maglev');
   if (type === 'ClusterIP') out.push('non-routable');
   return out.join(', ');
+}
+
+/** A row of GET /v1/bpf/policy: a policy map entry, its counters and the policies its cookie names. */
+interface PolicyMapRow {
+  endpoint: number;
+  direction: 'ingress' | 'egress';
+  identity: number;
+  protocol: number;
+  port: number;
+  portPrefixLen: number;
+  verdict: 'allow' | 'deny' | 'default-deny';
+  cookie: number;
+  packets: number | string;
+  bytes: number | string;
+  policies: string[];
+}
+
+function protoName(p: number): string {
+  return ({ 1: 'ICMP', 6: 'TCP', 17: 'UDP', 132: 'SCTP' } as Record<number, string>)[p] ?? String(p);
 }

@@ -6,11 +6,12 @@
  */
 import { Command, Option } from 'commander';
 import type { MonitorLine } from '../agent/types.js';
+import { agentGet } from '../agent/client.js';
 import { AgentUnreachableError, BeelineError, asBeelineError } from '../common/errors.js';
 import { BlLimits } from '../datapath/generated/abi.js';
-import { decodeMonitorEvent } from '../monitor/event.js';
+import { decodeMonitorEvent, type MonitorEvent } from '../monitor/event.js';
 import { buildFilter, matches, parseCount, parseDuration, type MonitorFilter } from '../monitor/filter.js';
-import { formatEvent, formatLost, type FormatMode } from '../monitor/format.js';
+import { dropCookie, formatEvent, formatLost, type FormatMode } from '../monitor/format.js';
 import { openMonitorStream, type MonitorStream } from '../monitor/stream.js';
 import { labOption } from './lab.js';
 import { agentsOf, type AgentRef } from './nodes.js';
@@ -76,15 +77,46 @@ export async function runMonitor(run: MonitorRun): Promise<StopReason> {
     if (!stopped) process.stdout.write(s);
   };
 
+  // Policy cookies → policy names, per node (each agent numbers its own). An
+  // event with a cookie this monitor has not seen waits for the node's answer,
+  // so lines of one node stay in order.
+  const cookieNames = new Map<string, Map<number, string[]>>();
+  const chains = new Map<string, Promise<void>>();
+  const resolveCookie = async (agent: AgentRef, cookie: number) => {
+    const known = cookieNames.get(agent.node) ?? new Map<number, string[]>();
+    cookieNames.set(agent.node, known);
+    if (!cookie || known.has(cookie)) return;
+    try {
+      const names = await agentGet<Record<string, string[]>>(agent.socket, `/v1/policy/cookies?cookies=${cookie}`, 2000);
+      known.set(cookie, names[String(cookie)] ?? []);
+    } catch {
+      known.set(cookie, []); // an agent without policy: the number alone
+    }
+  };
+  const cookieOf = (ev: MonitorEvent) => (ev.kind === 'drop' ? dropCookie(ev) : ev.kind === 'policy-verdict' ? ev.verdict.cookie : 0);
+
   const onLine = (agent: AgentRef, line: MonitorLine) => {
     if (stopped) return;
+    const ev = line.data === undefined ? undefined : decodeMonitorEvent(Buffer.from(line.data, 'base64'));
+    const cookie = ev ? cookieOf(ev) : 0;
+    const prev = chains.get(agent.node);
+    if (!prev && !(cookie && !cookieNames.get(agent.node)?.has(cookie))) return printLine(agent, line, ev);
+    const next = (prev ?? Promise.resolve()).then(() => resolveCookie(agent, cookie)).then(() => printLine(agent, line, ev));
+    chains.set(agent.node, next);
+    void next.finally(() => {
+      if (chains.get(agent.node) === next) chains.delete(agent.node);
+    });
+  };
+
+  const printLine = (agent: AgentRef, line: MonitorLine, ev: MonitorEvent | undefined) => {
+    if (stopped) return;
     // The node is the agent we asked, whatever the line claims: it is printed, so it must not come from the stream.
-    const ctx = { node: agent.node, showNode, time: new Date(), hex: run.hex };
-    if (line.data === undefined) {
+    const names = cookieNames.get(agent.node);
+    const ctx = { node: agent.node, showNode, time: new Date(), hex: run.hex, policyNames: (c: number) => names?.get(c) };
+    if (ev === undefined) {
       write(formatLost(line.lost ?? 0, run.mode, ctx));
       return;
     }
-    const ev = decodeMonitorEvent(Buffer.from(line.data, 'base64'));
     if (ev.error && ev.kind !== 'other' && !warnedVersion.has(ctx.node)) {
       warnedVersion.add(ctx.node);
       process.stderr.write(`Warning: [${ctx.node}] ${ev.error}\n`);

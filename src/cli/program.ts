@@ -12,7 +12,7 @@ import { registerAgent } from './agent.js';
 import { registerOperator } from './operator.js';
 import { registerStatus } from './status.js';
 import { registerBpf } from './bpf.js';
-import { registerProbe, registerServe } from './probe.js';
+import { registerProbe, registerProbes, registerServe } from './probe.js';
 import { registerMonitor } from './monitor.js';
 import { registerEndpoint } from './endpoint.js';
 import { registerIdentity } from './identity.js';
@@ -20,6 +20,7 @@ import { registerResources } from './resources.js';
 import { registerWorkloads } from './workloads.js';
 import { registerLoadgen } from './loadgen.js';
 import { registerService } from './service.js';
+import { registerPolicy } from './policy.js';
 
 export function buildProgram(): Command {
   const program = new Command('beeline')
@@ -35,11 +36,13 @@ export function buildProgram(): Command {
   registerResources(program);
   registerWorkloads(program);
   registerService(program);
+  registerPolicy(program);
   registerBpf(program);
   registerMonitor(program);
   registerAgent(program);
   registerOperator(program);
   registerProbe(program);
+  registerProbes(program);
   registerServe(program);
   registerLoadgen(program);
   program

@@ -322,6 +322,20 @@ export class ManifestReadError extends BeelineError {
   }
 }
 
+/** Writing an endpoint's policy would exceed the policy map's per-endpoint limit (policyMapMax, Cilium's --bpf-policy-map-max). */
+export class PolicyMapFullError extends BeelineError {
+  constructor(message: string, hint = 'reduce the rules selecting the endpoint, or raise policyMapMax') {
+    super('BL_ERR_POLICY_MAP_FULL', message, { hint });
+  }
+}
+
+/** A policy map entry is malformed (identity, protocol, port or prefix out of range): a bug in whatever produced it. */
+export class PolicyMapInvalidError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_POLICY_MAP_INVALID', message, { hint });
+  }
+}
+
 /** Wraps anything thrown that is not a BeelineError, so the CLI always has a code. */
 export function asBeelineError(err: unknown, operation?: string): BeelineError {
   if (err instanceof BeelineError) return err;

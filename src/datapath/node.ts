@@ -47,6 +47,7 @@ import {
 } from './generated/abi.js';
 import { Datapath, type CgroupAttachment, type TcAttachment } from './loader.js';
 import { KernelLb } from './lb.js';
+import { DEFAULT_POLICY_MAP_MAX, DEFAULT_POLICY_MAP_SIZE, KernelPolicy, type PolicyMapConfig } from './policy.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, checkMaglevTableSize } from '../service/maglev.js';
 import type { PerCpuMap, TypedMap } from './maps.js';
 import { ifIndex } from './native/libbpf.js';
@@ -109,6 +110,8 @@ export class KernelDatapath implements NodeDatapath {
   private objects: { host?: Datapath; lxc?: Datapath; overlay?: Datapath; sock?: Datapath } = {};
   /** The service maps (kube-proxy replacement). */
   lb: KernelLb | undefined;
+  /** The policy map and the endpoints' enforcement flags. */
+  policy: KernelPolicy | undefined;
   private readonly cgroupAttachments: CgroupAttachment[] = [];
   private metricsMap: PerCpuMap<BlMetricsKey, BlMetricsValue> | undefined;
   private lostMap: PerCpuMap<number, bigint> | undefined;
@@ -122,8 +125,12 @@ export class KernelDatapath implements NodeDatapath {
   /** M of every Maglev table: what the datapath divides by and the tables KernelLb writes have. */
   private readonly maglevTableSize: number;
 
+  /**
+   * config may carry the policy map sizes (PolicyMapConfig: policyMapSize,
+   * policyMapMax) until AgentConfig has them.
+   */
   constructor(
-    private readonly config: AgentConfig,
+    private readonly config: AgentConfig & PolicyMapConfig,
     private readonly log: Logger,
   ) {
     this.maglevTableSize = config.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
@@ -144,6 +151,7 @@ export class KernelDatapath implements NodeDatapath {
       flags:
         BlConfigFlags.BL_CFG_TRACE_NOTIFY |
         BlConfigFlags.BL_CFG_DROP_NOTIFY |
+        (c.policyVerdictNotify === false ? 0 : BlConfigFlags.BL_CFG_POLICY_VERDICT_NOTIFY) |
         (c.routing === 'native' && c.hostRouting !== 'legacy' ? BlConfigFlags.BL_CFG_HOST_ROUTING : 0),
       host_endpoint_id: 0,
       trace_capture_len: 128,
@@ -171,6 +179,7 @@ export class KernelDatapath implements NodeDatapath {
     dp.setMaxEntries('bl_ct4', this.config.ctMapSize);
     const maps: Record<string, unknown> = BPF_OBJECTS[name].maps;
     for (const m of LB_SIZED_MAPS) if (m in maps) dp.setMaxEntries(m, this.config.lbMapSize ?? DEFAULT_LB_MAP_SIZE);
+    if ('bl_policy' in maps) dp.setMaxEntries('bl_policy', this.config.policyMapSize ?? DEFAULT_POLICY_MAP_SIZE);
     dp.load();
     return dp;
   }
@@ -205,6 +214,7 @@ export class KernelDatapath implements NodeDatapath {
       this.attach(overlay, TUNNEL_DEVICE, 'egress', 'bl_to_overlay');
     }
     this.lb = new KernelLb(lxc, { maglevTableSize: this.maglevTableSize });
+    this.policy = new KernelPolicy(lxc, { policyMapMax: this.config.policyMapMax ?? DEFAULT_POLICY_MAP_MAX });
     if (c.socketLB) {
       // Socket LB: every process of the node (its pods below it) connects through these hooks.
       const sock = (this.objects.sock = this.open('sock', undefined));
@@ -255,10 +265,12 @@ export class KernelDatapath implements NodeDatapath {
     // Attach before publishing the endpoint: once it is in bl_lxc, peers deliver to it.
     this.attach(lxc, ep.hostIfname, 'ingress', 'bl_from_container');
     this.attach(lxc, ep.hostIfname, 'egress', 'bl_to_container');
-    this.lxcMap!.set(
-      { ip4: parseIPv4(ep.ipv4) },
-      { ifindex, ep_id: ep.id, flags: 0, mac: macBytes(ep.mac), node_mac: macBytes(ep.hostMac), sec_identity: ep.identity },
-    );
+    const key = { ip4: parseIPv4(ep.ipv4) };
+    // Policy flags: the model's (when the agent keeps them there), else as set for this endpoint id,
+    // else what the map holds for it (an agent restart), else none.
+    const prev = this.lxcMap!.get(key);
+    const flags = (ep as EndpointModel & { policyFlags?: number }).policyFlags ?? this.policy?.endpointFlags(ep.id) ?? (prev?.ep_id === ep.id ? prev.flags : 0);
+    this.lxcMap!.set(key, { ifindex, ep_id: ep.id, flags, mac: macBytes(ep.mac), node_mac: macBytes(ep.hostMac), sec_identity: ep.identity });
     routeEndpoint(ep.ipv4, ep.hostIfname);
   }
 
@@ -272,6 +284,8 @@ export class KernelDatapath implements NodeDatapath {
       if (a && linkExists(ep.hostIfname)) a.detach();
     }
     unrouteEndpoint(ep.ipv4);
+    // Its policy goes with it; a new endpoint with its id starts from nothing.
+    this.policy?.deleteEndpoint(ep.id);
     // Connections of the endpoint end with it.
     this.deleteCtWhere((k) => formatIPv4(k.saddr) === ep.ipv4 || formatIPv4(k.daddr) === ep.ipv4);
   }

@@ -228,6 +228,8 @@ export interface MapEntriesInput {
   nodes: readonly IpcacheNode[];
   /** Name of the node whose map this is. */
   localNode: string;
+  /** Node-local CIDR identities (prefix → identity) of the prefixes policies name. */
+  cidrIdentities?: ReadonlyMap<string, number>;
 }
 
 /** One bl_ipcache element, in the generated codecs' shape (numbers, ip4 as host-order u32). */
@@ -265,6 +267,9 @@ export function toMapEntries(input: MapEntriesInput): IpcacheMapEntry[] {
     });
 
   put(parsePrefix('0.0.0.0/0'), ReservedIdentity.world, 0, 0);
+  // CIDR identities of prefixes policies name: under everything else, so a
+  // node, a pod CIDR or a pod with the same prefix keeps its own.
+  for (const [prefix, id] of input.cidrIdentities ?? []) put(parsePrefix(prefix), id, 0, 0);
   for (const n of input.nodes) {
     if (n.name === input.localNode || !n.podCIDR) continue;
     put(parsePrefix(n.podCIDR), ReservedIdentity.world, parsePrefix(n.nodeIP).base, n.nodeId);

@@ -221,7 +221,24 @@ spec:
 `;
 
 test('error: port out of range, at the Cilium field path', () => {
-  assert.deepEqual(errs(CNP('[{ports: [{port: "70000", protocol: TCP}]}]')), ['spec.ingress[0].toPorts[0].ports[0].port: must be 1-65535']);
+  assert.deepEqual(errs(CNP('[{ports: [{port: "70000", protocol: TCP}]}]')), ['spec.ingress[0].toPorts[0].ports[0].port: Invalid value: "70000": must be between 1 and 65535, inclusive']);
+  assert.deepEqual(errs(CNP('[{ports: [{port: "80", endPort: 70000, protocol: TCP}]}]')), ['spec.ingress[0].toPorts[0].ports[0].endPort: Invalid value: 70000: must be between 1 and 65535, inclusive']);
+  assert.deepEqual(errs(CNP('[{ports: [{port: "0", endPort: 80, protocol: TCP}]}]')), ['spec.ingress[0].toPorts[0].ports[0].endPort: Forbidden: may not be specified when `port` is 0 (every port)']);
+  ok(CNP('[{ports: [{port: "80", endPort: 0, protocol: TCP}]}]'));
+});
+
+test('error: NetworkPolicy ports out of range, in the apiserver\'s words', () => {
+  const NP = (ports: string) => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: {}\n  ingress: [{ports: ${ports}}]\n`;
+  assert.deepEqual(errs(NP('[{port: 0}]')), ['spec.ingress[0].ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive']);
+  assert.deepEqual(errs(NP('[{port: 80, endPort: 70000}]')), ['spec.ingress[0].ports[0].endPort: Invalid value: 70000: must be between 1 and 65535, inclusive']);
+});
+
+test('error: ICMP types must be 0-255 or a name of their family', () => {
+  const ICMP = (fields: string) => `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p}\nspec:\n  endpointSelector: {}\n  ingress: [{icmps: [{fields: ${fields}}]}]\n`;
+  ok(ICMP('[{type: 8}, {type: EchoRequest}, {type: "0"}, {type: PacketTooBig, family: IPv6}]'));
+  assert.deepEqual(errs(ICMP('[{type: 256}]')), ['spec.ingress[0].icmps[0].fields[0].type: Invalid value: 256: must be between 0 and 255, inclusive']);
+  assert.deepEqual(errs(ICMP('[{type: Ping}]')), ['spec.ingress[0].icmps[0].fields[0].type: Invalid value: "Ping": must be an ICMP type number (0-255) or an ICMPv4 type name (e.g. EchoRequest, DestinationUnreachable)']);
+  assert.deepEqual(errs(ICMP('[{type: PacketTooBig, family: IPv4}]')).length, 1, 'an ICMPv6 name under IPv4');
 });
 
 test('error: L7 rules on a port without a protocol', () => {

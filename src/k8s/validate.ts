@@ -17,6 +17,7 @@ import { sourceLabel, type ManifestDoc } from './parse.js';
 import { any, arr, at, bool, int, intstr, map, obj, str, walk, type Check, type Reporter, type Schema } from './schema.js';
 import { checkSelector, SELECTOR_OPERATORS, selectorMatches } from './selector.js';
 import { CILIUM_ENTITIES, type Resource } from './types.js';
+import { icmpType } from '../policy/ports.js';
 
 // ---- shared pieces ----
 
@@ -40,6 +41,14 @@ const labelsCheck = (cilium = false): Check => (v, p, r) => {
 const labelMap = (cilium = false) => map(str(), labelsCheck(cilium));
 
 const port = () => int({ min: 1, max: 65535, range: PORT_RANGE });
+
+/** Policy ports speak the apiserver's words: `Invalid value: 70000: must be between 1 and 65535, inclusive`. */
+const policyPortRange = (v: unknown) => `Invalid value: ${q(v)}: must be between 1 and 65535, inclusive`;
+const policyPort = () => int({ check: (v, p, r) => { if (v < 1 || v > 65535) r.err(p, policyPortRange(v)); } });
+const policyPortOrName: Check = (v, p, r) => {
+  if (typeof v === 'number') { if (v < 1 || v > 65535) r.err(p, policyPortRange(v)); return; }
+  if (typeof v === 'string') { const e = portNameError(v); if (e) r.err(p, `Invalid value: ${q(v)}: ${e}`); }
+};
 
 /** A port number 1-65535 or a port name (IntOrString). */
 const portOrName: Check = (v, p, r) => {
@@ -334,7 +343,7 @@ const npPeer = obj({ podSelector: selector(), namespaceSelector: selector(), ipB
   if (sel && v.ipBlock !== undefined) r.err(p, 'Forbidden: may not specify both ipBlock and another peer');
 });
 
-const npPort = obj({ protocol: str({ enum: PROTOCOLS }), port: intstr(portOrName), endPort: port() }, [], (v, p, r) => {
+const npPort = obj({ protocol: str({ enum: PROTOCOLS }), port: intstr(policyPortOrName), endPort: policyPort() }, [], (v, p, r) => {
   if (v.endPort === undefined) return;
   if (v.port === undefined) r.err(at(p, 'endPort'), 'Forbidden: may not be specified when `port` is not specified');
   else if (typeof v.port === 'string') r.err(at(p, 'endPort'), 'Forbidden: may not be specified when `port` is non-numeric');
@@ -362,8 +371,8 @@ const cidrRule = obj({ cidr: ciliumCIDR, cidrGroupRef: str(), cidrGroupSelector:
 /** Cilium's port: a number or numeric string (0 = every port), or a port name. */
 const ciliumPort: Check = (v, p, r) => {
   const s = String(v);
-  if (/^\d+$/.test(s)) { if (Number(s) > 65535) r.err(p, PORT_RANGE); return; }
-  if (typeof v === 'number') { r.err(p, PORT_RANGE); return; }
+  if (/^\d+$/.test(s)) { if (Number(s) > 65535) r.err(p, policyPortRange(v)); return; }
+  if (typeof v === 'number') { r.err(p, policyPortRange(v)); return; }
   const e = portNameError(s.toLowerCase());
   if (e) r.err(p, `Invalid value: ${q(s)}: must be a port number (1-65535) or a port name: ${e}`);
 };
@@ -410,8 +419,9 @@ const portRuleCheck = (ingress: boolean): Check => (v, p, r) => {
     if (!isRecord(pp)) return;
     const ip = `${at(p, 'ports')}[${i}]`;
     const n = portNumber(pp.port);
-    if (pp.endPort !== undefined && typeof pp.endPort === 'number') {
+    if (pp.endPort !== undefined && typeof pp.endPort === 'number' && pp.endPort !== 0) {
       if (n === undefined) r.err(`${ip}.endPort`, 'Forbidden: may not be specified when `port` is not a number');
+      else if (n === 0) r.err(`${ip}.endPort`, 'Forbidden: may not be specified when `port` is 0 (every port)');
       else if (pp.endPort < n) r.err(`${ip}.endPort`, `Invalid value: ${pp.endPort}: must be greater than or equal to \`port\` (${n})`);
     }
     if (kinds.length === 0) return;
@@ -424,7 +434,8 @@ const portRuleCheck = (ingress: boolean): Check => (v, p, r) => {
 
 const portProtocol = obj({
   port: intstr(ciliumPort),
-  endPort: int({ min: 0, max: 65535, range: PORT_RANGE }),
+  // 0 is Cilium's "no endPort".
+  endPort: int({ check: (v, p, r) => { if (v !== 0 && (v < 1 || v > 65535)) r.err(p, policyPortRange(v)); } }),
   protocol: str({ enum: [...PROTOCOLS, 'ANY'] }),
 });
 
@@ -438,7 +449,13 @@ const portRule = (ingress: boolean) => obj({
 }, [], portRuleCheck(ingress));
 const portDenyRule = obj({ ports: arr(portProtocol, { max: 40 }) });
 
-const icmpRule = obj({ fields: arr(obj({ type: intstr(), family: str({ enum: ['IPv4', 'IPv6'] }) }, ['type']), { max: 40 }) }, ['fields']);
+/** Cilium's ICMP field: a type number 0-255 or a type name of its family (pkg/policy/api/icmp.go). */
+const icmpField = obj({ type: intstr(), family: str({ enum: ['IPv4', 'IPv6'] }) }, ['type'], (v, p, r) => {
+  if (v.type === undefined || (v.family !== undefined && v.family !== 'IPv4' && v.family !== 'IPv6')) return;
+  const t = icmpType(v.type, typeof v.family === 'string' ? v.family : undefined);
+  if ('error' in t) r.err(at(p, 'type'), t.error);
+});
+const icmpRule = obj({ fields: arr(icmpField, { max: 40 }) }, ['fields']);
 const entities = arr(str({ enum: CILIUM_ENTITIES }));
 const authentication = obj({ mode: str({ enum: ['disabled', 'required', 'test-always-fail'] }) }, ['mode']);
 const ciliumService = obj({

@@ -37,6 +37,12 @@ export interface LabUpOptions {
   maglevTableSize?: number;
   /** The cluster-wide backend selection (Cilium: bpf-lb-algorithm). */
   lbAlgorithm?: 'random' | 'maglev';
+  /** Policy map entries one endpoint may have (Cilium: bpf-policy-map-max). */
+  policyMapMax?: number;
+  /** Cilium's enable-policy: default, always, never. */
+  policyEnforcement?: 'default' | 'always' | 'never';
+  /** Cilium's policy-audit-mode. */
+  policyAuditMode?: boolean;
   /** How long an unused identity lives before the operator deletes it (a duration, e.g. 15s). */
   identityGcGrace?: string;
   monitorAggregation?: string;
@@ -267,6 +273,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         ...(opts.lbMapSize ? { lbMapSize: opts.lbMapSize } : {}),
         ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
         ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),
+        ...(opts.policyMapMax ? { policyMapMax: opts.policyMapMax } : {}),
+        ...(opts.policyEnforcement ? { policyEnforcement: opts.policyEnforcement } : {}),
+        ...(opts.policyAuditMode ? { policyAuditMode: true } : {}),
         ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
         lbPoolCIDR: plan.lbPoolCIDR,
       };
@@ -288,6 +297,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
 
     p.step(`lab ${plan.name}: waiting for agents to report healthy`);
     for (const n of plan.nodes) await waitAgent(state, n.name);
+    // The network knows where each node's pods live, as native routing asks
+    // of it (and a router in front of a cluster would): the outside world
+    // reaches pods directly and their replies to it come back unmasqueraded.
+    for (const n of plan.nodes) {
+      const st = await agentGet<AgentStatus>(state.agents[n.name]!.socket, '/v1/status', 2000);
+      if (st.podCIDR) ipIn(plan.world.netns, ['route', 'replace', st.podCIDR, 'via', n.ip], `route ${n.name}'s pod CIDR from the outside world`);
+    }
 
     p.step(`lab ${plan.name}: kubelets`);
     state.kubelets = {};

@@ -51,8 +51,9 @@ export async function probe(protocol: ProbeProtocol, target: string, timeoutMs =
     });
   }
   if (protocol === 'udp') {
-    // UDP has no handshake: send a datagram and wait for any reply (the lab's
-    // UDP servers echo). An ICMP port-unreachable surfaces as ECONNREFUSED.
+    // UDP has no handshake: send a datagram and wait for any reply. The lab's
+    // UDP servers echo anything; agnhost netexec answers `echo <text>`, hence
+    // the payload. An ICMP port-unreachable surfaces as ECONNREFUSED.
     return new Promise((resolve) => {
       const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
       const timer = setTimeout(() => {
@@ -69,7 +70,7 @@ export async function probe(protocol: ProbeProtocol, target: string, timeoutMs =
         s.close();
         resolve(classify(e));
       });
-      s.connect(port, host, () => s.send('beeline-probe'));
+      s.connect(port, host, () => s.send('echo beeline-probe'));
     });
   }
   if (protocol === 'http') {

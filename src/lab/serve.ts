@@ -16,8 +16,13 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Starts one server on 0.0.0.0:port; `name` is what the HTTP server reports (default: the hostname). */
-export function serve(protocol: ServeProtocol, port: number, name = process.env.BEELINE_POD ?? hostname()): Promise<Server> {
+/**
+ * Starts one server on address:port (default every address); `name` is what
+ * the HTTP server reports (default: the hostname). A UDP server bound to one
+ * address answers from that address, so a namespace with several can serve
+ * each on its own.
+ */
+export function serve(protocol: ServeProtocol, port: number, name = process.env.BEELINE_POD ?? hostname(), address = '0.0.0.0'): Promise<Server> {
   assertNotRootNetns(`serve ${protocol} :${port}`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`serve --port ${port}: must be 1-65535`);
   return new Promise((resolve, reject) => {
@@ -27,16 +32,16 @@ export function serve(protocol: ServeProtocol, port: number, name = process.env.
         res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': name }).end(body + '\n');
       });
       s.once('error', reject);
-      s.listen(port, '0.0.0.0', () => resolve({ close: () => new Promise((r) => s.close(() => r())) }));
+      s.listen(port, address, () => resolve({ close: () => new Promise((r) => s.close(() => r())) }));
     } else if (protocol === 'tcp') {
       const s = createTcpServer((c) => c.pipe(c).on('error', () => c.destroy()));
       s.once('error', reject);
-      s.listen(port, '0.0.0.0', () => resolve({ close: () => new Promise((r) => s.close(() => r())) }));
+      s.listen(port, address, () => resolve({ close: () => new Promise((r) => s.close(() => r())) }));
     } else if (protocol === 'udp') {
       const s = createSocket('udp4');
       s.on('message', (msg, rinfo) => s.send(msg, rinfo.port, rinfo.address));
       s.once('error', reject);
-      s.bind(port, '0.0.0.0', () => resolve({ close: () => new Promise((r) => s.close(() => r())) }));
+      s.bind(port, address, () => resolve({ close: () => new Promise((r) => s.close(() => r())) }));
     } else {
       reject(new UsageError(`serve: unknown protocol '${String(protocol)}'`, 'one of: http, tcp, udp'));
     }

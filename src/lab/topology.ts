@@ -8,6 +8,8 @@
  *   pods: one netns each, veth to their node (created by the CNI plugin),
  *         addresses from the node's pod CIDR, claimed from 10.0.0.0/16 in /24s
  *   etcd: unix sockets only (no TCP listener), run in the fabric netns
+ *   world routes: each node's pod CIDR via that node (the network knows the
+ *         pod routes, as native routing needs), the LoadBalancer pool over all
  */
 import { UsageError } from '../common/errors.js';
 

@@ -8,6 +8,8 @@ import {
   BL_DROP_NOTIFY_LAYOUT,
   BL_DROP_NOTIFY_SIZE,
   BL_NOTIFY_HDR_SIZE,
+  BL_POLICY_VERDICT_NOTIFY_LAYOUT,
+  BL_POLICY_VERDICT_NOTIFY_SIZE,
   BL_TRACE_NOTIFY_LAYOUT,
   BL_TRACE_NOTIFY_SIZE,
   BlEventType,
@@ -15,9 +17,11 @@ import {
   blEventTypeName,
   decodeBlDropNotify,
   decodeBlNotifyHdr,
+  decodeBlPolicyVerdictNotify,
   decodeBlTraceNotify,
   type BlDropNotify,
   type BlNotifyHdr,
+  type BlPolicyVerdictNotify,
   type BlTraceNotify,
   type FieldLayout,
 } from '../datapath/generated/abi.js';
@@ -52,6 +56,20 @@ export interface DropEvent extends EventBase {
   packet: DecodedPacket;
 }
 
+/**
+ * Policy was consulted for a packet (struct bl_policy_verdict_notify): the
+ * first packet of a new connection in an enforced direction, or a packet
+ * policy dropped. hdr.source is the local endpoint whose policy decided.
+ */
+export interface PolicyVerdictEvent extends EventBase {
+  kind: 'policy-verdict';
+  hdr: BlNotifyHdr;
+  verdict: BlPolicyVerdictNotify;
+  /** The captured packet bytes (hdr.len_cap of them), a view into the record. */
+  capture: Uint8Array;
+  packet: DecodedPacket;
+}
+
 /** A type this CLI does not decode (yet), or a record too short for its type. */
 export interface OtherEvent extends EventBase {
   kind: 'other';
@@ -60,7 +78,7 @@ export interface OtherEvent extends EventBase {
 }
 
 /** A decoded bl_events record. */
-export type MonitorEvent = TraceEvent | DropEvent | OtherEvent;
+export type MonitorEvent = TraceEvent | DropEvent | PolicyVerdictEvent | OtherEvent;
 
 /** The `--type` name of an event type: BL_EVENT_POLICY_VERDICT → `policy-verdict` (Cilium's names). */
 export function eventTypeText(type: number): string {
@@ -109,6 +127,13 @@ export function decodeMonitorEvent(record: Uint8Array): MonitorEvent {
       const capture = captured(record, hdr, off, BL_DROP_NOTIFY_SIZE - off);
       return withNotes({ kind: 'drop', hdr, drop, capture, packet: decodePacket(capture), length }, notes);
     }
+    case BlEventType.BL_EVENT_POLICY_VERDICT: {
+      const off = dataOffset(BL_POLICY_VERDICT_NOTIFY_LAYOUT);
+      if (length < off) notes.push(`policy verdict record of ${length} bytes is shorter than its ${off}-byte header`);
+      const verdict = decodeBlPolicyVerdictNotify(sized(record, BL_POLICY_VERDICT_NOTIFY_SIZE));
+      const capture = captured(record, hdr, off, BL_POLICY_VERDICT_NOTIFY_SIZE - off);
+      return withNotes({ kind: 'policy-verdict', hdr, verdict, capture, packet: decodePacket(capture), length }, notes);
+    }
     default:
       return withNotes({ kind: 'other', type: hdr.type, hdr, length }, notes);
   }
@@ -128,6 +153,7 @@ export function eventEndpoints(ev: MonitorEvent): { src: number; dst: number } {
   if (ev.kind === 'trace') return { src, dst: ev.trace.dst_id };
   // Our drop notification carries no destination endpoint yet; pick it up when the ABI grows one.
   if (ev.kind === 'drop') return { src, dst: dstIdOf(ev.drop) };
+  if (ev.kind === 'policy-verdict') return { src, dst: ev.verdict.dst_id };
   return { src, dst: 0 };
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlDropReason, BlSourceFile, BlTracePoint, BlTraceReason } from '../datapath/generated/abi.js';
-import { decodeMonitorEvent, type MonitorEvent } from './event.js';
+import { BlDirection, BlDropReason, BlPolicyAction, BlPolicyMatch, BlSourceFile, BlTracePoint, BlTraceReason } from '../datapath/generated/abi.js';
+import { decodeMonitorEvent, eventEndpoints, type MonitorEvent } from './event.js';
 import { connectionSummary, dissect, formatEvent, formatLost, hexDump, MSG_SEPARATOR, type FormatContext } from './format.js';
 import { decodePacket } from './packet.js';
 import {
@@ -15,6 +15,7 @@ import {
   ip4Number,
   ipv4,
   ipv6,
+  policyVerdictRecord,
   tcp,
   tcpSyn,
   traceRecord,
@@ -189,4 +190,85 @@ test('records that are short, empty or of other types print, never throw', () =>
   const short = decodeMonitorEvent(traceRecord(tcpSyn(), { subtype: BlTracePoint.BL_TRACE_TO_STACK }).subarray(0, 60));
   assert.equal(short.kind, 'trace');
   assert.equal(info(short), '-> stack flow 0x0 , identity 0->0 state new ifindex 0 orig-ip 0.0.0.0: [unknown]\n');
+});
+
+// ---- policy
+
+/** The brief's example verdict: endpoint 1234's ingress allowed 5678's SYN by an L3-L4 rule. */
+function verdictSyn(fields: Parameters<typeof policyVerdictRecord>[2] = {}): MonitorEvent {
+  const syn = ethernet({ type: ETH_IPV4 }, ipv4({ src: '10.0.1.5', dst: '10.0.2.7', protocol: 6 }, tcp({ sport: 43210, dport: 80, flags: 'S' })));
+  return decodeMonitorEvent(
+    policyVerdictRecord(
+      syn,
+      { hash: 0xabc, source: 1234, ifindex: 29, src_identity: 5678, dst_identity: 4321 },
+      { remote_identity: 5678, proto: 6, dport: 80, dir: BlDirection.BL_DIR_INGRESS, action: BlPolicyAction.BL_POLICY_ACTION_ALLOW, match_type: BlPolicyMatch.BL_POLICY_MATCH_L3_L4, ...fields },
+    ),
+  );
+}
+
+test('policy verdict: decoded with its fields and packet', () => {
+  const ev = verdictSyn({ cookie: 7, dst_id: 55 });
+  assert.equal(ev.kind, 'policy-verdict');
+  if (ev.kind !== 'policy-verdict') return;
+  assert.equal(ev.error, undefined);
+  assert.equal(ev.hdr.source, 1234);
+  assert.deepEqual(
+    { remote: ev.verdict.remote_identity, dport: ev.verdict.dport, proto: ev.verdict.proto, cookie: ev.verdict.cookie, dst: ev.verdict.dst_id },
+    { remote: 5678, dport: 80, proto: 6, cookie: 7, dst: 55 },
+  );
+  assert.equal(ev.packet.tcp?.dstPort, 80);
+  assert.deepEqual(eventEndpoints(ev), { src: 1234, dst: 55 }, 'filters see the local endpoint and the peer endpoint');
+});
+
+test("policy verdict: Cilium's one-line form; audit, deny and every match type; the cookie with the policies behind it", () => {
+  assert.equal(
+    info(verdictSyn()),
+    'Policy verdict log: flow 0xabc local EP ID 1234, remote ID 5678, proto 6, ingress, action allow, match L3-L4, 10.0.1.5:43210 -> 10.0.2.7:80 tcp SYN\n',
+  );
+  const deny = verdictSyn({
+    dir: BlDirection.BL_DIR_EGRESS,
+    action: BlPolicyAction.BL_POLICY_ACTION_DENY,
+    verdict: -BlDropReason.BL_DROP_POLICY_DENY,
+    match_type: BlPolicyMatch.BL_POLICY_MATCH_L4_ONLY,
+    cookie: 9,
+  });
+  assert.equal(
+    info(deny),
+    'Policy verdict log: flow 0xabc local EP ID 1234, remote ID 5678, proto 6, egress, action deny, match L4-Only, policy-cookie 9, 10.0.1.5:43210 -> 10.0.2.7:80 tcp SYN\n',
+  );
+  assert.match(
+    info(deny, { ...one, policyNames: (c) => (c === 9 ? ['default/deny-web', 'default/base'] : undefined) }),
+    /match L4-Only, policy-cookie 9 \(default\/deny-web, default\/base\), 10\.0\.1\.5/,
+  );
+  assert.match(info(verdictSyn({ action: BlPolicyAction.BL_POLICY_ACTION_AUDIT, match_type: BlPolicyMatch.BL_POLICY_MATCH_NONE })), /, action audit, match none, /);
+  assert.match(info(verdictSyn({ match_type: BlPolicyMatch.BL_POLICY_MATCH_L3_ONLY })), /match L3-Only,/);
+  assert.match(info(verdictSyn({ match_type: BlPolicyMatch.BL_POLICY_MATCH_ALL })), /match all,/);
+  assert.match(info(verdictSyn(), many), /^\[node1\] Policy verdict log: /);
+});
+
+test('policy verdict: verbose shows the line and the packet; JSON spells out direction, action and match', () => {
+  const ev = verdictSyn({ cookie: 3 });
+  const v = formatEvent(ev, 'verbose', one);
+  assert.ok(v.startsWith(`${MSG_SEPARATOR}\nPolicy verdict log: flow 0xabc local EP ID 1234`));
+  assert.match(v, /\nTCP\t\{SrcPort=43210 DstPort=80 /);
+  const j = JSON.parse(formatEvent(ev, 'json', { ...one, policyNames: () => ['default/allow-web'] }));
+  assert.deepEqual(
+    { type: j.type, source: j.source, remoteLabel: j.remoteLabel, direction: j.direction, action: j.action, match: j.match, policyCookie: j.policyCookie, policies: j.policies, verdict: j.verdict },
+    { type: 'policy-verdict', source: 1234, remoteLabel: 5678, direction: 'ingress', action: 'allow', match: 'L3-L4', policyCookie: 3, policies: ['default/allow-web'], verdict: 0 },
+  );
+});
+
+test("policy drops: Cilium's reason texts, and the policy cookie when the event carries one", () => {
+  const syn = ethernet({ type: ETH_IPV4 }, ipv4({ src: '10.0.0.2', dst: '10.0.1.4', protocol: 6 }, tcp({ sport: 38024, dport: 80, flags: 'S' })));
+  const drop = (reason: number, cookie: number) =>
+    decodeMonitorEvent(dropRecord(syn, { subtype: reason, hash: 0, ifindex: 29, src_identity: 2, dst_identity: 4 }, { file: BlSourceFile.BL_FILE_LXC, line: 10, cookie }));
+  assert.equal(
+    info(drop(BlDropReason.BL_DROP_POLICY, 12)),
+    'xx drop (Policy denied) flow 0x0 to endpoint 0, ifindex 29, file lxc.bpf.c:10, , identity 2->4 policy-cookie 12: 10.0.0.2:38024 -> 10.0.1.4:80 tcp SYN\n',
+  );
+  assert.match(info(drop(BlDropReason.BL_DROP_POLICY_DENY, 13), { ...one, policyNames: () => ['prod/deny-db'] }), /^xx drop \(Policy denied by denylist\) .* identity 2->4 policy-cookie 13 \(prod\/deny-db\): /);
+  assert.match(info(drop(BlDropReason.BL_DROP_POLICY, 0)), /identity 2->4: 10\.0\.0\.2/, 'no cookie, nothing printed');
+  assert.match(info(drop(BlDropReason.BL_DROP_INVALID, 99)), /identity 2->4: /, 'only policy drops carry a cookie');
+  assert.match(formatEvent(drop(BlDropReason.BL_DROP_POLICY, 12), 'verbose', one), /reason Policy denied, identity 2->4 policy-cookie 12\n/);
+  assert.equal(JSON.parse(formatEvent(drop(BlDropReason.BL_DROP_POLICY_DENY, 13), 'json', one)).policyCookie, 13);
 });

@@ -1,12 +1,14 @@
 /**
  * Datapath events as `cilium monitor` prints them. The one-line forms follow
- * Cilium's DumpInfo (pkg/monitor/datapath_trace.go, datapath_drop.go), the
+ * Cilium's DumpInfo (pkg/monitor/datapath_trace.go, datapath_drop.go,
+ * datapath_policy.go), the
  * verbose forms its DumpVerbose plus a gopacket-style dissection, the packet
  * summary its GetConnectionSummary (pkg/monitor/dissect.go). Where Cilium
  * prints a CPU (`CPU 01:`), we print the node, since events come from
  * several node agents. Identities print as numbers (cilium monitor -n).
  */
-import { eventTypeText, dropDstId, type DropEvent, type MonitorEvent, type TraceEvent } from './event.js';
+import { BlDirection, BlDropReason, BlPolicyAction, BlPolicyMatch } from '../datapath/generated/abi.js';
+import { eventTypeText, dropDstId, type DropEvent, type MonitorEvent, type PolicyVerdictEvent, type TraceEvent } from './event.js';
 import { formatIpv4Number, ipProtocolName, type DecodedPacket, type IcmpLayer, type TcpFlags } from './packet.js';
 import { dropReasonExtText, sourceFileText, tracePointText, traceReasonText, traceSummaryText } from './reasons.js';
 
@@ -24,6 +26,11 @@ export interface FormatContext {
   ifname?: (ifindex: number) => string | undefined;
   /** Verbose mode: a hex dump of the capture instead of the dissection (cilium monitor --hex). */
   hex?: boolean;
+  /**
+   * The policies behind a policy cookie (the agent's cookie → names table),
+   * printed after `policy-cookie N`; undefined or empty: the number alone.
+   */
+  policyNames?: (cookie: number) => string[] | undefined;
 }
 
 /** Cilium's message separator before each verbose event. */
@@ -96,13 +103,68 @@ export function traceLine(ev: TraceEvent, ctx: FormatContext): string {
   );
 }
 
-/** Cilium's DropNotify.DumpInfo, without the trailing newline. */
-export function dropLine(ev: DropEvent): string {
+/** ` policy-cookie 7 (ns/a, ns/b)`: a policy cookie with the names the resolver knows; '' for cookie 0. */
+export function policyCookieText(cookie: number, ctx?: Pick<FormatContext, 'policyNames'>): string {
+  if (!cookie) return '';
+  const names = ctx?.policyNames?.(cookie);
+  return ` policy-cookie ${cookie}${names?.length ? ` (${names.join(', ')})` : ''}`;
+}
+
+const isPolicyDrop = (reason: number) => reason === BlDropReason.BL_DROP_POLICY || reason === BlDropReason.BL_DROP_POLICY_DENY;
+
+/** The policy cookie of a drop event: only policy drops carry one. */
+export function dropCookie(ev: DropEvent): number {
+  return isPolicyDrop(ev.hdr.subtype) ? ev.drop.cookie : 0;
+}
+
+/** Cilium's DropNotify.DumpInfo, without the trailing newline; a policy drop adds its policy cookie. */
+export function dropLine(ev: DropEvent, ctx?: Pick<FormatContext, 'policyNames'>): string {
   const { hdr, drop } = ev;
   return (
     `xx drop (${dropReasonExtText(hdr.subtype, drop.ext_error)}) flow ${hex(hdr.hash)} to endpoint ${dropDstId(ev)}, ` +
     `ifindex ${hdr.ifindex}, file ${sourceFileText(drop.file)}:${drop.line}, ` +
-    `, identity ${hdr.src_identity}->${hdr.dst_identity}: ${connectionSummary(ev.packet)}`
+    `, identity ${hdr.src_identity}->${hdr.dst_identity}${policyCookieText(dropCookie(ev), ctx)}: ${connectionSummary(ev.packet)}`
+  );
+}
+
+/** Cilium's PolicyMatchType names. */
+export function policyMatchText(match: number): string {
+  switch (match) {
+    case BlPolicyMatch.BL_POLICY_MATCH_NONE:
+      return 'none';
+    case BlPolicyMatch.BL_POLICY_MATCH_L3_ONLY:
+      return 'L3-Only';
+    case BlPolicyMatch.BL_POLICY_MATCH_L3_L4:
+      return 'L3-L4';
+    case BlPolicyMatch.BL_POLICY_MATCH_L4_ONLY:
+      return 'L4-Only';
+    case BlPolicyMatch.BL_POLICY_MATCH_ALL:
+      return 'all';
+    default:
+      return String(match);
+  }
+}
+
+/** allow, deny or audit (Cilium prints audit for what audit mode let through). */
+export function policyActionText(action: number): string {
+  if (action === BlPolicyAction.BL_POLICY_ACTION_ALLOW) return 'allow';
+  if (action === BlPolicyAction.BL_POLICY_ACTION_DENY) return 'deny';
+  if (action === BlPolicyAction.BL_POLICY_ACTION_AUDIT) return 'audit';
+  return String(action);
+}
+
+const policyDirText = (dir: number) => (dir === BlDirection.BL_DIR_INGRESS ? 'ingress' : dir === BlDirection.BL_DIR_EGRESS ? 'egress' : 'unknown');
+
+/**
+ * Cilium's PolicyVerdictNotify.DumpInfo (numeric identities, no auth type),
+ * without the trailing newline; a cookie adds `policy-cookie N` before the packet.
+ */
+export function policyVerdictLine(ev: PolicyVerdictEvent, ctx?: Pick<FormatContext, 'policyNames'>): string {
+  const { hdr, verdict: v } = ev;
+  const cookie = policyCookieText(v.cookie, ctx);
+  return (
+    `Policy verdict log: flow ${hex(hdr.hash)} local EP ID ${hdr.source}, remote ID ${v.remote_identity}, proto ${v.proto}, ` +
+    `${policyDirText(v.dir)}, action ${policyActionText(v.action)}, match ${policyMatchText(v.match_type)},${cookie ? `${cookie},` : ''} ${connectionSummary(ev.packet)}`
   );
 }
 
@@ -219,7 +281,7 @@ export function hexDump(bytes: Uint8Array): string {
   return s;
 }
 
-function packetDetail(ev: TraceEvent | DropEvent, ctx: FormatContext): string {
+function packetDetail(ev: TraceEvent | DropEvent | PolicyVerdictEvent, ctx: FormatContext): string {
   if (ev.hdr.len_cap === 0 || ev.packet.captured === 0) return '';
   if (ctx.hex) return hexDump(ev.capture);
   const lines = dissect(ev.packet);
@@ -245,7 +307,13 @@ function dropVerbose(ev: DropEvent, ctx: FormatContext): string {
   if (hdr.src_identity !== 0 || hdr.dst_identity !== 0) s += `, identity ${hdr.src_identity}->${hdr.dst_identity}`;
   const dst = dropDstId(ev);
   if (dst !== 0) s += `, to endpoint ${dst}`;
+  s += policyCookieText(dropCookie(ev), ctx);
   return `${s}\n${packetDetail(ev, ctx)}`;
+}
+
+/** Cilium has no verbose form of its own for policy verdicts: the one-line form, then the packet. */
+function policyVerdictVerbose(ev: PolicyVerdictEvent, ctx: FormatContext): string {
+  return `${prefixOf(ctx)}${policyVerdictLine(ev, ctx)}\n${packetDetail(ev, ctx)}`;
 }
 
 // ---- JSON
@@ -314,6 +382,35 @@ export function eventJson(ev: MonitorEvent, ctx: FormatContext): Record<string, 
       Ifindex: hdr.ifindex,
       reasonCode: hdr.subtype,
       fileName: sourceFileText(drop.file),
+      ...(dropCookie(ev) ? { policyCookie: dropCookie(ev), ...policyNamesJson(dropCookie(ev), ctx) } : {}),
+      ktimeNs: hdr.ktime_ns.toString(),
+      ...(ev.error ? { error: ev.error } : {}),
+      summary: summaryJson(ev.packet),
+      packet: ev.packet,
+    };
+  }
+  if (ev.kind === 'policy-verdict') {
+    const { hdr, verdict: v } = ev;
+    // Cilium's PolicyVerdictNotify fields, with direction, action and match spelled out.
+    return {
+      ...base(ctx),
+      type: 'policy-verdict',
+      mark: hex(hdr.hash),
+      source: hdr.source,
+      bytes: hdr.len_orig,
+      captured: hdr.len_cap,
+      srcLabel: hdr.src_identity,
+      dstLabel: hdr.dst_identity,
+      dstID: v.dst_id,
+      remoteLabel: v.remote_identity,
+      verdict: v.verdict,
+      direction: policyDirText(v.dir),
+      action: policyActionText(v.action),
+      match: policyMatchText(v.match_type),
+      proto: v.proto,
+      dport: v.dport,
+      Ifindex: hdr.ifindex,
+      ...(v.cookie ? { policyCookie: v.cookie, ...policyNamesJson(v.cookie, ctx) } : {}),
       ktimeNs: hdr.ktime_ns.toString(),
       ...(ev.error ? { error: ev.error } : {}),
       summary: summaryJson(ev.packet),
@@ -323,14 +420,26 @@ export function eventJson(ev: MonitorEvent, ctx: FormatContext): Record<string, 
   return { ...base(ctx), type: ev.type < 0 ? 'unknown' : eventTypeText(ev.type), eventType: ev.type, bytes: ev.length, ...(ev.error ? { error: ev.error } : {}) };
 }
 
+function policyNamesJson(cookie: number, ctx: FormatContext): { policies?: string[] } {
+  const names = ctx.policyNames?.(cookie);
+  return names?.length ? { policies: names } : {};
+}
+
 /** An event as the monitor prints it in the given mode, newline(s) included. */
 export function formatEvent(ev: MonitorEvent, mode: FormatMode, ctx: FormatContext): string {
   if (mode === 'json') return JSON.stringify(eventJson(ev, ctx)) + '\n';
   if (mode === 'verbose') {
-    const body = ev.kind === 'trace' ? traceVerbose(ev, ctx) : ev.kind === 'drop' ? dropVerbose(ev, ctx) : `${prefixOf(ctx)}${otherLine(ev)}\n`;
+    const body =
+      ev.kind === 'trace'
+        ? traceVerbose(ev, ctx)
+        : ev.kind === 'drop'
+          ? dropVerbose(ev, ctx)
+          : ev.kind === 'policy-verdict'
+            ? policyVerdictVerbose(ev, ctx)
+            : `${prefixOf(ctx)}${otherLine(ev)}\n`;
     return `${MSG_SEPARATOR}\n${body}`;
   }
-  const line = ev.kind === 'trace' ? traceLine(ev, ctx) : ev.kind === 'drop' ? dropLine(ev) : otherLine(ev);
+  const line = ev.kind === 'trace' ? traceLine(ev, ctx) : ev.kind === 'drop' ? dropLine(ev, ctx) : ev.kind === 'policy-verdict' ? policyVerdictLine(ev, ctx) : otherLine(ev);
   return `${prefixOf(ctx)}${line}\n`;
 }
 

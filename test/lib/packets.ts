@@ -7,9 +7,11 @@ import {
   BlEventType,
   BlNotifyVersion,
   encodeBlDropNotify,
+  encodeBlPolicyVerdictNotify,
   encodeBlTraceNotify,
   type BlDropNotify,
   type BlNotifyHdr,
+  type BlPolicyVerdictNotify,
   type BlTraceNotify,
 } from '../../src/datapath/generated/abi.js';
 
@@ -175,9 +177,32 @@ export function dropRecord(packet: Uint8Array, hdr: Partial<BlNotifyHdr> = {}, f
     line: 0,
     file: 0,
     ext_error: 0,
+    cookie: 0,
     ...fields,
     data: packet.subarray(0, CAPTURE_LEN),
   } as BlDropNotify);
+}
+
+/** A bl_policy_verdict_notify record carrying (the first 128 bytes of) a packet. */
+export function policyVerdictRecord(
+  packet: Uint8Array,
+  hdr: Partial<BlNotifyHdr> = {},
+  fields: Partial<Omit<BlPolicyVerdictNotify, 'hdr' | 'data'>> = {},
+): Buffer {
+  return encodeBlPolicyVerdictNotify({
+    hdr: notifyHdr(BlEventType.BL_EVENT_POLICY_VERDICT, { ...hdr, packet }),
+    remote_identity: 0,
+    verdict: 0,
+    cookie: 0,
+    dport: 0,
+    proto: 0,
+    dir: 0,
+    action: 0,
+    match_type: 0,
+    dst_id: 0,
+    ...fields,
+    data: packet.subarray(0, CAPTURE_LEN),
+  } as BlPolicyVerdictNotify);
 }
 
 // ---- common packets

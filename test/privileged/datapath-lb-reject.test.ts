@@ -88,7 +88,7 @@ function assertPortUnreachable(out: Buffer, input: Buffer, from: string): void {
 
 /** The run's one event: a NO_SERVICE drop from `file` on behalf of `source`, carrying the packet as it arrived. */
 function assertNoServiceDrop(out: RunOutcome, input: Buffer, source: number, file: number): void {
-  assert.equal(out.events.length, 1, `one event: ${JSON.stringify(out.events.map((e) => [e.type, e.type === 'drop' ? e.reason : e.point]))}`);
+  assert.equal(out.events.length, 1, `one event: ${JSON.stringify(out.events.map((e) => [e.type, e.type === 'drop' ? e.reason : e.type === 'trace' ? e.point : e.action]))}`);
   const ev = out.events[0]!;
   assert.equal(ev.type, 'drop');
   if (ev.type !== 'drop') return;

@@ -23,7 +23,7 @@ test('maps pinned under pinDir keep their state across a reload', (t) => {
   try {
     assert.deepEqual(
       readdirSync(pinDir).sort(),
-      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_maglev', 'bl_lb4_nodeport_nat', 'bl_lb4_nodeport_snat', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics'],
+      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_maglev', 'bl_lb4_nodeport_nat', 'bl_lb4_nodeport_snat', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics', 'bl_policy'],
       'every non-internal map, and only those',
     );
     assert.equal(dp1.isPinned('bl_metrics'), true);

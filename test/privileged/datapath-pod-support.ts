@@ -33,6 +33,7 @@ import {
   BlTraceAggregation,
   decodeBlDropNotify,
   decodeBlNotifyHdr,
+  decodeBlPolicyVerdictNotify,
   decodeBlTraceNotify,
   type BlCt4Key,
   type BlCtEntry,
@@ -84,7 +85,7 @@ export const CT_MAX_ENTRIES = 1024;
 export function nodeConfig(overrides: Partial<BlDatapathConfig> = {}): BlDatapathConfig {
   return {
     node_id: 1,
-    flags: BlConfigFlags.BL_CFG_TRACE_NOTIFY | BlConfigFlags.BL_CFG_DROP_NOTIFY,
+    flags: BlConfigFlags.BL_CFG_TRACE_NOTIFY | BlConfigFlags.BL_CFG_DROP_NOTIFY | BlConfigFlags.BL_CFG_POLICY_VERDICT_NOTIFY,
     host_endpoint_id: NODE.hostEndpointId,
     trace_capture_len: 128,
     trace_aggregation: BlTraceAggregation.BL_TRACE_AGG_NONE,
@@ -102,7 +103,23 @@ export function nodeConfig(overrides: Partial<BlDatapathConfig> = {}): BlDatapat
 /** An event from bl_events, decoded by type. */
 export type PodEvent =
   | { type: 'trace'; point: number; source: number; dstId: number; reason: number; srcIdentity: number; data: Buffer }
-  | { type: 'drop'; reason: number; source: number; file: number; line: number; data: Buffer };
+  | { type: 'drop'; reason: number; source: number; file: number; line: number; data: Buffer; cookie: number; srcIdentity: number; dstIdentity: number }
+  | {
+      type: 'policy';
+      source: number;
+      dstId: number;
+      srcIdentity: number;
+      dstIdentity: number;
+      remote: number;
+      verdict: number;
+      cookie: number;
+      dport: number;
+      proto: number;
+      dir: number;
+      action: number;
+      match: number;
+      data: Buffer;
+    };
 
 export function decodeEvent(rec: Buffer): PodEvent {
   const hdr = decodeBlNotifyHdr(rec);
@@ -118,9 +135,38 @@ export function decodeEvent(rec: Buffer): PodEvent {
       data: Buffer.from(t.data.subarray(0, hdr.len_cap)),
     };
   }
+  if (hdr.type === BlEventType.BL_EVENT_POLICY_VERDICT) {
+    const v = decodeBlPolicyVerdictNotify(rec);
+    return {
+      type: 'policy',
+      source: hdr.source,
+      dstId: v.dst_id,
+      srcIdentity: hdr.src_identity,
+      dstIdentity: hdr.dst_identity,
+      remote: v.remote_identity,
+      verdict: v.verdict,
+      cookie: v.cookie,
+      dport: v.dport,
+      proto: v.proto,
+      dir: v.dir,
+      action: v.action,
+      match: v.match_type,
+      data: Buffer.from(v.data.subarray(0, hdr.len_cap)),
+    };
+  }
   assert.equal(hdr.type, BlEventType.BL_EVENT_DROP, `unexpected event type ${hdr.type}`);
   const d = decodeBlDropNotify(rec);
-  return { type: 'drop', reason: hdr.subtype, source: hdr.source, file: d.file, line: d.line, data: Buffer.from(d.data.subarray(0, hdr.len_cap)) };
+  return {
+    type: 'drop',
+    reason: hdr.subtype,
+    source: hdr.source,
+    file: d.file,
+    line: d.line,
+    data: Buffer.from(d.data.subarray(0, hdr.len_cap)),
+    cookie: d.cookie,
+    srcIdentity: hdr.src_identity,
+    dstIdentity: hdr.dst_identity,
+  };
 }
 
 /** Trace events as [point, source, dst_id, reason] rows: easy to compare. */

@@ -16,6 +16,7 @@ enum bl_config_flags {
 	BL_CFG_DROP_NOTIFY = 1 << 1,	/* emit drop events */
 	BL_CFG_HOST_ROUTING = 1 << 2,	/* native routing: forward pod egress with a FIB lookup
 					 * and a redirect instead of the node's stack */
+	BL_CFG_POLICY_VERDICT_NOTIFY = 1 << 3,	/* emit policy verdict events (abi/events.h) */
 };
 BL_ABI_KEEP(enum bl_config_flags, config_flags);
 

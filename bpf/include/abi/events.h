@@ -16,7 +16,7 @@ enum bl_event_type {
 	BL_EVENT_DEBUG = 2,		/* reserved */
 	BL_EVENT_CAPTURE = 3,		/* reserved */
 	BL_EVENT_TRACE = 4,		/* struct bl_trace_notify */
-	BL_EVENT_POLICY_VERDICT = 5,	/* reserved */
+	BL_EVENT_POLICY_VERDICT = 5,	/* struct bl_policy_verdict_notify */
 };
 BL_ABI_KEEP(enum bl_event_type, event_type);
 
@@ -136,7 +136,33 @@ struct bl_drop_notify {
 	__u16	line;		/* source line that dropped it */
 	__u8	file;		/* enum bl_source_file */
 	__s8	ext_error;	/* extended error, e.g. a helper's negative errno (0: none) */
-	__u32	pad0;
+	__u32	cookie;		/* policy drops (BL_DROP_POLICY, BL_DROP_POLICY_DENY): the deciding
+				 * bl_policy_entry.cookie (0: none); 0 for other drops */
 	__u8	data[BL_TRACE_CAPTURE_LEN];	/* first hdr.len_cap bytes of the packet */
 };
 BL_ABI_KEEP(struct bl_drop_notify, drop_notify);
+
+/*
+ * Policy was consulted for a packet (type BL_EVENT_POLICY_VERDICT, Cilium's
+ * PolicyVerdictNotify with its packed flags as separate fields): the first
+ * packet of every new connection in an enforced direction, and every packet
+ * policy drops (BL_CFG_POLICY_VERDICT_NOTIFY). hdr.source is the local
+ * endpoint whose policy decided; hdr.src_identity/dst_identity are the
+ * packet's source and destination as usual.
+ */
+struct bl_policy_verdict_notify {
+	struct bl_notify_hdr hdr;	/* hdr.subtype: 0 */
+	__u32	remote_identity;	/* the peer's identity, the one looked up */
+	__s32	verdict;	/* 0: allowed by an entry; else -drop reason (BL_DROP_POLICY,
+				 * BL_DROP_POLICY_DENY), also when audit let the packet through */
+	__u32	cookie;		/* the deciding bl_policy_entry.cookie (0: none) */
+	__be16	dport;		/* the destination port looked up (ICMP: type), network byte order */
+	__u8	proto;		/* IPPROTO_* */
+	__u8	dir;		/* enum bl_direction: BL_DIR_INGRESS or BL_DIR_EGRESS of hdr.source */
+	__u8	action;		/* enum bl_policy_action */
+	__u8	match_type;	/* enum bl_policy_match */
+	__u16	dst_id;		/* the other local endpoint, when the peer is one (0: not local) */
+	__u32	pad0;
+	__u8	data[BL_TRACE_CAPTURE_LEN];	/* first hdr.len_cap bytes of the packet */
+};
+BL_ABI_KEEP(struct bl_policy_verdict_notify, policy_verdict_notify);

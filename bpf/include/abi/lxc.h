@@ -10,6 +10,15 @@
 
 #include "abi/common.h"
 
+/* bl_endpoint_info.flags: which directions policy (bl_policy, abi/policy.h) enforces. */
+enum bl_endpoint_flags {
+	BL_EP_F_POLICY_INGRESS = 1 << 0,	/* packets into the endpoint are looked up in bl_policy */
+	BL_EP_F_POLICY_EGRESS = 1 << 1,		/* packets from the endpoint are looked up in bl_policy */
+	BL_EP_F_POLICY_AUDIT = 1 << 2,		/* audit mode: what policy would drop is let through,
+						 * reported with action audit */
+};
+BL_ABI_KEEP(enum bl_endpoint_flags, endpoint_flags);
+
 /* Key of bl_lxc: an endpoint's IPv4 address. */
 struct bl_endpoint_key {
 	__be32	ip4;		/* the pod's address, network byte order */
@@ -25,7 +34,7 @@ struct bl_endpoint_key {
 struct bl_endpoint_info {
 	__u32	ifindex;	/* the pod's host-side veth (lxc…) in the node's namespace */
 	__u16	ep_id;		/* endpoint id: bl_notify_hdr.source/dst_id of its events */
-	__u16	flags;		/* reserved, 0 */
+	__u16	flags;		/* enum bl_endpoint_flags */
 	__u8	mac[6];		/* the pod's eth0 MAC */
 	__u8	node_mac[6];	/* the host-side veth's MAC: the pod's gateway MAC */
 	__u32	sec_identity;	/* security identity of the pod (0: not yet known) */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * lib/ct.h: IPv4 connection tracking in bl_ct4 (tuple, direction and
- * timeout semantics in abi/ct.h). One call per packet and observation point:
+ * timeout semantics in abi/ct.h). Per packet and observation point:
  * ct_lookup4() finds the packet's entry as a reply or as the original
- * direction, or creates it, refreshes its lifetime and counters, and says
- * whether the packet is worth a trace event under the configured
- * aggregation (abi/events.h).
+ * direction, refreshes its lifetime and counters, and says whether the
+ * packet is worth a trace event under the configured aggregation
+ * (abi/events.h); for a new connection, ct_create4() stores the entry once
+ * policy has allowed the packet.
  */
 #pragma once
 
@@ -175,33 +176,35 @@ static __always_inline void ct_count(struct bl_ct_entry *e, bool reply, __u32 le
 }
 
 /*
- * Conntrack for an IPv4 packet crossing an endpoint in direction dir.
- * res->rev_nat_index (in) is stamped on an entry this creates; on return it
- * holds the matched entry's, so a reply can be translated back.
- * Reply first (its reversed tuple with the opposite flag: the precedence
- * Cilium gives REPLY over ESTABLISHED), then the original direction, else a
- * new entry. Returns CTX_ACT_OK, or a drop: BL_DROP_CT_INVALID_HDR for a
- * truncated L4 header, BL_DROP_CT_CREATE_FAILED when the entry cannot be
- * stored.
+ * Conntrack for an IPv4 packet crossing an endpoint in direction dir, the
+ * lookup half: reply first (its reversed tuple with the opposite flag: the
+ * precedence Cilium gives REPLY over ESTABLISHED), then the original
+ * direction; a hit is counted and refreshed. A miss creates nothing:
+ * res->reason is BL_TRACE_REASON_POLICY (new) and *tuple holds the key for
+ * ct_create4(), which the caller calls once policy (lib/policy.h) has let
+ * the packet through, so a dropped packet leaves no entry behind.
+ * res->rev_nat_index (in) is the service the packet was translated for; on
+ * return it holds the matched entry's, so a reply can be translated back.
+ * Returns CTX_ACT_OK, or BL_DROP_CT_INVALID_HDR for a truncated L4 header.
  */
 static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_meta *pkt,
-				      enum ct_dir dir, struct ct_result *res)
+				      enum ct_dir dir, struct ct_result *res, struct bl_ct4_key *tuple)
 {
-	struct bl_ct4_key fwd = {}, rev = {};
-	struct bl_ct_entry *e, fresh = {};
+	struct bl_ct4_key rev = {};
+	struct bl_ct_entry *e;
 	__u32 now, len = skb->len;
 	bool first, new_flags;
 	int ret;
 
-	ret = ct_tuple4(skb, pkt, &fwd);
+	ret = ct_tuple4(skb, pkt, tuple);
 	if (IS_DROP(ret))
 		return ret;
-	fwd.flags = dir;
-	rev.daddr = fwd.saddr;
-	rev.saddr = fwd.daddr;
-	rev.dport = fwd.sport;
-	rev.sport = fwd.dport;
-	rev.nexthdr = fwd.nexthdr;
+	tuple->flags = dir;
+	rev.daddr = tuple->saddr;
+	rev.saddr = tuple->daddr;
+	rev.dport = tuple->sport;
+	rev.sport = tuple->dport;
+	rev.nexthdr = tuple->nexthdr;
 	rev.flags = dir == CT_EGRESS ? CT_INGRESS : CT_EGRESS;
 	now = ct_now();
 
@@ -216,7 +219,7 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 		return CTX_ACT_OK;
 	}
 
-	e = bpf_map_lookup_elem(&bl_ct4, &fwd);
+	e = bpf_map_lookup_elem(&bl_ct4, tuple);
 	if (e) {
 		first = e->tx_packets == 0;
 		ct_count(e, false, len);
@@ -235,18 +238,32 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 		return CTX_ACT_OK;
 	}
 
+	res->reason = BL_TRACE_REASON_POLICY;
+	res->report = true;
+	return CTX_ACT_OK;
+}
+
+/*
+ * The creation half: stores the entry of a new connection (ct_lookup4() said
+ * BL_TRACE_REASON_POLICY and filled *tuple), stamped with
+ * res->rev_nat_index. Returns CTX_ACT_OK or BL_DROP_CT_CREATE_FAILED.
+ */
+static __always_inline int ct_create4(struct __sk_buff *skb, const struct pkt_meta *pkt,
+				      const struct bl_ct4_key *tuple, const struct ct_result *res)
+{
+	struct bl_ct_entry fresh = {};
+	__u32 now = ct_now();
+
 	/* New: the stack copy is private, so plain stores. Two CPUs creating
 	 * the same entry at once both succeed (BPF_ANY); the later one wins
 	 * and one packet goes uncounted. */
 	fresh.tx_packets = 1;
-	fresh.tx_bytes = len;
+	fresh.tx_bytes = skb->len;
 	fresh.created = now;
 	fresh.last_report = now;
 	fresh.rev_nat_index = res->rev_nat_index;
 	ct_entry_update(&fresh, pkt, false, now);
-	if (bpf_map_update_elem(&bl_ct4, &fwd, &fresh, BPF_ANY) < 0)
+	if (bpf_map_update_elem(&bl_ct4, tuple, &fresh, BPF_ANY) < 0)
 		return DROP(BL_DROP_CT_CREATE_FAILED);
-	res->reason = BL_TRACE_REASON_POLICY;
-	res->report = true;
 	return CTX_ACT_OK;
 }

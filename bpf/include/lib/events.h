@@ -55,6 +55,9 @@ struct trace_meta {
 	__u32	src_identity;
 	__u32	dst_identity;
 	__u8	reason;		/* enum bl_trace_reason (traces only) */
+	__u8	drop_dir;	/* drops: the direction that dropped when it is not the
+				 * program's (ingress policy at a local delivery); 0: the program's */
+	__u32	cookie;		/* policy drops: the deciding bl_policy_entry.cookie */
 };
 
 static __always_inline void notify_hdr_fill(struct bl_notify_hdr *hdr, struct __sk_buff *skb,
@@ -145,11 +148,15 @@ static __always_inline void send_trace_notify(struct __sk_buff *skb, __u8 obs, _
 	send_trace_notify_meta(skb, obs, &tm, pkt);
 }
 
-/* Reports a drop with its reason and the source line that decided it. */
-static __always_inline void send_drop_notify(struct __sk_buff *skb, __u8 reason, __u16 line,
-					     __u8 file, __u16 source, const struct pkt_meta *pkt)
+/*
+ * Reports a drop with its reason and the source line that decided it; tm
+ * says on whose behalf (source), between which identities and, for a policy
+ * drop, with which policy cookie.
+ */
+static __always_inline void send_drop_notify_meta(struct __sk_buff *skb, __u8 reason, __u16 line,
+						  __u8 file, const struct trace_meta *tm,
+						  const struct pkt_meta *pkt)
 {
-	struct trace_meta tm = { .source = source };
 	struct bl_drop_notify *ev;
 
 	if (!(bl_config.flags & BL_CFG_DROP_NOTIFY))
@@ -160,9 +167,20 @@ static __always_inline void send_drop_notify(struct __sk_buff *skb, __u8 reason,
 		return;
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
-	notify_hdr_fill(&ev->hdr, skb, BL_EVENT_DROP, reason, pkt->l3_proto, &tm);
+	notify_hdr_fill(&ev->hdr, skb, BL_EVENT_DROP, reason, pkt->l3_proto, tm);
 	ev->line = line;
 	ev->file = file;
+	if (reason == BL_DROP_POLICY || reason == BL_DROP_POLICY_DENY)
+		ev->cookie = tm->cookie;
 	ev->hdr.len_cap = capture_packet(skb, ev->data);
 	bpf_ringbuf_submit(ev, 0);
+}
+
+/* A drop known only by the endpoint it happened on behalf of. */
+static __always_inline void send_drop_notify(struct __sk_buff *skb, __u8 reason, __u16 line,
+					     __u8 file, __u16 source, const struct pkt_meta *pkt)
+{
+	struct trace_meta tm = { .source = source };
+
+	send_drop_notify_meta(skb, reason, line, file, &tm, pkt);
 }

@@ -15,3 +15,11 @@ static __always_inline struct bl_remote_endpoint_info *ipcache_lookup4(__be32 ip
 
 	return bpf_map_lookup_elem(&bl_ipcache, &key);
 }
+
+/* The security identity of address ip4 as the ipcache knows it; the world when it does not. */
+static __always_inline __u32 ipcache_identity4(__be32 ip4)
+{
+	struct bl_remote_endpoint_info *remote = ipcache_lookup4(ip4);
+
+	return remote && remote->sec_identity ? remote->sec_identity : BL_IDENTITY_WORLD;
+}

@@ -2,8 +2,8 @@
 /*
  * lib/lxc.h: the node's local endpoints (bl_lxc, abi/lxc.h): finding one by
  * address, telling whether an address belongs to this node's pod CIDR, and
- * delivering a packet straight into an endpoint, the one local-delivery path
- * shared by the pod, overlay and uplink programs.
+ * delivering a packet straight into an endpoint (with its ingress policy),
+ * the one local-delivery path shared by the pod, overlay and uplink programs.
  */
 #pragma once
 
@@ -14,6 +14,7 @@
 #include "lib/ct.h"
 #include "lib/l3.h"
 #include "lib/nat.h"
+#include "lib/policy.h"
 
 /* "No observation point" for ipv4_local_delivery()'s from_obs. */
 #define TRACE_POINT_NONE	0xff
@@ -43,7 +44,8 @@ static __always_inline bool ipv4_in_pod_cidr(__be32 ip4)
 
 /*
  * Delivers an IPv4 packet to local endpoint ep, as Cilium's
- * ipv4_local_delivery(): conntrack in the endpoint's ingress direction, the
+ * ipv4_local_delivery(): conntrack in the endpoint's ingress direction, its
+ * ingress policy (lib/policy.h) for every packet that is not a reply, the
  * hop's rewrites (Ethernet addresses from ep, TTL - 1 with its checksum), a
  * TO_LXC trace, and bpf_redirect_peer() into the pod's eth0: straight to the
  * device in the pod's namespace, skipping the host-side veth and a second pass
@@ -51,17 +53,21 @@ static __always_inline bool ipv4_in_pod_cidr(__be32 ip4)
  * where every caller runs.
  *
  * from_obs: when not TRACE_POINT_NONE, the point the packet entered through
- * (FROM_OVERLAY, FROM_NETWORK), reported first with the same conntrack result;
- * from: its event metadata (source endpoint, source identity); rev_nat: the
- * service a NodePort packet was translated for (0: none), stamped on the
- * endpoint's new ingress entry so that its replies are translated back.
- * Returns CTX_ACT_REDIRECT or a drop.
+ * (FROM_OVERLAY, FROM_NETWORK), reported first with the same conntrack
+ * result; TRACE_POINT_NONE: the sender is a local pod (bl_from_container);
+ * from: its event metadata: source endpoint, and src_identity, the identity
+ * ingress policy judges the sender by (every caller fills it); on a policy
+ * drop it is rewritten to report the drop for ep, in its ingress direction,
+ * with the policy cookie. rev_nat: the service a NodePort packet was
+ * translated for (0: none), stamped on the endpoint's new ingress entry so
+ * that its replies are translated back. Returns CTX_ACT_REDIRECT or a drop.
  */
 static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt_meta *pkt,
 					       const struct bl_endpoint_info *ep, __u8 from_obs,
-					       const struct trace_meta *from, __u16 rev_nat)
+					       struct trace_meta *from, __u16 rev_nat)
 {
 	struct ct_result ct = { .rev_nat_index = rev_nat };
+	struct bl_ct4_key tuple = {};
 	struct trace_meta tm = {};
 	bool trace;
 	int ret;
@@ -70,14 +76,30 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 	 * ipv4_dec_ttl() below checks again on the bytes it rewrites. */
 	if (pkt->ttl <= 1)
 		return DROP(BL_DROP_TTL_EXCEEDED);
-	ret = ct_lookup4(skb, pkt, CT_INGRESS, &ct);
+	ret = ct_lookup4(skb, pkt, CT_INGRESS, &ct, &tuple);
 	if (IS_DROP(ret))
 		return ret;
-	/* A reply from a Service's backend reads as coming from the Service. */
 	if (ct.reason == BL_TRACE_REASON_CT_REPLY) {
+		/* A reply from a Service's backend reads as coming from the
+		 * Service. Replies pass: policy allowed their connection. */
 		ret = lb4_rev_nat(skb, pkt, ct.rev_nat_index);
 		if (IS_DROP(ret))
 			return ret;
+	} else {
+		ret = policy_enforce(skb, pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS, from->src_identity,
+				     from_obs == TRACE_POINT_NONE ? from->source : 0, from);
+		if (IS_DROP(ret)) {
+			from->source = ep->ep_id;
+			from->dst_id = ep->ep_id;
+			from->dst_identity = ep->sec_identity;
+			from->drop_dir = BL_DIR_INGRESS;
+			return ret;
+		}
+		if (ct.reason == BL_TRACE_REASON_POLICY) {
+			ret = ct_create4(skb, pkt, &tuple, &ct);
+			if (IS_DROP(ret))
+				return ret;
+		}
 	}
 	trace = trace_wanted_ct(ct.report);
 	if (from_obs != TRACE_POINT_NONE && trace) {

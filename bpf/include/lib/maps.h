@@ -19,6 +19,7 @@
 #include "abi/ipcache.h"
 #include "abi/ct.h"
 #include "abi/lb.h"
+#include "abi/policy.h"
 
 /* Packets and bytes per (verdict reason, direction), per CPU: no atomics needed. */
 struct {
@@ -65,6 +66,19 @@ struct {
 	__type(key, struct bl_ipcache_key);
 	__type(value, struct bl_remote_endpoint_info);
 } bl_ipcache SEC(".maps");
+
+/*
+ * L3/L4 policy of every local endpoint (Cilium's cilium_policy_v2, one map
+ * for all endpoints: ep_id is part of the key), see abi/policy.h; written by
+ * the agent, sized by it before load. No prealloc, as an LPM trie requires.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BL_POLICY_MAX_ENTRIES_DEFAULT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bl_policy_key);
+	__type(value, struct bl_policy_entry);
+} bl_policy SEC(".maps");
 
 /*
  * IPv4 connection tracking (Cilium's cilium_ct4_global), see abi/ct.h. LRU:

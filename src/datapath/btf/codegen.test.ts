@@ -68,6 +68,9 @@ test('the host object yields the ABI other engineers code against', () => {
       ['bl_metrics_key', 8],
       ['bl_metrics_value', 16],
       ['bl_notify_hdr', 40],
+      ['bl_policy_entry', 24],
+      ['bl_policy_key', 16],
+      ['bl_policy_verdict_notify', 192],
       ['bl_remote_endpoint_info', 12],
       ['bl_trace_notify', 176],
     ],
@@ -91,6 +94,7 @@ test('the host object yields the ABI other engineers code against', () => {
       ['bl_lb4_services', 'BPF_MAP_TYPE_HASH', 'struct bl_lb4_key', 'struct bl_lb4_service', 65536],
       ['bl_lxc', 'BPF_MAP_TYPE_HASH', 'struct bl_endpoint_key', 'struct bl_endpoint_info', 4096],
       ['bl_metrics', 'BPF_MAP_TYPE_PERCPU_HASH', 'struct bl_metrics_key', 'struct bl_metrics_value', 1024],
+      ['bl_policy', 'BPF_MAP_TYPE_LPM_TRIE', 'struct bl_policy_key', 'struct bl_policy_entry', 1 << 18],
     ],
   );
   assert.deepEqual(host.programs, [

@@ -58,6 +58,9 @@ test('every generated struct has a codec', () => {
     'BL_METRICS_KEY_CODEC',
     'BL_METRICS_VALUE_CODEC',
     'BL_NOTIFY_HDR_CODEC',
+    'BL_POLICY_ENTRY_CODEC',
+    'BL_POLICY_KEY_CODEC',
+    'BL_POLICY_VERDICT_NOTIFY_CODEC',
     'BL_REMOTE_ENDPOINT_INFO_CODEC',
     'BL_TRACE_NOTIFY_CODEC',
   ]);
@@ -260,10 +263,17 @@ test('the pod datapath objects share their maps by name with the host object', (
   for (const obj of [host, lxc, overlay, sock]) {
     assert.deepEqual(
       Object.keys(obj.maps).sort(),
-      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_maglev', 'bl_lb4_nodeport_nat', 'bl_lb4_nodeport_snat', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics'],
+      ['bl_ct4', 'bl_events', 'bl_events_lost', 'bl_ipcache', 'bl_lb4_affinity', 'bl_lb4_backends', 'bl_lb4_maglev', 'bl_lb4_nodeport_nat', 'bl_lb4_nodeport_snat', 'bl_lb4_reverse_nat', 'bl_lb4_reverse_sk', 'bl_lb4_services', 'bl_lxc', 'bl_metrics', 'bl_policy'],
       obj.file,
     );
   }
+  assert.equal(lxc.maps.bl_policy.typeName, 'BPF_MAP_TYPE_LPM_TRIE');
+  assert.equal(lxc.maps.bl_policy.flags, 1, 'BPF_F_NO_PREALLOC');
+  assert.equal(lxc.maps.bl_policy.maxEntries, abi.BlPolicyLimits.BL_POLICY_MAX_ENTRIES_DEFAULT);
+  assert.equal(lxc.maps.bl_policy.key, abi.BL_POLICY_KEY_CODEC);
+  assert.equal(lxc.maps.bl_policy.value, abi.BL_POLICY_ENTRY_CODEC);
+  assert.equal(abi.BL_POLICY_KEY_SIZE, 16, 'prefixlen + 96 bits');
+  assert.equal(abi.BL_POLICY_ENTRY_SIZE, 24);
   assert.equal(lxc.maps.bl_ipcache.typeName, 'BPF_MAP_TYPE_LPM_TRIE');
   assert.equal(lxc.maps.bl_ipcache.flags, 1, 'BPF_F_NO_PREALLOC');
   assert.equal(lxc.maps.bl_ct4.typeName, 'BPF_MAP_TYPE_LRU_HASH');

@@ -102,6 +102,7 @@ export const BlConfigFlags = {
   BL_CFG_TRACE_NOTIFY: 1,
   BL_CFG_DROP_NOTIFY: 2,
   BL_CFG_HOST_ROUTING: 4,
+  BL_CFG_POLICY_VERDICT_NOTIFY: 8,
 } as const;
 export type BlConfigFlags = (typeof BlConfigFlags)[keyof typeof BlConfigFlags];
 const BL_CONFIG_FLAGS_NAMES = nameTable(BlConfigFlags);
@@ -214,6 +215,19 @@ const BL_DROP_REASON_NAMES = nameTable(BlDropReason);
 /** The name of a value of enum bl_drop_reason (the first, if several share it). */
 export function blDropReasonName(value: number): string | undefined {
   return BL_DROP_REASON_NAMES.get(value);
+}
+
+/** enum bl_endpoint_flags. */
+export const BlEndpointFlags = {
+  BL_EP_F_POLICY_INGRESS: 1,
+  BL_EP_F_POLICY_EGRESS: 2,
+  BL_EP_F_POLICY_AUDIT: 4,
+} as const;
+export type BlEndpointFlags = (typeof BlEndpointFlags)[keyof typeof BlEndpointFlags];
+const BL_ENDPOINT_FLAGS_NAMES = nameTable(BlEndpointFlags);
+/** The name of a value of enum bl_endpoint_flags (the first, if several share it). */
+export function blEndpointFlagsName(value: number): string | undefined {
+  return BL_ENDPOINT_FLAGS_NAMES.get(value);
 }
 
 /** enum bl_event_type. */
@@ -341,6 +355,74 @@ const BL_NOTIFY_VERSION_NAMES = nameTable(BlNotifyVersion);
 /** The name of a value of enum bl_notify_version (the first, if several share it). */
 export function blNotifyVersionName(value: number): string | undefined {
   return BL_NOTIFY_VERSION_NAMES.get(value);
+}
+
+/** enum bl_policy_action. */
+export const BlPolicyAction = {
+  BL_POLICY_ACTION_ALLOW: 0,
+  BL_POLICY_ACTION_DENY: 1,
+  BL_POLICY_ACTION_AUDIT: 2,
+} as const;
+export type BlPolicyAction = (typeof BlPolicyAction)[keyof typeof BlPolicyAction];
+const BL_POLICY_ACTION_NAMES = nameTable(BlPolicyAction);
+/** The name of a value of enum bl_policy_action (the first, if several share it). */
+export function blPolicyActionName(value: number): string | undefined {
+  return BL_POLICY_ACTION_NAMES.get(value);
+}
+
+/** enum bl_policy_entry_flags. */
+export const BlPolicyEntryFlags = {
+  BL_POLICY_F_ANY_PROTO: 1,
+  BL_POLICY_F_ANY_PORT: 2,
+} as const;
+export type BlPolicyEntryFlags = (typeof BlPolicyEntryFlags)[keyof typeof BlPolicyEntryFlags];
+const BL_POLICY_ENTRY_FLAGS_NAMES = nameTable(BlPolicyEntryFlags);
+/** The name of a value of enum bl_policy_entry_flags (the first, if several share it). */
+export function blPolicyEntryFlagsName(value: number): string | undefined {
+  return BL_POLICY_ENTRY_FLAGS_NAMES.get(value);
+}
+
+/** enum bl_policy_limits. */
+export const BlPolicyLimits = {
+  BL_POLICY_L3_PREFIXLEN: 64,
+  BL_POLICY_PROTO_PREFIXLEN: 80,
+  BL_POLICY_FULL_PREFIXLEN: 96,
+  BL_POLICY_EP_MAX_ENTRIES_DEFAULT: 16384,
+  BL_POLICY_MAX_ENTRIES_DEFAULT: 262144,
+} as const;
+export type BlPolicyLimits = (typeof BlPolicyLimits)[keyof typeof BlPolicyLimits];
+const BL_POLICY_LIMITS_NAMES = nameTable(BlPolicyLimits);
+/** The name of a value of enum bl_policy_limits (the first, if several share it). */
+export function blPolicyLimitsName(value: number): string | undefined {
+  return BL_POLICY_LIMITS_NAMES.get(value);
+}
+
+/** enum bl_policy_match. */
+export const BlPolicyMatch = {
+  BL_POLICY_MATCH_NONE: 0,
+  BL_POLICY_MATCH_L3_ONLY: 1,
+  BL_POLICY_MATCH_L3_L4: 2,
+  BL_POLICY_MATCH_L4_ONLY: 3,
+  BL_POLICY_MATCH_ALL: 4,
+} as const;
+export type BlPolicyMatch = (typeof BlPolicyMatch)[keyof typeof BlPolicyMatch];
+const BL_POLICY_MATCH_NAMES = nameTable(BlPolicyMatch);
+/** The name of a value of enum bl_policy_match (the first, if several share it). */
+export function blPolicyMatchName(value: number): string | undefined {
+  return BL_POLICY_MATCH_NAMES.get(value);
+}
+
+/** enum bl_policy_verdict. */
+export const BlPolicyVerdict = {
+  BL_POLICY_ALLOW: 1,
+  BL_POLICY_DENY: 2,
+  BL_POLICY_DEFAULT_DENY: 3,
+} as const;
+export type BlPolicyVerdict = (typeof BlPolicyVerdict)[keyof typeof BlPolicyVerdict];
+const BL_POLICY_VERDICT_NAMES = nameTable(BlPolicyVerdict);
+/** The name of a value of enum bl_policy_verdict (the first, if several share it). */
+export function blPolicyVerdictName(value: number): string | undefined {
+  return BL_POLICY_VERDICT_NAMES.get(value);
 }
 
 /** enum bl_reserved_identity. */
@@ -700,6 +782,8 @@ export interface BlDropNotify {
   file: number;
   /** __s8 at 43 */
   ext_error: number;
+  /** __u32 at 44 */
+  cookie: number;
   /** __u8[128] at 48 */
   data: Uint8Array;
 }
@@ -713,7 +797,7 @@ export const BL_DROP_NOTIFY_LAYOUT: readonly FieldLayout[] = [
   { name: 'line', offset: 40, size: 2, type: '__u16', padding: false },
   { name: 'file', offset: 42, size: 1, type: '__u8', padding: false },
   { name: 'ext_error', offset: 43, size: 1, type: '__s8', padding: false },
-  { name: 'pad0', offset: 44, size: 4, type: '__u32', padding: true },
+  { name: 'cookie', offset: 44, size: 4, type: '__u32', padding: false },
   { name: 'data', offset: 48, size: 128, type: '__u8[128]', padding: false },
 ];
 
@@ -724,6 +808,7 @@ export function encodeBlDropNotify(value: BlDropNotify, buf?: Buffer, off = 0): 
   b.writeUInt16LE(value.line, off + 40);
   b.writeUInt8(value.file, off + 42);
   b.writeInt8(value.ext_error, off + 43);
+  b.writeUInt32LE(value.cookie, off + 44);
   putBytes(b, off + 48, 128, value.data, 'bl_drop_notify.data');
   return b;
 }
@@ -736,6 +821,7 @@ export function decodeBlDropNotify(buf: Uint8Array, off = 0): BlDropNotify {
     line: b.readUInt16LE(off + 40),
     file: b.readUInt8(off + 42),
     ext_error: b.readInt8(off + 43),
+    cookie: b.readUInt32LE(off + 44),
     data: getBytes(b, off + 48, 128),
   };
 }
@@ -1721,6 +1807,223 @@ export const BL_NOTIFY_HDR_CODEC: StructCodec<BlNotifyHdr> = {
   decode: decodeBlNotifyHdr,
 };
 
+/** struct bl_policy_entry (24 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlPolicyEntry {
+  /** __u8 at 0 */
+  verdict: number;
+  /** __u8 at 1 */
+  flags: number;
+  /** __u16 at 2 */
+  proxy_port: number;
+  /** __u32 at 4 */
+  cookie: number;
+  /** __u64 at 8 */
+  packets: bigint;
+  /** __u64 at 16 */
+  bytes: bigint;
+}
+
+/** sizeof(struct bl_policy_entry) */
+export const BL_POLICY_ENTRY_SIZE = 24;
+
+/** Byte layout of struct bl_policy_entry. */
+export const BL_POLICY_ENTRY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'verdict', offset: 0, size: 1, type: '__u8', padding: false },
+  { name: 'flags', offset: 1, size: 1, type: '__u8', padding: false },
+  { name: 'proxy_port', offset: 2, size: 2, type: '__u16', padding: false },
+  { name: 'cookie', offset: 4, size: 4, type: '__u32', padding: false },
+  { name: 'packets', offset: 8, size: 8, type: '__u64', padding: false },
+  { name: 'bytes', offset: 16, size: 8, type: '__u64', padding: false },
+];
+
+/** Encodes struct bl_policy_entry into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlPolicyEntry(value: BlPolicyEntry, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 24, 'struct bl_policy_entry');
+  b.writeUInt8(value.verdict, off);
+  b.writeUInt8(value.flags, off + 1);
+  b.writeUInt16LE(value.proxy_port, off + 2);
+  b.writeUInt32LE(value.cookie, off + 4);
+  b.writeBigUInt64LE(value.packets, off + 8);
+  b.writeBigUInt64LE(value.bytes, off + 16);
+  return b;
+}
+
+/** Decodes struct bl_policy_entry from buf at off. */
+export function decodeBlPolicyEntry(buf: Uint8Array, off = 0): BlPolicyEntry {
+  const b = view(buf, off, 24, 'struct bl_policy_entry');
+  return {
+    verdict: b.readUInt8(off),
+    flags: b.readUInt8(off + 1),
+    proxy_port: b.readUInt16LE(off + 2),
+    cookie: b.readUInt32LE(off + 4),
+    packets: b.readBigUInt64LE(off + 8),
+    bytes: b.readBigUInt64LE(off + 16),
+  };
+}
+
+/** Codec of struct bl_policy_entry. */
+export const BL_POLICY_ENTRY_CODEC: StructCodec<BlPolicyEntry> = {
+  ctype: 'struct bl_policy_entry',
+  size: BL_POLICY_ENTRY_SIZE,
+  layout: BL_POLICY_ENTRY_LAYOUT,
+  encode: encodeBlPolicyEntry,
+  decode: decodeBlPolicyEntry,
+};
+
+/** struct bl_policy_key (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlPolicyKey {
+  /** __u32 at 0 */
+  prefixlen: number;
+  /** __u16 at 4 */
+  ep_id: number;
+  /** __u8 at 6 */
+  egress: number;
+  /** __u32 at 8 */
+  sec_identity: number;
+  /** __u8 at 12 */
+  protocol: number;
+  /** __be16 at 14, network byte order */
+  dport: number;
+}
+
+/** sizeof(struct bl_policy_key) */
+export const BL_POLICY_KEY_SIZE = 16;
+
+/** Byte layout of struct bl_policy_key. */
+export const BL_POLICY_KEY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'prefixlen', offset: 0, size: 4, type: '__u32', padding: false },
+  { name: 'ep_id', offset: 4, size: 2, type: '__u16', padding: false },
+  { name: 'egress', offset: 6, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 7, size: 1, type: '__u8', padding: true },
+  { name: 'sec_identity', offset: 8, size: 4, type: '__u32', padding: false },
+  { name: 'protocol', offset: 12, size: 1, type: '__u8', padding: false },
+  { name: 'pad1', offset: 13, size: 1, type: '__u8', padding: true },
+  { name: 'dport', offset: 14, size: 2, type: '__be16', padding: false },
+];
+
+/** Encodes struct bl_policy_key into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlPolicyKey(value: BlPolicyKey, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 16, 'struct bl_policy_key');
+  b.writeUInt32LE(value.prefixlen, off);
+  b.writeUInt16LE(value.ep_id, off + 4);
+  b.writeUInt8(value.egress, off + 6);
+  b.writeUInt32LE(value.sec_identity, off + 8);
+  b.writeUInt8(value.protocol, off + 12);
+  b.writeUInt16BE(value.dport, off + 14);
+  return b;
+}
+
+/** Decodes struct bl_policy_key from buf at off. */
+export function decodeBlPolicyKey(buf: Uint8Array, off = 0): BlPolicyKey {
+  const b = view(buf, off, 16, 'struct bl_policy_key');
+  return {
+    prefixlen: b.readUInt32LE(off),
+    ep_id: b.readUInt16LE(off + 4),
+    egress: b.readUInt8(off + 6),
+    sec_identity: b.readUInt32LE(off + 8),
+    protocol: b.readUInt8(off + 12),
+    dport: b.readUInt16BE(off + 14),
+  };
+}
+
+/** Codec of struct bl_policy_key. */
+export const BL_POLICY_KEY_CODEC: StructCodec<BlPolicyKey> = {
+  ctype: 'struct bl_policy_key',
+  size: BL_POLICY_KEY_SIZE,
+  layout: BL_POLICY_KEY_LAYOUT,
+  encode: encodeBlPolicyKey,
+  decode: decodeBlPolicyKey,
+};
+
+/** struct bl_policy_verdict_notify (192 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlPolicyVerdictNotify {
+  /** struct bl_notify_hdr at 0 */
+  hdr: BlNotifyHdr;
+  /** __u32 at 40 */
+  remote_identity: number;
+  /** __s32 at 44 */
+  verdict: number;
+  /** __u32 at 48 */
+  cookie: number;
+  /** __be16 at 52, network byte order */
+  dport: number;
+  /** __u8 at 54 */
+  proto: number;
+  /** __u8 at 55 */
+  dir: number;
+  /** __u8 at 56 */
+  action: number;
+  /** __u8 at 57 */
+  match_type: number;
+  /** __u16 at 58 */
+  dst_id: number;
+  /** __u8[128] at 64 */
+  data: Uint8Array;
+}
+
+/** sizeof(struct bl_policy_verdict_notify) */
+export const BL_POLICY_VERDICT_NOTIFY_SIZE = 192;
+
+/** Byte layout of struct bl_policy_verdict_notify. */
+export const BL_POLICY_VERDICT_NOTIFY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'hdr', offset: 0, size: 40, type: 'struct bl_notify_hdr', padding: false },
+  { name: 'remote_identity', offset: 40, size: 4, type: '__u32', padding: false },
+  { name: 'verdict', offset: 44, size: 4, type: '__s32', padding: false },
+  { name: 'cookie', offset: 48, size: 4, type: '__u32', padding: false },
+  { name: 'dport', offset: 52, size: 2, type: '__be16', padding: false },
+  { name: 'proto', offset: 54, size: 1, type: '__u8', padding: false },
+  { name: 'dir', offset: 55, size: 1, type: '__u8', padding: false },
+  { name: 'action', offset: 56, size: 1, type: '__u8', padding: false },
+  { name: 'match_type', offset: 57, size: 1, type: '__u8', padding: false },
+  { name: 'dst_id', offset: 58, size: 2, type: '__u16', padding: false },
+  { name: 'pad0', offset: 60, size: 4, type: '__u32', padding: true },
+  { name: 'data', offset: 64, size: 128, type: '__u8[128]', padding: false },
+];
+
+/** Encodes struct bl_policy_verdict_notify into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlPolicyVerdictNotify(value: BlPolicyVerdictNotify, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 192, 'struct bl_policy_verdict_notify');
+  encodeBlNotifyHdr(value.hdr, b, off);
+  b.writeUInt32LE(value.remote_identity, off + 40);
+  b.writeInt32LE(value.verdict, off + 44);
+  b.writeUInt32LE(value.cookie, off + 48);
+  b.writeUInt16BE(value.dport, off + 52);
+  b.writeUInt8(value.proto, off + 54);
+  b.writeUInt8(value.dir, off + 55);
+  b.writeUInt8(value.action, off + 56);
+  b.writeUInt8(value.match_type, off + 57);
+  b.writeUInt16LE(value.dst_id, off + 58);
+  putBytes(b, off + 64, 128, value.data, 'bl_policy_verdict_notify.data');
+  return b;
+}
+
+/** Decodes struct bl_policy_verdict_notify from buf at off. */
+export function decodeBlPolicyVerdictNotify(buf: Uint8Array, off = 0): BlPolicyVerdictNotify {
+  const b = view(buf, off, 192, 'struct bl_policy_verdict_notify');
+  return {
+    hdr: decodeBlNotifyHdr(b, off),
+    remote_identity: b.readUInt32LE(off + 40),
+    verdict: b.readInt32LE(off + 44),
+    cookie: b.readUInt32LE(off + 48),
+    dport: b.readUInt16BE(off + 52),
+    proto: b.readUInt8(off + 54),
+    dir: b.readUInt8(off + 55),
+    action: b.readUInt8(off + 56),
+    match_type: b.readUInt8(off + 57),
+    dst_id: b.readUInt16LE(off + 58),
+    data: getBytes(b, off + 64, 128),
+  };
+}
+
+/** Codec of struct bl_policy_verdict_notify. */
+export const BL_POLICY_VERDICT_NOTIFY_CODEC: StructCodec<BlPolicyVerdictNotify> = {
+  ctype: 'struct bl_policy_verdict_notify',
+  size: BL_POLICY_VERDICT_NOTIFY_SIZE,
+  layout: BL_POLICY_VERDICT_NOTIFY_LAYOUT,
+  encode: encodeBlPolicyVerdictNotify,
+  decode: decodeBlPolicyVerdictNotify,
+};
+
 /** struct bl_remote_endpoint_info (12 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlRemoteEndpointInfo {
   /** __u32 at 0 */
@@ -2110,6 +2413,22 @@ export const BPF_OBJECTS = {
         perCpu: true,
         valueStride: 16,
       },
+      bl_policy: {
+        name: 'bl_policy',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 16,
+        valueSize: 24,
+        keyType: 'struct bl_policy_key',
+        valueType: 'struct bl_policy_entry',
+        key: BL_POLICY_KEY_CODEC,
+        value: BL_POLICY_ENTRY_CODEC,
+        maxEntries: 262144,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
+      },
     },
     programs: {
       bl_from_netdev: { name: 'bl_from_netdev', section: 'tc' },
@@ -2364,6 +2683,22 @@ export const BPF_OBJECTS = {
         pinning: 0,
         perCpu: true,
         valueStride: 16,
+      },
+      bl_policy: {
+        name: 'bl_policy',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 16,
+        valueSize: 24,
+        keyType: 'struct bl_policy_key',
+        valueType: 'struct bl_policy_entry',
+        key: BL_POLICY_KEY_CODEC,
+        value: BL_POLICY_ENTRY_CODEC,
+        maxEntries: 262144,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
       },
     },
     programs: {
@@ -2620,6 +2955,22 @@ export const BPF_OBJECTS = {
         perCpu: true,
         valueStride: 16,
       },
+      bl_policy: {
+        name: 'bl_policy',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 16,
+        valueSize: 24,
+        keyType: 'struct bl_policy_key',
+        valueType: 'struct bl_policy_entry',
+        key: BL_POLICY_KEY_CODEC,
+        value: BL_POLICY_ENTRY_CODEC,
+        maxEntries: 262144,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
+      },
     },
     programs: {
       bl_from_overlay: { name: 'bl_from_overlay', section: 'tc' },
@@ -2875,6 +3226,22 @@ export const BPF_OBJECTS = {
         perCpu: true,
         valueStride: 16,
       },
+      bl_policy: {
+        name: 'bl_policy',
+        type: 11,
+        typeName: 'BPF_MAP_TYPE_LPM_TRIE',
+        keySize: 16,
+        valueSize: 24,
+        keyType: 'struct bl_policy_key',
+        valueType: 'struct bl_policy_entry',
+        key: BL_POLICY_KEY_CODEC,
+        value: BL_POLICY_ENTRY_CODEC,
+        maxEntries: 262144,
+        flags: 1,
+        pinning: 0,
+        perCpu: false,
+        valueStride: 24,
+      },
     },
     programs: {
       bl_sock4_connect: { name: 'bl_sock4_connect', section: 'cgroup/connect4' },
@@ -2960,7 +3327,7 @@ export const ABI_MANIFEST = {
         { "name": "line", "offset": 40, "size": 2, "type": "__u16" },
         { "name": "file", "offset": 42, "size": 1, "type": "__u8" },
         { "name": "ext_error", "offset": 43, "size": 1, "type": "__s8" },
-        { "name": "pad0", "offset": 44, "size": 4, "type": "__u32" },
+        { "name": "cookie", "offset": 44, "size": 4, "type": "__u32" },
         { "name": "data", "offset": 48, "size": 128, "type": "__u8[128]" }
       ]
     },
@@ -3140,6 +3507,47 @@ export const ABI_MANIFEST = {
         { "name": "pad1", "offset": 38, "size": 2, "type": "__u16" }
       ]
     },
+    "bl_policy_entry": {
+      "size": 24,
+      "fields": [
+        { "name": "verdict", "offset": 0, "size": 1, "type": "__u8" },
+        { "name": "flags", "offset": 1, "size": 1, "type": "__u8" },
+        { "name": "proxy_port", "offset": 2, "size": 2, "type": "__u16" },
+        { "name": "cookie", "offset": 4, "size": 4, "type": "__u32" },
+        { "name": "packets", "offset": 8, "size": 8, "type": "__u64" },
+        { "name": "bytes", "offset": 16, "size": 8, "type": "__u64" }
+      ]
+    },
+    "bl_policy_key": {
+      "size": 16,
+      "fields": [
+        { "name": "prefixlen", "offset": 0, "size": 4, "type": "__u32" },
+        { "name": "ep_id", "offset": 4, "size": 2, "type": "__u16" },
+        { "name": "egress", "offset": 6, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 7, "size": 1, "type": "__u8" },
+        { "name": "sec_identity", "offset": 8, "size": 4, "type": "__u32" },
+        { "name": "protocol", "offset": 12, "size": 1, "type": "__u8" },
+        { "name": "pad1", "offset": 13, "size": 1, "type": "__u8" },
+        { "name": "dport", "offset": 14, "size": 2, "type": "__be16" }
+      ]
+    },
+    "bl_policy_verdict_notify": {
+      "size": 192,
+      "fields": [
+        { "name": "hdr", "offset": 0, "size": 40, "type": "struct bl_notify_hdr" },
+        { "name": "remote_identity", "offset": 40, "size": 4, "type": "__u32" },
+        { "name": "verdict", "offset": 44, "size": 4, "type": "__s32" },
+        { "name": "cookie", "offset": 48, "size": 4, "type": "__u32" },
+        { "name": "dport", "offset": 52, "size": 2, "type": "__be16" },
+        { "name": "proto", "offset": 54, "size": 1, "type": "__u8" },
+        { "name": "dir", "offset": 55, "size": 1, "type": "__u8" },
+        { "name": "action", "offset": 56, "size": 1, "type": "__u8" },
+        { "name": "match_type", "offset": 57, "size": 1, "type": "__u8" },
+        { "name": "dst_id", "offset": 58, "size": 2, "type": "__u16" },
+        { "name": "pad0", "offset": 60, "size": 4, "type": "__u32" },
+        { "name": "data", "offset": 64, "size": 128, "type": "__u8[128]" }
+      ]
+    },
     "bl_remote_endpoint_info": {
       "size": 12,
       "fields": [
@@ -3163,7 +3571,12 @@ export const ABI_MANIFEST = {
     }
   },
   "enums": {
-    "bl_config_flags": { "BL_CFG_TRACE_NOTIFY": 1, "BL_CFG_DROP_NOTIFY": 2, "BL_CFG_HOST_ROUTING": 4 },
+    "bl_config_flags": {
+      "BL_CFG_TRACE_NOTIFY": 1,
+      "BL_CFG_DROP_NOTIFY": 2,
+      "BL_CFG_HOST_ROUTING": 4,
+      "BL_CFG_POLICY_VERDICT_NOTIFY": 8
+    },
     "bl_ct_entry_flags": { "BL_CT_F_RX_CLOSING": 1, "BL_CT_F_TX_CLOSING": 2, "BL_CT_F_SEEN_NON_SYN": 4 },
     "bl_ct_timeouts": {
       "BL_CT_REPORT_INTERVAL": 5,
@@ -3218,6 +3631,7 @@ export const ABI_MANIFEST = {
       "BL_DROP_TTL_EXCEEDED": 196,
       "BL_DROP_RATE_LIMITED": 198
     },
+    "bl_endpoint_flags": { "BL_EP_F_POLICY_INGRESS": 1, "BL_EP_F_POLICY_EGRESS": 2, "BL_EP_F_POLICY_AUDIT": 4 },
     "bl_event_type": {
       "BL_EVENT_UNSPEC": 0,
       "BL_EVENT_DROP": 1,
@@ -3259,6 +3673,23 @@ export const ABI_MANIFEST = {
     },
     "bl_nodeport_snat": { "BL_NODEPORT_SNAT_RETRIES": 32, "BL_NODEPORT_SNAT_PORT_MIN": 32768, "BL_NODEPORT_SNAT_PORT_MAX": 65535 },
     "bl_notify_version": { "BL_NOTIFY_VERSION": 1 },
+    "bl_policy_action": { "BL_POLICY_ACTION_ALLOW": 0, "BL_POLICY_ACTION_DENY": 1, "BL_POLICY_ACTION_AUDIT": 2 },
+    "bl_policy_entry_flags": { "BL_POLICY_F_ANY_PROTO": 1, "BL_POLICY_F_ANY_PORT": 2 },
+    "bl_policy_limits": {
+      "BL_POLICY_L3_PREFIXLEN": 64,
+      "BL_POLICY_PROTO_PREFIXLEN": 80,
+      "BL_POLICY_FULL_PREFIXLEN": 96,
+      "BL_POLICY_EP_MAX_ENTRIES_DEFAULT": 16384,
+      "BL_POLICY_MAX_ENTRIES_DEFAULT": 262144
+    },
+    "bl_policy_match": {
+      "BL_POLICY_MATCH_NONE": 0,
+      "BL_POLICY_MATCH_L3_ONLY": 1,
+      "BL_POLICY_MATCH_L3_L4": 2,
+      "BL_POLICY_MATCH_L4_ONLY": 3,
+      "BL_POLICY_MATCH_ALL": 4
+    },
+    "bl_policy_verdict": { "BL_POLICY_ALLOW": 1, "BL_POLICY_DENY": 2, "BL_POLICY_DEFAULT_DENY": 3 },
     "bl_reserved_identity": { "BL_IDENTITY_HOST": 1, "BL_IDENTITY_WORLD": 2 },
     "bl_routing_mode": { "BL_ROUTING_UNSET": 0, "BL_ROUTING_TUNNEL": 1, "BL_ROUTING_NATIVE": 2 },
     "bl_source_file": { "BL_FILE_UNKNOWN": 0, "BL_FILE_HOST": 1, "BL_FILE_LXC": 2, "BL_FILE_OVERLAY": 3 },
@@ -3423,6 +3854,15 @@ export const ABI_MANIFEST = {
           "valueSize": 16,
           "maxEntries": 1024,
           "flags": 0
+        },
+        "bl_policy": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_policy_key",
+          "keySize": 16,
+          "value": "struct bl_policy_entry",
+          "valueSize": 24,
+          "maxEntries": 262144,
+          "flags": 1
         }
       },
       "programs": { "bl_from_netdev": { "section": "tc" }, "bl_to_netdev": { "section": "tc" } },
@@ -3560,6 +4000,15 @@ export const ABI_MANIFEST = {
           "valueSize": 16,
           "maxEntries": 1024,
           "flags": 0
+        },
+        "bl_policy": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_policy_key",
+          "keySize": 16,
+          "value": "struct bl_policy_entry",
+          "valueSize": 24,
+          "maxEntries": 262144,
+          "flags": 1
         }
       },
       "programs": { "bl_from_container": { "section": "tc" }, "bl_to_container": { "section": "tc" } },
@@ -3697,6 +4146,15 @@ export const ABI_MANIFEST = {
           "valueSize": 16,
           "maxEntries": 1024,
           "flags": 0
+        },
+        "bl_policy": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_policy_key",
+          "keySize": 16,
+          "value": "struct bl_policy_entry",
+          "valueSize": 24,
+          "maxEntries": 262144,
+          "flags": 1
         }
       },
       "programs": { "bl_from_overlay": { "section": "tc" }, "bl_to_overlay": { "section": "tc" } },
@@ -3834,6 +4292,15 @@ export const ABI_MANIFEST = {
           "valueSize": 16,
           "maxEntries": 1024,
           "flags": 0
+        },
+        "bl_policy": {
+          "type": "BPF_MAP_TYPE_LPM_TRIE",
+          "key": "struct bl_policy_key",
+          "keySize": 16,
+          "value": "struct bl_policy_entry",
+          "valueSize": 24,
+          "maxEntries": 262144,
+          "flags": 1
         }
       },
       "programs": {
@@ -3849,7 +4316,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '6170eddfb85f9c6a6e9a36e68fe6a2d4cd6c4ea07b3db628106a35fd02aa5e32';
+export const ABI_HASH = 'fe97bef44bdfdd743210439aea662ded5fb52fd2aa02b4c1f1bd45737afab2e7';
 
 // ---- helpers
 

@@ -1,0 +1,496 @@
+/**
+ * The agent's policy enforcement: NetworkPolicy, CiliumNetworkPolicy and
+ * CiliumClusterwideNetworkPolicy from the store, identities from the
+ * allocator, this node's endpoints in; the policy map entries and each
+ * endpoint's enforcement flags out, through the pure engine (src/policy).
+ *
+ * A change marks what it touches: a policy the endpoints it selects (before
+ * or after), an endpoint itself, identities, pods (named ports), Services and
+ * CIDR identities every endpoint. A flush a few milliseconds later computes
+ * the marked endpoints and writes only the entries that differ. An endpoint
+ * whose policy would not fit its share of the map (--bpf-policy-map-max)
+ * keeps the last policy it could enforce whole and reports why.
+ *
+ * Prefixes the policies name get node-local CIDR identities (Cilium's
+ * local identity cache) which go into the ipcache, so the datapath sees the
+ * world by prefix.
+ */
+import type { Logger } from '../common/log.js';
+import type { Informer, Store, StoreObject } from '../store/store.js';
+import {
+  PolicyRepository,
+  diffEntries,
+  originText,
+  policyKeyOf,
+  originOf,
+  tracePolicy,
+  protocolNumbers,
+  type EndpointInfo,
+  type EndpointPolicy,
+  type NamedPort,
+  type PolicyMapEntry,
+  type PolicyProblem,
+  type ServiceInfo,
+  type TraceParty,
+  type TraceResult,
+  type EnforcementMode,
+} from '../policy/index.js';
+import { LocalIdentityAllocator, type Identity } from '../identity/reserved.js';
+import { canonicalLabels, type LabelSet } from '../identity/labels.js';
+import type { EndpointManager } from './endpoints.js';
+import type { EndpointModel } from './types.js';
+import type { PolicyDatapath, PolicyMapRow } from '../datapath/policy.js';
+import { BlEndpointFlags } from '../datapath/generated/abi.js';
+
+/** Endpoint id, identity and labels of endpoints still waiting for their identity (reserved:init): not computed yet. */
+const IDENTITY_INIT = 5;
+
+export interface PolicyManagerOptions {
+  enforcement: EnforcementMode;
+  /** Cilium's --policy-audit-mode: what policy would drop is let through and reported as audit. */
+  audit: boolean;
+  allowLocalhost: boolean;
+  /** Entries one endpoint may hold (Cilium's --bpf-policy-map-max). */
+  policyMapMax: number;
+}
+
+export interface PolicyManagerDeps {
+  store: Store;
+  datapath: PolicyDatapath;
+  endpoints: EndpointManager;
+  /** Every identity the cluster has (the allocator's cache), and a way to hear of changes. */
+  identities: () => Identity[];
+  onIdentityChange: (cb: () => void) => () => void;
+  /** The identity the ipcache gives an address (pod, node, CIDR identity, world). */
+  identityOfIP: (ip: string) => number;
+  /** Called when the CIDR identities change: the ipcache must follow. */
+  cidrIdentitiesChanged: () => void;
+  log: Logger;
+}
+
+/** A policy as the node enforces it. */
+export interface PolicyRow {
+  key: string;
+  resourceVersion: string;
+  problems: PolicyProblem[];
+  /** Local endpoints it selects, per direction. */
+  selects: { id: number; pod: string; ingress: boolean; egress: boolean }[];
+}
+
+/** One endpoint's enforcement. */
+export interface EndpointPolicyRow {
+  id: number;
+  pod: string;
+  identity: number;
+  ingressEnforced: boolean;
+  egressEnforced: boolean;
+  audit: boolean;
+  entries: number;
+  selectedBy: { ingress: string[]; egress: string[] };
+  /** Why the policy in force is not the newest (did not fit), and problems applying it. */
+  error?: string;
+  problems: PolicyProblem[];
+}
+
+/** A party of a trace query: a pod (namespace/name), an address, or an identity. */
+export type TraceQueryParty = { pod: string } | { ip: string } | { identity: number };
+
+export interface TraceQuery {
+  src: TraceQueryParty;
+  dst: TraceQueryParty;
+  port: number;
+  /** TCP, UDP, SCTP, ICMP. */
+  protocol: string;
+}
+
+export interface TraceAnswer extends TraceResult {
+  src: { identity: number; endpoint?: number; pod?: string };
+  dst: { identity: number; endpoint?: number; pod?: string };
+}
+
+const POLICY_KINDS = ['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
+
+interface Written {
+  entries: PolicyMapEntry[];
+  flags: number;
+  policy: EndpointPolicy;
+  error?: string;
+}
+
+export class PolicyManager {
+  readonly repo: PolicyRepository;
+  private readonly informers = new Map<string, Informer>();
+  private readonly rv = new Map<string, string>();
+  private readonly rejected = new Map<string, { resourceVersion: string; problems: PolicyProblem[] }>();
+  private readonly written = new Map<number, Written>();
+  private readonly dirty = new Set<number>();
+  private allDirty = true;
+  private synced = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly cidr = new LocalIdentityAllocator();
+  private readonly cidrIds = new Map<string, number>();
+  private unsub: (() => void)[] = [];
+  lastError: string | undefined;
+  /** The last flush: when, how long, how many endpoints computed, entries written. */
+  lastFlush: { at: string; ms: number; endpoints: number; upserts: number; deletes: number } | undefined;
+  private busyMs = 0;
+
+  constructor(
+    private readonly deps: PolicyManagerDeps,
+    private readonly opts: PolicyManagerOptions,
+  ) {
+    this.repo = new PolicyRepository({ options: { enforcement: opts.enforcement, allowLocalhost: opts.allowLocalhost } });
+  }
+
+  async start(): Promise<void> {
+    const d = this.deps;
+    this.repo.setIdentities(d.identities().map((i) => [i.id, i.labels] as [number, LabelSet]));
+    this.unsub.push(
+      d.onIdentityChange(() => {
+        this.repo.setIdentities(d.identities().map((i) => [i.id, i.labels] as [number, LabelSet]));
+        this.markAll();
+      }),
+    );
+    this.unsub.push(d.endpoints.onChange((ep) => this.mark(ep.id)));
+    // What the map holds from an earlier agent: the base of the first diff, so stale entries go.
+    for (const [id, entries] of groupByEndpoint(d.datapath.entries())) this.written.set(id, { entries, flags: -1, policy: emptyPolicy() });
+    for (const kind of POLICY_KINDS) {
+      const inf = d.store.informer(kind);
+      this.informers.set(kind, inf);
+      inf.on('add', (o) => this.upsertPolicy(o));
+      inf.on('update', (o) => this.upsertPolicy(o));
+      inf.on('delete', (o) => this.deletePolicy(o));
+      inf.on('error', (e) => d.log.warn('policy watch', { kind, error: e.message }));
+    }
+    for (const kind of ['Pod', 'Service', 'EndpointSlice'] as const) {
+      const inf = d.store.informer(kind);
+      this.informers.set(kind, inf);
+      const changed = kind === 'Pod' ? () => this.podsChanged() : () => this.servicesChanged();
+      inf.on('add', changed);
+      inf.on('update', changed);
+      inf.on('delete', changed);
+      inf.on('error', (e) => d.log.warn('policy watch', { kind, error: e.message }));
+    }
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+    this.podsChanged();
+    this.servicesChanged();
+    this.synced = true;
+    this.flush();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    for (const u of this.unsub) u();
+    await Promise.all([...this.informers.values()].map((i) => i.stop().catch(() => undefined)));
+  }
+
+  // ---- events ----
+
+  private upsertPolicy(o: StoreObject): void {
+    const origin = originOf(o);
+    if (!origin) return;
+    const key = policyKeyOf(origin);
+    const problems = this.repo.upsertPolicy(o);
+    const errors = problems.filter((p) => p.severity === 'error');
+    if (errors.length) {
+      // Admission rejects most of this; what still arrives keeps its previous version in force.
+      this.rejected.set(key, { resourceVersion: o.metadata.resourceVersion ?? '', problems });
+      this.deps.log.warn('policy rejected; the previous version stays in force', { policy: key, error: errors.map((e) => `${e.path}: ${e.message}`).join('; ') });
+      return;
+    }
+    this.rejected.delete(key);
+    this.rv.set(key, o.metadata.resourceVersion ?? '');
+    this.markAffected(key);
+  }
+
+  private deletePolicy(o: StoreObject): void {
+    const origin = originOf(o);
+    if (!origin) return;
+    const key = policyKeyOf(origin);
+    this.rejected.delete(key);
+    this.rv.delete(key);
+    if (this.repo.deletePolicy(key)) this.markAffected(key);
+  }
+
+  private markAffected(key: string): void {
+    for (const ep of this.repo.endpointsAffectedBy(key, this.endpointInfos())) this.dirty.add(ep.id);
+    // New prefixes need identities first; a flush sorts out which endpoints they touch.
+    this.schedule();
+  }
+
+  private podsChanged(): void {
+    // Peers' named ports (egress named ports resolve per peer identity).
+    const ports = new Map<number, NamedPort[]>();
+    for (const pod of this.informers.get('Pod')?.list() ?? []) {
+      const ip = (pod.status as { podIP?: string } | undefined)?.podIP;
+      const named = namedPortsOf(pod);
+      if (!ip || named.length === 0) continue;
+      const id = this.deps.identityOfIP(ip);
+      const list = ports.get(id) ?? [];
+      for (const n of named) if (!list.some((x) => x.name === n.name && x.port === n.port && x.protocol === n.protocol)) list.push(n);
+      ports.set(id, list);
+    }
+    this.repo.setPeerNamedPorts(ports);
+    this.markAll();
+  }
+
+  private servicesChanged(): void {
+    const slices = this.informers.get('EndpointSlice')?.list() ?? [];
+    const services: ServiceInfo[] = (this.informers.get('Service')?.list() ?? []).map((s) => {
+      const spec = (s.spec ?? {}) as { selector?: Record<string, string> };
+      const addresses = slices
+        .filter((sl) => sl.metadata.namespace === s.metadata.namespace && sl.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name)
+        .flatMap((sl) => ((sl as unknown as { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }).endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+      return { namespace: s.metadata.namespace ?? '', name: s.metadata.name, labels: s.metadata.labels ?? {}, ...(spec.selector && Object.keys(spec.selector).length ? { selector: spec.selector } : {}), addresses };
+    });
+    this.repo.setServices(services);
+    this.markAll();
+  }
+
+  private mark(id: number): void {
+    this.dirty.add(id);
+    this.schedule();
+  }
+
+  private markAll(): void {
+    this.allDirty = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.synced || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, 5);
+  }
+
+  // ---- computing and writing ----
+
+  /** This node's endpoints as the engine sees them (those still without identity are left out). */
+  private endpointInfos(): (EndpointInfo & { model: EndpointModel })[] {
+    const pods = this.informers.get('Pod');
+    return this.deps.endpoints
+      .list()
+      .filter((ep) => ep.identity !== IDENTITY_INIT && ep.identity !== 0)
+      .map((ep) => {
+        const pod = ep.pod ? pods?.get(ep.pod.namespace, ep.pod.name) : undefined;
+        return { id: ep.id, identity: ep.identity, labels: labelsOf(ep.identityLabels ?? []), namespace: ep.pod?.namespace ?? '', namedPorts: pod ? namedPortsOf(pod) : [], model: ep };
+      });
+  }
+
+  /** CIDR identities for every prefix the policies name; true when the set changed. */
+  private syncCidrIdentities(): boolean {
+    const want = new Set(this.repo.requiredPrefixes().filter((p) => !p.endsWith('/0')));
+    let changed = false;
+    for (const [prefix] of this.cidrIds) {
+      if (want.has(prefix)) continue;
+      this.cidr.releaseCidr(prefix);
+      this.cidrIds.delete(prefix);
+      changed = true;
+    }
+    for (const prefix of want) {
+      if (this.cidrIds.has(prefix)) continue;
+      this.cidrIds.set(prefix, this.cidr.allocateCidr(prefix).id);
+      changed = true;
+    }
+    if (changed) this.repo.setCidrIdentities(this.cidrIds);
+    return changed;
+  }
+
+  /** Prefix → node-local identity, for the ipcache. */
+  cidrIdentities(): ReadonlyMap<string, number> {
+    return this.cidrIds;
+  }
+
+  flush(): void {
+    if (!this.synced) return;
+    const t0 = performance.now();
+    let upserts = 0;
+    let deletes = 0;
+    try {
+      if (this.syncCidrIdentities()) {
+        this.allDirty = true;
+        this.deps.cidrIdentitiesChanged();
+      }
+      const infos = this.endpointInfos();
+      const todo = this.allDirty ? infos : infos.filter((e) => this.dirty.has(e.id));
+      this.allDirty = false;
+      this.dirty.clear();
+      const dp = this.deps.datapath;
+      for (const ep of todo) {
+        const policy = this.repo.computeEndpoint(ep);
+        const prev = this.written.get(ep.id);
+        const flags =
+          (policy.ingressEnforced ? BlEndpointFlags.BL_EP_F_POLICY_INGRESS : 0) |
+          (policy.egressEnforced ? BlEndpointFlags.BL_EP_F_POLICY_EGRESS : 0) |
+          (this.opts.audit ? BlEndpointFlags.BL_EP_F_POLICY_AUDIT : 0);
+        if (policy.entries.length > this.opts.policyMapMax) {
+          const error = `policy needs ${policy.entries.length} map entries, more than --bpf-policy-map-max ${this.opts.policyMapMax}: the last policy that fitted stays in force`;
+          if (prev?.error !== error) this.deps.log.warn('endpoint policy not applied', { endpoint: ep.id, error });
+          this.written.set(ep.id, { ...(prev ?? { entries: [], flags: 0, policy: emptyPolicy() }), error });
+          continue;
+        }
+        const diff = diffEntries(prev?.entries ?? [], policy.entries);
+        const losing = prev && prev.flags > 0 ? prev.flags & ~flags : 0;
+        // Enforcement is switched off before the entries it relied on go, and on after they are there.
+        if (losing) dp.setEndpointFlags(ep.model, flags);
+        if (diff.upserts.length || diff.deletes.length) dp.apply(ep.id, diff);
+        if (!losing && prev?.flags !== flags) dp.setEndpointFlags(ep.model, flags);
+        upserts += diff.upserts.length;
+        deletes += diff.deletes.length;
+        this.written.set(ep.id, { entries: policy.entries, flags, policy });
+      }
+      // Endpoints that are gone: their entries go with them.
+      const live = new Set(this.deps.endpoints.list().map((e) => e.id));
+      for (const id of [...this.written.keys()]) {
+        if (live.has(id)) continue;
+        dp.deleteEndpoint(id);
+        this.written.delete(id);
+      }
+      this.lastError = undefined;
+      const ms = performance.now() - t0;
+      this.busyMs += ms;
+      this.lastFlush = { at: new Date().toISOString(), ms: Math.round(ms * 1000) / 1000, endpoints: todo.length, upserts, deletes };
+    } catch (e) {
+      this.lastError = (e as Error).message;
+      this.deps.log.warn('policy map write failed; recomputing every endpoint in 1 s', { error: this.lastError });
+      // The map may hold part of a diff: forget what was written and rewrite from the model.
+      for (const [id, w] of groupByEndpoint(this.deps.datapath.entries())) this.written.set(id, { ...(this.written.get(id) ?? { flags: -1, policy: emptyPolicy() }), entries: w });
+      setTimeout(() => this.markAll(), 1000).unref();
+    }
+  }
+
+  // ---- reading ----
+
+  /** Whether every event seen has been computed and written. */
+  isSynced(): boolean {
+    return this.synced && !this.timer && !this.allDirty && this.dirty.size === 0 && this.lastError === undefined;
+  }
+
+  status(): { synced: boolean; policies: string[]; rejected: { policy: string; resourceVersion: string; problems: PolicyProblem[] }[]; endpoints: number; lastFlush: PolicyManager['lastFlush'] | null; busyMs: number; lastError: string | null; cidrIdentities: number } {
+    return {
+      synced: this.isSynced(),
+      policies: [...this.rv].map(([k, v]) => `${k}@${v}`).sort(),
+      rejected: [...this.rejected].map(([policy, r]) => ({ policy, ...r })),
+      endpoints: this.written.size,
+      lastFlush: this.lastFlush ?? null,
+      busyMs: Math.round(this.busyMs),
+      lastError: this.lastError ?? null,
+      cidrIdentities: this.cidrIds.size,
+    };
+  }
+
+  /** The policies in force and the local endpoints each selects. */
+  policies(): PolicyRow[] {
+    const eps = [...this.written].map(([id, w]) => ({ id, w, model: this.deps.endpoints.get(id) }));
+    return this.repo.listPolicies().map((p) => {
+      const text = originText(p.origin);
+      return {
+        key: p.key,
+        resourceVersion: this.rv.get(p.key) ?? '',
+        problems: p.problems,
+        selects: eps
+          .map(({ id, w, model }) => ({ id, pod: podName(model), ingress: w.policy.selectedBy.ingress.some((o) => originText(o) === text), egress: w.policy.selectedBy.egress.some((o) => originText(o) === text) }))
+          .filter((s) => s.ingress || s.egress),
+      };
+    });
+  }
+
+  endpointRows(): EndpointPolicyRow[] {
+    return [...this.written].map(([id, w]) => {
+      const model = this.deps.endpoints.get(id);
+      return {
+        id,
+        pod: podName(model),
+        identity: model?.identity ?? 0,
+        ingressEnforced: w.policy.ingressEnforced,
+        egressEnforced: w.policy.egressEnforced,
+        audit: this.opts.audit,
+        entries: w.entries.length,
+        selectedBy: { ingress: w.policy.selectedBy.ingress.map(originText), egress: w.policy.selectedBy.egress.map(originText) },
+        ...(w.error ? { error: w.error } : {}),
+        problems: w.policy.errors,
+      };
+    });
+  }
+
+  /** Cookie → the policies it names, for every cookie the map may hold. */
+  cookieNames(cookies: Iterable<number>): Record<number, string[]> {
+    const out: Record<number, string[]> = {};
+    for (const c of cookies) out[c] = this.repo.cookies.describe(c);
+    return out;
+  }
+
+  /** `policy trace`: each query through the same computation that fills the maps. */
+  trace(queries: TraceQuery[]): TraceAnswer[] {
+    const local = new Map(this.endpointInfos().map((e) => [e.model.ipv4, e]));
+    const party = (q: TraceQueryParty): { party: TraceParty; info: TraceAnswer['src'] } => {
+      if ('identity' in q) return { party: { identity: q.identity }, info: { identity: q.identity } };
+      let ip: string | undefined;
+      let pod: StoreObject | undefined;
+      if ('pod' in q) {
+        const [ns, name] = q.pod.includes('/') ? q.pod.split('/', 2) : ['default', q.pod];
+        pod = this.informers.get('Pod')?.get(ns, name!);
+        ip = (pod?.status as { podIP?: string } | undefined)?.podIP;
+        if (!pod || !ip) throw new TraceError(`pod ${ns}/${name}: not found, or it has no address yet`);
+      } else {
+        ip = q.ip;
+        pod = this.informers.get('Pod')?.list().find((p) => (p.status as { podIP?: string } | undefined)?.podIP === ip);
+      }
+      const ep = local.get(ip);
+      if (ep) return { party: { endpoint: ep }, info: { identity: ep.identity, endpoint: ep.id, pod: podName(ep.model) } };
+      const identity = this.deps.identityOfIP(ip);
+      if (pod) {
+        // A pod of another node: its policy is computed here from the same inputs its node uses.
+        const labels = this.deps.identities().find((i) => i.id === identity)?.labels;
+        if (labels) {
+          const info: EndpointInfo = { id: 0, identity, labels, namespace: pod.metadata.namespace ?? '', namedPorts: namedPortsOf(pod) };
+          return { party: { endpoint: info }, info: { identity, pod: `${pod.metadata.namespace}/${pod.metadata.name}` } };
+        }
+      }
+      return { party: { identity }, info: { identity } };
+    };
+    return queries.map((q) => {
+      const protocol = protocolNumbers(q.protocol.toUpperCase())[0] ?? (q.protocol.toUpperCase() === 'ICMP' ? 1 : NaN);
+      if (!Number.isInteger(protocol)) throw new TraceError(`protocol ${JSON.stringify(q.protocol)}: expected TCP, UDP, SCTP or ICMP`);
+      const src = party(q.src);
+      const dst = party(q.dst);
+      return { ...tracePolicy(this.repo, { source: src.party, destination: dst.party, protocol, port: q.port }), src: src.info, dst: dst.info };
+    });
+  }
+}
+
+/** A trace query names something that does not exist. */
+export class TraceError extends Error {
+  readonly code = 'BL_ERR_POLICY_TRACE';
+}
+
+function emptyPolicy(): EndpointPolicy {
+  return { ingressEnforced: false, egressEnforced: false, entries: [], selectedBy: { ingress: [], egress: [] }, errors: [] };
+}
+
+function groupByEndpoint(rows: readonly PolicyMapRow[]): Map<number, PolicyMapEntry[]> {
+  const out = new Map<number, PolicyMapEntry[]>();
+  for (const r of rows) {
+    const list = out.get(r.endpoint) ?? [];
+    list.push({ direction: r.direction, identity: r.identity, protocol: r.protocol, port: r.port, portPrefixLen: r.portPrefixLen, verdict: r.verdict, cookie: r.cookie });
+    out.set(r.endpoint, list);
+  }
+  return out;
+}
+
+function podName(ep: EndpointModel | undefined): string {
+  return ep?.pod ? `${ep.pod.namespace}/${ep.pod.name}` : '';
+}
+
+function labelsOf(texts: string[]): LabelSet {
+  return canonicalLabels(texts);
+}
+
+/** Named container ports of a pod (`containerPort` with a `name`). */
+export function namedPortsOf(pod: StoreObject): NamedPort[] {
+  const containers = ((pod.spec as { containers?: { ports?: { name?: string; containerPort: number; protocol?: string }[] }[] } | undefined)?.containers ?? []);
+  return containers.flatMap((c) => (c.ports ?? []).filter((p) => p.name).map((p) => ({ name: p.name!, port: p.containerPort, protocol: (p.protocol ?? 'TCP') as NamedPort['protocol'] })));
+}

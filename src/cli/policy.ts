@@ -1,0 +1,116 @@
+/**
+ * `beeline policy get` (the policies each node enforces and the endpoints
+ * they select) and `beeline policy trace` (would this packet pass, and which
+ * rules decide: computed by the agent with the same engine that fills its
+ * policy maps), like `cilium policy get` and `cilium policy trace`.
+ */
+import { Command, Option } from 'commander';
+import { agentGet, agentPost } from '../agent/client.js';
+import type { EndpointPolicyRow, PolicyRow, TraceAnswer, TraceQuery, TraceQueryParty } from '../agent/policy.js';
+import { UsageError } from '../common/errors.js';
+import { labOption } from './lab.js';
+import { agentsOf } from './nodes.js';
+import { parseOutput, printStructured, table } from './output.js';
+import type { TraceStep } from '../policy/index.js';
+
+interface PolicyReply {
+  policies: PolicyRow[];
+  endpoints: EndpointPolicyRow[];
+}
+
+/** `80/TCP`, `53/udp`, `80` (TCP) → port and protocol. */
+export function parseDport(text: string): { port: number; protocol: string } {
+  const m = /^(\d{1,5})(?:\/(tcp|udp|sctp|icmp))?$/i.exec(text.trim());
+  const port = m ? Number(m[1]) : NaN;
+  const protocol = (m?.[2] ?? 'TCP').toUpperCase();
+  if (!m || port > 65535 || (port < 1 && protocol !== 'ICMP')) throw new UsageError(`--dport ${text}: expected PORT[/PROTOCOL], e.g. 80/TCP, 53/UDP (port 1-65535)`);
+  return { port, protocol };
+}
+
+function partyOf(kind: 'src' | 'dst', o: Record<string, string | undefined>): TraceQueryParty {
+  const pod = o[`${kind}Pod`];
+  const ip = o[`${kind}Ip`];
+  const identity = o[`${kind}Identity`];
+  const given = [pod, ip, identity].filter((x) => x !== undefined);
+  if (given.length !== 1) throw new UsageError(`policy trace: give exactly one of --${kind}-pod, --${kind}-ip, --${kind}-identity`);
+  if (pod !== undefined) return { pod: pod.includes('/') ? pod : `default/${pod}` };
+  if (ip !== undefined) {
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new UsageError(`--${kind}-ip ${ip}: expected an IPv4 address`);
+    return { ip };
+  }
+  const id = Number(identity);
+  if (!Number.isInteger(id) || id < 0) throw new UsageError(`--${kind}-identity ${identity}: expected a numeric identity`);
+  return { identity: id };
+}
+
+function describeStep(s: TraceStep | undefined, where: string): string[] {
+  if (!s) return [`${where}: not a local endpoint of any node; not traced`];
+  if (!s.enforced) return [`${where}: ${s.direction} not enforced (no policy selects it in this direction): allowed`];
+  const verdict = s.verdict === 'allowed' ? `allowed (match ${s.match})` : `denied (${s.dropReason === 181 ? '181 Policy denied by denylist' : '133 Policy denied'})`;
+  const lines = [`${where}: ${s.direction} ${verdict}`];
+  if (s.entry) lines.push(`  map entry: identity ${s.entry.identity || 'any'}, ${s.entry.protocol ? `proto ${s.entry.protocol}` : 'any proto'}${s.entry.portPrefixLen ? `, port ${s.entry.port}${s.entry.portPrefixLen < 16 ? `/${s.entry.portPrefixLen}` : ''}` : ''}, ${s.entry.verdict}`);
+  lines.push(`  decided by: ${s.by.length ? s.by.join(', ') : '(none)'}`);
+  return lines;
+}
+
+export function registerPolicy(program: Command): void {
+  const policy = program.command('policy').description('network policy as the nodes enforce it (like cilium policy)');
+  policy
+    .command('get')
+    .description('the policies in force on each node and the endpoints each selects')
+    .addOption(labOption())
+    .option('--node <node>', 'only this node (default: every node)')
+    .addOption(new Option('-o, --output <format>', 'json|yaml'))
+    .action(async (o: { lab?: string; node?: string; output?: string }) => {
+      const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<PolicyReply>(a.socket, '/v1/policy')) })));
+      if (printStructured(fmt, all)) return;
+      const rows: string[][] = [];
+      for (const n of all) {
+        for (const p of n.policies) {
+          const sel = p.selects.length ? p.selects.map((s) => `${s.id} ${s.pod} (${[s.ingress ? 'ingress' : '', s.egress ? 'egress' : ''].filter(Boolean).join(', ')})`) : ['(no local endpoint)'];
+          sel.forEach((s, i) => rows.push(i === 0 ? [n.node, p.key, s] : ['', '', s]));
+        }
+      }
+      process.stdout.write(table(['NODE', 'POLICY', 'SELECTS ENDPOINT'], rows));
+      const eps: string[][] = [];
+      for (const n of all) {
+        for (const e of n.endpoints) {
+          eps.push([n.node, String(e.id), e.pod, String(e.identity), e.ingressEnforced ? 'Enabled' : 'Disabled', e.egressEnforced ? 'Enabled' : 'Disabled', String(e.entries), e.error ?? '']);
+        }
+      }
+      process.stdout.write('\n' + table(['NODE', 'ENDPOINT', 'POD', 'IDENTITY', 'INGRESS ENFORCEMENT', 'EGRESS ENFORCEMENT', 'MAP ENTRIES', 'ERROR'], eps));
+      for (const n of all) for (const p of n.policies) for (const pr of p.problems) process.stderr.write(`${pr.severity === 'note' ? 'Note' : 'Warning'}: ${n.node}: ${pr.policy}: ${pr.path}: ${pr.message}\n`);
+    });
+
+  policy
+    .command('trace')
+    .description('would a packet pass: egress at its source and ingress at its destination, with the rules that decide (like cilium policy trace)')
+    .addOption(labOption())
+    .option('--src-pod <ns/pod>', 'source pod')
+    .option('--src-ip <ip>', 'source address (a pod, a node, or the world)')
+    .option('--src-identity <id>', 'source security identity')
+    .option('--dst-pod <ns/pod>', 'destination pod')
+    .option('--dst-ip <ip>', 'destination address')
+    .option('--dst-identity <id>', 'destination security identity')
+    .requiredOption('--dport <port/proto>', 'destination port and protocol, e.g. 80/TCP')
+    .option('--node <node>', 'the node whose agent answers (default: the first; every agent knows the whole cluster)')
+    .addOption(new Option('-o, --output <format>', 'json|yaml'))
+    .action(async (o: Record<string, string | undefined>) => {
+      const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
+      const { port, protocol } = parseDport(o.dport!);
+      const query: TraceQuery = { src: partyOf('src', o), dst: partyOf('dst', o), port, protocol };
+      const agent = agentsOf({ ...(o.lab ? { lab: o.lab } : {}), ...(o.node ? { node: o.node } : {}) })[0]!;
+      const [answer] = await agentPost<TraceAnswer[]>(agent.socket, '/v1/policy/trace', { queries: [query] });
+      if (printStructured(fmt, answer)) return;
+      const a = answer!;
+      const name = (p: TraceAnswer['src']) => `${p.pod ?? 'identity'} (identity ${p.identity}${p.endpoint ? `, endpoint ${p.endpoint}` : ''})`;
+      const lines = [
+        `Tracing ${name(a.src)} -> ${name(a.dst)} ${port}/${protocol}`,
+        ...describeStep(a.egress, `source ${a.src.pod ?? a.src.identity}`),
+        ...describeStep(a.ingress, `destination ${a.dst.pod ?? a.dst.identity}`),
+        `Final verdict: ${a.allowed ? 'ALLOWED' : 'DENIED'}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

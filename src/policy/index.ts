@@ -1,0 +1,69 @@
+/**
+ * The policy engine: CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and
+ * Kubernetes NetworkPolicy in, per-endpoint BPF policy map entries out.
+ * Pure: no I/O, no timers, no store; data in, data out.
+ *
+ * Output. One LPM-trie map for all local endpoints, keyed by (endpoint id,
+ * direction, peer identity [0 = any], protocol [0 = any], destination port
+ * with a prefix length 0..16). An entry's value is a verdict ('allow',
+ * 'deny', 'default-deny') and a cookie naming the rules that decided
+ * (CookieTable: sorted origin sets ↔ stable numbers, 0 = none).
+ *
+ * Datapath lookup (lookupPolicy, the only definition of an entry's meaning):
+ * e1 = most specific match for the peer identity, e2 = for identity 0
+ * (protocol set beats protocol 0, longer port prefix beats shorter); a deny
+ * in e1 or e2 drops (reason 181); else an allow in e1 (then e2) passes, match
+ * type L3-Only / L3-L4 / L4-Only / all; else the packet is dropped by default
+ * deny (reason 133), decided by the default-deny entry whose cookie names the
+ * policies that enforce the direction. A direction that is not enforced has
+ * no entries and is not looked up (allowed, match 'none'); an enforced one
+ * always has an entry on the (identity 0, protocol 0) key: the default-deny
+ * entry, unless an allow or deny of every peer on every port took that key
+ * (deny > allow > default-deny on one key; allows merge their origins).
+ *
+ * Semantics (Cilium's; NetworkPolicy with Kubernetes' own):
+ *  - A direction is enforced for an endpoint once a rule selecting it has
+ *    that direction's section (ingress/ingressDeny; `ingress: [{}]` counts
+ *    and allows nothing) unless that rule sets enableDefaultDeny false for
+ *    it (its allows and denies then apply only if another rule enforces).
+ *    Enforcement 'always' enforces both directions (origin
+ *    enforcement-always); 'never' emits nothing. With allowLocalhost
+ *    (default) enforced ingress allows identity 1 (origin allow-localhost).
+ *  - Each rule is a cross product of peers × ports; no peers = any identity
+ *    (0), no ports = any protocol (0). Port ranges become aligned prefixes;
+ *    ANY = TCP, UDP, SCTP (ANY with port 0 = protocol 0); ICMP types are
+ *    protocol 1, port = type, /16. Named ports resolve against the endpoint
+ *    (ingress) or each peer identity (egress); unresolved ones are problems
+ *    of the endpoint, not errors of the policy.
+ *  - Namespaced selectors (subject and peers) are limited to the policy's
+ *    namespace unless a peer names io.kubernetes.pod.namespace; `{}` peers
+ *    select pod identities only. CIDR peers select CIDR identities inside
+ *    the cidr and outside every except; a /0 adds world (2) and world-ipv4 (9).
+ *  - Deny beats allow. Within one identity an allow covered by a deny of the
+ *    same or broader protocol/port prefix is emitted as deny (materialised
+ *    because the trie returns one entry per identity); across identity 0 and
+ *    a specific identity the lookup checks both.
+ *  - L7 rules are accepted and enforced as their L4 part (a 'note' problem);
+ *    nodeSelector rules, toFQDNs, to/fromNodes, groups select nothing
+ *    (warnings); fromRequires, authentication and unsupported peers in deny
+ *    rules are errors. A policy with an error is rejected whole and its
+ *    previous version stays in force.
+ *
+ * Incremental use (agent): PolicyRepository keeps policies, identities (with
+ * a selector cache updated identity by identity), CIDR identities, Services
+ * and peers' named ports; computeEndpoint(ep) gives its EndpointPolicy;
+ * diffEntries(old, new) the map writes; endpointsAffectedBy(key, eps) which
+ * endpoints a policy change touches; requiredPrefixes() which CIDR
+ * identities to allocate. tracePolicy runs computeEndpoint + lookupPolicy for
+ * one packet, egress at the source and ingress at the destination.
+ */
+export * from './types.js';
+export { CookieTable, originText, normaliseOrigins, ALLOW_LOCALHOST, ENFORCEMENT_ALWAYS } from './cookies.js';
+export {
+  lookupPolicy, diffEntries, entryKey, compareEntries, entryMatches, directionEnforced, portPrefix,
+  DROP_POLICY, DROP_POLICY_DENY, type LookupResult, type MatchType,
+} from './lookup.js';
+export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
+export { compilePolicy, originOf, policyKeyOf, parsePrefix4, type CompiledPolicy } from './rules.js';
+export { PolicyRepository, type PolicyStatus } from './repository.js';
+export { tracePolicy, traceStep, type TraceParty, type TraceRequest, type TraceResult, type TraceStep } from './trace.js';

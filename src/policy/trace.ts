@@ -1,0 +1,80 @@
+/**
+ * `beeline policy trace`: what the datapath would decide for one packet,
+ * computed from the very map entries computeEndpoint emits, through the same
+ * lookup the datapath performs (lookupPolicy): egress at the source endpoint
+ * (when it is a local endpoint) and ingress at the destination endpoint.
+ */
+import type { CookieTable } from './cookies.js';
+import { originText } from './cookies.js';
+import { lookupPolicy, type MatchType } from './lookup.js';
+import type { PolicyRepository } from './repository.js';
+import type { Direction, EndpointInfo, EndpointPolicy, Origin, PolicyMapEntry } from './types.js';
+
+/** One side of a trace: a local endpoint (its policy is computed) or just an identity (remote pod, world, host…). */
+export type TraceParty = { endpoint: EndpointInfo } | { identity: number };
+
+export interface TraceRequest {
+  source: TraceParty;
+  destination: TraceParty;
+  /** IANA protocol number (6 TCP, 17 UDP, 132 SCTP, 1 ICMP). */
+  protocol: number;
+  /** Destination port (ICMP: the type). */
+  port: number;
+}
+
+/** The verdict of one direction at one endpoint. */
+export interface TraceStep {
+  direction: Direction;
+  endpointId: number;
+  /** The peer identity looked up. */
+  peerIdentity: number;
+  enforced: boolean;
+  verdict: 'allowed' | 'denied';
+  /** 181 policy deny, 133 default deny; undefined when allowed. */
+  dropReason: number | undefined;
+  match: MatchType;
+  /** The deciding map entry, if any. */
+  entry: PolicyMapEntry | undefined;
+  /** Origins that decided: the entry's cookie; for a default deny, the policies that enforce the direction. */
+  origins: Origin[];
+  /** Printable forms of `origins`. */
+  by: string[];
+}
+
+export interface TraceResult {
+  /** Egress at the source, when the source is a local endpoint. */
+  egress: TraceStep | undefined;
+  /** Ingress at the destination, when the destination is a local endpoint. */
+  ingress: TraceStep | undefined;
+  /** True when every direction traced allows. */
+  allowed: boolean;
+}
+
+const identityOf = (p: TraceParty) => ('endpoint' in p ? p.endpoint.identity : p.identity);
+
+/** Decides one direction from an endpoint's computed policy (exported for callers that already hold it). */
+export function traceStep(policy: EndpointPolicy, cookies: CookieTable, endpointId: number, direction: Direction, peerIdentity: number, protocol: number, port: number): TraceStep {
+  const enforced = direction === 'ingress' ? policy.ingressEnforced : policy.egressEnforced;
+  const r = lookupPolicy(policy.entries, direction, peerIdentity, protocol, port, enforced);
+  const origins = r.entry ? cookies.origins(r.entry.cookie) : [];
+  return {
+    direction, endpointId, peerIdentity, enforced,
+    verdict: r.allowed ? 'allowed' : 'denied', dropReason: r.dropReason, match: r.match, entry: r.entry,
+    origins, by: origins.map(originText),
+  };
+}
+
+/** Traces one packet through the policy of its source (egress) and destination (ingress). */
+export function tracePolicy(repo: PolicyRepository, req: TraceRequest): TraceResult {
+  let egress: TraceStep | undefined;
+  let ingress: TraceStep | undefined;
+  if ('endpoint' in req.source) {
+    const pol = repo.computeEndpoint(req.source.endpoint);
+    egress = traceStep(pol, repo.cookies, req.source.endpoint.id, 'egress', identityOf(req.destination), req.protocol, req.port);
+  }
+  if ('endpoint' in req.destination) {
+    const pol = repo.computeEndpoint(req.destination.endpoint);
+    ingress = traceStep(pol, repo.cookies, req.destination.endpoint.id, 'ingress', identityOf(req.source), req.protocol, req.port);
+  }
+  return { egress, ingress, allowed: (egress?.verdict ?? 'allowed') === 'allowed' && (ingress?.verdict ?? 'allowed') === 'allowed' };
+}

@@ -1,0 +1,109 @@
+/**
+ * The policy engine's data model: what goes in (endpoints, named ports,
+ * services, options) and what comes out (policy map entries, one endpoint's
+ * policy, problems). The map entry mirrors the datapath's LPM-trie key and
+ * value exactly; see lookup.ts for the lookup the datapath performs.
+ */
+import type { LabelSet } from '../identity/labels.js';
+
+/** Direction of traffic as seen by the endpoint whose policy it is. */
+export type Direction = 'ingress' | 'egress';
+
+/** What a policy map entry says. 'default-deny' only marks the endpoint's enforced direction. */
+export type Verdict = 'allow' | 'deny' | 'default-deny';
+
+/** IANA protocol numbers the engine emits. */
+export const Proto = { any: 0, icmp: 1, tcp: 6, udp: 17, sctp: 132 } as const;
+
+/** One entry of the per-endpoint part of the BPF policy map. */
+export interface PolicyMapEntry {
+  direction: Direction;
+  /** Peer security identity; 0 = any identity. */
+  identity: number;
+  /** IANA protocol; 0 = any (then port and portPrefixLen are 0). */
+  protocol: number;
+  /** Destination port (ICMP: the ICMP type); 0 with portPrefixLen 0 = any port. */
+  port: number;
+  /** 0..16 leading significant bits of `port`. */
+  portPrefixLen: number;
+  verdict: Verdict;
+  /** The rules that decided: an id from the CookieTable. */
+  cookie: number;
+}
+
+/** Kinds of rule origins; `Builtin` for the engine's own (allow-localhost, enforcement-always). */
+export type OriginKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy' | 'NetworkPolicy' | 'Builtin';
+
+/** Where an entry came from: a policy object, or a built-in rule. */
+export interface Origin {
+  kind: OriginKind;
+  namespace?: string;
+  name: string;
+}
+
+/** How bad a problem is: an error rejects the policy whole; warnings and notes do not. */
+export type ProblemSeverity = 'error' | 'warning' | 'note';
+
+/** One problem with a policy, or with applying it to one endpoint. */
+export interface PolicyProblem {
+  severity: ProblemSeverity;
+  /** The policy's printable origin, e.g. `CiliumNetworkPolicy/ns/name`. */
+  policy: string;
+  /** Field path in the object, e.g. `spec.ingress[0].toPorts[0].ports[0].endPort`. */
+  path: string;
+  /** Apiserver-style message, e.g. `Invalid value: 70000: must be between 1 and 65535, inclusive`. */
+  message: string;
+}
+
+/** A named container port (`containerPort` with a `name`). */
+export interface NamedPort {
+  name: string;
+  port: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/** A local endpoint whose policy is computed. */
+export interface EndpointInfo {
+  /** The endpoint id (key of the policy map). */
+  id: number;
+  /** Its security identity. */
+  identity: number;
+  /** Its identity's labels. */
+  labels: LabelSet;
+  namespace: string;
+  /** Its own named ports (ingress named ports resolve against these). */
+  namedPorts?: NamedPort[];
+}
+
+/** A Service as toServices needs it. */
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  /** The Service's own labels (for k8sServiceSelector). */
+  labels?: Record<string, string>;
+  /** spec.selector; absent = a Service without selector (its addresses are used). */
+  selector?: Record<string, string>;
+  /** Ready endpoint IPs. */
+  addresses?: string[];
+}
+
+export type EnforcementMode = 'default' | 'always' | 'never';
+
+export interface PolicyOptions {
+  /** Cilium's --enable-policy: 'default' (enforce when selected), 'always', 'never'. */
+  enforcement?: EnforcementMode;
+  /** Allow ingress from the local host (identity 1) when ingress is enforced. Default true. */
+  allowLocalhost?: boolean;
+}
+
+/** The computed policy of one endpoint. */
+export interface EndpointPolicy {
+  ingressEnforced: boolean;
+  egressEnforced: boolean;
+  /** Sorted by key (direction, identity, protocol, port, portPrefixLen); keys unique. */
+  entries: PolicyMapEntry[];
+  /** Policies with a rule that selects the endpoint and has that direction's section. */
+  selectedBy: { ingress: Origin[]; egress: Origin[] };
+  /** Problems applying the policies to this endpoint (e.g. a named port it does not have). */
+  errors: PolicyProblem[];
+}

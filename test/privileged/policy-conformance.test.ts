@@ -1,0 +1,461 @@
+/**
+ * Network-policy conformance on real traffic, in the style of the upstream
+ * Kubernetes network-policy tests and cyclonus: three namespaces (x, y, z)
+ * of three pods (a, b, c) spread over both nodes of a lab, each pod serving
+ * TCP and UDP on ports 80 and 81 (agnhost netexec, named ports
+ * serve-80-tcp …), plus two addresses of the outside world. For every case
+ * a list of policies is applied and the whole truth table — every pod to
+ * every other pod and to the world, on TCP and UDP 80 and 81 — is probed
+ * for real from inside the pods and compared cell by cell with the case's
+ * expectation, and `policy trace` (the same engine that fills the maps) must
+ * answer the same for every cell.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
+import { agentGet, agentPost } from '../../src/agent/client.js';
+import { readState } from '../../src/lab/state.js';
+import { until, sleep } from '../lib/wait.js';
+
+const LAB = 'polconf';
+const env: Record<string, string> = { BEELINE_LAB: LAB };
+const ok = (args: string[]) => beelineOk(args, env);
+
+function kubectl(verb: 'apply' | 'delete', yaml: string): void {
+  const r = spawnSync(beelineBin, [verb, '-f', '-', ...(verb === 'delete' ? ['--wait=false'] : [])], { input: yaml, encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(r.status, 0, `${verb}: ${r.stderr}`);
+}
+
+type Proto = 'tcp' | 'udp';
+interface Peer {
+  /** `x/a` for pods, `world/w1` for the outside world. */
+  id: string;
+  ns: string;
+  name: string;
+  ip: string;
+  node?: string;
+  world?: boolean;
+}
+
+const NAMESPACES = ['x', 'y', 'z'] as const;
+const PODS = ['a', 'b', 'c'] as const;
+const PORTS: [number, Proto][] = [
+  [80, 'tcp'],
+  [81, 'tcp'],
+  [80, 'udp'],
+  [81, 'udp'],
+];
+const WORLD_IPS = ['172.18.0.100', '172.18.0.101'];
+
+const nodeOf = (ns: string, pod: string) => ((NAMESPACES.indexOf(ns as never) * 3 + PODS.indexOf(pod as never)) % 2 === 0 ? 'node1' : 'node2');
+
+const container = (port: number) => `  - name: cont-${port}
+    image: registry.k8s.io/e2e-test-images/agnhost:2.47
+    args: ["netexec", "--http-port=${port}", "--udp-port=${port}"]
+    ports:
+    - {containerPort: ${port}, name: serve-${port}-tcp, protocol: TCP}
+    - {containerPort: ${port}, name: serve-${port}-udp, protocol: UDP}`;
+
+const WORKLOADS = NAMESPACES.map(
+  (ns) => `apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}, labels: {ns: ${ns}}}
+${PODS.map(
+  (p) => `---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${p}, namespace: ${ns}, labels: {pod: ${p}}}
+spec:
+  nodeName: ${nodeOf(ns, p)}
+  containers:
+${container(80)}
+${container(81)}`,
+).join('\n')}`,
+)
+  .join('\n---\n')
+  .concat(`
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: z}
+spec:
+  selector: {pod: a}
+  ports: [{port: 80}]
+`);
+
+interface Case {
+  name: string;
+  /** Policies applied for the case (removed after it). */
+  policies: string;
+  /** Whether traffic from s to d on port/proto is expected to get through. */
+  expect: (s: Peer, d: Peer, port: number, proto: Proto) => boolean;
+}
+
+const isPod = (p: Peer) => !p.world;
+const np = (ns: string, name: string, spec: string) => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}`;
+const cnp = (ns: string, name: string, spec: string) => `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}`;
+
+const CASES: Case[] = [
+  { name: 'no policy: everything reaches everything', policies: '', expect: () => true },
+  {
+    name: 'default deny ingress in x (NetworkPolicy, empty podSelector, policyTypes [Ingress])',
+    policies: np('x', 'deny-ingress', '  podSelector: {}\n  policyTypes: [Ingress]\n'),
+    expect: (_s, d) => d.ns !== 'x',
+  },
+  {
+    name: 'default deny egress in x (NetworkPolicy, policyTypes [Egress])',
+    policies: np('x', 'deny-egress', '  podSelector: {}\n  policyTypes: [Egress]\n'),
+    expect: (s) => s.ns !== 'x',
+  },
+  {
+    name: 'allow ingress into x from namespace y only (namespaceSelector)',
+    policies: np('x', 'from-y', '  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]\n'),
+    expect: (s, d) => d.ns !== 'x' || s.ns === 'y',
+  },
+  {
+    name: 'allow ingress into x/a from pod b of namespace y only (podSelector and namespaceSelector in one peer)',
+    policies: np('x', 'a-from-yb', '  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: y}}, podSelector: {matchLabels: {pod: b}}}]\n'),
+    expect: (s, d) => d.id !== 'x/a' || s.id === 'y/b',
+  },
+  {
+    name: 'allow ingress into x/a from pods b of any namespace, and from pods of z (two peers)',
+    policies: np('x', 'a-from-b-or-z', '  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {pod: b}}}, {namespaceSelector: {matchLabels: {ns: z}}}]\n'),
+    expect: (s, d) => d.id !== 'x/a' || s.name === 'b' || s.ns === 'z',
+  },
+  {
+    name: 'egress from x only to 172.18.0.0/24 except 172.18.0.101/32 (ipBlock with except)',
+    policies: np('x', 'to-world-except', '  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to: [{ipBlock: {cidr: 172.18.0.0/24, except: [172.18.0.101/32]}}]\n'),
+    expect: (s, d) => s.ns !== 'x' || d.id === 'world/w1',
+  },
+  {
+    name: 'ingress into x on TCP 81-90 only (port range, endPort)',
+    policies: np('x', 'tcp-range', '  podSelector: {}\n  ingress:\n  - ports: [{protocol: TCP, port: 81, endPort: 90}]\n'),
+    expect: (_s, d, port, proto) => d.ns !== 'x' || (port === 81 && proto === 'tcp'),
+  },
+  {
+    name: 'ingress into x on the named port serve-80-udp only',
+    policies: np('x', 'named-port', '  podSelector: {}\n  ingress:\n  - ports: [{protocol: UDP, port: serve-80-udp}]\n'),
+    expect: (_s, d, port, proto) => d.ns !== 'x' || (port === 80 && proto === 'udp'),
+  },
+  {
+    name: 'egress from x to DNS only (UDP and TCP 53)',
+    policies: np('x', 'dns-only', '  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]\n'),
+    expect: (s) => s.ns !== 'x',
+  },
+  {
+    name: 'deny overrides allow: x allows all ingress but denies namespace y (CiliumNetworkPolicy ingressDeny)',
+    policies: cnp(
+      'x',
+      'allow-all-deny-y',
+      '  endpointSelector: {}\n  ingress:\n  - fromEntities: [all]\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": y}}]\n',
+    ),
+    expect: (s, d) => d.ns !== 'x' || s.ns !== 'y',
+  },
+  {
+    name: 'deny wins across policies: x/a allows y on TCP 80 in one policy, another denies y/b',
+    policies: [
+      cnp('x', 'a-allow-y-80', '  endpointSelector: {matchLabels: {pod: a}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": y}}]\n    toPorts: [{ports: [{port: "80", protocol: TCP}]}]\n'),
+      cnp('x', 'a-deny-yb', '  endpointSelector: {matchLabels: {pod: a}}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": y, pod: b}}]\n'),
+    ].join('---\n'),
+    expect: (s, d, port, proto) => d.id !== 'x/a' || (s.ns === 'y' && s.name !== 'b' && port === 80 && proto === 'tcp'),
+  },
+  {
+    name: 'entities: egress from x to the cluster only (toEntities cluster)',
+    policies: cnp('x', 'to-cluster', '  endpointSelector: {}\n  egress:\n  - toEntities: [cluster]\n'),
+    expect: (s, d) => s.ns !== 'x' || isPod(d),
+  },
+  {
+    name: 'entities: egress from x to the world only (toEntities world)',
+    policies: cnp('x', 'to-world', '  endpointSelector: {}\n  egress:\n  - toEntities: [world]\n'),
+    expect: (s, d) => s.ns !== 'x' || !isPod(d),
+  },
+  {
+    name: 'entities: ingress into x from the host only (fromEntities host)',
+    policies: cnp('x', 'from-host', '  endpointSelector: {}\n  ingress:\n  - fromEntities: [host]\n'),
+    expect: (_s, d) => d.ns !== 'x',
+  },
+  {
+    name: 'CIDR: egress from x to the world by toCIDRSet with except (CiliumNetworkPolicy)',
+    policies: cnp('x', 'to-cidrset', '  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: 172.18.0.0/24, except: [172.18.0.100/32]}]\n'),
+    expect: (s, d) => s.ns !== 'x' || d.id === 'world/w2',
+  },
+  {
+    name: 'CIDR: egress from y/c to one world address by toCIDR, on TCP 81 only',
+    policies: cnp('y', 'c-to-w1-81', '  endpointSelector: {matchLabels: {pod: c}}\n  egress:\n  - toCIDR: [172.18.0.100/32]\n    toPorts: [{ports: [{port: "81", protocol: TCP}]}]\n'),
+    expect: (s, d, port, proto) => s.id !== 'y/c' || (d.id === 'world/w1' && port === 81 && proto === 'tcp'),
+  },
+];
+
+/** Every pod and world address, in table order. */
+let peers: Peer[] = [];
+const worldPids: number[] = [];
+
+/** Probes the whole table at once: one `beeline probes` process per source pod. */
+async function probeTable(): Promise<Map<string, { ok: boolean; verdict: string }>> {
+  const out = new Map<string, { ok: boolean; verdict: string }>();
+  const sources = peers.filter(isPod);
+  await Promise.all(
+    sources.map(
+      (s) =>
+        new Promise<void>((resolve, reject) => {
+          const cells: string[] = [];
+          const targets: string[] = [];
+          for (const d of peers) {
+            if (d === s) continue;
+            for (const [port, proto] of PORTS) {
+              cells.push(cellKey(s, d, port, proto));
+              targets.push(`${proto}://${d.ip}:${port}`);
+            }
+          }
+          const child = spawn(beelineBin, ['exec', '-n', s.ns, s.name, '-c', 'cont-80', '--', beelineBin, 'probes', '--timeout', '1500', '-o', 'json', ...targets], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+          child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+          child.on('close', (code) => {
+            if (code !== 0) return reject(new Error(`probes from ${s.id} exited ${code}: ${stderr}`));
+            const results = JSON.parse(stdout) as { verdict: string }[];
+            results.forEach((r, i) => out.set(cells[i]!, { ok: r.verdict === 'connected', verdict: r.verdict }));
+            resolve();
+          });
+        }),
+    ),
+  );
+  return out;
+}
+
+const cellKey = (s: Peer, d: Peer, port: number, proto: Proto) => `${s.id}>${d.id}:${port}/${proto}`;
+
+/** The truth table as cyclonus prints it: a row per source, a column per destination, `.` as expected, `X` wrong. */
+function renderTable(expected: (k: string) => boolean, got: (k: string) => boolean, port: number, proto: Proto): string {
+  const cols = peers.map((p) => p.id.padEnd(8)).join('');
+  const lines = [`${port}/${proto}`.padEnd(8) + cols];
+  for (const s of peers.filter(isPod)) {
+    let row = s.id.padEnd(8);
+    for (const d of peers) {
+      if (d === s) {
+        row += '-'.padEnd(8);
+        continue;
+      }
+      const k = cellKey(s, d, port, proto);
+      const e = expected(k);
+      row += `${e === got(k) ? '.' : 'X'}${e ? '+' : ' '}`.padEnd(8);
+    }
+    lines.push(row);
+  }
+  return lines.join('\n');
+}
+
+/** Both agents have the case's policies (by resourceVersion) and no recomputation pending. */
+async function waitProgrammed(): Promise<void> {
+  const want = new Set<string>();
+  for (const kind of ['networkpolicies', 'ciliumnetworkpolicies']) {
+    const items = (JSON.parse(ok(['get', kind, '-A', '-o', 'json']).stdout).items ?? []) as { kind: string; metadata: { namespace: string; name: string; resourceVersion: string } }[];
+    for (const i of items) want.add(`${i.kind}/${i.metadata.namespace}/${i.metadata.name}@${i.metadata.resourceVersion}`);
+  }
+  const state = readState(LAB)!;
+  await until(`both agents enforcing ${[...want].join(', ') || 'no policy'}`, async () => {
+    for (const a of Object.values(state.agents)) {
+      const st = await agentGet<{ synced: boolean; policies: string[] }>(a.socket, '/v1/policy/status');
+      if (!st.synced) return false;
+      const have = new Set(st.policies);
+      if (have.size !== want.size || [...want].some((w) => !have.has(w))) return false;
+    }
+    return true;
+  }, 30_000, 100);
+}
+
+interface TraceAnswer {
+  allowed: boolean;
+}
+
+/** `policy trace` for every cell, through node1's agent (it knows every pod from the store). */
+async function traceTable(): Promise<Map<string, boolean>> {
+  const state = readState(LAB)!;
+  const queries: { key: string; src: Record<string, string>; dst: Record<string, string>; port: number; protocol: string }[] = [];
+  for (const s of peers.filter(isPod)) {
+    for (const d of peers) {
+      if (d === s) continue;
+      for (const [port, proto] of PORTS) {
+        queries.push({ key: cellKey(s, d, port, proto), src: { pod: s.id }, dst: d.world ? { ip: d.ip } : { pod: d.id }, port, protocol: proto.toUpperCase() });
+      }
+    }
+  }
+  const answers = await agentPost<TraceAnswer[]>(state.agents['node1']!.socket, '/v1/policy/trace', { queries: queries.map(({ key: _k, ...q }) => q) });
+  return new Map(queries.map((q, i) => [q.key, answers[i]!.allowed]));
+}
+
+describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 900_000 }, () => {
+  before(async () => {
+    beeline(['lab', 'down', '--name', LAB, '-q']);
+    const up = beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '-q']);
+    assert.equal(up.code, 0, up.stderr);
+    kubectl('apply', WORKLOADS);
+    await until(
+      'all 9 pods running',
+      () => {
+        const items = JSON.parse(ok(['get', 'pods', '-A', '-o', 'json']).stdout).items as { status?: { phase?: string; podIP?: string } }[];
+        return items.filter((p) => p.status?.phase === 'Running' && p.status.podIP).length === 9;
+      },
+      120_000,
+      500,
+    );
+    const items = JSON.parse(ok(['get', 'pods', '-A', '-o', 'json']).stdout).items as { metadata: { namespace: string; name: string }; spec: { nodeName: string }; status: { podIP: string } }[];
+    peers = NAMESPACES.flatMap((ns) =>
+      PODS.map((p) => {
+        const it = items.find((i) => i.metadata.namespace === ns && i.metadata.name === p)!;
+        return { id: `${ns}/${p}`, ns, name: p, ip: it.status.podIP, node: it.spec.nodeName };
+      }),
+    );
+    // The outside world: a second address, and servers on both (TCP 80/81, UDP 80/81).
+    ok(['lab', 'exec', 'world', '--', 'ip', 'addr', 'add', `${WORLD_IPS[1]}/24`, 'dev', 'eth0']);
+    for (const [ip, args] of WORLD_IPS.flatMap((ip) => [['--http', '80', '--udp', '80'], ['--tcp', '81', '--udp', '81']].map((a) => [ip, a] as const))) {
+      const child = spawn(beelineBin, ['lab', 'exec', 'world', '--', beelineBin, 'serve', ...args, '--address', ip!, '--name', 'world'], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true });
+      worldPids.push(child.pid!);
+      child.unref();
+    }
+    peers.push(...WORLD_IPS.map((ip, i) => ({ id: `world/w${i + 1}`, ns: 'world', name: `w${i + 1}`, ip, world: true })));
+    // Servers answer in every pod before the first table.
+    await until('every server answers', async () => {
+      const bad = [...(await probeTable())].filter(([, c]) => !c.ok).map(([k, c]) => `${k} ${c.verdict}`);
+      if (bad.length) throw new Error(`${bad.length} cells fail: ${bad.slice(0, 30).join(', ')}`);
+      return true;
+    }, 60_000, 1000);
+  });
+
+  after(() => {
+    for (const pid of worldPids) {
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    beeline(['lab', 'down', '--name', LAB, '-q']);
+  });
+
+  for (const c of CASES) {
+    test(c.name, async () => {
+      if (c.policies) kubectl('apply', c.policies);
+      try {
+        await waitProgrammed();
+        const got = await probeTable();
+        const traced = await traceTable();
+        const expected = (k: string) => {
+          const [src, rest] = k.split('>') as [string, string];
+          const [dst, pp] = rest.split(':') as [string, string];
+          const [port, proto] = pp.split('/') as [string, Proto];
+          return c.expect(peers.find((p) => p.id === src)!, peers.find((p) => p.id === dst)!, Number(port), proto);
+        };
+        const wrong = [...got].filter(([k, v]) => v.ok !== expected(k)).map(([k, v]) => `${k}: expected ${expected(k) ? 'allowed' : 'denied'}, probe ${v.verdict}`);
+        const traceWrong = [...got].filter(([k, v]) => traced.get(k) !== v.ok).map(([k, v]) => `${k}: probe ${v.ok ? 'allowed' : 'denied'}, policy trace ${traced.get(k) ? 'allowed' : 'denied'}`);
+        const tables = PORTS.map(([port, proto]) => renderTable(expected, (k) => got.get(k)!.ok, port, proto)).join('\n\n');
+        assert.deepEqual(wrong, [], `${wrong.length} of ${got.size} cells differ:\n${tables}\n${wrong.slice(0, 40).join('\n')}`);
+        assert.deepEqual(traceWrong, [], `policy trace disagrees with the datapath on ${traceWrong.length} cells:\n${traceWrong.slice(0, 40).join('\n')}`);
+      } finally {
+        if (c.policies) kubectl('delete', c.policies);
+      }
+    });
+  }
+
+  test('egress to DNS only still resolves names', async () => {
+    const policy = CASES.find((c) => c.name.startsWith('egress from x to DNS only'))!.policies;
+    kubectl('apply', policy);
+    try {
+      await waitProgrammed();
+      const r = beeline(['exec', '-n', 'x', 'a', '-c', 'cont-80', '--', 'getent', 'hosts', 'web.z'], env);
+      assert.equal(r.code, 0, `DNS from x/a under dns-only egress: ${r.stderr}`);
+      assert.match(r.stdout, /^\d+\.\d+\.\d+\.\d+\s/);
+    } finally {
+      kubectl('delete', policy);
+    }
+  });
+
+  test('a policy changed while connections are open cuts them on their next packet, and lifting it lets new ones through', async () => {
+    const xa = peers.find((p) => p.id === 'x/a')!;
+    await waitProgrammed();
+    // A client in y/a holding one TCP connection to x/a:80 and sending a request every 200 ms.
+    const script = `
+      const net = require('node:net');
+      const s = net.createConnection({ host: '${xa.ip}', port: 80 });
+      let answers = 0, sent = 0;
+      s.on('data', (d) => { answers += (d.toString().match(/HTTP\\/1.1 200/g) || []).length; });
+      s.on('error', () => {});
+      const t = setInterval(() => { sent++; s.write('GET /hostname HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); }, 200);
+      process.stdin.on('data', () => { console.log(JSON.stringify({ sent, answers })); });
+      process.stdin.on('end', () => { clearInterval(t); s.destroy(); process.exit(0); });
+    `;
+    const child = spawn(beelineBin, ['exec', '-i', '-n', 'y', 'a', '-c', 'cont-80', '--', process.execPath, '-e', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const sample = async () => {
+      const before = out.length;
+      child.stdin.write('?\n');
+      await until('the client reports', () => out.length > before && out.endsWith('\n'), 10_000, 20);
+      return JSON.parse(out.trim().split('\n').pop()!) as { sent: number; answers: number };
+    };
+    try {
+      await sleep(1500);
+      const open = await sample();
+      assert.ok(open.answers >= 3, `the connection works before the policy: ${JSON.stringify(open)}`);
+      const deny = np('x', 'cut', '  podSelector: {}\n  policyTypes: [Ingress]\n');
+      kubectl('apply', deny);
+      await waitProgrammed();
+      const atDeny = await sample();
+      await sleep(1500);
+      const afterDeny = await sample();
+      assert.ok(afterDeny.sent - atDeny.sent >= 5, `requests kept being sent: ${JSON.stringify(afterDeny)}`);
+      assert.ok(afterDeny.answers - atDeny.answers <= 1, `the open connection is cut once the policy denies it (answers ${atDeny.answers} → ${afterDeny.answers})`);
+      const fresh = beeline(['exec', '-n', 'y', 'b', '-c', 'cont-80', '--', beelineBin, 'probe', 'tcp', `${xa.ip}:80`, '--timeout', '1000'], env);
+      assert.notEqual(fresh.code, 0, 'a new connection is denied too');
+      kubectl('delete', deny);
+      await waitProgrammed();
+      const again = beeline(['exec', '-n', 'y', 'b', '-c', 'cont-80', '--', beelineBin, 'probe', 'tcp', `${xa.ip}:80`, '--timeout', '1000'], env);
+      assert.equal(again.code, 0, `a new connection gets through once the policy is gone: ${again.stdout}`);
+    } finally {
+      child.stdin.end();
+      await new Promise((r) => child.on('close', r));
+    }
+  });
+
+  test('denied connections show as drops with their reason and the policies that decided, in beeline monitor', async () => {
+    const policies = [
+      np('x', 'deny-ingress', '  podSelector: {}\n  policyTypes: [Ingress]\n'),
+      cnp('y', 'deny-from-z', '  endpointSelector: {}\n  ingress:\n  - fromEntities: [all]\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": z}}]\n'),
+    ].join('---\n');
+    kubectl('apply', policies);
+    try {
+      await waitProgrammed();
+      const xa = peers.find((p) => p.id === 'x/a')!;
+      const ya = peers.find((p) => p.id === 'y/a')!;
+      const mon = spawn(beelineBin, ['monitor', '--type', 'drop', '--timeout', '6s'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      mon.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+      const closed = new Promise((r) => mon.on('close', r));
+      await sleep(1500);
+      beeline(['exec', '-n', 'z', 'b', '-c', 'cont-80', '--', beelineBin, 'probe', 'tcp', `${xa.ip}:80`, '--timeout', '500'], env);
+      beeline(['exec', '-n', 'z', 'b', '-c', 'cont-80', '--', beelineBin, 'probe', 'tcp', `${ya.ip}:81`, '--timeout', '500'], env);
+      await closed;
+      const defaultDeny = text.split('\n').find((l) => l.includes(`${xa.ip}:80`));
+      assert.ok(defaultDeny, `a drop for ${xa.ip}:80 in:\n${text}`);
+      assert.match(defaultDeny, /Policy denied/);
+      assert.match(defaultDeny, /133|Policy denied/);
+      assert.match(defaultDeny, /NetworkPolicy\/x\/deny-ingress/);
+      const explicit = text.split('\n').find((l) => l.includes(`${ya.ip}:81`));
+      assert.ok(explicit, `a drop for ${ya.ip}:81 in:\n${text}`);
+      assert.match(explicit, /Policy denied by denylist/);
+      assert.match(explicit, /CiliumNetworkPolicy\/y\/deny-from-z/);
+      // And the CLI's trace names the same policies.
+      const trace = ok(['policy', 'trace', '--src-pod', 'z/b', '--dst-pod', 'x/a', '--dport', '80/TCP']).stdout;
+      assert.match(trace, /denied/i);
+      assert.match(trace, /NetworkPolicy\/x\/deny-ingress/);
+      const trace2 = ok(['policy', 'trace', '--src-pod', 'z/b', '--dst-pod', 'y/a', '--dport', '81/TCP']).stdout;
+      assert.match(trace2, /CiliumNetworkPolicy\/y\/deny-from-z/);
+      const allowed = ok(['policy', 'trace', '--src-pod', 'x/b', '--dst-pod', 'y/a', '--dport', '80/TCP']).stdout;
+      assert.match(allowed, /allowed/i);
+    } finally {
+      kubectl('delete', policies);
+    }
+  });
+});
