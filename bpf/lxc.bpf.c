@@ -152,7 +152,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 					return ret;
 			}
 		}
-	} else {
+	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
 		/* Every packet that is not a reply: a policy change cuts an
 		 * established connection on its next packet. */
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, src, BL_DIR_EGRESS, peer,
@@ -288,7 +288,7 @@ int bl_to_container(struct __sk_buff *skb)
 			ret = lb4_rev_nat(skb, &pkt, ct.rev_nat_index);
 			if (IS_DROP(ret))
 				return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
-		} else {
+		} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
 			if (ep) {
 				tm.src_identity = to_container_src_identity(pkt.saddr, &peer_ep);
 				ret = policy_enforce(skb, &pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS,

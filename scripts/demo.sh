@@ -202,6 +202,52 @@ ENP=$(node_port shop nobody-home-np)
 echo "\$ beeline lab exec world -- curl http://172.18.0.12:$ENP/   (no endpoints: the datapath answers ICMP port unreachable, so it fails at once)"
 $B lab exec world -- curl -sS --max-time 5 "http://172.18.0.12:$ENP/" || true
 
+say "4i. Identity-based network policy at L3/L4: rule1 of Cilium's Star Wars demo (applied in 4c) lets only org=empire reach the deathstar"
+run $B get cnp -n empire
+run $B policy get
+run $B exec -n empire tiefighter -- curl -s -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing
+$B monitor --type drop --type policy-verdict --timeout 5s > /tmp/beeline-demo-policy.txt 2>/dev/null &
+MON=$!
+sleep 1.5
+echo '$ beeline exec -n empire xwing -- curl --max-time 2 -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing   (org=alliance: dropped)'
+$B exec -n empire xwing -- curl -sS --max-time 2 -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing || true
+wait $MON || true
+echo "(the monitor: the xwing's SYN dropped by default deny, reason and deciding policy named)"
+grep -F "drop" /tmp/beeline-demo-policy.txt | head -2
+rm -f /tmp/beeline-demo-policy.txt
+run $B policy trace --src-pod empire/xwing --dst-pod "empire/$DS_POD" --dport 80/TCP
+run $B policy trace --src-pod empire/tiefighter --dst-pod "empire/$DS_POD" --dport 80/TCP
+run $B bpf policy get
+cat <<'EOF2' > /tmp/beeline-demo-deny.yaml
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: no-tools-to-db, namespace: shop}
+spec:
+  endpointSelector: {}
+  ingress:
+  - fromEntities: [all]
+  ingressDeny:
+  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": tools}}]
+    toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+EOF2
+run $B apply -f /tmp/beeline-demo-deny.yaml
+sleep 1
+echo '$ beeline exec -n tools client -- curl --max-time 2 http://api.shop:8080/hostname   (an explicit deny wins over the allow-all)'
+$B exec -n tools client -- curl -sS --max-time 2 http://api.shop:8080/hostname || true
+run $B policy trace --src-pod tools/client --dst-ip "$($B get pods -n shop -l app=api -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].status.podIP))')" --dport 8080/TCP
+$B delete -f /tmp/beeline-demo-deny.yaml >/dev/null
+rm -f /tmp/beeline-demo-deny.yaml
+echo '$ beeline apply -f bad-policy.yaml   (bad input: refused with its field path, nothing applied)'
+cat <<'EOF2' | $B apply -f - || true
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: broken, namespace: shop}
+spec:
+  podSelector: {}
+  ingress:
+  - ports: [{protocol: TCP, port: 9000, endPort: 8000}]
+EOF2
+
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
 run $B bpf ipcache list

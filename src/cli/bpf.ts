@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { agentGet, agentRequest } from '../agent/client.js';
 import type { CtRow, EndpointMapRow, IpcacheRow, LbBackendRow, LbFrontendRow } from '../agent/datapath.js';
 import { BlLbFlags } from '../datapath/generated/abi.js';
+import type { PolicyMapRow } from '../datapath/policy.js';
 import { probeAll } from '../datapath/probes.js';
 import { listLabs, readState } from '../lab/state.js';
 import { labOption } from './lab.js';
@@ -134,7 +135,7 @@ export function registerBpf(program: Command): void {
       const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
       if (endpoint !== undefined && !/^\d+$/.test(endpoint)) throw new UsageError(`bpf policy get ${endpoint}: expected a numeric endpoint id`, 'see beeline endpoint list');
       const path = endpoint === undefined ? '/v1/bpf/policy' : `/v1/bpf/policy?endpoint=${endpoint}`;
-      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<PolicyMapRow[]>(a.socket, path) })));
+      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<PolicyMapRowJson[]>(a.socket, path) })));
       if (printStructured(fmt, all)) return;
       const rows: string[][] = [];
       for (const n of all) {
@@ -188,20 +189,8 @@ export function lbFlagNames(flags: number): string {
   return out.join(', ');
 }
 
-/** A row of GET /v1/bpf/policy: a policy map entry, its counters and the policies its cookie names. */
-interface PolicyMapRow {
-  endpoint: number;
-  direction: 'ingress' | 'egress';
-  identity: number;
-  protocol: number;
-  port: number;
-  portPrefixLen: number;
-  verdict: 'allow' | 'deny' | 'default-deny';
-  cookie: number;
-  packets: number | string;
-  bytes: number | string;
-  policies: string[];
-}
+/** A row of GET /v1/bpf/policy: a policy map entry as the map holds it (counters as JSON numbers), and the policies its cookie names. */
+type PolicyMapRowJson = Omit<PolicyMapRow, 'packets' | 'bytes'> & { packets: number | string; bytes: number | string; policies: string[] };
 
 function protoName(p: number): string {
   return ({ 1: 'ICMP', 6: 'TCP', 17: 'UDP', 132: 'SCTP' } as Record<number, string>)[p] ?? String(p);

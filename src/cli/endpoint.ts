@@ -35,8 +35,9 @@ export function registerEndpoint(program: Command): void {
       const rows: string[][] = [];
       for (const e of eps) {
         const labels = labelList(e);
-        // Policy enforcement arrives with network policy; until then nothing is enforced.
-        rows.push([e.node, String(e.id), 'Disabled', 'Disabled', String(e.identity), labels[0]!, e.ipv4, e.state]);
+        const pe = (e as { policyEnforcement?: { ingress: boolean; egress: boolean; audit: boolean } }).policyEnforcement;
+        const state = (on: boolean | undefined) => (on ? (pe?.audit ? 'Enabled (Audit)' : 'Enabled') : 'Disabled');
+        rows.push([e.node, String(e.id), state(pe?.ingress), state(pe?.egress), String(e.identity), labels[0]!, e.ipv4, e.state]);
         for (const l of labels.slice(1)) rows.push(['', '', '', '', '', l, '', '']);
       }
       process.stdout.write(table(['NODE', 'ENDPOINT', 'POLICY (ingress)', 'POLICY (egress)', 'IDENTITY', 'LABELS (source:key[=value])', 'IPv4', 'STATUS'], rows));

@@ -69,10 +69,12 @@ export function registerPolicy(program: Command): void {
       for (const n of all) {
         for (const p of n.policies) {
           const sel = p.selects.length ? p.selects.map((s) => `${s.id} ${s.pod} (${[s.ingress ? 'ingress' : '', s.egress ? 'egress' : ''].filter(Boolean).join(', ')})`) : ['(no local endpoint)'];
-          sel.forEach((s, i) => rows.push(i === 0 ? [n.node, p.key, s] : ['', '', s]));
+          const rules = ruleSummary(p.spec);
+          const lines = Math.max(sel.length, rules.length);
+          for (let i = 0; i < lines; i++) rows.push([i === 0 ? n.node : '', i === 0 ? p.key : '', rules[i] ?? '', sel[i] ?? '']);
         }
       }
-      process.stdout.write(table(['NODE', 'POLICY', 'SELECTS ENDPOINT'], rows));
+      process.stdout.write(table(['NODE', 'POLICY', 'RULES', 'SELECTS ENDPOINT'], rows));
       const eps: string[][] = [];
       for (const n of all) {
         for (const e of n.endpoints) {
@@ -113,4 +115,46 @@ export function registerPolicy(program: Command): void {
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+/** One short line per rule section: `ingress: fromEndpoints {org=empire} → 80/TCP`. The full specs are in -o json|yaml. */
+function ruleSummary(spec: unknown): string[] {
+  const specs = (Array.isArray(spec) ? spec : [spec]).filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null);
+  const out: string[] = [];
+  const sel = (v: unknown) => {
+    const s = v as { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined;
+    const labels = Object.entries(s?.matchLabels ?? {}).map(([k, x]) => `${k}=${x}`);
+    if (s?.matchExpressions?.length) labels.push(`${s.matchExpressions.length} expression(s)`);
+    return `{${labels.join(',')}}`;
+  };
+  const ports = (r: Record<string, unknown>) => {
+    const list = ((r.toPorts ?? r.ports) as { ports?: { port?: unknown; endPort?: unknown; protocol?: string }[]; port?: unknown; endPort?: unknown; protocol?: string }[] | undefined) ?? [];
+    const flat = list.flatMap((p) => (p.ports ? p.ports : [p]));
+    return flat.length ? ` → ${flat.map((p) => `${p.port ?? 'all'}${p.endPort ? `-${String(p.endPort)}` : ''}/${p.protocol ?? 'TCP'}`).join(',')}` : '';
+  };
+  for (const sp of specs) {
+    const subject = sp.endpointSelector ?? sp.podSelector ?? sp.nodeSelector;
+    out.push(`selects ${sel(subject)}`);
+    for (const dir of ['ingress', 'ingressDeny', 'egress', 'egressDeny'] as const) {
+      const rules = sp[dir];
+      if (!Array.isArray(rules)) continue;
+      if (rules.length === 0) out.push(`${dir}: (none allowed)`);
+      for (const r of rules as Record<string, unknown>[]) {
+        const peer = (x: unknown): string => {
+          if (typeof x === 'string') return x;
+          const o = x as Record<string, unknown>;
+          if (typeof o.cidr === 'string') return `${o.cidr}${Array.isArray(o.except) && o.except.length ? ` except ${o.except.join(',')}` : ''}`;
+          if (o.ipBlock) return peer(o.ipBlock);
+          if (o.podSelector || o.namespaceSelector) return [o.podSelector ? `pods ${sel(o.podSelector)}` : 'all pods', o.namespaceSelector ? `in namespaces ${sel(o.namespaceSelector)}` : ''].filter(Boolean).join(' ');
+          if (o.k8sService) return `service ${JSON.stringify(o.k8sService)}`;
+          return sel(o);
+        };
+        const peers = Object.entries(r)
+          .filter(([k]) => /^(from|to)(Endpoints|CIDR|CIDRSet|Entities|Services|FQDNs)?$/.test(k))
+          .map(([k, v]) => `${k} ${Array.isArray(v) ? v.map(peer).join(' | ') : ''}`);
+        out.push(`${dir}: ${peers.length ? peers.join('; ') : 'any peer'}${ports(r)}`);
+      }
+    }
+  }
+  return out;
 }

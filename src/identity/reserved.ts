@@ -138,6 +138,8 @@ function parseCidrText(text: string): Cidr4 {
 export class LocalIdentityAllocator {
   private readonly byKey = new Map<string, { id: number; labels: LabelSet; refs: number }>();
   private readonly byId = new Map<number, string>();
+  /** Every number below this one is in use: the search for the lowest free one starts here (a scan from the bottom made 10k prefixes quadratic). */
+  private lowestFree = LOCAL_IDENTITY_MIN;
 
   /** The identity of a prefix, allocating one (or taking a reference) as needed. */
   allocateCidr(prefix: string, opts: { covering?: boolean } = {}): Identity {
@@ -154,11 +156,12 @@ export class LocalIdentityAllocator {
       have.refs++;
       return { id: have.id, labels: have.labels };
     }
-    let id = LOCAL_IDENTITY_MIN;
+    let id = this.lowestFree;
     while (this.byId.has(id) && id <= LOCAL_IDENTITY_MAX) id++;
     if (id > LOCAL_IDENTITY_MAX) throw new IdentityExhaustedError(`allocate local identity for ${key}: all ${0xffffff} local identities are in use`);
     this.byKey.set(key, { id, labels, refs: 1 });
     this.byId.set(id, key);
+    this.lowestFree = id + 1;
     return { id, labels };
   }
 
@@ -174,6 +177,7 @@ export class LocalIdentityAllocator {
     if (--have.refs > 0) return false;
     this.byKey.delete(key);
     this.byId.delete(have.id);
+    if (have.id < this.lowestFree) this.lowestFree = have.id;
     return true;
   }
 

@@ -13,19 +13,10 @@ import type { LabelSet } from '../identity/labels.js';
 import { lookupPolicy } from './lookup.js';
 import { PolicyRepository } from './repository.js';
 import { podLabels } from './testing.js';
+import { mulberry32 } from '../../test/lib/rng.js';
 import type { Direction, EndpointInfo } from './types.js';
 
-/** mulberry32: small, seeded, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 interface Pod { id: number; ns: string; labels: Record<string, string> }
 const PODS: Pod[] = [

@@ -253,6 +253,33 @@ test('an established connection is cut on its next packet once its allow entry i
   assert.equal(verdictOf(out.events).action, DENY, 'every policy drop is reported, established or not');
 });
 
+/** An ICMP destination unreachable (port unreachable) quoting a UDP packet src:sport → dst:dport. */
+function icmpUnreachable(quote: { src: string; dst: string; sport: number; dport: number }): Buffer {
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip.writeUInt16BE(20 + 12, 2);
+  ip[8] = 64;
+  ip[9] = 17;
+  ip.writeUInt32BE(ip4Num(quote.src) >>> 0, 12);
+  ip.writeUInt32BE(ip4Num(quote.dst) >>> 0, 16);
+  return Buffer.concat([Buffer.from([3, 3, 0, 0, 0, 0, 0, 0]), ip, udp(quote.sport, quote.dport, quote.src, quote.dst).subarray(0, 8)]);
+}
+
+test('ICMP errors quoting a tracked connection are related and pass an enforced direction; unrelated ones are judged (and dropped)', (t) => {
+  const { n, policy } = node(t);
+  policy.apply(A.id, { upserts: [entry({ identity: REMOTE_POD.identity, protocol: 17, port: 53 }), defaultDeny('egress', 1), defaultDeny('ingress', 2)], deletes: [] });
+  setFlags(n, A, EGRESS_F | INGRESS_F);
+  assert.equal(n.run('bl_from_container', fromPod(A, REMOTE_POD.ip, 17, udp(40000, 53, A.ip, REMOTE_POD.ip))).retval, TC_ACT_REDIRECT);
+  const related = n.run('bl_from_overlay', ipv4Frame({ src: REMOTE_POD.ip, dst: A.ip, proto: 1, payload: icmpUnreachable({ src: A.ip, dst: REMOTE_POD.ip, sport: 40000, dport: 53 }) }));
+  assert.equal(related.retval, TC_ACT_REDIRECT, 'the port unreachable reaches A');
+  assert.deepEqual(drops(related.events), []);
+  assert.deepEqual(verdicts(related.events), [], 'related packets are not looked up');
+  assert.equal(n.ct().length, 1, 'and make no entry of their own');
+  const unrelated = n.run('bl_from_overlay', ipv4Frame({ src: REMOTE_POD.ip, dst: A.ip, proto: 1, payload: icmpUnreachable({ src: A.ip, dst: REMOTE_POD.ip, sport: 40001, dport: 53 }) }));
+  assert.equal(unrelated.retval, TC_ACT_SHOT);
+  assert.equal(dropOf(unrelated.events).reason, POLICY);
+});
+
 test('audit mode: what policy would drop passes, reported with action audit and no drop', (t) => {
   const { n, policy } = node(t);
   policy.apply(A.id, { upserts: [defaultDeny('egress', 61)], deletes: [] });

@@ -289,7 +289,8 @@ async function traceTable(): Promise<Map<string, boolean>> {
 describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 900_000 }, () => {
   before(async () => {
     beeline(['lab', 'down', '--name', LAB, '-q']);
-    const up = beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '-q']);
+    // A small per-endpoint share of the policy map, so that one test can overflow it.
+    const up = beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '-q', '--bpf-policy-map-max', '64']);
     assert.equal(up.code, 0, up.stderr);
     kubectl('apply', WORKLOADS);
     await until(
@@ -396,16 +397,16 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
       return JSON.parse(out.trim().split('\n').pop()!) as { sent: number; answers: number };
     };
     try {
-      await sleep(1500);
-      const open = await sample();
-      assert.ok(open.answers >= 3, `the connection works before the policy: ${JSON.stringify(open)}`);
+      // The client is a fresh Node process in the pod: wait for it to be answered a few times.
+      await until('the connection answers before the policy', async () => (await sample()).answers >= 3, 20_000, 300);
       const deny = np('x', 'cut', '  podSelector: {}\n  policyTypes: [Ingress]\n');
       kubectl('apply', deny);
       await waitProgrammed();
       const atDeny = await sample();
-      await sleep(1500);
-      const afterDeny = await sample();
-      assert.ok(afterDeny.sent - atDeny.sent >= 5, `requests kept being sent: ${JSON.stringify(afterDeny)}`);
+      const afterDeny = await until('five more requests sent', async () => {
+        const s = await sample();
+        return s.sent - atDeny.sent >= 5 ? s : undefined;
+      }, 20_000, 300);
       assert.ok(afterDeny.answers - atDeny.answers <= 1, `the open connection is cut once the policy denies it (answers ${atDeny.answers} → ${afterDeny.answers})`);
       const fresh = beeline(['exec', '-n', 'y', 'b', '-c', 'cont-80', '--', beelineBin, 'probe', 'tcp', `${xa.ip}:80`, '--timeout', '1000'], env);
       assert.notEqual(fresh.code, 0, 'a new connection is denied too');
@@ -416,6 +417,74 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
     } finally {
       child.stdin.end();
       await new Promise((r) => child.on('close', r));
+    }
+  });
+
+  /** One probe from a pod: whether it connected. */
+  const reach = (from: string, to: Peer, port: number, proto: Proto = 'tcp') => {
+    const [ns, pod] = from.split('/') as [string, string];
+    return beeline(['exec', '-n', ns, pod, '-c', 'cont-80', '--', beelineBin, 'probe', proto, `${to.ip}:${port}`, '--timeout', '1000'], env).code === 0;
+  };
+
+  test('bad input is refused whole with its field path, and the policy in force stays in force', async () => {
+    const good = np('x', 'deny-ingress', '  podSelector: {}\n  policyTypes: [Ingress]\n');
+    kubectl('apply', good);
+    try {
+      await waitProgrammed();
+      const xa = peers.find((p) => p.id === 'x/a')!;
+      const bad = [
+        np('x', 'allow-all-but-broken', '  podSelector: {}\n  ingress:\n  - ports: [{protocol: TCP, port: 90, endPort: 80}]\n'),
+        cnp('x', 'unknown-entity', '  endpointSelector: {}\n  ingress:\n  - fromEntities: [everyone]\n'),
+        cnp('x', 'bad-cidr', '  endpointSelector: {}\n  egress:\n  - toCIDR: [10.0.0.0/33]\n'),
+        cnp('x', 'bad-operator', '  endpointSelector: {matchExpressions: [{key: pod, operator: Like, values: [a]}]}\n  ingress: [{}]\n'),
+        cnp('x', 'port-range', '  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: "70000", protocol: TCP}]}]\n'),
+      ];
+      const paths = [/spec\.ingress\[0\]\.ports\[0\]\.endPort/, /spec\.ingress\[0\]\.fromEntities\[0\]/, /spec\.egress\[0\]\.toCIDR\[0\]/, /spec\.endpointSelector\.matchExpressions\[0\]\.operator/, /spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port/];
+      for (const [i, doc] of bad.entries()) {
+        // Each bad policy arrives next to a good one in the same file: nothing of the file is applied.
+        const r = spawnSync(beelineBin, ['apply', '-f', '-'], { input: `${doc}---\n${np('x', 'would-allow-all', '  podSelector: {}\n  ingress: [{}]\n')}`, encoding: 'utf8', env: { ...process.env, ...env } });
+        assert.notEqual(r.status, 0, `refused: ${doc}`);
+        assert.match(r.stderr, paths[i]!, r.stderr);
+        assert.match(r.stderr, /BL_ERR_\w+|Invalid|Unsupported|Required|Forbidden/, r.stderr);
+      }
+      const names = ['networkpolicies', 'ciliumnetworkpolicies'].flatMap((kind) => (JSON.parse(ok(['get', kind, '-n', 'x', '-o', 'json']).stdout).items as { metadata: { name: string } }[]).map((i) => i.metadata.name));
+      assert.deepEqual(names, ['deny-ingress'], 'only the good policy is in the store');
+      await waitProgrammed();
+      assert.equal(reach('y/a', xa, 80), false, 'the default deny is still enforced');
+      assert.equal(reach('x/a', peers.find((p) => p.id === 'y/a')!, 80), true, 'and nothing else changed');
+    } finally {
+      kubectl('delete', good);
+    }
+  });
+
+  test('a policy too big for an endpoint\'s share of the map: the endpoint reports it and keeps the last policy it could enforce whole', async () => {
+    const xa = peers.find((p) => p.id === 'x/a')!;
+    // toPorts entries of at most 40 ports each (the CRD's limit).
+    const chunks = (ports: number[]) => Array.from({ length: Math.ceil(ports.length / 40) }, (_, i) => ports.slice(i * 40, i * 40 + 40));
+    const policy = (ports: number[]) =>
+      cnp('x', 'a-ports', `  endpointSelector: {matchLabels: {pod: a}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": y}}]\n    toPorts: [${chunks(ports).map((c) => `{ports: [${c.map((p) => `{port: "${p}", protocol: TCP}`).join(', ')}]}`).join(', ')}]\n`);
+    kubectl('apply', policy([80]));
+    try {
+      await waitProgrammed();
+      assert.equal(reach('y/a', xa, 80), true);
+      assert.equal(reach('y/a', xa, 81), false);
+      // 3 identities of y × 71 ports: far more than the 64 entries an endpoint may have here.
+      kubectl('apply', policy([80, 81, ...Array.from({ length: 69 }, (_, i) => 2000 + i)]));
+      await waitProgrammed();
+      const rows = JSON.parse(ok(['policy', 'get', '--node', xa.node!, '-o', 'json']).stdout) as { endpoints: { pod: string; error?: string }[] }[];
+      const row = rows[0]!.endpoints.find((e) => e.pod === 'x/a');
+      assert.match(row?.error ?? '', /bpf-policy-map-max 64/, JSON.stringify(row));
+      assert.equal(reach('y/a', xa, 80), true, 'the last policy that fitted is still enforced');
+      assert.equal(reach('y/a', xa, 81), false, 'and none of the new one');
+      assert.equal(reach('z/a', xa, 80), false);
+      // Back within the limit: the new version applies and the error goes.
+      kubectl('apply', policy([80, 81]));
+      await waitProgrammed();
+      assert.equal(reach('y/a', xa, 81), true);
+      const again = JSON.parse(ok(['policy', 'get', '--node', xa.node!, '-o', 'json']).stdout) as { endpoints: { pod: string; error?: string }[] }[];
+      assert.equal(again[0]!.endpoints.find((e) => e.pod === 'x/a')?.error, undefined);
+    } finally {
+      kubectl('delete', policy([80]));
     }
   });
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <linux/in.h>
+#include <linux/ip.h>
 
 #include "lib/common.h"
 #include "lib/config.h"
@@ -35,7 +36,10 @@ struct ct_result {
 /* ICMP types (RFC 792). Not from <linux/icmp.h>: it drags in libc headers
  * that a -target bpf build cannot resolve. */
 #define ICMP_ECHOREPLY	0
+#define ICMP_DEST_UNREACH	3
 #define ICMP_ECHO	8
+#define ICMP_TIME_EXCEEDED	11
+#define ICMP_PARAMETERPROB	12
 
 /* Seconds of CLOCK_MONOTONIC, the clock of bl_ct_entry's times. */
 static __always_inline __u32 ct_now(void)
@@ -176,10 +180,61 @@ static __always_inline void ct_count(struct bl_ct_entry *e, bool reply, __u32 le
 }
 
 /*
+ * Whether an ICMP error (destination unreachable, time exceeded, parameter
+ * problem) quotes a packet of a connection tracked here: Cilium's
+ * CT_RELATED, which passes like a reply (a "fragmentation needed" for a
+ * connection policy allowed must reach its sender). The quoted packet went
+ * the other way through this endpoint: either in its connection's original
+ * direction there (the entry of the opposite flag, quoted tuple as is) or as
+ * a reply (the entry of this direction, quoted tuple reversed). TCP, UDP and
+ * SCTP quotes only; anything unreadable is not related.
+ */
+static __always_inline bool ct_icmp_related4(struct __sk_buff *skb, const struct pkt_meta *pkt, enum ct_dir dir)
+{
+	struct bl_ct4_key k = {};
+	struct iphdr quoted;
+	__be16 ports[2];
+	__u8 type;
+	__u32 off;
+
+	if (pkt->fragment || pkt->l4_proto != IPPROTO_ICMP)
+		return false;
+	if (bpf_skb_load_bytes(skb, pkt->l4_off, &type, sizeof(type)) < 0)
+		return false;
+	if (type != ICMP_DEST_UNREACH && type != ICMP_TIME_EXCEEDED && type != ICMP_PARAMETERPROB)
+		return false;
+	/* The quoted IPv4 header follows the 8-byte ICMP header. */
+	off = pkt->l4_off + 8;
+	if (bpf_skb_load_bytes(skb, off, &quoted, sizeof(quoted)) < 0)
+		return false;
+	if (quoted.version != 4 || quoted.ihl < 5)
+		return false;
+	if (quoted.protocol != IPPROTO_TCP && quoted.protocol != IPPROTO_UDP && quoted.protocol != IPPROTO_SCTP)
+		return false;
+	if (bpf_skb_load_bytes(skb, off + quoted.ihl * 4, ports, sizeof(ports)) < 0)
+		return false;
+	k.saddr = quoted.saddr;
+	k.daddr = quoted.daddr;
+	k.sport = ports[0];
+	k.dport = ports[1];
+	k.nexthdr = quoted.protocol;
+	k.flags = dir == CT_EGRESS ? CT_INGRESS : CT_EGRESS;
+	if (bpf_map_lookup_elem(&bl_ct4, &k))
+		return true;
+	k.saddr = quoted.daddr;
+	k.daddr = quoted.saddr;
+	k.sport = ports[1];
+	k.dport = ports[0];
+	k.flags = dir;
+	return bpf_map_lookup_elem(&bl_ct4, &k) != NULL;
+}
+
+/*
  * Conntrack for an IPv4 packet crossing an endpoint in direction dir, the
  * lookup half: reply first (its reversed tuple with the opposite flag: the
  * precedence Cilium gives REPLY over ESTABLISHED), then the original
- * direction; a hit is counted and refreshed. A miss creates nothing:
+ * direction; a hit is counted and refreshed; an ICMP error quoting a
+ * tracked connection is BL_TRACE_REASON_CT_RELATED. A miss creates nothing:
  * res->reason is BL_TRACE_REASON_POLICY (new) and *tuple holds the key for
  * ct_create4(), which the caller calls once policy (lib/policy.h) has let
  * the packet through, so a dropped packet leaves no entry behind.
@@ -235,6 +290,13 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 		if (e->rev_nat_index != res->rev_nat_index && (dir == CT_EGRESS || res->rev_nat_index))
 			e->rev_nat_index = res->rev_nat_index;
 		res->rev_nat_index = e->rev_nat_index;
+		return CTX_ACT_OK;
+	}
+
+	/* An ICMP error about a tracked connection: related, no entry of its own. */
+	if (ct_icmp_related4(skb, pkt, dir)) {
+		res->reason = BL_TRACE_REASON_CT_RELATED;
+		res->report = true;
 		return CTX_ACT_OK;
 	}
 

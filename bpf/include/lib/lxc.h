@@ -85,7 +85,7 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 		ret = lb4_rev_nat(skb, pkt, ct.rev_nat_index);
 		if (IS_DROP(ret))
 			return ret;
-	} else {
+	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS, from->src_identity,
 				     from_obs == TRACE_POINT_NONE ? from->source : 0, from);
 		if (IS_DROP(ret)) {

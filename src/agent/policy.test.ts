@@ -1,0 +1,199 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { PolicyManager } from './policy.js';
+import type { Informer, Store, StoreObject } from '../store/store.js';
+import type { PolicyDatapath, PolicyMapEntry, PolicyMapRow, PolicyUpdate } from '../datapath/policy.js';
+import type { EndpointManager } from './endpoints.js';
+import type { EndpointModel } from './types.js';
+import { canonicalLabels } from '../identity/labels.js';
+import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
+import { logger } from '../common/log.js';
+import { BlEndpointFlags } from '../datapath/generated/abi.js';
+
+/** An informer over a fixed list that the test changes by hand. */
+class FakeInformer extends EventEmitter {
+  readonly items = new Map<string, StoreObject>();
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  hasSynced(): boolean {
+    return true;
+  }
+  async waitForSync(): Promise<void> {}
+  get(ns: string | undefined, name: string): StoreObject | undefined {
+    return this.items.get(`${ns ?? ''}/${name}`);
+  }
+  list(): StoreObject[] {
+    return [...this.items.values()];
+  }
+  resourceVersion(): string {
+    return '1';
+  }
+  put(o: StoreObject): void {
+    const k = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const had = this.items.has(k);
+    this.items.set(k, o);
+    this.emit(had ? 'update' : 'add', o);
+  }
+  remove(o: StoreObject): void {
+    this.items.delete(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+    this.emit('delete', o);
+  }
+}
+
+/** Records every write in order. */
+class FakePolicyDatapath implements PolicyDatapath {
+  readonly log: string[] = [];
+  readonly map = new Map<number, PolicyMapEntry[]>();
+  constructor(initial: [number, PolicyMapEntry[]][] = []) {
+    for (const [id, e] of initial) this.map.set(id, e);
+  }
+  apply(epId: number, u: PolicyUpdate): void {
+    this.log.push(`apply ${epId} +${u.upserts.length} -${u.deletes.length}`);
+    const key = (e: Pick<PolicyMapEntry, 'direction' | 'identity' | 'protocol' | 'port' | 'portPrefixLen'>) => `${e.direction}/${e.identity}/${e.protocol}/${e.port}/${e.portPrefixLen}`;
+    const m = new Map((this.map.get(epId) ?? []).map((e) => [key(e), e]));
+    for (const e of u.upserts) m.set(key(e), e);
+    for (const e of u.deletes) m.delete(key(e));
+    this.map.set(epId, [...m.values()]);
+  }
+  entries(epId?: number): PolicyMapRow[] {
+    return [...this.map].filter(([id]) => epId === undefined || id === epId).flatMap(([id, es]) => es.map((e) => ({ ...e, endpoint: id, proxyPort: 0, packets: 0n, bytes: 0n })));
+  }
+  deleteEndpoint(epId: number): number {
+    this.log.push(`delete ${epId}`);
+    const n = this.map.get(epId)?.length ?? 0;
+    this.map.delete(epId);
+    return n;
+  }
+  setEndpointPolicyFlags(): number {
+    return 0;
+  }
+  setEndpointFlags(ep: { id: number }, flags: number): number {
+    this.log.push(`flags ${ep.id} ${flags}`);
+    return 1;
+  }
+  capacity() {
+    return { entries: 1 << 18, perEndpoint: 16384 };
+  }
+}
+
+const ns = (name: string) => `k8s:io.kubernetes.pod.namespace=${name}`;
+const IDS: Identity[] = [
+  ...RESERVED_IDENTITIES,
+  { id: 1001, labels: canonicalLabels([ns('x'), 'k8s:pod=a']) },
+  { id: 1002, labels: canonicalLabels([ns('x'), 'k8s:pod=b']) },
+  { id: 1003, labels: canonicalLabels([ns('y'), 'k8s:pod=a']) },
+];
+
+function endpoint(id: number, identity: number, pod: string): EndpointModel {
+  const [namespace, name] = pod.split('/') as [string, string];
+  const labels = IDS.find((i) => i.id === identity)!.labels.map((l) => `${l.source}:${l.key}=${l.value}`);
+  return { id, containerID: `c${id}`, ifname: 'eth0', netns: '', hostIfname: `lxc${id}`, hostIfindex: id, ipv4: `10.0.1.${id}`, mac: '', hostMac: '', pod: { namespace, name }, labels: {}, identity, identityLabels: labels, state: 'ready', createdAt: '' };
+}
+
+function cnp(nsName: string, name: string, spec: unknown, rv = '1'): StoreObject {
+  return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: nsName, name, resourceVersion: rv, uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec };
+}
+
+async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][] } = {}) {
+  const informers = new Map<string, FakeInformer>();
+  const store = { informer: (kind: string) => informers.get(kind) ?? informers.set(kind, new FakeInformer()).get(kind)! } as unknown as Store;
+  const eps = [endpoint(1, 1001, 'x/a'), endpoint(2, 1002, 'x/b')];
+  const listeners: ((ep: EndpointModel) => void)[] = [];
+  const endpoints = { list: () => eps, get: (id: number) => eps.find((e) => e.id === id), onChange: (cb: (ep: EndpointModel) => void) => (listeners.push(cb), () => undefined) } as unknown as EndpointManager;
+  const dp = new FakePolicyDatapath(opts.initial);
+  let cidrChanges = 0;
+  const mgr = new PolicyManager(
+    {
+      store,
+      datapath: dp,
+      endpoints,
+      identities: () => IDS,
+      onIdentityChange: () => () => undefined,
+      identityOfIP: () => 2,
+      cidrIdentitiesChanged: () => cidrChanges++,
+      log: logger('test', new PassThrough()),
+    },
+    { enforcement: 'default', audit: false, allowLocalhost: true, policyMapMax: opts.policyMapMax ?? 16384 },
+  );
+  await mgr.start();
+  const cnps = informers.get('CiliumNetworkPolicy')! as unknown as FakeInformer & Informer;
+  /** Lets the manager's debounced flush run. */
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges };
+}
+
+const INGRESS = BlEndpointFlags.BL_EP_F_POLICY_INGRESS;
+const EGRESS = BlEndpointFlags.BL_EP_F_POLICY_EGRESS;
+
+test('policy manager: entries are written before enforcement is switched on, and only for the endpoints a policy selects', async () => {
+  const { mgr, dp, cnps, settle } = await setup();
+  assert.deepEqual(dp.log, [], 'no policy: nothing written');
+  cnps.put(cnp('x', 'a-from-y', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'y' } }] }] }));
+  await settle();
+  assert.deepEqual(dp.log, ['apply 1 +3 -0', `flags 1 ${INGRESS}`], 'endpoint 1 only: default deny, allow-localhost, y/a; then the flag');
+  assert.equal(mgr.isSynced(), true);
+  assert.deepEqual(mgr.status().policies, ['CiliumNetworkPolicy/x/a-from-y@1']);
+  // A change to the policy touches endpoint 1 only, and only what differs.
+  dp.log.length = 0;
+  cnps.put(cnp('x', 'a-from-y', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'y' } }] }], egress: [{ toEntities: ['world'] }] }, '2'));
+  await settle();
+  assert.deepEqual(dp.log, ['apply 1 +3 -0', `flags 1 ${INGRESS | EGRESS}`], 'egress default deny, world (2) and world-ipv4 (9)');
+  // Removing it switches enforcement off before the entries go.
+  dp.log.length = 0;
+  cnps.remove(cnp('x', 'a-from-y', {}));
+  await settle();
+  assert.deepEqual(dp.log, ['flags 1 0', 'apply 1 +0 -6']);
+  assert.deepEqual(dp.map.get(1), []);
+});
+
+test('policy manager: a policy too big for an endpoint keeps the last one that fitted and says why', async () => {
+  const { mgr, dp, cnps, settle } = await setup({ policyMapMax: 6 });
+  cnps.put(cnp('x', 'p', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] }));
+  await settle();
+  const before = structuredClone(dp.map.get(1));
+  assert.equal(before?.length, 3);
+  dp.log.length = 0;
+  cnps.put(cnp('x', 'p', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ toPorts: [{ ports: [80, 81, 82, 83, 84, 85, 86].map((p) => ({ port: String(p * 100), protocol: 'TCP' })) }] }] }, '2'));
+  await settle();
+  assert.deepEqual(dp.log, [], 'nothing of it written');
+  assert.deepEqual(dp.map.get(1), before);
+  const row = mgr.endpointRows().find((r) => r.id === 1)!;
+  assert.match(row.error ?? '', /needs 9 map entries, more than --bpf-policy-map-max 6/);
+  cnps.put(cnp('x', 'p', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ toPorts: [{ ports: [{ port: '81', protocol: 'TCP' }] }] }] }, '3'));
+  await settle();
+  assert.equal(mgr.endpointRows().find((r) => r.id === 1)!.error, undefined, 'fits again: applied, error gone');
+  assert.ok(dp.map.get(1)!.some((e) => e.port === 81));
+});
+
+test('policy manager: entries an earlier agent left for endpoints that are gone are deleted; CIDR prefixes get local identities', async () => {
+  const stale: PolicyMapEntry = { direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie: 9 };
+  const { mgr, dp, cnps, settle, cidrChanges } = await setup({ initial: [[9, [stale]]] });
+  assert.ok(dp.log.includes('delete 9'));
+  cnps.put(cnp('x', 'to-net', { endpointSelector: {}, egress: [{ toCIDRSet: [{ cidr: '172.18.0.0/24', except: ['172.18.0.101/32'] }] }] }));
+  await settle();
+  assert.deepEqual([...mgr.cidrIdentities().keys()].sort(), ['172.18.0.0/24', '172.18.0.101/32']);
+  assert.ok([...mgr.cidrIdentities().values()].every((id) => id > 1 << 24), 'node-local identities');
+  assert.equal(cidrChanges(), 1, 'the ipcache is told once');
+  const allowed = dp.map.get(2)!.filter((e) => e.direction === 'egress' && e.verdict === 'allow').map((e) => e.identity);
+  assert.deepEqual(allowed, [mgr.cidrIdentities().get('172.18.0.0/24')], 'only the /24, not its except');
+  cnps.remove(cnp('x', 'to-net', {}));
+  await settle();
+  assert.equal(mgr.cidrIdentities().size, 0, 'released with the policy');
+});
+
+test('policy manager: trace answers through the same entries, naming the deciding policies', async () => {
+  const { mgr, cnps, settle } = await setup();
+  cnps.put(cnp('x', 'deny-b', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ fromEntities: ['all'] }], ingressDeny: [{ fromEndpoints: [{ matchLabels: { pod: 'b' } }] }] }));
+  await settle();
+  const [denied, allowed] = mgr.trace([
+    { src: { identity: 1002 }, dst: { ip: '10.0.1.1' }, port: 80, protocol: 'TCP' },
+    { src: { identity: 1003 }, dst: { ip: '10.0.1.1' }, port: 80, protocol: 'TCP' },
+  ]);
+  assert.equal(denied!.allowed, false);
+  assert.equal(denied!.ingress?.dropReason, 181);
+  assert.deepEqual(denied!.ingress?.by, ['CiliumNetworkPolicy/x/deny-b']);
+  assert.equal(allowed!.allowed, true);
+  assert.throws(() => mgr.trace([{ src: { pod: 'x/nope' }, dst: { identity: 2 }, port: 80, protocol: 'TCP' }]), /pod x\/nope: not found/);
+});
