@@ -196,4 +196,13 @@ test('policy manager: trace answers through the same entries, naming the decidin
   assert.deepEqual(denied!.ingress?.by, ['CiliumNetworkPolicy/x/deny-b']);
   assert.equal(allowed!.allowed, true);
   assert.throws(() => mgr.trace([{ src: { pod: 'x/nope' }, dst: { identity: 2 }, port: 80, protocol: 'TCP' }]), /pod x\/nope: not found/);
+  // By labels: an existing identity's labels, and a label set no identity has (a stand-in for the query only).
+  const [byLabels, newcomer] = mgr.trace([
+    { src: { labels: ['pod=b', 'k8s:io.kubernetes.pod.namespace=x'] }, dst: { labels: ['k8s:pod=a', 'io.kubernetes.pod.namespace=x'] }, port: 80, protocol: 'TCP' },
+    { src: { labels: ['pod=b', 'k8s:io.kubernetes.pod.namespace=x', 'extra=1'] }, dst: { labels: ['k8s:pod=a', 'io.kubernetes.pod.namespace=x'] }, port: 80, protocol: 'TCP' },
+  ]);
+  assert.deepEqual([byLabels!.src.identity, byLabels!.dst.identity, byLabels!.allowed], [1002, 1001, false]);
+  assert.equal(newcomer!.allowed, false, 'a new pod with pod=b is denied too');
+  assert.deepEqual(newcomer!.ingress?.by, ['CiliumNetworkPolicy/x/deny-b']);
+  assert.equal(mgr.trace([{ src: { labels: ['pod=c', 'k8s:io.kubernetes.pod.namespace=x'] }, dst: { labels: ['pod=a', 'io.kubernetes.pod.namespace=x'] }, port: 80, protocol: 'TCP' }])[0]!.allowed, true);
 });

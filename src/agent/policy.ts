@@ -37,7 +37,7 @@ import {
 } from '../policy/index.js';
 import { LocalIdentityAllocator, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
-import { canonicalLabels, type LabelSet } from '../identity/labels.js';
+import { canonicalLabels, labelSetKey, K8sLabel, type LabelSet } from '../identity/labels.js';
 import type { EndpointManager } from './endpoints.js';
 import type { EndpointModel } from './types.js';
 import type { PolicyDatapath, PolicyMapRow } from '../datapath/policy.js';
@@ -96,7 +96,13 @@ export interface EndpointPolicyRow {
 }
 
 /** A party of a trace query: a pod (namespace/name), an address, or an identity. */
-export type TraceQueryParty = { pod: string } | { ip: string } | { identity: number };
+/**
+ * A party of a trace query: a pod (namespace/name), an address, an identity,
+ * or a set of labels (`k8s:app=web`; no source means k8s; the namespace label
+ * `k8s:io.kubernetes.pod.namespace` defaults to `default`) as a pod with them
+ * would carry.
+ */
+export type TraceQueryParty = { pod: string } | { ip: string } | { identity: number } | { labels: string[] };
 
 export interface TraceQuery {
   src: TraceQueryParty;
@@ -110,6 +116,10 @@ export interface TraceAnswer extends TraceResult {
   src: { identity: number; endpoint?: number; pod?: string };
   dst: { identity: number; endpoint?: number; pod?: string };
 }
+
+const NAMESPACE_LABEL = K8sLabel.podNamespace;
+/** The stand-in identities of label sets a trace names: counted down from here, far from every real range. */
+const TRACE_STAND_IN_IDENTITY = 0xfffffff0;
 
 const POLICY_KINDS = ['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
 
@@ -445,8 +455,30 @@ export class PolicyManager {
   /** `policy trace`: each query through the same computation that fills the maps. */
   trace(queries: TraceQuery[]): TraceAnswer[] {
     const local = new Map(this.endpointInfos().map((e) => [e.model.ipv4, e]));
+    // Label sets no identity has yet get a stand-in number for the query, outside every real range.
+    const standIns: number[] = [];
+    const byLabels = (texts: string[]): { party: TraceParty; info: TraceAnswer['src'] } => {
+      const withSource = texts.map((t) => (/^[a-z0-9-]+:/.test(t) ? t : `k8s:${t}`));
+      if (!withSource.some((t) => t.startsWith(`k8s:${NAMESPACE_LABEL}=`))) withSource.push(`k8s:${NAMESPACE_LABEL}=default`);
+      let labels: LabelSet;
+      try {
+        labels = canonicalLabels(withSource);
+      } catch (e) {
+        throw new TraceError(`labels ${texts.join(',')}: ${(e as Error).message}`);
+      }
+      const key = labelSetKey(labels);
+      let identity = this.deps.identities().find((i) => labelSetKey(i.labels) === key)?.id;
+      if (identity === undefined) {
+        identity = TRACE_STAND_IN_IDENTITY - standIns.length;
+        standIns.push(identity);
+        this.repo.upsertIdentity(identity, labels);
+      }
+      const namespace = labels.find((l) => l.key === NAMESPACE_LABEL)?.value ?? 'default';
+      return { party: { endpoint: { id: 0, identity, labels, namespace, namedPorts: [] } }, info: { identity } };
+    };
     const party = (q: TraceQueryParty): { party: TraceParty; info: TraceAnswer['src'] } => {
       if ('identity' in q) return { party: { identity: q.identity }, info: { identity: q.identity } };
+      if ('labels' in q) return byLabels(q.labels);
       let ip: string | undefined;
       let pod: StoreObject | undefined;
       if ('pod' in q) {
@@ -471,13 +503,17 @@ export class PolicyManager {
       }
       return { party: { identity }, info: { identity } };
     };
-    return queries.map((q) => {
-      const protocol = protocolNumbers(q.protocol.toUpperCase())[0] ?? (q.protocol.toUpperCase() === 'ICMP' ? 1 : NaN);
-      if (!Number.isInteger(protocol)) throw new TraceError(`protocol ${JSON.stringify(q.protocol)}: expected TCP, UDP, SCTP or ICMP`);
-      const src = party(q.src);
-      const dst = party(q.dst);
-      return { ...tracePolicy(this.repo, { source: src.party, destination: dst.party, protocol, port: q.port }), src: src.info, dst: dst.info };
-    });
+    try {
+      return queries.map((q) => {
+        const protocol = protocolNumbers(q.protocol.toUpperCase())[0] ?? (q.protocol.toUpperCase() === 'ICMP' ? 1 : NaN);
+        if (!Number.isInteger(protocol)) throw new TraceError(`protocol ${JSON.stringify(q.protocol)}: expected TCP, UDP, SCTP or ICMP`);
+        const src = party(q.src);
+        const dst = party(q.dst);
+        return { ...tracePolicy(this.repo, { source: src.party, destination: dst.party, protocol, port: q.port }), src: src.info, dst: dst.info };
+      });
+    } finally {
+      for (const id of standIns) this.repo.deleteIdentity(id);
+    }
   }
 }
 

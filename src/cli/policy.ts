@@ -31,8 +31,10 @@ function partyOf(kind: 'src' | 'dst', o: Record<string, string | undefined>): Tr
   const pod = o[`${kind}Pod`];
   const ip = o[`${kind}Ip`];
   const identity = o[`${kind}Identity`];
-  const given = [pod, ip, identity].filter((x) => x !== undefined);
-  if (given.length !== 1) throw new UsageError(`policy trace: give exactly one of --${kind}-pod, --${kind}-ip, --${kind}-identity`);
+  const labels = o[`${kind}Labels`];
+  const given = [pod, ip, identity, labels].filter((x) => x !== undefined);
+  if (given.length !== 1) throw new UsageError(`policy trace: give exactly one of --${kind}-pod, --${kind}-ip, --${kind}-identity, --${kind}-labels`);
+  if (labels !== undefined) return { labels: labels.split(',').map((l) => l.trim()).filter(Boolean) };
   if (pod !== undefined) return { pod: pod.includes('/') ? pod : `default/${pod}` };
   if (ip !== undefined) {
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new UsageError(`--${kind}-ip ${ip}: expected an IPv4 address`);
@@ -92,9 +94,11 @@ export function registerPolicy(program: Command): void {
     .option('--src-pod <ns/pod>', 'source pod')
     .option('--src-ip <ip>', 'source address (a pod, a node, or the world)')
     .option('--src-identity <id>', 'source security identity')
+    .option('--src-labels <labels>', 'source as a pod with these labels: k8s:app=web,k8s:io.kubernetes.pod.namespace=shop (no source: k8s)')
     .option('--dst-pod <ns/pod>', 'destination pod')
     .option('--dst-ip <ip>', 'destination address')
     .option('--dst-identity <id>', 'destination security identity')
+    .option('--dst-labels <labels>', 'destination as a pod with these labels')
     .requiredOption('--dport <port/proto>', 'destination port and protocol, e.g. 80/TCP')
     .option('--node <node>', 'the node whose agent answers (default: the first; every agent knows the whole cluster)')
     .addOption(new Option('-o, --output <format>', 'json|yaml'))

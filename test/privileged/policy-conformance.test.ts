@@ -109,6 +109,11 @@ const CASES: Case[] = [
     expect: (s) => s.ns !== 'x',
   },
   {
+    name: 'the empty rule: a default deny in x and, in another policy, ingress [{}] (allow everything), add up to everything',
+    policies: [np('x', 'deny-ingress', '  podSelector: {}\n  policyTypes: [Ingress]\n'), np('x', 'allow-all', '  podSelector: {}\n  ingress: [{}]\n')].join('---\n'),
+    expect: () => true,
+  },
+  {
     name: 'allow ingress into x from namespace y only (namespaceSelector)',
     policies: np('x', 'from-y', '  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]\n'),
     expect: (s, d) => d.ns !== 'x' || s.ns === 'y',
