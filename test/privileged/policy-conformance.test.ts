@@ -196,8 +196,11 @@ const CASES: Case[] = [
 let peers: Peer[] = [];
 const worldPids: number[] = [];
 
-/** Probes the whole table at once: one `beeline probes` process per source pod. */
-async function probeTable(): Promise<Map<string, { ok: boolean; verdict: string }>> {
+/**
+ * Probes the whole table at once: one `beeline probes` process per source pod.
+ * `only` limits it to some cells (a retry), `timeoutMs` is each probe's.
+ */
+async function probeTable(only?: Set<string>, timeoutMs = 1500): Promise<Map<string, { ok: boolean; verdict: string }>> {
   const out = new Map<string, { ok: boolean; verdict: string }>();
   const sources = peers.filter(isPod);
   await Promise.all(
@@ -209,11 +212,14 @@ async function probeTable(): Promise<Map<string, { ok: boolean; verdict: string 
           for (const d of peers) {
             if (d === s) continue;
             for (const [port, proto] of PORTS) {
-              cells.push(cellKey(s, d, port, proto));
+              const key = cellKey(s, d, port, proto);
+              if (only && !only.has(key)) continue;
+              cells.push(key);
               targets.push(`${proto}://${d.ip}:${port}`);
             }
           }
-          const child = spawn(beelineBin, ['exec', '-n', s.ns, s.name, '-c', 'cont-80', '--', beelineBin, 'probes', '--timeout', '1500', '-o', 'json', ...targets], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+          if (cells.length === 0) return resolve();
+          const child = spawn(beelineBin, ['exec', '-n', s.ns, s.name, '-c', 'cont-80', '--', beelineBin, 'probes', '--timeout', String(timeoutMs), '-o', 'json', ...targets], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
           let stdout = '';
           let stderr = '';
           child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -342,7 +348,7 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
   });
 
   for (const c of CASES) {
-    test(c.name, async () => {
+    test(c.name, async (t) => {
       if (c.policies) kubectl('apply', c.policies);
       try {
         await waitProgrammed();
@@ -354,6 +360,13 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
           const [port, proto] = pp.split('/') as [string, Proto];
           return c.expect(peers.find((p) => p.id === src)!, peers.find((p) => p.id === dst)!, Number(port), proto);
         };
+        // A cell that should connect but timed out is probed once more, with a longer deadline: a
+        // loaded machine can miss 1.5 s. A cell that connected where it should not is never retried.
+        const slow = new Set([...got].filter(([k, v]) => !v.ok && expected(k)).map(([k]) => k));
+        if (slow.size) {
+          t.diagnostic(`retrying ${slow.size} cells that timed out: ${[...slow].slice(0, 10).join(', ')}`);
+          for (const [k, v] of await probeTable(slow, 4000)) got.set(k, v);
+        }
         const wrong = [...got].filter(([k, v]) => v.ok !== expected(k)).map(([k, v]) => `${k}: expected ${expected(k) ? 'allowed' : 'denied'}, probe ${v.verdict}`);
         const traceWrong = [...got].filter(([k, v]) => traced.get(k) !== v.ok).map(([k, v]) => `${k}: probe ${v.ok ? 'allowed' : 'denied'}, policy trace ${traced.get(k) ? 'allowed' : 'denied'}`);
         const tables = PORTS.map(([port, proto]) => renderTable(expected, (k) => got.get(k)!.ok, port, proto)).join('\n\n');
