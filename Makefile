@@ -15,7 +15,7 @@ BPF_SRC := $(wildcard $(BPF_DIR)/*.bpf.c)
 BPF_OBJ := $(patsubst $(BPF_DIR)/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRC))
 BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 
-.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services clean
+.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy clean
 
 setup:
 	@bash scripts/setup.sh
@@ -69,6 +69,9 @@ bench-control-plane: setup build
 bench-services: setup build
 	@command -v gnuplot >/dev/null || apt-get install -y -q gnuplot-nox >/dev/null
 	@node dist/bench/services.js
+
+bench-policy: setup build
+	@node dist/bench/policy.js
 
 clean:
 	rm -rf dist build

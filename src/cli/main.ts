@@ -3,4 +3,9 @@
 import { main } from './program.js';
 
 // Long-running commands (agent) resolve only when they have shut down.
-process.exit(await main(process.argv.slice(2)));
+const code = await main(process.argv.slice(2));
+// A pipe's reader may be slower than we are: what is still queued for stdout
+// and stderr goes out before the exit (process.exit() would drop it past the
+// pipe's 64 KiB). An empty write calls back once everything before it is written.
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => (s.writableLength === 0 ? resolve() : s.write('', () => resolve())))));
+process.exit(code);
