@@ -206,3 +206,26 @@ test('policy manager: trace answers through the same entries, naming the decidin
   assert.deepEqual(newcomer!.ingress?.by, ['CiliumNetworkPolicy/x/deny-b']);
   assert.equal(mgr.trace([{ src: { labels: ['pod=c', 'k8s:io.kubernetes.pod.namespace=x'] }, dst: { labels: ['pod=a', 'io.kubernetes.pod.namespace=x'] }, port: 80, protocol: 'TCP' }])[0]!.allowed, true);
 });
+
+test('policy manager: pod and Service events recompute nothing unless what the engine sees of them changed', async () => {
+  const { mgr, dp, cnps, settle } = await setup();
+  const store = (mgr as unknown as { informers: Map<string, FakeInformer> }).informers;
+  cnps.put(cnp('x', 'a-to-http', { endpointSelector: { matchLabels: { pod: 'a' } }, egress: [{ toPorts: [{ ports: [{ port: 'http', protocol: 'TCP' }] }] }] }));
+  await settle();
+  const flushes = () => mgr.status().lastFlush?.at;
+  const pod = (name: string, ports: { name: string; containerPort: number }[]): StoreObject => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'y', name, uid: name, creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { containers: [{ name: 'c', ports }] }, status: { podIP: '10.0.2.7' },
+  });
+  const before = flushes();
+  const writes = dp.log.length;
+  store.get('Pod')!.put(pod('p1', []));
+  store.get('Service')!.put({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'y', name: 's', uid: 's', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { selector: { app: 's' } } });
+  await settle();
+  assert.equal(dp.log.length, writes, 'a pod without named ports and a Service no policy refers to change nothing');
+  assert.ok(flushes() === before || mgr.status().lastFlush?.endpoints === 0, 'and no endpoint was recomputed');
+  store.get('Pod')!.put(pod('p1', [{ name: 'http', containerPort: 8080 }]));
+  await settle();
+  assert.equal(mgr.status().lastFlush?.endpoints, 2, 'a new named port recomputes the endpoints');
+  assert.ok(dp.map.get(1)!.some((e) => e.direction === 'egress' && e.verdict === 'allow' && e.port === 8080), 'and egress to http resolves to 8080 for that peer');
+});

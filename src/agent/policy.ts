@@ -145,6 +145,11 @@ export class PolicyManager {
   private readonly cidr = new LocalIdentityAllocator();
   private readonly cidrIds = new Map<string, number>();
   private unsub: (() => void)[] = [];
+  /** Pods or Services changed since the last flush; what the engine last got of them, as text. */
+  private podsStale = true;
+  private servicesStale = true;
+  private peerPortsText = '';
+  private servicesText = '';
   lastError: string | undefined;
   /** The last flush: when, how long, how many endpoints computed, entries written. */
   lastFlush: { at: string; ms: number; endpoints: number; upserts: number; deletes: number } | undefined;
@@ -191,8 +196,6 @@ export class PolicyManager {
     }
     await Promise.all([...this.informers.values()].map((i) => i.start()));
     await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
-    this.podsChanged();
-    this.servicesChanged();
     this.synced = true;
     this.flush();
   }
@@ -239,8 +242,21 @@ export class PolicyManager {
     this.schedule();
   }
 
+  // Pods and Services change all the time and most changes matter to no
+  // policy: an event only marks its input stale; the flush rebuilds it once
+  // and recomputes endpoints only when what the engine sees has changed.
   private podsChanged(): void {
-    // Peers' named ports (egress named ports resolve per peer identity).
+    this.podsStale = true;
+    this.schedule();
+  }
+
+  private servicesChanged(): void {
+    this.servicesStale = true;
+    this.schedule();
+  }
+
+  /** Peers' named ports (egress named ports resolve per peer identity); true when they changed. */
+  private syncPeerNamedPorts(): boolean {
     const ports = new Map<number, NamedPort[]>();
     for (const pod of this.informers.get('Pod')?.list() ?? []) {
       const ip = (pod.status as { podIP?: string } | undefined)?.podIP;
@@ -251,21 +267,38 @@ export class PolicyManager {
       for (const n of named) if (!list.some((x) => x.name === n.name && x.port === n.port && x.protocol === n.protocol)) list.push(n);
       ports.set(id, list);
     }
+    const text = JSON.stringify([...ports].sort((a, b) => a[0] - b[0]).map(([id, l]) => [id, l.map((n) => `${n.name}:${n.port}/${n.protocol}`).sort()]));
+    if (text === this.peerPortsText) return false;
+    this.peerPortsText = text;
     this.repo.setPeerNamedPorts(ports);
-    this.markAll();
+    return true;
   }
 
-  private servicesChanged(): void {
-    const slices = this.informers.get('EndpointSlice')?.list() ?? [];
+  /** Services with their ready addresses, for toServices; true when they changed (and some policy uses them). */
+  private syncServices(): boolean {
+    if (!this.repo.usesServices()) {
+      // Rebuilt from scratch once a policy needs them.
+      this.servicesText = '';
+      return false;
+    }
+    const bySvc = new Map<string, string[]>();
+    for (const sl of this.informers.get('EndpointSlice')?.list() ?? []) {
+      const svc = sl.metadata.labels?.['kubernetes.io/service-name'];
+      if (!svc) continue;
+      const key = `${sl.metadata.namespace ?? ''}/${svc}`;
+      const ready = ((sl as unknown as { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }).endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses);
+      bySvc.set(key, (bySvc.get(key) ?? []).concat(ready));
+    }
     const services: ServiceInfo[] = (this.informers.get('Service')?.list() ?? []).map((s) => {
       const spec = (s.spec ?? {}) as { selector?: Record<string, string> };
-      const addresses = slices
-        .filter((sl) => sl.metadata.namespace === s.metadata.namespace && sl.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name)
-        .flatMap((sl) => ((sl as unknown as { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }).endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+      const addresses = (bySvc.get(`${s.metadata.namespace ?? ''}/${s.metadata.name}`) ?? []).sort();
       return { namespace: s.metadata.namespace ?? '', name: s.metadata.name, labels: s.metadata.labels ?? {}, ...(spec.selector && Object.keys(spec.selector).length ? { selector: spec.selector } : {}), addresses };
     });
+    const text = JSON.stringify(services);
+    if (text === this.servicesText) return false;
+    this.servicesText = text;
     this.repo.setServices(services);
-    this.markAll();
+    return true;
   }
 
   private mark(id: number): void {
@@ -330,6 +363,15 @@ export class PolicyManager {
     let upserts = 0;
     let deletes = 0;
     try {
+      if (this.podsStale) {
+        this.podsStale = false;
+        if (this.syncPeerNamedPorts()) this.allDirty = true;
+      }
+      // A policy change can start or stop the need for Services: looked at every flush (cheap when unchanged).
+      if (this.servicesStale || this.repo.usesServices() !== (this.servicesText !== '')) {
+        this.servicesStale = false;
+        if (this.syncServices()) this.allDirty = true;
+      }
       if (this.syncCidrIdentities()) {
         this.allDirty = true;
         this.deps.cidrIdentitiesChanged();

@@ -158,6 +158,12 @@ export class PolicyRepository {
     return [...this.policies.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((p) => ({ key: p.key, origin: p.origin, problems: p.problems }));
   }
 
+  /** Whether any policy in force has a toServices peer (then Services are an input). */
+  usesServices(): boolean {
+    for (const p of this.policies.values()) if (p.usesServices) return true;
+    return false;
+  }
+
   /** Every IPv4 prefix the policies name (cidr and except), and the addresses of selector-less Services they refer to, as /32. */
   requiredPrefixes(): string[] {
     const out = new Set<string>();
