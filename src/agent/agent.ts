@@ -279,6 +279,7 @@ export class Agent {
       return;
     }
     this.policy = mgr;
+    this.endpoints.setPolicyGate((ep) => mgr.whenProgrammed(ep.id));
     this.log.info('policy enforcement started', { mode: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, policies: mgr.status().policies.length });
   }
 
@@ -445,6 +446,7 @@ export class Agent {
     await this.api.close();
     this.endpoints.setIdentityBackend(undefined);
     await this.services?.stop().catch(() => undefined);
+    this.endpoints.setPolicyGate(undefined);
     await this.policy?.stop().catch(() => undefined);
     this.policy = undefined;
     // Not revoked: a stopped (restarting) agent's references and entries live out their lease, as its pods do.

@@ -88,6 +88,8 @@ export class EndpointManager {
   private readonly held = new Map<EndpointModel, { labels: string[]; identity: number }>();
   /** Identity resolutions under way, one per endpoint. */
   private readonly resolving = new Map<EndpointModel, Promise<void>>();
+  /** Resolves once an endpoint's policy is in the maps (the policy manager, once it runs). */
+  private policyGate: ((ep: EndpointModel) => Promise<void>) | undefined;
   /** Told when an endpoint appears, changes identity or goes (the policy manager). */
   private readonly listeners = new Set<(ep: EndpointModel) => void>();
 
@@ -96,6 +98,11 @@ export class EndpointManager {
     private readonly datapath: NodeDatapath,
     private readonly log: Logger,
   ) {}
+
+  /** create() waits (2 s at most) for gate(ep): the endpoint's policy written. undefined: no wait. */
+  setPolicyGate(gate: ((ep: EndpointModel) => Promise<void>) | undefined): void {
+    this.policyGate = gate;
+  }
 
   /** Calls cb with every endpoint that is created, restored, changes identity or is deleted; returns the unsubscribe. */
   onChange(cb: (ep: EndpointModel) => void): () => void {
@@ -178,6 +185,9 @@ export class EndpointManager {
     this.changed(ep);
     // Networking is up with reserved:init; the real identity follows as soon as the allocator answers.
     if (this.backend) await waitAtMost(this.resolve(ep), IDENTITY_WAIT_MS);
+    // And its policy in the maps before the pod's first packet (CNI ADD returns after this), as
+    // Cilium waits for an endpoint's first regeneration; bounded like the identity wait.
+    if (this.policyGate) await waitAtMost(this.policyGate(ep), IDENTITY_WAIT_MS);
     this.log.info('endpoint created', { id: ep.id, ip: ep.ipv4, iface: ep.hostIfname, pod: ep.pod ? `${ep.pod.namespace}/${ep.pod.name}` : ep.containerID.slice(0, 12) });
     return ep;
   }

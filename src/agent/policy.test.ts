@@ -214,13 +214,13 @@ test('policy manager: pod and Service events recompute nothing unless what the e
   await settle();
   const flushes = () => mgr.status().lastFlush?.at;
   const pod = (name: string, ports: { name: string; containerPort: number }[]): StoreObject => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'y', name, uid: name, creationTimestamp: '2026-01-01T00:00:00Z' },
+    apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'y', name, uid: name, resourceVersion: '1', creationTimestamp: '2026-01-01T00:00:00Z' },
     spec: { containers: [{ name: 'c', ports }] }, status: { podIP: '10.0.2.7' },
   });
   const before = flushes();
   const writes = dp.log.length;
   store.get('Pod')!.put(pod('p1', []));
-  store.get('Service')!.put({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'y', name: 's', uid: 's', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { selector: { app: 's' } } });
+  store.get('Service')!.put({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'y', name: 's', uid: 's', resourceVersion: '1', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { selector: { app: 's' } } });
   await settle();
   assert.equal(dp.log.length, writes, 'a pod without named ports and a Service no policy refers to change nothing');
   assert.ok(flushes() === before || mgr.status().lastFlush?.endpoints === 0, 'and no endpoint was recomputed');
@@ -228,4 +228,13 @@ test('policy manager: pod and Service events recompute nothing unless what the e
   await settle();
   assert.equal(mgr.status().lastFlush?.endpoints, 2, 'a new named port recomputes the endpoints');
   assert.ok(dp.map.get(1)!.some((e) => e.direction === 'egress' && e.verdict === 'allow' && e.port === 8080), 'and egress to http resolves to 8080 for that peer');
+});
+
+test('policy manager: whenProgrammed resolves once the endpoint\'s entries are written (CNI ADD waits on it)', async () => {
+  const { mgr, dp, cnps } = await setup();
+  await mgr.whenProgrammed(1); // nothing pending: at once
+  cnps.put(cnp('x', 'a-from-y', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{}] }));
+  assert.equal(dp.map.get(1), undefined, 'not written yet (the flush is debounced)');
+  await mgr.whenProgrammed(1);
+  assert.ok((dp.map.get(1) ?? []).length > 0, 'written when it resolves');
 });

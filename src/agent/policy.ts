@@ -145,6 +145,8 @@ export class PolicyManager {
   private readonly cidr = new LocalIdentityAllocator();
   private readonly cidrIds = new Map<string, number>();
   private unsub: (() => void)[] = [];
+  /** whenProgrammed() callers, released at the end of the next flush. */
+  private waiters: (() => void)[] = [];
   /** Pods or Services changed since the last flush; what the engine last got of them, as text. */
   private podsStale = true;
   private servicesStale = true;
@@ -359,6 +361,16 @@ export class PolicyManager {
 
   flush(): void {
     if (!this.synced) return;
+    try {
+      this.flushOnce();
+    } finally {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private flushOnce(): void {
     const t0 = performance.now();
     let upserts = 0;
     let deletes = 0;
@@ -427,6 +439,15 @@ export class PolicyManager {
   }
 
   // ---- reading ----
+
+  /**
+   * Resolves once endpoint id's policy is in the maps: after the next flush
+   * that leaves it clean (at once when nothing about it is pending).
+   */
+  whenProgrammed(id: number): Promise<void> {
+    if (this.synced && !this.timer && !this.allDirty && !this.dirty.has(id)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
 
   /** Whether every event seen has been computed and written. */
   isSynced(): boolean {
