@@ -32,6 +32,7 @@ import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
 import { etcdClient } from '../common/etcd.js';
 import { withTimeout } from '../common/timeout.js';
+import { tryParseIPv4 } from '../ipam/cidr.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -78,6 +79,8 @@ export class Agent {
   private policyStarting: Promise<void> | undefined;
   /** What bl_ipcache was last synced to: the identity of an address, for policy. */
   private ipcacheDesired: IpcacheMapEntry[] = [];
+  /** Its /32 entries by address (pods, nodes): most lookups, without the LPM walk. */
+  private ipcacheHosts = new Map<number, number>();
   /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
   private nodesLoaded = false;
   private ipcacheSyncTimer: NodeJS.Timeout | undefined;
@@ -285,6 +288,9 @@ export class Agent {
 
   /** The identity bl_ipcache gives an address (world when nothing more specific). */
   private identityOfIP(ip: string): number {
+    const n = tryParseIPv4(ip);
+    const host = n === undefined ? undefined : this.ipcacheHosts.get(n);
+    if (host !== undefined) return host;
     return lpmLookup(this.ipcacheDesired, ip)?.value.sec_identity ?? 2;
   }
 
@@ -369,6 +375,7 @@ export class Agent {
     ];
     try {
       this.ipcacheDesired = toMapEntries({ entries: ipcache.entries(), nodes, localNode: c.node, ...(this.policy ? { cidrIdentities: this.policy.cidrIdentities() } : {}) });
+      this.ipcacheHosts = new Map(this.ipcacheDesired.filter((e) => e.key.prefixlen === 32).map((e) => [e.key.ip4 >>> 0, e.value.sec_identity]));
       const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired);
       if (upserts.length || deletes.length) this.log.debug('ipcache synced', { upserts: upserts.length, deletes: deletes.length });
     } catch (e) {

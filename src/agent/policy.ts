@@ -133,7 +133,6 @@ interface Written {
 export class PolicyManager {
   readonly repo: PolicyRepository;
   private readonly informers = new Map<string, Informer>();
-  private readonly rv = new Map<string, string>();
   /** The accepted version of each policy, for `policy get`. */
   private readonly accepted = new Map<string, StoreObject>();
   private readonly rejected = new Map<string, { resourceVersion: string; problems: PolicyProblem[] }>();
@@ -223,7 +222,6 @@ export class PolicyManager {
       return;
     }
     this.rejected.delete(key);
-    this.rv.set(key, o.metadata.resourceVersion ?? '');
     this.accepted.set(key, o);
     this.markAffected(key);
   }
@@ -233,7 +231,6 @@ export class PolicyManager {
     if (!origin) return;
     const key = policyKeyOf(origin);
     this.rejected.delete(key);
-    this.rv.delete(key);
     this.accepted.delete(key);
     if (this.repo.deletePolicy(key)) this.markAffected(key);
   }
@@ -457,7 +454,7 @@ export class PolicyManager {
   status(): { synced: boolean; policies: string[]; rejected: { policy: string; resourceVersion: string; problems: PolicyProblem[] }[]; endpoints: number; lastFlush: PolicyManager['lastFlush'] | null; busyMs: number; lastError: string | null; cidrIdentities: number } {
     return {
       synced: this.isSynced(),
-      policies: [...this.rv].map(([k, v]) => `${k}@${v}`).sort(),
+      policies: [...this.accepted].map(([k, o]) => `${k}@${o.metadata.resourceVersion ?? ''}`).sort(),
       rejected: [...this.rejected].map(([policy, r]) => ({ policy, ...r })),
       endpoints: this.written.size,
       lastFlush: this.lastFlush ?? null,
@@ -474,7 +471,7 @@ export class PolicyManager {
       const text = originText(p.origin);
       return {
         key: p.key,
-        resourceVersion: this.rv.get(p.key) ?? '',
+        resourceVersion: this.accepted.get(p.key)?.metadata.resourceVersion ?? '',
         spec: ((o) => (o ? (o.specs ?? o.spec) : null))(this.accepted.get(p.key)),
         problems: p.problems,
         selects: eps
