@@ -29,7 +29,7 @@ import { ServiceManager } from './services.js';
 import { PolicyManager, TraceError, type TraceQuery } from './policy.js';
 import type { PodIdentitySource } from '../identity/labels.js';
 import { formatLabelSet } from '../identity/labels.js';
-import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
+import { RESERVED_IDENTITIES, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import { etcdClient } from '../common/etcd.js';
 import { withTimeout } from '../common/timeout.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
@@ -291,7 +291,7 @@ export class Agent {
     const n = tryParseIPv4(ip);
     const host = n === undefined ? undefined : this.ipcacheHosts.get(n);
     if (host !== undefined) return host;
-    return lpmLookup(this.ipcacheDesired, ip)?.value.sec_identity ?? 2;
+    return lpmLookup(this.ipcacheDesired, ip)?.value.sec_identity ?? ReservedIdentity.world;
   }
 
   private requirePolicy(): PolicyManager {

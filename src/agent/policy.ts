@@ -38,13 +38,10 @@ import {
 import { LocalIdentityAllocator, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
 import { canonicalLabels, labelSetKey, K8sLabel, type LabelSet } from '../identity/labels.js';
-import type { EndpointManager } from './endpoints.js';
+import { IDENTITY_INIT, type EndpointManager } from './endpoints.js';
 import type { EndpointModel } from './types.js';
 import type { PolicyDatapath, PolicyMapRow } from '../datapath/policy.js';
 import { BlEndpointFlags } from '../datapath/generated/abi.js';
-
-/** Endpoint id, identity and labels of endpoints still waiting for their identity (reserved:init): not computed yet. */
-const IDENTITY_INIT = 5;
 
 export interface PolicyManagerOptions {
   enforcement: EnforcementMode;
