@@ -98,7 +98,7 @@ export class Agent {
       .route('GET', '/v1/metrics/datapath', () => this.datapath.metrics())
       .route('POST', '/v1/ipam/allocate', (_r, b) => ({ ...this.requireIpam().allocate(ownerOf(b as IpamAllocateRequest)), mtu: this.podMTU }))
       .route('POST', '/v1/ipam/release', (_r, b) => ({ released: this.requireIpam().release(ownerOf(b as IpamReleaseRequest)) ?? null }))
-      .route('GET', '/v1/endpoints', () => this.endpoints.list().map((ep) => ({ ...ep, policyEnforcement: this.policy?.enforcementOf(ep.id) ?? { ingress: false, egress: false, audit: false } })))
+      .route('GET', '/v1/endpoints', () => this.endpoints.list().map((ep) => ({ ...ep, policyEnforcement: this.policy?.enforcementOf(ep.id) ?? { ingress: false, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false } })))
       .route('PUT', '/v1/endpoints', (_r, b) => this.endpoints.create(b as EndpointCreateRequest))
       .route('DELETE', '/v1/endpoints', (_r, _b, q) => this.endpoints.delete(requireParam(q, 'containerID'), q.get('ifname') ?? 'eth0'))
       .route('GET', '/v1/nodes', () => [...this.remoteNodes.values()])

@@ -77,6 +77,15 @@ export interface PolicyRow {
   selects: { id: number; pod: string; ingress: boolean; egress: boolean }[];
 }
 
+/** An endpoint's enforcement as `endpoint list` shows it. */
+export interface PolicyEnforcement {
+  ingress: boolean;
+  egress: boolean;
+  audit: boolean;
+  ingressDefaultDeny: boolean;
+  egressDefaultDeny: boolean;
+}
+
 /** One endpoint's enforcement. */
 export interface EndpointPolicyRow {
   id: number;
@@ -84,6 +93,9 @@ export interface EndpointPolicyRow {
   identity: number;
   ingressEnforced: boolean;
   egressEnforced: boolean;
+  /** An enforced direction without default deny drops only what a deny matches (enableDefaultDeny false). */
+  ingressDefaultDeny: boolean;
+  egressDefaultDeny: boolean;
   audit: boolean;
   entries: number;
   selectedBy: { ingress: string[]; egress: string[] };
@@ -478,10 +490,17 @@ export class PolicyManager {
     });
   }
 
-  /** Which directions an endpoint enforces now (what its bl_lxc flags say). */
-  enforcementOf(id: number): { ingress: boolean; egress: boolean; audit: boolean } {
-    const f = Math.max(0, this.written.get(id)?.flags ?? 0);
-    return { ingress: (f & BlEndpointFlags.BL_EP_F_POLICY_INGRESS) !== 0, egress: (f & BlEndpointFlags.BL_EP_F_POLICY_EGRESS) !== 0, audit: (f & BlEndpointFlags.BL_EP_F_POLICY_AUDIT) !== 0 };
+  /** Which directions an endpoint enforces now (what its bl_lxc flags say), and with which default (its entries). */
+  enforcementOf(id: number): PolicyEnforcement {
+    const w = this.written.get(id);
+    const f = Math.max(0, w?.flags ?? 0);
+    const ingress = (f & BlEndpointFlags.BL_EP_F_POLICY_INGRESS) !== 0;
+    const egress = (f & BlEndpointFlags.BL_EP_F_POLICY_EGRESS) !== 0;
+    return {
+      ingress, egress, audit: (f & BlEndpointFlags.BL_EP_F_POLICY_AUDIT) !== 0,
+      ingressDefaultDeny: ingress && (w?.policy.ingressDefaultDeny ?? false),
+      egressDefaultDeny: egress && (w?.policy.egressDefaultDeny ?? false),
+    };
   }
 
   endpointRows(): EndpointPolicyRow[] {
@@ -493,6 +512,8 @@ export class PolicyManager {
         identity: model?.identity ?? 0,
         ingressEnforced: w.policy.ingressEnforced,
         egressEnforced: w.policy.egressEnforced,
+        ingressDefaultDeny: w.policy.ingressDefaultDeny,
+        egressDefaultDeny: w.policy.egressDefaultDeny,
         audit: this.opts.audit,
         entries: w.entries.length,
         selectedBy: { ingress: w.policy.selectedBy.ingress.map(originText), egress: w.policy.selectedBy.egress.map(originText) },
@@ -580,7 +601,7 @@ export class TraceError extends Error {
 }
 
 function emptyPolicy(): EndpointPolicy {
-  return { ingressEnforced: false, egressEnforced: false, entries: [], selectedBy: { ingress: [], egress: [] }, errors: [] };
+  return { ingressEnforced: false, egressEnforced: false, ingressDefaultDeny: false, egressDefaultDeny: false, entries: [], selectedBy: { ingress: [], egress: [] }, errors: [] };
 }
 
 function groupByEndpoint(rows: readonly PolicyMapRow[]): Map<number, PolicyMapEntry[]> {

@@ -1,11 +1,13 @@
 /** `beeline endpoint list|get`: the endpoints the node agents manage (like `cilium endpoint list`). */
 import { Command } from 'commander';
 import { agentGet } from '../agent/client.js';
+import type { PolicyEnforcement } from '../agent/policy.js';
 import type { EndpointModel } from '../agent/types.js';
 import { UsageError } from '../common/errors.js';
 import { labOption } from './lab.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
+import { enforcementText } from './policy.js';
 
 /** Cilium prints labels as `source:key=value`; pod labels come from Kubernetes. */
 export function labelList(ep: EndpointModel): string[] {
@@ -35,9 +37,9 @@ export function registerEndpoint(program: Command): void {
       const rows: string[][] = [];
       for (const e of eps) {
         const labels = labelList(e);
-        const pe = (e as { policyEnforcement?: { ingress: boolean; egress: boolean; audit: boolean } }).policyEnforcement;
-        const state = (on: boolean | undefined) => (on ? (pe?.audit ? 'Enabled (Audit)' : 'Enabled') : 'Disabled');
-        rows.push([e.node, String(e.id), state(pe?.ingress), state(pe?.egress), String(e.identity), labels[0]!, e.ipv4, e.state]);
+        const pe = (e as { policyEnforcement?: PolicyEnforcement }).policyEnforcement;
+        const audit = pe?.audit ?? false;
+        rows.push([e.node, String(e.id), enforcementText(pe?.ingress ?? false, pe?.ingressDefaultDeny ?? false, audit), enforcementText(pe?.egress ?? false, pe?.egressDefaultDeny ?? false, audit), String(e.identity), labels[0]!, e.ipv4, e.state]);
         for (const l of labels.slice(1)) rows.push(['', '', '', '', '', l, '', '']);
       }
       process.stdout.write(table(['NODE', 'ENDPOINT', 'POLICY (ingress)', 'POLICY (egress)', 'IDENTITY', 'LABELS (source:key[=value])', 'IPv4', 'STATUS'], rows));

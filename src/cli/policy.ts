@@ -18,6 +18,17 @@ interface PolicyReply {
   endpoints: EndpointPolicyRow[];
 }
 
+/**
+ * The one text of a direction's enforcement, for `endpoint list` and `policy
+ * get` alike: Cilium's Enabled/Disabled, with `(default allow)` for a
+ * direction that only its denies restrict and `(Audit)` in audit mode.
+ */
+export function enforcementText(enforced: boolean, defaultDeny: boolean, audit: boolean): string {
+  if (!enforced) return 'Disabled';
+  const notes = [defaultDeny ? '' : 'default allow', audit ? 'Audit' : ''].filter(Boolean);
+  return notes.length ? `Enabled (${notes.join(', ')})` : 'Enabled';
+}
+
 /** `80/TCP`, `53/udp`, `80` (TCP) → port and protocol. */
 export function parseDport(text: string): { port: number; protocol: string } {
   const m = /^(\d{1,5})(?:\/(tcp|udp|sctp|icmp))?$/i.exec(text.trim());
@@ -49,7 +60,8 @@ function describeStep(s: TraceStep | undefined, where: string): string[] {
   if (!s) return [`${where}: not a local endpoint of any node; not traced`];
   if (!s.enforced) return [`${where}: ${s.direction} not enforced (no policy selects it in this direction): allowed`];
   const verdict = s.verdict === 'allowed' ? `allowed (match ${s.match})` : `denied (${s.dropReason === 181 ? '181 Policy denied by denylist' : '133 Policy denied'})`;
-  const lines = [`${where}: ${s.direction} ${verdict}`];
+  const mode = s.defaultDeny ? 'enforced, default deny' : 'enforced, default allow: only denies drop';
+  const lines = [`${where}: ${s.direction} ${verdict}`, `  ${mode}`];
   if (s.entry) lines.push(`  map entry: identity ${s.entry.identity || 'any'}, ${s.entry.protocol ? `proto ${s.entry.protocol}` : 'any proto'}${s.entry.portPrefixLen ? `, port ${s.entry.port}${s.entry.portPrefixLen < 16 ? `/${s.entry.portPrefixLen}` : ''}` : ''}, ${s.entry.verdict}`);
   lines.push(`  decided by: ${s.by.length ? s.by.join(', ') : '(none)'}`);
   return lines;
@@ -80,7 +92,7 @@ export function registerPolicy(program: Command): void {
       const eps: string[][] = [];
       for (const n of all) {
         for (const e of n.endpoints) {
-          eps.push([n.node, String(e.id), e.pod, String(e.identity), e.ingressEnforced ? 'Enabled' : 'Disabled', e.egressEnforced ? 'Enabled' : 'Disabled', String(e.entries), e.error ?? '']);
+          eps.push([n.node, String(e.id), e.pod, String(e.identity), enforcementText(e.ingressEnforced, e.ingressDefaultDeny, e.audit), enforcementText(e.egressEnforced, e.egressDefaultDeny, e.audit), String(e.entries), e.error ?? '']);
         }
       }
       process.stdout.write('\n' + table(['NODE', 'ENDPOINT', 'POD', 'IDENTITY', 'INGRESS ENFORCEMENT', 'EGRESS ENFORCEMENT', 'MAP ENTRIES', 'ERROR'], eps));

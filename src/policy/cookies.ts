@@ -16,6 +16,13 @@ export function originText(o: Origin): string {
 export const ALLOW_LOCALHOST: Origin = { kind: 'Builtin', name: 'allow-localhost' };
 /** Enforcement mode 'always' put the endpoint into default deny. */
 export const ENFORCEMENT_ALWAYS: Origin = { kind: 'Builtin', name: 'enforcement-always' };
+/**
+ * The allow-all entry of a direction that is enforced without default deny:
+ * every rule selecting the endpoint in that direction says
+ * `enableDefaultDeny: false`, so only its denies (and any L7 rules) bite
+ * (Cilium inserts the same allow-all rule).
+ */
+export const DEFAULT_ALLOW: Origin = { kind: 'Builtin', name: 'default-allow' };
 
 /** Sorted by printable form, duplicates removed. */
 export function normaliseOrigins(origins: Iterable<Origin>): Origin[] {

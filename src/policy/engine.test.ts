@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RESERVED_IDENTITIES } from '../identity/reserved.js';
 import { diffEntries, lookupPolicy } from './lookup.js';
-import { CLIENT2, DB, ID, WEB, ccnp, cnp, endpoint, podLabels, repository, verdict, TCP, UDP, SCTP, ICMP } from './testing.js';
+import { CLIENT2, DB, ID, WEB, ccnp, cnp, endpoint, np, podLabels, repository, verdict, TCP, UDP, SCTP, ICMP } from './testing.js';
 import type { CiliumRule } from '../k8s/types.js';
 
 const webIn = (r: Partial<CiliumRule>): CiliumRule => ({ endpointSelector: { matchLabels: { app: 'web' } }, ...r });
@@ -207,21 +207,68 @@ test('deny beats allow across identity 0 and a specific identity, across policie
   assert.equal(verdict(c, WEB, 'egress', ID.cidr8, TCP, 53), 'allow');
 });
 
-test('enableDefaultDeny false: its rules apply only when another rule enforces', () => {
+test('enableDefaultDeny false: enforced with default allow, so its denies drop (Cilium inserts an allow-all)', () => {
   const soft = cnp('ns1', 'soft', webIn({ enableDefaultDeny: { ingress: false }, ingress: [fromDb], ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'web' } }] }] }));
   const r = repository([soft]);
-  assert.equal(r.computeEndpoint(WEB).ingressEnforced, false);
-  assert.equal(r.computeEndpoint(WEB).entries.length, 0);
-  assert.equal(verdict(r, WEB, 'ingress', ID.client2, TCP, 80), 'allow', 'not enforced');
-  assert.equal(verdict(r, WEB, 'ingress', ID.web, TCP, 80), 'allow', 'its deny does not apply either');
+  const pol = r.computeEndpoint(WEB);
+  assert.deepEqual([pol.ingressEnforced, pol.ingressDefaultDeny, pol.egressEnforced, pol.egressDefaultDeny], [true, false, false, false]);
+  assert.equal(verdict(r, WEB, 'ingress', ID.client2, TCP, 80), 'allow', 'default allow');
+  assert.equal(verdict(r, WEB, 'ingress', 2, UDP, 53), 'allow', 'default allow: the world too');
+  assert.equal(verdict(r, WEB, 'ingress', ID.web, TCP, 80), 'deny', 'its deny applies');
+  const all = pol.entries.find((e) => e.direction === 'ingress' && e.identity === 0 && e.protocol === 0)!;
+  assert.deepEqual([all.verdict, r.cookies.describe(all.cookie)], ['allow', ['default-allow']]);
+  const allowed = lookupPolicy(pol.entries, 'ingress', ID.client2, TCP, 80);
+  assert.equal(allowed.match, 'all');
   assert.deepEqual(r.computeEndpoint(WEB).selectedBy.ingress.map((o) => o.name), ['soft']);
+  // A rule that keeps default deny on makes the direction default deny; the soft rule's allows and denies still count.
   r.upsertPolicy(cnp('ns1', 'hard', webIn({ ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client', 'io.kubernetes.pod.namespace': 'ns2' } }] }] })));
+  assert.equal(r.computeEndpoint(WEB).ingressDefaultDeny, true);
   assert.equal(verdict(r, WEB, 'ingress', ID.db, TCP, 80), 'allow');
   assert.equal(verdict(r, WEB, 'ingress', ID.client2, TCP, 80), 'allow');
   assert.equal(verdict(r, WEB, 'ingress', ID.web, TCP, 80), 'deny');
   assert.equal(verdict(r, WEB, 'ingress', ID.web2, TCP, 80), 'default-deny');
   const dd = r.computeEndpoint(WEB).entries.find((e) => e.verdict === 'default-deny')!;
   assert.deepEqual(r.cookies.describe(dd.cookie), ['CiliumNetworkPolicy/ns1/hard'], 'only the enforcing policy is named');
+  assert.ok(!r.computeEndpoint(WEB).entries.some((e) => r.cookies.describe(e.cookie).includes('default-allow')), 'no allow-all under default deny');
+});
+
+test('enableDefaultDeny false with a deny of a namespace (the documented use): the namespace drops 181, everyone else passes', () => {
+  // The issue's case: deny ingress from ns2, without making the endpoint default deny; and the same through a CCNP and a port deny.
+  const fromNs2 = { fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'ns2' } }] };
+  for (const pol of [
+    cnp('ns1', 'deny-ns2', { endpointSelector: {}, enableDefaultDeny: { ingress: false, egress: false }, ingressDeny: [fromNs2] }),
+    ccnp('deny-ns2', { endpointSelector: { matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'ns1' } }, enableDefaultDeny: { ingress: false, egress: false }, ingressDeny: [fromNs2] }),
+  ]) {
+    const r = repository([pol]);
+    for (const ep of [WEB, DB]) {
+      const p = r.computeEndpoint(ep);
+      assert.deepEqual([p.ingressEnforced, p.ingressDefaultDeny, p.egressEnforced], [true, false, false]);
+      assert.equal(verdict(r, ep, 'ingress', ID.client2, TCP, 80), 'deny');
+      assert.equal(verdict(r, ep, 'ingress', ID.client2, UDP, 53), 'deny');
+    }
+    assert.equal(verdict(r, WEB, 'ingress', ID.db, TCP, 80), 'allow');
+    assert.equal(verdict(r, WEB, 'ingress', 2, TCP, 80), 'allow');
+    assert.equal(verdict(r, WEB, 'ingress', 1, TCP, 80), 'allow');
+    assert.equal(r.computeEndpoint(CLIENT2).ingressEnforced, false);
+  }
+  // A port-only deny: identity 0 on TCP/81.
+  const ports = repository([cnp('ns1', 'no-81', webIn({ enableDefaultDeny: { egress: false }, egressDeny: [{ toPorts: [{ ports: [{ port: '81', protocol: 'TCP' }] }] }] }))]);
+  assert.equal(verdict(ports, WEB, 'egress', ID.db, TCP, 81), 'deny');
+  assert.equal(verdict(ports, WEB, 'egress', ID.db, TCP, 80), 'allow');
+  assert.equal(verdict(ports, WEB, 'egress', 2, UDP, 81), 'allow');
+  assert.equal(ports.computeEndpoint(WEB).ingressEnforced, false);
+});
+
+test('NetworkPolicy + a soft CiliumNetworkPolicy deny: the NetworkPolicy makes ingress default deny, the deny still wins', () => {
+  const r = repository([
+    np('ns1', 'allow-db', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'db' } } }, { namespaceSelector: {} }] }] }),
+    cnp('ns1', 'deny-ns2', webIn({ enableDefaultDeny: { ingress: false }, ingressDeny: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'ns2' } }] }] })),
+  ]);
+  const p = r.computeEndpoint(WEB);
+  assert.deepEqual([p.ingressEnforced, p.ingressDefaultDeny], [true, true]);
+  assert.equal(verdict(r, WEB, 'ingress', ID.db, TCP, 80), 'allow');
+  assert.equal(verdict(r, WEB, 'ingress', ID.client2, TCP, 80), 'deny', 'allowed by the NetworkPolicy, denied by the CNP');
+  assert.equal(verdict(r, WEB, 'ingress', 2, TCP, 80), 'default-deny');
 });
 
 test('enforcement always / never', () => {

@@ -17,18 +17,23 @@
  * deny (reason 133), decided by the default-deny entry whose cookie names the
  * policies that enforce the direction. A direction that is not enforced has
  * no entries and is not looked up (allowed, match 'none'); an enforced one
- * always has an entry on the (identity 0, protocol 0) key: the default-deny
- * entry, unless an allow or deny of every peer on every port took that key
- * (deny > allow > default-deny on one key; allows merge their origins).
+ * always has an entry on the (identity 0, protocol 0) key: the direction's
+ * default (the default-deny entry, or default-allow's allow entry), unless
+ * an allow or deny of every peer on every port took that key (deny > allow >
+ * default-deny on one key; allows merge their origins).
  *
  * Semantics (Cilium's; NetworkPolicy with Kubernetes' own):
- *  - A direction is enforced for an endpoint once a rule selecting it has
- *    that direction's section (ingress/ingressDeny; `ingress: [{}]` counts
- *    and allows nothing) unless that rule sets enableDefaultDeny false for
- *    it (its allows and denies then apply only if another rule enforces).
- *    Enforcement 'always' enforces both directions (origin
- *    enforcement-always); 'never' emits nothing. With allowLocalhost
- *    (default) enforced ingress allows identity 1 (origin allow-localhost).
+ *  - "Enforced" (looked up) and "default deny" are two properties of a
+ *    direction. A direction is enforced for an endpoint once a rule
+ *    selecting it has that direction's section (ingress/ingressDeny;
+ *    `ingress: [{}]` counts and allows nothing). It is default deny when
+ *    one of those rules leaves enableDefaultDeny on for it (or enforcement
+ *    is 'always', origin enforcement-always); when every one of them turns
+ *    it off, the direction is enforced with default allow: an allow entry
+ *    on the (identity 0, any protocol) key (origin default-allow, as
+ *    Cilium's inserted allow-all rule), so that their denies still drop.
+ *    'never' emits nothing. With allowLocalhost (default) enforced ingress
+ *    allows identity 1 (origin allow-localhost).
  *  - Each rule is a cross product of peers × ports; no peers = any identity
  *    (0), no ports = any protocol (0). Port ranges become aligned prefixes;
  *    ANY = TCP, UDP, SCTP (ANY with port 0 = protocol 0); ICMP types are
@@ -58,7 +63,7 @@
  * one packet, egress at the source and ingress at the destination.
  */
 export * from './types.js';
-export { CookieTable, originText, normaliseOrigins, ALLOW_LOCALHOST, ENFORCEMENT_ALWAYS } from './cookies.js';
+export { CookieTable, originText, normaliseOrigins, ALLOW_LOCALHOST, ENFORCEMENT_ALWAYS, DEFAULT_ALLOW } from './cookies.js';
 export {
   lookupPolicy, diffEntries, entryKey, compareEntries, entryMatches, directionEnforced, portPrefix,
   DROP_POLICY, DROP_POLICY_DENY, type LookupResult, type MatchType,

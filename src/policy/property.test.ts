@@ -143,8 +143,10 @@ function reference(policies: Rule[][], dir: Direction, peer: number, proto: numb
   const rules = policies.flat().filter((r) => selMatchesPod(r.subject, EP_POD));
   const deny = `${dir}Deny` as const;
   const withDir = rules.filter((r) => r.sections[dir] !== undefined || r.sections[deny] !== undefined);
-  if (!withDir.some((r) => r.edd !== false)) return 'allow';
+  // No rule in this direction: not enforced. Rules that all turn default deny off: enforced, default allow.
+  if (withDir.length === 0) return 'allow';
   if (withDir.some((r) => (r.sections[deny] ?? []).some((it) => itemMatches(it, dir, peer, proto, port)))) return 'deny';
+  if (!withDir.some((r) => r.edd !== false)) return 'allow';
   if (dir === 'ingress' && peer === 1) return 'allow';
   if (withDir.some((r) => (r.sections[dir] ?? []).some((it) => itemMatches(it, dir, peer, proto, port)))) return 'allow';
   return 'default-deny';

@@ -6,11 +6,13 @@
  *
  * computeEndpoint, per direction:
  *   1. the rules whose subject selects the endpoint; the direction is
- *      enforced when one of them has the direction's section and does not
+ *      enforced when one of them has the direction's section (or
+ *      enforcement is 'always'), and default deny when one of those does not
  *      turn default deny off (or enforcement is 'always');
  *   2. if enforced: every allow and deny section of those rules becomes
  *      entries, peers × ports (identity 0 = any peer, protocol 0 = any port),
- *      plus the default-deny entry and, on ingress, allow-localhost;
+ *      plus the direction's default (the default-deny entry, or the
+ *      default-allow allow-all entry) and, on ingress, allow-localhost;
  *   3. entries on one key merge (deny > allow > default-deny; origins union);
  *   4. deny precedence is materialised: an allow covered by a deny of the
  *      same identity with the same or a broader protocol/port prefix becomes
@@ -20,7 +22,7 @@
  */
 import type { LabelSet } from '../identity/labels.js';
 import { ReservedIdentity } from '../identity/reserved.js';
-import { ALLOW_LOCALHOST, CookieTable, ENFORCEMENT_ALWAYS, normaliseOrigins, originText } from './cookies.js';
+import { ALLOW_LOCALHOST, CookieTable, DEFAULT_ALLOW, ENFORCEMENT_ALWAYS, normaliseOrigins, originText } from './cookies.js';
 import { compareEntries, portPrefix } from './lookup.js';
 import { portRangePrefixes } from './ports.js';
 import {
@@ -253,14 +255,18 @@ export class PolicyRepository {
     const errors: PolicyProblem[] = [];
     const acc = new EntryBuilder();
     const enforced = { ingress: false, egress: false };
+    const defaultDeny = { ingress: false, egress: false };
     if (this.enforcement !== 'never') {
       for (const dir of ['ingress', 'egress'] as const) {
         const rules = selecting.filter((r) => r[dir]);
         const enforcers = rules.filter((r) => r[dir]!.enforce).map((r) => r.origin);
         if (this.enforcement === 'always') enforcers.push(ENFORCEMENT_ALWAYS);
-        if (enforcers.length === 0) continue;
+        if (rules.length === 0 && enforcers.length === 0) continue;
+        // Rules in this direction make it enforced; only a rule that keeps default deny on makes it default deny.
         enforced[dir] = true;
-        for (const o of enforcers) acc.add(dir, 0, ANY_PORT, 'defaultDeny', o);
+        defaultDeny[dir] = enforcers.length > 0;
+        if (defaultDeny[dir]) for (const o of enforcers) acc.add(dir, 0, ANY_PORT, 'defaultDeny', o);
+        else acc.add(dir, 0, ANY_PORT, 'allow', DEFAULT_ALLOW);
         if (dir === 'ingress' && this.allowLocalhost) acc.add(dir, ReservedIdentity.host, ANY_PORT, 'allow', ALLOW_LOCALHOST);
         for (const r of rules) {
           for (const s of r[dir]!.allow) this.addSection(acc, dir, s, 'allow', r.origin, ep, errors);
@@ -268,7 +274,10 @@ export class PolicyRepository {
         }
       }
     }
-    return { ingressEnforced: enforced.ingress, egressEnforced: enforced.egress, entries: this.finish(acc), selectedBy, errors: dedupeProblems(errors) };
+    return {
+      ingressEnforced: enforced.ingress, egressEnforced: enforced.egress, ingressDefaultDeny: defaultDeny.ingress, egressDefaultDeny: defaultDeny.egress,
+      entries: this.finish(acc), selectedBy, errors: dedupeProblems(errors),
+    };
   }
 
   private addSection(acc: EntryBuilder, dir: Direction, s: Section, verdict: 'allow' | 'deny', origin: Origin, ep: EndpointInfo, errors: PolicyProblem[]): void {

@@ -36,12 +36,16 @@ test('trace: explicit deny (181) names the deny policy; egress default deny at t
   assert.deepEqual([out.allowed, out.egress!.dropReason, out.egress!.by, out.ingress], [false, 133, ['CiliumNetworkPolicy/ns1/db-out'], undefined]);
 });
 
-test('trace: a direction not enforced is allowed with match none', () => {
+test('trace: a direction not enforced is allowed with match none; default allow names default-allow and lets denies drop', () => {
   const r = repository(policies());
   const t = tracePolicy(r, { source: { endpoint: WEB }, destination: { endpoint: CLIENT2 }, protocol: TCP, port: 80 });
-  assert.deepEqual([t.allowed, t.egress!.enforced, t.egress!.match, t.ingress!.enforced, t.ingress!.match], [true, false, 'none', false, 'none']);
-  // CLIENT2 is selected by no-81 but it does not enforce; its deny does not apply.
-  assert.equal(tracePolicy(r, { source: { endpoint: WEB }, destination: { endpoint: CLIENT2 }, protocol: TCP, port: 81 }).allowed, true);
+  assert.deepEqual([t.allowed, t.egress!.enforced, t.egress!.match], [true, false, 'none']);
+  // CLIENT2 is selected only by no-81 (enableDefaultDeny false): enforced with default allow, its deny applies.
+  assert.deepEqual([t.ingress!.enforced, t.ingress!.defaultDeny, t.ingress!.match, t.ingress!.by], [true, false, 'all', ['default-allow']]);
+  const denied = tracePolicy(r, { source: { endpoint: WEB }, destination: { endpoint: CLIENT2 }, protocol: TCP, port: 81 });
+  assert.deepEqual([denied.allowed, denied.ingress!.dropReason, denied.ingress!.by], [false, 181, ['CiliumClusterwideNetworkPolicy/no-81']]);
+  // WEB is selected by web-in too: default deny.
+  assert.deepEqual([tracePolicy(r, { source: { endpoint: CLIENT2 }, destination: { endpoint: WEB }, protocol: TCP, port: 80 }).ingress!.defaultDeny], [true]);
 });
 
 test('trace agrees with lookupPolicy over computeEndpoint for every packet of a grid', () => {

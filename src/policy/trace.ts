@@ -28,7 +28,10 @@ export interface TraceStep {
   endpointId: number;
   /** The peer identity looked up. */
   peerIdentity: number;
+  /** The direction is looked up in the policy map. */
   enforced: boolean;
+  /** It drops what nothing allows (133); false: only denies drop (every selecting rule says enableDefaultDeny false). */
+  defaultDeny: boolean;
   verdict: 'allowed' | 'denied';
   /** 181 policy deny, 133 default deny; undefined when allowed. */
   dropReason: number | undefined;
@@ -55,10 +58,11 @@ const identityOf = (p: TraceParty) => ('endpoint' in p ? p.endpoint.identity : p
 /** Decides one direction from an endpoint's computed policy (exported for callers that already hold it). */
 export function traceStep(policy: EndpointPolicy, cookies: CookieTable, endpointId: number, direction: Direction, peerIdentity: number, protocol: number, port: number): TraceStep {
   const enforced = direction === 'ingress' ? policy.ingressEnforced : policy.egressEnforced;
+  const defaultDeny = direction === 'ingress' ? policy.ingressDefaultDeny : policy.egressDefaultDeny;
   const r = lookupPolicy(policy.entries, direction, peerIdentity, protocol, port, enforced);
   const origins = r.entry ? cookies.origins(r.entry.cookie) : [];
   return {
-    direction, endpointId, peerIdentity, enforced,
+    direction, endpointId, peerIdentity, enforced, defaultDeny,
     verdict: r.allowed ? 'allowed' : 'denied', dropReason: r.dropReason, match: r.match, entry: r.entry,
     origins, by: origins.map(originText),
   };

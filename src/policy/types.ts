@@ -98,8 +98,16 @@ export interface PolicyOptions {
 
 /** The computed policy of one endpoint. */
 export interface EndpointPolicy {
+  /** The direction is looked up in the policy map (a rule selects the endpoint in it, or enforcement 'always'). */
   ingressEnforced: boolean;
   egressEnforced: boolean;
+  /**
+   * An enforced direction drops what nothing allows (reason 133). False for an
+   * enforced direction whose selecting rules all say enableDefaultDeny false:
+   * it drops only what a deny matches. Always false when not enforced.
+   */
+  ingressDefaultDeny: boolean;
+  egressDefaultDeny: boolean;
   /** Sorted by key (direction, identity, protocol, port, portPrefixLen); keys unique. */
   entries: PolicyMapEntry[];
   /** Policies with a rule that selects the endpoint and has that direction's section. */

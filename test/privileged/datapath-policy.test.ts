@@ -23,6 +23,8 @@ import {
 } from '../../src/datapath/generated/abi.js';
 import { KernelPolicy, endpointPolicyFlags, type PolicyMapEntry } from '../../src/datapath/policy.js';
 import { icmpEcho, ip4Num, ipv4Frame, tcp, udp } from './datapath-support.js';
+import { PolicyRepository } from '../../src/policy/index.js';
+import { podLabels } from '../../src/policy/testing.js';
 import {
   NODE,
   POD_A,
@@ -329,6 +331,39 @@ test('ingress at local delivery from a local pod: B\'s default deny drops A\'s S
   assert.equal(ok.retval, TC_ACT_REDIRECT);
   assert.deepEqual((({ dir, action, match, cookie, source }) => ({ dir, action, match, cookie, source }))(verdictOf(ok.events)), { dir: INGRESS, action: ALLOW, match: M_L3L4, cookie: 82, source: B.id });
   assert.equal(n.ct().length, 2);
+});
+
+test('ingress with default allow (enableDefaultDeny false + ingressDeny): the engine\'s entries drop the denied identity with 181, pass everyone else with match all', (t) => {
+  const { n, policy } = node(t);
+  // The engine's output for B, written by the agent's writer: B is selected by a rule that denies A's
+  // identity and leaves default deny off, so ingress is enforced (looked up) with an allow-all default.
+  const repo = new PolicyRepository();
+  repo.setIdentities([[A.identity!, podLabels('x', { app: 'a' })], [B.identity!, podLabels('y', { app: 'b' })], [REMOTE_POD.identity, podLabels('z', { app: 'r' })]]);
+  repo.upsertPolicy({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: 'y', name: 'deny-x' },
+    spec: { endpointSelector: {}, enableDefaultDeny: { ingress: false, egress: false }, ingressDeny: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'x' } }] }] } });
+  const pol = repo.computeEndpoint({ id: B.id, identity: B.identity!, labels: podLabels('y', { app: 'b' }), namespace: 'y' });
+  assert.deepEqual([pol.ingressEnforced, pol.ingressDefaultDeny, pol.egressEnforced], [true, false, false]);
+  policy.apply(B.id, { upserts: pol.entries, deletes: [] });
+  setFlags(n, B, endpointPolicyFlags({ ingress: pol.ingressEnforced, egress: pol.egressEnforced }));
+  const denyCookie = pol.entries.find((e) => e.verdict === 'deny')!.cookie;
+  const allCookie = pol.entries.find((e) => e.identity === 0 && e.protocol === 0)!.cookie;
+
+  const denied = n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_SYN, 40000, 8080));
+  assert.equal(denied.retval, TC_ACT_SHOT);
+  assert.deepEqual([dropOf(denied.events).reason, dropOf(denied.events).cookie], [POLICY_DENY, denyCookie]);
+  assert.deepEqual((({ dir, action, match, cookie }) => ({ dir, action, match, cookie }))(verdictOf(denied.events)), { dir: INGRESS, action: DENY, match: M_L3, cookie: denyCookie });
+  assert.deepEqual(n.ct(), []);
+
+  // The remote pod (another namespace's identity) and the world pass through the allow-all entry.
+  const from = (src: string, proto: number, payload: Buffer) => ipv4Frame({ src, dst: B.ip, proto, payload });
+  const remote = n.run('bl_from_overlay', from(REMOTE_POD.ip, 6, tcp(TCP_SYN, 40001, 8080, REMOTE_POD.ip, B.ip)));
+  assert.equal(remote.retval, TC_ACT_REDIRECT);
+  assert.deepEqual((({ dir, action, match, cookie, remote: r }) => ({ dir, action, match, cookie, remote: r }))(verdictOf(remote.events)), { dir: INGRESS, action: ALLOW, match: M_ALL, cookie: allCookie, remote: REMOTE_POD.identity });
+  const world = n.run('bl_from_overlay', from('10.0.2.77', 17, udp(40002, 53, '10.0.2.77', B.ip)));
+  assert.equal(world.retval, TC_ACT_REDIRECT);
+  assert.equal(verdictOf(world.events).remote, 2);
+  const all = policy.entries(B.id).find((r) => r.identity === 0 && r.protocol === 0)!;
+  assert.deepEqual([all.verdict, all.packets], ['allow', 2n], 'the allow-all entry decided both');
 });
 
 test('ingress from the overlay: the sender is judged by its ipcache identity (unknown: world)', (t) => {

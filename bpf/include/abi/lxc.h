@@ -10,7 +10,13 @@
 
 #include "abi/common.h"
 
-/* bl_endpoint_info.flags: which directions policy (bl_policy, abi/policy.h) enforces. */
+/*
+ * bl_endpoint_info.flags: which directions policy (bl_policy, abi/policy.h)
+ * enforces, i.e. looks up. Enforced is not the same as default deny: the
+ * direction's default is the entry on (identity 0, any protocol), a
+ * DEFAULT_DENY, or an ALLOW where every rule selecting the endpoint says
+ * enableDefaultDeny false (only its denies drop).
+ */
 enum bl_endpoint_flags {
 	BL_EP_F_POLICY_INGRESS = 1 << 0,	/* packets into the endpoint are looked up in bl_policy */
 	BL_EP_F_POLICY_EGRESS = 1 << 1,		/* packets from the endpoint are looked up in bl_policy */

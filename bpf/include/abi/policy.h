@@ -39,7 +39,9 @@ enum bl_policy_verdict {
 	BL_POLICY_ALLOW = 1,		/* allowed */
 	BL_POLICY_DENY = 2,		/* an explicit deny rule: BL_DROP_POLICY_DENY */
 	BL_POLICY_DEFAULT_DENY = 3,	/* the endpoint's default in a direction (identity 0, prefixlen 64):
-					 * BL_DROP_POLICY, with the cookie of the policies that made it */
+					 * BL_DROP_POLICY, with the cookie of the policies that made it.
+					 * A direction enforced with default allow (enableDefaultDeny
+					 * false) holds an ALLOW on that key instead. */
 };
 BL_ABI_KEEP(enum bl_policy_verdict, policy_verdict);
 

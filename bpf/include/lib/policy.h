@@ -8,6 +8,8 @@
  *   a DENY (e1 first) drops with BL_DROP_POLICY_DENY;
  *   else an ALLOW (e1 first) lets the packet through;
  *   else BL_DROP_POLICY, with e2's cookie when e2 is the DEFAULT_DENY entry.
+ * A direction enforced with default allow has an ALLOW on (identity 0, any
+ * protocol), so only its denies drop; nothing here tells the two apart.
  * Callers consult it for every packet that is not a reply in a direction
  * the endpoint enforces (bl_endpoint_info.flags), before creating the
  * connection's conntrack entry, and report verdicts (abi/events.h).
