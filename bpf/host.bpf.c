@@ -161,6 +161,28 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 		}
 	}
 
+	/* Tunnel mode: the node's own packets to another node's pods (the route
+	 * to each remote pod CIDR points at that node over the uplink) go
+	 * through the tunnel as pods' packets do, with the host identity, which
+	 * the receiving node reads as remote-node. Only what the node itself
+	 * sends (no ingress interface): forwarded packets keep their path. A
+	 * node address has no tunnel endpoint, so the tunnel's own outer
+	 * packets pass here untouched. dir is a constant: ingress has none of it. */
+	if (dir == BL_DIR_EGRESS && bl_config.routing_mode == BL_ROUTING_TUNNEL &&
+	    pkt.l3_proto == bpf_htons(ETH_P_IP) && skb->ingress_ifindex == 0) {
+		struct bl_remote_endpoint_info *remote = ipcache_lookup4(pkt.daddr);
+
+		if (remote && remote->tunnel_endpoint) {
+			ret = encap_and_redirect4(skb, remote->tunnel_endpoint, tunnel_vni(BL_IDENTITY_HOST));
+			if (IS_DROP(ret))
+				return send_drop(skb, -ret, dir, &pkt);
+			metrics_update(BL_REASON_FORWARDED, dir, skb->len);
+			if (trace_wanted(&pkt))
+				send_trace_notify(skb, BL_TRACE_TO_OVERLAY, BL_TRACE_REASON_UNKNOWN, &pkt);
+			return ret;
+		}
+	}
+
 	/* NodePort, LoadBalancer and external IPs; and replies to what this node forwarded.
 	 * After local delivery, so natively routed pod traffic pays no service lookup. */
 	if (dir == BL_DIR_INGRESS && pkt.l3_proto == bpf_htons(ETH_P_IP)) {

@@ -45,6 +45,8 @@ const volatile struct bl_datapath_config bl_config = {
  * The sender's identity: the sending node put its endpoint's identity in the
  * VNI (lib/tunnel.h, tunnel_vni()); the cluster-wide VNI means it had none,
  * and then, as without tunnel metadata, the ipcache says (else the world).
+ * A node's own packets carry host, which is only ever this node here: to
+ * this node the sender is remote-node (as Cilium's bpf_overlay maps it).
  */
 static __always_inline __u32 overlay_src_identity(struct __sk_buff *skb, __be32 saddr)
 {
@@ -52,7 +54,7 @@ static __always_inline __u32 overlay_src_identity(struct __sk_buff *skb, __be32 
 
 	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) == 0 && key.tunnel_id &&
 	    key.tunnel_id != bl_config.tunnel_vni)
-		return key.tunnel_id;
+		return key.tunnel_id == BL_IDENTITY_HOST ? BL_IDENTITY_REMOTE_NODE : key.tunnel_id;
 	return ipcache_identity4(saddr);
 }
 

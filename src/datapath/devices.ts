@@ -51,7 +51,7 @@ export function unrouteEndpoint(ip: string): void {
   ipHere(['route', 'del', `${ip}/32`], `remove route to ${ip}`, true);
 }
 
-/** Native routing: another node's pod CIDR via that node's address on the uplink. */
+/** Another node's pod CIDR via that node's address on the uplink (native routing: for everything; tunnel mode: the node's own packets, which bl_to_netdev encapsulates). */
 export function routeNodeCIDR(podCIDR: string, nodeIP: string, uplink: string): void {
   ipHere(['route', 'replace', podCIDR, 'via', nodeIP, 'dev', uplink], `route ${podCIDR} via ${nodeIP}`);
 }

@@ -297,13 +297,15 @@ export class KernelDatapath implements NodeDatapath {
       // As toMapEntries has it (world behind the node's tunnel endpoint), so the ipcache sync finds it unchanged.
       { sec_identity: ReservedIdentity.world, tunnel_endpoint: parseIPv4(node.nodeIP), node_id: Number(node.name.replace(/\D/g, '')) || 0, flags: 0 },
     );
-    if (this.config.routing === 'native') routeNodeCIDR(node.podCIDR, node.nodeIP, this.config.uplink);
+    // Native routing sends everything for that pod CIDR to the node; in tunnel mode only the node's own
+    // packets take this route, and bl_to_netdev puts them into the tunnel (pods' are redirected before).
+    routeNodeCIDR(node.podCIDR, node.nodeIP, this.config.uplink);
   }
 
   async removeRemoteNode(node: RemoteNode): Promise<void> {
     const cidr = parseCidr(node.podCIDR, `node ${node.name} podCIDR`);
     this.ipcacheMap?.delete({ prefixlen: cidr.prefix, ip4: cidr.base });
-    if (this.config.routing === 'native') unrouteNodeCIDR(node.podCIDR);
+    unrouteNodeCIDR(node.podCIDR);
   }
 
   syncIpcache(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] } {

@@ -22,6 +22,10 @@ import {
   BlTraceReason,
 } from '../../src/datapath/generated/abi.js';
 import { Datapath } from '../../src/datapath/loader.js';
+import { SK_BUFF_SIZE } from '../../src/datapath/native/structs.js';
+
+/** Offset of ingress_ifindex in struct __sk_buff (uapi: len, pkt_type, mark, queue_mapping, protocol, vlan_present, vlan_tci, vlan_proto, priority, ingress_ifindex). */
+const SKB_INGRESS_IFINDEX = 36;
 import { HOST_OBJECT, arpPacket, ethernet, icmpEcho, ip4Num, ipv4Frame, macStr, parseArpFrame, parseIpv4Frame, requireObject, tcp, udp } from './datapath-support.js';
 import {
   CT_MAX_ENTRIES,
@@ -528,6 +532,27 @@ test('bl_from_netdev in native mode delivers to a local pod; in tunnel mode it p
   assert.deepEqual(tunnel.ct(), []);
   // And the egress program never delivers.
   assert.equal(native.run('bl_to_netdev', pkt).retval, TC_ACT_OK);
+});
+
+test('bl_to_netdev in tunnel mode: the node\'s own packet to a remote pod goes into the tunnel (TO_OVERLAY); a forwarded one and one to a node pass', (t) => {
+  const n = node(t);
+  const own = ipv4Frame({ src: NODE.ip, dst: '10.0.2.5', proto: 6, payload: tcp(TCP_SYN, 41000, 8080, NODE.ip, '10.0.2.5') });
+  const out = n.run('bl_to_netdev', own);
+  assert.equal(out.retval, TC_ACT_REDIRECT, 'redirected to the tunnel device');
+  assert.deepEqual(out.dataOut, own, 'the inner packet is not rewritten');
+  assert.deepEqual(traces(out.events).map((e) => e[0]), [TO_OVERLAY]);
+  assert.deepEqual([...n.metrics()], [[`${FORWARDED}/${EGRESS}`, { count: 1n, bytes: BigInt(own.length) }]]);
+  // Forwarded by the node (it came in on an interface): its path is the route's, untouched.
+  const skb = new Uint8Array(SK_BUFF_SIZE);
+  new DataView(skb.buffer).setUint32(SKB_INGRESS_IFINDEX, POD_A.ifindex, true);
+  const forwarded = n.run('bl_to_netdev', own, skb);
+  assert.equal(forwarded.retval, TC_ACT_OK);
+  // A node address has no tunnel endpoint: the tunnel's own outer packets and node-to-node traffic pass.
+  const toNode = ipv4Frame({ src: NODE.ip, dst: '172.18.0.12', proto: 17, payload: udp(40000, 8472, NODE.ip, '172.18.0.12') });
+  assert.equal(n.run('bl_to_netdev', toNode).retval, TC_ACT_OK);
+  // Native routing never tunnels.
+  const native = node(t, { config: { routing_mode: BlRoutingMode.BL_ROUTING_NATIVE, tunnel_ifindex: 0 } });
+  assert.equal(native.run('bl_to_netdev', own).retval, TC_ACT_OK);
 });
 
 // ---------------------------------------------------------------------------

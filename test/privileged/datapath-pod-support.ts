@@ -282,11 +282,11 @@ export class PodNode {
     this.ipcacheMap().set({ prefixlen, ip4: ip4Num(cidr) }, { sec_identity: 0, tunnel_endpoint: ip4Num(nodeIp), node_id: nodeId, flags: 0 });
   }
 
-  /** Runs packet through program (in whichever object has it). */
-  run(program: string, packet: Buffer): RunOutcome {
+  /** Runs packet through program (in whichever object has it); ctxIn: the struct __sk_buff to start from. */
+  run(program: string, packet: Buffer, ctxIn?: Uint8Array): RunOutcome {
     const obj = PROGRAM_OBJECT[program];
     assert.ok(obj, `no object has program ${program}`);
-    const { retval, dataOut } = this.dps[obj].testRun(program, packet);
+    const { retval, dataOut } = this.dps[obj].testRun(program, packet, ctxIn ? { ctxIn } : {});
     this.#reader.drain();
     const events = this.#pending.splice(0).map(decodeEvent);
     return { retval, dataOut: Buffer.from(dataOut), events };

@@ -8,24 +8,24 @@
  * every other pod and to the world, on TCP and UDP 80 and 81 — is probed
  * for real from inside the pods and compared cell by cell with the case's
  * expectation, and `policy trace` (the same engine that fills the maps) must
- * answer the same for every cell.
+ * answer the same for every cell, down to the kind of drop: every denied
+ * cell's drops in `beeline monitor` carry the reason trace gives (133 default
+ * deny, 181 explicit deny).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
-import { agentGet, agentPost } from '../../src/agent/client.js';
-import { readState } from '../../src/lab/state.js';
 import { until, sleep } from '../lib/wait.js';
+import { dropKey, reasonsByKey, watchDrops } from '../lib/drops.js';
+import type { TraceQuery } from '../../src/agent/policy.js';
+import { kubectl as applyManifest, traceBatch, waitPoliciesProgrammed, type Traced } from '../lib/policy.js';
 
 const LAB = 'polconf';
 const env: Record<string, string> = { BEELINE_LAB: LAB };
 const ok = (args: string[]) => beelineOk(args, env);
 
-function kubectl(verb: 'apply' | 'delete', yaml: string): void {
-  const r = spawnSync(beelineBin, [verb, '-f', '-', ...(verb === 'delete' ? ['--wait=false'] : [])], { input: yaml, encoding: 'utf8', env: { ...process.env, ...env } });
-  assert.equal(r.status, 0, `${verb}: ${r.stderr}`);
-}
+const kubectl = (verb: 'apply' | 'delete', yaml: string) => applyManifest(env, verb, yaml);
 
 type Proto = 'tcp' | 'udp';
 interface Peer {
@@ -95,6 +95,9 @@ interface Case {
 const isPod = (p: Peer) => !p.world;
 const np = (ns: string, name: string, spec: string) => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}`;
 const cnp = (ns: string, name: string, spec: string) => `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}`;
+const ccnp = (name: string, spec: string) => `apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: ${name}}\nspec:\n${spec}`;
+/** The issue's case: deny ingress into x from namespace y, without putting x into default deny. */
+const SOFT_DENY = cnp('x', 'deny-from-y', '  endpointSelector: {}\n  enableDefaultDeny: {ingress: false, egress: false}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": y}}]\n');
 
 const CASES: Case[] = [
   { name: 'no policy: everything reaches everything', policies: '', expect: () => true },
@@ -156,6 +159,24 @@ const CASES: Case[] = [
       '  endpointSelector: {}\n  ingress:\n  - fromEntities: [all]\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": y}}]\n',
     ),
     expect: (s, d) => d.ns !== 'x' || s.ns !== 'y',
+  },
+  {
+    name: 'enableDefaultDeny false: x denies ingress from namespace y without default deny (ingressDeny only): y drops (181), everyone else connects',
+    policies: SOFT_DENY,
+    expect: (s, d) => d.ns !== 'x' || s.ns !== 'y',
+  },
+  {
+    name: 'enableDefaultDeny false, clusterwide: z denies egress to world w2 and to UDP 81 anywhere (CCNP egressDeny only), nothing else changes',
+    policies: ccnp('z-no-w2', '  endpointSelector: {matchLabels: {"k8s:io.kubernetes.pod.namespace": z}}\n  enableDefaultDeny: {egress: false}\n  egressDeny:\n  - toCIDR: [172.18.0.101/32]\n  - toPorts: [{ports: [{port: "81", protocol: UDP}]}]\n'),
+    expect: (s, d, port, proto) => s.ns !== 'z' || (d.id !== 'world/w2' && !(port === 81 && proto === 'udp')),
+  },
+  {
+    name: 'NetworkPolicy + a soft deny: x allows ingress from y and z (NetworkPolicy, default deny) and denies y/b (CNP, enableDefaultDeny false)',
+    policies: [
+      np('x', 'from-y-z', '  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: y}}}, {namespaceSelector: {matchLabels: {ns: z}}}]\n'),
+      cnp('x', 'deny-yb', '  endpointSelector: {}\n  enableDefaultDeny: {ingress: false}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": y, pod: b}}]\n'),
+    ].join('---\n'),
+    expect: (s, d) => d.ns !== 'x' || ((s.ns === 'y' || s.ns === 'z') && s.id !== 'y/b'),
   },
   {
     name: 'deny wins across policies: x/a allows y on TCP 80 in one policy, another denies y/b',
@@ -238,6 +259,15 @@ async function probeTable(only?: Set<string>, timeoutMs = 1500): Promise<Map<str
 
 const cellKey = (s: Peer, d: Peer, port: number, proto: Proto) => `${s.id}>${d.id}:${port}/${proto}`;
 
+/** The monitor's key (addresses) of a cell's key (names). */
+function dropKeyOf(cell: string): string {
+  const [src, rest] = cell.split('>') as [string, string];
+  const [dst, pp] = rest.split(':') as [string, string];
+  const [port, proto] = pp.split('/') as [string, Proto];
+  const ip = (id: string) => peers.find((p) => p.id === id)!.ip;
+  return dropKey(ip(src), ip(dst), Number(port), proto);
+}
+
 /** The truth table as cyclonus prints it: a row per source, a column per destination, `.` as expected, `X` wrong. */
 function renderTable(expected: (k: string) => boolean, got: (k: string) => boolean, port: number, proto: Proto): string {
   const cols = peers.map((p) => p.id.padEnd(8)).join('');
@@ -258,33 +288,11 @@ function renderTable(expected: (k: string) => boolean, got: (k: string) => boole
   return lines.join('\n');
 }
 
-/** Both agents have the case's policies (by resourceVersion) and no recomputation pending. */
-async function waitProgrammed(): Promise<void> {
-  const want = new Set<string>();
-  for (const kind of ['networkpolicies', 'ciliumnetworkpolicies']) {
-    const items = (JSON.parse(ok(['get', kind, '-A', '-o', 'json']).stdout).items ?? []) as { kind: string; metadata: { namespace: string; name: string; resourceVersion: string } }[];
-    for (const i of items) want.add(`${i.kind}/${i.metadata.namespace}/${i.metadata.name}@${i.metadata.resourceVersion}`);
-  }
-  const state = readState(LAB)!;
-  await until(`both agents enforcing ${[...want].join(', ') || 'no policy'}`, async () => {
-    for (const a of Object.values(state.agents)) {
-      const st = await agentGet<{ synced: boolean; policies: string[] }>(a.socket, '/v1/policy/status');
-      if (!st.synced) return false;
-      const have = new Set(st.policies);
-      if (have.size !== want.size || [...want].some((w) => !have.has(w))) return false;
-    }
-    return true;
-  }, 30_000, 100);
-}
-
-interface TraceAnswer {
-  allowed: boolean;
-}
+const waitProgrammed = () => waitPoliciesProgrammed(LAB);
 
 /** `policy trace` for every cell, through node1's agent (it knows every pod from the store). */
-async function traceTable(): Promise<Map<string, boolean>> {
-  const state = readState(LAB)!;
-  const queries: { key: string; src: Record<string, string>; dst: Record<string, string>; port: number; protocol: string }[] = [];
+async function traceTable(): Promise<Map<string, Traced>> {
+  const queries: (TraceQuery & { key: string })[] = [];
   for (const s of peers.filter(isPod)) {
     for (const d of peers) {
       if (d === s) continue;
@@ -293,8 +301,8 @@ async function traceTable(): Promise<Map<string, boolean>> {
       }
     }
   }
-  const answers = await agentPost<TraceAnswer[]>(state.agents['node1']!.socket, '/v1/policy/trace', { queries: queries.map(({ key: _k, ...q }) => q) });
-  return new Map(queries.map((q, i) => [q.key, answers[i]!.allowed]));
+  const answers = await traceBatch(LAB, queries.map(({ key: _k, ...q }) => q));
+  return new Map(queries.map((q, i) => [q.key, answers[i]!]));
 }
 
 describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 900_000 }, () => {
@@ -352,7 +360,12 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
       if (c.policies) kubectl('apply', c.policies);
       try {
         await waitProgrammed();
-        const got = await probeTable();
+        const watch = await watchDrops(env, 2);
+        const got = await probeTable().catch(async (e: unknown) => {
+          await watch.stop();
+          throw e;
+        });
+        const reasons = reasonsByKey(await watch.stop());
         const traced = await traceTable();
         const expected = (k: string) => {
           const [src, rest] = k.split('>') as [string, string];
@@ -368,15 +381,66 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
           for (const [k, v] of await probeTable(slow, 4000)) got.set(k, v);
         }
         const wrong = [...got].filter(([k, v]) => v.ok !== expected(k)).map(([k, v]) => `${k}: expected ${expected(k) ? 'allowed' : 'denied'}, probe ${v.verdict}`);
-        const traceWrong = [...got].filter(([k, v]) => traced.get(k) !== v.ok).map(([k, v]) => `${k}: probe ${v.ok ? 'allowed' : 'denied'}, policy trace ${traced.get(k) ? 'allowed' : 'denied'}`);
+        const traceWrong = [...got].filter(([k, v]) => traced.get(k)?.allowed !== v.ok).map(([k, v]) => `${k}: probe ${v.ok ? 'allowed' : 'denied'}, policy trace ${traced.get(k)?.allowed ? 'allowed' : 'denied'}`);
+        // Every denied cell: the datapath's drops carry exactly the reason trace gives.
+        const kindWrong = [...got].filter(([, v]) => !v.ok).flatMap(([k]) => {
+          const seen = reasons.get(dropKeyOf(k)) ?? [];
+          const want = traced.get(k)?.reason;
+          return seen.length === 1 && seen[0] === want ? [] : [`${k}: monitor drop reasons [${seen.join(', ')}], policy trace ${want ?? 'allowed'}`];
+        });
         const tables = PORTS.map(([port, proto]) => renderTable(expected, (k) => got.get(k)!.ok, port, proto)).join('\n\n');
         assert.deepEqual(wrong, [], `${wrong.length} of ${got.size} cells differ:\n${tables}\n${wrong.slice(0, 40).join('\n')}`);
         assert.deepEqual(traceWrong, [], `policy trace disagrees with the datapath on ${traceWrong.length} cells:\n${traceWrong.slice(0, 40).join('\n')}`);
+        assert.deepEqual(kindWrong, [], `the kind of drop differs on ${kindWrong.length} cells:\n${kindWrong.slice(0, 40).join('\n')}`);
       } finally {
         if (c.policies) kubectl('delete', c.policies);
       }
     });
   }
+
+  test('enableDefaultDeny false + ingressDeny: endpoint list, policy get, policy trace, bpf policy get and monitor all say enforced with default allow, y denied by 181', async () => {
+    kubectl('apply', SOFT_DENY);
+    try {
+      await waitProgrammed();
+      const xa = peers.find((p) => p.id === 'x/a')!;
+      const ya = peers.find((p) => p.id === 'y/a')!;
+      // endpoint list: x's pods enforce ingress with default allow, egress is not enforced; y's pods enforce nothing.
+      const list = ok(['endpoint', 'list']).stdout.split('\n');
+      const rowOf = (ip: string) => list.find((l) => l.includes(` ${ip} `)) ?? '';
+      assert.match(rowOf(xa.ip), /Enabled \(default allow\)\s+Disabled/, rowOf(xa.ip));
+      assert.doesNotMatch(rowOf(ya.ip), /Enabled/, rowOf(ya.ip));
+      // policy get: the policy selects every x pod; the endpoint table says the same as endpoint list.
+      const get = JSON.parse(ok(['policy', 'get', '-o', 'json']).stdout) as { policies: { key: string; selects: { pod: string; ingress: boolean }[] }[]; endpoints: { pod: string; ingressEnforced: boolean; ingressDefaultDeny: boolean; egressEnforced: boolean; entries: number }[] }[];
+      const eps = get.flatMap((n) => n.endpoints).filter((e) => e.pod.startsWith('x/'));
+      assert.equal(eps.length, 3);
+      for (const e of eps) assert.deepEqual([e.ingressEnforced, e.ingressDefaultDeny, e.egressEnforced, e.entries > 0], [true, false, false, true], JSON.stringify(e));
+      assert.deepEqual(get.flatMap((n) => n.policies).flatMap((p) => p.selects.map((x) => x.pod)).sort(), ['x/a', 'x/b', 'x/c']);
+      assert.match(ok(['policy', 'get']).stdout, /x\/a\s+\d+\s+Enabled \(default allow\)\s+Disabled/);
+      // policy trace: denied by the deny (181) from y, allowed through default-allow from z.
+      const denied = ok(['policy', 'trace', '--src-pod', 'y/a', '--dst-pod', 'x/a', '--dport', '80/TCP']).stdout;
+      assert.match(denied, /denied \(181 Policy denied by denylist\)/);
+      assert.match(denied, /enforced, default allow/);
+      assert.match(denied, /CiliumNetworkPolicy\/x\/deny-from-y/);
+      assert.match(denied, /Final verdict: DENIED/);
+      const allowed = ok(['policy', 'trace', '--src-pod', 'z/a', '--dst-pod', 'x/a', '--dport', '80/TCP']).stdout;
+      assert.match(allowed, /allowed \(match all\)/);
+      assert.match(allowed, /decided by: default-allow/);
+      assert.match(allowed, /Final verdict: ALLOWED/);
+      // bpf policy get: the allow-all entry and the deny entries, named.
+      const bpf = ok(['bpf', 'policy', 'get', '--node', xa.node!]).stdout;
+      assert.match(bpf, /default-allow/);
+      assert.match(bpf, /CiliumNetworkPolicy\/x\/deny-from-y/);
+      // The datapath: y's connection drops with 181, named; z's connects.
+      const watch = await watchDrops(env, 2);
+      const fromY = reach('y/a', xa, 80);
+      const fromZ = reach('z/a', xa, 80);
+      const drops = (await watch.stop()).filter((d) => d.src === ya.ip && d.dst === xa.ip);
+      assert.deepEqual([fromY, fromZ], [false, true]);
+      assert.ok(drops.length > 0 && drops.every((d) => d.reason === 181 && d.policies.includes('CiliumNetworkPolicy/x/deny-from-y')), JSON.stringify(drops));
+    } finally {
+      kubectl('delete', SOFT_DENY);
+    }
+  });
 
   test('egress to DNS only still resolves names', async () => {
     const policy = CASES.find((c) => c.name.startsWith('egress from x to DNS only'))!.policies;

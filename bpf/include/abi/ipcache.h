@@ -33,5 +33,6 @@ struct bl_remote_endpoint_info {
 enum bl_reserved_identity {
 	BL_IDENTITY_HOST = 1,
 	BL_IDENTITY_WORLD = 2,
+	BL_IDENTITY_REMOTE_NODE = 6,	/* another node: what a node's own packets are to the others */
 };
 BL_ABI_KEEP(enum bl_reserved_identity, reserved_identity);

@@ -429,6 +429,7 @@ export function blPolicyVerdictName(value: number): string | undefined {
 export const BlReservedIdentity = {
   BL_IDENTITY_HOST: 1,
   BL_IDENTITY_WORLD: 2,
+  BL_IDENTITY_REMOTE_NODE: 6,
 } as const;
 export type BlReservedIdentity = (typeof BlReservedIdentity)[keyof typeof BlReservedIdentity];
 const BL_RESERVED_IDENTITY_NAMES = nameTable(BlReservedIdentity);
@@ -3690,7 +3691,7 @@ export const ABI_MANIFEST = {
       "BL_POLICY_MATCH_ALL": 4
     },
     "bl_policy_verdict": { "BL_POLICY_ALLOW": 1, "BL_POLICY_DENY": 2, "BL_POLICY_DEFAULT_DENY": 3 },
-    "bl_reserved_identity": { "BL_IDENTITY_HOST": 1, "BL_IDENTITY_WORLD": 2 },
+    "bl_reserved_identity": { "BL_IDENTITY_HOST": 1, "BL_IDENTITY_WORLD": 2, "BL_IDENTITY_REMOTE_NODE": 6 },
     "bl_routing_mode": { "BL_ROUTING_UNSET": 0, "BL_ROUTING_TUNNEL": 1, "BL_ROUTING_NATIVE": 2 },
     "bl_source_file": { "BL_FILE_UNKNOWN": 0, "BL_FILE_HOST": 1, "BL_FILE_LXC": 2, "BL_FILE_OVERLAY": 3 },
     "bl_trace_aggregation": {
@@ -4316,7 +4317,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = 'fe97bef44bdfdd743210439aea662ded5fb52fd2aa02b4c1f1bd45737afab2e7';
+export const ABI_HASH = '88d33ada980f7043b01ffce2aad00a6ea6d2d48554d4acb82c3a52430512a757';
 
 // ---- helpers
 
