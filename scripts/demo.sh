@@ -221,20 +221,25 @@ run $B bpf policy get
 cat <<'EOF2' > /tmp/beeline-demo-deny.yaml
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
-metadata: {name: no-tools-to-db, namespace: shop}
+metadata: {name: no-tools-to-shop, namespace: shop}
 spec:
   endpointSelector: {}
-  ingress:
-  - fromEntities: [all]
+  enableDefaultDeny: {ingress: false, egress: false}
   ingressDeny:
   - fromEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": tools}}]
     toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
 EOF2
+echo "(a deny without default deny: shop's pods keep accepting everyone but namespace tools on 8080)"
 run $B apply -f /tmp/beeline-demo-deny.yaml
 sleep 1
-echo '$ beeline exec -n tools client -- curl --max-time 2 http://api.shop:8080/hostname   (an explicit deny wins over the allow-all)'
+run $B endpoint list
+echo '$ beeline exec -n tools client -- curl --max-time 2 http://api.shop:8080/hostname   (denied: 181)'
 $B exec -n tools client -- curl -sS --max-time 2 http://api.shop:8080/hostname || true
-run $B policy trace --src-pod tools/client --dst-ip "$($B get pods -n shop -l app=api -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].status.podIP))')" --dport 8080/TCP
+echo '$ beeline exec -n empire tiefighter -- curl --max-time 2 http://api.shop:8080/hostname   (everyone else: default allow)'
+$B exec -n empire tiefighter -- curl -sS --max-time 2 http://api.shop:8080/hostname || true
+API_IP=$($B get pods -n shop -l app=api -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].status.podIP))')
+run $B policy trace --src-pod tools/client --dst-ip "$API_IP" --dport 8080/TCP
+run $B policy trace --src-pod empire/tiefighter --dst-ip "$API_IP" --dport 8080/TCP
 $B delete -f /tmp/beeline-demo-deny.yaml >/dev/null
 rm -f /tmp/beeline-demo-deny.yaml
 echo '$ beeline apply -f bad-policy.yaml   (bad input: refused with its field path, nothing applied)'

@@ -117,7 +117,7 @@ export class Agent {
       .route('GET', '/v1/services/status', () => this.services?.status() ?? null)
       .route('GET', '/v1/bpf/lb', () => ({ frontends: this.datapath.lb?.frontends() ?? [], backends: this.datapath.lb?.backends() ?? [] }))
       .route('POST', '/v1/bpf/ct/gc', () => ({ deleted: this.datapath.ctGarbageCollect() }))
-      .route('GET', '/v1/policy/status', () => this.policy?.status() ?? { synced: false, policies: [], rejected: [], endpoints: 0, lastFlush: null, busyMs: 0, lastError: 'policy enforcement has not started', cidrIdentities: 0 })
+      .route('GET', '/v1/policy/status', () => this.policy?.status() ?? { synced: false, policies: [], cidrGroups: [], rejected: [], endpoints: 0, lastFlush: null, busyMs: 0, lastError: 'policy enforcement has not started', cidrIdentities: 0 })
       .route('GET', '/v1/policy', () => ({ policies: this.requirePolicy().policies(), endpoints: this.requirePolicy().endpointRows() }))
       .route('POST', '/v1/policy/trace', (_r, b) => {
         const q = (b as { queries?: TraceQuery[] } | undefined)?.queries;

@@ -30,6 +30,7 @@ import {
   type NamedPort,
   type PolicyMapEntry,
   type PolicyProblem,
+  type CidrGroupInfo,
   type ServiceInfo,
   type TraceParty,
   type TraceResult,
@@ -158,6 +159,7 @@ export class PolicyManager {
   /** Pods or Services changed since the last flush; what the engine last got of them, as text. */
   private podsStale = true;
   private servicesStale = true;
+  private cidrGroupsStale = true;
   private peerPortsText = '';
   private servicesText = '';
   lastError: string | undefined;
@@ -195,10 +197,10 @@ export class PolicyManager {
       inf.on('delete', (o) => this.deletePolicy(o));
       inf.on('error', (e) => d.log.warn('policy watch', { kind, error: e.message }));
     }
-    for (const kind of ['Pod', 'Service', 'EndpointSlice'] as const) {
+    for (const kind of ['Pod', 'Service', 'EndpointSlice', 'CiliumCIDRGroup'] as const) {
       const inf = d.store.informer(kind);
       this.informers.set(kind, inf);
-      const changed = kind === 'Pod' ? () => this.podsChanged() : () => this.servicesChanged();
+      const changed = kind === 'Pod' ? () => this.podsChanged() : kind === 'CiliumCIDRGroup' ? () => this.cidrGroupsChanged() : () => this.servicesChanged();
       inf.on('add', changed);
       inf.on('update', changed);
       inf.on('delete', changed);
@@ -261,6 +263,21 @@ export class PolicyManager {
   private servicesChanged(): void {
     this.servicesStale = true;
     this.schedule();
+  }
+
+  private cidrGroupsChanged(): void {
+    this.cidrGroupsStale = true;
+    this.schedule();
+  }
+
+  /** CiliumCIDRGroups for cidrGroupRef/cidrGroupSelector peers; true when they changed in a way some policy sees. */
+  private syncCidrGroups(): boolean {
+    const groups: CidrGroupInfo[] = (this.informers.get('CiliumCIDRGroup')?.list() ?? []).map((g) => ({
+      name: g.metadata.name,
+      labels: g.metadata.labels ?? {},
+      cidrs: ((g.spec as { externalCIDRs?: string[] } | undefined)?.externalCIDRs ?? []).filter((c) => typeof c === 'string'),
+    }));
+    return this.repo.setCidrGroups(groups) && this.repo.usesCidrGroups();
   }
 
   /** Peers' named ports (egress named ports resolve per peer identity); true when they changed. */
@@ -390,6 +407,10 @@ export class PolicyManager {
         this.servicesStale = false;
         if (this.syncServices()) this.allDirty = true;
       }
+      if (this.cidrGroupsStale) {
+        this.cidrGroupsStale = false;
+        if (this.syncCidrGroups()) this.allDirty = true;
+      }
       if (this.syncCidrIdentities()) {
         this.allDirty = true;
         this.deps.cidrIdentitiesChanged();
@@ -460,10 +481,12 @@ export class PolicyManager {
     return this.synced && !this.timer && !this.allDirty && this.dirty.size === 0 && this.lastError === undefined;
   }
 
-  status(): { synced: boolean; policies: string[]; rejected: { policy: string; resourceVersion: string; problems: PolicyProblem[] }[]; endpoints: number; lastFlush: PolicyManager['lastFlush'] | null; busyMs: number; lastError: string | null; cidrIdentities: number } {
+  status(): { synced: boolean; policies: string[]; cidrGroups: string[]; rejected: { policy: string; resourceVersion: string; problems: PolicyProblem[] }[]; endpoints: number; lastFlush: PolicyManager['lastFlush'] | null; busyMs: number; lastError: string | null; cidrIdentities: number } {
     return {
       synced: this.isSynced(),
       policies: [...this.accepted].map(([k, o]) => `${k}@${o.metadata.resourceVersion ?? ''}`).sort(),
+      // The CiliumCIDRGroups seen; with synced, the policies that refer to them are programmed with them.
+      cidrGroups: (this.informers.get('CiliumCIDRGroup')?.list() ?? []).map((g) => `CiliumCIDRGroup/${g.metadata.name}@${g.metadata.resourceVersion ?? ''}`).sort(),
       rejected: [...this.rejected].map(([policy, r]) => ({ policy, ...r })),
       endpoints: this.written.size,
       lastFlush: this.lastFlush ?? null,

@@ -151,6 +151,9 @@ function ruleSummary(spec: unknown): string[] {
   for (const sp of specs) {
     const subject = sp.endpointSelector ?? sp.podSelector ?? sp.nodeSelector;
     out.push(`selects ${sel(subject)}`);
+    const edd = (sp.enableDefaultDeny ?? {}) as { ingress?: boolean; egress?: boolean };
+    const off = (['ingress', 'egress'] as const).filter((d) => edd[d] === false);
+    if (off.length) out.push(`enableDefaultDeny false: ${off.join(', ')} (only its denies drop unless another policy enforces)`);
     for (const dir of ['ingress', 'ingressDeny', 'egress', 'egressDeny'] as const) {
       const rules = sp[dir];
       if (!Array.isArray(rules)) continue;

@@ -36,6 +36,8 @@ function podSpecDefaults(s: PodSpec): void {
 export function applyDefaults<T extends Resource>(input: T): T {
   const o = structuredClone(input) as Resource;
   const info = kindOf(o.apiVersion, o.kind);
+  // Stored (and shown) at the kind's own version, as the apiserver stores its storage version.
+  if (info) (o as { apiVersion: string }).apiVersion = info.apiVersion;
   if (info?.namespaced) o.metadata.namespace ||= 'default';
   else delete o.metadata.namespace;
   switch (o.kind) {

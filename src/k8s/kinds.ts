@@ -12,6 +12,8 @@ export interface KindInfo {
   singular: string;
   shortNames: string[];
   namespaced: boolean;
+  /** Other apiVersions the kind is served at (stored as `apiVersion`), e.g. cilium.io/v2alpha1 for CiliumCIDRGroup. */
+  alsoServedAs?: string[];
 }
 
 /** In the order `get all`-style listings print them. */
@@ -25,6 +27,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', singular: 'networkpolicy', shortNames: ['netpol'], namespaced: true },
   { kind: 'CiliumNetworkPolicy', apiVersion: 'cilium.io/v2', plural: 'ciliumnetworkpolicies', singular: 'ciliumnetworkpolicy', shortNames: ['cnp', 'ciliumnp'], namespaced: true },
   { kind: 'CiliumClusterwideNetworkPolicy', apiVersion: 'cilium.io/v2', plural: 'ciliumclusterwidenetworkpolicies', singular: 'ciliumclusterwidenetworkpolicy', shortNames: ['ccnp'], namespaced: false },
+  { kind: 'CiliumCIDRGroup', apiVersion: 'cilium.io/v2', plural: 'ciliumcidrgroups', singular: 'ciliumcidrgroup', shortNames: ['ccg'], namespaced: false, alsoServedAs: ['cilium.io/v2alpha1'] },
   { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'httproutes', singular: 'httproute', shortNames: [], namespaced: true },
 ];
 
@@ -47,7 +50,7 @@ export function resolveKind(name: string): KindInfo | undefined {
 /** The kind of an object's `apiVersion` + `kind`; undefined when either does not match a known kind. */
 export function kindOf(apiVersion: string, kind: string): KindInfo | undefined {
   const k = KINDS.find((x) => x.kind === kind);
-  return k && k.apiVersion === apiVersion ? k : undefined;
+  return k && (k.apiVersion === apiVersion || k.alsoServedAs?.includes(apiVersion)) ? k : undefined;
 }
 
 /** `Pod (v1), Deployment (apps/v1), …` for messages. */

@@ -314,7 +314,10 @@ export type CiliumProtocol = Protocol | 'ANY';
 
 export interface CIDRRule {
   cidr?: string;
+  /** The name of a CiliumCIDRGroup. */
   cidrGroupRef?: string;
+  /** CiliumCIDRGroups by their labels. */
+  cidrGroupSelector?: LabelSelector;
   except?: string[];
 }
 
@@ -437,6 +440,13 @@ export interface CiliumClusterwideNetworkPolicy extends KubeObject {
   status?: Record<string, unknown>;
 }
 
+/** cilium.io/v2 CiliumCIDRGroup (also served as v2alpha1): a named, labelled set of CIDRs that policies refer to. */
+export interface CiliumCIDRGroup extends KubeObject {
+  apiVersion: 'cilium.io/v2';
+  kind: 'CiliumCIDRGroup';
+  spec: { externalCIDRs: string[] };
+}
+
 // ---- gateway.networking.k8s.io/v1 HTTPRoute ----
 
 export interface ParentReference {
@@ -508,7 +518,7 @@ export interface HTTPRoute extends KubeObject {
 /** Every kind beeline reads. */
 export type Resource =
   | Namespace | Node | Pod | Deployment | Service | EndpointSlice | NetworkPolicy
-  | CiliumNetworkPolicy | CiliumClusterwideNetworkPolicy | HTTPRoute;
+  | CiliumNetworkPolicy | CiliumClusterwideNetworkPolicy | CiliumCIDRGroup | HTTPRoute;
 
 /** An object's namespace, `default` when unset (as kubectl and the apiserver default it). */
 export function namespaceOf(o: { metadata: { namespace?: string | undefined } }): string {

@@ -394,3 +394,14 @@ spec: {containers: [{name: c, image: i, ports: [{containerPort: 99999}]}]}
     return true;
   });
 });
+
+test('CiliumCIDRGroup: cilium.io/v2 and v2alpha1 accepted, stored as v2; externalCIDRs required and checked', () => {
+  const group = (apiVersion: string, spec: string) => `apiVersion: ${apiVersion}\nkind: CiliumCIDRGroup\nmetadata: {name: external, labels: {destination: external}}\nspec:\n${spec}`;
+  ok(group('cilium.io/v2', '  externalCIDRs: ["1.0.0.0/8", "2606:4700:4700::/96"]\n'));
+  ok(group('cilium.io/v2alpha1', '  externalCIDRs: ["1.0.0.0/8"]\n'));
+  const parsed = parseManifest(group('cilium.io/v2alpha1', '  externalCIDRs: ["1.0.0.0/8"]\n'), 't.yaml')[0]!.object as { apiVersion: string; kind: string; metadata: { name: string } };
+  assert.equal(applyDefaults(parsed as never as Service).apiVersion, 'cilium.io/v2', 'stored at the kind\'s own version');
+  assert.deepEqual(errs(group('cilium.io/v2', '  externalCIDRs: ["1.0.0.0/33"]\n')).map((e) => e.split(':')[0]), ['spec.externalCIDRs[0]']);
+  assert.deepEqual(errs(group('cilium.io/v2', '  {}\n')), ['spec.externalCIDRs: Required value']);
+  assert.match(errs(group('cilium.io/v1', '  externalCIDRs: []\n'))[0]!, /cilium\.io\/v1/);
+});

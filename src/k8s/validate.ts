@@ -515,6 +515,8 @@ const ciliumPolicySchema = obj({ spec: ciliumRule, specs: arr(ciliumRule), statu
   if (v.spec === undefined && (!Array.isArray(v.specs) || v.specs.length === 0)) r.err(at(p, 'spec'), 'Required value: spec or specs must be set');
 });
 
+const ciliumCIDRGroupSchema = obj({ spec: obj({ externalCIDRs: arr(ciliumCIDR) }, ['externalCIDRs']), status: any }, ['spec']);
+
 // ---- gateway.networking.k8s.io/v1 HTTPRoute ----
 
 const hostnameCheck: Check = (v, p, r) => {
@@ -594,6 +596,7 @@ const BY_KIND: Record<string, { schema: Schema; nameErr: (v: string) => string |
   NetworkPolicy: { schema: networkPolicySchema, nameErr: dns1123SubdomainError },
   CiliumNetworkPolicy: { schema: ciliumPolicySchema, nameErr: dns1123SubdomainError },
   CiliumClusterwideNetworkPolicy: { schema: ciliumPolicySchema, nameErr: dns1123SubdomainError },
+  CiliumCIDRGroup: { schema: ciliumCIDRGroupSchema, nameErr: dns1123SubdomainError },
   HTTPRoute: { schema: httpRouteSchema, nameErr: dns1123SubdomainError },
 };
 

@@ -125,6 +125,35 @@ test('CIDR rules: except prefixes are not allowed; pods never; /0 adds world', (
   assert.equal(verdict(late, WEB, 'egress', id, TCP, 1), 'allow');
 });
 
+test('CiliumCIDRGroup: cidrGroupRef and cidrGroupSelector select the groups\' CIDRs minus except; a group that is not there yet selects nothing', () => {
+  const r = repository([
+    cnp('ns1', 'by-ref', webIn({ egress: [{ toCIDRSet: [{ cidrGroupRef: 'external', except: ['10.0.0.5/32'] }] }] })),
+    cnp('ns1', 'by-label', { endpointSelector: { matchLabels: { app: 'db' } }, egressDeny: [{ toCIDRSet: [{ cidrGroupSelector: { matchLabels: { destination: 'dns' } } }] }] }),
+  ]);
+  // No group yet: the ref selects nothing (default deny), the prefixes it needs are only the except.
+  assert.equal(verdict(r, WEB, 'egress', ID.cidr10, TCP, 80), 'default-deny');
+  assert.deepEqual(r.requiredPrefixes(), ['10.0.0.5/32']);
+  assert.equal(r.setCidrGroups([
+    { name: 'external', labels: { destination: 'external' }, cidrs: ['10.0.0.0/24', '2606:4700:4700::/96'] },
+    { name: 'resolvers', labels: { destination: 'dns' }, cidrs: ['8.8.8.8/32'] },
+  ]), true);
+  assert.equal(r.setCidrGroups([
+    { name: 'resolvers', labels: { destination: 'dns' }, cidrs: ['8.8.8.8/32'] },
+    { name: 'external', labels: { destination: 'external' }, cidrs: ['10.0.0.0/24', '2606:4700:4700::/96'] },
+  ]), false, 'same groups in another order: no change');
+  assert.deepEqual(r.requiredPrefixes(), ['10.0.0.0/24', '10.0.0.5/32', '8.8.8.8/32']);
+  assert.equal(verdict(r, WEB, 'egress', ID.cidr10, TCP, 80), 'allow');
+  assert.equal(verdict(r, WEB, 'egress', ID.cidr10a, TCP, 80), 'default-deny', 'inside the except');
+  assert.equal(verdict(r, WEB, 'egress', ID.cidr8, TCP, 80), 'default-deny', 'another group');
+  assert.equal(verdict(r, DB, 'egress', ID.cidr8, UDP, 53), 'deny', 'selected by label');
+  assert.equal(verdict(r, DB, 'egress', ID.cidr10, UDP, 53), 'default-deny');
+  // The group changes: the policy follows.
+  r.setCidrGroups([{ name: 'external', cidrs: ['8.8.8.8/32'] }]);
+  assert.equal(verdict(r, WEB, 'egress', ID.cidr8, TCP, 80), 'allow');
+  assert.equal(verdict(r, WEB, 'egress', ID.cidr10, TCP, 80), 'default-deny');
+  assert.equal(verdict(r, DB, 'egress', ID.cidr8, UDP, 53), 'default-deny', 'no group has the label any more');
+});
+
 test('ports: ranges as prefixes, ANY, port 0, protocol-only', () => {
   const r = repository([cnp('ns1', 'p', webIn({ ingress: [{ toPorts: [{ ports: [
     { port: '8000', endPort: 8010, protocol: 'TCP' }, { port: '53', protocol: 'ANY' }, { port: 0, protocol: 'SCTP' },

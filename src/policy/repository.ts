@@ -31,7 +31,7 @@ import {
 } from './rules.js';
 import { indexLabels, makeSelector, namespaceRequirement, selectorMatches, selectorRequirements, SelectorCache, splitSelectorKey, type LabelIndex } from './selectors.js';
 import {
-  Proto, type Direction, type EndpointInfo, type EndpointPolicy, type EnforcementMode, type NamedPort, type Origin,
+  Proto, type CidrGroupInfo, type Direction, type EndpointInfo, type EndpointPolicy, type EnforcementMode, type NamedPort, type Origin,
   type PolicyMapEntry, type PolicyOptions, type PolicyProblem, type ServiceInfo,
 } from './types.js';
 
@@ -118,6 +118,8 @@ export class PolicyRepository {
   private cidrIds: { prefix: Prefix4; id: number }[] = [];
   private readonly cidrCache = new Map<string, number[]>();
   private services: ServiceInfo[] = [];
+  /** CiliumCIDRGroups by name, with their IPv4 CIDRs parsed. */
+  private cidrGroups = new Map<string, { labels: Record<string, string>; cidrs: Prefix4[] }>();
   private peerPorts = new Map<number, NamedPort[]>();
 
   constructor(opts: { cookies?: CookieTable; options?: PolicyOptions } = {}) {
@@ -166,13 +168,22 @@ export class PolicyRepository {
     return false;
   }
 
-  /** Every IPv4 prefix the policies name (cidr and except), and the addresses of selector-less Services they refer to, as /32. */
+  /**
+   * Every IPv4 prefix the policies name (cidr and except), the CIDRs of the
+   * CiliumCIDRGroups they refer to, and the addresses of selector-less
+   * Services they refer to, as /32.
+   */
   requiredPrefixes(): string[] {
     const out = new Set<string>();
     let services = false;
     for (const p of this.policies.values()) {
       for (const x of p.prefixes) out.add(x);
       services ||= p.usesServices;
+      if (!p.usesCidrGroups) continue;
+      for (const r of p.rules) for (const dir of ['ingress', 'egress'] as const) for (const s of r[dir]?.allow.concat(r[dir]!.deny) ?? []) for (const peer of s.peers) {
+        if (peer.t !== 'cidrGroup') continue;
+        for (const g of this.groupsOf(peer)) for (const c of g.cidrs) out.add(c.text);
+      }
     }
     if (services) {
       for (const p of this.policies.values()) {
@@ -211,6 +222,24 @@ export class PolicyRepository {
     }
     this.cidrIds.sort((a, b) => a.prefix.base - b.prefix.base || a.prefix.len - b.prefix.len);
     this.cidrCache.clear();
+  }
+
+  /** Replaces the CiliumCIDRGroups; true when what policies may see of them changed. */
+  setCidrGroups(groups: readonly CidrGroupInfo[]): boolean {
+    const next = new Map(groups.map((g) => [g.name, {
+      labels: { ...(g.labels ?? {}) },
+      cidrs: g.cidrs.map((c) => parsePrefix4(c)).filter((c): c is Prefix4 => c !== undefined),
+    }]));
+    const text = (m: typeof next) => JSON.stringify([...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([n, g]) => [n, g.labels, g.cidrs.map((c) => c.text)]));
+    if (text(next) === text(this.cidrGroups)) return false;
+    this.cidrGroups = next;
+    return true;
+  }
+
+  /** Whether any policy in force refers to CiliumCIDRGroups. */
+  usesCidrGroups(): boolean {
+    for (const p of this.policies.values()) if (p.usesCidrGroups) return true;
+    return false;
   }
 
   setServices(services: readonly ServiceInfo[]): void {
@@ -330,6 +359,7 @@ export class PolicyRepository {
       case 'any': return [0];
       case 'selector': return this.selectors.select(peer.sel);
       case 'cidr': return this.cidrSelect(peer.cidr, peer.except);
+      case 'cidrGroup': return this.groupsOf(peer).flatMap((g) => g.cidrs.flatMap((c) => this.cidrSelect(c, peer.except)));
       case 'entity': return this.entity(peer.entity);
       case 'service': {
         const out: number[] = [];
@@ -349,6 +379,15 @@ export class PolicyRepository {
         return out;
       }
     }
+  }
+
+  /** The CiliumCIDRGroups a cidrGroupRef or cidrGroupSelector names (none yet: selects nothing, as in Cilium). */
+  private groupsOf(peer: Extract<Peer, { t: 'cidrGroup' }>): { labels: Record<string, string>; cidrs: Prefix4[] }[] {
+    if (peer.name !== undefined) {
+      const g = this.cidrGroups.get(peer.name);
+      return g ? [g] : [];
+    }
+    return [...this.cidrGroups.values()].filter((g) => plainSelectorMatches(peer.selector!, g.labels));
   }
 
   private servicesOf(peer: Extract<Peer, { t: 'service' }>): ServiceInfo[] {

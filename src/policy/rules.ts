@@ -30,6 +30,8 @@ export type Peer =
   | { t: 'selector'; sel: CompiledSelector }
   | { t: 'cidr'; cidr: Prefix4; except: Prefix4[] }
   | { t: 'entity'; entity: CiliumEntity }
+  /** toCIDRSet/fromCIDRSet by CiliumCIDRGroup: by name or by the groups' labels; each group CIDR minus except. */
+  | { t: 'cidrGroup'; name?: string; selector?: LabelSelector; except: Prefix4[] }
   /** toServices; `namespace` defaults to the policy's (a CCNP without one matches Services of any namespace). */
   | { t: 'service'; name?: string; namespace?: string; selector?: LabelSelector };
 
@@ -73,6 +75,8 @@ export interface CompiledPolicy {
   prefixes: string[];
   /** True when the policy has toServices peers (then Service addresses matter). */
   usesServices: boolean;
+  /** True when the policy refers to CiliumCIDRGroups (then their CIDRs are prefixes it needs). */
+  usesCidrGroups: boolean;
   problems: PolicyProblem[];
 }
 
@@ -114,6 +118,7 @@ class Problems {
   readonly list: PolicyProblem[] = [];
   readonly prefixes = new Set<string>();
   usesServices = false;
+  usesCidrGroups = false;
   constructor(private readonly policy: string) {}
   add(severity: ProblemSeverity, path: string, message: string): void {
     this.list.push({ severity, policy: this.policy, path, message });
@@ -251,17 +256,24 @@ function ciliumPeers(item: Record<string, unknown>, dir: Direction, path: string
   sets.forEach((s, i) => {
     const sp = `${path}.${pre}CIDRSet[${i}]`;
     if (!isRecord(s)) { p.err(sp, 'Invalid value: must be an object'); return; }
-    if (s.cidr === undefined) {
-      const msg = 'cidrGroupRef and cidrGroupSelector are not supported (no CiliumCIDRGroup support)';
-      if (deny) p.err(sp, `Forbidden: ${msg}`); else p.warn(sp, `${msg}; this entry selects nothing`);
-      return;
-    }
-    const c = cidrPrefix(s.cidr, `${sp}.cidr`, p);
     const except: Prefix4[] = [];
     arr<unknown>(s.except).forEach((e, j) => {
       const ep = cidrPrefix(e, `${sp}.except[${j}]`, p);
       if (ep) except.push(ep);
     });
+    if (s.cidr === undefined) {
+      // A CiliumCIDRGroup by name or by labels: its CIDRs, resolved when identities are (the group may come later).
+      if (typeof s.cidrGroupRef === 'string' && s.cidrGroupRef !== '') {
+        p.usesCidrGroups = true;
+        peers.push({ t: 'cidrGroup', name: s.cidrGroupRef, except });
+      } else if (s.cidrGroupSelector !== undefined) {
+        if (!checkSel(s.cidrGroupSelector, `${sp}.cidrGroupSelector`, p, false)) return;
+        p.usesCidrGroups = true;
+        peers.push({ t: 'cidrGroup', selector: s.cidrGroupSelector as LabelSelector, except });
+      } else p.err(sp, 'Required value: one of cidr, cidrGroupRef, cidrGroupSelector');
+      return;
+    }
+    const c = cidrPrefix(s.cidr, `${sp}.cidr`, p);
     if (c) peers.push({ t: 'cidr', cidr: c, except });
   });
   const ents = arr<unknown>(item[`${pre}Entities`]);
@@ -471,7 +483,7 @@ export function compilePolicy(o: unknown): CompiledPolicy {
     const prob: PolicyProblem = isRecord(o) && (kind === 'CiliumNetworkPolicy' || kind === 'NetworkPolicy' || kind === 'CiliumClusterwideNetworkPolicy')
       ? { severity: 'error', policy: String(kind), path: 'metadata.name', message: 'Required value: name is required' }
       : { severity: 'error', policy: '', path: 'kind', message: `Unsupported value: ${q(kind)}: supported values: "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "NetworkPolicy"` };
-    return { key: '', origin: { kind: 'Builtin', name: '' }, rules: [], prefixes: [], usesServices: false, problems: [prob] };
+    return { key: '', origin: { kind: 'Builtin', name: '' }, rules: [], prefixes: [], usesServices: false, usesCidrGroups: false, problems: [prob] };
   }
   const key = policyKeyOf(origin);
   const p = new Problems(key);
@@ -490,7 +502,7 @@ export function compilePolicy(o: unknown): CompiledPolicy {
       if (r) rules.push(r);
     }
   }
-  return { key, origin, rules, prefixes: [...p.prefixes].sort(), usesServices: p.usesServices, problems: p.list };
+  return { key, origin, rules, prefixes: [...p.prefixes].sort(), usesServices: p.usesServices, usesCidrGroups: p.usesCidrGroups, problems: p.list };
 }
 
 /** True when the protocol list of a named port spec accepts `protocol` ([] = any of TCP/UDP/SCTP). */

@@ -87,6 +87,14 @@ export interface ServiceInfo {
   addresses?: string[];
 }
 
+/** A CiliumCIDRGroup as policies see it. */
+export interface CidrGroupInfo {
+  name: string;
+  labels?: Record<string, string>;
+  /** spec.externalCIDRs (IPv6 ones select nothing: the datapath is IPv4). */
+  cidrs: string[];
+}
+
 export type EnforcementMode = 'default' | 'always' | 'never';
 
 export interface PolicyOptions {

@@ -179,6 +179,7 @@ for (const [kind, group, version, plural, namespaced] of [
   ['Lease', 'coordination.k8s.io', 'v1', 'leases', true],
   ['CiliumNetworkPolicy', 'cilium.io', 'v2', 'ciliumnetworkpolicies', true],
   ['CiliumClusterwideNetworkPolicy', 'cilium.io', 'v2', 'ciliumclusterwidenetworkpolicies', false],
+  ['CiliumCIDRGroup', 'cilium.io', 'v2', 'ciliumcidrgroups', false],
   ['CiliumIdentity', 'cilium.io', 'v2', 'ciliumidentities', false],
   ['CiliumEndpoint', 'cilium.io', 'v2', 'ciliumendpoints', true],
   ['CiliumNode', 'cilium.io', 'v2', 'ciliumnodes', false],

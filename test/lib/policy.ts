@@ -20,21 +20,28 @@ export function kubectl(env: Record<string, string>, verb: 'apply' | 'delete', y
 
 const POLICY_KINDS = ['networkpolicies', 'ciliumnetworkpolicies', 'ciliumclusterwidenetworkpolicies'];
 
-/** Every agent of the lab has the store's policies (by resourceVersion), and no recomputation pending. */
+/** `Kind/ns/name@resourceVersion` of every object of these kinds in the store. */
+function storeVersions(env: Record<string, string>, kinds: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const kind of kinds) {
+    const items = (JSON.parse(beelineOk(['get', kind, '-A', '-o', 'json'], env).stdout).items ?? []) as { kind: string; metadata: { namespace?: string; name: string; resourceVersion: string } }[];
+    for (const i of items) out.add(`${i.kind}/${i.metadata.namespace ? `${i.metadata.namespace}/` : ''}${i.metadata.name}@${i.metadata.resourceVersion}`);
+  }
+  return out;
+}
+
+const sameSet = (have: readonly string[], want: Set<string>) => have.length === want.size && have.every((h) => want.has(h));
+
+/** Every agent of the lab has the store's policies and CiliumCIDRGroups (by resourceVersion), and no recomputation pending. */
 export async function waitPoliciesProgrammed(lab: string): Promise<void> {
   const env = { BEELINE_LAB: lab };
-  const want = new Set<string>();
-  for (const kind of POLICY_KINDS) {
-    const items = (JSON.parse(beelineOk(['get', kind, '-A', '-o', 'json'], env).stdout).items ?? []) as { kind: string; metadata: { namespace?: string; name: string; resourceVersion: string } }[];
-    for (const i of items) want.add(`${i.kind}/${i.metadata.namespace ? `${i.metadata.namespace}/` : ''}${i.metadata.name}@${i.metadata.resourceVersion}`);
-  }
+  const want = storeVersions(env, POLICY_KINDS);
+  const groups = storeVersions(env, ['ciliumcidrgroups']);
   const state = readState(lab)!;
-  await until(`every agent enforcing ${[...want].join(', ') || 'no policy'}`, async () => {
+  await until(`every agent enforcing ${[...want, ...groups].join(', ') || 'no policy'}`, async () => {
     for (const a of Object.values(state.agents)) {
-      const st = await agentGet<{ synced: boolean; policies: string[] }>(a.socket, '/v1/policy/status');
-      if (!st.synced) return false;
-      const have = new Set(st.policies);
-      if (have.size !== want.size || [...want].some((w) => !have.has(w))) return false;
+      const st = await agentGet<{ synced: boolean; policies: string[]; cidrGroups: string[] }>(a.socket, '/v1/policy/status');
+      if (!st.synced || !sameSet(st.policies, want) || !sameSet(st.cidrGroups, groups)) return false;
     }
     return true;
   }, 30_000, 100);

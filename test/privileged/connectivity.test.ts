@@ -26,7 +26,8 @@
  * plain HTTP on 443 (no TLS: the connection is what is checked), clients idle
  * with `sleep infinity` (the image's /usr/bin/pause is not on the host),
  * no ServiceAccount objects (the store has no such kind; the pods' identity
- * carries the account from serviceAccountName as Cilium's does).
+ * carries the account from serviceAccountName as Cilium's does). IPv6
+ * CIDRs in the manifests are kept and select nothing (IPv4 datapath).
  *
  * Every connection is checked three ways: curl/ping's outcome against the
  * scenario's expectation; for a drop, the reasons and the endpoint in
@@ -364,6 +365,16 @@ const SCENARIOS: Scenario[] = [
     actions: () => A.podToCIDR(),
     expect: (c) => (isExternalOther(c) ? DENY_EGRESS : DEFAULT_DENY_EGRESS),
   },
+  ...([false, true] as const).map((byLabel): Scenario => ({
+    name: `client-egress-to-cidrgroup-deny${byLabel ? '-by-label' : ''}`,
+    policies: [
+      ALLOW_ALL_EGRESS,
+      `apiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: {name: cilium-test-external-cidr${byLabel ? '-label' : ''}${byLabel ? ', labels: {destination: external}' : ''}}\nspec:\n  externalCIDRs: [${EXTERNAL_CIDR}, "2606:4700:4700::/96"]\n`,
+      cnp(`client-egress-to-cidrgroup-deny${byLabel ? '-label' : ''}`, `  endpointSelector: {matchLabels: {kind: client}}\n  egressDeny:\n  - toCIDRSet:\n    - ${byLabel ? '{cidrGroupSelector: {matchLabels: {destination: external}}' : '{cidrGroupRef: cilium-test-external-cidr'}, except: [${EXTERNAL_IP}/32, "2606:4700:4700::1111/128"]}\n`),
+    ],
+    actions: () => A.podToCIDR(),
+    expect: (c) => (isExternalOther(c) ? DENY_EGRESS : OK),
+  })),
   {
     name: 'echo-ingress-from-other-client-deny',
     policies: [ALLOW_ALL_EGRESS, ALLOW_ALL_INGRESS, cnp('echo-ingress-from-other-client-deny', ECHO_FROM_OTHER_CLIENT(true))],
