@@ -5,7 +5,7 @@ import type { CtRow, EndpointMapRow, IpcacheRow, LbBackendRow, LbFrontendRow } f
 import { BlLbFlags } from '../datapath/generated/abi.js';
 import type { PolicyMapRow } from '../datapath/policy.js';
 import { probeAll } from '../datapath/probes.js';
-import { listLabs, readState } from '../lab/state.js';
+import { listLabs, readState, resolveLabName } from '../lab/state.js';
 import { labOption } from './lab.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
@@ -43,12 +43,14 @@ export function registerBpf(program: Command): void {
   bpf
     .command('features')
     .description('probe the kernel for the BPF features the datapath uses (program, map and helper types, bpffs)')
-    .option('--bpffs <path>', "where to look for a bpffs mount (default: the lab's, else /sys/fs/bpf)")
+    .option('--bpffs <path>', "where to look for a bpffs mount (default: the lab's (--lab, $BEELINE_LAB, else the only lab that is up), else /sys/fs/bpf)")
+    .addOption(labOption())
     .option('-o, --output <format>', 'json|yaml')
-    .action((o: { bpffs?: string; output?: string }) => {
+    .action((o: { bpffs?: string; lab?: string; output?: string }) => {
       const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-      const labs = listLabs();
-      const bpffs = o.bpffs ?? (labs.length === 1 ? readState(labs[0]!)?.bpffs : undefined) ?? '/sys/fs/bpf';
+      // The lab's own bpffs when a lab is named or is the only one up; without a lab, the machine's.
+      const lab = o.lab ?? process.env.BEELINE_LAB ?? (listLabs().length === 1 ? listLabs()[0] : undefined);
+      const bpffs = o.bpffs ?? (lab ? readState(resolveLabName(lab))?.bpffs : undefined) ?? '/sys/fs/bpf';
       const results = probeAll({ bpffsPath: bpffs });
       if (!printStructured(fmt, results)) {
         process.stdout.write(table(['FEATURE', 'STATUS', 'DETAIL'], results.map((r) => [r.name, r.ok ? 'ok' : 'MISSING', r.detail ?? ''])));
