@@ -236,7 +236,7 @@ run $B endpoint list
 echo '$ beeline exec -n tools client -- curl --max-time 2 http://api.shop:8080/hostname   (denied: 181)'
 $B exec -n tools client -- curl -sS --max-time 2 http://api.shop:8080/hostname || true
 echo '$ beeline exec -n empire tiefighter -- curl --max-time 2 http://api.shop:8080/hostname   (everyone else: default allow)'
-$B exec -n empire tiefighter -- curl -sS --max-time 2 http://api.shop:8080/hostname || true
+$B exec -n empire tiefighter -- curl -sS --max-time 2 http://api.shop:8080/hostname || true; echo
 API_IP=$($B get pods -n shop -l app=api -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].status.podIP))')
 run $B policy trace --src-pod tools/client --dst-ip "$API_IP" --dport 8080/TCP
 run $B policy trace --src-pod empire/tiefighter --dst-ip "$API_IP" --dport 8080/TCP
