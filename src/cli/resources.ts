@@ -2,10 +2,12 @@
  * kubectl's resource verbs against the lab's cluster store (its etcd):
  * `apply -f`, `delete -f` / `delete KIND NAME…`, `get KIND [NAME…]`, `describe`.
  * Apply is atomic per file: the file is validated as a whole and written with
- * one `applyBatch`, so a file with one invalid object changes nothing.
+ * one `applyBatch` (one etcd transaction, whatever its size: docs/store.md,
+ * "Big files"), so a file with one invalid object changes nothing.
  */
 import { Command, Option } from 'commander';
 import {
+  BeelineError,
   LabNotFoundError,
   StoreNotFoundError,
   UnknownKindError,
@@ -85,7 +87,7 @@ async function clusterView(store: Store, serviceCIDR: string): Promise<ClusterVi
  * in file order. Admission problems throw ValidationError and write nothing.
  */
 export async function applyObjects(store: Store, objects: ObjectInput[], sources: string[], serviceCIDR: string): Promise<ApplyResult[]> {
-  const current = await Promise.all(objects.map((o) => store.get(o.kind, o.metadata.namespace, o.metadata.name)));
+  const current = await store.getMany(objects.map((o) => ({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })));
   const issues = admit(objects as any[], sources, await clusterView(store, serviceCIDR), current);
   if (issues.length) throw new ValidationError(issues);
   const results: ApplyResult[] = objects.map((o, i) => {
@@ -345,7 +347,8 @@ export function registerResources(program: Command): void {
             }
             const err = asBeelineError(e);
             if (err.code === 'BL_ERR_INTERNAL' || err.code === 'BL_ERR_STORE_UNAVAILABLE') throw err;
-            printError(err);
+            // Name the file, as validation errors do: `apply app.yaml: etcd refused …`.
+            printError(err.message.startsWith('apply: ') ? new BeelineError(err.code, `apply ${f.file}: ${err.message.slice('apply: '.length)}`, { hint: err.hint }) : err);
             failed = true;
           }
         }

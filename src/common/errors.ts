@@ -264,6 +264,17 @@ export class StoreInvalidError extends BeelineError {
   }
 }
 
+/**
+ * A batch (one `apply -f` file) is larger than the store takes in one
+ * transaction: etcd's `--max-txn-ops` or `--max-request-bytes`. The
+ * transaction was refused whole, so nothing of the batch was written.
+ */
+export class StoreTxnLimitError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_STORE_TXN_LIMIT', message, { hint });
+  }
+}
+
 /** The store (etcd or the Kubernetes API server) did not answer or failed. */
 export class StoreUnavailableError extends BeelineError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {

@@ -18,6 +18,24 @@ export interface EtcdHandle {
   process: OwnedProcess;
 }
 
+/**
+ * Operations per transaction the lab's etcd accepts (etcd's default: 128).
+ * `apply -f` writes a file as one transaction of one compare and one put per
+ * object, so this is the most objects one file can have; the request size
+ * below is usually the tighter bound. See docs/store.md, "Big files".
+ */
+export const LAB_ETCD_MAX_TXN_OPS = 100_000;
+
+/**
+ * Bytes per request the lab's etcd accepts (etcd's default: 1.5 MiB): one
+ * file's transaction, ~700 bytes per small object, so ~45,000 HTTPRoutes or
+ * 10,000 objects of ~3 KiB. Above 10 MiB etcd logs at start that this exceeds
+ * its recommendation (large requests delay others); a lab has one member and no
+ * peers to fall behind. Clients must take messages this large in
+ * (src/common/etcd.ts).
+ */
+export const LAB_ETCD_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
 /** etcd 3.4 wants `unix://host:port` and creates the socket file `host:port` in its working directory. */
 export function etcdEndpoint(dir: string): { socket: string; endpoint: string } {
   const socket = join(dir, 'etcd.sock:2379');
@@ -48,6 +66,9 @@ export function startEtcd(lab: string, dir: string, netns: string, cgroupDir: st
       '--initial-cluster-state', 'new',
       '--auto-compaction-mode', 'revision',
       '--auto-compaction-retention', '10000',
+      // One `apply -f` file is one transaction (src/store/etcd.ts applyBatch).
+      '--max-txn-ops', String(LAB_ETCD_MAX_TXN_OPS),
+      '--max-request-bytes', String(LAB_ETCD_MAX_REQUEST_BYTES),
     ],
   });
   return { socket, endpoint, dataDir, process: proc };

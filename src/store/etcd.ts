@@ -6,12 +6,21 @@
  * resourceVersion: the resourceVersion *is* the key's etcd mod_revision, and a
  * list's resourceVersion the store revision it was read at, so a watch from it
  * (start_revision = rv + 1) gets exactly the later changes. Writes are etcd
- * transactions guarded by the key's mod_revision (optimistic concurrency);
- * applyBatch is one transaction over every key.
+ * transactions guarded by the key's mod_revision (optimistic concurrency).
+ *
+ * applyBatch (`apply -f`, one file) is ONE transaction over every key, however
+ * many: one compare (mod_revision as read, or create_revision 0) and one put
+ * per object, so the file lands at one revision and no reader (a list at any
+ * revision, a watch) can see part of it. etcd bounds a transaction by
+ * `--max-txn-ops` (operations) and `--max-request-bytes`; the lab raises both
+ * (src/lab/etcd.ts), and an etcd that refuses the batch refuses it whole
+ * (StoreTxnLimitError, nothing written). Watches ask etcd to fragment large
+ * revisions and put the fragments back together before delivering any event
+ * of them. Why not staging or chunked transactions: docs/store.md, "Big files".
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3, Range, type IKeyValue, type Lease, type Watcher } from 'etcd3';
-import { etcdClient } from '../common/etcd.js';
+import { CompareResult, CompareTarget, Etcd3, Range, type ICompare, type IEvent, type IKeyValue, type IRequestOp, type IWatchCreateRequest, type Lease, type Watcher } from 'etcd3';
+import { etcdClient, isMessageTooLarge } from '../common/etcd.js';
 import {
   BeelineError,
   StoreAlreadyExistsError,
@@ -19,6 +28,7 @@ import {
   StoreExpiredError,
   StoreInvalidError,
   StoreNotFoundError,
+  StoreTxnLimitError,
   StoreUnavailableError,
 } from '../common/errors.js';
 import {
@@ -37,6 +47,7 @@ import {
   type ListOptions,
   type ListResult,
   type ObjectInput,
+  type ObjectRef,
   type Store,
   type StoreLease,
   type StoreObject,
@@ -138,6 +149,52 @@ const LIST_PAGE = 500;
 /** How many times a write retries when it raced another writer and the caller did not pin a version. */
 const WRITE_ATTEMPTS = 8;
 
+/**
+ * Keys per batched read (one transaction of range requests). 128 is etcd's
+ * default `--max-txn-ops`, so batched reads work against any etcd.
+ */
+const READ_CHUNK = 128;
+/** Batched reads in flight at once. */
+const READ_PARALLEL = 8;
+
+/** What one applyBatch transaction holds: objects (= compares = puts) and its approximate size on the wire. */
+export interface TxnSize {
+  objects: number;
+  bytes: number;
+}
+
+/** A transaction's approximate encoded size: per object the key twice (compare, put), the value, and protobuf framing. */
+export function txnSize(entries: { key: string; value: string }[]): TxnSize {
+  let bytes = 0;
+  for (const e of entries) bytes += 2 * Buffer.byteLength(e.key) + Buffer.byteLength(e.value) + 24;
+  return { objects: entries.length, bytes };
+}
+
+/** etcd's own default `--max-request-bytes` (1.5 MiB). */
+const ETCD_DEFAULT_MAX_REQUEST_BYTES = 1572864;
+
+const mib = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+
+/**
+ * etcd's refusal of a transaction for its size, as StoreTxnLimitError naming
+ * the flag and what the batch would need; undefined for any other error. etcd
+ * checks both limits before applying anything, so nothing was written.
+ */
+export function txnLimitError(e: unknown, size: TxnSize): StoreTxnLimitError | undefined {
+  const msg = String((e as Error)?.message ?? e);
+  const what = `${size.objects} objects, about ${mib(size.bytes)}`;
+  // Leave room for framing and for objects a little larger next time; never below etcd's default.
+  const needBytes = Math.max(ETCD_DEFAULT_MAX_REQUEST_BYTES, Math.ceil((size.bytes * 1.25) / (1024 * 1024)) * 1024 * 1024);
+  const hint = `a file is applied as one etcd transaction: give etcd --max-txn-ops >= ${size.objects} and --max-request-bytes >= ${needBytes}, or split the file (docs/store.md, "Big files")`;
+  if (/too many operations in txn request/i.test(msg)) {
+    return new StoreTxnLimitError(`apply: etcd refused the batch (${what}) as one transaction: more operations than its --max-txn-ops; nothing was applied`, hint);
+  }
+  if (isMessageTooLarge(e)) {
+    return new StoreTxnLimitError(`apply: etcd refused the batch (${what}) as one transaction: larger than its --max-request-bytes; nothing was applied`, hint);
+  }
+  return undefined;
+}
+
 export class EtcdStore implements Store {
   readonly mode = 'kvstore' as const;
   private readonly watches = new Set<EtcdWatch>();
@@ -152,6 +209,46 @@ export class EtcdStore implements Store {
     const res = await this.client.get(key).exec();
     const kv = res.kvs[0];
     return kv ? { obj: decodeObject(kv), mod: String(kv.mod_revision) } : undefined;
+  }
+
+  /**
+   * Reads many keys in transactions of READ_CHUNK range requests, all at the
+   * revision the first one was served at (one snapshot); answers in key order.
+   */
+  private async readMany(keys: string[]): Promise<({ obj: StoreObject; mod: string } | undefined)[]> {
+    const out: ({ obj: StoreObject; mod: string } | undefined)[] = new Array(keys.length);
+    let revision: string | undefined;
+    const chunk = async (from: number): Promise<void> => {
+      const part = keys.slice(from, from + READ_CHUNK);
+      const success: IRequestOp[] = part.map((k) => ({ request_range: { key: Buffer.from(k), ...(revision ? { revision } : {}) } }));
+      const res = await this.client.kv.txn({ compare: [], success, failure: [] });
+      revision ??= String(res.header.revision);
+      res.responses.forEach((r, j) => {
+        const kv = r.response_range?.kvs[0];
+        out[from + j] = kv ? { obj: decodeObject(kv), mod: String(kv.mod_revision) } : undefined;
+      });
+    };
+    if (keys.length === 0) return out;
+    await chunk(0);
+    let next = READ_CHUNK;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length) {
+        const from = next;
+        next += READ_CHUNK;
+        await chunk(from);
+      }
+    };
+    await Promise.all(Array.from({ length: READ_PARALLEL }, worker));
+    return out;
+  }
+
+  async getMany(refs: ObjectRef[]): Promise<(StoreObject | undefined)[]> {
+    const keys = refs.map((r) => resourceKey(r.kind, kindInfo(r.kind).namespaced ? r.namespace : undefined, r.name));
+    try {
+      return (await this.readMany(keys)).map((c) => c?.obj);
+    } catch (e) {
+      throw unavailable(`get ${refs.length} objects`, e);
+    }
   }
 
   async get(kind: string, namespace: string | undefined, name: string): Promise<StoreObject | undefined> {
@@ -295,10 +392,11 @@ export class EtcdStore implements Store {
     });
     try {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-        // Read every current version at one revision, then write them all guarded by those versions.
-        const current = await Promise.all(keys.map((k) => this.read(k)));
+        // Read every current version (one snapshot), then write them all in one transaction guarded by those versions.
+        const current = await this.readMany(keys);
         const next: StoreObject[] = [];
-        let txn: ReturnType<Etcd3['if']> | undefined;
+        const compare: ICompare[] = [];
+        const puts: { key: string; value: string }[] = [];
         for (const [i, input] of inputs.entries()) {
           const cur = current[i];
           const pinned = input.metadata.resourceVersion;
@@ -307,11 +405,23 @@ export class EtcdStore implements Store {
               `apply: ${describe(input)}: resourceVersion ${pinned} is stale (${cur ? `now ${cur.mod}` : 'the object does not exist'}); nothing was applied`,
             );
           }
-          next.push(nextObject(input, cur?.obj, 'all'));
-          const [col, val] = cur ? (['Mod', cur.mod] as const) : (['Create', 0] as const);
-          txn = txn ? txn.and(keys[i]!, col, '==', val) : this.client.if(keys[i]!, col, '==', val);
+          const obj = nextObject(input, cur?.obj, 'all');
+          next.push(obj);
+          const key = Buffer.from(keys[i]!);
+          compare.push(
+            cur
+              ? { key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: cur.mod }
+              : { key, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 },
+          );
+          puts.push({ key: keys[i]!, value: encodeObject(obj) });
         }
-        const res = await txn!.then(...next.map((o, i) => this.client.put(keys[i]!).value(encodeObject(o)))).commit();
+        const success: IRequestOp[] = puts.map((p) => ({ request_put: { key: Buffer.from(p.key), value: Buffer.from(p.value) } }));
+        let res;
+        try {
+          res = await this.client.kv.txn({ compare, success, failure: [] });
+        } catch (e) {
+          throw txnLimitError(e, txnSize(puts)) ?? e;
+        }
         if (res.succeeded) {
           for (const o of next) o.metadata.resourceVersion = String(res.header.revision);
           return next;
@@ -401,6 +511,8 @@ class EtcdWatch implements StoreWatch {
   private delay: number;
   /** Times a watcher was (re)created; for tests and status. */
   attempts = 0;
+  /** Responses that were fragments of a larger one (put back together before delivery); for tests. */
+  fragments = 0;
 
   constructor(
     private readonly client: Etcd3,
@@ -444,12 +556,26 @@ class EtcdWatch implements StoreWatch {
     const dedup = this.dedup!;
     const from = dedup.resumeRevision();
     this.attempts++;
-    const w = this.client.watch().prefix(this.prefix).startRevision(String(from)).withPreviousKV().watcher();
+    const builder = this.client.watch().prefix(this.prefix).startRevision(String(from)).withPreviousKV();
+    // A revision larger than etcd's --max-request-bytes (a big `apply -f` file, with
+    // prev_kv) comes in fragments, each a gRPC message the client can take in; they
+    // are put back together below, so a revision's events are delivered at once,
+    // never part of them. etcd3 has no builder method for the flag.
+    (builder as unknown as { request: IWatchCreateRequest }).request.fragment = true;
+    const w = builder.watcher();
     this.watcher = w;
+    let fragments: IEvent[] = [];
     w.on('data', (res) => {
       if (this.watcher !== w) return;
       this.delay = this.backoff.initialMs;
-      if (res.events.length === 0) {
+      if (res.fragment) {
+        this.fragments++;
+        for (const ev of res.events) fragments.push(ev);
+        return;
+      }
+      const events = fragments.length ? fragments.concat(res.events) : res.events;
+      fragments = [];
+      if (events.length === 0) {
         // A progress notification: everything up to header.revision was sent.
         const rev = Number(res.header.revision);
         if (rev > dedup.revision) {
@@ -459,14 +585,14 @@ class EtcdWatch implements StoreWatch {
         return;
       }
       let last = 0;
-      for (const ev of res.events) {
+      for (const ev of events) {
         const rev = Number(ev.kv.mod_revision);
         last = rev;
         if (!dedup.accept(rev, ev.kv.key.toString())) continue;
         const out = this.translate(ev.type, ev.kv, ev.prev_kv, rev);
         if (out) this.queue.push(out);
       }
-      // etcd sends a revision's events in one response (no fragmenting requested).
+      // etcd sends a revision's events in one response (reassembled above when fragmented).
       dedup.settle(last);
     });
     w.on('disconnected', () => this.restart(w));

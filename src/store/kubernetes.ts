@@ -30,6 +30,7 @@ import {
   type ListOptions,
   type ListResult,
   type ObjectInput,
+  type ObjectRef,
   type Store,
   type StoreLease,
   type StoreObject,
@@ -79,6 +80,9 @@ function withKind(k: KindInfo, o: KubernetesObject): StoreObject {
   // List items carry no apiVersion/kind.
   return { ...(o as unknown as StoreObject), apiVersion: o.apiVersion ?? apiVersionOf(k), kind: o.kind ?? k.kind };
 }
+
+/** GETs in flight at once for getMany. */
+const GET_PARALLEL = 16;
 
 export class KubernetesStore implements Store {
   readonly mode = 'kubernetes' as const;
@@ -141,6 +145,21 @@ export class KubernetesStore implements Store {
     return withKind(k, a.body as KubernetesObject);
   }
 
+  /** One GET per object (the API server has no multi-get), GET_PARALLEL at a time; not one snapshot. */
+  async getMany(refs: ObjectRef[]): Promise<(StoreObject | undefined)[]> {
+    const out: (StoreObject | undefined)[] = new Array(refs.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < refs.length) {
+        const i = next++;
+        const r = refs[i]!;
+        out[i] = await this.get(r.kind, r.namespace, r.name);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(GET_PARALLEL, refs.length) }, worker));
+    return out;
+  }
+
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
     const k = kindInfo(kind);
     const a = await this.call('GET', restPath(k, options.namespace), { labelSelector: options.labelSelector });
@@ -185,8 +204,13 @@ export class KubernetesStore implements Store {
    * The API server has no multi-object transaction: every object is first
    * sent as a server-side dry run (validation, admission, conflicts), and
    * only when all pass are they written, in order. A write can still fail
-   * after an earlier one succeeded (a race with another writer); the error
-   * then says how many were applied.
+   * after an earlier one succeeded (a race with another writer, the API
+   * server going away); the error then says how many were applied.
+   *
+   * Big files: there is no size limit (nor BL_ERR_STORE_TXN_LIMIT) here, one
+   * request per object, so 10,000 objects are 20,000 requests one after the
+   * other; and watchers see the objects arrive one by one, as with kubectl,
+   * not at one revision as in kvstore mode (docs/store.md, "Big files").
    */
   async applyBatch(objects: ObjectInput[]): Promise<StoreObject[]> {
     objects.forEach(checkIdentity);

@@ -65,6 +65,13 @@ export interface WatchEvent {
   object: StoreObject;
 }
 
+/** Names one object: kind, namespace (ignored for cluster-scoped kinds), name. */
+export interface ObjectRef {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
 export interface ListOptions {
   namespace?: string;
   /** Kubernetes label selector syntax: `app=web,tier!=db,env in (a,b),!canary`. */
@@ -122,6 +129,8 @@ export interface Store {
   /** `kvstore` (etcd) or `kubernetes`. */
   readonly mode: 'kvstore' | 'kubernetes';
   get(kind: string, namespace: string | undefined, name: string): Promise<StoreObject | undefined>;
+  /** Many objects at once (undefined for each one missing), in the order asked; kvstore mode reads them at one revision. */
+  getMany(refs: ObjectRef[]): Promise<(StoreObject | undefined)[]>;
   list(kind: string, options?: ListOptions): Promise<ListResult>;
   /** Fails with StoreAlreadyExistsError when the object exists. */
   create(obj: ObjectInput, options?: WriteOptions): Promise<StoreObject>;
@@ -138,6 +147,9 @@ export interface Store {
    * Creates or updates every object, all or nothing. An object carrying a
    * resourceVersion must still be at that version; one failing object means
    * nothing is written. Resolves with the stored objects in input order.
+   * kvstore mode writes the batch as one etcd transaction (one revision, so no
+   * reader sees part of it), which etcd bounds (BL_ERR_STORE_TXN_LIMIT beyond);
+   * Kubernetes mode has no multi-object transaction (see kubernetes.ts).
    */
   applyBatch(objects: ObjectInput[]): Promise<StoreObject[]>;
   watch(kind: string, options?: WatchOptions): StoreWatch;

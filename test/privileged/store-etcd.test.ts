@@ -2,7 +2,8 @@
  * The cluster store in kvstore mode against a real etcd (started here on unix
  * sockets, stopped by its pid): resource versions and conflicts, all-or-nothing
  * applyBatch, watches that resume across an etcd restart without missing or
- * repeating events, compaction → Expired → the informer relists, leases.
+ * repeating events, compaction → Expired → the informer relists, leases;
+ * batches over etcd's limits refused whole, big revisions through fragmented watches.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import {
   StoreExpiredError,
   StoreInvalidError,
   StoreNotFoundError,
+  StoreTxnLimitError,
 } from '../../src/common/errors.js';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 import { StoreInformer, type ObjectInput, type StoreObject, type StoreWatch, type WatchEvent } from '../../src/store/store.js';
@@ -171,6 +173,66 @@ test('kvstore: applyBatch is all or nothing', async (t) => {
   assert.deepEqual(done[1]!.metadata.labels, { v: '4' });
   assert.deepEqual((await s.list('Pod')).items.map((o) => o.metadata.name).sort(), ['keep', 'n1']);
   assert.ok(await s.get('Namespace', undefined, 'ns1'));
+});
+
+test("kvstore: a batch over etcd's default limits (--max-txn-ops 128, --max-request-bytes 1.5 MiB) is refused whole with BL_ERR_STORE_TXN_LIMIT", async (t) => {
+  // This etcd has etcd's defaults, as an external etcd started without the flags docs/store.md asks for.
+  const { open } = await withStore(t);
+  const s = open();
+  await s.create(pod('keep', { labels: { v: '1' } }));
+  const keep = await s.get('Pod', 'default', 'keep');
+  const refused = (flag: string) => (e: unknown) =>
+    e instanceof StoreTxnLimitError && e.code === 'BL_ERR_STORE_TXN_LIMIT' && e.message.includes(flag) && /nothing was applied/.test(e.message) && /--max-txn-ops >= \d+ and --max-request-bytes >= \d+/.test(e.hint ?? '');
+
+  // 200 small objects: more operations than 128.
+  await assert.rejects(s.applyBatch([pod('keep', { labels: { v: '2' } }), ...Array.from({ length: 199 }, (_, i) => pod(`ops-${i}`))]), refused('--max-txn-ops'));
+  // 95 objects of 20 KB (~1.8 MiB: etcd's own size check) and 150 (~2.9 MiB: over its gRPC limit, 1.5 MiB + 512 KiB).
+  const big = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => pod(`${prefix}-${i}`, { labels: { big: 'yes' }, spec: { containers: [{ name: 'c', image: 'x'.repeat(20_000) }] } }));
+  await assert.rejects(s.applyBatch([pod('keep', { labels: { v: '3' } }), ...big('etcd', 94)]), refused('--max-request-bytes'));
+  const t0 = Date.now();
+  await assert.rejects(s.applyBatch([pod('keep', { labels: { v: '4' } }), ...big('grpc', 149)]), refused('--max-request-bytes'));
+  assert.ok(Date.now() - t0 < 2000, 'refused at once: a message too large is not retried as if transient');
+
+  // Nothing of any of them was written, and the client is not left broken (no open circuit): the next write goes through.
+  assert.deepEqual((await s.list('Pod')).items.map((o) => o.metadata.name), ['keep']);
+  assert.deepEqual(await s.get('Pod', 'default', 'keep'), keep);
+  const ok = await s.applyBatch(Array.from({ length: 128 }, (_, i) => pod(`fits-${i}`)));
+  assert.equal(new Set(ok.map((o) => o.metadata.resourceVersion)).size, 1);
+});
+
+test('kvstore: a revision larger than one watch message comes in fragments and is delivered whole, with nothing in between', async (t) => {
+  const { open } = await withStore(t);
+  const s = open();
+  // 100 objects of ~12 KB: a ~1.2 MiB transaction (under this etcd's --max-request-bytes,
+  // 1.5 MiB); updating them all makes a watch response (objects and their previous
+  // versions) of ~2.4 MB, over the 2 MiB (--max-request-bytes + 512 KiB) where etcd
+  // cuts a fragmenting watch's responses.
+  const objs = (v: string) => Array.from({ length: 100 }, (_, i) => pod(`frag-${String(i).padStart(2, '0')}`, { labels: { v }, spec: { containers: [{ name: 'c', image: `${v}-${'x'.repeat(12_000)}` }] } }));
+  await s.applyBatch(objs('1'));
+  const { resourceVersion } = await s.list('Pod');
+  const w = s.watch('Pod', { resourceVersion });
+  const it = w[Symbol.asyncIterator]();
+  const written = await s.applyBatch(objs('2'));
+
+  // Count macrotasks (timers, I/O callbacks: where a consumer's flush would run) between the
+  // first and the last event of the revision: there must be none.
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 0);
+  try {
+    const first = await take(w, it, 1);
+    const atFirst = ticks;
+    const rest = await take(w, it, 99);
+    assert.equal(ticks, atFirst, 'no timer ran between events of one revision');
+    const evs = [...first, ...rest];
+    assert.deepEqual(new Set(evs.map((e) => `${e.type}@${e.object.metadata.resourceVersion}`)), new Set([`MODIFIED@${written[0]!.metadata.resourceVersion}`]));
+    assert.deepEqual(evs.map((e) => e.object.metadata.name), written.map((o) => o.metadata.name));
+    assert.ok(evs.every((e) => e.object.metadata.labels?.v === '2'));
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.ok((w as unknown as { fragments: number }).fragments >= 1, 'etcd did fragment the response');
+  assert.equal(await nothingMore(it, 300), undefined);
+  w.close();
 });
 
 test('kvstore: a watch from a revision gets exactly the later events, selector transitions included', async (t) => {
