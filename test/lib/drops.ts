@@ -84,3 +84,16 @@ export function reasonsByKey(drops: readonly SeenDrop[]): Map<string, number[]> 
   }
   return new Map([...m].map(([k, s]) => [k, [...s].sort((a, b) => a - b)]));
 }
+
+/** Runs fn with the monitor watching every node's drops; its result and the drops seen meanwhile. */
+export async function dropsDuring<T>(env: Record<string, string>, nodes: number, fn: () => Promise<T>): Promise<{ result: T; drops: SeenDrop[] }> {
+  const watch = await watchDrops(env, nodes);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    await watch.stop();
+    throw e;
+  }
+  return { result, drops: await watch.stop() };
+}

@@ -41,9 +41,10 @@ import { spawn } from 'node:child_process';
 import type { TraceQuery } from '../../src/agent/policy.js';
 import { readState } from '../../src/lab/state.js';
 import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
-import { dropKey, watchDrops, type SeenDrop } from '../lib/drops.js';
+import { dropKey, dropsDuring, type SeenDrop } from '../lib/drops.js';
 import { kubectl, traceBatch, waitPoliciesProgrammed, type Traced } from '../lib/policy.js';
 import { until } from '../lib/wait.js';
+import { WorldServers } from '../lib/world.js';
 
 const LAB = 'conntest';
 const env: Record<string, string> = { BEELINE_LAB: LAB };
@@ -130,7 +131,7 @@ const has = (p: Party, k: string, v: string) => p.labels[k] === v;
 let pods: Party[] = [];
 let nodes: { name: string; ip: string }[] = [];
 let services: Map<string, { clusterIP: string; nodePort: number }> = new Map();
-const worldPids: number[] = [];
+const worldServers = new WorldServers(env);
 
 const clients = () => pods.filter((p) => has(p, 'kind', 'client'));
 const echos = () => pods.filter((p) => has(p, 'kind', 'echo'));
@@ -526,9 +527,7 @@ describe('cilium connectivity test scenarios (L3/L4) on a 2-node lab', { timeout
     ok(['lab', 'exec', 'world', '--', 'ip', 'addr', 'add', `${EXTERNAL_OTHER_IP}/24`, 'dev', 'eth0']);
     for (const ip of [EXTERNAL_IP, EXTERNAL_OTHER_IP]) {
       for (const port of ['80', '443']) {
-        const child = spawn(beelineBin, ['lab', 'exec', 'world', '--', beelineBin, 'serve', '--http', port, '--address', ip, '--name', 'external'], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true });
-        worldPids.push(child.pid!);
-        child.unref();
+        worldServers.start(ip, ['--http', port], 'external');
       }
     }
     await until('every connection of no-policies answers', async () => {
@@ -541,13 +540,7 @@ describe('cilium connectivity test scenarios (L3/L4) on a 2-node lab', { timeout
   });
 
   after(() => {
-    for (const pid of worldPids) {
-      try {
-        process.kill(-pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-    }
+    worldServers.stop();
     beeline(['lab', 'down', '--name', LAB, '-q']);
   });
 
@@ -557,12 +550,7 @@ describe('cilium connectivity test scenarios (L3/L4) on a 2-node lab', { timeout
     try {
       await waitPoliciesProgrammed(LAB);
       const conns = A.hostToPod();
-      const watch = await watchDrops(env, nodes.length);
-      const status = await run(conns).catch(async (e: unknown) => {
-        await watch.stop();
-        throw e;
-      });
-      const drops = await watch.stop();
+      const { result: status, drops } = await dropsDuring(env, nodes.length, () => run(conns));
       const traced = await traceAll(conns);
       const wrong = conns
         .map((c, i) => judge(c, c.src.node === c.dst.node ? OK : DEFAULT_DENY_INGRESS, status[i] === 0, drops.filter((d) => d.src === c.src.ip && d.dst === c.dst.ip), traced[i]!))
@@ -581,12 +569,7 @@ describe('cilium connectivity test scenarios (L3/L4) on a 2-node lab', { timeout
         await waitPoliciesProgrammed(LAB);
         const conns = s.actions();
         const expect = (c: Conn) => s.expect?.(c) ?? OK;
-        const watch = await watchDrops(env, nodes.length);
-        const status = await run(conns).catch(async (e: unknown) => {
-          await watch.stop();
-          throw e;
-        });
-        const drops = await watch.stop();
+        const { result: status, drops } = await dropsDuring(env, nodes.length, () => run(conns));
         // A connection that should connect but did not is tried once more with a longer deadline (a loaded
         // machine can miss 2 s); one that connected where it should not is never retried.
         const slow = conns.map((_, i) => i).filter((i) => status[i] !== 0 && expect(conns[i]!) === 'ok');

@@ -17,7 +17,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
 import { until, sleep } from '../lib/wait.js';
-import { dropKey, reasonsByKey, watchDrops } from '../lib/drops.js';
+import { dropKey, dropsDuring, reasonsByKey } from '../lib/drops.js';
+import { WorldServers } from '../lib/world.js';
 import type { TraceQuery } from '../../src/agent/policy.js';
 import { kubectl as applyManifest, traceBatch, waitPoliciesProgrammed, type Traced } from '../lib/policy.js';
 
@@ -215,7 +216,7 @@ const CASES: Case[] = [
 
 /** Every pod and world address, in table order. */
 let peers: Peer[] = [];
-const worldPids: number[] = [];
+const worldServers = new WorldServers(env);
 
 /**
  * Probes the whole table at once: one `beeline probes` process per source pod.
@@ -331,9 +332,7 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
     // The outside world: a second address, and servers on both (TCP 80/81, UDP 80/81).
     ok(['lab', 'exec', 'world', '--', 'ip', 'addr', 'add', `${WORLD_IPS[1]}/24`, 'dev', 'eth0']);
     for (const [ip, args] of WORLD_IPS.flatMap((ip) => [['--http', '80', '--udp', '80'], ['--tcp', '81', '--udp', '81']].map((a) => [ip, a] as const))) {
-      const child = spawn(beelineBin, ['lab', 'exec', 'world', '--', beelineBin, 'serve', ...args, '--address', ip!, '--name', 'world'], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true });
-      worldPids.push(child.pid!);
-      child.unref();
+      worldServers.start(ip!, args);
     }
     peers.push(...WORLD_IPS.map((ip, i) => ({ id: `world/w${i + 1}`, ns: 'world', name: `w${i + 1}`, ip, world: true })));
     // Servers answer in every pod before the first table.
@@ -345,13 +344,7 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
   });
 
   after(() => {
-    for (const pid of worldPids) {
-      try {
-        process.kill(-pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-    }
+    worldServers.stop();
     beeline(['lab', 'down', '--name', LAB, '-q']);
   });
 
@@ -360,12 +353,8 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
       if (c.policies) kubectl('apply', c.policies);
       try {
         await waitProgrammed();
-        const watch = await watchDrops(env, 2);
-        const got = await probeTable().catch(async (e: unknown) => {
-          await watch.stop();
-          throw e;
-        });
-        const reasons = reasonsByKey(await watch.stop());
+        const { result: got, drops } = await dropsDuring(env, 2, () => probeTable());
+        const reasons = reasonsByKey(drops);
         const traced = await traceTable();
         const expected = (k: string) => {
           const [src, rest] = k.split('>') as [string, string];
@@ -431,10 +420,8 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
       assert.match(bpf, /default-allow/);
       assert.match(bpf, /CiliumNetworkPolicy\/x\/deny-from-y/);
       // The datapath: y's connection drops with 181, named; z's connects.
-      const watch = await watchDrops(env, 2);
-      const fromY = reach('y/a', xa, 80);
-      const fromZ = reach('z/a', xa, 80);
-      const drops = (await watch.stop()).filter((d) => d.src === ya.ip && d.dst === xa.ip);
+      const { result: [fromY, fromZ], drops: seen } = await dropsDuring(env, 2, async () => [reach('y/a', xa, 80), reach('z/a', xa, 80)]);
+      const drops = seen.filter((d) => d.src === ya.ip && d.dst === xa.ip);
       assert.deepEqual([fromY, fromZ], [false, true]);
       assert.ok(drops.length > 0 && drops.every((d) => d.reason === 181 && d.policies.includes('CiliumNetworkPolicy/x/deny-from-y')), JSON.stringify(drops));
     } finally {
