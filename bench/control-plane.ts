@@ -6,9 +6,12 @@
  *               IP → every pod IP in the BPF ipcache of every node's agent.
  *               Baseline: a 1-replica Deployment, interleaved round by round;
  *               t50 / (50 × t1) says how much of the work runs in parallel.
- *   identity    IdentityAllocator.acquire of N distinct label sets against the
- *               lab's etcd, sequentially and 16 at a time. Baseline: N plain
- *               etcd puts from the same client, interleaved.
+ *   identity    IdentityAllocator.acquire of N distinct label sets,
+ *               sequentially and 16 at a time, with P identities already in
+ *               the store (--present, default 0, 5000 and 50000), each P on
+ *               its own etcd (no agents or GC reacting to the background
+ *               identities). Baseline: N plain etcd puts from the same
+ *               client, interleaved. Also the races lost per allocation.
  *   watch       fan-out of one object update from the store to K informers
  *               (each on its own store client in its own worker thread, as
  *               agents are separate processes), at 1k and 10k ConfigMaps of
@@ -22,7 +25,7 @@
  * Pod state comes from a Pod informer (event times); the agents' ipcache is
  * polled (GET /v1/bpf/ipcache) every --poll-ms.
  *
- *   node dist/bench/control-plane.js [--rounds 3] [--replicas 50] [--identities 500]
+ *   node dist/bench/control-plane.js [--rounds 3] [--replicas 50] [--identities 500] [--present 0,5000,50000]
  *        [--updates 100] [--small 1000] [--large 10000] [--informers 8] [--poll-ms 50]
  *        [--out bench/results/control-plane.json]
  */
@@ -39,7 +42,8 @@ import { agentGet } from '../src/agent/client.js';
 import { openEtcdStore } from '../src/store/etcd.js';
 import { resourcePrefix, type ObjectInput, type Store, type StoreObject } from '../src/store/store.js';
 import { identityIdKey, identityValueKey, type IdentityAllocator } from '../src/identity/allocator.js';
-import { labelSetKey } from '../src/identity/labels.js';
+import { canonicalLabels, labelSetKey } from '../src/identity/labels.js';
+import { startTestEtcd } from '../test/lib/etcd.js';
 
 // The rest of the graph (the CLI's apply, the k8s validators) is loaded by the
 // main thread only: the watch workers load this file too, and need only the store.
@@ -64,6 +68,7 @@ function arg(name: string, def: string): string {
 const ROUNDS = Number(arg('--rounds', '3'));
 const REPLICAS = Number(arg('--replicas', '50'));
 const IDENTITIES = Number(arg('--identities', '500'));
+const PRESENT = arg('--present', '0,5000,50000').split(',').map(Number);
 const CONCURRENCY = 16;
 const UPDATES = Number(arg('--updates', '100'));
 const SMALL = Number(arg('--small', '1000'));
@@ -317,15 +322,52 @@ async function deployRound(store: Store, lab: Lab, pods: ReturnType<Store['infor
 // Arm 2: identity allocation vs raw etcd puts
 
 interface IdentitySample {
+  /** Identities in the store besides the ones this sample allocates. */
+  present: number;
   round: number;
   mode: 'sequential' | 'concurrent16';
   op: 'acquire' | 'put';
   n: number;
   seconds: number;
   perSec: number;
+  /** Transactions the allocations lost to another allocation (number or label set taken meanwhile). */
+  lostRaces?: number;
 }
 
-async function identityRound(alloc: IdentityAllocator, etcd: ReturnType<typeof etcdClient>, round: number): Promise<IdentitySample[]> {
+/** Writes `n` identities (256…) the way allocators store them, in transactions etcd's default --max-txn-ops takes. */
+async function populateIdentities(etcd: ReturnType<typeof etcdClient>, n: number): Promise<void> {
+  const batches = Array.from({ length: Math.ceil(n / 60) }, (_, b) => b);
+  await pool(8, batches, async (b) => {
+    const ops = [];
+    for (let i = b * 60; i < Math.min(n, (b + 1) * 60); i++) {
+      const labels = canonicalLabels([`k8s:app=background-${i}`, `k8s:io.kubernetes.pod.namespace=${NS}`]);
+      ops.push(etcd.put(identityIdKey(256 + i)).value(main_!.storedValue(labels)), etcd.put(identityValueKey(labelSetKey(labels))).value(String(256 + i)));
+    }
+    await etcd.if(identityIdKey(256 + b * 60), 'Create', '==', 0).then(...ops).commit();
+  });
+}
+
+/** The identity arm at one store size: its own etcd with `present` identities, a fresh allocator, ROUNDS rounds. */
+async function identityArm(present: number): Promise<IdentitySample[]> {
+  const server = await startTestEtcd();
+  const etcd = etcdClient(server.endpoint);
+  const alloc = new main_!.IdentityAllocator(etcd, { node: 'cpbench-bench' });
+  try {
+    const t0 = now();
+    await populateIdentities(etcd, present);
+    await alloc.start();
+    progress(`identity: ${present} identities present (${fmt((now() - t0) / 1000, 1)} s to write and list)`);
+    const out: IdentitySample[] = [];
+    for (let round = 1; round <= ROUNDS; round++) out.push(...(await identityRound(alloc, etcd, round, present)));
+    return out;
+  } finally {
+    await alloc.stop().catch(() => undefined);
+    etcd.close();
+    await server.stop();
+  }
+}
+
+async function identityRound(alloc: IdentityAllocator, etcd: ReturnType<typeof etcdClient>, round: number, present: number): Promise<IdentitySample[]> {
   const out: IdentitySample[] = [];
   const modes = (round % 2 ? ['sequential', 'concurrent16'] : ['concurrent16', 'sequential']) as IdentitySample['mode'][];
   for (const mode of modes) {
@@ -338,6 +380,7 @@ async function identityRound(alloc: IdentityAllocator, etcd: ReturnType<typeof e
       // A value the size of an identity's id/<n> key.
       const value = JSON.stringify({ labels: labelsOf(0) });
       const acquired: { id: number; labels: string[] }[] = [];
+      const lostBefore = alloc.stats.lostRaces;
       const t0 = now();
       if (op === 'acquire') {
         await pool(conc, idx, async (i) => {
@@ -348,8 +391,9 @@ async function identityRound(alloc: IdentityAllocator, etcd: ReturnType<typeof e
         await pool(conc, idx, async (i) => void (await etcd.put(`/cpbench-bench/put/${tag}/${i}`).value(value)));
       }
       const seconds = (now() - t0) / 1000;
-      out.push({ round, mode, op, n: IDENTITIES, seconds, perSec: IDENTITIES / seconds });
-      progress(`identity round ${round}/${ROUNDS} ${mode.padEnd(12)} ${op.padEnd(7)} ${fmt(IDENTITIES / seconds, 0)}/s`);
+      const lostRaces = op === 'acquire' ? alloc.stats.lostRaces - lostBefore : undefined;
+      out.push({ present, round, mode, op, n: IDENTITIES, seconds, perSec: IDENTITIES / seconds, ...(lostRaces !== undefined ? { lostRaces } : {}) });
+      progress(`identity present=${present} round ${round}/${ROUNDS} ${mode.padEnd(12)} ${op.padEnd(7)} ${fmt(IDENTITIES / seconds, 0)}/s${lostRaces !== undefined ? ` lost races ${lostRaces}` : ''}`);
       // Untimed: put the store back as it was, so every round allocates into the same number of identities.
       if (op === 'acquire') {
         await pool(CONCURRENCY, acquired, async (a) => void (await alloc.release(a.labels)));
@@ -470,20 +514,15 @@ async function watchArmOnce(store: Store, lab: Lab, objects: number, seqBase: nu
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   let store: Store | undefined;
-  let etcd: ReturnType<typeof etcdClient> | undefined;
-  let alloc: IdentityAllocator | undefined;
   try {
     progress(`lab ${LAB}: up (2 nodes, tunnel)`);
     const lab = labUp();
     store = openEtcdStore({ endpoint: lab.endpoint });
     await apply(store, lab, `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`);
 
-    // --- identity allocation
-    etcd = etcdClient(lab.endpoint);
-    alloc = new main_!.IdentityAllocator(etcd, { node: 'cpbench-bench' });
-    await alloc.start();
+    // --- identity allocation, each store size on its own etcd
     const identity: IdentitySample[] = [];
-    for (let round = 1; round <= ROUNDS; round++) identity.push(...(await identityRound(alloc, etcd, round)));
+    for (const present of PRESENT) identity.push(...(await identityArm(present)));
 
     // --- deployments
     const pods = store.informer('Pod', { namespace: NS });
@@ -547,16 +586,18 @@ async function main(): Promise<void> {
     }
     lines.push('', `t${REPLICAS} / (${REPLICAS} × t1): ${fmt(parallelism.running, 3)} to Running, ${fmt(parallelism.ipcache, 3)} to ipcache (1 = no parallelism, 1/${REPLICAS} = all at once)`, '');
 
-    const identitySummary = (['sequential', 'concurrent16'] as const).map((mode) => {
-      const a = identity.filter((s) => s.mode === mode && s.op === 'acquire').map((s) => s.perSec);
-      const p = identity.filter((s) => s.mode === mode && s.op === 'put').map((s) => s.perSec);
-      return { mode, acquirePerSec: median(a), acquireMin: Math.min(...a), acquireMax: Math.max(...a), putPerSec: median(p), putMin: Math.min(...p), putMax: Math.max(...p), ratio: median(a) / median(p) };
-    });
+    const identitySummary = PRESENT.flatMap((present) => (['sequential', 'concurrent16'] as const).map((mode) => {
+      const acq = identity.filter((s) => s.present === present && s.mode === mode && s.op === 'acquire');
+      const a = acq.map((s) => s.perSec);
+      const p = identity.filter((s) => s.present === present && s.mode === mode && s.op === 'put').map((s) => s.perSec);
+      const lostPerAllocation = acq.reduce((n, s) => n + (s.lostRaces ?? 0), 0) / acq.reduce((n, s) => n + s.n, 0);
+      return { present, mode, acquirePerSec: median(a), acquireMin: Math.min(...a), acquireMax: Math.max(...a), putPerSec: median(p), putMin: Math.min(...p), putMax: Math.max(...p), ratio: median(a) / median(p), lostPerAllocation };
+    }));
     lines.push(`Identity allocation (${IDENTITIES} distinct label sets per round, median of ${ROUNDS} rounds, min–max)`, '');
-    lines.push('| mode | identities/s | etcd puts/s (baseline) | acquire vs put |');
-    lines.push('|---|---|---|---|');
+    lines.push('| identities present | mode | identities/s | etcd puts/s (baseline) | acquire vs put | lost races per allocation |');
+    lines.push('|---|---|---|---|---|---|');
     for (const m of identitySummary) {
-      lines.push(`| ${m.mode === 'sequential' ? 'sequential' : `${CONCURRENCY} concurrent`} | ${fmt(m.acquirePerSec, 0)} (${fmt(m.acquireMin, 0)}–${fmt(m.acquireMax, 0)}) | ${fmt(m.putPerSec, 0)} (${fmt(m.putMin, 0)}–${fmt(m.putMax, 0)}) | ${fmt(m.ratio, 3)} |`);
+      lines.push(`| ${m.present} | ${m.mode === 'sequential' ? 'sequential' : `${CONCURRENCY} concurrent`} | ${fmt(m.acquirePerSec, 0)} (${fmt(m.acquireMin, 0)}–${fmt(m.acquireMax, 0)}) | ${fmt(m.putPerSec, 0)} (${fmt(m.putMin, 0)}–${fmt(m.putMax, 0)}) | ${fmt(m.ratio, 3)} | ${fmt(m.lostPerAllocation, 3)} |`);
     }
     lines.push('');
 
@@ -595,8 +636,6 @@ async function main(): Promise<void> {
     );
     progress(`wrote ${OUT}`);
   } finally {
-    await alloc?.stop().catch(() => undefined);
-    etcd?.close();
     // Bench objects: the Deployments are deleted round by round; the ConfigMaps and
     // identities go with the lab's etcd.
     await store?.close().catch(() => undefined);

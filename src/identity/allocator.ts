@@ -46,7 +46,7 @@ export const identityValueKey = (labelKey: string) => `${IDENTITY_VALUE_PREFIX}$
 export const identityRefKey = (id: number, node: string) => `${IDENTITY_REF_PREFIX}${id}/${node}`;
 
 /** What `id/<n>` holds. Deterministic, so a transaction can compare it. */
-const storedValue = (labels: LabelSet) => JSON.stringify({ labels: formatLabelSet(labels) });
+export const storedValue = (labels: LabelSet) => JSON.stringify({ labels: formatLabelSet(labels) });
 
 function parseStored(key: string, value: string): Identity {
   const id = Number(key.slice(IDENTITY_ID_PREFIX.length));
@@ -99,6 +99,18 @@ export class IdentityAllocator {
   /** Serialises acquire/release per label set, so the count and the ref key agree. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<(e: IdentityEvent) => void>();
+  /**
+   * Free numbers are chosen from the local view (the watched identities),
+   * never by listing the store: numbers this allocator's acquires are trying
+   * right now, numbers known to be taken that the watch has not shown yet
+   * (won here, or lost to another allocator), and the lowest number that may
+   * be free (every one below it is taken).
+   */
+  private readonly inFlight = new Set<number>();
+  private readonly claimed = new Set<number>();
+  private lowestFree: number;
+  /** Allocations of new numbers and the transactions they lost (contention), for status and benchmarks. */
+  readonly stats = { allocated: 0, lostRaces: 0 };
   private lease: Lease | undefined;
   private leaseId: Promise<string> | undefined;
   private watcher: Watcher | undefined;
@@ -116,6 +128,7 @@ export class IdentityAllocator {
     this.minId = opts.minId ?? CLUSTER_IDENTITY_MIN;
     this.maxId = opts.maxId ?? CLUSTER_IDENTITY_MAX;
     this.maxAttempts = opts.maxAttempts ?? 64;
+    this.lowestFree = this.minId;
     if (this.minId < CLUSTER_IDENTITY_MIN || this.maxId > CLUSTER_IDENTITY_MAX || this.minId > this.maxId) {
       throw new IdentityInvalidError(
         `identity allocator: range ${this.minId}-${this.maxId} is not inside the cluster scope ${CLUSTER_IDENTITY_MIN}-${CLUSTER_IDENTITY_MAX}`,
@@ -151,6 +164,8 @@ export class IdentityAllocator {
     const key = kv.key.toString();
     const id = Number(key.slice(IDENTITY_ID_PREFIX.length));
     if (kind === 'delete') {
+      this.claimed.delete(id);
+      if (id < this.lowestFree && id >= this.minId) this.lowestFree = id;
       const had = this.cache.get(id);
       if (!had) return;
       this.cache.delete(id);
@@ -168,6 +183,7 @@ export class IdentityAllocator {
     }
     const had = this.cache.get(id);
     const k = labelSetKey(identity.labels);
+    this.claimed.delete(id);
     this.cache.set(id, identity);
     this.byKey.set(k, id);
     // A reference rewrites the key unchanged; only a new (or changed) identity is news.
@@ -294,13 +310,19 @@ export class IdentityAllocator {
     });
   }
 
-  /** Allocates (or finds) the number of a label set and puts this node's ref key, atomically with either. */
+  /**
+   * Allocates (or finds) the number of a label set and puts this node's ref
+   * key, atomically with either. A label set the local view does not know
+   * goes straight to the creating transaction (one round trip); its guards
+   * (neither key exists) make a stale view safe: a lost race reads what won.
+   */
   private async reference(set: LabelSet, key: string, preferId?: number): Promise<number> {
     const lease = await this.currentLease();
     const stored = storedValue(set);
     const ref = (id: number) => this.etcd.put(identityRefKey(id, this.node)).value(this.node).lease(lease);
+    let lostOne = false;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const existing = await this.etcd.get(identityValueKey(key)).string();
+      const existing = attempt === 0 && !this.byKey.has(key) ? null : await this.etcd.get(identityValueKey(key)).string();
       if (existing !== null) {
         const id = Number(existing);
         const tx = await this.etcd
@@ -317,14 +339,29 @@ export class IdentityAllocator {
         }
         continue; // GC deleted it meanwhile: allocate again
       }
-      const id = preferId !== undefined && attempt === 0 ? preferId : await this.freeId(key, attempt > 0);
-      const tx = await this.etcd
-        .if(identityIdKey(id), 'Create', '==', 0)
-        .and(identityValueKey(key), 'Create', '==', 0)
-        .then(this.etcd.put(identityIdKey(id)).value(stored), this.etcd.put(identityValueKey(key)).value(String(id)), ref(id))
-        .commit();
-      if (tx.succeeded) return id;
-      // Lost a race: for this number (take the next) or for this label set (read the winner's).
+      const id = preferId !== undefined && attempt === 0 ? preferId : this.freeId(key, lostOne);
+      this.inFlight.add(id);
+      let won = false;
+      try {
+        const tx = await this.etcd
+          .if(identityIdKey(id), 'Create', '==', 0)
+          .and(identityValueKey(key), 'Create', '==', 0)
+          .then(this.etcd.put(identityIdKey(id)).value(stored), this.etcd.put(identityValueKey(key)).value(String(id)), ref(id))
+          .commit();
+        won = tx.succeeded;
+      } finally {
+        this.inFlight.delete(id);
+      }
+      if (won) {
+        this.stats.allocated++;
+        this.claimed.add(id);
+        return id;
+      }
+      // Lost a race: for this number (another allocator has it: never try it again until the watch says
+      // whose it is, and take a random free one next) or for this label set (the next attempt reads the winner's).
+      this.stats.lostRaces++;
+      lostOne = true;
+      if (!this.cache.has(id)) this.claimed.add(id);
     }
     throw new IdentityStoreError(`acquire identity ${key}: no transaction succeeded in ${this.maxAttempts} attempts`, {
       hint: 'the store is under heavy contention; retry',
@@ -332,22 +369,26 @@ export class IdentityAllocator {
   }
 
   /**
-   * A number of the range no identity has, per the store now: the lowest, or
-   * after a lost race a random free one (as Cilium's idpool leases them), so
-   * that allocators racing for the lowest do not all collide again.
+   * A number of the range that no identity has as far as this node knows
+   * (O(1) amortised: never a listing of the store): the lowest, or after a lost
+   * race a random free one (as Cilium's idpool leases them), so that
+   * allocators racing for the lowest do not all collide again. Concurrent
+   * acquires of this allocator get different numbers. A stale view costs a
+   * lost race, never a duplicate: the transaction guards the number.
    */
-  private async freeId(key: string, random = false): Promise<number> {
-    const keys = await this.etcd.getAll().prefix(IDENTITY_ID_PREFIX).keys();
-    const used = new Set(keys.map((k) => Number(k.slice(IDENTITY_ID_PREFIX.length))));
+  private freeId(key: string, random: boolean): number {
+    const taken = (id: number) => this.cache.has(id) || this.inFlight.has(id) || this.claimed.has(id);
     const size = this.maxId - this.minId + 1;
-    if (random && used.size < size / 2) {
+    if (random && this.cache.size + this.inFlight.size + this.claimed.size < size / 2) {
       for (;;) {
         const id = this.minId + Math.floor(Math.random() * size);
-        if (!used.has(id)) return id;
+        if (!taken(id)) return id;
       }
     }
-    for (let id = this.minId; id <= this.maxId; id++) if (!used.has(id)) return id;
-    throw new IdentityExhaustedError(`acquire identity ${key}: all ${this.maxId - this.minId + 1} identities ${this.minId}-${this.maxId} are allocated`);
+    // Numbers below lowestFree are taken (deletions lower it); in-flight ones are skipped, not passed.
+    while (this.lowestFree <= this.maxId && (this.cache.has(this.lowestFree) || this.claimed.has(this.lowestFree))) this.lowestFree++;
+    for (let id = this.lowestFree; id <= this.maxId; id++) if (!taken(id)) return id;
+    throw new IdentityExhaustedError(`acquire identity ${key}: all ${size} identities ${this.minId}-${this.maxId} are allocated`);
   }
 
   /** After a lost lease: a new lease and this node's ref keys again (the same numbers, recreated if GC took them). */
