@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireKind } from '../k8s/index.js';
 import type { StoreObject } from '../store/store.js';
-import { describeObject, renderTable, resourceName } from './resources.js';
+import { describeObject, policyIssues, renderTable, resourceName } from './resources.js';
 
 const meta = (name: string, namespace?: string) => ({ name, namespace, uid: 'u', resourceVersion: '7', creationTimestamp: new Date(Date.now() - 90_000).toISOString() });
 
@@ -36,4 +36,18 @@ test('describe prints metadata then flattened spec', () => {
   assert.match(d, /^Name:\s+web\nNamespace:\s+shop\n/);
   assert.match(d, /^Labels:\s+a=1\n\s+b=2$/m);
   assert.match(d, /^Spec:\n\s+ports\[0\]\.port:\s+80$/m);
+});
+
+test('apply checks policies with the agents\' engine: what no agent would accept is an error, what cannot be enforced as written a warning', () => {
+  const cnp = (name: string, spec: unknown) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: 'shop', name }, spec });
+  const objects = [
+    cnp('l7', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/public' }] } }] }] }),
+    cnp('requires', { endpointSelector: {}, ingress: [{ fromRequires: [{ matchLabels: { env: 'prod' } }] }] }),
+    cnp('fqdn', { endpointSelector: {}, egress: [{ toFQDNs: [{ matchName: 'example.com' }] }] }),
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+  ];
+  const { errors, warnings } = policyIssues(objects, ['f.yaml#1', 'f.yaml#2', 'f.yaml#3', 'f.yaml#4']);
+  assert.deepEqual(errors.map((e) => [e.source, e.name, e.path]), [['f.yaml#2', 'requires', 'spec.ingress[0].fromRequires']]);
+  assert.deepEqual(warnings.map((w) => [w.source, w.name, w.path]), [['f.yaml#1', 'l7', 'spec.ingress[0].toPorts[0].rules'], ['f.yaml#3', 'fqdn', 'spec.egress[0].toFQDNs']]);
+  assert.match(warnings[0]!.message, /enforced as their L4 part/);
 });

@@ -15,7 +15,9 @@ import {
   ValidationError,
   asBeelineError,
   formatValidationIssue,
+  type ValidationIssue,
 } from '../common/errors.js';
+import { compilePolicy } from '../policy/rules.js';
 import { readState, resolveLabName } from '../lab/state.js';
 import { openEtcdStore } from '../store/etcd.js';
 import { deleteObject } from '../store/graceful.js';
@@ -106,6 +108,26 @@ function printValidation(file: string, e: ValidationError): void {
   const n = new Set(e.issues.map((i) => `${i.kind}/${i.namespace}/${i.name}/${i.source}`)).size;
   process.stderr.write(`Error [${e.code}]: apply ${file}: ${n} invalid object${n === 1 ? '' : 's'}, nothing from this file was applied\n`);
   for (const i of e.issues) process.stderr.write(`  ${formatValidationIssue(i)}\n`);
+}
+
+const POLICY_KINDS = new Set(['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy']);
+
+/**
+ * What the policy engine (the agents' own, src/policy) says of a file's
+ * policies before anything is written: errors, which every agent would
+ * reject (the file is refused), and what it cannot enforce as written
+ * (L7 rules enforced at L4 only, IPv6, toFQDNs, host policies), which apply
+ * prints as warnings so that nothing is silently narrowed or widened.
+ */
+export function policyIssues(objects: readonly { kind: string; metadata: { namespace?: string; name: string } }[], sources: readonly string[]): { errors: ValidationIssue[]; warnings: ValidationIssue[] } {
+  const errors: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
+  objects.forEach((o, i) => {
+    if (!POLICY_KINDS.has(o.kind)) return;
+    const at = { source: sources[i] ?? '', kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
+    for (const p of compilePolicy(o).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
+  });
+  return { errors, warnings };
 }
 
 function docKind(o: Record<string, unknown>): KindInfo {
@@ -334,8 +356,14 @@ export function registerResources(program: Command): void {
             failed = true;
             continue;
           }
-          for (const w of batch.warnings) process.stderr.write(`Warning: ${formatValidationIssue(w)}\n`);
           const objects = batch.objects as unknown as ObjectInput[];
+          const policy = policyIssues(objects, batch.sources);
+          if (policy.errors.length) {
+            printValidation(f.file, new ValidationError(policy.errors));
+            failed = true;
+            continue;
+          }
+          for (const w of [...batch.warnings, ...policy.warnings]) process.stderr.write(`Warning: ${formatValidationIssue(w)}\n`);
           try {
             const results = await applyObjects(store, objects, batch.sources, serviceCIDR);
             objects.forEach((obj, i) => process.stdout.write(`${resourceName(kindOf(obj.apiVersion, obj.kind)!)}/${obj.metadata.name} ${results[i]}\n`));

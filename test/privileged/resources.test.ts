@@ -225,6 +225,32 @@ test('apply, get, describe and delete against the lab store', async (t) => {
   assert.match(extra.stderr, /^Warning: .*Service\/default\/extra: unknown field "spec\.foo"$/m);
   assert.equal(extra.stdout.trim(), 'service/extra created');
 
+  // Policies go through the agents' own engine at apply: what no agent would accept refuses the file,
+  // what cannot be enforced as written (here an L7 rule, enforced at L4 until the proxy exists) is a warning.
+  const l7 = ok(['apply', '-f', file('l7.yaml', `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: l7, namespace: default}
+spec:
+  endpointSelector: {}
+  ingress:
+  - toPorts: [{ports: [{port: "80", protocol: TCP}], rules: {http: [{method: GET, path: /public}]}}]
+`)]);
+  assert.match(l7.stderr, /^Warning: .*l7\.yaml#1: CiliumNetworkPolicy\/default\/l7: spec\.ingress\[0\]\.toPorts\[0\]\.rules: L7 http rules are enforced as their L4 part/m);
+  assert.equal(l7.stdout.trim(), 'ciliumnetworkpolicy.cilium.io/l7 created');
+  const requires = run(['apply', '-f', file('requires.yaml', `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: requires, namespace: default}
+spec:
+  endpointSelector: {}
+  ingress:
+  - fromRequires: [{matchLabels: {env: prod}}]
+`)]);
+  assert.equal(requires.code, 1);
+  assert.match(requires.stderr, /^Error \[BL_ERR_INVALID\]: apply .*requires\.yaml: 1 invalid object, nothing/);
+  assert.match(requires.stderr, /CiliumNetworkPolicy\/default\/requires: spec\.ingress\[0\]\.fromRequires: Forbidden/);
+  assert.equal(run(['get', 'cnp', 'requires']).code, 1, 'nothing of it was applied');
+  ok(['delete', 'cnp', 'l7']);
+
   // delete KIND NAME, NotFound, --ignore-not-found.
   assert.equal(ok(['delete', 'svc', 'extra']).stdout.trim(), 'service "extra" deleted');
   const gone = run(['delete', 'svc', 'extra']);
