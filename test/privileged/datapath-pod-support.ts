@@ -40,7 +40,7 @@ import {
   type BlDatapathConfig,
   type BlMetricsValue,
 } from '../../src/datapath/generated/abi.js';
-import { Datapath } from '../../src/datapath/loader.js';
+import { Datapath, type TestRunResult } from '../../src/datapath/loader.js';
 import type { RingBufferReader } from '../../src/datapath/ringbuf.js';
 import {
   HOST_OBJECT,
@@ -207,6 +207,11 @@ export interface PodNodeOptions {
   remote?: boolean;
   /** bl_lb_maglev_table_size, M of the Maglev tables (default: the objects' 16381). */
   maglevTableSize?: number;
+  /**
+   * max_entries of maps by name, set before load as the agent sizes them
+   * (bl_ct4 defaults to CT_MAX_ENTRIES; any other map to the objects' size).
+   */
+  maxEntries?: Readonly<Record<string, number>>;
 }
 
 /** The node's three objects over one pin directory, configured and filled. */
@@ -235,7 +240,8 @@ export class PodNode {
         const dp = Datapath.open(requireObject(obj), { pinDir });
         loaded.push(dp);
         dp.configure('bl_config', config, { offset: BPF_OBJECTS[name].globals.bl_config.offset });
-        dp.setMaxEntries('bl_ct4', CT_MAX_ENTRIES);
+        const maps: Record<string, unknown> = BPF_OBJECTS[name].maps;
+        for (const [map, n] of Object.entries({ bl_ct4: CT_MAX_ENTRIES, ...opts.maxEntries })) if (map in maps) dp.setMaxEntries(map, n);
         if (opts.maglevTableSize !== undefined) {
           const m = Buffer.alloc(4);
           m.writeUInt32LE(opts.maglevTableSize);
@@ -290,6 +296,27 @@ export class PodNode {
     this.#reader.drain();
     const events = this.#pending.splice(0).map(decodeEvent);
     return { retval, dataOut: Buffer.from(dataOut), events };
+  }
+
+  /**
+   * One BPF_PROG_TEST_RUN of packet through program, for benchmarks: the
+   * kernel's own result (retval, output, durationNs of this one run). Events
+   * stay queued in the ring buffer until discardEvents().
+   */
+  timedRun(program: string, packet: Buffer): TestRunResult {
+    const obj = PROGRAM_OBJECT[program];
+    assert.ok(obj, `no object has program ${program}`);
+    return this.dps[obj].testRun(program, packet);
+  }
+
+  /**
+   * Reads and drops the queued events without decoding them; returns how
+   * many. A benchmark calls it often enough that the ring buffer never
+   * fills: a full one makes reserving fail, which costs less than an event.
+   */
+  discardEvents(): number {
+    this.#reader.drain();
+    return this.#pending.splice(0).length;
   }
 
   ct(via: ObjectName = 'lxc'): CtRow[] {
