@@ -69,7 +69,7 @@ test('the host object yields the ABI other engineers code against', () => {
       ['bl_metrics_value', 16],
       ['bl_notify_hdr', 40],
       ['bl_policy_entry', 24],
-      ['bl_policy_key', 16],
+      ['bl_policy_key', 20],
       ['bl_policy_verdict_notify', 192],
       ['bl_remote_endpoint_info', 12],
       ['bl_trace_notify', 176],

@@ -272,7 +272,10 @@ test('the pod datapath objects share their maps by name with the host object', (
   assert.equal(lxc.maps.bl_policy.maxEntries, abi.BlPolicyLimits.BL_POLICY_MAX_ENTRIES_DEFAULT);
   assert.equal(lxc.maps.bl_policy.key, abi.BL_POLICY_KEY_CODEC);
   assert.equal(lxc.maps.bl_policy.value, abi.BL_POLICY_ENTRY_CODEC);
-  assert.equal(abi.BL_POLICY_KEY_SIZE, 16, 'prefixlen + 96 bits');
+  assert.equal(abi.BL_POLICY_KEY_SIZE, 20, 'prefixlen + 96 matched bits + 32 bits of padding');
+  // The trie node stores the key data (key size - prefixlen) right after its 24-byte header, then the
+  // value: data of a multiple of 8 bytes keeps the entry's 64-bit counters aligned (no split locks).
+  assert.equal((abi.BL_POLICY_KEY_SIZE - 4) % 8, 0, 'policy key data keeps the value 8-byte aligned');
   assert.equal(abi.BL_POLICY_ENTRY_SIZE, 24);
   assert.equal(lxc.maps.bl_ipcache.typeName, 'BPF_MAP_TYPE_LPM_TRIE');
   assert.equal(lxc.maps.bl_ipcache.flags, 1, 'BPF_F_NO_PREALLOC');

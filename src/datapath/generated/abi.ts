@@ -1871,7 +1871,7 @@ export const BL_POLICY_ENTRY_CODEC: StructCodec<BlPolicyEntry> = {
   decode: decodeBlPolicyEntry,
 };
 
-/** struct bl_policy_key (16 bytes). Padding fields are not part of the interface: they encode as zero. */
+/** struct bl_policy_key (20 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlPolicyKey {
   /** __u32 at 0 */
   prefixlen: number;
@@ -1888,7 +1888,7 @@ export interface BlPolicyKey {
 }
 
 /** sizeof(struct bl_policy_key) */
-export const BL_POLICY_KEY_SIZE = 16;
+export const BL_POLICY_KEY_SIZE = 20;
 
 /** Byte layout of struct bl_policy_key. */
 export const BL_POLICY_KEY_LAYOUT: readonly FieldLayout[] = [
@@ -1900,11 +1900,12 @@ export const BL_POLICY_KEY_LAYOUT: readonly FieldLayout[] = [
   { name: 'protocol', offset: 12, size: 1, type: '__u8', padding: false },
   { name: 'pad1', offset: 13, size: 1, type: '__u8', padding: true },
   { name: 'dport', offset: 14, size: 2, type: '__be16', padding: false },
+  { name: 'pad2', offset: 16, size: 4, type: '__u32', padding: true },
 ];
 
 /** Encodes struct bl_policy_key into buf at off (a new buffer by default). Padding is zeroed. */
 export function encodeBlPolicyKey(value: BlPolicyKey, buf?: Buffer, off = 0): Buffer {
-  const b = target(buf, off, 16, 'struct bl_policy_key');
+  const b = target(buf, off, 20, 'struct bl_policy_key');
   b.writeUInt32LE(value.prefixlen, off);
   b.writeUInt16LE(value.ep_id, off + 4);
   b.writeUInt8(value.egress, off + 6);
@@ -1916,7 +1917,7 @@ export function encodeBlPolicyKey(value: BlPolicyKey, buf?: Buffer, off = 0): Bu
 
 /** Decodes struct bl_policy_key from buf at off. */
 export function decodeBlPolicyKey(buf: Uint8Array, off = 0): BlPolicyKey {
-  const b = view(buf, off, 16, 'struct bl_policy_key');
+  const b = view(buf, off, 20, 'struct bl_policy_key');
   return {
     prefixlen: b.readUInt32LE(off),
     ep_id: b.readUInt16LE(off + 4),
@@ -2418,7 +2419,7 @@ export const BPF_OBJECTS = {
         name: 'bl_policy',
         type: 11,
         typeName: 'BPF_MAP_TYPE_LPM_TRIE',
-        keySize: 16,
+        keySize: 20,
         valueSize: 24,
         keyType: 'struct bl_policy_key',
         valueType: 'struct bl_policy_entry',
@@ -2689,7 +2690,7 @@ export const BPF_OBJECTS = {
         name: 'bl_policy',
         type: 11,
         typeName: 'BPF_MAP_TYPE_LPM_TRIE',
-        keySize: 16,
+        keySize: 20,
         valueSize: 24,
         keyType: 'struct bl_policy_key',
         valueType: 'struct bl_policy_entry',
@@ -2960,7 +2961,7 @@ export const BPF_OBJECTS = {
         name: 'bl_policy',
         type: 11,
         typeName: 'BPF_MAP_TYPE_LPM_TRIE',
-        keySize: 16,
+        keySize: 20,
         valueSize: 24,
         keyType: 'struct bl_policy_key',
         valueType: 'struct bl_policy_entry',
@@ -3231,7 +3232,7 @@ export const BPF_OBJECTS = {
         name: 'bl_policy',
         type: 11,
         typeName: 'BPF_MAP_TYPE_LPM_TRIE',
-        keySize: 16,
+        keySize: 20,
         valueSize: 24,
         keyType: 'struct bl_policy_key',
         valueType: 'struct bl_policy_entry',
@@ -3520,7 +3521,7 @@ export const ABI_MANIFEST = {
       ]
     },
     "bl_policy_key": {
-      "size": 16,
+      "size": 20,
       "fields": [
         { "name": "prefixlen", "offset": 0, "size": 4, "type": "__u32" },
         { "name": "ep_id", "offset": 4, "size": 2, "type": "__u16" },
@@ -3529,7 +3530,8 @@ export const ABI_MANIFEST = {
         { "name": "sec_identity", "offset": 8, "size": 4, "type": "__u32" },
         { "name": "protocol", "offset": 12, "size": 1, "type": "__u8" },
         { "name": "pad1", "offset": 13, "size": 1, "type": "__u8" },
-        { "name": "dport", "offset": 14, "size": 2, "type": "__be16" }
+        { "name": "dport", "offset": 14, "size": 2, "type": "__be16" },
+        { "name": "pad2", "offset": 16, "size": 4, "type": "__u32" }
       ]
     },
     "bl_policy_verdict_notify": {
@@ -3859,7 +3861,7 @@ export const ABI_MANIFEST = {
         "bl_policy": {
           "type": "BPF_MAP_TYPE_LPM_TRIE",
           "key": "struct bl_policy_key",
-          "keySize": 16,
+          "keySize": 20,
           "value": "struct bl_policy_entry",
           "valueSize": 24,
           "maxEntries": 262144,
@@ -4005,7 +4007,7 @@ export const ABI_MANIFEST = {
         "bl_policy": {
           "type": "BPF_MAP_TYPE_LPM_TRIE",
           "key": "struct bl_policy_key",
-          "keySize": 16,
+          "keySize": 20,
           "value": "struct bl_policy_entry",
           "valueSize": 24,
           "maxEntries": 262144,
@@ -4151,7 +4153,7 @@ export const ABI_MANIFEST = {
         "bl_policy": {
           "type": "BPF_MAP_TYPE_LPM_TRIE",
           "key": "struct bl_policy_key",
-          "keySize": 16,
+          "keySize": 20,
           "value": "struct bl_policy_entry",
           "valueSize": 24,
           "maxEntries": 262144,
@@ -4297,7 +4299,7 @@ export const ABI_MANIFEST = {
         "bl_policy": {
           "type": "BPF_MAP_TYPE_LPM_TRIE",
           "key": "struct bl_policy_key",
-          "keySize": 16,
+          "keySize": 20,
           "value": "struct bl_policy_entry",
           "valueSize": 24,
           "maxEntries": 262144,
@@ -4317,7 +4319,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '88d33ada980f7043b01ffce2aad00a6ea6d2d48554d4acb82c3a52430512a757';
+export const ABI_HASH = 'b87b2d47ad7e88de7e73bbfc04f8cb0511d663aa354814681361f0f908e1cdc8';
 
 // ---- helpers
 
