@@ -36,7 +36,7 @@ import {
   type TraceResult,
   type EnforcementMode,
 } from '../policy/index.js';
-import { LocalIdentityAllocator, type Identity } from '../identity/reserved.js';
+import { LocalIdentityAllocator, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
 import { canonicalLabels, labelSetKey, K8sLabel, type LabelSet } from '../identity/labels.js';
 import { IDENTITY_INIT, type EndpointManager } from './endpoints.js';
@@ -577,7 +577,9 @@ export class PolicyManager {
       const namespace = labels.find((l) => l.key === NAMESPACE_LABEL)?.value ?? 'default';
       return { party: { endpoint: { id: 0, identity, labels, namespace, namedPorts: [] } }, info: { identity } };
     };
-    const party = (q: TraceQueryParty): { party: TraceParty; info: TraceAnswer['src'] } => {
+    /** A party, with the address it was given by and, for a pod, the address of its node (status.hostIP). */
+    type Resolved = { party: TraceParty; info: TraceAnswer['src']; ip?: string; hostIP?: string };
+    const party = (q: TraceQueryParty): Resolved => {
       if ('identity' in q) return { party: { identity: q.identity }, info: { identity: q.identity } };
       if ('labels' in q) return byLabels(q.labels);
       let ip: string | undefined;
@@ -591,25 +593,35 @@ export class PolicyManager {
         ip = q.ip;
         pod = this.informers.get('Pod')?.list().find((p) => (p.status as { podIP?: string } | undefined)?.podIP === ip);
       }
+      const hostIP = (pod?.status as { hostIP?: string } | undefined)?.hostIP;
       const ep = local.get(ip);
-      if (ep) return { party: { endpoint: ep }, info: { identity: ep.identity, endpoint: ep.id, pod: podName(ep.model) } };
+      if (ep) return { party: { endpoint: ep }, info: { identity: ep.identity, endpoint: ep.id, pod: podName(ep.model) }, ip, ...(hostIP ? { hostIP } : {}) };
       const identity = this.deps.identityOfIP(ip);
       if (pod) {
         // A pod of another node: its policy is computed here from the same inputs its node uses.
         const labels = this.deps.identities().find((i) => i.id === identity)?.labels;
         if (labels) {
           const info: EndpointInfo = { id: 0, identity, labels, namespace: pod.metadata.namespace ?? '', namedPorts: namedPortsOf(pod) };
-          return { party: { endpoint: info }, info: { identity, pod: `${pod.metadata.namespace}/${pod.metadata.name}` } };
+          return { party: { endpoint: info }, info: { identity, pod: `${pod.metadata.namespace}/${pod.metadata.name}` }, ip, ...(hostIP ? { hostIP } : {}) };
         }
       }
-      return { party: { identity }, info: { identity } };
+      return { party: { identity }, info: { identity }, ip };
+    };
+    // A node's address is host to that node and remote-node to every other: judge it as the pod on the
+    // other side of the trace sees it (its node), not as the answering agent's node does.
+    const seenBy = (p: Resolved, other: Resolved): Resolved => {
+      if (!('identity' in p.party) || !p.ip || !other.hostIP) return p;
+      if (p.party.identity !== ReservedIdentity.host && p.party.identity !== ReservedIdentity['remote-node']) return p;
+      const identity = p.ip === other.hostIP ? ReservedIdentity.host : ReservedIdentity['remote-node'];
+      return { ...p, party: { identity }, info: { ...p.info, identity } };
     };
     try {
       return queries.map((q) => {
         const protocol = protocolNumbers(q.protocol.toUpperCase())[0] ?? (q.protocol.toUpperCase() === 'ICMP' ? 1 : NaN);
         if (!Number.isInteger(protocol)) throw new TraceError(`protocol ${JSON.stringify(q.protocol)}: expected TCP, UDP, SCTP or ICMP`);
-        const src = party(q.src);
-        const dst = party(q.dst);
+        const [s, d] = [party(q.src), party(q.dst)];
+        const src = seenBy(s, d);
+        const dst = seenBy(d, s);
         return { ...tracePolicy(this.repo, { source: src.party, destination: dst.party, protocol, port: q.port }), src: src.info, dst: dst.info };
       });
     } finally {
