@@ -63,7 +63,7 @@ say "4b. Security identities: equal labels, equal identity on every node (like c
 run $B identity list
 run $B bpf ipcache list --node node1
 
-say "4c. Kubernetes objects into the cluster store, atomically per file; the lab's scheduler, controllers and kubelets run them"
+say "4c. Kubernetes objects into the cluster store, atomically per file (any size: 10,000 objects, all or nothing); the lab's scheduler, controllers and kubelets run them"
 run $B get nodes -o wide
 run $B apply -f examples/starwars.yaml
 wait_ready empire 4
@@ -73,6 +73,21 @@ run $B get endpointslices -n empire
 run $B get cnp -A
 $B apply -f examples/invalid-service.yaml || true
 $B get svc good 2>&1 || true
+# apply of any size: one etcd transaction per file (the lab's etcd runs with
+# --max-txn-ops 100000), so 10,000 objects land together or not at all.
+BULK=$(mktemp -d)
+gen_bulk() { # gen_bulk FILE [BAD_INDEX]: 10,000 ConfigMaps labelled bulk=demo; BAD_INDEX gets an invalid name
+  node -e 'const bad=Number(process.argv[1]??-1);const o=[];for(let i=0;i<10000;i++){const n=i===bad?"Bad_Name":"bulk-"+String(i).padStart(5,"0");o.push(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: default, labels: {bulk: demo}}\ndata: {index: "${i}"}\n`)}process.stdout.write(o.join("---\n"))' -- "${2:-}" >"$1"
+}
+gen_bulk "$BULK/bad.yaml" 7777
+echo '$ beeline apply -f bad.yaml   # 10,000 ConfigMaps, the 7,778th with an invalid name'
+$B apply -f "$BULK/bad.yaml" 2>&1 | tail -2 || true
+echo "ConfigMaps labelled bulk=demo after the refused file: $($B get configmaps -l bulk=demo -o name 2>/dev/null | grep -c . || true)"
+gen_bulk "$BULK/good.yaml"
+echo '$ time beeline apply -f good.yaml   # the same 10,000, all valid'
+s=$(date +%s%N); $B apply -f "$BULK/good.yaml" | tail -1; e=$(date +%s%N)
+echo "applied in $(( (e - s) / 1000000 )) ms; ConfigMaps labelled bulk=demo: $($B get configmaps -l bulk=demo -o name | grep -c .)"
+rm -rf "$BULK"
 
 say "4d. Cluster DNS and exec: the tiefighter resolves the deathstar through kube-dns and lands (on one deathstar pod, by its IP)"
 run $B exec -n empire tiefighter -- dig +search +short deathstar
