@@ -261,7 +261,7 @@ export interface EndpointUpdate {
 /** One change the endpoints' incremental updates replay. */
 type Change =
   | { t: 'policy' }
-  | { t: 'identity'; sels: readonly string[]; pod: boolean }
+  | { t: 'identity'; id: number; sels: readonly string[]; pod: boolean }
   /** Services or peers' named ports: rules with toServices peers or egress named ports. */
   | { t: 'inputs' }
   | { t: 'all' };
@@ -274,6 +274,8 @@ interface RuleDeps {
   pods: boolean;
   /** toServices peers or egress named ports: Services, peers' named ports, any identity. */
   inputs: boolean;
+  /** Named ports in any section. */
+  namedPorts: boolean;
 }
 
 /** Changes kept for endpoints not updated yet; one that falls further behind is recomputed whole. */
@@ -434,11 +436,11 @@ export class PolicyRepository {
   }
 
   upsertIdentity(id: number, labels: LabelSet): void {
-    this.record({ t: 'identity', sels: this.selectors.upsertIdentity(id, labels), pod: isPodIdentity(id) });
+    this.record({ t: 'identity', id, sels: this.selectors.upsertIdentity(id, labels), pod: isPodIdentity(id) });
   }
 
   deleteIdentity(id: number): void {
-    this.record({ t: 'identity', sels: this.selectors.deleteIdentity(id), pod: isPodIdentity(id) });
+    this.record({ t: 'identity', id, sels: this.selectors.deleteIdentity(id), pod: isPodIdentity(id) });
   }
 
   /** The node's CIDR identities: prefix → identity. */
@@ -588,6 +590,7 @@ export class PolicyRepository {
     let pods = false;
     let inputs = false;
     const sels = new Set<string>();
+    const changedIds = new Set<number>();
     if (!full) {
       for (let i = st.gen - this.logBase; i < this.log.length; i++) {
         const c = this.log[i]!;
@@ -597,6 +600,7 @@ export class PolicyRepository {
         else {
           identities = true;
           pods ||= c.pod;
+          changedIds.add(c.id);
           for (const k of c.sels) sels.add(k);
         }
       }
@@ -636,7 +640,15 @@ export class PolicyRepository {
       if (old) {
         if (!identities && !inputs) continue;
         const deps = this.depsOf(r);
-        if (!(deps.inputs && (inputs || identities)) && !(deps.pods && pods) && !(identities && intersects(deps.sels, sels))) continue;
+        const whole = (deps.inputs && (inputs || identities)) || (deps.pods && pods);
+        if (!whole && !(identities && intersects(deps.sels, sels))) continue;
+        if (!whole && !deps.namedPorts) {
+          // Only peer selectors saw the change: only the changed identities' entries of this rule can differ
+          // (Cilium's selector-cache delta). A rule with named ports is recomputed whole: whether it warns of
+          // an undefined named port depends on its peers selecting anyone.
+          st.rules.set(r, this.replaceIdentities(st, r, old, ep, changedIds));
+          continue;
+        }
         st.apply(old, -1);
       }
       const c = new Contribution();
@@ -660,6 +672,30 @@ export class PolicyRepository {
     return { policy: st.policy(), upserts, deletes };
   }
 
+  /** The rule's contribution with the entries of identities `ids` recomputed, the difference applied to the endpoint's state. */
+  private replaceIdentities(st: EndpointState, r: CompiledRule, old: Contribution, ep: EndpointInfo, ids: ReadonlySet<number>): Contribution {
+    const next = new Contribution();
+    const gone = new Contribution();
+    for (let i = 0, j = 0; i < old.keys.length; i += 3, j++) {
+      const into = ids.has(Math.floor(old.keys[i]! / 2)) ? gone : next;
+      into.keys.push(old.keys[i]!, old.keys[i + 1]!, old.keys[i + 2]!);
+      into.origins.push(old.origins[j]!);
+    }
+    const added = new Contribution();
+    for (const dir of ['ingress', 'egress'] as const) {
+      if (!r[dir] || this.enforcement === 'never') continue;
+      for (const s of r[dir].allow) this.addSection(added, dir, s, 'allow', r.origin, ep, added.errors[dir], ids);
+      for (const s of r[dir].deny) this.addSection(added, dir, s, 'deny', r.origin, ep, added.errors[dir], ids);
+    }
+    st.apply(gone, -1);
+    st.apply(added, 1);
+    next.keys.push(...added.keys);
+    next.origins.push(...added.origins);
+    next.errors.ingress.push(...old.errors.ingress);
+    next.errors.egress.push(...old.errors.egress);
+    return next;
+  }
+
   /** Drops what updateEndpoint keeps for an endpoint that is gone (its next call starts from no entries). */
   forgetEndpoint(id: number): void {
     this.states.delete(id);
@@ -669,7 +705,7 @@ export class PolicyRepository {
   private depsOf(r: CompiledRule): RuleDeps {
     let d = this.ruleDeps.get(r);
     if (!d) {
-      d = { sels: new Set(), pods: false, inputs: false };
+      d = { sels: new Set(), pods: false, inputs: false, namedPorts: false };
       for (const dir of ['ingress', 'egress'] as const) {
         const rules = r[dir];
         if (!rules) continue;
@@ -679,8 +715,11 @@ export class PolicyRepository {
             else if (peer.t === 'entity' && peer.entity === 'cluster') d.pods = true;
             else if (peer.t === 'service') d.inputs = true;
           }
-          // Egress named ports resolve against the peers' own ports.
-          if (dir === 'egress' && s.ports.some((p) => p.t === 'named')) d.inputs = true;
+          if (s.ports.some((p) => p.t === 'named')) {
+            d.namedPorts = true;
+            // Egress named ports resolve against the peers' own ports.
+            if (dir === 'egress') d.inputs = true;
+          }
         }
       }
       this.ruleDeps.set(r, d);
@@ -698,9 +737,10 @@ export class PolicyRepository {
     }
   }
 
-  private addSection(acc: EntrySink, dir: Direction, s: Section, verdict: 'allow' | 'deny', origin: Origin, ep: EndpointInfo, errors: PolicyProblem[]): void {
+  /** `only`: just these peer identities' entries (an identity change, see updateEndpoint). */
+  private addSection(acc: EntrySink, dir: Direction, s: Section, verdict: 'allow' | 'deny', origin: Origin, ep: EndpointInfo, errors: PolicyProblem[], only?: ReadonlySet<number>): void {
     const ids = new Set<number>();
-    for (const peer of s.peers) for (const id of this.resolvePeer(peer)) ids.add(id);
+    for (const peer of s.peers) for (const id of this.resolvePeer(peer)) if (!only || only.has(id)) ids.add(id);
     if (ids.size === 0) return;
     const policy = originText(origin);
     for (const spec of s.ports) {
