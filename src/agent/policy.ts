@@ -673,8 +673,17 @@ function podName(ep: EndpointModel | undefined): string {
   return ep?.pod ? `${ep.pod.namespace}/${ep.pod.name}` : '';
 }
 
+/** Parsed label sets by their text: endpointInfos() runs on every policy event (1,000 policies = 1,000 runs). */
+const parsedLabels = new Map<string, LabelSet>();
+
 function labelsOf(texts: string[]): LabelSet {
-  return canonicalLabels(texts);
+  const key = texts.join('\n');
+  let l = parsedLabels.get(key);
+  if (!l) {
+    if (parsedLabels.size >= 4096) parsedLabels.clear();
+    parsedLabels.set(key, (l = canonicalLabels(texts)));
+  }
+  return l;
 }
 
 /** Named container ports of a pod (`containerPort` with a `name`). */

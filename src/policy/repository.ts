@@ -122,18 +122,18 @@ class Contribution implements EntrySink {
 }
 
 /**
- * One key's contributions: (origin, verdict) pairs with how many times each
- * was put there. Parallel arrays, not maps: a key has one or two pairs, and
+ * One key's contributions: the Acc resolveGroup reads (origins per verdict,
+ * undefined when none), with how many times each origin put it there.
+ * Arrays, not maps, and kept in place: a key has one or two origins, and
  * 12,500 keys of three maps each made the garbage collector the main cost.
  */
-interface Counted {
-  protocol: number;
-  port: number;
-  portPrefixLen: number;
-  origins: Origin[];
-  whats: number[];
-  counts: number[];
+interface Counted extends Acc {
+  allowN: number[];
+  denyN: number[];
+  defaultDenyN: number[];
 }
+
+const VERDICT_FIELDS = [['allow', 'allowN'], ['deny', 'denyN'], ['defaultDeny', 'defaultDenyN']] as const;
 
 /** What updateEndpoint keeps per endpoint between calls. */
 class EndpointState {
@@ -169,23 +169,26 @@ class EndpointState {
       let a = m.get(pk);
       if (!a) {
         const protocol = Math.floor(pk / 0x200000), rest = pk % 0x200000;
-        a = { protocol, port: Math.floor(rest / 32), portPrefixLen: rest % 32, origins: [], whats: [], counts: [] };
+        a = { protocol, port: Math.floor(rest / 32), portPrefixLen: rest % 32, allow: undefined, deny: undefined, defaultDeny: undefined, allowN: [], denyN: [], defaultDenyN: [] };
         m.set(pk, a);
       }
-      let x = 0;
-      while (x < a.origins.length && (a.origins[x] !== origin || a.whats[x] !== what)) x++;
-      if (x === a.origins.length) {
+      const [field, countField] = VERDICT_FIELDS[what as 0 | 1 | 2];
+      const list = (a[field] ??= []);
+      const counts = a[countField];
+      const x = list.indexOf(origin);
+      if (x < 0) {
         if (sign < 0) throw new Error(`policy engine: endpoint state lost a contribution of ${originText(origin)}`);
-        a.origins.push(origin);
-        a.whats.push(what);
-        a.counts.push(1);
-      } else if ((a.counts[x] += sign) === 0) {
-        a.origins.splice(x, 1);
-        a.whats.splice(x, 1);
-        a.counts.splice(x, 1);
-        if (a.origins.length === 0) {
-          m.delete(pk);
-          if (m.size === 0) this.acc.delete(g);
+        list.push(origin);
+        counts.push(1);
+      } else if ((counts[x] += sign) === 0) {
+        list.splice(x, 1);
+        counts.splice(x, 1);
+        if (list.length === 0) {
+          a[field] = undefined;
+          if (!a.allow && !a.deny && !a.defaultDeny) {
+            m.delete(pk);
+            if (m.size === 0) this.acc.delete(g);
+          }
         }
       }
       this.dirty.add(g);
@@ -196,28 +199,28 @@ class EndpointState {
   resolve(memo: CookieMemo): { upserts: PolicyMapEntry[]; deletes: PolicyMapEntry[] } {
     const upserts: PolicyMapEntry[] = [];
     const deletes: PolicyMapEntry[] = [];
+    const seen = new Set<number>();
     for (const g of this.dirty) {
       const m = this.acc.get(g);
-      const old = this.out.get(g);
-      const next = new Map<number, PolicyMapEntry>();
+      let out = this.out.get(g);
+      const before = out?.size ?? 0;
+      seen.clear();
       if (m) {
-        const accs: Acc[] = [];
-        for (const a of m.values()) {
-          const acc: Acc = { protocol: a.protocol, port: a.port, portPrefixLen: a.portPrefixLen, allow: undefined, deny: undefined, defaultDeny: undefined };
-          for (let x = 0; x < a.origins.length; x++) (acc[a.whats[x] === 0 ? 'allow' : a.whats[x] === 1 ? 'deny' : 'defaultDeny'] ??= []).push(a.origins[x]!);
-          accs.push(acc);
-        }
-        resolveGroup(g % 2 ? 'ingress' : 'egress', Math.floor(g / 2), accs, memo, (e) => {
+        const o = (out ??= new Map());
+        resolveGroup(g % 2 ? 'ingress' : 'egress', Math.floor(g / 2), [...m.values()], memo, (e) => {
           const pk = portKeyNumber(e);
-          const o = old?.get(pk);
-          if (o && o.verdict === e.verdict && o.cookie === e.cookie) next.set(pk, o);
-          else { next.set(pk, e); upserts.push(e); }
+          seen.add(pk);
+          const had = o.get(pk);
+          if (!had || had.verdict !== e.verdict || had.cookie !== e.cookie) { o.set(pk, e); upserts.push(e); }
         });
       }
-      if (old) for (const [pk, o] of old) if (!next.has(pk)) deletes.push(o);
-      this.count += next.size - (old?.size ?? 0);
-      if (next.size) this.out.set(g, next);
-      else this.out.delete(g);
+      if (out) {
+        // Entries the group no longer emits.
+        if (out.size > seen.size) for (const [pk, e] of out) if (!seen.has(pk)) { out.delete(pk); deletes.push(e); }
+        this.count += out.size - before;
+        if (out.size) this.out.set(g, out);
+        else this.out.delete(g);
+      }
     }
     if (this.dirty.size) this.sorted = undefined;
     this.dirty.clear();
