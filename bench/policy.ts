@@ -276,7 +276,7 @@ interface PolicyStatus {
   synced: boolean;
   policies: string[];
   endpoints: number;
-  lastFlush: { at: string; ms: number; endpoints: number; upserts: number; deletes: number } | null;
+  lastFlush: { at: string; ms: number; cpuMs?: number; endpoints: number; upserts: number; deletes: number } | null;
   busyMs: number;
   lastError: string | null;
   cidrIdentities: number;
@@ -604,12 +604,13 @@ async function programming(l: Lab, res: { alloc?: IdentityAllocator; etcd?: Retu
       mapChecked: mapOk,
     };
     changes.push(sample);
-    progress(`change ${c}/${CHANGES} (bp-0000 → g${group}): synced on both in ${fmt(sample.endToEndMs, 0)} ms (write ${fmt(writeMs, 0)} ms); flush on ${t0pod.node}: ${flush ? `${fmt(flush.ms, 2)} ms, ${flush.endpoints} endpoints, +${flush.upserts} -${flush.deletes}` : 'not seen'}`);
+    progress(`change ${c}/${CHANGES} (bp-0000 → g${group}): synced on both in ${fmt(sample.endToEndMs, 0)} ms (write ${fmt(writeMs, 0)} ms); flush on ${t0pod.node}: ${flush ? `${fmt(flush.ms, 2)} ms (CPU ${fmt(flush.cpuMs ?? NaN, 2)} ms), ${flush.endpoints} endpoints, +${flush.upserts} -${flush.deletes}` : 'not seen'}`);
   }
 
   const ch = changes as { endToEndMs: number; writeMs: number; flushEndMs: number | null; flush: PolicyStatus['lastFlush'] }[];
   const chMs = ch.map((c) => c.endToEndMs);
   const chFlush = ch.filter((c) => c.flush).map((c) => c.flush!.ms);
+  const chFlushCpu = ch.filter((c) => c.flush?.cpuMs !== undefined).map((c) => c.flush!.cpuMs!);
   const chFlushEnd = ch.filter((c) => c.flushEndMs !== null).map((c) => c.flushEndMs!);
   const f0 = ch.find((c) => c.flush)?.flush;
   const prog: string[] = [];
@@ -625,6 +626,7 @@ async function programming(l: Lab, res: { alloc?: IdentityAllocator; etcd?: Retu
   prog.push(`| one policy changed (${CHANGES}×): write → both agents synced | ${fmt(median(chMs), 0)} ms (${fmt(Math.min(...chMs), 0)}–${fmt(Math.max(...chMs), 0)}); the write itself ${fmt(median(ch.map((c) => c.writeMs)), 0)} ms |`);
   prog.push(`| … → end of the flush on tgt-0's node (its clock) | ${fmt(median(chFlushEnd), 0)} ms (${fmt(Math.min(...chFlushEnd), 0)}–${fmt(Math.max(...chFlushEnd), 0)}) |`);
   prog.push(`| … that flush | ${fmt(median(chFlush), 2)} ms (${fmt(Math.min(...chFlush), 2)}–${fmt(Math.max(...chFlush), 2)}); ${f0 ? `${f0.endpoints} endpoint(s) recomputed, +${f0.upserts} −${f0.deletes} entries` : 'not seen'} |`);
+  if (chFlushCpu.length) prog.push(`| … that flush's CPU time (agent process) | ${fmt(median(chFlushCpu), 2)} ms (${fmt(Math.min(...chFlushCpu), 2)}–${fmt(Math.max(...chFlushCpu), 2)}) |`);
 
   return { prog, json: { identities: identityPhase, oneTransaction: oneTxn, applyMs, syncedMs, programMs, agentBusyMs: busyP, agentCpuMs: cpuP, lastFlush: lastFlushP, targetEntries, entriesWritten, changes } };
 }
