@@ -44,7 +44,10 @@
  *   --changes times, one policy changed (bp-0000's peer group g0 ↔ g4): time from the
  *     write to both agents synced with the new version, the flush on tgt-0's node
  *     (endpoints recomputed, entries written), and, untimed, the map checked to
- *     hold the new group's identities on port 10000.
+ *     hold the new group's identities on port 10000;
+ *   --changes times, one new identity in group g4 (whose policies all select tgt-0):
+ *     from its allocation to both agents synced, the flush on tgt-0's node, and,
+ *     untimed, tgt-0's map checked to hold it on the ports of g4's policies.
  *
  *   node dist/bench/policy.js [--rounds 8] [--seconds 4] [--concurrency 16] [--prefixes 10000]
  *        [--identities 5000] [--groups 100] [--policies 1000] [--changes 5] [--out bench/results/policy.json]
@@ -607,6 +610,31 @@ async function programming(l: Lab, res: { alloc?: IdentityAllocator; etcd?: Retu
     progress(`change ${c}/${CHANGES} (bp-0000 → g${group}): synced on both in ${fmt(sample.endToEndMs, 0)} ms (write ${fmt(writeMs, 0)} ms); flush on ${t0pod.node}: ${flush ? `${fmt(flush.ms, 2)} ms (CPU ${fmt(flush.cpuMs ?? NaN, 2)} ms), ${flush.endpoints} endpoints, +${flush.upserts} -${flush.deletes}` : 'not seen'}`);
   }
 
+  // One new identity, --changes times, in group g4: the policies naming g4 (bp-j, j mod 100 = 4, so j mod 4 = 0)
+  // all select tgt-0, so one endpoint is affected; the agents mark every endpoint on an identity event.
+  const newIdentities: Record<string, unknown>[] = [];
+  const g4Policies = Math.ceil((POLICIES - 4) / GROUPS) + (CHANGES % 2 ? 1 : 0);
+  for (let k = 1; k <= CHANGES; k++) {
+    const before: Record<string, string | undefined> = {};
+    for (const [node, sock] of Object.entries(l.agents)) before[node] = (await statusOf(sock)).lastFlush?.at;
+    const wall0 = Date.now();
+    const tk = now();
+    const id = (await alloc.acquire(identityLabels(IDENTITIES + k * GROUPS + 4))).id;
+    const acquireMs = now() - tk;
+    const seenFlush: Record<string, PolicyStatus['lastFlush']> = {};
+    const synced = await waitAgents(l, 'one new identity', tk, (st, node) => {
+      if (st.lastFlush && st.lastFlush.at !== before[node] && Date.parse(st.lastFlush.at) >= wall0 && (seenFlush[node] === undefined || st.lastFlush.upserts > 0)) seenFlush[node] = st.lastFlush;
+      return st.synced && seenFlush[node] !== undefined && (node !== t0pod.node || seenFlush[node]!.upserts > 0);
+    }, 5, 120_000);
+    const flush = seenFlush[t0pod.node] ?? null;
+    // Untimed: tgt-0's map holds the new identity on the ports of g4's policies.
+    const got = (await mapEntries(l.agents[t0pod.node]!, t0pod.ep)).filter((e) => e.direction === 'ingress' && e.identity === id).length;
+    if (got !== g4Policies) throw new Error(`new identity ${k}: tgt-0 has ${got} entries for identity ${id}, want ${g4Policies}`);
+    const sample = { k, identity: id, acquireMs, syncedMs: synced, endToEndMs: maxOf(synced), flushEndMs: flush ? Date.parse(flush.at) - wall0 : null, flush, flushOther: Object.fromEntries(Object.entries(seenFlush).filter(([n]) => n !== t0pod.node)), affectedEndpoints: 1, mapChecked: true };
+    newIdentities.push(sample);
+    progress(`new identity ${k}/${CHANGES} (${id}, g4): acquired in ${fmt(acquireMs, 0)} ms, both agents synced after ${fmt(sample.endToEndMs, 0)} ms; flush on ${t0pod.node}: ${flush ? `${fmt(flush.ms, 2)} ms (CPU ${fmt(flush.cpuMs ?? NaN, 2)} ms), ${flush.endpoints} endpoints, +${flush.upserts} -${flush.deletes}` : 'not seen'}`);
+  }
+
   const ch = changes as { endToEndMs: number; writeMs: number; flushEndMs: number | null; flush: PolicyStatus['lastFlush'] }[];
   const chMs = ch.map((c) => c.endToEndMs);
   const chFlush = ch.filter((c) => c.flush).map((c) => c.flush!.ms);
@@ -628,7 +656,15 @@ async function programming(l: Lab, res: { alloc?: IdentityAllocator; etcd?: Retu
   prog.push(`| … that flush | ${fmt(median(chFlush), 2)} ms (${fmt(Math.min(...chFlush), 2)}–${fmt(Math.max(...chFlush), 2)}); ${f0 ? `${f0.endpoints} endpoint(s) recomputed, +${f0.upserts} −${f0.deletes} entries` : 'not seen'} |`);
   if (chFlushCpu.length) prog.push(`| … that flush's CPU time (agent process) | ${fmt(median(chFlushCpu), 2)} ms (${fmt(Math.min(...chFlushCpu), 2)}–${fmt(Math.max(...chFlushCpu), 2)}) |`);
 
-  return { prog, json: { identities: identityPhase, oneTransaction: oneTxn, applyMs, syncedMs, programMs, agentBusyMs: busyP, agentCpuMs: cpuP, lastFlush: lastFlushP, targetEntries, entriesWritten, changes } };
+  const ni = newIdentities as { endToEndMs: number; flush: PolicyStatus['lastFlush'] }[];
+  const niMs = ni.map((x) => x.endToEndMs);
+  const niFlush = ni.filter((x) => x.flush).map((x) => x.flush!.ms);
+  const niCpu = ni.filter((x) => x.flush?.cpuMs !== undefined).map((x) => x.flush!.cpuMs!);
+  const n0 = ni.find((x) => x.flush)?.flush;
+  prog.push(`| one new identity in g4 (${CHANGES}×; 1 endpoint affected): acquire → both agents synced | ${fmt(median(niMs), 0)} ms (${fmt(Math.min(...niMs), 0)}–${fmt(Math.max(...niMs), 0)}) |`);
+  prog.push(`| … the flush on tgt-0's node | ${fmt(median(niFlush), 2)} ms (${fmt(Math.min(...niFlush), 2)}–${fmt(Math.max(...niFlush), 2)}); ${n0 ? `${n0.endpoints} endpoint(s) brought up to date, +${n0.upserts} −${n0.deletes} entries` : 'not seen'} |`);
+  if (niCpu.length) prog.push(`| … that flush's CPU time (agent process) | ${fmt(median(niCpu), 2)} ms (${fmt(Math.min(...niCpu), 2)}–${fmt(Math.max(...niCpu), 2)}) |`);
+  return { prog, json: { newIdentities, identities: identityPhase, oneTransaction: oneTxn, applyMs, syncedMs, programMs, agentBusyMs: busyP, agentCpuMs: cpuP, lastFlush: lastFlushP, targetEntries, entriesWritten, changes } };
 }
 
 async function main(): Promise<void> {
