@@ -239,9 +239,7 @@ class EndpointState {
 
   /** The EndpointPolicy as computeEndpoint gives it; `entries` is sorted only when read. */
   policy(): EndpointPolicy & { entryCount: number } {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const st = this;
-    const entries = () => st.entries();
+    const entries = () => this.entries();
     return {
       ingressEnforced: this.enforced.ingress, egressEnforced: this.enforced.egress,
       ingressDefaultDeny: this.defaultDeny.ingress, egressDefaultDeny: this.defaultDeny.egress,
