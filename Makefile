@@ -18,7 +18,7 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-datapath clean
+.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath clean
 
 setup:
 	@bash scripts/setup.sh
@@ -80,6 +80,10 @@ bench-services: setup build
 
 bench-policy: setup build
 	@node dist/bench/policy.js
+
+# The policy engine alone, from scratch vs incremental (pure: no root, no lab): under a minute.
+bench-policy-engine: build
+	@node dist/bench/policy-engine.js
 
 # Per-packet cost in the kernel (BPF_PROG_TEST_RUN, no lab): a few minutes.
 bench-datapath: setup build

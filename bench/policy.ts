@@ -44,10 +44,16 @@
  *   --changes times, one policy changed (bp-0000's peer group g0 ↔ g4): time from the
  *     write to both agents synced with the new version, the flush on tgt-0's node
  *     (endpoints recomputed, entries written), and, untimed, the map checked to
- *     hold the new group's identities on port 10000.
+ *     hold the new group's identities on port 10000;
+ *   --changes times, one new identity in group g4 (whose policies all select tgt-0):
+ *     from its allocation to both agents synced, the flush on tgt-0's node, and,
+ *     untimed, tgt-0's map checked to hold it on the ports of g4's policies.
  *
  *   node dist/bench/policy.js [--rounds 8] [--seconds 4] [--concurrency 16] [--prefixes 10000]
  *        [--identities 5000] [--groups 100] [--policies 1000] [--changes 5] [--out bench/results/policy.json]
+ *        [--only rate|programming]
+ *
+ * --only runs one part (the JSON then has only that part's results).
  *
  * Writes the table to stdout and the JSON to --out.
  */
@@ -83,6 +89,10 @@ const GROUPS = Number(arg('--groups', '100'));
 const POLICIES = Number(arg('--policies', '1000'));
 const CHANGES = Number(arg('--changes', '5'));
 const OUT = arg('--out', join(repoRoot, 'bench', 'results', 'policy.json'));
+const ONLY = arg('--only', 'all');
+if (!['all', 'rate', 'programming'].includes(ONLY)) throw new Error(`--only ${ONLY}: expected rate or programming`);
+const RATE = ONLY !== 'programming';
+const PROGRAMMING = ONLY !== 'rate';
 /** Objects per store transaction when one transaction of all is refused: etcd's default --max-txn-ops is 128. */
 const BATCH = 120;
 const TARGETS = 4;
@@ -269,7 +279,7 @@ interface PolicyStatus {
   synced: boolean;
   policies: string[];
   endpoints: number;
-  lastFlush: { at: string; ms: number; endpoints: number; upserts: number; deletes: number } | null;
+  lastFlush: { at: string; ms: number; cpuMs?: number; endpoints: number; upserts: number; deletes: number } | null;
   busyMs: number;
   lastError: string | null;
   cidrIdentities: number;
@@ -476,12 +486,192 @@ const median = (xs: number[]) => {
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 const maxOf = (r: Record<string, number>) => Math.max(...Object.values(r));
 
+/** Part 2: identities, then the policies at scale, then single changes; the table rows and the JSON of it. */
+async function programming(l: Lab, res: { alloc?: IdentityAllocator; etcd?: ReturnType<typeof etcdClient> }): Promise<{ prog: string[]; json: Record<string, unknown> }> {
+  progress(`allocating ${IDENTITIES} identities (IdentityAllocator, 16 at a time)`);
+  const etcd = (res.etcd = etcdClient(l.etcdEndpoint));
+  const alloc = (res.alloc = new IdentityAllocator(etcd, { node: `${LAB}-bench` }));
+  await alloc.start();
+  const idsBefore = Object.fromEntries(await Promise.all(Object.entries(l.agents).map(async ([n, s]) => [n, (await agentGet<unknown[]>(s, '/v1/identities', 60_000)).length] as const)));
+  const cpuI0 = await agentCpuMs(l);
+  const ti = now();
+  const idOf = new Map<number, number>();
+  await pool(16, Array.from({ length: IDENTITIES }, (_, i) => i), async (i) => {
+    idOf.set(i, (await alloc!.acquire(identityLabels(i))).id);
+  });
+  const allocMs = now() - ti;
+  const idsKnownMs: Record<string, number> = {};
+  for (const [node, sock] of Object.entries(l.agents)) {
+    for (;;) {
+      const n = (await agentGet<unknown[]>(sock, '/v1/identities', 60_000)).length;
+      if (n >= idsBefore[node]! + IDENTITIES) break;
+      if (now() - ti > 600_000) throw new Error(`${node} knows ${n - idsBefore[node]!} of the ${IDENTITIES} new identities after 600 s`);
+      await sleep(200);
+    }
+    idsKnownMs[node] = now() - ti;
+  }
+  await waitAgents(l, 'synced after the identities', ti, (st) => st.synced, 100, 600_000);
+  const identityPhase = { allocMs, perSec: IDENTITIES / (allocMs / 1000), knownByAgentsMs: idsKnownMs, agentCpuMs: diff(cpuI0, await agentCpuMs(l)) };
+  progress(`identities: ${IDENTITIES} in ${fmt(allocMs / 1000, 1)} s (${fmt(identityPhase.perSec, 0)}/s); known by the agents after ${JSON.stringify(idsKnownMs)} ms; agents' CPU ${JSON.stringify(identityPhase.agentCpuMs)} ms`);
+  const groupIds = (g: number) => [...idOf].filter(([i]) => i % GROUPS === g).map(([, id]) => id).sort((a, b) => a - b);
+
+  progress(`applying ${POLICIES} policies`);
+  const docs = Array.from({ length: POLICIES }, (_, j) => scalePolicy(j));
+  const validated = validateBatch(parseManifest(JSON.stringify(docs), 'policy-bench.json')).objects as unknown as ObjectInput[];
+  const busy0 = Object.fromEntries(await Promise.all(Object.entries(l.agents).map(async ([n, s]) => [n, (await statusOf(s)).busyMs] as const)));
+  const cpuP0 = await agentCpuMs(l);
+  let oneTxn: { ok: boolean; error?: string; ms: number };
+  const rvOf = new Map<string, string>();
+  const t1 = now();
+  try {
+    const written = await l.store.applyBatch(validated);
+    for (const o of written) rvOf.set(o.metadata.name, o.metadata.resourceVersion ?? '');
+    oneTxn = { ok: true, ms: now() - t1 };
+  } catch (e) {
+    oneTxn = { ok: false, error: (e as Error).message.slice(0, 300), ms: now() - t1 };
+    progress(`one transaction of ${POLICIES} refused (${oneTxn.error}); writing transactions of ${BATCH}`);
+  }
+  const tp = oneTxn.ok ? t1 : now();
+  const applying = (async () => {
+    if (!oneTxn.ok) {
+      for (let k = 0; k < validated.length; k += BATCH) {
+        for (const o of await l.store.applyBatch(validated.slice(k, k + BATCH))) rvOf.set(o.metadata.name, o.metadata.resourceVersion ?? '');
+      }
+    }
+    return now() - tp;
+  })();
+  const prefixKey = `CiliumNetworkPolicy/${NS}/bp-`;
+  const waiting = waitAgents(l, `${POLICIES} policies`, tp, (st) => st.synced && st.policies.filter((p) => p.startsWith(prefixKey)).length === POLICIES, 50, 900_000);
+  const [applyMs, syncedMs] = await Promise.all([applying, waiting]);
+  const programMs = maxOf(syncedMs);
+  const busyP = Object.fromEntries(await Promise.all(Object.entries(l.agents).map(async ([n, s]) => [n, (await statusOf(s)).busyMs - busy0[n]!] as const)));
+  const cpuP = diff(cpuP0, await agentCpuMs(l));
+  const lastFlushP: Record<string, PolicyStatus['lastFlush']> = {};
+  for (const [node, sock] of Object.entries(l.agents)) {
+    const st = await statusOf(sock);
+    lastFlushP[node] = st.lastFlush;
+    const want = new Set([...rvOf].map(([n, rv]) => `CiliumNetworkPolicy/${NS}/${n}@${rv}`));
+    const have = st.policies.filter((p) => p.startsWith(prefixKey));
+    if (have.length !== want.size || have.some((p) => !want.has(p))) throw new Error(`${node}: policies in force differ from the ones written (resourceVersions)`);
+  }
+  progress(`${POLICIES} policies: written in ${fmt(applyMs, 0)} ms, both agents synced after ${fmt(programMs, 0)} ms (${JSON.stringify(syncedMs)}); flush work ${JSON.stringify(busyP)} ms; agents' CPU ${JSON.stringify(cpuP)} ms`);
+  // Entries really in the map, per target endpoint.
+  const targetEntries: { pod: string; node: string; endpoint: number; entries: number; expected: number; ingressEnforced: boolean }[] = [];
+  for (let t = 0; t < TARGETS; t++) {
+    const pod = l.pods[`tgt-${t}`]!;
+    const sock = l.agents[pod.node]!;
+    const entries = (await mapEntries(sock, pod.ep)).length;
+    const row = (await policyRows(sock)).find((r) => r.id === pod.ep);
+    let expected = 2;
+    for (let j = t; j < POLICIES; j += TARGETS) expected += groupIds(j % GROUPS).length;
+    targetEntries.push({ pod: pod.name, node: pod.node, endpoint: pod.ep, entries, expected, ingressEnforced: row?.ingressEnforced ?? false });
+    if (entries !== expected || row?.error) throw new Error(`tgt-${t}: ${entries} map entries, want ${expected}${row?.error ? `: ${row.error}` : ''}`);
+  }
+  const entriesWritten = targetEntries.reduce((a, x) => a + x.entries, 0);
+  progress(`map entries per target endpoint: ${targetEntries.map((x) => `${x.pod}@${x.node} ${x.entries}`).join(', ')} (total ${entriesWritten})`);
+
+  // One change, --changes times: bp-0000's peer group g0 ↔ g4.
+  const changes: Record<string, unknown>[] = [];
+  const t0pod = l.pods['tgt-0']!;
+  for (let c = 1; c <= CHANGES; c++) {
+    const group = c % 2 ? 4 : 0;
+    const before: Record<string, string | undefined> = {};
+    for (const [node, sock] of Object.entries(l.agents)) before[node] = (await statusOf(sock)).lastFlush?.at;
+    const wall0 = Date.now();
+    const tc = now();
+    const { resourceVersions } = await applyDocs(l, [scalePolicy(0, group)]);
+    const key = `${prefixKey}0000@${resourceVersions[policyName(0)]}`;
+    const writeMs = now() - tc;
+    const seenFlush: Record<string, PolicyStatus['lastFlush']> = {};
+    const synced = await waitAgents(l, 'one change', tc, (st, node) => {
+      if (st.lastFlush && st.lastFlush.at !== before[node] && Date.parse(st.lastFlush.at) >= wall0 && (seenFlush[node] === undefined || st.lastFlush.upserts > 0)) seenFlush[node] = st.lastFlush;
+      return st.synced && st.policies.includes(key);
+    }, 5, 120_000);
+    const flush = seenFlush[t0pod.node] ?? null;
+    // Untimed: the map holds the new group on port 10000.
+    const rows = (await mapEntries(l.agents[t0pod.node]!, t0pod.ep)).filter((e) => e.direction === 'ingress' && e.protocol === 6 && e.port === 10000);
+    const got = rows.map((e) => e.identity).sort((a, b) => a - b);
+    const want = groupIds(group);
+    const mapOk = got.length === want.length && got.every((x, i) => x === want[i]);
+    if (!mapOk) throw new Error(`change ${c}: tgt-0's entries on port 10000 are ${got.length} identities, want the ${want.length} of group g${group}`);
+    const sample = {
+      change: c,
+      group: `g${group}`,
+      writeMs,
+      syncedMs: synced,
+      endToEndMs: maxOf(synced),
+      /** End of the flush on tgt-0's node, by its clock, from the write's start. */
+      flushEndMs: flush ? Date.parse(flush.at) - wall0 : null,
+      flush,
+      flushOther: Object.fromEntries(Object.entries(seenFlush).filter(([n]) => n !== t0pod.node)),
+      mapChecked: mapOk,
+    };
+    changes.push(sample);
+    progress(`change ${c}/${CHANGES} (bp-0000 → g${group}): synced on both in ${fmt(sample.endToEndMs, 0)} ms (write ${fmt(writeMs, 0)} ms); flush on ${t0pod.node}: ${flush ? `${fmt(flush.ms, 2)} ms (CPU ${fmt(flush.cpuMs ?? NaN, 2)} ms), ${flush.endpoints} endpoints, +${flush.upserts} -${flush.deletes}` : 'not seen'}`);
+  }
+
+  // One new identity, --changes times, in group g4: the policies naming g4 (bp-j, j mod 100 = 4, so j mod 4 = 0)
+  // all select tgt-0, so one endpoint is affected; the agents mark every endpoint on an identity event.
+  const newIdentities: Record<string, unknown>[] = [];
+  const g4Policies = Math.ceil((POLICIES - 4) / GROUPS) + (CHANGES % 2 ? 1 : 0);
+  for (let k = 1; k <= CHANGES; k++) {
+    const before: Record<string, string | undefined> = {};
+    for (const [node, sock] of Object.entries(l.agents)) before[node] = (await statusOf(sock)).lastFlush?.at;
+    const wall0 = Date.now();
+    const tk = now();
+    const id = (await alloc.acquire(identityLabels(IDENTITIES + k * GROUPS + 4))).id;
+    const acquireMs = now() - tk;
+    const seenFlush: Record<string, PolicyStatus['lastFlush']> = {};
+    const synced = await waitAgents(l, 'one new identity', tk, (st, node) => {
+      if (st.lastFlush && st.lastFlush.at !== before[node] && Date.parse(st.lastFlush.at) >= wall0 && (seenFlush[node] === undefined || st.lastFlush.upserts > 0)) seenFlush[node] = st.lastFlush;
+      return st.synced && seenFlush[node] !== undefined && (node !== t0pod.node || seenFlush[node]!.upserts > 0);
+    }, 5, 120_000);
+    const flush = seenFlush[t0pod.node] ?? null;
+    // Untimed: tgt-0's map holds the new identity on the ports of g4's policies.
+    const got = (await mapEntries(l.agents[t0pod.node]!, t0pod.ep)).filter((e) => e.direction === 'ingress' && e.identity === id).length;
+    if (got !== g4Policies) throw new Error(`new identity ${k}: tgt-0 has ${got} entries for identity ${id}, want ${g4Policies}`);
+    const sample = { k, identity: id, acquireMs, syncedMs: synced, endToEndMs: maxOf(synced), flushEndMs: flush ? Date.parse(flush.at) - wall0 : null, flush, flushOther: Object.fromEntries(Object.entries(seenFlush).filter(([n]) => n !== t0pod.node)), affectedEndpoints: 1, mapChecked: true };
+    newIdentities.push(sample);
+    progress(`new identity ${k}/${CHANGES} (${id}, g4): acquired in ${fmt(acquireMs, 0)} ms, both agents synced after ${fmt(sample.endToEndMs, 0)} ms; flush on ${t0pod.node}: ${flush ? `${fmt(flush.ms, 2)} ms (CPU ${fmt(flush.cpuMs ?? NaN, 2)} ms), ${flush.endpoints} endpoints, +${flush.upserts} -${flush.deletes}` : 'not seen'}`);
+  }
+
+  const ch = changes as { endToEndMs: number; writeMs: number; flushEndMs: number | null; flush: PolicyStatus['lastFlush'] }[];
+  const chMs = ch.map((c) => c.endToEndMs);
+  const chFlush = ch.filter((c) => c.flush).map((c) => c.flush!.ms);
+  const chFlushCpu = ch.filter((c) => c.flush?.cpuMs !== undefined).map((c) => c.flush!.cpuMs!);
+  const chFlushEnd = ch.filter((c) => c.flushEndMs !== null).map((c) => c.flushEndMs!);
+  const f0 = ch.find((c) => c.flush)?.flush;
+  const prog: string[] = [];
+  prog.push('| step | result |');
+  prog.push('|---|---|');
+  prog.push(`| ${IDENTITIES} identities allocated (IdentityAllocator, 16 at a time) | ${fmt(allocMs / 1000, 1)} s (${fmt(identityPhase.perSec, 0)}/s); in both agents after ${fmt(maxOf(idsKnownMs) / 1000, 1)} s; agents' CPU meanwhile ${Object.entries(identityPhase.agentCpuMs).map(([n, v]) => `${n} ${fmt(v / 1000, 1)} s`).join(', ')} |`);
+  prog.push(`| ${POLICIES} policies written | ${oneTxn.ok ? `one transaction, ${fmt(applyMs, 0)} ms` : `one transaction refused by etcd (${oneTxn.error?.split('\n')[0]}); ${Math.ceil(POLICIES / BATCH)} transactions of ≤ ${BATCH}: ${fmt(applyMs, 0)} ms`} |`);
+  prog.push(`| first write → both agents synced with all ${POLICIES} | ${fmt(programMs, 0)} ms (${Object.entries(syncedMs).map(([n, v]) => `${n} ${fmt(v, 0)}`).join(', ')}) |`);
+  prog.push(`| agents' own flush work in that time (busyMs) | ${Object.entries(busyP).map(([n, v]) => `${n} ${fmt(v, 0)} ms`).join(', ')} |`);
+  prog.push(`| agents' CPU time in that time | ${Object.entries(cpuP).map(([n, v]) => `${n} ${fmt(v, 0)} ms`).join(', ')} |`);
+  prog.push(`| last flush | ${Object.entries(lastFlushP).map(([n, f]) => (f ? `${n} ${fmt(f.ms, 1)} ms, ${f.endpoints} endpoints, +${f.upserts} −${f.deletes}` : `${n} –`)).join('; ')} |`);
+  prog.push(`| map entries written (target endpoints) | ${targetEntries.map((x) => `${x.pod}@${x.node} ${x.entries}`).join(', ')}: ${entriesWritten} in all, as expected |`);
+  prog.push(`| one policy changed (${CHANGES}×): write → both agents synced | ${fmt(median(chMs), 0)} ms (${fmt(Math.min(...chMs), 0)}–${fmt(Math.max(...chMs), 0)}); the write itself ${fmt(median(ch.map((c) => c.writeMs)), 0)} ms |`);
+  prog.push(`| … → end of the flush on tgt-0's node (its clock) | ${fmt(median(chFlushEnd), 0)} ms (${fmt(Math.min(...chFlushEnd), 0)}–${fmt(Math.max(...chFlushEnd), 0)}) |`);
+  prog.push(`| … that flush | ${fmt(median(chFlush), 2)} ms (${fmt(Math.min(...chFlush), 2)}–${fmt(Math.max(...chFlush), 2)}); ${f0 ? `${f0.endpoints} endpoint(s) recomputed, +${f0.upserts} −${f0.deletes} entries` : 'not seen'} |`);
+  if (chFlushCpu.length) prog.push(`| … that flush's CPU time (agent process) | ${fmt(median(chFlushCpu), 2)} ms (${fmt(Math.min(...chFlushCpu), 2)}–${fmt(Math.max(...chFlushCpu), 2)}) |`);
+
+  const ni = newIdentities as { endToEndMs: number; flush: PolicyStatus['lastFlush'] }[];
+  const niMs = ni.map((x) => x.endToEndMs);
+  const niFlush = ni.filter((x) => x.flush).map((x) => x.flush!.ms);
+  const niCpu = ni.filter((x) => x.flush?.cpuMs !== undefined).map((x) => x.flush!.cpuMs!);
+  const n0 = ni.find((x) => x.flush)?.flush;
+  prog.push(`| one new identity in g4 (${CHANGES}×; 1 endpoint affected): acquire → both agents synced | ${fmt(median(niMs), 0)} ms (${fmt(Math.min(...niMs), 0)}–${fmt(Math.max(...niMs), 0)}) |`);
+  prog.push(`| … the flush on tgt-0's node | ${fmt(median(niFlush), 2)} ms (${fmt(Math.min(...niFlush), 2)}–${fmt(Math.max(...niFlush), 2)}); ${n0 ? `${n0.endpoints} endpoint(s) brought up to date, +${n0.upserts} −${n0.deletes} entries` : 'not seen'} |`);
+  if (niCpu.length) prog.push(`| … that flush's CPU time (agent process) | ${fmt(median(niCpu), 2)} ms (${fmt(Math.min(...niCpu), 2)}–${fmt(Math.max(...niCpu), 2)}) |`);
+  return { prog, json: { newIdentities, identities: identityPhase, oneTransaction: oneTxn, applyMs, syncedMs, programMs, agentBusyMs: busyP, agentCpuMs: cpuP, lastFlush: lastFlushP, targetEntries, entriesWritten, changes } };
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const t00 = now();
   let lab: Lab | undefined;
-  let alloc: IdentityAllocator | undefined;
-  let etcd: ReturnType<typeof etcdClient> | undefined;
+  const res: { alloc?: IdentityAllocator; etcd?: ReturnType<typeof etcdClient> } = {};
   const samples: Sample[] = [];
   const switches: SwitchSample[] = [];
   const checks: Record<string, unknown>[] = [];
@@ -495,7 +685,7 @@ async function main(): Promise<void> {
     progress(`ipcache entries without CIDR policy: ${JSON.stringify(ipcacheBase)}`);
 
     // ------------------------------------------------------------ part 1
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; RATE && round <= ROUNDS; round++) {
       const order = ARMS.map((_, j) => ARMS[(j + round - 1) % ARMS.length]!);
       for (const arm of order) {
         const sw = await setArm(l, arm, round, ipcacheBase);
@@ -513,135 +703,15 @@ async function main(): Promise<void> {
         );
       }
     }
-    await setArm(l, 'none', ROUNDS + 1, ipcacheBase);
+    if (RATE) await setArm(l, 'none', ROUNDS + 1, ipcacheBase);
 
     // ------------------------------------------------------------ part 2
-    progress(`allocating ${IDENTITIES} identities (IdentityAllocator, 16 at a time)`);
-    etcd = etcdClient(l.etcdEndpoint);
-    alloc = new IdentityAllocator(etcd, { node: `${LAB}-bench` });
-    await alloc.start();
-    const idsBefore = Object.fromEntries(await Promise.all(Object.entries(l.agents).map(async ([n, s]) => [n, (await agentGet<unknown[]>(s, '/v1/identities', 60_000)).length] as const)));
-    const cpuI0 = await agentCpuMs(l);
-    const ti = now();
-    const idOf = new Map<number, number>();
-    await pool(16, Array.from({ length: IDENTITIES }, (_, i) => i), async (i) => {
-      idOf.set(i, (await alloc!.acquire(identityLabels(i))).id);
-    });
-    const allocMs = now() - ti;
-    const idsKnownMs: Record<string, number> = {};
-    for (const [node, sock] of Object.entries(l.agents)) {
-      for (;;) {
-        const n = (await agentGet<unknown[]>(sock, '/v1/identities', 60_000)).length;
-        if (n >= idsBefore[node]! + IDENTITIES) break;
-        if (now() - ti > 600_000) throw new Error(`${node} knows ${n - idsBefore[node]!} of the ${IDENTITIES} new identities after 600 s`);
-        await sleep(200);
-      }
-      idsKnownMs[node] = now() - ti;
-    }
-    await waitAgents(l, 'synced after the identities', ti, (st) => st.synced, 100, 600_000);
-    const identityPhase = { allocMs, perSec: IDENTITIES / (allocMs / 1000), knownByAgentsMs: idsKnownMs, agentCpuMs: diff(cpuI0, await agentCpuMs(l)) };
-    progress(`identities: ${IDENTITIES} in ${fmt(allocMs / 1000, 1)} s (${fmt(identityPhase.perSec, 0)}/s); known by the agents after ${JSON.stringify(idsKnownMs)} ms; agents' CPU ${JSON.stringify(identityPhase.agentCpuMs)} ms`);
-    const groupIds = (g: number) => [...idOf].filter(([i]) => i % GROUPS === g).map(([, id]) => id).sort((a, b) => a - b);
-
-    progress(`applying ${POLICIES} policies`);
-    const docs = Array.from({ length: POLICIES }, (_, j) => scalePolicy(j));
-    const validated = validateBatch(parseManifest(JSON.stringify(docs), 'policy-bench.json')).objects as unknown as ObjectInput[];
-    const busy0 = Object.fromEntries(await Promise.all(Object.entries(l.agents).map(async ([n, s]) => [n, (await statusOf(s)).busyMs] as const)));
-    const cpuP0 = await agentCpuMs(l);
-    let oneTxn: { ok: boolean; error?: string; ms: number };
-    const rvOf = new Map<string, string>();
-    const t1 = now();
-    try {
-      const written = await l.store.applyBatch(validated);
-      for (const o of written) rvOf.set(o.metadata.name, o.metadata.resourceVersion ?? '');
-      oneTxn = { ok: true, ms: now() - t1 };
-    } catch (e) {
-      oneTxn = { ok: false, error: (e as Error).message.slice(0, 300), ms: now() - t1 };
-      progress(`one transaction of ${POLICIES} refused (${oneTxn.error}); writing transactions of ${BATCH}`);
-    }
-    const tp = oneTxn.ok ? t1 : now();
-    const applying = (async () => {
-      if (!oneTxn.ok) {
-        for (let k = 0; k < validated.length; k += BATCH) {
-          for (const o of await l.store.applyBatch(validated.slice(k, k + BATCH))) rvOf.set(o.metadata.name, o.metadata.resourceVersion ?? '');
-        }
-      }
-      return now() - tp;
-    })();
-    const prefixKey = `CiliumNetworkPolicy/${NS}/bp-`;
-    const waiting = waitAgents(l, `${POLICIES} policies`, tp, (st) => st.synced && st.policies.filter((p) => p.startsWith(prefixKey)).length === POLICIES, 50, 900_000);
-    const [applyMs, syncedMs] = await Promise.all([applying, waiting]);
-    const programMs = maxOf(syncedMs);
-    const busyP = Object.fromEntries(await Promise.all(Object.entries(l.agents).map(async ([n, s]) => [n, (await statusOf(s)).busyMs - busy0[n]!] as const)));
-    const cpuP = diff(cpuP0, await agentCpuMs(l));
-    const lastFlushP: Record<string, PolicyStatus['lastFlush']> = {};
-    for (const [node, sock] of Object.entries(l.agents)) {
-      const st = await statusOf(sock);
-      lastFlushP[node] = st.lastFlush;
-      const want = new Set([...rvOf].map(([n, rv]) => `CiliumNetworkPolicy/${NS}/${n}@${rv}`));
-      const have = st.policies.filter((p) => p.startsWith(prefixKey));
-      if (have.length !== want.size || have.some((p) => !want.has(p))) throw new Error(`${node}: policies in force differ from the ones written (resourceVersions)`);
-    }
-    progress(`${POLICIES} policies: written in ${fmt(applyMs, 0)} ms, both agents synced after ${fmt(programMs, 0)} ms (${JSON.stringify(syncedMs)}); flush work ${JSON.stringify(busyP)} ms; agents' CPU ${JSON.stringify(cpuP)} ms`);
-    // Entries really in the map, per target endpoint.
-    const targetEntries: { pod: string; node: string; endpoint: number; entries: number; expected: number; ingressEnforced: boolean }[] = [];
-    for (let t = 0; t < TARGETS; t++) {
-      const pod = l.pods[`tgt-${t}`]!;
-      const sock = l.agents[pod.node]!;
-      const entries = (await mapEntries(sock, pod.ep)).length;
-      const row = (await policyRows(sock)).find((r) => r.id === pod.ep);
-      let expected = 2;
-      for (let j = t; j < POLICIES; j += TARGETS) expected += groupIds(j % GROUPS).length;
-      targetEntries.push({ pod: pod.name, node: pod.node, endpoint: pod.ep, entries, expected, ingressEnforced: row?.ingressEnforced ?? false });
-      if (entries !== expected || row?.error) throw new Error(`tgt-${t}: ${entries} map entries, want ${expected}${row?.error ? `: ${row.error}` : ''}`);
-    }
-    const entriesWritten = targetEntries.reduce((a, x) => a + x.entries, 0);
-    progress(`map entries per target endpoint: ${targetEntries.map((x) => `${x.pod}@${x.node} ${x.entries}`).join(', ')} (total ${entriesWritten})`);
-
-    // One change, --changes times: bp-0000's peer group g0 ↔ g4.
-    const changes: Record<string, unknown>[] = [];
-    const t0pod = l.pods['tgt-0']!;
-    for (let c = 1; c <= CHANGES; c++) {
-      const group = c % 2 ? 4 : 0;
-      const before: Record<string, string | undefined> = {};
-      for (const [node, sock] of Object.entries(l.agents)) before[node] = (await statusOf(sock)).lastFlush?.at;
-      const wall0 = Date.now();
-      const tc = now();
-      const { resourceVersions } = await applyDocs(l, [scalePolicy(0, group)]);
-      const key = `${prefixKey}0000@${resourceVersions[policyName(0)]}`;
-      const writeMs = now() - tc;
-      const seenFlush: Record<string, PolicyStatus['lastFlush']> = {};
-      const synced = await waitAgents(l, 'one change', tc, (st, node) => {
-        if (st.lastFlush && st.lastFlush.at !== before[node] && Date.parse(st.lastFlush.at) >= wall0 && (seenFlush[node] === undefined || st.lastFlush.upserts > 0)) seenFlush[node] = st.lastFlush;
-        return st.synced && st.policies.includes(key);
-      }, 5, 120_000);
-      const flush = seenFlush[t0pod.node] ?? null;
-      // Untimed: the map holds the new group on port 10000.
-      const rows = (await mapEntries(l.agents[t0pod.node]!, t0pod.ep)).filter((e) => e.direction === 'ingress' && e.protocol === 6 && e.port === 10000);
-      const got = rows.map((e) => e.identity).sort((a, b) => a - b);
-      const want = groupIds(group);
-      const mapOk = got.length === want.length && got.every((x, i) => x === want[i]);
-      if (!mapOk) throw new Error(`change ${c}: tgt-0's entries on port 10000 are ${got.length} identities, want the ${want.length} of group g${group}`);
-      const sample = {
-        change: c,
-        group: `g${group}`,
-        writeMs,
-        syncedMs: synced,
-        endToEndMs: maxOf(synced),
-        /** End of the flush on tgt-0's node, by its clock, from the write's start. */
-        flushEndMs: flush ? Date.parse(flush.at) - wall0 : null,
-        flush,
-        flushOther: Object.fromEntries(Object.entries(seenFlush).filter(([n]) => n !== t0pod.node)),
-        mapChecked: mapOk,
-      };
-      changes.push(sample);
-      progress(`change ${c}/${CHANGES} (bp-0000 → g${group}): synced on both in ${fmt(sample.endToEndMs, 0)} ms (write ${fmt(writeMs, 0)} ms); flush on ${t0pod.node}: ${flush ? `${fmt(flush.ms, 2)} ms, ${flush.endpoints} endpoints, +${flush.upserts} -${flush.deletes}` : 'not seen'}`);
-    }
+    const scale = PROGRAMMING ? await programming(l, res) : undefined;
 
     // ------------------------------------------------------------ summary
     const of = (arm: ArmName) => samples.filter((s) => s.arm === arm);
     const base = median(of('none').map((s) => s.rps));
-    const summary = ARMS.map((arm) => {
+    const summary = !RATE ? [] : ARMS.map((arm) => {
       const s = of(arm);
       const rps = s.map((x) => x.rps);
       const p99 = s.map((x) => x.connectP99Ms * 1000);
@@ -679,35 +749,19 @@ async function main(): Promise<void> {
         `| ${r.arm} | ${what[r.arm]} | ${r.serverEntries} | ${fmt(r.rps, 0)} (${fmt(r.rpsMin, 0)}–${fmt(r.rpsMax, 0)}) | ${fmt(r.vsNone, 3)} | ${fmt(r.pairedRatio, 3)} (${fmt(r.pairedMin, 3)}–${fmt(r.pairedMax, 3)}) | ${fmt(r.connectP50us, 0)} | ${fmt(r.connectP99us, 0)} (${fmt(r.connectP99Min, 0)}–${fmt(r.connectP99Max, 0)}) | ${r.errors} | ${fmt(r.agentCpuPct['node1'] ?? NaN, 0)} / ${fmt(r.agentCpuPct['node2'] ?? NaN, 0)} | ${fmt(r.switchMs, 0)} / ${fmt(r.switchIpcacheMs, 0)} |`,
       );
     }
-    const ch = changes as { endToEndMs: number; writeMs: number; flushEndMs: number | null; flush: PolicyStatus['lastFlush'] }[];
-    const chMs = ch.map((c) => c.endToEndMs);
-    const chFlush = ch.filter((c) => c.flush).map((c) => c.flush!.ms);
-    const chFlushEnd = ch.filter((c) => c.flushEndMs !== null).map((c) => c.flushEndMs!);
-    const f0 = ch.find((c) => c.flush)?.flush;
-    const prog: string[] = [];
-    prog.push('| step | result |');
-    prog.push('|---|---|');
-    prog.push(`| ${IDENTITIES} identities allocated (IdentityAllocator, 16 at a time) | ${fmt(allocMs / 1000, 1)} s (${fmt(identityPhase.perSec, 0)}/s); in both agents after ${fmt(maxOf(idsKnownMs) / 1000, 1)} s; agents' CPU meanwhile ${Object.entries(identityPhase.agentCpuMs).map(([n, v]) => `${n} ${fmt(v / 1000, 1)} s`).join(', ')} |`);
-    prog.push(`| ${POLICIES} policies written | ${oneTxn.ok ? `one transaction, ${fmt(applyMs, 0)} ms` : `one transaction refused by etcd (${oneTxn.error?.split('\n')[0]}); ${Math.ceil(POLICIES / BATCH)} transactions of ≤ ${BATCH}: ${fmt(applyMs, 0)} ms`} |`);
-    prog.push(`| first write → both agents synced with all ${POLICIES} | ${fmt(programMs, 0)} ms (${Object.entries(syncedMs).map(([n, v]) => `${n} ${fmt(v, 0)}`).join(', ')}) |`);
-    prog.push(`| agents' own flush work in that time (busyMs) | ${Object.entries(busyP).map(([n, v]) => `${n} ${fmt(v, 0)} ms`).join(', ')} |`);
-    prog.push(`| agents' CPU time in that time | ${Object.entries(cpuP).map(([n, v]) => `${n} ${fmt(v, 0)} ms`).join(', ')} |`);
-    prog.push(`| last flush | ${Object.entries(lastFlushP).map(([n, f]) => (f ? `${n} ${fmt(f.ms, 1)} ms, ${f.endpoints} endpoints, +${f.upserts} −${f.deletes}` : `${n} –`)).join('; ')} |`);
-    prog.push(`| map entries written (target endpoints) | ${targetEntries.map((x) => `${x.pod}@${x.node} ${x.entries}`).join(', ')}: ${entriesWritten} in all, as expected |`);
-    prog.push(`| one policy changed (${CHANGES}×): write → both agents synced | ${fmt(median(chMs), 0)} ms (${fmt(Math.min(...chMs), 0)}–${fmt(Math.max(...chMs), 0)}); the write itself ${fmt(median(ch.map((c) => c.writeMs)), 0)} ms |`);
-    prog.push(`| … → end of the flush on tgt-0's node (its clock) | ${fmt(median(chFlushEnd), 0)} ms (${fmt(Math.min(...chFlushEnd), 0)}–${fmt(Math.max(...chFlushEnd), 0)}) |`);
-    prog.push(`| … that flush | ${fmt(median(chFlush), 2)} ms (${fmt(Math.min(...chFlush), 2)}–${fmt(Math.max(...chFlush), 2)}); ${f0 ? `${f0.endpoints} endpoint(s) recomputed, +${f0.upserts} −${f0.deletes} entries` : 'not seen'} |`);
-
     const get = (arm: ArmName) => summary.find((r) => r.arm === arm)!;
-    const goals = {
+    const goals = !RATE ? {} : {
       l3l4VsNone: { value: get('l3l4').vsNone, paired: get('l3l4').pairedRatio, goal: '>= 0.97', met: get('l3l4').vsNone >= 0.97 },
       cidr10kVsNone: { value: get('cidr10k').vsNone, paired: get('cidr10k').pairedRatio, goal: '>= 0.90', met: get('cidr10k').vsNone >= 0.9 },
     };
-    process.stdout.write(rows.join('\n') + '\n\n' + prog.join('\n') + '\n\n');
-    process.stdout.write(
-      `l3l4 req/s / none: ${fmt(goals.l3l4VsNone.value, 3)} (per-round median ${fmt(goals.l3l4VsNone.paired, 3)}; goal >= 0.97: ${goals.l3l4VsNone.met ? 'met' : 'not met'})\n` +
-        `cidr10k req/s / none: ${fmt(goals.cidr10kVsNone.value, 3)} (per-round median ${fmt(goals.cidr10kVsNone.paired, 3)}; goal >= 0.90: ${goals.cidr10kVsNone.met ? 'met' : 'not met'})\n`,
-    );
+    if (RATE) process.stdout.write(rows.join('\n') + '\n\n');
+    if (scale) process.stdout.write(scale.prog.join('\n') + '\n\n');
+    if (goals.l3l4VsNone && goals.cidr10kVsNone) {
+      process.stdout.write(
+        `l3l4 req/s / none: ${fmt(goals.l3l4VsNone.value, 3)} (per-round median ${fmt(goals.l3l4VsNone.paired, 3)}; goal >= 0.97: ${goals.l3l4VsNone.met ? 'met' : 'not met'})\n` +
+          `cidr10k req/s / none: ${fmt(goals.cidr10kVsNone.value, 3)} (per-round median ${fmt(goals.cidr10kVsNone.paired, 3)}; goal >= 0.90: ${goals.cidr10kVsNone.met ? 'met' : 'not met'})\n`,
+      );
+    }
     const env = {
       kernel: sh('uname', ['-r']).out.trim(),
       cpus: Number(sh('nproc', []).out.trim()),
@@ -721,11 +775,11 @@ async function main(): Promise<void> {
         {
           date: startedAt,
           durationS: Math.round((now() - t00) / 1000),
-          params: { rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, prefixes: PREFIXES, identities: IDENTITIES, groups: GROUPS, policies: POLICIES, changes: CHANGES, targets: TARGETS },
+          params: { only: ONLY, rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, prefixes: PREFIXES, identities: IDENTITIES, groups: GROUPS, policies: POLICIES, changes: CHANGES, targets: TARGETS },
           env,
           goals,
           summary,
-          scale: { identities: identityPhase, oneTransaction: oneTxn, applyMs, syncedMs, programMs, agentBusyMs: busyP, agentCpuMs: cpuP, lastFlush: lastFlushP, targetEntries, entriesWritten, changes },
+          scale: scale?.json ?? null,
           checks,
           switches,
           samples,
@@ -736,8 +790,8 @@ async function main(): Promise<void> {
     );
     progress(`wrote ${OUT} (${fmt((now() - t00) / 60000, 1)} min)`);
   } finally {
-    await alloc?.stop().catch(() => undefined);
-    etcd?.close();
+    await res.alloc?.stop().catch(() => undefined);
+    res.etcd?.close();
     await lab?.store.close().catch(() => undefined);
     for (let i = 0; i < 5 && readState(LAB); i++) {
       const r = spawnSync(BIN, ['lab', 'down', '--name', LAB, '-q'], { encoding: 'utf8' });

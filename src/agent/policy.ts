@@ -6,8 +6,12 @@
  *
  * A change marks what it touches: a policy the endpoints it selects (before
  * or after), an endpoint itself, identities, pods (named ports), Services and
- * CIDR identities every endpoint. A flush a few milliseconds later computes
- * the marked endpoints and writes only the entries that differ. An endpoint
+ * CIDR identities every endpoint. A flush a few milliseconds later brings the
+ * marked endpoints up to date through the engine's incremental path
+ * (updateEndpoint: only the rules and selectors a change touches are
+ * recomputed) and writes the entries it reports changed; against a map that
+ * holds something else (an earlier agent's entries, a policy that did not
+ * fit, a failed write) the whole entry lists are compared instead. An endpoint
  * whose policy would not fit its share of the map (--bpf-policy-map-max)
  * keeps the last policy it could enforce whole and reports why.
  *
@@ -134,7 +138,14 @@ const TRACE_STAND_IN_IDENTITY = 0xfffffff0;
 const POLICY_KINDS = ['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
 
 interface Written {
-  entries: PolicyMapEntry[];
+  /**
+   * What the map holds for the endpoint when that is not the engine's last
+   * update of it (an earlier agent's entries, a policy that did not fit, a
+   * failed write); undefined when it is, and the engine's diffs apply as they come.
+   */
+  entries?: PolicyMapEntry[];
+  /** How many entries the map holds for it. */
+  count: number;
   flags: number;
   policy: EndpointPolicy;
   error?: string;
@@ -163,8 +174,11 @@ export class PolicyManager {
   private peerPortsText = '';
   private servicesText = '';
   lastError: string | undefined;
-  /** The last flush: when, how long, how many endpoints computed, entries written. */
-  lastFlush: { at: string; ms: number; endpoints: number; upserts: number; deletes: number } | undefined;
+  /**
+   * The last flush: when, how long (wall clock, and the process's CPU time in it, which other load on the
+   * machine does not inflate), how many endpoints computed, entries written.
+   */
+  lastFlush: { at: string; ms: number; cpuMs: number; endpoints: number; upserts: number; deletes: number } | undefined;
   private busyMs = 0;
 
   constructor(
@@ -188,7 +202,7 @@ export class PolicyManager {
     );
     this.unsub.push(d.endpoints.onChange((ep) => this.mark(ep.id)));
     // What the map holds from an earlier agent: the base of the first diff, so stale entries go.
-    for (const [id, entries] of groupByEndpoint(d.datapath.entries())) this.written.set(id, { entries, flags: -1, policy: emptyPolicy() });
+    for (const [id, entries] of groupByEndpoint(d.datapath.entries())) this.written.set(id, { entries, count: entries.length, flags: -1, policy: emptyPolicy() });
     for (const kind of POLICY_KINDS) {
       const inf = d.store.informer(kind);
       this.informers.set(kind, inf);
@@ -395,6 +409,7 @@ export class PolicyManager {
 
   private flushOnce(): void {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let upserts = 0;
     let deletes = 0;
     try {
@@ -421,19 +436,23 @@ export class PolicyManager {
       this.dirty.clear();
       const dp = this.deps.datapath;
       for (const ep of todo) {
-        const policy = this.repo.computeEndpoint(ep);
+        // Incremental: the engine recomputes only what changed for this endpoint and says which entries differ.
+        const update = this.repo.updateEndpoint(ep);
+        const policy = update.policy;
         const prev = this.written.get(ep.id);
         const flags =
           (policy.ingressEnforced ? BlEndpointFlags.BL_EP_F_POLICY_INGRESS : 0) |
           (policy.egressEnforced ? BlEndpointFlags.BL_EP_F_POLICY_EGRESS : 0) |
           (this.opts.audit ? BlEndpointFlags.BL_EP_F_POLICY_AUDIT : 0);
-        if (policy.entries.length > this.opts.policyMapMax) {
-          const error = `policy needs ${policy.entries.length} map entries, more than --bpf-policy-map-max ${this.opts.policyMapMax}: the last policy that fitted stays in force`;
+        if (policy.entryCount > this.opts.policyMapMax) {
+          const error = `policy needs ${policy.entryCount} map entries, more than --bpf-policy-map-max ${this.opts.policyMapMax}: the last policy that fitted stays in force`;
           if (prev?.error !== error) this.deps.log.warn('endpoint policy not applied', { endpoint: ep.id, error });
-          this.written.set(ep.id, { ...(prev ?? { entries: [], flags: 0, policy: emptyPolicy() }), error });
+          // The engine has moved past what the map holds: remember that, so the next write diffs against the map.
+          const held = prev?.entries ?? (prev ? (groupByEndpoint(dp.entries(ep.id)).get(ep.id) ?? []) : []);
+          this.written.set(ep.id, { ...(prev ?? { flags: 0, policy: emptyPolicy() }), entries: held, count: held.length, error });
           continue;
         }
-        const diff = diffEntries(prev?.entries ?? [], policy.entries);
+        const diff = prev?.entries ? diffEntries(prev.entries, policy.entries) : update;
         // -1: an earlier agent's, not known; it may enforce anything.
         const prevFlags = prev ? prev.flags : 0;
         const losing = prevFlags === -1 || (prevFlags & ~flags) !== 0;
@@ -443,7 +462,7 @@ export class PolicyManager {
         if (!losing && prevFlags !== flags) dp.setEndpointFlags(ep.model, flags);
         upserts += diff.upserts.length;
         deletes += diff.deletes.length;
-        this.written.set(ep.id, { entries: policy.entries, flags, policy });
+        this.written.set(ep.id, { count: policy.entryCount, flags, policy });
       }
       // Endpoints that are gone: their entries go with them.
       const live = new Set(this.deps.endpoints.list().map((e) => e.id));
@@ -451,16 +470,22 @@ export class PolicyManager {
         if (live.has(id)) continue;
         dp.deleteEndpoint(id);
         this.written.delete(id);
+        this.repo.forgetEndpoint(id);
       }
       this.lastError = undefined;
       const ms = performance.now() - t0;
       this.busyMs += ms;
-      this.lastFlush = { at: new Date().toISOString(), ms: Math.round(ms * 1000) / 1000, endpoints: todo.length, upserts, deletes };
+      const cpu = process.cpuUsage(cpu0);
+      this.lastFlush = { at: new Date().toISOString(), ms: Math.round(ms * 1000) / 1000, cpuMs: Math.round(cpu.user + cpu.system) / 1000, endpoints: todo.length, upserts, deletes };
     } catch (e) {
       this.lastError = (e as Error).message;
       this.deps.log.warn('policy map write failed; recomputing every endpoint in 1 s', { error: this.lastError });
       // The map may hold part of a diff: forget what was written and rewrite from the model.
-      for (const [id, w] of groupByEndpoint(this.deps.datapath.entries())) this.written.set(id, { ...(this.written.get(id) ?? { flags: -1, policy: emptyPolicy() }), entries: w });
+      const held = groupByEndpoint(this.deps.datapath.entries());
+      for (const id of new Set([...held.keys(), ...this.written.keys()])) {
+        const w = held.get(id) ?? [];
+        this.written.set(id, { ...(this.written.get(id) ?? { flags: -1, policy: emptyPolicy() }), entries: w, count: w.length });
+      }
       setTimeout(() => this.markAll(), 1000).unref();
     }
   }
@@ -538,7 +563,7 @@ export class PolicyManager {
         ingressDefaultDeny: w.policy.ingressDefaultDeny,
         egressDefaultDeny: w.policy.egressDefaultDeny,
         audit: this.opts.audit,
-        entries: w.entries.length,
+        entries: w.count,
         selectedBy: { ingress: w.policy.selectedBy.ingress.map(originText), egress: w.policy.selectedBy.egress.map(originText) },
         ...(w.error ? { error: w.error } : {}),
         problems: w.policy.errors,
@@ -653,8 +678,17 @@ function podName(ep: EndpointModel | undefined): string {
   return ep?.pod ? `${ep.pod.namespace}/${ep.pod.name}` : '';
 }
 
+/** Parsed label sets by their text: endpointInfos() runs on every policy event (1,000 policies = 1,000 runs). */
+const parsedLabels = new Map<string, LabelSet>();
+
 function labelsOf(texts: string[]): LabelSet {
-  return canonicalLabels(texts);
+  const key = texts.join('\n');
+  let l = parsedLabels.get(key);
+  if (!l) {
+    if (parsedLabels.size >= 4096) parsedLabels.clear();
+    parsedLabels.set(key, (l = canonicalLabels(texts)));
+  }
+  return l;
 }
 
 /** Named container ports of a pod (`containerPort` with a `name`). */

@@ -270,13 +270,13 @@ export class KernelPolicy implements PolicyDatapath {
    */
   apply(epId: number, u: PolicyUpdate): void {
     const mirror = this.mirror.get(epId) ?? new Map<string, Written>();
-    const next = new Map(mirror);
+    // The size after the update is counted, not built: copying the mirror per write made a 100-entry
+    // change of a 12,500-entry endpoint cost as much as rewriting it.
+    let size = mirror.size;
     const writes: [BlPolicyKey, BlPolicyEntry][] = [];
+    const upserted: [string, Written][] = [];
     const seen = new Set<string>();
-    for (const k of u.deletes) {
-      policyKey(epId, k);
-      next.delete(keyText(k));
-    }
+    for (const k of u.deletes) policyKey(epId, k);
     for (const e of u.upserts) {
       const mapKey = policyKey(epId, e);
       const value = policyValue(e);
@@ -284,18 +284,28 @@ export class KernelPolicy implements PolicyDatapath {
       if (seen.has(text)) throw new PolicyMapInvalidError(`policy map update of endpoint ${epId}: entry ${text} given twice`);
       seen.add(text);
       const key: PolicyMapKey = { direction: e.direction, identity: e.identity, protocol: e.protocol, port: e.port, portPrefixLen: e.portPrefixLen };
-      next.set(text, { key, verdict: value.verdict, cookie: value.cookie });
+      upserted.push([text, { key, verdict: value.verdict, cookie: value.cookie }]);
       const prev = mirror.get(text);
+      if (!prev) size++;
       if (!prev || prev.verdict !== value.verdict || prev.cookie !== value.cookie) writes.push([mapKey, value]);
     }
-    if (next.size > this.perEndpoint) {
-      throw new PolicyMapFullError(`write policy of endpoint ${epId}: ${next.size} entries, more than policyMapMax ${this.perEndpoint}`);
+    // Deletes of keys the map holds and the update does not write again.
+    const gone = new Map<string, PolicyMapKey>();
+    for (const k of u.deletes) {
+      const text = keyText(k);
+      if (mirror.has(text) && !seen.has(text) && !gone.has(text)) gone.set(text, k);
     }
-    const deletes = u.deletes.filter((k) => mirror.has(keyText(k)) && !seen.has(keyText(k))).map((k) => policyKey(epId, k));
+    size -= gone.size;
+    if (size > this.perEndpoint) {
+      throw new PolicyMapFullError(`write policy of endpoint ${epId}: ${size} entries, more than policyMapMax ${this.perEndpoint}`);
+    }
+    const deletes = [...gone.values()].map((k) => policyKey(epId, k));
 
     this.write(writes);
     this.policy.deleteMany(deletes);
-    if (next.size) this.mirror.set(epId, next);
+    for (const [text, w] of upserted) mirror.set(text, w);
+    for (const text of gone.keys()) mirror.delete(text);
+    if (mirror.size) this.mirror.set(epId, mirror);
     else this.mirror.delete(epId);
   }
 

@@ -56,10 +56,15 @@
  *
  * Incremental use (agent): PolicyRepository keeps policies, identities (with
  * a selector cache updated identity by identity), CIDR identities, Services
- * and peers' named ports; computeEndpoint(ep) gives its EndpointPolicy;
- * diffEntries(old, new) the map writes; endpointsAffectedBy(key, eps) which
- * endpoints a policy change touches; requiredPrefixes() which CIDR
- * identities to allocate. tracePolicy runs computeEndpoint + lookupPolicy for
+ * and peers' named ports; computeEndpoint(ep) computes its EndpointPolicy
+ * from scratch; updateEndpoint(ep) brings the endpoint's kept policy up to
+ * date with the changes since its last update (per rule and per selector:
+ * a policy change recomputes that policy's rules, a new identity the rules
+ * whose selectors took it in) and returns the map writes (upserts, deletes)
+ * since then, equal to computeEndpoint's result (incremental.test.ts);
+ * diffEntries(old, new) the writes between two entry lists;
+ * endpointsAffectedBy(key, eps) which endpoints a policy change touches;
+ * requiredPrefixes() which CIDR identities to allocate. tracePolicy runs computeEndpoint + lookupPolicy for
  * one packet, egress at the source and ingress at the destination.
  */
 export * from './types.js';
@@ -70,5 +75,5 @@ export {
 } from './lookup.js';
 export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
 export { compilePolicy, originOf, policyKeyOf, parsePrefix4, type CompiledPolicy } from './rules.js';
-export { PolicyRepository, type PolicyStatus } from './repository.js';
+export { PolicyRepository, type PolicyStatus, type EndpointUpdate } from './repository.js';
 export { tracePolicy, traceStep, type TraceParty, type TraceRequest, type TraceResult, type TraceStep } from './trace.js';

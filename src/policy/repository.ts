@@ -29,7 +29,7 @@ import {
   compilePolicy, namedProtocolOk, parsePrefix4, prefixInside,
   type CompiledPolicy, type CompiledRule, type Peer, type PortSpec, type Prefix4, type Section,
 } from './rules.js';
-import { indexLabels, makeSelector, namespaceRequirement, selectorMatches, selectorRequirements, SelectorCache, splitSelectorKey, type LabelIndex } from './selectors.js';
+import { indexLabels, isPodIdentity, makeSelector, namespaceRequirement, selectorMatches, selectorRequirements, SelectorCache, splitSelectorKey, type LabelIndex } from './selectors.js';
 import {
   Proto, type CidrGroupInfo, type Direction, type EndpointInfo, type EndpointPolicy, type EnforcementMode, type NamedPort, type Origin,
   type PolicyMapEntry, type PolicyOptions, type PolicyProblem, type ServiceInfo,
@@ -57,17 +57,27 @@ interface Acc {
   defaultDeny: Origin[] | undefined;
 }
 
+/** Where a computation puts what one rule says: (direction, peer, port key) gets a verdict from an origin. */
+interface EntrySink {
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin): void;
+}
+
+/** The numeric key of a port key within one (direction, identity): any protocol has port and length 0. */
+function portKeyNumber(k: PortKey): number {
+  return k.protocol === 0 ? 0 : k.protocol * 0x200000 + k.port * 32 + k.portPrefixLen;
+}
+
 /**
  * Entries under construction: per direction, per identity, per numeric port
  * key (the hot path of computeEndpoint, so no strings and no copies).
  */
-class EntryBuilder {
+class EntryBuilder implements EntrySink {
   readonly byDir: Record<Direction, Map<number, Map<number, Acc>>> = { ingress: new Map(), egress: new Map() };
 
   add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin): void {
     const any = k.protocol === 0;
     const port = any ? 0 : k.port, len = any ? 0 : k.portPrefixLen;
-    const key = k.protocol * 0x200000 + port * 32 + len;
+    const key = portKeyNumber(k);
     const dir = this.byDir[direction];
     let m = dir.get(identity);
     if (!m) { m = new Map(); dir.set(identity, m); }
@@ -97,6 +107,210 @@ class CookieMemo {
   }
 }
 
+/** What one rule, or the engine's defaults, puts into one endpoint's entries: (group, port key, verdict) triples and their origins. */
+class Contribution implements EntrySink {
+  /** Flat triples: group (identity × 2 + ingress), port key number, verdict (0 allow, 1 deny, 2 default deny). */
+  readonly keys: number[] = [];
+  readonly origins: Origin[] = [];
+  /** Problems applying the rule to the endpoint, per direction (the order computeEndpoint reports them in). */
+  readonly errors: Record<Direction, PolicyProblem[]> = { ingress: [], egress: [] };
+
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin): void {
+    this.keys.push(identity * 2 + (direction === 'ingress' ? 1 : 0), portKeyNumber(k), what === 'allow' ? 0 : what === 'deny' ? 1 : 2);
+    this.origins.push(origin);
+  }
+}
+
+/**
+ * One key's contributions: the Acc resolveGroup reads (origins per verdict,
+ * undefined when none), with how many times each origin put it there.
+ * Arrays, not maps, and kept in place: a key has one or two origins, and
+ * 12,500 keys of three maps each made the garbage collector the main cost.
+ */
+interface Counted extends Acc {
+  allowN: number[];
+  denyN: number[];
+  defaultDenyN: number[];
+}
+
+const VERDICT_FIELDS = [['allow', 'allowN'], ['deny', 'denyN'], ['defaultDeny', 'defaultDenyN']] as const;
+
+/** What updateEndpoint keeps per endpoint between calls. */
+class EndpointState {
+  /** endpointKey of the endpoint as last computed: a change of any of it recomputes every rule. */
+  key = '';
+  /** The position in the repository's change log this state has seen up to. */
+  gen = 0;
+  selecting: CompiledRule[] = [];
+  rules = new Map<CompiledRule, Contribution>();
+  builtin: Contribution | undefined;
+  enforced: Record<Direction, boolean> = { ingress: false, egress: false };
+  defaultDeny: Record<Direction, boolean> = { ingress: false, egress: false };
+  selectedBy: EndpointPolicy['selectedBy'] = { ingress: [], egress: [] };
+  /** The origins of the selecting rules per direction, as selectedBy was last made from. */
+  selectingOrigins: Record<Direction, Origin[]> = { ingress: [], egress: [] };
+  errors: PolicyProblem[] = [];
+  /** Contributions counted per group (identity × 2 + ingress) and port key. */
+  readonly acc = new Map<number, Map<number, Counted>>();
+  /** The entries as last resolved, per group and port key: what the map holds once the last update was written. */
+  readonly out = new Map<number, Map<number, PolicyMapEntry>>();
+  count = 0;
+  /** Groups whose contributions changed since they were last resolved. */
+  readonly dirty = new Set<number>();
+  private sorted: PolicyMapEntry[] | undefined;
+
+  apply(c: Contribution, sign: 1 | -1): void {
+    const k = c.keys;
+    for (let i = 0, j = 0; i < k.length; i += 3, j++) {
+      const g = k[i]!, pk = k[i + 1]!, what = k[i + 2]!;
+      const origin = c.origins[j]!;
+      let m = this.acc.get(g);
+      if (!m) this.acc.set(g, (m = new Map()));
+      let a = m.get(pk);
+      if (!a) {
+        const protocol = Math.floor(pk / 0x200000), rest = pk % 0x200000;
+        a = { protocol, port: Math.floor(rest / 32), portPrefixLen: rest % 32, allow: undefined, deny: undefined, defaultDeny: undefined, allowN: [], denyN: [], defaultDenyN: [] };
+        m.set(pk, a);
+      }
+      const [field, countField] = VERDICT_FIELDS[what as 0 | 1 | 2];
+      const list = (a[field] ??= []);
+      const counts = a[countField];
+      const x = list.indexOf(origin);
+      if (x < 0) {
+        if (sign < 0) throw new Error(`policy engine: endpoint state lost a contribution of ${originText(origin)}`);
+        list.push(origin);
+        counts.push(1);
+      } else if ((counts[x] += sign) === 0) {
+        list.splice(x, 1);
+        counts.splice(x, 1);
+        if (list.length === 0) {
+          a[field] = undefined;
+          if (!a.allow && !a.deny && !a.defaultDeny) {
+            m.delete(pk);
+            if (m.size === 0) this.acc.delete(g);
+          }
+        }
+      }
+      this.dirty.add(g);
+    }
+  }
+
+  /** Resolves the dirty groups; the entries that changed (upserts) and went (deletes). */
+  resolve(memo: CookieMemo): { upserts: PolicyMapEntry[]; deletes: PolicyMapEntry[] } {
+    const upserts: PolicyMapEntry[] = [];
+    const deletes: PolicyMapEntry[] = [];
+    const seen = new Set<number>();
+    for (const g of this.dirty) {
+      const m = this.acc.get(g);
+      let out = this.out.get(g);
+      const before = out?.size ?? 0;
+      seen.clear();
+      if (m) {
+        const o = (out ??= new Map());
+        resolveGroup(g % 2 ? 'ingress' : 'egress', Math.floor(g / 2), [...m.values()], memo, (e) => {
+          const pk = portKeyNumber(e);
+          seen.add(pk);
+          const had = o.get(pk);
+          if (!had || had.verdict !== e.verdict || had.cookie !== e.cookie) { o.set(pk, e); upserts.push(e); }
+        });
+      }
+      if (out) {
+        // Entries the group no longer emits.
+        if (out.size > seen.size) for (const [pk, e] of out) if (!seen.has(pk)) { out.delete(pk); deletes.push(e); }
+        this.count += out.size - before;
+        if (out.size) this.out.set(g, out);
+        else this.out.delete(g);
+      }
+    }
+    if (this.dirty.size) this.sorted = undefined;
+    this.dirty.clear();
+    return { upserts: upserts.sort(compareEntries), deletes: deletes.sort(compareEntries) };
+  }
+
+  /** Every entry, sorted (built when first asked for after a change). */
+  entries(): PolicyMapEntry[] {
+    if (!this.sorted) {
+      const all: PolicyMapEntry[] = [];
+      for (const m of this.out.values()) for (const e of m.values()) all.push(e);
+      this.sorted = all.sort(compareEntries);
+    }
+    return this.sorted;
+  }
+
+  /** The EndpointPolicy as computeEndpoint gives it; `entries` is sorted only when read. */
+  policy(): EndpointPolicy & { entryCount: number } {
+    const entries = () => this.entries();
+    return {
+      ingressEnforced: this.enforced.ingress, egressEnforced: this.enforced.egress,
+      ingressDefaultDeny: this.defaultDeny.ingress, egressDefaultDeny: this.defaultDeny.egress,
+      get entries() { return entries(); },
+      selectedBy: this.selectedBy, errors: this.errors, entryCount: this.count,
+    };
+  }
+}
+
+/** The result of updateEndpoint. */
+export interface EndpointUpdate {
+  /** The endpoint's policy now (entryCount: entries.length without sorting them). */
+  policy: EndpointPolicy & { entryCount: number };
+  /** New entries and entries whose verdict or cookie changed, since the previous call for this endpoint id. */
+  upserts: PolicyMapEntry[];
+  /** Entries gone since that call. */
+  deletes: PolicyMapEntry[];
+}
+
+/** One change the endpoints' incremental updates replay. */
+type Change =
+  | { t: 'policy' }
+  | { t: 'identity'; id: number; sels: readonly string[]; pod: boolean }
+  /** Services or peers' named ports: rules with toServices peers or egress named ports. */
+  | { t: 'inputs' }
+  | { t: 'all' };
+
+/** What a rule's contribution reads besides its policy and the endpoint. */
+interface RuleDeps {
+  /** Keys of its peer selectors. */
+  sels: Set<string>;
+  /** The `cluster` entity: every pod identity. */
+  pods: boolean;
+  /** toServices peers or egress named ports: Services, peers' named ports, any identity. */
+  inputs: boolean;
+  /** Named ports in any section. */
+  namedPorts: boolean;
+}
+
+/** Changes kept for endpoints not updated yet; one that falls further behind is recomputed whole. */
+const MAX_LOG = 4096;
+
+/** Everything about an endpoint its policy depends on, as text. */
+function endpointKey(ep: EndpointInfo): string {
+  return JSON.stringify([ep.identity, ep.namespace, ep.labels.map((l) => `${l.source}:${l.key}=${l.value}`), (ep.namedPorts ?? []).map((n) => `${n.name}:${n.port}/${n.protocol}`)]);
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameContribution(a: Contribution, b: Contribution): boolean {
+  return sameList(a.keys, b.keys) && sameList(a.origins, b.origins);
+}
+
+function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size === 0 || b.size === 0) return false;
+  const [small, big] = a.size <= b.size ? [a, b] : [b, a];
+  for (const x of small) if (big.has(x)) return true;
+  return false;
+}
+
+function selectedByOf(selecting: readonly CompiledRule[]): EndpointPolicy['selectedBy'] {
+  return {
+    ingress: normaliseOrigins(selecting.filter((r) => r.ingress).map((r) => r.origin)),
+    egress: normaliseOrigins(selecting.filter((r) => r.egress).map((r) => r.origin)),
+  };
+}
+
 /** One accepted policy and what upserting it said. */
 export interface PolicyStatus {
   key: string;
@@ -121,6 +335,12 @@ export class PolicyRepository {
   /** CiliumCIDRGroups by name, with their IPv4 CIDRs parsed. */
   private cidrGroups = new Map<string, { labels: Record<string, string>; cidrs: Prefix4[] }>();
   private peerPorts = new Map<number, NamedPort[]>();
+  /** updateEndpoint's state per endpoint id, and the changes it replays. */
+  private readonly states = new Map<number, EndpointState>();
+  private readonly log: Change[] = [];
+  /** The log position of log[0]. */
+  private logBase = 0;
+  private readonly ruleDeps = new WeakMap<CompiledRule, RuleDeps>();
 
   constructor(opts: { cookies?: CookieTable; options?: PolicyOptions } = {}) {
     this.cookies = opts.cookies ?? new CookieTable();
@@ -129,8 +349,10 @@ export class PolicyRepository {
   }
 
   setOptions(o: PolicyOptions): void {
+    const before = `${this.enforcement}/${this.allowLocalhost}`;
     if (o.enforcement !== undefined) this.enforcement = o.enforcement;
     if (o.allowLocalhost !== undefined) this.allowLocalhost = o.allowLocalhost;
+    if (`${this.enforcement}/${this.allowLocalhost}` !== before) this.record({ t: 'all' });
   }
 
   // ---- policies ----
@@ -143,8 +365,16 @@ export class PolicyRepository {
   upsertPolicy(obj: unknown): PolicyProblem[] {
     const c = compilePolicy(obj);
     if (c.problems.some((p) => p.severity === 'error')) return c.problems;
-    this.replaced.set(c.key, this.policies.get(c.key));
+    const prev = this.policies.get(c.key);
+    // The version in force keeps its Origin object: the defaults an endpoint's update compares (and the
+    // cookie memo) go by object, so a new version of a policy changes only the entries of its own rules.
+    if (prev) {
+      c.origin = prev.origin;
+      for (const r of c.rules) r.origin = prev.origin;
+    }
+    this.replaced.set(c.key, prev);
     this.policies.set(c.key, c);
+    this.record({ t: 'policy' });
     return c.problems;
   }
 
@@ -154,6 +384,7 @@ export class PolicyRepository {
     if (!had) return false;
     this.replaced.set(key, had);
     this.policies.delete(key);
+    this.record({ t: 'policy' });
     return true;
   }
 
@@ -202,14 +433,15 @@ export class PolicyRepository {
   /** Replaces every identity (id → labels). */
   setIdentities(ids: Iterable<[number, LabelSet]> | ReadonlyMap<number, LabelSet>): void {
     this.selectors.setIdentities(ids);
+    this.record({ t: 'all' });
   }
 
   upsertIdentity(id: number, labels: LabelSet): void {
-    this.selectors.upsertIdentity(id, labels);
+    this.record({ t: 'identity', id, sels: this.selectors.upsertIdentity(id, labels), pod: isPodIdentity(id) });
   }
 
   deleteIdentity(id: number): void {
-    this.selectors.deleteIdentity(id);
+    this.record({ t: 'identity', id, sels: this.selectors.deleteIdentity(id), pod: isPodIdentity(id) });
   }
 
   /** The node's CIDR identities: prefix → identity. */
@@ -222,6 +454,7 @@ export class PolicyRepository {
     }
     this.cidrIds.sort((a, b) => a.prefix.base - b.prefix.base || a.prefix.len - b.prefix.len);
     this.cidrCache.clear();
+    this.record({ t: 'all' });
   }
 
   /** Replaces the CiliumCIDRGroups; true when what policies may see of them changed. */
@@ -233,6 +466,7 @@ export class PolicyRepository {
     const text = (m: typeof next) => JSON.stringify([...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([n, g]) => [n, g.labels, g.cidrs.map((c) => c.text)]));
     if (text(next) === text(this.cidrGroups)) return false;
     this.cidrGroups = next;
+    this.record({ t: 'all' });
     return true;
   }
 
@@ -244,11 +478,13 @@ export class PolicyRepository {
 
   setServices(services: readonly ServiceInfo[]): void {
     this.services = [...services];
+    this.record({ t: 'inputs' });
   }
 
   /** Named ports of peer identities (union over their pods), for egress named ports. */
   setPeerNamedPorts(m: Iterable<[number, NamedPort[]]> | ReadonlyMap<number, NamedPort[]>): void {
     this.peerPorts = new Map(m);
+    this.record({ t: 'inputs' });
   }
 
   /** Distinct selectors cached so far (diagnostics, tests). */
@@ -274,44 +510,238 @@ export class PolicyRepository {
 
   /** The endpoint's policy map entries and what put them there. */
   computeEndpoint(ep: EndpointInfo): EndpointPolicy {
-    const idx = indexLabels(ep.labels);
-    const selecting: CompiledRule[] = [];
-    for (const p of this.policies.values()) for (const r of p.rules) if (r.subject && selectorMatches(r.subject, ep.identity, idx)) selecting.push(r);
-    const selectedBy = {
-      ingress: normaliseOrigins(selecting.filter((r) => r.ingress).map((r) => r.origin)),
-      egress: normaliseOrigins(selecting.filter((r) => r.egress).map((r) => r.origin)),
-    };
+    const selecting = this.selectingRules(ep);
     const errors: PolicyProblem[] = [];
     const acc = new EntryBuilder();
-    const enforced = { ingress: false, egress: false };
-    const defaultDeny = { ingress: false, egress: false };
-    if (this.enforcement !== 'never') {
-      for (const dir of ['ingress', 'egress'] as const) {
-        const rules = selecting.filter((r) => r[dir]);
-        const enforcers = rules.filter((r) => r[dir]!.enforce).map((r) => r.origin);
-        if (this.enforcement === 'always') enforcers.push(ENFORCEMENT_ALWAYS);
-        if (rules.length === 0 && enforcers.length === 0) continue;
-        // Rules in this direction make it enforced; only a rule that keeps default deny on makes it default deny.
-        enforced[dir] = true;
-        defaultDeny[dir] = enforcers.length > 0;
-        if (defaultDeny[dir]) for (const o of enforcers) acc.add(dir, 0, ANY_PORT, 'defaultDeny', o);
-        else acc.add(dir, 0, ANY_PORT, 'allow', DEFAULT_ALLOW);
-        if (dir === 'ingress' && this.allowLocalhost) acc.add(dir, ReservedIdentity.host, ANY_PORT, 'allow', ALLOW_LOCALHOST);
-        for (const r of rules) {
-          for (const s of r[dir]!.allow) this.addSection(acc, dir, s, 'allow', r.origin, ep, errors);
-          for (const s of r[dir]!.deny) this.addSection(acc, dir, s, 'deny', r.origin, ep, errors);
-        }
+    const { enforced, defaultDeny } = this.defaults(selecting, acc);
+    for (const dir of ['ingress', 'egress'] as const) {
+      if (!enforced[dir]) continue;
+      for (const r of selecting) {
+        if (!r[dir]) continue;
+        for (const s of r[dir].allow) this.addSection(acc, dir, s, 'allow', r.origin, ep, errors);
+        for (const s of r[dir].deny) this.addSection(acc, dir, s, 'deny', r.origin, ep, errors);
       }
     }
     return {
       ingressEnforced: enforced.ingress, egressEnforced: enforced.egress, ingressDefaultDeny: defaultDeny.ingress, egressDefaultDeny: defaultDeny.egress,
-      entries: this.finish(acc), selectedBy, errors: dedupeProblems(errors),
+      entries: this.finish(acc), selectedBy: selectedByOf(selecting), errors: dedupeProblems(errors),
     };
   }
 
-  private addSection(acc: EntryBuilder, dir: Direction, s: Section, verdict: 'allow' | 'deny', origin: Origin, ep: EndpointInfo, errors: PolicyProblem[]): void {
+  /** The rules whose subject selects the endpoint, in policy order. */
+  private selectingRules(ep: EndpointInfo): CompiledRule[] {
+    const idx = indexLabels(ep.labels);
+    const selecting: CompiledRule[] = [];
+    for (const p of this.policies.values()) for (const r of p.rules) if (r.subject && selectorMatches(r.subject, ep.identity, idx)) selecting.push(r);
+    return selecting;
+  }
+
+  /**
+   * Which directions the selecting rules enforce and with which default;
+   * puts each enforced direction's default entry (default deny naming the
+   * enforcers, or default-allow) and, on ingress, allow-localhost into `sink`.
+   */
+  private defaults(selecting: readonly CompiledRule[], sink: EntrySink): { enforced: Record<Direction, boolean>; defaultDeny: Record<Direction, boolean> } {
+    const enforced = { ingress: false, egress: false };
+    const defaultDeny = { ingress: false, egress: false };
+    if (this.enforcement === 'never') return { enforced, defaultDeny };
+    for (const dir of ['ingress', 'egress'] as const) {
+      const rules = selecting.filter((r) => r[dir]);
+      const enforcers = rules.filter((r) => r[dir]!.enforce).map((r) => r.origin);
+      if (this.enforcement === 'always') enforcers.push(ENFORCEMENT_ALWAYS);
+      if (rules.length === 0 && enforcers.length === 0) continue;
+      // Rules in this direction make it enforced; only a rule that keeps default deny on makes it default deny.
+      enforced[dir] = true;
+      defaultDeny[dir] = enforcers.length > 0;
+      if (defaultDeny[dir]) for (const o of enforcers) sink.add(dir, 0, ANY_PORT, 'defaultDeny', o);
+      else sink.add(dir, 0, ANY_PORT, 'allow', DEFAULT_ALLOW);
+      if (dir === 'ingress' && this.allowLocalhost) sink.add(dir, ReservedIdentity.host, ANY_PORT, 'allow', ALLOW_LOCALHOST);
+    }
+    return { enforced, defaultDeny };
+  }
+
+  // ---- incremental, per endpoint ----
+
+  /**
+   * The endpoint's policy brought up to date with every change since the
+   * last call for this endpoint id, and the map writes that take the entries
+   * of that call to these (the first call: from none). Equal to
+   * computeEndpoint(ep) in every field (the property test holds it to that);
+   * what it costs follows the change, not the policy's size:
+   *  - a policy upserted or deleted: the rules it had or has that select the
+   *    endpoint are taken out and put in (plus the direction defaults);
+   *  - an identity added, changed or deleted: only the selecting rules with a
+   *    peer selector whose selection changed (the selector cache says which),
+   *    a `cluster` entity (pod identities) or a toServices peer;
+   *  - the endpoint's labels, identity, namespace or named ports, the
+   *    options, CIDR identities, CIDR groups or identities replaced whole:
+   *    every rule again (the diff still writes only what differs).
+   * Each rule's contribution is kept as (direction, identity, port key,
+   * verdict, origin) tuples counted per key; only the (direction, identity)
+   * groups a changed tuple touches are resolved again (resolveGroup, shared
+   * with computeEndpoint) and compared with what they gave before.
+   */
+  updateEndpoint(ep: EndpointInfo): EndpointUpdate {
+    const key = endpointKey(ep);
+    let st = this.states.get(ep.id);
+    if (!st) this.states.set(ep.id, (st = new EndpointState()));
+    let full = st.key !== key || st.gen < this.logBase;
+    let policiesChanged = false;
+    let identities = false;
+    let pods = false;
+    let inputs = false;
+    const sels = new Set<string>();
+    const changedIds = new Set<number>();
+    if (!full) {
+      for (let i = st.gen - this.logBase; i < this.log.length; i++) {
+        const c = this.log[i]!;
+        if (c.t === 'all') { full = true; break; }
+        if (c.t === 'policy') policiesChanged = true;
+        else if (c.t === 'inputs') inputs = true;
+        else {
+          identities = true;
+          pods ||= c.pod;
+          changedIds.add(c.id);
+          for (const k of c.sels) sels.add(k);
+        }
+      }
+    }
+    st.key = key;
+    st.gen = this.logBase + this.log.length;
+    if (full) {
+      // Start over from no contributions; the groups the map holds stay to be compared against.
+      for (const g of st.out.keys()) st.dirty.add(g);
+      st.acc.clear();
+      st.rules.clear();
+      st.builtin = undefined;
+    }
+    if (full || policiesChanged) {
+      const selecting = this.selectingRules(ep);
+      const now = new Set(selecting);
+      for (const [r, c] of st.rules) if (!now.has(r)) { st.apply(c, -1); st.rules.delete(r); }
+      const builtin = new Contribution();
+      const d = this.defaults(selecting, builtin);
+      if (!st.builtin || !sameContribution(st.builtin, builtin)) {
+        if (st.builtin) st.apply(st.builtin, -1);
+        st.apply(builtin, 1);
+        st.builtin = builtin;
+      }
+      const origins = (dir: Direction) => selecting.filter((r) => r[dir]).map((r) => r.origin);
+      if (full || !sameList(origins('ingress'), st.selectingOrigins.ingress) || !sameList(origins('egress'), st.selectingOrigins.egress)) {
+        st.selectingOrigins = { ingress: origins('ingress'), egress: origins('egress') };
+        st.selectedBy = { ingress: normaliseOrigins(st.selectingOrigins.ingress), egress: normaliseOrigins(st.selectingOrigins.egress) };
+      }
+      st.selecting = selecting;
+      st.enforced = d.enforced;
+      st.defaultDeny = d.defaultDeny;
+    }
+    let errorsChanged = full || policiesChanged;
+    for (const r of st.selecting) {
+      const old = st.rules.get(r);
+      if (old) {
+        if (!identities && !inputs) continue;
+        const deps = this.depsOf(r);
+        const whole = (deps.inputs && (inputs || identities)) || (deps.pods && pods);
+        if (!whole && !(identities && intersects(deps.sels, sels))) continue;
+        if (!whole && !deps.namedPorts) {
+          // Only peer selectors saw the change: only the changed identities' entries of this rule can differ
+          // (Cilium's selector-cache delta). A rule with named ports is recomputed whole: whether it warns of
+          // an undefined named port depends on its peers selecting anyone.
+          st.rules.set(r, this.replaceIdentities(st, r, old, ep, changedIds));
+          continue;
+        }
+        st.apply(old, -1);
+      }
+      const c = new Contribution();
+      if (this.enforcement !== 'never') {
+        for (const dir of ['ingress', 'egress'] as const) {
+          if (!r[dir]) continue;
+          for (const s of r[dir].allow) this.addSection(c, dir, s, 'allow', r.origin, ep, c.errors[dir]);
+          for (const s of r[dir].deny) this.addSection(c, dir, s, 'deny', r.origin, ep, c.errors[dir]);
+        }
+      }
+      st.apply(c, 1);
+      st.rules.set(r, c);
+      errorsChanged ||= (old?.errors.ingress.length ?? 0) + (old?.errors.egress.length ?? 0) + c.errors.ingress.length + c.errors.egress.length > 0;
+    }
+    if (errorsChanged) {
+      const errors: PolicyProblem[] = [];
+      for (const dir of ['ingress', 'egress'] as const) for (const r of st.selecting) errors.push(...(st.rules.get(r)?.errors[dir] ?? []));
+      st.errors = dedupeProblems(errors);
+    }
+    const { upserts, deletes } = st.resolve(new CookieMemo(this.cookies));
+    return { policy: st.policy(), upserts, deletes };
+  }
+
+  /** The rule's contribution with the entries of identities `ids` recomputed, the difference applied to the endpoint's state. */
+  private replaceIdentities(st: EndpointState, r: CompiledRule, old: Contribution, ep: EndpointInfo, ids: ReadonlySet<number>): Contribution {
+    const next = new Contribution();
+    const gone = new Contribution();
+    for (let i = 0, j = 0; i < old.keys.length; i += 3, j++) {
+      const into = ids.has(Math.floor(old.keys[i]! / 2)) ? gone : next;
+      into.keys.push(old.keys[i]!, old.keys[i + 1]!, old.keys[i + 2]!);
+      into.origins.push(old.origins[j]!);
+    }
+    const added = new Contribution();
+    for (const dir of ['ingress', 'egress'] as const) {
+      if (!r[dir] || this.enforcement === 'never') continue;
+      for (const s of r[dir].allow) this.addSection(added, dir, s, 'allow', r.origin, ep, added.errors[dir], ids);
+      for (const s of r[dir].deny) this.addSection(added, dir, s, 'deny', r.origin, ep, added.errors[dir], ids);
+    }
+    st.apply(gone, -1);
+    st.apply(added, 1);
+    next.keys.push(...added.keys);
+    next.origins.push(...added.origins);
+    next.errors.ingress.push(...old.errors.ingress);
+    next.errors.egress.push(...old.errors.egress);
+    return next;
+  }
+
+  /** Drops what updateEndpoint keeps for an endpoint that is gone (its next call starts from no entries). */
+  forgetEndpoint(id: number): void {
+    this.states.delete(id);
+  }
+
+  /** What a rule's contribution depends on besides the policy and the endpoint. */
+  private depsOf(r: CompiledRule): RuleDeps {
+    let d = this.ruleDeps.get(r);
+    if (!d) {
+      d = { sels: new Set(), pods: false, inputs: false, namedPorts: false };
+      for (const dir of ['ingress', 'egress'] as const) {
+        const rules = r[dir];
+        if (!rules) continue;
+        for (const s of [...rules.allow, ...rules.deny]) {
+          for (const peer of s.peers) {
+            if (peer.t === 'selector') d.sels.add(peer.sel.key);
+            else if (peer.t === 'entity' && peer.entity === 'cluster') d.pods = true;
+            else if (peer.t === 'service') d.inputs = true;
+          }
+          if (s.ports.some((p) => p.t === 'named')) {
+            d.namedPorts = true;
+            // Egress named ports resolve against the peers' own ports.
+            if (dir === 'egress') d.inputs = true;
+          }
+        }
+      }
+      this.ruleDeps.set(r, d);
+    }
+    return d;
+  }
+
+  /** Appends a change to the log the endpoints' updates replay; an old half is dropped (endpoints behind it start over). */
+  private record(c: Change): void {
+    this.log.push(c);
+    if (this.log.length > MAX_LOG) {
+      const drop = this.log.length >> 1;
+      this.log.splice(0, drop);
+      this.logBase += drop;
+    }
+  }
+
+  /** `only`: just these peer identities' entries (an identity change, see updateEndpoint). */
+  private addSection(acc: EntrySink, dir: Direction, s: Section, verdict: 'allow' | 'deny', origin: Origin, ep: EndpointInfo, errors: PolicyProblem[], only?: ReadonlySet<number>): void {
     const ids = new Set<number>();
-    for (const peer of s.peers) for (const id of this.resolvePeer(peer)) ids.add(id);
+    for (const peer of s.peers) for (const id of this.resolvePeer(peer)) if (!only || only.has(id)) ids.add(id);
     if (ids.size === 0) return;
     const policy = originText(origin);
     for (const spec of s.ports) {
@@ -443,23 +873,32 @@ export class PolicyRepository {
     const out: PolicyMapEntry[] = [];
     const memo = new CookieMemo(this.cookies);
     for (const direction of ['egress', 'ingress'] as const) {
-      for (const [identity, m] of acc.byDir[direction]) {
-        let denies: Acc[] | undefined;
-        for (const a of m.values()) if (a.deny) (denies ??= []).push(a);
-        for (const a of m.values()) {
-          let verdict: PolicyMapEntry['verdict'];
-          let origins: Origin[];
-          if (a.deny) { verdict = 'deny'; origins = a.deny; }
-          else if (a.allow) {
-            const covering = denies?.filter((d) => covers(d, a));
-            if (covering?.length) { verdict = 'deny'; origins = covering.flatMap((d) => d.deny!); }
-            else { verdict = 'allow'; origins = a.allow; }
-          } else { verdict = 'default-deny'; origins = a.defaultDeny ?? []; }
-          out.push({ direction, identity, protocol: a.protocol, port: a.port, portPrefixLen: a.portPrefixLen, verdict, cookie: memo.cookie(origins) });
-        }
-      }
+      for (const [identity, m] of acc.byDir[direction]) resolveGroup(direction, identity, [...m.values()], memo, (e) => out.push(e));
     }
     return out.sort(compareEntries);
+  }
+}
+
+/**
+ * The entries of one (direction, identity): verdicts merged per key
+ * (deny > allow > default-deny), and an allow covered by a deny of the same
+ * identity with the same or a broader protocol/port prefix emitted as that
+ * deny. Both the from-scratch and the incremental computation end here, so
+ * they cannot disagree on what a key's contributions mean.
+ */
+function resolveGroup(direction: Direction, identity: number, accs: readonly Acc[], memo: CookieMemo, emit: (e: PolicyMapEntry) => void): void {
+  let denies: Acc[] | undefined;
+  for (const a of accs) if (a.deny) (denies ??= []).push(a);
+  for (const a of accs) {
+    let verdict: PolicyMapEntry['verdict'];
+    let origins: Origin[];
+    if (a.deny) { verdict = 'deny'; origins = a.deny; }
+    else if (a.allow) {
+      const covering = denies?.filter((d) => covers(d, a));
+      if (covering?.length) { verdict = 'deny'; origins = covering.flatMap((d) => d.deny!); }
+      else { verdict = 'allow'; origins = a.allow; }
+    } else { verdict = 'default-deny'; origins = a.defaultDeny ?? []; }
+    emit({ direction, identity, protocol: a.protocol, port: a.port, portPrefixLen: a.portPrefixLen, verdict, cookie: memo.cookie(origins) });
   }
 }
 

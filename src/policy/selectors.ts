@@ -121,21 +121,31 @@ export class SelectorCache {
     this.podIds = undefined;
   }
 
-  /** Adds or changes one identity, updating every cached selection. */
-  upsertIdentity(id: number, labels: LabelSet): void {
+  /**
+   * Adds or changes one identity, updating every cached selection. Returns
+   * the keys of the cached selectors whose selection changed (the rules
+   * that use them are the only ones an incremental update recomputes).
+   */
+  upsertIdentity(id: number, labels: LabelSet): string[] {
     const idx = indexLabels(labels);
     this.identities.set(id, idx);
-    for (const c of this.cache.values()) {
-      if (selectorMatches(c.sel, id, idx)) c.ids.add(id);
-      else c.ids.delete(id);
+    const changed: string[] = [];
+    for (const [key, c] of this.cache) {
+      if (selectorMatches(c.sel, id, idx)) {
+        if (!c.ids.has(id)) { c.ids.add(id); changed.push(key); }
+      } else if (c.ids.delete(id)) changed.push(key);
     }
     this.podIds = undefined;
+    return changed;
   }
 
-  deleteIdentity(id: number): void {
-    if (!this.identities.delete(id)) return;
-    for (const c of this.cache.values()) c.ids.delete(id);
+  /** Removes one identity; returns the keys of the cached selectors that had selected it. */
+  deleteIdentity(id: number): string[] {
+    if (!this.identities.delete(id)) return [];
+    const changed: string[] = [];
+    for (const [key, c] of this.cache) if (c.ids.delete(id)) changed.push(key);
     this.podIds = undefined;
+    return changed;
   }
 
   labels(id: number): LabelIndex | undefined {
