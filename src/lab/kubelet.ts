@@ -673,7 +673,7 @@ export class Kubelet {
     let podCIDR = '';
     let agentOk = false;
     try {
-      const st = await agentGet<AgentStatus>(this.config.agentSocket, '/v1/status', 2000);
+      const st = await agentGet<AgentStatus>(this.config.agentSocket, '/v1/status?maps=0', 2000);
       podCIDR = st.podCIDR;
       agentOk = st.health === 'ok' || st.health === 'degraded';
     } catch {
