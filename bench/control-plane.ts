@@ -6,6 +6,8 @@
  *               IP → every pod IP in the BPF ipcache of every node's agent.
  *               Baseline: a 1-replica Deployment, interleaved round by round;
  *               t50 / (50 × t1) says how much of the work runs in parallel.
+ *               Also 50 replicas of a Node.js idle container (agnhost pause),
+ *               interleaved: what each pod's Node.js start costs (--node-pause 0: not).
  *   identity    IdentityAllocator.acquire of N distinct label sets,
  *               sequentially and 16 at a time, with P identities already in
  *               the store (--present, default 0, 5000 and 50000), each P on
@@ -19,15 +21,22 @@
  *               informer. Baseline: a raw etcd3 watch on the same prefix,
  *               watching the same updates at the same time. Also the
  *               informers' initial list+sync time at each size.
+ *   cni         wall time of one CNI ADD and one DEL of a test sandbox on an
+ *               idle node, exec'd as the kubelet execs it (ip netns exec
+ *               <node> bin/beeline-cni, config on stdin), --cni-runs times;
+ *               with the plugin's own step marks (BEELINE_CNI_TIMING=1).
+ *               Baselines, interleaved: `ip netns exec <node> true` (the exec
+ *               path), `node -e 0` (the Node.js start-up floor) and the same
+ *               binary's VERSION (a no-op: start-up plus its modules).
  *
  * Apply goes through the code `beeline apply` runs (manifest parse, validation,
  * admission, one store batch) in this process, so no CLI start-up is timed.
  * Pod state comes from a Pod informer (event times); the agents' ipcache is
  * polled (GET /v1/bpf/ipcache) every --poll-ms.
  *
- *   node dist/bench/control-plane.js [--rounds 3] [--replicas 50] [--identities 500] [--present 0,5000,50000]
- *        [--updates 100] [--small 1000] [--large 10000] [--informers 8] [--poll-ms 50]
- *        [--out bench/results/control-plane.json]
+ *   node dist/bench/control-plane.js [--only identity,deployment,watch,cni] [--rounds 3] [--replicas 50]
+ *        [--identities 500] [--present 0,5000,50000] [--updates 100] [--small 1000] [--large 10000]
+ *        [--informers 8] [--poll-ms 50] [--cni-runs 50] [--cni-baseline DIR] [--node-pause 1] [--out bench/results/control-plane.json]
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -44,6 +53,11 @@ import { resourcePrefix, type ObjectInput, type Store, type StoreObject } from '
 import { identityIdKey, identityValueKey, type IdentityAllocator } from '../src/identity/allocator.js';
 import { canonicalLabels, labelSetKey } from '../src/identity/labels.js';
 import { startTestEtcd } from '../test/lib/etcd.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { runAsync } from '../src/common/exec.js';
+import { pluginConfig } from '../src/cni/conflist.js';
+import { cniEnv, installNodeConflist, invokeCni, podNetnsName } from '../src/lab/pods.js';
+import { addNetns, delNetns, netnsExists } from '../src/lab/netns.js';
 
 // The rest of the graph (the CLI's apply, the k8s validators) is loaded by the
 // main thread only: the watch workers load this file too, and need only the store.
@@ -75,6 +89,12 @@ const SMALL = Number(arg('--small', '1000'));
 const LARGE = Number(arg('--large', '10000'));
 const INFORMERS = Number(arg('--informers', '8'));
 const POLL_MS = Number(arg('--poll-ms', '50'));
+const ARMS = new Set(arg('--only', 'identity,deployment,watch,cni').split(','));
+const CNI_RUNS = Number(arg('--cni-runs', '50'));
+/** Also run REPLICAS pods of a Node.js idle container (agnhost pause): what the pause image cost before it ran without Node.js. */
+const NODE_PAUSE = arg('--node-pause', '1') !== '0';
+/** Another build of beeline (a directory with bin/beeline-cni and dist/) whose plugin runs as an interleaved baseline of ADD/DEL. */
+const CNI_BASELINE = arg('--cni-baseline', '');
 /** Copy the lab's logs (kubelets, controllers, agents) here before `lab down`. */
 const KEEP_LOGS = arg('--keep-logs', '');
 const OUT = arg('--out', join(repoRoot, 'bench', 'results', 'control-plane.json'));
@@ -217,9 +237,18 @@ async function apply(store: Store, lab: Lab, yaml: string): Promise<void> {
 // ---------------------------------------------------------------------------
 // Arm 1: Deployment apply → Running → ipcache everywhere
 
+/**
+ * What a Deployment's pods run: registry.k8s.io/pause (host processes, no Node.js), or, as the
+ * baseline of what a Node.js container start costs, agnhost's pause (the catalogue's built-in:
+ * `node main.js agnhost pause`, which idles).
+ */
+type DeployImage = 'pause' | 'node';
+const IMAGES: Record<DeployImage, string> = { pause: 'registry.k8s.io/pause:3.9', node: 'registry.k8s.io/e2e-test-images/agnhost:2.52' };
+
 interface DeploySample {
   round: number;
   replicas: number;
+  image: DeployImage;
   /** apply → all pods Running with an IP (s). */
   runningS: number;
   /** apply → every pod IP in every agent's ipcache (s). */
@@ -235,7 +264,7 @@ interface DeploySample {
   deleteIpcacheS: number;
 }
 
-function deploymentYaml(name: string, replicas: number): string {
+function deploymentYaml(name: string, replicas: number, image: DeployImage): string {
   return `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -251,7 +280,7 @@ spec:
     spec:
       containers:
       - name: pause
-        image: registry.k8s.io/pause:3.9
+        image: ${IMAGES[image]}
 `;
 }
 
@@ -264,8 +293,8 @@ async function ipcacheSets(lab: Lab): Promise<Set<string>[]> {
   );
 }
 
-async function deployRound(store: Store, lab: Lab, pods: ReturnType<Store['informer']>, round: number, replicas: number): Promise<DeploySample> {
-  const name = `cpb-r${round}-x${replicas}`;
+async function deployRound(store: Store, lab: Lab, pods: ReturnType<Store['informer']>, round: number, replicas: number, image: DeployImage): Promise<DeploySample> {
+  const name = `cpb-r${round}-x${replicas}-${image}`;
   const mine = () => pods.list(NS).filter((p) => p.metadata.labels?.app === name);
   const isRunning = (p: StoreObject) => !p.metadata.deletionTimestamp && (p.status as any)?.phase === 'Running' && !!(p.status as any)?.podIP;
   const runningAt = new Map<string, { t: number; ip: string }>();
@@ -276,7 +305,7 @@ async function deployRound(store: Store, lab: Lab, pods: ReturnType<Store['infor
   pods.on('add', onPod).on('update', onPod);
   try {
     const t0 = now();
-    await apply(store, lab, deploymentYaml(name, replicas));
+    await apply(store, lab, deploymentYaml(name, replicas, image));
     let tRunning = 0;
     const seenAt = new Map<string, number>(); // ip → when the last agent had it
     await until(`${replicas} pods Running and in every ipcache`, 180_000, async () => {
@@ -295,6 +324,7 @@ async function deployRound(store: Store, lab: Lab, pods: ReturnType<Store['infor
     const sample: DeploySample = {
       round,
       replicas,
+      image,
       runningS: (tRunning - t0) / 1000,
       ipcacheS: (tIpcache - t0) / 1000,
       firstRunningS: (Math.min(...[...runningAt.values()].map((r) => r.t)) - t0) / 1000,
@@ -315,6 +345,79 @@ async function deployRound(store: Store, lab: Lab, pods: ReturnType<Store['infor
   } finally {
     // The informer is an EventEmitter (CacheInformer); its interface does not declare off().
     (pods as unknown as EventEmitter).off('add', onPod).off('update', onPod);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Arm 4: CNI ADD/DEL wall time on an idle node, against the exec and Node.js floors
+
+type CniOp = 'exec' | 'node' | 'version' | 'add' | 'del' | 'add-baseline' | 'del-baseline';
+interface CniSample {
+  run: number;
+  op: CniOp;
+  /** Wall time of the exec, as the kubelet sees it (spawn → exit). */
+  ms: number;
+  /** The plugin's marks (ms since its process started), ADD and DEL only. */
+  marks?: Record<string, number>;
+}
+
+function cniMarks(stderr: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of stderr.matchAll(/^beeline-cni: timing (\S+) ([\d.]+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+async function cniArm(): Promise<CniSample[]> {
+  const state = readState(LAB)!;
+  const node = state.plan.nodes[0]!;
+  const conflist = installNodeConflist(state, node.name);
+  const netns = podNetnsName(LAB, NS, 'cnibench');
+  if (netnsExists(netns)) delNetns(netns);
+  addNetns(netns);
+  const timed = async (fn: () => Promise<{ code: number; stderr: string }>) => {
+    const t0 = now();
+    const r = await fn();
+    const ms = now() - t0;
+    if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`);
+    return { ms, stderr: r.stderr };
+  };
+  const out: CniSample[] = [];
+  const one: Record<string, (run: number) => Promise<void>> = {
+    // The environment the plugin gets (invokeCni passes PATH and CNI_* only): e.g. a
+    // NODE_EXTRA_CA_CERTS in ours would cost every Node.js start ~15 ms of reading certificates.
+    exec: async (run) => void out.push({ run, op: 'exec', ms: (await timed(() => runAsync('ip', ['netns', 'exec', node.netns, 'true'], { allowFailure: true, env: { PATH: process.env.PATH } }))).ms }),
+    node: async (run) =>
+      void out.push({ run, op: 'node', ms: (await timed(() => runAsync('ip', ['netns', 'exec', node.netns, process.execPath, '-e', '0'], { allowFailure: true, env: { PATH: process.env.PATH } }))).ms }),
+    version: async (run) =>
+      void out.push({ run, op: 'version', ms: (await timed(() => invokeCni(node.netns, { CNI_COMMAND: 'VERSION', CNI_PATH: join(repoRoot, 'bin') }, {}).then((r) => ({ code: r.code, stderr: r.stderr })))).ms }),
+    adddel: (run) => addDel(run, join(repoRoot, 'bin', 'beeline-cni'), ''),
+    ...(CNI_BASELINE ? { baseline: (run: number) => addDel(run, join(CNI_BASELINE, 'bin', 'beeline-cni'), '-baseline') } : {}),
+  };
+  async function addDel(run: number, plugin: string, suffix: '' | '-baseline'): Promise<void> {
+    const ref = { containerID: randomBytes(32).toString('hex'), netnsPath: `/run/netns/${netns}`, ifname: 'eth0', namespace: NS, name: 'cnibench', uid: randomUUID() };
+    let result: unknown;
+    const add = await timed(async () => {
+      const r = await invokeCni(node.netns, { ...cniEnv('ADD', ref), BEELINE_CNI_TIMING: '1' }, pluginConfig(conflist, 0, { labels: { app: 'cnibench' } }), plugin);
+      result = r.result;
+      return { code: r.code, stderr: r.error ? `${r.error.msg} ${r.stderr}` : r.stderr };
+    });
+    out.push({ run, op: `add${suffix}`, ms: add.ms, marks: cniMarks(add.stderr) });
+    const del = await timed(async () => {
+      const r = await invokeCni(node.netns, { ...cniEnv('DEL', ref), BEELINE_CNI_TIMING: '1' }, pluginConfig(conflist, 0, { prevResult: result as never }), plugin);
+      return { code: r.code, stderr: r.error ? `${r.error.msg} ${r.stderr}` : r.stderr };
+    });
+    out.push({ run, op: `del${suffix}`, ms: del.ms, marks: cniMarks(del.stderr) });
+  }
+  try {
+    const order = ['exec', 'node', 'version', 'adddel', ...(CNI_BASELINE ? ['baseline'] : [])];
+    for (let run = 1; run <= CNI_RUNS; run++) {
+      // Rotate the order every run, so no arm always follows another.
+      for (let k = 0; k < order.length; k++) await one[order[(run + k) % order.length]!]!(run);
+      if (run % 10 === 0) progress(`cni ${run}/${CNI_RUNS}: ADD ${fmt(out.filter((s) => s.op === 'add').at(-1)!.ms, 1)} ms`);
+    }
+    return out;
+  } finally {
+    delNetns(netns);
   }
 }
 
@@ -522,43 +625,51 @@ async function main(): Promise<void> {
 
     // --- identity allocation, each store size on its own etcd
     const identity: IdentitySample[] = [];
-    for (const present of PRESENT) identity.push(...(await identityArm(present)));
+    if (ARMS.has('identity')) for (const present of PRESENT) identity.push(...(await identityArm(present)));
+
+    // --- CNI ADD/DEL on the idle lab (before any Deployment)
+    const cni = ARMS.has('cni') ? await cniArm() : [];
 
     // --- deployments
     const pods = store.informer('Pod', { namespace: NS });
     await pods.start();
     await pods.waitForSync();
     const deploy: DeploySample[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const replicas of round % 2 ? [1, REPLICAS] : [REPLICAS, 1]) {
-        const s = await deployRound(store, lab, pods, round, replicas);
+    const variants: [number, DeployImage][] = [[1, 'pause'], [REPLICAS, 'pause'], ...(NODE_PAUSE ? [[REPLICAS, 'node'] as [number, DeployImage]] : [])];
+    for (let round = 1; round <= (ARMS.has('deployment') ? ROUNDS : 0); round++) {
+      // Rotate the order every round, so no variant always follows another.
+      for (let k = 0; k < variants.length; k++) {
+        const [replicas, image] = variants[(round + k) % variants.length]!;
+        const s = await deployRound(store, lab, pods, round, replicas, image);
         deploy.push(s);
         progress(
-          `deploy round ${round}/${ROUNDS} replicas=${String(replicas).padEnd(3)} running=${fmt(s.runningS, 2)}s ipcache=${fmt(s.ipcacheS, 2)}s first=${fmt(s.firstRunningS, 2)}s delete=${fmt(s.deleteS, 2)}s`,
+          `deploy round ${round}/${ROUNDS} replicas=${String(replicas).padEnd(3)} ${image.padEnd(5)} running=${fmt(s.runningS, 2)}s ipcache=${fmt(s.ipcacheS, 2)}s first=${fmt(s.firstRunningS, 2)}s delete=${fmt(s.deleteS, 2)}s`,
         );
       }
     }
     await pods.stop();
 
     // --- watch fan-out: 1k, then grow to 10k
-    await store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: PROBE, namespace: NS }, data: { seq: '-1' } });
     const populateS: Record<number, number> = {};
+    const watch: WatchResult[] = [];
+    if (ARMS.has('watch')) {
+    await store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: PROBE, namespace: NS }, data: { seq: '-1' } });
     populateS[SMALL] = await populate(store, 0, SMALL - 1);
     progress(`watch: ${SMALL} ConfigMaps written in ${fmt(populateS[SMALL]!, 1)}s`);
-    const watch: WatchResult[] = [];
     watch.push(await watchArm(store, lab, SMALL, 0));
     progress(`watch ${SMALL}: raw p50 ${fmt(median(watch[0]!.raw), 2)}ms informers(all) p50 ${fmt(median(watch[0]!.informersAll), 2)}ms`);
     populateS[LARGE] = await populate(store, SMALL - 1, LARGE - 1);
     progress(`watch: ${LARGE} ConfigMaps (+${LARGE - SMALL} in ${fmt(populateS[LARGE]!, 1)}s)`);
     watch.push(await watchArm(store, lab, LARGE, 100_000));
     progress(`watch ${LARGE}: raw p50 ${fmt(median(watch[1]!.raw), 2)}ms informers(all) p50 ${fmt(median(watch[1]!.informersAll), 2)}ms`);
+    }
 
     // --- tables
     const lines: string[] = [];
-    const d1 = deploy.filter((s) => s.replicas === 1);
-    const dN = deploy.filter((s) => s.replicas === REPLICAS);
-    const deploySummary = [d1, dN].map((s) => ({
+    const groups = variants.map(([replicas, image]) => deploy.filter((s) => s.replicas === replicas && s.image === image)).filter((g) => g.length);
+    const deploySummary = groups.map((s) => ({
       replicas: s[0]!.replicas,
+      image: IMAGES[s[0]!.image],
       runningS: median(s.map((x) => x.runningS)),
       runningMinS: Math.min(...s.map((x) => x.runningS)),
       runningMaxS: Math.max(...s.map((x) => x.runningS)),
@@ -571,28 +682,34 @@ async function main(): Promise<void> {
       ipcacheLagMaxMs: Math.max(...s.flatMap((x) => x.ipcacheLagMs)),
       deleteS: median(s.map((x) => x.deleteS)),
     }));
-    const parallelism = {
+    const parallelism = !deploy.length ? undefined : {
       running: deploySummary[1]!.runningS / (REPLICAS * deploySummary[0]!.runningS),
       ipcache: deploySummary[1]!.ipcacheS / (REPLICAS * deploySummary[0]!.ipcacheS),
     };
+    if (deploy.length) {
     lines.push(`Deployment apply → pods (median of ${ROUNDS} rounds, min–max; ipcache polled every ${POLL_MS} ms)`, '');
-    lines.push('| replicas | apply→all Running s | apply→all in every ipcache s | per pod ms | first pod Running s | Running→ipcache per pod ms (p50, max) | delete→pods gone s |');
-    lines.push('|---|---|---|---|---|---|---|');
-    for (const [i, s] of [d1, dN].entries()) {
+    lines.push('| replicas | image | apply→all Running s | apply→all in every ipcache s | per pod ms | first pod Running s | Running→ipcache per pod ms (p50, max) | delete→pods gone s |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const [i, s] of groups.entries()) {
       const m = deploySummary[i]!;
       lines.push(
-        `| ${m.replicas} | ${spread(s.map((x) => x.runningS), 2)} | ${spread(s.map((x) => x.ipcacheS), 2)} | ${fmt(m.perPodMs, 0)} | ${fmt(m.firstRunningS, 2)} | ${fmt(m.ipcacheLagP50Ms, 0)}, ${fmt(m.ipcacheLagMaxMs, 0)} | ${fmt(m.deleteS, 2)} |`,
+        `| ${m.replicas} | ${s[0]!.image === 'node' ? 'agnhost pause (Node.js)' : 'pause'} | ${spread(s.map((x) => x.runningS), 2)} | ${spread(s.map((x) => x.ipcacheS), 2)} | ${fmt(m.perPodMs, 0)} | ${fmt(m.firstRunningS, 2)} | ${fmt(m.ipcacheLagP50Ms, 0)}, ${fmt(m.ipcacheLagMaxMs, 0)} | ${fmt(m.deleteS, 2)} |`,
       );
     }
-    lines.push('', `t${REPLICAS} / (${REPLICAS} × t1): ${fmt(parallelism.running, 3)} to Running, ${fmt(parallelism.ipcache, 3)} to ipcache (1 = no parallelism, 1/${REPLICAS} = all at once)`, '');
+    lines.push('', `t${REPLICAS} / (${REPLICAS} × t1): ${fmt(parallelism!.running, 3)} to Running, ${fmt(parallelism!.ipcache, 3)} to ipcache (1 = no parallelism, 1/${REPLICAS} = all at once)`);
+    const nodeIdle = deploySummary.find((m) => m.image === IMAGES.node);
+    if (nodeIdle) lines.push(`${REPLICAS} pause pods vs ${REPLICAS} Node.js idle pods: ${fmt(deploySummary[1]!.ipcacheS / nodeIdle.ipcacheS, 2)}× the time to every ipcache`);
+    lines.push(`Goal ${REPLICAS} replicas in every ipcache ≤ 5 s: ${deploySummary[1]!.ipcacheS <= 5 ? 'met' : 'missed'} (${fmt(deploySummary[1]!.ipcacheS, 2)} s)`, '');
+    }
 
-    const identitySummary = PRESENT.flatMap((present) => (['sequential', 'concurrent16'] as const).map((mode) => {
+    const identitySummary = !identity.length ? [] : PRESENT.flatMap((present) => (['sequential', 'concurrent16'] as const).map((mode) => {
       const acq = identity.filter((s) => s.present === present && s.mode === mode && s.op === 'acquire');
       const a = acq.map((s) => s.perSec);
       const p = identity.filter((s) => s.present === present && s.mode === mode && s.op === 'put').map((s) => s.perSec);
       const lostPerAllocation = acq.reduce((n, s) => n + (s.lostRaces ?? 0), 0) / acq.reduce((n, s) => n + s.n, 0);
       return { present, mode, acquirePerSec: median(a), acquireMin: Math.min(...a), acquireMax: Math.max(...a), putPerSec: median(p), putMin: Math.min(...p), putMax: Math.max(...p), ratio: median(a) / median(p), lostPerAllocation };
     }));
+    if (identity.length) {
     lines.push(`Identity allocation (${IDENTITIES} distinct label sets per round, median of ${ROUNDS} rounds, min–max)`, '');
     lines.push('| identities present | mode | identities/s | etcd puts/s (baseline) | acquire vs put | lost races per allocation |');
     lines.push('|---|---|---|---|---|---|');
@@ -600,11 +717,12 @@ async function main(): Promise<void> {
       lines.push(`| ${m.present} | ${m.mode === 'sequential' ? 'sequential' : `${CONCURRENCY} concurrent`} | ${fmt(m.acquirePerSec, 0)} (${fmt(m.acquireMin, 0)}–${fmt(m.acquireMax, 0)}) | ${fmt(m.putPerSec, 0)} (${fmt(m.putMin, 0)}–${fmt(m.putMax, 0)}) | ${fmt(m.ratio, 3)} | ${fmt(m.lostPerAllocation, 3)} |`);
     }
     lines.push('');
-
+    }
+    const watchSummary: Record<string, unknown>[] = [];
+    if (watch.length) {
     lines.push(`Watch fan-out (${UPDATES} updates of one ConfigMap per size; update issued → delivered; ${INFORMERS} informers in worker threads, own clients)`, '');
     lines.push('| objects | watcher | initial list+sync ms (median, max) | p50 ms | p99 ms | max ms | p50 vs raw watch | lost |');
     lines.push('|---|---|---|---|---|---|---|---|');
-    const watchSummary: Record<string, unknown>[] = [];
     for (const w of watch) {
       const rawP50 = median(w.raw);
       for (const [label, xs, sync] of [
@@ -618,6 +736,40 @@ async function main(): Promise<void> {
         lines.push(`| ${w.objects} | ${label} | ${sync ? `${fmt(row.syncMedianMs!, 0)}, ${fmt(row.syncMaxMs!, 0)}` : '–'} | ${fmt(row.p50Ms, 2)} | ${fmt(row.p99Ms, 2)} | ${fmt(row.maxMs, 2)} | ${fmt(row.ratioP50, 2)} | ${w.lost} |`);
       }
     }
+    }
+    const cniOps: [CniOp, string][] = [
+      ['exec', '`ip netns exec <node> true` (exec path floor)'],
+      ['node', '`ip netns exec <node> node -e 0` (Node.js floor)'],
+      ['version', 'beeline-cni VERSION (start-up + modules, no-op)'],
+      ['add', 'beeline-cni ADD'],
+      ['del', 'beeline-cni DEL'],
+      ...(CNI_BASELINE ? ([['add-baseline', `ADD of the plugin in ${CNI_BASELINE}`], ['del-baseline', `DEL of the plugin in ${CNI_BASELINE}`]] as [CniOp, string][]) : []),
+    ];
+    const cniSummary = cni.length ? cniOps.map(([op, label]) => {
+      const xs = cni.filter((s) => s.op === op).map((s) => s.ms);
+      return { op, label, n: xs.length, p50Ms: median(xs), p90Ms: pct(xs, 90), minMs: Math.min(...xs), maxMs: Math.max(...xs) };
+    }) : [];
+    // Median time between consecutive marks of the plugin (the first from its process start).
+    const cniSteps = (op: 'add' | 'del') => {
+      const samples = cni.filter((s) => s.op === op && s.marks);
+      const names = Object.keys(samples[0]?.marks ?? {});
+      return names.map((name, i) => ({ step: name, ms: median(samples.map((s) => s.marks![name]! - (i ? s.marks![names[i - 1]!]! : 0))) }));
+    };
+    if (cni.length) {
+      const base = cniSummary.find((s) => s.op === 'node')!.p50Ms;
+      lines.push(`CNI on an idle node (${CNI_RUNS} runs, interleaved; wall time of the exec as the kubelet runs it)`, '');
+      lines.push('| exec | p50 ms | p90 ms | min ms | max ms | p50 vs node -e 0 |');
+      lines.push('|---|---|---|---|---|---|');
+      for (const m of cniSummary) lines.push(`| ${m.label} | ${fmt(m.p50Ms, 1)} | ${fmt(m.p90Ms, 1)} | ${fmt(m.minMs, 1)} | ${fmt(m.maxMs, 1)} | ${fmt(m.p50Ms / base, 2)} |`);
+      for (const op of ['add', 'del'] as const) {
+        lines.push('', `${op.toUpperCase()} inside the plugin (median ms per step; the first from process start): ${cniSteps(op).map((s) => `${s.step} ${fmt(s.ms, 1)}`).join(', ')}`);
+      }
+      const add = cniSummary.find((s) => s.op === 'add')!.p50Ms;
+      const add0 = cniSummary.find((s) => s.op === 'add-baseline')?.p50Ms;
+      const del0 = cniSummary.find((s) => s.op === 'del-baseline')?.p50Ms;
+      if (add0 && del0) lines.push('', `This build vs ${CNI_BASELINE} (p50): ADD ${fmt(add / add0, 2)}×, DEL ${fmt(cniSummary.find((s) => s.op === 'del')!.p50Ms / del0, 2)}×`);
+      lines.push('', `Goal CNI ADD p50 ≤ 50 ms: ${add <= 50 ? 'met' : 'missed'} (${fmt(add, 1)} ms)`, '');
+    }
     const table = lines.join('\n');
     process.stdout.write(table + '\n');
     mkdirSync(dirname(OUT), { recursive: true });
@@ -626,9 +778,9 @@ async function main(): Promise<void> {
       JSON.stringify(
         {
           date: started,
-          params: { rounds: ROUNDS, replicas: REPLICAS, identities: IDENTITIES, concurrency: CONCURRENCY, updates: UPDATES, small: SMALL, large: LARGE, informers: INFORMERS, pollMs: POLL_MS },
-          summary: { deployment: deploySummary, parallelism, identity: identitySummary, watch: watchSummary, populateSeconds: populateS },
-          samples: { deployment: deploy, identity, watch },
+          params: { arms: [...ARMS], cniRuns: CNI_RUNS, rounds: ROUNDS, replicas: REPLICAS, identities: IDENTITIES, concurrency: CONCURRENCY, updates: UPDATES, small: SMALL, large: LARGE, informers: INFORMERS, pollMs: POLL_MS },
+          summary: { deployment: deploySummary, parallelism, identity: identitySummary, watch: watchSummary, populateSeconds: populateS, cni: cniSummary, cniSteps: cni.length ? { add: cniSteps('add'), del: cniSteps('del') } : undefined },
+          samples: { deployment: deploy, identity, watch, cni },
         },
         null,
         2,

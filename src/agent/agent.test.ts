@@ -18,11 +18,11 @@ class FakeDatapath implements NodeDatapath {
   async start() {
     this.calls.push('start');
   }
-  info(): DatapathInfo {
+  info(opts: { countEntries?: boolean } = {}): DatapathInfo {
     return {
       mode: 'fake',
       attachments: [{ iface: 'eth0', direction: 'ingress', program: 'bl_from_netdev' }],
-      maps: [{ name: 'bl_metrics', type: 'percpu_hash', maxEntries: 1024, entries: 1 }],
+      maps: [{ name: 'bl_metrics', type: 'percpu_hash', maxEntries: 1024, ...(opts.countEntries === false ? {} : { entries: 1 }) }],
       events: { read: 3, lost: 0 },
     };
   }
@@ -142,6 +142,11 @@ test('the agent serves status and datapath metrics over its unix socket', async 
     assert.equal(st.podCIDR, '10.0.1.0/24');
     assert.equal(st.cniNetwork, 'beeline');
     assert.equal(st.datapath.mode, 'fake');
+    assert.equal(st.datapath.maps[0]!.entries, 1);
+    // ?maps=0 (the CNI plugin, the kubelet): the same status without walking the maps to count entries.
+    const brief = await agentGet<AgentStatus>(sock, '/v1/status?maps=0');
+    assert.equal(brief.cniNetwork, 'beeline');
+    assert.equal(brief.datapath.maps[0]!.entries, undefined);
     const m = await agentGet<{ packets: string }[]>(sock, '/v1/metrics/datapath');
     assert.equal(m[0]!.packets, String(2n ** 40n), '64-bit counters keep full precision');
     const nf = await agentRequest<{ error: { code: string } }>(sock, 'GET', '/v1/nope');

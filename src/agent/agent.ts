@@ -94,7 +94,9 @@ export class Agent {
     this.endpoints = new EndpointManager(join(config.stateDir, 'endpoints.json'), this.datapath, this.log);
     this.api
       .route('GET', '/healthz', () => ({ health: this.health() }))
-      .route('GET', '/v1/status', () => this.status())
+      // ?maps=0: no map entry counts (a walk of every conntrack key), for callers that want
+      // the network or health on every call: the CNI plugin's ADD and DEL, the kubelet's heartbeat.
+      .route('GET', '/v1/status', (_r, _b, q) => this.status({ countEntries: q.get('maps') !== '0' }))
       .route('GET', '/v1/metrics/datapath', () => this.datapath.metrics())
       .route('POST', '/v1/ipam/allocate', (_r, b) => ({ ...this.requireIpam().allocate(ownerOf(b as IpamAllocateRequest)), mtu: this.podMTU }))
       .route('POST', '/v1/ipam/release', (_r, b) => ({ released: this.requireIpam().release(ownerOf(b as IpamReleaseRequest)) ?? null }))
@@ -161,8 +163,8 @@ export class Agent {
     return 'ok';
   }
 
-  status(): AgentStatus {
-    const dp = this.datapath.info();
+  status(opts: { countEntries?: boolean } = {}): AgentStatus {
+    const dp = this.datapath.info(opts);
     return {
       node: this.config.node,
       lab: this.config.lab,

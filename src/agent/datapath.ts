@@ -128,7 +128,8 @@ export interface IpcacheRow {
 export interface NodeDatapath {
   /** Load (or reuse pinned maps), configure for this node's pod CIDR, attach to the node's devices. */
   start(podCIDR: string): Promise<void>;
-  info(): DatapathInfo;
+  /** What runs, its maps and counters; `countEntries: false` leaves the maps' entry counts out (they walk every key). */
+  info(opts?: { countEntries?: boolean }): DatapathInfo;
   /** Events read and lost so far: cheap (no map walks), for per-second use. */
   eventCounters(): DatapathInfo['events'];
   metrics(): MetricRow[];

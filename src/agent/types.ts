@@ -74,7 +74,8 @@ export interface MapStatus {
   name: string;
   type: string;
   maxEntries: number;
-  entries: number;
+  /** Absent when the caller asked for none (GET /v1/status?maps=0): counting walks every key of the map. */
+  entries?: number;
 }
 
 export interface AttachmentStatus {

@@ -45,7 +45,8 @@ export function agentApi(socket: string): AgentApi {
   return {
     socket,
     async network() {
-      const st = await call<{ cniNetwork?: string }>(CniCode.TryAgainLater, 'GET', '/v1/status');
+      // maps=0: the agent need not count its maps' entries (an older agent ignores it).
+      const st = await call<{ cniNetwork?: string }>(CniCode.TryAgainLater, 'GET', '/v1/status?maps=0');
       return typeof st?.cniNetwork === 'string' && st.cniNetwork !== '' ? st.cniNetwork : undefined;
     },
     allocate: (owner) => call<IpamAllocation>(CniCode.Ipam, 'POST', '/v1/ipam/allocate', { owner }),

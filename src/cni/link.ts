@@ -43,9 +43,13 @@ export interface PodLinks {
   podAddresses(netns: string, name: string): string[];
   /** Creates `podIf` in `netns` with its peer `hostIf` in the plugin's namespace. */
   createVeth(netns: string, podIf: string, hostIf: string): void;
-  /** Address /32, MTU, link and lo up, the gateway route on-link and the default route via it. */
-  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): void;
-  configureHost(hostIf: string, mtu?: number): void;
+  /**
+   * Address /32, MTU, link and lo up, the gateway route on-link and the default route via it;
+   * returns the pod interface as configured (read in the same `ip` run: one exec less per ADD).
+   */
+  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo;
+  /** MTU and up; returns the host interface as configured (same `ip` run). */
+  configureHost(hostIf: string, mtu?: number): LinkInfo;
   /** Deletes a link of the plugin's namespace (with it, its veth peer). False when it was not there. */
   deleteHostLink(name: string): boolean;
   deletePodLink(netns: string, name: string): boolean;
@@ -59,6 +63,9 @@ interface IpLinkJson {
   mtu: number;
   address: string;
 }
+
+/** What iproute2 says when the named link does not exist. */
+const NO_DEVICE = /Cannot find device|does not exist/;
 
 const ifaceError = (msg: string, details?: string) => new CniError(CniCode.Interface, msg, { details });
 
@@ -120,7 +127,7 @@ export class IpLinks implements PodLinks {
     );
   }
 
-  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): void {
+  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {
     this.guardPod(netns);
     const batch = [
       `addr add ${ip}/32 dev ${podIf}`,
@@ -129,30 +136,37 @@ export class IpLinks implements PodLinks {
       'link set dev lo up',
       `route add ${gateway} dev ${podIf} scope link`,
       `route add default via ${gateway} dev ${podIf}`,
+      `link show dev ${podIf}`,
     ];
-    this.exec(['nsenter', `--net=${netns}`, 'ip', '-batch', '-'], `configure ${podIf} in ${netns} (${ip}/32 via ${gateway})`, false, batch.join('\n') + '\n');
+    const op = `configure ${podIf} in ${netns} (${ip}/32 via ${gateway})`;
+    return this.shown(this.exec(['nsenter', `--net=${netns}`, 'ip', '-j', '-batch', '-'], op, false, batch.join('\n') + '\n'), op);
   }
 
-  configureHost(hostIf: string, mtu?: number): void {
+  configureHost(hostIf: string, mtu?: number): LinkInfo {
     this.guardHost();
-    const batch = [...(mtu ? [`link set dev ${hostIf} mtu ${mtu}`] : []), `link set dev ${hostIf} up`];
-    this.exec(['ip', '-batch', '-'], `bring up ${hostIf}`, false, batch.join('\n') + '\n');
+    const batch = [...(mtu ? [`link set dev ${hostIf} mtu ${mtu}`] : []), `link set dev ${hostIf} up`, `link show dev ${hostIf}`];
+    const op = `bring up ${hostIf}`;
+    return this.shown(this.exec(['ip', '-j', '-batch', '-'], op, false, batch.join('\n') + '\n'), op);
   }
 
+  // Deletes straight away (one `ip` run per DEL, not two): a link that is not there is the
+  // kernel's "Cannot find device", and only another failure is looked into.
   deleteHostLink(name: string): boolean {
     this.guardHost();
-    if (!this.hostLink(name)) return false;
     const r = this.exec(['ip', 'link', 'del', 'dev', name], `delete ${name}`, true);
-    if (r.code !== 0 && this.hostLink(name)) throw ifaceError(`delete ${name}: ${lastLine(r)}`);
-    return r.code === 0;
+    if (r.code === 0) return true;
+    if (NO_DEVICE.test(r.stderr)) return false;
+    if (this.hostLink(name)) throw ifaceError(`delete ${name}: ${lastLine(r)}`);
+    return false;
   }
 
   deletePodLink(netns: string, name: string): boolean {
     this.guardPod(netns);
-    if (!this.podLink(netns, name)) return false;
     const r = this.exec(['nsenter', `--net=${netns}`, 'ip', 'link', 'del', 'dev', name], `delete ${name} in ${netns}`, true);
-    if (r.code !== 0 && this.podLink(netns, name)) throw ifaceError(`delete ${name} in ${netns}: ${lastLine(r)}`);
-    return r.code === 0;
+    if (r.code === 0) return true;
+    if (NO_DEVICE.test(r.stderr)) return false;
+    if (this.podLink(netns, name)) throw ifaceError(`delete ${name} in ${netns}: ${lastLine(r)}`);
+    return false;
   }
 
   private show(cmd: string[]): LinkInfo | undefined {
@@ -161,16 +175,20 @@ export class IpLinks implements PodLinks {
       if (/does not exist/.test(r.stderr)) return undefined;
       throw ifaceError(`${cmd.join(' ')}: ${lastLine(r)}`);
     }
-    const j = (JSON.parse(r.stdout || '[]') as IpLinkJson[])[0];
-    if (!j) return undefined;
-    return {
-      name: j.ifname,
-      ifindex: j.ifindex,
-      ...(j.link_index !== undefined ? { peerIfindex: j.link_index } : {}),
-      mac: j.address,
-      mtu: j.mtu,
-      up: j.flags.includes('UP'),
-    };
+    return linkInfo((JSON.parse(r.stdout || '[]') as IpLinkJson[])[0]);
+  }
+
+  /** The link a batch ending in `link show` printed (its last JSON line; the other commands print nothing). */
+  private shown(r: RunResult, operation: string): LinkInfo {
+    const last = r.stdout.trim().split('\n').pop() ?? '';
+    let info: LinkInfo | undefined;
+    try {
+      info = linkInfo((JSON.parse(last || '[]') as IpLinkJson[])[0]);
+    } catch {
+      /* reported below */
+    }
+    if (!info) throw ifaceError(`${operation}: ip printed no link`, r.stdout.slice(0, 200));
+    return info;
   }
 
   private exec(cmd: string[], operation: string, allowFailure = false, input?: string): RunResult {
@@ -198,6 +216,18 @@ export class IpLinks implements PodLinks {
       throw new CniError(CniCode.HostSafety, `beeline-cni: refusing to work inside ${netns}: it is the ${kind === 'root' ? "machine's root" : "plugin's own"} network namespace`);
     }
   }
+}
+
+function linkInfo(j: IpLinkJson | undefined): LinkInfo | undefined {
+  if (!j) return undefined;
+  return {
+    name: j.ifname,
+    ifindex: j.ifindex,
+    ...(j.link_index !== undefined ? { peerIfindex: j.link_index } : {}),
+    mac: j.address,
+    mtu: j.mtu,
+    up: j.flags.includes('UP'),
+  };
 }
 
 function lastLine(r: RunResult): string {

@@ -58,6 +58,8 @@ class FakeLinks implements PodLinks {
   }
   createVeth(netns: string, podIf: string, hostIf: string) {
     this.step('createVeth');
+    // As the kernel: a name taken on either side fails the whole request, and nothing is made.
+    if (this.pods.get(netns)!.has(podIf) || this.host.has(hostIf)) throw new CniError(102, `create veth ${podIf} in ${netns} with peer ${hostIf}: RTNETLINK answers: File exists`);
     const p = this.ifindex++;
     const h = this.ifindex++;
     this.pods.get(netns)!.set(podIf, { name: podIf, ifindex: p, peerIfindex: h, mac: this.mac(), mtu: 1500, up: false, addrs: [] });
@@ -69,12 +71,14 @@ class FakeLinks implements PodLinks {
     l.addrs.push(`${ip}/32`);
     l.up = true;
     if (mtu) l.mtu = mtu;
+    return l;
   }
   configureHost(hostIf: string, mtu?: number) {
     this.step('configureHost');
     const l = this.host.get(hostIf)!;
     l.up = true;
     if (mtu) l.mtu = mtu;
+    return l;
   }
   deleteHostLink(name: string) {
     const l = this.host.get(name);
@@ -187,7 +191,7 @@ test('ADD: an exhausted pool is code 101 naming the CIDR; nothing is made', asyn
   assert.deepEqual(links.ops, [], 'no link was touched');
 });
 
-test('ADD: validated before anything is made (network name, sandbox, existing interfaces, root namespace)', async (t) => {
+test('ADD: validated before anything is made (network name, sandbox, root namespace)', async (t) => {
   const agent = await fakeAgent(t);
   const { links, call, conf } = setup(agent);
   const expect = async (over: Record<string, string | undefined>, config: unknown, code: number, msg: RegExp) => {
@@ -209,11 +213,32 @@ test('ADD: validated before anything is made (network name, sandbox, existing in
   links.root = true;
   await expect({}, conf(), 105, /root network namespace; refusing/);
   links.root = false;
-  links.pods.get(POD)!.set('eth0', { name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:99', mtu: 1500, up: true, addrs: [] });
-  await expect({}, conf(), 102, /interface eth0 already exists/);
+});
+
+test('ADD: an interface name already taken (in the pod, or the host end) is code 102; the address is released and that interface left alone', async (t) => {
+  const agent = await fakeAgent(t);
+  const { links, call } = setup(agent);
+  const taken = async (msg: RegExp) => {
+    links.ops = [];
+    const r = await call('ADD');
+    assert.equal(r.exitCode, 1, r.stdout);
+    assert.equal(r.json!.code, 102, r.stdout);
+    assert.match(r.json!.msg, msg);
+    assert.equal(agent.pool.used, 0, 'address released');
+    assert.deepEqual(links.ops, ['createVeth'], 'the refused veth is all that was tried');
+  };
+  const podEth0 = { name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:99', mtu: 1500, up: true, addrs: ['10.9.9.9/32'] };
+  links.pods.get(POD)!.set('eth0', podEth0);
+  await taken(/interface eth0 already exists/);
+  assert.equal(links.pods.get(POD)!.get('eth0'), podEth0, "the pod's own eth0 is still there");
   links.pods.get(POD)!.delete('eth0');
-  links.host.set(hostIfname('c0ffee', 'eth0'), { name: 'x', ifindex: 3, mac: '02:00:00:00:00:98', mtu: 1500, up: true });
-  await expect({}, conf(), 102, /host interface lxc[0-9a-f]{11} for c0ffee\/eth0 already exists/);
+  const host = hostIfname('c0ffee', 'eth0');
+  const hostLink = { name: host, ifindex: 3, mac: '02:00:00:00:00:98', mtu: 1500, up: true };
+  links.host.set(host, hostLink);
+  await taken(/host interface lxc[0-9a-f]{11} for c0ffee\/eth0 already exists/);
+  assert.equal(links.host.get(host), hostLink, 'the host link is still there');
+  links.host.delete(host);
+  assert.equal((await call('ADD')).exitCode, 0);
 });
 
 test('a dead or missing agent socket is code 11, naming the socket', async (t) => {

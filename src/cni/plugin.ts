@@ -5,7 +5,9 @@
  *
  *   ADD    validate → agent serves this network? → allocate → veth → pod and
  *          host config → register endpoint → result. Any failure undoes every
- *          step already done (endpoint, veth, address), so nothing half-made stays.
+ *          step already done (endpoint, veth, address), so nothing half-made stays;
+ *          an interface name already taken fails the veth step (code 102) and
+ *          leaves that interface alone.
  *   DEL    idempotent, best effort: endpoint, host veth, address. Works without
  *          the netns, for containers never added, and twice.
  *   CHECK  host veth up and paired with the pod interface, the pod interface
@@ -29,10 +31,15 @@ export interface PluginDeps {
   links: PodLinks;
   /** Unstructured log lines (stderr, which runtimes keep). */
   log: (line: string) => void;
+  /** Marks the end of one step of a command (BEELINE_CNI_TIMING=1: ms since the process started, on stderr). */
+  trace?: (step: string) => void;
 }
 
-export function defaultDeps(): PluginDeps {
-  return { agent: agentApi, links: new IpLinks(), log: (l) => process.stderr.write(`beeline-cni: ${l}\n`) };
+export function defaultDeps(env: NodeJS.ProcessEnv = process.env): PluginDeps {
+  const log = (l: string) => process.stderr.write(`beeline-cni: ${l}\n`);
+  // For bench/control-plane.ts: where an invocation's wall time goes, the process start-up included.
+  const trace = env.BEELINE_CNI_TIMING === '1' ? (step: string) => log(`timing ${step} ${performance.now().toFixed(2)}`) : undefined;
+  return { agent: agentApi, links: new IpLinks(), log, ...(trace ? { trace } : {}) };
 }
 
 export interface PluginOutput {
@@ -117,22 +124,29 @@ function checkAllocation(a: IpamAllocation | undefined, owner: string): IpamAllo
   return a;
 }
 
+/** The error for an ADD whose interface names are taken (CNI_IFNAME in the pod, or the host end), if they are. */
+function existingInterface(links: PodLinks, inv: CniInvocation, host: string, owner: string): CniError | undefined {
+  if (links.podLink(inv.netns, inv.ifname)) {
+    return new CniError(CniCode.Interface, `interface ${inv.ifname} already exists in ${inv.netns}`, { details: 'CNI_IFNAME must name a new interface' });
+  }
+  if (links.hostLink(host)) {
+    return new CniError(CniCode.Interface, `host interface ${host} for ${owner} already exists`, {
+      details: 'was this container added before without a DEL? run DEL first',
+    });
+  }
+  return undefined;
+}
+
 async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<CniResult> {
   const { links } = deps;
   checkSandbox(inv, links, CniCode.UnknownContainer);
   const agent = deps.agent(conf.agentSocket);
+  deps.trace?.('started');
   await checkNetwork(agent, conf);
+  deps.trace?.('agent-status');
   checkHostSafety(links);
   const host = hostIfname(inv.containerID, inv.ifname);
   const owner = ipamOwner(inv.containerID, inv.ifname);
-  if (links.podLink(inv.netns, inv.ifname)) {
-    throw new CniError(CniCode.Interface, `interface ${inv.ifname} already exists in ${inv.netns}`, { details: 'CNI_IFNAME must name a new interface' });
-  }
-  if (links.hostLink(host)) {
-    throw new CniError(CniCode.Interface, `host interface ${host} for ${owner} already exists`, {
-      details: 'was this container added before without a DEL? run DEL first',
-    });
-  }
 
   // Each undo is registered before its step runs: a step that fails half-way (or a
   // request that times out after the agent acted) is still undone. All are idempotent.
@@ -140,16 +154,27 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
   try {
     undo.push({ what: `release address of ${owner}`, run: () => agent.release(owner) });
     const alloc = checkAllocation(await agent.allocate(owner), owner);
+    deps.trace?.('allocated');
 
     undo.push({ what: `delete veth ${host}`, run: () => links.deleteHostLink(host) || links.deletePodLink(inv.netns, inv.ifname) });
-    links.createVeth(inv.netns, inv.ifname, host);
+    try {
+      links.createVeth(inv.netns, inv.ifname, host);
+    } catch (e) {
+      // The kernel refuses a name already taken on either side and makes nothing. Asking only
+      // now (not before every ADD) saves two `ip` runs per ADD; the links that are there are
+      // someone else's, so the veth undo must not touch them.
+      const taken = existingInterface(links, inv, host, owner);
+      if (taken) {
+        undo.pop();
+        throw taken;
+      }
+      throw e;
+    }
     // The network config's MTU wins; else the agent's (which knows the tunnel overhead).
     const mtu = conf.mtu ?? alloc.mtu;
-    links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
-    links.configureHost(host, mtu);
-    const pod = links.podLink(inv.netns, inv.ifname);
-    const hostSide = links.hostLink(host);
-    if (!pod || !hostSide) throw new CniError(CniCode.Interface, `veth ${inv.ifname}/${host} vanished while being configured`);
+    const pod = links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
+    const hostSide = links.configureHost(host, mtu);
+    deps.trace?.('veth');
 
     const req: EndpointCreateRequest = {
       containerID: inv.containerID,
@@ -166,6 +191,7 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
     if (Object.keys(labels).length) req.labels = labels;
     undo.push({ what: `delete endpoint ${owner}`, run: () => agent.deleteEndpoint(inv.containerID, inv.ifname) });
     await agent.createEndpoint(req);
+    deps.trace?.('endpoint');
 
     return renderAddResult({
       cniVersion: conf.cniVersion,
@@ -208,6 +234,7 @@ async function cmdDel(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
   const agent = deps.agent(conf.agentSocket);
   const host = hostIfname(inv.containerID, inv.ifname);
   const owner = ipamOwner(inv.containerID, inv.ifname);
+  deps.trace?.('started');
   try {
     await checkNetwork(agent, conf);
   } catch (e) {
@@ -221,10 +248,14 @@ async function cmdDel(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
     }
     throw e;
   }
+  deps.trace?.('agent-status');
   checkHostSafety(links);
   await agent.deleteEndpoint(inv.containerID, inv.ifname);
+  deps.trace?.('endpoint');
   links.deleteHostLink(host);
+  deps.trace?.('veth');
   await agent.release(owner);
+  deps.trace?.('released');
 }
 
 async function cmdCheck(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<void> {

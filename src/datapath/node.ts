@@ -229,7 +229,7 @@ export class KernelDatapath implements NodeDatapath {
     this.attachments.set(`${iface}/${point}`, dp.attachTc(iface, point, program));
   }
 
-  info(): DatapathInfo {
+  info(opts: { countEntries?: boolean } = {}): DatapathInfo {
     const attachments: AttachmentStatus[] = [...this.attachments.values()].map((a) => ({ iface: a.ref.ifname, direction: a.ref.point, program: a.program }));
     // Sizes as the kernel has them (a map reused from a pin keeps the size it was created with).
     const maps: MapStatus[] = [this.ctMap, this.ipcacheMap, this.lxcMap, this.metricsMap]
@@ -238,7 +238,7 @@ export class KernelDatapath implements NodeDatapath {
         name: m.raw.name,
         type: BPF_OBJECTS.lxc.maps[m.raw.name as keyof typeof BPF_OBJECTS.lxc.maps].typeName.replace(/^BPF_MAP_TYPE_/, '').toLowerCase(),
         maxEntries: m.raw.maxEntries,
-        entries: [...m.keys()].length,
+        ...(opts.countEntries === false ? {} : { entries: [...m.keys()].length }),
       }));
     return { mode: 'tc (clsact, direct-action)', attachments, maps, events: this.eventCounters() };
   }

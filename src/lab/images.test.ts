@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { CATALOGUE, BUILTIN_MAIN, IDLE_ARGV, imageName, lookupImage, resolveContainerCommand } from './images.js';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { CATALOGUE, BUILTIN_MAIN, IDLE_ARGV, PAUSE_ARGV, imageName, lookupImage, resolveContainerCommand } from './images.js';
 import { BUILTINS } from './images/registry.js';
 
 test('image references normalise to catalogue names', () => {
@@ -28,7 +29,7 @@ test('catalogue: names are unique, lookups find aliases, every built-in exists',
     if (e.builtin) assert.ok(BUILTINS[e.builtin], `built-in ${e.builtin} is registered`);
   }
   assert.equal(lookupImage('quay.io/cilium/json-mock:v1.3.8@sha256:5aad04835eda9025fe4561ad31be77fd55309af8158ca8663a72f6abb78c2603')?.builtin, 'json-mock');
-  assert.equal(lookupImage('k8s.gcr.io/pause:3.1')?.builtin, 'pause');
+  assert.equal(lookupImage('k8s.gcr.io/pause:3.1')?.hostArgv, PAUSE_ARGV);
   assert.equal(lookupImage('example/unknown'), undefined);
   assert.match(BUILTIN_MAIN, /dist\/src\/lab\/images\/main\.js$/);
 });
@@ -73,9 +74,39 @@ test('built-in images resolve to node main.js <builtin> ...', () => {
   assert.deepEqual(resolveContainerCommand({ image: 'nginx:1.27' }), { argv: [node, BUILTIN_MAIN, 'nginx', 'nginx', '-g', 'daemon off;'], builtin: 'nginx' });
   assert.deepEqual(resolveContainerCommand({ image: 'nginx', command: ['nginx', '-g', 'daemon off;'] }), { argv: [node, BUILTIN_MAIN, 'nginx', '-g', 'daemon off;'], builtin: 'nginx' });
   assert.equal(resolveContainerCommand({ image: 'mccutchen/go-httpbin' }).builtin, 'go-httpbin');
-  assert.equal(resolveContainerCommand({ image: 'registry.k8s.io/pause:3.10' }).builtin, 'pause');
   assert.equal(resolveContainerCommand({ image: 'httpd:2.4' }).builtin, 'httpd');
 });
+
+test('pause runs as host processes, not Node.js: its own program, with or without args, is PAUSE_ARGV', () => {
+  assert.deepEqual(resolveContainerCommand({ image: 'registry.k8s.io/pause:3.10' }), { argv: [...PAUSE_ARGV] });
+  assert.deepEqual(resolveContainerCommand({ image: 'pause', command: ['/pause'], args: ['-v'] }), { argv: [...PAUSE_ARGV] });
+  // another program in the pause image runs from the host, as for built-ins
+  assert.deepEqual(resolveContainerCommand({ image: 'pause', command: ['sh', '-c', 'true'] }), { argv: ['sh', '-c', 'true'] });
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`pause sleeps until ${signal}, then exits 0 and takes its sleep with it (as pause.c)`, async () => {
+    const p = spawn(PAUSE_ARGV[0]!, PAUSE_ARGV.slice(1), { stdio: 'ignore' });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => p.on('exit', (code, sig) => resolve([code, sig])));
+    // Wait for its sleep to start, and check it is still running meanwhile.
+    const childrenOf = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    let sleepPid: number | undefined;
+    for (let i = 0; i < 100 && sleepPid === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      sleepPid = childrenOf(p.pid!)[0];
+    }
+    assert.ok(sleepPid, 'pause started its sleep');
+    assert.equal(p.exitCode, null, 'pause is still running');
+    p.kill(signal);
+    assert.deepEqual(await exited, [0, null]);
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      gone = !existsSync(`/proc/${sleepPid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${sleepPid}/status`, 'utf8'));
+      if (!gone) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(gone, 'its sleep ended with it');
+  });
+}
 
 test('bare shells: exit at once as in Kubernetes, unless stdin/tty keeps them open (idle)', () => {
   assert.deepEqual(resolveContainerCommand({ image: 'ubuntu:24.04' }), { argv: ['/bin/bash'] });

@@ -19,6 +19,11 @@ export interface ImageEntry {
   /** The built-in implementation (src/lab/images/registry.ts) that stands for the image's own program. */
   builtin?: string;
   /**
+   * A host program that stands for the image's own program instead of a built-in (no Node.js
+   * process): the whole argv, the container's own arguments dropped.
+   */
+  hostArgv?: readonly string[];
+  /**
    * Programs of the image that the built-in stands for, matched against the basename of the
    * resolved argv[0] — or of argv[1] when argv[0] is an interpreter (node, bash, sh) — (default:
    * the basename of the image's own program, entrypoint[0] or else defaultCmd[0]). A container
@@ -54,6 +59,16 @@ export function imageName(ref: string): string {
 
 /** The idle command: what a container with nothing to run does (so `kubectl exec` works). */
 export const IDLE_ARGV: readonly string[] = ['sleep', 'infinity'];
+
+/**
+ * The pause container (registry.k8s.io/pause) as host processes: a shell that sleeps until
+ * signalled and, as pause.c does, exits 0 on SIGTERM or SIGINT, taking its `sleep` with it.
+ * pause.c also reaps zombies as its pod's pid 1; lab pods share the machine's pid namespace,
+ * where orphans go to the machine's init, so there is nothing to reap. A shell and coreutils'
+ * sleep start in about 2 ms and hold about 2 MB, a Node.js process 60+ ms of CPU and 40 MB:
+ * this is what most Deployments of the benchmarks run (issue 16).
+ */
+export const PAUSE_ARGV: readonly string[] = ['/bin/sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; sleep infinity & wait", 'pause'];
 
 /** The catalogue of images beeline knows. */
 export const CATALOGUE: ImageEntry[] = [
@@ -110,7 +125,7 @@ export const CATALOGUE: ImageEntry[] = [
     aliases: ['google_containers/pause', 'google-containers/pause', 'pause-amd64'],
     description: 'The pause container: sleeps until signalled.',
     entrypoint: ['/pause'],
-    builtin: 'pause',
+    hostArgv: PAUSE_ARGV,
   },
   {
     name: 'nginx',
@@ -217,11 +232,12 @@ export function resolveContainerCommand(container: ContainerSpec): { argv: strin
   else argv = [...entrypoint, ...(entry?.defaultCmd ?? [])];
 
   if (argv.length === 0) return { argv: [...IDLE_ARGV] };
-  if (entry?.builtin) {
+  if (entry?.builtin || entry?.hostArgv) {
     const own = entry.entrypoint?.[0] ?? entry.defaultCmd?.[0];
     const binaries = entry.binaries ?? (own ? [basename(own)] : []);
-    if (binaries.includes(basename(argv[0]!))) return { argv: builtinArgv(entry.builtin, argv.slice(1)), builtin: entry.builtin };
-    if (argv.length > 1 && INTERPRETERS.has(basename(argv[0]!)) && binaries.includes(basename(argv[1]!))) return { argv: builtinArgv(entry.builtin, argv.slice(2)), builtin: entry.builtin };
+    const standIn = (rest: string[]) => (entry.builtin ? { argv: builtinArgv(entry.builtin, rest), builtin: entry.builtin } : { argv: [...entry.hostArgv!] });
+    if (binaries.includes(basename(argv[0]!))) return standIn(argv.slice(1));
+    if (argv.length > 1 && INTERPRETERS.has(basename(argv[0]!)) && binaries.includes(basename(argv[1]!))) return standIn(argv.slice(2));
   }
   if (argv.length === 1 && INTERACTIVE_SHELLS.has(basename(argv[0]!)) && (container.stdin || container.tty)) return { argv: [...IDLE_ARGV] };
   return { argv };

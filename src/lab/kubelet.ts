@@ -34,7 +34,7 @@ import type { Container, Probe } from '../k8s/types.js';
 import { cgroupPath, ensureCgroup, removeCgroup } from './cgroup.js';
 import { resolvConf } from './dns.js';
 import { resolveContainerCommand } from './images.js';
-import { addNetns, delNetns, netnsExists } from './netns.js';
+import { addPodNetns, delNetns, netnsExists } from './netns.js';
 import { POD_IFNAME, cniSandbox, podNetnsName, type SandboxRef } from './pods.js';
 import { backoffDelay, podStatus, shouldRestart, BACKOFF_RESET_MS, type ContainerState, type PodRuntimeView } from './podstatus.js';
 import { isAlive, processStartTime } from './process.js';
@@ -321,7 +321,7 @@ class PodWorker {
     if (this.rec.ip && netnsExists(this.rec.netns)) return;
     const state = readState(lab);
     if (!state) throw new Error(`lab ${lab}: state file missing`);
-    if (!netnsExists(this.rec.netns)) addNetns(this.rec.netns);
+    if (!netnsExists(this.rec.netns)) await addPodNetns(this.rec.netns);
     const out = await cniSandbox(state, node, 'ADD', this.sandboxRef(), { labels: this.pod.metadata.labels ?? {} });
     if (out.error) throw new Error(`CNI ADD: error ${out.error.code}: ${out.error.msg}`);
     const ip = out.result?.ips?.[0]?.address.split('/')[0];
@@ -673,7 +673,7 @@ export class Kubelet {
     let podCIDR = '';
     let agentOk = false;
     try {
-      const st = await agentGet<AgentStatus>(this.config.agentSocket, '/v1/status', 2000);
+      const st = await agentGet<AgentStatus>(this.config.agentSocket, '/v1/status?maps=0', 2000);
       podCIDR = st.podCIDR;
       agentOk = st.health === 'ok' || st.health === 'degraded';
     } catch {

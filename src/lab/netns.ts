@@ -4,7 +4,7 @@
  * created in the root network namespace (assertIpTargetsNetns checks it).
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { run, type RunResult } from '../common/exec.js';
+import { run, runAsync, type RunResult } from '../common/exec.js';
 import { LabStepError } from '../common/errors.js';
 import { assertIpTargetsNetns } from './safety.js';
 
@@ -36,6 +36,19 @@ export function addNetns(name: string): void {
   if (netnsExists(name)) throw new LabStepError(`create namespace ${name}: it already exists`, { hint: 'is a lab of that name up? (beeline lab down)' });
   ip(['netns', 'add', name], `create namespace ${name}`);
   ipIn(name, ['link', 'set', 'lo', 'up'], `bring up lo in ${name}`);
+}
+
+/**
+ * A pod sandbox's namespace, made without blocking the caller (the kubelet starts a
+ * Deployment's pods all at once, and a synchronous `ip` run stalls every other pod's
+ * progress). Its loopback is left down: the CNI plugin brings it up with the pod's
+ * interface, as runtimes leave it to the loopback plugin; one `ip` run per pod less.
+ */
+export async function addPodNetns(name: string): Promise<void> {
+  if (netnsExists(name)) throw new LabStepError(`create namespace ${name}: it already exists`, { hint: 'is a lab of that name up? (beeline lab down)' });
+  const args = ['netns', 'add', name];
+  assertIpTargetsNetns(args);
+  await runAsync('ip', args, { operation: `create namespace ${name}` });
 }
 
 export function delNetns(name: string): void {

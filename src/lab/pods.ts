@@ -151,9 +151,9 @@ export interface CniOutcome {
   stderr: string;
 }
 
-/** Runs bin/beeline-cni in the node's namespace, as a runtime does. */
-export async function invokeCni(nodeNetns: string, env: Record<string, string>, config: unknown): Promise<CniOutcome> {
-  const r = await runAsync('ip', ['netns', 'exec', nodeNetns, join(repoRoot, 'bin', 'beeline-cni')], {
+/** Runs bin/beeline-cni (or another build's `plugin`, for the benchmark) in the node's namespace, as a runtime does. */
+export async function invokeCni(nodeNetns: string, env: Record<string, string>, config: unknown, plugin = join(repoRoot, 'bin', 'beeline-cni')): Promise<CniOutcome> {
+  const r = await runAsync('ip', ['netns', 'exec', nodeNetns, plugin], {
     input: JSON.stringify(config),
     env: { PATH: process.env.PATH, ...env },
     allowFailure: true,

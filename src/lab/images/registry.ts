@@ -9,7 +9,6 @@ export const BUILTINS: Record<string, () => Promise<Builtin>> = {
   'ealen-echo-server': async () => (await import('./echo.js')).ealenEchoServer,
   'jmalloc-echo-server': async () => (await import('./echo.js')).jmallocEchoServer,
   agnhost: async () => (await import('./agnhost.js')).agnhost,
-  pause: async () => (await import('./agnhost.js')).pause,
   nginx: async () => (await import('./web.js')).nginx,
   'nginx-unprivileged': async () => (await import('./web.js')).nginxUnprivileged,
   httpd: async () => (await import('./web.js')).httpd,
