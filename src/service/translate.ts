@@ -412,7 +412,9 @@ export function planService(
         nodePort = sp.nodePort;
       }
     }
-    usable.push({ index: i, name: sp.name ?? '', port: sp.port, protocol, ...(nodePort === undefined ? {} : { nodePort }) });
+    const u: (typeof usable)[number] = { index: i, name: sp.name ?? '', port: sp.port, protocol };
+    if (nodePort !== undefined) u.nodePort = nodePort;
+    usable.push(u);
   });
   if (!ok) return undefined;
 
@@ -420,7 +422,7 @@ export function planService(
   const byPort = new Map<string, Map<string, PlannedBackend>>(); // `${name}/${protocol}` → backends
   for (const u of usable) byPort.set(`${u.name}/${u.protocol}`, new Map());
   const all = new Map<string, PlannedBackend>();
-  const sortedSlices = [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  const sortedSlices = slices.length < 2 ? slices : [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   for (const slice of sortedSlices) {
     if (slice.addressType !== 'IPv4') continue; // IPv6 and FQDN slices are not ours to program
     const where = `EndpointSlice ${slice.metadata.name}`;
@@ -448,19 +450,32 @@ export function planService(
     });
   }
 
+  // One pass, two arrays at most: this runs for every frontend of every Service in a full pass.
   const pick = (backends: Map<string, PlannedBackend>, policy: LbTrafficPolicy): string[] => {
-    const allowed = [...backends.values()].filter((b) => policy === 'Cluster' || b.nodeName === opts.nodeName);
-    const ready = allowed.filter((b) => b.state === 'active');
-    return (ready.length > 0 ? ready : allowed.filter((b) => b.state === 'terminating')).map((b) => b.key).sort();
+    const ready: string[] = [];
+    let terminating: string[] | undefined;
+    for (const b of backends.values()) {
+      if (policy !== 'Cluster' && b.nodeName !== opts.nodeName) continue;
+      if (b.state === 'active') ready.push(b.key);
+      else if (ready.length === 0 && b.state === 'terminating') (terminating ??= []).push(b.key);
+    }
+    return (ready.length > 0 ? ready : (terminating ?? ready)).sort();
   };
 
   const frontends: PlannedFrontend[] = [];
-  const seenKey = new Set<string>();
+  let seenKey: Set<string> | undefined;
   const add = (type: FrontendType, address: string, port: number, u: (typeof usable)[number], field: string) => {
     const key: FrontendKey = { address, port, protocol: u.protocol };
     const keyText = frontendKeyString(key);
-    if (seenKey.has(keyText)) return; // the same address twice in one service (e.g. an external IP that is also its LB IP): once is enough
-    seenKey.add(keyText);
+    // The same address twice in one service (e.g. an external IP that is also its LB IP): once is enough.
+    // A scan while there are a handful of frontends (almost always), a set past that.
+    if (seenKey) {
+      if (seenKey.has(keyText)) return;
+      seenKey.add(keyText);
+    } else {
+      for (const f of frontends) if (f.keyText === keyText) return;
+      if (frontends.length >= 16) seenKey = new Set([...frontends.map((f) => f.keyText), keyText]);
+    }
     const policy = type === 'ClusterIP' ? trafficPolicy.internal : trafficPolicy.external;
     frontends.push({ key, keyText, type, portName: u.name, field, backends: pick(byPort.get(`${u.name}/${u.protocol}`)!, policy) });
   };
