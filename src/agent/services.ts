@@ -195,7 +195,7 @@ export class ServiceManager {
     const change = this.translator.flush();
     for (const [service, problems] of change.problems) {
       for (const p of problems) {
-        this.log.warn(`service ${p.severity === 'error' ? 'not programmed' : 'partly programmed'}`, { service, field: p.field, message: p.message });
+        this.log.warn(`service ${p.severity === 'error' ? 'not programmed' : 'partly programmed'}`, { service, field: p.field, message: p.message, ...(p.code ? { code: p.code } : {}) });
       }
     }
     const deleteFrontends: Pick<Frontend['key'], 'address' | 'port' | 'protocol'>[] = change.deleteFrontends.map((f) => f.key);
@@ -217,9 +217,10 @@ export class ServiceManager {
       for (const f of this.repair ? this.lb.frontends() : this.lb.knownFrontends()) if (!wantF.has(frontendKeyString(f))) deleteFrontends.push(f);
       for (const b of this.lb.backends()) if (!wantB.has(b.id)) deleteBackends.push(b.id);
     }
+    const keyOf = (id: number) => this.backendIds.keyOf(id);
     const update = {
       upsertBackends: upsertBackends.map(backendRow),
-      upsertFrontends: upsertFrontends.map((f) => frontendRow(f, (id) => this.backendIds.keyOf(id))),
+      upsertFrontends: upsertFrontends.map((f) => frontendRow(f, keyOf)),
       deleteFrontends,
       deleteBackends,
     };

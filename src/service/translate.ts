@@ -52,7 +52,12 @@ export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
 /** The NodePort "any address" surrogate frontend. */
 export const ANY_ADDRESS = '0.0.0.0';
-/** Frontend (service / rev-NAT) ids are u16, 0 meaning none. */
+/**
+ * Frontend (service / rev-NAT) ids are u16, 0 meaning none: the datapath's
+ * rev_nat_index (abi/lb.h, and conntrack entries in abi/ct.h) is 16 bits, so a
+ * node programs at most 65,535 frontends. Past that a Service is refused with
+ * BL_ERR_LB_FRONTEND_IDS, nothing of it written; the others keep working.
+ */
 export const FRONTEND_ID_RANGE = { min: 1, max: 0xffff } as const;
 /** Backend ids are u32, 0 meaning none. */
 export const BACKEND_ID_RANGE = { min: 1, max: 0xffffffff } as const;
@@ -106,6 +111,13 @@ export interface LbProblem {
   message: string;
   /** `error`: the service gets no frontends. `warning`: only the named piece is skipped. */
   severity: 'error' | 'warning';
+  /**
+   * For refusals of a node's capacity (docs/errors.md, "Service problems"):
+   * BL_ERR_LB_MAP_FULL (a service, backend or Maglev map has no room) or
+   * BL_ERR_LB_FRONTEND_IDS (all 65,535 frontend ids in use). Absent for
+   * problems of the Service itself.
+   */
+  code?: 'BL_ERR_LB_MAP_FULL' | 'BL_ERR_LB_FRONTEND_IDS';
 }
 
 export interface LbModel {

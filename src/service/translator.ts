@@ -78,8 +78,10 @@ interface ServiceState {
   planProblems: LbProblem[];
   /** Everything reported for the service after admission. */
   problems: LbProblem[];
-  /** Keys contested between services: `np:<port>`, `fe:<frontend key>`. Empty without a plan. */
-  claims: string[];
+  /** Keys contested between services: a node port (number), a frontend's key text (string). Empty without a plan. */
+  claims: Claim[];
+  /** This flush: it shares a claim with another service, so admission must judge it against the others (most services share none and skip that). */
+  contested: boolean;
   /** Programmed frontends, by key text. */
   frontends: Map<string, Frontend>;
   /** Backends this service holds a reference on. */
@@ -105,7 +107,7 @@ interface BackendRef {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const NO_SLICES: EndpointSlice[] = [];
-const NO_CLAIMS: string[] = [];
+const NO_CLAIMS: Claim[] = [];
 
 export class LbTranslator {
   private readonly planOpts: { nodeName: string; nodeIPs: string[]; pools: Cidr4[] | undefined; defaultAlgorithm: LbAlgorithm; algorithmAnnotation: boolean };
@@ -115,8 +117,8 @@ export class LbTranslator {
   private readonly services = new Map<string, ServiceState>();
   /** Slice (namespace/name) → the service it belongs to. */
   private readonly sliceOwner = new Map<string, string>();
-  /** Claim key → the service (or services, when contested) whose plan claims it. One string in the usual case: no Set per key. */
-  private readonly claimants = new Map<string, string | Set<string>>();
+  /** Claim → the service (or services, when contested) whose plan claims it. One string in the usual case: no Set per key. */
+  private readonly claimants = new Map<Claim, string | Set<string>>();
   /** Services refused for lack of room. */
   private readonly refused = new Set<string>();
   private readonly backendRefs = new Map<string, BackendRef>();
@@ -143,7 +145,7 @@ export class LbTranslator {
   private state(key: string): ServiceState {
     let s = this.services.get(key);
     if (!s) {
-      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: [], problems: [], claims: [], frontends: new Map(), backends: new Map(), refusedForRoom: false, admitted: undefined, held: undefined };
+      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: [], problems: [], claims: [], frontends: new Map(), backends: new Map(), refusedForRoom: false, contested: false, admitted: undefined, held: undefined };
       this.services.set(key, s);
     }
     return s;
@@ -229,7 +231,7 @@ export class LbTranslator {
     this.dirty.clear();
 
     // 1. Plan the changed services again (each on its own) and re-index their claims.
-    const oldClaims = new Map<ServiceState, string[]>();
+    const oldClaims = new Map<ServiceState, Claim[]>();
     for (const s of dirty) {
       const key = s.key;
       if (s.claims.length > 0) oldClaims.set(s, s.claims);
@@ -246,23 +248,32 @@ export class LbTranslator {
         const had = this.claimants.get(c);
         if (had === undefined) this.claimants.set(c, key);
         else if (typeof had === 'string') {
-          if (had !== key) this.claimants.set(c, new Set([had, key]));
-        } else had.add(key);
+          if (had !== key) {
+            this.claimants.set(c, new Set([had, key]));
+            s.contested = true;
+            this.services.get(had)!.contested = true;
+          }
+        } else {
+          had.add(key);
+          for (const k of had) this.services.get(k)!.contested = true;
+        }
       }
     }
 
     // 2. Everything that competes with them, transitively, is judged again with them.
     const affected = new Set<ServiceState>(dirty);
     const queue = [...dirty];
-    const seenClaim = new Set<string>();
-    const visit = (c: string) => {
+    const seenClaim = new Set<Claim>();
+    const visit = (c: Claim) => {
       const who = this.claimants.get(c);
-      // Unclaimed, or claimed by an affected service alone (the usual case): no one to add, no bookkeeping.
+      // Unclaimed, or claimed by this service alone (the usual case): no one to add, no bookkeeping.
       if (who === undefined || (typeof who === 'string' && who === owner.key)) return;
       if (seenClaim.has(c)) return;
       seenClaim.add(c);
+      owner.contested = true;
       for (const key of typeof who === 'string' ? [who] : who) {
         const other = this.services.get(key)!;
+        other.contested = true;
         if (!affected.has(other)) {
           affected.add(other);
           queue.push(other);
@@ -283,7 +294,8 @@ export class LbTranslator {
     for (const s of ordered) {
       const problems = [...s.planProblems];
       const plan = s.plan;
-      if (plan) {
+      // Uncontested: no one else claims its node ports or frontends, so no one can own them first.
+      if (plan && s.contested) {
         const report = (field: string, message: string) => problems.push({ service: s.key, field, message, severity: 'error' });
         for (const [np, field] of plan.nodePorts) {
           const owner = nodePortOwner.get(np);
@@ -303,6 +315,7 @@ export class LbTranslator {
         }
       }
       s.admitted = problems;
+      s.contested = false;
     }
 
     // 4. Release first (so a key moving between services, or freed room, is there for the next), then take.
@@ -329,8 +342,8 @@ export class LbTranslator {
         s.backends = new Map();
       }
     }
-    if (first) {
-      // Ids restored from the maps that nothing wants any more are free again.
+    if (first && this.frontendIds.size + this.backendIds.size > 0) {
+      // Ids restored from the maps that nothing wants any more are free again (none restored: nothing to free).
       const wantF = new Set<string>(), wantB = new Set<string>();
       for (const s of ordered) {
         if (!s.plan || s.admitted!.some((p) => p.severity === 'error')) continue;
@@ -381,8 +394,8 @@ export class LbTranslator {
 
   /** Gives service s its ids, backend references and room; on failure, an error and nothing. */
   private take(s: ServiceState, plan: ServicePlan, problems: LbProblem[], touched: Set<string>): void {
-    const refuse = (message: string, room: boolean) => {
-      problems.push({ service: s.key, field: 'spec.ports', message, severity: 'error' });
+    const refuse = (message: string, room: boolean, code: NonNullable<LbProblem['code']> = 'BL_ERR_LB_MAP_FULL') => {
+      problems.push({ service: s.key, field: 'spec.ports', message, severity: 'error', code });
       s.refusedForRoom = room;
     };
     // Room first: nothing is taken for a service that does not fit.
@@ -410,7 +423,11 @@ export class LbTranslator {
       const id = this.frontendIds.acquire(f.keyText);
       if (id === undefined) {
         newF.forEach((k) => this.frontendIds.release(k));
-        return refuse(`Internal error: no free frontend id (${this.frontendIds.min}-${this.frontendIds.max} all in use)`, true);
+        return refuse(
+          `Internal error: no free frontend id (${this.frontendIds.min}-${this.frontendIds.max} all in use: a frontend's id is the datapath's 16-bit rev_nat_index, so a node programs at most ${this.frontendIds.max - this.frontendIds.min + 1} frontends, one per cluster IP, external IP and load-balancer IP per port, node IPs + 1 per node port); needs ${plan.frontends.length}; not programmed`,
+          true,
+          'BL_ERR_LB_FRONTEND_IDS',
+        );
       }
       if (had === undefined) newF.push(f.keyText);
       fids.set(f.keyText, id);
@@ -518,8 +535,13 @@ export class LbTranslator {
   }
 }
 
-function claimsOf(plan: ServicePlan): string[] {
-  return [...[...plan.nodePorts.keys()].map((np) => `np:${np}`), ...plan.frontends.map((f) => `fe:${f.keyText}`)];
+/** What services compete for: a node port (on every node address at once) or one frontend key. */
+type Claim = number | string;
+
+function claimsOf(plan: ServicePlan): Claim[] {
+  const out: Claim[] = [...plan.nodePorts.keys()];
+  for (const f of plan.frontends) out.push(f.keyText);
+  return out;
 }
 
 /** One row for a backend several services may name: active when any of them sees it ready. */
@@ -532,7 +554,7 @@ function mergedRow(ref: BackendRef): Backend {
 }
 
 function sameProblems(a: LbProblem[], b: LbProblem[]): boolean {
-  return a.length === b.length && a.every((p, i) => p.field === b[i]!.field && p.message === b[i]!.message && p.severity === b[i]!.severity);
+  return a.length === b.length && a.every((p, i) => p.field === b[i]!.field && p.message === b[i]!.message && p.severity === b[i]!.severity && p.code === b[i]!.code);
 }
 
 /**
