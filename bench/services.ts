@@ -42,6 +42,15 @@
  *   node dist/bench/services.js [--rounds 5] [--seconds 3] [--concurrency 16]
  *        [--sizes 100,1000,10000,50000] [--sample 64] [--out bench/results/services.json]
  *
+ * `--only programming` measures programming only, in minutes: one lab (the
+ * eBPF one, named --lab, default svcprog), no load, no kube-proxy. Per N (the
+ * smallest N is the baseline of the same run): N streamed in; then --rounds
+ * times, node2's agent killed (its first flush, and kill → programmed) and
+ * two lone changes (4 → 3 → 4 backends), each split into its stages by the
+ * agents' own clocks: store write → the informer's event (etcd's write,
+ * watch delivery), event → flush start (our scheduling), the flush. JSON:
+ * bench/results/services-programming-lab.json unless --out.
+ *
  * Writes the table to stdout, the JSON to --out and, when gnuplot is installed
  * (`make bench-services` installs gnuplot-nox), a PNG of rate and p99 against N
  * beside the JSON.
@@ -81,7 +90,8 @@ const SAMPLE = Number(arg('--sample', '64'));
 const NFT_TIMEOUT_MS = Number(arg('--nft-timeout', '900')) * 1000;
 /** Objects per apply: etcd's default --max-txn-ops is 128 and a batch is one transaction. */
 const BATCH = 120;
-const OUT = arg('--out', join(repoRoot, 'bench', 'results', 'services.json'));
+const ONLY = arg('--only', '');
+const OUT = arg('--out', join(repoRoot, 'bench', 'results', ONLY === 'programming' ? 'services-programming-lab.json' : 'services.json'));
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -269,8 +279,8 @@ interface SvcStatus {
   frontends: number;
   backends: number;
   busyMs: number;
-  lastSync: { at: string; ms: number } | null;
-  firstSync: { at: string; ms: number; frontendsWritten: number; backendsWritten: number } | null;
+  lastSync: { at: string; ms: number; eventAtMs?: number; startAtMs?: number; endAtMs?: number } | null;
+  firstSync: { at: string; ms: number; frontendsWritten: number; backendsWritten: number; frontendsUnchanged?: number; stages?: Record<string, number> } | null;
 }
 /** The agent's service counters: cheap at any N (no map walk), unlike /v1/bpf/lb. */
 const statusOf = (socket: string) => agentGet<SvcStatus>(socket, '/v1/services/status', 60_000);
@@ -313,7 +323,10 @@ async function waitFrontends(lab: Lab, want: Record<string, number>, t0: number,
  * read the new agent's first flush, which translates every Service and
  * writes every entry in one go, as kube-proxy's full sync does.
  */
-async function restartProgram(lab: Lab, node: string): Promise<{ firstSyncMs: number; frontendsWritten: number; backendsWritten: number; killToProgrammedMs: number }> {
+async function restartProgram(
+  lab: Lab,
+  node: string,
+): Promise<{ firstSyncMs: number; frontendsWritten: number; backendsWritten: number; frontendsUnchanged?: number; stages?: Record<string, number>; killToProgrammedMs: number }> {
   const sock = lab.agents[node]!;
   const before = await agentGet<{ pid: number }>(sock, '/v1/status', 60_000);
   const t0 = now();
@@ -323,7 +336,17 @@ async function restartProgram(lab: Lab, node: string): Promise<{ firstSyncMs: nu
       const st = await agentGet<{ pid: number }>(sock, '/v1/status', 5_000);
       if (st.pid !== before.pid) {
         const s = await statusOf(sock);
-        if (s?.firstSync) return { firstSyncMs: s.firstSync.ms, frontendsWritten: s.firstSync.frontendsWritten, backendsWritten: s.firstSync.backendsWritten, killToProgrammedMs: now() - t0 };
+        if (s?.firstSync) {
+          const f = s.firstSync;
+          return {
+            firstSyncMs: f.ms,
+            frontendsWritten: f.frontendsWritten,
+            backendsWritten: f.backendsWritten,
+            ...(f.frontendsUnchanged === undefined ? {} : { frontendsUnchanged: f.frontendsUnchanged }),
+            ...(f.stages ? { stages: f.stages } : {}),
+            killToProgrammedMs: now() - t0,
+          };
+        }
       }
     } catch {
       // not up yet
@@ -488,6 +511,8 @@ interface ProgramSample {
 }
 
 async function main(): Promise<void> {
+  if (ONLY === 'programming') return programmingOnly();
+  if (ONLY) throw new Error(`--only ${ONLY}: only "programming" is known`);
   mkdirSync(TMP, { recursive: true });
   const samples: Sample[] = [];
   const changes: ChangeSample[] = [];
@@ -738,6 +763,129 @@ async function main(): Promise<void> {
       if (readState(lab)) progress(`lab ${lab} is still up: beeline lab down --name ${lab}`);
     }
     spawnSync('rm', ['-rf', TMP]);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// --only programming
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/** One lone EndpointSlice change, split into stages per agent by the agents' clocks (same machine, epoch ms). */
+async function changeStages(lab: Lab, n: number, count: number): Promise<Record<string, { totalMs: number; writeMs: number; writeToEventMs: number; eventToFlushMs: number; flushMs: number }>> {
+  const before: Record<string, string | undefined> = {};
+  for (const [node, sock] of Object.entries(lab.agents)) before[node] = (await statusOf(sock)).lastSync?.at;
+  const w0 = epochNow();
+  await applyDirect(lab, JSON.stringify([sliceDoc(n - 1, lab.backends.slice(0, count))]));
+  const writeMs = epochNow() - w0;
+  const out: Record<string, { totalMs: number; writeMs: number; writeToEventMs: number; eventToFlushMs: number; flushMs: number }> = {};
+  while (Object.keys(out).length < Object.keys(lab.agents).length) {
+    for (const [node, sock] of Object.entries(lab.agents)) {
+      if (out[node]) continue;
+      const st = (await statusOf(sock)).lastSync;
+      if (!st || st.at === before[node] || st.endAtMs === undefined || st.endAtMs < w0) continue;
+      const ev = st.eventAtMs ?? st.startAtMs!;
+      out[node] = { totalMs: st.endAtMs - w0, writeMs, writeToEventMs: ev - w0, eventToFlushMs: st.startAtMs! - ev, flushMs: st.ms };
+    }
+    if (epochNow() - w0 > 60_000) throw new Error(`${lab.name}: change of ${svcName(n - 1)} not flushed after 60 s`);
+    await sleep(5);
+  }
+  const addr = vip(n - 1);
+  for (const [node, sock] of Object.entries(lab.agents)) {
+    const f = (await lbOf(sock)).frontends.find((x) => x.address === addr && x.port === 80);
+    if (!f || f.backends.length !== count) throw new Error(`${lab.name}: ${node} flushed but its map has ${f?.backends.length ?? 'no'} backends for ${addr}, want ${count}`);
+  }
+  return out;
+}
+
+async function programmingOnly(): Promise<void> {
+  const labName = arg('--lab', 'svcprog');
+  const med = (xs: number[]) => median(xs);
+  const programs: ProgramSample[] = [];
+  const restarts: ({ n: number; round: number } & Awaited<ReturnType<typeof restartProgram>>)[] = [];
+  const changes: { n: number; round: number; count: number; node: string; totalMs: number; writeMs: number; writeToEventMs: number; eventToFlushMs: number; flushMs: number }[] = [];
+  let lab: Lab | undefined;
+  try {
+    const lbMapMax = Math.max(65536, 2 ** Math.ceil(Math.log2(Math.max(...SIZES) * 5 + 1024)));
+    progress(`lab ${labName} (eBPF, --bpf-lb-map-max ${lbMapMax})`);
+    lab = await labUp(labName, ['--routing', 'native', '--bpf-lb-map-max', String(lbMapMax)]);
+    const baseline = await frontendCounts(lab);
+    let prevN = 0;
+    for (const n of SIZES) {
+      if (prevN) {
+        progress(`N=${n}: deleting the ${prevN} services of the previous size`);
+        await deleteServices(lab, prevN, baseline);
+      }
+      progress(`N=${n}: streaming ${n} services + slices in batches of ${BATCH} objects`);
+      const pb = await programBeeline(lab, n, baseline);
+      programs.push({ n, arm: 'beeline', ms: Math.max(...Object.values(pb.programmedMs)), detail: pb });
+      programs.push({ n, arm: 'beeline-agent', ms: Math.max(...Object.values(pb.agentBusyMs)), detail: pb.agentBusyMs });
+      progress(`N=${n}: streamed in ${fmt(Math.max(...Object.values(pb.programmedMs)), 0)} ms; agents' own work ${JSON.stringify(pb.agentBusyMs)} ms`);
+      curl(lab, `${vip(0)}:80`);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const rp = await restartProgram(lab, 'node2');
+        restarts.push({ n, round, ...rp });
+        curl(lab, `${vip(0)}:80`);
+        // Let the restarted agent settle (its post-start work) before the lone changes.
+        await sleep(1000);
+        for (const count of [3, 4]) {
+          await sleep(200);
+          const st = await changeStages(lab, n, count);
+          for (const [node, v] of Object.entries(st)) changes.push({ n, round, count, node, ...v });
+        }
+        const mine = changes.filter((c) => c.n === n && c.round === round);
+        progress(
+          `N=${n} round ${round}/${ROUNDS}: restart first flush ${fmt(rp.firstSyncMs, 0)} ms (${JSON.stringify(rp.stages)}; ${rp.frontendsWritten} frontends translated, ${rp.frontendsUnchanged} of them already in the maps; kill → programmed ${fmt(rp.killToProgrammedMs, 0)} ms); changes ${mine.map((c) => `${c.node} ${fmt(c.totalMs, 1)} (write ${fmt(c.writeMs, 1)}; event at ${fmt(c.writeToEventMs, 1)} + ${fmt(c.eventToFlushMs, 1)} + ${fmt(c.flushMs, 2)})`).join(', ')} ms`,
+        );
+      }
+      prevN = n;
+    }
+    const rows: string[] = [];
+    const summary: Record<string, unknown>[] = [];
+    rows.push(
+      '| N | streamed in (ms) | agents\' own work streaming (ms) | restart: first flush (ms, median, min–max) | of it: translate / reconcile / write (ms) | restart: kill → programmed (ms) | one change: write start → flush end (ms, median, min–max) | store write acknowledged (ms) | write start → agent event (ms) | event → flush start (ms) | flush (ms) |',
+    );
+    rows.push('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const n of SIZES) {
+      const r = restarts.filter((x) => x.n === n);
+      const c = changes.filter((x) => x.n === n);
+      const row = {
+        n,
+        streamedMs: programs.find((p) => p.n === n && p.arm === 'beeline')!.ms,
+        agentWorkMs: programs.find((p) => p.n === n && p.arm === 'beeline-agent')!.ms,
+        restartFirstFlushMs: med(r.map((x) => x.firstSyncMs)),
+        restartFirstFlushMinMs: Math.min(...r.map((x) => x.firstSyncMs)),
+        restartFirstFlushMaxMs: Math.max(...r.map((x) => x.firstSyncMs)),
+        restartKillToProgrammedMs: med(r.map((x) => x.killToProgrammedMs)),
+        restartStages: Object.fromEntries(['translateMs', 'reconcileMs', 'writeMs'].map((k) => [k, med(r.map((x) => x.stages?.[k] ?? NaN))])),
+        restartFrontendsUnchanged: med(r.map((x) => x.frontendsUnchanged ?? NaN)),
+        writeMs: med(c.map((x) => x.writeMs)),
+        restartFrontendsWritten: med(r.map((x) => x.frontendsWritten)),
+        changeMs: med(c.map((x) => x.totalMs)),
+        changeMinMs: Math.min(...c.map((x) => x.totalMs)),
+        changeMaxMs: Math.max(...c.map((x) => x.totalMs)),
+        writeToEventMs: med(c.map((x) => x.writeToEventMs)),
+        eventToFlushMs: med(c.map((x) => x.eventToFlushMs)),
+        flushMs: med(c.map((x) => x.flushMs)),
+      };
+      summary.push(row);
+      rows.push(
+        `| ${n} | ${fmt(row.streamedMs, 0)} | ${fmt(row.agentWorkMs, 0)} | ${fmt(row.restartFirstFlushMs, 0)} (${fmt(row.restartFirstFlushMinMs, 0)}–${fmt(row.restartFirstFlushMaxMs, 0)}) | ${['translateMs', 'reconcileMs', 'writeMs'].map((k) => fmt(row.restartStages[k]!, 0)).join(' / ')} | ${fmt(row.restartKillToProgrammedMs, 0)} | ${fmt(row.changeMs, 1)} (${fmt(row.changeMinMs, 1)}–${fmt(row.changeMaxMs, 1)}) | ${fmt(row.writeMs, 1)} | ${fmt(row.writeToEventMs, 1)} | ${fmt(row.eventToFlushMs, 2)} | ${fmt(row.flushMs, 2)} |`,
+      );
+    }
+    const table = rows.join('\n');
+    process.stdout.write(table + '\n');
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), only: 'programming', rounds: ROUNDS, sizes: SIZES, kernel: sh('uname', ['-r']).out.trim(), node: process.version, summary, programs, restarts, changes, table }, null, 2) + '\n');
+    progress(`wrote ${OUT}`);
+  } finally {
+    await lab?.store.close().catch(() => undefined);
+    for (let i = 0; i < 5 && readState(labName); i++) {
+      const r = spawnSync(BIN, ['lab', 'down', '--name', labName, '-q'], { encoding: 'utf8' });
+      if (r.status !== 0) progress(`lab down ${labName}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}; retrying`);
+      if (readState(labName)) await sleep(3000);
+    }
+    if (readState(labName)) progress(`lab ${labName} is still up: beeline lab down --name ${labName}`);
   }
 }
 

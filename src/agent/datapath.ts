@@ -115,6 +115,8 @@ export interface LbDatapath {
   backends(): LbBackendRow[];
   /** The frontends the maps hold as this process knows them (read once at start, then tracked): cheap at any size. */
   knownFrontends(): Pick<LbFrontendRow, 'address' | 'port' | 'protocol' | 'id'>[];
+  /** Upserts not written because the maps already held them (a restart's first pass), since start; absent: never skips. */
+  readonly skipped?: { frontends: number; backends: number };
 }
 
 /** A row of `beeline bpf ipcache list`. */

@@ -5,7 +5,11 @@ import { maglevTable } from '../service/maglev.js';
 import { BACKEND_ID_RANGE, IdAllocator, backendKeyString, type Backend, type Frontend } from '../service/translate.js';
 import { LbTranslator } from '../service/translator.js';
 import type { StoreObject } from '../store/store.js';
-import { frontendRow } from './services.js';
+import { COALESCE_MS, ServiceManager, frontendRow } from './services.js';
+import { EventEmitter } from 'node:events';
+import type { Store } from '../store/store.js';
+import type { LbDatapath, LbUpdate } from './datapath.js';
+import type { Logger } from '../common/log.js';
 
 const F = BlLbFlags;
 
@@ -113,4 +117,51 @@ test('frontendRow via the translator: the cluster default algorithm sets Maglev 
     assert.ok(r.flags & F.BL_LB_F_MAGLEV);
     assert.equal(r.maglevKeys!.length, 3);
   }
+});
+
+/** A store whose informers are driven by the test, and a datapath that records its updates. */
+function fakeAgent() {
+  const informers: Record<string, EventEmitter & { start(): Promise<void>; stop(): Promise<void>; waitForSync(): Promise<void> }> = {};
+  for (const kind of ['Service', 'EndpointSlice']) {
+    informers[kind] = Object.assign(new EventEmitter(), { start: async () => {}, stop: async () => {}, waitForSync: async () => {} });
+  }
+  const store = { informer: (kind: string) => informers[kind] } as unknown as Store;
+  const updates: LbUpdate[] = [];
+  const lb: LbDatapath = {
+    apply: (u) => void updates.push(u),
+    capacity: () => ({ serviceEntries: 1024, backendEntries: 1024 }),
+    frontends: () => [],
+    backends: () => [],
+    knownFrontends: () => [],
+  };
+  const log = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
+  const sm = new ServiceManager(store, lb, { nodeName: 'n', nodeIPs: ['192.168.0.1'] }, log);
+  return { sm, informers, updates };
+}
+const turn = () => new Promise((r) => setImmediate(r));
+
+test('ServiceManager: a lone change is flushed in the next turn of the event loop, with what arrived with it; a burst is coalesced', async () => {
+  const { sm, informers, updates } = fakeAgent();
+  await sm.start();
+  assert.equal(updates.length, 1, 'the first flush after start');
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  // A Service and its slice delivered together: one flush, no timer waited for.
+  informers['Service']!.emit('add', svc());
+  informers['EndpointSlice']!.emit('add', slice(['10.0.1.4']));
+  assert.equal(updates.length, 1, 'not flushed synchronously inside the event');
+  await turn();
+  assert.equal(updates.length, 2);
+  assert.equal(updates[1]!.upsertFrontends.length, 3, 'cluster IP, node IP and 0.0.0.0 node port, each with the slice\'s backend');
+  assert.ok(updates[1]!.upsertFrontends.every((f) => f.backends.length === 1));
+  assert.ok(sm.lastSync!.eventAtMs! <= sm.lastSync!.startAtMs && sm.lastSync!.startAtMs <= sm.lastSync!.endAtMs);
+  // Right after a flush, further events are a burst: they wait COALESCE_MS and go in one flush.
+  informers['EndpointSlice']!.emit('update', slice(['10.0.1.4', '10.0.1.5']));
+  await turn();
+  informers['EndpointSlice']!.emit('update', slice(['10.0.1.4', '10.0.1.5', '10.0.1.6']));
+  await turn();
+  assert.equal(updates.length, 2, 'a burst waits');
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  assert.equal(updates.length, 3, 'one flush for the burst');
+  assert.ok(updates[2]!.upsertFrontends.every((f) => f.backends.length === 3));
+  await sm.stop();
 });

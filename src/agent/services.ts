@@ -1,8 +1,10 @@
 /**
  * The agent's kube-proxy replacement: Services and EndpointSlices from the
  * store in, this node's service maps out. Every informer event goes to an
- * incremental translator (src/service/translator.ts); a flush a few
- * milliseconds later writes only what that event changed, in batches. Ids
+ * incremental translator (src/service/translator.ts); a flush writes only
+ * what changed, in batches: a lone event is flushed as soon as the events
+ * delivered with it are in (same turn of the event loop), events arriving
+ * within COALESCE_MS of the last flush (a burst) wait COALESCE_MS. Ids
  * stay stable across restarts (restored from the maps), the maps' room is
  * accounted so a Service that does not fit is reported, not half-written,
  * and the first flush after a start removes what an earlier agent left that
@@ -62,6 +64,12 @@ export interface ServiceRow {
   trafficPolicy: { external: string; internal: string };
 }
 
+/** A change arriving this soon after the last flush is part of a burst: it waits this long, so a burst costs a few flushes, not one per event. */
+export const COALESCE_MS = 5;
+
+/** Epoch milliseconds with sub-millisecond precision (the stages of one change are a few ms apart). */
+const epochMs = () => performance.timeOrigin + performance.now();
+
 export class ServiceManager {
   private svcInformer: Informer | undefined;
   private sliceInformer: Informer | undefined;
@@ -69,9 +77,33 @@ export class ServiceManager {
   /** Backend id → address:port/protocol: what Maglev tables are hashed on. */
   private readonly backendIds: IdAllocator;
   private synced = false;
-  private timer: NodeJS.Timeout | undefined;
-  /** Last flush, for status and benchmarks: how long it took, when it ended, what it wrote. */
-  lastSync: { at: string; ms: number; services: number; frontendsWritten: number; backendsWritten: number; deleted: number } | undefined;
+  private timer: { cancel(): void } | undefined;
+  /** When the last flush ended (performance.now()). */
+  private lastFlushEnd = -Infinity;
+  /** When the first event not yet flushed arrived (epoch ms). */
+  private eventAt: number | undefined;
+  /**
+   * Last flush, for status and benchmarks: how long it took, when it ended, what it wrote;
+   * eventAtMs / startAtMs / endAtMs (epoch ms, fractional): the first event it covers
+   * arrived, the flush began, it ended.
+   */
+  lastSync:
+    | {
+        at: string;
+        ms: number;
+        services: number;
+        /** Frontends the translation changed; of them, frontendsUnchanged were already in the maps as wanted (a restart) and not written. */
+        frontendsWritten: number;
+        frontendsUnchanged: number;
+        backendsWritten: number;
+        deleted: number;
+        eventAtMs?: number;
+        startAtMs: number;
+        endAtMs: number;
+        /** Translation (LbTranslator.flush), the full pass's reconciliation with the maps and the rows, the map writes. */
+        stages: { translateMs: number; reconcileMs: number; writeMs: number };
+      }
+    | undefined;
   /** Milliseconds spent translating and writing, since start. */
   private busyMs = 0;
   /** The last failed write, and whether the next sync rewrites everything from the model. */
@@ -79,7 +111,7 @@ export class ServiceManager {
   private repair = false;
   private retry: NodeJS.Timeout | undefined;
   /** The first flush after start: every Service at once (an agent restart reprograms everything). */
-  firstSync: { at: string; ms: number; frontendsWritten: number; backendsWritten: number } | undefined;
+  firstSync: { at: string; ms: number; frontendsWritten: number; frontendsUnchanged: number; backendsWritten: number; stages: { translateMs: number; reconcileMs: number; writeMs: number } } | undefined;
 
   constructor(
     private readonly store: Store,
@@ -120,12 +152,21 @@ export class ServiceManager {
   }
 
   private schedule(): void {
+    if (this.eventAt === undefined && this.synced) this.eventAt = epochMs();
     if (this.timer || !this.synced) return;
-    // Coalesce a burst (a Service and its slices arrive together); short enough to stay well under a second.
-    this.timer = setTimeout(() => {
+    const run = () => {
       this.timer = undefined;
       this.sync();
-    }, 5);
+    };
+    if (performance.now() - this.lastFlushEnd >= COALESCE_MS) {
+      // Quiet before: flush once the events delivered with this one (one watch response) are in.
+      const h = setImmediate(run);
+      this.timer = { cancel: () => clearImmediate(h) };
+    } else {
+      // A burst: coalesce, so it costs a flush per COALESCE_MS, not one per event.
+      const h = setTimeout(run, COALESCE_MS);
+      this.timer = { cancel: () => clearTimeout(h) };
+    }
   }
 
   /** Translates what changed since the last sync and writes it. */
@@ -145,50 +186,70 @@ export class ServiceManager {
 
   private syncOnce(): void {
     const t0 = performance.now();
+    const startAtMs = epochMs();
+    const eventAtMs = this.eventAt;
+    this.eventAt = undefined;
     const first = this.lastSync === undefined;
     const full = first || this.repair;
     const services = this.translator.pending;
     const change = this.translator.flush();
     for (const [service, problems] of change.problems) {
       for (const p of problems) {
-        this.log.warn(`service ${p.severity === 'error' ? 'not programmed' : 'partly programmed'}`, { service, field: p.field, message: p.message });
+        this.log.warn(`service ${p.severity === 'error' ? 'not programmed' : 'partly programmed'}`, { service, field: p.field, message: p.message, ...(p.code ? { code: p.code } : {}) });
       }
     }
     const deleteFrontends: Pick<Frontend['key'], 'address' | 'port' | 'protocol'>[] = change.deleteFrontends.map((f) => f.key);
     const deleteBackends = change.deleteBackends.map((b) => b.id);
     let upsertBackends = change.upsertBackends;
     let upsertFrontends = change.upsertFrontends;
+    const t1 = performance.now();
     if (full) {
       // The maps may hold what an earlier agent wrote (or a failed write left) that no Service wants.
-      const model = this.translator.model();
       if (this.repair) {
+        const model = this.translator.model();
         upsertBackends = model.backends;
         upsertFrontends = model.frontends;
       }
-      const wantF = new Set(model.frontends.map((f) => frontendKeyString(f.key)));
-      const wantB = new Set(model.backends.map((b) => b.id));
+      // Unsorted sets, not the sorted model: this is every Service of a restarted agent's first pass.
+      const wantF = this.translator.programmedFrontendKeys();
+      const wantB = this.translator.programmedBackendIds();
       // After a failed write only the maps themselves say what they hold.
       for (const f of this.repair ? this.lb.frontends() : this.lb.knownFrontends()) if (!wantF.has(frontendKeyString(f))) deleteFrontends.push(f);
       for (const b of this.lb.backends()) if (!wantB.has(b.id)) deleteBackends.push(b.id);
     }
-    this.lb.apply({
+    const keyOf = (id: number) => this.backendIds.keyOf(id);
+    const update = {
       upsertBackends: upsertBackends.map(backendRow),
-      upsertFrontends: upsertFrontends.map((f) => frontendRow(f, (id) => this.backendIds.keyOf(id))),
+      upsertFrontends: upsertFrontends.map((f) => frontendRow(f, keyOf)),
       deleteFrontends,
       deleteBackends,
-    });
+    };
+    const t2 = performance.now();
+    const skipped0 = this.lb.skipped ? { ...this.lb.skipped } : undefined;
+    this.lb.apply(update);
     this.repair = false;
-    const ms = performance.now() - t0;
+    const end = performance.now();
+    const skipped = skipped0 && this.lb.skipped ? this.lb.skipped.frontends - skipped0.frontends : 0;
+    this.lastFlushEnd = end;
+    const ms = end - t0;
     this.busyMs += ms;
     this.lastSync = {
+      ...(eventAtMs === undefined ? {} : { eventAtMs }),
+      startAtMs,
+      endAtMs: performance.timeOrigin + end,
       at: new Date().toISOString(),
       ms: Math.round(ms * 100) / 100,
       services,
       frontendsWritten: change.upsertFrontends.length,
+      frontendsUnchanged: skipped,
       backendsWritten: change.upsertBackends.length,
       deleted: deleteFrontends.length + deleteBackends.length,
+      stages: { translateMs: round2(t1 - t0), reconcileMs: round2(t2 - t1), writeMs: round2(end - t2) },
     };
-    if (first) this.firstSync = { at: this.lastSync.at, ms: this.lastSync.ms, frontendsWritten: this.lastSync.frontendsWritten, backendsWritten: this.lastSync.backendsWritten };
+    if (first) {
+      const l = this.lastSync;
+      this.firstSync = { at: l.at, ms: l.ms, frontendsWritten: l.frontendsWritten, frontendsUnchanged: l.frontendsUnchanged, backendsWritten: l.backendsWritten, stages: l.stages };
+    }
   }
 
   /** Counts only (cheap at any scale): for status and benchmarks. */
@@ -225,11 +286,14 @@ export class ServiceManager {
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
+    this.timer?.cancel();
+    this.timer = undefined;
     clearTimeout(this.retry);
     await Promise.all([this.svcInformer?.stop(), this.sliceInformer?.stop()]);
   }
 }
+
+const round2 = (ms: number) => Math.round(ms * 100) / 100;
 
 function backendRow(b: Backend): LbBackendRow {
   return { id: b.id, address: b.address, port: b.port, protocol: b.protocol, state: b.state === 'terminating' ? 'terminating' : 'active' };

@@ -11,8 +11,11 @@
  * A Maglev frontend (BL_LB_F_MAGLEV) has its M-slot table (src/service/
  * maglev.ts, built from its backends' address keys so every node's agrees)
  * in bl_lb4_maglev under its id, written in full before its master.
- * A mirror of what each frontend holds (id, slot count), read back from the
- * maps at start, spares every write a read.
+ * A mirror of what each frontend holds (id, flags, backend ids), of every
+ * reverse-NAT entry and of every backend, read back from the maps at start,
+ * spares every write a read and lets a write that would change nothing be
+ * skipped: the maps are pinned and outlive the agent, so a restarted agent's
+ * first pass over 50k Services rewrites only what differs.
  */
 import type { LbBackendRow, LbDatapath, LbFrontendRow, LbUpdate } from '../agent/datapath.js';
 import { formatIPv4, parseIPv4 } from '../ipam/cidr.js';
@@ -49,10 +52,16 @@ export class KernelLb implements LbDatapath {
   private readonly maglev: TypedMap<BlLb4MaglevKey, number>;
   /** M: the slots of every Maglev table (the datapath's bl_lb_maglev_table_size). */
   readonly maglevTableSize: number;
-  /** What the maps hold per frontend: its id, how many backend slots, whether it may have a Maglev table. */
-  private readonly mirror = new Map<string, { id: number; slots: number; maglev: boolean }>();
+  /** What the maps hold per frontend: its id, flags, affinity timeout, backend ids (slots 1..n), whether it may have a Maglev table. */
+  private readonly mirror = new Map<string, Mirrored>();
   /** Which frontend a reverse-NAT id belongs to. */
   private readonly idOwner = new Map<number, string>();
+  /** What each reverse-NAT entry holds: address × 65536 + port. */
+  private readonly revNatHeld = new Map<number, number>();
+  /** What each backend entry holds: address:port/proto/flags. */
+  private readonly backendHeld = new Map<number, string>();
+  /** Writes skipped because the maps already held them (frontends, backends), since start: for tests and benchmarks. */
+  readonly skipped = { frontends: 0, backends: 0 };
 
   /** `maglevTableSize` must be the M the datapath objects were loaded with. */
   constructor(dp: Datapath, opts: { maglevTableSize?: number } = {}) {
@@ -63,9 +72,11 @@ export class KernelLb implements LbDatapath {
     this.revNat = dp.map('bl_lb4_reverse_nat', U16_CODEC, BL_LB4_REVERSE_NAT_CODEC);
     this.maglev = dp.map('bl_lb4_maglev', BL_LB4_MAGLEV_KEY_CODEC, U32_CODEC);
     for (const f of this.frontends()) {
-      this.mirror.set(keyText(f), { id: f.id, slots: f.backends.length, maglev: isMaglev(f) });
+      this.mirror.set(keyText(f), { id: f.id, slots: f.backends.length, maglev: isMaglev(f), flags: f.flags, affinityTimeout: f.affinityTimeout, backends: f.backends });
       this.idOwner.set(f.id, keyText(f));
     }
+    for (const [id, r] of this.revNat.snapshot()) this.revNatHeld.set(id, revNatWord(r));
+    for (const [id, b] of this.backendMap.snapshot()) this.backendHeld.set(id, backendWord(b));
   }
 
   capacity(): { serviceEntries: number; backendEntries: number; maglevEntries: number; maglevTableSize: number } {
@@ -89,7 +100,17 @@ export class KernelLb implements LbDatapath {
     return Array.from(table, (backendId, slot) => [{ rev_nat_index: f.id, slot }, backendId]);
   }
 
+  /** False after a failed apply until one succeeds: the mirror may claim entries that never reached the maps, so nothing is skipped. */
+  private trusted = true;
+
   apply(u: LbUpdate): void {
+    const trusted = this.trusted;
+    this.trusted = false;
+    this.write(u, trusted);
+    this.trusted = true;
+  }
+
+  private write(u: LbUpdate, trusted: boolean): void {
     // Deleted frontends first (master, then slots): in a full map their room is what new ones take.
     const goneMasters: BlLb4Key[] = [];
     const goneSlots: BlLb4Key[] = [];
@@ -112,7 +133,19 @@ export class KernelLb implements LbDatapath {
     this.services.deleteMany(goneSlots);
     this.maglev.deleteMany(goneTables.filter((id) => !this.ownsMaglev(id)).flatMap((id) => this.maglevKeys(id)));
     this.revNat.deleteMany(goneRevNat);
-    this.backendMap.setMany(u.upsertBackends.map((b) => [b.id, backendValue(b)] as const));
+    for (const id of goneRevNat) this.revNatHeld.delete(id);
+    const backendWrites: [number, BlLb4Backend][] = [];
+    for (const b of u.upsertBackends) {
+      const v = backendValue(b);
+      const w = backendWord(v);
+      if (trusted && this.backendHeld.get(b.id) === w) {
+        this.skipped.backends++;
+        continue;
+      }
+      backendWrites.push([b.id, v]);
+      this.backendHeld.set(b.id, w);
+    }
+    this.backendMap.setMany(backendWrites);
 
     const slots: [BlLb4Key, BlLb4Service][] = [];
     const masters: [BlLb4Key, BlLb4Service][] = [];
@@ -126,6 +159,14 @@ export class KernelLb implements LbDatapath {
       const k = keyText(f);
       const prev = this.mirror.get(k);
       const maglev = isMaglev(f);
+      const address = parseIPv4(f.address);
+      const rn = address * 65536 + f.port;
+      // Already in the maps exactly (a restarted agent's first pass): nothing to write. Maglev
+      // tables are not read back, so a Maglev frontend is always written.
+      if (trusted && prev && !maglev && !prev.maglev && prev.id === f.id && prev.flags === f.flags && prev.affinityTimeout === f.affinityTimeout && sameIds(prev.backends, f.backends) && this.revNatHeld.get(f.id) === rn && this.idOwner.get(f.id) === k) {
+        this.skipped.frontends++;
+        continue;
+      }
       if (maglev) {
         const entries = this.maglevEntries(f);
         for (const e of entries) tables.push(e);
@@ -134,15 +175,19 @@ export class KernelLb implements LbDatapath {
       }
       // Another id, or no longer Maglev: the old table goes once the new master is in.
       if (prev?.maglev && (prev.id !== f.id || !maglev)) staleTables.push(...this.maglevKeys(prev.id));
-      f.backends.forEach((id, i) => slots.push([this.key(f, i + 1), { backend_id: id, count: 0, qcount: 0, rev_nat_index: f.id, flags: 0, affinity_timeout: 0 }]));
-      revNats.push([f.id, { address: parseIPv4(f.address), port: f.port }]);
-      masters.push([this.key(f, 0), { backend_id: 0, count: f.backends.length, qcount: 0, rev_nat_index: f.id, flags: f.flags, affinity_timeout: f.affinityTimeout }]);
+      const proto = PROTO_NUM[f.protocol];
+      f.backends.forEach((id, i) => slots.push([{ address, dport: f.port, backend_slot: i + 1, proto }, { backend_id: id, count: 0, qcount: 0, rev_nat_index: f.id, flags: 0, affinity_timeout: 0 }]));
+      if (!trusted || this.revNatHeld.get(f.id) !== rn) {
+        revNats.push([f.id, { address, port: f.port }]);
+        this.revNatHeld.set(f.id, rn);
+      }
+      masters.push([{ address, dport: f.port, backend_slot: 0, proto }, { backend_id: 0, count: f.backends.length, qcount: 0, rev_nat_index: f.id, flags: f.flags, affinity_timeout: f.affinityTimeout }]);
       for (let slot = f.backends.length + 1; prev && slot <= prev.slots; slot++) stale.push(this.key(f, slot));
       if (prev && prev.id !== f.id && this.idOwner.get(prev.id) === k) {
         staleRevNat.push(prev.id);
         this.idOwner.delete(prev.id);
       }
-      this.mirror.set(k, { id: f.id, slots: f.backends.length, maglev });
+      this.mirror.set(k, { id: f.id, slots: f.backends.length, maglev, flags: f.flags, affinityTimeout: f.affinityTimeout, backends: f.backends });
       this.idOwner.set(f.id, k);
     }
     this.services.setMany(slots);
@@ -153,9 +198,12 @@ export class KernelLb implements LbDatapath {
     // A table of an id some frontend now owns (ids moved in this update) was just rewritten: keep it.
     this.maglev.deleteMany(staleTables.filter((key) => !this.ownsMaglev(key.rev_nat_index)));
     this.maglev.deleteMany(emptiedTables);
-    this.revNat.deleteMany(staleRevNat.filter((id) => !this.idOwner.has(id)));
+    const goneIds = staleRevNat.filter((id) => !this.idOwner.has(id));
+    this.revNat.deleteMany(goneIds);
+    for (const id of goneIds) this.revNatHeld.delete(id);
 
     this.backendMap.deleteMany(u.deleteBackends);
+    for (const id of u.deleteBackends) this.backendHeld.delete(id);
   }
 
   /** Whether a Maglev frontend the maps hold now has id `id` (its table must stay). */
@@ -229,6 +277,25 @@ export class KernelLb implements LbDatapath {
 }
 
 const isMaglev = (f: Pick<LbFrontendRow, 'flags'>) => (f.flags & BlLbFlags.BL_LB_F_MAGLEV) !== 0;
+
+interface Mirrored {
+  id: number;
+  slots: number;
+  maglev: boolean;
+  flags: number;
+  affinityTimeout: number;
+  /** Slot i+1's backend id (0 where the map has no such slot). */
+  backends: readonly number[];
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const revNatWord = (r: BlLb4ReverseNat) => r.address * 65536 + r.port;
+const backendWord = (b: BlLb4Backend) => `${b.address}:${b.port}/${b.proto}/${b.flags}`;
 
 function backendValue(b: LbBackendRow): BlLb4Backend {
   return {

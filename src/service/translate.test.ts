@@ -331,7 +331,8 @@ test('translate: running out of frontend ids is an error of the service that nee
   const m = servicesToLb(svcs, [], { ...OPTS, frontendIds });
   assert.deepEqual(m.frontends.map((f) => f.service), ['default/a', 'default/b']);
   assert.deepEqual(m.problems.map((p) => [p.service, p.severity]), [['default/c', 'error']]);
-  assert.match(m.problems[0]!.message, /no free frontend id/);
+  assert.match(m.problems[0]!.message, /no free frontend id \(1-2 all in use: a frontend's id is the datapath's 16-bit rev_nat_index, so a node programs at most 2 frontends/);
+  assert.equal(m.problems[0]!.code, 'BL_ERR_LB_FRONTEND_IDS');
 });
 
 test('translate: bad options throw', () => {

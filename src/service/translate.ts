@@ -52,7 +52,12 @@ export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
 /** The NodePort "any address" surrogate frontend. */
 export const ANY_ADDRESS = '0.0.0.0';
-/** Frontend (service / rev-NAT) ids are u16, 0 meaning none. */
+/**
+ * Frontend (service / rev-NAT) ids are u16, 0 meaning none: the datapath's
+ * rev_nat_index (abi/lb.h, and conntrack entries in abi/ct.h) is 16 bits, so a
+ * node programs at most 65,535 frontends. Past that a Service is refused with
+ * BL_ERR_LB_FRONTEND_IDS, nothing of it written; the others keep working.
+ */
 export const FRONTEND_ID_RANGE = { min: 1, max: 0xffff } as const;
 /** Backend ids are u32, 0 meaning none. */
 export const BACKEND_ID_RANGE = { min: 1, max: 0xffffffff } as const;
@@ -106,6 +111,13 @@ export interface LbProblem {
   message: string;
   /** `error`: the service gets no frontends. `warning`: only the named piece is skipped. */
   severity: 'error' | 'warning';
+  /**
+   * For refusals of a node's capacity (docs/errors.md, "Service problems"):
+   * BL_ERR_LB_MAP_FULL (a service, backend or Maglev map has no room) or
+   * BL_ERR_LB_FRONTEND_IDS (all 65,535 frontend ids in use). Absent for
+   * problems of the Service itself.
+   */
+  code?: 'BL_ERR_LB_MAP_FULL' | 'BL_ERR_LB_FRONTEND_IDS';
 }
 
 export interface LbModel {
@@ -412,7 +424,9 @@ export function planService(
         nodePort = sp.nodePort;
       }
     }
-    usable.push({ index: i, name: sp.name ?? '', port: sp.port, protocol, ...(nodePort === undefined ? {} : { nodePort }) });
+    const u: (typeof usable)[number] = { index: i, name: sp.name ?? '', port: sp.port, protocol };
+    if (nodePort !== undefined) u.nodePort = nodePort;
+    usable.push(u);
   });
   if (!ok) return undefined;
 
@@ -420,7 +434,7 @@ export function planService(
   const byPort = new Map<string, Map<string, PlannedBackend>>(); // `${name}/${protocol}` → backends
   for (const u of usable) byPort.set(`${u.name}/${u.protocol}`, new Map());
   const all = new Map<string, PlannedBackend>();
-  const sortedSlices = [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  const sortedSlices = slices.length < 2 ? slices : [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   for (const slice of sortedSlices) {
     if (slice.addressType !== 'IPv4') continue; // IPv6 and FQDN slices are not ours to program
     const where = `EndpointSlice ${slice.metadata.name}`;
@@ -448,19 +462,32 @@ export function planService(
     });
   }
 
+  // One pass, two arrays at most: this runs for every frontend of every Service in a full pass.
   const pick = (backends: Map<string, PlannedBackend>, policy: LbTrafficPolicy): string[] => {
-    const allowed = [...backends.values()].filter((b) => policy === 'Cluster' || b.nodeName === opts.nodeName);
-    const ready = allowed.filter((b) => b.state === 'active');
-    return (ready.length > 0 ? ready : allowed.filter((b) => b.state === 'terminating')).map((b) => b.key).sort();
+    const ready: string[] = [];
+    let terminating: string[] | undefined;
+    for (const b of backends.values()) {
+      if (policy !== 'Cluster' && b.nodeName !== opts.nodeName) continue;
+      if (b.state === 'active') ready.push(b.key);
+      else if (ready.length === 0 && b.state === 'terminating') (terminating ??= []).push(b.key);
+    }
+    return (ready.length > 0 ? ready : (terminating ?? ready)).sort();
   };
 
   const frontends: PlannedFrontend[] = [];
-  const seenKey = new Set<string>();
+  let seenKey: Set<string> | undefined;
   const add = (type: FrontendType, address: string, port: number, u: (typeof usable)[number], field: string) => {
     const key: FrontendKey = { address, port, protocol: u.protocol };
     const keyText = frontendKeyString(key);
-    if (seenKey.has(keyText)) return; // the same address twice in one service (e.g. an external IP that is also its LB IP): once is enough
-    seenKey.add(keyText);
+    // The same address twice in one service (e.g. an external IP that is also its LB IP): once is enough.
+    // A scan while there are a handful of frontends (almost always), a set past that.
+    if (seenKey) {
+      if (seenKey.has(keyText)) return;
+      seenKey.add(keyText);
+    } else {
+      for (const f of frontends) if (f.keyText === keyText) return;
+      if (frontends.length >= 16) seenKey = new Set([...frontends.map((f) => f.keyText), keyText]);
+    }
     const policy = type === 'ClusterIP' ? trafficPolicy.internal : trafficPolicy.external;
     frontends.push({ key, keyText, type, portName: u.name, field, backends: pick(byPort.get(`${u.name}/${u.protocol}`)!, policy) });
   };

@@ -160,6 +160,7 @@ test('translator: a service that does not fit the maps is not programmed; the ot
   const full = m.problems.filter((p) => p.service === 'default/s3');
   assert.equal(full.length, 1);
   assert.match(full[0]!.message, /service map full: needs 5 entries, 0 of 10 free \(--bpf-lb-map-max\); not programmed/);
+  assert.equal(full[0]!.code, 'BL_ERR_LB_MAP_FULL');
   assert.equal(m.backends.length, 8, 'nothing of s3 is written');
   assert.equal(t.serviceEntries, 10);
   t.deleteService('default/s1');

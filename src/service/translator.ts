@@ -78,14 +78,19 @@ interface ServiceState {
   planProblems: LbProblem[];
   /** Everything reported for the service after admission. */
   problems: LbProblem[];
-  /** Keys contested between services: `np:<port>`, `fe:<frontend key>`. Empty without a plan. */
-  claims: string[];
+  /** Keys contested between services: a node port (number), a frontend's key text (string). Empty without a plan. */
+  claims: Claim[];
+  /** This flush: it shares a claim with another service, so admission must judge it against the others (most services share none and skip that). */
+  contested: boolean;
   /** Programmed frontends, by key text. */
   frontends: Map<string, Frontend>;
   /** Backends this service holds a reference on. */
   backends: Map<string, PlannedBackend>;
   /** Refused for lack of map room; tried again when room frees up. */
   refusedForRoom: boolean;
+  /** During a flush: the problems admission found, and the frontends held before it (fields, not per-flush maps keyed by name: 50k lookups are most of a full pass). */
+  admitted: LbProblem[] | undefined;
+  held: Map<string, Frontend> | undefined;
 }
 
 interface BackendRef {
@@ -101,6 +106,8 @@ interface BackendRef {
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const NO_SLICES: EndpointSlice[] = [];
+const NO_CLAIMS: Claim[] = [];
 
 export class LbTranslator {
   private readonly planOpts: { nodeName: string; nodeIPs: string[]; pools: Cidr4[] | undefined; defaultAlgorithm: LbAlgorithm; algorithmAnnotation: boolean };
@@ -110,12 +117,12 @@ export class LbTranslator {
   private readonly services = new Map<string, ServiceState>();
   /** Slice (namespace/name) → the service it belongs to. */
   private readonly sliceOwner = new Map<string, string>();
-  /** Claim key → the service (or services, when contested) whose plan claims it. One string in the usual case: no Set per key. */
-  private readonly claimants = new Map<string, string | Set<string>>();
+  /** Claim → the service (or services, when contested) whose plan claims it. One string in the usual case: no Set per key. */
+  private readonly claimants = new Map<Claim, string | Set<string>>();
   /** Services refused for lack of room. */
   private readonly refused = new Set<string>();
   private readonly backendRefs = new Map<string, BackendRef>();
-  private readonly dirty = new Set<string>();
+  private readonly dirty = new Set<ServiceState>();
   private usedServiceEntries = 0;
   private usedMaglevEntries = 0;
   private programmedFrontends = 0;
@@ -138,7 +145,7 @@ export class LbTranslator {
   private state(key: string): ServiceState {
     let s = this.services.get(key);
     if (!s) {
-      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: [], problems: [], claims: [], frontends: new Map(), backends: new Map(), refusedForRoom: false };
+      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: [], problems: [], claims: [], frontends: new Map(), backends: new Map(), refusedForRoom: false, contested: false, admitted: undefined, held: undefined };
       this.services.set(key, s);
     }
     return s;
@@ -152,7 +159,7 @@ export class LbTranslator {
     s.svc = svc;
     // NUL sorts before any timestamp character: no timestamp is oldest, then the key decides.
     s.order = `${svc.metadata.creationTimestamp ?? ''}\u0000${key}`;
-    this.dirty.add(key);
+    this.dirty.add(s);
   }
 
   /** A Service was deleted. */
@@ -161,7 +168,7 @@ export class LbTranslator {
     const s = this.services.get(key);
     if (!s) return;
     s.svc = undefined;
-    this.dirty.add(key);
+    this.dirty.add(s);
   }
 
   /** An EndpointSlice was added or changed (its service label may have changed too). */
@@ -174,8 +181,9 @@ export class LbTranslator {
     if (before !== undefined && before !== owner) this.removeSlice(sk, before);
     if (owner === undefined) return;
     this.sliceOwner.set(sk, owner);
-    this.state(owner).slices.set(sk, slice);
-    this.dirty.add(owner);
+    const s = this.state(owner);
+    s.slices.set(sk, slice);
+    this.dirty.add(s);
   }
 
   /** An EndpointSlice was deleted. */
@@ -187,8 +195,10 @@ export class LbTranslator {
 
   private removeSlice(sk: string, owner: string): void {
     this.sliceOwner.delete(sk);
-    this.services.get(owner)?.slices.delete(sk);
-    this.dirty.add(owner);
+    const s = this.services.get(owner);
+    if (!s) return;
+    s.slices.delete(sk);
+    this.dirty.add(s);
   }
 
   /** Services waiting for a flush. */
@@ -208,7 +218,10 @@ export class LbTranslator {
     for (let round = 0; round < 2 && this.dirty.size > 0; round++) {
       const freed = this.flushRound(change, first && round === 0);
       if (!freed || this.refused.size === 0) break;
-      for (const key of this.refused) this.dirty.add(key);
+      for (const key of this.refused) {
+        const s = this.services.get(key);
+        if (s) this.dirty.add(s);
+      }
     }
     return finish(change);
   }
@@ -218,16 +231,16 @@ export class LbTranslator {
     this.dirty.clear();
 
     // 1. Plan the changed services again (each on its own) and re-index their claims.
-    const oldClaims = new Map<string, string[]>();
-    for (const key of dirty) {
-      const s = this.services.get(key)!;
-      if (s.claims.length > 0) oldClaims.set(key, s.claims);
+    const oldClaims = new Map<ServiceState, Claim[]>();
+    for (const s of dirty) {
+      const key = s.key;
+      if (s.claims.length > 0) oldClaims.set(s, s.claims);
       this.unclaim(s);
       s.planProblems = [];
       s.plan = undefined;
       if (s.svc) {
         const report = (field: string, message: string, severity: 'error' | 'warning') => s.planProblems.push({ service: key, field, message, severity });
-        s.plan = planService(s.svc, [...s.slices.values()], this.planOpts, report);
+        s.plan = planService(s.svc, s.slices.size === 0 ? NO_SLICES : [...s.slices.values()], this.planOpts, report);
         if (s.plan && s.planProblems.some((p) => p.severity === 'error')) s.plan = undefined;
       }
       s.claims = s.plan ? claimsOf(s.plan) : [];
@@ -235,40 +248,54 @@ export class LbTranslator {
         const had = this.claimants.get(c);
         if (had === undefined) this.claimants.set(c, key);
         else if (typeof had === 'string') {
-          if (had !== key) this.claimants.set(c, new Set([had, key]));
-        } else had.add(key);
+          if (had !== key) {
+            this.claimants.set(c, new Set([had, key]));
+            s.contested = true;
+            this.services.get(had)!.contested = true;
+          }
+        } else {
+          had.add(key);
+          for (const k of had) this.services.get(k)!.contested = true;
+        }
       }
     }
 
     // 2. Everything that competes with them, transitively, is judged again with them.
-    const affected = new Set<string>(dirty);
+    const affected = new Set<ServiceState>(dirty);
     const queue = [...dirty];
-    const seenClaim = new Set<string>();
-    while (queue.length > 0) {
-      const key = queue.pop()!;
-      const s = this.services.get(key)!;
-      for (const c of [...s.claims, ...(oldClaims.get(key) ?? [])]) {
-        if (seenClaim.has(c)) continue;
-        seenClaim.add(c);
-        const who = this.claimants.get(c);
-        for (const other of who === undefined ? [] : typeof who === 'string' ? [who] : who) {
-          if (!affected.has(other)) {
-            affected.add(other);
-            queue.push(other);
-          }
+    const seenClaim = new Set<Claim>();
+    const visit = (c: Claim) => {
+      const who = this.claimants.get(c);
+      // Unclaimed, or claimed by this service alone (the usual case): no one to add, no bookkeeping.
+      if (who === undefined || (typeof who === 'string' && who === owner.key)) return;
+      if (seenClaim.has(c)) return;
+      seenClaim.add(c);
+      owner.contested = true;
+      for (const key of typeof who === 'string' ? [who] : who) {
+        const other = this.services.get(key)!;
+        other.contested = true;
+        if (!affected.has(other)) {
+          affected.add(other);
+          queue.push(other);
         }
       }
+    };
+    let owner: ServiceState;
+    while (queue.length > 0) {
+      owner = queue.pop()!;
+      for (const c of owner.claims) visit(c);
+      for (const c of oldClaims.get(owner) ?? NO_CLAIMS) visit(c);
     }
-    const ordered = [...affected].map((k) => this.services.get(k)!).sort((a, b) => cmp(a.order, b.order));
+    const ordered = [...affected].sort((a, b) => cmp(a.order, b.order));
 
     // 3. Admission, oldest first, among the affected only (no one else claims their keys).
     const nodePortOwner = new Map<number, string>();
     const frontendOwner = new Map<string, string>();
-    const admitted = new Map<string, LbProblem[]>();
     for (const s of ordered) {
       const problems = [...s.planProblems];
       const plan = s.plan;
-      if (plan) {
+      // Uncontested: no one else claims its node ports or frontends, so no one can own them first.
+      if (plan && s.contested) {
         const report = (field: string, message: string) => problems.push({ service: s.key, field, message, severity: 'error' });
         for (const [np, field] of plan.nodePorts) {
           const owner = nodePortOwner.get(np);
@@ -287,35 +314,39 @@ export class LbTranslator {
           for (const f of plan.frontends) frontendOwner.set(f.keyText, s.key);
         }
       }
-      admitted.set(s.key, problems);
+      s.admitted = problems;
+      s.contested = false;
     }
 
     // 4. Release first (so a key moving between services, or freed room, is there for the next), then take.
-    const oldFrontends = new Map<string, Map<string, Frontend>>();
     const touchedBackends = new Set<string>();
     let freed = false;
     for (const s of ordered) {
-      oldFrontends.set(s.key, s.frontends);
-      const keep = s.plan && !admitted.get(s.key)!.some((p) => p.severity === 'error') ? new Set(s.plan.frontends.map((f) => f.keyText)) : new Set<string>();
-      for (const [k, f] of s.frontends) {
-        this.usedServiceEntries -= 1 + f.backends.length;
-        if (f.algorithm === 'maglev') this.usedMaglevEntries -= this.capacity?.maglevTableSize ?? 0;
-        this.programmedFrontends--;
-        if (!keep.has(k)) this.frontendIds.release(k);
+      s.held = s.frontends;
+      if (s.frontends.size > 0) {
+        const keep = s.plan && !s.admitted!.some((p) => p.severity === 'error') ? new Set(s.plan.frontends.map((f) => f.keyText)) : new Set<string>();
+        for (const [k, f] of s.frontends) {
+          this.usedServiceEntries -= 1 + f.backends.length;
+          if (f.algorithm === 'maglev') this.usedMaglevEntries -= this.capacity?.maglevTableSize ?? 0;
+          this.programmedFrontends--;
+          if (!keep.has(k)) this.frontendIds.release(k);
+        }
+        freed = true;
+        s.frontends = new Map();
       }
-      if (s.frontends.size > 0) freed = true;
-      s.frontends = new Map();
-      for (const [bk, b] of s.backends) {
-        this.unref(bk, b);
-        touchedBackends.add(bk);
+      if (s.backends.size > 0) {
+        for (const [bk, b] of s.backends) {
+          this.unref(bk, b);
+          touchedBackends.add(bk);
+        }
+        s.backends = new Map();
       }
-      s.backends = new Map();
     }
-    if (first) {
-      // Ids restored from the maps that nothing wants any more are free again.
+    if (first && this.frontendIds.size + this.backendIds.size > 0) {
+      // Ids restored from the maps that nothing wants any more are free again (none restored: nothing to free).
       const wantF = new Set<string>(), wantB = new Set<string>();
       for (const s of ordered) {
-        if (!s.plan || admitted.get(s.key)!.some((p) => p.severity === 'error')) continue;
+        if (!s.plan || s.admitted!.some((p) => p.severity === 'error')) continue;
         for (const f of s.plan.frontends) wantF.add(f.keyText);
         for (const b of s.plan.backends.keys()) wantB.add(b);
       }
@@ -323,7 +354,8 @@ export class LbTranslator {
       this.backendIds.retainOnly(wantB);
     }
     for (const s of ordered) {
-      const problems = admitted.get(s.key)!;
+      const problems = s.admitted!;
+      s.admitted = undefined;
       s.refusedForRoom = false;
       this.refused.delete(s.key);
       if (s.plan && !problems.some((p) => p.severity === 'error')) this.take(s, s.plan, problems, touchedBackends);
@@ -335,7 +367,8 @@ export class LbTranslator {
 
     // 5. Report what differs from before.
     for (const s of ordered) {
-      const old = oldFrontends.get(s.key)!;
+      const old = s.held!;
+      s.held = undefined;
       for (const [k, f] of s.frontends) {
         const p = old.get(k);
         if (!p || !sameFrontend(p, f)) change.upsertFrontends.push(f);
@@ -361,8 +394,8 @@ export class LbTranslator {
 
   /** Gives service s its ids, backend references and room; on failure, an error and nothing. */
   private take(s: ServiceState, plan: ServicePlan, problems: LbProblem[], touched: Set<string>): void {
-    const refuse = (message: string, room: boolean) => {
-      problems.push({ service: s.key, field: 'spec.ports', message, severity: 'error' });
+    const refuse = (message: string, room: boolean, code: NonNullable<LbProblem['code']> = 'BL_ERR_LB_MAP_FULL') => {
+      problems.push({ service: s.key, field: 'spec.ports', message, severity: 'error', code });
       s.refusedForRoom = room;
     };
     // Room first: nothing is taken for a service that does not fit.
@@ -378,25 +411,30 @@ export class LbTranslator {
         true,
       );
     }
-    const newBackends = [...plan.backends.keys()].filter((k) => !this.backendRefs.has(k)).length;
+    let newBackends = 0;
+    for (const k of plan.backends.keys()) if (!this.backendRefs.has(k)) newBackends++;
     if (cap && this.backendRefs.size + newBackends > cap.backendEntries) {
       return refuse(`Internal error: backend map full: needs ${newBackends} new entries, ${cap.backendEntries - this.backendRefs.size} of ${cap.backendEntries} free (--bpf-lb-map-max); not programmed`, true);
     }
     const newF: string[] = [];
     const fids = new Map<string, number>();
-    for (const f of [...plan.frontends].sort((a, b) => cmp(a.keyText, b.keyText))) {
+    for (const f of plan.frontends.length > 1 ? [...plan.frontends].sort((a, b) => cmp(a.keyText, b.keyText)) : plan.frontends) {
       const had = this.frontendIds.get(f.keyText);
       const id = this.frontendIds.acquire(f.keyText);
       if (id === undefined) {
         newF.forEach((k) => this.frontendIds.release(k));
-        return refuse(`Internal error: no free frontend id (${this.frontendIds.min}-${this.frontendIds.max} all in use)`, true);
+        return refuse(
+          `Internal error: no free frontend id (${this.frontendIds.min}-${this.frontendIds.max} all in use: a frontend's id is the datapath's 16-bit rev_nat_index, so a node programs at most ${this.frontendIds.max - this.frontendIds.min + 1} frontends, one per cluster IP, external IP and load-balancer IP per port, node IPs + 1 per node port); needs ${plan.frontends.length}; not programmed`,
+          true,
+          'BL_ERR_LB_FRONTEND_IDS',
+        );
       }
       if (had === undefined) newF.push(f.keyText);
       fids.set(f.keyText, id);
     }
     const bids = new Map<string, number>();
     const newB: string[] = [];
-    for (const key of [...plan.backends.keys()].sort()) {
+    for (const key of plan.backends.size > 1 ? [...plan.backends.keys()].sort() : plan.backends.keys()) {
       const had = this.backendRefs.get(key)?.id ?? this.backendIds.get(key);
       const id = had ?? this.backendIds.acquire(key);
       if (id === undefined) {
@@ -415,7 +453,10 @@ export class LbTranslator {
       ref.info = b;
       touched.add(key);
     }
-    s.backends = new Map(plan.backends);
+    // The plan is the service's own and never changed after planning: its map is kept, not copied.
+    s.backends = plan.backends;
+    // A new map: the one the service had is the flush's record of what it held before.
+    s.frontends = new Map();
     for (const f of plan.frontends) {
       const out: Frontend = {
         id: fids.get(f.keyText)!,
@@ -424,7 +465,8 @@ export class LbTranslator {
         service: plan.service,
         portName: f.portName,
         backends: f.backends.map((k) => bids.get(k)!).sort((a, b) => a - b),
-        trafficPolicy: { ...plan.trafficPolicy },
+        // Shared by the plan's frontends, never changed: a copy each is 50k objects in a full pass.
+        trafficPolicy: plan.trafficPolicy,
         algorithm: plan.algorithm,
         noBackends: f.backends.length === 0,
       };
@@ -463,6 +505,20 @@ export class LbTranslator {
     return { frontends, backends, problems: ordered.flatMap((s) => s.problems) };
   }
 
+  /** The key text of every programmed frontend (unsorted: for membership, O(frontends)). */
+  programmedFrontendKeys(): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.services.values()) for (const k of s.frontends.keys()) out.add(k);
+    return out;
+  }
+
+  /** The id of every programmed backend. */
+  programmedBackendIds(): Set<number> {
+    const out = new Set<number>();
+    for (const r of this.backendRefs.values()) out.add(r.id);
+    return out;
+  }
+
   /** Frontends programmed (cheap: counted, not listed). */
   get frontendCount(): number {
     return this.programmedFrontends;
@@ -479,8 +535,13 @@ export class LbTranslator {
   }
 }
 
-function claimsOf(plan: ServicePlan): string[] {
-  return [...[...plan.nodePorts.keys()].map((np) => `np:${np}`), ...plan.frontends.map((f) => `fe:${f.keyText}`)];
+/** What services compete for: a node port (on every node address at once) or one frontend key. */
+type Claim = number | string;
+
+function claimsOf(plan: ServicePlan): Claim[] {
+  const out: Claim[] = [...plan.nodePorts.keys()];
+  for (const f of plan.frontends) out.push(f.keyText);
+  return out;
 }
 
 /** One row for a backend several services may name: active when any of them sees it ready. */
@@ -493,7 +554,7 @@ function mergedRow(ref: BackendRef): Backend {
 }
 
 function sameProblems(a: LbProblem[], b: LbProblem[]): boolean {
-  return a.length === b.length && a.every((p, i) => p.field === b[i]!.field && p.message === b[i]!.message && p.severity === b[i]!.severity);
+  return a.length === b.length && a.every((p, i) => p.field === b[i]!.field && p.message === b[i]!.message && p.severity === b[i]!.severity && p.code === b[i]!.code);
 }
 
 /**
@@ -502,6 +563,7 @@ function sameProblems(a: LbProblem[], b: LbProblem[]): boolean {
  * went and came back in one flush likewise.
  */
 function finish(change: LbChange): LbChange {
+  if (change.deleteFrontends.length === 0 && change.deleteBackends.length === 0) return change;
   const up = new Set(change.upsertFrontends.map((f) => f.key.address + ':' + f.key.port + '/' + f.key.protocol));
   change.deleteFrontends = change.deleteFrontends.filter((f) => !up.has(f.key.address + ':' + f.key.port + '/' + f.key.protocol));
   const upB = new Set(change.upsertBackends.map((b) => b.id));
