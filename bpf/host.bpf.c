@@ -78,8 +78,10 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct pkt_me
 
 	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
 		return CTX_ACT_OK;
-	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+	if (!pkt->l4_ports)
 		return CTX_ACT_OK;
+	ports[0] = pkt->sport;
+	ports[1] = pkt->dport;
 
 	nk.backend = pkt->saddr;
 	nk.backend_port = ports[0];

@@ -62,7 +62,7 @@ static __always_inline int sock4_xlate_fwd(struct bpf_sock_addr *ctx)
 	svc = lb4_lookup_service(addr, port, proto);
 	if (!svc)
 		return SYS_PROCEED;
-	now = bpf_ktime_get_ns() / NSEC_PER_SEC;
+	now = bpf_ktime_get_coarse_ns() / NSEC_PER_SEC;	/* the clock of lib/ct.h ct_now() */
 	if (svc->flags & BL_LB_F_AFFINITY) {
 		struct bl_lb4_affinity *a;
 

@@ -83,6 +83,7 @@ const REQUIRED = [
   'map_type:lpm_trie',
   'helper:bpf_redirect_peer',
   'helper:bpf_skb_set_tunnel_key',
+  'helper:bpf_ktime_get_coarse_ns',
   'bpffs',
 ];
 

@@ -99,6 +99,7 @@ export const PROBES: readonly Probe[] = [
   helper('bpf_ringbuf_output', 'emitting events'),
   helper('bpf_ringbuf_reserve', 'emitting events without a copy'),
   helper('bpf_fib_lookup', 'routing from BPF'),
+  helper('bpf_ktime_get_coarse_ns', 'conntrack and NAT timestamps from the tick clock'),
   bpffs,
 ];
 

@@ -10,11 +10,13 @@
  *   BL_CT_TUPLE_F_OUT  made by a packet leaving an endpoint (pod egress);
  *   BL_CT_TUPLE_F_IN   made by a packet entering an endpoint (pod ingress).
  * Pod A → pod B on the same node therefore makes {B,A,OUT} at A's egress and
- * {B,A,IN} at B's ingress. A packet in direction D is first looked up as a
- * reply: its reversed tuple with the opposite flag (B's SYN-ACK leaving B
- * finds {B,A,IN}: B's own entry, seen from the other side); then as a packet
- * of the original direction: its tuple with flag D. A miss on both creates
- * the entry.
+ * {B,A,IN} at B's ingress. A packet in direction D is looked up as a reply:
+ * its reversed tuple with the opposite flag (B's SYN-ACK leaving B finds
+ * {B,A,IN}: B's own entry, seen from the other side), and as a packet of the
+ * original direction: its tuple with flag D. Only one of the two can exist
+ * (an entry is made only when both miss), so the datapath tries first the
+ * one the packet's ports make likely (lib/ct.h, ct_reply_likely). A miss on
+ * both creates the entry.
  */
 #pragma once
 
@@ -77,8 +79,8 @@ BL_ABI_KEEP(enum bl_ct_timeouts, ct_timeouts);
 
 /*
  * Value of bl_ct4. Times are seconds of CLOCK_MONOTONIC
- * (bpf_ktime_get_ns() / 1e9): the collector compares lifetime with its own
- * clock_gettime(CLOCK_MONOTONIC). "tx" is the direction of the packet that
+ * (bpf_ktime_get_coarse_ns() / 1e9, at most a tick behind): the collector
+ * compares lifetime with its own clock_gettime(CLOCK_MONOTONIC). "tx" is the direction of the packet that
  * created the entry, "rx" the replies.
  */
 struct bl_ct_entry {

@@ -138,7 +138,7 @@ struct bl_lb4_affinity_key {
 
 /* Value of bl_lb4_affinity. */
 struct bl_lb4_affinity {
-	__u64	last_used;	/* bpf_ktime_get_ns() / 1e9 of the last connection */
+	__u64	last_used;	/* bpf_ktime_get_coarse_ns() / 1e9 of the last connection */
 	__u32	backend_id;
 	__u32	pad0;
 };

@@ -50,6 +50,9 @@ struct pkt_meta {
 	__be32	daddr;
 	__u8	fragment;	/* IPv4: a non-first fragment, without L4 header */
 	__u8	ttl;		/* IPv4: time to live as received */
+	__u8	l4_ports;	/* TCP, UDP, SCTP: sport and dport were read (header long enough) */
+	__be16	sport;		/* as in the packet now (lib/nat.h's rewrites keep them current) */
+	__be16	dport;
 };
 
 /* TCP flag bits of byte 13 of the TCP header (RFC 9293). */

@@ -41,10 +41,15 @@ struct ct_result {
 #define ICMP_TIME_EXCEEDED	11
 #define ICMP_PARAMETERPROB	12
 
-/* Seconds of CLOCK_MONOTONIC, the clock of bl_ct_entry's times. */
+/*
+ * Seconds of CLOCK_MONOTONIC, the clock of bl_ct_entry's times. The coarse
+ * clock (CLOCK_MONOTONIC_COARSE: the same clock as of the last tick, at most
+ * a tick behind) is read from memory, where bpf_ktime_get_ns() reads the
+ * clocksource; at a resolution of seconds the tick makes no difference.
+ */
 static __always_inline __u32 ct_now(void)
 {
-	return bpf_ktime_get_ns() / 1000000000ULL;
+	return bpf_ktime_get_coarse_ns() / 1000000000ULL;
 }
 
 /*
@@ -52,13 +57,13 @@ static __always_inline __u32 ct_now(void)
  * the wire (the original-direction tuple; flags are the caller's). A first
  * fragment or unfragmented packet too short for the ports (TCP: for the
  * flags byte too; ICMP: for the echo identifier) is dropped with
- * BL_DROP_CT_INVALID_HDR. bpf_skb_load_bytes() bounds-checks against the
- * whole skb, paged data included, so no pull is needed.
+ * BL_DROP_CT_INVALID_HDR. Ports come from pkt (ipv4_parse() read them);
+ * bpf_skb_load_bytes() bounds-checks against the whole skb, paged data
+ * included, so no pull is needed for ICMP's.
  */
 static __always_inline int ct_tuple4(struct __sk_buff *skb, const struct pkt_meta *pkt,
 				     struct bl_ct4_key *t)
 {
-	__be16 ports[2];
 	__u8 icmp[6];
 
 	t->daddr = pkt->daddr;
@@ -75,10 +80,10 @@ static __always_inline int ct_tuple4(struct __sk_buff *skb, const struct pkt_met
 		/* fallthrough */
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
-		if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+		if (!pkt->l4_ports)
 			return DROP(BL_DROP_CT_INVALID_HDR);
-		t->sport = ports[0];
-		t->dport = ports[1];
+		t->sport = pkt->sport;
+		t->dport = pkt->dport;
 		break;
 	case IPPROTO_ICMP:
 		/* type, code, checksum, then the echo identifier at offset 4. */
@@ -230,10 +235,63 @@ static __always_inline bool ct_icmp_related4(struct __sk_buff *skb, const struct
 }
 
 /*
+ * Which of a packet's two possible entries to look up first. Only one of
+ * them can exist: an entry is created only after both lookups missed, and
+ * while {T, D} exists a packet that would create {reverse(T), !D} finds
+ * {T, D} as its reply instead. So the order decides nothing (but for two
+ * CPUs creating both at the same instant, where the first found wins), it
+ * only saves the miss: a connection's packets from its client mostly carry
+ * an ephemeral source port above the server's port, its replies the
+ * reverse; equal ports (and ICMP: identifier as sport on a request, dport
+ * on a reply) read as the original direction.
+ */
+static __always_inline bool ct_reply_likely(const struct bl_ct4_key *tuple)
+{
+	return bpf_ntohs(tuple->sport) < bpf_ntohs(tuple->dport);
+}
+
+/* A packet found as a reply (entry of the opposite flag, tuple reversed). */
+static __always_inline int ct_hit_reply(struct bl_ct_entry *e, const struct pkt_meta *pkt,
+					struct ct_result *res, __u32 len, __u32 now)
+{
+	bool first = e->rx_packets == 0, new_flags;
+
+	ct_count(e, true, len);
+	new_flags = ct_entry_update(e, pkt, true, now);
+	res->reason = BL_TRACE_REASON_CT_REPLY;
+	res->report = ct_report(e, first, new_flags, now);
+	res->rev_nat_index = e->rev_nat_index;
+	return CTX_ACT_OK;
+}
+
+/* A packet found in its connection's original direction (flag dir). */
+static __always_inline int ct_hit_original(struct bl_ct_entry *e, const struct pkt_meta *pkt,
+					   enum ct_dir dir, struct ct_result *res, __u32 len, __u32 now)
+{
+	bool first = e->tx_packets == 0, new_flags;
+
+	ct_count(e, false, len);
+	new_flags = ct_entry_update(e, pkt, false, now);
+	res->reason = BL_TRACE_REASON_CT_ESTABLISHED;
+	res->report = ct_report(e, first, new_flags, now);
+	/* The original direction says which frontend this packet came
+	 * through: a client port reused for another Service that picked
+	 * the same backend lands on the old connection's entry, and its
+	 * replies must go back as the new frontend, not the old one. At
+	 * egress every packet says (0: not translated); at ingress only
+	 * the NodePort path does. */
+	if (e->rev_nat_index != res->rev_nat_index && (dir == CT_EGRESS || res->rev_nat_index))
+		e->rev_nat_index = res->rev_nat_index;
+	res->rev_nat_index = e->rev_nat_index;
+	return CTX_ACT_OK;
+}
+
+/*
  * Conntrack for an IPv4 packet crossing an endpoint in direction dir, the
- * lookup half: reply first (its reversed tuple with the opposite flag: the
- * precedence Cilium gives REPLY over ESTABLISHED), then the original
- * direction; a hit is counted and refreshed; an ICMP error quoting a
+ * lookup half: as a reply (its reversed tuple with the opposite flag) and
+ * in the original direction (its tuple with flag dir), in the order
+ * ct_reply_likely() picks, stopping at the first hit (only one can
+ * exist, see there); a hit is counted and refreshed; an ICMP error quoting a
  * tracked connection is BL_TRACE_REASON_CT_RELATED. A miss creates nothing:
  * res->reason is BL_TRACE_REASON_POLICY (new) and *tuple holds the key for
  * ct_create4(), which the caller calls once policy (lib/policy.h) has let
@@ -248,7 +306,6 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 	struct bl_ct4_key rev = {};
 	struct bl_ct_entry *e;
 	__u32 now, len = skb->len;
-	bool first, new_flags;
 	int ret;
 
 	ret = ct_tuple4(skb, pkt, tuple);
@@ -263,34 +320,22 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct pkt_me
 	rev.flags = dir == CT_EGRESS ? CT_INGRESS : CT_EGRESS;
 	now = ct_now();
 
-	e = bpf_map_lookup_elem(&bl_ct4, &rev);
-	if (e) {
-		first = e->rx_packets == 0;
-		ct_count(e, true, len);
-		new_flags = ct_entry_update(e, pkt, true, now);
-		res->reason = BL_TRACE_REASON_CT_REPLY;
-		res->report = ct_report(e, first, new_flags, now);
-		res->rev_nat_index = e->rev_nat_index;
-		return CTX_ACT_OK;
-	}
-
-	e = bpf_map_lookup_elem(&bl_ct4, tuple);
-	if (e) {
-		first = e->tx_packets == 0;
-		ct_count(e, false, len);
-		new_flags = ct_entry_update(e, pkt, false, now);
-		res->reason = BL_TRACE_REASON_CT_ESTABLISHED;
-		res->report = ct_report(e, first, new_flags, now);
-		/* The original direction says which frontend this packet came
-		 * through: a client port reused for another Service that picked
-		 * the same backend lands on the old connection's entry, and its
-		 * replies must go back as the new frontend, not the old one. At
-		 * egress every packet says (0: not translated); at ingress only
-		 * the NodePort path does. */
-		if (e->rev_nat_index != res->rev_nat_index && (dir == CT_EGRESS || res->rev_nat_index))
-			e->rev_nat_index = res->rev_nat_index;
-		res->rev_nat_index = e->rev_nat_index;
-		return CTX_ACT_OK;
+	/* One lookup for most packets: try first the direction the ports
+	 * suggest (below), the other only on a miss. */
+	if (ct_reply_likely(tuple)) {
+		e = bpf_map_lookup_elem(&bl_ct4, &rev);
+		if (e)
+			return ct_hit_reply(e, pkt, res, len, now);
+		e = bpf_map_lookup_elem(&bl_ct4, tuple);
+		if (e)
+			return ct_hit_original(e, pkt, dir, res, len, now);
+	} else {
+		e = bpf_map_lookup_elem(&bl_ct4, tuple);
+		if (e)
+			return ct_hit_original(e, pkt, dir, res, len, now);
+		e = bpf_map_lookup_elem(&bl_ct4, &rev);
+		if (e)
+			return ct_hit_reply(e, pkt, res, len, now);
 	}
 
 	/* An ICMP error about a tracked connection: related, no entry of its own. */

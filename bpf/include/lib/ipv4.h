@@ -19,9 +19,12 @@
  *   - tot_len smaller than the header. Exception: tot_len 0 on a GSO packet
  *     is BIG TCP (a super-packet over 64 KiB whose length only the skb knows).
  * On success records the addresses, the L4 protocol and offset, whether this
- * is a non-first fragment and, for the first fragment of TCP, its flags. A
- * truncated L4 header is not judged here but by conntrack
- * (BL_DROP_CT_INVALID_HDR, lib/ct.h): the flags stay 0.
+ * is a non-first fragment and, for the first fragment of TCP, UDP and SCTP,
+ * the ports and (TCP) the flags: read once here, with one helper call, for
+ * every step after (Service lookup, conntrack, NAT) instead of each reading
+ * them again. A truncated L4 header is not judged here but by conntrack
+ * (BL_DROP_CT_INVALID_HDR, lib/ct.h): what it lacks stays 0 (l4_ports 0
+ * when even the ports are missing).
  */
 static __always_inline int ipv4_parse(struct __sk_buff *skb, struct pkt_meta *pkt)
 {
@@ -29,7 +32,7 @@ static __always_inline int ipv4_parse(struct __sk_buff *skb, struct pkt_meta *pk
 	struct iphdr *ip4;
 	__u32 hdr_len, tot_len;
 	__be16 frag_off;
-	__u8 vihl, tcp_flags;
+	__u8 vihl, l4[14];
 
 	if (!revalidate_data(skb, pkt->l3_off + sizeof(*ip4), &data, &data_end))
 		return DROP(BL_DROP_INVALID);
@@ -59,8 +62,26 @@ static __always_inline int ipv4_parse(struct __sk_buff *skb, struct pkt_meta *pk
 	    !revalidate_data(skb, pkt->l3_off + hdr_len, &data, &data_end))
 		return DROP(BL_DROP_INVALID);
 
-	if (pkt->l4_proto == IPPROTO_TCP && !pkt->fragment &&
-	    bpf_skb_load_bytes(skb, pkt->l4_off + 13, &tcp_flags, 1) == 0)
-		pkt->tcp_flags = tcp_flags;
+	if (pkt->fragment)
+		return CTX_ACT_OK;
+	switch (pkt->l4_proto) {
+	case IPPROTO_TCP:
+		/* Ports to flags (offset 13) in one read. */
+		if (bpf_skb_load_bytes(skb, pkt->l4_off, l4, sizeof(l4)) == 0) {
+			pkt->tcp_flags = l4[13];
+			break;
+		}
+		/* fallthrough: too short for the flags, perhaps not for the ports */
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		if (bpf_skb_load_bytes(skb, pkt->l4_off, l4, 4) < 0)
+			return CTX_ACT_OK;
+		break;
+	default:
+		return CTX_ACT_OK;
+	}
+	__builtin_memcpy(&pkt->sport, &l4[0], sizeof(pkt->sport));
+	__builtin_memcpy(&pkt->dport, &l4[2], sizeof(pkt->dport));
+	pkt->l4_ports = 1;
 	return CTX_ACT_OK;
 }

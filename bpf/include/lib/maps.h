@@ -93,18 +93,27 @@ struct {
 	__type(value, struct bl_ct_entry);
 } bl_ct4 SEC(".maps");
 
-/* Service frontends and their backend slots (Cilium's cilium_lb4_services_v2), see abi/lb.h. */
+/*
+ * Service frontends and their backend slots (Cilium's cilium_lb4_services_v2),
+ * see abi/lb.h. No prealloc (Cilium's default for its LB maps too): the
+ * entries come from the kernel's slab, in its linear mapping, instead of a
+ * vmalloc'ed array of max_entries elements mapped page by page, so a lookup
+ * among 50,000 Services does not miss the TLB on every element (and memory
+ * follows the Services written, not --bpf-lb-map-max).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BL_LB4_SERVICES_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct bl_lb4_key);
 	__type(value, struct bl_lb4_service);
 } bl_lb4_services SEC(".maps");
 
-/* Backends by id (Cilium's cilium_lb4_backends_v3). */
+/* Backends by id (Cilium's cilium_lb4_backends_v3). No prealloc: see bl_lb4_services. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BL_LB4_BACKENDS_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct bl_lb4_backend);
 } bl_lb4_backends SEC(".maps");

@@ -45,8 +45,9 @@ static __always_inline __u32 l4_csum_off(__u8 proto)
  * (at l4 offset port_off: source or dest), patching the IPv4 header checksum
  * and the L4 checksum (which covers the addresses through its pseudo-header;
  * a UDP checksum of 0 means "none" and stays 0: BPF_F_MARK_MANGLED_0).
+ * pkt's port follows (its address is the caller's to update).
  */
-static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct pkt_meta *pkt, __u32 addr_off,
+static __always_inline int nat_rewrite(struct __sk_buff *skb, struct pkt_meta *pkt, __u32 addr_off,
 				       __be32 old_addr, __be32 new_addr, __u32 port_off, __be16 old_port,
 				       __be16 new_port)
 {
@@ -64,6 +65,10 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb, const struct pkt_m
 			return DROP(BL_DROP_CSUM_L4);
 		if (bpf_skb_store_bytes(skb, pkt->l4_off + port_off, &new_port, 2, 0) < 0)
 			return DROP(BL_DROP_WRITE_ERROR);
+		if (port_off == L4_SPORT_OFF)
+			pkt->sport = new_port;
+		else
+			pkt->dport = new_port;
 	}
 	return CTX_ACT_OK;
 }
@@ -258,8 +263,10 @@ static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pk
 
 	if (pkt->fragment || !l4_csum_off(pkt->l4_proto))
 		return CTX_ACT_OK;
-	if (bpf_skb_load_bytes(skb, pkt->l4_off, ports, sizeof(ports)) < 0)
+	if (!pkt->l4_ports)
 		return CTX_ACT_OK;	/* conntrack judges the truncated header */
+	ports[0] = pkt->sport;
+	ports[1] = pkt->dport;
 	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
 	if (!svc)
 		return CTX_ACT_OK;
@@ -286,8 +293,9 @@ static __always_inline int lb4_rev_nat(struct __sk_buff *skb, struct pkt_meta *p
 	fe = bpf_map_lookup_elem(&bl_lb4_reverse_nat, &rev_nat);
 	if (!fe)
 		return CTX_ACT_OK;	/* the service is gone: nothing to translate back to */
-	if (bpf_skb_load_bytes(skb, pkt->l4_off + L4_SPORT_OFF, &sport, sizeof(sport)) < 0)
+	if (!pkt->l4_ports)
 		return DROP(BL_DROP_CT_INVALID_HDR);
+	sport = pkt->sport;
 	ret = nat_rewrite(skb, pkt, offsetof(struct iphdr, saddr), pkt->saddr, fe->address,
 			  L4_SPORT_OFF, sport, fe->port);
 	if (IS_DROP(ret))

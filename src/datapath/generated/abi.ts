@@ -2282,7 +2282,7 @@ export const BPF_OBJECTS = {
         key: U32_CODEC,
         value: BL_LB4_BACKEND_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 8,
@@ -2378,7 +2378,7 @@ export const BPF_OBJECTS = {
         key: BL_LB4_KEY_CODEC,
         value: BL_LB4_SERVICE_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 16,
@@ -2553,7 +2553,7 @@ export const BPF_OBJECTS = {
         key: U32_CODEC,
         value: BL_LB4_BACKEND_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 8,
@@ -2649,7 +2649,7 @@ export const BPF_OBJECTS = {
         key: BL_LB4_KEY_CODEC,
         value: BL_LB4_SERVICE_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 16,
@@ -2824,7 +2824,7 @@ export const BPF_OBJECTS = {
         key: U32_CODEC,
         value: BL_LB4_BACKEND_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 8,
@@ -2920,7 +2920,7 @@ export const BPF_OBJECTS = {
         key: BL_LB4_KEY_CODEC,
         value: BL_LB4_SERVICE_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 16,
@@ -3095,7 +3095,7 @@ export const BPF_OBJECTS = {
         key: U32_CODEC,
         value: BL_LB4_BACKEND_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 8,
@@ -3191,7 +3191,7 @@ export const BPF_OBJECTS = {
         key: BL_LB4_KEY_CODEC,
         value: BL_LB4_SERVICE_CODEC,
         maxEntries: 65536,
-        flags: 0,
+        flags: 1,
         pinning: 0,
         perCpu: false,
         valueStride: 16,
@@ -3784,7 +3784,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_backend",
           "valueSize": 8,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lb4_maglev": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -3838,7 +3838,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_service",
           "valueSize": 16,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lxc": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -3930,7 +3930,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_backend",
           "valueSize": 8,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lb4_maglev": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -3984,7 +3984,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_service",
           "valueSize": 16,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lxc": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -4076,7 +4076,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_backend",
           "valueSize": 8,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lb4_maglev": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -4130,7 +4130,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_service",
           "valueSize": 16,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lxc": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -4222,7 +4222,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_backend",
           "valueSize": 8,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lb4_maglev": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -4276,7 +4276,7 @@ export const ABI_MANIFEST = {
           "value": "struct bl_lb4_service",
           "valueSize": 16,
           "maxEntries": 65536,
-          "flags": 0
+          "flags": 1
         },
         "bl_lxc": {
           "type": "BPF_MAP_TYPE_HASH",
@@ -4319,7 +4319,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = 'b87b2d47ad7e88de7e73bbfc04f8cb0511d663aa354814681361f0f908e1cdc8';
+export const ABI_HASH = '896d9287054ebbfda02b893721d5f84fe46ae469269338144f6b2cc08c5134f2';
 
 // ---- helpers
 

@@ -119,6 +119,7 @@ export const HelperId = {
   bpf_ringbuf_submit: 132,
   bpf_redirect_neigh: 152,
   bpf_redirect_peer: 155,
+  bpf_ktime_get_coarse_ns: 160,
 } as const;
 
 /** enum bpf_tc_attach_point. */
