@@ -6,7 +6,9 @@
  * Unreachable sent back out of the device they came in on, so the client's
  * connect() fails at once with ECONNREFUSED. The packet still counts and is
  * reported as a BL_DROP_NO_SERVICE drop, with its original bytes. Packets the
- * datapath must not answer (IP options, fragments) stay plain drops.
+ * datapath must not answer (IP options, fragments) stay plain drops. A
+ * frontend with a backend is translated, and its Service conntrack entry lives
+ * as long as the connection does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,12 +19,14 @@ import {
   BlDirection,
   BlDropReason,
   BlForwardReason,
+  BlCtTimeouts,
+  BlCtTupleFlags,
   BlLbFlags,
   BlSourceFile,
   U32_CODEC,
 } from '../../src/datapath/generated/abi.js';
 import { inetChecksum, ip4Num, ip4Str, ipv4Frame, macStr, tcp, udp } from './datapath-support.js';
-import { NODE, POD_A, PodNode, TCP_SYN, TC_ACT_REDIRECT, TC_ACT_SHOT, fromPod, tcpFromPod, type RunOutcome } from './datapath-pod-support.js';
+import { NODE, POD_A, PodNode, TCP_ACK, TCP_FIN_ACK, TCP_SYN, TC_ACT_REDIRECT, TC_ACT_SHOT, fromPod, monotonicSeconds, tcpFromPod, type RunOutcome } from './datapath-pod-support.js';
 
 const NO_SERVICE = BlDropReason.BL_DROP_NO_SERVICE;
 const EGRESS = BlDirection.BL_DIR_EGRESS;
@@ -184,4 +188,30 @@ test('a frontend that has a backend is not refused', (t) => {
   assert.equal(ip4Str(out.dataOut.readUInt32BE(14 + 16)), '10.0.1.20');
   assert.equal(out.dataOut[14 + 9], 6, 'still the TCP segment, not an ICMP error');
   assert.equal(out.events.filter((e) => e.type === 'drop').length, 0);
+});
+
+test("a translated connection's Service entry: SYN timeout for the SYN, an established connection's lifetime once the client's ACK passes, the close timeout after its FIN", (t) => {
+  const n = node(t);
+  n.dps.lxc.map('bl_lb4_backends', U32_CODEC, BL_LB4_BACKEND_CODEC).set(1, { address: ip4Num('10.0.1.20'), port: 8080, proto: 6, flags: 0 });
+  frontend(n, { id: 5, address: CLUSTER_IP, port: 80, proto: 6, backends: [1] });
+  const serviceEntry = () => {
+    const rows = n.ct().filter((r) => r.key.flags === BlCtTupleFlags.BL_CT_TUPLE_F_SERVICE && r.daddr === CLUSTER_IP);
+    assert.equal(rows.length, 1, `one Service entry: ${JSON.stringify(rows.map((r) => r.key))}`);
+    return rows[0]!;
+  };
+  const expectLifetime = (timeout: number, what: string) => {
+    const e = serviceEntry().entry;
+    const now = monotonicSeconds();
+    assert.ok(Math.abs(e.lifetime - (now + timeout)) <= 1, `${what}: lifetime ${e.lifetime}, expected ≈ ${now} + ${timeout}`);
+    assert.equal(e.backend_id, 1, `${what}: still the backend it picked`);
+  };
+
+  assert.equal(n.run('bl_from_container', tcpFromPod(POD_A, CLUSTER_IP, TCP_SYN, 40010, 80)).retval, TC_ACT_REDIRECT);
+  expectLifetime(BlCtTimeouts.BL_CT_SYN_TIMEOUT, 'after the SYN');
+  // The reply never looks the Service entry up (the connection's own entries reverse-NAT it):
+  // the client's next segment alone must move it out of the SYN timeout.
+  assert.equal(n.run('bl_from_container', tcpFromPod(POD_A, CLUSTER_IP, TCP_ACK, 40010, 80)).retval, TC_ACT_REDIRECT);
+  expectLifetime(BlCtTimeouts.BL_CT_LIFETIME_TCP, 'after the ACK');
+  assert.equal(n.run('bl_from_container', tcpFromPod(POD_A, CLUSTER_IP, TCP_FIN_ACK, 40010, 80)).retval, TC_ACT_REDIRECT);
+  expectLifetime(BlCtTimeouts.BL_CT_CLOSE_TIMEOUT, 'after the FIN');
 });

@@ -67,6 +67,9 @@ BL_ABI_KEEP(enum bl_ct_entry_flags, ct_entry_flags);
  *   TCP, once FIN or RST is seen either way:        BL_CT_CLOSE_TIMEOUT
  *       (until a new SYN in the original direction reopens it)
  *   UDP, ICMP and anything else:                    BL_CT_LIFETIME_NONTCP
+ * A BL_CT_TUPLE_F_SERVICE entry sees the original direction only: it takes
+ * BL_CT_LIFETIME_TCP as soon as a non-SYN packet passed (lib/ct.h,
+ * ct_service_refresh).
  */
 enum bl_ct_timeouts {
 	BL_CT_LIFETIME_TCP = 21600,

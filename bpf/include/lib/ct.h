@@ -162,6 +162,22 @@ static __always_inline bool ct_entry_update(struct bl_ct_entry *e, const struct 
 	return new_flags;
 }
 
+/*
+ * A BL_CT_TUPLE_F_SERVICE entry sees one direction only: the replies are
+ * reverse-NATed by the connection's own entries and never look it up, so
+ * ct_entry_update's "both ways carried packets" never holds for it and it
+ * would stay on BL_CT_SYN_TIMEOUT for the connection's whole life. An idle
+ * translated connection would then lose its backend to the garbage collector
+ * after a minute and its next packet go to another. Past the SYN it lives as
+ * long as an established connection (Cilium's CT_SERVICE entries do the same),
+ * closing and non-TCP timeouts unchanged.
+ */
+static __always_inline void ct_service_refresh(struct bl_ct_entry *e, const struct pkt_meta *pkt, __u32 now)
+{
+	if (pkt->l4_proto == IPPROTO_TCP && (e->flags & BL_CT_F_SEEN_NON_SYN) && !(e->flags & CT_CLOSING))
+		e->lifetime = now + BL_CT_LIFETIME_TCP;
+}
+
 /* Whether a packet of an existing entry is worth a trace (abi/events.h). */
 static __always_inline bool ct_report(struct bl_ct_entry *e, bool first_of_dir, bool new_flags,
 				      __u32 now)

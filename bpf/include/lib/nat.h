@@ -183,6 +183,7 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 	if (be) {
 		ct_count(se, false, skb->len);
 		ct_entry_update(se, pkt, false, now);
+		ct_service_refresh(se, pkt, now);
 		return be;
 	}
 
@@ -219,6 +220,7 @@ static __always_inline struct bl_lb4_backend *lb4_pick(struct __sk_buff *skb, co
 	fresh.backend_id = backend_id;
 	fresh.rev_nat_index = svc->rev_nat_index;
 	ct_entry_update(&fresh, pkt, false, now);
+	ct_service_refresh(&fresh, pkt, now);
 	if (bpf_map_update_elem(&bl_ct4, &skey, &fresh, BPF_ANY) < 0) {
 		*err = DROP(BL_DROP_CT_CREATE_FAILED);
 		return NULL;
