@@ -102,16 +102,38 @@ function labPids(lab: string): number[] {
   return pids;
 }
 
-/**
- * Pins every process of the labs (all threads) to LAB_CPUS; children they start later
- * inherit it. Call again after something restarts (an agent killed by the benchmark).
- * Answers how many processes were pinned.
- */
-export function pinLabs(labs: string[]): number {
+/** Sets the CPU affinity of every process of the labs (all threads); children they start inherit it. Answers how many. */
+function setLabAffinity(labs: string[], cpus: string): number {
   const pids = labs.flatMap(labPids);
   if (pids.length === 0) return 0;
-  const r = spawnSync('sh', ['-c', `n=0; for p; do taskset -a -p -c ${LAB_CPUS} "$p" >/dev/null 2>&1 && n=$((n+1)); done; echo $n`, 'sh', ...pids.map(String)], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `n=0; for p; do taskset -a -p -c ${cpus} "$p" >/dev/null 2>&1 && n=$((n+1)); done; echo $n`, 'sh', ...pids.map(String)], { encoding: 'utf8' });
   return Number(r.stdout.trim()) || 0;
+}
+
+/** Pins every process of the labs to LAB_CPUS (for a measurement). Answers how many processes. */
+export function pinLabs(labs: string[]): number {
+  return setLabAffinity(labs, LAB_CPUS);
+}
+
+/**
+ * Gives the labs every CPU again. Only the measurements are pinned: programming 50k
+ * Services with every lab process on one CPU (agents, etcd, the controllers and the
+ * DNS servers reloading 50k names) starved a restarted agent's first list past its
+ * 10 s timeout in the first pinned run.
+ */
+export function unpinLabs(labs: string[]): number {
+  return setLabAffinity(labs, `0-${CPUS - 1}`);
+}
+
+/** Runs `fn` with the labs pinned (when c.pin), unpinned again after. */
+export function pinnedFor<T>(c: LoadConfig, labs: string[], fn: () => T): T {
+  if (!c.pin) return fn();
+  pinLabs(labs);
+  try {
+    return fn();
+  } finally {
+    unpinLabs(labs);
+  }
 }
 
 /** Per-CPU [busy, total] jiffies from /proc/stat. */

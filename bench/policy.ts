@@ -69,7 +69,7 @@ import { parseManifest } from '../src/k8s/parse.js';
 import { validateBatch } from '../src/k8s/validate.js';
 import { IdentityAllocator } from '../src/identity/allocator.js';
 import { applyObjects } from '../src/cli/resources.js';
-import { describeLoad, loadConfigFromArgs, pinLabs, runLoad, type LoadResult } from './load.js';
+import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, unpinLabs, type LoadResult } from './load.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 const LAB = 'bppol';
@@ -429,8 +429,7 @@ async function checkArm(lab: Lab, arm: ArmName, round: number, ipcacheBase: Reco
 }
 
 function load(lab: Lab): LoadResult {
-  if (LOAD.pin) pinLabs([LAB]);
-  return runLoad(LOAD, { lab: LAB, namespace: NS, pod: 'client' }, ['server-1', 'server-2'].map((s) => `${lab.pods[s]!.ip}:8080`));
+  return pinnedFor(LOAD, [LAB], () => runLoad(LOAD, { lab: LAB, namespace: NS, pod: 'client' }, ['server-1', 'server-2'].map((s) => `${lab.pods[s]!.ip}:8080`)));
 }
 
 interface Sample extends LoadResult {
@@ -489,7 +488,7 @@ async function main(): Promise<void> {
     progress(`lab ${LAB}: up (2 nodes, native routing), pods in ${NS}`);
     lab = await labUp();
     const l = lab;
-    if (LOAD.pin) progress(`pinned ${pinLabs([LAB])} lab processes to the lab's CPUs`);
+    if (LOAD.pin) progress(`${unpinLabs([LAB])} lab processes; pinned to the lab's CPUs during each measurement only`);
     progress(`load: ${describeLoad(LOAD)}; servers: ${SERVER}`);
     progress(`pods: ${Object.values(l.pods).map((p) => `${p.name}@${p.node} ${p.ip} ep ${p.ep} id ${p.identity}`).join(', ')}`);
     const ipcacheBase: Record<string, number> = {};

@@ -69,7 +69,7 @@ import { parseManifest } from '../src/k8s/parse.js';
 import { validateBatch } from '../src/k8s/validate.js';
 import { applyObjects } from '../src/cli/resources.js';
 import { iptablesRestore, iptablesOneChange, nftRuleset, nftOneChange, nftStaleChainCleanup, type KpService } from '../src/service/kubeproxy.js';
-import { describeLoad, loadConfigFromArgs, pinLabs, runLoad, type LoadResult } from './load.js';
+import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, unpinLabs, type LoadResult } from './load.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 const LAB_BPF = 'svcbench-bpf';
@@ -449,8 +449,8 @@ function nftCount(): number {
 // Load
 
 function load(lab: Lab, targets: string[], opts: { packetLevel?: boolean } = {}): LoadResult {
-  if (LOAD.pin) pinLabs([LAB_BPF, LAB_KP]); // cheap; catches processes restarted since (node2's agent)
-  const r = runLoad(LOAD, { lab: lab.name, namespace: NS, pod: 'client', ...(opts.packetLevel ? { packetLevel: true } : {}) }, targets);
+  // Pinned for the measurement only (again each time: catches processes restarted since, node2's agent).
+  const r = pinnedFor(LOAD, [LAB_BPF, LAB_KP], () => runLoad(LOAD, { lab: lab.name, namespace: NS, pod: 'client', ...(opts.packetLevel ? { packetLevel: true } : {}) }, targets));
   if (r.errors > 0) progress(`${lab.name}${opts.packetLevel ? ' packet-level' : ''} load: ${r.errors} errors ${JSON.stringify(r.errorKinds)}`);
   return r;
 }
@@ -506,7 +506,7 @@ async function main(): Promise<void> {
     bpf = await labUp(LAB_BPF, ['--routing', 'native', '--bpf-lb-map-max', String(lbMapMax)]);
     progress(`lab ${LAB_KP} (--datapath none)`);
     kp = await labUp(LAB_KP, ['--routing', 'native', '--datapath', 'none']);
-    if (LOAD.pin) progress(`pinned ${pinLabs([LAB_BPF, LAB_KP])} lab processes to the labs' CPUs`);
+    if (LOAD.pin) progress(`${unpinLabs([LAB_BPF, LAB_KP])} lab processes; pinned to the labs' CPUs during each measurement only`);
     progress(`load: ${describeLoad(LOAD)}; servers: ${SERVER}`);
     progress(`backends: bpf ${bpf.backends.join(' ')} (${bpf.backendNodes.join(',')}); kp ${kp.backends.join(' ')} (${kp.backendNodes.join(',')})`);
     const baseline = await frontendCounts(bpf);
