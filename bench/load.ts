@@ -136,6 +136,34 @@ export function pinnedFor<T>(c: LoadConfig, labs: string[], fn: () => T): T {
   }
 }
 
+/** CPU time used so far by a lab's cgroup (`sub` of it), µs (cgroup v2 cpu.stat). */
+function cgroupCpuUs(lab: string, sub: string): number {
+  try {
+    const m = /^usage_usec (\d+)$/m.exec(readFileSync(join(cgroupPath(lab, sub), 'cpu.stat'), 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Waits until a lab's `sub` cgroup (its DNS servers: `dns`) uses less than `share` of a CPU
+ * over a 2 s window, at most `maxMs`. Answers how long it waited and the last window's share.
+ * The services benchmark measures after the cluster has settled: at 50k Services the lab's
+ * dnsmasq servers re-read the 50,001-name hosts file once per change event they queued while
+ * the Services streamed in, about 40 % of a CPU each for minutes.
+ */
+export async function settleCgroup(lab: string, sub: string, maxMs: number, share = 0.05): Promise<{ waitedMs: number; lastShare: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const a = cgroupCpuUs(lab, sub);
+    await new Promise((r) => setTimeout(r, 2000));
+    const b = cgroupCpuUs(lab, sub);
+    const lastShare = (b - a) / 2_000_000;
+    if (!(lastShare >= share) || Date.now() - t0 >= maxMs) return { waitedMs: Date.now() - t0, lastShare };
+  }
+}
+
 /** Per-CPU [busy, total] jiffies from /proc/stat. */
 function cpuTimes(): [number, number][] {
   return readFileSync('/proc/stat', 'utf8')

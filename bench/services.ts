@@ -48,7 +48,7 @@
  * restore with --noflush; nft: kube-proxy's partial transaction).
  *
  *   node dist/bench/services.js [--rounds 5] [--seconds 3] [--concurrency 16]
- *        [--sizes 100,1000,10000,50000] [--sample 64] [--nft-max-n 10000] [--nft-timeout 900]
+ *        [--sizes 100,1000,10000,50000] [--sample 64] [--nft-max-n 10000] [--nft-timeout 900] [--settle-dns-max 900]
  *        [--generator wrk|loadgen] [--server nginx|http-echo] [--pin yes|no]
  *        [--out bench/results/services.json]
  *
@@ -69,7 +69,7 @@ import { parseManifest } from '../src/k8s/parse.js';
 import { validateBatch } from '../src/k8s/validate.js';
 import { applyObjects } from '../src/cli/resources.js';
 import { iptablesRestore, iptablesOneChange, nftRuleset, nftOneChange, nftStaleChainCleanup, type KpService } from '../src/service/kubeproxy.js';
-import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, unpinLabs, type LoadResult } from './load.js';
+import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, settleCgroup, unpinLabs, type LoadResult } from './load.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 const LAB_BPF = 'svcbench-bpf';
@@ -89,6 +89,8 @@ const SERVER = arg('--server', 'nginx');
 if (SERVER !== 'nginx' && SERVER !== 'http-echo') throw new Error(`--server ${SERVER}: nginx or http-echo`);
 /** nftables arm only up to this N: nft 1.0.6's -f of 50k Services did not finish within 900 s. */
 const NFT_MAX_N = Number(arg('--nft-max-n', '10000'));
+/** Before the rounds at each N, wait (at most this long) for the labs' DNS servers to go idle. */
+const SETTLE_DNS_MS = Number(arg('--settle-dns-max', '900')) * 1000;
 const SIZES = arg('--sizes', '100,1000,10000,50000').split(',').map(Number);
 const SAMPLE = Number(arg('--sample', '64'));
 /** How long `nft -f` of all N may take before the nftables arm is recorded as not loaded at that N (nft 1.0.6 is superlinear). */
@@ -562,7 +564,7 @@ async function main(): Promise<void> {
       const nftSkipped = n > NFT_MAX_N;
       const nft = nftSkipped ? { ms: NaN, status: -1 } : kpNode(['nft', '-f', nftFile], { timeoutMs: NFT_TIMEOUT_MS, allowFail: true });
       const nftLoaded = nft.status === 0;
-      const why = nftSkipped ? `skipped above --nft-max-n ${NFT_MAX_N} (nft 1.0.6's -f of 50,000 Services did not finish in 900 s on 2026-11-26)` : `nft -f did not finish within ${NFT_TIMEOUT_MS / 1000} s (exit ${nft.status})`;
+      const why = nftSkipped ? `skipped above --nft-max-n ${NFT_MAX_N} (nft 1.0.6's -f of 50,000 Services did not finish within 600 s on 2026-11-26)` : `nft -f did not finish within ${NFT_TIMEOUT_MS / 1000} s (exit ${nft.status})`;
       programs.push({ n, arm: 'nftables', ms: nft.ms, ...(nftLoaded ? {} : { detail: { notLoaded: why } }) });
       if (nftSkipped) {
         checks.push({ n, arm: 'nftables', skipped: true });
@@ -584,6 +586,12 @@ async function main(): Promise<void> {
       const off = beeline(['exec', '--lab', kp.name, '-n', NS, 'client', '--', 'curl', '-s', '-m', '1', `http://${vip(0)}/`], { allowFail: true });
       if (off.status === 0) throw new Error(`${LAB_KP}: ${vip(0)} answers with neither rule set hooked`);
 
+      // The cluster settled: the labs' DNS servers done re-reading the hosts file (see settleCgroup).
+      for (const l of [LAB_BPF, LAB_KP]) {
+        const st = await settleCgroup(l, 'dns', SETTLE_DNS_MS);
+        checks.push({ n, lab: l, dnsSettle: st });
+        progress(`N=${n}: ${l}'s DNS servers at ${fmt(st.lastShare * 100, 1)} % of a CPU after waiting ${fmt(st.waitedMs / 1000, 0)} s`);
+      }
       const iptChangeFile = join(TMP, `ipt-change-${n}.txt`);
       const nftChangeFile = join(TMP, `nft-change-${n}.txt`);
       for (let round = 1; round <= ROUNDS; round++) {
