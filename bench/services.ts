@@ -196,8 +196,18 @@ async function labUp(name: string, args: string[]): Promise<Lab> {
     if (now() - t0 > 120_000) throw new Error(`${name}: pods not running after 120 s: ${pods.map((p) => `${p.metadata.name}=${p.status?.phase}`).join(' ')}`);
     await sleep(500);
   }
-  // Every backend answers the client before anything is measured.
-  for (const b of lab.backends) curl(lab, `${b}:8080`);
+  // Every backend answers the client before anything is measured (Running is the process
+  // started, not yet listening or reachable: give each up to 30 s, as the policy benchmark does).
+  for (const b of lab.backends) {
+    for (let t1 = now(); ; await sleep(1000)) {
+      try {
+        curl(lab, `${b}:8080`);
+        break;
+      } catch (e) {
+        if (now() - t1 > 30_000) throw e;
+      }
+    }
+  }
   return lab;
 }
 
