@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../src/common/version.js';
+import { CPUS, GEN_CPU, LAB_CPUS, pinLabs } from './load.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 
@@ -42,6 +43,14 @@ function arg(name: string, def: string): string {
 }
 const ROUNDS = Number(arg('--rounds', '5'));
 const SECONDS = Number(arg('--seconds', '3'));
+/**
+ * --pin yes: the client tools on CPU 0 (GEN_CPU), the servers and every lab process on
+ * the others (bench/load.ts), as the services and policy benchmarks do. Off by default:
+ * sockperf and iperf3 are single-threaded C programs, never near saturation here.
+ */
+const PIN = arg('--pin', 'no') === 'yes' && CPUS > 1;
+const clientPin = PIN ? ['taskset', '-c', String(GEN_CPU)] : [];
+const serverPin = PIN ? ['taskset', '-c', LAB_CPUS] : [];
 const OUT = arg('--out', join(repoRoot, 'bench', 'results', 'pod-network.json'));
 
 function sh(cmd: string, args: string[], timeoutMs = 120_000): string {
@@ -63,9 +72,10 @@ function setUp(arm: Arm): Record<string, Pod> {
   beeline(['lab', 'up', '--nodes', '2', '--name', arm.lab, '-q', ...arm.args]);
   for (const [node, pod] of [['node1', 'c1'], ['node1', 's1'], ['node2', 's2']]) beeline(['lab', 'pod', 'add', '--lab', arm.lab, node!, pod!]);
   for (const s of ['s1', 's2']) {
-    beeline(['lab', 'pod', 'exec', '--lab', arm.lab, '-d', s, '--', 'sockperf', 'sr', '--tcp', '-i', '0.0.0.0', '-p', '11111']);
-    beeline(['lab', 'pod', 'exec', '--lab', arm.lab, '-d', s, '--', 'iperf3', '-s', '-p', '5201']);
+    beeline(['lab', 'pod', 'exec', '--lab', arm.lab, '-d', s, '--', ...serverPin, 'sockperf', 'sr', '--tcp', '-i', '0.0.0.0', '-p', '11111']);
+    beeline(['lab', 'pod', 'exec', '--lab', arm.lab, '-d', s, '--', ...serverPin, 'iperf3', '-s', '-p', '5201']);
   }
+  if (PIN) pinLabs([arm.lab]);
   const pods = JSON.parse(beeline(['lab', 'pod', 'list', '--lab', arm.lab, '-o', 'json'])) as Pod[];
   spawnSync('sleep', ['1']);
   const byName = Object.fromEntries(pods.map((p) => [p.name, p]));
@@ -85,13 +95,13 @@ interface Sample {
 }
 
 function measure(client: Pod, server: Pod): Omit<Sample, 'round' | 'arm' | 'path'> {
-  const pp = sh('ip', ['netns', 'exec', client.netns, 'sockperf', 'pp', '--tcp', '-i', server.ip, '-p', '11111', '-t', String(SECONDS), '-m', '64']);
+  const pp = sh('ip', ['netns', 'exec', client.netns, ...clientPin, 'sockperf', 'pp', '--tcp', '-i', server.ip, '-p', '11111', '-t', String(SECONDS), '-m', '64']);
   // Strip the terminal colour codes sockperf prints even into a pipe.
   const text = pp.replace(/\x1b\[[0-9;]*m/g, '');
   const valid = /\[Valid Duration\] RunTime=([\d.]+) sec; SentMessages=\d+; ReceivedMessages=(\d+)/.exec(text);
   const pct = (p: string) => Number(new RegExp(`percentile ${p} =\\s*([\\d.]+)`).exec(text)?.[1]);
   if (!valid) throw new Error(`sockperf output not understood: ${text.slice(-400)}`);
-  const iperf = JSON.parse(sh('ip', ['netns', 'exec', client.netns, 'iperf3', '-c', server.ip, '-p', '5201', '-t', String(SECONDS), '-J'])) as {
+  const iperf = JSON.parse(sh('ip', ['netns', 'exec', client.netns, ...clientPin, 'iperf3', '-c', server.ip, '-p', '5201', '-t', String(SECONDS), '-J'])) as {
     end: { sum_received: { bits_per_second: number } };
   };
   return {
@@ -161,7 +171,7 @@ async function main(): Promise<void> {
     const table = rows.join('\n');
     process.stdout.write(table + '\n');
     mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, seconds: SECONDS, summary, samples }, null, 2) + '\n');
+    writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, seconds: SECONDS, pinned: PIN, summary, samples }, null, 2) + '\n');
     progress(`wrote ${OUT}`);
   } finally {
     for (const arm of ARMS) spawnSync(BIN, ['lab', 'down', '--name', arm.lab, '-q']);

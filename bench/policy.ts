@@ -6,8 +6,9 @@
  * the lab's kubelets:
  *
  *   client    node1  busybox, `sleep infinity` (the load generator runs in it through `beeline exec`)
- *   server-1  node1  agnhost netexec, HTTP 8080 (same-node path)
- *   server-2  node2  agnhost netexec, HTTP 8080 (cross-node path)
+ *   server-1  node1  nginx-native (the host's nginx, C), HTTP 8080 (same-node path)
+ *   server-2  node2  nginx-native, HTTP 8080 (cross-node path)
+ *                    (`--server agnhost`: agnhost netexec, the Node.js built-in of earlier runs)
  *   tgt-0..3  node1, node2, node1, node2: pause; the endpoints the 1,000 policies of part 2 select
  *
  * Part 1, request rate under policy. Arms, each round in rotated order, --rounds times:
@@ -24,9 +25,12 @@
  * then, untimed, each arm is checked to hold what it claims (policy status,
  * CIDR identities, each server endpoint's entries in the BPF map, ipcache
  * entries; in round 1 also a connection from server-1 to server-2, which a
- * policy arm must deny), and the load runs: `beeline loadgen` in the client
- * pod, one TCP connection per HTTP GET, round-robin over both servers,
- * --concurrency in flight for --seconds.
+ * policy arm must deny), and the load runs in the client pod (bench/load.ts:
+ * wrk by default, `--generator loadgen` for Node.js), one TCP connection per
+ * HTTP GET, --concurrency in flight (wrk: one connection per thread, threads
+ * alternating between the two servers) for --seconds; the generator pinned
+ * to CPU 0 and the lab to the other CPUs (--pin no to leave the scheduler
+ * alone), its own CPU and every CPU's busy share recorded.
  *
  * Part 2, programming at scale:
  *   --identities security identities with distinct label sets
@@ -50,7 +54,8 @@
  *     untimed, tgt-0's map checked to hold it on the ports of g4's policies.
  *
  *   node dist/bench/policy.js [--rounds 8] [--seconds 4] [--concurrency 16] [--prefixes 10000]
- *        [--identities 5000] [--groups 100] [--policies 1000] [--changes 5] [--out bench/results/policy.json]
+ *        [--identities 5000] [--groups 100] [--policies 1000] [--changes 5]
+ *        [--generator wrk|loadgen] [--server nginx|agnhost] [--pin yes|no] [--out bench/results/policy.json]
  *        [--only rate|programming]
  *
  * --only runs one part (the JSON then has only that part's results).
@@ -70,7 +75,7 @@ import { parseManifest } from '../src/k8s/parse.js';
 import { validateBatch } from '../src/k8s/validate.js';
 import { IdentityAllocator } from '../src/identity/allocator.js';
 import { applyObjects } from '../src/cli/resources.js';
-import type { LoadResult as Loaded } from '../src/lab/loadgen.js';
+import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, unpinLabs, type LoadResult } from './load.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 const LAB = 'bppol';
@@ -81,8 +86,13 @@ function arg(name: string, def: string): string {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 const ROUNDS = Number(arg('--rounds', '8'));
-const SECONDS = Number(arg('--seconds', '4'));
-const CONCURRENCY = Number(arg('--concurrency', '16'));
+const TMP = `/tmp/polbench-${process.pid}`;
+const LOAD = loadConfigFromArgs(arg, TMP, { connections: 16, seconds: 4 });
+const SECONDS = LOAD.seconds;
+const CONCURRENCY = LOAD.connections;
+/** The servers: the host's nginx (C) or agnhost netexec (the Node.js built-in). */
+const SERVER = arg('--server', 'nginx');
+if (SERVER !== 'nginx' && SERVER !== 'agnhost') throw new Error(`--server ${SERVER}: nginx or agnhost`);
 const PREFIXES = Number(arg('--prefixes', '10000'));
 const IDENTITIES = Number(arg('--identities', '5000'));
 const GROUPS = Number(arg('--groups', '100'));
@@ -156,9 +166,9 @@ metadata: {name: server-${i + 1}, namespace: ${NS}, labels: {app: server}}
 spec:
   nodeName: ${node}
   containers:
-  - name: netexec
-    image: registry.k8s.io/e2e-test-images/agnhost:2.47
-    args: ["netexec", "--http-port=8080", "--udp-port=-1"]
+  - name: ${SERVER === 'nginx' ? 'nginx' : 'netexec'}
+    image: ${SERVER === 'nginx' ? 'beeline.dev/nginx-native' : 'registry.k8s.io/e2e-test-images/agnhost:2.47'}
+    args: ${SERVER === 'nginx' ? '["--port", "8080"]' : '["netexec", "--http-port=8080", "--udp-port=-1"]'}
 `,
   )
   .join('')}${Array.from(
@@ -250,7 +260,7 @@ async function labUp(): Promise<Lab> {
     const t1 = now();
     for (;;) {
       const r = beeline(['exec', '--lab', LAB, '-n', NS, 'client', '--', 'curl', '-s', '-m', '3', `http://${lab.pods[s]!.ip}:8080/`], { allowFail: true });
-      if (r.status === 0 && r.out.startsWith('NOW:')) break;
+      if (r.status === 0 && (SERVER === 'nginx' ? r.out === 'ok\n' : r.out.startsWith('NOW:'))) break;
       if (now() - t1 > 60_000) throw new Error(`${s} does not answer the client: curl exit ${r.status}, ${JSON.stringify(r.out.slice(0, 80))}`);
       await sleep(1000);
     }
@@ -428,20 +438,8 @@ async function checkArm(lab: Lab, arm: ArmName, round: number, ipcacheBase: Reco
   return out;
 }
 
-/** What `beeline loadgen -o json` prints (src/lab/loadgen.ts). */
-type LoadResult = Pick<Loaded, 'requests' | 'errors' | 'errorKinds' | 'rps' | 'connectP50Ms' | 'connectP99Ms' | 'totalP50Ms' | 'totalP99Ms' | 'cpuPercent'>;
-
 function load(lab: Lab): LoadResult {
-  const targets = ['server-1', 'server-2'].map((s) => `${lab.pods[s]!.ip}:8080`).join(',');
-  const r = beeline(['exec', '--lab', LAB, '-n', NS, 'client', '--', BIN, 'loadgen', '--targets', targets, '--concurrency', String(CONCURRENCY), '--duration', `${SECONDS}s`, '-o', 'json'], {
-    timeoutMs: (SECONDS + 60) * 1000,
-    allowFail: true, // loadgen exits 1 when a request failed; failures are counted in its JSON
-  });
-  try {
-    return JSON.parse(r.out) as LoadResult;
-  } catch {
-    throw new Error(`loadgen: exit ${r.status}, no JSON: ${r.err.trim().split('\n').slice(-2).join(' | ')}`);
-  }
+  return pinnedFor(LOAD, [LAB], () => runLoad(LOAD, { lab: LAB, namespace: NS, pod: 'client' }, ['server-1', 'server-2'].map((s) => `${lab.pods[s]!.ip}:8080`)));
 }
 
 interface Sample extends LoadResult {
@@ -669,6 +667,7 @@ async function programming(l: Lab, res: { alloc?: IdentityAllocator; etcd?: Retu
 
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
+  mkdirSync(TMP, { recursive: true });
   const t00 = now();
   let lab: Lab | undefined;
   const res: { alloc?: IdentityAllocator; etcd?: ReturnType<typeof etcdClient> } = {};
@@ -679,6 +678,8 @@ async function main(): Promise<void> {
     progress(`lab ${LAB}: up (2 nodes, native routing), pods in ${NS}`);
     lab = await labUp();
     const l = lab;
+    if (LOAD.pin) progress(`${unpinLabs([LAB])} lab processes; pinned to the lab's CPUs during each measurement only`);
+    progress(`load: ${describeLoad(LOAD)}; servers: ${SERVER}`);
     progress(`pods: ${Object.values(l.pods).map((p) => `${p.name}@${p.node} ${p.ip} ep ${p.ep} id ${p.identity}`).join(', ')}`);
     const ipcacheBase: Record<string, number> = {};
     for (const [node, sock] of Object.entries(l.agents)) ipcacheBase[node] = await ipcacheCount(sock);
@@ -699,7 +700,7 @@ async function main(): Promise<void> {
         const agentCpuPct = Object.fromEntries(Object.entries(diff(cpu0, await agentCpuMs(l))).map(([n, ms]) => [n, Math.round((ms / (now() - tl)) * 1000) / 10]));
         samples.push({ round, arm, ...r, agentCpuPct });
         progress(
-          `round ${round}/${ROUNDS} ${arm.padEnd(7)} switch ${fmt(maxOf(sw.syncedMs), 0)} ms (ipcache ${fmt(maxOf(sw.ipcacheMs), 0)} ms) | ${fmt(r.rps, 0)} req/s connect p50 ${fmt(r.connectP50Ms * 1000, 0)} µs p99 ${fmt(r.connectP99Ms * 1000, 0)} µs errors ${r.errors} loadgen cpu ${r.cpuPercent}% agents cpu ${JSON.stringify(agentCpuPct)}`,
+          `round ${round}/${ROUNDS} ${arm.padEnd(7)} switch ${fmt(maxOf(sw.syncedMs), 0)} ms (ipcache ${fmt(maxOf(sw.ipcacheMs), 0)} ms) | ${fmt(r.rps, 0)} req/s connect p50 ${fmt(r.connectP50Ms * 1000, 0)} µs p99 ${fmt(r.connectP99Ms * 1000, 0)} µs errors ${r.errors} generator cpu ${r.cpuPercent}% cpus busy ${r.cpuBusy.join('/')}% agents cpu ${JSON.stringify(agentCpuPct)}`,
         );
       }
     }
@@ -736,17 +737,19 @@ async function main(): Promise<void> {
         serverEntries: expectedServerEntries(arm),
         agentCpuPct: Object.fromEntries(Object.keys(s[0]?.agentCpuPct ?? {}).map((n) => [n, median(s.map((x) => x.agentCpuPct[n]!))])),
         loadgenCpuPct: median(s.map((x) => x.cpuPercent)),
+        generatorCpuMaxPct: Math.max(...s.map((x) => x.cpuPercent)),
+        cpuBusyPct: (s[0]?.cpuBusy ?? []).map((_, c) => median(s.map((x) => x.cpuBusy[c] ?? NaN))),
         switchMs: median(sw),
         switchIpcacheMs: median(swIpc),
       };
     });
     const rows: string[] = [];
-    rows.push('| arm | policy in force | server map entries | req/s (median, min–max) | vs none (medians) | vs none, per round (median, min–max) | connect p50 µs | connect p99 µs (median, min–max) | errors | agents CPU during load, % of a core (node1 / node2) | switch to arm: agents synced / ipcache (ms, median) |');
-    rows.push('|---|---|---|---|---|---|---|---|---|---|---|');
+    rows.push('| arm | policy in force | server map entries | req/s (median, min–max) | vs none (medians) | vs none, per round (median, min–max) | connect p50 µs | connect p99 µs (median, min–max) | errors | generator CPU % (median, max) | CPU busy % (median per CPU) | agents CPU during load, % of a core (node1 / node2) | switch to arm: agents synced / ipcache (ms, median) |');
+    rows.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     const what: Record<ArmName, string> = { none: 'none', l3l4: 'allow client → servers TCP 8080', cidr10k: `same + fromCIDRSet of ${PREFIXES} /24s` };
     for (const r of summary) {
       rows.push(
-        `| ${r.arm} | ${what[r.arm]} | ${r.serverEntries} | ${fmt(r.rps, 0)} (${fmt(r.rpsMin, 0)}–${fmt(r.rpsMax, 0)}) | ${fmt(r.vsNone, 3)} | ${fmt(r.pairedRatio, 3)} (${fmt(r.pairedMin, 3)}–${fmt(r.pairedMax, 3)}) | ${fmt(r.connectP50us, 0)} | ${fmt(r.connectP99us, 0)} (${fmt(r.connectP99Min, 0)}–${fmt(r.connectP99Max, 0)}) | ${r.errors} | ${fmt(r.agentCpuPct['node1'] ?? NaN, 0)} / ${fmt(r.agentCpuPct['node2'] ?? NaN, 0)} | ${fmt(r.switchMs, 0)} / ${fmt(r.switchIpcacheMs, 0)} |`,
+        `| ${r.arm} | ${what[r.arm]} | ${r.serverEntries} | ${fmt(r.rps, 0)} (${fmt(r.rpsMin, 0)}–${fmt(r.rpsMax, 0)}) | ${fmt(r.vsNone, 3)} | ${fmt(r.pairedRatio, 3)} (${fmt(r.pairedMin, 3)}–${fmt(r.pairedMax, 3)}) | ${fmt(r.connectP50us, 0)} | ${fmt(r.connectP99us, 0)} (${fmt(r.connectP99Min, 0)}–${fmt(r.connectP99Max, 0)}) | ${r.errors} | ${fmt(r.loadgenCpuPct, 0)}, ${fmt(r.generatorCpuMaxPct, 0)} | ${r.cpuBusyPct.map((x) => fmt(x, 0)).join(' / ')} | ${fmt(r.agentCpuPct['node1'] ?? NaN, 0)} / ${fmt(r.agentCpuPct['node2'] ?? NaN, 0)} | ${fmt(r.switchMs, 0)} / ${fmt(r.switchIpcacheMs, 0)} |`,
       );
     }
     const get = (arm: ArmName) => summary.find((r) => r.arm === arm)!;
@@ -775,6 +778,9 @@ async function main(): Promise<void> {
         {
           date: startedAt,
           durationS: Math.round((now() - t00) / 1000),
+          command: `node dist/bench/policy.js ${process.argv.slice(2).join(' ')}`.trim(),
+          load: { ...LOAD, tmp: undefined, description: describeLoad(LOAD) },
+          server: SERVER,
           params: { only: ONLY, rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, prefixes: PREFIXES, identities: IDENTITIES, groups: GROUPS, policies: POLICIES, changes: CHANGES, targets: TARGETS },
           env,
           goals,
@@ -799,6 +805,7 @@ async function main(): Promise<void> {
       if (readState(LAB)) await sleep(3000);
     }
     if (readState(LAB)) progress(`lab ${LAB} is still up: beeline lab down --name ${LAB}`);
+    spawnSync('rm', ['-rf', TMP]);
   }
 }
 

@@ -5,8 +5,10 @@
  * measured in the same run.
  *
  * Two 2-node labs are up at once, each with the same workload (namespace
- * `svcbench`: a 4-replica http-echo Deployment spread over both nodes, and a
- * `client` pod on node1, both run by the lab's kubelets):
+ * `svcbench`: a 4-replica Deployment of the lab's nginx-native image (the
+ * host's nginx, C; `--server http-echo` for the Node.js built-in of earlier
+ * runs) spread over both nodes, and a `client` pod on node1, both run by the
+ * lab's kubelets):
  *
  *   svcbench-bpf  eBPF datapath (native routing), socket LB on each node's cgroup. N selector-less
  *                 Services + one user-made EndpointSlice each (the 4 backend
@@ -22,16 +24,22 @@
  *                 PREROUTING → KUBE-SERVICES jump / the nat-prerouting → services
  *                 rule is added for its measurement and removed after it).
  *
- * Arms, per N (100, 1000, 10000 by default), each round in turn, --rounds times:
- *   floor-bpf / floor-kp   loadgen to the 4 backend pod IPs (no Service)
- *   beeline                loadgen to a sample of --sample service IPs, port 80
- *   beeline-tc             the same, packet-level: loadgen in the client pod's netns
+ * Arms, per N (100, 1000, 10000, 50000 by default), each round in turn, --rounds times:
+ *   floor-bpf / floor-kp   load to the 4 backend pod IPs (no Service)
+ *   beeline                load to a sample of --sample service IPs, port 80
+ *   beeline-tc             the same, packet-level: the generator in the client pod's netns
  *                          but outside the node's cgroup, so no socket hook translates
  *                          and the pod's tc program DNATs every connection
- *   iptables / nftables    the same sample, through node1's DNAT rules
- * Loadgen runs in the client pod via `beeline exec` (so it is under the node's
- * cgroup, where beeline's socket LB is attached): --concurrency connections in
- * flight, one TCP connection per request, --seconds per measurement.
+ *   iptables / nftables    the same sample, through node1's DNAT rules (nftables only up
+ *                          to --nft-max-n: nft -f of 50k Services does not finish)
+ * The generator (bench/load.ts: wrk by default, `--generator loadgen` for Node.js)
+ * runs in the client pod via `beeline exec` (so it is under the node's cgroup,
+ * where beeline's socket LB is attached): --concurrency connections in flight,
+ * one TCP connection per request, --seconds per measurement; pinned to CPU 0
+ * and the labs to the other CPUs (--pin no to leave the scheduler alone), with
+ * the generator's own CPU and every CPU's busy share recorded per measurement.
+ * wrk runs one connection per thread, each thread on its own service IP, so
+ * with 16 connections 16 of the sampled service IPs take the load.
  *
  * Also per N: programming all N Services from scratch (beeline: first apply →
  * both agents' /v1/bpf/lb hold N more frontends; iptables/nft: the restore / -f
@@ -40,7 +48,9 @@
  * restore with --noflush; nft: kube-proxy's partial transaction).
  *
  *   node dist/bench/services.js [--rounds 5] [--seconds 3] [--concurrency 16]
- *        [--sizes 100,1000,10000,50000] [--sample 64] [--out bench/results/services.json]
+ *        [--sizes 100,1000,10000,50000] [--sample 64] [--nft-max-n 10000] [--nft-timeout 900] [--settle-dns-max 900]
+ *        [--generator wrk|loadgen] [--server nginx|http-echo] [--pin yes|no]
+ *        [--out bench/results/services.json]
  *
  * `--only programming` measures programming only, in minutes: one lab (the
  * eBPF one, named --lab, default svcprog), no load, no kube-proxy. Per N (the
@@ -60,7 +70,6 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from '../src/common/version.js';
 import { readState } from '../src/lab/state.js';
-import { podNetnsName } from '../src/lab/pods.js';
 import { agentGet } from '../src/agent/client.js';
 import type { LbFrontendRow } from '../src/agent/datapath.js';
 import { openEtcdStore } from '../src/store/etcd.js';
@@ -68,22 +77,29 @@ import type { ObjectInput, Store } from '../src/store/store.js';
 import { parseManifest } from '../src/k8s/parse.js';
 import { validateBatch } from '../src/k8s/validate.js';
 import { applyObjects } from '../src/cli/resources.js';
-import type { LoadResult as Loaded } from '../src/lab/loadgen.js';
 import { iptablesRestore, iptablesOneChange, nftRuleset, nftOneChange, nftStaleChainCleanup, type KpService } from '../src/service/kubeproxy.js';
+import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, settleCgroup, unpinLabs, type LoadResult } from './load.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 const LAB_BPF = 'svcbench-bpf';
 const LAB_KP = 'svcbench-kp';
 const NS = 'svcbench';
 const TMP = `/tmp/svcbench-${process.pid}`;
-
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 const ROUNDS = Number(arg('--rounds', '5'));
-const SECONDS = Number(arg('--seconds', '3'));
-const CONCURRENCY = Number(arg('--concurrency', '16'));
+const LOAD = loadConfigFromArgs(arg, TMP, { connections: 16, seconds: 3 });
+const SECONDS = LOAD.seconds;
+const CONCURRENCY = LOAD.connections;
+/** The backends' server: the host's nginx (C) or the http-echo built-in (Node.js). */
+const SERVER = arg('--server', 'nginx');
+if (SERVER !== 'nginx' && SERVER !== 'http-echo') throw new Error(`--server ${SERVER}: nginx or http-echo`);
+/** nftables arm only up to this N: nft 1.0.6's -f of 50k Services did not finish within 900 s. */
+const NFT_MAX_N = Number(arg('--nft-max-n', '10000'));
+/** Before the rounds at each N, wait (at most this long) for the labs' DNS servers to go idle. */
+const SETTLE_DNS_MS = Number(arg('--settle-dns-max', '900')) * 1000;
 const SIZES = arg('--sizes', '100,1000,10000,50000').split(',').map(Number);
 const SAMPLE = Number(arg('--sample', '64'));
 /** How long `nft -f` of all N may take before the nftables arm is recorded as not loaded at that N (nft 1.0.6 is superlinear). */
@@ -128,8 +144,8 @@ spec:
     spec:
       containers:
       - name: echo
-        image: hashicorp/http-echo
-        args: ["-listen=:8080", "-text=ok"]
+        image: ${SERVER === 'nginx' ? 'beeline.dev/nginx-native' : 'hashicorp/http-echo'}
+        args: ${SERVER === 'nginx' ? '["--port", "8080", "--text", "ok"]' : '["-listen=:8080", "-text=ok"]'}
 ---
 apiVersion: v1
 kind: Pod
@@ -190,8 +206,18 @@ async function labUp(name: string, args: string[]): Promise<Lab> {
     if (now() - t0 > 120_000) throw new Error(`${name}: pods not running after 120 s: ${pods.map((p) => `${p.metadata.name}=${p.status?.phase}`).join(' ')}`);
     await sleep(500);
   }
-  // Every backend answers the client before anything is measured.
-  for (const b of lab.backends) curl(lab, `${b}:8080`);
+  // Every backend answers the client before anything is measured (Running is the process
+  // started, not yet listening or reachable: give each up to 30 s, as the policy benchmark does).
+  for (const b of lab.backends) {
+    for (let t1 = now(); ; await sleep(1000)) {
+      try {
+        curl(lab, `${b}:8080`);
+        break;
+      } catch (e) {
+        if (now() - t1 > 30_000) throw e;
+      }
+    }
+  }
   return lab;
 }
 
@@ -457,22 +483,11 @@ function nftCount(): number {
 // ---------------------------------------------------------------------------
 // Load
 
-/** What `beeline loadgen -o json` prints (src/lab/loadgen.ts). */
-type LoadResult = Pick<Loaded, 'requests' | 'errors' | 'errorKinds' | 'rps' | 'connectP50Ms' | 'connectP99Ms' | 'totalP50Ms' | 'totalP99Ms' | 'cpuPercent'>;
-
 function load(lab: Lab, targets: string[], opts: { packetLevel?: boolean } = {}): LoadResult {
-  const args = ['loadgen', '--targets', targets.join(','), '--concurrency', String(CONCURRENCY), '--duration', `${SECONDS}s`, '-o', 'json'];
-  if (opts.packetLevel) {
-    // The client pod's network namespace, but this process's cgroup, outside the node's: no socket
-    // hook translates its connects, so every SYN meets the pod's tc program (packet-level DNAT).
-    // loadgen exits 1 when a request failed; the failures are counted in its JSON (and the table).
-    const r = sh('nsenter', [`--net=/run/netns/${podNetnsName(lab.name, NS, 'client')}`, '--', BIN, ...args], { timeoutMs: (SECONDS + 60) * 1000, allowFail: true });
-    const out = JSON.parse(r.out) as LoadResult & { errorKinds?: Record<string, number> };
-    if (out.errors > 0) progress(`${lab.name} packet-level load: ${out.errors} errors ${JSON.stringify(out.errorKinds ?? {})}`);
-    return out;
-  }
-  const r = beeline(['exec', '--lab', lab.name, '-n', NS, 'client', '--', BIN, ...args], { timeoutMs: (SECONDS + 60) * 1000 });
-  return JSON.parse(r.out) as LoadResult;
+  // Pinned for the measurement only (again each time: catches processes restarted since, node2's agent).
+  const r = pinnedFor(LOAD, [LAB_BPF, LAB_KP], () => runLoad(LOAD, { lab: lab.name, namespace: NS, pod: 'client', ...(opts.packetLevel ? { packetLevel: true } : {}) }, targets));
+  if (r.errors > 0) progress(`${lab.name}${opts.packetLevel ? ' packet-level' : ''} load: ${r.errors} errors ${JSON.stringify(r.errorKinds)}`);
+  return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -528,6 +543,8 @@ async function main(): Promise<void> {
     bpf = await labUp(LAB_BPF, ['--routing', 'native', '--bpf-lb-map-max', String(lbMapMax)]);
     progress(`lab ${LAB_KP} (--datapath none)`);
     kp = await labUp(LAB_KP, ['--routing', 'native', '--datapath', 'none']);
+    if (LOAD.pin) progress(`${unpinLabs([LAB_BPF, LAB_KP])} lab processes; pinned to the labs' CPUs during each measurement only`);
+    progress(`load: ${describeLoad(LOAD)}; servers: ${SERVER}`);
     progress(`backends: bpf ${bpf.backends.join(' ')} (${bpf.backendNodes.join(',')}); kp ${kp.backends.join(' ')} (${kp.backendNodes.join(',')})`);
     const baseline = await frontendCounts(bpf);
     progress(`baseline frontends (kube-dns etc.): ${JSON.stringify(baseline)}`);
@@ -579,10 +596,15 @@ async function main(): Promise<void> {
       curl(kp, targets[0]!);
       iptHooked(false);
       progress(`N=${n}: iptables loaded in ${fmt(ipt.ms, 0)} ms; nft -f`);
-      const nft = kpNode(['nft', '-f', nftFile], { timeoutMs: NFT_TIMEOUT_MS, allowFail: true });
+      const nftSkipped = n > NFT_MAX_N;
+      const nft = nftSkipped ? { ms: NaN, status: -1 } : kpNode(['nft', '-f', nftFile], { timeoutMs: NFT_TIMEOUT_MS, allowFail: true });
       const nftLoaded = nft.status === 0;
-      programs.push({ n, arm: 'nftables', ms: nft.ms, ...(nftLoaded ? {} : { detail: { notLoaded: `nft -f did not finish within ${NFT_TIMEOUT_MS / 1000} s (exit ${nft.status})` } }) });
-      if (nftLoaded) {
+      const why = nftSkipped ? `skipped above --nft-max-n ${NFT_MAX_N} (nft 1.0.6's -f of 50,000 Services did not finish within 600 s on 2026-11-26)` : `nft -f did not finish within ${NFT_TIMEOUT_MS / 1000} s (exit ${nft.status})`;
+      programs.push({ n, arm: 'nftables', ms: nft.ms, ...(nftLoaded ? {} : { detail: { notLoaded: why } }) });
+      if (nftSkipped) {
+        checks.push({ n, arm: 'nftables', skipped: true });
+        progress(`N=${n}: nftables ${why}`);
+      } else if (nftLoaded) {
         const nc = nftCount();
         checks.push({ n, arm: 'nftables', serviceIpsElements: nc });
         if (nc !== n) throw new Error(`nftables: ${nc} service-ips elements, want ${n}`);
@@ -599,6 +621,12 @@ async function main(): Promise<void> {
       const off = beeline(['exec', '--lab', kp.name, '-n', NS, 'client', '--', 'curl', '-s', '-m', '1', `http://${vip(0)}/`], { allowFail: true });
       if (off.status === 0) throw new Error(`${LAB_KP}: ${vip(0)} answers with neither rule set hooked`);
 
+      // The cluster settled: the labs' DNS servers done re-reading the hosts file (see settleCgroup).
+      for (const l of [LAB_BPF, LAB_KP]) {
+        const st = await settleCgroup(l, 'dns', SETTLE_DNS_MS);
+        checks.push({ n, lab: l, dnsSettle: st });
+        progress(`N=${n}: ${l}'s DNS servers at ${fmt(st.lastShare * 100, 1)} % of a CPU after waiting ${fmt(st.waitedMs / 1000, 0)} s`);
+      }
       const iptChangeFile = join(TMP, `ipt-change-${n}.txt`);
       const nftChangeFile = join(TMP, `nft-change-${n}.txt`);
       for (let round = 1; round <= ROUNDS; round++) {
@@ -637,7 +665,7 @@ async function main(): Promise<void> {
           }
           samples.push({ n, round, arm, ...r });
           progress(
-            `N=${n} round ${round}/${ROUNDS} ${arm.padEnd(9)} ${fmt(r.rps, 0)} req/s connect p50 ${fmt(r.connectP50Ms * 1000, 0)} µs p99 ${fmt(r.connectP99Ms * 1000, 0)} µs errors ${r.errors} cpu ${r.cpuPercent}%`,
+            `N=${n} round ${round}/${ROUNDS} ${arm.padEnd(9)} ${fmt(r.rps, 0)} req/s connect p50 ${fmt(r.connectP50Ms * 1000, 0)} µs p99 ${fmt(r.connectP99Ms * 1000, 0)} µs errors ${r.errors} generator cpu ${r.cpuPercent}% cpus busy ${r.cpuBusy.join('/')}%`,
           );
         }
         // One Service change with N present: service n-1 alternates 4 → 3 → 4 backends.
@@ -671,15 +699,15 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------- summary
     const rows: string[] = [];
     const summary: Record<string, unknown>[] = [];
-    rows.push('| N | arm | req/s (median, min–max) | vs floor | connect p50 µs | connect p99 µs (median, min–max) | errors | programming N (ms) | agents\' own work while N streamed in (ms) | all N in one flush, agent restart (ms) | one change (ms, median) | agent flush of one change (ms) |');
-    rows.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    rows.push('| N | arm | req/s (median, min–max) | vs floor | connect p50 µs | connect p99 µs (median, min–max) | errors | generator CPU % (median, max) | CPU busy % (median per CPU) | programming N (ms) | agents\' own work while N streamed in (ms) | all N in one flush, agent restart (ms) | one change (ms, median) | agent flush of one change (ms) |');
+    rows.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     const of = (n: number, arm: ArmName) => samples.filter((s) => s.n === n && s.arm === arm);
     for (const n of SIZES) {
       for (const arm of ARMS) {
         const s = of(n, arm);
         if (s.length === 0) {
           const p = programs.find((x) => x.n === n && x.arm === arm);
-          rows.push(`| ${n} | ${arm} | not measured: ${(p?.detail as { notLoaded?: string } | undefined)?.notLoaded ?? 'no samples'} | | | | | ${p ? fmt(p.ms, 0) + ' (did not finish)' : ''} | | | | |`);
+          rows.push(`| ${n} | ${arm} | not measured: ${(p?.detail as { notLoaded?: string } | undefined)?.notLoaded ?? 'no samples'} | | | | | | | ${p && Number.isFinite(p.ms) ? fmt(p.ms, 0) + ' (did not finish)' : ''} | | | | |`);
           continue;
         }
         const rps = s.map((x) => x.rps);
@@ -702,6 +730,9 @@ async function main(): Promise<void> {
           connectP99Min: Math.min(...p99),
           connectP99Max: Math.max(...p99),
           errors: s.reduce((a, x) => a + x.errors, 0),
+          generatorCpuPct: median(s.map((x) => x.cpuPercent)),
+          generatorCpuMaxPct: Math.max(...s.map((x) => x.cpuPercent)),
+          cpuBusyPct: (s[0]?.cpuBusy ?? []).map((_, c) => median(s.map((x) => x.cpuBusy[c] ?? NaN))),
           programMs: prog ?? null,
           changeMs: ch.length ? median(ch) : null,
           changeMinMs: ch.length ? Math.min(...ch) : null,
@@ -712,7 +743,7 @@ async function main(): Promise<void> {
         };
         summary.push(row);
         rows.push(
-          `| ${n} | ${arm} | ${fmt(row.rps, 0)} (${fmt(row.rpsMin, 0)}–${fmt(row.rpsMax, 0)}) | ${fmt(row.rpsVsFloor, 3)} | ${fmt(row.connectP50us, 0)} | ${fmt(row.connectP99us, 0)} (${fmt(row.connectP99Min, 0)}–${fmt(row.connectP99Max, 0)}) | ${row.errors} | ${prog === undefined ? '' : fmt(prog, 0)} | ${row.agentProgramMs === null ? '' : fmt(row.agentProgramMs, 0)} | ${row.restartProgramMs === null ? '' : fmt(row.restartProgramMs, 0)} | ${row.changeMs === null ? '' : `${fmt(row.changeMs, 1)} (${fmt(row.changeMinMs!, 1)}–${fmt(row.changeMaxMs!, 1)})`} | ${row.flushMs === null ? '' : fmt(row.flushMs, 2)} |`,
+          `| ${n} | ${arm} | ${fmt(row.rps, 0)} (${fmt(row.rpsMin, 0)}–${fmt(row.rpsMax, 0)}) | ${fmt(row.rpsVsFloor, 3)} | ${fmt(row.connectP50us, 0)} | ${fmt(row.connectP99us, 0)} (${fmt(row.connectP99Min, 0)}–${fmt(row.connectP99Max, 0)}) | ${row.errors} | ${fmt(row.generatorCpuPct, 0)}, ${fmt(row.generatorCpuMaxPct, 0)} | ${row.cpuBusyPct.map((x) => fmt(x, 0)).join(' / ')} | ${prog === undefined ? '' : fmt(prog, 0)} | ${row.agentProgramMs === null ? '' : fmt(row.agentProgramMs, 0)} | ${row.restartProgramMs === null ? '' : fmt(row.restartProgramMs, 0)} | ${row.changeMs === null ? '' : `${fmt(row.changeMs, 1)} (${fmt(row.changeMinMs!, 1)}–${fmt(row.changeMaxMs!, 1)})`} | ${row.flushMs === null ? '' : fmt(row.flushMs, 2)} |`,
         );
       }
     }
@@ -737,12 +768,14 @@ async function main(): Promise<void> {
       iptables: sh('iptables-nft', ['--version']).out.trim(),
       nft: sh('nft', ['--version']).out.trim(),
       cpus: Number(sh('nproc', []).out.trim()),
+      wrk: LOAD.generator === 'wrk' ? sh('sh', ['-c', 'wrk -v 2>&1 | head -1']).out.trim() : undefined,
+      nginx: SERVER === 'nginx' ? sh('sh', ['-c', 'nginx -v 2>&1']).out.trim() : undefined,
     };
     mkdirSync(dirname(OUT), { recursive: true });
     writeFileSync(
       OUT,
       JSON.stringify(
-        { date: new Date().toISOString(), rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, sizes: SIZES, sample: SAMPLE, env, goals, checks, summary, programs, changes, samples },
+        { date: new Date().toISOString(), command: `node dist/bench/services.js ${process.argv.slice(2).join(' ')}`.trim(), load: { ...LOAD, tmp: undefined, description: describeLoad(LOAD) }, server: SERVER, rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, sizes: SIZES, sample: SAMPLE, nftMaxN: NFT_MAX_N, env, goals, checks, summary, programs, changes, samples },
         null,
         2,
       ) + '\n',

@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { CATALOGUE, BUILTIN_MAIN, IDLE_ARGV, PAUSE_ARGV, imageName, lookupImage, resolveContainerCommand } from './images.js';
 import { BUILTINS } from './images/registry.js';
+import { join } from 'node:path';
+import { repoRoot } from '../common/version.js';
 
 test('image references normalise to catalogue names', () => {
   assert.equal(imageName('docker.io/cilium/starwars:v1@sha256:0123456789abcdef'), 'cilium/starwars');
@@ -27,6 +29,7 @@ test('catalogue: names are unique, lookups find aliases, every built-in exists',
   for (const e of CATALOGUE) {
     assert.equal(imageName(e.name), e.name);
     if (e.builtin) assert.ok(BUILTINS[e.builtin], `built-in ${e.builtin} is registered`);
+    if (e.hostProgram) assert.ok(existsSync(join(repoRoot, e.hostProgram)), `host program ${e.hostProgram} exists`);
   }
   assert.equal(lookupImage('quay.io/cilium/json-mock:v1.3.8@sha256:5aad04835eda9025fe4561ad31be77fd55309af8158ca8663a72f6abb78c2603')?.builtin, 'json-mock');
   assert.equal(lookupImage('k8s.gcr.io/pause:3.1')?.hostArgv, PAUSE_ARGV);
@@ -107,6 +110,17 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.ok(gone, 'its sleep ended with it');
   });
 }
+
+test('nginx-native resolves to the host program bin/beeline-nginx, not to Node.js', () => {
+  const prog = join(repoRoot, 'bin', 'beeline-nginx');
+  assert.deepEqual(resolveContainerCommand({ image: 'beeline.dev/nginx-native' }), { argv: [prog] });
+  assert.deepEqual(resolveContainerCommand({ image: 'beeline/nginx-native:1', args: ['--port', '8080', '--text', 'hi'] }), { argv: [prog, '--port', '8080', '--text', 'hi'] });
+  assert.deepEqual(resolveContainerCommand({ image: 'nginx-native', command: ['/beeline-nginx', '--port=81'] }), { argv: [prog, '--port=81'] });
+  // another program in it runs from the host as given (the host's nginx with its own arguments, say)
+  assert.deepEqual(resolveContainerCommand({ image: 'nginx-native', command: ['nginx', '-t'] }), { argv: ['nginx', '-t'] });
+  // the nginx image keeps its built-in
+  assert.equal(resolveContainerCommand({ image: 'nginx' }).builtin, 'nginx');
+});
 
 test('bare shells: exit at once as in Kubernetes, unless stdin/tty keeps them open (idle)', () => {
   assert.deepEqual(resolveContainerCommand({ image: 'ubuntu:24.04' }), { argv: ['/bin/bash'] });

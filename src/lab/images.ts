@@ -24,6 +24,11 @@ export interface ImageEntry {
    */
   hostArgv?: readonly string[];
   /**
+   * Or a program of this repository (a path under repoRoot) that stands for it, run as it is,
+   * not by Node.js: for images whose point is a native server (`nginx-native`).
+   */
+  hostProgram?: string;
+  /**
    * Programs of the image that the built-in stands for, matched against the basename of the
    * resolved argv[0] — or of argv[1] when argv[0] is an interpreter (node, bash, sh) — (default:
    * the basename of the image's own program, entrypoint[0] or else defaultCmd[0]). A container
@@ -168,6 +173,13 @@ export const CATALOGUE: ImageEntry[] = [
     defaultCmd: ['/bin/go-httpbin'],
     builtin: 'go-httpbin',
   },
+  {
+    name: 'nginx-native',
+    aliases: ['beeline/nginx-native'],
+    description: "The host's nginx (Debian nginx-light, C) answering every request with 200 and $TEXT (ok) on $PORT (80), no access log: a server that is not the bottleneck, for benchmarks. --port, --text, --workers (1).",
+    entrypoint: ['/beeline-nginx'],
+    hostProgram: join('bin', 'beeline-nginx'),
+  },
   // --- tool images: no built-in; their programs come from the host ---
   { name: 'busybox', aliases: [], description: 'BusyBox; CMD sh (exits at once without stdin).', defaultCmd: ['sh'] },
   { name: 'alpine', aliases: [], description: 'Alpine Linux; CMD /bin/sh (exits at once without stdin).', defaultCmd: ['/bin/sh'] },
@@ -215,7 +227,8 @@ export interface ContainerSpec {
  *   args only         → ENTRYPOINT ++ args
  *   neither           → ENTRYPOINT ++ CMD
  * When the result starts with a program the image's built-in stands for, that program is
- * replaced by the built-in (`node dist/src/lab/images/main.js <builtin> ...rest`).
+ * replaced by the built-in (`node dist/src/lab/images/main.js <builtin> ...rest`), or by the
+ * entry's host program (`<repo>/bin/beeline-nginx ...rest`).
  * An unknown image is taken to have no ENTRYPOINT and no CMD; with neither command nor args it
  * idles (`sleep infinity`). A bare interactive shell with `stdin` or `tty` set idles too (in
  * Kubernetes it would wait on its open stdin); without them it runs and exits at once, as it does
@@ -232,10 +245,15 @@ export function resolveContainerCommand(container: ContainerSpec): { argv: strin
   else argv = [...entrypoint, ...(entry?.defaultCmd ?? [])];
 
   if (argv.length === 0) return { argv: [...IDLE_ARGV] };
-  if (entry?.builtin || entry?.hostArgv) {
+  if (entry?.builtin || entry?.hostArgv || entry?.hostProgram) {
     const own = entry.entrypoint?.[0] ?? entry.defaultCmd?.[0];
     const binaries = entry.binaries ?? (own ? [basename(own)] : []);
-    const standIn = (rest: string[]) => (entry.builtin ? { argv: builtinArgv(entry.builtin, rest), builtin: entry.builtin } : { argv: [...entry.hostArgv!] });
+    const standIn = (rest: string[]) =>
+      entry.builtin
+        ? { argv: builtinArgv(entry.builtin, rest), builtin: entry.builtin }
+        : entry.hostArgv
+          ? { argv: [...entry.hostArgv] }
+          : { argv: [join(repoRoot, entry.hostProgram!), ...rest] };
     if (binaries.includes(basename(argv[0]!))) return standIn(argv.slice(1));
     if (argv.length > 1 && INTERPRETERS.has(basename(argv[0]!)) && binaries.includes(basename(argv[1]!))) return standIn(argv.slice(2));
   }

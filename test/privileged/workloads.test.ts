@@ -9,7 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beeline, beelineOk } from '../lib/cli.js';
 import { repoRoot } from '../../src/common/version.js';
@@ -138,6 +138,50 @@ test('exec returns the command\'s exit status; pods reach each other; logs show 
   const missing = run(['exec', 'nope', '--', 'true']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^Error \[BL_ERR_STORE_NOT_FOUND\]: \(NotFound\) pods "nope" not found/);
+});
+
+test('the nginx-native image runs the host\'s nginx in the pod: it answers HTTP, keeps its files to itself, stops with the pod', async () => {
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata: {name: native, namespace: tools}
+spec:
+  containers:
+  - name: nginx
+    image: beeline.dev/nginx-native
+    args: ["--port", "8081", "--text", "native ok"]
+`;
+  assert.equal(run(['apply', '-f', '-'], manifest).code, 0);
+  await until('native Running', () => pods('tools').some((p) => p.metadata.name === 'native' && running(p)));
+  const p = pods('tools').find((x) => x.metadata.name === 'native')!;
+  const url = `http://${p.status!.podIP}:8081/any/path`;
+  assert.equal(ok(['exec', '-n', 'tools', 'client', '--', 'curl', '-s', '--max-time', '5', url]).stdout, 'native ok\n');
+  // Connection per request: nginx closes when asked to.
+  const head = ok(['exec', '-n', 'tools', 'client', '--', 'curl', '-si', '--max-time', '5', '-H', 'Connection: close', url]).stdout;
+  assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(head, /\r\nServer: nginx\r\n/);
+  assert.match(head, /\r\nConnection: close\r\n/);
+  // The container's main process is the host's nginx (its master), with one worker.
+  const rec = join(kubeletDir(LAB, p.spec.nodeName!), 'pods', `${p.metadata.uid}.json`);
+  const pid = (JSON.parse(readFileSync(rec, 'utf8')) as any).containers[0].pid as number;
+  assert.equal(readlinkSync(`/proc/${pid}/exe`), '/usr/sbin/nginx');
+  const ppidOf = (x: string) => {
+    try {
+      const st = readFileSync(`/proc/${x}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return -1;
+    }
+  };
+  const workers = readdirSync('/proc').filter((x) => /^\d+$/.test(x) && ppidOf(x) === pid).map(Number);
+  assert.equal(workers.length, 1, 'worker_processes 1');
+  // Its config, pid and temp files live on a tmpfs in the container's own mount namespace, not on the machine.
+  assert.ok(!existsSync('/var/lib/nginx/nginx.conf'), 'no config written to the machine');
+  assert.match(readFileSync(`/proc/${pid}/mounts`, 'utf8'), /^beeline-nginx \/var\/lib\/nginx tmpfs /m);
+  // Nothing listens on 8081 in the machine's own namespace (this process's).
+  const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).some((l) => l.trim().split(/\s+/)[1]?.endsWith(':1F91') && l.trim().split(/\s+/)[3] === '0A');
+  assert.equal(listening, false);
+  ok(['delete', 'pod', '-n', 'tools', 'native']);
+  await until('nginx master and worker gone', () => [pid, ...workers].every((x) => !existsSync(`/proc/${x}`) || readFileSync(`/proc/${x}/stat`, 'utf8').includes(') Z')), 40_000);
 });
 
 test('EndpointSlices follow the pods: named target ports resolved, replicas scaled, readiness from probes', async () => {
