@@ -21,7 +21,7 @@ import { openEtcdStore } from '../store/etcd.js';
 import { deleteObject } from '../store/graceful.js';
 import type { Informer, Store, StoreObject } from '../store/store.js';
 import { SAFE_ALPHABET, podsOwnedBy, reconcileDeployment } from './deployments.js';
-import { dnsRecords, hostsFileText } from './dns.js';
+import { dnsRecords, hostsFileText, hostsRewriteGapMs } from './dns.js';
 import { desiredEndpointSlices, reconcileEndpointSlices, SERVICE_NAME_LABEL } from './endpointslices.js';
 import { schedNodeOf, schedulePod } from './scheduler.js';
 import { namespaceOf as nsOf } from '../k8s/types.js';
@@ -52,6 +52,9 @@ export class Controllers {
   private running: Promise<void> | undefined;
   private again = false;
   private lastHosts = '';
+  private lastHostsAt = 0;
+  private lastHostsLines = 0;
+  private dnsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly config: ControllersConfig) {
     this.store = openEtcdStore({ endpoint: config.kvstore });
@@ -221,18 +224,32 @@ export class Controllers {
   }
 
   private async dns(): Promise<void> {
-    const text = hostsFileText(dnsRecords(this.list('Service'), this.list('EndpointSlice')));
+    const records = dnsRecords(this.list('Service'), this.list('EndpointSlice'));
+    const text = hostsFileText(records);
     if (text === this.lastHosts) return;
+    // A burst of changes to a big cluster is written at most once per gap (see hostsRewriteGapMs);
+    // the pass the timer kicks writes what is current then.
+    const wait = this.lastHostsAt + hostsRewriteGapMs(Math.max(records.length, this.lastHostsLines)) - Date.now();
+    if (wait > 0) {
+      this.dnsTimer ??= setTimeout(() => {
+        this.dnsTimer = undefined;
+        this.kick();
+      }, wait);
+      return;
+    }
     mkdirSync(this.config.dnsHostsDir, { recursive: true });
     const f = join(this.config.dnsHostsDir, 'cluster.hosts');
     // Written aside and renamed in: dnsmasq's inotify sees one complete file.
     writeFileSync(`${this.config.dnsHostsDir}/.cluster.hosts.tmp`, text);
     renameSync(`${this.config.dnsHostsDir}/.cluster.hosts.tmp`, f);
     this.lastHosts = text;
+    this.lastHostsAt = Date.now();
+    this.lastHostsLines = records.length;
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.timer);
+    clearTimeout(this.dnsTimer);
     await Promise.all([...this.inf.values()].map((i) => i.stop()));
     await this.store.close();
   }

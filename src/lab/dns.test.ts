@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoreObject } from '../store/store.js';
 import {
-  CLUSTER_DOMAIN, clusterDnsArgs, dnsRecords, hostsFileText, kubeDnsIP, resolvConf, worldDnsArgs, worldHosts,
+  CLUSTER_DOMAIN, clusterDnsArgs, dnsRecords, hostsFileText, hostsRewriteGapMs, kubeDnsIP, resolvConf, worldDnsArgs, worldHosts,
 } from './dns.js';
 
 const meta = (name: string, namespace = 'default', labels?: Record<string, string>) => ({
@@ -195,3 +195,11 @@ test('real world dnsmasq on loopback: its hosts win over --address=/#/, every ot
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+test('hostsRewriteGapMs: a small cluster rewrites at once, a big one at most every 2 s', () => {
+  assert.equal(hostsRewriteGapMs(0), 0);
+  assert.ok(hostsRewriteGapMs(50) <= 2, 'a lone change to a demo-sized cluster is not held back');
+  assert.equal(hostsRewriteGapMs(5_000), 200);
+  assert.equal(hostsRewriteGapMs(50_000), 2000);
+  assert.equal(hostsRewriteGapMs(500_000), 2000, 'capped: a new Service never waits more than 2 s for its name');
+});
