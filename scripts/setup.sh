@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: compiler and BPF tooling, the lab's network tools, the
 # lab's etcd and DNS server, and real traffic tools for tests.
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
-      dnsmasq-base iperf3 sockperf curl dnsutils iputils-ping procps psmisc tcpdump)
+      dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2
