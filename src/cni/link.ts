@@ -48,6 +48,11 @@ export interface PodLinks {
    * returns the pod interface as configured (read in the same `ip` run: one exec less per ADD).
    */
   configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo;
+  /**
+   * createVeth and configurePod in one `ip` run (one exec less per ADD). Throws VethNotCreated
+   * when the veth itself could not be made (nothing was made); any later failure leaves the veth.
+   */
+  addPodVeth?(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number): LinkInfo;
   /** MTU and up; returns the host interface as configured (same `ip` run). */
   configureHost(hostIf: string, mtu?: number): LinkInfo;
   /** Deletes a link of the plugin's namespace (with it, its veth peer). False when it was not there. */
@@ -66,6 +71,9 @@ interface IpLinkJson {
 
 /** What iproute2 says when the named link does not exist. */
 const NO_DEVICE = /Cannot find device|does not exist/;
+
+/** The veth pair was not created (a name taken, …): nothing was made. */
+export class VethNotCreated extends CniError {}
 
 const ifaceError = (msg: string, details?: string) => new CniError(CniCode.Interface, msg, { details });
 
@@ -147,6 +155,33 @@ export class IpLinks implements PodLinks {
       ['nsenter', `--net=${netns}`, 'ip', 'link', 'add', podIf, 'type', 'veth', 'peer', 'name', hostIf, 'netns', this.peerTarget],
       `create veth ${podIf} in ${netns} with peer ${hostIf}`,
     );
+  }
+
+  addPodVeth(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {
+    this.guardHost();
+    this.guardPod(netns);
+    const batch = [`link add ${podIf} type veth peer name ${hostIf} netns ${this.peerTarget}`, ...this.podBatch(podIf, ip, gateway, mtu)];
+    const op = `create veth ${podIf} in ${netns} with peer ${hostIf}, configure it (${ip}/32 via ${gateway})`;
+    const r = this.exec(['nsenter', `--net=${netns}`, 'ip', '-j', '-batch', '-'], op, true, batch.join('\n') + '\n');
+    if (r.code !== 0) {
+      // ip -batch stops at the first failing line and names it: line 1 is the veth itself.
+      const E = /Command failed -:1$/m.test(r.stderr) ? VethNotCreated : CniError;
+      const lines = r.stderr.trim().split('\n').filter((l) => !/^Command failed/.test(l));
+      throw new E(CniCode.Interface, `${op}: ${lines.pop() || `exit status ${r.code}`}`, { details: r.stderr.trim() });
+    }
+    return this.shown(r, op);
+  }
+
+  private podBatch(podIf: string, ip: string, gateway: string, mtu?: number): string[] {
+    return [
+      `addr add ${ip}/32 dev ${podIf}`,
+      ...(mtu ? [`link set dev ${podIf} mtu ${mtu}`] : []),
+      `link set dev ${podIf} up`,
+      'link set dev lo up',
+      `route add ${gateway} dev ${podIf} scope link`,
+      `route add default via ${gateway} dev ${podIf}`,
+      `link show dev ${podIf}`,
+    ];
   }
 
   configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {

@@ -23,7 +23,7 @@ import type { EndpointCreateRequest, IpamAllocation } from '../agent/types.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
 import type { AgentApi } from './agentapi.js';
 import { hostIfname, ipamOwner, labelsOf, parseInvocation, parseNetConf, podOf, resultAddressesFor } from './config.js';
-import type { PodLinks } from './link.js';
+import { VethNotCreated, type LinkInfo, type PodLinks } from './link.js';
 import { errorObject, renderAddResult, versionResult } from './result.js';
 import { CniCode, DEFAULT_NETWORK, type CniInvocation, type CniResult, type NetConf } from './types.js';
 
@@ -151,22 +151,35 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
     deps.trace?.('allocated');
 
     undo.push({ what: `delete veth ${host}`, run: () => links.deleteHostLink(host) || links.deletePodLink(inv.netns, inv.ifname) });
-    try {
-      links.createVeth(inv.netns, inv.ifname, host);
-    } catch (e) {
-      // The kernel refuses a name already taken on either side and makes nothing. Asking only
-      // now (not before every ADD) saves two `ip` runs per ADD; the links that are there are
-      // someone else's, so the veth undo must not touch them.
+    // The kernel refuses a name already taken on either side and makes nothing. Asking only
+    // now (not before every ADD) saves two `ip` runs per ADD; the links that are there are
+    // someone else's, so the veth undo must not touch them.
+    const notCreated = (e: unknown): never => {
       const taken = existingInterface(links, inv, host, owner);
       if (taken) {
         undo.pop();
         throw taken;
       }
       throw e;
-    }
+    };
     // The network config's MTU wins; else the agent's (which knows the tunnel overhead).
     const mtu = conf.mtu ?? alloc.mtu;
-    const pod = links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
+    let pod: LinkInfo;
+    if (links.addPodVeth) {
+      try {
+        pod = links.addPodVeth(inv.netns, inv.ifname, host, alloc.ip, alloc.gateway, mtu);
+      } catch (e) {
+        if (e instanceof VethNotCreated) notCreated(e);
+        throw e;
+      }
+    } else {
+      try {
+        links.createVeth(inv.netns, inv.ifname, host);
+      } catch (e) {
+        notCreated(e);
+      }
+      pod = links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
+    }
     const hostSide = links.configureHost(host, mtu);
     deps.trace?.('veth');
 
