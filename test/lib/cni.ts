@@ -64,6 +64,7 @@ export function runCni(nodeNetns: string | undefined, env: Record<string, string
       }
       resolve(out);
     });
+    child.stdin.on('error', () => undefined); // judged by the exit status and stdout
     child.stdin.end(input);
   });
 }
