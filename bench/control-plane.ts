@@ -27,7 +27,7 @@
  *               with the plugin's own step marks (BEELINE_CNI_TIMING=1).
  *               Baselines, interleaved: `ip netns exec <node> true` (the exec
  *               path), `node -e 0` (the Node.js start-up floor) and the same
- *               binary's VERSION (a no-op: start-up plus its modules).
+ *               binary's VERSION (a no-op: the shim answers it alone).
  *
  * Apply goes through the code `beeline apply` runs (manifest parse, validation,
  * admission, one store batch) in this process, so no CLI start-up is timed.
@@ -357,7 +357,7 @@ interface CniSample {
   op: CniOp;
   /** Wall time of the exec, as the kubelet sees it (spawn → exit). */
   ms: number;
-  /** The plugin's marks (ms since its process started), ADD and DEL only. */
+  /** The plugin's marks (ms since the agent got the shim's request), ADD and DEL only. */
   marks?: Record<string, number>;
 }
 
@@ -740,7 +740,7 @@ async function main(): Promise<void> {
     const cniOps: [CniOp, string][] = [
       ['exec', '`ip netns exec <node> true` (exec path floor)'],
       ['node', '`ip netns exec <node> node -e 0` (Node.js floor)'],
-      ['version', 'beeline-cni VERSION (start-up + modules, no-op)'],
+      ['version', 'beeline-cni VERSION (the shell shim alone, no-op)'],
       ['add', 'beeline-cni ADD'],
       ['del', 'beeline-cni DEL'],
       ...(CNI_BASELINE ? ([['add-baseline', `ADD of the plugin in ${CNI_BASELINE}`], ['del-baseline', `DEL of the plugin in ${CNI_BASELINE}`]] as [CniOp, string][]) : []),
@@ -749,7 +749,7 @@ async function main(): Promise<void> {
       const xs = cni.filter((s) => s.op === op).map((s) => s.ms);
       return { op, label, n: xs.length, p50Ms: median(xs), p90Ms: pct(xs, 90), minMs: Math.min(...xs), maxMs: Math.max(...xs) };
     }) : [];
-    // Median time between consecutive marks of the plugin (the first from its process start).
+    // Median time between consecutive marks of the plugin in the agent (the first from the request's arrival).
     const cniSteps = (op: 'add' | 'del') => {
       const samples = cni.filter((s) => s.op === op && s.marks);
       const names = Object.keys(samples[0]?.marks ?? {});
@@ -762,7 +762,7 @@ async function main(): Promise<void> {
       lines.push('|---|---|---|---|---|---|');
       for (const m of cniSummary) lines.push(`| ${m.label} | ${fmt(m.p50Ms, 1)} | ${fmt(m.p90Ms, 1)} | ${fmt(m.minMs, 1)} | ${fmt(m.maxMs, 1)} | ${fmt(m.p50Ms / base, 2)} |`);
       for (const op of ['add', 'del'] as const) {
-        lines.push('', `${op.toUpperCase()} inside the plugin (median ms per step; the first from process start): ${cniSteps(op).map((s) => `${s.step} ${fmt(s.ms, 1)}`).join(', ')}`);
+        lines.push('', `${op.toUpperCase()} inside the agent (median ms per step; the first from the request's arrival): ${cniSteps(op).map((s) => `${s.step} ${fmt(s.ms, 1)}`).join(', ')}`);
       }
       const add = cniSummary.find((s) => s.op === 'add')!.p50Ms;
       const add0 = cniSummary.find((s) => s.op === 'add-baseline')?.p50Ms;

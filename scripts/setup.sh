@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # (wrk generates the services and policy benchmarks' load; nginx-light is the
 # server of the lab's nginx-native image, bin/beeline-nginx).
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
-      dnsmasq-base iperf3 sockperf curl dnsutils iputils-ping procps psmisc tcpdump
+      dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
       wrk nginx-light)
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -33,6 +33,9 @@ import { RESERVED_IDENTITIES, ReservedIdentity, type Identity } from '../identit
 import { etcdClient } from '../common/etcd.js';
 import { withTimeout } from '../common/timeout.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
+import type { AgentApi } from '../cni/agentapi.js';
+import { IpLinks, type PodLinks } from '../cni/link.js';
+import { CNI_ROUTE, cniRoute, localAgentApi } from '../cni/service.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -52,6 +55,8 @@ export interface AgentDeps {
   /** MTU for pod interfaces (default 1500). */
   podMTU?: () => number;
   log?: Logger;
+  /** The links the CNI route makes (default: real `ip` runs in the agent's network namespace). */
+  podLinks?: PodLinks;
 }
 
 export class Agent {
@@ -102,6 +107,8 @@ export class Agent {
       .route('POST', '/v1/ipam/release', (_r, b) => ({ released: this.requireIpam().release(ownerOf(b as IpamReleaseRequest)) ?? null }))
       .route('GET', '/v1/endpoints', () => this.endpoints.list().map((ep) => ({ ...ep, policyEnforcement: this.policy?.enforcementOf(ep.id) ?? { ingress: false, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false } })))
       .route('PUT', '/v1/endpoints', (_r, b) => this.endpoints.create(b as EndpointCreateRequest))
+      // bin/beeline-cni's one request: the whole CNI operation runs here (src/cni/service.ts).
+      .raw('POST', CNI_ROUTE, cniRoute(this.cniAgent(), deps.podLinks ?? new IpLinks(), (l) => this.log.info(`cni: ${l}`)))
       .route('DELETE', '/v1/endpoints', (_r, _b, q) => this.endpoints.delete(requireParam(q, 'containerID'), q.get('ifname') ?? 'eth0'))
       .route('GET', '/v1/nodes', () => [...this.remoteNodes.values()])
       .route('GET', '/v1/identities', () => this.identities().map(identityJson))
@@ -210,6 +217,18 @@ export class Agent {
     } catch (e) {
       this.log.warn('conntrack gc failed', { error: (e as Error).message });
     }
+  }
+
+  /** The agent as the in-process CNI plugin sees it: direct calls, no HTTP. */
+  private cniAgent(): AgentApi {
+    return localAgentApi(this.config.socket, {
+      network: () => this.config.cniNetwork || undefined,
+      allocate: (owner) => ({ ...this.requireIpam().allocate(owner), mtu: this.podMTU }),
+      release: (owner) => void this.requireIpam().release(owner),
+      createEndpoint: (req) => this.endpoints.create(req),
+      deleteEndpoint: (c, i) => this.endpoints.delete(c, i),
+      listEndpoints: () => this.endpoints.list(),
+    });
   }
 
   private requireIpam(): NodeIpam {

@@ -10,6 +10,8 @@ import { BeelineError } from '../common/errors.js';
 export type Handler = (req: IncomingMessage, body: unknown, query: URLSearchParams) => Promise<unknown> | unknown;
 /** A handler that writes the response itself (streams). */
 export type StreamHandler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void;
+/** A handler that gets the body unparsed and writes the response itself (the CNI route: its body is the plugin's stdin). */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse, body: string) => Promise<void>;
 
 /** HTTP status for an error code; anything unlisted is a 500. */
 const STATUS: Record<string, number> = {
@@ -25,6 +27,7 @@ const json = (obj: unknown) => JSON.stringify(obj, (_k, v: unknown) => (typeof v
 export class ApiServer {
   private readonly routes = new Map<string, Handler>();
   private readonly streams = new Map<string, StreamHandler>();
+  private readonly raws = new Map<string, RawHandler>();
   private server: Server | undefined;
 
   route(method: string, path: string, h: Handler): this {
@@ -37,6 +40,11 @@ export class ApiServer {
     return this;
   }
 
+  raw(method: string, path: string, h: RawHandler): this {
+    this.raws.set(`${method} ${path}`, h);
+    return this;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://agent');
     const key = `${req.method} ${url.pathname}`;
@@ -45,6 +53,17 @@ export class ApiServer {
     };
     const s = this.streams.get(key);
     if (s) return s(req, res, url.searchParams);
+    const r = this.raws.get(key);
+    if (r) {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      try {
+        await r(req, res, body);
+      } catch (e) {
+        if (!res.headersSent) send(500, { error: { code: 'BL_ERR_INTERNAL', message: (e as Error).message } });
+      }
+      return;
+    }
     const h = this.routes.get(key);
     if (!h) return send(404, { error: { code: 'BL_ERR_NOT_FOUND', message: `no route ${req.method} ${url.pathname}` } });
     let raw = '';

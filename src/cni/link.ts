@@ -48,6 +48,11 @@ export interface PodLinks {
    * returns the pod interface as configured (read in the same `ip` run: one exec less per ADD).
    */
   configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo;
+  /**
+   * createVeth and configurePod in one `ip` run (one exec less per ADD). Throws VethNotCreated
+   * when the veth itself could not be made (nothing was made); any later failure leaves the veth.
+   */
+  addPodVeth?(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number): LinkInfo;
   /** MTU and up; returns the host interface as configured (same `ip` run). */
   configureHost(hostIf: string, mtu?: number): LinkInfo;
   /** Deletes a link of the plugin's namespace (with it, its veth peer). False when it was not there. */
@@ -67,6 +72,9 @@ interface IpLinkJson {
 /** What iproute2 says when the named link does not exist. */
 const NO_DEVICE = /Cannot find device|does not exist/;
 
+/** The veth pair was not created (a name taken, …): nothing was made. */
+export class VethNotCreated extends CniError {}
+
 const ifaceError = (msg: string, details?: string) => new CniError(CniCode.Interface, msg, { details });
 
 function nsId(path: string): { dev: number; ino: number } | 'missing' | 'unreadable' {
@@ -79,13 +87,28 @@ function nsId(path: string): { dev: number; ino: number } | 'missing' | 'unreada
 }
 
 export class IpLinks implements PodLinks {
-  /** The plugin's pid: the target of `ip link … netns PID` for the host end. */
-  constructor(private readonly selfPid: number = process.pid) {}
+  /** The node's namespace: where the host ends live; `/proc/self/ns/net` unless told. */
+  private readonly nodeNs: string;
+  /** Where `ip link … netns X` puts the host end: this process's pid, or the node namespace's path. */
+  private readonly peerTarget: string;
+  /** Runs a host-side `ip` here, or entered into the node namespace. */
+  private readonly hostCmd: (args: string[]) => string[];
+
+  /**
+   * `nodeNetns`: a namespace path to treat as the node's instead of this process's own (for a
+   * test's fake agent, which serves from the test process while the links belong to a test node).
+   */
+  constructor(opts: { nodeNetns?: string } = {}) {
+    const node = opts.nodeNetns;
+    this.nodeNs = node ?? '/proc/self/ns/net';
+    this.peerTarget = node ?? String(process.pid);
+    this.hostCmd = node ? (args) => ['nsenter', `--net=${node}`, ...args] : (args) => args;
+  }
 
   classifyNetns(path: string): NetnsKind {
     const target = nsId(path);
     if (typeof target === 'string') return target;
-    const self = nsId('/proc/self/ns/net');
+    const self = nsId(this.nodeNs);
     // Every network namespace file lives on nsfs; anything on another filesystem is not one.
     if (typeof self === 'string' || target.dev !== self.dev) return 'not-a-netns';
     if (target.ino === self.ino) return 'self';
@@ -98,11 +121,18 @@ export class IpLinks implements PodLinks {
   }
 
   inRootNetns(): boolean {
-    return inRootNetns();
+    if (this.nodeNs === '/proc/self/ns/net') return inRootNetns();
+    const node = nsId(this.nodeNs);
+    if (typeof node === 'string') return true; // cannot tell: the safe answer
+    for (const pid of [2, 1]) {
+      const root = nsId(`/proc/${pid}/ns/net`);
+      if (typeof root !== 'string') return root.ino === node.ino;
+    }
+    return true;
   }
 
   hostLink(name: string): LinkInfo | undefined {
-    return this.show(['ip', '-j', 'link', 'show', 'dev', name]);
+    return this.show(this.hostCmd(['ip', '-j', 'link', 'show', 'dev', name]));
   }
 
   podLink(netns: string, name: string): LinkInfo | undefined {
@@ -122,9 +152,36 @@ export class IpLinks implements PodLinks {
     this.guardHost();
     this.guardPod(netns);
     this.exec(
-      ['nsenter', `--net=${netns}`, 'ip', 'link', 'add', podIf, 'type', 'veth', 'peer', 'name', hostIf, 'netns', String(this.selfPid)],
+      ['nsenter', `--net=${netns}`, 'ip', 'link', 'add', podIf, 'type', 'veth', 'peer', 'name', hostIf, 'netns', this.peerTarget],
       `create veth ${podIf} in ${netns} with peer ${hostIf}`,
     );
+  }
+
+  addPodVeth(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {
+    this.guardHost();
+    this.guardPod(netns);
+    const batch = [`link add ${podIf} type veth peer name ${hostIf} netns ${this.peerTarget}`, ...this.podBatch(podIf, ip, gateway, mtu)];
+    const op = `create veth ${podIf} in ${netns} with peer ${hostIf}, configure it (${ip}/32 via ${gateway})`;
+    const r = this.exec(['nsenter', `--net=${netns}`, 'ip', '-j', '-batch', '-'], op, true, batch.join('\n') + '\n');
+    if (r.code !== 0) {
+      // ip -batch stops at the first failing line and names it: line 1 is the veth itself.
+      const E = /Command failed -:1$/m.test(r.stderr) ? VethNotCreated : CniError;
+      const lines = r.stderr.trim().split('\n').filter((l) => !/^Command failed/.test(l));
+      throw new E(CniCode.Interface, `${op}: ${lines.pop() || `exit status ${r.code}`}`, { details: r.stderr.trim() });
+    }
+    return this.shown(r, op);
+  }
+
+  private podBatch(podIf: string, ip: string, gateway: string, mtu?: number): string[] {
+    return [
+      `addr add ${ip}/32 dev ${podIf}`,
+      ...(mtu ? [`link set dev ${podIf} mtu ${mtu}`] : []),
+      `link set dev ${podIf} up`,
+      'link set dev lo up',
+      `route add ${gateway} dev ${podIf} scope link`,
+      `route add default via ${gateway} dev ${podIf}`,
+      `link show dev ${podIf}`,
+    ];
   }
 
   configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {
@@ -146,14 +203,14 @@ export class IpLinks implements PodLinks {
     this.guardHost();
     const batch = [...(mtu ? [`link set dev ${hostIf} mtu ${mtu}`] : []), `link set dev ${hostIf} up`, `link show dev ${hostIf}`];
     const op = `bring up ${hostIf}`;
-    return this.shown(this.exec(['ip', '-j', '-batch', '-'], op, false, batch.join('\n') + '\n'), op);
+    return this.shown(this.exec(this.hostCmd(['ip', '-j', '-batch', '-']), op, false, batch.join('\n') + '\n'), op);
   }
 
   // Deletes straight away (one `ip` run per DEL, not two): a link that is not there is the
   // kernel's "Cannot find device", and only another failure is looked into.
   deleteHostLink(name: string): boolean {
     this.guardHost();
-    const r = this.exec(['ip', 'link', 'del', 'dev', name], `delete ${name}`, true);
+    const r = this.exec(this.hostCmd(['ip', 'link', 'del', 'dev', name]), `delete ${name}`, true);
     if (r.code === 0) return true;
     if (NO_DEVICE.test(r.stderr)) return false;
     if (this.hostLink(name)) throw ifaceError(`delete ${name}: ${lastLine(r)}`);
@@ -203,7 +260,7 @@ export class IpLinks implements PodLinks {
   }
 
   private guardHost(): void {
-    if (inRootNetns()) {
+    if (this.inRootNetns()) {
       throw new CniError(CniCode.HostSafety, "beeline-cni: refusing to change links in the machine's root network namespace", {
         hint: "run it in a node's namespace, as the lab does: ip netns exec bl-<lab>-<node> beeline-cni",
       });

@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError } from '../common/errors.js';
@@ -320,34 +319,6 @@ test('CHECK: passes after ADD; names what is wrong otherwise', async (t) => {
   const missing = await call('CHECK', {}, pluginConfig(renderConflist({ agentSocket: agent.socket })));
   assert.equal(missing.json!.code, 7);
   assert.match(missing.json!.msg, /prevResult/);
-});
-
-test('bad input through the real binary: codes 4, 6, 1, 7 and VERSION, without root or an agent', () => {
-  const bin = join(repoRoot, 'bin', 'beeline-cni');
-  const run = (env: Record<string, string>, input = '') => {
-    const r = spawnSync(bin, [], { input, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } });
-    return { code: r.status, out: r.stdout ? (JSON.parse(r.stdout) as CniErrorObject & { supportedVersions?: string[] }) : undefined, stderr: r.stderr };
-  };
-  const v = run({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
-  assert.equal(v.code, 0);
-  assert.deepEqual(v.out, { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
-  const base = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'x1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0' };
-  const good = conflistText(renderConflist());
-  const cases: [Record<string, string>, string, number, RegExp][] = [
-    [{}, good, 4, /CNI_COMMAND is not set/],
-    [{ CNI_COMMAND: 'ADD', CNI_IFNAME: 'eth0' }, good, 4, /CNI_CONTAINERID, CNI_NETNS not set/],
-    [base, '{not json', 6, /not valid JSON/],
-    [base, JSON.stringify({ ...pluginConfig(renderConflist()), cniVersion: '9.9.9' }), 1, /incompatible CNI version "9.9.9"/],
-    [base, JSON.stringify({ cniVersion: '1.0.0', type: 'beeline-cni' }), 7, /no name/],
-  ];
-  for (const [env, input, code, msg] of cases) {
-    const r = run(env, input);
-    assert.equal(r.code, 1, JSON.stringify(env));
-    assert.equal(r.out!.code, code, JSON.stringify(r.out));
-    assert.match(r.out!.msg, msg);
-    assert.equal(typeof r.out!.details, 'string');
-    assert.match(r.stderr, /^beeline-cni: /, 'a log line for humans on stderr');
-  }
 });
 
 test('result and error rendering', () => {

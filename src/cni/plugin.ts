@@ -1,7 +1,8 @@
 /**
- * beeline-cni: the CNI plugin. Thin, like cilium-cni: it asks the node agent
- * for an address, makes the veth pair and configures the pod side, and
- * registers the endpoint; the agent programs the datapath.
+ * beeline-cni's logic: it runs inside the node agent (src/cni/service.ts), which
+ * bin/beeline-cni, a shell shim, hands every invocation to in one request. It
+ * takes an address from the agent's IPAM, makes the veth pair and configures
+ * both sides, and registers the endpoint; the agent programs the datapath.
  *
  *   ADD    validate → agent serves this network? → allocate → veth → pod and
  *          host config → register endpoint → result. Any failure undoes every
@@ -20,9 +21,9 @@
 import { CniError } from '../common/errors.js';
 import type { EndpointCreateRequest, IpamAllocation } from '../agent/types.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
-import { agentApi, type AgentApi } from './agentapi.js';
+import type { AgentApi } from './agentapi.js';
 import { hostIfname, ipamOwner, labelsOf, parseInvocation, parseNetConf, podOf, resultAddressesFor } from './config.js';
-import { IpLinks, type PodLinks } from './link.js';
+import { VethNotCreated, type LinkInfo, type PodLinks } from './link.js';
 import { errorObject, renderAddResult, versionResult } from './result.js';
 import { CniCode, DEFAULT_NETWORK, type CniInvocation, type CniResult, type NetConf } from './types.js';
 
@@ -31,15 +32,8 @@ export interface PluginDeps {
   links: PodLinks;
   /** Unstructured log lines (stderr, which runtimes keep). */
   log: (line: string) => void;
-  /** Marks the end of one step of a command (BEELINE_CNI_TIMING=1: ms since the process started, on stderr). */
+  /** Marks the end of one step of a command (BEELINE_CNI_TIMING=1: ms since the agent got the request; the shim prints them on stderr). */
   trace?: (step: string) => void;
-}
-
-export function defaultDeps(env: NodeJS.ProcessEnv = process.env): PluginDeps {
-  const log = (l: string) => process.stderr.write(`beeline-cni: ${l}\n`);
-  // For bench/control-plane.ts: where an invocation's wall time goes, the process start-up included.
-  const trace = env.BEELINE_CNI_TIMING === '1' ? (step: string) => log(`timing ${step} ${performance.now().toFixed(2)}`) : undefined;
-  return { agent: agentApi, links: new IpLinks(), log, ...(trace ? { trace } : {}) };
 }
 
 export interface PluginOutput {
@@ -157,22 +151,35 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
     deps.trace?.('allocated');
 
     undo.push({ what: `delete veth ${host}`, run: () => links.deleteHostLink(host) || links.deletePodLink(inv.netns, inv.ifname) });
-    try {
-      links.createVeth(inv.netns, inv.ifname, host);
-    } catch (e) {
-      // The kernel refuses a name already taken on either side and makes nothing. Asking only
-      // now (not before every ADD) saves two `ip` runs per ADD; the links that are there are
-      // someone else's, so the veth undo must not touch them.
+    // The kernel refuses a name already taken on either side and makes nothing. Asking only
+    // now (not before every ADD) saves two `ip` runs per ADD; the links that are there are
+    // someone else's, so the veth undo must not touch them.
+    const notCreated = (e: unknown): never => {
       const taken = existingInterface(links, inv, host, owner);
       if (taken) {
         undo.pop();
         throw taken;
       }
       throw e;
-    }
+    };
     // The network config's MTU wins; else the agent's (which knows the tunnel overhead).
     const mtu = conf.mtu ?? alloc.mtu;
-    const pod = links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
+    let pod: LinkInfo;
+    if (links.addPodVeth) {
+      try {
+        pod = links.addPodVeth(inv.netns, inv.ifname, host, alloc.ip, alloc.gateway, mtu);
+      } catch (e) {
+        if (e instanceof VethNotCreated) notCreated(e);
+        throw e;
+      }
+    } else {
+      try {
+        links.createVeth(inv.netns, inv.ifname, host);
+      } catch (e) {
+        notCreated(e);
+      }
+      pod = links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
+    }
     const hostSide = links.configureHost(host, mtu);
     deps.trace?.('veth');
 

@@ -66,6 +66,10 @@ export function runAsync(cmd: string, args: readonly string[], opts: RunOptions 
         reject(new CommandError(`${opts.operation ?? `${cmd} ${args.join(' ')}`}: ${last}`, res.code, stderr, opts.hint));
       } else resolve(res);
     });
+    // A command that exits without reading all its input (EPIPE) is judged by its exit status, not this.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') stderr += `stdin: ${e.message}\n`;
+    });
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });

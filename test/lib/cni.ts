@@ -64,6 +64,7 @@ export function runCni(nodeNetns: string | undefined, env: Record<string, string
       }
       resolve(out);
     });
+    child.stdin.on('error', () => undefined); // judged by the exit status and stdout
     child.stdin.end(input);
   });
 }
@@ -201,7 +202,8 @@ export async function badInputCases(h: Harness, podPath: string): Promise<void> 
     { name: 'CNI_NETNS is the node itself', env: { CNI_NETNS: `/run/netns/${h.target.nodeNetns}` }, code: 4, msg: /node's own network namespace/ },
     { name: 'CNI_NETNS is the root namespace', env: { CNI_NETNS: '/proc/2/ns/net' }, code: 4, msg: /root network namespace/ },
     { name: 'CNI_NETNS missing', env: { CNI_NETNS: `/run/netns/${h.target.podNetnsPrefix}-nope` }, code: 3, msg: /does not exist/ },
-    { name: 'malformed JSON', config: '{"cniVersion": "1.0.0", "name": ', code: 6, msg: /not valid JSON/ },
+    // It names its socket, so the shim finds the agent; one that does not goes to the default socket.
+    { name: 'malformed JSON', config: `{"agentSocket": ${JSON.stringify(h.target.agentSocket)}, "cniVersion": "1.0.0", "name": `, code: 6, msg: /not valid JSON/ },
     { name: 'empty stdin', config: '', code: 6, msg: /no network configuration/ },
     { name: 'unsupported cniVersion', config: h.conf({ cniVersion: '2.0.0' }), code: 1, msg: /incompatible CNI version "2.0.0"/ },
     { name: 'ipam section', config: h.conf({ ipam: { type: 'host-local' } }), code: 2, msg: /unsupported field ipam/ },

@@ -1,5 +1,6 @@
 /**
- * A fake node agent for CNI tests: the five routes the plugin uses (status,
+ * A fake node agent for CNI tests: POST /v1/cni (the shim's one request, run by
+ * the real in-process handler) over the five routes the plugin's logic uses (status,
  * IPAM allocate/release, endpoints put/get/delete), in memory, over HTTP on a
  * unix socket in a temporary directory. Failures can be injected per route.
  */
@@ -9,12 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BeelineError } from '../../src/common/errors.js';
 import { Pool } from '../../src/ipam/pool.js';
+import { agentApi } from '../../src/cni/agentapi.js';
+import { IpLinks, type PodLinks } from '../../src/cni/link.js';
+import { CNI_ROUTE, cniRoute } from '../../src/cni/service.js';
 import type { EndpointCreateRequest, EndpointModel, IpamAllocation } from '../../src/agent/types.js';
 
 export interface FakeAgentOptions {
   podCIDR?: string;
   /** What GET /v1/status reports as cniNetwork; undefined leaves the field out (an agent from before it existed). */
   cniNetwork?: string;
+  /** The links POST /v1/cni makes (the shim's route, run as the real agent runs it); default: this process's namespace. */
+  links?: PodLinks;
 }
 
 export interface InjectedFailure {
@@ -33,6 +39,7 @@ export class FakeAgent {
   /** Next request to `METHOD /path` fails with this (once). */
   readonly failNext = new Map<string, InjectedFailure>();
   cniNetwork: string | undefined;
+  private readonly links: PodLinks;
   private server: Server | undefined;
   private nextId = 1;
 
@@ -41,6 +48,7 @@ export class FakeAgent {
     this.socket = join(this.dir, 'agent.sock');
     this.pool = new Pool(opts.podCIDR ?? '10.0.1.0/24');
     this.cniNetwork = opts.cniNetwork;
+    this.links = opts.links ?? new IpLinks();
   }
 
   async start(): Promise<this> {
@@ -53,6 +61,8 @@ export class FakeAgent {
         const key = `${req.method} ${url.pathname}`;
         this.calls.push(key);
         const send = (status: number, obj: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
+        // The plugin's logic, over this agent's other routes: what bin/beeline-cni asks for.
+        if (key === `POST ${CNI_ROUTE}`) return void cniRoute(agentApi(this.socket), this.links, () => undefined)(req, res, raw);
         const fail = this.failNext.get(key);
         if (fail) {
           this.failNext.delete(key);

@@ -1,6 +1,7 @@
 /**
  * bin/beeline-cni with real namespaces and links, against a fake agent (the
- * five routes, in memory): the plugin's kernel side on its own. cni.test.ts
+ * plugin's logic in-process, as the real agent runs it, over five in-memory
+ * routes; its links made in the test node's namespace): the kernel side on its own. cni.test.ts
  * runs the same cases against a real lab agent.
  */
 import { test } from 'node:test';
@@ -9,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { run } from '../../src/common/exec.js';
 import { listNetns } from '../../src/lab/netns.js';
 import { hostIfname } from '../../src/cni/config.js';
+import { IpLinks } from '../../src/cni/link.js';
 import { fakeAgent } from '../lib/fake-agent.js';
 import { addNetns, badInputCases, delNetnsIfPresent, harness, lifecycleCases, linkIn, linkNames, newContainerID, runCni } from '../lib/cni.js';
 
@@ -24,7 +26,7 @@ function namespaces(t: { after: (fn: () => void) => void }) {
 
 test('CNI with real links, fake agent: lifecycle, CHECK, DEL idempotency, cycles; the gateway answers once a stand-in agent owns it', async (t) => {
   const { prefix, node } = namespaces(t);
-  const agent = await fakeAgent(t);
+  const agent = await fakeAgent(t, { links: new IpLinks({ nodeNetns: `/run/netns/${node}` }) });
   const h = harness({
     nodeNetns: node,
     agentSocket: agent.socket,
@@ -46,7 +48,7 @@ test('CNI with real links, fake agent: lifecycle, CHECK, DEL idempotency, cycles
 
 test('CNI with real links, fake agent: every bad input has its code and leaves nothing behind', async (t) => {
   const { prefix, node } = namespaces(t);
-  const agent = await fakeAgent(t);
+  const agent = await fakeAgent(t, { links: new IpLinks({ nodeNetns: `/run/netns/${node}` }) });
   const h = harness({
     nodeNetns: node,
     agentSocket: agent.socket,
@@ -59,7 +61,7 @@ test('CNI with real links, fake agent: every bad input has its code and leaves n
 
 test('CNI with real links, fake agent: a failure after the veth exists rolls everything back', async (t) => {
   const { prefix, node } = namespaces(t);
-  const agent = await fakeAgent(t);
+  const agent = await fakeAgent(t, { links: new IpLinks({ nodeNetns: `/run/netns/${node}` }) });
   const h = harness({
     nodeNetns: node,
     agentSocket: agent.socket,
@@ -96,7 +98,8 @@ test("CNI: run in the machine's root network namespace, the plugin refuses to ch
   );
   assert.equal(r.json?.code, 105, r.stdout);
   assert.equal(agent.pool.used, 0);
-  assert.deepEqual(agent.calls, ['GET /v1/status']);
+  // The shim's one request; the agent's own namespace is the root one here, so the plugin's logic stops at once.
+  assert.deepEqual(agent.calls, ['POST /v1/cni', 'GET /v1/status']);
   assert.equal(run('ip', ['-o', 'link', 'show']).stdout, before, 'root namespace links unchanged');
   assert.deepEqual(linkNames(`${prefix}-p-root`), ['lo']);
 });

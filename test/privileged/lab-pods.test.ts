@@ -17,6 +17,7 @@ import { planLab } from '../../src/lab/topology.js';
 import type { LabState } from '../../src/lab/state.js';
 import { registerLabPod } from '../../src/cli/labpod.js';
 import { fakeAgent } from '../lib/fake-agent.js';
+import { IpLinks } from '../../src/cni/link.js';
 import { addNetns, addrsIn, delNetnsIfPresent, linkNames } from '../lib/cni.js';
 
 test('lab pod add/list/del run the plugin the kubelet way; failures leave nothing behind', async (t) => {
@@ -30,9 +31,10 @@ test('lab pod add/list/del run the plugin the kubelet way; failures leave nothin
     else process.env.BEELINE_RUN_DIR = prevRun;
     rmSync(run, { recursive: true, force: true });
   });
-  const agent = await fakeAgent(t);
   const plan = planLab(lab, 1);
   const node = plan.nodes[0]!;
+  // The plugin's links made in the node's namespace, as the real agent (which runs there) makes them.
+  const agent = await fakeAgent(t, { links: new IpLinks({ nodeNetns: `/run/netns/${node.netns}` }) });
   addNetns(node.netns);
   const dir = join(run, 'labs', lab);
   mkdirSync(dir, { recursive: true });
