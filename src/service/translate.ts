@@ -289,6 +289,7 @@ const TRAFFIC_POLICIES: readonly ServicePlan['trafficPolicy'][] = [
   Object.freeze({ external: 'Local', internal: 'Cluster' } as const),
   Object.freeze({ external: 'Local', internal: 'Local' } as const),
 ];
+const NO_NODE_PORTS: Map<number, string> = new Map();
 const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 const q = (v: unknown) => JSON.stringify(v);
 
@@ -392,7 +393,8 @@ export function planService(
   const ports = spec.ports ?? [];
   // Duplicates need two ports: a Service with one (most) allocates no sets for them.
   const seenPort = ports.length > 1 ? new Set<string>() : undefined;
-  const nodePorts = new Map<number, string>();
+  // Only NodePort and LoadBalancer Services have node ports: the others share one empty map.
+  const nodePorts = withNodePorts ? new Map<number, string>() : NO_NODE_PORTS;
   const seenNodePort = ports.length > 1 ? new Set<string>() : undefined;
   const usable: { index: number; name: string; port: number; protocol: LbProtocol; nodePort?: number }[] = [];
   ports.forEach((sp, i) => {

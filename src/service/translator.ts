@@ -107,7 +107,12 @@ interface BackendRef {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const NO_SLICES: EndpointSlice[] = [];
-const NO_CLAIMS: Claim[] = [];
+// Shared empties, frozen so a stray write throws: a full pass keeps 50k Services' state alive, and
+// every empty array or map one holds is an object the garbage collector copies and promotes.
+const NO_CLAIMS: Claim[] = Object.freeze([]) as unknown as Claim[];
+const NO_PROBLEMS: LbProblem[] = Object.freeze([]) as unknown as LbProblem[];
+const NO_FRONTENDS: Map<string, Frontend> = new Map();
+const NO_BACKENDS: Map<string, PlannedBackend> = new Map();
 const ONE: readonly number[] = [0];
 const NONE: readonly number[] = [];
 
@@ -147,7 +152,7 @@ export class LbTranslator {
   private state(key: string): ServiceState {
     let s = this.services.get(key);
     if (!s) {
-      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: [], problems: [], claims: [], frontends: new Map(), backends: new Map(), refusedForRoom: false, contested: false, admitted: undefined, held: undefined };
+      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: NO_PROBLEMS, problems: NO_PROBLEMS, claims: NO_CLAIMS, frontends: NO_FRONTENDS, backends: NO_BACKENDS, refusedForRoom: false, contested: false, admitted: undefined, held: undefined };
       this.services.set(key, s);
     }
     return s;
@@ -236,19 +241,22 @@ export class LbTranslator {
     const oldClaims = new Map<ServiceState, Claim[]>();
     // One reporter for the pass, pointed at the Service being planned: not a closure per Service.
     let planning: ServiceState | undefined;
-    const report = (field: string, message: string, severity: 'error' | 'warning') => planning!.planProblems.push({ service: planning!.key, field, message, severity });
+    const report = (field: string, message: string, severity: 'error' | 'warning') => {
+      if (planning!.planProblems === NO_PROBLEMS) planning!.planProblems = [];
+      planning!.planProblems.push({ service: planning!.key, field, message, severity });
+    };
     for (const s of dirty) {
       const key = s.key;
       if (s.claims.length > 0) oldClaims.set(s, s.claims);
       this.unclaim(s);
-      s.planProblems = [];
+      s.planProblems = NO_PROBLEMS;
       s.plan = undefined;
       if (s.svc) {
         planning = s;
         s.plan = planService(s.svc, s.slices.size === 0 ? NO_SLICES : s.slices.size === 1 ? [s.slices.values().next().value!] : [...s.slices.values()], this.planOpts, report);
         if (s.plan && s.planProblems.length > 0 && s.planProblems.some((p) => p.severity === 'error')) s.plan = undefined;
       }
-      s.claims = s.plan ? claimsOf(s.plan) : [];
+      s.claims = s.plan ? claimsOf(s.plan) : NO_CLAIMS;
       for (const c of s.claims) {
         const had = this.claimants.get(c);
         if (had === undefined) this.claimants.set(c, key);
@@ -338,14 +346,14 @@ export class LbTranslator {
           if (!keep.has(k)) this.frontendIds.release(k);
         }
         freed = true;
-        s.frontends = new Map();
+        s.frontends = NO_FRONTENDS;
       }
       if (s.backends.size > 0) {
         for (const [bk, b] of s.backends) {
           this.unref(bk, b);
           touchedBackends.add(bk);
         }
-        s.backends = new Map();
+        s.backends = NO_BACKENDS;
       }
     }
     if (first && this.frontendIds.size + this.backendIds.size > 0) {
@@ -379,8 +387,8 @@ export class LbTranslator {
       if (s.plan && !problems.some((p) => p.severity === 'error')) this.take(s, s.plan, problems, touchedBackends);
       if (s.refusedForRoom) this.refused.add(s.key);
       const before = s.problems;
-      s.problems = problems;
-      if (!sameProblems(before, problems)) change.problems.set(s.key, problems);
+      s.problems = problems.length === 0 ? NO_PROBLEMS : problems;
+      if (!sameProblems(before, problems)) change.problems.set(s.key, s.problems);
     }
     if (retainBackends) {
       // Admitted but refused for room: what they name keeps its restored id for when room frees up.
@@ -517,7 +525,7 @@ export class LbTranslator {
         if (who.size === 1) this.claimants.set(c, who.values().next().value!);
       }
     }
-    s.claims = [];
+    s.claims = NO_CLAIMS;
   }
 
   private unref(bk: string, b: PlannedBackend): void {
