@@ -42,7 +42,8 @@ export function frontendRow(f: Frontend, keyOf?: (id: number) => string | undefi
     (f.type === 'ExternalIP' ? BlLbFlags.BL_LB_F_EXTERNAL_IP : 0) |
     (local ? BlLbFlags.BL_LB_F_LOCAL : 0) |
     (f.algorithm === 'maglev' ? BlLbFlags.BL_LB_F_MAGLEV : 0);
-  const row: LbFrontendRow = { id: f.id, address: f.key.address, port: f.key.port, protocol: f.key.protocol, flags, affinityTimeout: f.affinity?.timeoutSeconds ?? 0, backends: [...f.backends] };
+  // The frontend's own backend array, not a copy: the translator makes a new one per flush and neither it nor KernelLb changes one afterwards.
+  const row: LbFrontendRow = { id: f.id, address: f.key.address, port: f.key.port, protocol: f.key.protocol, flags, affinityTimeout: f.affinity?.timeoutSeconds ?? 0, backends: f.backends };
   if (f.algorithm === 'maglev') {
     row.maglevKeys = f.backends.map((id) => {
       const key = keyOf?.(id);

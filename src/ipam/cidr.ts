@@ -16,20 +16,39 @@ export interface Cidr4 {
   readonly size: number;
 }
 
-const OCTET = /^(0|[1-9]\d{0,2})$/;
-
-/** `10.0.1.5` → 167772421; undefined when the text is not a dotted-quad IPv4 address. */
+/**
+ * `10.0.1.5` → 167772421; undefined when the text is not a dotted-quad IPv4
+ * address (four octets, each `0` or 1-3 digits without a leading zero, ≤ 255).
+ * One scan of the characters, no split or regex: a full Service pass parses
+ * every cluster IP and backend address (hundreds of thousands at 50k Services).
+ */
 export function tryParseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  const len = text.length;
+  if (len < 7 || len > 15) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (!OCTET.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
+  let octets = 0;
+  let i = 0;
+  while (i <= len) {
+    // One octet: digits up to a '.' or the end.
+    const start = i;
+    let v = 0;
+    while (i < len) {
+      const c = text.charCodeAt(i);
+      if (c === 46) break; // '.'
+      if (c < 48 || c > 57) return undefined;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || v > 255) return undefined;
+    if (digits > 1 && text.charCodeAt(start) === 48) return undefined; // leading zero
     n = n * 256 + v;
+    octets++;
+    if (i === len) break;
+    i++; // past the '.'
+    if (octets === 4) return undefined;
   }
-  return n;
+  return octets === 4 ? n : undefined;
 }
 
 export function parseIPv4(text: string, what = 'address'): number {

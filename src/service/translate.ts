@@ -223,7 +223,7 @@ export class IdAllocator {
   }
 
   /** Releases every key not in `keep` (in key order); answers what was released. */
-  retainOnly(keep: ReadonlySet<string>): [string, number][] {
+  retainOnly(keep: { has(key: string): boolean }): [string, number][] {
     const gone = [...this.byKey.keys()].filter((k) => !keep.has(k)).sort();
     return gone.map((k) => [k, this.release(k)!]);
   }
@@ -266,7 +266,7 @@ export interface PlannedFrontend {
   portName: string;
   /** The field that asked for this frontend, for collision reports. */
   field: string;
-  /** Backend keys, sorted. */
+  /** Backend keys, in the order of the slices (the translator sorts the ids they map to). */
   backends: string[];
 }
 
@@ -281,18 +281,15 @@ export interface ServicePlan {
   algorithm: LbAlgorithm;
 }
 
-/** Addresses seen recently: the same backend and node addresses recur across thousands of services. */
-const ipv4Seen = new Map<string, boolean>();
-const isIPv4 = (s: unknown): s is string => {
-  if (typeof s !== 'string') return false;
-  let ok = ipv4Seen.get(s);
-  if (ok === undefined) {
-    ok = tryParseIPv4(s) !== undefined;
-    if (ipv4Seen.size >= 65536) ipv4Seen.clear();
-    ipv4Seen.set(s, ok);
-  }
-  return ok;
-};
+/** One scan of the characters (tryParseIPv4): cheaper than a cache keyed by the text, which hashes 50k fresh strings per full pass. */
+const isIPv4 = (s: unknown): s is string => typeof s === 'string' && tryParseIPv4(s) !== undefined;
+const TRAFFIC_POLICIES: readonly ServicePlan['trafficPolicy'][] = [
+  Object.freeze({ external: 'Cluster', internal: 'Cluster' } as const),
+  Object.freeze({ external: 'Cluster', internal: 'Local' } as const),
+  Object.freeze({ external: 'Local', internal: 'Cluster' } as const),
+  Object.freeze({ external: 'Local', internal: 'Local' } as const),
+];
+const NO_NODE_PORTS: Map<number, string> = new Map();
 const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 const q = (v: unknown) => JSON.stringify(v);
 
@@ -354,10 +351,8 @@ export function planService(
       affinity = { timeoutSeconds: t };
     }
   }
-  const trafficPolicy = {
-    external: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
-    internal: spec.internalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
-  } as const;
+  // One of four shared, frozen objects: every frontend of every Service points at one (never changed).
+  const trafficPolicy = TRAFFIC_POLICIES[(spec.externalTrafficPolicy === 'Local' ? 2 : 0) + (spec.internalTrafficPolicy === 'Local' ? 1 : 0)]!;
 
   // Algorithm.
   let algorithm = opts.defaultAlgorithm;
@@ -396,9 +391,11 @@ export function planService(
 
   // Ports.
   const ports = spec.ports ?? [];
-  const seenPort = new Set<string>();
-  const nodePorts = new Map<number, string>();
-  const seenNodePort = new Set<string>();
+  // Duplicates need two ports: a Service with one (most) allocates no sets for them.
+  const seenPort = ports.length > 1 ? new Set<string>() : undefined;
+  // Only NodePort and LoadBalancer Services have node ports: the others share one empty map.
+  const nodePorts = withNodePorts ? new Map<number, string>() : NO_NODE_PORTS;
+  const seenNodePort = ports.length > 1 ? new Set<string>() : undefined;
   const usable: { index: number; name: string; port: number; protocol: LbProtocol; nodePort?: number }[] = [];
   ports.forEach((sp, i) => {
     const at = `spec.ports[${i}]`;
@@ -407,9 +404,11 @@ export function planService(
       return warn(`${at}.protocol`, `Unsupported value: ${q(protocol)}: only TCP and UDP are load-balanced; port skipped`);
     }
     if (!isPort(sp.port)) return error(`${at}.port`, `Invalid value: ${q(sp.port)}: must be between 1 and 65535, inclusive`);
-    const pk = `${sp.port}/${protocol}`;
-    if (seenPort.has(pk)) return error(at, `Duplicate value: ${q({ port: sp.port, protocol })}`);
-    seenPort.add(pk);
+    if (seenPort) {
+      const pk = `${sp.port}/${protocol}`;
+      if (seenPort.has(pk)) return error(at, `Duplicate value: ${q({ port: sp.port, protocol })}`);
+      seenPort.add(pk);
+    }
     let nodePort: number | undefined;
     if (sp.nodePort !== undefined && sp.nodePort !== 0) {
       if (!withNodePorts) {
@@ -417,9 +416,11 @@ export function planService(
       } else if (!Number.isInteger(sp.nodePort) || sp.nodePort < NODE_PORT_MIN || sp.nodePort > NODE_PORT_MAX) {
         return error(`${at}.nodePort`, `Invalid value: ${q(sp.nodePort)}: provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
       } else {
-        const nk = `${sp.nodePort}/${protocol}`;
-        if (seenNodePort.has(nk)) return error(`${at}.nodePort`, `Duplicate value: ${sp.nodePort}`);
-        seenNodePort.add(nk);
+        if (seenNodePort) {
+          const nk = `${sp.nodePort}/${protocol}`;
+          if (seenNodePort.has(nk)) return error(`${at}.nodePort`, `Duplicate value: ${sp.nodePort}`);
+          seenNodePort.add(nk);
+        }
         if (!nodePorts.has(sp.nodePort)) nodePorts.set(sp.nodePort, `${at}.nodePort`);
         nodePort = sp.nodePort;
       }
@@ -433,18 +434,19 @@ export function planService(
   // Backends per service port, from the slices.
   const byPort = new Map<string, Map<string, PlannedBackend>>(); // `${name}/${protocol}` → backends
   for (const u of usable) byPort.set(`${u.name}/${u.protocol}`, new Map());
-  const all = new Map<string, PlannedBackend>();
+  // With one service port (most Services) the union over ports is that port's map: one map, not two.
+  const single = usable.length === 1 ? byPort.values().next().value! : undefined;
+  const all = single ?? new Map<string, PlannedBackend>();
   const sortedSlices = slices.length < 2 ? slices : [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   for (const slice of sortedSlices) {
     if (slice.addressType !== 'IPv4') continue; // IPv6 and FQDN slices are not ours to program
-    const where = `EndpointSlice ${slice.metadata.name}`;
     (slice.ports ?? []).forEach((ep, j) => {
       const name = ep.name ?? '';
       const protocol = (ep.protocol ?? 'TCP') as LbProtocol; // checked by the lookup below
       if (protocol !== 'TCP' && protocol !== 'UDP') return; // reported on the service port already
       const target = byPort.get(`${name}/${protocol}`);
-      if (!target) return warn(`${where}: ports[${j}]`, `no service port named ${q(name)} with protocol ${protocol}; ignored`);
-      if (!isPort(ep.port)) return warn(`${where}: ports[${j}].port`, `Invalid value: ${q(ep.port ?? null)}: must be between 1 and 65535; ignored`);
+      if (!target) return warn(`EndpointSlice ${slice.metadata.name}: ports[${j}]`, `no service port named ${q(name)} with protocol ${protocol}; ignored`);
+      if (!isPort(ep.port)) return warn(`EndpointSlice ${slice.metadata.name}: ports[${j}].port`, `Invalid value: ${q(ep.port ?? null)}: must be between 1 and 65535; ignored`);
       for (const e of slice.endpoints ?? []) {
         const address = e.addresses?.[0]; // kube-proxy, too, uses the first address only
         if (!isIPv4(address)) continue;
@@ -456,6 +458,7 @@ export function planService(
         // The same endpoint in two slices (a move in progress): ready wins.
         const had = target.get(b.key);
         if (!had || (had.state !== 'active' && state === 'active')) target.set(b.key, b);
+        if (single) continue;
         const hadAll = all.get(b.key);
         if (!hadAll || (hadAll.state !== 'active' && state === 'active')) all.set(b.key, b);
       }
@@ -471,7 +474,8 @@ export function planService(
       if (b.state === 'active') ready.push(b.key);
       else if (ready.length === 0 && b.state === 'terminating') (terminating ??= []).push(b.key);
     }
-    return (ready.length > 0 ? ready : (terminating ?? ready)).sort();
+    // Not sorted: the translator maps keys to ids and sorts those.
+    return ready.length > 0 ? ready : (terminating ?? ready);
   };
 
   const frontends: PlannedFrontend[] = [];

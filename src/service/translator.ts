@@ -107,7 +107,14 @@ interface BackendRef {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const NO_SLICES: EndpointSlice[] = [];
-const NO_CLAIMS: Claim[] = [];
+// Shared empties, frozen so a stray write throws: a full pass keeps 50k Services' state alive, and
+// every empty array or map one holds is an object the garbage collector copies and promotes.
+const NO_CLAIMS: Claim[] = Object.freeze([]) as unknown as Claim[];
+const NO_PROBLEMS: LbProblem[] = Object.freeze([]) as unknown as LbProblem[];
+const NO_FRONTENDS: Map<string, Frontend> = new Map();
+const NO_BACKENDS: Map<string, PlannedBackend> = new Map();
+const ONE: readonly number[] = [0];
+const NONE: readonly number[] = [];
 
 export class LbTranslator {
   private readonly planOpts: { nodeName: string; nodeIPs: string[]; pools: Cidr4[] | undefined; defaultAlgorithm: LbAlgorithm; algorithmAnnotation: boolean };
@@ -145,7 +152,7 @@ export class LbTranslator {
   private state(key: string): ServiceState {
     let s = this.services.get(key);
     if (!s) {
-      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: [], problems: [], claims: [], frontends: new Map(), backends: new Map(), refusedForRoom: false, contested: false, admitted: undefined, held: undefined };
+      s = { key, svc: undefined, slices: new Map(), order: `~${key}`, plan: undefined, planProblems: NO_PROBLEMS, problems: NO_PROBLEMS, claims: NO_CLAIMS, frontends: NO_FRONTENDS, backends: NO_BACKENDS, refusedForRoom: false, contested: false, admitted: undefined, held: undefined };
       this.services.set(key, s);
     }
     return s;
@@ -232,18 +239,24 @@ export class LbTranslator {
 
     // 1. Plan the changed services again (each on its own) and re-index their claims.
     const oldClaims = new Map<ServiceState, Claim[]>();
+    // One reporter for the pass, pointed at the Service being planned: not a closure per Service.
+    let planning: ServiceState | undefined;
+    const report = (field: string, message: string, severity: 'error' | 'warning') => {
+      if (planning!.planProblems === NO_PROBLEMS) planning!.planProblems = [];
+      planning!.planProblems.push({ service: planning!.key, field, message, severity });
+    };
     for (const s of dirty) {
       const key = s.key;
       if (s.claims.length > 0) oldClaims.set(s, s.claims);
       this.unclaim(s);
-      s.planProblems = [];
+      s.planProblems = NO_PROBLEMS;
       s.plan = undefined;
       if (s.svc) {
-        const report = (field: string, message: string, severity: 'error' | 'warning') => s.planProblems.push({ service: key, field, message, severity });
-        s.plan = planService(s.svc, s.slices.size === 0 ? NO_SLICES : [...s.slices.values()], this.planOpts, report);
-        if (s.plan && s.planProblems.some((p) => p.severity === 'error')) s.plan = undefined;
+        planning = s;
+        s.plan = planService(s.svc, s.slices.size === 0 ? NO_SLICES : s.slices.size === 1 ? [s.slices.values().next().value!] : [...s.slices.values()], this.planOpts, report);
+        if (s.plan && s.planProblems.length > 0 && s.planProblems.some((p) => p.severity === 'error')) s.plan = undefined;
       }
-      s.claims = s.plan ? claimsOf(s.plan) : [];
+      s.claims = s.plan ? claimsOf(s.plan) : NO_CLAIMS;
       for (const c of s.claims) {
         const had = this.claimants.get(c);
         if (had === undefined) this.claimants.set(c, key);
@@ -283,7 +296,8 @@ export class LbTranslator {
     let owner: ServiceState;
     while (queue.length > 0) {
       owner = queue.pop()!;
-      for (const c of owner.claims) visit(c);
+      // Not contested after step 1: every claim it holds is its alone, so visiting them finds no one (a full pass: all of them).
+      if (owner.contested) for (const c of owner.claims) visit(c);
       for (const c of oldClaims.get(owner) ?? NO_CLAIMS) visit(c);
     }
     const ordered = [...affected].sort((a, b) => cmp(a.order, b.order));
@@ -292,7 +306,7 @@ export class LbTranslator {
     const nodePortOwner = new Map<number, string>();
     const frontendOwner = new Map<string, string>();
     for (const s of ordered) {
-      const problems = [...s.planProblems];
+      const problems = s.planProblems.length === 0 ? [] : [...s.planProblems];
       const plan = s.plan;
       // Uncontested: no one else claims its node ports or frontends, so no one can own them first.
       if (plan && s.contested) {
@@ -332,37 +346,55 @@ export class LbTranslator {
           if (!keep.has(k)) this.frontendIds.release(k);
         }
         freed = true;
-        s.frontends = new Map();
+        s.frontends = NO_FRONTENDS;
       }
       if (s.backends.size > 0) {
         for (const [bk, b] of s.backends) {
           this.unref(bk, b);
           touchedBackends.add(bk);
         }
-        s.backends = new Map();
+        s.backends = NO_BACKENDS;
       }
     }
     if (first && this.frontendIds.size + this.backendIds.size > 0) {
       // Ids restored from the maps that nothing wants any more are free again (none restored: nothing to free).
-      const wantF = new Set<string>(), wantB = new Set<string>();
+      // Admitted plans never share a frontend key (admission refuses the newer of two), so when as
+      // many wanted keys hold an id as the allocator holds, every restored id is wanted and none is
+      // freed: counted with one lookup per frontend instead of a 50k-key set and a filter over it.
+      let wantedHeld = 0;
       for (const s of ordered) {
         if (!s.plan || s.admitted!.some((p) => p.severity === 'error')) continue;
-        for (const f of s.plan.frontends) wantF.add(f.keyText);
-        for (const b of s.plan.backends.keys()) wantB.add(b);
+        for (const f of s.plan.frontends) if (this.frontendIds.get(f.keyText) !== undefined) wantedHeld++;
       }
-      this.frontendIds.retainOnly(wantF);
-      this.backendIds.retainOnly(wantB);
+      if (wantedHeld !== this.frontendIds.size) {
+        const wantF = new Set<string>();
+        for (const s of ordered) {
+          if (!s.plan || s.admitted!.some((p) => p.severity === 'error')) continue;
+          for (const f of s.plan.frontends) wantF.add(f.keyText);
+        }
+        this.frontendIds.retainOnly(wantF);
+      }
     }
+    // Restored backend ids nothing wants are freed after the Services take theirs (below): backends are
+    // shared, so the wanted set is what the Services hold references on, not 4 keys × 50k Services added
+    // to a set. Freed ids are reused only once all 2^32 are handed out, so freeing them after changes nothing.
+    const retainBackends = first && this.backendIds.size > 0;
     for (const s of ordered) {
       const problems = s.admitted!;
       s.admitted = undefined;
       s.refusedForRoom = false;
-      this.refused.delete(s.key);
+      if (this.refused.size > 0) this.refused.delete(s.key);
       if (s.plan && !problems.some((p) => p.severity === 'error')) this.take(s, s.plan, problems, touchedBackends);
       if (s.refusedForRoom) this.refused.add(s.key);
       const before = s.problems;
-      s.problems = problems;
-      if (!sameProblems(before, problems)) change.problems.set(s.key, problems);
+      s.problems = problems.length === 0 ? NO_PROBLEMS : problems;
+      if (!sameProblems(before, problems)) change.problems.set(s.key, s.problems);
+    }
+    if (retainBackends) {
+      // Admitted but refused for room: what they name keeps its restored id for when room frees up.
+      const refusedWant = new Set<string>();
+      for (const s of ordered) if (s.refusedForRoom && s.plan) for (const b of s.plan.backends.keys()) refusedWant.add(b);
+      this.backendIds.retainOnly({ has: (k) => this.backendRefs.has(k) || refusedWant.has(k) });
     }
 
     // 5. Report what differs from before.
@@ -417,10 +449,13 @@ export class LbTranslator {
       return refuse(`Internal error: backend map full: needs ${newBackends} new entries, ${cap.backendEntries - this.backendRefs.size} of ${cap.backendEntries} free (--bpf-lb-map-max); not programmed`, true);
     }
     const newF: string[] = [];
-    const fids = new Map<string, number>();
-    for (const f of plan.frontends.length > 1 ? [...plan.frontends].sort((a, b) => cmp(a.keyText, b.keyText)) : plan.frontends) {
+    // Ids by the frontend's index in the plan; handed out in key order (new ids count up in it).
+    const fids: number[] = new Array(plan.frontends.length);
+    const byKey: readonly number[] = plan.frontends.length > 1 ? plan.frontends.map((_, i) => i).sort((a, b) => cmp(plan.frontends[a]!.keyText, plan.frontends[b]!.keyText)) : plan.frontends.length === 1 ? ONE : NONE;
+    for (const i of byKey) {
+      const f = plan.frontends[i]!;
       const had = this.frontendIds.get(f.keyText);
-      const id = this.frontendIds.acquire(f.keyText);
+      const id = had ?? this.frontendIds.acquire(f.keyText);
       if (id === undefined) {
         newF.forEach((k) => this.frontendIds.release(k));
         return refuse(
@@ -430,11 +465,12 @@ export class LbTranslator {
         );
       }
       if (had === undefined) newF.push(f.keyText);
-      fids.set(f.keyText, id);
+      fids[i] = id;
     }
     const bids = new Map<string, number>();
     const newB: string[] = [];
-    for (const key of plan.backends.size > 1 ? [...plan.backends.keys()].sort() : plan.backends.keys()) {
+    // Every backend already referenced (all but the first Services of a pass that share them): their ids are known, no order to keep.
+    if (newBackends > 0) for (const key of plan.backends.size > 1 ? [...plan.backends.keys()].sort() : plan.backends.keys()) {
       const had = this.backendRefs.get(key)?.id ?? this.backendIds.get(key);
       const id = had ?? this.backendIds.acquire(key);
       if (id === undefined) {
@@ -448,6 +484,7 @@ export class LbTranslator {
     for (const [key, b] of plan.backends) {
       let ref = this.backendRefs.get(key);
       if (!ref) this.backendRefs.set(key, (ref = { id: bids.get(key)!, refs: 0, active: 0, info: b, row: undefined }));
+      else if (newBackends === 0) bids.set(key, ref.id);
       ref.refs++;
       if (b.state === 'active') ref.active++;
       ref.info = b;
@@ -457,9 +494,10 @@ export class LbTranslator {
     s.backends = plan.backends;
     // A new map: the one the service had is the flush's record of what it held before.
     s.frontends = new Map();
-    for (const f of plan.frontends) {
+    for (let i = 0; i < plan.frontends.length; i++) {
+      const f = plan.frontends[i]!;
       const out: Frontend = {
-        id: fids.get(f.keyText)!,
+        id: fids[i]!,
         key: f.key,
         type: f.type,
         service: plan.service,
@@ -487,7 +525,7 @@ export class LbTranslator {
         if (who.size === 1) this.claimants.set(c, who.values().next().value!);
       }
     }
-    s.claims = [];
+    s.claims = NO_CLAIMS;
   }
 
   private unref(bk: string, b: PlannedBackend): void {
