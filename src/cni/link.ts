@@ -186,15 +186,7 @@ export class IpLinks implements PodLinks {
 
   configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {
     this.guardPod(netns);
-    const batch = [
-      `addr add ${ip}/32 dev ${podIf}`,
-      ...(mtu ? [`link set dev ${podIf} mtu ${mtu}`] : []),
-      `link set dev ${podIf} up`,
-      'link set dev lo up',
-      `route add ${gateway} dev ${podIf} scope link`,
-      `route add default via ${gateway} dev ${podIf}`,
-      `link show dev ${podIf}`,
-    ];
+    const batch = this.podBatch(podIf, ip, gateway, mtu);
     const op = `configure ${podIf} in ${netns} (${ip}/32 via ${gateway})`;
     return this.shown(this.exec(['nsenter', `--net=${netns}`, 'ip', '-j', '-batch', '-'], op, false, batch.join('\n') + '\n'), op);
   }

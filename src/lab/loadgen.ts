@@ -40,8 +40,9 @@ export interface LoadOptions {
   timeoutMs?: number;
 }
 
-export interface LoadResult {
-  /** Requests that completed: connected, sent, got a response and the server's close. */
+/** What every load generator reports (`beeline loadgen`, wrk through src/lab/wrk.ts), times in ms. */
+export interface LoadCounts {
+  /** Requests that completed with a response. */
   requests: number;
   /** Requests that failed (refused, reset, timed out, empty or non-2xx/3xx response). */
   errors: number;
@@ -53,6 +54,9 @@ export interface LoadResult {
   connectP99Ms: number;
   totalP50Ms: number;
   totalP99Ms: number;
+}
+
+export interface LoadResult extends LoadCounts {
   /** Wall time from the first request to the last completion. */
   elapsedMs: number;
   concurrency: number;

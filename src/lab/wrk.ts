@@ -23,6 +23,7 @@
  * counts and wrk's CPU time (utime + stime of the whole process from
  * /proc/self/stat), so a saturated generator shows.
  */
+import type { LoadCounts } from './loadgen.js';
 
 export interface WrkOptions {
   /** "host:port" targets; thread i connects to targets[i mod targets.length]. */
@@ -40,21 +41,14 @@ export interface WrkOptions {
   timeoutSeconds?: number;
 }
 
-/** What one wrk run measured (times in ms, like `beeline loadgen`'s LoadResult). */
-export interface WrkResult {
+/**
+ * What one wrk run measured (errors: connect, read, write and timeout errors plus non-2xx/3xx
+ * responses). connect*: response → next request written on the same connection slot, i.e.
+ * close + connect + handshake (close mode only); total*: response → next response on the same
+ * slot (connect + request + response in close mode, the request alone with keep-alive).
+ */
+export interface WrkResult extends LoadCounts {
   generator: 'wrk';
-  /** Completed requests (responses). */
-  requests: number;
-  /** Connect, read, write and timeout errors plus non-2xx/3xx responses. */
-  errors: number;
-  errorKinds: Record<string, number>;
-  rps: number;
-  /** Response → next request written on the same connection slot: close + connect + handshake (close mode only). */
-  connectP50Ms: number;
-  connectP99Ms: number;
-  /** Response → next response on the same slot: connect + request + response (close mode); the request alone with keep-alive. */
-  totalP50Ms: number;
-  totalP99Ms: number;
   /** wrk's own latency: request written → response complete. */
   requestP50Ms: number;
   requestP99Ms: number;
