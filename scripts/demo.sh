@@ -76,17 +76,17 @@ $B get svc good 2>&1 || true
 # apply of any size: one etcd transaction per file (the lab's etcd runs with
 # --max-txn-ops 100000), so 10,000 objects land together or not at all.
 BULK=$(mktemp -d)
-gen_bulk() { # gen_bulk FILE [BAD_INDEX]: 10,000 ConfigMaps labelled bulk=demo; BAD_INDEX gets an invalid name
-  node -e 'const bad=Number(process.argv[1]??-1);const o=[];for(let i=0;i<10000;i++){const n=i===bad?"Bad_Name":"bulk-"+String(i).padStart(5,"0");o.push(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: default, labels: {bulk: demo}}\ndata: {index: "${i}"}\n`)}process.stdout.write(o.join("---\n"))' -- "${2:-}" >"$1"
+gen_bulk() { # gen_bulk FILE [BAD_INDEX]: 10,000 HTTPRoutes labelled bulk=demo (kept by the store, acted on by nothing yet); BAD_INDEX gets an invalid name
+  node -e 'const bad=Number(process.argv[1]||-1);const o=[];for(let i=0;i<10000;i++){const n=i===bad?"Bad_Name":"route-"+String(i).padStart(5,"0");o.push(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: ${n}, namespace: default, labels: {bulk: demo}}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: svc-${i%50}, port: 8080}]}]\n`)}process.stdout.write(o.join("---\n"))' -- "${2:-}" >"$1"
 }
 gen_bulk "$BULK/bad.yaml" 7777
-echo '$ beeline apply -f bad.yaml   # 10,000 ConfigMaps, the 7,778th with an invalid name'
-$B apply -f "$BULK/bad.yaml" 2>&1 | tail -2 || true
-echo "ConfigMaps labelled bulk=demo after the refused file: $($B get configmaps -l bulk=demo -o name 2>/dev/null | grep -c . || true)"
+echo '$ beeline apply -f bad.yaml   # 10,000 HTTPRoutes, the 7,778th with an invalid name'
+$B apply -f "$BULK/bad.yaml" 2>&1 | tail -3 || true
+echo "HTTPRoutes labelled bulk=demo after the refused file: $($B get httproutes -l bulk=demo -o name 2>/dev/null | grep -c . || true)"
 gen_bulk "$BULK/good.yaml"
-echo '$ time beeline apply -f good.yaml   # the same 10,000, all valid'
+echo '$ beeline apply -f good.yaml   # the same 10,000, all valid'
 s=$(date +%s%N); $B apply -f "$BULK/good.yaml" | tail -1; e=$(date +%s%N)
-echo "applied in $(( (e - s) / 1000000 )) ms; ConfigMaps labelled bulk=demo: $($B get configmaps -l bulk=demo -o name | grep -c .)"
+echo "applied in $(( (e - s) / 1000000 )) ms; HTTPRoutes labelled bulk=demo: $($B get httproutes -l bulk=demo -o name | grep -c .)"
 rm -rf "$BULK"
 
 say "4d. Cluster DNS and exec: the tiefighter resolves the deathstar through kube-dns and lands (on one deathstar pod, by its IP)"
