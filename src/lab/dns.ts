@@ -88,11 +88,13 @@ export function hostsFileText(records: DnsRecord[]): string {
 
 /**
  * The least time between two rewrites of the cluster hosts file that holds `records` lines.
- * Every rewrite makes each node's dnsmasq re-read the whole file (inotify on --hostsdir), which
- * costs in proportion to its size: streaming 50,000 Services rewrote it every pass (30 ms apart)
- * and kept two dnsmasqs at 40% of a CPU each for minutes. Spacing rewrites by 40 µs a line
- * (2 ms at 50 records, 2 s at 50,000 and above) bounds that re-reading to a few per cent, and a
- * lone change to a small cluster still shows at once.
+ * Every rewrite makes each node's dnsmasq re-read the whole file (inotify on --hostsdir):
+ * streaming 50,000 Services rewrote it on every controller pass (30 ms apart). Spacing rewrites
+ * by 40 µs a line (2 ms at 50 records, 2 s at 50,000 and above) cuts how many re-reads are
+ * queued, and a lone change to a small cluster still shows at once. It does not make a re-read
+ * cheap: measured on 2026-12-06, dnsmasq 2.90 takes about 20 s of CPU to re-read a 50,000-line
+ * file through --hostsdir, against 0.1-0.2 s for the same file as --addn-hosts at start or on
+ * SIGHUP (docs/performance.md, Services): switching is the next step.
  */
 export function hostsRewriteGapMs(records: number): number {
   return Math.min(2000, records * 0.04);
