@@ -432,31 +432,20 @@ function dnatOf(out: TestRunResult): string {
 }
 const backendsText = (s: { backends: { address: string; port: number }[] }) => new Set(s.backends.map((b) => `${b.address}:${b.port}`));
 
+/** A SYN or ACK arm on node bn's pod path: id `node:name:kind`, label "name KIND", delivered into a pod. */
+function tcpArm(bn: BenchNode, section: string, name: string, kind: 'syn' | 'ack', ref: string | undefined, spec: Pick<Arm, 'run' | 'ctPerPacket' | 'check'>): Arm {
+  return arm({ id: `${bn.name}:${name}:${kind}`, label: `${name} ${kind.toUpperCase()}`, section, node: bn.name, events: bn.events, ...(ref ? { ref } : {}), bn, expect: [TC_ACT_REDIRECT], ...spec });
+}
+
 /** Pod → pod (same node) SYN and ACK arms to `server` on node bn. */
 function podArms(bn: BenchNode, server: PodSpec, section: string, name: string, refs: { syn?: string; ack?: string }, ackOnly = false): void {
-  if (!ackOnly) arm({
-    id: `${bn.name}:${name}:syn`,
-    label: `${name} SYN`,
-    section,
-    node: bn.name,
-    events: bn.events,
-    ...(refs.syn ? { ref: refs.syn } : {}),
-    bn,
-    expect: [TC_ACT_REDIRECT],
+  if (!ackOnly) tcpArm(bn, section, name, 'syn', refs.syn, {
     ctPerPacket: 2,
     run: () => bn.n.timedRun('bl_from_container', tcpFromPod(CLIENT, server.ip, TCP_SYN, nextPort(bn), SERVER_PORT)),
   });
   const pool = Array.from({ length: POOL }, (_, j) => POOL_PORT + j);
   for (const p of pool) establishPod(bn, server, p);
-  arm({
-    id: `${bn.name}:${name}:ack`,
-    label: `${name} ACK`,
-    section,
-    node: bn.name,
-    events: bn.events,
-    ...(refs.ack ? { ref: refs.ack } : {}),
-    bn,
-    expect: [TC_ACT_REDIRECT],
+  tcpArm(bn, section, name, 'ack', refs.ack, {
     ctPerPacket: 0,
     run: (i) => bn.n.timedRun('bl_from_container', tcpFromPod(CLIENT, server.ip, TCP_ACK, pool[i % POOL]!, SERVER_PORT)),
   });
@@ -466,15 +455,7 @@ function podArms(bn: BenchNode, server: PodSpec, section: string, name: string, 
 function serviceArms(bn: BenchNode, section: string, name: string, refs: { syn?: string; ack?: string }, hot?: number): void {
   const pick = () => (hot !== undefined ? hot : Math.floor(random() * bn.services));
   let last = 0;
-  arm({
-    id: `${bn.name}:${name}:syn`,
-    label: `${name} SYN`,
-    section,
-    node: bn.name,
-    events: bn.events,
-    ...(refs.syn ? { ref: refs.syn } : {}),
-    bn,
-    expect: [TC_ACT_REDIRECT],
+  tcpArm(bn, section, name, 'syn', refs.syn, {
     ctPerPacket: 3,
     run: () => {
       last = pick();
@@ -485,15 +466,7 @@ function serviceArms(bn: BenchNode, section: string, name: string, refs: { syn?:
   const pool = Array.from({ length: POOL }, (_, j) => ({ sport: POOL_PORT + j, svc: pick() }));
   for (const c of pool) establishService(bn, serviceOf(c.svc).ip, c.sport);
   let lastAck = pool[0]!;
-  arm({
-    id: `${bn.name}:${name}:ack`,
-    label: `${name} ACK`,
-    section,
-    node: bn.name,
-    events: bn.events,
-    ...(refs.ack ? { ref: refs.ack } : {}),
-    bn,
-    expect: [TC_ACT_REDIRECT],
+  tcpArm(bn, section, name, 'ack', refs.ack, {
     ctPerPacket: 0,
     run: (i) => {
       lastAck = pool[i % POOL]!;
