@@ -18,12 +18,12 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath clean
+.PHONY: setup build bpf ts gen gen-check api api-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath clean
 
 setup:
 	@bash scripts/setup.sh
 
-build: ts bpf gen-check
+build: ts bpf gen-check api-check
 
 ts: node_modules/.package-lock.json
 	@echo "build: typescript"
@@ -51,6 +51,14 @@ gen: bpf node_modules/.package-lock.json
 	@npx tsc -p tsconfig.json >/dev/null || true
 	@node dist/scripts/gen-abi.js --write $(BPF_OBJ)
 	@npx tsc -p tsconfig.json
+
+# Regenerate the API contracts' TypeScript from api/**/*.proto (commit the result).
+api: node_modules/.package-lock.json
+	@node scripts/gen-api.mjs --write
+
+# Fail when the committed API types no longer match api/**/*.proto.
+api-check: node_modules/.package-lock.json
+	@node scripts/gen-api.mjs --check
 
 # Fail when the committed codecs no longer match the compiled ABI.
 gen-check: bpf ts

@@ -1,0 +1,36 @@
+// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
+// Original file: api/flow/flow.proto
+
+export const DebugCapturePoint = {
+  DBG_CAPTURE_POINT_UNKNOWN: 'DBG_CAPTURE_POINT_UNKNOWN',
+  DBG_CAPTURE_DELIVERY: 'DBG_CAPTURE_DELIVERY',
+  DBG_CAPTURE_FROM_LB: 'DBG_CAPTURE_FROM_LB',
+  DBG_CAPTURE_AFTER_V46: 'DBG_CAPTURE_AFTER_V46',
+  DBG_CAPTURE_AFTER_V64: 'DBG_CAPTURE_AFTER_V64',
+  DBG_CAPTURE_PROXY_PRE: 'DBG_CAPTURE_PROXY_PRE',
+  DBG_CAPTURE_PROXY_POST: 'DBG_CAPTURE_PROXY_POST',
+  DBG_CAPTURE_SNAT_PRE: 'DBG_CAPTURE_SNAT_PRE',
+  DBG_CAPTURE_SNAT_POST: 'DBG_CAPTURE_SNAT_POST',
+} as const;
+
+export type DebugCapturePoint =
+  | 'DBG_CAPTURE_POINT_UNKNOWN'
+  | 0
+  | 'DBG_CAPTURE_DELIVERY'
+  | 4
+  | 'DBG_CAPTURE_FROM_LB'
+  | 5
+  | 'DBG_CAPTURE_AFTER_V46'
+  | 6
+  | 'DBG_CAPTURE_AFTER_V64'
+  | 7
+  | 'DBG_CAPTURE_PROXY_PRE'
+  | 8
+  | 'DBG_CAPTURE_PROXY_POST'
+  | 9
+  | 'DBG_CAPTURE_SNAT_PRE'
+  | 10
+  | 'DBG_CAPTURE_SNAT_POST'
+  | 11
+
+export type DebugCapturePoint__Output = typeof DebugCapturePoint[keyof typeof DebugCapturePoint]

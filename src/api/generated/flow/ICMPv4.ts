@@ -1,0 +1,13 @@
+// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
+// Original file: api/flow/flow.proto
+
+
+export interface ICMPv4 {
+  'type'?: (number);
+  'code'?: (number);
+}
+
+export interface ICMPv4__Output {
+  'type': (number);
+  'code': (number);
+}

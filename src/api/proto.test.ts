@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { API_DIR, api, fromProtoJson, parseTimestampJson, timestampJson, toProtoJson } from './proto.js';
+import type { Flow } from '../observer/types.js';
+
+const GEN = join(API_DIR, '../scripts/gen-api.mjs');
+
+test('the committed generated TypeScript matches api/*.proto', () => {
+  const r = spawnSync(process.execPath, [GEN, '--check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('a .proto change without regenerating is caught, naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'beeline-api-drift-'));
+  try {
+    cpSync(API_DIR, dir, { recursive: true });
+    const p = join(dir, 'flow/flow.proto');
+    writeFileSync(p, readFileSync(p, 'utf8').replace('string pod_name = 5;', 'string pod_name = 5;\n    string pod_uid = 7;'));
+    const r = spawnSync(process.execPath, [GEN, '--check', '--api', dir], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /differs: flow\/Endpoint\.ts/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('field numbers are Hubble\'s: a Flow encodes to the bytes Hubble\'s numbering gives', () => {
+  const type = api().def['flow.Flow'] as unknown as { serialize(v: unknown): Buffer; deserialize(b: Buffer): Record<string, unknown> };
+  const bytes = type.serialize({ uuid: 'u', node_name: 'n', verdict: 'DROPPED' });
+  // node_name = 11 (tag 0x5a), verdict = 2 (0x10, DROPPED = 2), uuid = 34 (0x92 0x02).
+  assert.deepEqual([...bytes], [0x10, 0x02, 0x5a, 0x01, 0x6e, 0x92, 0x02, 0x01, 0x75]);
+  const back = type.deserialize(bytes);
+  assert.equal(back.verdict, 'DROPPED');
+  assert.equal(back.node_name, 'n');
+});
+
+test('protobuf JSON mapping as Hubble prints it: proto names, no defaults, RFC 3339, wrappers bare', () => {
+  const flow: Flow = {
+    time: { seconds: 1700000000, nanos: 123456000 },
+    verdict: 'FORWARDED',
+    IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+    l4: { TCP: { source_port: 1234, destination_port: 80, flags: { SYN: true } } },
+    source: { ID: 7, identity: 1234, namespace: 'default', pod_name: 'a', labels: ['k8s:app=a'] },
+    is_reply: { value: false },
+    event_type: { type: 4, sub_type: 0 },
+    Summary: 'TCP Flags: SYN',
+    socket_cookie: '0',
+  };
+  const json = toProtoJson('observer.GetFlowsResponse', { flow, node_name: 'node-1', time: flow.time }) as Record<string, unknown>;
+  assert.deepEqual(json, {
+    flow: {
+      time: '2023-11-14T22:13:20.123456Z',
+      verdict: 'FORWARDED',
+      IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+      l4: { TCP: { source_port: 1234, destination_port: 80, flags: { SYN: true } } },
+      source: { ID: 7, identity: 1234, namespace: 'default', labels: ['k8s:app=a'], pod_name: 'a' },
+      event_type: { type: 4 },
+      is_reply: false,
+      Summary: 'TCP Flags: SYN',
+    },
+    node_name: 'node-1',
+    time: '2023-11-14T22:13:20.123456Z',
+  });
+  const back = fromProtoJson('observer.GetFlowsResponse', json);
+  const f = back.flow as Record<string, any>;
+  assert.equal(f.verdict, 'FORWARDED');
+  assert.equal(f.l4.TCP.destination_port, 80);
+  assert.equal(f.is_reply.value, false);
+  assert.equal(String(f.time.seconds), '1700000000');
+  assert.equal(f.time.nanos, 123456000);
+});
+
+test('timestamps: whole seconds, millis, micros, nanos; offsets; junk refused', () => {
+  assert.equal(timestampJson(0, 0), '1970-01-01T00:00:00Z');
+  assert.equal(timestampJson(1, 5_000_000), '1970-01-01T00:00:01.005Z');
+  assert.equal(timestampJson(1, 1), '1970-01-01T00:00:01.000000001Z');
+  assert.deepEqual(parseTimestampJson('1970-01-01T01:00:01.5+01:00'), { seconds: 1, nanos: 500_000_000 });
+  assert.equal(parseTimestampJson('yesterday'), undefined);
+});

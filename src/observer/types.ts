@@ -1,0 +1,73 @@
+/**
+ * The observer's shapes: the generated contract types under the names the
+ * pipeline uses, and the seams between its parts.
+ */
+export type { Flow, Flow__Output } from '../api/generated/flow/Flow.js';
+export type { FlowFilter, FlowFilter__Output } from '../api/generated/flow/FlowFilter.js';
+export type { Endpoint as FlowEndpoint } from '../api/generated/flow/Endpoint.js';
+export type { Policy as FlowPolicy } from '../api/generated/flow/Policy.js';
+export type { LostEvent } from '../api/generated/flow/LostEvent.js';
+export type { GetFlowsRequest, GetFlowsRequest__Output } from '../api/generated/observer/GetFlowsRequest.js';
+export type { GetFlowsResponse, GetFlowsResponse__Output } from '../api/generated/observer/GetFlowsResponse.js';
+export type { ServerStatusResponse, ServerStatusResponse__Output } from '../api/generated/observer/ServerStatusResponse.js';
+export type { Node as ObserverNode, Node__Output as ObserverNode__Output } from '../api/generated/observer/Node.js';
+
+import type { Flow } from '../api/generated/flow/Flow.js';
+
+/**
+ * What the pipeline knows about a local or remote endpoint, from the agent's
+ * own caches (endpoints, ipcache, identities). Everything optional: an
+ * address nobody knows yields only its identity (world, 2).
+ */
+export interface EndpointInfo {
+  /** Endpoint id on the observing node (0 / absent: not local). */
+  id?: number;
+  identity: number;
+  namespace?: string;
+  podName?: string;
+  /** `source:key=value`, sorted (k8s:app=web, reserved:host). */
+  labels: string[];
+  workloads?: { name: string; kind: string }[];
+}
+
+/** A policy that decided a flow, as the flow names it (flow.Policy). */
+export interface DecidingPolicy {
+  name: string;
+  namespace: string;
+  kind: string;
+  labels: string[];
+  revision?: number;
+}
+
+/**
+ * The agent's caches, as the flow converter asks them. Every method is a
+ * cheap in-memory lookup: decoding never waits for I/O.
+ */
+export interface FlowEnricher {
+  /** The observing node's name. */
+  readonly nodeName: string;
+  /** A local endpoint by its endpoint id (bl_notify_hdr.source, dst_id). */
+  endpointById(id: number): EndpointInfo | undefined;
+  /** Whatever is known for an address: a local or remote endpoint, a reserved identity, a CIDR identity. */
+  endpointByIP(ip: string): EndpointInfo | undefined;
+  /** Labels of a security identity (reserved ones too). */
+  identityLabels(identity: number): string[] | undefined;
+  /** The Service a frontend address and port belongs to (translated traffic). */
+  serviceByFrontend(ip: string, port: number, protocol: 'tcp' | 'udp'): { name: string; namespace: string } | undefined;
+  /** The policies behind a policy-map cookie (datapath bl_policy_entry.cookie). */
+  policiesByCookie(cookie: number): DecidingPolicy[];
+  /**
+   * For a default deny: the policies that made the endpoint default-deny in
+   * that direction.
+   */
+  defaultDenyPolicies(endpointId: number, direction: 'ingress' | 'egress'): DecidingPolicy[];
+  /** DNS names learned for an address (the DNS proxy's cache, later). */
+  namesForIP(ip: string): string[];
+}
+
+/** Nanoseconds since the epoch of a flow's time (0 when it has none). */
+export function flowTimeNs(f: Flow): bigint {
+  const t = f.time;
+  if (!t) return 0n;
+  return BigInt(String(t.seconds ?? 0)) * 1_000_000_000n + BigInt(t.nanos ?? 0);
+}
