@@ -71,3 +71,22 @@ export function flowTimeNs(f: Flow): bigint {
   if (!t) return 0n;
   return BigInt(String(t.seconds ?? 0)) * 1_000_000_000n + BigInt(t.nanos ?? 0);
 }
+
+/** A compiled whitelist/blacklist (src/observer/filter.ts compileFlowFilters makes them). */
+export type FlowPredicate = (f: Flow) => boolean;
+
+/**
+ * Flow history on disk (src/observer/history.ts): every flow the node saw,
+ * in rotated JSON-lines files (Hubble's export format). The Observer reads
+ * from it when a GetFlows range starts before the oldest flow in the ring.
+ */
+export interface FlowHistoryReader {
+  /** Time of the oldest flow the files still hold (undefined: none). */
+  oldestNs(): bigint | undefined;
+  /**
+   * Flows with time in [sinceNs, untilNs) (untilNs undefined: no bound) that
+   * match, oldest first. Never yields a flow at or after `beforeNs` (where
+   * the ring takes over), so history and ring never repeat a flow.
+   */
+  read(range: { sinceNs: bigint; untilNs?: bigint; beforeNs?: bigint }, match: FlowPredicate): AsyncIterable<Flow>;
+}
