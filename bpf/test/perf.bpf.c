@@ -150,3 +150,68 @@ int bl_perf_lpm16_count(struct __sk_buff *skb)
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * The flow pipeline benchmark (bench/observer.ts): bl_perf_emit writes
+ * `count` copies of a datapath event into perf_events, a ring buffer of
+ * bl_events' size, the way the datapath writes its own (reserve, fill,
+ * submit); what does not fit is counted in perf_events_lost, as the
+ * datapath's bl_events_lost does. The event is a template user space puts
+ * in perf_event_tmpl (a real bl_trace_notify, 176 bytes); the packet's
+ * 32-bit word at byte 14 is the count (at most PERF_EMIT_MAX a run).
+ */
+enum perf_emit_limits {
+	PERF_EMIT_MAX = 256,
+	PERF_EVENT_SIZE = 176,
+	PERF_EVENTS_RINGBUF_SIZE = 1 << 20,
+};
+
+struct perf_event_tmpl {
+	__u8	data[PERF_EVENT_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PERF_EVENTS_RINGBUF_SIZE);
+} perf_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct perf_event_tmpl);
+} perf_event_tmpl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} perf_events_lost SEC(".maps");
+
+SEC("tc")
+int bl_perf_emit(struct __sk_buff *skb)
+{
+	struct perf_event_tmpl *tmpl, *ev;
+	__u32 zero = 0;
+	__u64 *lost;
+	long count = perf_index(skb);
+	int i;
+
+	tmpl = bpf_map_lookup_elem(&perf_event_tmpl, &zero);
+	lost = bpf_map_lookup_elem(&perf_events_lost, &zero);
+	if (!tmpl || !lost || count < 0)
+		return TC_ACT_SHOT;
+	for (i = 0; i < PERF_EMIT_MAX; i++) {
+		if (i >= count)
+			break;
+		ev = bpf_ringbuf_reserve(&perf_events, sizeof(*ev), 0);
+		if (!ev) {
+			__sync_fetch_and_add(lost, 1);
+			continue;
+		}
+		__builtin_memcpy(ev, tmpl, sizeof(*ev));
+		bpf_ringbuf_submit(ev, 0);
+	}
+	return TC_ACT_OK;
+}

@@ -39,6 +39,7 @@ import {
   type TraceParty,
   type TraceResult,
   type EnforcementMode,
+  type Origin,
 } from '../policy/index.js';
 import { LocalIdentityAllocator, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
@@ -47,6 +48,7 @@ import { IDENTITY_INIT, type EndpointManager } from './endpoints.js';
 import type { EndpointModel } from './types.js';
 import type { PolicyDatapath, PolicyMapRow } from '../datapath/policy.js';
 import { BlEndpointFlags } from '../datapath/generated/abi.js';
+import type { PodRef } from './flows.js';
 
 export interface PolicyManagerOptions {
   enforcement: EnforcementMode;
@@ -169,6 +171,8 @@ export class PolicyManager {
   private waiters: (() => void)[] = [];
   /** Pods or Services changed since the last flush; what the engine last got of them, as text. */
   private podsStale = true;
+  /** Pods by address, for flows; rebuilt on the first lookup after a pod change. */
+  private podIndex: Map<string, PodRef> | undefined;
   private servicesStale = true;
   private cidrGroupsStale = true;
   private peerPortsText = '';
@@ -271,6 +275,7 @@ export class PolicyManager {
   // and recomputes endpoints only when what the engine sees has changed.
   private podsChanged(): void {
     this.podsStale = true;
+    this.podIndex = undefined;
     this.schedule();
   }
 
@@ -569,6 +574,34 @@ export class PolicyManager {
         problems: w.policy.errors,
       };
     });
+  }
+
+  /** A pod of any node by its address (status.podIP), with its controlling workload. */
+  podByIP(ip: string): PodRef | undefined {
+    if (!this.podIndex) {
+      const index = new Map<string, PodRef>();
+      for (const pod of this.informers.get('Pod')?.list() ?? []) {
+        const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
+        if (!podIP) continue;
+        const owner = ((pod.metadata as { ownerReferences?: { kind: string; name: string; controller?: boolean }[] }).ownerReferences ?? []).find((o) => o.controller);
+        index.set(podIP, { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, ...(owner ? { workload: { name: owner.name, kind: owner.kind } } : {}) });
+      }
+      this.podIndex = index;
+    }
+    return this.podIndex.get(ip);
+  }
+
+  /** The policies a policy-map cookie stands for. */
+  cookieOrigins(cookie: number): Origin[] {
+    return this.repo.cookies.origins(cookie);
+  }
+
+  /** The policies that made an endpoint default-deny in a direction ([] when it is not). */
+  defaultDenyOrigins(endpointId: number, direction: 'ingress' | 'egress'): Origin[] {
+    const w = this.written.get(endpointId);
+    if (!w) return [];
+    const dd = direction === 'ingress' ? w.policy.ingressDefaultDeny : w.policy.egressDefaultDeny;
+    return dd ? w.policy.selectedBy[direction] : [];
   }
 
   /** Cookie → the policies it names, for every cookie the map may hold. */

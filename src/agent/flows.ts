@@ -1,0 +1,166 @@
+/**
+ * The agent's caches as the flow pipeline asks them (FlowEnricher): local
+ * endpoints, identities, the ipcache, pods of every node, Services and the
+ * policy cookie table. Each answer comes from memory; the indexes are
+ * rebuilt lazily when their source says it changed, never per flow.
+ */
+import type { DecidingPolicy, EndpointInfo, FlowEnricher } from '../observer/types.js';
+import type { EndpointModel } from './types.js';
+import type { Identity } from '../identity/reserved.js';
+import { reservedIdentity } from '../identity/reserved.js';
+import { formatLabel } from '../identity/labels.js';
+import type { Origin } from '../policy/types.js';
+
+/** A pod as the store has it, reduced to what a flow names. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  /** The controller that owns it (Deployment, DaemonSet, ...), as Hubble's workloads. */
+  workload?: { name: string; kind: string };
+}
+
+/** Where the enricher reads from; every function is a cheap in-memory read. */
+export interface FlowSources {
+  nodeName: string;
+  /** Local endpoints. */
+  endpoints(): readonly EndpointModel[];
+  /** Changes whenever the endpoint list or an endpoint's identity changes. */
+  endpointsVersion(): number;
+  /** Every identity the node knows (reserved ones included). */
+  identities(): readonly Identity[];
+  identitiesVersion(): number;
+  /** The identity bl_ipcache gives an address (world when nothing more specific). */
+  identityOfIP(ip: string): number;
+  /** A pod of any node by its address. */
+  podByIP(ip: string): PodRef | undefined;
+  /** `10.96.0.10:53/UDP` style frontends with the Service (`ns/name`) they belong to. */
+  frontends(): readonly { frontend: string; service: string }[];
+  frontendsVersion(): number;
+  /** The policies a policy-map cookie stands for. */
+  cookieOrigins(cookie: number): Origin[];
+  /** The policies that made an endpoint default-deny in a direction (none: not default-deny). */
+  defaultDenyOrigins(endpointId: number, direction: 'ingress' | 'egress'): Origin[];
+  /** DNS names learned for an address (none until the DNS proxy exists). */
+  namesForIP?(ip: string): string[];
+}
+
+/** A policy origin as a flow names it, with Cilium's derived-from labels. */
+export function decidingPolicy(o: Origin): DecidingPolicy {
+  const ns = o.namespace ?? '';
+  const labels = o.kind === 'Builtin'
+    ? [`reserved:${o.name}`]
+    : [`k8s:io.cilium.k8s.policy.derived-from=${o.kind}`, `k8s:io.cilium.k8s.policy.name=${o.name}`, ...(ns ? [`k8s:io.cilium.k8s.policy.namespace=${ns}`] : [])];
+  return { name: o.name, namespace: ns, kind: o.kind, labels };
+}
+
+export class AgentFlowEnricher implements FlowEnricher {
+  readonly nodeName: string;
+  #byId = new Map<number, EndpointInfo>();
+  #byIP = new Map<string, EndpointInfo>();
+  #epVersion = -1;
+  #labels = new Map<number, string[]>();
+  #idVersion = -1;
+  #frontends = new Map<string, { name: string; namespace: string }>();
+  #feVersion = -1;
+  #cookies = new Map<number, DecidingPolicy[]>();
+  /** Remote addresses resolved once, until identities or endpoints change (pods keep their address for life). */
+  #remote = new Map<string, EndpointInfo>();
+
+  constructor(private readonly src: FlowSources) {
+    this.nodeName = src.nodeName;
+  }
+
+  #refresh(): void {
+    const iv = this.src.identitiesVersion();
+    if (iv !== this.#idVersion) {
+      this.#idVersion = iv;
+      this.#labels.clear();
+      for (const i of this.src.identities()) this.#labels.set(i.id, i.labels.map(formatLabel));
+      this.#epVersion = -1;
+      this.#remote.clear();
+    }
+    const ev = this.src.endpointsVersion();
+    if (ev !== this.#epVersion) {
+      this.#epVersion = ev;
+      this.#byId.clear();
+      this.#byIP.clear();
+      this.#remote.clear();
+      for (const ep of this.src.endpoints()) {
+        const pod = ep.pod ? this.src.podByIP(ep.ipv4) : undefined;
+        const info: EndpointInfo = {
+          id: ep.id,
+          identity: ep.identity,
+          labels: ep.identityLabels ? [...ep.identityLabels].sort() : this.#labels.get(ep.identity) ?? [],
+          ...(ep.pod ? { namespace: ep.pod.namespace, podName: ep.pod.name } : {}),
+          ...(pod?.workload ? { workloads: [pod.workload] } : {}),
+        };
+        this.#byId.set(ep.id, info);
+        this.#byIP.set(ep.ipv4, info);
+      }
+    }
+  }
+
+  endpointById(id: number): EndpointInfo | undefined {
+    this.#refresh();
+    return this.#byId.get(id);
+  }
+
+  endpointByIP(ip: string): EndpointInfo | undefined {
+    this.#refresh();
+    const local = this.#byIP.get(ip);
+    if (local) return local;
+    const known = this.#remote.get(ip);
+    if (known) return known;
+    const identity = this.src.identityOfIP(ip);
+    const pod = this.src.podByIP(ip);
+    const info: EndpointInfo = {
+      identity,
+      labels: this.#labels.get(identity) ?? reservedIdentity(identity)?.labels.map(formatLabel) ?? [],
+      ...(pod ? { namespace: pod.namespace, podName: pod.name } : {}),
+      ...(pod?.workload ? { workloads: [pod.workload] } : {}),
+    };
+    // Only pods are cached: an address's identity may change (CIDR policies, nodes coming and going).
+    if (pod) {
+      if (this.#remote.size > 65536) this.#remote.clear();
+      this.#remote.set(ip, info);
+    }
+    return info;
+  }
+
+  identityLabels(identity: number): string[] | undefined {
+    this.#refresh();
+    return this.#labels.get(identity) ?? reservedIdentity(identity)?.labels.map(formatLabel);
+  }
+
+  serviceByFrontend(ip: string, port: number, protocol: 'tcp' | 'udp'): { name: string; namespace: string } | undefined {
+    const v = this.src.frontendsVersion();
+    if (v !== this.#feVersion) {
+      this.#feVersion = v;
+      this.#frontends.clear();
+      for (const f of this.src.frontends()) {
+        const slash = f.service.indexOf('/');
+        this.#frontends.set(f.frontend.toLowerCase(), slash < 0 ? { namespace: '', name: f.service } : { namespace: f.service.slice(0, slash), name: f.service.slice(slash + 1) });
+      }
+    }
+    return this.#frontends.get(`${ip}:${port}/${protocol}`);
+  }
+
+  policiesByCookie(cookie: number): DecidingPolicy[] {
+    if (!cookie) return [];
+    let p = this.#cookies.get(cookie);
+    if (!p) {
+      p = this.src.cookieOrigins(cookie).map(decidingPolicy);
+      // Cookies keep their meaning while the agent runs; an unknown one is not cached (it may be learned later).
+      if (p.length) this.#cookies.set(cookie, p);
+    }
+    return p;
+  }
+
+  defaultDenyPolicies(endpointId: number, direction: 'ingress' | 'egress'): DecidingPolicy[] {
+    return this.src.defaultDenyOrigins(endpointId, direction).map(decidingPolicy);
+  }
+
+  namesForIP(ip: string): string[] {
+    return this.src.namesForIP?.(ip) ?? [];
+  }
+}
