@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AgentFlowEnricher, decidingPolicy, type FlowSources, type PodRef } from './flows.js';
+import type { EndpointModel } from './types.js';
+import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
+import { canonicalLabels, parseLabel } from '../identity/labels.js';
+
+const ident = (id: number, ...labels: string[]): Identity => ({ id, labels: canonicalLabels(labels.map((l) => parseLabel(l))) });
+
+function sources(over: Partial<FlowSources> = {}) {
+  const calls = { podByIP: 0, identities: 0 };
+  let epVersion = 1;
+  const endpoints: EndpointModel[] = [
+    { id: 12, containerID: 'c', ifname: 'eth0', netns: '', hostIfname: '', hostIfindex: 0, ipv4: '10.0.1.5', mac: '', hostMac: '', pod: { namespace: 'shop', name: 'web-abc' }, labels: {}, identity: 300, state: 'ready', createdAt: '' } as EndpointModel,
+  ];
+  const pods: Record<string, PodRef> = {
+    '10.0.1.5': { namespace: 'shop', name: 'web-abc', workload: { name: 'web', kind: 'Deployment' } },
+    '10.0.2.7': { namespace: 'shop', name: 'db-0' },
+  };
+  const src: FlowSources = {
+    nodeName: 'node1',
+    endpoints: () => endpoints,
+    endpointsVersion: () => epVersion,
+    identities: () => {
+      calls.identities++;
+      return [...RESERVED_IDENTITIES, ident(300, 'k8s:app=web', 'k8s:io.kubernetes.pod.namespace=shop'), ident(301, 'k8s:app=db')];
+    },
+    identitiesVersion: () => 1,
+    identityOfIP: (ip) => (ip === '10.0.2.7' ? 301 : ip === '10.0.1.5' ? 300 : 2),
+    podByIP: (ip) => {
+      calls.podByIP++;
+      return pods[ip];
+    },
+    frontends: () => [{ frontend: '10.96.0.10:53/UDP', service: 'kube-system/kube-dns' }],
+    frontendsVersion: () => 1,
+    cookieOrigins: (c) => (c === 7 ? [{ kind: 'CiliumNetworkPolicy', namespace: 'shop', name: 'allow-web' }] : []),
+    defaultDenyOrigins: (id, dir) => (id === 12 && dir === 'ingress' ? [{ kind: 'NetworkPolicy', namespace: 'shop', name: 'deny-all' }] : []),
+    ...over,
+  };
+  return { src, calls, bump: () => epVersion++ };
+}
+
+test('local endpoints by id and address, with labels, pod and workload', () => {
+  const { src } = sources();
+  const e = new AgentFlowEnricher(src);
+  const byId = e.endpointById(12)!;
+  assert.deepEqual(byId, { id: 12, identity: 300, labels: ['k8s:app=web', 'k8s:io.kubernetes.pod.namespace=shop'], namespace: 'shop', podName: 'web-abc', workloads: [{ name: 'web', kind: 'Deployment' }] });
+  assert.equal(e.endpointByIP('10.0.1.5'), byId);
+  assert.equal(e.endpointById(99), undefined);
+});
+
+test('remote pods and the outside world through the ipcache; pods cached, lookups not repeated', () => {
+  const { src, calls } = sources();
+  const e = new AgentFlowEnricher(src);
+  const db = e.endpointByIP('10.0.2.7')!;
+  assert.deepEqual(db, { identity: 301, labels: ['k8s:app=db'], namespace: 'shop', podName: 'db-0' });
+  const before = calls.podByIP;
+  e.endpointByIP('10.0.2.7');
+  assert.equal(calls.podByIP, before, 'a known pod is not looked up again');
+  assert.deepEqual(e.endpointByIP('1.1.1.1'), { identity: 2, labels: ['reserved:world'] });
+});
+
+test('identity labels are rebuilt only when identities change', () => {
+  const { src, calls } = sources();
+  const e = new AgentFlowEnricher(src);
+  e.identityLabels(300);
+  e.identityLabels(301);
+  e.endpointById(12);
+  assert.equal(calls.identities, 1);
+  assert.deepEqual(e.identityLabels(1), ['reserved:host']);
+});
+
+test('an endpoint change is seen at the next lookup', () => {
+  const s = sources();
+  const e = new AgentFlowEnricher(s.src);
+  assert.ok(e.endpointById(12));
+  const list = s.src.endpoints() as EndpointModel[];
+  list.push({ ...list[0]!, id: 13, ipv4: '10.0.1.6', pod: { namespace: 'shop', name: 'web-def' } });
+  assert.equal(e.endpointById(13), undefined, 'same version: the cache still answers');
+  s.bump();
+  assert.equal(e.endpointById(13)?.podName, 'web-def');
+});
+
+test('services by frontend, policies by cookie and default deny, with derived-from labels', () => {
+  const { src } = sources();
+  const e = new AgentFlowEnricher(src);
+  assert.deepEqual(e.serviceByFrontend('10.96.0.10', 53, 'udp'), { namespace: 'kube-system', name: 'kube-dns' });
+  assert.equal(e.serviceByFrontend('10.96.0.10', 53, 'tcp'), undefined);
+  assert.deepEqual(e.policiesByCookie(7), [{ name: 'allow-web', namespace: 'shop', kind: 'CiliumNetworkPolicy', labels: ['k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy', 'k8s:io.cilium.k8s.policy.name=allow-web', 'k8s:io.cilium.k8s.policy.namespace=shop'] }]);
+  assert.deepEqual(e.policiesByCookie(0), []);
+  assert.deepEqual(e.defaultDenyPolicies(12, 'ingress').map((p) => p.name), ['deny-all']);
+  assert.deepEqual(e.defaultDenyPolicies(12, 'egress'), []);
+  assert.deepEqual(decidingPolicy({ kind: 'Builtin', name: 'allow-localhost' }).labels, ['reserved:allow-localhost']);
+});
