@@ -68,6 +68,26 @@ export interface AgentConfig {
   socketLB?: { cgroup: string };
   /** LoadBalancer ingress addresses outside this CIDR are not programmed (LB-IPAM pool); absent: any. */
   lbPoolCIDR?: string;
+  /** Flow observation (Hubble's options); absent: on, with the defaults below. */
+  observer?: ObserverConfig;
+}
+
+/** The agent's flow observer: the Observer gRPC API, metrics and flow history. */
+export interface ObserverConfig {
+  /** false: no flows at all (the datapath still emits events for `monitor`). Default true. */
+  enabled?: boolean;
+  /** The Observer API on a unix socket (Hubble's hubble-socket-path); default `observer.sock` beside the agent's socket. */
+  socket?: string;
+  /** The Observer API on TCP inside the node's namespace (Hubble's hubble-listen-address, :4244); absent: none. */
+  listen?: string;
+  /** Flows the ring keeps (Hubble's hubble-event-buffer-capacity); default 4095. */
+  ringSize?: number;
+  /** Records waiting to be decoded (Hubble's hubble-event-queue-size); default 16384. */
+  queueSize?: number;
+  /** Prometheus metrics (Hubble's hubble-metrics-server and hubble-metrics). */
+  metrics?: { listen?: string; socket?: string; families?: string[] };
+  /** Flow history: every flow to rotated JSON-lines files (Hubble's hubble-export-file-*). */
+  export?: { path: string; maxSizeBytes?: number; maxBackups?: number; allowlist?: unknown[]; denylist?: unknown[] };
 }
 
 export interface MapStatus {

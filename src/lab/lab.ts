@@ -50,6 +50,8 @@ export interface LabUpOptions {
   crashBackoff?: number;
   /** Socket-level load balancing on each node's cgroup (default on). */
   socketLB?: boolean;
+  /** Flows each node's ring keeps (Hubble: hubble-event-buffer-capacity, 4095). */
+  flowBufferCapacity?: number;
   quiet?: boolean;
 }
 
@@ -278,6 +280,15 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         ...(opts.policyAuditMode ? { policyAuditMode: true } : {}),
         ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
         lbPoolCIDR: plan.lbPoolCIDR,
+        observer: {
+          socket: join(ndir, 'observer.sock'),
+          // Loopback of the node's namespace: reachable from the node, not from pods or the machine.
+          listen: '127.0.0.1:4244',
+          ...(opts.flowBufferCapacity ? { ringSize: opts.flowBufferCapacity } : {}),
+          // Hubble's metrics port on the node's address, as a Prometheus in the cluster would scrape it.
+          metrics: { listen: `${n.ip}:9965`, socket: join(ndir, 'metrics.sock') },
+          export: { path: join(ndir, 'flows', 'flows.json'), maxSizeBytes: 10 << 20, maxBackups: 5 },
+        },
       };
       const configPath = join(ndir, 'agent.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));
