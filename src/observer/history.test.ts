@@ -223,6 +223,22 @@ test('a partial last line (crash) and junk are skipped and counted, not fatal; a
   assert.equal(exp2.status().corruptLines, 3);
 });
 
+test('a flow without a time is kept with time 0, not counted as corrupt; lost_events lines are passed over', async (t) => {
+  const path = join(tmp(t), 'events.log');
+  const exp = new FlowExporter({ path, nodeName: 'n1' });
+  const { time: _unused, ...timeless } = mkFlow(1);
+  exp.export(timeless);
+  exp.export(mkFlow(2));
+  await exp.close();
+  appendFileSync(path, '{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"3"},"node_name":"n1","time":"2027-01-15T08:00:00.003Z"}\n');
+  assert.ok(!readFileSync(path, 'utf8').split('\n')[0]!.includes('"time"'));
+  const h = new FlowHistory({ path });
+  assert.deepEqual(uuids(await collect(h, { sinceNs: 0n })), ['f-1', 'f-2']);
+  assert.deepEqual(uuids(await collect(h, { sinceNs: 1n })), ['f-2']);
+  assert.equal(h.corruptLines, 0);
+  assert.equal(h.oldestNs(), 0n);
+});
+
 test('oldestNs follows the deletion of the oldest backup', async (t) => {
   const path = join(tmp(t), 'events.log');
   const exp = new FlowExporter({ path, nodeName: 'n1', maxSizeBytes: lineBytes * 5, maxBackups: 2 });

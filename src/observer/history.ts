@@ -506,12 +506,16 @@ function nsOf(ts: unknown): bigint | undefined {
   return t ? BigInt(t.seconds) * 1_000_000_000n + BigInt(t.nanos) : undefined;
 }
 
-/** The flow's time from a parsed line; undefined: not a flow line or no usable time. */
+/**
+ * The flow's time from a parsed line (0 for a flow without one, as
+ * flowTimeNs has it); undefined: not a flow line, or a time that does not parse.
+ */
 function lineTimeNs(obj: unknown): bigint | undefined {
   if (typeof obj !== 'object' || obj === null) return undefined;
   const o = obj as { flow?: { time?: unknown }; time?: unknown };
   if (typeof o.flow !== 'object' || o.flow === null) return undefined;
-  return nsOf(o.flow.time ?? o.time);
+  const t = o.flow.time ?? o.time;
+  return t === undefined ? 0n : nsOf(t);
 }
 
 function parseLineTime(line: string): bigint | undefined {
@@ -697,6 +701,8 @@ export class FlowHistory implements FlowHistoryReader {
     f.streamed = true;
     const src = createReadStream('', { fd: f.fd, start: 0 });
     const input = f.gzip ? src.pipe(createGunzip()) : src;
+    // pipe() does not pass a read error on; without this the loop below would wait forever.
+    if (input !== src) src.on('error', (err) => input.destroy(err));
     let rest: Buffer[] = [];
     let restLen = 0;
     let overlong = false;
