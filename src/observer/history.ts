@@ -238,19 +238,19 @@ export class FlowExporter {
       this.counters.dropped++;
       return;
     }
-    if (this.match && !this.match(flow)) {
-      this.counters.filtered++;
-      return;
-    }
     if (this.reopenAfter && Date.now() < this.reopenAfter) {
       this.counters.dropped++;
       return;
     }
     let line: string;
     try {
+      if (this.match && !this.match(flow)) {
+        this.counters.filtered++;
+        return;
+      }
       line = JSON.stringify(toProtoJson('observer.GetFlowsResponse', { flow, node_name: flow.node_name || this.nodeName, time: flow.time })) + '\n';
     } catch (err) {
-      this.fail('encode flow', err, 1);
+      this.fail('flow export: filter or encode flow', err, 1);
       return;
     }
     const n = Buffer.byteLength(line);
