@@ -347,6 +347,13 @@ export class PolicyMapInvalidError extends BeelineError {
   }
 }
 
+/** A flow export setting (path, maxSizeBytes, maxBackups, buffer size) is invalid; names the setting. */
+export class FlowExportConfigError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_FLOW_EXPORT_CONFIG', message, { hint });
+  }
+}
+
 /** Wraps anything thrown that is not a BeelineError, so the CLI always has a code. */
 export function asBeelineError(err: unknown, operation?: string): BeelineError {
   if (err instanceof BeelineError) return err;
