@@ -81,3 +81,14 @@ test('timestamps: whole seconds, millis, micros, nanos; offsets; junk refused', 
   assert.deepEqual(parseTimestampJson('1970-01-01T01:00:01.5+01:00'), { seconds: 1, nanos: 500_000_000 });
   assert.equal(parseTimestampJson('yesterday'), undefined);
 });
+
+test('the compiled JSON text encoder writes what JSON.stringify(toProtoJson(...)) writes', async () => {
+  const { toProtoJsonString } = await import('./proto.js');
+  const msgs: [string, object][] = [
+    ['observer.GetFlowsResponse', { flow: { time: { seconds: '1700000000', nanos: 5 }, uuid: 'x"y', verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', l4: { UDP: { source_port: 0, destination_port: 53 } }, source: { labels: ['a', 'b\\n'], workloads: [{ name: 'w', kind: 'Deployment' }] }, is_reply: { value: true }, ingress_denied_by: [{ name: 'p', namespace: 'n', kind: 'CiliumNetworkPolicy', labels: [], revision: '0' }], socket_cookie: '12', Type: 'L3_L4', event_type: { type: 1, sub_type: 133 } }, node_name: 'n1', time: { seconds: 1, nanos: 0 } }],
+    ['observer.GetFlowsResponse', { lost_events: { source: 'HUBBLE_RING_BUFFER', num_events_lost: '3', cpu: null }, node_name: 'n' }],
+    ['observer.ServerStatusResponse', { num_flows: '0', max_flows: '4095', num_connected_nodes: { value: 0 }, unavailable_nodes: [] }],
+    ['servicemap.MapEdge', { id: 'e', status: { '2xx': '4' }, latency_p50_ms: 1.5 }],
+  ];
+  for (const [type, m] of msgs) assert.equal(toProtoJsonString(type, m), JSON.stringify(toProtoJson(type, m)), type);
+});

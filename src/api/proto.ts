@@ -54,9 +54,17 @@ const INT64 = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const fullName = (t: protobuf.ReflectionObject) => t.fullName.replace(/^\./, '');
 
 /** RFC 3339 with nanoseconds, as protobuf's JSON mapping writes a Timestamp (trailing zeros kept in groups of 3). */
+let lastSeconds = NaN;
+let lastBase = '';
+
 export function timestampJson(seconds: number | string | bigint, nanos: number): string {
   const s = Number(seconds);
-  const base = new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, '');
+  // Flows come in bursts within one second: format the date part once per second.
+  if (s !== lastSeconds) {
+    lastSeconds = s;
+    lastBase = new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, '');
+  }
+  const base = lastBase;
   if (!nanos) return `${base}Z`;
   let frac = String(nanos).padStart(9, '0');
   if (frac.endsWith('000000')) frac = frac.slice(0, 3);
@@ -142,6 +150,105 @@ function fullEnumZero(e: protobuf.Enum): string | undefined {
  */
 export function toProtoJson(typeName: string, msg: object): unknown {
   return messageJson(protoRoot().lookupType(typeName), msg as Record<string, unknown>);
+}
+
+type Encoder = (v: unknown) => string | undefined;
+const encoders = new Map<string, Encoder>();
+
+/**
+ * The same mapping as toProtoJson, straight to JSON text: one encoder per
+ * message type, compiled once from the reflection data, that writes the
+ * string without building an intermediate object (the flow history writes
+ * every flow this way, so it has to be cheap). Same output as
+ * JSON.stringify(toProtoJson(typeName, msg)).
+ */
+export function toProtoJsonString(typeName: string, msg: object): string {
+  return messageEncoder(protoRoot().lookupType(typeName))(msg) ?? '{}';
+}
+
+function messageEncoder(type: protobuf.Type): Encoder {
+  const name = fullName(type);
+  const known = encoders.get(name);
+  if (known) return known;
+  // Registered before the fields are compiled, so recursive types find it.
+  let impl: Encoder = () => undefined;
+  const enc: Encoder = (v) => impl(v);
+  encoders.set(name, enc);
+  if (name === 'google.protobuf.Timestamp') {
+    impl = (v) => {
+      const t = v as { seconds?: number | string; nanos?: number };
+      return `"${timestampJson(t.seconds ?? 0, Number(t.nanos ?? 0))}"`;
+    };
+    return enc;
+  }
+  if (WRAPPERS.has(name)) {
+    const f = type.fields.value!;
+    const scalar = scalarEncoder(f, true);
+    impl = (v) => scalar((v as { value?: unknown }).value ?? (f.type === 'bool' ? false : f.type === 'string' ? '' : 0));
+    return enc;
+  }
+  const parts = type.fieldsArray.map((field) => {
+    const key = `${JSON.stringify(field.name)}:`;
+    const inOneof = field.partOf !== null && field.partOf !== undefined;
+    const t = field.resolvedType;
+    let one: Encoder;
+    if (t instanceof protobuf.Type) {
+      const m = messageEncoder(t);
+      one = (x) => (x === undefined || x === null ? undefined : m(x) ?? '{}');
+    } else one = scalarEncoder(field, inOneof);
+    if (field.map) {
+      const val = t instanceof protobuf.Type ? messageEncoder(t) : scalarEncoder(field, true);
+      return { name: field.name, write: (v: unknown) => {
+        const entries = Object.entries((v ?? {}) as Record<string, unknown>);
+        if (!entries.length) return undefined;
+        return `${key}{${entries.map(([k, x]) => `${JSON.stringify(k)}:${val(x) ?? 'null'}`).join(',')}}`;
+      } };
+    }
+    if (field.repeated) {
+      const item = t instanceof protobuf.Type ? messageEncoder(t) : scalarEncoder(field, true);
+      return { name: field.name, write: (v: unknown) => {
+        if (!Array.isArray(v) || v.length === 0) return undefined;
+        let out = `${key}[`;
+        for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + (item(v[i]) ?? (t instanceof protobuf.Type ? '{}' : 'null'));
+        return `${out}]`;
+      } };
+    }
+    return { name: field.name, write: (v: unknown) => {
+      const text = one(v);
+      return text === undefined ? undefined : key + text;
+    } };
+  });
+  impl = (v) => {
+    const msg = v as Record<string, unknown>;
+    let out = '';
+    for (const p of parts) {
+      const x = msg[p.name];
+      if (x === undefined) continue;
+      const text = p.write(x);
+      if (text !== undefined) out += (out ? ',' : '') + text;
+    }
+    return `{${out}}`;
+  };
+  return enc;
+}
+
+/** A scalar or enum field; `keepDefault`: write default values too (oneof members, list items, wrappers). */
+function scalarEncoder(field: protobuf.Field, keepDefault: boolean): Encoder {
+  const t = field.resolvedType;
+  if (t instanceof protobuf.Enum) {
+    const zero = t.valuesById[0];
+    return (v) => {
+      if (v === undefined || v === null) return undefined;
+      if (!keepDefault && (v === 0 || v === zero)) return undefined;
+      const n = enumName(t, v);
+      return typeof n === 'number' ? String(n) : `"${n}"`;
+    };
+  }
+  if (INT64.has(field.type)) return (v) => (v === undefined || v === null || (!keepDefault && isDefault(v)) ? undefined : `"${String(v)}"`);
+  if (field.type === 'bytes') return (v) => (v === undefined || v === null || (!keepDefault && (v as Uint8Array).length === 0) ? undefined : `"${Buffer.from(v as Uint8Array).toString('base64')}"`);
+  if (field.type === 'string') return (v) => (v === undefined || v === null || (!keepDefault && v === '') ? undefined : JSON.stringify(v));
+  if (field.type === 'bool') return (v) => (v === undefined || v === null || (!keepDefault && v === false) ? undefined : v ? 'true' : 'false');
+  return (v) => (v === undefined || v === null || (!keepDefault && (v === 0 || v === '0')) ? undefined : String(Number(v)));
 }
 
 /**

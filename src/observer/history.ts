@@ -24,7 +24,7 @@ import { once } from 'node:events';
 import { basename, dirname, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGunzip, createGzip, gunzipSync } from 'node:zlib';
-import { fromProtoJson, parseTimestampJson, toProtoJson } from '../api/proto.js';
+import { fromProtoJson, parseTimestampJson, toProtoJsonString } from '../api/proto.js';
 import { FlowExportConfigError } from '../common/errors.js';
 import type { Flow, FlowFilter, FlowHistoryReader, FlowPredicate } from './types.js';
 
@@ -248,7 +248,7 @@ export class FlowExporter {
         this.counters.filtered++;
         return;
       }
-      line = JSON.stringify(toProtoJson('observer.GetFlowsResponse', { flow, node_name: flow.node_name || this.nodeName, time: flow.time })) + '\n';
+      line = toProtoJsonString('observer.GetFlowsResponse', { flow, node_name: flow.node_name || this.nodeName, time: flow.time }) + '\n';
     } catch (err) {
       this.fail('flow export: filter or encode flow', err, 1);
       return;
