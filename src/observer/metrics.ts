@@ -468,6 +468,7 @@ function compileContext(o: ContextOptions): CompiledContext {
   const g = (ids: ContextIdentifier[] | undefined) => (ids ? ids.map((id) => GETTERS[id]) : undefined);
   const src = { all: g(o.source), ingress: g(o.sourceIngress), egress: g(o.sourceEgress) };
   const dst = { all: g(o.destination), ingress: g(o.destinationIngress), egress: g(o.destinationEgress) };
+  /** The first non-empty value of a side's identifiers, read on the flow's source (`source`) or destination endpoint. */
   const resolve = (f: Flow, side: typeof src, source: boolean): string => {
     let getters = side.all;
     if (side.ingress || side.egress) {
@@ -495,12 +496,13 @@ function compileContext(o: ContextOptions): CompiledContext {
         if (invert) [s, d, sIp, dIp] = [d, s, dIp, sIp];
         for (const get of labelGetters) out[at++] = get(f, s, d, sIp, dIp);
       }
-      if (!hasSource && !hasDest) return;
-      let sv = hasSource ? resolve(f, src, true) : '';
-      let dv = hasDest ? resolve(f, dst, false) : '';
-      if (invert) [sv, dv] = [dv, sv];
-      if (hasSource) out[at++] = sv;
-      if (hasDest) out[at] = dv;
+      // Inverted, the source identifiers read the flow's destination (the
+      // request's source) and the other way round. Hubble swaps the two
+      // finished values instead, which mixes identifiers when the source and
+      // destination contexts differ (or leaves source empty when only
+      // sourceContext is given).
+      if (hasSource) out[at++] = resolve(f, src, !invert);
+      if (hasDest) out[at] = resolve(f, dst, invert);
     },
   };
 }
