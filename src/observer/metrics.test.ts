@@ -352,6 +352,35 @@ test('httpV2 exemplars carry the trace id when served as OpenMetrics', async () 
   }
 });
 
+test('deletePodSeries forgets the series that name a deleted pod, and only those', async () => {
+  const m = new FlowMetrics(['flow:sourceContext=pod;destinationContext=namespace', 'httpV2:labelsContext=source_namespace,source_pod,destination_namespace,destination_pod', 'tcp']);
+  m.process(tcpSyn); // web -> db
+  m.process(tcpSynAck); // db -> web
+  m.process(httpResponse); // request web -> db
+  await m.metrics(); // some counts already handed to prom-client, some not
+  m.process(tcpSynAck);
+  assert.equal(m.deletePodSeries('shop', 'web-7d9f8b6c5-x2x4q'), 3);
+  const s = parseExposition(await m.metrics());
+  assert.deepEqual(
+    series(s, 'hubble_flows_processed_total'),
+    new Map([
+      ['protocol=TCP,type=Trace,subtype=from-endpoint,verdict=FORWARDED,source=shop/db-0,destination=shop', 2],
+      ['protocol=HTTP,type=L7,subtype=HTTP,verdict=FORWARDED,source=shop/db-0,destination=shop', 1],
+    ]),
+  );
+  assert.equal(series(s, 'hubble_http_requests_total').size, 0);
+  assert.equal(series(s, 'hubble_http_request_duration_seconds_count').size, 0);
+  // No context that names pods: tcp keeps its series.
+  assert.equal(series(s, 'hubble_tcp_flags_total').size, 2);
+  // The remaining series keep counting; the pod's come back if it sends again.
+  m.process(tcpSynAck);
+  m.process(tcpSyn);
+  const t = series(parseExposition(await m.metrics()), 'hubble_flows_processed_total');
+  assert.equal(t.get('protocol=TCP,type=Trace,subtype=from-endpoint,verdict=FORWARDED,source=shop/db-0,destination=shop'), 3);
+  assert.equal(t.get('protocol=TCP,type=Trace,subtype=to-endpoint,verdict=FORWARDED,source=shop/web-7d9f8b6c5-x2x4q,destination=shop'), 1);
+  assert.equal(m.deletePodSeries('other', 'db-0'), 0);
+});
+
 test('ICMP type names are gopacket\'s, as Hubble prints them', () => {
   assert.equal(icmpTypeName(false, 8, 0), 'EchoRequest');
   assert.equal(icmpTypeName(false, 0, 0), 'EchoReply');

@@ -383,13 +383,63 @@ const SHORT_POD = /^(.+?)(-[a-z0-9]+){1,2}$/;
 const APP_LABEL_PREFIXES = ['k8s:app.kubernetes.io/name=', 'k8s:k8s-app=', 'k8s:app='];
 const KUBE_APISERVER = 'reserved:kube-apiserver';
 
+/**
+ * Derived label values, kept so that the same inputs give the same string
+ * object: a fresh string (a slice, a concatenation) would be hashed again by
+ * every Map lookup of the series tree, a kept one carries its hash. Bounded:
+ * emptied when it grows past MEMO_MAX (pods churn).
+ */
+const MEMO_MAX = 50_000;
+const appMemo = new Map<string, string>();
+const joinMemo = new Map<string, Map<string, string>>();
+let joinMemoSize = 0;
+
+/** The app label's value if `label` is one (`k8s:app=web` → `web`), else ''. */
+function appValue(label: string): string {
+  let v = appMemo.get(label);
+  if (v === undefined) {
+    v = '';
+    for (const p of APP_LABEL_PREFIXES) {
+      if (label.length > p.length && label.startsWith(p)) {
+        v = label.slice(p.length);
+        break;
+      }
+    }
+    if (appMemo.size >= MEMO_MAX) appMemo.clear();
+    appMemo.set(label, v);
+  }
+  return v;
+}
+
+/** `${a}/${b}`, the same string object each time. */
+function slashJoin(a: string, b: string): string {
+  let inner = joinMemo.get(a);
+  if (inner === undefined) {
+    inner = new Map();
+    joinMemo.set(a, inner);
+  }
+  let v = inner.get(b);
+  if (v === undefined) {
+    if (joinMemoSize >= MEMO_MAX) {
+      joinMemo.clear();
+      joinMemoSize = 0;
+      inner = new Map();
+      joinMemo.set(a, inner);
+    }
+    v = `${a}/${b}`;
+    inner.set(b, v);
+    joinMemoSize++;
+  }
+  return v;
+}
+
 function appOf(ep: Endpoint): string {
   const labels = ep?.labels;
   if (!labels) return '';
+  // Hubble's order: the first label (in the endpoint's order) that is an app label.
   for (const l of labels) {
-    for (const p of APP_LABEL_PREFIXES) {
-      if (l.length > p.length && l.startsWith(p)) return l.slice(p.length);
-    }
+    const v = appValue(l);
+    if (v !== '') return v;
   }
   return '';
 }
@@ -404,7 +454,7 @@ function reservedIdentityOf(ep: Endpoint): string {
 
 function withNamespace(ep: Endpoint, name: string): string {
   const ns = ep?.namespace;
-  return ns ? `${ns}/${name}` : name;
+  return ns ? slashJoin(ns, name) : name;
 }
 
 const GETTERS: Readonly<Record<ContextIdentifier, Getter>> = {
@@ -454,6 +504,8 @@ interface CompiledContext {
   readonly names: readonly string[];
   /** Writes the context values at out[at…]; invert swaps source and destination (httpV2 counts response flows from the request's side). */
   fill(f: Flow, out: string[], at: number, invert: boolean): void;
+  /** Which series name the pod, by the rules Hubble deletes them with; undefined when no label can. */
+  podMatcher(namespace: string, pod: string): ((labels: Record<string, string>) => boolean) | undefined;
 }
 
 function compileContext(o: ContextOptions): CompiledContext {
@@ -485,8 +537,22 @@ function compileContext(o: ContextOptions): CompiledContext {
     }
     return '';
   };
+  const anyPod = (...lists: (ContextIdentifier[] | undefined)[]) => lists.some((l) => l?.includes('pod'));
+  const sourcePod = anyPod(o.source, o.sourceIngress, o.sourceEgress);
+  const destPod = anyPod(o.destination, o.destinationIngress, o.destinationEgress);
+  const sourceLabels = o.labels.includes('source_namespace') && o.labels.includes('source_pod');
+  const destLabels = o.labels.includes('destination_namespace') && o.labels.includes('destination_pod');
   return {
     names,
+    podMatcher(namespace, pod) {
+      if (!sourcePod && !destPod && !sourceLabels && !destLabels) return undefined;
+      const full = `${namespace}/${pod}`;
+      return (l) =>
+        (sourcePod && l.source === full) ||
+        (destPod && l.destination === full) ||
+        (sourceLabels && l.source_namespace === namespace && l.source_pod === pod) ||
+        (destLabels && l.destination_namespace === namespace && l.destination_pod === pod);
+    },
     fill(f, out, at, invert) {
       if (labelGetters.length) {
         let s = f.source;
@@ -555,10 +621,33 @@ class SeriesTable {
     }
     return s;
   }
+
+  /** Drops the series whose labels match (rare: a pod went away), rebuilding the tree; returns them. */
+  removeWhere(match: (labels: Record<string, string>) => boolean): Series[] {
+    const removed = this.all.filter((s) => match(s.labels));
+    if (removed.length === 0) return removed;
+    const kept = this.all.filter((s) => !match(s.labels));
+    this.all.length = 0;
+    this.root.clear();
+    for (const s of kept) {
+      for (let i = 0; i < this.labelNames.length; i++) this.values[i] = s.labels[this.labelNames[i]];
+      const fresh = this.get();
+      fresh.pending = s.pending;
+      fresh.traceId = s.traceId;
+    }
+    return removed;
+  }
+}
+
+/** A table and the prom-client metric that serves it, for removing series. */
+interface TrackedTable {
+  table: SeriesTable;
+  metric: { remove(labels: Record<string, string>): void };
+  ctx: CompiledContext;
 }
 
 /** A prom-client counter fed from a SeriesTable when scraped. */
-function tableCounter(registry: Registry<RegistryContentType>, name: string, help: string, labelNames: readonly string[], exemplars: boolean): SeriesTable {
+function tableCounter(registry: Registry<RegistryContentType>, name: string, help: string, labelNames: readonly string[], exemplars: boolean, track?: (t: SeriesTable, metric: TrackedTable['metric']) => void): SeriesTable {
   const table = new SeriesTable(labelNames);
   const counter: Counter<string> = new Counter({
     name,
@@ -585,6 +674,7 @@ function tableCounter(registry: Registry<RegistryContentType>, name: string, hel
       }
     },
   });
+  track?.(table, counter);
   return table;
 }
 
@@ -599,10 +689,12 @@ interface FamilyBuild {
   spec: MetricSpec;
   ctx: CompiledContext;
   exemplars: boolean;
+  /** Registers a family's table so deletePodSeries can reach it. */
+  track(table: SeriesTable, metric: TrackedTable['metric']): void;
 }
 
-function buildFlow({ registry, ctx }: FamilyBuild): Processor {
-  const t = tableCounter(registry, 'hubble_flows_processed_total', 'Total number of flows processed', ['protocol', 'type', 'subtype', 'verdict', ...ctx.names], false);
+function buildFlow({ registry, ctx, track }: FamilyBuild): Processor {
+  const t = tableCounter(registry, 'hubble_flows_processed_total', 'Total number of flows processed', ['protocol', 'type', 'subtype', 'verdict', ...ctx.names], false, track);
   const v = t.values;
   return (f) => {
     const et = eventTypeOf(f);
@@ -643,9 +735,9 @@ function buildFlow({ registry, ctx }: FamilyBuild): Processor {
   };
 }
 
-function buildDrop({ registry, ctx }: FamilyBuild): Processor {
+function buildDrop({ registry, ctx, track }: FamilyBuild): Processor {
   const n = ctx.names.length;
-  const t = tableCounter(registry, 'hubble_drop_total', 'Number of drops', [...ctx.names, 'reason', 'protocol'], false);
+  const t = tableCounter(registry, 'hubble_drop_total', 'Number of drops', [...ctx.names, 'reason', 'protocol'], false, track);
   const v = t.values;
   return (f) => {
     if (enumName(VERDICTS, f.verdict) !== 'DROPPED') return;
@@ -661,8 +753,8 @@ function forwardedOrRedirected(f: Flow): boolean {
   return verdict === 'FORWARDED' || verdict === 'REDIRECTED';
 }
 
-function buildTcp({ registry, ctx }: FamilyBuild): Processor {
-  const t = tableCounter(registry, 'hubble_tcp_flags_total', 'TCP flag occurrences', ['flag', 'family', ...ctx.names], false);
+function buildTcp({ registry, ctx, track }: FamilyBuild): Processor {
+  const t = tableCounter(registry, 'hubble_tcp_flags_total', 'TCP flag occurrences', ['flag', 'family', ...ctx.names], false, track);
   const v = t.values;
   return (f) => {
     if (!forwardedOrRedirected(f)) return;
@@ -685,8 +777,8 @@ function buildTcp({ registry, ctx }: FamilyBuild): Processor {
   };
 }
 
-function buildIcmp({ registry, ctx }: FamilyBuild): Processor {
-  const t = tableCounter(registry, 'hubble_icmp_total', 'Number of ICMP messages', ['family', 'type', ...ctx.names], false);
+function buildIcmp({ registry, ctx, track }: FamilyBuild): Processor {
+  const t = tableCounter(registry, 'hubble_icmp_total', 'Number of ICMP messages', ['family', 'type', ...ctx.names], false, track);
   const v = t.values;
   return (f) => {
     const l4 = f.l4;
@@ -709,8 +801,8 @@ function buildIcmp({ registry, ctx }: FamilyBuild): Processor {
   };
 }
 
-function buildPortDistribution({ registry, ctx }: FamilyBuild): Processor {
-  const t = tableCounter(registry, 'hubble_port_distribution_total', 'Numbers of packets distributed by destination port', ['protocol', 'port', ...ctx.names], false);
+function buildPortDistribution({ registry, ctx, track }: FamilyBuild): Processor {
+  const t = tableCounter(registry, 'hubble_port_distribution_total', 'Numbers of packets distributed by destination port', ['protocol', 'port', ...ctx.names], false, track);
   const v = t.values;
   return (f) => {
     // A flow not known to be a request says nothing about the service port.
@@ -751,8 +843,8 @@ const POLICY_MATCH = ['none', 'l3-only', 'l3-l4', 'l4-only', 'all'];
 const VERDICTS_LOWER = VERDICTS.map((x) => x.toLowerCase());
 const RESERVED_HOST_IDENTITY = 1;
 
-function buildPolicy({ registry, ctx }: FamilyBuild): Processor {
-  const t = tableCounter(registry, 'hubble_policy_verdicts_total', 'Total number of Cilium network policy verdicts', ['direction', 'match', 'action', ...ctx.names], false);
+function buildPolicy({ registry, ctx, track }: FamilyBuild): Processor {
+  const t = tableCounter(registry, 'hubble_policy_verdicts_total', 'Total number of Cilium network policy verdicts', ['direction', 'match', 'action', ...ctx.names], false, track);
   const v = t.values;
   const lowerVerdict = (f: Flow) => {
     const name = enumName(VERDICTS, f.verdict);
@@ -783,14 +875,14 @@ function buildPolicy({ registry, ctx }: FamilyBuild): Processor {
   };
 }
 
-function buildDns({ registry, spec, ctx }: FamilyBuild): Processor {
+function buildDns({ registry, spec, ctx, track }: FamilyBuild): Processor {
   const includeQuery = spec.flags.has('query');
   const ignoreAAAA = spec.flags.has('ignoreaaaa');
   const n = ctx.names.length;
   const common = [...ctx.names, 'rcode', 'qtypes', 'ips_returned', ...(includeQuery ? ['query'] : [])];
-  const queries = tableCounter(registry, 'hubble_dns_queries_total', 'Number of DNS queries observed', common, false);
-  const responses = tableCounter(registry, 'hubble_dns_responses_total', 'Number of DNS responses observed', common, false);
-  const types = tableCounter(registry, 'hubble_dns_response_types_total', 'Number of DNS response types', [...ctx.names, 'type', 'qtypes', ...(includeQuery ? ['query'] : [])], false);
+  const queries = tableCounter(registry, 'hubble_dns_queries_total', 'Number of DNS queries observed', common, false, track);
+  const responses = tableCounter(registry, 'hubble_dns_responses_total', 'Number of DNS responses observed', common, false, track);
+  const types = tableCounter(registry, 'hubble_dns_response_types_total', 'Number of DNS response types', [...ctx.names, 'type', 'qtypes', ...(includeQuery ? ['query'] : [])], false, track);
   return (f) => {
     const dns = f.l7?.dns;
     if (!dns) return;
@@ -834,12 +926,12 @@ function latencySeconds(f: Flow): number {
   return Number(typeof ns === 'object' ? ns.toString() : ns) / 1e9;
 }
 
-function buildHttp({ registry, spec, ctx, exemplars }: FamilyBuild): Processor {
+function buildHttp({ registry, spec, ctx, exemplars, track }: FamilyBuild): Processor {
   const v2 = spec.name === 'httpV2';
   const useExemplars = exemplars && spec.flags.has('exemplars');
   const n = ctx.names.length;
-  const requests = tableCounter(registry, 'hubble_http_requests_total', 'Count of HTTP requests', v2 ? [...ctx.names, 'method', 'protocol', 'status', 'reporter'] : [...ctx.names, 'method', 'protocol', 'reporter'], useExemplars);
-  const responses = v2 ? undefined : tableCounter(registry, 'hubble_http_responses_total', 'Count of HTTP responses', [...ctx.names, 'method', 'protocol', 'status', 'reporter'], useExemplars);
+  const requests = tableCounter(registry, 'hubble_http_requests_total', 'Count of HTTP requests', v2 ? [...ctx.names, 'method', 'protocol', 'status', 'reporter'] : [...ctx.names, 'method', 'protocol', 'reporter'], useExemplars, track);
+  const responses = v2 ? undefined : tableCounter(registry, 'hubble_http_responses_total', 'Count of HTTP responses', [...ctx.names, 'method', 'protocol', 'status', 'reporter'], useExemplars, track);
   const durationSeries = new SeriesTable([...ctx.names, 'method', 'reporter']);
   const duration = new Histogram({
     name: 'hubble_http_request_duration_seconds',
@@ -849,6 +941,7 @@ function buildHttp({ registry, spec, ctx, exemplars }: FamilyBuild): Processor {
     registers: [registry],
     enableExemplars: useExemplars,
   });
+  track(durationSeries, duration);
   const statusText = (code: number | undefined | null) => portString(code ?? 0);
   const observe = (f: Flow, method: string, reporter: string, traceId: string) => {
     const dv = durationSeries.values;
@@ -907,12 +1000,12 @@ function buildHttp({ registry, spec, ctx, exemplars }: FamilyBuild): Processor {
   };
 }
 
-function buildFlowsToWorld({ registry, spec, ctx }: FamilyBuild): Processor {
+function buildFlowsToWorld({ registry, spec, ctx, track }: FamilyBuild): Processor {
   const anyDrop = spec.flags.has('any-drop');
   const port = spec.flags.has('port');
   const synOnly = spec.flags.has('syn-only');
   const at = port ? 3 : 2;
-  const t = tableCounter(registry, 'hubble_flows_to_world_total', 'Total number of flows to reserved:world', ['protocol', 'verdict', ...(port ? ['port'] : []), ...ctx.names], false);
+  const t = tableCounter(registry, 'hubble_flows_to_world_total', 'Total number of flows to reserved:world', ['protocol', 'verdict', ...(port ? ['port'] : []), ...ctx.names], false, track);
   const v = t.values;
   return (f) => {
     const l4 = f.l4;
@@ -988,6 +1081,7 @@ export class FlowMetrics {
   /** The families enabled, as parsed. */
   readonly specs: readonly MetricSpec[];
   private readonly processors: Processor[];
+  private readonly tracked: TrackedTable[] = [];
   private flowsSeen = 0;
   private readonly lost: SeriesTable;
   private mapsState: readonly MapFill[] = [];
@@ -1003,7 +1097,11 @@ export class FlowMetrics {
     const registry = new Registry<RegistryContentType>();
     registry.setContentType(options.openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
     this.registry = registry;
-    this.processors = this.specs.map((spec) => BUILDERS[spec.name]({ registry, spec, ctx: compileContext(spec.context), exemplars: !!options.openMetrics }));
+    this.processors = this.specs.map((spec) => {
+      const ctx = compileContext(spec.context);
+      const track = (table: SeriesTable, metric: TrackedTable['metric']) => this.tracked.push({ table, metric, ctx });
+      return BUILDERS[spec.name]({ registry, spec, ctx, exemplars: !!options.openMetrics, track });
+    });
 
     this.lost = tableCounter(registry, 'hubble_lost_events_total', 'Number of lost events', ['source'], false);
     const self = this;
@@ -1063,6 +1161,27 @@ export class FlowMetrics {
     this.flowsSeen++;
     const ps = this.processors;
     for (let i = 0; i < ps.length; i++) ps[i](flow);
+  }
+
+  /**
+   * Forgets the series bound to a deleted pod, as Hubble does to keep
+   * cardinality down: those whose `source`/`destination` is `namespace/pod`
+   * under a `pod` context, or whose labelsContext pod and namespace labels
+   * name it. Hubble does this one minute after the pod is deleted (so a last
+   * scrape sees the final counts); the agent chooses when to call.
+   * @returns how many series were removed.
+   */
+  deletePodSeries(namespace: string, pod: string): number {
+    let n = 0;
+    for (const { table, metric, ctx } of this.tracked) {
+      const match = ctx.podMatcher(namespace, pod);
+      if (!match) continue;
+      for (const s of table.removeWhere(match)) {
+        metric.remove(s.labels);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Counts events lost at `source` (Hubble: perf_event_ring_buffer, observer_events_queue, hubble_ring_buffer). */
