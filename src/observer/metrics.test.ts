@@ -409,7 +409,17 @@ test('agent health: read at scrape from the agent, or pushed with setters', asyn
   ];
   let up = true;
   let endpoints = 4;
-  const m = new FlowMetrics(['flow'], { health: { maps: () => maps, kvstoreUp: () => up, endpoints: () => endpoints } });
+  let mapReads = 0;
+  const m = new FlowMetrics(['flow'], {
+    health: {
+      maps: () => {
+        mapReads++;
+        return maps;
+      },
+      kvstoreUp: () => up,
+      endpoints: () => endpoints,
+    },
+  });
   m.observePolicyRegeneration(0.004);
   m.observePolicyRegeneration(0.02);
   m.observeLost('observer_events_queue', 2);
@@ -430,6 +440,7 @@ test('agent health: read at scrape from the agent, or pushed with setters', asyn
   assert.equal(series(s, 'beeline_policy_regeneration_seconds_count').get(''), 2);
   assert.equal(series(s, 'beeline_policy_regeneration_seconds_bucket').get('le=0.005'), 1);
   assert.deepEqual(series(s, 'hubble_lost_events_total'), new Map([['source=observer_events_queue', 5]]));
+  assert.equal(mapReads, 1, 'the agent is asked for its maps once per scrape');
 
   // The agent's state changes; the next scrape sees it, with no timer in between.
   maps = [{ name: 'bl_ct4_global', entries: 2048, maxEntries: 2048 }];
@@ -437,6 +448,8 @@ test('agent health: read at scrape from the agent, or pushed with setters', asyn
   endpoints = 3;
   s = parseExposition(await m.metrics());
   assert.deepEqual(series(s, 'beeline_bpf_map_pressure'), new Map([['map_name=bl_ct4_global', 1]]));
+  assert.equal(series(s, 'beeline_bpf_map_entries').size, 1);
+  assert.equal(mapReads, 2);
   assert.equal(series(s, 'beeline_kvstore_up').get(''), 0);
   assert.equal(series(s, 'beeline_endpoints').get(''), 3);
 
@@ -486,6 +499,33 @@ test('bad metrics options: MetricsConfigError with a stable code and the option 
   assert.deepEqual(specs[1].context.source, ['pod', 'ip']);
   assert.deepEqual([...specs[0].flags], ['query', 'ignoreaaaa']);
   assert.equal(parseMetricsConfig(DEFAULT_METRICS).length, DEFAULT_METRICS.length);
+});
+
+test('a failing agent hook answers 500 with the reason; other methods 405', async () => {
+  const m = new FlowMetrics(['flow'], {
+    health: {
+      endpoints: () => {
+        throw new Error('endpoint manager not started');
+      },
+    },
+  });
+  const server = await startMetricsServer(m, { tcp: { host: '127.0.0.1', port: 0 } });
+  try {
+    const r = await httpGet({ host: '127.0.0.1', port: server.tcp!.port }, '/metrics');
+    assert.equal(r.status, 500);
+    assert.match(r.body, /endpoint manager not started/);
+    const post = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.tcp!.port, path: '/metrics', method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(post, 405);
+  } finally {
+    await server.close();
+  }
 });
 
 test('a taken port: MetricsListenError naming the address', async () => {

@@ -1116,7 +1116,16 @@ export class FlowMetrics {
         }
       },
     });
-    const mapsNow = () => this.health.maps?.() ?? this.mapsState;
+    // Three gauges read the maps; ask the agent once per scrape (prom-client
+    // runs every collect in one synchronous pass, the microtask comes after).
+    let scrapeMaps: readonly MapFill[] | undefined;
+    const mapsNow = () => {
+      if (scrapeMaps === undefined) {
+        scrapeMaps = this.health.maps?.() ?? this.mapsState;
+        queueMicrotask(() => (scrapeMaps = undefined));
+      }
+      return scrapeMaps;
+    };
     const mapGauge = (name: string, help: string, value: (m: MapFill) => number) =>
       new Gauge({
         name,
