@@ -360,3 +360,21 @@ export function asBeelineError(err: unknown, operation?: string): BeelineError {
   const msg = err instanceof Error ? err.message : String(err);
   return new BeelineError('BL_ERR_INTERNAL', operation ? `${operation}: ${msg}` : msg, { cause: err });
 }
+
+/**
+ * A Hubble metrics option (`--hubble-metrics`, e.g. `flow:sourceContext=pod`)
+ * names an unknown metric, option, context identifier or context label, or
+ * enables two metrics that cannot go together (http and httpV2).
+ */
+export class MetricsConfigError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_METRICS_CONFIG', message, { hint });
+  }
+}
+
+/** The metrics server could not listen on an address (taken, no permission, bad path). */
+export class MetricsListenError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_METRICS_LISTEN', message, options);
+  }
+}
