@@ -25,7 +25,7 @@ export interface FlowPipelineOptions {
   ringCapacity?: number;
   /** Records the decode queue holds (default 16384); a push beyond is a loss. */
   queueSize?: number;
-  /** Records decoded per event-loop turn (default 1024). */
+  /** Records decoded per event-loop turn (default 1024; at most the ring's capacity). */
   batchSize?: number;
   /** Told about decode and listener failures (default: ignored, counted). */
   onError?: (err: unknown, where: 'decode' | 'listener') => void;
@@ -93,7 +93,9 @@ export class FlowPipeline {
     this.decode = options.decode;
     this.ring = new FlowRing(options.ringCapacity ?? DEFAULT_RING_CAPACITY);
     this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
-    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    // A batch larger than the ring would lap even a follower that keeps up:
+    // followers read between batches.
+    this.batchSize = Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, this.ring.capacity);
     if (!Number.isInteger(this.queueSize) || this.queueSize < 1) throw new RangeError(`flow pipeline queueSize must be a positive integer, got ${this.queueSize}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`flow pipeline batchSize must be a positive integer, got ${this.batchSize}`);
     this.queue = new Array<Buffer | undefined>(this.queueSize).fill(undefined);
