@@ -84,6 +84,7 @@ export class FlowPipeline {
   private scheduled = false;
   private closed = false;
   private listeners: ((flow: Flow) => void)[] = [];
+  private readonly subs = new Set<FlowSubscription>();
   private idleWaiters: (() => void)[] = [];
   private pendingQueueLost = 0;
   private pendingKernelLost = 0;
@@ -135,6 +136,11 @@ export class FlowPipeline {
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
     };
+  }
+
+  /** Open subscriptions (GetFlows calls in progress, in-process followers). */
+  get subscriptions(): number {
+    return this.subs.size;
   }
 
   /** Flows decoded so far (ServerStatus seen_flows). */
@@ -191,13 +197,15 @@ export class FlowPipeline {
         paused = false;
         kick();
       },
-      close() {
+      close: () => {
         if (closed) return;
         closed = true;
         cancelWait?.();
         cancelWait = undefined;
+        this.subs.delete(sub);
       },
     };
+    this.subs.add(sub);
     const kick = () => {
       if (scheduled || closed) return;
       scheduled = true;
