@@ -16,7 +16,7 @@ import type { Flow, FlowPredicate } from './types.js';
 /** Default bound of the decode queue (records waiting to be decoded). */
 export const DEFAULT_QUEUE_SIZE = 16384;
 /** Records decoded per event-loop turn. */
-export const DEFAULT_BATCH_SIZE = 1024;
+export const DEFAULT_BATCH_SIZE = 4096;
 
 export interface FlowPipelineOptions {
   /** Record → flow; undefined for records that are not flows. Must not throw on bad input (if it does, the record is counted as a decode error). */
@@ -25,7 +25,7 @@ export interface FlowPipelineOptions {
   ringCapacity?: number;
   /** Records the decode queue holds (default 16384); a push beyond is a loss. */
   queueSize?: number;
-  /** Records decoded per event-loop turn (default 1024; at most the ring's capacity). */
+  /** Records decoded per event-loop turn (default 4096; at most the ring's capacity, so a follower that keeps up is never lapped). */
   batchSize?: number;
   /** Told about decode and listener failures (default: ignored, counted). */
   onError?: (err: unknown, where: 'decode' | 'listener') => void;
