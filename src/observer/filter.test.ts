@@ -205,3 +205,49 @@ test('matching does not depend on call order (no state kept between flows)', () 
     assert.equal(p(c), false);
   }
 });
+
+test('fuzz: the address parser agrees with node:net on random text, and every spelling of an address matches its canonical form', async () => {
+  const { isIP } = await import('node:net');
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = '0123456789abcdefABCDEF:.:::/x %';
+  for (let i = 0; i < 20000; i++) {
+    let s = '';
+    const len = 1 + rnd(20);
+    for (let k = 0; k < len; k++) s += alphabet[rnd(alphabet.length)];
+    if (s.includes('%') || s.includes('/') || s.includes(' ')) continue; // zones and prefixes: not node:net's business
+    let ours = true;
+    try {
+      compileFlowFilters([{ source_ip: [s] }], []);
+    } catch (e) {
+      assert.ok(e instanceof FlowFilterError);
+      ours = false;
+    }
+    assert.equal(ours, isIP(s) !== 0, `parse of ${JSON.stringify(s)}`);
+  }
+  for (let i = 0; i < 2000; i++) {
+    const groups = Array.from({ length: 8 }, () => (rnd(3) === 0 ? 0 : rnd(0x10000)));
+    const full = groups.map((g) => g.toString(16).padStart(4, '0')).join(':');
+    const canonical = new URL(`http://[${full}]`).hostname.slice(1, -1);
+    const upper = canonical.toUpperCase();
+    const v4tail = `${groups.slice(0, 6).map((g) => g.toString(16)).join(':')}:${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
+    const f = flow({ IP: { source: canonical, destination: v4tail, ipVersion: 'IPv6' } });
+    for (const spelling of [full, canonical, upper, v4tail]) {
+      assert.equal(m([{ source_ip: [spelling] }], f), true, `${spelling} vs ${canonical}`);
+      assert.equal(m([{ destination_ip: [spelling] }], f), true, `${spelling} vs ${v4tail}`);
+    }
+    const bits = rnd(129);
+    assert.equal(m([{ source_ip: [`${canonical}/${bits}`] }], f), true);
+    // Flip a bit inside the prefix: no match.
+    if (bits > 0) {
+      const b = rnd(bits);
+      const g2 = [...groups];
+      g2[b >> 4] = g2[b >> 4]! ^ (0x8000 >> (b & 15));
+      const other = new URL(`http://[${g2.map((g) => g.toString(16)).join(':')}]`).hostname.slice(1, -1);
+      assert.equal(m([{ source_ip: [`${other}/${bits}`] }], f), false, `${other}/${bits} must not hold ${canonical}`);
+    }
+  }
+});

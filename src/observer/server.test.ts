@@ -340,31 +340,33 @@ test('gRPC reflection lists observer.Observer and resolves its file descriptor',
   const n = await node();
   try {
     const require = createRequire(import.meta.url);
-    const reflectionProto = join(require.resolve('@grpc/reflection/package.json'), '..', 'build/proto/grpc/reflection/v1alpha/reflection.proto');
-    const def = loadSync(reflectionProto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const pkg = loadPackageDefinition(def) as any;
-    const refl = new pkg.grpc.reflection.v1alpha.ServerReflection(n.address, credentials.createInsecure());
-    const ask = (req: Record<string, string>) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const call = refl.ServerReflectionInfo();
-        call.on('data', (r: Record<string, unknown>) => { resolve(r); call.end(); });
-        call.on('error', reject);
-        call.write(req);
-      });
-    const list = await ask({ list_services: '' });
-    const names = (list.list_services_response as { service: { name: string }[] }).service.map((s) => s.name);
-    assert.ok(names.includes('observer.Observer'), names.join(', '));
-    const fd = await ask({ file_containing_symbol: 'observer.Observer' });
-    const files = (fd.file_descriptor_response as { file_descriptor_proto: Buffer[] }).file_descriptor_proto;
-    assert.ok(files.length >= 1);
-    const descriptor = require('protobufjs/ext/descriptor') as { FileDescriptorProto: { decode(b: Buffer): { name: string; package: string; service: { name: string; method: { name: string }[] }[] } } };
-    const decoded = files.map((b) => descriptor.FileDescriptorProto.decode(b));
-    const obs = decoded.find((f) => f.service.some((s) => s.name === 'Observer'));
-    assert.ok(obs, decoded.map((f) => f.name).join(', '));
-    assert.equal(obs.package, 'observer');
-    assert.deepEqual(obs.service.find((s) => s.name === 'Observer')!.method.map((m) => m.name).sort(), ['GetFlows', 'GetNodes', 'ServerStatus']);
-    refl.close();
+    for (const version of ['v1alpha', 'v1']) {
+      const reflectionProto = join(require.resolve('@grpc/reflection/package.json'), '..', `build/proto/grpc/reflection/${version}/reflection.proto`);
+      const def = loadSync(reflectionProto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const pkg = loadPackageDefinition(def) as any;
+      const refl = new pkg.grpc.reflection[version].ServerReflection(n.address, credentials.createInsecure());
+      const ask = (req: Record<string, string>) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          const call = refl.ServerReflectionInfo();
+          call.on('data', (r: Record<string, unknown>) => { resolve(r); call.end(); });
+          call.on('error', reject);
+          call.write(req);
+        });
+      const list = await ask({ list_services: '' });
+      const names = (list.list_services_response as { service: { name: string }[] }).service.map((s) => s.name);
+      assert.ok(names.includes('observer.Observer'), `${version}: ${names.join(', ')}`);
+      const fd = await ask({ file_containing_symbol: 'observer.Observer' });
+      const files = (fd.file_descriptor_response as { file_descriptor_proto: Buffer[] }).file_descriptor_proto;
+      assert.ok(files.length >= 1);
+      const descriptor = require('protobufjs/ext/descriptor') as { FileDescriptorProto: { decode(b: Buffer): { name: string; package: string; service: { name: string; method: { name: string }[] }[] } } };
+      const decoded = files.map((b) => descriptor.FileDescriptorProto.decode(b));
+      const obs = decoded.find((f) => f.service.some((s) => s.name === 'Observer'));
+      assert.ok(obs, decoded.map((f) => f.name).join(', '));
+      assert.equal(obs.package, 'observer');
+      assert.deepEqual(obs.service.find((s) => s.name === 'Observer')!.method.map((m) => m.name).sort(), ['GetFlows', 'GetNodes', 'ServerStatus']);
+      refl.close();
+    }
   } finally {
     await stop(n);
   }
