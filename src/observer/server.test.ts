@@ -343,7 +343,6 @@ test('gRPC reflection lists observer.Observer and resolves its file descriptor',
     for (const version of ['v1alpha', 'v1']) {
       const reflectionProto = join(require.resolve('@grpc/reflection/package.json'), '..', `build/proto/grpc/reflection/${version}/reflection.proto`);
       const def = loadSync(reflectionProto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const pkg = loadPackageDefinition(def) as any;
       const refl = new pkg.grpc.reflection[version].ServerReflection(n.address, credentials.createInsecure());
       const ask = (req: Record<string, string>) =>
