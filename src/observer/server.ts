@@ -21,7 +21,7 @@ import { flowTimeNs, type Flow, type FlowHistoryReader, type FlowPredicate, type
 import type { GetNodesResponse } from '../api/generated/observer/GetNodesResponse.js';
 
 /** What the Observer service serves. */
-export interface ObserverNode {
+export interface ObserverServiceNode {
   pipeline: FlowPipeline;
   /** This node's name (GetFlowsResponse.node_name of lost events, GetNodes). */
   nodeName: string;
@@ -55,7 +55,7 @@ function lostResponse(loss: RingLoss, nodeName: string): GetFlowsResponse {
 /**
  * The Observer service for startGrpcServer: `{ definition, implementation }`.
  */
-export function observerService(node: ObserverNode): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
+export function observerService(node: ObserverServiceNode): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
   const { pipeline, nodeName } = node;
   const ring = pipeline.ring;
   const uptimeNs = () => String(BigInt(Math.max(0, Date.now() - node.startedAt)) * 1_000_000n);
@@ -123,7 +123,7 @@ class FlowsStream {
     private readonly call: ServerWritableStream<GetFlowsRequest__Output, GetFlowsResponse>,
     private readonly req: GetFlowsRequest__Output,
     private readonly match: FlowPredicate,
-    private readonly node: ObserverNode,
+    private readonly node: ObserverServiceNode,
   ) {
     this.follow = req.follow === true;
     this.number = Number(req.number ?? 0);
