@@ -354,6 +354,13 @@ export class FlowExportConfigError extends BeelineError {
   }
 }
 
+/** A GetFlows whitelist/blacklist entry does not compile (bad IP or CIDR, port, regex, selector, status code, enum); the message names the field. */
+export class FlowFilterError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_FLOW_FILTER', message, { hint });
+  }
+}
+
 /** Wraps anything thrown that is not a BeelineError, so the CLI always has a code. */
 export function asBeelineError(err: unknown, operation?: string): BeelineError {
   if (err instanceof BeelineError) return err;
