@@ -3,6 +3,9 @@
  * type-specific fields (through the generated codecs), and the captured packet.
  * Pure and total like the packet decoder: a short or unknown record comes back
  * as an event with an `error`, never as an exception.
+ *
+ * The observer's first stage (ring buffer → decode → flow, src/observer/flow.ts);
+ * `beeline monitor` (src/monitor/) is one more client of the same decoder.
  */
 import {
   BL_DROP_NOTIFY_LAYOUT,
@@ -70,7 +73,7 @@ export interface PolicyVerdictEvent extends EventBase {
   packet: DecodedPacket;
 }
 
-/** A type this CLI does not decode (yet), or a record too short for its type. */
+/** A type this decoder does not decode (yet), or a record too short for its type. */
 export interface OtherEvent extends EventBase {
   kind: 'other';
   /** hdr.type, or -1 for an empty record. */
