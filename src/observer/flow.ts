@@ -359,12 +359,14 @@ export function flowFromEvent(ev: MonitorEvent, enricher: FlowEnricher, opts: Fl
 
   // Services: the frontend the packet was sent to (before translation, or
   // still on the wire), and the one a reverse-translated reply comes from.
+  // A frontend originates nothing, so a packet known not to be a reply is
+  // not looked up as coming from one (one lookup less for most events).
   let sourceService: { name: string; namespace: string } | undefined;
   let destinationService: { name: string; namespace: string } | undefined;
   if (proto !== undefined) {
     if (origDst !== undefined) destinationService = enricher.serviceByFrontend(origDst, dport, proto);
     if (!destinationService) destinationService = enricher.serviceByFrontend(dstIP!, dport, proto);
-    sourceService = enricher.serviceByFrontend(srcIP!, sport, proto);
+    if (isReply !== IS_REPLY_FALSE) sourceService = enricher.serviceByFrontend(srcIP!, sport, proto);
   }
 
   // Policies that decided: policy drops and policy verdicts, by the direction policy was enforced in.
