@@ -19,6 +19,12 @@
  *     for policy drops (default deny: the policies that made the endpoint
  *     default-deny). An audited verdict names the policies that would have
  *     denied it, in *_denied_by.
+ *   - traffic_direction (Hubble's rules): a policy verdict says it (dir); a
+ *     drop is EGRESS when the endpoint that reported it (hdr.source) is the
+ *     packet's source endpoint, else INGRESS (our drop record carries no
+ *     direction; a dropped packet is taken not to be a reply); a trace with a
+ *     known connection state likewise, turned around for replies; a trace
+ *     without one, or an event from no endpoint (source 0), is unknown.
  *
  * Speed: this runs once per datapath event (goal ≥ 200k events/s with decode
  * and enrichment on one core). No JSON, no regular expressions; the TCP flag
