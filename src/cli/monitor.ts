@@ -9,7 +9,7 @@ import type { MonitorLine } from '../agent/types.js';
 import { agentGet } from '../agent/client.js';
 import { AgentUnreachableError, BeelineError, asBeelineError } from '../common/errors.js';
 import { BlLimits } from '../datapath/generated/abi.js';
-import { decodeMonitorEvent, type MonitorEvent } from '../monitor/event.js';
+import { decodeMonitorEvent, type MonitorEvent } from '../observer/event.js';
 import { buildFilter, matches, parseCount, parseDuration, type MonitorFilter } from '../monitor/filter.js';
 import { dropCookie, formatEvent, formatLost, type FormatMode } from '../monitor/format.js';
 import { openMonitorStream, type MonitorStream } from '../monitor/stream.js';

@@ -52,7 +52,7 @@ import { DEFAULT_MAGLEV_TABLE_SIZE, checkMaglevTableSize } from '../service/magl
 import type { PerCpuMap, TypedMap } from './maps.js';
 import { ifIndex } from './native/libbpf.js';
 import { requireFeatures } from './probes.js';
-import { dropReasonText } from '../monitor/reasons.js';
+import { dropReasonText } from '../observer/reasons.js';
 import type { RingBufferReader } from './ringbuf.js';
 import {
   TUNNEL_DEVICE,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlDropReason, BlEventType, BlTracePoint } from '../datapath/generated/abi.js';
 import { UsageError } from '../common/errors.js';
-import { decodeMonitorEvent } from './event.js';
+import { decodeMonitorEvent } from '../observer/event.js';
 import { MATCH_ALL, buildFilter, eventTypeNames, matchFields, matches, parseCount, parseDuration, parseEndpointIds, parseTypes } from './filter.js';
 import { dropRecord, tcpSyn, traceRecord } from '../../test/lib/packets.js';
 

@@ -6,7 +6,7 @@
  */
 import { BlEventType } from '../datapath/generated/abi.js';
 import { UsageError } from '../common/errors.js';
-import { eventEndpoints, eventTypeText, type MonitorEvent } from './event.js';
+import { eventEndpoints, eventTypeText, type MonitorEvent } from '../observer/event.js';
 
 export interface MonitorFilter {
   /** Event types to show (hdr.type); empty: all. */

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlDirection, BlDropReason, BlPolicyAction, BlPolicyMatch, BlSourceFile, BlTracePoint, BlTraceReason } from '../datapath/generated/abi.js';
-import { decodeMonitorEvent, eventEndpoints, type MonitorEvent } from './event.js';
+import { decodeMonitorEvent, eventEndpoints, type MonitorEvent } from '../observer/event.js';
 import { connectionSummary, dissect, formatEvent, formatLost, hexDump, MSG_SEPARATOR, type FormatContext } from './format.js';
-import { decodePacket } from './packet.js';
+import { decodePacket } from '../observer/packet.js';
 import {
   ETH_ARP,
   ETH_IPV4,

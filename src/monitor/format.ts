@@ -8,9 +8,9 @@
  * several node agents. Identities print as numbers (cilium monitor -n).
  */
 import { BlDirection, BlDropReason, BlPolicyAction, BlPolicyMatch } from '../datapath/generated/abi.js';
-import { eventTypeText, dropDstId, type DropEvent, type MonitorEvent, type PolicyVerdictEvent, type TraceEvent } from './event.js';
-import { formatIpv4Number, ipProtocolName, type DecodedPacket, type IcmpLayer, type TcpFlags } from './packet.js';
-import { dropReasonExtText, sourceFileText, tracePointText, traceReasonText, traceSummaryText } from './reasons.js';
+import { eventTypeText, dropDstId, type DropEvent, type MonitorEvent, type PolicyVerdictEvent, type TraceEvent } from '../observer/event.js';
+import { formatIpv4Number, ipProtocolName, type DecodedPacket, type IcmpLayer, type TcpFlags } from '../observer/packet.js';
+import { dropReasonExtText, sourceFileText, tracePointText, traceReasonText, traceSummaryText } from '../observer/reasons.js';
 
 /** info: Cilium's one-line forms; verbose: `-v`, several lines per event; json: one object per line. */
 export type FormatMode = 'info' | 'verbose' | 'json';

@@ -313,13 +313,13 @@ export function icmpTypeCode(version: 4 | 6, type: number, code: number): string
 
 // ---- address formatting
 
-const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+/** Two lower-case hex digits of each byte value (formatting runs once per event: no per-byte toString). */
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, n) => n.toString(16).padStart(2, '0'));
+const hex2 = (n: number) => HEX2[n]!;
 
 /** `aa:bb:cc:dd:ee:ff`, as Go's net.HardwareAddr prints. */
 export function formatMac(b: Uint8Array, off = 0): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push(hex2(b[off + i]!));
-  return parts.join(':');
+  return `${HEX2[b[off]!]}:${HEX2[b[off + 1]!]}:${HEX2[b[off + 2]!]}:${HEX2[b[off + 3]!]}:${HEX2[b[off + 4]!]}:${HEX2[b[off + 5]!]}`;
 }
 
 /** Dotted quad of the four bytes at off. */

@@ -3,6 +3,9 @@
  * type-specific fields (through the generated codecs), and the captured packet.
  * Pure and total like the packet decoder: a short or unknown record comes back
  * as an event with an `error`, never as an exception.
+ *
+ * The observer's first stage (ring buffer → decode → flow, src/observer/flow.ts);
+ * `beeline monitor` (src/monitor/) is one more client of the same decoder.
  */
 import {
   BL_DROP_NOTIFY_LAYOUT,
@@ -70,7 +73,7 @@ export interface PolicyVerdictEvent extends EventBase {
   packet: DecodedPacket;
 }
 
-/** A type this CLI does not decode (yet), or a record too short for its type. */
+/** A type this decoder does not decode (yet), or a record too short for its type. */
 export interface OtherEvent extends EventBase {
   kind: 'other';
   /** hdr.type, or -1 for an empty record. */
@@ -87,14 +90,20 @@ export function eventTypeText(type: number): string {
 }
 
 const dataOffset = (layout: readonly FieldLayout[]) => layout.find((f) => f.name === 'data')?.offset ?? 0;
+const TRACE_DATA = dataOffset(BL_TRACE_NOTIFY_LAYOUT);
+const DROP_DATA = dataOffset(BL_DROP_NOTIFY_LAYOUT);
+const POLICY_VERDICT_DATA = dataOffset(BL_POLICY_VERDICT_NOTIFY_LAYOUT);
 
 /**
- * The record padded (or cut) to the struct size: the codecs need the whole
- * struct, and a record from an older or newer datapath may differ in length.
+ * The record padded to the struct size: the codecs need the whole struct, and
+ * a record from an older datapath may be shorter. A record as long as the
+ * struct or longer is read in place (the codecs read only the struct's bytes):
+ * this runs for every event, so no copy unless one is needed.
  */
-function sized(record: Uint8Array, size: number): Buffer {
+function sized(record: Uint8Array, size: number): Uint8Array {
+  if (record.length >= size) return record;
   const b = Buffer.alloc(size);
-  b.set(record.subarray(0, size));
+  b.set(record);
   return b;
 }
 
@@ -109,38 +118,41 @@ export function decodeMonitorEvent(record: Uint8Array): MonitorEvent {
   const length = record.length;
   if (length < 1) return { kind: 'other', type: -1, length, error: 'empty record' };
   if (length < BL_NOTIFY_HDR_SIZE) return { kind: 'other', type: record[0]!, length, error: `record of ${length} bytes is shorter than the ${BL_NOTIFY_HDR_SIZE}-byte header` };
-  const hdr = decodeBlNotifyHdr(record);
-  const notes: string[] = [];
-  if (hdr.version !== BlNotifyVersion.BL_NOTIFY_VERSION) notes.push(`event version ${hdr.version}, this CLI knows ${BlNotifyVersion.BL_NOTIFY_VERSION}`);
-  switch (hdr.type) {
+  // hdr.type is the first byte; the known types' codecs decode the header with the rest.
+  switch (record[0]) {
     case BlEventType.BL_EVENT_TRACE: {
-      const off = dataOffset(BL_TRACE_NOTIFY_LAYOUT);
-      if (length < off) notes.push(`trace record of ${length} bytes is shorter than its ${off}-byte header`);
       const trace = decodeBlTraceNotify(sized(record, BL_TRACE_NOTIFY_SIZE));
-      const capture = captured(record, hdr, off, BL_TRACE_NOTIFY_SIZE - off);
-      return withNotes({ kind: 'trace', hdr, trace, capture, packet: decodePacket(capture), length }, notes);
+      const hdr = trace.hdr;
+      const capture = captured(record, hdr, TRACE_DATA, BL_TRACE_NOTIFY_SIZE - TRACE_DATA);
+      const ev: TraceEvent = { kind: 'trace', hdr, trace, capture, packet: decodePacket(capture), length };
+      return withNotes(ev, length < TRACE_DATA ? `trace record of ${length} bytes is shorter than its ${TRACE_DATA}-byte header` : undefined);
     }
     case BlEventType.BL_EVENT_DROP: {
-      const off = dataOffset(BL_DROP_NOTIFY_LAYOUT);
-      if (length < off) notes.push(`drop record of ${length} bytes is shorter than its ${off}-byte header`);
       const drop = decodeBlDropNotify(sized(record, BL_DROP_NOTIFY_SIZE));
-      const capture = captured(record, hdr, off, BL_DROP_NOTIFY_SIZE - off);
-      return withNotes({ kind: 'drop', hdr, drop, capture, packet: decodePacket(capture), length }, notes);
+      const hdr = drop.hdr;
+      const capture = captured(record, hdr, DROP_DATA, BL_DROP_NOTIFY_SIZE - DROP_DATA);
+      const ev: DropEvent = { kind: 'drop', hdr, drop, capture, packet: decodePacket(capture), length };
+      return withNotes(ev, length < DROP_DATA ? `drop record of ${length} bytes is shorter than its ${DROP_DATA}-byte header` : undefined);
     }
     case BlEventType.BL_EVENT_POLICY_VERDICT: {
-      const off = dataOffset(BL_POLICY_VERDICT_NOTIFY_LAYOUT);
-      if (length < off) notes.push(`policy verdict record of ${length} bytes is shorter than its ${off}-byte header`);
       const verdict = decodeBlPolicyVerdictNotify(sized(record, BL_POLICY_VERDICT_NOTIFY_SIZE));
-      const capture = captured(record, hdr, off, BL_POLICY_VERDICT_NOTIFY_SIZE - off);
-      return withNotes({ kind: 'policy-verdict', hdr, verdict, capture, packet: decodePacket(capture), length }, notes);
+      const hdr = verdict.hdr;
+      const capture = captured(record, hdr, POLICY_VERDICT_DATA, BL_POLICY_VERDICT_NOTIFY_SIZE - POLICY_VERDICT_DATA);
+      const ev: PolicyVerdictEvent = { kind: 'policy-verdict', hdr, verdict, capture, packet: decodePacket(capture), length };
+      return withNotes(ev, length < POLICY_VERDICT_DATA ? `policy verdict record of ${length} bytes is shorter than its ${POLICY_VERDICT_DATA}-byte header` : undefined);
     }
-    default:
-      return withNotes({ kind: 'other', type: hdr.type, hdr, length }, notes);
+    default: {
+      const hdr = decodeBlNotifyHdr(record);
+      return withNotes({ kind: 'other', type: hdr.type, hdr, length }, undefined);
+    }
   }
 }
 
-function withNotes<T extends MonitorEvent>(ev: T, notes: string[]): T {
-  if (notes.length) ev.error = notes.join('; ');
+/** Sets the event's error: a version this decoder does not know, then `shortNote`. */
+function withNotes<T extends MonitorEvent>(ev: T, shortNote: string | undefined): T {
+  const version = ev.hdr!.version;
+  const versionNote = version !== BlNotifyVersion.BL_NOTIFY_VERSION ? `event version ${version}, this CLI knows ${BlNotifyVersion.BL_NOTIFY_VERSION}` : undefined;
+  if (versionNote !== undefined || shortNote !== undefined) ev.error = versionNote !== undefined && shortNote !== undefined ? `${versionNote}; ${shortNote}` : (versionNote ?? shortNote);
   return ev;
 }
 
