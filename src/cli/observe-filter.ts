@@ -269,6 +269,7 @@ class FilterTracker {
     if (!f.source_pod?.length && !f.source_service?.length) f.source_pod = [''];
     f.source_pod = addNamespaces(f.source_pod, ns);
     f.source_service = addNamespaces(f.source_service, ns);
+    if (!f.source_pod?.length) delete f.source_pod;
     if (!f.source_service?.length) delete f.source_service;
   }
 
@@ -276,6 +277,7 @@ class FilterTracker {
     if (!f.destination_pod?.length && !f.destination_service?.length) f.destination_pod = [''];
     f.destination_pod = addNamespaces(f.destination_pod, ns);
     f.destination_service = addNamespaces(f.destination_service, ns);
+    if (!f.destination_pod?.length) delete f.destination_pod;
     if (!f.destination_service?.length) delete f.destination_service;
   }
 

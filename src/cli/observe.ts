@@ -335,6 +335,8 @@ export function observeCommand(onRun: (plan: ObservePlan) => Promise<void>): Com
   let builder = new FlowFilterBuilder();
   const cmd = new Command('observe')
     .description('observe flows of the lab (or any Observer): like hubble observe')
+    // `observe status --server X`: options after the subcommand are the subcommand's.
+    .enablePositionalOptions()
     .addOption(labOption())
     .addOption(serverOption())
     .option('--last <n>', `the last N flows in the buffer (default ${DEFAULT_FLOW_COUNT}; through the relay, N per node)`)
