@@ -94,7 +94,8 @@ export function parseTimeFlag(flag: string, raw: string, nowMs = Date.now()): { 
       throw fail();
     }
     const t = nowMs - ms;
-    return { seconds: Math.floor(t / 1000), nanos: Math.round((t - Math.floor(t / 1000) * 1000) * 1e6) };
+    const seconds = Math.floor(t / 1000);
+    return { seconds, nanos: Math.min(999_999_999, Math.floor((t - seconds * 1000) * 1e6)) };
   }
   const rfc = parseTimestampJson(v.replace(/z$/, 'Z'));
   if (rfc) return rfc;
