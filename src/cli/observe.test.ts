@@ -429,6 +429,9 @@ describe('end to end: bin/beeline against a gRPC Observer on a unix socket', () 
     const n = await cli(['list', 'nodes', '--server', address]);
     assert.equal(n.code, 0, n.stderr);
     assert.equal(n.stdout, 'NAME        STATUS        AGE    FLOWS/S   CURRENT/MAX-FLOWS\nlab-node1   Connected     1m0s   10.00     100/4096 (  2.44%)\nlab-node2   Unavailable   N/A    N/A       N/A\n');
+    const f = await cli(['observe', 'flows', '--server', address, '--from-pod', 'default/client']);
+    assert.equal(f.code, 0, f.stderr);
+    assert.deepEqual(lastRequestJson(), { number: '20', whitelist: [{ source_pod: ['default/client'] }] });
     const nj = await cli(['list', 'nodes', '--server', address, '-o', 'json']);
     assert.equal(nj.code, 0, nj.stderr);
     const nodes = JSON.parse(nj.stdout);
@@ -439,5 +442,46 @@ describe('end to end: bin/beeline against a gRPC Observer on a unix socket', () 
         ['lab-node2', 'NODE_UNAVAILABLE'],
       ],
     );
+  });
+});
+
+describe('observe status: the gRPC health check when the server has one', () => {
+  test('SERVING is Ok; NOT_SERVING is reported and fails; the check names observer.Observer', async () => {
+    const address = `unix://${join(root, 'health.sock')}`;
+    let serving = 1;
+    const asked: string[] = [];
+    const raw = (b: Buffer) => b;
+    const health = {
+      definition: { Check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } },
+      implementation: {
+        Check(call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) {
+          // HealthCheckRequest { string service = 1; } → HealthCheckResponse { ServingStatus status = 1; }
+          asked.push(call.request.subarray(2, 2 + call.request[1]!).toString());
+          cb(null, Buffer.from([0x08, serving]));
+        },
+      },
+    };
+    const observer = {
+      definition: observerServiceDefinition(),
+      implementation: {
+        GetFlows: (call: ServerWritableStream<unknown, unknown>) => call.end(),
+        GetNodes: (_c: unknown, cb: sendUnaryData<unknown>) => cb(null, { nodes: [] }),
+        ServerStatus: (_c: unknown, cb: sendUnaryData<unknown>) => cb(null, { num_flows: 1, max_flows: 4, seen_flows: 10, uptime_ns: '10000000000' }),
+      },
+    };
+    const server = await startGrpcServer([address], [health as never, observer]);
+    try {
+      const ok = await cli(['observe', 'status', '--server', address]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, `Healthcheck (via ${address}): Ok\nCurrent/Max Flows: 1/4 (25.00%)\nFlows/s: 1.00\n`);
+      assert.deepEqual(asked, ['observer.Observer']);
+      serving = 2;
+      const bad = await cli(['observe', 'status', '--server', address]);
+      assert.equal(bad.code, 1);
+      assert.equal(bad.stdout, `Healthcheck (via ${address}): Unavailable: NOT_SERVING\n`);
+      assert.match(bad.stderr, /not healthy: NOT_SERVING/);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -332,10 +332,10 @@ const FILTER_HELP: Partial<Record<FilterFlag | 'not', [string, string]>> = {
  * tests look at it). Filter flags are handed to a FlowFilterBuilder in
  * command-line order, which `--not` needs.
  */
-export function observeCommand(onRun: (plan: ObservePlan) => Promise<void>): Command {
+export function observeCommand(onRun: (plan: ObservePlan) => Promise<void>, name = 'observe'): Command {
   let builder = new FlowFilterBuilder();
-  const cmd = new Command('observe')
-    .description('observe flows of the lab (or any Observer): like hubble observe')
+  const cmd = new Command(name)
+    .description(name === 'observe' ? 'observe flows of the lab (or any Observer): like hubble observe' : 'the same as observe (hubble observe flows)')
     // `observe status --server X`: options after the subcommand are the subcommand's.
     .enablePositionalOptions()
     .addOption(labOption())
@@ -412,6 +412,7 @@ function statusCommand(): Command {
 /** Registers `observe` (with `observe status`) and `list nodes`. */
 export function registerObserve(program: Command): void {
   const observe = observeCommand((plan) => runObserve(plan));
+  observe.addCommand(observeCommand((plan) => runObserve(plan), 'flows'));
   observe.addCommand(statusCommand());
   program.addCommand(observe);
 
