@@ -36,6 +36,8 @@ import { tryParseIPv4 } from '../ipam/cidr.js';
 import type { AgentApi } from '../cni/agentapi.js';
 import { IpLinks, type PodLinks } from '../cni/link.js';
 import { CNI_ROUTE, cniRoute, localAgentApi } from '../cni/service.js';
+import { AgentFlowEnricher } from './flows.js';
+import { AgentObserver } from './observer.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -89,6 +91,11 @@ export class Agent {
   /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
   private nodesLoaded = false;
   private ipcacheSyncTimer: NodeJS.Timeout | undefined;
+  /** Flows: the Observer API, metrics, flow history. */
+  private observer: AgentObserver | undefined;
+  /** Bumped when an endpoint or an identity changes: the flow enricher rebuilds its indexes then. */
+  private endpointsVersion = 0;
+  private identitiesVersion = 0;
 
   constructor(
     readonly config: AgentConfig,
@@ -145,6 +152,7 @@ export class Agent {
         const names = this.policy?.cookieNames(new Set(rows.map((r) => r.cookie))) ?? {};
         return rows.map((r) => ({ ...r, policies: names[r.cookie] ?? [] }));
       })
+      .route('GET', '/v1/observer', () => this.observer?.status() ?? { enabled: false, ring: { flows: 0, capacity: 0 } })
       .stream('/v1/monitor', (req, res) => {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         // Send the headers now: a quiet node may have no event to write for a long time.
@@ -204,10 +212,45 @@ export class Agent {
     this.podMTU = this.deps.podMTU?.() ?? 1500;
     this.log.info('datapath ready', { mode: this.datapath.info().mode });
     await this.endpoints.restore();
+    await this.startObserver();
     if (this.etcd) this.startKvstore(podCIDR);
     this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
     await this.api.listen(this.config.socket);
     this.log.info('api listening', { socket: this.config.socket });
+  }
+
+  /** The flow observer over this agent's caches; a socket or port it cannot bind is fatal. */
+  private async startObserver(): Promise<void> {
+    if (this.config.observer?.enabled === false) return;
+    this.endpoints.onChange(() => this.endpointsVersion++);
+    const enricher = new AgentFlowEnricher({
+      nodeName: this.config.node,
+      endpoints: () => this.endpoints.list(),
+      endpointsVersion: () => this.endpointsVersion,
+      identities: () => this.identities(),
+      identitiesVersion: () => this.identitiesVersion,
+      identityOfIP: (ip) => this.identityOfIP(ip),
+      podByIP: (ip) => this.policy?.podByIP(ip),
+      frontends: () => this.services?.rows() ?? [],
+      frontendsVersion: () => this.services?.lastSync?.endAtMs ?? 0,
+      cookieOrigins: (c) => this.policy?.cookieOrigins(c) ?? [],
+      defaultDenyOrigins: (id, dir) => this.policy?.defaultDenyOrigins(id, dir) ?? [],
+    });
+    this.observer = new AgentObserver(this.config.observer ?? {}, {
+      nodeName: this.config.node,
+      version,
+      agentSocket: this.config.socket,
+      datapath: this.datapath,
+      enricher,
+      log: this.log,
+      health: {
+        maps: () => this.datapath.info({ countEntries: true }).maps.map((m) => ({ name: m.name, entries: m.entries ?? 0, maxEntries: m.maxEntries })),
+        kvstoreUp: () => this.kv.state === 'ok',
+        endpoints: () => this.endpoints.list().length,
+      },
+      policyFlush: () => this.policy?.lastFlush,
+    });
+    await this.observer.start(this.started);
   }
 
   private ctGc(): void {
@@ -339,6 +382,8 @@ export class Agent {
       return;
     }
     this.identity = { allocator, ipcache };
+    this.identitiesVersion++;
+    allocator.onChange(() => this.identitiesVersion++);
     ipcache.onChange(() => this.scheduleIpcacheSync());
     this.log.info('identity allocator started', { identities: allocator.list().length, ipcache: ipcache.entries().length });
     this.endpoints.setIdentityBackend({
@@ -472,6 +517,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     if (this.ipcacheSyncTimer) clearTimeout(this.ipcacheSyncTimer);
     await this.api.close();
+    await this.observer?.stop().catch(() => undefined);
     this.endpoints.setIdentityBackend(undefined);
     await this.services?.stop().catch(() => undefined);
     this.endpoints.setPolicyGate(undefined);

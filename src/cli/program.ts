@@ -14,6 +14,7 @@ import { registerStatus } from './status.js';
 import { registerBpf } from './bpf.js';
 import { registerProbe, registerProbes, registerServe } from './probe.js';
 import { registerMonitor } from './monitor.js';
+import { registerObserve } from './observe.js';
 import { registerEndpoint } from './endpoint.js';
 import { registerIdentity } from './identity.js';
 import { registerResources } from './resources.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerPolicy(program);
   registerBpf(program);
   registerMonitor(program);
+  registerObserve(program);
   registerAgent(program);
   registerOperator(program);
   registerProbe(program);

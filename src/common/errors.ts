@@ -362,6 +362,23 @@ export class FlowFilterError extends BeelineError {
 }
 
 /** Wraps anything thrown that is not a BeelineError, so the CLI always has a code. */
+/** The Observer gRPC server (a lab's relay or an agent, `--server`) could not be reached. */
+export class ObserverUnreachableError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_OBSERVER_UNREACHABLE', message, options);
+  }
+}
+
+/** The Observer gRPC server answered a request with an error (INVALID_ARGUMENT: a filter it rejects). */
+export class ObserverRequestError extends BeelineError {
+  /** The gRPC status code's name, e.g. `INVALID_ARGUMENT`. */
+  readonly grpcCode: string;
+  constructor(message: string, grpcCode: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_OBSERVER_REQUEST', message, options);
+    this.grpcCode = grpcCode;
+  }
+}
+
 export function asBeelineError(err: unknown, operation?: string): BeelineError {
   if (err instanceof BeelineError) return err;
   const msg = err instanceof Error ? err.message : String(err);

@@ -7,6 +7,7 @@ import type { TCPFlags as _flow_TCPFlags, TCPFlags__Output as _flow_TCPFlags__Ou
 import type { IPVersion as _flow_IPVersion, IPVersion__Output as _flow_IPVersion__Output } from '../flow/IPVersion.js';
 import type { Workload as _flow_Workload, Workload__Output as _flow_Workload__Output } from '../flow/Workload.js';
 import type { TrafficDirection as _flow_TrafficDirection, TrafficDirection__Output as _flow_TrafficDirection__Output } from '../flow/TrafficDirection.js';
+import type { DropReason as _flow_DropReason, DropReason__Output as _flow_DropReason__Output } from '../flow/DropReason.js';
 
 /**
  * One flow filter: every field that is set must match (AND); within a
@@ -73,6 +74,14 @@ export interface FlowFilter {
   'trace_id'?: (string)[];
   'uuid'?: (string)[];
   'traffic_direction'?: (_flow_TrafficDirection)[];
+  /**
+   * RE2 patterns on the whole HTTP URL.
+   */
+  'http_url'?: (string)[];
+  /**
+   * Drop reasons (Verdict DROPPED).
+   */
+  'drop_reason_desc'?: (_flow_DropReason)[];
 }
 
 /**
@@ -140,4 +149,12 @@ export interface FlowFilter__Output {
   'trace_id': (string)[];
   'uuid': (string)[];
   'traffic_direction': (_flow_TrafficDirection__Output)[];
+  /**
+   * RE2 patterns on the whole HTTP URL.
+   */
+  'http_url': (string)[];
+  /**
+   * Drop reasons (Verdict DROPPED).
+   */
+  'drop_reason_desc': (_flow_DropReason__Output)[];
 }
