@@ -251,3 +251,17 @@ test('fuzz: the address parser agrees with node:net on random text, and every sp
     }
   }
 });
+
+test('drop_reason_desc and http_url (Hubble fields 33 and 31)', () => {
+  const drop = { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED' } as Flow;
+  const other = { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENY' } as Flow;
+  const m = compileFlowFilters([{ drop_reason_desc: ['POLICY_DENIED'] }]);
+  assert.equal(m(drop), true);
+  assert.equal(m(other), false);
+  assert.throws(() => compileFlowFilters([{ drop_reason_desc: ['NOPE'] as never }]), /whitelist\[0\]\.drop_reason_desc/);
+  const http = { l7: { http: { url: 'http://api.shop:8080/v1/orders?x=1' } } } as Flow;
+  const u = compileFlowFilters([{ http_url: ['/v1/orders\\?'] }]);
+  assert.equal(u(http), true);
+  assert.equal(u({ l7: { http: { url: 'http://api.shop/v2' } } } as Flow), false);
+  assert.throws(() => compileFlowFilters([{ http_url: ['('] }]), /whitelist\[0\]\.http_url/);
+});

@@ -64,6 +64,7 @@ export function compileFlowFilter(ff: FlowFilter, where = 'filter'): FlowPredica
   if (set(ff.destination_workload)) checks.push(workloadCheck(ff.destination_workload, (f) => f.destination?.workloads));
   if (set(ff.traffic_direction)) checks.push(enumCheck('flow.TrafficDirection', ff.traffic_direction, field('traffic_direction'), (f) => f.traffic_direction));
   if (set(ff.verdict)) checks.push(enumCheck('flow.Verdict', ff.verdict, field('verdict'), (f) => f.verdict));
+  if (set(ff.drop_reason_desc)) checks.push(enumCheck('flow.DropReason', ff.drop_reason_desc, field('drop_reason_desc'), (f) => f.drop_reason_desc));
   if (set(ff.ip_version)) checks.push(enumCheck('flow.IPVersion', ff.ip_version, field('ip_version'), (f) => f.IP?.ipVersion));
   if (set(ff.event_type)) checks.push(eventTypeCheck(ff.event_type));
   const l7Compatible = !set(ff.event_type) || ff.event_type.some((t) => Number(t.type ?? 0) === MESSAGE_TYPE_ACCESS_LOG);
@@ -78,6 +79,10 @@ export function compileFlowFilter(ff: FlowFilter, where = 'filter'): FlowPredica
   if (set(ff.http_path)) {
     if (!l7Compatible) throw new FlowFilterError(`${field('http_path')}: filtering by HTTP path requires the event type filter to match L7 events (type ${MESSAGE_TYPE_ACCESS_LOG})`);
     checks.push(httpPathCheck(ff.http_path, field('http_path')));
+  }
+  if (set(ff.http_url)) {
+    if (!l7Compatible) throw new FlowFilterError(`${field('http_url')}: filtering by HTTP URL requires the event type filter to match L7 events (type ${MESSAGE_TYPE_ACCESS_LOG})`);
+    checks.push(httpUrlCheck(ff.http_url, field('http_url')));
   }
   if (set(ff.protocol)) checks.push(protocolCheck(ff.protocol, field('protocol')));
   if (set(ff.source_port)) checks.push(portCheck(ff.source_port, field('source_port'), sourcePort));
@@ -672,6 +677,16 @@ function httpPathCheck(values: string[], where: string): Check {
     const path = requestPath(url);
     if (path === undefined) return false;
     for (const re of res) if (re.test(path)) return true;
+    return false;
+  };
+}
+
+function httpUrlCheck(values: string[], where: string): Check {
+  const res = values.map((v) => re2(String(v), where, String(v)));
+  return (f) => {
+    const url = f.l7?.http?.url;
+    if (!url) return false;
+    for (const re of res) if (re.test(url)) return true;
     return false;
   };
 }

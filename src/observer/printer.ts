@@ -10,7 +10,7 @@
  * the relay and the UI can reuse it.
  */
 import { protoRoot, toProtoJson } from '../api/proto.js';
-import { dropReasonExtText, tracePointText } from '../monitor/reasons.js';
+import { dropReasonExtText, tracePointText } from './reasons.js';
 import type { Flow, FlowEndpoint, FlowPolicy, GetFlowsResponse, ObserverNode, ServerStatusResponse } from './types.js';
 
 /** Output formats of `observe` (json is Hubble's alias of jsonpb). */
