@@ -238,3 +238,12 @@ test('list nodes: NAME STATUS AGE FLOWS/S CURRENT/MAX-FLOWS, sorted, Go duration
   assert.equal(goDuration(1_500_000n), '1.5ms');
   assert.equal(joinWithCutOff(['aaaaaaaaaa', 'bbbbbbbbbb', 'cccccccccc', 'dddddddddd', 'eeeeeeeeee'], ', ', 30), 'aaaaaaaaaa, bbbbbbbbbb (and 3 more)');
 });
+
+test('--print-policy-names on a policy drop: the deciding policies, and a default deny says so', async () => {
+  const { verdictText } = await import('./printer.js');
+  const pol = [{ name: 'server-ingress', namespace: 'obs', kind: 'CiliumNetworkPolicy', labels: [] }];
+  const drop = (reason: string) => ({ verdict: 'DROPPED', drop_reason_desc: reason, event_type: { type: 1, sub_type: 133 }, ingress_denied_by: pol }) as never;
+  assert.equal(verdictText(drop('POLICY_DENIED'), true), 'DROPPED BY default deny of server-ingress (CiliumNetworkPolicy)');
+  assert.equal(verdictText(drop('POLICY_DENY'), true), 'DROPPED BY server-ingress (CiliumNetworkPolicy)');
+  assert.equal(verdictText(drop('POLICY_DENIED'), false), 'DROPPED');
+});

@@ -245,7 +245,15 @@ export function policyNamesText(policies: FlowPolicy[] | null | undefined): stri
 export function verdictText(f: Flow, policyNames = false): string {
   const v = enumText('flow.Verdict', f.verdict);
   const isPolicyVerdict = Number(f.event_type?.type ?? 0) === MSG_POLICY_VERDICT;
-  if (!isPolicyVerdict) return v;
+  if (!isPolicyVerdict) {
+    // Beyond Hubble (which names policies on policy verdicts only): a policy
+    // drop names the policies behind it too; a default deny (reason 133)
+    // says so and names the policies that made the endpoint default-deny.
+    if (!policyNames || v !== 'DROPPED') return v;
+    const names = policyNamesText([...(f.ingress_denied_by ?? []), ...(f.egress_denied_by ?? [])]);
+    if (!names) return v;
+    return enumText('flow.DropReason', f.drop_reason_desc) === 'POLICY_DENIED' ? `${v}${names.replace(/^ BY /, ' BY default deny of ')}` : `${v}${names}`;
+  }
   const dir = enumText('flow.TrafficDirection', f.traffic_direction);
   switch (v) {
     case 'FORWARDED':
