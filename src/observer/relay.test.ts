@@ -3,90 +3,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, ClientReadableStream } from '@grpc/grpc-js';
-import { observerClient, observerServiceDefinition, serviceMapClient, startGrpcServer, type GrpcServerHandle } from '../api/grpc.js';
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import { observerClient, serviceMapClient, startGrpcServer, type GrpcServerHandle } from '../api/grpc.js';
 import type { Flow } from '../api/generated/flow/Flow.js';
-import type { GetFlowsRequest__Output } from '../api/generated/observer/GetFlowsRequest.js';
-import type { GetFlowsResponse, GetFlowsResponse__Output } from '../api/generated/observer/GetFlowsResponse.js';
-import type { ServerStatusResponse } from '../api/generated/observer/ServerStatusResponse.js';
+import type { GetFlowsResponse__Output } from '../api/generated/observer/GetFlowsResponse.js';
 import type { ObserverClient } from '../api/generated/observer/Observer.js';
 import type { GetServiceMapResponse__Output } from '../api/generated/servicemap/GetServiceMapResponse.js';
 import { logger } from '../common/log.js';
 import { Relay, nsOfTimestamp, timestampOfNs, type RelayPeer } from './relay.js';
 import { PriorityQueue } from './queue.js';
+import { BASE, FakeNode, flow, nowMs } from '../../test/lib/fake-observer.js';
 
-const BASE = BigInt(Date.now() - 60_000) * 1_000_000n;
 const quiet = logger('relay-test', { write: () => true } as unknown as NodeJS.WritableStream);
-
-/** A flow from node at BASE + ms. */
-function flow(node: string, ms: number, extra: Partial<Flow> = {}): Flow {
-  return { time: timestampOfNs(BASE + BigInt(ms) * 1_000_000n), node_name: node, verdict: 'FORWARDED', Summary: `${node}@${ms}`, ...extra };
-}
-
-/**
- * A node's Observer for tests: serves its flows (since/until, number, first,
- * follow), with an optional delay between writes to scramble arrival order.
- */
-class FakeNode {
-  readonly flows: Flow[] = [];
-  readonly following = new Set<ServerWritableStream<GetFlowsRequest__Output, GetFlowsResponse>>();
-  cancelled = 0;
-  calls = 0;
-  server!: GrpcServerHandle;
-  constructor(readonly name: string, readonly address: string, times: number[], readonly delayMs = 0, extra: Partial<Flow> = {}) {
-    for (const t of times) this.flows.push(flow(name, t, extra));
-  }
-
-  async start(): Promise<this> {
-    this.server = await startGrpcServer([this.address], [
-      {
-        definition: observerServiceDefinition(),
-        implementation: {
-          GetFlows: (call: ServerWritableStream<GetFlowsRequest__Output, GetFlowsResponse>) => void this.getFlows(call),
-          ServerStatus: (_c: ServerUnaryCall<unknown, ServerStatusResponse>, cb: sendUnaryData<ServerStatusResponse>) =>
-            cb(null, { num_flows: this.flows.length, max_flows: 100, seen_flows: this.flows.length + 1, uptime_ns: this.flows.length * 1000, version: `v-${this.name}` }),
-          GetNodes: (_c: unknown, cb: sendUnaryData<unknown>) => cb(null, { nodes: [] }),
-        },
-      },
-    ]);
-    return this;
-  }
-
-  private async getFlows(call: ServerWritableStream<GetFlowsRequest__Output, GetFlowsResponse>): Promise<void> {
-    this.calls++;
-    call.on('cancelled', () => {
-      this.cancelled++;
-      this.following.delete(call);
-    });
-    const r = call.request;
-    const since = nsOfTimestamp(r.since);
-    const until = nsOfTimestamp(r.until);
-    let sel = this.flows.filter((f) => {
-      const t = nsOfTimestamp(f.time)!;
-      return (since === undefined || t >= since) && (until === undefined || t < until);
-    });
-    const n = Number(r.number);
-    if (n > 0) sel = r.first ? sel.slice(0, n) : sel.slice(-n);
-    for (const f of sel) {
-      if (call.cancelled) return;
-      call.write({ flow: f, node_name: this.name, time: f.time });
-      if (this.delayMs) await new Promise((res) => setTimeout(res, this.delayMs));
-    }
-    if (r.follow) this.following.add(call);
-    else call.end();
-  }
-
-  /** A new flow, sent to following calls. */
-  emit(ms: number): void {
-    const f = flow(this.name, ms);
-    this.flows.push(f);
-    for (const c of this.following) c.write({ flow: f, node_name: this.name, time: f.time });
-  }
-
-  get peer(): RelayPeer {
-    return { name: this.name, address: this.address };
-  }
-}
 
 interface Fixture {
   dir: string;
@@ -221,7 +149,7 @@ test('GetFlows follow: the last N, then new flows from every node in order', asy
     const got = read(call, (rs) => summaries(rs).length >= 5);
     // Wait until both nodes follow, then add flows "now" (after the request).
     await waitFor(() => fx.nodes.every((n) => n.following.size === 1));
-    const now = Number((BigInt(Date.now()) * 1_000_000n - BASE) / 1_000_000n);
+    const now = nowMs();
     fx.nodes[1]!.emit(now + 1);
     fx.nodes[0]!.emit(now + 2);
     fx.nodes[1]!.emit(now + 3);
@@ -272,7 +200,7 @@ test('GetFlows follow: a node dying mid-stream is reported, the others keep stre
     const err = statuses(rs).find((s) => s.state_change === 'NODE_ERROR')!;
     assert.deepEqual(err.node_names, ['b']);
     assert.match(err.message, /^b: /);
-    fx.nodes[0]!.emit(Number((BigInt(Date.now()) * 1_000_000n - BASE) / 1_000_000n));
+    fx.nodes[0]!.emit(nowMs());
     await waitFor(() => summaries(rs).length === 3);
     assert.match(summaries(rs)[2]!, /^a@/);
     assert.equal(error, undefined);
@@ -297,7 +225,7 @@ test('GetFlows follow: a node that comes up later joins the stream', async () =>
     fx.nodes.push(late);
     await waitFor(() => statuses(rs).some((s) => s.state_change === 'NODE_CONNECTED' && s.node_names.includes('late')));
     await waitFor(() => late.following.size === 1);
-    late.emit(Number((BigInt(Date.now()) * 1_000_000n - BASE) / 1_000_000n));
+    late.emit(nowMs());
     await waitFor(() => summaries(rs).some((s) => s.startsWith('late@')));
     call.cancel();
   } finally {
@@ -412,7 +340,7 @@ test('GetServiceMap through the relay: the graph of every node\'s flows in the w
     await waitFor(() => graphs.length >= 1);
     assert.equal(graphs[0]!.flows, '3');
     await waitFor(() => a.following.size === 1 && b.following.size === 1);
-    const now = Number((BigInt(Date.now()) * 1_000_000n - BASE) / 1_000_000n);
+    const now = nowMs();
     a.flows.push(flow('a', now, syn(40003)));
     for (const c of a.following) c.write({ flow: a.flows.at(-1)!, node_name: 'a', time: a.flows.at(-1)!.time });
     await waitFor(() => graphs.at(-1)!.flows === '4');
