@@ -122,6 +122,20 @@ test('GetFlows merges every node into one strictly time-ordered stream', async (
   }
 });
 
+test('GetFlows passes lost events through, in time order with the flows', async () => {
+  const fx = await fixture([
+    { name: 'a', times: [10, 30] },
+    { name: 'b', times: [20] },
+  ]);
+  fx.nodes[1]!.lost.push({ ms: 25, n: 7 });
+  try {
+    const rs = await read(fx.client.GetFlows({}));
+    assert.deepEqual(rs.filter((r) => r.response_types !== 'node_status').map((r) => (r.flow ? r.flow.Summary : `lost:${r.lost_events!.num_events_lost}@${r.node_name}`)), ['a@10', 'b@20', 'lost:7@b', 'a@30']);
+  } finally {
+    await fx.close();
+  }
+});
+
 test('GetFlows number = the N most recent overall; first = the N oldest', async () => {
   const fx = await fixture([
     { name: 'a', times: [10, 30, 50, 70, 90] },

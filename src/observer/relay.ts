@@ -85,7 +85,8 @@ export class Relay {
       peerRetryMs: RELAY_DEFAULTS.peerRetryMs,
       name: 'relay',
       log: logger('relay'),
-      ...opts,
+      // An option given as undefined keeps its default.
+      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
     } as Relay['opts'];
   }
 
@@ -293,7 +294,9 @@ class FanOut {
   private readonly queue = new PriorityQueue<Item>(older);
   /** `number` set: the N newest (or, with `first`, oldest) history flows; undefined once sent. */
   private history?: PriorityQueue<Item>;
-  private readonly out: GetFlowsResponse[] = [];
+  /** Ready for the consumer, in order (from outHead on). */
+  private out: GetFlowsResponse[] = [];
+  private outHead = 0;
   private seq = 0;
   private collecting = true;
   private blocked = false;
@@ -301,6 +304,7 @@ class FanOut {
   private unblockedMs = 0;
   private closed = false;
   private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
   private retry?: NodeJS.Timeout;
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
@@ -451,8 +455,6 @@ class FanOut {
   /** Moves what is ready from the buffers to the consumer, then ends or re-arms the timer. */
   private pump(): void {
     if (this.closed || this.collecting) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
     const now = Date.now();
     const finished = this.finished();
     if (this.history) {
@@ -474,14 +476,14 @@ class FanOut {
     }
     this.flushOut();
     this.throttle();
-    if (finished && this.queue.size === 0 && this.out.length === 0) {
+    if (finished && this.queue.size === 0 && this.outHead === this.out.length) {
       this.closed = true;
       this.stop();
       this.resolveDone();
       return;
     }
     const top = this.queue.peek();
-    if (top && !this.blocked) this.arm(this.waitedSince(top) + this.opts.sortBufferMs);
+    this.arm(top && !this.blocked ? this.waitedSince(top) + this.opts.sortBufferMs : Infinity);
   }
 
   private waitedSince(it: Item): number {
@@ -494,15 +496,30 @@ class FanOut {
     return this.follow ? at : Infinity;
   }
 
+  /** One timer for the next moment something may become ready (Infinity: none); kept when unchanged. */
   private arm(atMs: number): void {
+    if (atMs === this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = atMs;
     if (!Number.isFinite(atMs)) return;
-    this.timer = setTimeout(() => this.pump(), Math.max(0, atMs - Date.now()) + 1);
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, atMs - Date.now()) + 1);
   }
 
   /** Writes the queued responses while the consumer takes them; a full consumer pauses every node. */
   private flushOut(): void {
-    while (!this.blocked && this.out.length > 0 && !this.closed) {
-      if (this.sink.send(this.out.shift()!)) continue;
+    while (!this.blocked && this.outHead < this.out.length && !this.closed) {
+      const r = this.out[this.outHead++]!;
+      if (this.outHead === this.out.length) {
+        this.out = [];
+        this.outHead = 0;
+      } else if (this.outHead > 1024 && this.outHead * 2 > this.out.length) {
+        this.out = this.out.slice(this.outHead);
+        this.outHead = 0;
+      }
+      if (this.sink.send(r)) continue;
       this.blocked = true;
       this.throttle();
       void this.sink.drained().then(() => {

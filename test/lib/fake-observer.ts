@@ -32,6 +32,8 @@ export class FakeNode {
   readonly flows: Flow[] = [];
   readonly following = new Set<ServerWritableStream<GetFlowsRequest__Output, GetFlowsResponse>>();
   cancelled = 0;
+  /** Lost-event notices (at BASE + ms, with a count) served among the flows. */
+  readonly lost: { ms: number; n: number }[] = [];
   calls = 0;
   server!: GrpcServerHandle;
   constructor(readonly name: string, readonly address: string, times: number[], readonly delayMs = 0, extra: Partial<Flow> = {}) {
@@ -68,9 +70,15 @@ export class FakeNode {
     });
     const n = Number(r.number);
     if (n > 0) sel = r.first ? sel.slice(0, n) : sel.slice(-n);
-    for (const f of sel) {
+    const out: GetFlowsResponse[] = sel.map((f) => ({ flow: f, node_name: this.name, time: f.time }));
+    for (const l of this.lost) {
+      const time = timestampOfNs(BASE + BigInt(l.ms) * 1_000_000n);
+      out.push({ lost_events: { source: 'PERF_EVENT_RING_BUFFER', num_events_lost: l.n }, node_name: this.name, time });
+    }
+    out.sort((x, y) => (nsOfTimestamp(x.time)! < nsOfTimestamp(y.time)! ? -1 : 1));
+    for (const resp of out) {
       if (call.cancelled) return;
-      call.write({ flow: f, node_name: this.name, time: f.time });
+      call.write(resp);
       if (this.delayMs) await new Promise((res) => setTimeout(res, this.delayMs));
     }
     if (r.follow) this.following.add(call);
