@@ -225,7 +225,8 @@ function grpcError(code: GrpcStatus, details: string): ServiceError {
 /** The words of a gRPC or other error, without grpc-js's "14 UNAVAILABLE: " prefix. */
 function errorText(e: unknown): string {
   const se = e as Partial<ServiceError>;
-  if (typeof se?.details === 'string' && se.details) return se.details;
+  // grpc-js appends an empty "Resolution note:" to connection failures.
+  if (typeof se?.details === 'string' && se.details) return se.details.replace(/\s*Resolution note:\s*$/, '');
   return e instanceof Error ? e.message : String(e);
 }
 
