@@ -19,7 +19,7 @@ test('--version and version print the package version', () => {
 });
 
 test('--help works on every command', () => {
-  const paths = [[], ['lab'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status'], ['lab', 'list'], ['lab', 'exec'], ['lab', 'etcd', 'stop'], ['lab', 'etcd', 'start'], ['status'], ['bpf'], ['bpf', 'metrics', 'list'], ['bpf', 'features'], ['bpf', 'endpoint', 'list'], ['bpf', 'ipcache', 'list'], ['bpf', 'ct', 'list'], ['bpf', 'ct', 'gc'], ['endpoint', 'list'], ['endpoint', 'get'], ['agent'], ['operator'], ['probe'], ['monitor'], ['apply'], ['delete'], ['get'], ['describe']];
+  const paths = [[], ['lab'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status'], ['lab', 'list'], ['lab', 'exec'], ['lab', 'etcd', 'stop'], ['lab', 'etcd', 'start'], ['status'], ['bpf'], ['bpf', 'metrics', 'list'], ['bpf', 'features'], ['bpf', 'endpoint', 'list'], ['bpf', 'ipcache', 'list'], ['bpf', 'ct', 'list'], ['bpf', 'ct', 'gc'], ['endpoint', 'list'], ['endpoint', 'get'], ['agent'], ['operator'], ['relay'], ['probe'], ['monitor'], ['apply'], ['delete'], ['get'], ['describe']];
   for (const p of paths) {
     const r = beeline([...p, '--help'], env);
     assert.equal(r.code, 0, `beeline ${p.join(' ')} --help: ${r.stderr}`);

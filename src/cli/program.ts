@@ -10,6 +10,7 @@ import { version } from '../common/version.js';
 import { registerLab } from './lab.js';
 import { registerAgent } from './agent.js';
 import { registerOperator } from './operator.js';
+import { registerRelay } from './relay.js';
 import { registerStatus } from './status.js';
 import { registerBpf } from './bpf.js';
 import { registerProbe, registerProbes, registerServe } from './probe.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerObserve(program);
   registerAgent(program);
   registerOperator(program);
+  registerRelay(program);
   registerProbe(program);
   registerProbes(program);
   registerServe(program);

@@ -1,0 +1,389 @@
+/**
+ * The service map: who talks to whom, built from flows. A pure builder
+ * (flows in, graph out) plus the ServiceMap gRPC service the relay serves
+ * over its own merged GetFlows.
+ *
+ * Nodes: pods grouped by their workload (Endpoint.workloads[0], else the pod
+ * itself); Services (destination_service: client → Service → backend, both
+ * edges); reserved identities (world, host, remote-node, health,
+ * kube-apiserver, from `reserved:` labels); outside peers known by DNS name
+ * (destination_names / source_names) as FQDN; anything else by its address.
+ * Ids are stable: `kind/namespace/name` (`workload/shop/web`, `reserved//world`).
+ *
+ * What an edge counts (`flows`): connections and requests, not packets, as
+ * Hubble's UI shows them. A forwarded or audited L3/L4 flow counts when it
+ * starts a connection: a TCP SYN without ACK, the first packet of any other
+ * protocol (trace_reason NEW), or a policy-verdict event; the same start seen
+ * again within 10 s (both nodes' observation points, the verdict next to its
+ * trace, a retransmitted SYN) counts once. A drop always counts: every dropped
+ * packet is a failed attempt. An L7 request record counts on its protocol's
+ * edge (http/dns/kafka); its response (reversed to client → server) brings the
+ * status class and latency. Replies and mid-connection packets count nothing
+ * but still make the edge and move last_seen.
+ */
+import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Flow } from '../api/generated/flow/Flow.js';
+import type { Endpoint } from '../api/generated/flow/Endpoint.js';
+import type { GetFlowsRequest } from '../api/generated/observer/GetFlowsRequest.js';
+import type { GetServiceMapRequest__Output } from '../api/generated/servicemap/GetServiceMapRequest.js';
+import type { GetServiceMapResponse } from '../api/generated/servicemap/GetServiceMapResponse.js';
+import type { MapEdge } from '../api/generated/servicemap/MapEdge.js';
+import type { MapNode } from '../api/generated/servicemap/MapNode.js';
+import type { MapNodeKind } from '../api/generated/servicemap/MapNodeKind.js';
+import type { FlowFanOut, FlowSink } from './relay.js';
+import { flowTimeNs } from './types.js';
+
+export interface ServiceMapOptions {
+  /** Only flows with a source or destination (or destination Service) in these namespaces; empty: all. */
+  namespaces?: string[];
+}
+
+/** Reserved identities by precedence: kube-apiserver endpoints also carry reserved:host or world. */
+const RESERVED = ['kube-apiserver', 'host', 'remote-node', 'health', 'ingress', 'world', 'world-ipv4', 'world-ipv6', 'init', 'unmanaged'];
+/** Repeats of a connection start within this window count once. */
+const DEDUP_NS = 10_000_000_000n;
+/** Latency samples kept per edge (a uniform sample beyond that). */
+const MAX_SAMPLES = 10_000;
+/** Connection starts remembered for dedup before the oldest are forgotten. */
+const MAX_STARTS = 100_000;
+
+interface NodeAcc {
+  node: MapNode & { id: string; labels: string[] };
+  identities: Set<number>;
+}
+
+interface EdgeAcc {
+  id: string;
+  source_id: string;
+  destination_id: string;
+  protocol: string;
+  port: number;
+  flows: number;
+  forwarded: number;
+  dropped: number;
+  audit: number;
+  requests: number;
+  responses: number;
+  status: Map<string, number>;
+  latencies: number[];
+  latencySeen: number;
+  dropReasons: Set<string>;
+  lastSeen: bigint;
+}
+
+type NodeRef = { id: string; kind: MapNodeKind; name: string; namespace: string; labels: string[]; identity?: number };
+
+/** Builds a service map incrementally: add() flows, build() a graph whenever needed. */
+export class ServiceMapBuilder {
+  private readonly namespaces?: Set<string>;
+  private readonly nodes = new Map<string, NodeAcc>();
+  private readonly edges = new Map<string, EdgeAcc>();
+  private readonly starts = new Map<string, bigint>();
+  private flowCount = 0;
+
+  constructor(opts: ServiceMapOptions = {}) {
+    if (opts.namespaces?.length) this.namespaces = new Set(opts.namespaces);
+  }
+
+  /** Takes one flow into the graph (ignored when outside the namespaces). */
+  add(f: Flow): void {
+    if (this.namespaces && !this.inNamespaces(f)) return;
+    this.flowCount++;
+    const t = flowTimeNs(f);
+    const l7 = f.l7;
+    const reply = f.is_reply ? !!f.is_reply.value : !!f.reply;
+    const l4 = l4Of(f);
+    if (l7 && (l7.type === 'REQUEST' || l7.type === 'RESPONSE')) {
+      const proto = l7.record ?? (l7.http ? 'http' : l7.dns ? 'dns' : l7.kafka ? 'kafka' : 'l7');
+      if (l7.type === 'REQUEST') {
+        for (const e of this.edgesOf(f.source, f.destination, f, 'source', proto, l4.dport, t)) {
+          e.requests++;
+          this.countVerdict(e, f);
+        }
+      } else {
+        // A response travels server → client; the edge is the client's request.
+        for (const e of this.edgesOf(f.destination, f.source, f, 'destination', proto, l4.sport, t)) {
+          e.responses++;
+          const code = l7.http?.code ?? 0;
+          if (code > 0) e.status.set(`${Math.floor(code / 100)}xx`, (e.status.get(`${Math.floor(code / 100)}xx`) ?? 0) + 1);
+          const ns = Number(String(l7.latency_ns ?? 0));
+          if (ns > 0) addSample(e, ns / 1e6);
+          if (f.verdict === 'DROPPED') this.countVerdict(e, f);
+        }
+      }
+      return;
+    }
+    if (reply && f.verdict !== 'DROPPED') {
+      // A reply belongs to the connection its request opened: only last_seen moves.
+      for (const e of this.edgesOf(f.destination, f.source, f, 'destination', l4.proto, l4.sport, t)) void e;
+      return;
+    }
+    const edges = this.edgesOf(f.source, f.destination, f, 'source', l4.proto, l4.dport, t);
+    if (!this.countsAsConnection(f, l4, t)) return;
+    for (const e of edges) this.countVerdict(e, f);
+  }
+
+  /** The graph of everything added so far; ids sorted for stable output. */
+  build(window: { sinceNs?: bigint; untilNs?: bigint } = {}): GetServiceMapResponse {
+    const nodes = [...this.nodes.values()]
+      .map((n): MapNode => ({ ...n.node, identities: [...n.identities].sort((a, b) => a - b) }))
+      .sort((a, b) => cmp(a.id!, b.id!));
+    const edges = [...this.edges.values()]
+      .map((e): MapEdge => {
+        const lat = [...e.latencies].sort((a, b) => a - b);
+        return {
+          id: e.id,
+          source_id: e.source_id,
+          destination_id: e.destination_id,
+          protocol: e.protocol,
+          port: e.port,
+          flows: String(e.flows),
+          forwarded: String(e.forwarded),
+          dropped: String(e.dropped),
+          audit: String(e.audit),
+          // Without request records (only responses seen), each response stands for its request.
+          requests: String(Math.max(e.requests, e.responses)),
+          status: Object.fromEntries([...e.status].sort((a, b) => cmp(a[0], b[0])).map(([k, v]) => [k, String(v)])),
+          latency_p50_ms: percentile(lat, 50),
+          latency_p95_ms: percentile(lat, 95),
+          latency_p99_ms: percentile(lat, 99),
+          drop_reasons: [...e.dropReasons].sort(),
+          last_seen: e.lastSeen > 0n ? timestampOf(e.lastSeen) : null,
+        };
+      })
+      .sort((a, b) => cmp(a.id!, b.id!));
+    return {
+      nodes,
+      edges,
+      since: window.sinceNs !== undefined ? timestampOf(window.sinceNs) : null,
+      until: window.untilNs !== undefined ? timestampOf(window.untilNs) : null,
+      flows: String(this.flowCount),
+    };
+  }
+
+  private inNamespaces(f: Flow): boolean {
+    const ns = this.namespaces!;
+    return ns.has(f.source?.namespace ?? '') || ns.has(f.destination?.namespace ?? '') || ns.has(f.destination_service?.namespace ?? '');
+  }
+
+  private countVerdict(e: EdgeAcc, f: Flow): void {
+    e.flows++;
+    if (f.verdict === 'DROPPED') {
+      e.dropped++;
+      const why = f.drop_reason_desc;
+      if (why && why !== 'DROP_REASON_UNKNOWN') e.dropReasons.add(String(why));
+    } else if (f.verdict === 'AUDIT') e.audit++;
+    else if (f.verdict === 'FORWARDED' || f.verdict === 'TRANSLATED' || f.verdict === 'REDIRECTED' || f.verdict === 'TRACED') e.forwarded++;
+  }
+
+  private countsAsConnection(f: Flow, l4: L4, t: bigint): boolean {
+    if (f.verdict === 'DROPPED') return true;
+    const policyVerdict = f.event_type?.type === 5;
+    const start = policyVerdict || (l4.proto === 'tcp' ? !!l4.syn && !l4.ack : f.trace_reason === 'NEW');
+    if (!start) return false;
+    const key = `${f.IP?.source}|${l4.sport}|${f.IP?.destination}|${l4.dport}|${l4.proto}`;
+    const prev = this.starts.get(key);
+    this.starts.delete(key);
+    this.starts.set(key, t);
+    if (this.starts.size > MAX_STARTS) this.starts.delete(this.starts.keys().next().value!);
+    return prev === undefined || t - prev > DEDUP_NS || prev - t > DEDUP_NS;
+  }
+
+  /** The edge(s) a flow from src to dst makes: through its Service when it has one. */
+  private edgesOf(src: Endpoint | null | undefined, dst: Endpoint | null | undefined, f: Flow, srcSide: 'source' | 'destination', protocol: string, port: number, t: bigint): EdgeAcc[] {
+    const ips = f.IP;
+    const srcIP = srcSide === 'source' ? ips?.source : ips?.destination;
+    const dstIP = srcSide === 'source' ? ips?.destination : ips?.source;
+    const srcNames = srcSide === 'source' ? f.source_names : f.destination_names;
+    const dstNames = srcSide === 'source' ? f.destination_names : f.source_names;
+    const a = this.node(nodeRef(src, srcIP, srcNames));
+    const b = this.node(nodeRef(dst, dstIP, dstNames));
+    const svc = f.destination_service;
+    if (svc?.name) {
+      const s = this.node({ id: `service/${svc.namespace ?? ''}/${svc.name}`, kind: 'SERVICE', name: svc.name, namespace: svc.namespace ?? '', labels: [] });
+      return [this.edge(a, s, protocol, port, t), this.edge(s, b, protocol, port, t)];
+    }
+    return [this.edge(a, b, protocol, port, t)];
+  }
+
+  private node(ref: NodeRef): string {
+    let n = this.nodes.get(ref.id);
+    if (!n) {
+      n = { node: { id: ref.id, kind: ref.kind, name: ref.name, namespace: ref.namespace, labels: ref.labels }, identities: new Set() };
+      this.nodes.set(ref.id, n);
+    }
+    if (ref.identity) n.identities.add(ref.identity);
+    return ref.id;
+  }
+
+  private edge(src: string, dst: string, protocol: string, port: number, t: bigint): EdgeAcc {
+    const id = `${src}>${dst}:${protocol}/${port}`;
+    let e = this.edges.get(id);
+    if (!e) {
+      e = { id, source_id: src, destination_id: dst, protocol, port, flows: 0, forwarded: 0, dropped: 0, audit: 0, requests: 0, responses: 0, status: new Map(), latencies: [], latencySeen: 0, dropReasons: new Set(), lastSeen: 0n };
+      this.edges.set(id, e);
+    }
+    if (t > e.lastSeen) e.lastSeen = t;
+    return e;
+  }
+}
+
+/** The service map of some flows (see the file comment for what counts). */
+export function buildServiceMap(flows: Iterable<Flow>, opts: ServiceMapOptions = {}): GetServiceMapResponse {
+  const b = new ServiceMapBuilder(opts);
+  for (const f of flows) b.add(f);
+  return b.build();
+}
+
+/** What a flow's endpoint is on the map. */
+function nodeRef(ep: Endpoint | null | undefined, ip: string | undefined, names: string[] | undefined): NodeRef {
+  const labels = ep?.labels ?? [];
+  const identity = ep?.identity || undefined;
+  const ns = ep?.namespace ?? '';
+  if (ep?.pod_name) {
+    const w = ep.workloads?.[0];
+    const name = w?.name || ep.pod_name;
+    return { id: `workload/${ns}/${name}`, kind: 'WORKLOAD', name, namespace: ns, labels: labels.filter((l) => !l.startsWith('k8s:io.kubernetes.pod.namespace') && !l.includes('pod-template-hash')), identity };
+  }
+  const reserved = RESERVED.find((r) => labels.includes(`reserved:${r}`));
+  const world = reserved === undefined || reserved.startsWith('world');
+  if (names?.length && world) return { id: `fqdn//${names[0]}`, kind: 'FQDN', name: names[0]!, namespace: '', labels: [], identity };
+  if (reserved) {
+    const name = reserved.startsWith('world') ? 'world' : reserved;
+    return { id: `reserved//${name}`, kind: 'RESERVED', name, namespace: '', labels: [`reserved:${name}`], identity };
+  }
+  const addr = ip || 'unknown';
+  return { id: `ip//${addr}`, kind: 'IP', name: addr, namespace: '', labels: labels.filter((l) => l.startsWith('cidr:')), identity };
+}
+
+interface L4 {
+  proto: string;
+  sport: number;
+  dport: number;
+  syn?: boolean;
+  ack?: boolean;
+}
+
+function l4Of(f: Flow): L4 {
+  const l4 = f.l4;
+  if (l4?.TCP) return { proto: 'tcp', sport: l4.TCP.source_port ?? 0, dport: l4.TCP.destination_port ?? 0, syn: l4.TCP.flags?.SYN, ack: l4.TCP.flags?.ACK };
+  if (l4?.UDP) return { proto: 'udp', sport: l4.UDP.source_port ?? 0, dport: l4.UDP.destination_port ?? 0 };
+  if (l4?.SCTP) return { proto: 'sctp', sport: l4.SCTP.source_port ?? 0, dport: l4.SCTP.destination_port ?? 0 };
+  if (l4?.ICMPv4 || l4?.ICMPv6) return { proto: 'icmp', sport: 0, dport: 0 };
+  return { proto: 'ip', sport: 0, dport: 0 };
+}
+
+function addSample(e: EdgeAcc, ms: number): void {
+  e.latencySeen++;
+  if (e.latencies.length < MAX_SAMPLES) e.latencies.push(ms);
+  else {
+    // Reservoir sampling: every response equally likely to be kept.
+    const j = Math.floor(Math.random() * e.latencySeen);
+    if (j < MAX_SAMPLES) e.latencies[j] = ms;
+  }
+}
+
+/** Nearest-rank percentile of sorted samples (0 when none). */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function timestampOf(ns: bigint) {
+  return { seconds: String(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) };
+}
+
+function nsOf(t: { seconds?: unknown; nanos?: number } | null | undefined): bigint | undefined {
+  if (!t) return undefined;
+  return BigInt(String(t.seconds ?? 0)) * 1_000_000_000n + BigInt(t.nanos ?? 0);
+}
+
+/** Default window of GetServiceMap / WatchServiceMap without `since`. */
+export const SERVICE_MAP_WINDOW_MS = 5 * 60_000;
+export const SERVICE_MAP_INTERVAL_MS = 2000;
+
+/** Starts a merged GetFlows into a sink: the relay's fan-out (Relay.flows). */
+export type FlowSource = (req: GetFlowsRequest, sink: FlowSink) => FlowFanOut;
+
+/** The ServiceMap service over a flow source (the relay's own merge). */
+export function serviceMapImplementation(source: FlowSource): UntypedServiceImplementation {
+  const window = (req: GetServiceMapRequest__Output) => {
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const untilNs = nsOf(req.until);
+    const sinceNs = nsOf(req.since) ?? (untilNs ?? nowNs) - BigInt(SERVICE_MAP_WINDOW_MS) * 1_000_000n;
+    return { sinceNs, untilNs, nowNs };
+  };
+  const feed = (b: ServiceMapBuilder): FlowSink => ({
+    send: (r) => {
+      if (r.flow) b.add(r.flow);
+      return true;
+    },
+    drained: () => Promise.resolve(),
+  });
+  const filters = (req: GetServiceMapRequest__Output) => ({ whitelist: req.whitelist, blacklist: req.blacklist });
+
+  return {
+    GetServiceMap: (call: ServerUnaryCall<GetServiceMapRequest__Output, GetServiceMapResponse>, cb: sendUnaryData<GetServiceMapResponse>) => {
+      const req = call.request;
+      const w = window(req);
+      const until = w.untilNs ?? w.nowNs;
+      const b = new ServiceMapBuilder({ namespaces: req.namespaces });
+      const run = source({ ...filters(req), since: timestampOf(w.sinceNs), until: timestampOf(until), follow: false }, feed(b));
+      call.on('cancelled', () => run.cancel());
+      run.done.then(
+        () => cb(null, b.build({ sinceNs: w.sinceNs, untilNs: until })),
+        (e: Error) => cb({ code: GrpcStatus.INTERNAL, details: e.message, name: 'Error', message: e.message }),
+      );
+    },
+    WatchServiceMap: (call: ServerWritableStream<GetServiceMapRequest__Output, GetServiceMapResponse>) => {
+      const req = call.request;
+      const w = window(req);
+      const interval = req.interval_ms > 0 ? req.interval_ms : SERVICE_MAP_INTERVAL_MS;
+      const b = new ServiceMapBuilder({ namespaces: req.namespaces });
+      let run: FlowFanOut | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let ended = false;
+      let full = false;
+      const finish = () => {
+        if (ended) return;
+        ended = true;
+        clearInterval(timer);
+        run?.cancel();
+        if (!call.cancelled) {
+          snapshot();
+          call.end();
+        }
+      };
+      const snapshot = () => {
+        // A slow reader gets the latest graph when it catches up, not a backlog.
+        if (full || call.cancelled) return;
+        const untilNs = BigInt(Date.now()) * 1_000_000n;
+        if (!call.write(b.build({ sinceNs: w.sinceNs, untilNs: w.untilNs !== undefined && w.untilNs < untilNs ? w.untilNs : untilNs }))) {
+          full = true;
+          call.once('drain', () => (full = false));
+        }
+      };
+      call.on('cancelled', () => {
+        ended = true;
+        clearInterval(timer);
+        run?.cancel();
+      });
+      // The window so far first (one graph), then follow from there.
+      const startNs = w.untilNs !== undefined && w.untilNs < w.nowNs ? w.untilNs : w.nowNs;
+      run = source({ ...filters(req), since: timestampOf(w.sinceNs), until: timestampOf(startNs), follow: false }, feed(b));
+      run.done.then(() => {
+        if (ended) return;
+        snapshot();
+        if (w.untilNs !== undefined && w.untilNs <= startNs) return finish();
+        run = source({ ...filters(req), since: timestampOf(startNs), ...(w.untilNs !== undefined ? { until: timestampOf(w.untilNs) } : {}), follow: true }, feed(b));
+        timer = setInterval(snapshot, interval);
+        run.done.then(finish, finish);
+      }, finish);
+    },
+  };
+}
