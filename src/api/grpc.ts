@@ -5,7 +5,8 @@
  */
 import { credentials, Server, ServerCredentials, type ChannelOptions, type UntypedServiceImplementation, type ServiceDefinition } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ObserverClient } from './generated/observer/Observer.js';
 import type { ServiceMapClient } from './generated/servicemap/ServiceMap.js';
 import { api } from './proto.js';
@@ -41,6 +42,7 @@ export async function startGrpcServer(addresses: GrpcAddress[], services: { defi
       const path = unixPath(a);
       // A stale socket from a killed process would make the bind fail.
       if (path && existsSync(path)) unlinkSync(path);
+      if (path) mkdirSync(dirname(path), { recursive: true });
       const target = path ? `unix://${path}` : a;
       const port = await new Promise<number>((resolve, reject) => server.bindAsync(target, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`gRPC listen on ${a}: ${err.message}`)) : resolve(p))));
       bound.push(path ? `unix://${path}` : a.replace(/:0$/, `:${port}`));

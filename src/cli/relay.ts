@@ -38,7 +38,7 @@ export function registerRelay(program: Command): void {
   program
     .command('relay')
     .description("run the relay: one Observer (GetFlows, ServerStatus, GetNodes) and ServiceMap for all nodes (started by lab up)")
-    .option('--listen <address>', 'where to serve, repeatable: unix:///path/relay.sock or 127.0.0.1:4245 (default with --lab: the lab\'s relay.sock)', collect, [])
+    .option('--listen <address>', 'where to serve, repeatable: unix:///path/relay.sock or 127.0.0.1:4245 (default with --lab: the lab\'s relay/observer.sock)', collect, [])
     .option('--peer <name=address>', "a node's Observer, repeatable: node1=unix:///run/beeline/labs/demo/nodes/node1/observer.sock", collect, [])
     .option('--lab <name>', "the nodes of this lab (re-read on every request)")
     .option('--sort-buffer <duration>', 'how long a flow may wait for older ones from a quieter node', `${RELAY_DEFAULTS.sortBufferMs}ms`)

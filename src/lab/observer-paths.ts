@@ -12,10 +12,8 @@ export function agentObserverSocketPath(lab: string, node: string): string {
   return join(labDir(lab), 'nodes', node, 'observer.sock');
 }
 
-/** The lab relay's gRPC socket (the cluster-wide Observer and ServiceMap): `<lab>/relay.sock`. */
-export function relaySocketPath(lab: string): string {
-  return join(labDir(lab), 'relay.sock');
-}
+/** The lab relay's gRPC socket (the cluster-wide Observer and ServiceMap), where `observe` looks for it. */
+export { relaySocketPath } from './relay-paths.js';
 
 /**
  * The relay's peers for a lab: every node agent the lab recorded, with its
