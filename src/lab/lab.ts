@@ -316,6 +316,16 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       if (st.podCIDR) ipIn(plan.world.netns, ['route', 'replace', st.podCIDR, 'via', n.ip], `route ${n.name}'s pod CIDR from the outside world`);
     }
 
+    // The relay merges every node's flows (like hubble-relay); unix sockets only, in the fabric's namespace like the operator.
+    state.relay = startDaemon({
+      role: 'relay',
+      netns: fab,
+      cgroupDir: ensureCgroup(plan.name, 'relay'),
+      log: join(dir, 'relay.log'),
+      cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'relay', '--lab', plan.name],
+    });
+    writeState(state);
+
     p.step(`lab ${plan.name}: kubelets`);
     state.kubelets = {};
     for (const n of plan.nodes) {
@@ -408,6 +418,7 @@ export async function labDown(name: string, opts: { quiet?: boolean } = {}): Pro
   p.step(`lab ${name}: stopping kubelets, agents, controllers, DNS and etcd`);
   await Promise.all(Object.values(state.kubelets ?? {}).map((k) => stopProcess(k)));
   await Promise.all(Object.values(state.agents).map((a) => stopProcess(a.process)));
+  if (state.relay) await stopProcess(state.relay);
   if (state.operator) await stopProcess(state.operator);
   if (state.controllers) await stopProcess(state.controllers);
   await Promise.all(Object.values(state.dns ?? {}).map((d) => stopProcess(d)));

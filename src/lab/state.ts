@@ -39,6 +39,8 @@ export interface LabState {
   operator?: OwnedProcess;
   /** The lab's scheduler and controllers (src/lab/controllers.ts). */
   controllers?: OwnedProcess;
+  /** The flow relay (src/observer/relay.ts): every node's Observer merged on one socket. */
+  relay?: OwnedProcess;
   /** DNS servers: `world` (the outside world's) and one per node (the cluster DNS). */
   dns?: Record<string, OwnedProcess>;
   /** Per node: the kubelet. */

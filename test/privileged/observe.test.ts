@@ -11,6 +11,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
 import { until, sleep } from '../lib/wait.js';
+import { parseTimestampJson } from '../../src/api/proto.js';
+import { createRequire } from 'node:module';
+const require_ = createRequire(import.meta.url);
 
 const LAB = 'obs';
 const RING = 256;
@@ -46,6 +49,13 @@ metadata: {name: sysprobe, namespace: kube-system, labels: {app: sysprobe}}
 spec:
   nodeName: node2
   containers: [{name: c, image: busybox, command: ["sleep", "infinity"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sysecho, namespace: kube-system, labels: {app: sysecho}}
+spec:
+  nodeName: node1
+  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.47, args: ["netexec", "--http-port=8080", "--udp-port=8081"]}]
 ---
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -89,22 +99,29 @@ const ns = (e?: { namespace?: string }) => e?.namespace ?? '';
 const either = (f: JsonFlow, p: (e: JsonFlow['source']) => boolean) => p(f.source) || p(f.destination);
 const dport = (f: JsonFlow) => f.l4?.TCP?.destination_port ?? f.l4?.UDP?.destination_port;
 const ids = (fs: JsonFlow[]) => fs.map((f) => f.uuid).sort();
+/** Nanoseconds of an RFC 3339 time (the fraction may have 0 to 9 digits). */
+function ns_(t: string): bigint {
+  const p = parseTimestampJson(t);
+  assert.ok(p, `time ${t}`);
+  return BigInt(p.seconds) * 1_000_000_000n + BigInt(p.nanos);
+}
 
 test('observe through the relay: each filter returns exactly its flows from both nodes; drops name their policy; metrics; history', { timeout: 420_000 }, async (t) => {
-  t.after(() => beeline(['lab', 'down', '--name', LAB, '-q']));
+  t.after(() => { if (!process.env.BEELINE_KEEP_LAB) beeline(['lab', 'down', '--name', LAB, '-q']); });
   beeline(['lab', 'down', '--name', LAB, '-q']);
   const up = beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '-q', '--hubble-event-buffer-capacity', String(RING)]);
   assert.equal(up.code, 0, up.stderr);
   const r = spawnSync(beelineBin, ['apply', '-f', '-'], { input: MANIFESTS, encoding: 'utf8', env: { ...process.env, ...env } });
   assert.equal(r.status, 0, r.stderr);
-  const serverIP = await until('the pods run', () => {
+  const ips = await until('the pods run', () => {
     const pods = [
       ...(JSON.parse(beelineOk(['get', 'pods', '-n', 'obs', '-o', 'json'], env).stdout).items as { metadata: { name: string }; status?: { phase?: string; podIP?: string } }[]),
-      ...(JSON.parse(beelineOk(['get', 'pods', '-n', 'kube-system', '-o', 'json'], env).stdout).items as { metadata: { name: string }; status?: { phase?: string; podIP?: string } }[]).filter((p) => p.metadata.name === 'sysprobe'),
+      ...(JSON.parse(beelineOk(['get', 'pods', '-n', 'kube-system', '-o', 'json'], env).stdout).items as { metadata: { name: string }; status?: { phase?: string; podIP?: string } }[]).filter((p) => p.metadata.name.startsWith('sys')),
     ];
-    if (pods.filter((p) => p.status?.phase === 'Running').length !== 4) return undefined;
-    return pods.find((p) => p.metadata.name === 'server')?.status?.podIP;
+    if (pods.filter((p) => p.status?.phase === 'Running' && p.status.podIP).length !== 5) return undefined;
+    return Object.fromEntries(pods.map((p) => [p.metadata.name, p.status!.podIP!]));
   }, 120_000, 500);
+  const serverIP = ips.server!;
   await until('the server enforces its policy', () => {
     const nodes = JSON.parse(beelineOk(['policy', 'get', '-o', 'json'], env).stdout) as { endpoints: { pod: string; ingressEnforced: boolean }[] }[];
     return nodes.flatMap((n) => n.endpoints).some((e) => e.pod === 'obs/server' && e.ingressEnforced);
@@ -118,6 +135,7 @@ test('observe through the relay: each filter returns exactly its flows from both
   for (let i = 0; i < 2; i++) {
     assert.equal(beeline(['exec', '-n', 'obs', 'client', '--', beelineBin, 'probe', 'udp', `${serverIP}:8081`], env).code, 0, 'client → server UDP is allowed');
     assert.equal(beeline(['exec', '-n', 'kube-system', 'sysprobe', '--', beelineBin, 'probe', 'udp', `${serverIP}:8081`], env).code, 0, 'kube-system → server UDP is allowed');
+    assert.equal(beeline(['exec', '-n', 'kube-system', 'sysprobe', '--', beelineBin, 'probe', 'udp', `${ips.sysecho}:8081`], env).code, 0, 'kube-system → kube-system UDP');
   }
   assert.notEqual(beeline(['exec', '-n', 'obs', 'intruder', '--', beelineBin, 'probe', 'tcp', `${serverIP}:80`, '--timeout', '1000'], env).code, 0, 'intruder → server is dropped');
   await sleep(1500);
@@ -125,9 +143,10 @@ test('observe through the relay: each filter returns exactly its flows from both
   const window = ['--since', t0, '--until', t1];
 
   const all = observeJson([...window, '--all']);
+  if (process.env.BEELINE_KEEP_LAB) require_('fs').writeFileSync('/tmp/obs-all.json', JSON.stringify({ window, all }));
   assert.ok(all.length > RING, `more flows than one ring holds (${all.length})`);
   assert.deepEqual([...new Set(all.map((f) => f.node_name))].sort(), ['node1', 'node2'], 'flows from both nodes');
-  for (let i = 1; i < all.length; i++) assert.ok(all[i - 1]!.time <= all[i]!.time, `time-ordered at ${i}: ${all[i - 1]!.time} > ${all[i]!.time}`);
+  for (let i = 1; i < all.length; i++) assert.ok(ns_(all[i - 1]!.time) <= ns_(all[i]!.time), `time-ordered at ${i}: ${all[i - 1]!.time} > ${all[i]!.time}`);
 
   const checks: { flags: string[]; want: (f: JsonFlow) => boolean }[] = [
     { flags: ['--namespace', 'obs'], want: (f) => either(f, (e) => ns(e) === 'obs') },
@@ -142,7 +161,7 @@ test('observe through the relay: each filter returns exactly its flows from both
     const got = observeJson([...window, '--all', ...c.flags]);
     const want = all.filter(c.want);
     assert.ok(want.length > 0, `${c.flags.join(' ')}: the traffic has matching flows`);
-    assert.ok(want.length < all.length, `${c.flags.join(' ')}: and flows that do not match`);
+    assert.ok(want.length < all.length, `${c.flags.join(' ')}: and flows that do not match (${[...new Set(all.map((f) => `${ns(f.source)}/${f.source?.pod_name}->${ns(f.destination)}/${f.destination?.pod_name}`))].join(' ')})`);
     assert.deepEqual(ids(got), ids(want), `${c.flags.join(' ')}: exactly the matching flows`);
   }
   const obsNodes = new Set(observeJson([...window, '--all', '--namespace', 'obs']).map((f) => f.node_name));
@@ -161,7 +180,7 @@ test('observe through the relay: each filter returns exactly its flows from both
   const ringOnly = observeJson(['--first', '1']);
   const fromHistory = observeJson(['--since', t0, '--first', '1']);
   assert.equal(fromHistory.length, 1);
-  assert.ok(fromHistory[0]!.time < ringOnly[0]!.time, `history gave ${fromHistory[0]!.time}, the rings start at ${ringOnly[0]!.time}`);
+  assert.ok(ns_(fromHistory[0]!.time) < ns_(ringOnly[0]!.time), `history gave ${fromHistory[0]!.time}, the rings start at ${ringOnly[0]!.time}`);
   const status = beeline(['observe', 'status', '-o', 'json'], env);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, new RegExp(`"max_flows":\\s*"?${2 * RING}`));
