@@ -11,6 +11,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { StoreExpiredError, StoreInvalidError } from '../common/errors.js';
+import { parseSelectorRequirements, requirementsMatch } from '../k8s/selector.js';
+import type { LabelSelectorRequirement } from '../k8s/types.js';
 
 /** Object metadata, the subset of Kubernetes' ObjectMeta the store owns or reads. */
 export interface ObjectMeta {
@@ -283,71 +285,21 @@ export function checkIdentity(obj: ObjectInput): KindInfo {
 // ---------------------------------------------------------------------------
 // Label selectors
 
-export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
+/** One requirement of a label selector (the meta/v1 form: `In`, `NotIn`, `Exists`, `DoesNotExist`). */
+export type Requirement = LabelSelectorRequirement;
 
 /**
- * Parses Kubernetes' label selector string. Throws StoreInvalidError naming
- * the part that does not parse.
+ * Parses Kubernetes' label selector string (src/k8s/selector.ts holds the
+ * parser). Throws StoreInvalidError naming the part that does not parse.
  */
 export function parseLabelSelector(s: string | undefined): Requirement[] {
-  if (!s || !s.trim()) return [];
-  const out: Requirement[] = [];
-  // Split on commas outside parentheses.
-  const parts: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of s) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (depth < 0) throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: unbalanced ')'`);
-    if (ch === ',' && depth === 0) {
-      parts.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (depth !== 0) throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: unbalanced '('`);
-  parts.push(cur);
-  const key = '([A-Za-z0-9][-A-Za-z0-9_./]*)';
-  const val = '([-A-Za-z0-9_.]*)';
-  for (const raw of parts) {
-    const p = raw.trim();
-    let m: RegExpMatchArray | null;
-    if ((m = p.match(new RegExp(`^${key}\\s*(==|=|!=)\\s*${val}$`)))) {
-      out.push({ key: m[1]!, op: m[2] === '!=' ? 'notin' : 'in', values: [m[3]!] });
-    } else if ((m = p.match(new RegExp(`^${key}\\s+(in|notin)\\s*\\(([^)]*)\\)$`)))) {
-      const values = m[3]!.split(',').map((v) => v.trim());
-      if (values.some((v) => !new RegExp(`^${val}$`).test(v))) throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: bad value in ${JSON.stringify(p)}`);
-      out.push({ key: m[1]!, op: m[2] as 'in' | 'notin', values });
-    } else if ((m = p.match(new RegExp(`^!\\s*${key}$`)))) {
-      out.push({ key: m[1]!, op: '!exists' });
-    } else if ((m = p.match(new RegExp(`^${key}$`)))) {
-      out.push({ key: m[1]!, op: 'exists' });
-    } else {
-      throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: cannot parse ${JSON.stringify(p)}`);
-    }
-  }
-  return out;
+  const r = parseSelectorRequirements(s);
+  if ('error' in r) throw new StoreInvalidError(r.error);
+  return r.requirements;
 }
 
 /** Whether `labels` satisfy every requirement. */
-export function matchesSelector(reqs: Requirement[], labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  return reqs.every((r) => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    switch (r.op) {
-      case 'exists':
-        return has;
-      case '!exists':
-        return !has;
-      case 'in':
-        return has && r.values.includes(l[r.key]!);
-      case 'notin':
-        return !has || !r.values.includes(l[r.key]!);
-    }
-  });
-}
+export const matchesSelector: (reqs: readonly Requirement[], labels: Record<string, string> | undefined) => boolean = requirementsMatch;
 
 // ---------------------------------------------------------------------------
 // Watch-event dedup
