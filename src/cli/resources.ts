@@ -47,12 +47,9 @@ async function withStore<T>(lab: string | undefined, fn: (s: Store) => Promise<T
   }
 }
 
-const groupOf = (k: KindInfo): string => (k.apiVersion.includes('/') ? k.apiVersion.slice(0, k.apiVersion.lastIndexOf('/')) : '');
-
 /** `service`, `deployment.apps`, `ciliumnetworkpolicy.cilium.io`: how kubectl names a kind in its output. */
 export function resourceName(k: KindInfo): string {
-  const g = groupOf(k);
-  return g ? `${k.singular}.${g}` : k.singular;
+  return k.group ? `${k.singular}.${k.group}` : k.singular;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -139,7 +136,7 @@ function docKind(o: Record<string, unknown>): KindInfo {
 }
 
 function notFound(k: KindInfo, ns: string | undefined, name: string): StoreNotFoundError {
-  return new StoreNotFoundError(`(NotFound) ${k.plural}${groupOf(k) ? `.${groupOf(k)}` : ''} ${JSON.stringify(name)} not found${k.namespaced && ns ? ` in namespace ${ns}` : ''}`);
+  return new StoreNotFoundError(`(NotFound) ${k.plural}${k.group ? `.${k.group}` : ''} ${JSON.stringify(name)} not found${k.namespaced && ns ? ` in namespace ${ns}` : ''}`);
 }
 
 interface DeleteFlags {

@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { StoreExpiredError, StoreInvalidError } from '../common/errors.js';
+import { ALL_KINDS, type KindInfo } from '../k8s/kinds.js';
 import { parseSelectorRequirements, requirementsMatch } from '../k8s/selector.js';
 import type { LabelSelectorRequirement } from '../k8s/types.js';
 
@@ -164,53 +165,16 @@ export interface Store {
 // ---------------------------------------------------------------------------
 // Kinds
 
-/** Where a kind lives: its API group/version, REST plural, and whether it is namespaced. */
-export interface KindInfo {
-  kind: string;
-  /** '' for the core group. */
-  group: string;
-  version: string;
-  plural: string;
-  namespaced: boolean;
-}
+export type { KindInfo };
 
-const kinds = new Map<string, KindInfo>();
-
-/** Adds (or replaces) a kind the store knows; the built-in table covers what beeline reads. */
-export function registerKind(info: KindInfo): void {
-  kinds.set(info.kind, info);
-}
-
-for (const [kind, group, version, plural, namespaced] of [
-  ['Namespace', '', 'v1', 'namespaces', false],
-  ['Node', '', 'v1', 'nodes', false],
-  ['Pod', '', 'v1', 'pods', true],
-  ['Service', '', 'v1', 'services', true],
-  ['ConfigMap', '', 'v1', 'configmaps', true],
-  ['EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices', true],
-  ['Deployment', 'apps', 'v1', 'deployments', true],
-  ['NetworkPolicy', 'networking.k8s.io', 'v1', 'networkpolicies', true],
-  ['Lease', 'coordination.k8s.io', 'v1', 'leases', true],
-  ['CiliumNetworkPolicy', 'cilium.io', 'v2', 'ciliumnetworkpolicies', true],
-  ['CiliumClusterwideNetworkPolicy', 'cilium.io', 'v2', 'ciliumclusterwidenetworkpolicies', false],
-  ['CiliumCIDRGroup', 'cilium.io', 'v2', 'ciliumcidrgroups', false],
-  ['CiliumIdentity', 'cilium.io', 'v2', 'ciliumidentities', false],
-  ['CiliumEndpoint', 'cilium.io', 'v2', 'ciliumendpoints', true],
-  ['CiliumNode', 'cilium.io', 'v2', 'ciliumnodes', false],
-  ['HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true],
-] as const) {
-  registerKind({ kind, group, version, plural, namespaced });
-}
+/** Every kind the store takes, by name: the one registry in src/k8s/kinds.ts, store-only kinds included. */
+const kinds = new Map<string, KindInfo>(ALL_KINDS.map((k) => [k.kind, k]));
 
 /** The registered kind, or StoreInvalidError naming it. */
 export function kindInfo(kind: string): KindInfo {
   const k = kinds.get(kind);
   if (!k) throw new StoreInvalidError(`store: unknown kind ${JSON.stringify(kind)}`, `known kinds: ${[...kinds.keys()].join(', ')}`);
   return k;
-}
-
-export function apiVersionOf(k: KindInfo): string {
-  return k.group ? `${k.group}/${k.version}` : k.version;
 }
 
 // ---------------------------------------------------------------------------
@@ -266,7 +230,7 @@ export function checkIdentity(obj: ObjectInput): KindInfo {
   if (!obj || typeof obj !== 'object') throw new StoreInvalidError('store: object must be a JSON object');
   if (typeof obj.kind !== 'string') throw new StoreInvalidError(`store: ${where}: kind: required`);
   const k = kindInfo(obj.kind);
-  if (obj.apiVersion !== apiVersionOf(k)) throw new StoreInvalidError(`store: ${where}: apiVersion: must be ${apiVersionOf(k)}, not ${JSON.stringify(obj.apiVersion)}`);
+  if (obj.apiVersion !== k.apiVersion) throw new StoreInvalidError(`store: ${where}: apiVersion: must be ${k.apiVersion}, not ${JSON.stringify(obj.apiVersion)}`);
   const m = obj.metadata;
   if (!m || typeof m !== 'object') throw new StoreInvalidError(`store: ${where}: metadata: required`);
   if (typeof m.name !== 'string' || m.name.length > 253 || !DNS_SUBDOMAIN.test(m.name)) {
