@@ -10,7 +10,7 @@ import { ContainerNotRunningError, PodNotScheduledError, StoreNotFoundError, Usa
 import { containerLogPath, execInContainer, runningContainer } from '../lab/kubelet.js';
 import { resolveLabName } from '../lab/state.js';
 import type { StoreObject } from '../store/store.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { labStore } from './resources.js';
 
 async function getPod(lab: string, namespace: string, name: string): Promise<StoreObject> {
