@@ -30,14 +30,15 @@ import { admit, type ClusterView } from '../k8s/admission.js';
 import { canonicalJSON } from '../common/canonical.js';
 
 /** Opens the lab's kvstore; the caller closes it. */
-export function labStore(lab: string | undefined): Store {
+function labStore(lab: string | undefined): Store {
   const name = resolveLabName(lab);
   const state = readState(name);
   if (!state?.etcd) throw new LabNotFoundError(`lab ${name}: has no etcd`, "is the lab up? see 'beeline lab status'");
   return openEtcdStore({ endpoint: `unix://${state.etcd.socket}` });
 }
 
-async function withStore<T>(lab: string | undefined, fn: (s: Store) => Promise<T>): Promise<T> {
+/** Runs `fn` with the lab's kvstore open, and closes it. */
+export async function withStore<T>(lab: string | undefined, fn: (s: Store) => Promise<T>): Promise<T> {
   const store = labStore(lab);
   try {
     return await fn(store);
@@ -136,6 +137,13 @@ function docKind(o: Record<string, unknown>): KindInfo {
 
 function notFound(k: KindInfo, ns: string | undefined, name: string): StoreNotFoundError {
   return new StoreNotFoundError(`(NotFound) ${k.plural}${k.group ? `.${k.group}` : ''} ${JSON.stringify(name)} not found${k.namespaced && ns ? ` in namespace ${ns}` : ''}`);
+}
+
+/** The object, or StoreNotFoundError as kubectl words it: `(NotFound) pods "web" not found in namespace default`. */
+export async function requireObject(store: Store, k: KindInfo, ns: string | undefined, name: string): Promise<StoreObject> {
+  const obj = await store.get(k.kind, ns, name);
+  if (!obj) throw notFound(k, ns, name);
+  return obj;
 }
 
 interface DeleteFlags {
@@ -448,11 +456,7 @@ export function registerResources(program: Command): void {
         let items: Obj[];
         if (names.length) {
           items = [];
-          for (const n of names) {
-            const obj = await store.get(k.kind, k.namespaced ? o.namespace : undefined, n);
-            if (!obj) throw notFound(k, k.namespaced ? o.namespace : undefined, n);
-            items.push(obj);
-          }
+          for (const n of names) items.push(await requireObject(store, k, k.namespaced ? o.namespace : undefined, n));
         } else {
           items = (await store.list(k.kind, { namespace: ns, labelSelector: o.selector })).items;
           items.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
@@ -485,9 +489,7 @@ export function registerResources(program: Command): void {
       const k = requireKind(kind);
       const ns = k.namespaced ? o.namespace : undefined;
       await withStore(o.lab, async (store) => {
-        const obj = await store.get(k.kind, ns, name);
-        if (!obj) throw notFound(k, ns, name);
-        process.stdout.write(describeObject(obj));
+        process.stdout.write(describeObject(await requireObject(store, k, ns, name)));
       });
     });
 }
