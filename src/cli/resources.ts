@@ -28,6 +28,7 @@ import { age, parseOutput, printError, table, toJSON, toYAML } from './output.js
 import { displayStatus } from '../lab/podstatus.js';
 import { admit, type ClusterView } from '../k8s/admission.js';
 import { canonicalJSON } from '../common/canonical.js';
+import { isRecord } from '../common/json.js';
 
 /** Opens the lab's kvstore; the caller closes it. */
 function labStore(lab: string | undefined): Store {
@@ -52,15 +53,12 @@ export function resourceName(k: KindInfo): string {
   return k.group ? `${k.singular}.${k.group}` : k.singular;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** What apply replaces: every top-level field but metadata and status, plus labels and annotations. */
 function appliedPart(o: { metadata?: unknown; [k: string]: unknown }): string {
   const { metadata, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
   const m = isRecord(metadata) ? metadata : {};
   return canonicalJSON({ rest, labels: m.labels ?? {}, annotations: m.annotations ?? {} });
 }
-
 
 type ApplyResult = 'created' | 'configured' | 'unchanged';
 

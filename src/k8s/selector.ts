@@ -4,6 +4,7 @@
  */
 import type { LabelSelector, LabelSelectorRequirement, SelectorOperator } from './types.js';
 import { labelKeyError, labelValueError } from './names.js';
+import { isRecord } from '../common/json.js';
 
 export const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 
@@ -12,8 +13,6 @@ export interface SelectorProblem {
   path: string;
   message: string;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Everything that keeps a selector from parsing: bad keys or values, an unknown

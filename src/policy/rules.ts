@@ -16,6 +16,7 @@ import { originText } from './cookies.js';
 import { icmpType, protocolNumbers } from './ports.js';
 import { makeSelector, namespaceRequirement, namesNamespace, selectorRequirements, type CompiledSelector, type Requirement } from './selectors.js';
 import { Proto, type Direction, type Origin, type PolicyProblem, type ProblemSeverity } from './types.js';
+import { isRecord } from '../common/json.js';
 
 /** Who a section applies to. */
 export type Peer =
@@ -73,7 +74,6 @@ export interface CompiledPolicy {
   problems: PolicyProblem[];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 const q = JSON.stringify;
 const PORT_MSG = 'must be between 1 and 65535, inclusive';
