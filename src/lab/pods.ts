@@ -18,6 +18,7 @@ import { repoRoot } from '../common/version.js';
 import { CONFLIST_FILE, conflistText, pluginConfig, renderConflist, type ConfList } from '../cni/conflist.js';
 import type { CniErrorObject, CniResult } from '../cni/types.js';
 import { cgroupPath, removeCgroup } from './cgroup.js';
+import { dns1123LabelError, labelKeyError, labelValueError } from '../k8s/names.js';
 import { addNetns, delNetns, netnsExists } from './netns.js';
 import { cgroup2Root } from './safety.js';
 import { labDir, readState, type LabState } from './state.js';
@@ -54,26 +55,19 @@ export interface PodAddOptions {
   labels?: Record<string, string>;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
 /** Pod names and namespaces are DNS labels (RFC 1123): they also make up the namespace name. */
 export function checkDnsLabel(value: string, what: string): void {
-  if (!DNS_LABEL.test(value)) {
+  if (dns1123LabelError(value)) {
     throw new UsageError(`${what} '${value}' is invalid`, 'use 1-63 lower-case letters, digits and inner dashes (a DNS label)');
   }
 }
 
-/** `k=v` → [k, v], with Kubernetes' rules for label keys (optional DNS prefix/) and values. */
+/** `k=v` → [k, v], with Kubernetes' rules for label keys (optional DNS prefix/) and values (src/k8s/names.ts). */
 export function parseLabel(text: string): [string, string] {
   const i = text.indexOf('=');
   const key = i < 0 ? text : text.slice(0, i);
   const value = i < 0 ? '' : text.slice(i + 1);
-  const slash = key.lastIndexOf('/');
-  const prefix = slash < 0 ? undefined : key.slice(0, slash);
-  const name = slash < 0 ? key : key.slice(slash + 1);
-  if (i < 0 || !LABEL_NAME.test(name) || (prefix !== undefined && !DNS_SUBDOMAIN.test(prefix)) || (value !== '' && !LABEL_NAME.test(value))) {
+  if (i < 0 || labelKeyError(key) || labelValueError(value)) {
     throw new UsageError(`--label ${text}: not a valid label`, 'write key=value: [prefix/]name of letters, digits, - _ . (at most 63), value likewise or empty');
   }
   return [key, value];

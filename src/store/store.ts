@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { StoreExpiredError, StoreInvalidError } from '../common/errors.js';
 import { ALL_KINDS, type KindInfo } from '../k8s/kinds.js';
+import { dns1123LabelError, dns1123SubdomainError } from '../k8s/names.js';
 import { parseSelectorRequirements, requirementsMatch } from '../k8s/selector.js';
 import type { LabelSelectorRequirement } from '../k8s/types.js';
 
@@ -221,8 +222,6 @@ function scopeOf(k: KindInfo, namespace: string | undefined): string {
   return namespace;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Checks what the store itself needs of an object (kind, apiVersion, name, namespace); schema validation lives in src/k8s. */
 export function checkIdentity(obj: ObjectInput): KindInfo {
@@ -233,11 +232,11 @@ export function checkIdentity(obj: ObjectInput): KindInfo {
   if (obj.apiVersion !== k.apiVersion) throw new StoreInvalidError(`store: ${where}: apiVersion: must be ${k.apiVersion}, not ${JSON.stringify(obj.apiVersion)}`);
   const m = obj.metadata;
   if (!m || typeof m !== 'object') throw new StoreInvalidError(`store: ${where}: metadata: required`);
-  if (typeof m.name !== 'string' || m.name.length > 253 || !DNS_SUBDOMAIN.test(m.name)) {
+  if (typeof m.name !== 'string' || dns1123SubdomainError(m.name)) {
     throw new StoreInvalidError(`store: ${where}: metadata.name: must be a DNS subdomain (lower case letters, digits, '-', '.')`);
   }
   if (k.namespaced) {
-    if (typeof m.namespace !== 'string' || m.namespace.length > 63 || !DNS_LABEL.test(m.namespace)) {
+    if (typeof m.namespace !== 'string' || dns1123LabelError(m.namespace)) {
       throw new StoreInvalidError(`store: ${where}: metadata.namespace: required, a DNS label`);
     }
   } else if (m.namespace !== undefined && m.namespace !== '') {
