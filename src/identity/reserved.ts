@@ -13,7 +13,7 @@
  * Plus the labels of each reserved identity and of CIDR identities.
  */
 import { IdentityExhaustedError, IdentityInvalidError } from '../common/errors.js';
-import { cidrOf, parseCidr, type Cidr4 } from '../ipam/cidr.js';
+import { cidrOf, parseHostOrCidr, type Cidr4 } from '../ipam/cidr.js';
 import { canonicalLabels, LabelSource, labelSetKey, type Label, type LabelSet } from './labels.js';
 
 /** Cilium's reserved identities (IdentityUnknown = 0 and then iota). */
@@ -117,7 +117,7 @@ export function cidrLabels(prefix: string, opts: { covering?: boolean } = {}): L
 /** `10.0.0.5` → /32; `10.0.0.0/8` as is; host bits refused. */
 function parseCidrText(text: string): Cidr4 {
   try {
-    return parseCidr(text.includes('/') ? text : `${text}/32`, 'CIDR identity prefix');
+    return parseHostOrCidr(text, 'CIDR identity prefix');
   } catch (e) {
     throw new IdentityInvalidError((e as Error).message);
   }

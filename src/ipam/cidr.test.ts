@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IpamInvalidError } from '../common/errors.js';
-import { cidrInside, cidrOf, parseCidr, tryParseMaskedCidr, tryParsePrefix4 } from './cidr.js';
+import { cidrInside, cidrOf, parseCidr, parseHostOrCidr, tryParseMaskedCidr, tryParsePrefix4 } from './cidr.js';
 import { parseCIDR } from '../k8s/names.js';
 
 test('one IPv4 prefix parser: strict (IPAM), masked (policy), and the validator agree on what is IPv4', () => {
@@ -22,6 +22,10 @@ test('one IPv4 prefix parser: strict (IPAM), masked (policy), and the validator 
   assert.deepEqual(tryParseMaskedCidr('0.0.0.0/0'), { text: '0.0.0.0/0', base: 0, prefix: 0, size: 2 ** 32 });
   assert.deepEqual(parseCIDR('10.0.1.5', true), { family: 4, bytes: Uint8Array.of(10, 0, 1, 5), bits: 32 });
   assert.equal(parseCIDR('2001:db8::/64')?.bits, 64);
+  // ipcache entries and CIDR identities: a bare address is a /32, host bits are still refused.
+  assert.equal(parseHostOrCidr('10.0.1.5').text, '10.0.1.5/32');
+  assert.equal(parseHostOrCidr('10.0.1.0/24').text, '10.0.1.0/24');
+  assert.throws(() => parseHostOrCidr('10.0.1.5/24', 'ipcache prefix'), /ipcache prefix '10\.0\.1\.5\/24' has host bits set/);
 });
 
 test('cidrInside: same or longer prefix within the outer range', () => {

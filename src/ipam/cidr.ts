@@ -96,6 +96,11 @@ export function parseCidr(text: string, what = 'CIDR'): Cidr4 {
   return c;
 }
 
+/** `10.0.0.5` as /32, `10.0.0.0/8` as is; host bits refused, as parseCidr does (ipcache entries, CIDR identities). */
+export function parseHostOrCidr(text: string, what = 'CIDR'): Cidr4 {
+  return parseCidr(text.includes('/') ? text : `${text}/32`, what);
+}
+
 /**
  * As Cilium reads a policy's CIDRs (toCIDR, fromCIDRSet, ipBlock): `10.0.0.0/8`,
  * or `10.0.0.1` as /32; host bits are cleared, not refused. Undefined when not IPv4.
