@@ -25,6 +25,7 @@ export interface KindInfo {
   storeOnly?: boolean;
 }
 
+/** One registry row: group and version come from apiVersion, singular from the kind. */
 function kind(k: string, apiVersion: string, plural: string, shortNames: string[], namespaced: boolean, extra: Pick<KindInfo, 'alsoServedAs' | 'storeOnly'> = {}): KindInfo {
   const slash = apiVersion.lastIndexOf('/');
   return {

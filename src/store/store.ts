@@ -6,8 +6,9 @@
  * Informer (list, then watch from the list's resourceVersion, local cache,
  * relist on Expired), so they cannot tell the two modes apart.
  *
- * This file holds the interface and the pure parts: the kind registry, the
- * etcd key layout, label selectors, watch-event dedup and the Informer.
+ * This file holds the interface and the pure parts: kind lookup (the one
+ * registry is src/k8s/kinds.ts), the etcd key layout, label selectors (parsed
+ * by src/k8s/selector.ts), watch-event dedup and the Informer.
  */
 import { EventEmitter } from 'node:events';
 import { StoreExpiredError, StoreInvalidError } from '../common/errors.js';
@@ -166,6 +167,7 @@ export interface Store {
 // ---------------------------------------------------------------------------
 // Kinds
 
+/** Where a kind lives (group, version, plural, scope): a row of src/k8s/kinds.ts. */
 export type { KindInfo };
 
 /** Every kind the store takes, by name: the one registry in src/k8s/kinds.ts, store-only kinds included. */
