@@ -6,7 +6,7 @@ import { BlLbFlags } from '../datapath/generated/abi.js';
 import type { PolicyMapRow } from '../datapath/policy.js';
 import { probeAll } from '../datapath/probes.js';
 import { listLabs, readState, resolveLabName } from '../lab/state.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
 import { UsageError } from '../common/errors.js';

@@ -4,7 +4,7 @@ import { agentGet } from '../agent/client.js';
 import type { PolicyEnforcement } from '../agent/policy.js';
 import type { EndpointModel } from '../agent/types.js';
 import { UsageError } from '../common/errors.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
 import { enforcementText } from './policy.js';

@@ -4,7 +4,7 @@ import { agentGet } from '../agent/client.js';
 import { UsageError } from '../common/errors.js';
 import { formatIdentityList } from '../identity/allocator.js';
 import { parseLabel } from '../identity/labels.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { agentsOf, type AgentRef } from './nodes.js';
 import { parseOutput, printStructured } from './output.js';
 

@@ -14,12 +14,8 @@ import { UsageError } from '../common/errors.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, MAGLEV_TABLE_SIZES, checkMaglevTableSize } from '../service/maglev.js';
 import { labDown, labEtcdStart, labEtcdStop, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
 import { DEFAULT_LAB, listLabs, readState, resolveLabName } from '../lab/state.js';
+import { labOption } from './options.js';
 import { age, parseOutput, printStructured, table } from './output.js';
-
-/** `--lab` on every lab-scoped command; the `lab` subcommands also take `--name`. */
-export function labOption(): Option {
-  return new Option('--lab <name>', 'the lab to act on (default: $BEELINE_LAB, else the only lab that is up)');
-}
 
 function labName(opts: { lab?: string; name?: string }): string {
   if (opts.lab && opts.name && opts.lab !== opts.name) throw new UsageError(`--lab ${opts.lab} and --name ${opts.name} disagree`);

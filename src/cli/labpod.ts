@@ -4,7 +4,7 @@ import { podExec, podRun } from '../lab/podexec.js';
 import type { Command } from 'commander';
 import { resolveLabName } from '../lab/state.js';
 import { addPod, deletePod, listPods, parseLabel, type PodRecord } from '../lab/pods.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { age, parseOutput, printStructured, table } from './output.js';
 
 function collectLabel(value: string, acc: Record<string, string>): Record<string, string> {

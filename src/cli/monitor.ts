@@ -13,7 +13,7 @@ import { decodeMonitorEvent, type MonitorEvent } from '../observer/event.js';
 import { buildFilter, matches, parseCount, parseDuration, type MonitorFilter } from '../monitor/filter.js';
 import { dropCookie, formatEvent, formatLost, type FormatMode } from '../monitor/format.js';
 import { openMonitorStream, type MonitorStream } from '../monitor/stream.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { agentsOf, type AgentRef } from './nodes.js';
 import { parseOutput } from './output.js';
 

@@ -3,7 +3,13 @@
  * plain column tables (no borders, two-space gaps, upper-case headers).
  */
 import { stringify } from 'yaml';
-import { UsageError } from '../common/errors.js';
+import { UsageError, type BeelineError } from '../common/errors.js';
+
+/** An error as every command reports it: `Error [CODE]: message (hint)` on stderr; the stack too with BEELINE_DEBUG. */
+export function printError(err: BeelineError): void {
+  process.stderr.write(`Error [${err.code}]: ${err.describe()}\n`);
+  if (process.env.BEELINE_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
+}
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
 

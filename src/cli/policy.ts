@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { agentGet, agentPost } from '../agent/client.js';
 import type { EndpointPolicyRow, PolicyRow, TraceAnswer, TraceQuery, TraceQueryParty } from '../agent/policy.js';
 import { UsageError } from '../common/errors.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
 import type { TraceStep } from '../policy/index.js';

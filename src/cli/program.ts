@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { BeelineError, UsageError, asBeelineError } from '../common/errors.js';
 import { version } from '../common/version.js';
+import { printError } from './output.js';
 import { registerLab } from './lab.js';
 import { registerAgent } from './agent.js';
 import { registerOperator } from './operator.js';
@@ -69,11 +70,6 @@ function fromCommander(e: CommanderError, argv: string[]): BeelineError | undefi
   const cmd = ['beeline', ...argv.filter((a) => !a.startsWith('-')).slice(0, 2)].join(' ');
   const msg = e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
   return new UsageError(`${cmd}: ${msg}`, `see '${cmd} --help'`);
-}
-
-export function printError(err: BeelineError): void {
-  process.stderr.write(`Error [${err.code}]: ${err.describe()}\n`);
-  if (process.env.BEELINE_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

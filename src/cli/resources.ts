@@ -23,22 +23,23 @@ import { openEtcdStore } from '../store/etcd.js';
 import { deleteObject } from '../store/graceful.js';
 import type { ObjectInput, Store, StoreObject } from '../store/store.js';
 import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, validateBatch, type KindInfo } from '../k8s/index.js';
-import { labOption } from './lab.js';
-import { age, parseOutput, table, toJSON, toYAML } from './output.js';
-import { printError } from './program.js';
+import { labOption } from './options.js';
+import { age, parseOutput, printError, table, toJSON, toYAML } from './output.js';
 import { displayStatus } from '../lab/podstatus.js';
 import { admit, type ClusterView } from '../k8s/admission.js';
 import { canonicalJSON } from '../common/canonical.js';
+import { isRecord } from '../common/json.js';
 
 /** Opens the lab's kvstore; the caller closes it. */
-export function labStore(lab: string | undefined): Store {
+function labStore(lab: string | undefined): Store {
   const name = resolveLabName(lab);
   const state = readState(name);
   if (!state?.etcd) throw new LabNotFoundError(`lab ${name}: has no etcd`, "is the lab up? see 'beeline lab status'");
   return openEtcdStore({ endpoint: `unix://${state.etcd.socket}` });
 }
 
-async function withStore<T>(lab: string | undefined, fn: (s: Store) => Promise<T>): Promise<T> {
+/** Runs `fn` with the lab's kvstore open, and closes it. */
+export async function withStore<T>(lab: string | undefined, fn: (s: Store) => Promise<T>): Promise<T> {
   const store = labStore(lab);
   try {
     return await fn(store);
@@ -47,15 +48,10 @@ async function withStore<T>(lab: string | undefined, fn: (s: Store) => Promise<T
   }
 }
 
-const groupOf = (k: KindInfo): string => (k.apiVersion.includes('/') ? k.apiVersion.slice(0, k.apiVersion.lastIndexOf('/')) : '');
-
 /** `service`, `deployment.apps`, `ciliumnetworkpolicy.cilium.io`: how kubectl names a kind in its output. */
 export function resourceName(k: KindInfo): string {
-  const g = groupOf(k);
-  return g ? `${k.singular}.${g}` : k.singular;
+  return k.group ? `${k.singular}.${k.group}` : k.singular;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** What apply replaces: every top-level field but metadata and status, plus labels and annotations. */
 function appliedPart(o: { metadata?: unknown; [k: string]: unknown }): string {
@@ -63,7 +59,6 @@ function appliedPart(o: { metadata?: unknown; [k: string]: unknown }): string {
   const m = isRecord(metadata) ? metadata : {};
   return canonicalJSON({ rest, labels: m.labels ?? {}, annotations: m.annotations ?? {} });
 }
-
 
 type ApplyResult = 'created' | 'configured' | 'unchanged';
 
@@ -139,7 +134,14 @@ function docKind(o: Record<string, unknown>): KindInfo {
 }
 
 function notFound(k: KindInfo, ns: string | undefined, name: string): StoreNotFoundError {
-  return new StoreNotFoundError(`(NotFound) ${k.plural}${groupOf(k) ? `.${groupOf(k)}` : ''} ${JSON.stringify(name)} not found${k.namespaced && ns ? ` in namespace ${ns}` : ''}`);
+  return new StoreNotFoundError(`(NotFound) ${k.plural}${k.group ? `.${k.group}` : ''} ${JSON.stringify(name)} not found${k.namespaced && ns ? ` in namespace ${ns}` : ''}`);
+}
+
+/** The object, or StoreNotFoundError as kubectl words it: `(NotFound) pods "web" not found in namespace default`. */
+export async function requireObject(store: Store, k: KindInfo, ns: string | undefined, name: string): Promise<StoreObject> {
+  const obj = await store.get(k.kind, ns, name);
+  if (!obj) throw notFound(k, ns, name);
+  return obj;
 }
 
 interface DeleteFlags {
@@ -452,11 +454,7 @@ export function registerResources(program: Command): void {
         let items: Obj[];
         if (names.length) {
           items = [];
-          for (const n of names) {
-            const obj = await store.get(k.kind, k.namespaced ? o.namespace : undefined, n);
-            if (!obj) throw notFound(k, k.namespaced ? o.namespace : undefined, n);
-            items.push(obj);
-          }
+          for (const n of names) items.push(await requireObject(store, k, k.namespaced ? o.namespace : undefined, n));
         } else {
           items = (await store.list(k.kind, { namespace: ns, labelSelector: o.selector })).items;
           items.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
@@ -489,9 +487,7 @@ export function registerResources(program: Command): void {
       const k = requireKind(kind);
       const ns = k.namespaced ? o.namespace : undefined;
       await withStore(o.lab, async (store) => {
-        const obj = await store.get(k.kind, ns, name);
-        if (!obj) throw notFound(k, ns, name);
-        process.stdout.write(describeObject(obj));
+        process.stdout.write(describeObject(await requireObject(store, k, ns, name)));
       });
     });
 }

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { agentGet } from '../agent/client.js';
 import type { ServiceRow } from '../agent/services.js';
 import type { LbProblem } from '../service/translate.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
 

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { agentGet } from '../agent/client.js';
 import type { AgentStatus } from '../agent/types.js';
 import { asBeelineError } from '../common/errors.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { age, parseOutput, printStructured } from './output.js';
 

@@ -6,22 +6,16 @@
  */
 import { Command } from 'commander';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { ContainerNotRunningError, PodNotScheduledError, StoreNotFoundError, UsageError } from '../common/errors.js';
+import { ContainerNotRunningError, PodNotScheduledError, UsageError } from '../common/errors.js';
 import { containerLogPath, execInContainer, runningContainer } from '../lab/kubelet.js';
 import { resolveLabName } from '../lab/state.js';
 import type { StoreObject } from '../store/store.js';
-import { labOption } from './lab.js';
-import { labStore } from './resources.js';
+import { labOption } from './options.js';
+import { requireObject, withStore } from './resources.js';
+import { requireKind } from '../k8s/index.js';
 
-async function getPod(lab: string, namespace: string, name: string): Promise<StoreObject> {
-  const store = labStore(lab);
-  try {
-    const pod = await store.get('Pod', namespace, name);
-    if (!pod) throw new StoreNotFoundError(`(NotFound) pods ${JSON.stringify(name)} not found in namespace ${namespace}`);
-    return pod;
-  } finally {
-    await store.close().catch(() => undefined);
-  }
+function getPod(lab: string, namespace: string, name: string): Promise<StoreObject> {
+  return withStore(lab, (store) => requireObject(store, requireKind('Pod'), namespace, name));
 }
 
 function nodeOf(pod: StoreObject): string {

@@ -19,6 +19,7 @@ import {
   type CniResult,
   type NetConf,
 } from './types.js';
+import { isRecord } from '../common/json.js';
 
 /** Container ids and network names (spec): alphanumeric first, then alphanumerics, `_`, `.`, `-`. */
 const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -83,7 +84,6 @@ export function parseInvocation(env: NodeJS.ProcessEnv): CniInvocation {
   };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 /**
@@ -98,7 +98,7 @@ export function parseNetConf(text: string, command: CniCommand): NetConf {
   } catch (e) {
     throw new CniError(CniCode.DecodingFailure, 'network configuration on stdin is not valid JSON', { details: (e as Error).message });
   }
-  if (!isObject(raw)) throw confError('network configuration must be a JSON object');
+  if (!isRecord(raw)) throw confError('network configuration must be a JSON object');
 
   const version = raw.cniVersion;
   if (version === undefined || version === '') {
@@ -125,12 +125,12 @@ export function parseNetConf(text: string, command: CniCommand): NetConf {
   }
   if (raw.dns !== undefined) {
     const d = raw.dns;
-    const ok = isObject(d) && ['nameservers', 'search', 'options'].every((k) => d[k] === undefined || isStringArray(d[k])) && (d.domain === undefined || typeof d.domain === 'string');
+    const ok = isRecord(d) && ['nameservers', 'search', 'options'].every((k) => d[k] === undefined || isStringArray(d[k])) && (d.domain === undefined || typeof d.domain === 'string');
     if (!ok) throw confError('dns must be an object with string lists nameservers, search, options and a string domain');
   }
-  if (raw.args !== undefined && !isObject(raw.args)) throw confError('args must be an object');
-  const labels = isObject(raw.args) && isObject(raw.args.cni) ? raw.args.cni.labels : undefined;
-  if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => isObject(l) && typeof l.key === 'string' && l.key !== '' && typeof l.value === 'string'))) {
+  if (raw.args !== undefined && !isRecord(raw.args)) throw confError('args must be an object');
+  const labels = isRecord(raw.args) && isRecord(raw.args.cni) ? raw.args.cni.labels : undefined;
+  if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => isRecord(l) && typeof l.key === 'string' && l.key !== '' && typeof l.value === 'string'))) {
     throw confError('args.cni.labels must be a list of {"key": "…", "value": "…"}');
   }
   let prevResult: CniResult | undefined;
@@ -143,12 +143,12 @@ export function parseNetConf(text: string, command: CniCommand): NetConf {
 
 /** Validates a previous result just enough to consult its interfaces and addresses. */
 export function parsePrevResult(raw: unknown, cniVersion: string): CniResult {
-  if (!isObject(raw)) throw confError('prevResult must be an object');
+  if (!isRecord(raw)) throw confError('prevResult must be an object');
   const r = raw;
-  if (r.interfaces !== undefined && !(Array.isArray(r.interfaces) && r.interfaces.every((i) => isObject(i) && typeof i.name === 'string'))) {
+  if (r.interfaces !== undefined && !(Array.isArray(r.interfaces) && r.interfaces.every((i) => isRecord(i) && typeof i.name === 'string'))) {
     throw confError('prevResult.interfaces must be a list of objects with a name');
   }
-  if (r.ips !== undefined && !(Array.isArray(r.ips) && r.ips.every((i) => isObject(i) && typeof i.address === 'string'))) {
+  if (r.ips !== undefined && !(Array.isArray(r.ips) && r.ips.every((i) => isRecord(i) && typeof i.address === 'string'))) {
     throw confError('prevResult.ips must be a list of objects with an address');
   }
   return { ...(r as unknown as CniResult), cniVersion: typeof r.cniVersion === 'string' ? r.cniVersion : cniVersion };

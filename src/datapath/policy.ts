@@ -31,25 +31,11 @@ import {
   type BlPolicyKey,
 } from './generated/abi.js';
 import type { Datapath } from './loader.js';
+import type { PolicyMapEntry } from '../policy/types.js';
 import type { TypedMap } from './maps.js';
 
-/** One entry of an endpoint's policy, as the policy engine emits it. */
-export interface PolicyMapEntry {
-  /** ingress: packets into the endpoint; egress: packets it sends. */
-  direction: 'ingress' | 'egress';
-  /** The peer's security identity; 0: any identity. */
-  identity: number;
-  /** IPPROTO_* (6 TCP, 17 UDP, 132 SCTP, 1 ICMP); 0: any protocol (then port and portPrefixLen are 0). */
-  protocol: number;
-  /** Destination port (ICMP: the type), host byte order; with portPrefixLen the first port of a range. */
-  port: number;
-  /** Leading bits of port that must match, 0..16: 16 one port, 0 any port, k a range of 2^(16-k) ports aligned to its size. */
-  portPrefixLen: number;
-  /** default-deny: the direction's default entry (identity 0, protocol 0) naming the policies that made it deny. */
-  verdict: 'allow' | 'deny' | 'default-deny';
-  /** Which policies decided: an id the agent maps to policy names (reported in verdict and drop events). */
-  cookie: number;
-}
+// One entry of an endpoint's policy: the policy engine's type, written as it comes.
+export type { PolicyMapEntry };
 
 /** What identifies an entry within an endpoint's policy. */
 export type PolicyMapKey = Pick<PolicyMapEntry, 'direction' | 'identity' | 'protocol' | 'port' | 'portPrefixLen'>;

@@ -25,7 +25,7 @@ import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 import { IpcacheInvalidError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { BlIpcacheKey, BlRemoteEndpointInfo } from '../datapath/generated/abi.js';
-import { formatIPv4, parseCidr, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
+import { formatIPv4, parseHostOrCidr, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
 import { identityScope, ReservedIdentity } from './reserved.js';
 
 export const IPCACHE_PREFIX = '/beeline/v1/ipcache/';
@@ -52,7 +52,7 @@ export function canonicalPrefix(text: string): string {
 
 function parsePrefix(text: string): Cidr4 {
   try {
-    return parseCidr(text.includes('/') ? text : `${text}/32`, 'ipcache prefix');
+    return parseHostOrCidr(text, 'ipcache prefix');
   } catch (e) {
     throw new IpcacheInvalidError((e as Error).message, 'write an IPv4 address or a.b.c.d/len without host bits');
   }

@@ -13,7 +13,7 @@
  * Plus the labels of each reserved identity and of CIDR identities.
  */
 import { IdentityExhaustedError, IdentityInvalidError } from '../common/errors.js';
-import { parseCidr, type Cidr4 } from '../ipam/cidr.js';
+import { cidrOf, parseHostOrCidr, type Cidr4 } from '../ipam/cidr.js';
 import { canonicalLabels, LabelSource, labelSetKey, type Label, type LabelSet } from './labels.js';
 
 /** Cilium's reserved identities (IdentityUnknown = 0 and then iota). */
@@ -108,21 +108,16 @@ export function cidrLabels(prefix: string, opts: { covering?: boolean } = {}): L
   const out: Label[] = [reserved('world')];
   if (c.prefix > 0) {
     const from = opts.covering ? 0 : c.prefix;
-    for (let len = from; len <= c.prefix; len++) out.push({ source: LabelSource.cidr, key: maskText(c.base, len), value: '' });
+    for (let len = from; len <= c.prefix; len++) out.push({ source: LabelSource.cidr, key: cidrOf(c.base, len).text, value: '' });
   }
   return canonicalLabels(out);
 }
 
-function maskText(base: number, len: number): string {
-  const size = 2 ** (32 - len);
-  const b = base - (base % size);
-  return `${[b >>> 24, (b >>> 16) & 255, (b >>> 8) & 255, b & 255].join('.')}/${len}`;
-}
 
 /** `10.0.0.5` → /32; `10.0.0.0/8` as is; host bits refused. */
 function parseCidrText(text: string): Cidr4 {
   try {
-    return parseCidr(text.includes('/') ? text : `${text}/32`, 'CIDR identity prefix');
+    return parseHostOrCidr(text, 'CIDR identity prefix');
   } catch (e) {
     throw new IdentityInvalidError((e as Error).message);
   }

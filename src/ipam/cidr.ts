@@ -61,23 +61,61 @@ export function formatIPv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
-/** Parses `a.b.c.d/len`; refuses host bits, naming the network the caller probably meant. */
-export function parseCidr(text: string, what = 'CIDR'): Cidr4 {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
-  const addr = m ? tryParseIPv4(m[1]!) : undefined;
-  const prefix = m ? Number(m[2]) : NaN;
-  if (!m || addr === undefined || prefix > 32) {
-    throw new IpamInvalidError(`${what} '${text}' is not an IPv4 CIDR`, 'write it as a.b.c.d/len, e.g. 10.0.1.0/24');
+/**
+ * `a.b.c.d/len` → the address and the length as written (host bits kept);
+ * with `allowBare`, `a.b.c.d` too, as /32. Undefined when not IPv4. The one
+ * IPv4 prefix parser: parseCidr (strict) and tryParseMaskedCidr (Cilium's
+ * policy form) are built on it, and src/k8s/names.ts checks IPv4 with it.
+ */
+export function tryParsePrefix4(text: string, allowBare = false): { addr: number; prefix: number } | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) {
+    if (!allowBare) return undefined;
+    const addr = tryParseIPv4(text);
+    return addr === undefined ? undefined : { addr, prefix: 32 };
   }
+  const addr = tryParseIPv4(text.slice(0, slash));
+  const l = text.slice(slash + 1);
+  if (addr === undefined || !/^\d{1,2}$/.test(l) || Number(l) > 32) return undefined;
+  return { addr, prefix: Number(l) };
+}
+
+/** The CIDR of the first `prefix` bits of `addr` (host bits cleared): the one place a Cidr4 is made. */
+export function cidrOf(addr: number, prefix: number): Cidr4 {
   const size = 2 ** (32 - prefix);
   const base = addr - (addr % size);
-  if (base !== addr) {
-    throw new IpamInvalidError(`${what} '${text}' has host bits set`, `did you mean ${formatIPv4(base)}/${prefix}?`);
-  }
   return { text: `${formatIPv4(base)}/${prefix}`, base, prefix, size };
+}
+
+/** Parses `a.b.c.d/len`; refuses host bits, naming the network the caller probably meant. */
+export function parseCidr(text: string, what = 'CIDR'): Cidr4 {
+  const p = tryParsePrefix4(text);
+  if (!p) throw new IpamInvalidError(`${what} '${text}' is not an IPv4 CIDR`, 'write it as a.b.c.d/len, e.g. 10.0.1.0/24');
+  const c = cidrOf(p.addr, p.prefix);
+  if (c.base !== p.addr) throw new IpamInvalidError(`${what} '${text}' has host bits set`, `did you mean ${c.text}?`);
+  return c;
+}
+
+/** `10.0.0.5` as /32, `10.0.0.0/8` as is; host bits refused, as parseCidr does (ipcache entries, CIDR identities). */
+export function parseHostOrCidr(text: string, what = 'CIDR'): Cidr4 {
+  return parseCidr(text.includes('/') ? text : `${text}/32`, what);
+}
+
+/**
+ * As Cilium reads a policy's CIDRs (toCIDR, fromCIDRSet, ipBlock): `10.0.0.0/8`,
+ * or `10.0.0.1` as /32; host bits are cleared, not refused. Undefined when not IPv4.
+ */
+export function tryParseMaskedCidr(text: string): Cidr4 | undefined {
+  const p = tryParsePrefix4(text, true);
+  return p && cidrOf(p.addr, p.prefix);
 }
 
 /** True when address `n` lies inside `c`. */
 export function cidrContains(c: Cidr4, n: number): boolean {
   return n >= c.base && n < c.base + c.size;
+}
+
+/** True when all of `inner` lies inside `outer` (equal counts). */
+export function cidrInside(inner: Cidr4, outer: Cidr4): boolean {
+  return inner.prefix >= outer.prefix && cidrContains(outer, inner.base);
 }

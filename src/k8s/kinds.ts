@@ -7,6 +7,10 @@ export interface KindInfo {
   kind: string;
   /** Canonical apiVersion (group/version, or `v1` for the core group). */
   apiVersion: string;
+  /** The API group; '' for the core group. */
+  group: string;
+  /** The version part of apiVersion (`v1`, `v2`). */
+  version: string;
   /** Lower-case plural, the resource name (`pods`, `ciliumnetworkpolicies`). */
   plural: string;
   singular: string;
@@ -14,29 +18,54 @@ export interface KindInfo {
   namespaced: boolean;
   /** Other apiVersions the kind is served at (stored as `apiVersion`), e.g. cilium.io/v2alpha1 for CiliumCIDRGroup. */
   alsoServedAs?: string[];
+  /**
+   * Kept in the store for beeline's own parts (leader leases, identities, …):
+   * the store takes it, manifests and kubectl-style commands do not.
+   */
+  storeOnly?: boolean;
 }
 
-/** In the order `get all`-style listings print them. */
-export const KINDS: readonly KindInfo[] = [
-  { kind: 'Namespace', apiVersion: 'v1', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'], namespaced: false },
-  { kind: 'Node', apiVersion: 'v1', plural: 'nodes', singular: 'node', shortNames: ['no'], namespaced: false },
-  { kind: 'Pod', apiVersion: 'v1', plural: 'pods', singular: 'pod', shortNames: ['po'], namespaced: true },
-  { kind: 'Deployment', apiVersion: 'apps/v1', plural: 'deployments', singular: 'deployment', shortNames: ['deploy'], namespaced: true },
-  { kind: 'Service', apiVersion: 'v1', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true },
-  { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', singular: 'endpointslice', shortNames: ['ep', 'eps'], namespaced: true },
-  { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', singular: 'networkpolicy', shortNames: ['netpol'], namespaced: true },
-  { kind: 'CiliumNetworkPolicy', apiVersion: 'cilium.io/v2', plural: 'ciliumnetworkpolicies', singular: 'ciliumnetworkpolicy', shortNames: ['cnp', 'ciliumnp'], namespaced: true },
-  { kind: 'CiliumClusterwideNetworkPolicy', apiVersion: 'cilium.io/v2', plural: 'ciliumclusterwidenetworkpolicies', singular: 'ciliumclusterwidenetworkpolicy', shortNames: ['ccnp'], namespaced: false },
-  { kind: 'CiliumCIDRGroup', apiVersion: 'cilium.io/v2', plural: 'ciliumcidrgroups', singular: 'ciliumcidrgroup', shortNames: ['ccg'], namespaced: false, alsoServedAs: ['cilium.io/v2alpha1'] },
-  { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', plural: 'httproutes', singular: 'httproute', shortNames: [], namespaced: true },
+/** One registry row: group and version come from apiVersion, singular from the kind. */
+function kind(k: string, apiVersion: string, plural: string, shortNames: string[], namespaced: boolean, extra: Pick<KindInfo, 'alsoServedAs' | 'storeOnly'> = {}): KindInfo {
+  const slash = apiVersion.lastIndexOf('/');
+  return {
+    kind: k, apiVersion, group: slash < 0 ? '' : apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1),
+    plural, singular: k.toLowerCase(), shortNames, namespaced, ...extra,
+  };
+}
+
+/**
+ * Every kind beeline knows, the one registry: manifests and kubectl-style
+ * commands take those without `storeOnly` (KINDS), the cluster store all of
+ * them (src/store/store.ts). In the order `get all`-style listings print them.
+ */
+export const ALL_KINDS: readonly KindInfo[] = [
+  kind('Namespace', 'v1', 'namespaces', ['ns'], false),
+  kind('Node', 'v1', 'nodes', ['no'], false),
+  kind('Pod', 'v1', 'pods', ['po'], true),
+  kind('Deployment', 'apps/v1', 'deployments', ['deploy'], true),
+  kind('Service', 'v1', 'services', ['svc'], true),
+  kind('EndpointSlice', 'discovery.k8s.io/v1', 'endpointslices', ['ep', 'eps'], true),
+  kind('NetworkPolicy', 'networking.k8s.io/v1', 'networkpolicies', ['netpol'], true),
+  kind('CiliumNetworkPolicy', 'cilium.io/v2', 'ciliumnetworkpolicies', ['cnp', 'ciliumnp'], true),
+  kind('CiliumClusterwideNetworkPolicy', 'cilium.io/v2', 'ciliumclusterwidenetworkpolicies', ['ccnp'], false),
+  kind('CiliumCIDRGroup', 'cilium.io/v2', 'ciliumcidrgroups', ['ccg'], false, { alsoServedAs: ['cilium.io/v2alpha1'] }),
+  kind('HTTPRoute', 'gateway.networking.k8s.io/v1', 'httproutes', [], true),
+  kind('ConfigMap', 'v1', 'configmaps', ['cm'], true, { storeOnly: true }),
+  kind('Lease', 'coordination.k8s.io/v1', 'leases', [], true, { storeOnly: true }),
+  kind('CiliumIdentity', 'cilium.io/v2', 'ciliumidentities', ['ciliumid'], false, { storeOnly: true }),
+  kind('CiliumEndpoint', 'cilium.io/v2', 'ciliumendpoints', ['cep', 'ciliumep'], true, { storeOnly: true }),
+  kind('CiliumNode', 'cilium.io/v2', 'ciliumnodes', ['cn', 'ciliumn'], false, { storeOnly: true }),
 ];
+
+/** The kinds manifests and kubectl-style commands take, in the order `get all`-style listings print them. */
+export const KINDS: readonly KindInfo[] = ALL_KINDS.filter((k) => !k.storeOnly);
 
 const byName = new Map<string, KindInfo>();
 for (const k of KINDS) {
   for (const n of [k.kind.toLowerCase(), k.plural, k.singular, ...k.shortNames]) byName.set(n, k);
   // kubectl also takes `resource.group`, e.g. `deployments.apps`, `cnp.cilium.io`.
-  const group = k.apiVersion.includes('/') ? k.apiVersion.slice(0, k.apiVersion.lastIndexOf('/')) : '';
-  if (group) for (const n of [k.plural, k.singular, ...k.shortNames]) byName.set(`${n}.${group}`, k);
+  if (k.group) for (const n of [k.plural, k.singular, ...k.shortNames]) byName.set(`${n}.${k.group}`, k);
 }
 
 /**

@@ -4,6 +4,7 @@
  * the value is fine.
  */
 import { isIP } from 'node:net';
+import { tryParsePrefix4 } from '../ipam/cidr.js';
 
 const LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -82,10 +83,9 @@ export interface Prefix {
   bits: number;
 }
 
-function addrBytes(a: string): Uint8Array | undefined {
-  const fam = isIP(a);
-  if (fam === 4) return Uint8Array.from(a.split('.').map(Number));
-  if (fam !== 6) return undefined;
+/** The 16 bytes of an IPv6 address (`::` and an embedded IPv4 tail expanded); undefined when not IPv6. */
+function ipv6Bytes(a: string): Uint8Array | undefined {
+  if (isIP(a) !== 6) return undefined;
   // Expand `::` and an embedded IPv4 tail into eight groups.
   let s = a;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
@@ -104,22 +104,24 @@ function addrBytes(a: string): Uint8Array | undefined {
 
 /**
  * Parses `addr/len` (IPv4 or IPv6). With `allowBare`, an address without a
- * length is a host prefix (Cilium accepts `10.0.0.1` in fromCIDR).
+ * length is a host prefix (Cilium accepts `10.0.0.1` in fromCIDR). IPv4 goes
+ * through the one IPv4 prefix parser (src/ipam/cidr.ts), so what passes here
+ * is what the policy engine and IPAM accept.
  */
 export function parseCIDR(s: string, allowBare = false): Prefix | undefined {
+  const v4 = tryParsePrefix4(s, allowBare);
+  if (v4) return { family: 4, bytes: Uint8Array.of(v4.addr >>> 24, (v4.addr >>> 16) & 255, (v4.addr >>> 8) & 255, v4.addr & 255), bits: v4.prefix };
   const slash = s.indexOf('/');
-  const addr = slash < 0 ? s : s.slice(0, slash);
-  const bytes = addrBytes(addr);
+  const bytes = ipv6Bytes(slash < 0 ? s : s.slice(0, slash));
   if (!bytes) return undefined;
-  const max = bytes.length * 8;
-  let bits = max;
+  let bits = 128;
   if (slash >= 0) {
     const l = s.slice(slash + 1);
     if (!/^\d{1,3}$/.test(l)) return undefined;
     bits = Number(l);
-    if (bits > max) return undefined;
+    if (bits > 128) return undefined;
   } else if (!allowBare) return undefined;
-  return { family: bytes.length === 4 ? 4 : 6, bytes, bits };
+  return { family: 6, bytes, bits };
 }
 
 /** True when `inner` lies inside `outer` (same family, longer or equal prefix, same leading bits). */

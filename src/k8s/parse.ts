@@ -5,6 +5,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { ManifestParseError } from '../common/errors.js';
+import { isRecord } from '../common/json.js';
 
 /** Where an object came from: file (`-` for stdin), 1-based document number, index in a List. */
 export interface DocSource {
@@ -23,8 +24,6 @@ export interface ManifestDoc {
 export function sourceLabel(s: DocSource): string {
   return `${s.file}#${s.document}${s.item === undefined ? '' : `.items[${s.item}]`}`;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Manifests nest shallowly; anything deeper than this is hostile or broken. */
 const MAX_DEPTH = 64;

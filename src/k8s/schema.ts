@@ -3,6 +3,7 @@
  * enums, ranges and per-node checks. The walker (validate.ts) reports errors
  * with apiserver-style field paths and warns about fields a schema does not name.
  */
+import { isRecord } from '../common/json.js';
 
 /** Where a check reports: `err(path, message)`. */
 export interface Reporter {
@@ -44,8 +45,6 @@ const describe = (v: unknown): string => {
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${JSON.stringify(v)}`;
 };
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates `v` against `s`; errors through `r`, unknown field paths into `unknown`. */
 export function walk(v: unknown, s: Schema, path: string, r: Reporter, unknown: string[]): void {

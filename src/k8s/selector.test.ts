@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSelector, parseSelectorString, selectorMatches } from './selector.js';
+import { checkSelector, parseSelectorRequirements, parseSelectorString, requirementsMatch, selectorMatches } from './selector.js';
 import { resolveKind } from './kinds.js';
 
 test('selectorMatches: matchLabels and every operator', () => {
@@ -34,6 +34,25 @@ test('parseSelectorString: kubectl -l forms', () => {
   assert.deepEqual(parseSelectorString(''), { selector: {} });
   assert.ok('error' in parseSelectorString('app=(web'));
   assert.ok('error' in parseSelectorString('a b c'));
+});
+
+test('parseSelectorRequirements: the store form of the same parser, in written order', () => {
+  assert.deepEqual(parseSelectorRequirements('tier!=db,app=web,!canary'), {
+    requirements: [
+      { key: 'tier', operator: 'NotIn', values: ['db'] },
+      { key: 'app', operator: 'In', values: ['web'] },
+      { key: 'canary', operator: 'DoesNotExist' },
+    ],
+  });
+  assert.deepEqual(parseSelectorRequirements(undefined), { requirements: [] });
+  assert.deepEqual(parseSelectorRequirements('  '), { requirements: [] });
+  // Keys and values are checked as the apiserver checks them; the message names the selector and the term.
+  assert.match((parseSelectorRequirements('a/b/c=x') as { error: string }).error, /^label selector "a\/b\/c=x": invalid label key "a\/b\/c"/);
+  assert.match((parseSelectorRequirements('app in (-x)') as { error: string }).error, /invalid value "-x" in "app in \(-x\)"/);
+  assert.match((parseSelectorRequirements('a=1,,b') as { error: string }).error, /empty term/);
+  const reqs = (parseSelectorRequirements('app in (web),tier') as { requirements: never[] }).requirements;
+  assert.equal(requirementsMatch(reqs, { app: 'web', tier: 'x' }), true);
+  assert.equal(requirementsMatch(reqs, { app: 'web' }), false);
 });
 
 test('checkSelector: Cilium source prefixes only for Cilium', () => {

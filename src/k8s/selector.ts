@@ -4,6 +4,7 @@
  */
 import type { LabelSelector, LabelSelectorRequirement, SelectorOperator } from './types.js';
 import { labelKeyError, labelValueError } from './names.js';
+import { isRecord } from '../common/json.js';
 
 export const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 
@@ -12,8 +13,6 @@ export interface SelectorProblem {
   path: string;
   message: string;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Everything that keeps a selector from parsing: bad keys or values, an unknown
@@ -73,9 +72,14 @@ export function requirementsOf(sel: LabelSelector): LabelSelectorRequirement[] {
  */
 export function selectorMatches(selector: LabelSelector | undefined | null, labels: Record<string, string> | undefined): boolean {
   if (!selector) return false;
+  return requirementsMatch(requirementsOf(selector), labels);
+}
+
+/** True when `labels` satisfy every requirement (an empty list matches everything). */
+export function requirementsMatch(reqs: readonly LabelSelectorRequirement[], labels: Record<string, string> | undefined): boolean {
   const l = labels ?? {};
   const has = (k: string) => Object.prototype.hasOwnProperty.call(l, k);
-  return requirementsOf(selector).every((r) => {
+  return reqs.every((r) => {
     switch (r.operator) {
       case 'In': return has(r.key) && (r.values ?? []).includes(l[r.key]!);
       case 'NotIn': return !has(r.key) || !(r.values ?? []).includes(l[r.key]!);
@@ -86,48 +90,86 @@ export function selectorMatches(selector: LabelSelector | undefined | null, labe
   });
 }
 
+/** One term of a selector string; `equality` when written `key=value` (kubectl's matchLabels form). */
+interface SelectorTerm {
+  req: LabelSelectorRequirement;
+  equality: boolean;
+}
+
 /**
- * Parses kubectl's `-l` form: `app=web,tier!=db,env in (a,b),env notin (c),release,!canary`
- * (also `==`). Returns the selector, or a message saying what does not parse.
+ * The one parser of the selector string form, shared by kubectl's `-l`
+ * (parseSelectorString) and the store's `labelSelector` list/watch option
+ * (src/store): `app=web,tier!=db,env in (a,b),env notin (c),release,!canary`
+ * (also `==`). Keys and values are checked as the apiserver checks them.
+ * Answers the terms in the order written, or a message naming the selector
+ * and the part that does not parse.
  */
-export function parseSelectorString(s: string): { selector: LabelSelector } | { error: string } {
-  const selector: LabelSelector = {};
-  const exprs: LabelSelectorRequirement[] = [];
+function parseTerms(s: string): { terms: SelectorTerm[] } | { error: string } {
+  const fail = (what: string) => ({ error: `label selector ${JSON.stringify(s)}: ${what}` });
+  const out: SelectorTerm[] = [];
   // Split on commas outside parentheses.
   const terms: string[] = [];
   let depth = 0, cur = '';
   for (const ch of s) {
     if (ch === '(') depth++;
     if (ch === ')') depth--;
-    if (depth < 0) return { error: `unbalanced ')' in selector ${JSON.stringify(s)}` };
+    if (depth < 0) return fail("unbalanced ')'");
     if (ch === ',' && depth === 0) { terms.push(cur); cur = ''; } else cur += ch;
   }
-  if (depth !== 0) return { error: `unbalanced '(' in selector ${JSON.stringify(s)}` };
+  if (depth !== 0) return fail("unbalanced '('");
   terms.push(cur);
   for (const raw of terms) {
     const t = raw.trim();
-    if (t === '') { if (s.trim() === '') continue; return { error: `empty term in selector ${JSON.stringify(s)}` }; }
+    if (t === '') { if (s.trim() === '') continue; return fail('empty term'); }
     let m: RegExpExecArray | null;
     let key: string;
     if ((m = /^([^\s=!(),]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(t))) {
       key = m[1]!;
       const values = m[3]!.split(',').map((v) => v.trim());
-      if (values.some((v) => labelValueError(v))) return { error: `invalid value in ${JSON.stringify(t)}` };
-      exprs.push({ key, operator: m[2] === 'in' ? 'In' : 'NotIn', values });
+      const bad = values.find((v) => labelValueError(v));
+      if (bad !== undefined) return fail(`invalid value ${JSON.stringify(bad)} in ${JSON.stringify(t)}: ${labelValueError(bad)}`);
+      out.push({ req: { key, operator: m[2] === 'in' ? 'In' : 'NotIn', values }, equality: false });
     } else if ((m = /^([^\s=!(),]+)\s*(==|=|!=)\s*([^\s=!(),]*)$/.exec(t))) {
       key = m[1]!;
-      if (labelValueError(m[3]!)) return { error: `invalid value in ${JSON.stringify(t)}` };
-      if (m[2] === '!=') exprs.push({ key, operator: 'NotIn', values: [m[3]!] });
-      else (selector.matchLabels ??= {})[key] = m[3]!;
+      const ve = labelValueError(m[3]!);
+      if (ve) return fail(`invalid value ${JSON.stringify(m[3]!)} in ${JSON.stringify(t)}: ${ve}`);
+      out.push({ req: { key, operator: m[2] === '!=' ? 'NotIn' : 'In', values: [m[3]!] }, equality: m[2] !== '!=' });
     } else if ((m = /^!\s*([^\s=!(),]+)$/.exec(t))) {
       key = m[1]!;
-      exprs.push({ key, operator: 'DoesNotExist' });
+      out.push({ req: { key, operator: 'DoesNotExist' }, equality: false });
     } else if ((m = /^([^\s=!(),]+)$/.exec(t))) {
       key = m[1]!;
-      exprs.push({ key, operator: 'Exists' });
-    } else return { error: `cannot parse ${JSON.stringify(t)} in selector ${JSON.stringify(s)}` };
+      out.push({ req: { key, operator: 'Exists' }, equality: false });
+    } else return fail(`cannot parse ${JSON.stringify(t)}`);
     const ke = labelKeyError(key);
-    if (ke) return { error: `invalid label key ${JSON.stringify(key)}: ${ke}` };
+    if (ke) return fail(`invalid label key ${JSON.stringify(key)}: ${ke}`);
+  }
+  return { terms: out };
+}
+
+/**
+ * The requirements a selector string states, in the order written (`a=b` as
+ * `In [b]`); none for an empty or missing string. See parseTerms for the form.
+ */
+export function parseSelectorRequirements(s: string | undefined): { requirements: LabelSelectorRequirement[] } | { error: string } {
+  if (!s || !s.trim()) return { requirements: [] };
+  const r = parseTerms(s);
+  return 'error' in r ? r : { requirements: r.terms.map((t) => t.req) };
+}
+
+/**
+ * Parses kubectl's `-l` form into a LabelSelector: `key=value` terms become
+ * matchLabels, the others matchExpressions. Returns the selector, or a
+ * message saying what does not parse.
+ */
+export function parseSelectorString(s: string): { selector: LabelSelector } | { error: string } {
+  const r = parseTerms(s);
+  if ('error' in r) return r;
+  const selector: LabelSelector = {};
+  const exprs: LabelSelectorRequirement[] = [];
+  for (const { req, equality } of r.terms) {
+    if (equality) (selector.matchLabels ??= {})[req.key] = req.values![0]!;
+    else exprs.push(req);
   }
   if (exprs.length) selector.matchExpressions = exprs;
   return { selector };

@@ -18,10 +18,10 @@ import { any, arr, at, bool, int, intstr, map, obj, str, walk, type Check, type 
 import { checkSelector, SELECTOR_OPERATORS, selectorMatches } from './selector.js';
 import { CILIUM_ENTITIES, type Resource } from './types.js';
 import { icmpType } from '../policy/ports.js';
+import { isRecord } from '../common/json.js';
 
 // ---- shared pieces ----
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const q = JSON.stringify;
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const PORT_RANGE = 'must be 1-65535';

@@ -6,24 +6,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { LabStepError } from '../common/errors.js';
-import { cgroupPath, ensureCgroup, removeCgroup } from './cgroup.js';
+import { ensureCgroup } from './cgroup.js';
 import { startDaemon, type OwnedProcess } from './process.js';
-import { podsDir, readPod, listPods } from './pods.js';
-import { PodNotFoundError } from '../common/errors.js';
-import { cgroup2Root } from './safety.js';
-
-function podOrThrow(lab: string, name: string) {
-  const rec = readPod(lab, name);
-  if (!rec) {
-    const known = listPods(lab).map((p) => p.name);
-    throw new PodNotFoundError(`lab ${lab}: no pod ${name}`, known.length ? `pods: ${known.join(', ')}` : 'it has no pods');
-  }
-  return rec;
-}
+import { podsDir, requirePod } from './pods.js';
 
 /** Runs CMD in the pod's network namespace, attached to this terminal; resolves with its exit status. */
 export function podExec(lab: string, name: string, cmd: string[]): Promise<number> {
-  const rec = podOrThrow(lab, name);
+  const rec = requirePod(lab, name, `lab ${lab}: no pod ${name}`);
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', rec.netns, ...cmd], { stdio: 'inherit', env: { ...process.env, BEELINE_POD: rec.name } });
     child.on('error', (e) => reject(new LabStepError(`lab pod exec ${name}: ${e.message}`)));
@@ -33,7 +22,7 @@ export function podExec(lab: string, name: string, cmd: string[]): Promise<numbe
 
 /** Starts CMD in the background inside the pod (its netns and its cgroup); output goes to the pod's log. */
 export function podRun(lab: string, name: string, cmd: string[]): OwnedProcess {
-  const rec = podOrThrow(lab, name);
+  const rec = requirePod(lab, name, `lab ${lab}: no pod ${name}`);
   return startDaemon({
     role: `pod ${name}`,
     netns: rec.netns,
@@ -42,11 +31,4 @@ export function podRun(lab: string, name: string, cmd: string[]): OwnedProcess {
     cmd,
     env: { ...process.env, BEELINE_POD: rec.name },
   });
-}
-
-/** Ends every background process of a pod (by pid, from its cgroup) and removes the cgroup. */
-export async function stopPodProcesses(lab: string, name: string): Promise<void> {
-  if (!cgroup2Root()) return;
-  // removeCgroup is a no-op when the pod never ran anything in the background.
-  await removeCgroup(cgroupPath(lab, 'pods', name));
 }

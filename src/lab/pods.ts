@@ -9,7 +9,6 @@
  *   bl-<lab>-p-<namespace>-<name>   the pod's network namespace
  *   eth0 (10.0.x.y/32)  ══ veth ══  lxc<hash> in the node's namespace
  */
-import { stopPodProcesses } from './podexec.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +17,10 @@ import { runAsync } from '../common/exec.js';
 import { repoRoot } from '../common/version.js';
 import { CONFLIST_FILE, conflistText, pluginConfig, renderConflist, type ConfList } from '../cni/conflist.js';
 import type { CniErrorObject, CniResult } from '../cni/types.js';
+import { cgroupPath, removeCgroup } from './cgroup.js';
+import { dns1123LabelError, labelKeyError, labelValueError } from '../k8s/names.js';
 import { addNetns, delNetns, netnsExists } from './netns.js';
+import { cgroup2Root } from './safety.js';
 import { labDir, readState, type LabState } from './state.js';
 
 /** Interface name inside every lab pod. */
@@ -53,26 +55,19 @@ export interface PodAddOptions {
   labels?: Record<string, string>;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
 /** Pod names and namespaces are DNS labels (RFC 1123): they also make up the namespace name. */
 export function checkDnsLabel(value: string, what: string): void {
-  if (!DNS_LABEL.test(value)) {
+  if (dns1123LabelError(value)) {
     throw new UsageError(`${what} '${value}' is invalid`, 'use 1-63 lower-case letters, digits and inner dashes (a DNS label)');
   }
 }
 
-/** `k=v` → [k, v], with Kubernetes' rules for label keys (optional DNS prefix/) and values. */
+/** `k=v` → [k, v], with Kubernetes' rules for label keys (optional DNS prefix/) and values (src/k8s/names.ts). */
 export function parseLabel(text: string): [string, string] {
   const i = text.indexOf('=');
   const key = i < 0 ? text : text.slice(0, i);
   const value = i < 0 ? '' : text.slice(i + 1);
-  const slash = key.lastIndexOf('/');
-  const prefix = slash < 0 ? undefined : key.slice(0, slash);
-  const name = slash < 0 ? key : key.slice(slash + 1);
-  if (i < 0 || !LABEL_NAME.test(name) || (prefix !== undefined && !DNS_SUBDOMAIN.test(prefix)) || (value !== '' && !LABEL_NAME.test(value))) {
+  if (i < 0 || labelKeyError(key) || labelValueError(value)) {
     throw new UsageError(`--label ${text}: not a valid label`, 'write key=value: [prefix/]name of letters, digits, - _ . (at most 63), value likewise or empty');
   }
   return [key, value];
@@ -101,6 +96,16 @@ function writePod(lab: string, p: PodRecord): void {
 export function readPod(lab: string, name: string): PodRecord | undefined {
   const f = podPath(lab, name);
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as PodRecord) : undefined;
+}
+
+/** The pod's record, or PodNotFoundError with `message` and the pods the lab has. */
+export function requirePod(lab: string, name: string, message: string): PodRecord {
+  const rec = readPod(lab, name);
+  if (!rec) {
+    const known = listPods(lab).map((p) => p.name);
+    throw new PodNotFoundError(message, known.length ? `pods: ${known.join(', ')}` : 'it has no pods');
+  }
+  return rec;
 }
 
 /** Every pod of the lab, by name. */
@@ -262,11 +267,7 @@ export async function addPod(lab: string, opts: PodAddOptions): Promise<PodRecor
 export async function deletePod(lab: string, name: string, opts: { force?: boolean } = {}): Promise<PodRecord> {
   const op = `lab pod del ${name}`;
   requireRoot(op);
-  const rec = readPod(lab, name);
-  if (!rec) {
-    const known = listPods(lab).map((p) => p.name);
-    throw new PodNotFoundError(`${op}: lab ${lab} has no pod ${name}`, known.length ? `pods: ${known.join(', ')}` : 'it has no pods');
-  }
+  const rec = requirePod(lab, name, `${op}: lab ${lab} has no pod ${name}`);
   const state = labState(lab);
   const node = state.plan.nodes.find((n) => n.name === rec.node);
   rec.phase = 'deleting';
@@ -285,4 +286,11 @@ export async function deletePod(lab: string, name: string, opts: { force?: boole
   delNetns(rec.netns);
   rmSync(podPath(lab, name), { force: true });
   return rec;
+}
+
+/** Ends every background process of a pod (`lab pod exec -d`; by pid, from its cgroup) and removes the cgroup. */
+async function stopPodProcesses(lab: string, name: string): Promise<void> {
+  if (!cgroup2Root()) return;
+  // removeCgroup is a no-op when the pod never ran anything in the background.
+  await removeCgroup(cgroupPath(lab, 'pods', name));
 }

@@ -74,6 +74,6 @@ export {
   DROP_POLICY, DROP_POLICY_DENY, type LookupResult, type MatchType,
 } from './lookup.js';
 export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
-export { compilePolicy, originOf, policyKeyOf, parsePrefix4, type CompiledPolicy } from './rules.js';
+export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy } from './rules.js';
 export { PolicyRepository, type PolicyStatus, type EndpointUpdate } from './repository.js';
 export { tracePolicy, traceStep, type TraceParty, type TraceRequest, type TraceResult, type TraceStep } from './trace.js';

@@ -26,9 +26,10 @@ import { ALLOW_LOCALHOST, CookieTable, DEFAULT_ALLOW, ENFORCEMENT_ALWAYS, normal
 import { compareEntries, portPrefix } from './lookup.js';
 import { portRangePrefixes } from './ports.js';
 import {
-  compilePolicy, namedProtocolOk, parsePrefix4, prefixInside,
-  type CompiledPolicy, type CompiledRule, type Peer, type PortSpec, type Prefix4, type Section,
+  compilePolicy, namedProtocolOk,
+  type CompiledPolicy, type CompiledRule, type Peer, type PortSpec, type Section,
 } from './rules.js';
+import { cidrInside, tryParseMaskedCidr, type Cidr4 } from '../ipam/cidr.js';
 import { indexLabels, isPodIdentity, makeSelector, namespaceRequirement, selectorMatches, selectorRequirements, SelectorCache, splitSelectorKey, type LabelIndex } from './selectors.js';
 import {
   Proto, type CidrGroupInfo, type Direction, type EndpointInfo, type EndpointPolicy, type EnforcementMode, type NamedPort, type Origin,
@@ -329,11 +330,11 @@ export class PolicyRepository {
   private readonly replaced = new Map<string, CompiledPolicy | undefined>();
   private readonly selectors = new SelectorCache();
   /** Sorted by base address (then length), so the identities inside a prefix are one contiguous run. */
-  private cidrIds: { prefix: Prefix4; id: number }[] = [];
+  private cidrIds: { cidr: Cidr4; id: number }[] = [];
   private readonly cidrCache = new Map<string, number[]>();
   private services: ServiceInfo[] = [];
   /** CiliumCIDRGroups by name, with their IPv4 CIDRs parsed. */
-  private cidrGroups = new Map<string, { labels: Record<string, string>; cidrs: Prefix4[] }>();
+  private cidrGroups = new Map<string, { labels: Record<string, string>; cidrs: Cidr4[] }>();
   private peerPorts = new Map<number, NamedPort[]>();
   /** updateEndpoint's state per endpoint id, and the changes it replays. */
   private readonly states = new Map<number, EndpointState>();
@@ -421,7 +422,7 @@ export class PolicyRepository {
         if (!p.usesServices) continue;
         for (const r of p.rules) for (const s of r.egress?.allow.concat(r.egress.deny) ?? []) for (const peer of s.peers) {
           if (peer.t !== 'service') continue;
-          for (const svc of this.servicesOf(peer)) if (!hasSelector(svc)) for (const a of svc.addresses ?? []) { const x = parsePrefix4(a); if (x) out.add(x.text); }
+          for (const svc of this.servicesOf(peer)) if (!hasSelector(svc)) for (const a of svc.addresses ?? []) { const x = tryParseMaskedCidr(a); if (x) out.add(x.text); }
         }
       }
     }
@@ -449,10 +450,10 @@ export class PolicyRepository {
     const entries = Symbol.iterator in Object(m) ? [...(m as Iterable<[string, number]>)] : Object.entries(m as Record<string, number>);
     this.cidrIds = [];
     for (const [text, id] of entries) {
-      const prefix = parsePrefix4(text);
-      if (prefix) this.cidrIds.push({ prefix, id });
+      const cidr = tryParseMaskedCidr(text);
+      if (cidr) this.cidrIds.push({ cidr, id });
     }
-    this.cidrIds.sort((a, b) => a.prefix.base - b.prefix.base || a.prefix.len - b.prefix.len);
+    this.cidrIds.sort((a, b) => a.cidr.base - b.cidr.base || a.cidr.prefix - b.cidr.prefix);
     this.cidrCache.clear();
     this.record({ t: 'all' });
   }
@@ -461,7 +462,7 @@ export class PolicyRepository {
   setCidrGroups(groups: readonly CidrGroupInfo[]): boolean {
     const next = new Map(groups.map((g) => [g.name, {
       labels: { ...(g.labels ?? {}) },
-      cidrs: g.cidrs.map((c) => parsePrefix4(c)).filter((c): c is Prefix4 => c !== undefined),
+      cidrs: g.cidrs.map((c) => tryParseMaskedCidr(c)).filter((c): c is Cidr4 => c !== undefined),
     }]));
     const text = (m: typeof next) => JSON.stringify([...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([n, g]) => [n, g.labels, g.cidrs.map((c) => c.text)]));
     if (text(next) === text(this.cidrGroups)) return false;
@@ -800,8 +801,8 @@ export class PolicyRepository {
             out.push(...this.selectors.select(makeSelector(reqs, true)));
           } else {
             for (const a of svc.addresses ?? []) {
-              const x = parsePrefix4(a);
-              const hit = x && this.cidrIds.find((c) => c.prefix.text === x.text);
+              const x = tryParseMaskedCidr(a);
+              const hit = x && this.cidrIds.find((c) => c.cidr.text === x.text);
               if (hit) out.push(hit.id);
             }
           }
@@ -812,7 +813,7 @@ export class PolicyRepository {
   }
 
   /** The CiliumCIDRGroups a cidrGroupRef or cidrGroupSelector names (none yet: selects nothing, as in Cilium). */
-  private groupsOf(peer: Extract<Peer, { t: 'cidrGroup' }>): { labels: Record<string, string>; cidrs: Prefix4[] }[] {
+  private groupsOf(peer: Extract<Peer, { t: 'cidrGroup' }>): { labels: Record<string, string>; cidrs: Cidr4[] }[] {
     if (peer.name !== undefined) {
       const g = this.cidrGroups.get(peer.name);
       return g ? [g] : [];
@@ -830,18 +831,18 @@ export class PolicyRepository {
   }
 
   /** CIDR identities inside `cidr` and inside no `except`; a /0 adds world and world-ipv4. */
-  private cidrSelect(cidr: Prefix4, except: Prefix4[]): number[] {
+  private cidrSelect(cidr: Cidr4, except: Cidr4[]): number[] {
     const key = `${cidr.text}|${except.map((e) => e.text).join(',')}`;
     let ids = this.cidrCache.get(key);
     if (!ids) {
       const set = new Set<number>();
-      if (cidr.len === 0) { set.add(ReservedIdentity.world); set.add(ReservedIdentity['world-ipv4']); }
+      if (cidr.prefix === 0) { set.add(ReservedIdentity.world); set.add(ReservedIdentity['world-ipv4']); }
       // Only the run of identities whose base lies in [cidr.base, cidr.base + size): a scan of every
       // CIDR identity per peer made 10k prefixes cost 10k × 10k checks (17 s) on the first computation.
-      const end = cidr.base + 2 ** (32 - cidr.len);
-      for (let i = lowerBound(this.cidrIds, cidr.base); i < this.cidrIds.length && this.cidrIds[i]!.prefix.base < end; i++) {
+      const end = cidr.base + cidr.size;
+      for (let i = lowerBound(this.cidrIds, cidr.base); i < this.cidrIds.length && this.cidrIds[i]!.cidr.base < end; i++) {
         const c = this.cidrIds[i]!;
-        if (c.prefix.len >= cidr.len && !except.some((e) => prefixInside(c.prefix, e))) set.add(c.id);
+        if (c.cidr.prefix >= cidr.prefix && !except.some((e) => cidrInside(c.cidr, e))) set.add(c.id);
       }
       ids = [...set];
       this.cidrCache.set(key, ids);
@@ -903,12 +904,12 @@ function resolveGroup(direction: Direction, identity: number, accs: readonly Acc
 }
 
 /** The first index of `sorted` (by base address) whose base is >= `base`. */
-function lowerBound(sorted: readonly { prefix: Prefix4 }[], base: number): number {
+function lowerBound(sorted: readonly { cidr: Cidr4 }[], base: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid]!.prefix.base < base) lo = mid + 1;
+    if (sorted[mid]!.cidr.base < base) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -11,27 +11,21 @@ import {
   CILIUM_ENTITIES, type CiliumEntity, type CiliumRule, type CIDRRule, type CiliumPortRule, type ICMPRule, type LabelSelector,
   type NetworkPolicy, type NetworkPolicyPeer,
 } from '../k8s/types.js';
-import { formatIPv4, tryParseIPv4 } from '../ipam/cidr.js';
+import { tryParseMaskedCidr, type Cidr4 } from '../ipam/cidr.js';
 import { originText } from './cookies.js';
 import { icmpType, protocolNumbers } from './ports.js';
 import { makeSelector, namespaceRequirement, namesNamespace, selectorRequirements, type CompiledSelector, type Requirement } from './selectors.js';
 import { Proto, type Direction, type Origin, type PolicyProblem, type ProblemSeverity } from './types.js';
-
-/** An IPv4 prefix, host bits cleared. */
-export interface Prefix4 {
-  base: number;
-  len: number;
-  text: string;
-}
+import { isRecord } from '../common/json.js';
 
 /** Who a section applies to. */
 export type Peer =
   | { t: 'any' }
   | { t: 'selector'; sel: CompiledSelector }
-  | { t: 'cidr'; cidr: Prefix4; except: Prefix4[] }
+  | { t: 'cidr'; cidr: Cidr4; except: Cidr4[] }
   | { t: 'entity'; entity: CiliumEntity }
   /** toCIDRSet/fromCIDRSet by CiliumCIDRGroup: by name or by the groups' labels; each group CIDR minus except. */
-  | { t: 'cidrGroup'; name?: string; selector?: LabelSelector; except: Prefix4[] }
+  | { t: 'cidrGroup'; name?: string; selector?: LabelSelector; except: Cidr4[] }
   /** toServices; `namespace` defaults to the policy's (a CCNP without one matches Services of any namespace). */
   | { t: 'service'; name?: string; namespace?: string; selector?: LabelSelector };
 
@@ -80,33 +74,9 @@ export interface CompiledPolicy {
   problems: PolicyProblem[];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 const q = JSON.stringify;
 const PORT_MSG = 'must be between 1 and 65535, inclusive';
-
-/** `10.0.0.0/8`, `10.0.0.1` (= /32); host bits are cleared as Cilium does; undefined when not IPv4. */
-export function parsePrefix4(text: string): Prefix4 | undefined {
-  const slash = text.indexOf('/');
-  const addr = tryParseIPv4(slash < 0 ? text : text.slice(0, slash));
-  if (addr === undefined) return undefined;
-  let len = 32;
-  if (slash >= 0) {
-    const l = text.slice(slash + 1);
-    if (!/^\d{1,2}$/.test(l) || Number(l) > 32) return undefined;
-    len = Number(l);
-  }
-  const size = 2 ** (32 - len);
-  const base = addr - (addr % size);
-  return { base, len, text: `${formatIPv4(base)}/${len}` };
-}
-
-/** True when `inner` lies inside `outer`. */
-export function prefixInside(inner: Prefix4, outer: Prefix4): boolean {
-  if (inner.len < outer.len) return false;
-  const size = 2 ** (32 - outer.len);
-  return inner.base - (inner.base % size) === outer.base;
-}
 
 /** The key of a policy object: its printable origin. */
 export function policyKeyOf(o: Origin): string {
@@ -144,9 +114,9 @@ function checkSel(sel: unknown, path: string, p: Problems, cilium: boolean): sel
   return ok;
 }
 
-function cidrPrefix(text: unknown, path: string, p: Problems): Prefix4 | undefined {
+function cidrPrefix(text: unknown, path: string, p: Problems): Cidr4 | undefined {
   if (typeof text !== 'string') { p.err(path, `Invalid value: ${q(text)}: must be a CIDR`); return undefined; }
-  const c = parsePrefix4(text);
+  const c = tryParseMaskedCidr(text);
   if (c) { p.prefixes.add(c.text); return c; }
   if (text.includes(':')) { p.warn(path, `Invalid value: ${q(text)}: IPv6 is not supported by the datapath; this prefix selects nothing`); return undefined; }
   p.err(path, `Invalid value: ${q(text)}: must be a valid CIDR or IP address (e.g. 10.9.8.0/24)`);
@@ -256,7 +226,7 @@ function ciliumPeers(item: Record<string, unknown>, dir: Direction, path: string
   sets.forEach((s, i) => {
     const sp = `${path}.${pre}CIDRSet[${i}]`;
     if (!isRecord(s)) { p.err(sp, 'Invalid value: must be an object'); return; }
-    const except: Prefix4[] = [];
+    const except: Cidr4[] = [];
     arr<unknown>(s.except).forEach((e, j) => {
       const ep = cidrPrefix(e, `${sp}.except[${j}]`, p);
       if (ep) except.push(ep);
@@ -370,7 +340,7 @@ function npPeers(list: unknown, path: string, namespace: string, p: Problems): P
       const b = peer.ipBlock as unknown;
       if (!isRecord(b)) { p.err(`${pp}.ipBlock`, 'Invalid value: must be an object'); return; }
       const c = cidrPrefix(b.cidr, `${pp}.ipBlock.cidr`, p);
-      const except: Prefix4[] = [];
+      const except: Cidr4[] = [];
       arr<unknown>(b.except).forEach((e, j) => { const x = cidrPrefix(e, `${pp}.ipBlock.except[${j}]`, p); if (x) except.push(x); });
       if (c) peers.push({ t: 'cidr', cidr: c, except });
       return;

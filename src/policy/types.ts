@@ -15,19 +15,25 @@ export type Verdict = 'allow' | 'deny' | 'default-deny';
 /** IANA protocol numbers the engine emits. */
 export const Proto = { any: 0, icmp: 1, tcp: 6, udp: 17, sctp: 132 } as const;
 
-/** One entry of the per-endpoint part of the BPF policy map. */
+/**
+ * One entry of an endpoint's policy: what the engine emits and what the
+ * datapath writes into the per-endpoint part of the BPF policy map
+ * (src/datapath/policy.ts takes this type as is).
+ */
 export interface PolicyMapEntry {
+  /** ingress: packets into the endpoint; egress: packets it sends. */
   direction: Direction;
-  /** Peer security identity; 0 = any identity. */
+  /** The peer's security identity; 0: any identity. */
   identity: number;
-  /** IANA protocol; 0 = any (then port and portPrefixLen are 0). */
+  /** IPPROTO_* (6 TCP, 17 UDP, 132 SCTP, 1 ICMP); 0: any protocol (then port and portPrefixLen are 0). */
   protocol: number;
-  /** Destination port (ICMP: the ICMP type); 0 with portPrefixLen 0 = any port. */
+  /** Destination port (ICMP: the type), host byte order; with portPrefixLen the first port of a range. */
   port: number;
-  /** 0..16 leading significant bits of `port`. */
+  /** Leading bits of port that must match, 0..16: 16 one port, 0 any port, k a range of 2^(16-k) ports aligned to its size. */
   portPrefixLen: number;
+  /** default-deny: the direction's default entry (identity 0, protocol 0) naming the policies that made it deny. */
   verdict: Verdict;
-  /** The rules that decided: an id from the CookieTable. */
+  /** Which policies decided: an id from the CookieTable, which the agent maps to policy names (reported in verdict and drop events). */
   cookie: number;
 }
 

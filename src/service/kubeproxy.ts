@@ -23,6 +23,7 @@
  * Local traffic policy, IPv6.
  */
 import { createHash } from 'node:crypto';
+import { formatIPv4 } from '../ipam/cidr.js';
 
 export interface KpBackend {
   ip: string;
@@ -390,13 +391,9 @@ export function syntheticServices(n: number, backendsPer: number, opts: { port?:
     const backends: KpBackend[] = [];
     for (let j = 0; j < backendsPer; j++, be++) {
       const ip = 0x0af40000 + 2 + be; // 10.244.0.2 + be
-      backends.push({ ip: ipv4(ip), port: opts.targetPort ?? 8080 });
+      backends.push({ ip: formatIPv4(ip), port: opts.targetPort ?? 8080 });
     }
-    out.push({ ns: opts.ns ?? 'bench', name: `svc-${i}`, clusterIP: ipv4(vip), port: opts.port ?? 80, protocol: 'TCP', backends });
+    out.push({ ns: opts.ns ?? 'bench', name: `svc-${i}`, clusterIP: formatIPv4(vip), port: opts.port ?? 80, protocol: 'TCP', backends });
   }
   return out;
-}
-
-function ipv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }

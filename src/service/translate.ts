@@ -249,14 +249,9 @@ export function backendKeyString(b: { address: string; port: number; protocol: L
 
 const TYPE_ORDER: Record<FrontendType, number> = { ClusterIP: 0, ExternalIP: 1, LoadBalancer: 2, NodePort: 3 };
 
-export interface PlannedBackend {
+/** A backend before it has an id: `key` names its address:port/protocol. */
+export interface PlannedBackend extends Omit<Backend, 'id'> {
   key: string;
-  address: string;
-  port: number;
-  protocol: LbProtocol;
-  state: BackendState;
-  nodeName?: string;
-  zone?: string;
 }
 
 export interface PlannedFrontend {

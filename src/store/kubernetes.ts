@@ -21,7 +21,6 @@ import {
 import {
   CacheInformer,
   EventQueue,
-  apiVersionOf,
   checkIdentity,
   kindInfo,
   type DeleteOptions,
@@ -78,7 +77,7 @@ function statusMessage(a: HttpAnswer): string {
 
 function withKind(k: KindInfo, o: KubernetesObject): StoreObject {
   // List items carry no apiVersion/kind.
-  return { ...(o as unknown as StoreObject), apiVersion: o.apiVersion ?? apiVersionOf(k), kind: o.kind ?? k.kind };
+  return { ...(o as unknown as StoreObject), apiVersion: o.apiVersion ?? k.apiVersion, kind: o.kind ?? k.kind };
 }
 
 /** GETs in flight at once for getMany. */

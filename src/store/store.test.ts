@@ -6,6 +6,7 @@ import {
   RevisionDedup,
   StoreInformer,
   checkIdentity,
+  kindInfo,
   matchesSelector,
   parseLabelSelector,
   parseResourceKey,
@@ -17,6 +18,7 @@ import {
   type WatchEvent,
   type WatchOptions,
 } from './store.js';
+import { resolveKind } from '../k8s/kinds.js';
 
 test('key layout: /beeline/v1/resources/<group>/<kind>/<namespace>/<name>', () => {
   assert.equal(resourceKey('Pod', 'default', 'web-1'), '/beeline/v1/resources/core/Pod/default/web-1');
@@ -34,6 +36,18 @@ test('key layout: /beeline/v1/resources/<group>/<kind>/<namespace>/<name>', () =
   assert.throws(() => resourceKey('Pod', undefined, 'a'), StoreInvalidError);
   assert.throws(() => resourceKey('Node', 'default', 'a'), StoreInvalidError);
   assert.throws(() => resourceKey('Gizmo', 'default', 'a'), /unknown kind "Gizmo"/);
+});
+
+test('kinds: the store and kubectl-style names read one registry; store-only kinds stay out of manifests', () => {
+  assert.equal(kindInfo('Pod'), resolveKind('po'));
+  assert.equal(kindInfo('CiliumNetworkPolicy'), resolveKind('cnp.cilium.io'));
+  assert.equal(kindInfo('Deployment').group, 'apps');
+  assert.equal(kindInfo('Lease').apiVersion, 'coordination.k8s.io/v1');
+  assert.equal(kindInfo('CiliumNode').namespaced, false);
+  for (const k of ['ConfigMap', 'Lease', 'CiliumIdentity', 'CiliumEndpoint', 'CiliumNode']) {
+    assert.equal(kindInfo(k).storeOnly, true, k);
+    assert.equal(resolveKind(k), undefined, k);
+  }
 });
 
 test('checkIdentity names the object and the field', () => {

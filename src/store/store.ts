@@ -6,11 +6,16 @@
  * Informer (list, then watch from the list's resourceVersion, local cache,
  * relist on Expired), so they cannot tell the two modes apart.
  *
- * This file holds the interface and the pure parts: the kind registry, the
- * etcd key layout, label selectors, watch-event dedup and the Informer.
+ * This file holds the interface and the pure parts: kind lookup (the one
+ * registry is src/k8s/kinds.ts), the etcd key layout, label selectors (parsed
+ * by src/k8s/selector.ts), watch-event dedup and the Informer.
  */
 import { EventEmitter } from 'node:events';
 import { StoreExpiredError, StoreInvalidError } from '../common/errors.js';
+import { ALL_KINDS, type KindInfo } from '../k8s/kinds.js';
+import { dns1123LabelError, dns1123SubdomainError } from '../k8s/names.js';
+import { parseSelectorRequirements, requirementsMatch } from '../k8s/selector.js';
+import type { LabelSelectorRequirement } from '../k8s/types.js';
 
 /** Object metadata, the subset of Kubernetes' ObjectMeta the store owns or reads. */
 export interface ObjectMeta {
@@ -162,53 +167,17 @@ export interface Store {
 // ---------------------------------------------------------------------------
 // Kinds
 
-/** Where a kind lives: its API group/version, REST plural, and whether it is namespaced. */
-export interface KindInfo {
-  kind: string;
-  /** '' for the core group. */
-  group: string;
-  version: string;
-  plural: string;
-  namespaced: boolean;
-}
+/** Where a kind lives (group, version, plural, scope): a row of src/k8s/kinds.ts. */
+export type { KindInfo };
 
-const kinds = new Map<string, KindInfo>();
-
-/** Adds (or replaces) a kind the store knows; the built-in table covers what beeline reads. */
-export function registerKind(info: KindInfo): void {
-  kinds.set(info.kind, info);
-}
-
-for (const [kind, group, version, plural, namespaced] of [
-  ['Namespace', '', 'v1', 'namespaces', false],
-  ['Node', '', 'v1', 'nodes', false],
-  ['Pod', '', 'v1', 'pods', true],
-  ['Service', '', 'v1', 'services', true],
-  ['ConfigMap', '', 'v1', 'configmaps', true],
-  ['EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices', true],
-  ['Deployment', 'apps', 'v1', 'deployments', true],
-  ['NetworkPolicy', 'networking.k8s.io', 'v1', 'networkpolicies', true],
-  ['Lease', 'coordination.k8s.io', 'v1', 'leases', true],
-  ['CiliumNetworkPolicy', 'cilium.io', 'v2', 'ciliumnetworkpolicies', true],
-  ['CiliumClusterwideNetworkPolicy', 'cilium.io', 'v2', 'ciliumclusterwidenetworkpolicies', false],
-  ['CiliumCIDRGroup', 'cilium.io', 'v2', 'ciliumcidrgroups', false],
-  ['CiliumIdentity', 'cilium.io', 'v2', 'ciliumidentities', false],
-  ['CiliumEndpoint', 'cilium.io', 'v2', 'ciliumendpoints', true],
-  ['CiliumNode', 'cilium.io', 'v2', 'ciliumnodes', false],
-  ['HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true],
-] as const) {
-  registerKind({ kind, group, version, plural, namespaced });
-}
+/** Every kind the store takes, by name: the one registry in src/k8s/kinds.ts, store-only kinds included. */
+const kinds = new Map<string, KindInfo>(ALL_KINDS.map((k) => [k.kind, k]));
 
 /** The registered kind, or StoreInvalidError naming it. */
 export function kindInfo(kind: string): KindInfo {
   const k = kinds.get(kind);
   if (!k) throw new StoreInvalidError(`store: unknown kind ${JSON.stringify(kind)}`, `known kinds: ${[...kinds.keys()].join(', ')}`);
   return k;
-}
-
-export function apiVersionOf(k: KindInfo): string {
-  return k.group ? `${k.group}/${k.version}` : k.version;
 }
 
 // ---------------------------------------------------------------------------
@@ -255,8 +224,6 @@ function scopeOf(k: KindInfo, namespace: string | undefined): string {
   return namespace;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Checks what the store itself needs of an object (kind, apiVersion, name, namespace); schema validation lives in src/k8s. */
 export function checkIdentity(obj: ObjectInput): KindInfo {
@@ -264,14 +231,14 @@ export function checkIdentity(obj: ObjectInput): KindInfo {
   if (!obj || typeof obj !== 'object') throw new StoreInvalidError('store: object must be a JSON object');
   if (typeof obj.kind !== 'string') throw new StoreInvalidError(`store: ${where}: kind: required`);
   const k = kindInfo(obj.kind);
-  if (obj.apiVersion !== apiVersionOf(k)) throw new StoreInvalidError(`store: ${where}: apiVersion: must be ${apiVersionOf(k)}, not ${JSON.stringify(obj.apiVersion)}`);
+  if (obj.apiVersion !== k.apiVersion) throw new StoreInvalidError(`store: ${where}: apiVersion: must be ${k.apiVersion}, not ${JSON.stringify(obj.apiVersion)}`);
   const m = obj.metadata;
   if (!m || typeof m !== 'object') throw new StoreInvalidError(`store: ${where}: metadata: required`);
-  if (typeof m.name !== 'string' || m.name.length > 253 || !DNS_SUBDOMAIN.test(m.name)) {
+  if (typeof m.name !== 'string' || dns1123SubdomainError(m.name)) {
     throw new StoreInvalidError(`store: ${where}: metadata.name: must be a DNS subdomain (lower case letters, digits, '-', '.')`);
   }
   if (k.namespaced) {
-    if (typeof m.namespace !== 'string' || m.namespace.length > 63 || !DNS_LABEL.test(m.namespace)) {
+    if (typeof m.namespace !== 'string' || dns1123LabelError(m.namespace)) {
       throw new StoreInvalidError(`store: ${where}: metadata.namespace: required, a DNS label`);
     }
   } else if (m.namespace !== undefined && m.namespace !== '') {
@@ -283,71 +250,21 @@ export function checkIdentity(obj: ObjectInput): KindInfo {
 // ---------------------------------------------------------------------------
 // Label selectors
 
-export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
+/** One requirement of a label selector (the meta/v1 form: `In`, `NotIn`, `Exists`, `DoesNotExist`). */
+export type Requirement = LabelSelectorRequirement;
 
 /**
- * Parses Kubernetes' label selector string. Throws StoreInvalidError naming
- * the part that does not parse.
+ * Parses Kubernetes' label selector string (src/k8s/selector.ts holds the
+ * parser). Throws StoreInvalidError naming the part that does not parse.
  */
 export function parseLabelSelector(s: string | undefined): Requirement[] {
-  if (!s || !s.trim()) return [];
-  const out: Requirement[] = [];
-  // Split on commas outside parentheses.
-  const parts: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of s) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (depth < 0) throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: unbalanced ')'`);
-    if (ch === ',' && depth === 0) {
-      parts.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (depth !== 0) throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: unbalanced '('`);
-  parts.push(cur);
-  const key = '([A-Za-z0-9][-A-Za-z0-9_./]*)';
-  const val = '([-A-Za-z0-9_.]*)';
-  for (const raw of parts) {
-    const p = raw.trim();
-    let m: RegExpMatchArray | null;
-    if ((m = p.match(new RegExp(`^${key}\\s*(==|=|!=)\\s*${val}$`)))) {
-      out.push({ key: m[1]!, op: m[2] === '!=' ? 'notin' : 'in', values: [m[3]!] });
-    } else if ((m = p.match(new RegExp(`^${key}\\s+(in|notin)\\s*\\(([^)]*)\\)$`)))) {
-      const values = m[3]!.split(',').map((v) => v.trim());
-      if (values.some((v) => !new RegExp(`^${val}$`).test(v))) throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: bad value in ${JSON.stringify(p)}`);
-      out.push({ key: m[1]!, op: m[2] as 'in' | 'notin', values });
-    } else if ((m = p.match(new RegExp(`^!\\s*${key}$`)))) {
-      out.push({ key: m[1]!, op: '!exists' });
-    } else if ((m = p.match(new RegExp(`^${key}$`)))) {
-      out.push({ key: m[1]!, op: 'exists' });
-    } else {
-      throw new StoreInvalidError(`label selector ${JSON.stringify(s)}: cannot parse ${JSON.stringify(p)}`);
-    }
-  }
-  return out;
+  const r = parseSelectorRequirements(s);
+  if ('error' in r) throw new StoreInvalidError(r.error);
+  return r.requirements;
 }
 
 /** Whether `labels` satisfy every requirement. */
-export function matchesSelector(reqs: Requirement[], labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  return reqs.every((r) => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    switch (r.op) {
-      case 'exists':
-        return has;
-      case '!exists':
-        return !has;
-      case 'in':
-        return has && r.values.includes(l[r.key]!);
-      case 'notin':
-        return !has || !r.values.includes(l[r.key]!);
-    }
-  });
-}
+export const matchesSelector: (reqs: readonly Requirement[], labels: Record<string, string> | undefined) => boolean = requirementsMatch;
 
 // ---------------------------------------------------------------------------
 // Watch-event dedup
