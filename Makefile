@@ -18,12 +18,12 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check api api-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath clean
+.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath clean
 
 setup:
 	@bash scripts/setup.sh
 
-build: ts bpf gen-check api-check
+build: ts bpf gen-check api-check cycles-check
 
 ts: node_modules/.package-lock.json
 	@echo "build: typescript"
@@ -59,6 +59,10 @@ api: node_modules/.package-lock.json
 # Fail when the committed API types no longer match api/**/*.proto.
 api-check: node_modules/.package-lock.json
 	@node scripts/gen-api.mjs --check
+
+# Fail on an import cycle between modules (scripts/import-cycles.mjs).
+cycles-check:
+	@node scripts/import-cycles.mjs >/dev/null
 
 # Fail when the committed codecs no longer match the compiled ABI.
 gen-check: bpf ts

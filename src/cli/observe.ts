@@ -20,7 +20,7 @@ import { resolveLabName } from '../lab/state.js';
 import { FLOW_OUTPUTS, FlowPrinter, TIME_FORMATS, formatNodesTable, formatServerStatus, type FlowOutput, type TimeFormat } from '../observer/printer.js';
 import type { GetFlowsRequest, GetFlowsResponse, ObserverNode, ServerStatusResponse } from '../observer/types.js';
 import { FILTER_FLAGS, FlowFilterBuilder, type FilterFlag } from './observe-filter.js';
-import { labOption } from './lab.js';
+import { labOption } from './options.js';
 
 /** Hubble's default when nothing says how many: the last 20 flows (defaults.FlowPrintCount). */
 export const DEFAULT_FLOW_COUNT = 20;

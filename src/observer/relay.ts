@@ -53,17 +53,8 @@ export interface RelayOptions {
 }
 
 /** Where merged responses go: the gRPC call, or an in-process consumer (the service map). */
-export interface FlowSink {
-  /** Takes one response; false: the consumer is full, send no more until `drained()` resolves. */
-  send(r: GetFlowsResponse): boolean;
-  drained(): Promise<void>;
-}
-
-/** A running fan-out: resolves when the merged stream has ended; cancel() ends every upstream call. */
-export interface FlowFanOut {
-  readonly done: Promise<void>;
-  cancel(): void;
-}
+export type { FlowSink, FlowFanOut } from './types.js';
+import type { FlowSink, FlowFanOut } from './types.js';
 
 /** One node's ServerStatus, or why it has none. */
 export type PeerStatus = { peer: RelayPeer; ok: true; status: ServerStatusResponse__Output } | { peer: RelayPeer; ok: false; error: string };

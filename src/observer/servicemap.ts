@@ -30,7 +30,7 @@ import type { GetServiceMapResponse } from '../api/generated/servicemap/GetServi
 import type { MapEdge } from '../api/generated/servicemap/MapEdge.js';
 import type { MapNode } from '../api/generated/servicemap/MapNode.js';
 import type { MapNodeKind } from '../api/generated/servicemap/MapNodeKind.js';
-import type { FlowFanOut, FlowSink } from './relay.js';
+import type { FlowFanOut, FlowSink } from './types.js';
 import { flowTimeNs } from './types.js';
 
 export interface ServiceMapOptions {

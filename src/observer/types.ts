@@ -90,3 +90,16 @@ export interface FlowHistoryReader {
    */
   read(range: { sinceNs: bigint; untilNs?: bigint; beforeNs?: bigint }, match: FlowPredicate): AsyncIterable<Flow>;
 }
+
+/** Where a merged flow stream goes (the relay's fan-out writes into one). */
+export interface FlowSink {
+  /** Takes one response; false: the consumer is full, send no more until `drained()` resolves. */
+  send(r: import('../api/generated/observer/GetFlowsResponse.js').GetFlowsResponse): boolean;
+  drained(): Promise<void>;
+}
+
+/** A running fan-out: resolves when the merged stream has ended; cancel() ends every upstream call. */
+export interface FlowFanOut {
+  readonly done: Promise<void>;
+  cancel(): void;
+}
