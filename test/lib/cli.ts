@@ -16,6 +16,8 @@ export function beeline(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs =
     encoding: 'utf8',
     env: { ...process.env, BEELINE_LAB: undefined, ...env } as NodeJS.ProcessEnv,
     timeout: timeoutMs,
+    // Flows as JSON run to megabytes (spawnSync's default cap is 1 MiB, cut silently).
+    maxBuffer: 256 << 20,
   });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }

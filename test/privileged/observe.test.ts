@@ -12,8 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
 import { until, sleep } from '../lib/wait.js';
 import { parseTimestampJson } from '../../src/api/proto.js';
-import { createRequire } from 'node:module';
-const require_ = createRequire(import.meta.url);
+import { agentObserverSocketPath } from '../../src/lab/observer-paths.js';
 
 const LAB = 'obs';
 const RING = 256;
@@ -143,7 +142,10 @@ test('observe through the relay: each filter returns exactly its flows from both
   const window = ['--since', t0, '--until', t1];
 
   const all = observeJson([...window, '--all']);
-  if (process.env.BEELINE_KEEP_LAB) require_('fs').writeFileSync('/tmp/obs-all.json', JSON.stringify({ window, all }));
+  // The relay's merge is exactly the union of what each node's own Observer returns.
+  const perNode = ['node1', 'node2'].map((n) => observeJson([...window, '--all', '--server', `unix://${agentObserverSocketPath(LAB, n)}`]));
+  const span = (fs: JsonFlow[]) => `${fs.length} flows ${fs[0]?.time}..${fs[fs.length - 1]?.time}`;
+  assert.deepEqual(ids(all), ids(perNode.flat()), `the relay (${span(all)}) returns what the nodes do (${perNode.map(span).join('; ')})`);
   assert.ok(all.length > RING, `more flows than one ring holds (${all.length})`);
   assert.deepEqual([...new Set(all.map((f) => f.node_name))].sort(), ['node1', 'node2'], 'flows from both nodes');
   for (let i = 1; i < all.length; i++) assert.ok(ns_(all[i - 1]!.time) <= ns_(all[i]!.time), `time-ordered at ${i}: ${all[i - 1]!.time} > ${all[i]!.time}`);
