@@ -46,8 +46,7 @@ import type { IdentityEvent } from '../identity/allocator.js';
 import { canonicalLabels, labelSetKey, K8sLabel, type LabelSet } from '../identity/labels.js';
 import { IDENTITY_INIT, type EndpointManager } from './endpoints.js';
 import type { EndpointModel } from './types.js';
-import type { PolicyDatapath, PolicyMapRow } from '../datapath/policy.js';
-import { BlEndpointFlags } from '../datapath/generated/abi.js';
+import { decodeEndpointPolicyFlags, endpointPolicyFlags, type PolicyDatapath, type PolicyMapRow } from '../datapath/policy.js';
 import type { PodRef } from './flows.js';
 
 export interface PolicyManagerOptions {
@@ -445,10 +444,7 @@ export class PolicyManager {
         const update = this.repo.updateEndpoint(ep);
         const policy = update.policy;
         const prev = this.written.get(ep.id);
-        const flags =
-          (policy.ingressEnforced ? BlEndpointFlags.BL_EP_F_POLICY_INGRESS : 0) |
-          (policy.egressEnforced ? BlEndpointFlags.BL_EP_F_POLICY_EGRESS : 0) |
-          (this.opts.audit ? BlEndpointFlags.BL_EP_F_POLICY_AUDIT : 0);
+        const flags = endpointPolicyFlags({ ingress: policy.ingressEnforced, egress: policy.egressEnforced, audit: this.opts.audit });
         if (policy.entryCount > this.opts.policyMapMax) {
           const error = `policy needs ${policy.entryCount} map entries, more than --bpf-policy-map-max ${this.opts.policyMapMax}: the last policy that fitted stays in force`;
           if (prev?.error !== error) this.deps.log.warn('endpoint policy not applied', { endpoint: ep.id, error });
@@ -547,10 +543,9 @@ export class PolicyManager {
   enforcementOf(id: number): PolicyEnforcement {
     const w = this.written.get(id);
     const f = Math.max(0, w?.flags ?? 0);
-    const ingress = (f & BlEndpointFlags.BL_EP_F_POLICY_INGRESS) !== 0;
-    const egress = (f & BlEndpointFlags.BL_EP_F_POLICY_EGRESS) !== 0;
+    const { ingress, egress, audit } = decodeEndpointPolicyFlags(f);
     return {
-      ingress, egress, audit: (f & BlEndpointFlags.BL_EP_F_POLICY_AUDIT) !== 0,
+      ingress, egress, audit,
       ingressDefaultDeny: ingress && (w?.policy.ingressDefaultDeny ?? false),
       egressDefaultDeny: egress && (w?.policy.egressDefaultDeny ?? false),
     };

@@ -24,7 +24,7 @@ import {
   type LbProblem,
 } from '../service/translate.js';
 import { LbTranslator } from '../service/translator.js';
-import { BlLbFlags } from '../datapath/generated/abi.js';
+import { encodeFrontendFlags } from '../datapath/lb.js';
 import type { LbBackendRow, LbDatapath, LbFrontendRow } from './datapath.js';
 
 /**
@@ -35,13 +35,7 @@ import type { LbBackendRow, LbDatapath, LbFrontendRow } from './datapath.js';
  */
 export function frontendRow(f: Frontend, keyOf?: (id: number) => string | undefined): LbFrontendRow {
   const local = f.type === 'ClusterIP' ? f.trafficPolicy.internal === 'Local' : f.trafficPolicy.external === 'Local';
-  const flags =
-    (f.affinity ? BlLbFlags.BL_LB_F_AFFINITY : 0) |
-    (f.type === 'NodePort' ? BlLbFlags.BL_LB_F_NODEPORT : 0) |
-    (f.type === 'LoadBalancer' ? BlLbFlags.BL_LB_F_LOADBALANCER : 0) |
-    (f.type === 'ExternalIP' ? BlLbFlags.BL_LB_F_EXTERNAL_IP : 0) |
-    (local ? BlLbFlags.BL_LB_F_LOCAL : 0) |
-    (f.algorithm === 'maglev' ? BlLbFlags.BL_LB_F_MAGLEV : 0);
+  const flags = encodeFrontendFlags({ type: f.type, affinity: !!f.affinity, local, maglev: f.algorithm === 'maglev' });
   // The frontend's own backend array, not a copy: the translator makes a new one per flush and neither it nor KernelLb changes one afterwards.
   const row: LbFrontendRow = { id: f.id, address: f.key.address, port: f.key.port, protocol: f.key.protocol, flags, affinityTimeout: f.affinity?.timeoutSeconds ?? 0, backends: f.backends };
   if (f.algorithm === 'maglev') {

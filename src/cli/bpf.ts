@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { agentGet, agentRequest } from '../agent/client.js';
 import type { CtRow, EndpointMapRow, IpcacheRow, LbBackendRow, LbFrontendRow } from '../agent/datapath.js';
-import { BlLbFlags } from '../datapath/generated/abi.js';
+import { frontendFlagNames } from '../datapath/lb.js';
 import type { PolicyMapRow } from '../datapath/policy.js';
 import { probeAll } from '../datapath/probes.js';
 import { listLabs, readState, resolveLabName } from '../lab/state.js';
@@ -115,7 +115,7 @@ export function registerBpf(program: Command): void {
       const byId = new Map(n.backends.map((b) => [b.id, b]));
       for (const f of n.frontends) {
         const fe = `${f.address}:${f.port}/${f.protocol}`;
-        rows.push([n.node, `${fe} (0)`, `0.0.0.0:0 (${f.id}) (0) [${lbFlagNames(f.flags)}]`]);
+        rows.push([n.node, `${fe} (0)`, `0.0.0.0:0 (${f.id}) (0) [${frontendFlagNames(f.flags)}]`]);
         f.backends.forEach((id, i) => {
           const b = byId.get(id);
           rows.push(['', '', `${b ? `${b.address}:${b.port}/${b.protocol}` : `<backend ${id} missing>`} (${f.id}) (${i + 1})`]);
@@ -178,17 +178,6 @@ export function registerBpf(program: Command): void {
       }
     },
   );
-}
-
-/** Cilium's words for a frontend's flags, e.g. `ClusterIP, non-routable`. */
-export function lbFlagNames(flags: number): string {
-  const type = flags & BlLbFlags.BL_LB_F_NODEPORT ? 'NodePort' : flags & BlLbFlags.BL_LB_F_LOADBALANCER ? 'LoadBalancer' : flags & BlLbFlags.BL_LB_F_EXTERNAL_IP ? 'ExternalIPs' : 'ClusterIP';
-  const out = [type];
-  if (flags & BlLbFlags.BL_LB_F_AFFINITY) out.push('sessionAffinity');
-  if (flags & BlLbFlags.BL_LB_F_LOCAL) out.push(type === 'ClusterIP' ? 'InternalLocal' : 'Local');
-  if (flags & BlLbFlags.BL_LB_F_MAGLEV) out.push('Maglev');
-  if (type === 'ClusterIP') out.push('non-routable');
-  return out.join(', ');
 }
 
 /** A row of GET /v1/bpf/policy: a policy map entry as the map holds it (counters as JSON numbers), and the policies its cookie names. */

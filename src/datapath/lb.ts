@@ -305,3 +305,35 @@ function backendValue(b: LbBackendRow): BlLb4Backend {
     flags: b.state === 'terminating' ? BlLbBackendState.BL_LB_BACKEND_TERMINATING : BlLbBackendState.BL_LB_BACKEND_ACTIVE,
   };
 }
+
+/** What a frontend's flags say (struct bl_lb4_service.flags). */
+export interface FrontendFlagFacts {
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
+  affinity: boolean;
+  /** externalTrafficPolicy (internalTrafficPolicy for ClusterIP) Local. */
+  local: boolean;
+  maglev: boolean;
+}
+
+/** The flag bits of a frontend: the only place they are composed. */
+export function encodeFrontendFlags(f: FrontendFlagFacts): number {
+  return (
+    (f.affinity ? BlLbFlags.BL_LB_F_AFFINITY : 0) |
+    (f.type === 'NodePort' ? BlLbFlags.BL_LB_F_NODEPORT : 0) |
+    (f.type === 'LoadBalancer' ? BlLbFlags.BL_LB_F_LOADBALANCER : 0) |
+    (f.type === 'ExternalIP' ? BlLbFlags.BL_LB_F_EXTERNAL_IP : 0) |
+    (f.local ? BlLbFlags.BL_LB_F_LOCAL : 0) |
+    (f.maglev ? BlLbFlags.BL_LB_F_MAGLEV : 0)
+  );
+}
+
+/** Cilium's words for a frontend's flags, e.g. `ClusterIP, non-routable`. */
+export function frontendFlagNames(flags: number): string {
+  const type = flags & BlLbFlags.BL_LB_F_NODEPORT ? 'NodePort' : flags & BlLbFlags.BL_LB_F_LOADBALANCER ? 'LoadBalancer' : flags & BlLbFlags.BL_LB_F_EXTERNAL_IP ? 'ExternalIPs' : 'ClusterIP';
+  const out = [type];
+  if (flags & BlLbFlags.BL_LB_F_AFFINITY) out.push('sessionAffinity');
+  if (flags & BlLbFlags.BL_LB_F_LOCAL) out.push(type === 'ClusterIP' ? 'InternalLocal' : 'Local');
+  if (flags & BlLbFlags.BL_LB_F_MAGLEV) out.push('Maglev');
+  if (type === 'ClusterIP') out.push('non-routable');
+  return out.join(', ');
+}

@@ -398,3 +398,4 @@ export class KernelPolicy implements PolicyDatapath {
     return new Map(this.lxc.snapshot().map(([k, v]) => [formatIPv4(k.ip4), decodeEndpointPolicyFlags(v.flags)]));
   }
 }
+
