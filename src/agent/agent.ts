@@ -160,7 +160,9 @@ export class Agent {
         const line = (l: MonitorLine) => res.write(JSON.stringify(l) + '\n');
         // Only the counters: info() walks every map, too much for a per-second tick per subscriber.
         let lostSeen = this.datapath.eventCounters().lost;
-        const unsubscribe = this.datapath.subscribe((rec) => line({ node: this.config.node, data: rec.toString('base64') }));
+        // A client of the observer's reader (the ring buffer has one), or of the datapath before the observer starts.
+        const listener = (rec: Buffer) => line({ node: this.config.node, data: rec.toString('base64') });
+        const unsubscribe = this.observer ? this.observer.subscribeRaw(listener) : this.datapath.subscribe(listener);
         const lostTimer = setInterval(() => {
           const lost = this.datapath.eventCounters().lost;
           if (lost > lostSeen) line({ node: this.config.node, lost: lost - lostSeen });

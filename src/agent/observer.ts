@@ -48,6 +48,8 @@ export class AgentObserver {
   #queueLostSeen = 0;
   #flushSeen: string | undefined;
   readonly #socket: string | undefined;
+  /** Clients of the raw records (`monitor`): the observer is the ring buffer's one reader. */
+  readonly #raw = new Set<(record: Buffer) => void>();
 
   constructor(
     private readonly cfg: ObserverConfig,
@@ -88,7 +90,10 @@ export class AgentObserver {
   async start(startedAt: number): Promise<void> {
     const p = this.pipeline;
     if (!p) return;
-    this.#unsubscribe = this.ctx.datapath.subscribe((rec) => p.push(rec));
+    this.#unsubscribe = this.ctx.datapath.subscribe((rec) => {
+      p.push(rec);
+      for (const l of this.#raw) l(rec);
+    });
     this.#kernelLostSeen = this.ctx.datapath.eventCounters().lost;
     // Losses are counted where they happen; once a second they reach the flow stream and the metrics.
     this.#timer = setInterval(() => this.#countLosses(), 1000);
@@ -119,6 +124,17 @@ export class AgentObserver {
       this.#flushSeen = flush.at;
       this.metrics?.observePolicyRegeneration(flush.ms / 1000);
     }
+  }
+
+  /**
+   * The datapath's records as they are read, before decoding (what
+   * `beeline monitor` prints); returns the unsubscribe. Without flows
+   * (observer disabled) the datapath is subscribed to directly.
+   */
+  subscribeRaw(listener: (record: Buffer) => void): () => void {
+    if (!this.pipeline) return this.ctx.datapath.subscribe(listener);
+    this.#raw.add(listener);
+    return () => this.#raw.delete(listener);
   }
 
   status(): ObserverStatus {
