@@ -292,11 +292,13 @@ echo '$ beeline exec -n empire xwing -- curl --max-time 2 -XPOST http://deathsta
 $B exec -n empire xwing -- curl -sS --max-time 2 -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing >/dev/null 2>&1 || true
 run $B observe --namespace empire --verdict DROPPED --last 3 --print-policy-names
 run $B observe --from-pod empire/tiefighter --to-port 80 --last 4 --print-node-name
-run $B observe --protocol udp --not --namespace kube-system --last 3
+run $B observe --protocol udp --to-port 53 --last 2
+run $B observe --protocol udp --not --to-port 53 --last 2
 run $B observe --from-pod empire/xwing --verdict DROPPED --last 1 -o json
 NODE1_IP=$($B status -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s);const n=(Array.isArray(a)?a:a.agents??[a]).find(x=>x.node==="node1");console.log(n.nodeIP)})')
 echo "\$ beeline lab exec node1 -- curl -s http://$NODE1_IP:9965/metrics | grep -E '^hubble_(flows_processed|drop)_total' | head -6   (Hubble's metrics, per node)"
-$B lab exec node1 -- curl -s "http://$NODE1_IP:9965/metrics" | grep -E '^hubble_(flows_processed|drop)_total' | head -6
+METRICS=$($B lab exec node1 -- curl -s "http://$NODE1_IP:9965/metrics")
+grep -E '^hubble_(flows_processed|drop)_total' <<<"$METRICS" | head -6 || true
 echo "(flow history: every node also writes its flows to rotated JSON-lines files, Hubble's export format; observe --since reads them when the ring no longer holds the range)"
 run $B observe --since 30m --first 2 --print-node-name
 
