@@ -13,6 +13,9 @@ import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
 import { until, sleep } from '../lib/wait.js';
 import { parseTimestampJson } from '../../src/api/proto.js';
 import { agentObserverSocketPath } from '../../src/lab/observer-paths.js';
+import { relaySocketPath } from '../../src/lab/relay-paths.js';
+import { serviceMapClient } from '../../src/api/grpc.js';
+import type { GetServiceMapResponse__Output } from '../../src/api/generated/servicemap/GetServiceMapResponse.js';
 
 const LAB = 'obs';
 const RING = 256;
@@ -177,6 +180,18 @@ test('observe through the relay: each filter returns exactly its flows from both
   assert.equal(compact.code, 0, compact.stderr);
   assert.match(compact.stdout, /obs\/intruder.*DROPPED/);
   assert.match(compact.stdout, /server-ingress/);
+
+  // The service map of the same window, through the relay's ServiceMap API.
+  const client = serviceMapClient(`unix://${relaySocketPath(LAB)}`);
+  const graph = await new Promise<GetServiceMapResponse__Output>((resolve, reject) =>
+    client.GetServiceMap({ namespaces: ['obs'], since: parseTimestampJson(t0)!, until: parseTimestampJson(t1)! }, (e, r) => (e ? reject(e) : resolve(r!))),
+  );
+  client.close();
+  const node = (name: string) => graph.nodes.find((n) => n.namespace === 'obs' && n.name === name);
+  assert.ok(node('client') && node('server') && node('intruder'), `service map nodes: ${graph.nodes.map((n) => n.id).join(', ')}`);
+  const edge = (from: string, port: number) => graph.edges.find((e) => e.source_id === node(from)!.id && e.destination_id === node('server')!.id && e.port === port);
+  assert.ok(Number(edge('client', 80)?.forwarded ?? 0) >= 80, `client -> server:80 forwarded: ${JSON.stringify(edge('client', 80))}`);
+  assert.ok(Number(edge('intruder', 80)?.dropped ?? 0) >= 1, `intruder -> server:80 dropped: ${JSON.stringify(edge('intruder', 80))}`);
 
   // History: the oldest flows of the window are older than anything the rings still hold.
   const ringOnly = observeJson(['--first', '1']);
