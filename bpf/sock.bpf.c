@@ -31,6 +31,40 @@
 
 #define NSEC_PER_SEC	1000000000ULL
 
+/*
+ * A translation, reported for flows (Hubble's SOCK flows: which Service a
+ * connection was meant for; its packets only ever show the backend). What
+ * does not fit into bl_events is counted, as for every other event.
+ */
+static __always_inline void sock4_trace_xlate(struct bpf_sock_addr *ctx, __u8 proto, __be32 orig_addr, __be16 orig_port,
+					      __be32 addr, __be16 port)
+{
+	struct bl_trace_sock_notify *ev;
+
+	ev = bpf_ringbuf_reserve(&bl_events, sizeof(*ev), 0);
+	if (!ev) {
+		__u32 type = BL_EVENT_TRACE_SOCK;
+		__u64 *lost = bpf_map_lookup_elem(&bl_events_lost, &type);
+
+		if (lost)
+			*lost += 1;
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = BL_EVENT_TRACE_SOCK;
+	ev->hdr.subtype = BL_SOCK_XLATE_POST_FWD;
+	ev->hdr.version = BL_NOTIFY_VERSION;
+	ev->hdr.ktime_ns = bpf_ktime_get_ns();
+	ev->sock_cookie = bpf_get_socket_cookie(ctx);
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->dst_ip4 = addr;
+	ev->dst_port = port;
+	ev->l4_proto = proto;
+	ev->orig_ip4 = orig_addr;
+	ev->orig_port = orig_port;
+	bpf_ringbuf_submit(ev, 0);
+}
+
 static __always_inline __u8 sock_proto(const struct bpf_sock_addr *ctx)
 {
 	if (ctx->type == BL_SOCK_STREAM)
@@ -113,6 +147,7 @@ static __always_inline int sock4_xlate_fwd(struct bpf_sock_addr *ctx)
 
 	ctx->user_ip4 = be->address;
 	ctx->user_port = (__u32)be->port;
+	sock4_trace_xlate(ctx, proto, addr, port, be->address, be->port);
 	return SYS_PROCEED;
 }
 

@@ -233,6 +233,8 @@ export class Agent {
       identitiesVersion: () => this.identitiesVersion,
       identityOfIP: (ip) => this.identityOfIP(ip),
       podByIP: (ip) => this.policy?.podByIP(ip),
+      podByUID: (uid) => this.policy?.podByUID(uid),
+      ...(this.config.socketLB ? { podCgroupRoot: this.config.socketLB.cgroup } : {}),
       frontends: () => this.services?.rows() ?? [],
       frontendsVersion: () => this.services?.lastSync?.endAtMs ?? 0,
       cookieOrigins: (c) => this.policy?.cookieOrigins(c) ?? [],

@@ -92,3 +92,23 @@ test('services by frontend, policies by cookie and default deny, with derived-fr
   assert.deepEqual(e.defaultDenyPolicies(12, 'egress'), []);
   assert.deepEqual(decidingPolicy({ kind: 'Builtin', name: 'allow-localhost' }).labels, ['reserved:allow-localhost']);
 });
+
+test('cgroups: a process cgroup maps to its pod by the kubelet\'s pod<uid> directories (cgroupfs and systemd names)', async () => {
+  const { mkdtempSync, mkdirSync, statSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { scanPodCgroups } = await import('./flows.js');
+  const root = mkdtempSync(join(tmpdir(), 'bl-cg-'));
+  try {
+    const a = join(root, 'kubepods', 'pod1b4e28ba-2fa1-41d2-883f-0016d3cca427', 'web');
+    const b = join(root, 'kubepods.slice', 'kubepods-burstable.slice', 'kubepods-burstable-pod0a5a8c3e_2f1b_4c6d_9e7f_112233445566.slice', 'cri-containerd-abc.scope');
+    const other = join(root, 'agent');
+    for (const d of [a, b, other]) mkdirSync(d, { recursive: true });
+    const m = scanPodCgroups(root);
+    assert.equal(m.get(String(statSync(a, { bigint: true }).ino)), '1b4e28ba-2fa1-41d2-883f-0016d3cca427');
+    assert.equal(m.get(String(statSync(b, { bigint: true }).ino)), '0a5a8c3e-2f1b-4c6d-9e7f-112233445566');
+    assert.equal(m.get(String(statSync(other, { bigint: true }).ino)), undefined);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -10,6 +10,8 @@ import type { Identity } from '../identity/reserved.js';
 import { reservedIdentity } from '../identity/reserved.js';
 import { formatLabel } from '../identity/labels.js';
 import type { Origin } from '../policy/types.js';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
 
 /** A pod as the store has it, reduced to what a flow names. */
 export interface PodRef {
@@ -42,6 +44,50 @@ export interface FlowSources {
   defaultDenyOrigins(endpointId: number, direction: 'ingress' | 'egress'): Origin[];
   /** DNS names learned for an address (none until the DNS proxy exists). */
   namesForIP?(ip: string): string[];
+  /** A pod of any node by its metadata.uid. */
+  podByUID?(uid: string): PodRef | undefined;
+  /**
+   * The cgroup v2 directory holding this node's pods (the socket hooks'
+   * cgroup); pods sit below it in `pod<uid>` directories, as the kubelet
+   * makes them. Absent: SOCK flows have no source endpoint.
+   */
+  podCgroupRoot?: string;
+}
+
+/** `pod<uid>` in a cgroup path, as the kubelet names pod cgroups (cgroupfs: dashes, systemd: underscores). */
+const POD_CGROUP = /(?:^|[-_.])pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})(?:\.slice)?$/;
+
+/**
+ * cgroup id (the directory's inode, what bpf_get_current_cgroup_id()
+ * returns) → the pod uid of the nearest `pod<uid>` directory above it, for
+ * every directory below root (a few levels deep).
+ */
+export function scanPodCgroups(root: string, maxDepth = 5): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string, uid: string | undefined, depth: number) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // removed while we looked
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const path = join(dir, e.name);
+      const m = POD_CGROUP.exec(e.name);
+      const podUid = m ? m[1]!.replace(/_/g, '-') : uid;
+      if (podUid) {
+        try {
+          out.set(String(statSync(path, { bigint: true }).ino), podUid);
+        } catch {
+          continue;
+        }
+      }
+      if (depth < maxDepth) walk(path, podUid, depth + 1);
+    }
+  };
+  walk(root, undefined, 0);
+  return out;
 }
 
 /** A policy origin as a flow names it, with Cilium's derived-from labels. */
@@ -63,6 +109,9 @@ export class AgentFlowEnricher implements FlowEnricher {
   #frontends = new Map<string, { name: string; namespace: string }>();
   #feVersion = -1;
   #cookies = new Map<number, DecidingPolicy[]>();
+  /** cgroup id → pod uid, rescanned at most once a second on a miss. */
+  #cgroups = new Map<string, string>();
+  #cgroupScanAt = 0;
   /** Remote addresses resolved once, until identities or endpoints change (pods keep their address for life). */
   #remote = new Map<string, EndpointInfo>();
 
@@ -158,6 +207,23 @@ export class AgentFlowEnricher implements FlowEnricher {
 
   defaultDenyPolicies(endpointId: number, direction: 'ingress' | 'egress'): DecidingPolicy[] {
     return this.src.defaultDenyOrigins(endpointId, direction).map(decidingPolicy);
+  }
+
+  endpointByCgroup(cgroupId: string): { info: EndpointInfo; ip: string } | undefined {
+    const root = this.src.podCgroupRoot;
+    if (!root || !this.src.podByUID) return undefined;
+    let uid = this.#cgroups.get(cgroupId);
+    if (uid === undefined && Date.now() - this.#cgroupScanAt > 1000) {
+      this.#cgroupScanAt = Date.now();
+      this.#cgroups = scanPodCgroups(root);
+      uid = this.#cgroups.get(cgroupId);
+    }
+    const pod = uid ? this.src.podByUID(uid) : undefined;
+    if (!pod) return undefined;
+    this.#refresh();
+    const ep = this.src.endpoints().find((e) => e.pod?.namespace === pod.namespace && e.pod?.name === pod.name);
+    const info = ep ? this.#byId.get(ep.id) : undefined;
+    return ep && info ? { info, ip: ep.ipv4 } : undefined;
   }
 
   namesForIP(ip: string): string[] {

@@ -170,8 +170,9 @@ export class PolicyManager {
   private waiters: (() => void)[] = [];
   /** Pods or Services changed since the last flush; what the engine last got of them, as text. */
   private podsStale = true;
-  /** Pods by address, for flows; rebuilt on the first lookup after a pod change. */
+  /** Pods by address and by uid, for flows; rebuilt on the first lookup after a pod change. */
   private podIndex: Map<string, PodRef> | undefined;
+  private podUidIndex: Map<string, PodRef> | undefined;
   private servicesStale = true;
   private cidrGroupsStale = true;
   private peerPortsText = '';
@@ -275,6 +276,7 @@ export class PolicyManager {
   private podsChanged(): void {
     this.podsStale = true;
     this.podIndex = undefined;
+    this.podUidIndex = undefined;
     this.schedule();
   }
 
@@ -573,17 +575,29 @@ export class PolicyManager {
 
   /** A pod of any node by its address (status.podIP), with its controlling workload. */
   podByIP(ip: string): PodRef | undefined {
-    if (!this.podIndex) {
-      const index = new Map<string, PodRef>();
-      for (const pod of this.informers.get('Pod')?.list() ?? []) {
-        const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
-        if (!podIP) continue;
-        const owner = ((pod.metadata as { ownerReferences?: { kind: string; name: string; controller?: boolean }[] }).ownerReferences ?? []).find((o) => o.controller);
-        index.set(podIP, { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, ...(owner ? { workload: { name: owner.name, kind: owner.kind } } : {}) });
-      }
-      this.podIndex = index;
+    this.indexPods();
+    return this.podIndex!.get(ip);
+  }
+
+  /** A pod of any node by its metadata.uid. */
+  podByUID(uid: string): PodRef | undefined {
+    this.indexPods();
+    return this.podUidIndex!.get(uid);
+  }
+
+  private indexPods(): void {
+    if (this.podIndex && this.podUidIndex) return;
+    const byIP = new Map<string, PodRef>();
+    const byUid = new Map<string, PodRef>();
+    for (const pod of this.informers.get('Pod')?.list() ?? []) {
+      const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
+      const owner = ((pod.metadata as { ownerReferences?: { kind: string; name: string; controller?: boolean }[] }).ownerReferences ?? []).find((o) => o.controller);
+      const ref: PodRef = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, ...(owner ? { workload: { name: owner.name, kind: owner.kind } } : {}) };
+      if (podIP) byIP.set(podIP, ref);
+      if (pod.metadata.uid) byUid.set(pod.metadata.uid, ref);
     }
-    return this.podIndex.get(ip);
+    this.podIndex = byIP;
+    this.podUidIndex = byUid;
   }
 
   /** The policies a policy-map cookie stands for. */

@@ -10,14 +10,14 @@ const TRACE = BlEventType.BL_EVENT_TRACE;
 const DROP = BlEventType.BL_EVENT_DROP;
 
 test("--type takes Cilium's names, repeated or comma-separated", () => {
-  assert.deepEqual([...eventTypeNames().keys()], ['drop', 'debug', 'capture', 'trace', 'policy-verdict']);
+  assert.deepEqual([...eventTypeNames().keys()], ['drop', 'debug', 'capture', 'trace', 'policy-verdict', 'record-capture', 'trace-sock']);
   assert.deepEqual([...parseTypes(['drop'])], [DROP]);
   assert.deepEqual([...parseTypes(['drop', 'trace'])].sort(), [DROP, TRACE].sort());
   assert.deepEqual([...parseTypes(['Drop,trace'])].sort(), [DROP, TRACE].sort());
   assert.deepEqual([...parseTypes(['policy-verdict'])], [BlEventType.BL_EVENT_POLICY_VERDICT]);
   assert.throws(
     () => parseTypes(['l7']),
-    (e: unknown) => e instanceof UsageError && /--type l7: unknown event type/.test(e.message) && /drop, debug, capture, trace, policy-verdict/.test(e.hint ?? ''),
+    (e: unknown) => e instanceof UsageError && /--type l7: unknown event type/.test(e.message) && /drop, debug, capture, trace, policy-verdict, record-capture, trace-sock/.test(e.hint ?? ''),
   );
 });
 

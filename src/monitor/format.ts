@@ -8,7 +8,7 @@
  * several node agents. Identities print as numbers (cilium monitor -n).
  */
 import { BlDirection, BlDropReason, BlPolicyAction, BlPolicyMatch } from '../datapath/generated/abi.js';
-import { eventTypeText, dropDstId, type DropEvent, type MonitorEvent, type PolicyVerdictEvent, type TraceEvent } from '../observer/event.js';
+import { eventTypeText, dropDstId, type DropEvent, type MonitorEvent, type PolicyVerdictEvent, type TraceEvent, type TraceSockEvent } from '../observer/event.js';
 import { formatIpv4Number, ipProtocolName, type DecodedPacket, type IcmpLayer, type TcpFlags } from '../observer/packet.js';
 import { dropReasonExtText, sourceFileText, tracePointText, traceReasonText, traceSummaryText } from '../observer/reasons.js';
 
@@ -166,6 +166,16 @@ export function policyVerdictLine(ev: PolicyVerdictEvent, ctx?: Pick<FormatConte
     `Policy verdict log: flow ${hex(hdr.hash)} local EP ID ${hdr.source}, remote ID ${v.remote_identity}, proto ${v.proto}, ` +
     `${policyDirText(v.dir)}, action ${policyActionText(v.action)}, match ${policyMatchText(v.match_type)},${cookie ? `${cookie},` : ''} ${connectionSummary(ev.packet)}`
   );
+}
+
+const XLATE_POINTS = ['unknown', 'pre-xlate-fwd', 'post-xlate-fwd', 'pre-xlate-rev', 'post-xlate-rev'];
+
+/** Cilium's trace-sock line: `[post-xlate-fwd] cgroup_id: …, sock_cookie: …, dst [ip]:port tcp`. */
+function sockLine(ev: TraceSockEvent): string {
+  const x = ev.sock;
+  const point = XLATE_POINTS[ev.hdr.subtype] ?? String(ev.hdr.subtype);
+  const from = x.orig_ip4 ? ` (service [${formatIpv4Number(x.orig_ip4)}]:${x.orig_port})` : '';
+  return `-> [${point}] cgroup_id: ${x.cgroup_id}, sock_cookie: ${x.sock_cookie}, dst [${formatIpv4Number(x.dst_ip4)}]:${x.dst_port} ${ipProtocolName(x.l4_proto).toLowerCase()}${from}`;
 }
 
 function otherLine(ev: MonitorEvent & { kind: 'other' }): string {
@@ -417,6 +427,21 @@ export function eventJson(ev: MonitorEvent, ctx: FormatContext): Record<string, 
       packet: ev.packet,
     };
   }
+  if (ev.kind === 'trace-sock') {
+    const x = ev.sock;
+    return {
+      ...base(ctx),
+      type: 'trace-sock',
+      xlatePoint: XLATE_POINTS[ev.hdr.subtype] ?? String(ev.hdr.subtype),
+      cgroupId: x.cgroup_id.toString(),
+      sockCookie: x.sock_cookie.toString(),
+      dst: `${formatIpv4Number(x.dst_ip4)}:${x.dst_port}`,
+      proto: x.l4_proto,
+      ...(x.orig_ip4 ? { service: `${formatIpv4Number(x.orig_ip4)}:${x.orig_port}` } : {}),
+      ktimeNs: ev.hdr.ktime_ns.toString(),
+      ...(ev.error ? { error: ev.error } : {}),
+    };
+  }
   return { ...base(ctx), type: ev.type < 0 ? 'unknown' : eventTypeText(ev.type), eventType: ev.type, bytes: ev.length, ...(ev.error ? { error: ev.error } : {}) };
 }
 
@@ -436,10 +461,12 @@ export function formatEvent(ev: MonitorEvent, mode: FormatMode, ctx: FormatConte
           ? dropVerbose(ev, ctx)
           : ev.kind === 'policy-verdict'
             ? policyVerdictVerbose(ev, ctx)
-            : `${prefixOf(ctx)}${otherLine(ev)}\n`;
+            : ev.kind === 'trace-sock'
+              ? `${prefixOf(ctx)}${sockLine(ev)}\n`
+              : `${prefixOf(ctx)}${otherLine(ev)}\n`;
     return `${MSG_SEPARATOR}\n${body}`;
   }
-  const line = ev.kind === 'trace' ? traceLine(ev, ctx) : ev.kind === 'drop' ? dropLine(ev, ctx) : ev.kind === 'policy-verdict' ? policyVerdictLine(ev, ctx) : otherLine(ev);
+  const line = ev.kind === 'trace' ? traceLine(ev, ctx) : ev.kind === 'drop' ? dropLine(ev, ctx) : ev.kind === 'policy-verdict' ? policyVerdictLine(ev, ctx) : ev.kind === 'trace-sock' ? sockLine(ev) : otherLine(ev);
   return `${prefixOf(ctx)}${line}\n`;
 }
 

@@ -15,6 +15,7 @@ import {
   BL_POLICY_VERDICT_NOTIFY_SIZE,
   BL_TRACE_NOTIFY_LAYOUT,
   BL_TRACE_NOTIFY_SIZE,
+  BL_TRACE_SOCK_NOTIFY_SIZE,
   BlEventType,
   BlNotifyVersion,
   blEventTypeName,
@@ -22,10 +23,12 @@ import {
   decodeBlNotifyHdr,
   decodeBlPolicyVerdictNotify,
   decodeBlTraceNotify,
+  decodeBlTraceSockNotify,
   type BlDropNotify,
   type BlNotifyHdr,
   type BlPolicyVerdictNotify,
   type BlTraceNotify,
+  type BlTraceSockNotify,
   type FieldLayout,
 } from '../datapath/generated/abi.js';
 import { decodePacket, type DecodedPacket } from './packet.js';
@@ -73,6 +76,16 @@ export interface PolicyVerdictEvent extends EventBase {
   packet: DecodedPacket;
 }
 
+/**
+ * A socket's destination was translated from a Service to a backend
+ * (struct bl_trace_sock_notify): no packet, the socket's cgroup and cookie.
+ */
+export interface TraceSockEvent extends EventBase {
+  kind: 'trace-sock';
+  hdr: BlNotifyHdr;
+  sock: BlTraceSockNotify;
+}
+
 /** A type this decoder does not decode (yet), or a record too short for its type. */
 export interface OtherEvent extends EventBase {
   kind: 'other';
@@ -81,7 +94,7 @@ export interface OtherEvent extends EventBase {
 }
 
 /** A decoded bl_events record. */
-export type MonitorEvent = TraceEvent | DropEvent | PolicyVerdictEvent | OtherEvent;
+export type MonitorEvent = TraceEvent | DropEvent | PolicyVerdictEvent | TraceSockEvent | OtherEvent;
 
 /** The `--type` name of an event type: BL_EVENT_POLICY_VERDICT → `policy-verdict` (Cilium's names). */
 export function eventTypeText(type: number): string {
@@ -140,6 +153,11 @@ export function decodeMonitorEvent(record: Uint8Array): MonitorEvent {
       const capture = captured(record, hdr, POLICY_VERDICT_DATA, BL_POLICY_VERDICT_NOTIFY_SIZE - POLICY_VERDICT_DATA);
       const ev: PolicyVerdictEvent = { kind: 'policy-verdict', hdr, verdict, capture, packet: decodePacket(capture), length };
       return withNotes(ev, length < POLICY_VERDICT_DATA ? `policy verdict record of ${length} bytes is shorter than its ${POLICY_VERDICT_DATA}-byte header` : undefined);
+    }
+    case BlEventType.BL_EVENT_TRACE_SOCK: {
+      const sock = decodeBlTraceSockNotify(sized(record, BL_TRACE_SOCK_NOTIFY_SIZE));
+      const ev: TraceSockEvent = { kind: 'trace-sock', hdr: sock.hdr, sock, length };
+      return withNotes(ev, length < BL_TRACE_SOCK_NOTIFY_SIZE ? `trace-sock record of ${length} bytes is shorter than its ${BL_TRACE_SOCK_NOTIFY_SIZE} bytes` : undefined);
     }
     default: {
       const hdr = decodeBlNotifyHdr(record);

@@ -462,3 +462,28 @@ test("a flow's JSON has the shape of Hubble's `observe -o json`", () => {
   assert.deepEqual(dj.ingress_denied_by, [{ name: 'deny-client', namespace: 'default', labels: ['k8s:io.cilium.k8s.policy.name=deny-client'], revision: '3', kind: 'CiliumNetworkPolicy' }]);
   assert.equal('is_reply' in dj, false);
 });
+
+test('a socket-level Service translation is a SOCK flow: TRANSLATED, the caller by cgroup, the backend, the Service', async () => {
+  const { encodeBlTraceSockNotify, BlEventType, BlSockXlatePoint, BlNotifyVersion } = await import('../datapath/generated/abi.js');
+  const ip = (s: string) => s.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const zeroHdr = { type: BlEventType.BL_EVENT_TRACE_SOCK, subtype: BlSockXlatePoint.BL_SOCK_XLATE_POST_FWD, source: 0, hash: 0, len_orig: 0, len_cap: 0, version: BlNotifyVersion.BL_NOTIFY_VERSION, pad0: 0, ktime_ns: 5n, ifindex: 0, src_identity: 0, dst_identity: 0, proto: 0, pad1: 0 };
+  const record = encodeBlTraceSockNotify({ hdr: zeroHdr, sock_cookie: 77n, cgroup_id: 4242n, dst_ip4: ip('10.0.1.8'), dst_port: 8080, l4_proto: 6, pad0: 0, orig_ip4: ip('10.96.0.10'), orig_port: 80, pad1: 0 } as never);
+  const e = fakeEnricher();
+  const enricher: FlowEnricher = { ...e, endpointByCgroup: (id) => (id === '4242' ? { info: CLIENT, ip: '10.0.1.5' } : undefined) };
+  const f = flowFromEvent(decodeMonitorEvent(record), enricher, FIXED)!;
+  assert.equal(f.Type, 'SOCK');
+  assert.equal(f.verdict, 'TRANSLATED');
+  assert.equal(f.sock_xlate_point, 'SOCK_XLATE_POINT_POST_DIRECTION_FWD');
+  assert.deepEqual(f.event_type, { type: 7, sub_type: 2 });
+  assert.deepEqual(f.IP, { source: '10.0.1.5', destination: '10.0.1.8', ipVersion: 'IPv4' });
+  assert.deepEqual(f.l4, { TCP: { destination_port: 8080 } });
+  assert.equal(f.source?.pod_name, 'client-7d9f');
+  assert.equal(f.destination?.pod_name, 'server-0');
+  assert.deepEqual(f.destination_service, { name: 'web', namespace: 'default' });
+  assert.equal(f.socket_cookie, '77');
+  assert.equal(f.cgroup_id, '4242');
+  // A caller the enricher cannot place still gives the flow, without a source.
+  const anon = flowFromEvent(decodeMonitorEvent(record), e, FIXED)!;
+  assert.equal(anon.source, undefined);
+  assert.equal(anon.IP?.source, '');
+});

@@ -50,7 +50,7 @@ import { protoRoot } from '../api/proto.js';
 import { BlDirection, BlDropReason, BlEventType, BlPolicyAction, BlTracePoint, BlTraceReason } from '../datapath/generated/abi.js';
 import { reservedIdentity } from '../identity/reserved.js';
 import { formatLabelSet } from '../identity/labels.js';
-import type { MonitorEvent } from './event.js';
+import type { MonitorEvent, TraceSockEvent } from './event.js';
 import { formatIpv4Number, type DecodedPacket } from './packet.js';
 import type { DecidingPolicy, EndpointInfo, FlowEnricher } from './types.js';
 
@@ -287,6 +287,7 @@ const isPolicyDrop = (reason: number) => reason === BlDropReason.BL_DROP_POLICY 
  */
 export function flowFromEvent(ev: MonitorEvent, enricher: FlowEnricher, opts: FlowOptions = {}): Flow | undefined {
   if (ev.kind === 'other') return undefined;
+  if (ev.kind === 'trace-sock') return flowFromSockEvent(ev, enricher, opts);
   const hdr = ev.hdr;
   // A VXLAN capture is about the packet inside (Hubble decodes the overlay's inner layers).
   const p = ev.packet.vxlan?.inner ?? ev.packet;
@@ -447,3 +448,54 @@ export function flowFromEvent(ev: MonitorEvent, enricher: FlowEnricher, opts: Fl
 
 /** The event types flowFromEvent turns into flows (Cilium's MessageType numbers). */
 export const FLOW_EVENT_TYPES: readonly number[] = [BlEventType.BL_EVENT_DROP, BlEventType.BL_EVENT_TRACE, BlEventType.BL_EVENT_POLICY_VERDICT];
+
+const SOCK_POINTS = ['SOCK_XLATE_POINT_UNKNOWN', 'SOCK_XLATE_POINT_PRE_DIRECTION_FWD', 'SOCK_XLATE_POINT_POST_DIRECTION_FWD', 'SOCK_XLATE_POINT_PRE_DIRECTION_REV', 'SOCK_XLATE_POINT_POST_DIRECTION_REV'] as const;
+
+/**
+ * A socket-level Service translation as a Hubble SOCK flow (Cilium's
+ * TraceSock): verdict TRANSLATED after the translation, the calling pod
+ * found by its cgroup, the backend as destination and the Service it was
+ * meant for as destination_service. The packets of the connection only
+ * ever carry the backend's address: this flow is where the Service shows.
+ */
+export function flowFromSockEvent(ev: TraceSockEvent, enricher: FlowEnricher, opts: FlowOptions = {}): Flow {
+  const x = ev.sock;
+  const point = SOCK_POINTS[ev.hdr.subtype] ?? 'SOCK_XLATE_POINT_UNKNOWN';
+  const dstIP = formatIpv4Number(x.dst_ip4);
+  const dport = x.dst_port;
+  const proto = x.l4_proto === 6 ? 'tcp' : x.l4_proto === 17 ? 'udp' : undefined;
+  const src = enricher.endpointByCgroup?.(String(x.cgroup_id));
+  const dst = enricher.endpointByIP(dstIP);
+  const service = x.orig_ip4 && proto ? enricher.serviceByFrontend(formatIpv4Number(x.orig_ip4), x.orig_port, proto) : undefined;
+  const flow: Flow = {
+    time: (opts.now ?? wallClockNow)(),
+    uuid: (opts.uuid ?? randomUUID)(),
+    verdict: point.startsWith('SOCK_XLATE_POINT_POST') ? 'TRANSLATED' : 'TRACED',
+    IP: { source: src?.ip ?? '', destination: dstIP, ipVersion: 'IPv4' },
+    ...(proto === 'tcp' ? { l4: { TCP: { destination_port: dport } } } : proto === 'udp' ? { l4: { UDP: { destination_port: dport } } } : {}),
+    ...(src ? { source: endpointMessage(src.info) } : {}),
+    ...(dst ? { destination: endpointMessage(dst) } : {}),
+    Type: 'SOCK',
+    node_name: enricher.nodeName,
+    event_type: { type: ev.hdr.type, sub_type: ev.hdr.subtype },
+    ...(service ? { destination_service: service } : {}),
+    traffic_direction: 'EGRESS',
+    sock_xlate_point: point,
+    socket_cookie: String(x.sock_cookie),
+    cgroup_id: String(x.cgroup_id),
+    destination_names: enricher.namesForIP(dstIP),
+    Summary: '',
+  };
+  return flow;
+}
+
+function endpointMessage(e: EndpointInfo): NonNullable<Flow['source']> {
+  return {
+    ID: e.id ?? 0,
+    identity: e.identity,
+    ...(e.namespace ? { namespace: e.namespace } : {}),
+    labels: e.labels,
+    ...(e.podName ? { pod_name: e.podName } : {}),
+    ...(e.workloads ? { workloads: e.workloads } : {}),
+  };
+}

@@ -63,6 +63,11 @@ export interface FlowEnricher {
   defaultDenyPolicies(endpointId: number, direction: 'ingress' | 'egress'): DecidingPolicy[];
   /** DNS names learned for an address (the DNS proxy's cache, later). */
   namesForIP(ip: string): string[];
+  /**
+   * The local endpoint whose processes run in a cgroup (cgroup v2 id, decimal
+   * string), with its address: the caller of a socket-level translation.
+   */
+  endpointByCgroup?(cgroupId: string): { info: EndpointInfo; ip: string } | undefined;
 }
 
 /** Nanoseconds since the epoch of a flow's time (0 when it has none). */

@@ -59,6 +59,13 @@ spec:
   nodeName: node1
   containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.47, args: ["netexec", "--http-port=8080", "--udp-port=8081"]}]
 ---
+apiVersion: v1
+kind: Service
+metadata: {name: server, namespace: obs}
+spec:
+  selector: {app: server}
+  ports: [{port: 8080, targetPort: 80, protocol: TCP}]
+---
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: server-ingress, namespace: obs}
@@ -139,6 +146,9 @@ test('observe through the relay: each filter returns exactly its flows from both
     assert.equal(beeline(['exec', '-n', 'kube-system', 'sysprobe', '--', beelineBin, 'probe', 'udp', `${serverIP}:8081`], env).code, 0, 'kube-system → server UDP is allowed');
     assert.equal(beeline(['exec', '-n', 'kube-system', 'sysprobe', '--', beelineBin, 'probe', 'udp', `${ips.sysecho}:8081`], env).code, 0, 'kube-system → kube-system UDP');
   }
+  // Through the Service: the socket-level translation is a SOCK flow naming it.
+  const svc = beeline(['exec', '-n', 'obs', 'client', '--', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', 'http://server.obs.svc.cluster.local:8080/'], env);
+  assert.equal(svc.stdout, '200', `client -> Service server: ${svc.stderr}`);
   assert.notEqual(beeline(['exec', '-n', 'obs', 'intruder', '--', beelineBin, 'probe', 'tcp', `${serverIP}:80`, '--timeout', '1000'], env).code, 0, 'intruder → server is dropped');
   await sleep(1500);
   const t1 = new Date().toISOString();
@@ -171,6 +181,13 @@ test('observe through the relay: each filter returns exactly its flows from both
   }
   const obsNodes = new Set(observeJson([...window, '--all', '--namespace', 'obs']).map((f) => f.node_name));
   assert.equal(obsNodes.size, 2, 'the namespace filter returns flows from both nodes');
+
+  // The Service the client asked for, on the socket-level translation's flow.
+  const sock = all.filter((f) => (f as { Type?: string }).Type === 'SOCK' && f.source?.pod_name === 'client');
+  assert.ok(
+    sock.some((f) => f.verdict === 'TRANSLATED' && (f as { destination_service?: { name: string; namespace: string } }).destination_service?.name === 'server' && f.destination?.pod_name === 'server' && dport(f) === 80),
+    `a SOCK flow client -> Service obs/server -> the server pod: ${JSON.stringify(sock.slice(0, 2))}`,
+  );
 
   // The drop names the policy that made the server default-deny.
   const drops = all.filter((f) => f.verdict === 'DROPPED' && f.source?.pod_name === 'intruder');

@@ -17,6 +17,8 @@ enum bl_event_type {
 	BL_EVENT_CAPTURE = 3,		/* reserved */
 	BL_EVENT_TRACE = 4,		/* struct bl_trace_notify */
 	BL_EVENT_POLICY_VERDICT = 5,	/* struct bl_policy_verdict_notify */
+	BL_EVENT_RECORD_CAPTURE = 6,	/* reserved */
+	BL_EVENT_TRACE_SOCK = 7,	/* struct bl_trace_sock_notify */
 };
 BL_ABI_KEEP(enum bl_event_type, event_type);
 
@@ -166,3 +168,36 @@ struct bl_policy_verdict_notify {
 	__u8	data[BL_TRACE_CAPTURE_LEN];	/* first hdr.len_cap bytes of the packet */
 };
 BL_ABI_KEEP(struct bl_policy_verdict_notify, policy_verdict_notify);
+
+/* Where a socket-level translation happened (Cilium's enum xlate_point). */
+enum bl_sock_xlate_point {
+	BL_SOCK_XLATE_UNKNOWN = 0,
+	BL_SOCK_XLATE_PRE_FWD = 1,	/* before service translation */
+	BL_SOCK_XLATE_POST_FWD = 2,	/* after it: the backend chosen */
+	BL_SOCK_XLATE_PRE_REV = 3,
+	BL_SOCK_XLATE_POST_REV = 4,
+};
+BL_ABI_KEEP(enum bl_sock_xlate_point, sock_xlate_point);
+
+/*
+ * A socket's destination was translated from a Service to a backend at
+ * connect() or sendmsg() (type BL_EVENT_TRACE_SOCK, Cilium's
+ * TraceSockNotify): one event per translation, after it (POST_FWD),
+ * carrying the Service address asked for as well. No packet exists yet:
+ * hdr.len_orig and hdr.len_cap are 0; hdr.source 0 (the socket's pod is
+ * found by its cgroup).
+ */
+struct bl_trace_sock_notify {
+	struct bl_notify_hdr hdr;	/* hdr.subtype: enum bl_sock_xlate_point */
+	__u64	sock_cookie;	/* bpf_get_socket_cookie() */
+	__u64	cgroup_id;	/* cgroup v2 id of the process that called connect()/sendmsg() */
+	__be32	dst_ip4;	/* the destination at this point (POST_FWD: the backend) */
+	__be16	dst_port;
+	__u8	l4_proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8	pad0;
+	__be32	orig_ip4;	/* POST_FWD: the Service address asked for (0: none) */
+	__be16	orig_port;
+	__u16	pad1;
+};
+BL_ABI_KEEP(struct bl_trace_sock_notify, trace_sock_notify);
+

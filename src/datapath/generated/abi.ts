@@ -238,6 +238,8 @@ export const BlEventType = {
   BL_EVENT_CAPTURE: 3,
   BL_EVENT_TRACE: 4,
   BL_EVENT_POLICY_VERDICT: 5,
+  BL_EVENT_RECORD_CAPTURE: 6,
+  BL_EVENT_TRACE_SOCK: 7,
 } as const;
 export type BlEventType = (typeof BlEventType)[keyof typeof BlEventType];
 const BL_EVENT_TYPE_NAMES = nameTable(BlEventType);
@@ -449,6 +451,21 @@ const BL_ROUTING_MODE_NAMES = nameTable(BlRoutingMode);
 /** The name of a value of enum bl_routing_mode (the first, if several share it). */
 export function blRoutingModeName(value: number): string | undefined {
   return BL_ROUTING_MODE_NAMES.get(value);
+}
+
+/** enum bl_sock_xlate_point. */
+export const BlSockXlatePoint = {
+  BL_SOCK_XLATE_UNKNOWN: 0,
+  BL_SOCK_XLATE_PRE_FWD: 1,
+  BL_SOCK_XLATE_POST_FWD: 2,
+  BL_SOCK_XLATE_PRE_REV: 3,
+  BL_SOCK_XLATE_POST_REV: 4,
+} as const;
+export type BlSockXlatePoint = (typeof BlSockXlatePoint)[keyof typeof BlSockXlatePoint];
+const BL_SOCK_XLATE_POINT_NAMES = nameTable(BlSockXlatePoint);
+/** The name of a value of enum bl_sock_xlate_point (the first, if several share it). */
+export function blSockXlatePointName(value: number): string | undefined {
+  return BL_SOCK_XLATE_POINT_NAMES.get(value);
 }
 
 /** enum bl_source_file. */
@@ -2139,6 +2156,81 @@ export const BL_TRACE_NOTIFY_CODEC: StructCodec<BlTraceNotify> = {
   decode: decodeBlTraceNotify,
 };
 
+/** struct bl_trace_sock_notify (72 bytes). Padding fields are not part of the interface: they encode as zero. */
+export interface BlTraceSockNotify {
+  /** struct bl_notify_hdr at 0 */
+  hdr: BlNotifyHdr;
+  /** __u64 at 40 */
+  sock_cookie: bigint;
+  /** __u64 at 48 */
+  cgroup_id: bigint;
+  /** __be32 at 56, network byte order */
+  dst_ip4: number;
+  /** __be16 at 60, network byte order */
+  dst_port: number;
+  /** __u8 at 62 */
+  l4_proto: number;
+  /** __be32 at 64, network byte order */
+  orig_ip4: number;
+  /** __be16 at 68, network byte order */
+  orig_port: number;
+}
+
+/** sizeof(struct bl_trace_sock_notify) */
+export const BL_TRACE_SOCK_NOTIFY_SIZE = 72;
+
+/** Byte layout of struct bl_trace_sock_notify. */
+export const BL_TRACE_SOCK_NOTIFY_LAYOUT: readonly FieldLayout[] = [
+  { name: 'hdr', offset: 0, size: 40, type: 'struct bl_notify_hdr', padding: false },
+  { name: 'sock_cookie', offset: 40, size: 8, type: '__u64', padding: false },
+  { name: 'cgroup_id', offset: 48, size: 8, type: '__u64', padding: false },
+  { name: 'dst_ip4', offset: 56, size: 4, type: '__be32', padding: false },
+  { name: 'dst_port', offset: 60, size: 2, type: '__be16', padding: false },
+  { name: 'l4_proto', offset: 62, size: 1, type: '__u8', padding: false },
+  { name: 'pad0', offset: 63, size: 1, type: '__u8', padding: true },
+  { name: 'orig_ip4', offset: 64, size: 4, type: '__be32', padding: false },
+  { name: 'orig_port', offset: 68, size: 2, type: '__be16', padding: false },
+  { name: 'pad1', offset: 70, size: 2, type: '__u16', padding: true },
+];
+
+/** Encodes struct bl_trace_sock_notify into buf at off (a new buffer by default). Padding is zeroed. */
+export function encodeBlTraceSockNotify(value: BlTraceSockNotify, buf?: Buffer, off = 0): Buffer {
+  const b = target(buf, off, 72, 'struct bl_trace_sock_notify');
+  encodeBlNotifyHdr(value.hdr, b, off);
+  b.writeBigUInt64LE(value.sock_cookie, off + 40);
+  b.writeBigUInt64LE(value.cgroup_id, off + 48);
+  b.writeUInt32BE(value.dst_ip4, off + 56);
+  b.writeUInt16BE(value.dst_port, off + 60);
+  b.writeUInt8(value.l4_proto, off + 62);
+  b.writeUInt32BE(value.orig_ip4, off + 64);
+  b.writeUInt16BE(value.orig_port, off + 68);
+  return b;
+}
+
+/** Decodes struct bl_trace_sock_notify from buf at off. */
+export function decodeBlTraceSockNotify(buf: Uint8Array, off = 0): BlTraceSockNotify {
+  const b = view(buf, off, 72, 'struct bl_trace_sock_notify');
+  return {
+    hdr: decodeBlNotifyHdr(b, off),
+    sock_cookie: b.readBigUInt64LE(off + 40),
+    cgroup_id: b.readBigUInt64LE(off + 48),
+    dst_ip4: b.readUInt32BE(off + 56),
+    dst_port: b.readUInt16BE(off + 60),
+    l4_proto: b.readUInt8(off + 62),
+    orig_ip4: b.readUInt32BE(off + 64),
+    orig_port: b.readUInt16BE(off + 68),
+  };
+}
+
+/** Codec of struct bl_trace_sock_notify. */
+export const BL_TRACE_SOCK_NOTIFY_CODEC: StructCodec<BlTraceSockNotify> = {
+  ctype: 'struct bl_trace_sock_notify',
+  size: BL_TRACE_SOCK_NOTIFY_SIZE,
+  layout: BL_TRACE_SOCK_NOTIFY_LAYOUT,
+  encode: encodeBlTraceSockNotify,
+  decode: decodeBlTraceSockNotify,
+};
+
 // ---- scalar codecs (map keys/values that are plain integers)
 
 /** __u16. */
@@ -3571,6 +3663,21 @@ export const ABI_MANIFEST = {
         { "name": "orig_ip4", "offset": 44, "size": 4, "type": "__be32" },
         { "name": "data", "offset": 48, "size": 128, "type": "__u8[128]" }
       ]
+    },
+    "bl_trace_sock_notify": {
+      "size": 72,
+      "fields": [
+        { "name": "hdr", "offset": 0, "size": 40, "type": "struct bl_notify_hdr" },
+        { "name": "sock_cookie", "offset": 40, "size": 8, "type": "__u64" },
+        { "name": "cgroup_id", "offset": 48, "size": 8, "type": "__u64" },
+        { "name": "dst_ip4", "offset": 56, "size": 4, "type": "__be32" },
+        { "name": "dst_port", "offset": 60, "size": 2, "type": "__be16" },
+        { "name": "l4_proto", "offset": 62, "size": 1, "type": "__u8" },
+        { "name": "pad0", "offset": 63, "size": 1, "type": "__u8" },
+        { "name": "orig_ip4", "offset": 64, "size": 4, "type": "__be32" },
+        { "name": "orig_port", "offset": 68, "size": 2, "type": "__be16" },
+        { "name": "pad1", "offset": 70, "size": 2, "type": "__u16" }
+      ]
     }
   },
   "enums": {
@@ -3641,7 +3748,9 @@ export const ABI_MANIFEST = {
       "BL_EVENT_DEBUG": 2,
       "BL_EVENT_CAPTURE": 3,
       "BL_EVENT_TRACE": 4,
-      "BL_EVENT_POLICY_VERDICT": 5
+      "BL_EVENT_POLICY_VERDICT": 5,
+      "BL_EVENT_RECORD_CAPTURE": 6,
+      "BL_EVENT_TRACE_SOCK": 7
     },
     "bl_forward_reason": { "BL_REASON_FORWARDED": 0 },
     "bl_lb_backend_state": { "BL_LB_BACKEND_ACTIVE": 0, "BL_LB_BACKEND_TERMINATING": 1 },
@@ -3695,6 +3804,13 @@ export const ABI_MANIFEST = {
     "bl_policy_verdict": { "BL_POLICY_ALLOW": 1, "BL_POLICY_DENY": 2, "BL_POLICY_DEFAULT_DENY": 3 },
     "bl_reserved_identity": { "BL_IDENTITY_HOST": 1, "BL_IDENTITY_WORLD": 2, "BL_IDENTITY_REMOTE_NODE": 6 },
     "bl_routing_mode": { "BL_ROUTING_UNSET": 0, "BL_ROUTING_TUNNEL": 1, "BL_ROUTING_NATIVE": 2 },
+    "bl_sock_xlate_point": {
+      "BL_SOCK_XLATE_UNKNOWN": 0,
+      "BL_SOCK_XLATE_PRE_FWD": 1,
+      "BL_SOCK_XLATE_POST_FWD": 2,
+      "BL_SOCK_XLATE_PRE_REV": 3,
+      "BL_SOCK_XLATE_POST_REV": 4
+    },
     "bl_source_file": { "BL_FILE_UNKNOWN": 0, "BL_FILE_HOST": 1, "BL_FILE_LXC": 2, "BL_FILE_OVERLAY": 3 },
     "bl_trace_aggregation": {
       "BL_TRACE_AGG_NONE": 0,
@@ -4319,7 +4435,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '896d9287054ebbfda02b893721d5f84fe46ae469269338144f6b2cc08c5134f2';
+export const ABI_HASH = '11a0af06a227463d50db9b0a1431ddb80fd2a76c3193ca00cb31b794e52484d0';
 
 // ---- helpers
 
