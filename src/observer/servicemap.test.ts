@@ -172,3 +172,23 @@ test('percentile is nearest-rank', () => {
   assert.equal(percentile([1, 2, 3, 4], 50), 2);
   assert.equal(percentile([1, 2, 3, 4], 95), 4);
 });
+
+test('a socket-level translation (SOCK, TRANSLATED) counts as a connection through its Service', async () => {
+  const { buildServiceMap } = await import('./servicemap.js');
+  const sockFlow = (cookie: string) => ({
+    time: { seconds: 100, nanos: 0 },
+    verdict: 'TRANSLATED',
+    Type: 'SOCK',
+    IP: { source: '10.0.0.4', destination: '10.0.1.2', ipVersion: 'IPv4' },
+    l4: { TCP: { destination_port: 80 } },
+    source: { identity: 300, namespace: 'obs', pod_name: 'client', labels: ['k8s:app=client'] },
+    destination: { identity: 301, namespace: 'obs', pod_name: 'server', labels: ['k8s:app=server'] },
+    destination_service: { name: 'server', namespace: 'obs' },
+    socket_cookie: cookie,
+    event_type: { type: 7, sub_type: 2 },
+  }) as never;
+  const g = buildServiceMap([sockFlow('1'), sockFlow('2'), sockFlow('2')]);
+  const toSvc = g.edges!.find((e) => e.source_id === 'workload/obs/client' && e.destination_id === 'service/obs/server');
+  assert.equal(Number(toSvc?.flows), 2, 'two sockets, the second reported twice: two connections');
+  assert.equal(Number(toSvc?.forwarded), 2);
+});

@@ -179,9 +179,11 @@ export class ServiceMapBuilder {
   private countsAsConnection(f: Flow, l4: L4, t: bigint): boolean {
     if (f.verdict === 'DROPPED') return true;
     const policyVerdict = f.event_type?.type === 5;
-    const start = policyVerdict || (l4.proto === 'tcp' ? !!l4.syn && !l4.ack : f.trace_reason === 'NEW');
+    // A socket-level Service translation is one connect() (or one unconnected datagram): a start, named by its socket.
+    const sock = f.Type === 'SOCK';
+    const start = sock ? f.verdict === 'TRANSLATED' : policyVerdict || (l4.proto === 'tcp' ? !!l4.syn && !l4.ack : f.trace_reason === 'NEW');
     if (!start) return false;
-    const key = `${f.IP?.source}|${l4.sport}|${f.IP?.destination}|${l4.dport}|${l4.proto}`;
+    const key = sock ? `sock|${f.socket_cookie}|${f.IP?.destination}|${l4.dport}` : `${f.IP?.source}|${l4.sport}|${f.IP?.destination}|${l4.dport}|${l4.proto}`;
     const prev = this.starts.get(key);
     this.starts.delete(key);
     this.starts.set(key, t);

@@ -204,11 +204,14 @@ test('observe through the relay: each filter returns exactly its flows from both
     client.GetServiceMap({ namespaces: ['obs'], since: parseTimestampJson(t0)!, until: parseTimestampJson(t1)! }, (e, r) => (e ? reject(e) : resolve(r!))),
   );
   client.close();
-  const node = (name: string) => graph.nodes.find((n) => n.namespace === 'obs' && n.name === name);
+  const node = (name: string) => graph.nodes.find((n) => n.kind === 'WORKLOAD' && n.namespace === 'obs' && n.name === name);
   assert.ok(node('client') && node('server') && node('intruder'), `service map nodes: ${graph.nodes.map((n) => n.id).join(', ')}`);
   const edge = (from: string, port: number) => graph.edges.find((e) => e.source_id === node(from)!.id && e.destination_id === node('server')!.id && e.port === port);
   assert.ok(Number(edge('client', 80)?.forwarded ?? 0) >= 80, `client -> server:80 forwarded: ${JSON.stringify(edge('client', 80))}`);
   assert.ok(Number(edge('intruder', 80)?.dropped ?? 0) >= 1, `intruder -> server:80 dropped: ${JSON.stringify(edge('intruder', 80))}`);
+  // The Service the client went through is a node of its own, between the two.
+  const service = graph.nodes.find((n) => n.kind === 'SERVICE' && n.namespace === 'obs' && n.name === 'server');
+  assert.ok(service && graph.edges.some((e) => e.source_id === node('client')!.id && e.destination_id === service.id), `client -> Service obs/server: ${graph.edges.map((e) => e.id).join(', ')}`);
 
   // History: the oldest flows of the window are older than anything the rings still hold.
   const ringOnly = observeJson(['--first', '1']);
