@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages: compiler and BPF tooling, the lab's network tools, the
 # lab's etcd and DNS server, and real traffic tools for tests and benchmarks
 # (wrk generates the services and policy benchmarks' load; nginx-light is the
-# server of the lab's nginx-native image, bin/beeline-nginx).
+# server of the lab's nginx-native image, bin/beeline-nginx; tshark is the
+# independent decoder the observability tests check flows against).
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
       dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
-      wrk nginx-light)
+      wrk nginx-light tshark)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2
@@ -24,6 +25,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # wireshark-common (tshark's) would ask whether non-root users may capture
+  # (a setuid dumpcap and a wireshark group): no; beeline captures as root.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
   apt-get update -qq
   # nginx-light's postinst would start nginx as a system service listening on
   # the machine's port 80; beeline only runs nginx inside lab pods. Where
