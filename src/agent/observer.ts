@@ -14,7 +14,7 @@ import { observerService } from '../observer/server.js';
 import { compileFlowFilters } from '../observer/filter.js';
 import { FlowExporter, type FlowExportStatus } from '../observer/history.js';
 import { DEFAULT_METRICS, FlowMetrics, startMetricsServer, type AgentHealthSource } from '../observer/metrics.js';
-import type { FlowEnricher, FlowFilter } from '../observer/types.js';
+import { flowTimeNs, type FlowEnricher, type FlowFilter } from '../observer/types.js';
 import type { NodeDatapath } from './datapath.js';
 import type { ObserverConfig } from './types.js';
 
@@ -58,8 +58,19 @@ export class AgentObserver {
     if (cfg.enabled === false) return;
     this.#socket = cfg.socket ?? join(dirname(ctx.agentSocket), 'observer.sock');
     const enricher = ctx.enricher;
+    let lastNs = 0n;
     this.pipeline = new FlowPipeline({
-      decode: (record) => flowFromEvent(decodeMonitorEvent(record), enricher),
+      decode: (record) => {
+        const flow = flowFromEvent(decodeMonitorEvent(record), enricher);
+        if (!flow) return flow;
+        // Kernel stamps from two CPUs can be a few microseconds out of order in
+        // the ring buffer: the ring, the history and the relay's merge want each
+        // node's flows in time order, so a flow is never older than the one before.
+        const t = flowTimeNs(flow);
+        if (t < lastNs) flow.time = { seconds: Number(lastNs / 1_000_000_000n), nanos: Number(lastNs % 1_000_000_000n) };
+        else lastNs = t;
+        return flow;
+      },
       ...(cfg.ringSize ? { ringCapacity: cfg.ringSize } : {}),
       ...(cfg.queueSize ? { queueSize: cfg.queueSize } : {}),
       onError: (err, where) => ctx.log.debug('flow pipeline', { where, error: (err as Error).message }),

@@ -397,11 +397,19 @@ test('records that are not flows give undefined', () => {
   assert.equal(flowFromEvent(decodeMonitorEvent(debug), fakeEnricher()), undefined);
 });
 
-test('defaults: a random v4 uuid per flow and the wall clock', () => {
+test('defaults: a random v4 uuid per flow; the time is the event\'s kernel timestamp on the wall clock', () => {
   const before = Date.now();
-  const a = flowFromEvent(decodeMonitorEvent(traceRecord(clientSyn())), fakeEnricher())!;
-  const b = flowFromEvent(decodeMonitorEvent(traceRecord(clientSyn())), fakeEnricher())!;
+  // The datapath stamps events with CLOCK_MONOTONIC, the clock process.hrtime reads.
+  const a = flowFromEvent(decodeMonitorEvent(traceRecord(clientSyn(), { ktime_ns: process.hrtime.bigint() })), fakeEnricher())!;
+  const b = flowFromEvent(decodeMonitorEvent(traceRecord(clientSyn(), { ktime_ns: process.hrtime.bigint() })), fakeEnricher())!;
   const after = Date.now();
+  // An event 2 s old (by its stamp) is 2 s old on the wall clock, whenever it is read.
+  const old = flowFromEvent(decodeMonitorEvent(traceRecord(clientSyn(), { ktime_ns: process.hrtime.bigint() - 2_000_000_000n })), fakeEnricher())!;
+  const oldMs = Number((old.time as { seconds: number }).seconds) * 1000 + (old.time as { nanos: number }).nanos / 1e6;
+  assert.ok(Math.abs(oldMs - (before - 2000)) < 50, `${oldMs} is ~2 s before ${before}`);
+  // No stamp: the time of decoding.
+  const unstamped = flowFromEvent(decodeMonitorEvent(traceRecord(clientSyn(), { ktime_ns: 0n })), fakeEnricher())!;
+  assert.ok(Math.abs(Number((unstamped.time as { seconds: number }).seconds) * 1000 - Date.now()) < 2000);
   assert.match(a.uuid!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.notEqual(a.uuid, b.uuid);
   const t = a.time as { seconds: number; nanos: number };

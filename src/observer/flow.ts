@@ -71,6 +71,34 @@ export interface FlowOptions {
  * The wall clock now, with sub-millisecond resolution. The kernel record has
  * only a monotonic time (ktime_ns), so a flow's time is when it was decoded.
  */
+/**
+ * CLOCK_REALTIME - CLOCK_MONOTONIC in nanoseconds, sampled now and then:
+ * the datapath stamps events with bpf_ktime_get_ns() (CLOCK_MONOTONIC, the
+ * clock process.hrtime reads), so an event's wall time is its ktime plus
+ * this offset. Every node of a lab shares the machine's clocks, so flows of
+ * all nodes order by when they happened, not by when an agent read them.
+ */
+let clockOffsetNs = 0n;
+let clockOffsetAt = 0;
+
+function monotonicToWall(ktimeNs: bigint): FlowTime {
+  const nowMs = Date.now();
+  if (nowMs - clockOffsetAt > 10_000) {
+    clockOffsetAt = nowMs;
+    const mono = process.hrtime.bigint();
+    const wallNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+    clockOffsetNs = wallNs - mono;
+  }
+  const t = ktimeNs + clockOffsetNs;
+  return { seconds: Number(t / 1_000_000_000n), nanos: Number(t % 1_000_000_000n) };
+}
+
+/** The time of an event: its kernel timestamp on the wall clock, or now when it has none. */
+function eventTime(ktimeNs: bigint, opts: FlowOptions): FlowTime {
+  if (opts.now) return opts.now();
+  return ktimeNs > 0n ? monotonicToWall(ktimeNs) : wallClockNow();
+}
+
 export function wallClockNow(): FlowTime {
   const ms = performance.timeOrigin + performance.now();
   const seconds = Math.floor(ms / 1000);
@@ -413,7 +441,7 @@ export function flowFromEvent(ev: MonitorEvent, enricher: FlowEnricher, opts: Fl
 
   const eth = p.ethernet;
   return {
-    time: (opts.now ?? wallClockNow)(),
+    time: eventTime(hdr.ktime_ns, opts),
     uuid: (opts.uuid ?? randomUUID)(),
     verdict,
     drop_reason: dropReason,
@@ -468,7 +496,7 @@ export function flowFromSockEvent(ev: TraceSockEvent, enricher: FlowEnricher, op
   const dst = enricher.endpointByIP(dstIP);
   const service = x.orig_ip4 && proto ? enricher.serviceByFrontend(formatIpv4Number(x.orig_ip4), x.orig_port, proto) : undefined;
   const flow: Flow = {
-    time: (opts.now ?? wallClockNow)(),
+    time: eventTime(ev.hdr.ktime_ns, opts),
     uuid: (opts.uuid ?? randomUUID)(),
     verdict: point.startsWith('SOCK_XLATE_POINT_POST') ? 'TRANSLATED' : 'TRACED',
     IP: { source: src?.ip ?? '', destination: dstIP, ipVersion: 'IPv4' },
