@@ -18,7 +18,7 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath clean
+.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer clean
 
 setup:
 	@bash scripts/setup.sh
@@ -100,6 +100,10 @@ bench-policy-engine: build
 # Per-packet cost in the kernel (BPF_PROG_TEST_RUN, no lab): a few minutes.
 bench-datapath: setup build
 	@node dist/bench/datapath.js
+
+# The flow pipeline (events/s it delivers, losses counted exactly) and request rate with flow observation on vs off (issue 11): about 8 minutes.
+bench-observer: setup build
+	@flock /tmp/beeline-heavy.lock node dist/bench/observer.js
 
 clean:
 	rm -rf dist build

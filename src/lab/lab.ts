@@ -52,6 +52,8 @@ export interface LabUpOptions {
   socketLB?: boolean;
   /** Flows each node's ring keeps (Hubble: hubble-event-buffer-capacity, 4095). */
   flowBufferCapacity?: number;
+  /** Flow observation (Hubble) on the nodes: false turns every agent's observer off and starts no relay (the flow benchmark's "off" arm). Default true. */
+  hubble?: boolean;
   quiet?: boolean;
 }
 
@@ -280,7 +282,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         ...(opts.policyAuditMode ? { policyAuditMode: true } : {}),
         ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
         lbPoolCIDR: plan.lbPoolCIDR,
-        observer: {
+        observer: opts.hubble === false ? { enabled: false } : {
           socket: join(ndir, 'observer.sock'),
           // Loopback of the node's namespace: reachable from the node, not from pods or the machine.
           listen: '127.0.0.1:4244',
@@ -317,7 +319,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     }
 
     // The relay merges every node's flows (like hubble-relay); unix sockets only, in the fabric's namespace like the operator.
-    state.relay = startDaemon({
+    // Without flow observation there is nothing to merge.
+    if (opts.hubble !== false) state.relay = startDaemon({
       role: 'relay',
       netns: fab,
       cgroupDir: ensureCgroup(plan.name, 'relay'),
