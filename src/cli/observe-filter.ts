@@ -18,6 +18,7 @@
  * Values the client can judge (addresses, ports, verdicts, types, regular
  * expressions, …) are checked here, with a usage error naming the flag.
  */
+import { ReservedIdentity } from '../identity/reserved.js';
 import { isIP } from 'node:net';
 import { protoRoot } from '../api/proto.js';
 import { UsageError } from '../common/errors.js';
@@ -81,18 +82,7 @@ const AGENT_SUBTYPES: Readonly<Record<string, number>> = {
 };
 
 /** Reserved identity names `--identity` takes besides numbers (Cilium's reservedIdentities). */
-export const RESERVED_IDENTITY_NAMES: Readonly<Record<string, number>> = {
-  host: 1,
-  world: 2,
-  unmanaged: 3,
-  health: 4,
-  init: 5,
-  'remote-node': 6,
-  'kube-apiserver': 7,
-  ingress: 8,
-  'world-ipv4': 9,
-  'world-ipv6': 10,
-};
+export const RESERVED_IDENTITY_NAMES: Readonly<Record<string, number>> = ReservedIdentity;
 
 /** Every filter flag the builder takes (long names, as Hubble spells them). */
 export const FILTER_FLAGS = [

@@ -9,6 +9,7 @@
  * other state than Hubble's (the line counter, the table's buffered rows), so
  * the relay and the UI can reuse it.
  */
+import { ReservedIdentity } from '../identity/reserved.js';
 import { protoRoot, toProtoJson } from '../api/proto.js';
 import { dropReasonExtText, tracePointText } from './reasons.js';
 import type { Flow, FlowEndpoint, FlowPolicy, GetFlowsResponse, ObserverNode, ServerStatusResponse } from './types.js';
@@ -170,19 +171,8 @@ export function identityText(id: number): string {
   return name ? `(${name})` : `(ID:${id})`;
 }
 
-// Names in Cilium's NumericIdentity.String() (reservedIdentityNames). world-ipv4/-ipv6 are there too.
-const RESERVED_NAMES: Readonly<Record<string, number>> = {
-  host: 1,
-  world: 2,
-  unmanaged: 3,
-  health: 4,
-  init: 5,
-  'remote-node': 6,
-  'kube-apiserver': 7,
-  ingress: 8,
-  'world-ipv4': 9,
-  'world-ipv6': 10,
-};
+// Names in Cilium's NumericIdentity.String() (reservedIdentityNames), world-ipv4/-ipv6 included.
+const RESERVED_NAMES: Readonly<Record<string, number>> = ReservedIdentity;
 
 function endpointIdentity(e: FlowEndpoint | null | undefined): number {
   return Number(e?.identity ?? 0);
