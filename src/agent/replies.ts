@@ -1,0 +1,141 @@
+/**
+ * The replies of the agent's API by rpc name (api/agent/agent.proto), as the
+ * agent writes them and its clients (the CLI, the lab, the relay, tests)
+ * read them: `agentGet<AgentReplies['ListEndpoints']>(socket, path)`.
+ *
+ * Each is the TypeScript the code already used, kept because it is richer
+ * than what the generator can say (string literal unions, bigint counters
+ * that go on the wire as strings, optional fields), and checked at compile
+ * time against the generated message (src/api/conform.ts): a field added to,
+ * removed from or retyped in either fails `tsc`. For a bare response message
+ * (`option (agent.bare) = true`) the reply is its one field's value.
+ */
+import type { Conforms, Mirrors } from '../api/conform.js';
+import type { AgentStatus__Output } from '../api/generated/agent/AgentStatus.js';
+import type { ConntrackGcReply__Output } from '../api/generated/agent/ConntrackGcReply.js';
+import type { Endpoint__Output } from '../api/generated/agent/Endpoint.js';
+import type { EndpointCreateRequest__Output } from '../api/generated/agent/EndpointCreateRequest.js';
+import type { EndpointDeleteResult__Output } from '../api/generated/agent/EndpointDeleteResult.js';
+import type { EndpointList__Output } from '../api/generated/agent/EndpointList.js';
+import type { HealthReply__Output } from '../api/generated/agent/HealthReply.js';
+import type { Identity__Output } from '../api/generated/agent/Identity.js';
+import type { IdentityList__Output } from '../api/generated/agent/IdentityList.js';
+import type { IdentityReference__Output } from '../api/generated/agent/IdentityReference.js';
+import type { IdentityReferenceList__Output } from '../api/generated/agent/IdentityReferenceList.js';
+import type { IpamAllocateRequest__Output } from '../api/generated/agent/IpamAllocateRequest.js';
+import type { IpamAllocation__Output } from '../api/generated/agent/IpamAllocation.js';
+import type { IpamReleaseReply__Output } from '../api/generated/agent/IpamReleaseReply.js';
+import type { MonitorLine__Output } from '../api/generated/agent/MonitorLine.js';
+import type { PolicyStatus__Output } from '../api/generated/agent/PolicyStatus.js';
+import type { RemoteNodeList__Output } from '../api/generated/agent/RemoteNodeList.js';
+import type { ServicesReply__Output } from '../api/generated/agent/ServicesReply.js';
+import type { LbProblem } from '../service/translate.js';
+import type { CtRow, EndpointMapRow, IpcacheRow, LbBackendRow, LbFrontendRow, MetricRow, RemoteNode } from './datapath.js';
+import type { PolicyMapRow } from '../datapath/policy.js';
+import type { ObserverStatus } from './observer.js';
+import type { EndpointPolicyRow, PolicyEnforcement, PolicyManager, PolicyRow, TraceAnswer } from './policy.js';
+import type { ServiceManager, ServiceRow } from './services.js';
+import type { AgentStatus, EndpointCreateRequest, EndpointDeleteResult, EndpointModel, Health, IpamAllocateRequest, IpamAllocation, MonitorLine } from './types.js';
+
+/** GET /healthz */
+export interface HealthReply {
+  health: Health;
+}
+
+/** An item of GET /v1/endpoints: the endpoint and whether policy is enforced on it. */
+export type EndpointListItem = EndpointModel & { policyEnforcement: PolicyEnforcement };
+
+/** An identity as GET /v1/identities and GET /v1/identity give it. */
+export interface IdentityJson {
+  id: number;
+  /** `k8s:app=web`, `reserved:host`, … */
+  labels: string[];
+}
+
+/** An item of GET /v1/identities/references: this node's references to an identity. */
+export interface IdentityReference {
+  node: string;
+  id: number;
+  /** Endpoints counted by the node's allocator (its ref key exists while above zero). */
+  references: number;
+  /** Endpoints of the node that have the identity. */
+  endpoints: number;
+}
+
+/** GET /v1/services */
+export interface ServicesReply {
+  services: ServiceRow[];
+  problems: LbProblem[];
+  /** Not modelled in the contract yet (google.protobuf.Value). */
+  lastSync: ServiceManager['lastSync'] | null;
+}
+
+/** GET /v1/policy/status (the same shape, with lastError set, before enforcement started). */
+export type PolicyStatusReply = ReturnType<PolicyManager['status']>;
+
+/** GET /v1/policy */
+export interface PolicyReply {
+  policies: PolicyRow[];
+  endpoints: EndpointPolicyRow[];
+}
+
+/** A row of GET /v1/bpf/policy: a policy map entry and the policies behind its cookie. */
+export type PolicyMapRowJson = PolicyMapRow & { policies: string[] };
+
+/** Every rpc of `service Agent` and its reply on the wire. */
+export interface AgentReplies {
+  GetHealth: HealthReply;
+  GetStatus: AgentStatus;
+  GetDatapathMetrics: MetricRow[];
+  IpamAllocate: IpamAllocation;
+  IpamRelease: { released: string | null };
+  ListEndpoints: EndpointListItem[];
+  PutEndpoint: EndpointModel;
+  DeleteEndpoint: EndpointDeleteResult;
+  ListNodes: RemoteNode[];
+  ListIdentities: IdentityJson[];
+  ListIdentityReferences: IdentityReference[];
+  GetIdentity: IdentityJson;
+  ListBpfEndpoints: EndpointMapRow[];
+  ListBpfIpcache: IpcacheRow[];
+  ListBpfConntrack: CtRow[];
+  ListServices: ServicesReply;
+  GetServicesStatus: ReturnType<ServiceManager['status']> | null;
+  ListBpfLb: { frontends: LbFrontendRow[]; backends: LbBackendRow[] };
+  ConntrackGc: { deleted: number };
+  GetPolicyStatus: PolicyStatusReply;
+  GetPolicy: PolicyReply;
+  TracePolicy: TraceAnswer[];
+  GetPolicyCookies: Record<number, string[]>;
+  ListBpfPolicy: PolicyMapRowJson[];
+  GetObserverStatus: ObserverStatus | { enabled: false; ring: { flows: number; capacity: number } };
+}
+
+/** The rpc names of `service Agent`. */
+export type AgentRpc = keyof AgentReplies;
+
+/**
+ * The hand types against the contract. The rest of AgentReplies answers a
+ * message whose fields are google.protobuf.Value (not modelled yet: see
+ * the end of api/agent/agent.proto).
+ */
+export type ContractChecks = [
+  Conforms<Mirrors<HealthReply, HealthReply__Output>>,
+  Conforms<Mirrors<AgentStatus, AgentStatus__Output>>,
+  Conforms<Mirrors<IpamAllocateRequest, IpamAllocateRequest__Output>>,
+  Conforms<Mirrors<IpamAllocation, IpamAllocation__Output>>,
+  Conforms<Mirrors<AgentReplies['IpamRelease'], IpamReleaseReply__Output>>,
+  Conforms<Mirrors<EndpointListItem[], EndpointList__Output['endpoints']>>,
+  Conforms<Mirrors<EndpointCreateRequest, EndpointCreateRequest__Output>>,
+  Conforms<Mirrors<EndpointModel, Endpoint__Output>>,
+  Conforms<Mirrors<EndpointDeleteResult, EndpointDeleteResult__Output>>,
+  Conforms<Mirrors<RemoteNode[], RemoteNodeList__Output['nodes']>>,
+  Conforms<Mirrors<IdentityJson, Identity__Output>>,
+  Conforms<Mirrors<IdentityJson[], IdentityList__Output['identities']>>,
+  Conforms<Mirrors<IdentityReference, IdentityReference__Output>>,
+  Conforms<Mirrors<IdentityReference[], IdentityReferenceList__Output['references']>>,
+  Conforms<Mirrors<ServicesReply, ServicesReply__Output>>,
+  Conforms<Mirrors<AgentReplies['ConntrackGc'], ConntrackGcReply__Output>>,
+  Conforms<Mirrors<PolicyStatusReply, PolicyStatus__Output>>,
+  Conforms<Mirrors<MonitorLine, MonitorLine__Output>>,
+];

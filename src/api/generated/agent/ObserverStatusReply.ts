@@ -1,0 +1,18 @@
+// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
+// Original file: api/agent/agent.proto
+
+import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from '../google/protobuf/Value.js';
+
+export interface ObserverStatusReply {
+  /**
+   * ObserverStatus (src/agent/observer.ts).
+   */
+  'status'?: (_google_protobuf_Value | null);
+}
+
+export interface ObserverStatusReply__Output {
+  /**
+   * ObserverStatus (src/agent/observer.ts).
+   */
+  'status': (_google_protobuf_Value__Output | null);
+}
