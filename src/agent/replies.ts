@@ -10,7 +10,8 @@
  * removed from or retyped in either fails `tsc`. For a bare response message
  * (`option (agent.bare) = true`) the reply is its one field's value.
  */
-import type { Conforms, Mirrors } from '../api/conform.js';
+import type { Conforms, Json, Mirrors } from '../api/conform.js';
+import type { AgentDefinition } from '../api/generated/agent/Agent.js';
 import type { AgentStatus__Output } from '../api/generated/agent/AgentStatus.js';
 import type { ConntrackGcReply__Output } from '../api/generated/agent/ConntrackGcReply.js';
 import type { Endpoint__Output } from '../api/generated/agent/Endpoint.js';
@@ -45,22 +46,11 @@ export interface HealthReply {
 /** An item of GET /v1/endpoints: the endpoint and whether policy is enforced on it. */
 export type EndpointListItem = EndpointModel & { policyEnforcement: PolicyEnforcement };
 
-/** An identity as GET /v1/identities and GET /v1/identity give it. */
-export interface IdentityJson {
-  id: number;
-  /** `k8s:app=web`, `reserved:host`, … */
-  labels: string[];
-}
+/** An identity as GET /v1/identities and GET /v1/identity give it: the contract's agent.Identity. */
+export type IdentityJson = Identity__Output;
 
-/** An item of GET /v1/identities/references: this node's references to an identity. */
-export interface IdentityReference {
-  node: string;
-  id: number;
-  /** Endpoints counted by the node's allocator (its ref key exists while above zero). */
-  references: number;
-  /** Endpoints of the node that have the identity. */
-  endpoints: number;
-}
+/** An item of GET /v1/identities/references (this node's references to an identity): the contract's agent.IdentityReference. */
+export type IdentityReference = IdentityReference__Output;
 
 /** GET /v1/services */
 export interface ServicesReply {
@@ -114,12 +104,20 @@ export interface AgentReplies {
 /** The rpc names of `service Agent`. */
 export type AgentRpc = keyof AgentReplies;
 
+/** An rpc's reply as a client reads it from the JSON (`agentGet<AgentReply<'ListEndpoints'>>(…)`): bigints as strings. */
+export type AgentReply<K extends AgentRpc> = Json<AgentReplies[K]>;
+
+/** The rpc names as the generated service definition has them (its index signature left out). */
+type ContractRpc = keyof { [K in keyof AgentDefinition as string extends K ? never : K]: 0 };
+
 /**
  * The hand types against the contract. The rest of AgentReplies answers a
  * message whose fields are google.protobuf.Value (not modelled yet: see
  * the end of api/agent/agent.proto).
  */
 export type ContractChecks = [
+  // One reply per rpc of the contract, and no other.
+  Conforms<Mirrors<{ [K in AgentRpc]: 0 }, { [K in ContractRpc]: 0 }>>,
   Conforms<Mirrors<HealthReply, HealthReply__Output>>,
   Conforms<Mirrors<AgentStatus, AgentStatus__Output>>,
   Conforms<Mirrors<IpamAllocateRequest, IpamAllocateRequest__Output>>,

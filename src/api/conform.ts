@@ -47,3 +47,15 @@ type MirrorsDefined<H, G> = Same<G, Value__Output> extends true
  * Generated__Output>>`; otherwise the compiler prints what Mirrors found.
  */
 export type Conforms<T extends true> = T;
+
+/**
+ * A value as a client reads it back from the agent's JSON: bigints (64-bit
+ * datapath counters) arrive as decimal strings; everything else as typed.
+ */
+export type Json<T> = T extends bigint
+  ? string
+  : T extends readonly (infer I)[]
+    ? Json<I>[]
+    : T extends object
+      ? { [K in keyof T]: Json<T[K]> }
+      : T;
