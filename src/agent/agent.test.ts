@@ -9,7 +9,8 @@ import { agentGet, agentRequest } from './client.js';
 import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from './datapath.js';
 import type { NodeIpam } from './ipam.js';
 import type { AgentConfig, AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
-import { AgentUnreachableError } from '../common/errors.js';
+import { AgentUnreachableError, BeelineError } from '../common/errors.js';
+import { agentCall } from './routes.js';
 
 /** A datapath that records what the agent asks of it: the agent's seam for tests without a kernel. */
 class FakeDatapath implements NodeDatapath {
@@ -287,4 +288,22 @@ test('routes mounted from the contract answer the JSON the inline routes answere
   } finally {
     await agent.stop();
   }
+});
+
+test('clients call the agent by rpc name: the contract gives method and path; errors keep the agent\'s code', async (t) => {
+  const { agent, sock } = await startAgent(t);
+  try {
+    const st = await agentCall(sock, 'GetStatus', { query: { maps: '0' } });
+    assert.equal(st.node, 'node1');
+    assert.equal(st.datapath.maps[0]!.entries, undefined, 'the query reached the agent');
+    const a = await agentCall(sock, 'IpamAllocate', { body: { owner: 'c9/eth0' } });
+    assert.equal(a.ip, '10.0.1.2');
+    const m = await agentCall(sock, 'GetDatapathMetrics');
+    assert.equal(m[0]!.packets, String(2n ** 40n), 'bigints are strings to a client');
+    await assert.rejects(agentCall(sock, 'GetIdentity', { query: { id: '999' } }), (e: unknown) => e instanceof BeelineError && e.code === 'BL_ERR_USAGE' && /GetIdentity \(GET \/v1\/identity\?id=999\): identity 999: not found/.test(e.message));
+    await assert.rejects(agentCall(sock, 'DeleteEndpoint'), (e: unknown) => e instanceof BeelineError && e.code === 'BL_ERR_USAGE' && /query parameter containerID: required/.test(e.message));
+  } finally {
+    await agent.stop();
+  }
+  await assert.rejects(agentCall(sock, 'GetHealth'), (e: unknown) => e instanceof AgentUnreachableError);
 });

@@ -13,6 +13,12 @@
 import type { Conforms, Json, Mirrors } from '../api/conform.js';
 import type { AgentDefinition } from '../api/generated/agent/Agent.js';
 import type { AgentStatus__Output } from '../api/generated/agent/AgentStatus.js';
+import type { BpfLbReply__Output } from '../api/generated/agent/BpfLbReply.js';
+import type { CtRows__Output } from '../api/generated/agent/CtRows.js';
+import type { EndpointMapRows__Output } from '../api/generated/agent/EndpointMapRows.js';
+import type { IpcacheRows__Output } from '../api/generated/agent/IpcacheRows.js';
+import type { MetricRows__Output } from '../api/generated/agent/MetricRows.js';
+import type { PolicyMapRows__Output } from '../api/generated/agent/PolicyMapRows.js';
 import type { ConntrackGcReply__Output } from '../api/generated/agent/ConntrackGcReply.js';
 import type { Endpoint__Output } from '../api/generated/agent/Endpoint.js';
 import type { EndpointCreateRequest__Output } from '../api/generated/agent/EndpointCreateRequest.js';
@@ -27,9 +33,12 @@ import type { IpamAllocateRequest__Output } from '../api/generated/agent/IpamAll
 import type { IpamAllocation__Output } from '../api/generated/agent/IpamAllocation.js';
 import type { IpamReleaseReply__Output } from '../api/generated/agent/IpamReleaseReply.js';
 import type { MonitorLine__Output } from '../api/generated/agent/MonitorLine.js';
+import type { PolicyReply__Output } from '../api/generated/agent/PolicyReply.js';
 import type { PolicyStatus__Output } from '../api/generated/agent/PolicyStatus.js';
+import type { TracePolicyReply__Output } from '../api/generated/agent/TracePolicyReply.js';
 import type { RemoteNodeList__Output } from '../api/generated/agent/RemoteNodeList.js';
 import type { ServicesReply__Output } from '../api/generated/agent/ServicesReply.js';
+import type { ServicesStatusReply__Output } from '../api/generated/agent/ServicesStatusReply.js';
 import type { LbProblem } from '../service/translate.js';
 import type { CtRow, EndpointMapRow, IpcacheRow, LbBackendRow, LbFrontendRow, MetricRow, RemoteNode } from './datapath.js';
 import type { PolicyMapRow } from '../datapath/policy.js';
@@ -56,7 +65,7 @@ export type IdentityReference = IdentityReference__Output;
 export interface ServicesReply {
   services: ServiceRow[];
   problems: LbProblem[];
-  /** Not modelled in the contract yet (google.protobuf.Value). */
+  /** null before the first flush. */
   lastSync: ServiceManager['lastSync'] | null;
 }
 
@@ -136,4 +145,13 @@ export type ContractChecks = [
   Conforms<Mirrors<AgentReplies['ConntrackGc'], ConntrackGcReply__Output>>,
   Conforms<Mirrors<PolicyStatusReply, PolicyStatus__Output>>,
   Conforms<Mirrors<MonitorLine, MonitorLine__Output>>,
+  Conforms<Mirrors<AgentReplies['GetDatapathMetrics'], MetricRows__Output['rows']>>,
+  Conforms<Mirrors<AgentReplies['ListBpfEndpoints'], EndpointMapRows__Output['rows']>>,
+  Conforms<Mirrors<AgentReplies['ListBpfIpcache'], IpcacheRows__Output['rows']>>,
+  Conforms<Mirrors<AgentReplies['ListBpfConntrack'], CtRows__Output['rows']>>,
+  Conforms<Mirrors<AgentReplies['ListBpfLb'], BpfLbReply__Output>>,
+  Conforms<Mirrors<AgentReplies['ListBpfPolicy'], PolicyMapRows__Output['rows']>>,
+  Conforms<Mirrors<PolicyReply, PolicyReply__Output>>,
+  Conforms<Mirrors<AgentReplies['GetServicesStatus'], ServicesStatusReply__Output['status']>>,
+  Conforms<Mirrors<AgentReplies['TracePolicy'], TracePolicyReply__Output['answers']>>,
 ];

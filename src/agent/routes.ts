@@ -9,9 +9,10 @@
 import type { IncomingMessage } from 'node:http';
 import protobuf from 'protobufjs';
 import { protoRoot } from '../api/proto.js';
-import { AgentContractError } from '../common/errors.js';
+import { AgentContractError, BeelineError } from '../common/errors.js';
+import { agentRequest } from './client.js';
 import type { ApiServer } from './server.js';
-import type { AgentReplies, AgentRpc } from './replies.js';
+import type { AgentReplies, AgentReply, AgentRpc } from './replies.js';
 
 /** The contract's service. */
 export const AGENT_SERVICE = 'agent.Agent';
@@ -110,4 +111,29 @@ export function mountAgentRoutes(api: ApiServer, handlers: AgentHandlers, routes
     api.route(r.method, r.path, (req, body, query) => h({ req, body, query }));
   }
   return routes;
+}
+
+/**
+ * Calls one rpc of the agent by name: its method and path come from the
+ * contract, `query` goes into the URL (GET, DELETE) and `body` is the JSON
+ * body (POST, PUT). Resolves with the reply as JSON gives it; a 4xx/5xx
+ * answer rejects with a BeelineError carrying the agent's own code
+ * (`BL_ERR_USAGE`, `BL_ERR_NOT_FOUND`, …), an unreachable agent with
+ * AgentUnreachableError. (The CLI's commands still name their paths, to spare
+ * every short command loading the contracts; the relay and the UI call by rpc.)
+ */
+export async function agentCall<K extends AgentRpc>(
+  socketPath: string,
+  rpc: K,
+  opts: { query?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
+): Promise<AgentReply<K>> {
+  const route = agentRoute(rpc);
+  const q = new URLSearchParams(opts.query ?? {}).toString();
+  const path = q ? `${route.path}?${q}` : route.path;
+  const r = await agentRequest<AgentReply<K> & { error?: { code?: string; message?: string } }>(socketPath, route.method, path, opts.body, opts.timeoutMs);
+  if (r.status < 200 || r.status > 299) {
+    const err = (r.body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new BeelineError(err?.code ?? 'BL_ERR_INTERNAL', `agent ${socketPath}: ${rpc} (${route.method} ${path}): ${err?.message ?? `HTTP ${r.status}`}`);
+  }
+  return r.body;
 }

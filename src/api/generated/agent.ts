@@ -6,8 +6,9 @@ import type { AgentClient as _agent_AgentClient, AgentDefinition as _agent_Agent
 import type { AgentStatus as _agent_AgentStatus, AgentStatus__Output as _agent_AgentStatus__Output } from './agent/AgentStatus.js';
 import type { AttachmentStatus as _agent_AttachmentStatus, AttachmentStatus__Output as _agent_AttachmentStatus__Output } from './agent/AttachmentStatus.js';
 import type { BpfLbReply as _agent_BpfLbReply, BpfLbReply__Output as _agent_BpfLbReply__Output } from './agent/BpfLbReply.js';
-import type { BpfRows as _agent_BpfRows, BpfRows__Output as _agent_BpfRows__Output } from './agent/BpfRows.js';
 import type { ConntrackGcReply as _agent_ConntrackGcReply, ConntrackGcReply__Output as _agent_ConntrackGcReply__Output } from './agent/ConntrackGcReply.js';
+import type { CtRow as _agent_CtRow, CtRow__Output as _agent_CtRow__Output } from './agent/CtRow.js';
+import type { CtRows as _agent_CtRows, CtRows__Output as _agent_CtRows__Output } from './agent/CtRows.js';
 import type { Empty as _agent_Empty, Empty__Output as _agent_Empty__Output } from './agent/Empty.js';
 import type { Endpoint as _agent_Endpoint, Endpoint__Output as _agent_Endpoint__Output } from './agent/Endpoint.js';
 import type { EndpointCreateRequest as _agent_EndpointCreateRequest, EndpointCreateRequest__Output as _agent_EndpointCreateRequest__Output } from './agent/EndpointCreateRequest.js';
@@ -15,6 +16,9 @@ import type { EndpointDeleteRequest as _agent_EndpointDeleteRequest, EndpointDel
 import type { EndpointDeleteResult as _agent_EndpointDeleteResult, EndpointDeleteResult__Output as _agent_EndpointDeleteResult__Output } from './agent/EndpointDeleteResult.js';
 import type { EndpointList as _agent_EndpointList, EndpointList__Output as _agent_EndpointList__Output } from './agent/EndpointList.js';
 import type { EndpointListItem as _agent_EndpointListItem, EndpointListItem__Output as _agent_EndpointListItem__Output } from './agent/EndpointListItem.js';
+import type { EndpointMapRow as _agent_EndpointMapRow, EndpointMapRow__Output as _agent_EndpointMapRow__Output } from './agent/EndpointMapRow.js';
+import type { EndpointMapRows as _agent_EndpointMapRows, EndpointMapRows__Output as _agent_EndpointMapRows__Output } from './agent/EndpointMapRows.js';
+import type { EndpointPolicyRow as _agent_EndpointPolicyRow, EndpointPolicyRow__Output as _agent_EndpointPolicyRow__Output } from './agent/EndpointPolicyRow.js';
 import type { GetHealthRequest as _agent_GetHealthRequest, GetHealthRequest__Output as _agent_GetHealthRequest__Output } from './agent/GetHealthRequest.js';
 import type { GetIdentityRequest as _agent_GetIdentityRequest, GetIdentityRequest__Output as _agent_GetIdentityRequest__Output } from './agent/GetIdentityRequest.js';
 import type { GetPolicyCookiesRequest as _agent_GetPolicyCookiesRequest, GetPolicyCookiesRequest__Output as _agent_GetPolicyCookiesRequest__Output } from './agent/GetPolicyCookiesRequest.js';
@@ -29,26 +33,43 @@ import type { IpamAllocateRequest as _agent_IpamAllocateRequest, IpamAllocateReq
 import type { IpamAllocation as _agent_IpamAllocation, IpamAllocation__Output as _agent_IpamAllocation__Output } from './agent/IpamAllocation.js';
 import type { IpamReleaseReply as _agent_IpamReleaseReply, IpamReleaseReply__Output as _agent_IpamReleaseReply__Output } from './agent/IpamReleaseReply.js';
 import type { IpamReleaseRequest as _agent_IpamReleaseRequest, IpamReleaseRequest__Output as _agent_IpamReleaseRequest__Output } from './agent/IpamReleaseRequest.js';
+import type { IpcacheRow as _agent_IpcacheRow, IpcacheRow__Output as _agent_IpcacheRow__Output } from './agent/IpcacheRow.js';
+import type { IpcacheRows as _agent_IpcacheRows, IpcacheRows__Output as _agent_IpcacheRows__Output } from './agent/IpcacheRows.js';
+import type { LbBackendRow as _agent_LbBackendRow, LbBackendRow__Output as _agent_LbBackendRow__Output } from './agent/LbBackendRow.js';
+import type { LbFirstSync as _agent_LbFirstSync, LbFirstSync__Output as _agent_LbFirstSync__Output } from './agent/LbFirstSync.js';
+import type { LbFrontendRow as _agent_LbFrontendRow, LbFrontendRow__Output as _agent_LbFrontendRow__Output } from './agent/LbFrontendRow.js';
 import type { LbProblem as _agent_LbProblem, LbProblem__Output as _agent_LbProblem__Output } from './agent/LbProblem.js';
+import type { LbSync as _agent_LbSync, LbSync__Output as _agent_LbSync__Output } from './agent/LbSync.js';
+import type { LbSyncStages as _agent_LbSyncStages, LbSyncStages__Output as _agent_LbSyncStages__Output } from './agent/LbSyncStages.js';
 import type { ListBpfPolicyRequest as _agent_ListBpfPolicyRequest, ListBpfPolicyRequest__Output as _agent_ListBpfPolicyRequest__Output } from './agent/ListBpfPolicyRequest.js';
 import type { MapStatus as _agent_MapStatus, MapStatus__Output as _agent_MapStatus__Output } from './agent/MapStatus.js';
+import type { MetricRow as _agent_MetricRow, MetricRow__Output as _agent_MetricRow__Output } from './agent/MetricRow.js';
 import type { MetricRows as _agent_MetricRows, MetricRows__Output as _agent_MetricRows__Output } from './agent/MetricRows.js';
 import type { MonitorLine as _agent_MonitorLine, MonitorLine__Output as _agent_MonitorLine__Output } from './agent/MonitorLine.js';
 import type { ObserverStatusReply as _agent_ObserverStatusReply, ObserverStatusReply__Output as _agent_ObserverStatusReply__Output } from './agent/ObserverStatusReply.js';
 import type { PodRef as _agent_PodRef, PodRef__Output as _agent_PodRef__Output } from './agent/PodRef.js';
 import type { PolicyCookiesReply as _agent_PolicyCookiesReply, PolicyCookiesReply__Output as _agent_PolicyCookiesReply__Output } from './agent/PolicyCookiesReply.js';
 import type { PolicyEnforcement as _agent_PolicyEnforcement, PolicyEnforcement__Output as _agent_PolicyEnforcement__Output } from './agent/PolicyEnforcement.js';
+import type { PolicyEntry as _agent_PolicyEntry, PolicyEntry__Output as _agent_PolicyEntry__Output } from './agent/PolicyEntry.js';
 import type { PolicyFlush as _agent_PolicyFlush, PolicyFlush__Output as _agent_PolicyFlush__Output } from './agent/PolicyFlush.js';
+import type { PolicyMapRow as _agent_PolicyMapRow, PolicyMapRow__Output as _agent_PolicyMapRow__Output } from './agent/PolicyMapRow.js';
+import type { PolicyMapRows as _agent_PolicyMapRows, PolicyMapRows__Output as _agent_PolicyMapRows__Output } from './agent/PolicyMapRows.js';
+import type { PolicyOrigin as _agent_PolicyOrigin, PolicyOrigin__Output as _agent_PolicyOrigin__Output } from './agent/PolicyOrigin.js';
 import type { PolicyProblem as _agent_PolicyProblem, PolicyProblem__Output as _agent_PolicyProblem__Output } from './agent/PolicyProblem.js';
 import type { PolicyReply as _agent_PolicyReply, PolicyReply__Output as _agent_PolicyReply__Output } from './agent/PolicyReply.js';
+import type { PolicyRow as _agent_PolicyRow, PolicyRow__Output as _agent_PolicyRow__Output } from './agent/PolicyRow.js';
 import type { PolicyStatus as _agent_PolicyStatus, PolicyStatus__Output as _agent_PolicyStatus__Output } from './agent/PolicyStatus.js';
 import type { RemoteNode as _agent_RemoteNode, RemoteNode__Output as _agent_RemoteNode__Output } from './agent/RemoteNode.js';
 import type { RemoteNodeList as _agent_RemoteNodeList, RemoteNodeList__Output as _agent_RemoteNodeList__Output } from './agent/RemoteNodeList.js';
 import type { ServiceRow as _agent_ServiceRow, ServiceRow__Output as _agent_ServiceRow__Output } from './agent/ServiceRow.js';
 import type { ServicesReply as _agent_ServicesReply, ServicesReply__Output as _agent_ServicesReply__Output } from './agent/ServicesReply.js';
+import type { ServicesStatus as _agent_ServicesStatus, ServicesStatus__Output as _agent_ServicesStatus__Output } from './agent/ServicesStatus.js';
 import type { ServicesStatusReply as _agent_ServicesStatusReply, ServicesStatusReply__Output as _agent_ServicesStatusReply__Output } from './agent/ServicesStatusReply.js';
+import type { TraceAnswer as _agent_TraceAnswer, TraceAnswer__Output as _agent_TraceAnswer__Output } from './agent/TraceAnswer.js';
+import type { TraceParty as _agent_TraceParty, TraceParty__Output as _agent_TraceParty__Output } from './agent/TraceParty.js';
 import type { TracePolicyReply as _agent_TracePolicyReply, TracePolicyReply__Output as _agent_TracePolicyReply__Output } from './agent/TracePolicyReply.js';
 import type { TracePolicyRequest as _agent_TracePolicyRequest, TracePolicyRequest__Output as _agent_TracePolicyRequest__Output } from './agent/TracePolicyRequest.js';
+import type { TraceStep as _agent_TraceStep, TraceStep__Output as _agent_TraceStep__Output } from './agent/TraceStep.js';
 import type { DescriptorProto as _google_protobuf_DescriptorProto, DescriptorProto__Output as _google_protobuf_DescriptorProto__Output } from './google/protobuf/DescriptorProto.js';
 import type { EnumDescriptorProto as _google_protobuf_EnumDescriptorProto, EnumDescriptorProto__Output as _google_protobuf_EnumDescriptorProto__Output } from './google/protobuf/EnumDescriptorProto.js';
 import type { EnumOptions as _google_protobuf_EnumOptions, EnumOptions__Output as _google_protobuf_EnumOptions__Output } from './google/protobuf/EnumOptions.js';
@@ -86,8 +107,9 @@ export interface ProtoGrpcType {
     AgentStatus: MessageTypeDefinition<_agent_AgentStatus, _agent_AgentStatus__Output>
     AttachmentStatus: MessageTypeDefinition<_agent_AttachmentStatus, _agent_AttachmentStatus__Output>
     BpfLbReply: MessageTypeDefinition<_agent_BpfLbReply, _agent_BpfLbReply__Output>
-    BpfRows: MessageTypeDefinition<_agent_BpfRows, _agent_BpfRows__Output>
     ConntrackGcReply: MessageTypeDefinition<_agent_ConntrackGcReply, _agent_ConntrackGcReply__Output>
+    CtRow: MessageTypeDefinition<_agent_CtRow, _agent_CtRow__Output>
+    CtRows: MessageTypeDefinition<_agent_CtRows, _agent_CtRows__Output>
     Empty: MessageTypeDefinition<_agent_Empty, _agent_Empty__Output>
     Endpoint: MessageTypeDefinition<_agent_Endpoint, _agent_Endpoint__Output>
     EndpointCreateRequest: MessageTypeDefinition<_agent_EndpointCreateRequest, _agent_EndpointCreateRequest__Output>
@@ -95,6 +117,9 @@ export interface ProtoGrpcType {
     EndpointDeleteResult: MessageTypeDefinition<_agent_EndpointDeleteResult, _agent_EndpointDeleteResult__Output>
     EndpointList: MessageTypeDefinition<_agent_EndpointList, _agent_EndpointList__Output>
     EndpointListItem: MessageTypeDefinition<_agent_EndpointListItem, _agent_EndpointListItem__Output>
+    EndpointMapRow: MessageTypeDefinition<_agent_EndpointMapRow, _agent_EndpointMapRow__Output>
+    EndpointMapRows: MessageTypeDefinition<_agent_EndpointMapRows, _agent_EndpointMapRows__Output>
+    EndpointPolicyRow: MessageTypeDefinition<_agent_EndpointPolicyRow, _agent_EndpointPolicyRow__Output>
     GetHealthRequest: MessageTypeDefinition<_agent_GetHealthRequest, _agent_GetHealthRequest__Output>
     GetIdentityRequest: MessageTypeDefinition<_agent_GetIdentityRequest, _agent_GetIdentityRequest__Output>
     GetPolicyCookiesRequest: MessageTypeDefinition<_agent_GetPolicyCookiesRequest, _agent_GetPolicyCookiesRequest__Output>
@@ -110,26 +135,43 @@ export interface ProtoGrpcType {
     IpamAllocation: MessageTypeDefinition<_agent_IpamAllocation, _agent_IpamAllocation__Output>
     IpamReleaseReply: MessageTypeDefinition<_agent_IpamReleaseReply, _agent_IpamReleaseReply__Output>
     IpamReleaseRequest: MessageTypeDefinition<_agent_IpamReleaseRequest, _agent_IpamReleaseRequest__Output>
+    IpcacheRow: MessageTypeDefinition<_agent_IpcacheRow, _agent_IpcacheRow__Output>
+    IpcacheRows: MessageTypeDefinition<_agent_IpcacheRows, _agent_IpcacheRows__Output>
+    LbBackendRow: MessageTypeDefinition<_agent_LbBackendRow, _agent_LbBackendRow__Output>
+    LbFirstSync: MessageTypeDefinition<_agent_LbFirstSync, _agent_LbFirstSync__Output>
+    LbFrontendRow: MessageTypeDefinition<_agent_LbFrontendRow, _agent_LbFrontendRow__Output>
     LbProblem: MessageTypeDefinition<_agent_LbProblem, _agent_LbProblem__Output>
+    LbSync: MessageTypeDefinition<_agent_LbSync, _agent_LbSync__Output>
+    LbSyncStages: MessageTypeDefinition<_agent_LbSyncStages, _agent_LbSyncStages__Output>
     ListBpfPolicyRequest: MessageTypeDefinition<_agent_ListBpfPolicyRequest, _agent_ListBpfPolicyRequest__Output>
     MapStatus: MessageTypeDefinition<_agent_MapStatus, _agent_MapStatus__Output>
+    MetricRow: MessageTypeDefinition<_agent_MetricRow, _agent_MetricRow__Output>
     MetricRows: MessageTypeDefinition<_agent_MetricRows, _agent_MetricRows__Output>
     MonitorLine: MessageTypeDefinition<_agent_MonitorLine, _agent_MonitorLine__Output>
     ObserverStatusReply: MessageTypeDefinition<_agent_ObserverStatusReply, _agent_ObserverStatusReply__Output>
     PodRef: MessageTypeDefinition<_agent_PodRef, _agent_PodRef__Output>
     PolicyCookiesReply: MessageTypeDefinition<_agent_PolicyCookiesReply, _agent_PolicyCookiesReply__Output>
     PolicyEnforcement: MessageTypeDefinition<_agent_PolicyEnforcement, _agent_PolicyEnforcement__Output>
+    PolicyEntry: MessageTypeDefinition<_agent_PolicyEntry, _agent_PolicyEntry__Output>
     PolicyFlush: MessageTypeDefinition<_agent_PolicyFlush, _agent_PolicyFlush__Output>
+    PolicyMapRow: MessageTypeDefinition<_agent_PolicyMapRow, _agent_PolicyMapRow__Output>
+    PolicyMapRows: MessageTypeDefinition<_agent_PolicyMapRows, _agent_PolicyMapRows__Output>
+    PolicyOrigin: MessageTypeDefinition<_agent_PolicyOrigin, _agent_PolicyOrigin__Output>
     PolicyProblem: MessageTypeDefinition<_agent_PolicyProblem, _agent_PolicyProblem__Output>
     PolicyReply: MessageTypeDefinition<_agent_PolicyReply, _agent_PolicyReply__Output>
+    PolicyRow: MessageTypeDefinition<_agent_PolicyRow, _agent_PolicyRow__Output>
     PolicyStatus: MessageTypeDefinition<_agent_PolicyStatus, _agent_PolicyStatus__Output>
     RemoteNode: MessageTypeDefinition<_agent_RemoteNode, _agent_RemoteNode__Output>
     RemoteNodeList: MessageTypeDefinition<_agent_RemoteNodeList, _agent_RemoteNodeList__Output>
     ServiceRow: MessageTypeDefinition<_agent_ServiceRow, _agent_ServiceRow__Output>
     ServicesReply: MessageTypeDefinition<_agent_ServicesReply, _agent_ServicesReply__Output>
+    ServicesStatus: MessageTypeDefinition<_agent_ServicesStatus, _agent_ServicesStatus__Output>
     ServicesStatusReply: MessageTypeDefinition<_agent_ServicesStatusReply, _agent_ServicesStatusReply__Output>
+    TraceAnswer: MessageTypeDefinition<_agent_TraceAnswer, _agent_TraceAnswer__Output>
+    TraceParty: MessageTypeDefinition<_agent_TraceParty, _agent_TraceParty__Output>
     TracePolicyReply: MessageTypeDefinition<_agent_TracePolicyReply, _agent_TracePolicyReply__Output>
     TracePolicyRequest: MessageTypeDefinition<_agent_TracePolicyRequest, _agent_TracePolicyRequest__Output>
+    TraceStep: MessageTypeDefinition<_agent_TraceStep, _agent_TraceStep__Output>
   }
   google: {
     protobuf: {

@@ -5,14 +5,15 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AgentStatus as _agent_AgentStatus, AgentStatus__Output as _agent_AgentStatus__Output } from '../agent/AgentStatus.js';
 import type { BpfLbReply as _agent_BpfLbReply, BpfLbReply__Output as _agent_BpfLbReply__Output } from '../agent/BpfLbReply.js';
-import type { BpfRows as _agent_BpfRows, BpfRows__Output as _agent_BpfRows__Output } from '../agent/BpfRows.js';
 import type { ConntrackGcReply as _agent_ConntrackGcReply, ConntrackGcReply__Output as _agent_ConntrackGcReply__Output } from '../agent/ConntrackGcReply.js';
+import type { CtRows as _agent_CtRows, CtRows__Output as _agent_CtRows__Output } from '../agent/CtRows.js';
 import type { Empty as _agent_Empty, Empty__Output as _agent_Empty__Output } from '../agent/Empty.js';
 import type { Endpoint as _agent_Endpoint, Endpoint__Output as _agent_Endpoint__Output } from '../agent/Endpoint.js';
 import type { EndpointCreateRequest as _agent_EndpointCreateRequest, EndpointCreateRequest__Output as _agent_EndpointCreateRequest__Output } from '../agent/EndpointCreateRequest.js';
 import type { EndpointDeleteRequest as _agent_EndpointDeleteRequest, EndpointDeleteRequest__Output as _agent_EndpointDeleteRequest__Output } from '../agent/EndpointDeleteRequest.js';
 import type { EndpointDeleteResult as _agent_EndpointDeleteResult, EndpointDeleteResult__Output as _agent_EndpointDeleteResult__Output } from '../agent/EndpointDeleteResult.js';
 import type { EndpointList as _agent_EndpointList, EndpointList__Output as _agent_EndpointList__Output } from '../agent/EndpointList.js';
+import type { EndpointMapRows as _agent_EndpointMapRows, EndpointMapRows__Output as _agent_EndpointMapRows__Output } from '../agent/EndpointMapRows.js';
 import type { GetHealthRequest as _agent_GetHealthRequest, GetHealthRequest__Output as _agent_GetHealthRequest__Output } from '../agent/GetHealthRequest.js';
 import type { GetIdentityRequest as _agent_GetIdentityRequest, GetIdentityRequest__Output as _agent_GetIdentityRequest__Output } from '../agent/GetIdentityRequest.js';
 import type { GetPolicyCookiesRequest as _agent_GetPolicyCookiesRequest, GetPolicyCookiesRequest__Output as _agent_GetPolicyCookiesRequest__Output } from '../agent/GetPolicyCookiesRequest.js';
@@ -25,10 +26,12 @@ import type { IpamAllocateRequest as _agent_IpamAllocateRequest, IpamAllocateReq
 import type { IpamAllocation as _agent_IpamAllocation, IpamAllocation__Output as _agent_IpamAllocation__Output } from '../agent/IpamAllocation.js';
 import type { IpamReleaseReply as _agent_IpamReleaseReply, IpamReleaseReply__Output as _agent_IpamReleaseReply__Output } from '../agent/IpamReleaseReply.js';
 import type { IpamReleaseRequest as _agent_IpamReleaseRequest, IpamReleaseRequest__Output as _agent_IpamReleaseRequest__Output } from '../agent/IpamReleaseRequest.js';
+import type { IpcacheRows as _agent_IpcacheRows, IpcacheRows__Output as _agent_IpcacheRows__Output } from '../agent/IpcacheRows.js';
 import type { ListBpfPolicyRequest as _agent_ListBpfPolicyRequest, ListBpfPolicyRequest__Output as _agent_ListBpfPolicyRequest__Output } from '../agent/ListBpfPolicyRequest.js';
 import type { MetricRows as _agent_MetricRows, MetricRows__Output as _agent_MetricRows__Output } from '../agent/MetricRows.js';
 import type { ObserverStatusReply as _agent_ObserverStatusReply, ObserverStatusReply__Output as _agent_ObserverStatusReply__Output } from '../agent/ObserverStatusReply.js';
 import type { PolicyCookiesReply as _agent_PolicyCookiesReply, PolicyCookiesReply__Output as _agent_PolicyCookiesReply__Output } from '../agent/PolicyCookiesReply.js';
+import type { PolicyMapRows as _agent_PolicyMapRows, PolicyMapRows__Output as _agent_PolicyMapRows__Output } from '../agent/PolicyMapRows.js';
 import type { PolicyReply as _agent_PolicyReply, PolicyReply__Output as _agent_PolicyReply__Output } from '../agent/PolicyReply.js';
 import type { PolicyStatus as _agent_PolicyStatus, PolicyStatus__Output as _agent_PolicyStatus__Output } from '../agent/PolicyStatus.js';
 import type { RemoteNodeList as _agent_RemoteNodeList, RemoteNodeList__Output as _agent_RemoteNodeList__Output } from '../agent/RemoteNodeList.js';
@@ -236,47 +239,47 @@ export interface AgentClient extends grpc.Client {
   /**
    * `beeline bpf ct list`.
    */
-  ListBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfConntrack(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfConntrack(argument: _agent_Empty, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  ListBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
+  ListBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
+  ListBpfConntrack(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
+  ListBpfConntrack(argument: _agent_Empty, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
   /**
    * `beeline bpf ct list`.
    */
-  listBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfConntrack(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfConntrack(argument: _agent_Empty, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  listBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
+  listBpfConntrack(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
+  listBpfConntrack(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
+  listBpfConntrack(argument: _agent_Empty, callback: grpc.requestCallback<_agent_CtRows__Output>): grpc.ClientUnaryCall;
   
   /**
    * `beeline bpf endpoint list`: the kernel's endpoint map.
    */
-  ListBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfEndpoints(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfEndpoints(argument: _agent_Empty, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  ListBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
+  ListBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
+  ListBpfEndpoints(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
+  ListBpfEndpoints(argument: _agent_Empty, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
   /**
    * `beeline bpf endpoint list`: the kernel's endpoint map.
    */
-  listBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfEndpoints(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfEndpoints(argument: _agent_Empty, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  listBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
+  listBpfEndpoints(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
+  listBpfEndpoints(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
+  listBpfEndpoints(argument: _agent_Empty, callback: grpc.requestCallback<_agent_EndpointMapRows__Output>): grpc.ClientUnaryCall;
   
   /**
    * `beeline bpf ipcache list`.
    */
-  ListBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfIpcache(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfIpcache(argument: _agent_Empty, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  ListBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
+  ListBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
+  ListBpfIpcache(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
+  ListBpfIpcache(argument: _agent_Empty, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
   /**
    * `beeline bpf ipcache list`.
    */
-  listBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfIpcache(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfIpcache(argument: _agent_Empty, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  listBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
+  listBpfIpcache(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
+  listBpfIpcache(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
+  listBpfIpcache(argument: _agent_Empty, callback: grpc.requestCallback<_agent_IpcacheRows__Output>): grpc.ClientUnaryCall;
   
   /**
    * `beeline bpf lb list`: the service maps.
@@ -296,17 +299,17 @@ export interface AgentClient extends grpc.Client {
   /**
    * `beeline bpf policy get`: the policy map, with the policies behind each entry.
    */
-  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
+  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
+  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
+  ListBpfPolicy(argument: _agent_ListBpfPolicyRequest, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
   /**
    * `beeline bpf policy get`: the policy map, with the policies behind each entry.
    */
-  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
-  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, callback: grpc.requestCallback<_agent_BpfRows__Output>): grpc.ClientUnaryCall;
+  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
+  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
+  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
+  listBpfPolicy(argument: _agent_ListBpfPolicyRequest, callback: grpc.requestCallback<_agent_PolicyMapRows__Output>): grpc.ClientUnaryCall;
   
   /**
    * `beeline endpoint list`.
@@ -484,17 +487,17 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   /**
    * `beeline bpf ct list`.
    */
-  ListBpfConntrack: grpc.handleUnaryCall<_agent_Empty__Output, _agent_BpfRows>;
+  ListBpfConntrack: grpc.handleUnaryCall<_agent_Empty__Output, _agent_CtRows>;
   
   /**
    * `beeline bpf endpoint list`: the kernel's endpoint map.
    */
-  ListBpfEndpoints: grpc.handleUnaryCall<_agent_Empty__Output, _agent_BpfRows>;
+  ListBpfEndpoints: grpc.handleUnaryCall<_agent_Empty__Output, _agent_EndpointMapRows>;
   
   /**
    * `beeline bpf ipcache list`.
    */
-  ListBpfIpcache: grpc.handleUnaryCall<_agent_Empty__Output, _agent_BpfRows>;
+  ListBpfIpcache: grpc.handleUnaryCall<_agent_Empty__Output, _agent_IpcacheRows>;
   
   /**
    * `beeline bpf lb list`: the service maps.
@@ -504,7 +507,7 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   /**
    * `beeline bpf policy get`: the policy map, with the policies behind each entry.
    */
-  ListBpfPolicy: grpc.handleUnaryCall<_agent_ListBpfPolicyRequest__Output, _agent_BpfRows>;
+  ListBpfPolicy: grpc.handleUnaryCall<_agent_ListBpfPolicyRequest__Output, _agent_PolicyMapRows>;
   
   /**
    * `beeline endpoint list`.
@@ -557,11 +560,11 @@ export interface AgentDefinition extends grpc.ServiceDefinition {
   GetStatus: MethodDefinition<_agent_GetStatusRequest, _agent_AgentStatus, _agent_GetStatusRequest__Output, _agent_AgentStatus__Output>
   IpamAllocate: MethodDefinition<_agent_IpamAllocateRequest, _agent_IpamAllocation, _agent_IpamAllocateRequest__Output, _agent_IpamAllocation__Output>
   IpamRelease: MethodDefinition<_agent_IpamReleaseRequest, _agent_IpamReleaseReply, _agent_IpamReleaseRequest__Output, _agent_IpamReleaseReply__Output>
-  ListBpfConntrack: MethodDefinition<_agent_Empty, _agent_BpfRows, _agent_Empty__Output, _agent_BpfRows__Output>
-  ListBpfEndpoints: MethodDefinition<_agent_Empty, _agent_BpfRows, _agent_Empty__Output, _agent_BpfRows__Output>
-  ListBpfIpcache: MethodDefinition<_agent_Empty, _agent_BpfRows, _agent_Empty__Output, _agent_BpfRows__Output>
+  ListBpfConntrack: MethodDefinition<_agent_Empty, _agent_CtRows, _agent_Empty__Output, _agent_CtRows__Output>
+  ListBpfEndpoints: MethodDefinition<_agent_Empty, _agent_EndpointMapRows, _agent_Empty__Output, _agent_EndpointMapRows__Output>
+  ListBpfIpcache: MethodDefinition<_agent_Empty, _agent_IpcacheRows, _agent_Empty__Output, _agent_IpcacheRows__Output>
   ListBpfLb: MethodDefinition<_agent_Empty, _agent_BpfLbReply, _agent_Empty__Output, _agent_BpfLbReply__Output>
-  ListBpfPolicy: MethodDefinition<_agent_ListBpfPolicyRequest, _agent_BpfRows, _agent_ListBpfPolicyRequest__Output, _agent_BpfRows__Output>
+  ListBpfPolicy: MethodDefinition<_agent_ListBpfPolicyRequest, _agent_PolicyMapRows, _agent_ListBpfPolicyRequest__Output, _agent_PolicyMapRows__Output>
   ListEndpoints: MethodDefinition<_agent_Empty, _agent_EndpointList, _agent_Empty__Output, _agent_EndpointList__Output>
   ListIdentities: MethodDefinition<_agent_Empty, _agent_IdentityList, _agent_Empty__Output, _agent_IdentityList__Output>
   ListIdentityReferences: MethodDefinition<_agent_Empty, _agent_IdentityReferenceList, _agent_Empty__Output, _agent_IdentityReferenceList__Output>

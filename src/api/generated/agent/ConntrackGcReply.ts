@@ -3,9 +3,15 @@
 
 
 export interface ConntrackGcReply {
+  /**
+   * Entries deleted.
+   */
   'deleted'?: (number);
 }
 
 export interface ConntrackGcReply__Output {
+  /**
+   * Entries deleted.
+   */
   'deleted': (number);
 }

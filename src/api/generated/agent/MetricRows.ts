@@ -1,18 +1,12 @@
 // Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
 // Original file: api/agent/agent.proto
 
-import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from '../google/protobuf/Value.js';
+import type { MetricRow as _agent_MetricRow, MetricRow__Output as _agent_MetricRow__Output } from '../agent/MetricRow.js';
 
-/**
- * MetricRow[] (src/agent/datapath.ts).
- */
 export interface MetricRows {
-  'rows'?: (_google_protobuf_Value | null);
+  'rows'?: (_agent_MetricRow)[];
 }
 
-/**
- * MetricRow[] (src/agent/datapath.ts).
- */
 export interface MetricRows__Output {
-  'rows': (_google_protobuf_Value__Output | null);
+  'rows': (_agent_MetricRow__Output)[];
 }

@@ -5,14 +5,16 @@ import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf
 
 export interface PolicyCookiesReply {
   /**
-   * cookie -> the policies behind it.
+   * {"<cookie>": ["<policy>", …]}: a proto map cannot have lists as values
+   * without a wrapper message, which would change the JSON.
    */
   'names'?: (_google_protobuf_Value | null);
 }
 
 export interface PolicyCookiesReply__Output {
   /**
-   * cookie -> the policies behind it.
+   * {"<cookie>": ["<policy>", …]}: a proto map cannot have lists as values
+   * without a wrapper message, which would change the JSON.
    */
   'names': (_google_protobuf_Value__Output | null);
 }

@@ -1,18 +1,18 @@
 // Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
 // Original file: api/agent/agent.proto
 
-import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from '../google/protobuf/Value.js';
+import type { ServicesStatus as _agent_ServicesStatus, ServicesStatus__Output as _agent_ServicesStatus__Output } from '../agent/ServicesStatus.js';
 
 export interface ServicesStatusReply {
   /**
-   * Not modelled yet (ServiceManager.status()); null before services started.
+   * null before service load-balancing started.
    */
-  'status'?: (_google_protobuf_Value | null);
+  'status'?: (_agent_ServicesStatus | null);
 }
 
 export interface ServicesStatusReply__Output {
   /**
-   * Not modelled yet (ServiceManager.status()); null before services started.
+   * null before service load-balancing started.
    */
-  'status': (_google_protobuf_Value__Output | null);
+  'status': (_agent_ServicesStatus__Output | null);
 }

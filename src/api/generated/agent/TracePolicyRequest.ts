@@ -5,14 +5,18 @@ import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf
 
 export interface TracePolicyRequest {
   /**
-   * {src, dst, port, protocol} each (TraceQuery, src/agent/policy.ts).
+   * Each {src, dst, port, protocol}; src and dst are one of {pod: "ns/name"},
+   * {ip}, {identity} or {labels: [...]} (TraceQuery, src/agent/policy.ts).
+   * Value: a party's JSON is a bare list for labels, which a oneof cannot hold.
    */
   'queries'?: (_google_protobuf_Value)[];
 }
 
 export interface TracePolicyRequest__Output {
   /**
-   * {src, dst, port, protocol} each (TraceQuery, src/agent/policy.ts).
+   * Each {src, dst, port, protocol}; src and dst are one of {pod: "ns/name"},
+   * {ip}, {identity} or {labels: [...]} (TraceQuery, src/agent/policy.ts).
+   * Value: a party's JSON is a bare list for labels, which a oneof cannot hold.
    */
   'queries': (_google_protobuf_Value__Output)[];
 }
