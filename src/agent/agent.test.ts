@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { Agent } from './agent.js';
 import { agentGet, agentRequest } from './client.js';
 import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from './datapath.js';
 import type { NodeIpam } from './ipam.js';
 import type { AgentConfig, AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
-import { AgentUnreachableError } from '../common/errors.js';
+import { AgentUnreachableError, BeelineError } from '../common/errors.js';
+import { agentCall } from './routes.js';
 
 /** A datapath that records what the agent asks of it: the agent's seam for tests without a kernel. */
 class FakeDatapath implements NodeDatapath {
@@ -227,4 +229,81 @@ test('a stopped agent is reported unreachable with a hint', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   await assert.rejects(agentGet(join(dir, 'missing.sock'), '/v1/status'), (e: unknown) => e instanceof AgentUnreachableError && e.code === 'BL_ERR_AGENT_UNREACHABLE');
+});
+
+/** The body as the agent wrote it, byte for byte. */
+function rawRequest(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ socketPath: sock, agent: false, method, path, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+test('routes mounted from the contract answer the JSON the inline routes answered, byte for byte', async (t) => {
+  const { agent, sock } = await startAgent(t);
+  // Recorded from the agent before its routes came from api/agent/agent.proto (same fake datapath and pool).
+  const want: [string, string, unknown, number, string][] = [
+    ['GET', '/healthz', undefined, 200, '{"health":"ok"}'],
+    ['GET', '/v1/metrics/datapath', undefined, 200, '[{"reason":0,"reasonName":"Forwarded","direction":"ingress","packets":"1099511627776","bytes":"100"}]'],
+    ['POST', '/v1/ipam/allocate', { owner: 'c1/eth0' }, 200, '{"ip":"10.0.1.2","podCIDR":"10.0.1.0/24","gateway":"10.0.1.1","mtu":1500}'],
+    ['POST', '/v1/ipam/allocate', {}, 400, '{"error":{"code":"BL_ERR_USAGE","message":"ipam: owner: required (containerID/ifname)"}}'],
+    ['PUT', '/v1/endpoints', { ...epReq('c1', '10.0.1.2'), labels: { app: 'web' } }, 200, '{"id":1,"containerID":"c1","ifname":"eth0","netns":"/run/netns/c1","hostIfname":"lxcc1","hostIfindex":0,"ipv4":"10.0.1.2","mac":"02:00:00:00:00:01","hostMac":"02:00:00:00:00:02","pod":{"namespace":"default","name":"c1"},"labels":{"app":"web"},"identity":5,"state":"ready","createdAt":"T"}'],
+    ['GET', '/v1/endpoints', undefined, 200, '[{"id":1,"containerID":"c1","ifname":"eth0","netns":"/run/netns/c1","hostIfname":"lxcc1","hostIfindex":0,"ipv4":"10.0.1.2","mac":"02:00:00:00:00:01","hostMac":"02:00:00:00:00:02","pod":{"namespace":"default","name":"c1"},"labels":{"app":"web"},"identity":5,"state":"ready","createdAt":"T","policyEnforcement":{"ingress":false,"egress":false,"audit":false,"ingressDefaultDeny":false,"egressDefaultDeny":false}}]'],
+    ['GET', '/v1/nodes', undefined, 200, '[]'],
+    ['GET', '/v1/identity?id=1', undefined, 200, '{"id":1,"labels":["reserved:host"]}'],
+    ['GET', '/v1/identity', undefined, 400, '{"error":{"code":"BL_ERR_USAGE","message":"query parameter id: required"}}'],
+    ['GET', '/v1/identities/references', undefined, 200, '[]'],
+    ['GET', '/v1/bpf/endpoints', undefined, 200, '[{"ip":"10.0.1.2","id":1,"ifindex":0,"mac":"02:00:00:00:00:01","nodeMac":"02:00:00:00:00:02","identity":5,"flags":0}]'],
+    ['GET', '/v1/services', undefined, 200, '{"services":[],"problems":[],"lastSync":null}'],
+    ['GET', '/v1/services/status', undefined, 200, 'null'],
+    ['GET', '/v1/bpf/lb', undefined, 200, '{"frontends":[],"backends":[]}'],
+    ['GET', '/v1/policy/status', undefined, 200, '{"synced":false,"policies":[],"cidrGroups":[],"rejected":[],"endpoints":0,"lastFlush":null,"busyMs":0,"lastError":"policy enforcement has not started","cidrIdentities":0}'],
+    ['POST', '/v1/policy/trace', {}, 400, '{"error":{"code":"BL_ERR_USAGE","message":"policy trace: queries: required (a list of {src, dst, port, protocol})"}}'],
+    ['GET', '/v1/bpf/policy', undefined, 200, '[]'],
+    ['POST', '/v1/status', undefined, 404, '{"error":{"code":"BL_ERR_NOT_FOUND","message":"no route POST /v1/status"}}'],
+    ['DELETE', '/v1/endpoints?containerID=c1&ifname=eth0', undefined, 200, '{"deleted":true,"id":1}'],
+    ['DELETE', '/v1/endpoints?containerID=c1', undefined, 200, '{"deleted":false}'],
+    ['POST', '/v1/ipam/release', { owner: 'c1/eth0' }, 200, '{"released":"10.0.1.2"}'],
+    ['POST', '/v1/ipam/release', { owner: 'c1/eth0' }, 200, '{"released":null}'],
+  ];
+  try {
+    for (const [method, path, body, status, text] of want) {
+      const r = await rawRequest(sock, method, path, body);
+      assert.equal(r.status, status, `${method} ${path}`);
+      assert.equal(r.text.replace(/"createdAt":"[^"]*"/g, '"createdAt":"T"'), text, `${method} ${path}`);
+    }
+    // The status: the same keys in the same order (pid, version and uptime vary).
+    const st = await rawRequest(sock, 'GET', '/v1/status?maps=0');
+    assert.equal(
+      st.text.replace(/"pid":\d+/, '"pid":P').replace(/"version":"[^"]*"/, '"version":"V"').replace(/"uptimeSeconds":\d+/, '"uptimeSeconds":U'),
+      '{"node":"node1","lab":"t","version":"V","health":"ok","uptimeSeconds":U,"pid":P,"nodeIP":"172.18.0.11","podCIDR":"10.0.1.0/24","cniNetwork":"beeline","ipam":{"used":0,"capacity":253},"kvstore":{"state":"disabled","endpoint":""},"datapath":{"state":"ok","mode":"fake","routing":"tunnel","attachments":[{"iface":"eth0","direction":"ingress","program":"bl_from_netdev"}],"maps":[{"name":"bl_metrics","type":"percpu_hash","maxEntries":1024}],"events":{"read":3,"lost":0}},"endpoints":{"count":0},"nodes":{"count":0}}',
+    );
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('clients call the agent by rpc name: the contract gives method and path; errors keep the agent\'s code', async (t) => {
+  const { agent, sock } = await startAgent(t);
+  try {
+    const st = await agentCall(sock, 'GetStatus', { query: { maps: '0' } });
+    assert.equal(st.node, 'node1');
+    assert.equal(st.datapath.maps[0]!.entries, undefined, 'the query reached the agent');
+    const a = await agentCall(sock, 'IpamAllocate', { body: { owner: 'c9/eth0' } });
+    assert.equal(a.ip, '10.0.1.2');
+    const m = await agentCall(sock, 'GetDatapathMetrics');
+    assert.equal(m[0]!.packets, String(2n ** 40n), 'bigints are strings to a client');
+    await assert.rejects(agentCall(sock, 'GetIdentity', { query: { id: '999' } }), (e: unknown) => e instanceof BeelineError && e.code === 'BL_ERR_USAGE' && /GetIdentity \(GET \/v1\/identity\?id=999\): identity 999: not found/.test(e.message));
+    await assert.rejects(agentCall(sock, 'DeleteEndpoint'), (e: unknown) => e instanceof BeelineError && e.code === 'BL_ERR_USAGE' && /query parameter containerID: required/.test(e.message));
+  } finally {
+    await agent.stop();
+  }
+  await assert.rejects(agentCall(sock, 'GetHealth'), (e: unknown) => e instanceof AgentUnreachableError);
 });

@@ -12,6 +12,7 @@ import type { NodeDatapath, RemoteNode } from './datapath.js';
 import { EndpointManager } from './endpoints.js';
 import type { NodeIpam } from './ipam.js';
 import { ApiServer } from './server.js';
+import { mountAgentRoutes } from './routes.js';
 import type {
   AgentConfig,
   AgentStatus,
@@ -104,39 +105,39 @@ export class Agent {
     this.datapath = deps.datapath;
     this.log = deps.log ?? logger(`agent[${config.node}]`);
     this.endpoints = new EndpointManager(join(config.stateDir, 'endpoints.json'), this.datapath, this.log);
-    this.api
-      .route('GET', '/healthz', () => ({ health: this.health() }))
+    // Every JSON route is an rpc of api/agent/agent.proto, mounted at the method and path the
+    // contract gives it; a missing or extra handler stops the agent here (AgentContractError).
+    mountAgentRoutes(this.api, {
+      GetHealth: () => ({ health: this.health() }),
       // ?maps=0: no map entry counts (a walk of every conntrack key), for callers that want
       // the network or health on every call: the CNI plugin's ADD and DEL, the kubelet's heartbeat.
-      .route('GET', '/v1/status', (_r, _b, q) => this.status({ countEntries: q.get('maps') !== '0' }))
-      .route('GET', '/v1/metrics/datapath', () => this.datapath.metrics())
-      .route('POST', '/v1/ipam/allocate', (_r, b) => ({ ...this.requireIpam().allocate(ownerOf(b as IpamAllocateRequest)), mtu: this.podMTU }))
-      .route('POST', '/v1/ipam/release', (_r, b) => ({ released: this.requireIpam().release(ownerOf(b as IpamReleaseRequest)) ?? null }))
-      .route('GET', '/v1/endpoints', () => this.endpoints.list().map((ep) => ({ ...ep, policyEnforcement: this.policy?.enforcementOf(ep.id) ?? { ingress: false, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false } })))
-      .route('PUT', '/v1/endpoints', (_r, b) => this.endpoints.create(b as EndpointCreateRequest))
-      // bin/beeline-cni's one request: the whole CNI operation runs here (src/cni/service.ts).
-      .raw('POST', CNI_ROUTE, cniRoute(this.cniAgent(), deps.podLinks ?? new IpLinks(), (l) => this.log.info(`cni: ${l}`)))
-      .route('DELETE', '/v1/endpoints', (_r, _b, q) => this.endpoints.delete(requireParam(q, 'containerID'), q.get('ifname') ?? 'eth0'))
-      .route('GET', '/v1/nodes', () => [...this.remoteNodes.values()])
-      .route('GET', '/v1/identities', () => this.identities().map(identityJson))
-      .route('GET', '/v1/identities/references', () => this.identityReferences())
-      .route('GET', '/v1/identity', (_r, _b, q) => {
-        const id = Number(requireParam(q, 'id'));
+      GetStatus: ({ query }) => this.status({ countEntries: query.get('maps') !== '0' }),
+      GetDatapathMetrics: () => this.datapath.metrics(),
+      IpamAllocate: ({ body }) => ({ ...this.requireIpam().allocate(ownerOf(body as IpamAllocateRequest)), mtu: this.podMTU }),
+      IpamRelease: ({ body }) => ({ released: this.requireIpam().release(ownerOf(body as IpamReleaseRequest)) ?? null }),
+      ListEndpoints: () => this.endpoints.list().map((ep) => ({ ...ep, policyEnforcement: this.policy?.enforcementOf(ep.id) ?? { ingress: false, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false } })),
+      PutEndpoint: ({ body }) => this.endpoints.create(body as EndpointCreateRequest),
+      DeleteEndpoint: ({ query }) => this.endpoints.delete(requireParam(query, 'containerID'), query.get('ifname') ?? 'eth0'),
+      ListNodes: () => [...this.remoteNodes.values()],
+      ListIdentities: () => this.identities().map(identityJson),
+      ListIdentityReferences: () => this.identityReferences(),
+      GetIdentity: ({ query }) => {
+        const id = Number(requireParam(query, 'id'));
         const found = this.identities().find((i) => i.id === id);
-        if (!found) throw new UsageError(`identity ${q.get('id')}: not found`, 'see beeline identity list');
+        if (!found) throw new UsageError(`identity ${query.get('id')}: not found`, 'see beeline identity list');
         return identityJson(found);
-      })
-      .route('GET', '/v1/bpf/endpoints', () => this.datapath.endpointMap())
-      .route('GET', '/v1/bpf/ipcache', () => this.datapath.ipcache())
-      .route('GET', '/v1/bpf/ct', () => this.datapath.ctEntries())
-      .route('GET', '/v1/services', () => ({ services: this.services?.rows() ?? [], problems: this.services?.problems() ?? [], lastSync: this.services?.lastSync ?? null }))
-      .route('GET', '/v1/services/status', () => this.services?.status() ?? null)
-      .route('GET', '/v1/bpf/lb', () => ({ frontends: this.datapath.lb?.frontends() ?? [], backends: this.datapath.lb?.backends() ?? [] }))
-      .route('POST', '/v1/bpf/ct/gc', () => ({ deleted: this.datapath.ctGarbageCollect() }))
-      .route('GET', '/v1/policy/status', () => this.policy?.status() ?? { synced: false, policies: [], cidrGroups: [], rejected: [], endpoints: 0, lastFlush: null, busyMs: 0, lastError: 'policy enforcement has not started', cidrIdentities: 0 })
-      .route('GET', '/v1/policy', () => ({ policies: this.requirePolicy().policies(), endpoints: this.requirePolicy().endpointRows() }))
-      .route('POST', '/v1/policy/trace', (_r, b) => {
-        const q = (b as { queries?: TraceQuery[] } | undefined)?.queries;
+      },
+      ListBpfEndpoints: () => this.datapath.endpointMap(),
+      ListBpfIpcache: () => this.datapath.ipcache(),
+      ListBpfConntrack: () => this.datapath.ctEntries(),
+      ListServices: () => ({ services: this.services?.rows() ?? [], problems: this.services?.problems() ?? [], lastSync: this.services?.lastSync ?? null }),
+      GetServicesStatus: () => this.services?.status() ?? null,
+      ListBpfLb: () => ({ frontends: this.datapath.lb?.frontends() ?? [], backends: this.datapath.lb?.backends() ?? [] }),
+      ConntrackGc: () => ({ deleted: this.datapath.ctGarbageCollect() }),
+      GetPolicyStatus: () => this.policy?.status() ?? { synced: false, policies: [], cidrGroups: [], rejected: [], endpoints: 0, lastFlush: null, busyMs: 0, lastError: 'policy enforcement has not started', cidrIdentities: 0 },
+      GetPolicy: () => ({ policies: this.requirePolicy().policies(), endpoints: this.requirePolicy().endpointRows() }),
+      TracePolicy: ({ body }) => {
+        const q = (body as { queries?: TraceQuery[] } | undefined)?.queries;
         if (!Array.isArray(q)) throw new UsageError('policy trace: queries: required (a list of {src, dst, port, protocol})');
         try {
           return this.requirePolicy().trace(q);
@@ -144,15 +145,21 @@ export class Agent {
           if (e instanceof TraceError) throw new UsageError(`policy trace: ${e.message}`);
           throw e;
         }
-      })
-      .route('GET', '/v1/policy/cookies', (_r, _b, q) => this.requirePolicy().cookieNames((q.get('cookies') ?? '').split(',').filter(Boolean).map(Number)))
-      .route('GET', '/v1/bpf/policy', (_r, _b, q) => {
-        const id = q.get('endpoint');
+      },
+      GetPolicyCookies: ({ query }) => this.requirePolicy().cookieNames((query.get('cookies') ?? '').split(',').filter(Boolean).map(Number)),
+      ListBpfPolicy: ({ query }) => {
+        const id = query.get('endpoint');
         const rows = this.datapath.policy?.entries(id ? Number(id) : undefined) ?? [];
         const names = this.policy?.cookieNames(new Set(rows.map((r) => r.cookie))) ?? {};
         return rows.map((r) => ({ ...r, policies: names[r.cookie] ?? [] }));
-      })
-      .route('GET', '/v1/observer', () => this.observer?.status() ?? { enabled: false, ring: { flows: 0, capacity: 0 } })
+      },
+      GetObserverStatus: () => this.observer?.status() ?? { enabled: false, ring: { flows: 0, capacity: 0 } },
+    });
+    // Outside the contract's rpc table (api/agent/agent.proto says why): the CNI plugin's
+    // request, whose body and answer are the CNI spec's, and the monitor's NDJSON stream.
+    this.api
+      // bin/beeline-cni's one request: the whole CNI operation runs here (src/cni/service.ts).
+      .raw('POST', CNI_ROUTE, cniRoute(this.cniAgent(), deps.podLinks ?? new IpLinks(), (l) => this.log.info(`cni: ${l}`)))
       .stream('/v1/monitor', (req, res) => {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         // Send the headers now: a quiet node may have no event to write for a long time.

@@ -8,6 +8,7 @@ import type { PolicyDatapath } from '../datapath/policy.js';
 
 export type { PolicyDatapath } from '../datapath/policy.js';
 import type { IpcacheMapEntry } from '../identity/ipcache.js';
+import type { RemoteNode__Output } from '../api/generated/agent/RemoteNode.js';
 import type { AttachmentStatus, EndpointModel, MapStatus } from './types.js';
 
 /** One row of `beeline bpf metrics list`: verdict counters per reason and direction. */
@@ -27,12 +28,8 @@ export interface DatapathInfo {
   events: { read: number; lost: number };
 }
 
-/** Another node of the cluster, as the agent learns it from the store. */
-export interface RemoteNode {
-  name: string;
-  nodeIP: string;
-  podCIDR: string;
-}
+/** Another node of the cluster, as the agent learns it from the store (and GET /v1/nodes lists it): the contract's agent.RemoteNode. */
+export type RemoteNode = RemoteNode__Output;
 
 /** One connection-tracking entry, as `beeline bpf ct list` shows it. */
 export interface CtRow {

@@ -19,6 +19,7 @@
  * local identity cache) which go into the ipcache, so the datapath sees the
  * world by prefix.
  */
+import type { PolicyEnforcement__Output } from '../api/generated/agent/PolicyEnforcement.js';
 import type { Logger } from '../common/log.js';
 import type { Informer, Store, StoreObject } from '../store/store.js';
 import {
@@ -83,14 +84,8 @@ export interface PolicyRow {
   selects: { id: number; pod: string; ingress: boolean; egress: boolean }[];
 }
 
-/** An endpoint's enforcement as `endpoint list` shows it. */
-export interface PolicyEnforcement {
-  ingress: boolean;
-  egress: boolean;
-  audit: boolean;
-  ingressDefaultDeny: boolean;
-  egressDefaultDeny: boolean;
-}
+/** An endpoint's enforcement as `endpoint list` shows it: the contract's agent.PolicyEnforcement. */
+export type PolicyEnforcement = PolicyEnforcement__Output;
 
 /** One endpoint's enforcement. */
 export interface EndpointPolicyRow {

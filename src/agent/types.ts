@@ -1,4 +1,11 @@
-/** Shapes of the agent's local API, shared by the agent, the CLI and the lab. */
+/**
+ * Shapes of the agent's local API, shared by the agent, the CLI and the lab.
+ * The API's contract is api/agent/agent.proto: the replies here (AgentStatus,
+ * EndpointModel, IpamAllocation, EndpointDeleteResult, MonitorLine, …) stay
+ * hand-written where they are richer than the generated types (string literal
+ * unions, optional fields), and src/agent/replies.ts checks each against its
+ * generated message at compile time; AgentReplies there names every rpc's reply.
+ */
 
 export type Health = 'ok' | 'degraded' | 'failed';
 
@@ -104,6 +111,7 @@ export interface AttachmentStatus {
   program: string;
 }
 
+/** GET /v1/status (contract: agent.AgentStatus). */
 export interface AgentStatus {
   node: string;
   lab: string;
@@ -180,7 +188,7 @@ export interface EndpointCreateRequest {
 
 export type EndpointState = 'waiting-for-identity' | 'regenerating' | 'ready' | 'disconnecting';
 
-/** One endpoint as the agent reports it (GET /v1/endpoints, like `cilium endpoint list`). */
+/** One endpoint as the agent reports it (GET /v1/endpoints, like `cilium endpoint list`; contract: agent.Endpoint). */
 export interface EndpointModel {
   /** Node-local endpoint id, 1..4095 (Cilium's endpoint ids). */
   id: number;

@@ -1,23 +1,14 @@
 /** `beeline bpf …`: the datapath's maps as the kernel holds them (like `cilium bpf …`). */
 import { Command } from 'commander';
 import { agentGet, agentRequest } from '../agent/client.js';
-import type { CtRow, EndpointMapRow, IpcacheRow, LbBackendRow, LbFrontendRow } from '../agent/datapath.js';
+import type { AgentReply } from '../agent/replies.js';
 import { frontendFlagNames } from '../datapath/lb.js';
-import type { PolicyMapRow } from '../datapath/policy.js';
 import { probeAll } from '../datapath/probes.js';
 import { listLabs, readState, resolveLabName } from '../lab/state.js';
 import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
 import { UsageError } from '../common/errors.js';
-
-interface MetricJson {
-  reason: number;
-  reasonName: string;
-  direction: string;
-  packets: string;
-  bytes: string;
-}
 
 export function registerBpf(program: Command): void {
   const bpf = program.command('bpf').description('inspect the BPF maps of node datapaths');
@@ -30,7 +21,7 @@ export function registerBpf(program: Command): void {
     .option('-o, --output <format>', 'json|yaml')
     .action(async (o: { lab?: string; node?: string; output?: string }) => {
       const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, metrics: await agentGet<MetricJson[]>(a.socket, '/v1/metrics/datapath') })));
+      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, metrics: await agentGet<AgentReply<'GetDatapathMetrics'>>(a.socket, '/v1/metrics/datapath') })));
       if (printStructured(fmt, all)) return;
       process.stdout.write(
         table(
@@ -58,8 +49,8 @@ export function registerBpf(program: Command): void {
       if (results.some((r) => !r.ok)) process.exitCode = 1;
     });
 
-  const perNode = async <T>(o: { lab?: string; node?: string }, path: string) =>
-    Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<T[]>(a.socket, path) })));
+  const perNode = async <K extends 'ListBpfEndpoints' | 'ListBpfIpcache' | 'ListBpfConntrack'>(o: { lab?: string; node?: string }, path: string) =>
+    Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<AgentReply<K>>(a.socket, path) })));
   const common = (c: Command) => c.addOption(labOption()).option('--node <node>', 'only this node (default: every node)').option('-o, --output <format>', 'json|yaml');
 
   common(
@@ -70,7 +61,7 @@ export function registerBpf(program: Command): void {
       .description('list local endpoints as the datapath sees them (like cilium bpf endpoint list)'),
   ).action(async (o: { lab?: string; node?: string; output?: string }) => {
     const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-    const all = await perNode<EndpointMapRow>(o, '/v1/bpf/endpoints');
+    const all = await perNode<'ListBpfEndpoints'>(o, '/v1/bpf/endpoints');
     if (printStructured(fmt, all)) return;
     process.stdout.write(
       table(
@@ -90,7 +81,7 @@ export function registerBpf(program: Command): void {
       .description('list the IP cache (like cilium bpf ipcache list)'),
   ).action(async (o: { lab?: string; node?: string; output?: string }) => {
     const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-    const all = await perNode<IpcacheRow>(o, '/v1/bpf/ipcache');
+    const all = await perNode<'ListBpfIpcache'>(o, '/v1/bpf/ipcache');
     if (printStructured(fmt, all)) return;
     process.stdout.write(
       table(
@@ -108,7 +99,7 @@ export function registerBpf(program: Command): void {
       .description('list frontends with their backend slots (like cilium bpf lb list)'),
   ).action(async (o: { lab?: string; node?: string; output?: string }) => {
     const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-    const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<{ frontends: LbFrontendRow[]; backends: LbBackendRow[] }>(a.socket, '/v1/bpf/lb')) })));
+    const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<AgentReply<'ListBpfLb'>>(a.socket, '/v1/bpf/lb')) })));
     if (printStructured(fmt, all)) return;
     const rows: string[][] = [];
     for (const n of all) {
@@ -137,7 +128,7 @@ export function registerBpf(program: Command): void {
       const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
       if (endpoint !== undefined && !/^\d+$/.test(endpoint)) throw new UsageError(`bpf policy get ${endpoint}: expected a numeric endpoint id`, 'see beeline endpoint list');
       const path = endpoint === undefined ? '/v1/bpf/policy' : `/v1/bpf/policy?endpoint=${endpoint}`;
-      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<PolicyMapRowJson[]>(a.socket, path) })));
+      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, rows: await agentGet<AgentReply<'ListBpfPolicy'>>(a.socket, path) })));
       if (printStructured(fmt, all)) return;
       const rows: string[][] = [];
       for (const n of all) {
@@ -159,7 +150,7 @@ export function registerBpf(program: Command): void {
   ).action(async (tbl: string, o: { lab?: string; node?: string; output?: string }) => {
     if (tbl !== 'global') throw new UsageError(`bpf ct list ${tbl}: unknown table`, 'beeline has one table per node: global');
     const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-    const all = await perNode<CtRow>(o, '/v1/bpf/ct');
+    const all = await perNode<'ListBpfConntrack'>(o, '/v1/bpf/ct');
     if (printStructured(fmt, all)) return;
     for (const n of all) {
       for (const r of n.rows) {
@@ -173,15 +164,13 @@ export function registerBpf(program: Command): void {
   common(ct.command('gc').description('delete expired entries now (the agent also does it periodically)')).action(
     async (o: { lab?: string; node?: string; output?: string }) => {
       for (const a of agentsOf(o)) {
-        const r = await agentRequest<{ deleted: number }>(a.socket, 'POST', '/v1/bpf/ct/gc');
+        const r = await agentRequest<AgentReply<'ConntrackGc'>>(a.socket, 'POST', '/v1/bpf/ct/gc');
         process.stdout.write(`${a.node}: deleted ${r.body.deleted} expired entries\n`);
       }
     },
   );
 }
 
-/** A row of GET /v1/bpf/policy: a policy map entry as the map holds it (counters as JSON numbers), and the policies its cookie names. */
-type PolicyMapRowJson = Omit<PolicyMapRow, 'packets' | 'bytes'> & { packets: number | string; bytes: number | string; policies: string[] };
 
 function protoName(p: number): string {
   return ({ 1: 'ICMP', 6: 'TCP', 17: 'UDP', 132: 'SCTP' } as Record<number, string>)[p] ?? String(p);

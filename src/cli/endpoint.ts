@@ -1,7 +1,7 @@
 /** `beeline endpoint list|get`: the endpoints the node agents manage (like `cilium endpoint list`). */
 import { Command } from 'commander';
 import { agentGet } from '../agent/client.js';
-import type { PolicyEnforcement } from '../agent/policy.js';
+import type { AgentReply } from '../agent/replies.js';
 import type { EndpointModel } from '../agent/types.js';
 import { UsageError } from '../common/errors.js';
 import { labOption } from './options.js';
@@ -17,8 +17,8 @@ export function labelList(ep: EndpointModel): string[] {
   return l.length ? l.sort() : ['reserved:init'];
 }
 
-async function collect(o: { lab?: string; node?: string }): Promise<(EndpointModel & { node: string })[]> {
-  const per = await Promise.all(agentsOf(o).map(async (a) => (await agentGet<EndpointModel[]>(a.socket, '/v1/endpoints')).map((e) => ({ ...e, node: a.node }))));
+async function collect(o: { lab?: string; node?: string }): Promise<(AgentReply<'ListEndpoints'>[number] & { node: string })[]> {
+  const per = await Promise.all(agentsOf(o).map(async (a) => (await agentGet<AgentReply<'ListEndpoints'>>(a.socket, '/v1/endpoints')).map((e) => ({ ...e, node: a.node }))));
   return per.flat();
 }
 
@@ -37,7 +37,8 @@ export function registerEndpoint(program: Command): void {
       const rows: string[][] = [];
       for (const e of eps) {
         const labels = labelList(e);
-        const pe = (e as { policyEnforcement?: PolicyEnforcement }).policyEnforcement;
+        // Absent from an agent older than the field (a lab upgraded in place).
+        const pe = e.policyEnforcement as typeof e.policyEnforcement | undefined;
         const audit = pe?.audit ?? false;
         rows.push([e.node, String(e.id), enforcementText(pe?.ingress ?? false, pe?.ingressDefaultDeny ?? false, audit), enforcementText(pe?.egress ?? false, pe?.egressDefaultDeny ?? false, audit), String(e.identity), labels[0]!, e.ipv4, e.state]);
         for (const l of labels.slice(1)) rows.push(['', '', '', '', '', l, '', '']);

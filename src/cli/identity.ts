@@ -1,6 +1,7 @@
 /** `beeline identity list|get`: security identities (like `cilium identity list|get`). */
 import { Command } from 'commander';
 import { agentGet } from '../agent/client.js';
+import type { AgentReply, IdentityJson, IdentityReference as ReferenceJson } from '../agent/replies.js';
 import { UsageError } from '../common/errors.js';
 import { formatIdentityList } from '../identity/allocator.js';
 import { parseLabel } from '../identity/labels.js';
@@ -8,26 +9,12 @@ import { labOption } from './options.js';
 import { agentsOf, type AgentRef } from './nodes.js';
 import { parseOutput, printStructured } from './output.js';
 
-interface IdentityJson {
-  id: number;
-  labels: string[];
-}
-
-interface ReferenceJson {
-  node: string;
-  id: number;
-  /** Endpoints counted by the node's allocator (its ref key exists while above zero). */
-  references: number;
-  /** Endpoints of the node that have the identity. */
-  endpoints: number;
-}
-
 /** Identities are cluster-wide: the first agent that answers (or the one of --node) gives the list. */
 async function identities(agents: AgentRef[]): Promise<IdentityJson[]> {
   let last: unknown;
   for (const a of agents) {
     try {
-      return await agentGet<IdentityJson[]>(a.socket, '/v1/identities');
+      return await agentGet<AgentReply<'ListIdentities'>>(a.socket, '/v1/identities');
     } catch (e) {
       last = e;
     }
@@ -63,7 +50,7 @@ export function registerIdentity(program: Command): void {
       const agents = agentsOf(o);
       const found = (await identities(agents)).find((i) => i.id === Number(key));
       if (!found) throw new UsageError(`identity ${key}: not found`, 'see beeline identity list');
-      const refs = (await Promise.all(agentsOf({ lab: o.lab }).map((a) => agentGet<ReferenceJson[]>(a.socket, '/v1/identities/references').catch(() => [] as ReferenceJson[]))))
+      const refs = (await Promise.all(agentsOf({ lab: o.lab }).map((a) => agentGet<AgentReply<'ListIdentityReferences'>>(a.socket, '/v1/identities/references').catch(() => [] as ReferenceJson[]))))
         .flat()
         .filter((r) => r.id === found.id);
       const references = Object.fromEntries(refs.map((r) => [r.node, r.references]));
@@ -79,7 +66,7 @@ export function registerIdentity(program: Command): void {
     .option('-o, --output <format>', 'json|yaml')
     .action(async (o: { lab?: string; node?: string; output?: string }) => {
       const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-      const refs = (await Promise.all(agentsOf(o).map((a) => agentGet<ReferenceJson[]>(a.socket, '/v1/identities/references')))).flat();
+      const refs = (await Promise.all(agentsOf(o).map((a) => agentGet<AgentReply<'ListIdentityReferences'>>(a.socket, '/v1/identities/references')))).flat();
       if (printStructured(fmt, refs)) return;
       const lines = [`${'NODE'.padEnd(10)} ${'ID'.padEnd(10)} REFERENCES`, ...refs.map((r) => `${r.node.padEnd(10)} ${String(r.id).padEnd(10)} ${r.references}`)];
       process.stdout.write(lines.join('\n') + '\n');

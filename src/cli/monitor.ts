@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import type { MonitorLine } from '../agent/types.js';
 import { agentGet } from '../agent/client.js';
+import type { AgentReply } from '../agent/replies.js';
 import { AgentUnreachableError, BeelineError, asBeelineError } from '../common/errors.js';
 import { BlLimits } from '../datapath/generated/abi.js';
 import { decodeMonitorEvent, type MonitorEvent } from '../observer/event.js';
@@ -87,8 +88,8 @@ export async function runMonitor(run: MonitorRun): Promise<StopReason> {
     cookieNames.set(agent.node, known);
     if (!cookie || known.has(cookie)) return;
     try {
-      const names = await agentGet<Record<string, string[]>>(agent.socket, `/v1/policy/cookies?cookies=${cookie}`, 2000);
-      known.set(cookie, names[String(cookie)] ?? []);
+      const names = await agentGet<AgentReply<'GetPolicyCookies'>>(agent.socket, `/v1/policy/cookies?cookies=${cookie}`, 2000);
+      known.set(cookie, names[cookie] ?? []);
     } catch {
       known.set(cookie, []); // an agent without policy: the number alone
     }

@@ -6,17 +6,13 @@
  */
 import { Command, Option } from 'commander';
 import { agentGet, agentPost } from '../agent/client.js';
-import type { EndpointPolicyRow, PolicyRow, TraceAnswer, TraceQuery, TraceQueryParty } from '../agent/policy.js';
+import type { AgentReply } from '../agent/replies.js';
+import type { TraceAnswer, TraceQuery, TraceQueryParty } from '../agent/policy.js';
 import { UsageError } from '../common/errors.js';
 import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
 import type { TraceStep } from '../policy/index.js';
-
-interface PolicyReply {
-  policies: PolicyRow[];
-  endpoints: EndpointPolicyRow[];
-}
 
 /**
  * The one text of a direction's enforcement, for `endpoint list` and `policy
@@ -77,7 +73,7 @@ export function registerPolicy(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'json|yaml'))
     .action(async (o: { lab?: string; node?: string; output?: string }) => {
       const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<PolicyReply>(a.socket, '/v1/policy')) })));
+      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<AgentReply<'GetPolicy'>>(a.socket, '/v1/policy')) })));
       if (printStructured(fmt, all)) return;
       const rows: string[][] = [];
       for (const n of all) {
@@ -119,7 +115,7 @@ export function registerPolicy(program: Command): void {
       const { port, protocol } = parseDport(o.dport!);
       const query: TraceQuery = { src: partyOf('src', o), dst: partyOf('dst', o), port, protocol };
       const agent = agentsOf({ ...(o.lab ? { lab: o.lab } : {}), ...(o.node ? { node: o.node } : {}) })[0]!;
-      const [answer] = await agentPost<TraceAnswer[]>(agent.socket, '/v1/policy/trace', { queries: [query] });
+      const [answer] = await agentPost<AgentReply<'TracePolicy'>>(agent.socket, '/v1/policy/trace', { queries: [query] });
       if (printStructured(fmt, answer)) return;
       const a = answer!;
       const name = (p: TraceAnswer['src']) => `${p.pod ?? 'identity'} (identity ${p.identity}${p.endpoint ? `, endpoint ${p.endpoint}` : ''})`;

@@ -1,16 +1,10 @@
 /** `beeline service list` (cilium service list): each node's Service frontends and their backends, as programmed. */
 import { Command } from 'commander';
 import { agentGet } from '../agent/client.js';
-import type { ServiceRow } from '../agent/services.js';
-import type { LbProblem } from '../service/translate.js';
+import type { AgentReply } from '../agent/replies.js';
 import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
-
-interface ServicesReply {
-  services: ServiceRow[];
-  problems: LbProblem[];
-}
 
 export function registerService(program: Command): void {
   const service = program.command('service').description('Services as the nodes load-balance them (kube-proxy replacement)');
@@ -22,7 +16,7 @@ export function registerService(program: Command): void {
     .option('-o, --output <format>', 'json|yaml')
     .action(async (o: { lab?: string; node?: string; output?: string }) => {
       const fmt = parseOutput(o.output, ['table', 'json', 'yaml']);
-      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<ServicesReply>(a.socket, '/v1/services')) })));
+      const all = await Promise.all(agentsOf(o).map(async (a) => ({ node: a.node, ...(await agentGet<AgentReply<'ListServices'>>(a.socket, '/v1/services')) })));
       if (printStructured(fmt, all)) return;
       const rows: string[][] = [];
       for (const n of all) {

@@ -402,3 +402,10 @@ export class MetricsListenError extends BeelineError {
     super('BL_ERR_METRICS_LISTEN', message, options);
   }
 }
+
+/** The agent's routes and its API contract (api/agent/agent.proto) disagree: an rpc without a handler, a handler without an rpc, an rpc without an HTTP route. */
+export class AgentContractError extends BeelineError {
+  constructor(message: string) {
+    super('BL_ERR_AGENT_CONTRACT', message);
+  }
+}

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { agentGet, agentPost } from '../../src/agent/client.js';
 import type { TraceQuery } from '../../src/agent/policy.js';
+import type { AgentReply } from '../../src/agent/replies.js';
 import { readState } from '../../src/lab/state.js';
 import { beelineBin, beelineOk } from './cli.js';
 import { until } from './wait.js';
@@ -40,7 +41,7 @@ export async function waitPoliciesProgrammed(lab: string): Promise<void> {
   const state = readState(lab)!;
   await until(`every agent enforcing ${[...want, ...groups].join(', ') || 'no policy'}`, async () => {
     for (const a of Object.values(state.agents)) {
-      const st = await agentGet<{ synced: boolean; policies: string[]; cidrGroups: string[] }>(a.socket, '/v1/policy/status');
+      const st = await agentGet<AgentReply<'GetPolicyStatus'>>(a.socket, '/v1/policy/status');
       if (!st.synced || !sameSet(st.policies, want) || !sameSet(st.cidrGroups, groups)) return false;
     }
     return true;
@@ -53,17 +54,11 @@ export interface Traced {
   reason: number | undefined;
 }
 
-interface TraceAnswerJson {
-  allowed: boolean;
-  egress?: { dropReason?: number };
-  ingress?: { dropReason?: number };
-}
-
 /** `policy trace` for a batch of queries through one node's agent (`node`, default the first). */
 export async function traceBatch(lab: string, queries: TraceQuery[], node?: string): Promise<Traced[]> {
   const state = readState(lab)!;
   const agent = node ? state.agents[node] : Object.values(state.agents)[0];
   assert.ok(agent, `an agent on ${node ?? 'some node'}`);
-  const answers = await agentPost<TraceAnswerJson[]>(agent.socket, '/v1/policy/trace', { queries });
+  const answers = await agentPost<AgentReply<'TracePolicy'>>(agent.socket, '/v1/policy/trace', { queries });
   return answers.map((a) => ({ allowed: a.allowed, reason: a.egress?.dropReason ?? a.ingress?.dropReason }));
 }

@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentGet } from '../../src/agent/client.js';
-import type { AgentStatus, EndpointModel } from '../../src/agent/types.js';
+import type { AgentStatus } from '../../src/agent/types.js';
+import type { AgentReply } from '../../src/agent/replies.js';
 import { PodExistsError, PodNotFoundError } from '../../src/common/errors.js';
 import { run } from '../../src/common/exec.js';
 import { listNetns } from '../../src/lab/netns.js';
@@ -40,7 +41,7 @@ test('CNI conformance against a real lab agent', { timeout: 300_000 }, async (t)
       assert.ok(st.ipam, 'agent status reports ipam');
       return st.ipam.used;
     },
-    endpoints: () => agentGet<EndpointModel[]>(socket, '/v1/endpoints'),
+    endpoints: () => agentGet<AgentReply<'ListEndpoints'>>(socket, '/v1/endpoints'),
   };
   const h = harness(target);
   const status = await agentGet<AgentStatus>(socket, '/v1/status');

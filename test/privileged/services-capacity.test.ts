@@ -14,8 +14,7 @@ import { beeline, beelineOk } from '../lib/cli.js';
 import { repoRoot } from '../../src/common/version.js';
 import { agentGet } from '../../src/agent/client.js';
 import { readState } from '../../src/lab/state.js';
-import type { ServiceRow } from '../../src/agent/services.js';
-import type { LbProblem } from '../../src/service/translate.js';
+import type { AgentReply } from '../../src/agent/replies.js';
 import { until } from '../lib/wait.js';
 
 const LAB = 'svccap';
@@ -27,7 +26,7 @@ function apply(yaml: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-const services = () => agentGet<{ services: ServiceRow[]; problems: LbProblem[] }>(readState(LAB)!.agents['node1']!.socket, '/v1/services');
+const services = () => agentGet<AgentReply<'ListServices'>>(readState(LAB)!.agents['node1']!.socket, '/v1/services');
 const clusterIP = (name: string) => JSON.parse(ok(['get', 'svc', '-n', 'cap', name, '-o', 'json']).stdout).spec.clusterIP as string;
 const get = (ip: string) => beeline(['exec', '-n', 'cap', 'client', '--', 'curl', '-s', '--max-time', '2', `http://${ip}/hostname`], env);
 const svc = (i: number) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: cap}\nspec:\n  selector: {app: echo}\n  ports: [{port: 80, targetPort: 8080}]\n`;

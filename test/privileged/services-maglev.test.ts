@@ -16,7 +16,7 @@ import { beeline, beelineOk } from '../lib/cli.js';
 import { repoRoot } from '../../src/common/version.js';
 import { agentGet } from '../../src/agent/client.js';
 import { readState } from '../../src/lab/state.js';
-import type { ServiceRow } from '../../src/agent/services.js';
+import type { AgentReply } from '../../src/agent/replies.js';
 import { until } from '../lib/wait.js';
 
 const LAB = 'magtest';
@@ -75,7 +75,7 @@ before(async () => {
   await until('3 echo pods ready', () => readyPods().length === 3, 90_000);
   await until('both nodes program the NodePort with 3 backends', async () => {
     const state = readState(LAB)!;
-    const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<{ services: ServiceRow[] }>(a.socket, '/v1/services')));
+    const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<AgentReply<'ListServices'>>(a.socket, '/v1/services')));
     return all.length === 2 && all.every((r) => r.services.some((x) => x.service === 'mag/np' && x.type === 'NodePort' && x.backends.length === 3));
   });
 });

@@ -15,6 +15,7 @@ import { repoRoot } from '../../src/common/version.js';
 import { agentGet } from '../../src/agent/client.js';
 import { readState } from '../../src/lab/state.js';
 import type { ServiceRow } from '../../src/agent/services.js';
+import type { AgentReply } from '../../src/agent/replies.js';
 import { until } from '../lib/wait.js';
 
 let LAB = 'svctest';
@@ -40,7 +41,7 @@ async function frontends(service: string, port: number): Promise<ServiceRow[]> {
   const state = readState(LAB)!;
   return Promise.all(
     Object.values(state.agents).map(async (a) => {
-      const r = await agentGet<{ services: ServiceRow[] }>(a.socket, '/v1/services');
+      const r = await agentGet<AgentReply<'ListServices'>>(a.socket, '/v1/services');
       return r.services.find((s) => s.service === service && s.type === 'ClusterIP' && s.frontend.endsWith(`:${port}/TCP`))!;
     }),
   );
@@ -160,7 +161,7 @@ for (const [lab, socketLB] of [['svctest', true], ['svcpkt', false]] as const) {
         Array.from({ length: 16 }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: {name: many-${i}, namespace: svc}\nspec:\n  selector: {app: echo}\n  ports: [{port: 80, targetPort: 8080}]\n`).join('---\n'),
       );
       await until('16 services with 3 backends on node1', async () => {
-        const rows = await agentGet<{ services: ServiceRow[] }>(readState(LAB)!.agents['node1']!.socket, '/v1/services');
+        const rows = await agentGet<AgentReply<'ListServices'>>(readState(LAB)!.agents['node1']!.socket, '/v1/services');
         return rows.services.filter((r) => r.service.startsWith('svc/many-') && r.backends.length === 3).length === 16;
       });
       const ips = Array.from({ length: 16 }, (_, i) => JSON.parse(ok(['get', 'svc', '-n', 'svc', `many-${i}`, '-o', 'json']).stdout).spec.clusterIP as string);
@@ -259,7 +260,7 @@ spec:
         ok(['lab', 'exec', 'world', '--', 'sh', '-c', `for i in $(seq ${n}); do curl -s --max-time 3 ${url}; echo; done`]).stdout.split('\n').filter(Boolean);
       await until('both nodes program the NodePort', async () => {
         const state = readState(LAB)!;
-        const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<{ services: ServiceRow[] }>(a.socket, '/v1/services')));
+        const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<AgentReply<'ListServices'>>(a.socket, '/v1/services')));
         return all.every((r) => r.services.some((x) => x.service === 'svc/np' && x.type === 'NodePort' && x.backends.length === 3));
       });
       for (const nodeIP of ['172.18.0.11', '172.18.0.12']) {
@@ -286,7 +287,7 @@ spec:
       const nodePort = JSON.parse(ok(['get', 'svc', '-n', 'svc', 'np-empty', '-o', 'json']).stdout).spec.ports[0].nodePort as number;
       await until('both nodes program the empty NodePort', async () => {
         const state = readState(LAB)!;
-        const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<{ services: ServiceRow[] }>(a.socket, '/v1/services')));
+        const all = await Promise.all(Object.values(state.agents).map((a) => agentGet<AgentReply<'ListServices'>>(a.socket, '/v1/services')));
         return all.every((r) => r.services.some((x) => x.service === 'svc/np-empty' && x.type === 'NodePort'));
       });
       for (const nodeIP of ['172.18.0.11', '172.18.0.12']) {

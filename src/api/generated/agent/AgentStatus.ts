@@ -1,0 +1,155 @@
+// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
+// Original file: api/agent/agent.proto
+
+import type { Health as _agent_Health, Health__Output as _agent_Health__Output } from '../agent/Health.js';
+import type { AttachmentStatus as _agent_AttachmentStatus, AttachmentStatus__Output as _agent_AttachmentStatus__Output } from '../agent/AttachmentStatus.js';
+import type { MapStatus as _agent_MapStatus, MapStatus__Output as _agent_MapStatus__Output } from '../agent/MapStatus.js';
+
+export interface _agent_AgentStatus_Count {
+  'count'?: (number);
+}
+
+export interface _agent_AgentStatus_Count__Output {
+  'count': (number);
+}
+
+export interface _agent_AgentStatus_Datapath {
+  'state'?: (_agent_AgentStatus_Datapath_State);
+  'mode'?: (string);
+  'routing'?: (string);
+  'message'?: (string);
+  'attachments'?: (_agent_AttachmentStatus)[];
+  'maps'?: (_agent_MapStatus)[];
+  'events'?: (_agent_AgentStatus_Datapath_Events | null);
+  '_message'?: "message";
+}
+
+export interface _agent_AgentStatus_Datapath__Output {
+  'state': (_agent_AgentStatus_Datapath_State__Output);
+  'mode': (string);
+  'routing': (string);
+  'message'?: (string);
+  'attachments': (_agent_AttachmentStatus__Output)[];
+  'maps': (_agent_MapStatus__Output)[];
+  'events': (_agent_AgentStatus_Datapath_Events__Output | null);
+  '_message'?: "message";
+}
+
+export interface _agent_AgentStatus_Datapath_Events {
+  'read'?: (number | string);
+  'lost'?: (number | string);
+}
+
+export interface _agent_AgentStatus_Datapath_Events__Output {
+  'read': (number);
+  'lost': (number);
+}
+
+export interface _agent_AgentStatus_Ipam {
+  'used'?: (number);
+  'capacity'?: (number);
+}
+
+export interface _agent_AgentStatus_Ipam__Output {
+  'used': (number);
+  'capacity': (number);
+}
+
+export interface _agent_AgentStatus_Kvstore {
+  'state'?: (_agent_AgentStatus_Kvstore_State);
+  'endpoint'?: (string);
+  'message'?: (string);
+  '_message'?: "message";
+}
+
+export interface _agent_AgentStatus_Kvstore__Output {
+  'state': (_agent_AgentStatus_Kvstore_State__Output);
+  'endpoint': (string);
+  'message'?: (string);
+  '_message'?: "message";
+}
+
+// Original file: api/agent/agent.proto
+
+export const _agent_AgentStatus_Kvstore_State = {
+  ok: 'ok',
+  unreachable: 'unreachable',
+  disabled: 'disabled',
+} as const;
+
+export type _agent_AgentStatus_Kvstore_State =
+  | 'ok'
+  | 0
+  | 'unreachable'
+  | 1
+  | 'disabled'
+  | 2
+
+export type _agent_AgentStatus_Kvstore_State__Output = typeof _agent_AgentStatus_Kvstore_State[keyof typeof _agent_AgentStatus_Kvstore_State]
+
+// Original file: api/agent/agent.proto
+
+export const _agent_AgentStatus_Datapath_State = {
+  ok: 'ok',
+  failed: 'failed',
+} as const;
+
+export type _agent_AgentStatus_Datapath_State =
+  | 'ok'
+  | 0
+  | 'failed'
+  | 1
+
+export type _agent_AgentStatus_Datapath_State__Output = typeof _agent_AgentStatus_Datapath_State[keyof typeof _agent_AgentStatus_Datapath_State]
+
+export interface AgentStatus {
+  'node'?: (string);
+  'lab'?: (string);
+  'version'?: (string);
+  'health'?: (_agent_Health);
+  'uptimeSeconds'?: (number | string);
+  'pid'?: (number);
+  'nodeIP'?: (string);
+  /**
+   * The node's pod CIDR, claimed from the cluster pool.
+   */
+  'podCIDR'?: (string);
+  /**
+   * Name of the CNI network this agent serves (the conflist's `name`).
+   */
+  'cniNetwork'?: (string);
+  'ipam'?: (_agent_AgentStatus_Ipam | null);
+  'kvstore'?: (_agent_AgentStatus_Kvstore | null);
+  'datapath'?: (_agent_AgentStatus_Datapath | null);
+  'endpoints'?: (_agent_AgentStatus_Count | null);
+  /**
+   * Other nodes this agent has programmed.
+   */
+  'nodes'?: (_agent_AgentStatus_Count | null);
+}
+
+export interface AgentStatus__Output {
+  'node': (string);
+  'lab': (string);
+  'version': (string);
+  'health': (_agent_Health__Output);
+  'uptimeSeconds': (number);
+  'pid': (number);
+  'nodeIP': (string);
+  /**
+   * The node's pod CIDR, claimed from the cluster pool.
+   */
+  'podCIDR': (string);
+  /**
+   * Name of the CNI network this agent serves (the conflist's `name`).
+   */
+  'cniNetwork': (string);
+  'ipam': (_agent_AgentStatus_Ipam__Output | null);
+  'kvstore': (_agent_AgentStatus_Kvstore__Output | null);
+  'datapath': (_agent_AgentStatus_Datapath__Output | null);
+  'endpoints': (_agent_AgentStatus_Count__Output | null);
+  /**
+   * Other nodes this agent has programmed.
+   */
+  'nodes': (_agent_AgentStatus_Count__Output | null);
+}

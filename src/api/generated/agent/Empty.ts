@@ -1,0 +1,9 @@
+// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
+// Original file: api/agent/agent.proto
+
+
+export interface Empty {
+}
+
+export interface Empty__Output {
+}

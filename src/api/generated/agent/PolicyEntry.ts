@@ -1,0 +1,29 @@
+// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
+// Original file: api/agent/agent.proto
+
+
+/**
+ * An entry of an endpoint's policy, as the engine computes it.
+ */
+export interface PolicyEntry {
+  'direction'?: (string);
+  'identity'?: (number);
+  'protocol'?: (number);
+  'port'?: (number);
+  'portPrefixLen'?: (number);
+  'verdict'?: (string);
+  'cookie'?: (number);
+}
+
+/**
+ * An entry of an endpoint's policy, as the engine computes it.
+ */
+export interface PolicyEntry__Output {
+  'direction': (string);
+  'identity': (number);
+  'protocol': (number);
+  'port': (number);
+  'portPrefixLen': (number);
+  'verdict': (string);
+  'cookie': (number);
+}
