@@ -263,7 +263,7 @@ test('an agent that cannot be reached or refuses the stream is an error with a c
 test('bad flags are usage errors (exit 2) before anything is contacted', async () => {
   writeLab('usage', [join(root, 'unused.sock')]);
   const cases = [
-    [['--type', 'l7'], /--type l7: unknown event type \(one of: drop, debug, capture, trace, policy-verdict\)/],
+    [['--type', 'l7'], /--type l7: unknown event type \(one of: drop, debug, capture, trace, policy-verdict, record-capture, trace-sock\)/],
     [['--timeout', '5'], /--timeout 5: not a duration/],
     [['-n', '0'], /--count 0: not a number of events/],
     [['--from', 'x'], /--from x: not an endpoint id/],

@@ -73,6 +73,7 @@ test('the host object yields the ABI other engineers code against', () => {
       ['bl_policy_verdict_notify', 192],
       ['bl_remote_endpoint_info', 12],
       ['bl_trace_notify', 176],
+      ['bl_trace_sock_notify', 72],
     ],
   );
   const host = m.objects.find((o) => o.name === 'host');

@@ -63,6 +63,7 @@ test('every generated struct has a codec', () => {
     'BL_POLICY_VERDICT_NOTIFY_CODEC',
     'BL_REMOTE_ENDPOINT_INFO_CODEC',
     'BL_TRACE_NOTIFY_CODEC',
+    'BL_TRACE_SOCK_NOTIFY_CODEC',
   ]);
   for (const [name, c] of STRUCT_CODECS) {
     const last = c.layout[c.layout.length - 1]!;
