@@ -293,7 +293,9 @@ $B exec -n empire xwing -- curl -sS --max-time 2 -XPOST http://deathstar.empire.
 run $B observe --namespace empire --verdict DROPPED --last 3 --print-policy-names
 run $B observe --from-pod empire/tiefighter --to-port 80 --last 4 --print-node-name
 run $B observe --protocol udp --to-port 53 --last 2
-run $B observe --protocol udp --not --to-port 53 --last 2
+run $B observe --protocol udp --not --port 53 --last 2
+echo "(Services through socket-level load balancing: the connect() translation is a SOCK flow naming the Service; the packets only ever carry the backend)"
+run $B observe --type trace-sock --namespace empire --last 2 -o dict
 run $B observe --from-pod empire/xwing --verdict DROPPED --last 1 -o json
 NODE1_IP=$($B status -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s);const n=(Array.isArray(a)?a:a.agents??[a]).find(x=>x.node==="node1");console.log(n.nodeIP)})')
 echo "\$ beeline lab exec node1 -- curl -s http://$NODE1_IP:9965/metrics | grep -E '^hubble_(flows_processed|drop)_total' | head -6   (Hubble's metrics, per node)"
