@@ -103,7 +103,7 @@ bench-datapath: setup build
 
 # The flow pipeline (events/s it delivers, losses counted exactly) and request rate with flow observation on vs off (issue 11): about 8 minutes.
 bench-observer: setup build
-	@flock /tmp/beeline-heavy.lock node dist/bench/observer.js
+	@flock /tmp/beeline-heavy.lock node --max-semi-space-size=64 dist/bench/observer.js
 
 clean:
 	rm -rf dist build

@@ -329,7 +329,9 @@ class Harness {
 
   async run(arm: ArmKind, rate: number, ms: number, round: number): Promise<PipelineSample> {
     const enricher = this.enricher;
-    const pipeline = new FlowPipeline({ decode: (rec) => flowFromEvent(decodeMonitorEvent(rec), enricher) });
+    // As the agent does: the reader stops while the decode queue is half full (the kernel drops and counts meanwhile).
+    const reader = this.reader;
+    const pipeline = new FlowPipeline({ decode: (rec) => flowFromEvent(decodeMonitorEvent(rec), enricher), onPressure: (paused) => (paused ? reader.stop() : reader.start()) });
     let exporter: FlowExporter | undefined;
     const exportDir = join(this.tmp, `export-${++this.#seq}`);
     if (arm === 'full') {
@@ -374,6 +376,7 @@ class Harness {
       await pipeline.idle();
       if (this.reader.drain() === 0) break;
     }
+    reader.start(); // an arm may end while the reader is paused
     const kernelLost = this.kernelLost() - lost0;
     pipeline.addKernelLost(kernelLost);
     await pipeline.idle();

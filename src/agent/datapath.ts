@@ -156,6 +156,13 @@ export interface NodeDatapath {
   ctGarbageCollect(): number;
   /** Raw ring-buffer records (every event starts with bl_notify_hdr); returns an unsubscribe function. */
   subscribe(listener: (record: Buffer) => void): () => void;
+  /**
+   * Stop (true) or resume (false) reading the event ring buffer: while
+   * stopped, the kernel drops what does not fit and counts it (events().lost).
+   * The flow observer asks for it when its queue fills. Optional: fakes and
+   * plain routing have no ring buffer.
+   */
+  pauseEvents?(paused: boolean): void;
   /** Detach readers and release handles; pinned maps and tc attachments stay, so traffic keeps flowing across an agent restart. */
   close(): Promise<void>;
 }

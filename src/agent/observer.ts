@@ -74,6 +74,8 @@ export class AgentObserver {
       ...(cfg.ringSize ? { ringCapacity: cfg.ringSize } : {}),
       ...(cfg.queueSize ? { queueSize: cfg.queueSize } : {}),
       onError: (err, where) => ctx.log.debug('flow pipeline', { where, error: (err as Error).message }),
+      // Past its rate the agent stops reading; the kernel drops and counts, and decoding goes on at full speed.
+      onPressure: (paused) => ctx.datapath.pauseEvents?.(paused),
     });
     this.metrics = new FlowMetrics(cfg.metrics?.families ?? DEFAULT_METRICS, { health: ctx.health });
     if (cfg.export) {

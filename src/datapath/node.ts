@@ -382,6 +382,12 @@ export class KernelDatapath implements NodeDatapath {
     return () => this.listeners.delete(listener);
   }
 
+  pauseEvents(paused: boolean): void {
+    if (!this.events) return;
+    if (paused) this.events.stop();
+    else this.events.start();
+  }
+
   async close(): Promise<void> {
     // Filters and pinned maps stay: traffic keeps flowing across an agent restart.
     for (const dp of Object.values(this.objects)) dp?.close();

@@ -133,3 +133,20 @@ test('close drops queued records as queue losses and refuses more', async () => 
   assert.equal(s.seen, 0);
   assert.equal(s.lost.OBSERVER_EVENTS_QUEUE, 3);
 });
+
+test('back-pressure: the reader is asked to pause at half a queue and to resume at a quarter, once each', async () => {
+  const { FlowPipeline } = await import('./pipeline.js');
+  const calls: boolean[] = [];
+  const p = new FlowPipeline({ decode: () => ({ verdict: 'FORWARDED' }) as never, queueSize: 16, ringCapacity: 64, onPressure: (paused) => calls.push(paused) });
+  for (let i = 0; i < 7; i++) p.push(Buffer.alloc(1));
+  assert.deepEqual(calls, [], 'below half: nothing');
+  p.push(Buffer.alloc(1));
+  assert.deepEqual(calls, [true], 'half full: pause');
+  for (let i = 0; i < 4; i++) p.push(Buffer.alloc(1));
+  assert.deepEqual(calls, [true], 'asked once');
+  await p.idle();
+  assert.deepEqual(calls, [true, false], 'drained: resume');
+  assert.equal(p.stats().readerPauses, 1);
+  assert.equal(p.stats().seen, 12);
+  p.close();
+});

@@ -29,6 +29,14 @@ export interface FlowPipelineOptions {
   batchSize?: number;
   /** Told about decode and listener failures (default: ignored, counted). */
   onError?: (err: unknown, where: 'decode' | 'listener') => void;
+  /**
+   * Back-pressure for the reader: called with true when the queue is half
+   * full, false once it is down to a quarter. A reader that stops reading
+   * meanwhile lets the kernel ring buffer drop (and count) what does not fit,
+   * at no cost here, instead of copying records only to drop them at a full
+   * queue: a node past its rate still decodes at its full rate.
+   */
+  onPressure?: (paused: boolean) => void;
 }
 
 export interface FlowPipelineStats {
@@ -46,6 +54,8 @@ export interface FlowPipelineStats {
   lost: Record<LostSource, number>;
   /** onFlow listeners that threw. */
   listenerErrors: number;
+  /** Times the reader was asked to pause (onPressure(true)). */
+  readerPauses: number;
 }
 
 /** An in-process follower of the ring (the Observer's GetFlows uses one per call). */
@@ -79,6 +89,8 @@ export class FlowPipeline {
   private readonly queueSize: number;
   private readonly batchSize: number;
   private readonly onError: ((err: unknown, where: 'decode' | 'listener') => void) | undefined;
+  private readonly onPressure: ((paused: boolean) => void) | undefined;
+  private paused = false;
   private head = 0;
   private size = 0;
   private scheduled = false;
@@ -88,7 +100,7 @@ export class FlowPipeline {
   private idleWaiters: (() => void)[] = [];
   private pendingQueueLost = 0;
   private pendingKernelLost = 0;
-  private counters = { offered: 0, seen: 0, undecoded: 0, decodeErrors: 0, listenerErrors: 0 };
+  private counters = { offered: 0, seen: 0, undecoded: 0, decodeErrors: 0, listenerErrors: 0, readerPauses: 0 };
 
   constructor(options: FlowPipelineOptions) {
     this.decode = options.decode;
@@ -101,6 +113,7 @@ export class FlowPipeline {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`flow pipeline batchSize must be a positive integer, got ${this.batchSize}`);
     this.queue = new Array<Buffer | undefined>(this.queueSize).fill(undefined);
     this.onError = options.onError;
+    this.onPressure = options.onPressure;
   }
 
   /**
@@ -119,6 +132,11 @@ export class FlowPipeline {
     if (tail >= this.queueSize) tail -= this.queueSize;
     this.queue[tail] = record;
     this.size++;
+    if (!this.paused && this.onPressure && this.size * 2 >= this.queueSize) {
+      this.paused = true;
+      this.counters.readerPauses++;
+      this.onPressure(true);
+    }
     this.schedule();
     return true;
   }
@@ -281,6 +299,10 @@ export class FlowPipeline {
     }
     this.flushLosses();
     this.ring.notify();
+    if (this.paused && this.size * 4 <= this.queueSize) {
+      this.paused = false;
+      this.onPressure!(false);
+    }
     if (this.size > 0) this.schedule();
     else this.wakeIdle();
   };
