@@ -1,12 +1,12 @@
 /**
  * Reading a BPF ring buffer without ever blocking Node's event loop.
  *
- * libbpf's ring_buffer has an epoll fd that becomes readable when records
- * are waiting. The native layer hands that fd to libuv (koffi's uv_poll
- * integration), so the event loop wakes us exactly when there is data; we then
- * call ring_buffer__consume, which reads what is there and returns at once.
- * Each record is copied out of the ring before its callback returns (the
- * native trampoline does it), so handlers may keep the Buffer.
+ * The native layer (RingBuffer in native/libbpf.ts) maps the ring buffer into
+ * our memory and hands the map's fd to libuv (koffi's uv_poll integration), so
+ * the event loop wakes us exactly when there is data; we then consume what is
+ * there and return at once. Records are copied out of the ring in one piece
+ * per run before the space is given back to the kernel, so handlers may keep
+ * the Buffer.
  *
  * If libuv polling cannot be set up, the reader falls back to consuming on a
  * short timer: same semantics, a few milliseconds more latency.

@@ -107,11 +107,6 @@ interface Native {
   bpf_tc_attach: Fn;
   bpf_tc_detach: Fn;
   bpf_tc_query: Fn;
-  // ring buffers
-  ring_buffer__new: Fn;
-  ring_buffer__consume: Fn;
-  ring_buffer__epoll_fd: Fn;
-  ring_buffer__free: Fn;
   // probes
   libbpf_probe_bpf_prog_type: Fn;
   libbpf_probe_bpf_map_type: Fn;
@@ -127,6 +122,10 @@ interface Native {
   vasprintf: Fn;
   free: Fn;
   statfs: Fn;
+  mmap: Fn;
+  munmap: Fn;
+  fcntl: Fn;
+  sysconf: Fn;
 }
 
 let native: Native | undefined;
@@ -149,14 +148,11 @@ function lib(): Native {
   koffi.opaque('bpf_object');
   koffi.opaque('bpf_map');
   koffi.opaque('bpf_program');
-  koffi.opaque('ring_buffer');
   koffi.opaque('btf');
   // int (*libbpf_print_fn_t)(enum libbpf_print_level, const char *, va_list).
   // On x86-64 a va_list argument decays to a pointer; `fmt` is kept as a raw
   // pointer too so it can be handed back to libc's formatter untouched.
   koffi.proto('int bl_libbpf_print_fn(int level, const void *fmt, void *ap)');
-  // int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size).
-  koffi.proto('int bl_ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
 
   const f = (l: LibraryHandle, decl: string): Fn => l.func(decl) as Fn;
   native = {
@@ -206,10 +202,6 @@ function lib(): Native {
     bpf_tc_attach: f(bpf, 'int bpf_tc_attach(const bl_bpf_tc_hook *hook, _Inout_ bl_bpf_tc_opts *opts)'),
     bpf_tc_detach: f(bpf, 'int bpf_tc_detach(const bl_bpf_tc_hook *hook, const bl_bpf_tc_opts *opts)'),
     bpf_tc_query: f(bpf, 'int bpf_tc_query(const bl_bpf_tc_hook *hook, _Inout_ bl_bpf_tc_opts *opts)'),
-    ring_buffer__new: f(bpf, 'ring_buffer *ring_buffer__new(int map_fd, bl_ring_buffer_sample_fn *sample_cb, void *ctx, const void *opts)'),
-    ring_buffer__consume: f(bpf, 'int ring_buffer__consume(ring_buffer *rb)'),
-    ring_buffer__epoll_fd: f(bpf, 'int ring_buffer__epoll_fd(const ring_buffer *rb)'),
-    ring_buffer__free: f(bpf, 'void ring_buffer__free(ring_buffer *rb)'),
     libbpf_probe_bpf_prog_type: f(bpf, 'int libbpf_probe_bpf_prog_type(int prog_type, const void *opts)'),
     libbpf_probe_bpf_map_type: f(bpf, 'int libbpf_probe_bpf_map_type(int map_type, const void *opts)'),
     libbpf_probe_bpf_helper: f(bpf, 'int libbpf_probe_bpf_helper(int prog_type, int helper_id, const void *opts)'),
@@ -222,6 +214,10 @@ function lib(): Native {
     vasprintf: f(libc, 'int vasprintf(_Out_ void **strp, const void *fmt, void *ap)'),
     free: f(libc, 'void free(void *ptr)'),
     statfs: f(libc, 'int statfs(const char *path, void *buf)'),
+    mmap: f(libc, 'void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
+    munmap: f(libc, 'int munmap(void *addr, size_t length)'),
+    fcntl: f(libc, 'int fcntl(int fd, int cmd, int arg)'),
+    sysconf: f(libc, 'long sysconf(int name)'),
   };
   installPrintCallback(native);
   return native;
@@ -1061,25 +1057,20 @@ function loadError(label: string, ret: number, log: string): BpfError {
 // ---------------------------------------------------------------------------
 // Ring buffers
 
-/** Live ring buffers by the id passed to libbpf as `ctx`. One registered callback serves them all. */
-const ringBuffers = new Map<number, RingBuffer>();
-let nextRingId = 1;
-let sampleCallback: unknown;
-let deliverSample: (rb: RingBuffer, data: Buffer) => number;
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const MAP_FAILED = (1n << 64n) - 1n;
+const F_DUPFD_CLOEXEC = 1030;
+const SC_PAGESIZE = 30;
+/** Record header bits (include/uapi/linux/bpf.h): still being written; discarded by the producer. */
+const BPF_RINGBUF_BUSY_BIT = 0x80000000;
+const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
+const BPF_RINGBUF_HDR_SZ = 8;
+/** Bytes copied out per step at most (a batch of records is copied in one piece). */
+const RINGBUF_COPY_STEP = 256 << 10;
 
-function sampleTrampoline(): unknown {
-  if (sampleCallback) return sampleCallback;
-  lib();
-  sampleCallback = koffi.register((ctx: bigint | null, data: bigint, size: number | bigint): number => {
-    const rb = ringBuffers.get(Number(ctx ?? 0));
-    if (!rb) return 0;
-    // Copy now: the bytes belong to the ring and are released when we return.
-    return deliverSample(rb, copyOut(data, Number(size)));
-  }, 'bl_ring_buffer_sample_fn *');
-  return sampleCallback;
-}
-
-/** Event-loop readiness of a ring buffer (libuv poll of libbpf's epoll fd). */
+/** Event-loop readiness of a ring buffer (libuv poll of the map's fd). */
 export interface Readiness {
   /** Stops watching; the ring buffer itself stays open. */
   stop(): void;
@@ -1089,64 +1080,126 @@ export interface Readiness {
 }
 
 /**
- * A libbpf ring_buffer over one BPF_MAP_TYPE_RINGBUF map. consume() never
- * blocks: it reads what is there and returns. watch() asks libuv to call back
- * when libbpf's epoll fd becomes readable, so reading is driven by the Node
- * event loop without a thread or a busy timer.
+ * A consumer of one BPF_MAP_TYPE_RINGBUF map, reading the kernel's memory
+ * directly, as libbpf's ring_buffer does but without a native callback per
+ * record: the map is mmap()ed (the consumer position page read-write; the
+ * producer position page and the data pages, which the kernel maps twice in a
+ * row so a record that wraps is contiguous, read-only). consume() reads the
+ * producer position, walks the record headers up to the first one still
+ * being written, copies the whole run of records out in one piece, gives the
+ * space back to the kernel (consumer position), then hands each record to
+ * onSample as a Buffer over that copy (never over kernel memory: handlers may
+ * keep it). Discarded records are skipped. watch() asks libuv to call back
+ * when the map's fd is readable (the kernel's ring buffer poll: data waiting).
  */
 export class RingBuffer {
   readonly mapName: string;
-  #ptr: bigint;
-  readonly #id: number;
   readonly #onSample: (data: Buffer) => void;
-  #errors: unknown[] = [];
+  #fd: number;
+  readonly #page: number;
+  readonly #size: number;
+  readonly #mask: number;
+  #consPtr: bigint;
+  #prodPtr: bigint;
+  /** consumer_pos (u64, ours to write). */
+  readonly #consPos: BigUint64Array;
+  /** producer_pos (u64, the kernel's). */
+  readonly #prodPos: BigUint64Array;
+  /** The data pages, twice in a row. */
+  readonly #data: Uint8Array;
+  readonly #words: Int32Array;
   #poll: koffiNode.PollHandle | null = null;
   #closed = false;
 
   constructor(map: BpfMap, onSample: (data: Buffer) => void) {
-    const fd = mapFd(map, 'read ring buffer');
+    const what = `open ring buffer ${map.name}`;
+    const size = map.maxEntries;
+    if (size <= 0 || (size & (size - 1)) !== 0) throw new BpfError(`${what}: max_entries ${size} is not a power of two (is it a ring buffer map?)`, EINVAL);
+    const n = lib();
+    const fd = n.fcntl(mapFd(map, 'read ring buffer'), F_DUPFD_CLOEXEC, 0) as number;
+    if (fd < 0) throw bpfError(what, koffi.errno() || EBADF, 'ringbuf');
+    this.#fd = fd;
     this.mapName = map.name;
     this.#onSample = onSample;
-    this.#id = nextRingId++;
-    const cb = sampleTrampoline();
-    const ptr = lib().ring_buffer__new(fd, cb, BigInt(this.#id), null) as bigint | null;
-    if (!ptr) throw bpfError(`open ring buffer ${map.name}`, koffi.errno() || EINVAL, 'ringbuf');
-    this.#ptr = ptr;
-    ringBuffers.set(this.#id, this);
+    this.#page = Number(n.sysconf(SC_PAGESIZE)) || 4096;
+    this.#size = size;
+    this.#mask = size - 1;
+    const cons = n.mmap(null, this.#page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n) as bigint;
+    if (cons === MAP_FAILED || !cons) {
+      const errno = koffi.errno() || EINVAL;
+      closeFd(fd);
+      throw bpfError(`${what}: mmap consumer page`, errno, 'ringbuf');
+    }
+    const prodLen = this.#page + 2 * size;
+    const prod = n.mmap(null, prodLen, PROT_READ, MAP_SHARED, fd, BigInt(this.#page)) as bigint;
+    if (prod === MAP_FAILED || !prod) {
+      const errno = koffi.errno() || EINVAL;
+      n.munmap(cons, this.#page);
+      closeFd(fd);
+      throw bpfError(`${what}: mmap data pages`, errno, 'ringbuf');
+    }
+    this.#consPtr = cons;
+    this.#prodPtr = prod;
+    this.#consPos = new BigUint64Array(koffi.view(cons, 8));
+    const prodView = koffi.view(prod, prodLen);
+    this.#prodPos = new BigUint64Array(prodView, 0, 1);
+    this.#data = new Uint8Array(prodView, this.#page, 2 * size);
+    this.#words = new Int32Array(prodView, this.#page, (2 * size) >> 2);
   }
 
-  static {
-    // Called from the sample trampoline with a copy of one record.
-    deliverSample = (rb, data) => {
-      try {
-        rb.#onSample(data);
-      } catch (err) {
-        // Keep consuming; the first failures are re-thrown by consume().
-        if (rb.#errors.length < 16) rb.#errors.push(err);
-      }
-      return 0;
-    };
-  }
-
-  /** Reads every available record (handing each to onSample); returns how many. Never blocks. */
+  /**
+   * Reads every available record (handing each to onSample); returns how
+   * many. Never blocks. Records a handler threw on are counted; the first
+   * errors are re-thrown after the whole run was delivered.
+   */
   consume(): number {
     if (this.#closed) throw new BpfError(`read ring buffer ${this.mapName}: ring buffer is closed`, EBADF);
-    const r = lib().ring_buffer__consume(this.#ptr) as number;
-    const errors = this.#errors;
-    this.#errors = [];
-    if (r < 0) throw bpfError(`read ring buffer ${this.mapName}`, r, 'ringbuf');
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, `read ring buffer ${this.mapName}: ${errors.length} sample handlers threw`);
-    return r;
+    let count = 0;
+    let errors: unknown[] | undefined;
+    for (;;) {
+      const cons = Number(Atomics.load(this.#consPos, 0));
+      const prod = Number(Atomics.load(this.#prodPos, 0));
+      if (cons >= prod) break;
+      // Walk the headers: where each record starts and how long it is, up to the first still being written.
+      const start = cons & this.#mask;
+      let pos = cons;
+      const offs: number[] = [];
+      while (pos < prod && pos - cons < RINGBUF_COPY_STEP) {
+        const at = pos & this.#mask;
+        const len = Atomics.load(this.#words, at >> 2);
+        if (len & BPF_RINGBUF_BUSY_BIT) break;
+        const size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+        if (!(len & BPF_RINGBUF_DISCARD_BIT)) offs.push(pos - cons, size);
+        pos += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+      }
+      if (pos === cons) break;
+      // One copy of the run (contiguous: the data pages are mapped twice), then the space goes back to the kernel.
+      const chunk = Buffer.allocUnsafeSlow(pos - cons);
+      chunk.set(this.#data.subarray(start, start + (pos - cons)));
+      Atomics.store(this.#consPos, 0, BigInt(pos));
+      for (let i = 0; i < offs.length; i += 2) {
+        const o = offs[i]! + BPF_RINGBUF_HDR_SZ;
+        count++;
+        try {
+          this.#onSample(chunk.subarray(o, o + offs[i + 1]!));
+        } catch (err) {
+          // Keep consuming; the first failures are re-thrown below.
+          errors ??= [];
+          if (errors.length < 16) errors.push(err);
+        }
+      }
+    }
+    if (errors?.length === 1) throw errors[0];
+    if (errors) throw new AggregateError(errors, `read ring buffer ${this.mapName}: ${errors.length} sample handlers threw`);
+    return count;
   }
 
   /** Calls `onReadable` from the event loop whenever records are waiting (or, with an Error, when polling fails). */
   watch(onReadable: (err?: Error) => void): Readiness {
     if (this.#closed) throw new BpfError(`watch ring buffer ${this.mapName}: ring buffer is closed`, EBADF);
     if (this.#poll) throw new BpfError(`watch ring buffer ${this.mapName}: already watched`, EINVAL);
-    const epfd = lib().ring_buffer__epoll_fd(this.#ptr) as number;
     // koffi 3.3 calls back with (status, events) although its .d.ts says (events): take both.
-    const handle = koffi.node.poll(epfd, { readable: true }, ((status: unknown) => {
+    const handle = koffi.node.poll(this.#fd, { readable: true }, ((status: unknown) => {
       if (typeof status === 'number' && status < 0) onReadable(new BpfError(`watch ring buffer ${this.mapName}: poll failed`, -status));
       else onReadable();
     }) as never);
@@ -1168,15 +1221,18 @@ export class RingBuffer {
     return this.#closed;
   }
 
-  /** Stops watching and frees the ring buffer (the map stays). */
+  /** Stops watching and unmaps the ring buffer (the map stays). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#poll?.close();
     this.#poll = null;
-    ringBuffers.delete(this.#id);
-    lib().ring_buffer__free(this.#ptr);
-    this.#ptr = 0n;
+    const n = lib();
+    n.munmap(this.#prodPtr, this.#page + 2 * this.#size);
+    n.munmap(this.#consPtr, this.#page);
+    this.#prodPtr = this.#consPtr = 0n;
+    closeFd(this.#fd);
+    this.#fd = -1;
   }
 }
 
