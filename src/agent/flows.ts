@@ -107,6 +107,8 @@ export class AgentFlowEnricher implements FlowEnricher {
   #labels = new Map<number, string[]>();
   #idVersion = -1;
   #frontends = new Map<string, { name: string; namespace: string }>();
+  /** Addresses of any frontend: most flows are not to or from a Service, and need no key built. */
+  #frontendIPs = new Set<string>();
   #feVersion = -1;
   #cookies = new Map<number, DecidingPolicy[]>();
   /** cgroup id → pod uid, rescanned at most once a second on a miss. */
@@ -186,11 +188,15 @@ export class AgentFlowEnricher implements FlowEnricher {
     if (v !== this.#feVersion) {
       this.#feVersion = v;
       this.#frontends.clear();
+      this.#frontendIPs.clear();
       for (const f of this.src.frontends()) {
         const slash = f.service.indexOf('/');
-        this.#frontends.set(f.frontend.toLowerCase(), slash < 0 ? { namespace: '', name: f.service } : { namespace: f.service.slice(0, slash), name: f.service.slice(slash + 1) });
+        const key = f.frontend.toLowerCase();
+        this.#frontends.set(key, slash < 0 ? { namespace: '', name: f.service } : { namespace: f.service.slice(0, slash), name: f.service.slice(slash + 1) });
+        this.#frontendIPs.add(key.slice(0, key.lastIndexOf(':')));
       }
     }
+    if (!this.#frontendIPs.has(ip)) return undefined;
     return this.#frontends.get(`${ip}:${port}/${protocol}`);
   }
 

@@ -144,7 +144,7 @@ test('big-endian fields land in network order, native ones in host order', () =>
   assert.deepEqual(decodeBlNotifyHdr(b), hdr, 'the header decodes on its own');
 });
 
-test('decoding copies byte arrays, so the buffer can be reused', () => {
+test('decoded byte arrays are views of the buffer, not copies (records and map values are fresh buffers)', () => {
   const b = encodeBlTraceNotify({
     hdr: decodeBlNotifyHdr(Buffer.alloc(40)),
     dst_id: 0,
@@ -153,8 +153,10 @@ test('decoding copies byte arrays, so the buffer can be reused', () => {
     data: Uint8Array.from([9]),
   });
   const ev = decodeBlTraceNotify(b);
-  b.fill(0);
   assert.equal(ev.data[0], 9);
+  assert.equal(ev.data.buffer, b.buffer, 'no copy');
+  b.fill(0);
+  assert.equal(ev.data[0], 0, 'the view follows the buffer');
 });
 
 test('bl_datapath_config round-trips and matches the .rodata descriptor of every object', () => {

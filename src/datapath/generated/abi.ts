@@ -4459,8 +4459,9 @@ function putBytes(b: Buffer, off: number, size: number, value: Uint8Array, what:
   b.set(value, off);
 }
 
+/** A view of the bytes, not a copy: a decoded value shares the buffer it came from (every record and map value is a fresh buffer). */
 function getBytes(b: Buffer, off: number, size: number): Uint8Array {
-  return new Uint8Array(b.subarray(off, off + size));
+  return new Uint8Array(b.buffer, b.byteOffset + off, size);
 }
 
 function nameTable(values: Readonly<Record<string, number>>): ReadonlyMap<number, string> {
