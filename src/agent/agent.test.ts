@@ -11,6 +11,7 @@ import type { NodeIpam } from './ipam.js';
 import type { AgentConfig, AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
 import { AgentUnreachableError, BeelineError } from '../common/errors.js';
 import { agentCall } from './routes.js';
+import { MAP_ENTRIES_MAX_AGE_MS } from './observer.js';
 
 /** A datapath that records what the agent asks of it: the agent's seam for tests without a kernel. */
 class FakeDatapath implements NodeDatapath {
@@ -158,6 +159,46 @@ test('the agent serves status and datapath metrics over its unix socket', async 
     await agent.stop();
   }
   assert.deepEqual(dp.calls, ['start', 'close']);
+});
+
+test('metrics scrapes read the maps\' entry counts at most once per MAP_ENTRIES_MAX_AGE_MS', async (t) => {
+  // Counting entries walks every key of every map: the fake counts the walks.
+  class CountingDatapath extends FakeDatapath {
+    walks = 0;
+    override info(opts: { countEntries?: boolean } = {}): DatapathInfo {
+      if (opts.countEntries) this.walks++;
+      return super.info(opts);
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const metricsSock = join(dir, 'metrics.sock');
+  const dp = new CountingDatapath();
+  const agent = new Agent({ ...config(dir), observer: { metrics: { socket: metricsSock, families: ['flow'] } } }, { datapath: dp, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet });
+  await agent.start();
+  const scrape = () =>
+    new Promise<string>((resolve, reject) => {
+      const req = request({ socketPath: metricsSock, agent: false, path: '/metrics' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode}: ${body}`))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    assert.ok(MAP_ENTRIES_MAX_AGE_MS >= 10_000);
+    const before = dp.walks;
+    const first = await scrape();
+    assert.match(first, /^beeline_bpf_map_entries\{map_name="bl_metrics"\} 1$/m);
+    assert.equal(dp.walks, before + 1, 'the first scrape walks the maps');
+    const second = await scrape();
+    assert.match(second, /^beeline_bpf_map_pressure\{map_name="bl_metrics"\} /m);
+    assert.equal(dp.walks, before + 1, 'a second scrape within the interval does not walk them again');
+  } finally {
+    await agent.stop();
+  }
 });
 
 test('IPAM and endpoints: allocate, register, list, delete idempotently, persist across a restart', async (t) => {

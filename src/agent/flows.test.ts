@@ -112,3 +112,50 @@ test('cgroups: a process cgroup maps to its pod by the kubelet\'s pod<uid> direc
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('SOCK flows: a cgroup\'s pod to its local endpoint through the pod index, rebuilt when the endpoints change', async () => {
+  const { mkdtempSync, mkdirSync, statSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const root = mkdtempSync(join(tmpdir(), 'bl-cg-'));
+  try {
+    const uid = '1b4e28ba-2fa1-41d2-883f-0016d3cca427';
+    const container = join(root, 'kubepods', `pod${uid}`, 'web');
+    mkdirSync(container, { recursive: true });
+    const cgroup = String(statSync(container, { bigint: true }).ino);
+    const s = sources();
+    const list = s.src.endpoints() as EndpointModel[];
+    let listed = 0;
+    s.src.endpoints = () => {
+      listed++;
+      return list;
+    };
+    s.src.podCgroupRoot = root;
+    s.src.podByUID = (u) => (u === uid ? { namespace: 'shop', name: 'web-abc' } : undefined);
+    const e = new AgentFlowEnricher(s.src);
+
+    const first = e.endpointByCgroup(cgroup)!;
+    assert.equal(first.ip, '10.0.1.5');
+    assert.equal(first.info.id, 12);
+    assert.equal(first.info.podName, 'web-abc');
+    assert.equal(e.endpointByCgroup(cgroup), first);
+    assert.equal(listed, 1, 'lookups read the index; the endpoint list is read once per version, not per flow');
+    assert.equal(e.endpointByCgroup('999999999'), undefined, 'a cgroup of no pod: no endpoint');
+
+    // The pod's endpoint is replaced (the pod's sandbox recreated: new id, new address).
+    list.splice(0, 1, { ...list[0]!, id: 14, ipv4: '10.0.1.9' });
+    assert.equal(e.endpointByCgroup(cgroup)?.info.id, 12, 'same version: the index still answers');
+    s.bump();
+    const after = e.endpointByCgroup(cgroup)!;
+    assert.equal(after.info.id, 14);
+    assert.equal(after.ip, '10.0.1.9');
+    assert.equal(listed, 2);
+
+    // The pod's endpoint is gone.
+    list.splice(0, 1);
+    s.bump();
+    assert.equal(e.endpointByCgroup(cgroup), undefined);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -103,6 +103,8 @@ export class AgentFlowEnricher implements FlowEnricher {
   readonly nodeName: string;
   #byId = new Map<number, EndpointInfo>();
   #byIP = new Map<string, EndpointInfo>();
+  /** `namespace/name` of a local pod → its endpoint (the first, as the list has them), for SOCK flows. */
+  #byPod = new Map<string, { info: EndpointInfo; ip: string }>();
   #epVersion = -1;
   #labels = new Map<number, string[]>();
   #idVersion = -1;
@@ -135,6 +137,7 @@ export class AgentFlowEnricher implements FlowEnricher {
       this.#epVersion = ev;
       this.#byId.clear();
       this.#byIP.clear();
+      this.#byPod.clear();
       this.#remote.clear();
       for (const ep of this.src.endpoints()) {
         const pod = ep.pod ? this.src.podByIP(ep.ipv4) : undefined;
@@ -147,6 +150,10 @@ export class AgentFlowEnricher implements FlowEnricher {
         };
         this.#byId.set(ep.id, info);
         this.#byIP.set(ep.ipv4, info);
+        if (ep.pod) {
+          const key = `${ep.pod.namespace}/${ep.pod.name}`;
+          if (!this.#byPod.has(key)) this.#byPod.set(key, { info, ip: ep.ipv4 });
+        }
       }
     }
   }
@@ -227,9 +234,7 @@ export class AgentFlowEnricher implements FlowEnricher {
     const pod = uid ? this.src.podByUID(uid) : undefined;
     if (!pod) return undefined;
     this.#refresh();
-    const ep = this.src.endpoints().find((e) => e.pod?.namespace === pod.namespace && e.pod?.name === pod.name);
-    const info = ep ? this.#byId.get(ep.id) : undefined;
-    return ep && info ? { info, ip: ep.ipv4 } : undefined;
+    return this.#byPod.get(`${pod.namespace}/${pod.name}`);
   }
 
   namesForIP(ip: string): string[] {

@@ -29,6 +29,14 @@ export interface ObserverStatus {
   export?: FlowExportStatus;
 }
 
+/**
+ * How old the BPF maps' entry counts in the metrics may be (ms). Counting
+ * walks every key of every map (the conntrack table alone can hold
+ * millions); with this bound the walks are at most one per 10 s, however
+ * many Prometheus servers scrape and however often.
+ */
+export const MAP_ENTRIES_MAX_AGE_MS = 10_000;
+
 /** `host:port` (the last colon splits: `[::1]:4244` too). */
 function hostPort(text: string): { host: string; port: number } {
   const i = text.lastIndexOf(':');
@@ -77,7 +85,7 @@ export class AgentObserver {
       // Past its rate the agent stops reading; the kernel drops and counts, and decoding goes on at full speed.
       onPressure: (paused) => ctx.datapath.pauseEvents?.(paused),
     });
-    this.metrics = new FlowMetrics(cfg.metrics?.families ?? DEFAULT_METRICS, { health: ctx.health });
+    this.metrics = new FlowMetrics(cfg.metrics?.families ?? DEFAULT_METRICS, { health: ctx.health, mapsMaxAgeMs: MAP_ENTRIES_MAX_AGE_MS });
     if (cfg.export) {
       const allow = (cfg.export.allowlist ?? []) as FlowFilter[];
       const deny = (cfg.export.denylist ?? []) as FlowFilter[];

@@ -3,14 +3,19 @@
  * agent writes them and its clients (the CLI, the lab, the relay, tests)
  * read them: `agentGet<AgentReplies['ListEndpoints']>(socket, path)`.
  *
- * Each is the TypeScript the code already used, kept because it is richer
- * than what the generator can say (string literal unions, bigint counters
- * that go on the wire as strings, optional fields), and checked at compile
- * time against the generated message (src/api/conform.ts): a field added to,
- * removed from or retyped in either fails `tsc`. For a bare response message
- * (`option (agent.bare) = true`) the reply is its one field's value.
+ * A reply the generated message says in full is that message as the agent
+ * writes it (`Reply<X__Output>`: AgentStatus, IpamAllocation,
+ * EndpointDeleteResult, MonitorLine in ./types.ts; HealthReply and the
+ * conntrack GC's reply here), never re-declared by hand. The others are the
+ * types of the code that produces them, kept because they say more than the
+ * generator can (bigint counters that go on the wire as strings, an endpoint's
+ * state as a union, fields the contract models as google.protobuf.Value), and
+ * checked at compile time against the generated message (src/api/conform.ts):
+ * a field added to, removed from or retyped in either fails `tsc`. For a bare
+ * response message (`option (agent.bare) = true`) the reply is its one
+ * field's value.
  */
-import type { Conforms, Json, Mirrors } from '../api/conform.js';
+import type { Conforms, Json, Mirrors, Reply } from '../api/conform.js';
 import type { AgentDefinition } from '../api/generated/agent/Agent.js';
 import type { AgentStatus__Output } from '../api/generated/agent/AgentStatus.js';
 import type { BpfLbReply__Output } from '../api/generated/agent/BpfLbReply.js';
@@ -45,12 +50,10 @@ import type { PolicyMapRow } from '../datapath/policy.js';
 import type { ObserverStatus } from './observer.js';
 import type { EndpointPolicyRow, PolicyEnforcement, PolicyManager, PolicyRow, TraceAnswer } from './policy.js';
 import type { ServiceManager, ServiceRow } from './services.js';
-import type { AgentStatus, EndpointCreateRequest, EndpointDeleteResult, EndpointModel, Health, IpamAllocateRequest, IpamAllocation, MonitorLine } from './types.js';
+import type { AgentStatus, EndpointCreateRequest, EndpointDeleteResult, EndpointModel, IpamAllocateRequest, IpamAllocation, MonitorLine } from './types.js';
 
-/** GET /healthz */
-export interface HealthReply {
-  health: Health;
-}
+/** GET /healthz (contract: agent.HealthReply). */
+export type HealthReply = Reply<HealthReply__Output>;
 
 /** An item of GET /v1/endpoints: the endpoint and whether policy is enforced on it. */
 export type EndpointListItem = EndpointModel & { policyEnforcement: PolicyEnforcement };
@@ -101,7 +104,7 @@ export interface AgentReplies {
   ListServices: ServicesReply;
   GetServicesStatus: ReturnType<ServiceManager['status']> | null;
   ListBpfLb: { frontends: LbFrontendRow[]; backends: LbBackendRow[] };
-  ConntrackGc: { deleted: number };
+  ConntrackGc: Reply<ConntrackGcReply__Output>;
   GetPolicyStatus: PolicyStatusReply;
   GetPolicy: PolicyReply;
   TracePolicy: TraceAnswer[];
@@ -120,9 +123,10 @@ export type AgentReply<K extends AgentRpc> = Json<AgentReplies[K]>;
 type ContractRpc = keyof { [K in keyof AgentDefinition as string extends K ? never : K]: 0 };
 
 /**
- * The hand types against the contract. The rest of AgentReplies answers a
- * message whose fields are google.protobuf.Value (not modelled yet: see
- * the end of api/agent/agent.proto).
+ * The replies against the contract: the hand types, and the derived ones
+ * (which keeps Reply honest). The rest of AgentReplies answers a message
+ * whose fields are google.protobuf.Value (not modelled yet: see the end of
+ * api/agent/agent.proto).
  */
 export type ContractChecks = [
   // One reply per rpc of the contract, and no other.

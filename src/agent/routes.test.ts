@@ -10,6 +10,8 @@ import { AgentContractError } from '../common/errors.js';
 import { agentRequest } from './client.js';
 import { agentRoute, agentRoutes, mountAgentRoutes, type AgentHandlers } from './routes.js';
 import { ApiServer } from './server.js';
+import type { HealthReply } from './replies.js';
+import type { AgentStatus, EndpointDeleteResult, IpamAllocation, MapStatus, MonitorLine } from './types.js';
 
 /** The contract files of another api/ directory, loaded as src/api/proto.ts loads ours. */
 function loadRoot(apiDir: string): protobuf.Root {
@@ -149,4 +151,31 @@ test('a hand reply type that drifts from the contract fails the build', { timeou
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('replies derived from the contract (Reply): the message\'s fields, sub-messages present, no synthetic oneof keys', () => {
+  // Each record must name every key of the TypeScript type and no other (tsc checks);
+  // the test checks those keys are the proto message's fields.
+  const keys = {
+    'agent.AgentStatus': { node: 1, lab: 1, version: 1, health: 1, uptimeSeconds: 1, pid: 1, nodeIP: 1, podCIDR: 1, cniNetwork: 1, ipam: 1, kvstore: 1, datapath: 1, endpoints: 1, nodes: 1 } satisfies Record<keyof AgentStatus, 1>,
+    'agent.MapStatus': { name: 1, type: 1, maxEntries: 1, entries: 1 } satisfies Record<keyof MapStatus, 1>,
+    'agent.IpamAllocation': { ip: 1, podCIDR: 1, gateway: 1, mtu: 1 } satisfies Record<keyof IpamAllocation, 1>,
+    'agent.EndpointDeleteResult': { deleted: 1, id: 1 } satisfies Record<keyof EndpointDeleteResult, 1>,
+    'agent.MonitorLine': { node: 1, data: 1, lost: 1 } satisfies Record<keyof MonitorLine, 1>,
+    'agent.HealthReply': { health: 1 } satisfies Record<keyof HealthReply, 1>,
+  };
+  const root = loadRoot(API_DIR);
+  for (const [name, record] of Object.entries(keys)) {
+    assert.deepEqual(Object.keys(record).sort(), root.lookupType(name).fieldsArray.map((f) => f.name).sort(), name);
+  }
+  // Sub-messages are present (the agent always writes them): no null check to read one.
+  const status = { datapath: { maps: [{ name: 'bl_ct4_global', type: 'lru_hash', maxEntries: 2 }] }, kvstore: { state: 'ok' } } as AgentStatus;
+  assert.equal(status.datapath.maps[0]!.entries, undefined, 'entries stays optional (?maps=0)');
+  assert.equal(status.kvstore.state, 'ok');
+  // @ts-expect-error a sub-message is never null in a reply
+  const none: AgentStatus['kvstore'] = null;
+  assert.equal(none, null);
+  // @ts-expect-error an enum is its names only (`degraded`), as the agent writes it
+  const numeric: AgentStatus['health'] = 1;
+  assert.equal(numeric, 1);
 });

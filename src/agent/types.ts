@@ -1,13 +1,25 @@
 /**
  * Shapes of the agent's local API, shared by the agent, the CLI and the lab.
- * The API's contract is api/agent/agent.proto: the replies here (AgentStatus,
- * EndpointModel, IpamAllocation, EndpointDeleteResult, MonitorLine, …) stay
- * hand-written where they are richer than the generated types (string literal
- * unions, optional fields), and src/agent/replies.ts checks each against its
- * generated message at compile time; AgentReplies there names every rpc's reply.
+ * The API's contract is api/agent/agent.proto. Its replies (AgentStatus,
+ * IpamAllocation, EndpointDeleteResult, MonitorLine, …) are the generated
+ * messages (src/api/generated/agent/), as the agent writes them (`Reply`:
+ * sub-messages present), never re-declared by hand. What stays hand-written
+ * here is the agent's own model and configuration (EndpointModel, AgentConfig,
+ * ObserverConfig) and the requests; src/agent/replies.ts checks EndpointModel
+ * and the requests against their messages at compile time, and AgentReplies
+ * there names every rpc's reply.
  */
+import type { Reply } from '../api/conform.js';
+import type { AgentStatus__Output } from '../api/generated/agent/AgentStatus.js';
+import type { AttachmentStatus__Output } from '../api/generated/agent/AttachmentStatus.js';
+import type { EndpointDeleteResult__Output } from '../api/generated/agent/EndpointDeleteResult.js';
+import type { Health__Output } from '../api/generated/agent/Health.js';
+import type { IpamAllocation__Output } from '../api/generated/agent/IpamAllocation.js';
+import type { MapStatus__Output } from '../api/generated/agent/MapStatus.js';
+import type { MonitorLine__Output } from '../api/generated/agent/MonitorLine.js';
 
-export type Health = 'ok' | 'degraded' | 'failed';
+/** The agent's health: `ok`, `degraded` or `failed` (contract: agent.Health). */
+export type Health = Health__Output;
 
 /** What the lab writes for each node agent (`agent.json`), and `beeline agent --config` reads. */
 export interface AgentConfig {
@@ -97,48 +109,22 @@ export interface ObserverConfig {
   export?: { path: string; maxSizeBytes?: number; maxBackups?: number; allowlist?: unknown[]; denylist?: unknown[] };
 }
 
-export interface MapStatus {
-  name: string;
-  type: string;
-  maxEntries: number;
-  /** Absent when the caller asked for none (GET /v1/status?maps=0): counting walks every key of the map. */
-  entries?: number;
-}
+/**
+ * A BPF map in GET /v1/status: name, type, max entries, and `entries`
+ * (absent when the caller asked for none, GET /v1/status?maps=0: counting
+ * walks every key of the map). Contract: agent.MapStatus.
+ */
+export type MapStatus = Reply<MapStatus__Output>;
 
-export interface AttachmentStatus {
-  iface: string;
-  direction: 'ingress' | 'egress';
-  program: string;
-}
+/** A program attached to an interface, in GET /v1/status (contract: agent.AttachmentStatus). */
+export type AttachmentStatus = Reply<AttachmentStatus__Output>;
 
-/** GET /v1/status (contract: agent.AgentStatus). */
-export interface AgentStatus {
-  node: string;
-  lab: string;
-  version: string;
-  health: Health;
-  uptimeSeconds: number;
-  pid: number;
-  nodeIP: string;
-  /** The node's pod CIDR, claimed from the cluster pool. */
-  podCIDR: string;
-  /** Name of the CNI network this agent serves (the conflist's `name`). */
-  cniNetwork: string;
-  ipam: { used: number; capacity: number };
-  kvstore: { state: 'ok' | 'unreachable' | 'disabled'; endpoint: string; message?: string };
-  datapath: {
-    state: 'ok' | 'failed';
-    mode: string;
-    routing: string;
-    message?: string;
-    attachments: AttachmentStatus[];
-    maps: MapStatus[];
-    events: { read: number; lost: number };
-  };
-  endpoints: { count: number };
-  /** Other nodes this agent has programmed. */
-  nodes: { count: number };
-}
+/**
+ * GET /v1/status: the node, its pod CIDR and CNI network, IPAM, kvstore,
+ * datapath (attachments, maps, events), endpoint and node counts
+ * (contract: agent.AgentStatus).
+ */
+export type AgentStatus = Reply<AgentStatus__Output>;
 
 // ---- IPAM (the CNI plugin asks the agent, like Cilium's POST /ipam) ----
 
@@ -148,17 +134,14 @@ export interface IpamAllocateRequest {
   owner: string;
 }
 
-/** Answer to POST /v1/ipam/allocate */
-export interface IpamAllocation {
-  /** The pod's address, e.g. 10.0.1.5 (configured as /32 in the pod). */
-  ip: string;
-  /** The node's pod CIDR the address comes from, e.g. 10.0.1.0/24. */
-  podCIDR: string;
-  /** The pod's default gateway: the node's router address (first of the pod CIDR). */
-  gateway: string;
-  /** MTU for the pod's interface: the uplink's, less the tunnel overhead in tunnel mode. */
-  mtu?: number;
-}
+/**
+ * Answer to POST /v1/ipam/allocate: the pod's address `ip` (e.g. 10.0.1.5,
+ * configured as /32 in the pod), the node's `podCIDR` it comes from, the
+ * pod's default `gateway` (the node's router address, first of the pod
+ * CIDR), and `mtu` for the pod's interface (the uplink's, less the tunnel
+ * overhead in tunnel mode). Contract: agent.IpamAllocation.
+ */
+export type IpamAllocation = Reply<IpamAllocation__Output>;
 
 /** POST /v1/ipam/release — idempotent */
 export interface IpamReleaseRequest {
@@ -213,21 +196,14 @@ export interface EndpointModel {
   createdAt: string;
 }
 
-/** DELETE /v1/endpoints?containerID=…&ifname=… — idempotent */
-export interface EndpointDeleteResult {
-  deleted: boolean;
-  id?: number;
-}
+/** DELETE /v1/endpoints?containerID=…&ifname=… (idempotent): `deleted`, and the endpoint's `id` when there was one (contract: agent.EndpointDeleteResult). */
+export type EndpointDeleteResult = Reply<EndpointDeleteResult__Output>;
 
 /**
  * GET /v1/monitor streams NDJSON, one line per datapath event, written as the
- * ring buffer delivers them: the raw event bytes (decode with the generated
- * codecs; every event starts with struct bl_notify_hdr), plus the node name.
- * A line `{"lost": N}` reports events the kernel could not queue since the last one.
+ * ring buffer delivers them: `data`, base64 of the raw event bytes as read
+ * from bl_events (decode with the generated codecs; every event starts with
+ * struct bl_notify_hdr), plus the `node` name. A line `{"lost": N}` reports
+ * events the kernel could not queue since the last one. Contract: agent.MonitorLine.
  */
-export interface MonitorLine {
-  node: string;
-  /** base64 of the event record as read from bl_events */
-  data?: string;
-  lost?: number;
-}
+export type MonitorLine = Reply<MonitorLine__Output>;

@@ -59,3 +59,18 @@ export type Json<T> = T extends bigint
     : T extends object
       ? { [K in keyof T]: Json<T[K]> }
       : T;
+
+/**
+ * A generated `__Output` message as the agent writes it and its clients read
+ * it, for reply types derived from the contract instead of written by hand
+ * (`type AgentStatus = Reply<AgentStatus__Output>`): every sub-message
+ * present (the decoder types a message field `| null`; the agent always
+ * writes it), and without the synthetic oneof keys proto3 `optional` adds
+ * (`_entries`). Scalars, enums (string unions), optional fields, lists and
+ * maps are the generated ones.
+ */
+export type Reply<G> = G extends readonly (infer I)[]
+  ? Reply<I>[]
+  : G extends object
+    ? { [K in keyof G as K extends `_${string}` ? never : K]: Reply<NonNullable<G[K]>> }
+    : G;

@@ -463,6 +463,42 @@ test('agent health: read at scrape from the agent, or pushed with setters', asyn
   assert.equal(series(s, 'beeline_endpoints').get(''), 9);
 });
 
+test('map entry counts are cached: the maps are walked at most once per mapsMaxAgeMs, however many scrapes', async () => {
+  // A datapath whose info({ countEntries: true }) is the expensive walk: every call counted.
+  const datapath = {
+    walks: 0,
+    ct: 100,
+    info(opts: { countEntries?: boolean } = {}) {
+      if (opts.countEntries) this.walks++;
+      return { maps: [{ name: 'bl_ct4_global', maxEntries: 1000, ...(opts.countEntries ? { entries: this.ct } : {}) }] };
+    },
+  };
+  let clock = 1_000_000;
+  const m = new FlowMetrics(['flow'], {
+    mapsMaxAgeMs: 10_000,
+    now: () => clock,
+    health: { maps: () => datapath.info({ countEntries: true }).maps.map((x) => ({ name: x.name, entries: x.entries ?? 0, maxEntries: x.maxEntries })) },
+  });
+  const entries = async () => series(parseExposition(await m.metrics()), 'beeline_bpf_map_entries').get('map_name=bl_ct4_global');
+
+  assert.equal(await entries(), 100);
+  assert.equal(datapath.walks, 1, 'one scrape, three map gauges: one walk');
+  datapath.ct = 200;
+  clock += 9_999;
+  assert.equal(await entries(), 100, 'within the interval a scrape reads the cached counts');
+  // Two scrapers at once, still within the interval.
+  const [a, b] = await Promise.all([m.metrics(), m.metrics()]);
+  assert.equal(series(parseExposition(a), 'beeline_bpf_map_entries').get('map_name=bl_ct4_global'), 100);
+  assert.equal(series(parseExposition(b), 'beeline_bpf_map_entries').get('map_name=bl_ct4_global'), 100);
+  assert.equal(datapath.walks, 1, 'four scrapes within 10 s: one walk');
+
+  clock += 1;
+  assert.equal(await entries(), 200, 'once the counts are mapsMaxAgeMs old the next scrape walks again');
+  assert.equal(datapath.walks, 2);
+  assert.equal(await entries(), 200);
+  assert.equal(datapath.walks, 2);
+});
+
 test('bad metrics options: MetricsConfigError with a stable code and the option quoted', () => {
   const bad: [string[] | string, RegExp][] = [
     [['flow', 'flws'], /hubble metrics "flws": metric 'flws' does not exist/],

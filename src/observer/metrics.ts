@@ -1050,9 +1050,9 @@ export interface MapFill {
 }
 
 /**
- * The agent's live state, read when Prometheus scrapes (no timers). Each
- * function is optional; a value pushed with a setter is used where a
- * function is absent.
+ * The agent's live state, read when Prometheus scrapes (no timers); `maps`
+ * at most once per scrape and per `mapsMaxAgeMs`. Each function is
+ * optional; a value pushed with a setter is used where a function is absent.
  */
 export interface AgentHealthSource {
   maps?(): readonly MapFill[];
@@ -1068,6 +1068,15 @@ export interface FlowMetricsOptions {
   openMetrics?: boolean;
   /** Read at scrape time for the beeline_* gauges. */
   health?: AgentHealthSource;
+  /**
+   * How old `health.maps()`'s answer may be when a scrape reads it, in ms.
+   * Counting a map's entries walks every key, so an agent bounds the walks
+   * whatever the number of scrapers and their interval (the agent passes
+   * MAP_ENTRIES_MAX_AGE_MS). Default 0: asked once per scrape.
+   */
+  mapsMaxAgeMs?: number;
+  /** The clock the maps' age is measured with (ms); default Date.now. */
+  now?: () => number;
 }
 
 /**
@@ -1116,15 +1125,26 @@ export class FlowMetrics {
         }
       },
     });
-    // Three gauges read the maps; ask the agent once per scrape (prom-client
-    // runs every collect in one synchronous pass, the microtask comes after).
-    let scrapeMaps: readonly MapFill[] | undefined;
+    // Three gauges read the maps; the agent is asked at most once per scrape
+    // (prom-client runs every collect in one synchronous pass, the microtask
+    // comes after), and not again until its answer is mapsMaxAgeMs old.
+    const maxAgeMs = options.mapsMaxAgeMs ?? 0;
+    const now = options.now ?? Date.now;
+    let mapsRead: readonly MapFill[] | undefined;
+    let mapsReadAt = 0;
+    let inScrape = false;
     const mapsNow = () => {
-      if (scrapeMaps === undefined) {
-        scrapeMaps = this.health.maps?.() ?? this.mapsState;
-        queueMicrotask(() => (scrapeMaps = undefined));
+      const read = this.health.maps;
+      if (!read) return this.mapsState;
+      if (mapsRead === undefined || (!inScrape && now() - mapsReadAt >= maxAgeMs)) {
+        mapsRead = read.call(this.health);
+        mapsReadAt = now();
       }
-      return scrapeMaps;
+      if (!inScrape) {
+        inScrape = true;
+        queueMicrotask(() => (inScrape = false));
+      }
+      return mapsRead;
     };
     const mapGauge = (name: string, help: string, value: (m: MapFill) => number) =>
       new Gauge({
