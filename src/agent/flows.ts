@@ -118,6 +118,8 @@ export class AgentFlowEnricher implements FlowEnricher {
   #cgroupScanAt = 0;
   /** Remote addresses resolved once, until identities or endpoints change (pods keep their address for life). */
   #remote = new Map<string, EndpointInfo>();
+  /** Other addresses (world, hosts, CIDR identities): kept while bl_ipcache gives them the same identity. */
+  #other = new Map<string, EndpointInfo>();
 
   constructor(private readonly src: FlowSources) {
     this.nodeName = src.nodeName;
@@ -131,6 +133,7 @@ export class AgentFlowEnricher implements FlowEnricher {
       for (const i of this.src.identities()) this.#labels.set(i.id, i.labels.map(formatLabel));
       this.#epVersion = -1;
       this.#remote.clear();
+      this.#other.clear();
     }
     const ev = this.src.endpointsVersion();
     if (ev !== this.#epVersion) {
@@ -171,6 +174,11 @@ export class AgentFlowEnricher implements FlowEnricher {
     if (known) return known;
     const identity = this.src.identityOfIP(ip);
     const pod = this.src.podByIP(ip);
+    if (!pod) {
+      // Not a pod: the same answer object while the address keeps its identity (flows share messages by it).
+      const other = this.#other.get(ip);
+      if (other && other.identity === identity) return other;
+    }
     const info: EndpointInfo = {
       identity,
       labels: this.#labels.get(identity) ?? reservedIdentity(identity)?.labels.map(formatLabel) ?? [],
@@ -178,10 +186,9 @@ export class AgentFlowEnricher implements FlowEnricher {
       ...(pod?.workload ? { workloads: [pod.workload] } : {}),
     };
     // Only pods are cached: an address's identity may change (CIDR policies, nodes coming and going).
-    if (pod) {
-      if (this.#remote.size > 65536) this.#remote.clear();
-      this.#remote.set(ip, info);
-    }
+    const cache = pod ? this.#remote : this.#other;
+    if (cache.size > 65536) cache.clear();
+    cache.set(ip, info);
     return info;
   }
 

@@ -154,6 +154,31 @@ export function toProtoJson(typeName: string, msg: object): unknown {
 
 type Encoder = (v: unknown) => string | undefined;
 const encoders = new Map<string, Encoder>();
+/** Encoders by the name callers pass (lookupType walks the namespace: once per name, not per message). */
+const encodersByTypeName = new Map<string, Encoder>();
+
+/** A JSON string literal: most strings need no escaping, and JSON.stringify costs twice a test for it. */
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+function jsonString(v: string): string {
+  return PLAIN_STRING.test(v) ? `"${v}"` : JSON.stringify(v);
+}
+
+/**
+ * Frozen values (messages and lists) are encoded once and remembered by
+ * identity: they cannot change. The flow converter shares frozen endpoint
+ * messages and label lists between the flows of the same endpoint, so a
+ * flow's biggest parts are written once per endpoint, not once per flow.
+ */
+function rememberFrozen(encode: (v: unknown) => string | undefined): Encoder {
+  const known = new WeakMap<object, string | undefined>();
+  return (v) => {
+    if (typeof v !== 'object' || v === null || !Object.isFrozen(v)) return encode(v);
+    if (known.has(v)) return known.get(v);
+    const text = encode(v);
+    known.set(v, text);
+    return text;
+  };
+}
 
 /**
  * The same mapping as toProtoJson, straight to JSON text: one encoder per
@@ -163,7 +188,12 @@ const encoders = new Map<string, Encoder>();
  * JSON.stringify(toProtoJson(typeName, msg)).
  */
 export function toProtoJsonString(typeName: string, msg: object): string {
-  return messageEncoder(protoRoot().lookupType(typeName))(msg) ?? '{}';
+  let enc = encodersByTypeName.get(typeName);
+  if (!enc) {
+    enc = messageEncoder(protoRoot().lookupType(typeName));
+    encodersByTypeName.set(typeName, enc);
+  }
+  return enc(msg) ?? '{}';
 }
 
 function messageEncoder(type: protobuf.Type): Encoder {
@@ -206,11 +236,15 @@ function messageEncoder(type: protobuf.Type): Encoder {
     }
     if (field.repeated) {
       const item = t instanceof protobuf.Type ? messageEncoder(t) : scalarEncoder(field, true);
+      const list = rememberFrozen((v: unknown) => {
+        const a = v as unknown[];
+        let out = '[';
+        for (let i = 0; i < a.length; i++) out += (i ? ',' : '') + (item(a[i]) ?? (t instanceof protobuf.Type ? '{}' : 'null'));
+        return `${out}]`;
+      });
       return { name: field.name, write: (v: unknown) => {
         if (!Array.isArray(v) || v.length === 0) return undefined;
-        let out = `${key}[`;
-        for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + (item(v[i]) ?? (t instanceof protobuf.Type ? '{}' : 'null'));
-        return `${out}]`;
+        return key + list(v);
       } };
     }
     return { name: field.name, write: (v: unknown) => {
@@ -218,7 +252,7 @@ function messageEncoder(type: protobuf.Type): Encoder {
       return text === undefined ? undefined : key + text;
     } };
   });
-  impl = (v) => {
+  impl = rememberFrozen((v) => {
     const msg = v as Record<string, unknown>;
     let out = '';
     for (const p of parts) {
@@ -228,7 +262,7 @@ function messageEncoder(type: protobuf.Type): Encoder {
       if (text !== undefined) out += (out ? ',' : '') + text;
     }
     return `{${out}}`;
-  };
+  });
   return enc;
 }
 
@@ -246,7 +280,7 @@ function scalarEncoder(field: protobuf.Field, keepDefault: boolean): Encoder {
   }
   if (INT64.has(field.type)) return (v) => (v === undefined || v === null || (!keepDefault && isDefault(v)) ? undefined : `"${String(v)}"`);
   if (field.type === 'bytes') return (v) => (v === undefined || v === null || (!keepDefault && (v as Uint8Array).length === 0) ? undefined : `"${Buffer.from(v as Uint8Array).toString('base64')}"`);
-  if (field.type === 'string') return (v) => (v === undefined || v === null || (!keepDefault && v === '') ? undefined : JSON.stringify(v));
+  if (field.type === 'string') return (v) => (v === undefined || v === null || (!keepDefault && v === '') ? undefined : typeof v === 'string' ? jsonString(v) : JSON.stringify(v));
   if (field.type === 'bool') return (v) => (v === undefined || v === null || (!keepDefault && v === false) ? undefined : v ? 'true' : 'false');
   return (v) => (v === undefined || v === null || (!keepDefault && (v === 0 || v === '0')) ? undefined : String(Number(v)));
 }

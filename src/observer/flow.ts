@@ -285,9 +285,15 @@ function resolveEndpoint(enricher: FlowEnricher, ip: string | undefined, datapat
     return { ID: 0, identity: datapathIdentity, namespace: '', labels: identityLabels(enricher, datapathIdentity) as string[], pod_name: '', workloads: undefined };
   }
   const identity = datapathIdentity !== 0 ? datapathIdentity : info.identity;
+  // The usual case: the caches agree with the datapath. Every flow of the endpoint shares one frozen message.
+  const shared = identity === info.identity;
+  if (shared) {
+    const known = SHARED_ENDPOINTS.get(info);
+    if (known) return known;
+  }
   const local = info.id !== undefined && info.id !== 0;
-  const labels = (local || identity === info.identity) && info.labels.length ? sortedLabels(info.labels) : identityLabels(enricher, identity);
-  return {
+  const labels = (local || shared) && info.labels.length ? sortedLabels(info.labels) : identityLabels(enricher, identity);
+  const ep: Endpoint = {
     ID: local ? info.id! : 0,
     identity,
     namespace: info.namespace ?? '',
@@ -295,7 +301,20 @@ function resolveEndpoint(enricher: FlowEnricher, ip: string | undefined, datapat
     pod_name: info.podName ?? '',
     workloads: info.workloads,
   };
+  if (!shared) return ep;
+  // Frozen, with its labels: nothing may change a shared message, and the JSON encoder remembers frozen values (src/api/proto.ts).
+  Object.freeze(labels);
+  SHARED_ENDPOINTS.set(info, Object.freeze(ep));
+  return ep;
 }
+
+/**
+ * The endpoint message of an EndpointInfo whose identity the datapath
+ * confirmed. The enricher hands out the same EndpointInfo object until what
+ * it knows of the endpoint changes (then a new one), so the message can be
+ * shared by identity of the info.
+ */
+const SHARED_ENDPOINTS = new WeakMap<EndpointInfo, Endpoint>();
 
 // ---- policies
 

@@ -242,6 +242,11 @@ export class FlowExporter {
       this.counters.dropped++;
       return;
     }
+    // Full: drop before paying for the encoding (a line is rarely more than a few kB, so this only ever errs by one line).
+    if (this.pendingBytes >= this.maxBufferedBytes) {
+      this.counters.dropped++;
+      return;
+    }
     let line: string;
     try {
       if (this.match && !this.match(flow)) {
