@@ -126,6 +126,20 @@ function captured(record: Uint8Array, hdr: BlNotifyHdr, dataOff: number, dataSiz
   return record.subarray(dataOff, dataOff + n);
 }
 
+/**
+ * What the notifications that carry a packet share: the struct (decoded in
+ * place from a record at least its size), its header, the first hdr.len_cap
+ * bytes of its data[] and the decoded packet.
+ */
+function withPacket<S extends { hdr: BlNotifyHdr }>(record: Uint8Array, decode: (b: Uint8Array) => S, size: number, dataOff: number) {
+  const s = decode(sized(record, size));
+  const capture = captured(record, s.hdr, dataOff, size - dataOff);
+  return { s, hdr: s.hdr, capture, packet: decodePacket(capture) };
+}
+
+const shortHeader = (what: string, length: number, dataOff: number) =>
+  length < dataOff ? `${what} record of ${length} bytes is shorter than its ${dataOff}-byte header` : undefined;
+
 /** Decodes one bl_events record. */
 export function decodeMonitorEvent(record: Uint8Array): MonitorEvent {
   const length = record.length;
@@ -134,25 +148,16 @@ export function decodeMonitorEvent(record: Uint8Array): MonitorEvent {
   // hdr.type is the first byte; the known types' codecs decode the header with the rest.
   switch (record[0]) {
     case BlEventType.BL_EVENT_TRACE: {
-      const trace = decodeBlTraceNotify(sized(record, BL_TRACE_NOTIFY_SIZE));
-      const hdr = trace.hdr;
-      const capture = captured(record, hdr, TRACE_DATA, BL_TRACE_NOTIFY_SIZE - TRACE_DATA);
-      const ev: TraceEvent = { kind: 'trace', hdr, trace, capture, packet: decodePacket(capture), length };
-      return withNotes(ev, length < TRACE_DATA ? `trace record of ${length} bytes is shorter than its ${TRACE_DATA}-byte header` : undefined);
+      const { s: trace, hdr, capture, packet } = withPacket(record, decodeBlTraceNotify, BL_TRACE_NOTIFY_SIZE, TRACE_DATA);
+      return withNotes<TraceEvent>({ kind: 'trace', hdr, trace, capture, packet, length }, shortHeader('trace', length, TRACE_DATA));
     }
     case BlEventType.BL_EVENT_DROP: {
-      const drop = decodeBlDropNotify(sized(record, BL_DROP_NOTIFY_SIZE));
-      const hdr = drop.hdr;
-      const capture = captured(record, hdr, DROP_DATA, BL_DROP_NOTIFY_SIZE - DROP_DATA);
-      const ev: DropEvent = { kind: 'drop', hdr, drop, capture, packet: decodePacket(capture), length };
-      return withNotes(ev, length < DROP_DATA ? `drop record of ${length} bytes is shorter than its ${DROP_DATA}-byte header` : undefined);
+      const { s: drop, hdr, capture, packet } = withPacket(record, decodeBlDropNotify, BL_DROP_NOTIFY_SIZE, DROP_DATA);
+      return withNotes<DropEvent>({ kind: 'drop', hdr, drop, capture, packet, length }, shortHeader('drop', length, DROP_DATA));
     }
     case BlEventType.BL_EVENT_POLICY_VERDICT: {
-      const verdict = decodeBlPolicyVerdictNotify(sized(record, BL_POLICY_VERDICT_NOTIFY_SIZE));
-      const hdr = verdict.hdr;
-      const capture = captured(record, hdr, POLICY_VERDICT_DATA, BL_POLICY_VERDICT_NOTIFY_SIZE - POLICY_VERDICT_DATA);
-      const ev: PolicyVerdictEvent = { kind: 'policy-verdict', hdr, verdict, capture, packet: decodePacket(capture), length };
-      return withNotes(ev, length < POLICY_VERDICT_DATA ? `policy verdict record of ${length} bytes is shorter than its ${POLICY_VERDICT_DATA}-byte header` : undefined);
+      const { s: verdict, hdr, capture, packet } = withPacket(record, decodeBlPolicyVerdictNotify, BL_POLICY_VERDICT_NOTIFY_SIZE, POLICY_VERDICT_DATA);
+      return withNotes<PolicyVerdictEvent>({ kind: 'policy-verdict', hdr, verdict, capture, packet, length }, shortHeader('policy verdict', length, POLICY_VERDICT_DATA));
     }
     case BlEventType.BL_EVENT_TRACE_SOCK: {
       const sock = decodeBlTraceSockNotify(sized(record, BL_TRACE_SOCK_NOTIFY_SIZE));

@@ -319,17 +319,42 @@ const hex2 = (n: number) => HEX2[n]!;
 
 /** `aa:bb:cc:dd:ee:ff`, as Go's net.HardwareAddr prints. */
 export function formatMac(b: Uint8Array, off = 0): string {
-  return `${HEX2[b[off]!]}:${HEX2[b[off + 1]!]}:${HEX2[b[off + 2]!]}:${HEX2[b[off + 3]!]}:${HEX2[b[off + 4]!]}:${HEX2[b[off + 5]!]}`;
+  const key = (b[off]! * 2 ** 40) + (b[off + 1]! * 2 ** 32) + ((b[off + 2]! << 24) >>> 0) + (b[off + 3]! << 16) + (b[off + 4]! << 8) + b[off + 5]!;
+  let text = MAC_TEXT.get(key);
+  if (text === undefined) {
+    text = `${HEX2[b[off]!]}:${HEX2[b[off + 1]!]}:${HEX2[b[off + 2]!]}:${HEX2[b[off + 3]!]}:${HEX2[b[off + 4]!]}:${HEX2[b[off + 5]!]}`;
+    remember(MAC_TEXT, key, text);
+  }
+  return text;
 }
 
 /** Dotted quad of the four bytes at off. */
 export function formatIpv4(b: Uint8Array, off = 0): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  return formatIpv4Number(((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0);
 }
 
 /** An IPv4 address held in a number in network order (as __be32 fields are decoded). */
 export function formatIpv4Number(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  let text = IPV4_TEXT.get(n);
+  if (text === undefined) {
+    text = `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+    remember(IPV4_TEXT, n, text);
+  }
+  return text;
+}
+
+/**
+ * The text of addresses seen lately, by value: every packet of a flow names
+ * the same few addresses, and sharing one string each keeps the flows a node
+ * holds smaller (and the garbage collector's work with them). Bounded.
+ */
+const IPV4_TEXT = new Map<number, string>();
+const MAC_TEXT = new Map<number, string>();
+const TEXT_CACHE_MAX = 65536;
+
+function remember(cache: Map<number, string>, key: number, text: string): void {
+  if (cache.size >= TEXT_CACHE_MAX) cache.clear();
+  cache.set(key, text);
 }
 
 /** RFC 5952 text form: lower-case, leading zeros dropped, the longest run of two or more zero groups as `::`. */

@@ -16,7 +16,7 @@ import type { Flow, FlowPredicate } from './types.js';
 /** Default bound of the decode queue (records waiting to be decoded). */
 export const DEFAULT_QUEUE_SIZE = 16384;
 /** Records decoded per event-loop turn. */
-export const DEFAULT_BATCH_SIZE = 4096;
+export const DEFAULT_BATCH_SIZE = 1024;
 
 export interface FlowPipelineOptions {
   /** Record → flow; undefined for records that are not flows. Must not throw on bad input (if it does, the record is counted as a decode error). */
