@@ -64,13 +64,25 @@ export function timestampJson(seconds: number | string | bigint, nanos: number):
     lastSeconds = s;
     lastBase = new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, '');
   }
+  // A flow's time is written twice in a row (the flow's and the response's): the second is free.
+  if (nanos === lastNanos && s === lastTextSeconds) return lastText;
   const base = lastBase;
-  if (!nanos) return `${base}Z`;
-  let frac = String(nanos).padStart(9, '0');
-  if (frac.endsWith('000000')) frac = frac.slice(0, 3);
-  else if (frac.endsWith('000')) frac = frac.slice(0, 6);
-  return `${base}.${frac}Z`;
+  let text: string;
+  if (!nanos) text = `${base}Z`;
+  else {
+    let frac = String(nanos).padStart(9, '0');
+    if (frac.endsWith('000000')) frac = frac.slice(0, 3);
+    else if (frac.endsWith('000')) frac = frac.slice(0, 6);
+    text = `${base}.${frac}Z`;
+  }
+  lastTextSeconds = s;
+  lastNanos = nanos;
+  lastText = text;
+  return text;
 }
+let lastTextSeconds = NaN;
+let lastNanos = NaN;
+let lastText = '';
 
 /** Parses an RFC 3339 timestamp into seconds and nanos, or undefined. */
 export function parseTimestampJson(text: string): { seconds: number; nanos: number } | undefined {
