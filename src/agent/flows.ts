@@ -185,7 +185,7 @@ export class AgentFlowEnricher implements FlowEnricher {
       ...(pod ? { namespace: pod.namespace, podName: pod.name } : {}),
       ...(pod?.workload ? { workloads: [pod.workload] } : {}),
     };
-    // Only pods are cached: an address's identity may change (CIDR policies, nodes coming and going).
+    // Pods are kept for life; other addresses only while bl_ipcache gives them the same identity (CIDR policies, nodes coming and going).
     const cache = pod ? this.#remote : this.#other;
     if (cache.size > 65536) cache.clear();
     cache.set(ip, info);

@@ -92,3 +92,19 @@ test('the compiled JSON text encoder writes what JSON.stringify(toProtoJson(...)
   ];
   for (const [type, m] of msgs) assert.equal(toProtoJsonString(type, m), JSON.stringify(toProtoJson(type, m)), type);
 });
+
+test('the text encoder remembers frozen values only: a shared frozen endpoint is written once, a changed unfrozen one as it is now', async () => {
+  const { toProtoJsonString } = await import('./proto.js');
+  const shared = Object.freeze({ ID: 3, identity: 1000, namespace: 'ns', labels: Object.freeze(['k8s:app=x', 'k8s:io.kubernetes.pod.namespace=ns']), pod_name: 'x-1' });
+  const a = { flow: { uuid: 'a', verdict: 'FORWARDED', source: shared, destination: shared }, node_name: 'n1' };
+  const b = { flow: { uuid: 'b', verdict: 'DROPPED', source: shared }, node_name: 'n2' };
+  for (const m of [a, b, a]) assert.equal(toProtoJsonString('observer.GetFlowsResponse', m), JSON.stringify(toProtoJson('observer.GetFlowsResponse', m)));
+  const open = { ID: 4, identity: 1001, namespace: 'ns', labels: ['k8s:app=y'], pod_name: 'y-1' };
+  const c = { flow: { uuid: 'c', source: open }, node_name: 'n1' };
+  const before = toProtoJsonString('observer.GetFlowsResponse', c);
+  open.pod_name = 'y-2';
+  open.labels.push('k8s:tier=z');
+  const after = toProtoJsonString('observer.GetFlowsResponse', c);
+  assert.notEqual(after, before);
+  assert.equal(after, JSON.stringify(toProtoJson('observer.GetFlowsResponse', c)));
+});

@@ -176,21 +176,26 @@ function jsonString(v: string): string {
 }
 
 /**
- * Frozen values (messages and lists) are encoded once and remembered by
- * identity: they cannot change. The flow converter shares frozen endpoint
+ * Frozen values (of the types in SHARED_MESSAGES, and lists of strings) are
+ * encoded once and remembered by identity: they cannot change. The flow converter shares frozen endpoint
  * messages and label lists between the flows of the same endpoint, so a
  * flow's biggest parts are written once per endpoint, not once per flow.
  */
-function rememberFrozen(encode: (v: unknown) => string | undefined): Encoder {
-  const known = new WeakMap<object, string | undefined>();
+function rememberFrozen(encode: (v: unknown) => string): (v: unknown) => string {
+  const known = new WeakMap<object, string>();
   return (v) => {
     if (typeof v !== 'object' || v === null || !Object.isFrozen(v)) return encode(v);
-    if (known.has(v)) return known.get(v);
-    const text = encode(v);
-    known.set(v, text);
+    let text = known.get(v);
+    if (text === undefined) {
+      text = encode(v);
+      known.set(v, text);
+    }
     return text;
   };
 }
+
+/** The message types and lists worth remembering: what flows share (the check costs every other value a little). */
+const SHARED_MESSAGES = new Set(['flow.Endpoint']);
 
 /**
  * The same mapping as toProtoJson, straight to JSON text: one encoder per
@@ -248,12 +253,14 @@ function messageEncoder(type: protobuf.Type): Encoder {
     }
     if (field.repeated) {
       const item = t instanceof protobuf.Type ? messageEncoder(t) : scalarEncoder(field, true);
-      const list = rememberFrozen((v: unknown) => {
+      const encodeList = (v: unknown) => {
         const a = v as unknown[];
         let out = '[';
         for (let i = 0; i < a.length; i++) out += (i ? ',' : '') + (item(a[i]) ?? (t instanceof protobuf.Type ? '{}' : 'null'));
         return `${out}]`;
-      });
+      };
+      // Lists of strings are labels, names: shared between flows.
+      const list = field.type === 'string' ? rememberFrozen(encodeList) : encodeList;
       return { name: field.name, write: (v: unknown) => {
         if (!Array.isArray(v) || v.length === 0) return undefined;
         return key + list(v);
@@ -264,18 +271,25 @@ function messageEncoder(type: protobuf.Type): Encoder {
       return text === undefined ? undefined : key + text;
     } };
   });
-  impl = rememberFrozen((v) => {
-    const msg = v as Record<string, unknown>;
-    let out = '';
-    for (const p of parts) {
-      const x = msg[p.name];
-      if (x === undefined) continue;
-      const text = p.write(x);
-      if (text !== undefined) out += (out ? ',' : '') + text;
-    }
-    return `{${out}}`;
-  });
+  impl = SHARED_MESSAGES.has(name) ? rememberFrozen(compileFields(parts)) : compileFields(parts);
   return enc;
+}
+
+/**
+ * One message's encoder as straight-line code: a named property read and a
+ * call of that field's writer per field, in field order. Each read and call
+ * site sees one shape and one function, so V8 keeps them fast (a loop over
+ * the fields would make both megamorphic); protobufjs compiles its codecs
+ * the same way.
+ */
+function compileFields(parts: { name: string; write: (v: unknown) => string | undefined }[]): (v: unknown) => string {
+  let body = 'return function encode(m) {\n  let o = "", x, t;\n';
+  parts.forEach((p, i) => {
+    body += `  x = m[${JSON.stringify(p.name)}];\n  if (x !== undefined) { t = W[${i}](x); if (t !== undefined) o = o === "" ? t : o + "," + t; }\n`;
+  });
+  body += '  return "{" + o + "}";\n};';
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the proto's own field names (JSON-quoted), no outside text
+  return new Function('W', body)(parts.map((p) => p.write)) as (v: unknown) => string;
 }
 
 /** A scalar or enum field; `keepDefault`: write default values too (oneof members, list items, wrappers). */
