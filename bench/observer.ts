@@ -49,7 +49,7 @@
  *
  *   node dist/bench/observer.js [--rounds 3] [--duration 3]
  *        [--rates 10000,25000,50000,75000,100000,200000,400000,max] [--arms pipeline,full]
- *        [--pipeline yes|no] [--lab yes|no] [--lab-rounds 3] [--seconds 8] [--concurrency 16]
+ *        [--pipeline yes|no] [--lab yes|no] [--lab-rounds 3] [--seconds 8] [--concurrency 16] [--mode close|keepalive]
  *        [--out bench/results/observer.json]
  * Wrap in `flock /tmp/beeline-heavy.lock` (make bench-observer does).
  */
