@@ -250,6 +250,42 @@ test('error: L7 rules on a port without a protocol', () => {
   ]);
 });
 
+/** An ingress rule on port 80/TCP with one `rules.http` entry (a YAML flow mapping). */
+const HTTP = (rule: string) => CNP(`[{ports: [{port: "80", protocol: TCP}], rules: {http: [${rule}]}}]`);
+const HTTP_AT = 'spec.ingress[0].toPorts[0].rules.http[0]';
+
+test('error: http method/path/host must be RE2 (Go regexp), as Cilium compiles them', () => {
+  // What RE2 refuses, with the field path and Go's reason.
+  assert.deepEqual(errs(HTTP(String.raw`{path: '/(a)\1'}`)), [
+    `${HTTP_AT}.path: Invalid value: "/(a)\\\\1": not a valid RE2 regular expression (Go regexp syntax): error parsing regexp: invalid escape sequence: \`\\1\``,
+  ]);
+  assert.deepEqual(errs(HTTP(`{path: '/v1/(?=x)'}`)), [
+    `${HTTP_AT}.path: Invalid value: "/v1/(?=x)": not a valid RE2 regular expression (Go regexp syntax): error parsing regexp: invalid or unsupported Perl syntax: \`(?=\``,
+  ]);
+  assert.deepEqual(errs(HTTP(`{method: 'GET++'}`)), [
+    `${HTTP_AT}.method: Invalid value: "GET++": not a valid RE2 regular expression (Go regexp syntax): error parsing regexp: invalid nested repetition operator: \`++\``,
+  ]);
+  assert.deepEqual(errs(HTTP(`{host: '(?<=www\\.)example\\.com'}`)).length, 1, 'lookbehind');
+  assert.match(errs(HTTP(`{host: 'a{1001}'}`))[0]!, /^spec\.ingress\[0\]\.toPorts\[0\]\.rules\.http\[0\]\.host: Invalid value: "a\{1001\}": .*invalid repeat count/);
+  // RE2-only syntax that Go accepts and JavaScript's RegExp refused or read differently.
+  ok(HTTP(`{path: '/v1/(?P<ship>[a-z]+)', method: '(?i)post', host: '\\pL+\\.empire'}`));
+  ok(HTTP(`{path: '/[[:alpha:]]+\\Q.json\\E'}`));
+  // Cilium's Star Wars rule, unchanged.
+  ok(STARWARS_RULE1);
+});
+
+test('error: http headers and headerMatches names are HTTP field names', () => {
+  ok(HTTP(`{headers: ['X-Has-Force', 'X-Rank: Admiral', 'X-Rank Admiral', ':authority deathstar']}`));
+  assert.deepEqual(errs(HTTP(`{headers: ['X-Rank:Admiral']}`)), [
+    `${HTTP_AT}.headers[0]: Invalid value: "X-Rank:Admiral": header "X-Rank:Admiral" must be an HTTP header name (letters, digits and !#$%&'*+-.^_\`|~); write \`Name\` or \`Name: value\``,
+  ]);
+  assert.equal(errs(HTTP(`{headers: ['']}`)).length, 1);
+  assert.deepEqual(errs(HTTP(`{headerMatches: [{name: 'x token', value: v}]}`)), [
+    `${HTTP_AT}.headerMatches[0].name: Invalid value: "x token": must be an HTTP header name (letters, digits and !#$%&'*+-.^_\`|~)`,
+  ]);
+  ok(HTTP(`{headerMatches: [{name: ':path', value: /bar, mismatch: LOG}, {name: X-Token, secret: {name: tok}}]}`));
+});
+
 test('error: required field', () => {
   assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}`), ['spec.containers[0].image: Required value']);
   assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {}\nspec: {containers: []}`), ['metadata.name: Required value', 'spec.containers: Required value: must have at least one item']);

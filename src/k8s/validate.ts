@@ -6,6 +6,7 @@
  * "spec.foo"`). Pure: objects in, problems out.
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { RE2JS } from 're2js';
 import { UnknownKindError, ValidationError, type ValidationIssue } from '../common/errors.js';
 import { applyDefaults } from './defaults.js';
 import { kindOf, KINDS, knownKindsList, resolveKind, type KindInfo } from './kinds.js';
@@ -378,8 +379,36 @@ const ciliumPort: Check = (v, p, r) => {
 };
 const portNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
 
+/**
+ * `rules.http[].method|path|host`: Cilium's sanitizer compiles them with Go's
+ * regexp (RE2 syntax; pkg/policy/api/http.go, PortRuleHTTP.Sanitize) and its
+ * Envoy with google_re2, so RE2 decides, not JavaScript: a backreference,
+ * lookaround or possessive quantifier is refused here, `(?P<name>…)`, `\pL`
+ * and `(?i)` pass. re2js is a port of Go's regexp; its messages are Go's
+ * (`error parsing regexp: invalid escape sequence: `\1``).
+ */
 const regexCheck: Check = (v, p, r) => {
-  try { new RegExp(v); } catch { r.err(p, `Invalid value: ${q(v)}: not a valid regular expression`); }
+  try { RE2JS.compile(v); } catch (e) { r.err(p, `Invalid value: ${q(v)}: not a valid RE2 regular expression (Go regexp syntax): ${(e as Error).message}`); }
+};
+/** An HTTP field name (RFC 9110 token); a leading `:` names an HTTP/2 pseudo-header (`:path`), as Envoy's HeaderMatcher allows. */
+const HTTP_FIELD_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const fieldNameError = (name: string): string | undefined =>
+  HTTP_FIELD_NAME.test(name) ? undefined : 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)';
+/**
+ * `rules.http[].headers[]`: `Name` (the header must be present) or `Name: value`
+ * / `Name value` (exact value), split at the first space as Cilium's
+ * pkg/envoy getHTTPRule does. Envoy refuses a HeaderMatcher whose name is not
+ * a header name and with it the whole policy update, so a bad name is refused here.
+ */
+const httpHeaderCheck: Check = (v, p, r) => {
+  const sp = v.indexOf(' ');
+  const name = sp < 0 ? v : v.slice(0, sp).replace(/:+$/, '');
+  const e = fieldNameError(name);
+  if (e) r.err(p, `Invalid value: ${q(v)}: header ${q(name)} ${e}; write \`Name\` or \`Name: value\``);
+};
+const headerNameCheck: Check = (v, p, r) => {
+  const e = fieldNameError(v);
+  if (e) r.err(p, `Invalid value: ${q(v)}: ${e}`);
 };
 const dnsNameCheck = (pattern: boolean): Check => (v, p, r) => {
   const re = pattern ? /^[-a-zA-Z0-9_.*]+$/ : /^[-a-zA-Z0-9_.]+$/;
@@ -394,9 +423,9 @@ const l7Rules = obj({
     method: str({ check: regexCheck }),
     path: str({ check: regexCheck }),
     host: str({ check: regexCheck }),
-    headers: arr(str()),
+    headers: arr(str({ check: httpHeaderCheck })),
     headerMatches: arr(obj({
-      name: str(), value: str(), mismatch: str({ enum: ['LOG', 'ADD', 'DELETE', 'REPLACE'] }),
+      name: str({ check: headerNameCheck }), value: str(), mismatch: str({ enum: ['LOG', 'ADD', 'DELETE', 'REPLACE'] }),
       secret: obj({ namespace: str(), name: str() }, ['name']),
     }, ['name'])),
   })),
