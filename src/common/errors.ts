@@ -347,6 +347,13 @@ export class PolicyMapInvalidError extends BeelineError {
   }
 }
 
+/** An HTTP rule (`rules.http` of a CiliumNetworkPolicy port) does not compile for the L7 proxy: a pattern RE2 refuses, a bad header name; names the policy and field. Validation at apply refuses the same rules first. */
+export class HttpRuleError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_HTTP_RULE', message, { hint });
+  }
+}
+
 /** A flow export setting (path, maxSizeBytes, maxBackups, buffer size) is invalid; names the setting. */
 export class FlowExportConfigError extends BeelineError {
   constructor(message: string, hint?: string) {
