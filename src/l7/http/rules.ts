@@ -19,12 +19,14 @@
  *   syntax, linear-time matching, no backtracking).
  * - Nothing is case-folded: `HEAD` is not `GET`, `get` is not `GET`, and
  *   `Deathstar` is not `deathstar` unless the pattern says `(?i)`.
- * - `:path` is the request-target as received, query string included:
- *   Envoy keeps the query in `:path` (only its route `path`/`prefix` matchers
- *   strip it) and Cilium's HTTP connection manager sets neither
- *   `normalize_path` nor `merge_slashes` (xds_server.go,
- *   `getHttpFilterChainProto`). So `path: /v1/request-landing` does not allow
- *   `/v1/request-landing?x=1`; write `/v1/request-landing(\?.*)?`.
+ * - `:path` is the request-target with its query string: Envoy keeps the
+ *   query in `:path` (only its route `path`/`prefix`/`regex` matchers strip
+ *   it, "once the query string is removed"; a HeaderMatcher on `:path` does
+ *   not). So `path: /v1/request-landing` does not allow
+ *   `/v1/request-landing?x=1`; write `/v1/request-landing(\?.*)?`. Cilium
+ *   normalizes the path first by default (dot segments, merged slashes,
+ *   escaped slashes redirected; the query untouched): the proxy runs
+ *   `normalizeHttpPath` (./path.ts) and matches and forwards its result.
  * - `:authority` is the Host header as sent, port included if the client sent
  *   one (Cilium sets no `strip_port_mode`).
  * - `headers`: `Name` (present) or `Name value` / `Name: value` (exact
@@ -89,7 +91,7 @@ export interface HttpRuleSource {
 export interface HttpRequest {
   /** The method token as sent (`GET`); Envoy's `:method`. */
   method: string;
-  /** The raw request-target in origin form, query string included (`/v1/x?y=1`); Envoy's `:path`. */
+  /** The request-target in origin form, query string included (`/v1/x?y=1`), after `normalizeHttpPath` (./path.ts); Envoy's `:path`. */
   path: string;
   /** The Host header (HTTP/1) or `:authority` (HTTP/2) as sent, case kept; absent if the request had none. */
   host?: string;
