@@ -267,6 +267,19 @@ spec:
   ingress:
   - ports: [{protocol: TCP, port: 9000, endPort: 8000}]
 EOF2
+echo '$ beeline apply -f bad-l7.yaml   (an HTTP path rule that is no RE2 regular expression: refused at apply, as Cilium refuses it)'
+cat <<'EOF2' | $B apply -f - || true
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: bad-l7, namespace: empire}
+spec:
+  endpointSelector: {matchLabels: {class: deathstar}}
+  ingress:
+  - toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules:
+        http: [{method: PUT, path: '/v1/(exhaust)-port/\1'}]
+EOF2
 
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
