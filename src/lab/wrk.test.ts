@@ -39,6 +39,16 @@ test('wrkScript and wrkArgv: one target per thread, one connection per thread, C
   assert.deepEqual(wrkArgv({ targets: ['10.100.0.1:80'], connections: 2, seconds: 1, close: false, script: 's.lua' }).slice(0, 9), ['wrk', '-t', '2', '-c', '2', '-d', '1s', '--timeout', '2s']);
 });
 
+test('wrkScript: a path, pacing with a mean delay of whole-ms draws; wrkArgv: fewer threads than connections', () => {
+  const lua = wrkScript(['127.0.0.1:80'], { path: '/v1/ships', delayMs: 2.25 });
+  assert.match(lua, /wrk\.format\("GET", "\/v1\/ships"\)/);
+  assert.match(lua, /local delay_lo, delay_frac = 2, 0\.25\nfunction delay\(\)/);
+  assert.doesNotMatch(wrkScript(['127.0.0.1:80']), /function delay/, 'unpaced unless asked');
+  assert.throws(() => wrkScript(['127.0.0.1:80'], { path: 'v1' }), /absolute path/);
+  assert.throws(() => wrkScript(['127.0.0.1:80'], { delayMs: 0 }), /positive number/);
+  assert.deepEqual(wrkArgv({ targets: ['127.0.0.1:80'], connections: 32, threads: 1, seconds: 1, close: false, script: 's.lua' }).slice(0, 5), ['wrk', '-t', '1', '-c', '32']);
+});
+
 test('parseWrk reads the summary line after wrk\'s own report', () => {
   const out = 'Running 1s test @ http://x/\n  2 threads\nRequests/sec: 10\n{"requests":1000,"duration_us":2000000,"errors":{"connect":1,"read":0,"write":0,"status":2,"timeout":0},"request_p50_us":100,"request_p99_us":900,"connect_p50_us":40.5,"connect_p99_us":400.0,"total_p50_us":150.0,"total_p99_us":-1,"samples":998,"threads":2,"cpu_ticks":150,"clk_tck":100}\n';
   const r = parseWrk(out, 2);

@@ -28,8 +28,15 @@ import type { LoadCounts } from './loadgen.js';
 export interface WrkOptions {
   /** "host:port" targets; thread i connects to targets[i mod targets.length]. */
   targets: string[];
-  /** Threads = connections in flight. */
+  /** Connections in flight (and threads, unless `threads` says otherwise). */
   connections: number;
+  /**
+   * Threads, when fewer than the connections (keep-alive benchmarks of one
+   * proxy: `-t 1 -c 32`). The script's connect/total timings assume one
+   * connection per thread; with several per thread only wrk's own latency
+   * (requestP50Ms/requestP99Ms) means what it says.
+   */
+  threads?: number;
   seconds: number;
   /** One TCP connection per request (`Connection: close`); else keep-alive. */
   close: boolean;
@@ -62,8 +69,36 @@ export interface WrkResult extends LoadCounts {
   samples: number;
 }
 
+/** What the script requests, and how fast. */
+export interface WrkScriptOptions {
+  /** The request's path (default "/"). */
+  path?: string;
+  /**
+   * Pacing: every connection waits this long before each request (wrk's
+   * delay() hook), so `connections / delayMs` bounds the rate (wrk has no rate
+   * option). wrk takes whole milliseconds: the script draws ⌊d⌋ or ⌈d⌉ at
+   * random with the right odds, so the mean is d.
+   */
+  delayMs?: number;
+}
+
 /** The Lua script for `targets` (each "host:port"). */
-export function wrkScript(targets: string[]): string {
+export function wrkScript(targets: string[], opts: WrkScriptOptions = {}): string {
+  const path = opts.path ?? '/';
+  if (!/^\/[\x21-\x7e]*$/.test(path)) throw new Error(`wrk path ${JSON.stringify(path)}: want an absolute path of printable characters`);
+  const d = opts.delayMs;
+  if (d !== undefined && !(d > 0 && Number.isFinite(d))) throw new Error(`wrk delay ${d}: want a positive number of ms`);
+  const delayFn =
+    d === undefined
+      ? ''
+      : `
+-- pacing: mean ${d} ms per request and connection (wrk truncates to whole ms)
+local delay_lo, delay_frac = ${Math.floor(d)}, ${d - Math.floor(d)}
+function delay()
+  if math.random() < delay_frac then return delay_lo + 1 end
+  return delay_lo
+end
+`;
   const list = targets
     .map((t) => {
       const i = t.lastIndexOf(':');
@@ -98,8 +133,8 @@ conn_us = {}
 total_us = {}
 local req, sent, last
 function init(args)
-  req = wrk.format("GET", "/")
-end
+  req = wrk.format("GET", ${JSON.stringify(path)})
+end${delayFn}
 function request()
   local t = now_us()
   if last then conn_us[#conn_us + 1] = t - last end
@@ -156,7 +191,7 @@ export function wrkArgv(o: WrkOptions): string[] {
   return [
     ...(o.cpu === undefined ? [] : ['taskset', '-c', String(o.cpu)]),
     'wrk',
-    '-t', String(o.connections),
+    '-t', String(Math.min(o.threads ?? o.connections, o.connections)),
     '-c', String(o.connections),
     '-d', `${o.seconds}s`,
     '--timeout', `${o.timeoutSeconds ?? 2}s`,
