@@ -28,8 +28,8 @@
  *
  * Per round (order of the arms rotated every round): each arm at its maximum
  * (wrk -t THREADS -c CONNECTIONS, unpaced), then each arm paced at half of
- * that round's haproxy maximum (wrk's delay() hook: CONNECTIONS / delay ≈ the
- * target; the achieved rate is reported). Reported per arm: req/s, wrk's
+ * that round's haproxy maximum (wrk's delay() hook hands out send slots at
+ * the target rate, src/lab/wrk.ts; the achieved rate is reported). Reported per arm: req/s, wrk's
  * p50/p99 latency (request written → response read), the proxy's CPU time
  * per request (/proc/PID/stat) and its memory (VmRSS, VmHWM from
  * /proc/PID/status) after the runs. Goals (issue 12): ts-proxy ≥ 0.7 ×
@@ -261,9 +261,9 @@ interface LoadCfg {
 
 function runWrk(cfg: LoadCfg, arm: Arm, proxyPid: number | undefined, round: number, target: 'max' | number, seconds = cfg.seconds): LoadSample {
   const targets = [`127.0.0.1:${ARM_PORT[arm]}`];
-  const delayMs = target === 'max' ? undefined : (cfg.connections / target) * 1000;
+  const ratePerThread = target === 'max' ? undefined : target / cfg.threads;
   const script = join(cfg.tmp, `wrk-${arm}-${target}.lua`);
-  writeFileSync(script, wrkScript(targets, { path: LOAD_PATH, delayMs }));
+  writeFileSync(script, wrkScript(targets, { path: LOAD_PATH, ratePerThread }));
   const argv = wrkArgv({ targets, connections: cfg.connections, threads: cfg.threads, seconds, close: false, script, cpu: LOAD_CPU });
   const cpu0 = proxyPid ? cpuMs(proxyPid) : 0;
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
@@ -524,7 +524,7 @@ async function inside(): Promise<void> {
 
     const lines: string[] = [];
     lines.push('## HTTP engine: req/s and latency', '');
-    lines.push(`${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body), wrk and nginx on CPU ${LOAD_CPU}, the proxy on CPU ${PROXY_CPU}; one private network namespace, 127.0.0.1. Medians over the rounds; paced: wrk's delay() per request at half of each round's haproxy maximum.`, '');
+    lines.push(`${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body), wrk and nginx on CPU ${LOAD_CPU}, the proxy on CPU ${PROXY_CPU}; one private network namespace, 127.0.0.1. Medians over the rounds; paced: wrk's delay() hook sending at half of each round's haproxy maximum (send slots, src/lab/wrk.ts).`, '');
     lines.push('| arm | max req/s | p50 ms | p99 ms | paced target req/s | paced achieved req/s | paced p50 ms | paced p99 ms | proxy CPU µs/req (max) | proxy RSS MiB (peak) | errors | max req/s per round |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const s of sum) {

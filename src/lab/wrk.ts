@@ -74,29 +74,35 @@ export interface WrkScriptOptions {
   /** The request's path (default "/"). */
   path?: string;
   /**
-   * Pacing: every connection waits this long before each request (wrk's
-   * delay() hook), so `connections / delayMs` bounds the rate (wrk has no rate
-   * option). wrk takes whole milliseconds: the script draws ⌊d⌋ or ⌈d⌉ at
-   * random with the right odds, so the mean is d.
+   * Pacing (wrk has no rate option): each thread sends at most this many
+   * requests per second over its connections. Every connection, before each
+   * request, claims the thread's next send slot (slots 1/rate apart, never
+   * in the past) and waits for it through wrk's delay() hook, so the rate
+   * holds whatever the latency, as long as enough connections are idle. wrk
+   * takes whole milliseconds: the wait is rounded up or down at random with
+   * the odds that keep its mean.
    */
-  delayMs?: number;
+  ratePerThread?: number;
 }
 
 /** The Lua script for `targets` (each "host:port"). */
 export function wrkScript(targets: string[], opts: WrkScriptOptions = {}): string {
   const path = opts.path ?? '/';
   if (!/^\/[\x21-\x7e]*$/.test(path)) throw new Error(`wrk path ${JSON.stringify(path)}: want an absolute path of printable characters`);
-  const d = opts.delayMs;
-  if (d !== undefined && !(d > 0 && Number.isFinite(d))) throw new Error(`wrk delay ${d}: want a positive number of ms`);
+  const rate = opts.ratePerThread;
+  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new Error(`wrk rate ${rate}: want a positive number of requests per second`);
   const delayFn =
-    d === undefined
+    rate === undefined
       ? ''
       : `
--- pacing: mean ${d} ms per request and connection (wrk truncates to whole ms)
-local delay_lo, delay_frac = ${Math.floor(d)}, ${d - Math.floor(d)}
+-- pacing: ${rate} requests/s per thread, a send slot every ${1000 / rate} ms
+local interval_ms, next_ms = ${1000 / rate}, nil
 function delay()
-  if math.random() < delay_frac then return delay_lo + 1 end
-  return delay_lo
+  local t = now_us() / 1000
+  if next_ms == nil or next_ms < t then next_ms = t end
+  local wait = next_ms - t
+  next_ms = next_ms + interval_ms
+  return math.floor(wait + math.random())
 end
 `;
   const list = targets
