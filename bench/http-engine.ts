@@ -22,14 +22,18 @@
  *   haproxy-plain  the same HAProxy without ACLs (what the ACLs cost)
  *   ts-proxy       wrk → bench/proto/http-proxy.ts (node:http + a keep-alive
  *                  http.Agent, RE2 via re2js, one process) → nginx: arm (c)
+ *   ts-no-upstream the same process type answering allowed requests itself
+ *                  (200 "ok\n"): node:http's server half alone, a bound on
+ *                  any proxy built on it (not a proxy; no goal)
  * The allow-list is the Star Wars demo's (examples/): `POST
  * /v1/request-landing`, plus `GET /v1/.*`; the load asks for GET
  * /v1/ships (allowed; 3 bytes of body from nginx).
  *
- * Per round (order of the arms rotated every round): each arm at its maximum
- * (wrk -t THREADS -c CONNECTIONS, unpaced), then each arm paced at half of
- * that round's haproxy maximum (wrk's delay() hook hands out send slots at
- * the target rate, src/lab/wrk.ts; the achieved rate is reported). Reported per arm: req/s, wrk's
+ * Two phases of ROUNDS rounds each (order of the arms rotated every round):
+ * first each arm at its maximum (wrk -t THREADS -c CONNECTIONS, unpaced),
+ * then each arm paced at half of haproxy's median maximum from the first
+ * phase, or --paced-rate (wrk's delay() hook hands out send slots at the
+ * target rate, src/lab/wrk.ts; the achieved rate is reported). Reported per arm: req/s, wrk's
  * p50/p99 latency (request written → response read), the proxy's CPU time
  * per request (/proc/PID/stat) and its memory (VmRSS, VmHWM from
  * /proc/PID/status) after the runs. Goals (issue 12): ts-proxy ≥ 0.7 ×
@@ -45,7 +49,8 @@
  * `PATCH /(a+)+`, paths "/" + 30 × "a" + c…g), timed.
  *
  *   node dist/bench/http-engine.js [--rounds 3] [--seconds 8] [--connections 32] [--threads 1]
- *        [--arms direct,haproxy,haproxy-plain,ts-proxy] [--load yes|no] [--probes yes|no]
+ *        [--arms direct,haproxy,haproxy-plain,ts-proxy,ts-no-upstream] [--paced-rate REQ_PER_S]
+ *        [--load yes|no] [--probes yes|no]
  *        [--out bench/results/http-engine.json]
  * Root (network namespace). Wrap in `flock /tmp/beeline-heavy.lock` (make bench-http-engine does).
  */
@@ -81,7 +86,7 @@ const PROXY_SCRIPT = join(repoRoot, 'dist', 'bench', 'proto', 'http-proxy.js');
 const THIS_SCRIPT = fileURLToPath(import.meta.url);
 
 /** Ports on 127.0.0.1 inside the namespace. */
-const PORT = { nginx: 8080, nginxLogged: 8090, haproxy: 8081, haproxyPlain: 8082, ts: 8083, haproxyProbe: 8181, tsProbe: 8183 } as const;
+const PORT = { nginx: 8080, nginxLogged: 8090, haproxy: 8081, haproxyPlain: 8082, ts: 8083, tsNoUpstream: 8084, haproxyProbe: 8181, tsProbe: 8183 } as const;
 
 /** The Star Wars demo's L7 rule (examples/), and a GET rule for the load. */
 const RULES: HttpRule[] = [
@@ -96,9 +101,9 @@ const REDOS_RULES: HttpRule[] = [
 const LOAD_PATH = '/v1/ships';
 const DENIED_BODY = 'Access denied\r\n';
 
-type Arm = 'direct' | 'haproxy' | 'haproxy-plain' | 'ts-proxy';
-const ARMS_ALL: Arm[] = ['direct', 'haproxy', 'haproxy-plain', 'ts-proxy'];
-const ARM_PORT: Record<Arm, number> = { direct: PORT.nginx, haproxy: PORT.haproxy, 'haproxy-plain': PORT.haproxyPlain, 'ts-proxy': PORT.ts };
+type Arm = 'direct' | 'haproxy' | 'haproxy-plain' | 'ts-proxy' | 'ts-no-upstream';
+const ARMS_ALL: Arm[] = ['direct', 'haproxy', 'haproxy-plain', 'ts-proxy', 'ts-no-upstream'];
+const ARM_PORT: Record<Arm, number> = { direct: PORT.nginx, haproxy: PORT.haproxy, 'haproxy-plain': PORT.haproxyPlain, 'ts-proxy': PORT.ts, 'ts-no-upstream': PORT.tsNoUpstream };
 
 // ---------------------------------------------------------------------------
 // Configurations
@@ -406,6 +411,8 @@ interface ArmSummary {
   pacedP50Ms: number;
   pacedP99Ms: number;
   proxyCpuUsPerReq?: number;
+  /** The proxy's busy share of its CPU in the paced runs, percent (near 100: saturated at that rate). */
+  pacedProxyCpuPercent?: number;
   errors: number;
   memory?: { rssMiB: number; hwmMiB: number };
 }
@@ -418,10 +425,12 @@ async function inside(): Promise<void> {
   const ARMS = arg('--arms', ARMS_ALL.join(',')).split(',') as Arm[];
   const PROBES_ON = arg('--probes', 'yes') === 'yes';
   const LOAD_ON = arg('--load', 'yes') === 'yes';
+  const PACED = Number(arg('--paced-rate', '0'));
   const OUT = arg('--out', join(repoRoot, 'bench', 'results', 'http-engine.json'));
   const NS = arg('--inside', '');
   if (ARMS.some((a) => !ARMS_ALL.includes(a))) throw new Error(`--arms ${ARMS.join(',')}: some of ${ARMS_ALL.join(',')}`);
-  if (!ARMS.includes('haproxy')) throw new Error('--arms must include haproxy: the paced runs go at half its maximum');
+  if (!ARMS.includes('haproxy') && !(PACED > 0)) throw new Error('--arms must include haproxy (the paced runs go at half its maximum), or give --paced-rate');
+  if (!(ROUNDS >= 1) || !(SECONDS >= 1) || !(CONNECTIONS >= 1) || !(THREADS >= 1)) throw new Error('--rounds, --seconds, --connections and --threads must be at least 1');
 
   const started = new Date().toISOString();
   const load0 = loadavg();
@@ -443,11 +452,13 @@ async function inside(): Promise<void> {
     const haproxy = start('haproxy', ['haproxy', '-db', '-f', join(tmp, 'haproxy.cfg')], PROXY_CPU);
     const haproxyPlain = start('haproxy-plain', ['haproxy', '-db', '-f', join(tmp, 'haproxy-plain.cfg')], PROXY_CPU);
     const tsProxy = start('ts-proxy', [process.execPath, PROXY_SCRIPT, '--listen', `127.0.0.1:${PORT.ts}`, '--upstream', `127.0.0.1:${PORT.nginx}`, '--rules', JSON.stringify(RULES)], PROXY_CPU);
+    const tsNoUpstream = start('ts-no-upstream', [process.execPath, PROXY_SCRIPT, '--listen', `127.0.0.1:${PORT.tsNoUpstream}`, '--upstream', 'none', '--rules', JSON.stringify(RULES)], PROXY_CPU);
     await ready(nginx, PORT.nginx);
+    await ready(tsNoUpstream, PORT.tsNoUpstream);
     await ready(haproxy, PORT.haproxy);
     await ready(haproxyPlain, PORT.haproxyPlain);
     await ready(tsProxy, PORT.ts);
-    const proxyOf: Record<Arm, Proc | undefined> = { direct: undefined, haproxy, 'haproxy-plain': haproxyPlain, 'ts-proxy': tsProxy };
+    const proxyOf: Record<Arm, Proc | undefined> = { direct: undefined, haproxy, 'haproxy-plain': haproxyPlain, 'ts-proxy': tsProxy, 'ts-no-upstream': tsNoUpstream };
     const versions = {
       haproxy: spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0],
       nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(),
@@ -460,19 +471,25 @@ async function inside(): Promise<void> {
     // Warm-up (Node's JIT, HAProxy's and nginx's pools): not reported.
     if (LOAD_ON) for (const a of ARMS) runWrk(cfg, a, proxyOf[a]?.child.pid, 0, 'max', Math.min(2, SECONDS));
     const samples: LoadSample[] = [];
-    for (let round = 1; LOAD_ON && round <= ROUNDS; round++) {
+    const orderOf = (round: number) => {
       const shift = (round - 1) % ARMS.length;
-      const order = [...ARMS.slice(shift), ...ARMS.slice(0, shift)];
-      for (const a of order) {
+      return [...ARMS.slice(shift), ...ARMS.slice(0, shift)];
+    };
+    // Phase 1: every arm at its maximum, round after round.
+    for (let round = 1; LOAD_ON && round <= ROUNDS; round++) {
+      for (const a of orderOf(round)) {
         const s = runWrk(cfg, a, proxyOf[a]?.child.pid, round, 'max');
         samples.push(s);
         progress(`round ${round} ${a} max: ${fmt(s.rps)} req/s, p50 ${fmt(s.p50Ms, 3)} ms, p99 ${fmt(s.p99Ms, 3)} ms, errors ${s.errors}${s.proxyCpuUsPerReq !== undefined ? `, proxy ${fmt(s.proxyCpuUsPerReq, 1)} µs CPU/req (${fmt(s.proxyCpuPercent!)} %)` : ''}, wrk ${fmt(s.wrkCpuPercent)} %`);
       }
-      const target = Math.round(samples.find((s) => s.arm === 'haproxy' && s.round === round && s.target === 'max')!.rps / 2);
-      for (const a of order) {
+    }
+    // Phase 2: every arm paced at half of haproxy's maximum (the median of phase 1's rounds: one noisy round does not set it).
+    const target = PACED > 0 ? PACED : Math.round(median(samples.filter((s) => s.arm === 'haproxy').map((s) => s.rps)) / 2);
+    for (let round = 1; LOAD_ON && round <= ROUNDS; round++) {
+      for (const a of orderOf(round)) {
         const s = runWrk(cfg, a, proxyOf[a]?.child.pid, round, target);
         samples.push(s);
-        progress(`round ${round} ${a} paced @ ${fmt(target)}: ${fmt(s.rps)} req/s, p50 ${fmt(s.p50Ms, 3)} ms, p99 ${fmt(s.p99Ms, 3)} ms, errors ${s.errors}`);
+        progress(`round ${round} ${a} paced @ ${fmt(target)}: ${fmt(s.rps)} req/s, p50 ${fmt(s.p50Ms, 3)} ms, p99 ${fmt(s.p99Ms, 3)} ms, errors ${s.errors}${s.proxyCpuUsPerReq !== undefined ? `, proxy ${fmt(s.proxyCpuPercent!)} % CPU` : ''}`);
       }
     }
     const mem = Object.fromEntries(ARMS.filter((a) => proxyOf[a]).map((a) => [a, memory(proxyOf[a]!.child.pid!)]));
@@ -501,7 +518,7 @@ async function inside(): Promise<void> {
         pacedRps: median(paced.map((s) => s.rps)),
         pacedP50Ms: median(paced.map((s) => s.p50Ms)),
         pacedP99Ms: median(paced.map((s) => s.p99Ms)),
-        ...(proxyOf[a] ? { proxyCpuUsPerReq: median(cpu), memory: mem[a] } : {}),
+        ...(proxyOf[a] ? { proxyCpuUsPerReq: median(cpu), pacedProxyCpuPercent: median(paced.map((s) => s.proxyCpuPercent ?? NaN)), memory: mem[a] } : {}),
         errors: [...max, ...paced].reduce((x, s) => x + s.errors, 0),
       };
     });
@@ -520,21 +537,24 @@ async function inside(): Promise<void> {
       tsOverHaproxyPacedP99PerRound: ARMS.includes('ts-proxy') ? perRound('ts-proxy', 'haproxy', 'p99Ms', true) : [],
       haproxyOverDirectRps: get('direct') && get('haproxy') ? get('haproxy')!.maxRps / get('direct')!.maxRps : NaN,
       haproxyPlainOverHaproxyRps: get('haproxy-plain') && get('haproxy') ? get('haproxy')!.maxRps / get('haproxy-plain')!.maxRps : NaN,
+      tsNoUpstreamOverHaproxyRps: get('ts-no-upstream') && get('haproxy') ? get('ts-no-upstream')!.maxRps / get('haproxy')!.maxRps : NaN,
+      tsOverHaproxyCpuPerReq: get('ts-proxy') && get('haproxy') ? get('ts-proxy')!.proxyCpuUsPerReq! / get('haproxy')!.proxyCpuUsPerReq! : NaN,
     };
 
     const lines: string[] = [];
     lines.push('## HTTP engine: req/s and latency', '');
-    lines.push(`${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body), wrk and nginx on CPU ${LOAD_CPU}, the proxy on CPU ${PROXY_CPU}; one private network namespace, 127.0.0.1. Medians over the rounds; paced: wrk's delay() hook sending at half of each round's haproxy maximum (send slots, src/lab/wrk.ts).`, '');
-    lines.push('| arm | max req/s | p50 ms | p99 ms | paced target req/s | paced achieved req/s | paced p50 ms | paced p99 ms | proxy CPU µs/req (max) | proxy RSS MiB (peak) | errors | max req/s per round |');
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push(`${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body), wrk and nginx on CPU ${LOAD_CPU}, the proxy on CPU ${PROXY_CPU}; one private network namespace, 127.0.0.1. Medians over the rounds; paced: wrk's delay() hook sending at ${PACED > 0 ? `${fmt(PACED)} req/s (--paced-rate)` : "half of haproxy's median maximum"} (send slots, src/lab/wrk.ts).`, '');
+    lines.push('| arm | max req/s | p50 ms | p99 ms | paced target req/s | paced achieved req/s | paced p50 ms | paced p99 ms | proxy CPU µs/req (max) | proxy CPU % (paced) | proxy RSS MiB (peak) | errors | max req/s per round | paced p99 ms per round |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
     for (const s of sum) {
       lines.push(
-        `| ${s.arm} | ${fmt(s.maxRps)} | ${fmt(s.maxP50Ms, 3)} | ${fmt(s.maxP99Ms, 3)} | ${fmt(s.pacedTargetRps)} | ${fmt(s.pacedRps)} | ${fmt(s.pacedP50Ms, 3)} | ${fmt(s.pacedP99Ms, 3)} | ${s.proxyCpuUsPerReq !== undefined ? fmt(s.proxyCpuUsPerReq, 1) : '–'} | ${s.memory ? `${fmt(s.memory.rssMiB, 1)} (${fmt(s.memory.hwmMiB, 1)})` : '–'} | ${s.errors} | ${samples.filter((x) => x.arm === s.arm && x.target === 'max').map((x) => fmt(x.rps)).join(', ')} |`,
+        `| ${s.arm} | ${fmt(s.maxRps)} | ${fmt(s.maxP50Ms, 3)} | ${fmt(s.maxP99Ms, 3)} | ${fmt(s.pacedTargetRps)} | ${fmt(s.pacedRps)} | ${fmt(s.pacedP50Ms, 3)} | ${fmt(s.pacedP99Ms, 3)} | ${s.proxyCpuUsPerReq !== undefined ? fmt(s.proxyCpuUsPerReq, 1) : '–'} | ${s.pacedProxyCpuPercent !== undefined ? fmt(s.pacedProxyCpuPercent) : '–'} | ${s.memory ? `${fmt(s.memory.rssMiB, 1)} (${fmt(s.memory.hwmMiB, 1)})` : '–'} | ${s.errors} | ${samples.filter((x) => x.arm === s.arm && x.target === 'max').map((x) => fmt(x.rps)).join(', ')} | ${samples.filter((x) => x.arm === s.arm && x.target !== 'max').map((x) => fmt(x.p99Ms, 2)).join(', ')} |`,
       );
     }
     lines.push('');
     lines.push(`- ts-proxy / haproxy, max req/s: ${fmt(ratios.tsOverHaproxyRps, 3)} (per round ${ratios.tsOverHaproxyRpsPerRound.map((r) => fmt(r, 3)).join(', ')}); goal ≥ 0.7.`);
     lines.push(`- ts-proxy / haproxy, p99 at half haproxy's max: ${fmt(ratios.tsOverHaproxyPacedP99, 3)} (per round ${ratios.tsOverHaproxyPacedP99PerRound.map((r) => fmt(r, 3)).join(', ')}); goal ≤ 1.5.`);
+    lines.push(`- ts-proxy / haproxy, proxy CPU per request: ${fmt(ratios.tsOverHaproxyCpuPerReq, 2)}; ts-no-upstream (node:http answering itself) / haproxy, max req/s: ${fmt(ratios.tsNoUpstreamOverHaproxyRps, 3)}.`);
     lines.push(`- haproxy / direct, max req/s: ${fmt(ratios.haproxyOverDirectRps, 3)}; haproxy (ACLs) / haproxy-plain: ${fmt(ratios.haproxyPlainOverHaproxyRps, 3)}.`, '');
     if (probes.length) {
       lines.push('## HTTP engine: probes', '');

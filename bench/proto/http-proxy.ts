@@ -20,6 +20,9 @@
  *   - bodies are streamed both ways (pipe), never buffered whole;
  *     hop-by-hop headers are not forwarded; the upstream connections are
  *     kept alive and reused (http.Agent keepAlive, last-used first).
+ * With `--upstream none` it answers an allowed request itself (200 `ok\n`)
+ * instead of forwarding it: the benchmark's bound on what any proxy built on
+ * node:http's server side could do on one core.
  * Prints `listening HOST:PORT` on stdout once it accepts connections.
  */
 import http from 'node:http';
@@ -71,7 +74,8 @@ const DENIED = 'Access denied\r\n';
 
 function main(): void {
   const listen = hostPort('--listen', arg('--listen'));
-  const upstream = hostPort('--upstream', arg('--upstream'));
+  const upstreamArg = arg('--upstream');
+  const upstream = upstreamArg === 'none' ? undefined : hostPort('--upstream', upstreamArg);
   const allowed = compileRules(JSON.parse(arg('--rules', '[]')) as HttpRule[]);
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
 
@@ -84,6 +88,12 @@ function main(): void {
       res.end(DENIED);
       // Read the denied request's body (if any) to its end, so the connection can carry the next request.
       req.resume();
+      return;
+    }
+    if (!upstream) {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 });
+      res.end('ok\n');
       return;
     }
     const up = http.request({ host: upstream.host, port: upstream.port, method: req.method, path: target, headers: endToEnd(req.headers), agent });

@@ -74,13 +74,15 @@ export interface WrkScriptOptions {
   /** The request's path (default "/"). */
   path?: string;
   /**
-   * Pacing (wrk has no rate option): each thread sends at most this many
-   * requests per second over its connections. Every connection, before each
-   * request, claims the thread's next send slot (slots 1/rate apart, never
-   * in the past) and waits for it through wrk's delay() hook, so the rate
-   * holds whatever the latency, as long as enough connections are idle. wrk
-   * takes whole milliseconds: the wait is rounded up or down at random with
-   * the odds that keep its mean.
+   * Pacing (wrk has no rate option): each thread sends this many requests
+   * per second over its connections. Every connection, before each request,
+   * claims the thread's next send slot (slots 1/rate apart) and waits for it
+   * through wrk's delay() hook, so the rate holds whatever the latency, as
+   * long as enough connections are idle. wrk takes whole milliseconds: the
+   * wait is rounded up or down at random with the odds that keep its mean;
+   * wrk's timers fire up to a millisecond late, so slots missed meanwhile
+   * are still sent (at once), up to 2 ms of them; older ones are dropped,
+   * so a stalled server does not get a burst after the stall.
    */
   ratePerThread?: number;
 }
@@ -95,13 +97,14 @@ export function wrkScript(targets: string[], opts: WrkScriptOptions = {}): strin
     rate === undefined
       ? ''
       : `
--- pacing: ${rate} requests/s per thread, a send slot every ${1000 / rate} ms
+-- pacing: ${rate} requests/s per thread, a send slot every ${1000 / rate} ms; missed slots kept for 2 ms
 local interval_ms, next_ms = ${1000 / rate}, nil
 function delay()
   local t = now_us() / 1000
-  if next_ms == nil or next_ms < t then next_ms = t end
+  if next_ms == nil or next_ms < t - 2 then next_ms = t - 2 end
   local wait = next_ms - t
   next_ms = next_ms + interval_ms
+  if wait <= 0 then return 0 end
   return math.floor(wait + math.random())
 end
 `;
