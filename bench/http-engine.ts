@@ -22,6 +22,10 @@
  *   haproxy-plain  the same HAProxy without ACLs (what the ACLs cost)
  *   ts-proxy       wrk → bench/proto/http-proxy.ts (node:http + a keep-alive
  *                  http.Agent, RE2 via re2js, one process) → nginx: arm (c)
+ *   ts-proxy-raw   the same with `--client raw`: node:http's server side,
+ *                  the upstream side written by hand (bodyless requests,
+ *                  Content-Length responses): what a TS proxy could reach
+ *                  with its own upstream client (no goal)
  *   ts-no-upstream the same process type answering allowed requests itself
  *                  (200 "ok\n"): node:http's server half alone, a bound on
  *                  any proxy built on it (not a proxy; no goal)
@@ -46,10 +50,12 @@
  * TE.TE (obfuscated Transfer-Encoding) and duplicate Content-Length, each
  * hiding a `PUT /v1/exhaust-port` the policy denies; and a path that makes a
  * backtracking regex engine work exponentially (rules `GET /(a+)+b` and
- * `PATCH /(a+)+`, paths "/" + 30 × "a" + c…g), timed.
+ * `PATCH /(a+)+`, paths "/" + 30 × "a" + c…g), timed; the probes also run
+ * against `haproxy-limited`, HAProxy with PCRE2's match limit lowered per
+ * pattern (`(*LIMIT_MATCH=n)`), the bound a HAProxy engine would need.
  *
  *   node dist/bench/http-engine.js [--rounds 3] [--seconds 8] [--connections 32] [--threads 1]
- *        [--arms direct,haproxy,haproxy-plain,ts-proxy,ts-no-upstream] [--paced-rate REQ_PER_S]
+ *        [--arms direct,haproxy,haproxy-plain,ts-proxy,ts-proxy-raw,ts-no-upstream] [--paced-rate REQ_PER_S]
  *        [--load yes|no] [--probes yes|no]
  *        [--out bench/results/http-engine.json]
  * Root (network namespace). Wrap in `flock /tmp/beeline-heavy.lock` (make bench-http-engine does).
@@ -86,7 +92,9 @@ const PROXY_SCRIPT = join(repoRoot, 'dist', 'bench', 'proto', 'http-proxy.js');
 const THIS_SCRIPT = fileURLToPath(import.meta.url);
 
 /** Ports on 127.0.0.1 inside the namespace. */
-const PORT = { nginx: 8080, nginxLogged: 8090, haproxy: 8081, haproxyPlain: 8082, ts: 8083, tsNoUpstream: 8084, haproxyProbe: 8181, tsProbe: 8183 } as const;
+const PORT = { nginx: 8080, nginxLogged: 8090, haproxy: 8081, haproxyPlain: 8082, ts: 8083, tsNoUpstream: 8084, tsRaw: 8085, haproxyProbe: 8181, haproxyLimitedProbe: 8182, tsProbe: 8183 } as const;
+/** PCRE2's match limit in the `haproxy-limited` probe engine (the library's default: 10,000,000). */
+const MATCH_LIMIT = 100_000;
 
 /** The Star Wars demo's L7 rule (examples/), and a GET rule for the load. */
 const RULES: HttpRule[] = [
@@ -101,9 +109,9 @@ const REDOS_RULES: HttpRule[] = [
 const LOAD_PATH = '/v1/ships';
 const DENIED_BODY = 'Access denied\r\n';
 
-type Arm = 'direct' | 'haproxy' | 'haproxy-plain' | 'ts-proxy' | 'ts-no-upstream';
-const ARMS_ALL: Arm[] = ['direct', 'haproxy', 'haproxy-plain', 'ts-proxy', 'ts-no-upstream'];
-const ARM_PORT: Record<Arm, number> = { direct: PORT.nginx, haproxy: PORT.haproxy, 'haproxy-plain': PORT.haproxyPlain, 'ts-proxy': PORT.ts, 'ts-no-upstream': PORT.tsNoUpstream };
+type Arm = 'direct' | 'haproxy' | 'haproxy-plain' | 'ts-proxy' | 'ts-proxy-raw' | 'ts-no-upstream';
+const ARMS_ALL: Arm[] = ['direct', 'haproxy', 'haproxy-plain', 'ts-proxy', 'ts-proxy-raw', 'ts-no-upstream'];
+const ARM_PORT: Record<Arm, number> = { direct: PORT.nginx, haproxy: PORT.haproxy, 'haproxy-plain': PORT.haproxyPlain, 'ts-proxy': PORT.ts, 'ts-proxy-raw': PORT.tsRaw, 'ts-no-upstream': PORT.tsNoUpstream };
 
 // ---------------------------------------------------------------------------
 // Configurations
@@ -146,10 +154,13 @@ http {
  * rest get the 403. `path` is the request target without its query, as the
  * TypeScript prototype matches it.
  */
-function haproxyConfig(port: number, upstream: number, rules: HttpRule[] | undefined): string {
+function haproxyConfig(port: number, upstream: number, rules: HttpRule[] | undefined, matchLimit?: number): string {
+  // (*LIMIT_MATCH=n) at a pattern's start lowers PCRE2's match limit for that pattern (JIT included);
+  // HAProxy 2.6 has no setting for it and counts a match error as no match.
+  const limit = matchLimit ? `(*LIMIT_MATCH=${matchLimit})` : '';
   const q = (re: string) => {
     if (re.includes("'")) throw new Error(`haproxy config: pattern ${re} holds a single quote`);
-    return `'^(?:${re})$'`;
+    return `'${limit}^(?:${re})$'`;
   };
   const acls = (rules ?? []).flatMap((r, i) => [
     ...(r.method ? [`  acl r${i}_method method -m reg ${q(r.method)}`] : []),
@@ -301,8 +312,9 @@ interface ProbeSpec {
   expect?: number[];
 }
 
+type ProbeEngine = 'haproxy' | 'haproxy-limited' | 'ts-proxy';
 interface ProbeResult {
-  engine: 'haproxy' | 'ts-proxy';
+  engine: ProbeEngine;
   probe: string;
   statuses: number[];
   /** The engine closed the connection (within the wait). */
@@ -336,6 +348,8 @@ const PROBES: ProbeSpec[] = [
   { name: 'TE.TE two headers', what: 'Transfer-Encoding: chunked + Transfer-Encoding: x + Content-Length (CL.TE body)', steps: [landing(`Content-Length: ${Buffer.byteLength(CL_TE_BODY)}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n`, CL_TE_BODY)] },
   { name: 'TE.TE obs-fold', what: '"Transfer-Encoding:" folded onto " chunked" + Content-Length (CL.TE body)', steps: [landing(`Content-Length: ${Buffer.byteLength(CL_TE_BODY)}\r\nTransfer-Encoding:\r\n chunked\r\n`, CL_TE_BODY)] },
   { name: 'duplicate Content-Length', what: 'Content-Length: 0 and Content-Length: N; the N bytes are a PUT', steps: [landing(`Content-Length: 0\r\nContent-Length: ${Buffer.byteLength(SMUGGLED)}\r\n`, SMUGGLED)] },
+  // An allowed request with a long path: a match limit must not deny what the rule allows.
+  { name: 'long allowed path', what: 'GET /v1/ + 4,000 × "x" (allowed by GET /v1/.*)', steps: [`GET /v1/${'x'.repeat(4000)} HTTP/1.1\r\n${H}\r\n`], expect: [200] },
   // Five requests on one connection, paths "/" + 30 × "a" + c, d, e, f, g.
   { name: 'ReDoS GET /(a+)+b', what: 'GET "/" + 30 × "a" + c…g (5 requests) against the rule path /(a+)+b', steps: redosPaths.map((p) => `GET ${p} HTTP/1.1\r\n${H}\r\n`), expect: [403, 403, 403, 403, 403] },
   { name: 'ReDoS PATCH /(a+)+', what: 'PATCH "/" + 30 × "a" + c…g (5 requests) against the rule path /(a+)+', steps: redosPaths.map((p) => `PATCH ${p} HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`), expect: [403, 403, 403, 403, 403] },
@@ -379,7 +393,8 @@ async function runProbes(tmp: string): Promise<ProbeResult[]> {
   const log = join(tmp, 'upstream.log');
   const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
   const out: ProbeResult[] = [];
-  for (const [engine, port] of [['haproxy', PORT.haproxyProbe], ['ts-proxy', PORT.tsProbe]] as const) {
+  const engines: [ProbeEngine, number][] = [['haproxy', PORT.haproxyProbe], ['haproxy-limited', PORT.haproxyLimitedProbe], ['ts-proxy', PORT.tsProbe]];
+  for (const [engine, port] of engines) {
     for (const p of PROBES) {
       const before = lines().length;
       const r = await exchange(port, p.steps);
@@ -448,17 +463,20 @@ async function inside(): Promise<void> {
     writeFileSync(join(tmp, 'haproxy.cfg'), haproxyConfig(PORT.haproxy, PORT.nginx, RULES));
     writeFileSync(join(tmp, 'haproxy-plain.cfg'), haproxyConfig(PORT.haproxyPlain, PORT.nginx, undefined));
     writeFileSync(join(tmp, 'haproxy-probe.cfg'), haproxyConfig(PORT.haproxyProbe, PORT.nginxLogged, [...RULES, ...REDOS_RULES]));
+    writeFileSync(join(tmp, 'haproxy-limited-probe.cfg'), haproxyConfig(PORT.haproxyLimitedProbe, PORT.nginxLogged, [...RULES, ...REDOS_RULES], MATCH_LIMIT));
     const nginx = start('nginx', ['nginx', '-p', `${tmp}/`, '-c', join(tmp, 'nginx.conf'), '-e', 'stderr'], LOAD_CPU);
     const haproxy = start('haproxy', ['haproxy', '-db', '-f', join(tmp, 'haproxy.cfg')], PROXY_CPU);
     const haproxyPlain = start('haproxy-plain', ['haproxy', '-db', '-f', join(tmp, 'haproxy-plain.cfg')], PROXY_CPU);
     const tsProxy = start('ts-proxy', [process.execPath, PROXY_SCRIPT, '--listen', `127.0.0.1:${PORT.ts}`, '--upstream', `127.0.0.1:${PORT.nginx}`, '--rules', JSON.stringify(RULES)], PROXY_CPU);
     const tsNoUpstream = start('ts-no-upstream', [process.execPath, PROXY_SCRIPT, '--listen', `127.0.0.1:${PORT.tsNoUpstream}`, '--upstream', 'none', '--rules', JSON.stringify(RULES)], PROXY_CPU);
+    const tsRaw = start('ts-proxy-raw', [process.execPath, PROXY_SCRIPT, '--listen', `127.0.0.1:${PORT.tsRaw}`, '--upstream', `127.0.0.1:${PORT.nginx}`, '--client', 'raw', '--rules', JSON.stringify(RULES)], PROXY_CPU);
     await ready(nginx, PORT.nginx);
     await ready(tsNoUpstream, PORT.tsNoUpstream);
+    await ready(tsRaw, PORT.tsRaw);
     await ready(haproxy, PORT.haproxy);
     await ready(haproxyPlain, PORT.haproxyPlain);
     await ready(tsProxy, PORT.ts);
-    const proxyOf: Record<Arm, Proc | undefined> = { direct: undefined, haproxy, 'haproxy-plain': haproxyPlain, 'ts-proxy': tsProxy, 'ts-no-upstream': tsNoUpstream };
+    const proxyOf: Record<Arm, Proc | undefined> = { direct: undefined, haproxy, 'haproxy-plain': haproxyPlain, 'ts-proxy': tsProxy, 'ts-proxy-raw': tsRaw, 'ts-no-upstream': tsNoUpstream };
     const versions = {
       haproxy: spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0],
       nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(),
@@ -499,7 +517,9 @@ async function inside(): Promise<void> {
       const hp = start('haproxy-probe', ['haproxy', '-db', '-f', join(tmp, 'haproxy-probe.cfg')], PROXY_CPU);
       const tp = start('ts-proxy-probe', [process.execPath, PROXY_SCRIPT, '--listen', `127.0.0.1:${PORT.tsProbe}`, '--upstream', `127.0.0.1:${PORT.nginxLogged}`, '--rules', JSON.stringify([...RULES, ...REDOS_RULES])], PROXY_CPU);
       await ready(nginx, PORT.nginxLogged);
+      const hl = start('haproxy-limited-probe', ['haproxy', '-db', '-f', join(tmp, 'haproxy-limited-probe.cfg')], PROXY_CPU);
       await ready(hp, PORT.haproxyProbe);
+      await ready(hl, PORT.haproxyLimitedProbe);
       await ready(tp, PORT.tsProbe);
       probes = await runProbes(tmp);
     }
@@ -537,6 +557,8 @@ async function inside(): Promise<void> {
       tsOverHaproxyPacedP99PerRound: ARMS.includes('ts-proxy') ? perRound('ts-proxy', 'haproxy', 'p99Ms', true) : [],
       haproxyOverDirectRps: get('direct') && get('haproxy') ? get('haproxy')!.maxRps / get('direct')!.maxRps : NaN,
       haproxyPlainOverHaproxyRps: get('haproxy-plain') && get('haproxy') ? get('haproxy')!.maxRps / get('haproxy-plain')!.maxRps : NaN,
+      tsRawOverHaproxyRps: get('ts-proxy-raw') && get('haproxy') ? get('ts-proxy-raw')!.maxRps / get('haproxy')!.maxRps : NaN,
+      tsRawOverHaproxyPacedP99: get('ts-proxy-raw') && get('haproxy') ? get('ts-proxy-raw')!.pacedP99Ms / get('haproxy')!.pacedP99Ms : NaN,
       tsNoUpstreamOverHaproxyRps: get('ts-no-upstream') && get('haproxy') ? get('ts-no-upstream')!.maxRps / get('haproxy')!.maxRps : NaN,
       tsOverHaproxyCpuPerReq: get('ts-proxy') && get('haproxy') ? get('ts-proxy')!.proxyCpuUsPerReq! / get('haproxy')!.proxyCpuUsPerReq! : NaN,
     };
@@ -554,11 +576,12 @@ async function inside(): Promise<void> {
     lines.push('');
     lines.push(`- ts-proxy / haproxy, max req/s: ${fmt(ratios.tsOverHaproxyRps, 3)} (per round ${ratios.tsOverHaproxyRpsPerRound.map((r) => fmt(r, 3)).join(', ')}); goal ≥ 0.7.`);
     lines.push(`- ts-proxy / haproxy, p99 at half haproxy's max: ${fmt(ratios.tsOverHaproxyPacedP99, 3)} (per round ${ratios.tsOverHaproxyPacedP99PerRound.map((r) => fmt(r, 3)).join(', ')}); goal ≤ 1.5.`);
+    lines.push(`- ts-proxy-raw / haproxy (own upstream client): max req/s ${fmt(ratios.tsRawOverHaproxyRps, 3)}, p99 at half haproxy's max ${fmt(ratios.tsRawOverHaproxyPacedP99, 3)}.`);
     lines.push(`- ts-proxy / haproxy, proxy CPU per request: ${fmt(ratios.tsOverHaproxyCpuPerReq, 2)}; ts-no-upstream (node:http answering itself) / haproxy, max req/s: ${fmt(ratios.tsNoUpstreamOverHaproxyRps, 3)}.`);
     lines.push(`- haproxy / direct, max req/s: ${fmt(ratios.haproxyOverDirectRps, 3)}; haproxy (ACLs) / haproxy-plain: ${fmt(ratios.haproxyPlainOverHaproxyRps, 3)}.`, '');
     if (probes.length) {
       lines.push('## HTTP engine: probes', '');
-      lines.push('Raw requests over one TCP connection to each engine (allow-list above plus `GET /(a+)+b` and `PATCH /(a+)+`), upstream an nginx that logs every request line it parses. "reached nginx" lists them; a `PUT /v1/exhaust-port` there is a denied request that got through.', '');
+      lines.push(`Raw requests over one TCP connection to each engine (allow-list above plus \`GET /(a+)+b\` and \`PATCH /(a+)+\`), upstream an nginx that logs every request line it parses. "reached nginx" lists them; a \`PUT /v1/exhaust-port\` there is a denied request that got through. haproxy-limited: HAProxy with every pattern prefixed \`(*LIMIT_MATCH=${MATCH_LIMIT})\` (PCRE2's default limit: 10,000,000).`, '');
       lines.push('| probe | what | engine | responses | closed | ms to each answer | reached nginx | verdict |');
       lines.push('|---|---|---|---|---|---:|---|---|');
       for (const p of PROBES) {
@@ -567,7 +590,7 @@ async function inside(): Promise<void> {
         }
       }
       lines.push('');
-      lines.push('Verdict: pass when no denied request reached nginx, and, for the keep-alive and ReDoS probes, the answers are exactly 200, 403, 200 and five 403s; every 403 carries `Access denied\\r\\n`. For the smuggling probes either safe behaviour passes: refusing the request (400, close) or reading it one way only (the smuggled PUT then is a request of its own, answered 403, or body).', '');
+      lines.push('Verdict: pass when no denied request reached nginx, and, for the keep-alive, long-path and ReDoS probes, the answers are exactly 200, 403, 200; 200; and five 403s; every 403 carries `Access denied\\r\\n`. For the smuggling probes either safe behaviour passes: refusing the request (400, close) or reading it one way only (the smuggled PUT then is a request of its own, answered 403, or body).', '');
     }
     const out = lines.join('\n');
     process.stdout.write(out + '\n');
@@ -584,6 +607,7 @@ async function inside(): Promise<void> {
           load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU },
           rules: RULES,
           probeRules: [...RULES, ...REDOS_RULES],
+          probeMatchLimit: MATCH_LIMIT,
           summary: sum,
           ratios,
           goals: { tsOverHaproxyRps: 0.7, tsOverHaproxyPacedP99: 1.5 },

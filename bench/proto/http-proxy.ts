@@ -20,12 +20,18 @@
  *   - bodies are streamed both ways (pipe), never buffered whole;
  *     hop-by-hop headers are not forwarded; the upstream connections are
  *     kept alive and reused (http.Agent keepAlive, last-used first).
+ * With `--client raw` the upstream side skips node:http's client: requests
+ * without a body are written as bytes on pooled sockets and responses with
+ * a Content-Length are parsed by hand (RawUpstream below): what a proxy
+ * that keeps node:http only for its server side would cost. Not a proxy to
+ * ship (no chunked responses, no upstream pipelining checks).
  * With `--upstream none` it answers an allowed request itself (200 `ok\n`)
  * instead of forwarding it: the benchmark's bound on what any proxy built on
  * node:http's server side could do on one core.
  * Prints `listening HOST:PORT` on stdout once it accepts connections.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { RE2JS } from 're2js';
 
 /** One allow rule: both regular expressions must match the whole value. */
@@ -60,6 +66,112 @@ function endToEnd(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   return out;
 }
 
+const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
+
+/**
+ * The `--client raw` upstream: kept-alive sockets, last used first; one
+ * request at a time per socket; a response must carry Content-Length (else
+ * 502 and the socket is closed).
+ */
+class RawUpstream {
+  private readonly idle: net.Socket[] = [];
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  private socket(): net.Socket {
+    const idle = this.idle.pop();
+    if (idle) return idle;
+    const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+    s.on('error', () => undefined);
+    // A closed idle socket leaves the pool.
+    s.on('close', () => {
+      const i = this.idle.indexOf(s);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
+    return s;
+  }
+
+  /** Forwards a request without a body and streams the response into `res`. */
+  forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const sock = this.socket();
+    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP_SET.has(raw[i]!.toLowerCase())) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    sock.write(head + '\r\n', 'latin1');
+    const noBody = req.method === 'HEAD';
+    let buf: Buffer | undefined;
+    let remaining = -1;
+    let done = false;
+    // Once only: the socket may serve another request right after it is back in the pool.
+    const finish = (reuse: boolean) => {
+      if (done) return;
+      done = true;
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      if (reuse) this.idle.push(sock);
+      else sock.destroy();
+    };
+    const fail = () => {
+      finish(false);
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'text/plain', 'content-length': 13 });
+        res.end('Bad Gateway\r\n');
+      } else res.destroy();
+    };
+    const onClose = () => fail();
+    const onData = (d: Buffer) => {
+      if (remaining >= 0) {
+        remaining -= d.length;
+        if (remaining <= 0) {
+          finish(true);
+          res.end(d);
+        } else res.write(d);
+        return;
+      }
+      buf = buf ? Buffer.concat([buf, d]) : d;
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (buf.length > 16384) fail();
+        return;
+      }
+      const lines = buf.toString('latin1', 0, end).split('\r\n');
+      const status = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(lines[0]!);
+      if (!status) return fail();
+      const headers: string[] = [];
+      let length = -1;
+      for (let i = 1; i < lines.length; i++) {
+        const line = lines[i]!;
+        const c = line.indexOf(':');
+        const name = line.slice(0, c).trim();
+        const value = line.slice(c + 1).trim();
+        const lower = name.toLowerCase();
+        if (lower === 'content-length') length = Number(value);
+        else if (lower === 'transfer-encoding') return fail();
+        if (!HOP_BY_HOP_SET.has(lower)) headers.push(name, value);
+      }
+      const code = Number(status[1]);
+      if (noBody || code === 204 || code === 304) length = 0;
+      if (!(length >= 0)) return fail();
+      res.writeHead(code, status[2], headers);
+      const body = buf.subarray(end + 4);
+      buf = undefined;
+      remaining = length - body.length;
+      if (remaining <= 0) {
+        finish(true);
+        res.end(body);
+      } else res.write(body);
+    };
+    sock.on('data', onData);
+    sock.on('close', onClose);
+    // The client went away mid-exchange: this socket's state is unknown, close it.
+    res.on('close', () => {
+      if (!res.writableFinished) finish(false);
+    });
+  }
+}
+
 /** Compiles the allow-list; the answer tells whether a method and path are allowed. */
 export function compileRules(rules: HttpRule[]): (method: string, path: string) => boolean {
   // RE2JS.matches is a full match (Java's Matcher.matches), as Cilium's rules are.
@@ -78,6 +190,9 @@ function main(): void {
   const upstream = upstreamArg === 'none' ? undefined : hostPort('--upstream', upstreamArg);
   const allowed = compileRules(JSON.parse(arg('--rules', '[]')) as HttpRule[]);
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  const client = arg('--client', 'agent');
+  if (client !== 'agent' && client !== 'raw') throw new Error(`http-proxy: --client ${client}: agent or raw`);
+  const raw = client === 'raw' && upstream ? new RawUpstream(upstream.host, upstream.port) : undefined;
 
   const server = http.createServer((req, res) => {
     const target = req.url ?? '/';
@@ -94,6 +209,11 @@ function main(): void {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 });
       res.end('ok\n');
+      return;
+    }
+    if (raw && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+      req.resume();
+      raw.forward(req, res);
       return;
     }
     const up = http.request({ host: upstream.host, port: upstream.port, method: req.method, path: target, headers: endToEnd(req.headers), agent });
