@@ -595,7 +595,7 @@ async function inside(): Promise<void> {
         }
       }
       lines.push('');
-      lines.push('Verdict: pass when no denied request reached nginx, and, for the keep-alive, long-path and ReDoS probes, the answers are exactly 200, 403, 200; 200; and five 403s; every 403 carries `Access denied\\r\\n`; the ReDoS probes' median answer within 5 ms (one request costing the engine's single worker more is a denial of service). For the smuggling probes either safe behaviour passes: refusing the request (400, close) or reading it one way only (the smuggled PUT then is a request of its own, answered 403, or body).', '');
+      lines.push('Verdict: pass when no denied request reached nginx, and, for the keep-alive, long-path and ReDoS probes, the answers are exactly 200, 403, 200; 200; and five 403s; every 403 carries `Access denied\\r\\n`; in the ReDoS probes the median answer comes within 5 ms (one request costing the single worker of an engine more is a denial of service). For the smuggling probes either safe behaviour passes: refusing the request (400, close) or reading it one way only (the smuggled PUT then is a request of its own, answered 403, or body).', '');
     }
     const out = lines.join('\n');
     process.stdout.write(out + '\n');
