@@ -105,7 +105,7 @@ bench-datapath: setup build
 bench-observer: setup build
 	@flock /tmp/beeline-heavy.lock node --max-semi-space-size=64 dist/bench/observer.js
 
-# The L7 HTTP engine choice (issue 12): HAProxy vs a TypeScript proxy on node:http, load and probes, in a private network namespace: about 5 minutes.
+# The L7 HTTP engine choice (issue 12): HAProxy vs a TypeScript proxy on node:http, load and probes, in a private network namespace: about 6 minutes (9 with --rounds 5).
 bench-http-engine: setup build
 	@flock /tmp/beeline-heavy.lock node dist/bench/http-engine.js
 

@@ -37,8 +37,8 @@
  * first each arm at its maximum (wrk -t THREADS -c CONNECTIONS, unpaced),
  * then each arm paced at half of haproxy's median maximum from the first
  * phase, or --paced-rate (wrk's delay() hook hands out send slots at the
- * target rate, src/lab/wrk.ts; the achieved rate is reported). Reported per arm: req/s, wrk's
- * p50/p99 latency (request written → response read), the proxy's CPU time
+ * target rate, src/lab/wrk.ts; the achieved rate is reported). Reported per
+ * arm: req/s, wrk's p50/p99 latency (request written → response read), the proxy's CPU time
  * per request (/proc/PID/stat) and its memory (VmRSS, VmHWM from
  * /proc/PID/status) after the runs. Goals (issue 12): ts-proxy ≥ 0.7 ×
  * haproxy in req/s; ts-proxy's p99 ≤ 1.5 × haproxy's at half haproxy's max.
