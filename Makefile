@@ -18,7 +18,7 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer clean
+.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine clean
 
 setup:
 	@bash scripts/setup.sh
@@ -104,6 +104,10 @@ bench-datapath: setup build
 # The flow pipeline (events/s it delivers, losses counted exactly) and request rate with flow observation on vs off (issue 11): about 8 minutes.
 bench-observer: setup build
 	@flock /tmp/beeline-heavy.lock node --max-semi-space-size=64 dist/bench/observer.js
+
+# The L7 HTTP engine choice (issue 12): HAProxy vs a TypeScript proxy on node:http, load and probes, in a private network namespace: about 6 minutes (9 with --rounds 5).
+bench-http-engine: setup build
+	@flock /tmp/beeline-heavy.lock node dist/bench/http-engine.js
 
 clean:
 	rm -rf dist build

@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 # lab's etcd and DNS server, and real traffic tools for tests and benchmarks
 # (wrk generates the services and policy benchmarks' load; nginx-light is the
 # server of the lab's nginx-native image, bin/beeline-nginx; tshark is the
-# independent decoder the observability tests check flows against).
+# independent decoder the observability tests check flows against; haproxy is
+# the reference HTTP engine of the L7 benchmark, bench/http-engine.ts, run
+# only inside that benchmark's private network namespace).
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
       dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
-      wrk nginx-light tshark)
+      wrk nginx-light tshark haproxy)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2
@@ -30,23 +32,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
   apt-get update -qq
   # nginx-light's postinst would start nginx as a system service listening on
-  # the machine's port 80; beeline only runs nginx inside lab pods. Where
-  # nothing already forbids service starts (a container's policy-rc.d), forbid
-  # nginx's alone for this install (invoke-rc.d and deb-systemd-invoke pass the
-  # service as $1),
-  # so every other package's services start as they always did.
+  # the machine's port 80, haproxy's likewise its own; beeline only runs nginx
+  # inside lab pods and haproxy inside a benchmark's namespace. Where nothing
+  # already forbids service starts (a container's policy-rc.d), forbid those
+  # two alone for this install (invoke-rc.d and deb-systemd-invoke pass the
+  # service as $1), so every other package's services start as they always did.
   rcd=/usr/sbin/policy-rc.d own_rcd=
   if [ ! -e "$rcd" ]; then
-    printf '#!/bin/sh\n# beeline setup: no nginx system service (removed after the install)\ncase "$1" in nginx|nginx.service) exit 101;; esac\nexit 0\n' >"$rcd"
+    printf '#!/bin/sh\n# beeline setup: no nginx or haproxy system service (removed after the install)\ncase "$1" in nginx|nginx.service|haproxy|haproxy.service) exit 101;; esac\nexit 0\n' >"$rcd"
     chmod 755 "$rcd"
     own_rcd=1
   fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/beeline-apt.log 2>&1 \
     || { [ -z "$own_rcd" ] || rm -f "$rcd"; tail -20 /tmp/beeline-apt.log >&2; echo "setup: apt-get install failed (log: /tmp/beeline-apt.log)" >&2; exit 1; }
   [ -z "$own_rcd" ] || rm -f "$rcd"
-  # Under systemd the package also enables the unit for the next boot: undo that.
+  # Under systemd the packages also enable their units for the next boot: undo that.
   if [[ " ${missing[*]} " == *" nginx-light "* ]] && [ -d /run/systemd/system ]; then
     systemctl disable --now nginx.service >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" haproxy "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now haproxy.service >/dev/null 2>&1 || true
   fi
 fi
 

@@ -39,6 +39,16 @@ test('wrkScript and wrkArgv: one target per thread, one connection per thread, C
   assert.deepEqual(wrkArgv({ targets: ['10.100.0.1:80'], connections: 2, seconds: 1, close: false, script: 's.lua' }).slice(0, 9), ['wrk', '-t', '2', '-c', '2', '-d', '1s', '--timeout', '2s']);
 });
 
+test('wrkScript: a path, pacing by send slots; wrkArgv: fewer threads than connections', () => {
+  const lua = wrkScript(['127.0.0.1:80'], { path: '/v1/ships', ratePerThread: 4000 });
+  assert.match(lua, /wrk\.format\("GET", "\/v1\/ships"\)/);
+  assert.match(lua, /local interval_ms, next_ms = 0\.25, nil\nfunction delay\(\)/);
+  assert.doesNotMatch(wrkScript(['127.0.0.1:80']), /function delay/, 'unpaced unless asked');
+  assert.throws(() => wrkScript(['127.0.0.1:80'], { path: 'v1' }), /absolute path/);
+  assert.throws(() => wrkScript(['127.0.0.1:80'], { ratePerThread: 0 }), /positive number/);
+  assert.deepEqual(wrkArgv({ targets: ['127.0.0.1:80'], connections: 32, threads: 1, seconds: 1, close: false, script: 's.lua' }).slice(0, 5), ['wrk', '-t', '1', '-c', '32']);
+});
+
 test('parseWrk reads the summary line after wrk\'s own report', () => {
   const out = 'Running 1s test @ http://x/\n  2 threads\nRequests/sec: 10\n{"requests":1000,"duration_us":2000000,"errors":{"connect":1,"read":0,"write":0,"status":2,"timeout":0},"request_p50_us":100,"request_p99_us":900,"connect_p50_us":40.5,"connect_p99_us":400.0,"total_p50_us":150.0,"total_p99_us":-1,"samples":998,"threads":2,"cpu_ticks":150,"clk_tck":100}\n';
   const r = parseWrk(out, 2);
@@ -89,6 +99,32 @@ test('wrk with the script against two loopback servers: every thread on its targ
   } finally {
     a.server.close();
     b.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('wrk paced: one thread, 8 keep-alive connections, 500 requests/s asked → about 500 served', { skip: haveWrk ? false : 'wrk is not installed (scripts/setup.sh installs it)' }, async () => {
+  let paths = new Set<string>();
+  const server = createServer((req, res) => {
+    paths.add(req.url ?? '');
+    res.end('ok\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'bl-wrk-'));
+  try {
+    const targets = [`127.0.0.1:${port}`];
+    const script = join(dir, 'paced.lua');
+    writeFileSync(script, wrkScript(targets, { path: '/v1/ships', ratePerThread: 500 }));
+    const r = await run(wrkArgv({ targets, connections: 8, threads: 1, seconds: 2, close: false, script }));
+    assert.equal(r.code, 0, r.out);
+    const res = parseWrk(r.out, 1);
+    assert.equal(res.errors, 0, JSON.stringify(res.errorKinds));
+    assert.ok(res.rps > 400 && res.rps < 560, `${res.rps} req/s for 500 asked`);
+    assert.deepEqual([...paths], ['/v1/ships']);
+  } finally {
+    server.close();
+    paths = new Set();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -28,8 +28,15 @@ import type { LoadCounts } from './loadgen.js';
 export interface WrkOptions {
   /** "host:port" targets; thread i connects to targets[i mod targets.length]. */
   targets: string[];
-  /** Threads = connections in flight. */
+  /** Connections in flight (and threads, unless `threads` says otherwise). */
   connections: number;
+  /**
+   * Threads, when fewer than the connections (keep-alive benchmarks of one
+   * proxy: `-t 1 -c 32`). The script's connect/total timings assume one
+   * connection per thread; with several per thread only wrk's own latency
+   * (requestP50Ms/requestP99Ms) means what it says.
+   */
+  threads?: number;
   seconds: number;
   /** One TCP connection per request (`Connection: close`); else keep-alive. */
   close: boolean;
@@ -62,8 +69,45 @@ export interface WrkResult extends LoadCounts {
   samples: number;
 }
 
+/** What the script requests, and how fast. */
+export interface WrkScriptOptions {
+  /** The request's path (default "/"). */
+  path?: string;
+  /**
+   * Pacing (wrk has no rate option): each thread sends this many requests
+   * per second over its connections. Every connection, before each request,
+   * claims the thread's next send slot (slots 1/rate apart) and waits for it
+   * through wrk's delay() hook, so the rate holds whatever the latency, as
+   * long as enough connections are idle. wrk takes whole milliseconds: the
+   * wait is rounded up or down at random with the odds that keep its mean;
+   * wrk's timers fire up to a millisecond late, so slots missed meanwhile
+   * are still sent (at once), up to 2 ms of them; older ones are dropped,
+   * so a stalled server does not get a burst after the stall.
+   */
+  ratePerThread?: number;
+}
+
 /** The Lua script for `targets` (each "host:port"). */
-export function wrkScript(targets: string[]): string {
+export function wrkScript(targets: string[], opts: WrkScriptOptions = {}): string {
+  const path = opts.path ?? '/';
+  if (!/^\/[\x21-\x7e]*$/.test(path)) throw new Error(`wrk path ${JSON.stringify(path)}: want an absolute path of printable characters`);
+  const rate = opts.ratePerThread;
+  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new Error(`wrk rate ${rate}: want a positive number of requests per second`);
+  const delayFn =
+    rate === undefined
+      ? ''
+      : `
+-- pacing: ${rate} requests/s per thread, a send slot every ${1000 / rate} ms; missed slots kept for 2 ms
+local interval_ms, next_ms = ${1000 / rate}, nil
+function delay()
+  local t = now_us() / 1000
+  if next_ms == nil or next_ms < t - 2 then next_ms = t - 2 end
+  local wait = next_ms - t
+  next_ms = next_ms + interval_ms
+  if wait <= 0 then return 0 end
+  return math.floor(wait + math.random())
+end
+`;
   const list = targets
     .map((t) => {
       const i = t.lastIndexOf(':');
@@ -98,8 +142,8 @@ conn_us = {}
 total_us = {}
 local req, sent, last
 function init(args)
-  req = wrk.format("GET", "/")
-end
+  req = wrk.format("GET", ${JSON.stringify(path)})
+end${delayFn}
 function request()
   local t = now_us()
   if last then conn_us[#conn_us + 1] = t - last end
@@ -156,7 +200,7 @@ export function wrkArgv(o: WrkOptions): string[] {
   return [
     ...(o.cpu === undefined ? [] : ['taskset', '-c', String(o.cpu)]),
     'wrk',
-    '-t', String(o.connections),
+    '-t', String(Math.min(o.threads ?? o.connections, o.connections)),
     '-c', String(o.connections),
     '-d', `${o.seconds}s`,
     '--timeout', `${o.timeoutSeconds ?? 2}s`,
