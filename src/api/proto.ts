@@ -59,28 +59,25 @@ let lastBase = '';
 
 export function timestampJson(seconds: number | string | bigint, nanos: number): string {
   const s = Number(seconds);
+  // A flow's time is written twice in a row (the flow's and the response's): the second is free.
+  if (s === lastSeconds && nanos === lastNanos) return lastText;
   // Flows come in bursts within one second: format the date part once per second.
   if (s !== lastSeconds) {
     lastSeconds = s;
     lastBase = new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, '');
   }
-  // A flow's time is written twice in a row (the flow's and the response's): the second is free.
-  if (nanos === lastNanos && s === lastTextSeconds) return lastText;
-  const base = lastBase;
-  let text: string;
-  if (!nanos) text = `${base}Z`;
-  else {
+  let text = `${lastBase}Z`;
+  if (nanos) {
     let frac = String(nanos).padStart(9, '0');
     if (frac.endsWith('000000')) frac = frac.slice(0, 3);
     else if (frac.endsWith('000')) frac = frac.slice(0, 6);
-    text = `${base}.${frac}Z`;
+    text = `${lastBase}.${frac}Z`;
   }
-  lastTextSeconds = s;
   lastNanos = nanos;
   lastText = text;
   return text;
 }
-let lastTextSeconds = NaN;
+/** The last text written, for lastSeconds and lastNanos. */
 let lastNanos = NaN;
 let lastText = '';
 
@@ -177,9 +174,10 @@ function jsonString(v: string): string {
 
 /**
  * Frozen values (of the types in SHARED_MESSAGES, and lists of strings) are
- * encoded once and remembered by identity: they cannot change. The flow converter shares frozen endpoint
- * messages and label lists between the flows of the same endpoint, so a
- * flow's biggest parts are written once per endpoint, not once per flow.
+ * encoded once and remembered by identity: they cannot change. The flow
+ * converter shares frozen endpoint messages and label lists between the
+ * flows of the same endpoint, so a flow's biggest parts are written once per
+ * endpoint, not once per flow.
  */
 function rememberFrozen(encode: (v: unknown) => string): (v: unknown) => string {
   const known = new WeakMap<object, string>();
