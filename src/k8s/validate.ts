@@ -7,6 +7,7 @@
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { RE2JS } from 're2js';
+import { HTTP_FIELD_NAME, splitHeaderRule } from '../l7/http/rules.js';
 import { UnknownKindError, ValidationError, type ValidationIssue } from '../common/errors.js';
 import { applyDefaults } from './defaults.js';
 import { kindOf, KINDS, knownKindsList, resolveKind, type KindInfo } from './kinds.js';
@@ -390,19 +391,11 @@ const portNumber = (v: unknown): number | undefined => (typeof v === 'number' ? 
 const regexCheck: Check = (v, p, r) => {
   try { RE2JS.compile(v); } catch (e) { r.err(p, `Invalid value: ${q(v)}: not a valid RE2 regular expression (Go regexp syntax): ${(e as Error).message}`); }
 };
-/** An HTTP field name (RFC 9110 token); a leading `:` names an HTTP/2 pseudo-header (`:path`), as Envoy's HeaderMatcher allows. */
-const HTTP_FIELD_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const fieldNameError = (name: string): string | undefined =>
   HTTP_FIELD_NAME.test(name) ? undefined : 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)';
-/**
- * `rules.http[].headers[]`: `Name` (the header must be present) or `Name: value`
- * / `Name value` (exact value), split at the first space as Cilium's
- * pkg/envoy getHTTPRule does. Envoy refuses a HeaderMatcher whose name is not
- * a header name and with it the whole policy update, so a bad name is refused here.
- */
+/** `rules.http[].headers[]`: `Name` or `Name: value` (splitHeaderRule); Envoy refuses a HeaderMatcher whose name is not a header name and with it the whole policy update, so a bad name is refused here. */
 const httpHeaderCheck: Check = (v, p, r) => {
-  const sp = v.indexOf(' ');
-  const name = sp < 0 ? v : v.slice(0, sp).replace(/:+$/, '');
+  const { name } = splitHeaderRule(v);
   const e = fieldNameError(name);
   if (e) r.err(p, `Invalid value: ${q(v)}: header ${q(name)} ${e}; write \`Name\` or \`Name: value\``);
 };

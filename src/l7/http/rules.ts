@@ -209,7 +209,19 @@ interface WorkingRequest {
   headers: [string, string][];
 }
 
-const FIELD_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP field name (RFC 9110 token); a leading `:` names an HTTP/2 pseudo-header (`:path`), as Envoy's HeaderMatcher allows. */
+export const HTTP_FIELD_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * A `rules.http[].headers[]` entry: `Name` (present) or `Name value` /
+ * `Name: value` (exact value), split at the first space with trailing colons
+ * trimmed from the name, as Cilium's pkg/envoy getHTTPRule does.
+ */
+export function splitHeaderRule(entry: string): { name: string; value?: string } {
+  const sp = entry.indexOf(' ');
+  return sp < 0 ? { name: entry } : { name: entry.slice(0, sp).replace(/:+$/, ''), value: entry.slice(sp + 1) };
+}
+
 const REDACTED = '[redacted]';
 
 /**
@@ -247,13 +259,12 @@ function compileRule(spec: HttpRuleSpec, origin: Origin, where: string): Compile
     }
   };
   const name = (field: string, n: string): string => {
-    if (!FIELD_NAME.test(n)) fail(field, `${JSON.stringify(n)}: not an HTTP header name`);
+    if (!HTTP_FIELD_NAME.test(n)) fail(field, `${JSON.stringify(n)}: not an HTTP header name`);
     return n.toLowerCase();
   };
   const headers = (spec.headers ?? []).map((h, i): HeaderCheck => {
-    const sp = h.indexOf(' ');
-    if (sp < 0) return { name: name(`headers[${i}]`, h) };
-    return { name: name(`headers[${i}]`, h.slice(0, sp).replace(/:+$/, '')), value: h.slice(sp + 1) };
+    const { name: n, value } = splitHeaderRule(h);
+    return value === undefined ? { name: name(`headers[${i}]`, n) } : { name: name(`headers[${i}]`, n), value };
   });
   const required: HeaderMatch[] = [];
   const actions: HeaderMatch[] = [];
