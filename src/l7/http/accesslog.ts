@@ -1,0 +1,69 @@
+/**
+ * The node proxy's record of one HTTP request: the contract between the
+ * HAProxy configuration the agent generates (its `log-format`, one JSON
+ * object per datagram, `format raw`, to a UDP socket the agent listens on at
+ * the node's loopback) and the agent, which turns each record into an L7
+ * flow. HAProxy fills every field from its own sample fetches and the
+ * variables the generated rules set; nothing else writes these records.
+ *
+ * Numbers are JSON numbers, text is JSON-escaped by HAProxy's `json`
+ * converter. A request HAProxy could not parse never reaches the rules and
+ * is recorded with `method` and `url` as far as they were read (possibly
+ * empty) and `status` 400 (or what HAProxy answered).
+ */
+
+/** Which of the node proxy's listeners took the connection. */
+export type HttpProxyDirection = 'ingress' | 'egress';
+
+/** One request and its response (or the proxy's own answer), as the node proxy logs it. */
+export interface HttpAccessRecord {
+  /** When the proxy received the request's first byte: microseconds since the Unix epoch. */
+  timeUs: number;
+  /** ingress: the listener at the destination endpoint's node; egress: at the source endpoint's node. */
+  direction: HttpProxyDirection;
+  /** The client's address and port as the proxy accepted the connection (the source pod's own: redirection is transparent). */
+  srcIp: string;
+  srcPort: number;
+  /** The original destination: the address and port the client connected to (the transparent listener's local address). */
+  dstIp: string;
+  dstPort: number;
+  /** Security identities of the two ends from the proxy's identity map (the ipcache); 0: not known to the proxy. */
+  srcIdentity: number;
+  dstIdentity: number;
+  /** The request method as sent. */
+  method: string;
+  /** The request-target as received: path and query (HAProxy `pathq`, before normalization). */
+  url: string;
+  /** `HTTP/1.1`, `HTTP/1.0`, `HTTP/2.0`. */
+  protocol: string;
+  /** The Host header (`:authority` for HTTP/2); empty when absent. */
+  host: string;
+  /** The status the client got: the server's, or the proxy's own (403 for a request the policy denied, 4xx/5xx for errors); -1: none was sent (connection aborted). */
+  status: number;
+  /** True when the proxy answered 403 `Access denied` because no rule allowed the request. */
+  denied: boolean;
+  /** The policy whose rule allowed the request, as `originText` prints it (`CiliumNetworkPolicy/ns/name`); empty when denied or not decided by a rule. */
+  allowedBy: string;
+  /** Milliseconds from the request's first byte to the response's headers sent to the client (HAProxy %Tr when the server answered, else %Ta's part); -1 if none. */
+  responseMs: number;
+  /** Milliseconds the whole exchange took (HAProxy %Ta). */
+  totalMs: number;
+  /** HAProxy's session termination state (%tsc, e.g. `----` normal, `PR--` refused by a rule, `CH--` client aborted). */
+  termination: string;
+}
+
+/** Parses one datagram; throws SyntaxError/TypeError for what is not a record (the caller counts and drops it). */
+export function parseHttpAccessRecord(text: string): HttpAccessRecord {
+  const v = JSON.parse(text) as Partial<HttpAccessRecord>;
+  const num = (k: keyof HttpAccessRecord) => {
+    if (typeof v[k] !== 'number') throw new TypeError(`http access record: ${k}: not a number`);
+  };
+  const str = (k: keyof HttpAccessRecord) => {
+    if (typeof v[k] !== 'string') throw new TypeError(`http access record: ${k}: not a string`);
+  };
+  for (const k of ['timeUs', 'srcPort', 'dstPort', 'srcIdentity', 'dstIdentity', 'status', 'responseMs', 'totalMs'] as const) num(k);
+  for (const k of ['srcIp', 'dstIp', 'method', 'url', 'protocol', 'host', 'allowedBy', 'termination'] as const) str(k);
+  if (v.direction !== 'ingress' && v.direction !== 'egress') throw new TypeError('http access record: direction: not ingress or egress');
+  if (typeof v.denied !== 'boolean') throw new TypeError('http access record: denied: not a boolean');
+  return v as HttpAccessRecord;
+}
