@@ -6,115 +6,12 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { Agent } from './agent.js';
 import { agentGet, agentRequest } from './client.js';
-import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from './datapath.js';
-import type { NodeIpam } from './ipam.js';
-import type { AgentConfig, AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
+import type { DatapathInfo } from './datapath.js';
+import type { AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
+import { FakeDatapath, agentTestConfig as config, fakeIpam, quiet } from '../../test/lib/fake-datapath.js';
 import { AgentUnreachableError, BeelineError } from '../common/errors.js';
 import { agentCall } from './routes.js';
 import { MAP_ENTRIES_MAX_AGE_MS } from './observer.js';
-
-/** A datapath that records what the agent asks of it: the agent's seam for tests without a kernel. */
-class FakeDatapath implements NodeDatapath {
-  calls: string[] = [];
-  lxc = new Map<string, EndpointModel>();
-  failNext = false;
-  async start() {
-    this.calls.push('start');
-  }
-  info(opts: { countEntries?: boolean } = {}): DatapathInfo {
-    return {
-      mode: 'fake',
-      attachments: [{ iface: 'eth0', direction: 'ingress', program: 'bl_from_netdev' }],
-      maps: [{ name: 'bl_metrics', type: 'percpu_hash', maxEntries: 1024, ...(opts.countEntries === false ? {} : { entries: 1 }) }],
-      events: { read: 3, lost: 0 },
-    };
-  }
-  eventCounters() {
-    return { read: 3, lost: 0 };
-  }
-  metrics(): MetricRow[] {
-    return [{ reason: 0, reasonName: 'Forwarded', direction: 'ingress', packets: 2n ** 40n, bytes: 100n }];
-  }
-  async upsertEndpoint(ep: EndpointModel) {
-    if (this.failNext) {
-      this.failNext = false;
-      throw new Error('attach failed');
-    }
-    this.calls.push(`upsert ${ep.id} ${ep.ipv4}`);
-    this.lxc.set(ep.ipv4, ep);
-  }
-  async removeEndpoint(ep: EndpointModel) {
-    this.calls.push(`remove ${ep.id}`);
-    this.lxc.delete(ep.ipv4);
-  }
-  async upsertRemoteNode(n: RemoteNode) {
-    this.calls.push(`node ${n.name}`);
-  }
-  async removeRemoteNode(n: RemoteNode) {
-    this.calls.push(`-node ${n.name}`);
-  }
-  endpointMap(): EndpointMapRow[] {
-    return [...this.lxc.values()].map((e) => ({ ip: e.ipv4, id: e.id, ifindex: 0, mac: e.mac, nodeMac: e.hostMac, identity: e.identity, flags: 0 }));
-  }
-  ipcache(): IpcacheRow[] {
-    return [];
-  }
-  ctEntries(): CtRow[] {
-    return [];
-  }
-  ctGarbageCollect() {
-    return 0;
-  }
-  subscribe() {
-    return () => undefined;
-  }
-  async close() {
-    this.calls.push('close');
-  }
-}
-
-/** An address pool over 10.0.1.0/24 good enough to test the agent's plumbing (the real one is src/ipam). */
-function fakeIpam(podCIDR: string): NodeIpam {
-  const owners = new Map<string, string>();
-  let next = 2;
-  return {
-    podCIDR,
-    gateway: '10.0.1.1',
-    allocate(owner): IpamAllocation {
-      if (!owners.has(owner)) owners.set(owner, `10.0.1.${next++}`);
-      return { ip: owners.get(owner)!, podCIDR, gateway: '10.0.1.1' };
-    },
-    release(owner) {
-      const ip = owners.get(owner);
-      owners.delete(owner);
-      return ip;
-    },
-    stats: () => ({ used: owners.size, capacity: 253 }),
-  };
-}
-
-function config(dir: string): AgentConfig {
-  return {
-    lab: 't',
-    node: 'node1',
-    netns: 'bl-t-node1',
-    stateDir: dir,
-    nodeIP: '172.18.0.11',
-    uplink: 'eth0',
-    clusterPoolCIDR: '10.0.0.0/16',
-    clusterPoolMaskSize: 24,
-    cniNetwork: 'beeline',
-    routing: 'tunnel',
-    socket: join(dir, 'agent.sock'),
-    pinDir: join(dir, 'bpf'),
-    bpfObjectDir: dir,
-    kvstore: '',
-    monitorAggregation: 'medium',
-    ctMapSize: 65536,
-  };
-}
-
-const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never;
 
 async function startAgent(t: { after: (fn: () => void) => void }, dp = new FakeDatapath()) {
   const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));

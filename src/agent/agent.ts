@@ -60,6 +60,8 @@ export interface AgentDeps {
   log?: Logger;
   /** The links the CNI route makes (default: real `ip` runs in the agent's network namespace). */
   podLinks?: PodLinks;
+  /** Makes the kvstore client (default: etcdClient); tests wrap it to act between the agent's calls. */
+  etcdClient?: (endpoint: string) => Etcd3;
 }
 
 export class Agent {
@@ -213,7 +215,7 @@ export class Agent {
    */
   async start(): Promise<void> {
     this.log.info('starting', { version, node: this.config.node, nodeIP: this.config.nodeIP, routing: this.config.routing });
-    if (this.config.kvstore) this.etcd = etcdClient(this.config.kvstore);
+    if (this.config.kvstore) this.etcd = (this.deps.etcdClient ?? etcdClient)(this.config.kvstore);
     const podCIDR = await this.deps.podCIDR(this.etcd);
     this.ipam = this.deps.ipam(podCIDR);
     this.log.info('pod CIDR', { podCIDR, gateway: this.ipam.gateway });
@@ -504,10 +506,14 @@ export class Agent {
         this.log.warn('node not programmed', { node: name, error: (e as Error).message });
       }
     };
+    let next: string;
     for (;;) {
       try {
-        const all = await withTimeout(this.etcd!.getAll().prefix(NODES_PREFIX).strings(), 3000);
-        for (const [k, v] of Object.entries(all)) await apply(k, v);
+        const res = await withTimeout(this.etcd!.getAll().prefix(NODES_PREFIX).exec(), 3000);
+        for (const kv of res.kvs) await apply(kv.key.toString(), kv.value.toString());
+        // The watch starts right after the revision listed: a node announced between the list and the
+        // watch is not missed (without it, such a node was never routed to).
+        next = (BigInt(res.header.revision) + 1n).toString();
         this.nodesLoaded = true;
         this.scheduleIpcacheSync();
         break;
@@ -517,7 +523,7 @@ export class Agent {
       }
     }
     // The watcher resumes after disconnects from the last revision it saw.
-    this.watcher = await this.etcd!.watch().prefix(NODES_PREFIX).create();
+    this.watcher = await this.etcd!.watch().prefix(NODES_PREFIX).startRevision(next).create();
     this.watcher.on('put', (kv) => void apply(kv.key.toString(), kv.value.toString()));
     this.watcher.on('delete', (kv) => void apply(kv.key.toString(), undefined));
     this.watcher.on('error', (e) => this.log.warn('node watch error', { error: (e as Error).message }));
@@ -535,6 +541,8 @@ export class Agent {
     await this.policy?.stop().catch(() => undefined);
     this.policy = undefined;
     // Not revoked: a stopped (restarting) agent's references and entries live out their lease, as its pods do.
+    await this.identity?.ipcache.stop({ revoke: false });
+    await this.identity?.allocator.stop({ revoke: false });
     this.identity = undefined;
     await this.watcher?.cancel().catch(() => undefined);
     if (this.lease) await this.lease.revoke().catch(() => undefined);

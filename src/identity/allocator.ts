@@ -148,15 +148,17 @@ export class IdentityAllocator {
     this.watcher.on('error', (e) => this.log?.warn('identity watch error', { error: (e as Error).message }));
   }
 
-  /** Stops watching and revokes the lease: this node's references disappear now rather than after the TTL. */
-  async stop(): Promise<void> {
+  /** Stops watching and revokes the lease: this node's references disappear now rather than after the TTL (`revoke: false`: they live out the lease). */
+  async stop(opts: { revoke?: boolean } = {}): Promise<void> {
     this.stopped = true;
     await this.watcher?.cancel().catch(() => undefined);
     this.watcher = undefined;
     const lease = this.lease;
     this.lease = undefined;
     this.leaseId = undefined;
-    if (lease) await lease.revoke().catch(() => undefined);
+    // revoke: false (an agent restarting): the entries live out their lease; only the keep-alives stop.
+    if (opts.revoke === false) lease?.release();
+    else if (lease) await lease.revoke().catch(() => undefined);
     this.held.clear();
   }
 

@@ -118,14 +118,16 @@ export class IpcacheStore {
     this.watcher.on('error', (e) => this.opts.log?.warn('ipcache watch error', { error: (e as Error).message }));
   }
 
-  /** Stops watching and revokes the lease, so this node's entries go now. */
-  async stop(): Promise<void> {
+  /** Stops watching and revokes the lease, so this node's entries go now (`revoke: false`: they live out the lease). */
+  async stop(opts: { revoke?: boolean } = {}): Promise<void> {
     await this.watcher?.cancel().catch(() => undefined);
     this.watcher = undefined;
     const lease = this.lease;
     this.lease = undefined;
     this.leaseId = undefined;
-    if (lease) await lease.revoke().catch(() => undefined);
+    // revoke: false (an agent restarting): the entries live out their lease; only the keep-alives stop.
+    if (opts.revoke === false) lease?.release();
+    else if (lease) await lease.revoke().catch(() => undefined);
     this.own.clear();
   }
 
