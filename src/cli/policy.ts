@@ -60,6 +60,8 @@ function describeStep(s: TraceStep | undefined, where: string): string[] {
   const lines = [`${where}: ${s.direction} ${verdict}`, `  ${mode}`];
   if (s.entry) lines.push(`  map entry: identity ${s.entry.identity || 'any'}, ${s.entry.protocol ? `proto ${s.entry.protocol}` : 'any proto'}${s.entry.portPrefixLen ? `, port ${s.entry.port}${s.entry.portPrefixLen < 16 ? `/${s.entry.portPrefixLen}` : ''}` : ''}, ${s.entry.verdict}`);
   lines.push(`  decided by: ${s.by.length ? s.by.join(', ') : '(none)'}`);
+  // As cilium policy trace: the allow sends the connection through the node proxy, which enforces the L7 rules per request.
+  if (s.redirect) lines.push(`  redirected to proxy port ${s.redirect.proxyPort} (L7 ${s.redirect.parser} rules of ${s.redirect.by.length ? s.redirect.by.join(', ') : '(none)'})`);
   return lines;
 }
 
