@@ -52,7 +52,8 @@ function partyOf(kind: 'src' | 'dst', o: Record<string, string | undefined>): Tr
   return { identity: id };
 }
 
-function describeStep(s: TraceStep | undefined, where: string): string[] {
+/** The lines `policy trace` prints for one direction (exported for its test). */
+export function describeStep(s: TraceStep | undefined, where: string): string[] {
   if (!s) return [`${where}: not a local endpoint of any node; not traced`];
   if (!s.enforced) return [`${where}: ${s.direction} not enforced (no policy selects it in this direction): allowed`];
   const verdict = s.verdict === 'allowed' ? `allowed (match ${s.match})` : `denied (${s.dropReason === 181 ? '181 Policy denied by denylist' : '133 Policy denied'})`;
