@@ -18,7 +18,12 @@
  *      same identity with the same or a broader protocol/port prefix becomes
  *      that deny, since the datapath's LPM lookup returns only the most
  *      specific entry per identity (identity-0 denies need nothing: the
- *      datapath checks both lookups for deny first).
+ *      datapath checks both lookups for deny first);
+ *   5. with proxyPorts: L7 redirects over the resolved entries (l7.ts):
+ *      proxy ports on the allows of ports with HTTP rules, materialised
+ *      redirect entries for peers allowed there by broader entries, and
+ *      EndpointPolicy.l7. updateEndpoint keeps them as an overlay over the
+ *      resolved entries (recomputed when a rule has HTTP rules, or had).
  */
 import type { LabelSet } from '../identity/labels.js';
 import { ReservedIdentity } from '../identity/reserved.js';
