@@ -150,13 +150,13 @@ const FRONTEND_IDS = 0xffff;
 
 /** Ingress policy of the enforcing endpoints: what the policy benchmark's L3/L4 policy programs. */
 const POLICY3: PolicyMapEntry[] = [
-  { direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie: 1 },
-  { direction: 'ingress', identity: BlReservedIdentity.BL_IDENTITY_HOST, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'allow', cookie: 2 },
-  { direction: 'ingress', identity: CLIENT.identity!, protocol: 6, port: SERVER_PORT, portPrefixLen: 16, verdict: 'allow', cookie: 3 },
+  { direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie: 1, proxyPort: 0 },
+  { direction: 'ingress', identity: BlReservedIdentity.BL_IDENTITY_HOST, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'allow', cookie: 2, proxyPort: 0 },
+  { direction: 'ingress', identity: CLIENT.identity!, protocol: 6, port: SERVER_PORT, portPrefixLen: 16, verdict: 'allow', cookie: 3, proxyPort: 0 },
 ];
 const POLICY10K: PolicyMapEntry[] = [
   ...POLICY3,
-  ...Array.from({ length: 10_000 }, (_, j): PolicyMapEntry => ({ direction: 'ingress', identity: 100_000 + j, protocol: 6, port: SERVER_PORT, portPrefixLen: 16, verdict: 'allow', cookie: 4 })),
+  ...Array.from({ length: 10_000 }, (_, j): PolicyMapEntry => ({ direction: 'ingress', identity: 100_000 + j, protocol: 6, port: SERVER_PORT, portPrefixLen: 16, verdict: 'allow', cookie: 4, proxyPort: 0 })),
 ];
 
 // Deterministic (mulberry32, test/lib/rng.ts): the same Services are picked in every run with one seed.

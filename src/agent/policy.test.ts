@@ -168,7 +168,7 @@ test('policy manager: a policy too big for an endpoint keeps the last one that f
 });
 
 test('policy manager: entries an earlier agent left for endpoints that are gone are deleted; CIDR prefixes get local identities', async () => {
-  const stale: PolicyMapEntry = { direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie: 9 };
+  const stale: PolicyMapEntry = { direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie: 9, proxyPort: 0 };
   const { mgr, dp, cnps, settle, cidrChanges } = await setup({ initial: [[9, [stale]]] });
   assert.ok(dp.log.includes('delete 9'));
   cnps.put(cnp('x', 'to-net', { endpointSelector: {}, egress: [{ toCIDRSet: [{ cidr: '172.18.0.0/24', except: ['172.18.0.101/32'] }] }] }));

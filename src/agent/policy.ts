@@ -698,14 +698,14 @@ export class TraceError extends Error {
 }
 
 function emptyPolicy(): EndpointPolicy {
-  return { ingressEnforced: false, egressEnforced: false, ingressDefaultDeny: false, egressDefaultDeny: false, entries: [], selectedBy: { ingress: [], egress: [] }, errors: [] };
+  return { ingressEnforced: false, egressEnforced: false, ingressDefaultDeny: false, egressDefaultDeny: false, entries: [], selectedBy: { ingress: [], egress: [] }, errors: [], l7: [] };
 }
 
 function groupByEndpoint(rows: readonly PolicyMapRow[]): Map<number, PolicyMapEntry[]> {
   const out = new Map<number, PolicyMapEntry[]>();
   for (const r of rows) {
     const list = out.get(r.endpoint) ?? [];
-    list.push({ direction: r.direction, identity: r.identity, protocol: r.protocol, port: r.port, portPrefixLen: r.portPrefixLen, verdict: r.verdict, cookie: r.cookie });
+    list.push({ direction: r.direction, identity: r.identity, protocol: r.protocol, port: r.port, portPrefixLen: r.portPrefixLen, verdict: r.verdict, cookie: r.cookie, proxyPort: r.proxyPort });
     out.set(r.endpoint, list);
   }
   return out;

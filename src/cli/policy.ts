@@ -52,7 +52,8 @@ function partyOf(kind: 'src' | 'dst', o: Record<string, string | undefined>): Tr
   return { identity: id };
 }
 
-function describeStep(s: TraceStep | undefined, where: string): string[] {
+/** The lines `policy trace` prints for one direction (exported for its test). */
+export function describeStep(s: TraceStep | undefined, where: string): string[] {
   if (!s) return [`${where}: not a local endpoint of any node; not traced`];
   if (!s.enforced) return [`${where}: ${s.direction} not enforced (no policy selects it in this direction): allowed`];
   const verdict = s.verdict === 'allowed' ? `allowed (match ${s.match})` : `denied (${s.dropReason === 181 ? '181 Policy denied by denylist' : '133 Policy denied'})`;
@@ -60,6 +61,8 @@ function describeStep(s: TraceStep | undefined, where: string): string[] {
   const lines = [`${where}: ${s.direction} ${verdict}`, `  ${mode}`];
   if (s.entry) lines.push(`  map entry: identity ${s.entry.identity || 'any'}, ${s.entry.protocol ? `proto ${s.entry.protocol}` : 'any proto'}${s.entry.portPrefixLen ? `, port ${s.entry.port}${s.entry.portPrefixLen < 16 ? `/${s.entry.portPrefixLen}` : ''}` : ''}, ${s.entry.verdict}`);
   lines.push(`  decided by: ${s.by.length ? s.by.join(', ') : '(none)'}`);
+  // As cilium policy trace: the allow sends the connection through the node proxy, which enforces the L7 rules per request.
+  if (s.redirect) lines.push(`  redirected to proxy port ${s.redirect.proxyPort} (L7 ${s.redirect.parser} rules of ${s.redirect.by.length ? s.redirect.by.join(', ') : '(none)'})`);
   return lines;
 }
 

@@ -7,7 +7,7 @@ import { TypedMap, type Codec } from './maps.js';
 import type { RawMap } from './native/libbpf.js';
 import { KernelPolicy, decodeEndpointPolicyFlags, decodePolicyKey, endpointPolicyFlags, policyKey, policyValue, type PolicyMapEntry } from './policy.js';
 
-const allow = (o: Partial<PolicyMapEntry> = {}): PolicyMapEntry => ({ direction: 'ingress', identity: 0, protocol: 6, port: 80, portPrefixLen: 16, verdict: 'allow', cookie: 1, ...o });
+const allow = (o: Partial<PolicyMapEntry> = {}): PolicyMapEntry => ({ direction: 'ingress', identity: 0, protocol: 6, port: 80, portPrefixLen: 16, verdict: 'allow', cookie: 1, proxyPort: 0, ...o });
 
 test('policy keys: prefixlen 64 for any protocol, 80 + port bits under a protocol; read back the same', () => {
   assert.deepEqual(policyKey(7, { direction: 'egress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0 }), { prefixlen: 64, ep_id: 7, egress: 1, sec_identity: 0, protocol: 0, dport: 0 });
@@ -43,8 +43,12 @@ test('policy keys: malformed entries are refused with PolicyMapInvalidError', ()
 
 test('policy values: verdicts and the wildcard flags the datapath reports match types from', () => {
   assert.deepEqual(policyValue(allow({ cookie: 42 })), { verdict: BlPolicyVerdict.BL_POLICY_ALLOW, flags: 0, proxy_port: 0, cookie: 42, packets: 0n, bytes: 0n });
+  // An L7 redirect: the proxy's listener port, as is (host byte order); only an allow can redirect.
+  assert.equal(policyValue(allow({ proxyPort: 15001 })).proxy_port, 15001);
+  assert.throws(() => policyValue(allow({ proxyPort: 70000 })), PolicyMapInvalidError);
+  assert.throws(() => policyValue(allow({ verdict: 'deny', proxyPort: 15001 })), PolicyMapInvalidError);
   assert.equal(policyValue(allow({ verdict: 'deny', portPrefixLen: 0, port: 0 })).flags, BlPolicyEntryFlags.BL_POLICY_F_ANY_PORT);
-  const dd = policyValue({ direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie: 3 });
+  const dd = policyValue({ direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie: 3, proxyPort: 0 });
   assert.equal(dd.verdict, BlPolicyVerdict.BL_POLICY_DEFAULT_DENY);
   assert.equal(dd.flags, BlPolicyEntryFlags.BL_POLICY_F_ANY_PROTO | BlPolicyEntryFlags.BL_POLICY_F_ANY_PORT);
 });

@@ -50,8 +50,6 @@ export interface PolicyUpdate {
 export interface PolicyMapRow extends PolicyMapEntry {
   /** The endpoint id the entry belongs to. */
   endpoint: number;
-  /** L7 redirect port (later); 0. */
-  proxyPort: number;
   /** Packets and bytes this entry decided. */
   packets: bigint;
   bytes: bigint;
@@ -177,10 +175,13 @@ export function policyValue(e: PolicyMapEntry): BlPolicyEntry {
   const verdict = VERDICT[e.verdict];
   if (verdict === undefined) throw new PolicyMapInvalidError(`policy map entry ${JSON.stringify(e)}: verdict must be allow, deny or default-deny`);
   if (!isUint(e.cookie, 0xffffffff)) throw new PolicyMapInvalidError(`policy map entry ${JSON.stringify(e)}: cookie must be a 32-bit number`);
+  const proxyPort = e.proxyPort ?? 0;
+  if (!isUint(proxyPort, 0xffff) || (proxyPort !== 0 && e.verdict !== 'allow')) throw new PolicyMapInvalidError(`policy map entry ${JSON.stringify(e)}: proxyPort must be a 16-bit port, and only on an allow`);
   return {
     verdict,
     flags: (e.protocol === 0 ? BlPolicyEntryFlags.BL_POLICY_F_ANY_PROTO : 0) | (e.portPrefixLen === 0 ? BlPolicyEntryFlags.BL_POLICY_F_ANY_PORT : 0),
-    proxy_port: 0,
+    // Host byte order: a plain __u16 of the struct, which the generated codec writes as the (little-endian) host reads it.
+    proxy_port: proxyPort,
     cookie: e.cookie,
     packets: 0n,
     bytes: 0n,

@@ -9,17 +9,22 @@
  * and diffs that, applied one after another to a mirror of the map, leave
  * exactly the from-scratch entries. Endpoints are updated at random moments
  * (some only after several changes), so replaying many changes at once is
- * covered too.
+ * covered too. The same again with the node proxy's ports and HTTP rules:
+ * the L7 redirects (EndpointPolicy.l7, entries' proxyPort) must be equal
+ * too, redirects never change a verdict (a twin repository without proxy
+ * ports fed the same changes decides every packet the same), and no allowed
+ * TCP packet to a redirected port bypasses the proxy.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cidrLabels, RESERVED_IDENTITIES } from '../identity/reserved.js';
 import type { LabelSet } from '../identity/labels.js';
-import { entryKey } from './lookup.js';
+import { entryKey, lookupPolicy } from './lookup.js';
+import { keyCovers } from './l7.js';
 import { PolicyRepository } from './repository.js';
 import { podLabels } from './testing.js';
 import { mulberry32 } from '../../test/lib/rng.js';
-import type { EndpointInfo, NamedPort, PolicyMapEntry } from './types.js';
+import type { EndpointInfo, EndpointPolicy, NamedPort, PolicyMapEntry } from './types.js';
 
 const NAMESPACES = ['ns1', 'ns2'];
 const APPS = ['a', 'b', 'c'];
@@ -38,7 +43,19 @@ function podLabelSet(r: R): { ns: string; labels: Record<string, string>; set: L
   return { ns, labels, set };
 }
 
-function ciliumPorts(r: R): unknown[] {
+/** Whether the generator writes HTTP rules (the L7 run). */
+let withHttp = false;
+const HTTP_RULES = [{}, { method: 'GET' }, { method: 'POST', path: '/v1/.*' }, { headers: ['X-Ok'] }];
+
+function ciliumPorts(r: R, deny = false): unknown[] {
+  if (withHttp && !deny && r() < 0.35) {
+    // A TCP port (or range) with HTTP rules; sometimes a second plain port rule beside it.
+    const p = 8000 + Math.floor(r() * 8);
+    const port = r() < 0.25 ? { port: String(p), endPort: p + Math.floor(r() * 6), protocol: 'TCP' } : r() < 0.15 ? { port: 'web', protocol: 'TCP' } : { port: String(p), protocol: 'TCP' };
+    const out: unknown[] = [{ ports: [port], rules: { http: some(r, HTTP_RULES).concat(r() < 0.5 ? [pick(r, HTTP_RULES)] : []) } }];
+    if (r() < 0.3) out.push({ ports: [{ port: String(8000 + Math.floor(r() * 8)), protocol: 'TCP' }] });
+    return out;
+  }
   const n = Math.floor(r() * 3);
   const ports = Array.from({ length: n }, () => {
     const k = r();
@@ -60,7 +77,7 @@ function ciliumItem(r: R, dir: 'ingress' | 'egress', deny: boolean): Record<stri
   else if (k < 0.65) it[`${pre}CIDR`] = [pick(r, ['8.8.8.8/32', '192.168.0.0/16'])];
   else if (k < 0.72 && dir === 'egress' && !deny) it.toServices = [pick(r, [{ k8sService: { serviceName: 'svc1', namespace: 'ns1' } }, { k8sService: { serviceName: 'ext' } }, { k8sServiceSelector: { selector: { matchLabels: { kind: 'db' } } } }])];
   if (dir === 'ingress' && !deny && r() < 0.1) it.icmps = [{ fields: [{ type: pick(r, [0, 8]) }] }];
-  const ports = ciliumPorts(r).map((p) => (deny ? { ports: (p as { ports: { port: string }[] }).ports.filter((x) => x.port !== 'web') } : p));
+  const ports = ciliumPorts(r, deny).map((p) => (deny ? { ports: (p as { ports: { port: string }[] }).ports.filter((x) => x.port !== 'web') } : p));
   if (ports.length) it.toPorts = ports;
   return it;
 }
@@ -101,18 +118,25 @@ function policy(r: R, i: number): unknown {
 
 const namedPorts = (r: R): NamedPort[] => some(r, [{ name: 'web', port: 8004, protocol: 'TCP' as const }, { name: 'web', port: 8006, protocol: 'UDP' as const }, { name: 'dns', port: 53, protocol: 'UDP' as const }]);
 
-test('updateEndpoint equals computeEndpoint from scratch over random sequences of changes, and its diffs rebuild the map', () => {
-  const r = mulberry32(0x1ec5e1);
+const PROXY_PORTS = [{ ingress: 15001, egress: 15002 }, { ingress: 16001, egress: 16002 }];
+
+function randomSequences(http: boolean): { steps: number; entriesSeen: number; diffsApplied: number; redirects: number } {
+  const r = mulberry32(http ? 0x17a7e : 0x1ec5e1);
+  withHttp = http;
   let steps = 0;
   let entriesSeen = 0;
   let diffsApplied = 0;
+  let redirects = 0;
   for (let run = 0; run < 40; run++) {
-    const repo = new PolicyRepository();
+    const repo = new PolicyRepository(http ? { options: { proxyPorts: PROXY_PORTS[0] } } : {});
+    // The twin: the same changes without the proxy (L7 as L4), to compare verdicts with.
+    const twin = http ? new PolicyRepository() : undefined;
+    const each = (f: (x: PolicyRepository) => void) => { f(repo); if (twin) f(twin); };
     const ids = new Map<number, LabelSet>(RESERVED_IDENTITIES.map((i) => [i.id, i.labels]));
     for (let i = 0; i < 8; i++) ids.set(300 + i, podLabelSet(r).set);
     PREFIXES.forEach((p, i) => ids.set(CIDR_ID(i), cidrLabels(p)));
-    repo.setIdentities(ids);
-    repo.setCidrIdentities(PREFIXES.map((p, i): [string, number] => [p, CIDR_ID(i)]));
+    each((x) => x.setIdentities(ids));
+    each((x) => x.setCidrIdentities(PREFIXES.map((p, i): [string, number] => [p, CIDR_ID(i)])));
     const eps = new Map<number, EndpointInfo>();
     const newEndpoint = (id: number): EndpointInfo => {
       const pods = [...ids.keys()].filter((x) => x >= 300 && x < 1000);
@@ -139,6 +163,8 @@ test('updateEndpoint equals computeEndpoint from scratch over random sequences o
       assert.equal(got.entryCount, want.entries.length, `${where}: entryCount`);
       assert.deepEqual([...m.values()].sort((a, b) => (entryKey(a) < entryKey(b) ? -1 : 1)), [...want.entries].sort((a, b) => (entryKey(a) < entryKey(b) ? -1 : 1)), `${where}: endpoint ${ep.id}: the diffs applied do not give the entries`);
       entriesSeen += want.entries.length;
+      if (twin) checkRedirects(want, twin.computeEndpoint(ep), [0, ...ids.keys()], `${where}: endpoint ${ep.id}`);
+      redirects += want.l7.length;
     };
     for (let step = 0; step < 60; step++) {
       const k = r();
@@ -146,18 +172,18 @@ test('updateEndpoint equals computeEndpoint from scratch over random sequences o
       if (k < 0.35) {
         const i = Math.floor(r() * 6);
         what = `upsert policy ${i}`;
-        const errs = repo.upsertPolicy(policy(r, i)).filter((p) => p.severity === 'error');
-        assert.deepEqual(errs, [], 'generated policies are valid');
+        const obj = policy(r, i);
+        each((x) => assert.deepEqual(x.upsertPolicy(obj).filter((p) => p.severity === 'error'), [], 'generated policies are valid'));
       } else if (k < 0.42) {
         const keys = repo.listPolicies().map((p) => p.key);
         what = 'delete policy';
-        if (keys.length) repo.deletePolicy(pick(r, keys));
+        if (keys.length) { const key = pick(r, keys); each((x) => x.deletePolicy(key)); }
       } else if (k < 0.55) {
         const id = 300 + Math.floor(r() * 14);
         what = `upsert identity ${id}`;
         const l = podLabelSet(r).set;
         ids.set(id, l);
-        repo.upsertIdentity(id, l);
+        each((x) => x.upsertIdentity(id, l));
       } else if (k < 0.6) {
         const used = new Set([...eps.values()].map((e) => e.identity));
         const free = [...ids.keys()].filter((x) => x >= 300 && x < 1000 && !used.has(x));
@@ -165,7 +191,7 @@ test('updateEndpoint equals computeEndpoint from scratch over random sequences o
         if (free.length) {
           const id = pick(r, free);
           ids.delete(id);
-          repo.deleteIdentity(id);
+          each((x) => x.deleteIdentity(id));
         }
       } else if (k < 0.68) {
         const id = 1 + Math.floor(r() * 4);
@@ -180,23 +206,28 @@ test('updateEndpoint equals computeEndpoint from scratch over random sequences o
       } else if (k < 0.75) {
         what = 'CIDR identities';
         const chosen = PREFIXES.map((p, i): [string, number] => [p, CIDR_ID(i)]).filter(() => r() < 0.7);
-        repo.setCidrIdentities(chosen);
+        each((x) => x.setCidrIdentities(chosen));
       } else if (k < 0.8) {
         what = 'Services';
-        repo.setServices(some(r, [
+        const svcs = some(r, [
           { namespace: 'ns1', name: 'svc1', selector: { app: pick(r, APPS) } },
           { namespace: 'ns1', name: 'ext', addresses: ['8.8.8.8'] },
           { namespace: 'ns2', name: 'db', labels: { kind: 'db' }, selector: { app: pick(r, APPS) } },
-        ]));
+        ]);
+        each((x) => x.setServices(svcs));
       } else if (k < 0.84) {
         what = 'CIDR groups';
-        repo.setCidrGroups(some(r, [{ name: 'grp1', cidrs: some(r, ['10.0.0.0/24', '192.168.1.0/24', '10.1.0.0/16']) }]));
+        const groups = some(r, [{ name: 'grp1', cidrs: some(r, ['10.0.0.0/24', '192.168.1.0/24', '10.1.0.0/16']) }]);
+        each((x) => x.setCidrGroups(groups));
       } else if (k < 0.9) {
         what = 'peer named ports';
-        repo.setPeerNamedPorts([...ids.keys()].filter((x) => x >= 300 && x < 1000 && r() < 0.4).map((x): [number, NamedPort[]] => [x, namedPorts(r)]));
+        const ports = [...ids.keys()].filter((x) => x >= 300 && x < 1000 && r() < 0.4).map((x): [number, NamedPort[]] => [x, namedPorts(r)]);
+        each((x) => x.setPeerNamedPorts(ports));
       } else if (k < 0.93) {
         what = 'options';
-        repo.setOptions({ enforcement: pick(r, ['default', 'default', 'always', 'never'] as const), allowLocalhost: r() < 0.7 });
+        const o = { enforcement: pick(r, ['default', 'default', 'always', 'never'] as const), allowLocalhost: r() < 0.7 };
+        each((x) => x.setOptions(o));
+        if (http && r() < 0.5) repo.setOptions({ proxyPorts: pick(r, PROXY_PORTS) });
       } else what = 'nothing';
       steps++;
       // Some endpoints now, some later: an update may have one change or several to replay.
@@ -204,7 +235,40 @@ test('updateEndpoint equals computeEndpoint from scratch over random sequences o
     }
     for (const ep of eps.values()) check(ep, `run ${run} end`);
   }
+  withHttp = false;
+  return { steps, entriesSeen, diffsApplied, redirects };
+}
+
+/** Redirects keep every verdict of the twin (no proxy), and every allowed TCP packet to a redirected port meets an entry with its proxy port. */
+function checkRedirects(pol: EndpointPolicy, plain: EndpointPolicy, peers: number[], where: string): void {
+  const ports = [53, 80, ...Array.from({ length: 16 }, (_, i) => 7998 + i)];
+  for (const dir of ['ingress', 'egress'] as const) {
+    const enforced = dir === 'ingress' ? pol.ingressEnforced : pol.egressEnforced;
+    for (const peer of peers) for (const port of ports) for (const proto of [6, 17]) {
+      const a = lookupPolicy(pol.entries, dir, peer, proto, port, enforced);
+      const b = lookupPolicy(plain.entries, dir, peer, proto, port, enforced);
+      assert.deepEqual([a.allowed, a.dropReason], [b.allowed, b.dropReason], `${where}: ${dir} ${peer} ${proto}/${port}: a redirect changed the verdict`);
+      const redirected = proto === 6 && pol.l7.some((x) => x.direction === dir && keyCovers({ protocol: 6, port: x.port, portPrefixLen: x.portPrefixLen }, { protocol: 6, port, portPrefixLen: 16 }));
+      if (a.allowed && a.entry) assert.equal(a.entry.proxyPort !== 0, redirected, `${where}: ${dir} ${peer} ${proto}/${port}: ${redirected ? 'bypasses the proxy' : 'redirected without L7 rules'}`);
+    }
+  }
+  // One redirect per entry with a proxy port, and the other way round.
+  assert.deepEqual(
+    pol.entries.filter((e) => e.proxyPort).map((e) => `${entryKey(e)}@${e.proxyPort}`).sort(),
+    pol.l7.map((x) => `${entryKey({ direction: x.direction, identity: x.identity, protocol: 6, port: x.port, portPrefixLen: x.portPrefixLen })}@${x.proxyPort}`).sort(),
+    `${where}: entries with a proxy port and redirects`,
+  );
+  for (const x of pol.l7) assert.ok(x.http.length > 0, `${where}: a redirect without sources`);
+}
+
+test('updateEndpoint equals computeEndpoint from scratch over random sequences of changes, and its diffs rebuild the map', () => {
+  const { steps, entriesSeen, diffsApplied } = randomSequences(false);
   assert.ok(steps >= 2400 && entriesSeen > 20000 && diffsApplied > 5000, `coverage: ${steps} steps, ${entriesSeen} entries compared, ${diffsApplied} diff entries`);
+});
+
+test('with proxy ports and HTTP rules: updateEndpoint equals computeEndpoint (l7 included), redirects keep verdicts and nothing bypasses the proxy', () => {
+  const { steps, entriesSeen, diffsApplied, redirects } = randomSequences(true);
+  assert.ok(steps >= 2400 && entriesSeen > 20000 && diffsApplied > 5000 && redirects > 2000, `coverage: ${steps} steps, ${entriesSeen} entries compared, ${diffsApplied} diff entries, ${redirects} redirects`);
 });
 
 test('updateEndpoint: one policy change over a big policy writes only what differs', () => {

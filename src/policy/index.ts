@@ -6,8 +6,9 @@
  * Output. One LPM-trie map for all local endpoints, keyed by (endpoint id,
  * direction, peer identity [0 = any], protocol [0 = any], destination port
  * with a prefix length 0..16). An entry's value is a verdict ('allow',
- * 'deny', 'default-deny') and a cookie naming the rules that decided
- * (CookieTable: sorted origin sets ↔ stable numbers, 0 = none).
+ * 'deny', 'default-deny'), a cookie naming the rules that decided
+ * (CookieTable: sorted origin sets ↔ stable numbers, 0 = none) and a proxy
+ * port (an allow that redirects to the node proxy; 0 = none).
  *
  * Datapath lookup (lookupPolicy, the only definition of an entry's meaning):
  * e1 = most specific match for the peer identity, e2 = for identity 0
@@ -48,8 +49,19 @@
  *    same or broader protocol/port prefix is emitted as deny (materialised
  *    because the trie returns one entry per identity); across identity 0 and
  *    a specific identity the lookup checks both.
- *  - L7 rules are accepted and enforced as their L4 part (a 'note' problem);
- *    nodeSelector rules, toFQDNs, to/fromNodes, groups select nothing
+ *  - L7 rules. Without PolicyOptions.proxyPorts, all are accepted and
+ *    enforced as their L4 part (a 'note' problem). With them, `rules.http`
+ *    is enforced by the node proxy (l7.ts): on a TCP port (or endPort range)
+ *    where a selecting allow rule has HTTP rules, every allow entry of that
+ *    direction redirects (proxyPort = the direction's listener), peers
+ *    reaching the port through broader allows (L3-only, all TCP ports, any
+ *    identity) get a materialised redirect entry of their own, denies win;
+ *    EndpointPolicy.l7 lists, per (direction, port, peer identity), the
+ *    HTTP rule sources the proxy ORs per request (`rules: []` for a policy
+ *    allowing the port without HTTP rules; a peer's own redirect includes
+ *    the identity-0 sources). kafka, dns, l7proto, and http beside
+ *    TLS/listener settings, stay L4 with the note.
+ *  - nodeSelector rules, toFQDNs, to/fromNodes, groups select nothing
  *    (warnings); fromRequires, authentication and unsupported peers in deny
  *    rules are errors. A policy with an error is rejected whole and its
  *    previous version stays in force.
@@ -70,10 +82,11 @@
 export * from './types.js';
 export { CookieTable, originText, normaliseOrigins, ALLOW_LOCALHOST, ENFORCEMENT_ALWAYS, DEFAULT_ALLOW } from './cookies.js';
 export {
-  lookupPolicy, diffEntries, entryKey, compareEntries, entryMatches, directionEnforced, portPrefix,
+  lookupPolicy, diffEntries, entryKey, compareEntries, entryMatches, directionEnforced, portPrefix, sameEntryValue,
   DROP_POLICY, DROP_POLICY_DENY, type LookupResult, type MatchType,
 } from './lookup.js';
 export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
-export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy } from './rules.js';
+export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy, type CompileOptions } from './rules.js';
+export { computeRedirects, keyCovers, type L7Result } from './l7.js';
 export { PolicyRepository, type PolicyStatus, type EndpointUpdate } from './repository.js';
 export { tracePolicy, traceStep, type TraceParty, type TraceRequest, type TraceResult, type TraceStep } from './trace.js';

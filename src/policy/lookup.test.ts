@@ -6,7 +6,7 @@ import { icmpType, portRangePrefixes } from './ports.js';
 import type { PolicyMapEntry } from './types.js';
 
 const e = (identity: number, protocol: number, port: number, portPrefixLen: number, verdict: PolicyMapEntry['verdict'], cookie = 1, direction: PolicyMapEntry['direction'] = 'ingress'): PolicyMapEntry =>
-  ({ direction, identity, protocol, port, portPrefixLen, verdict, cookie });
+  ({ direction, identity, protocol, port, portPrefixLen, verdict, cookie, proxyPort: 0 });
 const DD = e(0, 0, 0, 0, 'default-deny', 9);
 
 test('portRangePrefixes: minimal aligned prefixes that cover exactly the range', () => {

@@ -101,7 +101,12 @@ export function compareEntries(a: PolicyMapEntry, b: PolicyMapEntry): number {
   return a.identity - b.identity || a.protocol - b.protocol || a.port - b.port || a.portPrefixLen - b.portPrefixLen;
 }
 
-/** What to write and delete to turn `old` into `next`, by key; an entry whose verdict or cookie changed is an upsert. */
+/** True when two entries of one key hold the same map value (verdict, cookie, proxy port). */
+export function sameEntryValue(a: PolicyMapEntry, b: PolicyMapEntry): boolean {
+  return a.verdict === b.verdict && a.cookie === b.cookie && (a.proxyPort ?? 0) === (b.proxyPort ?? 0);
+}
+
+/** What to write and delete to turn `old` into `next`, by key; an entry whose verdict, cookie or proxy port changed is an upsert. */
 export function diffEntries(old: readonly PolicyMapEntry[], next: readonly PolicyMapEntry[]): { upserts: PolicyMapEntry[]; deletes: PolicyMapEntry[] } {
   const before = new Map(old.map((e) => [entryKey(e), e]));
   const after = new Map(next.map((e) => [entryKey(e), e]));
@@ -109,7 +114,7 @@ export function diffEntries(old: readonly PolicyMapEntry[], next: readonly Polic
   const deletes: PolicyMapEntry[] = [];
   for (const [k, e] of after) {
     const o = before.get(k);
-    if (!o || o.verdict !== e.verdict || o.cookie !== e.cookie) upserts.push(e);
+    if (!o || !sameEntryValue(o, e)) upserts.push(e);
   }
   for (const [k, e] of before) if (!after.has(k)) deletes.push(e);
   return { upserts: upserts.sort(compareEntries), deletes: deletes.sort(compareEntries) };

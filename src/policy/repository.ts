@@ -18,12 +18,19 @@
  *      same identity with the same or a broader protocol/port prefix becomes
  *      that deny, since the datapath's LPM lookup returns only the most
  *      specific entry per identity (identity-0 denies need nothing: the
- *      datapath checks both lookups for deny first).
+ *      datapath checks both lookups for deny first);
+ *   5. with proxyPorts: L7 redirects over the resolved entries (l7.ts):
+ *      proxy ports on the allows of ports with HTTP rules, materialised
+ *      redirect entries for peers allowed there by broader entries, and
+ *      EndpointPolicy.l7. updateEndpoint keeps them as an overlay over the
+ *      resolved entries (recomputed when a rule has HTTP rules, or had).
  */
 import type { LabelSet } from '../identity/labels.js';
 import { ReservedIdentity } from '../identity/reserved.js';
 import { ALLOW_LOCALHOST, CookieTable, DEFAULT_ALLOW, ENFORCEMENT_ALWAYS, normaliseOrigins, originText } from './cookies.js';
-import { compareEntries, portPrefix } from './lookup.js';
+import { compareEntries, entryKey, portPrefix, sameEntryValue } from './lookup.js';
+import { computeRedirects, type AllowWalker, type EntryGroups, type L7Result } from './l7.js';
+import type { HttpRuleSpec } from '../l7/http/rules.js';
 import { portRangePrefixes } from './ports.js';
 import {
   compilePolicy, namedProtocolOk,
@@ -32,7 +39,7 @@ import {
 import { cidrInside, tryParseMaskedCidr, type Cidr4 } from '../ipam/cidr.js';
 import { indexLabels, isPodIdentity, makeSelector, namespaceRequirement, selectorMatches, selectorRequirements, SelectorCache, splitSelectorKey, type LabelIndex } from './selectors.js';
 import {
-  Proto, type CidrGroupInfo, type Direction, type EndpointInfo, type EndpointPolicy, type EnforcementMode, type NamedPort, type Origin,
+  Proto, type CidrGroupInfo, type Direction, type EndpointInfo, type EndpointPolicy, type EnforcementMode, type L7Redirect, type NamedPort, type Origin,
   type PolicyMapEntry, type PolicyOptions, type PolicyProblem, type ServiceInfo,
 } from './types.js';
 
@@ -58,9 +65,19 @@ interface Acc {
   defaultDeny: Origin[] | undefined;
 }
 
-/** Where a computation puts what one rule says: (direction, peer, port key) gets a verdict from an origin. */
+/**
+ * Where a computation puts what one rule says: (direction, peer, port key)
+ * gets a verdict from an origin; `http`: the HTTP rules of an allow (the
+ * proxy enforces them; see l7.ts).
+ */
 interface EntrySink {
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin): void;
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, http?: readonly HttpRuleSpec[]): void;
+}
+
+/** The port key of a numeric port key. */
+function portKeyOf(pk: number): PortKey {
+  const rest = pk % 0x200000;
+  return { protocol: Math.floor(pk / 0x200000), port: Math.floor(rest / 32), portPrefixLen: rest % 32 };
 }
 
 /** The numeric key of a port key within one (direction, identity): any protocol has port and length 0. */
@@ -74,8 +91,14 @@ function portKeyNumber(k: PortKey): number {
  */
 class EntryBuilder implements EntrySink {
   readonly byDir: Record<Direction, Map<number, Map<number, Acc>>> = { ingress: new Map(), egress: new Map() };
+  /** Every allow as added, when the redirects need them (proxyPorts given). */
+  readonly allows: { direction: Direction; identity: number; k: PortKey; origin: Origin; http: readonly HttpRuleSpec[] | undefined }[] | undefined;
+  constructor(recordAllows: boolean) {
+    this.allows = recordAllows ? [] : undefined;
+  }
 
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin): void {
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, http?: readonly HttpRuleSpec[]): void {
+    if (this.allows && what === 'allow') this.allows.push({ direction, identity, k, origin, http });
     const any = k.protocol === 0;
     const port = any ? 0 : k.port, len = any ? 0 : k.portPrefixLen;
     const key = portKeyNumber(k);
@@ -113,12 +136,27 @@ class Contribution implements EntrySink {
   /** Flat triples: group (identity × 2 + ingress), port key number, verdict (0 allow, 1 deny, 2 default deny). */
   readonly keys: number[] = [];
   readonly origins: Origin[] = [];
+  /** The HTTP rules of each triple (an allow with rules.http enforced by the proxy), else undefined; parallel to origins. */
+  readonly http: (readonly HttpRuleSpec[] | undefined)[] = [];
+  /** True when a triple has HTTP rules. */
+  hasHttp = false;
   /** Problems applying the rule to the endpoint, per direction (the order computeEndpoint reports them in). */
   readonly errors: Record<Direction, PolicyProblem[]> = { ingress: [], egress: [] };
 
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin): void {
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, http?: readonly HttpRuleSpec[]): void {
     this.keys.push(identity * 2 + (direction === 'ingress' ? 1 : 0), portKeyNumber(k), what === 'allow' ? 0 : what === 'deny' ? 1 : 2);
     this.origins.push(origin);
+    this.http.push(http);
+    if (http) this.hasHttp = true;
+  }
+
+  /** Copies triple `j` (key index i = 3j) of `from`. */
+  copy(from: Contribution, j: number): void {
+    this.keys.push(from.keys[3 * j]!, from.keys[3 * j + 1]!, from.keys[3 * j + 2]!);
+    this.origins.push(from.origins[j]!);
+    const h = from.http[j];
+    this.http.push(h);
+    if (h) this.hasHttp = true;
   }
 }
 
@@ -158,7 +196,86 @@ class EndpointState {
   count = 0;
   /** Groups whose contributions changed since they were last resolved. */
   readonly dirty = new Set<number>();
+  /** The L7 redirects as last computed: entries that differ from `out` (by entryKey) and the redirects. */
+  overlay = new Map<string, PolicyMapEntry>();
+  l7: L7Redirect[] = [];
+  /** Overlay entries on keys `out` does not have (materialised redirects). */
+  private extra = 0;
   private sorted: PolicyMapEntry[] | undefined;
+
+  /** The resolved (pre-redirect) entry on an entry's key. */
+  baseAt(e: PolicyMapEntry): PolicyMapEntry | undefined {
+    return this.out.get(e.identity * 2 + (e.direction === 'ingress' ? 1 : 0))?.get(portKeyNumber(e));
+  }
+
+  /** The allow contributions of every rule and of the defaults (for the redirects). */
+  walkAllows(): AllowWalker {
+    const cs = [...(this.builtin ? [this.builtin] : []), ...this.rules.values()];
+    return (fn) => {
+      for (const c of cs) {
+        for (let i = 0, j = 0; i < c.keys.length; i += 3, j++) {
+          if (c.keys[i + 2] !== 0) continue;
+          const g = c.keys[i]!;
+          fn(g % 2 ? 'ingress' : 'egress', Math.floor(g / 2), portKeyOf(c.keys[i + 1]!), c.origins[j]!, c.http[j]);
+        }
+      }
+    };
+  }
+
+  /** True when a contribution has HTTP rules (else there are no redirects). */
+  hasHttp(): boolean {
+    if (this.builtin?.hasHttp) return true;
+    for (const c of this.rules.values()) if (c.hasHttp) return true;
+    return false;
+  }
+
+  /** The resolved entries by direction and identity. */
+  groups(): EntryGroups {
+    const by: Record<Direction, Map<number, PolicyMapEntry[]>> = { ingress: new Map(), egress: new Map() };
+    for (const [g, m] of this.out) by[g % 2 ? 'ingress' : 'egress'].set(Math.floor(g / 2), [...m.values()]);
+    return (dir) => by[dir];
+  }
+
+  /**
+   * Takes the redirects now in force; the writes of the last resolve (base
+   * entries) turned into the writes of the entries with their redirects.
+   */
+  applyRedirects(next: L7Result, base: { upserts: PolicyMapEntry[]; deletes: PolicyMapEntry[] }): { upserts: PolicyMapEntry[]; deletes: PolicyMapEntry[] } {
+    const prev = this.overlay;
+    this.overlay = next.overlay;
+    this.l7 = next.l7;
+    let extra = 0;
+    for (const e of next.overlay.values()) if (!this.baseAt(e)) extra++;
+    this.extra = extra;
+    if (prev.size === 0 && next.overlay.size === 0) return base;
+    this.sorted = undefined;
+    const ups = new Map<string, PolicyMapEntry>();
+    const dels = new Map<string, PolicyMapEntry>();
+    const touched = new Set<string>();
+    for (const e of base.upserts) {
+      const k = entryKey(e);
+      touched.add(k);
+      ups.set(k, next.overlay.get(k) ?? e);
+    }
+    for (const e of base.deletes) {
+      const k = entryKey(e);
+      touched.add(k);
+      const o = next.overlay.get(k);
+      if (!o) dels.set(k, e);
+      else if (!sameEntryValue(prev.get(k) ?? e, o)) ups.set(k, o);
+    }
+    // Keys whose resolved entry did not change: only their redirect may have.
+    for (const [k, e] of [...prev, ...next.overlay]) {
+      if (touched.has(k)) continue;
+      touched.add(k);
+      const b = this.baseAt(e);
+      const before = prev.get(k) ?? b;
+      const after = next.overlay.get(k) ?? b;
+      if (!after) { if (before) dels.set(k, before); }
+      else if (!before || !sameEntryValue(before, after)) ups.set(k, after);
+    }
+    return { upserts: [...ups.values()].sort(compareEntries), deletes: [...dels.values()].sort(compareEntries) };
+  }
 
   apply(c: Contribution, sign: 1 | -1): void {
     const k = c.keys;
@@ -232,7 +349,12 @@ class EndpointState {
   entries(): PolicyMapEntry[] {
     if (!this.sorted) {
       const all: PolicyMapEntry[] = [];
-      for (const m of this.out.values()) for (const e of m.values()) all.push(e);
+      if (this.overlay.size === 0) {
+        for (const m of this.out.values()) for (const e of m.values()) all.push(e);
+      } else {
+        for (const m of this.out.values()) for (const e of m.values()) all.push(this.overlay.get(entryKey(e)) ?? e);
+        for (const e of this.overlay.values()) if (!this.baseAt(e)) all.push(e);
+      }
       this.sorted = all.sort(compareEntries);
     }
     return this.sorted;
@@ -245,7 +367,7 @@ class EndpointState {
       ingressEnforced: this.enforced.ingress, egressEnforced: this.enforced.egress,
       ingressDefaultDeny: this.defaultDeny.ingress, egressDefaultDeny: this.defaultDeny.egress,
       get entries() { return entries(); },
-      selectedBy: this.selectedBy, errors: this.errors, entryCount: this.count,
+      selectedBy: this.selectedBy, errors: this.errors, l7: this.l7, entryCount: this.count + this.extra,
     };
   }
 }
@@ -254,7 +376,7 @@ class EndpointState {
 export interface EndpointUpdate {
   /** The endpoint's policy now (entryCount: entries.length without sorting them). */
   policy: EndpointPolicy & { entryCount: number };
-  /** New entries and entries whose verdict or cookie changed, since the previous call for this endpoint id. */
+  /** New entries and entries whose verdict, cookie or proxy port changed, since the previous call for this endpoint id. */
   upserts: PolicyMapEntry[];
   /** Entries gone since that call. */
   deletes: PolicyMapEntry[];
@@ -325,6 +447,7 @@ export class PolicyRepository {
   readonly cookies: CookieTable;
   private enforcement: EnforcementMode;
   private allowLocalhost: boolean;
+  private proxyPorts: { ingress: number; egress: number } | undefined;
   private readonly policies = new Map<string, CompiledPolicy>();
   /** The version the last upsert/delete of a key replaced (for endpointsAffectedBy). */
   private readonly replaced = new Map<string, CompiledPolicy | undefined>();
@@ -347,13 +470,21 @@ export class PolicyRepository {
     this.cookies = opts.cookies ?? new CookieTable();
     this.enforcement = opts.options?.enforcement ?? 'default';
     this.allowLocalhost = opts.options?.allowLocalhost ?? true;
+    this.proxyPorts = checkProxyPorts(opts.options?.proxyPorts);
   }
 
+  /**
+   * Changes options; `proxyPorts` given replaces the proxy ports (it cannot
+   * be removed here). Policies keep the problems of their compilation:
+   * set proxyPorts before upserting them.
+   */
   setOptions(o: PolicyOptions): void {
-    const before = `${this.enforcement}/${this.allowLocalhost}`;
+    const text = () => `${this.enforcement}/${this.allowLocalhost}/${this.proxyPorts?.ingress}/${this.proxyPorts?.egress}`;
+    const before = text();
     if (o.enforcement !== undefined) this.enforcement = o.enforcement;
     if (o.allowLocalhost !== undefined) this.allowLocalhost = o.allowLocalhost;
-    if (`${this.enforcement}/${this.allowLocalhost}` !== before) this.record({ t: 'all' });
+    if (o.proxyPorts !== undefined) this.proxyPorts = checkProxyPorts(o.proxyPorts);
+    if (text() !== before) this.record({ t: 'all' });
   }
 
   // ---- policies ----
@@ -364,7 +495,7 @@ export class PolicyRepository {
    * stays in force.
    */
   upsertPolicy(obj: unknown): PolicyProblem[] {
-    const c = compilePolicy(obj);
+    const c = compilePolicy(obj, { httpProxy: this.proxyPorts !== undefined });
     if (c.problems.some((p) => p.severity === 'error')) return c.problems;
     const prev = this.policies.get(c.key);
     // The version in force keeps its Origin object: the defaults an endpoint's update compares (and the
@@ -513,7 +644,7 @@ export class PolicyRepository {
   computeEndpoint(ep: EndpointInfo): EndpointPolicy {
     const selecting = this.selectingRules(ep);
     const errors: PolicyProblem[] = [];
-    const acc = new EntryBuilder();
+    const acc = new EntryBuilder(this.proxyPorts !== undefined);
     const { enforced, defaultDeny } = this.defaults(selecting, acc);
     for (const dir of ['ingress', 'egress'] as const) {
       if (!enforced[dir]) continue;
@@ -523,9 +654,29 @@ export class PolicyRepository {
         for (const s of r[dir].deny) this.addSection(acc, dir, s, 'deny', r.origin, ep, errors);
       }
     }
+    let entries = this.finish(acc);
+    let l7: L7Redirect[] = [];
+    if (acc.allows) {
+      const allows = acc.allows;
+      const by: Record<Direction, Map<number, PolicyMapEntry[]>> = { ingress: new Map(), egress: new Map() };
+      for (const e of entries) {
+        const m = by[e.direction];
+        const list = m.get(e.identity);
+        if (list) list.push(e);
+        else m.set(e.identity, [e]);
+      }
+      const r = computeRedirects(this.proxyPorts, (fn) => { for (const a of allows) fn(a.direction, a.identity, a.k, a.origin, a.http); }, (dir) => by[dir]);
+      if (r.overlay.size) {
+        const keys = new Set(entries.map((e) => entryKey(e)));
+        entries = entries.map((e) => r.overlay.get(entryKey(e)) ?? e);
+        for (const [k, e] of r.overlay) if (!keys.has(k)) entries.push(e);
+        entries.sort(compareEntries);
+      }
+      l7 = r.l7;
+    }
     return {
       ingressEnforced: enforced.ingress, egressEnforced: enforced.egress, ingressDefaultDeny: defaultDeny.ingress, egressDefaultDeny: defaultDeny.egress,
-      entries: this.finish(acc), selectedBy: selectedByOf(selecting), errors: dedupeProblems(errors),
+      entries, selectedBy: selectedByOf(selecting), errors: dedupeProblems(errors), l7,
     };
   }
 
@@ -670,8 +821,11 @@ export class PolicyRepository {
       for (const dir of ['ingress', 'egress'] as const) for (const r of st.selecting) errors.push(...(st.rules.get(r)?.errors[dir] ?? []));
       st.errors = dedupeProblems(errors);
     }
-    const { upserts, deletes } = st.resolve(new CookieMemo(this.cookies));
-    return { policy: st.policy(), upserts, deletes };
+    let writes = st.resolve(new CookieMemo(this.cookies));
+    if (st.overlay.size || (this.proxyPorts && st.hasHttp())) {
+      writes = st.applyRedirects(computeRedirects(this.proxyPorts, st.walkAllows(), st.groups()), writes);
+    }
+    return { policy: st.policy(), upserts: writes.upserts, deletes: writes.deletes };
   }
 
   /** The rule's contribution with the entries of identities `ids` recomputed, the difference applied to the endpoint's state. */
@@ -679,9 +833,7 @@ export class PolicyRepository {
     const next = new Contribution();
     const gone = new Contribution();
     for (let i = 0, j = 0; i < old.keys.length; i += 3, j++) {
-      const into = ids.has(Math.floor(old.keys[i]! / 2)) ? gone : next;
-      into.keys.push(old.keys[i]!, old.keys[i + 1]!, old.keys[i + 2]!);
-      into.origins.push(old.origins[j]!);
+      (ids.has(Math.floor(old.keys[i]! / 2)) ? gone : next).copy(old, j);
     }
     const added = new Contribution();
     for (const dir of ['ingress', 'egress'] as const) {
@@ -691,8 +843,7 @@ export class PolicyRepository {
     }
     st.apply(gone, -1);
     st.apply(added, 1);
-    next.keys.push(...added.keys);
-    next.origins.push(...added.origins);
+    for (let j = 0; j < added.origins.length; j++) next.copy(added, j);
     next.errors.ingress.push(...old.errors.ingress);
     next.errors.egress.push(...old.errors.egress);
     return next;
@@ -754,7 +905,7 @@ export class PolicyRepository {
           for (const np of this.peerPorts.get(id) ?? []) {
             const proto = protoNumber(np.protocol);
             if (np.name.toLowerCase() !== spec.name || !namedProtocolOk(spec, proto)) continue;
-            acc.add(dir, id, { protocol: proto, port: np.port, portPrefixLen: 16 }, verdict, origin);
+            acc.add(dir, id, { protocol: proto, port: np.port, portPrefixLen: 16 }, verdict, origin, verdict === 'allow' ? spec.http : undefined);
             found = true;
           }
         }
@@ -765,7 +916,8 @@ export class PolicyRepository {
       if (spec.t === 'named' && keys.length === 0) {
         errors.push({ severity: 'warning', policy, path: spec.path, message: `named port ${JSON.stringify(spec.name)} is not defined by endpoint ${ep.id}; it allows nothing` });
       }
-      for (const id of ids) for (const k of keys) acc.add(dir, id, k, verdict, origin);
+      const http = verdict === 'allow' && spec.t !== 'all' && spec.t !== 'icmp' ? spec.http : undefined;
+      for (const id of ids) for (const k of keys) acc.add(dir, id, k, verdict, origin, http);
     }
   }
 
@@ -899,7 +1051,7 @@ function resolveGroup(direction: Direction, identity: number, accs: readonly Acc
       if (covering?.length) { verdict = 'deny'; origins = covering.flatMap((d) => d.deny!); }
       else { verdict = 'allow'; origins = a.allow; }
     } else { verdict = 'default-deny'; origins = a.defaultDeny ?? []; }
-    emit({ direction, identity, protocol: a.protocol, port: a.port, portPrefixLen: a.portPrefixLen, verdict, cookie: memo.cookie(origins) });
+    emit({ direction, identity, protocol: a.protocol, port: a.port, portPrefixLen: a.portPrefixLen, verdict, cookie: memo.cookie(origins), proxyPort: 0 });
   }
 }
 
@@ -920,6 +1072,16 @@ function covers(d: PortKey, a: PortKey): boolean {
   if (d.protocol === 0) return true;
   if (d.protocol !== a.protocol) return false;
   return d.portPrefixLen <= a.portPrefixLen && portPrefix(a.port, d.portPrefixLen) === portPrefix(d.port, d.portPrefixLen);
+}
+
+/** The proxy ports as given, checked (the agent's configuration; a bad one is a programming error). */
+function checkProxyPorts(p: PolicyOptions['proxyPorts']): PolicyOptions['proxyPorts'] {
+  if (p === undefined) return undefined;
+  for (const dir of ['ingress', 'egress'] as const) {
+    const n = p[dir];
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new RangeError(`policy engine: proxyPorts.${dir} ${JSON.stringify(n)} must be a port 1..65535`);
+  }
+  return { ingress: p.ingress, egress: p.egress };
 }
 
 function protoNumber(p: string): number {

@@ -9,7 +9,7 @@
 import { checkSelector, SELECTOR_OPERATORS } from '../k8s/selector.js';
 import {
   CILIUM_ENTITIES, type CiliumEntity, type CiliumRule, type CIDRRule, type CiliumPortRule, type ICMPRule, type LabelSelector,
-  type NetworkPolicy, type NetworkPolicyPeer,
+  type NetworkPolicy, type NetworkPolicyPeer, type PortRuleHTTP,
 } from '../k8s/types.js';
 import { tryParseMaskedCidr, type Cidr4 } from '../ipam/cidr.js';
 import { originText } from './cookies.js';
@@ -29,12 +29,22 @@ export type Peer =
   /** toServices; `namespace` defaults to the policy's (a CCNP without one matches Services of any namespace). */
   | { t: 'service'; name?: string; namespace?: string; selector?: LabelSelector };
 
-/** Which ports a section applies to. */
+/**
+ * Which ports a section applies to. `http`: the port rule's `rules.http`
+ * (non-empty) when the engine enforces it through the proxy (compiled with
+ * httpProxy, an allow section, no TLS/listener settings); always TCP.
+ */
 export type PortSpec =
   | { t: 'all' }
-  | { t: 'range'; protocols: number[]; from: number; to: number }
-  | { t: 'named'; name: string; protocols: number[]; path: string }
+  | { t: 'range'; protocols: number[]; from: number; to: number; http?: PortRuleHTTP[] }
+  | { t: 'named'; name: string; protocols: number[]; path: string; http?: PortRuleHTTP[] }
   | { t: 'icmp'; type: number };
+
+/** How compilePolicy treats what needs the node proxy. */
+export interface CompileOptions {
+  /** The node proxy enforces `rules.http` (PolicyOptions.proxyPorts given): keep the rules on the ports, no note. */
+  httpProxy?: boolean;
+}
 
 /** One ingress/egress (or …Deny) item: every peer × every port. */
 export interface Section {
@@ -131,7 +141,7 @@ const UNSUPPORTED_PEERS: Record<Direction, string[]> = {
   egress: ['toNodes', 'toGroups', 'toFQDNs'],
 };
 
-function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boolean, ingress: boolean, p: Problems): { ports: PortSpec[]; given: boolean } {
+function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boolean, ingress: boolean, p: Problems, httpProxy: boolean): { ports: PortSpec[]; given: boolean } {
   const ports: PortSpec[] = [];
   const tp = arr<CiliumPortRule>(toPorts);
   const ic = arr<ICMPRule>(icmps);
@@ -140,10 +150,14 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
     if (!isRecord(rule)) { p.err(rp, 'Invalid value: must be an object'); return; }
     const rules = isRecord(rule.rules) ? rule.rules : undefined;
     const l7 = rules ? Object.keys(rules).filter((k) => { const v = rules[k as keyof typeof rules]; return v !== undefined && !(Array.isArray(v) && v.length === 0); }) : [];
+    const tls = arr(rule.serverNames).length > 0 || !!rule.terminatingTLS || !!rule.originatingTLS || !!rule.listener;
+    // HTTP rules go to the node proxy when there is one, unless TLS or listener settings (not enforced) come with them.
+    const http = !deny && httpProxy && !tls && l7.includes('http') ? (rules!.http as PortRuleHTTP[]) : undefined;
+    const asL4 = http ? l7.filter((k) => k !== 'http') : l7;
     if (deny && l7.length) p.err(`${rp}.rules`, 'Forbidden: L7 rules are not allowed in deny rules');
-    if (!deny && l7.length) p.note(`${rp}.rules`, `L7 ${l7.join(', ')} rules are enforced as their L4 part (no L7 proxy yet)`);
+    if (!deny && asL4.length) p.note(`${rp}.rules`, `L7 ${asL4.join(', ')} rules are enforced as their L4 part (no L7 proxy yet)`);
     if (ingress && l7.includes('dns')) p.err(`${rp}.rules.dns`, 'Forbidden: DNS rules are only allowed on egress');
-    if (arr(rule.serverNames).length || rule.terminatingTLS || rule.originatingTLS || rule.listener) p.note(rp, 'TLS and listener settings are not enforced (no L7 proxy yet)');
+    if (tls) p.note(rp, 'TLS and listener settings are not enforced (no L7 proxy yet)');
     arr<Record<string, unknown>>(rule.ports).forEach((pp, j) => {
       const pth = `${rp}.ports[${j}]`;
       if (!isRecord(pp)) { p.err(pth, 'Invalid value: must be an object'); return; }
@@ -170,7 +184,7 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
           return;
         }
         if (end !== undefined && end !== 0) p.err(`${pth}.endPort`, 'Forbidden: may not be specified when `port` is not a number');
-        ports.push({ t: 'named', name: raw.toLowerCase(), protocols: pp.protocol === undefined || proto === 'ANY' ? [] : protocols, path: `${pth}.port` });
+        ports.push({ t: 'named', name: raw.toLowerCase(), protocols: pp.protocol === undefined || proto === 'ANY' ? [] : protocols, path: `${pth}.port`, ...(http ? { http } : {}) });
         return;
       }
       if (!Number.isInteger(n) || n < 1 || n > 65535) { p.err(`${pth}.port`, `Invalid value: ${q(raw)}: ${PORT_MSG}`); return; }
@@ -180,7 +194,8 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
         if (end < n) { p.err(`${pth}.endPort`, `Invalid value: ${end}: must be greater than or equal to \`port\` (${n})`); return; }
         to = end;
       }
-      ports.push({ t: 'range', protocols, from: n, to });
+      // An endPort range with HTTP rules is redirected whole, as Cilium (1.17+) does for L7 rules other than DNS.
+      ports.push({ t: 'range', protocols, from: n, to, ...(http ? { http } : {}) });
     });
   });
   ic.forEach((rule, i) => {
@@ -283,13 +298,13 @@ function ciliumPeers(item: Record<string, unknown>, dir: Direction, path: string
   return { peers, given };
 }
 
-function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: string, namespace: string | undefined, p: Problems): Section[] {
+function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: string, namespace: string | undefined, p: Problems, httpProxy: boolean): Section[] {
   const out: Section[] = [];
   arr<unknown>(items).forEach((item, i) => {
     const ip = `${path}[${i}]`;
     if (!isRecord(item)) { p.err(ip, 'Invalid value: must be an object'); return; }
     const peers = ciliumPeers(item, dir, ip, deny, namespace, p);
-    const ports = ciliumPorts(item.toPorts, item.icmps, ip, deny, dir === 'ingress', p);
+    const ports = ciliumPorts(item.toPorts, item.icmps, ip, deny, dir === 'ingress', p, httpProxy);
     // Cilium: the empty rule `{}` selects nothing; peers alone = all ports; ports alone = any peer.
     if (!peers.given && !ports.given) return;
     out.push({ peers: peers.given ? peers.peers : [{ t: 'any' }], ports: ports.given ? ports.ports : [{ t: 'all' }], path: ip });
@@ -297,7 +312,7 @@ function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: str
   return out;
 }
 
-function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: string | undefined, p: Problems): CompiledRule | undefined {
+function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: string | undefined, p: Problems, httpProxy: boolean): CompiledRule | undefined {
   if (!isRecord(rule)) { p.err(path, 'Invalid value: must be an object'); return undefined; }
   let subject: CompiledSelector | undefined;
   if (rule.endpointSelector !== undefined) {
@@ -319,8 +334,8 @@ function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: stri
     if (allowItems !== undefined && !Array.isArray(allowItems)) p.err(`${path}.${dir}`, 'Invalid value: must be a list');
     if (denyItems !== undefined && !Array.isArray(denyItems)) p.err(`${path}.${dir}Deny`, 'Invalid value: must be a list');
     out[dir] = {
-      allow: ciliumSections(allowItems, dir, false, `${path}.${dir}`, namespace, p),
-      deny: ciliumSections(denyItems, dir, true, `${path}.${dir}Deny`, namespace, p),
+      allow: ciliumSections(allowItems, dir, false, `${path}.${dir}`, namespace, p, httpProxy),
+      deny: ciliumSections(denyItems, dir, true, `${path}.${dir}Deny`, namespace, p, httpProxy),
       enforce: edd[dir] !== false,
     };
   }
@@ -446,7 +461,7 @@ export function originOf(o: unknown): Origin | undefined {
  * Translates one policy object. Never throws: problems with severity
  * 'error' mean the policy must be rejected whole.
  */
-export function compilePolicy(o: unknown): CompiledPolicy {
+export function compilePolicy(o: unknown, opts: CompileOptions = {}): CompiledPolicy {
   const origin = originOf(o);
   if (!origin) {
     const kind = isRecord(o) ? o.kind : undefined;
@@ -468,7 +483,7 @@ export function compilePolicy(o: unknown): CompiledPolicy {
     arr<CiliumRule>(rec.specs).forEach((s, i) => specs.push([s, `specs[${i}]`]));
     if (specs.length === 0) p.err('spec', 'Required value: spec or specs must be set');
     for (const [s, path] of specs) {
-      const r = ciliumRule(s, path, origin, namespace, p);
+      const r = ciliumRule(s, path, origin, namespace, p, opts.httpProxy === true);
       if (r) rules.push(r);
     }
   }

@@ -42,6 +42,12 @@ export interface TraceStep {
   origins: Origin[];
   /** Printable forms of `origins`. */
   by: string[];
+  /**
+   * The deciding entry redirects the connection to the node proxy (its
+   * proxyPort), which enforces the L7 rules of `by` (the printable origins
+   * of the redirect's sources for this peer and port); undefined: no redirect.
+   */
+  redirect: { proxyPort: number; parser: 'http'; by: string[] } | undefined;
 }
 
 export interface TraceResult {
@@ -61,10 +67,17 @@ export function traceStep(policy: EndpointPolicy, cookies: CookieTable, endpoint
   const defaultDeny = direction === 'ingress' ? policy.ingressDefaultDeny : policy.egressDefaultDeny;
   const r = lookupPolicy(policy.entries, direction, peerIdentity, protocol, port, enforced);
   const origins = r.entry ? cookies.origins(r.entry.cookie) : [];
+  let redirect: TraceStep['redirect'];
+  const e = r.entry;
+  if (r.allowed && e && e.proxyPort) {
+    // The proxy looks up the peer's own redirect first, then identity 0's, as the datapath did; the deciding entry is that one.
+    const l7 = policy.l7.find((x) => x.direction === direction && x.identity === e.identity && x.port === e.port && x.portPrefixLen === e.portPrefixLen);
+    redirect = { proxyPort: e.proxyPort, parser: 'http', by: l7 ? l7.http.map((h) => originText(h.origin)) : [] };
+  }
   return {
     direction, endpointId, peerIdentity, enforced, defaultDeny,
     verdict: r.allowed ? 'allowed' : 'denied', dropReason: r.dropReason, match: r.match, entry: r.entry,
-    origins, by: origins.map(originText),
+    origins, by: origins.map(originText), redirect,
   };
 }
 

@@ -5,6 +5,7 @@
  * value exactly; see lookup.ts for the lookup the datapath performs.
  */
 import type { LabelSet } from '../identity/labels.js';
+import type { HttpRuleSource } from '../l7/http/rules.js';
 
 /** Direction of traffic as seen by the endpoint whose policy it is. */
 export type Direction = 'ingress' | 'egress';
@@ -35,6 +36,43 @@ export interface PolicyMapEntry {
   verdict: Verdict;
   /** Which policies decided: an id from the CookieTable, which the agent maps to policy names (reported in verdict and drop events). */
   cookie: number;
+  /**
+   * The node proxy's listener port (host byte order) this allow redirects to
+   * (bl_policy_entry.proxy_port); 0: no redirect. Part of the value, not of
+   * the key: a change is a map write (diffEntries).
+   */
+  proxyPort: number;
+}
+
+/**
+ * One L7 redirect of an endpoint: what the node proxy enforces for one
+ * (direction, TCP port, peer identity), the counterpart of a map entry with
+ * a proxyPort. Redirects exist only when the engine has proxyPorts.
+ *
+ * Lookup (the proxy's, like the datapath's): the redirect of the peer's own
+ * identity on the port first, else the one of identity 0. Identity 0 means
+ * "any identity without its own redirect on this port"; so a peer identity
+ * with its own redirect already carries the union of its sources and the
+ * identity-0 sources of the same port (rules allowing any peer stay ORed in),
+ * and the proxy must not OR them again.
+ */
+export interface L7Redirect {
+  direction: Direction;
+  /** TCP destination port (host byte order); with portPrefixLen the first port of an aligned range. */
+  port: number;
+  /** 16: one port; less: an endPort range as its aligned prefix, as the map entry's key. */
+  portPrefixLen: number;
+  /** The peer's identity; 0: any identity (the entry's key identity). */
+  identity: number;
+  parser: 'http';
+  /** The node proxy's listener port (= the entry's proxyPort). */
+  proxyPort: number;
+  /**
+   * One source per policy allowing this peer on this port, sorted by policy,
+   * ORed per request; a source with `rules: []` allows every request (a
+   * policy allowing the port, or every port, without HTTP rules).
+   */
+  http: HttpRuleSource[];
 }
 
 /** Kinds of rule origins; `Builtin` for the engine's own (allow-localhost, enforcement-always). */
@@ -108,6 +146,13 @@ export interface PolicyOptions {
   enforcement?: EnforcementMode;
   /** Allow ingress from the local host (identity 1) when ingress is enforced. Default true. */
   allowLocalhost?: boolean;
+  /**
+   * The node proxy's HTTP listener port per direction (1..65535). Given:
+   * `rules.http` is enforced by redirecting the allowed traffic of its port
+   * to the proxy (entries with proxyPort, EndpointPolicy.l7). Absent: HTTP
+   * rules are enforced as their L4 part (with a note), no redirects.
+   */
+  proxyPorts?: { ingress: number; egress: number };
 }
 
 /** The computed policy of one endpoint. */
@@ -128,4 +173,6 @@ export interface EndpointPolicy {
   selectedBy: { ingress: Origin[]; egress: Origin[] };
   /** Problems applying the policies to this endpoint (e.g. a named port it does not have). */
   errors: PolicyProblem[];
+  /** L7 redirects, one per entry with a proxyPort; sorted by direction, port, portPrefixLen, identity. Empty without proxyPorts. */
+  l7: L7Redirect[];
 }

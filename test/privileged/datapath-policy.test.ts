@@ -72,8 +72,8 @@ function setFlags(n: PodNode, pod: PodSpec, flags: number): void {
   n.lxcMap().set(key, { ...info, flags });
 }
 
-const entry = (o: Partial<PolicyMapEntry>): PolicyMapEntry => ({ direction: 'egress', identity: 0, protocol: 6, port: 80, portPrefixLen: 16, verdict: 'allow', cookie: 0, ...o });
-const defaultDeny = (direction: 'ingress' | 'egress', cookie: number): PolicyMapEntry => ({ direction, identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie });
+const entry = (o: Partial<PolicyMapEntry>): PolicyMapEntry => ({ direction: 'egress', identity: 0, protocol: 6, port: 80, portPrefixLen: 16, verdict: 'allow', cookie: 0, proxyPort: 0, ...o });
+const defaultDeny = (direction: 'ingress' | 'egress', cookie: number): PolicyMapEntry => ({ direction, identity: 0, protocol: 0, port: 0, portPrefixLen: 0, verdict: 'default-deny', cookie, proxyPort: 0 });
 
 const drops = (evs: readonly PodEvent[]) => evs.filter((e) => e.type === 'drop');
 const verdicts = (evs: readonly PodEvent[]) => evs.filter((e) => e.type === 'policy');

@@ -69,6 +69,7 @@ import type { TraceAnswer as _agent_TraceAnswer, TraceAnswer__Output as _agent_T
 import type { TraceParty as _agent_TraceParty, TraceParty__Output as _agent_TraceParty__Output } from './agent/TraceParty.js';
 import type { TracePolicyReply as _agent_TracePolicyReply, TracePolicyReply__Output as _agent_TracePolicyReply__Output } from './agent/TracePolicyReply.js';
 import type { TracePolicyRequest as _agent_TracePolicyRequest, TracePolicyRequest__Output as _agent_TracePolicyRequest__Output } from './agent/TracePolicyRequest.js';
+import type { TraceRedirect as _agent_TraceRedirect, TraceRedirect__Output as _agent_TraceRedirect__Output } from './agent/TraceRedirect.js';
 import type { TraceStep as _agent_TraceStep, TraceStep__Output as _agent_TraceStep__Output } from './agent/TraceStep.js';
 import type { DescriptorProto as _google_protobuf_DescriptorProto, DescriptorProto__Output as _google_protobuf_DescriptorProto__Output } from './google/protobuf/DescriptorProto.js';
 import type { EnumDescriptorProto as _google_protobuf_EnumDescriptorProto, EnumDescriptorProto__Output as _google_protobuf_EnumDescriptorProto__Output } from './google/protobuf/EnumDescriptorProto.js';
@@ -171,6 +172,7 @@ export interface ProtoGrpcType {
     TraceParty: MessageTypeDefinition<_agent_TraceParty, _agent_TraceParty__Output>
     TracePolicyReply: MessageTypeDefinition<_agent_TracePolicyReply, _agent_TracePolicyReply__Output>
     TracePolicyRequest: MessageTypeDefinition<_agent_TracePolicyRequest, _agent_TracePolicyRequest__Output>
+    TraceRedirect: MessageTypeDefinition<_agent_TraceRedirect, _agent_TraceRedirect__Output>
     TraceStep: MessageTypeDefinition<_agent_TraceStep, _agent_TraceStep__Output>
   }
   google: {

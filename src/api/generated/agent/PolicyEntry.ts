@@ -13,6 +13,10 @@ export interface PolicyEntry {
   'portPrefixLen'?: (number);
   'verdict'?: (string);
   'cookie'?: (number);
+  /**
+   * The node proxy's listener port an allow redirects to (L7 rules); 0: no redirect.
+   */
+  'proxyPort'?: (number);
 }
 
 /**
@@ -26,4 +30,8 @@ export interface PolicyEntry__Output {
   'portPrefixLen': (number);
   'verdict': (string);
   'cookie': (number);
+  /**
+   * The node proxy's listener port an allow redirects to (L7 rules); 0: no redirect.
+   */
+  'proxyPort': (number);
 }

@@ -3,6 +3,7 @@
 
 import type { PolicyEntry as _agent_PolicyEntry, PolicyEntry__Output as _agent_PolicyEntry__Output } from '../agent/PolicyEntry.js';
 import type { PolicyOrigin as _agent_PolicyOrigin, PolicyOrigin__Output as _agent_PolicyOrigin__Output } from '../agent/PolicyOrigin.js';
+import type { TraceRedirect as _agent_TraceRedirect, TraceRedirect__Output as _agent_TraceRedirect__Output } from '../agent/TraceRedirect.js';
 
 /**
  * One direction of a trace: the lookup in an endpoint's policy.
@@ -34,6 +35,10 @@ export interface TraceStep {
    * Printable forms of origins.
    */
   'by'?: (string)[];
+  /**
+   * The deciding entry redirects to the node proxy (absent: it does not).
+   */
+  'redirect'?: (_agent_TraceRedirect | null);
   '_dropReason'?: "dropReason";
 }
 
@@ -67,5 +72,9 @@ export interface TraceStep__Output {
    * Printable forms of origins.
    */
   'by': (string)[];
+  /**
+   * The deciding entry redirects to the node proxy (absent: it does not).
+   */
+  'redirect': (_agent_TraceRedirect__Output | null);
   '_dropReason'?: "dropReason";
 }
