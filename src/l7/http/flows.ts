@@ -117,9 +117,8 @@ function allowingPolicies(allowedBy: string): Policy[] | undefined {
 
 /** `http://host/path?query` as Cilium's access log has it (see the file comment). */
 export function httpFlowUrl(host: string, target: string): string {
-  if (target.startsWith('/')) return `http://${host}${target}`;
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return target;
-  return target;
+  // Origin form gets the scheme and Host; absolute form (`http://h/p`) and anything else are kept as sent.
+  return target.startsWith('/') ? `http://${host}${target}` : target;
 }
 
 /** A wall-clock time in microseconds since the epoch as a flow's time. */
