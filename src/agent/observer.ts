@@ -14,7 +14,9 @@ import { observerService } from '../observer/server.js';
 import { compileFlowFilters } from '../observer/filter.js';
 import { FlowExporter, type FlowExportStatus } from '../observer/history.js';
 import { DEFAULT_METRICS, FlowMetrics, startMetricsServer, type AgentHealthSource } from '../observer/metrics.js';
-import { flowTimeNs, type FlowEnricher, type FlowFilter } from '../observer/types.js';
+import type { FlowEnricher, FlowFilter } from '../observer/types.js';
+import { startHttpAccessReceiver, type HttpAccessReceiver, type HttpAccessReceiverStats } from '../l7/http/receiver.js';
+import type { Flow } from '../observer/types.js';
 import type { NodeDatapath } from './datapath.js';
 import type { ObserverConfig } from './types.js';
 
@@ -27,6 +29,8 @@ export interface ObserverStatus {
   ring: { flows: number; capacity: number };
   pipeline?: FlowPipelineStats;
   export?: FlowExportStatus;
+  /** The node proxy's HTTP records (L7 flows), when the receiver runs. */
+  httpAccessLog?: HttpAccessReceiverStats;
 }
 
 /**
@@ -55,6 +59,7 @@ export class AgentObserver {
   #kernelLostSeen = 0;
   #queueLostSeen = 0;
   #flushSeen: string | undefined;
+  #http: HttpAccessReceiver | undefined;
   readonly #socket: string | undefined;
   /** Clients of the raw records (`monitor`): the observer is the ring buffer's one reader. */
   readonly #raw = new Set<(record: Buffer) => void>();
@@ -66,19 +71,13 @@ export class AgentObserver {
     if (cfg.enabled === false) return;
     this.#socket = cfg.socket ?? join(dirname(ctx.agentSocket), 'observer.sock');
     const enricher = ctx.enricher;
-    let lastNs = 0n;
     this.pipeline = new FlowPipeline({
-      decode: (record) => {
-        const flow = flowFromEvent(decodeMonitorEvent(record), enricher);
-        if (!flow) return flow;
-        // Kernel stamps from two CPUs can be a few microseconds out of order in
-        // the ring buffer: the ring, the history and the relay's merge want each
-        // node's flows in time order, so a flow is never older than the one before.
-        const t = flowTimeNs(flow);
-        if (t < lastNs) flow.time = { seconds: Number(lastNs / 1_000_000_000n), nanos: Number(lastNs % 1_000_000_000n) };
-        else lastNs = t;
-        return flow;
-      },
+      decode: (record) => flowFromEvent(decodeMonitorEvent(record), enricher),
+      // Kernel stamps from two CPUs can be a few microseconds out of order in
+      // the ring buffer, and the proxy's L7 records arrive when their exchange
+      // is over: the ring, the history and the relay's merge want each node's
+      // flows in time order, so a flow is never older than the one before.
+      monotonicTime: true,
       ...(cfg.ringSize ? { ringCapacity: cfg.ringSize } : {}),
       ...(cfg.queueSize ? { queueSize: cfg.queueSize } : {}),
       onError: (err, where) => ctx.log.debug('flow pipeline', { where, error: (err as Error).message }),
@@ -148,6 +147,32 @@ export class AgentObserver {
   }
 
   /**
+   * Hands a flow made outside the datapath (an L7 flow from the node
+   * proxy's record) to the pipeline: ring, metrics, history, subscribers,
+   * in time order with the datapath's flows. Never waits; false when the
+   * observer is disabled or its queue was full (counted as lost).
+   */
+  ingestFlow(flow: Flow): boolean {
+    return this.pipeline?.ingestFlow(flow) ?? false;
+  }
+
+  /**
+   * Starts receiving the node proxy's HTTP records (UDP, one JSON
+   * HttpAccessRecord per datagram) at `address:port` and feeding their L7
+   * flows into the pipeline; its counters appear in status().httpAccessLog.
+   * Without flows (observer disabled) nothing is started. A second call
+   * replaces nothing: it throws.
+   * @throws HttpAccessLogListenError when the address cannot be bound.
+   */
+  async startHttpAccessReceiver(listen: { address: string; port: number }): Promise<HttpAccessReceiver | undefined> {
+    const p = this.pipeline;
+    if (!p) return undefined;
+    if (this.#http) throw new Error(`observer: the HTTP access log receiver already runs on ${this.#http.stats().listen}`);
+    this.#http = await startHttpAccessReceiver({ ...listen, enricher: this.ctx.enricher, ingest: (f) => p.ingestFlow(f), nodeName: this.ctx.nodeName, log: this.ctx.log });
+    return this.#http;
+  }
+
+  /**
    * The datapath's records as they are read, before decoding (what
    * `beeline monitor` prints); returns the unsubscribe. Without flows
    * (observer disabled) the datapath is subscribed to directly.
@@ -169,11 +194,13 @@ export class AgentObserver {
       ring: { flows: p.ring.length, capacity: p.ring.capacity },
       pipeline: p.stats(),
       ...(this.exporter ? { export: this.exporter.status() } : {}),
+      ...(this.#http ? { httpAccessLog: this.#http.stats() } : {}),
     };
   }
 
   async stop(): Promise<void> {
     this.#unsubscribe?.();
+    await this.#http?.close();
     if (this.#timer) clearInterval(this.#timer);
     await this.#grpc?.close();
     await this.#metricsServer?.close();

@@ -416,3 +416,10 @@ export class AgentContractError extends BeelineError {
     super('BL_ERR_AGENT_CONTRACT', message);
   }
 }
+
+/** The agent's receiver of the node proxy's HTTP records could not bind its UDP address (taken, not local, bad address). */
+export class HttpAccessLogListenError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_HTTP_ACCESSLOG_LISTEN', message, options);
+  }
+}

@@ -277,9 +277,11 @@ function identityLabels(enricher: FlowEnricher, identity: number): readonly stri
  * identity the datapath saw wins over the caches' (it decided the packet; the
  * caches may have moved on), and a remote endpoint's labels are that
  * identity's. `byId`: the local endpoint the event names for this side, used
- * only when the packet has no IP address (ARP).
+ * only when the packet has no IP address (ARP). The L7 flows
+ * (src/l7/http/flows.ts) resolve their ends here too, with the identities
+ * the node proxy looked up.
  */
-function resolveEndpoint(enricher: FlowEnricher, ip: string | undefined, datapathIdentity: number, byId: number): Endpoint {
+export function resolveEndpoint(enricher: FlowEnricher, ip: string | undefined, datapathIdentity: number, byId = 0): Endpoint {
   const info: EndpointInfo | undefined = ip !== undefined ? enricher.endpointByIP(ip) : byId !== 0 ? enricher.endpointById(byId) : undefined;
   if (!info) {
     return { ID: 0, identity: datapathIdentity, namespace: '', labels: identityLabels(enricher, datapathIdentity) as string[], pod_name: '', workloads: undefined };

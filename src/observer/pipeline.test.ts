@@ -150,3 +150,47 @@ test('back-pressure: the reader is asked to pause at half a queue and to resume 
   assert.equal(p.stats().seen, 12);
   p.close();
 });
+
+test('ingestFlow: ready-made flows take the decoded ones\' way, in arrival order, counted as seen and as ingested', async () => {
+  const p = new FlowPipeline({ decode, queueSize: 4 });
+  const got: string[] = [];
+  p.onFlow((f) => got.push(f.uuid!));
+  p.push(rec(1));
+  assert.equal(p.ingestFlow({ uuid: 'l7-a', time: { seconds: 1_700_000_001, nanos: 5 } }), true);
+  p.push(rec(2));
+  assert.equal(p.ingestFlow({ uuid: 'l7-b' }), true);
+  assert.equal(p.ingestFlow({ uuid: 'l7-lost' }), false, 'the queue holds 4');
+  assert.equal(got.length, 0, 'nothing written inside ingestFlow');
+  await p.idle();
+  assert.deepEqual(got, ['1', 'l7-a', '2', 'l7-b']);
+  assert.deepEqual([0, 1, 2, 3].map((i) => p.ring.at(i)?.uuid), ['1', 'l7-a', '2', 'l7-b']);
+  const s = p.stats();
+  assert.equal(s.offered, 2);
+  assert.equal(s.ingested, 3);
+  assert.equal(s.seen, 4);
+  assert.equal(s.lost.OBSERVER_EVENTS_QUEUE, 1);
+});
+
+test('monotonicTime: a flow older than the one before takes its time; later ones keep theirs', async () => {
+  const p = new FlowPipeline({ decode, monotonicTime: true });
+  const t = (seconds: number | string, nanos: number): Flow => ({ uuid: `${seconds}.${nanos}`, time: { seconds, nanos } });
+  p.ingestFlow(t(100, 500));
+  p.ingestFlow(t(100, 400)); // kernel stamps of two CPUs
+  p.ingestFlow(t(99, 999)); // an L7 record that arrived when its exchange was over
+  p.ingestFlow(t('100', 600)); // seconds as text (a decoded flow)
+  p.ingestFlow(t(101, 0));
+  await p.idle();
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => p.ring.at(i)!.time), [
+    { seconds: 100, nanos: 500 },
+    { seconds: 100, nanos: 500 },
+    { seconds: 100, nanos: 500 },
+    { seconds: '100', nanos: 600 },
+    { seconds: 101, nanos: 0 },
+  ]);
+  // Without the option, times are left alone.
+  const q = new FlowPipeline({ decode });
+  q.ingestFlow(t(100, 500));
+  q.ingestFlow(t(99, 0));
+  await q.idle();
+  assert.deepEqual(q.ring.at(1)!.time, { seconds: 99, nanos: 0 });
+});

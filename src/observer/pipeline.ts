@@ -9,6 +9,11 @@
  * once: decoded into a flow (seen), not a flow (undecoded), failed to decode,
  * or lost because the queue was full (OBSERVER_EVENTS_QUEUE). Losses are
  * written into the ring so following subscribers are told about them.
+ *
+ * Flows made elsewhere (the node proxy's L7 records, src/l7/http/flows.ts)
+ * come in through ingestFlow(): the same queue, so they reach the ring, the
+ * listeners and the subscribers in arrival order with the datapath's flows,
+ * counted as seen (or lost to a full queue) like them.
  */
 import { DEFAULT_RING_CAPACITY, FlowRing, RingLoss, type LostSource, type RingCursor } from './ring.js';
 import type { Flow, FlowPredicate } from './types.js';
@@ -37,12 +42,22 @@ export interface FlowPipelineOptions {
    * queue: a node past its rate still decodes at its full rate.
    */
   onPressure?: (paused: boolean) => void;
+  /**
+   * Keep the ring's flows in time order: a flow older than the one before it
+   * (kernel stamps from two CPUs a few microseconds apart; an L7 record that
+   * arrives when its exchange is over) takes that one's time. The ring's
+   * time lookups, the history files and the relay's merge assume each
+   * node's flows are in time order.
+   */
+  monotonicTime?: boolean;
 }
 
 export interface FlowPipelineStats {
   /** Records pushed. */
   offered: number;
-  /** Records decoded into flows (Hubble's seen_flows). */
+  /** Ready-made flows handed to ingestFlow() (L7 flows from the node proxy). */
+  ingested: number;
+  /** Flows written to the ring: records decoded into flows and ingested flows (Hubble's seen_flows). */
   seen: number;
   /** Records decode() said are not flows. */
   undecoded: number;
@@ -50,7 +65,7 @@ export interface FlowPipelineStats {
   decodeErrors: number;
   /** Records waiting in the queue. */
   queued: number;
-  /** Events lost, by where. HUBBLE_RING_BUFFER sums every slow subscriber's misses. */
+  /** Events lost, by where (records and ingested flows alike). HUBBLE_RING_BUFFER sums every slow subscriber's misses. */
   lost: Record<LostSource, number>;
   /** onFlow listeners that threw. */
   listenerErrors: number;
@@ -85,12 +100,17 @@ export interface SubscribeOptions {
 export class FlowPipeline {
   readonly ring: FlowRing;
   private readonly decode: (record: Buffer) => Flow | undefined;
-  private readonly queue: (Buffer | undefined)[];
+  /** Records to decode, and flows ingested ready-made, in arrival order. */
+  private readonly queue: (Buffer | Flow | undefined)[];
   private readonly queueSize: number;
   private readonly batchSize: number;
   private readonly onError: ((err: unknown, where: 'decode' | 'listener') => void) | undefined;
   private readonly onPressure: ((paused: boolean) => void) | undefined;
   private paused = false;
+  private readonly monotonic: boolean;
+  /** Time (ns since the epoch, as a double: ordering only) of the last flow written, for monotonicTime. */
+  private lastSec = 0;
+  private lastNanos = 0;
   private head = 0;
   private size = 0;
   private scheduled = false;
@@ -100,7 +120,7 @@ export class FlowPipeline {
   private idleWaiters: (() => void)[] = [];
   private pendingQueueLost = 0;
   private pendingKernelLost = 0;
-  private counters = { offered: 0, seen: 0, undecoded: 0, decodeErrors: 0, listenerErrors: 0, readerPauses: 0 };
+  private counters = { offered: 0, ingested: 0, seen: 0, undecoded: 0, decodeErrors: 0, listenerErrors: 0, readerPauses: 0 };
 
   constructor(options: FlowPipelineOptions) {
     this.decode = options.decode;
@@ -111,7 +131,8 @@ export class FlowPipeline {
     this.batchSize = Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, this.ring.capacity);
     if (!Number.isInteger(this.queueSize) || this.queueSize < 1) throw new RangeError(`flow pipeline queueSize must be a positive integer, got ${this.queueSize}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`flow pipeline batchSize must be a positive integer, got ${this.batchSize}`);
-    this.queue = new Array<Buffer | undefined>(this.queueSize).fill(undefined);
+    this.queue = new Array<Buffer | Flow | undefined>(this.queueSize).fill(undefined);
+    this.monotonic = options.monotonicTime ?? false;
     this.onError = options.onError;
     this.onPressure = options.onPressure;
   }
@@ -123,6 +144,23 @@ export class FlowPipeline {
    */
   push(record: Buffer): boolean {
     this.counters.offered++;
+    return this.enqueue(record);
+  }
+
+  /**
+   * Enqueues a flow made elsewhere (an L7 flow from the node proxy's record):
+   * it takes the datapath's flows' way from here on (time order when
+   * monotonicTime, the ring, the onFlow listeners, the subscribers), after
+   * the records pushed before it. Never waits; false when the queue was full
+   * and the flow was counted as lost (OBSERVER_EVENTS_QUEUE, as Hubble
+   * counts an L7 event its full events queue drops).
+   */
+  ingestFlow(flow: Flow): boolean {
+    this.counters.ingested++;
+    return this.enqueue(flow);
+  }
+
+  private enqueue(record: Buffer | Flow): boolean {
     if (this.closed || this.size === this.queueSize) {
       this.pendingQueueLost++;
       this.schedule();
@@ -274,17 +312,22 @@ export class FlowPipeline {
       if (++this.head === this.queueSize) this.head = 0;
       this.size--;
       let flow: Flow | undefined;
-      try {
-        flow = this.decode(record);
-      } catch (e) {
-        c.decodeErrors++;
-        this.onError?.(e, 'decode');
-        continue;
+      if (record instanceof Uint8Array) {
+        try {
+          flow = this.decode(record);
+        } catch (e) {
+          c.decodeErrors++;
+          this.onError?.(e, 'decode');
+          continue;
+        }
+        if (flow === undefined) {
+          c.undecoded++;
+          continue;
+        }
+      } else {
+        flow = record;
       }
-      if (flow === undefined) {
-        c.undecoded++;
-        continue;
-      }
+      if (this.monotonic) this.keepOrder(flow);
       c.seen++;
       this.ring.write(flow);
       const ls = this.listeners;
@@ -306,6 +349,20 @@ export class FlowPipeline {
     if (this.size > 0) this.schedule();
     else this.wakeIdle();
   };
+
+  /** monotonicTime: a flow never older than the one written before it. */
+  private keepOrder(flow: Flow): void {
+    const t = flow.time;
+    const s = t?.seconds ?? 0;
+    const sec = typeof s === 'number' ? s : Number(String(s));
+    const nanos = t ? (t.nanos ?? 0) : 0;
+    if (sec < this.lastSec || (sec === this.lastSec && nanos < this.lastNanos)) {
+      flow.time = { seconds: this.lastSec, nanos: this.lastNanos };
+    } else {
+      this.lastSec = sec;
+      this.lastNanos = nanos;
+    }
+  }
 
   private flushLosses(): void {
     if (this.pendingKernelLost) this.ring.addLost('PERF_EVENT_RING_BUFFER', this.pendingKernelLost);

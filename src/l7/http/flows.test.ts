@@ -1,0 +1,322 @@
+/**
+ * The node proxy's records → L7 flows: every field of the request and
+ * response flows of an allowed and a denied exchange, what `observe` prints
+ * for them (Hubble's compact lines), the `observe` HTTP filters from the
+ * command-line flags to the compiled predicate, and Hubble's httpV2 metrics
+ * counted from them in a real prom-client registry.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fromProtoJson, toProtoJson } from '../../api/proto.js';
+import { FlowFilterBuilder, type FilterFlag } from '../../cli/observe-filter.js';
+import { compileFlowFilters } from '../../observer/filter.js';
+import { FlowMetrics } from '../../observer/metrics.js';
+import { FlowPrinter } from '../../observer/printer.js';
+import type { EndpointInfo, Flow, FlowEnricher } from '../../observer/types.js';
+import type { HttpAccessRecord } from './accesslog.js';
+import { httpFlowUrl, httpFlowsFromRecord, parseOriginText, MESSAGE_TYPE_ACCESS_LOG } from './flows.js';
+
+// ---- the agent's caches, as a small cluster answers them
+
+const TIEFIGHTER: EndpointInfo = {
+  id: 301,
+  identity: 31486,
+  namespace: 'default',
+  podName: 'tiefighter',
+  labels: ['k8s:class=tiefighter', 'k8s:io.kubernetes.pod.namespace=default', 'k8s:org=empire'],
+  workloads: [{ name: 'tiefighter', kind: 'Pod' }],
+};
+const DEATHSTAR: EndpointInfo = {
+  id: 302,
+  identity: 15266,
+  namespace: 'default',
+  podName: 'deathstar-c74d84667-cx5kp',
+  labels: ['k8s:class=deathstar', 'k8s:io.kubernetes.pod.namespace=default', 'k8s:org=empire'],
+  workloads: [{ name: 'deathstar', kind: 'Deployment' }],
+};
+/** Known to the caches by a stale identity: the proxy's identity must win. */
+const XWING: EndpointInfo = { identity: 4000, namespace: 'default', podName: 'xwing', labels: ['k8s:class=xwing', 'k8s:org=alliance'] };
+
+function enricher(): FlowEnricher {
+  const byIP = new Map<string, EndpointInfo>([
+    ['10.0.1.10', TIEFIGHTER],
+    ['10.0.2.20', DEATHSTAR],
+    ['10.0.1.11', XWING],
+    ['fd00::10', TIEFIGHTER],
+    ['fd00::20', DEATHSTAR],
+  ]);
+  const identities = new Map<number, string[]>([
+    [31486, TIEFIGHTER.labels],
+    [15266, DEATHSTAR.labels],
+    [30862, ['k8s:class=xwing', 'k8s:io.kubernetes.pod.namespace=default', 'k8s:org=alliance']],
+  ]);
+  return {
+    nodeName: 'kind-worker',
+    endpointById: () => undefined,
+    endpointByIP: (ip) => byIP.get(ip),
+    identityLabels: (id) => identities.get(id),
+    serviceByFrontend: (ip, port, proto) => (ip === '10.96.0.80' && port === 80 && proto === 'tcp' ? { name: 'deathstar', namespace: 'default' } : undefined),
+    policiesByCookie: () => [],
+    defaultDenyPolicies: () => [],
+    namesForIP: (ip) => (ip === '10.0.2.20' ? ['deathstar.default.svc.cluster.local'] : []),
+  };
+}
+
+/** 2026-12-06T14:05:22.123456Z */
+const T_US = 1796565922123456;
+
+function record(over: Partial<HttpAccessRecord> = {}): HttpAccessRecord {
+  return {
+    timeUs: T_US,
+    direction: 'ingress',
+    srcIp: '10.0.1.10',
+    srcPort: 42690,
+    dstIp: '10.0.2.20',
+    dstPort: 80,
+    srcIdentity: 31486,
+    dstIdentity: 15266,
+    method: 'POST',
+    url: '/v1/request-landing',
+    protocol: 'HTTP/1.1',
+    host: 'deathstar.default.svc.cluster.local',
+    status: 200,
+    denied: false,
+    allowedBy: 'CiliumNetworkPolicy/default/rule1',
+    responseMs: 3,
+    totalMs: 4,
+    termination: '----',
+    ...over,
+  };
+}
+
+let n = 0;
+const convert = (r: HttpAccessRecord) => httpFlowsFromRecord(r, { enricher: enricher(), uuid: () => `uuid-${n++}` });
+
+const URL_LANDING = 'http://deathstar.default.svc.cluster.local/v1/request-landing';
+const URL_EXHAUST = 'http://deathstar.default.svc.cluster.local/v1/exhaust-port';
+
+const RULE1 = {
+  name: 'rule1',
+  namespace: 'default',
+  kind: 'CiliumNetworkPolicy',
+  labels: ['k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy', 'k8s:io.cilium.k8s.policy.name=rule1', 'k8s:io.cilium.k8s.policy.namespace=default'],
+};
+
+const tie = { ID: 301, identity: 31486, namespace: 'default', labels: TIEFIGHTER.labels, pod_name: 'tiefighter', workloads: TIEFIGHTER.workloads };
+const ds = { ID: 302, identity: 15266, namespace: 'default', labels: DEATHSTAR.labels, pod_name: 'deathstar-c74d84667-cx5kp', workloads: DEATHSTAR.workloads };
+
+test('an allowed exchange: a REQUEST flow client → server and a RESPONSE flow server → client, every field', () => {
+  n = 0;
+  const [req, res, ...rest] = convert(record());
+  assert.equal(rest.length, 0);
+  assert.deepEqual({ ...req, source: { ...req!.source }, destination: { ...req!.destination } }, {
+    time: { seconds: 1796565922, nanos: 123456000 },
+    uuid: 'uuid-0',
+    verdict: 'FORWARDED',
+    drop_reason: 0,
+    IP: { source: '10.0.1.10', destination: '10.0.2.20', ipVersion: 'IPv4' },
+    l4: { TCP: { source_port: 42690, destination_port: 80 }, protocol: 'TCP' },
+    source: tie,
+    destination: ds,
+    Type: 'L7',
+    node_name: 'kind-worker',
+    destination_names: ['deathstar.default.svc.cluster.local'],
+    l7: { type: 'REQUEST', latency_ns: 0, http: { method: 'POST', url: URL_LANDING, protocol: 'HTTP/1.1' }, record: 'http' },
+    reply: false,
+    event_type: { type: MESSAGE_TYPE_ACCESS_LOG, sub_type: 0 },
+    traffic_direction: 'INGRESS',
+    policy_match_type: 0,
+    is_reply: { value: false },
+    ingress_allowed_by: [RULE1],
+    Summary: `HTTP/1.1 POST ${URL_LANDING}`,
+  });
+  assert.deepEqual({ ...res, source: { ...res!.source }, destination: { ...res!.destination } }, {
+    time: { seconds: 1796565922, nanos: 126456000 },
+    uuid: 'uuid-1',
+    verdict: 'FORWARDED',
+    drop_reason: 0,
+    IP: { source: '10.0.2.20', destination: '10.0.1.10', ipVersion: 'IPv4' },
+    l4: { TCP: { source_port: 80, destination_port: 42690 }, protocol: 'TCP' },
+    source: ds,
+    destination: tie,
+    Type: 'L7',
+    node_name: 'kind-worker',
+    source_names: ['deathstar.default.svc.cluster.local'],
+    l7: { type: 'RESPONSE', latency_ns: 3_000_000, http: { code: 200, method: 'POST', url: URL_LANDING, protocol: 'HTTP/1.1' }, record: 'http' },
+    reply: true,
+    event_type: { type: MESSAGE_TYPE_ACCESS_LOG, sub_type: 0 },
+    traffic_direction: 'INGRESS',
+    policy_match_type: 0,
+    is_reply: { value: true },
+    Summary: `HTTP/1.1 200 3ms (POST ${URL_LANDING})`,
+  });
+});
+
+test('a denied exchange: http-request DROPPED (no drop reason, as Hubble), then the 403 http-response FORWARDED', () => {
+  const [req, res] = convert(record({ method: 'PUT', url: '/v1/exhaust-port', status: 403, denied: true, allowedBy: '', responseMs: 0, totalMs: 0, termination: 'PR--' }));
+  assert.equal(req!.verdict, 'DROPPED');
+  assert.equal(req!.drop_reason, 0);
+  assert.equal(req!.drop_reason_desc, undefined, 'Hubble leaves DROP_REASON_UNKNOWN on L7 flows');
+  assert.equal(req!.ingress_allowed_by, undefined);
+  assert.equal(req!.ingress_denied_by, undefined);
+  assert.deepEqual(req!.l7, { type: 'REQUEST', latency_ns: 0, http: { method: 'PUT', url: URL_EXHAUST, protocol: 'HTTP/1.1' }, record: 'http' });
+  assert.equal(res!.verdict, 'FORWARDED');
+  assert.deepEqual(res!.l7!.http, { code: 403, method: 'PUT', url: URL_EXHAUST, protocol: 'HTTP/1.1' });
+  assert.equal(res!.Summary, `HTTP/1.1 403 0ms (PUT ${URL_EXHAUST})`);
+  // Even with allowedBy filled by mistake, a denied request names no allowing policy.
+  assert.equal(convert(record({ denied: true, status: 403 }))[0]!.ingress_allowed_by, undefined);
+});
+
+test('egress records: EGRESS flows naming the policy in egress_allowed_by; a Service frontend as destination_service', () => {
+  const [req, res] = convert(record({ direction: 'egress', dstIp: '10.96.0.80', allowedBy: 'CiliumClusterwideNetworkPolicy/empire-egress' }));
+  assert.equal(req!.traffic_direction, 'EGRESS');
+  assert.equal(res!.traffic_direction, 'EGRESS');
+  assert.equal(req!.ingress_allowed_by, undefined);
+  assert.deepEqual(req!.egress_allowed_by, [
+    { name: 'empire-egress', namespace: '', kind: 'CiliumClusterwideNetworkPolicy', labels: ['k8s:io.cilium.k8s.policy.derived-from=CiliumClusterwideNetworkPolicy', 'k8s:io.cilium.k8s.policy.name=empire-egress'] },
+  ]);
+  assert.deepEqual(req!.destination_service, { name: 'deathstar', namespace: 'default' });
+  assert.deepEqual(res!.source_service, { name: 'deathstar', namespace: 'default' });
+  assert.equal(res!.destination_service, undefined);
+});
+
+test('no response sent (status -1): the request flow only; a proxy-refused request is ERROR; latency falls back to the total', () => {
+  const only = convert(record({ status: -1, responseMs: -1, totalMs: 5000, termination: 'CD--' }));
+  assert.equal(only.length, 1);
+  assert.equal(only[0]!.verdict, 'FORWARDED');
+  const [bad, badRes] = convert(record({ method: '', url: '', status: 400, allowedBy: '', responseMs: -1, totalMs: 2, termination: 'PR--' }));
+  assert.equal(bad!.verdict, 'ERROR');
+  assert.equal(badRes!.verdict, 'FORWARDED');
+  assert.equal(badRes!.l7!.latency_ns, 2_000_000);
+  assert.equal(badRes!.Summary, 'HTTP/1.1 400 2ms ( )');
+  assert.equal(convert(record({ termination: 'IR--', status: 500 }))[0]!.verdict, 'ERROR');
+  assert.equal(convert(record({ termination: 'SH--', status: 502 }))[0]!.verdict, 'FORWARDED', 'a server failure was still forwarded');
+});
+
+test("identities: the proxy's win over the caches'; 0 keeps the caches'; an unknown address is its identity alone", () => {
+  const [req] = convert(record({ srcIp: '10.0.1.11', srcIdentity: 30862 }));
+  assert.equal(req!.source!.identity, 30862);
+  assert.equal(req!.source!.pod_name, 'xwing');
+  assert.deepEqual(req!.source!.labels, ['k8s:class=xwing', 'k8s:io.kubernetes.pod.namespace=default', 'k8s:org=alliance'], "the proxy's identity's labels");
+  const [cached] = convert(record({ srcIp: '10.0.1.11', srcIdentity: 0 }));
+  assert.equal(cached!.source!.identity, 4000);
+  const [world] = convert(record({ srcIp: '203.0.113.9', srcIdentity: 2 }));
+  assert.deepEqual({ ...world!.source }, { ID: 0, identity: 2, namespace: '', labels: ['reserved:world'], pod_name: '', workloads: undefined });
+});
+
+test('IPv6 records', () => {
+  const [req, res] = convert(record({ srcIp: 'fd00::10', dstIp: 'fd00::20' }));
+  assert.deepEqual(req!.IP, { source: 'fd00::10', destination: 'fd00::20', ipVersion: 'IPv6' });
+  assert.deepEqual(res!.IP, { source: 'fd00::20', destination: 'fd00::10', ipVersion: 'IPv6' });
+  assert.equal(req!.source!.pod_name, 'tiefighter');
+});
+
+test('URLs as Cilium records them; policy origin text read back', () => {
+  assert.equal(httpFlowUrl('web', '/a?b=1'), 'http://web/a?b=1');
+  assert.equal(httpFlowUrl('', '/a'), 'http:///a', "Go's url.URL.String() with an empty host");
+  assert.equal(httpFlowUrl('web', 'http://other/x'), 'http://other/x', 'absolute form kept');
+  assert.equal(httpFlowUrl('web', '*'), '*');
+  assert.deepEqual(parseOriginText('CiliumNetworkPolicy/default/rule1'), { kind: 'CiliumNetworkPolicy', namespace: 'default', name: 'rule1' });
+  assert.deepEqual(parseOriginText('NetworkPolicy/shop/web'), { kind: 'NetworkPolicy', namespace: 'shop', name: 'web' });
+  assert.deepEqual(parseOriginText('CiliumClusterwideNetworkPolicy/all'), { kind: 'CiliumClusterwideNetworkPolicy', name: 'all' });
+  assert.deepEqual(parseOriginText('default-allow'), { kind: 'Builtin', name: 'default-allow' });
+  assert.equal(parseOriginText('CiliumNetworkPolicy/onlyname'), undefined);
+  assert.equal(parseOriginText('Foo/a/b'), undefined);
+  assert.equal(parseOriginText(''), undefined);
+  // Several origins; text of no known shape is kept as a name without a kind.
+  const [req] = convert(record({ allowedBy: 'CiliumNetworkPolicy/default/rule1, Foo/x' }));
+  assert.deepEqual(req!.ingress_allowed_by, [RULE1, { name: 'Foo/x', namespace: '', kind: '', labels: [] }]);
+});
+
+test('the flows survive the wire: protobuf JSON (export, jsonpb) and back', () => {
+  const [req, res] = convert(record());
+  const j = toProtoJson('flow.Flow', res!) as Record<string, any>;
+  assert.equal(j.Type, 'L7');
+  assert.deepEqual(j.event_type, { type: 129 });
+  assert.deepEqual(j.l7, { type: 'RESPONSE', latency_ns: '3000000', http: { code: 200, method: 'POST', url: URL_LANDING, protocol: 'HTTP/1.1' } });
+  assert.deepEqual(j.is_reply, true);
+  const back = fromProtoJson('flow.Flow', toProtoJson('flow.Flow', req!)) as Flow;
+  assert.equal(back.l7?.http?.url, URL_LANDING);
+  assert.equal(back.ingress_allowed_by?.[0]?.name, 'rule1');
+});
+
+test("observe prints Hubble's compact lines: the request ->, the response <- with its status and latency", () => {
+  const out: string[] = [];
+  const p = new FlowPrinter({ output: 'compact', out: (s) => out.push(s), err: () => undefined });
+  for (const f of [...convert(record()), ...convert(record({ method: 'PUT', url: '/v1/exhaust-port', status: 403, denied: true, allowedBy: '', responseMs: 0, termination: 'PR--' }))]) {
+    p.write({ flow: f, node_name: 'kind-worker', time: f.time });
+  }
+  assert.deepEqual(out, [
+    `Dec  6 14:05:22.123: default/tiefighter:42690 (ID:31486) -> default/deathstar-c74d84667-cx5kp:80 (ID:15266) http-request FORWARDED (HTTP/1.1 POST ${URL_LANDING})\n`,
+    `Dec  6 14:05:22.126: default/tiefighter:42690 (ID:31486) <- default/deathstar-c74d84667-cx5kp:80 (ID:15266) http-response FORWARDED (HTTP/1.1 200 3ms (POST ${URL_LANDING}))\n`,
+    `Dec  6 14:05:22.123: default/tiefighter:42690 (ID:31486) -> default/deathstar-c74d84667-cx5kp:80 (ID:15266) http-request DROPPED (HTTP/1.1 PUT ${URL_EXHAUST})\n`,
+    `Dec  6 14:05:22.123: default/tiefighter:42690 (ID:31486) <- default/deathstar-c74d84667-cx5kp:80 (ID:15266) http-response FORWARDED (HTTP/1.1 403 0ms (PUT ${URL_EXHAUST}))\n`,
+  ]);
+});
+
+/** The flows `beeline observe <flags>` lets through, by their Summary. */
+function observed(flags: [FilterFlag | 'not', string?][], flows: Flow[]): string[] {
+  const b = new FlowFilterBuilder();
+  for (const [name, value] of flags) b.set(name, value);
+  const { whitelist, blacklist } = b.build();
+  const match = compileFlowFilters(whitelist, blacklist);
+  return flows.filter(match).map((f) => `${f.l7?.type} ${f.Summary}`);
+}
+
+test('observe --protocol http, --http-status, --http-method, --http-path, --http-url on converted flows', () => {
+  const flows = [
+    ...convert(record()),
+    ...convert(record({ method: 'PUT', url: '/v1/exhaust-port', status: 403, denied: true, allowedBy: '', responseMs: 0 })),
+    ...convert(record({ method: 'GET', url: '/v1/health?verbose=1', status: 503, responseMs: 12 })),
+  ];
+  // A datapath flow of the same connection: TCP, not HTTP.
+  const tcpFlow: Flow = { Type: 'L3_L4', l4: { TCP: { source_port: 42690, destination_port: 80 } }, event_type: { type: 4, sub_type: 0 }, verdict: 'FORWARDED', Summary: 'TCP Flags: SYN' };
+  const all = [...flows, tcpFlow];
+  assert.equal(observed([['protocol', 'http']], all).length, 6, 'every L7 HTTP flow, no TCP flow');
+  assert.equal(observed([['protocol', 'tcp']], all).length, 7, "Hubble's protocol filter: HTTP flows are TCP too");
+  assert.deepEqual(observed([['http-status', '200']], all), [`RESPONSE HTTP/1.1 200 3ms (POST ${URL_LANDING})`]);
+  assert.deepEqual(observed([['http-status', '4+']], all), [`RESPONSE HTTP/1.1 403 0ms (PUT ${URL_EXHAUST})`]);
+  assert.deepEqual(observed([['http-status', '5+'], ['http-status', '403']], all), [
+    `RESPONSE HTTP/1.1 403 0ms (PUT ${URL_EXHAUST})`,
+    'RESPONSE HTTP/1.1 503 12ms (GET http://deathstar.default.svc.cluster.local/v1/health?verbose=1)',
+  ]);
+  assert.deepEqual(observed([['http-status', '50+']], all).length, 1);
+  assert.deepEqual(observed([['http-method', 'put']], all), [`REQUEST HTTP/1.1 PUT ${URL_EXHAUST}`, `RESPONSE HTTP/1.1 403 0ms (PUT ${URL_EXHAUST})`]);
+  assert.deepEqual(observed([['http-path', '^/v1/(request|health)']], all).length, 4);
+  assert.deepEqual(observed([['http-path', 'verbose']], all), [], 'the query is not the path');
+  assert.deepEqual(observed([['http-path', '^/v1/exhaust-port$'], ['verdict', 'DROPPED']], all), [`REQUEST HTTP/1.1 PUT ${URL_EXHAUST}`]);
+  assert.deepEqual(observed([['http-url', 'verbose=1$']], all).length, 2);
+  assert.deepEqual(observed([['protocol', 'http'], ['not'], ['http-method', 'GET']], all).length, 4);
+  // --type l7 is Hubble's event type 129.
+  assert.equal(observed([['type', 'l7']], all).length, 6);
+});
+
+test("Hubble's httpV2 metrics count the response flows: method, protocol, status, reporter and the latency histogram", async () => {
+  const m = new FlowMetrics(['httpV2:labelsContext=source_namespace,source_workload,destination_workload,traffic_direction', 'flow', 'policy', 'drop']);
+  const flows = [
+    ...convert(record()),
+    ...convert(record({ responseMs: 40 })),
+    ...convert(record({ method: 'PUT', url: '/v1/exhaust-port', status: 403, denied: true, allowedBy: '', responseMs: 0 })),
+    ...convert(record({ direction: 'egress', responseMs: 700 })),
+    ...convert(record({ status: -1, responseMs: -1 })),
+  ];
+  for (const f of flows) m.process(f);
+  const text = await m.metrics();
+  const line = (prefix: string) => text.split('\n').find((l) => l.startsWith(prefix))?.split(' ').pop();
+  const ctx = 'source_namespace="default",source_workload="tiefighter",destination_workload="deathstar",traffic_direction';
+  assert.equal(line(`hubble_http_requests_total{${ctx}="ingress",method="POST",protocol="HTTP/1.1",status="200",reporter="server"}`), '2');
+  assert.equal(line(`hubble_http_requests_total{${ctx}="ingress",method="PUT",protocol="HTTP/1.1",status="403",reporter="server"}`), '1');
+  assert.equal(line(`hubble_http_requests_total{${ctx}="egress",method="POST",protocol="HTTP/1.1",status="200",reporter="client"}`), '1');
+  assert.equal(text.split('\n').filter((l) => l.startsWith('hubble_http_requests_total{')).length, 3, 'the request without a response is not counted (httpV2 counts responses)');
+  assert.equal(line(`hubble_http_request_duration_seconds_bucket{le="0.005",${ctx}="ingress",method="POST",reporter="server"}`), '1');
+  assert.equal(line(`hubble_http_request_duration_seconds_bucket{le="0.05",${ctx}="ingress",method="POST",reporter="server"}`), '2');
+  assert.ok(Math.abs(Number(line(`hubble_http_request_duration_seconds_sum{${ctx}="ingress",method="POST",reporter="server"}`)) - 0.043) < 1e-9);
+  assert.equal(line(`hubble_http_request_duration_seconds_count{${ctx}="egress",method="POST",reporter="client"}`), '1');
+  assert.equal(line(`hubble_http_request_duration_seconds_bucket{le="0.5",${ctx}="egress",method="POST",reporter="client"}`), '0');
+  assert.equal(line(`hubble_http_request_duration_seconds_bucket{le="1",${ctx}="egress",method="POST",reporter="client"}`), '1');
+  // The other families see them as Hubble's L7 flows.
+  assert.equal(line('hubble_flows_processed_total{protocol="HTTP",type="L7",subtype="HTTP",verdict="FORWARDED"}'), '8');
+  assert.equal(line('hubble_flows_processed_total{protocol="HTTP",type="L7",subtype="HTTP",verdict="DROPPED"}'), '1');
+  assert.equal(line('hubble_policy_verdicts_total{direction="ingress",match="l7/http",action="dropped"}'), '1');
+  assert.equal(line('hubble_drop_total{reason="DROP_REASON_UNKNOWN",protocol="HTTP"}'), '1');
+});

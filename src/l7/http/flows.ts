@@ -1,0 +1,214 @@
+/**
+ * The node proxy's HTTP records → Hubble L7 flows. One HttpAccessRecord (one
+ * request and the answer the client got) becomes the two flows Cilium's
+ * proxy produces for an exchange, filled the way Hubble's L7 parser
+ * (pkg/hubble/parser/seven) fills them from Cilium's access log:
+ *
+ *   REQUEST   client → server, is_reply false, time = the request's first
+ *             byte, latency_ns 0, http { method, url, protocol } (no code);
+ *             Summary `HTTP/1.1 GET http://host/path`.
+ *   RESPONSE  server → client (source and destination swapped, as Cilium's
+ *             response record has them; `observe` prints it `client <- server`
+ *             and httpV2 counts it from the request's side), is_reply true,
+ *             time = request time + latency, latency_ns = the record's
+ *             responseMs, http { code, method, url, protocol };
+ *             Summary `HTTP/1.1 200 3ms (GET http://host/path)`.
+ *
+ * A record with status -1 (no response was sent: the client or the server
+ * went away) gives the request flow only, as Cilium's proxy logs no response
+ * it did not send.
+ *
+ * Verdicts (Hubble's decodeVerdict of Cilium's access-log verdicts): a
+ * request the policy denied is DROPPED (Cilium's VerdictDenied), and the
+ * proxy's `403 Access denied` to it is a RESPONSE flow FORWARDED with code
+ * 403, as Hubble shows an L7 denial (`http-request DROPPED`, then
+ * `http-response FORWARDED (HTTP/1.1 403 0ms …)`). Hubble leaves drop_reason
+ * 0 on L7 flows (DROP_REASON_UNKNOWN); so do we, so that a filter or a
+ * script written against Hubble selects the same flows. A request the proxy
+ * itself refused or failed (HAProxy termination state P…, R…, I…: an
+ * invalid request, a resource limit, an internal error) never reached a
+ * policy decision nor the server: ERROR (Cilium's VerdictError). Everything
+ * else is FORWARDED.
+ *
+ * Policies: the record's allowedBy (origin text, `CiliumNetworkPolicy/ns/name`)
+ * becomes ingress_allowed_by or egress_allowed_by (by the record's direction)
+ * on the request flow, with the labels Cilium gives a policy
+ * (decidingPolicy). Hubble's L7 flows name no policy; ours name the one that
+ * allowed. The record does not say which policies' rules a denied request
+ * failed, so *_denied_by stays empty.
+ *
+ * Endpoints: the agent's caches by address (resolveEndpoint, as for
+ * datapath flows), with the identities the proxy looked up winning over the
+ * caches' (they decided the request); a 0 identity (the proxy did not know
+ * the address) leaves the caches'. Services by frontend address and port as
+ * Hubble's L7 parser does (serviceByFrontend), DNS names from the enricher.
+ *
+ * URL: `http://<Host><request-target>` as Cilium's Envoy records it (Go's
+ * url.URL.String(): an empty Host gives `http:///path`); a request-target
+ * already in absolute form is kept as sent; anything else (`*`, an
+ * authority, what a malformed request left) as received. The query is kept,
+ * as Hubble keeps it unless redaction is on.
+ *
+ * Headers: the record carries none but Host (its contract,
+ * src/l7/http/accesslog.ts), and Host is in the URL; http.headers stays empty.
+ */
+import type { Flow } from '../../api/generated/flow/Flow.js';
+import type { Policy } from '../../api/generated/flow/Policy.js';
+import type { TrafficDirection } from '../../api/generated/flow/TrafficDirection.js';
+import type { Verdict } from '../../api/generated/flow/Verdict.js';
+import { decidingPolicy } from '../../agent/flows.js';
+import { flowUuid, resolveEndpoint } from '../../observer/flow.js';
+import type { FlowEnricher } from '../../observer/types.js';
+import type { Origin, OriginKind } from '../../policy/types.js';
+import type { HttpAccessRecord } from './accesslog.js';
+
+/** Cilium's monitor message type of L7 records (MessageTypeAccessLog): Hubble's event_type.type of every L7 flow. */
+export const MESSAGE_TYPE_ACCESS_LOG = 129;
+
+/** What the converter asks of the agent. */
+export interface HttpFlowContext {
+  /** The agent's caches (endpoints, identities, Services, names); nodeName names the node. */
+  enricher: FlowEnricher;
+  /** The flows' node_name (default enricher.nodeName). */
+  nodeName?: string;
+  /** The flows' uuid (default flowUuid, as datapath flows). */
+  uuid?: () => string;
+}
+
+const EVENT_TYPE = Object.freeze({ type: MESSAGE_TYPE_ACCESS_LOG, sub_type: 0 });
+const IS_REPLY_TRUE = Object.freeze({ value: true });
+const IS_REPLY_FALSE = Object.freeze({ value: false });
+const ORIGIN_KINDS: readonly OriginKind[] = ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'NetworkPolicy'];
+/** Namespaced kinds print `Kind/ns/name`, cluster-wide ones `Kind/name`. */
+const NAMESPACED: ReadonlySet<string> = new Set(['CiliumNetworkPolicy', 'NetworkPolicy']);
+
+/**
+ * An origin as `originText` prints it (src/policy/cookies.ts), read back:
+ * `CiliumNetworkPolicy/ns/name`, `CiliumClusterwideNetworkPolicy/name`,
+ * `NetworkPolicy/ns/name`, or a built-in's bare name. Undefined for text of
+ * no such shape.
+ */
+export function parseOriginText(text: string): Origin | undefined {
+  const parts = text.split('/');
+  if (parts.length === 1) return parts[0] ? { kind: 'Builtin', name: parts[0] } : undefined;
+  const kind = parts[0] as OriginKind;
+  if (!ORIGIN_KINDS.includes(kind) || parts.some((p) => p === '')) return undefined;
+  if (NAMESPACED.has(kind)) return parts.length === 3 ? { kind, namespace: parts[1]!, name: parts[2]! } : undefined;
+  return parts.length === 2 ? { kind, name: parts[1]! } : undefined;
+}
+
+/** Policies of a record's allowedBy (one origin, or several separated by commas); text of no known shape is named as given, without a kind. */
+function allowingPolicies(allowedBy: string): Policy[] | undefined {
+  if (allowedBy === '') return undefined;
+  const out: Policy[] = [];
+  for (const raw of allowedBy.split(',')) {
+    const text = raw.trim();
+    if (text === '') continue;
+    const o = parseOriginText(text);
+    if (o) {
+      const p = decidingPolicy(o);
+      out.push({ name: p.name, namespace: p.namespace, kind: p.kind, labels: p.labels });
+    } else {
+      out.push({ name: text, namespace: '', kind: '', labels: [] });
+    }
+  }
+  return out.length ? out : undefined;
+}
+
+/** `http://host/path?query` as Cilium's access log has it (see the file comment). */
+export function httpFlowUrl(host: string, target: string): string {
+  // Origin form gets the scheme and Host; absolute form (`http://h/p`) and anything else are kept as sent.
+  return target.startsWith('/') ? `http://${host}${target}` : target;
+}
+
+/** A wall-clock time in microseconds since the epoch as a flow's time. */
+function timeOfMicros(us: number): { seconds: number; nanos: number } {
+  const seconds = Math.floor(us / 1e6);
+  return { seconds, nanos: Math.round((us - seconds * 1e6) * 1000) };
+}
+
+/** HAProxy's termination states that say the proxy refused or failed the request itself (the first character of %tsc). */
+function proxyError(termination: string): boolean {
+  const c = termination.charCodeAt(0);
+  return c === 0x50 /* P */ || c === 0x52 /* R */ || c === 0x49 /* I */;
+}
+
+/**
+ * The request flow of a record, and its response flow unless no response
+ * was sent (status -1). See the file comment for every field.
+ */
+export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext): Flow[] {
+  const enricher = ctx.enricher;
+  const uuid = ctx.uuid ?? flowUuid;
+  const nodeName = ctx.nodeName ?? enricher.nodeName;
+  const client = resolveEndpoint(enricher, rec.srcIp, rec.srcIdentity);
+  const server = resolveEndpoint(enricher, rec.dstIp, rec.dstIdentity);
+  const v6 = rec.srcIp.includes(':');
+  const ipVersion = v6 ? 'IPv6' : 'IPv4';
+  const direction: TrafficDirection = rec.direction === 'ingress' ? 'INGRESS' : 'EGRESS';
+  const clientService = enricher.serviceByFrontend(rec.srcIp, rec.srcPort, 'tcp');
+  const serverService = enricher.serviceByFrontend(rec.dstIp, rec.dstPort, 'tcp');
+  const clientNames = enricher.namesForIP(rec.srcIp);
+  const serverNames = enricher.namesForIP(rec.dstIp);
+  const url = httpFlowUrl(rec.host, rec.url);
+  const request = `${rec.method} ${url}`;
+  const verdict: Verdict = rec.denied ? 'DROPPED' : proxyError(rec.termination) ? 'ERROR' : 'FORWARDED';
+  const allowedBy = rec.denied ? undefined : allowingPolicies(rec.allowedBy);
+
+  const flows: Flow[] = [
+    {
+      time: timeOfMicros(rec.timeUs),
+      uuid: uuid(),
+      verdict,
+      drop_reason: 0,
+      IP: { source: rec.srcIp, destination: rec.dstIp, ipVersion },
+      l4: { TCP: { source_port: rec.srcPort, destination_port: rec.dstPort }, protocol: 'TCP' },
+      source: client,
+      destination: server,
+      Type: 'L7',
+      node_name: nodeName,
+      ...(clientNames.length ? { source_names: clientNames } : {}),
+      ...(serverNames.length ? { destination_names: serverNames } : {}),
+      l7: { type: 'REQUEST', latency_ns: 0, http: { method: rec.method, url, protocol: rec.protocol }, record: 'http' },
+      reply: false,
+      event_type: EVENT_TYPE,
+      ...(clientService ? { source_service: clientService } : {}),
+      ...(serverService ? { destination_service: serverService } : {}),
+      traffic_direction: direction,
+      policy_match_type: 0,
+      is_reply: IS_REPLY_FALSE,
+      ...(allowedBy ? (direction === 'INGRESS' ? { ingress_allowed_by: allowedBy } : { egress_allowed_by: allowedBy }) : {}),
+      Summary: `${rec.protocol} ${request}`,
+    },
+  ];
+  if (rec.status < 0) return flows;
+
+  // Latency: request's first byte to the response's headers (the record's
+  // %Tr), or the whole exchange when that part is unknown.
+  const latencyMs = rec.responseMs >= 0 ? rec.responseMs : Math.max(rec.totalMs, 0);
+  flows.push({
+    time: timeOfMicros(rec.timeUs + latencyMs * 1000),
+    uuid: uuid(),
+    verdict: 'FORWARDED',
+    drop_reason: 0,
+    IP: { source: rec.dstIp, destination: rec.srcIp, ipVersion },
+    l4: { TCP: { source_port: rec.dstPort, destination_port: rec.srcPort }, protocol: 'TCP' },
+    source: server,
+    destination: client,
+    Type: 'L7',
+    node_name: nodeName,
+    ...(serverNames.length ? { source_names: serverNames } : {}),
+    ...(clientNames.length ? { destination_names: clientNames } : {}),
+    l7: { type: 'RESPONSE', latency_ns: Math.round(latencyMs * 1e6), http: { code: rec.status, method: rec.method, url, protocol: rec.protocol }, record: 'http' },
+    reply: true,
+    event_type: EVENT_TYPE,
+    ...(serverService ? { source_service: serverService } : {}),
+    ...(clientService ? { destination_service: clientService } : {}),
+    traffic_direction: direction,
+    policy_match_type: 0,
+    is_reply: IS_REPLY_TRUE,
+    // Go's uint64(Duration(latency) / Millisecond): whole milliseconds, rounded down.
+    Summary: `${rec.protocol} ${rec.status} ${Math.floor(latencyMs)}ms (${request})`,
+  });
+  return flows;
+}
