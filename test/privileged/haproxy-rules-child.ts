@@ -48,6 +48,12 @@ const MISC: HttpRuleSource = {
     { method: 'GET', path: '/long/.*' },
     { method: 'GET', path: '/lin/([a-z0-9]+/?)*' },
     { method: 'GET', path: '/lin2/[^?]*(\\?.*)?' },
+    { path: '/hx/add', headerMatches: [{ name: 'X-Token', value: 'a"b\\c d', mismatch: 'ADD' }] },
+    { path: '/hx/replace', headerMatches: [{ name: 'X-Token', value: 'a"b\\c d', mismatch: 'REPLACE' }] },
+    { path: '/hx/delete', headerMatches: [{ name: 'X-Token', value: 'a"b\\c d', mismatch: 'DELETE' }] },
+    // A rule whose plain checks fail runs none of its actions (and does not allow).
+    { path: '/hx/chain', headers: ['X-Never'], headerMatches: [{ name: 'X-Chain', value: 'yes', mismatch: 'ADD' }] },
+    { path: '/hx/chain2', headerMatches: [{ name: 'X-Chain', value: 'yes', mismatch: 'REPLACE' }] },
   ],
 };
 const SPECIAL: HttpRuleSource = { origin: pol('special'), rules: [] };
@@ -187,6 +193,7 @@ http {
     listen 127.0.0.1:${NGINX_PORT};
     default_type text/plain;
     location / { return 200 "$request_method $request_uri\\n"; }
+    location /hx/ { return 200 "t=$http_x_token c=$http_x_chain\\n"; }
   }
 }
 `);
@@ -307,6 +314,28 @@ test('headers: presence and exact value (quote, backslash, space, # and $ in the
   assert.equal((await c.send(get('/hdr', `X-Present: 1\r\nX-Exact: ${EXACT_VALUE}\r\nX-Exact: ${EXACT_VALUE}\r\n`))).status, 403, 'two fields join to another value');
   assert.equal((await c.send(get('/hm', 'X-Token: tok"en\r\n'))).status, 200);
   assert.equal((await c.send(get('/hm', 'X-Token: token\r\n'))).status, 403);
+  c.close();
+});
+
+test('headerMatches actions: ADD, REPLACE, DELETE edit the request the server gets', async () => {
+  const c = new Conn('127.0.0.1');
+  const v = 'a"b\\c d';
+  const body = async (path: string, extra = '') => {
+    const r = await c.send(get(path, extra));
+    assert.equal(r.status, 200, `${path} ${extra}`);
+    return r.body.trim();
+  };
+  assert.equal(await body('/hx/add'), `t=${v} c=`);
+  assert.equal(await body('/hx/add', `X-Token: ${v}\r\n`), `t=${v} c=`);
+  assert.equal(await body('/hx/add', 'X-Token: zzz\r\n'), 't=zzz c=', 'ADD keeps the value there (nginx shows the first)');
+  assert.equal(await body('/hx/replace', 'X-Token: zzz\r\n'), `t=${v} c=`);
+  assert.equal(await body('/hx/replace'), `t=${v} c=`);
+  assert.equal(await body('/hx/delete', 'X-Token: zzz\r\n'), 't= c=');
+  assert.equal(await body('/hx/delete', `X-Token: ${v}\r\n`), `t=${v} c=`);
+  assert.equal(await body('/hx/delete'), 't= c=');
+  // The /hx/chain rule's plain check (X-Never) fails: it runs no action; nothing else allows it.
+  assert.equal((await c.send(get('/hx/chain'))).status, 403);
+  assert.equal(await body('/hx/chain2', 'X-Chain: no\r\n'), 't= c=yes');
   c.close();
 });
 

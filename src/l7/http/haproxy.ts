@@ -89,6 +89,7 @@ export const WORLD_IDENTITY = 2;
 export const HAPROXY_FILES = {
   identities: 'identities.map',
   origins: 'origins.map',
+  values: 'header-values.map',
   lua: 'normalize-path.lua',
   socket: 'haproxy.sock',
   patterns: 'patterns',
@@ -232,6 +233,15 @@ export function renderHaproxy(rs: ProxyRuleSet, options: RenderOptions = {}): Re
     return n;
   };
   const originsFile = path(HAPROXY_FILES.origins);
+  // Header values the edits write, by number (a map: no quoting of the value in the config).
+  const valueIds = new Map<string, number>();
+  const valueId = (v: string): number => {
+    let n = valueIds.get(v);
+    if (n === undefined) { n = valueIds.size + 1; valueIds.set(v, n); }
+    return n;
+  };
+  const valuesFile = path(HAPROXY_FILES.values);
+  let ruleSeq = 0;
   const luaFile = path(HAPROXY_FILES.lua);
   files.push({ path: luaFile, content: NORMALIZE_PATH_LUA });
 
@@ -254,13 +264,25 @@ export function renderHaproxy(rs: ProxyRuleSet, options: RenderOptions = {}): Re
       const text = originText(src.origin);
       const specs: readonly HttpRuleSpec[] = src.rules.length === 0 ? [{}] : src.rules;
       specs.forEach((spec, i) => {
-        const conds = ruleConditions(spec, src.origin, `rules.http[${i}]`, limit, patternFile, options.secrets);
-        lines.push(`  http-request set-var(txn.allowed_by) int(${originId(text)}),map_int(${originsFile}) if { var(txn.rs) -m int eq ${id} } !{ var(txn.allowed_by) -m found }${conds.map((c) => ` ${c}`).join('')}`);
+        const { conds, actions } = ruleConditions(spec, src.origin, `rules.http[${i}]`, limit, patternFile, options.secrets);
+        const allow = `http-request set-var(txn.allowed_by) int(${originId(text)}),map_int(${originsFile})`;
+        if (actions.length === 0) {
+          // Without actions a later rule cannot change anything once one allowed: the first wins.
+          lines.push(`  ${allow} if { var(txn.rs) -m int eq ${id} } !{ var(txn.allowed_by) -m found }${conds.map((c) => ` ${c}`).join('')}`);
+          return;
+        }
+        // With actions the rule runs whenever its plain checks pass (rules.ts matchRules), even after
+        // another rule allowed: its checks once, then its edits in order, each seeing the ones before.
+        const flag = `txn.r${++ruleSeq}`;
+        lines.push(`  http-request set-var(${flag}) bool(true) if { var(txn.rs) -m int eq ${id} }${conds.map((c) => ` ${c}`).join('')}`);
+        lines.push(`  ${allow} if { var(${flag}) -m bool } !{ var(txn.allowed_by) -m found }`);
+        for (const a of actions) lines.push(...headerAction(a, flag, (v) => valueId(v), valuesFile, limit, patternFile));
       });
     }
     sets.push({ id, direction: r.direction, endpointIp: r.endpointIp, port: r.port, identity: r.identity, lines });
   }
   files.push({ path: originsFile, content: [...originIds].map(([t, n]) => `${n} ${t}\n`).join('') });
+  files.push({ path: valuesFile, content: [...valueIds].map(([v, n]) => `${n} ${v}\n`).join('') });
   for (const t of originIds.keys()) if (/[\r\n]/.test(t)) throw new HttpRuleError(`haproxy config: policy ${JSON.stringify(t)}: name holds a line break`);
 
   // ---- global, defaults ----
@@ -355,11 +377,12 @@ defaults
 function ruleConditions(
   spec: HttpRuleSpec, origin: Origin, where: string, limit: number,
   patternFile: (pcre: string) => string, secrets: HttpSecretLookup | undefined,
-): string[] {
+): { conds: string[]; actions: HeaderAction[] } {
   const fail = (field: string, msg: string): never => {
     throw new HttpRuleError(`${originText(origin)}: ${where}.${field}: ${msg}`);
   };
   const conds: string[] = [];
+  const actions: HeaderAction[] = [];
   const regex = (field: 'method' | 'path' | 'host', fetch: string) => {
     const p = spec[field];
     if (p === undefined || p === '') return;
@@ -400,7 +423,6 @@ function ruleConditions(
   });
   (spec.headerMatches ?? []).forEach((m, i) => {
     const field = `headerMatches[${i}]`;
-    if (m.mismatch) fail(`${field}.mismatch`, `${m.mismatch}: mismatch actions are not supported by the node proxy yet`);
     let expected = m.value ?? '';
     if (m.secret) {
       // The policy's namespace when the reference names none, as rules.ts (Cilium's certificate manager).
@@ -409,7 +431,56 @@ function ruleConditions(
       if (s !== undefined && s !== '') expected = s;
       else if (expected === '') fail(`${field}.secret`, `secret ${ns}/${m.secret.name} could not be resolved`);
     }
-    header(`${field}.name`, m.name, expected === '' ? undefined : expected);
+    if (!m.mismatch) {
+      header(`${field}.name`, m.name, expected === '' ? undefined : expected);
+      return;
+    }
+    const name = m.name.toLowerCase();
+    if (!HTTP_FIELD_NAME.test(m.name)) fail(`${field}.name`, `${JSON.stringify(m.name)}: not an HTTP header name`);
+    if (name.startsWith(':') || name === 'host') fail(`${field}.name`, `${JSON.stringify(m.name)}: a mismatch action on the request line or Host is not supported by the node proxy`);
+    switch (m.mismatch) {
+      case 'LOG':
+        // The verdict would be the same, but the access record has no place for the note: refused, not dropped.
+        return fail(`${field}.mismatch`, 'LOG: the node proxy\'s access record cannot carry the missing-header note');
+      case 'ADD': case 'REPLACE':
+        if (expected === '') return fail(`${field}.value`, `${m.mismatch} with an empty value (presence only) is not supported by the node proxy`);
+        break;
+      case 'DELETE':
+        if (expected === '') return; // presence only: DELETE never changes anything (rules.ts runHeaderMatch)
+        break;
+    }
+    if (expected.includes(',')) fail(`${field}.value`, `${JSON.stringify(expected)}: an expected value with a comma is not supported by the node proxy (HAProxy cannot compare a header's fields joined)`);
+    if (/^[ \t]|[ \t]$|[\r\n\0]/.test(expected)) fail(`${field}.value`, `${JSON.stringify(expected)}: leading or trailing white space, or a line break, cannot be sent in a header value`);
+    actions.push({ action: m.mismatch, name, value: expected });
   });
-  return conds;
+  return { conds, actions };
+}
+
+/** A `headerMatches` entry with a mismatch action the node proxy runs (ADD, DELETE, REPLACE). */
+interface HeaderAction {
+  action: 'ADD' | 'DELETE' | 'REPLACE';
+  /** Lower case, not a pseudo-header, not Host. */
+  name: string;
+  /** Non-empty, without a comma. */
+  value: string;
+}
+
+/**
+ * The `http-request` lines of one action, run when the rule's flag is set and the header does not
+ * have the value (rules.ts runHeaderMatch). With a comma-free value, "has the value" is: exactly one
+ * field, equal to it (several fields join to a value with a comma).
+ */
+function headerAction(
+  a: HeaderAction, flag: string, valueId: (v: string) => number, valuesFile: string, limit: number,
+  patternFile: (pcre: string) => string,
+): string[] {
+  const on = `{ var(${flag}) -m bool }`;
+  const equal = `{ req.fhdr(${a.name}) -m reg -f ${patternFile(literalToPcre(a.value, limit))} }`;
+  const mismatch = `${on} !{ req.fhdr_cnt(${a.name}) eq 1 } || ${on} !${equal}`;
+  const value = `%[int(${valueId(a.value)}),map_int(${valuesFile})]`;
+  switch (a.action) {
+    case 'ADD': return [`  http-request add-header ${a.name} ${value} if ${mismatch}`];
+    case 'REPLACE': return [`  http-request set-header ${a.name} ${value} if ${mismatch}`];
+    case 'DELETE': return [`  http-request del-header ${a.name} if ${on} { req.fhdr_cnt(${a.name}) gt 1 } || ${on} { req.fhdr_cnt(${a.name}) eq 1 } !${equal}`];
+  }
 }
