@@ -477,10 +477,10 @@ function headerAction(
   const on = `{ var(${flag}) -m bool }`;
   const equal = `{ req.fhdr(${a.name}) -m reg -f ${patternFile(literalToPcre(a.value, limit))} }`;
   const mismatch = `${on} !{ req.fhdr_cnt(${a.name}) eq 1 } || ${on} !${equal}`;
-  const value = `%[int(${valueId(a.value)}),map_int(${valuesFile})]`;
+  const value = () => `%[int(${valueId(a.value)}),map_int(${valuesFile})]`;
   switch (a.action) {
-    case 'ADD': return [`  http-request add-header ${a.name} ${value} if ${mismatch}`];
-    case 'REPLACE': return [`  http-request set-header ${a.name} ${value} if ${mismatch}`];
+    case 'ADD': return [`  http-request add-header ${a.name} ${value()} if ${mismatch}`];
+    case 'REPLACE': return [`  http-request set-header ${a.name} ${value()} if ${mismatch}`];
     case 'DELETE': return [`  http-request del-header ${a.name} if ${on} { req.fhdr_cnt(${a.name}) gt 1 } || ${on} { req.fhdr_cnt(${a.name}) eq 1 } !${equal}`];
   }
 }
