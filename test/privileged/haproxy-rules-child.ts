@@ -27,6 +27,7 @@ if (!process.env.BL_HB_PARENT_NETNS || readlinkSync('/proc/self/ns/net') === pro
 }
 
 const PROXY_PORT = 18090;
+const EGRESS_PORT = 18091;
 const NGINX_PORT = 18180;
 const pol = (name: string): Origin => ({ kind: 'CiliumNetworkPolicy', namespace: 'default', name });
 const polText = (name: string) => `CiliumNetworkPolicy/default/${name}`;
@@ -119,8 +120,8 @@ class Conn {
   private wake: (() => void) | undefined;
   readonly sock: Socket;
   readonly ready: Promise<void>;
-  constructor(to: string, from = '127.0.0.2') {
-    this.sock = connect({ host: to, port: PROXY_PORT, localAddress: from });
+  constructor(to: string, from = '127.0.0.2', port = PROXY_PORT) {
+    this.sock = connect({ host: to, port, localAddress: from });
     this.sock.on('data', (d: Buffer) => { this.buf = Buffer.concat([this.buf, d]); this.wake?.(); });
     this.sock.on('close', () => { this.closed = true; this.wake?.(); });
     this.sock.on('error', () => undefined);
@@ -208,10 +209,12 @@ http {
     // 127.0.0.1 on another port: never the listener's dst port here, so it must not apply.
     { direction: 'ingress', endpointIp: '127.0.0.7', port: 9999, identity: 0, http: [SPECIAL] },
   ];
+  // egress: the endpoint is the client (127.0.0.3), the peer the destination (127.0.0.1 = identity 4000).
+  redirects.push({ direction: 'egress', endpointIp: '127.0.0.3', port: EGRESS_PORT, identity: 4000, http: [{ origin: pol('egress'), rules: [{ method: 'GET', path: '/egress' }] }] });
   DIFF_PATHS.forEach((p, i) => redirects.push({ direction: 'ingress', endpointIp: `127.0.1.${i + 1}`, port: PROXY_PORT, identity: 0, http: [{ origin: pol(`diff-path-${i}`), rules: [{ path: p }] }] }));
   DIFF_METHODS.forEach((m, i) => redirects.push({ direction: 'ingress', endpointIp: `127.0.2.${i + 1}`, port: PROXY_PORT, identity: 0, http: [{ origin: pol(`diff-method-${i}`), rules: [{ method: m }] }] }));
   const rendered = renderHaproxy({
-    listeners: [{ direction: 'ingress', port: PROXY_PORT }],
+    listeners: [{ direction: 'ingress', port: PROXY_PORT }, { direction: 'egress', port: EGRESS_PORT }],
     redirects,
     identities: [{ prefix: '127.0.0.3/32', identity: 1234 }, { prefix: '127.0.0.1', identity: 4000 }, { prefix: '10.0.0.0/8', identity: 77 }],
     logTarget: `127.0.0.1:${logPort}`,
@@ -385,6 +388,24 @@ test('identity: a peer with its own entry (127.0.0.3 = 1234) gets it, others the
   const world = new Conn('127.0.0.1', '127.0.0.4');
   assert.equal((await world.send(get('/v1/exhaust-port', '', 'PUT'))).status, 403);
   world.close();
+});
+
+test('egress: the endpoint is the source, the peer identity the destination\'s', async () => {
+  const c = new Conn('127.0.0.1', '127.0.0.3', EGRESS_PORT);
+  assert.equal((await c.send(get('/egress'))).status, 200);
+  assert.equal((await c.send(get('/other'))).status, 403);
+  const rec = await recordOf(c.localPort, '/egress');
+  c.close();
+  assert.equal(rec.direction, 'egress');
+  assert.equal(rec.srcIdentity, 1234);
+  assert.equal(rec.dstIdentity, 4000);
+  assert.equal(rec.allowedBy, polText('egress'));
+  const world = new Conn('127.0.0.9', '127.0.0.3', EGRESS_PORT);
+  assert.equal((await world.send(get('/egress'))).status, 403, 'a peer (world) without an entry');
+  world.close();
+  const other = new Conn('127.0.0.1', '127.0.0.2', EGRESS_PORT);
+  assert.equal((await other.send(get('/egress'))).status, 403, 'another endpoint');
+  other.close();
 });
 
 test('ReDoS: /(a+)+ against "/" + 30 × "a" + c…g is denied, each in bounded time', async () => {
