@@ -88,6 +88,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	struct bl_endpoint_info *src, *dst;
 	struct bl_ct4_key tuple = {};
 	struct ct_result ct = {};
+	__u16 proxy_port = 0;
 	__u32 peer = 0;
 	bool trace;
 	int ret;
@@ -138,6 +139,18 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	if (IS_DROP(ret))
 		return ret;
 	if (ct.reason == BL_TRACE_REASON_CT_REPLY) {
+		/* The endpoint answering the node proxy's upstream connection
+		 * (an L7 rule of its ingress): back to the proxy's socket, which
+		 * holds the client's address. */
+		if (ct.flags & BL_CT_F_FROM_PROXY) {
+			ret = proxy_assign4(skb, pkt, &tuple, 0);
+			if (IS_DROP(ret))
+				return ret;
+			tm->reason = ct.reason;
+			if (trace_wanted_ct(ct.report))
+				send_trace_notify_meta(skb, BL_TRACE_TO_PROXY, tm, pkt);
+			return CTX_ACT_OK;
+		}
 		/* Replies pass: policy allowed their connection. A backend's
 		 * reply to a NodePort connection delivered here: from the
 		 * frontend again. */
@@ -155,8 +168,10 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
 		/* Every packet that is not a reply: a policy change cuts an
 		 * established connection on its next packet. */
+		/* Egress L7 rules are not redirected yet: the agent gives the
+		 * policy engine no egress proxy port, so no entry has one. */
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, src, BL_DIR_EGRESS, peer,
-				     dst ? dst->ep_id : 0, tm);
+				     dst ? dst->ep_id : 0, tm, &proxy_port);
 		if (IS_DROP(ret))
 			return ret;
 		if (ct.reason == BL_TRACE_REASON_POLICY) {
@@ -265,6 +280,7 @@ int bl_to_container(struct __sk_buff *skb)
 	struct trace_meta tm = {};
 	struct pkt_meta pkt = {};
 	struct ct_result ct = {};
+	__u16 proxy_port = 0;
 	__u16 peer_ep = 0;
 	bool trace;
 	int ret;
@@ -292,9 +308,15 @@ int bl_to_container(struct __sk_buff *skb)
 			if (ep) {
 				tm.src_identity = to_container_src_identity(pkt.saddr, &peer_ep);
 				ret = policy_enforce(skb, &pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS,
-						     tm.src_identity, peer_ep, &tm);
+						     tm.src_identity, peer_ep, &tm, &proxy_port);
 				if (IS_DROP(ret))
 					return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
+				/* A port with L7 rules: the node proxy's upstream side is
+				 * what those rules let through (its replies go back to it).
+				 * The node's own connections cannot be handed to the proxy
+				 * here (tc egress): they pass on their L3/L4 verdict. */
+				if (proxy_port && proxy_sent(skb, &pkt))
+					ct.flags = BL_CT_F_FROM_PROXY;
 			}
 			if (ct.reason == BL_TRACE_REASON_POLICY) {
 				ret = ct_create4(skb, &pkt, &tuple, &ct);

@@ -33,7 +33,8 @@ import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import { etcdClient } from '../common/etcd.js';
 import { withTimeout } from '../common/timeout.js';
-import { tryParseIPv4 } from '../ipam/cidr.js';
+import { formatIPv4, tryParseIPv4 } from '../ipam/cidr.js';
+import { NodeProxy, type EndpointRedirects } from './proxy.js';
 import type { AgentApi } from '../cni/agentapi.js';
 import { IpLinks, type PodLinks } from '../cni/link.js';
 import { CNI_ROUTE, cniRoute, localAgentApi } from '../cni/service.js';
@@ -89,6 +90,9 @@ export class Agent {
   private policyStarting: Promise<void> | undefined;
   /** What bl_ipcache was last synced to: the identity of an address, for policy. */
   private ipcacheDesired: IpcacheMapEntry[] = [];
+  /** The node's L7 proxy (config.proxy), and the redirects it was last given. */
+  private proxy: NodeProxy | undefined;
+  private redirects: EndpointRedirects[] = [];
   /** Its /32 entries by address (pods, nodes): most lookups, without the LPM walk. */
   private ipcacheHosts = new Map<number, number>();
   /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
@@ -223,6 +227,7 @@ export class Agent {
     this.podMTU = this.deps.podMTU?.() ?? 1500;
     this.log.info('datapath ready', { mode: this.datapath.info().mode });
     await this.endpoints.restore();
+    if (this.config.proxy) this.proxy = new NodeProxy(this.config.proxy, this.log);
     await this.startObserver();
     if (this.etcd) this.startKvstore(podCIDR);
     this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
@@ -264,6 +269,8 @@ export class Agent {
       policyFlush: () => this.policy?.lastFlush,
     });
     await this.observer.start(this.started);
+    // The node proxy's access records become L7 flows.
+    if (this.config.proxy) await this.observer.startHttpAccessReceiver({ address: '127.0.0.1', port: this.config.proxy.accessLogPort });
   }
 
   private ctGc(): void {
@@ -347,9 +354,17 @@ export class Agent {
         onIdentityChange: (cb) => allocator.onChange(cb),
         identityOfIP: (ip) => this.identityOfIP(ip),
         cidrIdentitiesChanged: () => this.scheduleIpcacheSync(),
+        redirectsChanged: (eps) => {
+          this.redirects = eps;
+          this.updateProxy();
+        },
         log: this.log,
       },
-      { enforcement: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, allowLocalhost: true, policyMapMax: c.policyMapMax ?? 16384 },
+      {
+        enforcement: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, allowLocalhost: true, policyMapMax: c.policyMapMax ?? 16384,
+        // Ingress only: the datapath hands ingress connections to the proxy; egress HTTP rules stay L4 (a note at apply).
+        ...(c.proxy ? { proxyPorts: { ingress: c.proxy.ingressPort } } : {}),
+      },
     );
     try {
       await withTimeout(mgr.start(), 10_000);
@@ -455,11 +470,21 @@ export class Agent {
     try {
       this.ipcacheDesired = toMapEntries({ entries: ipcache.entries(), nodes, localNode: c.node, ...(this.policy ? { cidrIdentities: this.policy.cidrIdentities() } : {}) });
       this.ipcacheHosts = new Map(this.ipcacheDesired.filter((e) => e.key.prefixlen === 32).map((e) => [e.key.ip4 >>> 0, e.value.sec_identity]));
+      // The proxy renders only when its text changes (after an agent restart the map is already current).
+      this.updateProxy();
       const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired);
       if (upserts.length || deletes.length) this.log.debug('ipcache synced', { upserts: upserts.length, deletes: deletes.length });
     } catch (e) {
       this.log.warn('ipcache sync failed', { error: (e as Error).message });
     }
+  }
+
+  /** Hands the node proxy the current redirects and the ipcache's identities (it renders and reloads if they changed). */
+  private updateProxy(): void {
+    if (!this.proxy) return;
+    // Only what the proxy's rules can ask about: with no redirect, no identity is looked up.
+    const identities = this.redirects.length ? this.ipcacheDesired.map((e) => ({ prefix: `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`, identity: e.value.sec_identity })) : [];
+    this.proxy.update(this.redirects, identities);
   }
 
   /** Writes this node's record and heartbeat. */
@@ -539,6 +564,7 @@ export class Agent {
     await this.services?.stop().catch(() => undefined);
     this.endpoints.setPolicyGate(undefined);
     await this.policy?.stop().catch(() => undefined);
+    this.proxy?.stop();
     this.policy = undefined;
     // Not revoked: a stopped (restarting) agent's references and entries live out their lease, as its pods do.
     await this.identity?.ipcache.stop({ revoke: false });

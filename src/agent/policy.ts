@@ -19,6 +19,7 @@
  * local identity cache) which go into the ipcache, so the datapath sees the
  * world by prefix.
  */
+import type { EndpointRedirects } from './proxy.js';
 import type { PolicyEnforcement__Output } from '../api/generated/agent/PolicyEnforcement.js';
 import type { Logger } from '../common/log.js';
 import type { Informer, Store, StoreObject } from '../store/store.js';
@@ -57,6 +58,8 @@ export interface PolicyManagerOptions {
   allowLocalhost: boolean;
   /** Entries one endpoint may hold (Cilium's --bpf-policy-map-max). */
   policyMapMax: number;
+  /** The node proxy's listener ports: HTTP rules of a direction with a port are redirected to it (PolicyOptions.proxyPorts). */
+  proxyPorts?: { ingress?: number; egress?: number };
 }
 
 export interface PolicyManagerDeps {
@@ -70,6 +73,8 @@ export interface PolicyManagerDeps {
   identityOfIP: (ip: string) => number;
   /** Called when the CIDR identities change: the ipcache must follow. */
   cidrIdentitiesChanged: () => void;
+  /** Called after a flush that changed the local endpoints' L7 redirects (the node proxy's rules), with all of them. */
+  redirectsChanged?: (endpoints: EndpointRedirects[]) => void;
   log: Logger;
 }
 
@@ -172,6 +177,7 @@ export class PolicyManager {
   private cidrGroupsStale = true;
   private peerPortsText = '';
   private servicesText = '';
+  private redirectsText = '';
   lastError: string | undefined;
   /**
    * The last flush: when, how long (wall clock, and the process's CPU time in it, which other load on the
@@ -184,7 +190,7 @@ export class PolicyManager {
     private readonly deps: PolicyManagerDeps,
     private readonly opts: PolicyManagerOptions,
   ) {
-    this.repo = new PolicyRepository({ options: { enforcement: opts.enforcement, allowLocalhost: opts.allowLocalhost } });
+    this.repo = new PolicyRepository({ options: { enforcement: opts.enforcement, allowLocalhost: opts.allowLocalhost, ...(opts.proxyPorts ? { proxyPorts: opts.proxyPorts } : {}) } });
   }
 
   async start(): Promise<void> {
@@ -470,6 +476,7 @@ export class PolicyManager {
         this.written.delete(id);
         this.repo.forgetEndpoint(id);
       }
+      this.publishRedirects();
       this.lastError = undefined;
       const ms = performance.now() - t0;
       this.busyMs += ms;
@@ -486,6 +493,21 @@ export class PolicyManager {
       }
       setTimeout(() => this.markAll(), 1000).unref();
     }
+  }
+
+  /** Every local endpoint's L7 redirects, with its address; handed on when they changed since the last call. */
+  private publishRedirects(): void {
+    if (!this.deps.redirectsChanged) return;
+    const eps: EndpointRedirects[] = [];
+    for (const ep of this.deps.endpoints.list()) {
+      const l7 = this.written.get(ep.id)?.policy.l7;
+      if (l7?.length && ep.ipv4) eps.push({ ipv4: ep.ipv4, l7 });
+    }
+    eps.sort((a, b) => (a.ipv4 < b.ipv4 ? -1 : a.ipv4 > b.ipv4 ? 1 : 0));
+    const text = JSON.stringify(eps);
+    if (text === this.redirectsText) return;
+    this.redirectsText = text;
+    this.deps.redirectsChanged(eps);
   }
 
   // ---- reading ----

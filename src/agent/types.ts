@@ -89,6 +89,12 @@ export interface AgentConfig {
   lbPoolCIDR?: string;
   /** Flow observation (Hubble's options); absent: on, with the defaults below. */
   observer?: ObserverConfig;
+  /**
+   * The node's L7 proxy (HAProxy, its own supervised process): HTTP rules of
+   * ingress policy are redirected to it. Absent: no proxy; HTTP rules are
+   * enforced as their L4 part (a note at apply).
+   */
+  proxy?: NodeProxyConfig;
 }
 
 /** The agent's flow observer: the Observer gRPC API, metrics and flow history. */
@@ -207,3 +213,15 @@ export type EndpointDeleteResult = Reply<EndpointDeleteResult__Output>;
  * events the kernel could not queue since the last one. Contract: agent.MonitorLine.
  */
 export type MonitorLine = Reply<MonitorLine__Output>;
+
+/** The agent's configuration of the node proxy (AgentConfig.proxy). */
+export interface NodeProxyConfig {
+  /** Directory of the generated configuration and its files (the proxy reads them). */
+  stateDir: string;
+  /** The proxy's master CLI socket (`haproxy -W -S <socket>`), for reloads. */
+  masterSocket: string;
+  /** The transparent HTTP listener for ingress redirects, in the node's namespace. */
+  ingressPort: number;
+  /** UDP port on the node's loopback where the proxy sends its access records (the agent listens). */
+  accessLogPort: number;
+}

@@ -1,4 +1,5 @@
 /** `beeline lab …`: build, inspect, enter and remove one-machine clusters. */
+import { proxyConfigFile, type NodeProxyConfig } from '../agent/proxy.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -191,8 +192,15 @@ export function registerLab(program: Command): void {
     .description("run a node's agent (or, with --kubelet, its kubelet) and restart it when it dies (started by lab up inside the node namespace)")
     .requiredOption('--config <file>', 'agent (or kubelet) configuration')
     .option('--kubelet', 'supervise the kubelet')
-    .action(async (o: { config: string; kubelet?: boolean }) => {
+    .option('--proxy', "supervise the node's L7 proxy (HAProxy)")
+    .action(async (o: { config: string; kubelet?: boolean; proxy?: boolean }) => {
       const dir = dirname(o.config);
+      if (o.proxy) {
+        const p = JSON.parse(readFileSync(o.config, 'utf8')) as NodeProxyConfig & { node: string };
+        // Master-worker: the master keeps the listeners across reloads (the agent asks for them on its CLI socket).
+        await supervise({ role: 'proxy', name: p.node, cmd: ['haproxy', '-W', '-db', '-S', `${p.masterSocket},mode,600`, '-f', proxyConfigFile(p.stateDir)], log: join(dir, 'proxy.log'), pidFile: join(dir, 'proxy.pid') });
+        return;
+      }
       const role = o.kubelet ? 'kubelet' : 'agent';
       const name = o.kubelet ? (JSON.parse(readFileSync(o.config, 'utf8')) as KubeletConfig).node : (JSON.parse(readFileSync(o.config, 'utf8')) as AgentConfig).node;
       await supervise({

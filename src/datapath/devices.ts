@@ -8,6 +8,7 @@
 import { run } from '../common/exec.js';
 import { DeviceError, HostSafetyError } from '../common/errors.js';
 import { inRootNetns } from '../common/netns.js';
+import { BlProxyConsts } from './generated/abi.js';
 
 /** Name of the collect-metadata VXLAN device (Cilium's cilium_vxlan). */
 export const TUNNEL_DEVICE = 'bl_vxlan';
@@ -58,6 +59,22 @@ export function routeNodeCIDR(podCIDR: string, nodeIP: string, uplink: string): 
 
 export function unrouteNodeCIDR(podCIDR: string): void {
   ipHere(['route', 'del', podCIDR], `remove route to ${podCIDR}`, true);
+}
+
+/**
+ * Local delivery of what the datapath hands to the node's L7 proxy (abi/proxy.h):
+ * packets marked BL_PROXY_MARK are routed by a table whose default route is
+ * local, so the proxy's transparent socket receives them although their
+ * destination is a pod's address. Idempotent.
+ */
+export function ensureProxyRouting(): void {
+  const mark = `0x${BlProxyConsts.BL_PROXY_MARK.toString(16)}/0x${BlProxyConsts.BL_PROXY_MARK_MASK.toString(16)}`;
+  const table = String(BlProxyConsts.BL_PROXY_ROUTE_TABLE);
+  const pref = String(BlProxyConsts.BL_PROXY_RULE_PREF);
+  if (!ipHere(['rule', 'show', 'pref', pref], 'list the proxy routing rule').stdout.includes(`lookup ${table}`)) {
+    ipHere(['rule', 'add', 'fwmark', mark, 'lookup', table, 'pref', pref], 'add the proxy routing rule');
+  }
+  ipHere(['route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', table], 'add the proxy routing table\'s local route');
 }
 
 /** MAC address of a device in this namespace. */

@@ -58,6 +58,7 @@ import {
   TUNNEL_DEVICE,
   ensureRouterAddress,
   ensureTunnelDevice,
+  ensureProxyRouting,
   linkExists,
   routeEndpoint,
   routeNodeCIDR,
@@ -196,6 +197,7 @@ export class KernelDatapath implements NodeDatapath {
       tunnelIfindex = ifIndex(TUNNEL_DEVICE);
     }
     ensureRouterAddress(formatIPv4(parseCidr(podCIDR, 'podCIDR').base + 1));
+    ensureProxyRouting();
     const config = this.encodedConfig(podCIDR, tunnelIfindex);
     const host = (this.objects.host = this.open('host', config));
     const lxc = (this.objects.lxc = this.open('lxc', config));

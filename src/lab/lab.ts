@@ -4,6 +4,7 @@
  * `down` removes exactly what the state file says the lab made, `status`
  * reports it, `exec` runs a command in one of its namespaces.
  */
+import { proxyRuleSet, writeProxyFiles, type NodeProxyConfig } from '../agent/proxy.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -121,6 +122,11 @@ function requireRoot(op: string): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The node proxy's transparent HTTP listener (ingress redirects), in each node's namespace. */
+export const LAB_PROXY_INGRESS_PORT = 15001;
+/** Where each node's proxy sends its access records: UDP on the node's loopback, where the agent listens. */
+export const LAB_PROXY_ACCESSLOG_PORT = 4250;
 
 function isBpffs(dir: string): boolean {
   const r = run('stat', ['-f', '-c', '%T', dir], { allowFailure: true });
@@ -256,6 +262,20 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       mkdirSync(ndir, { recursive: true });
       const pinDir = join(bpffs, n.name);
       mkdirSync(pinDir, { recursive: true });
+      // The node's L7 proxy: its own supervised process (like cilium-envoy), started before the agent
+      // with the rules of no policy; the agent renders its configuration from then on and reloads it.
+      const proxy: NodeProxyConfig = { stateDir: join(ndir, 'proxy'), masterSocket: join(ndir, 'proxy', 'master.sock'), ingressPort: LAB_PROXY_INGRESS_PORT, accessLogPort: LAB_PROXY_ACCESSLOG_PORT };
+      writeProxyFiles(proxy, proxyRuleSet(proxy, [], []));
+      const proxyConfigPath = join(ndir, 'proxy.json');
+      writeFileSync(proxyConfigPath, JSON.stringify({ node: n.name, ...proxy }, null, 2));
+      (state.proxies ??= {})[n.name] = startDaemon({
+        role: `proxy supervisor ${n.name}`,
+        netns: n.netns,
+        netOnly: true,
+        cgroupDir: ensureCgroup(plan.name, n.name, 'proxy'),
+        log: join(ndir, 'proxy-supervisor.log'),
+        cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'lab', 'supervise', '--proxy', '--config', proxyConfigPath],
+      });
       const config: AgentConfig = {
         lab: plan.name,
         node: n.name,
@@ -282,6 +302,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         ...(opts.policyAuditMode ? { policyAuditMode: true } : {}),
         ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
         lbPoolCIDR: plan.lbPoolCIDR,
+        proxy,
         observer: opts.hubble === false ? { enabled: false } : {
           socket: join(ndir, 'observer.sock'),
           // Loopback of the node's namespace: reachable from the node, not from pods or the machine.
@@ -421,6 +442,7 @@ export async function labDown(name: string, opts: { quiet?: boolean } = {}): Pro
   p.step(`lab ${name}: stopping kubelets, agents, controllers, DNS and etcd`);
   await Promise.all(Object.values(state.kubelets ?? {}).map((k) => stopProcess(k)));
   await Promise.all(Object.values(state.agents).map((a) => stopProcess(a.process)));
+  await Promise.all(Object.values(state.proxies ?? {}).map((x) => stopProcess(x)));
   if (state.relay) await stopProcess(state.relay);
   if (state.operator) await stopProcess(state.operator);
   if (state.controllers) await stopProcess(state.controllers);

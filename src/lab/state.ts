@@ -45,6 +45,8 @@ export interface LabState {
   dns?: Record<string, OwnedProcess>;
   /** Per node: the kubelet. */
   kubelets?: Record<string, OwnedProcess>;
+  /** Per node: the L7 proxy's supervisor (HAProxy, src/agent/proxy.ts). */
+  proxies?: Record<string, OwnedProcess>;
   /** The cluster DNS address (the kube-dns Service's cluster IP), on every node's loopback. */
   clusterDNS?: string;
   /** Per node: the agent's socket, its supervisor process, config and log. */

@@ -432,7 +432,9 @@ export function flowFromEvent(ev: MonitorEvent, enricher: FlowEnricher, opts: Fl
       verdict = 'DROPPED';
       dropReason = v.verdict < 0 ? -v.verdict : BlDropReason.BL_DROP_POLICY;
     } else {
-      verdict = v.action === BlPolicyAction.BL_POLICY_ACTION_AUDIT ? 'AUDIT' : 'FORWARDED';
+      // A positive verdict is the proxy port the connection was handed to (L7 rules): Hubble's REDIRECTED.
+      verdict = v.action === BlPolicyAction.BL_POLICY_ACTION_AUDIT ? 'AUDIT' : v.verdict > 0 ? 'REDIRECTED' : 'FORWARDED';
+      if (v.verdict > 0) proxyPort = v.verdict;
       // Policy is consulted on a connection's first packet: not a reply (Hubble's assumption too).
       isReply = IS_REPLY_FALSE;
     }

@@ -81,7 +81,7 @@ interface Contrib {
  * The redirects of one endpoint. `proxyPorts` absent: none. `walk` gives the
  * allow contributions, `groups` the resolved entries (proxyPort 0).
  */
-export function computeRedirects(proxyPorts: { ingress: number; egress: number } | undefined, walk: AllowWalker, groups: EntryGroups): L7Result {
+export function computeRedirects(proxyPorts: { ingress?: number; egress?: number } | undefined, walk: AllowWalker, groups: EntryGroups): L7Result {
   const overlay = new Map<string, PolicyMapEntry>();
   const l7: L7Redirect[] = [];
   if (!proxyPorts) return { overlay, l7 };
@@ -102,8 +102,8 @@ export function computeRedirects(proxyPorts: { ingress: number; egress: number }
   });
   for (const dir of ['egress', 'ingress'] as const) {
     const keys = redirectKeys[dir];
-    if (keys.length === 0) continue;
     const proxyPort = proxyPorts[dir];
+    if (keys.length === 0 || proxyPort === undefined) continue;
     const byId = groups(dir);
     const any = byId.get(0);
     // Redirect targets per identity: key and the entry written there.

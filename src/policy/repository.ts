@@ -447,7 +447,7 @@ export class PolicyRepository {
   readonly cookies: CookieTable;
   private enforcement: EnforcementMode;
   private allowLocalhost: boolean;
-  private proxyPorts: { ingress: number; egress: number } | undefined;
+  private proxyPorts: { ingress?: number; egress?: number } | undefined;
   private readonly policies = new Map<string, CompiledPolicy>();
   /** The version the last upsert/delete of a key replaced (for endpointsAffectedBy). */
   private readonly replaced = new Map<string, CompiledPolicy | undefined>();
@@ -495,7 +495,7 @@ export class PolicyRepository {
    * stays in force.
    */
   upsertPolicy(obj: unknown): PolicyProblem[] {
-    const c = compilePolicy(obj, { httpProxy: this.proxyPorts !== undefined });
+    const c = compilePolicy(obj, { httpProxy: { ingress: this.proxyPorts?.ingress !== undefined, egress: this.proxyPorts?.egress !== undefined } });
     if (c.problems.some((p) => p.severity === 'error')) return c.problems;
     const prev = this.policies.get(c.key);
     // The version in force keeps its Origin object: the defaults an endpoint's update compares (and the
@@ -1079,9 +1079,10 @@ function checkProxyPorts(p: PolicyOptions['proxyPorts']): PolicyOptions['proxyPo
   if (p === undefined) return undefined;
   for (const dir of ['ingress', 'egress'] as const) {
     const n = p[dir];
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new RangeError(`policy engine: proxyPorts.${dir} ${JSON.stringify(n)} must be a port 1..65535`);
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 65535)) throw new RangeError(`policy engine: proxyPorts.${dir} ${JSON.stringify(n)} must be a port 1..65535`);
   }
-  return { ingress: p.ingress, egress: p.egress };
+  if (p.ingress === undefined && p.egress === undefined) return undefined;
+  return { ...(p.ingress !== undefined ? { ingress: p.ingress } : {}), ...(p.egress !== undefined ? { egress: p.egress } : {}) };
 }
 
 function protoNumber(p: string): number {

@@ -43,7 +43,7 @@ export type PortSpec =
 /** How compilePolicy treats what needs the node proxy. */
 export interface CompileOptions {
   /** The node proxy enforces `rules.http` (PolicyOptions.proxyPorts given): keep the rules on the ports, no note. */
-  httpProxy?: boolean;
+  httpProxy?: boolean | { ingress: boolean; egress: boolean };
 }
 
 /** One ingress/egress (or …Deny) item: every peer × every port. */
@@ -141,7 +141,14 @@ const UNSUPPORTED_PEERS: Record<Direction, string[]> = {
   egress: ['toNodes', 'toGroups', 'toFQDNs'],
 };
 
-function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boolean, ingress: boolean, p: Problems, httpProxy: boolean): { ports: PortSpec[]; given: boolean } {
+/** Per direction: whether the node proxy enforces `rules.http` there. */
+type HttpProxyDirs = { ingress: boolean; egress: boolean };
+
+function httpProxyDirs(o: CompileOptions['httpProxy']): HttpProxyDirs {
+  return typeof o === 'object' ? o : { ingress: o === true, egress: o === true };
+}
+
+function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boolean, ingress: boolean, p: Problems, httpProxy: HttpProxyDirs): { ports: PortSpec[]; given: boolean } {
   const ports: PortSpec[] = [];
   const tp = arr<CiliumPortRule>(toPorts);
   const ic = arr<ICMPRule>(icmps);
@@ -152,10 +159,11 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
     const l7 = rules ? Object.keys(rules).filter((k) => { const v = rules[k as keyof typeof rules]; return v !== undefined && !(Array.isArray(v) && v.length === 0); }) : [];
     const tls = arr(rule.serverNames).length > 0 || !!rule.terminatingTLS || !!rule.originatingTLS || !!rule.listener;
     // HTTP rules go to the node proxy when there is one, unless TLS or listener settings (not enforced) come with them.
-    const http = !deny && httpProxy && !tls && l7.includes('http') ? (rules!.http as PortRuleHTTP[]) : undefined;
+    const http = !deny && httpProxy[ingress ? 'ingress' : 'egress'] && !tls && l7.includes('http') ? (rules!.http as PortRuleHTTP[]) : undefined;
     const asL4 = http ? l7.filter((k) => k !== 'http') : l7;
     if (deny && l7.length) p.err(`${rp}.rules`, 'Forbidden: L7 rules are not allowed in deny rules');
-    if (!deny && asL4.length) p.note(`${rp}.rules`, `L7 ${asL4.join(', ')} rules are enforced as their L4 part (no L7 proxy yet)`);
+    const why = !tls && asL4.includes('http') && (httpProxy.ingress || httpProxy.egress) ? `the node proxy takes ${httpProxy.ingress ? 'ingress' : 'egress'} HTTP rules only, for now` : 'no L7 proxy yet';
+    if (!deny && asL4.length) p.note(`${rp}.rules`, `L7 ${asL4.join(', ')} rules are enforced as their L4 part (${why})`);
     if (ingress && l7.includes('dns')) p.err(`${rp}.rules.dns`, 'Forbidden: DNS rules are only allowed on egress');
     if (tls) p.note(rp, 'TLS and listener settings are not enforced (no L7 proxy yet)');
     arr<Record<string, unknown>>(rule.ports).forEach((pp, j) => {
@@ -298,7 +306,7 @@ function ciliumPeers(item: Record<string, unknown>, dir: Direction, path: string
   return { peers, given };
 }
 
-function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: string, namespace: string | undefined, p: Problems, httpProxy: boolean): Section[] {
+function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: string, namespace: string | undefined, p: Problems, httpProxy: HttpProxyDirs): Section[] {
   const out: Section[] = [];
   arr<unknown>(items).forEach((item, i) => {
     const ip = `${path}[${i}]`;
@@ -312,7 +320,7 @@ function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: str
   return out;
 }
 
-function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: string | undefined, p: Problems, httpProxy: boolean): CompiledRule | undefined {
+function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: string | undefined, p: Problems, httpProxy: HttpProxyDirs): CompiledRule | undefined {
   if (!isRecord(rule)) { p.err(path, 'Invalid value: must be an object'); return undefined; }
   let subject: CompiledSelector | undefined;
   if (rule.endpointSelector !== undefined) {
@@ -483,7 +491,7 @@ export function compilePolicy(o: unknown, opts: CompileOptions = {}): CompiledPo
     arr<CiliumRule>(rec.specs).forEach((s, i) => specs.push([s, `specs[${i}]`]));
     if (specs.length === 0) p.err('spec', 'Required value: spec or specs must be set');
     for (const [s, path] of specs) {
-      const r = ciliumRule(s, path, origin, namespace, p, opts.httpProxy === true);
+      const r = ciliumRule(s, path, origin, namespace, p, httpProxyDirs(opts.httpProxy));
       if (r) rules.push(r);
     }
   }

@@ -150,9 +150,11 @@ export interface PolicyOptions {
    * The node proxy's HTTP listener port per direction (1..65535). Given:
    * `rules.http` is enforced by redirecting the allowed traffic of its port
    * to the proxy (entries with proxyPort, EndpointPolicy.l7). Absent: HTTP
-   * rules are enforced as their L4 part (with a note), no redirects.
+   * rules are enforced as their L4 part (with a note), no redirects. A
+   * direction without a port (the agent's datapath redirects ingress only,
+   * for now) keeps that direction's HTTP rules as their L4 part, with the note.
    */
-  proxyPorts?: { ingress: number; egress: number };
+  proxyPorts?: { ingress?: number; egress?: number };
 }
 
 /** The computed policy of one endpoint. */

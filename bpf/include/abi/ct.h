@@ -55,6 +55,8 @@ enum bl_ct_entry_flags {
 	BL_CT_F_RX_CLOSING = 1 << 0,	/* FIN or RST seen in the reply direction */
 	BL_CT_F_TX_CLOSING = 1 << 1,	/* FIN or RST seen in the original direction */
 	BL_CT_F_SEEN_NON_SYN = 1 << 2,	/* a TCP packet without SYN was seen */
+	BL_CT_F_FROM_PROXY = 1 << 3,	/* the node proxy's own upstream connection into the endpoint:
+					 * its replies go to the proxy's socket (lib/proxy.h) */
 };
 BL_ABI_KEEP(enum bl_ct_entry_flags, ct_entry_flags);
 

@@ -52,6 +52,8 @@ enum bl_drop_reason {
 	BL_DROP_INVALID_IDENTITY = 171,
 	BL_DROP_UNKNOWN_SENDER = 172,
 	BL_DROP_FRAG_NOT_FOUND = 175,
+	BL_DROP_SOCKET_LOOKUP_FAILED = 178,	/* L7 redirect: the node proxy has no socket for the connection (not running?) */
+	BL_DROP_SOCKET_ASSIGN_FAILED = 179,	/* L7 redirect: bpf_sk_assign() refused the proxy's socket */
 	BL_DROP_POLICY_DENY = 181,		/* denied by an explicit deny rule */
 	BL_DROP_INVALID_VNI = 183,
 	BL_DROP_TTL_EXCEEDED = 196,		/* TTL would reach 0 on a routed hop */

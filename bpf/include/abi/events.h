@@ -155,8 +155,9 @@ BL_ABI_KEEP(struct bl_drop_notify, drop_notify);
 struct bl_policy_verdict_notify {
 	struct bl_notify_hdr hdr;	/* hdr.subtype: 0 */
 	__u32	remote_identity;	/* the peer's identity, the one looked up */
-	__s32	verdict;	/* 0: allowed by an entry; else -drop reason (BL_DROP_POLICY,
-				 * BL_DROP_POLICY_DENY), also when audit let the packet through */
+	__s32	verdict;	/* 0: allowed by an entry; > 0: allowed and handed to the node proxy
+				 * on this port (L7 rules; Hubble: REDIRECTED); else -drop reason
+				 * (BL_DROP_POLICY, BL_DROP_POLICY_DENY), also when audit let the packet through */
 	__u32	cookie;		/* the deciding bl_policy_entry.cookie (0: none) */
 	__be16	dport;		/* the destination port looked up (ICMP: type), network byte order */
 	__u8	proto;		/* IPPROTO_* */

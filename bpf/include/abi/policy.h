@@ -68,7 +68,8 @@ BL_ABI_KEEP(enum bl_policy_entry_flags, policy_entry_flags);
 struct bl_policy_entry {
 	__u8	verdict;	/* enum bl_policy_verdict */
 	__u8	flags;		/* enum bl_policy_entry_flags, as the key says (the agent sets them) */
-	__u16	proxy_port;	/* L7 redirect port (later); 0 */
+	__u16	proxy_port;	/* ALLOW: the node proxy's listener (host byte order) the connection is
+				 * handed to (L7 rules, lib/proxy.h); 0: none */
 	__u32	cookie;		/* which policies decided: an id the agent maps to policy names */
 	__u64	packets;	/* packets this entry decided (atomic adds) */
 	__u64	bytes;		/* their skb->len */

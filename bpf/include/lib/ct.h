@@ -29,6 +29,7 @@ struct ct_result {
 	__u8	reason;		/* enum bl_trace_reason: POLICY (new), CT_ESTABLISHED, CT_REPLY */
 	bool	report;		/* worth a trace above BL_TRACE_AGG_NONE */
 	__u16	rev_nat_index;	/* in: stamped on a new entry; out: the matched entry's */
+	__u16	flags;		/* in: BL_CT_F_FROM_PROXY to stamp on a new entry; out: the matched entry's flags */
 };
 
 #define CT_CLOSING	(BL_CT_F_RX_CLOSING | BL_CT_F_TX_CLOSING)
@@ -277,6 +278,7 @@ static __always_inline int ct_hit_reply(struct bl_ct_entry *e, const struct pkt_
 	res->reason = BL_TRACE_REASON_CT_REPLY;
 	res->report = ct_report(e, first, new_flags, now);
 	res->rev_nat_index = e->rev_nat_index;
+	res->flags = e->flags;
 	return CTX_ACT_OK;
 }
 
@@ -299,6 +301,7 @@ static __always_inline int ct_hit_original(struct bl_ct_entry *e, const struct p
 	if (e->rev_nat_index != res->rev_nat_index && (dir == CT_EGRESS || res->rev_nat_index))
 		e->rev_nat_index = res->rev_nat_index;
 	res->rev_nat_index = e->rev_nat_index;
+	res->flags = e->flags;
 	return CTX_ACT_OK;
 }
 
@@ -385,6 +388,7 @@ static __always_inline int ct_create4(struct __sk_buff *skb, const struct pkt_me
 	fresh.created = now;
 	fresh.last_report = now;
 	fresh.rev_nat_index = res->rev_nat_index;
+	fresh.flags = res->flags & BL_CT_F_FROM_PROXY;
 	ct_entry_update(&fresh, pkt, false, now);
 	if (bpf_map_update_elem(&bl_ct4, tuple, &fresh, BPF_ANY) < 0)
 		return DROP(BL_DROP_CT_CREATE_FAILED);

@@ -15,6 +15,7 @@
 #include "lib/l3.h"
 #include "lib/nat.h"
 #include "lib/policy.h"
+#include "lib/proxy.h"
 
 /* "No observation point" for ipv4_local_delivery()'s from_obs. */
 #define TRACE_POINT_NONE	0xff
@@ -60,7 +61,10 @@ static __always_inline bool ipv4_in_pod_cidr(__be32 ip4)
  * drop it is rewritten to report the drop for ep, in its ingress direction,
  * with the policy cookie. rev_nat: the service a NodePort packet was
  * translated for (0: none), stamped on the endpoint's new ingress entry so
- * that its replies are translated back. Returns CTX_ACT_REDIRECT or a drop.
+ * that its replies are translated back. A connection the endpoint's ingress
+ * policy hands to the node proxy (an L7 rule) goes to the proxy's socket
+ * instead (lib/proxy.h), traced TO_PROXY. Returns CTX_ACT_REDIRECT,
+ * CTX_ACT_OK (to the proxy, through the node's stack) or a drop.
  */
 static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt_meta *pkt,
 					       const struct bl_endpoint_info *ep, __u8 from_obs,
@@ -69,6 +73,7 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 	struct ct_result ct = { .rev_nat_index = rev_nat };
 	struct bl_ct4_key tuple = {};
 	struct trace_meta tm = {};
+	__u16 proxy_port = 0;
 	bool trace;
 	int ret;
 
@@ -87,7 +92,7 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 			return ret;
 	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS, from->src_identity,
-				     from_obs == TRACE_POINT_NONE ? from->source : 0, from);
+				     from_obs == TRACE_POINT_NONE ? from->source : 0, from, &proxy_port);
 		if (IS_DROP(ret)) {
 			from->source = ep->ep_id;
 			from->dst_id = ep->ep_id;
@@ -108,6 +113,23 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 		tm.dst_identity = ep->sec_identity;
 		tm.reason = ct.reason;
 		send_trace_notify_meta(skb, from_obs, &tm, pkt);
+	}
+
+	if (proxy_port) {
+		/* L7 rules: the node proxy takes the connection; the pod sees it
+		 * arrive from the proxy's upstream side (bl_to_container). */
+		ret = proxy_assign4(skb, pkt, &tuple, proxy_port);
+		if (IS_DROP(ret))
+			return ret;
+		if (trace) {
+			/* As Cilium's TO_PROXY: dst_id is the proxy port. */
+			tm = *from;
+			tm.dst_id = proxy_port;
+			tm.dst_identity = ep->sec_identity;
+			tm.reason = ct.reason;
+			send_trace_notify_meta(skb, BL_TRACE_TO_PROXY, &tm, pkt);
+		}
+		return CTX_ACT_OK;
 	}
 
 	ret = ipv4_dec_ttl(skb, pkt);

@@ -29,6 +29,7 @@ struct policy_result {
 	__u32	cookie;		/* the deciding entry's cookie (0: none) */
 	__u8	action;		/* enum bl_policy_action */
 	__u8	match_type;	/* enum bl_policy_match */
+	__u16	proxy_port;	/* allowed by an entry with L7 rules: the node proxy's port (0: none) */
 };
 
 /* A peer without a known identity is the world, as in Cilium. */
@@ -109,8 +110,11 @@ static __always_inline int policy_can_access(__u16 ep_id, __u16 ep_flags, __u8 d
 	}
 
 	res->cookie = 0;
+	res->proxy_port = 0;
 	if (e) {
 		res->cookie = e->cookie;
+		if (res->verdict == CTX_ACT_OK)
+			res->proxy_port = e->proxy_port;
 		/* Shared by every CPU: atomic adds. */
 		__sync_fetch_and_add(&e->packets, 1);
 		__sync_fetch_and_add(&e->bytes, len);
@@ -193,12 +197,14 @@ static __always_inline void send_policy_verdict_notify(struct __sk_buff *skb, co
  * A direction the endpoint does not enforce is not looked up. Emits the
  * verdict event for a new connection and for every drop; on a drop, tm
  * (the caller's event metadata) gets the cookie for the drop event.
+ * *proxy_port: the node proxy's port when the allowing entry has L7 rules
+ * (the caller hands the connection to the proxy, lib/proxy.h), else 0.
  * Returns CTX_ACT_OK or the policy drop.
  */
 static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pkt_meta *pkt,
 					  const struct bl_ct4_key *tuple, __u8 ct_reason,
 					  const struct bl_endpoint_info *ep, __u8 dir, __u32 peer,
-					  __u16 peer_ep, struct trace_meta *tm)
+					  __u16 peer_ep, struct trace_meta *tm, __u16 *proxy_port)
 {
 	__u16 flag = dir == BL_DIR_INGRESS ? BL_EP_F_POLICY_INGRESS : BL_EP_F_POLICY_EGRESS;
 	struct policy_result res = {};
@@ -206,6 +212,7 @@ static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pk
 	__be16 dport;
 	int ret;
 
+	*proxy_port = 0;
 	if (!(ep->flags & flag))
 		return CTX_ACT_OK;
 	peer = identity_or_world(peer);
@@ -213,6 +220,12 @@ static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pk
 	ret = policy_can_access(ep->ep_id, ep->flags, dir, peer, pkt->l4_proto, dport, skb->len, &res);
 	if (IS_DROP(ret))
 		tm->cookie = res.cookie;
+	else if (pkt->l4_proto == IPPROTO_TCP && res.proxy_port) {
+		*proxy_port = res.proxy_port;
+		/* Cilium's verdict event says a redirect with the proxy port as
+		 * its verdict (Hubble: REDIRECTED). */
+		res.verdict = res.proxy_port;
+	}
 	if (IS_DROP(ret) || ct_reason == BL_TRACE_REASON_POLICY) {
 		ev.source = ep->ep_id;
 		ev.dst_id = peer_ep;

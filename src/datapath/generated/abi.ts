@@ -116,6 +116,7 @@ export const BlCtEntryFlags = {
   BL_CT_F_RX_CLOSING: 1,
   BL_CT_F_TX_CLOSING: 2,
   BL_CT_F_SEEN_NON_SYN: 4,
+  BL_CT_F_FROM_PROXY: 8,
 } as const;
 export type BlCtEntryFlags = (typeof BlCtEntryFlags)[keyof typeof BlCtEntryFlags];
 const BL_CT_ENTRY_FLAGS_NAMES = nameTable(BlCtEntryFlags);
@@ -205,6 +206,8 @@ export const BlDropReason = {
   BL_DROP_INVALID_IDENTITY: 171,
   BL_DROP_UNKNOWN_SENDER: 172,
   BL_DROP_FRAG_NOT_FOUND: 175,
+  BL_DROP_SOCKET_LOOKUP_FAILED: 178,
+  BL_DROP_SOCKET_ASSIGN_FAILED: 179,
   BL_DROP_POLICY_DENY: 181,
   BL_DROP_INVALID_VNI: 183,
   BL_DROP_TTL_EXCEEDED: 196,
@@ -425,6 +428,20 @@ const BL_POLICY_VERDICT_NAMES = nameTable(BlPolicyVerdict);
 /** The name of a value of enum bl_policy_verdict (the first, if several share it). */
 export function blPolicyVerdictName(value: number): string | undefined {
   return BL_POLICY_VERDICT_NAMES.get(value);
+}
+
+/** enum bl_proxy_consts. */
+export const BlProxyConsts = {
+  BL_PROXY_RULE_PREF: 9,
+  BL_PROXY_MARK: 512,
+  BL_PROXY_ROUTE_TABLE: 2004,
+  BL_PROXY_MARK_MASK: 3840,
+} as const;
+export type BlProxyConsts = (typeof BlProxyConsts)[keyof typeof BlProxyConsts];
+const BL_PROXY_CONSTS_NAMES = nameTable(BlProxyConsts);
+/** The name of a value of enum bl_proxy_consts (the first, if several share it). */
+export function blProxyConstsName(value: number): string | undefined {
+  return BL_PROXY_CONSTS_NAMES.get(value);
 }
 
 /** enum bl_reserved_identity. */
@@ -3687,7 +3704,7 @@ export const ABI_MANIFEST = {
       "BL_CFG_HOST_ROUTING": 4,
       "BL_CFG_POLICY_VERDICT_NOTIFY": 8
     },
-    "bl_ct_entry_flags": { "BL_CT_F_RX_CLOSING": 1, "BL_CT_F_TX_CLOSING": 2, "BL_CT_F_SEEN_NON_SYN": 4 },
+    "bl_ct_entry_flags": { "BL_CT_F_RX_CLOSING": 1, "BL_CT_F_TX_CLOSING": 2, "BL_CT_F_SEEN_NON_SYN": 4, "BL_CT_F_FROM_PROXY": 8 },
     "bl_ct_timeouts": {
       "BL_CT_REPORT_INTERVAL": 5,
       "BL_CT_CLOSE_TIMEOUT": 10,
@@ -3736,6 +3753,8 @@ export const ABI_MANIFEST = {
       "BL_DROP_INVALID_IDENTITY": 171,
       "BL_DROP_UNKNOWN_SENDER": 172,
       "BL_DROP_FRAG_NOT_FOUND": 175,
+      "BL_DROP_SOCKET_LOOKUP_FAILED": 178,
+      "BL_DROP_SOCKET_ASSIGN_FAILED": 179,
       "BL_DROP_POLICY_DENY": 181,
       "BL_DROP_INVALID_VNI": 183,
       "BL_DROP_TTL_EXCEEDED": 196,
@@ -3802,6 +3821,12 @@ export const ABI_MANIFEST = {
       "BL_POLICY_MATCH_ALL": 4
     },
     "bl_policy_verdict": { "BL_POLICY_ALLOW": 1, "BL_POLICY_DENY": 2, "BL_POLICY_DEFAULT_DENY": 3 },
+    "bl_proxy_consts": {
+      "BL_PROXY_RULE_PREF": 9,
+      "BL_PROXY_MARK": 512,
+      "BL_PROXY_ROUTE_TABLE": 2004,
+      "BL_PROXY_MARK_MASK": 3840
+    },
     "bl_reserved_identity": { "BL_IDENTITY_HOST": 1, "BL_IDENTITY_WORLD": 2, "BL_IDENTITY_REMOTE_NODE": 6 },
     "bl_routing_mode": { "BL_ROUTING_UNSET": 0, "BL_ROUTING_TUNNEL": 1, "BL_ROUTING_NATIVE": 2 },
     "bl_sock_xlate_point": {
@@ -4435,7 +4460,7 @@ export const ABI_MANIFEST = {
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '11a0af06a227463d50db9b0a1431ddb80fd2a76c3193ca00cb31b794e52484d0';
+export const ABI_HASH = '66f7a66eda11d7d81e9224c2ebd1e44e2728f9488cad40b7760e270083d68b64';
 
 // ---- helpers
 

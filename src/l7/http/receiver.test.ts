@@ -103,12 +103,14 @@ test('records in datagrams become L7 flows in the pipeline; malformed datagrams 
       Buffer.from([0xff, 0xfe, 0x00, 0x7b]),
       '',
       JSON.stringify(record({ status: -1, responseMs: -1, termination: 'CD--' })) + '\n',
+      // HAProxy's own notice to the frontend's log target at start and reload: not a record, not malformed.
+      'Proxy bl_ingress_15001 started.',
     ];
     await send(r.port, payloads);
     await until('every datagram', () => r.stats().datagrams === payloads.length);
     await pipeline.idle();
     const s = r.stats();
-    assert.deepEqual({ ...s, lastMalformed: undefined }, { listen: `127.0.0.1:${r.port}`, datagrams: 9, records: 3, malformed: 6, flows: 5, lost: 0, lastMalformed: undefined });
+    assert.deepEqual({ ...s, lastMalformed: undefined }, { listen: `127.0.0.1:${r.port}`, datagrams: 10, records: 3, malformed: 6, notices: 1, flows: 5, lost: 0, lastMalformed: undefined });
     assert.match(s.lastMalformed!, /JSON/);
     assert.ok(warnings.length >= 1 && warnings.length < 6, 'warned, not once per datagram');
     const flows = [0, 1, 2, 3, 4].map((i) => pipeline.ring.at(i)!);
@@ -217,7 +219,7 @@ test("the agent's observer: records sent to its receiver come back from GetFlows
     await until('the datagrams', () => obs.status().httpAccessLog?.datagrams === 3);
     await obs.pipeline!.idle();
     const st = obs.status();
-    assert.deepEqual({ ...st.httpAccessLog, lastMalformed: undefined }, { listen: `127.0.0.1:${receiver.port}`, datagrams: 3, records: 2, malformed: 1, flows: 4, lost: 0, lastMalformed: undefined });
+    assert.deepEqual({ ...st.httpAccessLog, lastMalformed: undefined }, { listen: `127.0.0.1:${receiver.port}`, datagrams: 3, records: 2, malformed: 1, notices: 0, flows: 4, lost: 0, lastMalformed: undefined });
     assert.equal(st.pipeline!.ingested, 4);
     assert.equal(st.pipeline!.seen, 4);
 

@@ -50,6 +50,8 @@ export interface HttpAccessReceiverStats {
   records: number;
   /** Datagrams dropped because they were not records. */
   malformed: number;
+  /** Datagrams that are HAProxy's own messages to the same log target (`Proxy … started.` at start and reload), not records. */
+  notices: number;
   /** L7 flows handed to the pipeline (two per record with a response, one without). */
   flows: number;
   /** Flows the pipeline refused (its queue was full). */
@@ -91,12 +93,17 @@ export function checkHttpAccessRecord(rec: HttpAccessRecord): HttpAccessRecord {
 export async function startHttpAccessReceiver(opts: HttpAccessReceiverOptions): Promise<HttpAccessReceiver> {
   const family = isIP(opts.address);
   if (family === 0) throw new HttpAccessLogListenError(`http access log: listen on ${opts.address}:${opts.port}: not an IP address`);
-  const s = { datagrams: 0, records: 0, malformed: 0, flows: 0, lost: 0 };
+  const s = { datagrams: 0, records: 0, malformed: 0, notices: 0, flows: 0, lost: 0 };
   let lastMalformed: string | undefined;
   const ctx = { enricher: opts.enricher, ...(opts.nodeName !== undefined ? { nodeName: opts.nodeName } : {}) };
   const socket: Socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: HTTP_ACCESSLOG_RECV_BUFFER_BYTES });
   socket.on('message', (msg) => {
     s.datagrams++;
+    // Records are JSON objects; HAProxy also tells each frontend's log target when the proxy starts or stops.
+    if (msg[0] !== 0x7b && /^Proxy \S+ (started|stopped)/.test(msg.toString('latin1', 0, 200))) {
+      s.notices++;
+      return;
+    }
     let rec: HttpAccessRecord;
     try {
       rec = checkHttpAccessRecord(parseHttpAccessRecord(msg.toString('utf8')));
