@@ -26,7 +26,7 @@ import { readState, resolveLabName } from '../lab/state.js';
 import { openEtcdStore } from '../store/etcd.js';
 import { deleteObject } from '../store/graceful.js';
 import type { ObjectInput, Store, StoreObject } from '../store/store.js';
-import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, validateBatch, type KindInfo } from '../k8s/index.js';
+import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, validateBatch, type KindInfo, type ManifestDoc } from '../k8s/index.js';
 import { labOption } from './options.js';
 import { age, parseOutput, printError, table, toJSON, toYAML } from './output.js';
 import { displayStatus } from '../lab/podstatus.js';
@@ -166,6 +166,23 @@ function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name
     });
   }
   return out;
+}
+
+/**
+ * kubectl apply -n: namespaced objects without a namespace get `ns`; one
+ * that names another namespace is refused (kubectl's "the namespace from the
+ * provided object … does not match"), before anything is written.
+ */
+export function applyNamespace(docs: readonly ManifestDoc[], ns: string): void {
+  for (const d of docs) {
+    const o = d.object;
+    if (!kindOf(String(o.apiVersion ?? ''), String(o.kind ?? ''))?.namespaced) continue;
+    const meta = (isRecord(o.metadata) ? o.metadata : (o.metadata = {})) as Record<string, unknown>;
+    if (meta.namespace === undefined || meta.namespace === '') meta.namespace = ns;
+    else if (meta.namespace !== ns) {
+      throw new UsageError(`${sourceLabel(d.source)}: the namespace from the provided object "${String(meta.namespace)}" does not match the namespace "${ns}"`, `pass --namespace=${String(meta.namespace)}, or leave the namespace out of the manifest`);
+    }
+  }
 }
 
 function docKind(o: Record<string, unknown>): KindInfo {
@@ -385,9 +402,11 @@ export function registerResources(program: Command): void {
     .description("create or update resources in the lab's store from manifests (kubectl apply); atomic per file")
     .requiredOption('-f, --filename <path>', 'a manifest file, a directory of them, or - for standard input')
     .option('-R, --recursive', 'read directories recursively')
+    .option('-n, --namespace <ns>', 'namespace for namespaced objects that name none (one that names another is refused, as kubectl does)')
     .addOption(labOption())
-    .action(async (o: { filename: string; recursive?: boolean; lab?: string }) => {
+    .action(async (o: { filename: string; recursive?: boolean; namespace?: string; lab?: string }) => {
       const files = loadManifests(o.filename, { recursive: !!o.recursive });
+      if (o.namespace !== undefined) for (const f of files) applyNamespace(f.docs, o.namespace);
       const serviceCIDR = readState(resolveLabName(o.lab))!.plan.serviceCIDR;
       await withStore(o.lab, async (store) => {
         let failed = false;
