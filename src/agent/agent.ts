@@ -362,8 +362,8 @@ export class Agent {
       },
       {
         enforcement: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, allowLocalhost: true, policyMapMax: c.policyMapMax ?? 16384,
-        // Ingress only: the datapath hands ingress connections to the proxy; egress HTTP rules stay L4 (a note at apply).
-        ...(c.proxy ? { proxyPorts: { ingress: c.proxy.ingressPort } } : {}),
+        // The datapath hands connections to the proxy at the destination's node (ingress) and the source's (egress).
+        ...(c.proxy ? { proxyPorts: { ingress: c.proxy.ingressPort, ...(c.proxy.egressPort !== undefined ? { egress: c.proxy.egressPort } : {}) } } : {}),
       },
     );
     try {

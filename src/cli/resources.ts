@@ -124,34 +124,34 @@ export function policyIssues(objects: readonly { kind: string; metadata: { names
   objects.forEach((o, i) => {
     if (!POLICY_KINDS.has(o.kind)) return;
     const at = { source: sources[i] ?? '', kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
-    // As every agent compiles it: ingress HTTP rules go to the node proxy, egress ones are enforced at L4 (a warning).
-    for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: false } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
+    // As every agent compiles it: HTTP rules go to the node proxy.
+    for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: true } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
     for (const p of proxyRuleIssues(o)) errors.push({ ...at, ...p });
   });
   return { errors, warnings };
 }
 
 /**
- * Ingress `rules.http` the node proxy cannot enforce as written (src/l7/http/haproxy.ts refuses
+ * `rules.http` the node proxy cannot enforce as written (src/l7/http/haproxy.ts refuses
  * them: a LOG mismatch action, a header value with a comma, …): errors at apply, as the agents'
  * proxies would refuse them.
  */
 function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name: string } } & Record<string, unknown>): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   const origin = { kind: o.kind as OriginKind, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata.name };
-  const spec = (o.spec ?? {}) as { ingress?: unknown };
-  const specs = Array.isArray(o.specs) ? (o.specs as { ingress?: unknown }[]).map((s, i) => [s, `specs[${i}]`] as const) : [[spec, 'spec'] as const];
-  for (const [s, sp] of specs) {
-    const ingress = Array.isArray(s?.ingress) ? (s.ingress as { toPorts?: unknown }[]) : [];
-    ingress.forEach((rule, i) => {
+  const spec = (o.spec ?? {}) as Record<string, unknown>;
+  const specs = Array.isArray(o.specs) ? (o.specs as Record<string, unknown>[]).map((s, i) => [s, `specs[${i}]`] as const) : [[spec, 'spec'] as const];
+  for (const [s, sp] of specs) for (const dir of ['ingress', 'egress'] as const) {
+    const rules = Array.isArray(s?.[dir]) ? (s[dir] as { toPorts?: unknown }[]) : [];
+    rules.forEach((rule, i) => {
       const toPorts = Array.isArray(rule?.toPorts) ? (rule.toPorts as { rules?: { http?: unknown } }[]) : [];
       toPorts.forEach((tp, j) => {
         const http = tp?.rules?.http;
         if (!Array.isArray(http) || http.length === 0) return;
         try {
           renderHaproxy({
-            listeners: [{ direction: 'ingress', port: 1 }],
-            redirects: [{ direction: 'ingress', endpointIp: '10.0.0.1', port: 80, identity: 0, http: [{ rules: http as HttpRuleSpec[], origin }] }],
+            listeners: [{ direction: dir, port: 1 }],
+            redirects: [{ direction: dir, endpointIp: '10.0.0.1', port: 80, identity: 0, http: [{ rules: http as HttpRuleSpec[], origin }] }],
             identities: [],
             logTarget: '127.0.0.1:1',
             stateDir: '/nonexistent',
@@ -160,7 +160,7 @@ function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name
           if (!(e instanceof HttpRuleError)) throw e;
           // The error names the policy first; the line names it already.
           const why = e.message.replace(/^[^:]+\/[^:]+: /, '');
-          out.push({ path: `${sp}.ingress[${i}].toPorts[${j}].rules.http`, message: `Unsupported value: the node proxy cannot enforce it: ${why}` });
+          out.push({ path: `${sp}.${dir}[${i}].toPorts[${j}].rules.http`, message: `Unsupported value: the node proxy cannot enforce it: ${why}` });
         }
       });
     });

@@ -187,4 +187,40 @@ spec:
       kubectl(env, 'delete', extra);
     }
   });
+
+  test('egress rules at the source\'s node: the tiefighter may only GET /v1 and land; with rule1 at the deathstar both rule sets apply, on either node', async () => {
+    const egress = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: tiefighter-egress, namespace: empire}
+spec:
+  endpointSelector: {matchLabels: {class: tiefighter}}
+  egress:
+  - toEndpoints: [{matchLabels: {class: deathstar}}]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules:
+        http:
+        - {method: GET, path: /v1}
+        - {method: POST, path: /v1/request-landing}
+`;
+    kubectl(env, 'apply', egress);
+    try {
+      await waitPoliciesProgrammed(LAB);
+      // rule1 (ingress: POST /v1/request-landing only) is in force: GET /v1 passes the tiefighter's egress and not the
+      // deathstar's ingress, PUT neither; the same deathstar node (one proxy, both rule sets) and the other node (two).
+      for (const ds of deathstars) {
+        const seq = [['POST', '/v1/request-landing'], ['GET', '/v1'], ['PUT', '/v1/exhaust-port'], ['POST', '/v1/request-landing']];
+        const got = await until(`egress and ingress rules towards ${ds.name} (${ds.node})`, () => {
+          const r = responses(curl(tiefighter, ds.ip, seq).out);
+          return r.length === 4 && r[2]!.status === 403 ? r : undefined;
+        }, 20_000, 500);
+        assert.deepEqual(got.map((x) => [x.status, x.connects]), [[200, 1], [403, 0], [403, 0], [200, 0]], `${ds.name} on ${ds.node} (tiefighter on ${tiefighter.node})`);
+      }
+      // The PUT was refused at the source's node by the egress rules: an EGRESS L7 flow there.
+      const put = beelineOk(['observe', '--since', '5m', '-o', 'json', '--protocol', 'http', '--http-method', 'PUT', '--verdict', 'DROPPED', '--traffic-direction', 'egress'], env).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).flow);
+      assert.ok(put.length >= 2 && put.every((f) => f.node_name === tiefighter.node && f.traffic_direction === 'EGRESS'), 'denied at the source, in its egress');
+    } finally {
+      kubectl(env, 'delete', egress);
+    }
+  });
 });
