@@ -91,7 +91,9 @@ static __always_inline int proxy_assign4(struct __sk_buff *skb, const struct pkt
  */
 static __always_inline bool proxy_sent(const struct __sk_buff *skb, const struct pkt_meta *pkt)
 {
-	if (!skb->sk)
+	/* The proxy speaks TCP only; the node's own UDP (its DNS server on the
+	 * cluster DNS address, say) is never taken for it. */
+	if (!skb->sk || pkt->l4_proto != IPPROTO_TCP)
 		return false;
 	return pkt->saddr != bl_config.node_ip4 && pkt->saddr != bl_config.router_ip4;
 }
