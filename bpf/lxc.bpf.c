@@ -333,9 +333,20 @@ int bl_to_container(struct __sk_buff *skb)
 				 * cannot be handed to the proxy at tc egress. */
 			}
 			/* The proxy's upstream connection (ingress or egress L7 rules):
-			 * the endpoint's replies go back to the proxy's socket. */
-			if (proxy_sent(skb, &pkt))
+			 * the endpoint's replies go back to the proxy's socket. Its
+			 * address and port are the client's address and a port of
+			 * the node's choosing, which can be those of a connection the
+			 * client made itself whose entry is still there: the proxy's
+			 * connection takes the entry over. */
+			if (proxy_sent(skb, &pkt)) {
 				ct.flags = BL_CT_F_FROM_PROXY;
+				if (ct.reason != BL_TRACE_REASON_POLICY) {
+					struct bl_ct_entry *e = bpf_map_lookup_elem(&bl_ct4, &tuple);
+
+					if (e && !(e->flags & BL_CT_F_FROM_PROXY))
+						e->flags |= BL_CT_F_FROM_PROXY; /* plain store, as ct_entry_update() writes flags */
+				}
+			}
 			if (ct.reason == BL_TRACE_REASON_POLICY) {
 				ret = ct_create4(skb, &pkt, &tuple, &ct);
 				if (IS_DROP(ret))

@@ -53,15 +53,22 @@ static __always_inline int proxy_assign4(struct __sk_buff *skb, const struct pkt
 	t.ipv4.daddr = tuple->daddr;
 	t.ipv4.sport = tuple->sport;
 	t.ipv4.dport = tuple->dport;
+	if (bpf_skb_load_bytes(skb, pkt->l4_off + 13, &tcp_flags, 1) < 0)
+		return DROP(BL_DROP_CT_INVALID_HDR);
 	sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
-	if (sk && sk->state == BPF_TCP_LISTEN) {
-		/* A listener on the original port itself (not the proxy's): not ours to take. */
+	/* A listener on the original port itself (not the proxy's) is not ours
+	 * to take. Nor, for a SYN, is the TIME_WAIT socket of the proxy's
+	 * earlier connection with the same addresses (the proxy closed it, the
+	 * client reuses its port): TCP would look for a listener on the
+	 * original port to reopen it, and there is none. The proxy's listener
+	 * takes the SYN; its new connection is found before the TIME_WAIT
+	 * socket from then on (as iptables' TPROXY does). */
+	if (sk && (sk->state == BPF_TCP_LISTEN ||
+		   (sk->state == BPF_TCP_TIME_WAIT && (tcp_flags & (PROXY_TCP_SYN | PROXY_TCP_ACK)) == PROXY_TCP_SYN))) {
 		bpf_sk_release(sk);
 		sk = NULL;
 	}
 	if (!sk && proxy_port) {
-		if (bpf_skb_load_bytes(skb, pkt->l4_off + 13, &tcp_flags, 1) < 0)
-			return DROP(BL_DROP_CT_INVALID_HDR);
 		if ((tcp_flags & (PROXY_TCP_SYN | PROXY_TCP_ACK)) == PROXY_TCP_SYN) {
 			t.ipv4.dport = bpf_htons(proxy_port);
 			sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
