@@ -106,7 +106,12 @@ export async function startHttpAccessReceiver(opts: HttpAccessReceiverOptions): 
     }
     let rec: HttpAccessRecord;
     try {
-      rec = checkHttpAccessRecord(parseHttpAccessRecord(msg.toString('utf8')));
+      rec = parseHttpAccessRecord(msg.toString('utf8'));
+      // A request HAProxy refused before its rules (400 from its parser, 408) has no transaction and
+      // is recorded with timeUs 0 (src/l7/http/haproxy.ts): it gets the receive time less the
+      // exchange's duration, so the refusal is a flow and not dropped as malformed.
+      if (rec.timeUs === 0 && typeof rec.totalMs === 'number') rec.timeUs = Date.now() * 1000 - Math.max(0, rec.totalMs) * 1000;
+      rec = checkHttpAccessRecord(rec);
     } catch (e) {
       s.malformed++;
       lastMalformed = (e as Error).message;
