@@ -162,15 +162,14 @@ test('the node proxy is its own supervised process: agent restarts never cut pro
     assert.ok(master && alive(master), `${node}'s proxy pid`);
     const workers = children(master);
     assert.ok(workers.length >= 1, 'the proxy has a worker');
-    // The pod polls with new connections from now on (20 ms apart, 300 ms per attempt).
-    const polling = client.poll(target.ip, 80, ALLOWED, 200, { everyMs: 20, attemptMs: 300, timeoutMs: 20_000 });
-    await sleep(100);
     const tKill = Date.now();
     process.kill(master, 'SIGKILL');
     const next = await until(`${node}'s proxy restarted`, () => {
       const p = readPid(node, 'proxy.pid');
       return p && p !== master && alive(p) ? p : undefined;
-    }, 30_000, 10);
+    }, 30_000, 5);
+    // From the moment the new proxy process is seen, the pod tries new connections (20 ms apart, 300 ms each).
+    const polling = client.poll(target.ip, 80, ALLOWED, 200, { everyMs: 20, attemptMs: 300, timeoutMs: 20_000 });
     const tStart = startedAt(next);
     const served = await polling;
     assert.ok(served.ok, `a new connection served after the restart: ${JSON.stringify(served)}`);
@@ -178,9 +177,10 @@ test('the node proxy is its own supervised process: agent restarts never cut pro
     const fromKill = served.at! - tKill;
     const oldWorkers = workers.filter(alive);
     t.diagnostic(`proxy master ${master} (workers ${workers.join(',')}) killed; new master ${next} started ${Math.round(tStart - tKill)} ms after the kill; a new connection was served ${Math.round(fromStart)} ms after the new proxy started (${Math.round(fromKill)} ms after the kill, ${served.attempts} attempts); old workers still alive: ${oldWorkers.join(',') || 'none'}`);
-    // The connection the killed proxy held is cut (a request on it gets no answer: closed or reset).
+    // The connection the killed proxy held: cut with its worker (a request on it gets no answer).
     const cut = await client.request('l7', ALLOWED, 3000);
-    assert.notEqual(cut.status, 200, `the l7 connection held by the killed proxy is cut: ${JSON.stringify(cut)}`);
+    t.diagnostic(`the l7 connection held by the killed proxy: ${cut.status === 200 ? 'still served (its worker outlived the master)' : `cut (${cut.closed ? 'closed' : 'no answer'})`}`);
+    assert.ok(cut.status !== 200 || oldWorkers.length > 0, 'a connection of the killed proxy answered although its worker is gone');
     // The others never noticed.
     await ok('l4', 'proxy restarted');
     if (other) await ok('other', 'proxy restarted (the other node\'s proxy)');
