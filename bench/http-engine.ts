@@ -71,6 +71,7 @@ import { addNetns, delNetns, netnsExists } from '../src/lab/netns.js';
 import { parseWrk, wrkArgv, wrkScript, type WrkResult } from '../src/lab/wrk.js';
 import type { HttpRule } from './proto/http-proxy.js';
 import { haproxyAclConfig } from './haproxy-acl.js';
+import { ALLOWED_GET, PROBE_HOST as H, exchange, smugglingProbes, type ProbeSpec } from '../test/lib/http-probes.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
@@ -268,17 +269,6 @@ function runWrk(cfg: LoadCfg, arm: Arm, proxyPid: number | undefined, round: num
 // ---------------------------------------------------------------------------
 // Probes
 
-interface ProbeSpec {
-  name: string;
-  what: string;
-  /** Written one after the other, each once the previous one's response came (or 2 s passed). */
-  steps: string[];
-  /** The statuses the engine must answer with (else the verdict is FAIL), when one sequence is right. */
-  expect?: number[];
-  /** The median time to an answer must stay under this (ms), else FAIL: a request that costs the engine's one worker this long is a denial of service. */
-  budgetMs?: number;
-}
-
 type ProbeEngine = 'haproxy' | 'haproxy-limited' | 'ts-proxy';
 interface ProbeResult {
   engine: ProbeEngine;
@@ -297,66 +287,18 @@ interface ProbeResult {
   verdict: 'pass' | 'FAIL';
 }
 
-const H = 'Host: deathstar\r\n';
-const SMUGGLED = `PUT /v1/exhaust-port HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`;
-const ALLOWED_GET = `GET /v1/ships HTTP/1.1\r\n${H}\r\n`;
-const landing = (headers: string, body: string) => `POST /v1/request-landing HTTP/1.1\r\n${H}${headers}\r\n${body}`;
-const CL_TE_BODY = `0\r\n\r\n${SMUGGLED}`;
-const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n0\r\n\r\n`;
 /** "/" + 30 × "a" + one of c…g: a different path each time, so HAProxy's pattern cache (tune.pattern.cache-size) cannot answer from a previous match. */
 const redosPaths = ['c', 'd', 'e', 'f', 'g'].map((x) => `/${'a'.repeat(30)}${x}`);
 
 const PROBES: ProbeSpec[] = [
-  { name: 'keep-alive after 403', what: 'GET /v1/ships, PUT /v1/exhaust-port, GET /v1/ships on one connection', steps: [ALLOWED_GET, `PUT /v1/exhaust-port HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`, ALLOWED_GET], expect: [200, 403, 200] },
-  // CL.TE: a front end that goes by Content-Length forwards the smuggled PUT as body; a back end that goes by chunked sees it as a request.
-  { name: 'CL.TE', what: 'Content-Length (whole body) + Transfer-Encoding: chunked; body "0" chunk, then a PUT', steps: [landing(`Content-Length: ${Buffer.byteLength(CL_TE_BODY)}\r\nTransfer-Encoding: chunked\r\n`, CL_TE_BODY)] },
-  // TE.CL: the front end goes by chunked, the back end by Content-Length: 4 and reads the chunk's content as the next request.
-  { name: 'TE.CL', what: 'Transfer-Encoding: chunked + Content-Length: 4; the chunk holds a PUT', steps: [landing(`Content-Length: 4\r\nTransfer-Encoding: chunked\r\n`, chunk(SMUGGLED))] },
-  { name: 'TE.TE xchunked', what: 'Transfer-Encoding: xchunked + Content-Length (CL.TE body)', steps: [landing(`Content-Length: ${Buffer.byteLength(CL_TE_BODY)}\r\nTransfer-Encoding: xchunked\r\n`, CL_TE_BODY)] },
-  { name: 'TE.TE space before colon', what: '"Transfer-Encoding : chunked" + Content-Length (CL.TE body)', steps: [landing(`Content-Length: ${Buffer.byteLength(CL_TE_BODY)}\r\nTransfer-Encoding : chunked\r\n`, CL_TE_BODY)] },
-  { name: 'TE.TE two headers', what: 'Transfer-Encoding: chunked + Transfer-Encoding: x + Content-Length (CL.TE body)', steps: [landing(`Content-Length: ${Buffer.byteLength(CL_TE_BODY)}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n`, CL_TE_BODY)] },
-  { name: 'TE.TE obs-fold', what: '"Transfer-Encoding:" folded onto " chunked" + Content-Length (CL.TE body)', steps: [landing(`Content-Length: ${Buffer.byteLength(CL_TE_BODY)}\r\nTransfer-Encoding:\r\n chunked\r\n`, CL_TE_BODY)] },
-  { name: 'duplicate Content-Length', what: 'Content-Length: 0 and Content-Length: N; the N bytes are a PUT', steps: [landing(`Content-Length: 0\r\nContent-Length: ${Buffer.byteLength(SMUGGLED)}\r\n`, SMUGGLED)] },
+  // The keep-alive probe and the smuggling suite (test/lib/http-probes.ts), each hiding a PUT /v1/exhaust-port.
+  ...smugglingProbes(ALLOWED_GET),
   // An allowed request with a long path: a match limit must not deny what the rule allows.
   { name: 'long allowed path', what: 'GET /v1/ + 4,000 × "x" (allowed by GET /v1/.*)', steps: [`GET /v1/${'x'.repeat(4000)} HTTP/1.1\r\n${H}\r\n`], expect: [200] },
   // Five requests on one connection, paths "/" + 30 × "a" + c, d, e, f, g.
   { name: 'ReDoS GET /(a+)+b', what: 'GET "/" + 30 × "a" + c…g (5 requests) against the rule path /(a+)+b', steps: redosPaths.map((p) => `GET ${p} HTTP/1.1\r\n${H}\r\n`), expect: [403, 403, 403, 403, 403], budgetMs: 5 },
   { name: 'ReDoS PATCH /(a+)+', what: 'PATCH "/" + 30 × "a" + c…g (5 requests) against the rule path /(a+)+', steps: redosPaths.map((p) => `PATCH ${p} HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`), expect: [403, 403, 403, 403, 403], budgetMs: 5 },
 ];
-
-/**
- * Sends the steps over one TCP connection, each once the previous one's
- * response came (or the wait passed); answers the response statuses seen,
- * whether the engine closed the connection, each step's time to its answer
- * (or to the close), and the bytes received.
- */
-async function exchange(port: number, steps: string[], waitMs = 10_000): Promise<{ statuses: number[]; closed: boolean; stepMs: number[]; text: string }> {
-  const s = connect(port, '127.0.0.1');
-  let text = '';
-  let closed = false;
-  const statuses = () => [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
-  s.on('data', (d: Buffer) => (text += d.toString('latin1')));
-  s.on('close', () => (closed = true));
-  s.on('error', () => undefined);
-  await new Promise<void>((r) => s.once('connect', () => r()));
-  const until = async (cond: () => boolean, ms: number) => {
-    const t = now();
-    while (!cond() && now() - t < ms) await new Promise((r) => setImmediate(r));
-  };
-  const stepMs: number[] = [];
-  for (const step of steps) {
-    if (closed) break;
-    const before = statuses().length;
-    const t0 = now();
-    s.write(step, 'latin1');
-    await until(() => closed || statuses().length > before, waitMs);
-    stepMs.push(now() - t0);
-  }
-  // Linger: a second response (the smuggled request's) or a close may follow.
-  await until(() => closed, 300);
-  s.destroy();
-  return { statuses: statuses(), closed, stepMs, text };
-}
 
 async function runProbes(tmp: string): Promise<ProbeResult[]> {
   const log = join(tmp, 'upstream.log');
@@ -366,7 +308,7 @@ async function runProbes(tmp: string): Promise<ProbeResult[]> {
   for (const [engine, port] of engines) {
     for (const p of PROBES) {
       const before = lines().length;
-      const r = await exchange(port, p.steps);
+      const r = await exchange('127.0.0.1', port, p.steps);
       await sleep(100); // nginx writes its log line when it finalises the request
       const upstream = lines().slice(before);
       const deniedReachedServer = upstream.some((l) => l.includes('exhaust-port'));

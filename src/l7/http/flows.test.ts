@@ -191,6 +191,10 @@ test('no response sent (status -1): the request flow only; a proxy-refused reque
   assert.equal(badRes!.Summary, 'HTTP/1.1 400 2ms ( )');
   assert.equal(convert(record({ termination: 'IR--', status: 500 }))[0]!.verdict, 'ERROR');
   assert.equal(convert(record({ termination: 'SH--', status: 502 }))[0]!.verdict, 'FORWARDED', 'a server failure was still forwarded');
+  // The client timed out (slowloris, 408) or went away before its request was complete: never forwarded.
+  assert.equal(convert(record({ method: '', url: '', termination: 'cR--', status: 408, timeUs: 1 }))[0]!.verdict, 'ERROR');
+  assert.equal(convert(record({ method: '', url: '', termination: 'CR--', status: 400 }))[0]!.verdict, 'ERROR');
+  assert.equal(convert(record({ termination: 'CD--', status: -1 }))[0]!.verdict, 'FORWARDED', 'the client went away while the server answered: it was forwarded');
 });
 
 test("identities: the proxy's win over the caches'; 0 keeps the caches'; an unknown address is its identity alone", () => {

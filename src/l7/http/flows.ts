@@ -26,8 +26,10 @@
  * 0 on L7 flows (DROP_REASON_UNKNOWN); so do we, so that a filter or a
  * script written against Hubble selects the same flows. A request the proxy
  * itself refused or failed (HAProxy termination state P…, R…, I…: an
- * invalid request, a resource limit, an internal error) never reached a
- * policy decision nor the server: ERROR (Cilium's VerdictError). Everything
+ * invalid request, a resource limit, an internal error), or that the client
+ * abandoned before it was complete (CR, cR: an abort, a slowloris' 408),
+ * never reached a policy decision nor the server: ERROR (Cilium's
+ * VerdictError). Everything
  * else is FORWARDED.
  *
  * Policies: the record's allowedBy (origin text, `CiliumNetworkPolicy/ns/name`)
@@ -127,10 +129,17 @@ function timeOfMicros(us: number): { seconds: number; nanos: number } {
   return { seconds, nanos: Math.round((us - seconds * 1e6) * 1000) };
 }
 
-/** HAProxy's termination states that say the proxy refused or failed the request itself (the first character of %tsc). */
+/**
+ * HAProxy's termination states that say the request never reached a policy
+ * decision nor the server (%tsc): the proxy refused or failed it itself (first
+ * character P, R, I), or the client aborted or timed out while the proxy was
+ * still waiting for a complete request (C or c, then R: a slowloris' 408, a
+ * head cut short).
+ */
 function proxyError(termination: string): boolean {
   const c = termination.charCodeAt(0);
-  return c === 0x50 /* P */ || c === 0x52 /* R */ || c === 0x49 /* I */;
+  if (c === 0x50 /* P */ || c === 0x52 /* R */ || c === 0x49 /* I */) return true;
+  return (c === 0x43 /* C */ || c === 0x63 /* c */) && termination.charCodeAt(1) === 0x52 /* R */;
 }
 
 /**

@@ -87,6 +87,31 @@ async function until(what: string, cond: () => boolean, ms = 5000): Promise<void
   }
 }
 
+test('a request HAProxy refused before its rules (timeUs 0, no transaction) becomes an ERROR flow at the receive time, not a malformed datagram', async () => {
+  const pipeline = new FlowPipeline({ decode: () => undefined, monotonicTime: true });
+  const r = await startHttpAccessReceiver({ address: '127.0.0.1', port: 0, enricher, ingest: (f) => pipeline.ingestFlow(f), log: silent });
+  try {
+    // What HAProxy 2.6 logs for a request line it cannot parse (the record's format without a transaction).
+    const refused = record({ timeUs: 0, method: '', url: '', host: '', protocol: 'HTTP/1.1', status: 400, denied: false, allowedBy: '', responseMs: -1, totalMs: 2, termination: 'PR--' });
+    const before = Date.now() * 1000;
+    await send(r.port, [JSON.stringify(refused)]);
+    await until('the record', () => r.stats().datagrams === 1);
+    await pipeline.idle();
+    const after_ = Date.now() * 1000;
+    assert.deepEqual({ records: r.stats().records, malformed: r.stats().malformed, flows: r.stats().flows }, { records: 1, malformed: 0, flows: 2 });
+    const req = pipeline.ring.at(0)!;
+    assert.equal(req.verdict, 'ERROR');
+    assert.equal(req.l7?.type, 'REQUEST');
+    assert.equal(pipeline.ring.at(1)!.l7?.http?.code, 400);
+    const t = req.time as { seconds: number; nanos: number };
+    const us = t.seconds * 1e6 + t.nanos / 1000;
+    // Receive time less totalMs (2 ms), at millisecond precision.
+    assert.ok(us >= before - 3000 - 1000 && us <= after_, `time ${req.time} within the send window`);
+  } finally {
+    await r.close();
+  }
+});
+
 test('records in datagrams become L7 flows in the pipeline; malformed datagrams are counted and dropped, never thrown', async () => {
   const pipeline = new FlowPipeline({ decode: () => undefined, monotonicTime: true });
   const warnings: string[] = [];

@@ -81,10 +81,7 @@ export function checkHttpAccessRecord(rec: HttpAccessRecord): HttpAccessRecord {
     const id = rec[k];
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new TypeError(`http access record: ${k}: ${id} is not a security identity`);
   }
-  if (!Number.isFinite(rec.timeUs) || rec.timeUs < 0) throw new TypeError(`http access record: timeUs: ${rec.timeUs} is not a time`);
-  // 0: a request HAProxy refused before its rules ran (a 400 for a bad request, a connection closed
-  // without one): no time of its own in the record; it happened just now.
-  if (rec.timeUs === 0) rec.timeUs = Date.now() * 1000;
+  if (!Number.isFinite(rec.timeUs) || rec.timeUs <= 0) throw new TypeError(`http access record: timeUs: ${rec.timeUs} is not a time`);
   if (!Number.isInteger(rec.status) || rec.status < -1 || rec.status > 999) throw new TypeError(`http access record: status: ${rec.status} is not an HTTP status`);
   return rec;
 }
@@ -109,7 +106,12 @@ export async function startHttpAccessReceiver(opts: HttpAccessReceiverOptions): 
     }
     let rec: HttpAccessRecord;
     try {
-      rec = checkHttpAccessRecord(parseHttpAccessRecord(msg.toString('utf8')));
+      rec = parseHttpAccessRecord(msg.toString('utf8'));
+      // A request HAProxy refused before its rules (400 from its parser, 408) has no transaction and
+      // is recorded with timeUs 0 (src/l7/http/haproxy.ts): it gets the receive time less the
+      // exchange's duration, so the refusal is a flow and not dropped as malformed.
+      if (rec.timeUs === 0 && typeof rec.totalMs === 'number') rec.timeUs = Date.now() * 1000 - Math.max(0, rec.totalMs) * 1000;
+      rec = checkHttpAccessRecord(rec);
     } catch (e) {
       s.malformed++;
       lastMalformed = (e as Error).message;
