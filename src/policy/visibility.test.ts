@@ -197,7 +197,7 @@ test("the annotation's warnings are the endpoint's problems; updateEndpoint foll
     for (const e of u.deletes) assert.ok(mirror.delete(entryKey(e)));
     const want = r.computeEndpoint(ep);
     assert.deepEqual({ ...u.policy, entries: u.policy.entries, entryCount: undefined }, { ...want, entryCount: undefined }, String(a));
-    assert.deepEqual([...mirror.keys()].sort(), want.entries.map(entryKey).sort(), String(a));
+    assert.deepEqual([...mirror.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)), want.entries.map((e) => [entryKey(e), e]).sort((x, y) => (x[0] < y[0] ? -1 : 1)), String(a));
     assert.deepEqual(want.errors, ep.visibility?.problems ?? []);
     assert.equal(want.l7.some((x) => x.port === 80 && x.identity === ID.tiefighter), a?.startsWith('<Ingress/80') ?? false, String(a));
   }
