@@ -77,6 +77,20 @@ const endpointRow = (): EndpointRow | undefined =>
 
 let ip = '';
 
+/**
+ * Sends requests (each with its own marker) until one is recorded as an L7
+ * flow: the policy map redirects within milliseconds, the proxy reloads with
+ * the new rules moments later, and until then a connection is not recorded.
+ * Every request must be answered (200) meanwhile.
+ */
+async function untilRecorded(from: string, prefix: string): Promise<void> {
+  let n = 0;
+  await until(`a request of the ${from} recorded at L7 (${prefix})`, () => {
+    assert.equal(request(from, ip, 'GET', `/v1/?${prefix}=${++n}`), 200);
+    return httpFlows(`${prefix}=`).length > 0;
+  }, 30_000, 500);
+}
+
 before(async () => {
   beeline(['lab', 'down', '--name', LAB, '-q']);
   beelineOk(['lab', 'up', '--name', LAB, '--nodes', '2', '-q']);
@@ -106,7 +120,8 @@ test('annotation and no policy: every request is answered and recorded as an L7 
   assert.deepEqual(row.problems.map((p) => [p.policy, p.path]), [['Pod/vis/deathstar', 'metadata.annotations[policy.cilium.io/proxy-visibility]']]);
   const get = beeline(['policy', 'get'], env);
   assert.match(get.stderr, /^Warning: node2: endpoint \d+ vis\/deathstar: Pod\/vis\/deathstar: .*<Egress\/53\/UDP\/DNS>: not honoured/m);
-  // Both ships are answered (no policy: the X-wing too), keep-alive or not.
+  await untilRecorded('tiefighter', 'warmup1');
+  // Both ships are answered (no policy: the X-wing too).
   assert.equal(request('tiefighter', ip, 'POST', '/v1/request-landing?vis=a1'), 200);
   assert.equal(request('xwing', ip, 'GET', '/v1/?vis=a2'), 200);
   assert.equal(request('xwing', ip, 'GET', '/no-such-path?vis=a3'), 404);
@@ -151,6 +166,7 @@ test('annotation with the L3/L4 policy: the tiefighter is recorded at L7, the X-
     return /redirected to proxy port/.test(t) ? t : undefined;
   }, 30_000);
   assert.match(trace, /L7 http rules of CiliumNetworkPolicy\/vis\/rule1/);
+  await untilRecorded('tiefighter', 'warmup3');
   assert.equal(request('tiefighter', ip, 'POST', '/v1/request-landing?vis=c1'), 200);
   assert.equal(request('xwing', ip, 'GET', '/v1/?vis=c2'), 0, 'the X-wing stays denied');
   const flows = await until('the tiefighter\'s request is an L7 flow', () => {
