@@ -148,7 +148,7 @@ function randomSequences(http: boolean): { steps: number; entriesSeen: number; d
       const ep: EndpointInfo = { id, identity, labels, namespace: labels.find((l) => l.key === 'io.kubernetes.pod.namespace')!.value, namedPorts: namedPorts(r) };
       // The L7 run: some endpoints carry a proxy-visibility annotation (ports with and without HTTP rules, one not honoured).
       if (http && r() < 0.4) {
-        const entries = some(r, ['<Ingress/80/TCP/HTTP>', '<Ingress/8001/TCP/HTTP>', '<Ingress/8004/ANY/HTTP>', '<Egress/53/UDP/DNS>']);
+        const entries = some(r, ['<Ingress/80/TCP/HTTP>', '<Ingress/8001/TCP/HTTP>', '<Ingress/8004/ANY/HTTP>', '<Egress/53/UDP/DNS>', '<Egress/8002/TCP/HTTP>']);
         if (entries.length) ep.visibility = parseProxyVisibility(entries.join(','), `Pod/${ep.namespace}/p${id}`);
       }
       return ep;

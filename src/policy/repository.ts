@@ -25,8 +25,8 @@
  *      EndpointPolicy.l7. updateEndpoint keeps them as an overlay over the
  *      resolved entries (recomputed when a rule has HTTP rules, or had).
  *      The endpoint's proxy-visibility ports are redirect ports too
- *      (visibility.ts); with them, ingress no rule enforces is enforced with
- *      default allow (origin visibility-annotation) in step 1.
+ *      (visibility.ts); with them, a direction no rule enforces is enforced
+ *      with default allow (origin visibility-annotation) in step 1.
  */
 import type { LabelSet } from '../identity/labels.js';
 import { ReservedIdentity } from '../identity/reserved.js';
@@ -415,8 +415,8 @@ function endpointKey(ep: EndpointInfo): string {
 
 /** What the engine makes of an endpoint's proxy-visibility annotation. */
 interface VisibilityUse {
-  /** Ingress redirect keys (TCP, port, /16); empty when nothing can be honoured. */
-  keys: L7PortKey[];
+  /** Redirect keys (TCP, port, /16) per direction; empty where nothing can be honoured. */
+  keys: Record<Direction, L7PortKey[]>;
   /** The annotation's own problems, and why it is not honoured here when it is not. */
   problems: PolicyProblem[];
 }
@@ -677,7 +677,7 @@ export class PolicyRepository {
         if (list) list.push(e);
         else m.set(e.identity, [e]);
       }
-      const r = computeRedirects(this.proxyPorts, (fn) => { for (const a of allows) fn(a.direction, a.identity, a.k, a.origin, a.http); }, (dir) => by[dir], { ingress: vis.keys });
+      const r = computeRedirects(this.proxyPorts, (fn) => { for (const a of allows) fn(a.direction, a.identity, a.k, a.origin, a.http); }, (dir) => by[dir], vis.keys);
       if (r.overlay.size) {
         const keys = new Set(entries.map((e) => entryKey(e)));
         entries = entries.map((e) => r.overlay.get(entryKey(e)) ?? e);
@@ -714,7 +714,7 @@ export class PolicyRepository {
       const enforcers = rules.filter((r) => r[dir]!.enforce).map((r) => r.origin);
       if (this.enforcement === 'always') enforcers.push(ENFORCEMENT_ALWAYS);
       // The visibility annotation alone: enforced (so the datapath looks the redirect up) with default allow.
-      const visibilityOnly = dir === 'ingress' && rules.length === 0 && enforcers.length === 0 && vis.keys.length > 0;
+      const visibilityOnly = rules.length === 0 && enforcers.length === 0 && vis.keys[dir].length > 0;
       if (rules.length === 0 && enforcers.length === 0 && !visibilityOnly) continue;
       // Rules in this direction make it enforced; only a rule that keeps default deny on makes it default deny.
       enforced[dir] = true;
@@ -732,15 +732,18 @@ export class PolicyRepository {
    * other than 'never'; otherwise none, and a warning saying why.
    */
   private visibilityOf(ep: EndpointInfo): VisibilityUse {
+    const keys: Record<Direction, L7PortKey[]> = { ingress: [], egress: [] };
     const v = ep.visibility;
-    if (!v) return { keys: [], problems: [] };
-    if (v.ingressHttp.length === 0) return { keys: [], problems: v.problems };
-    const why = this.enforcement === 'never' ? 'policy enforcement is never' : this.proxyPorts?.ingress === undefined ? 'this node has no L7 proxy for ingress' : undefined;
-    if (why) {
-      const path = v.problems[0]?.path ?? 'metadata.annotations[policy.cilium.io/proxy-visibility]';
-      return { keys: [], problems: [...v.problems, { severity: 'warning', policy: v.source, path, message: `not honoured: ${why}; ingress TCP ${v.ingressHttp.join(', ')} is not redirected and gives no L7 records` }] };
+    if (!v) return { keys, problems: [] };
+    const problems = [...v.problems];
+    for (const dir of ['ingress', 'egress'] as const) {
+      const ports = dir === 'ingress' ? v.ingressHttp : v.egressHttp;
+      if (ports.length === 0) continue;
+      const why = this.enforcement === 'never' ? 'policy enforcement is never' : this.proxyPorts?.[dir] === undefined ? `this node has no L7 proxy for ${dir}` : undefined;
+      if (why) problems.push({ severity: 'warning', policy: v.source, path: `metadata.annotations[${v.annotation}]`, message: `not honoured: ${why}; ${dir} TCP ${ports.join(', ')} is not redirected and gives no L7 records` });
+      else keys[dir] = ports.map((port) => ({ protocol: Proto.tcp, port, portPrefixLen: 16 }));
     }
-    return { keys: v.ingressHttp.map((port) => ({ protocol: Proto.tcp, port, portPrefixLen: 16 })), problems: v.problems };
+    return { keys, problems };
   }
 
   // ---- incremental, per endpoint ----
@@ -855,8 +858,8 @@ export class PolicyRepository {
       st.errors = dedupeProblems([...vis.problems, ...errors]);
     }
     let writes = st.resolve(new CookieMemo(this.cookies));
-    if (st.overlay.size || (this.proxyPorts && (st.hasHttp() || vis.keys.length))) {
-      writes = st.applyRedirects(computeRedirects(this.proxyPorts, st.walkAllows(), st.groups(), { ingress: vis.keys }), writes);
+    if (st.overlay.size || (this.proxyPorts && (st.hasHttp() || vis.keys.ingress.length || vis.keys.egress.length))) {
+      writes = st.applyRedirects(computeRedirects(this.proxyPorts, st.walkAllows(), st.groups(), vis.keys), writes);
     }
     return { policy: st.policy(), upserts: writes.upserts, deletes: writes.deletes };
   }

@@ -53,15 +53,14 @@ const L7 = cnp('empire', 'rule1', { endpointSelector: { matchLabels: { org: 'emp
 // ---- the annotation ----
 
 test("Cilium's syntax: one or more <Direction/port/L4/L7>, HTTP on ingress TCP honoured, the rest warned about", () => {
-  assert.deepEqual(parseProxyVisibility('<Ingress/80/TCP/HTTP>', SOURCE), { source: SOURCE, ingressHttp: [80], problems: [] });
+  assert.deepEqual(parseProxyVisibility('<Ingress/80/TCP/HTTP>', SOURCE), { source: SOURCE, annotation: PROXY_VISIBILITY_ANNOTATION, ingressHttp: [80], egressHttp: [], problems: [] });
   // Case-insensitive L7 protocol, as Cilium lowercases it; duplicates collapse.
   assert.deepEqual(parseProxyVisibility('<Ingress/8080/TCP/http>,<Ingress/80/TCP/Http>,<Ingress/80/TCP/HTTP>', SOURCE).ingressHttp, [80, 8080]);
   const v = parseProxyVisibility('<Ingress/80/TCP/HTTP>,<Egress/53/UDP/DNS>,<Egress/80/TCP/HTTP>,<Ingress/9092/TCP/Kafka>,<Ingress/81/UDP/HTTP>,<Ingress/82/ANY/HTTP>', SOURCE);
-  assert.deepEqual(v.ingressHttp, [80, 82]);
-  assert.deepEqual(v.problems.map((p) => [p.severity, p.policy, p.path]), Array(5).fill(['warning', SOURCE, PATH]));
+  assert.deepEqual([v.ingressHttp, v.egressHttp], [[80, 82], [80]]);
+  assert.deepEqual(v.problems.map((p) => [p.severity, p.policy, p.path]), Array(4).fill(['warning', SOURCE, PATH]));
   assert.deepEqual(v.problems.map((p) => p.message), [
     "<Egress/53/UDP/DNS>: not honoured: beeline's node proxy has no DNS parser yet; this traffic is not redirected and gives no L7 records",
-    '<Egress/80/TCP/HTTP>: not honoured: the datapath redirects ingress connections only; egress HTTP is not redirected and gives no L7 records',
     "<Ingress/9092/TCP/Kafka>: not honoured: beeline's node proxy has no Kafka parser yet; this traffic is not redirected and gives no L7 records",
     '<Ingress/81/UDP/HTTP>: not honoured: HTTP is redirected on TCP only',
     '<Ingress/82/ANY/HTTP>: only its TCP part is honoured: HTTP is redirected on TCP only, UDP 82 is not redirected',
@@ -83,7 +82,7 @@ test('an invalid annotation is ignored whole (as Cilium ignores it), with a warn
     ['<Ingress/80/TCP/HTTP>,<Ingress/80/ANY/Kafka>', /duplicate annotations with different L7 protocols http and kafka for 80\/TCP \(Ingress\)/],
   ] as const) {
     const v = parseProxyVisibility(text, SOURCE);
-    assert.deepEqual(v.ingressHttp, [], text);
+    assert.deepEqual([v.ingressHttp, v.egressHttp], [[], []], text);
     assert.equal(v.problems.length, 1, text);
     assert.equal(v.problems[0]!.path, PATH);
     assert.match(v.problems[0]!.message, why, text);
@@ -94,8 +93,8 @@ test('an invalid annotation is ignored whole (as Cilium ignores it), with a warn
 test("a pod's own annotation (or Cilium's alias) wins over its namespace's; the namespace's applies to pods without one", () => {
   const pod = (annotations?: Record<string, string>) => ({ metadata: { name: 'web', namespace: 'shop', ...(annotations ? { annotations } : {}) } });
   const ns = { metadata: { name: 'shop', annotations: { [PROXY_VISIBILITY_ANNOTATION]: '<Ingress/8080/TCP/HTTP>' } } };
-  assert.deepEqual(podProxyVisibility(pod(), ns), { source: 'Namespace/shop', ingressHttp: [8080], problems: [] });
-  assert.deepEqual(podProxyVisibility(pod({ [PROXY_VISIBILITY_ANNOTATION]: '<Ingress/80/TCP/HTTP>' }), ns), { source: 'Pod/shop/web', ingressHttp: [80], problems: [] });
+  assert.deepEqual(podProxyVisibility(pod(), ns), { source: 'Namespace/shop', annotation: PROXY_VISIBILITY_ANNOTATION, ingressHttp: [8080], egressHttp: [], problems: [] });
+  assert.deepEqual(podProxyVisibility(pod({ [PROXY_VISIBILITY_ANNOTATION]: '<Ingress/80/TCP/HTTP>' }), ns), { source: 'Pod/shop/web', annotation: PROXY_VISIBILITY_ANNOTATION, ingressHttp: [80], egressHttp: [], problems: [] });
   const alias = podProxyVisibility(pod({ 'io.cilium.proxy-visibility': '<Egress/53/UDP/DNS>' }), ns)!;
   assert.deepEqual([alias.source, alias.ingressHttp, alias.problems[0]!.path], ['Pod/shop/web', [], 'metadata.annotations[io.cilium.proxy-visibility]']);
   assert.equal(podProxyVisibility(pod({ other: 'x' }), { metadata: { name: 'shop' } }), undefined);
@@ -175,7 +174,7 @@ test('a deny beats the redirect; a policy with enableDefaultDeny off keeps its d
   assert.deepEqual(decide(pol, ID.tiefighter, TCP, 80).entry, any80);
 });
 
-test('not honoured without the ingress proxy or with enforcement never: nothing enforced, a warning says why', () => {
+test('not honoured without the proxy listener of the direction or with enforcement never: nothing enforced, a warning says why', () => {
   for (const [options, why] of [[{}, 'this node has no L7 proxy for ingress'], [{ proxyPorts: PROXY, enforcement: 'never' }, 'policy enforcement is never']] as const) {
     const r = repo([], options);
     const pol = r.computeEndpoint(deathstar('<Ingress/80/TCP/HTTP>,<Egress/53/UDP/DNS>'));
@@ -183,6 +182,21 @@ test('not honoured without the ingress proxy or with enforcement never: nothing 
     assert.deepEqual(pol.errors.map((p) => [p.policy, p.path]), [[SOURCE, PATH], [SOURCE, PATH]]);
     assert.match(pol.errors[0]!.message, /^<Egress\/53\/UDP\/DNS>: not honoured/);
     assert.equal(pol.errors[1]!.message, `not honoured: ${why}; ingress TCP 80 is not redirected and gives no L7 records`);
+  }
+  // An ingress proxy only: the egress part is not honoured, the ingress part is.
+  const pol = repo().computeEndpoint(deathstar('<Ingress/80/TCP/HTTP>,<Egress/8080/TCP/HTTP>'));
+  assert.deepEqual([pol.ingressEnforced, pol.egressEnforced], [true, false]);
+  assert.deepEqual(pol.errors.map((p) => p.message), ['not honoured: this node has no L7 proxy for egress; egress TCP 8080 is not redirected and gives no L7 records']);
+});
+
+test('egress with the egress listener: the pod\'s own HTTP requests to the port are redirected and recorded, nothing denied', () => {
+  const r = repo([], { proxyPorts: { ingress: 15001, egress: 15002 } });
+  const pol = r.computeEndpoint(deathstar('<Egress/80/TCP/HTTP>'));
+  assert.deepEqual([pol.ingressEnforced, pol.egressEnforced, pol.egressDefaultDeny], [false, true, false]);
+  assert.deepEqual(pol.l7, [{ direction: 'egress', port: 80, portPrefixLen: 16, identity: 0, parser: 'http', proxyPort: 15002, http: [{ origin: VIS, rules: [] }] }]);
+  for (const peer of [ID.xwing, 2]) for (const [proto, port] of [[TCP, 80], [TCP, 443], [UDP, 53]] as const) {
+    const d = lookupPolicy(pol.entries, 'egress', peer, proto, port, true);
+    assert.deepEqual([d.allowed, d.entry!.proxyPort], [true, proto === TCP && port === 80 ? 15002 : 0], `${peer} ${proto}/${port}`);
   }
 });
 

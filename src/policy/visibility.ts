@@ -13,10 +13,12 @@
  * DNS on egress and Kafka on ingress only, and one port/protocol/direction
  * named with two L7 protocols, is an invalid annotation.
  *
- * beeline honours `Ingress/<port>/TCP/HTTP` (and the TCP part of ANY): the
- * datapath redirects ingress only, and the node proxy speaks HTTP only. Every
- * other entry is reported as not honoured (never silently dropped); an
- * invalid annotation is ignored whole, as Cilium ignores it, and reported.
+ * beeline honours `<Ingress|Egress>/<port>/TCP/HTTP` (and the TCP part of
+ * ANY): the node proxy speaks HTTP only. A direction the node has no proxy
+ * listener for is reported by the engine (repository.ts); DNS, Kafka and
+ * HTTP over UDP/SCTP are reported as not honoured here (never silently
+ * dropped); an invalid annotation is ignored whole, as Cilium ignores it,
+ * and reported.
  *
  * Beyond Cilium: a Namespace may carry the same annotation; it applies to
  * every pod of the namespace that has no annotation of its own (a pod's own
@@ -43,8 +45,12 @@ const ENTRY_RE = new RegExp(`^${ENTRY}$`);
 export interface ProxyVisibility {
   /** Where the annotation is, printed as a problem's origin: `Pod/<ns>/<name>` or `Namespace/<ns>`. */
   source: string;
+  /** The annotation's key as written (the main name or Cilium's alias), for field paths. */
+  annotation: string;
   /** Ingress TCP ports to redirect to the node proxy as HTTP; sorted, unique. */
   ingressHttp: number[];
+  /** Egress TCP ports (the destination's) to redirect to the node proxy as HTTP; sorted, unique. */
+  egressHttp: number[];
   /** Warnings: an invalid annotation (ignored whole), entries beeline cannot honour. */
   problems: PolicyProblem[];
 }
@@ -66,11 +72,11 @@ export function parseProxyVisibility(value: string, source: string, name: string
   const path = `metadata.annotations[${name}]`;
   const problem = (message: string): PolicyProblem => ({ severity: 'warning', policy: source, path, message });
   const invalid = (why: string): ProxyVisibility => ({
-    source, ingressHttp: [],
+    source, annotation: name, ingressHttp: [], egressHttp: [],
     problems: [problem(`Invalid value: ${JSON.stringify(value)}: ${why}; the annotation is ignored (expected <Ingress|Egress/port/TCP|UDP|SCTP|ANY/HTTP|DNS|Kafka>[,...], e.g. <Ingress/80/TCP/HTTP>)`)],
   });
   if (!ANNOTATION_RE.test(value)) return invalid('does not match the proxy-visibility format');
-  const ports = new Set<number>();
+  const ports = { Ingress: new Set<number>(), Egress: new Set<number>() };
   const problems: PolicyProblem[] = [];
   /** direction/port/L4 → L7 protocol, for Cilium's duplicate check. */
   const seen = new Map<string, string>();
@@ -94,18 +100,15 @@ export function parseProxyVisibility(value: string, source: string, name: string
       problems.push(problem(`${entry}: not honoured: beeline's node proxy has no ${l7 === 'dns' ? 'DNS' : 'Kafka'} parser yet; this traffic is not redirected and gives no L7 records`));
       continue;
     }
-    if (direction === 'Egress') {
-      problems.push(problem(`${entry}: not honoured: the datapath redirects ingress connections only; egress HTTP is not redirected and gives no L7 records`));
-      continue;
-    }
     if (l4 === 'UDP' || l4 === 'SCTP') {
       problems.push(problem(`${entry}: not honoured: HTTP is redirected on TCP only`));
       continue;
     }
     if (l4 === 'ANY') problems.push(problem(`${entry}: only its TCP part is honoured: HTTP is redirected on TCP only, UDP ${port} is not redirected`));
-    ports.add(port);
+    ports[direction].add(port);
   }
-  return { source, ingressHttp: [...ports].sort((a, b) => a - b), problems: dedupe(problems) };
+  const sorted = (x: Set<number>) => [...x].sort((a, b) => a - b);
+  return { source, annotation: name, ingressHttp: sorted(ports.Ingress), egressHttp: sorted(ports.Egress), problems: dedupe(problems) };
 }
 
 /**
