@@ -214,6 +214,8 @@ interface Written {
   key: PolicyMapKey;
   verdict: number;
   cookie: number;
+  /** The value's proxy port: an entry that gains or loses its L7 redirect is rewritten although verdict and cookie stay. */
+  proxyPort: number;
 }
 
 export class KernelPolicy implements PolicyDatapath {
@@ -235,7 +237,7 @@ export class KernelPolicy implements PolicyDatapath {
     this.lxc = dp.map('bl_lxc', BL_ENDPOINT_KEY_CODEC, BL_ENDPOINT_INFO_CODEC);
     for (const [k, v] of this.policy.snapshot()) {
       const { epId, ...key } = decodePolicyKey(k);
-      this.epMirror(epId).set(keyText(key), { key, verdict: v.verdict, cookie: v.cookie });
+      this.epMirror(epId).set(keyText(key), { key, verdict: v.verdict, cookie: v.cookie, proxyPort: v.proxy_port });
     }
   }
 
@@ -271,10 +273,10 @@ export class KernelPolicy implements PolicyDatapath {
       if (seen.has(text)) throw new PolicyMapInvalidError(`policy map update of endpoint ${epId}: entry ${text} given twice`);
       seen.add(text);
       const key: PolicyMapKey = { direction: e.direction, identity: e.identity, protocol: e.protocol, port: e.port, portPrefixLen: e.portPrefixLen };
-      upserted.push([text, { key, verdict: value.verdict, cookie: value.cookie }]);
+      upserted.push([text, { key, verdict: value.verdict, cookie: value.cookie, proxyPort: value.proxy_port }]);
       const prev = mirror.get(text);
       if (!prev) size++;
-      if (!prev || prev.verdict !== value.verdict || prev.cookie !== value.cookie) writes.push([mapKey, value]);
+      if (!prev || prev.verdict !== value.verdict || prev.cookie !== value.cookie || prev.proxyPort !== value.proxy_port) writes.push([mapKey, value]);
     }
     // Deletes of keys the map holds and the update does not write again.
     const gone = new Map<string, PolicyMapKey>();

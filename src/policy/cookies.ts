@@ -25,8 +25,8 @@ export const ENFORCEMENT_ALWAYS: Origin = { kind: 'Builtin', name: 'enforcement-
 export const DEFAULT_ALLOW: Origin = { kind: 'Builtin', name: 'default-allow' };
 /**
  * The proxy-visibility annotation (EndpointInfo.visibility): the allow-all
- * entry of ingress that no policy enforces but the annotation sends through
- * the node proxy, and the L7 source that allows every request there.
+ * entry of a direction that no policy enforces but the annotation sends
+ * through the node proxy, and the L7 source that allows every request there.
  */
 export const VISIBILITY_ANNOTATION: Origin = { kind: 'Builtin', name: 'visibility-annotation' };
 

@@ -62,16 +62,17 @@
  *    the identity-0 sources). kafka, dns, l7proto, and http beside
  *    TLS/listener settings, stay L4 with the note.
  *  - L7 visibility without enforcement (EndpointInfo.visibility, the
- *    proxy-visibility annotation, visibility.ts): each of its ingress HTTP
- *    ports is a redirect port as if a rule had HTTP rules there, without
- *    allowing anything: the peers policy allows on it are redirected with
- *    their sources as above (`rules: []` where they have no HTTP rules), so
- *    every request they send is recorded and none is denied that policy
- *    allows. Ingress no policy enforces becomes enforced with default allow
- *    (the allow-all entry with origin visibility-annotation, whose source
- *    allows every request), so it still drops nothing. Needs the ingress
- *    proxy port; without it (or with enforcement 'never') the annotation is
- *    not honoured and says so in EndpointPolicy.errors.
+ *    proxy-visibility annotation, visibility.ts): each of its HTTP ports is
+ *    a redirect port of its direction as if a rule had HTTP rules there,
+ *    without allowing anything: the peers policy allows on it are
+ *    redirected with their sources as above (`rules: []` where they have no
+ *    HTTP rules), so every request they send is recorded and none is denied
+ *    that policy allows. A direction no policy enforces becomes enforced
+ *    with default allow (the allow-all entry with origin
+ *    visibility-annotation, whose source allows every request), so it still
+ *    drops nothing. Needs the direction's proxy port; without it (or with
+ *    enforcement 'never') that part is not honoured and says so in
+ *    EndpointPolicy.errors.
  *  - nodeSelector rules, toFQDNs, to/fromNodes, groups select nothing
  *    (warnings); fromRequires, authentication and unsupported peers in deny
  *    rules are errors. A policy with an error is rejected whole and its

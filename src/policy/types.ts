@@ -120,8 +120,8 @@ export interface EndpointInfo {
   namedPorts?: NamedPort[];
   /**
    * L7 visibility without enforcement (the proxy-visibility annotation of its
-   * pod or namespace, parsed by parseProxyVisibility): its ingress HTTP ports
-   * go through the node proxy for records only. Ingress not enforced by any
+   * pod or namespace, parsed by parseProxyVisibility): its HTTP ports go
+   * through the node proxy for records only. A direction not enforced by any
    * policy becomes enforced with default allow (origin visibility-annotation);
    * an enforced one keeps what it allows and denies, and its allowed traffic
    * on those ports is redirected too. Its problems join EndpointPolicy.errors.
