@@ -18,7 +18,7 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine clean
+.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 clean
 
 setup:
 	@bash scripts/setup.sh
@@ -108,6 +108,10 @@ bench-observer: setup build
 # The L7 HTTP engine choice (issue 12): HAProxy vs a TypeScript proxy on node:http, load and probes, in a private network namespace: about 6 minutes (9 with --rounds 5).
 bench-http-engine: setup build
 	@flock /tmp/beeline-heavy.lock node dist/bench/http-engine.js
+
+# L7 HTTP policy through the node proxy vs none, L4 and HAProxy as a plain reverse proxy (issue 12), in a 2-node lab: about 9 minutes.
+bench-http-l7: setup build
+	@flock /tmp/beeline-heavy.lock node dist/bench/http-l7.js
 
 clean:
 	rm -rf dist build

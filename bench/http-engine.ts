@@ -70,6 +70,7 @@ import { repoRoot } from '../src/common/version.js';
 import { addNetns, delNetns, netnsExists } from '../src/lab/netns.js';
 import { parseWrk, wrkArgv, wrkScript, type WrkResult } from '../src/lab/wrk.js';
 import type { HttpRule } from './proto/http-proxy.js';
+import { haproxyAclConfig } from './haproxy-acl.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
@@ -147,45 +148,9 @@ http {
 `;
 }
 
-/**
- * HAProxy as a plain reverse proxy (one thread) with the rules as ACLs, or
- * none: each rule is two regex ACLs (method, path: anchored, so a full match
- * as Cilium's rules are), an allowed request passes the first `allow`, the
- * rest get the 403. `path` is the request target without its query, as the
- * TypeScript prototype matches it.
- */
-function haproxyConfig(port: number, upstream: number, rules: HttpRule[] | undefined, matchLimit?: number): string {
-  // (*LIMIT_MATCH=n) at a pattern's start lowers PCRE2's match limit for that pattern (JIT included);
-  // HAProxy 2.6 has no setting for it and counts a match error as no match.
-  const limit = matchLimit ? `(*LIMIT_MATCH=${matchLimit})` : '';
-  const q = (re: string) => {
-    if (re.includes("'")) throw new Error(`haproxy config: pattern ${re} holds a single quote`);
-    return `'${limit}^(?:${re})$'`;
-  };
-  const acls = (rules ?? []).flatMap((r, i) => [
-    ...(r.method ? [`  acl r${i}_method method -m reg ${q(r.method)}`] : []),
-    ...(r.path ? [`  acl r${i}_path path -m reg ${q(r.path)}`] : []),
-    `  http-request allow if ${[r.method ? `r${i}_method` : '', r.path ? `r${i}_path` : ''].filter(Boolean).join(' ') || 'TRUE'}`,
-  ]);
-  return `# Written by bench/http-engine.ts.
-global
-  nbthread 1
-  maxconn 8192
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 120s
-  timeout server 120s
-  timeout http-keep-alive 120s
-  option http-keep-alive
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:${port}
-${rules ? [...acls, `  http-request return status 403 content-type text/plain string "Access denied\\r\\n"`].join('\n') + '\n' : ''}  default_backend be
-backend be
-  server s1 127.0.0.1:${upstream}
-`;
-}
+/** HAProxy as a plain reverse proxy on 127.0.0.1:port, the rules as ACLs (bench/haproxy-acl.ts). */
+const haproxyConfig = (port: number, upstream: number, rules: HttpRule[] | undefined, matchLimit?: number) =>
+  haproxyAclConfig({ bind: `127.0.0.1:${port}`, upstream: `127.0.0.1:${upstream}`, rules, ...(matchLimit ? { matchLimit } : {}), writtenBy: 'bench/http-engine.ts' });
 
 // ---------------------------------------------------------------------------
 // Processes (inside the namespace)

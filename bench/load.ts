@@ -136,8 +136,8 @@ export function pinnedFor<T>(c: LoadConfig, labs: string[], fn: () => T): T {
   }
 }
 
-/** CPU time used so far by a lab's cgroup (`sub` of it), µs (cgroup v2 cpu.stat). */
-function cgroupCpuUs(lab: string, sub: string): number {
+/** CPU time used so far by a lab's cgroup (`sub` of it), µs (cgroup v2 cpu.stat); NaN when it is gone. */
+export function cgroupCpuUs(lab: string, sub: string): number {
   try {
     const m = /^usage_usec (\d+)$/m.exec(readFileSync(join(cgroupPath(lab, sub), 'cpu.stat'), 'utf8'));
     return m ? Number(m[1]) : NaN;
@@ -185,15 +185,26 @@ function busyShare(a: [number, number][], b: [number, number][]): number[] {
 
 let scriptSeq = 0;
 
+/** What one wrk measurement asks for beyond the LoadConfig (wrk only). */
+export interface RunOptions {
+  /** The request's path (default "/"). */
+  path?: string;
+  /** wrk threads when fewer than the connections (keep-alive load on one server: `-t 1 -c 32`). */
+  threads?: number;
+  /** Pacing: requests per second per thread (src/lab/wrk.ts's send slots); unpaced without. */
+  ratePerThread?: number;
+}
+
 /** One measurement: the generator against `targets` ("ip:port") from `where`. */
-export function runLoad(c: LoadConfig, where: Where, targets: string[]): LoadResult {
+export function runLoad(c: LoadConfig, where: Where, targets: string[], o: RunOptions = {}): LoadResult {
   const timeoutMs = (c.seconds + 60) * 1000;
   let argv: string[];
   if (c.generator === 'wrk') {
     const script = join(c.tmp, `wrk-${process.pid}-${++scriptSeq}.lua`);
-    writeFileSync(script, wrkScript(targets));
-    argv = wrkArgv({ targets, connections: c.connections, seconds: c.seconds, close: c.close, script, ...(c.pin ? { cpu: GEN_CPU } : {}) });
+    writeFileSync(script, wrkScript(targets, { ...(o.path !== undefined ? { path: o.path } : {}), ...(o.ratePerThread !== undefined ? { ratePerThread: o.ratePerThread } : {}) }));
+    argv = wrkArgv({ targets, connections: c.connections, ...(o.threads !== undefined ? { threads: o.threads } : {}), seconds: c.seconds, close: c.close, script, ...(c.pin ? { cpu: GEN_CPU } : {}) });
   } else {
+    if (o.path !== undefined || o.threads !== undefined || o.ratePerThread !== undefined) throw new Error('runLoad: a path, threads or pacing need the wrk generator');
     argv = [...(c.pin ? ['taskset', '-c', String(GEN_CPU)] : []), BIN, 'loadgen', '--targets', targets.join(','), '--concurrency', String(c.connections), '--duration', `${c.seconds}s`, '-o', 'json'];
   }
   // Packet-level: the pod's network namespace, but this process's cgroup, outside the node's:

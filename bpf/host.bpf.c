@@ -163,19 +163,37 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 		}
 	}
 
-	/* Tunnel mode: the node's own packets to another node's pods (the route
+	/* What the node itself sends (no ingress interface; forwarded packets
+	 * keep their path). dir is a constant: ingress has none of it.
+	 *
+	 * The node proxy's upstream connection on behalf of a local pod (egress
+	 * L7 rules) carries the pod's address (usesrc clientip) and leaves as the
+	 * pod's own packets would, with the pod's identity; its conntrack entry,
+	 * in the pod's egress direction, flags it so that the replies go back to
+	 * the proxy's socket, not into the pod.
+	 *
+	 * Tunnel mode: the node's own packets to another node's pods (the route
 	 * to each remote pod CIDR points at that node over the uplink) go
 	 * through the tunnel as pods' packets do, with the host identity, which
-	 * the receiving node reads as remote-node. Only what the node itself
-	 * sends (no ingress interface): forwarded packets keep their path. A
-	 * node address has no tunnel endpoint, so the tunnel's own outer
-	 * packets pass here untouched. dir is a constant: ingress has none of it. */
-	if (dir == BL_DIR_EGRESS && bl_config.routing_mode == BL_ROUTING_TUNNEL &&
-	    pkt.l3_proto == bpf_htons(ETH_P_IP) && skb->ingress_ifindex == 0) {
-		struct bl_remote_endpoint_info *remote = ipcache_lookup4(pkt.daddr);
+	 * the receiving node reads as remote-node. A node address has no tunnel
+	 * endpoint, so the tunnel's own outer packets pass here untouched. */
+	if (dir == BL_DIR_EGRESS && pkt.l3_proto == bpf_htons(ETH_P_IP) && skb->ingress_ifindex == 0) {
+		struct bl_remote_endpoint_info *remote;
+		__u32 identity = BL_IDENTITY_HOST;
 
+		if (proxy_sent(skb, &pkt)) {
+			struct bl_endpoint_info *ep = lookup_ip4_endpoint(pkt.saddr);
+
+			if (ep) {
+				ret = proxy_upstream_ct4(skb, &pkt);
+				if (IS_DROP(ret))
+					return send_drop(skb, -ret, dir, &pkt);
+				identity = ep->sec_identity;
+			}
+		}
+		remote = bl_config.routing_mode == BL_ROUTING_TUNNEL ? ipcache_lookup4(pkt.daddr) : NULL;
 		if (remote && remote->tunnel_endpoint) {
-			ret = encap_and_redirect4(skb, remote->tunnel_endpoint, tunnel_vni(BL_IDENTITY_HOST));
+			ret = encap_and_redirect4(skb, remote->tunnel_endpoint, tunnel_vni(identity));
 			if (IS_DROP(ret))
 				return send_drop(skb, -ret, dir, &pkt);
 			metrics_update(BL_REASON_FORWARDED, dir, skb->len);

@@ -168,8 +168,6 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
 		/* Every packet that is not a reply: a policy change cuts an
 		 * established connection on its next packet. */
-		/* Egress L7 rules are not redirected yet: the agent gives the
-		 * policy engine no egress proxy port, so no entry has one. */
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, src, BL_DIR_EGRESS, peer,
 				     dst ? dst->ep_id : 0, tm, &proxy_port);
 		if (IS_DROP(ret))
@@ -184,6 +182,22 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	trace = trace_wanted_ct(ct.report);
 	if (trace)
 		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
+
+	/* Egress L7 rules: the node proxy takes the connection here, at the
+	 * source's node, wherever its destination is. */
+	if (proxy_port) {
+		ret = proxy_assign4(skb, pkt, &tuple, proxy_port);
+		if (IS_DROP(ret))
+			return ret;
+		if (trace) {
+			struct trace_meta to = *tm;
+
+			/* As Cilium's TO_PROXY: dst_id is the proxy port. */
+			to.dst_id = proxy_port;
+			send_trace_notify_meta(skb, BL_TRACE_TO_PROXY, &to, pkt);
+		}
+		return CTX_ACT_OK;
+	}
 
 	if (dst) {
 		ret = ipv4_local_delivery(skb, pkt, dst, TRACE_POINT_NONE, tm, 0);
@@ -311,13 +325,17 @@ int bl_to_container(struct __sk_buff *skb)
 						     tm.src_identity, peer_ep, &tm, &proxy_port);
 				if (IS_DROP(ret))
 					return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
-				/* A port with L7 rules: the node proxy's upstream side is
-				 * what those rules let through (its replies go back to it).
-				 * The node's own connections cannot be handed to the proxy
-				 * here (tc egress): they pass on their L3/L4 verdict. */
-				if (proxy_port && proxy_sent(skb, &pkt))
-					ct.flags = BL_CT_F_FROM_PROXY;
+				/* A port with L7 rules (proxy_port) lets through on its
+				 * L3/L4 verdict what comes from here: the node proxy's
+				 * upstream side (the proxy applied the rules, those of this
+				 * endpoint's ingress too when it took the connection at the
+				 * source's egress), and the node's own connections, which
+				 * cannot be handed to the proxy at tc egress. */
 			}
+			/* The proxy's upstream connection (ingress or egress L7 rules):
+			 * the endpoint's replies go back to the proxy's socket. */
+			if (proxy_sent(skb, &pkt))
+				ct.flags = BL_CT_F_FROM_PROXY;
 			if (ct.reason == BL_TRACE_REASON_POLICY) {
 				ret = ct_create4(skb, &pkt, &tuple, &ct);
 				if (IS_DROP(ret))

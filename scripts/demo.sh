@@ -95,11 +95,6 @@ run $B exec -n empire tiefighter -- cat /etc/resolv.conf
 DS=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).items[0];console.log(p.metadata.name+" "+p.status.podIP)})')
 DS_POD=${DS% *}; DS_IP=${DS#* }
 run $B exec -n empire tiefighter -- curl -s -XPOST "http://$DS_IP/v1/request-landing"
-run $B exec -n empire tiefighter -- curl -s -XPUT "http://$DS_IP/v1/exhaust-port" || true
-echo "(the deathstar's process dies after that, as the real image's does; its kubelet restarts it)"
-sleep 4
-run $B get pods -n empire -l class=deathstar
-run $B logs -n empire "$DS_POD" -p --tail 3
 
 say "4e. Two namespaces, Deployments with probes, bare pods, Services: spread over both nodes; namespace labels make identities"
 run $B apply -f examples/workloads.yaml
@@ -280,6 +275,21 @@ spec:
       rules:
         http: [{method: PUT, path: '/v1/(exhaust)-port/\1'}]
 EOF2
+
+say "4j. L7 HTTP policy, for real: rule1's rules.http (POST /v1/request-landing only) is enforced by the node's proxy (HAProxy, one per node, never a sidecar); the datapath hands it exactly the connections an L7 rule covers"
+echo "\$ beeline exec -n empire tiefighter -- curl -XPOST http://deathstar/v1/request-landing --next -XPUT http://deathstar/v1/exhaust-port --next -XPOST http://deathstar/v1/request-landing   (one keep-alive connection)"
+W=' [HTTP %{http_code}, new connections: %{num_connects}]\n'
+$B exec -n empire tiefighter -- curl -s -w "$W" -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing --next -s -w "$W" -XPUT http://deathstar.empire.svc.cluster.local/v1/exhaust-port --next -s -w "$W" -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing
+echo "(the PUT never reached the deathstar: its process, which dies on exhaust-port as the real image's does, has not restarted)"
+run $B get pods -n empire -l class=deathstar
+DS_NODE=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].spec.nodeName))')
+echo "(the policy map: the deathstar's port 80 entries carry the proxy port, as cilium bpf policy get prints it)"
+$B bpf policy get --node "$DS_NODE" | grep -E "PROXY PORT|80/TCP"
+run $B policy trace --src-pod empire/tiefighter --dst-pod "empire/$DS_POD" --dport 80/TCP
+echo "(flows: the connection REDIRECTED to the proxy, then each request and response as an L7 flow; the 403 names no server: the proxy answered)"
+run $B observe --namespace empire --verdict REDIRECTED --last 2
+run $B observe --namespace empire --protocol http --last 6
+run $B observe --namespace empire --http-status 403 --last 1 -o json
 
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1

@@ -210,6 +210,21 @@ export class Agent {
       datapath: { state: 'ok', mode: dp.mode, routing: this.config.routing, attachments: dp.attachments, maps: dp.maps, events: dp.events },
       endpoints: { count: this.endpoints.list().length },
       nodes: { count: this.remoteNodes.size },
+      ...(this.proxy ? { proxy: this.proxyStatus(this.proxy) } : {}),
+    };
+  }
+
+  private proxyStatus(p: NodeProxy): NonNullable<AgentStatus['proxy']> {
+    const s = p.stats;
+    return {
+      state: s.lastError ? 'failing' : 'ok',
+      ingressPort: p.config.ingressPort,
+      ...(p.config.egressPort !== undefined ? { egressPort: p.config.egressPort } : {}),
+      redirects: this.redirects.reduce((n, e) => n + e.l7.length, 0),
+      renders: s.renders,
+      reloads: s.reloads,
+      ...(s.lastReload ? { lastReload: s.lastReload } : {}),
+      ...(s.lastError ? { message: s.lastError } : {}),
     };
   }
 
@@ -362,8 +377,8 @@ export class Agent {
       },
       {
         enforcement: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, allowLocalhost: true, policyMapMax: c.policyMapMax ?? 16384,
-        // Ingress only: the datapath hands ingress connections to the proxy; egress HTTP rules stay L4 (a note at apply).
-        ...(c.proxy ? { proxyPorts: { ingress: c.proxy.ingressPort } } : {}),
+        // The datapath hands connections to the proxy at the destination's node (ingress) and the source's (egress).
+        ...(c.proxy ? { proxyPorts: { ingress: c.proxy.ingressPort, ...(c.proxy.egressPort !== undefined ? { egress: c.proxy.egressPort } : {}) } } : {}),
       },
     );
     try {

@@ -32,24 +32,25 @@ export interface EndpointRedirects {
 }
 
 /**
- * The proxy's rule set: every local endpoint's ingress HTTP redirects, by
+ * The proxy's rule set: every local endpoint's HTTP redirects, by direction,
  * endpoint address, port and peer identity (ranges expanded to their ports).
+ * Egress ones only with an egress listener.
  */
 export function proxyRuleSet(cfg: NodeProxyConfig, endpoints: readonly EndpointRedirects[], identities: ProxyRuleSet['identities'], log?: Logger): ProxyRuleSet {
   const redirects: ProxyRuleSet['redirects'] = [];
   for (const ep of endpoints) {
     for (const r of ep.l7) {
-      if (r.direction !== 'ingress' || r.parser !== 'http') continue;
+      if (r.parser !== 'http' || (r.direction === 'egress' && cfg.egressPort === undefined)) continue;
       const count = 1 << (16 - r.portPrefixLen);
       if (count > MAX_RANGE_PORTS) {
         log?.warn('L7 redirect of a port range too large for the proxy: its requests are denied', { endpoint: ep.ipv4, port: r.port, portPrefixLen: r.portPrefixLen });
         continue;
       }
-      for (let p = r.port; p < r.port + count; p++) redirects.push({ direction: 'ingress', endpointIp: ep.ipv4, port: p, identity: r.identity, http: r.http });
+      for (let p = r.port; p < r.port + count; p++) redirects.push({ direction: r.direction, endpointIp: ep.ipv4, port: p, identity: r.identity, http: r.http });
     }
   }
   return {
-    listeners: [{ direction: 'ingress', port: cfg.ingressPort }],
+    listeners: [{ direction: 'ingress', port: cfg.ingressPort }, ...(cfg.egressPort !== undefined ? [{ direction: 'egress' as const, port: cfg.egressPort }] : [])],
     redirects,
     identities,
     logTarget: `127.0.0.1:${cfg.accessLogPort}`,

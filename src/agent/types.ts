@@ -222,6 +222,8 @@ export interface NodeProxyConfig {
   masterSocket: string;
   /** The transparent HTTP listener for ingress redirects, in the node's namespace. */
   ingressPort: number;
+  /** The transparent HTTP listener for egress redirects (absent: egress HTTP rules stay L4, with a warning). */
+  egressPort?: number;
   /** UDP port on the node's loopback where the proxy sends its access records (the agent listens). */
   accessLogPort: number;
 }

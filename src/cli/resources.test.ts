@@ -41,11 +41,11 @@ test('describe prints metadata then flattened spec', () => {
 test('apply checks policies with the agents\' engine: what no agent would accept is an error, what cannot be enforced as written a warning', () => {
   const cnp = (name: string, spec: unknown) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: 'shop', name }, spec });
   const objects = [
-    // Ingress HTTP rules go to the node proxy (no warning); egress ones are still enforced as their L4 part.
+    // HTTP rules go to the node proxy (no warning); Kafka rules are still enforced as their L4 part.
     cnp('l7', {
       endpointSelector: {},
       ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/public' }] } }] }],
-      egress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET' }] } }] }],
+      egress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET' }] } }, { ports: [{ port: '9092', protocol: 'TCP' }], rules: { kafka: [{ topic: 'orders' }] } }] }],
     }),
     cnp('requires', { endpointSelector: {}, ingress: [{ fromRequires: [{ matchLabels: { env: 'prod' } }] }] }),
     cnp('fqdn', { endpointSelector: {}, egress: [{ toFQDNs: [{ matchName: 'example.com' }] }] }),
@@ -56,7 +56,7 @@ test('apply checks policies with the agents\' engine: what no agent would accept
   const { errors, warnings } = policyIssues(objects, ['f.yaml#1', 'f.yaml#2', 'f.yaml#3', 'f.yaml#4', 'f.yaml#5']);
   assert.deepEqual(errors.map((e) => [e.source, e.name, e.path]), [['f.yaml#2', 'requires', 'spec.ingress[0].fromRequires'], ['f.yaml#5', 'log', 'spec.ingress[0].toPorts[0].rules.http']]);
   assert.match(errors[1]!.message, /node proxy cannot enforce it: rules\.http\[0\]\.headerMatches\[0\]\.mismatch: LOG/);
-  assert.deepEqual(warnings.map((w) => [w.source, w.name, w.path]), [['f.yaml#1', 'l7', 'spec.egress[0].toPorts[0].rules'], ['f.yaml#3', 'fqdn', 'spec.egress[0].toFQDNs']]);
+  assert.deepEqual(warnings.map((w) => [w.source, w.name, w.path]), [['f.yaml#1', 'l7', 'spec.egress[0].toPorts[1].rules'], ['f.yaml#3', 'fqdn', 'spec.egress[0].toFQDNs']]);
   assert.match(warnings[0]!.message, /enforced as their L4 part/);
 });
 

@@ -27,7 +27,7 @@ import { readState, resolveLabName } from '../lab/state.js';
 import { openEtcdStore } from '../store/etcd.js';
 import { deleteObject } from '../store/graceful.js';
 import type { ObjectInput, Store, StoreObject } from '../store/store.js';
-import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, validateBatch, type KindInfo } from '../k8s/index.js';
+import { kindOf, loadManifests, requireKind, sourceLabel, unknownKindMessage, validateBatch, type KindInfo, type ManifestDoc } from '../k8s/index.js';
 import { labOption } from './options.js';
 import { age, parseOutput, printError, table, toJSON, toYAML } from './output.js';
 import { displayStatus } from '../lab/podstatus.js';
@@ -130,8 +130,8 @@ export function policyIssues(objects: readonly { kind: string; metadata: { names
     const at = { source: sources[i] ?? '', kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
     for (const p of visibilityIssues(o)) warnings.push({ ...at, ...p });
     if (!POLICY_KINDS.has(o.kind)) return;
-    // As every agent compiles it: ingress HTTP rules go to the node proxy, egress ones are enforced at L4 (a warning).
-    for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: false } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
+    // As every agent compiles it: HTTP rules go to the node proxy.
+    for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: true } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
     for (const p of proxyRuleIssues(o)) errors.push({ ...at, ...p });
   });
   return { errors, warnings };
@@ -152,26 +152,26 @@ function visibilityIssues(o: { kind: string; metadata: { namespace?: string; nam
 }
 
 /**
- * Ingress `rules.http` the node proxy cannot enforce as written (src/l7/http/haproxy.ts refuses
+ * `rules.http` the node proxy cannot enforce as written (src/l7/http/haproxy.ts refuses
  * them: a LOG mismatch action, a header value with a comma, …): errors at apply, as the agents'
  * proxies would refuse them.
  */
 function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name: string } } & Record<string, unknown>): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   const origin = { kind: o.kind as OriginKind, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata.name };
-  const spec = (o.spec ?? {}) as { ingress?: unknown };
-  const specs = Array.isArray(o.specs) ? (o.specs as { ingress?: unknown }[]).map((s, i) => [s, `specs[${i}]`] as const) : [[spec, 'spec'] as const];
-  for (const [s, sp] of specs) {
-    const ingress = Array.isArray(s?.ingress) ? (s.ingress as { toPorts?: unknown }[]) : [];
-    ingress.forEach((rule, i) => {
+  const spec = (o.spec ?? {}) as Record<string, unknown>;
+  const specs = Array.isArray(o.specs) ? (o.specs as Record<string, unknown>[]).map((s, i) => [s, `specs[${i}]`] as const) : [[spec, 'spec'] as const];
+  for (const [s, sp] of specs) for (const dir of ['ingress', 'egress'] as const) {
+    const rules = Array.isArray(s?.[dir]) ? (s[dir] as { toPorts?: unknown }[]) : [];
+    rules.forEach((rule, i) => {
       const toPorts = Array.isArray(rule?.toPorts) ? (rule.toPorts as { rules?: { http?: unknown } }[]) : [];
       toPorts.forEach((tp, j) => {
         const http = tp?.rules?.http;
         if (!Array.isArray(http) || http.length === 0) return;
         try {
           renderHaproxy({
-            listeners: [{ direction: 'ingress', port: 1 }],
-            redirects: [{ direction: 'ingress', endpointIp: '10.0.0.1', port: 80, identity: 0, http: [{ rules: http as HttpRuleSpec[], origin }] }],
+            listeners: [{ direction: dir, port: 1 }],
+            redirects: [{ direction: dir, endpointIp: '10.0.0.1', port: 80, identity: 0, http: [{ rules: http as HttpRuleSpec[], origin }] }],
             identities: [],
             logTarget: '127.0.0.1:1',
             stateDir: '/nonexistent',
@@ -180,12 +180,29 @@ function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name
           if (!(e instanceof HttpRuleError)) throw e;
           // The error names the policy first; the line names it already.
           const why = e.message.replace(/^[^:]+\/[^:]+: /, '');
-          out.push({ path: `${sp}.ingress[${i}].toPorts[${j}].rules.http`, message: `Unsupported value: the node proxy cannot enforce it: ${why}` });
+          out.push({ path: `${sp}.${dir}[${i}].toPorts[${j}].rules.http`, message: `Unsupported value: the node proxy cannot enforce it: ${why}` });
         }
       });
     });
   }
   return out;
+}
+
+/**
+ * kubectl apply -n: namespaced objects without a namespace get `ns`; one
+ * that names another namespace is refused (kubectl's "the namespace from the
+ * provided object … does not match"), before anything is written.
+ */
+export function applyNamespace(docs: readonly ManifestDoc[], ns: string): void {
+  for (const d of docs) {
+    const o = d.object;
+    if (!kindOf(String(o.apiVersion ?? ''), String(o.kind ?? ''))?.namespaced) continue;
+    const meta = (isRecord(o.metadata) ? o.metadata : (o.metadata = {})) as Record<string, unknown>;
+    if (meta.namespace === undefined || meta.namespace === '') meta.namespace = ns;
+    else if (meta.namespace !== ns) {
+      throw new UsageError(`${sourceLabel(d.source)}: the namespace from the provided object "${String(meta.namespace)}" does not match the namespace "${ns}"`, `pass --namespace=${String(meta.namespace)}, or leave the namespace out of the manifest`);
+    }
+  }
 }
 
 function docKind(o: Record<string, unknown>): KindInfo {
@@ -405,9 +422,11 @@ export function registerResources(program: Command): void {
     .description("create or update resources in the lab's store from manifests (kubectl apply); atomic per file")
     .requiredOption('-f, --filename <path>', 'a manifest file, a directory of them, or - for standard input')
     .option('-R, --recursive', 'read directories recursively')
+    .option('-n, --namespace <ns>', 'namespace for namespaced objects that name none (one that names another is refused, as kubectl does)')
     .addOption(labOption())
-    .action(async (o: { filename: string; recursive?: boolean; lab?: string }) => {
+    .action(async (o: { filename: string; recursive?: boolean; namespace?: string; lab?: string }) => {
       const files = loadManifests(o.filename, { recursive: !!o.recursive });
+      if (o.namespace !== undefined) for (const f of files) applyNamespace(f.docs, o.namespace);
       const serviceCIDR = readState(resolveLabName(o.lab))!.plan.serviceCIDR;
       await withStore(o.lab, async (store) => {
         let failed = false;

@@ -22,6 +22,8 @@ function printStatus(s: AgentStatus): void {
     ['BPF maps', s.datapath.maps.map((m) => `${m.name} ${m.entries}/${m.maxEntries}`).join(', ') || 'none'],
     ['Monitor events', `${s.datapath.events.read} read, ${s.datapath.events.lost} lost`],
     ['Endpoints', String(s.endpoints.count)],
+    // As cilium status's "Proxy Status": the node's L7 proxy, its listeners and the redirects in its rules.
+    ['Proxy', s.proxy ? `${ok(s.proxy.state === 'ok')}   HAProxy (its own process), listeners ingress :${s.proxy.ingressPort}${s.proxy.egressPort ? ` egress :${s.proxy.egressPort}` : ''}, ${s.proxy.redirects} redirects, ${s.proxy.reloads} reloads${s.proxy.message ? ` (${s.proxy.message})` : ''}` : 'Disabled'],
     ['Agent', `beeline ${s.version}, pid ${s.pid}, up ${age(s.uptimeSeconds)}`],
   ];
   for (const [k, v] of lines) process.stdout.write(`${(k + ':').padEnd(16)}${v}\n`);

@@ -130,6 +130,11 @@ test('KernelPolicy: apply writes upserts, skips unchanged entries (their counter
   p.apply(5, { upserts: [allow({ cookie: 2 })], deletes: [{ direction: 'egress', identity: 9, protocol: 0, port: 0, portPrefixLen: 0 }] });
   assert.deepEqual(p.entries(5).map((r) => [r.direction, r.cookie]), [['ingress', 2]]);
   assert.equal(p.entries().length, 2);
+  // An entry that gains or loses its L7 redirect is rewritten: verdict and cookie alone do not say it is unchanged.
+  p.apply(5, { upserts: [allow({ cookie: 2, proxyPort: 15001 })], deletes: [] });
+  assert.deepEqual(p.entries(5).map((r) => [r.cookie, r.proxyPort]), [[2, 15001]]);
+  p.apply(5, { upserts: [allow({ cookie: 2, proxyPort: 0 })], deletes: [] });
+  assert.deepEqual(p.entries(5).map((r) => [r.cookie, r.proxyPort]), [[2, 0]]);
 
   // A fresh instance learns what the map holds.
   const again = new KernelPolicy(dp, { policyMapMax: 3 });

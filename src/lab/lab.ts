@@ -125,6 +125,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The node proxy's transparent HTTP listener (ingress redirects), in each node's namespace. */
 export const LAB_PROXY_INGRESS_PORT = 15001;
+/** … and its listener for egress redirects (HTTP rules of a pod's egress, at the pod's node). */
+export const LAB_PROXY_EGRESS_PORT = 15002;
 /** Where each node's proxy sends its access records: UDP on the node's loopback, where the agent listens. */
 export const LAB_PROXY_ACCESSLOG_PORT = 4250;
 
@@ -264,7 +266,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       mkdirSync(pinDir, { recursive: true });
       // The node's L7 proxy: its own supervised process (like cilium-envoy), started before the agent
       // with the rules of no policy; the agent renders its configuration from then on and reloads it.
-      const proxy: NodeProxyConfig = { stateDir: join(ndir, 'proxy'), masterSocket: join(ndir, 'proxy', 'master.sock'), ingressPort: LAB_PROXY_INGRESS_PORT, accessLogPort: LAB_PROXY_ACCESSLOG_PORT };
+      const proxy: NodeProxyConfig = { stateDir: join(ndir, 'proxy'), masterSocket: join(ndir, 'proxy', 'master.sock'), ingressPort: LAB_PROXY_INGRESS_PORT, egressPort: LAB_PROXY_EGRESS_PORT, accessLogPort: LAB_PROXY_ACCESSLOG_PORT };
       writeProxyFiles(proxy, proxyRuleSet(proxy, [], []));
       const proxyConfigPath = join(ndir, 'proxy.json');
       writeFileSync(proxyConfigPath, JSON.stringify({ node: n.name, ...proxy }, null, 2));

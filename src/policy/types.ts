@@ -161,8 +161,8 @@ export interface PolicyOptions {
    * `rules.http` is enforced by redirecting the allowed traffic of its port
    * to the proxy (entries with proxyPort, EndpointPolicy.l7). Absent: HTTP
    * rules are enforced as their L4 part (with a note), no redirects. A
-   * direction without a port (the agent's datapath redirects ingress only,
-   * for now) keeps that direction's HTTP rules as their L4 part, with the note.
+   * direction without a port (an agent whose proxy has no listener for it)
+   * keeps that direction's HTTP rules as their L4 part, with the note.
    */
   proxyPorts?: { ingress?: number; egress?: number };
 }

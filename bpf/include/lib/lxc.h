@@ -85,6 +85,21 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 	if (IS_DROP(ret))
 		return ret;
 	if (ct.reason == BL_TRACE_REASON_CT_REPLY) {
+		/* The answer to the node proxy's upstream connection on behalf
+		 * of this endpoint (its egress L7 rules): to the proxy's socket. */
+		if (ct.flags & BL_CT_F_FROM_PROXY) {
+			ret = proxy_assign4(skb, pkt, &tuple, 0);
+			if (IS_DROP(ret))
+				return ret;
+			if (trace_wanted_ct(ct.report)) {
+				tm = *from;
+				tm.dst_id = 0;
+				tm.dst_identity = ep->sec_identity;
+				tm.reason = ct.reason;
+				send_trace_notify_meta(skb, BL_TRACE_TO_PROXY, &tm, pkt);
+			}
+			return CTX_ACT_OK;
+		}
 		/* A reply from a Service's backend reads as coming from the
 		 * Service. Replies pass: policy allowed their connection. */
 		ret = lb4_rev_nat(skb, pkt, ct.rev_nat_index);

@@ -82,16 +82,38 @@ static __always_inline int proxy_assign4(struct __sk_buff *skb, const struct pkt
 }
 
 /*
- * Whether a packet the node's stack sends into an endpoint (tc egress of its
- * veth) comes from the node proxy's upstream connection: sent by a local
- * socket (forwarded packets have none) with an address that is not the
+ * Whether a packet the node's stack sends (tc egress of a pod's veth or of
+ * the uplink) comes from the node proxy's upstream connection: sent by a
+ * local socket (forwarded packets have none) with an address that is not the
  * node's own. Only a transparent socket in the node's namespace (the proxy's,
  * `usesrc clientip`) sends with a foreign source address; pods cannot reach
  * that namespace.
  */
 static __always_inline bool proxy_sent(const struct __sk_buff *skb, const struct pkt_meta *pkt)
 {
-	if (!skb->sk)
+	/* The proxy speaks TCP only; the node's own UDP (its DNS server on the
+	 * cluster DNS address, say) is never taken for it. */
+	if (!skb->sk || pkt->l4_proto != IPPROTO_TCP)
 		return false;
 	return pkt->saddr != bl_config.node_ip4 && pkt->saddr != bl_config.router_ip4;
+}
+
+/*
+ * The conntrack entry of the proxy's upstream connection leaving the node
+ * for a local pod (egress L7 rules): in the pod's egress direction, flagged
+ * BL_CT_F_FROM_PROXY, so that the replies, delivered towards the pod
+ * (ipv4_local_delivery), go to the proxy's socket instead. Returns
+ * CTX_ACT_OK or a drop.
+ */
+static __always_inline int proxy_upstream_ct4(struct __sk_buff *skb, const struct pkt_meta *pkt)
+{
+	struct bl_ct4_key tuple = {};
+	struct ct_result ct = {};
+	int ret;
+
+	ret = ct_lookup4(skb, pkt, CT_EGRESS, &ct, &tuple);
+	if (IS_DROP(ret) || ct.reason != BL_TRACE_REASON_POLICY)
+		return ret;
+	ct.flags = BL_CT_F_FROM_PROXY;
+	return ct_create4(skb, pkt, &tuple, &ct);
 }

@@ -17,7 +17,11 @@ export type HttpProxyDirection = 'ingress' | 'egress';
 
 /** One request and its response (or the proxy's own answer), as the node proxy logs it. */
 export interface HttpAccessRecord {
-  /** When the proxy received the request's first byte: microseconds since the Unix epoch. */
+  /**
+   * When the proxy had the request's head (its rules ran): microseconds since the Unix epoch.
+   * 0 for a request refused before its rules (HAProxy's own 400, a connection closed without a
+   * request); the receiver uses the time the record arrived.
+   */
   timeUs: number;
   /** ingress: the listener at the destination endpoint's node; egress: at the source endpoint's node. */
   direction: HttpProxyDirection;
@@ -27,12 +31,12 @@ export interface HttpAccessRecord {
   /** The original destination: the address and port the client connected to (the transparent listener's local address). */
   dstIp: string;
   dstPort: number;
-  /** Security identities of the two ends from the proxy's identity map (the ipcache); 0: not known to the proxy. */
+  /** Security identities of the two ends from the proxy's identity map (the ipcache); an address it does not hold is world (2). */
   srcIdentity: number;
   dstIdentity: number;
-  /** The request method as sent. */
+  /** The request method as sent; empty for a request refused before its rules. */
   method: string;
-  /** The request-target as received: path and query (HAProxy `pathq`, before normalization). */
+  /** The request-target as received: path and query (HAProxy `pathq`, before normalization); empty for a request refused before its rules. */
   url: string;
   /** `HTTP/1.1`, `HTTP/1.0`, `HTTP/2.0`. */
   protocol: string;
@@ -48,7 +52,7 @@ export interface HttpAccessRecord {
   responseMs: number;
   /** Milliseconds the whole exchange took (HAProxy %Ta). */
   totalMs: number;
-  /** HAProxy's session termination state (%tsc, e.g. `----` normal, `PR--` refused by a rule, `CH--` client aborted). */
+  /** HAProxy's session termination state (%tsc, e.g. `----` normal, `LR--` the 403 of a denied request, `PR--` refused by HAProxy's parser, `CH--` client aborted). */
   termination: string;
 }
 

@@ -350,6 +350,7 @@ defaults
       fe.push(`  http-request set-var(txn.rs) int(${s.id}) if { ${endpoint} ${s.endpointIp} } { dst_port eq ${s.port} }${who}`);
     }
     for (const s of mine) fe.push(...s.lines);
+    if (l.direction === 'egress') fe.push(...chainedIngress(sets.filter((s) => s.direction === 'ingress'), idsFile));
     fe.push(
       `  http-request set-var(txn.denied) str(1) if !{ var(txn.allowed_by) -m found }`,
       `  http-request return status ${HTTP_DENIED_STATUS} content-type ${HTTP_DENIED_CONTENT_TYPE} string ${cfgString(HTTP_DENIED_BODY)} if !{ var(txn.allowed_by) -m found }`,
@@ -371,6 +372,29 @@ defaults
   server orig ${options.forwardTo}
 `);
   return { config: out.join('\n'), files };
+}
+
+/**
+ * In the egress frontend: a destination that is a local endpoint with ingress
+ * rules gets them applied too. Such a connection was taken at the source's
+ * egress and reaches the endpoint from the proxy's upstream side, which the
+ * datapath cannot hand to the proxy a second time (tc egress): the two rule
+ * sets are evaluated here, one after the other, and the request passes only
+ * if both allow it. The ingress lines are the same, on their own variables
+ * (`txn.irs`, `txn.iallowed_by`, `txn.ir<N>`), with the client as the peer.
+ */
+function chainedIngress(ingress: readonly { id: number; endpointIp: string; port: number; identity: number; lines: string[] }[], idsFile: string): string[] {
+  if (ingress.length === 0) return [];
+  const out = [`  http-request set-var(txn.src_id) src,map_ip(${idsFile},${WORLD_IDENTITY})`];
+  for (const s of [...ingress].sort((a, b) => Number(a.identity !== 0) - Number(b.identity !== 0))) {
+    const who = s.identity === 0 ? '' : ` { var(txn.src_id) -m int eq ${s.identity} }`;
+    out.push(`  http-request set-var(txn.irs) int(${s.id}) if { var(txn.allowed_by) -m found } { dst ${s.endpointIp} } { dst_port eq ${s.port} }${who}`);
+  }
+  const rename = (line: string) => line.replace(/txn\.rs\)/g, 'txn.irs)').replace(/txn\.allowed_by\)/g, 'txn.iallowed_by)').replace(/\btxn\.r(\d+)\b/g, 'txn.ir$1');
+  for (const s of ingress) out.push(...s.lines.map(rename));
+  // Egress allowed, the destination's ingress did not: denied, and no policy is named as allowing it.
+  out.push(`  http-request unset-var(txn.allowed_by) if { var(txn.irs) -m found } !{ var(txn.iallowed_by) -m found }`);
+  return out;
 }
 
 /** The ACL conditions of one rule (all must hold). */

@@ -105,12 +105,14 @@ test('records in datagrams become L7 flows in the pipeline; malformed datagrams 
       JSON.stringify(record({ status: -1, responseMs: -1, termination: 'CD--' })) + '\n',
       // HAProxy's own notice to the frontend's log target at start and reload: not a record, not malformed.
       'Proxy bl_ingress_15001 started.',
+      // A request HAProxy's parser refused (400) before its rules: no time, method or URL of its own; still a record.
+      JSON.stringify(record({ timeUs: 0, method: '', url: '', status: 400, termination: 'PR--', allowedBy: '' })),
     ];
     await send(r.port, payloads);
     await until('every datagram', () => r.stats().datagrams === payloads.length);
     await pipeline.idle();
     const s = r.stats();
-    assert.deepEqual({ ...s, lastMalformed: undefined }, { listen: `127.0.0.1:${r.port}`, datagrams: 10, records: 3, malformed: 6, notices: 1, flows: 5, lost: 0, lastMalformed: undefined });
+    assert.deepEqual({ ...s, lastMalformed: undefined }, { listen: `127.0.0.1:${r.port}`, datagrams: 11, records: 4, malformed: 6, notices: 1, flows: 7, lost: 0, lastMalformed: undefined });
     assert.match(s.lastMalformed!, /JSON/);
     assert.ok(warnings.length >= 1 && warnings.length < 6, 'warned, not once per datagram');
     const flows = [0, 1, 2, 3, 4].map((i) => pipeline.ring.at(i)!);
@@ -123,8 +125,11 @@ test('records in datagrams become L7 flows in the pipeline; malformed datagrams 
     ]);
     assert.equal(flows[0]!.node_name, 'node-a');
     assert.equal(flows[0]!.source?.pod_name, 'tiefighter');
-    assert.equal(pipeline.stats().ingested, 5);
-    assert.equal(pipeline.seen, 5);
+    const refused = pipeline.ring.at(5)!;
+    assert.equal(refused.verdict, 'ERROR', 'refused by the proxy itself');
+    assert.ok(Math.abs(Number(refused.time!.seconds) * 1000 - Date.now()) < 60_000, 'timed when it arrived');
+    assert.equal(pipeline.stats().ingested, 7);
+    assert.equal(pipeline.seen, 7);
   } finally {
     await r.close();
     pipeline.close();

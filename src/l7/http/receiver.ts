@@ -81,7 +81,10 @@ export function checkHttpAccessRecord(rec: HttpAccessRecord): HttpAccessRecord {
     const id = rec[k];
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new TypeError(`http access record: ${k}: ${id} is not a security identity`);
   }
-  if (!Number.isFinite(rec.timeUs) || rec.timeUs <= 0) throw new TypeError(`http access record: timeUs: ${rec.timeUs} is not a time`);
+  if (!Number.isFinite(rec.timeUs) || rec.timeUs < 0) throw new TypeError(`http access record: timeUs: ${rec.timeUs} is not a time`);
+  // 0: a request HAProxy refused before its rules ran (a 400 for a bad request, a connection closed
+  // without one): no time of its own in the record; it happened just now.
+  if (rec.timeUs === 0) rec.timeUs = Date.now() * 1000;
   if (!Number.isInteger(rec.status) || rec.status < -1 || rec.status > 999) throw new TypeError(`http access record: status: ${rec.status} is not an HTTP status`);
   return rec;
 }

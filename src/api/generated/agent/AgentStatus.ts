@@ -69,6 +69,58 @@ export interface _agent_AgentStatus_Kvstore__Output {
   '_message'?: "message";
 }
 
+/**
+ * The node's L7 proxy (HAProxy, its own process), as this agent drives it.
+ */
+export interface _agent_AgentStatus_Proxy {
+  'state'?: (_agent_AgentStatus_Proxy_State);
+  'ingressPort'?: (number);
+  'egressPort'?: (number);
+  /**
+   * L7 redirects (endpoint, port, peer identity) in the proxy's rules.
+   */
+  'redirects'?: (number);
+  /**
+   * Configurations rendered and reloads asked of the proxy since the agent started.
+   */
+  'renders'?: (number);
+  'reloads'?: (number);
+  'lastReload'?: (string);
+  /**
+   * Why the last update failed (it is retried every second).
+   */
+  'message'?: (string);
+  '_egressPort'?: "egressPort";
+  '_lastReload'?: "lastReload";
+  '_message'?: "message";
+}
+
+/**
+ * The node's L7 proxy (HAProxy, its own process), as this agent drives it.
+ */
+export interface _agent_AgentStatus_Proxy__Output {
+  'state': (_agent_AgentStatus_Proxy_State__Output);
+  'ingressPort': (number);
+  'egressPort'?: (number);
+  /**
+   * L7 redirects (endpoint, port, peer identity) in the proxy's rules.
+   */
+  'redirects': (number);
+  /**
+   * Configurations rendered and reloads asked of the proxy since the agent started.
+   */
+  'renders': (number);
+  'reloads': (number);
+  'lastReload'?: (string);
+  /**
+   * Why the last update failed (it is retried every second).
+   */
+  'message'?: (string);
+  '_egressPort'?: "egressPort";
+  '_lastReload'?: "lastReload";
+  '_message'?: "message";
+}
+
 // Original file: api/agent/agent.proto
 
 export const _agent_AgentStatus_Kvstore_State = {
@@ -102,6 +154,21 @@ export type _agent_AgentStatus_Datapath_State =
 
 export type _agent_AgentStatus_Datapath_State__Output = typeof _agent_AgentStatus_Datapath_State[keyof typeof _agent_AgentStatus_Datapath_State]
 
+// Original file: api/agent/agent.proto
+
+export const _agent_AgentStatus_Proxy_State = {
+  ok: 'ok',
+  failing: 'failing',
+} as const;
+
+export type _agent_AgentStatus_Proxy_State =
+  | 'ok'
+  | 0
+  | 'failing'
+  | 1
+
+export type _agent_AgentStatus_Proxy_State__Output = typeof _agent_AgentStatus_Proxy_State[keyof typeof _agent_AgentStatus_Proxy_State]
+
 export interface AgentStatus {
   'node'?: (string);
   'lab'?: (string);
@@ -126,6 +193,11 @@ export interface AgentStatus {
    * Other nodes this agent has programmed.
    */
   'nodes'?: (_agent_AgentStatus_Count | null);
+  /**
+   * Absent: the agent has no L7 proxy configured.
+   */
+  'proxy'?: (_agent_AgentStatus_Proxy | null);
+  '_proxy'?: "proxy";
 }
 
 export interface AgentStatus__Output {
@@ -152,4 +224,9 @@ export interface AgentStatus__Output {
    * Other nodes this agent has programmed.
    */
   'nodes': (_agent_AgentStatus_Count__Output | null);
+  /**
+   * Absent: the agent has no L7 proxy configured.
+   */
+  'proxy'?: (_agent_AgentStatus_Proxy__Output | null);
+  '_proxy'?: "proxy";
 }
