@@ -9,7 +9,9 @@
  * `policy get`. With the annotation removed the endpoint enforces nothing
  * and requests are no L7 flows any more. With the demo's L3/L4 policy and
  * the annotation: the tiefighter's requests are L7 flows, the xwing is
- * still dropped.
+ * still dropped. Egress: the tiefighter annotated `<Egress/80/TCP/HTTP>`
+ * (no policy): its requests go through node1's proxy and are L7 flows, the
+ * xwing's are not.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,9 +34,9 @@ ${annotation ? `  annotations: {policy.cilium.io/proxy-visibility: "${annotation
   containers: [{name: deathstar, image: docker.io/cilium/starwars}]
 `;
 
-const ship = (name: string, org: string) => `apiVersion: v1
+const ship = (name: string, org: string, annotation?: string) => `apiVersion: v1
 kind: Pod
-metadata: {name: ${name}, namespace: vis, labels: {org: ${org}, class: ${name}}}
+metadata: {name: ${name}, namespace: vis, labels: {org: ${org}, class: ${name}}${annotation ? `, annotations: {policy.cilium.io/proxy-visibility: "${annotation}"}` : ''}}
 spec:
   nodeName: node1
   containers: [{name: spaceship, image: busybox, command: ["sleep", "infinity"]}]
@@ -71,9 +73,9 @@ function httpFlows(marker: string): HttpFlow[] {
   return r.stdout.split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { flow?: HttpFlow }).flow).filter((f): f is HttpFlow => !!f && !!f.l7?.http?.url?.includes(marker));
 }
 
-interface EndpointRow { pod: string; ingressEnforced: boolean; ingressDefaultDeny: boolean; problems: { policy: string; path: string; message: string }[] }
-const endpointRow = (): EndpointRow | undefined =>
-  (JSON.parse(beelineOk(['policy', 'get', '-o', 'json'], env).stdout) as { endpoints: EndpointRow[] }[]).flatMap((n) => n.endpoints).find((e) => e.pod === 'vis/deathstar');
+interface EndpointRow { pod: string; ingressEnforced: boolean; ingressDefaultDeny: boolean; egressEnforced: boolean; egressDefaultDeny: boolean; problems: { policy: string; path: string; message: string }[] }
+const endpointRow = (pod = 'vis/deathstar'): EndpointRow | undefined =>
+  (JSON.parse(beelineOk(['policy', 'get', '-o', 'json'], env).stdout) as { endpoints: EndpointRow[] }[]).flatMap((n) => n.endpoints).find((e) => e.pod === pod);
 
 let ip = '';
 
@@ -177,4 +179,25 @@ test('annotation with the L3/L4 policy: the tiefighter is recorded at L7, the X-
   assert.ok(!flows.some((f) => f.source?.pod_name === 'xwing' || f.destination?.pod_name === 'xwing'), 'nothing of the X-wing reached the proxy');
   const xtrace = beelineOk(['policy', 'trace', '--src-pod', 'vis/xwing', '--dst-pod', 'vis/deathstar', '--dport', '80/TCP'], env).stdout;
   assert.match(xtrace, /DENIED/);
+});
+
+test('egress: the tiefighter annotated <Egress/80/TCP/HTTP>, no policy: its requests go through node1\'s proxy and are L7 flows, nothing denied', async () => {
+  beelineOk(['delete', 'cnp', 'rule1', '-n', 'vis'], env);
+  apply(deathstar(undefined));
+  apply(ship('tiefighter', 'empire', '<Egress/80/TCP/HTTP>'));
+  const row = await until('the tiefighter enforces egress for visibility', () => {
+    const e = endpointRow('vis/tiefighter');
+    return e?.egressEnforced ? e : undefined;
+  }, 30_000);
+  assert.deepEqual([row.egressDefaultDeny, row.ingressEnforced, row.problems], [false, false, []]);
+  await untilRecorded('tiefighter', 'warmup4');
+  assert.equal(request('tiefighter', ip, 'POST', '/v1/request-landing?vis=d1'), 200);
+  assert.equal(request('xwing', ip, 'GET', '/v1/?vis=d2'), 200, 'the xwing, not annotated, is answered');
+  const flows = await until('the tiefighter\'s request is an L7 flow', () => {
+    const f = httpFlows('vis=d');
+    return f.some((x) => x.l7?.type === 'RESPONSE') ? f : undefined;
+  }, 20_000, 500);
+  assert.deepEqual(flows.filter((f) => f.l7?.type === 'RESPONSE').map((f) => `${f.destination?.pod_name} ${f.l7!.http!.code}`), ['tiefighter 200']);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(!httpFlows('vis=d2').length, 'the xwing\'s request is no L7 flow');
 });
