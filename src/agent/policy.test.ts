@@ -11,6 +11,7 @@ import { canonicalLabels } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, type Identity } from '../identity/reserved.js';
 import { logger } from '../common/log.js';
 import { BlEndpointFlags } from '../datapath/generated/abi.js';
+import type { EndpointRedirects } from './proxy.js';
 
 /** An informer over a fixed list that the test changes by hand. */
 class FakeInformer extends EventEmitter {
@@ -96,7 +97,7 @@ function cnp(nsName: string, name: string, spec: unknown, rv = '1'): StoreObject
   return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: nsName, name, resourceVersion: rv, uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec };
 }
 
-async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][] } = {}) {
+async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number } } = {}) {
   const informers = new Map<string, FakeInformer>();
   const store = { informer: (kind: string) => informers.get(kind) ?? informers.set(kind, new FakeInformer()).get(kind)! } as unknown as Store;
   const eps = [endpoint(1, 1001, 'x/a'), endpoint(2, 1002, 'x/b')];
@@ -104,6 +105,10 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
   const endpoints = { list: () => eps, get: (id: number) => eps.find((e) => e.id === id), onChange: (cb: (ep: EndpointModel) => void) => (listeners.push(cb), () => undefined) } as unknown as EndpointManager;
   const dp = new FakePolicyDatapath(opts.initial);
   let cidrChanges = 0;
+  const redirects: EndpointRedirects[][] = [];
+  const logText: string[] = [];
+  const logStream = new PassThrough();
+  logStream.on('data', (b: Buffer) => logText.push(b.toString()));
   const mgr = new PolicyManager(
     {
       store,
@@ -113,15 +118,16 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
       onIdentityChange: () => () => undefined,
       identityOfIP: () => 2,
       cidrIdentitiesChanged: () => cidrChanges++,
-      log: logger('test', new PassThrough()),
+      redirectsChanged: (eps) => redirects.push(eps),
+      log: logger('test', logStream),
     },
-    { enforcement: 'default', audit: false, allowLocalhost: true, policyMapMax: opts.policyMapMax ?? 16384 },
+    { enforcement: 'default', audit: false, allowLocalhost: true, policyMapMax: opts.policyMapMax ?? 16384, ...(opts.proxyPorts ? { proxyPorts: opts.proxyPorts } : {}) },
   );
   await mgr.start();
   const cnps = informers.get('CiliumNetworkPolicy')! as unknown as FakeInformer & Informer;
   /** Lets the manager's debounced flush run. */
   const settle = () => new Promise((r) => setTimeout(r, 30));
-  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges };
+  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, logText };
 }
 
 const INGRESS = BlEndpointFlags.BL_EP_F_POLICY_INGRESS;
@@ -237,4 +243,41 @@ test('policy manager: whenProgrammed resolves once the endpoint\'s entries are w
   assert.equal(dp.map.get(1), undefined, 'not written yet (the flush is debounced)');
   await mgr.whenProgrammed(1);
   assert.ok((dp.map.get(1) ?? []).length > 0, 'written when it resolves');
+});
+
+test('policy manager: a pod\'s proxy-visibility annotation (else its namespace\'s) redirects its ingress HTTP port without enforcing anything; what is not honoured is logged and shown', async () => {
+  const { mgr, dp, settle, informers, redirects, logText } = await setup({ proxyPorts: { ingress: 15001 } });
+  const pods = informers.get('Pod')!;
+  const namespaces = informers.get('Namespace')!;
+  const meta = { resourceVersion: '1', creationTimestamp: '2026-01-01T00:00:00Z' };
+  const pod = (name: string, annotations?: Record<string, string>): StoreObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'x', name, uid: name, ...meta, ...(annotations ? { annotations } : {}) }, spec: { containers: [] } });
+  pods.put(pod('a'));
+  pods.put(pod('b'));
+  await settle();
+  assert.deepEqual(mgr.enforcementOf(1), { ingress: false, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false });
+  const log0 = dp.log.length;
+  pods.put(pod('a', { 'policy.cilium.io/proxy-visibility': '<Ingress/80/TCP/HTTP>,<Egress/53/UDP/DNS>' }));
+  await settle();
+  assert.deepEqual(dp.log.slice(log0), ['apply 1 +4 -0', `flags 1 ${INGRESS}`], 'entries first, then ingress enforcement; endpoint 2 untouched');
+  assert.deepEqual(mgr.enforcementOf(1), { ingress: true, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false });
+  const e80 = dp.map.get(1)!.find((e) => e.identity === 0 && e.protocol === 6 && e.port === 80)!;
+  assert.deepEqual([e80.verdict, e80.proxyPort], ['allow', 15001]);
+  assert.deepEqual(redirects.at(-1)!.map((r) => [r.ipv4, r.l7.map((x) => `${x.identity}:${x.port}:${x.http.map((h) => h.origin.name).join('+')}`)]), [['10.0.1.1', ['0:80:visibility-annotation', '1:80:allow-localhost+visibility-annotation']]]);
+  const row = mgr.endpointRows().find((r) => r.id === 1)!;
+  assert.deepEqual(row.problems.map((p) => [p.policy, p.path]), [['Pod/x/a', 'metadata.annotations[policy.cilium.io/proxy-visibility]']]);
+  assert.match(row.problems[0]!.message, /^<Egress\/53\/UDP\/DNS>: not honoured/);
+  assert.match(logText.join(''), /proxy visibility annotation not honoured as written.*Egress\/53\/UDP\/DNS/);
+  // The namespace's annotation reaches the pod without one (b), not a (its own wins).
+  namespaces.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', uid: 'nsx', ...meta, annotations: { 'policy.cilium.io/proxy-visibility': '<Ingress/8080/TCP/HTTP>' } } });
+  await settle();
+  assert.deepEqual(redirects.at(-1)!.map((r) => [r.ipv4, [...new Set(r.l7.map((x) => x.port))]]), [['10.0.1.1', [80]], ['10.0.1.2', [8080]]]);
+  assert.equal(mgr.enforcementOf(2).ingress, true);
+  // Removed: back to not enforced, no redirects.
+  namespaces.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', uid: 'nsx', ...meta } });
+  pods.put(pod('a'));
+  await settle();
+  assert.deepEqual([mgr.enforcementOf(1).ingress, mgr.enforcementOf(2).ingress], [false, false]);
+  assert.deepEqual(dp.map.get(1), []);
+  assert.deepEqual(redirects.at(-1), []);
+  assert.deepEqual(mgr.endpointRows().find((r) => r.id === 1)!.problems, []);
 });

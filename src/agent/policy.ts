@@ -15,6 +15,12 @@
  * whose policy would not fit its share of the map (--bpf-policy-map-max)
  * keeps the last policy it could enforce whole and reports why.
  *
+ * L7 visibility without enforcement: a pod's proxy-visibility annotation
+ * (else its namespace's; src/policy/visibility.ts) goes to the engine as
+ * EndpointInfo.visibility; a change of it recomputes that endpoint, and what
+ * of it cannot be honoured is logged once per change and reported as the
+ * endpoint's problems (`policy get`).
+ *
  * Prefixes the policies name get node-local CIDR identities (Cilium's
  * local identity cache) which go into the ipcache, so the datapath sees the
  * world by prefix.
@@ -31,6 +37,7 @@ import {
   originOf,
   tracePolicy,
   protocolNumbers,
+  podProxyVisibility,
   type EndpointInfo,
   type EndpointPolicy,
   type NamedPort,
@@ -178,6 +185,8 @@ export class PolicyManager {
   private peerPortsText = '';
   private servicesText = '';
   private redirectsText = '';
+  /** Each endpoint's proxy-visibility annotation as last given to the engine (JSON), to notice a change of it. */
+  private readonly visibilityText = new Map<number, string>();
   lastError: string | undefined;
   /**
    * The last flush: when, how long (wall clock, and the process's CPU time in it, which other load on the
@@ -216,10 +225,11 @@ export class PolicyManager {
       inf.on('delete', (o) => this.deletePolicy(o));
       inf.on('error', (e) => d.log.warn('policy watch', { kind, error: e.message }));
     }
-    for (const kind of ['Pod', 'Service', 'EndpointSlice', 'CiliumCIDRGroup'] as const) {
+    // Namespaces: their proxy-visibility annotation applies to their pods without one.
+    for (const kind of ['Pod', 'Namespace', 'Service', 'EndpointSlice', 'CiliumCIDRGroup'] as const) {
       const inf = d.store.informer(kind);
       this.informers.set(kind, inf);
-      const changed = kind === 'Pod' ? () => this.podsChanged() : kind === 'CiliumCIDRGroup' ? () => this.cidrGroupsChanged() : () => this.servicesChanged();
+      const changed = kind === 'Pod' || kind === 'Namespace' ? () => this.podsChanged() : kind === 'CiliumCIDRGroup' ? () => this.cidrGroupsChanged() : () => this.servicesChanged();
       inf.on('add', changed);
       inf.on('update', changed);
       inf.on('delete', changed);
@@ -370,12 +380,14 @@ export class PolicyManager {
   /** This node's endpoints as the engine sees them (those still without identity are left out). */
   private endpointInfos(): (EndpointInfo & { model: EndpointModel })[] {
     const pods = this.informers.get('Pod');
+    const namespaces = this.informers.get('Namespace');
     return this.deps.endpoints
       .list()
       .filter((ep) => ep.identity !== IDENTITY_INIT && ep.identity !== 0)
       .map((ep) => {
         const pod = ep.pod ? pods?.get(ep.pod.namespace, ep.pod.name) : undefined;
-        return { id: ep.id, identity: ep.identity, labels: labelsOf(ep.identityLabels ?? []), namespace: ep.pod?.namespace ?? '', namedPorts: pod ? namedPortsOf(pod) : [], model: ep };
+        const visibility = ep.pod ? podProxyVisibility(pod, namespaces?.get(undefined, ep.pod.namespace)) : undefined;
+        return { id: ep.id, identity: ep.identity, labels: labelsOf(ep.identityLabels ?? []), namespace: ep.pod?.namespace ?? '', namedPorts: pod ? namedPortsOf(pod) : [], ...(visibility ? { visibility } : {}), model: ep };
       });
   }
 
@@ -438,6 +450,7 @@ export class PolicyManager {
         this.deps.cidrIdentitiesChanged();
       }
       const infos = this.endpointInfos();
+      this.markVisibilityChanges(infos);
       const todo = this.allDirty ? infos : infos.filter((e) => this.dirty.has(e.id));
       this.allDirty = false;
       this.dirty.clear();
@@ -474,6 +487,7 @@ export class PolicyManager {
         if (live.has(id)) continue;
         dp.deleteEndpoint(id);
         this.written.delete(id);
+        this.visibilityText.delete(id);
         this.repo.forgetEndpoint(id);
       }
       this.publishRedirects();
@@ -492,6 +506,25 @@ export class PolicyManager {
         this.written.set(id, { ...(this.written.get(id) ?? { flags: -1, policy: emptyPolicy() }), entries: w, count: w.length });
       }
       setTimeout(() => this.markAll(), 1000).unref();
+    }
+  }
+
+  /**
+   * Endpoints whose proxy-visibility annotation (their pod's or namespace's)
+   * changed since it was last given to the engine: marked dirty, and what of
+   * it cannot be honoured logged (once per change; `policy get` shows it as
+   * the endpoint's problems for as long as it stands).
+   */
+  private markVisibilityChanges(infos: readonly (EndpointInfo & { model: EndpointModel })[]): void {
+    for (const ep of infos) {
+      const text = ep.visibility ? JSON.stringify(ep.visibility) : '';
+      if ((this.visibilityText.get(ep.id) ?? '') === text) continue;
+      this.visibilityText.set(ep.id, text);
+      this.dirty.add(ep.id);
+      const v = ep.visibility;
+      if (!v) continue;
+      if (v.ingressHttp.length) this.deps.log.info('proxy visibility', { endpoint: ep.id, pod: podName(ep.model), source: v.source, ingressHttpPorts: v.ingressHttp.join(',') });
+      for (const p of v.problems) this.deps.log.warn('proxy visibility annotation not honoured as written', { endpoint: ep.id, pod: podName(ep.model), source: p.policy, field: p.path, message: p.message });
     }
   }
 
@@ -685,7 +718,8 @@ export class PolicyManager {
         // A pod of another node: its policy is computed here from the same inputs its node uses.
         const labels = this.deps.identities().find((i) => i.id === identity)?.labels;
         if (labels) {
-          const info: EndpointInfo = { id: 0, identity, labels, namespace: pod.metadata.namespace ?? '', namedPorts: namedPortsOf(pod) };
+          const visibility = podProxyVisibility(pod, this.informers.get('Namespace')?.get(undefined, pod.metadata.namespace ?? ''));
+          const info: EndpointInfo = { id: 0, identity, labels, namespace: pod.metadata.namespace ?? '', namedPorts: namedPortsOf(pod), ...(visibility ? { visibility } : {}) };
           return { party: { endpoint: info }, info: { identity, pod: `${pod.metadata.namespace}/${pod.metadata.name}` }, ip, ...(hostIP ? { hostIP } : {}) };
         }
       }

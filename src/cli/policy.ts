@@ -96,6 +96,8 @@ export function registerPolicy(program: Command): void {
       }
       process.stdout.write('\n' + table(['NODE', 'ENDPOINT', 'POD', 'IDENTITY', 'INGRESS ENFORCEMENT', 'EGRESS ENFORCEMENT', 'MAP ENTRIES', 'ERROR'], eps));
       for (const n of all) for (const p of n.policies) for (const pr of p.problems) process.stderr.write(`${pr.severity === 'note' ? 'Note' : 'Warning'}: ${n.node}: ${pr.policy}: ${pr.path}: ${pr.message}\n`);
+      // Problems applying policy to one endpoint (a named port it lacks, its proxy-visibility annotation not honoured as written).
+      for (const n of all) for (const e of n.endpoints) for (const pr of e.problems) process.stderr.write(`${pr.severity === 'note' ? 'Note' : 'Warning'}: ${n.node}: endpoint ${e.id} ${e.pod}: ${pr.policy}: ${pr.path}: ${pr.message}\n`);
     });
 
   policy

@@ -59,3 +59,23 @@ test('apply checks policies with the agents\' engine: what no agent would accept
   assert.deepEqual(warnings.map((w) => [w.source, w.name, w.path]), [['f.yaml#1', 'l7', 'spec.egress[0].toPorts[1].rules'], ['f.yaml#3', 'fqdn', 'spec.egress[0].toFQDNs']]);
   assert.match(warnings[0]!.message, /enforced as their L4 part/);
 });
+
+test('apply warns of a proxy-visibility annotation the node proxy cannot honour as written (Pod, Deployment template, Namespace); the object is still applied', () => {
+  const A = 'policy.cilium.io/proxy-visibility';
+  const objects = [
+    { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'empire', name: 'deathstar', annotations: { [A]: '<Ingress/80/TCP/HTTP>,<Egress/53/UDP/DNS>' } } },
+    { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'empire', name: 'ok', annotations: { [A]: '<Ingress/80/TCP/HTTP>' } } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace: 'empire', name: 'web' }, spec: { template: { metadata: { annotations: { 'io.cilium.proxy-visibility': '<Ingress/80/TCP/HTTP> ' } } } } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'empire', annotations: { [A]: '<Ingress/8080/UDP/HTTP>' } } },
+  ];
+  const { errors, warnings } = policyIssues(objects, ['f.yaml#1', 'f.yaml#2', 'f.yaml#3', 'f.yaml#4']);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(warnings.map((w) => [w.source, w.kind, w.name, w.path]), [
+    ['f.yaml#1', 'Pod', 'deathstar', `metadata.annotations[${A}]`],
+    ['f.yaml#3', 'Deployment', 'web', 'spec.template.metadata.annotations[io.cilium.proxy-visibility]'],
+    ['f.yaml#4', 'Namespace', 'empire', `metadata.annotations[${A}]`],
+  ]);
+  assert.match(warnings[0]!.message, /^<Egress\/53\/UDP\/DNS>: not honoured: .*no DNS parser/);
+  assert.match(warnings[1]!.message, /does not match the proxy-visibility format; the annotation is ignored/);
+  assert.match(warnings[2]!.message, /HTTP is redirected on TCP only/);
+});

@@ -22,6 +22,7 @@ import {
   type ValidationIssue,
 } from '../common/errors.js';
 import { compilePolicy } from '../policy/rules.js';
+import { parseProxyVisibility, visibilityAnnotationOf } from '../policy/visibility.js';
 import { readState, resolveLabName } from '../lab/state.js';
 import { openEtcdStore } from '../store/etcd.js';
 import { deleteObject } from '../store/graceful.js';
@@ -116,19 +117,38 @@ const POLICY_KINDS = new Set(['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClu
  * policies before anything is written: errors, which every agent would
  * reject (the file is refused), and what it cannot enforce as written
  * (L7 rules enforced at L4 only, IPv6, toFQDNs, host policies), which apply
- * prints as warnings so that nothing is silently narrowed or widened.
+ * prints as warnings so that nothing is silently narrowed or widened. A
+ * proxy-visibility annotation (on a Pod, a Deployment's pod template or a
+ * Namespace) that is invalid or asks for what the node proxy cannot do
+ * (egress, DNS, Kafka, UDP) is a warning too: the object is applied, the
+ * agents honour what they can of it (src/policy/visibility.ts).
  */
 export function policyIssues(objects: readonly { kind: string; metadata: { namespace?: string; name: string } }[], sources: readonly string[]): { errors: ValidationIssue[]; warnings: ValidationIssue[] } {
   const errors: ValidationIssue[] = [];
   const warnings: ValidationIssue[] = [];
   objects.forEach((o, i) => {
-    if (!POLICY_KINDS.has(o.kind)) return;
     const at = { source: sources[i] ?? '', kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
+    for (const p of visibilityIssues(o)) warnings.push({ ...at, ...p });
+    if (!POLICY_KINDS.has(o.kind)) return;
     // As every agent compiles it: HTTP rules go to the node proxy.
     for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: true } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
     for (const p of proxyRuleIssues(o)) errors.push({ ...at, ...p });
   });
   return { errors, warnings };
+}
+
+/** The proxy-visibility annotation's problems on a Pod, a Deployment's pod template or a Namespace, with field paths. */
+function visibilityIssues(o: { kind: string; metadata: { namespace?: string; name: string } }): { path: string; message: string }[] {
+  let holder: { metadata?: { annotations?: Record<string, string> } } | undefined;
+  let prefix = '';
+  if (o.kind === 'Pod' || o.kind === 'Namespace') holder = o as typeof holder;
+  else if (o.kind === 'Deployment') {
+    holder = (o as { spec?: { template?: typeof holder } }).spec?.template;
+    prefix = 'spec.template.';
+  }
+  const a = visibilityAnnotationOf(holder);
+  if (!a) return [];
+  return parseProxyVisibility(a.value, '', a.name).problems.map((p) => ({ path: `${prefix}${p.path}`, message: p.message }));
 }
 
 /**

@@ -23,6 +23,12 @@ export const ENFORCEMENT_ALWAYS: Origin = { kind: 'Builtin', name: 'enforcement-
  * (Cilium inserts the same allow-all rule).
  */
 export const DEFAULT_ALLOW: Origin = { kind: 'Builtin', name: 'default-allow' };
+/**
+ * The proxy-visibility annotation (EndpointInfo.visibility): the allow-all
+ * entry of a direction that no policy enforces but the annotation sends
+ * through the node proxy, and the L7 source that allows every request there.
+ */
+export const VISIBILITY_ANNOTATION: Origin = { kind: 'Builtin', name: 'visibility-annotation' };
 
 /** Sorted by printable form, duplicates removed. */
 export function normaliseOrigins(origins: Iterable<Origin>): Origin[] {

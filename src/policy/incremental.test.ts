@@ -13,7 +13,9 @@
  * the L7 redirects (EndpointPolicy.l7, entries' proxyPort) must be equal
  * too, redirects never change a verdict (a twin repository without proxy
  * ports fed the same changes decides every packet the same), and no allowed
- * TCP packet to a redirected port bypasses the proxy.
+ * TCP packet to a redirected port bypasses the proxy; there some endpoints
+ * carry a proxy-visibility annotation (EndpointInfo.visibility), which must
+ * not change a verdict either.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +24,7 @@ import type { LabelSet } from '../identity/labels.js';
 import { entryKey, lookupPolicy } from './lookup.js';
 import { keyCovers } from './l7.js';
 import { PolicyRepository } from './repository.js';
+import { parseProxyVisibility } from './visibility.js';
 import { podLabels } from './testing.js';
 import { mulberry32 } from '../../test/lib/rng.js';
 import type { EndpointInfo, EndpointPolicy, NamedPort, PolicyMapEntry } from './types.js';
@@ -142,7 +145,13 @@ function randomSequences(http: boolean): { steps: number; entriesSeen: number; d
       const pods = [...ids.keys()].filter((x) => x >= 300 && x < 1000);
       const identity = pick(r, pods);
       const labels = ids.get(identity)!;
-      return { id, identity, labels, namespace: labels.find((l) => l.key === 'io.kubernetes.pod.namespace')!.value, namedPorts: namedPorts(r) };
+      const ep: EndpointInfo = { id, identity, labels, namespace: labels.find((l) => l.key === 'io.kubernetes.pod.namespace')!.value, namedPorts: namedPorts(r) };
+      // The L7 run: some endpoints carry a proxy-visibility annotation (ports with and without HTTP rules, one not honoured).
+      if (http && r() < 0.4) {
+        const entries = some(r, ['<Ingress/80/TCP/HTTP>', '<Ingress/8001/TCP/HTTP>', '<Ingress/8004/ANY/HTTP>', '<Egress/53/UDP/DNS>', '<Egress/8002/TCP/HTTP>']);
+        if (entries.length) ep.visibility = parseProxyVisibility(entries.join(','), `Pod/${ep.namespace}/p${id}`);
+      }
+      return ep;
     };
     for (let e = 1; e <= 3; e++) eps.set(e, newEndpoint(e));
     const mirrors = new Map<number, Map<string, PolicyMapEntry>>();
@@ -246,7 +255,8 @@ function checkRedirects(pol: EndpointPolicy, plain: EndpointPolicy, peers: numbe
     const enforced = dir === 'ingress' ? pol.ingressEnforced : pol.egressEnforced;
     for (const peer of peers) for (const port of ports) for (const proto of [6, 17]) {
       const a = lookupPolicy(pol.entries, dir, peer, proto, port, enforced);
-      const b = lookupPolicy(plain.entries, dir, peer, proto, port, enforced);
+      // The twin has no proxy: a visibility annotation leaves its ingress unenforced (enforced with default allow here).
+      const b = lookupPolicy(plain.entries, dir, peer, proto, port, dir === 'ingress' ? plain.ingressEnforced : plain.egressEnforced);
       assert.deepEqual([a.allowed, a.dropReason], [b.allowed, b.dropReason], `${where}: ${dir} ${peer} ${proto}/${port}: a redirect changed the verdict`);
       const redirected = proto === 6 && pol.l7.some((x) => x.direction === dir && keyCovers({ protocol: 6, port: x.port, portPrefixLen: x.portPrefixLen }, { protocol: 6, port, portPrefixLen: 16 }));
       if (a.allowed && a.entry) assert.equal(a.entry.proxyPort !== 0, redirected, `${where}: ${dir} ${peer} ${proto}/${port}: ${redirected ? 'bypasses the proxy' : 'redirected without L7 rules'}`);

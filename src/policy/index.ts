@@ -61,6 +61,18 @@
  *    allowing the port without HTTP rules; a peer's own redirect includes
  *    the identity-0 sources). kafka, dns, l7proto, and http beside
  *    TLS/listener settings, stay L4 with the note.
+ *  - L7 visibility without enforcement (EndpointInfo.visibility, the
+ *    proxy-visibility annotation, visibility.ts): each of its HTTP ports is
+ *    a redirect port of its direction as if a rule had HTTP rules there,
+ *    without allowing anything: the peers policy allows on it are
+ *    redirected with their sources as above (`rules: []` where they have no
+ *    HTTP rules), so every request they send is recorded and none is denied
+ *    that policy allows. A direction no policy enforces becomes enforced
+ *    with default allow (the allow-all entry with origin
+ *    visibility-annotation, whose source allows every request), so it still
+ *    drops nothing. Needs the direction's proxy port; without it (or with
+ *    enforcement 'never') that part is not honoured and says so in
+ *    EndpointPolicy.errors.
  *  - nodeSelector rules, toFQDNs, to/fromNodes, groups select nothing
  *    (warnings); fromRequires, authentication and unsupported peers in deny
  *    rules are errors. A policy with an error is rejected whole and its
@@ -80,7 +92,7 @@
  * one packet, egress at the source and ingress at the destination.
  */
 export * from './types.js';
-export { CookieTable, originText, normaliseOrigins, ALLOW_LOCALHOST, ENFORCEMENT_ALWAYS, DEFAULT_ALLOW } from './cookies.js';
+export { CookieTable, originText, normaliseOrigins, ALLOW_LOCALHOST, ENFORCEMENT_ALWAYS, DEFAULT_ALLOW, VISIBILITY_ANNOTATION } from './cookies.js';
 export {
   lookupPolicy, diffEntries, entryKey, compareEntries, entryMatches, directionEnforced, portPrefix, sameEntryValue,
   DROP_POLICY, DROP_POLICY_DENY, type LookupResult, type MatchType,
@@ -88,5 +100,8 @@ export {
 export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
 export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy, type CompileOptions } from './rules.js';
 export { computeRedirects, keyCovers, type L7Result } from './l7.js';
+export {
+  parseProxyVisibility, podProxyVisibility, visibilityAnnotationOf, PROXY_VISIBILITY_ANNOTATION, PROXY_VISIBILITY_ANNOTATION_ALIAS, type ProxyVisibility,
+} from './visibility.js';
 export { PolicyRepository, type PolicyStatus, type EndpointUpdate } from './repository.js';
 export { tracePolicy, traceStep, type TraceParty, type TraceRequest, type TraceResult, type TraceStep } from './trace.js';

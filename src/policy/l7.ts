@@ -7,7 +7,8 @@
  *
  *  - A redirect port: a TCP port key (one port, or an endPort range as its
  *    aligned prefix) on which an allow rule selecting the endpoint has HTTP
- *    rules (for any peer).
+ *    rules (for any peer), or a port of the endpoint's proxy-visibility
+ *    annotation (which allows nothing by itself).
  *  - Every allow entry of that direction on a redirect key, or inside one,
  *    redirects (proxyPort = the direction's listener): the peers allowed
  *    there by rules without HTTP rules too; they allow every request
@@ -79,14 +80,21 @@ interface Contrib {
 
 /**
  * The redirects of one endpoint. `proxyPorts` absent: none. `walk` gives the
- * allow contributions, `groups` the resolved entries (proxyPort 0).
+ * allow contributions, `groups` the resolved entries (proxyPort 0),
+ * `visibility` redirect keys of the proxy-visibility annotation (TCP ports
+ * redirected although no rule has HTTP rules there: their peers get the
+ * sources of the policies allowing them, `rules: []` without HTTP rules).
  */
-export function computeRedirects(proxyPorts: { ingress?: number; egress?: number } | undefined, walk: AllowWalker, groups: EntryGroups): L7Result {
+export function computeRedirects(
+  proxyPorts: { ingress?: number; egress?: number } | undefined, walk: AllowWalker, groups: EntryGroups,
+  visibility?: Partial<Record<Direction, readonly L7PortKey[]>>,
+): L7Result {
   const overlay = new Map<string, PolicyMapEntry>();
   const l7: L7Redirect[] = [];
   if (!proxyPorts) return { overlay, l7 };
-  // 1. Redirect keys per direction.
+  // 1. Redirect keys per direction: the visibility ports (they allow nothing themselves), and ports with HTTP rules.
   const redirectKeys: Record<Direction, L7PortKey[]> = { ingress: [], egress: [] };
+  for (const dir of ['ingress', 'egress'] as const) for (const k of visibility?.[dir] ?? []) if (!redirectKeys[dir].some((r) => sameKey(r, k))) redirectKeys[dir].push({ ...k });
   walk((dir, _id, k, _o, http) => {
     if (http && k.protocol === Proto.tcp && !redirectKeys[dir].some((r) => sameKey(r, k))) redirectKeys[dir].push({ ...k });
   });

@@ -24,12 +24,15 @@
  *      redirect entries for peers allowed there by broader entries, and
  *      EndpointPolicy.l7. updateEndpoint keeps them as an overlay over the
  *      resolved entries (recomputed when a rule has HTTP rules, or had).
+ *      The endpoint's proxy-visibility ports are redirect ports too
+ *      (visibility.ts); with them, a direction no rule enforces is enforced
+ *      with default allow (origin visibility-annotation) in step 1.
  */
 import type { LabelSet } from '../identity/labels.js';
 import { ReservedIdentity } from '../identity/reserved.js';
-import { ALLOW_LOCALHOST, CookieTable, DEFAULT_ALLOW, ENFORCEMENT_ALWAYS, normaliseOrigins, originText } from './cookies.js';
+import { ALLOW_LOCALHOST, CookieTable, DEFAULT_ALLOW, ENFORCEMENT_ALWAYS, normaliseOrigins, originText, VISIBILITY_ANNOTATION } from './cookies.js';
 import { compareEntries, entryKey, portPrefix, sameEntryValue } from './lookup.js';
-import { computeRedirects, type AllowWalker, type EntryGroups, type L7Result } from './l7.js';
+import { computeRedirects, type AllowWalker, type EntryGroups, type L7PortKey, type L7Result } from './l7.js';
 import type { HttpRuleSpec } from '../l7/http/rules.js';
 import { portRangePrefixes } from './ports.js';
 import {
@@ -407,7 +410,15 @@ const MAX_LOG = 4096;
 
 /** Everything about an endpoint its policy depends on, as text. */
 function endpointKey(ep: EndpointInfo): string {
-  return JSON.stringify([ep.identity, ep.namespace, ep.labels.map((l) => `${l.source}:${l.key}=${l.value}`), (ep.namedPorts ?? []).map((n) => `${n.name}:${n.port}/${n.protocol}`)]);
+  return JSON.stringify([ep.identity, ep.namespace, ep.labels.map((l) => `${l.source}:${l.key}=${l.value}`), (ep.namedPorts ?? []).map((n) => `${n.name}:${n.port}/${n.protocol}`), ep.visibility ?? null]);
+}
+
+/** What the engine makes of an endpoint's proxy-visibility annotation. */
+interface VisibilityUse {
+  /** Redirect keys (TCP, port, /16) per direction; empty where nothing can be honoured. */
+  keys: Record<Direction, L7PortKey[]>;
+  /** The annotation's own problems, and why it is not honoured here when it is not. */
+  problems: PolicyProblem[];
 }
 
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
@@ -645,7 +656,8 @@ export class PolicyRepository {
     const selecting = this.selectingRules(ep);
     const errors: PolicyProblem[] = [];
     const acc = new EntryBuilder(this.proxyPorts !== undefined);
-    const { enforced, defaultDeny } = this.defaults(selecting, acc);
+    const vis = this.visibilityOf(ep);
+    const { enforced, defaultDeny } = this.defaults(selecting, acc, vis);
     for (const dir of ['ingress', 'egress'] as const) {
       if (!enforced[dir]) continue;
       for (const r of selecting) {
@@ -665,7 +677,7 @@ export class PolicyRepository {
         if (list) list.push(e);
         else m.set(e.identity, [e]);
       }
-      const r = computeRedirects(this.proxyPorts, (fn) => { for (const a of allows) fn(a.direction, a.identity, a.k, a.origin, a.http); }, (dir) => by[dir]);
+      const r = computeRedirects(this.proxyPorts, (fn) => { for (const a of allows) fn(a.direction, a.identity, a.k, a.origin, a.http); }, (dir) => by[dir], vis.keys);
       if (r.overlay.size) {
         const keys = new Set(entries.map((e) => entryKey(e)));
         entries = entries.map((e) => r.overlay.get(entryKey(e)) ?? e);
@@ -676,7 +688,7 @@ export class PolicyRepository {
     }
     return {
       ingressEnforced: enforced.ingress, egressEnforced: enforced.egress, ingressDefaultDeny: defaultDeny.ingress, egressDefaultDeny: defaultDeny.egress,
-      entries, selectedBy: selectedByOf(selecting), errors: dedupeProblems(errors), l7,
+      entries, selectedBy: selectedByOf(selecting), errors: dedupeProblems([...vis.problems, ...errors]), l7,
     };
   }
 
@@ -693,7 +705,7 @@ export class PolicyRepository {
    * puts each enforced direction's default entry (default deny naming the
    * enforcers, or default-allow) and, on ingress, allow-localhost into `sink`.
    */
-  private defaults(selecting: readonly CompiledRule[], sink: EntrySink): { enforced: Record<Direction, boolean>; defaultDeny: Record<Direction, boolean> } {
+  private defaults(selecting: readonly CompiledRule[], sink: EntrySink, vis: VisibilityUse): { enforced: Record<Direction, boolean>; defaultDeny: Record<Direction, boolean> } {
     const enforced = { ingress: false, egress: false };
     const defaultDeny = { ingress: false, egress: false };
     if (this.enforcement === 'never') return { enforced, defaultDeny };
@@ -701,15 +713,37 @@ export class PolicyRepository {
       const rules = selecting.filter((r) => r[dir]);
       const enforcers = rules.filter((r) => r[dir]!.enforce).map((r) => r.origin);
       if (this.enforcement === 'always') enforcers.push(ENFORCEMENT_ALWAYS);
-      if (rules.length === 0 && enforcers.length === 0) continue;
+      // The visibility annotation alone: enforced (so the datapath looks the redirect up) with default allow.
+      const visibilityOnly = rules.length === 0 && enforcers.length === 0 && vis.keys[dir].length > 0;
+      if (rules.length === 0 && enforcers.length === 0 && !visibilityOnly) continue;
       // Rules in this direction make it enforced; only a rule that keeps default deny on makes it default deny.
       enforced[dir] = true;
       defaultDeny[dir] = enforcers.length > 0;
       if (defaultDeny[dir]) for (const o of enforcers) sink.add(dir, 0, ANY_PORT, 'defaultDeny', o);
-      else sink.add(dir, 0, ANY_PORT, 'allow', DEFAULT_ALLOW);
+      else sink.add(dir, 0, ANY_PORT, 'allow', visibilityOnly ? VISIBILITY_ANNOTATION : DEFAULT_ALLOW);
       if (dir === 'ingress' && this.allowLocalhost) sink.add(dir, ReservedIdentity.host, ANY_PORT, 'allow', ALLOW_LOCALHOST);
     }
     return { enforced, defaultDeny };
+  }
+
+  /**
+   * The endpoint's proxy-visibility annotation as this repository can honour
+   * it: ingress HTTP ports need the ingress proxy port and enforcement
+   * other than 'never'; otherwise none, and a warning saying why.
+   */
+  private visibilityOf(ep: EndpointInfo): VisibilityUse {
+    const keys: Record<Direction, L7PortKey[]> = { ingress: [], egress: [] };
+    const v = ep.visibility;
+    if (!v) return { keys, problems: [] };
+    const problems = [...v.problems];
+    for (const dir of ['ingress', 'egress'] as const) {
+      const ports = dir === 'ingress' ? v.ingressHttp : v.egressHttp;
+      if (ports.length === 0) continue;
+      const why = this.enforcement === 'never' ? 'policy enforcement is never' : this.proxyPorts?.[dir] === undefined ? `this node has no L7 proxy for ${dir}` : undefined;
+      if (why) problems.push({ severity: 'warning', policy: v.source, path: `metadata.annotations[${v.annotation}]`, message: `not honoured: ${why}; ${dir} TCP ${ports.join(', ')} is not redirected and gives no L7 records` });
+      else keys[dir] = ports.map((port) => ({ protocol: Proto.tcp, port, portPrefixLen: 16 }));
+    }
+    return { keys, problems };
   }
 
   // ---- incremental, per endpoint ----
@@ -760,6 +794,8 @@ export class PolicyRepository {
     }
     st.key = key;
     st.gen = this.logBase + this.log.length;
+    // Part of the key and of the options: it changes only with a full recomputation.
+    const vis = this.visibilityOf(ep);
     if (full) {
       // Start over from no contributions; the groups the map holds stay to be compared against.
       for (const g of st.out.keys()) st.dirty.add(g);
@@ -772,7 +808,7 @@ export class PolicyRepository {
       const now = new Set(selecting);
       for (const [r, c] of st.rules) if (!now.has(r)) { st.apply(c, -1); st.rules.delete(r); }
       const builtin = new Contribution();
-      const d = this.defaults(selecting, builtin);
+      const d = this.defaults(selecting, builtin, vis);
       if (!st.builtin || !sameContribution(st.builtin, builtin)) {
         if (st.builtin) st.apply(st.builtin, -1);
         st.apply(builtin, 1);
@@ -819,11 +855,11 @@ export class PolicyRepository {
     if (errorsChanged) {
       const errors: PolicyProblem[] = [];
       for (const dir of ['ingress', 'egress'] as const) for (const r of st.selecting) errors.push(...(st.rules.get(r)?.errors[dir] ?? []));
-      st.errors = dedupeProblems(errors);
+      st.errors = dedupeProblems([...vis.problems, ...errors]);
     }
     let writes = st.resolve(new CookieMemo(this.cookies));
-    if (st.overlay.size || (this.proxyPorts && st.hasHttp())) {
-      writes = st.applyRedirects(computeRedirects(this.proxyPorts, st.walkAllows(), st.groups()), writes);
+    if (st.overlay.size || (this.proxyPorts && (st.hasHttp() || vis.keys.ingress.length || vis.keys.egress.length))) {
+      writes = st.applyRedirects(computeRedirects(this.proxyPorts, st.walkAllows(), st.groups(), vis.keys), writes);
     }
     return { policy: st.policy(), upserts: writes.upserts, deletes: writes.deletes };
   }

@@ -6,6 +6,7 @@
  */
 import type { LabelSet } from '../identity/labels.js';
 import type { HttpRuleSource } from '../l7/http/rules.js';
+import type { ProxyVisibility } from './visibility.js';
 
 /** Direction of traffic as seen by the endpoint whose policy it is. */
 export type Direction = 'ingress' | 'egress';
@@ -117,6 +118,15 @@ export interface EndpointInfo {
   namespace: string;
   /** Its own named ports (ingress named ports resolve against these). */
   namedPorts?: NamedPort[];
+  /**
+   * L7 visibility without enforcement (the proxy-visibility annotation of its
+   * pod or namespace, parsed by parseProxyVisibility): its HTTP ports go
+   * through the node proxy for records only. A direction not enforced by any
+   * policy becomes enforced with default allow (origin visibility-annotation);
+   * an enforced one keeps what it allows and denies, and its allowed traffic
+   * on those ports is redirected too. Its problems join EndpointPolicy.errors.
+   */
+  visibility?: ProxyVisibility;
 }
 
 /** A Service as toServices needs it. */
