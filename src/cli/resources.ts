@@ -132,7 +132,7 @@ export function policyIssues(objects: readonly { kind: string; metadata: { names
     if (!POLICY_KINDS.has(o.kind)) return;
     // As every agent compiles it: HTTP rules go to the node proxy.
     for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: true } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
-    for (const p of proxyRuleIssues(o)) errors.push({ ...at, ...p });
+    for (const p of proxyRuleIssues(o)) (p.warning ? warnings : errors).push({ ...at, path: p.path, message: p.message });
   });
   return { errors, warnings };
 }
@@ -156,8 +156,8 @@ function visibilityIssues(o: { kind: string; metadata: { namespace?: string; nam
  * them: a LOG mismatch action, a header value with a comma, …): errors at apply, as the agents'
  * proxies would refuse them.
  */
-function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name: string } } & Record<string, unknown>): { path: string; message: string }[] {
-  const out: { path: string; message: string }[] = [];
+function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name: string } } & Record<string, unknown>): { path: string; message: string; warning?: boolean }[] {
+  const out: { path: string; message: string; warning?: boolean }[] = [];
   const origin = { kind: o.kind as OriginKind, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata.name };
   const spec = (o.spec ?? {}) as Record<string, unknown>;
   const specs = Array.isArray(o.specs) ? (o.specs as Record<string, unknown>[]).map((s, i) => [s, `specs[${i}]`] as const) : [[spec, 'spec'] as const];
@@ -168,6 +168,11 @@ function proxyRuleIssues(o: { kind: string; metadata: { namespace?: string; name
       toPorts.forEach((tp, j) => {
         const http = tp?.rules?.http;
         if (!Array.isArray(http) || http.length === 0) return;
+        // The node's own connections to its pods cannot be handed to the proxy (docs/l7.md): rules for the host pass at L3/L4.
+        const entities = (rule as { fromEntities?: unknown }).fromEntities;
+        if (dir === 'ingress' && Array.isArray(entities) && entities.some((e) => e === 'host' || e === 'all')) {
+          out.push({ path: `${sp}.${dir}[${i}].fromEntities`, message: 'the node\'s own connections (entity host) to a local endpoint are not handed to the node proxy: its HTTP rules do not apply to them, they pass on the L3/L4 verdict', warning: true });
+        }
         try {
           renderHaproxy({
             listeners: [{ direction: dir, port: 1 }],
