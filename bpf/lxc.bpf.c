@@ -339,13 +339,14 @@ int bl_to_container(struct __sk_buff *skb)
 			 * client made itself whose entry is still there: the proxy's
 			 * connection takes the entry over. */
 			if (proxy_sent(skb, &pkt)) {
-				ct.flags = BL_CT_F_FROM_PROXY;
-				if (ct.reason != BL_TRACE_REASON_POLICY) {
+				/* ct.flags: the matched entry's, for an existing one. */
+				if (ct.reason != BL_TRACE_REASON_POLICY && !(ct.flags & BL_CT_F_FROM_PROXY)) {
 					struct bl_ct_entry *e = bpf_map_lookup_elem(&bl_ct4, &tuple);
 
-					if (e && !(e->flags & BL_CT_F_FROM_PROXY))
+					if (e)
 						e->flags |= BL_CT_F_FROM_PROXY; /* plain store, as ct_entry_update() writes flags */
 				}
+				ct.flags = BL_CT_F_FROM_PROXY;
 			}
 			if (ct.reason == BL_TRACE_REASON_POLICY) {
 				ret = ct_create4(skb, &pkt, &tuple, &ct);
