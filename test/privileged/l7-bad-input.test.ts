@@ -21,16 +21,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beeline, beelineOk } from '../lib/cli.js';
+import { beeline } from '../lib/cli.js';
+import { empirePods, starWarsLab } from '../lib/starwars.js';
 import { until } from '../lib/wait.js';
 import { mulberry32 } from '../lib/rng.js';
 import { PodHttpClient, type BatchCase, type BatchResult } from '../lib/pod-http.js';
 import { SMUGGLED, landing, smugglingProbes } from '../lib/http-probes.js';
 import { labDir } from '../../src/lab/state.js';
-import { repoRoot } from '../../src/common/version.js';
 
 const LAB = 'l7bad';
 const env = { BEELINE_LAB: LAB };
@@ -65,12 +64,7 @@ spec:
         http: [{method: GET, path: /wait}]
 `;
 
-interface PodInfo { name: string; node: string; ip: string; phase: string; restarts: number }
-function pods(): PodInfo[] {
-  const r = beelineOk(['get', 'pods', '-n', 'empire', '-o', 'json'], env);
-  const j = JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec: { nodeName?: string }; status: { podIP?: string; phase?: string; containerStatuses?: { restartCount: number }[] } }[] };
-  return j.items.map((p) => ({ name: p.metadata.name, node: p.spec.nodeName ?? '', ip: p.status.podIP ?? '', phase: p.status.phase ?? '', restarts: (p.status.containerStatuses ?? []).reduce((a, c) => a + c.restartCount, 0) }));
-}
+const pods = () => empirePods(env);
 
 /** The master and worker pids of each node's proxy (pid file; the worker: the master's children). */
 function proxyPids(): Record<string, string> {
@@ -127,16 +121,7 @@ const is2xx = (s: number) => s >= 200 && s < 300;
 
 test('the node proxy under bad input: refuses or closes that connection, serves everyone else, never lets a denied request through', { timeout: 420_000 }, async (t) => {
   t.after(() => { if (!process.env.BEELINE_KEEP_LAB) beeline(['lab', 'down', '--name', LAB, '-q']); });
-  beeline(['lab', 'down', '--name', LAB, '-q']);
-  beelineOk(['lab', 'up', '--nodes', '2', '--name', LAB, '-q']);
-  beelineOk(['apply', '-f', join(repoRoot, 'examples', 'starwars.yaml')], env);
-  const extra = join(mkdtempSync(join(tmpdir(), 'bl-l7bad-')), 'blackhole.yaml');
-  writeFileSync(extra, BLACKHOLE);
-  beelineOk(['apply', '-f', extra], env);
-  const all = await until('the Star Wars pods and the blackhole running', () => {
-    const ps = pods();
-    return ps.length === 5 && ps.every((p) => p.phase === 'Running' && p.ip) ? ps : undefined;
-  }, 90_000, 500);
+  const all = await starWarsLab(LAB, BLACKHOLE);
   const tie = all.find((p) => p.name === 'tiefighter')!;
   const deathstars = all.filter((p) => p.name.startsWith('deathstar-'));
   // The deathstar on the other node if there is one: the connection crosses the fabric.

@@ -19,6 +19,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/common/version.js';
 import { beeline, beelineOk } from '../lib/cli.js';
+import { empirePods } from '../lib/starwars.js';
 import { kubectl, waitPoliciesProgrammed } from '../lib/policy.js';
 import { until } from '../lib/wait.js';
 
@@ -34,10 +35,7 @@ let tiefighter: Pod;
 let xwing: Pod;
 let deathstars: Pod[];
 
-function pods(): Pod[] {
-  const items = JSON.parse(beelineOk(['get', 'pods', '-n', 'empire', '-o', 'json'], env).stdout).items as { metadata: { name: string; labels: Record<string, string> }; spec: { nodeName: string }; status: { podIP?: string; phase?: string } }[];
-  return items.filter((p) => p.status.phase === 'Running' && p.status.podIP).map((p) => ({ name: p.metadata.name, ip: p.status.podIP!, node: p.spec.nodeName }));
-}
+const pods = (): Pod[] => empirePods(env).filter((p) => p.phase === 'Running' && p.ip);
 
 /** curl in a pod: the requests given (each `[method, path, ...curl args]`) on one connection where curl can reuse it. */
 function curl(from: Pod, ip: string, requests: string[][], timeoutS = 3): { code: number; out: string } {

@@ -20,15 +20,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beeline, beelineOk } from '../lib/cli.js';
+import { beeline } from '../lib/cli.js';
+import { starWarsLab } from '../lib/starwars.js';
 import { until, sleep } from '../lib/wait.js';
 import { PodHttpClient } from '../lib/pod-http.js';
 import { landing } from '../lib/http-probes.js';
 import { labDir } from '../../src/lab/state.js';
-import { repoRoot } from '../../src/common/version.js';
 
 const LAB = 'l7proc';
 const env = { BEELINE_LAB: LAB };
@@ -55,12 +54,6 @@ spec:
     toPorts: [{ports: [{port: "${PLAIN_PORT}", protocol: TCP}]}]
 `;
 
-interface PodInfo { name: string; node: string; ip: string; phase: string }
-function pods(): PodInfo[] {
-  const r = beelineOk(['get', 'pods', '-n', 'empire', '-o', 'json'], env);
-  const j = JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec: { nodeName?: string }; status: { podIP?: string; phase?: string } }[] };
-  return j.items.map((p) => ({ name: p.metadata.name, node: p.spec.nodeName ?? '', ip: p.status.podIP ?? '', phase: p.status.phase ?? '' }));
-}
 
 const nodeFile = (node: string, f: string) => join(labDir(LAB), 'nodes', node, f);
 function readPid(node: string, f: string): number | undefined {
@@ -88,16 +81,7 @@ function children(pid: number): number[] {
 }
 test('the node proxy is its own supervised process: agent restarts never cut proxied connections; a proxy restart cuts only its own, new ones served within a second; L4 traffic never notices', { timeout: 300_000 }, async (t) => {
   t.after(() => { if (!process.env.BEELINE_KEEP_LAB) beeline(['lab', 'down', '--name', LAB, '-q']); });
-  beeline(['lab', 'down', '--name', LAB, '-q']);
-  beelineOk(['lab', 'up', '--nodes', '2', '--name', LAB, '-q']);
-  beelineOk(['apply', '-f', join(repoRoot, 'examples', 'starwars.yaml')], env);
-  const extra = join(mkdtempSync(join(tmpdir(), 'bl-l7proc-')), 'plain.yaml');
-  writeFileSync(extra, PLAIN);
-  beelineOk(['apply', '-f', extra], env);
-  const all = await until('the pods running', () => {
-    const ps = pods();
-    return ps.length === 5 && ps.every((p) => p.phase === 'Running' && p.ip) ? ps : undefined;
-  }, 90_000, 500);
+  const all = await starWarsLab(LAB, PLAIN);
   const tie = all.find((p) => p.name === 'tiefighter')!;
   const deathstars = all.filter((p) => p.name.startsWith('deathstar-'));
   const target = deathstars.find((p) => p.node !== tie.node) ?? deathstars[0]!;
