@@ -157,8 +157,8 @@ export class AgentObserver {
   }
 
   /**
-   * Starts receiving the node proxy's HTTP records (UDP, one JSON
-   * HttpAccessRecord per datagram) at `address:port` and feeding their L7
+   * Starts receiving the node proxy's HTTP records (TCP, one JSON
+   * HttpAccessRecord per line) at `address:port` and feeding their L7
    * flows into the pipeline; its counters appear in status().httpAccessLog.
    * Without flows (observer disabled) nothing is started. A second call
    * replaces nothing: it throws.

@@ -224,6 +224,6 @@ export interface NodeProxyConfig {
   ingressPort: number;
   /** The transparent HTTP listener for egress redirects (absent: egress HTTP rules stay L4, with a warning). */
   egressPort?: number;
-  /** UDP port on the node's loopback where the proxy sends its access records (the agent listens). */
+  /** TCP port on the node's loopback where the proxy forwards its access records (the agent listens). */
   accessLogPort: number;
 }

@@ -11,9 +11,8 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { renderHaproxy, type ProxyRuleSet } from '../../src/l7/http/haproxy.js';
 import { parseHttpAccessRecord, type HttpAccessRecord } from '../../src/l7/http/accesslog.js';
@@ -84,8 +83,26 @@ function diffInputs(): string[] {
 let dir = '';
 const procs: ChildProcess[] = [];
 const records: HttpAccessRecord[] = [];
-const badDatagrams: string[] = [];
-const udp = createSocket('udp4');
+const badLines: string[] = [];
+/** The agent's end of the records, as src/l7/http/receiver.ts: HAProxy's ring forwarded over TCP, a line per record. */
+const recordSockets = new Set<Socket>();
+const recordServer = createServer((sock) => {
+  recordSockets.add(sock);
+  sock.on('close', () => recordSockets.delete(sock));
+  let rest = '';
+  sock.setEncoding('utf8').on('data', (d: string) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop()!;
+    for (const text of lines) {
+      if (!text || /^Proxy \S+ (started|stopped)/.test(text)) continue;
+      try {
+        records.push(parseHttpAccessRecord(text));
+      } catch {
+        badLines.push(text);
+      }
+    }
+  });
+});
 
 function startProc(argv: string[]): ChildProcess {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -169,16 +186,8 @@ async function recordOf(port: number, url: string): Promise<HttpAccessRecord> {
 
 before(async () => {
   dir = mkdtempSync('/tmp/bl-hb-state-');
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  udp.on('message', (m) => {
-    const text = m.toString('utf8');
-    try {
-      records.push(parseHttpAccessRecord(text));
-    } catch {
-      badDatagrams.push(text);
-    }
-  });
-  const logPort = udp.address().port;
+  await new Promise<void>((r) => recordServer.listen(0, '127.0.0.1', () => r()));
+  const logPort = (recordServer.address() as { port: number }).port;
   writeFileSync(join(dir, 'nginx.conf'), `daemon off;
 master_process off;
 worker_processes 1;
@@ -230,7 +239,8 @@ http {
 });
 
 after(async () => {
-  udp.close();
+  recordServer.close();
+  for (const s of recordSockets) s.destroy();
   for (const p of procs) if (p.exitCode === null && p.pid) {
     try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
   }
@@ -455,7 +465,7 @@ test('records stay valid JSON for quotes and backslashes in the target', async (
   assert.ok(rb, 'a record for the refused request');
   assert.equal(rb.status, 400);
   assert.equal(rb.denied, false);
-  assert.deepEqual(badDatagrams, [], 'every datagram was a record');
+  assert.deepEqual(badLines, [], 'every line was a record');
 });
 
 /** What the reference (rules.ts + path.ts) answers for a request: the status HAProxy must give. */

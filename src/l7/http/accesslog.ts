@@ -1,15 +1,16 @@
 /**
  * The node proxy's record of one HTTP request: the contract between the
- * HAProxy configuration the agent generates (its `log-format`, one JSON
- * object per datagram, `format raw`, to a UDP socket the agent listens on at
- * the node's loopback) and the agent, which turns each record into an L7
- * flow. HAProxy fills every field from its own sample fetches and the
+ * HAProxy configuration the agent generates (its `log-format`: one JSON
+ * object per line, `format raw`, logged to a ring that HAProxy forwards over
+ * TCP to the agent at the node's loopback) and the agent, which turns each
+ * record into an L7 flow. HAProxy fills every field from its own sample fetches and the
  * variables the generated rules set; nothing else writes these records.
  *
  * Numbers are JSON numbers, text is JSON-escaped by HAProxy's `json`
  * converter. A request HAProxy could not parse never reaches the rules and
  * is recorded with `method` and `url` as far as they were read (possibly
- * empty) and `status` 400 (or what HAProxy answered).
+ * empty), `status` 400 (or what HAProxy answered), and `timeUs` and `denied`
+ * printed as `-` (read as 0 and false).
  */
 
 /** Which of the node proxy's listeners took the connection. */
@@ -56,8 +57,16 @@ export interface HttpAccessRecord {
   termination: string;
 }
 
-/** Parses one datagram; throws SyntaxError/TypeError for what is not a record (the caller counts and drops it). */
+/**
+ * The two numbers HAProxy prints as `-` for a request refused before its rules (no transaction,
+ * so no variables): `"timeUs":-` is 0 and `"denied":-` false. Inside a JSON string the sequence
+ * cannot occur (its quotes would be escaped), so the fix-up never touches a value.
+ */
+const UNSET_VARIABLE = /"(timeUs|denied)":-(?=[,}])/g;
+
+/** Parses one record (a line, without its newline); throws SyntaxError/TypeError for what is not a record (the caller counts and drops it). */
 export function parseHttpAccessRecord(text: string): HttpAccessRecord {
+  if (text.includes('":-')) text = text.replace(UNSET_VARIABLE, (_, k: string) => `"${k}":${k === 'denied' ? 'false' : '0'}`);
   const v = JSON.parse(text) as Partial<HttpAccessRecord>;
   const num = (k: keyof HttpAccessRecord) => {
     if (typeof v[k] !== 'number') throw new TypeError(`http access record: ${k}: not a number`);

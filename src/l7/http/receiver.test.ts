@@ -1,6 +1,6 @@
 /**
- * The HTTP access log receiver with real UDP datagrams on 127.0.0.1: records
- * become L7 flows in a real flow pipeline, malformed datagrams are counted
+ * The HTTP access log receiver with real TCP connections on 127.0.0.1: record
+ * lines become L7 flows in a real flow pipeline, malformed lines are counted
  * and dropped without stopping it, a full pipeline counts losses, a taken
  * port is a clear error. End to end through the agent's observer: records
  * sent to its receiver come back from the real Observer gRPC server
@@ -9,7 +9,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { HttpAccessLogListenError } from '../../common/errors.js';
 import { FlowPipeline } from '../../observer/pipeline.js';
 import type { EndpointInfo, Flow, FlowEnricher, GetFlowsRequest, GetFlowsResponse__Output } from '../../observer/types.js';
 import type { HttpAccessRecord } from './accesslog.js';
-import { startHttpAccessReceiver, type HttpAccessReceiver } from './receiver.js';
+import { HTTP_ACCESSLOG_MAX_LINE_BYTES, startHttpAccessReceiver, type HttpAccessReceiver } from './receiver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bl-l7-receiver-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,14 +69,25 @@ function record(over: Partial<HttpAccessRecord> = {}): HttpAccessRecord {
 }
 const DENIED: Partial<HttpAccessRecord> = { method: 'PUT', url: '/v1/exhaust-port', status: 403, denied: true, allowedBy: '', responseMs: 0, totalMs: 0, termination: 'PR--' };
 
-/** Sends each payload as one datagram to 127.0.0.1:port. */
-async function send(port: number, payloads: (string | Buffer)[]): Promise<void> {
-  const s = createSocket('udp4');
-  try {
-    for (const p of payloads) await new Promise<void>((resolve, reject) => s.send(p, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-  } finally {
-    s.close();
+/**
+ * Sends each payload as one line (newline added) to 127.0.0.1:port over one TCP connection, as
+ * HAProxy's ring forwarder does; `pieces` > 1 cuts the whole stream into that many writes at
+ * arbitrary places (lines split across writes).
+ */
+async function send(port: number, payloads: (string | Buffer)[], pieces = 0): Promise<void> {
+  const stream = Buffer.concat(payloads.map((p) => Buffer.concat([Buffer.from(p), Buffer.from('\n')])));
+  const sock = connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  const writes: Buffer[] = [];
+  if (pieces > 1) {
+    const step = Math.ceil(stream.length / pieces);
+    for (let i = 0; i < stream.length; i += step) writes.push(stream.subarray(i, i + step));
+  } else writes.push(stream);
+  for (const w of writes) {
+    await new Promise<void>((resolve, reject) => sock.write(w, (err) => (err ? reject(err) : resolve())));
+    await sleep(2);
   }
+  await new Promise<void>((resolve) => sock.end(resolve));
 }
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
@@ -95,7 +106,7 @@ test('a request HAProxy refused before its rules (timeUs 0, no transaction) beco
     const refused = record({ timeUs: 0, method: '', url: '', host: '', protocol: 'HTTP/1.1', status: 400, denied: false, allowedBy: '', responseMs: -1, totalMs: 2, termination: 'PR--' });
     const before = Date.now() * 1000;
     await send(r.port, [JSON.stringify(refused)]);
-    await until('the record', () => r.stats().datagrams === 1);
+    await until('the record', () => r.stats().lines === 1);
     await pipeline.idle();
     const after_ = Date.now() * 1000;
     assert.deepEqual({ records: r.stats().records, malformed: r.stats().malformed, flows: r.stats().flows }, { records: 1, malformed: 0, flows: 2 });
@@ -112,7 +123,7 @@ test('a request HAProxy refused before its rules (timeUs 0, no transaction) beco
   }
 });
 
-test('records in datagrams become L7 flows in the pipeline; malformed datagrams are counted and dropped, never thrown', async () => {
+test('record lines become L7 flows in the pipeline, also when cut across writes; malformed lines are counted and dropped, never thrown', async () => {
   const pipeline = new FlowPipeline({ decode: () => undefined, monotonicTime: true });
   const warnings: string[] = [];
   const r = await startHttpAccessReceiver({ address: '127.0.0.1', port: 0, enricher, ingest: (f) => pipeline.ingestFlow(f), log: { ...silent, warn: (m: string) => warnings.push(m) } });
@@ -133,13 +144,14 @@ test('records in datagrams become L7 flows in the pipeline; malformed datagrams 
       // A request HAProxy's parser refused (400) before its rules: no time, method or URL of its own; still a record.
       JSON.stringify(record({ timeUs: 0, method: '', url: '', status: 400, termination: 'PR--', allowedBy: '' })),
     ];
-    await send(r.port, payloads);
-    await until('every datagram', () => r.stats().datagrams === payloads.length);
+    // 7 writes: most lines are cut in two. Empty lines ('' and the extra newline) are not lines.
+    await send(r.port, payloads, 7);
+    await until('every line', () => r.stats().lines === payloads.length - 1);
     await pipeline.idle();
     const s = r.stats();
-    assert.deepEqual({ ...s, lastMalformed: undefined }, { listen: `127.0.0.1:${r.port}`, datagrams: 11, records: 4, malformed: 6, notices: 1, flows: 7, lost: 0, lastMalformed: undefined });
+    assert.deepEqual({ ...s, lastMalformed: undefined }, { listen: `127.0.0.1:${r.port}`, connections: 1, connected: s.connected, lines: 10, records: 4, malformed: 5, notices: 1, flows: 7, lost: 0, lastMalformed: undefined });
     assert.match(s.lastMalformed!, /JSON/);
-    assert.ok(warnings.length >= 1 && warnings.length < 6, 'warned, not once per datagram');
+    assert.ok(warnings.length >= 1 && warnings.length < 5, 'warned, not once per line');
     const flows = [0, 1, 2, 3, 4].map((i) => pipeline.ring.at(i)!);
     assert.deepEqual(flows.map((f) => `${f.l7?.type} ${f.verdict} ${f.Summary}`), [
       'REQUEST FORWARDED HTTP/1.1 POST http://deathstar/v1/request-landing',
@@ -167,7 +179,7 @@ test('a burst of records arrives whole and in order; what the pipeline refuses i
   try {
     const N = 300;
     await send(r.port, Array.from({ length: N }, (_, i) => JSON.stringify(record({ url: `/r/${i}` }))));
-    await until('the burst', () => r.stats().datagrams === N);
+    await until('the burst', () => r.stats().lines === N);
     await pipeline.idle();
     const s = r.stats();
     assert.equal(s.records, N);
@@ -189,12 +201,64 @@ test('a burst of records arrives whole and in order; what the pipeline refuses i
   const r2 = await startHttpAccessReceiver({ address: '127.0.0.1', port: 0, enricher, ingest: (f) => refusing.ingestFlow(f), log: silent });
   try {
     await send(r2.port, [JSON.stringify(record()), JSON.stringify(record({ status: -1 }))]);
-    await until('both', () => r2.stats().datagrams === 2);
+    await until('both', () => r2.stats().lines === 2);
     assert.equal(r2.stats().lost, 3);
     assert.equal(r2.stats().flows, 0);
     assert.equal(refusing.stats().lost.OBSERVER_EVENTS_QUEUE, 3);
   } finally {
     await r2.close();
+  }
+});
+
+test("HAProxy's form of a record refused before its rules (`\"timeUs\":-`, `\"denied\":-`) is a record; `-` inside a string is left alone", async () => {
+  const pipeline = new FlowPipeline({ decode: () => undefined, monotonicTime: true });
+  const r = await startHttpAccessReceiver({ address: '127.0.0.1', port: 0, enricher, ingest: (f) => pipeline.ingestFlow(f), log: silent });
+  try {
+    // What the generated log-format prints for HAProxy's own 400 (no transaction: variables print -).
+    const refused = JSON.stringify(record({ method: '', url: '', host: '', protocol: '<BADREQ>', status: 400, allowedBy: '', responseMs: -1, totalMs: 0, termination: 'PR--' }))
+      .replace(/"timeUs":\d+/, '"timeUs":-').replace('"denied":false', '"denied":-');
+    assert.match(refused, /"timeUs":-,.*"denied":-,/);
+    // A URL that holds the same text: escaped quotes, so not a field.
+    const tricky = JSON.stringify(record({ url: '/x"timeUs":-,"denied":-}', denied: true, status: 403 }));
+    await send(r.port, [refused, tricky]);
+    await until('both', () => r.stats().lines === 2);
+    await pipeline.idle();
+    assert.deepEqual({ records: r.stats().records, malformed: r.stats().malformed }, { records: 2, malformed: 0 }, r.stats().lastMalformed);
+    assert.equal(pipeline.ring.at(0)!.verdict, 'ERROR');
+    assert.ok(Math.abs(Number(pipeline.ring.at(0)!.time!.seconds) * 1000 - Date.now()) < 60_000, 'timed when it arrived');
+    assert.equal(pipeline.ring.at(2)!.verdict, 'DROPPED');
+    assert.equal(pipeline.ring.at(2)!.l7!.http!.url, 'http://deathstar/x"timeUs":-,"denied":-}');
+  } finally {
+    await r.close();
+    pipeline.close();
+  }
+});
+
+test('a line longer than any record is dropped up to its newline without being held; a record cut short by its connection is malformed; connections are counted', async () => {
+  const pipeline = new FlowPipeline({ decode: () => undefined, monotonicTime: true });
+  const r = await startHttpAccessReceiver({ address: '127.0.0.1', port: 0, enricher, ingest: (f) => pipeline.ingestFlow(f), log: silent });
+  try {
+    const huge = 'x'.repeat(HTTP_ACCESSLOG_MAX_LINE_BYTES * 3);
+    await send(r.port, [JSON.stringify(record({ url: '/before' })), huge, JSON.stringify(record({ url: '/after' }))], 40);
+    await until('the record after the long line', () => r.stats().records === 2);
+    const s = r.stats();
+    assert.equal(s.malformed, 1);
+    assert.match(s.lastMalformed!, /longer than/);
+    // A second connection whose last record has no newline: cut short.
+    const sock = connect({ host: '127.0.0.1', port: r.port });
+    await new Promise<void>((resolve) => sock.once('connect', resolve));
+    await new Promise<void>((resolve) => sock.end(`${JSON.stringify(record({ url: '/whole' }))}\n${JSON.stringify(record()).slice(0, 40)}`, resolve));
+    await until('the cut record', () => r.stats().malformed === 2);
+    assert.equal(r.stats().records, 3);
+    assert.match(r.stats().lastMalformed!, /cut short/);
+    assert.equal(r.stats().connections, 2);
+    await until('both closed', () => r.stats().connected === 0);
+    await pipeline.idle();
+    const urls = [0, 2, 4].map((i) => pipeline.ring.at(i)!.l7!.http!.url);
+    assert.deepEqual(urls, ['http://deathstar/before', 'http://deathstar/after', 'http://deathstar/whole']);
+  } finally {
+    await r.close();
+    pipeline.close();
   }
 });
 
@@ -246,10 +310,10 @@ test("the agent's observer: records sent to its receiver come back from GetFlows
     assert.ok(receiver);
     await assert.rejects(obs.startHttpAccessReceiver({ address: '127.0.0.1', port: 0 }), /already runs/);
     await send(receiver.port, [JSON.stringify(record()), JSON.stringify(record(DENIED)), '{"truncated": ']);
-    await until('the datagrams', () => obs.status().httpAccessLog?.datagrams === 3);
+    await until('the lines', () => obs.status().httpAccessLog?.lines === 3);
     await obs.pipeline!.idle();
     const st = obs.status();
-    assert.deepEqual({ ...st.httpAccessLog, lastMalformed: undefined }, { listen: `127.0.0.1:${receiver.port}`, datagrams: 3, records: 2, malformed: 1, notices: 0, flows: 4, lost: 0, lastMalformed: undefined });
+    assert.deepEqual({ ...st.httpAccessLog, lastMalformed: undefined }, { listen: `127.0.0.1:${receiver.port}`, connections: 1, connected: st.httpAccessLog!.connected, lines: 3, records: 2, malformed: 1, notices: 0, flows: 4, lost: 0, lastMalformed: undefined });
     assert.equal(st.pipeline!.ingested, 4);
     assert.equal(st.pipeline!.seen, 4);
 

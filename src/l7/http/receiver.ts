@@ -1,35 +1,39 @@
 /**
- * The agent's end of the node proxy's access log: a UDP socket on the
- * node's loopback where HAProxy sends one JSON HttpAccessRecord per request
- * (`log-format`, `format raw`, one record per datagram). Each datagram is
- * parsed, checked, turned into its L7 flows (httpFlowsFromRecord) and handed
- * to `ingest` (the flow pipeline's ingestFlow: enqueue only), all in the
- * socket's message callback: no await, nothing that waits for I/O, so the
- * datapath's ring-buffer reader is never held up by it and no datagram
- * waits on another.
+ * The agent's end of the node proxy's access log: a TCP listener on the
+ * node's loopback. HAProxy logs one JSON HttpAccessRecord per request to a
+ * ring (`log ring@…`, `format raw`) and forwards the ring over one TCP
+ * connection per worker process, a line per record, as many lines per write
+ * as are waiting (src/l7/http/haproxy.ts): no system call per request on
+ * either side, and while the agent restarts the ring keeps the records and
+ * sends them when it is back. Each line is parsed, checked, turned into its
+ * L7 flows (httpFlowsFromRecord) and handed to `ingest` (the flow pipeline's
+ * ingestFlow: enqueue only), all in the socket's data callback: no await,
+ * nothing that waits for I/O, so the datapath's ring-buffer reader is never
+ * held up by it.
  *
- * Bad input never throws and never stops the receiver: a datagram that is
- * not a record (not JSON, a field missing or of the wrong type, an address
- * that is not an IP, a port out of range) is counted as malformed and
- * dropped, and the last such problem is kept for the status. Flows the
- * pipeline's full queue refused are counted as lost (the pipeline counts
- * them too, as OBSERVER_EVENTS_QUEUE losses).
+ * Bad input never throws and never stops the receiver: a line that is not a
+ * record (not JSON, a field missing or of the wrong type, an address that is
+ * not an IP, a port out of range) is counted as malformed and dropped, and
+ * the last such problem is kept for the status; a line longer than any
+ * record can be is dropped the same way, up to its newline, without being
+ * held. Flows the pipeline's full queue refused are counted as lost (the
+ * pipeline counts them too, as OBSERVER_EVENTS_QUEUE losses).
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { isIP } from 'node:net';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../common/log.js';
 import { HttpAccessLogListenError } from '../../common/errors.js';
 import type { Flow, FlowEnricher } from '../../observer/types.js';
 import { parseHttpAccessRecord, type HttpAccessRecord } from './accesslog.js';
 import { httpFlowsFromRecord } from './flows.js';
+import { RECORD_MAX_BYTES } from './haproxy.js';
 
-/** How much the socket may queue in the kernel while the agent is busy (asked for; the kernel caps it at net.core.rmem_max). */
-export const HTTP_ACCESSLOG_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+/** A line longer than this is not a record (HAProxy cuts records at RECORD_MAX_BYTES); it is dropped, not buffered. */
+export const HTTP_ACCESSLOG_MAX_LINE_BYTES = RECORD_MAX_BYTES + 1024;
 
 export interface HttpAccessReceiverOptions {
-  /** The address to bind (the node's loopback, e.g. 127.0.0.1); IPv6 text binds a udp6 socket. */
+  /** The address to listen on (the node's loopback, e.g. 127.0.0.1). */
   address: string;
-  /** The UDP port (0: any free one; `port` of the receiver says which). */
+  /** The TCP port (0: any free one; `port` of the receiver says which). */
   port: number;
   /** The agent's caches, for the flows' endpoints, Services and names. */
   enricher: FlowEnricher;
@@ -42,21 +46,24 @@ export interface HttpAccessReceiverOptions {
 
 /** What the receiver has done, for the observer's status. */
 export interface HttpAccessReceiverStats {
-  /** `address:port` bound. */
+  /** `address:port` listened on. */
   listen: string;
-  /** Datagrams received. */
-  datagrams: number;
-  /** Datagrams that were records. */
+  /** Connections accepted (one per HAProxy worker; a reload starts a new worker) and open now. */
+  connections: number;
+  connected: number;
+  /** Lines received. */
+  lines: number;
+  /** Lines that were records. */
   records: number;
-  /** Datagrams dropped because they were not records. */
+  /** Lines dropped because they were not records. */
   malformed: number;
-  /** Datagrams that are HAProxy's own messages to the same log target (`Proxy … started.` at start and reload), not records. */
+  /** Lines that are HAProxy's own messages to the same log target (`Proxy … started.` at start and reload), not records. */
   notices: number;
   /** L7 flows handed to the pipeline (two per record with a response, one without). */
   flows: number;
   /** Flows the pipeline refused (its queue was full). */
   lost: number;
-  /** Why the last malformed datagram was dropped. */
+  /** Why the last malformed line was dropped. */
   lastMalformed?: string;
 }
 
@@ -64,7 +71,7 @@ export interface HttpAccessReceiver {
   readonly address: string;
   readonly port: number;
   stats(): HttpAccessReceiverStats;
-  /** Stops receiving; datagrams already read are processed. */
+  /** Stops listening and closes the connections; lines already read are processed. */
   close(): Promise<void>;
 }
 
@@ -87,36 +94,40 @@ export function checkHttpAccessRecord(rec: HttpAccessRecord): HttpAccessRecord {
 }
 
 /**
- * Binds the receiver and starts turning datagrams into flows.
- * @throws HttpAccessLogListenError when the address cannot be bound.
+ * Listens and starts turning record lines into flows.
+ * @throws HttpAccessLogListenError when the address cannot be listened on.
  */
 export async function startHttpAccessReceiver(opts: HttpAccessReceiverOptions): Promise<HttpAccessReceiver> {
   const family = isIP(opts.address);
   if (family === 0) throw new HttpAccessLogListenError(`http access log: listen on ${opts.address}:${opts.port}: not an IP address`);
-  const s = { datagrams: 0, records: 0, malformed: 0, notices: 0, flows: 0, lost: 0 };
+  const s = { connections: 0, connected: 0, lines: 0, records: 0, malformed: 0, notices: 0, flows: 0, lost: 0 };
   let lastMalformed: string | undefined;
   const ctx = { enricher: opts.enricher, ...(opts.nodeName !== undefined ? { nodeName: opts.nodeName } : {}) };
-  const socket: Socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: HTTP_ACCESSLOG_RECV_BUFFER_BYTES });
-  socket.on('message', (msg) => {
-    s.datagrams++;
+  const malformed = (why: string, bytes: number) => {
+    s.malformed++;
+    lastMalformed = why;
+    // Once per power of two: a sender gone wrong is visible without a line per record.
+    if ((s.malformed & (s.malformed - 1)) === 0) opts.log.warn('http access log: dropped a line that is not a record', { malformed: s.malformed, error: why, bytes });
+  };
+
+  /** One line, bytes [start, end) of buf (without the newline). */
+  const line = (buf: Buffer, start: number, end: number) => {
+    s.lines++;
     // Records are JSON objects; HAProxy also tells each frontend's log target when the proxy starts or stops.
-    if (msg[0] !== 0x7b && /^Proxy \S+ (started|stopped)/.test(msg.toString('latin1', 0, 200))) {
+    if (buf[start] !== 0x7b && /^Proxy \S+ (started|stopped)/.test(buf.toString('latin1', start, Math.min(end, start + 200)))) {
       s.notices++;
       return;
     }
     let rec: HttpAccessRecord;
     try {
-      rec = parseHttpAccessRecord(msg.toString('utf8'));
+      rec = parseHttpAccessRecord(buf.toString('utf8', start, end));
       // A request HAProxy refused before its rules (400 from its parser, 408) has no transaction and
       // is recorded with timeUs 0 (src/l7/http/haproxy.ts): it gets the receive time less the
       // exchange's duration, so the refusal is a flow and not dropped as malformed.
       if (rec.timeUs === 0 && typeof rec.totalMs === 'number') rec.timeUs = Date.now() * 1000 - Math.max(0, rec.totalMs) * 1000;
       rec = checkHttpAccessRecord(rec);
     } catch (e) {
-      s.malformed++;
-      lastMalformed = (e as Error).message;
-      // Once per power of two: a sender gone wrong is visible without a line per datagram.
-      if ((s.malformed & (s.malformed - 1)) === 0) opts.log.warn('http access log: dropped a datagram that is not a record', { malformed: s.malformed, error: lastMalformed, bytes: msg.length });
+      malformed((e as Error).message, end - start);
       return;
     }
     s.records++;
@@ -134,21 +145,62 @@ export async function startHttpAccessReceiver(opts: HttpAccessReceiverOptions): 
       if (opts.ingest(f) === false) s.lost++;
       else s.flows++;
     }
+  };
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ noDelay: true }, (sock) => {
+    s.connections++;
+    s.connected++;
+    sockets.add(sock);
+    /** The start of a line the last chunk did not finish. */
+    let rest: Buffer | undefined;
+    /** Inside a line too long to be a record: everything up to its newline is dropped. */
+    let skipping = false;
+    sock.on('data', (chunk: Buffer) => {
+      let buf = chunk;
+      if (rest) {
+        buf = Buffer.concat([rest, chunk]);
+        rest = undefined;
+      }
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, start);
+        if (nl < 0) break;
+        if (skipping) skipping = false;
+        else if (nl > start) line(buf, start, nl);
+        start = nl + 1;
+      }
+      if (start < buf.length && !skipping) {
+        if (buf.length - start > HTTP_ACCESSLOG_MAX_LINE_BYTES) {
+          malformed(`a line longer than ${HTTP_ACCESSLOG_MAX_LINE_BYTES} bytes`, buf.length - start);
+          skipping = true;
+        } else {
+          // Copied: the chunk's memory is not kept alive for a few bytes of it.
+          rest = Buffer.from(buf.subarray(start));
+        }
+      }
+    });
+    sock.on('error', (err) => opts.log.debug('http access log: connection error', { error: err.message }));
+    sock.on('close', () => {
+      s.connected--;
+      sockets.delete(sock);
+      if (rest && !skipping) malformed('a record cut short by the end of its connection', rest.length);
+      rest = undefined;
+    });
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => {
-      socket.close();
+      server.close();
       reject(new HttpAccessLogListenError(`http access log: listen on ${opts.address}:${opts.port}: ${err.message}`, { cause: err }));
     };
-    socket.once('error', onError);
-    socket.bind({ address: opts.address, port: opts.port, exclusive: true }, () => {
-      socket.off('error', onError);
+    server.once('error', onError);
+    server.listen({ host: opts.address, port: opts.port, exclusive: true }, () => {
+      server.off('error', onError);
       resolve();
     });
   });
-  // After binding, a socket error (none expected for a receiving UDP socket) is logged, not fatal.
-  socket.on('error', (err) => opts.log.warn('http access log: socket error', { error: err.message }));
-  const bound = socket.address();
+  server.on('error', (err) => opts.log.warn('http access log: listener error', { error: err.message }));
+  const bound = server.address() as { address: string; port: number };
   const listen = family === 6 ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
   opts.log.info('http access log receiving', { listen });
   let closed: Promise<void> | undefined;
@@ -156,6 +208,9 @@ export async function startHttpAccessReceiver(opts: HttpAccessReceiverOptions): 
     address: bound.address,
     port: bound.port,
     stats: () => ({ listen, ...s, ...(lastMalformed !== undefined ? { lastMalformed } : {}) }),
-    close: () => (closed ??= new Promise<void>((resolve) => socket.close(() => resolve()))),
+    close: () => (closed ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const sock of sockets) sock.destroy();
+    })),
   };
 }
