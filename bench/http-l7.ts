@@ -39,13 +39,15 @@
  * at its maximum (unpaced), then each paced at half of haproxy's median
  * maximum from the first phase (or --paced-rate; wrk's delay() hook hands out
  * send slots, src/lab/wrk.ts). With --pin yes (default) wrk runs on CPU 0 and
- * every process of the lab (servers, both HAProxies, agents, etcd…) on
- * CPU 1 during each measurement (bench/load.ts). Per measurement: req/s,
+ * every process of the lab (servers, both HAProxies, etcd…) on CPU 1 during
+ * each measurement (bench/load.ts); the agents, which turn the node proxy's
+ * access records into flows, run on CPU 0 with wrk (--agent-cpu generator,
+ * the default: a CPU the proxy does not use, as the scheduler would choose)
+ * or on CPU 1 with the proxy (--agent-cpu lab). Per measurement: req/s,
  * wrk's p50/p99 (request written → response read), CPU per request of the
  * arm's proxy, its server and node2's agent (cgroup v2 cpu.stat deltas:
  * every process of the cgroup), each CPU's busy share, the access records
- * node2's agent received (and those it dropped as malformed, and the kernel's
- * UDP drops on its socket). Proxy memory: VmRSS
+ * node2's agent received (and those it dropped as malformed). Proxy memory: VmRSS
  * of every HAProxy process of each node's proxy cgroup (master and worker)
  * and of the (d) HAProxies, after the load.
  *
@@ -54,7 +56,7 @@
  *
  *   node dist/bench/http-l7.js [--rounds 3] [--seconds 8] [--connections 32] [--threads 1]
  *        [--arms none,l4,l7,haproxy,haproxy-gen,haproxy-gen-nolog,haproxy-gen-nolog-nolua] [--paced-rate REQ_PER_S] [--pin yes|no]
- *        [--routing tunnel|native] [--keep-lab] [--out bench/results/http-l7.json]
+ *        [--agent-cpu generator|lab] [--routing tunnel|native] [--keep-lab] [--out bench/results/http-l7.json]
  * Root (a lab). Wrap in `flock /tmp/beeline-heavy.lock` (make bench-http-l7 does).
  * Host safety: all traffic is between the lab's namespaces (the client pod,
  * node2's namespace and its pods); the (d) HAProxies run in node2's namespace
@@ -89,6 +91,13 @@ const CONNECTIONS = Number(arg('--connections', '32'));
 const THREADS = Number(arg('--threads', '1'));
 const PACED = Number(arg('--paced-rate', '0'));
 const PIN = arg('--pin', CPUS > 1 ? 'yes' : 'no') === 'yes' && CPUS > 1;
+/**
+ * Pinned: where the agents run during a measurement. `generator` (default): on the generator's
+ * CPU, as the scheduler would put the agent's flow processing on a CPU the proxy does not use;
+ * `lab`: with every other lab process (the proxy, nginx) on the lab's CPU.
+ */
+const AGENT_CPU = arg('--agent-cpu', 'generator');
+if (AGENT_CPU !== 'generator' && AGENT_CPU !== 'lab') throw new Error(`--agent-cpu ${AGENT_CPU}: generator or lab`);
 const ROUTING = arg('--routing', 'tunnel');
 if (ROUTING !== 'tunnel' && ROUTING !== 'native') throw new Error(`--routing ${ROUTING}: tunnel or native`);
 const KEEP = process.argv.includes('--keep-lab');
@@ -375,26 +384,13 @@ interface Sample {
   /** Busy share of each CPU over the run, %; wrk's own CPU, % of one. */
   cpuBusy: number[];
   wrkCpuPercent: number;
-  /** Access records node2's agent received during the run, per request; UDP datagrams the kernel dropped on its socket. */
+  /** Access records node2's agent received during the run, per request. */
   recordsPerReq: number;
-  /** Datagrams the receiver dropped as not records during the run. */
+  /** Lines the receiver dropped as not records during the run. */
   malformedRecords: number;
-  udpDrops: number;
 }
 
 const podCgroup = (p: PodInfo) => join(p.node, 'kubepods', `pod${p.uid}`);
-
-/** Drops counted on the UDP socket bound to `port` in a namespace (/proc/net/udp, last column), summed. */
-function udpDrops(netns: string, port: number): number {
-  const r = spawnSync('ip', ['netns', 'exec', netns, 'cat', '/proc/net/udp'], { encoding: 'utf8' });
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  let drops = 0;
-  for (const l of r.stdout.split('\n').slice(1)) {
-    const f = l.trim().split(/\s+/);
-    if (f[1]?.endsWith(hex)) drops += Number(f[f.length - 1]) || 0;
-  }
-  return drops;
-}
 
 /** node2's access-log receiver: records it turned into flows, datagrams it dropped as not records. */
 async function accessRecords(lab: Lab): Promise<{ records: number; malformed: number }> {
@@ -407,16 +403,16 @@ async function measure(lab: Lab, cfg: LoadConfig, arm: Arm, round: number, tgt: 
   const srvCg = podCgroup(lab.pods[serverOf(arm)]!);
   const cpu = () => ({ proxy: proxyCg ? cgroupCpuUs(LAB, join('node2', proxyCg)) : NaN, server: cgroupCpuUs(LAB, srvCg), agent: cgroupCpuUs(LAB, join('node2', 'agent')) });
   const rec0 = await accessRecords(lab);
-  const drops0 = udpDrops(lab.node2.netns, LAB_PROXY_ACCESSLOG_PORT);
   const c0 = cpu();
-  const r: LoadResult = pinnedFor(cfg, [LAB], () =>
-    runLoad(cfg, { lab: LAB, namespace: NS, pod: 'client' }, [target(lab, arm)], { path: LOAD_PATH, threads: THREADS, ...(tgt === 'max' ? {} : { ratePerThread: tgt / THREADS }) }),
+  const r: LoadResult = pinnedFor(
+    cfg, [LAB],
+    () => runLoad(cfg, { lab: LAB, namespace: NS, pod: 'client' }, [target(lab, arm)], { path: LOAD_PATH, threads: THREADS, ...(tgt === 'max' ? {} : { ratePerThread: tgt / THREADS }) }),
+    AGENT_CPU === 'generator' ? { onGenCpu: ['node1', 'node2'].map((n) => ({ lab: LAB, sub: join(n, 'agent') })) } : {},
   );
   const c1 = cpu();
   // The agent reads its socket in its event loop: records of the last milliseconds may still be queued.
   await sleep(300);
   const rec1 = await accessRecords(lab);
-  const drops1 = udpDrops(lab.node2.netns, LAB_PROXY_ACCESSLOG_PORT);
   const per = (a: number, b: number) => (b - a) / Math.max(1, r.requests);
   return {
     arm,
@@ -434,7 +430,6 @@ async function measure(lab: Lab, cfg: LoadConfig, arm: Arm, round: number, tgt: 
     wrkCpuPercent: r.cpuPercent,
     recordsPerReq: per(rec0.records, rec1.records),
     malformedRecords: rec1.malformed - rec0.malformed,
-    udpDrops: drops1 - drops0,
   };
 }
 
@@ -495,7 +490,6 @@ interface ArmSummary {
   wrkCpuPercent: number;
   recordsPerReq: number;
   malformedRecords: number;
-  udpDrops: number;
   errors: number;
 }
 
@@ -555,7 +549,7 @@ async function main(): Promise<void> {
     }
 
     const cfg: LoadConfig = { generator: 'wrk', connections: CONNECTIONS, seconds: SECONDS, close: false, pin: PIN, tmp: TMP };
-    progress(`${ROUNDS} rounds × ${ARMS.length} arms × (max + paced) × ${SECONDS} s; wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH}; ${PIN ? `wrk on CPU ${GEN_CPU}, the lab on CPU ${LAB_CPUS}` : 'not pinned'}`);
+    progress(`${ROUNDS} rounds × ${ARMS.length} arms × (max + paced) × ${SECONDS} s; wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH}; ${PIN ? `wrk on CPU ${GEN_CPU}, the lab on CPU ${LAB_CPUS}${AGENT_CPU === 'generator' ? `, the agents on CPU ${GEN_CPU}` : ', the agents too'}` : 'not pinned'}`);
     // Warm-up (pools, caches, the agent's flow path): not reported.
     for (const a of ARMS) await measure(L, { ...cfg, seconds: Math.min(2, SECONDS) }, a, 0, 'max');
     const orderOf = (round: number) => {
@@ -563,7 +557,7 @@ async function main(): Promise<void> {
       return [...ARMS.slice(shift), ...ARMS.slice(0, shift)];
     };
     const line = (s: Sample) =>
-      `${fmt(s.rps)} req/s, p50 ${fmt(s.p50Ms, 3)} ms, p99 ${fmt(s.p99Ms, 3)} ms, errors ${s.errors}; CPU µs/req${s.proxyCpuUsPerReq !== undefined ? ` proxy ${fmt(s.proxyCpuUsPerReq, 1)}` : ''} nginx ${fmt(s.serverCpuUsPerReq, 1)} agent ${fmt(s.agentCpuUsPerReq, 1)}; CPUs ${s.cpuBusy.map((b) => fmt(b)).join('/')} % busy, wrk ${fmt(s.wrkCpuPercent)} %; records/req ${fmt(s.recordsPerReq, 3)} (malformed ${s.malformedRecords}), udp drops ${s.udpDrops}`;
+      `${fmt(s.rps)} req/s, p50 ${fmt(s.p50Ms, 3)} ms, p99 ${fmt(s.p99Ms, 3)} ms, errors ${s.errors}; CPU µs/req${s.proxyCpuUsPerReq !== undefined ? ` proxy ${fmt(s.proxyCpuUsPerReq, 1)}` : ''} nginx ${fmt(s.serverCpuUsPerReq, 1)} agent ${fmt(s.agentCpuUsPerReq, 1)}; CPUs ${s.cpuBusy.map((b) => fmt(b)).join('/')} % busy, wrk ${fmt(s.wrkCpuPercent)} %; records/req ${fmt(s.recordsPerReq, 3)} (malformed ${s.malformedRecords})`;
     const samples: Sample[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const a of orderOf(round)) {
@@ -615,7 +609,6 @@ async function main(): Promise<void> {
         wrkCpuPercent: median(max.map((s) => s.wrkCpuPercent)),
         recordsPerReq: median(max.map((s) => s.recordsPerReq)),
         malformedRecords: [...max, ...pc].reduce((x, s) => x + s.malformedRecords, 0),
-        udpDrops: [...max, ...pc].reduce((x, s) => x + s.udpDrops, 0),
         errors: [...max, ...pc].reduce((x, s) => x + s.errors, 0),
       };
     });
@@ -651,7 +644,7 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push('## L7 HTTP policy: req/s and latency', '');
     lines.push(
-      `${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body) from the client pod on node1 to node2 (${ROUTING} routing); nginx (one worker) and HAProxy (nbthread 1) on node2; ${PIN ? `wrk on CPU ${GEN_CPU}, every lab process on CPU ${LAB_CPUS}` : 'not pinned'}. Medians over the rounds; paced: wrk's delay() hook sending at ${PACED > 0 ? `${fmt(PACED)} req/s (--paced-rate)` : `half of ${base}'s median maximum`}. CPU per request from cgroup cpu.stat at the maximum: the arm's proxy, its nginx, node2's agent.`,
+      `${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body) from the client pod on node1 to node2 (${ROUTING} routing); nginx (one worker) and HAProxy (nbthread 1) on node2; ${PIN ? `wrk on CPU ${GEN_CPU}, every lab process on CPU ${LAB_CPUS}${AGENT_CPU === 'generator' ? ` but the agents (flow processing of the access records), on CPU ${GEN_CPU} (--agent-cpu generator)` : ', the agents too (--agent-cpu lab)'}` : 'not pinned'}. Medians over the rounds; paced: wrk's delay() hook sending at ${PACED > 0 ? `${fmt(PACED)} req/s (--paced-rate)` : `half of ${base}'s median maximum`}. CPU per request from cgroup cpu.stat at the maximum: the arm's proxy, its nginx, node2's agent.`,
       '',
     );
     lines.push('| arm | max req/s | p50 ms | p99 ms | paced target req/s | paced achieved req/s | paced p50 ms | paced p99 ms | proxy CPU µs/req | nginx CPU µs/req | agent CPU µs/req | CPU 1 busy % | wrk CPU % | records/req | malformed records | errors | max req/s per round | paced p99 ms per round |');
@@ -687,7 +680,7 @@ async function main(): Promise<void> {
           machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), loadavgBefore: load0, loadavgAfter: loadavg() },
           versions,
           lab: { name: LAB, nodes: 2, routing: ROUTING, proxyIngressPort: LAB_PROXY_INGRESS_PORT },
-          load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, pinned: PIN, genCpu: GEN_CPU, labCpus: LAB_CPUS, pacedRps: paced, pacedFrom: PACED > 0 ? '--paced-rate' : base },
+          load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, pinned: PIN, genCpu: GEN_CPU, labCpus: LAB_CPUS, agentCpu: PIN ? (AGENT_CPU === 'generator' ? GEN_CPU : LAB_CPUS) : 'any', pacedRps: paced, pacedFrom: PACED > 0 ? '--paced-rate' : base },
           rules: RULES,
           summary: sum,
           ratios,

@@ -18,7 +18,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from '../src/common/version.js';
-import { cgroupPath } from '../src/lab/cgroup.js';
+import { cgroupPath, cgroupPids } from '../src/lab/cgroup.js';
 import { podNetnsName } from '../src/lab/pods.js';
 import { parseWrk, wrkArgv, wrkScript, type WrkResult } from '../src/lab/wrk.js';
 import type { LoadResult as Loaded } from '../src/lab/loadgen.js';
@@ -125,10 +125,17 @@ export function unpinLabs(labs: string[]): number {
   return setLabAffinity(labs, `0-${CPUS - 1}`);
 }
 
-/** Runs `fn` with the labs pinned (when c.pin), unpinned again after. */
-export function pinnedFor<T>(c: LoadConfig, labs: string[], fn: () => T): T {
+/** Cgroups of a lab (`sub`: relative to the lab's cgroup) whose processes a measurement puts on the generator's CPU. */
+export interface PinExceptions {
+  onGenCpu?: { lab: string; sub: string }[];
+}
+
+/** Runs `fn` with the labs pinned (when c.pin), except the `onGenCpu` cgroups' processes (on GEN_CPU), unpinned again after. */
+export function pinnedFor<T>(c: LoadConfig, labs: string[], fn: () => T, except: PinExceptions = {}): T {
   if (!c.pin) return fn();
   pinLabs(labs);
+  const moved = (except.onGenCpu ?? []).flatMap(({ lab, sub }) => cgroupPids(join(cgroupPath(lab), sub)));
+  if (moved.length) spawnSync('sh', ['-c', `for p; do taskset -a -p -c ${GEN_CPU} "$p" >/dev/null 2>&1; done`, 'sh', ...moved.map(String)]);
   try {
     return fn();
   } finally {

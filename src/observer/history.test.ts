@@ -1,3 +1,4 @@
+import { toProtoJsonString } from '../api/proto.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -117,6 +118,29 @@ test('rotation: files stay under maxSizeBytes, backups are lumberjack-named, the
   // What is left is the newest flows, in order, with nothing missing in between.
   const kept = lines(path).map((l) => JSON.parse(l).flow.uuid);
   assert.deepEqual(kept, Array.from({ length: 11 }, (_, k) => `f-${39 + k}`));
+  await exp.close();
+});
+
+test('non-ASCII lines: the file limit holds to the byte (lines are counted in bytes before they are written), none lost, none cut', async (t) => {
+  const dir = tmp(t);
+  const path = join(dir, 'events.log');
+  // Every third flow's pod is named in three-byte characters: its line is longer in bytes than in characters.
+  const flow = (i: number): Flow => {
+    const f = mkFlow(i);
+    return i % 3 === 0 ? { ...f, source: { ...f.source!, pod_name: '飛行機'.repeat(40) } } : f;
+  };
+  const line = (i: number) => toProtoJsonString('observer.GetFlowsResponse', { flow: flow(i), node_name: 'n1', time: flow(i).time }) + '\n';
+  // Counted in characters, flows 0 and 1 would fit one file; in bytes they do not (240 bytes more).
+  const limit = line(0).length + Buffer.byteLength(line(1)) + 10;
+  assert.ok(Buffer.byteLength(line(0)) + Buffer.byteLength(line(1)) > limit && Buffer.byteLength(line(0)) <= limit);
+  const exp = new FlowExporter({ path, nodeName: 'n1', maxSizeBytes: limit, maxBackups: 100 });
+  for (let i = 0; i < 30; i++) exp.export(flow(i));
+  await exp.flush();
+  for (const n of readdirSync(dir)) assert.ok(statSync(join(dir, n)).size <= limit, `${n}: ${statSync(join(dir, n)).size} > ${limit}`);
+  assert.equal(exp.status().written, 30);
+  const kept = lines(path).map((l) => JSON.parse(l).flow);
+  assert.deepEqual(kept.map((f: Flow) => f.uuid), Array.from({ length: 30 }, (_, i) => `f-${i}`));
+  assert.equal(kept[0].source.pod_name, '飛行機'.repeat(40));
   await exp.close();
 });
 

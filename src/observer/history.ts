@@ -201,7 +201,14 @@ export class FlowExporter {
   private readonly maxBufferedBytes: number;
 
   private pending: string[] = [];
+  /**
+   * Per pending line: its length in UTF-16 units until it is about to be written (its byte length
+   * for an ASCII line, a lower bound otherwise: no byte count per line on the hot path), then,
+   * for a chunk that turned out not to be ASCII, its exact byte length.
+   */
   private pendingLens: number[] = [];
+  /** The first pending line not yet written (lines before it are written; dropped from the arrays in bulk, not one splice per write). */
+  private pendingHead = 0;
   private pendingBytes = 0;
   private pumping = false;
   private idleWaiters: (() => void)[] = [];
@@ -258,7 +265,7 @@ export class FlowExporter {
       this.fail('flow export: filter or encode flow', err, 1);
       return;
     }
-    const n = Buffer.byteLength(line);
+    const n = line.length;
     if (this.pendingBytes + n > this.maxBufferedBytes) {
       this.counters.dropped++;
       return;
@@ -276,7 +283,7 @@ export class FlowExporter {
 
   /** Settles when every queued line is written and backups are compressed and pruned. */
   async flush(): Promise<void> {
-    while (this.pumping || this.pending.length) {
+    while (this.pumping || this.pendingCount > 0) {
       if (!this.pumping) void this.pump();
       await new Promise<void>((r) => this.idleWaiters.push(r));
     }
@@ -313,7 +320,7 @@ export class FlowExporter {
       files,
       bytes,
       ...this.counters,
-      buffered: this.pending.length,
+      buffered: this.pendingCount,
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
       corruptLines: this.history.corruptLines,
       maxSizeBytes: this.maxSizeBytes,
@@ -330,17 +337,23 @@ export class FlowExporter {
     this.lastError = `${op}: ${err instanceof Error ? err.message : String(err)}`;
   }
 
+  /** Lines waiting to be written. */
+  private get pendingCount(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
   private dropPending(): void {
-    this.counters.dropped += this.pending.length;
+    this.counters.dropped += this.pendingCount;
     this.pending = [];
     this.pendingLens = [];
+    this.pendingHead = 0;
     this.pendingBytes = 0;
   }
 
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.pending.length) {
+      while (this.pendingCount > 0) {
         if (!this.stream) {
           try {
             await this.openStream();
@@ -356,8 +369,10 @@ export class FlowExporter {
         const lead = this.needsNewline ? 1 : 0;
         let bytes = lead;
         let k = 0;
-        while (k < this.pending.length) {
-          const n = this.pendingLens[k]!;
+        const head = this.pendingHead;
+        const count = this.pendingCount;
+        while (k < count) {
+          const n = this.pendingLens[head + k]!;
           const fitsFile = this.size + bytes + n <= this.maxSizeBytes || (this.size + bytes === 0 && k === 0);
           if (!fitsFile || (k > 0 && bytes + n > WRITE_BATCH_BYTES)) break;
           bytes += n;
@@ -367,9 +382,27 @@ export class FlowExporter {
           await this.rotate();
           continue;
         }
-        const chunk = (lead ? '\n' : '') + this.pending.slice(0, k).join('');
-        this.pending.splice(0, k);
-        this.pendingLens.splice(0, k);
+        const chunk = Buffer.from((lead ? '\n' : '') + this.pending.slice(head, head + k).join(''), 'utf8');
+        if (chunk.length !== bytes) {
+          // Not all ASCII: these lines get their exact byte lengths and are chosen again (never
+          // more of them than before), so that the file limit holds to the byte.
+          for (let i = head; i < head + k; i++) {
+            const exact = Buffer.byteLength(this.pending[i]!);
+            this.pendingBytes += exact - this.pendingLens[i]!;
+            this.pendingLens[i] = exact;
+          }
+          continue;
+        }
+        this.pendingHead += k;
+        if (this.pendingHead === this.pending.length) {
+          this.pending = [];
+          this.pendingLens = [];
+          this.pendingHead = 0;
+        } else if (this.pendingHead >= 4096 && this.pendingHead * 2 >= this.pending.length) {
+          this.pending.splice(0, this.pendingHead);
+          this.pendingLens.splice(0, this.pendingHead);
+          this.pendingHead = 0;
+        }
         this.pendingBytes -= bytes - lead;
         try {
           await this.write(chunk);
@@ -389,7 +422,7 @@ export class FlowExporter {
     }
   }
 
-  private write(chunk: string): Promise<void> {
+  private write(chunk: Buffer): Promise<void> {
     const s = this.stream!;
     return new Promise((resolve, reject) => {
       s.write(chunk, (err) => (err ? reject(err) : resolve()));
