@@ -330,6 +330,19 @@ test('headers: presence and exact value (quote, backslash, space, # and $ in the
   c.close();
 });
 
+test('records: the selected request headers as received, credentials only as present, never their value', async () => {
+  const c = new Conn('127.0.0.1');
+  const secret = 'Bearer s3cr3t-never-logged';
+  assert.equal((await c.send(get('/hdr', `User-Agent: bl-test/1 "q" \\\r\nAuthorization: ${secret}\r\nCookie: a=s3cr3t-cookie\r\nX-Present: 1\r\nX-Exact: ${EXACT_VALUE}\r\n`))).status, 200);
+  const rec = await recordOf(c.localPort, '/hdr');
+  c.close();
+  const headers = Object.fromEntries((rec.headers ?? []).filter(([, v]) => v !== ''));
+  assert.deepEqual(headers, { 'user-agent': 'bl-test/1 "q" \\', 'x-present': '1', 'x-exact': EXACT_VALUE }, JSON.stringify(rec.headers));
+  const redacted = Object.fromEntries((rec.redactedHeaders ?? []).filter(([, v]) => v !== ''));
+  assert.deepEqual(redacted, { authorization: '1', cookie: '1' });
+  assert.doesNotMatch(JSON.stringify(records), /s3cr3t/, 'no credential value in any record');
+});
+
 test('headerMatches actions: ADD, REPLACE, DELETE edit the request the server gets', async () => {
   const c = new Conn('127.0.0.1');
   const v = 'a"b\\c d';

@@ -55,6 +55,17 @@ export interface HttpAccessRecord {
   totalMs: number;
   /** HAProxy's session termination state (%tsc, e.g. `----` normal, `LR--` the 403 of a denied request, `PR--` refused by HAProxy's parser, `CH--` client aborted). */
   termination: string;
+  /**
+   * Selected request headers as the proxy received them, `[name, value]` (names lower case; the
+   * generator's RECORDED_HEADERS, then those the rules test), a value cut at 256 bytes; an empty
+   * value: absent. Absent in records of an older configuration: none.
+   */
+  headers?: [string, string][];
+  /**
+   * Request headers that carry credentials (REDACTED_HEADERS, and those a rule compares with a
+   * secret), `[name, count]`: how many fields of it the request had ("" when none), never a value.
+   */
+  redactedHeaders?: [string, string][];
 }
 
 /**
@@ -78,5 +89,13 @@ export function parseHttpAccessRecord(text: string): HttpAccessRecord {
   for (const k of ['srcIp', 'dstIp', 'method', 'url', 'protocol', 'host', 'allowedBy', 'termination'] as const) str(k);
   if (v.direction !== 'ingress' && v.direction !== 'egress') throw new TypeError('http access record: direction: not ingress or egress');
   if (typeof v.denied !== 'boolean') throw new TypeError('http access record: denied: not a boolean');
+  for (const k of ['headers', 'redactedHeaders'] as const) {
+    const list = v[k];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw new TypeError(`http access record: ${k}: not a list`);
+    for (const h of list as unknown[]) {
+      if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') throw new TypeError(`http access record: ${k}: an entry is not [name, value]`);
+    }
+  }
   return v as HttpAccessRecord;
 }

@@ -7,14 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromProtoJson, toProtoJson } from '../../api/proto.js';
+import { fromProtoJson, toProtoJson, toProtoJsonString } from '../../api/proto.js';
 import { FlowFilterBuilder, type FilterFlag } from '../../cli/observe-filter.js';
 import { compileFlowFilters } from '../../observer/filter.js';
 import { FlowMetrics } from '../../observer/metrics.js';
 import { FlowPrinter } from '../../observer/printer.js';
 import type { EndpointInfo, Flow, FlowEnricher } from '../../observer/types.js';
-import type { HttpAccessRecord } from './accesslog.js';
-import { httpFlowUrl, httpFlowsFromRecord, parseOriginText, MESSAGE_TYPE_ACCESS_LOG } from './flows.js';
+import { parseHttpAccessRecord, type HttpAccessRecord } from './accesslog.js';
+import { httpFlowUrl, httpFlowsFromRecord, parseOriginText, MESSAGE_TYPE_ACCESS_LOG, REDACTED_VALUE } from './flows.js';
 
 // ---- the agent's caches, as a small cluster answers them
 
@@ -323,4 +323,33 @@ test("Hubble's httpV2 metrics count the response flows: method, protocol, status
   assert.equal(line('hubble_flows_processed_total{protocol="HTTP",type="L7",subtype="HTTP",verdict="DROPPED"}'), '1');
   assert.equal(line('hubble_policy_verdicts_total{direction="ingress",match="l7/http",action="dropped"}'), '1');
   assert.equal(line('hubble_drop_total{reason="DROP_REASON_UNKNOWN",protocol="HTTP"}'), '1');
+});
+
+test('headers: the recorded request headers on the request flow (absent ones left out), credentials present as [redacted], none on the response', () => {
+  const [req, res] = convert(record({
+    headers: [['user-agent', 'curl/7.88.1'], ['content-type', ''], ['x-request-id', 'abc-1'], ['x-has', '"quoted" \\ value']],
+    redactedHeaders: [['authorization', '1'], ['cookie', ''], ['x-token', '2']],
+  }));
+  assert.deepEqual(req!.l7!.http!.headers, [
+    { key: 'user-agent', value: 'curl/7.88.1' },
+    { key: 'x-request-id', value: 'abc-1' },
+    { key: 'x-has', value: '"quoted" \\ value' },
+    { key: 'authorization', value: REDACTED_VALUE },
+    { key: 'x-token', value: REDACTED_VALUE },
+  ]);
+  assert.equal(res!.l7!.http!.headers, undefined);
+  // Records of an older configuration (no header fields), and records with none present: no list at all.
+  assert.equal(convert(record())[0]!.l7!.http!.headers, undefined);
+  assert.equal(convert(record({ headers: [['user-agent', '']], redactedHeaders: [['authorization', '']] }))[0]!.l7!.http!.headers, undefined);
+  // On the wire (export, jsonpb) as Hubble's HTTPHeader list.
+  const json = JSON.parse(toProtoJsonString('flow.Flow', req!)) as { l7: { http: { headers: { key: string; value: string }[] } } };
+  assert.deepEqual(json.l7.http.headers[3], { key: 'authorization', value: '[redacted]' });
+});
+
+test('parseHttpAccessRecord: header lists must be [name, value] string pairs', () => {
+  const base = record();
+  assert.deepEqual(parseHttpAccessRecord(JSON.stringify({ ...base, headers: [['a', 'b']], redactedHeaders: [] })).headers, [['a', 'b']]);
+  for (const bad of [{ headers: 'x' }, { headers: [['a']] }, { headers: [['a', 1]] }, { redactedHeaders: [['a', 'b', 'c']] }, { redactedHeaders: {} }]) {
+    assert.throws(() => parseHttpAccessRecord(JSON.stringify({ ...base, ...bad })), /http access record: (headers|redactedHeaders): /, JSON.stringify(bad));
+  }
 });

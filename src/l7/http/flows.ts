@@ -51,8 +51,10 @@
  * authority, what a malformed request left) as received. The query is kept,
  * as Hubble keeps it unless redaction is on.
  *
- * Headers: the record carries none but Host (its contract,
- * src/l7/http/accesslog.ts), and Host is in the URL; http.headers stays empty.
+ * Headers: the request flow's http.headers are the record's selected
+ * request headers (src/l7/http/accesslog.ts, in its order), absent ones left
+ * out, then the credentials present, each as `[redacted]`; Host is in the URL. The response flow carries none: the
+ * proxy records no response headers.
  */
 import type { Flow } from '../../api/generated/flow/Flow.js';
 import type { Policy } from '../../api/generated/flow/Policy.js';
@@ -123,7 +125,20 @@ export function httpFlowUrl(host: string, target: string): string {
   return target.startsWith('/') ? `http://${host}${target}` : target;
 }
 
-/** A wall-clock time in microseconds since the epoch as a flow's time. */
+/** What a flow shows for a header whose value the proxy did not record (a credential). */
+export const REDACTED_VALUE = '[redacted]';
+
+/**
+ * The record's headers as Hubble's HTTPHeader list: the recorded ones with their value, then the
+ * redacted ones present as `[redacted]`; absent ones (an empty value) left out.
+ */
+function recordHeaders(rec: HttpAccessRecord): { key: string; value: string }[] {
+  const out: { key: string; value: string }[] = [];
+  for (const [key, value] of rec.headers ?? []) if (value !== '') out.push({ key, value });
+  for (const [key, count] of rec.redactedHeaders ?? []) if (count !== '' && count !== '0') out.push({ key, value: REDACTED_VALUE });
+  return out;
+}
+
 function timeOfMicros(us: number): { seconds: number; nanos: number } {
   const seconds = Math.floor(us / 1e6);
   return { seconds, nanos: Math.round((us - seconds * 1e6) * 1000) };
@@ -163,6 +178,7 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
   const request = `${rec.method} ${url}`;
   const verdict: Verdict = rec.denied ? 'DROPPED' : proxyError(rec.termination) ? 'ERROR' : 'FORWARDED';
   const allowedBy = rec.denied ? undefined : allowingPolicies(rec.allowedBy);
+  const headers = recordHeaders(rec);
 
   const flows: Flow[] = [
     {
@@ -178,7 +194,7 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
       node_name: nodeName,
       ...(clientNames.length ? { source_names: clientNames } : {}),
       ...(serverNames.length ? { destination_names: serverNames } : {}),
-      l7: { type: 'REQUEST', latency_ns: 0, http: { method: rec.method, url, protocol: rec.protocol }, record: 'http' },
+      l7: { type: 'REQUEST', latency_ns: 0, http: { method: rec.method, url, protocol: rec.protocol, ...(headers.length ? { headers } : {}) }, record: 'http' },
       reply: false,
       event_type: EVENT_TYPE,
       ...(clientService ? { source_service: clientService } : {}),

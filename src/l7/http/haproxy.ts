@@ -109,11 +109,51 @@ export const RECORD_MAX_BYTES = 65535;
 /** The records ring's size: what HAProxy holds while the agent does not read. */
 export const RECORDS_RING_BYTES = 2 << 20;
 
+/** Request headers every record carries (their value as forwarded; absent or empty: not in the record). */
+export const RECORDED_HEADERS: readonly string[] = ['user-agent', 'content-type', 'content-length', 'x-request-id', 'traceparent'];
+/** Request headers that carry credentials: recorded as present (`[redacted]`), never with their value. */
+export const REDACTED_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie'];
+/** At most this many more headers, those the listener's rules test, are recorded (the first in rule order). */
+export const MAX_RULE_HEADERS = 8;
+/** A recorded header value is cut to this many bytes. */
+export const RECORDED_HEADER_MAX_BYTES = 256;
+
+/** One recorded header of a listener: its variable; `redacted`: presence only. */
+interface RecordedHeader { name: string; variable: string; redacted: boolean }
+
+/**
+ * The headers a listener records: the fixed ones, then the names its rules test (presence,
+ * value or headerMatches; a headerMatches entry with a secret makes that header redacted) up to
+ * MAX_RULE_HEADERS. The pseudo-headers and Host are the record's own fields.
+ */
+function recordedHeaders(specs: readonly { spec: HttpRuleSpec }[]): RecordedHeader[] {
+  const redacted = new Set(REDACTED_HEADERS);
+  const names = [...RECORDED_HEADERS, ...REDACTED_HEADERS];
+  const fromRules: string[] = [];
+  for (const { spec } of specs) {
+    for (const h of spec.headers ?? []) fromRules.push(splitHeaderRule(h).name.toLowerCase());
+    for (const m of spec.headerMatches ?? []) {
+      const n = m.name.toLowerCase();
+      fromRules.push(n);
+      if (m.secret) redacted.add(n);
+    }
+  }
+  let extra = 0;
+  for (const n of fromRules) {
+    // Only names that need no quoting in a log-format or a fetch argument (no %, #, $ or quote); others are not recorded.
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(n) || n === 'host' || names.includes(n)) continue;
+    if (extra === MAX_RULE_HEADERS) break;
+    names.push(n);
+    extra++;
+  }
+  return names.map((name, i) => ({ name, variable: `txn.h${i}`, redacted: redacted.has(name) }));
+}
+
 /**
  * The record format: one JSON HttpAccessRecord (src/l7/http/accesslog.ts) per request, one line
  * each (the `json` converter escapes every control character, so a record never holds a newline).
  */
-function logFormat(direction: HttpProxyDirection, ids: string): string {
+function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly RecordedHeader[]): string {
   // A request HAProxy refuses before its rules (400, 408) is logged without a transaction: every
   // txn variable fetch fails there and prints `-`. Strings use `%{+Q}` (a failed fetch prints "");
   // the two numbers that come from variables print `-` then, and the record's reader takes
@@ -141,6 +181,9 @@ function logFormat(direction: HttpProxyDirection, ids: string): string {
     ['responseMs', '%Tr'],
     ['totalMs', '%Ta'],
     ['termination', '\\"%tsc\\"'],
+    // [name, value] pairs; a redacted header's is its count of fields ("1"…), never its text.
+    ['headers', `[${headers.filter((h) => !h.redacted).map((h) => `[\\"${h.name}\\",${js(`var(${h.variable})`)}]`).join(',')}]`],
+    ['redactedHeaders', `[${headers.filter((h) => h.redacted).map((h) => `[\\"${h.name}\\",%{+Q}[var(${h.variable})]]`).join(',')}]`],
   ];
   return `"{${fields.map(([k, v]) => `\\"${k}\\":${v}`).join(',')}}"`;
 }
@@ -203,6 +246,14 @@ end)
 function cfgString(s: string): string {
   return `"${s.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\r/g, '\\r').replace(/\n/g, '\\n')}"`;
 }
+
+/**
+ * Field-name characters (RFC 9110 tchar) that the configuration cannot carry in a sample fetch's
+ * argument as they are (`#` starts a comment, `'` a quoted string, and their escapes are undone
+ * once by the line parser and read again by the argument parser): a rule naming such a header is
+ * refused, not enforced on another name.
+ */
+const UNSAFE_HEADER_NAME = /[#']/;
 
 function checkAddress(what: string, ip: string): void {
   if (isIP(ip) === 0) throw new HttpRuleError(`haproxy config: ${what}: ${JSON.stringify(ip)} is not an IP address`);
@@ -358,15 +409,20 @@ defaults
     const endpoint = l.direction === 'ingress' ? 'dst' : 'src';
     const peer = l.direction === 'ingress' ? 'src' : 'dst';
     const mine = sets.filter((s) => s.direction === l.direction);
+    // Request headers are gone by log time: each recorded one is kept in a variable while the request is parsed.
+    const headers = recordedHeaders(rs.redirects.filter((r) => r.direction === l.direction || l.direction === 'egress').flatMap((r) => r.http.flatMap((src) => src.rules.map((spec) => ({ spec })))));
     const bind = transparent ? `bind :${l.port} transparent` : `bind ${options.bindAddress ?? '127.0.0.1'}:${l.port}`;
     const fe: string[] = [
       `frontend bl_${l.direction}_${l.port}`,
       `  ${bind}`,
       `  log ring@${HAPROXY_RECORDS_RING} len ${RECORD_MAX_BYTES} format raw local0`,
-      `  log-format ${logFormat(l.direction, idsFile)}`,
+      `  log-format ${logFormat(l.direction, idsFile, headers)}`,
       `  http-request set-var(txn.t0) date(0,us)`,
       `  http-request set-var(txn.url) pathq`,
       `  http-request set-var(txn.host) req.fhdr(host)`,
+      ...headers.map((h) => h.redacted
+        ? `  http-request set-var(${h.variable}) req.fhdr_cnt(${h.name}) if { req.fhdr_cnt(${h.name}) gt 0 }`
+        : `  http-request set-var(${h.variable}) req.fhdr(${h.name}),bytes(0,${RECORDED_HEADER_MAX_BYTES})`),
       `  http-request set-var(txn.peer_id) ${peer},map_ip(${idsFile},${WORLD_IDENTITY})`,
       // Lua only for a target it may change or refuse (one of its characters or sequences in it): the rest is already normal.
       `  http-request lua.beeline_normalize_path if !{ pathq -m beg / } || { pathq -m sub % \\\\ \\# /. // }`,
@@ -465,6 +521,7 @@ function ruleConditions(
         return;
     }
     if (name.startsWith(':')) fail(field, `${JSON.stringify(rawName)}: pseudo-header not supported by the node proxy`);
+    if (UNSAFE_HEADER_NAME.test(name)) fail(field, `${JSON.stringify(rawName)}: a header name with # or ' is not supported by the node proxy`);
     if (value === undefined) { conds.push(`{ req.fhdr_cnt(${name}) gt 0 }`); return; }
     // A value without a comma can only be the joined value of exactly one field; with a comma,
     // HAProxy 2.6 cannot join a header's fields, so it is refused rather than matched differently.
@@ -492,6 +549,7 @@ function ruleConditions(
     const name = m.name.toLowerCase();
     if (!HTTP_FIELD_NAME.test(m.name)) fail(`${field}.name`, `${JSON.stringify(m.name)}: not an HTTP header name`);
     if (name.startsWith(':') || name === 'host') fail(`${field}.name`, `${JSON.stringify(m.name)}: a mismatch action on the request line or Host is not supported by the node proxy`);
+    if (UNSAFE_HEADER_NAME.test(name)) fail(`${field}.name`, `${JSON.stringify(m.name)}: a header name with # or ' is not supported by the node proxy`);
     switch (m.mismatch) {
       case 'LOG':
         // The verdict would be the same, but the access record has no place for the note: refused, not dropped.
@@ -529,12 +587,13 @@ function headerAction(
   patternFile: (pcre: string) => string,
 ): string[] {
   const on = `{ var(${flag}) -m bool }`;
-  const equal = `{ req.fhdr(${a.name}) -m reg -f ${patternFile(literalToPcre(a.value, limit))} }`;
-  const mismatch = `${on} !{ req.fhdr_cnt(${a.name}) eq 1 } || ${on} !${equal}`;
+  const name = a.name;
+  const equal = `{ req.fhdr(${name}) -m reg -f ${patternFile(literalToPcre(a.value, limit))} }`;
+  const mismatch = `${on} !{ req.fhdr_cnt(${name}) eq 1 } || ${on} !${equal}`;
   const value = () => `%[int(${valueId(a.value)}),map_int(${valuesFile})]`;
   switch (a.action) {
-    case 'ADD': return [`  http-request add-header ${a.name} ${value()} if ${mismatch}`];
-    case 'REPLACE': return [`  http-request set-header ${a.name} ${value()} if ${mismatch}`];
-    case 'DELETE': return [`  http-request del-header ${a.name} if ${on} { req.fhdr_cnt(${a.name}) gt 1 } || ${on} { req.fhdr_cnt(${a.name}) eq 1 } !${equal}`];
+    case 'ADD': return [`  http-request add-header ${name} ${value()} if ${mismatch}`];
+    case 'REPLACE': return [`  http-request set-header ${name} ${value()} if ${mismatch}`];
+    case 'DELETE': return [`  http-request del-header ${name} if ${on} { req.fhdr_cnt(${name}) gt 1 } || ${on} { req.fhdr_cnt(${name}) eq 1 } !${equal}`];
   }
 }
