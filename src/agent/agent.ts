@@ -93,6 +93,8 @@ export class Agent {
   /** The node's L7 proxy (config.proxy), and the redirects it was last given. */
   private proxy: NodeProxy | undefined;
   private redirects: EndpointRedirects[] = [];
+  /** Their generation (PolicyManager.proxyApplied hears it back once the proxy runs them). */
+  private redirectsGen = 0;
   /** Its /32 entries by address (pods, nodes): most lookups, without the LPM walk. */
   private ipcacheHosts = new Map<number, number>();
   /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
@@ -369,10 +371,16 @@ export class Agent {
         onIdentityChange: (cb) => allocator.onChange(cb),
         identityOfIP: (ip) => this.identityOfIP(ip),
         cidrIdentitiesChanged: () => this.scheduleIpcacheSync(),
-        redirectsChanged: (eps) => {
-          this.redirects = eps;
-          this.updateProxy();
-        },
+        // With a proxy only: its redirect entries wait for it to acknowledge them.
+        ...(this.proxy
+          ? {
+              redirectsChanged: (eps: EndpointRedirects[], gen: number) => {
+                this.redirects = eps;
+                this.redirectsGen = gen;
+                this.updateProxy();
+              },
+            }
+          : {}),
         log: this.log,
       },
       {
@@ -389,6 +397,7 @@ export class Agent {
       return;
     }
     this.policy = mgr;
+    if (this.proxy) this.proxy.onApplied = (gen) => mgr.proxyApplied(gen);
     this.endpoints.setPolicyGate((ep) => mgr.whenProgrammed(ep.id));
     this.log.info('policy enforcement started', { mode: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, policies: mgr.status().policies.length });
   }
@@ -499,7 +508,7 @@ export class Agent {
     if (!this.proxy) return;
     // Only what the proxy's rules can ask about: with no redirect, no identity is looked up.
     const identities = this.redirects.length ? this.ipcacheDesired.map((e) => ({ prefix: `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`, identity: e.value.sec_identity })) : [];
-    this.proxy.update(this.redirects, identities);
+    this.proxy.update(this.redirects, identities, this.redirectsGen);
   }
 
   /** Writes this node's record and heartbeat. */

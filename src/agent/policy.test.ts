@@ -59,7 +59,7 @@ class FakePolicyDatapath implements PolicyDatapath {
     this.map.set(epId, [...m.values()]);
   }
   entries(epId?: number): PolicyMapRow[] {
-    return [...this.map].filter(([id]) => epId === undefined || id === epId).flatMap(([id, es]) => es.map((e) => ({ ...e, endpoint: id, proxyPort: 0, packets: 0n, bytes: 0n })));
+    return [...this.map].filter(([id]) => epId === undefined || id === epId).flatMap(([id, es]) => es.map((e) => ({ ...e, endpoint: id, proxyPort: e.proxyPort ?? 0, packets: 0n, bytes: 0n })));
   }
   deleteEndpoint(epId: number): number {
     this.log.push(`delete ${epId}`);
@@ -97,7 +97,12 @@ function cnp(nsName: string, name: string, spec: unknown, rv = '1'): StoreObject
   return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: nsName, name, resourceVersion: rv, uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec };
 }
 
-async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number } } = {}) {
+/**
+ * proxyPorts: with a node proxy; `ack` says when it acknowledges what it is
+ * handed: 'auto' right after (a healthy proxy), 'manual' when the test calls
+ * mgr.proxyApplied (a proxy that acks late, or never).
+ */
+async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number }; ack?: 'auto' | 'manual' } = {}) {
   const informers = new Map<string, FakeInformer>();
   const store = { informer: (kind: string) => informers.get(kind) ?? informers.set(kind, new FakeInformer()).get(kind)! } as unknown as Store;
   const eps = [endpoint(1, 1001, 'x/a'), endpoint(2, 1002, 'x/b')];
@@ -106,9 +111,17 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
   const dp = new FakePolicyDatapath(opts.initial);
   let cidrChanges = 0;
   const redirects: EndpointRedirects[][] = [];
+  const generations: number[] = [];
   const logText: string[] = [];
   const logStream = new PassThrough();
   logStream.on('data', (b: Buffer) => logText.push(b.toString()));
+  const redirectsChanged = (eps: EndpointRedirects[], gen: number) => {
+    redirects.push(eps);
+    generations.push(gen);
+    // In the datapath's log too: the order of map writes and proxy updates is what is tested.
+    dp.log.push(`proxy ${gen} ${eps.map((e) => `${e.ipv4}:${[...new Set(e.l7.map((r) => r.port))].join('+')}`).join(' ')}`.trimEnd());
+    if ((opts.ack ?? 'auto') === 'auto') setImmediate(() => mgr.proxyApplied(gen));
+  };
   const mgr = new PolicyManager(
     {
       store,
@@ -118,7 +131,7 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
       onIdentityChange: () => () => undefined,
       identityOfIP: () => 2,
       cidrIdentitiesChanged: () => cidrChanges++,
-      redirectsChanged: (eps) => redirects.push(eps),
+      ...(opts.proxyPorts ? { redirectsChanged } : {}),
       log: logger('test', logStream),
     },
     { enforcement: 'default', audit: false, allowLocalhost: true, policyMapMax: opts.policyMapMax ?? 16384, ...(opts.proxyPorts ? { proxyPorts: opts.proxyPorts } : {}) },
@@ -127,7 +140,11 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
   const cnps = informers.get('CiliumNetworkPolicy')! as unknown as FakeInformer & Informer;
   /** Lets the manager's debounced flush run. */
   const settle = () => new Promise((r) => setTimeout(r, 30));
-  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, logText };
+  const addEndpoint = (ep: EndpointModel) => {
+    eps.push(ep);
+    for (const l of listeners) l(ep);
+  };
+  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, generations, logText, addEndpoint };
 }
 
 const INGRESS = BlEndpointFlags.BL_EP_F_POLICY_INGRESS;
@@ -258,7 +275,7 @@ test('policy manager: a pod\'s proxy-visibility annotation (else its namespace\'
   const log0 = dp.log.length;
   pods.put(pod('a', { 'policy.cilium.io/proxy-visibility': '<Ingress/80/TCP/HTTP>,<Egress/53/UDP/DNS>' }));
   await settle();
-  assert.deepEqual(dp.log.slice(log0), ['apply 1 +4 -0', `flags 1 ${INGRESS}`], 'entries first, then ingress enforcement; endpoint 2 untouched');
+  assert.deepEqual(dp.log.slice(log0), ['proxy 2 10.0.1.1:80', 'apply 1 +4 -0', `flags 1 ${INGRESS}`], 'the proxy gets the redirect first; after its ack the entries, then ingress enforcement; endpoint 2 untouched');
   assert.deepEqual(mgr.enforcementOf(1), { ingress: true, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false });
   const e80 = dp.map.get(1)!.find((e) => e.identity === 0 && e.protocol === 6 && e.port === 80)!;
   assert.deepEqual([e80.verdict, e80.proxyPort], ['allow', 15001]);
