@@ -95,6 +95,8 @@ export class Agent {
   private redirects: EndpointRedirects[] = [];
   /** Their generation (PolicyManager.proxyApplied hears it back once the proxy runs them). */
   private redirectsGen = 0;
+  /** ipcacheDesired has been computed from the store at least once (the proxy's identities come from it). */
+  private ipcacheComputed = false;
   /** Its /32 entries by address (pods, nodes): most lookups, without the LPM walk. */
   private ipcacheHosts = new Map<number, number>();
   /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
@@ -494,6 +496,7 @@ export class Agent {
     try {
       this.ipcacheDesired = toMapEntries({ entries: ipcache.entries(), nodes, localNode: c.node, ...(this.policy ? { cidrIdentities: this.policy.cidrIdentities() } : {}) });
       this.ipcacheHosts = new Map(this.ipcacheDesired.filter((e) => e.key.prefixlen === 32).map((e) => [e.key.ip4 >>> 0, e.value.sec_identity]));
+      this.ipcacheComputed = true;
       // The proxy renders only when its text changes (after an agent restart the map is already current).
       this.updateProxy();
       const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired);
@@ -506,6 +509,9 @@ export class Agent {
   /** Hands the node proxy the current redirects and the ipcache's identities (it renders and reloads if they changed). */
   private updateProxy(): void {
     if (!this.proxy) return;
+    // Rule sets without the ipcache would see every peer as world (after an agent restart: denials
+    // the running proxy does not make now); the first ipcache sync hands them on.
+    if (this.redirects.length && !this.ipcacheComputed) return;
     // Only what the proxy's rules can ask about: with no redirect, no identity is looked up.
     const identities = this.redirects.length ? this.ipcacheDesired.map((e) => ({ prefix: `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`, identity: e.value.sec_identity })) : [];
     this.proxy.update(this.redirects, identities, this.redirectsGen);

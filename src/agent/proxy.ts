@@ -243,6 +243,7 @@ export class NodeProxy {
           try {
             await replaceProxyMap(proxyStatsSocket(this.config.stateDir), idsFile, rs.identities.map((e) => `${e.prefix} ${e.identity}`));
             this.stats.mapUpdates++;
+            this.log.info('node proxy identities updated in place', { entries: rs.identities.length, generation: p.generation });
           } catch (e) {
             this.log.warn('node proxy: identities not updated in place; reloading', { error: (e as Error).message });
             this.reloadDue = true;

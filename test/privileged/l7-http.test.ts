@@ -16,7 +16,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { labDir } from '../../src/lab/state.js';
 import { repoRoot } from '../../src/common/version.js';
 import { beeline, beelineOk } from '../lib/cli.js';
 import { empirePods } from '../lib/starwars.js';
@@ -78,6 +80,13 @@ describe('L7 HTTP policy through the node proxy: Cilium\'s Star Wars demo, uncha
   });
 
   after(() => {
+    // How often the proxies reloaded in this suite (the master logs each), and how often the agents
+    // changed the identities in place instead (issue 12: identities through the runtime API).
+    for (const node of ['node1', 'node2']) {
+      const count = (file: string, re: RegExp) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => re.test(l)).length : -1);
+      const dir = join(labDir(LAB), 'nodes', node);
+      console.log(`# ${node}: proxy reloads ${count(join(dir, 'proxy.log'), /Reloading HAProxy/)}, identities updated in place ${count(join(dir, 'agent.log'), /node proxy identities updated in place/)}`);
+    }
     beeline(['lab', 'down', '--name', LAB, '-q']);
   });
 
