@@ -512,6 +512,9 @@ export class Agent {
     // Rule sets without the ipcache would see every peer as world (after an agent restart: denials
     // the running proxy does not make now); the first ipcache sync hands them on.
     if (this.redirects.length && !this.ipcacheComputed) return;
+    // Nothing before the policy engine's first answer: an empty configuration would be a reload
+    // (closing idle proxied connections) of a proxy that already runs the right one.
+    if (this.redirectsGen === 0) return;
     // Only what the proxy's rules can ask about: with no redirect, no identity is looked up.
     const identities = this.redirects.length ? this.ipcacheDesired.map((e) => ({ prefix: `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`, identity: e.value.sec_identity })) : [];
     this.proxy.update(this.redirects, identities, this.redirectsGen);

@@ -5,7 +5,7 @@
  * a reload is acknowledged only once its new worker is up; a reload that does
  * not load is an error and the old worker keeps serving; an identity change
  * goes through the runtime API and changes which rule set a request gets,
- * without a reload.
+ * without a reload; a restarted agent with the same files does not reload.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +106,16 @@ test('NodeProxy against HAProxy 2.6: acknowledged after the new worker is up; id
     await p.flush();
     assert.deepEqual([p.stats.reloads, acked.at(-1)], [2, 3]);
     assert.equal(await get(port, '/b'), 200);
+
+    // A restarted agent rendering the same files: nothing to reload (it would close idle proxied
+    // connections), acknowledged at once.
+    const restarted = new NodeProxy(cfg, logger('test', new PassThrough()), 5, 5000, render);
+    const acked2: number[] = [];
+    restarted.onApplied = (g) => acked2.push(g);
+    restarted.update([{ ipv4: '127.0.0.1', l7: [redirect(port, 0, 'GET', '/b')] }], [{ prefix: '10.0.0.0/8', identity: 77 }], 1);
+    await restarted.flush();
+    assert.deepEqual([restarted.stats.reloads, acked2], [0, [1]]);
+    assert.equal(parseShowProc(await haproxyCommand(cfg.masterSocket, 'show proc')).reloads, 2, 'the master was not asked again');
 
     // A configuration that does not load: the reload is an error, the old worker keeps serving.
     const before = parseShowProc(await haproxyCommand(cfg.masterSocket, 'show proc'));

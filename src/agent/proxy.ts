@@ -18,6 +18,7 @@
  * (`prepare map`, `add map`, `commit map`: one atomic swap), and a reload is
  * the fallback when that fails.
  */
+import { createHash } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -75,11 +76,22 @@ export const proxyIdentitiesFile = (stateDir: string) => join(stateDir.replace(/
 export const proxyStatsSocket = (stateDir: string) => join(stateDir, HAPROXY_FILES.socket);
 
 /**
- * Writes the rendered configuration and its files; returns the paths that
- * changed (each file is replaced by a rename, so the proxy never reads half a file).
+ * Where the agent notes the digest of the files the running proxy has
+ * loaded (after each reload or in-place update that took): a restarted agent
+ * that renders the same files has nothing to reload (a reload would close the
+ * old worker's idle keep-alive connections).
  */
-export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options: RenderOptions = {}): string[] {
+export const proxyAppliedFile = (stateDir: string) => join(stateDir, 'applied.sha256');
+
+/**
+ * Writes the rendered configuration and its files; returns the paths that
+ * changed (each file is replaced by a rename, so the proxy never reads half a
+ * file) and a digest of all of them.
+ */
+export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options: RenderOptions = {}): { changed: string[]; digest: string } {
   const out = renderHaproxy(rs, options);
+  const hash = createHash('sha256').update(out.config);
+  for (const f of out.files) hash.update(`\0${f.path}\0${f.content}`);
   const changed: string[] = [];
   const put = (path: string, content: string) => {
     if (existsSync(path) && readFileSync(path, 'utf8') === content) return;
@@ -90,7 +102,7 @@ export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options:
   };
   for (const f of out.files) put(f.path, f.content);
   put(proxyConfigFile(cfg.stateDir), out.config);
-  return changed;
+  return { changed, digest: hash.digest('hex') };
 }
 
 /** One command to a HAProxy CLI socket (master or stats); resolves with the answer when the proxy closes. */
@@ -200,11 +212,12 @@ export class NodeProxy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   /**
-   * A reload is due although the files may not change: a reload failed, or
-   * this agent has not reloaded yet (an earlier one may have written files
-   * the proxy never loaded).
+   * A reload is due although the files may not change: a reload failed.
+   * Undefined before this agent's first update: due unless the files are
+   * those the proxy last loaded (proxyAppliedFile; an earlier agent may have
+   * written files and died before the reload).
    */
-  private reloadDue = true;
+  private reloadDue: boolean | undefined;
   /** Called with the generation of redirects the running proxy holds, after every update that took. */
   onApplied: ((generation: number) => void) | undefined;
   /** Reloads asked of the proxy, identities updated in place, and the last error (rendering, files, reload). */
@@ -236,7 +249,9 @@ export class NodeProxy {
       try {
         this.stats.renders++;
         const rs = proxyRuleSet(this.config, p.endpoints, p.identities, this.log);
-        const changed = writeProxyFiles(this.config, rs, this.render);
+        const { changed, digest } = writeProxyFiles(this.config, rs, this.render);
+        const appliedFile = proxyAppliedFile(this.config.stateDir);
+        this.reloadDue ??= !existsSync(appliedFile) || readFileSync(appliedFile, 'utf8').trim() !== digest;
         const idsFile = proxyIdentitiesFile(this.config.stateDir);
         if (changed.length && !this.reloadDue && changed.every((f) => f === idsFile)) {
           // The ipcache alone changed: swap the worker's map in place, no new worker.
@@ -256,6 +271,7 @@ export class NodeProxy {
           this.stats.lastReload = new Date().toISOString();
           this.log.info('node proxy reloaded', { worker: r.worker, ms: r.ms, generation: p.generation, redirects: rs.redirects.length });
         }
+        writeFileSync(appliedFile, `${digest}\n`, { mode: 0o600 });
         this.stats.lastError = undefined;
         this.onApplied?.(p.generation);
       } catch (e) {
