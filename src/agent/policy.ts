@@ -498,7 +498,9 @@ export class PolicyManager {
           if (prev?.error !== error) this.deps.log.warn('endpoint policy not applied', { endpoint: ep.id, error });
           // The engine has moved past what the map holds: remember that, so the next write diffs against the map.
           const held = prev?.entries ?? (prev ? (groupByEndpoint(dp.entries(ep.id)).get(ep.id) ?? []) : []);
-          this.written.set(ep.id, { ...(prev ?? { flags: 0, policy: emptyPolicy() }), entries: held, count: held.length, error });
+          // (An older policy that waited for the proxy is superseded: it is no longer handed to the proxy.)
+          const { waiting: _superseded, ...kept } = prev ?? { flags: 0, policy: emptyPolicy() };
+          this.written.set(ep.id, { ...kept, entries: held, count: held.length, error });
           continue;
         }
         let target = policy;
