@@ -93,6 +93,10 @@ export class Agent {
   /** The node's L7 proxy (config.proxy), and the redirects it was last given. */
   private proxy: NodeProxy | undefined;
   private redirects: EndpointRedirects[] = [];
+  /** Their generation (PolicyManager.proxyApplied hears it back once the proxy runs them). */
+  private redirectsGen = 0;
+  /** ipcacheDesired has been computed from the store at least once (the proxy's identities come from it). */
+  private ipcacheComputed = false;
   /** Its /32 entries by address (pods, nodes): most lookups, without the LPM walk. */
   private ipcacheHosts = new Map<number, number>();
   /** The node list has been read from the store at least once: until then the ipcache map is not synced. */
@@ -369,10 +373,16 @@ export class Agent {
         onIdentityChange: (cb) => allocator.onChange(cb),
         identityOfIP: (ip) => this.identityOfIP(ip),
         cidrIdentitiesChanged: () => this.scheduleIpcacheSync(),
-        redirectsChanged: (eps) => {
-          this.redirects = eps;
-          this.updateProxy();
-        },
+        // With a proxy only: its redirect entries wait for it to acknowledge them.
+        ...(this.proxy
+          ? {
+              redirectsChanged: (eps: EndpointRedirects[], gen: number) => {
+                this.redirects = eps;
+                this.redirectsGen = gen;
+                this.updateProxy();
+              },
+            }
+          : {}),
         log: this.log,
       },
       {
@@ -389,6 +399,7 @@ export class Agent {
       return;
     }
     this.policy = mgr;
+    if (this.proxy) this.proxy.onApplied = (gen) => mgr.proxyApplied(gen);
     this.endpoints.setPolicyGate((ep) => mgr.whenProgrammed(ep.id));
     this.log.info('policy enforcement started', { mode: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, policies: mgr.status().policies.length });
   }
@@ -485,6 +496,7 @@ export class Agent {
     try {
       this.ipcacheDesired = toMapEntries({ entries: ipcache.entries(), nodes, localNode: c.node, ...(this.policy ? { cidrIdentities: this.policy.cidrIdentities() } : {}) });
       this.ipcacheHosts = new Map(this.ipcacheDesired.filter((e) => e.key.prefixlen === 32).map((e) => [e.key.ip4 >>> 0, e.value.sec_identity]));
+      this.ipcacheComputed = true;
       // The proxy renders only when its text changes (after an agent restart the map is already current).
       this.updateProxy();
       const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired);
@@ -497,9 +509,15 @@ export class Agent {
   /** Hands the node proxy the current redirects and the ipcache's identities (it renders and reloads if they changed). */
   private updateProxy(): void {
     if (!this.proxy) return;
+    // Rule sets without the ipcache would see every peer as world (after an agent restart: denials
+    // the running proxy does not make now); the first ipcache sync hands them on.
+    if (this.redirects.length && !this.ipcacheComputed) return;
+    // Nothing before the policy engine's first answer: an empty configuration would be a reload
+    // (closing idle proxied connections) of a proxy that already runs the right one.
+    if (this.redirectsGen === 0) return;
     // Only what the proxy's rules can ask about: with no redirect, no identity is looked up.
     const identities = this.redirects.length ? this.ipcacheDesired.map((e) => ({ prefix: `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`, identity: e.value.sec_identity })) : [];
-    this.proxy.update(this.redirects, identities);
+    this.proxy.update(this.redirects, identities, this.redirectsGen);
   }
 
   /** Writes this node's record and heartbeat. */

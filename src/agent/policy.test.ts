@@ -59,7 +59,7 @@ class FakePolicyDatapath implements PolicyDatapath {
     this.map.set(epId, [...m.values()]);
   }
   entries(epId?: number): PolicyMapRow[] {
-    return [...this.map].filter(([id]) => epId === undefined || id === epId).flatMap(([id, es]) => es.map((e) => ({ ...e, endpoint: id, proxyPort: 0, packets: 0n, bytes: 0n })));
+    return [...this.map].filter(([id]) => epId === undefined || id === epId).flatMap(([id, es]) => es.map((e) => ({ ...e, endpoint: id, proxyPort: e.proxyPort ?? 0, packets: 0n, bytes: 0n })));
   }
   deleteEndpoint(epId: number): number {
     this.log.push(`delete ${epId}`);
@@ -97,7 +97,12 @@ function cnp(nsName: string, name: string, spec: unknown, rv = '1'): StoreObject
   return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: nsName, name, resourceVersion: rv, uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec };
 }
 
-async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number } } = {}) {
+/**
+ * proxyPorts: with a node proxy; `ack` says when it acknowledges what it is
+ * handed: 'auto' right after (a healthy proxy), 'manual' when the test calls
+ * mgr.proxyApplied (a proxy that acks late, or never).
+ */
+async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number }; ack?: 'auto' | 'manual' } = {}) {
   const informers = new Map<string, FakeInformer>();
   const store = { informer: (kind: string) => informers.get(kind) ?? informers.set(kind, new FakeInformer()).get(kind)! } as unknown as Store;
   const eps = [endpoint(1, 1001, 'x/a'), endpoint(2, 1002, 'x/b')];
@@ -106,9 +111,17 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
   const dp = new FakePolicyDatapath(opts.initial);
   let cidrChanges = 0;
   const redirects: EndpointRedirects[][] = [];
+  const generations: number[] = [];
   const logText: string[] = [];
   const logStream = new PassThrough();
   logStream.on('data', (b: Buffer) => logText.push(b.toString()));
+  const redirectsChanged = (eps: EndpointRedirects[], gen: number) => {
+    redirects.push(eps);
+    generations.push(gen);
+    // In the datapath's log too: the order of map writes and proxy updates is what is tested.
+    dp.log.push(`proxy ${gen} ${eps.map((e) => `${e.ipv4}:${[...new Set(e.l7.map((r) => r.port))].join('+')}`).join(' ')}`.trimEnd());
+    if ((opts.ack ?? 'auto') === 'auto') setImmediate(() => mgr.proxyApplied(gen));
+  };
   const mgr = new PolicyManager(
     {
       store,
@@ -118,7 +131,7 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
       onIdentityChange: () => () => undefined,
       identityOfIP: () => 2,
       cidrIdentitiesChanged: () => cidrChanges++,
-      redirectsChanged: (eps) => redirects.push(eps),
+      ...(opts.proxyPorts ? { redirectsChanged } : {}),
       log: logger('test', logStream),
     },
     { enforcement: 'default', audit: false, allowLocalhost: true, policyMapMax: opts.policyMapMax ?? 16384, ...(opts.proxyPorts ? { proxyPorts: opts.proxyPorts } : {}) },
@@ -127,7 +140,11 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
   const cnps = informers.get('CiliumNetworkPolicy')! as unknown as FakeInformer & Informer;
   /** Lets the manager's debounced flush run. */
   const settle = () => new Promise((r) => setTimeout(r, 30));
-  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, logText };
+  const addEndpoint = (ep: EndpointModel) => {
+    eps.push(ep);
+    for (const l of listeners) l(ep);
+  };
+  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, generations, logText, addEndpoint };
 }
 
 const INGRESS = BlEndpointFlags.BL_EP_F_POLICY_INGRESS;
@@ -258,7 +275,7 @@ test('policy manager: a pod\'s proxy-visibility annotation (else its namespace\'
   const log0 = dp.log.length;
   pods.put(pod('a', { 'policy.cilium.io/proxy-visibility': '<Ingress/80/TCP/HTTP>,<Egress/53/UDP/DNS>' }));
   await settle();
-  assert.deepEqual(dp.log.slice(log0), ['apply 1 +4 -0', `flags 1 ${INGRESS}`], 'entries first, then ingress enforcement; endpoint 2 untouched');
+  assert.deepEqual(dp.log.slice(log0), ['proxy 2 10.0.1.1:80', 'apply 1 +4 -0', `flags 1 ${INGRESS}`], 'the proxy gets the redirect first; after its ack the entries, then ingress enforcement; endpoint 2 untouched');
   assert.deepEqual(mgr.enforcementOf(1), { ingress: true, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false });
   const e80 = dp.map.get(1)!.find((e) => e.identity === 0 && e.protocol === 6 && e.port === 80)!;
   assert.deepEqual([e80.verdict, e80.proxyPort], ['allow', 15001]);
@@ -280,4 +297,87 @@ test('policy manager: a pod\'s proxy-visibility annotation (else its namespace\'
   assert.deepEqual(dp.map.get(1), []);
   assert.deepEqual(redirects.at(-1), []);
   assert.deepEqual(mgr.endpointRows().find((r) => r.id === 1)!.problems, []);
+});
+
+const SEL_A = { endpointSelector: { matchLabels: { pod: 'a' } } };
+const FROM_B = { fromEndpoints: [{ matchLabels: { pod: 'b' } }] };
+const port80 = (http?: unknown[]) => [{ ports: [{ port: '80', protocol: 'TCP' }], ...(http ? { rules: { http } } : {}) }];
+const redirectsOf = (dp: FakePolicyDatapath, id: number) => (dp.map.get(id) ?? []).filter((e) => e.proxyPort > 0).map((e) => `${e.identity}:${e.port}`).sort();
+
+test('policy manager: with a node proxy that acknowledges late, a redirect entry is written only after the ack; until then the endpoint keeps what the map held and says why', async () => {
+  const { mgr, dp, cnps, settle, generations } = await setup({ proxyPorts: { ingress: 15001 }, ack: 'manual' });
+  mgr.proxyApplied(generations.at(-1)!); // the proxy holds the first (empty) configuration
+  // L4 first: b may reach a on 80. Nothing for the proxy: written at once.
+  cnps.put(cnp('x', 'p', { ...SEL_A, ingress: [{ ...FROM_B, toPorts: port80() }] }));
+  await settle();
+  assert.deepEqual(redirectsOf(dp, 1), []);
+  assert.equal(mgr.isSynced(), true);
+  const l4 = structuredClone(dp.map.get(1));
+  // HTTP rules on the same port: the proxy is handed them, the map waits.
+  dp.log.length = 0;
+  cnps.put(cnp('x', 'p', { ...SEL_A, ingress: [{ ...FROM_B, toPorts: port80([{ method: 'GET', path: '/a' }]) }] }, '2'));
+  await settle();
+  const gen = generations.at(-1)!;
+  assert.deepEqual(dp.log, [`proxy ${gen} 10.0.1.1:80`], 'the proxy is handed the rule set; nothing written');
+  assert.deepEqual(dp.map.get(1), l4, 'the map holds the L4 policy: b still reaches a on 80, at L4');
+  assert.equal(mgr.isSynced(), false);
+  assert.match(mgr.endpointRows().find((r) => r.id === 1)!.error ?? '', /wait for the node proxy/);
+  let programmed = false;
+  void mgr.whenProgrammed(1).then(() => (programmed = true));
+  // An acknowledgement of an older configuration (without the rule set) releases nothing.
+  mgr.proxyApplied(gen - 1);
+  await settle();
+  assert.deepEqual([redirectsOf(dp, 1), programmed], [[], false]);
+  // The proxy runs it: now the entry redirects.
+  mgr.proxyApplied(gen);
+  await settle();
+  assert.deepEqual(redirectsOf(dp, 1), ['1002:80', '1:80'], 'b, and the host (allow-localhost)');
+  assert.deepEqual(dp.log.slice(1), ['apply 1 +2 -0']);
+  assert.deepEqual([mgr.isSynced(), programmed, mgr.endpointRows().find((r) => r.id === 1)!.error], [true, true, undefined]);
+
+  // New rules for the same redirect: the proxy first (a reload), the map after (nothing to write: same port).
+  dp.log.length = 0;
+  cnps.put(cnp('x', 'p', { ...SEL_A, ingress: [{ ...FROM_B, toPorts: port80([{ method: 'GET', path: '/b' }]) }] }, '3'));
+  await settle();
+  const gen3 = generations.at(-1)!;
+  assert.equal(gen3, gen + 1);
+  assert.equal(mgr.isSynced(), false, 'the new rules wait for the proxy');
+  mgr.proxyApplied(gen3);
+  await settle();
+  assert.deepEqual(dp.log, [`proxy ${gen3} 10.0.1.1:80`]);
+  assert.equal(mgr.isSynced(), true);
+
+  // The HTTP rules go: the map first (no redirect), then the proxy loses the rule set.
+  dp.log.length = 0;
+  cnps.put(cnp('x', 'p', { ...SEL_A, ingress: [{ ...FROM_B, toPorts: port80() }] }, '4'));
+  await settle();
+  assert.deepEqual(dp.log, ['apply 1 +1 -1', `proxy ${gen3 + 1}`], 'the entry stops redirecting before the proxy drops the rules');
+  assert.deepEqual(redirectsOf(dp, 1), []);
+  assert.equal(mgr.isSynced(), true, 'a removal does not wait for the proxy');
+});
+
+test('policy manager: an endpoint with nothing in the map gets its policy at once, its unacknowledged redirects as denies; a proxy that never acks changes nothing that was allowed', async () => {
+  const { mgr, dp, cnps, settle, generations, addEndpoint } = await setup({ proxyPorts: { ingress: 15001 }, ack: 'manual' });
+  mgr.proxyApplied(generations.at(-1)!);
+  cnps.put(cnp('x', 'p', { ...SEL_A, ingress: [{ ...FROM_B, toPorts: port80([{ method: 'GET', path: '/a' }]) }] }));
+  await settle();
+  // Endpoint 1 had a map state (no policy): all of it stays, traffic to it still passes unenforced.
+  assert.deepEqual([dp.map.get(1) ?? [], mgr.enforcementOf(1).ingress], [[], false]);
+  // A new pod selected by the same policy: enforced from its first packet; port 80 from b denied until the proxy has it.
+  const ep3 = { ...endpoint(3, 1001, 'x/a'), id: 3, ipv4: '10.0.1.3', containerID: 'c3' };
+  addEndpoint(ep3);
+  await settle();
+  assert.equal(mgr.enforcementOf(3).ingress, true);
+  const e80 = dp.map.get(3)!.find((e) => e.identity === 1002 && e.port === 80)!;
+  assert.deepEqual([e80.verdict, e80.proxyPort], ['deny', 0]);
+  assert.deepEqual(redirectsOf(dp, 3), []);
+  const gen = generations.at(-1)!;
+  assert.deepEqual(dp.log.filter((l) => l.startsWith('proxy')).at(-1), `proxy ${gen} 10.0.1.1:80 10.0.1.3:80`, 'the proxy is handed both');
+  // It never acknowledges (reload failing): a second later nothing has changed.
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual([redirectsOf(dp, 1), redirectsOf(dp, 3), mgr.isSynced()], [[], [], false]);
+  mgr.proxyApplied(gen);
+  await settle();
+  assert.deepEqual([redirectsOf(dp, 1), redirectsOf(dp, 3), mgr.isSynced()], [['1002:80', '1:80'], ['1002:80', '1:80'], true]);
+  assert.deepEqual(mgr.enforcementOf(1).ingress, true);
 });

@@ -21,6 +21,17 @@
  * of it cannot be honoured is logged once per change and reported as the
  * endpoint's problems (`policy get`).
  *
+ * L7 redirects and the node proxy (docs/l7.md, "Reloads and the order of
+ * writes"): an endpoint's policy whose L7 redirects the node proxy has not
+ * yet acknowledged (a configuration with exactly those rule sets loaded by a
+ * running worker) waits, as Cilium's endpoint regeneration waits for Envoy's
+ * ACK: an endpoint with map state keeps all of it (entries and enforcement),
+ * a new one gets its policy with the unacknowledged redirect entries as
+ * denies (it had nothing allowed before). The proxy is handed the redirects
+ * the map holds plus those waiting; once it acknowledges them, the waiting
+ * endpoints are written. A redirect that goes is written out of the map
+ * first and out of the proxy's configuration after (the next publish).
+ *
  * Prefixes the policies name get node-local CIDR identities (Cilium's
  * local identity cache) which go into the ipcache, so the datapath sees the
  * world by prefix.
@@ -49,6 +60,7 @@ import {
   type TraceResult,
   type EnforcementMode,
   type Origin,
+  type L7Redirect,
 } from '../policy/index.js';
 import { LocalIdentityAllocator, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
@@ -80,8 +92,14 @@ export interface PolicyManagerDeps {
   identityOfIP: (ip: string) => number;
   /** Called when the CIDR identities change: the ipcache must follow. */
   cidrIdentitiesChanged: () => void;
-  /** Called after a flush that changed the local endpoints' L7 redirects (the node proxy's rules), with all of them. */
-  redirectsChanged?: (endpoints: EndpointRedirects[]) => void;
+  /**
+   * Called after a flush that changed what the node proxy must hold: every
+   * local endpoint's L7 redirects that the map holds or that wait to be
+   * written, and a generation number. The proxy answers with
+   * PolicyManager.proxyApplied(generation) once a configuration with them
+   * runs; redirect entries wait for that. Absent: no proxy, no waiting.
+   */
+  redirectsChanged?: (endpoints: EndpointRedirects[], generation: number) => void;
   log: Logger;
 }
 
@@ -157,7 +175,12 @@ interface Written {
   flags: number;
   policy: EndpointPolicy;
   error?: string;
+  /** The newer policy that waits for the node proxy to acknowledge its L7 redirects (`policy` is what the map holds). */
+  waiting?: EndpointPolicy;
 }
+
+/** Why an endpoint's policy is not the newest while the node proxy has not acknowledged its L7 redirects. */
+export const WAITING_FOR_PROXY = 'its HTTP rules wait for the node proxy to load them: the previous policy stays in force (beeline status: proxy)';
 
 export class PolicyManager {
   readonly repo: PolicyRepository;
@@ -173,8 +196,14 @@ export class PolicyManager {
   private readonly cidr = new LocalIdentityAllocator();
   private readonly cidrIds = new Map<string, number>();
   private unsub: (() => void)[] = [];
-  /** whenProgrammed() callers, released at the end of the next flush. */
-  private waiters: (() => void)[] = [];
+  /** whenProgrammed() callers, released at the end of the first flush that leaves their endpoint not waiting for the proxy. */
+  private waiters: { id: number; resolve: () => void }[] = [];
+  /** The redirects last handed to the proxy, with their generation. */
+  private redirectsGen = 0;
+  /** Redirect keys (redirectKey) of each generation handed to the proxy and not yet acknowledged, oldest first. */
+  private readonly unacked: { gen: number; keys: Set<string> }[] = [];
+  /** Redirect keys of the configuration the proxy last acknowledged. */
+  private acked = new Set<string>();
   /** Pods or Services changed since the last flush; what the engine last got of them, as text. */
   private podsStale = true;
   /** Pods by address and by uid, for flows; rebuilt on the first lookup after a pod change. */
@@ -422,7 +451,10 @@ export class PolicyManager {
     } finally {
       const waiters = this.waiters;
       this.waiters = [];
-      for (const w of waiters) w();
+      for (const w of waiters) {
+        if (this.written.get(w.id)?.waiting) this.waiters.push(w);
+        else w.resolve();
+      }
     }
   }
 
@@ -466,10 +498,25 @@ export class PolicyManager {
           if (prev?.error !== error) this.deps.log.warn('endpoint policy not applied', { endpoint: ep.id, error });
           // The engine has moved past what the map holds: remember that, so the next write diffs against the map.
           const held = prev?.entries ?? (prev ? (groupByEndpoint(dp.entries(ep.id)).get(ep.id) ?? []) : []);
-          this.written.set(ep.id, { ...(prev ?? { flags: 0, policy: emptyPolicy() }), entries: held, count: held.length, error });
+          // (An older policy that waited for the proxy is superseded: it is no longer handed to the proxy.)
+          const { waiting: _superseded, ...kept } = prev ?? { flags: 0, policy: emptyPolicy() };
+          this.written.set(ep.id, { ...kept, entries: held, count: held.length, error });
           continue;
         }
-        const diff = prev?.entries ? diffEntries(prev.entries, policy.entries) : update;
+        let target = policy;
+        if (!this.redirectsReady(ep.model.ipv4, policy.l7)) {
+          if (!prev?.waiting) this.deps.log.info('endpoint policy waits for the node proxy to load its HTTP rules', { endpoint: ep.id, pod: podName(ep.model), redirects: policy.l7.length });
+          if (prev) {
+            // What the map holds stays, entries and enforcement: nothing allowed before is dropped meanwhile.
+            // (The engine's policy reads its entries live: what the map holds is read back from it.)
+            const held = prev.entries ?? groupByEndpoint(dp.entries(ep.id)).get(ep.id) ?? [];
+            this.written.set(ep.id, { ...prev, entries: held, count: held.length, waiting: policy });
+            continue;
+          }
+          // A new endpoint had nothing allowed: its policy now, the redirects as denies until the proxy has them.
+          target = { ...policy, entries: policy.entries.map((e) => (e.proxyPort > 0 ? { ...e, verdict: 'deny' as const, proxyPort: 0 } : e)), l7: [] };
+        }
+        const diff = prev?.entries ? diffEntries(prev.entries, target.entries) : target === policy ? update : diffEntries([], target.entries);
         // -1: an earlier agent's, not known; it may enforce anything.
         const prevFlags = prev ? prev.flags : 0;
         const losing = prevFlags === -1 || (prevFlags & ~flags) !== 0;
@@ -479,7 +526,8 @@ export class PolicyManager {
         if (!losing && prevFlags !== flags) dp.setEndpointFlags(ep.model, flags);
         upserts += diff.upserts.length;
         deletes += diff.deletes.length;
-        this.written.set(ep.id, { count: policy.entryCount, flags, policy });
+        if (target === policy) this.written.set(ep.id, { count: policy.entryCount, flags, policy });
+        else this.written.set(ep.id, { entries: target.entries, count: target.entries.length, flags, policy: target, waiting: policy });
       }
       // Endpoints that are gone: their entries go with them.
       const live = new Set(this.deps.endpoints.list().map((e) => e.id));
@@ -528,19 +576,64 @@ export class PolicyManager {
     }
   }
 
-  /** Every local endpoint's L7 redirects, with its address; handed on when they changed since the last call. */
+  /**
+   * Whether the node proxy runs rule sets for all of an endpoint's L7
+   * redirects: in the configuration it last acknowledged and in every one
+   * handed to it since (a newer one without them may still be loaded after).
+   * Always without a proxy to wait for.
+   */
+  private redirectsReady(ipv4: string, l7: readonly L7Redirect[]): boolean {
+    if (!this.deps.redirectsChanged || l7.length === 0 || !ipv4) return true;
+    return l7.every((r) => {
+      const k = redirectKey(ipv4, r);
+      return this.acked.has(k) && this.unacked.every((u) => u.keys.has(k));
+    });
+  }
+
+  /**
+   * What the node proxy must hold: per local endpoint, the L7 redirects the
+   * map holds and those waiting to be written (a waiting one replaces a held
+   * one on the same ports and peer: the same port, new rules). Handed on with
+   * a new generation when it changed since the last call.
+   */
   private publishRedirects(): void {
     if (!this.deps.redirectsChanged) return;
     const eps: EndpointRedirects[] = [];
     for (const ep of this.deps.endpoints.list()) {
-      const l7 = this.written.get(ep.id)?.policy.l7;
-      if (l7?.length && ep.ipv4) eps.push({ ipv4: ep.ipv4, l7 });
+      const w = this.written.get(ep.id);
+      if (!w || !ep.ipv4) continue;
+      const waiting = w.waiting?.l7 ?? [];
+      const held = w.policy.l7.filter((h) => !waiting.some((r) => overlaps(h, r)));
+      const l7 = [...held, ...waiting].sort(compareRedirects);
+      if (l7.length) eps.push({ ipv4: ep.ipv4, l7 });
     }
     eps.sort((a, b) => (a.ipv4 < b.ipv4 ? -1 : a.ipv4 > b.ipv4 ? 1 : 0));
     const text = JSON.stringify(eps);
     if (text === this.redirectsText) return;
     this.redirectsText = text;
-    this.deps.redirectsChanged(eps);
+    const gen = ++this.redirectsGen;
+    this.unacked.push({ gen, keys: new Set(eps.flatMap((e) => e.l7.map((r) => redirectKey(e.ipv4, r)))) });
+    this.deps.redirectsChanged(eps, gen);
+  }
+
+  /**
+   * The node proxy runs a configuration with the redirects of generation
+   * `gen` (its reload answered and its new worker up, or nothing to reload):
+   * endpoints waiting for them are written in a flush right after.
+   */
+  proxyApplied(gen: number): void {
+    const i = this.unacked.findIndex((u) => u.gen === gen);
+    if (i < 0) return; // an older generation, or acknowledged before
+    this.acked = this.unacked[i]!.keys;
+    this.unacked.splice(0, i + 1);
+    let any = false;
+    for (const [id, w] of this.written) if (w.waiting) (this.dirty.add(id), (any = true));
+    if (any) this.schedule();
+  }
+
+  /** Endpoints whose newest policy waits for the node proxy. */
+  waitingForProxy(): number[] {
+    return [...this.written].filter(([, w]) => w.waiting).map(([id]) => id);
   }
 
   // ---- reading ----
@@ -550,13 +643,13 @@ export class PolicyManager {
    * that leaves it clean (at once when nothing about it is pending).
    */
   whenProgrammed(id: number): Promise<void> {
-    if (this.synced && !this.timer && !this.allDirty && !this.dirty.has(id)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.synced && !this.timer && !this.allDirty && !this.dirty.has(id) && !this.written.get(id)?.waiting) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ id, resolve }));
   }
 
-  /** Whether every event seen has been computed and written. */
+  /** Whether every event seen has been computed and written (none waits for the node proxy). */
   isSynced(): boolean {
-    return this.synced && !this.timer && !this.allDirty && this.dirty.size === 0 && this.lastError === undefined;
+    return this.synced && !this.timer && !this.allDirty && this.dirty.size === 0 && this.lastError === undefined && this.waitingForProxy().length === 0;
   }
 
   status(): { synced: boolean; policies: string[]; cidrGroups: string[]; rejected: { policy: string; resourceVersion: string; problems: PolicyProblem[] }[]; endpoints: number; lastFlush: PolicyManager['lastFlush'] | null; busyMs: number; lastError: string | null; cidrIdentities: number } {
@@ -617,7 +710,7 @@ export class PolicyManager {
         audit: this.opts.audit,
         entries: w.count,
         selectedBy: { ingress: w.policy.selectedBy.ingress.map(originText), egress: w.policy.selectedBy.egress.map(originText) },
-        ...(w.error ? { error: w.error } : {}),
+        ...(w.error ? { error: w.error } : w.waiting ? { error: WAITING_FOR_PROXY } : {}),
         problems: w.policy.errors,
       };
     });
@@ -751,6 +844,23 @@ export class PolicyManager {
 /** A trace query names something that does not exist. */
 export class TraceError extends Error {
   readonly code = 'BL_ERR_POLICY_TRACE';
+}
+
+/** One redirect of one endpoint as the proxy must hold it: the address, the key and the rules. */
+function redirectKey(ipv4: string, r: L7Redirect): string {
+  return `${ipv4} ${JSON.stringify(r)}`;
+}
+
+/** Same direction and peer, and port ranges that share a port: the proxy cannot hold both. */
+function overlaps(a: L7Redirect, b: L7Redirect): boolean {
+  if (a.direction !== b.direction || a.identity !== b.identity) return false;
+  const end = (r: L7Redirect) => r.port + (1 << (16 - r.portPrefixLen));
+  return a.port < end(b) && b.port < end(a);
+}
+
+/** The engine's order of L7 redirects: direction, port, portPrefixLen, identity. */
+function compareRedirects(a: L7Redirect, b: L7Redirect): number {
+  return a.direction.localeCompare(b.direction) || a.port - b.port || a.portPrefixLen - b.portPrefixLen || a.identity - b.identity;
 }
 
 function emptyPolicy(): EndpointPolicy {

@@ -7,12 +7,23 @@
  * redirects and the ipcache into the proxy's state directory, and asks the
  * proxy's master process for a seamless reload when the text changed (new
  * connections get the new rules; the old worker finishes the ones it holds).
+ *
+ * A reload counts as done when the master has re-executed and a new worker
+ * is up (`show proc`): HAProxy 2.6's master answers `reload` with nothing, so
+ * that is what can be observed; a reload that failed (the master counts it,
+ * the old worker stays) is an error and the configuration is tried again. Only
+ * then is the policy engine told the generation it applied (the redirect
+ * entries wait for that, src/agent/policy.ts). A change of the identities
+ * alone (the ipcache) is applied through the worker's runtime API instead
+ * (`prepare map`, `add map`, `commit map`: one atomic swap), and a reload is
+ * the fallback when that fails.
  */
+import { createHash } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../common/log.js';
-import { renderHaproxy, type ProxyRuleSet } from '../l7/http/haproxy.js';
+import { HAPROXY_FILES, renderHaproxy, type ProxyRuleSet, type RenderOptions } from '../l7/http/haproxy.js';
 import type { L7Redirect } from '../policy/index.js';
 import type { NodeProxyConfig } from './types.js';
 
@@ -58,32 +69,49 @@ export function proxyRuleSet(cfg: NodeProxyConfig, endpoints: readonly EndpointR
   };
 }
 
+/** Path of the identities map (the ipcache) in the state directory: the name the runtime API knows it by. */
+export const proxyIdentitiesFile = (stateDir: string) => join(stateDir.replace(/\/+$/, ''), HAPROXY_FILES.identities);
+
+/** Path of the worker's stats socket (the runtime API) in the state directory. */
+export const proxyStatsSocket = (stateDir: string) => join(stateDir, HAPROXY_FILES.socket);
+
 /**
- * Writes the rendered configuration and its files; returns whether anything
- * changed (each file is replaced by a rename, so the proxy never reads half a file).
+ * Where the agent notes the digest of the files the running proxy has
+ * loaded (after each reload or in-place update that took): a restarted agent
+ * that renders the same files has nothing to reload (a reload would close the
+ * old worker's idle keep-alive connections).
  */
-export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet): boolean {
-  const out = renderHaproxy(rs);
-  let changed = false;
+export const proxyAppliedFile = (stateDir: string) => join(stateDir, 'applied.sha256');
+
+/**
+ * Writes the rendered configuration and its files; returns the paths that
+ * changed (each file is replaced by a rename, so the proxy never reads half a
+ * file) and a digest of all of them.
+ */
+export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options: RenderOptions = {}): { changed: string[]; digest: string } {
+  const out = renderHaproxy(rs, options);
+  const hash = createHash('sha256').update(out.config);
+  for (const f of out.files) hash.update(`\0${f.path}\0${f.content}`);
+  const changed: string[] = [];
   const put = (path: string, content: string) => {
     if (existsSync(path) && readFileSync(path, 'utf8') === content) return;
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(`${path}.tmp`, content, { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
-    changed = true;
+    changed.push(path);
   };
   for (const f of out.files) put(f.path, f.content);
   put(proxyConfigFile(cfg.stateDir), out.config);
-  return changed;
+  return { changed, digest: hash.digest('hex') };
 }
 
-/** Asks the proxy's master process to reload (a new worker with the new configuration; the old one drains). */
-export function reloadProxy(masterSocket: string, timeoutMs = 3000): Promise<string> {
+/** One command to a HAProxy CLI socket (master or stats); resolves with the answer when the proxy closes. */
+export function haproxyCommand(socket: string, command: string, timeoutMs = 3000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = createConnection(masterSocket);
+    const s = createConnection(socket);
     let answer = '';
-    const timer = setTimeout(() => s.destroy(new Error(`node proxy: no answer to reload from ${masterSocket} in ${timeoutMs} ms`)), timeoutMs);
-    s.on('connect', () => s.end('reload\n'));
+    const timer = setTimeout(() => s.destroy(new Error(`node proxy: no answer to ${command.split(/\s/, 1)[0]} from ${socket} in ${timeoutMs} ms`)), timeoutMs);
+    s.on('connect', () => s.end(`${command}\n`));
     s.on('data', (d) => (answer += d.toString()));
     s.on('error', (e) => {
       clearTimeout(timer);
@@ -96,32 +124,122 @@ export function reloadProxy(masterSocket: string, timeoutMs = 3000): Promise<str
   });
 }
 
+/** The master's `show proc`: its reload count, failed reloads since the last success, the current workers. */
+export interface MasterProcesses {
+  reloads: number;
+  failed: number;
+  workers: number[];
+}
+
+/** Parses HAProxy 2.6's `show proc` (the master line `<pid> master <reloads> [failed: <n>] ...`, then `# workers`). */
+export function parseShowProc(text: string): MasterProcesses {
+  const master = /^\d+\s+master\s+(\d+)(?:\s+\[failed:\s*(\d+)\])?/m.exec(text);
+  if (!master) throw new Error(`node proxy: unexpected answer to show proc: ${JSON.stringify(text.slice(0, 200))}`);
+  const workers: number[] = [];
+  let section = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) {
+      section = line.startsWith('# workers') ? 'workers' : line.startsWith('#<PID>') ? '' : 'other';
+      continue;
+    }
+    const m = /^(\d+)\s+worker\b/.exec(line);
+    if (m && section === 'workers') workers.push(Number(m[1]));
+  }
+  return { reloads: Number(master[1]), failed: Number(master[2] ?? 0), workers };
+}
+
+/** Asks the proxy's master process to reload (a new worker with the new configuration; the old one drains). */
+export function reloadProxy(masterSocket: string, timeoutMs = 3000): Promise<string> {
+  return haproxyCommand(masterSocket, 'reload', timeoutMs);
+}
+
+/**
+ * Reloads and waits until it took: the master has re-executed (its reload
+ * count moved) and a worker that was not there before is up. Rejects when the
+ * master counts the reload as failed (the configuration did not load: the old
+ * worker keeps serving with the old one) or nothing of that within timeoutMs.
+ */
+export async function reloadProxyAndWait(masterSocket: string, timeoutMs = 5000): Promise<{ worker: number; ms: number }> {
+  const t0 = Date.now();
+  const before = parseShowProc(await haproxyCommand(masterSocket, 'show proc', timeoutMs));
+  await reloadProxy(masterSocket, timeoutMs);
+  for (;;) {
+    const left = timeoutMs - (Date.now() - t0);
+    // The master is re-executing: its socket may refuse for a moment.
+    const now = await haproxyCommand(masterSocket, 'show proc', Math.max(left, 100)).then(parseShowProc, () => undefined);
+    if (now && now.reloads > before.reloads) {
+      const fresh = now.workers.find((w) => !before.workers.includes(w));
+      if (fresh !== undefined) return { worker: fresh, ms: Date.now() - t0 };
+      if (now.failed > 0) throw new Error(`node proxy: the reload failed (the configuration did not load; the previous one keeps serving; see the proxy's log)`);
+    }
+    if (left <= 0) throw new Error(`node proxy: no new worker within ${timeoutMs} ms of the reload`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The largest payload of one `add map` (the CLI reads a command and its payload into one buffer: tune.bufsize 32 KiB). */
+const MAP_PAYLOAD_BYTES = 16 * 1024;
+
+/**
+ * Replaces a map of the running worker in one atomic swap through its
+ * runtime API: `prepare map` a new version, `add map @<ver>` the entries
+ * (payloads of at most 16 KiB), `commit map @<ver>`. Requests see the old
+ * map or the new one, never a mix. Rejects on any answer that is not success.
+ */
+export async function replaceProxyMap(statsSocket: string, mapFile: string, lines: readonly string[], timeoutMs = 3000): Promise<void> {
+  const prep = await haproxyCommand(statsSocket, `prepare map ${mapFile}`, timeoutMs);
+  const ver = /^New version created: (\d+)$/.exec(prep)?.[1];
+  if (!ver) throw new Error(`node proxy: prepare map ${mapFile}: ${prep || 'no answer'}`);
+  for (let i = 0; i < lines.length; ) {
+    let payload = '';
+    while (i < lines.length && (payload === '' || payload.length + lines[i]!.length + 1 <= MAP_PAYLOAD_BYTES)) payload += `${lines[i++]}\n`;
+    const a = await haproxyCommand(statsSocket, `add map @${ver} ${mapFile} <<\n${payload}`, timeoutMs);
+    if (a !== '') throw new Error(`node proxy: add map @${ver} ${mapFile}: ${a}`);
+  }
+  const c = await haproxyCommand(statsSocket, `commit map @${ver} ${mapFile}`, timeoutMs);
+  if (c !== '') throw new Error(`node proxy: commit map @${ver} ${mapFile}: ${c}`);
+}
+
 /**
  * Keeps the proxy's configuration equal to what policy and the ipcache say:
- * `update()` is cheap to call often; rendering, writing and the reload run
- * at most once per `debounceMs`, and only when the text changed.
+ * `update()` is cheap to call often; rendering, writing and the reload (or
+ * the identities' runtime update) run at most once per `debounceMs`, and only
+ * when the text changed. `onApplied` hears the generation of redirects the
+ * proxy runs after each update that took (and after one with nothing to do).
  */
 export class NodeProxy {
-  private pending: { endpoints: readonly EndpointRedirects[]; identities: ProxyRuleSet['identities'] } | undefined;
+  private pending: { endpoints: readonly EndpointRedirects[]; identities: ProxyRuleSet['identities']; generation: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private reloadDue = false;
-  /** Reloads asked of the proxy, and the last error (rendering, files, reload). */
-  readonly stats = { renders: 0, reloads: 0, lastError: undefined as string | undefined, lastReload: undefined as string | undefined };
+  /**
+   * A reload is due although the files may not change: a reload failed.
+   * Undefined before this agent's first update: due unless the files are
+   * those the proxy last loaded (proxyAppliedFile; an earlier agent may have
+   * written files and died before the reload).
+   */
+  private reloadDue: boolean | undefined;
+  /** Called with the generation of redirects the running proxy holds, after every update that took. */
+  onApplied: ((generation: number) => void) | undefined;
+  /** Reloads asked of the proxy, identities updated in place, and the last error (rendering, files, reload). */
+  readonly stats = { renders: 0, reloads: 0, mapUpdates: 0, lastError: undefined as string | undefined, lastReload: undefined as string | undefined };
 
   constructor(
     readonly config: NodeProxyConfig,
     private readonly log: Logger,
     private readonly debounceMs = 100,
+    private readonly reloadTimeoutMs = 5000,
+    /** How the configuration is rendered (tests: not transparent, on loopback). */
+    private readonly render: RenderOptions = {},
   ) {}
 
-  update(endpoints: readonly EndpointRedirects[], identities: ProxyRuleSet['identities']): void {
-    this.pending = { endpoints, identities };
+  update(endpoints: readonly EndpointRedirects[], identities: ProxyRuleSet['identities'], generation = 0): void {
+    this.pending = { endpoints, identities, generation };
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
 
-  /** Renders what is pending and reloads if needed; resolves when done. */
+  /** Renders what is pending and reloads (or updates the identities in place) if needed; resolves when done. */
   async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
     const p = this.pending;
@@ -130,18 +248,37 @@ export class NodeProxy {
     this.running = (async () => {
       try {
         this.stats.renders++;
-        // A reload that failed is due until one succeeds, although the files no longer change.
-        if (writeProxyFiles(this.config, proxyRuleSet(this.config, p.endpoints, p.identities, this.log))) this.reloadDue = true;
-        if (!this.reloadDue) return;
-        await reloadProxy(this.config.masterSocket);
-        this.reloadDue = false;
-        this.stats.reloads++;
-        this.stats.lastReload = new Date().toISOString();
+        const rs = proxyRuleSet(this.config, p.endpoints, p.identities, this.log);
+        const { changed, digest } = writeProxyFiles(this.config, rs, this.render);
+        const appliedFile = proxyAppliedFile(this.config.stateDir);
+        this.reloadDue ??= !existsSync(appliedFile) || readFileSync(appliedFile, 'utf8').trim() !== digest;
+        const idsFile = proxyIdentitiesFile(this.config.stateDir);
+        if (changed.length && !this.reloadDue && changed.every((f) => f === idsFile)) {
+          // The ipcache alone changed: swap the worker's map in place, no new worker.
+          try {
+            await replaceProxyMap(proxyStatsSocket(this.config.stateDir), idsFile, rs.identities.map((e) => `${e.prefix} ${e.identity}`));
+            this.stats.mapUpdates++;
+            this.log.info('node proxy identities updated in place', { entries: rs.identities.length, generation: p.generation });
+          } catch (e) {
+            this.log.warn('node proxy: identities not updated in place; reloading', { error: (e as Error).message });
+            this.reloadDue = true;
+          }
+        } else if (changed.length) this.reloadDue = true;
+        if (this.reloadDue) {
+          const r = await reloadProxyAndWait(this.config.masterSocket, this.reloadTimeoutMs);
+          this.reloadDue = false;
+          this.stats.reloads++;
+          this.stats.lastReload = new Date().toISOString();
+          this.log.info('node proxy reloaded', { worker: r.worker, ms: r.ms, generation: p.generation, redirects: rs.redirects.length });
+        }
+        writeFileSync(appliedFile, `${digest}\n`, { mode: 0o600 });
         this.stats.lastError = undefined;
+        this.onApplied?.(p.generation);
       } catch (e) {
         this.stats.lastError = (e as Error).message;
-        this.log.warn('node proxy not updated; retrying in 1 s', { error: this.stats.lastError });
+        this.log.warn('node proxy not updated; new HTTP redirects wait, retrying in 1 s', { error: this.stats.lastError });
         // Rendered files may be newer than what the proxy runs: try the whole update again.
+        this.reloadDue = true;
         this.pending ??= p;
         if (!this.timer) this.timer = setTimeout(() => void this.flush(), 1000);
       }

@@ -4,7 +4,7 @@
  * `down` removes exactly what the state file says the lab made, `status`
  * reports it, `exec` runs a command in one of its namespaces.
  */
-import { proxyRuleSet, writeProxyFiles, type NodeProxyConfig } from '../agent/proxy.js';
+import { proxyAppliedFile, proxyRuleSet, writeProxyFiles, type NodeProxyConfig } from '../agent/proxy.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -267,7 +267,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       // The node's L7 proxy: its own supervised process (like cilium-envoy), started before the agent
       // with the rules of no policy; the agent renders its configuration from then on and reloads it.
       const proxy: NodeProxyConfig = { stateDir: join(ndir, 'proxy'), masterSocket: join(ndir, 'proxy', 'master.sock'), ingressPort: LAB_PROXY_INGRESS_PORT, egressPort: LAB_PROXY_EGRESS_PORT, accessLogPort: LAB_PROXY_ACCESSLOG_PORT };
-      writeProxyFiles(proxy, proxyRuleSet(proxy, [], []));
+      // The proxy starts with these files: the agent need not reload it for the same ones.
+      writeFileSync(proxyAppliedFile(proxy.stateDir), `${writeProxyFiles(proxy, proxyRuleSet(proxy, [], [])).digest}\n`);
       const proxyConfigPath = join(ndir, 'proxy.json');
       writeFileSync(proxyConfigPath, JSON.stringify({ node: n.name, ...proxy }, null, 2));
       (state.proxies ??= {})[n.name] = startDaemon({
