@@ -345,6 +345,7 @@ export class KernelDatapath implements NodeDatapath {
       if (v.flags & BlCtEntryFlags.BL_CT_F_RX_CLOSING) flags.push('RxClosing');
       if (v.flags & BlCtEntryFlags.BL_CT_F_TX_CLOSING) flags.push('TxClosing');
       if (v.flags & BlCtEntryFlags.BL_CT_F_SEEN_NON_SYN) flags.push('SeenNonSyn');
+      if (v.flags & BlCtEntryFlags.BL_CT_F_FROM_PROXY) flags.push('FromProxy');
       return {
         proto: PROTO[k.nexthdr] ?? `proto-${k.nexthdr}`,
         direction:

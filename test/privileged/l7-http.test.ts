@@ -133,6 +133,11 @@ describe('L7 HTTP policy through the node proxy: Cilium\'s Star Wars demo, uncha
     const table = beelineOk(['bpf', 'policy', 'get'], env).stdout;
     assert.match(table, /PROXY PORT/);
     assert.match(table, /Ingress\s+\d+\s+80\/TCP\s+15001\s/);
+    // The proxy's upstream connections into the deathstars are flagged in conntrack (their replies go back to the proxy).
+    const ct = beelineOk(['bpf', 'ct', 'list', 'global'], env).stdout;
+    for (const ds of deathstars) {
+      assert.match(ct, new RegExp(`TCP \\S+ ${tiefighter.ip.replace(/\./g, '\\.')}:\\d+ -> ${ds.ip.replace(/\./g, '\\.')}:80 .*Flags=\\[[^\\]]*FromProxy`), `a FromProxy conntrack entry tiefighter → ${ds.name}`);
+    }
 
     // Flows: the connection REDIRECTED at the policy verdict, the denied request DROPPED as an L7 flow, its 403 response.
     const flows = (args: string[]) => beelineOk(['observe', '--since', '5m', '-o', 'json', ...args], env).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).flow);
