@@ -85,8 +85,10 @@ function proxyPids(): Record<string, string> {
 /** A timeout of the generated configuration, ms. */
 function configTimeoutMs(node: string, name: string): number {
   const cfg = readFileSync(join(labDir(LAB), 'nodes', node, 'proxy', 'haproxy.cfg'), 'utf8');
-  const m = new RegExp(`^\\s*timeout ${name} (\\d+)(ms|s|m)?$`, 'm').exec(cfg);
-  assert.ok(m, `timeout ${name} in ${node}'s haproxy.cfg`);
+  // The defaults section's (the records ring has timeouts of its own).
+  const defaults = /^defaults\n((?:[ \t].*\n|\n)*)/m.exec(cfg)?.[1] ?? '';
+  const m = new RegExp(`^\\s*timeout ${name} (\\d+)(ms|s|m)?$`, 'm').exec(defaults);
+  assert.ok(m, `timeout ${name} in the defaults of ${node}'s haproxy.cfg`);
   return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
 }
 
