@@ -41,9 +41,10 @@
  * send slots, src/lab/wrk.ts). With --pin yes (default) wrk runs on CPU 0 and
  * every process of the lab (servers, both HAProxies, etcd…) on CPU 1 during
  * each measurement (bench/load.ts); the agents, which turn the node proxy's
- * access records into flows, run on CPU 0 with wrk (--agent-cpu generator,
- * the default: a CPU the proxy does not use, as the scheduler would choose)
- * or on CPU 1 with the proxy (--agent-cpu lab). Per measurement: req/s,
+ * access records into flows, run on CPU 0 with wrk (a CPU the proxy does not
+ * use, as the scheduler would choose one), except in the arm `l7-shared`:
+ * (c) again with the agents on CPU 1 with the proxy, so that the records'
+ * whole cost lands on the proxy's CPU. Per measurement: req/s,
  * wrk's p50/p99 (request written → response read), CPU per request of the
  * arm's proxy, its server and node2's agent (cgroup v2 cpu.stat deltas:
  * every process of the cgroup), each CPU's busy share, the access records
@@ -55,8 +56,8 @@
  * 1.5 × haproxy's at half haproxy's maximum.
  *
  *   node dist/bench/http-l7.js [--rounds 3] [--seconds 8] [--connections 32] [--threads 1]
- *        [--arms none,l4,l7,haproxy,haproxy-gen,haproxy-gen-nolog,haproxy-gen-nolog-nolua] [--paced-rate REQ_PER_S] [--pin yes|no]
- *        [--agent-cpu generator|lab] [--routing tunnel|native] [--keep-lab] [--out bench/results/http-l7.json]
+ *        [--arms none,l4,l7,l7-shared,haproxy,haproxy-gen,haproxy-gen-nolog,haproxy-gen-nolog-nolua] [--paced-rate REQ_PER_S] [--pin yes|no]
+ *        [--routing tunnel|native] [--keep-lab] [--out bench/results/http-l7.json]
  * Root (a lab). Wrap in `flock /tmp/beeline-heavy.lock` (make bench-http-l7 does).
  * Host safety: all traffic is between the lab's namespaces (the client pod,
  * node2's namespace and its pods); the (d) HAProxies run in node2's namespace
@@ -91,24 +92,19 @@ const CONNECTIONS = Number(arg('--connections', '32'));
 const THREADS = Number(arg('--threads', '1'));
 const PACED = Number(arg('--paced-rate', '0'));
 const PIN = arg('--pin', CPUS > 1 ? 'yes' : 'no') === 'yes' && CPUS > 1;
-/**
- * Pinned: where the agents run during a measurement. `generator` (default): on the generator's
- * CPU, as the scheduler would put the agent's flow processing on a CPU the proxy does not use;
- * `lab`: with every other lab process (the proxy, nginx) on the lab's CPU.
- */
-const AGENT_CPU = arg('--agent-cpu', 'generator');
-if (AGENT_CPU !== 'generator' && AGENT_CPU !== 'lab') throw new Error(`--agent-cpu ${AGENT_CPU}: generator or lab`);
 const ROUTING = arg('--routing', 'tunnel');
 if (ROUTING !== 'tunnel' && ROUTING !== 'native') throw new Error(`--routing ${ROUTING}: tunnel or native`);
 const KEEP = process.argv.includes('--keep-lab');
 const OUT = arg('--out', join(repoRoot, 'bench', 'results', 'http-l7.json'));
 const TMP = `/tmp/http-l7-bench-${process.pid}`;
 
-type Arm = 'none' | 'l4' | 'l7' | 'haproxy' | GenArm;
+type Arm = 'none' | 'l4' | 'l7' | 'l7-shared' | 'haproxy' | GenArm;
 /** (d'): the node proxy's generated configuration, non-transparent; with its records, without, without records and path normalization. */
 type GenArm = 'haproxy-gen' | 'haproxy-gen-nolog' | 'haproxy-gen-nolog-nolua';
 const GEN_ARMS: GenArm[] = ['haproxy-gen', 'haproxy-gen-nolog', 'haproxy-gen-nolog-nolua'];
-const ARMS_ALL: Arm[] = ['none', 'l4', 'l7', 'haproxy', ...GEN_ARMS];
+const ARMS_ALL: Arm[] = ['none', 'l4', 'l7', 'l7-shared', 'haproxy', ...GEN_ARMS];
+/** The arms whose load goes to srv-l7 through node2's node proxy. */
+const isL7 = (arm: Arm) => arm === 'l7' || arm === 'l7-shared';
 const ARMS = arg('--arms', ARMS_ALL.join(',')).split(',') as Arm[];
 for (const a of ARMS) if (!ARMS_ALL.includes(a)) throw new Error(`--arms: unknown arm ${a} (${ARMS_ALL.join(', ')})`);
 
@@ -358,14 +354,14 @@ function target(lab: Lab, arm: Arm): string {
   switch (arm) {
     case 'none': return `${lab.pods['srv-none']!.ip}:${SERVER_PORT}`;
     case 'l4': return `${lab.pods['srv-l4']!.ip}:${SERVER_PORT}`;
-    case 'l7': return `${lab.pods['srv-l7']!.ip}:${SERVER_PORT}`;
+    case 'l7': case 'l7-shared': return `${lab.pods['srv-l7']!.ip}:${SERVER_PORT}`;
     default: return `${lab.node2.ip}:${PROXY_PORT[arm]}`;
   }
 }
 
-const serverOf = (arm: Arm) => (arm === 'l4' ? 'srv-l4' : arm === 'l7' ? 'srv-l7' : 'srv-none');
+const serverOf = (arm: Arm) => (arm === 'l4' ? 'srv-l4' : isL7(arm) ? 'srv-l7' : 'srv-none');
 /** The cgroup (under beeline/<lab>/node2) of the arm's proxy: node2's node proxy for l7, each (d) HAProxy its own. */
-const proxyCgroupOf = (arm: Arm) => (arm === 'none' || arm === 'l4' ? undefined : arm === 'l7' ? 'proxy' : `bench-${arm}`);
+const proxyCgroupOf = (arm: Arm) => (arm === 'none' || arm === 'l4' ? undefined : isL7(arm) ? 'proxy' : `bench-${arm}`);
 
 interface Sample {
   arm: Arm;
@@ -407,7 +403,8 @@ async function measure(lab: Lab, cfg: LoadConfig, arm: Arm, round: number, tgt: 
   const r: LoadResult = pinnedFor(
     cfg, [LAB],
     () => runLoad(cfg, { lab: LAB, namespace: NS, pod: 'client' }, [target(lab, arm)], { path: LOAD_PATH, threads: THREADS, ...(tgt === 'max' ? {} : { ratePerThread: tgt / THREADS }) }),
-    AGENT_CPU === 'generator' ? { onGenCpu: ['node1', 'node2'].map((n) => ({ lab: LAB, sub: join(n, 'agent') })) } : {},
+    // The agents' record-to-flow work on the generator's CPU, except in l7-shared (on the proxy's CPU).
+    arm === 'l7-shared' ? {} : { onGenCpu: ['node1', 'node2'].map((n) => ({ lab: LAB, sub: join(n, 'agent') })) },
   );
   const c1 = cpu();
   // The agent reads its socket in its event loop: records of the last milliseconds may still be queued.
@@ -539,7 +536,7 @@ async function main(): Promise<void> {
           return denied(r) ? undefined : `answered ${r.status} ${JSON.stringify(r.body.slice(0, 80))}`;
         });
       }
-      if (a === 'l4' || a === 'l7') {
+      if (a === 'l4' || isL7(a)) {
         await until(`arm ${a}: srv-none (not allowed by the policy) must not connect`, () => {
           const r = curl('srv-none', 'GET', url(LOAD_PATH), 2);
           return r.status === 0 ? undefined : `answered ${r.status}`;
@@ -549,7 +546,7 @@ async function main(): Promise<void> {
     }
 
     const cfg: LoadConfig = { generator: 'wrk', connections: CONNECTIONS, seconds: SECONDS, close: false, pin: PIN, tmp: TMP };
-    progress(`${ROUNDS} rounds × ${ARMS.length} arms × (max + paced) × ${SECONDS} s; wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH}; ${PIN ? `wrk on CPU ${GEN_CPU}, the lab on CPU ${LAB_CPUS}${AGENT_CPU === 'generator' ? `, the agents on CPU ${GEN_CPU}` : ', the agents too'}` : 'not pinned'}`);
+    progress(`${ROUNDS} rounds × ${ARMS.length} arms × (max + paced) × ${SECONDS} s; wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH}; ${PIN ? `wrk and the agents on CPU ${GEN_CPU}, the rest of the lab on CPU ${LAB_CPUS} (l7-shared: the agents too)` : 'not pinned'}`);
     // Warm-up (pools, caches, the agent's flow path): not reported.
     for (const a of ARMS) await measure(L, { ...cfg, seconds: Math.min(2, SECONDS) }, a, 0, 'max');
     const orderOf = (round: number) => {
@@ -630,6 +627,10 @@ async function main(): Promise<void> {
       l7OverHaproxyRpsPerRound: perRound('l7', 'haproxy', 'rps', false),
       l7OverHaproxyPacedP99: ratio('l7', 'haproxy', 'pacedP99Ms'),
       l7OverHaproxyPacedP99PerRound: perRound('l7', 'haproxy', 'p99Ms', true),
+      l7SharedOverL4Rps: ratio('l7-shared', 'l4', 'maxRps'),
+      l7SharedOverHaproxyRps: ratio('l7-shared', 'haproxy', 'maxRps'),
+      l7SharedOverHaproxyPacedP99: ratio('l7-shared', 'haproxy', 'pacedP99Ms'),
+      haproxyOverL4Rps: ratio('haproxy', 'l4', 'maxRps'),
       l7OverHaproxyGenRps: ratio('l7', 'haproxy-gen', 'maxRps'),
       l7OverHaproxyGenPacedP99: ratio('l7', 'haproxy-gen', 'pacedP99Ms'),
       haproxyGenOverHaproxyRps: ratio('haproxy-gen', 'haproxy', 'maxRps'),
@@ -644,7 +645,7 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push('## L7 HTTP policy: req/s and latency', '');
     lines.push(
-      `${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body) from the client pod on node1 to node2 (${ROUTING} routing); nginx (one worker) and HAProxy (nbthread 1) on node2; ${PIN ? `wrk on CPU ${GEN_CPU}, every lab process on CPU ${LAB_CPUS}${AGENT_CPU === 'generator' ? ` but the agents (flow processing of the access records), on CPU ${GEN_CPU} (--agent-cpu generator)` : ', the agents too (--agent-cpu lab)'}` : 'not pinned'}. Medians over the rounds; paced: wrk's delay() hook sending at ${PACED > 0 ? `${fmt(PACED)} req/s (--paced-rate)` : `half of ${base}'s median maximum`}. CPU per request from cgroup cpu.stat at the maximum: the arm's proxy, its nginx, node2's agent.`,
+      `${ROUNDS} rounds × ${SECONDS} s per arm and load, arms interleaved (order rotated per round); wrk -t ${THREADS} -c ${CONNECTIONS} keep-alive GET ${LOAD_PATH} (3-byte body) from the client pod on node1 to node2 (${ROUTING} routing); nginx (one worker) and HAProxy (nbthread 1) on node2; ${PIN ? `wrk on CPU ${GEN_CPU}, every lab process on CPU ${LAB_CPUS} but the agents (the access records' flow processing), on CPU ${GEN_CPU}; in l7-shared the agents too on CPU ${LAB_CPUS}` : 'not pinned'}. Medians over the rounds; paced: wrk's delay() hook sending at ${PACED > 0 ? `${fmt(PACED)} req/s (--paced-rate)` : `half of ${base}'s median maximum`}. CPU per request from cgroup cpu.stat at the maximum: the arm's proxy, its nginx, node2's agent.`,
       '',
     );
     lines.push('| arm | max req/s | p50 ms | p99 ms | paced target req/s | paced achieved req/s | paced p50 ms | paced p99 ms | proxy CPU µs/req | nginx CPU µs/req | agent CPU µs/req | CPU 1 busy % | wrk CPU % | records/req | malformed records | errors | max req/s per round | paced p99 ms per round |');
@@ -659,6 +660,8 @@ async function main(): Promise<void> {
     lines.push(`- l7 / l4, max req/s: ${fmt(ratios.l7OverL4Rps, 3)} (per round ${pr(ratios.l7OverL4RpsPerRound)}); goal ≥ 0.5: ${met(ratios.l7OverL4Rps, goals.l7OverL4Rps)}.`);
     lines.push(`- l7 / haproxy, max req/s: ${fmt(ratios.l7OverHaproxyRps, 3)} (per round ${pr(ratios.l7OverHaproxyRpsPerRound)}); goal ≥ 0.7: ${met(ratios.l7OverHaproxyRps, goals.l7OverHaproxyRps)}.`);
     lines.push(`- l7 / haproxy, p99 at ${fmt(paced)} req/s: ${fmt(ratios.l7OverHaproxyPacedP99, 3)} (per round ${pr(ratios.l7OverHaproxyPacedP99PerRound)}); goal ≤ 1.5${PACED > 0 || base !== 'haproxy' ? " (the goal's rate is half of haproxy's maximum; this one was set otherwise: for reference only)" : `: ${met(ratios.l7OverHaproxyPacedP99, goals.l7OverHaproxyPacedP99, true)}`}.`);
+    lines.push(`- l7-shared (the agents on the proxy's CPU): / l4 max req/s ${fmt(ratios.l7SharedOverL4Rps, 3)}, / haproxy max req/s ${fmt(ratios.l7SharedOverHaproxyRps, 3)}, / haproxy paced p99 ${fmt(ratios.l7SharedOverHaproxyPacedP99, 3)}.`);
+    lines.push(`- haproxy / l4, max req/s: ${fmt(ratios.haproxyOverL4Rps, 3)} (the l7 ≥ 0.5 × l4 goal asks more of the node proxy than a plain HAProxy gives here).`);
     lines.push(`- l7 / haproxy-gen (the same configuration and records, without the datapath's redirect): max req/s ${fmt(ratios.l7OverHaproxyGenRps, 3)}, paced p99 ${fmt(ratios.l7OverHaproxyGenPacedP99, 3)}.`);
     lines.push(`- over haproxy, max req/s: haproxy-gen ${fmt(ratios.haproxyGenOverHaproxyRps, 3)}, haproxy-gen-nolog ${fmt(ratios.haproxyGenNologOverHaproxyRps, 3)}, haproxy-gen-nolog-nolua ${fmt(ratios.haproxyGenNologNoluaOverHaproxyRps, 3)}.`);
     lines.push(`- l4 / none: ${fmt(ratios.l4OverNoneRps, 3)}; haproxy / none: ${fmt(ratios.haproxyOverNoneRps, 3)}.`, '');
@@ -680,7 +683,7 @@ async function main(): Promise<void> {
           machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), loadavgBefore: load0, loadavgAfter: loadavg() },
           versions,
           lab: { name: LAB, nodes: 2, routing: ROUTING, proxyIngressPort: LAB_PROXY_INGRESS_PORT },
-          load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, pinned: PIN, genCpu: GEN_CPU, labCpus: LAB_CPUS, agentCpu: PIN ? (AGENT_CPU === 'generator' ? GEN_CPU : LAB_CPUS) : 'any', pacedRps: paced, pacedFrom: PACED > 0 ? '--paced-rate' : base },
+          load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, pinned: PIN, genCpu: GEN_CPU, labCpus: LAB_CPUS, agentCpu: PIN ? { default: GEN_CPU, 'l7-shared': LAB_CPUS } : 'any', pacedRps: paced, pacedFrom: PACED > 0 ? '--paced-rate' : base },
           rules: RULES,
           summary: sum,
           ratios,
