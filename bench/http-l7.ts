@@ -8,6 +8,7 @@
  *                   connection handed to node2's HAProxy (the node proxy the
  *                   lab runs, transparent, the client's address kept, one
  *                   access record per request to the agent)
+ *   l7-shared       (c) again, with the agents on the proxy's CPU (below)
  *   haproxy         (d) the same allow-list in HAProxy from Debian in node2's
  *                   network namespace as a plain reverse proxy: the client
  *                   sends to node2's address, port 18080; ACLs as in
