@@ -11,7 +11,7 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { renderHaproxy, type ProxyRuleSet } from '../../src/l7/http/haproxy.js';
@@ -19,11 +19,10 @@ import { parseHttpAccessRecord, type HttpAccessRecord } from '../../src/l7/http/
 import { compileHttpRules, HTTP_DENIED_BODY, type HttpRuleSource, type HttpRuleSpec } from '../../src/l7/http/rules.js';
 import { normalizeHttpPath } from '../../src/l7/http/path.js';
 import type { Origin } from '../../src/policy/types.js';
+import { assertPrivateNetns } from '../lib/netns-child.js';
 
 // `ip netns exec` put this process in the test's namespace; never listen in the parent's (root) one.
-if (!process.env.BL_HB_PARENT_NETNS || readlinkSync('/proc/self/ns/net') === process.env.BL_HB_PARENT_NETNS) {
-  throw new Error('haproxy-rules-child: run me inside a private network namespace (haproxy-rules.test.ts does)');
-}
+assertPrivateNetns('haproxy-rules-child');
 
 const PROXY_PORT = 18090;
 const EGRESS_PORT = 18091;
