@@ -184,3 +184,20 @@ test('renderHaproxy: HAProxy 2.6 accepts the generated configuration (haproxy -c
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('renderHaproxy: h2c offers removed, other upgrades than websocket refused, in every frontend before the 403', () => {
+  const { config } = renderHaproxy(ruleSet(STAR_WARS));
+  for (const fe of config.split(/^frontend /m).slice(1)) {
+    const lines = fe.split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const acl = at(/^ {2}acl bl_h2c_offer req\.hdr\(upgrade\) -m str -i h2c$/);
+    assert.ok(acl > 0, fe);
+    const dels = ['http2-settings', 'connection', 'upgrade'].map((h) => at(new RegExp(`^ {2}http-request del-header ${h} if bl_h2c_offer$`)));
+    assert.ok(dels.every((i, k) => i > acl && (k === 0 || i > dels[k - 1]!)), 'Upgrade is removed last: the ACL reads it');
+    const refuse = at(/unset-var\(txn\.allowed_by\) if \{ req\.fhdr_cnt\(upgrade\) gt 0 \} !\{ req\.hdr\(upgrade\) -m str -i websocket \}/);
+    assert.ok(refuse > dels[2]!);
+    assert.ok(at(/unset-var\(txn\.allowed_by\) if \{ req\.fhdr_cnt\(upgrade\) gt 0 \} !\{ req\.hdr_cnt\(upgrade\) eq 1 \}/) > dels[2]!);
+    assert.ok(refuse < at(/return status 403/));
+    assert.ok(refuse > Math.max(...lines.map((l, i) => (/set-var\(txn\.i?allowed_by\) int/.test(l) ? i : -1))), 'after every rule (the chained ingress ones too)');
+  }
+});

@@ -351,6 +351,7 @@ defaults
     }
     for (const s of mine) fe.push(...s.lines);
     if (l.direction === 'egress') fe.push(...chainedIngress(sets.filter((s) => s.direction === 'ingress'), idsFile));
+    fe.push(...UPGRADE_LINES);
     fe.push(
       `  http-request set-var(txn.denied) str(1) if !{ var(txn.allowed_by) -m found }`,
       `  http-request return status ${HTTP_DENIED_STATUS} content-type ${HTTP_DENIED_CONTENT_TYPE} string ${cfgString(HTTP_DENIED_BODY)} if !{ var(txn.allowed_by) -m found }`,
@@ -373,6 +374,30 @@ defaults
 `);
   return { config: out.join('\n'), files };
 }
+
+/**
+ * Connection upgrades (HTTP/1.1 `Upgrade`), after the rules and before the
+ * 403: HAProxy 2.6 forwards any upgrade offer and, when the server answers
+ * 101, tunnels the connection's remaining bytes unread, so no later request
+ * on it would meet the rules (docs/l7.md, "HTTP/2 and upgrades").
+ * - h2c (an offer naming it, alone or in a list): the offer is removed
+ *   (`Upgrade`, `HTTP2-Settings` and `Connection`, as Envoy's HTTP/1 codec
+ *   strips it), so the server answers in HTTP/1.1 and every later request on
+ *   the connection is judged. HTTP/2 itself is served through prior knowledge.
+ * - websocket (the only offer): passed as the rules say, as Cilium does (its
+ *   Envoy enables the websocket upgrade): the upgrade request is judged like
+ *   any other; after a 101 the frames are not HTTP and are not judged.
+ * - any other offer: refused (403, `denied`, no policy named as allowing it),
+ *   as Envoy refuses an upgrade type it is not configured for.
+ */
+const UPGRADE_LINES: readonly string[] = [
+  `  acl bl_h2c_offer req.hdr(upgrade) -m str -i h2c`,
+  `  http-request del-header http2-settings if bl_h2c_offer`,
+  `  http-request del-header connection if bl_h2c_offer`,
+  `  http-request del-header upgrade if bl_h2c_offer`,
+  `  http-request unset-var(txn.allowed_by) if { req.fhdr_cnt(upgrade) gt 0 } !{ req.hdr_cnt(upgrade) eq 1 }`,
+  `  http-request unset-var(txn.allowed_by) if { req.fhdr_cnt(upgrade) gt 0 } !{ req.hdr(upgrade) -m str -i websocket }`,
+];
 
 /**
  * In the egress frontend: a destination that is a local endpoint with ingress
