@@ -8,7 +8,8 @@
  * port. The server behind it is deliberately willing: it answers 101 to any
  * `Upgrade` offer and keeps reading HTTP/1.1 requests on the upgraded
  * connection, so a request tunnelled past the rules would reach it and be
- * seen here (it records every request head it receives).
+ * seen here (it records every request head it receives); a connection that
+ * opens with the HTTP/2 preface is served by node:http2 instead.
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_proces
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as h2connect } from 'node:http2';
+import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import { createServer, connect, type Server, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -61,11 +62,27 @@ async function freePort(): Promise<number> {
  * accepts h2c would do with the HTTP/2 requests that follow.
  */
 function startBackend(): Promise<number> {
+  // HTTP/2 with prior knowledge (what the proxy sends for an HTTP/2 client): node:http2, recording
+  // each request as `METHOD path HTTP/2`.
+  const h2 = createH2Server((req, res) => {
+    seen.push(`${req.method} ${req.url} HTTP/2\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`).join('\n')}`);
+    res.setHeader('content-type', 'text/plain');
+    res.end('ok h2\n');
+  });
   backend = createServer((sock) => {
     sock.on('error', () => undefined);
     let buf = '';
     let upgraded = false;
-    sock.on('data', (d: Buffer) => {
+    let first = true;
+    sock.on('data', function onData(d: Buffer) {
+      if (first && d.subarray(0, 3).toString('latin1') === 'PRI') {
+        sock.off('data', onData);
+        sock.pause();
+        sock.unshift(d);
+        h2.emit('connection', sock);
+        return;
+      }
+      first = false;
       buf += d.toString('latin1');
       for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
         const head = buf.slice(0, end);
@@ -170,10 +187,13 @@ function rawExchange(raw: string, ms = 800): Promise<{ text: string; port: numbe
 const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
 const seenPath = (path: string) => seen.some((h) => h.startsWith(`GET ${path} `) || h.startsWith(`POST ${path} `));
 
-test('HTTP/2 prior knowledge (curl): the preface is detected on the cleartext bind, rules per request, HTTP/2.0 records', { skip: SKIP || false }, async () => {
+test('HTTP/2 prior knowledge (curl): the preface is detected on the cleartext bind, rules per request, HTTP/2 to the server, HTTP/2.0 records', { skip: SKIP || false }, async () => {
   const curl = async (...args: string[]) => (await run('curl', ['-sS', '--http2-prior-knowledge', '-w', '\n%{http_code} %{http_version}', ...args])).stdout;
-  assert.equal(await curl(url('/v1/ships')), 'ok\n\n200 2');
-  assert.equal(await curl('-X', 'POST', url('/v1/request-landing')), 'ok\n\n200 2');
+  assert.equal(await curl(url('/v1/ships')), 'ok h2\n\n200 2');
+  assert.equal(await curl('-X', 'POST', url('/v1/request-landing')), 'ok h2\n\n200 2');
+  // The server is spoken to in HTTP/2 too (as the client spoke: an HTTP/2-only server, gRPC, works).
+  assert.ok(seen.some((h) => h.startsWith('GET /v1/ships HTTP/2\n')), seen.join('\n---\n'));
+  assert.ok(seen.some((h) => h.startsWith('POST /v1/request-landing HTTP/2\n')));
   assert.equal(await curl('-X', 'PUT', url('/v1/exhaust-port')), `${HTTP_DENIED_BODY}\n403 2`);
   assert.equal(await curl(url('/v2/secret')), `${HTTP_DENIED_BODY}\n403 2`);
   assert.ok(!seenPath('/v1/exhaust-port') && !seenPath('/v2/secret'), 'a denied request never reaches the server');
@@ -209,7 +229,7 @@ test('HTTP/2 prior knowledge (node:http2): allowed and denied streams on one con
   for (const [method, path, status] of steps) {
     const r = await request(method, path);
     assert.equal(r.status, status, `${method} ${path}`);
-    assert.equal(r.body, status === 200 ? 'ok\n' : status === 403 && method !== 'HEAD' ? HTTP_DENIED_BODY : '', `${method} ${path}`);
+    assert.equal(r.body, status === 200 ? 'ok h2\n' : status === 403 && method !== 'HEAD' ? HTTP_DENIED_BODY : '', `${method} ${path}`);
   }
   // Three concurrent streams, one denied among them.
   const conc = await Promise.all([request('GET', '/v1/f'), request('GET', '/v3/g'), request('GET', '/v1/h')]);

@@ -93,6 +93,9 @@ test('renderHaproxy: transparent listeners, rule sets by endpoint/port/identity,
   assert.ok(config.indexOf('int(1) if { dst 10.0.1.5 }') < config.indexOf('int(2) if { dst 10.0.1.5 }'));
   assert.match(config, /http-request return status 403 content-type text\/plain string "Access denied\\r\\n" if !\{ var\(txn\.allowed_by\) -m found \}/);
   assert.match(config, /server orig 0\.0\.0\.0\n {2}source 0\.0\.0\.0 usesrc clientip/);
+  // HTTP/2 clients: the server in HTTP/2 (prior knowledge), from the client's address as well.
+  assert.match(config, /use_backend bl_orig_h2 if \{ req\.ver 2\.0 \}\n {2}default_backend bl_orig\n/);
+  assert.match(config, /backend bl_orig_h2\n(?: {2}#.*\n)* {2}server orig 0\.0\.0\.0 proto h2\n {2}source 0\.0\.0\.0 usesrc clientip/);
   assert.match(config, /log 127\.0\.0\.1:4245 len 65535 format raw local0/);
   assert.match(config, /stats socket \/run\/beeline\/proxy\/haproxy\.sock mode 600 level admin expose-fd listeners/);
   assert.match(config, /timeout http-request 10s/);
@@ -120,7 +123,8 @@ test('renderHaproxy: non-transparent (tests) binds normally and forwards to forw
   const { config } = renderHaproxy(ruleSet(STAR_WARS), opts);
   assert.match(config, /bind 127\.0\.0\.1:15001\n/);
   assert.doesNotMatch(config, /transparent|usesrc/);
-  assert.match(config, /server orig 127\.0\.0\.1:8080/);
+  assert.match(config, /server orig 127\.0\.0\.1:8080\n/);
+  assert.match(config, /server orig 127\.0\.0\.1:8080 proto h2\n/);
   assert.throws(() => renderHaproxy(ruleSet(STAR_WARS), { transparent: false }), HttpRuleError);
 });
 

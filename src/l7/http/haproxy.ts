@@ -355,23 +355,28 @@ defaults
     fe.push(
       `  http-request set-var(txn.denied) str(1) if !{ var(txn.allowed_by) -m found }`,
       `  http-request return status ${HTTP_DENIED_STATUS} content-type ${HTTP_DENIED_CONTENT_TYPE} string ${cfgString(HTTP_DENIED_BODY)} if !{ var(txn.allowed_by) -m found }`,
+      // The server is spoken to as the client spoke (HTTP/2 with prior knowledge, or HTTP/1.x), as the
+      // client expected of it: a server that speaks only HTTP/2 (gRPC) is reached in HTTP/2.
+      `  use_backend bl_orig_h2 if { req.ver 2.0 }`,
       `  default_backend bl_orig`,
       '',
     );
     out.push(fe.join('\n'));
   }
 
-  // ---- the original destination ----
-  out.push(transparent
-    ? `backend bl_orig
+  // ---- the original destination (HTTP/1.1, and HTTP/2 for HTTP/2 clients) ----
+  for (const [name, proto] of [['bl_orig', ''], ['bl_orig_h2', ' proto h2']] as const) {
+    out.push(transparent
+      ? `backend ${name}
   # 0.0.0.0: the address the client connected to (the transparent listener's original destination);
   # no port: that connection's port.
-  server orig 0.0.0.0
+  server orig 0.0.0.0${proto}
   source 0.0.0.0 usesrc clientip
 `
-    : `backend bl_orig
-  server orig ${options.forwardTo}
+      : `backend ${name}
+  server orig ${options.forwardTo}${proto}
 `);
+  }
   return { config: out.join('\n'), files };
 }
 
