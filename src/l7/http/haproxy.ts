@@ -24,10 +24,13 @@
  *    there is one, else its identity-0 entry; none: denied;
  * 4. the rules in order: the first that matches sets `txn.allowed_by` (the
  *    policy, from `origins.map`);
- * 5. no rule matched: 403 `Access denied\r\n`, the connection kept.
+ * 5. upgrades (UPGRADE_LINES): an h2c offer removed, any other `Upgrade`
+ *    but a lone websocket unallows the request;
+ * 6. no rule matched: 403 `Access denied\r\n`, the connection kept.
  * Allowed requests go to the original destination (`server orig 0.0.0.0:0`
  * with a transparent bind; `forwardTo` without), the client's address kept
- * (`source 0.0.0.0 usesrc clientip`).
+ * (`source 0.0.0.0 usesrc clientip`), in HTTP/2 for an HTTP/2 client (HAProxy
+ * takes HTTP/2 with prior knowledge on the same cleartext bind).
  */
 import { isIP } from 'node:net';
 import { HttpRuleError } from '../../common/errors.js';
