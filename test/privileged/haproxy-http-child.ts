@@ -21,11 +21,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { renderHaproxy } from '../../src/l7/http/haproxy.js';
 import { HTTP_DENIED_BODY, type HttpRuleSource } from '../../src/l7/http/rules.js';
 import { assertPrivateNetns } from '../lib/netns-child.js';
+import { startRecordSink, type RecordSink } from '../lib/record-sink.js';
 
 assertPrivateNetns('haproxy-http-child');
 
@@ -45,8 +46,7 @@ const seen: Seen[] = [];
 let dir = '';
 let haproxy: ChildProcess | undefined;
 let server: HttpServer | undefined;
-let records: Server | undefined;
-const recordSockets = new Set<Socket>();
+let records: RecordSink | undefined;
 
 before(async () => {
   dir = mkdtempSync('/tmp/bl-hh-state-');
@@ -70,17 +70,12 @@ before(async () => {
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server!.listen(SERVER_PORT, '127.0.0.1', () => r()));
   // The records' receiver (not checked here: haproxy-rules-child does).
-  records = createServer((s) => {
-    recordSockets.add(s);
-    s.on('close', () => recordSockets.delete(s));
-    s.resume();
-  });
-  await new Promise<void>((r) => records!.listen(0, '127.0.0.1', () => r()));
+  records = await startRecordSink();
   const rendered = renderHaproxy({
     listeners: [{ direction: 'ingress', port: PROXY_PORT }],
     redirects: [{ direction: 'ingress', endpointIp: '127.0.0.1', port: PROXY_PORT, identity: 0, http: RULES }],
     identities: [],
-    logTarget: `127.0.0.1:${(records.address() as { port: number }).port}`,
+    logTarget: `127.0.0.1:${records.port}`,
     stateDir: dir,
   }, { transparent: false, bindAddress: '127.0.0.1', forwardTo: `127.0.0.1:${SERVER_PORT}` });
   for (const f of rendered.files) {
@@ -107,8 +102,7 @@ before(async () => {
 
 after(async () => {
   if (haproxy?.pid && haproxy.exitCode === null) haproxy.kill('SIGKILL');
-  for (const s of recordSockets) s.destroy();
-  records?.close();
+  await records?.close();
   server?.closeAllConnections();
   server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -12,14 +12,15 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { renderHaproxy, type ProxyRuleSet } from '../../src/l7/http/haproxy.js';
-import { parseHttpAccessRecord, type HttpAccessRecord } from '../../src/l7/http/accesslog.js';
+import type { HttpAccessRecord } from '../../src/l7/http/accesslog.js';
 import { compileHttpRules, HTTP_DENIED_BODY, type HttpRuleSource, type HttpRuleSpec } from '../../src/l7/http/rules.js';
 import { normalizeHttpPath } from '../../src/l7/http/path.js';
 import type { Origin } from '../../src/policy/types.js';
 import { assertPrivateNetns } from '../lib/netns-child.js';
+import { startRecordSink, type RecordSink } from '../lib/record-sink.js';
 
 // `ip netns exec` put this process in the test's namespace; never listen in the parent's (root) one.
 assertPrivateNetns('haproxy-rules-child');
@@ -82,26 +83,7 @@ function diffInputs(): string[] {
 let dir = '';
 const procs: ChildProcess[] = [];
 const records: HttpAccessRecord[] = [];
-const badLines: string[] = [];
-/** The agent's end of the records, as src/l7/http/receiver.ts: HAProxy's ring forwarded over TCP, a line per record. */
-const recordSockets = new Set<Socket>();
-const recordServer = createServer((sock) => {
-  recordSockets.add(sock);
-  sock.on('close', () => recordSockets.delete(sock));
-  let rest = '';
-  sock.setEncoding('utf8').on('data', (d: string) => {
-    const lines = (rest + d).split('\n');
-    rest = lines.pop()!;
-    for (const text of lines) {
-      if (!text || /^Proxy \S+ (started|stopped)/.test(text)) continue;
-      try {
-        records.push(parseHttpAccessRecord(text));
-      } catch {
-        badLines.push(text);
-      }
-    }
-  });
-});
+let sink: RecordSink | undefined;
 
 function startProc(argv: string[]): ChildProcess {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -185,8 +167,8 @@ async function recordOf(port: number, url: string): Promise<HttpAccessRecord> {
 
 before(async () => {
   dir = mkdtempSync('/tmp/bl-hb-state-');
-  await new Promise<void>((r) => recordServer.listen(0, '127.0.0.1', () => r()));
-  const logPort = (recordServer.address() as { port: number }).port;
+  sink = await startRecordSink(records);
+  const logPort = sink.port;
   writeFileSync(join(dir, 'nginx.conf'), `daemon off;
 master_process off;
 worker_processes 1;
@@ -238,8 +220,7 @@ http {
 });
 
 after(async () => {
-  recordServer.close();
-  for (const s of recordSockets) s.destroy();
+  await sink?.close();
   for (const p of procs) if (p.exitCode === null && p.pid) {
     try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
   }
@@ -477,7 +458,7 @@ test('records stay valid JSON for quotes and backslashes in the target', async (
   assert.ok(rb, 'a record for the refused request');
   assert.equal(rb.status, 400);
   assert.equal(rb.denied, false);
-  assert.deepEqual(badLines, [], 'every line was a record');
+  assert.deepEqual(sink!.badLines, [], 'every line was a record');
 });
 
 /** What the reference (rules.ts + path.ts) answers for a request: the status HAProxy must give. */

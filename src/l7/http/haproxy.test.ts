@@ -98,6 +98,9 @@ test('renderHaproxy: transparent listeners, rule sets by endpoint/port/identity,
   assert.match(config, /^ring bl_records\n {2}format raw\n {2}maxlen 65535\n {2}size 2097152\n(?: {2}.*\n)* {2}server agent 127\.0\.0\.1:4245$/m);
   // Lua only for a target it may change.
   assert.match(config, /^ {2}http-request lua\.beeline_normalize_path if !\{ pathq -m beg \/ \} \|\| \{ pathq -m sub % \\\\ \\# \/\. \/\/ \}$/m);
+  // HTTP/2 clients: the server in HTTP/2 (prior knowledge), from the client's address as well.
+  assert.match(config, /use_backend bl_orig_h2 if \{ req\.ver 2\.0 \}\n {2}default_backend bl_orig\n/);
+  assert.match(config, /backend bl_orig_h2\n(?: {2}#.*\n)* {2}server orig 0\.0\.0\.0 proto h2\n {2}source 0\.0\.0\.0 usesrc clientip/);
   assert.match(config, /stats socket \/run\/beeline\/proxy\/haproxy\.sock mode 600 level admin expose-fd listeners/);
   assert.match(config, /timeout http-request 10s/);
   assert.doesNotMatch(config, /option http-server-close/);
@@ -128,7 +131,8 @@ test('renderHaproxy: non-transparent (tests) binds normally and forwards to forw
   const { config } = renderHaproxy(ruleSet(STAR_WARS), opts);
   assert.match(config, /bind 127\.0\.0\.1:15001\n/);
   assert.doesNotMatch(config, /transparent|usesrc/);
-  assert.match(config, /server orig 127\.0\.0\.1:8080/);
+  assert.match(config, /server orig 127\.0\.0\.1:8080\n/);
+  assert.match(config, /server orig 127\.0\.0\.1:8080 proto h2\n/);
   assert.throws(() => renderHaproxy(ruleSet(STAR_WARS), { transparent: false }), HttpRuleError);
 });
 
@@ -200,5 +204,22 @@ test('renderHaproxy: HAProxy 2.6 accepts the generated configuration (haproxy -c
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('renderHaproxy: h2c offers removed, other upgrades than websocket refused, in every frontend before the 403', () => {
+  const { config } = renderHaproxy(ruleSet(STAR_WARS));
+  for (const fe of config.split(/^frontend /m).slice(1)) {
+    const lines = fe.split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const acl = at(/^ {2}acl bl_h2c_offer req\.hdr\(upgrade\) -m str -i h2c$/);
+    assert.ok(acl > 0, fe);
+    const dels = ['http2-settings', 'connection', 'upgrade'].map((h) => at(new RegExp(`^ {2}http-request del-header ${h} if bl_h2c_offer$`)));
+    assert.ok(dels.every((i, k) => i > acl && (k === 0 || i > dels[k - 1]!)), 'Upgrade is removed last: the ACL reads it');
+    const refuse = at(/unset-var\(txn\.allowed_by\) if \{ req\.fhdr_cnt\(upgrade\) gt 0 \} !\{ req\.hdr\(upgrade\) -m str -i websocket \}/);
+    assert.ok(refuse > dels[2]!);
+    assert.ok(at(/unset-var\(txn\.allowed_by\) if \{ req\.fhdr_cnt\(upgrade\) gt 0 \} !\{ req\.hdr_cnt\(upgrade\) eq 1 \}/) > dels[2]!);
+    assert.ok(refuse < at(/return status 403/));
+    assert.ok(refuse > Math.max(...lines.map((l, i) => (/set-var\(txn\.i?allowed_by\) int/.test(l) ? i : -1))), 'after every rule (the chained ingress ones too)');
   }
 });

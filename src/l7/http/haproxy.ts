@@ -28,10 +28,13 @@
  *    there is one, else its identity-0 entry; none: denied;
  * 4. the rules in order: the first that matches sets `txn.allowed_by` (the
  *    policy, from `origins.map`);
- * 5. no rule matched: 403 `Access denied\r\n`, the connection kept.
+ * 5. upgrades (UPGRADE_LINES): an h2c offer removed, any other `Upgrade`
+ *    but a lone websocket unallows the request;
+ * 6. no rule matched: 403 `Access denied\r\n`, the connection kept.
  * Allowed requests go to the original destination (`server orig 0.0.0.0:0`
  * with a transparent bind; `forwardTo` without), the client's address kept
- * (`source 0.0.0.0 usesrc clientip`).
+ * (`source 0.0.0.0 usesrc clientip`), in HTTP/2 for an HTTP/2 client (HAProxy
+ * takes HTTP/2 with prior knowledge on the same cleartext bind).
  */
 import { isIP } from 'node:net';
 import { HttpRuleError } from '../../common/errors.js';
@@ -437,28 +440,58 @@ defaults
     }
     for (const s of mine) fe.push(...s.lines);
     if (l.direction === 'egress') fe.push(...chainedIngress(sets.filter((s) => s.direction === 'ingress'), idsFile));
+    fe.push(...UPGRADE_LINES);
     fe.push(
       `  http-request set-var(txn.denied) bool(true) if !{ var(txn.allowed_by) -m found }`,
       `  http-request return status ${HTTP_DENIED_STATUS} content-type ${HTTP_DENIED_CONTENT_TYPE} string ${cfgString(HTTP_DENIED_BODY)} if !{ var(txn.allowed_by) -m found }`,
+      // The server is spoken to as the client spoke (HTTP/2 with prior knowledge, or HTTP/1.x), as the
+      // client expected of it: a server that speaks only HTTP/2 (gRPC) is reached in HTTP/2.
+      `  use_backend bl_orig_h2 if { req.ver 2.0 }`,
       `  default_backend bl_orig`,
       '',
     );
     out.push(fe.join('\n'));
   }
 
-  // ---- the original destination ----
-  out.push(transparent
-    ? `backend bl_orig
+  // ---- the original destination (HTTP/1.1, and HTTP/2 for HTTP/2 clients) ----
+  for (const [name, proto] of [['bl_orig', ''], ['bl_orig_h2', ' proto h2']] as const) {
+    out.push(transparent
+      ? `backend ${name}
   # 0.0.0.0: the address the client connected to (the transparent listener's original destination);
   # no port: that connection's port.
-  server orig 0.0.0.0
+  server orig 0.0.0.0${proto}
   source 0.0.0.0 usesrc clientip
 `
-    : `backend bl_orig
-  server orig ${options.forwardTo}
+      : `backend ${name}
+  server orig ${options.forwardTo}${proto}
 `);
+  }
   return { config: out.join('\n'), files };
 }
+
+/**
+ * Connection upgrades (HTTP/1.1 `Upgrade`), after the rules and before the
+ * 403: HAProxy 2.6 forwards any upgrade offer and, when the server answers
+ * 101, tunnels the connection's remaining bytes unread, so no later request
+ * on it would meet the rules (docs/l7.md, "HTTP/2 and upgrades").
+ * - h2c (an offer naming it, alone or in a list): the offer is removed
+ *   (`Upgrade`, `HTTP2-Settings` and `Connection`, as Envoy's HTTP/1 codec
+ *   strips it), so the server answers in HTTP/1.1 and every later request on
+ *   the connection is judged. HTTP/2 itself is served through prior knowledge.
+ * - websocket (the only offer): passed as the rules say, as Cilium does (its
+ *   Envoy enables the websocket upgrade): the upgrade request is judged like
+ *   any other; after a 101 the frames are not HTTP and are not judged.
+ * - any other offer: refused (403, `denied`, no policy named as allowing it),
+ *   as Envoy refuses an upgrade type it is not configured for.
+ */
+const UPGRADE_LINES: readonly string[] = [
+  `  acl bl_h2c_offer req.hdr(upgrade) -m str -i h2c`,
+  `  http-request del-header http2-settings if bl_h2c_offer`,
+  `  http-request del-header connection if bl_h2c_offer`,
+  `  http-request del-header upgrade if bl_h2c_offer`,
+  `  http-request unset-var(txn.allowed_by) if { req.fhdr_cnt(upgrade) gt 0 } !{ req.hdr_cnt(upgrade) eq 1 }`,
+  `  http-request unset-var(txn.allowed_by) if { req.fhdr_cnt(upgrade) gt 0 } !{ req.hdr(upgrade) -m str -i websocket }`,
+];
 
 /**
  * In the egress frontend: a destination that is a local endpoint with ingress
