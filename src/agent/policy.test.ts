@@ -112,6 +112,8 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
   let cidrChanges = 0;
   const redirects: EndpointRedirects[][] = [];
   const generations: number[] = [];
+  /** Automatic acknowledgements handed out and not yet given to the manager. */
+  let acksDue = 0;
   const logText: string[] = [];
   const logStream = new PassThrough();
   logStream.on('data', (b: Buffer) => logText.push(b.toString()));
@@ -120,7 +122,13 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
     generations.push(gen);
     // In the datapath's log too: the order of map writes and proxy updates is what is tested.
     dp.log.push(`proxy ${gen} ${eps.map((e) => `${e.ipv4}:${[...new Set(e.l7.map((r) => r.port))].join('+')}`).join(' ')}`.trimEnd());
-    if ((opts.ack ?? 'auto') === 'auto') setImmediate(() => mgr.proxyApplied(gen));
+    if ((opts.ack ?? 'auto') === 'auto') {
+      acksDue++;
+      setImmediate(() => {
+        acksDue--;
+        mgr.proxyApplied(gen);
+      });
+    }
   };
   const mgr = new PolicyManager(
     {
@@ -138,8 +146,19 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
   );
   await mgr.start();
   const cnps = informers.get('CiliumNetworkPolicy')! as unknown as FakeInformer & Informer;
-  /** Lets the manager's debounced flush run. */
-  const settle = () => new Promise((r) => setTimeout(r, 30));
+  /**
+   * Lets the manager's debounced flushes run: until nothing is scheduled or due and no automatic
+   * acknowledgement is on its way, twice in a row (a flush can schedule the next), however slow
+   * the machine. A late acknowledgement (ack: 'manual') is not awaited.
+   */
+  const settle = async () => {
+    await new Promise((r) => setTimeout(r, 10));
+    for (let quiet = 0, i = 0; quiet < 2; i++) {
+      if (i > 2000) throw new Error('policy manager never settled');
+      await new Promise((r) => setTimeout(r, 5));
+      quiet = mgr.hasPendingWork() || acksDue > 0 ? 0 : quiet + 1;
+    }
+  };
   const addEndpoint = (ep: EndpointModel) => {
     eps.push(ep);
     for (const l of listeners) l(ep);

@@ -647,6 +647,11 @@ export class PolicyManager {
     return new Promise((resolve) => this.waiters.push({ id, resolve }));
   }
 
+  /** Whether a computation is scheduled or due (events not yet computed); waiting for the node proxy is not work. */
+  hasPendingWork(): boolean {
+    return !!this.timer || this.allDirty || this.dirty.size > 0;
+  }
+
   /** Whether every event seen has been computed and written (none waits for the node proxy). */
   isSynced(): boolean {
     return this.synced && !this.timer && !this.allDirty && this.dirty.size === 0 && this.lastError === undefined && this.waitingForProxy().length === 0;
