@@ -99,13 +99,20 @@ export function validateMatchPattern(value: string, where: string): void {
 }
 
 function validate(value: string, where: string, pattern: boolean): void {
-  const fail = (msg: string): never => {
-    throw new DnsRuleError(`${where}: ${JSON.stringify(value)}: ${msg}`);
-  };
-  if (value === '') fail('must not be empty');
-  if (value.length > MAX_FQDN_LENGTH) fail(`must be at most ${MAX_FQDN_LENGTH} characters (it has ${value.length})`);
+  const problem = dnsNameProblem(value, pattern);
+  if (problem !== undefined) throw new DnsRuleError(`${where}: ${JSON.stringify(value)}: ${problem}`);
+}
+
+/**
+ * Why `value` is not a `matchName` (`pattern` false) or `matchPattern`
+ * (`pattern` true) Cilium accepts, or undefined when it is. For apply-time
+ * validation (src/k8s/validate.ts), which reports it at the field's path.
+ */
+export function dnsNameProblem(value: string, pattern: boolean): string | undefined {
+  if (value === '') return 'must not be empty';
+  if (value.length > MAX_FQDN_LENGTH) return `must be at most ${MAX_FQDN_LENGTH} characters (it has ${value.length})`;
   if (!(pattern ? MATCH_PATTERN_CHARS : MATCH_NAME_CHARS).test(value)) {
-    fail(`only letters, digits, "-", "_", "."${pattern ? ' and "*"' : ''} are allowed`);
+    return `only letters, digits, "-", "_", "."${pattern ? ' and "*"' : ''} are allowed`;
   }
   // The CRD schema's `^([-a-zA-Z0-9_*]+[.]?)+$`: non-empty labels, one
   // optional trailing dot. Checked by splitting: that regexp backtracks
@@ -113,8 +120,9 @@ function validate(value: string, where: string, pattern: boolean): void {
   const labels = value.split('.');
   if (labels.at(-1) === '') labels.pop();
   if (labels.length === 0 || labels.some((l) => l === '')) {
-    fail('empty label: a name may not start with "." or have ".." (the root "." alone is not allowed either)');
+    return 'empty label: a name may not start with "." or have ".." (the root "." alone is not allowed either)';
   }
+  return undefined;
 }
 
 /** Compiles a validated `matchName`: the one name, case-insensitively, trailing dot optional. */
