@@ -354,6 +354,36 @@ export class HttpRuleError extends BeelineError {
   }
 }
 
+/**
+ * A DNS rule (`rules.dns[]`) or `toFQDNs[]` entry cannot be compiled for the
+ * DNS matcher: a character Cilium refuses, an empty label, more than 255
+ * characters, no field, or (toFQDNs) both fields. Names the policy and field.
+ */
+export class DnsRuleError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_DNS_RULE', message, { hint });
+  }
+}
+
+/** Why a DNS message was refused by the wire decoder (src/l7/dns/wire.ts); stable, for logs and metrics. */
+export type DnsWireReason =
+  | 'short-header' | 'truncated' | 'label-too-long' | 'name-too-long' | 'bad-label-type'
+  | 'bad-pointer' | 'too-many-pointers' | 'bad-rdata' | 'bad-length' | 'frame-too-large' | 'bad-name';
+
+/**
+ * A DNS message (or DNS-over-TCP frame) is malformed: the decoder refuses it
+ * whole rather than guess. `reason` says which check failed, `offset` where.
+ */
+export class DnsWireError extends BeelineError {
+  readonly reason: DnsWireReason;
+  readonly offset: number;
+  constructor(reason: DnsWireReason, message: string, offset: number) {
+    super('BL_ERR_DNS_WIRE', message);
+    this.reason = reason;
+    this.offset = offset;
+  }
+}
+
 /** A flow export setting (path, maxSizeBytes, maxBackups, buffer size) is invalid; names the setting. */
 export class FlowExportConfigError extends BeelineError {
   constructor(message: string, hint?: string) {

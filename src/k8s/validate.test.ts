@@ -286,6 +286,25 @@ test('error: http headers and headerMatches names are HTTP field names', () => {
   ok(HTTP(`{headerMatches: [{name: ':path', value: /bar, mismatch: LOG}, {name: X-Token, secret: {name: tok}}]}`));
 });
 
+test('error: DNS rules and toFQDNs as Cilium validates them (characters, empty labels, 255 characters, one field per toFQDNs entry)', () => {
+  const EGRESS = (egress: string) => `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: d}\nspec:\n  endpointSelector: {}\n  egress:\n  - ${egress}`;
+  const DNS = (rule: string) => EGRESS(`toEndpoints: [{}]\n    toPorts: [{ports: [{port: "53", protocol: ANY}], rules: {dns: [${rule}]}}]`);
+  ok(DNS(`{matchName: cilium.io, matchPattern: "*.cilium.io"}`));
+  ok(DNS(`{matchPattern: "**.cilium.io."}`));
+  ok(EGRESS(`toFQDNs: [{matchName: "_srv._tcp.cilium.io"}, {matchPattern: "*"}]`));
+  assert.deepEqual(errs(DNS(`{matchPattern: "a..cilium.io"}`)), [
+    'spec.egress[0].toPorts[0].rules.dns[0].matchPattern: Invalid value: "a..cilium.io": empty label: a name may not start with "." or have ".." (the root "." alone is not allowed either)',
+  ]);
+  assert.deepEqual(errs(DNS(`{matchName: "*.cilium.io"}`)), [
+    'spec.egress[0].toPorts[0].rules.dns[0].matchName: Invalid value: "*.cilium.io": only letters, digits, "-", "_", "." are allowed',
+  ]);
+  assert.deepEqual(errs(EGRESS(`toFQDNs: [{matchName: a.io, matchPattern: "*.a.io"}]`)), [
+    'spec.egress[0].toFQDNs[0]: Invalid value: only one of matchName, matchPattern is allowed in a toFQDNs entry; write two entries',
+  ]);
+  assert.match(errs(EGRESS(`toFQDNs: [{matchName: "${'a'.repeat(256)}"}]`))[0]!, /toFQDNs\[0\]\.matchName: Invalid value: .*must be at most 255 characters/);
+  assert.deepEqual(errs(EGRESS(`toFQDNs: [{}]`)), ['spec.egress[0].toFQDNs[0]: Required value: one of matchName, matchPattern']);
+});
+
 test('error: required field', () => {
   assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}`), ['spec.containers[0].image: Required value']);
   assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {}\nspec: {containers: []}`), ['metadata.name: Required value', 'spec.containers: Required value: must have at least one item']);

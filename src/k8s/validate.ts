@@ -8,6 +8,7 @@
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { RE2JS } from 're2js';
 import { HTTP_FIELD_NAME, splitHeaderRule } from '../l7/http/rules.js';
+import { dnsNameProblem } from '../l7/dns/pattern.js';
 import { UnknownKindError, ValidationError, type ValidationIssue } from '../common/errors.js';
 import { applyDefaults } from './defaults.js';
 import { kindOf, KINDS, knownKindsList, resolveKind, type KindInfo } from './kinds.js';
@@ -404,11 +405,18 @@ const headerNameCheck: Check = (v, p, r) => {
   if (e) r.err(p, `Invalid value: ${q(v)}: ${e}`);
 };
 const dnsNameCheck = (pattern: boolean): Check => (v, p, r) => {
-  const re = pattern ? /^[-a-zA-Z0-9_.*]+$/ : /^[-a-zA-Z0-9_.]+$/;
-  if (!re.test(v)) r.err(p, `Invalid value: ${q(v)}: must be a DNS name${pattern ? ' pattern (letters, digits, - _ . *)' : ''}`);
+  const e = dnsNameProblem(v, pattern);
+  if (e) r.err(p, `Invalid value: ${q(v)}: ${e}`);
 };
-const fqdnSelector = obj({ matchName: str({ check: dnsNameCheck(false) }), matchPattern: str({ check: dnsNameCheck(true) }) }, [], (v, p, r) => {
+const dnsNameFields = { matchName: str({ check: dnsNameCheck(false) }), matchPattern: str({ check: dnsNameCheck(true) }) };
+/** `rules.dns[]` (PortRuleDNS): matchName and matchPattern may both be given (either allows). */
+const dnsRule = obj(dnsNameFields, [], (v, p, r) => {
   if (v.matchName === undefined && v.matchPattern === undefined) r.err(p, 'Required value: one of matchName, matchPattern');
+});
+/** `toFQDNs[]` (FQDNSelector): exactly one of the two (Cilium's FQDNSelector.sanitize). */
+const fqdnSelector = obj(dnsNameFields, [], (v, p, r) => {
+  if (v.matchName === undefined && v.matchPattern === undefined) r.err(p, 'Required value: one of matchName, matchPattern');
+  if (v.matchName !== undefined && v.matchPattern !== undefined) r.err(p, 'Invalid value: only one of matchName, matchPattern is allowed in a toFQDNs entry; write two entries');
 });
 
 const l7Rules = obj({
@@ -423,7 +431,7 @@ const l7Rules = obj({
     }, ['name'])),
   })),
   kafka: arr(obj({ role: str({ enum: ['produce', 'consume'] }), apiKey: str(), apiVersion: str(), clientID: str(), topic: str() })),
-  dns: arr(fqdnSelector),
+  dns: arr(dnsRule),
   l7proto: str(),
   l7: arr(map(str())),
 });
