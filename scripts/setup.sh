@@ -10,10 +10,12 @@ cd "$(dirname "$0")/.."
 # server of the lab's nginx-native image, bin/beeline-nginx; tshark is the
 # independent decoder the observability tests check flows against; haproxy is
 # the reference HTTP engine of the L7 benchmark, bench/http-engine.ts, run
-# only inside that benchmark's private network namespace).
+# only inside that benchmark's private network namespace; kcat, librdkafka's
+# command-line client, is one of the two real Kafka clients the Kafka tests
+# run against the test broker, test/lib/kafka-broker.ts).
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
       dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
-      wrk nginx-light tshark haproxy)
+      wrk nginx-light tshark haproxy kcat)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2
