@@ -193,7 +193,9 @@ function matchRules(rules: readonly CompiledRule[], req: KafkaRequestFacts): Kaf
   // A rule allows the whole request when its topic does not apply to it.
   const whole = candidates.filter((r) => r.topic === undefined || !topicKind || namesNone);
   if (whole.length > 0) return { allowed: true, allowedBy: normaliseOrigins(whole.map((r) => r.origin)), deniedTopics: [] };
-  if (req.allTopics) return { allowed: false, allowedBy: [], deniedTopics: [] };
+  // Below, a rule can allow only by covering topics: with no topics named (or
+  // all of them asked for), nothing is covered and the request is denied.
+  if (req.allTopics || req.topics.length === 0) return { allowed: false, allowedBy: [], deniedTopics: [] };
   const by: Origin[] = [];
   const denied: string[] = [];
   for (const t of new Set(req.topics)) {

@@ -899,12 +899,13 @@ export function buildDeniedResponse(req: KafkaRequest): Buffer | null {
   const TOPIC = KafkaError.TOPIC_AUTHORIZATION_FAILED;
   const GROUP = KafkaError.GROUP_AUTHORIZATION_FAILED;
   const parts = (t: KafkaRequestTopic) => t.partitions;
+  // Fetch records: empty, not null, as Kafka's broker answers a partition in error.
   switch (req.apiKey) {
     case ApiKey.Produce:
       if (req.acks === 0) return null;
       return encodeProduceResponse(req, req.topicData.map((t) => ({ name: t.name, partitions: parts(t).map((p) => ({ partition: p.partition, errorCode: TOPIC, baseOffset: -1 })) })));
     case ApiKey.Fetch:
-      return encodeFetchResponse(req, req.topicData.map((t) => ({ name: t.name, ...(t.topicId ? { topicId: t.topicId } : {}), partitions: parts(t).map((p) => ({ partition: p.partition, errorCode: TOPIC, highWatermark: -1, records: null })) })));
+      return encodeFetchResponse(req, req.topicData.map((t) => ({ name: t.name, ...(t.topicId ? { topicId: t.topicId } : {}), partitions: parts(t).map((p) => ({ partition: p.partition, errorCode: TOPIC, highWatermark: -1, records: Buffer.alloc(0) })) })));
     case ApiKey.ListOffsets:
       return encodeListOffsetsResponse(req, req.topicData.map((t) => ({ name: t.name, partitions: parts(t).map((p) => ({ partition: p.partition, errorCode: TOPIC, offset: -1 })) })));
     case ApiKey.Metadata:
