@@ -15,7 +15,7 @@ import kafkajs from 'kafkajs';
 import { startKafkaBroker, type KafkaTestBroker } from '../../../test/lib/kafka-broker.js';
 import { until } from '../../../test/lib/wait.js';
 import { compileKafkaRules, type KafkaRuleSpec } from './rules.js';
-import { ApiKey, KafkaFrameDecoder, buildDeniedResponse, decodeKafkaRequest, type KafkaRequest } from './wire.js';
+import { ApiKey, KafkaFrameDecoder, buildDeniedResponse, decodeKafkaRequest, encodeKafkaRequest, type KafkaRequest } from './wire.js';
 
 const { Kafka, logLevel } = kafkajs;
 // kafkajs's own table of Kafka error codes (its retrier re-wraps a protocol
@@ -233,6 +233,48 @@ describe('a Kafka policy in a proxy in front of the broker (acceptance shape)', 
     assert.deepEqual(broker.errors, []);
     return denied;
   };
+
+  describe('pipelined requests on one connection', () => {
+    before(() => setup([{ role: 'consume', topic: 'empire-announce' }, { role: 'produce', topic: 'empire-announce' }]));
+    after(teardown);
+    test('a denied answer waits for the upstream answers of earlier requests; a frame wire.ts refuses closes only that connection', async () => {
+      broker.createTopic('empire-announce');
+      const fetch = encodeKafkaRequest(ApiKey.Fetch, 11, 1, 'raw', (w, flex) => {
+        w.i32(-1).i32(300).i32(1).i32(1 << 20).i8(0).i32(0).i32(-1);
+        w.arr(['empire-announce'], flex, (w, t) => { w.str(t, flex).arr([0], flex, (w, p) => { w.i32(p).i32(-1).i64(0).i64(-1).i32(1 << 20); }); });
+        w.arr([], flex, () => undefined).str('', flex);
+      });
+      const produce = encodeKafkaRequest(ApiKey.Produce, 7, 2, 'raw', (w, flex) => {
+        w.nstr(null, flex).i16(1).i32(1000).arr(['deathstar-plans'], flex, (w, t) => { w.str(t, flex).arr([0], flex, (w, p) => { w.i32(p).nbytes(null, flex); }); });
+      });
+      const other = net.connect(proxy.port, '127.0.0.1');
+      const sock = net.connect(proxy.port, '127.0.0.1');
+      const got: Buffer[] = [];
+      const frames = new KafkaFrameDecoder();
+      sock.on('data', (d) => got.push(...frames.push(d)));
+      // One segment: a long-polling Fetch (allowed, 300 ms at the broker) then a denied Produce.
+      const t0 = Date.now();
+      sock.write(Buffer.concat([fetch, produce]));
+      await until('both answers', () => got.length === 2, 5000, 10);
+      assert.deepEqual(got.map((f) => f.readInt32BE(4)), [1, 2], 'answers in request order');
+      assert.ok(Date.now() - t0 >= 250, 'the denied answer waited for the long-polling Fetch');
+      const denied = got[1]!;
+      // Produce v7 response: [topic] → name, [partition] → index, error 29.
+      assert.equal(denied.readInt16BE(8 + 4 + 2 + 'deathstar-plans'.length + 4 + 4), 29);
+      // Garbage on one connection: the proxy closes it; the other connection keeps working.
+      const closed = new Promise<void>((r) => sock.on('close', () => r()));
+      sock.write(Buffer.concat([Buffer.from([0, 0, 0, 12]), Buffer.from('not a kafka!')]));
+      await closed;
+      const ok: Buffer[] = [];
+      const f2 = new KafkaFrameDecoder();
+      other.on('data', (d) => ok.push(...f2.push(d)));
+      other.write(encodeKafkaRequest(ApiKey.ApiVersions, 2, 9, 'raw', () => undefined));
+      await until('the other connection answered', () => ok.length === 1, 5000, 10);
+      assert.equal(ok[0]!.readInt32BE(4), 9);
+      other.destroy();
+      assert.equal(proxy.closedByProxy.length, 1);
+    });
+  });
 
   describe('role produce, topic empire-announce (the issue\'s policy)', () => {
     before(() => setup([{ role: 'produce', topic: 'empire-announce' }]));
