@@ -114,7 +114,8 @@ export const KAFKA_TOPIC_API_KEYS: ReadonlySet<number> = new Set([0, 1, 2, 3, 4,
 
 /** Cilium's topic length limit (255: older Kafka's, kept for compatibility; Kafka 0.10+ allows 249). */
 export const KAFKA_MAX_TOPIC_LEN = 255;
-const TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
+/** The characters of a rule's topic (Cilium's TopicValidChar, without the backslash its escaping lets through). */
+export const KAFKA_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
 
 interface CompiledRule {
   origin: Origin;
@@ -176,7 +177,7 @@ function compileRule(spec: KafkaRuleSpec, origin: Origin, where: string): Compil
   const topic = spec.topic ?? '';
   if (topic !== '') {
     if (topic.length > KAFKA_MAX_TOPIC_LEN) fail('topic', `longer than ${KAFKA_MAX_TOPIC_LEN} characters (${topic.length})`);
-    if (!TOPIC_CHARS.test(topic)) fail('topic', `${JSON.stringify(topic)}: not a Kafka topic name (letters, digits, . _ -)`);
+    if (!KAFKA_TOPIC_CHARS.test(topic)) fail('topic', `${JSON.stringify(topic)}: not a Kafka topic name (letters, digits, . _ -)`);
     rule.topic = topic;
   }
   return rule;
