@@ -11,10 +11,12 @@ cd "$(dirname "$0")/.."
 # independent decoder the observability tests check flows against; haproxy is
 # the reference HTTP engine of the L7 benchmark, bench/http-engine.ts, run
 # only inside that benchmark's private network namespace; nghttp2-client's
-# h2load is the HTTP/2 client of the node proxy's HTTP/2 tests).
+# h2load is the HTTP/2 client of the node proxy's HTTP/2 tests; kcat, librdkafka's
+# command-line client, is one of the two real Kafka clients the Kafka tests
+# run against the test broker, test/lib/kafka-broker.ts).
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
       dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
-      wrk nginx-light tshark haproxy nghttp2-client)
+      wrk nginx-light tshark haproxy nghttp2-client kcat)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2

@@ -453,3 +453,25 @@ export class HttpAccessLogListenError extends BeelineError {
     super('BL_ERR_HTTP_ACCESSLOG_LISTEN', message, options);
   }
 }
+
+/** A Kafka rule (`rules.kafka` of a CiliumNetworkPolicy port) is invalid for the L7 matcher: both role and apiKey, an unknown role or API key, an apiVersion that is not an int16, a bad topic name; names the policy and field. */
+export class KafkaRuleError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_KAFKA_RULE', message, { hint });
+  }
+}
+
+/**
+ * A Kafka frame the node proxy cannot decode: a truncated or oversized frame,
+ * an API key or version beeline does not parse, a body that does not match
+ * its schema. `reason` says which, for the log and the flow; the proxy closes
+ * that one connection (it never forwards what it could not check).
+ */
+export class KafkaProtocolError extends BeelineError {
+  /** `oversized`, `truncated`, `unsupported-key`, `unsupported-version` or `malformed`. */
+  readonly reason: 'oversized' | 'truncated' | 'unsupported-key' | 'unsupported-version' | 'malformed';
+  constructor(reason: KafkaProtocolError['reason'], message: string) {
+    super('BL_ERR_KAFKA_PROTOCOL', message);
+    this.reason = reason;
+  }
+}

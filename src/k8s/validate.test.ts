@@ -305,6 +305,22 @@ test('error: DNS rules and toFQDNs as Cilium validates them (characters, empty l
   assert.deepEqual(errs(EGRESS(`toFQDNs: [{}]`)), ['spec.egress[0].toFQDNs[0]: Required value: one of matchName, matchPattern']);
 });
 
+/** An ingress rule on port 9092/TCP with one `rules.kafka` entry. */
+const KAFKA = (rule: string) => CNP(`[{ports: [{port: "9092", protocol: TCP}], rules: {kafka: [${rule}]}}]`);
+const KAFKA_AT = 'spec.ingress[0].toPorts[0].rules.kafka[0]';
+
+test('error: kafka rules as Cilium sanitizes them (role xor apiKey, API key names, int16 versions, topic names)', () => {
+  ok(KAFKA(`{role: produce, topic: empire-announce}`));
+  ok(KAFKA(`{apiKey: OffsetCommit, apiVersion: "+7", clientID: anything goes, topic: A.b_c-9}`));
+  assert.deepEqual(errs(KAFKA(`{role: produce, apiKey: fetch}`)), [`${KAFKA_AT}.apiKey: Forbidden: cannot be set together with role "produce"`]);
+  assert.match(errs(KAFKA(`{apiKey: produc}`))[0]!, /^spec\.ingress\[0\]\.toPorts\[0\]\.rules\.kafka\[0\]\.apiKey: Invalid value: "produc": not a Kafka API key \(produce, fetch, offsets, /);
+  assert.deepEqual(errs(KAFKA(`{apiVersion: "-1"}`)), [`${KAFKA_AT}.apiVersion: Invalid value: "-1": must be an API version (an integer 0-32767)`]);
+  assert.equal(errs(KAFKA(`{apiVersion: "32768"}`)).length, 1);
+  assert.deepEqual(errs(KAFKA(`{topic: "deathstar plans"}`)), [`${KAFKA_AT}.topic: Invalid value: "deathstar plans": must be a Kafka topic name (letters, digits, . _ -)`]);
+  assert.deepEqual(errs(KAFKA(`{topic: ${'a'.repeat(256)}}`)), [`${KAFKA_AT}.topic: Invalid value: a topic of 256 characters: must be no more than 255 characters`]);
+  ok(KAFKA(`{topic: ${'a'.repeat(255)}}`));
+});
+
 test('error: required field', () => {
   assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}`), ['spec.containers[0].image: Required value']);
   assert.deepEqual(errs(`apiVersion: v1\nkind: Pod\nmetadata: {}\nspec: {containers: []}`), ['metadata.name: Required value', 'spec.containers: Required value: must have at least one item']);

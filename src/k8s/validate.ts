@@ -9,6 +9,7 @@ import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { RE2JS } from 're2js';
 import { HTTP_FIELD_NAME, splitHeaderRule } from '../l7/http/rules.js';
 import { dnsNameProblem } from '../l7/dns/pattern.js';
+import { KAFKA_API_KEYS, KAFKA_MAX_TOPIC_LEN, KAFKA_TOPIC_CHARS } from '../l7/kafka/rules.js';
 import { UnknownKindError, ValidationError, type ValidationIssue } from '../common/errors.js';
 import { applyDefaults } from './defaults.js';
 import { kindOf, KINDS, knownKindsList, resolveKind, type KindInfo } from './kinds.js';
@@ -419,6 +420,20 @@ const fqdnSelector = obj(dnsNameFields, [], (v, p, r) => {
   if (v.matchName !== undefined && v.matchPattern !== undefined) r.err(p, 'Invalid value: only one of matchName, matchPattern is allowed in a toFQDNs entry; write two entries');
 });
 
+// Cilium's kafka PortRule.Sanitize, field by field (src/l7/kafka/rules.ts compiles the same).
+const kafkaApiKeyCheck: Check = (v, p, r) => {
+  if (v !== '' && !Object.hasOwn(KAFKA_API_KEYS, v.toLowerCase())) r.err(p, `Invalid value: ${q(v)}: not a Kafka API key (${Object.keys(KAFKA_API_KEYS).join(', ')})`);
+};
+const kafkaApiVersionCheck: Check = (v, p, r) => {
+  const n = /^[+-]?[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (v !== '' && !(Number.isInteger(n) && n >= 0 && n <= 32767)) r.err(p, `Invalid value: ${q(v)}: must be an API version (an integer 0-32767)`);
+};
+const kafkaTopicCheck: Check = (v, p, r) => {
+  if (v === '') return;
+  if (v.length > KAFKA_MAX_TOPIC_LEN) r.err(p, `Invalid value: a topic of ${v.length} characters: must be no more than ${KAFKA_MAX_TOPIC_LEN} characters`);
+  else if (!KAFKA_TOPIC_CHARS.test(v)) r.err(p, `Invalid value: ${q(v)}: must be a Kafka topic name (letters, digits, . _ -)`);
+};
+
 const l7Rules = obj({
   http: arr(obj({
     method: str({ check: regexCheck }),
@@ -430,7 +445,16 @@ const l7Rules = obj({
       secret: obj({ namespace: str(), name: str() }, ['name']),
     }, ['name'])),
   })),
-  kafka: arr(obj({ role: str({ enum: ['produce', 'consume'] }), apiKey: str(), apiVersion: str(), clientID: str(), topic: str() })),
+  kafka: arr(obj({
+    role: str({ enum: ['produce', 'consume'] }),
+    apiKey: str({ check: kafkaApiKeyCheck }),
+    apiVersion: str({ check: kafkaApiVersionCheck }),
+    clientID: str(),
+    topic: str({ check: kafkaTopicCheck }),
+  }, [], (v, p, r) => {
+    // Cilium's Sanitize: a role already names its API keys.
+    if (v.role && v.apiKey) r.err(at(p, 'apiKey'), `Forbidden: cannot be set together with role ${q(v.role)}`);
+  })),
   dns: arr(dnsRule),
   l7proto: str(),
   l7: arr(map(str())),
