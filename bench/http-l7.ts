@@ -340,7 +340,7 @@ function generatedConfig(lab: Lab, arm: GenArm, dir: string): string {
   }
   if (arm === 'haproxy-gen-nolog-nolua') {
     drop(/^ {2}lua-load /, '`lua-load`');
-    drop(/^ {2}http-request lua\.beeline_normalize_path$/, '`http-request lua.beeline_normalize_path`');
+    drop(/^ {2}http-request lua\.beeline_normalize_path(?: if .*)?$/, '`http-request lua.beeline_normalize_path`');
   }
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(cfg, text);
