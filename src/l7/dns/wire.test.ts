@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import dnsPacket from 'dns-packet';
 import { DnsWireError } from '../../common/errors.js';
+import { mulberry32 } from '../../../test/lib/rng.js';
 import {
   buildRefusal, decodeDnsMessage, decodeName, DNS_RCODE, DNS_TYPE, DnsTcpDecoder, encodeDnsMessage, encodeName,
   frameTcp, queryProblem, type DnsMessage, type DnsRecord,
@@ -246,17 +247,7 @@ test('a chain of 127 pointers is refused (too-many-pointers); 126 are followed',
 
 // ---- fuzz ----
 
-/** Mulberry32: a small seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 function fuzzInputs(seed: number, count: number): Uint8Array[] {
   const rnd = prng(seed);
