@@ -285,11 +285,15 @@ run $B get pods -n empire -l class=deathstar
 DS_NODE=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].spec.nodeName))')
 echo "(the policy map: the deathstar's port 80 entries carry the proxy port, as cilium bpf policy get prints it)"
 $B bpf policy get --node "$DS_NODE" | grep -E "PROXY PORT|80/TCP"
+echo "(conntrack on that node: the proxy's own connection to the deathstar, from the tiefighter's address, flagged FromProxy: its replies go back to the proxy)"
+$B bpf ct list --node "$DS_NODE" | grep FromProxy | head -2
 run $B policy trace --src-pod empire/tiefighter --dst-pod "empire/$DS_POD" --dport 80/TCP
 echo "(flows: the connection REDIRECTED to the proxy, then each request and response as an L7 flow; the 403 names no server: the proxy answered)"
 run $B observe --namespace empire --verdict REDIRECTED --last 2
 run $B observe --namespace empire --protocol http --last 6
-run $B observe --namespace empire --http-status 403 --last 1 -o json
+echo "(the denied request's flow: the L7 verdict, the identities, and the request headers the proxy records; credentials would show as [redacted])"
+$B exec -n empire tiefighter -- curl -s -o /dev/null -H 'Authorization: Bearer not-for-logs' -XPUT http://deathstar.empire.svc.cluster.local/v1/exhaust-port
+run $B observe --namespace empire --protocol http --http-method PUT --verdict DROPPED --last 1 -o json
 
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
