@@ -78,6 +78,7 @@ import { LAB_PROXY_ACCESSLOG_PORT, LAB_PROXY_INGRESS_PORT } from '../src/lab/lab
 import { CPUS, GEN_CPU, LAB_CPUS, cgroupCpuUs, pinnedFor, runLoad, type LoadConfig, type LoadResult } from './load.js';
 import { beeline, labDown } from './lab-cli.js';
 import { haproxyAclConfig } from './haproxy-acl.js';
+import { writeRenderedHaproxy } from '../test/lib/haproxy.js';
 import type { HttpRule } from './proto/http-proxy.js';
 
 function arg(name: string, def: string): string {
@@ -323,10 +324,6 @@ function generatedConfig(lab: Lab, arm: GenArm, dir: string): string {
     },
     { transparent: false, bindAddress: lab.node2.ip, forwardTo: `${lab.pods['srv-none']!.ip}:${SERVER_PORT}` },
   );
-  for (const f of out.files) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.content);
-  }
   let text = out.config;
   const drop = (re: RegExp, what: string) => {
     const lines = text.split('\n');
@@ -342,9 +339,7 @@ function generatedConfig(lab: Lab, arm: GenArm, dir: string): string {
     drop(/^ {2}lua-load /, '`lua-load`');
     drop(/^ {2}http-request lua\.beeline_normalize_path(?: if .*)?$/, '`http-request lua.beeline_normalize_path`');
   }
-  const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, text);
-  return cfg;
+  return writeRenderedHaproxy({ ...out, config: text }, join(dir, 'haproxy.cfg'));
 }
 
 // ---------------------------------------------------------------------------

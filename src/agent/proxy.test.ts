@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -20,6 +20,7 @@ import { logger } from '../common/log.js';
 import type { RenderOptions } from '../l7/http/haproxy.js';
 import type { L7Redirect } from '../policy/index.js';
 import { NodeProxy, haproxyCommand, parseShowProc, proxyConfigFile, proxyRuleSet, reloadProxyAndWait, writeProxyFiles, type EndpointRedirects, type NodeProxyConfig } from './proxy.js';
+import { freePort } from '../../test/lib/haproxy.js';
 
 const hasHaproxy = spawnSync('sh', ['-c', 'command -v haproxy']).status === 0;
 const PEER = 1234;
@@ -142,14 +143,6 @@ function redirect(port: number, identity: number, method: string, path: string):
 function httpServer(): Promise<Server> {
   const s = createServer((_req, res) => res.end('ok\n'));
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
-}
-
-function freePort(): Promise<number> {
-  const s = createNetServer();
-  return new Promise((resolve) => s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as AddressInfo;
-    s.close(() => resolve(port));
-  }));
 }
 
 function get(port: number, path: string): Promise<number> {

@@ -17,15 +17,16 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { renderHaproxy } from '../../src/l7/http/haproxy.js';
 import { HTTP_DENIED_BODY, type HttpRuleSource } from '../../src/l7/http/rules.js';
 import { assertPrivateNetns } from '../lib/netns-child.js';
+import { startHaproxy, writeRenderedHaproxy } from '../lib/haproxy.js';
 import { startRecordSink, type RecordSink } from '../lib/record-sink.js';
 
 assertPrivateNetns('haproxy-http-child');
@@ -78,26 +79,8 @@ before(async () => {
     logTarget: `127.0.0.1:${records.port}`,
     stateDir: dir,
   }, { transparent: false, bindAddress: '127.0.0.1', forwardTo: `127.0.0.1:${SERVER_PORT}` });
-  for (const f of rendered.files) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.content);
-  }
-  writeFileSync(join(dir, 'haproxy.cfg'), rendered.config);
   // One process (no master): its VmRSS is the proxy's memory.
-  haproxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  haproxy.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
-  const t0 = Date.now();
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(PROXY_PORT, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() - t0 > 10_000) throw new Error(`haproxy not listening: ${err}`);
-    await sleep(50);
-  }
+  haproxy = (await startHaproxy(['-db', '-f', writeRenderedHaproxy(rendered, join(dir, 'haproxy.cfg'))], PROXY_PORT)).proc;
 });
 
 after(async () => {

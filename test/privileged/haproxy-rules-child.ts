@@ -11,15 +11,16 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { renderHaproxy, type ProxyRuleSet } from '../../src/l7/http/haproxy.js';
 import type { HttpAccessRecord } from '../../src/l7/http/accesslog.js';
 import { compileHttpRules, HTTP_DENIED_BODY, type HttpRuleSource, type HttpRuleSpec } from '../../src/l7/http/rules.js';
 import { normalizeHttpPath } from '../../src/l7/http/path.js';
 import type { Origin } from '../../src/policy/types.js';
 import { assertPrivateNetns } from '../lib/netns-child.js';
+import { writeRenderedHaproxy } from '../lib/haproxy.js';
 import { startRecordSink, type RecordSink } from '../lib/record-sink.js';
 
 // `ip netns exec` put this process in the test's namespace; never listen in the parent's (root) one.
@@ -210,12 +211,7 @@ http {
     logTarget: `127.0.0.1:${logPort}`,
     stateDir: dir,
   }, { transparent: false, bindAddress: '0.0.0.0', forwardTo: `127.0.0.1:${NGINX_PORT}` });
-  for (const f of rendered.files) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.content);
-  }
-  writeFileSync(join(dir, 'haproxy.cfg'), rendered.config);
-  const haproxy = startProc(['haproxy', '-W', '-S', join(dir, 'master.sock'), '-f', join(dir, 'haproxy.cfg')]);
+  const haproxy = startProc(['haproxy', '-W', '-S', join(dir, 'master.sock'), '-f', writeRenderedHaproxy(rendered, join(dir, 'haproxy.cfg'))]);
   await waitPort(PROXY_PORT, haproxy);
 });
 

@@ -13,17 +13,18 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import { createServer, connect, type Server, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { renderHaproxy } from './haproxy.js';
 import type { HttpAccessRecord } from './accesslog.js';
 import { startRecordSink, type RecordSink } from '../../../test/lib/record-sink.js';
+import { freePort, startHaproxy, writeRenderedHaproxy } from '../../../test/lib/haproxy.js';
 import { HTTP_DENIED_BODY, type HttpRuleSource } from './rules.js';
 
 const run = promisify(execFile);
@@ -38,7 +39,6 @@ const SKIP = !have('haproxy') ? 'haproxy is not installed' : !have('curl') ? 'cu
 
 let dir = '';
 let haproxy: ChildProcess | undefined;
-let haproxyErr = '';
 let backend: Server | undefined;
 let proxyPort = 0;
 /** Every request head the server received, in order (first line and headers, lower-cased names). */
@@ -46,15 +46,6 @@ const seen: string[] = [];
 let sink: RecordSink | undefined;
 /** The proxy's records, as they arrived. */
 const records: HttpAccessRecord[] = [];
-
-/** A free TCP port on 127.0.0.1 (bound then released: HAProxy binds it right after). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /**
  * The willing server: `200 ok` with a length to every request, `101` to any
@@ -112,32 +103,14 @@ before(async () => {
   const backendPort = await startBackend();
   proxyPort = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'bl-haproxy-h2-'));
-  const { config, files } = renderHaproxy({
+  const rendered = renderHaproxy({
     listeners: [{ direction: 'ingress', port: proxyPort }],
     redirects: [{ direction: 'ingress', endpointIp: '127.0.0.1', port: proxyPort, identity: 0, http: [SW] }],
     identities: [],
     logTarget: `127.0.0.1:${sink.port}`,
     stateDir: dir,
   }, { transparent: false, bindAddress: '127.0.0.1', forwardTo: `127.0.0.1:${backendPort}` });
-  for (const f of files) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.content);
-  }
-  writeFileSync(join(dir, 'haproxy.cfg'), config);
-  haproxy = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  haproxy.stderr!.setEncoding('utf8').on('data', (d: string) => { haproxyErr = (haproxyErr + d).slice(-4000); });
-  const t0 = Date.now();
-  for (;;) {
-    if (haproxy.exitCode !== null) throw new Error(`haproxy exited ${haproxy.exitCode}: ${haproxyErr}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(proxyPort, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() - t0 > 10_000) throw new Error(`haproxy not accepting on ${proxyPort}: ${haproxyErr}`);
-    await sleep(50);
-  }
+  haproxy = (await startHaproxy(['-f', writeRenderedHaproxy(rendered, join(dir, 'haproxy.cfg'))], proxyPort)).proc;
 });
 
 after(async () => {

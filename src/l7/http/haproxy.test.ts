@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { HttpRuleError } from '../../common/errors.js';
 import type { Origin } from '../../policy/types.js';
 import { HAPROXY_FILES, renderHaproxy, WORLD_IDENTITY, type ProxyRuleSet, type RenderOptions } from './haproxy.js';
 import { DEFAULT_MATCH_LIMIT, PcreRewriteError, literalToPcre, re2ToPcre } from './haproxy-pcre.js';
 import type { HttpRuleSpec } from './rules.js';
+import { writeRenderedHaproxy } from '../../../test/lib/haproxy.js';
 
 const pol: Origin = { kind: 'CiliumNetworkPolicy', namespace: 'default', name: 'rule1' };
 const body = (pcre: string) => {
@@ -193,11 +194,7 @@ test('renderHaproxy: HAProxy 2.6 accepts the generated configuration (haproxy -c
     ];
     for (const opts of [{}, { transparent: false, forwardTo: '127.0.0.1:1' }] as RenderOptions[]) {
       const { config, files } = renderHaproxy(ruleSet(http, { stateDir: dir }), opts);
-      for (const f of files) {
-        mkdirSync(dirname(f.path), { recursive: true });
-        writeFileSync(f.path, f.content);
-      }
-      writeFileSync(join(dir, 'haproxy.cfg'), config);
+      writeRenderedHaproxy({ config, files }, join(dir, 'haproxy.cfg'));
       const r = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
       assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
       assert.doesNotMatch(r.stderr, /WARNING/, r.stderr);

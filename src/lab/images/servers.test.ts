@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { once } from 'node:events';
 import type { Builtin, BuiltinContext, Running } from './common.js';
 import { parseFlags, parseHostPort } from './common.js';
@@ -14,6 +13,7 @@ import { agnhost } from './agnhost.js';
 import { httpd, nginx, nginxUnprivileged, HTTPD_INDEX } from './web.js';
 import { goHttpbin, kennethreitzHttpbin } from './httpbin.js';
 import { BUILTIN_MAIN } from '../images.js';
+import { freePort } from '../../../test/lib/haproxy.js';
 
 interface Started extends Running {
   url: string;
@@ -260,14 +260,6 @@ test('httpbin and go-httpbin', async () => {
     }
   }
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 test('main.js runs a built-in as a process and exits 0 on SIGTERM', async () => {
   const port = await freePort();
