@@ -40,6 +40,9 @@ import { IpLinks, type PodLinks } from '../cni/link.js';
 import { CNI_ROUTE, cniRoute, localAgentApi } from '../cni/service.js';
 import { AgentFlowEnricher } from './flows.js';
 import { AgentObserver } from './observer.js';
+import { AgentDns } from './dns.js';
+import { AgentKafka } from './kafka.js';
+import { RedirectIndex } from './redirects.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -104,6 +107,11 @@ export class Agent {
   private ipcacheSyncTimer: NodeJS.Timeout | undefined;
   /** Flows: the Observer API, metrics, flow history. */
   private observer: AgentObserver | undefined;
+  /** The node's DNS proxy (config.dnsProxy) and Kafka proxy (config.kafkaProxy), in this process. */
+  private dns: AgentDns | undefined;
+  private kafka: AgentKafka | undefined;
+  /** The redirects by endpoint address, for the in-agent proxies. */
+  private readonly redirectIndex = new RedirectIndex();
   /** Bumped when an endpoint or an identity changes: the flow enricher rebuilds its indexes then. */
   private endpointsVersion = 0;
   private identitiesVersion = 0;
@@ -164,6 +172,7 @@ export class Agent {
         return rows.map((r) => ({ ...r, policies: names[r.cookie] ?? [] }));
       },
       GetObserverStatus: () => this.observer?.status() ?? { enabled: false, ring: { flows: 0, capacity: 0 } },
+      ListFqdnCache: () => this.dns?.rows() ?? [],
     });
     // Outside the contract's rpc table (api/agent/agent.proto says why): the CNI plugin's
     // request, whose body and answer are the CNI spec's, and the monitor's NDJSON stream.
@@ -248,6 +257,7 @@ export class Agent {
     await this.endpoints.restore();
     if (this.config.proxy) this.proxy = new NodeProxy(this.config.proxy, this.log);
     await this.startObserver();
+    await this.startL7Proxies();
     if (this.etcd) this.startKvstore(podCIDR);
     this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
     await this.api.listen(this.config.socket);
@@ -271,6 +281,7 @@ export class Agent {
       frontends: () => this.services?.rows() ?? [],
       frontendsVersion: () => this.services?.lastSync?.endAtMs ?? 0,
       cookieOrigins: (c) => this.policy?.cookieOrigins(c) ?? [],
+      namesForIP: (ip) => this.dns?.namesForIP(ip) ?? [],
       defaultDenyOrigins: (id, dir) => this.policy?.defaultDenyOrigins(id, dir) ?? [],
     });
     this.observer = new AgentObserver(this.config.observer ?? {}, {
@@ -290,6 +301,69 @@ export class Agent {
     await this.observer.start(this.started);
     // The node proxy's access records become L7 flows.
     if (this.config.proxy) await this.observer.startHttpAccessReceiver({ address: '127.0.0.1', port: this.config.proxy.accessLogPort });
+  }
+
+  /**
+   * The DNS and Kafka proxies in this process; a port they cannot bind is
+   * fatal, as the observer's. Their rules come with the policy engine's
+   * redirects (redirectIndex), so they start before policy does.
+   */
+  private async startL7Proxies(): Promise<void> {
+    const c = this.config;
+    const flows = this.observer?.flowSink();
+    if (c.dnsProxy) {
+      const dns = new AgentDns(c.dnsProxy, {
+        log: this.log,
+        redirects: this.redirectIndex,
+        identityOfIP: (ip) => this.identityOfIP(ip),
+        endpointByIP: (ip) => this.endpoints.list().find((e) => e.ipv4 === ip),
+        namesChanged: (names) => this.fqdnNamesChanged(names),
+        connectionDestinations: () => this.connectionDestinations(),
+        ...(flows ? { ingest: flows.ingest, enricher: flows.enricher } : {}),
+        nodeName: c.node,
+      });
+      await dns.start();
+      this.dns = dns;
+    }
+    if (c.kafkaProxy) {
+      const kafka = new AgentKafka(c.kafkaProxy, {
+        log: this.log,
+        redirects: this.redirectIndex,
+        identityOfIP: (ip) => this.identityOfIP(ip),
+        ...(flows ? { ingest: flows.ingest, enricher: flows.enricher } : {}),
+        nodeName: c.node,
+      });
+      await kafka.start();
+      this.kafka = kafka;
+    }
+  }
+
+  /**
+   * The DNS proxy learned or forgot names: the policy engine selects their
+   * addresses for toFQDNs (CIDR identities of their /32s), and the policy
+   * maps and the ipcache are written now, not on their timers: the answer
+   * waits for this before it is released to the pod.
+   */
+  private fqdnNamesChanged(names: ReadonlyMap<string, readonly string[]>): void {
+    const policy = this.policy;
+    if (!policy) return;
+    policy.setFqdnNames(names);
+    policy.flush();
+    if (this.ipcacheSyncTimer) {
+      clearTimeout(this.ipcacheSyncTimer);
+      this.ipcacheSyncTimer = undefined;
+    }
+    this.syncIpcache();
+  }
+
+  /** Destination addresses of the conntrack table's entries (what the FQDN garbage collector must keep). */
+  private connectionDestinations(): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.datapath.ctEntries()) {
+      const i = r.dst.lastIndexOf(':');
+      out.add(i > 0 ? r.dst.slice(0, i) : r.dst);
+    }
+    return out;
   }
 
   private ctGc(): void {
@@ -373,13 +447,16 @@ export class Agent {
         onIdentityChange: (cb) => allocator.onChange(cb),
         identityOfIP: (ip) => this.identityOfIP(ip),
         cidrIdentitiesChanged: () => this.scheduleIpcacheSync(),
-        // With a proxy only: its redirect entries wait for it to acknowledge them.
-        ...(this.proxy
+        // With a proxy only: its redirect entries wait for it to acknowledge them. The in-agent
+        // proxies (DNS, Kafka) have them as soon as they are handed on; HAProxy after its reload.
+        ...(this.proxy || this.dns || this.kafka
           ? {
               redirectsChanged: (eps: EndpointRedirects[], gen: number) => {
                 this.redirects = eps;
                 this.redirectsGen = gen;
-                this.updateProxy();
+                this.redirectIndex.set(eps);
+                if (this.proxy) this.updateProxy();
+                else queueMicrotask(() => this.policy?.proxyApplied(gen));
               },
             }
           : {}),
@@ -388,7 +465,15 @@ export class Agent {
       {
         enforcement: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, allowLocalhost: true, policyMapMax: c.policyMapMax ?? 16384,
         // The datapath hands connections to the proxy at the destination's node (ingress) and the source's (egress).
-        ...(c.proxy ? { proxyPorts: { ingress: c.proxy.ingressPort, ...(c.proxy.egressPort !== undefined ? { egress: c.proxy.egressPort } : {}) } } : {}),
+        ...(c.proxy || this.dns || this.kafka
+          ? {
+              proxyPorts: {
+                ...(c.proxy ? { ingress: c.proxy.ingressPort, ...(c.proxy.egressPort !== undefined ? { egress: c.proxy.egressPort } : {}) } : {}),
+                ...(this.dns ? { dns: this.dns.port } : {}),
+                ...(this.kafka ? { kafka: this.kafka.ports } : {}),
+              },
+            }
+          : {}),
       },
     );
     try {
@@ -400,6 +485,8 @@ export class Agent {
     }
     this.policy = mgr;
     if (this.proxy) this.proxy.onApplied = (gen) => mgr.proxyApplied(gen);
+    // Names the DNS proxy learned before policy (re)started.
+    if (this.dns) this.fqdnNamesChanged(this.dns.cache.names());
     this.endpoints.setPolicyGate((ep) => mgr.whenProgrammed(ep.id));
     this.log.info('policy enforcement started', { mode: c.policyEnforcement ?? 'default', audit: c.policyAuditMode ?? false, policies: mgr.status().policies.length });
   }
@@ -598,6 +685,8 @@ export class Agent {
     this.endpoints.setPolicyGate(undefined);
     await this.policy?.stop().catch(() => undefined);
     this.proxy?.stop();
+    this.dns?.stop();
+    this.kafka?.stop();
     this.policy = undefined;
     // Not revoked: a stopped (restarting) agent's references and entries live out their lease, as its pods do.
     await this.identity?.ipcache.stop({ revoke: false });

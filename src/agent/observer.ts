@@ -173,6 +173,16 @@ export class AgentObserver {
   }
 
   /**
+   * Where the in-agent proxies (DNS, Kafka) hand their L7 flows: the
+   * pipeline and the enricher they are built with. Undefined without flows.
+   */
+  flowSink(): { ingest: (flows: Flow[]) => void; enricher: FlowEnricher } | undefined {
+    const p = this.pipeline;
+    if (!p) return undefined;
+    return { ingest: (flows) => { for (const f of flows) p.ingestFlow(f); }, enricher: this.ctx.enricher };
+  }
+
+  /**
    * The datapath's records as they are read, before decoding (what
    * `beeline monitor` prints); returns the unsubscribe. Without flows
    * (observer disabled) the datapath is subscribed to directly.

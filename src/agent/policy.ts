@@ -391,6 +391,16 @@ export class PolicyManager {
     this.schedule();
   }
 
+  /**
+   * The names the DNS proxy learned, with their addresses (toFQDNs): the
+   * engine selects the addresses' CIDR identities for the policies whose
+   * toFQDNs match the names. Computed in the next flush (the caller may flush now).
+   */
+  setFqdnNames(names: ReadonlyMap<string, readonly string[]>): void {
+    this.repo.setFqdnNames(names);
+    this.markAll();
+  }
+
   private markAll(): void {
     this.allDirty = true;
     this.schedule();

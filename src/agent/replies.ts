@@ -20,6 +20,7 @@ import type { AgentDefinition } from '../api/generated/agent/Agent.js';
 import type { AgentStatus__Output } from '../api/generated/agent/AgentStatus.js';
 import type { BpfLbReply__Output } from '../api/generated/agent/BpfLbReply.js';
 import type { CtRows__Output } from '../api/generated/agent/CtRows.js';
+import type { FqdnCacheRows__Output } from '../api/generated/agent/FqdnCacheRows.js';
 import type { EndpointMapRows__Output } from '../api/generated/agent/EndpointMapRows.js';
 import type { IpcacheRows__Output } from '../api/generated/agent/IpcacheRows.js';
 import type { MetricRows__Output } from '../api/generated/agent/MetricRows.js';
@@ -111,6 +112,7 @@ export interface AgentReplies {
   GetPolicyCookies: Record<number, string[]>;
   ListBpfPolicy: PolicyMapRowJson[];
   GetObserverStatus: ObserverStatus | { enabled: false; ring: { flows: number; capacity: number } };
+  ListFqdnCache: FqdnCacheRows__Output['rows'];
 }
 
 /** The rpc names of `service Agent`. */

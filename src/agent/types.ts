@@ -95,6 +95,33 @@ export interface AgentConfig {
    * enforced as their L4 part (a note at apply).
    */
   proxy?: NodeProxyConfig;
+  /**
+   * The node's DNS proxy, in the agent (DNS rules, toFQDNs learning). Absent:
+   * DNS rules are enforced as their L4 part and toFQDNs selects nothing (a note at apply).
+   */
+  dnsProxy?: DnsProxyConfig;
+  /** The node's Kafka proxy, in the agent (Kafka rules). Absent: Kafka rules are enforced as their L4 part. */
+  kafkaProxy?: KafkaProxyConfig;
+}
+
+/** The DNS proxy's options (Cilium's tofqdns-* options). */
+export interface DnsProxyConfig {
+  /** Its transparent UDP socket and TCP listener, in the node's namespace (Cilium's tofqdns-proxy-port). */
+  port: number;
+  /** Seconds a learned address is kept at least, whatever the answer's TTL (Cilium's tofqdns-min-ttl); default 0. */
+  minTtlSeconds?: number;
+  /** How long an upstream DNS server may take to answer (ms); default 5000. */
+  upstreamTimeoutMs?: number;
+  /** How often expired names are collected (ms); default 1000. */
+  gcIntervalMs?: number;
+}
+
+/** The Kafka proxy's transparent listeners, in the node's namespace. */
+export interface KafkaProxyConfig {
+  /** For ingress redirects (Kafka rules of a broker's ingress policy, at the broker's node). */
+  ingressPort: number;
+  /** For egress redirects (Kafka rules of a client's egress policy); absent: egress Kafka rules stay L4. */
+  egressPort?: number;
 }
 
 /** The agent's flow observer: the Observer gRPC API, metrics and flow history. */

@@ -73,12 +73,13 @@ export function registerLab(program: Command): void {
     .option('--bpf-policy-map-max <n>', 'policy map entries one endpoint may have (Cilium: bpf-policy-map-max)', '16384')
     .addOption(new Option('--enable-policy <mode>', 'policy enforcement: default (when a policy selects the endpoint), always, never').choices(['default', 'always', 'never']).default('default'))
     .option('--policy-audit-mode', 'let through what policy would drop, and report it as audit')
+    .option('--tofqdns-min-ttl <seconds>', 'keep addresses learned from DNS answers at least this long (Cilium: tofqdns-min-ttl)')
     .option('--hubble-event-buffer-capacity <n>', 'flows each node keeps in memory (Hubble: hubble-event-buffer-capacity); older ones are read from the flow history files', '4095')
     .option('--no-hubble', 'no flow observation on the nodes (no Observer API, flow metrics, flow history or relay); the datapath still emits events for `monitor`')
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; bpfLbMapMax: string; bpfLbAlgorithm: 'random' | 'maglev'; bpfLbMaglevTableSize: string; identityGcGrace: string; crashBackoff: string; socketLb: boolean; monitorAggregation: string; bpfPolicyMapMax: string; enablePolicy: 'default' | 'always' | 'never'; policyAuditMode?: boolean; hubbleEventBufferCapacity: string; hubble: boolean; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; bpfLbMapMax: string; bpfLbAlgorithm: 'random' | 'maglev'; bpfLbMaglevTableSize: string; identityGcGrace: string; crashBackoff: string; socketLb: boolean; monitorAggregation: string; bpfPolicyMapMax: string; enablePolicy: 'default' | 'always' | 'never'; policyAuditMode?: boolean; tofqdnsMinTtl?: string; hubbleEventBufferCapacity: string; hubble: boolean; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
@@ -103,11 +104,15 @@ export function registerLab(program: Command): void {
       if (!/^\d+$/.test(o.bpfPolicyMapMax) || policyMax < 16 || policyMax > 1_048_576) {
         throw new UsageError(`--bpf-policy-map-max ${o.bpfPolicyMapMax}: must be a whole number from 16 to 1048576`);
       }
+      const fqdnMinTtl = o.tofqdnsMinTtl === undefined ? undefined : Number(o.tofqdnsMinTtl);
+      if (o.tofqdnsMinTtl !== undefined && (!/^\d+$/.test(o.tofqdnsMinTtl) || fqdnMinTtl! > 86_400)) {
+        throw new UsageError(`--tofqdns-min-ttl ${o.tofqdnsMinTtl}: must be a whole number of seconds from 0 to 86400`);
+      }
       const ringSize = Number(o.hubbleEventBufferCapacity);
       if (!/^\d+$/.test(o.hubbleEventBufferCapacity) || ringSize < 1 || ringSize > 1_048_576) {
         throw new UsageError(`--hubble-event-buffer-capacity ${o.hubbleEventBufferCapacity}: must be a whole number from 1 to 1048576`);
       }
-      await labUp({ name, nodes, flowBufferCapacity: ringSize, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, lbMapSize: lbMax, maglevTableSize: maglevM, lbAlgorithm: o.bpfLbAlgorithm, identityGcGrace: o.identityGcGrace, crashBackoff, socketLB: o.socketLb, monitorAggregation: o.monitorAggregation, policyMapMax: policyMax, policyEnforcement: o.enablePolicy, policyAuditMode: !!o.policyAuditMode, hubble: o.hubble, quiet: !!o.quiet });
+      await labUp({ name, nodes, flowBufferCapacity: ringSize, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, lbMapSize: lbMax, maglevTableSize: maglevM, lbAlgorithm: o.bpfLbAlgorithm, identityGcGrace: o.identityGcGrace, crashBackoff, socketLB: o.socketLb, monitorAggregation: o.monitorAggregation, policyMapMax: policyMax, policyEnforcement: o.enablePolicy, policyAuditMode: !!o.policyAuditMode, ...(fqdnMinTtl !== undefined ? { fqdnMinTtl } : {}), hubble: o.hubble, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });

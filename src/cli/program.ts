@@ -14,6 +14,7 @@ import { registerOperator } from './operator.js';
 import { registerRelay } from './relay.js';
 import { registerStatus } from './status.js';
 import { registerBpf } from './bpf.js';
+import { registerFqdn } from './fqdn.js';
 import { registerProbe, registerProbes, registerServe } from './probe.js';
 import { registerMonitor } from './monitor.js';
 import { registerObserve } from './observe.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerService(program);
   registerPolicy(program);
   registerBpf(program);
+  registerFqdn(program);
   registerMonitor(program);
   registerObserve(program);
   registerAgent(program);

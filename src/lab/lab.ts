@@ -44,6 +44,8 @@ export interface LabUpOptions {
   policyEnforcement?: 'default' | 'always' | 'never';
   /** Cilium's policy-audit-mode. */
   policyAuditMode?: boolean;
+  /** Seconds a learned DNS address is kept at least (Cilium: tofqdns-min-ttl); default the agent's, 0. */
+  fqdnMinTtl?: number;
   /** How long an unused identity lives before the operator deletes it (a duration, e.g. 15s). */
   identityGcGrace?: string;
   monitorAggregation?: string;
@@ -127,6 +129,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const LAB_PROXY_INGRESS_PORT = 15001;
 /** … and its listener for egress redirects (HTTP rules of a pod's egress, at the pod's node). */
 export const LAB_PROXY_EGRESS_PORT = 15002;
+/** The agent's DNS proxy (UDP and TCP), in each node's namespace (Cilium's tofqdns-proxy-port). */
+export const LAB_DNS_PROXY_PORT = 15053;
+/** The agent's Kafka proxy: its listener for ingress redirects, and the one for egress. */
+export const LAB_KAFKA_PROXY_INGRESS_PORT = 15091;
+export const LAB_KAFKA_PROXY_EGRESS_PORT = 15092;
 /** Where each node's proxy sends its access records: UDP on the node's loopback, where the agent listens. */
 export const LAB_PROXY_ACCESSLOG_PORT = 4250;
 
@@ -306,6 +313,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         ...(opts.socketLB === false ? {} : { socketLB: { cgroup: ensureCgroup(plan.name, n.name) } }),
         lbPoolCIDR: plan.lbPoolCIDR,
         proxy,
+        // The DNS and Kafka proxies run in the agent (docs/dns.md, docs/kafka.md).
+        dnsProxy: { port: LAB_DNS_PROXY_PORT, ...(opts.fqdnMinTtl !== undefined ? { minTtlSeconds: opts.fqdnMinTtl } : {}) },
+        kafkaProxy: { ingressPort: LAB_KAFKA_PROXY_INGRESS_PORT, egressPort: LAB_KAFKA_PROXY_EGRESS_PORT },
         observer: opts.hubble === false ? { enabled: false } : {
           socket: join(ndir, 'observer.sock'),
           // Loopback of the node's namespace: reachable from the node, not from pods or the machine.

@@ -66,6 +66,10 @@ export interface KafkaBrokerOptions {
    * transparent redirection would make them.
    */
   advertise?: () => { host: string; port: number };
+  /** Where to listen (default 127.0.0.1 on a free port); a lab pod's broker listens on its own address. */
+  listen?: { host: string; port: number };
+  /** Called for each batch stored by a Produce request (a broker in a pod logs them for the test to read). */
+  onProduce?: (topic: string, partition: number, values: Buffer[]) => void;
 }
 
 /** A running test broker. */
@@ -122,9 +126,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       }
     });
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1', resolve); });
   const port = (server.address() as net.AddressInfo).port;
-  const host = '127.0.0.1';
+  const host = options.listen?.host ?? '127.0.0.1';
 
   const self = () => options.advertise?.() ?? { host, port };
   const supported = (key: number, v: number) => TEST_BROKER_APIS.some((a) => a.apiKey === key && v >= a.minVersion && v <= a.maxVersion);
@@ -191,6 +195,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
             const count = bytes.readInt32BE(23) + 1; // lastOffsetDelta + 1
             part.batches.push({ base: part.next, count, bytes });
             part.next += BigInt(count);
+            options.onProduce?.(t.name, p.partition, recordValues(bytes));
           }
           return { partition: p.partition, errorCode: 0, baseOffset: base };
         }),

@@ -19,6 +19,8 @@ import type { EndpointListItem as _agent_EndpointListItem, EndpointListItem__Out
 import type { EndpointMapRow as _agent_EndpointMapRow, EndpointMapRow__Output as _agent_EndpointMapRow__Output } from './agent/EndpointMapRow.js';
 import type { EndpointMapRows as _agent_EndpointMapRows, EndpointMapRows__Output as _agent_EndpointMapRows__Output } from './agent/EndpointMapRows.js';
 import type { EndpointPolicyRow as _agent_EndpointPolicyRow, EndpointPolicyRow__Output as _agent_EndpointPolicyRow__Output } from './agent/EndpointPolicyRow.js';
+import type { FqdnCacheRow as _agent_FqdnCacheRow, FqdnCacheRow__Output as _agent_FqdnCacheRow__Output } from './agent/FqdnCacheRow.js';
+import type { FqdnCacheRows as _agent_FqdnCacheRows, FqdnCacheRows__Output as _agent_FqdnCacheRows__Output } from './agent/FqdnCacheRows.js';
 import type { GetHealthRequest as _agent_GetHealthRequest, GetHealthRequest__Output as _agent_GetHealthRequest__Output } from './agent/GetHealthRequest.js';
 import type { GetIdentityRequest as _agent_GetIdentityRequest, GetIdentityRequest__Output as _agent_GetIdentityRequest__Output } from './agent/GetIdentityRequest.js';
 import type { GetPolicyCookiesRequest as _agent_GetPolicyCookiesRequest, GetPolicyCookiesRequest__Output as _agent_GetPolicyCookiesRequest__Output } from './agent/GetPolicyCookiesRequest.js';
@@ -121,6 +123,8 @@ export interface ProtoGrpcType {
     EndpointMapRow: MessageTypeDefinition<_agent_EndpointMapRow, _agent_EndpointMapRow__Output>
     EndpointMapRows: MessageTypeDefinition<_agent_EndpointMapRows, _agent_EndpointMapRows__Output>
     EndpointPolicyRow: MessageTypeDefinition<_agent_EndpointPolicyRow, _agent_EndpointPolicyRow__Output>
+    FqdnCacheRow: MessageTypeDefinition<_agent_FqdnCacheRow, _agent_FqdnCacheRow__Output>
+    FqdnCacheRows: MessageTypeDefinition<_agent_FqdnCacheRows, _agent_FqdnCacheRows__Output>
     GetHealthRequest: MessageTypeDefinition<_agent_GetHealthRequest, _agent_GetHealthRequest__Output>
     GetIdentityRequest: MessageTypeDefinition<_agent_GetIdentityRequest, _agent_GetIdentityRequest__Output>
     GetPolicyCookiesRequest: MessageTypeDefinition<_agent_GetPolicyCookiesRequest, _agent_GetPolicyCookiesRequest__Output>

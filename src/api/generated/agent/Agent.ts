@@ -14,6 +14,7 @@ import type { EndpointDeleteRequest as _agent_EndpointDeleteRequest, EndpointDel
 import type { EndpointDeleteResult as _agent_EndpointDeleteResult, EndpointDeleteResult__Output as _agent_EndpointDeleteResult__Output } from '../agent/EndpointDeleteResult.js';
 import type { EndpointList as _agent_EndpointList, EndpointList__Output as _agent_EndpointList__Output } from '../agent/EndpointList.js';
 import type { EndpointMapRows as _agent_EndpointMapRows, EndpointMapRows__Output as _agent_EndpointMapRows__Output } from '../agent/EndpointMapRows.js';
+import type { FqdnCacheRows as _agent_FqdnCacheRows, FqdnCacheRows__Output as _agent_FqdnCacheRows__Output } from '../agent/FqdnCacheRows.js';
 import type { GetHealthRequest as _agent_GetHealthRequest, GetHealthRequest__Output as _agent_GetHealthRequest__Output } from '../agent/GetHealthRequest.js';
 import type { GetIdentityRequest as _agent_GetIdentityRequest, GetIdentityRequest__Output as _agent_GetIdentityRequest__Output } from '../agent/GetIdentityRequest.js';
 import type { GetPolicyCookiesRequest as _agent_GetPolicyCookiesRequest, GetPolicyCookiesRequest__Output as _agent_GetPolicyCookiesRequest__Output } from '../agent/GetPolicyCookiesRequest.js';
@@ -327,6 +328,21 @@ export interface AgentClient extends grpc.Client {
   listEndpoints(argument: _agent_Empty, callback: grpc.requestCallback<_agent_EndpointList__Output>): grpc.ClientUnaryCall;
   
   /**
+   * `beeline fqdn cache list`: the names the DNS proxy learned (like `cilium fqdn cache list`).
+   */
+  ListFqdnCache(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  ListFqdnCache(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  ListFqdnCache(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  ListFqdnCache(argument: _agent_Empty, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  /**
+   * `beeline fqdn cache list`: the names the DNS proxy learned (like `cilium fqdn cache list`).
+   */
+  listFqdnCache(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  listFqdnCache(argument: _agent_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  listFqdnCache(argument: _agent_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  listFqdnCache(argument: _agent_Empty, callback: grpc.requestCallback<_agent_FqdnCacheRows__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * `beeline identity list`: every identity of the cluster, reserved ones included.
    */
   ListIdentities(argument: _agent_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agent_IdentityList__Output>): grpc.ClientUnaryCall;
@@ -515,6 +531,11 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   ListEndpoints: grpc.handleUnaryCall<_agent_Empty__Output, _agent_EndpointList>;
   
   /**
+   * `beeline fqdn cache list`: the names the DNS proxy learned (like `cilium fqdn cache list`).
+   */
+  ListFqdnCache: grpc.handleUnaryCall<_agent_Empty__Output, _agent_FqdnCacheRows>;
+  
+  /**
    * `beeline identity list`: every identity of the cluster, reserved ones included.
    */
   ListIdentities: grpc.handleUnaryCall<_agent_Empty__Output, _agent_IdentityList>;
@@ -566,6 +587,7 @@ export interface AgentDefinition extends grpc.ServiceDefinition {
   ListBpfLb: MethodDefinition<_agent_Empty, _agent_BpfLbReply, _agent_Empty__Output, _agent_BpfLbReply__Output>
   ListBpfPolicy: MethodDefinition<_agent_ListBpfPolicyRequest, _agent_PolicyMapRows, _agent_ListBpfPolicyRequest__Output, _agent_PolicyMapRows__Output>
   ListEndpoints: MethodDefinition<_agent_Empty, _agent_EndpointList, _agent_Empty__Output, _agent_EndpointList__Output>
+  ListFqdnCache: MethodDefinition<_agent_Empty, _agent_FqdnCacheRows, _agent_Empty__Output, _agent_FqdnCacheRows__Output>
   ListIdentities: MethodDefinition<_agent_Empty, _agent_IdentityList, _agent_Empty__Output, _agent_IdentityList__Output>
   ListIdentityReferences: MethodDefinition<_agent_Empty, _agent_IdentityReferenceList, _agent_Empty__Output, _agent_IdentityReferenceList__Output>
   ListNodes: MethodDefinition<_agent_Empty, _agent_RemoteNodeList, _agent_Empty__Output, _agent_RemoteNodeList__Output>

@@ -1,0 +1,155 @@
+/**
+ * The agent's side of the node's DNS proxy (Cilium's in-agent DNS proxy):
+ * it runs in the agent process, in the node's namespace, on the port the
+ * policy engine's DNS redirects name (config.dnsProxy.port):
+ *   - a transparent UDP socket and a transparent TCP listener take the
+ *     queries the datapath hands over (bpf/include/lib/proxy.h), with their
+ *     original destination (the kube-dns pod the pod's resolver asked);
+ *   - the proxy core (src/l7/dns/proxy.ts) judges each query by the DNS rules
+ *     of the endpoint's redirect for that server (src/agent/redirects.ts),
+ *     answers REFUSED or forwards it to the original destination;
+ *   - an allowed answer's addresses go into the FQDN cache (src/l7/dns/cache.ts),
+ *     and from there to the policy engine (toFQDNs) and the ipcache: the
+ *     answer is released to the pod only after both are written, so the
+ *     pod's first connection to a learned address is never dropped;
+ *   - expired names leave the cache when no connection uses their address
+ *     any more (connection-aware garbage collection, the conntrack table).
+ */
+import { createServer, type Server } from 'node:net';
+import type { FqdnCacheRow__Output } from '../api/generated/agent/FqdnCacheRow.js';
+import type { Logger } from '../common/log.js';
+import { transparentTcpListenFd, TransparentUdpSocket } from '../datapath/native/sockets.js';
+import { FqdnCache } from '../l7/dns/cache.js';
+import { dnsFlowsFromRecord } from '../l7/dns/flows.js';
+import { DnsProxy } from '../l7/dns/proxy.js';
+import { compileDnsRules, type DnsRuleMatcher } from '../l7/dns/rules.js';
+import type { Flow, FlowEnricher } from '../observer/types.js';
+import type { L7Redirect } from '../policy/index.js';
+import type { RedirectIndex } from './redirects.js';
+import type { DnsProxyConfig } from './types.js';
+
+/** What the DNS side asks of the agent. */
+export interface AgentDnsDeps {
+  log: Logger;
+  redirects: RedirectIndex;
+  /** The ipcache's identity of an address (world when unknown). */
+  identityOfIP(ip: string): number;
+  /** The local endpoint with this address. */
+  endpointByIP(ip: string): { id: number } | undefined;
+  /**
+   * The cache's names changed: hand them to the policy engine (toFQDNs) and
+   * write the policy maps and the ipcache now. Returns once the datapath has them.
+   */
+  namesChanged(names: ReadonlyMap<string, readonly string[]>): Promise<void> | void;
+  /** Destination addresses of the conntrack table's connections (the garbage collector keeps what they use). */
+  connectionDestinations(): ReadonlySet<string>;
+  /** L7 flows of DNS records (the observer's pipeline); absent: none. */
+  ingest?: (flows: Flow[]) => void;
+  enricher?: FlowEnricher;
+  nodeName: string;
+}
+
+/** The node's DNS proxy in the agent: sockets, rules, FQDN cache. */
+export class AgentDns {
+  readonly cache: FqdnCache;
+  #udp: TransparentUdpSocket | undefined;
+  #tcp: Server | undefined;
+  #proxy: DnsProxy | undefined;
+  #gcTimer: NodeJS.Timeout | undefined;
+  /** Compiled rule sets by redirect (a new redirect object is a new set). */
+  #matchers = new WeakMap<L7Redirect, DnsRuleMatcher>();
+  #namesText = '';
+
+  constructor(private readonly cfg: DnsProxyConfig, private readonly deps: AgentDnsDeps) {
+    this.cache = new FqdnCache({ minTtlSeconds: cfg.minTtlSeconds ?? 0 });
+  }
+
+  /** The proxy port DNS redirects name. */
+  get port(): number {
+    return this.cfg.port;
+  }
+
+  /** Opens the sockets and starts the garbage collector. @throws when the port cannot be bound. */
+  async start(): Promise<void> {
+    const d = this.deps;
+    this.#proxy = new DnsProxy({
+      log: d.log,
+      upstreamTimeoutMs: this.cfg.upstreamTimeoutMs ?? 5000,
+      rulesFor: (q) => {
+        const endpoint = d.endpointByIP(q.client);
+        if (!endpoint) return undefined;
+        const redirect = d.redirects.find({ endpointIp: q.client, direction: 'egress', parser: 'dns', protocol: q.protocol === 'udp' ? 17 : 6, port: q.port, peerIdentity: d.identityOfIP(q.server) });
+        if (!redirect) return undefined;
+        let matcher = this.#matchers.get(redirect);
+        if (!matcher) {
+          matcher = compileDnsRules(redirect.dns ?? []);
+          this.#matchers.set(redirect, matcher);
+        }
+        return { matcher, endpoint: { id: endpoint.id } };
+      },
+      learn: (a) => this.learn(a),
+      record: (r) => {
+        if (d.ingest && d.enricher) d.ingest(dnsFlowsFromRecord(r, { enricher: d.enricher, nodeName: d.nodeName }));
+      },
+    });
+    const udp = TransparentUdpSocket.open({ port: this.cfg.port });
+    udp.onMessage((msg, from, origDst) => this.#proxy!.handleDatagram(msg, from, origDst, (answer) => udp.send(origDst, from, answer)));
+    this.#udp = udp;
+    const tcp = createServer((sock) => this.#proxy!.handleTcp(sock, { address: sock.localAddress ?? '', port: sock.localPort ?? 0 }));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ fd: transparentTcpListenFd({ port: this.cfg.port }) }, () => resolve());
+    });
+    tcp.on('error', (e) => d.log.warn('dns proxy: tcp listener error', { error: e.message }));
+    this.#tcp = tcp;
+    this.#gcTimer = setInterval(() => this.gc(), this.cfg.gcIntervalMs ?? 1000);
+    this.#gcTimer.unref();
+    d.log.info('dns proxy listening', { port: this.cfg.port });
+  }
+
+  /** An allowed answer's addresses, for the endpoint that asked: cached, then handed to policy and ipcache. */
+  private async learn(a: { client: string; names: string[]; ips: string[]; ttl: number }): Promise<void> {
+    const ep = this.deps.endpointByIP(a.client);
+    if (!ep || a.ips.length === 0) return;
+    const now = Date.now();
+    for (const name of a.names) this.cache.add(ep.id, name, a.ips, a.ttl, now, 'lookup');
+    await this.publish();
+  }
+
+  /** Hands the cache's names on when they changed. */
+  private async publish(): Promise<void> {
+    const names = this.cache.names();
+    const text = JSON.stringify([...names].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+    if (text === this.#namesText) return;
+    this.#namesText = text;
+    await this.deps.namesChanged(names);
+  }
+
+  /** Expired names whose addresses no connection uses leave the cache (and the ipcache through the policy engine). */
+  gc(now = Date.now()): void {
+    try {
+      const inUse = this.deps.connectionDestinations();
+      const r = this.cache.gc(now, (ip) => inUse.has(ip));
+      if (r.changed) void Promise.resolve(this.publish()).catch((e) => this.deps.log.warn('fqdn gc: publishing names failed', { error: (e as Error).message }));
+    } catch (e) {
+      this.deps.log.warn('fqdn gc failed', { error: (e as Error).message });
+    }
+  }
+
+  /** `beeline fqdn cache list`. */
+  rows(now = Date.now()): FqdnCacheRow__Output[] {
+    return this.cache.rows(now);
+  }
+
+  /** Names learned for an address (flows to it show them). */
+  namesForIP(ip: string): string[] {
+    return this.cache.nameOf(ip);
+  }
+
+  stop(): void {
+    if (this.#gcTimer) clearInterval(this.#gcTimer);
+    this.#udp?.close();
+    this.#tcp?.close();
+    this.#proxy?.close();
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The test broker (./kafka-broker.ts) as a program, for a lab pod:
+ *   node dist/test/lib/kafka-broker-main.js --host <pod IP or 0.0.0.0> [--port 9092] [--advertise <host>]
+ * Prints one JSON line when listening and one per stored produce batch
+ * (`{"produced":topic,"partition":n,"values":[...]}`), so that a test reads
+ * what the broker received from the pod's log. Runs until SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { startKafkaBroker } from './kafka-broker.js';
+
+const { values: o } = parseArgs({ options: { host: { type: 'string', default: '0.0.0.0' }, port: { type: 'string', default: '9092' }, advertise: { type: 'string' } } });
+const port = Number(o.port);
+const advertiseHost = o.advertise ?? (o.host === '0.0.0.0' ? undefined : o.host);
+const out = (obj: unknown) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+const broker = await startKafkaBroker({
+  listen: { host: o.host!, port },
+  ...(advertiseHost ? { advertise: () => ({ host: advertiseHost, port }) } : {}),
+  onProduce: (topic, partition, values) => out({ produced: topic, partition, values: values.map((v) => v.toString()) }),
+});
+out({ listening: `${broker.host}:${broker.port}` });
+process.on('SIGTERM', () => void broker.close().finally(() => process.exit(0)));
