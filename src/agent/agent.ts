@@ -224,6 +224,7 @@ export class Agent {
       endpoints: { count: this.endpoints.list().length },
       nodes: { count: this.remoteNodes.size },
       ...(this.proxy ? { proxy: this.proxyStatus(this.proxy) } : {}),
+      ...(this.dns ? { dnsProxy: this.dns.status() } : {}),
     };
   }
 
@@ -356,10 +357,12 @@ export class Agent {
     this.syncIpcache();
   }
 
-  /** Destination addresses of the conntrack table's entries (what the FQDN garbage collector must keep). */
+  /** Destination addresses of the conntrack table's live entries (what the FQDN garbage collector must keep). */
   private connectionDestinations(): Set<string> {
     const out = new Set<string>();
     for (const r of this.datapath.ctEntries()) {
+      // Expired entries wait for the conntrack GC: their connections are over.
+      if (r.expiresIn <= 0) continue;
       const i = r.dst.lastIndexOf(':');
       out.add(i > 0 ? r.dst.slice(0, i) : r.dst);
     }

@@ -16,7 +16,9 @@
  *     any more (connection-aware garbage collection, the conntrack table).
  */
 import { createServer, type Server } from 'node:net';
+import type { DnsProxyStatus__Output } from '../api/generated/agent/DnsProxyStatus.js';
 import type { FqdnCacheRow__Output } from '../api/generated/agent/FqdnCacheRow.js';
+import type { Reply } from '../api/conform.js';
 import type { Logger } from '../common/log.js';
 import { transparentTcpListenFd, TransparentUdpSocket } from '../datapath/native/sockets.js';
 import { FqdnCache } from '../l7/dns/cache.js';
@@ -27,6 +29,9 @@ import type { Flow, FlowEnricher } from '../observer/types.js';
 import type { L7Redirect } from '../policy/index.js';
 import type { RedirectIndex } from './redirects.js';
 import type { DnsProxyConfig } from './types.js';
+
+/** Learning times kept for status percentiles. */
+const LEARN_SAMPLES = 4096;
 
 /** What the DNS side asks of the agent. */
 export interface AgentDnsDeps {
@@ -59,6 +64,11 @@ export class AgentDns {
   /** Compiled rule sets by redirect (a new redirect object is a new set). */
   #matchers = new WeakMap<L7Redirect, DnsRuleMatcher>();
   #namesText = '';
+  /** The newest learning times (ms), for status: a ring of LEARN_SAMPLES. */
+  #learnMs: number[] = [];
+  #learnNext = 0;
+  #learnCount = 0;
+  #learnMax = 0;
 
   constructor(private readonly cfg: DnsProxyConfig, private readonly deps: AgentDnsDeps) {
     this.cache = new FqdnCache({ minTtlSeconds: cfg.minTtlSeconds ?? 0 });
@@ -111,9 +121,36 @@ export class AgentDns {
   private async learn(a: { client: string; names: string[]; ips: string[]; ttl: number }): Promise<void> {
     const ep = this.deps.endpointByIP(a.client);
     if (!ep || a.ips.length === 0) return;
+    const t0 = performance.now();
     const now = Date.now();
     for (const name of a.names) this.cache.add(ep.id, name, a.ips, a.ttl, now, 'lookup');
     await this.publish();
+    const ms = performance.now() - t0;
+    if (this.#learnMs.length < LEARN_SAMPLES) this.#learnMs.push(ms);
+    else this.#learnMs[this.#learnNext] = ms;
+    this.#learnNext = (this.#learnNext + 1) % LEARN_SAMPLES;
+    this.#learnCount++;
+    if (ms > this.#learnMax) this.#learnMax = ms;
+  }
+
+  /** Counters for `beeline status` (the learning time: answer in → policy maps and ipcache written). */
+  status(): Reply<DnsProxyStatus__Output> {
+    const sorted = [...this.#learnMs].sort((x, y) => x - y);
+    const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
+    const st = this.#proxy?.stats();
+    const names = this.cache.names();
+    let ips = 0;
+    for (const v of names.values()) ips += v.length;
+    return {
+      port: this.cfg.port,
+      queries: st?.queries ?? 0,
+      refused: st?.refused ?? 0,
+      forwarded: st?.forwarded ?? 0,
+      errors: st?.errors ?? 0,
+      learn: { count: this.#learnCount, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: this.#learnMax },
+      names: names.size,
+      ips,
+    };
   }
 
   /** Hands the cache's names on when they changed. */

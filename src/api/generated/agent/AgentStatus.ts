@@ -2,6 +2,7 @@
 // Original file: api/agent/agent.proto
 
 import type { Health as _agent_Health, Health__Output as _agent_Health__Output } from '../agent/Health.js';
+import type { DnsProxyStatus as _agent_DnsProxyStatus, DnsProxyStatus__Output as _agent_DnsProxyStatus__Output } from '../agent/DnsProxyStatus.js';
 import type { AttachmentStatus as _agent_AttachmentStatus, AttachmentStatus__Output as _agent_AttachmentStatus__Output } from '../agent/AttachmentStatus.js';
 import type { MapStatus as _agent_MapStatus, MapStatus__Output as _agent_MapStatus__Output } from '../agent/MapStatus.js';
 
@@ -197,7 +198,12 @@ export interface AgentStatus {
    * Absent: the agent has no L7 proxy configured.
    */
   'proxy'?: (_agent_AgentStatus_Proxy | null);
+  /**
+   * The DNS proxy in this agent (DNS rules, toFQDNs); absent: not configured.
+   */
+  'dnsProxy'?: (_agent_DnsProxyStatus | null);
   '_proxy'?: "proxy";
+  '_dnsProxy'?: "dnsProxy";
 }
 
 export interface AgentStatus__Output {
@@ -228,5 +234,10 @@ export interface AgentStatus__Output {
    * Absent: the agent has no L7 proxy configured.
    */
   'proxy'?: (_agent_AgentStatus_Proxy__Output | null);
+  /**
+   * The DNS proxy in this agent (DNS rules, toFQDNs); absent: not configured.
+   */
+  'dnsProxy'?: (_agent_DnsProxyStatus__Output | null);
   '_proxy'?: "proxy";
+  '_dnsProxy'?: "dnsProxy";
 }
