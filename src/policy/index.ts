@@ -98,8 +98,8 @@ export {
   DROP_POLICY, DROP_POLICY_DENY, type LookupResult, type MatchType,
 } from './lookup.js';
 export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
-export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy, type CompileOptions } from './rules.js';
-export { computeRedirects, keyCovers, type L7Result } from './l7.js';
+export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy, type CompileOptions, type L7Rules } from './rules.js';
+export { computeRedirects, compareRedirects, keyCovers, parserProxyPort, type L7Result } from './l7.js';
 export {
   parseProxyVisibility, podProxyVisibility, visibilityAnnotationOf, PROXY_VISIBILITY_ANNOTATION, PROXY_VISIBILITY_ANNOTATION_ALIAS, type ProxyVisibility,
 } from './visibility.js';
