@@ -178,6 +178,8 @@ export function computeRedirects(
       });
     }
   }
+  // Walk order differs between the from-scratch and the incremental computation: a stable order.
+  problems.sort((a, b) => cmpText(a.policy, b.policy) || cmpText(a.path, b.path) || cmpText(a.message, b.message));
   // 3. The allow contributions that overlap a redirect key (the only ones a source can come from).
   const contribs: Record<Direction, Map<number, Contrib[]>> = { ingress: new Map(), egress: new Map() };
   walk((dir, id, k, origin, rules) => {
