@@ -1,6 +1,7 @@
 /**
  * The policy repository: accepted policies, identities, CIDR identities,
- * Services and peers' named ports in; per-endpoint policy map entries out.
+ * Services, peers' named ports and learned DNS names (toFQDNs) in;
+ * per-endpoint policy map entries out.
  * Pure and synchronous (no I/O, no timers): the agent feeds it changes and
  * asks for the endpoints a change affects.
  *
@@ -20,10 +21,11 @@
  *      specific entry per identity (identity-0 denies need nothing: the
  *      datapath checks both lookups for deny first);
  *   5. with proxyPorts: L7 redirects over the resolved entries (l7.ts):
- *      proxy ports on the allows of ports with HTTP rules, materialised
- *      redirect entries for peers allowed there by broader entries, and
- *      EndpointPolicy.l7. updateEndpoint keeps them as an overlay over the
- *      resolved entries (recomputed when a rule has HTTP rules, or had).
+ *      proxy ports on the allows of ports with HTTP, DNS or Kafka rules,
+ *      materialised redirect entries for peers allowed there by broader
+ *      entries, denies where two parsers meet on a port (with an error),
+ *      and EndpointPolicy.l7. updateEndpoint keeps them as an overlay over
+ *      the resolved entries (recomputed when a rule has L7 rules, or had).
  *      The endpoint's proxy-visibility ports are redirect ports too
  *      (visibility.ts); with them, a direction no rule enforces is enforced
  *      with default allow (origin visibility-annotation) in step 1.
@@ -821,6 +823,8 @@ export class PolicyRepository {
    *  - an identity added, changed or deleted: only the selecting rules with a
    *    peer selector whose selection changed (the selector cache says which),
    *    a `cluster` entity (pod identities) or a toServices peer;
+   *  - learned DNS names changed (setFqdnNames): only the selecting rules
+   *    with a toFQDNs peer that selects one of the changed names;
    *  - the endpoint's labels, identity, namespace or named ports, the
    *    options, CIDR identities, CIDR groups or identities replaced whole:
    *    every rule again (the diff still writes only what differs).

@@ -171,12 +171,11 @@ export interface PolicyOptions {
   /** Allow ingress from the local host (identity 1) when ingress is enforced. Default true. */
   allowLocalhost?: boolean;
   /**
-   * The node proxy's HTTP listener port per direction (1..65535). Given:
-   * `rules.http` is enforced by redirecting the allowed traffic of its port
-   * to the proxy (entries with proxyPort, EndpointPolicy.l7). Absent: HTTP
-   * rules are enforced as their L4 part (with a note), no redirects. A
-   * direction without a port (an agent whose proxy has no listener for it)
-   * keeps that direction's HTTP rules as their L4 part, with the note.
+   * The node proxy's listener ports (ProxyPorts). A parser with a port has
+   * its rules enforced by redirecting the allowed traffic of their ports to
+   * the proxy (entries with proxyPort, EndpointPolicy.l7); a parser (or
+   * direction) without one keeps its rules as their L4 part, with a note.
+   * Absent: no redirects at all.
    */
   proxyPorts?: ProxyPorts;
 }
