@@ -486,7 +486,7 @@ export class PolicyRepository {
   /** CIDR identities by prefix text (the /32s toFQDNs peers select). */
   private cidrByText = new Map<string, number>();
   /** The identities each toFQDNs matcher selects now; cleared when names or CIDR identities change. */
-  private readonly fqdnCache = new Map<FqdnSelectorMatcher, number[]>();
+  private fqdnCache = new WeakMap<FqdnSelectorMatcher, number[]>();
   /** updateEndpoint's state per endpoint id, and the changes it replays. */
   private readonly states = new Map<number, EndpointState>();
   private readonly log: Change[] = [];
@@ -621,7 +621,7 @@ export class PolicyRepository {
     this.cidrIds.sort((a, b) => a.cidr.base - b.cidr.base || a.cidr.prefix - b.cidr.prefix);
     this.cidrByText = new Map(this.cidrIds.map((c) => [c.cidr.text, c.id]));
     this.cidrCache.clear();
-    this.fqdnCache.clear();
+    this.fqdnCache = new WeakMap();
     this.record({ t: 'all' });
   }
 
@@ -677,7 +677,7 @@ export class PolicyRepository {
     for (const n of this.fqdnNames.keys()) if (!next.has(n)) changed.push(n);
     this.fqdnNames = next;
     if (changed.length === 0) return [];
-    this.fqdnCache.clear();
+    this.fqdnCache = new WeakMap();
     changed.sort();
     this.record({ t: 'fqdn', names: changed });
     return changed;
