@@ -662,7 +662,8 @@ export class PolicyRepository {
    * addresses of the names it matches (requiredPrefixes lists them, so the
    * agent allocates them as for toCIDR). Incremental: only the rules whose
    * toFQDNs select a name whose addresses changed are recomputed. Returns
-   * the names that changed (added, removed or other addresses).
+   * the names that changed (added, removed or other addresses). Addresses
+   * other than IPv4 ones are dropped (the datapath is IPv4).
    */
   setFqdnNames(names: ReadonlyMap<string, readonly string[]>): string[] {
     const next = new Map<string, readonly string[]>();
