@@ -866,16 +866,16 @@ function redirectKey(ipv4: string, r: L7Redirect): string {
   return `${ipv4} ${JSON.stringify(r)}`;
 }
 
-/** Same direction and peer, and port ranges that share a port: the proxy cannot hold both. */
+/** Same direction, peer and protocol, and port ranges that share a port: the proxy cannot hold both. */
 function overlaps(a: L7Redirect, b: L7Redirect): boolean {
-  if (a.direction !== b.direction || a.identity !== b.identity) return false;
+  if (a.direction !== b.direction || a.identity !== b.identity || a.protocol !== b.protocol) return false;
   const end = (r: L7Redirect) => r.port + (1 << (16 - r.portPrefixLen));
   return a.port < end(b) && b.port < end(a);
 }
 
-/** The engine's order of L7 redirects: direction, port, portPrefixLen, identity. */
+/** The engine's order of L7 redirects: direction, port, portPrefixLen, identity, protocol. */
 function compareRedirects(a: L7Redirect, b: L7Redirect): number {
-  return a.direction.localeCompare(b.direction) || a.port - b.port || a.portPrefixLen - b.portPrefixLen || a.identity - b.identity;
+  return a.direction.localeCompare(b.direction) || a.port - b.port || a.portPrefixLen - b.portPrefixLen || a.identity - b.identity || a.protocol - b.protocol;
 }
 
 function emptyPolicy(): EndpointPolicy {

@@ -137,7 +137,7 @@ test('NodeProxy against HAProxy 2.6: acknowledged after the new worker is up; id
 });
 
 function redirect(port: number, identity: number, method: string, path: string): L7Redirect {
-  return { direction: 'ingress', port, portPrefixLen: 16, identity, parser: 'http', proxyPort: port, http: [{ origin: { kind: 'CiliumNetworkPolicy', namespace: 'default', name: 'p' }, rules: [{ method, path }] }] };
+  return { direction: 'ingress', port, portPrefixLen: 16, identity, protocol: 6, parser: 'http', proxyPort: port, http: [{ origin: { kind: 'CiliumNetworkPolicy', namespace: 'default', name: 'p' }, rules: [{ method, path }] }] };
 }
 
 function httpServer(): Promise<Server> {

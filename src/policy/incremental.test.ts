@@ -50,7 +50,15 @@ function podLabelSet(r: R): { ns: string; labels: Record<string, string>; set: L
 let withHttp = false;
 const HTTP_RULES = [{}, { method: 'GET' }, { method: 'POST', path: '/v1/.*' }, { headers: ['X-Ok'] }];
 
-function ciliumPorts(r: R, deny = false): unknown[] {
+const KAFKA_RULES = [{ role: 'produce', topic: 't1' }, { apiKey: 'fetch' }, { topic: 't2' }];
+const DNS_RULES = [{ matchPattern: '*' }, { matchName: 'a.test' }, { matchPattern: '*.b.test' }];
+
+function ciliumPorts(r: R, deny = false, dir: 'ingress' | 'egress' = 'ingress'): unknown[] {
+  if (withHttp && !deny && r() < 0.12) {
+    // Kafka rules on a TCP port where HTTP rules may be too (a parser conflict), or DNS rules on 53 (egress).
+    if (dir === 'egress' && r() < 0.5) return [{ ports: [{ port: '53', protocol: pick(r, ['UDP', 'TCP', 'ANY']) }], rules: { dns: some(r, DNS_RULES).concat([pick(r, DNS_RULES)]) } }];
+    return [{ ports: [{ port: String(8000 + Math.floor(r() * 8)), protocol: 'TCP' }], rules: { kafka: some(r, KAFKA_RULES).concat([pick(r, KAFKA_RULES)]) } }];
+  }
   if (withHttp && !deny && r() < 0.35) {
     // A TCP port (or range) with HTTP rules; sometimes a second plain port rule beside it.
     const p = 8000 + Math.floor(r() * 8);
@@ -79,8 +87,9 @@ function ciliumItem(r: R, dir: 'ingress' | 'egress', deny: boolean): Record<stri
   else if (k < 0.6) it[`${pre}CIDRSet`] = [pick(r, [{ cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] }, { cidr: '0.0.0.0/0' }, { cidrGroupRef: 'grp1' }])];
   else if (k < 0.65) it[`${pre}CIDR`] = [pick(r, ['8.8.8.8/32', '192.168.0.0/16'])];
   else if (k < 0.72 && dir === 'egress' && !deny) it.toServices = [pick(r, [{ k8sService: { serviceName: 'svc1', namespace: 'ns1' } }, { k8sService: { serviceName: 'ext' } }, { k8sServiceSelector: { selector: { matchLabels: { kind: 'db' } } } }])];
+  else if (k < 0.8 && dir === 'egress' && !deny) it.toFQDNs = [pick(r, [{ matchName: 'a.test' }, { matchPattern: '*.b.test' }, { matchPattern: '*' }])];
   if (dir === 'ingress' && !deny && r() < 0.1) it.icmps = [{ fields: [{ type: pick(r, [0, 8]) }] }];
-  const ports = ciliumPorts(r, deny).map((p) => (deny ? { ports: (p as { ports: { port: string }[] }).ports.filter((x) => x.port !== 'web') } : p));
+  const ports = ciliumPorts(r, deny, dir).map((p) => (deny ? { ports: (p as { ports: { port: string }[] }).ports.filter((x) => x.port !== 'web') } : p));
   if (ports.length) it.toPorts = ports;
   return it;
 }
@@ -121,7 +130,12 @@ function policy(r: R, i: number): unknown {
 
 const namedPorts = (r: R): NamedPort[] => some(r, [{ name: 'web', port: 8004, protocol: 'TCP' as const }, { name: 'web', port: 8006, protocol: 'UDP' as const }, { name: 'dns', port: 53, protocol: 'UDP' as const }]);
 
-const PROXY_PORTS = [{ ingress: 15001, egress: 15002 }, { ingress: 16001, egress: 16002 }];
+const PROXY_PORTS = [{ ingress: 15001, egress: 15002, dns: 15053, kafka: { ingress: 15090, egress: 15091 } }, { ingress: 16001, egress: 16002 }];
+/** Learned names: addresses with CIDR identities (10.0.0.5/32, 8.8.8.8/32), one inside a broader one only (10.1.2.3), one without. */
+const FQDN_NAMES: [string, string[]][] = [['a.test.', ['10.0.0.5']], ['x.b.test.', ['8.8.8.8', '10.1.2.3']], ['c.test.', ['192.168.1.7']], ['y.b.test.', ['10.0.0.5', '172.16.0.1']]];
+
+/** What the L7 run saw besides HTTP: redirects per parser, endpoints with a parser conflict, toFQDNs peers that selected a learned /32. */
+const seen = { dns: 0, kafka: 0, conflicts: 0, fqdn: 0 };
 
 function randomSequences(http: boolean): { steps: number; entriesSeen: number; diffsApplied: number; redirects: number } {
   const r = mulberry32(http ? 0x17a7e : 0x1ec5e1);
@@ -174,6 +188,9 @@ function randomSequences(http: boolean): { steps: number; entriesSeen: number; d
       entriesSeen += want.entries.length;
       if (twin) checkRedirects(want, twin.computeEndpoint(ep), [0, ...ids.keys()], `${where}: endpoint ${ep.id}`);
       redirects += want.l7.length;
+      for (const x of want.l7) if (x.parser !== 'http') seen[x.parser]++;
+      if (want.errors.some((e) => e.message.includes('one L7 parser'))) seen.conflicts++;
+      if (want.entries.some((e) => e.direction === 'egress' && (e.identity === CIDR_ID(1) || e.identity === CIDR_ID(4)) && e.protocol !== 0 && e.verdict === 'allow')) seen.fqdn++;
     };
     for (let step = 0; step < 60; step++) {
       const k = r();
@@ -232,7 +249,11 @@ function randomSequences(http: boolean): { steps: number; entriesSeen: number; d
         what = 'peer named ports';
         const ports = [...ids.keys()].filter((x) => x >= 300 && x < 1000 && r() < 0.4).map((x): [number, NamedPort[]] => [x, namedPorts(r)]);
         each((x) => x.setPeerNamedPorts(ports));
-      } else if (k < 0.93) {
+      } else if (k < 0.92) {
+        what = 'FQDN names';
+        const names = new Map(some(r, FQDN_NAMES));
+        each((x) => x.setFqdnNames(names));
+      } else if (k < 0.94) {
         what = 'options';
         const o = { enforcement: pick(r, ['default', 'default', 'always', 'never'] as const), allowLocalhost: r() < 0.7 };
         each((x) => x.setOptions(o));
@@ -248,27 +269,39 @@ function randomSequences(http: boolean): { steps: number; entriesSeen: number; d
   return { steps, entriesSeen, diffsApplied, redirects };
 }
 
-/** Redirects keep every verdict of the twin (no proxy), and every allowed TCP packet to a redirected port meets an entry with its proxy port. */
+/**
+ * Redirects keep every verdict of the twin (no proxy) but where two parsers
+ * meet on a port of the direction (then only narrower: denied, with the
+ * endpoint's error), and every allowed TCP or UDP packet to a redirected port
+ * meets an entry with its proxy port.
+ */
 function checkRedirects(pol: EndpointPolicy, plain: EndpointPolicy, peers: number[], where: string): void {
   const ports = [53, 80, ...Array.from({ length: 16 }, (_, i) => 7998 + i)];
   for (const dir of ['ingress', 'egress'] as const) {
     const enforced = dir === 'ingress' ? pol.ingressEnforced : pol.egressEnforced;
+    const conflict = pol.errors.some((e) => e.severity === 'error' && e.message.startsWith(`Forbidden: ${dir} `) && e.message.includes('one L7 parser'));
     for (const peer of peers) for (const port of ports) for (const proto of [6, 17]) {
       const a = lookupPolicy(pol.entries, dir, peer, proto, port, enforced);
       // The twin has no proxy: a visibility annotation leaves its ingress unenforced (enforced with default allow here).
       const b = lookupPolicy(plain.entries, dir, peer, proto, port, dir === 'ingress' ? plain.ingressEnforced : plain.egressEnforced);
-      assert.deepEqual([a.allowed, a.dropReason], [b.allowed, b.dropReason], `${where}: ${dir} ${peer} ${proto}/${port}: a redirect changed the verdict`);
-      const redirected = proto === 6 && pol.l7.some((x) => x.direction === dir && keyCovers({ protocol: 6, port: x.port, portPrefixLen: x.portPrefixLen }, { protocol: 6, port, portPrefixLen: 16 }));
+      if (conflict && !a.allowed && b.allowed) assert.equal(a.dropReason, 181, `${where}: ${dir} ${peer} ${proto}/${port}: a parser conflict denies`);
+      else assert.deepEqual([a.allowed, a.dropReason], [b.allowed, b.dropReason], `${where}: ${dir} ${peer} ${proto}/${port}: a redirect changed the verdict`);
+      const redirected = pol.l7.some((x) => x.direction === dir && keyCovers({ protocol: x.protocol, port: x.port, portPrefixLen: x.portPrefixLen }, { protocol: proto, port, portPrefixLen: 16 }));
       if (a.allowed && a.entry) assert.equal(a.entry.proxyPort !== 0, redirected, `${where}: ${dir} ${peer} ${proto}/${port}: ${redirected ? 'bypasses the proxy' : 'redirected without L7 rules'}`);
     }
   }
   // One redirect per entry with a proxy port, and the other way round.
   assert.deepEqual(
     pol.entries.filter((e) => e.proxyPort).map((e) => `${entryKey(e)}@${e.proxyPort}`).sort(),
-    pol.l7.map((x) => `${entryKey({ direction: x.direction, identity: x.identity, protocol: 6, port: x.port, portPrefixLen: x.portPrefixLen })}@${x.proxyPort}`).sort(),
+    pol.l7.map((x) => `${entryKey({ direction: x.direction, identity: x.identity, protocol: x.protocol, port: x.port, portPrefixLen: x.portPrefixLen })}@${x.proxyPort}`).sort(),
     `${where}: entries with a proxy port and redirects`,
   );
-  for (const x of pol.l7) assert.ok(x.http.length > 0, `${where}: a redirect without sources`);
+  for (const x of pol.l7) {
+    const sources = x.parser === 'http' ? x.http : x.parser === 'dns' ? x.dns : x.kafka;
+    assert.ok(sources && sources.length > 0, `${where}: a redirect without sources`);
+    if (x.parser !== 'http') assert.deepEqual(x.http, [], `${where}: a ${x.parser} redirect with HTTP sources`);
+    assert.ok(x.protocol === 6 || (x.parser === 'dns' && x.protocol === 17), `${where}: a ${x.parser} redirect on protocol ${x.protocol}`);
+  }
 }
 
 test('updateEndpoint equals computeEndpoint from scratch over random sequences of changes, and its diffs rebuild the map', () => {
@@ -279,6 +312,7 @@ test('updateEndpoint equals computeEndpoint from scratch over random sequences o
 test('with proxy ports and HTTP rules: updateEndpoint equals computeEndpoint (l7 included), redirects keep verdicts and nothing bypasses the proxy', () => {
   const { steps, entriesSeen, diffsApplied, redirects } = randomSequences(true);
   assert.ok(steps >= 2400 && entriesSeen > 20000 && diffsApplied > 5000 && redirects > 2000, `coverage: ${steps} steps, ${entriesSeen} entries compared, ${diffsApplied} diff entries, ${redirects} redirects`);
+  assert.ok(seen.dns > 50 && seen.kafka > 50 && seen.conflicts > 10 && seen.fqdn > 10, `coverage: ${JSON.stringify(seen)}`);
 });
 
 test('updateEndpoint: one policy change over a big policy writes only what differs', () => {

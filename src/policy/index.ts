@@ -49,18 +49,28 @@
  *    same or broader protocol/port prefix is emitted as deny (materialised
  *    because the trie returns one entry per identity); across identity 0 and
  *    a specific identity the lookup checks both.
- *  - L7 rules. Without PolicyOptions.proxyPorts, all are accepted and
- *    enforced as their L4 part (a 'note' problem). With them, `rules.http`
- *    is enforced by the node proxy (l7.ts): on a TCP port (or endPort range)
- *    where a selecting allow rule has HTTP rules, every allow entry of that
- *    direction redirects (proxyPort = the direction's listener), peers
- *    reaching the port through broader allows (L3-only, all TCP ports, any
- *    identity) get a materialised redirect entry of their own, denies win;
- *    EndpointPolicy.l7 lists, per (direction, port, peer identity), the
- *    HTTP rule sources the proxy ORs per request (`rules: []` for a policy
- *    allowing the port without HTTP rules; a peer's own redirect includes
- *    the identity-0 sources). kafka, dns, l7proto, and http beside
- *    TLS/listener settings, stay L4 with the note.
+ *  - L7 rules. Each parser needs its listener in PolicyOptions.proxyPorts
+ *    (`ingress`/`egress`: HTTP; `dns`: DNS, egress only; `kafka.ingress`/
+ *    `kafka.egress`: Kafka); without it that parser's rules are accepted and
+ *    enforced as their L4 part (a 'note' problem). With it, the node proxy
+ *    enforces them (l7.ts): on a port (or endPort range; not for DNS) where
+ *    a selecting allow rule has that parser's rules, HTTP and Kafka on TCP,
+ *    DNS on each of UDP and TCP the port rule names (ANY: both; SCTP is then
+ *    not allowed, with a note), every allow entry of that direction and
+ *    protocol redirects (proxyPort = the parser's listener; DNS over UDP and
+ *    TCP share one), peers reaching the port through broader allows (L3-only,
+ *    all ports of the protocol, any identity) get a materialised redirect
+ *    entry of their own, denies win; EndpointPolicy.l7 lists, per
+ *    (direction, port, peer identity, protocol), the parser and its rule
+ *    sources the proxy ORs per request/query (`rules: []` for a policy
+ *    allowing the port without such rules; a peer's own redirect includes
+ *    the identity-0 sources). Two parsers on one port of one endpoint
+ *    (overlapping keys of one direction): Cilium refuses the endpoint's
+ *    policy; here an error in EndpointPolicy.errors and every peer allowed
+ *    there gets a deny entry on those keys (never widened). Two kinds of L7
+ *    rules in one port rule are a policy error (Cilium's L7Rules.sanitize).
+ *    l7proto, and L7 rules beside TLS/listener settings, stay L4 with the
+ *    note.
  *  - L7 visibility without enforcement (EndpointInfo.visibility, the
  *    proxy-visibility annotation, visibility.ts): each of its HTTP ports is
  *    a redirect port of its direction as if a rule had HTTP rules there,
@@ -73,9 +83,17 @@
  *    drops nothing. Needs the direction's proxy port; without it (or with
  *    enforcement 'never') that part is not honoured and says so in
  *    EndpointPolicy.errors.
- *  - nodeSelector rules, toFQDNs, to/fromNodes, groups select nothing
- *    (warnings); fromRequires, authentication and unsupported peers in deny
- *    rules are errors. A policy with an error is rejected whole and its
+ *  - toFQDNs (allow rules only) selects the CIDR identities of exactly the
+ *    /32s of the addresses learned for the names it matches (matchName /
+ *    matchPattern, compileFqdnSelectors): the agent feeds the DNS proxy's
+ *    allowed answers through setFqdnNames, requiredPrefixes() then lists
+ *    those /32s so the agent allocates their identities, and fqdnSelected()
+ *    tells the DNS proxy whether an answer must wait for the datapath.
+ *    toPorts beside toFQDNs keep their ports. Not broader CIDR identities
+ *    that contain the addresses (those are toCIDR's).
+ *  - nodeSelector rules, to/fromNodes, groups select nothing (warnings);
+ *    fromRequires, authentication, toFQDNs and other unsupported peers in
+ *    deny rules are errors. A policy with an error is rejected whole and its
  *    previous version stays in force.
  *
  * Incremental use (agent): PolicyRepository keeps policies, identities (with
@@ -88,7 +106,9 @@
  * since then, equal to computeEndpoint's result (incremental.test.ts);
  * diffEntries(old, new) the writes between two entry lists;
  * endpointsAffectedBy(key, eps) which endpoints a policy change touches;
- * requiredPrefixes() which CIDR identities to allocate. tracePolicy runs computeEndpoint + lookupPolicy for
+ * requiredPrefixes() which CIDR identities to allocate; setFqdnNames(names)
+ * the learned DNS names (only the rules whose toFQDNs select a changed name
+ * are recomputed) and fqdnSelected(name) whether toFQDNs selects a name. tracePolicy runs computeEndpoint + lookupPolicy for
  * one packet, egress at the source and ingress at the destination.
  */
 export * from './types.js';
@@ -98,8 +118,8 @@ export {
   DROP_POLICY, DROP_POLICY_DENY, type LookupResult, type MatchType,
 } from './lookup.js';
 export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
-export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy, type CompileOptions } from './rules.js';
-export { computeRedirects, keyCovers, type L7Result } from './l7.js';
+export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy, type CompileOptions, type L7Rules } from './rules.js';
+export { computeRedirects, compareRedirects, keyCovers, parserProxyPort, type L7Result } from './l7.js';
 export {
   parseProxyVisibility, podProxyVisibility, visibilityAnnotationOf, PROXY_VISIBILITY_ANNOTATION, PROXY_VISIBILITY_ANNOTATION_ALIAS, type ProxyVisibility,
 } from './visibility.js';

@@ -75,7 +75,7 @@ test('Star Wars rule1: the empire peers reach the deathstar on TCP/80 through th
     const e = find(pol, 'ingress', id, TCP, 80);
     assert.deepEqual([e?.verdict, e?.proxyPort], ['allow', PROXY.ingress], `identity ${id}`);
     assert.equal(decide(pol, 'ingress', id, TCP, 80).entry, e, 'the datapath decides with the redirecting entry');
-    assert.deepEqual(redirect(pol, 'ingress', id, 80), { direction: 'ingress', port: 80, portPrefixLen: 16, identity: id, parser: 'http', proxyPort: PROXY.ingress, http: [{ origin: RULE1, rules: [LANDING] }] });
+    assert.deepEqual(redirect(pol, 'ingress', id, 80), { direction: 'ingress', port: 80, portPrefixLen: 16, identity: id, protocol: 6, parser: 'http', proxyPort: PROXY.ingress, http: [{ origin: RULE1, rules: [LANDING] }] });
   }
   // The xwing is not allowed at all: default deny, no redirect.
   assert.equal(decide(pol, 'ingress', ID.xwing, TCP, 80).allowed, false);
@@ -92,7 +92,7 @@ test('Star Wars rule1: the empire peers reach the deathstar on TCP/80 through th
 test('without proxyPorts nothing changes: no redirects, the note stays', () => {
   const r = repo([], {});
   const problems = r.upsertPolicy(rule1());
-  assert.deepEqual(problems.map((p) => [p.severity, p.path, p.message]), [['note', 'spec.ingress[0].toPorts[0].rules', 'L7 http rules are enforced as their L4 part (no L7 proxy yet)']]);
+  assert.deepEqual(problems.map((p) => [p.severity, p.path, p.message]), [['note', 'spec.ingress[0].toPorts[0].rules', 'L7 http rules are enforced as their L4 part (this node has no L7 proxy)']]);
   const pol = r.computeEndpoint(DEATHSTAR);
   assert.deepEqual(pol.l7, []);
   assert.ok(pol.entries.every((e) => e.proxyPort === 0));
@@ -157,7 +157,7 @@ test('egress http rules give egress redirects to the egress listener', () => {
   });
   const pol = repo([out]).computeEndpoint(TIEFIGHTER);
   assert.equal(pol.ingressEnforced, false);
-  assert.deepEqual(pol.l7, [{ direction: 'egress', port: 80, portPrefixLen: 16, identity: ID.deathstar, parser: 'http', proxyPort: PROXY.egress, http: [{ origin: origin('tie-out'), rules: [{ method: 'GET', path: '/v1/.*' }] }] }]);
+  assert.deepEqual(pol.l7, [{ direction: 'egress', port: 80, portPrefixLen: 16, identity: ID.deathstar, protocol: 6, parser: 'http', proxyPort: PROXY.egress, http: [{ origin: origin('tie-out'), rules: [{ method: 'GET', path: '/v1/.*' }] }] }]);
   assert.equal(decide(pol, 'egress', ID.deathstar, TCP, 80).entry!.proxyPort, PROXY.egress);
   assertConsistent(pol);
 });
@@ -184,12 +184,12 @@ test('an endPort range with http rules redirects the range (as its aligned prefi
 test('what stays as today: kafka keeps the note; http with TLS settings keeps its note and is not redirected', () => {
   const r = repo([]);
   const kafka = r.upsertPolicy(cnp('empire', 'kafka', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '9092', protocol: 'TCP' }], rules: { kafka: [{ topic: 'x' }] } }] }] }));
-  assert.deepEqual(kafka.map((p) => p.message), ['L7 kafka rules are enforced as their L4 part (no L7 proxy yet)']);
+  assert.deepEqual(kafka.map((p) => p.message), ["L7 kafka rules are enforced as their L4 part (this node's proxy has no Kafka listener for ingress)"]);
   const tls = r.upsertPolicy(cnp('empire', 'tls', {
     endpointSelector: { matchLabels: { class: 'deathstar' } },
     ingress: [{ toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], serverNames: ['deathstar.empire'], terminatingTLS: { secret: { name: 's' } }, rules: { http: [{ method: 'GET' }] } }] }],
   }));
-  assert.deepEqual(tls.map((p) => p.message).sort(), ['L7 http rules are enforced as their L4 part (no L7 proxy yet)', 'TLS and listener settings are not enforced (no L7 proxy yet)']);
+  assert.deepEqual(tls.map((p) => p.message).sort(), ['L7 http rules are enforced as their L4 part (TLS and listener settings are not enforced)', 'TLS and listener settings are not enforced (the node proxy does not terminate or originate TLS)']);
   const pol = r.computeEndpoint(DEATHSTAR);
   assert.deepEqual(pol.l7, []);
   // headerMatches with mismatch actions and secrets are kept as written for the proxy to judge.

@@ -4,7 +4,9 @@
  * straightforward reference evaluator that reads the policy objects directly
  * (no map entries, no engine code). Deny-vs-allow overlaps across identities
  * and port prefixes are generated on purpose, so dropping deny
- * materialisation (or getting prefixes wrong) makes this fail.
+ * materialisation (or getting prefixes wrong) makes this fail. Egress
+ * items may have a toFQDNs peer, which selects exactly the /32 CIDR identity
+ * of the learned name it matches (not the /16 around it).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,7 +32,13 @@ const CIDR_IDS: { prefix: string; id: number; inRule: boolean }[] = [
   { prefix: '10.2.0.0/16', id: (1 << 24) | 1, inRule: true },
   { prefix: '10.1.2.0/24', id: (1 << 24) | 2, inRule: false },
   { prefix: '192.168.0.0/16', id: (1 << 24) | 3, inRule: false },
+  // The /32s of the learned names below (toFQDNs selects these, not the /16 around the first).
+  { prefix: '10.2.3.4/32', id: (1 << 24) | 4, inRule: true },
+  { prefix: '192.168.7.7/32', id: (1 << 24) | 5, inRule: false },
 ];
+/** Learned DNS names (setFqdnNames): toFQDNs `*.a.test` selects the first only. */
+const FQDN_NAMES = new Map([['x.a.test.', ['10.2.3.4']], ['y.b.test.', ['192.168.7.7']]]);
+const FQDN_ID = (1 << 24) | 4;
 const RESERVED = RESERVED_IDENTITIES.map((i) => i.id);
 const ALL_IDS = [...RESERVED, ...PODS.map((p) => p.id), ...CIDR_IDS.map((c) => c.id)];
 const IDENTITIES: [number, LabelSet][] = [
@@ -47,7 +55,7 @@ const EP: EndpointInfo = { id: 7, identity: EP_POD.id, labels: IDENTITIES.find((
 
 type Sel = Record<string, never> | { matchLabels: { app: string } } | { matchExpressions: [{ key: 'tier'; operator: 'NotIn'; values: string[] }] };
 type PortSpec = { port?: string; endPort?: number; protocol?: 'TCP' | 'UDP' | 'ANY' };
-interface Item { endpoints?: Sel[]; entities?: string[]; cidrSet?: boolean; ports?: PortSpec[] }
+interface Item { endpoints?: Sel[]; entities?: string[]; cidrSet?: boolean; fqdn?: boolean; ports?: PortSpec[] }
 interface Rule { subject: Sel; edd?: boolean; sections: Partial<Record<'ingress' | 'ingressDeny' | 'egress' | 'egressDeny', Item[]>> }
 
 function gen(r: () => number): Rule[] {
@@ -61,18 +69,19 @@ function gen(r: () => number): Rule[] {
     const p = 7998 + Math.floor(r() * 20);
     return kind < 0.6 ? { port: String(p), protocol } : { port: String(p), endPort: p + Math.floor(r() * 12), protocol };
   };
-  const item = (): Item => {
+  const item = (section: string): Item => {
     const it: Item = {};
     const peers = r();
     if (peers < 0.3) it.endpoints = [sel()];
     else if (peers < 0.5) it.entities = [pick(['world', 'cluster', 'all', 'host'])];
     else if (peers < 0.6) it.cidrSet = true;
+    else if (peers < 0.68 && section === 'egress') it.fqdn = true;
     if (r() < 0.6) it.ports = Array.from({ length: 1 + Math.floor(r() * 2) }, port);
     return it;
   };
   return Array.from({ length: 1 + Math.floor(r() * 3) }, () => {
     const sections: Rule['sections'] = {};
-    for (const s of ['ingress', 'ingressDeny', 'egress', 'egressDeny'] as const) if (r() < 0.45) sections[s] = Array.from({ length: Math.floor(r() * 3) }, item);
+    for (const s of ['ingress', 'ingressDeny', 'egress', 'egressDeny'] as const) if (r() < 0.45) sections[s] = Array.from({ length: Math.floor(r() * 3) }, () => item(s));
     return { subject: pick<Sel>([{}, { matchLabels: { app: 'a' } }, { matchLabels: { app: 'b' } }]), edd: r() < 0.15 ? false : undefined, sections };
   });
 }
@@ -89,6 +98,7 @@ function toObject(rules: Rule[], i: number): unknown {
           ...(it.endpoints ? { [`${pre}Endpoints`]: it.endpoints } : {}),
           ...(it.entities ? { [`${pre}Entities`]: it.entities } : {}),
           ...(it.cidrSet ? { [`${pre}CIDRSet`]: [{ cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] }] } : {}),
+          ...(it.fqdn ? { toFQDNs: [{ matchPattern: '*.a.test' }] } : {}),
           ...(it.ports ? { toPorts: [{ ports: it.ports.map((p) => ({ ...p })) }] } : {}),
         }));
       }
@@ -117,6 +127,7 @@ function peerMatches(it: Item, peer: number): boolean {
     if (e === 'cluster' && (podOf(peer) !== undefined || [1, 3, 4, 5, 6, 7, 8].includes(peer))) return true;
   }
   if (it.cidrSet && CIDR_IDS.some((c) => c.id === peer && c.inRule)) return true;
+  if (it.fqdn && peer === FQDN_ID) return true;
   return false;
 }
 
@@ -133,7 +144,7 @@ function portMatches(p: PortSpec, dir: Direction, peer: number, proto: number, p
 }
 
 function itemMatches(it: Item, dir: Direction, peer: number, proto: number, port: number): boolean {
-  const hasPeers = !!(it.endpoints || it.entities || it.cidrSet);
+  const hasPeers = !!(it.endpoints || it.entities || it.cidrSet || it.fqdn);
   const hasPorts = !!it.ports;
   if (!hasPeers && !hasPorts) return false;
   return (!hasPeers || peerMatches(it, peer)) && (!hasPorts || it.ports!.some((p) => portMatches(p, dir, peer, proto, port)));
@@ -165,6 +176,7 @@ test('lookupPolicy over the emitted entries agrees with a reference evaluator of
     repo.setIdentities(IDENTITIES);
     repo.setCidrIdentities(CIDR_IDS.map((c): [string, number] => [c.prefix, c.id]));
     repo.setPeerNamedPorts(PEER_PORTS);
+    repo.setFqdnNames(FQDN_NAMES);
     policies.forEach((p, i) => {
       const errs = repo.upsertPolicy(toObject(p, i)).filter((x) => x.severity === 'error');
       assert.deepEqual(errs, [], 'generated policies are valid');

@@ -1,6 +1,7 @@
 /**
  * The policy repository: accepted policies, identities, CIDR identities,
- * Services and peers' named ports in; per-endpoint policy map entries out.
+ * Services, peers' named ports and learned DNS names (toFQDNs) in;
+ * per-endpoint policy map entries out.
  * Pure and synchronous (no I/O, no timers): the agent feeds it changes and
  * asks for the endpoints a change affects.
  *
@@ -20,10 +21,11 @@
  *      specific entry per identity (identity-0 denies need nothing: the
  *      datapath checks both lookups for deny first);
  *   5. with proxyPorts: L7 redirects over the resolved entries (l7.ts):
- *      proxy ports on the allows of ports with HTTP rules, materialised
- *      redirect entries for peers allowed there by broader entries, and
- *      EndpointPolicy.l7. updateEndpoint keeps them as an overlay over the
- *      resolved entries (recomputed when a rule has HTTP rules, or had).
+ *      proxy ports on the allows of ports with HTTP, DNS or Kafka rules,
+ *      materialised redirect entries for peers allowed there by broader
+ *      entries, denies where two parsers meet on a port (with an error),
+ *      and EndpointPolicy.l7. updateEndpoint keeps them as an overlay over
+ *      the resolved entries (recomputed when a rule has L7 rules, or had).
  *      The endpoint's proxy-visibility ports are redirect ports too
  *      (visibility.ts); with them, a direction no rule enforces is enforced
  *      with default allow (origin visibility-annotation) in step 1.
@@ -33,17 +35,18 @@ import { ReservedIdentity } from '../identity/reserved.js';
 import { ALLOW_LOCALHOST, CookieTable, DEFAULT_ALLOW, ENFORCEMENT_ALWAYS, normaliseOrigins, originText, VISIBILITY_ANNOTATION } from './cookies.js';
 import { compareEntries, entryKey, portPrefix, sameEntryValue } from './lookup.js';
 import { computeRedirects, type AllowWalker, type EntryGroups, type L7PortKey, type L7Result } from './l7.js';
-import type { HttpRuleSpec } from '../l7/http/rules.js';
+import { normaliseDnsName } from '../l7/dns/pattern.js';
+import type { FqdnSelectorMatcher } from '../l7/dns/rules.js';
 import { portRangePrefixes } from './ports.js';
 import {
   compilePolicy, namedProtocolOk,
-  type CompiledPolicy, type CompiledRule, type Peer, type PortSpec, type Section,
+  type CompiledPolicy, type CompiledRule, type L7Rules, type Peer, type PortSpec, type Section,
 } from './rules.js';
 import { cidrInside, tryParseMaskedCidr, type Cidr4 } from '../ipam/cidr.js';
 import { indexLabels, isPodIdentity, makeSelector, namespaceRequirement, selectorMatches, selectorRequirements, SelectorCache, splitSelectorKey, type LabelIndex } from './selectors.js';
 import {
   Proto, type CidrGroupInfo, type Direction, type EndpointInfo, type EndpointPolicy, type EnforcementMode, type L7Redirect, type NamedPort, type Origin,
-  type PolicyMapEntry, type PolicyOptions, type PolicyProblem, type ServiceInfo,
+  type PolicyMapEntry, type PolicyOptions, type PolicyProblem, type ProxyPorts, type ServiceInfo,
 } from './types.js';
 
 /** The key of an any-protocol entry. */
@@ -70,11 +73,11 @@ interface Acc {
 
 /**
  * Where a computation puts what one rule says: (direction, peer, port key)
- * gets a verdict from an origin; `http`: the HTTP rules of an allow (the
- * proxy enforces them; see l7.ts).
+ * gets a verdict from an origin; `l7`: the L7 rules of an allow (the proxy
+ * enforces them; see l7.ts).
  */
 interface EntrySink {
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, http?: readonly HttpRuleSpec[]): void;
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, l7?: L7Rules): void;
 }
 
 /** The port key of a numeric port key. */
@@ -95,13 +98,13 @@ function portKeyNumber(k: PortKey): number {
 class EntryBuilder implements EntrySink {
   readonly byDir: Record<Direction, Map<number, Map<number, Acc>>> = { ingress: new Map(), egress: new Map() };
   /** Every allow as added, when the redirects need them (proxyPorts given). */
-  readonly allows: { direction: Direction; identity: number; k: PortKey; origin: Origin; http: readonly HttpRuleSpec[] | undefined }[] | undefined;
+  readonly allows: { direction: Direction; identity: number; k: PortKey; origin: Origin; l7: L7Rules | undefined }[] | undefined;
   constructor(recordAllows: boolean) {
     this.allows = recordAllows ? [] : undefined;
   }
 
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, http?: readonly HttpRuleSpec[]): void {
-    if (this.allows && what === 'allow') this.allows.push({ direction, identity, k, origin, http });
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, l7?: L7Rules): void {
+    if (this.allows && what === 'allow') this.allows.push({ direction, identity, k, origin, l7 });
     const any = k.protocol === 0;
     const port = any ? 0 : k.port, len = any ? 0 : k.portPrefixLen;
     const key = portKeyNumber(k);
@@ -139,27 +142,27 @@ class Contribution implements EntrySink {
   /** Flat triples: group (identity × 2 + ingress), port key number, verdict (0 allow, 1 deny, 2 default deny). */
   readonly keys: number[] = [];
   readonly origins: Origin[] = [];
-  /** The HTTP rules of each triple (an allow with rules.http enforced by the proxy), else undefined; parallel to origins. */
-  readonly http: (readonly HttpRuleSpec[] | undefined)[] = [];
-  /** True when a triple has HTTP rules. */
-  hasHttp = false;
+  /** The L7 rules of each triple (an allow with rules the proxy enforces), else undefined; parallel to origins. */
+  readonly l7: (L7Rules | undefined)[] = [];
+  /** True when a triple has L7 rules. */
+  hasL7 = false;
   /** Problems applying the rule to the endpoint, per direction (the order computeEndpoint reports them in). */
   readonly errors: Record<Direction, PolicyProblem[]> = { ingress: [], egress: [] };
 
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, http?: readonly HttpRuleSpec[]): void {
+  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, l7?: L7Rules): void {
     this.keys.push(identity * 2 + (direction === 'ingress' ? 1 : 0), portKeyNumber(k), what === 'allow' ? 0 : what === 'deny' ? 1 : 2);
     this.origins.push(origin);
-    this.http.push(http);
-    if (http) this.hasHttp = true;
+    this.l7.push(l7);
+    if (l7) this.hasL7 = true;
   }
 
   /** Copies triple `j` (key index i = 3j) of `from`. */
   copy(from: Contribution, j: number): void {
     this.keys.push(from.keys[3 * j]!, from.keys[3 * j + 1]!, from.keys[3 * j + 2]!);
     this.origins.push(from.origins[j]!);
-    const h = from.http[j];
-    this.http.push(h);
-    if (h) this.hasHttp = true;
+    const h = from.l7[j];
+    this.l7.push(h);
+    if (h) this.hasL7 = true;
   }
 }
 
@@ -192,6 +195,10 @@ class EndpointState {
   /** The origins of the selecting rules per direction, as selectedBy was last made from. */
   selectingOrigins: Record<Direction, Origin[]> = { ingress: [], egress: [] };
   errors: PolicyProblem[] = [];
+  /** The errors without the redirects' problems (parser conflicts), which join them after each redirect computation. */
+  baseErrors: PolicyProblem[] = [];
+  /** The redirects' problems as last computed. */
+  l7Problems: PolicyProblem[] = [];
   /** Contributions counted per group (identity × 2 + ingress) and port key. */
   readonly acc = new Map<number, Map<number, Counted>>();
   /** The entries as last resolved, per group and port key: what the map holds once the last update was written. */
@@ -219,16 +226,16 @@ class EndpointState {
         for (let i = 0, j = 0; i < c.keys.length; i += 3, j++) {
           if (c.keys[i + 2] !== 0) continue;
           const g = c.keys[i]!;
-          fn(g % 2 ? 'ingress' : 'egress', Math.floor(g / 2), portKeyOf(c.keys[i + 1]!), c.origins[j]!, c.http[j]);
+          fn(g % 2 ? 'ingress' : 'egress', Math.floor(g / 2), portKeyOf(c.keys[i + 1]!), c.origins[j]!, c.l7[j]);
         }
       }
     };
   }
 
-  /** True when a contribution has HTTP rules (else there are no redirects). */
-  hasHttp(): boolean {
-    if (this.builtin?.hasHttp) return true;
-    for (const c of this.rules.values()) if (c.hasHttp) return true;
+  /** True when a contribution has L7 rules (else there are no redirects but the visibility ones). */
+  hasL7(): boolean {
+    if (this.builtin?.hasL7) return true;
+    for (const c of this.rules.values()) if (c.hasL7) return true;
     return false;
   }
 
@@ -391,6 +398,8 @@ type Change =
   | { t: 'identity'; id: number; sels: readonly string[]; pod: boolean }
   /** Services or peers' named ports: rules with toServices peers or egress named ports. */
   | { t: 'inputs' }
+  /** Learned DNS names whose addresses changed: rules with a toFQDNs peer selecting one of them. */
+  | { t: 'fqdn'; names: readonly string[] }
   | { t: 'all' };
 
 /** What a rule's contribution reads besides its policy and the endpoint. */
@@ -403,6 +412,8 @@ interface RuleDeps {
   inputs: boolean;
   /** Named ports in any section. */
   namedPorts: boolean;
+  /** Its toFQDNs peers' matchers. */
+  fqdn: FqdnSelectorMatcher[];
 }
 
 /** Changes kept for endpoints not updated yet; one that falls further behind is recomputed whole. */
@@ -458,7 +469,7 @@ export class PolicyRepository {
   readonly cookies: CookieTable;
   private enforcement: EnforcementMode;
   private allowLocalhost: boolean;
-  private proxyPorts: { ingress?: number; egress?: number } | undefined;
+  private proxyPorts: ProxyPorts | undefined;
   private readonly policies = new Map<string, CompiledPolicy>();
   /** The version the last upsert/delete of a key replaced (for endpointsAffectedBy). */
   private readonly replaced = new Map<string, CompiledPolicy | undefined>();
@@ -470,6 +481,12 @@ export class PolicyRepository {
   /** CiliumCIDRGroups by name, with their IPv4 CIDRs parsed. */
   private cidrGroups = new Map<string, { labels: Record<string, string>; cidrs: Cidr4[] }>();
   private peerPorts = new Map<number, NamedPort[]>();
+  /** Learned DNS names (normalised, trailing dot) → their IPv4 addresses (setFqdnNames). */
+  private fqdnNames = new Map<string, readonly string[]>();
+  /** CIDR identities by prefix text (the /32s toFQDNs peers select). */
+  private cidrByText = new Map<string, number>();
+  /** The identities each toFQDNs matcher selects now; cleared when names or CIDR identities change. */
+  private fqdnCache = new WeakMap<FqdnSelectorMatcher, number[]>();
   /** updateEndpoint's state per endpoint id, and the changes it replays. */
   private readonly states = new Map<number, EndpointState>();
   private readonly log: Change[] = [];
@@ -490,7 +507,7 @@ export class PolicyRepository {
    * set proxyPorts before upserting them.
    */
   setOptions(o: PolicyOptions): void {
-    const text = () => `${this.enforcement}/${this.allowLocalhost}/${this.proxyPorts?.ingress}/${this.proxyPorts?.egress}`;
+    const text = () => `${this.enforcement}/${this.allowLocalhost}/${JSON.stringify(this.proxyPorts ?? null)}`;
     const before = text();
     if (o.enforcement !== undefined) this.enforcement = o.enforcement;
     if (o.allowLocalhost !== undefined) this.allowLocalhost = o.allowLocalhost;
@@ -506,7 +523,12 @@ export class PolicyRepository {
    * stays in force.
    */
   upsertPolicy(obj: unknown): PolicyProblem[] {
-    const c = compilePolicy(obj, { httpProxy: { ingress: this.proxyPorts?.ingress !== undefined, egress: this.proxyPorts?.egress !== undefined } });
+    const pp = this.proxyPorts;
+    const c = compilePolicy(obj, {
+      httpProxy: { ingress: pp?.ingress !== undefined, egress: pp?.egress !== undefined },
+      dnsProxy: pp?.dns !== undefined,
+      kafkaProxy: { ingress: pp?.kafka?.ingress !== undefined, egress: pp?.kafka?.egress !== undefined },
+    });
     if (c.problems.some((p) => p.severity === 'error')) return c.problems;
     const prev = this.policies.get(c.key);
     // The version in force keeps its Origin object: the defaults an endpoint's update compares (and the
@@ -545,13 +567,14 @@ export class PolicyRepository {
   /**
    * Every IPv4 prefix the policies name (cidr and except), the CIDRs of the
    * CiliumCIDRGroups they refer to, and the addresses of selector-less
-   * Services they refer to, as /32.
+   * Services they refer to and of learned names their toFQDNs select, as /32.
    */
   requiredPrefixes(): string[] {
     const out = new Set<string>();
     let services = false;
     for (const p of this.policies.values()) {
       for (const x of p.prefixes) out.add(x);
+      if (p.usesFqdn) for (const m of fqdnMatchers(p)) for (const [name, addrs] of this.fqdnNames) if (m.selects(name)) for (const a of addrs) { const x = tryParseMaskedCidr(a); if (x && x.prefix === 32) out.add(x.text); }
       services ||= p.usesServices;
       if (!p.usesCidrGroups) continue;
       for (const r of p.rules) for (const dir of ['ingress', 'egress'] as const) for (const s of r[dir]?.allow.concat(r[dir]!.deny) ?? []) for (const peer of s.peers) {
@@ -596,7 +619,9 @@ export class PolicyRepository {
       if (cidr) this.cidrIds.push({ cidr, id });
     }
     this.cidrIds.sort((a, b) => a.cidr.base - b.cidr.base || a.cidr.prefix - b.cidr.prefix);
+    this.cidrByText = new Map(this.cidrIds.map((c) => [c.cidr.text, c.id]));
     this.cidrCache.clear();
+    this.fqdnCache = new WeakMap();
     this.record({ t: 'all' });
   }
 
@@ -628,6 +653,45 @@ export class PolicyRepository {
   setPeerNamedPorts(m: Iterable<[number, NamedPort[]]> | ReadonlyMap<number, NamedPort[]>): void {
     this.peerPorts = new Map(m);
     this.record({ t: 'inputs' });
+  }
+
+  /**
+   * Replaces the learned DNS names (the DNS proxy's allowed answers, kept
+   * while their TTL runs): normalised name (lower case, trailing dot) → its
+   * IPv4 addresses. A toFQDNs peer selects the /32 CIDR identities of the
+   * addresses of the names it matches (requiredPrefixes lists them, so the
+   * agent allocates them as for toCIDR). Incremental: only the rules whose
+   * toFQDNs select a name whose addresses changed are recomputed. Returns
+   * the names that changed (added, removed or other addresses). Addresses
+   * other than IPv4 ones are dropped (the datapath is IPv4).
+   */
+  setFqdnNames(names: ReadonlyMap<string, readonly string[]>): string[] {
+    const next = new Map<string, readonly string[]>();
+    for (const [n, addrs] of names) {
+      const name = normaliseDnsName(n);
+      const set = new Set(next.get(name) ?? []);
+      for (const a of addrs) { const x = tryParseMaskedCidr(a); if (x && x.prefix === 32) set.add(x.text.slice(0, -3)); }
+      next.set(name, [...set].sort());
+    }
+    const changed: string[] = [];
+    for (const [n, a] of next) { const b = this.fqdnNames.get(n); if (!b || !sameList(a, b)) changed.push(n); }
+    for (const n of this.fqdnNames.keys()) if (!next.has(n)) changed.push(n);
+    this.fqdnNames = next;
+    if (changed.length === 0) return [];
+    this.fqdnCache = new WeakMap();
+    changed.sort();
+    this.record({ t: 'fqdn', names: changed });
+    return changed;
+  }
+
+  /**
+   * Whether a toFQDNs peer of a policy in force selects the name (any case,
+   * trailing dot optional): only then must the DNS proxy wait until the
+   * datapath allows the answer's addresses before releasing it.
+   */
+  fqdnSelected(name: string): boolean {
+    for (const p of this.policies.values()) if (p.usesFqdn) for (const m of fqdnMatchers(p)) if (m.selects(name)) return true;
+    return false;
   }
 
   /** Distinct selectors cached so far (diagnostics, tests). */
@@ -677,7 +741,8 @@ export class PolicyRepository {
         if (list) list.push(e);
         else m.set(e.identity, [e]);
       }
-      const r = computeRedirects(this.proxyPorts, (fn) => { for (const a of allows) fn(a.direction, a.identity, a.k, a.origin, a.http); }, (dir) => by[dir], vis.keys);
+      const r = computeRedirects(this.proxyPorts, (fn) => { for (const a of allows) fn(a.direction, a.identity, a.k, a.origin, a.l7); }, (dir) => by[dir], vis.keys);
+      errors.push(...r.problems);
       if (r.overlay.size) {
         const keys = new Set(entries.map((e) => entryKey(e)));
         entries = entries.map((e) => r.overlay.get(entryKey(e)) ?? e);
@@ -759,6 +824,8 @@ export class PolicyRepository {
    *  - an identity added, changed or deleted: only the selecting rules with a
    *    peer selector whose selection changed (the selector cache says which),
    *    a `cluster` entity (pod identities) or a toServices peer;
+   *  - learned DNS names changed (setFqdnNames): only the selecting rules
+   *    with a toFQDNs peer that selects one of the changed names;
    *  - the endpoint's labels, identity, namespace or named ports, the
    *    options, CIDR identities, CIDR groups or identities replaced whole:
    *    every rule again (the diff still writes only what differs).
@@ -776,6 +843,7 @@ export class PolicyRepository {
     let identities = false;
     let pods = false;
     let inputs = false;
+    const fqdnChanged = new Set<string>();
     const sels = new Set<string>();
     const changedIds = new Set<number>();
     if (!full) {
@@ -784,6 +852,7 @@ export class PolicyRepository {
         if (c.t === 'all') { full = true; break; }
         if (c.t === 'policy') policiesChanged = true;
         else if (c.t === 'inputs') inputs = true;
+        else if (c.t === 'fqdn') for (const n of c.names) fqdnChanged.add(n);
         else {
           identities = true;
           pods ||= c.pod;
@@ -827,9 +896,10 @@ export class PolicyRepository {
     for (const r of st.selecting) {
       const old = st.rules.get(r);
       if (old) {
-        if (!identities && !inputs) continue;
+        if (!identities && !inputs && fqdnChanged.size === 0) continue;
         const deps = this.depsOf(r);
-        const whole = (deps.inputs && (inputs || identities)) || (deps.pods && pods);
+        const whole = (deps.inputs && (inputs || identities)) || (deps.pods && pods)
+          || (fqdnChanged.size > 0 && deps.fqdn.some((m) => { for (const n of fqdnChanged) if (m.selects(n)) return true; return false; }));
         if (!whole && !(identities && intersects(deps.sels, sels))) continue;
         if (!whole && !deps.namedPorts) {
           // Only peer selectors saw the change: only the changed identities' entries of this rule can differ
@@ -855,11 +925,20 @@ export class PolicyRepository {
     if (errorsChanged) {
       const errors: PolicyProblem[] = [];
       for (const dir of ['ingress', 'egress'] as const) for (const r of st.selecting) errors.push(...(st.rules.get(r)?.errors[dir] ?? []));
-      st.errors = dedupeProblems([...vis.problems, ...errors]);
+      st.baseErrors = [...vis.problems, ...errors];
+      st.errors = dedupeProblems([...st.baseErrors, ...st.l7Problems]);
     }
     let writes = st.resolve(new CookieMemo(this.cookies));
-    if (st.overlay.size || (this.proxyPorts && (st.hasHttp() || vis.keys.ingress.length || vis.keys.egress.length))) {
-      writes = st.applyRedirects(computeRedirects(this.proxyPorts, st.walkAllows(), st.groups(), vis.keys), writes);
+    if (st.overlay.size || (this.proxyPorts && (st.hasL7() || vis.keys.ingress.length || vis.keys.egress.length))) {
+      const next = computeRedirects(this.proxyPorts, st.walkAllows(), st.groups(), vis.keys);
+      if (next.problems.length || st.l7Problems.length) {
+        st.l7Problems = next.problems;
+        st.errors = dedupeProblems([...st.baseErrors, ...st.l7Problems]);
+      }
+      writes = st.applyRedirects(next, writes);
+    } else if (st.l7Problems.length) {
+      st.l7Problems = [];
+      st.errors = dedupeProblems(st.baseErrors);
     }
     return { policy: st.policy(), upserts: writes.upserts, deletes: writes.deletes };
   }
@@ -894,7 +973,7 @@ export class PolicyRepository {
   private depsOf(r: CompiledRule): RuleDeps {
     let d = this.ruleDeps.get(r);
     if (!d) {
-      d = { sels: new Set(), pods: false, inputs: false, namedPorts: false };
+      d = { sels: new Set(), pods: false, inputs: false, namedPorts: false, fqdn: [] };
       for (const dir of ['ingress', 'egress'] as const) {
         const rules = r[dir];
         if (!rules) continue;
@@ -903,6 +982,7 @@ export class PolicyRepository {
             if (peer.t === 'selector') d.sels.add(peer.sel.key);
             else if (peer.t === 'entity' && peer.entity === 'cluster') d.pods = true;
             else if (peer.t === 'service') d.inputs = true;
+            else if (peer.t === 'fqdn') d.fqdn.push(peer.matcher);
           }
           if (s.ports.some((p) => p.t === 'named')) {
             d.namedPorts = true;
@@ -941,7 +1021,7 @@ export class PolicyRepository {
           for (const np of this.peerPorts.get(id) ?? []) {
             const proto = protoNumber(np.protocol);
             if (np.name.toLowerCase() !== spec.name || !namedProtocolOk(spec, proto)) continue;
-            acc.add(dir, id, { protocol: proto, port: np.port, portPrefixLen: 16 }, verdict, origin, verdict === 'allow' ? spec.http : undefined);
+            acc.add(dir, id, { protocol: proto, port: np.port, portPrefixLen: 16 }, verdict, origin, verdict === 'allow' ? spec.l7 : undefined);
             found = true;
           }
         }
@@ -952,8 +1032,8 @@ export class PolicyRepository {
       if (spec.t === 'named' && keys.length === 0) {
         errors.push({ severity: 'warning', policy, path: spec.path, message: `named port ${JSON.stringify(spec.name)} is not defined by endpoint ${ep.id}; it allows nothing` });
       }
-      const http = verdict === 'allow' && spec.t !== 'all' && spec.t !== 'icmp' ? spec.http : undefined;
-      for (const id of ids) for (const k of keys) acc.add(dir, id, k, verdict, origin, http);
+      const l7 = verdict === 'allow' && spec.t !== 'all' && spec.t !== 'icmp' ? spec.l7 : undefined;
+      for (const id of ids) for (const k of keys) acc.add(dir, id, k, verdict, origin, l7);
     }
   }
 
@@ -980,6 +1060,7 @@ export class PolicyRepository {
       case 'cidr': return this.cidrSelect(peer.cidr, peer.except);
       case 'cidrGroup': return this.groupsOf(peer).flatMap((g) => g.cidrs.flatMap((c) => this.cidrSelect(c, peer.except)));
       case 'entity': return this.entity(peer.entity);
+      case 'fqdn': return this.fqdnSelect(peer.matcher);
       case 'service': {
         const out: number[] = [];
         for (const svc of this.servicesOf(peer)) {
@@ -998,6 +1079,21 @@ export class PolicyRepository {
         return out;
       }
     }
+  }
+
+  /** The /32 CIDR identities of the addresses of the learned names the matcher selects (not broader CIDR identities containing them). */
+  private fqdnSelect(m: FqdnSelectorMatcher): number[] {
+    let ids = this.fqdnCache.get(m);
+    if (!ids) {
+      const set = new Set<number>();
+      for (const [name, addrs] of this.fqdnNames) {
+        if (!m.selects(name)) continue;
+        for (const a of addrs) { const id = this.cidrByText.get(`${a}/32`); if (id !== undefined) set.add(id); }
+      }
+      ids = [...set].sort((a, b) => a - b);
+      this.fqdnCache.set(m, ids);
+    }
+    return ids;
   }
 
   /** The CiliumCIDRGroups a cidrGroupRef or cidrGroupSelector names (none yet: selects nothing, as in Cilium). */
@@ -1110,15 +1206,31 @@ function covers(d: PortKey, a: PortKey): boolean {
   return d.portPrefixLen <= a.portPrefixLen && portPrefix(a.port, d.portPrefixLen) === portPrefix(d.port, d.portPrefixLen);
 }
 
-/** The proxy ports as given, checked (the agent's configuration; a bad one is a programming error). */
-function checkProxyPorts(p: PolicyOptions['proxyPorts']): PolicyOptions['proxyPorts'] {
+/** The proxy ports as given, checked (the agent's configuration; a bad one is a programming error); undefined when none is set. */
+function checkProxyPorts(p: PolicyOptions['proxyPorts']): ProxyPorts | undefined {
   if (p === undefined) return undefined;
-  for (const dir of ['ingress', 'egress'] as const) {
-    const n = p[dir];
-    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 65535)) throw new RangeError(`policy engine: proxyPorts.${dir} ${JSON.stringify(n)} must be a port 1..65535`);
-  }
-  if (p.ingress === undefined && p.egress === undefined) return undefined;
-  return { ...(p.ingress !== undefined ? { ingress: p.ingress } : {}), ...(p.egress !== undefined ? { egress: p.egress } : {}) };
+  const check = (name: string, n: number | undefined) => {
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 65535)) throw new RangeError(`policy engine: proxyPorts.${name} ${JSON.stringify(n)} must be a port 1..65535`);
+  };
+  check('ingress', p.ingress);
+  check('egress', p.egress);
+  check('dns', p.dns);
+  check('kafka.ingress', p.kafka?.ingress);
+  check('kafka.egress', p.kafka?.egress);
+  const out: ProxyPorts = {
+    ...(p.ingress !== undefined ? { ingress: p.ingress } : {}), ...(p.egress !== undefined ? { egress: p.egress } : {}), ...(p.dns !== undefined ? { dns: p.dns } : {}),
+    ...(p.kafka?.ingress !== undefined || p.kafka?.egress !== undefined
+      ? { kafka: { ...(p.kafka.ingress !== undefined ? { ingress: p.kafka.ingress } : {}), ...(p.kafka.egress !== undefined ? { egress: p.kafka.egress } : {}) } }
+      : {}),
+  };
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** The toFQDNs matchers of a policy's allow sections. */
+function fqdnMatchers(p: CompiledPolicy): FqdnSelectorMatcher[] {
+  const out: FqdnSelectorMatcher[] = [];
+  for (const r of p.rules) for (const s of r.egress?.allow ?? []) for (const peer of s.peers) if (peer.t === 'fqdn') out.push(peer.matcher);
+  return out;
 }
 
 function protoNumber(p: string): number {

@@ -9,8 +9,9 @@
 import { checkSelector, SELECTOR_OPERATORS } from '../k8s/selector.js';
 import {
   CILIUM_ENTITIES, type CiliumEntity, type CiliumRule, type CIDRRule, type CiliumPortRule, type ICMPRule, type LabelSelector,
-  type NetworkPolicy, type NetworkPolicyPeer, type PortRuleHTTP,
+  type FQDNSelector, type NetworkPolicy, type NetworkPolicyPeer, type PortRuleDNS, type PortRuleHTTP, type PortRuleKafka,
 } from '../k8s/types.js';
+import { compileFqdnSelectors, type FqdnSelectorMatcher } from '../l7/dns/rules.js';
 import { tryParseMaskedCidr, type Cidr4 } from '../ipam/cidr.js';
 import { originText } from './cookies.js';
 import { icmpType, protocolNumbers } from './ports.js';
@@ -27,23 +28,40 @@ export type Peer =
   /** toCIDRSet/fromCIDRSet by CiliumCIDRGroup: by name or by the groups' labels; each group CIDR minus except. */
   | { t: 'cidrGroup'; name?: string; selector?: LabelSelector; except: Cidr4[] }
   /** toServices; `namespace` defaults to the policy's (a CCNP without one matches Services of any namespace). */
-  | { t: 'service'; name?: string; namespace?: string; selector?: LabelSelector };
+  | { t: 'service'; name?: string; namespace?: string; selector?: LabelSelector }
+  /** toFQDNs: the /32 CIDR identities of the addresses learned for the names it selects (PolicyRepository.setFqdnNames). */
+  | { t: 'fqdn'; matcher: FqdnSelectorMatcher };
 
 /**
- * Which ports a section applies to. `http`: the port rule's `rules.http`
- * (non-empty) when the engine enforces it through the proxy (compiled with
- * httpProxy, an allow section, no TLS/listener settings); always TCP.
+ * The L7 rules of an allow port that the node proxy enforces (compiled with
+ * that parser's proxy): the parser, the rules as written (non-empty) and
+ * their field path (`spec.egress[0].toPorts[0].rules.dns`).
+ */
+export type L7Rules =
+  | { parser: 'http'; rules: readonly PortRuleHTTP[]; path: string }
+  | { parser: 'dns'; rules: readonly PortRuleDNS[]; path: string }
+  | { parser: 'kafka'; rules: readonly PortRuleKafka[]; path: string };
+
+/**
+ * Which ports a section applies to. `l7`: the port rule's L7 rules when the
+ * engine enforces them through the node proxy (compiled with that parser's
+ * proxy, an allow section, no TLS/listener settings); HTTP and Kafka ports
+ * are TCP, DNS ports UDP and/or TCP.
  */
 export type PortSpec =
   | { t: 'all' }
-  | { t: 'range'; protocols: number[]; from: number; to: number; http?: PortRuleHTTP[] }
-  | { t: 'named'; name: string; protocols: number[]; path: string; http?: PortRuleHTTP[] }
+  | { t: 'range'; protocols: number[]; from: number; to: number; l7?: L7Rules }
+  | { t: 'named'; name: string; protocols: number[]; path: string; l7?: L7Rules }
   | { t: 'icmp'; type: number };
 
 /** How compilePolicy treats what needs the node proxy. */
 export interface CompileOptions {
-  /** The node proxy enforces `rules.http` (PolicyOptions.proxyPorts given): keep the rules on the ports, no note. */
+  /** The node proxy enforces `rules.http` (PolicyOptions.proxyPorts ingress/egress): keep the rules on the ports, no note. */
   httpProxy?: boolean | { ingress: boolean; egress: boolean };
+  /** The node proxy enforces `rules.dns` (PolicyOptions.proxyPorts.dns; DNS rules are egress only). */
+  dnsProxy?: boolean;
+  /** The node proxy enforces `rules.kafka` (PolicyOptions.proxyPorts.kafka), per direction. */
+  kafkaProxy?: boolean | { ingress: boolean; egress: boolean };
 }
 
 /** One ingress/egress (or …Deny) item: every peer × every port. */
@@ -81,6 +99,8 @@ export interface CompiledPolicy {
   usesServices: boolean;
   /** True when the policy refers to CiliumCIDRGroups (then their CIDRs are prefixes it needs). */
   usesCidrGroups: boolean;
+  /** True when the policy has toFQDNs peers (then learned DNS names matter). */
+  usesFqdn: boolean;
   problems: PolicyProblem[];
 }
 
@@ -99,7 +119,8 @@ class Problems {
   readonly prefixes = new Set<string>();
   usesServices = false;
   usesCidrGroups = false;
-  constructor(private readonly policy: string) {}
+  usesFqdn = false;
+  constructor(private readonly policy: string, readonly origin: Origin) {}
   add(severity: ProblemSeverity, path: string, message: string): void {
     this.list.push({ severity, policy: this.policy, path, message });
   }
@@ -138,17 +159,40 @@ function cidrPrefix(text: unknown, path: string, p: Problems): Cidr4 | undefined
 
 const UNSUPPORTED_PEERS: Record<Direction, string[]> = {
   ingress: ['fromNodes', 'fromGroups'],
-  egress: ['toNodes', 'toGroups', 'toFQDNs'],
+  egress: ['toNodes', 'toGroups'],
 };
 
-/** Per direction: whether the node proxy enforces `rules.http` there. */
-type HttpProxyDirs = { ingress: boolean; egress: boolean };
+/** Per parser and direction: whether the node proxy enforces that parser's rules there. */
+type ProxyDirs = Record<'http' | 'dns' | 'kafka', { ingress: boolean; egress: boolean }>;
 
-function httpProxyDirs(o: CompileOptions['httpProxy']): HttpProxyDirs {
+function dirs(o: boolean | { ingress: boolean; egress: boolean } | undefined): { ingress: boolean; egress: boolean } {
   return typeof o === 'object' ? o : { ingress: o === true, egress: o === true };
 }
 
-function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boolean, ingress: boolean, p: Problems, httpProxy: HttpProxyDirs): { ports: PortSpec[]; given: boolean } {
+function proxyDirs(o: CompileOptions): ProxyDirs {
+  return { http: dirs(o.httpProxy), dns: { ingress: false, egress: o.dnsProxy === true }, kafka: dirs(o.kafkaProxy) };
+}
+
+/** The L7 rule kinds of a port rule's `rules` that are set and non-empty (`l7proto` and `l7` are one kind). */
+function l7Kinds(rules: Record<string, unknown> | undefined): string[] {
+  if (!rules) return [];
+  const set = (k: string) => { const v = rules[k]; return v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0); };
+  const out = ['http', 'kafka', 'dns'].filter(set);
+  if (set('l7proto') || set('l7')) out.push('l7proto');
+  return out;
+}
+
+/** Why a kind of L7 rules is enforced as its L4 part (for the note). */
+function asL4Why(kind: string, dir: Direction, proxy: ProxyDirs, tls: boolean): string {
+  if (tls) return 'TLS and listener settings are not enforced';
+  if (kind === 'l7proto') return 'the node proxy has no generic (l7proto) parser';
+  const any = Object.values(proxy).some((d) => d.ingress || d.egress);
+  if (!any) return 'this node has no L7 proxy';
+  const name = kind === 'http' ? 'HTTP' : kind === 'dns' ? 'DNS' : 'Kafka';
+  return `this node's proxy has no ${name} listener${kind === 'dns' ? '' : ` for ${dir}`}`;
+}
+
+function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boolean, ingress: boolean, p: Problems, proxy: ProxyDirs): { ports: PortSpec[]; given: boolean } {
   const ports: PortSpec[] = [];
   const tp = arr<CiliumPortRule>(toPorts);
   const ic = arr<ICMPRule>(icmps);
@@ -156,16 +200,22 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
     const rp = `${path}.toPorts[${i}]`;
     if (!isRecord(rule)) { p.err(rp, 'Invalid value: must be an object'); return; }
     const rules = isRecord(rule.rules) ? rule.rules : undefined;
-    const l7 = rules ? Object.keys(rules).filter((k) => { const v = rules[k as keyof typeof rules]; return v !== undefined && !(Array.isArray(v) && v.length === 0); }) : [];
+    const l7 = l7Kinds(rules);
+    const dir: Direction = ingress ? 'ingress' : 'egress';
     const tls = arr(rule.serverNames).length > 0 || !!rule.terminatingTLS || !!rule.originatingTLS || !!rule.listener;
-    // HTTP rules go to the node proxy when there is one, unless TLS or listener settings (not enforced) come with them.
-    const http = !deny && httpProxy[ingress ? 'ingress' : 'egress'] && !tls && l7.includes('http') ? (rules!.http as PortRuleHTTP[]) : undefined;
-    const asL4 = http ? l7.filter((k) => k !== 'http') : l7;
+    // As Cilium (L7Rules.sanitize): one kind of L7 rules per port rule, since one port has one parser.
+    if (l7.length > 1) p.err(`${rp}.rules`, `Forbidden: multiple L7 protocol rule types (${l7.join(', ')}) in one port rule`);
+    // The rules go to the node proxy when it has a listener of their parser for this direction, unless TLS or
+    // listener settings (not enforced) come with them: then the port stays L4, as do rules of a parser without one.
+    const kind = l7.length === 1 ? l7[0]! : undefined;
+    const enforced: L7Rules | undefined = !deny && !tls && (kind === 'http' || kind === 'dns' || kind === 'kafka') && proxy[kind][dir]
+      ? { parser: kind, rules: rules![kind] as never, path: `${rp}.rules.${kind}` }
+      : undefined;
+    const asL4 = enforced ? l7.filter((k) => k !== enforced.parser) : l7;
     if (deny && l7.length) p.err(`${rp}.rules`, 'Forbidden: L7 rules are not allowed in deny rules');
-    const why = !tls && asL4.includes('http') && (httpProxy.ingress || httpProxy.egress) ? `the node proxy takes ${httpProxy.ingress ? 'ingress' : 'egress'} HTTP rules only, for now` : 'no L7 proxy yet';
-    if (!deny && asL4.length) p.note(`${rp}.rules`, `L7 ${asL4.join(', ')} rules are enforced as their L4 part (${why})`);
+    if (!deny && asL4.length) p.note(`${rp}.rules`, `L7 ${asL4.join(', ')} rules are enforced as their L4 part (${asL4Why(asL4[0]!, dir, proxy, tls)})`);
     if (ingress && l7.includes('dns')) p.err(`${rp}.rules.dns`, 'Forbidden: DNS rules are only allowed on egress');
-    if (tls) p.note(rp, 'TLS and listener settings are not enforced (no L7 proxy yet)');
+    if (tls) p.note(rp, 'TLS and listener settings are not enforced (the node proxy does not terminate or originate TLS)');
     arr<Record<string, unknown>>(rule.ports).forEach((pp, j) => {
       const pth = `${rp}.ports[${j}]`;
       if (!isRecord(pp)) { p.err(pth, 'Invalid value: must be an object'); return; }
@@ -176,7 +226,12 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
       }
       if (l7.length && pp.protocol === undefined) p.err(`${pth}.protocol`, 'Required value: L7 rules on a port without a protocol');
       else if (l7.length && !l7.includes('dns') && proto !== 'TCP') p.err(`${pth}.protocol`, `Unsupported value: ${q(proto)}: ${l7[0]} rules need protocol TCP`);
-      const protocols = protocolNumbers(proto);
+      let protocols = protocolNumbers(proto);
+      if (enforced?.parser === 'dns' && protocols.includes(Proto.sctp)) {
+        // The DNS proxy takes UDP and TCP; SCTP on the port would pass without its DNS rules (Cilium, SCTP off by default, has ANY = TCP, UDP).
+        protocols = protocols.filter((x) => x !== Proto.sctp);
+        p.note(`${pth}.protocol`, 'ANY with DNS rules means UDP and TCP through the DNS proxy; SCTP is not allowed on this port');
+      }
       const raw = pp.port;
       const end = pp.endPort;
       if (raw === undefined || raw === 0 || raw === '0' || raw === '') {
@@ -192,7 +247,7 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
           return;
         }
         if (end !== undefined && end !== 0) p.err(`${pth}.endPort`, 'Forbidden: may not be specified when `port` is not a number');
-        ports.push({ t: 'named', name: raw.toLowerCase(), protocols: pp.protocol === undefined || proto === 'ANY' ? [] : protocols, path: `${pth}.port`, ...(http ? { http } : {}) });
+        ports.push({ t: 'named', name: raw.toLowerCase(), protocols: pp.protocol === undefined || proto === 'ANY' ? (enforced?.parser === 'dns' ? [Proto.tcp, Proto.udp] : []) : protocols, path: `${pth}.port`, ...(enforced ? { l7: enforced } : {}) });
         return;
       }
       if (!Number.isInteger(n) || n < 1 || n > 65535) { p.err(`${pth}.port`, `Invalid value: ${q(raw)}: ${PORT_MSG}`); return; }
@@ -202,8 +257,9 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
         if (end < n) { p.err(`${pth}.endPort`, `Invalid value: ${end}: must be greater than or equal to \`port\` (${n})`); return; }
         to = end;
       }
-      // An endPort range with HTTP rules is redirected whole, as Cilium (1.17+) does for L7 rules other than DNS.
-      ports.push({ t: 'range', protocols, from: n, to, ...(http ? { http } : {}) });
+      if (l7.includes('dns') && to !== n) { p.err(`${pth}.endPort`, 'Forbidden: DNS rules can not be used on a port range'); return; }
+      // An endPort range with HTTP or Kafka rules is redirected whole, as Cilium (1.17+) does for L7 rules other than DNS.
+      ports.push({ t: 'range', protocols, from: n, to, ...(enforced ? { l7: enforced } : {}) });
     });
   });
   ic.forEach((rule, i) => {
@@ -278,6 +334,24 @@ function ciliumPeers(item: Record<string, unknown>, dir: Direction, path: string
     }
     peers.push({ t: 'entity', entity: e as CiliumEntity });
   });
+  if (dir === 'egress' && !deny) {
+    const fq = arr<FQDNSelector>(item.toFQDNs);
+    if (fq.length) {
+      given = true;
+      p.usesFqdn = true;
+      try {
+        peers.push({ t: 'fqdn', matcher: compileFqdnSelectors(fq, p.origin, `${path}.toFQDNs`) });
+      } catch (e) {
+        // The matcher's message starts with the policy's name, which the problem already carries.
+        const m = e instanceof Error ? e.message : String(e);
+        const pre = `${originText(p.origin)}: `;
+        p.err(`${path}.toFQDNs`, `Invalid value: ${m.startsWith(pre) ? m.slice(pre.length) : m}`);
+      }
+    }
+  } else if (dir === 'egress' && arr(item.toFQDNs).length) {
+    given = true;
+    p.err(`${path}.toFQDNs`, 'Forbidden: toFQDNs is not supported in deny rules');
+  }
   if (dir === 'egress') {
     const svcs = arr<Record<string, unknown>>(item.toServices);
     if (svcs.length) { given = true; p.usesServices = true; }
@@ -306,13 +380,13 @@ function ciliumPeers(item: Record<string, unknown>, dir: Direction, path: string
   return { peers, given };
 }
 
-function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: string, namespace: string | undefined, p: Problems, httpProxy: HttpProxyDirs): Section[] {
+function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: string, namespace: string | undefined, p: Problems, proxy: ProxyDirs): Section[] {
   const out: Section[] = [];
   arr<unknown>(items).forEach((item, i) => {
     const ip = `${path}[${i}]`;
     if (!isRecord(item)) { p.err(ip, 'Invalid value: must be an object'); return; }
     const peers = ciliumPeers(item, dir, ip, deny, namespace, p);
-    const ports = ciliumPorts(item.toPorts, item.icmps, ip, deny, dir === 'ingress', p, httpProxy);
+    const ports = ciliumPorts(item.toPorts, item.icmps, ip, deny, dir === 'ingress', p, proxy);
     // Cilium: the empty rule `{}` selects nothing; peers alone = all ports; ports alone = any peer.
     if (!peers.given && !ports.given) return;
     out.push({ peers: peers.given ? peers.peers : [{ t: 'any' }], ports: ports.given ? ports.ports : [{ t: 'all' }], path: ip });
@@ -320,7 +394,7 @@ function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: str
   return out;
 }
 
-function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: string | undefined, p: Problems, httpProxy: HttpProxyDirs): CompiledRule | undefined {
+function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: string | undefined, p: Problems, proxy: ProxyDirs): CompiledRule | undefined {
   if (!isRecord(rule)) { p.err(path, 'Invalid value: must be an object'); return undefined; }
   let subject: CompiledSelector | undefined;
   if (rule.endpointSelector !== undefined) {
@@ -342,8 +416,8 @@ function ciliumRule(rule: unknown, path: string, origin: Origin, namespace: stri
     if (allowItems !== undefined && !Array.isArray(allowItems)) p.err(`${path}.${dir}`, 'Invalid value: must be a list');
     if (denyItems !== undefined && !Array.isArray(denyItems)) p.err(`${path}.${dir}Deny`, 'Invalid value: must be a list');
     out[dir] = {
-      allow: ciliumSections(allowItems, dir, false, `${path}.${dir}`, namespace, p, httpProxy),
-      deny: ciliumSections(denyItems, dir, true, `${path}.${dir}Deny`, namespace, p, httpProxy),
+      allow: ciliumSections(allowItems, dir, false, `${path}.${dir}`, namespace, p, proxy),
+      deny: ciliumSections(denyItems, dir, true, `${path}.${dir}Deny`, namespace, p, proxy),
       enforce: edd[dir] !== false,
     };
   }
@@ -476,10 +550,10 @@ export function compilePolicy(o: unknown, opts: CompileOptions = {}): CompiledPo
     const prob: PolicyProblem = isRecord(o) && (kind === 'CiliumNetworkPolicy' || kind === 'NetworkPolicy' || kind === 'CiliumClusterwideNetworkPolicy')
       ? { severity: 'error', policy: String(kind), path: 'metadata.name', message: 'Required value: name is required' }
       : { severity: 'error', policy: '', path: 'kind', message: `Unsupported value: ${q(kind)}: supported values: "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "NetworkPolicy"` };
-    return { key: '', origin: { kind: 'Builtin', name: '' }, rules: [], prefixes: [], usesServices: false, usesCidrGroups: false, problems: [prob] };
+    return { key: '', origin: { kind: 'Builtin', name: '' }, rules: [], prefixes: [], usesServices: false, usesCidrGroups: false, usesFqdn: false, problems: [prob] };
   }
   const key = policyKeyOf(origin);
-  const p = new Problems(key);
+  const p = new Problems(key, origin);
   const rec = o as Record<string, unknown>;
   let rules: CompiledRule[] = [];
   if (origin.kind === 'NetworkPolicy') {
@@ -491,11 +565,11 @@ export function compilePolicy(o: unknown, opts: CompileOptions = {}): CompiledPo
     arr<CiliumRule>(rec.specs).forEach((s, i) => specs.push([s, `specs[${i}]`]));
     if (specs.length === 0) p.err('spec', 'Required value: spec or specs must be set');
     for (const [s, path] of specs) {
-      const r = ciliumRule(s, path, origin, namespace, p, httpProxyDirs(opts.httpProxy));
+      const r = ciliumRule(s, path, origin, namespace, p, proxyDirs(opts));
       if (r) rules.push(r);
     }
   }
-  return { key, origin, rules, prefixes: [...p.prefixes].sort(), usesServices: p.usesServices, usesCidrGroups: p.usesCidrGroups, problems: p.list };
+  return { key, origin, rules, prefixes: [...p.prefixes].sort(), usesServices: p.usesServices, usesCidrGroups: p.usesCidrGroups, usesFqdn: p.usesFqdn, problems: p.list };
 }
 
 /** True when the protocol list of a named port spec accepts `protocol` ([] = any of TCP/UDP/SCTP). */

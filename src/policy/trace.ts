@@ -8,7 +8,7 @@ import type { CookieTable } from './cookies.js';
 import { originText } from './cookies.js';
 import { lookupPolicy, type MatchType } from './lookup.js';
 import type { PolicyRepository } from './repository.js';
-import type { Direction, EndpointInfo, EndpointPolicy, Origin, PolicyMapEntry } from './types.js';
+import type { Direction, EndpointInfo, EndpointPolicy, L7Parser, Origin, PolicyMapEntry } from './types.js';
 
 /** One side of a trace: a local endpoint (its policy is computed) or just an identity (remote pod, world, host…). */
 export type TraceParty = { endpoint: EndpointInfo } | { identity: number };
@@ -47,7 +47,7 @@ export interface TraceStep {
    * proxyPort), which enforces the L7 rules of `by` (the printable origins
    * of the redirect's sources for this peer and port); undefined: no redirect.
    */
-  redirect: { proxyPort: number; parser: 'http'; by: string[] } | undefined;
+  redirect: { proxyPort: number; parser: L7Parser; by: string[] } | undefined;
 }
 
 export interface TraceResult {
@@ -71,8 +71,9 @@ export function traceStep(policy: EndpointPolicy, cookies: CookieTable, endpoint
   const e = r.entry;
   if (r.allowed && e && e.proxyPort) {
     // The proxy looks up the peer's own redirect first, then identity 0's, as the datapath did; the deciding entry is that one.
-    const l7 = policy.l7.find((x) => x.direction === direction && x.identity === e.identity && x.port === e.port && x.portPrefixLen === e.portPrefixLen);
-    redirect = { proxyPort: e.proxyPort, parser: 'http', by: l7 ? l7.http.map((h) => originText(h.origin)) : [] };
+    const l7 = policy.l7.find((x) => x.direction === direction && x.identity === e.identity && x.protocol === e.protocol && x.port === e.port && x.portPrefixLen === e.portPrefixLen);
+    const sources = !l7 ? [] : l7.parser === 'dns' ? l7.dns ?? [] : l7.parser === 'kafka' ? l7.kafka ?? [] : l7.http;
+    redirect = { proxyPort: e.proxyPort, parser: l7?.parser ?? 'http', by: sources.map((h) => originText(h.origin)) };
   }
   return {
     direction, endpointId, peerIdentity, enforced, defaultDeny,

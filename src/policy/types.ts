@@ -6,6 +6,8 @@
  */
 import type { LabelSet } from '../identity/labels.js';
 import type { HttpRuleSource } from '../l7/http/rules.js';
+import type { DnsRuleSource } from '../l7/dns/rules.js';
+import type { KafkaRuleSource } from '../l7/kafka/rules.js';
 import type { ProxyVisibility } from './visibility.js';
 
 /** Direction of traffic as seen by the endpoint whose policy it is. */
@@ -45,10 +47,14 @@ export interface PolicyMapEntry {
   proxyPort: number;
 }
 
+/** The L7 parsers the node proxy runs: one per redirected port of an endpoint. */
+export type L7Parser = 'http' | 'dns' | 'kafka';
+
 /**
  * One L7 redirect of an endpoint: what the node proxy enforces for one
- * (direction, TCP port, peer identity), the counterpart of a map entry with
- * a proxyPort. Redirects exist only when the engine has proxyPorts.
+ * (direction, protocol, port, peer identity), the counterpart of a map entry
+ * with a proxyPort. Redirects exist only when the engine has the parser's
+ * proxy port (PolicyOptions.proxyPorts).
  *
  * Lookup (the proxy's, like the datapath's): the redirect of the peer's own
  * identity on the port first, else the one of identity 0. Identity 0 means
@@ -59,21 +65,29 @@ export interface PolicyMapEntry {
  */
 export interface L7Redirect {
   direction: Direction;
-  /** TCP destination port (host byte order); with portPrefixLen the first port of an aligned range. */
+  /** Destination port (host byte order); with portPrefixLen the first port of an aligned range. */
   port: number;
   /** 16: one port; less: an endPort range as its aligned prefix, as the map entry's key. */
   portPrefixLen: number;
   /** The peer's identity; 0: any identity (the entry's key identity). */
   identity: number;
-  parser: 'http';
-  /** The node proxy's listener port (= the entry's proxyPort). */
+  /** The entry's protocol: 6 (TCP) or 17 (UDP, DNS only); HTTP and Kafka are always 6. */
+  protocol: number;
+  /** Which parser of the node proxy enforces the port; its sources are in the field of that name. */
+  parser: L7Parser;
+  /** The node proxy's listener port (= the entry's proxyPort); DNS over UDP and TCP share one. */
   proxyPort: number;
   /**
-   * One source per policy allowing this peer on this port, sorted by policy,
-   * ORed per request; a source with `rules: []` allows every request (a
-   * policy allowing the port, or every port, without HTTP rules).
+   * parser 'http': one source per policy allowing this peer on this port,
+   * sorted by policy, ORed per request; a source with `rules: []` allows
+   * every request (a policy allowing the port, or every port, without HTTP
+   * rules). Empty for the other parsers.
    */
   http: HttpRuleSource[];
+  /** parser 'dns': the same, of `rules.dns` (compileDnsRules); `rules: []` allows every name. */
+  dns?: DnsRuleSource[];
+  /** parser 'kafka': the same, of `rules.kafka` (compileKafkaRules); `rules: []` allows every request. */
+  kafka?: KafkaRuleSource[];
 }
 
 /** Kinds of rule origins; `Builtin` for the engine's own (allow-localhost, enforcement-always). */
@@ -157,14 +171,27 @@ export interface PolicyOptions {
   /** Allow ingress from the local host (identity 1) when ingress is enforced. Default true. */
   allowLocalhost?: boolean;
   /**
-   * The node proxy's HTTP listener port per direction (1..65535). Given:
-   * `rules.http` is enforced by redirecting the allowed traffic of its port
-   * to the proxy (entries with proxyPort, EndpointPolicy.l7). Absent: HTTP
-   * rules are enforced as their L4 part (with a note), no redirects. A
-   * direction without a port (an agent whose proxy has no listener for it)
-   * keeps that direction's HTTP rules as their L4 part, with the note.
+   * The node proxy's listener ports (ProxyPorts). A parser with a port has
+   * its rules enforced by redirecting the allowed traffic of their ports to
+   * the proxy (entries with proxyPort, EndpointPolicy.l7); a parser (or
+   * direction) without one keeps its rules as their L4 part, with a note.
+   * Absent: no redirects at all.
    */
-  proxyPorts?: { ingress?: number; egress?: number };
+  proxyPorts?: ProxyPorts;
+}
+
+/**
+ * The node proxy's listener ports per parser (each 1..65535). `ingress` and
+ * `egress`: HTTP; `dns`: the DNS proxy (egress only: DNS rules are egress
+ * rules), one port for UDP and TCP; `kafka`: Kafka per direction. A parser
+ * (or direction) without a port keeps its rules as their L4 part, with a
+ * note.
+ */
+export interface ProxyPorts {
+  ingress?: number;
+  egress?: number;
+  dns?: number;
+  kafka?: { ingress?: number; egress?: number };
 }
 
 /** The computed policy of one endpoint. */
@@ -185,6 +212,6 @@ export interface EndpointPolicy {
   selectedBy: { ingress: Origin[]; egress: Origin[] };
   /** Problems applying the policies to this endpoint (e.g. a named port it does not have). */
   errors: PolicyProblem[];
-  /** L7 redirects, one per entry with a proxyPort; sorted by direction, port, portPrefixLen, identity. Empty without proxyPorts. */
+  /** L7 redirects, one per entry with a proxyPort; sorted by direction, port, portPrefixLen, identity, protocol. Empty without proxyPorts. */
   l7: L7Redirect[];
 }

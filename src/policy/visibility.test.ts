@@ -113,7 +113,7 @@ test('no policy: ingress becomes enforced with default allow (visibility-annotat
   assert.deepEqual([any.verdict, any.proxyPort, cookieNames(r, any.cookie)], ['allow', 0, ['visibility-annotation']]);
   const e80 = pol.entries.find((e) => e.identity === 0 && e.protocol === TCP && e.port === 80)!;
   assert.deepEqual([e80.verdict, e80.portPrefixLen, e80.proxyPort, cookieNames(r, e80.cookie)], ['allow', 16, PROXY.ingress, ['visibility-annotation']]);
-  assert.deepEqual(pol.l7.find((x) => x.identity === 0), { direction: 'ingress', port: 80, portPrefixLen: 16, identity: 0, parser: 'http', proxyPort: PROXY.ingress, http: [{ origin: VIS, rules: [] }] });
+  assert.deepEqual(pol.l7.find((x) => x.identity === 0), { direction: 'ingress', port: 80, portPrefixLen: 16, identity: 0, protocol: 6, parser: 'http', proxyPort: PROXY.ingress, http: [{ origin: VIS, rules: [] }] });
   // The host (allow-localhost) is redirected on 80 too, every request allowed.
   assert.deepEqual(pol.l7.find((x) => x.identity === 1)!.http, [{ origin: LOCALHOST, rules: [] }, { origin: VIS, rules: [] }]);
   // Every peer passes, on every port; on TCP/80 through the proxy.
@@ -193,7 +193,7 @@ test('egress with the egress listener: the pod\'s own HTTP requests to the port 
   const r = repo([], { proxyPorts: { ingress: 15001, egress: 15002 } });
   const pol = r.computeEndpoint(deathstar('<Egress/80/TCP/HTTP>'));
   assert.deepEqual([pol.ingressEnforced, pol.egressEnforced, pol.egressDefaultDeny], [false, true, false]);
-  assert.deepEqual(pol.l7, [{ direction: 'egress', port: 80, portPrefixLen: 16, identity: 0, parser: 'http', proxyPort: 15002, http: [{ origin: VIS, rules: [] }] }]);
+  assert.deepEqual(pol.l7, [{ direction: 'egress', port: 80, portPrefixLen: 16, identity: 0, protocol: 6, parser: 'http', proxyPort: 15002, http: [{ origin: VIS, rules: [] }] }]);
   for (const peer of [ID.xwing, 2]) for (const [proto, port] of [[TCP, 80], [TCP, 443], [UDP, 53]] as const) {
     const d = lookupPolicy(pol.entries, 'egress', peer, proto, port, true);
     assert.deepEqual([d.allowed, d.entry!.proxyPort], [true, proto === TCP && port === 80 ? 15002 : 0], `${peer} ${proto}/${port}`);
