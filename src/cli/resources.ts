@@ -130,8 +130,8 @@ export function policyIssues(objects: readonly { kind: string; metadata: { names
     const at = { source: sources[i] ?? '', kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
     for (const p of visibilityIssues(o)) warnings.push({ ...at, ...p });
     if (!POLICY_KINDS.has(o.kind)) return;
-    // As every agent compiles it: HTTP rules go to the node proxy.
-    for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: true } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
+    // As every agent compiles it: HTTP rules go to the node proxy, DNS and Kafka rules to the agent's proxies.
+    for (const p of compilePolicy(o, { httpProxy: { ingress: true, egress: true }, dnsProxy: true, kafkaProxy: { ingress: true, egress: true } }).problems) (p.severity === 'error' ? errors : warnings).push({ ...at, path: p.path, message: p.message });
     for (const p of proxyRuleIssues(o)) (p.warning ? warnings : errors).push({ ...at, path: p.path, message: p.message });
   });
   return { errors, warnings };
