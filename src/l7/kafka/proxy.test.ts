@@ -16,6 +16,7 @@ import kafkajs from 'kafkajs';
 import { startKafkaBroker, type KafkaTestBroker } from '../../../test/lib/kafka-broker.js';
 import { mulberry32 } from '../../../test/lib/rng.js';
 import { until } from '../../../test/lib/wait.js';
+import { topicIdsFromMetadataResponse } from './metadata.js';
 import { KafkaProxy, type KafkaPortRules, type KafkaRecord, type KafkaRulesQuery } from './proxy.js';
 import { compileKafkaRules, type KafkaRuleSpec } from './rules.js';
 import { ApiKey, KafkaError, KafkaFrameDecoder, decodeKafkaRequest, encodeKafkaRequest } from './wire.js';
@@ -364,6 +365,63 @@ describe('raw sockets: order, broken frames, no answer', () => {
     assert.equal(rec.verdict, 'denied');
     assert.equal(rec.reason, 'unparsed-denied');
     assert.equal(rec.allTopics, true);
+  });
+});
+
+const metadataV12 = (corr: number, topic: string) => encodeKafkaRequest(ApiKey.Metadata, 12, corr, 'raw', (w, flex) => {
+  w.arr([topic], flex, (w, t) => { w.uuid(undefined).nstr(t, flex).tags(flex); }).bool(false).bool(false).tags(flex);
+});
+const fetchV13ById = (corr: number, id: Buffer) => encodeKafkaRequest(ApiKey.Fetch, 13, corr, 'raw', (w, flex) => {
+  w.i32(-1).i32(0).i32(1).i32(1 << 20).i8(0).i32(0).i32(-1);
+  w.arr([id], flex, (w, t) => { w.uuid(t).arr([0], flex, (w, p) => { w.i32(p).i32(-1).i64(0).i32(-1).i64(-1).i32(1 << 20).tags(flex); }).tags(flex); });
+  w.arr([], flex, () => undefined).str('', flex).tags(flex);
+});
+
+describe('topic ids (Fetch v13) learned from the Metadata answers the proxy relays', () => {
+  test('a Fetch by an unknown id is denied under a topic rule; once a Metadata v12 answer named the id, it is matched by name', async () => {
+    const h = await startHarness([{ role: 'consume', topic: 'empire-announce' }]);
+    try {
+      h.broker.createTopic('empire-announce');
+      h.broker.createTopic('deathstar-plans');
+      // The ids, asked of the broker directly.
+      const direct = net.connect(h.broker.port, h.broker.host);
+      const dframes: Buffer[] = [];
+      const ddec = new KafkaFrameDecoder();
+      direct.on('data', (d) => dframes.push(...ddec.push(d)));
+      direct.write(Buffer.concat([metadataV12(1, 'empire-announce'), metadataV12(2, 'deathstar-plans')]));
+      await until('the broker\'s metadata', () => dframes.length === 2, 5000, 10);
+      direct.destroy();
+      const [empire] = topicIdsFromMetadataResponse(dframes[0]!, 12);
+      const [plans] = topicIdsFromMetadataResponse(dframes[1]!, 12);
+      assert.equal(empire!.name, 'empire-announce');
+      assert.equal(plans!.name, 'deathstar-plans');
+      const empireId = Buffer.from(empire!.id, 'hex');
+
+      // Not learned yet: <topic-id:…>, which no topic rule allows.
+      const c = rawClient(h.port);
+      c.sock.write(fetchV13ById(1, empireId));
+      await until('the denied answer', () => c.frames.length === 1, 5000, 10);
+      assert.equal(h.records.at(-1)!.verdict, 'denied');
+      assert.deepEqual(h.records.at(-1)!.topics, [`<topic-id:${empire!.id}>`]);
+      // Metadata v12 through the proxy: relayed whole, the ids learned.
+      c.sock.write(metadataV12(2, 'empire-announce'));
+      await until('the metadata answer', () => c.frames.length === 2, 5000, 10);
+      assert.ok(c.frames[1]!.subarray(8).equals(dframes[0]!.subarray(8)), 'the Metadata answer relayed unchanged');
+      assert.deepEqual(topicIdsFromMetadataResponse(c.frames[1]!, 12), [empire]);
+      const before = h.broker.frames.length;
+      const fetch = fetchV13ById(3, empireId);
+      c.sock.write(fetch);
+      await until('the fetch reached the broker', () => h.broker.frames.slice(before).some((f) => f.equals(fetch)), 5000, 10);
+      await until('the fetch forwarded', () => h.records.some((r) => r.correlationId === 3) || h.proxy.stats.forwarded >= 2, 5000, 10);
+      assert.equal(h.proxy.stats.forwarded, 2, 'the Metadata and the Fetch by id were forwarded');
+      c.sock.destroy();
+      // An id the proxy learned for one topic does not open another: deathstar-plans's id stays denied.
+      const c2 = rawClient(h.port);
+      c2.sock.write(fetchV13ById(4, Buffer.from(plans!.id, 'hex')));
+      await until('the denied answer', () => c2.frames.length === 1, 5000, 10);
+      assert.ok(h.records.some((r) => r.correlationId === 4 && r.verdict === 'denied'));
+      c2.sock.destroy();
+    } finally { await h.close(); }
   });
 });
 

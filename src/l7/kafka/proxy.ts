@@ -41,11 +41,18 @@
  * upstream answer whose correlation id is not the head slot's closes the
  * connection (the broker stream is not what was forwarded).
  *
+ * Topic ids: a request that names topics only by id (Fetch v13, Metadata
+ * v10+ and DeleteTopics v6 without a name) is matched by the names the
+ * broker gave those ids in the Metadata v10+ answers the proxy relayed
+ * (./metadata.ts), remembered per broker identity (or address); an id not
+ * learned stays `<topic-id:…>`, which only a rule without `topic` allows.
+ *
  * Memory: a request frame is buffered whole (its topics decide it; Produce
  * interleaves topic names and record batches), up to `maxFrameBytes`; a
  * larger size closes the connection when its four size bytes arrive.
  * Answers from the broker are relayed as they arrive, never buffered whole
- * (only their 8-byte size+correlation head). Both directions follow TCP
+ * (only their 8-byte size+correlation head), except a Metadata v10+ answer
+ * (up to `maxFrameBytes`), read for its topic ids before it is relayed. Both directions follow TCP
  * backpressure (a full socket pauses the other side), and a client with
  * more than `maxInFlight` answers outstanding is not read until some are
  * written.
@@ -55,6 +62,7 @@ import type { Duplex } from 'node:stream';
 import { KafkaProtocolError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Origin } from '../../policy/types.js';
+import { topicIdsFromMetadataResponse } from './metadata.js';
 import type { KafkaRequestFacts, KafkaRuleMatcher, KafkaVerdict } from './rules.js';
 import {
   ApiKey, KAFKA_DEFAULT_MAX_FRAME_BYTES, KafkaError, KafkaFrameDecoder, buildDeniedResponse, decodeKafkaRequest,
@@ -139,6 +147,8 @@ export interface KafkaProxyOptions {
   maxFrameBytes?: number;
   /** Outstanding answers per connection above which the client is not read (default 1024). */
   maxInFlight?: number;
+  /** Topic ids remembered per broker scope (default 100,000). */
+  maxTopicIds?: number;
   /** Clock in milliseconds (tests). */
   now?: () => number;
 }
@@ -161,6 +171,8 @@ interface Slot {
   bytes?: Buffer;
   /** upstream: the request may have no answer (Produce of a version wire.ts does not parse: acks unknown). */
   optional?: boolean;
+  /** upstream: a Metadata v10+ request, whose answer teaches topic ids (in this scope). */
+  learn?: { apiVersion: number; scope: string };
   rec: KafkaRecord;
   t0: number;
 }
@@ -205,6 +217,14 @@ const NO_POLICY: KafkaVerdict = Object.freeze({ allowed: false, allowedBy: [], d
 export class KafkaProxy {
   readonly stats: KafkaProxyStats = { connections: 0, active: 0, forwarded: 0, denied: 0, closedByProxy: 0 };
   private readonly conns = new Set<KafkaConnection>();
+  /**
+   * Topic id (hex) → name, learned from relayed Metadata answers, per scope:
+   * the broker's security identity (the brokers of one cluster share it),
+   * or its address when the identity is unknown. A scope per broker
+   * identity keeps a server the client may reach (another "broker") from
+   * naming the ids of a cluster it does not serve.
+   */
+  private readonly topicIds = new Map<string, Map<string, string>>();
 
   constructor(readonly opts: KafkaProxyOptions) {}
 
@@ -220,6 +240,24 @@ export class KafkaProxy {
     this.stats.active++;
   }
 
+  /** The name of topic id `id` learned in `scope`, if any. */
+  topicName(scope: string, id: Buffer): string | undefined {
+    return this.topicIds.get(scope)?.get(id.toString('hex'));
+  }
+
+  /** Remembers the ids of a Metadata answer (at most `maxTopicIds` per scope; the oldest go first). */
+  learnTopicIds(scope: string, pairs: readonly { id: string; name: string }[]): void {
+    if (pairs.length === 0) return;
+    let m = this.topicIds.get(scope);
+    if (!m) { m = new Map(); this.topicIds.set(scope, m); }
+    const max = this.opts.maxTopicIds ?? 100_000;
+    for (const { id, name } of pairs) {
+      m.delete(id);
+      m.set(id, name);
+      if (m.size > max) m.delete(m.keys().next().value!);
+    }
+  }
+
   /** Closes every connection (their open requests are recorded without an answer). */
   closeAll(): void {
     for (const c of [...this.conns]) c.close('proxy shutting down');
@@ -233,6 +271,8 @@ class KafkaConnection {
   /** Upstream answer relay: bytes of the current answer frame still to relay, and a partial 8-byte head. */
   private respRemaining = 0;
   private respHead: Buffer = Buffer.alloc(0);
+  /** The current answer is buffered whole (a Metadata v10+ answer to learn topic ids from), not streamed. */
+  private respBuf: Buffer[] | undefined;
   private closed = false;
   /** No more requests are read (a close slot is queued). */
   private draining = false;
@@ -240,6 +280,7 @@ class KafkaConnection {
   private readonly src: { ip: string; port: number };
   private readonly now: () => number;
   private readonly maxInFlight: number;
+  private readonly maxFrameBytes: number;
   private clientPausedForSlots = false;
 
   constructor(
@@ -251,7 +292,8 @@ class KafkaConnection {
     private readonly onClosed: () => void,
   ) {
     const o = proxy.opts;
-    this.frames = new KafkaFrameDecoder(o.maxFrameBytes ?? KAFKA_DEFAULT_MAX_FRAME_BYTES);
+    this.maxFrameBytes = o.maxFrameBytes ?? KAFKA_DEFAULT_MAX_FRAME_BYTES;
+    this.frames = new KafkaFrameDecoder(this.maxFrameBytes);
     this.now = o.now ?? (() => performance.timeOrigin + performance.now());
     this.maxInFlight = o.maxInFlight ?? 1024;
     this.src = { ip: plainAddress(client.remoteAddress), port: client.remotePort ?? 0 };
@@ -310,10 +352,13 @@ class KafkaConnection {
   private handleRequest(frame: Buffer): void {
     const t0 = this.now();
     const rec = this.baseRecord(t0);
+    const o = this.proxy.opts;
+    const rules = o.rulesFor({ client: this.src.ip, server: this.origDst.address, port: this.origDst.port, direction: this.direction });
+    const scope = rules?.dstIdentity ? `identity:${rules.dstIdentity}` : `address:${this.origDst.address}`;
     let req: KafkaRequest | undefined;
     let facts: KafkaRequestFacts & { correlationId: number };
     try {
-      req = decodeKafkaRequest(frame);
+      req = decodeKafkaRequest(frame, { topicName: (id) => this.proxy.topicName(scope, id) });
       facts = req;
     } catch (e) {
       const reason = e instanceof KafkaProtocolError ? e.reason : 'malformed';
@@ -333,8 +378,6 @@ class KafkaConnection {
       topics: [...new Set(facts.topics)], allTopics: facts.allTopics,
     });
     if (!req) rec.reason = 'unparsed';
-    const o = this.proxy.opts;
-    const rules = o.rulesFor({ client: this.src.ip, server: this.origDst.address, port: this.origDst.port, direction: this.direction });
     if (rules) { rec.srcIdentity = rules.srcIdentity ?? 0; rec.dstIdentity = rules.dstIdentity ?? 0; }
     let verdict: KafkaVerdict;
     try { verdict = rules ? rules.matcher.match(facts) : NO_POLICY; } catch (e) {
@@ -357,7 +400,10 @@ class KafkaConnection {
         this.emit(rec);
         return;
       }
-      this.slots.push({ kind: 'upstream', correlationId: facts.correlationId, optional: !req && facts.apiKey === ApiKey.Produce, rec, t0 });
+      this.slots.push({
+        kind: 'upstream', correlationId: facts.correlationId, optional: !req && facts.apiKey === ApiKey.Produce, rec, t0,
+        ...(req && req.apiKey === ApiKey.Metadata && req.apiVersion >= 10 ? { learn: { apiVersion: req.apiVersion, scope } } : {}),
+      });
       return;
     }
     this.proxy.stats.denied++;
@@ -406,7 +452,8 @@ class KafkaConnection {
     while (off < chunk.length && !this.closed) {
       if (this.respRemaining > 0) {
         const n = Math.min(this.respRemaining, chunk.length - off);
-        if (!this.client.write(chunk.subarray(off, off + n))) this.upstream.pause();
+        if (this.respBuf) this.respBuf.push(chunk.subarray(off, off + n));
+        else if (!this.client.write(chunk.subarray(off, off + n))) this.upstream.pause();
         off += n;
         this.respRemaining -= n;
         if (this.respRemaining === 0) this.answerDone();
@@ -433,7 +480,8 @@ class KafkaConnection {
         this.close('unexpected answer from the broker', false);
         return;
       }
-      if (!this.client.write(this.respHead)) this.upstream.pause();
+      if (head.learn && size <= this.maxFrameBytes) this.respBuf = [this.respHead];
+      else if (!this.client.write(this.respHead)) this.upstream.pause();
       this.respHead = Buffer.alloc(0);
       this.respRemaining = size - 4;
       if (this.respRemaining === 0) this.answerDone();
@@ -442,6 +490,17 @@ class KafkaConnection {
 
   private answerDone(): void {
     const s = this.slots.shift()!;
+    if (this.respBuf) {
+      const frame = Buffer.concat(this.respBuf);
+      this.respBuf = undefined;
+      try {
+        this.proxy.learnTopicIds(s.learn!.scope, topicIdsFromMetadataResponse(frame, s.learn!.apiVersion));
+      } catch (e) {
+        // Relayed all the same: the client judges the broker's answer; only the ids stay unknown (fail closed).
+        this.proxy.opts.log.debug('kafka proxy: could not read topic ids from a Metadata answer', { error: (e as Error).message });
+      }
+      if (!this.client.write(frame)) this.upstream.pause();
+    }
     s.rec.responded = true;
     s.rec.latencyMs = this.now() - s.t0;
     this.emit(s.rec);
