@@ -234,7 +234,14 @@ export class KafkaProxy {
    * once; writes before it is connected are queued by the socket).
    */
   handleConnection(client: net.Socket, origDst: { address: string; port: number }, connectUpstream: () => net.Socket | Duplex, direction: KafkaDirection = this.opts.direction ?? 'egress'): void {
-    const c = new KafkaConnection(this, client, origDst, connectUpstream, direction, () => { this.conns.delete(c); this.stats.active--; });
+    let c: KafkaConnection;
+    try {
+      c = new KafkaConnection(this, client, origDst, connectUpstream, direction, () => { this.conns.delete(c); this.stats.active--; });
+    } catch (e) {
+      this.opts.log.warn('kafka proxy: could not open the broker connection', { broker: `${origDst.address}:${origDst.port}`, error: (e as Error).message });
+      client.destroy();
+      return;
+    }
     this.conns.add(c);
     this.stats.connections++;
     this.stats.active++;
@@ -353,7 +360,13 @@ class KafkaConnection {
     const t0 = this.now();
     const rec = this.baseRecord(t0);
     const o = this.proxy.opts;
-    const rules = o.rulesFor({ client: this.src.ip, server: this.origDst.address, port: this.origDst.port, direction: this.direction });
+    let rules: KafkaPortRules | undefined;
+    try {
+      rules = o.rulesFor({ client: this.src.ip, server: this.origDst.address, port: this.origDst.port, direction: this.direction });
+    } catch (e) {
+      // A lookup failure denies (below, as no policy); it must not take the agent down.
+      o.log.warn('kafka proxy: rule lookup failed, request denied', { client: this.clientText(), error: (e as Error).message });
+    }
     const scope = rules?.dstIdentity ? `identity:${rules.dstIdentity}` : `address:${this.origDst.address}`;
     let req: KafkaRequest | undefined;
     let facts: KafkaRequestFacts & { correlationId: number };
