@@ -441,6 +441,48 @@ describe('no policy; an allow-all policy and unparsed requests', () => {
     } finally { await h.close(); }
   });
 
+  test('a rule lookup that throws denies the request, and the proxy keeps running', async () => {
+    const broker = await startKafkaBroker();
+    const proxy = new KafkaProxy({ rulesFor: () => { throw new Error('policy engine restarting'); }, record: () => undefined, log: quietLog });
+    const server = net.createServer((sock) => proxy.handleConnection(sock, { address: broker.host, port: broker.port }, () => net.connect(broker.port, broker.host)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const c = rawClient((server.address() as net.AddressInfo).port);
+      c.sock.write(apiVersionsV2(1));
+      await until('the denied answer', () => c.frames.length === 1, 5000, 10);
+      assert.equal(c.frames[0]!.readInt16BE(8), KafkaError.CLUSTER_AUTHORIZATION_FAILED);
+      assert.equal(broker.frames.length, 0);
+      c.sock.destroy();
+    } finally { proxy.closeAll(); await new Promise<void>((r) => server.close(() => r())); await broker.close(); }
+  });
+
+  test('kafkajs: a 3 MiB batch passes under the default maximum; over a 1 MiB maximum it closes that connection only', async () => {
+    const big = Buffer.alloc(3 << 20, 0x61);
+    const h = await startHarness(EMPIRE_PRODUCE);
+    try {
+      const producer = kafkaClient(h.address).producer();
+      await producer.connect();
+      await producer.send({ topic: 'empire-announce', messages: [{ value: big }] });
+      await producer.disconnect();
+      assert.equal(h.broker.values('empire-announce')[0]!.length, big.length);
+    } finally { await h.close(); }
+    const small = await startHarness(EMPIRE_PRODUCE, { maxFrameBytes: 1 << 20 });
+    try {
+      const producer = kafkaClient(small.address).producer();
+      await producer.connect();
+      await assert.rejects(producer.send({ topic: 'empire-announce', messages: [{ value: big }] }));
+      await producer.disconnect();
+      assert.deepEqual(small.broker.values('empire-announce'), []);
+      assert.ok(small.records.some((r) => r.verdict === 'error' && r.reason === 'oversized'));
+      // Another client is unaffected.
+      const other = kafkaClient(small.address, 'other').producer();
+      await other.connect();
+      await other.send({ topic: 'empire-announce', messages: [{ value: 'small' }] });
+      await other.disconnect();
+      assert.deepEqual(small.broker.values('empire-announce').map(String), ['small']);
+    } finally { await small.close(); }
+  });
+
   test('an empty rule list (L4-only allow) forwards even a request type wire.ts does not parse', async () => {
     const h = await startHarness([]);
     try {
