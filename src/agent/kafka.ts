@@ -51,15 +51,16 @@ export class AgentKafka {
         rulesFor: (q) => {
           // Ingress: the broker is the local endpoint, the client its peer; egress the other way round.
           const endpointIp = direction === 'ingress' ? q.server : q.client;
-          const peer = direction === 'ingress' ? q.client : q.server;
-          const redirect = d.redirects.find({ endpointIp, direction, parser: 'kafka', protocol: 6, port: q.port, peerIdentity: d.identityOfIP(peer) });
+          const srcIdentity = d.identityOfIP(q.client);
+          const dstIdentity = d.identityOfIP(q.server);
+          const redirect = d.redirects.find({ endpointIp, direction, parser: 'kafka', protocol: 6, port: q.port, peerIdentity: direction === 'ingress' ? srcIdentity : dstIdentity });
           if (!redirect) return undefined;
           let matcher = this.#matchers.get(redirect);
           if (!matcher) {
             matcher = compileKafkaRules(redirect.kafka ?? []);
             this.#matchers.set(redirect, matcher);
           }
-          return { matcher };
+          return { matcher, srcIdentity, dstIdentity };
         },
         record: (r) => {
           if (d.ingest && d.enricher) d.ingest(kafkaFlowsFromRecord(r, { enricher: d.enricher, nodeName: d.nodeName }));
@@ -88,6 +89,6 @@ export class AgentKafka {
 
   stop(): void {
     for (const s of this.#servers) s.close();
-    for (const p of this.#proxies) p.close?.();
+    for (const p of this.#proxies) p.closeAll();
   }
 }
