@@ -10,13 +10,14 @@
  *   RESPONSE  server → client, is_reply true, time = the answer's release,
  *             latency_ns = query to answer, dns { query, ips, ttl, cnames,
  *             observation_source, rcode, qtypes, rrtypes }; Summary
- *             `DNS Answer "10.0.0.1,10.0.0.2" TTL: 30 (Proxy api.example.test. A)`,
- *             or `DNS Answer RCode: NXDOMAIN TTL: 0 (Proxy … A)` for an
- *             RCODE other than NOERROR (miekg/dns's RcodeToString names).
+ *             `DNS Answer "10.0.0.1,10.0.0.2" CNAMEs: "edge.cdn.test." TTL: 30 (Proxy api.example.test. A)`,
+ *             or `DNS Answer RCode: Non-Existent Domain TTL: 0 (Proxy … A)`
+ *             for an RCODE other than NOERROR (Hubble's dnsSummary).
  *
- * `query` is lower case and fully qualified, as Cilium records it; types are
- * miekg/dns's names (`A`, `AAAA`, `CNAME`, `TYPE65` for one it has no name
- * for, RFC 3597). `ips` holds A then AAAA addresses of the query name's
+ * `query` is lower case and fully qualified, as Cilium records it
+ * (ExtractMsgDetails); types and RCODEs are named by gopacket, as Hubble
+ * names them (`A`, `AAAA`, `CNAME`, `Unknown` for a type it has no name for;
+ * `Non-Existent Domain`). `ips` holds A then AAAA addresses of the query name's
  * chain, `ttl` the least TTL of the records used (what the proxy learned).
  *
  * Verdicts (Hubble's decodeVerdict of Cilium's): a query the DNS rules
@@ -59,27 +60,32 @@ export interface DnsFlowContext {
 /** Hubble's observation_source of answers the proxy saw (Cilium's accesslog.DNSSourceProxy). */
 export const DNS_OBSERVATION_SOURCE_PROXY = 'proxy';
 
-/** miekg/dns TypeToString for the types a cluster sees; others `TYPE<n>` (RFC 3597). */
+/**
+ * gopacket's DNSType.String(), which Hubble's L7 parser names types with
+ * (layers.DNSType(t).String()): the types it knows, `Unknown` for the others.
+ */
 const TYPE_NAMES: Readonly<Record<number, string>> = {
-  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 13: 'HINFO', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 35: 'NAPTR',
-  39: 'DNAME', 41: 'OPT', 43: 'DS', 46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 50: 'NSEC3', 52: 'TLSA', 64: 'SVCB', 65: 'HTTPS',
-  99: 'SPF', 251: 'IXFR', 252: 'AXFR', 255: 'ANY', 257: 'CAA',
+  1: 'A', 2: 'NS', 3: 'MD', 4: 'MF', 5: 'CNAME', 6: 'SOA', 7: 'MB', 8: 'MG', 9: 'MR', 10: 'NULL', 11: 'WKS', 12: 'PTR', 13: 'HINFO',
+  14: 'MINFO', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 35: 'NAPTR', 41: 'OPT', 46: 'RRSIG', 48: 'DNSKEY', 64: 'SVCB', 65: 'HTTPS', 256: 'URI',
 };
 
-/** miekg/dns RcodeToString. */
+/** gopacket's DNSResponseCode.String(), which Hubble's summary names an RCODE with. */
 const RCODE_NAMES: Readonly<Record<number, string>> = {
-  0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET',
-  9: 'NOTAUTH', 10: 'NOTZONE', 16: 'BADSIG', 17: 'BADKEY', 18: 'BADTIME', 19: 'BADMODE', 20: 'BADNAME', 21: 'BADALG', 22: 'BADTRUNC', 23: 'BADCOOKIE',
+  0: 'No Error', 1: 'Format Error', 2: 'Server Failure', 3: 'Non-Existent Domain', 4: 'Not Implemented', 5: 'Query Refused',
+  6: 'Name Exists when it should not', 7: 'RR Set Exists when it should not', 8: 'RR Set that should exist does not',
+  9: 'Server Not Authoritative for zone', 10: 'Name not contained in zone', 16: 'Bad OPT Version', 17: 'Key not recognized',
+  18: 'Signature out of time window', 19: 'Bad TKEY Mode', 20: 'Duplicate key name', 21: 'Algorithm not supported', 22: 'Bad Truncation',
+  23: 'Bad/missing Server Cookie',
 };
 
-/** A DNS type's name as Hubble shows it. */
+/** A DNS type's name as Hubble shows it in qtypes and rrtypes. */
 export function dnsTypeName(type: number): string {
-  return TYPE_NAMES[type] ?? `TYPE${type}`;
+  return TYPE_NAMES[type] ?? 'Unknown';
 }
 
 /** An RCODE's name as Hubble's summary shows it. */
 export function dnsRcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? String(rcode);
+  return RCODE_NAMES[rcode] ?? 'Unknown';
 }
 
 const EVENT_TYPE = Object.freeze({ type: MESSAGE_TYPE_ACCESS_LOG, sub_type: 0 });
@@ -113,8 +119,9 @@ export function dnsFlowFromRecord(rec: DnsProxyRecord, ctx: DnsFlowContext): Flo
   const ttl = rec.ttl ?? 0;
   const rcode = rec.rcode ?? 0;
   const ips = rec.ips ?? [];
+  const cnames = (rec.cnames ?? []).map(normaliseDnsName);
   const dns = response
-    ? { query, ips, ttl, cnames: (rec.cnames ?? []).map(normaliseDnsName), observation_source: DNS_OBSERVATION_SOURCE_PROXY, rcode, qtypes, rrtypes: (rec.rrtypes ?? []).map(dnsTypeName) }
+    ? { query, ips, ttl, cnames, observation_source: DNS_OBSERVATION_SOURCE_PROXY, rcode, qtypes, rrtypes: (rec.rrtypes ?? []).map(dnsTypeName) }
     : { query, qtypes, observation_source: DNS_OBSERVATION_SOURCE_PROXY };
   const allowedBy: Policy[] | undefined = !response && rec.verdict === 'forwarded' && rec.allowedBy.length
     ? rec.allowedBy.map((o) => {
@@ -122,7 +129,10 @@ export function dnsFlowFromRecord(rec: DnsProxyRecord, ctx: DnsFlowContext): Flo
       return { name: p.name, namespace: p.namespace, kind: p.kind, labels: p.labels };
     })
     : undefined;
-  const answer = rcode === 0 ? JSON.stringify(ips.join(',')) : `RCode: ${dnsRcodeName(rcode)}`;
+  // Hubble's dnsSummary: the addresses quoted, then `CNAMEs: "a,b"`, each only when present.
+  const answer = rcode === 0
+    ? [...(ips.length ? [JSON.stringify(ips.join(','))] : []), ...(cnames.length ? [`CNAMEs: ${JSON.stringify(cnames.join(','))}`] : [])].join(' ')
+    : `RCode: ${dnsRcodeName(rcode)}`;
   return {
     time: timeOfMs(rec.timeMs),
     uuid: uuid(),

@@ -312,6 +312,18 @@ test('the answer is released only after learn settles: a learn of 50 ms delays i
   } finally {
     await slow.close();
   }
+  // Cilium's way: the answer is returned after the delay anyway, with a warning.
+  const lenient = await harness({ deps: { learnTimeoutMs: 30, learnFailure: 'release', learn: () => sleep(300) as Promise<void> } });
+  try {
+    const t0 = performance.now();
+    const d = await dig(lenient.udp, 'api.example.test');
+    assert.equal(d.status, 'NOERROR');
+    assert.equal(d.answers.length, 2);
+    assert.ok(performance.now() - t0 < 290, 'released after the learn timeout, not after learn');
+    assert.match(lenient.log(), /returning the answer/);
+  } finally {
+    await lenient.close();
+  }
 });
 
 test('malformed queries: FORMERR when the header is readable, dropped otherwise; others keep being served', { skip }, async () => {

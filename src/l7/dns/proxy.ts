@@ -46,11 +46,15 @@
  *    pod's first connection to them; then it is sent to the pod unchanged,
  *    byte for byte. If `learn` fails or does not settle within
  *    `learnTimeoutMs` (default 100 ms, Cilium's
- *    `--tofqdns-proxy-response-max-delay`), the pod gets SERVFAIL instead of
- *    an answer whose addresses its first connection could be dropped on
- *    (the resolver retries; the failure is logged and recorded). This is
- *    the stricter of Cilium's behaviours: older releases released the
- *    answer after the delay anyway, with a log line.
+ *    `--tofqdns-proxy-response-max-delay`), by default (`learnFailure:
+ *    'servfail'`) the pod gets SERVFAIL instead of an answer whose addresses
+ *    its first connection could be dropped on (the resolver retries; the
+ *    failure is logged and recorded): issue 13 requires that the first
+ *    connection after an answer is never dropped. Cilium itself releases
+ *    the answer after the delay anyway ("Timed out waiting for datapath
+ *    updates of FQDN IP information; returning response", counted in
+ *    fqdn_datapath_update_timeout_total); `learnFailure: 'release'` does
+ *    the same, with a warning.
  *
  * Every query and answer is recorded (`record`) for flows: the request when
  * it is forwarded or denied, the response when it is sent (answer, or the
@@ -163,8 +167,10 @@ export interface DnsProxyDeps<E> {
   log: Logger;
   /** Upstream answer timeout, ms (default 10,000). */
   upstreamTimeoutMs?: number;
-  /** How long `learn` may take before the pod gets SERVFAIL, ms (default 100). */
+  /** How long `learn` may take, ms (default 100, Cilium's --tofqdns-proxy-response-max-delay). */
   learnTimeoutMs?: number;
+  /** When `learn` fails or times out: answer SERVFAIL (default), or release the answer anyway as Cilium does. */
+  learnFailure?: 'servfail' | 'release';
   /** The node address upstream sockets bind (default: any, the route's source address). */
   localAddress?: string;
   /** Upper bound of the UDP upstream socket pool (default 64). */
@@ -463,6 +469,11 @@ export class DnsProxy<E = unknown> {
         }
         this.#learn({ client: client.address, names: sum.names, ips: sum.ipv4, ttl: sum.ttl }).then(release, (e: Error) => {
           st.learnFailures++;
+          if (this.#deps.learnFailure === 'release') {
+            log.warn('DNS proxy: learning the answer\'s addresses failed; returning the answer', { client: who, query: q.name, error: e.message });
+            release();
+            return;
+          }
           fail(`learning the answer's addresses failed: ${e.message}`);
         });
       },
