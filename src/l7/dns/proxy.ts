@@ -331,9 +331,20 @@ export class DnsProxy<E = unknown> {
     const client: DnsPeer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const decoder = new DnsTcpDecoder();
     const upstream = new TcpUpstream(origDst, this.#deps.localAddress, this.#deps.log);
+    // A client may half-close after its last query (RFC 7766 §6.2.1 lets it): answer what is in
+    // flight, then close our side.
+    socket.allowHalfOpen = true;
+    let outstanding = 0;
+    let clientDone = false;
     const reply = (answer: Buffer) => {
+      outstanding--;
       if (!socket.destroyed && socket.writable) socket.write(frameTcp(answer));
+      if (clientDone && outstanding === 0) socket.end();
     };
+    socket.on('end', () => {
+      clientDone = true;
+      if (outstanding === 0) socket.end();
+    });
     socket.setTimeout(this.#tcpIdleMs, () => socket.end());
     socket.on('data', (segment: Buffer) => {
       let messages: Uint8Array[];
@@ -345,7 +356,10 @@ export class DnsProxy<E = unknown> {
         socket.destroy();
         return;
       }
-      for (const m of messages) this.#handle(m, client, origDst, 'tcp', reply, (q, p) => upstream.send(q, p, this.#upstreamTimeoutMs));
+      for (const m of messages) {
+        outstanding++;
+        if (!this.#handle(m, client, origDst, 'tcp', reply, (q, p) => upstream.send(q, p, this.#upstreamTimeoutMs))) outstanding--;
+      }
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -374,7 +388,7 @@ export class DnsProxy<E = unknown> {
   // ---- one query ----
 
   #handle(raw: Uint8Array, client: DnsPeer, origDst: DnsPeer, protocol: 'udp' | 'tcp', reply: (b: Buffer) => void,
-    forward: (query: Uint8Array, pending: Pending) => string | undefined): void {
+    forward: (query: Uint8Array, pending: Pending) => string | undefined): boolean {
     const st = this.#stats;
     st.queries++;
     const started = this.#now();
@@ -388,17 +402,17 @@ export class DnsProxy<E = unknown> {
       if (raw.length < DNS_HEADER_LENGTH || (raw[2]! & 0x80) !== 0) {
         st.dropped++;
         log.warn('DNS proxy: malformed message dropped', { client: who, protocol, error: e.message });
-        return;
+        return false;
       }
       st.formerr++;
       log.warn('DNS proxy: malformed query answered FORMERR', { client: who, protocol, error: e.message });
       reply(headerOnlyAnswer(raw, DNS_RCODE.FORMERR));
-      return;
+      return true;
     }
     if (msg.header.qr) {
       st.dropped++;
       log.warn('DNS proxy: a response sent as a query, dropped', { client: who, protocol, id: msg.header.id });
-      return;
+      return false;
     }
     const problem = queryProblem(msg);
     if (problem) {
@@ -406,7 +420,7 @@ export class DnsProxy<E = unknown> {
       else st.formerr++;
       log.warn('DNS proxy: query not decided on', { client: who, protocol, id: msg.header.id, reason: problem.reason, rcode: problem.rcode });
       reply(encodeAnswer(buildRefusal(msg, { rcode: problem.rcode })));
-      return;
+      return true;
     }
     const q = msg.questions[0]!;
     const base = {
@@ -417,7 +431,7 @@ export class DnsProxy<E = unknown> {
       st.unknownClient++;
       log.warn('DNS proxy: no DNS redirect known for the client, REFUSED', { client: who, server: `${origDst.address}:${origDst.port}`, protocol, query: q.name });
       reply(encodeAnswer(buildRefusal(msg)));
-      return;
+      return true;
     }
     const ids = { endpoint: redirect.endpoint, sourceIdentity: redirect.sourceIdentity ?? 0, destinationIdentity: redirect.destinationIdentity ?? 0 };
     const verdict = redirect.matcher.match(q.name);
@@ -425,7 +439,7 @@ export class DnsProxy<E = unknown> {
       st.denied++;
       reply(encodeAnswer(buildRefusal(msg)));
       this.#record({ ...base, ...ids, type: 'request', timeMs: started, verdict: 'denied', allowedBy: [] });
-      return;
+      return true;
     }
     this.#record({ ...base, ...ids, type: 'request', timeMs: started, verdict: 'forwarded', allowedBy: verdict.allowedBy });
     const fail = (reason: string) => {
@@ -481,9 +495,10 @@ export class DnsProxy<E = unknown> {
     const refused = forward(raw, pending);
     if (refused !== undefined) {
       fail(refused);
-      return;
+      return true;
     }
     st.forwarded++;
+    return true;
   }
 
   /** learn, bounded by learnTimeoutMs. */
