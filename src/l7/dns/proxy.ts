@@ -203,7 +203,8 @@ export interface DnsProxyStats {
 
 /** One query's state while its answer is awaited. */
 interface Pending {
-  done(answer: Uint8Array | undefined, reason?: string): void;
+  /** `decoded`: the answer as matched (decoded once); an Error when it is malformed. */
+  done(answer: Uint8Array | undefined, reason?: string, decoded?: DnsMessage | Error): void;
   /** The question, to check the answer against. */
   name: string;
   type: number;
@@ -213,6 +214,8 @@ interface Pending {
 interface UpstreamSocket {
   sock: UdpSocket;
   ready: Promise<void>;
+  /** Bound: send at once, without waiting on `ready`. */
+  bound: boolean;
   /** `address|port|id` → the query in flight. */
   pending: Map<string, Pending>;
   closed: boolean;
@@ -451,19 +454,17 @@ export class DnsProxy<E = unknown> {
     };
     const pending: Pending = {
       name: normaliseDnsName(q.name), type: q.type, cls: q.class,
-      done: (answer, reason) => {
+      done: (answer, reason, decoded) => {
         if (!answer) {
           if (reason === 'proxy closed') return;
           if (reason === 'upstream timeout') st.upstreamTimeouts++;
           fail(reason ?? 'no answer');
           return;
         }
-        let parsed: DnsMessage;
-        try {
-          parsed = decodeDnsMessage(answer);
-        } catch (e) {
+        const parsed = decoded ?? decodeOrError(answer);
+        if (parsed instanceof Error) {
           st.malformedAnswers++;
-          fail(`malformed answer: ${(e as Error).message}`);
+          fail(`malformed answer: ${parsed.message}`);
           return;
         }
         const sum = summariseAnswer(parsed, q.name);
@@ -552,20 +553,25 @@ export class DnsProxy<E = unknown> {
     }, this.#upstreamTimeoutMs);
     const entry: Pending = {
       ...pending,
-      done: (answer, reason) => {
+      done: (answer, reason, decoded) => {
         clearTimeout(timer);
-        pending.done(answer, reason);
+        pending.done(answer, reason, decoded);
       },
     };
     sock.pending.set(key, entry);
-    sock.ready.then(() => {
+    const send = () => {
       if (sock.closed) return;
       sock.sock.send(query, server.port, server.address, (err) => {
         if (!err || sock.pending.get(key) !== entry) return;
         sock.pending.delete(key);
         entry.done(undefined, `sending to ${server.address}:${server.port}: ${err.message}`);
       });
-    }, (err: Error) => {
+    };
+    if (sock.bound) {
+      send();
+      return undefined;
+    }
+    sock.ready.then(send, (err: Error) => {
       if (sock.pending.get(key) !== entry) return;
       sock.pending.delete(key);
       entry.done(undefined, `upstream socket: ${err.message}`);
@@ -576,11 +582,12 @@ export class DnsProxy<E = unknown> {
   #openSocket(): UpstreamSocket {
     const sock = createSocket({ type: 'udp4' });
     const s: UpstreamSocket = {
-      sock, pending: new Map(), closed: false,
+      sock, pending: new Map(), closed: false, bound: false,
       ready: new Promise<void>((resolve, reject) => {
         sock.once('error', reject);
         sock.bind({ port: 0, ...(this.#deps.localAddress ? { address: this.#deps.localAddress } : {}) }, () => {
           sock.off('error', reject);
+          s.bound = true;
           resolve();
         });
       }),
@@ -594,38 +601,44 @@ export class DnsProxy<E = unknown> {
       }
       const key = `${rinfo.address}|${rinfo.port}|${(m[0]! << 8) | m[1]!}`;
       const p = s.pending.get(key);
-      if (!p || !answers(m, p)) {
+      const d = p && answers(m, p);
+      if (!p || !d) {
         this.#stats.strays++;
         this.#deps.log.debug('DNS proxy: stray answer ignored', { from: `${rinfo.address}:${rinfo.port}`, bytes: m.length });
         return;
       }
       s.pending.delete(key);
-      p.done(m);
+      p.done(m, undefined, d);
     });
     this.#sockets.push(s);
     return s;
   }
 }
 
-/**
- * True when `m` can be the answer to the pending query: QR set and the same
- * question, or not decodable at all (then it is malformed, and the query
- * gets SERVFAIL rather than wait for a timeout). A well-formed answer to
- * another question (a late answer to a former query with the same id) is
- * not.
- */
-function answers(m: Uint8Array, p: Pending): boolean {
-  let d: DnsMessage;
+function decodeOrError(m: Uint8Array): DnsMessage | Error {
   try {
-    d = decodeDnsMessage(m);
-  } catch {
-    return true;
+    return decodeDnsMessage(m);
+  } catch (e) {
+    if (e instanceof DnsWireError) return e;
+    throw e;
   }
-  if (!d.header.qr) return false;
+}
+
+/**
+ * The decoded answer when `m` can be the answer to the pending query: QR
+ * set and the same question; or the decoding error when it is not decodable
+ * at all (malformed: the query gets SERVFAIL rather than wait for a
+ * timeout). Undefined for a well-formed message that is no answer to it (a
+ * late answer to a former query with the same id).
+ */
+function answers(m: Uint8Array, p: Pending): DnsMessage | Error | undefined {
+  const d = decodeOrError(m);
+  if (d instanceof Error) return d;
+  if (!d.header.qr) return undefined;
   const q = d.questions[0];
   // A server may answer FORMERR etc. without the question (RFC 1035 allows it).
-  if (!q) return d.header.rcode !== DNS_RCODE.NOERROR;
-  return q.type === p.type && q.class === p.cls && normaliseDnsName(q.name) === p.name;
+  if (!q) return d.header.rcode !== DNS_RCODE.NOERROR ? d : undefined;
+  return q.type === p.type && q.class === p.cls && normaliseDnsName(q.name) === p.name ? d : undefined;
 }
 
 /** An answer of the header alone (for a query whose questions cannot be read): id and opcode kept, RD copied. */
@@ -666,7 +679,7 @@ class TcpUpstream {
       this.#pending.delete(id);
       pending.done(undefined, 'upstream timeout');
     }, timeoutMs);
-    const entry: Pending = { ...pending, done: (a, r) => { clearTimeout(timer); pending.done(a, r); } };
+    const entry: Pending = { ...pending, done: (a, r, d) => { clearTimeout(timer); pending.done(a, r, d); } };
     this.#pending.set(id, entry);
     this.#socket().write(frameTcp(query));
     return undefined;
@@ -691,9 +704,10 @@ class TcpUpstream {
       for (const m of messages) {
         const id = (m[0]! << 8) | m[1]!;
         const p = this.#pending.get(id);
-        if (!p || !answers(m, p)) continue;
+        const d = p && answers(m, p);
+        if (!p || !d) continue;
         this.#pending.delete(id);
-        p.done(m);
+        p.done(m, undefined, d);
       }
     });
     sock.on('error', (e) => this.log.warn('DNS proxy: upstream TCP connection failed', { server: `${this.server.address}:${this.server.port}`, error: e.message }));
