@@ -280,7 +280,8 @@ test('dig through the proxy: api.example.test answered, evil.test REFUSED and ne
 
 test('the answer is released only after learn settles: a learn of 50 ms delays it by that; a failed or too slow learn gives SERVFAIL', { skip }, async () => {
   let settled = 0;
-  const h = await harness({ deps: { learn: async () => { await sleep(50); settled = performance.now(); } } });
+  let learns = 0;
+  const h = await harness({ deps: { learn: async () => { learns++; await sleep(50); settled = performance.now(); } } });
   try {
     const t0 = performance.now();
     await rawUdp(upstream, query(1, 'api.example.test'));
@@ -291,10 +292,9 @@ test('the answer is released only after learn settles: a learn of 50 ms delays i
     assert.equal(decodeDnsMessage(a).answers.length, 2);
     assert.ok(settled > 0 && settled <= got, 'learn settled before the answer arrived');
     assert.ok(got - t1 >= 50, `proxied ${got - t1} ms, direct ${direct} ms`);
-    // No addresses (NXDOMAIN): nothing to learn, no delay.
-    const t2 = performance.now();
-    await rawUdp(h.udp, query(3, 'nothing.example.test'));
-    assert.ok(performance.now() - t2 < 45);
+    // No addresses (NXDOMAIN): nothing to learn, nothing to wait for.
+    assert.equal(decodeDnsMessage(await rawUdp(h.udp, query(3, 'nothing.example.test'))).header.rcode, DNS_RCODE.NXDOMAIN);
+    assert.equal(learns, 1);
   } finally {
     await h.close();
   }
@@ -316,13 +316,13 @@ test('the answer is released only after learn settles: a learn of 50 ms delays i
     await slow.close();
   }
   // Cilium's way: the answer is returned after the delay anyway, with a warning.
-  const lenient = await harness({ deps: { learnTimeoutMs: 30, learnFailure: 'release', learn: () => sleep(300) as Promise<void> } });
+  const lenient = await harness({ deps: { learnTimeoutMs: 30, learnFailure: 'release', learn: () => sleep(1500) as Promise<void> } });
   try {
     const t0 = performance.now();
     const d = decodeDnsMessage(await rawUdp(lenient.udp, query(11, 'api.example.test')));
     const took = performance.now() - t0;
     assert.deepEqual([d.header.rcode, d.answers.length], [DNS_RCODE.NOERROR, 2]);
-    assert.ok(took >= 30 && took < 250, `released after the learn timeout, not after learn: ${took} ms`);
+    assert.ok(took >= 30 && took < 1000, `released after the learn timeout, not after learn: ${took} ms`);
     assert.match(lenient.log(), /returning the answer/);
   } finally {
     await lenient.close();

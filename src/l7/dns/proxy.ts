@@ -429,7 +429,13 @@ export class DnsProxy<E = unknown> {
     const base = {
       protocol, client, server: origDst, id: msg.header.id, query: q.name, qtypes: [q.type],
     };
-    const redirect = this.#deps.rulesFor({ client: client.address, server: origDst.address, port: origDst.port, protocol });
+    let redirect: DnsRedirect<E> | undefined;
+    try {
+      redirect = this.#deps.rulesFor({ client: client.address, server: origDst.address, port: origDst.port, protocol });
+    } catch (e) {
+      // The agent could not say: treated as no redirect (refused), never as allowed.
+      log.error('DNS proxy: looking up the DNS rules failed', { client: who, error: (e as Error).message });
+    }
     if (!redirect) {
       st.unknownClient++;
       log.warn('DNS proxy: no DNS redirect known for the client, REFUSED', { client: who, server: `${origDst.address}:${origDst.port}`, protocol, query: q.name });
