@@ -22,7 +22,7 @@ import type { Reply } from '../api/conform.js';
 import type { Logger } from '../common/log.js';
 import { transparentTcpListenFd, TransparentUdpSocket } from '../datapath/native/sockets.js';
 import { FqdnCache } from '../l7/dns/cache.js';
-import { dnsFlowsFromRecord } from '../l7/dns/flows.js';
+import { dnsFlowFromRecord } from '../l7/dns/flows.js';
 import { DnsProxy } from '../l7/dns/proxy.js';
 import { compileDnsRules, type DnsRuleMatcher } from '../l7/dns/rules.js';
 import type { Flow, FlowEnricher } from '../observer/types.js';
@@ -40,12 +40,14 @@ export interface AgentDnsDeps {
   /** The ipcache's identity of an address (world when unknown). */
   identityOfIP(ip: string): number;
   /** The local endpoint with this address. */
-  endpointByIP(ip: string): { id: number } | undefined;
+  endpointByIP(ip: string): { id: number; identity: number } | undefined;
   /**
    * The cache's names changed: hand them to the policy engine (toFQDNs) and
    * write the policy maps and the ipcache now. Returns once the datapath has them.
    */
   namesChanged(names: ReadonlyMap<string, readonly string[]>): Promise<void> | void;
+  /** The ids of this node's endpoints (a deleted endpoint's names leave the cache). */
+  liveEndpoints(): ReadonlySet<number>;
   /** Destination addresses of the conntrack table's connections (the garbage collector keeps what they use). */
   connectionDestinations(): ReadonlySet<string>;
   /** L7 flows of DNS records (the observer's pipeline); absent: none. */
@@ -71,7 +73,7 @@ export class AgentDns {
   #learnMax = 0;
 
   constructor(private readonly cfg: DnsProxyConfig, private readonly deps: AgentDnsDeps) {
-    this.cache = new FqdnCache({ minTtlSeconds: cfg.minTtlSeconds ?? 0 });
+    this.cache = new FqdnCache({ minTtlSec: cfg.minTtlSeconds ?? 0 });
   }
 
   /** The proxy port DNS redirects name. */
@@ -85,6 +87,9 @@ export class AgentDns {
     this.#proxy = new DnsProxy({
       log: d.log,
       upstreamTimeoutMs: this.cfg.upstreamTimeoutMs ?? 5000,
+      // The policy maps and the ipcache are written synchronously in the agent (a few ms); more
+      // than this means something is wrong: the pod gets SERVFAIL and asks again.
+      learnTimeoutMs: this.cfg.learnTimeoutMs ?? 500,
       rulesFor: (q) => {
         const endpoint = d.endpointByIP(q.client);
         if (!endpoint) return undefined;
@@ -95,11 +100,11 @@ export class AgentDns {
           matcher = compileDnsRules(redirect.dns ?? []);
           this.#matchers.set(redirect, matcher);
         }
-        return { matcher, endpoint: { id: endpoint.id } };
+        return { matcher, endpoint: { id: endpoint.id }, sourceIdentity: endpoint.identity, destinationIdentity: d.identityOfIP(q.server) };
       },
       learn: (a) => this.learn(a),
       record: (r) => {
-        if (d.ingest && d.enricher) d.ingest(dnsFlowsFromRecord(r, { enricher: d.enricher, nodeName: d.nodeName }));
+        if (d.ingest && d.enricher) d.ingest([dnsFlowFromRecord(r, { enricher: d.enricher, nodeName: d.nodeName })]);
       },
     });
     const udp = TransparentUdpSocket.open({ port: this.cfg.port });
@@ -144,9 +149,9 @@ export class AgentDns {
     return {
       port: this.cfg.port,
       queries: st?.queries ?? 0,
-      refused: st?.refused ?? 0,
+      refused: st?.denied ?? 0,
       forwarded: st?.forwarded ?? 0,
-      errors: st?.errors ?? 0,
+      errors: st ? st.formerr + st.notimp + st.dropped + st.servfail : 0,
       learn: { count: this.#learnCount, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: this.#learnMax },
       names: names.size,
       ips,
@@ -167,15 +172,28 @@ export class AgentDns {
     try {
       const inUse = this.deps.connectionDestinations();
       const r = this.cache.gc(now, (ip) => inUse.has(ip));
-      if (r.changed) void Promise.resolve(this.publish()).catch((e) => this.deps.log.warn('fqdn gc: publishing names failed', { error: (e as Error).message }));
+      const live = this.deps.liveEndpoints();
+      let gone = false;
+      for (const id of new Set(this.cache.rows(now).map((row) => row.endpointId))) if (!live.has(id)) gone = this.cache.forgetEndpoint(id) || gone;
+      if (r.changed || gone) void Promise.resolve(this.publish()).catch((e) => this.deps.log.warn('fqdn gc: publishing names failed', { error: (e as Error).message }));
     } catch (e) {
       this.deps.log.warn('fqdn gc failed', { error: (e as Error).message });
     }
   }
 
-  /** `beeline fqdn cache list`. */
+  /** `beeline fqdn cache list`: one row per endpoint, name and source, with its addresses (as cilium's). */
   rows(now = Date.now()): FqdnCacheRow__Output[] {
-    return this.cache.rows(now);
+    const groups = new Map<string, FqdnCacheRow__Output & { expiresMs: number }>();
+    for (const r of this.cache.rows(now)) {
+      const key = `${r.endpointId}|${r.name}|${r.source}`;
+      const g = groups.get(key);
+      if (!g) groups.set(key, { endpoint: r.endpointId, source: r.source, fqdn: r.name, ttl: r.ttlSec, expirationTime: '', ips: [r.ip], expiresMs: r.expiresMs });
+      else {
+        if (!g.ips.includes(r.ip)) g.ips.push(r.ip);
+        if (r.expiresMs > g.expiresMs) (g.expiresMs = r.expiresMs), (g.ttl = r.ttlSec);
+      }
+    }
+    return [...groups.values()].map(({ expiresMs, ...row }) => ({ ...row, ips: row.ips.sort(), expirationTime: new Date(expiresMs).toISOString() }));
   }
 
   /** Names learned for an address (flows to it show them). */
@@ -187,6 +205,6 @@ export class AgentDns {
     if (this.#gcTimer) clearInterval(this.#gcTimer);
     this.#udp?.close();
     this.#tcp?.close();
-    this.#proxy?.close();
+    void this.#proxy?.close();
   }
 }
