@@ -321,6 +321,7 @@ export class Agent {
         namesChanged: (names) => this.fqdnNamesChanged(names),
         connectionDestinations: () => this.connectionDestinations(),
         liveEndpoints: () => new Set(this.endpoints.list().map((e) => e.id)),
+        stateFile: join(c.stateDir, 'fqdn-cache.json'),
         ...(flows ? { ingest: flows.ingest, enricher: flows.enricher } : {}),
         nodeName: c.node,
       });

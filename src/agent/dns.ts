@@ -15,6 +15,7 @@
  *   - expired names leave the cache when no connection uses their address
  *     any more (connection-aware garbage collection, the conntrack table).
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { DnsProxyStatus__Output } from '../api/generated/agent/DnsProxyStatus.js';
 import type { FqdnCacheRow__Output } from '../api/generated/agent/FqdnCacheRow.js';
@@ -54,6 +55,20 @@ export interface AgentDnsDeps {
   ingest?: (flows: Flow[]) => void;
   enricher?: FlowEnricher;
   nodeName: string;
+  /**
+   * Where the cache is kept across agent restarts (as Cilium restores its
+   * endpoints' DNS history): a restarted agent must not forget addresses its
+   * pods already connect to. Absent: not kept.
+   */
+  stateFile?: string;
+}
+
+/** One cache entry as the state file keeps it. */
+interface SavedEntry {
+  endpoint: number;
+  name: string;
+  ip: string;
+  expiresMs: number;
 }
 
 /** The node's DNS proxy in the agent: sockets, rules, FQDN cache. */
@@ -84,6 +99,7 @@ export class AgentDns {
   /** Opens the sockets and starts the garbage collector. @throws when the port cannot be bound. */
   async start(): Promise<void> {
     const d = this.deps;
+    this.restore();
     this.#proxy = new DnsProxy({
       log: d.log,
       upstreamTimeoutMs: this.cfg.upstreamTimeoutMs ?? 5000,
@@ -158,13 +174,46 @@ export class AgentDns {
     };
   }
 
-  /** Hands the cache's names on when they changed. */
+  /** Hands the cache's names on when they changed (and keeps them in the state file). */
   private async publish(): Promise<void> {
     const names = this.cache.names();
     const text = JSON.stringify([...names].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
     if (text === this.#namesText) return;
     this.#namesText = text;
+    this.save();
     await this.deps.namesChanged(names);
+  }
+
+  /** Writes the cache to the state file (atomically: a rename). */
+  private save(): void {
+    const file = this.deps.stateFile;
+    if (!file) return;
+    try {
+      const entries: SavedEntry[] = this.cache.rows(Date.now()).map((r) => ({ endpoint: r.endpointId, name: r.name, ip: r.ip, expiresMs: r.expiresMs }));
+      writeFileSync(`${file}.tmp`, JSON.stringify({ version: 1, entries }));
+      renameSync(`${file}.tmp`, file);
+    } catch (e) {
+      this.deps.log.warn('fqdn cache: saving failed', { file, error: (e as Error).message });
+    }
+  }
+
+  /**
+   * Reads the cache an earlier agent kept: entries still within their TTL
+   * come back with what is left of it; expired ones come back expired, and
+   * the garbage collector keeps those a connection still uses.
+   */
+  private restore(): void {
+    const file = this.deps.stateFile;
+    if (!file || !existsSync(file)) return;
+    try {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; entries?: SavedEntry[] };
+      if (saved.version !== 1 || !Array.isArray(saved.entries)) throw new Error('not a version 1 fqdn cache file');
+      const now = Date.now();
+      for (const e of saved.entries) this.cache.add(e.endpoint, e.name, [e.ip], Math.max(0, Math.ceil((e.expiresMs - now) / 1000)), now, 'lookup');
+      this.deps.log.info('fqdn cache restored', { entries: saved.entries.length });
+    } catch (e) {
+      this.deps.log.warn('fqdn cache: the saved cache is unreadable; starting empty', { file, error: (e as Error).message });
+    }
   }
 
   /** Expired names whose addresses no connection uses leave the cache (and the ipcache through the policy engine). */
