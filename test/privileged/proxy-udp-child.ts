@@ -8,7 +8,7 @@
  * sockets.ts on proxy port P: a TransparentUdpSocket that answers every
  * query itself (A 192.0.2.53, from the query's original destination), and a
  * net.Server on transparentTcpListenFd(P) that does the same for DNS over
- * TCP. Line commands on stdin, one JSON line each on stdout:
+ * TCP; and a Service in front of the second pod's port 53 (KernelLb). Line commands on stdin, one JSON line each on stdout:
  *   {"cmd":"policy","proxy":true|false}  → {"event":"policy"}: the client's egress: UDP and TCP 53 allowed
  *                                           (proxy port P, or none), TCP 8080 allowed
  *   {"cmd":"ct"}                        → {"event":"ct","entries":[…]}
@@ -34,6 +34,7 @@ import {
   BlTraceAggregation,
 } from '../../src/datapath/generated/abi.js';
 import { ensureProxyRouting, routeEndpoint } from '../../src/datapath/devices.js';
+import { KernelLb } from '../../src/datapath/lb.js';
 import { Datapath, inRootNetns } from '../../src/datapath/loader.js';
 import { endpointPolicyFlags, policyKey, policyValue } from '../../src/datapath/policy.js';
 import { TransparentUdpSocket, transparentTcpListenFd, transparentTcpSocketFd } from '../../src/datapath/native/sockets.js';
@@ -46,6 +47,8 @@ interface ChildSpec {
   prefixlen: number;
   router: string;
   proxyPort: number;
+  /** A Service (translated in BPF, lb4_egress) with the second pod's port 53 as its backend, UDP and TCP. */
+  service: string;
   /** The first pod is the client: its egress is enforced. */
   pods: Array<{ ip: string; mac: string; hostIf: string; id: number; identity: number }>;
 }
@@ -122,6 +125,21 @@ function main(): void {
     dp.attachTc(pod.hostIf, 'ingress', 'bl_from_container'),
     dp.attachTc(pod.hostIf, 'egress', 'bl_to_container'),
   ]);
+
+  // The cluster DNS Service: its frontend on port 53, UDP and TCP, backed by the second pod's port 53.
+  const dns = spec.pods[1]!.ip;
+  new KernelLb(dp).apply({
+    upsertBackends: [
+      { id: 1, address: dns, port: 53, protocol: 'UDP', state: 'active' },
+      { id: 2, address: dns, port: 53, protocol: 'TCP', state: 'active' },
+    ],
+    upsertFrontends: [
+      { id: 1, address: spec.service, port: 53, protocol: 'UDP', flags: 0, affinityTimeout: 0, backends: [1] },
+      { id: 2, address: spec.service, port: 53, protocol: 'TCP', flags: 0, affinityTimeout: 0, backends: [2] },
+    ],
+    deleteFrontends: [],
+    deleteBackends: [],
+  });
 
   const policy = dp.map('bl_policy', BL_POLICY_KEY_CODEC, BL_POLICY_ENTRY_CODEC);
   const setPolicy = (proxy: boolean) => {

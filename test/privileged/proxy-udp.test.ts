@@ -17,6 +17,9 @@
  *     local address is 10.244.0.20:53;
  *   - an upstream TCP connection from transparentTcpSocketFd(A's address)
  *     reaches a server in pod B, which sees A's address;
+ *   - through a Service translated in BPF (10.96.0.10:53 → pod B's :53) the
+ *     proxy sees the backend as original destination and dig, which asked
+ *     the Service, accepts the answer (reverse-translated as a reply);
  *   - and back without the proxy port, dnsmasq answers again.
  *
  * Host safety: every device is created inside the test's namespaces (ip -n),
@@ -36,6 +39,8 @@ import { LXC_OBJECT, leftoverTestNamespaces, privateBpffs, requireObject, testNe
 const CHILD = fileURLToPath(new URL('./proxy-udp-child.js', import.meta.url));
 const ROUTER = '10.244.0.1';
 const PROXY_PORT = 15053;
+/** The cluster DNS Service's address: translated to pod B's port 53 by the pod datapath (lb4_egress). */
+const SERVICE = '10.96.0.10';
 
 type Msg = Record<string, unknown>;
 
@@ -149,7 +154,7 @@ test('DNS through the node proxy: UDP and TCP 53 redirected to transparent socke
   a.mac = plumbPod(nodeNs, aNs, a.ip, a.hostIf);
   b.mac = plumbPod(nodeNs, bNs, b.ip, b.hostIf);
 
-  const spec = { object, pinDir: join(fs.dir, 'node'), podCidr: '10.244.0.0', prefixlen: 24, router: ROUTER, proxyPort: PROXY_PORT, pods: [a, b] };
+  const spec = { object, pinDir: join(fs.dir, 'node'), podCidr: '10.244.0.0', prefixlen: 24, router: ROUTER, proxyPort: PROXY_PORT, service: SERVICE, pods: [a, b] };
   const agent = new Child('ip', ['netns', 'exec', nodeNs, process.execPath, '--enable-source-maps', CHILD, JSON.stringify(spec)]);
   children.push(agent);
   await agent.take((m) => m.event === 'attached');
@@ -166,7 +171,8 @@ test('DNS through the node proxy: UDP and TCP 53 redirected to transparent socke
   children.push(who);
   await who.take((m) => m.event === 'ready');
 
-  const dig = (...args: string[]) => run('ip', ['netns', 'exec', aNs, 'dig', `@${b.ip}`, 'example.test', 'A', '+short', '+tries=1', '+time=2', ...args], { allowFailure: true, timeoutMs: 10_000 });
+  const digAt = (server: string, ...args: string[]) => run('ip', ['netns', 'exec', aNs, 'dig', `@${server}`, 'example.test', 'A', '+short', '+tries=1', '+time=2', ...args], { allowFailure: true, timeoutMs: 10_000 });
+  const dig = (...args: string[]) => digAt(b.ip, ...args);
 
   // 1. No proxy port: dnsmasq answers (retried while it starts).
   await agent.ask({ cmd: 'policy', proxy: false }, 'policy');
@@ -186,6 +192,15 @@ test('DNS through the node proxy: UDP and TCP 53 redirected to transparent socke
   const seen = await agent.take((m) => m.event === 'udp');
   assert.equal((seen.from as { address: string }).address, a.ip, 'the pod\'s own address as source');
   assert.deepEqual(seen.origDst, { address: b.ip, port: 53 }, 'the original destination');
+
+  // 2b. Through the Service: the proxy sees the backend as original destination, and its answer from there reaches
+  // dig as the Service's (the reply of the pod's flow, reverse-translated by bl_to_container).
+  const viaService = digAt(SERVICE);
+  assert.equal(viaService.stdout.trim(), '192.0.2.53', `dig @${SERVICE} through the proxy: ${viaService.stdout}${viaService.stderr}`);
+  assert.deepEqual((await agent.take((m) => m.event === 'udp')).origDst, { address: b.ip, port: 53 });
+  const viaServiceTcp = digAt(SERVICE, '+tcp');
+  assert.equal(viaServiceTcp.stdout.trim(), '192.0.2.53', `dig +tcp @${SERVICE} through the proxy: ${viaServiceTcp.stdout}${viaServiceTcp.stderr}`);
+  assert.deepEqual((await agent.take((m) => m.event === 'tcp')).local, { address: b.ip, port: 53 });
 
   // 3. One flow, two datagrams: both to the proxy, both answers from 10.244.0.20:53.
   const flow = run('ip', ['netns', 'exec', aNs, process.execPath, '-e', SAME_FLOW_CLIENT, b.ip], { allowFailure: true, timeoutMs: 10_000 });
@@ -220,6 +235,7 @@ test('DNS through the node proxy: UDP and TCP 53 redirected to transparent socke
   await agent.ask({ cmd: 'policy', proxy: false }, 'policy');
   assert.equal(dig().stdout.trim(), '10.1.2.3');
   assert.equal(dig('+tcp').stdout.trim(), '10.1.2.3');
+  assert.equal(digAt(SERVICE).stdout.trim(), '10.1.2.3', 'dnsmasq through the Service');
   assert.deepEqual(agent.drain('udp'), []);
   assert.deepEqual(agent.drain('tcp'), []);
 
