@@ -89,7 +89,9 @@ s=$(date +%s%N); $B apply -f "$BULK/good.yaml" | tail -1; e=$(date +%s%N)
 echo "applied in $(( (e - s) / 1000000 )) ms; HTTPRoutes labelled bulk=demo: $($B get httproutes -l bulk=demo -o name | grep -c .)"
 rm -rf "$BULK"
 
-say "4d. Cluster DNS and exec: the tiefighter resolves the deathstar through kube-dns and lands (on one deathstar pod, by its IP)"
+say "4d. Cluster DNS and exec: the cluster DNS pods (kube-system/coredns behind kube-dns); the tiefighter resolves the deathstar through kube-dns and lands (on one deathstar pod, by its IP)"
+run $B get pods -n kube-system -l k8s-app=kube-dns -o wide
+run $B get endpointslices -n kube-system
 run $B exec -n empire tiefighter -- dig +search +short deathstar
 run $B exec -n empire tiefighter -- cat /etc/resolv.conf
 DS=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).items[0];console.log(p.metadata.name+" "+p.status.podIP)})')
