@@ -81,6 +81,8 @@ export class AgentDns {
   /** Compiled rule sets by redirect (a new redirect object is a new set). */
   #matchers = new WeakMap<L7Redirect, DnsRuleMatcher>();
   #namesText = '';
+  /** Address → names (without the trailing dot, as Hubble's flows show them), rebuilt when the names change. */
+  #namesByIp = new Map<string, string[]>();
   /** The newest learning times (ms), for status: a ring of LEARN_SAMPLES. */
   #learnMs: number[] = [];
   #learnNext = 0;
@@ -180,6 +182,17 @@ export class AgentDns {
     const text = JSON.stringify([...names].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
     if (text === this.#namesText) return;
     this.#namesText = text;
+    const byIp = new Map<string, string[]>();
+    for (const [name, ips] of names) {
+      const shown = name.endsWith('.') ? name.slice(0, -1) : name;
+      for (const ip of ips) {
+        const list = byIp.get(ip);
+        if (list) list.push(shown);
+        else byIp.set(ip, [shown]);
+      }
+    }
+    for (const list of byIp.values()) list.sort();
+    this.#namesByIp = byIp;
     this.save();
     await this.deps.namesChanged(names);
   }
@@ -245,9 +258,9 @@ export class AgentDns {
     return [...groups.values()].map(({ expiresMs, ...row }) => ({ ...row, ips: row.ips.sort(), expirationTime: new Date(expiresMs).toISOString() }));
   }
 
-  /** Names learned for an address (flows to it show them). */
+  /** Names learned for an address (flows to it show them), without the trailing dot. */
   namesForIP(ip: string): string[] {
-    return this.cache.nameOf(ip);
+    return this.#namesByIp.get(ip) ?? [];
   }
 
   stop(): void {
