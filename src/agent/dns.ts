@@ -146,8 +146,10 @@ export class AgentDns {
     if (!ep || a.ips.length === 0) return;
     const t0 = performance.now();
     const now = Date.now();
-    for (const name of a.names) this.cache.add(ep.id, name, a.ips, a.ttl, now, 'lookup');
-    await this.publish();
+    let added = false;
+    for (const name of a.names) added = this.cache.add(ep.id, name, a.ips, a.ttl, now, 'lookup') || added;
+    // Only a new address changes what policy selects; a refreshed TTL does not.
+    if (added) await this.publish();
     const ms = performance.now() - t0;
     if (this.#learnMs.length < LEARN_SAMPLES) this.#learnMs.push(ms);
     else this.#learnMs[this.#learnNext] = ms;
