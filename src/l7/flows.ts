@@ -84,6 +84,26 @@ export function l7Exchange(ctx: L7FlowContext, client: L7Peer, server: L7Peer, p
   };
 }
 
+/** The two ends of a proxied TCP connection as the HTTP and Kafka proxies record them. */
+export interface L7ConnectionEnds {
+  /** ingress: the proxy at the destination endpoint's node; egress: at the source endpoint's node. */
+  direction: 'ingress' | 'egress';
+  /** The client's address and port (the source pod's own: redirection is transparent). */
+  srcIp: string;
+  srcPort: number;
+  /** The original destination: the address and port the client connected to. */
+  dstIp: string;
+  dstPort: number;
+  /** Security identities of the two ends as the proxy looked them up. */
+  srcIdentity: number;
+  dstIdentity: number;
+}
+
+/** l7Exchange of a TCP connection's record (client = src, server = dst). */
+export function l7ConnectionExchange(ctx: L7FlowContext, rec: L7ConnectionEnds): L7Exchange {
+  return l7Exchange(ctx, { ip: rec.srcIp, port: rec.srcPort, identity: rec.srcIdentity }, { ip: rec.dstIp, port: rec.dstPort, identity: rec.dstIdentity }, 'tcp', rec.direction);
+}
+
 /** What differs between the flows of an exchange. */
 export interface L7FlowFields {
   time: { seconds: number; nanos: number };

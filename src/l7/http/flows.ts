@@ -60,7 +60,7 @@ import type { Flow } from '../../api/generated/flow/Flow.js';
 import type { Policy } from '../../api/generated/flow/Policy.js';
 import type { Verdict } from '../../api/generated/flow/Verdict.js';
 import type { Origin, OriginKind } from '../../policy/types.js';
-import { allowingPolicy, l7Exchange, l7Flow, timeOfMicros, type L7FlowContext } from '../flows.js';
+import { allowingPolicy, l7ConnectionExchange, l7Flow, timeOfMicros, type L7FlowContext } from '../flows.js';
 import type { HttpAccessRecord } from './accesslog.js';
 
 export { MESSAGE_TYPE_ACCESS_LOG } from '../flows.js';
@@ -142,7 +142,7 @@ function proxyError(termination: string): boolean {
  * was sent (status -1). See the file comment for every field.
  */
 export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext): Flow[] {
-  const ex = l7Exchange(ctx, { ip: rec.srcIp, port: rec.srcPort, identity: rec.srcIdentity }, { ip: rec.dstIp, port: rec.dstPort, identity: rec.dstIdentity }, 'tcp', rec.direction);
+  const ex = l7ConnectionExchange(ctx, rec);
   const url = httpFlowUrl(rec.host, rec.url);
   const request = `${rec.method} ${url}`;
   const verdict: Verdict = rec.denied ? 'DROPPED' : proxyError(rec.termination) ? 'ERROR' : 'FORWARDED';

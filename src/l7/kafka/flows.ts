@@ -31,7 +31,7 @@
  */
 import type { Flow } from '../../api/generated/flow/Flow.js';
 import type { Verdict } from '../../api/generated/flow/Verdict.js';
-import { allowingPolicy, l7Exchange, l7Flow, timeOfMicros, type L7FlowContext } from '../flows.js';
+import { allowingPolicy, l7ConnectionExchange, l7Flow, timeOfMicros, type L7FlowContext } from '../flows.js';
 import type { KafkaRecord } from './proxy.js';
 import { kafkaApiKeyName } from './rules.js';
 
@@ -56,7 +56,7 @@ export function kafkaFlowSummary(type: 'REQUEST' | 'RESPONSE', k: { api_key: str
 
 /** The flows of one record: a request flow per topic, and a response flow per topic when an answer reached the client. */
 export function kafkaFlowsFromRecord(rec: KafkaRecord, ctx: KafkaFlowContext): Flow[] {
-  const ex = l7Exchange(ctx, { ip: rec.srcIp, port: rec.srcPort, identity: rec.srcIdentity }, { ip: rec.dstIp, port: rec.dstPort, identity: rec.dstIdentity }, 'tcp', rec.direction);
+  const ex = l7ConnectionExchange(ctx, rec);
   const verdict: Verdict = rec.verdict === 'forwarded' ? 'FORWARDED' : rec.verdict === 'denied' ? 'DROPPED' : 'ERROR';
   const allowedBy = rec.verdict === 'forwarded' ? rec.allowedBy.map(allowingPolicy) : undefined;
   const apiKey = kafkaFlowApiKey(rec.apiKey);
