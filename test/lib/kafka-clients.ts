@@ -3,6 +3,7 @@
  * Debian package), as the Kafka proxy's unit tests (src/l7/kafka/*.test.ts)
  * and the lab's producer (./kafka-produce.ts) drive them.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
@@ -45,4 +46,23 @@ export function kcat(args: string[], input?: string, timeoutMs = 15_000): Promis
     p.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
     p.stdin.end(input ?? '');
   });
+}
+
+/**
+ * Cilium's Kafka example on one kafkajs producer (one connection): `first`
+ * to empire-announce succeeds, deathstar-plans is refused with
+ * TOPIC_AUTHORIZATION_FAILED, then `second` to empire-announce succeeds on
+ * the same connection; disconnects.
+ */
+export async function produceAllowedDeniedAllowed(kafka: kafkajs.Kafka, first: string, second: string): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  const ok = await producer.send({ topic: 'empire-announce', messages: [{ value: first }] });
+  assert.equal(ok[0]!.errorCode, 0);
+  await assert.rejects(producer.send({ topic: 'deathstar-plans', messages: [{ value: 'exhaust port' }] }),
+    (e: Error) => { assert.equal(kafkajsErrorType(e), 'TOPIC_AUTHORIZATION_FAILED', `${e.name}: ${e.message}`); return true; });
+  // The connection still serves allowed requests after the denial.
+  const again = await producer.send({ topic: 'empire-announce', messages: [{ value: second }] });
+  assert.equal(again[0]!.errorCode, 0);
+  await producer.disconnect();
 }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startKafkaBroker, type KafkaTestBroker } from '../../../test/lib/kafka-broker.js';
-import { kafkajsClient, kafkajsErrorType, kcat, NO_KCAT } from '../../../test/lib/kafka-clients.js';
+import { kafkajsClient, kafkajsErrorType, kcat, NO_KCAT, produceAllowedDeniedAllowed } from '../../../test/lib/kafka-clients.js';
 import { mulberry32 } from '../../../test/lib/rng.js';
 import { until } from '../../../test/lib/wait.js';
 import { topicIdsFromMetadataResponse } from './metadata.js';
@@ -108,15 +108,7 @@ describe('role produce, topic empire-announce (Cilium\'s Kafka example)', () => 
   after(async () => { await h.close(); });
 
   test('kafkajs: produces to empire-announce; deathstar-plans gets TOPIC_AUTHORIZATION_FAILED on the same connection, which keeps working', async () => {
-    const producer = kafkaClient(h.address).producer();
-    await producer.connect();
-    const ok = await producer.send({ topic: 'empire-announce', messages: [{ value: 'the emperor arrives' }] });
-    assert.equal(ok[0]!.errorCode, 0);
-    await assert.rejects(producer.send({ topic: 'deathstar-plans', messages: [{ value: 'exhaust port' }] }),
-      (e: Error) => { assert.equal(kafkajsErrorType(e), 'TOPIC_AUTHORIZATION_FAILED', `${e.name}: ${e.message}`); return true; });
-    const again = await producer.send({ topic: 'empire-announce', messages: [{ value: 'again' }] });
-    assert.equal(again[0]!.errorCode, 0);
-    await producer.disconnect();
+    await produceAllowedDeniedAllowed(kafkaClient(h.address), 'the emperor arrives', 'again');
     assert.deepEqual(h.broker.values('empire-announce').map(String), ['the emperor arrives', 'again']);
     assert.ok(!brokerTopics(h.broker).has('deathstar-plans'), 'the broker never saw a request for deathstar-plans');
     const denied = h.records.filter((r) => r.verdict === 'denied');
@@ -175,13 +167,7 @@ describe('apiKey rules: the Produce itself is denied and answered in-band', () =
   after(async () => { await h.close(); });
 
   test('kafkajs: allowed, denied, allowed produce on one connection', async () => {
-    const producer = kafkaClient(h.address).producer();
-    await producer.connect();
-    await producer.send({ topic: 'empire-announce', messages: [{ value: 'one' }] });
-    await assert.rejects(producer.send({ topic: 'deathstar-plans', messages: [{ value: 'exhaust port' }] }),
-      (e: Error) => { assert.equal(kafkajsErrorType(e), 'TOPIC_AUTHORIZATION_FAILED', `${e.name}: ${e.message}`); return true; });
-    await producer.send({ topic: 'empire-announce', messages: [{ value: 'two' }] });
-    await producer.disconnect();
+    await produceAllowedDeniedAllowed(kafkaClient(h.address), 'one', 'two');
     const produces = h.records.filter((r) => r.apiKey === ApiKey.Produce);
     assert.deepEqual(produces.map((r) => [r.verdict, r.topics[0]]), [['forwarded', 'empire-announce'], ['denied', 'deathstar-plans'], ['forwarded', 'empire-announce']]);
     assert.equal(new Set(produces.map((r) => r.srcPort)).size, 1, 'the three produces went over one client connection');
