@@ -10,9 +10,9 @@
  */
 import { createInterface, type Interface } from 'node:readline';
 import { run } from '../../src/common/exec.js';
-import { BL_DATAPATH_CONFIG_CODEC, BlConfigFlags, BlRoutingMode, BlTraceAggregation } from '../../src/datapath/generated/abi.js';
+import { BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC, BL_DATAPATH_CONFIG_CODEC, BlConfigFlags, BlRoutingMode, BlTraceAggregation } from '../../src/datapath/generated/abi.js';
 import { Datapath, type TcAttachment } from '../../src/datapath/loader.js';
-import { ip4Num } from './datapath-support.js';
+import { ip4Num, ip4Str } from './datapath-support.js';
 
 /** Writes one message as a JSON line on stdout (what the test's Child reads). */
 export const say = (msg: Record<string, unknown>): void => {
@@ -71,6 +71,25 @@ export function attachPodVeths(dp: Datapath, pods: ReadonlyArray<{ hostIf: strin
     dp.attachTc(pod.hostIf, 'ingress', 'bl_from_container'),
     dp.attachTc(pod.hostIf, 'egress', 'bl_to_container'),
   ]);
+}
+
+/** bl_ct4 as the children report it ({"event":"ct","entries":[…]}): the tuple, the entry's flags, packet counts and lifetime. */
+export function ct4Entries(dp: Datapath): Array<Record<string, unknown>> {
+  return dp
+    .map('bl_ct4', BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC)
+    .snapshot()
+    .map(([k, v]) => ({
+      proto: k.nexthdr,
+      saddr: ip4Str(k.saddr),
+      daddr: ip4Str(k.daddr),
+      sport: k.sport,
+      dport: k.dport,
+      dir: k.flags,
+      flags: v.flags,
+      txPackets: Number(v.tx_packets),
+      rxPackets: Number(v.rx_packets),
+      lifetime: v.lifetime,
+    }));
 }
 
 /**

@@ -7,23 +7,21 @@
  * veth's ingress and bl_to_container to its egress, then answers line
  * commands on stdin with one JSON line each on stdout:
  *   (start)   → {"event":"attached","endpoints":[{ip,ifindex,nodeMac},…]}
- *   ct        → {"event":"ct","entries":[{proto,saddr,daddr,sport,dport,dir,txPackets,rxPackets,lifetime},…]}
+ *   ct        → {"event":"ct","entries":[{proto,saddr,daddr,sport,dport,dir,flags,txPackets,rxPackets,lifetime},…]}
  *   metrics   → {"event":"metrics","rows":[{reason,dir,packets},…]}
  *   exit      → detaches, closes and exits 0
  * Usage: node datapath-pod-veth-child.js JSON
  *   JSON: {object, pinDir, podCidr, prefixlen, router, pods: [{ip, mac, hostIf, id}]}
  */
 import {
-  BL_CT4_KEY_CODEC,
-  BL_CT_ENTRY_CODEC,
   BL_ENDPOINT_INFO_CODEC,
   BL_ENDPOINT_KEY_CODEC,
   BL_METRICS_KEY_CODEC,
   BL_METRICS_VALUE_CODEC,
 } from '../../src/datapath/generated/abi.js';
 import { inRootNetns } from '../../src/datapath/loader.js';
-import { attachPodVeths, link, loadPodDatapath, runChild, say, serveLines } from './datapath-child-support.js';
-import { ip4Num, ip4Str, macBytes } from './datapath-support.js';
+import { attachPodVeths, ct4Entries, link, loadPodDatapath, runChild, say, serveLines } from './datapath-child-support.js';
+import { ip4Num, macBytes } from './datapath-support.js';
 
 interface ChildSpec {
   object: string;
@@ -56,20 +54,7 @@ function main(): void {
   serveLines((line, rl) => {
     switch (line.trim()) {
       case 'ct': {
-        const entries = dp
-          .map('bl_ct4', BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC)
-          .snapshot()
-          .map(([k, v]) => ({
-            proto: k.nexthdr,
-            saddr: ip4Str(k.saddr),
-            daddr: ip4Str(k.daddr),
-            sport: k.sport,
-            dport: k.dport,
-            dir: k.flags,
-            txPackets: Number(v.tx_packets),
-            rxPackets: Number(v.rx_packets),
-            lifetime: v.lifetime,
-          }));
+        const entries = ct4Entries(dp);
         say({ event: 'ct', entries });
         break;
       }

@@ -20,8 +20,6 @@
  */
 import net from 'node:net';
 import {
-  BL_CT4_KEY_CODEC,
-  BL_CT_ENTRY_CODEC,
   BL_ENDPOINT_INFO_CODEC,
   BL_ENDPOINT_KEY_CODEC,
   BL_POLICY_ENTRY_CODEC,
@@ -32,8 +30,8 @@ import { KernelLb } from '../../src/datapath/lb.js';
 import { inRootNetns } from '../../src/datapath/loader.js';
 import { endpointPolicyFlags, policyKey, policyValue } from '../../src/datapath/policy.js';
 import { TransparentUdpSocket, transparentTcpListenFd, transparentTcpSocketFd } from '../../src/datapath/native/sockets.js';
-import { attachPodVeths, link, loadPodDatapath, runChild, say, serveLines } from './datapath-child-support.js';
-import { ip4Num, ip4Str, macBytes } from './datapath-support.js';
+import { attachPodVeths, ct4Entries, link, loadPodDatapath, runChild, say, serveLines } from './datapath-child-support.js';
+import { ip4Num, macBytes } from './datapath-support.js';
 
 interface ChildSpec {
   object: string;
@@ -151,20 +149,7 @@ function main(): void {
         say({ event: 'policy' });
         break;
       case 'ct': {
-        const entries = dp
-          .map('bl_ct4', BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC)
-          .snapshot()
-          .map(([k, v]) => ({
-            proto: k.nexthdr,
-            saddr: ip4Str(k.saddr),
-            daddr: ip4Str(k.daddr),
-            sport: k.sport,
-            dport: k.dport,
-            dir: k.flags,
-            flags: v.flags,
-            txPackets: Number(v.tx_packets),
-            rxPackets: Number(v.rx_packets),
-          }));
+        const entries = ct4Entries(dp);
         say({ event: 'ct', entries });
         break;
       }
