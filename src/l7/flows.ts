@@ -88,13 +88,13 @@ export function l7Exchange(ctx: L7FlowContext, client: L7Peer, server: L7Peer, p
 export interface L7ConnectionEnds {
   /** ingress: the proxy at the destination endpoint's node; egress: at the source endpoint's node. */
   direction: 'ingress' | 'egress';
-  /** The client's address and port (the source pod's own: redirection is transparent). */
+  /** The client's address and port as the proxy accepted the connection (the source pod's own: redirection is transparent). */
   srcIp: string;
   srcPort: number;
-  /** The original destination: the address and port the client connected to. */
+  /** The original destination: the address and port the client connected to (the transparent listener's local address). */
   dstIp: string;
   dstPort: number;
-  /** Security identities of the two ends as the proxy looked them up. */
+  /** Security identities of the two ends from the proxy's identity map (the ipcache). */
   srcIdentity: number;
   dstIdentity: number;
 }
