@@ -126,7 +126,17 @@ export class AgentDns {
       },
     });
     const udp = TransparentUdpSocket.open({ port: this.cfg.port });
-    udp.onMessage((msg, from, origDst) => this.#proxy!.handleDatagram(msg, from, origDst, (answer) => udp.send(origDst, from, answer)));
+    // An answer that cannot be sent (its reply socket cannot bind the original destination) is
+    // lost as a datagram would be: the pod's resolver asks again. Logged, never fatal.
+    const send = (origDst: { address: string; port: number }, to: { address: string; port: number }, answer: Buffer) => {
+      try {
+        udp.send(origDst, to, answer);
+      } catch (e) {
+        d.log.warn('dns proxy: answer not sent', { to: `${to.address}:${to.port}`, from: `${origDst.address}:${origDst.port}`, error: (e as Error).message });
+      }
+    };
+    udp.onError((e) => d.log.warn('dns proxy: reading the UDP socket failed', { error: e.message }));
+    udp.onMessage((msg, from, origDst) => this.#proxy!.handleDatagram(msg, from, origDst, (answer) => send(origDst, from, answer)));
     this.#udp = udp;
     const tcp = createServer((sock) => this.#proxy!.handleTcp(sock, { address: sock.localAddress ?? '', port: sock.localPort ?? 0 }));
     await new Promise<void>((resolve, reject) => {
