@@ -287,8 +287,9 @@ run $B get pods -n empire -l class=deathstar
 DS_NODE=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].spec.nodeName))')
 echo "(the policy map: the deathstar's port 80 entries carry the proxy port, as cilium bpf policy get prints it)"
 $B bpf policy get --node "$DS_NODE" | grep -E "PROXY PORT|80/TCP"
-echo "(conntrack on that node: the proxy's own connection to the deathstar, from the tiefighter's address, flagged FromProxy: its replies go back to the proxy)"
-$B bpf ct list --node "$DS_NODE" | grep FromProxy | head -2
+echo "(conntrack at the deathstar's node: the proxy's own connection to the deathstar, from the tiefighter's address, flagged FromProxy: its replies go back to the proxy;"
+echo " the Service sent the tiefighter to either deathstar pod, so both nodes are asked)"
+$B bpf ct list | grep FromProxy | head -2 || echo "(none left: the connections closed and their entries expired)"
 run $B policy trace --src-pod empire/tiefighter --dst-pod "empire/$DS_POD" --dport 80/TCP
 echo "(flows: the connection REDIRECTED to the proxy, then each request and response as an L7 flow; the 403 names no server: the proxy answered)"
 run $B observe --namespace empire --verdict REDIRECTED --last 2
