@@ -6,17 +6,25 @@
  *
  * 1. qps: DNS queries/s, dnsperf (C, Debian) in a client pod against the
  *    kube-dns Service address, a query file of cluster names kube-dns
- *    answers itself (the A records of QUERY_SERVICES Services of the bench
- *    namespace), fixed duration, `-c CLIENTS -q OUTSTANDING`; arms
+ *    answers itself (the A records of QUERY_SERVICES Services), fixed
+ *    duration, `-c CLIENTS -q OUTSTANDING`; arms
  *      direct      pod without policy: straight to the kube-dns pods
  *      proxy       egress policy as Cilium's DNS docs write it: kube-dns
  *                  (kube-system, k8s-app: kube-dns) on 53/ANY with
  *                  `rules.dns: [{matchPattern: "*"}]`: every query through
- *                  node1's DNS proxy (in the agent)
+ *                  node1's DNS proxy (in the agent); names
+ *                  `q<i>.dkbench.svc.cluster.local`, which no toFQDNs selects
+ *                  (cached, as every allowed answer, but no identity, no
+ *                  ipcache entry)
  *      proxy-fqdn  the same plus toFQDNs matchPattern
- *                  `*.dkbench.svc.cluster.local` (the queried names), so that
- *                  every answer is checked for learning (cache, names handed
- *                  on when they changed)
+ *                  `*.dkfqdn.svc.cluster.local`, querying the same number of
+ *                  Services of namespace dkfqdn: every answer's address
+ *                  becomes a CIDR identity in the policy maps and the ipcache
+ *                  before the answer is released (kube-dns answers cluster
+ *                  names with TTL 0: learned again on every answer).
+ *                  toFQDNs selection is node-wide, as Cilium's: a name any
+ *                  pod of the node learns is selected for every policy that
+ *                  names it, hence the separate names
  *    ROUNDS rounds, the arms' order rotated per round; dnsperf on CPU 0, the
  *    lab on CPU 1 (bench/load.ts) during each measurement. Per measurement:
  *    qps, dnsperf's average latency, p50/p99 from its per-query lines (-v),
@@ -68,7 +76,7 @@
  *
  *   node dist/bench/dns-kafka.js [--sections learn,rotate,qps,kafka] [--rounds 3] [--seconds 8]
  *        [--clients 4] [--outstanding 100] [--learn-names 300] [--rotate-names 1000] [--rotate-ips 10]
- *        [--rotate-rounds 5] [--kafka-messages 1000000] [--kafka-size 100] [--pin yes|no] [--keep-lab]
+ *        [--rotate-rounds 5] [--kafka-messages 2000000] [--kafka-size 100] [--pin yes|no] [--keep-lab]
  *        [--out bench/results/dns-kafka.json]
  * Root (a lab). Wrap in `flock /tmp/beeline-heavy.lock` (make bench-dns-kafka does).
  * Host safety: all traffic is between the lab's namespaces; the world HTTP
@@ -114,7 +122,7 @@ const LEARN_NAMES = Number(arg('--learn-names', '300'));
 const ROTATE_NAMES = Number(arg('--rotate-names', '1000'));
 const ROTATE_IPS = Number(arg('--rotate-ips', '10'));
 const ROTATE_ROUNDS = Number(arg('--rotate-rounds', '5'));
-const KAFKA_MESSAGES = Number(arg('--kafka-messages', '1000000'));
+const KAFKA_MESSAGES = Number(arg('--kafka-messages', '2000000'));
 const KAFKA_SIZE = Number(arg('--kafka-size', '100'));
 const PIN = arg('--pin', CPUS > 1 ? 'yes' : 'no') === 'yes' && CPUS > 1;
 const KEEP = process.argv.includes('--keep-lab');
@@ -201,10 +209,13 @@ spec:
     ports: [{containerPort: ${KAFKA_PORT}, name: kafka}]
 `;
 
-const querySvc = (i: number) => `---
+/** The namespace of the proxy-fqdn arm's query names (the others' are NS's: no toFQDNs selects them). */
+const FQDN_NS = 'dkfqdn';
+
+const querySvc = (ns: string) => (i: number) => `---
 apiVersion: v1
 kind: Service
-metadata: {name: q${i}, namespace: ${NS}}
+metadata: {name: q${i}, namespace: ${ns}}
 spec:
   selector: {app: no-such-pod}
   ports: [{port: 80, protocol: TCP}]
@@ -221,12 +232,16 @@ function workload(): string {
   return `apiVersion: v1
 kind: Namespace
 metadata: {name: ${NS}}
-${['dns-direct', 'dns-proxy', 'dns-fqdn', 'learn', 'rotate', 'kafka-client'].map(clientPod).join('')}${brokerPod('broker-direct')}${brokerPod('broker-proxy')}${range(0, QUERY_SERVICES).map(querySvc).join('')}${PROXY ? POLICIES : ''}`;
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${FQDN_NS}}
+${['dns-direct', 'dns-proxy', 'dns-fqdn', 'learn', 'rotate', 'kafka-client'].map(clientPod).join('')}${brokerPod('broker-direct')}${brokerPod('broker-proxy')}${range(0, QUERY_SERVICES).map(querySvc(NS)).join('')}${range(0, QUERY_SERVICES).map(querySvc(FQDN_NS)).join('')}${PROXY ? POLICIES : ''}`;
 }
 
 /** The arms' policies (none with `--arms direct`). */
 const POLICIES = `${egressPolicy('dns-proxy')}${egressPolicy('dns-fqdn', `  - toFQDNs:
-    - matchPattern: "*.${NS}.svc.cluster.local"
+    - matchPattern: "*.${FQDN_NS}.svc.cluster.local"
 `)}${egressPolicy('learn', `  - toFQDNs:
     - matchPattern: "*.learn.bench.test"
     toPorts:
@@ -745,13 +760,13 @@ interface QpsSample extends Dnsperf {
   cpuBusy: number[];
 }
 
-async function qpsMeasure(lab: Lab, file: string, arm: DnsArm, round: number, seconds: number): Promise<QpsSample> {
+async function qpsMeasure(lab: Lab, files: Record<DnsArm, string>, arm: DnsArm, round: number, seconds: number): Promise<QpsSample> {
   const cpu = () => ({ agent: cgroupCpuUs(LAB, join('node1', 'agent')), dns: lab.kubeDns.reduce((n, p) => n + cgroupCpuUs(LAB, podCgroup(p)), 0) });
   const s0 = await dnsStatus(lab, 'node1');
   const c0 = cpu();
   const t0 = cpuTimes();
   const r = pinnedFor(PIN_CFG, [LAB], () =>
-    exec(dnsPodOf[arm], onGenCpu(['dnsperf', '-s', lab.clusterDNS, '-d', file, '-l', String(seconds), '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-t', '2', '-v']), { timeoutMs: (seconds + 60) * 1000 }),
+    exec(dnsPodOf[arm], onGenCpu(['dnsperf', '-s', lab.clusterDNS, '-d', files[arm], '-l', String(seconds), '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-t', '2', '-v']), { timeoutMs: (seconds + 60) * 1000 }),
   );
   const busy = busyShare(t0, cpuTimes());
   const c1 = cpu();
@@ -787,30 +802,34 @@ interface QpsSummary {
   qpsPerRound: number[];
 }
 
-async function qpsSection(lab: Lab): Promise<{ names: string[]; samples: QpsSample[]; summary: QpsSummary[]; ratios: Record<string, number | number[]>; agentIdleCpuPercent: number }> {
-  // The query file: the bench Services' names, once kube-dns answers every one.
-  const names = range(0, QUERY_SERVICES).map((i) => `q${i}.${NS}.svc.cluster.local`);
-  for (const n of names) {
+async function qpsSection(lab: Lab): Promise<{ names: Record<DnsArm, string[]>; samples: QpsSample[]; summary: QpsSummary[]; ratios: Record<string, number | number[]>; agentIdleCpuPercent: number }> {
+  // The query files: the Services' names, once kube-dns answers every one.
+  const namesIn = (ns: string) => range(0, QUERY_SERVICES).map((i) => `q${i}.${ns}.svc.cluster.local`);
+  const names: Record<DnsArm, string[]> = { direct: namesIn(NS), proxy: namesIn(NS), 'proxy-fqdn': namesIn(FQDN_NS) };
+  for (const n of [...namesIn(NS), ...namesIn(FQDN_NS)]) {
     await until(`kube-dns answering ${n}`, () => {
       const d = dig(lab, 'dns-direct', n);
       return d.status === 'NOERROR' && d.ips.length > 0 ? undefined : `${d.status} ${d.out.slice(-200)}`;
     });
   }
-  const file = join(TMP, 'qps-queries.txt');
-  writeFileSync(file, names.map((n) => `${n} A\n`).join(''));
+  const files = Object.fromEntries(DNS_ARMS.map((arm) => {
+    const file = join(TMP, `qps-queries-${arm}.txt`);
+    writeFileSync(file, names[arm].map((n) => `${n} A\n`).join(''));
+    return [arm, file];
+  })) as Record<DnsArm, string>;
   // Each arm is what it claims: the proxy counts the arm's queries or not; proxy-fqdn learns.
   for (const arm of DNS_ARMS) {
     await until(`arm ${arm}: dig through ${arm === 'direct' ? 'no proxy' : "node1's DNS proxy"}`, async () => {
       const s0 = await dnsStatus(lab, 'node1');
-      const d = dig(lab, dnsPodOf[arm], names[0]!);
+      const d = dig(lab, dnsPodOf[arm], names[arm][0]!);
       const s1 = await dnsStatus(lab, 'node1');
       if (d.status !== 'NOERROR' || d.ips.length === 0) return `dig: ${d.status} ${d.out.slice(-300)}`;
       const counted = (s1?.queries ?? 0) - (s0?.queries ?? 0);
       if (arm === 'direct') return counted === 0 ? undefined : `the proxy counted ${counted} queries`;
       if (!s1) return 'node1 has no DNS proxy (status.dnsProxy absent)';
       if (counted < 1) return 'the proxy counted no query';
-      // The proxy caches every allowed answer (as Cilium's); only toFQDNs makes its address an
-      // ipcache entry. kube-dns answers cluster names with TTL 0, so the entry lives until the
+      // The proxy caches every allowed answer (as Cilium's); only a toFQDNs selecting the name
+      // makes its address an ipcache entry. kube-dns answers cluster names with TTL 0, so the entry lives until the
       // next GC pass (≤ 1 s): looked for right after the answer.
       const inIpcache = (await ipcache(lab, 'node1')).some((r) => r.prefix === `${d.ips[0]}/32`);
       if (s1.learn.count - s0!.learn.count < 1) return 'the answer was not learned';
@@ -820,17 +839,17 @@ async function qpsSection(lab: Lab): Promise<{ names: string[]; samples: QpsSamp
     });
     progress(`arm ${arm}: checked`);
   }
-  progress(`qps: ${ROUNDS} rounds × ${DNS_ARMS.length} arms × ${SECONDS} s; dnsperf -c ${CLIENTS} -q ${OUTSTANDING} against ${lab.clusterDNS} (${lab.kubeDns.length} kube-dns pods), ${names.length} names; ${PIN ? `dnsperf on CPU ${GEN_CPU}, the lab on CPU ${LAB_CPU_TEXT}` : 'not pinned'}`);
+  progress(`qps: ${ROUNDS} rounds × ${DNS_ARMS.length} arms × ${SECONDS} s; dnsperf -c ${CLIENTS} -q ${OUTSTANDING} against ${lab.clusterDNS} (${lab.kubeDns.length} kube-dns pods), ${QUERY_SERVICES} names per arm; ${PIN ? `dnsperf on CPU ${GEN_CPU}, the lab on CPU ${LAB_CPU_TEXT}` : 'not pinned'}`);
   // node1's agent without load (its timers, the observer): what every arm's agent CPU includes.
   const idle0 = cgroupCpuUs(LAB, join('node1', 'agent'));
   await sleep(4000);
   const agentIdleCpuPercent = (cgroupCpuUs(LAB, join('node1', 'agent')) - idle0) / 40_000;
-  for (const arm of DNS_ARMS) await qpsMeasure(lab, file, arm, 0, Math.min(2, SECONDS)); // warm-up
+  for (const arm of DNS_ARMS) await qpsMeasure(lab, files, arm, 0, Math.min(2, SECONDS)); // warm-up
   const samples: QpsSample[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const shift = (round - 1) % DNS_ARMS.length;
     for (const arm of [...DNS_ARMS.slice(shift), ...DNS_ARMS.slice(0, shift)]) {
-      const s = await qpsMeasure(lab, file, arm, round, SECONDS);
+      const s = await qpsMeasure(lab, files, arm, round, SECONDS);
       samples.push(s);
       progress(`round ${round} ${arm}: ${fmt(s.qps)} qps, avg ${fmt(s.avgLatencyMs, 3)} ms, p99 ${fmt(s.p99Ms, 3)} ms, lost ${s.lost}, proxy counted ${s.proxyQueries}, learned ${s.learned}; CPU µs/query agent ${fmt(s.agentCpuUsPerQuery, 1)} kube-dns ${fmt(s.kubeDnsCpuUsPerQuery, 1)}; CPUs ${s.cpuBusy.map((b) => fmt(b)).join('/')} % busy`);
     }
@@ -904,7 +923,7 @@ function brokerStored(broker: string, topic: string): number {
 
 const kcatArgv = (lab: Lab, arm: KafkaArm, topic: string, file: string, extra: string[] = []) => [
   'kcat', '-P', '-b', `${lab.pods[brokerOf[arm]]!.ip}:${KAFKA_PORT}`, '-t', topic, '-l', file,
-  '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', `queue.buffering.max.messages=${Math.max(100_000, KAFKA_MESSAGES)}`,
+  '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.messages=500000',
   '-X', 'message.timeout.ms=30000', '-X', 'client.id=bench-kcat', ...extra,
 ];
 
@@ -1088,7 +1107,7 @@ async function main(): Promise<void> {
       const ratio = Q.ratios.proxyOverDirectQps as number;
       verdicts.qps = met(ratio, goals.dnsProxyOverDirectQps);
       out.push('## DNS queries/s through the DNS proxy', '');
-      out.push(`${ROUNDS} rounds × ${SECONDS} s per arm, arms interleaved (order rotated per round); dnsperf -c ${CLIENTS} -q ${OUTSTANDING} (UDP) in a pod on node1 against the kube-dns Service (${lab.clusterDNS}; ${lab.kubeDns.length} kube-dns pods, dnsmasq, one per node), ${Q.names.length} cluster names answered by kube-dns itself; ${PIN ? `dnsperf on CPU ${GEN_CPU}, every lab process on CPU ${LAB_CPU_TEXT}` : 'not pinned'}. Medians over the rounds; latency p50/p99 from dnsperf's per-query lines; CPU per query from cgroup cpu.stat (node1's agent uses ${fmt(Q.agentIdleCpuPercent, 1)} % of a CPU without load).`, '');
+      out.push(`${ROUNDS} rounds × ${SECONDS} s per arm, arms interleaved (order rotated per round); dnsperf -c ${CLIENTS} -q ${OUTSTANDING} (UDP) in a pod on node1 against the kube-dns Service (${lab.clusterDNS}; ${lab.kubeDns.length} kube-dns pods, dnsmasq, one per node), ${QUERY_SERVICES} cluster names per arm answered by kube-dns itself (\`q<i>.${NS}.svc.cluster.local\`; proxy-fqdn: \`q<i>.${FQDN_NS}.svc.cluster.local\`, selected by its toFQDNs), with TTL 0; ${PIN ? `dnsperf on CPU ${GEN_CPU}, every lab process on CPU ${LAB_CPU_TEXT}` : 'not pinned'}. Medians over the rounds; latency p50/p99 from dnsperf's per-query lines; CPU per query from cgroup cpu.stat (node1's agent uses ${fmt(Q.agentIdleCpuPercent, 1)} % of a CPU without load).`, '');
       out.push('| arm | qps | / direct | avg ms | p50 ms | p99 ms | lost | not NOERROR | proxy queries/query | learned/answer | agent CPU µs/query | kube-dns CPU µs/query | CPU 1 busy % | dnsperf CPU 0 busy % | qps per round |');
       out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
       const directQps = Q.summary.find((s) => s.arm === 'direct')?.qps ?? NaN;
