@@ -89,7 +89,9 @@ s=$(date +%s%N); $B apply -f "$BULK/good.yaml" | tail -1; e=$(date +%s%N)
 echo "applied in $(( (e - s) / 1000000 )) ms; HTTPRoutes labelled bulk=demo: $($B get httproutes -l bulk=demo -o name | grep -c .)"
 rm -rf "$BULK"
 
-say "4d. Cluster DNS and exec: the tiefighter resolves the deathstar through kube-dns and lands (on one deathstar pod, by its IP)"
+say "4d. Cluster DNS and exec: the cluster DNS pods (kube-system/coredns behind kube-dns); the tiefighter resolves the deathstar through kube-dns and lands (on one deathstar pod, by its IP)"
+run $B get pods -n kube-system -l k8s-app=kube-dns -o wide
+run $B get endpointslices -n kube-system
 run $B exec -n empire tiefighter -- dig +search +short deathstar
 run $B exec -n empire tiefighter -- cat /etc/resolv.conf
 DS=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).items[0];console.log(p.metadata.name+" "+p.status.podIP)})')
@@ -294,6 +296,105 @@ run $B observe --namespace empire --protocol http --last 6
 echo "(the denied request's flow: the L7 verdict, the identities, and the request headers the proxy records; credentials would show as [redacted])"
 $B exec -n empire tiefighter -- curl -s -o /dev/null -H 'Authorization: Bearer not-for-logs' -XPUT http://deathstar.empire.svc.cluster.local/v1/exhaust-port
 run $B observe --namespace empire --protocol http --http-method PUT --verdict DROPPED --last 1 -o json
+
+say "4k. DNS-aware policy: DNS rules and toFQDNs, enforced by each node's DNS proxy (in the agent); the pod may resolve *.example.test and reach api.example.test only, whatever its address"
+cat <<'EOF2' | $B apply -f - >/dev/null
+apiVersion: v1
+kind: Namespace
+metadata: {name: fqdn}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: mediabot, namespace: fqdn, labels: {org: empire, class: mediabot}}
+spec:
+  nodeName: node1
+  containers: [{name: mediabot, image: busybox, command: ["sleep", "infinity"]}]
+EOF2
+WORLD_API=172.18.0.203; WORLD_API2=172.18.0.204
+# Two servers in the outside world, each in its own process group (ended by it below, never by name).
+setsid $B lab exec world -- "$(pwd)/bin/beeline" serve --http 80 --address $WORLD_API --name api-server-1 >/dev/null 2>&1 &
+W1=$!
+setsid $B lab exec world -- "$(pwd)/bin/beeline" serve --http 80 --address $WORLD_API2 --name api-server-2 >/dev/null 2>&1 &
+W2=$!
+run $B lab world-dns set api.example.test $WORLD_API
+wait_ready fqdn 1
+cat <<'EOF2' | tee /dev/stderr | $B apply -f - >/dev/null
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: fqdn, namespace: fqdn}
+spec:
+  endpointSelector: {matchLabels: {org: empire, class: mediabot}}
+  egress:
+  - toEndpoints:
+    - matchLabels: {"k8s:io.kubernetes.pod.namespace": kube-system, "k8s:k8s-app": kube-dns}
+    toPorts:
+    - ports: [{port: "53", protocol: ANY}]
+      rules:
+        dns: [{matchPattern: "*.example.test"}]
+  - toFQDNs: [{matchName: api.example.test}]
+EOF2
+sleep 1
+echo "(the first connection right after the answer goes through: the proxy releases the answer only once the datapath knows the address)"
+run $B exec -n fqdn mediabot -- curl -s --max-time 3 http://api.example.test/hostname; echo
+echo "\$ beeline exec -n fqdn mediabot -- dig evil.test   (not *.example.test: the proxy answers REFUSED)"
+$B exec -n fqdn mediabot -- dig +tries=1 +time=3 evil.test | grep -E "status|ANSWER:" || true
+echo "\$ beeline exec -n fqdn mediabot -- curl http://172.18.0.100/   (another address of the outside world: dropped)"
+$B exec -n fqdn mediabot -- curl -s --max-time 2 http://172.18.0.100/ || echo "(curl exit $?: dropped by policy)"
+run $B fqdn cache list
+echo "(the name moves to another address; after the answer's 2 s TTL the pod gets the new one, and the old one goes once no connection uses it)"
+run $B lab world-dns set api.example.test $WORLD_API2
+sleep 3
+run $B exec -n fqdn mediabot -- curl -s --max-time 3 http://api.example.test/hostname; echo
+run $B observe --namespace fqdn --protocol dns --last 4
+run $B observe --to-fqdn api.example.test --last 2
+$B status --node node1 | grep "DNS proxy"
+kill -- -"$W1" -"$W2" 2>/dev/null || true
+
+say "4l. Kafka policy (the schema Cilium had up to 1.19): Cilium's secure-empire-kafka lets empire-hq produce to empire-announce only; each node's Kafka proxy (in the agent) answers other topics with TOPIC_AUTHORIZATION_FAILED on the same connection"
+echo "(no Kafka broker can be installed here: the broker pod runs beeline's protocol-exact test broker; kafkajs and kcat are the real clients)"
+cat <<EOF2 | $B apply -f - >/dev/null
+apiVersion: v1
+kind: Namespace
+metadata: {name: kafka}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: kafka-broker, namespace: kafka, labels: {app: kafka}}
+spec:
+  nodeName: node2
+  containers:
+  - name: kafka
+    image: beeline/kafka-test-broker
+    command: ["$(command -v node)", "$(pwd)/dist/test/lib/kafka-broker-main.js", "--port", "9092", "--topics", "empire-announce,deathstar-plans"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: empire-hq, namespace: kafka, labels: {app: empire-hq}}
+spec:
+  nodeName: node1
+  containers: [{name: hq, image: busybox, command: ["sleep", "infinity"]}]
+EOF2
+wait_ready kafka 2
+cat <<'EOF2' | tee /dev/stderr | $B apply -f - >/dev/null
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: secure-empire-kafka, namespace: kafka}
+spec:
+  endpointSelector: {matchLabels: {app: kafka}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: empire-hq}}]
+    toPorts:
+    - ports: [{port: "9092", protocol: TCP}]
+      rules:
+        kafka: [{role: produce, topic: empire-announce}]
+EOF2
+sleep 1
+BROKER=$($B get pods -n kafka kafka-broker -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status.podIP))')
+echo "\$ beeline exec -n kafka empire-hq -- node kafka-produce.js --broker $BROKER:9092 empire-announce deathstar-plans empire-announce   (kafkajs, one producer)"
+$B exec -n kafka empire-hq -- "$(command -v node)" dist/test/lib/kafka-produce.js --broker "$BROKER:9092" empire-announce deathstar-plans empire-announce || true
+echo "\$ echo hello | beeline exec -i -n kafka empire-hq -- kcat -P -b $BROKER:9092 -t deathstar-plans"
+echo "the plans" | $B exec -i -n kafka empire-hq -- kcat -P -b "$BROKER:9092" -t deathstar-plans -X message.timeout.ms=4000 2>&1 | tail -2 || true
+run $B observe --protocol kafka --last 6
 
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1

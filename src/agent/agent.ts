@@ -320,6 +320,8 @@ export class Agent {
         endpointByIP: (ip) => this.endpoints.list().find((e) => e.ipv4 === ip),
         namesChanged: (names) => this.fqdnNamesChanged(names),
         connectionDestinations: () => this.connectionDestinations(),
+        liveEndpoints: () => new Set(this.endpoints.list().map((e) => e.id)),
+        stateFile: join(c.stateDir, 'fqdn-cache.json'),
         ...(flows ? { ingest: flows.ingest, enricher: flows.enricher } : {}),
         nodeName: c.node,
       });

@@ -15,6 +15,7 @@
  *   - expired names leave the cache when no connection uses their address
  *     any more (connection-aware garbage collection, the conntrack table).
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { DnsProxyStatus__Output } from '../api/generated/agent/DnsProxyStatus.js';
 import type { FqdnCacheRow__Output } from '../api/generated/agent/FqdnCacheRow.js';
@@ -22,7 +23,7 @@ import type { Reply } from '../api/conform.js';
 import type { Logger } from '../common/log.js';
 import { transparentTcpListenFd, TransparentUdpSocket } from '../datapath/native/sockets.js';
 import { FqdnCache } from '../l7/dns/cache.js';
-import { dnsFlowsFromRecord } from '../l7/dns/flows.js';
+import { dnsFlowFromRecord } from '../l7/dns/flows.js';
 import { DnsProxy } from '../l7/dns/proxy.js';
 import { compileDnsRules, type DnsRuleMatcher } from '../l7/dns/rules.js';
 import type { Flow, FlowEnricher } from '../observer/types.js';
@@ -40,18 +41,34 @@ export interface AgentDnsDeps {
   /** The ipcache's identity of an address (world when unknown). */
   identityOfIP(ip: string): number;
   /** The local endpoint with this address. */
-  endpointByIP(ip: string): { id: number } | undefined;
+  endpointByIP(ip: string): { id: number; identity: number } | undefined;
   /**
    * The cache's names changed: hand them to the policy engine (toFQDNs) and
    * write the policy maps and the ipcache now. Returns once the datapath has them.
    */
   namesChanged(names: ReadonlyMap<string, readonly string[]>): Promise<void> | void;
+  /** The ids of this node's endpoints (a deleted endpoint's names leave the cache). */
+  liveEndpoints(): ReadonlySet<number>;
   /** Destination addresses of the conntrack table's connections (the garbage collector keeps what they use). */
   connectionDestinations(): ReadonlySet<string>;
   /** L7 flows of DNS records (the observer's pipeline); absent: none. */
   ingest?: (flows: Flow[]) => void;
   enricher?: FlowEnricher;
   nodeName: string;
+  /**
+   * Where the cache is kept across agent restarts (as Cilium restores its
+   * endpoints' DNS history): a restarted agent must not forget addresses its
+   * pods already connect to. Absent: not kept.
+   */
+  stateFile?: string;
+}
+
+/** One cache entry as the state file keeps it. */
+interface SavedEntry {
+  endpoint: number;
+  name: string;
+  ip: string;
+  expiresMs: number;
 }
 
 /** The node's DNS proxy in the agent: sockets, rules, FQDN cache. */
@@ -64,6 +81,8 @@ export class AgentDns {
   /** Compiled rule sets by redirect (a new redirect object is a new set). */
   #matchers = new WeakMap<L7Redirect, DnsRuleMatcher>();
   #namesText = '';
+  /** Address → names (without the trailing dot, as Hubble's flows show them), rebuilt when the names change. */
+  #namesByIp = new Map<string, string[]>();
   /** The newest learning times (ms), for status: a ring of LEARN_SAMPLES. */
   #learnMs: number[] = [];
   #learnNext = 0;
@@ -71,7 +90,7 @@ export class AgentDns {
   #learnMax = 0;
 
   constructor(private readonly cfg: DnsProxyConfig, private readonly deps: AgentDnsDeps) {
-    this.cache = new FqdnCache({ minTtlSeconds: cfg.minTtlSeconds ?? 0 });
+    this.cache = new FqdnCache({ minTtlSec: cfg.minTtlSeconds ?? 0 });
   }
 
   /** The proxy port DNS redirects name. */
@@ -82,9 +101,13 @@ export class AgentDns {
   /** Opens the sockets and starts the garbage collector. @throws when the port cannot be bound. */
   async start(): Promise<void> {
     const d = this.deps;
+    this.restore();
     this.#proxy = new DnsProxy({
       log: d.log,
       upstreamTimeoutMs: this.cfg.upstreamTimeoutMs ?? 5000,
+      // The policy maps and the ipcache are written synchronously in the agent (a few ms); more
+      // than this means something is wrong: the pod gets SERVFAIL and asks again.
+      learnTimeoutMs: this.cfg.learnTimeoutMs ?? 500,
       rulesFor: (q) => {
         const endpoint = d.endpointByIP(q.client);
         if (!endpoint) return undefined;
@@ -95,11 +118,11 @@ export class AgentDns {
           matcher = compileDnsRules(redirect.dns ?? []);
           this.#matchers.set(redirect, matcher);
         }
-        return { matcher, endpoint: { id: endpoint.id } };
+        return { matcher, endpoint: { id: endpoint.id }, sourceIdentity: endpoint.identity, destinationIdentity: d.identityOfIP(q.server) };
       },
       learn: (a) => this.learn(a),
       record: (r) => {
-        if (d.ingest && d.enricher) d.ingest(dnsFlowsFromRecord(r, { enricher: d.enricher, nodeName: d.nodeName }));
+        if (d.ingest && d.enricher) d.ingest([dnsFlowFromRecord(r, { enricher: d.enricher, nodeName: d.nodeName })]);
       },
     });
     const udp = TransparentUdpSocket.open({ port: this.cfg.port });
@@ -144,22 +167,66 @@ export class AgentDns {
     return {
       port: this.cfg.port,
       queries: st?.queries ?? 0,
-      refused: st?.refused ?? 0,
+      refused: st?.denied ?? 0,
       forwarded: st?.forwarded ?? 0,
-      errors: st?.errors ?? 0,
+      errors: st ? st.formerr + st.notimp + st.dropped + st.servfail : 0,
       learn: { count: this.#learnCount, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: this.#learnMax },
       names: names.size,
       ips,
     };
   }
 
-  /** Hands the cache's names on when they changed. */
+  /** Hands the cache's names on when they changed (and keeps them in the state file). */
   private async publish(): Promise<void> {
     const names = this.cache.names();
     const text = JSON.stringify([...names].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
     if (text === this.#namesText) return;
     this.#namesText = text;
+    const byIp = new Map<string, string[]>();
+    for (const [name, ips] of names) {
+      const shown = name.endsWith('.') ? name.slice(0, -1) : name;
+      for (const ip of ips) {
+        const list = byIp.get(ip);
+        if (list) list.push(shown);
+        else byIp.set(ip, [shown]);
+      }
+    }
+    for (const list of byIp.values()) list.sort();
+    this.#namesByIp = byIp;
+    this.save();
     await this.deps.namesChanged(names);
+  }
+
+  /** Writes the cache to the state file (atomically: a rename). */
+  private save(): void {
+    const file = this.deps.stateFile;
+    if (!file) return;
+    try {
+      const entries: SavedEntry[] = this.cache.rows(Date.now()).map((r) => ({ endpoint: r.endpointId, name: r.name, ip: r.ip, expiresMs: r.expiresMs }));
+      writeFileSync(`${file}.tmp`, JSON.stringify({ version: 1, entries }));
+      renameSync(`${file}.tmp`, file);
+    } catch (e) {
+      this.deps.log.warn('fqdn cache: saving failed', { file, error: (e as Error).message });
+    }
+  }
+
+  /**
+   * Reads the cache an earlier agent kept: entries still within their TTL
+   * come back with what is left of it; expired ones come back expired, and
+   * the garbage collector keeps those a connection still uses.
+   */
+  private restore(): void {
+    const file = this.deps.stateFile;
+    if (!file || !existsSync(file)) return;
+    try {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; entries?: SavedEntry[] };
+      if (saved.version !== 1 || !Array.isArray(saved.entries)) throw new Error('not a version 1 fqdn cache file');
+      const now = Date.now();
+      for (const e of saved.entries) this.cache.add(e.endpoint, e.name, [e.ip], Math.max(0, Math.ceil((e.expiresMs - now) / 1000)), now, 'lookup');
+      this.deps.log.info('fqdn cache restored', { entries: saved.entries.length });
+    } catch (e) {
+      this.deps.log.warn('fqdn cache: the saved cache is unreadable; starting empty', { file, error: (e as Error).message });
+    }
   }
 
   /** Expired names whose addresses no connection uses leave the cache (and the ipcache through the policy engine). */
@@ -167,26 +234,39 @@ export class AgentDns {
     try {
       const inUse = this.deps.connectionDestinations();
       const r = this.cache.gc(now, (ip) => inUse.has(ip));
-      if (r.changed) void Promise.resolve(this.publish()).catch((e) => this.deps.log.warn('fqdn gc: publishing names failed', { error: (e as Error).message }));
+      const live = this.deps.liveEndpoints();
+      let gone = false;
+      for (const id of new Set(this.cache.rows(now).map((row) => row.endpointId))) if (!live.has(id)) gone = this.cache.forgetEndpoint(id) || gone;
+      if (r.changed || gone) void Promise.resolve(this.publish()).catch((e) => this.deps.log.warn('fqdn gc: publishing names failed', { error: (e as Error).message }));
     } catch (e) {
       this.deps.log.warn('fqdn gc failed', { error: (e as Error).message });
     }
   }
 
-  /** `beeline fqdn cache list`. */
+  /** `beeline fqdn cache list`: one row per endpoint, name and source, with its addresses (as cilium's). */
   rows(now = Date.now()): FqdnCacheRow__Output[] {
-    return this.cache.rows(now);
+    const groups = new Map<string, FqdnCacheRow__Output & { expiresMs: number }>();
+    for (const r of this.cache.rows(now)) {
+      const key = `${r.endpointId}|${r.name}|${r.source}`;
+      const g = groups.get(key);
+      if (!g) groups.set(key, { endpoint: r.endpointId, source: r.source, fqdn: r.name, ttl: r.ttlSec, expirationTime: '', ips: [r.ip], expiresMs: r.expiresMs });
+      else {
+        if (!g.ips.includes(r.ip)) g.ips.push(r.ip);
+        if (r.expiresMs > g.expiresMs) (g.expiresMs = r.expiresMs), (g.ttl = r.ttlSec);
+      }
+    }
+    return [...groups.values()].map(({ expiresMs, ...row }) => ({ ...row, ips: row.ips.sort(), expirationTime: new Date(expiresMs).toISOString() }));
   }
 
-  /** Names learned for an address (flows to it show them). */
+  /** Names learned for an address (flows to it show them), without the trailing dot. */
   namesForIP(ip: string): string[] {
-    return this.cache.nameOf(ip);
+    return this.#namesByIp.get(ip) ?? [];
   }
 
   stop(): void {
     if (this.#gcTimer) clearInterval(this.#gcTimer);
     this.#udp?.close();
     this.#tcp?.close();
-    this.#proxy?.close();
+    void this.#proxy?.close();
   }
 }

@@ -44,7 +44,7 @@ const ROUTES_BEFORE_THE_CONTRACT = [
   'GET /v1/endpoints', 'PUT /v1/endpoints', 'DELETE /v1/endpoints', 'GET /v1/nodes', 'GET /v1/identities',
   'GET /v1/identities/references', 'GET /v1/identity', 'GET /v1/bpf/endpoints', 'GET /v1/bpf/ipcache', 'GET /v1/bpf/ct',
   'GET /v1/services', 'GET /v1/services/status', 'GET /v1/bpf/lb', 'POST /v1/bpf/ct/gc', 'GET /v1/policy/status',
-  'GET /v1/policy', 'POST /v1/policy/trace', 'GET /v1/policy/cookies', 'GET /v1/bpf/policy', 'GET /v1/observer',
+  'GET /v1/policy', 'POST /v1/policy/trace', 'GET /v1/policy/cookies', 'GET /v1/bpf/policy', 'GET /v1/observer', 'GET /v1/fqdn/cache',
 ];
 
 test('the contract\'s route table: every rpc has a method and a path, none twice, and they are the routes the agent served before', () => {
@@ -63,7 +63,7 @@ test('the contract\'s route table: every rpc has a method and a path, none twice
   // Bare replies are today's JSON arrays (and the two values that may be null).
   assert.deepEqual(routes.filter((r) => r.bare).map((r) => r.rpc).sort(), [
     'GetDatapathMetrics', 'GetObserverStatus', 'GetPolicyCookies', 'GetServicesStatus', 'ListBpfConntrack', 'ListBpfEndpoints',
-    'ListBpfIpcache', 'ListBpfPolicy', 'ListEndpoints', 'ListIdentities', 'ListIdentityReferences', 'ListNodes', 'TracePolicy',
+    'ListBpfIpcache', 'ListBpfPolicy', 'ListEndpoints', 'ListFqdnCache', 'ListIdentities', 'ListIdentityReferences', 'ListNodes', 'TracePolicy',
   ]);
   assert.deepEqual(agentRoute('GetStatus'), { rpc: 'GetStatus', method: 'GET', path: '/v1/status', request: 'agent.GetStatusRequest', response: 'agent.AgentStatus', bare: false });
   assert.equal(agentRoute('DeleteEndpoint').method, 'DELETE');

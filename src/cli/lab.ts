@@ -16,6 +16,7 @@ import { DEFAULT_MAGLEV_TABLE_SIZE, MAGLEV_TABLE_SIZES, checkMaglevTableSize } f
 import { labDown, labEtcdStart, labEtcdStop, labExec, labStatus, labUp, type LabReport } from '../lab/lab.js';
 import { DEFAULT_LAB, listLabs, readState, resolveLabName } from '../lab/state.js';
 import { labOption } from './options.js';
+import { WORLD_DNS_TTL_S, setWorldRecords } from '../lab/dns.js';
 import { age, parseOutput, printStructured, table } from './output.js';
 
 function labName(opts: { lab?: string; name?: string }): string {
@@ -191,6 +192,20 @@ export function registerLab(program: Command): void {
         process.stdout.write(`lab ${name}: etcd ${verb === 'stop' ? 'stopped' : 'started'}\n`);
       });
   }
+
+  const worldDns = lab.command('world-dns').description("the outside world's DNS (names FQDN tests resolve)");
+  worldDns
+    .command('set')
+    .description(`give a world name these addresses (none: NXDOMAIN); returns once the world DNS answers them, with TTL ${WORLD_DNS_TTL_S}s`)
+    .argument('<name>', 'the name, e.g. api.example.test')
+    .argument('[ips]', 'IPv4 addresses, comma-separated, e.g. 172.18.0.200,172.18.0.201 (omitted: remove the name)')
+    .option('--name <name>', 'lab name')
+    .addOption(labOption())
+    .action(async (fqdn: string, ips: string | undefined, o: { name?: string; lab?: string }) => {
+      const list = (ips ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      await setWorldRecords(labName(o), fqdn, list);
+      process.stdout.write(`${fqdn}: ${list.length ? list.join(', ') : 'removed (NXDOMAIN)'}\n`);
+    });
 
   lab
     .command('supervise', { hidden: true })

@@ -41,7 +41,7 @@ test('describe prints metadata then flattened spec', () => {
 test('apply checks policies with the agents\' engine: what no agent would accept is an error, what cannot be enforced as written a warning', () => {
   const cnp = (name: string, spec: unknown) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: 'shop', name }, spec });
   const objects = [
-    // HTTP rules go to the node proxy (no warning); Kafka rules are still enforced as their L4 part.
+    // HTTP rules go to the node proxy, Kafka rules to the agent's Kafka proxy: no warning.
     cnp('l7', {
       endpointSelector: {},
       ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/public' }] } }] }],
@@ -58,9 +58,8 @@ test('apply checks policies with the agents\' engine: what no agent would accept
   const { errors, warnings } = policyIssues(objects, ['f.yaml#1', 'f.yaml#2', 'f.yaml#3', 'f.yaml#4', 'f.yaml#5', 'f.yaml#6']);
   assert.deepEqual(errors.map((e) => [e.source, e.name, e.path]), [['f.yaml#2', 'requires', 'spec.ingress[0].fromRequires'], ['f.yaml#5', 'log', 'spec.ingress[0].toPorts[0].rules.http']]);
   assert.match(errors[1]!.message, /node proxy cannot enforce it: rules\.http\[0\]\.headerMatches\[0\]\.mismatch: LOG/);
-  assert.deepEqual(warnings.map((w) => [w.source, w.name, w.path]), [['f.yaml#1', 'l7', 'spec.egress[0].toPorts[1].rules'], ['f.yaml#6', 'host', 'spec.ingress[0].fromEntities']]);
-  assert.match(warnings[1]!.message, /not handed to the node proxy/);
-  assert.match(warnings[0]!.message, /enforced as their L4 part/);
+  assert.deepEqual(warnings.map((w) => [w.source, w.name, w.path]), [['f.yaml#6', 'host', 'spec.ingress[0].fromEntities']]);
+  assert.match(warnings[0]!.message, /not handed to the node proxy/);
 });
 
 test('apply warns of a proxy-visibility annotation the node proxy cannot honour as written (Pod, Deployment template, Namespace); the object is still applied', () => {

@@ -102,6 +102,18 @@ export class BpfError extends BeelineError {
   }
 }
 
+/**
+ * A socket operation of the native boundary failed (src/datapath/native/sockets.ts:
+ * the node proxies' transparent sockets). `errno` is the positive errno value.
+ */
+export class SocketError extends BeelineError {
+  readonly errno: number;
+  constructor(message: string, errno: number, hint?: string) {
+    super('BL_ERR_SOCKET', message, { hint });
+    this.errno = errno;
+  }
+}
+
 /** A struct crossing the kernel boundary does not match the generated codec. */
 export class AbiMismatchError extends BeelineError {
   constructor(message: string, hint = 'rebuild with `make build` (it regenerates src/datapath/generated)') {

@@ -6,7 +6,7 @@
  *   deployments          keeps each Deployment's pods at its template and replicas (src/lab/deployments.ts)
  *   endpointslices       EndpointSlices from Services and Pods (src/lab/endpointslices.ts)
  *   garbage collector    deletes pods whose owning Deployment is gone
- *   cluster DNS records  the hosts file every node's dnsmasq serves (src/lab/dns.ts)
+ *   cluster DNS records  the hosts file the cluster DNS pods' dnsmasq serves (src/lab/dns.ts)
  *   LB-IPAM              LoadBalancer Services get an address from the lab's pool
  *
  * Each is level-triggered: any change to a kind it reads schedules one pass
@@ -28,7 +28,7 @@ import { namespaceOf as nsOf } from '../k8s/types.js';
 
 export interface ControllersConfig {
   kvstore: string;
-  /** Directory of the hosts files the cluster DNS servers read (dnsmasq --hostsdir). */
+  /** Directory of the hosts files the cluster DNS pods read (dnsmasq --hostsdir). */
   dnsHostsDir: string;
   /** LB-IPAM: where LoadBalancer Services get their ingress addresses. */
   lbPool?: string;

@@ -8,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoreObject } from '../store/store.js';
 import {
-  CLUSTER_DOMAIN, clusterDnsArgs, dnsRecords, hostsFileText, hostsRewriteGapMs, kubeDnsIP, resolvConf, worldDnsArgs, worldHosts,
+  CLUSTER_DNS_IMAGE, CLUSTER_DOMAIN, WORLD_DNS_TTL_S, clusterDnsArgs, clusterDnsDeployment, dnsRecords, hostsFileText, hostsRewriteGapMs, kubeDnsIP,
+  resolvConf, worldDnsArgs, worldHosts, worldHostsFileName, writeWorldHosts,
 } from './dns.js';
+import { UsageError } from '../common/errors.js';
+import { resolveContainerCommand } from './images.js';
+import { containerEnv, expandVars } from './kubelet.js';
 
 const meta = (name: string, namespace = 'default', labels?: Record<string, string>) => ({
   name, namespace, uid: `u-${name}`, resourceVersion: '1', creationTimestamp: 't', ...(labels ? { labels } : {}),
@@ -76,15 +80,41 @@ test('clusterDnsArgs never reads the machine\'s resolver configuration', () => {
   assert.equal(args.filter((a) => a.startsWith('--server')).length, 1);
 });
 
-test('worldDnsArgs answers from its hosts file only; worldHosts points at the world', () => {
-  const args = worldDnsArgs({ listen: '172.18.0.100', hostsFile: '/run/x/world.hosts' });
-  for (const a of ['--no-resolv', '--no-hosts', '--addn-hosts=/run/x/world.hosts', '--address=/#/', '--listen-address=172.18.0.100']) {
+const WORLD = { ip: '172.18.0.100', extraIPs: ['172.18.0.200', '172.18.0.201', '172.18.0.202', '172.18.0.203'] };
+
+test('worldDnsArgs answers from its hosts dir only with the short TTL; worldHosts: the old names at the world, the FQDN test names at extra addresses', () => {
+  const args = worldDnsArgs({ listen: '172.18.0.100', hostsDir: '/run/x/world-hosts' });
+  for (const a of ['--no-resolv', '--no-hosts', '--hostsdir=/run/x/world-hosts', '--address=/#/', '--listen-address=172.18.0.100', `--local-ttl=${WORLD_DNS_TTL_S}`]) {
     assert.ok(args.includes(a), `missing ${a}`);
   }
+  assert.equal(WORLD_DNS_TTL_S, 2);
   assert.ok(!args.some((a) => a.startsWith('--server')));
-  const hosts = worldHosts('172.18.0.100');
-  assert.deepEqual(hosts.map((h) => h.name).sort(), ['api.example.com', 'example.com', 'world.lab', 'www.example.com']);
-  assert.ok(hosts.every((h) => h.ip === '172.18.0.100'));
+  const hosts = worldHosts(WORLD);
+  assert.deepEqual(hosts.map((h) => h.name).sort(), ['api.example.com', 'api.example.test', 'evil.test', 'example.com', 'world.lab', 'www.example.com', 'www.example.test']);
+  assert.ok(hosts.filter((h) => h.name.endsWith('.com') || h.name === 'world.lab').every((h) => h.ip === '172.18.0.100'));
+  assert.deepEqual(hosts.filter((h) => h.name.endsWith('.test')).map((h) => `${h.name} ${h.ip}`),
+    ['api.example.test 172.18.0.200', 'www.example.test 172.18.0.201', 'evil.test 172.18.0.202']);
+});
+
+test('worldHostsFileName: one file per name, lower-case, trailing dot dropped; bad names are usage errors', () => {
+  assert.equal(worldHostsFileName('API.Example.test.'), 'api.example.test.hosts');
+  for (const bad of ['', 'a..b', '-x.test', 'a b', '../etc', 'x/y']) assert.throws(() => worldHostsFileName(bad), (e: unknown) => e instanceof UsageError && e.message.includes(JSON.stringify(bad)));
+});
+
+test('clusterDnsDeployment: kube-system/coredns, k8s-app=kube-dns, dnsmasq on the pod address with the cluster DNS arguments', () => {
+  const d = clusterDnsDeployment({ replicas: 2, hostsDir: '/run/l/dns/hosts', upstream: '172.18.0.100' }) as any;
+  assert.equal(d.kind, 'Deployment');
+  assert.deepEqual([d.metadata.namespace, d.metadata.name, d.spec.replicas], ['kube-system', 'coredns', 2]);
+  assert.deepEqual(d.spec.selector.matchLabels, { 'k8s-app': 'kube-dns' });
+  assert.deepEqual(d.spec.template.metadata.labels, { 'k8s-app': 'kube-dns' });
+  const c = d.spec.template.spec.containers[0];
+  assert.equal(c.image, CLUSTER_DNS_IMAGE);
+  assert.deepEqual(c.readinessProbe.tcpSocket, { port: 53 });
+  // What the kubelet runs: its env (POD_IP from the downward API), $(POD_IP) expanded, the catalogue's entrypoint.
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'coredns-x', namespace: 'kube-system', uid: 'u', resourceVersion: '1', creationTimestamp: 't' }, spec: d.spec.template.spec };
+  const env = containerEnv(pod, c, '10.0.1.7', 'node1');
+  const { argv } = resolveContainerCommand({ image: c.image, args: c.args.map((a: string) => expandVars(a, env)) });
+  assert.deepEqual(argv, ['dnsmasq', ...clusterDnsArgs({ listen: '10.0.1.7', hostsDir: '/run/l/dns/hosts', upstream: '172.18.0.100' })]);
 });
 
 // ---- a real dnsmasq, loopback only (never an address change in the root netns) ----
@@ -175,20 +205,32 @@ test('real dnsmasq on loopback: hostsdir changes show without restart, cluster.l
     }
   });
 
-test('real world dnsmasq on loopback: its hosts win over --address=/#/, every other name is NXDOMAIN',
+test('real world dnsmasq on loopback: its hosts win over --address=/#/, every other name is NXDOMAIN, answers carry the short TTL, a rewritten name changes',
   { skip: haveDnsmasq ? false : 'dnsmasq not installed' }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bl-wdns-'));
-    const hostsFile = join(dir, 'world.hosts');
-    writeFileSync(hostsFile, hostsFileText(worldHosts('172.18.0.100')));
+    const hostsDir = join(dir, 'world-hosts');
+    writeWorldHosts(hostsDir, worldHosts(WORLD));
     const port = await freeUdpPort();
-    const child = spawn('dnsmasq', worldDnsArgs({ listen: '127.0.0.1', port, hostsFile }), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('dnsmasq', worldDnsArgs({ listen: '127.0.0.1', port, hostsDir }), { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     try {
       assert.deepEqual(await until(port, 'example.com', ['172.18.0.100']), ['172.18.0.100'], log);
       assert.deepEqual(await lookup(port, 'world.lab'), ['172.18.0.100']);
+      assert.deepEqual(await lookup(port, 'api.example.test'), ['172.18.0.200']);
+      assert.deepEqual(await lookup(port, 'evil.test'), ['172.18.0.202']);
       assert.equal(await lookup(port, 'nope.example.com'), 'NXDOMAIN');
       assert.equal(await lookup(port, 'google.com'), 'NXDOMAIN');
+      const r = new Resolver({ timeout: 500, tries: 1 });
+      r.setServers([`127.0.0.1:${port}`]);
+      assert.deepEqual(await r.resolve4('api.example.test', { ttl: true }), [{ address: '172.18.0.200', ttl: WORLD_DNS_TTL_S }]);
+      // A name's file rewritten (as setWorldRecords does): the new addresses, the old one gone, other names untouched.
+      writeWorldHosts(hostsDir, [{ name: 'api.example.test', ip: '172.18.0.203' }, { name: 'api.example.test', ip: '172.18.0.201' }]);
+      assert.deepEqual(await until(port, 'api.example.test', ['172.18.0.201', '172.18.0.203']), ['172.18.0.201', '172.18.0.203'], log);
+      assert.deepEqual(await lookup(port, 'www.example.test'), ['172.18.0.201']);
+      // A name whose file is removed no longer exists.
+      unlinkSync(join(hostsDir, 'evil.test.hosts'));
+      assert.equal(await until(port, 'evil.test', 'NXDOMAIN'), 'NXDOMAIN', log);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));

@@ -1,15 +1,25 @@
 /**
- * Cluster DNS served by dnsmasq (Debian's dnsmasq-base): the pure parts.
+ * Cluster DNS served by dnsmasq (Debian's dnsmasq-base).
  *
- * Each node runs one dnsmasq answering `<svc>.<ns>.svc.cluster.local` from a
- * hosts file the lab writes into a watched directory (--hostsdir: new and
- * changed files are read by inotify, records of changed or deleted files are
- * dropped, no restart or SIGHUP). Names under cluster.local that are not in
- * the files answer NXDOMAIN locally; everything else goes to the lab's
- * "outside world" DNS, a second dnsmasq in the world netns that answers only
- * from its own hosts file. Neither ever reads the machine's /etc/resolv.conf
- * or /etc/hosts, so no lab query reaches the machine's real resolvers.
+ * The cluster DNS runs as kube-system pods labelled `k8s-app: kube-dns` (a
+ * Deployment `coredns`, as a real cluster's CoreDNS) behind the kube-dns
+ * Service; each pod's program is dnsmasq answering
+ * `<svc>.<ns>.svc.cluster.local` from a hosts file the lab's controllers write
+ * into a watched directory (--hostsdir: new and changed files are read by
+ * inotify, records of changed or deleted files are dropped, no restart or
+ * SIGHUP). Names under cluster.local that are not in the files answer NXDOMAIN
+ * locally; everything else goes to the lab's "outside world" DNS, a second
+ * dnsmasq in the world netns that answers only from its own hosts directory
+ * (one file per name, which setWorldRecords rewrites at run time) with a short
+ * TTL (WORLD_DNS_TTL_S). Neither ever reads the machine's /etc/resolv.conf or
+ * /etc/hosts, so no lab query reaches the machine's real resolvers.
  */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runAsync } from '../common/exec.js';
+import { LabNotFoundError, LabStepError } from '../common/errors.js';
+import { readState } from './state.js';
+import type { ObjectInput } from '../store/store.js';
 import type { Endpoint, Service } from '../k8s/types.js';
 import type { StoreObject } from '../store/store.js';
 import { formatIPv4, parseCidr, tryParseIPv4 } from '../ipam/cidr.js';
@@ -129,7 +139,7 @@ function isolatedBase(listen: string, port: number, pidFile: string | undefined)
 }
 
 /**
- * dnsmasq arguments for one node's cluster DNS. Answers cluster names from
+ * dnsmasq arguments for the cluster DNS (one kube-dns pod's). Answers cluster names from
  * the hosts files in `hostsDir` (re-read on change, no cache so changes show
  * at once), NXDOMAIN for other cluster.local names, and forwards the rest to
  * `upstream` only (`ip` or `ip#port`).
@@ -148,20 +158,140 @@ export function clusterDnsArgs(opts: { listen: string; hostsDir: string; upstrea
 }
 
 /**
- * dnsmasq arguments for the lab's "outside world" DNS (plays the internet's):
- * answers only from `hostsFile`, NXDOMAIN for every other name, forwards
- * nothing. `--address=/#/` with no address means "every domain is local";
- * hosts entries still win over it (dnsmasq(8), --address).
+ * The TTL (seconds) of every answer of the world DNS (dnsmasq --local-ttl): short, so that tests
+ * can watch a learned address expire after a name's addresses change (setWorldRecords).
  */
-export function worldDnsArgs(opts: { listen: string; hostsFile: string; pidFile?: string; port?: number }): string[] {
+export const WORLD_DNS_TTL_S = 2;
+
+/**
+ * dnsmasq arguments for the lab's "outside world" DNS (plays the internet's):
+ * answers only from the hosts files in `hostsDir` (re-read on change, like the
+ * cluster DNS's), with TTL WORLD_DNS_TTL_S, NXDOMAIN for every other name,
+ * forwards nothing. `--address=/#/` with no address means "every domain is
+ * local"; hosts entries still win over it (dnsmasq(8), --address).
+ */
+export function worldDnsArgs(opts: { listen: string; hostsDir: string; pidFile?: string; port?: number }): string[] {
   return [
     ...isolatedBase(opts.listen, opts.port ?? 53, opts.pidFile),
-    `--addn-hosts=${opts.hostsFile}`,
+    `--hostsdir=${opts.hostsDir}`,
+    `--local-ttl=${WORLD_DNS_TTL_S}`,
     '--address=/#/',
   ];
 }
 
-/** The names the world DNS knows, all pointing at the world namespace's address. */
-export function worldHosts(worldIP: string): DnsRecord[] {
-  return ['api.example.com', 'example.com', 'world.lab', 'www.example.com'].map((name) => ({ name, ip: worldIP }));
+/**
+ * The names the world DNS knows from the start. The historical names point at the world's own
+ * address; the FQDN test names each at an extra world address of their own (`api.example.test`
+ * → extraIPs[0], `www.example.test` → extraIPs[1], `evil.test` → extraIPs[2]), so that reaching
+ * one name's address says nothing about another's.
+ */
+export function worldHosts(world: { ip: string; extraIPs: readonly string[] }): DnsRecord[] {
+  const own = ['api.example.com', 'example.com', 'world.lab', 'www.example.com'].map((name) => ({ name, ip: world.ip }));
+  const fqdn = ['api.example.test', 'www.example.test', 'evil.test'].map((name, i) => ({ name, ip: world.extraIPs[i] ?? world.ip }));
+  return [...own, ...fqdn];
+}
+
+const DNS_NAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** The file of the world's hosts directory that holds `name`'s records (one file per name). */
+export function worldHostsFileName(name: string): string {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  if (!DNS_NAME_RE.test(n)) throw new UsageError(`world DNS name ${JSON.stringify(name)}: not a DNS name`, 'letters, digits, dashes and dots, e.g. api.example.test');
+  return `${n}.hosts`;
+}
+
+/** Writes every record of `records` into `hostsDir`, one file per name (what setWorldRecords replaces). */
+export function writeWorldHosts(hostsDir: string, records: DnsRecord[]): void {
+  mkdirSync(hostsDir, { recursive: true });
+  const byName = new Map<string, DnsRecord[]>();
+  for (const r of records) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  for (const [name, rs] of byName) replaceHostsFile(hostsDir, worldHostsFileName(name), rs);
+}
+
+/** Written aside (a dotfile, which dnsmasq ignores) and renamed in: dnsmasq's inotify sees one complete file. */
+function replaceHostsFile(hostsDir: string, file: string, records: DnsRecord[]): void {
+  const tmp = join(hostsDir, `.${file}.tmp`);
+  writeFileSync(tmp, hostsFileText(records));
+  renameSync(tmp, join(hostsDir, file));
+}
+
+/** The world's hosts directory of a lab whose directory is `labDir`. */
+export function worldHostsDir(labDir: string): string {
+  return join(labDir, 'dns', 'world-hosts');
+}
+
+/**
+ * Gives world name `name` the addresses `ips` (none: the name no longer exists, NXDOMAIN), at run
+ * time: rewrites the name's file in the world DNS's hosts directory atomically, then returns only
+ * once the world DNS answers exactly `ips` to a real query made from inside the lab (dig in the
+ * world's namespace, at the world DNS's address), so the caller's next query sees the change.
+ * Addresses outside the world's own and extra addresses are allowed (a test may point a name at
+ * anything), but must be IPv4.
+ */
+export async function setWorldRecords(lab: string, name: string, ips: readonly string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+  const file = worldHostsFileName(name);
+  const fqdn = file.slice(0, -'.hosts'.length);
+  for (const ip of ips) if (tryParseIPv4(ip) === undefined) throw new UsageError(`world DNS ${fqdn}: ${JSON.stringify(ip)} is not an IPv4 address`);
+  const state = readState(lab);
+  if (!state) throw new LabNotFoundError(`lab ${lab}: not found`);
+  const dir = worldHostsDir(state.dir);
+  mkdirSync(dir, { recursive: true });
+  const want = [...new Set(ips)].sort(compareIPs);
+  if (want.length) replaceHostsFile(dir, file, want.map((ip) => ({ name: fqdn, ip })));
+  else rmSync(join(dir, file), { force: true });
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  let got = '';
+  for (;;) {
+    const r = await runAsync('ip', ['netns', 'exec', state.plan.world.netns, 'dig', '+short', '+time=1', '+tries=1', `@${state.plan.world.ip}`, fqdn, 'A'], { allowFailure: true, timeoutMs: 3000 });
+    got = r.stdout.trim().split('\n').filter(Boolean).sort(compareIPs).join(',');
+    if (r.code === 0 && got === want.join(',')) return;
+    if (Date.now() > deadline) throw new LabStepError(`world DNS ${fqdn}: still answers [${got}] instead of [${want.join(',')}] after ${opts.timeoutMs ?? 5000} ms`, { hint: `see ${join(state.dir, 'dns', 'world.log')}` });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function compareIPs(a: string, b: string): number {
+  return (tryParseIPv4(a) ?? 0) - (tryParseIPv4(b) ?? 0);
+}
+
+/** The cluster DNS Deployment's name and its pods' labels (those of a real cluster's CoreDNS). */
+export const CLUSTER_DNS_DEPLOYMENT = 'coredns';
+export const CLUSTER_DNS_LABELS: Readonly<Record<string, string>> = { 'k8s-app': 'kube-dns' };
+/** The image of the cluster DNS pods (src/lab/images.ts: the host's dnsmasq with the container's args). */
+export const CLUSTER_DNS_IMAGE = 'beeline/cluster-dns:dnsmasq';
+
+/**
+ * The cluster DNS as a real cluster runs it: Deployment kube-system/coredns, pods labelled
+ * `k8s-app: kube-dns` (the kube-dns Service's selector), each a dnsmasq (clusterDnsArgs) on the
+ * pod's own address (`$(POD_IP)` from the downward API), ready once it accepts TCP on 53. The
+ * scheduler puts each replica on the node with the fewest pods, so two replicas on a lab of two
+ * ready nodes land one on each node.
+ */
+export function clusterDnsDeployment(opts: { replicas: number; hostsDir: string; upstream: string }): ObjectInput {
+  const labels = { ...CLUSTER_DNS_LABELS };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: CLUSTER_DNS_DEPLOYMENT, namespace: 'kube-system', labels: { ...labels } },
+    spec: {
+      replicas: opts.replicas,
+      selector: { matchLabels: { ...labels } },
+      template: {
+        metadata: { labels: { ...labels } },
+        spec: {
+          containers: [{
+            name: 'coredns',
+            image: CLUSTER_DNS_IMAGE,
+            args: clusterDnsArgs({ listen: '$(POD_IP)', hostsDir: opts.hostsDir, upstream: opts.upstream }),
+            env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+            ports: [
+              { name: 'dns', containerPort: 53, protocol: 'UDP' },
+              { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+            ],
+            readinessProbe: { tcpSocket: { port: 53 }, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+          }],
+        },
+      },
+    },
+  } as ObjectInput;
 }

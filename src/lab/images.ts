@@ -180,6 +180,12 @@ export const CATALOGUE: ImageEntry[] = [
     entrypoint: ['/beeline-nginx'],
     hostProgram: join('bin', 'beeline-nginx'),
   },
+  {
+    name: 'beeline/cluster-dns',
+    aliases: [],
+    description: "The lab's cluster DNS (in place of coredns/coredns): the host's dnsmasq, the container's args its arguments (src/lab/dns.ts clusterDnsArgs); the kube-system/coredns Deployment runs it.",
+    entrypoint: ['dnsmasq'],
+  },
   // --- tool images: no built-in; their programs come from the host ---
   { name: 'busybox', aliases: [], description: 'BusyBox; CMD sh (exits at once without stdin).', defaultCmd: ['sh'] },
   { name: 'alpine', aliases: [], description: 'Alpine Linux; CMD /bin/sh (exits at once without stdin).', defaultCmd: ['/bin/sh'] },

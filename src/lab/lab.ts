@@ -20,7 +20,7 @@ import { addNetns, addVeth, delNetns, ipIn, listNetns, sysctlIn } from './netns.
 import { isAlive, startDaemon, stopProcess } from './process.js';
 import { labDir, labsDir, readState, runDir, writeState, type LabState } from './state.js';
 import { planLab, resolveTarget, type DatapathKind, type RoutingMode } from './topology.js';
-import { clusterDnsArgs, hostsFileText, kubeDnsIP, worldDnsArgs, worldHosts } from './dns.js';
+import { CLUSTER_DNS_LABELS, clusterDnsDeployment, kubeDnsIP, worldDnsArgs, worldHosts, worldHostsDir, writeWorldHosts } from './dns.js';
 import type { KubeletConfig } from './kubelet.js';
 import { openEtcdStore } from '../store/etcd.js';
 import type { ObjectInput } from '../store/store.js';
@@ -60,7 +60,11 @@ export interface LabUpOptions {
   quiet?: boolean;
 }
 
-/** What a cluster has from its first moment: the system namespaces and the kube-dns Service. */
+/**
+ * What a cluster has from its first moment: the system namespaces and the kube-dns Service. The
+ * Service selects the cluster DNS pods (`k8s-app: kube-dns`), so its EndpointSlices come from
+ * the lab's EndpointSlice controller like any Service's.
+ */
 async function bootstrapObjects(endpoint: string, clusterDNS: string): Promise<void> {
   const store = openEtcdStore({ endpoint });
   try {
@@ -73,6 +77,7 @@ async function bootstrapObjects(endpoint: string, clusterDNS: string): Promise<v
         metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } },
         spec: {
           type: 'ClusterIP',
+          selector: { ...CLUSTER_DNS_LABELS },
           clusterIP: clusterDNS,
           clusterIPs: [clusterDNS],
           ports: [
@@ -81,20 +86,30 @@ async function bootstrapObjects(endpoint: string, clusterDNS: string): Promise<v
           ],
         },
       },
-      // kube-dns has no selector: its endpoint is the node-local DNS address, which every
-      // node answers for itself, so the Service load balancer keeps queries on the node.
-      {
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: { name: 'kube-dns-node-local', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'lab.beeline.io' } },
-        addressType: 'IPv4',
-        endpoints: [{ addresses: [clusterDNS], conditions: { ready: true, serving: true, terminating: false } }],
-        ports: [
-          { name: 'dns', port: 53, protocol: 'UDP' },
-          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
-        ],
-      },
     ]);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Starts the cluster DNS pods (once the nodes are Ready, so that the scheduler spreads the
+ * replicas) and waits until the kube-dns Service has a ready endpoint for every replica: pods
+ * started after `lab up` resolve names at once.
+ */
+async function startClusterDns(endpoint: string, replicas: number, hostsDir: string, upstream: string, timeoutMs = 60_000): Promise<void> {
+  const store = openEtcdStore({ endpoint });
+  try {
+    await store.applyBatch([clusterDnsDeployment({ replicas, hostsDir, upstream })]);
+    const deadline = Date.now() + timeoutMs;
+    let ready = 0;
+    while (Date.now() < deadline) {
+      const slices = (await store.list('EndpointSlice', { namespace: 'kube-system' })).items.filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'kube-dns');
+      ready = new Set(slices.flatMap((s) => ((s['endpoints'] as any[] | undefined) ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses as string[]))).size;
+      if (ready >= replicas) return;
+      await sleep(200);
+    }
+    throw new LabStepError(`start cluster DNS: kube-system/kube-dns has ${ready} of ${replicas} ready endpoint(s) after ${timeoutMs / 1000}s`, { hint: 'see `beeline kubectl get pods -n kube-system` and the kubelet logs' });
   } finally {
     await store.close();
   }
@@ -172,7 +187,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     agents: {},
   };
   writeState(state);
-  const p = progress(8, opts.quiet);
+  const p = progress(9, opts.quiet);
   try {
     p.step(`lab ${plan.name}: cgroup subtree and bpffs`);
     state.cgroup = ensureCgroup(plan.name);
@@ -211,35 +226,27 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     // fed by BGP or L2 announcements would.
     ipIn(plan.world.netns, ['route', 'add', plan.lbPoolCIDR, ...plan.nodes.flatMap((n) => ['nexthop', 'via', n.ip])], 'route the LoadBalancer pool to the nodes');
 
-    p.step(`lab ${plan.name}: DNS servers (the outside world's, and the cluster DNS on every node)`);
+    // The world's extra addresses (FQDN tests' servers bind them): on-link for the nodes like its own.
+    for (const ip of plan.world.extraIPs ?? []) ipIn(plan.world.netns, ['addr', 'add', `${ip}/${plan.world.prefixLen}`, 'dev', plan.world.uplink], `address ${ip} on ${plan.world.netns}/${plan.world.uplink}`);
+
+    // The cluster DNS itself runs as pods (kube-system/coredns) once the nodes are up.
+    p.step(`lab ${plan.name}: the outside world's DNS server`);
     const clusterDNS = kubeDnsIP(plan.serviceCIDR);
     state.clusterDNS = clusterDNS;
     state.dns = {};
     const dnsDir = join(dir, 'dns');
     mkdirSync(join(dnsDir, 'hosts'), { recursive: true });
-    writeFileSync(join(dnsDir, 'world.hosts'), hostsFileText(worldHosts(plan.world.ip)));
+    writeWorldHosts(worldHostsDir(dir), worldHosts(plan.world));
     ipIn(plan.world.netns, ['link', 'set', 'lo', 'up'], 'bring up lo in the world');
     state.dns.world = startDaemon({
       role: 'world DNS',
       netns: plan.world.netns,
       cgroupDir: ensureCgroup(plan.name, 'dns', 'world'),
       log: join(dnsDir, 'world.log'),
-      cmd: ['dnsmasq', ...worldDnsArgs({ listen: plan.world.ip, hostsFile: join(dnsDir, 'world.hosts') })],
+      cmd: ['dnsmasq', ...worldDnsArgs({ listen: plan.world.ip, hostsDir: worldHostsDir(dir) })],
     });
     writeState(state);
-    for (const n of plan.nodes) {
-      // The kube-dns address is every node's own (node-local DNS): pods reach it through the node's stack.
-      ipIn(n.netns, ['link', 'set', 'lo', 'up'], `bring up lo on ${n.name}`);
-      ipIn(n.netns, ['addr', 'add', `${clusterDNS}/32`, 'dev', 'lo', 'scope', 'host'], `cluster DNS address on ${n.name}`);
-      state.dns[n.name] = startDaemon({
-        role: `cluster DNS ${n.name}`,
-        netns: n.netns,
-        cgroupDir: ensureCgroup(plan.name, 'dns', n.name),
-        log: join(dnsDir, `${n.name}.log`),
-        cmd: ['dnsmasq', ...clusterDnsArgs({ listen: clusterDNS, hostsDir: join(dnsDir, 'hosts'), upstream: plan.world.ip })],
-      });
-      writeState(state);
-    }
+    for (const n of plan.nodes) ipIn(n.netns, ['link', 'set', 'lo', 'up'], `bring up lo on ${n.name}`);
 
     p.step(`lab ${plan.name}: etcd (unix sockets only)`);
     const cg = ensureCgroup(plan.name, 'etcd');
@@ -389,6 +396,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       writeState(state);
     }
     await waitNodesReady(etcd.endpoint, plan.nodes.map((n) => n.name));
+    p.step(`lab ${plan.name}: cluster DNS pods (kube-system/coredns behind kube-dns)`);
+    await startClusterDns(etcd.endpoint, Math.min(2, plan.nodes.length), join(dnsDir, 'hosts'), plan.world.ip);
     state.phase = 'up';
     writeState(state);
     p.done(`lab ${plan.name} is up: ${plan.nodes.length} node(s), routing ${plan.routing}`);

@@ -47,7 +47,7 @@ export interface LabState {
   kubelets?: Record<string, OwnedProcess>;
   /** Per node: the L7 proxy's supervisor (HAProxy, src/agent/proxy.ts). */
   proxies?: Record<string, OwnedProcess>;
-  /** The cluster DNS address (the kube-dns Service's cluster IP), on every node's loopback. */
+  /** The cluster DNS address (the kube-dns Service's cluster IP, in front of the kube-system/coredns pods). */
   clusterDNS?: string;
   /** Per node: the agent's socket, its supervisor process, config and log. */
   agents: Record<string, { socket: string; process: OwnedProcess; config: string; log: string }>;

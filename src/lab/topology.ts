@@ -4,7 +4,8 @@
  *
  *   fabric netns: bridge br0 (the physical network between nodes, no address)
  *     ├── veth n<i> ── eth0 in node netns <i>   172.18.0.(10+i)/24
- *     └── veth w0   ── eth0 in world netns      172.18.0.100/24
+ *     └── veth w0   ── eth0 in world netns      172.18.0.100/24, and the
+ *                                               extra world addresses 172.18.0.200-209/24
  *   pods: one netns each, veth to their node (created by the CNI plugin),
  *         addresses from the node's pod CIDR, claimed from 10.0.0.0/16 in /24s
  *   etcd: unix sockets only (no TCP listener), run in the fabric netns
@@ -36,7 +37,12 @@ export interface LabPlan {
   /** 'none' wires the same topology with plain routing and no BPF: the benchmarks' floor. */
   datapath: DatapathKind;
   fabric: { netns: string; bridge: string; cidr: string };
-  world: { netns: string; uplink: string; fabricPort: string; ip: string; prefixLen: number };
+  /**
+   * The outside world: `ip` is its address (its DNS server and default servers), `extraIPs` more
+   * addresses on the same interface and subnet (on-link for the nodes like `ip`) that the
+   * world DNS can hand out for FQDN tests and that servers in the world may bind.
+   */
+  world: { netns: string; uplink: string; fabricPort: string; ip: string; prefixLen: number; extraIPs: string[] };
   nodes: NodePlan[];
   clusterPoolCIDR: string;
   /** Each node claims a /clusterPoolMaskSize of the pool through the store. */
@@ -49,6 +55,12 @@ export interface LabPlan {
    */
   lbPoolCIDR: string;
 }
+
+/**
+ * The outside world's extra addresses: 172.18.0.200-209 (clear of the nodes, .11-.26, the world's
+ * own .100, and .101, which tests add and remove themselves).
+ */
+export const WORLD_EXTRA_IPS: readonly string[] = Array.from({ length: 10 }, (_, i) => `172.18.0.${200 + i}`);
 
 export const LAB_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/;
 export const MAX_NODES = 16;
@@ -78,7 +90,7 @@ export function planLab(name: string, nodes: number, routing: RoutingMode = 'tun
     routing,
     datapath,
     fabric: { netns: `${prefix}-fabric`, bridge: 'br0', cidr: '172.18.0.0/24' },
-    world: { netns: `${prefix}-world`, uplink: 'eth0', fabricPort: 'w0', ip: '172.18.0.100', prefixLen: 24 },
+    world: { netns: `${prefix}-world`, uplink: 'eth0', fabricPort: 'w0', ip: '172.18.0.100', prefixLen: 24, extraIPs: [...WORLD_EXTRA_IPS] },
     nodes: Array.from({ length: nodes }, (_, i) => ({
       name: `node${i + 1}`,
       index: i + 1,

@@ -27,7 +27,7 @@ import { beeline, beelineOk } from '../lib/cli.js';
 import { kubectl, waitPoliciesProgrammed } from '../lib/policy.js';
 import { until, sleep } from '../lib/wait.js';
 import { WorldServers } from '../lib/world.js';
-import { setWorldRecords, worldAddresses, WORLD_DNS_TTL_SECONDS } from '../lib/world-dns.js';
+import { setWorldRecords, WORLD_DNS_TTL_S as WORLD_DNS_TTL_SECONDS } from '../../src/lab/dns.js';
 
 const LAB = 'dnstest';
 const env = { BEELINE_LAB: LAB };
@@ -100,30 +100,33 @@ describe('DNS rules and toFQDNs through the node\'s DNS proxy', { timeout: 600_0
     beeline(['lab', 'down', '--name', LAB, '-q']);
     const up = beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '-q']);
     assert.equal(up.code, 0, up.stderr);
-    [api1, api2, other] = worldAddresses(LAB);
+    // The world's extra addresses (src/lab/topology.ts WORLD_EXTRA_IPS): api.example.test's first and second, another.
+    [api1, api2, other] = readState(LAB)!.plan.world.extraIPs;
     servers = new WorldServers(env);
-    servers.start(api1!, ['http', '--port', '80', '--text', 'api-one'], 'api-one');
-    servers.start(api2!, ['http', '--port', '80', '--text', 'api-two'], 'api-two');
-    servers.start(other!, ['http', '--port', '80', '--text', 'www'], 'www');
+    servers.start(api1!, ['--http', '80'], 'api-one');
+    servers.start(api2!, ['--http', '80'], 'api-two');
+    servers.start(other!, ['--http', '80'], 'www-server');
     await setWorldRecords(LAB, 'api.example.test', [api1!]);
     await setWorldRecords(LAB, 'www.example.test', [other!]);
     kubectl(env, 'apply', PODS);
     await until('mediabot running', () => JSON.parse(beelineOk(['get', 'pods', '-n', NS, '-o', 'json'], env).stdout).items.some((p: { status: { phase: string } }) => p.status.phase === 'Running'), 120_000, 500);
     // Before any policy: the world servers answer the pod by address.
-    await until('the world servers answering', () => curl(api1!).body === 'api-one' && curl(other!).body === 'www', 30_000, 500);
+    await until('the world servers answering', () => curl(api1!).body.includes('api-one') && curl(other!).body.includes('www-server'), 30_000, 500);
     kubectl(env, 'apply', POLICY);
     await waitPoliciesProgrammed(LAB);
   });
 
   after(() => {
     servers?.stop();
+    if (process.env.KEEP_LAB) return;
     beeline(['lab', 'down', '--name', LAB, '-q']);
   });
 
   test('api.example.test resolves and is reachable at once; evil.test is REFUSED; other world addresses are not', () => {
     // The first connection right after the answer: curl resolves through the proxy and connects at once.
     const first = curl('api.example.test');
-    assert.deepEqual([first.code, first.body], [0, 'api-one'], 'the first connection after the answer goes through');
+    assert.equal(first.code, 0, 'the first connection after the answer goes through');
+    assert.match(first.body, /api-one/);
     const d = dig('api.example.test');
     assert.deepEqual([d.status, d.ips], ['NOERROR', [api1]]);
     assert.equal(dig('api.example.test', ['+tcp']).status, 'NOERROR', 'DNS over TCP through the proxy too');
@@ -136,6 +139,8 @@ describe('DNS rules and toFQDNs through the node\'s DNS proxy', { timeout: 600_0
   });
 
   test('fqdn cache list shows the learned name with its address, TTL and source', () => {
+    // Fresh from an answer (once its TTL is over, an entry a connection still uses shows source "connection").
+    assert.deepEqual(dig('api.example.test').ips, [api1]);
     const rows = JSON.parse(beelineOk(['fqdn', 'cache', 'list', '--node', 'node1', '-o', 'json'], env).stdout) as { fqdn: string; ips: string[]; ttl: number; source: string }[];
     const api = rows.filter((r) => r.fqdn === 'api.example.test.');
     assert.ok(api.some((r) => r.ips.includes(api1!) && r.source === 'lookup' && r.ttl === WORLD_DNS_TTL_SECONDS), JSON.stringify(rows));
@@ -152,15 +157,16 @@ describe('DNS rules and toFQDNs through the node\'s DNS proxy', { timeout: 600_0
     }, (WORLD_DNS_TTL_SECONDS + 10) * 1000, 500);
     assert.deepEqual(moved.ips, [api2]);
     const c = curl('api.example.test');
-    assert.deepEqual([c.code, c.body], [0, 'api-two'], 'the new address is reachable by name');
+    assert.equal(c.code, 0, 'the new address is reachable by name');
+    assert.match(c.body, /api-two/);
     // The old address: its TTL is over and curl's connection closed (its conntrack entry expires
     // BL_CT_CLOSE_TIMEOUT = 10 s after the FIN): the garbage collector drops it from the cache,
-    // the policy and the ipcache.
-    await until('the old address unreachable', () => curl(api1!, 1).code !== 0, 60_000, 1000);
-    await sleep(500);
-    const rows = JSON.parse(beelineOk(['fqdn', 'cache', 'list', '--node', 'node1', '-o', 'json'], env).stdout) as { fqdn: string; ips: string[] }[];
-    assert.ok(!rows.some((r) => r.ips.includes(api1!)), `the old address left the cache: ${JSON.stringify(rows)}`);
-    assert.equal(curl('api.example.test').body, 'api-two');
+    // the policy and the ipcache. (Not probed meanwhile: a connection that gets through keeps it.)
+    const cached = () => (JSON.parse(beelineOk(['fqdn', 'cache', 'list', '--node', 'node1', '-o', 'json'], env).stdout) as { fqdn: string; ips: string[]; source: string }[]);
+    await until('the old address leaving the cache', () => !cached().some((r) => r.ips.includes(api1!)), 60_000, 1000);
+    await sleep(300);
+    assert.notEqual(curl(api1!, 2).code, 0, 'the old address is no longer reachable');
+    assert.match(curl('api.example.test').body, /api-two/);
   });
 
   test('flows: the DNS query and answer, the REFUSED query dropped by the policy, the name on flows to the learned address', async () => {
@@ -174,7 +180,7 @@ describe('DNS rules and toFQDNs through the node\'s DNS proxy', { timeout: 600_0
     assert.equal(answer.verdict, 'FORWARDED');
     const refused = dns.filter((f) => f.l7?.dns?.query === 'evil.test.');
     assert.ok(refused.some((f) => f.verdict === 'DROPPED'), `the REFUSED query is dropped: ${JSON.stringify(refused[0])}`);
-    const named = read(['--to-fqdn', 'api.example.test']);
+    const named = beeline(['observe', '--to-fqdn', 'api.example.test', '--last', '500', '-o', 'json'], env).stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => { const j = JSON.parse(l) as { flow?: F } & F; return j.flow ?? j; });
     assert.ok(named.some((f) => (f.destination_names ?? []).includes('api.example.test')), 'flows to the learned address carry the name');
   });
 

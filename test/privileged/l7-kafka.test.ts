@@ -11,8 +11,10 @@
  *     as a pod: no Kafka broker can be installed here) stored the allowed
  *     messages and never saw the denied one;
  *   - a pod the policy does not name cannot connect at all (L3/L4);
- *   - the flows: `observe --protocol kafka` shows the produce requests, the
- *     denied one DROPPED with its error code and the deciding policy.
+ *   - the flows: `observe --protocol kafka` shows the requests: those naming
+ *     deathstar-plans DROPPED (the clients ask for its metadata first and stop
+ *     there), their answers with error 29; the produce requests FORWARDED
+ *     with the deciding policy.
  * Real clients in the pods, real datapath, the agents' real Kafka proxy.
  */
 import { after, before, describe, test } from 'node:test';
@@ -43,7 +45,7 @@ spec:
   containers:
   - name: kafka
     image: beeline/kafka-test-broker
-    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(brokerMain)}, --port, "9092"]
+    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(brokerMain)}, --port, "9092", --topics, "empire-announce,deathstar-plans"]
     ports: [{containerPort: 9092, name: kafka}]
 ---
 apiVersion: v1
@@ -127,6 +129,7 @@ describe('Kafka policy through the node\'s Kafka proxy: Cilium\'s secure-empire-
   });
 
   after(() => {
+    if (process.env.KEEP_LAB) return;
     beeline(['lab', 'down', '--name', LAB, '-q']);
   });
 
@@ -157,17 +160,21 @@ describe('Kafka policy through the node\'s Kafka proxy: Cilium\'s secure-empire-
     assert.ok(got.length === 0 || !got[0]!.ok, `the outpost's produce fails: ${JSON.stringify(got)}`);
   });
 
-  test('flows: observe --protocol kafka shows the produce requests, the denied one dropped by the policy with its error code', async () => {
-    interface KFlow { verdict: string; l7?: { kafka?: { api_key: string; topic: string; error_code: number } }; egress_allowed_by?: { name: string }[]; ingress_allowed_by?: { name: string }[]; ingress_denied_by?: { name: string }[] }
+  test('flows: observe --protocol kafka shows the requests; those naming deathstar-plans dropped, answered with error 29; the allowed produce names the policy', async () => {
+    interface KFlow { verdict: string; l7?: { type: string; kafka?: { api_key: string; topic: string; error_code?: number } }; ingress_allowed_by?: { name: string }[] }
     const flows = await until('kafka flows for both topics', () => {
-      const r = beeline(['observe', '--protocol', 'kafka', '--last', '200', '-o', 'json'], env);
-      const fs = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { flow?: KFlow }).flow ?? (JSON.parse(l) as KFlow));
-      const produce = fs.filter((f) => f.l7?.kafka?.api_key === 'produce');
-      return produce.some((f) => f.l7!.kafka!.topic === 'deathstar-plans') && produce.some((f) => f.l7!.kafka!.topic === 'empire-announce') ? produce : undefined;
+      const r = beeline(['observe', '--protocol', 'kafka', '--last', '500', '-o', 'json'], env);
+      const fs = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => { const j = JSON.parse(l) as { flow?: KFlow } & KFlow; return j.flow ?? j; });
+      const k = fs.filter((f) => f.l7?.kafka);
+      return k.some((f) => f.l7!.kafka!.topic === 'deathstar-plans') && k.some((f) => f.l7!.kafka!.api_key === 'produce' && f.l7!.kafka!.topic === 'empire-announce') ? k : undefined;
     }, 20_000, 500);
+    // The clients ask for the topic's metadata first; the proxy refuses that, so they never send the produce.
     const denied = flows.filter((f) => f.l7!.kafka!.topic === 'deathstar-plans');
-    assert.ok(denied.every((f) => f.verdict === 'DROPPED' && f.l7!.kafka!.error_code === 29), `denied produce flows: ${JSON.stringify(denied)}`);
-    const allowed = flows.filter((f) => f.l7!.kafka!.topic === 'empire-announce');
-    assert.ok(allowed.some((f) => f.verdict === 'FORWARDED' && (f.ingress_allowed_by ?? []).some((p) => p.name === 'secure-empire-kafka')), `allowed produce flows name the policy: ${JSON.stringify(allowed[0])}`);
+    const deniedRequests = denied.filter((f) => f.l7!.type === 'REQUEST');
+    assert.ok(deniedRequests.length > 0 && deniedRequests.every((f) => f.verdict === 'DROPPED'), `requests naming deathstar-plans are dropped: ${JSON.stringify(denied[0])}`);
+    assert.ok(denied.filter((f) => f.l7!.type === 'RESPONSE').every((f) => f.l7!.kafka!.error_code === 29), 'their answers carry TOPIC_AUTHORIZATION_FAILED (29)');
+    const produced = flows.filter((f) => f.l7!.kafka!.api_key === 'produce' && f.l7!.kafka!.topic === 'empire-announce' && f.l7!.type === 'REQUEST');
+    assert.ok(produced.length >= 3, 'kafkajs\'s two produce requests and kcat\'s');
+    assert.ok(produced.every((f) => f.verdict === 'FORWARDED' && (f.ingress_allowed_by ?? []).some((p) => p.name === 'secure-empire-kafka')), `allowed produce flows name the policy: ${JSON.stringify(produced[0])}`);
   });
 });

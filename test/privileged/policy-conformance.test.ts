@@ -316,8 +316,9 @@ describe('network-policy conformance: truth tables on a 2-node lab', { timeout: 
     await until(
       'all 9 pods running',
       () => {
-        const items = JSON.parse(ok(['get', 'pods', '-A', '-o', 'json']).stdout).items as { status?: { phase?: string; podIP?: string } }[];
-        return items.filter((p) => p.status?.phase === 'Running' && p.status.podIP).length === 9;
+        const items = JSON.parse(ok(['get', 'pods', '-A', '-o', 'json']).stdout).items as { metadata: { namespace: string }; status?: { phase?: string; podIP?: string } }[];
+        // The cluster DNS pods (kube-system) are not among the peers.
+        return items.filter((p) => p.metadata.namespace !== 'kube-system' && p.status?.phase === 'Running' && p.status.podIP).length === 9;
       },
       120_000,
       500,

@@ -269,15 +269,17 @@ spec:
   assert.match(del.stdout, /^ciliumnetworkpolicy\.cilium\.io "allow-client" deleted$/m);
   assert.equal(lines(del.stdout).length, 7);
   for (const k of ['deploy', 'cnp']) {
-    const r = run(['get', k, '-A']);
-    assert.equal(r.stdout, '', `get ${k} -A after delete -f`);
+    const r = run(['get', k, '-A', '-o', 'json']);
+    assert.deepEqual(JSON.parse(r.stdout).items.filter((i: any) => i.metadata.namespace !== 'kube-system').map((i: any) => i.metadata.name), [], `get ${k} -A after delete -f`);
   }
-  // What the lab made itself stays: the system namespaces and kube-dns.
+  // What the lab made itself stays: the system namespaces, kube-dns and its pods' Deployment.
+  assert.deepEqual(JSON.parse(ok(['get', 'deploy', '-n', 'kube-system', '-o', 'json']).stdout).items.map((i: any) => i.metadata.name), ['coredns']);
   assert.deepEqual(JSON.parse(ok(['get', 'ns', '-o', 'json']).stdout).items.map((i: any) => i.metadata.name).sort(), ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
   assert.deepEqual(JSON.parse(ok(['get', 'svc', '-A', '-o', 'json']).stdout).items.map((i: any) => i.metadata.name), ['kube-dns']);
   // The Deployment's pods go with it (garbage collector, graceful deletion by their kubelets).
-  for (let i = 0; i < 200 && run(['get', 'po', '-A']).stdout !== ''; i++) await new Promise((r) => setTimeout(r, 200));
-  assert.equal(run(['get', 'po', '-A']).stdout, '', 'pods of the deleted Deployment are gone');
+  const userPods = () => (JSON.parse(ok(['get', 'po', '-A', '-o', 'json']).stdout).items as any[]).filter((i) => i.metadata.namespace !== 'kube-system').map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+  for (let i = 0; i < 200 && userPods().length; i++) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(userPods(), [], 'pods of the deleted Deployment are gone');
   const twice = run(['delete', '-f', app]);
   assert.equal(twice.code, 1);
   assert.equal(ok(['delete', '-f', app, '--ignore-not-found']).code, 0);

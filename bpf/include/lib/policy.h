@@ -220,7 +220,7 @@ static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pk
 	ret = policy_can_access(ep->ep_id, ep->flags, dir, peer, pkt->l4_proto, dport, skb->len, &res);
 	if (IS_DROP(ret))
 		tm->cookie = res.cookie;
-	else if (pkt->l4_proto == IPPROTO_TCP && res.proxy_port) {
+	else if ((pkt->l4_proto == IPPROTO_TCP || pkt->l4_proto == IPPROTO_UDP) && res.proxy_port) {
 		*proxy_port = res.proxy_port;
 		/* Cilium's verdict event says a redirect with the proxy port as
 		 * its verdict (Hubble: REDIRECTED). */

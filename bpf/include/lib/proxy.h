@@ -18,6 +18,16 @@
  * stack (bl_to_container), where proxy_sent() tells them apart; the
  * endpoint's replies to them are handed back to the proxy's socket the same
  * way (BL_CT_F_FROM_PROXY on their conntrack entry).
+ *
+ * UDP (the DNS proxy) has no connection and the proxy no socket per flow:
+ * every datagram of a flow policy hands over goes to the proxy's one socket
+ * bound to the wildcard address and the proxy port (transparent, so that it
+ * may receive datagrams for another address; IP_ORIGDSTADDR tells it the
+ * original destination). Policy is consulted for every datagram that is not
+ * a reply (callers), so a flow's retries on the same source port and any
+ * later datagram are handed over too, with the port the policy entry says.
+ * The proxy answers from a transparent socket bound to the original
+ * destination: a reply of the pod's own flow through the node's stack.
  */
 #pragma once
 
@@ -35,11 +45,59 @@
 #define PROXY_PACKET_HOST	0
 
 /*
- * Hands a TCP packet to the node proxy: the socket of its connection if the
+ * Gives the packet to socket sk (a reference from a lookup, released here)
+ * and marks it for the proxy's routing rule. Returns CTX_ACT_OK or a drop.
+ */
+static __always_inline int proxy_hand_over(struct __sk_buff *skb, struct bpf_sock *sk)
+{
+	long err;
+
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err)
+		return DROP(BL_DROP_SOCKET_ASSIGN_FAILED);
+	skb->mark = (skb->mark & ~BL_PROXY_MARK_MASK) | BL_PROXY_MARK;
+	/* From the tunnel the inner Ethernet header is addressed to the pod,
+	 * not this device: the stack would drop it as another host's. */
+	if (skb->pkt_type != PROXY_PACKET_HOST && bpf_skb_change_type(skb, PROXY_PACKET_HOST) < 0)
+		return DROP(BL_DROP_SOCKET_ASSIGN_FAILED);
+	return CTX_ACT_OK;
+}
+
+/*
+ * Hands a UDP datagram to the proxy's socket on proxy_port, looked up with
+ * the datagram's addresses and the proxy port as destination port (a socket
+ * bound to the wildcard address matches any destination address). The
+ * original port is never looked up: a socket of the node's own there (a
+ * node-local DNS server on :53) is not the proxy's to take. No proxy port (a
+ * reply of a connection the proxy made: TCP only) has nothing to go to.
+ */
+static __always_inline int proxy_assign_udp4(struct __sk_buff *skb, const struct bl_ct4_key *tuple,
+					     __u16 proxy_port)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+
+	if (!proxy_port)
+		return DROP(BL_DROP_SOCKET_LOOKUP_FAILED);
+	t.ipv4.saddr = tuple->saddr;
+	t.ipv4.daddr = tuple->daddr;
+	t.ipv4.sport = tuple->sport;
+	t.ipv4.dport = bpf_htons(proxy_port);
+	sk = bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return DROP(BL_DROP_SOCKET_LOOKUP_FAILED);
+	return proxy_hand_over(skb, sk);
+}
+
+/*
+ * Hands a packet to the node proxy. TCP: the socket of its connection if the
  * proxy has one (established, or a handshake in progress), else, for a SYN,
  * the listener on proxy_port (0: replies, which never open a connection).
- * tuple: the packet's own addresses and ports (ct_lookup4's key). Returns
- * CTX_ACT_OK (the caller passes the packet to the stack) or a drop.
+ * UDP: the proxy's socket on proxy_port, for every datagram
+ * (proxy_assign_udp4). tuple: the packet's own addresses and ports
+ * (ct_lookup4's key). Returns CTX_ACT_OK (the caller passes the packet to the
+ * stack) or a drop.
  */
 static __always_inline int proxy_assign4(struct __sk_buff *skb, const struct pkt_meta *pkt,
 					 const struct bl_ct4_key *tuple, __u16 proxy_port)
@@ -47,7 +105,9 @@ static __always_inline int proxy_assign4(struct __sk_buff *skb, const struct pkt
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 	__u8 tcp_flags = 0;
-	long err;
+
+	if (pkt->l4_proto == IPPROTO_UDP)
+		return proxy_assign_udp4(skb, tuple, proxy_port);
 
 	t.ipv4.saddr = tuple->saddr;
 	t.ipv4.daddr = tuple->daddr;
@@ -76,16 +136,7 @@ static __always_inline int proxy_assign4(struct __sk_buff *skb, const struct pkt
 	}
 	if (!sk)
 		return DROP(BL_DROP_SOCKET_LOOKUP_FAILED);
-	err = bpf_sk_assign(skb, sk, 0);
-	bpf_sk_release(sk);
-	if (err)
-		return DROP(BL_DROP_SOCKET_ASSIGN_FAILED);
-	skb->mark = (skb->mark & ~BL_PROXY_MARK_MASK) | BL_PROXY_MARK;
-	/* From the tunnel the inner Ethernet header is addressed to the pod,
-	 * not this device: the stack would drop it as another host's. */
-	if (skb->pkt_type != PROXY_PACKET_HOST && bpf_skb_change_type(skb, PROXY_PACKET_HOST) < 0)
-		return DROP(BL_DROP_SOCKET_ASSIGN_FAILED);
-	return CTX_ACT_OK;
+	return proxy_hand_over(skb, sk);
 }
 
 /*
@@ -98,8 +149,11 @@ static __always_inline int proxy_assign4(struct __sk_buff *skb, const struct pkt
  */
 static __always_inline bool proxy_sent(const struct __sk_buff *skb, const struct pkt_meta *pkt)
 {
-	/* The proxy speaks TCP only; the node's own UDP (its DNS server on the
-	 * cluster DNS address, say) is never taken for it. */
+	/* The upstream side that keeps the client's address is TCP only. UDP
+	 * with a foreign source is the DNS proxy answering the pod from the
+	 * original destination (a reply of the pod's own flow), and the node's
+	 * own UDP (its DNS server on the cluster DNS address, say) is never
+	 * taken for the proxy's either. */
 	if (!skb->sk || pkt->l4_proto != IPPROTO_TCP)
 		return false;
 	return pkt->saddr != bl_config.node_ip4 && pkt->saddr != bl_config.router_ip4;
