@@ -113,7 +113,7 @@ bench-http-engine: setup build
 bench-http-l7: setup build
 	@flock /tmp/beeline-heavy.lock node dist/bench/http-l7.js
 
-# DNS and Kafka through the node proxies (issue 13): DNS queries/s via the DNS proxy vs straight to kube-dns, answer → allowed time, 1,000 names × 10 rotating IPs vs the ipcache, Kafka produce via the Kafka proxy vs direct, in a 2-node lab: about 10 minutes.
+# DNS and Kafka through the node proxies (issue 13): DNS queries/s via the DNS proxy vs straight to kube-dns, answer → allowed time, 1,000 names × 10 rotating IPs vs the ipcache, Kafka produce via the Kafka proxy vs direct, in a 2-node lab: about 7 minutes.
 bench-dns-kafka: setup build
 	@flock /tmp/beeline-heavy.lock node dist/bench/dns-kafka.js
 
