@@ -126,7 +126,17 @@ export class AgentDns {
       },
     });
     const udp = TransparentUdpSocket.open({ port: this.cfg.port });
-    udp.onMessage((msg, from, origDst) => this.#proxy!.handleDatagram(msg, from, origDst, (answer) => udp.send(origDst, from, answer)));
+    // An answer that cannot be sent (its reply socket cannot bind the original destination) is
+    // lost as a datagram would be: the pod's resolver asks again. Logged, never fatal.
+    const send = (origDst: { address: string; port: number }, to: { address: string; port: number }, answer: Buffer) => {
+      try {
+        udp.send(origDst, to, answer);
+      } catch (e) {
+        d.log.warn('dns proxy: answer not sent', { to: `${to.address}:${to.port}`, from: `${origDst.address}:${origDst.port}`, error: (e as Error).message });
+      }
+    };
+    udp.onError((e) => d.log.warn('dns proxy: reading the UDP socket failed', { error: e.message }));
+    udp.onMessage((msg, from, origDst) => this.#proxy!.handleDatagram(msg, from, origDst, (answer) => send(origDst, from, answer)));
     this.#udp = udp;
     const tcp = createServer((sock) => this.#proxy!.handleTcp(sock, { address: sock.localAddress ?? '', port: sock.localPort ?? 0 }));
     await new Promise<void>((resolve, reject) => {
@@ -146,8 +156,10 @@ export class AgentDns {
     if (!ep || a.ips.length === 0) return;
     const t0 = performance.now();
     const now = Date.now();
-    for (const name of a.names) this.cache.add(ep.id, name, a.ips, a.ttl, now, 'lookup');
-    await this.publish();
+    let added = false;
+    for (const name of a.names) added = this.cache.add(ep.id, name, a.ips, a.ttl, now, 'lookup') || added;
+    // Only a new address changes what policy selects; a refreshed TTL does not.
+    if (added) await this.publish();
     const ms = performance.now() - t0;
     if (this.#learnMs.length < LEARN_SAMPLES) this.#learnMs.push(ms);
     else this.#learnMs[this.#learnNext] = ms;

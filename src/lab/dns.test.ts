@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import {
 import { UsageError } from '../common/errors.js';
 import { resolveContainerCommand } from './images.js';
 import { containerEnv, expandVars } from './kubelet.js';
+import { freeUdpPort, spawnDnsmasq } from '../../test/lib/dnsmasq.js';
 
 const meta = (name: string, namespace = 'default', labels?: Record<string, string>) => ({
   name, namespace, uid: `u-${name}`, resourceVersion: '1', creationTimestamp: 't', ...(labels ? { labels } : {}),
@@ -122,15 +123,6 @@ test('clusterDnsDeployment: kube-system/coredns, k8s-app=kube-dns, dnsmasq on th
 const haveDnsmasq = spawnSync('dnsmasq', ['--version']).status === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A free UDP port on loopback (the kernel picks; released at once for dnsmasq to take). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 /** The answer for `name`: addresses, 'NXDOMAIN', or the error code. */
 async function lookup(port: number, name: string): Promise<string[] | string> {
   const r = new Resolver({ timeout: 500, tries: 1 });
@@ -169,28 +161,25 @@ test('real dnsmasq on loopback: hostsdir changes show without restart, cluster.l
     await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', () => r()));
     const port = await freeUdpPort();
     writeFileSync(join(hostsDir, 'services'), hostsFileText([{ name: 'web.default.svc.cluster.local', ip: '10.96.0.20' }]));
-    const child = spawn('dnsmasq', clusterDnsArgs({ listen: '127.0.0.1', port, hostsDir, upstream: `127.0.0.1#${upstream.address().port}` }),
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const dnsmasq = spawnDnsmasq(clusterDnsArgs({ listen: '127.0.0.1', port, hostsDir, upstream: `127.0.0.1#${upstream.address().port}` }));
     try {
-      assert.deepEqual(await until(port, 'web.default.svc.cluster.local', ['10.96.0.20']), ['10.96.0.20'], log);
+      assert.deepEqual(await until(port, 'web.default.svc.cluster.local', ['10.96.0.20']), ['10.96.0.20'], dnsmasq.log);
       // Changed in place.
       writeFileSync(join(hostsDir, 'services'), hostsFileText([{ name: 'web.default.svc.cluster.local', ip: '10.96.0.21' }]));
-      assert.deepEqual(await until(port, 'web.default.svc.cluster.local', ['10.96.0.21']), ['10.96.0.21'], log);
+      assert.deepEqual(await until(port, 'web.default.svc.cluster.local', ['10.96.0.21']), ['10.96.0.21'], dnsmasq.log);
       // Replaced by rename from a dotfile (ignored by dnsmasq until it gets its final name).
       writeFileSync(join(hostsDir, '.services.tmp'), hostsFileText([
         { name: 'db.default.svc.cluster.local', ip: '10.0.1.1' }, { name: 'db.default.svc.cluster.local', ip: '10.0.1.2' },
       ]));
       renameSync(join(hostsDir, '.services.tmp'), join(hostsDir, 'services'));
-      assert.deepEqual(await until(port, 'db.default.svc.cluster.local', ['10.0.1.1', '10.0.1.2']), ['10.0.1.1', '10.0.1.2'], log);
+      assert.deepEqual(await until(port, 'db.default.svc.cluster.local', ['10.0.1.1', '10.0.1.2']), ['10.0.1.1', '10.0.1.2'], dnsmasq.log);
       // The record the new file no longer has is gone.
-      assert.equal(await until(port, 'web.default.svc.cluster.local', 'NXDOMAIN'), 'NXDOMAIN', log);
+      assert.equal(await until(port, 'web.default.svc.cluster.local', 'NXDOMAIN'), 'NXDOMAIN', dnsmasq.log);
       // A new file, then its removal.
       writeFileSync(join(hostsDir, 'more'), hostsFileText([{ name: 'new.default.svc.cluster.local', ip: '10.96.0.40' }]));
-      assert.deepEqual(await until(port, 'new.default.svc.cluster.local', ['10.96.0.40']), ['10.96.0.40'], log);
+      assert.deepEqual(await until(port, 'new.default.svc.cluster.local', ['10.96.0.40']), ['10.96.0.40'], dnsmasq.log);
       unlinkSync(join(hostsDir, 'more'));
-      assert.equal(await until(port, 'new.default.svc.cluster.local', 'NXDOMAIN'), 'NXDOMAIN', log);
+      assert.equal(await until(port, 'new.default.svc.cluster.local', 'NXDOMAIN'), 'NXDOMAIN', dnsmasq.log);
       // Unknown cluster names and single labels never leave dnsmasq; other names go to the upstream.
       assert.equal(await lookup(port, 'x.cluster.local'), 'NXDOMAIN');
       assert.equal(await lookup(port, 'nodots'), 'NXDOMAIN');
@@ -198,8 +187,7 @@ test('real dnsmasq on loopback: hostsdir changes show without restart, cluster.l
       assert.deepEqual(forwarded.filter((n) => n !== 'outside.example.org'), []);
       assert.ok(forwarded.includes('outside.example.org'), `forwarded: ${forwarded.join(', ')}`);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      await dnsmasq.stop();
       upstream.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -211,11 +199,9 @@ test('real world dnsmasq on loopback: its hosts win over --address=/#/, every ot
     const hostsDir = join(dir, 'world-hosts');
     writeWorldHosts(hostsDir, worldHosts(WORLD));
     const port = await freeUdpPort();
-    const child = spawn('dnsmasq', worldDnsArgs({ listen: '127.0.0.1', port, hostsDir }), { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const dnsmasq = spawnDnsmasq(worldDnsArgs({ listen: '127.0.0.1', port, hostsDir }));
     try {
-      assert.deepEqual(await until(port, 'example.com', ['172.18.0.100']), ['172.18.0.100'], log);
+      assert.deepEqual(await until(port, 'example.com', ['172.18.0.100']), ['172.18.0.100'], dnsmasq.log);
       assert.deepEqual(await lookup(port, 'world.lab'), ['172.18.0.100']);
       assert.deepEqual(await lookup(port, 'api.example.test'), ['172.18.0.200']);
       assert.deepEqual(await lookup(port, 'evil.test'), ['172.18.0.202']);
@@ -226,14 +212,13 @@ test('real world dnsmasq on loopback: its hosts win over --address=/#/, every ot
       assert.deepEqual(await r.resolve4('api.example.test', { ttl: true }), [{ address: '172.18.0.200', ttl: WORLD_DNS_TTL_S }]);
       // A name's file rewritten (as setWorldRecords does): the new addresses, the old one gone, other names untouched.
       writeWorldHosts(hostsDir, [{ name: 'api.example.test', ip: '172.18.0.203' }, { name: 'api.example.test', ip: '172.18.0.201' }]);
-      assert.deepEqual(await until(port, 'api.example.test', ['172.18.0.201', '172.18.0.203']), ['172.18.0.201', '172.18.0.203'], log);
+      assert.deepEqual(await until(port, 'api.example.test', ['172.18.0.201', '172.18.0.203']), ['172.18.0.201', '172.18.0.203'], dnsmasq.log);
       assert.deepEqual(await lookup(port, 'www.example.test'), ['172.18.0.201']);
       // A name whose file is removed no longer exists.
       unlinkSync(join(hostsDir, 'evil.test.hosts'));
-      assert.equal(await until(port, 'evil.test', 'NXDOMAIN'), 'NXDOMAIN', log);
+      assert.equal(await until(port, 'evil.test', 'NXDOMAIN'), 'NXDOMAIN', dnsmasq.log);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      await dnsmasq.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -100,6 +100,8 @@ export interface Harness {
 }
 
 export function harness(target: CniTarget): Harness {
+  // Host veths that were there before (a lab's own pods): not the test's to account for.
+  const lxcBefore = new Set(linkNames(target.nodeNetns).filter((n) => n.startsWith('lxc')));
   const conf = (over: Record<string, unknown> = {}, prevResult?: CniResult) => ({
     ...pluginConfig(renderConflist({ agentSocket: target.agentSocket }), 0, prevResult ? { prevResult } : {}),
     ...over,
@@ -120,7 +122,7 @@ export function harness(target: CniTarget): Harness {
     cni: (command, containerID, netnsPath, config = conf(), over = {}) => runCni(target.nodeNetns, env(command, containerID, netnsPath, over), config),
     pod: (suffix) => addNetns(`${target.podNetnsPrefix}-${suffix}`),
     async assertNothingLeft(what) {
-      assert.deepEqual(linkNames(target.nodeNetns).filter((n) => n.startsWith('lxc')), [], `${what}: no lxc veth in the node namespace`);
+      assert.deepEqual(linkNames(target.nodeNetns).filter((n) => n.startsWith('lxc') && !lxcBefore.has(n)), [], `${what}: no lxc veth in the node namespace`);
       assert.equal(await target.allocated(), 0, `${what}: no address allocated`);
       assert.deepEqual(await target.endpoints(), [], `${what}: no endpoint`);
     },

@@ -5,27 +5,14 @@
  *   node dist/test/lib/kafka-produce.js --broker host:port [--client-id id] topic…
  */
 import { parseArgs } from 'node:util';
-import { createRequire } from 'node:module';
-import kafkajs from 'kafkajs';
-
-const { Kafka, logLevel } = kafkajs;
-// kafkajs's own table of Kafka error codes: its retrier re-wraps a protocol error, keeping the message.
-const errorTable = createRequire(import.meta.url)('kafkajs/src/protocol/error.js').errorCodes as { type: string; message: string }[];
-function errorType(e: Error & { type?: string; cause?: unknown }): string {
-  for (let x: (Error & { type?: string; cause?: unknown }) | undefined = e; x; x = x.cause as typeof x) {
-    if (x.type) return x.type;
-    const byMessage = errorTable.find((k) => k.message === x!.message);
-    if (byMessage) return byMessage.type;
-  }
-  return e.name;
-}
+import { kafkajsClient, kafkajsErrorType } from './kafka-clients.js';
 
 const { values: o, positionals: topics } = parseArgs({ allowPositionals: true, options: { broker: { type: 'string' }, 'client-id': { type: 'string', default: 'kafkajs-pod' } } });
 if (!o.broker || topics.length === 0) {
   process.stderr.write('usage: kafka-produce --broker host:port [--client-id id] topic…\n');
   process.exit(2);
 }
-const kafka = new Kafka({ clientId: o['client-id']!, brokers: [o.broker], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 3000, requestTimeout: 5000 });
+const kafka = kafkajsClient(o.broker, o['client-id']!, { connectionTimeout: 3000, requestTimeout: 5000 });
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 await producer.connect();
 let failed = false;
@@ -35,7 +22,7 @@ for (const topic of topics) {
     process.stdout.write(`${JSON.stringify({ topic, ok: true })}\n`);
   } catch (e) {
     failed = true;
-    process.stdout.write(`${JSON.stringify({ topic, ok: false, error: errorType(e as Error) })}\n`);
+    process.stdout.write(`${JSON.stringify({ topic, ok: false, error: kafkajsErrorType(e as Error) ?? (e as Error).name })}\n`);
   }
 }
 await producer.disconnect();

@@ -32,6 +32,9 @@ test('CNI conformance against a real lab agent', { timeout: 300_000 }, async (t)
   const node = state.plan.nodes[0]!;
   const socket = state.agents[node.name]!.socket;
 
+  // The lab's own pods (its cluster DNS pod in kube-system) hold addresses and namespaces before the test's.
+  const labPodNetns = listNetns().filter((n) => n.startsWith(`bl-${LAB}-p-`));
+  const labPodAddresses = (await agentGet<AgentStatus>(socket, '/v1/status')).ipam.used;
   const target: CniTarget = {
     nodeNetns: node.netns,
     agentSocket: socket,
@@ -39,9 +42,10 @@ test('CNI conformance against a real lab agent', { timeout: 300_000 }, async (t)
     allocated: async () => {
       const st = await agentGet<AgentStatus>(socket, '/v1/status');
       assert.ok(st.ipam, 'agent status reports ipam');
-      return st.ipam.used;
+      return st.ipam.used - labPodAddresses;
     },
-    endpoints: () => agentGet<AgentReply<'ListEndpoints'>>(socket, '/v1/endpoints'),
+    // The test's endpoints: not the lab's cluster DNS pod's.
+    endpoints: async () => (await agentGet<AgentReply<'ListEndpoints'>>(socket, '/v1/endpoints')).filter((e) => e.pod?.namespace !== 'kube-system'),
   };
   const h = harness(target);
   const status = await agentGet<AgentStatus>(socket, '/v1/status');
@@ -93,7 +97,7 @@ test('CNI conformance against a real lab agent', { timeout: 300_000 }, async (t)
     await deletePod(LAB, 'db');
     await assert.rejects(deletePod(LAB, 'web'), PodNotFoundError);
     assert.deepEqual(listPods(LAB), []);
-    assert.deepEqual(listNetns().filter((n) => n.startsWith(`bl-${LAB}-p-`)), []);
+    assert.deepEqual(listNetns().filter((n) => n.startsWith(`bl-${LAB}-p-`) && !labPodNetns.includes(n)), []);
     await h.assertNothingLeft('after lab pod del');
     assert.deepEqual(linkNames(node.netns).filter((n) => n.startsWith('lxc')), []);
   });

@@ -7,28 +7,21 @@
  * veth's ingress and bl_to_container to its egress, then answers line
  * commands on stdin with one JSON line each on stdout:
  *   (start)   → {"event":"attached","endpoints":[{ip,ifindex,nodeMac},…]}
- *   ct        → {"event":"ct","entries":[{proto,saddr,daddr,sport,dport,dir,txPackets,rxPackets,lifetime},…]}
+ *   ct        → {"event":"ct","entries":[{proto,saddr,daddr,sport,dport,dir,flags,txPackets,rxPackets,lifetime},…]}
  *   metrics   → {"event":"metrics","rows":[{reason,dir,packets},…]}
  *   exit      → detaches, closes and exits 0
  * Usage: node datapath-pod-veth-child.js JSON
  *   JSON: {object, pinDir, podCidr, prefixlen, router, pods: [{ip, mac, hostIf, id}]}
  */
-import { createInterface } from 'node:readline';
-import { run } from '../../src/common/exec.js';
 import {
-  BL_CT4_KEY_CODEC,
-  BL_CT_ENTRY_CODEC,
-  BL_DATAPATH_CONFIG_CODEC,
   BL_ENDPOINT_INFO_CODEC,
   BL_ENDPOINT_KEY_CODEC,
   BL_METRICS_KEY_CODEC,
   BL_METRICS_VALUE_CODEC,
-  BlConfigFlags,
-  BlRoutingMode,
-  BlTraceAggregation,
 } from '../../src/datapath/generated/abi.js';
-import { Datapath, inRootNetns } from '../../src/datapath/loader.js';
-import { ip4Num, ip4Str, macBytes } from './datapath-support.js';
+import { inRootNetns } from '../../src/datapath/loader.js';
+import { attachPodVeths, ct4Entries, link, loadPodDatapath, runChild, say, serveLines } from './datapath-child-support.js';
+import { ip4Num, macBytes } from './datapath-support.js';
 
 interface ChildSpec {
   object: string;
@@ -39,40 +32,12 @@ interface ChildSpec {
   pods: Array<{ ip: string; mac: string; hostIf: string; id: number }>;
 }
 
-const say = (msg: Record<string, unknown>) => process.stdout.write(JSON.stringify(msg) + '\n');
-
-/** ifindex and MAC of a device in this (the node's) namespace. */
-function link(name: string): { ifindex: number; address: string } {
-  const [l] = JSON.parse(run('ip', ['-j', 'link', 'show', 'dev', name]).stdout) as Array<{ ifindex: number; address: string }>;
-  if (!l) throw new Error(`no device ${name}`);
-  return l;
-}
-
 function main(): void {
   const spec = JSON.parse(process.argv[2] ?? '') as ChildSpec;
   // Belt and braces: the loader refuses to attach in the root namespace too.
   if (inRootNetns()) throw new Error('refusing to run in the root network namespace');
 
-  const dp = Datapath.open(spec.object, { pinDir: spec.pinDir });
-  dp.configure(
-    'bl_config',
-    BL_DATAPATH_CONFIG_CODEC.encode({
-      node_id: 1,
-      flags: BlConfigFlags.BL_CFG_TRACE_NOTIFY | BlConfigFlags.BL_CFG_DROP_NOTIFY,
-      host_endpoint_id: 0,
-      trace_capture_len: 128,
-      trace_aggregation: BlTraceAggregation.BL_TRACE_AGG_NONE,
-      routing_mode: BlRoutingMode.BL_ROUTING_NATIVE,
-      pod_cidr4_prefixlen: spec.prefixlen,
-      node_ip4: 0,
-      router_ip4: ip4Num(spec.router),
-      pod_cidr4: ip4Num(spec.podCidr),
-      tunnel_ifindex: 0,
-      tunnel_vni: 0,
-    }),
-  );
-  dp.setMaxEntries('bl_ct4', 4096);
-  dp.load();
+  const dp = loadPodDatapath(spec);
 
   const lxc = dp.map('bl_lxc', BL_ENDPOINT_KEY_CODEC, BL_ENDPOINT_INFO_CODEC);
   const endpoints = spec.pods.map((pod) => {
@@ -83,60 +48,35 @@ function main(): void {
     );
     return { ip: pod.ip, ifindex: host.ifindex, nodeMac: host.address };
   });
-  const attachments = spec.pods.flatMap((pod) => [
-    dp.attachTc(pod.hostIf, 'ingress', 'bl_from_container'),
-    dp.attachTc(pod.hostIf, 'egress', 'bl_to_container'),
-  ]);
+  const attachments = attachPodVeths(dp, spec.pods);
   say({ event: 'attached', endpoints });
 
-  const rl = createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    try {
-      switch (line.trim()) {
-        case 'ct': {
-          const entries = dp
-            .map('bl_ct4', BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC)
-            .snapshot()
-            .map(([k, v]) => ({
-              proto: k.nexthdr,
-              saddr: ip4Str(k.saddr),
-              daddr: ip4Str(k.daddr),
-              sport: k.sport,
-              dport: k.dport,
-              dir: k.flags,
-              txPackets: Number(v.tx_packets),
-              rxPackets: Number(v.rx_packets),
-              lifetime: v.lifetime,
-            }));
-          say({ event: 'ct', entries });
-          break;
-        }
-        case 'metrics': {
-          const rows = dp
-            .perCpuMap('bl_metrics', BL_METRICS_KEY_CODEC, BL_METRICS_VALUE_CODEC)
-            .snapshot()
-            .map(([k, v]) => ({ reason: k.reason, dir: k.dir, packets: Number(v.count) }));
-          say({ event: 'metrics', rows });
-          break;
-        }
-        case 'exit':
-          for (const a of attachments) a.detach();
-          dp.close();
-          rl.close();
-          process.exit(0);
-          break;
-        default:
-          say({ event: 'error', message: `unknown command ${line}` });
+  serveLines((line, rl) => {
+    switch (line.trim()) {
+      case 'ct': {
+        const entries = ct4Entries(dp);
+        say({ event: 'ct', entries });
+        break;
       }
-    } catch (err) {
-      say({ event: 'error', message: err instanceof Error ? err.message : String(err) });
+      case 'metrics': {
+        const rows = dp
+          .perCpuMap('bl_metrics', BL_METRICS_KEY_CODEC, BL_METRICS_VALUE_CODEC)
+          .snapshot()
+          .map(([k, v]) => ({ reason: k.reason, dir: k.dir, packets: Number(v.count) }));
+        say({ event: 'metrics', rows });
+        break;
+      }
+      case 'exit':
+        for (const a of attachments) a.detach();
+        dp.close();
+        rl.close();
+        process.exit(0);
+        break;
+      default:
+        return false;
     }
+    return true;
   });
 }
 
-try {
-  main();
-} catch (err) {
-  say({ event: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  process.exit(1);
-}
+runChild(main);

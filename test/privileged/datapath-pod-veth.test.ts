@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/common/exec.js';
 import { BlCtTupleFlags } from '../../src/datapath/generated/abi.js';
-import { LXC_OBJECT, leftoverTestNamespaces, privateBpffs, requireObject, testNetnsName } from './datapath-support.js';
+import { LXC_OBJECT, leftoverTestNamespaces, plumbPod, privateBpffs, requireObject, testNetnsName } from './datapath-support.js';
 
 const CHILD = fileURLToPath(new URL('./datapath-pod-veth-child.js', import.meta.url));
 
@@ -85,20 +85,6 @@ interface Pod {
 
 const ROUTER = '10.244.0.1';
 
-/** A pod namespace with eth0 (address/32, a link route to the gateway, default via it), its peer in nodeNs. */
-function plumbPod(nodeNs: string, ns: string, ip: string, hostIf: string): string {
-  run('ip', ['netns', 'add', ns]);
-  run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', hostIf, 'netns', nodeNs]);
-  run('ip', ['-n', ns, 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
-  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-  run('ip', ['-n', ns, 'route', 'add', ROUTER, 'dev', 'eth0', 'scope', 'link']);
-  run('ip', ['-n', ns, 'route', 'add', 'default', 'via', ROUTER, 'dev', 'eth0']);
-  run('ip', ['-n', nodeNs, 'link', 'set', hostIf, 'up']);
-  const [l] = JSON.parse(run('ip', ['-n', ns, '-j', 'link', 'show', 'dev', 'eth0']).stdout) as Array<{ address: string }>;
-  return l!.address;
-}
-
 /** A TCP server in pod B: says "ready", answers every connection with "hello from B". */
 const SERVER = `
 const net = require('node:net');
@@ -135,7 +121,7 @@ test('two pods on a node: ARP answered by BPF, ping and TCP through bl_from_cont
     { ns: namespaces[1]!, ip: '10.244.0.10', hostIf: 'lxc-a', mac: '', id: 11 },
     { ns: namespaces[2]!, ip: '10.244.0.20', hostIf: 'lxc-b', mac: '', id: 12 },
   ];
-  for (const p of pods) p.mac = plumbPod(nodeNs, p.ns, p.ip, p.hostIf);
+  for (const p of pods) p.mac = plumbPod(nodeNs, p.ns, p.ip, p.hostIf, ROUTER);
   const [a, b] = pods as [Pod, Pod];
 
   const spec = {

@@ -323,6 +323,25 @@ export function vethPair(): VethPair {
   return { ns, peerNs, dev: 'bl-veth-a', peerDev: 'bl-veth-b', devAddr: '10.200.0.2', peerAddr: '10.200.0.1', cleanup };
 }
 
+/**
+ * A pod namespace `ns` plugged into `nodeNs` as the CNI plugin does: eth0
+ * (address/32, a link route to the gateway `router`, default via it) and its
+ * veth peer `hostIf` in nodeNs, both up; created from inside the namespaces
+ * (ip -n). Returns eth0's MAC.
+ */
+export function plumbPod(nodeNs: string, ns: string, ip: string, hostIf: string, router: string): string {
+  run('ip', ['netns', 'add', ns]);
+  run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', hostIf, 'netns', nodeNs]);
+  run('ip', ['-n', ns, 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
+  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+  run('ip', ['-n', ns, 'route', 'add', router, 'dev', 'eth0', 'scope', 'link']);
+  run('ip', ['-n', ns, 'route', 'add', 'default', 'via', router, 'dev', 'eth0']);
+  run('ip', ['-n', nodeNs, 'link', 'set', hostIf, 'up']);
+  const [l] = JSON.parse(run('ip', ['-n', ns, '-j', 'link', 'show', 'dev', 'eth0']).stdout) as Array<{ address: string }>;
+  return l!.address;
+}
+
 /** Test namespaces left behind (there should be none after a suite). */
 export function leftoverTestNamespaces(): string[] {
   const out = run('ip', ['netns', 'list'], { allowFailure: true }).stdout;

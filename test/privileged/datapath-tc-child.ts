@@ -10,13 +10,12 @@
  *   exit      → closes everything and exits 0
  * Usage: node datapath-tc-child.js OBJECT IFNAME
  */
-import { createInterface } from 'node:readline';
 import { run } from '../../src/common/exec.js';
 import { BL_METRICS_KEY_CODEC, BL_METRICS_VALUE_CODEC } from '../../src/datapath/generated/abi.js';
 import { Datapath, inRootNetns, type TcAttachment } from '../../src/datapath/loader.js';
+import { say, serveLines } from './datapath-child-support.js';
 
 const [objectPath, ifname] = process.argv.slice(2);
-const say = (msg: Record<string, unknown>) => process.stdout.write(JSON.stringify(msg) + '\n');
 
 function main(): void {
   if (!objectPath || !ifname) throw new Error('usage: datapath-tc-child OBJECT IFNAME');
@@ -37,45 +36,41 @@ function main(): void {
   const tcFilters = () =>
     run('tc', ['filter', 'show', 'dev', ifname, 'ingress']).stdout.split('\n').filter((l) => / bpf /.test(l) && /direct-action/.test(l)).length;
 
-  const rl = createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    try {
-      switch (line.trim()) {
-        case 'metrics': {
-          const metrics = first.perCpuMap('bl_metrics', BL_METRICS_KEY_CODEC, BL_METRICS_VALUE_CODEC);
-          let packets = 0n;
-          let bytesTotal = 0n;
-          for (const [, v] of metrics.snapshot()) {
-            packets += v.count;
-            bytesTotal += v.bytes;
-          }
-          say({ event: 'metrics', packets: Number(packets), bytes: Number(bytesTotal) });
-          break;
+  serveLines((line, rl) => {
+    switch (line.trim()) {
+      case 'metrics': {
+        const metrics = first.perCpuMap('bl_metrics', BL_METRICS_KEY_CODEC, BL_METRICS_VALUE_CODEC);
+        let packets = 0n;
+        let bytesTotal = 0n;
+        for (const [, v] of metrics.snapshot()) {
+          packets += v.count;
+          bytesTotal += v.bytes;
         }
-        case 'replace': {
-          // An "upgraded" datapath: a fresh load gets a new program id; attaching
-          // replaces the filter at the same handle/priority instead of adding one.
-          const next = load();
-          att = next.attachTc(ifname, 'ingress', 'bl_from_netdev');
-          say({ event: 'replaced', progId: att.progId, queried: att.currentProgId() ?? null, filters: tcFilters() });
-          break;
-        }
-        case 'detach': {
-          const removed = att.detach();
-          say({ event: 'detached', removed, queried: att.currentProgId() ?? null, filters: tcFilters() });
-          break;
-        }
-        case 'exit':
-          for (const dp of datapaths) dp.close();
-          rl.close();
-          process.exit(0);
-          break;
-        default:
-          say({ event: 'error', message: `unknown command ${line}` });
+        say({ event: 'metrics', packets: Number(packets), bytes: Number(bytesTotal) });
+        break;
       }
-    } catch (err) {
-      say({ event: 'error', message: err instanceof Error ? err.message : String(err) });
+      case 'replace': {
+        // An "upgraded" datapath: a fresh load gets a new program id; attaching
+        // replaces the filter at the same handle/priority instead of adding one.
+        const next = load();
+        att = next.attachTc(ifname, 'ingress', 'bl_from_netdev');
+        say({ event: 'replaced', progId: att.progId, queried: att.currentProgId() ?? null, filters: tcFilters() });
+        break;
+      }
+      case 'detach': {
+        const removed = att.detach();
+        say({ event: 'detached', removed, queried: att.currentProgId() ?? null, filters: tcFilters() });
+        break;
+      }
+      case 'exit':
+        for (const dp of datapaths) dp.close();
+        rl.close();
+        process.exit(0);
+        break;
+      default:
+        return false;
     }
+    return true;
   });
 }
 

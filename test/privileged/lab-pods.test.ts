@@ -19,6 +19,7 @@ import { registerLabPod } from '../../src/cli/labpod.js';
 import { fakeAgent } from '../lib/fake-agent.js';
 import { IpLinks } from '../../src/cni/link.js';
 import { addNetns, addrsIn, delNetnsIfPresent, linkNames } from '../lib/cni.js';
+import { until } from '../lib/wait.js';
 
 test('lab pod add/list/del run the plugin the kubelet way; failures leave nothing behind', async (t) => {
   const lab = `test-${randomBytes(2).toString('hex')}`;
@@ -92,5 +93,6 @@ test('lab pod add/list/del run the plugin the kubelet way; failures leave nothin
   await deletePod(lab, 'db', { force: true });
   assert.deepEqual(listPods(lab), []);
   assert.deepEqual(listNetns().filter((n) => n.startsWith(`bl-${lab}-p-`)), []);
-  assert.deepEqual(linkNames(node.netns).filter((n) => n.startsWith('lxc')), [], 'the veths went with the DEL (or the namespace)');
+  // A veth whose peer's namespace was deleted goes when the kernel's namespace cleanup (a work queue) has run.
+  await until('the veths gone with the DEL (or the namespace)', () => linkNames(node.netns).filter((n) => n.startsWith('lxc')).length === 0, 5_000, 100);
 });

@@ -24,7 +24,7 @@ test('lab up, status, exec, a second lab, down: the root namespace is left exact
   // The CLI process that made the lab exits here; the lab must outlive it.
   const up = beeline(['lab', 'up', '--nodes', '2', '--name', A]);
   assert.equal(up.code, 0, up.stderr);
-  assert.match(up.stderr, /\[1\/8\]/, 'lab up shows progress');
+  assert.match(up.stderr, /\[1\/9\]/, 'lab up shows progress');
 
   const st = beelineOk(['lab', 'status', '-o', 'json']);
   const report = JSON.parse(st.stdout) as LabReport;

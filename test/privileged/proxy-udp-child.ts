@@ -19,26 +19,19 @@
  * Unprompted: {"event":"udp",from,origDst,id} per datagram, {"event":"tcp",local,remote,id} per TCP query.
  */
 import net from 'node:net';
-import { createInterface } from 'node:readline';
-import { run } from '../../src/common/exec.js';
 import {
-  BL_CT4_KEY_CODEC,
-  BL_CT_ENTRY_CODEC,
-  BL_DATAPATH_CONFIG_CODEC,
   BL_ENDPOINT_INFO_CODEC,
   BL_ENDPOINT_KEY_CODEC,
   BL_POLICY_ENTRY_CODEC,
   BL_POLICY_KEY_CODEC,
-  BlConfigFlags,
-  BlRoutingMode,
-  BlTraceAggregation,
 } from '../../src/datapath/generated/abi.js';
 import { ensureProxyRouting, routeEndpoint } from '../../src/datapath/devices.js';
 import { KernelLb } from '../../src/datapath/lb.js';
-import { Datapath, inRootNetns } from '../../src/datapath/loader.js';
+import { inRootNetns } from '../../src/datapath/loader.js';
 import { endpointPolicyFlags, policyKey, policyValue } from '../../src/datapath/policy.js';
 import { TransparentUdpSocket, transparentTcpListenFd, transparentTcpSocketFd } from '../../src/datapath/native/sockets.js';
-import { ip4Num, ip4Str, macBytes } from './datapath-support.js';
+import { attachPodVeths, ct4Entries, link, loadPodDatapath, runChild, say, serveLines } from './datapath-child-support.js';
+import { ip4Num, macBytes } from './datapath-support.js';
 
 interface ChildSpec {
   object: string;
@@ -52,8 +45,6 @@ interface ChildSpec {
   /** The first pod is the client: its egress is enforced. */
   pods: Array<{ ip: string; mac: string; hostIf: string; id: number; identity: number }>;
 }
-
-const say = (msg: Record<string, unknown>) => process.stdout.write(JSON.stringify(msg) + '\n');
 
 /** The proxy's own answer to a query: its header and question, one A record 192.0.2.53 (TTL 30), nothing else. */
 export function answer(query: Buffer): Buffer {
@@ -71,37 +62,11 @@ export function answer(query: Buffer): Buffer {
   return Buffer.concat([header, question, rr]);
 }
 
-function link(name: string): { ifindex: number; address: string } {
-  const [l] = JSON.parse(run('ip', ['-j', 'link', 'show', 'dev', name]).stdout) as Array<{ ifindex: number; address: string }>;
-  if (!l) throw new Error(`no device ${name}`);
-  return l;
-}
-
 function main(): void {
   const spec = JSON.parse(process.argv[2] ?? '') as ChildSpec;
   if (inRootNetns()) throw new Error('refusing to run in the root network namespace');
 
-  const dp = Datapath.open(spec.object, { pinDir: spec.pinDir });
-  dp.configure(
-    'bl_config',
-    BL_DATAPATH_CONFIG_CODEC.encode({
-      node_id: 1,
-      flags: BlConfigFlags.BL_CFG_TRACE_NOTIFY | BlConfigFlags.BL_CFG_DROP_NOTIFY,
-      host_endpoint_id: 0,
-      trace_capture_len: 128,
-      trace_aggregation: BlTraceAggregation.BL_TRACE_AGG_NONE,
-      routing_mode: BlRoutingMode.BL_ROUTING_NATIVE,
-      pod_cidr4_prefixlen: spec.prefixlen,
-      node_ip4: 0,
-      router_ip4: ip4Num(spec.router),
-      pod_cidr4: ip4Num(spec.podCidr),
-      tunnel_ifindex: 0,
-      tunnel_vni: 0,
-    }),
-  );
-  dp.setMaxEntries('bl_ct4', 4096);
-  dp.setMaxEntries('bl_policy', 1024);
-  dp.load();
+  const dp = loadPodDatapath(spec, { bl_policy: 1024 });
 
   ensureProxyRouting();
   const lxc = dp.map('bl_lxc', BL_ENDPOINT_KEY_CODEC, BL_ENDPOINT_INFO_CODEC);
@@ -121,10 +86,7 @@ function main(): void {
     );
     routeEndpoint(pod.ip, pod.hostIf);
   }
-  const attachments = spec.pods.flatMap((pod) => [
-    dp.attachTc(pod.hostIf, 'ingress', 'bl_from_container'),
-    dp.attachTc(pod.hostIf, 'egress', 'bl_to_container'),
-  ]);
+  const attachments = attachPodVeths(dp, spec.pods);
 
   // The cluster DNS Service: its frontend on port 53, UDP and TCP, backed by the second pod's port 53.
   const dns = spec.pods[1]!.ip;
@@ -179,72 +141,49 @@ function main(): void {
     say({ event: 'attached' });
   });
 
-  const rl = createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    let cmd: Record<string, unknown>;
-    try {
-      cmd = JSON.parse(line) as Record<string, unknown>;
-      switch (cmd.cmd) {
-        case 'policy':
-          setPolicy(cmd.proxy === true);
-          say({ event: 'policy' });
-          break;
-        case 'ct': {
-          const entries = dp
-            .map('bl_ct4', BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC)
-            .snapshot()
-            .map(([k, v]) => ({
-              proto: k.nexthdr,
-              saddr: ip4Str(k.saddr),
-              daddr: ip4Str(k.daddr),
-              sport: k.sport,
-              dport: k.dport,
-              dir: k.flags,
-              flags: v.flags,
-              txPackets: Number(v.tx_packets),
-              rxPackets: Number(v.rx_packets),
-            }));
-          say({ event: 'ct', entries });
-          break;
-        }
-        case 'upstream': {
-          const fd = transparentTcpSocketFd(String(cmd.from));
-          const s = new net.Socket({ fd });
-          let data = '';
-          let local = '';
-          const timer = setTimeout(() => s.destroy(new Error('no answer in 5 s')), 5000);
-          s.connect(Number(cmd.port), String(cmd.host), () => (local = `${s.localAddress}`));
-          s.on('data', (d) => (data += d));
-          s.on('end', () => {
-            clearTimeout(timer);
-            say({ event: 'upstream', data, local });
-          });
-          s.on('error', (err) => {
-            clearTimeout(timer);
-            say({ event: 'error', message: `upstream: ${err.message}` });
-          });
-          break;
-        }
-        case 'exit':
-          udp.close();
-          tcp.close();
-          for (const a of attachments) a.detach();
-          dp.close();
-          rl.close();
-          process.exit(0);
-          break;
-        default:
-          say({ event: 'error', message: `unknown command ${line}` });
+  serveLines((line, rl) => {
+    const cmd = JSON.parse(line) as Record<string, unknown>;
+    switch (cmd.cmd) {
+      case 'policy':
+        setPolicy(cmd.proxy === true);
+        say({ event: 'policy' });
+        break;
+      case 'ct': {
+        const entries = ct4Entries(dp);
+        say({ event: 'ct', entries });
+        break;
       }
-    } catch (err) {
-      say({ event: 'error', message: err instanceof Error ? err.message : String(err) });
+      case 'upstream': {
+        const fd = transparentTcpSocketFd(String(cmd.from));
+        const s = new net.Socket({ fd });
+        let data = '';
+        let local = '';
+        const timer = setTimeout(() => s.destroy(new Error('no answer in 5 s')), 5000);
+        s.connect(Number(cmd.port), String(cmd.host), () => (local = `${s.localAddress}`));
+        s.on('data', (d) => (data += d));
+        s.on('end', () => {
+          clearTimeout(timer);
+          say({ event: 'upstream', data, local });
+        });
+        s.on('error', (err) => {
+          clearTimeout(timer);
+          say({ event: 'error', message: `upstream: ${err.message}` });
+        });
+        break;
+      }
+      case 'exit':
+        udp.close();
+        tcp.close();
+        for (const a of attachments) a.detach();
+        dp.close();
+        rl.close();
+        process.exit(0);
+        break;
+      default:
+        return false;
     }
+    return true;
   });
 }
 
-try {
-  main();
-} catch (err) {
-  say({ event: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  process.exit(1);
-}
+runChild(main);

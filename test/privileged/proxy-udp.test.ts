@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/common/exec.js';
 import { BlCtTupleFlags } from '../../src/datapath/generated/abi.js';
-import { LXC_OBJECT, leftoverTestNamespaces, privateBpffs, requireObject, testNetnsName } from './datapath-support.js';
+import { LXC_OBJECT, leftoverTestNamespaces, plumbPod, privateBpffs, requireObject, testNetnsName } from './datapath-support.js';
 
 const CHILD = fileURLToPath(new URL('./proxy-udp-child.js', import.meta.url));
 const ROUTER = '10.244.0.1';
@@ -99,20 +99,6 @@ class Child {
   }
 }
 
-/** A pod namespace with eth0 (address/32, a link route to the gateway, default via it), its peer in nodeNs. */
-function plumbPod(nodeNs: string, ns: string, ip: string, hostIf: string): string {
-  run('ip', ['netns', 'add', ns]);
-  run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', hostIf, 'netns', nodeNs]);
-  run('ip', ['-n', ns, 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
-  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-  run('ip', ['-n', ns, 'route', 'add', ROUTER, 'dev', 'eth0', 'scope', 'link']);
-  run('ip', ['-n', ns, 'route', 'add', 'default', 'via', ROUTER, 'dev', 'eth0']);
-  run('ip', ['-n', nodeNs, 'link', 'set', hostIf, 'up']);
-  const [l] = JSON.parse(run('ip', ['-n', ns, '-j', 'link', 'show', 'dev', 'eth0']).stdout) as Array<{ address: string }>;
-  return l!.address;
-}
-
 /** Two queries for example.test from one UDP socket (one flow) to argv[1]:53; prints each answer's source and its A record. */
 const SAME_FLOW_CLIENT = `
 const dgram = require('node:dgram');
@@ -151,8 +137,8 @@ test('DNS through the node proxy: UDP and TCP 53 redirected to transparent socke
   run('ip', ['-n', nodeNs, 'link', 'set', 'lo', 'up']);
   const a = { ip: '10.244.0.10', hostIf: 'lxc-a', id: 11, identity: 1001, mac: '' };
   const b = { ip: '10.244.0.20', hostIf: 'lxc-b', id: 12, identity: 1002, mac: '' };
-  a.mac = plumbPod(nodeNs, aNs, a.ip, a.hostIf);
-  b.mac = plumbPod(nodeNs, bNs, b.ip, b.hostIf);
+  a.mac = plumbPod(nodeNs, aNs, a.ip, a.hostIf, ROUTER);
+  b.mac = plumbPod(nodeNs, bNs, b.ip, b.hostIf, ROUTER);
 
   const spec = { object, pinDir: join(fs.dir, 'node'), podCidr: '10.244.0.0', prefixlen: 24, router: ROUTER, proxyPort: PROXY_PORT, service: SERVICE, pods: [a, b] };
   const agent = new Child('ip', ['netns', 'exec', nodeNs, process.execPath, '--enable-source-maps', CHILD, JSON.stringify(spec)]);

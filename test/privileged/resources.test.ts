@@ -226,8 +226,8 @@ test('apply, get, describe and delete against the lab store', async (t) => {
   assert.equal(extra.stdout.trim(), 'service/extra created');
 
   // Policies go through the agents' own engine at apply: what no agent would accept refuses the file,
-  // what cannot be enforced as written (here a Kafka rule, enforced at L4 until the proxy speaks Kafka) is a warning;
-  // HTTP rules go to the node proxy and warn of nothing.
+  // what cannot be enforced as written (here a generic l7proto rule: no proxy parses it, so it is enforced at L4) is a
+  // warning; HTTP rules go to the node proxy, Kafka rules to the agent's Kafka proxy, and warn of nothing.
   const l7 = ok(['apply', '-f', file('l7.yaml', `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: l7, namespace: default}
@@ -236,9 +236,10 @@ spec:
   ingress:
   - toPorts: [{ports: [{port: "80", protocol: TCP}], rules: {http: [{method: GET, path: /public}]}}]
   - toPorts: [{ports: [{port: "9092", protocol: TCP}], rules: {kafka: [{topic: orders}]}}]
+  - toPorts: [{ports: [{port: "4000", protocol: TCP}], rules: {l7proto: myproto, l7: [{action: allow}]}}]
 `)]);
-  assert.match(l7.stderr, /^Warning: .*l7\.yaml#1: CiliumNetworkPolicy\/default\/l7: spec\.ingress\[1\]\.toPorts\[0\]\.rules: L7 kafka rules are enforced as their L4 part/m);
-  assert.doesNotMatch(l7.stderr, /ingress\[0\]/);
+  assert.match(l7.stderr, /^Warning: .*l7\.yaml#1: CiliumNetworkPolicy\/default\/l7: spec\.ingress\[2\]\.toPorts\[0\]\.rules: L7 l7proto rules are enforced as their L4 part/m);
+  assert.doesNotMatch(l7.stderr, /ingress\[[01]\]/);
   assert.equal(l7.stdout.trim(), 'ciliumnetworkpolicy.cilium.io/l7 created');
   const requires = run(['apply', '-f', file('requires.yaml', `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy

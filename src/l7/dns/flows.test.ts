@@ -16,6 +16,7 @@ import type { EndpointInfo, Flow, FlowEnricher } from '../../observer/types.js';
 import { MESSAGE_TYPE_ACCESS_LOG } from '../http/flows.js';
 import { dnsFlowFromRecord, dnsRcodeName, dnsTypeName } from './flows.js';
 import type { DnsProxyRecord } from './proxy.js';
+import { l7TestEnricher } from '../../../test/lib/l7-enricher.js';
 
 const WEB: EndpointInfo = {
   id: 301, identity: 31486, namespace: 'default', podName: 'web-0',
@@ -27,17 +28,10 @@ const KUBE_DNS: EndpointInfo = {
 };
 
 function enricher(): FlowEnricher {
-  const byIP = new Map<string, EndpointInfo>([['10.0.1.10', WEB], ['10.0.2.53', KUBE_DNS]]);
-  return {
-    nodeName: 'kind-worker',
-    endpointById: () => undefined,
-    endpointByIP: (ip) => byIP.get(ip),
-    identityLabels: () => undefined,
-    serviceByFrontend: () => undefined,
-    policiesByCookie: () => [],
-    defaultDenyPolicies: () => [],
-    namesForIP: (ip) => (ip === '10.0.2.53' ? ['kube-dns.kube-system.svc.cluster.local'] : []),
-  };
+  return l7TestEnricher({
+    endpoints: [['10.0.1.10', WEB], ['10.0.2.53', KUBE_DNS]],
+    names: [['10.0.2.53', ['kube-dns.kube-system.svc.cluster.local']]],
+  });
 }
 
 /** 2026-12-06T14:05:22.123Z */

@@ -38,24 +38,13 @@
  * enricher (the FQDN cache).
  */
 import type { Flow } from '../../api/generated/flow/Flow.js';
-import type { Policy } from '../../api/generated/flow/Policy.js';
 import type { Verdict } from '../../api/generated/flow/Verdict.js';
-import { decidingPolicy } from '../../agent/flows.js';
-import { flowUuid, resolveEndpoint } from '../../observer/flow.js';
-import type { FlowEnricher } from '../../observer/types.js';
-import { MESSAGE_TYPE_ACCESS_LOG } from '../http/flows.js';
+import { allowingPolicy, l7Exchange, l7Flow, timeOfMs, type L7FlowContext } from '../flows.js';
 import { normaliseDnsName } from './pattern.js';
 import type { DnsProxyRecord } from './proxy.js';
 
 /** What the converter asks of the agent (as ../http/flows.ts HttpFlowContext). */
-export interface DnsFlowContext {
-  /** The agent's caches (endpoints, identities, Services, names); nodeName names the node. */
-  enricher: FlowEnricher;
-  /** The flows' node_name (default enricher.nodeName). */
-  nodeName?: string;
-  /** The flows' uuid (default flowUuid, as datapath flows). */
-  uuid?: () => string;
-}
+export type DnsFlowContext = L7FlowContext;
 
 /** Hubble's observation_source of answers the proxy saw (Cilium's accesslog.DNSSourceProxy). */
 export const DNS_OBSERVATION_SOURCE_PROXY = 'proxy';
@@ -88,30 +77,13 @@ export function dnsRcodeName(rcode: number): string {
   return RCODE_NAMES[rcode] ?? 'Unknown';
 }
 
-const EVENT_TYPE = Object.freeze({ type: MESSAGE_TYPE_ACCESS_LOG, sub_type: 0 });
-const IS_REPLY_TRUE = Object.freeze({ value: true });
-const IS_REPLY_FALSE = Object.freeze({ value: false });
-
-function timeOfMs(ms: number): { seconds: number; nanos: number } {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
-}
-
 /** The flow of one proxy record (see the file comment for every field). */
 export function dnsFlowFromRecord(rec: DnsProxyRecord, ctx: DnsFlowContext): Flow {
-  const enricher = ctx.enricher;
-  const uuid = ctx.uuid ?? flowUuid;
   const response = rec.type === 'response';
-  const client = resolveEndpoint(enricher, rec.client.address, rec.sourceIdentity);
-  const server = resolveEndpoint(enricher, rec.server.address, rec.destinationIdentity);
-  const proto = rec.protocol === 'tcp' ? 'TCP' : 'UDP';
-  const clientService = enricher.serviceByFrontend(rec.client.address, rec.client.port, rec.protocol);
-  const serverService = enricher.serviceByFrontend(rec.server.address, rec.server.port, rec.protocol);
-  const clientNames = enricher.namesForIP(rec.client.address);
-  const serverNames = enricher.namesForIP(rec.server.address);
-  const [src, dst, srcEp, dstEp, srcNames, dstNames, srcSvc, dstSvc] = response
-    ? [rec.server, rec.client, server, client, serverNames, clientNames, serverService, clientService]
-    : [rec.client, rec.server, client, server, clientNames, serverNames, clientService, serverService];
+  const ex = l7Exchange(ctx,
+    { ip: rec.client.address, port: rec.client.port, identity: rec.sourceIdentity },
+    { ip: rec.server.address, port: rec.server.port, identity: rec.destinationIdentity },
+    rec.protocol, 'egress');
   const query = normaliseDnsName(rec.query);
   const qtypes = rec.qtypes.map(dnsTypeName);
   const qtypeText = qtypes.join(',');
@@ -123,40 +95,16 @@ export function dnsFlowFromRecord(rec: DnsProxyRecord, ctx: DnsFlowContext): Flo
   const dns = response
     ? { query, ips, ttl, cnames, observation_source: DNS_OBSERVATION_SOURCE_PROXY, rcode, qtypes, rrtypes: (rec.rrtypes ?? []).map(dnsTypeName) }
     : { query, qtypes, observation_source: DNS_OBSERVATION_SOURCE_PROXY };
-  const allowedBy: Policy[] | undefined = !response && rec.verdict === 'forwarded' && rec.allowedBy.length
-    ? rec.allowedBy.map((o) => {
-      const p = decidingPolicy(o);
-      return { name: p.name, namespace: p.namespace, kind: p.kind, labels: p.labels };
-    })
-    : undefined;
+  const allowedBy = !response && rec.verdict === 'forwarded' ? rec.allowedBy.map(allowingPolicy) : undefined;
   // Hubble's dnsSummary: the addresses quoted, then `CNAMEs: "a,b"`, each only when present.
   const answer = rcode === 0
     ? [...(ips.length ? [JSON.stringify(ips.join(','))] : []), ...(cnames.length ? [`CNAMEs: ${JSON.stringify(cnames.join(','))}`] : [])].join(' ')
     : `RCode: ${dnsRcodeName(rcode)}`;
-  return {
+  return l7Flow(ex, response, {
     time: timeOfMs(rec.timeMs),
-    uuid: uuid(),
     verdict,
-    drop_reason: 0,
-    IP: { source: src.address, destination: dst.address, ipVersion: src.address.includes(':') ? 'IPv6' : 'IPv4' },
-    l4: proto === 'TCP'
-      ? { TCP: { source_port: src.port, destination_port: dst.port }, protocol: 'TCP' }
-      : { UDP: { source_port: src.port, destination_port: dst.port }, protocol: 'UDP' },
-    source: srcEp,
-    destination: dstEp,
-    Type: 'L7',
-    node_name: ctx.nodeName ?? enricher.nodeName,
-    ...(srcNames.length ? { source_names: srcNames } : {}),
-    ...(dstNames.length ? { destination_names: dstNames } : {}),
     l7: { type: response ? 'RESPONSE' : 'REQUEST', latency_ns: response ? Math.round((rec.latencyMs ?? 0) * 1e6) : 0, dns, record: 'dns' },
-    reply: response,
-    event_type: EVENT_TYPE,
-    ...(srcSvc ? { source_service: srcSvc } : {}),
-    ...(dstSvc ? { destination_service: dstSvc } : {}),
-    traffic_direction: 'EGRESS',
-    policy_match_type: 0,
-    is_reply: response ? IS_REPLY_TRUE : IS_REPLY_FALSE,
-    ...(allowedBy ? { egress_allowed_by: allowedBy } : {}),
+    allowedBy,
     Summary: response ? `DNS Answer ${answer} TTL: ${ttl} (Proxy ${query} ${qtypeText})` : `DNS Query ${query} ${qtypeText}`,
-  };
+  });
 }

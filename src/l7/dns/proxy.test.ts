@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
@@ -18,6 +18,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { DnsWireError } from '../../common/errors.js';
 import { logger } from '../../common/log.js';
+import { freeUdpPort, spawnDnsmasq, type TestDnsmasq } from '../../../test/lib/dnsmasq.js';
 import { mulberry32 } from '../../../test/lib/rng.js';
 import type { Origin } from '../../policy/types.js';
 import { DnsProxy, summariseAnswer, type DnsLearnRequest, type DnsPeer, type DnsProxyDeps, type DnsProxyRecord } from './proxy.js';
@@ -35,17 +36,8 @@ const matcher = compileDnsRules([{ rules: [{ matchPattern: '*.example.test' }], 
 // ---- the upstream: a real dnsmasq ----
 
 let dir = '';
-let dnsmasq: ChildProcess | undefined;
-let dnsmasqLog = '';
+let dnsmasq: TestDnsmasq | undefined;
 let upstream: DnsPeer = { address: '127.0.0.1', port: 0 };
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 before(async () => {
   if (!haveTools) return;
@@ -57,27 +49,23 @@ before(async () => {
   ].join('\n'));
   const port = await freeUdpPort();
   upstream = { address: '127.0.0.1', port };
-  dnsmasq = spawn('dnsmasq', [
+  dnsmasq = spawnDnsmasq([
     '--keep-in-foreground', '--log-facility=-', '--log-queries', '--no-resolv', '--no-hosts', '--no-poll',
     '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, '--pid-file=', '--user=' + (process.getuid?.() === 0 ? 'root' : ''),
     `--addn-hosts=${hosts}`, '--address=/#/', '--local-ttl=30',
     '--cname=www.example.test,api.example.test', '--cname=alias.example.test,www.example.test',
-  ].filter((a) => a !== '--user='), { stdio: ['ignore', 'ignore', 'pipe'] });
-  dnsmasq.stderr!.on('data', (d: Buffer) => (dnsmasqLog += d.toString()));
+  ].filter((a) => a !== '--user='));
   // Up when it answers.
   for (let i = 0; i < 100; i++) {
     const a = await rawUdp(upstream, query(1, 'api.example.test'), 200).catch(() => undefined);
     if (a) return;
     await sleep(50);
   }
-  throw new Error(`dnsmasq did not start: ${dnsmasqLog}`);
+  throw new Error(`dnsmasq did not start: ${dnsmasq!.log}`);
 });
 
 after(async () => {
-  if (dnsmasq && dnsmasq.exitCode === null) {
-    dnsmasq.kill('SIGTERM');
-    await new Promise((r) => dnsmasq!.once('exit', r));
-  }
+  await dnsmasq?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -252,12 +240,12 @@ test('dig through the proxy: api.example.test answered, evil.test REFUSED and ne
     const ok = await dig(h.udp, 'api.example.test');
     assert.equal(ok.status, 'NOERROR');
     assert.deepEqual(ok.answers.sort(), ['api.example.test. IN A 10.10.0.1', 'api.example.test. IN A 10.10.0.2']);
-    const before = dnsmasqLog;
+    const before = dnsmasq!.log;
     const evil = await dig(h.udp, 'evil.test');
     assert.equal(evil.status, 'REFUSED');
     assert.deepEqual(evil.answers, []);
     await sleep(50);
-    assert.ok(!dnsmasqLog.slice(before.length).includes('evil.test'), `dnsmasq saw evil.test:\n${dnsmasqLog.slice(before.length)}`);
+    assert.ok(!dnsmasq!.log.slice(before.length).includes('evil.test'), `dnsmasq saw evil.test:\n${dnsmasq!.log.slice(before.length)}`);
     const denied = h.records.filter((r) => r.query === 'evil.test.');
     assert.deepEqual(denied.map((r) => [r.type, r.verdict, r.allowedBy.length]), [['request', 'denied', 0]]);
     assert.equal(h.proxy.stats().denied, 1);
@@ -267,10 +255,10 @@ test('dig through the proxy: api.example.test answered, evil.test REFUSED and ne
   // No redirect known for the client: REFUSED, logged, never forwarded.
   const u = await harness({ deps: { rulesFor: () => undefined } });
   try {
-    const before = dnsmasqLog;
+    const before = dnsmasq!.log;
     assert.equal((await dig(u.udp, 'api.example.test')).status, 'REFUSED');
     await sleep(50);
-    assert.ok(!dnsmasqLog.slice(before.length).includes('api.example.test'));
+    assert.ok(!dnsmasq!.log.slice(before.length).includes('api.example.test'));
     assert.match(u.log(), /no DNS redirect known for the client/);
     assert.equal(u.records.length, 0);
   } finally {

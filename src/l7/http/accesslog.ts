@@ -13,11 +13,17 @@
  * printed as `-` (read as 0 and false).
  */
 
+import type { L7ConnectionEnds } from '../flows.js';
+
 /** Which of the node proxy's listeners took the connection. */
 export type HttpProxyDirection = 'ingress' | 'egress';
 
-/** One request and its response (or the proxy's own answer), as the node proxy logs it. */
-export interface HttpAccessRecord {
+/**
+ * One request and its response (or the proxy's own answer), as the node proxy logs it. Its
+ * connection's ends are L7ConnectionEnds'; an address the proxy's identity map does not hold
+ * has identity world (2).
+ */
+export interface HttpAccessRecord extends L7ConnectionEnds {
   /**
    * When the proxy had the request's head (its rules ran): microseconds since the Unix epoch.
    * 0 for a request refused before its rules (HAProxy's own 400, a connection closed without a
@@ -26,15 +32,6 @@ export interface HttpAccessRecord {
   timeUs: number;
   /** ingress: the listener at the destination endpoint's node; egress: at the source endpoint's node. */
   direction: HttpProxyDirection;
-  /** The client's address and port as the proxy accepted the connection (the source pod's own: redirection is transparent). */
-  srcIp: string;
-  srcPort: number;
-  /** The original destination: the address and port the client connected to (the transparent listener's local address). */
-  dstIp: string;
-  dstPort: number;
-  /** Security identities of the two ends from the proxy's identity map (the ipcache); an address it does not hold is world (2). */
-  srcIdentity: number;
-  dstIdentity: number;
   /** The request method as sent; empty for a request refused before its rules. */
   method: string;
   /** The request-target as received: path and query (HAProxy `pathq`, before normalization); empty for a request refused before its rules. */

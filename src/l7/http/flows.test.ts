@@ -15,6 +15,7 @@ import { FlowPrinter } from '../../observer/printer.js';
 import type { EndpointInfo, Flow, FlowEnricher } from '../../observer/types.js';
 import { parseHttpAccessRecord, type HttpAccessRecord } from './accesslog.js';
 import { httpFlowUrl, httpFlowsFromRecord, parseOriginText, MESSAGE_TYPE_ACCESS_LOG, REDACTED_VALUE } from './flows.js';
+import { l7TestEnricher } from '../../../test/lib/l7-enricher.js';
 
 // ---- the agent's caches, as a small cluster answers them
 
@@ -38,28 +39,22 @@ const DEATHSTAR: EndpointInfo = {
 const XWING: EndpointInfo = { identity: 4000, namespace: 'default', podName: 'xwing', labels: ['k8s:class=xwing', 'k8s:org=alliance'] };
 
 function enricher(): FlowEnricher {
-  const byIP = new Map<string, EndpointInfo>([
-    ['10.0.1.10', TIEFIGHTER],
-    ['10.0.2.20', DEATHSTAR],
-    ['10.0.1.11', XWING],
-    ['fd00::10', TIEFIGHTER],
-    ['fd00::20', DEATHSTAR],
-  ]);
-  const identities = new Map<number, string[]>([
-    [31486, TIEFIGHTER.labels],
-    [15266, DEATHSTAR.labels],
-    [30862, ['k8s:class=xwing', 'k8s:io.kubernetes.pod.namespace=default', 'k8s:org=alliance']],
-  ]);
-  return {
-    nodeName: 'kind-worker',
-    endpointById: () => undefined,
-    endpointByIP: (ip) => byIP.get(ip),
-    identityLabels: (id) => identities.get(id),
-    serviceByFrontend: (ip, port, proto) => (ip === '10.96.0.80' && port === 80 && proto === 'tcp' ? { name: 'deathstar', namespace: 'default' } : undefined),
-    policiesByCookie: () => [],
-    defaultDenyPolicies: () => [],
-    namesForIP: (ip) => (ip === '10.0.2.20' ? ['deathstar.default.svc.cluster.local'] : []),
-  };
+  return l7TestEnricher({
+    endpoints: [
+      ['10.0.1.10', TIEFIGHTER],
+      ['10.0.2.20', DEATHSTAR],
+      ['10.0.1.11', XWING],
+      ['fd00::10', TIEFIGHTER],
+      ['fd00::20', DEATHSTAR],
+    ],
+    identities: [
+      [31486, TIEFIGHTER.labels],
+      [15266, DEATHSTAR.labels],
+      [30862, ['k8s:class=xwing', 'k8s:io.kubernetes.pod.namespace=default', 'k8s:org=alliance']],
+    ],
+    services: [{ ip: '10.96.0.80', port: 80, protocol: 'tcp', service: { name: 'deathstar', namespace: 'default' } }],
+    names: [['10.0.2.20', ['deathstar.default.svc.cluster.local']]],
+  });
 }
 
 /** 2026-12-06T14:05:22.123456Z */

@@ -58,30 +58,16 @@
  */
 import type { Flow } from '../../api/generated/flow/Flow.js';
 import type { Policy } from '../../api/generated/flow/Policy.js';
-import type { TrafficDirection } from '../../api/generated/flow/TrafficDirection.js';
 import type { Verdict } from '../../api/generated/flow/Verdict.js';
-import { decidingPolicy } from '../../agent/flows.js';
-import { flowUuid, resolveEndpoint } from '../../observer/flow.js';
-import type { FlowEnricher } from '../../observer/types.js';
 import type { Origin, OriginKind } from '../../policy/types.js';
+import { allowingPolicy, l7ConnectionExchange, l7Flow, timeOfMicros, type L7FlowContext } from '../flows.js';
 import type { HttpAccessRecord } from './accesslog.js';
 
-/** Cilium's monitor message type of L7 records (MessageTypeAccessLog): Hubble's event_type.type of every L7 flow. */
-export const MESSAGE_TYPE_ACCESS_LOG = 129;
+export { MESSAGE_TYPE_ACCESS_LOG } from '../flows.js';
 
 /** What the converter asks of the agent. */
-export interface HttpFlowContext {
-  /** The agent's caches (endpoints, identities, Services, names); nodeName names the node. */
-  enricher: FlowEnricher;
-  /** The flows' node_name (default enricher.nodeName). */
-  nodeName?: string;
-  /** The flows' uuid (default flowUuid, as datapath flows). */
-  uuid?: () => string;
-}
+export type HttpFlowContext = L7FlowContext;
 
-const EVENT_TYPE = Object.freeze({ type: MESSAGE_TYPE_ACCESS_LOG, sub_type: 0 });
-const IS_REPLY_TRUE = Object.freeze({ value: true });
-const IS_REPLY_FALSE = Object.freeze({ value: false });
 const ORIGIN_KINDS: readonly OriginKind[] = ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'NetworkPolicy'];
 /** Namespaced kinds print `Kind/ns/name`, cluster-wide ones `Kind/name`. */
 const NAMESPACED: ReadonlySet<string> = new Set(['CiliumNetworkPolicy', 'NetworkPolicy']);
@@ -110,8 +96,7 @@ function allowingPolicies(allowedBy: string): Policy[] | undefined {
     if (text === '') continue;
     const o = parseOriginText(text);
     if (o) {
-      const p = decidingPolicy(o);
-      out.push({ name: p.name, namespace: p.namespace, kind: p.kind, labels: p.labels });
+      out.push(allowingPolicy(o));
     } else {
       out.push({ name: text, namespace: '', kind: '', labels: [] });
     }
@@ -139,11 +124,6 @@ function recordHeaders(rec: HttpAccessRecord): { key: string; value: string }[] 
   return out;
 }
 
-function timeOfMicros(us: number): { seconds: number; nanos: number } {
-  const seconds = Math.floor(us / 1e6);
-  return { seconds, nanos: Math.round((us - seconds * 1e6) * 1000) };
-}
-
 /**
  * HAProxy's termination states that say the request never reached a policy
  * decision nor the server (%tsc): the proxy refused or failed it itself (first
@@ -162,18 +142,7 @@ function proxyError(termination: string): boolean {
  * was sent (status -1). See the file comment for every field.
  */
 export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext): Flow[] {
-  const enricher = ctx.enricher;
-  const uuid = ctx.uuid ?? flowUuid;
-  const nodeName = ctx.nodeName ?? enricher.nodeName;
-  const client = resolveEndpoint(enricher, rec.srcIp, rec.srcIdentity);
-  const server = resolveEndpoint(enricher, rec.dstIp, rec.dstIdentity);
-  const v6 = rec.srcIp.includes(':');
-  const ipVersion = v6 ? 'IPv6' : 'IPv4';
-  const direction: TrafficDirection = rec.direction === 'ingress' ? 'INGRESS' : 'EGRESS';
-  const clientService = enricher.serviceByFrontend(rec.srcIp, rec.srcPort, 'tcp');
-  const serverService = enricher.serviceByFrontend(rec.dstIp, rec.dstPort, 'tcp');
-  const clientNames = enricher.namesForIP(rec.srcIp);
-  const serverNames = enricher.namesForIP(rec.dstIp);
+  const ex = l7ConnectionExchange(ctx, rec);
   const url = httpFlowUrl(rec.host, rec.url);
   const request = `${rec.method} ${url}`;
   const verdict: Verdict = rec.denied ? 'DROPPED' : proxyError(rec.termination) ? 'ERROR' : 'FORWARDED';
@@ -181,59 +150,25 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
   const headers = recordHeaders(rec);
 
   const flows: Flow[] = [
-    {
+    l7Flow(ex, false, {
       time: timeOfMicros(rec.timeUs),
-      uuid: uuid(),
       verdict,
-      drop_reason: 0,
-      IP: { source: rec.srcIp, destination: rec.dstIp, ipVersion },
-      l4: { TCP: { source_port: rec.srcPort, destination_port: rec.dstPort }, protocol: 'TCP' },
-      source: client,
-      destination: server,
-      Type: 'L7',
-      node_name: nodeName,
-      ...(clientNames.length ? { source_names: clientNames } : {}),
-      ...(serverNames.length ? { destination_names: serverNames } : {}),
       l7: { type: 'REQUEST', latency_ns: 0, http: { method: rec.method, url, protocol: rec.protocol, ...(headers.length ? { headers } : {}) }, record: 'http' },
-      reply: false,
-      event_type: EVENT_TYPE,
-      ...(clientService ? { source_service: clientService } : {}),
-      ...(serverService ? { destination_service: serverService } : {}),
-      traffic_direction: direction,
-      policy_match_type: 0,
-      is_reply: IS_REPLY_FALSE,
-      ...(allowedBy ? (direction === 'INGRESS' ? { ingress_allowed_by: allowedBy } : { egress_allowed_by: allowedBy }) : {}),
+      allowedBy,
       Summary: `${rec.protocol} ${request}`,
-    },
+    }),
   ];
   if (rec.status < 0) return flows;
 
   // Latency: request's first byte to the response's headers (the record's
   // %Tr), or the whole exchange when that part is unknown.
   const latencyMs = rec.responseMs >= 0 ? rec.responseMs : Math.max(rec.totalMs, 0);
-  flows.push({
+  flows.push(l7Flow(ex, true, {
     time: timeOfMicros(rec.timeUs + latencyMs * 1000),
-    uuid: uuid(),
     verdict: 'FORWARDED',
-    drop_reason: 0,
-    IP: { source: rec.dstIp, destination: rec.srcIp, ipVersion },
-    l4: { TCP: { source_port: rec.dstPort, destination_port: rec.srcPort }, protocol: 'TCP' },
-    source: server,
-    destination: client,
-    Type: 'L7',
-    node_name: nodeName,
-    ...(serverNames.length ? { source_names: serverNames } : {}),
-    ...(clientNames.length ? { destination_names: clientNames } : {}),
     l7: { type: 'RESPONSE', latency_ns: Math.round(latencyMs * 1e6), http: { code: rec.status, method: rec.method, url, protocol: rec.protocol }, record: 'http' },
-    reply: true,
-    event_type: EVENT_TYPE,
-    ...(serverService ? { source_service: serverService } : {}),
-    ...(clientService ? { destination_service: clientService } : {}),
-    traffic_direction: direction,
-    policy_match_type: 0,
-    is_reply: IS_REPLY_TRUE,
     // Go's uint64(Duration(latency) / Millisecond): whole milliseconds, rounded down.
     Summary: `${rec.protocol} ${rec.status} ${Math.floor(latencyMs)}ms (${request})`,
-  });
+  }));
   return flows;
 }

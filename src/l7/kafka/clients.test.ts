@@ -7,51 +7,18 @@
  * the same connection), without the lab or the datapath.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import kafkajs from 'kafkajs';
 import { startKafkaBroker, type KafkaTestBroker } from '../../../test/lib/kafka-broker.js';
+import { kafkajsClient, kcat, NO_KCAT, produceAllowedDeniedAllowed } from '../../../test/lib/kafka-clients.js';
 import { until } from '../../../test/lib/wait.js';
 import { compileKafkaRules, type KafkaRuleSpec } from './rules.js';
 import { ApiKey, KafkaFrameDecoder, buildDeniedResponse, decodeKafkaRequest, encodeKafkaRequest, type KafkaRequest } from './wire.js';
 
-const { Kafka, logLevel } = kafkajs;
-// kafkajs's own table of Kafka error codes (its retrier re-wraps a protocol
-// error and keeps only the message, so the type is found by that message).
-const kafkajsErrors = createRequire(import.meta.url)('kafkajs/src/protocol/error.js').errorCodes as { type: string; code: number; message: string }[];
-
-/** The Kafka error type kafkajs reports: its protocol error's `type`, or the type whose kafkajs message it carries. */
-function kafkajsErrorType(e: Error & { type?: string; cause?: unknown }): string | undefined {
-  for (let x: (Error & { type?: string; cause?: unknown }) | undefined = e; x; x = x.cause as typeof x) {
-    if (x.type) return x.type;
-    const byMessage = kafkajsErrors.find((k) => k.message === x!.message);
-    if (byMessage) return byMessage.type;
-  }
-  return undefined;
-}
-
-const kcatPath = (() => { const r = spawnSync('sh', ['-c', 'command -v kcat'], { encoding: 'utf8' }); return r.status === 0 ? r.stdout.trim() : undefined; })();
-const NO_KCAT = kcatPath ? false : 'kcat is not installed (Debian package kcat; `make setup` installs it)';
 const ORIGIN = { kind: 'CiliumNetworkPolicy' as const, namespace: 'default', name: 'empire-kafka' };
 
 function client(brokers: string, clientId = 'kafkajs-test') {
-  return new Kafka({ clientId, brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
-}
-
-/** Runs kcat with a deadline; resolves with its exit status and output. */
-function kcat(args: string[], input?: string, timeoutMs = 15_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(kcatPath!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-    p.stdin.end(input ?? '');
-  });
+  return kafkajsClient(brokers, clientId);
 }
 
 /** One request the proxy saw. */
@@ -212,16 +179,7 @@ describe('a Kafka policy in a proxy in front of the broker (acceptance shape)', 
   const teardown = async () => { await proxy.close(); await broker.close(); };
 
   const kafkajsBoth = async () => {
-    const producer = client(proxy.address).producer();
-    await producer.connect();
-    const ok = await producer.send({ topic: 'empire-announce', messages: [{ value: 'the emperor arrives' }] });
-    assert.equal(ok[0]!.errorCode, 0);
-    await assert.rejects(producer.send({ topic: 'deathstar-plans', messages: [{ value: 'exhaust port' }] }),
-      (e: Error) => { assert.equal(kafkajsErrorType(e), 'TOPIC_AUTHORIZATION_FAILED', `${e.name}: ${e.message}`); return true; });
-    // The connection still serves allowed requests after the denial.
-    const again = await producer.send({ topic: 'empire-announce', messages: [{ value: 'again' }] });
-    assert.equal(again[0]!.errorCode, 0);
-    await producer.disconnect();
+    await produceAllowedDeniedAllowed(client(proxy.address), 'the emperor arrives', 'again');
     assert.deepEqual(broker.values('empire-announce').map(String), ['the emperor arrives', 'again']);
     assert.deepEqual(broker.values('deathstar-plans'), []);
     // One client connection carried the allowed produce and the denied request.

@@ -14,6 +14,7 @@ import type { EndpointInfo, Flow, FlowEnricher } from '../../observer/types.js';
 import { MESSAGE_TYPE_ACCESS_LOG } from '../http/flows.js';
 import { kafkaFlowApiKey, kafkaFlowSummary, kafkaFlowsFromRecord } from './flows.js';
 import type { KafkaRecord } from './proxy.js';
+import { l7TestEnricher } from '../../../test/lib/l7-enricher.js';
 
 const TIEFIGHTER: EndpointInfo = {
   id: 301, identity: 31486, namespace: 'default', podName: 'tiefighter',
@@ -25,17 +26,12 @@ const KAFKA: EndpointInfo = {
 };
 
 function enricher(): FlowEnricher {
-  const byIP = new Map<string, EndpointInfo>([['10.0.1.10', TIEFIGHTER], ['10.0.2.20', KAFKA]]);
-  return {
-    nodeName: 'kind-worker',
-    endpointById: () => undefined,
-    endpointByIP: (ip) => byIP.get(ip),
-    identityLabels: (id) => (id === 31486 ? TIEFIGHTER.labels : id === 15266 ? KAFKA.labels : undefined),
-    serviceByFrontend: (ip, port, proto) => (ip === '10.0.2.20' && port === 9092 && proto === 'tcp' ? { name: 'kafka', namespace: 'default' } : undefined),
-    policiesByCookie: () => [],
-    defaultDenyPolicies: () => [],
-    namesForIP: (ip) => (ip === '10.0.2.20' ? ['kafka.default.svc.cluster.local'] : []),
-  };
+  return l7TestEnricher({
+    endpoints: [['10.0.1.10', TIEFIGHTER], ['10.0.2.20', KAFKA]],
+    identities: [[31486, TIEFIGHTER.labels], [15266, KAFKA.labels]],
+    services: [{ ip: '10.0.2.20', port: 9092, protocol: 'tcp', service: { name: 'kafka', namespace: 'default' } }],
+    names: [['10.0.2.20', ['kafka.default.svc.cluster.local']]],
+  });
 }
 
 /** 2026-12-06T14:05:22.123456Z */

@@ -30,40 +30,13 @@
  * identities winning, serviceByFrontend, namesForIP.
  */
 import type { Flow } from '../../api/generated/flow/Flow.js';
-import type { Policy } from '../../api/generated/flow/Policy.js';
-import type { TrafficDirection } from '../../api/generated/flow/TrafficDirection.js';
 import type { Verdict } from '../../api/generated/flow/Verdict.js';
-import { decidingPolicy } from '../../agent/flows.js';
-import { flowUuid, resolveEndpoint } from '../../observer/flow.js';
-import type { FlowEnricher } from '../../observer/types.js';
-import type { Origin } from '../../policy/types.js';
-import { MESSAGE_TYPE_ACCESS_LOG } from '../http/flows.js';
+import { allowingPolicy, l7ConnectionExchange, l7Flow, timeOfMicros, type L7FlowContext } from '../flows.js';
 import type { KafkaRecord } from './proxy.js';
 import { kafkaApiKeyName } from './rules.js';
 
 /** What the converter asks of the agent (as ../http/flows.ts's HttpFlowContext). */
-export interface KafkaFlowContext {
-  /** The agent's caches (endpoints, identities, Services, names); nodeName names the node. */
-  enricher: FlowEnricher;
-  /** The flows' node_name (default enricher.nodeName). */
-  nodeName?: string;
-  /** The flows' uuid (default flowUuid). */
-  uuid?: () => string;
-}
-
-const EVENT_TYPE = Object.freeze({ type: MESSAGE_TYPE_ACCESS_LOG, sub_type: 0 });
-const IS_REPLY_TRUE = Object.freeze({ value: true });
-const IS_REPLY_FALSE = Object.freeze({ value: false });
-
-function policies(origins: readonly Origin[]): Policy[] | undefined {
-  if (origins.length === 0) return undefined;
-  return origins.map((o) => { const p = decidingPolicy(o); return { name: p.name, namespace: p.namespace, kind: p.kind, labels: p.labels }; });
-}
-
-function timeOfMicros(us: number): { seconds: number; nanos: number } {
-  const seconds = Math.floor(us / 1e6);
-  return { seconds, nanos: Math.round((us - seconds * 1e6) * 1000) };
-}
+export type KafkaFlowContext = L7FlowContext;
 
 /**
  * Cilium's name of an API key as the flow's api_key (`produce`, `fetch`,
@@ -83,19 +56,9 @@ export function kafkaFlowSummary(type: 'REQUEST' | 'RESPONSE', k: { api_key: str
 
 /** The flows of one record: a request flow per topic, and a response flow per topic when an answer reached the client. */
 export function kafkaFlowsFromRecord(rec: KafkaRecord, ctx: KafkaFlowContext): Flow[] {
-  const enricher = ctx.enricher;
-  const uuid = ctx.uuid ?? flowUuid;
-  const nodeName = ctx.nodeName ?? enricher.nodeName;
-  const client = resolveEndpoint(enricher, rec.srcIp, rec.srcIdentity);
-  const server = resolveEndpoint(enricher, rec.dstIp, rec.dstIdentity);
-  const ipVersion = rec.srcIp.includes(':') ? 'IPv6' : 'IPv4';
-  const direction: TrafficDirection = rec.direction === 'ingress' ? 'INGRESS' : 'EGRESS';
-  const clientService = enricher.serviceByFrontend(rec.srcIp, rec.srcPort, 'tcp');
-  const serverService = enricher.serviceByFrontend(rec.dstIp, rec.dstPort, 'tcp');
-  const clientNames = enricher.namesForIP(rec.srcIp);
-  const serverNames = enricher.namesForIP(rec.dstIp);
+  const ex = l7ConnectionExchange(ctx, rec);
   const verdict: Verdict = rec.verdict === 'forwarded' ? 'FORWARDED' : rec.verdict === 'denied' ? 'DROPPED' : 'ERROR';
-  const allowedBy = rec.verdict === 'forwarded' ? policies(rec.allowedBy) : undefined;
+  const allowedBy = rec.verdict === 'forwarded' ? rec.allowedBy.map(allowingPolicy) : undefined;
   const apiKey = kafkaFlowApiKey(rec.apiKey);
   const topics = rec.topics.length > 0 ? rec.topics : [''];
   const latencyMs = Math.max(rec.latencyMs, 0);
@@ -103,57 +66,23 @@ export function kafkaFlowsFromRecord(rec: KafkaRecord, ctx: KafkaFlowContext): F
   const flows: Flow[] = [];
   for (const topic of topics) {
     const k = { error_code: 0, api_version: rec.apiVersion, api_key: apiKey, correlation_id: rec.correlationId, topic };
-    flows.push({
+    flows.push(l7Flow(ex, false, {
       time: timeOfMicros(rec.timeUs),
-      uuid: uuid(),
       verdict,
-      drop_reason: 0,
-      IP: { source: rec.srcIp, destination: rec.dstIp, ipVersion },
-      l4: { TCP: { source_port: rec.srcPort, destination_port: rec.dstPort }, protocol: 'TCP' },
-      source: client,
-      destination: server,
-      Type: 'L7',
-      node_name: nodeName,
-      ...(clientNames.length ? { source_names: clientNames } : {}),
-      ...(serverNames.length ? { destination_names: serverNames } : {}),
       l7: { type: 'REQUEST', latency_ns: 0, kafka: k, record: 'kafka' },
-      reply: false,
-      event_type: EVENT_TYPE,
-      ...(clientService ? { source_service: clientService } : {}),
-      ...(serverService ? { destination_service: serverService } : {}),
-      traffic_direction: direction,
-      policy_match_type: 0,
-      is_reply: IS_REPLY_FALSE,
-      ...(allowedBy ? (direction === 'INGRESS' ? { ingress_allowed_by: allowedBy } : { egress_allowed_by: allowedBy }) : {}),
+      allowedBy,
       Summary: kafkaFlowSummary('REQUEST', k),
-    });
+    }));
   }
   if (!rec.responded) return flows;
   for (const topic of topics) {
     const k = { error_code: rec.errorCode < 0 ? 0 : rec.errorCode, api_version: rec.apiVersion, api_key: apiKey, correlation_id: rec.correlationId, topic };
-    flows.push({
+    flows.push(l7Flow(ex, true, {
       time: timeOfMicros(rec.timeUs + latencyMs * 1000),
-      uuid: uuid(),
       verdict: 'FORWARDED',
-      drop_reason: 0,
-      IP: { source: rec.dstIp, destination: rec.srcIp, ipVersion },
-      l4: { TCP: { source_port: rec.dstPort, destination_port: rec.srcPort }, protocol: 'TCP' },
-      source: server,
-      destination: client,
-      Type: 'L7',
-      node_name: nodeName,
-      ...(serverNames.length ? { source_names: serverNames } : {}),
-      ...(clientNames.length ? { destination_names: clientNames } : {}),
       l7: { type: 'RESPONSE', latency_ns: Math.round(latencyMs * 1e6), kafka: k, record: 'kafka' },
-      reply: true,
-      event_type: EVENT_TYPE,
-      ...(serverService ? { source_service: serverService } : {}),
-      ...(clientService ? { destination_service: clientService } : {}),
-      traffic_direction: direction,
-      policy_match_type: 0,
-      is_reply: IS_REPLY_TRUE,
       Summary: kafkaFlowSummary('RESPONSE', k),
-    });
+    }));
   }
   return flows;
 }

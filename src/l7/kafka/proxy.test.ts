@@ -8,12 +8,10 @@
  * ordering rule and broken frames, and a seeded fuzz of mutated real frames.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import kafkajs from 'kafkajs';
 import { startKafkaBroker, type KafkaTestBroker } from '../../../test/lib/kafka-broker.js';
+import { kafkajsClient, kafkajsErrorType, kcat, NO_KCAT, produceAllowedDeniedAllowed } from '../../../test/lib/kafka-clients.js';
 import { mulberry32 } from '../../../test/lib/rng.js';
 import { until } from '../../../test/lib/wait.js';
 import { topicIdsFromMetadataResponse } from './metadata.js';
@@ -21,36 +19,8 @@ import { KafkaProxy, type KafkaPortRules, type KafkaRecord, type KafkaRulesQuery
 import { compileKafkaRules, type KafkaRuleSpec } from './rules.js';
 import { ApiKey, KafkaError, KafkaFrameDecoder, decodeKafkaRequest, encodeKafkaRequest } from './wire.js';
 
-const { Kafka, logLevel } = kafkajs;
-const kafkajsErrors = createRequire(import.meta.url)('kafkajs/src/protocol/error.js').errorCodes as { type: string; code: number; message: string }[];
-
-/** The Kafka error type kafkajs reports (its retrier keeps only the message of a protocol error). */
-function kafkajsErrorType(e: Error & { type?: string; cause?: unknown }): string | undefined {
-  for (let x: (Error & { type?: string; cause?: unknown }) | undefined = e; x; x = x.cause as typeof x) {
-    if (x.type) return x.type;
-    const byMessage = kafkajsErrors.find((k) => k.message === x!.message);
-    if (byMessage) return byMessage.type;
-  }
-  return undefined;
-}
-
-const kcatPath = (() => { const r = spawnSync('sh', ['-c', 'command -v kcat'], { encoding: 'utf8' }); return r.status === 0 ? r.stdout.trim() : undefined; })();
-const NO_KCAT = kcatPath ? false : 'kcat is not installed (Debian package kcat)';
 const ORIGIN = { kind: 'CiliumNetworkPolicy' as const, namespace: 'default', name: 'empire-kafka' };
 const EMPIRE_PRODUCE: KafkaRuleSpec[] = [{ role: 'produce', topic: 'empire-announce' }];
-
-function kcat(args: string[], input?: string, timeoutMs = 15_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(kcatPath!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-    p.stdin.end(input ?? '');
-  });
-}
 
 const quietLog = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 
@@ -102,7 +72,7 @@ async function startHarness(rules: KafkaRuleSpec[] | undefined, opts: { maxFrame
 }
 
 function kafkaClient(address: string, clientId = 'kafkajs-proxy') {
-  return new Kafka({ clientId, brokers: [address], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  return kafkajsClient(address, clientId);
 }
 
 /** Topics of every request the broker received. */
@@ -138,15 +108,7 @@ describe('role produce, topic empire-announce (Cilium\'s Kafka example)', () => 
   after(async () => { await h.close(); });
 
   test('kafkajs: produces to empire-announce; deathstar-plans gets TOPIC_AUTHORIZATION_FAILED on the same connection, which keeps working', async () => {
-    const producer = kafkaClient(h.address).producer();
-    await producer.connect();
-    const ok = await producer.send({ topic: 'empire-announce', messages: [{ value: 'the emperor arrives' }] });
-    assert.equal(ok[0]!.errorCode, 0);
-    await assert.rejects(producer.send({ topic: 'deathstar-plans', messages: [{ value: 'exhaust port' }] }),
-      (e: Error) => { assert.equal(kafkajsErrorType(e), 'TOPIC_AUTHORIZATION_FAILED', `${e.name}: ${e.message}`); return true; });
-    const again = await producer.send({ topic: 'empire-announce', messages: [{ value: 'again' }] });
-    assert.equal(again[0]!.errorCode, 0);
-    await producer.disconnect();
+    await produceAllowedDeniedAllowed(kafkaClient(h.address), 'the emperor arrives', 'again');
     assert.deepEqual(h.broker.values('empire-announce').map(String), ['the emperor arrives', 'again']);
     assert.ok(!brokerTopics(h.broker).has('deathstar-plans'), 'the broker never saw a request for deathstar-plans');
     const denied = h.records.filter((r) => r.verdict === 'denied');
@@ -205,13 +167,7 @@ describe('apiKey rules: the Produce itself is denied and answered in-band', () =
   after(async () => { await h.close(); });
 
   test('kafkajs: allowed, denied, allowed produce on one connection', async () => {
-    const producer = kafkaClient(h.address).producer();
-    await producer.connect();
-    await producer.send({ topic: 'empire-announce', messages: [{ value: 'one' }] });
-    await assert.rejects(producer.send({ topic: 'deathstar-plans', messages: [{ value: 'exhaust port' }] }),
-      (e: Error) => { assert.equal(kafkajsErrorType(e), 'TOPIC_AUTHORIZATION_FAILED', `${e.name}: ${e.message}`); return true; });
-    await producer.send({ topic: 'empire-announce', messages: [{ value: 'two' }] });
-    await producer.disconnect();
+    await produceAllowedDeniedAllowed(kafkaClient(h.address), 'one', 'two');
     const produces = h.records.filter((r) => r.apiKey === ApiKey.Produce);
     assert.deepEqual(produces.map((r) => [r.verdict, r.topics[0]]), [['forwarded', 'empire-announce'], ['denied', 'deathstar-plans'], ['forwarded', 'empire-announce']]);
     assert.equal(new Set(produces.map((r) => r.srcPort)).size, 1, 'the three produces went over one client connection');

@@ -62,6 +62,7 @@ import type { Duplex } from 'node:stream';
 import { KafkaProtocolError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Origin } from '../../policy/types.js';
+import type { L7ConnectionEnds } from '../flows.js';
 import { topicIdsFromMetadataResponse } from './metadata.js';
 import type { KafkaRequestFacts, KafkaRuleMatcher, KafkaVerdict } from './rules.js';
 import {
@@ -99,16 +100,10 @@ export type KafkaRecordVerdict = 'forwarded' | 'denied' | 'error';
  * relayed or written, when it was forwarded with acks=0, or when the
  * connection closed first (`latencyMs` -1, `responded` false).
  */
-export interface KafkaRecord {
+export interface KafkaRecord extends L7ConnectionEnds {
   /** When the request's frame was complete, microseconds since the epoch. */
   timeUs: number;
   direction: KafkaDirection;
-  srcIp: string;
-  srcPort: number;
-  dstIp: string;
-  dstPort: number;
-  srcIdentity: number;
-  dstIdentity: number;
   /** -1 when the header could not be read. */
   apiKey: number;
   apiVersion: number;
