@@ -18,7 +18,7 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 clean
+.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 bench-dns-kafka clean
 
 setup:
 	@bash scripts/setup.sh
@@ -112,6 +112,10 @@ bench-http-engine: setup build
 # L7 HTTP policy through the node proxy vs none, L4 and HAProxy as a plain reverse proxy (issue 12), in a 2-node lab: about 9 minutes.
 bench-http-l7: setup build
 	@flock /tmp/beeline-heavy.lock node dist/bench/http-l7.js
+
+# DNS and Kafka through the node proxies (issue 13): DNS queries/s via the DNS proxy vs straight to kube-dns, answer → allowed time, 1,000 names × 10 rotating IPs vs the ipcache, Kafka produce via the Kafka proxy vs direct, in a 2-node lab: about 7 minutes.
+bench-dns-kafka: setup build
+	@flock /tmp/beeline-heavy.lock node dist/bench/dns-kafka.js
 
 clean:
 	rm -rf dist build
