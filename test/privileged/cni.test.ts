@@ -15,7 +15,7 @@ import { listNetns } from '../../src/lab/netns.js';
 import { addPod, deletePod, listPods } from '../../src/lab/pods.js';
 import { readState } from '../../src/lab/state.js';
 import { beeline } from '../lib/cli.js';
-import { badInputCases, delNetnsIfPresent, harness, lifecycleCases, linkNames, type CniTarget } from '../lib/cni.js';
+import { badInputCases, delNetnsIfPresent, harness, lifecycleCases, type CniTarget } from '../lib/cni.js';
 
 const LAB = 'cnitest';
 
@@ -98,7 +98,7 @@ test('CNI conformance against a real lab agent', { timeout: 300_000 }, async (t)
     await assert.rejects(deletePod(LAB, 'web'), PodNotFoundError);
     assert.deepEqual(listPods(LAB), []);
     assert.deepEqual(listNetns().filter((n) => n.startsWith(`bl-${LAB}-p-`) && !labPodNetns.includes(n)), []);
+    // No veth, address or endpoint of the test's pods is left (the lab's own DNS pod keeps its).
     await h.assertNothingLeft('after lab pod del');
-    assert.deepEqual(linkNames(node.netns).filter((n) => n.startsWith('lxc')), []);
   });
 });
