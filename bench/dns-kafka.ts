@@ -57,7 +57,7 @@
  *    shortest round, plus one).
  * 4. kafka: kcat (librdkafka, C) -P in a client pod produces KAFKA_MESSAGES
  *    messages of KAFKA_SIZE bytes (acks=1, batched by librdkafka) to a test
- *    broker pod on node2 (test/lib/kafka-broker.ts, bench/kafka-broker-main.ts:
+ *    broker pod on node2 (test/lib/kafka-broker.ts, test/lib/kafka-broker-main.ts --log counts:
  *    no Kafka broker can be installed here); arms
  *      direct  broker-direct, no policy
  *      proxy   broker-proxy, selected by a secure-empire-kafka-like policy
@@ -205,7 +205,7 @@ spec:
   containers:
   - name: kafka
     image: beeline/kafka-test-broker
-    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(repoRoot, 'dist', 'bench', 'kafka-broker-main.js'))}, --port, "${KAFKA_PORT}"]
+    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(repoRoot, 'dist', 'test', 'lib', 'kafka-broker-main.js'))}, --port, "${KAFKA_PORT}", --log, counts]
     ports: [{containerPort: ${KAFKA_PORT}, name: kafka}]
 `;
 
