@@ -58,6 +58,7 @@ import { runAsync } from '../src/common/exec.js';
 import { pluginConfig } from '../src/cni/conflist.js';
 import { cniEnv, installNodeConflist, invokeCni, podNetnsName } from '../src/lab/pods.js';
 import { addNetns, delNetns, netnsExists } from '../src/lab/netns.js';
+import { arg } from './report.js';
 
 // The rest of the graph (the CLI's apply, the k8s validators) is loaded by the
 // main thread only: the watch workers load this file too, and need only the store.
@@ -75,10 +76,6 @@ const LAB = 'cpbench';
 const NS = 'cpbench';
 const PROBE = 'cpb-probe';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const ROUNDS = Number(arg('--rounds', '3'));
 const REPLICAS = Number(arg('--replicas', '50'));
 const IDENTITIES = Number(arg('--identities', '500'));

@@ -89,11 +89,8 @@ import {
   tcpFromPod,
   type PodSpec,
 } from '../test/privileged/datapath-pod-support.js';
+import { arg } from './report.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const ROUNDS = Number(arg('--rounds', '5'));
 const PACKETS = Number(arg('--packets', '2000'));
 const BLOCK = Number(arg('--block', '200'));

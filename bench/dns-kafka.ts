@@ -57,7 +57,7 @@
  *    shortest round, plus one).
  * 4. kafka: kcat (librdkafka, C) -P in a client pod produces KAFKA_MESSAGES
  *    messages of KAFKA_SIZE bytes (acks=1, batched by librdkafka) to a test
- *    broker pod on node2 (test/lib/kafka-broker.ts, bench/kafka-broker-main.ts:
+ *    broker pod on node2 (test/lib/kafka-broker.ts, test/lib/kafka-broker-main.ts --log counts:
  *    no Kafka broker can be installed here); arms
  *      direct  broker-direct, no policy
  *      proxy   broker-proxy, selected by a secure-empire-kafka-like policy
@@ -83,10 +83,10 @@
  * server and the extra world addresses live in the lab's world namespace
  * (the lab's removal ends and removes them).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { repoRoot } from '../src/common/version.js';
 import { readState } from '../src/lab/state.js';
 import { ensureCgroup } from '../src/lab/cgroup.js';
@@ -94,13 +94,10 @@ import { openEtcdStore } from '../src/store/etcd.js';
 import { agentGet } from '../src/agent/client.js';
 import { formatIPv4, tryParseIPv4 } from '../src/ipam/cidr.js';
 import { setWorldRecords, worldHostsDir, writeWorldHosts, WORLD_DNS_TTL_S, type DnsRecord } from '../src/lab/dns.js';
-import { CPUS, GEN_CPU, LAB_CPUS, cgroupCpuUs, pinnedFor, type LoadConfig } from './load.js';
-import { BIN, beeline, labDown } from './lab-cli.js';
+import { CPUS, GEN_CPU, LAB_CPUS, busyShare, cgroupCpuUs, cpuTimes, pinnedFor, type LoadConfig } from './load.js';
+import { arg, fmt, machine, median, progressOf, requireTools, writeResults } from './report.js';
+import { BIN, beeline, cleanupOnSignal, labDown, labUp2, podCgroup, runningPods, until, type PodInfo } from './lab-cli.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 
 const LAB = 'bdk';
 const NS = 'dkbench';
@@ -151,12 +148,7 @@ function range(a: number, b: number): number[] {
 }
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const progress = (msg: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} [dns-kafka] ${msg}\n`);
-const fmt = (n: number | undefined, digits = 0) => (n !== undefined && Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
-const median = (xs: number[]) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const progress = progressOf('dns-kafka');
 /** The p-quantile (nearest rank) of values already sorted ascending. */
 const quantile = (sorted: ArrayLike<number>, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! : NaN);
 const met = (v: number, goal: number, atMost = false) => (!Number.isFinite(v) ? 'not measured' : (atMost ? v <= goal : v >= goal) ? 'met' : 'MISSED');
@@ -205,7 +197,7 @@ spec:
   containers:
   - name: kafka
     image: beeline/kafka-test-broker
-    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(repoRoot, 'dist', 'bench', 'kafka-broker-main.js'))}, --port, "${KAFKA_PORT}"]
+    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(repoRoot, 'dist', 'test', 'lib', 'kafka-broker-main.js'))}, --port, "${KAFKA_PORT}", --log, counts]
     ports: [{containerPort: ${KAFKA_PORT}, name: kafka}]
 `;
 
@@ -270,12 +262,6 @@ spec:
           topic: "${KAFKA_TOPIC}"
 `;
 
-interface PodInfo {
-  ip: string;
-  uid: string;
-  node: string;
-}
-
 interface Lab {
   agents: Record<string, string>;
   pods: Record<string, PodInfo>;
@@ -288,39 +274,17 @@ interface Lab {
 }
 
 async function labUp(): Promise<Lab> {
-  labDown(LAB);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '-q']);
-      break;
-    } catch (e) {
-      if (attempt >= 2) throw e;
-      progress(`lab up ${LAB} failed (${(e as Error).message}); again`);
-      labDown(LAB);
-      await sleep(3000);
-    }
-  }
+  await labUp2(LAB, [], progress);
   const s = readState(LAB)!;
   const manifest = join(TMP, 'workload.yaml');
   writeFileSync(manifest, workload());
   beeline(['apply', '--lab', LAB, '-f', manifest]);
   const store = openEtcdStore({ endpoint: `unix://${s.etcd!.socket}` });
-  const pods: Record<string, PodInfo> = {};
+  let pods: Record<string, PodInfo> = {};
   let kubeDns: PodInfo[] = [];
   let clusterDNS = s.clusterDNS ?? '';
   try {
-    const want = ['dns-direct', 'dns-proxy', 'dns-fqdn', 'learn', 'rotate', 'kafka-client', 'broker-direct', 'broker-proxy'];
-    const t0 = now();
-    for (;;) {
-      const items = (await store.list('Pod', { namespace: NS })).items as any[];
-      const running = items.filter((p) => p.status?.phase === 'Running' && p.status?.podIP);
-      if (want.every((n) => running.some((p) => p.metadata.name === n))) {
-        for (const p of running) pods[p.metadata.name] = { ip: p.status.podIP, uid: p.metadata.uid, node: p.spec.nodeName };
-        break;
-      }
-      if (now() - t0 > 180_000) throw new Error(`pods not running after 180 s: ${items.map((p) => `${p.metadata.name}=${p.status?.phase}`).join(' ')}`);
-      await sleep(500);
-    }
+    pods = await runningPods(store, NS, ['dns-direct', 'dns-proxy', 'dns-fqdn', 'learn', 'rotate', 'kafka-client', 'broker-direct', 'broker-proxy']);
     const sys = (await store.list('Pod', { namespace: 'kube-system' })).items as any[];
     kubeDns = sys.filter((p) => p.metadata.labels?.['k8s-app'] === 'kube-dns' && p.status?.phase === 'Running').map((p) => ({ ip: p.status.podIP, uid: p.metadata.uid, node: p.spec.nodeName }));
     const svc = (await store.list('Service', { namespace: 'kube-system' })).items.find((x: any) => x.metadata.name === 'kube-dns') as any;
@@ -368,16 +332,6 @@ function dig(lab: Lab, pod: string, name: string): { status: string; ips: string
   return { status, ips, out: (r.out + r.err).trim() };
 }
 
-/** Polls until `check` answers undefined (policies and DNS records take effect asynchronously). */
-async function until(what: string, check: () => string | undefined | Promise<string | undefined>, timeoutMs = 60_000, everyMs = 1000): Promise<void> {
-  const t0 = now();
-  for (;;) {
-    const problem = await check();
-    if (problem === undefined) return;
-    if (now() - t0 > timeoutMs) throw new Error(`${what}: ${problem}`);
-    await sleep(everyMs);
-  }
-}
 
 interface DnsProxyStatus {
   queries: number;
@@ -417,25 +371,7 @@ async function fqdnCache(lab: Lab, node: string): Promise<FqdnRow[]> {
   return agentGet<FqdnRow[]>(lab.agents[node]!, '/v1/fqdn/cache', 30_000);
 }
 
-const podCgroup = (p: PodInfo) => join(p.node, 'kubepods', `pod${p.uid}`);
 
-/** Per-CPU [busy, total] jiffies from /proc/stat. */
-function cpuTimes(): [number, number][] {
-  return readFileSync('/proc/stat', 'utf8')
-    .split('\n')
-    .filter((l) => /^cpu\d+ /.test(l))
-    .map((l) => {
-      const [user, nice, system, idle, iowait, irq, softirq, steal] = l.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
-      const busy = user! + nice! + system! + irq! + softirq! + steal!;
-      return [busy, busy + idle! + iowait!];
-    });
-}
-function busyShare(a: [number, number][], b: [number, number][]): number[] {
-  return b.map(([busy, total], i) => {
-    const d = total - a[i]![1];
-    return d > 0 ? Math.round(((busy - a[i]![0]) / d) * 1000) / 10 : NaN;
-  });
-}
 
 /** LAB_CPUS as a reader writes it ("1", not "1-1"). */
 const LAB_CPU_TEXT = LAB_CPUS.replace(/^(\d+)-\1$/, '$1');
@@ -1073,9 +1009,7 @@ async function kafkaSection(lab: Lab): Promise<{ samples: KafkaSample[]; summary
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root (a lab)');
-  for (const bin of ['dnsperf', 'kcat', 'dig', 'curl', 'taskset']) {
-    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) throw new Error(`${bin} is not installed (scripts/setup.sh installs it)`);
-  }
+  requireTools(['dnsperf', 'kcat', 'dig', 'curl', 'taskset']);
   const t00 = now();
   const started = new Date().toISOString();
   const load0 = loadavg();
@@ -1085,12 +1019,7 @@ async function main(): Promise<void> {
     if (!KEEP) labDown(LAB);
     rmSync(TMP, { recursive: true, force: true });
   };
-  const onSignal = () => {
-    cleanup();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  cleanupOnSignal(cleanup);
   try {
     progress(`lab ${LAB} (2 nodes); sections ${SECTIONS.join(', ')}`);
     const lab = await labUp();
@@ -1173,27 +1102,19 @@ async function main(): Promise<void> {
       dnsmasq: spawnSync('dnsmasq', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim(),
       node: process.version,
     };
-    mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(
-      OUT,
-      JSON.stringify(
-        {
-          benchmark: 'dns-kafka',
-          started,
-          minutes: (now() - t00) / 60000,
-          machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), loadavgBefore: load0, loadavgAfter: loadavg() },
-          versions,
-          lab: { name: LAB, nodes: 2, clusterDNS: lab.clusterDNS, kubeDnsPods: lab.kubeDns, worldTtlS: WORLD_DNS_TTL_S },
-          pinned: PIN,
-          goals,
-          verdicts,
-          ...json,
-          table: text,
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    writeResults(OUT, {
+      benchmark: 'dns-kafka',
+      started,
+      minutes: (now() - t00) / 60000,
+      machine: machine(load0),
+      versions,
+      lab: { name: LAB, nodes: 2, clusterDNS: lab.clusterDNS, kubeDnsPods: lab.kubeDns, worldTtlS: WORLD_DNS_TTL_S },
+      pinned: PIN,
+      goals,
+      verdicts,
+      ...json,
+      table: text,
+    });
     progress(`wrote ${OUT} (${fmt((now() - t00) / 60000, 1)} min)`);
   } finally {
     cleanup();

@@ -64,7 +64,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../src/common/version.js';
 import { addNetns, delNetns, netnsExists } from '../src/lab/netns.js';
@@ -72,20 +72,12 @@ import { parseWrk, wrkArgv, wrkScript, type WrkResult } from '../src/lab/wrk.js'
 import type { HttpRule } from './proto/http-proxy.js';
 import { haproxyAclConfig } from './haproxy-acl.js';
 import { ALLOWED_GET, PROBE_HOST as H, exchange, smugglingProbes, type ProbeSpec } from '../test/lib/http-probes.js';
+import { arg, fmt, machine, median, progressOf, requireTools } from './report.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const progress = (msg: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} [http-engine] ${msg}\n`);
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
-const median = (xs: number[]) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const progress = progressOf('http-engine');
 
 /** CPU 0: the load generator and the server; CPU 1: the proxy under test. */
 const LOAD_CPU = 0;
@@ -514,7 +506,7 @@ async function inside(): Promise<void> {
           benchmark: 'http-engine',
           started,
           minutes: (now() - t00) / 60000,
-          machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), loadavgBefore: load0, loadavgAfter: loadavg() },
+          machine: machine(load0),
           versions,
           load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU },
           rules: RULES,
@@ -557,9 +549,7 @@ function endPidsIn(ns: string): void {
 async function outer(): Promise<number> {
   if (process.getuid?.() !== 0) throw new Error('needs root (a network namespace)');
   if (cpus().length < 2) throw new Error('needs 2 CPUs: the load and the server on one, the proxy on the other');
-  for (const bin of ['haproxy', 'nginx', 'wrk', 'taskset']) {
-    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) throw new Error(`${bin} is not installed (scripts/setup.sh installs it)`);
-  }
+  requireTools(['haproxy', 'nginx', 'wrk', 'taskset']);
   if (!existsSync(PROXY_SCRIPT)) throw new Error(`${PROXY_SCRIPT} is missing (make build)`);
   const ns = `bl-http-bench-${process.pid}`;
   addNetns(ns);

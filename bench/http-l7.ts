@@ -66,8 +66,8 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { repoRoot } from '../src/common/version.js';
 import { readState } from '../src/lab/state.js';
 import { cgroupPath, cgroupPids, ensureCgroup } from '../src/lab/cgroup.js';
@@ -76,15 +76,12 @@ import { agentGet } from '../src/agent/client.js';
 import { HAPROXY_FILES, renderHaproxy } from '../src/l7/http/haproxy.js';
 import { LAB_PROXY_ACCESSLOG_PORT, LAB_PROXY_INGRESS_PORT } from '../src/lab/lab.js';
 import { CPUS, GEN_CPU, LAB_CPUS, cgroupCpuUs, pinnedFor, runLoad, type LoadConfig, type LoadResult } from './load.js';
-import { beeline, labDown } from './lab-cli.js';
+import { beeline, cleanupOnSignal, labDown, labUp2, podCgroup, runningPods, until, type PodInfo } from './lab-cli.js';
+import { arg, fmt, machine, median, progressOf, requireTools, writeResults } from './report.js';
 import { haproxyAclConfig } from './haproxy-acl.js';
 import { writeRenderedHaproxy } from '../test/lib/haproxy.js';
 import type { HttpRule } from './proto/http-proxy.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 
 const LAB = 'bhl7';
 const NS = 'l7bench';
@@ -123,12 +120,7 @@ const PROXY_PORT: Record<'haproxy' | GenArm, number> = { haproxy: 18080, 'haprox
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const progress = (msg: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} [http-l7] ${msg}\n`);
-const fmt = (n: number | undefined, digits = 0) => (n !== undefined && Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
-const median = (xs: number[]) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const progress = progressOf('http-l7');
 
 // ---------------------------------------------------------------------------
 // The workload
@@ -182,12 +174,6 @@ spec:
         http:
 ${RULES.map((r) => `        - method: "${r.method}"\n          path: "${r.path}"\n`).join('')}`;
 
-interface PodInfo {
-  ip: string;
-  uid: string;
-  node: string;
-}
-
 interface Lab {
   node2: { ip: string; netns: string };
   agents: Record<string, string>;
@@ -197,38 +183,16 @@ interface Lab {
 }
 
 async function labUp(): Promise<Lab> {
-  labDown(LAB);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      beeline(['lab', 'up', '--nodes', '2', '--name', LAB, '-q', '--routing', ROUTING]);
-      break;
-    } catch (e) {
-      if (attempt >= 2) throw e;
-      progress(`lab up ${LAB} failed (${(e as Error).message}); again`);
-      labDown(LAB);
-      await sleep(3000);
-    }
-  }
+  await labUp2(LAB, ['--routing', ROUTING], progress);
   const s = readState(LAB)!;
   const manifest = join(TMP, 'workload.yaml');
   writeFileSync(manifest, WORKLOAD);
   // Through the CLI, as a user applies it: admission and the node proxy's checks of the L7 rules.
   beeline(['apply', '--lab', LAB, '-f', manifest]);
   const store = openEtcdStore({ endpoint: `unix://${s.etcd!.socket}` });
-  const pods: Record<string, PodInfo> = {};
+  let pods: Record<string, PodInfo> = {};
   try {
-    const want = ['client', 'srv-none', 'srv-l4', 'srv-l7'];
-    const t0 = now();
-    for (;;) {
-      const items = (await store.list('Pod', { namespace: NS })).items as any[];
-      const running = items.filter((p) => p.status?.phase === 'Running' && p.status?.podIP);
-      if (want.every((n) => running.some((p) => p.metadata.name === n))) {
-        for (const p of running) pods[p.metadata.name] = { ip: p.status.podIP, uid: p.metadata.uid, node: p.spec.nodeName };
-        break;
-      }
-      if (now() - t0 > 180_000) throw new Error(`pods not running after 180 s: ${items.map((p) => `${p.metadata.name}=${p.status?.phase}`).join(' ')}`);
-      await sleep(500);
-    }
+    pods = await runningPods(store, NS, ['client', 'srv-none', 'srv-l4', 'srv-l7']);
   } finally {
     await store.close().catch(() => undefined);
   }
@@ -248,16 +212,6 @@ function curl(from: string, method: string, url: string, timeoutS = 3): { status
   return { status: Number(r.out.slice(i + 1)) || 0, body: r.out.slice(0, i) };
 }
 
-/** Polls until `ok` holds for the arm's check (policy and proxy configuration take effect asynchronously). */
-async function until(what: string, check: () => string | undefined, timeoutMs = 60_000): Promise<void> {
-  const t0 = now();
-  for (;;) {
-    const problem = check();
-    if (problem === undefined) return;
-    if (now() - t0 > timeoutMs) throw new Error(`${what}: ${problem}`);
-    await sleep(1000);
-  }
-}
 
 // ---------------------------------------------------------------------------
 // The (d) HAProxies in node2's namespace
@@ -382,7 +336,6 @@ interface Sample {
   malformedRecords: number;
 }
 
-const podCgroup = (p: PodInfo) => join(p.node, 'kubepods', `pod${p.uid}`);
 
 /** node2's access-log receiver: records it turned into flows, datagrams it dropped as not records. */
 async function accessRecords(lab: Lab): Promise<{ records: number; malformed: number }> {
@@ -488,9 +441,7 @@ interface ArmSummary {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root (a lab)');
-  for (const bin of ['haproxy', 'nginx', 'wrk', 'taskset', 'curl']) {
-    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) throw new Error(`${bin} is not installed (scripts/setup.sh installs it)`);
-  }
+  requireTools(['haproxy', 'nginx', 'wrk', 'taskset', 'curl']);
   const t00 = now();
   const started = new Date().toISOString();
   const load0 = loadavg();
@@ -501,12 +452,7 @@ async function main(): Promise<void> {
     if (!KEEP) labDown(LAB);
     rmSync(TMP, { recursive: true, force: true });
   };
-  const onSignal = () => {
-    cleanup();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  cleanupOnSignal(cleanup);
   try {
     progress(`lab ${LAB} (2 nodes, ${ROUTING} routing)`);
     lab = await labUp();
@@ -668,31 +614,23 @@ async function main(): Promise<void> {
     lines.push('');
     const out = lines.join('\n');
     process.stdout.write(out + '\n');
-    mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(
-      OUT,
-      JSON.stringify(
-        {
-          benchmark: 'http-l7',
-          started,
-          minutes: (now() - t00) / 60000,
-          machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), loadavgBefore: load0, loadavgAfter: loadavg() },
-          versions,
-          lab: { name: LAB, nodes: 2, routing: ROUTING, proxyIngressPort: LAB_PROXY_INGRESS_PORT },
-          load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, pinned: PIN, genCpu: GEN_CPU, labCpus: LAB_CPUS, agentCpu: PIN ? { default: GEN_CPU, 'l7-shared': LAB_CPUS } : 'any', pacedRps: paced, pacedFrom: PACED > 0 ? '--paced-rate' : base },
-          rules: RULES,
-          summary: sum,
-          ratios,
-          goals,
-          memory,
-          accessLog: proxyStatus,
-          samples,
-          table: out,
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    writeResults(OUT, {
+      benchmark: 'http-l7',
+      started,
+      minutes: (now() - t00) / 60000,
+      machine: machine(load0),
+      versions,
+      lab: { name: LAB, nodes: 2, routing: ROUTING, proxyIngressPort: LAB_PROXY_INGRESS_PORT },
+      load: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, path: LOAD_PATH, pinned: PIN, genCpu: GEN_CPU, labCpus: LAB_CPUS, agentCpu: PIN ? { default: GEN_CPU, 'l7-shared': LAB_CPUS } : 'any', pacedRps: paced, pacedFrom: PACED > 0 ? '--paced-rate' : base },
+      rules: RULES,
+      summary: sum,
+      ratios,
+      goals,
+      memory,
+      accessLog: proxyStatus,
+      samples,
+      table: out,
+    });
     progress(`wrote ${OUT} (${fmt((now() - t00) / 60000, 1)} min)`);
   } finally {
     for (const p of benchProxies) if (p.child.exitCode !== null && p.stderr.trim()) progress(`${p.name} exited ${p.child.exitCode}: ${p.stderr.trim().slice(-300)}`);

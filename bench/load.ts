@@ -172,7 +172,7 @@ export async function settleCgroup(lab: string, sub: string, maxMs: number, shar
 }
 
 /** Per-CPU [busy, total] jiffies from /proc/stat. */
-function cpuTimes(): [number, number][] {
+export function cpuTimes(): [number, number][] {
   return readFileSync('/proc/stat', 'utf8')
     .split('\n')
     .filter((l) => /^cpu\d+ /.test(l))
@@ -183,7 +183,8 @@ function cpuTimes(): [number, number][] {
     });
 }
 
-function busyShare(a: [number, number][], b: [number, number][]): number[] {
+/** Per-CPU busy % between two cpuTimes() readings (one decimal; NaN for a CPU with no time passed). */
+export function busyShare(a: [number, number][], b: [number, number][]): number[] {
   return b.map(([busy, total], i) => {
     const d = total - a[i]![1];
     return d > 0 ? Math.round(((busy - a[i]![0]) / d) * 1000) / 10 : NaN;

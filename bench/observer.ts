@@ -86,11 +86,8 @@ import { validateBatch } from '../src/k8s/validate.js';
 import { applyObjects } from '../src/cli/resources.js';
 import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, type LoadConfig, type LoadResult } from './load.js';
 import type { ObserverStatus } from '../src/agent/observer.js';
+import { arg, progressOf } from './report.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 
 const PERF_OBJECT = join(repoRoot, 'build/bpf/test/perf.bpf.o');
 const PINNED = ['perf_events', 'perf_event_tmpl', 'perf_events_lost'];
@@ -101,7 +98,7 @@ const CONSUMER_CPU = 1;
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const progress = (msg: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} [observer] ${msg}\n`);
+const progress = progressOf('observer');
 
 /** A 64-byte frame whose 32-bit LE word at byte 14 is bl_perf_emit's count. */
 function emitFrame(): Buffer {

@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../src/common/version.js';
 import { CPUS, GEN_CPU, LAB_CPUS, pinLabs } from './load.js';
+import { arg } from './report.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 
@@ -37,10 +38,6 @@ const PATHS = [
   { name: 'cross-node', server: 's2' },
 ] as const;
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const ROUNDS = Number(arg('--rounds', '5'));
 const SECONDS = Number(arg('--seconds', '3'));
 /**

@@ -39,11 +39,8 @@ import { repoRoot } from '../src/common/version.js';
 import { podIdentityLabels, type LabelSet } from '../src/identity/labels.js';
 import { RESERVED_IDENTITIES } from '../src/identity/reserved.js';
 import { diffEntries, PolicyRepository, type EndpointInfo, type PolicyMapEntry } from '../src/policy/index.js';
+import { arg } from './report.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const ROUNDS = Number(arg('--rounds', '5'));
 const IDENTITIES = Number(arg('--identities', '5000'));
 const GROUPS = Number(arg('--groups', '100'));

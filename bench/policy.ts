@@ -76,15 +76,12 @@ import { validateBatch } from '../src/k8s/validate.js';
 import { IdentityAllocator } from '../src/identity/allocator.js';
 import { applyObjects } from '../src/cli/resources.js';
 import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, unpinLabs, type LoadResult } from './load.js';
+import { arg } from './report.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 const LAB = 'bppol';
 const NS = 'polbench';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const ROUNDS = Number(arg('--rounds', '8'));
 const TMP = `/tmp/polbench-${process.pid}`;
 const LOAD = loadConfigFromArgs(arg, TMP, { connections: 16, seconds: 4 });

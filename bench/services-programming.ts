@@ -51,11 +51,8 @@ import { ServiceManager } from '../src/agent/services.js';
 import type { Informer, Store, StoreObject } from '../src/store/store.js';
 import type { Logger } from '../src/common/log.js';
 import { parseIPv4 } from '../src/ipam/cidr.js';
+import { arg } from './report.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const SIZES = arg('--sizes', '100,50000').split(',').map(Number);
 const ROUNDS = Number(arg('--rounds', '5'));
 const MAP_MAX = Number(arg('--map-max', '262144'));

@@ -79,16 +79,13 @@ import { validateBatch } from '../src/k8s/validate.js';
 import { applyObjects } from '../src/cli/resources.js';
 import { iptablesRestore, iptablesOneChange, nftRuleset, nftOneChange, nftStaleChainCleanup, type KpService } from '../src/service/kubeproxy.js';
 import { describeLoad, loadConfigFromArgs, pinnedFor, runLoad, settleCgroup, unpinLabs, type LoadResult } from './load.js';
+import { arg } from './report.js';
 
 const BIN = join(repoRoot, 'bin', 'beeline');
 const LAB_BPF = 'svcbench-bpf';
 const LAB_KP = 'svcbench-kp';
 const NS = 'svcbench';
 const TMP = `/tmp/svcbench-${process.pid}`;
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const ROUNDS = Number(arg('--rounds', '5'));
 const LOAD = loadConfigFromArgs(arg, TMP, { connections: 16, seconds: 3 });
 const SECONDS = LOAD.seconds;
