@@ -317,7 +317,7 @@ export class Agent {
         log: this.log,
         redirects: this.redirectIndex,
         identityOfIP: (ip) => this.identityOfIP(ip),
-        endpointByIP: (ip) => this.endpoints.list().find((e) => e.ipv4 === ip),
+        endpointByIP: (ip) => this.endpoints.findByIP(ip),
         namesChanged: (names) => this.fqdnNamesChanged(names),
         connectionDestinations: () => this.connectionDestinations(),
         liveEndpoints: () => new Set(this.endpoints.list().map((e) => e.id)),

@@ -126,8 +126,10 @@ export class EndpointManager {
     return this.list().find((e) => e.containerID === containerID && e.ifname === ifname);
   }
 
+  /** The endpoint with this address (no copy, no sort: the DNS proxy asks for every query). */
   findByIP(ip: string): EndpointModel | undefined {
-    return this.list().find((e) => e.ipv4 === ip);
+    for (const e of this.byId.values()) if (e.ipv4 === ip) return e;
+    return undefined;
   }
 
   /** Reprograms every persisted endpoint (after an agent restart). Endpoints whose veth is gone are dropped. */
