@@ -111,14 +111,15 @@ export class AgentDns {
       rulesFor: (q) => {
         const endpoint = d.endpointByIP(q.client);
         if (!endpoint) return undefined;
-        const redirect = d.redirects.find({ endpointIp: q.client, direction: 'egress', parser: 'dns', protocol: q.protocol === 'udp' ? 17 : 6, port: q.port, peerIdentity: d.identityOfIP(q.server) });
+        const serverIdentity = d.identityOfIP(q.server);
+        const redirect = d.redirects.find({ endpointIp: q.client, direction: 'egress', parser: 'dns', protocol: q.protocol === 'udp' ? 17 : 6, port: q.port, peerIdentity: serverIdentity });
         if (!redirect) return undefined;
         let matcher = this.#matchers.get(redirect);
         if (!matcher) {
           matcher = compileDnsRules(redirect.dns ?? []);
           this.#matchers.set(redirect, matcher);
         }
-        return { matcher, endpoint: { id: endpoint.id }, sourceIdentity: endpoint.identity, destinationIdentity: d.identityOfIP(q.server) };
+        return { matcher, endpoint: { id: endpoint.id }, sourceIdentity: endpoint.identity, destinationIdentity: serverIdentity };
       },
       learn: (a) => this.learn(a),
       record: (r) => {
