@@ -319,7 +319,8 @@ setsid $B lab exec world -- "$(pwd)/bin/beeline" serve --http 80 --address $WORL
 W2=$!
 run $B lab world-dns set api.example.test $WORLD_API
 wait_ready fqdn 1
-cat <<'EOF2' | tee /dev/stderr | $B apply -f - >/dev/null
+FQDN_POLICY=$(mktemp)
+cat > "$FQDN_POLICY" <<'EOF2'
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: fqdn, namespace: fqdn}
@@ -334,6 +335,7 @@ spec:
         dns: [{matchPattern: "*.example.test"}]
   - toFQDNs: [{matchName: api.example.test}]
 EOF2
+cat "$FQDN_POLICY"; $B apply -f "$FQDN_POLICY" >/dev/null; rm -f "$FQDN_POLICY"
 sleep 1
 echo "(the first connection right after the answer goes through: the proxy releases the answer only once the datapath knows the address)"
 run $B exec -n fqdn mediabot -- curl -s --max-time 3 http://api.example.test/hostname; echo
@@ -376,7 +378,8 @@ spec:
   containers: [{name: hq, image: busybox, command: ["sleep", "infinity"]}]
 EOF2
 wait_ready kafka 2
-cat <<'EOF2' | tee /dev/stderr | $B apply -f - >/dev/null
+KAFKA_POLICY=$(mktemp)
+cat > "$KAFKA_POLICY" <<'EOF2'
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: secure-empire-kafka, namespace: kafka}
@@ -389,10 +392,11 @@ spec:
       rules:
         kafka: [{role: produce, topic: empire-announce}]
 EOF2
+cat "$KAFKA_POLICY"; $B apply -f "$KAFKA_POLICY" >/dev/null; rm -f "$KAFKA_POLICY"
 sleep 1
 BROKER=$($B get pods -n kafka kafka-broker -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status.podIP))')
 echo "\$ beeline exec -n kafka empire-hq -- node kafka-produce.js --broker $BROKER:9092 empire-announce deathstar-plans empire-announce   (kafkajs, one producer)"
-$B exec -n kafka empire-hq -- "$(command -v node)" dist/test/lib/kafka-produce.js --broker "$BROKER:9092" empire-announce deathstar-plans empire-announce || true
+$B exec -n kafka empire-hq -- "$(command -v node)" "$(pwd)/dist/test/lib/kafka-produce.js" --broker "$BROKER:9092" empire-announce deathstar-plans empire-announce || true
 echo "\$ echo hello | beeline exec -i -n kafka empire-hq -- kcat -P -b $BROKER:9092 -t deathstar-plans"
 echo "the plans" | $B exec -i -n kafka empire-hq -- kcat -P -b "$BROKER:9092" -t deathstar-plans -X message.timeout.ms=4000 2>&1 | tail -2 || true
 run $B observe --protocol kafka --last 6
