@@ -83,6 +83,10 @@ export class AgentDns {
   #namesText = '';
   /** Address → names (without the trailing dot, as Hubble's flows show them), rebuilt when the names change. */
   #namesByIp = new Map<string, string[]>();
+  /** The names #namesByIp was built from; rebuilt on the next lookup after they change (off the answer's path). */
+  #namesForIndex: ReadonlyMap<string, readonly string[]> | undefined;
+  /** A state-file write is scheduled: at most one a second, off the answer's path. */
+  #saveTimer: NodeJS.Timeout | undefined;
   /** The newest learning times (ms), for status: a ring of LEARN_SAMPLES. */
   #learnMs: number[] = [];
   #learnNext = 0;
@@ -189,25 +193,25 @@ export class AgentDns {
     };
   }
 
-  /** Hands the cache's names on when they changed (and keeps them in the state file). */
+  /** Hands the cache's names on when they changed (and has them kept in the state file). */
   private async publish(): Promise<void> {
     const names = this.cache.names();
     const text = JSON.stringify([...names].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
     if (text === this.#namesText) return;
     this.#namesText = text;
-    const byIp = new Map<string, string[]>();
-    for (const [name, ips] of names) {
-      const shown = name.endsWith('.') ? name.slice(0, -1) : name;
-      for (const ip of ips) {
-        const list = byIp.get(ip);
-        if (list) list.push(shown);
-        else byIp.set(ip, [shown]);
-      }
-    }
-    for (const list of byIp.values()) list.sort();
-    this.#namesByIp = byIp;
-    this.save();
+    this.#namesForIndex = names;
+    this.scheduleSave();
     await this.deps.namesChanged(names);
+  }
+
+  /** Saves within a second (a burst of answers is one write); stop() saves what is still due. */
+  private scheduleSave(): void {
+    if (!this.deps.stateFile || this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.save();
+    }, 1000);
+    this.#saveTimer.unref();
   }
 
   /** Writes the cache to the state file (atomically: a rename). */
@@ -273,11 +277,31 @@ export class AgentDns {
 
   /** Names learned for an address (flows to it show them), without the trailing dot. */
   namesForIP(ip: string): string[] {
+    const names = this.#namesForIndex;
+    if (names) {
+      this.#namesForIndex = undefined;
+      const byIp = new Map<string, string[]>();
+      for (const [name, ips] of names) {
+        const shown = name.endsWith('.') ? name.slice(0, -1) : name;
+        for (const a of ips) {
+          const list = byIp.get(a);
+          if (list) list.push(shown);
+          else byIp.set(a, [shown]);
+        }
+      }
+      for (const list of byIp.values()) list.sort();
+      this.#namesByIp = byIp;
+    }
     return this.#namesByIp.get(ip) ?? [];
   }
 
   stop(): void {
     if (this.#gcTimer) clearInterval(this.#gcTimer);
+    if (this.#saveTimer) {
+      clearTimeout(this.#saveTimer);
+      this.#saveTimer = undefined;
+      this.save();
+    }
     this.#udp?.close();
     this.#tcp?.close();
     void this.#proxy?.close();
