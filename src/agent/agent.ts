@@ -349,8 +349,7 @@ export class Agent {
    */
   private fqdnNamesChanged(names: ReadonlyMap<string, readonly string[]>): void {
     const policy = this.policy;
-    if (!policy) return;
-    policy.setFqdnNames(names);
+    if (!policy || !policy.setFqdnNames(names)) return;
     policy.flush();
     if (this.ipcacheSyncTimer) {
       clearTimeout(this.ipcacheSyncTimer);

@@ -80,7 +80,6 @@ export class AgentDns {
   #gcTimer: NodeJS.Timeout | undefined;
   /** Compiled rule sets by redirect (a new redirect object is a new set). */
   #matchers = new WeakMap<L7Redirect, DnsRuleMatcher>();
-  #namesText = '';
   /** Address → names (without the trailing dot, as Hubble's flows show them), rebuilt when the names change. */
   #namesByIp = new Map<string, string[]>();
   /** The names #namesByIp was built from; rebuilt on the next lookup after they change (off the answer's path). */
@@ -195,10 +194,9 @@ export class AgentDns {
 
   /** Hands the cache's names on when they changed (and has them kept in the state file). */
   private async publish(): Promise<void> {
+    // The policy engine compares them with what it has (an endpoint learning a name another
+    // endpoint already holds changes nothing there).
     const names = this.cache.names();
-    const text = JSON.stringify([...names].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
-    if (text === this.#namesText) return;
-    this.#namesText = text;
     this.#namesForIndex = names;
     this.scheduleSave();
     await this.deps.namesChanged(names);

@@ -61,6 +61,7 @@ import {
   type EnforcementMode,
   type Origin,
   type L7Redirect,
+  compareRedirects,
 } from '../policy/index.js';
 import { LocalIdentityAllocator, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
@@ -395,10 +396,12 @@ export class PolicyManager {
    * The names the DNS proxy learned, with their addresses (toFQDNs): the
    * engine selects the addresses' CIDR identities for the policies whose
    * toFQDNs match the names. Computed in the next flush (the caller may flush now).
+   * Returns whether any name's addresses changed (the engine compares).
    */
-  setFqdnNames(names: ReadonlyMap<string, readonly string[]>): void {
-    this.repo.setFqdnNames(names);
+  setFqdnNames(names: ReadonlyMap<string, readonly string[]>): boolean {
+    if (this.repo.setFqdnNames(names).length === 0) return false;
     this.markAll();
+    return true;
   }
 
   private markAll(): void {
@@ -873,10 +876,6 @@ function overlaps(a: L7Redirect, b: L7Redirect): boolean {
   return a.port < end(b) && b.port < end(a);
 }
 
-/** The engine's order of L7 redirects: direction, port, portPrefixLen, identity, protocol. */
-function compareRedirects(a: L7Redirect, b: L7Redirect): number {
-  return a.direction.localeCompare(b.direction) || a.port - b.port || a.portPrefixLen - b.portPrefixLen || a.identity - b.identity || a.protocol - b.protocol;
-}
 
 function emptyPolicy(): EndpointPolicy {
   return { ingressEnforced: false, egressEnforced: false, ingressDefaultDeny: false, egressDefaultDeny: false, entries: [], selectedBy: { ingress: [], egress: [] }, errors: [], l7: [] };

@@ -6,7 +6,7 @@
  * first, else identity 0's (src/policy/types.ts L7Redirect: a peer's own
  * redirect already carries the identity-0 sources).
  */
-import type { L7Redirect } from '../policy/index.js';
+import { portPrefix, type L7Redirect } from '../policy/index.js';
 import type { EndpointRedirects } from './proxy.js';
 
 /** A lookup key for one proxied flow. */
@@ -23,7 +23,8 @@ export interface RedirectQuery {
   peerIdentity: number;
 }
 
-const covers = (r: L7Redirect, port: number) => r.portPrefixLen === 16 ? r.port === port : (port >>> (16 - r.portPrefixLen)) === (r.port >>> (16 - r.portPrefixLen));
+/** The redirect's port prefix holds the port (as the policy map's trie matches it). */
+const covers = (r: L7Redirect, port: number) => portPrefix(port, r.portPrefixLen) === portPrefix(r.port, r.portPrefixLen);
 
 /** The redirects of every local endpoint by address, rebuilt when the policy manager hands on a new set. */
 export class RedirectIndex {
