@@ -25,10 +25,9 @@ import { transparentTcpListenFd, TransparentUdpSocket } from '../datapath/native
 import { FqdnCache } from '../l7/dns/cache.js';
 import { dnsFlowFromRecord } from '../l7/dns/flows.js';
 import { DnsProxy } from '../l7/dns/proxy.js';
-import { compileDnsRules, type DnsRuleMatcher } from '../l7/dns/rules.js';
+import { compileDnsRules } from '../l7/dns/rules.js';
 import type { Flow, FlowEnricher } from '../observer/types.js';
-import type { L7Redirect } from '../policy/index.js';
-import type { RedirectIndex } from './redirects.js';
+import { CompiledRules, type RedirectIndex } from './redirects.js';
 import type { DnsProxyConfig } from './types.js';
 
 /** Learning times kept for status percentiles. */
@@ -79,7 +78,7 @@ export class AgentDns {
   #proxy: DnsProxy | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
   /** Compiled rule sets by redirect (a new redirect object is a new set). */
-  #matchers = new WeakMap<L7Redirect, DnsRuleMatcher>();
+  readonly #matchers = new CompiledRules((r) => compileDnsRules(r.dns ?? []));
   /** Address → names (without the trailing dot, as Hubble's flows show them), rebuilt when the names change. */
   #namesByIp = new Map<string, string[]>();
   /** The names #namesByIp was built from; rebuilt on the next lookup after they change (off the answer's path). */
@@ -117,12 +116,7 @@ export class AgentDns {
         const serverIdentity = d.identityOfIP(q.server);
         const redirect = d.redirects.find({ endpointIp: q.client, direction: 'egress', parser: 'dns', protocol: q.protocol === 'udp' ? 17 : 6, port: q.port, peerIdentity: serverIdentity });
         if (!redirect) return undefined;
-        let matcher = this.#matchers.get(redirect);
-        if (!matcher) {
-          matcher = compileDnsRules(redirect.dns ?? []);
-          this.#matchers.set(redirect, matcher);
-        }
-        return { matcher, endpoint: { id: endpoint.id }, sourceIdentity: endpoint.identity, destinationIdentity: serverIdentity };
+        return { matcher: this.#matchers.of(redirect), endpoint: { id: endpoint.id }, sourceIdentity: endpoint.identity, destinationIdentity: serverIdentity };
       },
       learn: (a) => this.learn(a),
       record: (r) => {

@@ -12,10 +12,9 @@ import type { Logger } from '../common/log.js';
 import { transparentTcpListenFd, transparentTcpSocketFd } from '../datapath/native/sockets.js';
 import { kafkaFlowsFromRecord } from '../l7/kafka/flows.js';
 import { KafkaProxy } from '../l7/kafka/proxy.js';
-import { compileKafkaRules, type KafkaRuleMatcher } from '../l7/kafka/rules.js';
+import { compileKafkaRules } from '../l7/kafka/rules.js';
 import type { Flow, FlowEnricher } from '../observer/types.js';
-import type { L7Redirect } from '../policy/index.js';
-import type { RedirectIndex } from './redirects.js';
+import { CompiledRules, type RedirectIndex } from './redirects.js';
 import type { KafkaProxyConfig } from './types.js';
 
 /** What the Kafka side asks of the agent. */
@@ -31,7 +30,7 @@ export interface AgentKafkaDeps {
 /** The node's Kafka proxy in the agent. */
 export class AgentKafka {
   #servers: Server[] = [];
-  #matchers = new WeakMap<L7Redirect, KafkaRuleMatcher>();
+  readonly #matchers = new CompiledRules((r) => compileKafkaRules(r.kafka ?? []));
   #proxies: KafkaProxy[] = [];
 
   constructor(private readonly cfg: KafkaProxyConfig, private readonly deps: AgentKafkaDeps) {}
@@ -55,12 +54,7 @@ export class AgentKafka {
           const dstIdentity = d.identityOfIP(q.server);
           const redirect = d.redirects.find({ endpointIp, direction, parser: 'kafka', protocol: 6, port: q.port, peerIdentity: direction === 'ingress' ? srcIdentity : dstIdentity });
           if (!redirect) return undefined;
-          let matcher = this.#matchers.get(redirect);
-          if (!matcher) {
-            matcher = compileKafkaRules(redirect.kafka ?? []);
-            this.#matchers.set(redirect, matcher);
-          }
-          return { matcher, srcIdentity, dstIdentity };
+          return { matcher: this.#matchers.of(redirect), srcIdentity, dstIdentity };
         },
         record: (r) => {
           if (d.ingest && d.enricher) d.ingest(kafkaFlowsFromRecord(r, { enricher: d.enricher, nodeName: d.nodeName }));

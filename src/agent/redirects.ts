@@ -26,6 +26,25 @@ export interface RedirectQuery {
 /** The redirect's port prefix holds the port (as the policy map's trie matches it). */
 const covers = (r: L7Redirect, port: number) => portPrefix(port, r.portPrefixLen) === portPrefix(r.port, r.portPrefixLen);
 
+/**
+ * A redirect's rules compiled once (a new rule set comes as new redirect
+ * objects, so the old compilations go with them).
+ */
+export class CompiledRules<T> {
+  readonly #cache = new WeakMap<L7Redirect, T>();
+
+  constructor(private readonly compile: (r: L7Redirect) => T) {}
+
+  of(r: L7Redirect): T {
+    let c = this.#cache.get(r);
+    if (c === undefined) {
+      c = this.compile(r);
+      this.#cache.set(r, c);
+    }
+    return c;
+  }
+}
+
 /** The redirects of every local endpoint by address, rebuilt when the policy manager hands on a new set. */
 export class RedirectIndex {
   #byIp = new Map<string, readonly L7Redirect[]>();
