@@ -45,7 +45,7 @@ export interface AgentDnsDeps {
    * The cache's names changed: hand them to the policy engine (toFQDNs) and
    * write the policy maps and the ipcache now. Returns once the datapath has them.
    */
-  namesChanged(names: ReadonlyMap<string, readonly string[]>): Promise<void> | void;
+  namesChanged(names: ReadonlyMap<string, readonly string[]>): void;
   /** The ids of this node's endpoints (a deleted endpoint's names leave the cache). */
   liveEndpoints(): ReadonlySet<number>;
   /** Destination addresses of the conntrack table's connections (the garbage collector keeps what they use). */
@@ -107,9 +107,6 @@ export class AgentDns {
     this.#proxy = new DnsProxy({
       log: d.log,
       upstreamTimeoutMs: this.cfg.upstreamTimeoutMs ?? 5000,
-      // The policy maps and the ipcache are written synchronously in the agent (a few ms); more
-      // than this means something is wrong: the pod gets SERVFAIL and asks again.
-      learnTimeoutMs: this.cfg.learnTimeoutMs ?? 500,
       rulesFor: (q) => {
         const endpoint = d.endpointByIP(q.client);
         if (!endpoint) return undefined;
@@ -149,7 +146,12 @@ export class AgentDns {
   }
 
   /** An allowed answer's addresses, for the endpoint that asked: cached, then handed to policy and ipcache. */
-  private async learn(a: { client: string; names: string[]; ips: string[]; ttl: number }): Promise<void> {
+  /**
+   * Synchronous: the policy maps and the ipcache are written before it
+   * returns, so the proxy releases the answer at once after it (no timer or
+   * promise on the answer's path). A failure throws: the pod gets SERVFAIL.
+   */
+  private learn(a: { client: string; names: string[]; ips: string[]; ttl: number }): void {
     const ep = this.deps.endpointByIP(a.client);
     if (!ep || a.ips.length === 0) return;
     const t0 = performance.now();
@@ -157,7 +159,7 @@ export class AgentDns {
     let added = false;
     for (const name of a.names) added = this.cache.add(ep.id, name, a.ips, a.ttl, now, 'lookup') || added;
     // Only a new address changes what policy selects; a refreshed TTL does not.
-    if (added) await this.publish();
+    if (added) this.publish();
     const ms = performance.now() - t0;
     if (this.#learnMs.length < LEARN_SAMPLES) this.#learnMs.push(ms);
     else this.#learnMs[this.#learnNext] = ms;
@@ -187,13 +189,13 @@ export class AgentDns {
   }
 
   /** Hands the cache's names on when they changed (and has them kept in the state file). */
-  private async publish(): Promise<void> {
+  private publish(): void {
     // The policy engine compares them with what it has (an endpoint learning a name another
     // endpoint already holds changes nothing there).
     const names = this.cache.names();
     this.#namesForIndex = names;
     this.scheduleSave();
-    await this.deps.namesChanged(names);
+    this.deps.namesChanged(names);
   }
 
   /** Saves within a second (a burst of answers is one write); stop() saves what is still due. */
@@ -245,8 +247,8 @@ export class AgentDns {
       const r = this.cache.gc(now, (ip) => inUse.has(ip));
       const live = this.deps.liveEndpoints();
       let gone = false;
-      for (const id of new Set(this.cache.rows(now).map((row) => row.endpointId))) if (!live.has(id)) gone = this.cache.forgetEndpoint(id) || gone;
-      if (r.changed || gone) void Promise.resolve(this.publish()).catch((e) => this.deps.log.warn('fqdn gc: publishing names failed', { error: (e as Error).message }));
+      for (const id of this.cache.endpointIds()) if (!live.has(id)) gone = this.cache.forgetEndpoint(id) || gone;
+      if (r.changed || gone) this.publish();
     } catch (e) {
       this.deps.log.warn('fqdn gc failed', { error: (e as Error).message });
     }

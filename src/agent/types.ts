@@ -112,8 +112,6 @@ export interface DnsProxyConfig {
   minTtlSeconds?: number;
   /** How long an upstream DNS server may take to answer (ms); default 5000. */
   upstreamTimeoutMs?: number;
-  /** How long an answer may wait for the datapath to learn its addresses before the pod gets SERVFAIL (ms); default 500. */
-  learnTimeoutMs?: number;
   /** How often expired names are collected (ms); default 1000. */
   gcIntervalMs?: number;
 }

@@ -160,6 +160,11 @@ export class FqdnCache {
   }
 
   /** Forgets an endpoint (it is gone, and so are its connections). True when it had entries. */
+  /** The endpoints with entries. */
+  endpointIds(): number[] {
+    return [...this.#byEndpoint.keys()];
+  }
+
   forgetEndpoint(endpointId: number): boolean {
     return this.#byEndpoint.delete(endpointId);
   }

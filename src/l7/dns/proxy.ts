@@ -161,7 +161,7 @@ export interface DnsProxyDeps<E> {
   /** The DNS rules for a query; undefined: no redirect is known for that client (REFUSED, logged, never forwarded). */
   rulesFor(q: DnsQueryTarget): DnsRedirect<E> | undefined;
   /** Makes the addresses known to the datapath; awaited before the answer is released. */
-  learn(a: DnsLearnRequest): Promise<void>;
+  learn(a: DnsLearnRequest): Promise<void> | void;
   /** Flows. */
   record(r: DnsProxyRecord<E>): void;
   log: Logger;
@@ -488,7 +488,12 @@ export class DnsProxy<E = unknown> {
           release();
           return;
         }
-        this.#learn({ client: client.address, names: sum.names, ips: sum.ipv4, ttl: sum.ttl }).then(release, (e: Error) => {
+        const learned = this.#learn({ client: client.address, names: sum.names, ips: sum.ipv4, ttl: sum.ttl });
+        if (!learned) {
+          release();
+          return;
+        }
+        learned.then(release, (e: Error) => {
           st.learnFailures++;
           if (this.#deps.learnFailure === 'release') {
             log.warn('DNS proxy: learning the answer\'s addresses failed; returning the answer', { client: who, query: q.name, error: e.message });
@@ -509,16 +514,19 @@ export class DnsProxy<E = unknown> {
   }
 
   /** learn, bounded by learnTimeoutMs. */
-  #learn(a: DnsLearnRequest): Promise<void> {
+  #learn(a: DnsLearnRequest): Promise<void> | undefined {
+    let p: Promise<void> | void;
+    try {
+      p = this.#deps.learn(a);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    // Learned at once (nothing new, or written synchronously): no timer, no promise on the answer's path.
+    if (!p) return undefined;
+    const pending = p;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`not done within ${this.#learnTimeoutMs} ms`)), this.#learnTimeoutMs);
-      let p: Promise<void>;
-      try {
-        p = this.#deps.learn(a);
-      } catch (e) {
-        p = Promise.reject(e);
-      }
-      p.then(() => { clearTimeout(timer); resolve(); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
+      pending.then(() => { clearTimeout(timer); resolve(); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
     });
   }
 
