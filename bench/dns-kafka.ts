@@ -85,7 +85,8 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { loadavg } from 'node:os';
 import { repoRoot } from '../src/common/version.js';
 import { readState } from '../src/lab/state.js';
@@ -116,6 +117,7 @@ const SECONDS = Number(arg('--seconds', '8'));
 const CLIENTS = Number(arg('--clients', '4'));
 const OUTSTANDING = Number(arg('--outstanding', '100'));
 const LEARN_NAMES = Number(arg('--learn-names', '300'));
+const LEARN_WARMUP = Number(arg('--learn-warmup', '40'));
 const ROTATE_NAMES = Number(arg('--rotate-names', '1000'));
 const ROTATE_IPS = Number(arg('--rotate-ips', '10'));
 const ROTATE_ROUNDS = Number(arg('--rotate-rounds', '5'));
@@ -352,6 +354,46 @@ async function dnsStatus(lab: Lab, node: string): Promise<DnsProxyStatus | undef
   return { queries: n(d.queries), refused: n(d.refused), forwarded: n(d.forwarded), errors: n(d.errors), learn: { count: n(d.learn?.count), p50Ms: n(d.learn?.p50Ms), p99Ms: n(d.learn?.p99Ms), maxMs: n(d.learn?.maxMs) }, names: n(d.names), ips: n(d.ips) };
 }
 
+/** node's beeline_fqdn_datapath_update_seconds histogram (cumulative counts by upper bound, seconds), from its metrics socket. */
+async function learnHistogram(lab: Lab, node: string): Promise<Map<number, number>> {
+  const socketPath = join(dirname(lab.agents[node]!), 'metrics.sock');
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = httpRequest({ socketPath, path: '/metrics', timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET /metrics on ${socketPath}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^beeline_fqdn_datapath_update_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  if (out.size === 0) throw new Error(`${node}: no beeline_fqdn_datapath_update_seconds in its metrics`);
+  return out;
+}
+
+/** Learning times of a window, from two histogram reads: count, share ≤ 5 ms, and p50/p99 interpolated in their buckets (ms). */
+interface LearnWindow { count: number; atMost5ms: number; p50Ms: number; p99Ms: number; buckets: Array<{ leMs: number; count: number }> }
+function learnWindow(before: Map<number, number>, after: Map<number, number>): LearnWindow {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const cum = les.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const count = cum[cum.length - 1] ?? 0;
+  const q = (p: number) => {
+    const want = p * count;
+    for (let i = 0; i < les.length; i++) {
+      if (cum[i]! < want) continue;
+      const lo = i === 0 ? 0 : les[i - 1]!, hi = les[i]!, below = i === 0 ? 0 : cum[i - 1]!;
+      if (!Number.isFinite(hi)) return lo * 1000;
+      return (lo + ((hi - lo) * (want - below)) / Math.max(1, cum[i]! - below)) * 1000;
+    }
+    return NaN;
+  };
+  const i5 = les.indexOf(0.005);
+  return { count, atMost5ms: count ? (cum[i5] ?? 0) / count : NaN, p50Ms: q(0.5), p99Ms: q(0.99), buckets: les.map((le, i) => ({ leMs: le * 1000, count: cum[i]! - (i ? cum[i - 1]! : 0) })) };
+}
+
 interface IpcacheRow {
   prefix: string;
   identity: number;
@@ -433,8 +475,12 @@ interface LearnResult {
   /** node1's dnsProxy.learn before and after the section. */
   learnBefore?: DnsProxyStatus['learn'];
   learnAfter?: DnsProxyStatus['learn'];
-  /** Answers learned during the section (count delta). */
+  /** Answers learned during the section (count delta, the warm-up included). */
   learned: number;
+  /** Names of the warm-up batch (learned first, not counted). */
+  warmup: number;
+  /** The measured batches' learning times (node1's beeline_fqdn_datapath_update_seconds, after the warm-up). */
+  window: LearnWindow;
   /** Whether the status percentiles are exactly this section's samples (none before, at most the ring's 4096). */
   percentilesExact: boolean;
   /** The client's name lookup (A and AAAA through the proxy) and connect times, ms. */
@@ -474,15 +520,24 @@ async function learnSection(lab: Lab): Promise<LearnResult> {
   });
   const st0 = await dnsStatus(lab, 'node1');
   const names = range(0, LEARN_NAMES).map((i) => `n${i}.learn.bench.test`);
+  // A warm-up batch first (the agent's code paths compiled, the first CIDR identities made), not counted.
+  const warm = range(0, LEARN_WARMUP).map((i) => `w${i}.learn.bench.test`);
+  const all = [...warm, ...names];
+  const cuts = [0, ...(warm.length ? [warm.length] : [])];
+  for (let c = warm.length + LEARN_POOL.length; c < all.length; c += LEARN_POOL.length) cuts.push(c);
+  let hist0: Map<number, number> | undefined;
   const lookups: number[] = [];
   const connects: number[] = [];
   let ok = 0, slow = 0, failed = 0;
   const failures: string[] = [];
   let node2Learned = 0;
   let batches = 0;
-  for (let first = 0; first < names.length; first += LEARN_POOL.length) {
-    const batch = names.slice(first, first + LEARN_POOL.length);
-    const ipOf = (name: string) => LEARN_POOL[names.indexOf(name) % LEARN_POOL.length]!;
+  for (let b = 0; b < cuts.length; b++) {
+    const first = cuts[b]!;
+    const batch = all.slice(first, cuts[b + 1] ?? all.length);
+    const counted = first >= warm.length;
+    const ipOf = (name: string) => LEARN_POOL[all.indexOf(name) % LEARN_POOL.length]!;
+    if (counted && !hist0) hist0 = await learnHistogram(lab, 'node1');
     batches++;
     await setWorldNames(lab, batch.map((name) => ({ name, ip: ipOf(name) })), 'sync.learn.bench.test', `192.0.2.${batches}`);
     // Every address new to node1's ipcache (a reused one: after the previous name's TTL and its connection's end).
@@ -495,7 +550,7 @@ async function learnSection(lab: Lab): Promise<LearnResult> {
     // A trailing dot: the name as typed is absolute, so the resolver asks it alone (no search domains).
     writeFileSync(file, batch.map((n) => `${n}.\n`).join(''));
     const r = exec('learn', ['sh', join(TMP, 'learn.sh'), file], { timeoutMs: 30_000 + batch.length * 10_000 });
-    for (const line of r.out.split('\n').filter(Boolean)) {
+    for (const line of counted ? r.out.split('\n').filter(Boolean) : []) {
       const [name, rc, code, lookup, connect] = line.split(' ');
       const lk = Number(lookup) * 1000, cn = (Number(connect) - Number(lookup)) * 1000;
       if (rc === '0' && code === '200') {
@@ -512,8 +567,13 @@ async function learnSection(lab: Lab): Promise<LearnResult> {
     }
     const n2 = new Set((await ipcache(lab, 'node2')).map((x) => x.prefix));
     node2Learned += [...mine].filter((p) => n2.has(p)).length;
-    progress(`learn batch ${batches}: ${batch.length} names; so far ok ${ok}, slow ${slow}, failed ${failed}`);
+    if (!counted) {
+      const bad = r.out.split('\n').filter(Boolean).filter((l) => !/ 0 200 /.test(l));
+      if (bad.length) throw new Error(`learn warm-up: ${bad.length} of ${batch.length} names not reached: ${bad.slice(0, 3).join('; ')}`);
+    }
+    progress(`learn batch ${batches}${counted ? '' : ' (warm-up, not counted)'}: ${batch.length} names; so far ok ${ok}, slow ${slow}, failed ${failed}`);
   }
+  const window = learnWindow(hist0!, await learnHistogram(lab, 'node1'));
   const st1 = await dnsStatus(lab, 'node1');
   lookups.sort((a, b) => a - b);
   connects.sort((a, b) => a - b);
@@ -528,6 +588,8 @@ async function learnSection(lab: Lab): Promise<LearnResult> {
     ...(st0 ? { learnBefore: st0.learn } : {}),
     ...(st1 ? { learnAfter: st1.learn } : {}),
     learned,
+    warmup: warm.length,
+    window,
     percentilesExact: !!st0 && !!st1 && st0.learn.count === 0 && st1.learn.count <= 4096,
     lookupP50Ms: quantile(lookups, 0.5),
     lookupP99Ms: quantile(lookups, 0.99),
@@ -1034,13 +1096,16 @@ async function main(): Promise<void> {
       const L = await learnSection(lab);
       json.learn = L;
       const a = L.learnAfter;
-      verdicts.learn = L.percentilesExact ? met(a!.p99Ms, goals.learnP99Ms, true) : 'not measured exactly';
+      const W = L.window;
+      // The goal is a p99: met when at least 99 % of the measured answers were learned within 5 ms (the histogram's 5 ms bucket).
+      verdicts.learn = W.count > 0 ? (W.atMost5ms >= 0.99 ? 'met' : 'MISSED') : 'not measured';
       out.push('## Answer → allowed (toFQDNs learning), node1', '');
-      out.push(`${L.names} distinct world names (toFQDNs \`*.learn.bench.test\`), each with an address not in node1's ipcache before its name was resolved, in ${L.batches} batch(es) of at most ${LEARN_POOL.length}; for each, curl in the pod resolves (libc resolver → node1's DNS proxy → kube-dns → the world DNS) and connects at once. Learning time: node1's \`dnsProxy.learn\` (answer arriving at the proxy → addresses in the policy maps and the ipcache; the answer is released only then).`, '');
-      out.push('| answers learned | learn p50 ms | learn p99 ms | learn max ms | connections ok | first SYN dropped | failed | client lookup p50 ms | lookup p99 ms | connect p50 ms | connect p99 ms | on node2 |');
-      out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-      out.push(`| ${L.learned} | ${fmt(a?.p50Ms, 3)} | ${fmt(a?.p99Ms, 3)} | ${fmt(a?.maxMs, 3)} | ${L.ok} | ${L.slow} | ${L.failed} | ${fmt(L.lookupP50Ms, 2)} | ${fmt(L.lookupP99Ms, 2)} | ${fmt(L.connectP50Ms, 2)} | ${fmt(L.connectP99Ms, 2)} | ${L.node2Learned} |`, '');
-      out.push(`- Learning p99 ${fmt(a?.p99Ms, 3)} ms on the local node; goal ≤ ${goals.learnP99Ms} ms: ${verdicts.learn}${L.percentilesExact ? '' : ` (node1 had learned ${L.learnBefore?.count ?? '?'} answers before the section: the status percentiles mix them in)`}. Connections: ${L.ok} at once, ${L.slow} with the first SYN dropped, ${L.failed} failed${L.failures.length ? ` (${L.failures.slice(0, 3).join('; ')})` : ''}.`);
+      out.push(`${L.names} distinct world names (toFQDNs \`*.learn.bench.test\`), after a warm-up batch of ${L.warmup} names that is not counted, each with an address not in node1's ipcache before its name was resolved, in ${L.batches - (L.warmup ? 1 : 0)} measured batch(es) of at most ${LEARN_POOL.length}; for each, curl in the pod resolves (libc resolver → node1's DNS proxy → kube-dns → the world DNS) and connects at once. Learning time: node1's \`beeline_fqdn_datapath_update_seconds\` histogram over the measured batches (answer arriving at the proxy → addresses in the policy maps and the ipcache; the answer is released only then); p50/p99 interpolated within its buckets (0.5, 1, 2, 3, 4, 5, 7.5, 10 ms …). For comparison, \`dnsProxy.learn\` of the status (every answer since the agent started, warm-up included).`, '');
+      out.push('| answers measured | ≤ 5 ms | learn p50 ms | learn p99 ms | status p50 / p99 / max ms (all, warm-up incl.) | connections ok | first SYN dropped | failed | client lookup p50 ms | lookup p99 ms | connect p50 ms | connect p99 ms | on node2 |');
+      out.push('|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+      out.push(`| ${W.count} | ${fmt(100 * W.atMost5ms, 1)} % | ${fmt(W.p50Ms, 2)} | ${fmt(W.p99Ms, 2)} | ${fmt(a?.p50Ms, 2)} / ${fmt(a?.p99Ms, 2)} / ${fmt(a?.maxMs, 2)} | ${L.ok} | ${L.slow} | ${L.failed} | ${fmt(L.lookupP50Ms, 2)} | ${fmt(L.lookupP99Ms, 2)} | ${fmt(L.connectP50Ms, 2)} | ${fmt(L.connectP99Ms, 2)} | ${L.node2Learned} |`, '');
+      out.push(`- Buckets (ms: answers): ${W.buckets.filter((b) => b.count > 0).map((b) => `≤${Number.isFinite(b.leMs) ? fmt(b.leMs, 1) : '∞'}: ${b.count}`).join(', ')}.`);
+      out.push(`- Learning p99 ${fmt(W.p99Ms, 2)} ms on the local node (${fmt(100 * W.atMost5ms, 1)} % within 5 ms); goal ≤ ${goals.learnP99Ms} ms: ${verdicts.learn}. Connections: ${L.ok} at once, ${L.slow} with the first SYN dropped, ${L.failed} failed${L.failures.length ? ` (${L.failures.slice(0, 3).join('; ')})` : ''}.`);
       out.push(`- Learned addresses are node-local, as Cilium's FQDN identities are: each node learns from its own pods' answers, so "every node" is the local node here; node2's ipcache held ${L.node2Learned} of them.`, '');
     }
 

@@ -324,6 +324,7 @@ export class Agent {
         stateFile: join(c.stateDir, 'fqdn-cache.json'),
         ...(flows ? { ingest: flows.ingest, enricher: flows.enricher } : {}),
         nodeName: c.node,
+        observeLearn: (ms) => this.observer?.metrics?.observeFqdnDatapathUpdate(ms / 1000),
       });
       await dns.start();
       this.dns = dns;
@@ -350,7 +351,7 @@ export class Agent {
   private fqdnNamesChanged(names: ReadonlyMap<string, readonly string[]>): void {
     const policy = this.policy;
     if (!policy || !policy.setFqdnNames(names)) return;
-    policy.flush();
+    policy.flush({ measureCpu: false });
     if (this.ipcacheSyncTimer) {
       clearTimeout(this.ipcacheSyncTimer);
       this.ipcacheSyncTimer = undefined;
@@ -600,14 +601,17 @@ export class Agent {
   /** Hands the node proxy the current redirects and the ipcache's identities (it renders and reloads if they changed). */
   private updateProxy(): void {
     if (!this.proxy) return;
+    // The node proxy serves the HTTP redirects only (DNS and Kafka are the agent's own proxies).
+    const http = this.redirects.some((e) => e.l7.some((r) => r.parser === 'http'));
     // Rule sets without the ipcache would see every peer as world (after an agent restart: denials
     // the running proxy does not make now); the first ipcache sync hands them on.
-    if (this.redirects.length && !this.ipcacheComputed) return;
+    if (http && !this.ipcacheComputed) return;
     // Nothing before the policy engine's first answer: an empty configuration would be a reload
     // (closing idle proxied connections) of a proxy that already runs the right one.
     if (this.redirectsGen === 0) return;
-    // Only what the proxy's rules can ask about: with no redirect, no identity is looked up.
-    const identities = this.redirects.length ? this.ipcacheDesired.map((e) => ({ prefix: `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`, identity: e.value.sec_identity })) : [];
+    // Only what the proxy's rules can ask about: with no HTTP redirect, no identity is looked up (and
+    // a learned DNS address does not swap the proxy's identity map).
+    const identities = http ? this.ipcacheDesired.map((e) => ({ prefix: `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`, identity: e.value.sec_identity })) : [];
     this.proxy.update(this.redirects, identities, this.redirectsGen);
   }
 

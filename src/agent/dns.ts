@@ -60,6 +60,8 @@ export interface AgentDnsDeps {
    * pods already connect to. Absent: not kept.
    */
   stateFile?: string;
+  /** Each learning time (ms: answer in → policy maps and ipcache written), for the metrics. */
+  observeLearn?: (ms: number) => void;
 }
 
 /** One cache entry as the state file keeps it. */
@@ -166,6 +168,7 @@ export class AgentDns {
     this.#learnNext = (this.#learnNext + 1) % LEARN_SAMPLES;
     this.#learnCount++;
     if (ms > this.#learnMax) this.#learnMax = ms;
+    this.deps.observeLearn?.(ms);
   }
 
   /** Counters for `beeline status` (the learning time: answer in → policy maps and ipcache written). */

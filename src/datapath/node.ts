@@ -107,6 +107,8 @@ export const monotonicSeconds = () => Number(process.hrtime.bigint() / 1_000_000
 export const DEFAULT_LB_MAP_SIZE = 65536;
 /** The load-balancing maps sized by lbMapSize (not bl_lb4_reverse_nat: its key is a 16-bit id). */
 const LB_SIZED_MAPS = ['bl_lb4_services', 'bl_lb4_backends', 'bl_lb4_affinity', 'bl_lb4_reverse_sk', 'bl_lb4_nodeport_nat'];
+/** The ipcache sync reads bl_ipcache again at least this often (between reads it diffs against what it wrote). */
+const IPCACHE_REREAD_MS = 10_000;
 
 export class KernelDatapath implements NodeDatapath {
   private objects: { host?: Datapath; lxc?: Datapath; overlay?: Datapath; sock?: Datapath } = {};
@@ -119,6 +121,9 @@ export class KernelDatapath implements NodeDatapath {
   private lostMap: PerCpuMap<number, bigint> | undefined;
   private lxcMap: TypedMap<BlEndpointKey, BlEndpointInfo> | undefined;
   private ipcacheMap: TypedMap<BlIpcacheKey, BlRemoteEndpointInfo> | undefined;
+  /** What the last ipcache sync wrote (undefined: read the map), and when the map was last read (performance.now()). */
+  private ipcacheWritten: readonly IpcacheMapEntry[] | undefined;
+  private ipcacheReadAt = 0;
   private ctMap: TypedMap<BlCt4Key, BlCtEntry> | undefined;
   private events: RingBufferReader | undefined;
   private readonly attachments = new Map<string, TcAttachment>();
@@ -295,6 +300,7 @@ export class KernelDatapath implements NodeDatapath {
 
   async upsertRemoteNode(node: RemoteNode): Promise<void> {
     const cidr = parseCidr(node.podCIDR, `node ${node.name} podCIDR`);
+    this.ipcacheWritten = undefined; // the next sync reads the map
     this.ipcacheMap!.set(
       { prefixlen: cidr.prefix, ip4: cidr.base },
       // As toMapEntries has it (world behind the node's tunnel endpoint), so the ipcache sync finds it unchanged.
@@ -307,18 +313,34 @@ export class KernelDatapath implements NodeDatapath {
 
   async removeRemoteNode(node: RemoteNode): Promise<void> {
     const cidr = parseCidr(node.podCIDR, `node ${node.name} podCIDR`);
+    this.ipcacheWritten = undefined;
     this.ipcacheMap?.delete({ prefixlen: cidr.prefix, ip4: cidr.base });
     unrouteNodeCIDR(node.podCIDR);
   }
 
+  /**
+   * bl_ipcache := desired, writing only what differs. The base of the diff
+   * is what the last sync wrote, so a learned address (the DNS proxy syncs
+   * before it releases the answer) costs its own entries, not a read of the
+   * whole map; the map itself is read again at least every
+   * IPCACHE_REREAD_MS, after any other write to it and after a failed
+   * write, so anything else that changed it is repaired.
+   */
   syncIpcache(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] } {
     const map = this.ipcacheMap;
     if (!map) return { upserts: [], deletes: [] };
-    const current = map.snapshot().map(([key, value]) => ({ key, value }));
+    const now = performance.now();
+    let current = this.ipcacheWritten;
+    if (!current || now - this.ipcacheReadAt > IPCACHE_REREAD_MS) {
+      current = map.snapshot().map(([key, value]) => ({ key, value }));
+      this.ipcacheReadAt = now;
+    }
     const diff = diffMapEntries(current, desired);
+    this.ipcacheWritten = undefined;
     // Writes first: a prefix that moves to a longer or shorter one is never without an answer.
     for (const e of diff.upserts) map.set(e.key, e.value);
     for (const k of diff.deletes) map.delete(k);
+    this.ipcacheWritten = desired;
     return diff;
   }
 

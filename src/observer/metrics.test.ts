@@ -422,6 +422,9 @@ test('agent health: read at scrape from the agent, or pushed with setters', asyn
   });
   m.observePolicyRegeneration(0.004);
   m.observePolicyRegeneration(0.02);
+  m.observeFqdnDatapathUpdate(0.0014);
+  m.observeFqdnDatapathUpdate(0.0049);
+  m.observeFqdnDatapathUpdate(0.006);
   m.observeLost('observer_events_queue', 2);
   m.observeLost('observer_events_queue', 3);
   m.observeLost('hubble_ring_buffer', 0);
@@ -439,6 +442,12 @@ test('agent health: read at scrape from the agent, or pushed with setters', asyn
   assert.equal(series(s, 'beeline_endpoints').get(''), 4);
   assert.equal(series(s, 'beeline_policy_regeneration_seconds_count').get(''), 2);
   assert.equal(series(s, 'beeline_policy_regeneration_seconds_bucket').get('le=0.005'), 1);
+  // The DNS proxy's answer → datapath times, in buckets fine enough to judge a 5 ms goal.
+  assert.equal(series(s, 'beeline_fqdn_datapath_update_seconds_count').get(''), 3);
+  assert.equal(series(s, 'beeline_fqdn_datapath_update_seconds_bucket').get('le=0.001'), 0);
+  assert.equal(series(s, 'beeline_fqdn_datapath_update_seconds_bucket').get('le=0.002'), 1);
+  assert.equal(series(s, 'beeline_fqdn_datapath_update_seconds_bucket').get('le=0.005'), 2);
+  assert.equal(series(s, 'beeline_fqdn_datapath_update_seconds_bucket').get('le=0.0075'), 3);
   assert.deepEqual(series(s, 'hubble_lost_events_total'), new Map([['source=observer_events_queue', 5]]));
   assert.equal(mapReads, 1, 'the agent is asked for its maps once per scrape');
 

@@ -1098,6 +1098,7 @@ export class FlowMetrics {
   private endpointsState = 0;
   private readonly health: AgentHealthSource;
   private readonly regeneration: Histogram<string>;
+  private readonly fqdnLearn: Histogram<string>;
 
   /** @throws MetricsConfigError for a bad option (when given strings). */
   constructor(config: readonly string[] | string | readonly MetricSpec[] = DEFAULT_METRICS, options: FlowMetricsOptions = {}) {
@@ -1167,6 +1168,13 @@ export class FlowMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
+    // Fine buckets around the few milliseconds an answer may be held (issue 13's goal: 5 ms).
+    this.fqdnLearn = new Histogram({
+      name: 'beeline_fqdn_datapath_update_seconds',
+      help: 'Time from an allowed DNS answer reaching the DNS proxy to its addresses being in the policy maps and the ipcache (the answer is held until then)',
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [registry],
+    });
     new Gauge({
       name: 'beeline_kvstore_up',
       help: '1 when the agent reaches the cluster store (etcd or Kubernetes API), 0 when not',
@@ -1223,6 +1231,11 @@ export class FlowMetrics {
   /** The BPF maps' fill levels now (used when no `health.maps` function was given). */
   setMaps(rows: readonly MapFill[]): void {
     this.mapsState = rows.map((r) => ({ name: r.name, entries: r.entries, maxEntries: r.maxEntries }));
+  }
+
+  /** The DNS proxy made one answer's addresses known to the datapath in `seconds`. */
+  observeFqdnDatapathUpdate(seconds: number): void {
+    this.fqdnLearn.observe(seconds);
   }
 
   /** One policy regeneration took `seconds`. */

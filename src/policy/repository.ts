@@ -400,6 +400,8 @@ type Change =
   | { t: 'inputs' }
   /** Learned DNS names whose addresses changed: rules with a toFQDNs peer selecting one of them. */
   | { t: 'fqdn'; names: readonly string[] }
+  /** CIDR identities added, removed or moved to another prefix: rules whose peers can select CIDR identities. */
+  | { t: 'cidr'; ids: readonly number[] }
   | { t: 'all' };
 
 /** What a rule's contribution reads besides its policy and the endpoint. */
@@ -414,6 +416,8 @@ interface RuleDeps {
   namedPorts: boolean;
   /** Its toFQDNs peers' matchers. */
   fqdn: FqdnSelectorMatcher[];
+  /** A peer that can select CIDR identities: cidr, cidrGroup, toFQDNs, a selector-less Service, the world entities. */
+  cidr: boolean;
 }
 
 /** Changes kept for endpoints not updated yet; one that falls further behind is recomputed whole. */
@@ -574,7 +578,7 @@ export class PolicyRepository {
     let services = false;
     for (const p of this.policies.values()) {
       for (const x of p.prefixes) out.add(x);
-      if (p.usesFqdn) for (const m of fqdnMatchers(p)) for (const [name, addrs] of this.fqdnNames) if (m.selects(name)) for (const a of addrs) { const x = tryParseMaskedCidr(a); if (x && x.prefix === 32) out.add(x.text); }
+      if (p.usesFqdn) for (const m of fqdnMatchers(p)) for (const [name, addrs] of this.fqdnNames) if (m.selects(name)) for (const a of addrs) out.add(`${a}/32`); // addresses as setFqdnNames normalised them
       services ||= p.usesServices;
       if (!p.usesCidrGroups) continue;
       for (const r of p.rules) for (const dir of ['ingress', 'egress'] as const) for (const s of r[dir]?.allow.concat(r[dir]!.deny) ?? []) for (const peer of s.peers) {
@@ -619,10 +623,22 @@ export class PolicyRepository {
       if (cidr) this.cidrIds.push({ cidr, id });
     }
     this.cidrIds.sort((a, b) => a.cidr.base - b.cidr.base || a.cidr.prefix - b.cidr.prefix);
+    const before = this.cidrByText;
     this.cidrByText = new Map(this.cidrIds.map((c) => [c.cidr.text, c.id]));
+    // Only the identities that came, went or changed prefix: a learned address (toFQDNs) adds one
+    // /32 and recomputes only those identities' entries of the rules that can select it.
+    const changed = new Set<number>();
+    for (const [text, id] of this.cidrByText) {
+      const was = before.get(text);
+      if (was === id) continue;
+      changed.add(id);
+      if (was !== undefined) changed.add(was);
+    }
+    for (const [text, id] of before) if (!this.cidrByText.has(text)) changed.add(id);
+    if (changed.size === 0) return;
     this.cidrCache.clear();
     this.fqdnCache = new WeakMap();
-    this.record({ t: 'all' });
+    this.record({ t: 'cidr', ids: [...changed] });
   }
 
   /** Replaces the CiliumCIDRGroups; true when what policies may see of them changed. */
@@ -826,8 +842,11 @@ export class PolicyRepository {
    *    a `cluster` entity (pod identities) or a toServices peer;
    *  - learned DNS names changed (setFqdnNames): only the selecting rules
    *    with a toFQDNs peer that selects one of the changed names;
+   *  - CIDR identities added, removed or moved (setCidrIdentities; a
+   *    learned address brings its /32): only those identities' entries of
+   *    the rules with a peer that can select CIDR identities;
    *  - the endpoint's labels, identity, namespace or named ports, the
-   *    options, CIDR identities, CIDR groups or identities replaced whole:
+   *    options, CIDR groups or identities replaced whole:
    *    every rule again (the diff still writes only what differs).
    * Each rule's contribution is kept as (direction, identity, port key,
    * verdict, origin) tuples counted per key; only the (direction, identity)
@@ -844,6 +863,7 @@ export class PolicyRepository {
     let pods = false;
     let inputs = false;
     const fqdnChanged = new Set<string>();
+    const cidrChanged = new Set<number>();
     const sels = new Set<string>();
     const changedIds = new Set<number>();
     if (!full) {
@@ -853,6 +873,7 @@ export class PolicyRepository {
         if (c.t === 'policy') policiesChanged = true;
         else if (c.t === 'inputs') inputs = true;
         else if (c.t === 'fqdn') for (const n of c.names) fqdnChanged.add(n);
+        else if (c.t === 'cidr') for (const id of c.ids) cidrChanged.add(id);
         else {
           identities = true;
           pods ||= c.pod;
@@ -896,16 +917,19 @@ export class PolicyRepository {
     for (const r of st.selecting) {
       const old = st.rules.get(r);
       if (old) {
-        if (!identities && !inputs && fqdnChanged.size === 0) continue;
+        if (!identities && !inputs && fqdnChanged.size === 0 && cidrChanged.size === 0) continue;
         const deps = this.depsOf(r);
         const whole = (deps.inputs && (inputs || identities)) || (deps.pods && pods)
           || (fqdnChanged.size > 0 && deps.fqdn.some((m) => { for (const n of fqdnChanged) if (m.selects(n)) return true; return false; }));
-        if (!whole && !(identities && intersects(deps.sels, sels))) continue;
+        const selHit = identities && intersects(deps.sels, sels);
+        const cidrHit = deps.cidr && cidrChanged.size > 0;
+        if (!whole && !selHit && !cidrHit) continue;
         if (!whole && !deps.namedPorts) {
-          // Only peer selectors saw the change: only the changed identities' entries of this rule can differ
-          // (Cilium's selector-cache delta). A rule with named ports is recomputed whole: whether it warns of
-          // an undefined named port depends on its peers selecting anyone.
-          st.rules.set(r, this.replaceIdentities(st, r, old, ep, changedIds));
+          // Only peer selectors or CIDR identities saw the change: only the changed identities' entries of
+          // this rule can differ (Cilium's selector-cache delta). A rule with named ports is recomputed
+          // whole: whether it warns of an undefined named port depends on its peers selecting anyone.
+          const ids = selHit && cidrHit ? new Set([...changedIds, ...cidrChanged]) : selHit ? changedIds : cidrChanged;
+          st.rules.set(r, this.replaceIdentities(st, r, old, ep, ids));
           continue;
         }
         st.apply(old, -1);
@@ -973,7 +997,7 @@ export class PolicyRepository {
   private depsOf(r: CompiledRule): RuleDeps {
     let d = this.ruleDeps.get(r);
     if (!d) {
-      d = { sels: new Set(), pods: false, inputs: false, namedPorts: false, fqdn: [] };
+      d = { sels: new Set(), pods: false, inputs: false, namedPorts: false, fqdn: [], cidr: false };
       for (const dir of ['ingress', 'egress'] as const) {
         const rules = r[dir];
         if (!rules) continue;
@@ -983,6 +1007,8 @@ export class PolicyRepository {
             else if (peer.t === 'entity' && peer.entity === 'cluster') d.pods = true;
             else if (peer.t === 'service') d.inputs = true;
             else if (peer.t === 'fqdn') d.fqdn.push(peer.matcher);
+            if (peer.t === 'cidr' || peer.t === 'cidrGroup' || peer.t === 'fqdn' || peer.t === 'service'
+              || (peer.t === 'entity' && (peer.entity === 'world' || peer.entity === 'world-ipv4'))) d.cidr = true;
           }
           if (s.ports.some((p) => p.t === 'named')) {
             d.namedPorts = true;

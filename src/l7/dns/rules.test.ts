@@ -104,6 +104,11 @@ test('docs "DNS Policy and IP Discovery": toFQDNs selects cilium.io, sub.cilium.
   for (const n of ['region1-service.api.cilium.io.', 'anothersub.cilium.io.', 'special.x.service.api.cilium.io.']) assert.equal(f.selects(n), false, n);
   assert.deepEqual(f.selecting('Sub.Cilium.IO'), [1]);
   assert.deepEqual(f.selecting('special-a-service.api.cilium.io'), [3]);
+  // selects() remembers its answers per name: asked again (and in another spelling), the same answers.
+  for (let round = 0; round < 2; round++) {
+    for (const n of ['cilium.io.', 'CILIUM.IO', 'special-b-service.api.cilium.io']) assert.equal(f.selects(n), true, `${n} (round ${round})`);
+    for (const n of ['anothersub.cilium.io.', 'Anothersub.Cilium.io', 'region1-service.api.cilium.io']) assert.equal(f.selects(n), false, `${n} (round ${round})`);
+  }
 });
 
 test('docs "DNS Proxy" visibility: matchPattern "*" allows every query; toFQDNs takes cilium.io, sub.cilium.io and its subdomains', () => {

@@ -124,8 +124,23 @@ export function compileFqdnSelectors(specs: readonly FqdnSelectorSpec[], origin:
     selectors.forEach((s, i) => { if (s.matcher.test(n)) out.push(i); });
     return out;
   };
-  return { selectors, selecting, selects: (name) => selecting(name).length > 0 };
+  // selects() is asked for every learned name on every change of the names (the engine's toFQDNs
+  // selection, its required prefixes): remembered per name, as the answer never changes.
+  const memo = new Map<string, boolean>();
+  const selects = (name: string): boolean => {
+    let v = memo.get(name);
+    if (v === undefined) {
+      if (memo.size >= SELECTS_MEMO_MAX) memo.clear();
+      v = selecting(name).length > 0;
+      memo.set(name, v);
+    }
+    return v;
+  };
+  return { selectors, selecting, selects };
 }
+
+/** Names whose selects() answer one toFQDNs matcher remembers at most (then it starts over). */
+const SELECTS_MEMO_MAX = 65_536;
 
 /** The matchers of one entry: its matchName, its matchPattern, or (DNS rules only) both. */
 function compileEntry(spec: DnsRuleSpec | FqdnSelectorSpec, where: string, context: DnsMatchContext, bothAllowed: boolean): DnsNameMatcher[] {

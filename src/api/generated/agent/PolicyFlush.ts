@@ -11,6 +11,9 @@ export interface PolicyFlush {
    */
   'at'?: (string);
   'ms'?: (number | string);
+  /**
+   * CPU time of the flush; -1 when not measured (a flush on the DNS proxy's answer path).
+   */
   'cpuMs'?: (number | string);
   'endpoints'?: (number);
   'upserts'?: (number);
@@ -26,6 +29,9 @@ export interface PolicyFlush__Output {
    */
   'at': (string);
   'ms': (number);
+  /**
+   * CPU time of the flush; -1 when not measured (a flush on the DNS proxy's answer path).
+   */
   'cpuMs': (number);
   'endpoints': (number);
   'upserts': (number);
