@@ -102,7 +102,7 @@ function cnp(nsName: string, name: string, spec: unknown, rv = '1'): StoreObject
  * handed: 'auto' right after (a healthy proxy), 'manual' when the test calls
  * mgr.proxyApplied (a proxy that acks late, or never).
  */
-async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number }; ack?: 'auto' | 'manual' } = {}) {
+async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number; dns?: number }; ack?: 'auto' | 'manual' } = {}) {
   const informers = new Map<string, FakeInformer>();
   const store = { informer: (kind: string) => informers.get(kind) ?? informers.set(kind, new FakeInformer()).get(kind)! } as unknown as Store;
   const eps = [endpoint(1, 1001, 'x/a'), endpoint(2, 1002, 'x/b')];
@@ -373,6 +373,30 @@ test('policy manager: with a node proxy that acknowledges late, a redirect entry
   assert.deepEqual(dp.log, ['apply 1 +1 -1', `proxy ${gen3 + 1}`], 'the entry stops redirecting before the proxy drops the rules');
   assert.deepEqual(redirectsOf(dp, 1), []);
   assert.equal(mgr.isSynced(), true, 'a removal does not wait for the proxy');
+});
+
+test('policy manager: DNS redirects, and the entries of an address the DNS proxy learns, are written in the flush itself: they never wait for the node proxy (the DNS proxy is the agent\'s own)', async () => {
+  const { mgr, dp, cnps, settle, generations } = await setup({ proxyPorts: { ingress: 15001, dns: 15053 }, ack: 'manual' });
+  mgr.proxyApplied(generations.at(-1)!);
+  // Cilium's DNS docs' form: DNS to b with a DNS rule, and toFQDNs on all ports (so the learned address's port 53 redirects too).
+  cnps.put(cnp('x', 'p', { ...SEL_A, egress: [
+    { toEndpoints: [{ matchLabels: { pod: 'b' } }], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*' }] } }] },
+    { toFQDNs: [{ matchName: 'api.example.test' }] },
+  ] }));
+  await settle();
+  const dnsRedirects = () => (dp.map.get(1) ?? []).filter((e) => e.direction === 'egress' && e.proxyPort === 15053).map((e) => `${e.identity}:${e.protocol}/${e.port}`).sort();
+  assert.deepEqual(dnsRedirects(), ['1002:17/53', '1002:6/53'], 'written though the node proxy acknowledged nothing');
+  assert.equal(mgr.isSynced(), true);
+  // An answer arrives: the name's address is learned and the DNS proxy flushes before it releases the answer.
+  assert.equal(mgr.setFqdnNames(new Map([['api.example.test.', ['192.0.2.10']]])), true);
+  mgr.flush({ measureCpu: false });
+  const id = mgr.cidrIdentities().get('192.0.2.10/32');
+  assert.ok(id, 'the address has its CIDR identity');
+  const toAddress = (dp.map.get(1) ?? []).filter((e) => e.direction === 'egress' && e.identity === id);
+  assert.ok(toAddress.some((e) => e.protocol === 0 && e.verdict === 'allow' && !e.proxyPort), `the address allowed on every port at once: ${JSON.stringify(toAddress)}`);
+  assert.deepEqual(dnsRedirects(), [`${id}:17/53`, `${id}:6/53`, '1002:17/53', '1002:6/53'].sort(), 'its port 53 through the DNS proxy too');
+  assert.equal(mgr.isSynced(), true, 'nothing waits for the node proxy');
+  assert.equal(mgr.lastFlush?.cpuMs, -1, 'no getrusage(2) on the answer\'s path');
 });
 
 test('policy manager: an endpoint with nothing in the map gets its policy at once, its unacknowledged redirects as denies; a proxy that never acks changes nothing that was allowed', async () => {

@@ -465,6 +465,11 @@ export class PolicyManager {
    */
   flush(opts: { measureCpu?: boolean } = {}): void {
     if (!this.synced) return;
+    // This flush does what a scheduled one would.
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     try {
       this.flushOnce(opts.measureCpu ?? true);
     } finally {
@@ -596,14 +601,20 @@ export class PolicyManager {
   }
 
   /**
-   * Whether the node proxy runs rule sets for all of an endpoint's L7
+   * Whether the node proxy runs rule sets for all of an endpoint's HTTP
    * redirects: in the configuration it last acknowledged and in every one
    * handed to it since (a newer one without them may still be loaded after).
-   * Always without a proxy to wait for.
+   * Always without a proxy to wait for. DNS and Kafka redirects never wait:
+   * their proxies run in the agent and have them when this flush hands them
+   * on (publishRedirects, before the agent reads another datagram or
+   * connection); waiting for the node proxy's reload would hold back the
+   * entries of a learned address (a toFQDNs peer allowed on all ports gets
+   * port 53 redirects of its own) past the release of its answer.
    */
   private redirectsReady(ipv4: string, l7: readonly L7Redirect[]): boolean {
     if (!this.deps.redirectsChanged || l7.length === 0 || !ipv4) return true;
     return l7.every((r) => {
+      if (r.parser !== 'http') return true;
       const k = redirectKey(ipv4, r);
       return this.acked.has(k) && this.unacked.every((u) => u.keys.has(k));
     });
@@ -631,7 +642,7 @@ export class PolicyManager {
     if (text === this.redirectsText) return;
     this.redirectsText = text;
     const gen = ++this.redirectsGen;
-    this.unacked.push({ gen, keys: new Set(eps.flatMap((e) => e.l7.map((r) => redirectKey(e.ipv4, r)))) });
+    this.unacked.push({ gen, keys: new Set(eps.flatMap((e) => e.l7.filter((r) => r.parser === 'http').map((r) => redirectKey(e.ipv4, r)))) });
     this.deps.redirectsChanged(eps, gen);
   }
 

@@ -90,9 +90,12 @@ function dig(name: string, extra: string[] = []): { status: string; ips: string[
 }
 
 /** curl in the pod; the body (the world server's name) or the exit code. */
-function curl(target: string, timeoutS = 3): { code: number; body: string } {
-  const r = exec(['curl', '-s', '--max-time', String(timeoutS), `http://${target}/`], (timeoutS + 10) * 1000);
-  return { code: r.code, body: r.stdout.trim() };
+/** curl in the pod; connectMs: from the resolved name to the TCP handshake done (a dropped first SYN costs the 1 s retransmit). */
+function curl(target: string, timeoutS = 3): { code: number; body: string; connectMs: number } {
+  const r = exec(['curl', '-s', '--max-time', String(timeoutS), '-w', '\n%{time_namelookup} %{time_connect}', `http://${target}/`], (timeoutS + 10) * 1000);
+  const lines = r.stdout.trim().split('\n');
+  const [lookup, connect] = (lines.pop() ?? '').split(' ').map(Number);
+  return { code: r.code, body: lines.join('\n').trim(), connectMs: ((connect ?? NaN) - (lookup ?? NaN)) * 1000 };
 }
 
 describe('DNS rules and toFQDNs through the node\'s DNS proxy', { timeout: 600_000 }, () => {
@@ -127,6 +130,8 @@ describe('DNS rules and toFQDNs through the node\'s DNS proxy', { timeout: 600_0
     const first = curl('api.example.test');
     assert.equal(first.code, 0, 'the first connection after the answer goes through');
     assert.match(first.body, /api-one/);
+    // On its first SYN: the policy maps had the learned address when the answer was released.
+    assert.ok(first.connectMs < 900, `the first connection took ${first.connectMs} ms to connect: its first SYN was dropped`);
     const d = dig('api.example.test');
     assert.deepEqual([d.status, d.ips], ['NOERROR', [api1]]);
     assert.equal(dig('api.example.test', ['+tcp']).status, 'NOERROR', 'DNS over TCP through the proxy too');
@@ -159,6 +164,7 @@ describe('DNS rules and toFQDNs through the node\'s DNS proxy', { timeout: 600_0
     const c = curl('api.example.test');
     assert.equal(c.code, 0, 'the new address is reachable by name');
     assert.match(c.body, /api-two/);
+    assert.ok(c.connectMs < 900, `the new address took ${c.connectMs} ms to connect: its first SYN was dropped`);
     // The old address: its TTL is over and curl's connection closed (its conntrack entry expires
     // BL_CT_CLOSE_TIMEOUT = 10 s after the FIN): the garbage collector drops it from the cache,
     // the policy and the ipcache. (Not probed meanwhile: a connection that gets through keeps it.)
