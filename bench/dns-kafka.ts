@@ -38,14 +38,17 @@
  *    libc resolver, then the connection; an HTTP server in the world answers
  *    on every address). A failed connection, or one whose first SYN was
  *    dropped (a connect of ≥ 0.9 s: the SYN retransmitted), counts as a
- *    failure. Reported: node1's DNS proxy learning time (dnsProxy.learn of
- *    `GET /v1/status`: an answer arriving at the proxy → its addresses in the
- *    policy maps and the ipcache; the answer is released only then),
- *    p50/p99/max over this section's answers, and the client's name lookup
- *    time. Learned addresses are node-local, as Cilium's FQDN identities
+ *    failure. A warm-up batch of LEARN_WARMUP other names comes first and is
+ *    not counted. Reported: node1's learning time (an answer arriving at the
+ *    proxy → its addresses in the policy maps and the ipcache; the answer is
+ *    released only then) from its beeline_fqdn_datapath_update_seconds
+ *    histogram read before and after the measured batches (share within
+ *    5 ms; p50/p99 interpolated in the buckets), the status' exact
+ *    percentiles since the agent started beside it, and the client's name
+ *    lookup time. Learned addresses are node-local, as Cilium's FQDN identities
  *    are: other nodes learn from their own pods' answers, so "every node" is
  *    the local node (node2's ipcache is checked to hold none of them). Goal:
- *    ≤ 5 ms on the local node.
+ *    p99 ≤ 5 ms on the local node (met: ≥ 99 % of the answers in the 5 ms bucket).
  * 3. rotate: ROTATE_NAMES world names (`*.rot.bench.test`, selected by
  *    toFQDNs), each answering ROTATE_IPS addresses from 198.18.0.0/15 (no
  *    servers needed) that change every round; a pod resolves all names each
@@ -75,7 +78,7 @@
  * resolved).
  *
  *   node dist/bench/dns-kafka.js [--sections learn,rotate,qps,kafka] [--rounds 3] [--seconds 8]
- *        [--clients 4] [--outstanding 100] [--learn-names 300] [--rotate-names 1000] [--rotate-ips 10]
+ *        [--clients 4] [--outstanding 100] [--learn-names 300] [--learn-warmup 40] [--rotate-names 1000] [--rotate-ips 10]
  *        [--rotate-rounds 5] [--kafka-messages 2000000] [--kafka-size 100] [--pin yes|no] [--keep-lab]
  *        [--out bench/results/dns-kafka.json]
  * Root (a lab). Wrap in `flock /tmp/beeline-heavy.lock` (make bench-dns-kafka does).
