@@ -337,8 +337,8 @@ spec:
 EOF2
 cat "$FQDN_POLICY"; $B apply -f "$FQDN_POLICY" >/dev/null; rm -f "$FQDN_POLICY"
 sleep 1
-echo "(the first connection right after the answer goes through: the proxy releases the answer only once the datapath knows the address)"
-run $B exec -n fqdn mediabot -- curl -s --max-time 3 http://api.example.test/hostname; echo
+echo "(the first connection right after the answer goes through on its first SYN: the proxy releases the answer only once the datapath knows the address; a dropped SYN would cost a 1 s retransmit)"
+run $B exec -n fqdn mediabot -- curl -s --max-time 3 -w '\n(lookup %{time_namelookup} s, connected %{time_connect} s)' http://api.example.test/hostname; echo
 echo "\$ beeline exec -n fqdn mediabot -- dig evil.test   (not *.example.test: the proxy answers REFUSED)"
 $B exec -n fqdn mediabot -- dig +tries=1 +time=3 evil.test | grep -E "status|ANSWER:" || true
 echo "\$ beeline exec -n fqdn mediabot -- curl http://172.18.0.100/   (another address of the outside world: dropped)"
