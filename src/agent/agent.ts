@@ -28,6 +28,7 @@ import { IpcacheStore, lpmLookup, toMapEntries, type IpcacheMapEntry, type Ipcac
 import { EtcdStore } from '../store/etcd.js';
 import { ServiceManager } from './services.js';
 import { PolicyManager, TraceError, type TraceQuery } from './policy.js';
+import { toNodeProxy } from '../policy/index.js';
 import type { PodIdentitySource } from '../identity/labels.js';
 import { formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, ReservedIdentity, type Identity } from '../identity/reserved.js';
@@ -602,7 +603,7 @@ export class Agent {
   private updateProxy(): void {
     if (!this.proxy) return;
     // The node proxy serves the HTTP redirects only (DNS and Kafka are the agent's own proxies).
-    const http = this.redirects.some((e) => e.l7.some((r) => r.parser === 'http'));
+    const http = this.redirects.some((e) => e.l7.some(toNodeProxy));
     // Rule sets without the ipcache would see every peer as world (after an agent restart: denials
     // the running proxy does not make now); the first ipcache sync hands them on.
     if (http && !this.ipcacheComputed) return;

@@ -62,6 +62,7 @@ import {
   type Origin,
   type L7Redirect,
   compareRedirects,
+  toNodeProxy,
 } from '../policy/index.js';
 import { LocalIdentityAllocator, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
@@ -614,7 +615,7 @@ export class PolicyManager {
   private redirectsReady(ipv4: string, l7: readonly L7Redirect[]): boolean {
     if (!this.deps.redirectsChanged || l7.length === 0 || !ipv4) return true;
     return l7.every((r) => {
-      if (r.parser !== 'http') return true;
+      if (!toNodeProxy(r)) return true;
       const k = redirectKey(ipv4, r);
       return this.acked.has(k) && this.unacked.every((u) => u.keys.has(k));
     });
@@ -642,7 +643,7 @@ export class PolicyManager {
     if (text === this.redirectsText) return;
     this.redirectsText = text;
     const gen = ++this.redirectsGen;
-    this.unacked.push({ gen, keys: new Set(eps.flatMap((e) => e.l7.filter((r) => r.parser === 'http').map((r) => redirectKey(e.ipv4, r)))) });
+    this.unacked.push({ gen, keys: new Set(eps.flatMap((e) => e.l7.filter(toNodeProxy).map((r) => redirectKey(e.ipv4, r)))) });
     this.deps.redirectsChanged(eps, gen);
   }
 

@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { HAPROXY_FILES, renderHaproxy, type ProxyRuleSet, type RenderOptions } from '../l7/http/haproxy.js';
-import type { L7Redirect } from '../policy/index.js';
+import { toNodeProxy, type L7Redirect } from '../policy/index.js';
 import type { NodeProxyConfig } from './types.js';
 
 export type { NodeProxyConfig };
@@ -51,7 +51,7 @@ export function proxyRuleSet(cfg: NodeProxyConfig, endpoints: readonly EndpointR
   const redirects: ProxyRuleSet['redirects'] = [];
   for (const ep of endpoints) {
     for (const r of ep.l7) {
-      if (r.parser !== 'http' || (r.direction === 'egress' && cfg.egressPort === undefined)) continue;
+      if (!toNodeProxy(r) || (r.direction === 'egress' && cfg.egressPort === undefined)) continue;
       const count = 1 << (16 - r.portPrefixLen);
       if (count > MAX_RANGE_PORTS) {
         log?.warn('L7 redirect of a port range too large for the proxy: its requests are denied', { endpoint: ep.ipv4, port: r.port, portPrefixLen: r.portPrefixLen });

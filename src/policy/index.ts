@@ -119,7 +119,7 @@ export {
 } from './lookup.js';
 export { portRangePrefixes, protocolNumbers, protocolName, icmpType, ICMP4_TYPES, ICMP6_TYPES, type PortPrefix } from './ports.js';
 export { compilePolicy, originOf, policyKeyOf, type CompiledPolicy, type CompileOptions, type L7Rules } from './rules.js';
-export { computeRedirects, compareRedirects, keyCovers, parserProxyPort, type L7Result } from './l7.js';
+export { computeRedirects, compareRedirects, keyCovers, parserProxyPort, toNodeProxy, type L7Result } from './l7.js';
 export {
   parseProxyVisibility, podProxyVisibility, visibilityAnnotationOf, PROXY_VISIBILITY_ANNOTATION, PROXY_VISIBILITY_ANNOTATION_ALIAS, type ProxyVisibility,
 } from './visibility.js';

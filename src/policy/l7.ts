@@ -80,6 +80,15 @@ export function parserProxyPort(p: ProxyPorts | undefined, parser: L7Parser, dir
   return p.kafka?.[dir];
 }
 
+/**
+ * Whether a redirect goes to the node proxy (HAProxy, the HTTP parser);
+ * DNS and Kafka redirects go to the agent's own proxies, which need no
+ * reload to have them.
+ */
+export function toNodeProxy(r: Pick<L7Redirect, 'parser'>): boolean {
+  return r.parser === 'http';
+}
+
 /** The protocols a parser's redirects can have. */
 function parserProtocolOk(parser: L7Parser, protocol: number): boolean {
   return protocol === Proto.tcp || (parser === 'dns' && protocol === Proto.udp);
