@@ -125,3 +125,4 @@ export {
 } from './visibility.js';
 export { PolicyRepository, type PolicyStatus, type EndpointUpdate } from './repository.js';
 export { tracePolicy, traceStep, type TraceParty, type TraceRequest, type TraceResult, type TraceStep } from './trace.js';
+export { suggestPolicy, stableLabels, exactPathRegex, type SuggestOptions, type SuggestResult, type SuggestKind, type RuleExplanation } from './suggest.js';
