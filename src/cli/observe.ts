@@ -18,7 +18,7 @@ import { ObserverRequestError, ObserverUnreachableError, UsageError } from '../c
 import { relayAddress } from '../lab/relay-paths.js';
 import { resolveLabName } from '../lab/state.js';
 import { FLOW_OUTPUTS, FlowPrinter, TIME_FORMATS, formatNodesTable, formatServerStatus, type FlowOutput, type TimeFormat } from '../observer/printer.js';
-import type { GetFlowsRequest, GetFlowsResponse, ObserverNode, ServerStatusResponse } from '../observer/types.js';
+import type { Flow, GetFlowsRequest, GetFlowsResponse, ObserverNode, ServerStatusResponse } from '../observer/types.js';
 import { FILTER_FLAGS, FlowFilterBuilder, type FilterFlag } from './observe-filter.js';
 import { labOption } from './options.js';
 
@@ -218,6 +218,33 @@ export async function runObserve(plan: ObservePlan, io: { out: (s: string) => vo
   }
 }
 
+/**
+ * Every flow a request returns, collected (the request must end: not
+ * --follow). For commands that compute over flows (`policy suggest`).
+ */
+export async function collectFlows(server: string, request: GetFlowsRequest, timeoutMs: number, what: string): Promise<Flow[]> {
+  const client = observerClient(server);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.waitForReady(Date.now() + timeoutMs, (e) => {
+        if (e) reject(new ObserverUnreachableError(`${what}: Observer at ${server} unreachable: ${e.message}`, { hint: unixPath(server) ? 'is the relay running? see beeline lab status, or pass --server' : 'is the server up? check --server', cause: e }));
+        else resolve();
+      });
+    });
+    return await new Promise<Flow[]>((resolve, reject) => {
+      const flows: Flow[] = [];
+      const call = client.GetFlows(request, new Metadata());
+      call.on('data', (res: GetFlowsResponse) => {
+        if (res.flow) flows.push(res.flow);
+      });
+      call.on('error', (e: ServiceError) => reject(callError(e, server, what)));
+      call.on('end', () => resolve(flows));
+    });
+  } finally {
+    client.close();
+  }
+}
+
 /** gRPC health check of the Observer service (grpc.health.v1), encoded by hand: the service name in, a status out. */
 async function healthCheck(server: string, timeoutMs: number): Promise<{ status: string } | { unimplemented: true }> {
   const client = observerClient(server);
@@ -270,12 +297,12 @@ export function observerNodes(server: string, timeoutMs = 5000): Promise<Observe
   return unary(server, timeoutMs, 'list nodes', (c, deadline, cb) => c.GetNodes({}, { deadline }, (e, r) => cb(e, (r?.nodes ?? []) as ObserverNode[])));
 }
 
-function parseTimeout(v: string | undefined): number {
+export function parseTimeout(v: string | undefined): number {
   return v === undefined ? 5000 : parseDuration(v, '--timeout');
 }
 
-const serverOption = () => new Option('--server <address>', "the Observer's address: unix:///path/to.sock or host:port (default: the lab's relay)");
-const timeoutOption = () => new Option('--timeout <duration>', 'how long to wait for the server (default 5s)');
+export const serverOption = () => new Option('--server <address>', "the Observer's address: unix:///path/to.sock or host:port (default: the lab's relay)");
+export const timeoutOption = () => new Option('--timeout <duration>', 'how long to wait for the server (default 5s)');
 
 const FILTER_HELP: Partial<Record<FilterFlag | 'not', [string, string]>> = {
   not: ['--not', 'reverses the next filter flag into the blacklist, e.g. --not --from-ip 2.2.2.2'],

@@ -6,7 +6,7 @@ import { parseManifest } from '../k8s/parse.js';
 import { RESERVED_IDENTITIES } from '../identity/reserved.js';
 import { PolicyRepository, tracePolicy } from '../policy/index.js';
 import { cnp, podLabels } from '../policy/testing.js';
-import { describeStep } from './policy.js';
+import { describeStep, suggestionYaml, suggestOptions } from './policy.js';
 
 test('policy trace prints the proxy redirect and the policies whose HTTP rules apply', () => {
   const deathstar = podLabels('empire', { org: 'empire', class: 'deathstar' });
@@ -24,4 +24,32 @@ test('policy trace prints the proxy redirect and the policies whose HTTP rules a
   assert.ok(lines.some((l) => l.startsWith('  map entry: identity 2002, proto 6, port 80, allow')));
   const plain = describeStep(build().ingress, 'destination empire/deathstar');
   assert.ok(!plain.some((l) => l.includes('redirected')), 'no proxy ports, no redirect line');
+});
+
+test('policy suggest: flags into options, usage errors name the flag', () => {
+  assert.deepEqual(suggestOptions({ namespace: 'm', label: ['app=web', 'tier=fe'] }), { namespace: 'm', kind: 'cnp', l7: false, labels: { app: 'web', tier: 'fe' } });
+  assert.deepEqual(suggestOptions({ namespace: 'm', pod: ['web-0'], kind: 'KNP', l7: true }), { namespace: 'm', kind: 'knp', l7: true, pods: ['web-0'] });
+  const usage = (o: Parameters<typeof suggestOptions>[0], re: RegExp) => assert.throws(() => suggestOptions(o), (e: Error & { code?: string }) => e.code === 'BL_ERR_USAGE' && re.test(e.message));
+  usage({ pod: ['a'] }, /--namespace is required/);
+  usage({ namespace: 'm' }, /--pod NAME .* or --label/);
+  usage({ namespace: 'm', pod: ['a'], label: ['app=a'] }, /not both/);
+  usage({ namespace: 'm', label: ['app'] }, /--label app: expected KEY=VALUE/);
+  usage({ namespace: 'm', pod: ['Bad_Name'] }, /--pod Bad_Name/);
+  usage({ namespace: 'm', pod: ['a'], kind: 'np' }, /--kind np/);
+});
+
+test('policy suggest YAML: one document per policy, each rule preceded by its flows, warnings on top; it parses back to the policies', () => {
+  const r = {
+    policies: [
+      { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'suggested-web', namespace: 'm' }, spec: { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }], egress: [{}] } },
+      { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'suggested-db', namespace: 'm' }, spec: { endpointSelector: { matchLabels: { app: 'db' } }, ingress: [{}], egress: [{}] } },
+    ],
+    explanations: [{ policy: 'suggested-web', direction: 'ingress' as const, index: 0, peer: 'pods {app=client}', ports: ['80/TCP'], flows: 3, example: 'm/client → m/web:80/TCP' }],
+    warnings: ['suggested-web: no egress was observed'],
+  };
+  const text = suggestionYaml(r);
+  assert.match(text, /^# Warning: suggested-web: no egress was observed\n/);
+  assert.match(text, /\n {2}ingress:\n {4}# ingress pods \{app=client\} on 80\/TCP: 3 flow\(s\), e\.g\. m\/client → m\/web:80\/TCP\n {4}- fromEndpoints:/);
+  const docs = parseManifest(text, 'suggest.yaml').map((d) => d.object);
+  assert.deepEqual(docs, r.policies);
 });

@@ -2,9 +2,12 @@
  * `beeline policy get` (the policies each node enforces and the endpoints
  * they select) and `beeline policy trace` (would this packet pass, and which
  * rules decide: computed by the agent with the same engine that fills its
- * policy maps), like `cilium policy get` and `cilium policy trace`.
+ * policy maps), like `cilium policy get` and `cilium policy trace`; and
+ * `beeline policy suggest` (a policy that allows exactly the flows observed,
+ * src/policy/suggest.ts, from the Observer's flows as `observe` reads them).
  */
 import { Command, Option } from 'commander';
+import { Document } from 'yaml';
 import { agentGet, agentPost } from '../agent/client.js';
 import type { AgentReply } from '../agent/replies.js';
 import type { TraceAnswer, TraceQuery, TraceQueryParty } from '../agent/policy.js';
@@ -12,7 +15,9 @@ import { UsageError } from '../common/errors.js';
 import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
-import type { TraceStep } from '../policy/index.js';
+import { suggestPolicy, type SuggestOptions, type SuggestResult, type TraceStep } from '../policy/index.js';
+import { collectFlows, flowsRequest, parseTimeout, resolveServer, serverOption, timeoutOption } from './observe.js';
+import { FlowFilterBuilder } from './observe-filter.js';
 
 /**
  * The one text of a direction's enforcement, for `endpoint list` and `policy
@@ -64,6 +69,60 @@ export function describeStep(s: TraceStep | undefined, where: string): string[] 
   // As cilium policy trace: the allow sends the connection through the node proxy, which enforces the L7 rules per request.
   if (s.redirect) lines.push(`  redirected to proxy port ${s.redirect.proxyPort} (L7 ${s.redirect.parser} rules of ${s.redirect.by.length ? s.redirect.by.join(', ') : '(none)'})`);
   return lines;
+}
+
+/** The flags of `policy suggest`, as commander gives them. */
+export interface SuggestFlags {
+  namespace?: string;
+  pod?: string[];
+  label?: string[];
+  kind?: string;
+  l7?: boolean;
+}
+
+/** The flags into the engine's options; a UsageError names the flag at fault. */
+export function suggestOptions(o: SuggestFlags): SuggestOptions {
+  const namespace = o.namespace?.trim();
+  if (!namespace) throw new UsageError('policy suggest: --namespace is required', 'the namespace of the workload, e.g. -n default');
+  const pods = o.pod ?? [];
+  const labels = o.label ?? [];
+  if (!pods.length === !labels.length) throw new UsageError('policy suggest: give --pod NAME (repeatable) or --label KEY=VALUE (repeatable), not both', 'the workload the policy is for, e.g. --label app=web');
+  const kind = (o.kind ?? 'cnp').toLowerCase();
+  if (kind !== 'cnp' && kind !== 'knp') throw new UsageError(`--kind ${o.kind}: unknown policy kind`, 'cnp (CiliumNetworkPolicy) or knp (Kubernetes NetworkPolicy)');
+  const out: SuggestOptions = { namespace, kind, l7: !!o.l7 };
+  if (pods.length) {
+    for (const p of pods) if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(p)) throw new UsageError(`--pod ${p}: not a pod name`, 'a pod name of the --namespace, e.g. --pod web-0');
+    out.pods = pods;
+  } else {
+    const sel: Record<string, string> = {};
+    for (const l of labels) {
+      const i = l.indexOf('=');
+      if (i <= 0) throw new UsageError(`--label ${l}: expected KEY=VALUE`, 'e.g. --label app=web');
+      sel[l.slice(0, i)] = l.slice(i + 1);
+    }
+    out.labels = sel;
+  }
+  return out;
+}
+
+/**
+ * The suggestion as YAML documents, one per policy; each rule is preceded by
+ * a comment with the flows that produced it, the warnings head the first
+ * document.
+ */
+export function suggestionYaml(r: SuggestResult): string {
+  const docs = r.policies.map((p, i) => {
+    const doc = new Document(p);
+    const name = (p.metadata as { name: string }).name;
+    for (const e of r.explanations.filter((x) => x.policy === name)) {
+      const node = doc.getIn(['spec', e.direction, e.index], true) as { commentBefore?: string | null } | undefined;
+      if (node) node.commentBefore = ` ${e.direction} ${e.peer} on ${e.ports.join(', ')}: ${e.flows} flow(s), e.g. ${e.example}`;
+    }
+    if (i === 0 && r.warnings.length) doc.commentBefore = r.warnings.map((w) => ` Warning: ${w}`).join('\n');
+    return doc.toString({ lineWidth: 0 });
+  });
+  if (!docs.length) return r.warnings.map((w) => `# Warning: ${w}\n`).join('');
+  return docs.join('---\n');
 }
 
 export function registerPolicy(program: Command): void {
@@ -131,6 +190,36 @@ export function registerPolicy(program: Command): void {
         `Final verdict: ${a.allowed ? 'ALLOWED' : 'DENIED'}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');
+    });
+
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  policy
+    .command('suggest')
+    .description('a policy that allows exactly the flows observed for a workload (ingress and egress), each rule explained by its flows')
+    .addOption(labOption())
+    .addOption(serverOption())
+    .option('-n, --namespace <ns>', 'the namespace of the workload')
+    .option('--pod <name>', 'the workload by pod name (repeatable)', collect)
+    .option('-l, --label <key=value>', 'the workload by label: every observed pod with all these labels (repeatable)', collect)
+    .option('--since <time>', 'flows since a time: a duration ago (5m, 1h) or RFC 3339', '1h')
+    .option('--kind <kind>', 'cnp (CiliumNetworkPolicy) or knp (Kubernetes NetworkPolicy)', 'cnp')
+    .option('--l7', 'observed HTTP requests become rules.http (method, exact path); CNP only')
+    .addOption(new Option('-o, --output <format>', 'yaml (rules explained in comments, warnings on stderr too) or json ({policies, explanations, warnings})'))
+    .addOption(timeoutOption())
+    .action(async (o: SuggestFlags & { lab?: string; server?: string; since: string; output?: string; timeout?: string }) => {
+      const fmt = parseOutput(o.output ?? 'yaml', ['json', 'yaml']);
+      const opts = suggestOptions(o);
+      const filter = new FlowFilterBuilder();
+      filter.set('namespace', opts.namespace);
+      const request = flowsRequest({ since: o.since }, filter.build());
+      const flows = await collectFlows(resolveServer(o), request, parseTimeout(o.timeout), 'policy suggest');
+      const r = suggestPolicy(flows, opts);
+      if (fmt === 'json') {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(suggestionYaml(r));
+      for (const w of r.warnings) process.stderr.write(`Warning: ${w}\n`);
     });
 }
 
