@@ -52,6 +52,8 @@ const OBSERVED: Flow[] = [
   flow({ src: 'db', dst: 'web', port: 9999, reply: true }),
   flow({ src: 'db', dst: 'web', port: 7777, type: 'SOCK' }),
   flow({ src: 'db', dst: 'web', port: 22, verdict: 'DROPPED' }),
+  // A TCP packet of unknown direction that is no SYN (possibly a reply: web:80 answering, seen at the client's node).
+  { ...flow({ src: 'db', dst: 'web', port: 6666 }), is_reply: null, l4: { TCP: { source_port: 80, destination_port: 6666, flags: { ACK: true } } } } as Flow,
 ];
 
 const web: SuggestOptions = { namespace: 'ns1', pods: ['web-7d9f-abcde'], kind: 'cnp' };
@@ -93,7 +95,16 @@ test('replies, socket translations and drops make no rule', () => {
   assert.equal(r.policies.length, 0);
   assert.match(r.warnings.join('\n'), /no allowed flow .* was observed/);
   const json = JSON.stringify(suggestPolicy(OBSERVED, web).policies);
-  for (const port of ['9999', '7777', '"22"']) assert.ok(!json.includes(port), port);
+  for (const port of ['9999', '7777', '"22"', '6666']) assert.ok(!json.includes(port), port);
+});
+
+test('a connection dropped at its destination makes no rule, though its source\'s node forwarded it', () => {
+  const sent = { ...flow({ src: 'db', dst: 'web', port: 80 }) };
+  const denied = { ...flow({ src: 'db', dst: 'web', port: 80, verdict: 'DROPPED' }) };
+  const other = { ...flow({ src: 'db', dst: 'web', port: 80 }), l4: { TCP: { source_port: 40001, destination_port: 80, flags: { SYN: true } } } } as Flow;
+  assert.equal(suggestPolicy([sent, denied], web).policies.length, 0);
+  const r = suggestPolicy([sent, denied, other], web);
+  assert.equal(r.explanations[0]!.flows, 1, 'another connection of the same peer and port, not dropped, still counts');
 });
 
 test('the engine accepts the suggestion and it allows exactly what was observed', () => {

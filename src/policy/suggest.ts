@@ -5,8 +5,10 @@
  * express. No I/O.
  *
  * What counts: allowed (FORWARDED) flows of type L3_L4 (trace and policy
- * verdict events) or L7, not replies (is_reply true, or a SYN-ACK); socket
- * translations (SOCK), drops and replies never make a rule. A flow to a
+ * verdict events) or L7, not replies (is_reply true, a SYN-ACK, or a TCP
+ * packet of unknown direction that is no first SYN); socket translations
+ * (SOCK), drops and replies never make a rule, nor does a connection dropped
+ * anywhere (forwarded by its source's node, dropped at the destination). A flow to a
  * selected pod is an ingress observation of it, a flow from one an egress
  * observation. Peers: pods by their stable labels (the identity label filter
  * of src/identity/labels.ts, without the namespace's and the cluster's
@@ -124,11 +126,16 @@ const flowType = (f: Flow): string => {
   return t === 1 ? 'L3_L4' : t === 2 ? 'L7' : t === 3 ? 'SOCK' : String(t ?? '');
 };
 
+/** A reply, or possibly one: a TCP packet of unknown direction other than a connection's first SYN. */
 function isReply(f: Flow): boolean {
   if (f.is_reply && f.is_reply.value === true) return true;
   if (f.reply === true) return true;
-  const fl = f.l4?.TCP?.flags;
-  return !!(fl && fl.SYN && fl.ACK);
+  const tcp = f.l4?.TCP;
+  if (!tcp) return false;
+  const fl = tcp.flags;
+  if (fl?.SYN && fl.ACK) return true;
+  // Unknown (no connection state at the observation point): only a SYN says who opened the connection.
+  return f.is_reply == null && f.Type !== 'L7' && !(fl?.SYN && !fl.ACK);
 }
 
 function portOf(f: Flow): PortKey | undefined {
@@ -140,6 +147,13 @@ function portOf(f: Flow): PortKey | undefined {
   if (l4.ICMPv4) return { port: l4.ICMPv4.type ?? 0, protocol: 'ICMP' };
   if (l4.ICMPv6) return { port: l4.ICMPv6.type ?? 0, protocol: 'ICMPv6' };
   return undefined;
+}
+
+/** The connection a packet belongs to, in its direction. */
+function connKey(f: Flow): string {
+  const l4 = f.l4;
+  const x = l4?.TCP ?? l4?.UDP ?? l4?.SCTP;
+  return `${f.IP?.source}:${x?.source_port ?? ''}>${f.IP?.destination}:${x?.destination_port ?? (l4?.ICMPv4?.type ?? l4?.ICMPv6?.type ?? '')}`;
 }
 
 const portText = (p: PortKey) => (p.protocol.startsWith('ICMP') ? `${p.protocol.toLowerCase()} ${p.port}` : `${p.port}/${p.protocol}`);
@@ -217,10 +231,12 @@ export function suggestPolicy(flows: readonly Flow[], o: SuggestOptions): Sugges
     return w;
   };
 
+  // A connection dropped somewhere (e.g. at the destination's ingress) was not allowed, though its source's node forwarded it.
+  const dropped = new Set(flows.filter((f) => f.verdict === 'DROPPED' || (f.verdict as unknown) === 2).map(connKey));
   for (const f of flows) {
     for (const e of [f.source, f.destination]) if (e?.pod_name && e.namespace === ns) seenPods.set(e.pod_name, selText(stableLabels(e.labels ?? [])));
     const type = flowType(f);
-    if (!isForwarded(f) || isReply(f) || (type !== 'L3_L4' && type !== 'L7')) continue;
+    if (!isForwarded(f) || isReply(f) || (type !== 'L3_L4' && type !== 'L7') || dropped.has(connKey(f))) continue;
     if (type === 'L7' && f.l7?.type !== 'REQUEST' && (f.l7?.type as unknown) !== 1) continue;
     const port = portOf(f);
     if (!port) continue;

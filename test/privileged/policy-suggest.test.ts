@@ -1,0 +1,128 @@
+/**
+ * `beeline policy suggest` end to end on a 2-node lab: observe a client
+ * (node1) connecting to a server (node2) on port 80, suggest the server's
+ * policy (ingress, by pod name) and the client's (egress, by label), apply
+ * both, replay the same connections with no drop, and see connections never
+ * observed (another pod to the server, the client to another port) dropped
+ * by the suggested policies (and, suggested again, still no rule: a
+ * connection dropped at its destination is not allowed traffic).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
+import { until } from '../lib/wait.js';
+
+const LAB = 'hsug';
+const NS = 'sug';
+const env = { BEELINE_LAB: LAB };
+
+const PODS = `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: ${NS}, labels: {app: server}}
+spec:
+  nodeName: node2
+  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.47, args: ["netexec", "--http-port=80", "--udp-port=8081"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client-5d8f7-x2k4q, namespace: ${NS}, labels: {app: client, pod-template-hash: 5d8f7}}
+spec:
+  nodeName: node1
+  containers: [{name: c, image: busybox, command: ["sleep", "infinity"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: ${NS}, labels: {app: other}}
+spec:
+  nodeName: node1
+  containers: [{name: c, image: busybox, command: ["sleep", "infinity"]}]
+`;
+
+const CLIENT = 'client-5d8f7-x2k4q';
+
+function apply(yaml: string): string {
+  const r = spawnSync(beelineBin, ['apply', '-f', '-'], { input: yaml, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** A TCP connection from a pod: true when it is established within 1 s. */
+const connect = (from: string, ip: string, port: number) => beeline(['exec', '-n', NS, from, '--', beelineBin, 'probe', 'tcp', `${ip}:${port}`, '--timeout', '1000'], env).code === 0;
+
+interface FlowJson { verdict?: string; source?: { pod_name?: string }; destination?: { pod_name?: string }; l4?: { TCP?: { destination_port?: number } } }
+/** Dropped flows of the namespace since `since` (RFC 3339), as `src→dst:port`. */
+function drops(since: string): string[] {
+  const r = beeline(['observe', '-n', NS, '--verdict', 'DROPPED', '--since', since, '-o', 'json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { flow?: FlowJson }).flow).filter((f): f is FlowJson => !!f)
+    .map((f) => `${f.source?.pod_name}→${f.destination?.pod_name}:${f.l4?.TCP?.destination_port ?? '?'}`);
+}
+
+let serverIP = '';
+
+before(async () => {
+  beeline(['lab', 'down', '--name', LAB, '-q']);
+  beelineOk(['lab', 'up', '--name', LAB, '--nodes', '2', '-q']);
+  apply(PODS);
+  serverIP = await until('three pods running', () => {
+    const items = JSON.parse(beelineOk(['get', 'pods', '-n', NS, '-o', 'json'], env).stdout).items as { metadata: { name: string }; status?: { phase?: string; podIP?: string } }[];
+    if (items.filter((p) => p.status?.phase === 'Running' && p.status.podIP).length !== 3) return undefined;
+    return items.find((p) => p.metadata.name === 'server')!.status!.podIP!;
+  }, 120_000, 500);
+});
+
+after(() => {
+  if (!process.env.BEELINE_KEEP_LAB) beeline(['lab', 'down', '--name', LAB, '-q']);
+});
+
+interface Suggestion { policies: { kind: string; metadata: { name: string }; spec: Record<string, unknown> }[]; explanations: { direction: string; flows: number }[]; warnings: string[] }
+const suggest = (args: string[]): Suggestion => JSON.parse(beelineOk(['policy', 'suggest', '-n', NS, '--since', '5m', '-o', 'json', ...args], env).stdout) as Suggestion;
+
+test('observe, suggest, apply: the observed connections pass with no drop, connections never observed are dropped', { timeout: 240_000 }, async () => {
+  // Observe: before any policy everything connects.
+  for (let i = 0; i < 3; i++) assert.ok(connect(CLIENT, serverIP, 80), 'client → server:80 before any policy');
+  const server = await until('the server\'s ingress from the client is suggested', () => {
+    const s = suggest(['--pod', 'server']);
+    const ingress = (s.policies[0]?.spec.ingress ?? []) as Record<string, unknown>[];
+    return ingress.some((r) => JSON.stringify(r).includes('"app":"client"')) ? s : undefined;
+  }, 30_000, 1000);
+  assert.deepEqual(server.policies.map((p) => [p.kind, p.metadata.name]), [['CiliumNetworkPolicy', 'suggested-server']]);
+  assert.deepEqual(server.policies[0]!.spec.endpointSelector, { matchLabels: { app: 'server' } });
+  assert.deepEqual(server.policies[0]!.spec.ingress, [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }], 'the peer by its stable labels: no pod-template-hash');
+  assert.ok(server.explanations.find((e) => e.direction === 'ingress')!.flows >= 1);
+  const client = suggest(['--label', 'app=client']);
+  assert.deepEqual(client.policies[0]!.spec.egress, [{ toEndpoints: [{ matchLabels: { app: 'server' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }]);
+
+  // Apply the YAML the command prints (the same suggestion, with comments).
+  const yamlOf = (...args: string[]) => beelineOk(['policy', 'suggest', '-n', NS, '--since', '5m', ...args], env).stdout;
+  const yaml = [yamlOf('--pod', 'server'), yamlOf('--label', 'app=client')].join('---\n');
+  assert.match(yaml, /# ingress pods \{app=client\} on 80\/TCP: \d+ flow\(s\), e\.g\. sug\/client-5d8f7-x2k4q → sug\/server:80\/TCP/);
+  apply(yaml);
+  await until('the suggested policies are enforced', () => {
+    const nodes = JSON.parse(beelineOk(['policy', 'get', '-o', 'json'], env).stdout) as { endpoints: { pod: string; ingressEnforced: boolean; egressEnforced: boolean }[] }[];
+    const eps = nodes.flatMap((n) => n.endpoints);
+    const s = eps.find((e) => e.pod === `${NS}/server`);
+    const c = eps.find((e) => e.pod === `${NS}/${CLIENT}`);
+    return s?.ingressEnforced && c?.egressEnforced;
+  }, 30_000);
+
+  // Replay: the same connections, no drop.
+  const replay = new Date(Date.now() - 1000).toISOString();
+  for (let i = 0; i < 5; i++) assert.ok(connect(CLIENT, serverIP, 80), `replayed client → server:80 #${i + 1}`);
+  // Never observed: another pod to the server (server ingress), the client to another port (client egress).
+  assert.equal(connect('other', serverIP, 80), false, 'other → server:80 was never observed');
+  assert.equal(connect(CLIENT, serverIP, 8080), false, 'client → server:8080 was never observed');
+  const dropped = await until('the unobserved connections are dropped flows', () => {
+    const d = drops(replay);
+    return d.includes('other→server:80') && d.includes(`${CLIENT}→server:8080`) ? d : undefined;
+  }, 20_000, 1000);
+  assert.ok(!dropped.includes(`${CLIENT}→server:80`), `no drop of the replayed traffic:\n${dropped.join('\n')}`);
+  // The dropped attempt was forwarded by node1 but dropped by node2: it is no observed (allowed) traffic.
+  const again = suggest(['--pod', 'server']);
+  assert.deepEqual(again.policies[0]!.spec.ingress, server.policies[0]!.spec.ingress, 'other → server:80 (dropped) makes no rule');
+});
