@@ -351,6 +351,8 @@ run $B exec -n fqdn mediabot -- curl -s --max-time 3 http://api.example.test/hos
 run $B observe --namespace fqdn --protocol dns --last 4
 run $B observe --to-fqdn api.example.test --last 2
 $B status --node node1 | grep "DNS proxy"
+echo "(a policy suggested from what mediabot was observed doing: its allowed flows only, the learned name as toFQDNs, each rule explained by its flows)"
+run $B policy suggest -n fqdn --pod mediabot --since 10m
 kill -- -"$W1" -"$W2" 2>/dev/null || true
 
 say "4l. Kafka policy (the schema Cilium had up to 1.19): Cilium's secure-empire-kafka lets empire-hq produce to empire-announce only; each node's Kafka proxy (in the agent) answers other topics with TOPIC_AUTHORIZATION_FAILED on the same connection"
