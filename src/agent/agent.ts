@@ -30,7 +30,7 @@ import { ServiceManager } from './services.js';
 import { PolicyManager, TraceError, type TraceQuery } from './policy.js';
 import { toNodeProxy } from '../policy/index.js';
 import type { PodIdentitySource } from '../identity/labels.js';
-import { formatLabelSet } from '../identity/labels.js';
+import { formatLabel, formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import { etcdClient } from '../common/etcd.js';
 import { withTimeout } from '../common/timeout.js';
@@ -284,6 +284,7 @@ export class Agent {
       frontendsVersion: () => this.services?.lastSync?.endAtMs ?? 0,
       cookieOrigins: (c) => this.policy?.cookieOrigins(c) ?? [],
       namesForIP: (ip) => this.dns?.namesForIP(ip) ?? [],
+      localIdentityLabels: (id) => this.policy?.localIdentity(id)?.labels.map(formatLabel),
       defaultDenyOrigins: (id, dir) => this.policy?.defaultDenyOrigins(id, dir) ?? [],
     });
     this.observer = new AgentObserver(this.config.observer ?? {}, {

@@ -60,6 +60,17 @@ test('remote pods and the outside world through the ipcache; pods cached, lookup
   assert.deepEqual(e.endpointByIP('1.1.1.1'), { identity: 2, labels: ['reserved:world'] });
 });
 
+test('an address of a node-local CIDR identity (a toCIDR prefix, a learned toFQDNs address) carries its cidr and world labels, as on Hubble\'s flows', () => {
+  const { src } = sources({
+    identityOfIP: (ip) => (ip === '172.18.0.203' ? 16777217 : 2),
+    localIdentityLabels: (id) => (id === 16777217 ? ['cidr:172.18.0.203/32', 'reserved:world'] : undefined),
+  });
+  const e = new AgentFlowEnricher(src);
+  assert.deepEqual(e.endpointByIP('172.18.0.203'), { identity: 16777217, labels: ['cidr:172.18.0.203/32', 'reserved:world'] });
+  assert.deepEqual(e.identityLabels(16777217), ['cidr:172.18.0.203/32', 'reserved:world']);
+  assert.equal(e.identityLabels(16777218), undefined, 'an identity nobody allocated has none');
+});
+
 test('identity labels are rebuilt only when identities change', () => {
   const { src, calls } = sources();
   const e = new AgentFlowEnricher(src);

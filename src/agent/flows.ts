@@ -44,6 +44,11 @@ export interface FlowSources {
   defaultDenyOrigins(endpointId: number, direction: 'ingress' | 'egress'): Origin[];
   /** DNS names learned for an address (none until the DNS proxy exists). */
   namesForIP?(ip: string): string[];
+  /**
+   * The labels of a node-local identity (a CIDR identity: `reserved:world`,
+   * `cidr:…`), as Hubble shows them on flows to and from such addresses.
+   */
+  localIdentityLabels?(identity: number): string[] | undefined;
   /** A pod of any node by its metadata.uid. */
   podByUID?(uid: string): PodRef | undefined;
   /**
@@ -181,7 +186,7 @@ export class AgentFlowEnricher implements FlowEnricher {
     }
     const info: EndpointInfo = {
       identity,
-      labels: this.#labels.get(identity) ?? reservedIdentity(identity)?.labels.map(formatLabel) ?? [],
+      labels: this.identityLabels(identity) ?? [],
       ...(pod ? { namespace: pod.namespace, podName: pod.name } : {}),
       ...(pod?.workload ? { workloads: [pod.workload] } : {}),
     };
@@ -194,7 +199,7 @@ export class AgentFlowEnricher implements FlowEnricher {
 
   identityLabels(identity: number): string[] | undefined {
     this.#refresh();
-    return this.#labels.get(identity) ?? reservedIdentity(identity)?.labels.map(formatLabel);
+    return this.#labels.get(identity) ?? reservedIdentity(identity)?.labels.map(formatLabel) ?? this.src.localIdentityLabels?.(identity);
   }
 
   serviceByFrontend(ip: string, port: number, protocol: 'tcp' | 'udp'): { name: string; namespace: string } | undefined {

@@ -453,6 +453,11 @@ export class PolicyManager {
     return changed;
   }
 
+  /** A node-local (CIDR) identity this node allocated, with its labels. */
+  localIdentity(id: number): Identity | undefined {
+    return this.cidr.lookup(id);
+  }
+
   /** Prefix → node-local identity, for the ipcache. */
   cidrIdentities(): ReadonlyMap<string, number> {
     return this.cidrIds;

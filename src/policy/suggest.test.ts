@@ -172,3 +172,15 @@ test('selection by label, one policy per stable label set; a selector that takes
   const both = suggestPolicy(flows, { namespace: 'ns1', pods: ['web-7d9f-abcde', 'db-0'], kind: 'cnp' });
   assert.deepEqual(both.policies.map((p) => (p.metadata as { name: string }).name), ['suggested-db', 'suggested-web']);
 });
+
+test('an address of a node-local CIDR identity is the world side even without labels: toFQDNs for its DNS names, else its /32', () => {
+  const local = (ip: string): { ep: Flow['destination']; ip: string } => ({ ep: { ID: 0, identity: 16777217, namespace: '', pod_name: '', labels: [] } as unknown as Flow['destination'], ip });
+  const r = suggestPolicy([
+    flow({ src: 'web', dst: local('172.18.0.203'), port: 80, names: ['api.example.test.'] }),
+    flow({ src: 'web', dst: local('172.18.0.204'), port: 80 }),
+  ], web);
+  assert.deepEqual(r.warnings.filter((w) => /unknown identity/.test(w)), [], r.warnings.join('\n'));
+  const egress = (r.policies[0]!.spec as { egress: Rule[] }).egress;
+  assert.ok(egress.some((e) => JSON.stringify(e.toFQDNs) === JSON.stringify([{ matchName: 'api.example.test' }])), JSON.stringify(egress));
+  assert.ok(egress.some((e) => JSON.stringify(e.toCIDR) === JSON.stringify(['172.18.0.204/32'])), JSON.stringify(egress));
+});

@@ -21,6 +21,7 @@
  */
 import type { Flow } from '../observer/types.js';
 import { DEFAULT_LABEL_FILTER, K8sLabel, filterLabels, parseLabel, type Label } from '../identity/labels.js';
+import { identityScope } from '../identity/reserved.js';
 
 export type SuggestKind = 'cnp' | 'knp';
 
@@ -163,7 +164,9 @@ const epText = (e: FlowEp | null | undefined, ip: string | undefined) => (e?.pod
 function peerOf(e: FlowEp | null | undefined, ip: string | undefined, names: readonly string[], egress: boolean): Peer | string {
   const labels = e?.labels ?? [];
   const reserved = new Set(labels.filter((l) => l.startsWith('reserved:')).map((l) => l.slice('reserved:'.length)));
-  const isWorld = reserved.has('world') || reserved.has('world-ipv4') || reserved.has('world-ipv6') || labels.some((l) => l.startsWith('cidr:')) || e?.identity === 2;
+  // A node-local identity is a CIDR identity (the world side), whatever labels the flow carries.
+  const isWorld = reserved.has('world') || reserved.has('world-ipv4') || reserved.has('world-ipv6') || labels.some((l) => l.startsWith('cidr:'))
+    || e?.identity === 2 || identityScope(e?.identity ?? 0) === 'local';
   if (isWorld) {
     if (!ip) return 'a world peer without an address';
     const cidr = ip.includes(':') ? `${ip}/128` : `${ip}/32`;
