@@ -7,6 +7,7 @@
  *   metrics   → {"event":"metrics","packets":N,"bytes":N}
  *   replace   → {"event":"replaced","progId":N,"queried":N,"filters":N}
  *   detach    → {"event":"detached","removed":bool,"queried":null}
+ *   vanish    → {"event":"vanished","removed":false}: a device deleted under its attachment, then detached
  *   exit      → closes everything and exits 0
  * Usage: node datapath-tc-child.js OBJECT IFNAME
  */
@@ -60,6 +61,15 @@ function main(): void {
       case 'detach': {
         const removed = att.detach();
         say({ event: 'detached', removed, queried: att.currentProgId() ?? null, filters: tcFilters() });
+        break;
+      }
+      case 'vanish': {
+        // A device that disappears under its attachment (a pod's veth once its namespace is gone):
+        // detaching then finds nothing to remove and does not throw.
+        run('ip', ['link', 'add', 'bl-vanish', 'type', 'veth', 'peer', 'name', 'bl-vanish-p']);
+        const doomed = first.attachTc('bl-vanish', 'ingress', 'bl_from_netdev');
+        run('ip', ['link', 'del', 'bl-vanish']);
+        say({ event: 'vanished', removed: doomed.detach() });
         break;
       }
       case 'exit':

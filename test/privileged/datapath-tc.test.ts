@@ -101,6 +101,9 @@ test('tc attach inside a test namespace counts real packets; re-attach replaces 
   assert.equal(detached.removed, true);
   assert.equal(detached.queried, null);
   assert.equal(detached.filters, 0);
+  // An interface gone under its attachment: detach answers "nothing removed" instead of throwing.
+  const vanished = await child.ask('vanish');
+  assert.deepEqual(vanished, { event: 'vanished', removed: false });
 
   child.proc.stdin.write('exit\n');
   await new Promise((resolve) => child!.proc.once('exit', resolve));

@@ -803,9 +803,20 @@ export function tcHookDestroy(ifname: string, point: TcAttachPoint): void {
   if (r < 0 && r !== -ENOENT) throw bpfError(`destroy tc hook on ${ifname} ${point}`, r, 'tc');
 }
 
-/** Removes the filter at (handle, priority); false when there was none. */
+/**
+ * Removes the filter at (handle, priority); false when there was none, or
+ * when the interface is gone (its filters went with it: a pod's veth
+ * disappears on its own once its network namespace is deleted, at any moment
+ * between a check for it and this call).
+ */
 export function tcDetach(ref: TcFilterRef): boolean {
-  const hook = tcHook(ref.ifname, ref.point);
+  let hook: ReturnType<typeof tcHook>;
+  try {
+    hook = tcHook(ref.ifname, ref.point);
+  } catch (e) {
+    if (e instanceof BpfError && e.errno === ENODEV) return false;
+    throw e;
+  }
   const tc = { sz: BpfTcOpts.size, prog_fd: 0, flags: 0, prog_id: 0, handle: ref.handle, priority: ref.priority };
   const r = lib().bpf_tc_detach(hook, tc) as number;
   if (r === -ENOENT || r === -EINVAL) {
