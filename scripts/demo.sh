@@ -193,7 +193,7 @@ spec:
 EOF2
 sleep 2
 MNP=$(node_port shop api-maglev)
-$B bpf lb list --node node1 | grep -E "Maglev" | head -2
+$B bpf lb list --node node1 | grep -m 2 -E "Maglev"
 echo "(one client in the outside world: the same source port through node1, then node2, reaches the same backend;"
 echo " a small Node client, since curl --local-port cannot bind a port whose last connection sits in TIME_WAIT)"
 $B lab exec world -- "$(command -v node)" -e '
@@ -225,7 +225,7 @@ echo '$ beeline exec -n empire xwing -- curl --max-time 2 -XPOST http://deathsta
 $B exec -n empire xwing -- curl -sS --max-time 2 -XPOST http://deathstar.empire.svc.cluster.local/v1/request-landing || true
 wait $MON || true
 echo "(the monitor: the xwing's SYN dropped by default deny, reason and deciding policy named)"
-grep -F "drop" /tmp/beeline-demo-policy.txt | head -2
+grep -m 2 -F "drop" /tmp/beeline-demo-policy.txt
 rm -f /tmp/beeline-demo-policy.txt
 run $B policy trace --src-pod empire/xwing --dst-pod "empire/$DS_POD" --dport 80/TCP
 run $B policy trace --src-pod empire/tiefighter --dst-pod "empire/$DS_POD" --dport 80/TCP
@@ -289,7 +289,7 @@ echo "(the policy map: the deathstar's port 80 entries carry the proxy port, as 
 $B bpf policy get --node "$DS_NODE" | grep -E "PROXY PORT|80/TCP"
 echo "(conntrack at the deathstar's node: the proxy's own connection to the deathstar, from the tiefighter's address, flagged FromProxy: its replies go back to the proxy;"
 echo " the Service sent the tiefighter to either deathstar pod, so both nodes are asked)"
-$B bpf ct list | grep FromProxy | head -2 || echo "(none left: the connections closed and their entries expired)"
+$B bpf ct list | grep -m 2 FromProxy || echo "(none left: the connections closed and their entries expired)"
 run $B policy trace --src-pod empire/tiefighter --dst-pod "empire/$DS_POD" --dport 80/TCP
 echo "(flows: the connection REDIRECTED to the proxy, then each request and response as an L7 flow; the 403 names no server: the proxy answered)"
 run $B observe --namespace empire --verdict REDIRECTED --last 2
@@ -416,8 +416,8 @@ pod frontend curl -s -o /dev/null "http://$DB:8080/"
 GHOST=$(echo "$BACKEND" | sed 's/\.[0-9]*$/.250/')
 pod frontend ping -c 1 -W 1 "$GHOST" >/dev/null || true
 wait $MON || true
-grep -F ":8080" /tmp/beeline-demo-monitor.txt | head -8
-grep -F "drop" /tmp/beeline-demo-monitor.txt | head -2
+grep -m 8 -F ":8080" /tmp/beeline-demo-monitor.txt
+grep -m 2 -F "drop" /tmp/beeline-demo-monitor.txt
 rm -f /tmp/beeline-demo-monitor.txt
 
 say "6b. Flows, cluster-wide (like hubble observe through hubble-relay): every node's flows merged in time order, filters, the drop explained by its policy"
@@ -435,7 +435,7 @@ run $B observe --from-pod empire/xwing --verdict DROPPED --last 1 -o json
 NODE1_IP=$($B status -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s);const n=(Array.isArray(a)?a:a.agents??[a]).find(x=>x.node==="node1");console.log(n.nodeIP)})')
 echo "\$ beeline lab exec node1 -- curl -s http://$NODE1_IP:9965/metrics | grep -E '^hubble_(flows_processed|drop)_total' | head -6   (Hubble's metrics, per node)"
 METRICS=$($B lab exec node1 -- curl -s "http://$NODE1_IP:9965/metrics")
-grep -E '^hubble_(flows_processed|drop)_total' <<<"$METRICS" | head -6 || true
+grep -m 6 -E '^hubble_(flows_processed|drop)_total' <<<"$METRICS" || true
 echo "(flow history: every node also writes its flows to rotated JSON-lines files, Hubble's export format; observe --since reads them when the ring no longer holds the range)"
 run $B observe --since 30m --first 2 --print-node-name
 
