@@ -11,10 +11,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readState } from '../../src/lab/state.js';
 import { setWorldRecords } from '../../src/lab/dns.js';
 import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
+import { kubectl, waitPoliciesProgrammed } from '../lib/policy.js';
 import { until } from '../lib/wait.js';
 import { WorldServers } from '../lib/world.js';
 
@@ -50,12 +50,6 @@ spec:
 
 const CLIENT = 'client-5d8f7-x2k4q';
 
-function apply(yaml: string): string {
-  const r = spawnSync(beelineBin, ['apply', '-f', '-'], { input: yaml, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
-
 /** A TCP connection from a pod: true when it is established within 1 s. */
 const connect = (from: string, ip: string, port: number) => beeline(['exec', '-n', NS, from, '--', beelineBin, 'probe', 'tcp', `${ip}:${port}`, '--timeout', '1000'], env).code === 0;
 
@@ -88,7 +82,7 @@ before(async () => {
   servers.start(api, ['--http', '80'], 'api-one');
   servers.start(www, ['--http', '80'], 'www-server');
   await setWorldRecords(LAB, 'api.example.test', [api]);
-  apply(PODS);
+  kubectl(env, 'apply', PODS);
   serverIP = await until('three pods running', () => {
     const items = JSON.parse(beelineOk(['get', 'pods', '-n', NS, '-o', 'json'], env).stdout).items as { metadata: { name: string }; status?: { phase?: string; podIP?: string } }[];
     if (items.filter((p) => p.status?.phase === 'Running' && p.status.podIP).length !== 3) return undefined;
@@ -129,14 +123,8 @@ test('observe, suggest, apply: the observed connections pass with no drop, conne
   const yamlOf = (...args: string[]) => beelineOk(['policy', 'suggest', '-n', NS, '--since', '5m', ...args], env).stdout;
   const yaml = [yamlOf('--pod', 'server'), yamlOf('--label', 'app=client')].join('---\n');
   assert.match(yaml, /# ingress pods \{app=client\} on 80\/TCP: \d+ flow\(s\), e\.g\. sug\/client-5d8f7-x2k4q → sug\/server:80\/TCP/);
-  apply(yaml);
-  await until('the suggested policies are enforced', () => {
-    const nodes = JSON.parse(beelineOk(['policy', 'get', '-o', 'json'], env).stdout) as { endpoints: { pod: string; ingressEnforced: boolean; egressEnforced: boolean }[] }[];
-    const eps = nodes.flatMap((n) => n.endpoints);
-    const s = eps.find((e) => e.pod === `${NS}/server`);
-    const c = eps.find((e) => e.pod === `${NS}/${CLIENT}`);
-    return s?.ingressEnforced && c?.egressEnforced;
-  }, 30_000);
+  kubectl(env, 'apply', yaml);
+  await waitPoliciesProgrammed(LAB);
 
   // Replay: the same connections, no drop.
   const replay = new Date(Date.now() - 1000).toISOString();
