@@ -18,12 +18,12 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 bench-dns-kafka clean
+.PHONY: setup build bpf ts ui gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 bench-dns-kafka clean
 
 setup:
 	@bash scripts/setup.sh
 
-build: ts bpf gen-check api-check cycles-check
+build: ts ui bpf gen-check api-check cycles-check
 
 ts: node_modules/.package-lock.json
 	@echo "build: typescript"
@@ -32,6 +32,13 @@ ts: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The web app of `beeline ui` (ui/, React built by Vite) into dist/ui/:
+# type-checked on its own (DOM, JSX), then bundled.
+ui: node_modules/.package-lock.json
+	@echo "build: ui"
+	@npx tsc -p ui/tsconfig.json
+	@npx vite build --config ui/vite.config.ts
 
 bpf: $(BPF_OBJ) $(BPF_TEST_OBJ)
 

@@ -15,7 +15,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'src/api/generated');
 const HEADER = '// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.\n';
 /** The protos, in dependency order; src/api/proto.ts loads the same list. */
-export const PROTOS = ['flow/flow.proto', 'relay/relay.proto', 'observer/observer.proto', 'servicemap/servicemap.proto', 'agent/agent.proto'];
+export const PROTOS = ['flow/flow.proto', 'relay/relay.proto', 'observer/observer.proto', 'servicemap/servicemap.proto', 'agent/agent.proto', 'ui/ui.proto'];
 export const GEN_OPTIONS = ['--keepCase', '--longs=String', '--enums=String', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js', '--includeComments', '--importFileExtension=.js'];
 
 function walk(dir, base = dir, out = new Map()) {

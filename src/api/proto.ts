@@ -16,7 +16,7 @@ import type { ProtoGrpcType as ServiceMapProto } from './generated/servicemap.js
 /** The repository's api/ directory (this file runs from dist/src/api/). */
 export const API_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../api');
 /** Every contract, in dependency order (scripts/gen-api.mjs has the same list). */
-export const PROTOS = ['flow/flow.proto', 'relay/relay.proto', 'observer/observer.proto', 'servicemap/servicemap.proto', 'agent/agent.proto'];
+export const PROTOS = ['flow/flow.proto', 'relay/relay.proto', 'observer/observer.proto', 'servicemap/servicemap.proto', 'agent/agent.proto', 'ui/ui.proto'];
 /** proto-loader's options; the generated types assume exactly these. */
 export const LOAD_OPTIONS: Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [API_DIR] };
 

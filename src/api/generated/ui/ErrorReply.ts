@@ -1,0 +1,12 @@
+// Code generated from api/*.proto by scripts/gen-api.mjs. DO NOT EDIT.
+// Original file: api/ui/ui.proto
+
+import type { Error as _ui_Error, Error__Output as _ui_Error__Output } from '../ui/Error.js';
+
+export interface ErrorReply {
+  'error'?: (_ui_Error | null);
+}
+
+export interface ErrorReply__Output {
+  'error': (_ui_Error__Output | null);
+}
