@@ -23,23 +23,20 @@
  */
 import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Flow } from '../api/generated/flow/Flow.js';
-import type { Endpoint } from '../api/generated/flow/Endpoint.js';
 import type { GetFlowsRequest } from '../api/generated/observer/GetFlowsRequest.js';
 import type { GetServiceMapRequest__Output } from '../api/generated/servicemap/GetServiceMapRequest.js';
 import type { GetServiceMapResponse } from '../api/generated/servicemap/GetServiceMapResponse.js';
 import type { MapEdge } from '../api/generated/servicemap/MapEdge.js';
 import type { MapNode } from '../api/generated/servicemap/MapNode.js';
-import type { MapNodeKind } from '../api/generated/servicemap/MapNodeKind.js';
 import type { FlowFanOut, FlowSink } from './types.js';
 import { flowTimeNs } from './types.js';
+import { flowMapPath, mapEdgeId, type FlowMapPath, type L4, type NodeRef } from './mapnodes.js';
 
 export interface ServiceMapOptions {
   /** Only flows with a source or destination (or destination Service) in these namespaces; empty: all. */
   namespaces?: string[];
 }
 
-/** Reserved identities by precedence: kube-apiserver endpoints also carry reserved:host or world. */
-const RESERVED = ['kube-apiserver', 'host', 'remote-node', 'health', 'ingress', 'world', 'world-ipv4', 'world-ipv6', 'init', 'unmanaged'];
 /** Repeats of a connection start within this window count once. */
 const DEDUP_NS = 10_000_000_000n;
 /** Latency samples kept per edge (a uniform sample beyond that). */
@@ -71,8 +68,6 @@ interface EdgeAcc {
   lastSeen: bigint;
 }
 
-type NodeRef = { id: string; kind: MapNodeKind; name: string; namespace: string; labels: string[]; identity?: number };
-
 /** Builds a service map incrementally: add() flows, build() a graph whenever needed. */
 export class ServiceMapBuilder {
   private readonly namespaces?: Set<string>;
@@ -90,37 +85,34 @@ export class ServiceMapBuilder {
     if (this.namespaces && !this.inNamespaces(f)) return;
     this.flowCount++;
     const t = flowTimeNs(f);
-    const l7 = f.l7;
-    const reply = f.is_reply ? !!f.is_reply.value : !!f.reply;
-    const l4 = l4Of(f);
-    if (l7 && (l7.type === 'REQUEST' || l7.type === 'RESPONSE')) {
-      const proto = l7.record ?? (l7.http ? 'http' : l7.dns ? 'dns' : l7.kafka ? 'kafka' : 'l7');
-      if (l7.type === 'REQUEST') {
-        for (const e of this.edgesOf(f.source, f.destination, f, 'source', proto, l4.dport, t)) {
+    const path = flowMapPath(f);
+    const edges = this.edgesOf(path, t);
+    switch (path.role) {
+      case 'request':
+        for (const e of edges) {
           e.requests++;
           this.countVerdict(e, f);
         }
-      } else {
+        return;
+      case 'response': {
         // A response travels server → client; the edge is the client's request.
-        for (const e of this.edgesOf(f.destination, f.source, f, 'destination', proto, l4.sport, t)) {
+        const code = f.l7?.http?.code ?? 0;
+        const ns = Number(String(f.l7?.latency_ns ?? 0));
+        for (const e of edges) {
           e.responses++;
-          const code = l7.http?.code ?? 0;
           if (code > 0) e.status.set(`${Math.floor(code / 100)}xx`, (e.status.get(`${Math.floor(code / 100)}xx`) ?? 0) + 1);
-          const ns = Number(String(l7.latency_ns ?? 0));
           if (ns > 0) addSample(e, ns / 1e6);
           if (f.verdict === 'DROPPED') this.countVerdict(e, f);
         }
+        return;
       }
-      return;
+      case 'reply':
+        // A reply belongs to the connection its request opened: only last_seen moves.
+        return;
+      case 'flow':
+        if (!this.countsAsConnection(f, path.l4, t)) return;
+        for (const e of edges) this.countVerdict(e, f);
     }
-    if (reply && f.verdict !== 'DROPPED') {
-      // A reply belongs to the connection its request opened: only last_seen moves.
-      for (const e of this.edgesOf(f.destination, f.source, f, 'destination', l4.proto, l4.sport, t)) void e;
-      return;
-    }
-    const edges = this.edgesOf(f.source, f.destination, f, 'source', l4.proto, l4.dport, t);
-    if (!this.countsAsConnection(f, l4, t)) return;
-    for (const e of edges) this.countVerdict(e, f);
   }
 
   /** The graph of everything added so far; ids sorted for stable output. */
@@ -191,21 +183,10 @@ export class ServiceMapBuilder {
     return prev === undefined || t - prev > DEDUP_NS || prev - t > DEDUP_NS;
   }
 
-  /** The edge(s) a flow from src to dst makes: through its Service when it has one. */
-  private edgesOf(src: Endpoint | null | undefined, dst: Endpoint | null | undefined, f: Flow, srcSide: 'source' | 'destination', protocol: string, port: number, t: bigint): EdgeAcc[] {
-    const ips = f.IP;
-    const srcIP = srcSide === 'source' ? ips?.source : ips?.destination;
-    const dstIP = srcSide === 'source' ? ips?.destination : ips?.source;
-    const srcNames = srcSide === 'source' ? f.source_names : f.destination_names;
-    const dstNames = srcSide === 'source' ? f.destination_names : f.source_names;
-    const a = this.node(nodeRef(src, srcIP, srcNames));
-    const b = this.node(nodeRef(dst, dstIP, dstNames));
-    const svc = f.destination_service;
-    if (svc?.name) {
-      const s = this.node({ id: `service/${svc.namespace ?? ''}/${svc.name}`, kind: 'SERVICE', name: svc.name, namespace: svc.namespace ?? '', labels: [] });
-      return [this.edge(a, s, protocol, port, t), this.edge(s, b, protocol, port, t)];
-    }
-    return [this.edge(a, b, protocol, port, t)];
+  /** The edge(s) a flow makes: through its Service when it has one. */
+  private edgesOf(path: FlowMapPath, t: bigint): EdgeAcc[] {
+    for (const n of path.nodes) this.node(n);
+    return path.edges.map((e) => this.edge(e.source_id, e.destination_id, path.protocol, path.port, t));
   }
 
   private node(ref: NodeRef): string {
@@ -219,7 +200,7 @@ export class ServiceMapBuilder {
   }
 
   private edge(src: string, dst: string, protocol: string, port: number, t: bigint): EdgeAcc {
-    const id = `${src}>${dst}:${protocol}/${port}`;
+    const id = mapEdgeId(src, dst, protocol, port);
     let e = this.edges.get(id);
     if (!e) {
       e = { id, source_id: src, destination_id: dst, protocol, port, flows: 0, forwarded: 0, dropped: 0, audit: 0, requests: 0, responses: 0, status: new Map(), latencies: [], latencySeen: 0, dropReasons: new Set(), lastSeen: 0n };
@@ -235,44 +216,6 @@ export function buildServiceMap(flows: Iterable<Flow>, opts: ServiceMapOptions =
   const b = new ServiceMapBuilder(opts);
   for (const f of flows) b.add(f);
   return b.build();
-}
-
-/** What a flow's endpoint is on the map. */
-function nodeRef(ep: Endpoint | null | undefined, ip: string | undefined, names: string[] | undefined): NodeRef {
-  const labels = ep?.labels ?? [];
-  const identity = ep?.identity || undefined;
-  const ns = ep?.namespace ?? '';
-  if (ep?.pod_name) {
-    const w = ep.workloads?.[0];
-    const name = w?.name || ep.pod_name;
-    return { id: `workload/${ns}/${name}`, kind: 'WORKLOAD', name, namespace: ns, labels: labels.filter((l) => !l.startsWith('k8s:io.kubernetes.pod.namespace') && !l.includes('pod-template-hash')), identity };
-  }
-  const reserved = RESERVED.find((r) => labels.includes(`reserved:${r}`));
-  const world = reserved === undefined || reserved.startsWith('world');
-  if (names?.length && world) return { id: `fqdn//${names[0]}`, kind: 'FQDN', name: names[0]!, namespace: '', labels: [], identity };
-  if (reserved) {
-    const name = reserved.startsWith('world') ? 'world' : reserved;
-    return { id: `reserved//${name}`, kind: 'RESERVED', name, namespace: '', labels: [`reserved:${name}`], identity };
-  }
-  const addr = ip || 'unknown';
-  return { id: `ip//${addr}`, kind: 'IP', name: addr, namespace: '', labels: labels.filter((l) => l.startsWith('cidr:')), identity };
-}
-
-interface L4 {
-  proto: string;
-  sport: number;
-  dport: number;
-  syn?: boolean;
-  ack?: boolean;
-}
-
-function l4Of(f: Flow): L4 {
-  const l4 = f.l4;
-  if (l4?.TCP) return { proto: 'tcp', sport: l4.TCP.source_port ?? 0, dport: l4.TCP.destination_port ?? 0, syn: l4.TCP.flags?.SYN, ack: l4.TCP.flags?.ACK };
-  if (l4?.UDP) return { proto: 'udp', sport: l4.UDP.source_port ?? 0, dport: l4.UDP.destination_port ?? 0 };
-  if (l4?.SCTP) return { proto: 'sctp', sport: l4.SCTP.source_port ?? 0, dport: l4.SCTP.destination_port ?? 0 };
-  if (l4?.ICMPv4 || l4?.ICMPv6) return { proto: 'icmp', sport: 0, dport: 0 };
-  return { proto: 'ip', sport: 0, dport: 0 };
 }
 
 function addSample(e: EdgeAcc, ms: number): void {
