@@ -116,8 +116,8 @@ export function hostname(ip: string, port: string, ns: string, pod: string, svc:
   return port !== '' && port !== '0' ? joinHostPort(host, port) : host;
 }
 
-/** Source and destination as Hubble's GetHostNames prints them. */
-export function flowHostNames(f: Flow, ipTranslation = true): [string, string] {
+/** Source and destination as Hubble's GetHostNames prints them (without their ports for a table with a port column). */
+export function flowHostNames(f: Flow, ipTranslation = true, withPorts = true): [string, string] {
   if (!f.IP) {
     if (f.ethernet) return [f.ethernet.source ?? '', f.ethernet.destination ?? ''];
     return ['', ''];
@@ -136,7 +136,7 @@ export function flowHostNames(f: Flow, ipTranslation = true): [string, string] {
     dstNs = f.destination_service.namespace ?? '';
     dstSvc = f.destination_service.name ?? '';
   }
-  const [srcPort, dstPort] = flowPorts(f);
+  const [srcPort, dstPort] = withPorts ? flowPorts(f) : ['', ''];
   return [
     hostname(f.IP.source ?? '', srcPort, srcNs, srcPod, srcSvc, f.source_names ?? [], ipTranslation),
     hostname(f.IP.destination ?? '', dstPort, dstNs, dstPod, dstSvc, f.destination_names ?? [], ipTranslation),

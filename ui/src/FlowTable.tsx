@@ -1,0 +1,129 @@
+// The flow table: Hubble UI's columns, sortable, virtualized (fixed row
+// height, only the rows in view are in the DOM), keyboard-navigable.
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { COLUMNS, COLUMN_TITLES, visibleRange, type Column, type FlowRow, type Sort } from '../../src/ui/model/flows.js';
+
+/** Row height in pixels (app.css's .flow-row has the same). */
+export const ROW_HEIGHT = 26;
+
+export interface FlowTableProps {
+  rows: readonly FlowRow[];
+  sort: Sort;
+  onSort(column: Column): void;
+  /** The row whose details are open. */
+  openSeq: number | null;
+  onOpen(row: FlowRow): void;
+  /** Shown instead of rows when there are none. */
+  emptyText: string;
+}
+
+export function FlowTable(p: FlowTableProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState(400);
+  const [active, setActive] = useState(0);
+  const focusPending = useRef(false);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setViewport(el.clientHeight));
+    ro.observe(el);
+    setViewport(el.clientHeight);
+    return () => ro.disconnect();
+  }, []);
+
+  const count = p.rows.length;
+  const current = Math.min(active, Math.max(0, count - 1));
+  const [first, last] = visibleRange(scrollTop, viewport, ROW_HEIGHT, count);
+
+  useEffect(() => {
+    if (!focusPending.current) return;
+    focusPending.current = false;
+    scroller.current?.querySelector<HTMLElement>(`[data-index="${current}"]`)?.focus();
+  });
+
+  const moveTo = (i: number) => {
+    const el = scroller.current;
+    const next = Math.max(0, Math.min(count - 1, i));
+    setActive(next);
+    focusPending.current = true;
+    if (el) {
+      const top = next * ROW_HEIGHT;
+      if (top < el.scrollTop) el.scrollTop = top;
+      else if (top + ROW_HEIGHT > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_HEIGHT - el.clientHeight;
+      setScrollTop(el.scrollTop);
+    }
+  };
+
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (count === 0) return;
+    const page = Math.max(1, Math.floor(viewport / ROW_HEIGHT) - 1);
+    const to: Record<string, number> = { ArrowDown: current + 1, ArrowUp: current - 1, PageDown: current + page, PageUp: current - page, Home: 0, End: count - 1 };
+    if (e.key in to) {
+      e.preventDefault();
+      moveTo(to[e.key]!);
+    } else if (e.key === 'Enter') {
+      e.preventDefault();
+      const r = p.rows[current];
+      if (r) p.onOpen(r);
+    }
+  };
+
+  return (
+    <div className="flow-table" data-testid="flow-table" role="table" aria-label="flows" aria-rowcount={count + 1}>
+      <div className="flow-head" role="row">
+        {COLUMNS.map((c) => {
+          const sorted = p.sort.column === c;
+          return (
+            <div key={c} role="columnheader" className={`cell col-${c}`} aria-sort={sorted ? (p.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
+              <button type="button" data-testid={`sort-${c}`} onClick={() => p.onSort(c)}>
+                {COLUMN_TITLES[c]}
+                <span className="sort-mark" aria-hidden="true">
+                  {sorted ? (p.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                </span>
+              </button>
+            </div>
+          );
+        })}
+      </div>
+      <div className="flow-body" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} onKeyDown={onKey} tabIndex={count === 0 ? 0 : -1}>
+        {count === 0 ? (
+          <div className="empty-state" data-testid="empty-state">
+            {p.emptyText}
+          </div>
+        ) : (
+          <div className="flow-spacer" style={{ height: count * ROW_HEIGHT }}>
+            {p.rows.slice(first, last).map((r, k) => {
+              const i = first + k;
+              return (
+                <div
+                  key={r.seq}
+                  role="row"
+                  aria-rowindex={i + 2}
+                  data-testid="flow-row"
+                  data-index={i}
+                  className={`flow-row${r.seq === p.openSeq ? ' open' : ''}${i % 2 ? ' odd' : ''}`}
+                  style={{ top: i * ROW_HEIGHT }}
+                  tabIndex={i === current ? 0 : -1}
+                  aria-selected={r.seq === p.openSeq}
+                  onClick={() => {
+                    setActive(i);
+                    p.onOpen(r);
+                  }}
+                  onFocus={() => setActive(i)}
+                >
+                  {COLUMNS.map((c) => (
+                    <div key={c} role="cell" className={`cell col-${c}`} data-col={c} title={r.cells[c]} {...(c === 'verdict' ? { 'data-verdict': r.verdict } : {})}>
+                      {r.cells[c]}
+                    </div>
+                  ))}
+                </div>
+              );
+            })}
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
