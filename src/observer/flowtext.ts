@@ -199,7 +199,8 @@ export function verdictText(f: Flow, policyNames = false): string {
 
 /** The flow's summary, with `; Auth: SPIRE` when authentication was asked for. */
 export function summaryText(f: Flow): string {
-  const auth = enumText('flow.AuthType', f.auth_type);
+  // An absent auth_type (JSON without defaults) is the zero value: DISABLED.
+  const auth = f.auth_type === undefined || f.auth_type === null ? 'DISABLED' : enumText('flow.AuthType', f.auth_type);
   const s = f.Summary ?? '';
   return auth === 'DISABLED' ? s : `${s}; Auth: ${auth}`;
 }

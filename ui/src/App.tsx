@@ -128,6 +128,8 @@ export function App() {
       filtersRef.current = filtersKey;
       pending.current = [];
       resume.current = null;
+      // The stream effect below reads the held rows in this same commit: none, so it starts afresh.
+      rowsRef.current = [];
       setRows([]);
       setDroppedRows(0);
       setOpenSeq(null);
