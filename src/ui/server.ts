@@ -23,8 +23,9 @@ import type { ExportFlowsRequest__Output } from '../api/generated/ui/ExportFlows
 import type { ExportFlowsReply } from '../api/generated/ui/ExportFlowsReply.js';
 import { BeelineError, ObserverUnreachableError, UiNotBuiltError, UiRequestError, UsageError } from '../common/errors.js';
 import { version } from '../common/version.js';
+import { compileFlowFilters } from '../observer/filter.js';
 import { FlowPrinter } from '../observer/printer.js';
-import type { GetFlowsRequest, GetFlowsResponse } from '../observer/types.js';
+import type { FlowFilter, GetFlowsRequest, GetFlowsResponse } from '../observer/types.js';
 import { stableLabels, suggestPolicy } from '../policy/suggest.js';
 import { FlowFilterBuilder } from '../cli/observe-filter.js';
 import { callError, collectFlows, flowsRequest } from '../cli/observe.js';
@@ -92,15 +93,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
+        // Read the rest into nothing, so the answer reaches the browser.
+        req.off('data', onData);
+        req.resume();
         reject(new UiRequestError(413, `request body over ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('error', reject);
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
@@ -208,12 +212,23 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     }
     const stream = streams[route];
     if (!stream) throw new UiRequestError(404, `no rpc ${route}`, 'see api/ui/ui.proto for the routes');
+    // A filter that does not compile is the browser's mistake: say so before asking the relay.
+    compileFlowFilters((body.whitelist ?? []) as FlowFilter[], (body.blacklist ?? []) as FlowFilter[]);
     await ready(stream.client, route);
     const call = stream.call(stream.client, body);
+    // Streams that never end by themselves: an end is the relay going away.
+    const endless = route === 'servicemap.ServiceMap/WatchServiceMap' || body.follow === true;
     let started = false;
     let ended = false;
+    let leaving = false;
+    const trailer = (e: Error) => {
+      if (res.writableEnded) return;
+      const { status, body: reply } = errorReply(e);
+      if (!started && !res.headersSent) sendJson(res, status, reply);
+      else res.end(JSON.stringify(reply) + '\n');
+    };
     const start = () => {
-      if (started) return;
+      if (started || res.headersSent) return;
       started = true;
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
       res.flushHeaders();
@@ -228,24 +243,28 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         done();
       };
       res.on('close', () => {
+        leaving = true;
         call.cancel();
         finish();
       });
       res.on('drain', () => call.resume());
       call.on('data', (m: object) => {
+        if (res.writableEnded) return;
         start();
         if (!res.write(JSON.stringify(m) + '\n')) call.pause();
       });
       call.on('error', (e: ServiceError) => {
-        if (e.code === GrpcStatus.CANCELLED) return finish();
-        const { status, body: reply } = errorReply(relayError(e, o.relay, route));
-        if (!started && !res.headersSent) sendJson(res, status, reply);
-        else res.end(JSON.stringify(reply) + '\n');
+        if (leaving) return finish();
+        // The relay cancelling (shutting down) reads as CANCELLED here: it went away all the same.
+        trailer(e.code === GrpcStatus.CANCELLED ? new ObserverUnreachableError(`${route}: the relay at ${o.relay} ended the stream`, { hint: 'reconnect' }) : relayError(e, o.relay, route));
         finish();
       });
       call.on('end', () => {
-        start();
-        res.end();
+        if (endless && !leaving) trailer(new ObserverUnreachableError(`${route}: the relay at ${o.relay} ended the stream`, { hint: 'reconnect' }));
+        else if (!res.writableEnded) {
+          start();
+          res.end();
+        }
         finish();
       });
     });
