@@ -16,7 +16,8 @@
  * protocol (trace_reason NEW), or a policy-verdict event; the same start seen
  * again within 10 s (both nodes' observation points, the verdict next to its
  * trace, a retransmitted SYN) counts once. A drop always counts: every dropped
- * packet is a failed attempt. An L7 request record counts on its protocol's
+ * packet is a failed attempt; a start the source's node let out and the
+ * destination's node dropped counts as that drop only. An L7 request record counts on its protocol's
  * edge (http/dns/kafka); its response (reversed to client → server) brings the
  * status class and latency. Replies and mid-connection packets count nothing
  * but still make the edge and move last_seen.
@@ -78,7 +79,8 @@ export class ServiceMapBuilder {
   private readonly namespaces?: Set<string>;
   private readonly nodes = new Map<string, NodeAcc>();
   private readonly edges = new Map<string, EdgeAcc>();
-  private readonly starts = new Map<string, bigint>();
+  /** Connection starts seen lately: when, and the edges they were counted on as forwarded (none once dropped). */
+  private readonly starts = new Map<string, { t: bigint; edges: EdgeAcc[] }>();
   private flowCount = 0;
 
   constructor(opts: ServiceMapOptions = {}) {
@@ -119,7 +121,7 @@ export class ServiceMapBuilder {
       return;
     }
     const edges = this.edgesOf(f.source, f.destination, f, 'source', l4.proto, l4.dport, t);
-    if (!this.countsAsConnection(f, l4, t)) return;
+    if (!this.countsAsConnection(f, l4, t, edges)) return;
     for (const e of edges) this.countVerdict(e, f);
   }
 
@@ -176,19 +178,39 @@ export class ServiceMapBuilder {
     else if (f.verdict === 'FORWARDED' || f.verdict === 'TRANSLATED' || f.verdict === 'REDIRECTED' || f.verdict === 'TRACED') e.forwarded++;
   }
 
-  private countsAsConnection(f: Flow, l4: L4, t: bigint): boolean {
-    if (f.verdict === 'DROPPED') return true;
+  /**
+   * Whether a flow starts a connection that counts. A drop always counts; a
+   * start the source's node let out (counted forwarded) and the
+   * destination's node then dropped (the same packet, its second
+   * observation point) is one dropped connection: the forwarded count moves
+   * to the drop, so an edge whose every connection was refused shows only
+   * drops (Hubble UI's red edge).
+   */
+  private countsAsConnection(f: Flow, l4: L4, t: bigint, edges: EdgeAcc[]): boolean {
+    const dropped = f.verdict === 'DROPPED';
     const policyVerdict = f.event_type?.type === 5;
     // A socket-level Service translation is one connect() (or one unconnected datagram): a start, named by its socket.
     const sock = f.Type === 'SOCK';
     const start = sock ? f.verdict === 'TRANSLATED' : policyVerdict || (l4.proto === 'tcp' ? !!l4.syn && !l4.ack : f.trace_reason === 'NEW');
-    if (!start) return false;
+    if (!start) return dropped;
     const key = sock ? `sock|${f.socket_cookie}|${f.IP?.destination}|${l4.dport}` : `${f.IP?.source}|${l4.sport}|${f.IP?.destination}|${l4.dport}|${l4.proto}`;
     const prev = this.starts.get(key);
     this.starts.delete(key);
-    this.starts.set(key, t);
+    const recent = prev !== undefined && !(t - prev.t > DEDUP_NS || prev.t - t > DEDUP_NS);
+    this.starts.set(key, { t, edges: dropped ? [] : recent ? prev.edges : edges });
     if (this.starts.size > MAX_STARTS) this.starts.delete(this.starts.keys().next().value!);
-    return prev === undefined || t - prev > DEDUP_NS || prev - t > DEDUP_NS;
+    if (dropped) {
+      if (recent) {
+        for (const e of prev.edges) {
+          if (e.forwarded > 0) {
+            e.forwarded--;
+            e.flows--;
+          }
+        }
+      }
+      return true;
+    }
+    return !recent;
   }
 
   /** The edge(s) a flow from src to dst makes: through its Service when it has one. */
