@@ -208,3 +208,24 @@ test("a connection let out by the source's node and dropped at the destination's
   e = edge(m.edges!, 'workload/tools/debug>workload/shop/api:tcp/80');
   assert.deepEqual([e.flows, e.forwarded, e.dropped], ['2', '1', '1']);
 });
+
+test("recorded Star Wars flows: connections the socket layer translated go through their Service; the X-wing's all dropped, the TIE fighter's HTTP half refused; no edge from mid-connection packets", async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { repoRoot } = await import('../common/version.js');
+  const flows = readFileSync(join(repoRoot, 'test/fixtures/ui/starwars-flows.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { flow: Flow }).flow);
+  const m = buildServiceMap(flows);
+  const empire = m.edges!.filter((e) => e.id!.includes('empire')).map((e) => `${e.id} ${e.forwarded}/${e.dropped}`);
+  assert.deepEqual(empire, [
+    'service/empire/deathstar>workload/empire/deathstar:http/80 3/3',
+    'service/empire/deathstar>workload/empire/deathstar:tcp/80 9/6',
+    'workload/empire/tiefighter>service/empire/deathstar:http/80 3/3',
+    'workload/empire/tiefighter>service/empire/deathstar:tcp/80 9/0',
+    'workload/empire/tiefighter>service/kube-system/kube-dns:udp/53 24/0',
+    'workload/empire/xwing>service/empire/deathstar:tcp/80 0/6',
+    'workload/empire/xwing>service/kube-system/kube-dns:udp/53 12/0',
+  ]);
+  const http = edge(m.edges!, 'workload/empire/tiefighter>service/empire/deathstar:http/80');
+  assert.deepEqual(http.status, { '2xx': '3', '4xx': '3' });
+  assert.deepEqual(edge(m.edges!, 'workload/empire/xwing>service/empire/deathstar:tcp/80').drop_reasons, ['POLICY_DENIED']);
+});
