@@ -14,10 +14,12 @@ cd "$(dirname "$0")/.."
 # h2load is the HTTP/2 client of the node proxy's HTTP/2 tests; kcat, librdkafka's
 # command-line client, is one of the two real Kafka clients the Kafka tests
 # run against the test broker, test/lib/kafka-broker.ts; dnsperf generates the
-# DNS proxy benchmark's queries, bench/dns-proxy.ts).
+# DNS proxy benchmark's queries, bench/dns-proxy.ts); chromium is the headless
+# browser the web UI's end-to-end tests drive (playwright-core, pointed at
+# /usr/bin/chromium: no browser can be downloaded here), with a font to render in.
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
       dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
-      wrk nginx-light tshark haproxy nghttp2-client kcat dnsperf)
+      wrk nginx-light tshark haproxy nghttp2-client kcat dnsperf chromium fonts-dejavu-core)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2

@@ -278,6 +278,7 @@ export class Agent {
       identitiesVersion: () => this.identitiesVersion,
       identityOfIP: (ip) => this.identityOfIP(ip),
       podByIP: (ip) => this.policy?.podByIP(ip),
+      podsVersion: () => this.policy?.podsVersion ?? 0,
       podByUID: (uid) => this.policy?.podByUID(uid),
       ...(this.config.socketLB ? { podCgroupRoot: this.config.socketLB.cgroup } : {}),
       frontends: () => this.services?.rows() ?? [],

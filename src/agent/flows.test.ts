@@ -49,6 +49,22 @@ test('local endpoints by id and address, with labels, pod and workload', () => {
   assert.equal(e.endpointById(99), undefined);
 });
 
+test("a local endpoint created before its pod had an address gets its pod's workload once pods change", () => {
+  let podsVersion = 1;
+  let known = false;
+  const { src } = sources({
+    podByIP: (ip) => (known && ip === '10.0.1.5' ? { namespace: 'shop', name: 'web-abc', workload: { name: 'web', kind: 'Deployment' } } : undefined),
+    podsVersion: () => podsVersion,
+  });
+  const e = new AgentFlowEnricher(src);
+  assert.equal(e.endpointById(12)!.workloads, undefined, 'CNI ADD: no pod address yet');
+  known = true;
+  assert.equal(e.endpointById(12)!.workloads, undefined, 'cached until pods change');
+  podsVersion++;
+  assert.deepEqual(e.endpointById(12)!.workloads, [{ name: 'web', kind: 'Deployment' }]);
+  assert.deepEqual(e.endpointByIP('10.0.1.5')!.workloads, [{ name: 'web', kind: 'Deployment' }]);
+});
+
 test('remote pods and the outside world through the ipcache; pods cached, lookups not repeated', () => {
   const { src, calls } = sources();
   const e = new AgentFlowEnricher(src);

@@ -35,6 +35,12 @@ export interface FlowSources {
   identityOfIP(ip: string): number;
   /** A pod of any node by its address. */
   podByIP(ip: string): PodRef | undefined;
+  /**
+   * Changes whenever pods change (an address, an owner). A local endpoint
+   * exists before its pod has an address (CNI ADD comes before the kubelet
+   * writes status.podIP), so its pod and workload are looked up again then.
+   */
+  podsVersion?(): number;
   /** `10.96.0.10:53/UDP` style frontends with the Service (`ns/name`) they belong to. */
   frontends(): readonly { frontend: string; service: string }[];
   frontendsVersion(): number;
@@ -113,6 +119,7 @@ export class AgentFlowEnricher implements FlowEnricher {
   #epVersion = -1;
   #labels = new Map<number, string[]>();
   #idVersion = -1;
+  #podsVersion = -1;
   #frontends = new Map<string, { name: string; namespace: string }>();
   /** Addresses of any frontend: most flows are not to or from a Service, and need no key built. */
   #frontendIPs = new Set<string>();
@@ -136,6 +143,13 @@ export class AgentFlowEnricher implements FlowEnricher {
       this.#idVersion = iv;
       this.#labels.clear();
       for (const i of this.src.identities()) this.#labels.set(i.id, i.labels.map(formatLabel));
+      this.#epVersion = -1;
+      this.#remote.clear();
+      this.#other.clear();
+    }
+    const pv = this.src.podsVersion?.() ?? 0;
+    if (pv !== this.#podsVersion) {
+      this.#podsVersion = pv;
       this.#epVersion = -1;
       this.#remote.clear();
       this.#other.clear();

@@ -210,6 +210,8 @@ export class PolicyManager {
   private podsStale = true;
   /** Pods by address and by uid, for flows; rebuilt on the first lookup after a pod change. */
   private podIndex: Map<string, PodRef> | undefined;
+  /** Counts pod changes, for readers that cache what podByIP answered (the flow enricher). */
+  podsVersion = 0;
   private podUidIndex: Map<string, PodRef> | undefined;
   private servicesStale = true;
   private cidrGroupsStale = true;
@@ -317,6 +319,7 @@ export class PolicyManager {
   // and recomputes endpoints only when what the engine sees has changed.
   private podsChanged(): void {
     this.podsStale = true;
+    this.podsVersion++;
     this.podIndex = undefined;
     this.podUidIndex = undefined;
     this.schedule();

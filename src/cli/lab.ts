@@ -33,7 +33,9 @@ function printReport(r: LabReport): void {
   process.stdout.write(`Controllers: ${r.controllers.running ? `running (pid ${r.controllers.pid}): scheduler, deployments, endpointslices, DNS records` : 'NOT running'}\n`);
   process.stdout.write(`DNS:        ${r.dns.map((d) => `${d.name} ${d.running ? 'running' : 'NOT running'}`).join(', ')} (cluster DNS at ${r.clusterDNS})\n`);
   process.stdout.write(`Fabric:     ${r.fabric.netns} ${r.fabric.cidr}\n`);
-  process.stdout.write(`World:      ${r.world.netns} ${r.world.ip}\n\n`);
+  process.stdout.write(`World:      ${r.world.netns} ${r.world.ip}\n`);
+  if (r.ui) process.stdout.write(`UI:         ${r.ui.running ? r.ui.url : `NOT running (was ${r.ui.url || 'starting'})`}\n`);
+  process.stdout.write('\n');
   process.stdout.write(
     table(
       ['NODE', 'NAMESPACE', 'INTERNAL-IP', 'POD-CIDR', 'AGENT-PID', 'AGENT', 'KUBELET', 'DATAPATH'],

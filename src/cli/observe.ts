@@ -304,7 +304,7 @@ export function parseTimeout(v: string | undefined): number {
 export const serverOption = () => new Option('--server <address>', "the Observer's address: unix:///path/to.sock or host:port (default: the lab's relay)");
 export const timeoutOption = () => new Option('--timeout <duration>', 'how long to wait for the server (default 5s)');
 
-const FILTER_HELP: Partial<Record<FilterFlag | 'not', [string, string]>> = {
+export const FILTER_HELP: Readonly<Partial<Record<FilterFlag | 'not', [string, string]>>> = {
   not: ['--not', 'reverses the next filter flag into the blacklist, e.g. --not --from-ip 2.2.2.2'],
   uuid: ['--uuid <uuid>', 'only the flow with this id'],
   'node-name': ['--node-name <pattern>', 'flows observed on these nodes (globs: node-*)'],

@@ -25,6 +25,7 @@ import { registerWorkloads } from './workloads.js';
 import { registerLoadgen } from './loadgen.js';
 import { registerService } from './service.js';
 import { registerPolicy } from './policy.js';
+import { registerUi } from './ui.js';
 
 export function buildProgram(): Command {
   const program = new Command('beeline')
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerFqdn(program);
   registerMonitor(program);
   registerObserve(program);
+  registerUi(program);
   registerAgent(program);
   registerOperator(program);
   registerRelay(program);

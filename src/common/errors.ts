@@ -487,3 +487,23 @@ export class KafkaProtocolError extends BeelineError {
     this.reason = reason;
   }
 }
+
+/**
+ * A request to `beeline ui`'s server it cannot serve: not JSON, too big, an
+ * unknown route or file, from another site; `status` is the HTTP status it
+ * answers with.
+ */
+export class UiRequestError extends BeelineError {
+  readonly status: number;
+  constructor(status: number, message: string, hint?: string) {
+    super('BL_ERR_UI_REQUEST', message, { hint });
+    this.status = status;
+  }
+}
+
+/** `beeline ui` has no web app to serve: dist/ui was not built (make ui). */
+export class UiNotBuiltError extends BeelineError {
+  constructor(message: string) {
+    super('BL_ERR_UI_NOT_BUILT', message, { hint: 'run make ui (make build does it)' });
+  }
+}

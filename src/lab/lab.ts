@@ -7,6 +7,7 @@
 import { proxyAppliedFile, proxyRuleSet, writeProxyFiles, type NodeProxyConfig } from '../agent/proxy.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { LabExistsError, LabStepError, PermissionError, asBeelineError } from '../common/errors.js';
 import { run } from '../common/exec.js';
@@ -17,7 +18,8 @@ import type { AgentConfig, AgentStatus } from '../agent/types.js';
 import { ensureCgroup, removeCgroup, removeCgroupBaseIfEmpty } from './cgroup.js';
 import { etcdStatus, startEtcd, waitEtcd } from './etcd.js';
 import { addNetns, addVeth, delNetns, ipIn, listNetns, sysctlIn } from './netns.js';
-import { isAlive, startDaemon, stopProcess } from './process.js';
+import { isAlive, startDaemon, stopProcess, type OwnedProcess } from './process.js';
+import { UI_DEFAULT_PORT } from '../ui/defaults.js';
 import { labDir, labsDir, readState, runDir, writeState, type LabState } from './state.js';
 import { planLab, resolveTarget, type DatapathKind, type RoutingMode } from './topology.js';
 import { CLUSTER_DNS_LABELS, clusterDnsDeployment, kubeDnsIP, worldDnsArgs, worldHosts, worldHostsDir, writeWorldHosts } from './dns.js';
@@ -55,6 +57,8 @@ export interface LabUpOptions {
   socketLB?: boolean;
   /** Flows each node's ring keeps (Hubble: hubble-event-buffer-capacity, 4095). */
   flowBufferCapacity?: number;
+  /** The web UI's port (`beeline ui`): default 12000, or a free one when 12000 is taken; false: no UI. */
+  uiPort?: number | false;
   /** Flow observation (Hubble) on the nodes: false turns every agent's observer off and starts no relay (the flow benchmark's "off" arm). Default true. */
   hubble?: boolean;
   quiet?: boolean;
@@ -368,6 +372,22 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       log: join(dir, 'relay.log'),
       cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'relay', '--lab', plan.name],
     });
+    // The web UI listens on the machine's loopback (a TCP listener, nothing about the machine's network changes)
+    // and reads the relay's unix socket, so a browser on this machine needs no route into the lab.
+    const uiUrlFile = join(dir, 'ui.url');
+    if (opts.hubble !== false && opts.uiPort !== false) {
+      const port = opts.uiPort ?? ((await loopbackPortFree(UI_DEFAULT_PORT)) ? UI_DEFAULT_PORT : 0);
+      state.ui = {
+        url: '',
+        process: startDaemon({
+          role: 'ui',
+          netns: null,
+          cgroupDir: ensureCgroup(plan.name, 'ui'),
+          log: join(dir, 'ui.log'),
+          cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'ui', '--lab', plan.name, '--port', String(port), '--url-file', uiUrlFile],
+        }),
+      };
+    }
     writeState(state);
 
     p.step(`lab ${plan.name}: kubelets`);
@@ -398,6 +418,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     await waitNodesReady(etcd.endpoint, plan.nodes.map((n) => n.name));
     p.step(`lab ${plan.name}: cluster DNS pods (kube-system/coredns behind kube-dns)`);
     await startClusterDns(etcd.endpoint, Math.min(2, plan.nodes.length), join(dnsDir, 'hosts'), plan.world.ip);
+    if (state.ui) state.ui.url = await waitUiUrl(state.ui.process, uiUrlFile);
     state.phase = 'up';
     writeState(state);
     p.done(`lab ${plan.name} is up: ${plan.nodes.length} node(s), routing ${plan.routing}`);
@@ -408,6 +429,26 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     await labDown(plan.name, { quiet: true }).catch(() => undefined);
     throw err;
   }
+}
+
+/** Whether 127.0.0.1:port can be bound now (the UI takes Hubble UI's port when it is free). */
+function loopbackPortFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const srv = createNetServer();
+    srv.once('error', () => done(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
+  });
+}
+
+/** The URL `beeline ui` writes once it listens. */
+async function waitUiUrl(p: OwnedProcess, file: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    if (!isAlive(p)) throw new LabStepError(`start ui: exited: ${lastLogLine(p.log)}`);
+    await sleep(100);
+  }
+  throw new LabStepError(`start ui: no URL after ${timeoutMs / 1000}s`, { hint: `see ${p.log}` });
 }
 
 async function waitAgent(state: LabState, node: string, timeoutMs = 30_000): Promise<void> {
@@ -465,6 +506,7 @@ export async function labDown(name: string, opts: { quiet?: boolean } = {}): Pro
   await Promise.all(Object.values(state.kubelets ?? {}).map((k) => stopProcess(k)));
   await Promise.all(Object.values(state.agents).map((a) => stopProcess(a.process)));
   await Promise.all(Object.values(state.proxies ?? {}).map((x) => stopProcess(x)));
+  if (state.ui) await stopProcess(state.ui.process);
   if (state.relay) await stopProcess(state.relay);
   if (state.operator) await stopProcess(state.operator);
   if (state.controllers) await stopProcess(state.controllers);
@@ -552,6 +594,8 @@ export interface LabReport {
   world: { netns: string; ip: string };
   nodes: NodeReport[];
   namespaces: { name: string; present: boolean }[];
+  /** The web UI (`beeline ui`), when the lab started one. */
+  ui?: { url: string; pid: number; running: boolean };
 }
 
 export async function labStatus(name: string): Promise<LabReport> {
@@ -630,6 +674,7 @@ export async function labStatus(name: string): Promise<LabReport> {
     world: { netns: plan.world.netns, ip: plan.world.ip },
     nodes,
     namespaces,
+    ...(state.ui ? { ui: { url: state.ui.url, pid: state.ui.process.pid, running: isAlive(state.ui.process) } } : {}),
   };
 }
 

@@ -41,7 +41,8 @@ export function isAlive(p: Pick<OwnedProcess, 'pid' | 'starttime'>): boolean {
  */
 export function startDaemon(opts: {
   role: string;
-  netns: string;
+  /** The lab namespace to run in; null: the machine's own (for a loopback listener the user's browser reaches, `beeline ui`). */
+  netns: string | null;
   cgroupDir: string;
   cmd: string[];
   log: string;
@@ -57,10 +58,13 @@ export function startDaemon(opts: {
 }): OwnedProcess {
   const fd = openSync(opts.log, 'a');
   try {
-    const script = opts.netOnly
-      ? 'ns=$1; shift; echo $$ > "$0/cgroup.procs" && exec nsenter --net="/run/netns/$ns" -- "$@"'
-      : 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"';
-    const child = spawn('sh', ['-c', script, opts.cgroupDir, opts.netns, ...opts.cmd], {
+    const script =
+      opts.netns === null
+        ? 'echo $$ > "$0/cgroup.procs" && exec "$@"'
+        : opts.netOnly
+          ? 'ns=$1; shift; echo $$ > "$0/cgroup.procs" && exec nsenter --net="/run/netns/$ns" -- "$@"'
+          : 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"';
+    const child = spawn('sh', ['-c', script, opts.cgroupDir, ...(opts.netns === null ? [] : [opts.netns]), ...opts.cmd], {
       detached: true,
       stdio: ['ignore', fd, fd],
       cwd: opts.cwd,

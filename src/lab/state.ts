@@ -41,6 +41,8 @@ export interface LabState {
   controllers?: OwnedProcess;
   /** The flow relay (src/observer/relay.ts): every node's Observer merged on one socket. */
   relay?: OwnedProcess;
+  /** The web UI (`beeline ui`, src/ui/server.ts): on loopback in the machine's namespace, reading the relay's socket. */
+  ui?: { process: OwnedProcess; url: string };
   /** DNS servers: `world` (the outside world's) and one per node (the cluster DNS). */
   dns?: Record<string, OwnedProcess>;
   /** Per node: the kubelet. */

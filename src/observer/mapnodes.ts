@@ -3,8 +3,13 @@
  * went through, server) and edges, with the ids the relay's map gives them
  * (`workload/shop/web`, `service/shop/web`, `reserved//world`,
  * `fqdn//api.example.com`, `ip//10.0.0.9`; edges `src>dst:proto/port`).
- * Pure and browser-safe: servicemap.ts builds the map with it, and the web UI
- * finds a selected node's or edge's flows with the same ids.
+ * Pure and browser-safe: servicemap.ts names its nodes and edges with it, and
+ * the web UI finds a selected node's or edge's flows with the same ids.
+ *
+ * flowMapPath is what one flow alone says. The relay's map knows more over
+ * time (servicemap.ts): the packets of a connection the socket layer
+ * translated carry no Service, yet the map puts them on the Service's path;
+ * the UI joins them through the map's own edges (src/ui/model/selection.ts).
  */
 import type { Endpoint } from '../api/generated/flow/Endpoint.js';
 import type { Flow } from '../api/generated/flow/Flow.js';
@@ -35,6 +40,18 @@ export function nodeRef(ep: Endpoint | null | undefined, ip: string | undefined,
   }
   const addr = ip || 'unknown';
   return { id: `ip//${addr}`, kind: 'IP', name: addr, namespace: '', labels: labels.filter((l) => l.startsWith('cidr:')), identity };
+}
+
+/** The node of a Service a flow went through. */
+export function serviceRef(svc: { name?: string; namespace?: string }): NodeRef {
+  const ns = svc.namespace ?? '';
+  const name = svc.name ?? '';
+  return { id: `service/${ns}/${name}`, kind: 'SERVICE', name, namespace: ns, labels: [] };
+}
+
+/** The protocol of an L7 record's edge: http, dns, kafka (l7 for others). */
+export function l7Protocol(l7: NonNullable<Flow['l7']>): string {
+  return l7.record ?? (l7.http ? 'http' : l7.dns ? 'dns' : l7.kafka ? 'kafka' : 'l7');
 }
 
 /** A flow's layer 4 as the map reads it. */
@@ -88,7 +105,7 @@ export function flowMapPath(f: Flow): FlowMapPath {
   const l4 = l4Of(f);
   const reply = f.is_reply ? !!f.is_reply.value : !!f.reply;
   if (l7 && (l7.type === 'REQUEST' || l7.type === 'RESPONSE')) {
-    const proto = l7.record ?? (l7.http ? 'http' : l7.dns ? 'dns' : l7.kafka ? 'kafka' : 'l7');
+    const proto = l7Protocol(l7);
     return l7.type === 'REQUEST' ? path(f, 'request', 'source', proto, l4.dport, l4) : path(f, 'response', 'destination', proto, l4.sport, l4);
   }
   if (reply && f.verdict !== 'DROPPED') return path(f, 'reply', 'destination', l4.proto, l4.sport, l4);
@@ -100,7 +117,7 @@ function path(f: Flow, role: FlowRole, clientSide: 'source' | 'destination', pro
   const client = nodeRef(fromSource ? f.source : f.destination, fromSource ? f.IP?.source : f.IP?.destination, fromSource ? f.source_names : f.destination_names);
   const server = nodeRef(fromSource ? f.destination : f.source, fromSource ? f.IP?.destination : f.IP?.source, fromSource ? f.destination_names : f.source_names);
   const svc = f.destination_service;
-  const nodes: NodeRef[] = svc?.name ? [client, { id: `service/${svc.namespace ?? ''}/${svc.name}`, kind: 'SERVICE', name: svc.name, namespace: svc.namespace ?? '', labels: [] }, server] : [client, server];
+  const nodes: NodeRef[] = svc?.name ? [client, serviceRef(svc), server] : [client, server];
   const edges = nodes.slice(1).map((n, i) => ({ id: mapEdgeId(nodes[i]!.id, n.id, protocol, port), source_id: nodes[i]!.id, destination_id: n.id }));
   return { role, nodes, edges, protocol, port, l4 };
 }

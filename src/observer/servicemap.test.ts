@@ -192,3 +192,40 @@ test('a socket-level translation (SOCK, TRANSLATED) counts as a connection throu
   assert.equal(Number(toSvc?.flows), 2, 'two sockets, the second reported twice: two connections');
   assert.equal(Number(toSvc?.forwarded), 2);
 });
+
+test("a connection let out by the source's node and dropped at the destination's is one drop, in either order: an all-refused edge shows only drops", () => {
+  const drop = { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED' } as const;
+  // node1 lets the SYN out (egress trace), node2 drops it; the retransmission is dropped again.
+  let m = buildServiceMap([tcp(lonely, api, 80, { sport: 41000 }), tcp(lonely, api, 80, { sport: 41000, ...drop, t: T0 + 1000n }), tcp(lonely, api, 80, { sport: 41000, ...drop, t: T0 + S })]);
+  let e = edge(m.edges!, 'workload/tools/debug>workload/shop/api:tcp/80');
+  assert.deepEqual([e.flows, e.forwarded, e.dropped, e.drop_reasons], ['2', '0', '2', ['POLICY_DENIED']]);
+  // The drop merged first (another node's clock), the forwarded trace after it: still no forwarded connection.
+  m = buildServiceMap([tcp(lonely, api, 80, { sport: 41001, ...drop, t: T0 }), tcp(lonely, api, 80, { sport: 41001, t: T0 + 1000n })]);
+  e = edge(m.edges!, 'workload/tools/debug>workload/shop/api:tcp/80');
+  assert.deepEqual([e.flows, e.forwarded, e.dropped], ['1', '0', '1']);
+  // A connection that went through stays forwarded next to one that did not.
+  m = buildServiceMap([tcp(lonely, api, 80, { sport: 41002 }), tcp(lonely, api, 80, { sport: 41003 }), tcp(lonely, api, 80, { sport: 41003, ...drop })]);
+  e = edge(m.edges!, 'workload/tools/debug>workload/shop/api:tcp/80');
+  assert.deepEqual([e.flows, e.forwarded, e.dropped], ['2', '1', '1']);
+});
+
+test("recorded Star Wars flows: connections the socket layer translated go through their Service; the X-wing's all dropped, the TIE fighter's HTTP half refused; no edge from mid-connection packets", async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { repoRoot } = await import('../common/version.js');
+  const flows = readFileSync(join(repoRoot, 'test/fixtures/ui/starwars-flows.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { flow: Flow }).flow);
+  const m = buildServiceMap(flows);
+  const empire = m.edges!.filter((e) => e.id!.includes('empire')).map((e) => `${e.id} ${e.forwarded}/${e.dropped}`);
+  assert.deepEqual(empire, [
+    'service/empire/deathstar>workload/empire/deathstar:http/80 3/3',
+    'service/empire/deathstar>workload/empire/deathstar:tcp/80 9/6',
+    'workload/empire/tiefighter>service/empire/deathstar:http/80 3/3',
+    'workload/empire/tiefighter>service/empire/deathstar:tcp/80 9/0',
+    'workload/empire/tiefighter>service/kube-system/kube-dns:udp/53 24/0',
+    'workload/empire/xwing>service/empire/deathstar:tcp/80 0/6',
+    'workload/empire/xwing>service/kube-system/kube-dns:udp/53 12/0',
+  ]);
+  const http = edge(m.edges!, 'workload/empire/tiefighter>service/empire/deathstar:http/80');
+  assert.deepEqual(http.status, { '2xx': '3', '4xx': '3' });
+  assert.deepEqual(edge(m.edges!, 'workload/empire/xwing>service/empire/deathstar:tcp/80').drop_reasons, ['POLICY_DENIED']);
+});
