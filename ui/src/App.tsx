@@ -14,7 +14,7 @@ import type { ParseFilterRequest } from '../../src/api/generated/ui/ParseFilterR
 import type { UiConfig__Output } from '../../src/api/generated/ui/UiConfig.js';
 import { hideWorkload, NO_NOISE_HIDDEN, requestFilters, showWorkload, type NoiseOptions } from '../../src/ui/model/filters.js';
 import { appendRows, DEFAULT_SORT, flowCountText, flowRow, MAX_FLOWS, resumePoint, sortRows, toggleSort, visibleRows, type FlowRow, type ResumePoint } from '../../src/ui/model/flows.js';
-import { selectionLabel, type Selection } from '../../src/ui/model/selection.js';
+import { selectionLabel, serviceIndex, type Selection } from '../../src/ui/model/selection.js';
 import { ABORTED, ApiError, stream, unary } from './api.js';
 import { downloadText } from './download.js';
 import { FlowDetails } from './FlowDetails.js';
@@ -218,7 +218,9 @@ export function App() {
 
   // What the table shows: held rows (deferred while flows pour in), by namespace and map selection, sorted.
   const deferredRows = useDeferredValue(rows);
-  const shown = useMemo(() => sortRows(visibleRows(deferredRows, namespace, selection), sort), [deferredRows, namespace, selection, sort]);
+  // Only a selection needs the map's Services (translated connections' packets); without one, map updates re-sort nothing.
+  const services = useMemo(() => (selection ? serviceIndex(map?.edges ?? []) : undefined), [selection, map]);
+  const shown = useMemo(() => sortRows(visibleRows(deferredRows, namespace, selection, services), sort), [deferredRows, namespace, selection, services, sort]);
   const openRow = openSeq === null ? null : (shown.find((r) => r.seq === openSeq) ?? rows.find((r) => r.seq === openSeq) ?? null);
 
   const namespaces = useMemo(() => {

@@ -23,11 +23,11 @@ export function EdgePanel({ edges, onClose }: EdgePanelProps) {
           <dd>{e.destination_id}</dd>
           <dt>Protocol</dt>
           <dd>
-            {e.protocol}/{e.port}
+            {e.protocol}/{e.port ?? 0}
           </dd>
           <dt>Flows</dt>
           <dd>
-            {e.flows} ({e.forwarded} forwarded, {e.dropped} dropped{Number(e.audit) ? `, ${e.audit} audited` : ''})
+            {e.flows ?? 0} ({e.forwarded ?? 0} forwarded, {e.dropped ?? 0} dropped{Number(e.audit ?? 0) ? `, ${e.audit} audited` : ''})
           </dd>
           {Number(e.requests) > 0 && (
             <>
@@ -38,7 +38,7 @@ export function EdgePanel({ edges, onClose }: EdgePanelProps) {
               </dd>
               <dt>Latency</dt>
               <dd>
-                p50 {e.latency_p50_ms} ms · p95 {e.latency_p95_ms} ms · p99 {e.latency_p99_ms} ms
+                p50 {e.latency_p50_ms ?? 0} ms · p95 {e.latency_p95_ms ?? 0} ms · p99 {e.latency_p99_ms ?? 0} ms
               </dd>
             </>
           )}

@@ -36,10 +36,10 @@ export function NodePanel({ node, onHide, onClose }: NodePanelProps) {
   };
 
   return (
-    <section className="panel node-panel" aria-label={`${node.kind.toLowerCase()} ${node.namespace ? `${node.namespace}/` : ''}${node.name}`}>
+    <section className="panel node-panel" aria-label={`${(node.kind ?? '').toLowerCase()} ${node.namespace ? `${node.namespace}/` : ''}${node.name}`}>
       <header className="panel-head">
         <h2>
-          <span className="kind">{node.kind.toLowerCase()}</span> {node.namespace ? `${node.namespace}/` : ''}
+          <span className="kind">{(node.kind ?? '').toLowerCase()}</span> {node.namespace ? `${node.namespace}/` : ''}
           {node.name}
         </h2>
         <button type="button" className="close" aria-label="close node panel" onClick={onClose}>

@@ -19,9 +19,9 @@ export function ServiceMap(p: ServiceMapProps) {
             type="button"
             data-testid="map-node"
             data-node-id={n.id}
-            data-kind={n.kind.toLowerCase()}
+            data-kind={(n.kind ?? '').toLowerCase()}
             data-selected={p.selection?.id === n.id ? 'true' : undefined}
-            aria-label={`${n.kind.toLowerCase()} ${n.namespace ? `${n.namespace}/` : ''}${n.name}`}
+            aria-label={`${(n.kind ?? '').toLowerCase()} ${n.namespace ? `${n.namespace}/` : ''}${n.name}`}
             onClick={() => p.onSelect(p.selection?.id === n.id ? null : { kind: 'node', id: n.id, node: n })}
           >
             {n.namespace ? `${n.namespace}/` : ''}

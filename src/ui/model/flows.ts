@@ -8,7 +8,7 @@ import type { Flow__Output } from '../../api/generated/flow/Flow.js';
 import type { GetFlowsResponse__Output } from '../../api/generated/observer/GetFlowsResponse.js';
 import { endpointIdentity, enumText, flowHostNames, formatTimestamp, identityText, summaryText, verdictText, type Timestamp } from '../../observer/flowtext.js';
 import { l4Of } from '../../observer/mapnodes.js';
-import { flowMapIds, selectionMatcher, type FlowMapIds, type Selection } from './selection.js';
+import { flowMapIds, selectionMatcher, type FlowMapIds, type Selection, type ServiceIndex } from './selection.js';
 
 /** The table's columns, in Hubble UI's order. */
 export const COLUMNS = ['time', 'source', 'destination', 'port', 'l7', 'verdict', 'policies', 'node'] as const;
@@ -197,9 +197,9 @@ export function sortRows(rows: readonly FlowRow[], s: Sort): FlowRow[] {
 }
 
 /** What the table shows of the held rows: a namespace (its endpoints' or Service's) and the map's selection. */
-export function visibleRows(rows: readonly FlowRow[], namespace: string, sel: Selection | null): FlowRow[] {
+export function visibleRows(rows: readonly FlowRow[], namespace: string, sel: Selection | null, services?: ServiceIndex): FlowRow[] {
   const inNs = namespace ? (r: FlowRow) => r.namespaces.includes(namespace) : null;
-  const inSel = sel ? selectionMatcher(sel) : null;
+  const inSel = sel ? selectionMatcher(sel, services) : null;
   if (!inNs && !inSel) return rows.slice();
   return rows.filter((r) => (!inNs || inNs(r)) && (!inSel || inSel(r.ids)));
 }
