@@ -68,6 +68,8 @@ export function App() {
   const [map, setMap] = useState<GetServiceMapResponse__Output | null>(null);
   const [rows, setRows] = useState<FlowRow[]>([]);
   const [droppedRows, setDroppedRows] = useState(0);
+  // Whether any flow ever arrived (under any filter): an empty table then means the filter matches none.
+  const [received, setReceived] = useState(false);
   const [live, setLive] = useState(true);
   const [namespace, setNamespace] = useState('');
   const [nsSeen, setNsSeen] = useState<string[]>([]);
@@ -109,6 +111,7 @@ export function App() {
       if (r && !(skip && skip.held(r))) add.push(r);
     }
     if (add.length === 0) return;
+    setReceived(true);
     setRows((held) => {
       const next = appendRows(held, add);
       if (next.dropped) setDroppedRows((d) => d + next.dropped);
@@ -231,7 +234,7 @@ export function App() {
   }, [nsSeen, map, namespace]);
 
   const unreachable = flowRelay.state === 'unreachable' ? flowRelay : mapRelay.state === 'unreachable' ? mapRelay : null;
-  const emptyText = unreachable ? 'Relay unreachable' : rows.length === 0 ? 'No flows yet' : 'No flow matches the filter';
+  const emptyText = unreachable ? 'Relay unreachable' : deferredRows.length === 0 && !received ? 'No flows yet' : 'No flow matches the filter';
 
   const exportFlows = async () => {
     setExportError('');
@@ -320,7 +323,7 @@ export function App() {
             )}
             <span className="spacer" />
             <span data-testid="flow-count" className="count">
-              {flowCountText(shown.length, rows.length)}
+              {flowCountText(shown.length, deferredRows.length)}
             </span>
             {droppedRows > 0 && <span className="muted cap">(newest {MAX_FLOWS.toLocaleString('en-US')} kept)</span>}
             <button type="button" data-testid="export-flows" onClick={() => void exportFlows()} disabled={shown.length === 0}>
