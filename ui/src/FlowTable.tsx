@@ -21,8 +21,11 @@ export function FlowTable(p: FlowTableProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState(400);
-  const [active, setActive] = useState(0);
+  // The row with the keyboard focus, by seq: it stays that row as flows arrive above it.
+  const [activeSeq, setActiveSeq] = useState<number | null>(null);
   const focusPending = useRef(false);
+  // The top row in view, to keep it in view when newer flows are put above it.
+  const anchor = useRef<{ seq: number; index: number } | null>(null);
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -34,8 +37,25 @@ export function FlowTable(p: FlowTableProps) {
   }, []);
 
   const count = p.rows.length;
-  const current = Math.min(active, Math.max(0, count - 1));
+  const found = activeSeq === null ? -1 : p.rows.findIndex((r) => r.seq === activeSeq);
+  const current = found >= 0 ? found : 0;
   const [first, last] = visibleRange(scrollTop, viewport, ROW_HEIGHT, count);
+
+  // Scrolled down a live table: rows arriving above shift the view by as many rows, so the rows read stay put.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const a = anchor.current;
+    if (a && el.scrollTop > 0) {
+      const now = p.rows[a.index]?.seq === a.seq ? a.index : p.rows.findIndex((r) => r.seq === a.seq);
+      if (now >= 0 && now !== a.index) {
+        el.scrollTop += (now - a.index) * ROW_HEIGHT;
+        setScrollTop(el.scrollTop);
+      }
+    }
+    const top = Math.min(count - 1, Math.floor(el.scrollTop / ROW_HEIGHT));
+    anchor.current = top >= 0 && p.rows[top] ? { seq: p.rows[top]!.seq, index: top } : null;
+  }, [p.rows, count]);
 
   useEffect(() => {
     if (!focusPending.current) return;
@@ -46,7 +66,7 @@ export function FlowTable(p: FlowTableProps) {
   const moveTo = (i: number) => {
     const el = scroller.current;
     const next = Math.max(0, Math.min(count - 1, i));
-    setActive(next);
+    setActiveSeq(p.rows[next]?.seq ?? null);
     focusPending.current = true;
     if (el) {
       const top = next * ROW_HEIGHT;
@@ -87,7 +107,18 @@ export function FlowTable(p: FlowTableProps) {
           );
         })}
       </div>
-      <div className="flow-body" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} onKeyDown={onKey} tabIndex={count === 0 ? 0 : -1}>
+      <div
+        className="flow-body"
+        ref={scroller}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          setScrollTop(el.scrollTop);
+          const top = Math.floor(el.scrollTop / ROW_HEIGHT);
+          anchor.current = p.rows[top] ? { seq: p.rows[top]!.seq, index: top } : null;
+        }}
+        onKeyDown={onKey}
+        tabIndex={count === 0 ? 0 : -1}
+      >
         {count === 0 ? (
           <div className="empty-state" data-testid="empty-state">
             {p.emptyText}
@@ -108,10 +139,10 @@ export function FlowTable(p: FlowTableProps) {
                   tabIndex={i === current ? 0 : -1}
                   aria-selected={r.seq === p.openSeq}
                   onClick={() => {
-                    setActive(i);
+                    setActiveSeq(r.seq);
                     p.onOpen(r);
                   }}
-                  onFocus={() => setActive(i)}
+                  onFocus={() => setActiveSeq(r.seq)}
                 >
                   {COLUMNS.map((c) => (
                     <div key={c} role="cell" className={`cell col-${c}`} data-col={c} title={r.cells[c]} {...(c === 'verdict' ? { 'data-verdict': r.verdict } : {})}>
