@@ -4,8 +4,9 @@
  * (connection states), observation points, datapath source files.
  *
  * Drop reasons: abi/drop.h promises Cilium's numbers wherever the meaning is
- * the same, so Cilium's table (pkg/monitor/api/drop.go) is keyed by number
- * and covers reasons our datapath does not emit yet. Everything else is keyed
+ * the same, so Cilium's table (pkg/monitor/api/drop.go, in dropreasons.ts for
+ * the web UI) is keyed by number and covers reasons our datapath does not
+ * emit yet. Everything else is keyed
  * by our enum *names* (from the generated codecs), so renumbering on our side
  * cannot silently change the words; reasons.test.ts fails when an enum member
  * has no word.
