@@ -155,6 +155,8 @@ export function App() {
       'observer.Observer/GetFlows',
       request,
       (m) => {
+        // A hidden tab gets no animation frames: what waits is cut as the buffer would cut it.
+        if (pending.current.length >= 2 * MAX_FLOWS) pending.current = pending.current.slice(-MAX_FLOWS);
         pending.current.push(m);
         if (!frame.current) frame.current = requestAnimationFrame(flush);
       },
@@ -279,7 +281,14 @@ export function App() {
       )}
       <main className={`app-main${selection || openRow ? ' with-panel' : ''}`}>
         <section className="map-area" aria-label="service map">
-          <ServiceMap map={map} selection={selection} onSelect={setSelection} />
+          <ServiceMap
+            map={map}
+            selection={selection}
+            onSelect={(sel) => {
+              setSelection(sel);
+              if (sel) setOpenSeq(null);
+            }}
+          />
         </section>
         <section className="flows-area" aria-label="flows">
           <div className="toolbar">

@@ -95,9 +95,11 @@ export function FlowTable(p: FlowTableProps) {
       <div className="flow-head" role="row">
         {COLUMNS.map((c) => {
           const sorted = p.sort.column === c;
+          const ariaSort = sorted ? (p.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none';
           return (
-            <div key={c} role="columnheader" className={`cell col-${c}`} aria-sort={sorted ? (p.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
-              <button type="button" data-testid={`sort-${c}`} onClick={() => p.onSort(c)}>
+            <div key={c} role="columnheader" className={`cell col-${c}`} aria-sort={ariaSort}>
+              {/* The button repeats aria-sort: the contract reads it where it clicks (sort-<col>). */}
+              <button type="button" data-testid={`sort-${c}`} aria-sort={ariaSort} aria-label={`sort by ${COLUMN_TITLES[c].toLowerCase()}${sorted ? ` (${ariaSort})` : ''}`} onClick={() => p.onSort(c)}>
                 {COLUMN_TITLES[c]}
                 <span className="sort-mark" aria-hidden="true">
                   {sorted ? (p.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}

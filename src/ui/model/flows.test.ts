@@ -80,6 +80,10 @@ test('sorting: newest first by default, by column text both ways, ties in arriva
   assert.deepEqual(sortRows([a, b, c], { column: 'time', dir: 'asc' }), [a, c, b]);
   assert.deepEqual(sortRows([a, b, c], { column: 'source', dir: 'asc' }), [b, c, a]);
   assert.deepEqual(sortRows([a, b, c], { column: 'source', dir: 'desc' }), [a, c, b]);
+  const port = (n: number) => row({ ...denied, l4: { TCP: { source_port: 1, destination_port: n } } as unknown as Flow__Output['l4'] });
+  const [p80, p443, p8080] = [port(80), port(443), port(8080)];
+  assert.deepEqual(sortRows([p8080, p443, p80], { column: 'port', dir: 'asc' }), [p80, p443, p8080], 'ports by number, not text');
+  assert.deepEqual(sortRows([p80, p8080, p443], { column: 'port', dir: 'desc' }), [p8080, p443, p80]);
   assert.deepEqual(toggleSort(DEFAULT_SORT, 'time'), { column: 'time', dir: 'asc' });
   assert.deepEqual(toggleSort(DEFAULT_SORT, 'verdict'), { column: 'verdict', dir: 'asc' });
 });

@@ -48,6 +48,8 @@ export interface FlowRow {
   flow: Flow__Output;
   /** Nanoseconds since the epoch (0 when the flow has no time). */
   timeNs: bigint;
+  /** The destination port (0: none), for sorting by port. */
+  port: number;
   cells: Record<Column, string>;
   /** The verdict's enum name (FORWARDED, DROPPED…). */
   verdict: string;
@@ -132,6 +134,7 @@ export function flowRow(res: GetFlowsResponse__Output, seq: number): FlowRow | n
     response: res,
     flow: f,
     timeNs: timeNs(f.time),
+    port: l4Of(f).dport,
     verdict: f.verdict ? enumText('flow.Verdict', f.verdict) : 'VERDICT_UNKNOWN',
     cells: {
       time: formatTimestamp(f.time),
@@ -177,7 +180,7 @@ export function toggleSort(s: Sort, column: Column): Sort {
 
 /**
  * The rows in a sort's order (a new array). Time sorts by the flow's time,
- * other columns by their text; ties keep arrival order, so a sort is stable
+ * port by number, other columns by their text; ties keep arrival order, so a sort is stable
  * as flows arrive.
  */
 export function sortRows(rows: readonly FlowRow[], s: Sort): FlowRow[] {
@@ -185,6 +188,8 @@ export function sortRows(rows: readonly FlowRow[], s: Sort): FlowRow[] {
   const out = rows.slice();
   if (s.column === 'time') {
     out.sort((a, b) => (a.timeNs < b.timeNs ? -sign : a.timeNs > b.timeNs ? sign : (a.seq - b.seq) * sign));
+  } else if (s.column === 'port') {
+    out.sort((a, b) => (a.port - b.port || (a.cells.port < b.cells.port ? -1 : a.cells.port > b.cells.port ? 1 : a.seq - b.seq)) * sign);
   } else {
     const c = s.column;
     out.sort((a, b) => {
