@@ -403,6 +403,21 @@ export interface Box {
 }
 
 /**
+ * ELK's layered options, set on the root and on every group: ELK does not
+ * inherit them down the hierarchy. Layers are far apart so that edge labels
+ * fit between them.
+ */
+const LAYERED: Readonly<Record<string, string>> = {
+  'elk.algorithm': 'layered',
+  'elk.direction': 'RIGHT',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '170',
+  'elk.layered.spacing.edgeNodeBetweenLayers': '40',
+  'elk.spacing.nodeNode': '36',
+  'elk.spacing.componentComponent': '48',
+  'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
+};
+
+/**
  * ELK input for the view: layered, left to right, across the hierarchy
  * (groups are compound nodes, edges are laid out through them). Nodes and
  * edges in id order and ELK told to respect that order, so equal graphs give
@@ -413,23 +428,17 @@ export function elkGraph(g: ViewGraph): ElkInput {
   const leaf = (n: ViewNode): ElkInput => ({ id: n.id, width: n.width, height: n.height });
   const children: ElkInput[] = g.groups.map((gr) => ({
     id: gr.id,
-    layoutOptions: { 'elk.padding': `[top=${GROUP_HEADER + 12},left=16,bottom=16,right=16]` },
+    layoutOptions: { ...LAYERED, 'elk.padding': `[top=${GROUP_HEADER + 12},left=16,bottom=16,right=16]` },
     children: gr.children.map((id) => leaf(byId.get(id)!)),
   }));
   for (const n of g.nodes) if (n.group === null) children.push(leaf(n));
   return {
     id: 'root',
     layoutOptions: {
-      'elk.algorithm': 'layered',
-      'elk.direction': 'RIGHT',
+      ...LAYERED,
       'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+      // Keep the (sorted) input order where crossings allow; nested graphs may not set it.
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      'elk.layered.crossingMinimization.forceNodeModelOrder': 'false',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '150',
-      'elk.layered.spacing.edgeNodeBetweenLayers': '40',
-      'elk.spacing.nodeNode': '36',
-      'elk.spacing.componentComponent': '48',
-      'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
       'elk.padding': '[top=16,left=16,bottom=16,right=16]',
     },
     children,
@@ -447,5 +456,97 @@ export function boxesOf(root: ElkOutput): Map<string, Box> {
     }
   };
   walk(root);
+  return out;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** The cubic Bézier of an edge from a right-hand source handle to a left-hand target handle (React Flow's curvature 0.25). */
+export function edgeCurve(s: Point, t: Point): [Point, Point, Point, Point] {
+  const offset = (d: number): number => (d >= 0 ? 0.5 * d : 0.25 * 25 * Math.sqrt(-d));
+  return [s, { x: s.x + offset(t.x - s.x), y: s.y }, { x: t.x - offset(t.x - s.x), y: t.y }, t];
+}
+
+/** The point at t (0..1) on a cubic Bézier. */
+export function pointOnCurve(c: readonly [Point, Point, Point, Point], t: number): Point {
+  const u = 1 - t;
+  const a = u * u * u, b = 3 * u * u * t, d = 3 * u * t * t, e = t * t * t;
+  return { x: a * c[0].x + b * c[1].x + d * c[2].x + e * c[3].x, y: a * c[0].y + b * c[1].y + d * c[2].y + e * c[3].y };
+}
+
+/** Estimated box of an edge label (11.5px text), without measuring the DOM. */
+export function labelSize(lines: readonly string[]): { width: number; height: number } {
+  const longest = Math.max(0, ...lines.map((l) => l.length));
+  return { width: Math.ceil(longest * 6.9 + 16), height: lines.length * 14 + 6 };
+}
+
+/** One edge label to place: its curve and its size. */
+export interface LabelRequest {
+  id: string;
+  curve: [Point, Point, Point, Point];
+  width: number;
+  height: number;
+}
+
+const LABEL_SPOTS = [0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78];
+
+function overlap(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/**
+ * Where each edge label goes (its centre): on its curve, at the middle if
+ * that spot is free, else at the first of a few spots along the curve that
+ * overlaps no node and no label placed before it, else at the spot that
+ * overlaps least. Labels are placed in id order, so equal input gives equal
+ * output. Obstacles are the drawn nodes (absolute boxes).
+ */
+export function placeLabels(requests: readonly LabelRequest[], obstacles: readonly Box[]): Map<string, Point> {
+  const out = new Map<string, Point>();
+  // A coarse grid keeps this near-linear for big maps.
+  const CELL = 200;
+  const grid = new Map<string, Box[]>();
+  const cells = (b: Box): string[] => {
+    const keys: string[] = [];
+    for (let gx = Math.floor(b.x / CELL); gx <= Math.floor((b.x + b.width) / CELL); gx++)
+      for (let gy = Math.floor(b.y / CELL); gy <= Math.floor((b.y + b.height) / CELL); gy++) keys.push(`${gx},${gy}`);
+    return keys;
+  };
+  const add = (b: Box): void => {
+    for (const k of cells(b)) {
+      const list = grid.get(k);
+      if (list) list.push(b);
+      else grid.set(k, [b]);
+    }
+  };
+  const cost = (b: Box): number => {
+    let sum = 0;
+    const seen = new Set<Box>();
+    for (const k of cells(b))
+      for (const o of grid.get(k) ?? []) {
+        if (seen.has(o)) continue;
+        seen.add(o);
+        sum += overlap(b, o);
+      }
+    return sum;
+  };
+  for (const o of obstacles) add(o);
+  for (const r of [...requests].sort((a, b) => cmp(a.id, b.id))) {
+    let best: { p: Point; box: Box; cost: number } | null = null;
+    for (const t of LABEL_SPOTS) {
+      const p = pointOnCurve(r.curve, t);
+      const box = { x: p.x - r.width / 2, y: p.y - r.height / 2, width: r.width, height: r.height };
+      const c = cost(box);
+      if (!best || c < best.cost) best = { p, box, cost: c };
+      if (c === 0) break;
+    }
+    out.set(r.id, best!.p);
+    add(best!.box);
+  }
   return out;
 }
