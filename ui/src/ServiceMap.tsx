@@ -284,6 +284,7 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
   }, [key]);
 
   const onToggle = useCallback((ns: string) => {
+    fitted.current = false;
     setCollapsed((prev) => {
       const next = new Set(prev);
       if (next.has(ns)) next.delete(ns);
@@ -307,6 +308,7 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
         position: placed(g.id, box),
         width: box.width,
         height: box.height,
+        measured: { width: box.width, height: box.height },
         data: { group: g, onToggle },
         selectable: false,
         focusable: false,
@@ -326,6 +328,9 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
         position: placed(n.id, box),
         width: n.width,
         height: n.height,
+        // Sizes and handles are fixed by the layout: React Flow needs no
+        // measuring pass (and fitView, which waits for one, runs at once).
+        measured: { width: n.width, height: n.height },
         handles: [
           { type: 'target' as const, position: Position.Left, x: 0, y: n.height / 2 - 0.5, width: 1, height: 1, id: null },
           { type: 'source' as const, position: Position.Right, x: n.width - 1, y: n.height / 2 - 0.5, width: 1, height: 1, id: null },
@@ -378,12 +383,13 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
       });
   }, [view, nodes, selection, matches, labelSpots]);
 
-  // Fit the viewport once, when the first non-empty layout is drawn; later only on request.
+  // Fit the viewport when the first non-empty layout is drawn, and after the
+  // user collapses or expands a namespace; never for live updates.
   useEffect(() => {
-    if (fitted.current || nodes.length === 0) return;
+    if (fitted.current || !layout || layout.boxes.size === 0) return;
     fitted.current = true;
     requestAnimationFrame(() => void rf.fitView({ padding: 0.08, maxZoom: 1.2 }));
-  }, [nodes, rf]);
+  }, [layout, rf]);
 
   const onNodesChange = useCallback((changes: NodeChange<MapFlowNode>[]) => {
     const moved = changes.filter((c) => c.type === 'position' && c.position);
@@ -440,7 +446,7 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
     const m = matchNodes(viewRef.current, query);
     if (!m || m.size === 0) return;
     const first = viewRef.current.nodes.find((n) => m.has(n.id) && rf.getNode(n.id));
-    if (first) void rf.fitView({ nodes: [{ id: first.id }], duration: 300, maxZoom: 1.4, padding: 0.6 });
+    if (first) void rf.fitView({ nodes: [{ id: first.id }], duration: 300, maxZoom: 1.2, padding: 0.6 });
   }, [query, rf]);
 
   const exportImage = useCallback(
