@@ -4,6 +4,7 @@ import type { GetServiceMapResponse__Output } from '../../api/generated/servicem
 import type { MapEdge__Output } from '../../api/generated/servicemap/MapEdge.js';
 import type { MapNode__Output } from '../../api/generated/servicemap/MapNode.js';
 import {
+  HIERARCHICAL_LIMIT,
   OUTSIDE_GROUP_ID,
   boxesOf,
   buildViewGraph,
@@ -213,4 +214,34 @@ test('boxes of an ELK result: children relative to their group', () => {
   const boxes = boxesOf({ id: 'root', children: [{ id: 'g', x: 10, y: 20, width: 300, height: 200, children: [{ id: 'n', x: 16, y: 46, width: 150, height: 48 }] }] });
   assert.deepEqual(boxes.get('g'), { x: 10, y: 20, width: 300, height: 200 });
   assert.deepEqual(boxes.get('n'), { x: 16, y: 46, width: 150, height: 48 });
+});
+
+test('ELK input: small maps across the hierarchy, big ones per group with one edge per group pair and an edge budget', () => {
+  const small = elkGraph(buildViewGraph(starWars()));
+  assert.equal(small.layoutOptions!['elk.hierarchyHandling'], 'INCLUDE_CHILDREN');
+  assert.equal(small.edges!.length, 6);
+  assert.deepEqual(small.children!.map((c) => c.id), [namespaceGroupId('default'), namespaceGroupId('kube-system'), OUTSIDE_GROUP_ID]);
+
+  // 60 workloads in 3 namespaces, every one calling 4 others: over the limit.
+  const ids = Array.from({ length: 60 }, (_, i) => `workload/ns${i % 3}/app-${String(i).padStart(2, '0')}`);
+  const edges: MapEdge__Output[] = [];
+  ids.forEach((src, i) => {
+    for (const k of [1, 2, 3, 4]) edges.push(edge(src, ids[(i + k) % ids.length]!, 'http', 80, { flows: i + k, forwarded: i + k, requests: i + k }));
+  });
+  const g = buildViewGraph({ nodes: ids.map(node), edges, since: null, until: null, flows: '0' });
+  assert.ok(g.nodes.length > HIERARCHICAL_LIMIT.nodes);
+  const big = elkGraph(g);
+  assert.equal(big.layoutOptions!['elk.hierarchyHandling'], 'SEPARATE_CHILDREN');
+  // Root edges join groups, at most one per ordered pair.
+  const pairs = big.edges!.map((e) => `${e.sources[0]}>${e.targets[0]}`);
+  assert.equal(new Set(pairs).size, pairs.length);
+  assert.ok(big.edges!.every((e) => e.sources[0]!.startsWith('group-ns/') && e.targets[0]!.startsWith('group-ns/')));
+  // Inside a group: only its own members, within the budget; the budget keeps the busiest.
+  for (const grp of big.children!) {
+    const members = new Set(grp.children!.map((c) => c.id));
+    assert.ok(grp.edges!.every((e) => members.has(e.sources[0]!) && members.has(e.targets[0]!)));
+    assert.ok(grp.edges!.length <= Math.round(1.5 * members.size) + 8);
+  }
+  const inNs0 = edges.filter((e) => e.source_id.includes('/ns0/') && e.destination_id.includes('/ns0/'));
+  assert.equal(big.children![0]!.edges!.length, inNs0.length);
 });

@@ -417,32 +417,90 @@ const LAYERED: Readonly<Record<string, string>> = {
   'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
 };
 
+/** Up to this size the layout runs across the hierarchy (best picture); above it, per group (fast). */
+export const HIERARCHICAL_LIMIT = { nodes: 40, edges: 80 };
+
+type ElkEdge = { id: string; sources: string[]; targets: string[] };
+
 /**
- * ELK input for the view: layered, left to right, across the hierarchy
- * (groups are compound nodes, edges are laid out through them). Nodes and
- * edges in id order and ELK told to respect that order, so equal graphs give
- * equal layouts. Self-loops are left to the renderer.
+ * At most `budget` edges, the busiest first (then by id): layered layout
+ * costs grow fast with edges, and a few strong edges per node already give
+ * the left-to-right order. Every edge is still drawn; only the layout skips some.
+ */
+function strongest(edges: ViewEdge[], budget: number): ViewEdge[] {
+  if (edges.length <= budget) return edges;
+  return [...edges].sort((a, b) => b.requests - a.requests || cmp(a.id, b.id)).slice(0, budget).sort((a, b) => cmp(a.id, b.id));
+}
+
+/**
+ * ELK input for the view: layered, left to right, nodes and edges in id
+ * order so equal graphs give equal layouts; self-loops are left to the
+ * renderer. A small map is laid out across the hierarchy (groups are compound
+ * nodes, edges go through them). A big one is laid out per group: each
+ * group's members with the edges inside it, then the groups (and collapsed
+ * namespaces) with one edge per pair of groups, with an edge budget per
+ * level; ELK's cost across the hierarchy grows too fast for hundreds of nodes.
  */
 export function elkGraph(g: ViewGraph): ElkInput {
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const leaf = (n: ViewNode): ElkInput => ({ id: n.id, width: n.width, height: n.height });
+  const edges = g.edges.filter((e) => e.source !== e.target);
+  const small = g.nodes.length <= HIERARCHICAL_LIMIT.nodes && edges.length <= HIERARCHICAL_LIMIT.edges;
+  const toElk = (e: ViewEdge): ElkEdge => ({ id: e.id, sources: [e.source], targets: [e.target] });
+  const groupPadding = `[top=${GROUP_HEADER + 12},left=16,bottom=16,right=16]`;
+  const rootOptions = { ...LAYERED, 'elk.padding': '[top=16,left=16,bottom=16,right=16]' };
+
+  if (small) {
+    const children: ElkInput[] = g.groups.map((gr) => ({
+      id: gr.id,
+      layoutOptions: { ...LAYERED, 'elk.padding': groupPadding },
+      children: gr.children.map((id) => leaf(byId.get(id)!)),
+    }));
+    for (const n of g.nodes) if (n.group === null) children.push(leaf(n));
+    return {
+      id: 'root',
+      layoutOptions: {
+        ...rootOptions,
+        'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+        // Keep the (sorted) input order where crossings allow; nested graphs may not set it.
+        'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      },
+      children,
+      edges: edges.map(toElk),
+    };
+  }
+
+  const fast = { ...LAYERED, 'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF', 'elk.layered.thoroughness': '1', 'elk.edgeRouting': 'POLYLINE' };
+  const outer = (id: string): string => byId.get(id)?.group ?? id;
+  const inside = new Map<string, ViewEdge[]>();
+  const between = new Map<string, ViewEdge>();
+  for (const e of edges) {
+    const a = outer(e.source);
+    const b = outer(e.target);
+    if (a === b) {
+      const list = inside.get(a);
+      if (list) list.push(e);
+      else inside.set(a, [e]);
+    } else {
+      // One edge per pair of groups, weighted by the traffic between them.
+      const key = `${a}>${b}`;
+      const prev = between.get(key);
+      between.set(key, { ...(prev ?? e), id: key, source: a, target: b, requests: (prev?.requests ?? 0) + e.requests });
+    }
+  }
   const children: ElkInput[] = g.groups.map((gr) => ({
     id: gr.id,
-    layoutOptions: { ...LAYERED, 'elk.padding': `[top=${GROUP_HEADER + 12},left=16,bottom=16,right=16]` },
+    layoutOptions: { ...fast, 'elk.padding': groupPadding },
     children: gr.children.map((id) => leaf(byId.get(id)!)),
+    edges: strongest(inside.get(gr.id) ?? [], Math.round(1.5 * gr.children.length) + 8).map(toElk),
   }));
   for (const n of g.nodes) if (n.group === null) children.push(leaf(n));
+  const top = [...between.values()].sort((a, b) => cmp(a.id, b.id));
   return {
     id: 'root',
-    layoutOptions: {
-      ...LAYERED,
-      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      // Keep the (sorted) input order where crossings allow; nested graphs may not set it.
-      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      'elk.padding': '[top=16,left=16,bottom=16,right=16]',
-    },
+    layoutOptions: { ...rootOptions, 'elk.hierarchyHandling': 'SEPARATE_CHILDREN' },
     children,
-    edges: g.edges.filter((e) => e.source !== e.target).map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
+    edges: strongest(top, 2 * children.length + 8).map(toElk),
   };
 }
 
