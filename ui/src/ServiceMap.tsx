@@ -186,6 +186,7 @@ const MapEdgeView = memo(function MapEdgeView(p: EdgeProps<MapFlowEdge>) {
         data-selected={d.selected ? 'true' : 'false'}
         stroke={colour}
       >
+        <title>{`${e.ariaLabel}\n${e.flows} flows: ${e.forwarded} forwarded, ${e.dropped} dropped${e.audit ? `, ${e.audit} audit` : ''}`}</title>
         <path d={path} className="sm-edge-path" fill="none" stroke={colour} strokeWidth={d.selected ? width + 2 : width} markerEnd={p.markerEnd} />
         <path d={path} className="sm-edge-hit" fill="none" stroke="transparent" strokeWidth={18} />
       </g>
@@ -256,6 +257,7 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
   const [layoutMs, setLayoutMs] = useState<number | null>(null);
   const [dragged, setDragged] = useState<ReadonlyMap<string, XYPosition>>(() => new Map());
   const [exportError, setExportError] = useState<string | null>(null);
+  const [layoutError, setLayoutError] = useState<string | null>(null);
   const fitted = useRef(false);
 
   const view = useMemo(() => buildViewGraph(map, collapsed), [map, collapsed]);
@@ -273,10 +275,11 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
       .then((res) => {
         if (stale) return;
         setLayoutMs(Math.round(performance.now() - started));
+        setLayoutError(null);
         setLayout({ key, boxes: boxesOf(res as ElkOutput) });
       })
       .catch((err: unknown) => {
-        if (!stale) console.error('service map layout failed', err);
+        if (!stale) setLayoutError(`layout failed: ${err instanceof Error ? err.message : String(err)}`);
       });
     return () => {
       stale = true;
@@ -535,6 +538,11 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
         <Controls showInteractive={false} fitViewOptions={{ padding: 0.08, maxZoom: 1.2 }} />
         <MiniMap pannable zoomable nodeColor={minimapColour} nodeStrokeWidth={0} ariaLabel="service map overview" />
       </ReactFlow>
+      {layoutError && (
+        <div className="sm-empty sm-layout-error" role="alert">
+          {layoutError}
+        </div>
+      )}
       {view.nodes.length === 0 && (
         <div className="sm-empty" data-testid="map-empty">
           No traffic on the map yet
