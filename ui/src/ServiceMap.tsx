@@ -276,7 +276,11 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
         if (stale) return;
         setLayoutMs(Math.round(performance.now() - started));
         setLayoutError(null);
-        setLayout({ key, boxes: boxesOf(res as ElkOutput) });
+        const boxes = boxesOf(res as ElkOutput);
+        // A wholly new graph (another namespace picked, the relay back after a
+        // restart) would leave the viewport on empty space: fit it once more.
+        if (layout && ![...boxes.keys()].some((id) => layout.boxes.has(id))) fitted.current = false;
+        setLayout({ key, boxes });
       })
       .catch((err: unknown) => {
         if (!stale) setLayoutError(`layout failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -8,7 +8,10 @@ import {
   OUTSIDE_GROUP_ID,
   boxesOf,
   buildViewGraph,
+  edgeCurve,
   elkGraph,
+  placeLabels,
+  pointOnCurve,
   formatRate,
   layoutKey,
   matchNodes,
@@ -244,4 +247,22 @@ test('ELK input: small maps across the hierarchy, big ones per group with one ed
   }
   const inNs0 = edges.filter((e) => e.source_id.includes('/ns0/') && e.destination_id.includes('/ns0/'));
   assert.equal(big.children![0]!.edges!.length, inNs0.length);
+});
+
+test('edge labels: on the curve, the middle when free, moved off nodes and off each other, same input same spots', () => {
+  const curve = edgeCurve({ x: 0, y: 0 }, { x: 400, y: 0 });
+  assert.deepEqual(pointOnCurve(curve, 0), { x: 0, y: 0 });
+  assert.deepEqual(pointOnCurve(curve, 0.5), { x: 200, y: 0 });
+  assert.deepEqual(pointOnCurve(curve, 1), { x: 400, y: 0 });
+  const size = { width: 80, height: 30 };
+  // Alone: the middle.
+  assert.deepEqual(placeLabels([{ id: 'a', curve, ...size }], []).get('a'), { x: 200, y: 0 });
+  // Two labels on the same line do not overlap; the first by id keeps the middle.
+  const two = placeLabels([{ id: 'b', curve, ...size }, { id: 'a', curve, ...size }], []);
+  assert.deepEqual(two.get('a'), { x: 200, y: 0 });
+  assert.ok(Math.abs(two.get('b')!.x - 200) >= 80);
+  // A node over the middle pushes the label aside.
+  const off = placeLabels([{ id: 'a', curve, ...size }], [{ x: 170, y: -20, width: 60, height: 40 }]).get('a')!;
+  assert.ok(off.x + 40 <= 170 || off.x - 40 >= 230, `label at ${off.x} overlaps the node`);
+  assert.deepEqual(placeLabels([{ id: 'b', curve, ...size }, { id: 'a', curve, ...size }], []), two);
 });
