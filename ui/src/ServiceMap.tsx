@@ -164,8 +164,13 @@ const MapEdgeView = memo(function MapEdgeView(p: EdgeProps<MapFlowEdge>) {
   const d = p.data!;
   const e = d.view;
   let path: string, lx: number, ly: number;
-  if (p.source === p.target) [path, lx, ly] = loopPath(p.sourceX, p.sourceY, p.targetX, p.targetY);
-  else {
+  // The middle of the curve (for a loop, its top).
+  let mx = (p.sourceX + p.targetX) / 2;
+  let my = (p.sourceY + p.targetY) / 2;
+  if (p.source === p.target) {
+    [path, lx, ly] = loopPath(p.sourceX, p.sourceY, p.targetX, p.targetY);
+    [mx, my] = [lx, ly - 12];
+  } else {
     const [a, b, c, t] = edgeCurve({ x: p.sourceX, y: p.sourceY }, { x: p.targetX, y: p.targetY });
     path = `M ${a.x},${a.y} C ${b.x},${b.y} ${c.x},${c.y} ${t.x},${t.y}`;
     // The spot placeLabels chose on this same curve (middle if nothing else is known).
@@ -189,6 +194,8 @@ const MapEdgeView = memo(function MapEdgeView(p: EdgeProps<MapFlowEdge>) {
         <title>{`${e.ariaLabel}\n${e.flows} flows: ${e.forwarded} forwarded, ${e.dropped} dropped${e.audit ? `, ${e.audit} audit` : ''}`}</title>
         <path d={path} className="sm-edge-path" fill="none" stroke={colour} strokeWidth={d.selected ? width + 2 : width} markerEnd={p.markerEnd} />
         <path d={path} className="sm-edge-hit" fill="none" stroke="transparent" strokeWidth={18} />
+        {/* A target at the middle: gives a straight edge a box with height (clickable, "visible") whose centre is on the line. */}
+        <rect className="sm-edge-hit" x={mx - 9} y={my - 9} width={18} height={18} fill="transparent" stroke="none" />
       </g>
       <EdgeLabelRenderer>
         <div
@@ -232,6 +239,27 @@ function download(dataUrl: string, name: string): void {
   document.body.appendChild(a);
   a.click();
   a.remove();
+}
+
+/**
+ * Keeps the previous object for an id when what it shows (its signature) is
+ * unchanged: React Flow then skips that node or edge, so a live update that
+ * only moves a few counters re-renders only those.
+ */
+class Reuse<T> {
+  private prev = new Map<string, { sig: string; item: T }>();
+  private next = new Map<string, { sig: string; item: T }>();
+  get(id: string, sig: string, make: () => T): T {
+    const old = this.prev.get(id);
+    const item = old && old.sig === sig ? old.item : make();
+    this.next.set(id, { sig, item });
+    return item;
+  }
+  /** Ends a pass: what was not asked for is forgotten. */
+  done(): void {
+    this.prev = this.next;
+    this.next = new Map();
+  }
 }
 
 /** The map: see the file's header. */
@@ -302,6 +330,9 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
 
   const matches = useMemo(() => matchNodes(view, query), [view, query]);
 
+  const nodeCache = useRef(new Reuse<MapFlowNode>()).current;
+  const edgeCache = useRef(new Reuse<MapFlowEdge>()).current;
+
   const nodes = useMemo((): MapFlowNode[] => {
     if (!layout) return [];
     const out: MapFlowNode[] = [];
@@ -309,10 +340,12 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
     for (const g of view.groups) {
       const box = layout.boxes.get(g.id);
       if (!box) continue;
-      out.push({
+      const at = placed(g.id, box);
+      const sig = JSON.stringify([at, box.width, box.height, g.title, g.children.length]);
+      out.push(nodeCache.get(g.id, sig, () => ({
         id: g.id,
         type: 'nsgroup',
-        position: placed(g.id, box),
+        position: at,
         width: box.width,
         height: box.height,
         measured: { width: box.width, height: box.height },
@@ -323,34 +356,41 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
         style: { pointerEvents: 'none' },
         // Below edges and their labels (children still draw above: z = parent + 1).
         zIndex: -1,
-      });
+      })));
     }
     for (const n of view.nodes) {
       const box = layout.boxes.get(n.id);
       if (!box) continue;
       if (n.group !== null && !layout.boxes.has(n.group)) continue;
       const selected = selection?.kind === 'node' && selection.id === n.id;
-      const common = {
-        id: n.id,
-        position: placed(n.id, box),
-        width: n.width,
-        height: n.height,
-        // Sizes and handles are fixed by the layout: React Flow needs no
-        // measuring pass (and fitView, which waits for one, runs at once).
-        measured: { width: n.width, height: n.height },
-        handles: [
-          { type: 'target' as const, position: Position.Left, x: 0, y: n.height / 2 - 0.5, width: 1, height: 1, id: null },
-          { type: 'source' as const, position: Position.Right, x: n.width - 1, y: n.height / 2 - 0.5, width: 1, height: 1, id: null },
-        ],
-        data: { view: n, state: { selected, match: matches === null ? null : matches.has(n.id) }, onToggle },
-        selected,
-        ariaLabel: n.ariaLabel,
+      const match = matches === null ? null : matches.has(n.id);
+      const at = placed(n.id, box);
+      const sig = JSON.stringify([at, n.width, n.name, n.kind, n.namespace, n.members, n.inbound, n.ariaLabel, n.group, selected, match]);
+      const make = (): MapFlowNode => {
+        const common = {
+          id: n.id,
+          position: at,
+          width: n.width,
+          height: n.height,
+          // Sizes and handles are fixed by the layout: React Flow needs no
+          // measuring pass (and fitView, which waits for one, runs at once).
+          measured: { width: n.width, height: n.height },
+          handles: [
+            { type: 'target' as const, position: Position.Left, x: 0, y: n.height / 2 - 0.5, width: 1, height: 1, id: null },
+            { type: 'source' as const, position: Position.Right, x: n.width - 1, y: n.height / 2 - 0.5, width: 1, height: 1, id: null },
+          ],
+          data: { view: n, state: { selected, match }, onToggle },
+          selected,
+          ariaLabel: n.ariaLabel,
+        };
+        if (n.kind === 'namespace') return { ...common, type: 'nscollapsed' };
+        return { ...common, type: 'mapnode', parentId: n.group ?? undefined, extent: n.group ? 'parent' : undefined };
       };
-      if (n.kind === 'namespace') out.push({ ...common, type: 'nscollapsed' });
-      else out.push({ ...common, type: 'mapnode', parentId: n.group ?? undefined, extent: n.group ? 'parent' : undefined });
+      out.push(nodeCache.get(n.id, sig, make));
     }
+    nodeCache.done();
     return out;
-  }, [view, layout, dragged, selection, matches, onToggle]);
+  }, [view, layout, dragged, selection, matches, onToggle, nodeCache]);
 
   // Labels are placed once for all edges (on each curve, away from nodes and other labels).
   const labelSpots = useMemo(() => {
@@ -373,29 +413,34 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
 
   const edges = useMemo((): MapFlowEdge[] => {
     const drawn = new Set(nodes.map((n) => n.id));
-    return view.edges
+    const out = view.edges
       .filter((e) => drawn.has(e.source) && drawn.has(e.target))
       .map((e) => {
         const selected = selection?.kind === 'edge' && selection.source_id === e.source && selection.destination_id === e.target;
-        return {
+        const dim = matches !== null && !matches.has(e.source) && !matches.has(e.target);
+        const labelAt = labelSpots.get(e.id) ?? null;
+        const sig = JSON.stringify([e.ariaLabel, e.label, e.verdict, e.flows, e.forwarded, e.dropped, e.audit, e.requests, selected, dim, labelAt]);
+        return edgeCache.get(e.id, sig, (): MapFlowEdge => ({
           id: e.id,
           type: 'mapedge',
           source: e.source,
           target: e.target,
-          data: { view: e, selected, dim: matches !== null && !matches.has(e.source) && !matches.has(e.target), labelAt: labelSpots.get(e.id) ?? null },
+          data: { view: e, selected, dim, labelAt },
           selected,
           ariaLabel: e.ariaLabel,
           markerEnd: { type: MarkerType.ArrowClosed, color: VERDICT_COLOURS[e.verdict], width: 16, height: 16 },
-        };
+        }));
       });
-  }, [view, nodes, selection, matches, labelSpots]);
+    edgeCache.done();
+    return out;
+  }, [view, nodes, selection, matches, labelSpots, edgeCache]);
 
   // Fit the viewport when the first non-empty layout is drawn, and after the
   // user collapses or expands a namespace; never for live updates.
   useEffect(() => {
     if (fitted.current || !layout || layout.boxes.size === 0) return;
     fitted.current = true;
-    requestAnimationFrame(() => void rf.fitView({ padding: 0.08, maxZoom: 1.2 }));
+    requestAnimationFrame(() => void rf.fitView({ padding: 0.08, maxZoom: 1.2, minZoom: 0.7 }));
   }, [layout, rf]);
 
   const onNodesChange = useCallback((changes: NodeChange<MapFlowNode>[]) => {

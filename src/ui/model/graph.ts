@@ -410,7 +410,7 @@ export interface Box {
 const LAYERED: Readonly<Record<string, string>> = {
   'elk.algorithm': 'layered',
   'elk.direction': 'RIGHT',
-  'elk.layered.spacing.nodeNodeBetweenLayers': '170',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '130',
   'elk.layered.spacing.edgeNodeBetweenLayers': '40',
   'elk.spacing.nodeNode': '36',
   'elk.spacing.componentComponent': '48',
