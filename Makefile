@@ -18,7 +18,7 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts ui gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 bench-dns-kafka clean
+.PHONY: setup build bpf ts ui gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 bench-dns-kafka bench-ui clean
 
 setup:
 	@bash scripts/setup.sh
@@ -109,6 +109,10 @@ bench-datapath: setup build
 	@node dist/bench/datapath.js
 
 # The flow pipeline (events/s it delivers, losses counted exactly) and request rate with flow observation on vs off (issue 11): about 8 minutes.
+# The web UI with 0, 10k and 100k flows (issue 14): page load and a filter, in headless Chromium; about 2 minutes.
+bench-ui: setup build
+	@flock /tmp/beeline-heavy.lock node dist/bench/ui.js
+
 bench-observer: setup build
 	@flock /tmp/beeline-heavy.lock node --max-semi-space-size=64 dist/bench/observer.js
 
