@@ -10,6 +10,7 @@ import type { GetFlowsRequest__Output } from '../../src/api/generated/observer/G
 import type { GetFlowsResponse } from '../../src/api/generated/observer/GetFlowsResponse.js';
 import type { ServerStatusResponse } from '../../src/api/generated/observer/ServerStatusResponse.js';
 import { nsOfTimestamp, timestampOfNs, type RelayPeer } from '../../src/observer/relay.js';
+import { compileFlowFilters } from '../../src/observer/filter.js';
 
 /** Flow times in tests are BASE + milliseconds (a minute ago: inside default windows). */
 export const BASE = BigInt(Date.now() - 60_000) * 1_000_000n;
@@ -64,9 +65,10 @@ export class FakeNode {
     const r = call.request;
     const since = nsOfTimestamp(r.since);
     const until = nsOfTimestamp(r.until);
+    const match = compileFlowFilters(r.whitelist, r.blacklist);
     let sel = this.flows.filter((f) => {
       const t = nsOfTimestamp(f.time)!;
-      return (since === undefined || t >= since) && (until === undefined || t < until);
+      return (since === undefined || t >= since) && (until === undefined || t < until) && match(f);
     });
     const n = Number(r.number);
     if (n > 0) sel = r.first ? sel.slice(0, n) : sel.slice(-n);
