@@ -112,6 +112,8 @@ export interface L7FlowFields {
   l7: Layer7;
   /** The policies that allowed (request flows only); undefined or empty names none. */
   allowedBy?: Policy[] | undefined;
+  /** The policies whose L7 rules the request failed (a denied request, and the proxy's answer to it). */
+  deniedBy?: Policy[] | undefined;
   Summary: string;
 }
 
@@ -124,6 +126,7 @@ export function l7Flow(ex: L7Exchange, reply: boolean, f: L7FlowFields): Flow {
   const [src, dst] = reply ? [ex.server, ex.client] : [ex.client, ex.server];
   const ports = { source_port: src.port, destination_port: dst.port };
   const allowedBy = f.allowedBy && f.allowedBy.length ? f.allowedBy : undefined;
+  const deniedBy = f.deniedBy && f.deniedBy.length ? f.deniedBy : undefined;
   return {
     time: f.time,
     uuid: ex.uuid(),
@@ -146,6 +149,7 @@ export function l7Flow(ex: L7Exchange, reply: boolean, f: L7FlowFields): Flow {
     policy_match_type: 0,
     is_reply: reply ? IS_REPLY_TRUE : IS_REPLY_FALSE,
     ...(allowedBy ? (ex.direction === 'INGRESS' ? { ingress_allowed_by: allowedBy } : { egress_allowed_by: allowedBy }) : {}),
+    ...(deniedBy ? (ex.direction === 'INGRESS' ? { ingress_denied_by: deniedBy } : { egress_denied_by: deniedBy }) : {}),
     Summary: f.Summary,
   };
 }

@@ -46,6 +46,13 @@ export interface HttpAccessRecord extends L7ConnectionEnds {
   denied: boolean;
   /** The policy whose rule allowed the request, as `originText` prints it (`CiliumNetworkPolicy/ns/name`); empty when denied or not decided by a rule. */
   allowedBy: string;
+  /**
+   * The policies whose HTTP rules the request was checked against (`originText`, comma-separated:
+   * those of the rule set for its endpoint, port and peer; with an egress and the destination's
+   * ingress both checking it, the set that refused it); empty when no rule set applied. Absent in
+   * records of an older configuration.
+   */
+  rulesOf?: string;
   /** Milliseconds from the request's first byte to the response's headers sent to the client (HAProxy %Tr when the server answered, else %Ta's part); -1 if none. */
   responseMs: number;
   /** Milliseconds the whole exchange took (HAProxy %Ta). */
@@ -86,6 +93,7 @@ export function parseHttpAccessRecord(text: string): HttpAccessRecord {
   for (const k of ['srcIp', 'dstIp', 'method', 'url', 'protocol', 'host', 'allowedBy', 'termination'] as const) str(k);
   if (v.direction !== 'ingress' && v.direction !== 'egress') throw new TypeError('http access record: direction: not ingress or egress');
   if (typeof v.denied !== 'boolean') throw new TypeError('http access record: denied: not a boolean');
+  if (v.rulesOf !== undefined && typeof v.rulesOf !== 'string') throw new TypeError('http access record: rulesOf: not a string');
   for (const k of ['headers', 'redactedHeaders'] as const) {
     const list = v[k];
     if (list === undefined) continue;

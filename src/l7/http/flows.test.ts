@@ -147,13 +147,19 @@ test('an allowed exchange: a REQUEST flow client → server and a RESPONSE flow 
   });
 });
 
-test('a denied exchange: http-request DROPPED (no drop reason, as Hubble), then the 403 http-response FORWARDED', () => {
-  const [req, res] = convert(record({ method: 'PUT', url: '/v1/exhaust-port', status: 403, denied: true, allowedBy: '', responseMs: 0, totalMs: 0, termination: 'PR--' }));
+test('a denied exchange: http-request DROPPED (no drop reason, as Hubble), then the 403 http-response FORWARDED; both name the policies whose rules it failed', () => {
+  const [req, res] = convert(record({ method: 'PUT', url: '/v1/exhaust-port', status: 403, denied: true, allowedBy: '', rulesOf: 'CiliumNetworkPolicy/default/rule1', responseMs: 0, totalMs: 0, termination: 'PR--' }));
   assert.equal(req!.verdict, 'DROPPED');
   assert.equal(req!.drop_reason, 0);
   assert.equal(req!.drop_reason_desc, undefined, 'Hubble leaves DROP_REASON_UNKNOWN on L7 flows');
   assert.equal(req!.ingress_allowed_by, undefined);
-  assert.equal(req!.ingress_denied_by, undefined);
+  const rule1 = [{ name: 'rule1', namespace: 'default', kind: 'CiliumNetworkPolicy', labels: ['k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy', 'k8s:io.cilium.k8s.policy.name=rule1', 'k8s:io.cilium.k8s.policy.namespace=default'] }];
+  assert.deepEqual(req!.ingress_denied_by, rule1);
+  assert.deepEqual(res!.ingress_denied_by, rule1);
+  // A record of an older configuration (no rulesOf) names none.
+  assert.equal(convert(record({ denied: true, status: 403 }))[0]!.ingress_denied_by, undefined);
+  // An allowed exchange names no denying policy, whatever rulesOf says.
+  assert.equal(convert(record({ rulesOf: 'CiliumNetworkPolicy/default/rule1' }))[0]!.ingress_denied_by, undefined);
   assert.deepEqual(req!.l7, { type: 'REQUEST', latency_ns: 0, http: { method: 'PUT', url: URL_EXHAUST, protocol: 'HTTP/1.1' }, record: 'http' });
   assert.equal(res!.verdict, 'FORWARDED');
   assert.deepEqual(res!.l7!.http, { code: 403, method: 'PUT', url: URL_EXHAUST, protocol: 'HTTP/1.1' });

@@ -36,8 +36,9 @@
  * becomes ingress_allowed_by or egress_allowed_by (by the record's direction)
  * on the request flow, with the labels Cilium gives a policy
  * (decidingPolicy). Hubble's L7 flows name no policy; ours name the one that
- * allowed. The record does not say which policies' rules a denied request
- * failed, so *_denied_by stays empty.
+ * allowed, and for a denied request the policies whose HTTP rules it failed
+ * (the record's rulesOf), as ingress_denied_by or egress_denied_by on the
+ * request and on the proxy's 403: every drop explained, down to the policy.
  *
  * Endpoints: the agent's caches by address (resolveEndpoint, as for
  * datapath flows), with the identities the proxy looked up winning over the
@@ -147,6 +148,8 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
   const request = `${rec.method} ${url}`;
   const verdict: Verdict = rec.denied ? 'DROPPED' : proxyError(rec.termination) ? 'ERROR' : 'FORWARDED';
   const allowedBy = rec.denied ? undefined : allowingPolicies(rec.allowedBy);
+  // A denial names the policies whose rules the request failed, on the request and on the proxy's 403.
+  const deniedBy = rec.denied ? allowingPolicies(rec.rulesOf ?? '') : undefined;
   const headers = recordHeaders(rec);
 
   const flows: Flow[] = [
@@ -155,6 +158,7 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
       verdict,
       l7: { type: 'REQUEST', latency_ns: 0, http: { method: rec.method, url, protocol: rec.protocol, ...(headers.length ? { headers } : {}) }, record: 'http' },
       allowedBy,
+      deniedBy,
       Summary: `${rec.protocol} ${request}`,
     }),
   ];
@@ -167,6 +171,7 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
     time: timeOfMicros(rec.timeUs + latencyMs * 1000),
     verdict: 'FORWARDED',
     l7: { type: 'RESPONSE', latency_ns: Math.round(latencyMs * 1e6), http: { code: rec.status, method: rec.method, url, protocol: rec.protocol }, record: 'http' },
+    deniedBy,
     // Go's uint64(Duration(latency) / Millisecond): whole milliseconds, rounded down.
     Summary: `${rec.protocol} ${rec.status} ${Math.floor(latencyMs)}ms (${request})`,
   }));

@@ -109,7 +109,9 @@ test('renderHaproxy: transparent listeners, rule sets by endpoint/port/identity,
   assert.match(config, /hard-stop-after/);
   const byName = new Map(files.map((f) => [f.path, f.content]));
   assert.equal(byName.get(`/run/beeline/proxy/${HAPROXY_FILES.identities}`), '10.0.1.5/32 4000\n10.0.2.0/24 1234\nfd00::/64 77\n');
-  assert.equal(byName.get(`/run/beeline/proxy/${HAPROXY_FILES.origins}`), '1 CiliumNetworkPolicy/default/rule1\n2 CiliumNetworkPolicy/default/all\n');
+  // One origin each, and each rule set's policies together (named on a denial's flows).
+  assert.equal(byName.get(`/run/beeline/proxy/${HAPROXY_FILES.origins}`), '1 CiliumNetworkPolicy/default/rule1\n2 CiliumNetworkPolicy/default/all\n3 CiliumNetworkPolicy/default/all,CiliumNetworkPolicy/default/rule1\n');
+  assert.match(config, /http-request set-var\(txn\.rules_of\) int\(3\),map_int\(\S+\) if \{ var\(txn\.rs\) -m int eq \d+ \}/);
   for (const f of files.filter((x) => x.path.endsWith('.pat'))) assert.match(f.content, /^\(\*UTF\)\S+\n$/, 'one pattern per file, no white space');
   assert.equal(WORLD_IDENTITY, 2);
 });
@@ -118,7 +120,7 @@ test('renderHaproxy: the log-format has exactly the fields of HttpAccessRecord',
   const { config } = renderHaproxy(ruleSet(STAR_WARS));
   const line = /log-format "(.*)"$/m.exec(config)![1]!;
   const keys = [...line.matchAll(/\\"(\w+)\\":/g)].map((m) => m[1]);
-  assert.deepEqual(keys, ['timeUs', 'direction', 'srcIp', 'srcPort', 'dstIp', 'dstPort', 'srcIdentity', 'dstIdentity', 'method', 'url', 'protocol', 'host', 'status', 'denied', 'allowedBy', 'responseMs', 'totalMs', 'termination', 'headers', 'redactedHeaders']);
+  assert.deepEqual(keys, ['timeUs', 'direction', 'srcIp', 'srcPort', 'dstIp', 'dstPort', 'srcIdentity', 'dstIdentity', 'method', 'url', 'protocol', 'host', 'status', 'denied', 'allowedBy', 'rulesOf', 'responseMs', 'totalMs', 'termination', 'headers', 'redactedHeaders']);
   assert.match(line, /\\"headers\\":\[\[\\"user-agent\\",%\{\+Q\}\[var\(txn\.h0\),json\(utf8s\)\]\],/);
   assert.match(line, /\\"redactedHeaders\\":\[\[\\"authorization\\",%\{\+Q\}\[var\(txn\.h\d+\)\]\],/);
   assert.match(line, /\\"method\\":%\{\+Q\}\[method,json\(utf8s\)\]/);

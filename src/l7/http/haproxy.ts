@@ -181,6 +181,7 @@ function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly
     ['status', '%ST'],
     ['denied', '%[var(txn.denied),iif(true,false)]'],
     ['allowedBy', js('var(txn.allowed_by)')],
+    ['rulesOf', js('var(txn.rules_of)')],
     ['responseMs', '%Tr'],
     ['totalMs', '%Ta'],
     ['termination', '\\"%tsc\\"'],
@@ -351,6 +352,9 @@ export function renderHaproxy(rs: ProxyRuleSet, options: RenderOptions = {}): Re
         for (const a of actions) lines.push(...headerAction(a, flag, (v) => valueId(v), valuesFile, limit, patternFile));
       });
     }
+    // Which policies' rules decide this request: named on a denied request's flows.
+    const rulesOf = [...new Set(r.http.map((src) => originText(src.origin)))].sort().join(',');
+    if (rulesOf) lines.push(`  http-request set-var(txn.rules_of) int(${originId(rulesOf)}),map_int(${originsFile}) if { var(txn.rs) -m int eq ${id} }`);
     sets.push({ id, direction: r.direction, endpointIp: r.endpointIp, port: r.port, identity: r.identity, lines });
   }
   files.push({ path: originsFile, content: [...originIds].map(([t, n]) => `${n} ${t}\n`).join('') });
@@ -509,9 +513,10 @@ function chainedIngress(ingress: readonly { id: number; endpointIp: string; port
     const who = s.identity === 0 ? '' : ` { var(txn.src_id) -m int eq ${s.identity} }`;
     out.push(`  http-request set-var(txn.irs) int(${s.id}) if { var(txn.allowed_by) -m found } { dst ${s.endpointIp} } { dst_port eq ${s.port} }${who}`);
   }
-  const rename = (line: string) => line.replace(/txn\.rs\)/g, 'txn.irs)').replace(/txn\.allowed_by\)/g, 'txn.iallowed_by)').replace(/\btxn\.r(\d+)\b/g, 'txn.ir$1');
+  const rename = (line: string) => line.replace(/txn\.rs\)/g, 'txn.irs)').replace(/txn\.allowed_by\)/g, 'txn.iallowed_by)').replace(/txn\.rules_of\)/g, 'txn.irules_of)').replace(/\btxn\.r(\d+)\b/g, 'txn.ir$1');
   for (const s of ingress) out.push(...s.lines.map(rename));
-  // Egress allowed, the destination's ingress did not: denied, and no policy is named as allowing it.
+  // Egress allowed, the destination's ingress did not: denied, by the ingress rules; no policy is named as allowing it.
+  out.push(`  http-request set-var(txn.rules_of) var(txn.irules_of) if { var(txn.irs) -m found } !{ var(txn.iallowed_by) -m found } { var(txn.irules_of) -m found }`);
   out.push(`  http-request unset-var(txn.allowed_by) if { var(txn.irs) -m found } !{ var(txn.iallowed_by) -m found }`);
   return out;
 }
