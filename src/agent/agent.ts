@@ -279,6 +279,7 @@ export class Agent {
       identityOfIP: (ip) => this.identityOfIP(ip),
       podByIP: (ip) => this.policy?.podByIP(ip),
       podsVersion: () => this.policy?.podsVersion ?? 0,
+      podByName: (ns, name) => this.policy?.podByName(ns, name),
       podByUID: (uid) => this.policy?.podByUID(uid),
       ...(this.config.socketLB ? { podCgroupRoot: this.config.socketLB.cgroup } : {}),
       frontends: () => this.services?.rows() ?? [],

@@ -65,6 +65,14 @@ test("a local endpoint created before its pod had an address gets its pod's work
   assert.deepEqual(e.endpointByIP('10.0.1.5')!.workloads, [{ name: 'web', kind: 'Deployment' }]);
 });
 
+test("a local endpoint's pod by its name: the workload from the first flow, before the pod has an address", () => {
+  const { src } = sources({
+    podByIP: () => undefined,
+    podByName: (ns, name) => (ns === 'shop' && name === 'web-abc' ? { namespace: 'shop', name: 'web-abc', workload: { name: 'web', kind: 'Deployment' } } : undefined),
+  });
+  assert.deepEqual(new AgentFlowEnricher(src).endpointById(12)!.workloads, [{ name: 'web', kind: 'Deployment' }]);
+});
+
 test('remote pods and the outside world through the ipcache; pods cached, lookups not repeated', () => {
   const { src, calls } = sources();
   const e = new AgentFlowEnricher(src);

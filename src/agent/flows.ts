@@ -41,6 +41,8 @@ export interface FlowSources {
    * writes status.podIP), so its pod and workload are looked up again then.
    */
   podsVersion?(): number;
+  /** A pod of any node by namespace and name: a local endpoint's, before its pod has an address. */
+  podByName?(namespace: string, name: string): PodRef | undefined;
   /** `10.96.0.10:53/UDP` style frontends with the Service (`ns/name`) they belong to. */
   frontends(): readonly { frontend: string; service: string }[];
   frontendsVersion(): number;
@@ -162,7 +164,7 @@ export class AgentFlowEnricher implements FlowEnricher {
       this.#byPod.clear();
       this.#remote.clear();
       for (const ep of this.src.endpoints()) {
-        const pod = ep.pod ? this.src.podByIP(ep.ipv4) : undefined;
+        const pod = ep.pod ? (this.src.podByName?.(ep.pod.namespace, ep.pod.name) ?? this.src.podByIP(ep.ipv4)) : undefined;
         const info: EndpointInfo = {
           id: ep.id,
           identity: ep.identity,

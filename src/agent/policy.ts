@@ -210,6 +210,7 @@ export class PolicyManager {
   private podsStale = true;
   /** Pods by address and by uid, for flows; rebuilt on the first lookup after a pod change. */
   private podIndex: Map<string, PodRef> | undefined;
+  private podNameIndex: Map<string, PodRef> | undefined;
   /** Counts pod changes, for readers that cache what podByIP answered (the flow enricher). */
   podsVersion = 0;
   private podUidIndex: Map<string, PodRef> | undefined;
@@ -322,6 +323,7 @@ export class PolicyManager {
     this.podsVersion++;
     this.podIndex = undefined;
     this.podUidIndex = undefined;
+    this.podNameIndex = undefined;
     this.schedule();
   }
 
@@ -766,6 +768,12 @@ export class PolicyManager {
     return this.podIndex!.get(ip);
   }
 
+  /** A pod of any node by namespace and name (known before the kubelet writes its address). */
+  podByName(namespace: string, name: string): PodRef | undefined {
+    this.indexPods();
+    return this.podNameIndex!.get(`${namespace}/${name}`);
+  }
+
   /** A pod of any node by its metadata.uid. */
   podByUID(uid: string): PodRef | undefined {
     this.indexPods();
@@ -773,18 +781,21 @@ export class PolicyManager {
   }
 
   private indexPods(): void {
-    if (this.podIndex && this.podUidIndex) return;
+    if (this.podIndex && this.podUidIndex && this.podNameIndex) return;
     const byIP = new Map<string, PodRef>();
     const byUid = new Map<string, PodRef>();
+    const byName = new Map<string, PodRef>();
     for (const pod of this.informers.get('Pod')?.list() ?? []) {
       const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
       const owner = ((pod.metadata as { ownerReferences?: { kind: string; name: string; controller?: boolean }[] }).ownerReferences ?? []).find((o) => o.controller);
       const ref: PodRef = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, ...(owner ? { workload: { name: owner.name, kind: owner.kind } } : {}) };
       if (podIP) byIP.set(podIP, ref);
       if (pod.metadata.uid) byUid.set(pod.metadata.uid, ref);
+      byName.set(`${ref.namespace}/${ref.name}`, ref);
     }
     this.podIndex = byIP;
     this.podUidIndex = byUid;
+    this.podNameIndex = byName;
   }
 
   /** The policies a policy-map cookie stands for. */

@@ -585,7 +585,7 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
           {exportError && <span className="sm-export-error" role="alert">{exportError}</span>}
         </Panel>
         <Controls showInteractive={false} fitViewOptions={{ padding: 0.08, maxZoom: 1.2 }} />
-        <MiniMap pannable zoomable nodeColor={minimapColour} nodeStrokeWidth={0} ariaLabel="service map overview" />
+        <MiniMap pannable zoomable nodeColor={minimapColour} nodeStrokeWidth={0} ariaLabel="service map overview" style={{ width: 120, height: 80 }} />
       </ReactFlow>
       {layoutError && (
         <div className="sm-empty sm-layout-error" role="alert">
