@@ -52,8 +52,8 @@ test('missing fields and unknown identities render (dash, ID:n), never throw', (
 
 test('L7 info: HTTP request and response, DNS', () => {
   const http = (type: string, code = 0) => ({ l7: { type, latency_ns: '2500000', http: { method: 'GET', url: 'http://deathstar/v1', code, protocol: 'HTTP/1.1', headers: [] } } }) as unknown as Flow__Output;
-  assert.equal(l7Text(http('REQUEST')), 'GET http://deathstar/v1');
-  assert.equal(l7Text(http('RESPONSE', 403)), 'GET http://deathstar/v1 → 403 (2.5 ms)');
+  assert.equal(l7Text(http('REQUEST')), 'GET /v1');
+  assert.equal(l7Text(http('RESPONSE', 403)), '403 GET /v1 (2.5 ms)');
   const dns = { l7: { type: 'RESPONSE', latency_ns: '0', dns: { query: 'example.com.', qtypes: ['A'], ips: ['93.184.216.34'], rcode: 0 } } } as unknown as Flow__Output;
   assert.equal(l7Text(dns), 'DNS A example.com. → 93.184.216.34');
 });

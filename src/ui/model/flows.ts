@@ -100,7 +100,13 @@ export function portText(f: Flow__Output): string {
   return `${l4.dport}/${l4.proto.toUpperCase()}`;
 }
 
-/** An L7 record in a few words: `GET http://x/y → 200 (3 ms)`, `DNS A deathstar.… → 10.0.0.1`, `Kafka produce topic`. */
+/** `/v1/x?y` of `http://host/v1/x?y`; anything else as it is. */
+function urlPath(url: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/i.exec(url);
+  return m ? m[1] || '/' : url;
+}
+
+/** An L7 record in a few words: `200 GET /y (3 ms)`, `DNS A deathstar.… → 10.0.0.1`, `Kafka produce topic`. */
 export function l7Text(f: Flow__Output): string {
   const l7 = f.l7;
   if (!l7) return DASH;
@@ -108,9 +114,10 @@ export function l7Text(f: Flow__Output): string {
   const ms = Number(String(l7.latency_ns ?? 0)) / 1e6;
   const latency = type === 'RESPONSE' && ms > 0 ? ` (${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms)` : '';
   if (l7.http) {
+    // The status first and the path without scheme and host, so a narrow column shows what matters; the URL is in the details.
     const h = l7.http;
-    const code = type === 'RESPONSE' && h.code ? ` → ${h.code}` : '';
-    return `${h.method || 'HTTP'} ${h.url || ''}${code}${latency}`.trim();
+    const code = type === 'RESPONSE' && h.code ? `${h.code} ` : '';
+    return `${code}${h.method || 'HTTP'} ${urlPath(h.url ?? '')}${latency}`.trim();
   }
   if (l7.dns) {
     const d = l7.dns;
