@@ -58,6 +58,8 @@ export interface UiServer {
 /** Request bodies: the export carries the flows the app holds (up to 100k); everything else is small. */
 const MAX_BODY = 1 << 20;
 const MAX_EXPORT_BODY = 256 << 20;
+/** Bytes of a stream held for a slow browser before the relay's stream is paused. */
+const STREAM_BUFFER = 32 << 20;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -247,11 +249,17 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         call.cancel();
         finish();
       });
-      res.on('drain', () => call.resume());
+      res.on('drain', () => {
+        if (res.writableLength <= STREAM_BUFFER) call.resume();
+      });
       call.on('data', (m: object) => {
         if (res.writableEnded) return;
         start();
-        if (!res.write(JSON.stringify(m) + '\n')) call.pause();
+        res.write(JSON.stringify(m) + '\n');
+        // A burst (the first 10,000 flows) is taken whole into the socket's buffer; only a browser that
+        // stops reading for longer slows the relay down. Pausing at every full 16 KiB buffer made the
+        // relay, the nodes and the browser wait on each other's turns.
+        if (res.writableLength > STREAM_BUFFER) call.pause();
       });
       call.on('error', (e: ServiceError) => {
         if (leaving) return finish();

@@ -38,13 +38,14 @@ const NO_TEXT_FILTER: TextFilter = { whitelist: [], blacklist: [] };
  * Runs a stream for as long as the component wants it: reconnects RETRY_MS
  * after a failure (or an end), telling the caller through onError/onOpen.
  */
-function runStream<Req, Msg>(route: string, request: () => Req, onMessage: (m: Msg) => void, hooks: { onOpen(): void; onError(e: ApiError): void }): () => void {
+function runStream<Req, Msg>(route: string, request: () => Req, onMessage: (m: Msg) => void, hooks: { onOpen(): void; onError(e: ApiError): void; nextDelay?(): number }): () => void {
   const ctl = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const attempt = () => {
     stream<Req, Msg>(route, request(), onMessage, ctl.signal, hooks.onOpen).then(
       () => {
-        if (!ctl.signal.aborted) timer = setTimeout(attempt, RETRY_MS);
+        // A stream that ended: the next request (a follow after the history, or a reconnect).
+        if (!ctl.signal.aborted) timer = setTimeout(attempt, hooks.nextDelay?.() ?? RETRY_MS);
       },
       (e: unknown) => {
         if (ctl.signal.aborted) return;
@@ -86,6 +87,9 @@ export function App() {
   // Flows arrive as fast as the relay sends them: buffered here, appended once per animation frame.
   const pending = useRef<GetFlowsResponse__Output[]>([]);
   const frame = useRef(0);
+  /** A flush waiting for its turn (see schedule), and when the last one ran. */
+  const flushTimer = useRef(0);
+  const lastFlush = useRef(0);
   const seq = useRef(0);
   const rowsRef = useRef<FlowRow[]>([]);
   rowsRef.current = rows;
@@ -102,6 +106,7 @@ export function App() {
 
   const flush = useCallback(() => {
     frame.current = 0;
+    lastFlush.current = performance.now();
     const batch = pending.current;
     pending.current = [];
     const add: FlowRow[] = [];
@@ -112,17 +117,35 @@ export function App() {
     }
     if (add.length === 0) return;
     setReceived(true);
-    setRows((held) => {
-      const next = appendRows(held, add);
-      if (next.dropped) setDroppedRows((d) => d + next.dropped);
-      return next.rows;
-    });
+    // The ref moves now, not at the next render: a request made before it (the follow right after the
+    // history) resumes after these rows.
+    const next = appendRows(rowsRef.current, add);
+    rowsRef.current = next.rows;
+    if (next.dropped) setDroppedRows((d) => d + next.dropped);
+    setRows(next.rows);
     setNsSeen((seen) => {
       const s = new Set(seen);
       for (const r of add) for (const n of r.namespaces) s.add(n);
       return s.size === seen.length ? seen : [...s].sort();
     });
   }, []);
+
+  /**
+   * One flush per animation frame while the table is small; once it holds
+   * thousands of rows, at most four a second: every flush re-filters and
+   * re-sorts what is held, and a burst (the first 10,000 flows) would
+   * otherwise pay that once per frame.
+   */
+  const schedule = useCallback(() => {
+    if (frame.current || flushTimer.current) return;
+    const wait = rowsRef.current.length > 2000 ? 250 - (performance.now() - lastFlush.current) : 0;
+    if (wait <= 0) frame.current = requestAnimationFrame(flush);
+    else
+      flushTimer.current = window.setTimeout(() => {
+        flushTimer.current = 0;
+        frame.current = requestAnimationFrame(flush);
+      }, wait);
+  }, [flush]);
 
   // The flow stream: restarted afresh when the server-side filters change; paused and resumed from the newest flow held.
   const filtersRef = useRef(filtersKey);
@@ -142,14 +165,21 @@ export function App() {
   useEffect(() => {
     if (!live) return;
     const f = JSON.parse(filtersKey) as TextFilter;
+    // Nothing held: first the newest INITIAL_FLOWS without following, which the relay sends as soon as
+    // every node has answered (a following request's flows wait in its sort buffer for a quieter node,
+    // a second at the end of the history); then, at once, a follow from the newest flow received.
+    // (A history request that failed is asked again: only its normal end starts the follow.)
+    let history = rowsRef.current.length === 0;
     const request = (): GetFlowsRequest => {
-      const held = rowsRef.current;
-      if (held.length === 0) {
+      if (history) {
         resume.current = null;
-        return { number: INITIAL_FLOWS, follow: true, whitelist: f.whitelist, blacklist: f.blacklist };
+        pending.current = [];
+        return { number: INITIAL_FLOWS, follow: false, whitelist: f.whitelist, blacklist: f.blacklist };
       }
-      resume.current = resumePoint(held);
-      return { follow: true, since: resume.current.since, whitelist: f.whitelist, blacklist: f.blacklist };
+      // What still waits for a flush is taken in first (under the old resume point): the follow resumes after all of it.
+      if (pending.current.length) flush();
+      resume.current = rowsRef.current.length ? resumePoint(rowsRef.current) : null;
+      return { follow: true, ...(resume.current?.since ? { since: resume.current.since } : {}), whitelist: f.whitelist, blacklist: f.blacklist };
     };
     const stop = runStream<GetFlowsRequest, GetFlowsResponse__Output>(
       'observer.Observer/GetFlows',
@@ -158,10 +188,15 @@ export function App() {
         // A hidden tab gets no animation frames: what waits is cut as the buffer would cut it.
         if (pending.current.length >= 2 * MAX_FLOWS) pending.current = pending.current.slice(-MAX_FLOWS);
         pending.current.push(m);
-        if (!frame.current) frame.current = requestAnimationFrame(flush);
+        schedule();
       },
       {
         onOpen: () => setFlowRelay({ state: 'connected', message: '' }),
+        nextDelay: () => {
+          if (!history) return RETRY_MS;
+          history = false;
+          return 0;
+        },
         onError: (e) => setFlowRelay({ state: 'unreachable', message: e.message }),
       },
     );
@@ -169,9 +204,11 @@ export function App() {
       stop();
       if (frame.current) cancelAnimationFrame(frame.current);
       frame.current = 0;
+      window.clearTimeout(flushTimer.current);
+      flushTimer.current = 0;
       flush();
     };
-  }, [live, filtersKey, flush]);
+  }, [live, filtersKey, flush, schedule]);
 
   // The map: the relay's service map every 2 s, for the namespace and filters.
   useEffect(() => {
