@@ -27,6 +27,7 @@ import { repoRoot } from '../src/common/version.js';
 import { timestampOfNs } from '../src/observer/relay.js';
 import { FakeNode } from '../test/lib/fake-observer.js';
 import { openBrowser } from '../test/lib/browser.js';
+import { recordedFlows } from '../test/lib/recorded-flows.js';
 
 const { values: o } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, out: { type: 'string', default: 'bench/results/ui.json' } } });
 const rounds = Number(o.rounds);
@@ -34,7 +35,7 @@ const ARMS = [0, 10_000, 100_000];
 /** The flows the app asks for at start (its GetFlows `number`). */
 const APP_ASKS = 10_000;
 
-const recorded = readFileSync(join(repoRoot, 'test/fixtures/ui/starwars-flows.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { flow: Flow }).flow);
+const recorded = recordedFlows();
 
 /** `n` flows for one node: the recorded ones over and over, times spread over the last 4 minutes, oldest first. */
 function flowsFor(node: string, n: number): Flow[] {

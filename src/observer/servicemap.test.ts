@@ -210,10 +210,8 @@ test("a connection let out by the source's node and dropped at the destination's
 });
 
 test("recorded Star Wars flows: connections the socket layer translated go through their Service; the X-wing's all dropped, the TIE fighter's HTTP half refused; no edge from mid-connection packets", async () => {
-  const { readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { repoRoot } = await import('../common/version.js');
-  const flows = readFileSync(join(repoRoot, 'test/fixtures/ui/starwars-flows.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { flow: Flow }).flow);
+  const { recordedFlows } = await import('../../test/lib/recorded-flows.js');
+  const flows = recordedFlows();
   const m = buildServiceMap(flows);
   const empire = m.edges!.filter((e) => e.id!.includes('empire')).map((e) => `${e.id} ${e.forwarded}/${e.dropped}`);
   assert.deepEqual(empire, [

@@ -19,6 +19,7 @@ import { Relay } from '../observer/relay.js';
 import { timestampOfNs } from '../observer/relay.js';
 import { FakeNode } from '../../test/lib/fake-observer.js';
 import { CHROMIUM, openBrowser, screenshot, type UiBrowser } from '../../test/lib/browser.js';
+import { recordedFlows } from '../../test/lib/recorded-flows.js';
 import { startUiServer, type UiServer } from './server.js';
 
 const APP = join(repoRoot, 'dist', 'ui');
@@ -34,7 +35,7 @@ let page: Page;
 
 /** The recorded flows, their times moved so the newest is `endMs` ago. */
 function recorded(endMsAgo = 2000): Flow[] {
-  const flows = readFileSync(join(repoRoot, 'test/fixtures/ui/starwars-flows.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { flow: Flow }).flow);
+  const flows = recordedFlows();
   const ns = (f: Flow) => BigInt(String(f.time!.seconds)) * 1_000_000_000n + BigInt(f.time!.nanos ?? 0);
   const newest = flows.reduce((m, f) => (ns(f) > m ? ns(f) : m), 0n);
   const shift = BigInt(Date.now() - endMsAgo) * 1_000_000n - newest;

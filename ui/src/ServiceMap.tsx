@@ -39,6 +39,7 @@ import {
   placeLabels,
 } from '../../src/ui/model/graph.js';
 import type { Box, ElkOutput, Point, ViewEdge, ViewGroup, ViewNode } from '../../src/ui/model/graph.js';
+import { downloadUrl } from './download.js';
 
 export interface ServiceMapProps {
   map: GetServiceMapResponse__Output | null;
@@ -230,15 +231,6 @@ function minimapColour(n: Node): string {
   if (n.type === 'nsgroup') return 'rgba(120, 144, 156, 0.15)';
   const v = (n.data as MapNodeData).view;
   return KIND_MINIMAP[v.kind] ?? '#90a4ae';
-}
-
-function download(dataUrl: string, name: string): void {
-  const a = document.createElement('a');
-  a.href = dataUrl;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
 }
 
 /**
@@ -522,7 +514,7 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
       };
       try {
         const url = format === 'svg' ? await toSvg(viewport, opts) : await toPng(viewport, { ...opts, pixelRatio: 1 });
-        download(url, `service-map.${format}`);
+        downloadUrl(`service-map.${format}`, url);
       } catch (err) {
         setExportError(`export failed: ${err instanceof Error ? err.message : String(err)}`);
       }

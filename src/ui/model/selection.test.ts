@@ -85,10 +85,8 @@ test('selection chip words and labels for SuggestPolicy', () => {
 });
 
 test('recorded Star Wars flows: every node and edge of the relay map has its flows in the table, translated connections through their Service', async () => {
-  const { readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { repoRoot } = await import('../../common/version.js');
-  const recorded = readFileSync(join(repoRoot, 'test/fixtures/ui/starwars-flows.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { flow: Flow }).flow);
+  const { recordedFlows } = await import('../../../test/lib/recorded-flows.js');
+  const recorded = recordedFlows();
   const map = buildServiceMap(recorded);
   const services = serviceIndex(map.edges as MapEdge__Output[]);
   for (const n of map.nodes!) {
