@@ -442,7 +442,7 @@ run $B observe --since 30m --first 2 --print-node-name
 say "6c. The web UI (beeline ui, started by lab up on loopback): the live service map of every namespace, the flow table with observe's filters, the policy behind each drop, a policy suggested from the flows; headless Chromium looks and saves screenshots"
 UI_URL=$($B lab status -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).ui?.url??""))')
 echo "UI: $UI_URL   (open it in a browser on this machine)"
-run node dist/scripts/ui-screenshots.js --url "$UI_URL" --out demo-artifacts --filter '--http-status 403' --select workload/empire/deathstar
+run node dist/scripts/ui-screenshots.js --url "$UI_URL" --out demo-artifacts --filter 'http-status:403' --select workload/empire/deathstar
 
 say "7. Forward and drop counters by reason (like cilium bpf metrics list)"
 run $B bpf metrics list

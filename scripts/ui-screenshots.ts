@@ -4,14 +4,14 @@
  * saves screenshots: the map, the table filtered to HTTP 403, the policy
  * suggested for a workload.
  *   node dist/scripts/ui-screenshots.js --url http://127.0.0.1:12000/ --out DIR
- *        [--filter '--http-status 403'] [--select workload/empire/deathstar]
+ *        [--filter 'http-status:403'] [--select workload/empire/deathstar]
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBrowser } from '../test/lib/browser.js';
 
-const { values: o } = parseArgs({ options: { url: { type: 'string' }, out: { type: 'string' }, filter: { type: 'string', default: '--http-status 403' }, select: { type: 'string', default: 'workload/empire/deathstar' } } });
+const { values: o } = parseArgs({ options: { url: { type: 'string' }, out: { type: 'string' }, filter: { type: 'string', default: 'http-status:403' }, select: { type: 'string', default: 'workload/empire/deathstar' } } });
 if (!o.url || !o.out) {
   console.error('usage: ui-screenshots --url URL --out DIR [--filter TEXT] [--select NODE-ID]');
   process.exit(2);
