@@ -134,6 +134,14 @@ test('the table: flows with Hubble UI\'s columns; sorting; a filter in observe\'
   const sortState = await page.locator(tid('sort-verdict')).getAttribute('aria-sort');
   assert.ok(sortState === 'ascending' || sortState === 'descending', String(sortState));
 
+  // The map panned far off its nodes first: a filter that shrinks the graph brings what is left into view.
+  const pane = (await page.locator('.react-flow__pane').boundingBox())!;
+  for (let i = 0; i < 3; i++) {
+    await page.mouse.move(pane.x + pane.width - 20, pane.y + pane.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(pane.x + 20, pane.y + 20, { steps: 5 });
+    await page.mouse.up();
+  }
   await filter('--http-status 403');
   await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0 && [...document.querySelectorAll(sel)].every((r) => /403/.test(r.textContent ?? '')), tid('flow-row'));
   const rows = page.locator(tid('flow-row'));
@@ -142,6 +150,15 @@ test('the table: flows with Hubble UI\'s columns; sorting; a filter in observe\'
     assert.match((await rows.nth(i).locator('[data-col="l7"]').textContent()) ?? '', /exhaust-port|403/);
     assert.match((await rows.nth(i).locator('[data-col="policies"]').textContent()) ?? '', /rule1/);
   }
+  // The map follows the filter, and what it keeps is in view (not left where the bigger graph had it).
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0 && document.querySelectorAll(sel).length <= 3, tid('map-node'), { timeout: 10_000 });
+  await page.waitForFunction((sel) => {
+    const pane = document.querySelector('.react-flow')?.getBoundingClientRect();
+    return !!pane && [...document.querySelectorAll(sel)].some((n) => {
+      const r = n.getBoundingClientRect();
+      return r.right > pane.left && r.left < pane.right && r.bottom > pane.top && r.top < pane.bottom;
+    });
+  }, tid('map-node'), { timeout: 5_000 });
   // Shorthands mean the same.
   await filter('to:pod=empire/deathstar verdict:DROPPED');
   await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((r) => r.querySelector('[data-col="verdict"]')?.getAttribute('data-verdict') === 'DROPPED') && document.querySelectorAll(sel).length > 0, tid('flow-row'));

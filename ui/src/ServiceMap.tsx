@@ -297,9 +297,10 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
         setLayoutMs(Math.round(performance.now() - started));
         setLayoutError(null);
         const boxes = boxesOf(res as ElkOutput);
-        // A wholly new graph (another namespace picked, the relay back after a
-        // restart) would leave the viewport on empty space: fit it once more.
-        if (layout && ![...boxes.keys()].some((id) => layout.boxes.has(id))) fitted.current = false;
+        // A graph that lost nodes (a filter, another namespace picked, the relay
+        // back after a restart) may leave the viewport on empty space: fit it
+        // once more. Live updates only add nodes and keep the user's view.
+        if (layout && [...layout.boxes.keys()].some((id) => !boxes.has(id))) fitted.current = false;
         setLayout({ key, boxes });
       })
       .catch((err: unknown) => {
@@ -432,7 +433,7 @@ function ServiceMapFlow({ map, selection, onSelect }: ServiceMapProps) {
   useEffect(() => {
     if (fitted.current || !layout || layout.boxes.size === 0) return;
     fitted.current = true;
-    requestAnimationFrame(() => void rf.fitView({ padding: 0.08, maxZoom: 1.2, minZoom: 0.7 }));
+    requestAnimationFrame(() => void rf.fitView({ padding: 0.08, maxZoom: 1.2, minZoom: 0.5 }));
   }, [layout, rf]);
 
   const onNodesChange = useCallback((changes: NodeChange<MapFlowNode>[]) => {
