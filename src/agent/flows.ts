@@ -154,7 +154,6 @@ export class AgentFlowEnricher implements FlowEnricher {
       this.#podsVersion = pv;
       this.#epVersion = -1;
       this.#remote.clear();
-      this.#other.clear();
     }
     const ev = this.src.endpointsVersion();
     if (ev !== this.#epVersion) {

@@ -16,7 +16,8 @@ import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { parseOutput, printStructured, table } from './output.js';
 import { suggestPolicy, type SuggestOptions, type SuggestResult, type TraceStep } from '../policy/index.js';
-import { collectFlows, flowsRequest, parseTimeout, resolveServer, serverOption, timeoutOption } from './observe.js';
+import { collectFlows, flowsRequest, parseTimeFlag, parseTimeout, resolveServer, serverOption, timeoutOption } from './observe.js';
+import type { GetFlowsRequest } from '../observer/types.js';
 import { FlowFilterBuilder } from './observe-filter.js';
 
 /**
@@ -103,6 +104,18 @@ export function suggestOptions(o: SuggestFlags): SuggestOptions {
     out.labels = sel;
   }
   return out;
+}
+
+/**
+ * The suggestion from the Observer's flows of the workload's namespace since
+ * a time (`policy suggest`, and the UI's SuggestPolicy).
+ */
+export async function suggestFromObserver(server: string, opts: SuggestOptions, since: GetFlowsRequest['since'], timeoutMs: number, what: string): Promise<{ result: SuggestResult; flows: number }> {
+  const filter = new FlowFilterBuilder();
+  filter.set('namespace', opts.namespace);
+  const request = { ...flowsRequest({}, filter.build()), number: '0', since };
+  const flows = await collectFlows(server, request, timeoutMs, what);
+  return { result: suggestPolicy(flows, opts), flows: flows.length };
 }
 
 /**
@@ -208,12 +221,7 @@ export function registerPolicy(program: Command): void {
     .addOption(timeoutOption())
     .action(async (o: SuggestFlags & { lab?: string; server?: string; since: string; output?: string; timeout?: string }) => {
       const fmt = parseOutput(o.output ?? 'yaml', ['json', 'yaml']);
-      const opts = suggestOptions(o);
-      const filter = new FlowFilterBuilder();
-      filter.set('namespace', opts.namespace);
-      const request = flowsRequest({ since: o.since }, filter.build());
-      const flows = await collectFlows(resolveServer(o), request, parseTimeout(o.timeout), 'policy suggest');
-      const r = suggestPolicy(flows, opts);
+      const { result: r } = await suggestFromObserver(resolveServer(o), suggestOptions(o), parseTimeFlag('--since', o.since), parseTimeout(o.timeout), 'policy suggest');
       if (fmt === 'json') {
         process.stdout.write(JSON.stringify(r, null, 2) + '\n');
         return;

@@ -26,10 +26,9 @@ import { version } from '../common/version.js';
 import { compileFlowFilters } from '../observer/filter.js';
 import { FlowPrinter } from '../observer/printer.js';
 import type { FlowFilter, GetFlowsRequest, GetFlowsResponse } from '../observer/types.js';
-import { stableLabels, suggestPolicy } from '../policy/suggest.js';
-import { FlowFilterBuilder } from '../cli/observe-filter.js';
-import { callError, collectFlows, flowsRequest } from '../cli/observe.js';
-import { suggestOptions, suggestionYaml } from '../cli/policy.js';
+import { stableLabels } from '../policy/suggest.js';
+import { callError, parseTimeFlag } from '../cli/observe.js';
+import { suggestFromObserver, suggestOptions, suggestionYaml } from '../cli/policy.js';
 import { parseFilterText } from './filter-text.js';
 
 export interface UiServerOptions {
@@ -186,18 +185,13 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     const selector = labels.some((l) => /^[a-z0-9-]+:/.test(l)) ? Object.entries(stableLabels(labels)).map(([k, v]) => `${k}=${v}`) : labels;
     if (labels.length && !selector.length) throw new UsageError('SuggestPolicy: labels: none of them is a stable pod label', 'select the workload by its k8s labels, e.g. app=web');
     const opts = suggestOptions({ namespace: req.namespace, pod: req.pods ?? [], label: selector, kind: req.kind || 'cnp', l7: !!req.l7 });
-    const filter = new FlowFilterBuilder();
-    filter.set('namespace', opts.namespace);
-    const request = flowsRequest({ since: '1h' }, filter.build());
-    if (req.since) request.since = req.since;
-    await ready(observer, 'SuggestPolicy');
-    const flows = await collectFlows(o.relay, request, relayTimeoutMs, 'SuggestPolicy');
-    const r = suggestPolicy(flows, opts);
+    const since = req.since ?? parseTimeFlag('since', '1h');
+    const { result: r, flows } = await suggestFromObserver(o.relay, opts, since, relayTimeoutMs, 'SuggestPolicy');
     return {
       yaml: suggestionYaml(r),
       rules: r.explanations.map((e) => ({ policy: e.policy, direction: e.direction, index: e.index, peer: e.peer, ports: e.ports, flows: e.flows, example: e.example })),
       warnings: r.warnings,
-      flows: flows.length,
+      flows,
     };
   }
 
