@@ -5,7 +5,7 @@
  * and serves the local API the CLI and the CNI plugin use.
  */
 import { join } from 'node:path';
-import { Etcd3, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, type Lease } from 'etcd3';
 import { logger, type Logger } from '../common/log.js';
 import { version } from '../common/version.js';
 import type { NodeDatapath, RemoteNode } from './datapath.js';
@@ -26,6 +26,7 @@ import { UsageError } from '../common/errors.js';
 import { IdentityAllocator } from '../identity/allocator.js';
 import { IpcacheStore, lpmLookup, toMapEntries, type IpcacheMapEntry, type IpcacheNode } from '../identity/ipcache.js';
 import { EtcdStore } from '../store/etcd.js';
+import { KvInformer, type KvEntry } from '../store/kv.js';
 import { ServiceManager } from './services.js';
 import { PolicyManager, TraceError, type TraceQuery } from './policy.js';
 import { toNodeProxy } from '../policy/index.js';
@@ -76,7 +77,7 @@ export class Agent {
   private kv: { state: 'ok' | 'unreachable' | 'disabled'; message?: string } = { state: 'disabled' };
   private etcd: Etcd3 | undefined;
   private lease: Lease | undefined;
-  private watcher: Watcher | undefined;
+  private nodeInformer: KvInformer | undefined;
   private timers: NodeJS.Timeout[] = [];
   private ipam: NodeIpam | undefined;
   readonly endpoints: EndpointManager;
@@ -635,55 +636,70 @@ export class Agent {
     await lease.put(agentKey(c.node)).value(JSON.stringify({ node: c.node, version, pid: process.pid }));
   }
 
-  /** Lists, then watches, the node records; every other node is programmed into the datapath. */
+  /**
+   * Lists, then watches, the node records; every other node is programmed
+   * into the datapath. Changes are applied one at a time in the order they
+   * came (a node's records must not be programmed out of order); a watch
+   * whose history was compacted lists again and applies the difference
+   * (store/kv.ts), so a node that went meanwhile is removed.
+   */
   private async watchNodes(): Promise<void> {
-    const apply = async (key: string, value: string | undefined) => {
-      const name = key.slice(NODES_PREFIX.length);
-      if (name === this.config.node) return;
-      try {
-        if (value === undefined) {
-          const old = this.remoteNodes.get(name);
-          if (old) {
-            await this.datapath.removeRemoteNode(old);
-            this.remoteNodes.delete(name);
-            this.log.info('node removed', { node: name });
-            this.scheduleIpcacheSync();
-          }
-          return;
-        }
-        const n = JSON.parse(value) as RemoteNode;
-        const old = this.remoteNodes.get(name);
-        if (old && old.nodeIP === n.nodeIP && old.podCIDR === n.podCIDR) return;
-        if (old) await this.datapath.removeRemoteNode(old);
-        await this.datapath.upsertRemoteNode(n);
-        this.remoteNodes.set(name, n);
-        this.log.info('node learned', { node: name, nodeIP: n.nodeIP, podCIDR: n.podCIDR });
-        this.scheduleIpcacheSync();
-      } catch (e) {
-        this.log.warn('node not programmed', { node: name, error: (e as Error).message });
-      }
+    let queue = Promise.resolve();
+    const apply = (key: string, value: string | undefined) => {
+      queue = queue.then(() => this.applyNode(key.slice(NODES_PREFIX.length), value));
     };
-    let next: string;
+    const inf = new KvInformer(this.etcd!, NODES_PREFIX);
+    inf.on('put', (e: KvEntry) => apply(e.key, e.value));
+    inf.on('delete', (e: KvEntry) => apply(e.key, undefined));
+    inf.on('error', (e: Error) => this.log.warn('node watch error', { error: e.message }));
+    inf.on('relisted', (n: { puts: number; deletes: number }) => this.log.info('node records relisted', n));
+    this.nodeInformer = inf;
     for (;;) {
       try {
-        const res = await withTimeout(this.etcd!.getAll().prefix(NODES_PREFIX).exec(), 3000);
-        for (const kv of res.kvs) await apply(kv.key.toString(), kv.value.toString());
         // The watch starts right after the revision listed: a node announced between the list and the
         // watch is not missed (without it, such a node was never routed to).
-        next = (BigInt(res.header.revision) + 1n).toString();
-        this.nodesLoaded = true;
-        this.scheduleIpcacheSync();
+        await withTimeout(inf.start(), 3000);
         break;
       } catch {
         await new Promise((r) => setTimeout(r, 1000));
         if (!this.etcd) return;
       }
     }
-    // The watcher resumes after disconnects from the last revision it saw.
-    this.watcher = await this.etcd!.watch().prefix(NODES_PREFIX).startRevision(next).create();
-    this.watcher.on('put', (kv) => void apply(kv.key.toString(), kv.value.toString()));
-    this.watcher.on('delete', (kv) => void apply(kv.key.toString(), undefined));
-    this.watcher.on('error', (e) => this.log.warn('node watch error', { error: (e as Error).message }));
+    await queue;
+    this.nodesLoaded = true;
+    this.scheduleIpcacheSync();
+  }
+
+  /**
+   * Programs one node record (undefined: the node is gone). A changed record
+   * is one change: the new state is written before the old is removed, so
+   * the node is never unreachable (a new pod CIDR is routed before the old
+   * one goes; a new address replaces the old in place).
+   */
+  private async applyNode(name: string, value: string | undefined): Promise<void> {
+    if (name === this.config.node) return;
+    try {
+      const old = this.remoteNodes.get(name);
+      if (value === undefined) {
+        if (old) {
+          await this.datapath.removeRemoteNode(old);
+          this.remoteNodes.delete(name);
+          this.log.info('node removed', { node: name });
+          this.scheduleIpcacheSync();
+        }
+        return;
+      }
+      const n = JSON.parse(value) as RemoteNode;
+      if (old && old.nodeIP === n.nodeIP && old.podCIDR === n.podCIDR) return;
+      await this.datapath.upsertRemoteNode(n);
+      // Same pod CIDR: the upsert replaced its entries in place; removing the old would remove them.
+      if (old && old.podCIDR !== n.podCIDR) await this.datapath.removeRemoteNode(old);
+      this.remoteNodes.set(name, n);
+      this.log.info('node learned', { node: name, nodeIP: n.nodeIP, podCIDR: n.podCIDR });
+      this.scheduleIpcacheSync();
+    } catch (e) {
+      this.log.warn('node not programmed', { node: name, error: (e as Error).message });
+    }
   }
 
   async stop(): Promise<void> {
@@ -704,7 +720,7 @@ export class Agent {
     await this.identity?.ipcache.stop({ revoke: false });
     await this.identity?.allocator.stop({ revoke: false });
     this.identity = undefined;
-    await this.watcher?.cancel().catch(() => undefined);
+    this.nodeInformer?.stop();
     if (this.lease) await this.lease.revoke().catch(() => undefined);
     const etcd = this.etcd;
     this.etcd = undefined;

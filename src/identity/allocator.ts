@@ -23,9 +23,10 @@
  * a restarted agent takes references again for the endpoints it restores,
  * and the GC grace period covers the gap.
  */
-import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
 import { IdentityExhaustedError, IdentityInvalidError, IdentityStoreError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { KvInformer, type KvEntry } from '../store/kv.js';
 import { canonicalLabels, formatLabelSet, labelSetKey, parseLabel, type Label, type LabelSet } from './labels.js';
 import {
   CLUSTER_IDENTITY_MAX,
@@ -113,7 +114,7 @@ export class IdentityAllocator {
   readonly stats = { allocated: 0, lostRaces: 0 };
   private lease: Lease | undefined;
   private leaseId: Promise<string> | undefined;
-  private watcher: Watcher | undefined;
+  private informer: KvInformer | undefined;
   private stopped = false;
 
   constructor(
@@ -139,20 +140,21 @@ export class IdentityAllocator {
 
   /** Lists every identity, then watches for changes from the revision after that list. */
   async start(): Promise<void> {
-    const res = await this.etcd.getAll().prefix(IDENTITY_ID_PREFIX).exec();
-    for (const kv of res.kvs) this.apply('put', kv);
-    const next = (BigInt(res.header.revision) + 1n).toString();
-    this.watcher = await this.etcd.watch().prefix(IDENTITY_ID_PREFIX).startRevision(next).create();
-    this.watcher.on('put', (kv) => this.apply('put', kv));
-    this.watcher.on('delete', (kv) => this.apply('delete', kv));
-    this.watcher.on('error', (e) => this.log?.warn('identity watch error', { error: (e as Error).message }));
+    // A watch whose history was compacted (or an etcd that lost it) lists again and applies the difference (store/kv.ts).
+    const inf = new KvInformer(this.etcd, IDENTITY_ID_PREFIX);
+    inf.on('put', (e: KvEntry) => this.apply('put', e));
+    inf.on('delete', (e: KvEntry) => this.apply('delete', e));
+    inf.on('error', (e: Error) => this.log?.warn('identity watch error', { error: e.message }));
+    inf.on('relisted', (n: { puts: number; deletes: number }) => this.log?.info('identities relisted', n));
+    await inf.start();
+    this.informer = inf;
   }
 
   /** Stops watching and revokes the lease: this node's references disappear now rather than after the TTL (`revoke: false`: they live out the lease). */
   async stop(opts: { revoke?: boolean } = {}): Promise<void> {
     this.stopped = true;
-    await this.watcher?.cancel().catch(() => undefined);
-    this.watcher = undefined;
+    this.informer?.stop();
+    this.informer = undefined;
     const lease = this.lease;
     this.lease = undefined;
     this.leaseId = undefined;
@@ -162,8 +164,8 @@ export class IdentityAllocator {
     this.held.clear();
   }
 
-  private apply(kind: 'put' | 'delete', kv: IKeyValue): void {
-    const key = kv.key.toString();
+  private apply(kind: 'put' | 'delete', kv: KvEntry): void {
+    const key = kv.key;
     const id = Number(key.slice(IDENTITY_ID_PREFIX.length));
     if (kind === 'delete') {
       this.claimed.delete(id);
@@ -178,7 +180,7 @@ export class IdentityAllocator {
     }
     let identity: Identity;
     try {
-      identity = parseStored(key, kv.value.toString());
+      identity = parseStored(key, kv.value);
     } catch (e) {
       this.log?.warn('ignoring malformed identity', { key, error: (e as Error).message });
       return;

@@ -21,9 +21,10 @@
  * never depends on per-endpoint entries, so a dead agent costs no
  * connectivity.
  */
-import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
 import { IpcacheInvalidError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { KvInformer, type KvEntry } from '../store/kv.js';
 import type { BlIpcacheKey, BlRemoteEndpointInfo } from '../datapath/generated/abi.js';
 import { formatIPv4, parseHostOrCidr, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
 import { identityScope, ReservedIdentity } from './reserved.js';
@@ -75,9 +76,9 @@ export function validateEntry(e: IpcacheEntry): IpcacheEntry {
   return out;
 }
 
-function parseStored(kv: IKeyValue): IpcacheEntry {
-  const prefix = kv.key.toString().slice(IPCACHE_PREFIX.length);
-  const v = JSON.parse(kv.value.toString()) as Partial<IpcacheEntry>;
+function parseStored(kv: KvEntry): IpcacheEntry {
+  const prefix = kv.key.slice(IPCACHE_PREFIX.length);
+  const v = JSON.parse(kv.value) as Partial<IpcacheEntry>;
   return validateEntry({ prefix, identity: Number(v.identity), hostIP: String(v.hostIP ?? ''), encryptKey: 0, ...(v.owner ? { owner: String(v.owner) } : {}) });
 }
 
@@ -98,7 +99,7 @@ export class IpcacheStore {
   private readonly listeners = new Set<(e: IpcacheEvent) => void>();
   private lease: Lease | undefined;
   private leaseId: Promise<string> | undefined;
-  private watcher: Watcher | undefined;
+  private informer: KvInformer | undefined;
   private readonly ttl: number;
 
   constructor(
@@ -108,20 +109,25 @@ export class IpcacheStore {
     this.ttl = opts.leaseTtlSeconds ?? 15;
   }
 
+  /**
+   * Lists every entry, then watches from the revision after that list; a
+   * watch whose history was compacted (or an etcd that lost it) lists again
+   * and applies the difference (store/kv.ts).
+   */
   async start(): Promise<void> {
-    const res = await this.etcd.getAll().prefix(IPCACHE_PREFIX).exec();
-    for (const kv of res.kvs) this.apply('put', kv);
-    const next = (BigInt(res.header.revision) + 1n).toString();
-    this.watcher = await this.etcd.watch().prefix(IPCACHE_PREFIX).startRevision(next).create();
-    this.watcher.on('put', (kv) => this.apply('put', kv));
-    this.watcher.on('delete', (kv) => this.apply('delete', kv));
-    this.watcher.on('error', (e) => this.opts.log?.warn('ipcache watch error', { error: (e as Error).message }));
+    const inf = new KvInformer(this.etcd, IPCACHE_PREFIX);
+    inf.on('put', (e: KvEntry) => this.apply('put', e));
+    inf.on('delete', (e: KvEntry) => this.apply('delete', e));
+    inf.on('error', (e: Error) => this.opts.log?.warn('ipcache watch error', { error: e.message }));
+    inf.on('relisted', (n: { puts: number; deletes: number }) => this.opts.log?.info('ipcache relisted', n));
+    await inf.start();
+    this.informer = inf;
   }
 
   /** Stops watching and revokes the lease, so this node's entries go now (`revoke: false`: they live out the lease). */
   async stop(opts: { revoke?: boolean } = {}): Promise<void> {
-    await this.watcher?.cancel().catch(() => undefined);
-    this.watcher = undefined;
+    this.informer?.stop();
+    this.informer = undefined;
     const lease = this.lease;
     this.lease = undefined;
     this.leaseId = undefined;
@@ -131,8 +137,8 @@ export class IpcacheStore {
     this.own.clear();
   }
 
-  private apply(kind: 'put' | 'delete', kv: IKeyValue): void {
-    const prefix = kv.key.toString().slice(IPCACHE_PREFIX.length);
+  private apply(kind: 'put' | 'delete', kv: KvEntry): void {
+    const prefix = kv.key.slice(IPCACHE_PREFIX.length);
     if (kind === 'delete') {
       const had = this.cache.get(prefix);
       if (!had) return;
@@ -144,7 +150,7 @@ export class IpcacheStore {
     try {
       entry = parseStored(kv);
     } catch (e) {
-      this.opts.log?.warn('ignoring malformed ipcache entry', { key: kv.key.toString(), error: (e as Error).message });
+      this.opts.log?.warn('ignoring malformed ipcache entry', { key: kv.key, error: (e as Error).message });
       return;
     }
     this.cache.set(entry.prefix, entry);

@@ -19,13 +19,13 @@
  * of them. Why not staging or chunked transactions: docs/store.md, "Big files".
  */
 import { randomUUID } from 'node:crypto';
-import { CompareResult, CompareTarget, Etcd3, Range, type ICompare, type IEvent, type IKeyValue, type IRequestOp, type IWatchCreateRequest, type Lease, type Watcher } from 'etcd3';
+import { CompareResult, CompareTarget, Etcd3, type ICompare, type IKeyValue, type IRequestOp, type Lease } from 'etcd3';
 import { etcdClient, isMessageTooLarge } from '../common/etcd.js';
+import { PrefixWatch, listPrefix, type Backoff } from './kv.js';
 import {
   BeelineError,
   StoreAlreadyExistsError,
   StoreConflictError,
-  StoreExpiredError,
   StoreInvalidError,
   StoreNotFoundError,
   StoreTxnLimitError,
@@ -33,7 +33,6 @@ import {
 } from '../common/errors.js';
 import {
   EventQueue,
-  RevisionDedup,
   StoreInformer,
   checkIdentity,
   kindInfo,
@@ -142,9 +141,6 @@ function unavailable(op: string, e: unknown): BeelineError {
   if (e instanceof BeelineError) return e;
   return new StoreUnavailableError(`store: ${op}: ${(e as Error)?.message ?? String(e)}`, { hint: 'is etcd running and its socket reachable?', cause: e });
 }
-
-/** Objects per list request: well under gRPC's 4 MiB response limit for objects of a few KiB. */
-const LIST_PAGE = 500;
 
 /** How many times a write retries when it raced another writer and the caller did not pin a version. */
 const WRITE_ATTEMPTS = 8;
@@ -264,25 +260,15 @@ export class EtcdStore implements Store {
     const reqs = parseLabelSelector(options.labelSelector);
     const prefix = resourcePrefix(kind, options.namespace);
     try {
-      // In pages, all at the first page's revision (one consistent snapshot): a single
-      // response over gRPC's 4 MiB message limit would fail at a few thousand Services.
-      const whole = Range.prefix(prefix);
+      // In pages, at one revision (store/kv.ts): a single response over gRPC's 4 MiB
+      // message limit would fail at a few thousand Services.
+      const { kvs, revision } = await listPrefix(this.client, prefix);
       const items: StoreObject[] = [];
-      let start: Buffer = whole.start;
-      let revision: string | undefined;
-      for (;;) {
-        let q = this.client.getAll().inRange(new Range(start, whole.end)).limit(LIST_PAGE);
-        if (revision) q = q.revision(revision);
-        const res = await q.exec();
-        revision ??= String(res.header.revision);
-        for (const kv of res.kvs) {
-          const o = decodeObject(kv);
-          if (matchesSelector(reqs, o.metadata.labels)) items.push(o);
-        }
-        if (!res.more || res.kvs.length === 0) break;
-        start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+      for (const kv of kvs) {
+        const o = decodeObject(kv);
+        if (matchesSelector(reqs, o.metadata.labels)) items.push(o);
       }
-      return { items, resourceVersion: revision };
+      return { items, resourceVersion: String(revision) };
     } catch (e) {
       throw unavailable(`list ${kind}`, e);
     }
@@ -489,142 +475,72 @@ class EtcdLease implements StoreLease {
   }
 }
 
-function isCompacted(e: unknown): boolean {
-  return /compacted/i.test(String((e as Error)?.message ?? e));
-}
-
 /**
- * One watch over a kind's prefix. The etcd client's own watcher would resume
- * by itself, but from a revision it advances on reconnect (it can skip
- * events); so on a lost connection this drops that watcher and makes a new one
- * from its own resume point, with back-off, and RevisionDedup drops anything
- * delivered twice.
+ * One watch over a kind's prefix: PrefixWatch (store/kv.ts: resumes after a
+ * lost connection without missing or repeating events, expires when its
+ * revision is gone) translated into the kind's watch events.
  */
 class EtcdWatch implements StoreWatch {
   private readonly queue: EventQueue;
-  private readonly prefix: string;
   private readonly reqs;
-  private dedup: RevisionDedup | undefined;
-  private watcher: Watcher | undefined;
+  private raw: PrefixWatch | undefined;
   private closed = false;
-  private timer: NodeJS.Timeout | undefined;
-  private delay: number;
-  /** Times a watcher was (re)created; for tests and status. */
-  attempts = 0;
-  /** Responses that were fragments of a larger one (put back together before delivery); for tests. */
-  fragments = 0;
 
   constructor(
     private readonly client: Etcd3,
     private readonly kind: string,
     options: WatchOptions,
-    private readonly backoff: { initialMs: number; maxMs: number },
+    private readonly backoff: Backoff,
     private readonly onClose: () => void,
   ) {
-    this.prefix = resourcePrefix(kind, options.namespace);
+    const prefix = resourcePrefix(kind, options.namespace);
     this.reqs = parseLabelSelector(options.labelSelector);
-    this.delay = backoff.initialMs;
     this.queue = new EventQueue(() => this.teardown());
     const rv = options.resourceVersion;
     if (rv) {
       if (!/^\d+$/.test(rv)) throw new StoreInvalidError(`watch ${kind}: resourceVersion ${JSON.stringify(rv)} is not an etcd revision`);
-      this.dedup = new RevisionDedup(Number(rv));
-      this.connect();
+      this.open(prefix, Number(rv));
     } else {
-      void this.startFromNow();
+      void this.startFromNow(prefix, backoff.initialMs);
     }
   }
 
-  private async startFromNow(): Promise<void> {
+  /** Times a watcher was (re)created; for tests and status. */
+  get attempts(): number {
+    return this.raw?.attempts ?? 0;
+  }
+
+  /** Responses that were fragments of a larger one; for tests. */
+  get fragments(): number {
+    return this.raw?.fragments ?? 0;
+  }
+
+  private open(prefix: string, after: number): void {
+    if (this.closed) return;
+    this.raw = new PrefixWatch(
+      this.client,
+      prefix,
+      after,
+      {
+        event: (ev, rev) => {
+          const out = this.translate(ev.type, ev.kv, ev.prev_kv, rev);
+          if (out) this.queue.push(out);
+        },
+        progress: (rev) => this.queue.push(bookmark(this.kind, rev)),
+        expired: (err) => this.queue.fail(err),
+      },
+      this.backoff,
+      `watch ${this.kind}`,
+    );
+  }
+
+  private async startFromNow(prefix: string, delay: number): Promise<void> {
     try {
-      const res = await this.client.get(this.prefix).exec();
-      this.dedup = new RevisionDedup(Number(res.header.revision));
-      this.connect();
+      const res = await this.client.get(prefix).exec();
+      this.open(prefix, Number(res.header.revision));
     } catch {
-      this.retryLater(() => void this.startFromNow());
+      if (!this.closed) setTimeout(() => void this.startFromNow(prefix, Math.min(delay * 2, this.backoff.maxMs)), delay);
     }
-  }
-
-  private retryLater(fn: () => void): void {
-    if (this.closed) return;
-    this.timer = setTimeout(fn, this.delay);
-    this.delay = Math.min(this.delay * 2, this.backoff.maxMs);
-  }
-
-  private connect(): void {
-    if (this.closed) return;
-    const dedup = this.dedup!;
-    const from = dedup.resumeRevision();
-    this.attempts++;
-    const builder = this.client.watch().prefix(this.prefix).startRevision(String(from)).withPreviousKV();
-    // A revision larger than etcd's --max-request-bytes (a big `apply -f` file, with
-    // prev_kv) comes in fragments, each a gRPC message the client can take in; they
-    // are put back together below, so a revision's events are delivered at once,
-    // never part of them. etcd3 has no builder method for the flag.
-    (builder as unknown as { request: IWatchCreateRequest }).request.fragment = true;
-    const w = builder.watcher();
-    this.watcher = w;
-    let fragments: IEvent[] = [];
-    w.on('data', (res) => {
-      if (this.watcher !== w) return;
-      this.delay = this.backoff.initialMs;
-      if (res.fragment) {
-        this.fragments++;
-        for (const ev of res.events) fragments.push(ev);
-        return;
-      }
-      const events = fragments.length ? fragments.concat(res.events) : res.events;
-      fragments = [];
-      if (events.length === 0) {
-        // A progress notification: everything up to header.revision was sent.
-        const rev = Number(res.header.revision);
-        if (rev > dedup.revision) {
-          dedup.settle(rev);
-          this.queue.push(bookmark(this.kind, rev));
-        }
-        return;
-      }
-      let last = 0;
-      for (const ev of events) {
-        const rev = Number(ev.kv.mod_revision);
-        last = rev;
-        if (!dedup.accept(rev, ev.kv.key.toString())) continue;
-        const out = this.translate(ev.type, ev.kv, ev.prev_kv, rev);
-        if (out) this.queue.push(out);
-      }
-      // etcd sends a revision's events in one response (reassembled above when fragmented).
-      dedup.settle(last);
-    });
-    w.on('disconnected', () => this.restart(w));
-    w.on('error', (err: Error) => {
-      if (this.watcher !== w) return;
-      void this.checkCompacted(from, err);
-    });
-  }
-
-  private restart(w: Watcher): void {
-    if (this.watcher !== w || this.closed) return;
-    this.watcher = undefined;
-    void w.cancel().catch(() => undefined);
-    this.retryLater(() => this.connect());
-  }
-
-  /** A cancelled watch: compacted (Expired, final) or anything else (retry). */
-  private async checkCompacted(from: number, err: Error): Promise<void> {
-    let compacted = isCompacted(err);
-    if (!compacted) {
-      try {
-        await this.client.getAll().prefix(this.prefix).limit(1).revision(from).exec();
-      } catch (e) {
-        compacted = isCompacted(e);
-      }
-    }
-    if (compacted) {
-      this.queue.fail(new StoreExpiredError(`watch ${this.kind}: resourceVersion ${from - 1} was compacted`));
-      return;
-    }
-    const w = this.watcher;
-    if (w) this.restart(w);
   }
 
   private translate(type: string, kv: IKeyValue, prev: IKeyValue | undefined, rev: number): WatchEvent | undefined {
@@ -649,10 +565,7 @@ class EtcdWatch implements StoreWatch {
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    const w = this.watcher;
-    this.watcher = undefined;
-    void w?.cancel().catch(() => undefined);
+    this.raw?.close();
     this.onClose();
   }
 

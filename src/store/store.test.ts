@@ -5,6 +5,7 @@ import {
   EventQueue,
   RevisionDedup,
   StoreInformer,
+  diffSnapshot,
   checkIdentity,
   kindInfo,
   matchesSelector,
@@ -186,4 +187,40 @@ test('informer: list, watch from its version, retry on errors, relist on Expired
   assert.equal(inf.lists, 2);
   assert.ok(errors.length >= 2 && errors.every((e) => e instanceof StoreUnavailableError));
   assert.equal(inf.resourceVersion(), '21');
+});
+
+test('relist diff: new and changed entries are puts (with the old one), vanished ones deletes, unchanged ones nothing', () => {
+  const e = (key: string, rev: number) => ({ key, rev });
+  const cache = new Map([e('a', 1), e('b', 2), e('c', 3)].map((x) => [x.key, x]));
+  const fresh = new Map([e('a', 1), e('b', 7), e('d', 8)].map((x) => [x.key, x]));
+  const d = diffSnapshot(cache, fresh, (x) => x.rev);
+  assert.deepEqual(d.deletes, [e('c', 3)]);
+  assert.deepEqual(d.puts, [
+    [e('b', 7), e('b', 2)],
+    [e('d', 8), undefined],
+  ]);
+  // Nothing changed: nothing to do; everything gone: a delete each.
+  assert.deepEqual(diffSnapshot(cache, cache, (x) => x.rev), { puts: [], deletes: [] });
+  assert.deepEqual(diffSnapshot(cache, new Map(), (x) => x.rev).deletes.map((x) => x.key), ['a', 'b', 'c']);
+});
+
+test('informer relist after Expired: a delete carries the last known object, an unchanged object emits nothing', async () => {
+  const src = scripted(
+    [
+      { items: [obj('a', '5'), obj('b', '6'), obj('keep', '7')], resourceVersion: '10' },
+      { items: [obj('a', '30'), obj('keep', '7')], resourceVersion: '30' },
+    ],
+    [new StoreExpiredError('compacted')],
+  );
+  const inf = new StoreInformer(src, 'Pod', {}, { initialMs: 1, maxMs: 5 });
+  const log: string[] = [];
+  inf.on('add', (o) => log.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`));
+  inf.on('update', (o, old) => log.push(`update ${o.metadata.name} ${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`));
+  inf.on('delete', (o) => log.push(`delete ${o.metadata.name}@${o.metadata.resourceVersion}`));
+  await inf.start();
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && inf.lists < 2) await new Promise((r) => setTimeout(r, 5));
+  await inf.stop();
+  assert.deepEqual(log, ['add a@5', 'add b@6', 'add keep@7', 'delete b@6', 'update a 5->30']);
+  assert.equal(inf.resourceVersion(), '30');
 });

@@ -323,6 +323,28 @@ export class RevisionDedup {
 }
 
 // ---------------------------------------------------------------------------
+// Relist diff
+
+/**
+ * What a fresh list changes in a cache, both keyed alike: `puts` holds each
+ * entry that is new (old undefined) or whose version differs (with the old
+ * one), `deletes` each cached entry the list no longer has. An informer
+ * relisting after its watch expired applies exactly this, so its consumers
+ * see the deletes and updates the lost watch history held, and nothing for
+ * what did not change.
+ */
+export function diffSnapshot<T>(cache: ReadonlyMap<string, T>, fresh: ReadonlyMap<string, T>, version: (v: T) => string | number): { puts: [T, T | undefined][]; deletes: T[] } {
+  const deletes: T[] = [];
+  for (const [k, old] of cache) if (!fresh.has(k)) deletes.push(old);
+  const puts: [T, T | undefined][] = [];
+  for (const [k, v] of fresh) {
+    const old = cache.get(k);
+    if (old === undefined || version(old) !== version(v)) puts.push([v, old]);
+  }
+  return { puts, deletes };
+}
+
+// ---------------------------------------------------------------------------
 // Informer
 
 export type InformerEvent = 'add' | 'update' | 'delete' | 'synced' | 'error';
@@ -385,15 +407,19 @@ export abstract class CacheInformer extends EventEmitter implements Informer {
     return this.rv;
   }
 
+  /** Applies a full list: the difference to the cache as events (a relist after Expired is not a reset). */
   protected replace(items: StoreObject[], resourceVersion: string): void {
     const fresh = new Map(items.map((o) => [cacheKey(o.metadata.namespace, o.metadata.name), o]));
-    for (const [k, old] of this.cache) {
-      if (!fresh.has(k)) {
-        this.cache.delete(k);
-        this.emit('delete', old);
-      }
+    const diff = diffSnapshot(this.cache, fresh, (o) => o.metadata.resourceVersion);
+    for (const old of diff.deletes) {
+      this.cache.delete(cacheKey(old.metadata.namespace, old.metadata.name));
+      this.emit('delete', old);
     }
-    for (const [k, o] of fresh) this.upsert(k, o);
+    for (const [o, old] of diff.puts) {
+      this.cache.set(cacheKey(o.metadata.namespace, o.metadata.name), o);
+      if (old) this.emit('update', o, old);
+      else this.emit('add', o);
+    }
     this.rv = resourceVersion;
     if (!this.synced) {
       this.synced = true;
