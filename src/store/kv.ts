@@ -290,7 +290,8 @@ export class KvInformer extends EventEmitter {
       const key = kv.key.toString();
       fresh.set(key, { key, value: kv.value.toString(), modRevision: Number(kv.mod_revision) });
     }
-    const diff = diffSnapshot(this.cache, fresh, (e) => e.modRevision);
+    // The value too: after etcd lost its history a new key can have an old key's revision.
+    const diff = diffSnapshot(this.cache, fresh, (e) => `${e.modRevision} ${e.value}`);
     this.rev = revision;
     for (const old of diff.deletes) {
       this.cache.delete(old.key);

@@ -42,11 +42,15 @@ export class FakeDatapath implements NodeDatapath {
     this.calls.push(`remove ${ep.id}`);
     this.lxc.delete(ep.ipv4);
   }
+  /** Remote-node calls with the record: `+node2 172.18.0.12 10.0.2.0/24`, `-node2 …`. */
+  nodeCalls: string[] = [];
   async upsertRemoteNode(n: RemoteNode) {
     this.calls.push(`node ${n.name}`);
+    this.nodeCalls.push(`+${n.name} ${n.nodeIP} ${n.podCIDR}`);
   }
   async removeRemoteNode(n: RemoteNode) {
     this.calls.push(`-node ${n.name}`);
+    this.nodeCalls.push(`-${n.name} ${n.nodeIP} ${n.podCIDR}`);
   }
   endpointMap(): EndpointMapRow[] {
     return [...this.lxc.values()].map((e) => ({ ip: e.ipv4, id: e.id, ifindex: 0, mac: e.mac, nodeMac: e.hostMac, identity: e.identity, flags: 0 }));

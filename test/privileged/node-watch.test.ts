@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Etcd3 } from 'etcd3';
+import { Range, type Etcd3 } from 'etcd3';
 import { Agent, NODES_PREFIX, nodeKey } from '../../src/agent/agent.js';
 import { etcdClient } from '../../src/common/etcd.js';
 import { FakeDatapath, agentTestConfig, fakeIpam, quiet } from '../lib/fake-datapath.js';
@@ -34,9 +34,10 @@ test('a node announced between the agent\'s list and its watch is learned', asyn
     const getAll = c.getAll.bind(c);
     c.getAll = () => {
       const b = getAll();
-      const prefix = b.prefix.bind(b);
-      b.prefix = (p) => {
-        if (p === NODES_PREFIX && !slipped) {
+      // The list reads the prefix in pages (store/kv.ts listPrefix), the first from the prefix itself.
+      const inRange = b.inRange.bind(b);
+      b.inRange = (r) => {
+        if (r instanceof Range && r.start.toString() === NODES_PREFIX && !slipped) {
           const exec = b.exec.bind(b);
           b.exec = async () => {
             const res = await exec();
@@ -45,7 +46,7 @@ test('a node announced between the agent\'s list and its watch is learned', asyn
             return res;
           };
         }
-        return prefix(p);
+        return inRange(r);
       };
       return b;
     };
@@ -63,6 +64,22 @@ test('a node announced between the agent\'s list and its watch is learned', asyn
       throw new Error(`${e.message}; slipped in: ${slipped}; datapath calls: ${dp.calls.join(', ')}`);
     });
     assert.equal(slipped, true);
+
+    // A node's pod CIDR changes: the new one is programmed before the old one is removed (never half);
+    // an address change with the same CIDR is replaced in place (removing the old would remove the new).
+    dp.nodeCalls.length = 0;
+    await other.put(nodeKey('node2')).value(JSON.stringify({ name: 'node2', nodeIP: '172.18.0.12', podCIDR: '10.0.9.0/24' }));
+    await until('node2 moved to 10.0.9.0/24', () => dp.nodeCalls.length >= 2, 15_000, 50);
+    assert.deepEqual(dp.nodeCalls, ['+node2 172.18.0.12 10.0.9.0/24', '-node2 172.18.0.12 10.0.2.0/24']);
+    dp.nodeCalls.length = 0;
+    await other.put(nodeKey('node2')).value(JSON.stringify({ name: 'node2', nodeIP: '172.18.0.22', podCIDR: '10.0.9.0/24' }));
+    await until('node2 moved to 172.18.0.22', () => dp.nodeCalls.length >= 1, 15_000, 50);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(dp.nodeCalls, ['+node2 172.18.0.22 10.0.9.0/24']);
+    dp.nodeCalls.length = 0;
+    await other.delete().key(nodeKey('node3'));
+    await until('node3 removed', () => dp.nodeCalls.length >= 1, 15_000, 50);
+    assert.deepEqual(dp.nodeCalls, ['-node3 172.18.0.13 10.0.3.0/24']);
   } finally {
     await agent.stop();
   }
