@@ -45,6 +45,7 @@ import { AgentObserver } from './observer.js';
 import { AgentDns } from './dns.js';
 import { AgentKafka } from './kafka.js';
 import { RedirectIndex } from './redirects.js';
+import { DEFAULT_RESYNC_INTERVAL_MS, DatapathResync, type ResyncTarget } from './resync.js';
 
 /** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
 export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
@@ -78,6 +79,7 @@ export class Agent {
   private etcd: Etcd3 | undefined;
   private lease: Lease | undefined;
   private nodeInformer: KvInformer | undefined;
+  private resync: DatapathResync | undefined;
   private timers: NodeJS.Timeout[] = [];
   private ipam: NodeIpam | undefined;
   readonly endpoints: EndpointManager;
@@ -227,6 +229,7 @@ export class Agent {
       nodes: { count: this.remoteNodes.size },
       ...(this.proxy ? { proxy: this.proxyStatus(this.proxy) } : {}),
       ...(this.dns ? { dnsProxy: this.dns.status() } : {}),
+      ...(this.resync ? { resync: this.resync.status() } : {}),
     };
   }
 
@@ -263,6 +266,7 @@ export class Agent {
     await this.startL7Proxies();
     if (this.etcd) this.startKvstore(podCIDR);
     this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
+    this.startResync();
     await this.api.listen(this.config.socket);
     this.log.info('api listening', { socket: this.config.socket });
   }
@@ -301,6 +305,7 @@ export class Agent {
         maps: () => this.datapath.info({ countEntries: true }).maps.map((m) => ({ name: m.name, entries: m.entries ?? 0, maxEntries: m.maxEntries })),
         kvstoreUp: () => this.kv.state === 'ok',
         endpoints: () => this.endpoints.list().length,
+        datapathDrift: () => this.resync?.counts() ?? {},
       },
       policyFlush: () => this.policy?.lastFlush,
     });
@@ -582,9 +587,9 @@ export class Agent {
    * read: while the store is unreachable the caches keep their last state,
    * so nothing is deleted for want of seeing it.
    */
-  private syncIpcache(): void {
+  private syncIpcache(opts: { reread?: boolean } = {}): number {
     const ipcache = this.identity?.ipcache;
-    if (!ipcache || !this.nodesLoaded || !this.datapath.syncIpcache) return;
+    if (!ipcache || !this.nodesLoaded || !this.datapath.syncIpcache) return 0;
     const c = this.config;
     const nodes: IpcacheNode[] = [
       { name: c.node, nodeIP: c.nodeIP, ...(this.ipam ? { podCIDR: this.ipam.podCIDR } : {}), nodeId: nodeIdOf(c.node) },
@@ -596,11 +601,36 @@ export class Agent {
       this.ipcacheComputed = true;
       // The proxy renders only when its text changes (after an agent restart the map is already current).
       this.updateProxy();
-      const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired);
+      const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired, opts);
       if (upserts.length || deletes.length) this.log.debug('ipcache synced', { upserts: upserts.length, deletes: deletes.length });
+      return upserts.length + deletes.length;
     } catch (e) {
       this.log.warn('ipcache sync failed', { error: (e as Error).message });
+      return 0;
     }
+  }
+
+  /**
+   * The periodic comparison of the maps with the model (src/agent/resync.ts):
+   * bl_ipcache against the entries the store and the nodes give now, the
+   * service maps against the Services' model; what differs is repaired and
+   * counted. Started with the datapath; `resyncIntervalMs` 0 turns it off.
+   */
+  private startResync(): void {
+    const targets: ResyncTarget[] = [];
+    if (this.datapath.syncIpcache) {
+      // Not while a sync of a change is scheduled: that difference is not drift.
+      targets.push({ name: 'ipcache', repair: () => (this.ipcacheSyncTimer || !this.ipcacheComputed ? 0 : this.syncIpcache({ reread: true })) });
+    }
+    if (this.datapath.lb) targets.push({ name: 'lb', repair: () => this.services?.resync() ?? 0 });
+    if (targets.length === 0) return;
+    this.resync = new DatapathResync(targets, this.config.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, this.log);
+    this.resync.start();
+  }
+
+  /** Runs the datapath resync now (tests, and `beeline` when asked); answers what it repaired per map. */
+  resyncNow(): Record<string, number> {
+    return this.resync?.run() ?? {};
   }
 
   /** Hands the node proxy the current redirects and the ipcache's identities (it renders and reloads if they changed). */
@@ -705,6 +735,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.log.info('stopping');
     for (const t of this.timers) clearInterval(t);
+    this.resync?.stop();
     if (this.ipcacheSyncTimer) clearTimeout(this.ipcacheSyncTimer);
     await this.api.close();
     await this.observer?.stop().catch(() => undefined);

@@ -112,6 +112,8 @@ export interface LbDatapath {
   backends(): LbBackendRow[];
   /** The frontends the maps hold as this process knows them (read once at start, then tracked): cheap at any size. */
   knownFrontends(): Pick<LbFrontendRow, 'address' | 'port' | 'protocol' | 'id'>[];
+  /** Forgets what this process believes the maps hold and reads them again (after they were found to differ: the resync). */
+  reload?(): void;
   /** Upserts not written because the maps already held them (a restart's first pass), since start; absent: never skips. */
   readonly skipped?: { frontends: number; backends: number };
 }
@@ -141,10 +143,11 @@ export interface NodeDatapath {
   removeRemoteNode(node: RemoteNode): Promise<void>;
   /**
    * Makes bl_ipcache hold exactly `desired` (toMapEntries), writing only the
-   * entries that differ and deleting those not wanted. Optional: a datapath
+   * entries that differ and deleting those not wanted (`reread`: diffed
+   * against the map as read now, not what the last sync wrote: the resync). Optional: a datapath
    * without an ipcache map (plain routing, fakes) leaves it out.
    */
-  syncIpcache?(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] };
+  syncIpcache?(desired: readonly IpcacheMapEntry[], opts?: { reread?: boolean }): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] };
   /** Service load-balancing entries (kube-proxy replacement); optional: the plain datapath has none. */
   lb?: LbDatapath;
   /** L3/L4 policy enforcement; optional: the plain datapath has none. */

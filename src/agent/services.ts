@@ -247,6 +247,52 @@ export class ServiceManager {
     }
   }
 
+  /**
+   * The resync (src/agent/resync.ts): reads the service and backend maps
+   * and compares them with the model (programmed frontends: id, flags,
+   * affinity, backends in slot order; backends: address, port, protocol,
+   * state). Anything that differs, is missing or is extra is drift: the
+   * mirror of the maps is read again and everything is rewritten from the
+   * model now. Answers how many entries differed. Maglev tables are not
+   * compared (not read back: M entries per frontend). Skipped (0) while a
+   * change waits to be written.
+   */
+  resync(): number {
+    if (!this.synced || this.timer || this.repair || this.translator.pending > 0) return 0;
+    const keyOf = (id: number) => this.backendIds.keyOf(id);
+    const programmed = this.translator.programmedFrontendKeys();
+    const model = this.translator.model();
+    const want = new Map<string, LbFrontendRow>();
+    for (const f of model.frontends) {
+      const k = frontendKeyString(f.key);
+      if (programmed.has(k)) want.set(k, frontendRow(f, keyOf));
+    }
+    let drift = 0;
+    const seen = new Set<string>();
+    for (const row of this.lb.frontends()) {
+      const k = frontendKeyString(row);
+      seen.add(k);
+      const w = want.get(k);
+      if (!w || w.id !== row.id || w.flags !== row.flags || w.affinityTimeout !== row.affinityTimeout || w.backends.join() !== row.backends.join()) drift++;
+    }
+    for (const k of want.keys()) if (!seen.has(k)) drift++;
+    const programmedB = this.translator.programmedBackendIds();
+    const wantB = new Map(model.backends.filter((b) => programmedB.has(b.id)).map((b) => [b.id, backendRow(b)]));
+    const seenB = new Set<number>();
+    for (const b of this.lb.backends()) {
+      seenB.add(b.id);
+      const w = wantB.get(b.id);
+      if (!w || w.address !== b.address || w.port !== b.port || w.protocol !== b.protocol || w.state !== b.state) drift++;
+    }
+    for (const id of wantB.keys()) if (!seenB.has(id)) drift++;
+    if (drift > 0) {
+      this.lb.reload?.();
+      this.repair = true;
+      this.sync();
+    }
+    return drift;
+  }
+
   /** Counts only (cheap at any scale): for status and benchmarks. */
   status(): { frontends: number; backends: number; serviceEntries: number; capacity: ReturnType<LbDatapath['capacity']>; busyMs: number; lastSync: ServiceManager['lastSync']; firstSync: ServiceManager['firstSync']; lastError?: string } {
     return {

@@ -54,6 +54,8 @@ export interface AgentConfig {
   kvstore: string;
   /** Cilium-style monitor aggregation level name (none, low, medium, maximum). */
   monitorAggregation: string;
+  /** How often the datapath maps are compared with the model and drift repaired (ms; default 30 s, 0: never). src/agent/resync.ts. */
+  resyncIntervalMs?: number;
   /** Size of the connection-tracking map (Cilium's bpf-ct-global-tcp-max). */
   ctMapSize: number;
   /**

@@ -67,6 +67,7 @@ export function registerLab(program: Command): void {
     .addOption(new Option('--routing <mode>', 'how pods reach other nodes').choices(['tunnel', 'native']).default('tunnel'))
     .addOption(new Option('--datapath <kind>', "bpf, or none: the same topology with plain routing (the benchmarks' floor)").choices(['bpf', 'none']).default('bpf'))
     .option('--identity-gc-grace <duration>', 'how long an unused security identity lives before the operator deletes it', '15s')
+    .option('--datapath-resync-interval <duration>', "how often each agent compares its datapath maps with the model and repairs drift (0: never)", '30s')
     .option('--no-socket-lb', 'no socket-level load balancing: Services only through the packet-level path')
     .option('--crash-backoff <duration>', "the kubelets' first crash-loop back-off (Kubernetes: 10s), doubling to 5m", '10s')
     .option('--bpf-ct-global-max <n>', 'entries of each node\'s connection-tracking map (Cilium: bpf-ct-global-tcp-max)', '65536')
@@ -82,12 +83,13 @@ export function registerLab(program: Command): void {
     .addOption(new Option('--monitor-aggregation <level>', 'datapath trace event aggregation').choices(['none', 'low', 'medium', 'maximum']).default('medium'))
     .option('-o, --output <format>', 'print the resulting status as json|yaml')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; bpfLbMapMax: string; bpfLbAlgorithm: 'random' | 'maglev'; bpfLbMaglevTableSize: string; identityGcGrace: string; crashBackoff: string; socketLb: boolean; monitorAggregation: string; bpfPolicyMapMax: string; enablePolicy: 'default' | 'always' | 'never'; policyAuditMode?: boolean; tofqdnsMinTtl?: string; hubbleEventBufferCapacity: string; hubble: boolean; output?: string; quiet?: boolean }) => {
+    .action(async (o: { nodes: string; name: string; lab?: string; routing: 'tunnel' | 'native'; datapath: 'bpf' | 'none'; bpfCtGlobalMax: string; bpfLbMapMax: string; bpfLbAlgorithm: 'random' | 'maglev'; bpfLbMaglevTableSize: string; identityGcGrace: string; datapathResyncInterval: string; crashBackoff: string; socketLb: boolean; monitorAggregation: string; bpfPolicyMapMax: string; enablePolicy: 'default' | 'always' | 'never'; policyAuditMode?: boolean; tofqdnsMinTtl?: string; hubbleEventBufferCapacity: string; hubble: boolean; output?: string; quiet?: boolean }) => {
       const fmt = parseOutput(o.output);
       const nodes = Number(o.nodes);
       if (!/^\d+$/.test(o.nodes)) throw new UsageError(`--nodes ${o.nodes}: must be a whole number`);
       parseDuration(o.identityGcGrace, '--identity-gc-grace');
       const crashBackoff = parseDuration(o.crashBackoff, '--crash-backoff');
+      const resyncIntervalMs = parseDuration(o.datapathResyncInterval, '--datapath-resync-interval');
       const ctMax = Number(o.bpfCtGlobalMax);
       if (!/^\d+$/.test(o.bpfCtGlobalMax) || ctMax < 1024 || ctMax > 16_777_216) {
         throw new UsageError(`--bpf-ct-global-max ${o.bpfCtGlobalMax}: must be a whole number from 1024 to 16777216`);
@@ -115,7 +117,7 @@ export function registerLab(program: Command): void {
       if (!/^\d+$/.test(o.hubbleEventBufferCapacity) || ringSize < 1 || ringSize > 1_048_576) {
         throw new UsageError(`--hubble-event-buffer-capacity ${o.hubbleEventBufferCapacity}: must be a whole number from 1 to 1048576`);
       }
-      await labUp({ name, nodes, flowBufferCapacity: ringSize, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, lbMapSize: lbMax, maglevTableSize: maglevM, lbAlgorithm: o.bpfLbAlgorithm, identityGcGrace: o.identityGcGrace, crashBackoff, socketLB: o.socketLb, monitorAggregation: o.monitorAggregation, policyMapMax: policyMax, policyEnforcement: o.enablePolicy, policyAuditMode: !!o.policyAuditMode, ...(fqdnMinTtl !== undefined ? { fqdnMinTtl } : {}), hubble: o.hubble, quiet: !!o.quiet });
+      await labUp({ name, nodes, flowBufferCapacity: ringSize, routing: o.routing, datapath: o.datapath, ctMapSize: ctMax, lbMapSize: lbMax, maglevTableSize: maglevM, lbAlgorithm: o.bpfLbAlgorithm, identityGcGrace: o.identityGcGrace, resyncIntervalMs, crashBackoff, socketLB: o.socketLb, monitorAggregation: o.monitorAggregation, policyMapMax: policyMax, policyEnforcement: o.enablePolicy, policyAuditMode: !!o.policyAuditMode, ...(fqdnMinTtl !== undefined ? { fqdnMinTtl } : {}), hubble: o.hubble, quiet: !!o.quiet });
       const r = await labStatus(name);
       if (!printStructured(fmt, r)) printReport(r);
     });

@@ -71,6 +71,15 @@ export class KernelLb implements LbDatapath {
     this.backendMap = dp.map('bl_lb4_backends', U32_CODEC, BL_LB4_BACKEND_CODEC);
     this.revNat = dp.map('bl_lb4_reverse_nat', U16_CODEC, BL_LB4_REVERSE_NAT_CODEC);
     this.maglev = dp.map('bl_lb4_maglev', BL_LB4_MAGLEV_KEY_CODEC, U32_CODEC);
+    this.reload();
+  }
+
+  /** (Re)reads the mirror from the maps: at start, and when the resync found them differing from it. */
+  reload(): void {
+    this.mirror.clear();
+    this.idOwner.clear();
+    this.revNatHeld.clear();
+    this.backendHeld.clear();
     for (const f of this.frontends()) {
       this.mirror.set(keyText(f), { id: f.id, slots: f.backends.length, maglev: isMaglev(f), flags: f.flags, affinityTimeout: f.affinityTimeout, backends: f.backends });
       this.idOwner.set(f.id, keyText(f));

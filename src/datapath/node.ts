@@ -326,12 +326,12 @@ export class KernelDatapath implements NodeDatapath {
    * IPCACHE_REREAD_MS, after any other write to it and after a failed
    * write, so anything else that changed it is repaired.
    */
-  syncIpcache(desired: readonly IpcacheMapEntry[]): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] } {
+  syncIpcache(desired: readonly IpcacheMapEntry[], opts: { reread?: boolean } = {}): { upserts: IpcacheMapEntry[]; deletes: BlIpcacheKey[] } {
     const map = this.ipcacheMap;
     if (!map) return { upserts: [], deletes: [] };
     const now = performance.now();
     let current = this.ipcacheWritten;
-    if (!current || now - this.ipcacheReadAt > IPCACHE_REREAD_MS) {
+    if (!current || opts.reread || now - this.ipcacheReadAt > IPCACHE_REREAD_MS) {
       current = map.snapshot().map(([key, value]) => ({ key, value }));
       this.ipcacheReadAt = now;
     }

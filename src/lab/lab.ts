@@ -50,6 +50,8 @@ export interface LabUpOptions {
   fqdnMinTtl?: number;
   /** How long an unused identity lives before the operator deletes it (a duration, e.g. 15s). */
   identityGcGrace?: string;
+  /** How often each agent compares its datapath maps with the model (ms; default the agent's, 30 s; 0: never). */
+  resyncIntervalMs?: number;
   monitorAggregation?: string;
   /** First crash-loop back-off of the kubelets, ms (Kubernetes: 10 s). */
   crashBackoff?: number;
@@ -315,6 +317,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         kvstore: etcd.endpoint,
         monitorAggregation: opts.monitorAggregation ?? 'medium',
         ctMapSize: opts.ctMapSize ?? 65536,
+        ...(opts.resyncIntervalMs !== undefined ? { resyncIntervalMs: opts.resyncIntervalMs } : {}),
         ...(opts.lbMapSize ? { lbMapSize: opts.lbMapSize } : {}),
         ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
         ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),

@@ -1058,6 +1058,8 @@ export interface AgentHealthSource {
   maps?(): readonly MapFill[];
   kvstoreUp?(): boolean;
   endpoints?(): number;
+  /** Datapath entries the periodic resync found differing from the model and repaired, since start, per map. */
+  datapathDrift?(): Readonly<Record<string, number>>;
 }
 
 /** Where lost events were lost: Hubble's `source` values of hubble_lost_events_total. */
@@ -1181,6 +1183,22 @@ export class FlowMetrics {
       registers: [registry],
       collect() {
         this.set((self.health.kvstoreUp?.() ?? self.kvstoreState) ? 1 : 0);
+      },
+    });
+    // A counter fed from the agent's running totals: each scrape adds what grew since the last.
+    const driftReported = new Map<string, number>();
+    new Counter({
+      name: 'beeline_datapath_drift_repaired_total',
+      help: 'Datapath map entries the periodic resync found differing from the model (missed or failed writes, changes from outside) and repaired',
+      labelNames: ['map'],
+      registers: [registry],
+      collect() {
+        for (const [map, n] of Object.entries(self.health.datapathDrift?.() ?? {})) {
+          const before = driftReported.get(map);
+          if (before === undefined) this.inc({ map }, 0);
+          if (n > (before ?? 0)) this.inc({ map }, n - (before ?? 0));
+          driftReported.set(map, n);
+        }
       },
     });
     new Gauge({

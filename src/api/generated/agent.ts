@@ -9,6 +9,7 @@ import type { BpfLbReply as _agent_BpfLbReply, BpfLbReply__Output as _agent_BpfL
 import type { ConntrackGcReply as _agent_ConntrackGcReply, ConntrackGcReply__Output as _agent_ConntrackGcReply__Output } from './agent/ConntrackGcReply.js';
 import type { CtRow as _agent_CtRow, CtRow__Output as _agent_CtRow__Output } from './agent/CtRow.js';
 import type { CtRows as _agent_CtRows, CtRows__Output as _agent_CtRows__Output } from './agent/CtRows.js';
+import type { DatapathResync as _agent_DatapathResync, DatapathResync__Output as _agent_DatapathResync__Output } from './agent/DatapathResync.js';
 import type { DnsProxyStatus as _agent_DnsProxyStatus, DnsProxyStatus__Output as _agent_DnsProxyStatus__Output } from './agent/DnsProxyStatus.js';
 import type { Empty as _agent_Empty, Empty__Output as _agent_Empty__Output } from './agent/Empty.js';
 import type { Endpoint as _agent_Endpoint, Endpoint__Output as _agent_Endpoint__Output } from './agent/Endpoint.js';
@@ -114,6 +115,7 @@ export interface ProtoGrpcType {
     ConntrackGcReply: MessageTypeDefinition<_agent_ConntrackGcReply, _agent_ConntrackGcReply__Output>
     CtRow: MessageTypeDefinition<_agent_CtRow, _agent_CtRow__Output>
     CtRows: MessageTypeDefinition<_agent_CtRows, _agent_CtRows__Output>
+    DatapathResync: MessageTypeDefinition<_agent_DatapathResync, _agent_DatapathResync__Output>
     DnsProxyStatus: MessageTypeDefinition<_agent_DnsProxyStatus, _agent_DnsProxyStatus__Output>
     Empty: MessageTypeDefinition<_agent_Empty, _agent_Empty__Output>
     Endpoint: MessageTypeDefinition<_agent_Endpoint, _agent_Endpoint__Output>

@@ -3,6 +3,7 @@
 
 import type { Health as _agent_Health, Health__Output as _agent_Health__Output } from '../agent/Health.js';
 import type { DnsProxyStatus as _agent_DnsProxyStatus, DnsProxyStatus__Output as _agent_DnsProxyStatus__Output } from '../agent/DnsProxyStatus.js';
+import type { DatapathResync as _agent_DatapathResync, DatapathResync__Output as _agent_DatapathResync__Output } from '../agent/DatapathResync.js';
 import type { AttachmentStatus as _agent_AttachmentStatus, AttachmentStatus__Output as _agent_AttachmentStatus__Output } from '../agent/AttachmentStatus.js';
 import type { MapStatus as _agent_MapStatus, MapStatus__Output as _agent_MapStatus__Output } from '../agent/MapStatus.js';
 
@@ -202,8 +203,13 @@ export interface AgentStatus {
    * The DNS proxy in this agent (DNS rules, toFQDNs); absent: not configured.
    */
   'dnsProxy'?: (_agent_DnsProxyStatus | null);
+  /**
+   * The periodic comparison of the datapath maps with the model; absent: no datapath maps to compare.
+   */
+  'resync'?: (_agent_DatapathResync | null);
   '_proxy'?: "proxy";
   '_dnsProxy'?: "dnsProxy";
+  '_resync'?: "resync";
 }
 
 export interface AgentStatus__Output {
@@ -238,6 +244,11 @@ export interface AgentStatus__Output {
    * The DNS proxy in this agent (DNS rules, toFQDNs); absent: not configured.
    */
   'dnsProxy'?: (_agent_DnsProxyStatus__Output | null);
+  /**
+   * The periodic comparison of the datapath maps with the model; absent: no datapath maps to compare.
+   */
+  'resync'?: (_agent_DatapathResync__Output | null);
   '_proxy'?: "proxy";
   '_dnsProxy'?: "dnsProxy";
+  '_resync'?: "resync";
 }
