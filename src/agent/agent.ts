@@ -613,7 +613,8 @@ export class Agent {
   /**
    * The periodic comparison of the maps with the model (src/agent/resync.ts):
    * bl_ipcache against the entries the store and the nodes give now, the
-   * service maps against the Services' model; what differs is repaired and
+   * service maps against the Services' model, the policy map against what
+   * the policy engine wrote; what differs is repaired and
    * counted. Started with the datapath; `resyncIntervalMs` 0 turns it off.
    */
   private startResync(): void {
@@ -623,6 +624,7 @@ export class Agent {
       targets.push({ name: 'ipcache', repair: () => (this.ipcacheSyncTimer || !this.ipcacheComputed ? 0 : this.syncIpcache({ reread: true })) });
     }
     if (this.datapath.lb) targets.push({ name: 'lb', repair: () => this.services?.resync() ?? 0 });
+    if (this.datapath.policy) targets.push({ name: 'policy', repair: () => this.policy?.resync() ?? 0 });
     if (targets.length === 0) return;
     this.resync = new DatapathResync(targets, this.config.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, this.log);
     this.resync.start();

@@ -688,6 +688,35 @@ export class PolicyManager {
     return new Promise((resolve) => this.waiters.push({ id, resolve }));
   }
 
+  /**
+   * The datapath resync (src/agent/resync.ts): reads the policy map back and
+   * compares each endpoint's entries with what this manager wrote (missing,
+   * changed or extra entries are drift: a failed write, a change from
+   * outside). An endpoint that differs has what the map holds remembered as
+   * the base of its next diff and is written again now. Answers how many
+   * entries differed; 0 (not looked at) while a computation is pending.
+   */
+  resync(): number {
+    if (!this.synced || this.hasPendingWork()) return 0;
+    const held = groupByEndpoint(this.deps.datapath.entries());
+    let drift = 0;
+    for (const [id, w] of this.written) {
+      const have = held.get(id) ?? [];
+      const d = diffEntries(have, w.entries ?? w.policy.entries);
+      const n = d.upserts.length + d.deletes.length;
+      if (n === 0) continue;
+      drift += n;
+      this.written.set(id, { ...w, entries: have, count: have.length });
+      this.dirty.add(id);
+    }
+    if (drift > 0) {
+      // The map's writer skips what it believes is there: it must believe the map.
+      this.deps.datapath.reload?.();
+      this.flush({ measureCpu: false });
+    }
+    return drift;
+  }
+
   /** Whether a computation is scheduled or due (events not yet computed); waiting for the node proxy is not work. */
   hasPendingWork(): boolean {
     return !!this.timer || this.allDirty || this.dirty.size > 0;

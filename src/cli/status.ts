@@ -26,6 +26,8 @@ function printStatus(s: AgentStatus): void {
     ['Proxy', s.proxy ? `${ok(s.proxy.state === 'ok')}   HAProxy (its own process), listeners ingress :${s.proxy.ingressPort}${s.proxy.egressPort ? ` egress :${s.proxy.egressPort}` : ''}, ${s.proxy.redirects} redirects, ${s.proxy.reloads} reloads${s.proxy.message ? ` (${s.proxy.message})` : ''}` : 'Disabled'],
     // As cilium status's DNS proxy line (and `cilium fqdn cache list` for the names).
     ['DNS proxy', s.dnsProxy ? `Ok   :${s.dnsProxy.port} (UDP, TCP), ${s.dnsProxy.queries} queries (${s.dnsProxy.refused} refused, ${s.dnsProxy.errors} errors), ${s.dnsProxy.names} names / ${s.dnsProxy.ips} addresses learned, answer to datapath p50 ${s.dnsProxy.learn.p50Ms.toFixed(2)} ms p99 ${s.dnsProxy.learn.p99Ms.toFixed(2)} ms` : 'Disabled'],
+    // The periodic comparison of the maps with the model: entries repaired since start, per map.
+    ['Datapath resync', s.resync ? `every ${s.resync.intervalMs / 1000}s, ${s.resync.runs} runs, drift repaired: ${Object.entries(s.resync.repaired).map(([m, n]) => `${m} ${n}`).join(', ') || 'none'}${s.resync.lastRepair ? ` (last ${s.resync.lastRepair.at})` : ''}` : 'Disabled'],
     ['Agent', `beeline ${s.version}, pid ${s.pid}, up ${age(s.uptimeSeconds)}`],
   ];
   for (const [k, v] of lines) process.stdout.write(`${(k + ':').padEnd(16)}${v}\n`);

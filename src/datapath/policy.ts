@@ -101,6 +101,8 @@ export interface PolicyDatapath {
   setEndpointFlags(ep: { id: number; ipv4: string }, flags: number): number;
   /** max_entries of the whole map, and the per-endpoint limit (policyMapMax). */
   capacity(): { entries: number; perEndpoint: number };
+  /** Forgets what this process believes the map holds and reads it again (the resync found them differing). */
+  reload?(): void;
 }
 
 export const DEFAULT_POLICY_MAP_SIZE = BlPolicyLimits.BL_POLICY_MAX_ENTRIES_DEFAULT;
@@ -235,6 +237,12 @@ export class KernelPolicy implements PolicyDatapath {
     this.perEndpoint = opts.policyMapMax ?? DEFAULT_POLICY_MAP_MAX;
     this.policy = dp.map('bl_policy', BL_POLICY_KEY_CODEC, BL_POLICY_ENTRY_CODEC);
     this.lxc = dp.map('bl_lxc', BL_ENDPOINT_KEY_CODEC, BL_ENDPOINT_INFO_CODEC);
+    this.reload();
+  }
+
+  /** (Re)reads the mirror from the map: at start, and when the resync found the map differing from it. */
+  reload(): void {
+    this.mirror.clear();
     for (const [k, v] of this.policy.snapshot()) {
       const { epId, ...key } = decodePolicyKey(k);
       this.epMirror(epId).set(keyText(key), { key, verdict: v.verdict, cookie: v.cookie, proxyPort: v.proxy_port });

@@ -1,8 +1,9 @@
 /**
  * The agent's periodic datapath resync on a real 1-node lab (resync every
- * second): bl_ipcache and the service maps are changed from outside, through
- * the same typed map module the agent writes them with (an entry altered, a
- * stray one added, a backend slot deleted); the agent puts them back as the
+ * second): bl_ipcache, the service maps and the policy map are changed from
+ * outside, through the same typed map module the agent writes them with (an
+ * entry altered, a stray one added, a backend slot deleted, a policy entry
+ * deleted); the agent puts them back as the
  * model has them and counts what it repaired, in `status` and in the
  * beeline_datapath_drift_repaired_total counter.
  */
@@ -17,7 +18,11 @@ import {
   BL_IPCACHE_KEY_CODEC,
   BL_LB4_KEY_CODEC,
   BL_LB4_SERVICE_CODEC,
+  BL_POLICY_ENTRY_CODEC,
+  BL_POLICY_KEY_CODEC,
   BL_REMOTE_ENDPOINT_INFO_CODEC,
+  type BlPolicyEntry,
+  type BlPolicyKey,
   type BlIpcacheKey,
   type BlLb4Key,
   type BlLb4Service,
@@ -25,7 +30,8 @@ import {
 } from '../../src/datapath/generated/abi.js';
 import { labDir, readState } from '../../src/lab/state.js';
 import { parseIPv4 } from '../../src/ipam/cidr.js';
-import { beeline } from '../lib/cli.js';
+import { spawnSync } from 'node:child_process';
+import { beeline, beelineBin } from '../lib/cli.js';
 import { until } from '../lib/wait.js';
 
 function scrape(socketPath: string): Promise<string> {
@@ -43,7 +49,17 @@ function scrape(socketPath: string): Promise<string> {
 
 const drift = (metrics: string, map: string) => Number(new RegExp(`^beeline_datapath_drift_repaired_total\\{map="${map}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
 
-test('the agent repairs datapath drift in the ipcache and the service maps, and counts it', { timeout: 240_000 }, async (t) => {
+const DNS_POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: dns-in, namespace: kube-system}
+spec:
+  endpointSelector: {matchLabels: {k8s-app: kube-dns}}
+  ingress:
+  - fromEntities: [world, cluster]
+    toPorts: [{ports: [{port: "53", protocol: UDP}, {port: "53", protocol: TCP}]}]
+`;
+
+test('the agent repairs datapath drift in the ipcache, the service maps and the policy map, and counts it', { timeout: 240_000 }, async (t) => {
   const lab = 'rsync';
   t.after(() => beeline(['lab', 'down', '--name', lab, '-q']));
   const up = beeline(['lab', 'up', '--nodes', '1', '--name', lab, '--datapath-resync-interval', '1s', '-q']);
@@ -56,18 +72,22 @@ test('the agent repairs datapath drift in the ipcache and the service maps, and 
 
   const ipcache = openPinnedMap(join(pin, 'bl_ipcache'), BL_IPCACHE_KEY_CODEC, BL_REMOTE_ENDPOINT_INFO_CODEC) as TypedMap<BlIpcacheKey, BlRemoteEndpointInfo>;
   const services = openPinnedMap(join(pin, 'bl_lb4_services'), BL_LB4_KEY_CODEC, BL_LB4_SERVICE_CODEC) as TypedMap<BlLb4Key, BlLb4Service>;
+  const policy = openPinnedMap(join(pin, 'bl_policy'), BL_POLICY_KEY_CODEC, BL_POLICY_ENTRY_CODEC) as TypedMap<BlPolicyKey, BlPolicyEntry>;
   t.after(() => {
     ipcache.raw.close?.();
     services.raw.close?.();
+    policy.raw.close?.();
   });
+  const applied = spawnSync(beelineBin, ['apply', '-f', '-'], { input: DNS_POLICY, encoding: 'utf8', env: { ...process.env, BEELINE_LAB: lab } });
+  assert.equal(applied.status, 0, applied.stderr);
 
   // The lab's cluster DNS pods and Service: ipcache /32s and a frontend with backend slots.
   const host = await until('an ipcache /32 with a cluster identity', () => ipcache.snapshot().find(([k, v]) => k.prefixlen === 32 && v.sec_identity >= 256), 90_000, 500);
   const slot = await until('a service backend slot', () => services.snapshot().find(([k]) => k.backend_slot === 1), 90_000, 500);
+  const rule = await until('a policy entry of the DNS pod', () => policy.snapshot().find(([k]) => k.egress === 0 && k.sec_identity !== 0), 90_000, 500);
   await until('the resync has run', async () => (await status()).resync!.runs > 0, 20_000, 200);
   const before = (await status()).resync!.repaired;
-  assert.equal(before.ipcache, 0, 'no drift before anything was changed');
-  assert.equal(before.lb, 0, 'no drift before anything was changed');
+  assert.deepEqual(before, { ipcache: 0, lb: 0, policy: 0 }, 'no drift before anything was changed');
 
   // From outside: an entry's identity changed, a stray entry added, a backend slot deleted.
   const [hostKey, hostValue] = host;
@@ -76,12 +96,17 @@ test('the agent repairs datapath drift in the ipcache and the service maps, and 
   ipcache.set(stray, { ...hostValue, sec_identity: 2 });
   const [slotKey, slotValue] = slot;
   assert.ok(services.delete(slotKey));
+  const [ruleKey, ruleValue] = rule;
+  assert.ok(policy.delete(ruleKey));
+  const policyHolds = (k: BlPolicyKey) => policy.snapshot().find(([x]) => JSON.stringify(x) === JSON.stringify(k))?.[1];
 
   // bl_ipcache is an LPM trie: a lookup answers the longest prefix (0.0.0.0/0 for the stray address once it is gone), so look for the key itself.
   const holds = (k: BlIpcacheKey) => ipcache.snapshot().find(([x]) => x.prefixlen === k.prefixlen && x.ip4 === k.ip4)?.[1];
   await until('the ipcache entry repaired and the stray one removed', () => holds(hostKey)?.sec_identity === hostValue.sec_identity && holds(stray) === undefined, 20_000, 200);
   await until('the backend slot written back', () => services.get(slotKey)?.backend_id === slotValue.backend_id, 20_000, 200);
+  await until('the policy entry written back', () => policyHolds(ruleKey)?.verdict === ruleValue.verdict, 20_000, 200);
   const after = (await status()).resync!;
+  assert.equal(after.repaired.policy, 1, JSON.stringify(after));
   assert.equal(after.repaired.ipcache, 2, JSON.stringify(after));
   assert.ok(after.repaired.lb! >= 1, JSON.stringify(after));
   assert.ok(after.lastRepair, 'the last repair is shown');
