@@ -80,6 +80,8 @@ export class Agent {
   private lease: Lease | undefined;
   private nodeInformer: KvInformer | undefined;
   private resync: DatapathResync | undefined;
+  /** Endpoints whose bl_lxc entry differed at the last resync, with how (see resyncEndpoints). */
+  private lxcSuspects = new Map<number, string>();
   private timers: NodeJS.Timeout[] = [];
   private ipam: NodeIpam | undefined;
   readonly endpoints: EndpointManager;
@@ -625,9 +627,39 @@ export class Agent {
     }
     if (this.datapath.lb) targets.push({ name: 'lb', repair: () => this.services?.resync() ?? 0 });
     if (this.datapath.policy) targets.push({ name: 'policy', repair: () => this.policy?.resync() ?? 0 });
+    // The endpoint map: only a BPF datapath has one (plain routing answers no rows).
+    if (this.datapath.syncIpcache) targets.push({ name: 'endpoints', repair: () => this.resyncEndpoints() });
     if (targets.length === 0) return;
     this.resync = new DatapathResync(targets, this.config.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, this.log);
     this.resync.start();
+  }
+
+  /**
+   * bl_lxc against the endpoints: an endpoint whose entry is missing or
+   * carries another id or identity is programmed again (upsertEndpoint is
+   * idempotent). Only when the same difference is seen at two resyncs in a
+   * row: an endpoint being created, or changing identity, is in the model
+   * a moment before its entry is written, and that is not drift.
+   */
+  private resyncEndpoints(): number {
+    const rows = new Map(this.datapath.endpointMap().map((r) => [r.ip, r]));
+    const suspects = new Map<number, string>();
+    let repaired = 0;
+    for (const ep of this.endpoints.list()) {
+      const r = rows.get(ep.ipv4);
+      const want = `${ep.id}/${ep.identity}`;
+      const have = r ? `${r.id}/${r.identity}` : 'missing';
+      if (have === want) continue;
+      const seen = `${want} ${have}`;
+      if (this.lxcSuspects.get(ep.id) !== seen) {
+        suspects.set(ep.id, seen);
+        continue;
+      }
+      repaired++;
+      this.datapath.upsertEndpoint(ep).catch((e: Error) => this.log.warn('endpoint resync failed', { endpoint: ep.id, error: e.message }));
+    }
+    this.lxcSuspects = suspects;
+    return repaired;
   }
 
   /** Runs the datapath resync now (tests, and `beeline` when asked); answers what it repaired per map. */
