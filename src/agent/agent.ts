@@ -9,7 +9,7 @@ import { Etcd3, type Lease, type Watcher } from 'etcd3';
 import { logger, type Logger } from '../common/log.js';
 import { version } from '../common/version.js';
 import type { NodeDatapath, RemoteNode } from './datapath.js';
-import { EndpointManager } from './endpoints.js';
+import { EndpointManager, initialPolicyFlags } from './endpoints.js';
 import type { NodeIpam } from './ipam.js';
 import { ApiServer } from './server.js';
 import { mountAgentRoutes } from './routes.js';
@@ -124,6 +124,7 @@ export class Agent {
     this.datapath = deps.datapath;
     this.log = deps.log ?? logger(`agent[${config.node}]`);
     this.endpoints = new EndpointManager(join(config.stateDir, 'endpoints.json'), this.datapath, this.log);
+    this.endpoints.setInitialPolicyFlags(initialPolicyFlags({ enforcement: config.policyEnforcement ?? 'default', audit: config.policyAuditMode ?? false }));
     // Every JSON route is an rpc of api/agent/agent.proto, mounted at the method and path the
     // contract gives it; a missing or extra handler stops the agent here (AgentContractError).
     mountAgentRoutes(this.api, {
