@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Etcd3, type Lease, type Watcher } from 'etcd3';
 import { logger, type Logger } from '../common/log.js';
 import { version } from '../common/version.js';
-import type { NodeDatapath, RemoteNode } from './datapath.js';
+import type { DatapathHealth, NodeDatapath, RemoteNode } from './datapath.js';
 import { EndpointManager, initialPolicyFlags } from './endpoints.js';
 import type { NodeIpam } from './ipam.js';
 import { ApiServer } from './server.js';
@@ -205,6 +205,7 @@ export class Agent {
 
   health(): Health {
     if (this.kv.state === 'unreachable') return 'degraded';
+    if (this.datapath.health?.().state === 'degraded') return 'degraded';
     return 'ok';
   }
 
@@ -222,7 +223,7 @@ export class Agent {
       cniNetwork: this.config.cniNetwork,
       ipam: this.ipam ? this.ipam.stats() : { used: 0, capacity: 0 },
       kvstore: { state: this.kv.state, endpoint: this.config.kvstore, ...(this.kv.message ? { message: this.kv.message } : {}) },
-      datapath: { state: 'ok', mode: dp.mode, routing: this.config.routing, attachments: dp.attachments, maps: dp.maps, events: dp.events },
+      datapath: { ...datapathState(this.datapath.health?.()), mode: dp.mode, routing: this.config.routing, attachments: dp.attachments, maps: dp.maps, events: dp.events },
       endpoints: { count: this.endpoints.list().length },
       nodes: { count: this.remoteNodes.size },
       ...(this.proxy ? { proxy: this.proxyStatus(this.proxy) } : {}),
@@ -730,3 +731,14 @@ function requireParam(q: URLSearchParams, name: string): string {
   return v;
 }
 
+
+/** How many of the datapath's problems `status` names in its message (the rest are counted). */
+const HEALTH_PROBLEMS_SHOWN = 3;
+
+/** status.datapath's state and message from the datapath's health checks (none: nothing to check, ok). */
+export function datapathState(h: DatapathHealth | undefined): { state: 'ok' | 'degraded'; message?: string } {
+  if (!h || h.state === 'ok') return { state: 'ok' };
+  const shown = h.problems.slice(0, HEALTH_PROBLEMS_SHOWN).join('; ');
+  const more = h.problems.length - HEALTH_PROBLEMS_SHOWN;
+  return { state: 'degraded', message: more > 0 ? `${shown}; and ${more} more` : shown };
+}
