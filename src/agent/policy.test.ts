@@ -228,6 +228,19 @@ test('policy manager: an endpoint with the init identity is enforced both ways; 
   assert.deepEqual(dp.map.get(3) ?? [], []);
 });
 
+test('policy manager: an endpoint id deleted and given to a new endpoint before a flush gets its flags written (it starts fail closed)', async () => {
+  const { dp, settle, addEndpoint, changedEndpoint, mgr } = await setup();
+  await settle();
+  dp.log.length = 0;
+  // CNI ADD replacing a container's endpoint: delete, then create with the freed id, in one go.
+  const eps = (mgr as unknown as { deps: { endpoints: { list(): EndpointModel[] } } }).deps.endpoints.list();
+  const old = eps.splice(eps.findIndex((e) => e.id === 1), 1)[0]!;
+  changedEndpoint(old);
+  addEndpoint(endpoint(1, 1001, 'x/a'));
+  await settle();
+  assert.deepEqual(dp.log, ['flags 1 0'], 'the new endpoint is switched from its fail-closed start to its policy (none)');
+});
+
 test('policy manager: with enforcement never, an init endpoint is not enforced either', async () => {
   const { dp, settle, addEndpoint } = await setup({ enforcement: 'never' });
   dp.log.length = 0;

@@ -168,6 +168,8 @@ const TRACE_STAND_IN_IDENTITY = 0xfffffff0;
 const POLICY_KINDS = ['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
 
 interface Written {
+  /** The endpoint this was written for (undefined: an earlier agent's entries, not known yet). */
+  model?: EndpointModel;
   /**
    * What the map holds for the endpoint when that is not the engine's last
    * update of it (an earlier agent's entries, a policy that did not fit, a
@@ -531,6 +533,13 @@ export class PolicyManager {
       this.dirty.clear();
       const dp = this.deps.datapath;
       for (const ep of todo) {
+        // An endpoint id deleted and given again before a flush (a CNI ADD that replaces the
+        // container's endpoint): the datapath dropped the old one's entries and flags with it, and
+        // the new one starts fail closed; start it from nothing rather than from the old one's state.
+        if (this.written.get(ep.id)?.model && this.written.get(ep.id)!.model !== ep.model) {
+          this.written.delete(ep.id);
+          this.repo.forgetEndpoint(ep.id);
+        }
         // Incremental: the engine recomputes only what changed for this endpoint and says which entries differ.
         const update = this.repo.updateEndpoint(ep);
         const policy = update.policy;
@@ -547,7 +556,7 @@ export class PolicyManager {
           const held = prev?.entries ?? (prev ? (groupByEndpoint(dp.entries(ep.id)).get(ep.id) ?? []) : []);
           // (An older policy that waited for the proxy is superseded: it is no longer handed to the proxy.)
           const { waiting: _superseded, ...kept } = prev ?? { flags: 0, policy: emptyPolicy() };
-          this.written.set(ep.id, { ...kept, entries: held, count: held.length, error });
+          this.written.set(ep.id, { ...kept, entries: held, count: held.length, error, model: ep.model });
           continue;
         }
         let target = policy;
@@ -574,8 +583,8 @@ export class PolicyManager {
         if (!losing && prevFlags !== flags) dp.setEndpointFlags(ep.model, flags);
         upserts += diff.upserts.length;
         deletes += diff.deletes.length;
-        if (target === policy) this.written.set(ep.id, { count: policy.entryCount, flags, policy });
-        else this.written.set(ep.id, { entries: target.entries, count: target.entries.length, flags, policy: target, waiting: policy });
+        if (target === policy) this.written.set(ep.id, { count: policy.entryCount, flags, policy, model: ep.model });
+        else this.written.set(ep.id, { entries: target.entries, count: target.entries.length, flags, policy: target, waiting: policy, model: ep.model });
       }
       // Endpoints that are gone: their entries go with them.
       const live = new Set(this.deps.endpoints.list().map((e) => e.id));
