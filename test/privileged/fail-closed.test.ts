@@ -102,6 +102,13 @@ test('an endpoint made while its identity cannot be known drops what its policy 
     // Link-local traffic the pod's stack would send anyway (neighbour discovery, MLD); an explicit one to all routers too.
     run('ip', ['netns', 'exec', podOf('srv').netns, 'ping', '-6', '-c', '2', '-W', '1', '-I', 'eth0', 'ff02::2'], { allowFailure: true });
     await until('IPv6 drops are counted', async () => (await metric(139)) > before, 10_000);
+    // And visible as flows, with Hubble's name of the reason.
+    const flows = await until('the drops are flows', () => {
+      const r = beeline(['observe', '--drop-reason-desc', 'UNSUPPORTED_L3_PROTOCOL', '--last', '20', '-o', 'json'], env);
+      const fs = r.stdout.split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { flow?: { verdict?: string; drop_reason_desc?: string; ethernet?: unknown } }).flow).filter((f) => f);
+      return fs.length ? fs : undefined;
+    }, 15_000, 500);
+    assert.ok(flows.every((f) => f!.verdict === 'DROPPED' && f!.drop_reason_desc === 'UNSUPPORTED_L3_PROTOCOL'), JSON.stringify(flows[0]));
     run('ip', ['netns', 'exec', podOf('srv').netns, 'ip', 'neigh', 'flush', 'dev', 'eth0'], { allowFailure: true });
     assert.equal(ping('early', srv), true, 'IPv4 (and the ARP it needs) still flows');
   });
