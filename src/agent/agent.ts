@@ -505,9 +505,11 @@ export class Agent {
   /** The identity bl_ipcache gives an address (world when nothing more specific). */
   private identityOfIP(ip: string): number {
     const n = tryParseIPv4(ip);
-    const host = n === undefined ? undefined : this.ipcacheHosts.get(n);
+    // Not IPv4 (an IPv6 packet a pod sent, dropped by the datapath): the ipcache holds none; the world.
+    if (n === undefined) return ReservedIdentity.world;
+    const host = this.ipcacheHosts.get(n);
     if (host !== undefined) return host;
-    return lpmLookup(this.ipcacheDesired, ip)?.value.sec_identity ?? ReservedIdentity.world;
+    return lpmLookup(this.ipcacheDesired, n)?.value.sec_identity ?? ReservedIdentity.world;
   }
 
   private requirePolicy(): PolicyManager {

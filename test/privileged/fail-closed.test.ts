@@ -10,6 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { agentGet } from '../../src/agent/client.js';
 import type { AgentStatus, EndpointModel } from '../../src/agent/types.js';
 import type { MetricRow } from '../../src/agent/datapath.js';
@@ -130,5 +132,16 @@ test('an endpoint made while its identity cannot be known drops what its policy 
     await sleep(1100);
     const after = await agentGet<AgentStatus>(socket, '/v1/status?maps=0');
     assert.equal(after.datapath.state, 'ok', after.datapath.message);
+  });
+
+  await t.test('status: a pinned map that cannot be opened makes the datapath degraded, naming it', async () => {
+    const pinDir = (JSON.parse(readFileSync(state.agents[node.name]!.config, 'utf8')) as { pinDir: string }).pinDir;
+    // The programs keep their map; only the pin (what the CLI and a restarted agent open) goes.
+    rmSync(join(pinDir, 'bl_metrics'));
+    const st = await until('status says degraded', async () => {
+      const s = await agentGet<AgentStatus>(socket, '/v1/status?maps=0');
+      return s.datapath.state === 'degraded' ? s : undefined;
+    }, 10_000);
+    assert.match(st.datapath.message ?? '', /map bl_metrics: open pinned map .*bl_metrics/);
   });
 });
