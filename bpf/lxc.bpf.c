@@ -15,7 +15,10 @@
  * no endpoint has is dropped (BL_DROP_UNROUTABLE). A packet to a Service
  * frontend without a backend is refused: reported as BL_DROP_NO_SERVICE and
  * answered with an ICMP port unreachable back into the pod (lib/icmp.h).
- * IPv6 and other ethertypes pass to the stack for now.
+ * Everything else a pod sends (IPv6, other ethertypes) is dropped as
+ * BL_DROP_UNKNOWN_L3, Cilium's "Unsupported L3 protocol": beeline has no IPv6
+ * datapath, and what the stack would route without policy must not leave the
+ * pod (fail closed, docs/datapath.md).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -245,9 +248,9 @@ int bl_from_container(struct __sk_buff *skb)
 	} else if (pkt.l3_proto == bpf_htons(ETH_P_ARP)) {
 		ret = from_container_arp(skb, &pkt, &tm);
 	} else {
-		if (trace_wanted(&pkt))
-			send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, &tm, &pkt);
-		ret = CTX_ACT_OK;
+		/* No policy could judge it: dropped, not handed to the stack. The
+		 * sender is named when its veth is an endpoint's. */
+		ret = DROP(BL_DROP_UNKNOWN_L3);
 	}
 	/* A Service frontend without a backend (lb4_egress(), before anything
 	 * was rewritten or conntracked): refused, back into the pod. */

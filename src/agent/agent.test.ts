@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { Agent } from './agent.js';
+import { Agent, datapathState } from './agent.js';
+import { statusLines } from '../cli/status.js';
 import { agentGet, agentRequest } from './client.js';
 import type { DatapathInfo } from './datapath.js';
 import type { AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
@@ -56,6 +57,29 @@ test('the agent serves status and datapath metrics over its unix socket', async 
     await agent.stop();
   }
   assert.deepEqual(dp.calls, ['start', 'close']);
+});
+
+test('status reports the datapath\'s health checks: degraded with the problems named, and `beeline status` prints it', async (t) => {
+  const { agent, dp, sock } = await startAgent(t);
+  try {
+    assert.deepEqual(datapathState(undefined), { state: 'ok' }, 'nothing to check: ok');
+    let st = await agentGet<AgentStatus>(sock, '/v1/status?maps=0');
+    assert.equal(st.datapath.state, 'ok');
+    assert.equal(st.datapath.message, undefined);
+    dp.healthProblems = ['program bl_from_container is no longer attached to lxc1 ingress', 'map bl_ct4 pinned at /x: maxEntries 10, expected 20', 'a', 'b', 'c'];
+    st = await agentGet<AgentStatus>(sock, '/v1/status?maps=0');
+    assert.equal(st.datapath.state, 'degraded');
+    assert.equal(st.datapath.message, 'program bl_from_container is no longer attached to lxc1 ingress; map bl_ct4 pinned at /x: maxEntries 10, expected 20; a; and 2 more');
+    assert.equal(st.health, 'degraded', 'the agent is degraded with its datapath');
+    const line = statusLines(st).find(([k]) => k === 'Datapath')![1];
+    assert.match(line, /^Degraded   fake \(program bl_from_container is no longer attached to lxc1 ingress; /);
+    dp.healthProblems = [];
+    st = await agentGet<AgentStatus>(sock, '/v1/status?maps=0');
+    assert.equal(st.datapath.state, 'ok');
+    assert.equal(statusLines(st).find(([k]) => k === 'Datapath')![1], 'Ok   fake');
+  } finally {
+    await agent.stop();
+  }
 });
 
 test('metrics scrapes read the maps\' entry counts at most once per MAP_ENTRIES_MAX_AGE_MS', async (t) => {

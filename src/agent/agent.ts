@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Etcd3, type Lease } from 'etcd3';
 import { logger, type Logger } from '../common/log.js';
 import { version } from '../common/version.js';
-import type { NodeDatapath, RemoteNode } from './datapath.js';
-import { EndpointManager } from './endpoints.js';
+import type { DatapathHealth, NodeDatapath, RemoteNode } from './datapath.js';
+import { EndpointManager, initialPolicyFlags } from './endpoints.js';
 import type { NodeIpam } from './ipam.js';
 import { ApiServer } from './server.js';
 import { mountAgentRoutes } from './routes.js';
@@ -129,6 +129,7 @@ export class Agent {
     this.datapath = deps.datapath;
     this.log = deps.log ?? logger(`agent[${config.node}]`);
     this.endpoints = new EndpointManager(join(config.stateDir, 'endpoints.json'), this.datapath, this.log);
+    this.endpoints.setInitialPolicyFlags(initialPolicyFlags({ enforcement: config.policyEnforcement ?? 'default', audit: config.policyAuditMode ?? false }));
     // Every JSON route is an rpc of api/agent/agent.proto, mounted at the method and path the
     // contract gives it; a missing or extra handler stops the agent here (AgentContractError).
     mountAgentRoutes(this.api, {
@@ -209,6 +210,7 @@ export class Agent {
 
   health(): Health {
     if (this.kv.state === 'unreachable') return 'degraded';
+    if (this.datapath.health?.().state === 'degraded') return 'degraded';
     return 'ok';
   }
 
@@ -226,7 +228,7 @@ export class Agent {
       cniNetwork: this.config.cniNetwork,
       ipam: this.ipam ? this.ipam.stats() : { used: 0, capacity: 0 },
       kvstore: { state: this.kv.state, endpoint: this.config.kvstore, ...(this.kv.message ? { message: this.kv.message } : {}) },
-      datapath: { state: 'ok', mode: dp.mode, routing: this.config.routing, attachments: dp.attachments, maps: dp.maps, events: dp.events },
+      datapath: { ...datapathState(this.datapath.health?.()), mode: dp.mode, routing: this.config.routing, attachments: dp.attachments, maps: dp.maps, events: dp.events },
       endpoints: { count: this.endpoints.list().length },
       nodes: { count: this.remoteNodes.size },
       ...(this.proxy ? { proxy: this.proxyStatus(this.proxy) } : {}),
@@ -511,9 +513,11 @@ export class Agent {
   /** The identity bl_ipcache gives an address (world when nothing more specific). */
   private identityOfIP(ip: string): number {
     const n = tryParseIPv4(ip);
-    const host = n === undefined ? undefined : this.ipcacheHosts.get(n);
+    // Not IPv4 (an IPv6 packet a pod sent, dropped by the datapath): the ipcache holds none; the world.
+    if (n === undefined) return ReservedIdentity.world;
+    const host = this.ipcacheHosts.get(n);
     if (host !== undefined) return host;
-    return lpmLookup(this.ipcacheDesired, ip)?.value.sec_identity ?? ReservedIdentity.world;
+    return lpmLookup(this.ipcacheDesired, n)?.value.sec_identity ?? ReservedIdentity.world;
   }
 
   private requirePolicy(): PolicyManager {
@@ -810,3 +814,14 @@ function requireParam(q: URLSearchParams, name: string): string {
   return v;
 }
 
+
+/** How many of the datapath's problems `status` names in its message (the rest are counted). */
+const HEALTH_PROBLEMS_SHOWN = 3;
+
+/** status.datapath's state and message from the datapath's health checks (none: nothing to check, ok). */
+export function datapathState(h: DatapathHealth | undefined): { state: 'ok' | 'degraded'; message?: string } {
+  if (!h || h.state === 'ok') return { state: 'ok' };
+  const shown = h.problems.slice(0, HEALTH_PROBLEMS_SHOWN).join('; ');
+  const more = h.problems.length - HEALTH_PROBLEMS_SHOWN;
+  return { state: 'degraded', message: more > 0 ? `${shown}; and ${more} more` : shown };
+}

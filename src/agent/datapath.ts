@@ -21,6 +21,17 @@ export interface MetricRow {
   bytes: bigint;
 }
 
+/**
+ * Whether what the agent put into the kernel is still there as it put it
+ * (status: datapath.state): every tc and cgroup program it attached, at the
+ * place it attached it, and every pinned map openable with the size it was
+ * made with. problems: one line each, empty when ok.
+ */
+export interface DatapathHealth {
+  state: 'ok' | 'degraded';
+  problems: string[];
+}
+
 export interface DatapathInfo {
   mode: string;
   attachments: AttachmentStatus[];
@@ -131,6 +142,8 @@ export interface NodeDatapath {
   start(podCIDR: string): Promise<void>;
   /** What runs, its maps and counters; `countEntries: false` leaves the maps' entry counts out (they walk every key). */
   info(opts?: { countEntries?: boolean }): DatapathInfo;
+  /** Attachment and map checks (DatapathHealth). Optional: fakes and plain routing have nothing to check. */
+  health?(): DatapathHealth;
   /** Events read and lost so far: cheap (no map walks), for per-second use. */
   eventCounters(): DatapathInfo['events'];
   metrics(): MetricRow[];

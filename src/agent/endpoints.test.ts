@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../common/log.js';
 import type { NodeDatapath } from './datapath.js';
-import { EndpointManager, IDENTITY_INIT, endpointIdentityLabels, type IdentityBackend } from './endpoints.js';
+import { EndpointManager, IDENTITY_INIT, endpointIdentityLabels, initialPolicyFlags, type IdentityBackend } from './endpoints.js';
 import type { EndpointCreateRequest, EndpointModel } from './types.js';
 
 function fakeDatapath() {
@@ -106,4 +106,22 @@ test('an allocator that does not answer never holds up networking', async () => 
   assert.equal(programmed.get(a.ipv4), IDENTITY_INIT);
   // Deleting it must not wait either.
   assert.deepEqual(await m.delete(a.containerID, 'eth0'), { deleted: true, id: a.id });
+});
+
+test('a new endpoint is written fail closed: enforced both ways before its first bl_lxc write; never mode and audit as configured', async () => {
+  const order: string[] = [];
+  const dp = {
+    upsertEndpoint: async (ep: EndpointModel) => void order.push(`upsert ${ep.id} identity ${ep.identity}`),
+    removeEndpoint: async () => undefined,
+    policy: { setEndpointFlags: (ep: { id: number }, flags: number) => (order.push(`flags ${ep.id} ${flags}`), 1) },
+  } as unknown as NodeDatapath;
+  const m = manager(dp);
+  const a = await m.create(req('fc', { app: 'web' }));
+  assert.deepEqual(order, [`flags ${a.id} 3`, `upsert ${a.id} identity ${IDENTITY_INIT}`], 'ingress | egress enforced, then the endpoint');
+  assert.equal(initialPolicyFlags({ enforcement: 'never' }), 0, 'never: nothing enforced');
+  assert.equal(initialPolicyFlags({ enforcement: 'always', audit: true }), 7, 'audit: drops reported, let through');
+  order.length = 0;
+  m.setInitialPolicyFlags(initialPolicyFlags({ enforcement: 'never' }));
+  const b = await m.create(req('fc2', { app: 'web' }));
+  assert.deepEqual(order, [`flags ${b.id} 0`, `upsert ${b.id} identity ${IDENTITY_INIT}`]);
 });

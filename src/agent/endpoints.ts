@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { BeelineError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatLabelSet, podIdentityLabels, type PodIdentitySource } from '../identity/labels.js';
+import { endpointPolicyFlags } from '../datapath/policy.js';
 import type { NodeDatapath } from './datapath.js';
 import type { EndpointCreateRequest, EndpointDeleteResult, EndpointModel } from './types.js';
 
@@ -16,6 +17,19 @@ export const MAX_ENDPOINT_ID = 4095;
 
 /** Reserved identity of an endpoint whose labels are not resolved yet (Cilium's "init"). */
 export const IDENTITY_INIT = 5;
+
+/**
+ * Policy enforcement of an endpoint before the policy manager has computed
+ * its policy (docs/policy.md, "Endpoints that are not ready"): both
+ * directions enforced with no entries, so whatever a policy would decide is
+ * dropped (Policy denied) until the first computation is written. Policy
+ * enforcement `never` lets everything through instead; audit mode reports
+ * the drops and lets them pass.
+ */
+export function initialPolicyFlags(mode: { enforcement?: 'default' | 'always' | 'never'; audit?: boolean } = {}): number {
+  if (mode.enforcement === 'never') return 0;
+  return endpointPolicyFlags({ ingress: true, egress: true, audit: mode.audit ?? false });
+}
 
 /** A request to create an endpoint names a field that is missing or malformed. */
 export class EndpointInvalidError extends BeelineError {
@@ -92,12 +106,19 @@ export class EndpointManager {
   private policyGate: ((ep: EndpointModel) => Promise<void>) | undefined;
   /** Told when an endpoint appears, changes identity or goes (the policy manager). */
   private readonly listeners = new Set<(ep: EndpointModel) => void>();
+  /** The policy flags a new endpoint starts with (initialPolicyFlags): fail closed until its policy is written. */
+  private initFlags = initialPolicyFlags();
 
   constructor(
     private readonly statePath: string,
     private readonly datapath: NodeDatapath,
     private readonly log: Logger,
   ) {}
+
+  /** The policy flags new endpoints start with (initialPolicyFlags of the agent's enforcement mode). */
+  setInitialPolicyFlags(flags: number): void {
+    this.initFlags = flags;
+  }
 
   /** create() waits (2 s at most) for gate(ep): the endpoint's policy written. undefined: no wait. */
   setPolicyGate(gate: ((ep: EndpointModel) => Promise<void>) | undefined): void {
@@ -176,6 +197,9 @@ export class EndpointManager {
     };
     this.byId.set(ep.id, ep);
     try {
+      // Fail closed: the endpoint's first write into bl_lxc already enforces both directions, with no
+      // entries yet; the policy manager switches to the endpoint's own policy once it is computed.
+      this.datapath.policy?.setEndpointFlags(ep, this.initFlags);
       await this.datapath.upsertEndpoint(ep);
     } catch (e) {
       this.byId.delete(ep.id);
@@ -185,7 +209,8 @@ export class EndpointManager {
     ep.state = 'ready';
     this.save();
     this.changed(ep);
-    // Networking is up with reserved:init; the real identity follows as soon as the allocator answers.
+    // Networking is up with reserved:init (its traffic dropped but for what a policy selecting
+    // reserved:init allows); the real identity follows as soon as the allocator answers.
     if (this.backend) await waitAtMost(this.resolve(ep), IDENTITY_WAIT_MS);
     // And its policy in the maps before the pod's first packet (CNI ADD returns after this), as
     // Cilium waits for an endpoint's first regeneration; bounded like the identity wait.

@@ -102,7 +102,7 @@ function cnp(nsName: string, name: string, spec: unknown, rv = '1'): StoreObject
  * handed: 'auto' right after (a healthy proxy), 'manual' when the test calls
  * mgr.proxyApplied (a proxy that acks late, or never).
  */
-async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number; dns?: number }; ack?: 'auto' | 'manual' } = {}) {
+async function setup(opts: { enforcement?: 'default' | 'always' | 'never'; policyMapMax?: number; initial?: [number, PolicyMapEntry[]][]; proxyPorts?: { ingress?: number; dns?: number }; ack?: 'auto' | 'manual' } = {}) {
   const informers = new Map<string, FakeInformer>();
   const store = { informer: (kind: string) => informers.get(kind) ?? informers.set(kind, new FakeInformer()).get(kind)! } as unknown as Store;
   const eps = [endpoint(1, 1001, 'x/a'), endpoint(2, 1002, 'x/b')];
@@ -142,7 +142,7 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
       ...(opts.proxyPorts ? { redirectsChanged } : {}),
       log: logger('test', logStream),
     },
-    { enforcement: 'default', audit: false, allowLocalhost: true, policyMapMax: opts.policyMapMax ?? 16384, ...(opts.proxyPorts ? { proxyPorts: opts.proxyPorts } : {}) },
+    { enforcement: opts.enforcement ?? 'default', audit: false, allowLocalhost: true, policyMapMax: opts.policyMapMax ?? 16384, ...(opts.proxyPorts ? { proxyPorts: opts.proxyPorts } : {}) },
   );
   await mgr.start();
   const cnps = informers.get('CiliumNetworkPolicy')! as unknown as FakeInformer & Informer;
@@ -163,7 +163,11 @@ async function setup(opts: { policyMapMax?: number; initial?: [number, PolicyMap
     eps.push(ep);
     for (const l of listeners) l(ep);
   };
-  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, generations, logText, addEndpoint };
+  /** An endpoint changed in place (its identity): the manager is told, as EndpointManager tells it. */
+  const changedEndpoint = (ep: EndpointModel) => {
+    for (const l of listeners) l(ep);
+  };
+  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, generations, logText, addEndpoint, changedEndpoint };
 }
 
 const INGRESS = BlEndpointFlags.BL_EP_F_POLICY_INGRESS;
@@ -171,7 +175,9 @@ const EGRESS = BlEndpointFlags.BL_EP_F_POLICY_EGRESS;
 
 test('policy manager: entries are written before enforcement is switched on, and only for the endpoints a policy selects', async () => {
   const { mgr, dp, cnps, settle } = await setup();
-  assert.deepEqual(dp.log, [], 'no policy: nothing written');
+  // The endpoints start enforced (EndpointManager: fail closed); no policy selects them: switched off.
+  assert.deepEqual(dp.log, ['flags 1 0', 'flags 2 0'], 'no policy: no entries, enforcement off');
+  dp.log.length = 0;
   cnps.put(cnp('x', 'a-from-y', { endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'y' } }] }] }));
   await settle();
   assert.deepEqual(dp.log, ['apply 1 +3 -0', `flags 1 ${INGRESS}`], 'endpoint 1 only: default deny, allow-localhost, y/a; then the flag');
@@ -188,6 +194,60 @@ test('policy manager: entries are written before enforcement is switched on, and
   await settle();
   assert.deepEqual(dp.log, ['flags 1 0', 'apply 1 +0 -6']);
   assert.deepEqual(dp.map.get(1), []);
+});
+
+function ccnp(name: string, spec: unknown, rv = '1'): StoreObject {
+  return { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name, resourceVersion: rv, uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec };
+}
+
+test('policy manager: an endpoint with the init identity is enforced both ways; only rules selecting reserved:init allow; its own policy follows its identity', async () => {
+  const { mgr, dp, settle, informers, addEndpoint, changedEndpoint } = await setup();
+  const init = { ...endpoint(3, 1001, 'x/c'), identity: 5 };
+  delete init.identityLabels;
+  dp.log.length = 0;
+  addEndpoint(init);
+  await settle();
+  assert.deepEqual(dp.log, [`flags 3 ${INGRESS | EGRESS}`], 'enforced with no entries: everything a policy would decide is dropped');
+  assert.deepEqual(mgr.enforcementOf(3), { ingress: true, egress: true, audit: false, ingressDefaultDeny: true, egressDefaultDeny: true });
+  // Cilium's init policy: initializing endpoints may reach the host (and so its DNS proxy) and hear from it.
+  const ccnps = informers.get('CiliumClusterwideNetworkPolicy')! as unknown as FakeInformer & Informer;
+  dp.log.length = 0;
+  ccnps.put(ccnp('init', { endpointSelector: { matchLabels: { 'reserved:init': '' } }, egress: [{ toEntities: ['host'] }] }));
+  await settle();
+  const egress = dp.map.get(3)!.filter((e) => e.direction === 'egress');
+  assert.deepEqual(egress.map((e) => [e.identity, e.verdict]), [[0, 'default-deny'], [1, 'allow']], 'egress: the host allowed, the rest denied');
+  assert.equal(dp.map.get(1)?.length ?? 0, 0, 'an endpoint with its identity is not selected by reserved:init');
+  assert.ok(!dp.log.some((l) => l.startsWith('flags 3')), 'still enforced both ways: no flag write');
+  // The identity arrives: its own policy (none selects it) replaces the init one, enforcement first.
+  dp.log.length = 0;
+  init.identity = 1001;
+  init.identityLabels = IDS.find((i) => i.id === 1001)!.labels.map((l) => `${l.source}:${l.key}=${l.value}`);
+  changedEndpoint(init);
+  await settle();
+  assert.equal(dp.log[0], 'flags 3 0', 'enforcement off before the init entries go');
+  assert.deepEqual(dp.map.get(3) ?? [], []);
+});
+
+test('policy manager: an endpoint id deleted and given to a new endpoint before a flush gets its flags written (it starts fail closed)', async () => {
+  const { dp, settle, addEndpoint, changedEndpoint, mgr } = await setup();
+  await settle();
+  dp.log.length = 0;
+  // CNI ADD replacing a container's endpoint: delete, then create with the freed id, in one go.
+  const eps = (mgr as unknown as { deps: { endpoints: { list(): EndpointModel[] } } }).deps.endpoints.list();
+  const old = eps.splice(eps.findIndex((e) => e.id === 1), 1)[0]!;
+  changedEndpoint(old);
+  addEndpoint(endpoint(1, 1001, 'x/a'));
+  await settle();
+  assert.deepEqual(dp.log, ['flags 1 0'], 'the new endpoint is switched from its fail-closed start to its policy (none)');
+});
+
+test('policy manager: with enforcement never, an init endpoint is not enforced either', async () => {
+  const { dp, settle, addEndpoint } = await setup({ enforcement: 'never' });
+  dp.log.length = 0;
+  const init = { ...endpoint(3, 1001, 'x/c'), identity: 5 };
+  addEndpoint(init);
+  await settle();
+  assert.deepEqual(dp.log, ['flags 3 0']);
 });
 
 test('policy manager: a policy too big for an endpoint keeps the last one that fitted and says why', async () => {

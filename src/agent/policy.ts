@@ -67,7 +67,7 @@ import {
 import { LocalIdentityAllocator, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import type { IdentityEvent } from '../identity/allocator.js';
 import { canonicalLabels, labelSetKey, K8sLabel, type LabelSet } from '../identity/labels.js';
-import { IDENTITY_INIT, type EndpointManager } from './endpoints.js';
+import { IDENTITY_INIT, initialPolicyFlags, type EndpointManager } from './endpoints.js';
 import type { EndpointModel } from './types.js';
 import { decodeEndpointPolicyFlags, endpointPolicyFlags, type PolicyDatapath, type PolicyMapRow } from '../datapath/policy.js';
 import type { PodRef } from './flows.js';
@@ -160,12 +160,16 @@ export interface TraceAnswer extends TraceResult {
 }
 
 const NAMESPACE_LABEL = K8sLabel.podNamespace;
+/** The labels of an endpoint with the init identity: reserved:init alone. */
+const INIT_LABELS = canonicalLabels(['reserved:init']);
 /** The stand-in identities of label sets a trace names: counted down from here, far from every real range. */
 const TRACE_STAND_IN_IDENTITY = 0xfffffff0;
 
 const POLICY_KINDS = ['NetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
 
 interface Written {
+  /** The endpoint this was written for (undefined: an earlier agent's entries, not known yet). */
+  model?: EndpointModel;
   /**
    * What the map holds for the endpoint when that is not the engine's last
    * update of it (an earlier agent's entries, a policy that did not fit, a
@@ -425,14 +429,20 @@ export class PolicyManager {
 
   // ---- computing and writing ----
 
-  /** This node's endpoints as the engine sees them (those still without identity are left out). */
+  /**
+   * This node's endpoints as the engine sees them. One whose identity is not
+   * resolved yet is reserved:init with only that label (Cilium's init
+   * identity): the rules selecting reserved:init apply to it, and
+   * flushOnce() enforces both of its directions whatever they say.
+   */
   private endpointInfos(): (EndpointInfo & { model: EndpointModel })[] {
     const pods = this.informers.get('Pod');
     const namespaces = this.informers.get('Namespace');
     return this.deps.endpoints
       .list()
-      .filter((ep) => ep.identity !== IDENTITY_INIT && ep.identity !== 0)
+      .filter((ep) => ep.identity !== 0)
       .map((ep) => {
+        if (ep.identity === IDENTITY_INIT) return { id: ep.id, identity: IDENTITY_INIT, labels: INIT_LABELS, namespace: '', namedPorts: [], model: ep };
         const pod = ep.pod ? pods?.get(ep.pod.namespace, ep.pod.name) : undefined;
         const visibility = ep.pod ? podProxyVisibility(pod, namespaces?.get(undefined, ep.pod.namespace)) : undefined;
         return { id: ep.id, identity: ep.identity, labels: labelsOf(ep.identityLabels ?? []), namespace: ep.pod?.namespace ?? '', namedPorts: pod ? namedPortsOf(pod) : [], ...(visibility ? { visibility } : {}), model: ep };
@@ -523,11 +533,22 @@ export class PolicyManager {
       this.dirty.clear();
       const dp = this.deps.datapath;
       for (const ep of todo) {
+        // An endpoint id deleted and given again before a flush (a CNI ADD that replaces the
+        // container's endpoint): the datapath dropped the old one's entries and flags with it, and
+        // the new one starts fail closed; start it from nothing rather than from the old one's state.
+        if (this.written.get(ep.id)?.model && this.written.get(ep.id)!.model !== ep.model) {
+          this.written.delete(ep.id);
+          this.repo.forgetEndpoint(ep.id);
+        }
         // Incremental: the engine recomputes only what changed for this endpoint and says which entries differ.
         const update = this.repo.updateEndpoint(ep);
         const policy = update.policy;
         const prev = this.written.get(ep.id);
-        const flags = endpointPolicyFlags({ ingress: policy.ingressEnforced, egress: policy.egressEnforced, audit: this.opts.audit });
+        // An endpoint with the init identity stays enforced both ways (fail closed): only what a rule
+        // selecting reserved:init allows passes until it has its own identity and policy.
+        const flags =
+          endpointPolicyFlags({ ingress: policy.ingressEnforced, egress: policy.egressEnforced, audit: this.opts.audit }) |
+          (ep.identity === IDENTITY_INIT ? initialPolicyFlags(this.opts) : 0);
         if (policy.entryCount > this.opts.policyMapMax) {
           const error = `policy needs ${policy.entryCount} map entries, more than --bpf-policy-map-max ${this.opts.policyMapMax}: the last policy that fitted stays in force`;
           if (prev?.error !== error) this.deps.log.warn('endpoint policy not applied', { endpoint: ep.id, error });
@@ -535,7 +556,7 @@ export class PolicyManager {
           const held = prev?.entries ?? (prev ? (groupByEndpoint(dp.entries(ep.id)).get(ep.id) ?? []) : []);
           // (An older policy that waited for the proxy is superseded: it is no longer handed to the proxy.)
           const { waiting: _superseded, ...kept } = prev ?? { flags: 0, policy: emptyPolicy() };
-          this.written.set(ep.id, { ...kept, entries: held, count: held.length, error });
+          this.written.set(ep.id, { ...kept, entries: held, count: held.length, error, model: ep.model });
           continue;
         }
         let target = policy;
@@ -552,8 +573,9 @@ export class PolicyManager {
           target = { ...policy, entries: policy.entries.map((e) => (e.proxyPort > 0 ? { ...e, verdict: 'deny' as const, proxyPort: 0 } : e)), l7: [] };
         }
         const diff = prev?.entries ? diffEntries(prev.entries, target.entries) : target === policy ? update : diffEntries([], target.entries);
-        // -1: an earlier agent's, not known; it may enforce anything.
-        const prevFlags = prev ? prev.flags : 0;
+        // -1: an earlier agent's, or a new endpoint's (it starts enforced, initialPolicyFlags), not
+        // known here; it may enforce anything, and gets its flags written whatever they are.
+        const prevFlags = prev ? prev.flags : -1;
         const losing = prevFlags === -1 || (prevFlags & ~flags) !== 0;
         // Enforcement is switched off before the entries it relied on go, and on after they are there.
         if (losing) dp.setEndpointFlags(ep.model, flags);
@@ -561,8 +583,8 @@ export class PolicyManager {
         if (!losing && prevFlags !== flags) dp.setEndpointFlags(ep.model, flags);
         upserts += diff.upserts.length;
         deletes += diff.deletes.length;
-        if (target === policy) this.written.set(ep.id, { count: policy.entryCount, flags, policy });
-        else this.written.set(ep.id, { entries: target.entries, count: target.entries.length, flags, policy: target, waiting: policy });
+        if (target === policy) this.written.set(ep.id, { count: policy.entryCount, flags, policy, model: ep.model });
+        else this.written.set(ep.id, { entries: target.entries, count: target.entries.length, flags, policy: target, waiting: policy, model: ep.model });
       }
       // Endpoints that are gone: their entries go with them.
       const live = new Set(this.deps.endpoints.list().map((e) => e.id));
@@ -766,8 +788,9 @@ export class PolicyManager {
     const { ingress, egress, audit } = decodeEndpointPolicyFlags(f);
     return {
       ingress, egress, audit,
-      ingressDefaultDeny: ingress && (w?.policy.ingressDefaultDeny ?? false),
-      egressDefaultDeny: egress && (w?.policy.egressDefaultDeny ?? false),
+      // Enforced where its policy is not (the init identity): nothing allows, a default deny.
+      ingressDefaultDeny: ingress && (w?.policy.ingressDefaultDeny || !w?.policy.ingressEnforced),
+      egressDefaultDeny: egress && (w?.policy.egressDefaultDeny || !w?.policy.egressEnforced),
     };
   }
 

@@ -62,6 +62,24 @@ test('apply checks policies with the agents\' engine: what no agent would accept
   assert.match(warnings[0]!.message, /not handed to the node proxy/);
 });
 
+test('apply refuses a port rule no beeline proxy can enforce (TLS settings, generic l7proto), naming the field', () => {
+  const cnp = (name: string, spec: unknown) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: 'default', name }, spec });
+  const objects = [
+    cnp('tls', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], terminatingTLS: { secret: { name: 's' } }, rules: { http: [{ method: 'GET' }] } }] }] }),
+    cnp('orig', { endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], originatingTLS: { secret: { name: 's' } } }] }] }),
+    cnp('listener', { endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], listener: { envoyConfig: { kind: 'CiliumEnvoyConfig', name: 'x' }, name: 'l' } }] }] }),
+    cnp('gen', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '6379', protocol: 'TCP' }], rules: { l7proto: 'redis', l7: [{ cmd: 'GET' }] } }] }] }),
+  ];
+  const { errors, warnings } = policyIssues(objects, ['f.yaml#1', 'f.yaml#2', 'f.yaml#3', 'f.yaml#4']);
+  assert.deepEqual(errors.map((e) => [e.source, e.name, e.path]), [
+    ['f.yaml#1', 'tls', 'spec.ingress[0].toPorts[0].terminatingTLS'],
+    ['f.yaml#2', 'orig', 'spec.egress[0].toPorts[0].originatingTLS'],
+    ['f.yaml#3', 'listener', 'spec.egress[0].toPorts[0].listener'],
+    ['f.yaml#4', 'gen', 'spec.ingress[0].toPorts[0].rules.l7proto'],
+  ]);
+  assert.deepEqual(warnings, [], 'refused, not merely warned about');
+});
+
 test('apply warns of a proxy-visibility annotation the node proxy cannot honour as written (Pod, Deployment template, Namespace); the object is still applied', () => {
   const A = 'policy.cilium.io/proxy-visibility';
   const objects = [

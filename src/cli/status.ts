@@ -7,13 +7,17 @@ import { labOption } from './options.js';
 import { agentsOf } from './nodes.js';
 import { age, parseOutput, printStructured } from './output.js';
 
-function printStatus(s: AgentStatus): void {
+/** The datapath's state as `status` prints it: Ok, Degraded or Failure (status.datapath.state). */
+const DATAPATH_STATE: Record<string, string> = { ok: 'Ok', degraded: 'Degraded', failed: 'Failure' };
+
+/** `beeline status`'s lines for one agent: [label, text]. */
+export function statusLines(s: AgentStatus): [string, string][] {
   const ok = (b: boolean) => (b ? 'Ok' : 'Failure');
-  const lines = [
+  return [
     ['Node', `${s.node} (lab ${s.lab})`],
     ['Health', s.health],
     ['KVStore', s.kvstore.state === 'ok' ? `Ok   etcd ${s.kvstore.endpoint}` : `${s.kvstore.state} ${s.kvstore.message ?? ''}`.trim()],
-    ['Datapath', `${ok(s.datapath.state === 'ok')}   ${s.datapath.mode}${s.datapath.message ? ` (${s.datapath.message})` : ''}`],
+    ['Datapath', `${DATAPATH_STATE[s.datapath.state] ?? s.datapath.state}   ${s.datapath.mode}${s.datapath.message ? ` (${s.datapath.message})` : ''}`],
     ['Routing', `${s.datapath.routing}${s.datapath.routing === 'tunnel' ? ' [vxlan]' : ''}`],
     ['Node IP', s.nodeIP],
     ['IPAM', `IPv4: ${s.ipam.used}/${s.ipam.capacity} allocated from ${s.podCIDR}`],
@@ -30,7 +34,10 @@ function printStatus(s: AgentStatus): void {
     ['Datapath resync', s.resync ? `every ${s.resync.intervalMs / 1000}s, ${s.resync.runs} runs, drift repaired: ${Object.entries(s.resync.repaired).map(([m, n]) => `${m} ${n}`).join(', ') || 'none'}${s.resync.lastRepair ? ` (last ${s.resync.lastRepair.at})` : ''}` : 'Disabled'],
     ['Agent', `beeline ${s.version}, pid ${s.pid}, up ${age(s.uptimeSeconds)}`],
   ];
-  for (const [k, v] of lines) process.stdout.write(`${(k + ':').padEnd(16)}${v}\n`);
+}
+
+function printStatus(s: AgentStatus): void {
+  for (const [k, v] of statusLines(s)) process.stdout.write(`${(k + ':').padEnd(16)}${v}\n`);
 }
 
 export function registerStatus(program: Command): void {

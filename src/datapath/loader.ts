@@ -55,6 +55,7 @@ import { PerCpuMap, TypedMap, type Codec } from './maps.js';
 import {
   BpfMap,
   BpfObject,
+  cgroupQuery,
   filesystemType,
   RingBuffer,
   tcDetach,
@@ -364,6 +365,32 @@ export class Datapath {
     if (opts.detach) for (const a of this.#attachments) a.detach();
     this.#obj.close();
   }
+}
+
+/**
+ * Why a map pinned at `path` is not the map `want` describes (type, key and
+ * value size, max_entries), or undefined when it is. A pin that cannot be
+ * opened says why. For health checks: opens the pin and closes it again.
+ */
+export function pinnedMapProblem(path: string, want: Pick<ObjectMapSpec, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries'>): string | undefined {
+  let m: BpfMap;
+  try {
+    m = BpfMap.openPinned(path);
+  } catch (err) {
+    return `map ${want.name}: ${(err as Error).message}`;
+  }
+  try {
+    const diff = (['type', 'keySize', 'valueSize', 'maxEntries'] as const).filter((k) => m[k] !== want[k]);
+    if (diff.length === 0) return undefined;
+    return `map ${want.name} pinned at ${path}: ${diff.map((k) => `${k} ${m[k]}, expected ${want[k]}`).join(', ')}`;
+  } finally {
+    m.close();
+  }
+}
+
+/** Whether the program of a cgroup attachment is still attached there (by its kernel id). */
+export function cgroupAttached(a: CgroupAttachment): boolean {
+  return cgroupQuery(a.cgroup, a.type).includes(a.progId);
 }
 
 /** Opens a map pinned by a running datapath (e.g. for the CLI), typed. Close it with `.raw.close()`. */

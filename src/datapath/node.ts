@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from '../agent/datapath.js';
+import type { CtRow, DatapathHealth, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from '../agent/datapath.js';
 import type { AgentConfig, AttachmentStatus, EndpointModel, MapStatus } from '../agent/types.js';
 import { UsageError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -45,7 +45,7 @@ import {
   type BlMetricsValue,
   type BlRemoteEndpointInfo,
 } from './generated/abi.js';
-import { Datapath, type CgroupAttachment, type TcAttachment } from './loader.js';
+import { Datapath, cgroupAttached, pinnedMapProblem, type CgroupAttachment, type TcAttachment } from './loader.js';
 import { KernelLb } from './lb.js';
 import { DEFAULT_POLICY_MAP_MAX, DEFAULT_POLICY_MAP_SIZE, KernelPolicy, type PolicyMapConfig } from './policy.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, checkMaglevTableSize } from '../service/maglev.js';
@@ -107,6 +107,8 @@ export const monotonicSeconds = () => Number(process.hrtime.bigint() / 1_000_000
 export const DEFAULT_LB_MAP_SIZE = 65536;
 /** The load-balancing maps sized by lbMapSize (not bl_lb4_reverse_nat: its key is a 16-bit id). */
 const LB_SIZED_MAPS = ['bl_lb4_services', 'bl_lb4_backends', 'bl_lb4_affinity', 'bl_lb4_reverse_sk', 'bl_lb4_nodeport_nat'];
+/** health() answers from its last check for this long. */
+const HEALTH_CACHE_MS = 1000;
 /** The ipcache sync reads bl_ipcache again at least this often (between reads it diffs against what it wrote). */
 const IPCACHE_REREAD_MS = 10_000;
 
@@ -127,6 +129,8 @@ export class KernelDatapath implements NodeDatapath {
   private ctMap: TypedMap<BlCt4Key, BlCtEntry> | undefined;
   private events: RingBufferReader | undefined;
   private readonly attachments = new Map<string, TcAttachment>();
+  /** The last health() answer, and when (performance.now()). */
+  private healthCache: { at: number; health: DatapathHealth } | undefined;
   private readonly listeners = new Set<(rec: Buffer) => void>();
 
   /** M of every Maglev table: what the datapath divides by and the tables KernelLb writes have. */
@@ -234,6 +238,7 @@ export class KernelDatapath implements NodeDatapath {
   }
 
   private attach(dp: Datapath, iface: string, point: 'ingress' | 'egress', program: string): void {
+    this.healthCache = undefined;
     this.attachments.set(`${iface}/${point}`, dp.attachTc(iface, point, program));
   }
 
@@ -249,6 +254,51 @@ export class KernelDatapath implements NodeDatapath {
         ...(opts.countEntries === false ? {} : { entries: [...m.keys()].length }),
       }));
     return { mode: 'tc (clsact, direct-action)', attachments, maps, events: this.eventCounters() };
+  }
+
+  /**
+   * The health checks of `status` (DatapathHealth): each tc attachment's slot
+   * still runs the program id the agent attached (not detached, not
+   * replaced), each cgroup program is still attached, each pinned map opens
+   * with the type, sizes and max_entries of the map the agent loaded.
+   * Computed at most once a second: status is asked often (CNI ADD, the
+   * kubelet's heartbeat) and the checks cost two netlink queries an endpoint.
+   */
+  health(): DatapathHealth {
+    const now = performance.now();
+    if (this.healthCache && now - this.healthCache.at < HEALTH_CACHE_MS) return this.healthCache.health;
+    const problems: string[] = [];
+    for (const a of this.attachments.values()) {
+      let cur: number | undefined;
+      try {
+        cur = a.currentProgId();
+      } catch (e) {
+        problems.push(`program ${a.program} on ${a.ifname} ${a.point}: ${(e as Error).message}`);
+        continue;
+      }
+      if (cur === undefined) problems.push(`program ${a.program} is no longer attached to ${a.ifname} ${a.point}`);
+      else if (cur !== a.progId) problems.push(`${a.ifname} ${a.point} runs program id ${cur}, not ${a.program} (id ${a.progId}) as attached by the agent`);
+    }
+    for (const a of this.cgroupAttachments) {
+      try {
+        if (!cgroupAttached(a)) problems.push(`program ${a.program} is no longer attached to cgroup ${a.cgroup}`);
+      } catch (e) {
+        problems.push(`program ${a.program} on cgroup ${a.cgroup}: ${(e as Error).message}`);
+      }
+    }
+    const seen = new Set<string>();
+    for (const dp of Object.values(this.objects)) {
+      if (!dp || dp.state !== 'loaded') continue;
+      for (const m of dp.maps()) {
+        if (m.internal || seen.has(m.name)) continue;
+        seen.add(m.name);
+        const p = pinnedMapProblem(join(this.config.pinDir, m.name), m);
+        if (p) problems.push(p);
+      }
+    }
+    const health: DatapathHealth = { state: problems.length ? 'degraded' : 'ok', problems };
+    this.healthCache = { at: now, health };
+    return health;
   }
 
   eventCounters(): DatapathInfo['events'] {
@@ -283,6 +333,7 @@ export class KernelDatapath implements NodeDatapath {
   }
 
   async removeEndpoint(ep: EndpointModel): Promise<void> {
+    this.healthCache = undefined;
     this.lxcMap?.delete({ ip4: parseIPv4(ep.ipv4) });
     for (const point of ['ingress', 'egress'] as const) {
       const key = `${ep.hostIfname}/${point}`;

@@ -419,6 +419,29 @@ test('unknown fields are warnings, not errors', () => {
   ]);
 });
 
+test('accepted but not implemented: hostPort is applied with a warning naming its field path (Pod and Deployment)', () => {
+  const docs = parseManifest(
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80}, {containerPort: 8080, hostPort: 8080}]}]\n` +
+      `---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n    spec:\n      containers: [{name: c, image: i, ports: [{containerPort: 53, protocol: UDP, hostPort: 5353}]}]\n`,
+    'h.yaml',
+  );
+  const { objects, warnings } = validateBatch(docs);
+  assert.equal(objects.length, 2, 'applied');
+  assert.deepEqual(warnings.map(formatValidationIssue), [
+    'h.yaml#1: Pod/default/p: spec.containers[0].ports[1].hostPort: hostPort 8080 is not implemented: the node does not forward its port to the pod (use a NodePort Service)',
+    'h.yaml#2: Deployment/default/d: spec.template.spec.containers[0].ports[0].hostPort: hostPort 5353 is not implemented: the node does not forward its port to the pod (use a NodePort Service)',
+  ]);
+  assert.deepEqual(validateBatch(parseManifest(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80}]}]\n`, 'n.yaml')).warnings, [], 'no hostPort, no warning');
+});
+
+test('accepted but not implemented: a Service\'s trafficDistribution, IPv6 family and dual-stack policy are warned about with their paths', () => {
+  const docs = parseManifest(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n  trafficDistribution: PreferSameNode\n  ipFamilies: [IPv4, IPv6]\n  ipFamilyPolicy: PreferDualStack\n`, 's.yaml');
+  const { objects, warnings } = validateBatch(docs);
+  assert.equal(objects.length, 1);
+  assert.deepEqual(warnings.map((w) => w.path), ['spec.trafficDistribution', 'spec.ipFamilies[1]', 'spec.ipFamilyPolicy']);
+  assert.deepEqual(validateBatch(parseManifest(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n  ipFamilies: [IPv4]\n  ipFamilyPolicy: SingleStack\n`, 's.yaml')).warnings, []);
+});
+
 test('unknown kind: UnknownKindError naming apiVersion/kind and the known kinds', () => {
   const docs = parseManifest(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: d}\n`, 'u.yaml');
   assert.throws(() => validateBatch(docs), (e: unknown) => {

@@ -703,8 +703,44 @@ export interface BatchResult {
   objects: Resource[];
   /** Where each object came from (`file#doc`), parallel to `objects`. */
   sources: string[];
-  /** Unknown fields, kubectl-style: message `unknown field "spec.foo"`. */
+  /**
+   * Unknown fields, kubectl-style: message `unknown field "spec.foo"`; and
+   * fields beeline accepts but does not implement (ignoredFields), with their path.
+   */
   warnings: ValidationIssue[];
+}
+
+/**
+ * Fields an object may carry that beeline accepts (a manifest written for a
+ * real cluster applies) but does not implement: `apply` warns about each with
+ * its path, so nothing is silently left out. hostPort: the lab's nodes do not
+ * forward a node port to the pod (a NodePort Service does); a Service's
+ * trafficDistribution PreferSameNode, IPv6 family and dual-stack policy: Services are IPv4
+ * and spread over every ready endpoint.
+ */
+export function ignoredFields(o: Record<string, unknown>): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const kind = o.kind;
+  const spec = isRecord(o.spec) ? o.spec : undefined;
+  if (kind === 'Service' && spec) {
+    // PreferClose and PreferSameZone: the lab's nodes have no zones, so every endpoint is as close as any.
+    if (spec.trafficDistribution === 'PreferSameNode') out.push({ path: 'spec.trafficDistribution', message: 'trafficDistribution "PreferSameNode" is not implemented: every ready endpoint gets traffic, wherever it runs' });
+    if (Array.isArray(spec.ipFamilies)) spec.ipFamilies.forEach((f: unknown, i: number) => { if (f === 'IPv6') out.push({ path: `spec.ipFamilies[${i}]`, message: 'IPv6 is not implemented: the Service gets an IPv4 address only' }); });
+    if (spec.ipFamilyPolicy === 'RequireDualStack' || spec.ipFamilyPolicy === 'PreferDualStack') out.push({ path: 'spec.ipFamilyPolicy', message: `${spec.ipFamilyPolicy} is not implemented: the Service is IPv4 single-stack` });
+    return out;
+  }
+  const podSpec = kind === 'Pod' ? spec : kind === 'Deployment' && isRecord(spec?.template) && isRecord(spec.template.spec) ? spec.template.spec : undefined;
+  const base = kind === 'Pod' ? 'spec' : 'spec.template.spec';
+  if (!podSpec || !Array.isArray(podSpec.containers)) return out;
+  podSpec.containers.forEach((c: unknown, i: number) => {
+    if (!isRecord(c) || !Array.isArray(c.ports)) return;
+    c.ports.forEach((port: unknown, j: number) => {
+      if (isRecord(port) && port.hostPort !== undefined) {
+        out.push({ path: `${base}.containers[${i}].ports[${j}].hostPort`, message: `hostPort ${q(port.hostPort)} is not implemented: the node does not forward its port to the pod (use a NodePort Service)` });
+      }
+    });
+  });
+  return out;
 }
 
 /**
@@ -735,6 +771,7 @@ export function validateBatch(docs: ManifestDoc[]): BatchResult {
     for (const e of v.errors) errors.push({ ...ident, ...e });
     if (v.unknownKind) unknownKinds++;
     for (const f of v.unknownFields) warnings.push({ ...ident, path: '', message: `unknown field ${q(f)}` });
+    if (v.kind && v.errors.length === 0) for (const w of ignoredFields(o)) warnings.push({ ...ident, ...w });
     if (v.kind && v.errors.length === 0) {
       const key = `${ident.kind}/${ident.namespace}/${ident.name}`;
       const prev = seen.get(key);

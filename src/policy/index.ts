@@ -69,8 +69,9 @@
  *    policy; here an error in EndpointPolicy.errors and every peer allowed
  *    there gets a deny entry on those keys (never widened). Two kinds of L7
  *    rules in one port rule are a policy error (Cilium's L7Rules.sanitize).
- *    l7proto, and L7 rules beside TLS/listener settings, stay L4 with the
- *    note.
+ *    l7proto rules and TLS/listener settings (serverNames, terminatingTLS,
+ *    originatingTLS, listener) are policy errors: no proxy enforces them,
+ *    and their L4 part alone would allow more than written.
  *  - L7 visibility without enforcement (EndpointInfo.visibility, the
  *    proxy-visibility annotation, visibility.ts): each of its HTTP ports is
  *    a redirect port of its direction as if a rule had HTTP rules there,

@@ -181,7 +181,7 @@ test('an endPort range with http rules redirects the range (as its aligned prefi
   assertConsistent(pol);
 });
 
-test('what stays as today: kafka keeps the note; http with TLS settings keeps its note and is not redirected', () => {
+test('kafka without a listener keeps the note; TLS settings and generic l7proto rules are refused with their field paths (never widened to L4)', () => {
   const r = repo([]);
   const kafka = r.upsertPolicy(cnp('empire', 'kafka', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '9092', protocol: 'TCP' }], rules: { kafka: [{ topic: 'x' }] } }] }] }));
   assert.deepEqual(kafka.map((p) => p.message), ["L7 kafka rules are enforced as their L4 part (this node's proxy has no Kafka listener for ingress)"]);
@@ -189,7 +189,16 @@ test('what stays as today: kafka keeps the note; http with TLS settings keeps it
     endpointSelector: { matchLabels: { class: 'deathstar' } },
     ingress: [{ toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], serverNames: ['deathstar.empire'], terminatingTLS: { secret: { name: 's' } }, rules: { http: [{ method: 'GET' }] } }] }],
   }));
-  assert.deepEqual(tls.map((p) => p.message).sort(), ['L7 http rules are enforced as their L4 part (TLS and listener settings are not enforced)', 'TLS and listener settings are not enforced (the node proxy does not terminate or originate TLS)']);
+  assert.deepEqual(tls.map((p) => [p.severity, p.path]), [
+    ['error', 'spec.ingress[0].toPorts[0].serverNames'],
+    ['error', 'spec.ingress[0].toPorts[0].terminatingTLS'],
+  ]);
+  assert.match(tls[0]!.message, /^Forbidden: serverNames is not supported: .* cannot be enforced as written$/);
+  const sni = r.upsertPolicy(cnp('empire', 'sni', { endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], serverNames: ['x.example'] }] }] }));
+  assert.deepEqual(sni.map((p) => [p.severity, p.path]), [['error', 'spec.egress[0].toPorts[0].serverNames']], 'SNI matching alone is refused too');
+  const generic = r.upsertPolicy(cnp('empire', 'gen', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '6379', protocol: 'TCP' }], rules: { l7proto: 'r2d2', l7: [{ cmd: 'READ' }] } }] }] }));
+  assert.deepEqual(generic.map((p) => [p.severity, p.path]), [['error', 'spec.ingress[0].toPorts[0].rules.l7proto']]);
+  assert.match(generic[0]!.message, /generic L7 rules \(l7proto "r2d2"\): .*HTTP, DNS and Kafka parsers only/);
   const pol = r.computeEndpoint(DEATHSTAR);
   assert.deepEqual(pol.l7, []);
   // headerMatches with mismatch actions and secrets are kept as written for the proxy to judge.

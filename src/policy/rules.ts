@@ -182,15 +182,16 @@ function l7Kinds(rules: Record<string, unknown> | undefined): string[] {
   return out;
 }
 
-/** Why a kind of L7 rules is enforced as its L4 part (for the note). */
-function asL4Why(kind: string, dir: Direction, proxy: ProxyDirs, tls: boolean): string {
-  if (tls) return 'TLS and listener settings are not enforced';
-  if (kind === 'l7proto') return 'the node proxy has no generic (l7proto) parser';
+/** Why a kind of L7 rules is enforced as its L4 part on this node (for the note). */
+function asL4Why(kind: string, dir: Direction, proxy: ProxyDirs): string {
   const any = Object.values(proxy).some((d) => d.ingress || d.egress);
   if (!any) return 'this node has no L7 proxy';
   const name = kind === 'http' ? 'HTTP' : kind === 'dns' ? 'DNS' : 'Kafka';
   return `this node's proxy has no ${name} listener${kind === 'dns' ? '' : ` for ${dir}`}`;
 }
+
+/** A port rule's TLS and listener settings (Cilium's PortRule): none is enforced by beeline. */
+const TLS_FIELDS = ['serverNames', 'terminatingTLS', 'originatingTLS', 'listener'] as const;
 
 function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boolean, ingress: boolean, p: Problems, proxy: ProxyDirs): { ports: PortSpec[]; given: boolean } {
   const ports: PortSpec[] = [];
@@ -202,20 +203,24 @@ function ciliumPorts(toPorts: unknown, icmps: unknown, path: string, deny: boole
     const rules = isRecord(rule.rules) ? rule.rules : undefined;
     const l7 = l7Kinds(rules);
     const dir: Direction = ingress ? 'ingress' : 'egress';
-    const tls = arr(rule.serverNames).length > 0 || !!rule.terminatingTLS || !!rule.originatingTLS || !!rule.listener;
+    // What no beeline proxy can enforce is refused, never widened to its L4 part (docs/policy.md, "No
+    // silent widening"): TLS and listener settings (SNI matching, TLS termination and origination, a
+    // CiliumEnvoyConfig listener) and generic L7 (l7proto) rules.
+    const tlsFields = TLS_FIELDS.filter((f) => (f === 'serverNames' ? arr(rule.serverNames).length > 0 : !!rule[f]));
+    for (const f of tlsFields) p.err(`${rp}.${f}`, `Forbidden: ${f} is not supported: beeline's proxies do not match SNI, terminate or originate TLS, or run listeners; this port rule cannot be enforced as written`);
+    if (l7.includes('l7proto')) p.err(`${rp}.rules.${rules!.l7proto !== undefined && rules!.l7proto !== '' ? 'l7proto' : 'l7'}`, `Unsupported value: generic L7 rules (l7proto ${q(rules!.l7proto ?? '')}): beeline's proxies have HTTP, DNS and Kafka parsers only; this port rule cannot be enforced as written`);
     // As Cilium (L7Rules.sanitize): one kind of L7 rules per port rule, since one port has one parser.
     if (l7.length > 1) p.err(`${rp}.rules`, `Forbidden: multiple L7 protocol rule types (${l7.join(', ')}) in one port rule`);
-    // The rules go to the node proxy when it has a listener of their parser for this direction, unless TLS or
-    // listener settings (not enforced) come with them: then the port stays L4, as do rules of a parser without one.
+    // The rules go to the node proxy when it has a listener of their parser for this direction; without
+    // one (this node's configuration) the port stays L4, with a note.
     const kind = l7.length === 1 ? l7[0]! : undefined;
-    const enforced: L7Rules | undefined = !deny && !tls && (kind === 'http' || kind === 'dns' || kind === 'kafka') && proxy[kind][dir]
+    const enforced: L7Rules | undefined = !deny && (kind === 'http' || kind === 'dns' || kind === 'kafka') && proxy[kind][dir]
       ? { parser: kind, rules: rules![kind] as never, path: `${rp}.rules.${kind}` }
       : undefined;
-    const asL4 = enforced ? l7.filter((k) => k !== enforced.parser) : l7;
+    const asL4 = (enforced ? l7.filter((k) => k !== enforced.parser) : l7).filter((k) => k !== 'l7proto');
     if (deny && l7.length) p.err(`${rp}.rules`, 'Forbidden: L7 rules are not allowed in deny rules');
-    if (!deny && asL4.length) p.note(`${rp}.rules`, `L7 ${asL4.join(', ')} rules are enforced as their L4 part (${asL4Why(asL4[0]!, dir, proxy, tls)})`);
+    if (!deny && asL4.length) p.note(`${rp}.rules`, `L7 ${asL4.join(', ')} rules are enforced as their L4 part (${asL4Why(asL4[0]!, dir, proxy)})`);
     if (ingress && l7.includes('dns')) p.err(`${rp}.rules.dns`, 'Forbidden: DNS rules are only allowed on egress');
-    if (tls) p.note(rp, 'TLS and listener settings are not enforced (the node proxy does not terminate or originate TLS)');
     arr<Record<string, unknown>>(rule.ports).forEach((pp, j) => {
       const pth = `${rp}.ports[${j}]`;
       if (!isRecord(pp)) { p.err(pth, 'Invalid value: must be an object'); return; }

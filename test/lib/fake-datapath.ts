@@ -13,6 +13,11 @@ export class FakeDatapath implements NodeDatapath {
   calls: string[] = [];
   lxc = new Map<string, EndpointModel>();
   failNext = false;
+  /** What health() reports (status: datapath.state); empty: ok. */
+  healthProblems: string[] = [];
+  health() {
+    return { state: this.healthProblems.length ? ('degraded' as const) : ('ok' as const), problems: this.healthProblems };
+  }
   async start() {
     this.calls.push('start');
   }

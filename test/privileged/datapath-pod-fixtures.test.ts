@@ -430,16 +430,31 @@ test('pod → the world and back: to the stack, the reply through bl_to_containe
   assert.equal(n.metrics().get(`${FORWARDED}/${INGRESS}`)?.count, 1n);
 });
 
-test('the gateway address itself goes to the stack; IPv6 from a pod passes', (t) => {
+test('the gateway address itself goes to the stack', (t) => {
   const n = node(t);
   const gw = n.run('bl_from_container', fromPod(POD_A, NODE.router, 1, icmpEcho(8, 7)));
   assert.equal(gw.retval, TC_ACT_OK);
   assert.deepEqual(traces(gw.events).map((x) => x[0]), [FROM_LXC, TO_STACK]);
+});
+
+test('IPv6 and non-IP ethertypes from a pod are dropped as Unsupported L3 protocol (139), counted; ARP still answered', (t) => {
+  const n = node(t);
   const v6 = Buffer.concat([ethernet(0x86dd, POD_A.mac, '33:33:00:00:00:16'), Buffer.alloc(40)]);
   v6[14] = 0x60;
-  const out = n.run('bl_from_container', v6);
-  assert.equal(out.retval, TC_ACT_OK);
-  assert.deepEqual(out.dataOut, v6);
+  // A non-IP ethertype the stack would take: an LLDP frame, and a made-up one.
+  const lldp = Buffer.concat([ethernet(0x88cc, POD_A.mac, '01:80:c2:00:00:0e'), Buffer.alloc(46)]);
+  const other = Buffer.concat([ethernet(0x1234, POD_A.mac, POD_A.nodeMac), Buffer.alloc(46)]);
+  for (const [what, frame] of [['IPv6', v6], ['LLDP', lldp], ['ethertype 0x1234', other]] as const) {
+    const out = n.run('bl_from_container', frame);
+    assert.equal(out.retval, TC_ACT_SHOT, `${what}: dropped`);
+    assert.deepEqual(out.events.map((e) => (e.type === 'drop' ? e.reason : -1)), [BlDropReason.BL_DROP_UNKNOWN_L3], `${what}: one drop event, reason 139`);
+  }
+  assert.equal(n.metrics().get(`${BlDropReason.BL_DROP_UNKNOWN_L3}/${EGRESS}`)?.count, 3n, 'the three drops are counted in egress');
+  assert.equal(n.metrics().get(`${FORWARDED}/${EGRESS}`), undefined, 'nothing forwarded');
+  // ARP keeps working: the gateway request is still answered.
+  const arp = n.run('bl_from_container', arpPacket({ senderMac: POD_A.mac, senderIp: POD_A.ip, targetIp: NODE.router }));
+  assert.equal(arp.retval, TC_ACT_REDIRECT);
+  assert.equal(parseArpFrame(arp.dataOut).op, 2);
 });
 
 test('node → pod through bl_to_container: conntracked as the pod ingress, TO_LXC', (t) => {

@@ -146,6 +146,11 @@ export type _agent_AgentStatus_Kvstore_State__Output = typeof _agent_AgentStatus
 export const _agent_AgentStatus_Datapath_State = {
   ok: 'ok',
   failed: 'failed',
+  /**
+   * A program the agent attached is gone or replaced, or a pinned map cannot be opened or
+   * has another size than the agent made it; message says which.
+   */
+  degraded: 'degraded',
 } as const;
 
 export type _agent_AgentStatus_Datapath_State =
@@ -153,6 +158,12 @@ export type _agent_AgentStatus_Datapath_State =
   | 0
   | 'failed'
   | 1
+  /**
+   * A program the agent attached is gone or replaced, or a pinned map cannot be opened or
+   * has another size than the agent made it; message says which.
+   */
+  | 'degraded'
+  | 2
 
 export type _agent_AgentStatus_Datapath_State__Output = typeof _agent_AgentStatus_Datapath_State[keyof typeof _agent_AgentStatus_Datapath_State]
 
