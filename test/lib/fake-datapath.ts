@@ -79,6 +79,7 @@ export function fakeIpam(podCIDR: string): NodeIpam {
       if (!owners.has(owner)) owners.set(owner, `10.0.1.${next++}`);
       return { ip: owners.get(owner)!, podCIDR, gateway: '10.0.1.1' };
     },
+    lookup: (owner) => owners.get(owner),
     release(owner) {
       const ip = owners.get(owner);
       owners.delete(owner);
