@@ -3,13 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { Agent } from './agent.js';
 import { agentGet, agentRequest } from './client.js';
 import type { DatapathInfo } from './datapath.js';
-import type { AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
+import type { AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation, MonitorLine } from './types.js';
+import { ndjsonSplitter } from '../monitor/stream.js';
+import { MONITOR_QUEUE_LINES } from '../monitor/subscriber.js';
+import { until } from '../../test/lib/wait.js';
 import { FakeDatapath, agentTestConfig as config, fakeIpam, quiet } from '../../test/lib/fake-datapath.js';
-import { AgentUnreachableError, BeelineError } from '../common/errors.js';
+import { AgentRunningError, AgentUnreachableError, BeelineError } from '../common/errors.js';
 import { agentCall } from './routes.js';
 import { hostIfname } from '../cni/config.js';
 import { FakeLinks } from '../../test/lib/fake-links.js';
@@ -261,4 +264,55 @@ test('clients call the agent by rpc name: the contract gives method and path; er
     await agent.stop();
   }
   await assert.rejects(agentCall(sock, 'GetHealth'), (e: unknown) => e instanceof AgentUnreachableError);
+});
+
+test('a monitor subscriber that does not read is not buffered without bound: it is told how many events it missed', async (t) => {
+  const { agent, dp, sock } = await startAgent(t);
+  const events = 50_000;
+  try {
+    const lines: MonitorLine[] = [];
+    let res: IncomingMessage | undefined;
+    const ended = new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: sock, agent: false, path: '/v1/monitor' }, (r) => {
+        res = r;
+        r.pause(); // a subscriber that does not read
+        const split = ndjsonSplitter({ line: (l) => void lines.push(l), badLine: (text, why) => reject(new Error(`${why}: ${text}`)) });
+        r.on('data', (c: Buffer) => split(c));
+        r.on('end', resolve);
+        r.on('close', () => resolve());
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    await until('the stream', () => res !== undefined, 5000, 10);
+    // A record as big as the datapath's trace events: ~300 bytes of JSON a line, 15 MB in all.
+    const rec = Buffer.alloc(176, 7);
+    for (let i = 0; i < events; i++) dp.emit(rec);
+    res!.resume();
+    await until('a lost line', () => lines.some((l) => l.lost !== undefined), 10_000, 10);
+    const data = lines.filter((l) => l.data !== undefined).length;
+    const lost = lines.reduce((n, l) => n + (l.lost ?? 0), 0);
+    assert.ok(data <= MONITOR_QUEUE_LINES + 1000, `held at most the queue and the socket's buffers (${data} delivered)`);
+    assert.equal(data + lost, events, 'every event is delivered or counted in a lost line');
+    // It is still subscribed: later events arrive.
+    dp.emit(rec);
+    await until('the next event', () => lines.filter((l) => l.data !== undefined).length === data + 1, 5000, 10);
+    res!.destroy();
+    await ended;
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('a second agent on a live agent\'s socket refuses to start before it touches the datapath', async (t) => {
+  const { agent, dir, sock } = await startAgent(t);
+  try {
+    const dp2 = new FakeDatapath();
+    const second = new Agent(config(dir), { datapath: dp2, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: new FakeLinks() });
+    await assert.rejects(second.start(), (e: unknown) => e instanceof AgentRunningError && e.code === 'BL_ERR_AGENT_RUNNING');
+    assert.deepEqual(dp2.calls, [], 'the second agent did not start a datapath');
+    assert.equal((await agentGet<AgentStatus>(sock, '/v1/status')).pid, process.pid, 'the first agent still answers');
+  } finally {
+    await agent.stop();
+  }
 });

@@ -267,6 +267,8 @@ export class Agent {
    */
   async start(): Promise<void> {
     this.log.info('starting', { version, node: this.config.node, nodeIP: this.config.nodeIP, routing: this.config.routing });
+    // Before anything is touched: a node's datapath belongs to the agent that answers on its socket.
+    await ApiServer.checkFree(this.config.socket);
     if (this.config.kvstore) this.etcd = (this.deps.etcdClient ?? etcdClient)(this.config.kvstore);
     const podCIDR = await this.deps.podCIDR(this.etcd);
     this.ipam = this.deps.ipam(podCIDR);

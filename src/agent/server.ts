@@ -135,14 +135,23 @@ export class ApiServer {
   }
 
   /**
+   * Throws AgentRunningError when an agent answers on `socketPath`: the agent
+   * asks before it touches anything (a second agent must not replace the
+   * first one's programs either), and listen() asks again.
+   */
+  static async checkFree(socketPath: string): Promise<'stale' | 'none'> {
+    const found = await probeSocket(socketPath);
+    if (found === 'agent') throw new AgentRunningError(`agent socket ${socketPath}: another agent is listening on it`);
+    return found;
+  }
+
+  /**
    * Listens on `socketPath`, mode 0600. A socket left by a killed agent is
    * removed (listen() would fail with EADDRINUSE); one that an agent still
    * answers on is left alone and this agent does not start (AgentRunningError).
    */
   async listen(socketPath: string): Promise<void> {
-    const found = await probeSocket(socketPath);
-    if (found === 'agent') throw new AgentRunningError(`agent socket ${socketPath}: another agent is listening on it`);
-    if (found === 'stale') unlinkSync(socketPath);
+    if ((await ApiServer.checkFree(socketPath)) === 'stale') unlinkSync(socketPath);
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
     await new Promise<void>((resolve, reject) => {

@@ -60,8 +60,14 @@ export class FakeDatapath implements NodeDatapath {
   ctGarbageCollect() {
     return 0;
   }
-  subscribe() {
-    return () => undefined;
+  private readonly listeners = new Set<(rec: Buffer) => void>();
+  subscribe(listener: (rec: Buffer) => void) {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+  /** Hands an event record to the subscribers, as the ring buffer reader does. */
+  emit(rec: Buffer) {
+    for (const l of this.listeners) l(rec);
   }
   async close() {
     this.calls.push('close');
