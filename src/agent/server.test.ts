@@ -26,8 +26,7 @@ function send(sock: string, path: string, body: Buffer, chunked = false): Promis
       res.on('data', (d: string) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
-    // The server may answer and close before it has read everything.
-    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+    req.on('error', reject);
     if (chunked) {
       for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024));
       req.end();
@@ -48,7 +47,7 @@ test('request bodies over the limit are refused with 413 before the handler sees
     const small = await agentRequest<{ got: unknown }>(sock, 'PUT', '/v1/x', { a: 'b' });
     assert.deepEqual(small.body, { got: { a: 'b' } });
     for (const chunked of [false, true]) {
-      const big = Buffer.from(JSON.stringify({ a: 'x'.repeat(10_000) }));
+      const big = Buffer.from(JSON.stringify({ a: 'x'.repeat(3 << 20) }));
       const r = await send(sock, '/v1/x', big, chunked);
       assert.equal(r.status, 413, `chunked=${chunked}`);
       const err = (JSON.parse(r.text) as { error: { code: string; message: string } }).error;

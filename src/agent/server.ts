@@ -111,9 +111,8 @@ export class ApiServer {
     try {
       raw = await readBody(req, this.maxBodyBytes, () => new RequestTooLargeError(`${req.method} ${url.pathname}: request body over ${this.maxBodyBytes} bytes`));
     } catch (e) {
+      // The rest of the body is read into nothing (readBody), so the client, still sending, gets the answer.
       const { status, body } = errorReply(e);
-      // The client may still be sending: close the connection once the answer is out.
-      res.setHeader('connection', 'close');
       return send(status, body);
     }
     if (r) {

@@ -6,32 +6,32 @@
 import type { IncomingMessage } from 'node:http';
 
 /**
- * The body as text; rejects with `tooLarge()` as soon as it passes `limit`
- * bytes (a Content-Length over it is refused before anything is read). The
- * rest is read into nothing, so the answer still reaches the client.
+ * The body as text; rejects with `tooLarge()` once a body over `limit` bytes
+ * (by its Content-Length, or as it arrives) has been read into nothing: a
+ * client that is still sending would get EPIPE, not the answer, if it were
+ * answered before (the server's requestTimeout bounds how long that takes).
  */
 export function readBody(req: IncomingMessage, limit: number, tooLarge: () => Error): Promise<string> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
+    let over = false;
+    const refuse = () => {
+      over = true;
+      chunks.length = 0;
+      req.off('data', onData);
+      req.once('close', () => reject(tooLarge()));
       req.resume();
-      reject(tooLarge());
-      return;
-    }
+    };
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
+      if (size > limit) return refuse();
       chunks.push(c);
     };
-    req.on('data', onData);
+    const declared = Number(req.headers['content-length']);
+    req.on('end', () => (over ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    if (Number.isFinite(declared) && declared > limit) return refuse();
+    req.on('data', onData);
   });
 }

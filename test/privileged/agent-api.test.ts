@@ -51,7 +51,7 @@ function putRaw(socket: string, body: Buffer): Promise<{ status: number; body: A
       res.on('data', (d: string) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') as ApiError }));
     });
-    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+    req.on('error', reject);
     req.end(body);
   });
 }
