@@ -3,35 +3,47 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { Agent, datapathState } from './agent.js';
 import { statusLines } from '../cli/status.js';
 import { agentGet, agentRequest } from './client.js';
 import type { DatapathInfo } from './datapath.js';
-import type { AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation } from './types.js';
+import type { AgentStatus, EndpointCreateRequest, EndpointModel, IpamAllocation, MonitorLine } from './types.js';
+import { ndjsonSplitter } from '../monitor/stream.js';
+import { MONITOR_QUEUE_LINES } from '../monitor/subscriber.js';
+import { until } from '../../test/lib/wait.js';
 import { FakeDatapath, agentTestConfig as config, fakeIpam, quiet } from '../../test/lib/fake-datapath.js';
-import { AgentUnreachableError, BeelineError } from '../common/errors.js';
+import { AgentRunningError, AgentUnreachableError, BeelineError } from '../common/errors.js';
 import { agentCall } from './routes.js';
+import { hostIfname } from '../cni/config.js';
+import { FakeLinks } from '../../test/lib/fake-links.js';
 import { MAP_ENTRIES_MAX_AGE_MS } from './observer.js';
 
-async function startAgent(t: { after: (fn: () => void) => void }, dp = new FakeDatapath()) {
+async function startAgent(t: { after: (fn: () => void) => void }, dp = new FakeDatapath(), links = new FakeLinks()) {
   const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const agent = new Agent(config(dir), { datapath: dp, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet });
+  const agent = new Agent(config(dir), { datapath: dp, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: links });
   await agent.start();
-  return { agent, dp, dir, sock: join(dir, 'agent.sock') };
+  return { agent, dp, dir, links, sock: join(dir, 'agent.sock') };
 }
 
-const epReq = (id: string, ip: string): EndpointCreateRequest => ({
-  containerID: id,
-  ifname: 'eth0',
-  netns: `/run/netns/${id}`,
-  hostIfname: `lxc${id}`,
-  ipv4: ip,
-  mac: '02:00:00:00:00:01',
-  hostMac: '02:00:00:00:00:02',
-  pod: { namespace: 'default', name: id },
-});
+/** The veth pair CNI makes for container `id` (in fake links), and the endpoint request for it. */
+function plumb(links: FakeLinks, id: string, ip: string): EndpointCreateRequest {
+  const netns = `/run/netns/${id}`;
+  const host = hostIfname(id, 'eth0');
+  if (!links.pods.has(netns)) links.addPod(netns);
+  if (!links.hostLink(host)) links.createVeth(netns, 'eth0', host);
+  return {
+    containerID: id,
+    ifname: 'eth0',
+    netns,
+    hostIfname: host,
+    ipv4: ip,
+    mac: links.podLink(netns, 'eth0')!.mac,
+    hostMac: links.hostLink(host)!.mac,
+    pod: { namespace: 'default', name: id },
+  };
+}
 
 test('the agent serves status and datapath metrics over its unix socket', async (t) => {
   const { agent, dp, sock } = await startAgent(t);
@@ -123,7 +135,8 @@ test('metrics scrapes read the maps\' entry counts at most once per MAP_ENTRIES_
 });
 
 test('IPAM and endpoints: allocate, register, list, delete idempotently, persist across a restart', async (t) => {
-  const { agent, dp, sock, dir } = await startAgent(t);
+  const { agent, dp, sock, dir, links } = await startAgent(t);
+  const epReq = (id: string, ip: string) => plumb(links, id, ip);
   try {
     const a = await agentRequest<IpamAllocation>(sock, 'POST', '/v1/ipam/allocate', { owner: 'c1/eth0' });
     assert.equal(a.status, 200);
@@ -138,15 +151,19 @@ test('IPAM and endpoints: allocate, register, list, delete idempotently, persist
     assert.equal(dp.lxc.get('10.0.1.2')?.id, 1);
     const list = await agentGet<EndpointModel[]>(sock, '/v1/endpoints');
     assert.equal(list.length, 1);
-    const clash = await agentRequest<{ error: { code: string; message: string } }>(sock, 'PUT', '/v1/endpoints', epReq('c2', a.body.ip));
-    assert.equal(clash.status, 400);
-    assert.match(clash.body.error.message, /ipv4: 10\.0\.1\.2 is already used by endpoint 1/);
+    // Another container naming c1's address: IPAM gave it to c1, not to c2.
+    await agentRequest(sock, 'POST', '/v1/ipam/allocate', { owner: 'c2/eth0' });
+    const clash = await agentRequest<{ error: { code: string; message: string; field: string } }>(sock, 'PUT', '/v1/endpoints', epReq('c2', a.body.ip));
+    assert.equal(clash.status, 403);
+    assert.equal(clash.body.error.code, 'BL_ERR_ENDPOINT_ADDRESS');
+    assert.equal(clash.body.error.field, 'ipv4');
+    assert.match(clash.body.error.message, /ipv4: 10\.0\.1\.2 is not the address IPAM allocated to c2\/eth0 \(10\.0\.1\.3\)/);
   } finally {
     await agent.stop();
   }
   // A new agent process over the same state directory restores the endpoint into the datapath.
   const dp2 = new FakeDatapath();
-  const agent2 = new Agent(config(dir), { datapath: dp2, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet });
+  const agent2 = new Agent(config(dir), { datapath: dp2, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: links });
   await agent2.start();
   try {
     assert.ok(dp2.calls.includes('upsert 1 10.0.1.2'), dp2.calls.join(','));
@@ -161,7 +178,8 @@ test('IPAM and endpoints: allocate, register, list, delete idempotently, persist
 });
 
 test('bad endpoint requests name the field and program nothing', async (t) => {
-  const { agent, dp, sock } = await startAgent(t);
+  const { agent, dp, sock, links } = await startAgent(t);
+  const epReq = (id: string, ip: string) => plumb(links, id, ip);
   try {
     const cases: [Partial<EndpointCreateRequest>, RegExp][] = [
       [{ ...epReq('c1', '10.0.1.9'), ipv4: '10.0.1.300' }, /ipv4: must be an IPv4 address/],
@@ -176,7 +194,8 @@ test('bad endpoint requests name the field and program nothing', async (t) => {
       assert.match(r.body.error.message, re);
     }
     dp.failNext = true;
-    const failed = await agentRequest(sock, 'PUT', '/v1/endpoints', epReq('c3', '10.0.1.3'));
+    const c3 = await agentRequest<IpamAllocation>(sock, 'POST', '/v1/ipam/allocate', { owner: 'c3/eth0' });
+    const failed = await agentRequest(sock, 'PUT', '/v1/endpoints', epReq('c3', c3.body.ip));
     assert.equal(failed.status, 500);
     assert.equal((await agentGet<EndpointModel[]>(sock, '/v1/endpoints')).length, 0, 'a failed programming leaves no endpoint');
     assert.equal(dp.lxc.size, 0);
@@ -209,15 +228,16 @@ function rawRequest(sock: string, method: string, path: string, body?: unknown):
 }
 
 test('routes mounted from the contract answer the JSON the inline routes answered, byte for byte', async (t) => {
-  const { agent, sock } = await startAgent(t);
+  const { agent, sock, links } = await startAgent(t);
+  const c1 = plumb(links, 'c1', '10.0.1.2');
   // Recorded from the agent before its routes came from api/agent/agent.proto (same fake datapath and pool).
   const want: [string, string, unknown, number, string][] = [
     ['GET', '/healthz', undefined, 200, '{"health":"ok"}'],
     ['GET', '/v1/metrics/datapath', undefined, 200, '[{"reason":0,"reasonName":"Forwarded","direction":"ingress","packets":"1099511627776","bytes":"100"}]'],
     ['POST', '/v1/ipam/allocate', { owner: 'c1/eth0' }, 200, '{"ip":"10.0.1.2","podCIDR":"10.0.1.0/24","gateway":"10.0.1.1","mtu":1500}'],
     ['POST', '/v1/ipam/allocate', {}, 400, '{"error":{"code":"BL_ERR_USAGE","message":"ipam: owner: required (containerID/ifname)"}}'],
-    ['PUT', '/v1/endpoints', { ...epReq('c1', '10.0.1.2'), labels: { app: 'web' } }, 200, '{"id":1,"containerID":"c1","ifname":"eth0","netns":"/run/netns/c1","hostIfname":"lxcc1","hostIfindex":0,"ipv4":"10.0.1.2","mac":"02:00:00:00:00:01","hostMac":"02:00:00:00:00:02","pod":{"namespace":"default","name":"c1"},"labels":{"app":"web"},"identity":5,"state":"ready","createdAt":"T"}'],
-    ['GET', '/v1/endpoints', undefined, 200, '[{"id":1,"containerID":"c1","ifname":"eth0","netns":"/run/netns/c1","hostIfname":"lxcc1","hostIfindex":0,"ipv4":"10.0.1.2","mac":"02:00:00:00:00:01","hostMac":"02:00:00:00:00:02","pod":{"namespace":"default","name":"c1"},"labels":{"app":"web"},"identity":5,"state":"ready","createdAt":"T","policyEnforcement":{"ingress":false,"egress":false,"audit":false,"ingressDefaultDeny":false,"egressDefaultDeny":false}}]'],
+    ['PUT', '/v1/endpoints', { ...c1, labels: { app: 'web' } }, 200, `{"id":1,"containerID":"c1","ifname":"eth0","netns":"/run/netns/c1","hostIfname":"${c1.hostIfname}","hostIfindex":0,"ipv4":"10.0.1.2","mac":"02:00:00:00:00:01","hostMac":"02:00:00:00:00:02","pod":{"namespace":"default","name":"c1"},"labels":{"app":"web"},"identity":5,"state":"ready","createdAt":"T"}`],
+    ['GET', '/v1/endpoints', undefined, 200, `[{"id":1,"containerID":"c1","ifname":"eth0","netns":"/run/netns/c1","hostIfname":"${c1.hostIfname}","hostIfindex":0,"ipv4":"10.0.1.2","mac":"02:00:00:00:00:01","hostMac":"02:00:00:00:00:02","pod":{"namespace":"default","name":"c1"},"labels":{"app":"web"},"identity":5,"state":"ready","createdAt":"T","policyEnforcement":{"ingress":false,"egress":false,"audit":false,"ingressDefaultDeny":false,"egressDefaultDeny":false}}]`],
     ['GET', '/v1/nodes', undefined, 200, '[]'],
     ['GET', '/v1/identity?id=1', undefined, 200, '{"id":1,"labels":["reserved:host"]}'],
     ['GET', '/v1/identity', undefined, 400, '{"error":{"code":"BL_ERR_USAGE","message":"query parameter id: required"}}'],
@@ -268,4 +288,55 @@ test('clients call the agent by rpc name: the contract gives method and path; er
     await agent.stop();
   }
   await assert.rejects(agentCall(sock, 'GetHealth'), (e: unknown) => e instanceof AgentUnreachableError);
+});
+
+test('a monitor subscriber that does not read is not buffered without bound: it is told how many events it missed', async (t) => {
+  const { agent, dp, sock } = await startAgent(t);
+  const events = 50_000;
+  try {
+    const lines: MonitorLine[] = [];
+    let res: IncomingMessage | undefined;
+    const ended = new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: sock, agent: false, path: '/v1/monitor' }, (r) => {
+        res = r;
+        r.pause(); // a subscriber that does not read
+        const split = ndjsonSplitter({ line: (l) => void lines.push(l), badLine: (text, why) => reject(new Error(`${why}: ${text}`)) });
+        r.on('data', (c: Buffer) => split(c));
+        r.on('end', resolve);
+        r.on('close', () => resolve());
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    await until('the stream', () => res !== undefined, 5000, 10);
+    // A record as big as the datapath's trace events: ~300 bytes of JSON a line, 15 MB in all.
+    const rec = Buffer.alloc(176, 7);
+    for (let i = 0; i < events; i++) dp.emit(rec);
+    res!.resume();
+    await until('a lost line', () => lines.some((l) => l.lost !== undefined), 10_000, 10);
+    const data = lines.filter((l) => l.data !== undefined).length;
+    const lost = lines.reduce((n, l) => n + (l.lost ?? 0), 0);
+    assert.ok(data <= MONITOR_QUEUE_LINES + 1000, `held at most the queue and the socket's buffers (${data} delivered)`);
+    assert.equal(data + lost, events, 'every event is delivered or counted in a lost line');
+    // It is still subscribed: later events arrive.
+    dp.emit(rec);
+    await until('the next event', () => lines.filter((l) => l.data !== undefined).length === data + 1, 5000, 10);
+    res!.destroy();
+    await ended;
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('a second agent on a live agent\'s socket refuses to start before it touches the datapath', async (t) => {
+  const { agent, dir, sock } = await startAgent(t);
+  try {
+    const dp2 = new FakeDatapath();
+    const second = new Agent(config(dir), { datapath: dp2, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: new FakeLinks() });
+    await assert.rejects(second.start(), (e: unknown) => e instanceof AgentRunningError && e.code === 'BL_ERR_AGENT_RUNNING');
+    assert.deepEqual(dp2.calls, [], 'the second agent did not start a datapath');
+    assert.equal((await agentGet<AgentStatus>(sock, '/v1/status')).pid, process.pid, 'the first agent still answers');
+  } finally {
+    await agent.stop();
+  }
 });

@@ -23,6 +23,8 @@ import type {
   MonitorLine,
 } from './types.js';
 import { UsageError } from '../common/errors.js';
+import { BoundedLineWriter } from '../monitor/subscriber.js';
+import { TUNNEL_DEVICE } from '../datapath/devices.js';
 import { IdentityAllocator } from '../identity/allocator.js';
 import { IpcacheStore, lpmLookup, toMapEntries, type IpcacheMapEntry, type IpcacheNode } from '../identity/ipcache.js';
 import { EtcdStore } from '../store/etcd.js';
@@ -85,6 +87,8 @@ export class Agent {
   private timers: NodeJS.Timeout[] = [];
   private ipam: NodeIpam | undefined;
   readonly endpoints: EndpointManager;
+  /** The node's and pods' links: the CNI route makes them, endpoint requests are checked against them. */
+  private readonly podLinks: PodLinks;
   private readonly remoteNodes = new Map<string, RemoteNode>();
   private readonly datapath: NodeDatapath;
   private podMTU = 1500;
@@ -128,7 +132,18 @@ export class Agent {
   ) {
     this.datapath = deps.datapath;
     this.log = deps.log ?? logger(`agent[${config.node}]`);
-    this.endpoints = new EndpointManager(join(config.stateDir, 'endpoints.json'), this.datapath, this.log);
+    this.podLinks = deps.podLinks ?? new IpLinks();
+    // Every endpoint request is checked against IPAM and the node's links: the datapath
+    // attaches the endpoint's programs to its host interface, which must be a container's veth.
+    this.endpoints = new EndpointManager(join(config.stateDir, 'endpoints.json'), this.datapath, this.log, {
+      allocated: (owner) => this.ipam?.lookup(owner),
+      reserved: new Map([
+        [config.uplink, 'uplink'],
+        [TUNNEL_DEVICE, 'tunnel device'],
+        ['lo', 'loopback'],
+      ]),
+      links: this.podLinks,
+    });
     this.endpoints.setInitialPolicyFlags(initialPolicyFlags({ enforcement: config.policyEnforcement ?? 'default', audit: config.policyAuditMode ?? false }));
     // Every JSON route is an rpc of api/agent/agent.proto, mounted at the method and path the
     // contract gives it; a missing or extra handler stops the agent here (AgentContractError).
@@ -185,25 +200,28 @@ export class Agent {
     // request, whose body and answer are the CNI spec's, and the monitor's NDJSON stream.
     this.api
       // bin/beeline-cni's one request: the whole CNI operation runs here (src/cni/service.ts).
-      .raw('POST', CNI_ROUTE, cniRoute(this.cniAgent(), deps.podLinks ?? new IpLinks(), (l) => this.log.info(`cni: ${l}`)))
+      .raw('POST', CNI_ROUTE, cniRoute(this.cniAgent(), this.podLinks, (l) => this.log.info(`cni: ${l}`)))
       .stream('/v1/monitor', (req, res) => {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         // Send the headers now: a quiet node may have no event to write for a long time.
         res.flushHeaders();
-        const line = (l: MonitorLine) => res.write(JSON.stringify(l) + '\n');
+        const line = (l: MonitorLine) => JSON.stringify(l) + '\n';
+        // A subscriber that reads slower than events come is told what it missed, never buffered without bound.
+        const out = new BoundedLineWriter(res, (lost) => line({ node: this.config.node, lost }));
         // Only the counters: info() walks every map, too much for a per-second tick per subscriber.
         let lostSeen = this.datapath.eventCounters().lost;
         // A client of the observer's reader (the ring buffer has one), or of the datapath before the observer starts.
-        const listener = (rec: Buffer) => line({ node: this.config.node, data: rec.toString('base64') });
+        const listener = (rec: Buffer) => out.push(line({ node: this.config.node, data: rec.toString('base64') }));
         const unsubscribe = this.observer ? this.observer.subscribeRaw(listener) : this.datapath.subscribe(listener);
         const lostTimer = setInterval(() => {
           const lost = this.datapath.eventCounters().lost;
-          if (lost > lostSeen) line({ node: this.config.node, lost: lost - lostSeen });
+          if (lost > lostSeen) out.lost(lost - lostSeen);
           lostSeen = lost;
         }, 1000);
         req.on('close', () => {
           clearInterval(lostTimer);
           unsubscribe();
+          out.close();
         });
       });
   }
@@ -257,6 +275,8 @@ export class Agent {
    */
   async start(): Promise<void> {
     this.log.info('starting', { version, node: this.config.node, nodeIP: this.config.nodeIP, routing: this.config.routing });
+    // Before anything is touched: a node's datapath belongs to the agent that answers on its socket.
+    await ApiServer.checkFree(this.config.socket);
     if (this.config.kvstore) this.etcd = (this.deps.etcdClient ?? etcdClient)(this.config.kvstore);
     const podCIDR = await this.deps.podCIDR(this.etcd);
     this.ipam = this.deps.ipam(podCIDR);
@@ -400,7 +420,8 @@ export class Agent {
       network: () => this.config.cniNetwork || undefined,
       allocate: (owner) => ({ ...this.requireIpam().allocate(owner), mtu: this.podMTU }),
       release: (owner) => void this.requireIpam().release(owner),
-      createEndpoint: (req) => this.endpoints.create(req),
+      // The plugin made this veth pair in this very request, under the name derived from the container.
+      createEndpoint: (req) => this.endpoints.create(req, { linksMadeHere: true }),
       deleteEndpoint: (c, i) => this.endpoints.delete(c, i),
       listEndpoints: () => this.endpoints.list(),
     });

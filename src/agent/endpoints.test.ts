@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../common/log.js';
 import type { NodeDatapath } from './datapath.js';
-import { EndpointManager, IDENTITY_INIT, endpointIdentityLabels, initialPolicyFlags, type IdentityBackend } from './endpoints.js';
+import { EndpointManager, IDENTITY_INIT, admitEndpoint, endpointIdentityLabels, initialPolicyFlags, validateEndpointRequest, type EndpointAdmission, type IdentityBackend } from './endpoints.js';
+import { EndpointInvalidError } from '../common/errors.js';
+import { hostIfname } from '../cni/config.js';
+import { FakeLinks } from '../../test/lib/fake-links.js';
 import type { EndpointCreateRequest, EndpointModel } from './types.js';
 
 function fakeDatapath() {
@@ -124,4 +127,104 @@ test('a new endpoint is written fail closed: enforced both ways before its first
   m.setInitialPolicyFlags(initialPolicyFlags({ enforcement: 'never' }));
   const b = await m.create(req('fc2', { app: 'web' }));
   assert.deepEqual(order, [`flags ${b.id} 0`, `upsert ${b.id} identity ${IDENTITY_INIT}`]);
+});
+
+/** A node with one container's veth made as CNI makes it, IPAM holding its address. */
+function admittedNode() {
+  const links = new FakeLinks();
+  const netns = '/run/netns/p1';
+  links.addPod(netns);
+  const host = hostIfname('p1', 'eth0');
+  links.createVeth(netns, 'eth0', host);
+  // The node's own links, which no endpoint request may name.
+  links.host.set('eth0', { name: 'eth0', ifindex: 2, mac: '02:42:ac:12:00:0b', mtu: 1500, up: true });
+  links.host.set('bl_vxlan', { name: 'bl_vxlan', ifindex: 3, mac: '02:00:00:00:aa:aa', mtu: 1450, up: true, kind: 'vxlan' });
+  const owners = new Map([['p1/eth0', '10.0.1.5']]);
+  const admission: EndpointAdmission = {
+    allocated: (owner) => owners.get(owner),
+    reserved: new Map([['eth0', 'uplink'], ['bl_vxlan', 'tunnel device']]),
+    links,
+  };
+  const good: EndpointCreateRequest = {
+    containerID: 'p1',
+    ifname: 'eth0',
+    netns,
+    hostIfname: host,
+    ipv4: '10.0.1.5',
+    mac: links.podLink(netns, 'eth0')!.mac,
+    hostMac: links.hostLink(host)!.mac,
+    pod: { namespace: 'default', name: 'p1' },
+    labels: { app: 'web', 'app.kubernetes.io/name': 'shop' },
+  };
+  return { links, owners, admission, good, host, netns };
+}
+
+test('endpoint requests are validated field by field, naming the field', () => {
+  const { good } = admittedNode();
+  const cases: [unknown, string, RegExp][] = [
+    [[], '', /must be a JSON object/],
+    [{ ...good, extra: 1 }, 'extra', /unknown field/],
+    [{ ...good, containerID: '-x' }, 'containerID', /letter or digit/],
+    [{ ...good, containerID: 'a'.repeat(300) }, 'containerID', /at most 256/],
+    [{ ...good, netns: 'relative/path' }, 'netns', /absolute path/],
+    [{ ...good, pod: 'default/p1' }, 'pod', /must be an object/],
+    [{ ...good, pod: { namespace: 'Default', name: 'p1' } }, 'pod.namespace', /RFC 1123 label/],
+    [{ ...good, pod: { namespace: 'default', name: 'P_1' } }, 'pod.name', /RFC 1123 subdomain/],
+    [{ ...good, pod: { namespace: 'default' } }, 'pod.name', /required/],
+    [{ ...good, pod: { namespace: 'default', name: 'p1', uid: 'x' } }, 'pod.uid', /unknown field/],
+    [{ ...good, labels: ['app=web'] }, 'labels', /must map strings to strings/],
+    [{ ...good, labels: { 'bad key!': 'x' } }, 'labels["bad key!"]', /invalid key/],
+    [{ ...good, labels: { app: 'has space' } }, 'labels.app', /valid label/],
+    [{ ...good, labels: { app: 7 } }, 'labels.app', /must be a string/],
+    [{ ...good, labels: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, 'v'])) }, 'labels', /at most 256 labels/],
+  ];
+  for (const [body, field, re] of cases) {
+    assert.throws(
+      () => validateEndpointRequest(body as EndpointCreateRequest),
+      (e: unknown) => e instanceof EndpointInvalidError && e.code === 'BL_ERR_ENDPOINT_INVALID' && e.field === field && re.test(e.message),
+      `${field}: ${JSON.stringify(body).slice(0, 80)}`,
+    );
+  }
+  assert.equal(validateEndpointRequest(good), good);
+});
+
+test('endpoint admission: only the veth CNI made for that container, only the address IPAM gave it', async () => {
+  const { links, admission, good, host, netns } = admittedNode();
+  const refused = (r: EndpointCreateRequest, code: string, field: string, re: RegExp) =>
+    assert.throws(() => admitEndpoint(r, admission, []), (e: unknown) => e instanceof EndpointInvalidError && e.code === code && e.field === field && re.test(e.message), `${field} ${re}`);
+  admitEndpoint(good, admission, []);
+  refused({ ...good, hostIfname: 'eth0' }, 'BL_ERR_ENDPOINT_INTERFACE', 'hostIfname', /eth0 is the node's uplink/);
+  refused({ ...good, hostIfname: 'bl_vxlan' }, 'BL_ERR_ENDPOINT_INTERFACE', 'hostIfname', /tunnel device/);
+  refused({ ...good, hostIfname: 'lxcdeadbeef00' }, 'BL_ERR_ENDPOINT_INTERFACE', 'hostIfname', /not the veth CNI makes for p1\/eth0/);
+  refused({ ...good, ipv4: '10.0.1.6' }, 'BL_ERR_ENDPOINT_ADDRESS', 'ipv4', /not the address IPAM allocated to p1\/eth0 \(10\.0\.1\.5\)/);
+  refused({ ...good, containerID: 'p2', hostIfname: hostIfname('p2', 'eth0') }, 'BL_ERR_ENDPOINT_ADDRESS', 'ipv4', /IPAM has no address for p2\/eth0/);
+  refused({ ...good, netns: '/proc/1/ns/net' }, 'BL_ERR_ENDPOINT_INVALID', 'netns', /not a pod network namespace \(root\)/);
+  refused({ ...good, mac: '02:00:00:00:00:99' }, 'BL_ERR_ENDPOINT_INVALID', 'mac', /is not eth0's/);
+  refused({ ...good, hostMac: '02:00:00:00:00:99' }, 'BL_ERR_ENDPOINT_INVALID', 'hostMac', /is not lxc/);
+  // Another endpoint's interface.
+  const other = { id: 7, containerID: 'p0', ifname: 'eth0', hostIfname: host } as EndpointModel;
+  assert.throws(() => admitEndpoint(good, admission, [other]), (e: unknown) => e instanceof EndpointInvalidError && e.code === 'BL_ERR_ENDPOINT_INTERFACE' && /is endpoint 7's/.test(e.message));
+  // A link by the right name that is not a veth, or whose peer is not the pod's interface.
+  links.host.get(host)!.kind = 'dummy';
+  refused(good, 'BL_ERR_ENDPOINT_INTERFACE', 'hostIfname', /a dummy link, not a veth/);
+  links.host.get(host)!.kind = 'veth';
+  links.pods.get(netns)!.get('eth0')!.peerIfindex = 999;
+  refused(good, 'BL_ERR_ENDPOINT_INTERFACE', 'hostIfname', /is not the peer of eth0 in \/run\/netns\/p1/);
+  // The in-process CNI ADD made the pair itself: the kernel is not asked again, IPAM still is.
+  admitEndpoint(good, admission, [], { linksMadeHere: true });
+  refused({ ...good, ipv4: '10.0.1.6' }, 'BL_ERR_ENDPOINT_ADDRESS', 'ipv4', /not the address IPAM allocated/);
+  links.deleteHostLink(host);
+  refused(good, 'BL_ERR_ENDPOINT_INTERFACE', 'hostIfname', /does not exist in the node's namespace/);
+});
+
+test('a refused endpoint request programs nothing and leaves other endpoints as they were', async () => {
+  const { admission, good } = admittedNode();
+  const { dp, programmed } = fakeDatapath();
+  const m = new EndpointManager(join(mkdtempSync(join(tmpdir(), 'bl-ep-')), 'endpoints.json'), dp, logger('test'), admission);
+  const ep = await m.create(good);
+  assert.equal(programmed.get('10.0.1.5'), IDENTITY_INIT);
+  // The same container asking for the uplink: refused before its endpoint is replaced.
+  await assert.rejects(m.create({ ...good, hostIfname: 'eth0' }), (e: unknown) => e instanceof EndpointInvalidError && e.field === 'hostIfname');
+  assert.deepEqual(m.list(), [ep]);
+  assert.deepEqual([...programmed.keys()], ['10.0.1.5']);
 });

@@ -5,8 +5,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BeelineError } from '../common/errors.js';
+import { EndpointAddressError, EndpointInterfaceError, EndpointInvalidError, EndpointLimitError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { hostIfname, ipamOwner } from '../cni/config.js';
+import type { PodLinks } from '../cni/link.js';
+import { dns1123LabelError, dns1123SubdomainError, labelKeyError, labelValueError } from '../k8s/names.js';
 import { formatLabelSet, podIdentityLabels, type PodIdentitySource } from '../identity/labels.js';
 import { endpointPolicyFlags } from '../datapath/policy.js';
 import type { NodeDatapath } from './datapath.js';
@@ -31,42 +34,123 @@ export function initialPolicyFlags(mode: { enforcement?: 'default' | 'always' | 
   return endpointPolicyFlags({ ingress: true, egress: true, audit: mode.audit ?? false });
 }
 
-/** A request to create an endpoint names a field that is missing or malformed. */
-export class EndpointInvalidError extends BeelineError {
-  constructor(message: string) {
-    super('BL_ERR_ENDPOINT_INVALID', message);
-  }
-}
-
-/** The node has no endpoint id left. */
-export class EndpointLimitError extends BeelineError {
-  constructor(message: string) {
-    super('BL_ERR_ENDPOINT_LIMIT', message);
-  }
-}
+/** The endpoint errors, where they were defined before they moved to src/common/errors.ts. */
+export { EndpointInvalidError, EndpointLimitError };
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+/** CNI_CONTAINERID as the CNI plugin takes it (src/cni/config.ts), at most 256 characters. */
+const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,255}$/;
+/** Kubernetes' label limit per object is far above this; an endpoint with more labels is someone's mistake or attack. */
+const MAX_LABELS = 256;
+const REQUEST_FIELDS = new Set(['containerID', 'ifname', 'netns', 'hostIfname', 'ipv4', 'mac', 'hostMac', 'pod', 'labels']);
 
-/** Checks a create request field by field; the first problem is reported with its field path. */
+/** Checks a create request field by field; the first problem is reported with its field path (the error's `field`). */
 export function validateEndpointRequest(r: Partial<EndpointCreateRequest> | undefined): EndpointCreateRequest {
-  if (!r || typeof r !== 'object') throw new EndpointInvalidError('endpoint: request body must be a JSON object');
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw new EndpointInvalidError('', 'endpoint: request body must be a JSON object');
+  const who = () => (typeof r.containerID === 'string' && CONTAINER_ID_RE.test(r.containerID) ? r.containerID : '?');
+  const bad = (field: string, what: string) => new EndpointInvalidError(field, `endpoint ${who()}: ${field}: ${what}`);
   const need = (field: keyof EndpointCreateRequest, ok: (v: unknown) => boolean, what: string) => {
-    if (!ok(r[field])) throw new EndpointInvalidError(`endpoint ${r.containerID ?? '?'}: ${field}: ${what}`);
+    if (!ok(r[field])) throw bad(field, what);
   };
-  const str = (v: unknown) => typeof v === 'string' && v.length > 0;
-  need('containerID', str, 'required');
+  const unknown = Object.keys(r).find((k) => !REQUEST_FIELDS.has(k));
+  if (unknown !== undefined) throw bad(unknown.slice(0, 64), 'unknown field');
+  need('containerID', (v) => typeof v === 'string' && CONTAINER_ID_RE.test(v), 'required: a letter or digit, then letters, digits, _ . or - (at most 256)');
   need('ifname', (v) => typeof v === 'string' && IFNAME_RE.test(v), 'must be an interface name of 1-15 characters');
-  need('netns', str, 'required (path of the pod network namespace)');
+  need('netns', (v) => typeof v === 'string' && v.startsWith('/') && v.length <= 4096 && !v.includes('\0'), 'required (absolute path of the pod network namespace)');
   need('hostIfname', (v) => typeof v === 'string' && IFNAME_RE.test(v), 'must be an interface name of 1-15 characters');
   need('ipv4', (v) => typeof v === 'string' && IPV4_RE.test(v), 'must be an IPv4 address');
   need('mac', (v) => typeof v === 'string' && MAC_RE.test(v), 'must be a MAC address aa:bb:cc:dd:ee:ff');
   need('hostMac', (v) => typeof v === 'string' && MAC_RE.test(v), 'must be a MAC address aa:bb:cc:dd:ee:ff');
-  if (r.labels !== undefined && (typeof r.labels !== 'object' || Object.values(r.labels).some((v) => typeof v !== 'string'))) {
-    throw new EndpointInvalidError(`endpoint ${r.containerID}: labels: must map strings to strings`);
+  if (r.pod !== undefined) {
+    const pod = r.pod as unknown;
+    if (typeof pod !== 'object' || pod === null || Array.isArray(pod)) throw bad('pod', 'must be an object {namespace, name}');
+    const extra = Object.keys(pod).find((k) => k !== 'namespace' && k !== 'name');
+    if (extra !== undefined) throw bad(`pod.${extra.slice(0, 64)}`, 'unknown field');
+    const { namespace, name } = pod as Record<string, unknown>;
+    if (typeof namespace !== 'string') throw bad('pod.namespace', 'required (a string)');
+    const nsErr = dns1123LabelError(namespace);
+    if (nsErr) throw bad('pod.namespace', nsErr);
+    if (typeof name !== 'string') throw bad('pod.name', 'required (a string)');
+    const nameErr = dns1123SubdomainError(name);
+    if (nameErr) throw bad('pod.name', nameErr);
+  }
+  if (r.labels !== undefined) {
+    const labels = r.labels as unknown;
+    if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) throw bad('labels', 'must map strings to strings');
+    const entries = Object.entries(labels);
+    if (entries.length > MAX_LABELS) throw bad('labels', `at most ${MAX_LABELS} labels`);
+    for (const [k, v] of entries) {
+      const keyErr = labelKeyError(k);
+      if (keyErr) throw bad(`labels[${JSON.stringify(k.slice(0, 64))}]`, `invalid key: ${keyErr}`);
+      if (typeof v !== 'string') throw bad(`labels.${k}`, 'must be a string');
+      const valErr = labelValueError(v);
+      if (valErr) throw bad(`labels.${k}`, valErr);
+    }
   }
   return r as EndpointCreateRequest;
+}
+
+/**
+ * What an endpoint request is checked against beyond its syntax, as Cilium's
+ * agent checks a CNI plugin's request against what it knows: the node's IPAM
+ * and links. Without it (tests of other parts) only the syntax is checked.
+ */
+export interface EndpointAdmission {
+  /** The address the node's IPAM holds for `<containerID>/<ifname>` (src/cni/config.ts ipamOwner), if any. */
+  allocated(owner: string): string | undefined;
+  /** Interfaces of the node that are never an endpoint's, by name → what they are (`uplink`, `tunnel device`). */
+  reserved: ReadonlyMap<string, string>;
+  /** The node's and pods' links; the veth pair is checked through them unless the caller made it itself. */
+  links?: PodLinks;
+}
+
+/** How create() was asked. */
+export interface CreateOptions {
+  /**
+   * The caller made this veth pair itself in this request (the in-process
+   * CNI ADD: links it just created under the name derived from the
+   * container): the kernel is not asked again.
+   */
+  linksMadeHere?: boolean;
+}
+
+/**
+ * Refuses a request whose host interface is not the veth CNI makes for that
+ * container (by name, and, with links, by kind, peer and MACs) or whose
+ * address is not the container's from IPAM. Every refusal names its field.
+ */
+export function admitEndpoint(r: EndpointCreateRequest, admission: EndpointAdmission, others: Iterable<EndpointModel>, opts: CreateOptions = {}): void {
+  const who = `endpoint ${r.containerID}`;
+  const role = admission.reserved.get(r.hostIfname);
+  if (role) throw new EndpointInterfaceError(`${who}: hostIfname: ${r.hostIfname} is the node's ${role}, not an endpoint's veth`);
+  for (const ep of others) {
+    if (ep.hostIfname === r.hostIfname && (ep.containerID !== r.containerID || ep.ifname !== r.ifname)) {
+      throw new EndpointInterfaceError(`${who}: hostIfname: ${r.hostIfname} is endpoint ${ep.id}'s (${ep.containerID}/${ep.ifname})`);
+    }
+  }
+  const want = hostIfname(r.containerID, r.ifname);
+  if (r.hostIfname !== want) {
+    throw new EndpointInterfaceError(`${who}: hostIfname: ${r.hostIfname} is not the veth CNI makes for ${r.containerID}/${r.ifname} (that is ${want})`);
+  }
+  const owner = ipamOwner(r.containerID, r.ifname);
+  const allocated = admission.allocated(owner);
+  if (allocated === undefined) throw new EndpointAddressError(`${who}: ipv4: IPAM has no address for ${owner}`, 'allocate it first (POST /v1/ipam/allocate)');
+  if (allocated !== r.ipv4) throw new EndpointAddressError(`${who}: ipv4: ${r.ipv4} is not the address IPAM allocated to ${owner} (${allocated})`);
+  const links = admission.links;
+  if (!links || opts.linksMadeHere) return;
+  const kind = links.classifyNetns(r.netns);
+  if (kind !== 'pod') throw new EndpointInvalidError('netns', `${who}: netns: ${r.netns} is not a pod network namespace (${kind})`);
+  const host = links.hostLink(r.hostIfname);
+  if (!host) throw new EndpointInterfaceError(`${who}: hostIfname: ${r.hostIfname} does not exist in the node's namespace`);
+  if (host.kind !== 'veth') throw new EndpointInterfaceError(`${who}: hostIfname: ${r.hostIfname} is ${host.kind ? `a ${host.kind} link` : 'not a virtual link'}, not a veth`);
+  const pod = links.podLink(r.netns, r.ifname);
+  if (!pod || pod.kind !== 'veth' || host.peerIfindex !== pod.ifindex || pod.peerIfindex !== host.ifindex) {
+    throw new EndpointInterfaceError(`${who}: hostIfname: ${r.hostIfname} is not the peer of ${r.ifname} in ${r.netns}`);
+  }
+  if (pod.mac.toLowerCase() !== r.mac.toLowerCase()) throw new EndpointInvalidError('mac', `${who}: mac: ${r.mac} is not ${r.ifname}'s (${pod.mac})`);
+  if (host.mac.toLowerCase() !== r.hostMac.toLowerCase()) throw new EndpointInvalidError('hostMac', `${who}: hostMac: ${r.hostMac} is not ${r.hostIfname}'s (${host.mac})`);
 }
 
 /**
@@ -113,6 +197,8 @@ export class EndpointManager {
     private readonly statePath: string,
     private readonly datapath: NodeDatapath,
     private readonly log: Logger,
+    /** What requests are checked against (IPAM, links); undefined: syntax only. */
+    private readonly admission?: EndpointAdmission,
   ) {}
 
   /** The policy flags new endpoints start with (initialPolicyFlags of the agent's enforcement mode). */
@@ -171,14 +257,19 @@ export class EndpointManager {
     this.log.info('endpoints restored', { count: this.byId.size });
   }
 
-  /** Creates (or, for the same container and interface, returns) an endpoint and programs it. */
-  async create(req: EndpointCreateRequest): Promise<EndpointModel> {
+  /**
+   * Creates (or, for the same container and interface, returns) an endpoint
+   * and programs it. A request that fails validation or admission changes
+   * nothing: no endpoint, and no program attached anywhere.
+   */
+  async create(req: EndpointCreateRequest, opts: CreateOptions = {}): Promise<EndpointModel> {
     const r = validateEndpointRequest(req);
+    if (this.admission) admitEndpoint(r, this.admission, this.byId.values(), opts);
     const existing = this.find(r.containerID, r.ifname);
     if (existing && existing.ipv4 === r.ipv4 && existing.hostIfname === r.hostIfname) return existing;
     if (existing) await this.delete(r.containerID, r.ifname);
     const clash = this.findByIP(r.ipv4);
-    if (clash) throw new EndpointInvalidError(`endpoint ${r.containerID}: ipv4: ${r.ipv4} is already used by endpoint ${clash.id} (${clash.containerID})`);
+    if (clash) throw new EndpointInvalidError('ipv4', `endpoint ${r.containerID}: ipv4: ${r.ipv4} is already used by endpoint ${clash.id} (${clash.containerID})`);
     const ep: EndpointModel = {
       id: this.freeId(),
       containerID: r.containerID,

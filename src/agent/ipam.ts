@@ -17,6 +17,8 @@ export interface NodeIpam {
   /** The pods' default gateway (first usable address of the pod CIDR). */
   readonly gateway: string;
   allocate(owner: string): IpamAllocation;
+  /** The address the owner holds, if any (what an endpoint request's address is checked against). */
+  lookup(owner: string): string | undefined;
   /** Idempotent; returns the released address, if the owner had one. */
   release(owner: string): string | undefined;
   stats(): { used: number; capacity: number };

@@ -26,6 +26,8 @@ export interface LinkInfo {
   mtu: number;
   /** Administratively up (IFF_UP). */
   up: boolean;
+  /** The link's kind (`veth`, `vxlan`, …; undefined for a physical device), when it was read with details. */
+  kind?: string;
 }
 
 /** What a CNI_NETNS path refers to. */
@@ -67,6 +69,8 @@ interface IpLinkJson {
   flags: string[];
   mtu: number;
   address: string;
+  /** With `ip -d`. */
+  linkinfo?: { info_kind?: string };
 }
 
 /** What iproute2 says when the named link does not exist. */
@@ -132,12 +136,12 @@ export class IpLinks implements PodLinks {
   }
 
   hostLink(name: string): LinkInfo | undefined {
-    return this.show(this.hostCmd(['ip', '-j', 'link', 'show', 'dev', name]));
+    return this.show(this.hostCmd(['ip', '-d', '-j', 'link', 'show', 'dev', name]));
   }
 
   podLink(netns: string, name: string): LinkInfo | undefined {
     this.guardPod(netns);
-    return this.show(['nsenter', `--net=${netns}`, 'ip', '-j', 'link', 'show', 'dev', name]);
+    return this.show(['nsenter', `--net=${netns}`, 'ip', '-d', '-j', 'link', 'show', 'dev', name]);
   }
 
   podAddresses(netns: string, name: string): string[] {
@@ -276,6 +280,7 @@ function linkInfo(j: IpLinkJson | undefined): LinkInfo | undefined {
     mac: j.address,
     mtu: j.mtu,
     up: j.flags.includes('UP'),
+    ...(j.linkinfo?.info_kind ? { kind: j.linkinfo.info_kind } : {}),
   };
 }
 

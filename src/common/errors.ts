@@ -507,3 +507,55 @@ export class UiNotBuiltError extends BeelineError {
     super('BL_ERR_UI_NOT_BUILT', message, { hint: 'run make ui (make build does it)' });
   }
 }
+
+/**
+ * An endpoint create request has a missing or malformed field; `field` names
+ * it (`hostIfname`, `labels.app`, `pod.namespace`, …), as the agent's error
+ * reply does.
+ */
+export class EndpointInvalidError extends BeelineError {
+  readonly field: string;
+  constructor(field: string, message: string, code = 'BL_ERR_ENDPOINT_INVALID', hint?: string) {
+    super(code, message, { hint });
+    this.field = field;
+  }
+}
+
+/**
+ * An endpoint request names a host interface that is not the veth CNI made
+ * for that container: the node's uplink, the tunnel device, another
+ * endpoint's veth, a link of another kind or whose peer is elsewhere.
+ */
+export class EndpointInterfaceError extends EndpointInvalidError {
+  constructor(message: string, hint?: string) {
+    super('hostIfname', message, 'BL_ERR_ENDPOINT_INTERFACE', hint);
+  }
+}
+
+/** An endpoint request's address is not the one the node's IPAM allocated to that container. */
+export class EndpointAddressError extends EndpointInvalidError {
+  constructor(message: string, hint?: string) {
+    super('ipv4', message, 'BL_ERR_ENDPOINT_ADDRESS', hint);
+  }
+}
+
+/** The node has no endpoint id left. */
+export class EndpointLimitError extends BeelineError {
+  constructor(message: string) {
+    super('BL_ERR_ENDPOINT_LIMIT', message);
+  }
+}
+
+/** A request body to the agent's API is larger than the route takes (HTTP 413). */
+export class RequestTooLargeError extends BeelineError {
+  constructor(message: string, hint?: string) {
+    super('BL_ERR_REQUEST_TOO_LARGE', message, { hint });
+  }
+}
+
+/** Another agent answers on the socket this agent would listen on: it does not start (and leaves that socket alone). */
+export class AgentRunningError extends BeelineError {
+  constructor(message: string, hint = 'stop the running agent first, or give this one another socket') {
+    super('BL_ERR_AGENT_RUNNING', message, { hint });
+  }
+}

@@ -23,6 +23,7 @@ import type { ExportFlowsRequest__Output } from '../api/generated/ui/ExportFlows
 import type { ExportFlowsReply } from '../api/generated/ui/ExportFlowsReply.js';
 import { BeelineError, ObserverUnreachableError, UiNotBuiltError, UiRequestError, UsageError } from '../common/errors.js';
 import { version } from '../common/version.js';
+import { readBody } from '../common/body.js';
 import { compileFlowFilters } from '../observer/filter.js';
 import { FlowPrinter } from '../observer/printer.js';
 import type { FlowFilter, GetFlowsRequest, GetFlowsResponse } from '../observer/types.js';
@@ -90,35 +91,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        // Read the rest into nothing, so the answer reaches the browser.
-        req.off('data', onData);
-        req.resume();
-        reject(new UiRequestError(413, `request body over ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on('data', onData);
-    req.on('error', reject);
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolveBody({});
-      try {
-        const v: unknown = JSON.parse(text);
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-        resolveBody(v);
-      } catch (e) {
-        reject(new UiRequestError(400, `request body: ${(e as Error).message}`, 'the request message as a JSON object'));
-      }
-    });
-  });
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readBody(req, limit, () => new UiRequestError(413, `request body over ${limit} bytes`));
+  if (text.trim() === '') return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v;
+  } catch (e) {
+    throw new UiRequestError(400, `request body: ${(e as Error).message}`, 'the request message as a JSON object');
+  }
 }
 
 /** The relay's answer to an error from a gRPC call, as the CLI words it. */
@@ -197,7 +179,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
 
   async function api(req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
     if (req.method !== 'POST') throw new UiRequestError(405, `${route}: use POST with the request message as JSON`);
-    const body = (await readBody(req, route === 'ui.Ui/ExportFlows' ? MAX_EXPORT_BODY : MAX_BODY)) as Record<string, unknown>;
+    const body = (await readJsonBody(req, route === 'ui.Ui/ExportFlows' ? MAX_EXPORT_BODY : MAX_BODY)) as Record<string, unknown>;
     const mine = own[route];
     if (mine) return sendJson(res, 200, await mine(body));
     const unary = unaries[route];

@@ -69,8 +69,14 @@ export class FakeDatapath implements NodeDatapath {
   ctGarbageCollect() {
     return 0;
   }
-  subscribe() {
-    return () => undefined;
+  private readonly listeners = new Set<(rec: Buffer) => void>();
+  subscribe(listener: (rec: Buffer) => void) {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+  /** Hands an event record to the subscribers, as the ring buffer reader does. */
+  emit(rec: Buffer) {
+    for (const l of this.listeners) l(rec);
   }
   async close() {
     this.calls.push('close');
@@ -88,6 +94,7 @@ export function fakeIpam(podCIDR: string): NodeIpam {
       if (!owners.has(owner)) owners.set(owner, `10.0.1.${next++}`);
       return { ip: owners.get(owner)!, podCIDR, gateway: '10.0.1.1' };
     },
+    lookup: (owner) => owners.get(owner),
     release(owner) {
       const ip = owners.get(owner);
       owners.delete(owner);
