@@ -217,7 +217,8 @@ spec:
   assert.equal(run(['apply', '-f', '-'], manifest).code, 0);
   const gated = () => (JSON.parse(ok(['get', 'endpointslices', '-n', 'shop', '-l', 'kubernetes.io/service-name=gated', '-o', 'json']).stdout).items as any[])[0];
   await until('gated endpoint listed not ready', () => gated()?.endpoints?.[0]?.conditions?.ready === false);
-  assert.match(ok(['get', 'pods', '-n', 'shop', 'gated']).stdout, /gated\s+0\/1\s+Running/);
+  // The endpoint is listed once the sandbox has its address; the container may still be starting (ContainerCreating).
+  await until('gated Running, not ready', () => /gated\s+0\/1\s+Running/.test(ok(['get', 'pods', '-n', 'shop', 'gated']).stdout));
   ok(['exec', '-n', 'shop', 'gated', '--', 'touch', flag]);
   await until('gated endpoint ready', () => gated()?.endpoints?.[0]?.conditions?.ready === true);
   ok(['exec', '-n', 'shop', 'gated', '--', 'rm', flag]);
