@@ -387,6 +387,9 @@ class PodWorker {
     const c: RuncContainer = { root: runcRoot(lab), id: this.cid(spec, st) };
     deleteContainer(c); // a run that a crashed kubelet left half-made
     const bundle = join(podDir, 'containers', spec.name);
+    const emptyDirs = join(podDir, 'volumes');
+    const binds = volumeBinds(this.pod, spec, emptyDirs);
+    for (const b of binds) if (b.source.startsWith(`${emptyDirs}/`)) mkdirSync(b.source, { recursive: true });
     writeBundle(bundle, {
       argv: [CONTAINER_INIT, '--', ...resolved.argv],
       env,
@@ -398,10 +401,9 @@ class PodWorker {
       security,
       cgroupsPath: runcCgroupsPath(lab, node, 'kubepods', `pod${this.rec.uid}`, spec.name),
       resources: linuxResources(spec.resources),
-      binds: volumeBinds(this.pod, spec, join(podDir, 'volumes')),
+      binds,
       tmpfs: resolved.tmpfs,
     });
-    for (const b of volumeBinds(this.pod, spec, join(podDir, 'volumes'))) if (b.source.startsWith(join(podDir, 'volumes'))) mkdirSync(b.source, { recursive: true });
     const logPath = containerLogPath(lab, node, this.rec, spec.name, st.restartCount);
     mkdirSync(join(logPath, '..'), { recursive: true });
     const fd = openSync(logPath, 'a');
