@@ -158,6 +158,9 @@ test('the usual behaviour: curl between pods (Node built-in and nginx under runc
   assert.equal(ok(['exec', 'probe', '--', 'curl', '-s', '-m', '5', `http://${ip('web')}/`]).stdout, 'ok\n');
   assert.equal(ok(['exec', 'probe', '--', 'curl', '-s', '-m', '5', `http://${ip('locked')}:8080/`]).stdout, 'locked\n');
   assert.equal(beeline(['exec', 'probe', '--', 'sh', '-c', 'exit 5'], env).code, 5);
+  // beeline's own traffic helpers run in a pod (its PID namespace hides kthreadd; the root-netns guard must not trip).
+  const probe = beeline(['exec', 'probe', '--', beelineBin, 'probe', 'tcp', `${ip('web')}:80`, '--timeout', '2000'], env);
+  assert.equal(probe.code, 0, probe.stderr);
   const c = await until('crasher restarted', () => {
     const s = pods().find((p) => p.metadata.name === 'crasher')?.status?.containerStatuses?.[0];
     return s && s.restartCount >= 1 && s;
