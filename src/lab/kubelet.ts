@@ -434,6 +434,7 @@ class PodWorker {
     });
     child.unref();
     this.save();
+    this.writeStatusSoon(); // the start is asynchronous: the status its caller wrote may predate it
     this.log.info('container started', { pod: `${this.rec.namespace}/${this.rec.name}`, container: spec.name, pid, id: c.id, argv: resolved.argv.join(' ') });
     this.startProbes(run);
     this.updateReady(run);
