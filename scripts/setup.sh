@@ -17,9 +17,14 @@ cd "$(dirname "$0")/.."
 # DNS proxy benchmark's queries, bench/dns-proxy.ts); chromium is the headless
 # browser the web UI's end-to-end tests drive (playwright-core, pointed at
 # /usr/bin/chromium: no browser can be downloaded here), with a font to render in.
+# runc is the lab's OCI runtime: every pod container and `lab pod exec` runs
+# under it (src/lab/oci.ts; crun 1.8 refuses this machine's hybrid cgroup
+# layout), with tini as each container's pid 1 (signals passed on, orphans
+# reaped, as `docker run --init`).
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
       dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
-      wrk nginx-light tshark haproxy nghttp2-client kcat dnsperf chromium fonts-dejavu-core)
+      wrk nginx-light tshark haproxy nghttp2-client kcat dnsperf chromium fonts-dejavu-core
+      runc tini)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2

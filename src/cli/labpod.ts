@@ -76,7 +76,7 @@ export function registerLabPod(lab: Command): void {
 
   pod
     .command('exec')
-    .description("run a command in a pod's network namespace (-d: in the background, in the pod's cgroup, ended with the pod)")
+    .description("run a command in the pod, as a container of its own (runc: the pod's network, its own root, default capabilities); -d: in the background, ended with the pod")
     .argument('<name>', 'pod name')
     .argument('<command...>', 'the command and its arguments, after --')
     .option('-d, --detach', 'run in the background and print its pid')
@@ -86,7 +86,7 @@ export function registerLabPod(lab: Command): void {
       if (cmd.length === 0) throw new UsageError('lab pod exec: no command given', 'usage: beeline lab pod exec POD -- CMD [ARGS…]');
       const lab = resolveLabName(o.lab);
       if (o.detach) {
-        const p = podRun(lab, name, cmd);
+        const p = await podRun(lab, name, cmd);
         process.stdout.write(`${p.pid}\n`);
         return;
       }

@@ -76,14 +76,54 @@ export async function removeCgroup(dir: string): Promise<void> {
   }
 }
 
-/** Removes `<root>/beeline` when no lab is left in it. */
+/** Removes `<root>/beeline` (in the cgroup2 and every v1 hierarchy) when no lab is left in it. */
 export function removeCgroupBaseIfEmpty(): void {
   const root = cgroup2Root();
-  if (!root) return;
-  const base = join(root, 'beeline');
-  try {
-    if (existsSync(base) && readdirSync(base).filter((n) => statSync(join(base, n)).isDirectory()).length === 0) rmdirSync(base);
-  } catch {
-    /* still in use */
+  for (const r of [...(root ? [root] : []), ...cgroupV1Roots()]) {
+    const base = join(r, 'beeline');
+    try {
+      if (existsSync(base) && readdirSync(base).filter((n) => statSync(join(base, n)).isDirectory()).length === 0) rmdirSync(base);
+    } catch {
+      /* still in use */
+    }
+  }
+}
+
+/** runc's cgroupsPath for a lab cgroup: `/beeline/<lab>/<...sub>`, the same path in every hierarchy. */
+export function runcCgroupsPath(lab: string, ...sub: string[]): string {
+  return `/${['beeline', lab, ...sub].join('/')}`;
+}
+
+/**
+ * The cgroup v1 hierarchies mounted beside cgroup2 (a hybrid layout, as on
+ * this machine): runc makes a container's cgroup in each of them too, and
+ * leaves the parents behind when the container ends.
+ */
+export function cgroupV1Roots(): string[] {
+  const base = '/sys/fs/cgroup';
+  const v2 = cgroup2Root();
+  if (!existsSync(base) || v2 === base) return [];
+  return readdirSync(base)
+    .map((n) => join(base, n))
+    .filter((d) => d !== v2 && existsSync(join(d, 'cgroup.procs')) && !existsSync(join(d, 'cgroup.subtree_control')));
+}
+
+/** Removes `<v1 hierarchy>/beeline/<lab>/<...sub>` in every v1 hierarchy, deepest first (the processes must be gone). */
+export function removeCgroupV1(lab: string, ...sub: string[]): void {
+  const rmTree = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) rmTree(p);
+    }
+    rmdirSync(d);
+  };
+  for (const root of cgroupV1Roots()) {
+    const dir = join(root, 'beeline', lab, ...sub);
+    if (!existsSync(dir)) continue;
+    try {
+      rmTree(dir);
+    } catch (e) {
+      throw new LabStepError(`remove cgroup ${dir}: ${(e as Error).message}`, { hint: 'a process is still in it: see its cgroup.procs' });
+    }
   }
 }

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoreObject } from '../store/store.js';
 import {
-  CLUSTER_DNS_IMAGE, CLUSTER_DOMAIN, WORLD_DNS_TTL_S, clusterDnsArgs, clusterDnsDeployment, dnsRecords, hostsFileText, hostsRewriteGapMs, kubeDnsIP,
+  CLUSTER_DNS_HOSTS_MOUNT, CLUSTER_DNS_IMAGE, CLUSTER_DOMAIN, WORLD_DNS_TTL_S, clusterDnsArgs, clusterDnsDeployment, dnsRecords, hostsFileText, hostsRewriteGapMs, kubeDnsIP,
   resolvConf, worldDnsArgs, worldHosts, worldHostsFileName, writeWorldHosts,
 } from './dns.js';
 import { UsageError } from '../common/errors.js';
 import { resolveContainerCommand } from './images.js';
-import { containerEnv, expandVars } from './kubelet.js';
+import { containerEnv, expandVars, volumeBinds } from './kubelet.js';
 import { freeUdpPort, spawnDnsmasq } from '../../test/lib/dnsmasq.js';
 
 const meta = (name: string, namespace = 'default', labels?: Record<string, string>) => ({
@@ -115,7 +115,9 @@ test('clusterDnsDeployment: kube-system/coredns, k8s-app=kube-dns, dnsmasq on th
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'coredns-x', namespace: 'kube-system', uid: 'u', resourceVersion: '1', creationTimestamp: 't' }, spec: d.spec.template.spec };
   const env = containerEnv(pod, c, '10.0.1.7', 'node1');
   const { argv } = resolveContainerCommand({ image: c.image, args: c.args.map((a: string) => expandVars(a, env)) });
-  assert.deepEqual(argv, ['dnsmasq', ...clusterDnsArgs({ listen: '10.0.1.7', hostsDir: '/run/l/dns/hosts', upstream: '172.18.0.100' })]);
+  assert.deepEqual(argv, ['dnsmasq', ...clusterDnsArgs({ listen: '10.0.1.7', hostsDir: CLUSTER_DNS_HOSTS_MOUNT, upstream: '172.18.0.100' })]);
+  // The hosts files reach the container as a read-only bind, nothing else of the lab.
+  assert.deepEqual(volumeBinds(pod, c, '/x'), [{ source: '/run/l/dns/hosts', destination: CLUSTER_DNS_HOSTS_MOUNT, readOnly: true }]);
 });
 
 // ---- a real dnsmasq, loopback only (never an address change in the root netns) ----

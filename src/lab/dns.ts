@@ -260,6 +260,9 @@ export const CLUSTER_DNS_LABELS: Readonly<Record<string, string>> = { 'k8s-app':
 /** The image of the cluster DNS pods (src/lab/images.ts: the host's dnsmasq with the container's args). */
 export const CLUSTER_DNS_IMAGE = 'beeline/cluster-dns:dnsmasq';
 
+/** Where the cluster DNS container sees the hosts files. */
+export const CLUSTER_DNS_HOSTS_MOUNT = '/var/lib/cluster-dns/hosts';
+
 /**
  * The cluster DNS as a real cluster runs it: Deployment kube-system/coredns, pods labelled
  * `k8s-app: kube-dns` (the kube-dns Service's selector), each a dnsmasq (clusterDnsArgs) on the
@@ -279,10 +282,13 @@ export function clusterDnsDeployment(opts: { replicas: number; hostsDir: string;
       template: {
         metadata: { labels: { ...labels } },
         spec: {
+          // The controllers' hosts files, bound read-only into the container (it sees nothing else of the lab).
+          volumes: [{ name: 'hosts', hostPath: { path: opts.hostsDir, type: 'Directory' } }],
           containers: [{
             name: 'coredns',
             image: CLUSTER_DNS_IMAGE,
-            args: clusterDnsArgs({ listen: '$(POD_IP)', hostsDir: opts.hostsDir, upstream: opts.upstream }),
+            args: clusterDnsArgs({ listen: '$(POD_IP)', hostsDir: CLUSTER_DNS_HOSTS_MOUNT, upstream: opts.upstream }),
+            volumeMounts: [{ name: 'hosts', mountPath: CLUSTER_DNS_HOSTS_MOUNT, readOnly: true }],
             env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
             ports: [
               { name: 'dns', containerPort: 53, protocol: 'UDP' },

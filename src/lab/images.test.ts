@@ -111,11 +111,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-test('nginx-native resolves to the host program bin/beeline-nginx, not to Node.js', () => {
+test('nginx-native resolves to the host program bin/beeline-nginx (with a tmpfs for its files), not to Node.js', () => {
   const prog = join(repoRoot, 'bin', 'beeline-nginx');
-  assert.deepEqual(resolveContainerCommand({ image: 'beeline.dev/nginx-native' }), { argv: [prog] });
-  assert.deepEqual(resolveContainerCommand({ image: 'beeline/nginx-native:1', args: ['--port', '8080', '--text', 'hi'] }), { argv: [prog, '--port', '8080', '--text', 'hi'] });
-  assert.deepEqual(resolveContainerCommand({ image: 'nginx-native', command: ['/beeline-nginx', '--port=81'] }), { argv: [prog, '--port=81'] });
+  const tmpfs = ['/var/lib/nginx'];
+  assert.deepEqual(resolveContainerCommand({ image: 'beeline.dev/nginx-native' }), { argv: [prog], tmpfs });
+  assert.deepEqual(resolveContainerCommand({ image: 'beeline/nginx-native:1', args: ['--port', '8080', '--text', 'hi'] }), { argv: [prog, '--port', '8080', '--text', 'hi'], tmpfs });
+  assert.deepEqual(resolveContainerCommand({ image: 'nginx-native', command: ['/beeline-nginx', '--port=81'] }), { argv: [prog, '--port=81'], tmpfs });
   // another program in it runs from the host as given (the host's nginx with its own arguments, say)
   assert.deepEqual(resolveContainerCommand({ image: 'nginx-native', command: ['nginx', '-t'] }), { argv: ['nginx', '-t'] });
   // the nginx image keeps its built-in

@@ -1,5 +1,5 @@
-// Container images in the lab. Images cannot be pulled: a pod's container runs as a host
-// process in the pod's network namespace. A small catalogue of well-known demo images maps
+// Container images in the lab. Images cannot be pulled: a pod's container runs under runc with
+// a root assembled from the machine's read-only /usr and /etc and this repository (src/lab/oci.ts). A small catalogue of well-known demo images maps
 // to built-in implementations (src/lab/images/); any other image runs its command/args, or
 // idles when it has neither. See docs/images.md.
 import { basename, join } from 'node:path';
@@ -35,6 +35,8 @@ export interface ImageEntry {
    * whose argv starts with another program (say `sh -c ...`) runs that program from the host.
    */
   binaries?: string[];
+  /** Directories the stand-in writes (the root may be read-only): the container gets a tmpfs at each. */
+  tmpfs?: string[];
 }
 
 const REGISTRY_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'quay.io', 'ghcr.io', 'registry.k8s.io', 'k8s.gcr.io', 'gcr.io', 'public.ecr.aws', 'mcr.microsoft.com']);
@@ -68,8 +70,8 @@ export const IDLE_ARGV: readonly string[] = ['sleep', 'infinity'];
 /**
  * The pause container (registry.k8s.io/pause) as host processes: a shell that sleeps until
  * signalled and, as pause.c does, exits 0 on SIGTERM or SIGINT, taking its `sleep` with it.
- * pause.c also reaps zombies as its pod's pid 1; lab pods share the machine's pid namespace,
- * where orphans go to the machine's init, so there is nothing to reap. A shell and coreutils'
+ * pause.c also reaps zombies as its pod's pid 1; in the lab every container's pid 1 is tini
+ * (src/lab/oci.ts CONTAINER_INIT), which does that. A shell and coreutils'
  * sleep start in about 2 ms and hold about 2 MB, a Node.js process 60+ ms of CPU and 40 MB:
  * this is what most Deployments of the benchmarks run (issue 16).
  */
@@ -179,6 +181,7 @@ export const CATALOGUE: ImageEntry[] = [
     description: "The host's nginx (Debian nginx-light, C) answering every request with 200 and $TEXT (ok) on $PORT (80), no access log: a server that is not the bottleneck, for benchmarks. --port, --text, --workers (1).",
     entrypoint: ['/beeline-nginx'],
     hostProgram: join('bin', 'beeline-nginx'),
+    tmpfs: ['/var/lib/nginx'],
   },
   {
     name: 'beeline/cluster-dns',
@@ -240,7 +243,7 @@ export interface ContainerSpec {
  * Kubernetes it would wait on its open stdin); without them it runs and exits at once, as it does
  * in Kubernetes.
  */
-export function resolveContainerCommand(container: ContainerSpec): { argv: string[]; builtin?: string } {
+export function resolveContainerCommand(container: ContainerSpec): { argv: string[]; builtin?: string; tmpfs?: string[] } {
   const entry = lookupImage(container.image);
   const command = container.command?.length ? container.command : undefined;
   const args = container.args?.length ? container.args : undefined;
@@ -254,12 +257,14 @@ export function resolveContainerCommand(container: ContainerSpec): { argv: strin
   if (entry?.builtin || entry?.hostArgv || entry?.hostProgram) {
     const own = entry.entrypoint?.[0] ?? entry.defaultCmd?.[0];
     const binaries = entry.binaries ?? (own ? [basename(own)] : []);
-    const standIn = (rest: string[]) =>
-      entry.builtin
+    const standIn = (rest: string[]) => ({
+      ...(entry.builtin
         ? { argv: builtinArgv(entry.builtin, rest), builtin: entry.builtin }
         : entry.hostArgv
           ? { argv: [...entry.hostArgv] }
-          : { argv: [join(repoRoot, entry.hostProgram!), ...rest] };
+          : { argv: [join(repoRoot, entry.hostProgram!), ...rest] }),
+      ...(entry.tmpfs ? { tmpfs: [...entry.tmpfs] } : {}),
+    });
     if (binaries.includes(basename(argv[0]!))) return standIn(argv.slice(1));
     if (argv.length > 1 && INTERPRETERS.has(basename(argv[0]!)) && binaries.includes(basename(argv[1]!))) return standIn(argv.slice(2));
   }

@@ -3,9 +3,12 @@
  * namespace (so its probes come from the node, as a kubelet's do). It keeps
  * the node's Node object current, and for every Pod bound to its node:
  * makes the pod's sandbox (a network namespace networked by the CNI plugin,
- * exactly as a runtime does it), runs each container as a process inside it
- * (bin/beeline-container: the pod's cgroup under the lab's subtree, its own
- * hostname and resolv.conf), restarts containers by restartPolicy with
+ * exactly as a runtime does it), runs each container under runc from an OCI
+ * bundle it writes (src/lab/oci.ts: the pod's network namespace, its own
+ * mount/PID/IPC/UTS namespaces, a root of read-only host directories plus a
+ * private writable layer, Kubernetes' default capabilities, the
+ * securityContext, resource limits, a cgroup below the node's in the lab's
+ * subtree), restarts containers by restartPolicy with
  * back-off, runs readiness and liveness probes, and writes phase, conditions
  * and container statuses back to the store. A Pod deleted from the store is
  * stopped (SIGTERM, then SIGKILL after its grace period) and its sandbox torn
@@ -13,10 +16,12 @@
  *
  * Files, under <lab>/nodes/<node>/kubelet/:
  *   pods/<uid>.json                       what it runs for each pod (adopted after a kubelet restart)
- *   pods/<uid>/resolv.conf                the pod's resolv.conf
+ *   pods/<uid>/etc/{resolv.conf,hosts,hostname}  the pod's /etc files
+ *   pods/<uid>/<container>/{config.json,rootfs}  the container's OCI bundle (rootfs: its writable layer)
+ *   pods/<uid>/volumes/<name>             emptyDir volumes
  *   logs/<ns>_<name>_<uid>/<c>/<n>.log    container logs, one file per run (kubelet's /var/log/pods layout)
  */
-import { spawn, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from 'node:http';
@@ -31,13 +36,15 @@ import type { CniResult } from '../cni/types.js';
 import { openEtcdStore } from '../store/etcd.js';
 import type { Informer, Store, StoreObject } from '../store/store.js';
 import type { Container, Probe } from '../k8s/types.js';
-import { cgroupPath, ensureCgroup, removeCgroup } from './cgroup.js';
+import { cgroupPath, removeCgroup, removeCgroupV1, runcCgroupsPath } from './cgroup.js';
 import { resolvConf } from './dns.js';
 import { resolveContainerCommand } from './images.js';
+import { CONTAINER_INIT, containerSecurity, linuxResources, type BindMount, type SecurityContext } from './oci.js';
+import { ContainerStartFailed, deleteContainer, execIn, killContainer as runcKill, runContainer, runcRoot, writeBundle, writePodEtc, type RuncContainer } from './runc.js';
 import { addPodNetns, delNetns, netnsExists } from './netns.js';
 import { POD_IFNAME, cniSandbox, podNetnsName, type SandboxRef } from './pods.js';
 import { backoffDelay, podStatus, shouldRestart, BACKOFF_RESET_MS, type ContainerState, type PodRuntimeView } from './podstatus.js';
-import { isAlive, processStartTime } from './process.js';
+import { isAlive } from './process.js';
 import { labDir, readState } from './state.js';
 
 export interface KubeletConfig {
@@ -86,21 +93,24 @@ export interface PodRecordFile {
   ip?: string;
   cniResult?: CniResult;
   startTime?: string;
-  containers: (ContainerState & { starttime?: string })[];
+  containers: RecordedContainer[];
   transitions: Record<string, string>;
 }
 
-/** Where `beeline exec` finds a running container: its main pid (+ start time, against pid reuse). */
-export function runningContainer(lab: string, node: string, uid: string, container?: string): { pid: number; starttime: string; name: string; cgroup: string } | { error: string } {
+/** A container's state as the kubelet records it: its init pid's start time (against pid reuse) and runc's id for it. */
+export type RecordedContainer = ContainerState & { starttime?: string; cid?: string };
+
+/** Where `beeline exec` finds a running container: runc's id for it, its init pid (+ start time, against pid reuse). */
+export function runningContainer(lab: string, node: string, uid: string, container?: string): (RuncContainer & { pid: number; starttime: string; name: string }) | { error: string } {
   const f = join(kubeletDir(lab, node), 'pods', `${uid}.json`);
   if (!existsSync(f)) return { error: 'the pod has no sandbox on its node yet' };
   const rec = JSON.parse(readFileSync(f, 'utf8')) as PodRecordFile;
   const c = container ? rec.containers.find((x) => x.name === container) : rec.containers[0];
   if (!c) return { error: `container ${container} is not valid for pod ${rec.name}; choose one of: [${rec.containers.map((x) => x.name).join(' ')}]` };
-  if (c.state !== 'running' || !c.pid || !c.starttime || !isAlive({ pid: c.pid, starttime: c.starttime })) {
+  if (c.state !== 'running' || !c.pid || !c.starttime || !c.cid || !isAlive({ pid: c.pid, starttime: c.starttime })) {
     return { error: `container ${c.name} is not running (${c.state}${c.reason ? `: ${c.reason}` : ''})` };
   }
-  return { pid: c.pid, starttime: c.starttime, name: c.name, cgroup: podCgroup(lab, node, uid, c.name) };
+  return { root: runcRoot(lab), id: c.cid, pid: c.pid, starttime: c.starttime, name: c.name };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -191,25 +201,31 @@ export async function runProbe(p: Probe, c: Container, podIP: string, execIn: (c
   return false;
 }
 
-/** Runs `cmd` inside a running container (its network, mount and UTS namespaces, its cgroup); resolves the exit status. */
-export function execInContainer(target: { pid: number; cgroup: string }, cmd: string[], opts: { timeoutMs?: number; stdio?: StdioOptions; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    // $0: the container's cgroup (the command joins it, so it ends with the pod), $1: its main pid.
-    const script = 'pid=$1; shift; echo $$ > "$0/cgroup.procs" 2>/dev/null; exec nsenter -t "$pid" -n -m -u -w -- "$@"';
-    const child = spawn('sh', ['-c', script, target.cgroup, String(target.pid), ...cmd], { stdio: opts.stdio ?? 'ignore', env: opts.env ?? process.env });
-    let t: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs) t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    child.on('error', (e) => reject(e));
-    child.on('close', (code, signal) => {
-      clearTimeout(t);
-      resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 9));
-    });
-  });
+/**
+ * Runs `cmd` inside a running container with `runc exec`: its namespaces,
+ * root, user, capabilities, seccomp filter and cgroup (so it ends with the
+ * pod); resolves the exit status.
+ */
+export function execInContainer(target: RuncContainer, cmd: string[], opts: { timeoutMs?: number; stdio?: StdioOptions } = {}): Promise<number> {
+  return execIn(target, cmd, opts);
+}
+
+/** The hostPath and emptyDir volumes a container mounts, as binds; other volume kinds are not supported (skipped). */
+export function volumeBinds(pod: StoreObject, c: Container, emptyDirRoot: string): BindMount[] {
+  const volumes = (((pod.spec as any)?.volumes as any[]) ?? []).filter((v) => v && typeof v.name === 'string');
+  const out: BindMount[] = [];
+  for (const m of ((c as any).volumeMounts as any[]) ?? []) {
+    const v = volumes.find((x) => x.name === m?.name);
+    if (!v || typeof m.mountPath !== 'string' || !m.mountPath.startsWith('/')) continue;
+    const source = typeof v.hostPath?.path === 'string' ? v.hostPath.path : v.emptyDir ? join(emptyDirRoot, v.name) : undefined;
+    if (source) out.push({ source, destination: m.mountPath, readOnly: m.readOnly === true });
+  }
+  return out;
 }
 
 interface ContainerRun {
   spec: Container;
-  st: ContainerState & { starttime?: string };
+  st: RecordedContainer;
   /** Probe state. */
   readyProbeOk: boolean;
   liveFailures: number;
@@ -247,6 +263,11 @@ class PodWorker {
       containers: this.containers().map((c) => ({ name: c.name, image: c.image, state: 'waiting', reason: 'ContainerCreating', restartCount: 0, ready: false })),
       transitions: {},
     };
+  }
+
+  /** runc's id of a container's current run. */
+  private cid(spec: Container, st: RecordedContainer): string {
+    return `${this.rec.uid}-${spec.name}-${st.restartCount}`;
   }
 
   private containers(): Container[] {
@@ -328,42 +349,83 @@ class PodWorker {
     if (!ip) throw new Error('CNI ADD returned no address');
     this.rec.ip = ip;
     this.rec.cniResult = out.result;
-    const podDir = join(this.dir(), this.rec.uid);
-    mkdirSync(podDir, { recursive: true });
-    writeFileSync(join(podDir, 'resolv.conf'), resolvConf(this.rec.namespace, this.k.config.clusterDNS));
+    writePodEtc(join(this.dir(), this.rec.uid, 'etc'), { ip, hostname: this.hostname(), resolvConf: resolvConf(this.rec.namespace, this.k.config.clusterDNS) });
     this.save();
     this.log.info('pod sandbox ready', { pod: `${this.rec.namespace}/${this.rec.name}`, ip, netns: this.rec.netns });
   }
 
+  private hostname(): string {
+    return String((this.pod.spec as any)?.hostname ?? this.rec.name);
+  }
+
+  /** A container that cannot be created as specified waits with the kubelet's reason and message (it is not retried). */
+  private cannotCreate(run: ContainerRun, message: string): void {
+    Object.assign(run.st, { state: 'waiting', reason: 'CreateContainerConfigError', message, pid: undefined, starttime: undefined, cid: undefined, ready: false });
+    this.log.warn('container not created', { pod: `${this.rec.namespace}/${this.rec.name}`, container: run.spec.name, error: message });
+    this.save();
+    this.writeStatusSoon();
+  }
+
   private startContainer(run: ContainerRun): void {
+    void this.launch(run).catch((e) => {
+      this.log.warn('container start failed', { pod: `${this.rec.namespace}/${this.rec.name}`, container: run.spec.name, error: (e as Error).message });
+      if (!this.stopped && run.killing !== 'delete') this.exited(run, 128, 'StartError');
+    });
+  }
+
+  /** Writes the container's bundle and starts it under runc; the container's init (tini) is the pid recorded. */
+  private async launch(run: ContainerRun): Promise<void> {
     if (this.stopped) return;
     const { lab, node } = this.k.config;
     const { spec, st } = run;
+    const podName = `${this.rec.name}_${this.rec.namespace}(${this.rec.uid})`;
+    const security = containerSecurity((this.pod.spec as any)?.securityContext as SecurityContext | undefined, (spec as any).securityContext as SecurityContext | undefined, { pod: podName, container: spec.name });
+    if ('error' in security) return this.cannotCreate(run, security.error);
     const env = containerEnv(this.pod, spec, this.rec.ip!, node);
     const resolved = resolveContainerCommand({ image: spec.image, command: spec.command?.map((s) => expandVars(s, env)), args: spec.args?.map((s) => expandVars(s, env)) });
-    const cg = ensureCgroup(lab, node, 'kubepods', `pod${this.rec.uid}`, spec.name);
+    const podDir = join(this.dir(), this.rec.uid);
+    const c: RuncContainer = { root: runcRoot(lab), id: this.cid(spec, st) };
+    deleteContainer(c); // a run that a crashed kubelet left half-made
+    const bundle = join(podDir, 'containers', spec.name);
+    const emptyDirs = join(podDir, 'volumes');
+    const binds = volumeBinds(this.pod, spec, emptyDirs);
+    for (const b of binds) if (b.source.startsWith(`${emptyDirs}/`)) mkdirSync(b.source, { recursive: true });
+    writeBundle(bundle, {
+      argv: [CONTAINER_INIT, '--', ...resolved.argv],
+      env,
+      cwd: spec.workingDir || '/',
+      hostname: this.hostname(),
+      netnsPath: `/run/netns/${this.rec.netns}`,
+      repoRoot,
+      etcFiles: { resolvConf: join(podDir, 'etc', 'resolv.conf'), hosts: join(podDir, 'etc', 'hosts'), hostname: join(podDir, 'etc', 'hostname') },
+      security,
+      cgroupsPath: runcCgroupsPath(lab, node, 'kubepods', `pod${this.rec.uid}`, spec.name),
+      resources: linuxResources(spec.resources),
+      binds,
+      tmpfs: resolved.tmpfs,
+    });
     const logPath = containerLogPath(lab, node, this.rec, spec.name, st.restartCount);
     mkdirSync(join(logPath, '..'), { recursive: true });
     const fd = openSync(logPath, 'a');
-    const hostname = String((this.pod.spec as any)?.hostname ?? this.rec.name);
-    const resolv = join(this.dir(), this.rec.uid, 'resolv.conf');
-    const launcher = join(repoRoot, 'bin', 'beeline-container');
-    let child;
+    let started: { child: ChildProcess; pid: number; starttime: string };
+    const startedAt = now();
     try {
-      child = spawn(launcher, [cg, this.rec.netns, hostname, resolv, spec.workingDir || '/', ...resolved.argv], { detached: true, stdio: ['ignore', fd, fd], env });
+      started = await runContainer(c, bundle, ['ignore', fd, fd]);
+    } catch (e) {
+      if (!(e instanceof ContainerStartFailed)) throw e;
+      // It ended before its pid was read: a run that exited at once (or runc could not make it: see the log).
+      st.startedAt = startedAt;
+      if (!this.stopped && run.killing !== 'delete') this.exited(run, e.exitCode);
+      return;
     } finally {
       closeSync(fd);
     }
-    const pid = child.pid!;
-    st.pid = pid;
-    st.starttime = processStartTime(pid);
-    st.state = 'running';
-    st.reason = undefined;
-    st.message = undefined;
-    st.exitCode = undefined;
-    st.startedAt = now();
-    st.finishedAt = undefined;
-    st.ready = false;
+    const { child, pid, starttime } = started;
+    if (this.stopped || run.killing === 'delete') {
+      deleteContainer(c);
+      return;
+    }
+    Object.assign(st, { pid, starttime, cid: c.id, state: 'running', reason: undefined, message: undefined, exitCode: undefined, startedAt, finishedAt: undefined, ready: false });
     run.readyProbeOk = !spec.readinessProbe;
     run.liveFailures = run.readyFailures = run.readySuccesses = 0;
     child.on('exit', (code, signal) => {
@@ -372,7 +434,8 @@ class PodWorker {
     });
     child.unref();
     this.save();
-    this.log.info('container started', { pod: `${this.rec.namespace}/${this.rec.name}`, container: spec.name, pid, argv: resolved.argv.join(' ') });
+    this.writeStatusSoon(); // the start is asynchronous: the status its caller wrote may predate it
+    this.log.info('container started', { pod: `${this.rec.namespace}/${this.rec.name}`, container: spec.name, pid, id: c.id, argv: resolved.argv.join(' ') });
     this.startProbes(run);
     this.updateReady(run);
   }
@@ -398,6 +461,8 @@ class PodWorker {
     st.pid = undefined;
     st.starttime = undefined;
     st.ready = false;
+    if (st.cid) deleteContainer({ root: runcRoot(this.k.config.lab), id: st.cid }); // an adopted run's state, if its runc is gone
+    st.cid = undefined;
     if (this.stopped || run.killing === 'delete') return;
     const why = reason ?? (exitCode === 0 ? 'Completed' : 'Error');
     this.log.info('container exited', { pod: `${this.rec.namespace}/${this.rec.name}`, container: spec.name, exitCode, reason: why });
@@ -434,7 +499,7 @@ class PodWorker {
       const period = (probe.periodSeconds ?? 10) * 1000;
       const tick = async () => {
         if (this.stopped || run.st.state !== 'running') return;
-        const target = { pid: run.st.pid!, cgroup: podCgroup(this.k.config.lab, this.k.config.node, this.rec.uid, spec.name) };
+        const target = { root: runcRoot(this.k.config.lab), id: run.st.cid! };
         const ok = await runProbe(probe, spec, this.rec.ip!, (cmd, timeoutMs) => execInContainer(target, cmd, { timeoutMs })).catch(() => false);
         if (this.stopped || run.st.state !== 'running') return;
         if (kind === 'readiness') {
@@ -477,19 +542,17 @@ class PodWorker {
     return Math.min(30, Number((this.pod.spec as any)?.terminationGracePeriodSeconds ?? 30)) * 1000;
   }
 
-  /** SIGTERM to the container's main process; after the grace period, SIGKILL to everything in its cgroup. */
+  /** SIGTERM to the container (runc kill: its init passes it on); after the grace period, runc delete --force (SIGKILL to all of it). */
   private async killContainer(run: ContainerRun, graceMs: number): Promise<void> {
     const { st } = run;
     const p = st.pid && st.starttime ? { pid: st.pid, starttime: st.starttime } : undefined;
-    if (p && isAlive(p)) {
-      try {
-        process.kill(p.pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
+    const c = st.cid ? { root: runcRoot(this.k.config.lab), id: st.cid } : undefined;
+    if (p && c && isAlive(p)) {
+      runcKill(c, 'TERM');
       const deadline = Date.now() + graceMs;
       while (isAlive(p) && Date.now() < deadline) await sleep(50);
     }
+    if (c) deleteContainer(c);
     await removeCgroup(podCgroup(this.k.config.lab, this.k.config.node, this.rec.uid, run.spec.name)).catch(() => undefined);
   }
 
@@ -510,6 +573,11 @@ class PodWorker {
     );
     const { lab, node } = this.k.config;
     await removeCgroup(podCgroup(lab, node, this.rec.uid)).catch(() => undefined);
+    try {
+      removeCgroupV1(lab, node, 'kubepods', `pod${this.rec.uid}`);
+    } catch (e) {
+      this.log.warn('pod cgroup not removed', { pod: `${this.rec.namespace}/${this.rec.name}`, error: (e as Error).message });
+    }
     const state = readState(lab);
     if (state && this.rec.cniResult) {
       const out = await cniSandbox(state, node, 'DEL', this.sandboxRef(), { prevResult: this.rec.cniResult }).catch((e: Error) => ({ error: { code: 999, msg: e.message } }));

@@ -15,7 +15,8 @@ import { progress } from '../common/log.js';
 import { repoRoot } from '../common/version.js';
 import { agentGet } from '../agent/client.js';
 import type { AgentConfig, AgentStatus } from '../agent/types.js';
-import { ensureCgroup, removeCgroup, removeCgroupBaseIfEmpty } from './cgroup.js';
+import { ensureCgroup, removeCgroup, removeCgroupBaseIfEmpty, removeCgroupV1 } from './cgroup.js';
+import { deleteAllContainers, runcRoot } from './runc.js';
 import { etcdStatus, startEtcd, waitEtcd } from './etcd.js';
 import { addNetns, addVeth, delNetns, ipIn, listNetns, sysctlIn } from './netns.js';
 import { isAlive, startDaemon, stopProcess, type OwnedProcess } from './process.js';
@@ -515,8 +516,12 @@ export async function labDown(name: string, opts: { quiet?: boolean } = {}): Pro
   if (state.controllers) await stopProcess(state.controllers);
   await Promise.all(Object.values(state.dns ?? {}).map((d) => stopProcess(d)));
   if (state.etcd) await stopProcess(state.etcd.process);
+  // Containers (kubelet pods, `lab pod exec`): runc kills them and forgets them.
+  deleteAllContainers(runcRoot(name));
   // Anything else the lab started sits in its cgroup subtree: end it by pid.
   if (state.cgroup) await removeCgroup(state.cgroup);
+  // runc also made the containers' cgroups in the v1 hierarchies, and leaves their parents there.
+  removeCgroupV1(name);
 
   p.step(`lab ${name}: deleting namespaces`);
   const errors: string[] = [];

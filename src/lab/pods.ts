@@ -2,7 +2,8 @@
  * The lab's minimal pods: a network namespace each, networked by the CNI
  * plugin exactly as a kubelet (through its container runtime) would do it:
  * `ip netns exec <node netns> bin/beeline-cni` with CNI_* in the environment
- * and the node's conflist-derived configuration on stdin. What a pod is gets
+ * and the node's conflist-derived configuration on stdin. `lab pod exec` runs
+ * commands in a pod as runc containers (src/lab/podexec.ts). What a pod is gets
  * recorded in /run/beeline/labs/<lab>/pods/<name>.json; `lab down` removes
  * pod namespaces with the rest of the lab (they share its `bl-<lab>-` prefix).
  *
@@ -17,7 +18,8 @@ import { runAsync } from '../common/exec.js';
 import { repoRoot } from '../common/version.js';
 import { CONFLIST_FILE, conflistText, pluginConfig, renderConflist, type ConfList } from '../cni/conflist.js';
 import type { CniErrorObject, CniResult } from '../cni/types.js';
-import { cgroupPath, removeCgroup } from './cgroup.js';
+import { cgroupPath, removeCgroup, removeCgroupV1 } from './cgroup.js';
+import { deleteContainer, listContainers, runcRoot } from './runc.js';
 import { dns1123LabelError, labelKeyError, labelValueError } from '../k8s/names.js';
 import { addNetns, delNetns, netnsExists } from './netns.js';
 import { cgroup2Root } from './safety.js';
@@ -288,9 +290,21 @@ export async function deletePod(lab: string, name: string, opts: { force?: boole
   return rec;
 }
 
-/** Ends every background process of a pod (`lab pod exec -d`; by pid, from its cgroup) and removes the cgroup. */
+/** Where a lab pod's containers (`lab pod exec`) keep their bundles and the pod's /etc files. */
+export function podRuntimeDir(lab: string, name: string): string {
+  return join(podsDir(lab), name);
+}
+
+/** runc's ids of a lab pod's containers start with this. */
+export function podContainerPrefix(name: string): string {
+  return `pod-${name}-`;
+}
+
+/** Ends every container of a pod (`lab pod exec -d`: runc delete), removes their cgroups (v2 and v1) and bundles. */
 async function stopPodProcesses(lab: string, name: string): Promise<void> {
-  if (!cgroup2Root()) return;
-  // removeCgroup is a no-op when the pod never ran anything in the background.
-  await removeCgroup(cgroupPath(lab, 'pods', name));
+  const root = runcRoot(lab);
+  for (const id of listContainers(root).filter((x) => x.startsWith(podContainerPrefix(name)))) deleteContainer({ root, id });
+  if (cgroup2Root()) await removeCgroup(cgroupPath(lab, 'pods', name));
+  removeCgroupV1(lab, 'pods', name);
+  rmSync(podRuntimeDir(lab, name), { recursive: true, force: true });
 }

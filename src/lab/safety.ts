@@ -4,7 +4,8 @@
  * namespaces. This module holds the guards that enforce it and the snapshot
  * that tests compare before `lab up` and after `lab down`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { HostSafetyError } from '../common/errors.js';
 import { run } from '../common/exec.js';
 import { inRootNetns } from '../common/netns.js';
@@ -73,6 +74,8 @@ export function snapshotHost(): Record<string, string> {
     'bpftool net': tryRun('bpftool', ['net', 'show']),
     'root cgroup bpf': cg ? tryRun('bpftool', ['cgroup', 'show', cg]) : '(no cgroup v2)',
     'ip netns': tryRun('ip', ['netns', 'list']),
+    // runc makes containers' cgroups in every hierarchy (v1 ones too, on a hybrid machine).
+    'beeline cgroups': beelineCgroupDirs().join('\n'),
   };
   // iptables-save prints a timestamp and packet counters; neither is state.
   for (const k of ['iptables-save', 'ip6tables-save']) {
@@ -83,6 +86,23 @@ export function snapshotHost(): Record<string, string> {
       .join('\n');
   }
   return snap;
+}
+
+/** Every directory named `beeline` (and below it) in each cgroup hierarchy under /sys/fs/cgroup. */
+function beelineCgroupDirs(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    out.push(d);
+    try {
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    } catch {
+      /* removed meanwhile */
+    }
+  };
+  const base = '/sys/fs/cgroup';
+  const roots = existsSync(base) ? [base, ...readdirSync(base, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(base, e.name))] : [];
+  for (const r of roots) if (existsSync(join(r, 'beeline'))) walk(join(r, 'beeline'));
+  return out.sort();
 }
 
 /** Lines that differ between two snapshots, as `section: - old / + new`. Empty when equal. */

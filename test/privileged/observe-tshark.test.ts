@@ -13,12 +13,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
 import { until, sleep } from '../lib/wait.js';
 import { parseTimestampJson } from '../../src/api/proto.js';
+import { podNetnsName } from '../../src/lab/pods.js';
 
 const LAB = 'obstsh';
 const NS = 'obstsh';
@@ -171,24 +172,20 @@ test('tshark on the server pod\'s eth0 sees exactly the packets its endpoint flo
   await until('the server answers', () => beeline(['exec', '-n', NS, 'client', '--', beelineBin, 'probe', 'tcp', `${serverIP}:${HTTP_PORT}`, '--timeout', '1000'], env).code === 0, 30_000, 300);
   await sleep(500);
 
-  // The capture: tshark in the server pod (its network and mount namespaces:
-  // the pod shares the machine's /tmp), only the client's packets to the
-  // server's ports and ICMP. `sh` records the pid tshark then runs as.
+  // The capture: tshark in the server pod's network namespace, run by the test
+  // from the machine (the pod's containers may not capture, nor see the
+  // machine's /tmp), only the client's packets to the server's ports and ICMP.
+  // `ip netns exec` execs tshark in place: the child's pid is tshark's.
   const pcap = join(dir, 'server.pcapng');
-  const pidFile = join(dir, 'tshark.pid');
   const filter = `host ${clientIP} and host ${serverIP} and (tcp port ${HTTP_PORT} or udp port ${UDP_PORT} or icmp)`;
-  capture = spawn(beelineBin, ['exec', '-n', NS, 'server', '--', 'sh', '-c', 'echo $$ > "$0"; exec tshark -n -i eth0 -f "$1" -w "$2"', pidFile, filter, pcap], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  capture = spawn('ip', ['netns', 'exec', podNetnsName(LAB, NS, 'server'), 'tshark', '-n', '-i', 'eth0', '-f', filter, '-w', pcap], { stdio: ['ignore', 'pipe', 'pipe'] });
   let captureErr = '';
   capture.stdout!.setEncoding('utf8').on('data', (s: string) => { captureErr += s; });
   capture.stderr!.setEncoding('utf8').on('data', (s: string) => { captureErr += s; });
   const captureExit = new Promise<number>((resolve) => capture!.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
   await until('tshark captures on eth0 (or exits)', () => /Capturing on 'eth0'/.test(captureErr) || capture!.exitCode !== null, 30_000, 100);
   assert.equal(capture.exitCode, null, `tshark exited: ${captureErr}`);
-  const tsharkPid = Number(readFileSync(pidFile, 'utf8').trim());
-  assert.ok(tsharkPid > 1, `tshark's pid (${tsharkPid})`);
+  const tsharkPid = capture.pid!;
   await sleep(300);
 
   // The exchange: TCP (an HTTP request), UDP (a probe and its echo), ICMP echo.

@@ -160,10 +160,10 @@ spec:
   assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
   assert.match(head, /\r\nServer: nginx\r\n/);
   assert.match(head, /\r\nConnection: close\r\n/);
-  // The container's main process is the host's nginx (its master), with one worker.
+  // The container's init (tini, its pid 1) runs the host's nginx (its master), with one worker.
   const rec = join(kubeletDir(LAB, p.spec.nodeName!), 'pods', `${p.metadata.uid}.json`);
-  const pid = (JSON.parse(readFileSync(rec, 'utf8')) as any).containers[0].pid as number;
-  assert.equal(readlinkSync(`/proc/${pid}/exe`), '/usr/sbin/nginx');
+  const init = (JSON.parse(readFileSync(rec, 'utf8')) as any).containers[0].pid as number;
+  assert.equal(readlinkSync(`/proc/${init}/exe`), '/usr/bin/tini');
   const ppidOf = (x: string) => {
     try {
       const st = readFileSync(`/proc/${x}/stat`, 'utf8');
@@ -172,11 +172,14 @@ spec:
       return -1;
     }
   };
-  const workers = readdirSync('/proc').filter((x) => /^\d+$/.test(x) && ppidOf(x) === pid).map(Number);
+  const childrenOf = (x: number) => readdirSync('/proc').filter((y) => /^\d+$/.test(y) && ppidOf(y) === x).map(Number);
+  const pid = childrenOf(init)[0]!;
+  assert.equal(readlinkSync(`/proc/${pid}/exe`), '/usr/sbin/nginx');
+  const workers = childrenOf(pid);
   assert.equal(workers.length, 1, 'worker_processes 1');
-  // Its config, pid and temp files live on a tmpfs in the container's own mount namespace, not on the machine.
+  // Its config, pid and temp files live on the tmpfs the container's bundle gives it, not on the machine.
   assert.ok(!existsSync('/var/lib/nginx/nginx.conf'), 'no config written to the machine');
-  assert.match(readFileSync(`/proc/${pid}/mounts`, 'utf8'), /^beeline-nginx \/var\/lib\/nginx tmpfs /m);
+  assert.match(readFileSync(`/proc/${pid}/mounts`, 'utf8'), /^tmpfs \/var\/lib\/nginx tmpfs /m);
   // Nothing listens on 8081 in the machine's own namespace (this process's).
   const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).some((l) => l.trim().split(/\s+/)[1]?.endsWith(':1F91') && l.trim().split(/\s+/)[3] === '0A');
   assert.equal(listening, false);
@@ -189,8 +192,8 @@ test('EndpointSlices follow the pods: named target ports resolved, replicas scal
   const s = slice();
   assert.deepEqual(s.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
   assert.equal(s.endpoints.length, 3);
-  // A readiness probe the test controls: an exec probe on a file only this test makes.
-  const flag = `/run/beeline/labs/${LAB}/ready-flag`;
+  // A readiness probe the test controls: an exec probe on a file only this test makes (in the container's own /tmp).
+  const flag = '/tmp/ready-flag';
   const manifest = `apiVersion: v1
 kind: Pod
 metadata: {name: gated, namespace: shop, labels: {app: gated}}
@@ -214,7 +217,8 @@ spec:
   assert.equal(run(['apply', '-f', '-'], manifest).code, 0);
   const gated = () => (JSON.parse(ok(['get', 'endpointslices', '-n', 'shop', '-l', 'kubernetes.io/service-name=gated', '-o', 'json']).stdout).items as any[])[0];
   await until('gated endpoint listed not ready', () => gated()?.endpoints?.[0]?.conditions?.ready === false);
-  assert.match(ok(['get', 'pods', '-n', 'shop', 'gated']).stdout, /gated\s+0\/1\s+Running/);
+  // The endpoint is listed once the sandbox has its address; the container may still be starting (ContainerCreating).
+  await until('gated Running, not ready', () => /gated\s+0\/1\s+Running/.test(ok(['get', 'pods', '-n', 'shop', 'gated']).stdout));
   ok(['exec', '-n', 'shop', 'gated', '--', 'touch', flag]);
   await until('gated endpoint ready', () => gated()?.endpoints?.[0]?.conditions?.ready === true);
   ok(['exec', '-n', 'shop', 'gated', '--', 'rm', flag]);
