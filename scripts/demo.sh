@@ -98,6 +98,27 @@ DS=$($B get pods -n empire -l class=deathstar -o json | node -e 'let s="";proces
 DS_POD=${DS% *}; DS_IP=${DS#* }
 run $B exec -n empire tiefighter -- curl -s -XPOST "http://$DS_IP/v1/request-landing"
 
+say "4d2. Pods are real containers (runc, from an OCI bundle the kubelet writes): own root, PID, mount, IPC and UTS namespaces, Kubernetes' default capabilities; the agents' and etcd's sockets, the bpffs and the machine's namespaces are out of reach"
+run $B exec -n empire tiefighter -- sh -c 'echo "pid 1: $(cat /proc/1/comm); capabilities: $(grep CapEff /proc/self/status | cut -f2)"
+  ls -d /run/beeline 2>&1; echo "/sys/fs/bpf entries: $(ls -A /sys/fs/bpf | wc -l)"
+  nsenter -t 1 -n true 2>&1 | head -1; ip link add x type dummy 2>&1; mount -t tmpfs x /mnt 2>&1; true'
+echo "a hostPath volume reaching beeline's sockets is refused by the kubelet:"
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: sneaky, namespace: empire}\nspec:\n  volumes: [{name: run, hostPath: {path: /run}}]\n  containers: [{name: c, image: busybox, command: [sleep, infinity], volumeMounts: [{name: run, mountPath: /host-run}]}]\n' | $B apply -f -
+for _ in $(seq 1 50); do
+  msg=$($B get pod -n empire sneaky -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const w=JSON.parse(s).status?.containerStatuses?.[0]?.state?.waiting;console.log(w&&w.reason!=="ContainerCreating"?w.reason+": "+w.message:"")})')
+  [ -n "$msg" ] && break; sleep 0.2
+done
+echo "sneaky: $msg"
+run $B delete pod -n empire sneaky
+echo "the agent's API takes only what CNI made: an endpoint naming node1's uplink as its interface is refused (403, the field named), nothing attached:"
+SOCK=/run/beeline/labs/$LAB/nodes/node1/agent.sock
+EP=$(curl -s --unix-socket "$SOCK" http://agent/v1/endpoints | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s);const x=(e.endpoints??e).find(p=>p.pod);console.log(JSON.stringify({containerID:x.containerID,ifname:x.ifname,netns:x.netns,hostIfname:"eth0",ipv4:x.ipv4,mac:x.mac,hostMac:x.hostMac,pod:x.pod}))})')
+curl -s -w ' (HTTP %{http_code})\n' --unix-socket "$SOCK" -X PUT -H 'content-type: application/json' -d "$EP" http://agent/v1/endpoints
+echo "IPv6 from a pod cannot bypass policy while beeline has no IPv6 datapath: dropped as Unsupported L3 protocol"
+$B lab pod exec frontend -- ping -6 -c 1 -W 1 -I eth0 ff02::2 >/dev/null 2>&1 || true
+sleep 1
+run $B observe --drop-reason-desc UNSUPPORTED_L3_PROTOCOL --last 1
+
 say "4e. Two namespaces, Deployments with probes, bare pods, Services: spread over both nodes; namespace labels make identities"
 run $B apply -f examples/workloads.yaml
 wait_ready shop 5

@@ -22,7 +22,7 @@
  *   logs/<ns>_<name>_<uid>/<c>/<n>.log    container logs, one file per run (kubelet's /var/log/pods layout)
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { arch, release } from 'node:os';
@@ -39,13 +39,13 @@ import type { Container, Probe } from '../k8s/types.js';
 import { cgroupPath, removeCgroup, removeCgroupV1, runcCgroupsPath } from './cgroup.js';
 import { resolvConf } from './dns.js';
 import { resolveContainerCommand } from './images.js';
-import { CONTAINER_INIT, containerSecurity, linuxResources, type BindMount, type SecurityContext } from './oci.js';
+import { CONTAINER_INIT, HOST_PROTECTED_PATHS, containerSecurity, hostPathRefusal, linuxResources, type BindMount, type SecurityContext } from './oci.js';
 import { ContainerStartFailed, deleteContainer, execIn, killContainer as runcKill, runContainer, runcRoot, writeBundle, writePodEtc, type RuncContainer } from './runc.js';
 import { addPodNetns, delNetns, netnsExists } from './netns.js';
 import { POD_IFNAME, cniSandbox, podNetnsName, type SandboxRef } from './pods.js';
 import { backoffDelay, podStatus, shouldRestart, BACKOFF_RESET_MS, type ContainerState, type PodRuntimeView } from './podstatus.js';
 import { isAlive } from './process.js';
-import { labDir, readState } from './state.js';
+import { labDir, readState, runDir } from './state.js';
 
 export interface KubeletConfig {
   lab: string;
@@ -223,6 +223,21 @@ export function volumeBinds(pod: StoreObject, c: Container, emptyDirRoot: string
   return out;
 }
 
+/**
+ * Why a container's hostPath bind is refused (oci.ts hostPathRefusal, on the
+ * source with its symlinks resolved), or undefined. The lab's own cluster DNS
+ * hosts files are allowed read-only.
+ */
+export function hostPathGuard(b: BindMount, lab: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(b.source);
+  } catch {
+    return `hostPath ${b.source} does not exist`;
+  }
+  return hostPathRefusal(real, [runDir(), ...HOST_PROTECTED_PATHS], [join(labDir(lab), 'dns', 'hosts')], b.readOnly);
+}
+
 interface ContainerRun {
   spec: Container;
   st: RecordedContainer;
@@ -389,6 +404,8 @@ class PodWorker {
     const bundle = join(podDir, 'containers', spec.name);
     const emptyDirs = join(podDir, 'volumes');
     const binds = volumeBinds(this.pod, spec, emptyDirs);
+    const refused = binds.map((b) => (b.source.startsWith(`${emptyDirs}/`) ? undefined : hostPathGuard(b, lab))).find((m) => m);
+    if (refused) return this.cannotCreate(run, `${refused} (pod: "${podName}", container: ${spec.name})`);
     for (const b of binds) if (b.source.startsWith(`${emptyDirs}/`)) mkdirSync(b.source, { recursive: true });
     writeBundle(bundle, {
       argv: [CONTAINER_INIT, '--', ...resolved.argv],

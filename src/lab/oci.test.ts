@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_CAPS, containerSecurity, cpuMillis, linuxResources, memoryBytes, ociConfig, type BundleSpec, type ContainerSecurity } from './oci.js';
+import { DEFAULT_CAPS, HOST_PROTECTED_PATHS, containerSecurity, hostPathRefusal, cpuMillis, linuxResources, memoryBytes, ociConfig, type BundleSpec, type ContainerSecurity } from './oci.js';
 
 const who = { pod: 'web_default(u1)', container: 'c' };
 const sec = (p?: object, c?: object) => containerSecurity(p, c, who) as ContainerSecurity;
@@ -103,4 +103,19 @@ test('seccomp: namespaces, mounts, setns and bpf() refused without CAP_SYS_ADMIN
   assert.ok(admin.has('init_module') && admin.has('keyctl'));
   const clone = ((ociConfig(bundle()) as any).linux.seccomp.syscalls as any[]).filter((r) => r.names.includes('clone'));
   assert.ok(clone.some((r) => r.args[0].value === 0x10000000), 'clone(CLONE_NEWUSER) refused');
+});
+
+test("hostPath: beeline's run-time directory, /run/netns, /proc, /sys, /dev and every directory above them are refused; the lab's DNS hosts only read-only", () => {
+  const roots = ['/run/beeline', ...HOST_PROTECTED_PATHS];
+  const dns = '/run/beeline/labs/l/dns/hosts';
+  for (const p of ['/', '/run', '/run/beeline', '/run/beeline/labs/l/node1/agent.sock', '/run/beeline/labs/l/bpf', '/run/netns', '/sys/fs/bpf', '/proc/1/root', '/dev', '/var/run/netns']) {
+    assert.match(hostPathRefusal(p, roots, [dns]) ?? '', /pods may not reach/, p);
+  }
+  assert.match(hostPathRefusal('/run', roots) ?? '', /holds \/run\/beeline/);
+  assert.equal(hostPathRefusal('/srv/data', roots), undefined);
+  assert.equal(hostPathRefusal('/var/lib/x', roots), undefined);
+  assert.equal(hostPathRefusal('/run/beelinefoo', roots), undefined, 'a sibling with the same prefix is not inside');
+  assert.equal(hostPathRefusal(dns, roots, [dns], true), undefined);
+  assert.match(hostPathRefusal(dns, roots, [dns], false) ?? '', /inside \/run\/beeline/, 'writable: refused');
+  assert.match(hostPathRefusal('/run/beeline/labs/l/dns', roots, [dns], true) ?? '', /inside/, 'the directory above the allowed one');
 });

@@ -273,3 +273,26 @@ export function ociConfig(b: BundleSpec): Record<string, unknown> {
     },
   };
 }
+
+/**
+ * Why a hostPath volume may not be bound, or undefined when it may. `path` is
+ * the source with its symlinks resolved. Refused: the machine's paths that
+ * hold what a pod must never reach (beeline's run-time directory with the
+ * agents', etcd's and the relay's sockets and the lab's bpffs; /run/netns; the
+ * machine's /proc, /sys and /dev) and every directory above one of them (so
+ * `/` and `/run` too). `allowed` names directories below those that the lab's
+ * own pods are given read-only (the cluster DNS's hosts files): a path inside
+ * one of them is allowed when the bind is read-only.
+ */
+export function hostPathRefusal(path: string, protectedRoots: readonly string[], allowed: readonly string[] = [], readOnly = false): string | undefined {
+  const within = (p: string, root: string) => p === root || p.startsWith(root.endsWith('/') ? root : `${root}/`);
+  if (readOnly && allowed.some((a) => within(path, a))) return undefined;
+  for (const root of protectedRoots) {
+    if (within(path, root)) return `hostPath ${path} is inside ${root}, which pods may not reach`;
+    if (within(root, path)) return `hostPath ${path} holds ${root}, which pods may not reach`;
+  }
+  return undefined;
+}
+
+/** The machine's paths no hostPath volume may reach (hostPathRefusal), beside beeline's run-time directory. */
+export const HOST_PROTECTED_PATHS: readonly string[] = ['/run/netns', '/var/run/netns', '/proc', '/sys', '/dev'];

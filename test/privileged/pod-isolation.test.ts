@@ -53,6 +53,13 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: hostrun}
+spec:
+  volumes: [{name: run, hostPath: {path: /run}}]
+  containers: [{name: c, image: busybox, command: [sleep, infinity], volumeMounts: [{name: run, mountPath: /host-run, readOnly: true}]}]
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: crasher}
 spec:
   containers: [{name: c, image: busybox, command: [sh, -c, "echo run; sleep 1; exit 3"]}]
@@ -123,6 +130,12 @@ test('pods start as runc containers; a securityContext with runAsNonRoot and uid
     return c?.state?.waiting?.reason === 'CreateContainerConfigError' && c;
   });
   assert.match(rootless.state.waiting.message, /runAsNonRoot and image will run as root/);
+  // A hostPath volume holding beeline's sockets is refused the same way: nothing of it is bound.
+  const hostrun = await until('hostrun refused', () => {
+    const c = pods().find((p) => p.metadata.name === 'hostrun')?.status?.containerStatuses?.[0];
+    return c?.state?.waiting?.reason === 'CreateContainerConfigError' && c;
+  });
+  assert.match(hostrun.state.waiting.message, /hostPath \/run holds \/run\/beeline, which pods may not reach/);
   assert.ok(existsSync(readState(LAB)!.dir + '/runc'), 'runc state lives in the lab');
 });
 
@@ -171,7 +184,7 @@ test('the usual behaviour: curl between pods (Node built-in and nginx under runc
 
 test('deleting pods ends their containers within the grace period and leaves no runc state or v1 cgroup behind', async () => {
   const t0 = Date.now();
-  ok(['delete', 'pod', 'probe', 'web', 'locked', 'rootless', 'crasher']);
+  ok(['delete', 'pod', 'probe', 'web', 'locked', 'rootless', 'hostrun', 'crasher']);
   await until('pods gone', () => pods().filter((p) => !p.metadata.name.startsWith('coredns')).length === 0);
   assert.ok(Date.now() - t0 < 20_000, 'sleep as the program does not hold deletion for its grace period (tini passes SIGTERM on)');
   const st = readState(LAB)!;
