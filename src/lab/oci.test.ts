@@ -119,3 +119,9 @@ test("hostPath: beeline's run-time directory, /run/netns, /proc, /sys, /dev and 
   assert.match(hostPathRefusal(dns, roots, [dns], false) ?? '', /inside \/run\/beeline/, 'writable: refused');
   assert.match(hostPathRefusal('/run/beeline/labs/l/dns', roots, [dns], true) ?? '', /inside/, 'the directory above the allowed one');
 });
+
+test("a repository under /tmp (a CI clone) is bound after the container's own /tmp, so the tmpfs does not cover it", () => {
+  const order = ((ociConfig(bundle({ repoRoot: '/tmp/fresh-ci' })) as any).mounts as any[]).map((m) => m.destination);
+  assert.ok(order.indexOf('/tmp/fresh-ci') > order.indexOf('/tmp'), order.join(' '));
+  assert.ok(order.indexOf('/tmp/fresh-ci') > order.indexOf('/run'));
+});

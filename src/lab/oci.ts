@@ -198,10 +198,11 @@ export function bundleMounts(b: BundleSpec): object[] {
     bind(b.etcFiles.resolvConf, '/etc/resolv.conf'),
     bind(b.etcFiles.hosts, '/etc/hosts'),
     bind(b.etcFiles.hostname, '/etc/hostname'),
-    bind(b.repoRoot, b.repoRoot),
     tmpfs('/tmp', '1777', '256m'),
     tmpfs('/run', '755', '16m'),
     ...(b.tmpfs ?? []).map((d) => tmpfs(d, '755', '64m')),
+    // After the tmpfs mounts: a repository under /tmp (a CI clone) must not be covered by the container's own /tmp.
+    bind(b.repoRoot, b.repoRoot),
     ...(b.binds ?? []).map((m) => bind(m.source, m.destination, m.readOnly)),
   ];
 }
