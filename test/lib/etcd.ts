@@ -9,6 +9,7 @@ import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdEndpoint, etcdStatus } from '../../src/lab/etcd.js';
+import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 
 export interface TestEtcd {
   /** Client endpoint, `unix:///tmp/…/etcd.sock:2379`. */
@@ -102,5 +103,23 @@ export async function startTestEtcd(timeoutMs = 20_000): Promise<TestEtcd> {
     stop,
     kill,
     restart,
+  };
+}
+
+/** A test etcd and stores opened on it, all closed and stopped after the test. */
+export async function withEtcdStore(t: { after: (fn: () => Promise<void> | void) => void }): Promise<{ etcd: TestEtcd; open: (o?: { watchBackoff?: { initialMs: number; maxMs: number } }) => EtcdStore }> {
+  const etcd = await startTestEtcd();
+  const stores: EtcdStore[] = [];
+  t.after(async () => {
+    for (const s of stores) await s.close();
+    await etcd.stop();
+  });
+  return {
+    etcd,
+    open: (o = {}) => {
+      const s = openEtcdStore({ endpoint: etcd.endpoint, ...o });
+      stores.push(s);
+      return s;
+    },
   };
 }

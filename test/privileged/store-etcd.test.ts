@@ -15,28 +15,10 @@ import {
   StoreNotFoundError,
   StoreTxnLimitError,
 } from '../../src/common/errors.js';
-import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 import { StoreInformer, type ObjectInput, type StoreObject, type StoreWatch, type WatchEvent } from '../../src/store/store.js';
-import { startTestEtcd, type TestEtcd } from '../lib/etcd.js';
+import { withEtcdStore } from '../lib/etcd.js';
 
-type T = { after: (fn: () => Promise<void>) => void };
 
-async function withStore(t: T): Promise<{ etcd: TestEtcd; open: (o?: { watchBackoff?: { initialMs: number; maxMs: number } }) => EtcdStore }> {
-  const etcd = await startTestEtcd();
-  const stores: EtcdStore[] = [];
-  t.after(async () => {
-    for (const s of stores) await s.close();
-    await etcd.stop();
-  });
-  return {
-    etcd,
-    open: (o = {}) => {
-      const s = openEtcdStore({ endpoint: etcd.endpoint, ...o });
-      stores.push(s);
-      return s;
-    },
-  };
-}
 
 function pod(name: string, extra: Partial<ObjectInput> & { labels?: Record<string, string>; rv?: string } = {}): ObjectInput {
   const { labels, rv, ...rest } = extra;
@@ -87,7 +69,7 @@ async function retry<R>(fn: () => Promise<R>, ms = 20_000): Promise<R> {
 }
 
 test('kvstore: CRUD with resourceVersions, conflicts, generation, status, selectors', async (t) => {
-  const { open } = await withStore(t);
+  const { open } = await withEtcdStore(t);
   const s = open();
   const a = await s.create(pod('a', { labels: { app: 'web' } }));
   assert.match(a.metadata.uid, /^[0-9a-f-]{36}$/);
@@ -140,7 +122,7 @@ test('kvstore: CRUD with resourceVersions, conflicts, generation, status, select
 });
 
 test('kvstore: applyBatch is all or nothing', async (t) => {
-  const { open } = await withStore(t);
+  const { open } = await withEtcdStore(t);
   const s = open();
   const old = await s.create(pod('keep', { labels: { v: '1' } }));
   const before = (await s.list('Pod')).resourceVersion;
@@ -177,7 +159,7 @@ test('kvstore: applyBatch is all or nothing', async (t) => {
 
 test("kvstore: a batch over etcd's default limits (--max-txn-ops 128, --max-request-bytes 1.5 MiB) is refused whole with BL_ERR_STORE_TXN_LIMIT", async (t) => {
   // This etcd has etcd's defaults, as an external etcd started without the flags docs/store.md asks for.
-  const { open } = await withStore(t);
+  const { open } = await withEtcdStore(t);
   const s = open();
   await s.create(pod('keep', { labels: { v: '1' } }));
   const keep = await s.get('Pod', 'default', 'keep');
@@ -201,7 +183,7 @@ test("kvstore: a batch over etcd's default limits (--max-txn-ops 128, --max-requ
 });
 
 test('kvstore: a revision larger than one watch message comes in fragments and is delivered whole, with nothing in between', async (t) => {
-  const { open } = await withStore(t);
+  const { open } = await withEtcdStore(t);
   const s = open();
   // 100 objects of ~12 KB: a ~1.2 MiB transaction (under this etcd's --max-request-bytes,
   // 1.5 MiB); updating them all makes a watch response (objects and their previous
@@ -236,7 +218,7 @@ test('kvstore: a revision larger than one watch message comes in fragments and i
 });
 
 test('kvstore: a watch from a revision gets exactly the later events, selector transitions included', async (t) => {
-  const { open } = await withStore(t);
+  const { open } = await withEtcdStore(t);
   const s = open();
   await s.create(pod('early'));
   const { resourceVersion } = await s.list('Pod');
@@ -271,7 +253,7 @@ test('kvstore: a watch from a revision gets exactly the later events, selector t
 });
 
 test('kvstore: a watch survives etcd being killed and restarted, missing and repeating nothing', async (t) => {
-  const { etcd, open } = await withStore(t);
+  const { etcd, open } = await withEtcdStore(t);
   const writer = open();
   // The watching store backs off long enough that writes land while it is away.
   const reader = open({ watchBackoff: { initialMs: 1500, maxMs: 3000 } });
@@ -300,7 +282,7 @@ test('kvstore: a watch survives etcd being killed and restarted, missing and rep
 });
 
 test('kvstore: compaction expires a watch; the informer relists and converges', async (t) => {
-  const { etcd, open } = await withStore(t);
+  const { etcd, open } = await withEtcdStore(t);
   const writer = open();
   const { resourceVersion: rv0 } = await writer.list('Pod');
   for (let i = 0; i < 3; i++) await writer.create(pod(`c${i}`));
@@ -345,7 +327,7 @@ test('kvstore: compaction expires a watch; the informer relists and converges', 
 });
 
 test('kvstore: objects on a lease vanish when it expires, stay while kept alive, go on revoke', async (t) => {
-  const { open } = await withStore(t);
+  const { open } = await withEtcdStore(t);
   const s = open();
   const kept = await s.lease(2);
   const dying = await s.lease(2, { keepAlive: false });
@@ -361,7 +343,7 @@ test('kvstore: objects on a lease vanish when it expires, stay while kept alive,
 });
 
 test('kvstore: a list larger than one response (gRPC 4 MiB) comes back whole, in pages of one snapshot', async (t) => {
-  const { open } = await withStore(t);
+  const { open } = await withEtcdStore(t);
   const s = open();
   // 1,300 pods of ~4 KiB each: ~5.3 MiB, more than one gRPC message may carry.
   const big = 'x'.repeat(4000);

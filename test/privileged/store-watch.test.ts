@@ -13,32 +13,14 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IEvent } from 'etcd3';
 import { etcdClient } from '../../src/common/etcd.js';
-import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 import { KvInformer, PrefixWatch, listPrefix, type KvEntry } from '../../src/store/kv.js';
 import { StoreInformer, type ListOptions, type ObjectInput, type WatchOptions } from '../../src/store/store.js';
-import { startTestEtcd, type TestEtcd } from '../lib/etcd.js';
+import { withEtcdStore } from '../lib/etcd.js';
 import { until } from '../lib/wait.js';
 
-type T = { after: (fn: () => Promise<void> | void) => void };
 
 const PREFIX = '/beeline/v1/test-watch/';
 
-async function setup(t: T): Promise<{ etcd: TestEtcd; open: (o?: { watchBackoff?: { initialMs: number; maxMs: number } }) => EtcdStore }> {
-  const etcd = await startTestEtcd();
-  const stores: EtcdStore[] = [];
-  t.after(async () => {
-    for (const s of stores) await s.close();
-    await etcd.stop();
-  });
-  return {
-    etcd,
-    open: (o = {}) => {
-      const s = openEtcdStore({ endpoint: etcd.endpoint, ...o });
-      stores.push(s);
-      return s;
-    },
-  };
-}
 
 function pod(name: string, labels?: Record<string, string>): ObjectInput {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
@@ -90,7 +72,7 @@ async function converged(what: string, cached: () => string[], truth: () => Prom
 }
 
 test('store informer: etcd killed between the list and the watch; nothing written meanwhile is missed', async (t) => {
-  const { etcd, open } = await setup(t);
+  const { etcd, open } = await withEtcdStore(t);
   const writer = open();
   const reader = open({ watchBackoff: { initialMs: 50, maxMs: 500 } });
   for (const n of ['a0', 'a1', 'a2']) await writer.create(pod(n));
@@ -126,7 +108,7 @@ test('store informer: etcd killed between the list and the watch; nothing writte
 });
 
 test('prefix watch: etcd killed between the list and the watch; events after the list arrive once, in order', async (t) => {
-  const { etcd } = await setup(t);
+  const { etcd } = await withEtcdStore(t);
   const c = etcdClient(etcd.endpoint);
   t.after(() => c.close());
   for (const k of ['k0', 'k1']) await c.put(PREFIX + k).value('v1');
@@ -156,7 +138,7 @@ test('prefix watch: etcd killed between the list and the watch; events after the
 });
 
 test('compaction under running watchers, with writes and deletes around it: caches end equal to the store, deletes seen', async (t) => {
-  const { etcd, open } = await setup(t);
+  const { etcd, open } = await withEtcdStore(t);
   const writer = open();
   const c = etcdClient(etcd.endpoint);
   t.after(() => c.close());
@@ -216,7 +198,7 @@ test('compaction under running watchers, with writes and deletes around it: cach
 });
 
 test('an etcd that comes back without its history (data lost): the prefix informer relists and deletes what is gone', async (t) => {
-  const { etcd } = await setup(t);
+  const { etcd } = await withEtcdStore(t);
   const c = etcdClient(etcd.endpoint);
   t.after(() => c.close());
   for (let i = 0; i < 20; i++) await c.put(PREFIX + `k${i % 4}`).value(`v${i}`);
