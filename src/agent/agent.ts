@@ -419,6 +419,12 @@ export class Agent {
     return localAgentApi(this.config.socket, {
       network: () => this.config.cniNetwork || undefined,
       allocate: (owner) => ({ ...this.requireIpam().allocate(owner), mtu: this.podMTU }),
+      allocateSpecific: (owner, ip) => ({ ...this.requireIpam().allocateSpecific(ip, owner), mtu: this.podMTU }),
+      allocations: () => this.requireIpam().entries(),
+      readiness: () => {
+        const dp = datapathState(this.datapath.health?.());
+        return { ...(this.ipam ? { ipam: this.ipam.stats() } : {}), ...(dp.state === 'degraded' ? { datapathProblem: dp.message ?? 'datapath degraded' } : {}) };
+      },
       release: (owner) => void this.requireIpam().release(owner),
       // The plugin made this veth pair in this very request, under the name derived from the container.
       createEndpoint: (req) => this.endpoints.create(req, { linksMadeHere: true }),

@@ -17,6 +17,10 @@ export interface NodeIpam {
   /** The pods' default gateway (first usable address of the pod CIDR). */
   readonly gateway: string;
   allocate(owner: string): IpamAllocation;
+  /** Exactly `ip` for `owner`; refuses (naming why) an address outside the pod CIDR, reserved, or held by another owner. */
+  allocateSpecific(ip: string, owner: string): IpamAllocation;
+  /** Every allocation, in address order. */
+  entries(): { ip: string; owner: string }[];
   /** The address the owner holds, if any (what an endpoint request's address is checked against). */
   lookup(owner: string): string | undefined;
   /** Idempotent; returns the released address, if the owner had one. */

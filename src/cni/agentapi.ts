@@ -13,10 +13,28 @@ export interface AgentApi {
   /** The CNI network name the agent serves (GET /v1/status `cniNetwork`); undefined when it does not say. */
   network(): Promise<string | undefined>;
   allocate(owner: string): Promise<IpamAllocation>;
+  /**
+   * Exactly `ip` for `owner` (the runtime asked for it): free and inside the
+   * pod CIDR, else a CniError with code 106 naming the address and why.
+   * Only the agent's own plugin (service.ts) has it: the HTTP API has no route.
+   */
+  allocateSpecific?(owner: string, ip: string): Promise<IpamAllocation>;
+  /** Every IPAM allocation, `owner` being `<containerID>/<ifname>` for the plugin's (GC). */
+  allocations?(): Promise<{ ip: string; owner: string }[]>;
+  /** Whether an ADD can be served now (STATUS). */
+  readiness(): Promise<AgentReadiness>;
   release(owner: string): Promise<void>;
   createEndpoint(req: EndpointCreateRequest): Promise<EndpointModel>;
   deleteEndpoint(containerID: string, ifname: string): Promise<EndpointDeleteResult>;
   listEndpoints(): Promise<EndpointModel[]>;
+}
+
+/** What STATUS asks the agent. */
+export interface AgentReadiness {
+  /** The node's pool; undefined while the agent is still starting (no pod CIDR yet). */
+  ipam?: { used: number; capacity: number };
+  /** Why the datapath cannot serve existing pods fully, when it cannot. */
+  datapathProblem?: string;
 }
 
 type ApiError = { error?: { code?: string; message?: string } };
@@ -48,6 +66,13 @@ export function agentApi(socket: string): AgentApi {
       // maps=0: the agent need not count its maps' entries (an older agent ignores it).
       const st = await call<{ cniNetwork?: string }>(CniCode.TryAgainLater, 'GET', '/v1/status?maps=0');
       return typeof st?.cniNetwork === 'string' && st.cniNetwork !== '' ? st.cniNetwork : undefined;
+    },
+    async readiness() {
+      const st = await call<{ podCIDR?: string; ipam?: { used: number; capacity: number }; datapath?: { state?: string; message?: string } }>(CniCode.TryAgainLater, 'GET', '/v1/status?maps=0');
+      return {
+        ...(st.podCIDR && st.ipam ? { ipam: st.ipam } : {}),
+        ...(st.datapath?.state === 'degraded' ? { datapathProblem: st.datapath.message ?? 'datapath degraded' } : {}),
+      };
     },
     allocate: (owner) => call<IpamAllocation>(CniCode.Ipam, 'POST', '/v1/ipam/allocate', { owner }),
     release: async (owner) => {

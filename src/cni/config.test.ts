@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CniError } from '../common/errors.js';
-import { hostIfname, ipamOwner, labelsOf, parseCniArgs, parseInvocation, parseNetConf, podOf, resultAddressesFor } from './config.js';
+import { attachmentOfOwner, hostIfname, ipamOwner, labelsOf, parseCniArgs, parseInvocation, parseNetConf, podOf, requestedAddress, resultAddressesFor } from './config.js';
 import { DEFAULT_AGENT_SOCKET } from './types.js';
 import { mulberry32 } from '../../test/lib/rng.js';
 
@@ -32,7 +32,13 @@ test('invocation: reads the CNI_* variables', () => {
     path: ['/opt/cni/bin', '/usr/lib/cni'],
   });
   assert.deepEqual(podOf(inv), { namespace: 'default', name: 'web-0' });
-  assert.equal(podOf(parseInvocation(env())), undefined);
+  // No Kubernetes namespace: the configured default one (else "default"), K8S_POD_NAME or the short container id.
+  assert.deepEqual(podOf(parseInvocation(env())), { namespace: 'default', name: 'a1b2c3' });
+  assert.deepEqual(podOf(parseInvocation(env({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=My-Box' })), { defaultNamespace: 'containers' }), { namespace: 'containers', name: 'my-box' });
+  assert.deepEqual(podOf(parseInvocation(env({ CNI_CONTAINERID: 'ABCDEF0123456789ff', CNI_ARGS: 'K8S_POD_NAME=not_a_name' }))), { namespace: 'default', name: 'abcdef012345' });
+  // STATUS and GC name no attachment: CNI_CONTAINERID, CNI_IFNAME are not needed.
+  assert.equal(parseInvocation({ CNI_COMMAND: 'STATUS', CNI_PATH: '/opt/cni/bin' }).command, 'STATUS');
+  assert.equal(parseInvocation({ CNI_COMMAND: 'GC' }).command, 'GC');
   assert.equal(parseInvocation({ CNI_COMMAND: 'VERSION' }).command, 'VERSION', 'VERSION needs nothing else');
   // DEL may come without a netns (it is gone).
   assert.equal(parseInvocation(env({ CNI_COMMAND: 'DEL', CNI_NETNS: undefined })).netns, '');
@@ -40,7 +46,7 @@ test('invocation: reads the CNI_* variables', () => {
 
 test('invocation: missing or invalid variables are code 4 and named', () => {
   assert.throws(() => parseInvocation({}), cniCode(4, /CNI_COMMAND is not set/));
-  assert.throws(() => parseInvocation(env({ CNI_COMMAND: 'GC' })), cniCode(4, /CNI_COMMAND 'GC' is not supported/));
+  assert.throws(() => parseInvocation(env({ CNI_COMMAND: 'INIT' })), cniCode(4, /CNI_COMMAND 'INIT' is not supported/));
   assert.throws(() => parseInvocation(env({ CNI_CONTAINERID: undefined, CNI_NETNS: '' })), cniCode(4, /variables CNI_CONTAINERID, CNI_NETNS not set/));
   assert.throws(() => parseInvocation(env({ CNI_COMMAND: 'CHECK', CNI_IFNAME: undefined })), cniCode(4, /variable CNI_IFNAME not set/));
   assert.throws(() => parseInvocation(env({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: undefined })), cniCode(4, /CNI_CONTAINERID/));
@@ -71,7 +77,14 @@ test('network config: each kind of bad input has its spec code', () => {
   assert.throws(() => parseNetConf('', 'ADD'), cniCode(6, /no network configuration/));
   assert.throws(() => parseNetConf('{"cniVersion": "1.0.0",', 'ADD'), cniCode(6, /not valid JSON/));
   assert.throws(() => parseNetConf('[1]', 'ADD'), cniCode(7, /JSON object/));
-  assert.throws(() => parseNetConf(conf({ cniVersion: '1.1.0' }), 'ADD'), cniCode(1, /incompatible CNI version "1.1.0"/));
+  assert.throws(() => parseNetConf(conf({ cniVersion: '1.2.0' }), 'ADD'), cniCode(1, /incompatible CNI version "1.2.0"/));
+  assert.equal(parseNetConf(conf({ cniVersion: '1.1.0' }), 'ADD').cniVersion, '1.1.0');
+  assert.throws(() => parseNetConf(conf({ defaultNamespace: 'Not_A_Namespace' }), 'ADD'), cniCode(7, /defaultNamespace "Not_A_Namespace"/));
+  assert.throws(() => parseNetConf(conf({ runtimeConfig: { ips: '10.0.1.9/24' } }), 'ADD'), cniCode(7, /runtimeConfig.ips/));
+  assert.throws(() => parseNetConf(conf({ args: { cni: { ips: [7] } } }), 'ADD'), cniCode(7, /args.cni.ips/));
+  assert.throws(() => parseNetConf(conf(), 'GC'), cniCode(7, /GC needs cni.dev\/valid-attachments/));
+  assert.throws(() => parseNetConf(conf({ 'cni.dev/valid-attachments': [{ containerID: 'x' }] }), 'GC'), cniCode(7, /valid-attachments\[0\]/));
+  assert.deepEqual(parseNetConf(conf({ 'cni.dev/attachments': [{ containerID: 'x', ifname: 'eth0' }] }), 'GC').validAttachments, [{ containerID: 'x', ifname: 'eth0' }]);
   assert.throws(() => parseNetConf(conf({ cniVersion: '0.2.0' }), 'DEL'), cniCode(1));
   assert.throws(() => parseNetConf(conf({ cniVersion: undefined }), 'ADD'), cniCode(1, /no cniVersion/));
   assert.throws(() => parseNetConf(conf({ name: undefined }), 'ADD'), cniCode(7, /no name/));
@@ -144,4 +157,25 @@ test('fuzz: any stdin and environment yields a config or a CniError, never anyth
       assert.ok(e instanceof CniError, `CNI_ARGS ${envText} threw ${String(e)}`);
     }
   }
+});
+
+test('requested address: CNI_ARGS IP=, the ips capability, args.cni.ips; one IPv4 address, the sources agreeing', () => {
+  const inv = (args?: string) => parseInvocation({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/p', CNI_IFNAME: 'eth0', ...(args ? { CNI_ARGS: args } : {}) });
+  const nc = (over: Record<string, unknown> = {}) => parseNetConf(JSON.stringify({ cniVersion: '1.1.0', name: 'beeline', type: 'beeline-cni', ...over }), 'ADD');
+  assert.equal(requestedAddress(inv(), nc()), undefined);
+  assert.equal(requestedAddress(inv('IgnoreUnknown=1;IP=10.0.1.9'), nc()), '10.0.1.9');
+  assert.equal(requestedAddress(inv('IP=10.0.1.9/24'), nc()), '10.0.1.9');
+  assert.equal(requestedAddress(inv(), nc({ runtimeConfig: { ips: ['10.0.1.7/24'] } })), '10.0.1.7');
+  assert.equal(requestedAddress(inv(), nc({ args: { cni: { ips: ['10.0.1.8'] } } })), '10.0.1.8');
+  assert.equal(requestedAddress(inv('IP=10.0.1.7'), nc({ runtimeConfig: { ips: ['10.0.1.7/24'] } })), '10.0.1.7', 'the same address twice is one');
+  assert.throws(() => requestedAddress(inv('IP=10.0.1.300'), nc()), cniCode(4, /requested address "10.0.1.300" \(CNI_ARGS IP\) is not an IPv4 address/));
+  assert.throws(() => requestedAddress(inv(), nc({ runtimeConfig: { ips: ['10.0.1.7/40'] } })), cniCode(7, /runtimeConfig.ips/));
+  assert.throws(() => requestedAddress(inv('IP=fd00::5'), nc()), cniCode(106, /fd00::5 .*IPv4 addresses only/));
+  assert.throws(() => requestedAddress(inv('IP=10.0.1.7,10.0.1.8'), nc()), cniCode(106, /10.0.1.7, 10.0.1.8 cannot all be given/));
+  assert.throws(() => requestedAddress(inv('IP=10.0.1.7'), nc({ runtimeConfig: { ips: ['10.0.1.8/24'] } })), cniCode(106));
+});
+
+test('IPAM owners: the plugin\'s <containerID>/<ifname> and nothing else', () => {
+  assert.deepEqual(attachmentOfOwner(ipamOwner('c0ffee', 'eth0')), { containerID: 'c0ffee', ifname: 'eth0' });
+  for (const o of ['health', '/eth0', 'c0ffee/', '-x/eth0', 'c0ffee/eth 0', 'c0ffee/waytoolonginterface']) assert.equal(attachmentOfOwner(o), undefined, o);
 });

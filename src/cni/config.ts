@@ -8,10 +8,16 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { CniError } from '../common/errors.js';
+import { tryParseIPv4 } from '../ipam/cidr.js';
 import {
+  ATTACHMENT_COMMANDS,
+  ATTACHMENTS_KEY_OLD,
   CniCode,
   COMMANDS,
   DEFAULT_AGENT_SOCKET,
+  DEFAULT_NAMESPACE,
+  VALID_ATTACHMENTS_KEY,
+  type CniAttachment,
   SUPPORTED_VERSIONS,
   type CniCommand,
   type CniInvocation,
@@ -28,6 +34,8 @@ const REQUIRED: Record<CniCommand, string[]> = {
   ADD: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME'],
   CHECK: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME'],
   DEL: ['CNI_CONTAINERID', 'CNI_IFNAME'],
+  STATUS: [],
+  GC: [],
   VERSION: [],
 };
 
@@ -67,7 +75,7 @@ export function parseInvocation(env: NodeJS.ProcessEnv): CniInvocation {
   const containerID = env.CNI_CONTAINERID ?? '';
   const ifname = env.CNI_IFNAME ?? '';
   const netns = env.CNI_NETNS ?? '';
-  if (command !== 'VERSION') {
+  if (ATTACHMENT_COMMANDS.includes(command)) {
     if (!ID_RE.test(containerID)) {
       throw envError(`CNI_CONTAINERID '${containerID}' is invalid`, 'it must start with a letter or digit, then letters, digits, _ . or -');
     }
@@ -133,12 +141,77 @@ export function parseNetConf(text: string, command: CniCommand): NetConf {
   if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => isRecord(l) && typeof l.key === 'string' && l.key !== '' && typeof l.value === 'string'))) {
     throw confError('args.cni.labels must be a list of {"key": "…", "value": "…"}');
   }
+  const argIps = isRecord(raw.args) && isRecord(raw.args.cni) ? raw.args.cni.ips : undefined;
+  if (argIps !== undefined && !isStringArray(argIps)) throw confError('args.cni.ips must be a list of addresses');
+  if (raw.runtimeConfig !== undefined && !isRecord(raw.runtimeConfig)) throw confError('runtimeConfig must be an object');
+  const rtIps = isRecord(raw.runtimeConfig) ? raw.runtimeConfig.ips : undefined;
+  if (rtIps !== undefined && !isStringArray(rtIps)) throw confError('runtimeConfig.ips (the ips capability) must be a list of addresses');
+  if (raw.defaultNamespace !== undefined) {
+    const ns = raw.defaultNamespace;
+    // A Kubernetes namespace name: a DNS label (RFC 1123).
+    if (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) {
+      throw confError(`defaultNamespace ${JSON.stringify(ns)} is not a namespace name`, 'lower-case letters, digits and -, at most 63, starting and ending with a letter or digit');
+    }
+  }
   let prevResult: CniResult | undefined;
   if (raw.prevResult !== undefined) prevResult = parsePrevResult(raw.prevResult, version);
   if (command === 'CHECK' && !prevResult) throw confError('CHECK needs prevResult (the result of the ADD)');
   const conf: NetConf = { ...(raw as unknown as NetConf), cniVersion: version, agentSocket };
   if (prevResult) conf.prevResult = prevResult;
+  if (command === 'GC') conf.validAttachments = parseValidAttachments(raw);
   return conf;
+}
+
+/**
+ * GC's `cni.dev/valid-attachments` (or the earlier draft's `cni.dev/attachments`,
+ * which libcni sends too). Absent is an error: without the list GC would release
+ * every attachment, and an empty list must be said.
+ */
+function parseValidAttachments(raw: Record<string, unknown>): CniAttachment[] {
+  const list = raw[VALID_ATTACHMENTS_KEY] ?? raw[ATTACHMENTS_KEY_OLD];
+  if (list === undefined) throw confError(`GC needs ${VALID_ATTACHMENTS_KEY} (the attachments to keep; [] for none)`);
+  if (!Array.isArray(list)) throw confError(`${VALID_ATTACHMENTS_KEY} must be a list of {"containerID", "ifname"}`);
+  return list.map((a, i) => {
+    if (!isRecord(a) || typeof a.containerID !== 'string' || a.containerID === '' || typeof a.ifname !== 'string' || a.ifname === '') {
+      throw confError(`${VALID_ATTACHMENTS_KEY}[${i}] must be {"containerID": "…", "ifname": "…"}`, JSON.stringify(a));
+    }
+    return { containerID: a.containerID, ifname: a.ifname };
+  });
+}
+
+/**
+ * The address the runtime asks for, if it asks: CNI_ARGS `IP=` (the
+ * convention; host-local's form, `a.b.c.d` or `a.b.c.d/len`, a comma-separated
+ * list), the `ips` capability (`runtimeConfig.ips`, CIDR notation) or
+ * `args.cni.ips`. One IPv4 address at most (the pod interface has one); the
+ * sources must agree. Malformed is code 7 (4 for CNI_ARGS); an IPv6 address or
+ * two different ones is 106.
+ */
+export function requestedAddress(inv: CniInvocation, conf: NetConf): string | undefined {
+  const asked: { from: string; text: string }[] = [];
+  if (inv.args.IP !== undefined) for (const t of inv.args.IP.split(',')) asked.push({ from: 'CNI_ARGS IP', text: t.trim() });
+  for (const t of conf.runtimeConfig?.ips ?? []) asked.push({ from: 'runtimeConfig.ips', text: t.trim() });
+  for (const t of conf.args?.cni?.ips ?? []) asked.push({ from: 'args.cni.ips', text: t.trim() });
+  const wanted = new Set<string>();
+  for (const a of asked) {
+    const slash = a.text.indexOf('/');
+    const addr = slash >= 0 ? a.text.slice(0, slash) : a.text;
+    const len = slash >= 0 ? a.text.slice(slash + 1) : '32';
+    if (addr.includes(':')) {
+      throw new CniError(CniCode.RequestedAddress, `requested address ${a.text} (${a.from}) cannot be given: beeline gives pods IPv4 addresses only`);
+    }
+    if (tryParseIPv4(addr) === undefined || !/^(3[0-2]|[12]?[0-9])$/.test(len)) {
+      const code = a.from === 'CNI_ARGS IP' ? CniCode.InvalidEnvironment : CniCode.InvalidConfig;
+      throw new CniError(code, `requested address ${JSON.stringify(a.text)} (${a.from}) is not an IPv4 address`, { details: 'a.b.c.d or a.b.c.d/len' });
+    }
+    wanted.add(addr);
+  }
+  if (wanted.size > 1) {
+    throw new CniError(CniCode.RequestedAddress, `requested addresses ${[...wanted].join(', ')} cannot all be given: the pod interface gets one IPv4 address`, {
+      details: asked.map((a) => `${a.from}=${a.text}`).join('; '),
+    });
+  }
+  return [...wanted][0];
 }
 
 /** Validates a previous result just enough to consult its interfaces and addresses. */
@@ -168,16 +241,50 @@ export function labelsOf(conf: NetConf): Record<string, string> {
   return out;
 }
 
-/** The Kubernetes pod the runtime names in CNI_ARGS, when it names one. */
-export function podOf(inv: CniInvocation): { namespace: string; name: string } | undefined {
-  const namespace = inv.args.K8S_POD_NAMESPACE;
-  const name = inv.args.K8S_POD_NAME;
-  return namespace && name ? { namespace, name } : undefined;
+/**
+ * CNI_ARGS keys a runtime puts the container's name in: Kubernetes' (CRI-O,
+ * containerd; podman's CNI backend sets it to the container name, as it sets
+ * K8S_POD_NAMESPACE).
+ */
+export const CONTAINER_NAME_ARGS: readonly string[] = ['K8S_POD_NAME'];
+
+/** A Kubernetes object name (RFC 1123 subdomain, at most 253). */
+const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * The pod the endpoint is registered as, so the container gets an identity
+ * (namespace + its labels) rather than staying reserved:init:
+ *   namespace  K8S_POD_NAMESPACE, else the configuration's defaultNamespace
+ *              (DEFAULT_NAMESPACE when unset);
+ *   name       the first of CONTAINER_NAME_ARGS in CNI_ARGS that is a valid
+ *              name (lower-cased), else the container id's first 12 characters
+ *              (as `docker ps` shows it).
+ * The identity depends only on the namespace and the labels, so the same
+ * container gets the same identity on every ADD.
+ */
+export function podOf(inv: CniInvocation, conf: Pick<NetConf, 'defaultNamespace'> = {}): { namespace: string; name: string } {
+  const namespace = inv.args.K8S_POD_NAMESPACE || conf.defaultNamespace || DEFAULT_NAMESPACE;
+  for (const key of CONTAINER_NAME_ARGS) {
+    const v = inv.args[key]?.toLowerCase();
+    if (v && NAME_RE.test(v)) return { namespace, name: v };
+  }
+  const id = inv.containerID.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12);
+  return { namespace, name: id || 'container' };
 }
 
 /** Who holds a pod's address in the agent's IPAM: `<containerID>/<ifname>`. */
 export function ipamOwner(containerID: string, ifname: string): string {
   return `${containerID}/${ifname}`;
+}
+
+/** The attachment an IPAM owner names, when it is the plugin's `<containerID>/<ifname>`. */
+export function attachmentOfOwner(owner: string): { containerID: string; ifname: string } | undefined {
+  const i = owner.lastIndexOf('/');
+  if (i <= 0) return undefined;
+  const containerID = owner.slice(0, i);
+  const ifname = owner.slice(i + 1);
+  if (!ID_RE.test(containerID) || ifname === '' || ifname.length > 15 || /[/:\s]/.test(ifname)) return undefined;
+  return { containerID, ifname };
 }
 
 /**

@@ -4,7 +4,7 @@
  * receives on stdin (CNI spec section 3). deploy/cni/05-beeline.conflist is
  * renderConflist() with the default socket; a unit test keeps them equal.
  */
-import { CNI_VERSION, DEFAULT_AGENT_SOCKET, DEFAULT_NETWORK, type CniLabel, type CniResult } from './types.js';
+import { DEFAULT_AGENT_SOCKET, DEFAULT_NETWORK, type CniLabel, type CniResult } from './types.js';
 
 /** File name a node installs the list under (sorts before other plugins' lists). */
 export const CONFLIST_FILE = '05-beeline.conflist';
@@ -12,8 +12,17 @@ export const CONFLIST_FILE = '05-beeline.conflist';
 /** The plugin's type: the name of its executable in CNI_PATH. */
 export const PLUGIN_TYPE = 'beeline-cni';
 
+/**
+ * The list's cniVersion: 1.0.0, which every current runtime reads. `cniVersions`
+ * adds 1.1.0 (STATUS, GC): a runtime of spec 1.1 picks the highest version it
+ * shares with the list from it; an older one ignores the field.
+ */
+export const CONFLIST_VERSION = '1.0.0';
+export const CONFLIST_VERSIONS: readonly string[] = ['1.0.0', '1.1.0'];
+
 export interface ConfList {
   cniVersion: string;
+  cniVersions?: string[];
   name: string;
   disableCheck?: boolean;
   plugins: ({ type: string } & Record<string, unknown>)[];
@@ -31,13 +40,16 @@ export interface ConflistOptions {
 /** The conflist of one node: one plugin, beeline-cni, pointed at that node's agent. */
 export function renderConflist(opts: ConflistOptions = {}): ConfList {
   return {
-    cniVersion: CNI_VERSION,
+    cniVersion: CONFLIST_VERSION,
+    cniVersions: [...CONFLIST_VERSIONS],
     name: opts.name ?? DEFAULT_NETWORK,
     plugins: [
       {
         type: PLUGIN_TYPE,
         agentSocket: opts.agentSocket ?? DEFAULT_AGENT_SOCKET,
         ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+        // The runtime passes a pod's requested addresses as runtimeConfig.ips.
+        capabilities: { ips: true },
       },
     ],
   };
@@ -51,12 +63,14 @@ export function conflistText(list: ConfList): string {
 /**
  * What a runtime streams to plugin `index` of `list`: the plugin's object with
  * the list's cniVersion and name, `prevResult` when given (CHECK, DEL, chained
- * ADD), conventional `args` (labels), and `capabilities` removed.
+ * ADD), conventional `args` (labels), `runtimeConfig.ips` when the plugin
+ * declares the `ips` capability and addresses are asked for, and `capabilities` removed.
  */
-export function pluginConfig(list: ConfList, index = 0, extra: { prevResult?: CniResult; labels?: Record<string, string> } = {}): Record<string, unknown> {
+export function pluginConfig(list: ConfList, index = 0, extra: { prevResult?: CniResult; labels?: Record<string, string>; ips?: string[] } = {}): Record<string, unknown> {
   const plugin = list.plugins[index];
   if (!plugin) throw new Error(`conflist ${list.name} has no plugin #${index}`);
-  const { capabilities: _drop, ...rest } = plugin;
+  const { capabilities, ...rest } = plugin;
+  const caps = (capabilities ?? {}) as Record<string, unknown>;
   const labels: CniLabel[] = Object.entries(extra.labels ?? {}).map(([key, value]) => ({ key, value }));
   return {
     ...rest,
@@ -64,5 +78,7 @@ export function pluginConfig(list: ConfList, index = 0, extra: { prevResult?: Cn
     name: list.name,
     ...(labels.length ? { args: { cni: { labels } } } : {}),
     ...(extra.prevResult ? { prevResult: extra.prevResult } : {}),
+    // A capability the plugin declares is passed as runtimeConfig (CNI conventions).
+    ...(extra.ips && caps.ips === true ? { runtimeConfig: { ips: extra.ips } } : {}),
   };
 }

@@ -277,7 +277,12 @@ test('result and error rendering', () => {
 test('conflist: deploy/cni/05-beeline.conflist is the rendered default; a node gets its own socket', () => {
   const file = readFileSync(join(repoRoot, 'deploy', 'cni', CONFLIST_FILE), 'utf8');
   assert.equal(file, conflistText(renderConflist()));
-  assert.deepEqual(JSON.parse(file), { cniVersion: '1.0.0', name: 'beeline', plugins: [{ type: 'beeline-cni', agentSocket: '/var/run/beeline/agent.sock' }] });
+  assert.deepEqual(JSON.parse(file), {
+    cniVersion: '1.0.0',
+    cniVersions: ['1.0.0', '1.1.0'],
+    name: 'beeline',
+    plugins: [{ type: 'beeline-cni', agentSocket: '/var/run/beeline/agent.sock', capabilities: { ips: true } }],
+  });
   const lab = renderConflist({ agentSocket: '/run/beeline/labs/demo/nodes/node1/agent.sock', mtu: 1450 });
   assert.deepEqual(pluginConfig({ ...lab, plugins: [{ ...lab.plugins[0]!, capabilities: { portMappings: true } }] }, 0, { labels: { app: 'web' } }), {
     type: 'beeline-cni',
@@ -287,6 +292,9 @@ test('conflist: deploy/cni/05-beeline.conflist is the rendered default; a node g
     name: 'beeline',
     args: { cni: { labels: [{ key: 'app', value: 'web' }] } },
   });
+  // The ips capability: requested addresses become runtimeConfig.ips, only for a plugin that declares it.
+  assert.deepEqual(pluginConfig(lab, 0, { ips: ['10.0.1.9/24'] }).runtimeConfig, { ips: ['10.0.1.9/24'] });
+  assert.equal(pluginConfig({ ...lab, plugins: [{ type: 'beeline-cni' }] }, 0, { ips: ['10.0.1.9/24'] }).runtimeConfig, undefined);
 });
 
 test('agent API: an HTTP error of the agent keeps its message and code', async (t) => {

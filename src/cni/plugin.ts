@@ -13,6 +13,10 @@
  *          the netns, for containers never added, and twice.
  *   CHECK  host veth up and paired with the pod interface, the pod interface
  *          has prevResult's address, the agent has the endpoint.
+ *   STATUS (1.1) the agent answers, serves this network, its datapath is
+ *          healthy (else 51) and its pool has a free address (else 50).
+ *   GC     (1.1) every attachment the agent holds (endpoint, host veth, IPAM
+ *          allocation) that is not in cni.dev/valid-attachments is released.
  *   VERSION
  *
  * runPlugin() is the whole protocol over (environment, stdin) → (stdout, exit
@@ -22,7 +26,7 @@ import { CniError } from '../common/errors.js';
 import type { EndpointCreateRequest, IpamAllocation } from '../agent/types.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
 import type { AgentApi } from './agentapi.js';
-import { hostIfname, ipamOwner, labelsOf, parseInvocation, parseNetConf, podOf, resultAddressesFor } from './config.js';
+import { attachmentOfOwner, hostIfname, ipamOwner, labelsOf, parseInvocation, parseNetConf, podOf, requestedAddress, resultAddressesFor } from './config.js';
 import { VethNotCreated, type LinkInfo, type PodLinks } from './link.js';
 import { errorObject, renderAddResult, versionResult } from './result.js';
 import { CniCode, DEFAULT_NETWORK, type CniInvocation, type CniResult, type NetConf } from './types.js';
@@ -64,6 +68,12 @@ export async function runPlugin(env: NodeJS.ProcessEnv, readStdin: () => Promise
         return { exitCode: 0, stdout: '' };
       case 'CHECK':
         await cmdCheck(inv, conf, deps);
+        return { exitCode: 0, stdout: '' };
+      case 'STATUS':
+        await cmdStatus(conf, deps);
+        return { exitCode: 0, stdout: '' };
+      case 'GC':
+        await cmdGc(conf, deps);
         return { exitCode: 0, stdout: '' };
     }
   } catch (e) {
@@ -131,8 +141,25 @@ function existingInterface(links: PodLinks, inv: CniInvocation, host: string, ow
   return undefined;
 }
 
+/**
+ * Owners (`<containerID>/<ifname>`) whose ADD runs in this process now: GC leaves
+ * them alone, since the runtime may list an attachment only once its ADD is done.
+ */
+const addsInFlight = new Set<string>();
+
 async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<CniResult> {
+  const owner = ipamOwner(inv.containerID, inv.ifname);
+  addsInFlight.add(owner);
+  try {
+    return await add(inv, conf, deps);
+  } finally {
+    addsInFlight.delete(owner);
+  }
+}
+
+async function add(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<CniResult> {
   const { links } = deps;
+  const wanted = requestedAddress(inv, conf);
   checkSandbox(inv, links, CniCode.UnknownContainer);
   const agent = deps.agent(conf.agentSocket);
   deps.trace?.('started');
@@ -147,7 +174,16 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
   const undo: { what: string; run: () => Promise<unknown> | unknown }[] = [];
   try {
     undo.push({ what: `release address of ${owner}`, run: () => agent.release(owner) });
-    const alloc = checkAllocation(await agent.allocate(owner), owner);
+    let alloc: IpamAllocation;
+    if (wanted === undefined) {
+      alloc = checkAllocation(await agent.allocate(owner), owner);
+    } else {
+      if (!agent.allocateSpecific) {
+        throw new CniError(CniCode.RequestedAddress, `requested address ${wanted} cannot be given: the agent at ${agent.socket} cannot allocate a given address`);
+      }
+      alloc = checkAllocation(await agent.allocateSpecific(owner, wanted), owner);
+      if (alloc.ip !== wanted) throw new CniError(CniCode.RequestedAddress, `requested address ${wanted}: the agent gave ${alloc.ip}`);
+    }
     deps.trace?.('allocated');
 
     undo.push({ what: `delete veth ${host}`, run: () => links.deleteHostLink(host) || links.deletePodLink(inv.netns, inv.ifname) });
@@ -192,8 +228,8 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
       mac: pod.mac,
       hostMac: hostSide.mac,
     };
-    const k8sPod = podOf(inv);
-    if (k8sPod) req.pod = k8sPod;
+    // A container the runtime names no Kubernetes namespace for gets the configured default one.
+    req.pod = podOf(inv, conf);
     const labels = labelsOf(conf);
     if (Object.keys(labels).length) req.labels = labels;
     undo.push({ what: `delete endpoint ${owner}`, run: () => agent.deleteEndpoint(inv.containerID, inv.ifname) });
@@ -295,4 +331,67 @@ async function cmdCheck(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Pr
   const want = expected[0]!.address.split('/')[0];
   if (ep.ipv4 !== want) throw failed(`the agent's endpoint for ${owner} has address ${ep.ipv4}, prevResult ${want}`);
   if (ep.hostIfname !== host) throw failed(`the agent's endpoint for ${owner} names host interface ${ep.hostIfname}, not ${host}`);
+}
+
+/** STATUS (spec 1.1): exit 0 when an ADD would be served now; else 50, or 51 when existing pods are affected too. */
+async function cmdStatus(conf: NetConf, deps: PluginDeps): Promise<void> {
+  const agent = deps.agent(conf.agentSocket);
+  const notAvailable = (msg: string, details?: string) => new CniError(CniCode.PluginNotAvailable, msg, { details });
+  try {
+    await checkNetwork(agent, conf);
+  } catch (e) {
+    if (e instanceof CniError && e.cniCode === CniCode.TryAgainLater) throw notAvailable(e.describe(), e.details);
+    throw e;
+  }
+  if (deps.links.inRootNetns()) throw notAvailable("the agent runs in the machine's root network namespace: ADD is refused there (code 105)");
+  const r = await agent.readiness();
+  if (r.datapathProblem) {
+    throw new CniError(CniCode.PluginNotAvailableLimitedConnectivity, `the datapath of the agent at ${agent.socket} is degraded`, { details: r.datapathProblem });
+  }
+  if (!r.ipam) throw notAvailable(`the agent at ${agent.socket} is still starting: it has no pod CIDR yet`);
+  if (r.ipam.used >= r.ipam.capacity) {
+    throw notAvailable(`no free pod address: ${r.ipam.used} of ${r.ipam.capacity} in use`, 'pods must be deleted (or the node given a larger pod CIDR) before another ADD');
+  }
+}
+
+/**
+ * GC (spec 1.1): releases every attachment of this network the agent holds
+ * (endpoint, host veth, IPAM allocation) that is not among the valid ones.
+ * Allocations whose owner is not `<containerID>/<ifname>` are not the
+ * plugin's and stay, as do attachments whose ADD is under way. Goes on past a
+ * failure and reports all of them (code 101) after doing what it could.
+ */
+async function cmdGc(conf: NetConf, deps: PluginDeps): Promise<void> {
+  const { links } = deps;
+  const agent = deps.agent(conf.agentSocket);
+  await checkNetwork(agent, conf);
+  checkHostSafety(links);
+  const keep = new Set((conf.validAttachments ?? []).map((a) => ipamOwner(a.containerID, a.ifname)));
+  const stale = new Map<string, { containerID: string; ifname: string; host: string; endpoint: boolean }>();
+  for (const ep of await agent.listEndpoints()) {
+    const owner = ipamOwner(ep.containerID, ep.ifname);
+    if (!keep.has(owner)) stale.set(owner, { containerID: ep.containerID, ifname: ep.ifname, host: ep.hostIfname, endpoint: true });
+  }
+  for (const a of (await agent.allocations?.()) ?? []) {
+    const at = attachmentOfOwner(a.owner);
+    if (at && !keep.has(a.owner) && !stale.has(a.owner)) stale.set(a.owner, { ...at, host: hostIfname(at.containerID, at.ifname), endpoint: false });
+  }
+  const failed: string[] = [];
+  let released = 0;
+  for (const [owner, at] of stale) {
+    if (addsInFlight.has(owner)) continue;
+    try {
+      if (at.endpoint) await agent.deleteEndpoint(at.containerID, at.ifname);
+      links.deleteHostLink(at.host);
+      await agent.release(owner);
+      released++;
+      deps.log(`GC ${owner}: released (not a valid attachment)`);
+    } catch (e) {
+      failed.push(`${owner}: ${(e as Error).message}`);
+    }
+  }
+  deps.trace?.('gc');
+  if (failed.length) {
+    throw new CniError(CniCode.Ipam, `GC: ${failed.length} of ${failed.length + released} stale attachments not released`, { details: failed.join('; ') });
+  }
 }

@@ -24,10 +24,10 @@ export interface AddOutcome {
 /**
  * The Success result: the host veth and the pod interface, the address (/32,
  * on the pod interface) with its gateway, and the default route. 0.3.x/0.4.0
- * results carry `version: "4"` on each address; 1.0.0 dropped it.
+ * results carry `version: "4"` on each address; 1.0.0 dropped it (1.1.0 too).
  */
 export function renderAddResult(o: AddOutcome): CniResult {
-  const legacy = o.cniVersion !== '1.0.0';
+  const legacy = o.cniVersion.startsWith('0.');
   const prev = o.prevResult;
   const base = prev?.interfaces?.length ?? 0;
   return {

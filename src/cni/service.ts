@@ -22,7 +22,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { BeelineError, CniError } from '../common/errors.js';
 import type { EndpointCreateRequest, EndpointDeleteResult, EndpointModel, IpamAllocation } from '../agent/types.js';
 import type { RawHandler } from '../agent/server.js';
-import type { AgentApi } from './agentapi.js';
+import type { AgentApi, AgentReadiness } from './agentapi.js';
 import type { PodLinks } from './link.js';
 import { runPlugin, type PluginOutput } from './plugin.js';
 import { CniCode, type CniCodeValue } from './types.js';
@@ -46,6 +46,9 @@ export function envFromHeaders(h: IncomingHttpHeaders): NodeJS.ProcessEnv {
 export interface LocalAgent {
   network(): string | undefined;
   allocate(owner: string): IpamAllocation;
+  allocateSpecific(owner: string, ip: string): IpamAllocation;
+  allocations(): { ip: string; owner: string }[];
+  readiness(): AgentReadiness;
   release(owner: string): void;
   createEndpoint(req: EndpointCreateRequest): Promise<EndpointModel>;
   deleteEndpoint(containerID: string, ifname: string): Promise<EndpointDeleteResult>;
@@ -67,6 +70,10 @@ export function localAgentApi(socket: string, a: LocalAgent): AgentApi {
     socket,
     network: () => call(CniCode.TryAgainLater, 'status', () => a.network()),
     allocate: (owner) => call(CniCode.Ipam, 'POST /v1/ipam/allocate', () => a.allocate(owner)),
+    // The pool's refusal (not in the pod CIDR, reserved, held by another owner) names the address and why.
+    allocateSpecific: (owner, ip) => call(CniCode.RequestedAddress, `allocate requested address ${ip}`, () => a.allocateSpecific(owner, ip)),
+    allocations: () => call(CniCode.Ipam, 'IPAM allocations', () => a.allocations()),
+    readiness: () => call(CniCode.PluginNotAvailable, 'status', () => a.readiness()),
     release: (owner) => call(CniCode.Ipam, 'POST /v1/ipam/release', () => a.release(owner)),
     createEndpoint: (req) => call(CniCode.Endpoint, 'PUT /v1/endpoints', () => a.createEndpoint(req)),
     deleteEndpoint: (c, i) => call(CniCode.Endpoint, 'DELETE /v1/endpoints', () => a.deleteEndpoint(c, i)),

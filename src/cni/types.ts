@@ -4,14 +4,21 @@
  * a runtime streams on stdin, results and error objects on stdout.
  */
 
-/** The spec version this plugin implements. */
+/**
+ * The version of what the plugin prints when the configuration names none it
+ * speaks (VERSION, errors before the configuration is read): 1.0.0, which
+ * every runtime decodes. It implements 1.1.0 too (STATUS, GC).
+ */
 export const CNI_VERSION = '1.0.0';
 
 /** Spec versions whose configuration and result formats the plugin accepts and produces. */
-export const SUPPORTED_VERSIONS: readonly string[] = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'];
+export const SUPPORTED_VERSIONS: readonly string[] = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 
-export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
-export const COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'VERSION'];
+export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
+export const COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'];
+
+/** Commands that act on one attachment (CNI_CONTAINERID, CNI_IFNAME); STATUS, GC and VERSION act on the network. */
+export const ATTACHMENT_COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK'];
 
 /**
  * Error codes of the CNI error object: the spec's well-known ones (0-99) and
@@ -26,6 +33,10 @@ export const CniCode = {
   DecodingFailure: 6,
   InvalidConfig: 7,
   TryAgainLater: 11,
+  /** STATUS: the plugin cannot serve ADD now (agent down or starting, no free address). */
+  PluginNotAvailable: 50,
+  /** STATUS: cannot serve ADD, and existing containers may have limited connectivity (datapath degraded). */
+  PluginNotAvailableLimitedConnectivity: 51,
   /** Anything unexpected inside the plugin. */
   Internal: 100,
   /** The agent could not allocate or release an address (pool exhausted, IPAM error). */
@@ -38,6 +49,8 @@ export const CniCode = {
   CheckFailed: 104,
   /** The plugin was run in the machine's root network namespace; beeline never changes it. */
   HostSafety: 105,
+  /** The address the runtime asked for (CNI_ARGS IP=, the ips capability, args.cni.ips) cannot be given. */
+  RequestedAddress: 106,
 } as const;
 export type CniCodeValue = (typeof CniCode)[keyof typeof CniCode];
 
@@ -51,12 +64,15 @@ export const CNI_CODE_TEXT: Record<number, string> = {
   6: 'failed to decode content',
   7: 'invalid network configuration',
   11: 'try again later',
+  50: 'the plugin is not available',
+  51: 'the plugin is not available; existing containers may have limited connectivity',
   100: 'beeline-cni internal error',
   101: 'IPAM failure (beeline agent)',
   102: 'interface setup failure',
   103: 'endpoint registration failure (beeline agent)',
   104: 'container networking is not as ADD left it',
   105: 'refused: the plugin runs in the root network namespace',
+  106: 'the requested address cannot be given',
 };
 
 /** The invocation parameters a runtime passes in the environment. */
@@ -140,9 +156,30 @@ export interface NetConf {
   mtu?: number;
   dns?: CniDNS;
   prevResult?: CniResult;
-  args?: { cni?: { labels?: CniLabel[] } } & Record<string, unknown>;
-  runtimeConfig?: Record<string, unknown>;
+  args?: { cni?: { labels?: CniLabel[]; ips?: string[] } } & Record<string, unknown>;
+  runtimeConfig?: { ips?: string[] } & Record<string, unknown>;
+  /**
+   * The namespace of a container the runtime names no Kubernetes namespace for
+   * (no K8S_POD_NAMESPACE in CNI_ARGS: podman, nerdctl, a plain runtime); its
+   * identity is this namespace plus its labels. Default DEFAULT_NAMESPACE.
+   */
+  defaultNamespace?: string;
+  /** GC: the attachments the runtime still has (spec 1.1 `cni.dev/valid-attachments`; libcni also sends `cni.dev/attachments`). */
+  validAttachments?: CniAttachment[];
 }
+
+/** One attachment of a container to the network (GC). */
+export interface CniAttachment {
+  containerID: string;
+  ifname: string;
+}
+
+/** The spec 1.1 GC key, and the name an earlier draft used (libcni sends both). */
+export const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
+export const ATTACHMENTS_KEY_OLD = 'cni.dev/attachments';
+
+/** The namespace of containers whose runtime names none (NetConf.defaultNamespace). */
+export const DEFAULT_NAMESPACE = 'default';
 
 /** The default socket of a node agent in a real deployment (like /var/run/cilium/cilium.sock). */
 export const DEFAULT_AGENT_SOCKET = '/var/run/beeline/agent.sock';

@@ -234,7 +234,7 @@ export async function badInputCases(h: Harness, podPath: string): Promise<void> 
 export async function lifecycleCases(h: Harness, onAdded?: (res: CniResult, podNetns: string) => Promise<void> | void): Promise<void> {
   const v = await runCni(h.target.nodeNetns, { CNI_COMMAND: 'VERSION' }, { cniVersion: '1.0.0' });
   assert.equal(v.code, 0);
-  assert.deepEqual(v.json, { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
+  assert.deepEqual(v.json, { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
 
   const podName = `${h.target.podNetnsPrefix}-life`;
   const podPath = h.pod('life');

@@ -94,6 +94,13 @@ export function fakeIpam(podCIDR: string): NodeIpam {
       if (!owners.has(owner)) owners.set(owner, `10.0.1.${next++}`);
       return { ip: owners.get(owner)!, podCIDR, gateway: '10.0.1.1' };
     },
+    allocateSpecific(ip, owner): IpamAllocation {
+      const holder = [...owners].find(([, a]) => a === ip)?.[0];
+      if (holder !== undefined && holder !== owner) throw new Error(`allocate ${ip} for ${owner}: already held by ${holder}`);
+      owners.set(owner, ip);
+      return { ip, podCIDR, gateway: '10.0.1.1' };
+    },
+    entries: () => [...owners].map(([owner, ip]) => ({ ip, owner })),
     lookup: (owner) => owners.get(owner),
     release(owner) {
       const ip = owners.get(owner);
