@@ -51,6 +51,11 @@ test('shim: VERSION without an agent; an agent that is down is CNI error 11 nami
   assert.match(obj.msg, new RegExp(`agent not reachable at ${sock}`));
   assert.match(obj.details!, /curl exit 7/);
   assert.match(down.stderr, /^beeline-cni: ADD x1\/eth0: error 11: /);
+  // STATUS (CNI 1.1): an agent that does not answer is "plugin not available", 50.
+  const status = await runShim({ CNI_COMMAND: 'STATUS' }, conflistText(pluginConfig(renderConflist({ agentSocket: sock }), 0) as never));
+  assert.equal(status.code, 1);
+  assert.equal((JSON.parse(status.stdout) as CniErrorObject).code, 50);
+  assert.deepEqual(JSON.parse(v.stdout).supportedVersions.slice(-2), ['1.0.0', '1.1.0']);
 });
 
 test('shim → agent route: codes 4, 6, 1, 7 come back with the exit status and the log line; an old agent is named', async (t) => {
