@@ -36,6 +36,7 @@ test('invocation: reads the CNI_* variables', () => {
   assert.deepEqual(podOf(parseInvocation(env())), { namespace: 'default', name: 'a1b2c3' });
   assert.deepEqual(podOf(parseInvocation(env({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=My-Box' })), { defaultNamespace: 'containers' }), { namespace: 'containers', name: 'my-box' });
   assert.deepEqual(podOf(parseInvocation(env({ CNI_CONTAINERID: 'ABCDEF0123456789ff', CNI_ARGS: 'K8S_POD_NAME=not_a_name' }))), { namespace: 'default', name: 'abcdef012345' });
+  assert.equal(podOf(parseInvocation(env({ CNI_ARGS: 'K8S_POD_NAME=a..b' }))).name, 'a1b2c3', 'a name the agent would refuse is not used');
   // STATUS and GC name no attachment: CNI_CONTAINERID, CNI_IFNAME are not needed.
   assert.equal(parseInvocation({ CNI_COMMAND: 'STATUS', CNI_PATH: '/opt/cni/bin' }).command, 'STATUS');
   assert.equal(parseInvocation({ CNI_COMMAND: 'GC' }).command, 'GC');

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { CniError } from '../common/errors.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
+import { dns1123LabelError, dns1123SubdomainError } from '../k8s/names.js';
 import {
   ATTACHMENT_COMMANDS,
   ATTACHMENTS_KEY_OLD,
@@ -148,10 +149,9 @@ export function parseNetConf(text: string, command: CniCommand): NetConf {
   if (rtIps !== undefined && !isStringArray(rtIps)) throw confError('runtimeConfig.ips (the ips capability) must be a list of addresses');
   if (raw.defaultNamespace !== undefined) {
     const ns = raw.defaultNamespace;
-    // A Kubernetes namespace name: a DNS label (RFC 1123).
-    if (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) {
-      throw confError(`defaultNamespace ${JSON.stringify(ns)} is not a namespace name`, 'lower-case letters, digits and -, at most 63, starting and ending with a letter or digit');
-    }
+    // A Kubernetes namespace name: a DNS label (RFC 1123), as the agent checks an endpoint's.
+    const err = typeof ns === 'string' ? dns1123LabelError(ns) : 'not a string';
+    if (err) throw confError(`defaultNamespace ${JSON.stringify(ns)} is not a namespace name`, err);
   }
   let prevResult: CniResult | undefined;
   if (raw.prevResult !== undefined) prevResult = parsePrevResult(raw.prevResult, version);
@@ -248,9 +248,6 @@ export function labelsOf(conf: NetConf): Record<string, string> {
  */
 export const CONTAINER_NAME_ARGS: readonly string[] = ['K8S_POD_NAME'];
 
-/** A Kubernetes object name (RFC 1123 subdomain, at most 253). */
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
 /**
  * The pod the endpoint is registered as, so the container gets an identity
  * (namespace + its labels) rather than staying reserved:init:
@@ -266,7 +263,7 @@ export function podOf(inv: CniInvocation, conf: Pick<NetConf, 'defaultNamespace'
   const namespace = inv.args.K8S_POD_NAMESPACE || conf.defaultNamespace || DEFAULT_NAMESPACE;
   for (const key of CONTAINER_NAME_ARGS) {
     const v = inv.args[key]?.toLowerCase();
-    if (v && NAME_RE.test(v)) return { namespace, name: v };
+    if (v && !dns1123SubdomainError(v)) return { namespace, name: v };
   }
   const id = inv.containerID.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12);
   return { namespace, name: id || 'container' };
