@@ -1,5 +1,5 @@
 /**
- * The CNI protocol as beeline speaks it (CNI spec 1.0.0, and the 0.3.x/0.4.0
+ * The CNI protocol as beeline speaks it (CNI spec 1.1.0 and 1.0.0, and the 0.3.x/0.4.0
  * results a runtime may still ask for): commands, the network configuration
  * a runtime streams on stdin, results and error objects on stdout.
  */
