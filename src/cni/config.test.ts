@@ -128,8 +128,8 @@ test('fuzz: any stdin and environment yields a config or a CniError, never anyth
   // Deterministic PRNG so a failure reproduces.
   const rand = mulberry32(0x5eed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const values = [null, true, 0, -1, 1e309, 1450, '', 'x', '1.0.0', '/abs', [], [1], {}, { a: 1 }, [{ key: 'a', value: 'b' }], { cni: { labels: 7 } }];
-  const keys = ['cniVersion', 'name', 'type', 'agentSocket', 'mtu', 'dns', 'args', 'ipam', 'prevResult', 'runtimeConfig'];
+  const values = [null, true, 0, -1, 1e309, 1450, '', 'x', '1.0.0', '/abs', [], [1], {}, { a: 1 }, [{ key: 'a', value: 'b' }], { cni: { labels: 7 } }, { ips: ['10.0.1.5/24'] }, { ips: 'x' }, { cni: { ips: ['fd00::1', '1.2.3.4/99'] } }, [{ containerID: 'a', ifname: 'eth0' }], [{ containerID: 1 }]];
+  const keys = ['cniVersion', 'name', 'type', 'agentSocket', 'mtu', 'dns', 'args', 'ipam', 'prevResult', 'runtimeConfig', 'defaultNamespace', 'cni.dev/valid-attachments'];
   const seedText = conf({ prevResult: { interfaces: [{ name: 'eth0', sandbox: '/p' }], ips: [{ address: '10.0.0.2/32', interface: 0 }] } });
   for (let i = 0; i < 3000; i++) {
     let text: string;
@@ -142,12 +142,14 @@ test('fuzz: any stdin and environment yields a config or a CniError, never anyth
       for (let k = 0; k < 4; k++) chars[Math.floor(rand() * chars.length)] = pick(['{', '}', '"', ',', ':', '[', ']', '\\', 'a', '0', ' ']);
       text = chars.join('');
     }
-    const command = pick(['ADD', 'DEL', 'CHECK'] as const);
+    const command = pick(['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'] as const);
     try {
       const c = parseNetConf(text, command);
       assert.equal(typeof c.agentSocket, 'string');
       resultAddressesFor(c.prevResult ?? { cniVersion: c.cniVersion }, 'eth0');
       labelsOf(c);
+      podOf(parseInvocation(env({ CNI_ARGS: pick(['', 'K8S_POD_NAME=Web', 'K8S_POD_NAME=-', 'IP=10.0.1.5']) })), c);
+      requestedAddress(parseInvocation(env({ CNI_ARGS: pick(['', 'IP=10.0.1.5', 'IP=x', 'IP=10.0.1.5,10.0.1.6', 'IP=']) })), c);
     } catch (e) {
       assert.ok(e instanceof CniError, `input ${text} threw ${String(e)}`);
     }
