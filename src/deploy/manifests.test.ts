@@ -15,7 +15,7 @@ import { CONFLIST_FILE, PLUGIN_TYPE } from '../cni/conflist.js';
 import { DEFAULT_AGENT_SOCKET } from '../cni/types.js';
 import { ALL_KINDS } from '../k8s/kinds.js';
 import { parseManifest } from '../k8s/parse.js';
-import { checkObjects, findKubectl, findObject, renderKustomization, validateAgainstSchema, validateCustomObject, type K8sObject } from './manifests.js';
+import { checkObjects, findKubectl, findObject, renderKustomization, structuralProblems, validateAgainstSchema, validateCustomObject, type K8sObject } from './manifests.js';
 
 const kubectl = findKubectl();
 const SKIP = kubectl ? false : 'kubectl is not on PATH: the manifests cannot be rendered (install kubectl to run these)';
@@ -61,7 +61,7 @@ test('every rendered object passes the structural checks', { skip: SKIP }, () =>
   assert.deepEqual(checkObjects(rendered()), []);
 });
 
-test('the structural checks catch broken references', { skip: SKIP }, () => {
+test('the structural checks catch broken references, unknown fields and wrong types', { skip: SKIP }, () => {
   const objs = clone(rendered());
   const ds = objs.find((o) => o.kind === 'DaemonSet')!;
   podSpec(ds).containers[0].volumeMounts[0].name = 'bpf-typo';
@@ -71,7 +71,17 @@ test('the structural checks catch broken references', { skip: SKIP }, () => {
   (crb.subjects as { namespace: string }[])[0]!.namespace = 'default';
   const crd = objs.find((o) => o.kind === 'CustomResourceDefinition')!;
   crd.metadata.namespace = 'kube-system';
+  // Misspelt and mistyped fields, as kubectl's strict validation would refuse them.
+  podSpec(ds).toleration = podSpec(ds).tolerations;
+  podSpec(ds).hostNetwork = 'true';
+  podSpec(ds).containers[0].securityContext.capabilities.add.push(7);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (crd.spec as any).versions[0].schema.openAPIV3Schema['x-kubernetes-preserve-unknown-field'] = true;
   const problems = checkObjects(objs).join('\n');
+  assert.match(problems, /DaemonSet\/beeline-agent: spec.template.spec.toleration: unknown field/);
+  assert.match(problems, /spec.template.spec.hostNetwork: must be a boolean/);
+  assert.match(problems, /spec.template.spec.containers\[0\].securityContext.capabilities.add\[\d+\]: must be a string/);
+  assert.match(problems, /spec.versions\[0\].schema.openAPIV3Schema.x-kubernetes-preserve-unknown-field: unknown field/);
   assert.match(problems, /DaemonSet\/beeline-agent: container agent: volumeMount bpf-typo names no volume/);
   assert.match(problems, /ConfigMap beeline-config has no key no-such-key/);
   assert.match(problems, /matchLabels app.kubernetes.io\/name=other does not match/);
@@ -181,6 +191,16 @@ test("beeline's own CRDs take the objects Kubernetes mode will write", { skip: S
   assert.match(bad, /spec.identity: less than 1/);
   assert.match(bad, /spec.ipv4: not an IPv4 address/);
   assert.match(bad, /spec.hostIP: required/);
+});
+
+test('structuralProblems: fields without a type, a non-object root, branches that declare', () => {
+  assert.deepEqual(structuralProblems({ type: 'object', properties: { metadata: { type: 'object' }, a: { type: 'string' }, b: { 'x-kubernetes-preserve-unknown-fields': true }, c: { 'x-kubernetes-int-or-string': true } } }, 's'), []);
+  assert.deepEqual(structuralProblems({ type: 'array', properties: { a: {}, l: { type: 'array', items: { properties: {} } } }, anyOf: [{ required: ['a'] }, { type: 'object' }] }, 's'), [
+    's: the root must be type: object',
+    's.properties.a: no type',
+    's.properties.l.items: no type',
+    's.anyOf[1]: type is not allowed in a anyOf branch',
+  ]);
 });
 
 test('validateAgainstSchema: types, int-or-string, enums, nested unknown fields, preserve-unknown-fields', () => {

@@ -4,12 +4,17 @@
  * has no offline `apply --dry-run`: client-side dry runs still ask the server
  * for its API groups), a structural check of the built-in kinds (references
  * between objects: volumes, ConfigMap keys, role bindings, selectors), and
- * validation of custom objects against a CRD's own openAPIV3Schema, the way
+ * the fields and types of built-in kinds against Kubernetes' own OpenAPI
+ * models (as @kubernetes/client-node generates them: every field name, its
+ * type, nested to the leaves, so a misspelt or misplaced field fails as
+ * kubectl's strict validation would fail it), and validation of custom
+ * objects against a CRD's own openAPIV3Schema, the way
  * the API server would (types, required, enums, formats, anyOf/oneOf, unknown
  * fields refused unless the schema preserves them, as kubectl's strict field
  * validation does).
  */
 import { accessSync, constants } from 'node:fs';
+import * as k8sModels from '@kubernetes/client-node';
 import { delimiter, join } from 'node:path';
 import { isRecord } from '../common/json.js';
 import { run } from '../common/exec.js';
@@ -74,6 +79,7 @@ export function checkObjects(objects: readonly K8sObject[]): string[] {
     const key = `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
     if (seen.has(key)) p('rendered twice');
     seen.add(key);
+    for (const e of validateBuiltin(o)) p(e);
     if (CLUSTER_SCOPED.has(o.kind) && o.metadata?.namespace) p(`cluster-scoped, yet has namespace ${o.metadata.namespace}`);
     if (!CLUSTER_SCOPED.has(o.kind) && !o.metadata?.namespace) p('namespaced, yet has no namespace');
     if (o.kind === 'DaemonSet' || o.kind === 'Deployment') checkWorkload(o, objects, p);
@@ -82,6 +88,88 @@ export function checkObjects(objects: readonly K8sObject[]): string[] {
     if (o.kind === 'ConfigMap' && !isRecord(o.data)) p('no data');
   }
   return problems;
+}
+
+// ---- built-in kinds against Kubernetes' OpenAPI models ----
+
+interface AttributeType {
+  baseName: string;
+  type: string;
+}
+type Model = { getAttributeTypeMap(): AttributeType[] };
+
+function model(name: string): Model | undefined {
+  const m = (k8sModels as unknown as Record<string, unknown>)[name];
+  const c = m as Partial<Model> | undefined;
+  return typeof m === 'function' && typeof c?.getAttributeTypeMap === 'function' ? (c as Model) : undefined;
+}
+
+/** The generated model of a built-in kind at a `v1` apiVersion (`apps/v1` DaemonSet → V1DaemonSet). */
+export function builtinModel(apiVersion: string, kind: string): Model | undefined {
+  return apiVersion === 'v1' || apiVersion.endsWith('/v1') ? model(`V1${kind}`) : undefined;
+}
+
+/**
+ * Field names and types of a built-in object, against its model: unknown
+ * fields, wrong types, nested all the way down. Kinds without a model (custom
+ * resources) are validateCustomObject's.
+ */
+export function validateBuiltin(o: Record<string, unknown>): string[] {
+  const m = builtinModel(String(o.apiVersion), String(o.kind));
+  if (!m) return [];
+  const errs: string[] = [];
+  checkModelValue(o, `V1${String(o.kind)}`, '', errs);
+  return errs;
+}
+
+function checkModelValue(v: unknown, type: string, path: string, errs: string[]): void {
+  const where = path || '<root>';
+  const arrayOf = /^Array<(.+)>$/.exec(type);
+  const mapOf = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (type === 'any' || type === 'object') return;
+  if (arrayOf) {
+    if (!Array.isArray(v)) errs.push(`${where}: must be a list`);
+    else v.forEach((x, i) => checkModelValue(x, arrayOf[1]!, `${path}[${i}]`, errs));
+    return;
+  }
+  if (mapOf) {
+    if (!isRecord(v)) errs.push(`${where}: must be a map`);
+    else for (const [k, x] of Object.entries(v)) checkModelValue(x, mapOf[1]!, `${path}.${k}`, errs);
+    return;
+  }
+  switch (type) {
+    case 'string':
+      if (typeof v !== 'string') errs.push(`${where}: must be a string`);
+      return;
+    case 'number':
+      if (typeof v !== 'number') errs.push(`${where}: must be a number`);
+      return;
+    case 'boolean':
+      if (typeof v !== 'boolean') errs.push(`${where}: must be a boolean`);
+      return;
+    case 'Date':
+      if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) errs.push(`${where}: must be an RFC 3339 time`);
+      return;
+    case 'IntOrString':
+      if (typeof v !== 'string' && !Number.isInteger(v)) errs.push(`${where}: must be an integer or a string`);
+      return;
+  }
+  const m = model(type);
+  if (!m) {
+    errs.push(`${where}: no model ${type}`);
+    return;
+  }
+  if (!isRecord(v)) {
+    errs.push(`${where}: must be an object`);
+    return;
+  }
+  const fields = new Map(m.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+  for (const [k, x] of Object.entries(v)) {
+    const t = fields.get(k);
+    const at = path ? `${path}.${k}` : k;
+    if (t === undefined) errs.push(`${at}: unknown field`);
+    else checkModelValue(x, t, at, errs);
+  }
 }
 
 function checkWorkload(o: K8sObject, objects: readonly K8sObject[], p: (m: string) => void): void {
@@ -138,7 +226,36 @@ function checkCrd(o: K8sObject, p: (m: string) => void): void {
   if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') p(`scope ${String(spec.scope)}`);
   const versions = arr(spec.versions);
   if (versions.filter((v) => v.storage === true).length !== 1) p('exactly one version must be the storage version');
-  for (const v of versions) if (!isRecord(rec(v.schema).openAPIV3Schema)) p(`version ${String(v.name)}: no openAPIV3Schema`);
+  for (const v of versions) {
+    const schema = rec(v.schema).openAPIV3Schema;
+    if (!isRecord(schema)) p(`version ${String(v.name)}: no openAPIV3Schema`);
+    else for (const e of structuralProblems(schema, 'openAPIV3Schema')) p(`version ${String(v.name)}: ${e}`);
+  }
+}
+
+/** Keys a value-validation branch (allOf/anyOf/oneOf/not) may not carry in a structural schema. */
+const BRANCH_FORBIDDEN = ['type', 'additionalProperties', 'description', 'default', 'nullable', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-embedded-resource'];
+
+/**
+ * Where a CRD schema is not structural (the API server refuses such a CRD):
+ * a field without a type (unless it preserves unknown fields or is
+ * int-or-string), a root that is not an object, a logical branch that
+ * declares types or defaults instead of only constraining.
+ */
+export function structuralProblems(schema: Record<string, unknown>, path: string, root = true): string[] {
+  const out: string[] = [];
+  if (root && schema.type !== 'object') out.push(`${path}: the root must be type: object`);
+  const typeless = schema['x-kubernetes-preserve-unknown-fields'] === true || schema['x-kubernetes-int-or-string'] === true;
+  if (!root && !typeless && typeof schema.type !== 'string') out.push(`${path}: no type`);
+  for (const [k, sub] of Object.entries(rec(schema.properties))) if (isRecord(sub) && !(root && k === 'metadata' && sub.type === 'object')) out.push(...structuralProblems(sub, `${path}.properties.${k}`, false));
+  if (isRecord(schema.items)) out.push(...structuralProblems(schema.items, `${path}.items`, false));
+  if (isRecord(schema.additionalProperties)) out.push(...structuralProblems(schema.additionalProperties, `${path}.additionalProperties`, false));
+  for (const logic of ['allOf', 'anyOf', 'oneOf'] as const) {
+    arr(schema[logic]).forEach((b, i) => {
+      for (const f of BRANCH_FORBIDDEN) if (f in b) out.push(`${path}.${logic}[${i}]: ${f} is not allowed in a ${logic} branch`);
+    });
+  }
+  return out;
 }
 
 // ---- custom objects against a CRD's openAPIV3Schema ----
