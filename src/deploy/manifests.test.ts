@@ -65,7 +65,8 @@ test('the structural checks catch broken references, unknown fields and wrong ty
   const objs = clone(rendered());
   const ds = objs.find((o) => o.kind === 'DaemonSet')!;
   podSpec(ds).containers[0].volumeMounts[0].name = 'bpf-typo';
-  podSpec(ds).containers[0].env.find((e: { valueFrom?: { configMapKeyRef?: unknown } }) => e.valueFrom?.configMapKeyRef).valueFrom.configMapKeyRef.key = 'no-such-key';
+  const op = objs.find((o) => o.kind === 'Deployment')!;
+  podSpec(op).containers[0].env.find((e: { valueFrom?: { configMapKeyRef?: unknown } }) => e.valueFrom?.configMapKeyRef).valueFrom.configMapKeyRef.key = 'no-such-key';
   (ds.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels['app.kubernetes.io/name'] = 'other';
   const crb = objs.find((o) => o.kind === 'ClusterRoleBinding')!;
   (crb.subjects as { namespace: string }[])[0]!.namespace = 'default';
@@ -83,7 +84,7 @@ test('the structural checks catch broken references, unknown fields and wrong ty
   assert.match(problems, /spec.template.spec.containers\[0\].securityContext.capabilities.add\[\d+\]: must be a string/);
   assert.match(problems, /spec.versions\[0\].schema.openAPIV3Schema.x-kubernetes-preserve-unknown-field: unknown field/);
   assert.match(problems, /DaemonSet\/beeline-agent: container agent: volumeMount bpf-typo names no volume/);
-  assert.match(problems, /ConfigMap beeline-config has no key no-such-key/);
+  assert.match(problems, /Deployment\/beeline-operator: container operator: env \w+: ConfigMap beeline-config has no key no-such-key/);
   assert.match(problems, /matchLabels app.kubernetes.io\/name=other does not match/);
   assert.match(problems, /subject ServiceAccount default\/beeline-\w+ is not rendered/);
   assert.match(problems, /CustomResourceDefinition\/\S+: cluster-scoped, yet has namespace/);
