@@ -12,6 +12,11 @@
  * one; `planned` rows are what Kubernetes mode will call for the state that
  * kvstore mode keeps in raw etcd keys today (identities, ipcache, nodes,
  * pod-CIDR claims), through beeline's own CRDs (deploy/kubernetes/crds/).
+ *
+ * Deliberately absent: the status of Cilium's policies (beeline reports a
+ * policy's problems through its own API, `beeline policy get`, not in the
+ * object), Events, Secrets, ConfigMaps (the configuration is a mounted
+ * file), Leases (no leader election yet: one operator replica).
  */
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
