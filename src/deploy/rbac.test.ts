@@ -1,0 +1,168 @@
+/**
+ * RBAC covers exactly what the code asks of the API server: the rendered
+ * ClusterRoles grant exactly src/deploy/rbac.ts's uses; the agent's store
+ * consumers, run against a recording store, ask for nothing those uses do not
+ * grant and every `store` use is asked for; each use names a resource the
+ * kind registry or a rendered CRD serves.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PolicyManager } from '../agent/policy.js';
+import { ServiceManager } from '../agent/services.js';
+import type { EndpointManager } from '../agent/endpoints.js';
+import type { LbDatapath } from '../agent/datapath.js';
+import type { PolicyDatapath } from '../datapath/policy.js';
+import { repoRoot } from '../common/version.js';
+import type { Logger } from '../common/log.js';
+import { ALL_KINDS } from '../k8s/kinds.js';
+import type { Informer, Store } from '../store/store.js';
+import { findKubectl, findObject, renderKustomization, type K8sObject } from './manifests.js';
+import { AGENT_API_USES, BEELINE_GROUP, BEELINE_VERSION, OPERATOR_API_USES, STORE_CALL_VERBS, grantSet, ruleGrantSet, type ApiUse, type PolicyRule } from './rbac.js';
+
+const kubectl = findKubectl();
+const SKIP = kubectl ? false : 'kubectl is not on PATH: the manifests cannot be rendered (install kubectl to run these)';
+let cached: K8sObject[] | undefined;
+const rendered = (): K8sObject[] => (cached ??= renderKustomization(kubectl!));
+
+const sorted = (s: Set<string>) => [...s].sort();
+
+test('the rendered ClusterRoles grant exactly the uses of src/deploy/rbac.ts, no wildcard, nothing namespaced', { skip: SKIP }, () => {
+  for (const [name, uses] of [['beeline-agent', AGENT_API_USES], ['beeline-operator', OPERATOR_API_USES]] as const) {
+    const role = findObject(rendered(), 'ClusterRole', name);
+    assert.ok(role, `ClusterRole ${name}`);
+    const rules = role.rules as PolicyRule[];
+    assert.deepEqual(sorted(ruleGrantSet(rules)), sorted(grantSet(uses)), `${name}: rules and rbac.ts differ`);
+    for (const r of rules) {
+      assert.ok(!r.verbs.includes('*') && !r.resources.includes('*') && !r.apiGroups.includes('*'), `${name}: no wildcards`);
+      assert.ok(!r.resources.includes('secrets'), `${name}: no secrets`);
+    }
+    const binding = findObject(rendered(), 'ClusterRoleBinding', name)!;
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
+  }
+  assert.ok(!rendered().some((o) => o.kind === 'Role' || o.kind === 'RoleBinding'));
+});
+
+test('ruleGrantSet keeps a wildcard, so the comparison fails on one', () => {
+  assert.deepEqual(sorted(ruleGrantSet([{ apiGroups: [''], resources: ['pods'], verbs: ['*'] }])), [' pods *']);
+  assert.notDeepEqual(sorted(ruleGrantSet([{ apiGroups: [''], resources: ['pods'], verbs: ['*'] }])), sorted(grantSet([{ group: '', resource: 'pods', verbs: ['get'], source: 'store', why: '' }])));
+});
+
+test('every use names a resource that is served: a registry kind (store rows), or a rendered beeline CRD with the subresource', { skip: SKIP }, () => {
+  const crds = rendered().filter((o) => o.kind === 'CustomResourceDefinition');
+  for (const u of [...AGENT_API_USES, ...OPERATOR_API_USES]) {
+    const [resource, sub] = u.resource.split('/');
+    if (u.group === BEELINE_GROUP) {
+      const crd = crds.find((c) => c.metadata.name === `${resource}.${BEELINE_GROUP}`);
+      assert.ok(crd, `${u.resource}: a rendered CRD`);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const v = (crd.spec as any).versions.find((x: { name: string }) => x.name === BEELINE_VERSION);
+      assert.ok(v?.served, `${u.resource}: served at ${BEELINE_VERSION}`);
+      if (sub) assert.ok(v.subresources?.[sub], `${u.resource}: the CRD has the ${sub} subresource`);
+      continue;
+    }
+    assert.ok(!sub, `${u.resource}: no subresource of a kind beeline does not own`);
+    const k = ALL_KINDS.find((x) => x.group === u.group && x.plural === resource);
+    assert.ok(k, `${u.group || 'core'} ${resource}: a kind of src/k8s/kinds.ts`);
+    if (u.group === 'cilium.io') assert.ok(crds.some((c) => c.metadata.name === `${resource}.cilium.io`), `${resource}: its CRD is rendered`);
+  }
+});
+
+// ---- what the code asks for ----
+
+type Call = { method: string; kind: string };
+
+/** A store that records every call (method, kind) and hands out informers that never deliver anything. */
+function recordingStore(calls: Call[]): Store {
+  const informer = (): Informer =>
+    Object.assign(new EventEmitter(), {
+      start: async () => {},
+      stop: async () => {},
+      hasSynced: () => true,
+      waitForSync: async () => {},
+      get: () => undefined,
+      list: () => [],
+      resourceVersion: () => '1',
+    }) as unknown as Informer;
+  return new Proxy({ mode: 'kubernetes' } as unknown as Store, {
+    get(_target, prop) {
+      if (prop === 'mode') return 'kubernetes';
+      if (typeof prop !== 'string' || prop === 'then') return undefined;
+      return (kind: unknown) => {
+        const k = typeof kind === 'string' ? kind : isKindObject(kind) ? kind.kind : '?';
+        calls.push({ method: prop, kind: k });
+        if (prop === 'informer') return informer();
+        if (prop === 'list') return Promise.resolve({ items: [], resourceVersion: '1' });
+        return Promise.resolve(undefined);
+      };
+    },
+  });
+}
+const isKindObject = (v: unknown): v is { kind: string } => typeof v === 'object' && v !== null && typeof (v as { kind?: unknown }).kind === 'string';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } } as unknown as Logger;
+
+/** Runs the agent's store consumers against a recording store; returns the calls. */
+async function agentCalls(): Promise<Call[]> {
+  const calls: Call[] = [];
+  const store = recordingStore(calls);
+  const dp = new Proxy({} as PolicyDatapath, { get: (_t, p) => (p === 'entries' ? () => [] : () => 0) });
+  const endpoints = { list: () => [], get: () => undefined, onChange: () => () => undefined } as unknown as EndpointManager;
+  const pm = new PolicyManager(
+    { store, datapath: dp, endpoints, identities: () => [], onIdentityChange: () => () => undefined, identityOfIP: () => 2, cidrIdentitiesChanged: () => undefined, log: quiet },
+    { enforcement: 'default', audit: false, allowLocalhost: true, policyMapMax: 16384 },
+  );
+  const lb: LbDatapath = { apply: () => undefined, capacity: () => ({ serviceEntries: 1024, backendEntries: 1024 }), frontends: () => [], backends: () => [], knownFrontends: () => [] };
+  const sm = new ServiceManager(store, lb, { nodeName: 'n', nodeIPs: ['192.168.0.1'] }, quiet);
+  await pm.start();
+  await sm.start();
+  await pm.stop();
+  await sm.stop();
+  return calls;
+}
+
+/**
+ * Direct store calls with a literal kind in the agent's sources (`store.get('Pod', …)`):
+ * the calls the managers above do not make (an endpoint's identity source, src/agent/agent.ts).
+ */
+function literalStoreCalls(): Call[] {
+  const dir = join(repoRoot, 'src', 'agent');
+  const out: Call[] = [];
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    for (const m of text.matchAll(/\bstore\.(\w+)\('(\w+)'/g)) out.push({ method: m[1]!, kind: m[2]! });
+  }
+  return out;
+}
+
+/** The `group resource verb` grants a list of store calls needs. */
+function neededGrants(calls: Call[]): Set<string> {
+  const out = new Set<string>();
+  for (const c of calls) {
+    const verbs = STORE_CALL_VERBS[c.method];
+    assert.ok(verbs, `store call ${c.method} has its RBAC verbs in STORE_CALL_VERBS`);
+    const k = ALL_KINDS.find((x) => x.kind === c.kind);
+    assert.ok(k, `store call ${c.method}(${c.kind}): a kind of the registry`);
+    for (const v of verbs) out.add(`${k.group} ${k.plural} ${v}`);
+  }
+  return out;
+}
+
+test("the agent's store calls are exactly its `store` uses in rbac.ts", async () => {
+  const recorded = await agentCalls();
+  assert.ok(recorded.some((c) => c.method === 'informer' && c.kind === 'CiliumNetworkPolicy'), 'the policy manager watches CNPs (the recorder works)');
+  const literal = literalStoreCalls();
+  assert.ok(literal.some((c) => c.method === 'get' && c.kind === 'Pod'), "the agent reads an endpoint's pod (the scan works)");
+  const needed = neededGrants([...recorded, ...literal]);
+  const storeUses = AGENT_API_USES.filter((u: ApiUse) => u.source === 'store');
+  assert.deepEqual(sorted(grantSet(storeUses)), sorted(needed), 'rbac.ts store rows and what the code calls differ');
+});
+
+test('the agent needs no write on anything Kubernetes or Cilium owns; the operator none at all outside beeline.io', () => {
+  const writes = new Set(['create', 'update', 'patch', 'delete']);
+  for (const u of [...AGENT_API_USES, ...OPERATOR_API_USES]) {
+    if (u.group !== BEELINE_GROUP) assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
+  }
+});
