@@ -141,7 +141,8 @@ export interface KubeApi {
   get(resource: string, namespace: string | undefined, name: string): Obj | undefined;
   /**
    * Forgets the history up to and including `rv` (default: all of it): a
-   * watch or continue token from an older resourceVersion then gets 410.
+   * watch, continue token or exact list from a resourceVersion older than
+   * `rv` then gets 410 Expired.
    */
   compact(rv?: string): void;
   /** Ends every open watch stream (as the API server does at its timeout). */
@@ -685,7 +686,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     let after = '';
     if (token) {
       const t = decodeContinue(token);
-      if (t.rv <= compacted)
+      if (t.rv < compacted)
         throw expired(
           'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
         );
@@ -693,7 +694,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       after = t.start;
     } else if (q.get('resourceVersionMatch') === 'Exact' && q.get('resourceVersion')) {
       at = Number(q.get('resourceVersion'));
-      if (at <= compacted && at !== rv) throw expired(`too old resource version: ${at} (${compacted + 1})`);
+      if (at < compacted) throw expired(`too old resource version: ${at} (${compacted + 1})`);
     }
     const state = at === rv ? stores.get(r)! : stateAt(r, at);
     const all = [...state.entries()]
@@ -712,7 +713,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     };
   };
 
-  const watch = (r: KubeResource, ns: string | undefined, q: URLSearchParams, accept: string, req: IncomingMessage, res: ServerResponse) => {
+  const watch = (r: KubeResource, ns: string | undefined, q: URLSearchParams, accept: string, res: ServerResponse) => {
     const labels = parseLabelSelector(q.get('labelSelector') ?? '');
     const fields = parseFieldSelector(q.get('fieldSelector') ?? '');
     const from = q.get('resourceVersion') ?? '';
@@ -741,14 +742,16 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
         res.end();
       },
     };
-    req.on('close', () => {
+    // The response's close, not the request's: that one fires once the (empty) body is read.
+    res.on('close', () => {
       open = false;
       watchers.delete(w);
       clearInterval(timer);
       clearTimeout(timeout);
     });
     const start = Number(from);
-    if (from && from !== '0' && !(start > compacted || start === rv)) {
+    // Events after `start` are needed; those at or below `compacted` are gone.
+    if (from && from !== '0' && start < compacted) {
       w.send({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${compacted + 1})`) });
       w.end();
       return;
@@ -771,6 +774,9 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
 
   const parseBody = (text: string, contentType: string): unknown => {
     if (!text) return undefined;
+    // kubectl's typed clients (create namespace, ...) send protobuf; only JSON and YAML are understood here.
+    if (contentType.includes('protobuf'))
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
     try {
       return contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text);
     } catch (e) {
@@ -862,7 +868,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
 
     if (!name) {
       if (method === 'GET') {
-        if (q.get('watch') === 'true' || q.get('watch') === '1') return watch(r, ns, q, accept, req, res);
+        if (q.get('watch') === 'true' || q.get('watch') === '1') return watch(r, ns, q, accept, res);
         return send(200, list(r, ns, q, accept));
       }
       if (method === 'POST') {
@@ -943,7 +949,8 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'kube-api', cluster: { server: url } }],
+      // client-node refuses plain HTTP unless TLS verification is off (there is no TLS to verify).
+      clusters: [{ name: 'kube-api', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
       users: [{ name: 'kube-api', user: { token: 'test' } }],
       contexts: [{ name: 'kube-api', context: { cluster: 'kube-api', user: 'kube-api', namespace: 'default' } }],
       'current-context': 'kube-api',
@@ -958,7 +965,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     seed(object) {
       const r = KUBE_RESOURCES.find((x) => x.kind === object.kind && (!object.apiVersion || groupVersion(x) === object.apiVersion));
       if (!r) throw new Error(`kube-api: no resource serves kind ${String(object.kind)}`);
-      return create(r, object.metadata?.namespace, object);
+      return create(r, r.namespaced ? (object.metadata?.namespace ?? 'default') : undefined, object);
     },
     get(resource, namespace, name) {
       const r = findResource(resource);
