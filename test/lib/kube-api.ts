@@ -8,7 +8,7 @@
  *   - discovery (/version, /api, /apis, /api/v1, /apis/<group>/<version>), the
  *     legacy (not aggregated) form, which clients fall back to; /openapi/* 404
  *     (kubectl then needs --validate=false);
- *   - objects per resource, one global resourceVersion counter, uid,
+ *   - objects of every kind in src/k8s/kinds.ts, one global resourceVersion counter, uid,
  *     creationTimestamp, generation (bumped when anything but metadata/status
  *     changes);
  *   - list: resourceVersion in the list metadata, labelSelector, fieldSelector
@@ -41,6 +41,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { ALL_KINDS } from '../../src/k8s/kinds.js';
 
 /** One served resource (a kind in a group/version). */
 export interface KubeResource {
@@ -58,26 +59,25 @@ export interface KubeResource {
   custom?: boolean;
 }
 
-export const KUBE_RESOURCES: readonly KubeResource[] = [
-  { group: '', version: 'v1', name: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true },
-  { group: '', version: 'v1', name: 'nodes', singular: 'node', kind: 'Node', namespaced: false, shortNames: ['no'], status: true },
-  { group: '', version: 'v1', name: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, shortNames: ['po'], status: true },
-  { group: '', version: 'v1', name: 'services', singular: 'service', kind: 'Service', namespaced: true, shortNames: ['svc'], status: true },
-  { group: 'discovery.k8s.io', version: 'v1', name: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true },
-  { group: 'networking.k8s.io', version: 'v1', name: 'networkpolicies', singular: 'networkpolicy', kind: 'NetworkPolicy', namespaced: true, shortNames: ['netpol'] },
-  { group: 'cilium.io', version: 'v2', name: 'ciliumnetworkpolicies', singular: 'ciliumnetworkpolicy', kind: 'CiliumNetworkPolicy', namespaced: true, shortNames: ['cnp', 'ciliumnp'], status: true, custom: true },
-  {
-    group: 'cilium.io',
-    version: 'v2',
-    name: 'ciliumclusterwidenetworkpolicies',
-    singular: 'ciliumclusterwidenetworkpolicy',
-    kind: 'CiliumClusterwideNetworkPolicy',
-    namespaced: false,
-    shortNames: ['ccnp'],
-    status: true,
-    custom: true,
-  },
-];
+/** Kinds served with a status subresource (the others keep status in the object). */
+const WITH_STATUS = new Set(['Namespace', 'Node', 'Pod', 'Service', 'Deployment', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'HTTPRoute']);
+
+/**
+ * What is served: every kind of the one registry (src/k8s/kinds.ts), at its
+ * canonical apiVersion. Groups other than core, apps, discovery and
+ * networking are custom resources (CRDs in a cluster).
+ */
+export const KUBE_RESOURCES: readonly KubeResource[] = ALL_KINDS.map((k) => ({
+  group: k.group,
+  version: k.version,
+  name: k.plural,
+  singular: k.singular,
+  kind: k.kind,
+  namespaced: k.namespaced,
+  ...(k.shortNames.length ? { shortNames: k.shortNames } : {}),
+  status: WITH_STATUS.has(k.kind),
+  custom: !['', 'apps', 'discovery.k8s.io', 'networking.k8s.io', 'coordination.k8s.io'].includes(k.group),
+}));
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -531,7 +531,8 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     return state;
   };
 
-  const namespaceExists = (ns: string) => stores.get(KUBE_RESOURCES[0])!.has(keyOf(undefined, ns));
+  const namespaces = KUBE_RESOURCES.find((r) => r.kind === 'Namespace')!;
+  const namespaceExists = (ns: string) => stores.get(namespaces)!.has(keyOf(undefined, ns));
 
   const specChanged = (a: KubeObject, b: KubeObject) => {
     const strip = ({ metadata: _m, status: _s, ...rest }: Obj) => JSON.stringify(rest);
@@ -940,7 +941,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  for (const ns of ['default', 'kube-system']) create(KUBE_RESOURCES[0], undefined, { metadata: { name: ns } });
+  for (const ns of ['default', 'kube-system']) create(namespaces, undefined, { metadata: { name: ns } });
 
   const dir = mkdtempSync(join(tmpdir(), 'bl-kube-api-'));
   const kubeconfig = join(dir, 'kubeconfig');
