@@ -6,8 +6,10 @@
  * No API server can run on these machines; where test/lib/fake-apiserver.ts
  * replays scripted answers, this keeps state:
  *   - discovery (/version, /api, /apis, /api/v1, /apis/<group>/<version>), the
- *     legacy (not aggregated) form, which clients fall back to; /openapi/* 404
- *     (kubectl then needs --validate=false);
+ *     legacy (not aggregated) form, which clients fall back to; OpenAPI v3
+ *     documents with only what kubectl's validation looks for (it then sends
+ *     fieldValidation=Strict, which is not enforced); /openapi/v2 404;
+ *     categories for `kubectl get all`;
  *   - objects of every kind in src/k8s/kinds.ts, one global resourceVersion counter, uid,
  *     creationTimestamp, generation (bumped when anything but metadata/status
  *     changes);
@@ -27,9 +29,13 @@
  *   - errors as Status objects (NotFound, AlreadyExists, Conflict, Expired,
  *     Invalid, BadRequest, MethodNotAllowed, UnsupportedMediaType);
  *   - Table output when asked (kubectl get's default printer).
- * Not modelled: authentication, admission, field-level validation, protobuf,
- * aggregated discovery, OpenAPI, server-side apply conflicts between managers
- * (the latest applier wins), finalizers and graceful deletion.
+ * Not modelled: authentication, admission, validation (fieldValidation is
+ * ignored), protobuf bodies (415: kubectl's typed generators such as
+ * `kubectl create namespace` send protobuf; `create -f`/`apply` send JSON),
+ * aggregated discovery, OpenAPI schemas (no `kubectl explain`), server-side
+ * apply conflicts between managers (the latest applier wins; lists are
+ * atomic), finalizers and graceful deletion, defaulting (no clusterIP, no
+ * pod phase), a resourceVersion newer than the server's.
  *
  * Test hooks: compact() drops the watch history (→ 410 for older versions and
  * continue tokens), endWatches() ends open streams (a server-side timeout),
@@ -57,10 +63,20 @@ export interface KubeResource {
   status?: boolean;
   /** A custom resource: no strategic merge patch, an update must carry metadata.resourceVersion. */
   custom?: boolean;
+  /** Discovery categories (`kubectl get all`). */
+  categories?: string[];
 }
 
 /** Kinds served with a status subresource (the others keep status in the object). */
 const WITH_STATUS = new Set(['Namespace', 'Node', 'Pod', 'Service', 'Deployment', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'HTTPRoute']);
+
+const CATEGORIES: Record<string, string[]> = {
+  Pod: ['all'],
+  Service: ['all'],
+  Deployment: ['all'],
+  CiliumNetworkPolicy: ['cilium', 'ciliumpolicy'],
+  CiliumClusterwideNetworkPolicy: ['cilium', 'ciliumpolicy'],
+};
 
 /**
  * What is served: every kind of the one registry (src/k8s/kinds.ts), at its
@@ -77,6 +93,7 @@ export const KUBE_RESOURCES: readonly KubeResource[] = ALL_KINDS.map((k) => ({
   ...(k.shortNames.length ? { shortNames: k.shortNames } : {}),
   status: WITH_STATUS.has(k.kind),
   custom: !['', 'apps', 'discovery.k8s.io', 'networking.k8s.io', 'coordination.k8s.io'].includes(k.group),
+  ...(CATEGORIES[k.kind] ? { categories: CATEGORIES[k.kind] } : {}),
 }));
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -637,9 +654,54 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       apiVersion: 'v1',
       groupVersion: gv,
       resources: rs.flatMap((r) => [
-        { name: r.name, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs, ...(r.shortNames ? { shortNames: r.shortNames } : {}) },
+        {
+          name: r.name,
+          singularName: r.singular,
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs,
+          ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+          ...(r.categories ? { categories: r.categories } : {}),
+        },
         ...(r.status ? [{ name: `${r.name}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }] : []),
       ]),
+    };
+  };
+
+  /**
+   * OpenAPI v3, only what kubectl's field validation looks for: per
+   * group/version, the PATCH operation of each kind (x-kubernetes-group-version-kind)
+   * with the fieldValidation parameter (kubectl reads the operation's parameters). kubectl then leaves validation to the
+   * server (fieldValidation=Strict) instead of downloading schemas; no schemas
+   * are served (kubectl explain does not work).
+   */
+  const openApiIndex = () => ({
+    paths: Object.fromEntries(
+      [...new Set(KUBE_RESOURCES.map((r) => (r.group ? `apis/${groupVersion(r)}` : 'api/v1')))].map((p) => [p, { serverRelativeURL: `/openapi/v3/${p}?hash=0` }]),
+    ),
+  });
+  const openApiDoc = (gvPath: string) => {
+    const rs = KUBE_RESOURCES.filter((r) => (r.group ? `apis/${groupVersion(r)}` : 'api/v1') === gvPath);
+    if (rs.length === 0) return undefined;
+    const param = (name: string) => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } });
+    return {
+      openapi: '3.0.0',
+      info: { title: 'Kubernetes', version: options.gitVersion ?? 'v1.32.0' },
+      paths: Object.fromEntries(
+        rs.map((r) => [
+          `/${gvPath}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.name}/{name}`,
+          {
+            patch: {
+              operationId: `patch${r.kind}`,
+              parameters: [param('dryRun'), param('fieldManager'), param('fieldValidation')],
+              'x-kubernetes-action': 'patch',
+              'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind },
+              responses: { '200': { description: 'OK' } },
+            },
+          },
+        ]),
+      ),
+      components: { schemas: {} },
     };
   };
 
@@ -838,6 +900,12 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       if (path === '/healthz' || path === '/readyz' || path === '/livez') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         return res.end('ok');
+      }
+      if (path === '/openapi/v3') return send(200, openApiIndex());
+      const om = path.match(/^\/openapi\/v3\/(api\/v1|apis\/[^/]+\/[^/]+)$/);
+      if (om) {
+        const doc = openApiDoc(om[1]);
+        if (doc) return send(200, doc);
       }
       const gm = path.match(/^\/apis\/([^/]+)$/);
       if (gm) {
