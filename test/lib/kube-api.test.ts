@@ -132,9 +132,10 @@ test('kubectl get -w: the list, then the changes as they happen', { skip: !KUBEC
   const w = spawn(KUBECTL!, [...kubectl.base, 'get', 'pods', '-w', '-o', 'custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,RV:.metadata.resourceVersion', '--no-headers'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  t.after(() => {
-    if (w.exitCode === null) process.kill(w.pid!);
-  });
+  const stop = () => {
+    if (w.exitCode === null && w.signalCode === null) w.kill();
+  };
+  t.after(stop);
   let out = '';
   w.stdout.on('data', (d) => (out += d));
   await until('the first line of kubectl get -w', () => out.includes('a '), 15_000, 50);
@@ -143,7 +144,7 @@ test('kubectl get -w: the list, then the changes as they happen', { skip: !KUBEC
   await until('the added pod', () => /^b\s+node2\s+\d+$/m.test(out), 15_000, 50);
   const lines = out.trim().split('\n');
   assert.equal(lines.length, 2, out);
-  process.kill(w.pid!);
+  stop();
 });
 
 // ---- @kubernetes/client-node --------------------------------------------------
@@ -366,7 +367,7 @@ test('patches: merge, strategic merge (merge keys, $patch, $setElementOrder, $re
     },
   );
   assert.deepEqual(
-    strategicMergePatch({ ports: [{ port: 80, name: 'http' }, { port: 443 }] }, { $setElementOrder: undefined, '$setElementOrder/ports': [{ port: 443 }, { port: 80 }], ports: [{ port: 80, targetPort: 8080 }] }),
+    strategicMergePatch({ ports: [{ port: 80, name: 'http' }, { port: 443 }] }, { '$setElementOrder/ports': [{ port: 443 }, { port: 80 }], ports: [{ port: 80, targetPort: 8080 }] }),
     { ports: [{ port: 443 }, { port: 80, name: 'http', targetPort: 8080 }] },
   );
   assert.deepEqual(strategicMergePatch({ s: { a: 1, b: 2 } }, { s: { $patch: 'replace', c: 3 } }), { s: { c: 3 } });
