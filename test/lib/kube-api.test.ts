@@ -205,6 +205,9 @@ test('client-node: label and field selectors (metadata.name, metadata.namespace,
   assert.deepEqual(await names({ fieldSelector: 'spec.nodeName=node1' }), ['a', 'c']);
   assert.deepEqual(await names({ fieldSelector: 'metadata.namespace=other' }), ['c']);
   assert.deepEqual(await names({ fieldSelector: 'metadata.name!=a,spec.nodeName=node1' }), ['c']);
+  // Field labels the API does not index are refused, as by the API.
+  await assert.rejects(core.listPodForAllNamespaces({ fieldSelector: 'spec.containers=x' }), (e) => statusOf(e).reason === 'BadRequest');
+  await assert.rejects(core.listNamespacedService({ namespace: 'default', fieldSelector: 'spec.nodeName=node1' }), (e) => statusOf(e).reason === 'BadRequest');
   // A pod in a namespace that does not exist: NotFound.
   await assert.rejects(core.createNamespacedPod({ namespace: 'nowhere', body: pod('x') }), (e) => statusOf(e).reason === 'NotFound');
   // Deleting a namespace deletes what is in it.
@@ -237,6 +240,25 @@ test('client-node Watch: replay after a resourceVersion, then stream, with bookm
     ['ADDED b', 'DELETED b', 'DELETED a'],
   );
   await until('a bookmark at the current resourceVersion', () => seen.some((e) => e.type === 'BOOKMARK' && e.rv === k.resourceVersion()), 5000, 20);
+});
+
+test('client-node Watch: sendInitialEvents streams the state, then a bookmark marking its end, then changes', async (t) => {
+  const k = await api(t);
+  const { kc, core } = clients(k);
+  await core.createNamespacedPod({ namespace: 'default', body: pod('a') });
+  await core.createNamespacedPod({ namespace: 'default', body: pod('b') });
+  const seen: string[] = [];
+  const ctl = await new Watch(kc).watch(
+    '/api/v1/namespaces/default/pods',
+    { sendInitialEvents: true, allowWatchBookmarks: true, resourceVersionMatch: 'NotOlderThan' },
+    (type, obj) => seen.push(type === 'BOOKMARK' ? `BOOKMARK ${obj.metadata?.annotations?.['k8s.io/initial-events-end']}` : `${type} ${obj.metadata?.name}`),
+    () => {},
+  );
+  t.after(() => ctl.abort());
+  await until('the end of the initial events', () => seen.length === 3, 5000, 20);
+  await core.deleteNamespacedPod({ namespace: 'default', name: 'a' });
+  await until('the deletion', () => seen.length === 4, 5000, 20);
+  assert.deepEqual(seen, ['ADDED a', 'ADDED b', 'BOOKMARK true', 'DELETED a']);
 });
 
 test('client-node Watch: a compacted resourceVersion gets an ERROR event carrying 410 Expired', async (t) => {

@@ -14,13 +14,16 @@
  *     creationTimestamp, generation (bumped when anything but metadata/status
  *     changes);
  *   - list: resourceVersion in the list metadata, labelSelector, fieldSelector
- *     (any dotted path: metadata.name, metadata.namespace, spec.nodeName, ...),
+ *     (metadata.name, metadata.namespace, and per kind the API's field labels
+ *     such as spec.nodeName for pods; others are refused as by the API),
  *     limit + continue tokens served from a consistent snapshot, an expired
  *     continue → 410; resourceVersionMatch=Exact reads a past state;
  *   - watch: replay after a resourceVersion then stream; no resourceVersion →
  *     synthetic ADDED for the current state; allowWatchBookmarks → periodic
  *     BOOKMARKs; a compacted resourceVersion → ERROR event with a 410 Expired
- *     Status (what the watch cache sends); selector changes turn MODIFIED into
+ *     Status (what the watch cache sends); sendInitialEvents (streaming
+ *     lists: ADDED for the state, then a k8s.io/initial-events-end BOOKMARK);
+ *     selector changes turn MODIFIED into
  *     ADDED/DELETED as the API server does; timeoutSeconds ends the stream;
  *   - create (name or generateName), update (stale resourceVersion → 409),
  *     patch (merge, strategic merge for the basics, JSON patch, server-side
@@ -266,8 +269,25 @@ function labelsMatch(reqs: Requirement[], labels: Record<string, string> = {}): 
 
 type FieldReq = { path: string; equal: boolean; value: string };
 
-function parseFieldSelector(s: string): FieldReq[] {
-  return s
+/** Field labels each kind can be selected by besides metadata.name and metadata.namespace (the API refuses others). */
+const FIELD_LABELS: Record<string, string[]> = {
+  Pod: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
+  Node: ['spec.unschedulable'],
+  Namespace: ['status.phase'],
+  Service: ['spec.clusterIP', 'spec.type'],
+};
+
+function parseFieldSelector(r: KubeResource, s: string): FieldReq[] {
+  const reqs = s
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)
@@ -276,6 +296,10 @@ function parseFieldSelector(s: string): FieldReq[] {
       if (!m) throw badRequest(`invalid selector: '${s}'; can't understand '${p}'`);
       return { path: m[1].trim(), equal: m[2] !== '!=', value: m[3].trim() };
     });
+  for (const f of reqs)
+    if (f.path !== 'metadata.name' && f.path !== 'metadata.namespace' && !FIELD_LABELS[r.kind]?.includes(f.path))
+      throw badRequest(`field label not supported: ${f.path}`);
+  return reqs;
 }
 
 function fieldValue(o: Obj, path: string): string {
@@ -742,7 +766,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
 
   const list = (r: KubeResource, ns: string | undefined, q: URLSearchParams, accept: string): Obj => {
     const labels = parseLabelSelector(q.get('labelSelector') ?? '');
-    const fields = parseFieldSelector(q.get('fieldSelector') ?? '');
+    const fields = parseFieldSelector(r, q.get('fieldSelector') ?? '');
     const limit = Number(q.get('limit') ?? 0);
     const token = q.get('continue');
     let at = rv;
@@ -778,9 +802,11 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
 
   const watch = (r: KubeResource, ns: string | undefined, q: URLSearchParams, accept: string, res: ServerResponse) => {
     const labels = parseLabelSelector(q.get('labelSelector') ?? '');
-    const fields = parseFieldSelector(q.get('fieldSelector') ?? '');
+    const fields = parseFieldSelector(r, q.get('fieldSelector') ?? '');
     const from = q.get('resourceVersion') ?? '';
     const asTable = wantsTable(accept);
+    const initialEvents = q.get('sendInitialEvents') === 'true';
+    if (initialEvents && q.get('allowWatchBookmarks') !== 'true') throw invalid(r, '', 'allowWatchBookmarks', 'Forbidden: sendInitialEvents requires allowWatchBookmarks');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache, private' });
     res.flushHeaders();
     let open = true;
@@ -819,8 +845,12 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       w.end();
       return;
     }
-    if (!from || from === '0') {
+    const bookmark = (annotations?: Record<string, string>) =>
+      w.send({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: groupVersion(r), metadata: { resourceVersion: String(rv), ...(annotations ? { annotations } : {}) } } });
+    // sendInitialEvents (streaming lists): the current state as ADDED events, then a bookmark marking its end.
+    if (!from || from === '0' || initialEvents) {
       for (const [, o] of [...stores.get(r)!.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) if (matches(w, o)) w.send({ type: 'ADDED', object: clone(o) });
+      if (initialEvents) bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else {
       for (const c of history) if (c.rv > start && c.resource === r) {
         const ev = eventFor(w, c);
@@ -829,7 +859,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     }
     watchers.add(w);
     if (q.get('allowWatchBookmarks') === 'true') {
-      timer = setInterval(() => w.send({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: groupVersion(r), metadata: { resourceVersion: String(rv) } } }), bookmarkMs);
+      timer = setInterval(() => bookmark(), bookmarkMs);
     }
     const secs = Number(q.get('timeoutSeconds') ?? 0);
     if (secs > 0) timeout = setTimeout(() => w.end(), secs * 1000);
