@@ -109,6 +109,11 @@ test('kubectl: discovery, get (table and name), apply of a CiliumNetworkPolicy a
   assert.ok(Number(patched.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
   assert.ok(k.requests.some((r) => r.method === 'PATCH' && r.path === '/api/v1/namespaces/default/services/web' && r.contentType.startsWith('application/strategic-merge-patch+json')));
 
+  // Dropping a port and the selector from the file: kubectl's patch deletes the list item by its merge key (port) and the field.
+  writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - name: https\n    port: 443\n    targetPort: 8443\n');
+  assert.match(await kubectl.ok('apply', '-f', file), /service\/web configured/);
+  assert.deepEqual(k.get('services', 'default', 'web')!.spec, { ports: [{ name: 'https', port: 443, targetPort: 8443 }] });
+
   // Server-side apply: kubectl sends application/apply-patch+yaml with its field manager.
   writeFileSync(file, svc(7070));
   assert.match(await kubectl.ok('apply', '--server-side', '--validate=false', '-f', file), /serverside-applied/);
