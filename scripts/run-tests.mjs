@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Runs one test suite with Node's own test runner over the compiled tests.
-//   unit:       dist/src/**/*.test.js   (no root, no kernel)
+//   unit:       dist/src/**/*.test.js, dist/test/lib/**/*.test.js (test doubles' own tests; no root, no kernel)
 //   privileged: dist/test/privileged/**/*.test.js (root: namespaces, BPF, labs)
 import { readdirSync, statSync, existsSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const suite = process.argv[2];
-const roots = { unit: ['dist/src'], privileged: ['dist/test/privileged'] }[suite];
+const roots = { unit: ['dist/src', 'dist/test/lib'], privileged: ['dist/test/privileged'] }[suite];
 if (!roots) {
   console.error(`run-tests: unknown suite '${suite}' (unit|privileged)`);
   process.exit(2);
