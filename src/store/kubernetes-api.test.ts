@@ -61,13 +61,10 @@ test('store (Kubernetes mode) against kube-api: create, get, list with selectors
   assert.equal(await store.delete('Pod', 'default', 'a', { ignoreNotFound: true }), undefined);
 });
 
-// Known failure (todo): KubernetesStore.call() writes the DeleteOptions body of a
-// DELETE without content-length, and Node sends DELETE bodies unchunked, so the
-// server reads an empty body (the delete goes through unconditionally) and then
-// takes the JSON for the next request (HTTP 400). A real API server does the same.
+// KubernetesStore.call() once wrote a DELETE's DeleteOptions without content-length: the
+// server read an empty body and deleted unconditionally (then took the JSON for a request).
 test(
   'store (Kubernetes mode) against kube-api: delete with a stale resourceVersion precondition is a conflict and deletes nothing',
-  { todo: 'src/store/kubernetes.ts call(): set content-length on request bodies' },
   async (t) => {
     const { api, store } = await setup(t);
     const a = await store.create(pod('a'));
@@ -79,12 +76,10 @@ test(
   },
 );
 
-// Known failure (todo): applyBatch's dry run carries the current resourceVersion
-// but its write does not, and the API server refuses an update of a custom
-// resource without one (422 "must be specified for an update").
+// applyBatch's dry run once carried the current resourceVersion and its write did not:
+// the API server refuses an update of a custom resource without one (422).
 test(
   'store (Kubernetes mode) against kube-api: applyBatch creates, then updates existing custom resources',
-  { todo: 'src/store/kubernetes.ts applyBatch(): write withRv, not the input, on update' },
   async (t) => {
   const { api, store } = await setup(t);
   await store.applyBatch([cnp('p1', 'web'), cnp('p2', 'db')]);

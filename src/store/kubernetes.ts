@@ -98,7 +98,12 @@ export class KubernetesStore implements Store {
   private async call(method: string, path: string, query: Record<string, string | undefined> = {}, body?: unknown): Promise<HttpAnswer> {
     const url = new URL(this.server.href.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-    const opts: https.RequestOptions = { method, headers: { accept: 'application/json', 'content-type': 'application/json' } };
+    // A body's length is sent with it: Node neither chunks nor delimits a DELETE's body by itself.
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const opts: https.RequestOptions = {
+      method,
+      headers: { accept: 'application/json', 'content-type': 'application/json', ...(payload !== undefined ? { 'content-length': Buffer.byteLength(payload) } : {}) },
+    };
     await this.kubeConfig.applyToHTTPSOptions(opts);
     const mod = url.protocol === 'https:' ? https : http;
     const what = `${method} ${url.pathname}`;
@@ -120,7 +125,7 @@ export class KubernetesStore implements Store {
       });
       req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
       req.on('error', (e) => reject(new StoreUnavailableError(`store: ${what}: ${e.message}`, { hint: 'is the API server reachable?', cause: e })));
-      if (body !== undefined) req.write(JSON.stringify(body));
+      if (payload !== undefined) req.write(payload);
       req.end();
     });
   }
@@ -213,18 +218,19 @@ export class KubernetesStore implements Store {
    */
   async applyBatch(objects: ObjectInput[]): Promise<StoreObject[]> {
     objects.forEach(checkIdentity);
-    const plan: ('create' | 'update')[] = [];
+    // Each object is written as it was checked: an update carries the resourceVersion its dry
+    // run read, so a change by another writer in between is a conflict, not overwritten.
+    const plan: { op: 'create' | 'update'; obj: ObjectInput }[] = [];
     for (const o of objects) {
       const cur = await this.get(o.kind, o.metadata.namespace, o.metadata.name);
-      const op = cur ? 'update' : 'create';
-      plan.push(op);
-      const withRv = cur && !o.metadata.resourceVersion ? { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } } : o;
-      await (op === 'create' ? this.create(o, { dryRun: true }) : this.update(withRv, { dryRun: true }));
+      const obj = cur && !o.metadata.resourceVersion ? { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } } : o;
+      plan.push({ op: cur ? 'update' : 'create', obj });
+      await (cur ? this.update(obj, { dryRun: true }) : this.create(obj, { dryRun: true }));
     }
     const out: StoreObject[] = [];
-    for (const [i, o] of objects.entries()) {
+    for (const [i, { op, obj }] of plan.entries()) {
       try {
-        out.push(await (plan[i] === 'create' ? this.create(o) : this.update(o)));
+        out.push(await (op === 'create' ? this.create(obj) : this.update(obj)));
       } catch (e) {
         if (e instanceof BeelineError) throw new BeelineError(e.code, `apply: ${i} of ${objects.length} applied, then ${e.message}`, { hint: e.hint, cause: e });
         throw e;
