@@ -502,6 +502,9 @@ $B lab pod add node9 x || true
 say "11. Host safety: traffic helpers refuse the machine's own network namespace"
 $B probe tcp 127.0.0.1:9 || true
 
+say "11b. Install on a real cluster (in progress: the manifests exist, the agent's Kubernetes mode does not yet): kubectl kustomize deploy/kubernetes renders"
+kubectl kustomize deploy/kubernetes | grep -E '^kind:' | sort | uniq -c
+
 say "12. lab down removes everything it made"
 run $B lab down --name $LAB
 trap - EXIT
