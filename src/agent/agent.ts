@@ -5,7 +5,7 @@
  * and serves the local API the CLI and the CNI plugin use.
  */
 import { join } from 'node:path';
-import { Etcd3, type Lease } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { logger, type Logger } from '../common/log.js';
 import { version } from '../common/version.js';
 import type { DatapathHealth, NodeDatapath, RemoteNode } from './datapath.js';
@@ -25,12 +25,12 @@ import type {
 import { UsageError } from '../common/errors.js';
 import { BoundedLineWriter } from '../monitor/subscriber.js';
 import { TUNNEL_DEVICE } from '../datapath/devices.js';
-import { IdentityAllocator } from '../identity/allocator.js';
-import { IpcacheStore, lpmLookup, toMapEntries, type IpcacheMapEntry, type IpcacheNode } from '../identity/ipcache.js';
-import { EtcdStore } from '../store/etcd.js';
-import { KvInformer, type KvEntry } from '../store/kv.js';
+import type { IdentitySource } from '../identity/allocator.js';
+import { lpmLookup, type IpcacheSource, toMapEntries, type IpcacheMapEntry, type IpcacheNode } from '../identity/ipcache.js';
+import { openClusterBackend, type ClusterBackend, type NodeWatch } from './cluster.js';
 import { ServiceManager } from './services.js';
 import { PolicyManager, TraceError, type TraceQuery } from './policy.js';
+import { PolicyStatusWriter } from './policy-status.js';
 import { toNodeProxy } from '../policy/index.js';
 import type { PodIdentitySource } from '../identity/labels.js';
 import { formatLabel, formatLabelSet } from '../identity/labels.js';
@@ -49,11 +49,7 @@ import { AgentKafka } from './kafka.js';
 import { RedirectIndex } from './redirects.js';
 import { DEFAULT_RESYNC_INTERVAL_MS, DatapathResync, type ResyncTarget } from './resync.js';
 
-/** Heartbeat of a running agent, held by a lease so it disappears when the agent does. */
-export const agentKey = (node: string) => `/beeline/v1/agents/${node}`;
-/** A node's record (address, pod CIDR): persistent, so a dead agent does not take its pods' routes with it. */
-export const nodeKey = (node: string) => `/beeline/v1/nodes/${node}`;
-export const NODES_PREFIX = '/beeline/v1/nodes/';
+export { agentKey, nodeKey, NODES_PREFIX } from './cluster.js';
 
 /** How often expired conntrack entries are collected (Cilium adapts 30s..12h; ours is fixed). */
 const CT_GC_INTERVAL_MS = 30_000;
@@ -62,8 +58,8 @@ export interface AgentDeps {
   datapath: NodeDatapath;
   /** Built once the pod CIDR is known (it may come from the store). */
   ipam: (podCIDR: string) => NodeIpam;
-  /** Finds this node's pod CIDR: configured, remembered, or claimed from the cluster pool. */
-  podCIDR: (etcd: Etcd3 | undefined) => Promise<string>;
+  /** Finds this node's pod CIDR: configured, remembered, or claimed through the cluster backend (none: no kvstore or Kubernetes API configured). */
+  podCIDR: (cluster: ClusterBackend | undefined) => Promise<string>;
   /** MTU for pod interfaces (default 1500). */
   podMTU?: () => number;
   log?: Logger;
@@ -77,10 +73,10 @@ export class Agent {
   private readonly log: Logger;
   private readonly api = new ApiServer();
   private readonly started = Date.now();
+  /** Whether the cluster backend (kvstore or Kubernetes API) answers. */
   private kv: { state: 'ok' | 'unreachable' | 'disabled'; message?: string } = { state: 'disabled' };
-  private etcd: Etcd3 | undefined;
-  private lease: Lease | undefined;
-  private nodeInformer: KvInformer | undefined;
+  private cluster: ClusterBackend | undefined;
+  private nodeWatch: NodeWatch | undefined;
   private resync: DatapathResync | undefined;
   /** Endpoints whose bl_lxc entry differed at the last resync, with how (see resyncEndpoints). */
   private lxcSuspects = new Map<number, string>();
@@ -96,11 +92,13 @@ export class Agent {
   private services: ServiceManager | undefined;
   private servicesStarting: Promise<void> | undefined;
   /** Identities and the ipcache, once the kvstore has been reachable (started once, kept across outages). */
-  private identity: { allocator: IdentityAllocator; ipcache: IpcacheStore } | undefined;
+  private identity: { allocator: IdentitySource; ipcache: IpcacheSource } | undefined;
   private identityStarting: Promise<void> | undefined;
   /** Network policy enforcement, once identities are known. */
   private policy: PolicyManager | undefined;
   private policyStarting: Promise<void> | undefined;
+  /** Kubernetes mode: this node's entries in the Cilium policies' status. */
+  private policyStatus: PolicyStatusWriter | undefined;
   /** What bl_ipcache was last synced to: the identity of an address, for policy. */
   private ipcacheDesired: IpcacheMapEntry[] = [];
   /** The node's L7 proxy (config.proxy), and the redirects it was last given. */
@@ -245,7 +243,8 @@ export class Agent {
       podCIDR: this.ipam?.podCIDR ?? '',
       cniNetwork: this.config.cniNetwork,
       ipam: this.ipam ? this.ipam.stats() : { used: 0, capacity: 0 },
-      kvstore: { state: this.kv.state, endpoint: this.config.kvstore, ...(this.kv.message ? { message: this.kv.message } : {}) },
+      kvstore: this.cluster?.mode === 'kubernetes' ? { state: 'disabled', endpoint: '' } : { state: this.kv.state, endpoint: this.config.kvstore, ...(this.kv.message ? { message: this.kv.message } : {}) },
+      ...(this.cluster?.mode === 'kubernetes' ? { kubernetes: { state: this.kv.state, server: this.cluster.endpoint, ...(this.kv.message ? { message: this.kv.message } : {}) } } : {}),
       datapath: { ...datapathState(this.datapath.health?.()), mode: dp.mode, routing: this.config.routing, attachments: dp.attachments, maps: dp.maps, events: dp.events },
       endpoints: { count: this.endpoints.list().length },
       nodes: { count: this.remoteNodes.size },
@@ -277,8 +276,9 @@ export class Agent {
     this.log.info('starting', { version, node: this.config.node, nodeIP: this.config.nodeIP, routing: this.config.routing });
     // Before anything is touched: a node's datapath belongs to the agent that answers on its socket.
     await ApiServer.checkFree(this.config.socket);
-    if (this.config.kvstore) this.etcd = (this.deps.etcdClient ?? etcdClient)(this.config.kvstore);
-    const podCIDR = await this.deps.podCIDR(this.etcd);
+    this.cluster = openClusterBackend(this.config, this.log, this.deps.etcdClient ?? etcdClient);
+    if (this.cluster) this.cluster.onHeartbeatLost = () => (this.kv = { state: 'unreachable', message: 'lease lost' });
+    const podCIDR = await this.deps.podCIDR(this.cluster);
     this.ipam = this.deps.ipam(podCIDR);
     this.log.info('pod CIDR', { podCIDR, gateway: this.ipam.gateway });
     await this.datapath.start(podCIDR);
@@ -288,7 +288,7 @@ export class Agent {
     if (this.config.proxy) this.proxy = new NodeProxy(this.config.proxy, this.log);
     await this.startObserver();
     await this.startL7Proxies();
-    if (this.etcd) this.startKvstore(podCIDR);
+    if (this.cluster) this.startCluster(podCIDR);
     this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
     this.startResync();
     await this.api.listen(this.config.socket);
@@ -438,13 +438,14 @@ export class Agent {
     return this.ipam;
   }
 
-  private startKvstore(podCIDR: string): void {
+  private startCluster(podCIDR: string): void {
+    const cluster = this.cluster!;
     this.kv = { state: 'unreachable', message: 'connecting' };
     const check = async () => {
       try {
-        await withTimeout(this.etcd!.maintenance.status(), 2000);
+        await cluster.check();
         if (this.kv.state !== 'ok') {
-          this.log.info('kvstore reachable', { endpoint: this.config.kvstore });
+          this.log.info(`${cluster.mode} reachable`, { endpoint: cluster.endpoint });
           this.kv = { state: 'ok' };
           await this.announce(podCIDR);
         }
@@ -453,7 +454,7 @@ export class Agent {
         if (!this.services && this.datapath.lb) await (this.servicesStarting ??= this.startServices().finally(() => (this.servicesStarting = undefined)));
         if (!this.policy && this.identity && this.datapath.policy) await (this.policyStarting ??= this.startPolicy().finally(() => (this.policyStarting = undefined)));
       } catch (e) {
-        if (this.kv.state === 'ok') this.log.warn('kvstore unreachable; keeping the datapath as it is', { error: (e as Error).message });
+        if (this.kv.state === 'ok') this.log.warn(`${cluster.mode} unreachable; keeping the datapath as it is`, { error: (e as Error).message });
         this.kv = { state: 'unreachable', message: (e as Error).message };
       }
     };
@@ -464,7 +465,7 @@ export class Agent {
 
   /** Services into the datapath's service maps, once the kvstore answers (the maps keep their entries meanwhile). */
   private async startServices(): Promise<void> {
-    const mgr = new ServiceManager(new EtcdStore(this.etcd!), this.datapath.lb!, { nodeName: this.config.node, nodeIPs: [this.config.nodeIP], ...(this.config.lbPoolCIDR ? { lbPool: [this.config.lbPoolCIDR] } : {}), ...(this.config.lbAlgorithm ? { defaultAlgorithm: this.config.lbAlgorithm } : {}) }, this.log);
+    const mgr = new ServiceManager(this.cluster!.store, this.datapath.lb!, { nodeName: this.config.node, nodeIPs: [this.config.nodeIP], ...(this.config.lbPoolCIDR ? { lbPool: [this.config.lbPoolCIDR] } : {}), ...(this.config.lbAlgorithm ? { defaultAlgorithm: this.config.lbAlgorithm } : {}) }, this.log);
     try {
       await withTimeout(mgr.start(), 10_000);
     } catch (e) {
@@ -486,7 +487,8 @@ export class Agent {
     const c = this.config;
     const mgr = new PolicyManager(
       {
-        store: new EtcdStore(this.etcd!),
+        store: this.cluster!.store,
+        ...(this.cluster!.mode === 'kubernetes' ? { policyStatus: (this.policyStatus = new PolicyStatusWriter(this.cluster!.store, c.node, this.log)) } : {}),
         datapath: this.datapath.policy!,
         endpoints: this.endpoints,
         identities: () => allocator.list(),
@@ -558,9 +560,7 @@ export class Agent {
    * store. A failed start is tried again on the next kvstore check.
    */
   private async startIdentity(): Promise<void> {
-    const etcd = this.etcd!;
-    const allocator = new IdentityAllocator(etcd, { node: this.config.node, log: this.log });
-    const ipcache = new IpcacheStore(etcd, { node: this.config.node, log: this.log });
+    const { allocator, ipcache } = this.cluster!.identity();
     try {
       await withTimeout(allocator.start(), 5000);
       await withTimeout(ipcache.start(), 5000);
@@ -578,7 +578,7 @@ export class Agent {
     this.endpoints.setIdentityBackend({
       acquire: (labels) => allocator.acquire(labels),
       release: (labels) => allocator.release(labels),
-      publish: (ip, identity) => ipcache.upsert({ prefix: ip, identity, hostIP: this.config.nodeIP }),
+      publish: (ip, identity, ep) => ipcache.upsert({ prefix: ip, identity, hostIP: this.config.nodeIP, ...(ep?.pod ? { pod: ep.pod } : {}), ...(ep ? { endpointID: ep.id } : {}) }),
       unpublish: (ip) => ipcache.delete(ip),
       podSource: (namespace, name) => this.podSource(namespace, name),
     });
@@ -587,8 +587,7 @@ export class Agent {
 
   /** A pod's security-relevant facts from the store: its labels, its namespace's labels, its service account. */
   private async podSource(namespace: string, name: string): Promise<PodIdentitySource | undefined> {
-    // The store reads through the agent's own etcd client (never closed through it).
-    const store = new EtcdStore(this.etcd!);
+    const store = this.cluster!.store;
     const [pod, ns] = await Promise.all([store.get('Pod', namespace, name), store.get('Namespace', undefined, namespace)]);
     if (!pod) return undefined;
     return { namespace, labels: pod.metadata.labels ?? {}, namespaceLabels: ns?.metadata.labels ?? {}, serviceAccount: (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName };
@@ -718,17 +717,7 @@ export class Agent {
   /** Writes this node's record and heartbeat. */
   private async announce(podCIDR: string): Promise<void> {
     const c = this.config;
-    const record: RemoteNode = { name: c.node, nodeIP: c.nodeIP, podCIDR };
-    await this.etcd!.put(nodeKey(c.node)).value(JSON.stringify(record));
-    if (this.lease) return;
-    const lease = this.etcd!.lease(15, { autoKeepAlive: true });
-    lease.on('lost', () => {
-      this.log.warn('kvstore lease lost; re-announcing when the store is back');
-      this.lease = undefined;
-      this.kv = { state: 'unreachable', message: 'lease lost' };
-    });
-    this.lease = lease;
-    await lease.put(agentKey(c.node)).value(JSON.stringify({ node: c.node, version, pid: process.pid }));
+    await this.cluster!.announce({ name: c.node, nodeIP: c.nodeIP, podCIDR });
   }
 
   /**
@@ -740,15 +729,12 @@ export class Agent {
    */
   private async watchNodes(): Promise<void> {
     let queue = Promise.resolve();
-    const apply = (key: string, value: string | undefined) => {
-      queue = queue.then(() => this.applyNode(key.slice(NODES_PREFIX.length), value));
+    const apply = (name: string, node: RemoteNode | undefined) => {
+      queue = queue.then(() => this.applyNode(name, node));
     };
-    const inf = new KvInformer(this.etcd!, NODES_PREFIX);
-    inf.on('put', (e: KvEntry) => apply(e.key, e.value));
-    inf.on('delete', (e: KvEntry) => apply(e.key, undefined));
-    inf.on('error', (e: Error) => this.log.warn('node watch error', { error: e.message }));
-    inf.on('relisted', (n: { puts: number; deletes: number }) => this.log.info('node records relisted', n));
-    this.nodeInformer = inf;
+    const cluster = this.cluster!;
+    const inf = cluster.watchNodes(apply, this.log);
+    this.nodeWatch = inf;
     for (;;) {
       try {
         // The watch starts right after the revision listed: a node announced between the list and the
@@ -757,7 +743,7 @@ export class Agent {
         break;
       } catch {
         await new Promise((r) => setTimeout(r, 1000));
-        if (!this.etcd) return;
+        if (this.cluster !== cluster) return;
       }
     }
     await queue;
@@ -771,11 +757,11 @@ export class Agent {
    * the node is never unreachable (a new pod CIDR is routed before the old
    * one goes; a new address replaces the old in place).
    */
-  private async applyNode(name: string, value: string | undefined): Promise<void> {
+  private async applyNode(name: string, n: RemoteNode | undefined): Promise<void> {
     if (name === this.config.node) return;
     try {
       const old = this.remoteNodes.get(name);
-      if (value === undefined) {
+      if (n === undefined) {
         if (old) {
           await this.datapath.removeRemoteNode(old);
           this.remoteNodes.delete(name);
@@ -784,7 +770,6 @@ export class Agent {
         }
         return;
       }
-      const n = JSON.parse(value) as RemoteNode;
       if (old && old.nodeIP === n.nodeIP && old.podCIDR === n.podCIDR) return;
       await this.datapath.upsertRemoteNode(n);
       // Same pod CIDR: the upsert replaced its entries in place; removing the old would remove them.
@@ -808,6 +793,7 @@ export class Agent {
     await this.services?.stop().catch(() => undefined);
     this.endpoints.setPolicyGate(undefined);
     await this.policy?.stop().catch(() => undefined);
+    this.policyStatus?.stop();
     this.proxy?.stop();
     this.dns?.stop();
     this.kafka?.stop();
@@ -816,11 +802,10 @@ export class Agent {
     await this.identity?.ipcache.stop({ revoke: false });
     await this.identity?.allocator.stop({ revoke: false });
     this.identity = undefined;
-    this.nodeInformer?.stop();
-    if (this.lease) await this.lease.revoke().catch(() => undefined);
-    const etcd = this.etcd;
-    this.etcd = undefined;
-    etcd?.close();
+    this.nodeWatch?.stop();
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    await cluster?.close();
     await this.datapath.close();
   }
 }

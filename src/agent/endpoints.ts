@@ -160,7 +160,8 @@ export function admitEndpoint(r: EndpointCreateRequest, admission: EndpointAdmis
 export interface IdentityBackend {
   acquire(labels: string[]): Promise<{ id: number }>;
   release(labels: string[]): Promise<boolean>;
-  publish(ip: string, identity: number): Promise<void>;
+  /** `ep`: the endpoint the address is (its pod names the ipcache entry in Kubernetes mode, a BeelineEndpoint). */
+  publish(ip: string, identity: number, ep?: Pick<EndpointModel, 'id' | 'pod'>): Promise<void>;
   unpublish(ip: string): Promise<boolean>;
   /**
    * The pod as the cluster knows it (its labels, its namespace's labels, its
@@ -372,7 +373,7 @@ export class EndpointManager {
       this.changed(ep);
       this.log.info('endpoint identity', { id: ep.id, ip: ep.ipv4, from, to: id });
     }
-    await b.publish(ep.ipv4, id);
+    await b.publish(ep.ipv4, id, ep);
     if (this.byId.get(ep.id) !== ep) await b.unpublish(ep.ipv4).catch(() => false);
   }
 

@@ -5,10 +5,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Etcd3 } from 'etcd3';
 import { BeelineError, UsageError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { claimNodeCIDR } from '../ipam/clusterpool.js';
 import { FilePoolStore, PersistentPool } from '../ipam/store.js';
 import type { AgentConfig, IpamAllocation } from './types.js';
 
@@ -38,19 +36,19 @@ export function podCIDRFile(stateDir: string): string {
  * previous run, else one claimed from the cluster pool through the store
  * (waiting for the store as long as it takes: without a CIDR no pod can start).
  */
-export async function resolvePodCIDR(config: AgentConfig, etcd: Etcd3 | undefined, log: Logger): Promise<string> {
+export async function resolvePodCIDR(config: AgentConfig, claim: (() => Promise<string>) | undefined, log: Logger): Promise<string> {
   const file = podCIDRFile(config.stateDir);
   if (config.podCIDR) return config.podCIDR;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  if (!etcd) throw new UsageError(`agent ${config.node}: no podCIDR configured and no kvstore to claim one from`);
+  if (!claim) throw new UsageError(`agent ${config.node}: no podCIDR configured and no kvstore or Kubernetes API to claim one from`);
   for (let attempt = 1; ; attempt++) {
     try {
-      const cidr = await claimNodeCIDR(etcd, config.node, config.clusterPoolCIDR, config.clusterPoolMaskSize);
+      const cidr = await claim();
       writeFileSync(file, cidr + '\n');
       return cidr;
     } catch (e) {
       if (e instanceof BeelineError && e.code !== 'BL_ERR_INTERNAL') throw e;
-      if (attempt % 10 === 1) log.warn('waiting for the kvstore to claim a pod CIDR', { error: (e as Error).message });
+      if (attempt % 10 === 1) log.warn('waiting for the cluster store to claim a pod CIDR', { error: (e as Error).message });
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -39,6 +39,7 @@
 import type { EndpointRedirects } from './proxy.js';
 import type { PolicyEnforcement__Output } from '../api/generated/agent/PolicyEnforcement.js';
 import type { Logger } from '../common/log.js';
+import type { PolicyStatusWriter } from './policy-status.js';
 import type { Informer, Store, StoreObject } from '../store/store.js';
 import {
   PolicyRepository,
@@ -85,6 +86,8 @@ export interface PolicyManagerOptions {
 
 export interface PolicyManagerDeps {
   store: Store;
+  /** Kubernetes mode: where this node's view of each Cilium policy is written (status.nodes.<node>). */
+  policyStatus?: Pick<PolicyStatusWriter, 'report' | 'forget'>;
   datapath: PolicyDatapath;
   endpoints: EndpointManager;
   /** Every identity the cluster has (the allocator's cache), and a way to hear of changes. */
@@ -296,18 +299,22 @@ export class PolicyManager {
     if (errors.length) {
       // Admission rejects most of this; what still arrives keeps its previous version in force.
       this.rejected.set(key, { resourceVersion: o.metadata.resourceVersion ?? '', problems });
-      this.deps.log.warn('policy rejected; the previous version stays in force', { policy: key, error: errors.map((e) => `${e.path}: ${e.message}`).join('; ') });
+      const error = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+      this.deps.log.warn('policy rejected; the previous version stays in force', { policy: key, error });
+      this.deps.policyStatus?.report(o, { ok: false, enforcing: false, error });
       return;
     }
     this.rejected.delete(key);
     this.accepted.set(key, o);
     this.markAffected(key);
+    this.deps.policyStatus?.report(o, { ok: true, enforcing: this.opts.enforcement !== 'never' && !this.opts.audit });
   }
 
   private deletePolicy(o: StoreObject): void {
     const origin = originOf(o);
     if (!origin) return;
     const key = policyKeyOf(origin);
+    this.deps.policyStatus?.forget(o);
     this.rejected.delete(key);
     this.accepted.delete(key);
     if (this.repo.deletePolicy(key)) this.markAffected(key);

@@ -52,6 +52,21 @@ export interface AgentConfig {
   bpfObjectDir: string;
   /** etcd client endpoint, e.g. unix:///run/beeline/labs/demo/etcd/etcd.sock:2379 */
   kvstore: string;
+  /**
+   * Kubernetes mode: the kubeconfig of the API server the agent watches
+   * (Pods, Services, policies, …) and keeps its shared state in (beeline's
+   * CRDs: identities, endpoints, nodes), instead of the kvstore;
+   * `in-cluster`: the pod's service account. Exclusive with `kvstore`.
+   * src/agent/cluster.ts.
+   */
+  k8sKubeconfig?: string;
+  /**
+   * Where the node's pod CIDR comes from in Kubernetes mode (Cilium's
+   * `ipam`): `kubernetes` (default) the Node's spec.podCIDR, `cluster-pool`
+   * the BeelineNode's spec.ipam.podCIDRs, handed out by the operator.
+   * kvstore mode always claims from the cluster pool.
+   */
+  ipam?: 'kubernetes' | 'cluster-pool';
   /** Cilium-style monitor aggregation level name (none, low, medium, maximum). */
   monitorAggregation: string;
   /** How often the datapath maps are compared with the model and drift repaired (ms; default 30 s, 0: never). src/agent/resync.ts. */

@@ -8,8 +8,16 @@ export interface AgentRef {
   socket: string;
 }
 
-/** The agents a command addresses: one with `--node`, else every node of the lab. */
-export function agentsOf(opts: { lab?: string; node?: string }): AgentRef[] {
+/**
+ * The agents a command addresses: one with `--node`, else every node of the
+ * lab. On a cluster node (the agent's pod: `kubectl -n kube-system exec
+ * ds/beeline-agent -- beeline status`) there is no lab: $BEELINE_AGENT_SOCKET
+ * names the node's own agent, as cilium's CLI in the agent pod talks to its
+ * agent.
+ */
+export function agentsOf(opts: { lab?: string; node?: string }, env: NodeJS.ProcessEnv = process.env): AgentRef[] {
+  const socket = env.BEELINE_AGENT_SOCKET;
+  if (socket && !opts.lab) return [{ lab: '', node: opts.node ?? env.BEELINE_NODE_NAME ?? 'local', socket }];
   const lab = resolveLabName(opts.lab);
   const state = readState(lab)!;
   const all = state.plan.nodes.map((n) => ({ lab, node: n.name, socket: state.agents[n.name]?.socket ?? '' }));

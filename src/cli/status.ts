@@ -14,9 +14,11 @@ const DATAPATH_STATE: Record<string, string> = { ok: 'Ok', degraded: 'Degraded',
 export function statusLines(s: AgentStatus): [string, string][] {
   const ok = (b: boolean) => (b ? 'Ok' : 'Failure');
   return [
-    ['Node', `${s.node} (lab ${s.lab})`],
+    ['Node', s.lab ? `${s.node} (lab ${s.lab})` : s.node],
     ['Health', s.health],
-    ['KVStore', s.kvstore.state === 'ok' ? `Ok   etcd ${s.kvstore.endpoint}` : `${s.kvstore.state} ${s.kvstore.message ?? ''}`.trim()],
+    ['KVStore', s.kvstore.state === 'ok' ? `Ok   etcd ${s.kvstore.endpoint}` : s.kvstore.state === 'disabled' ? 'Disabled' : `${s.kvstore.state} ${s.kvstore.message ?? ''}`.trim()],
+    // As cilium status's "Kubernetes:" line: the API server the agent watches (Kubernetes mode).
+    ['Kubernetes', !s.kubernetes ? 'Disabled' : s.kubernetes.state === 'ok' ? `Ok   ${s.kubernetes.server}` : `${s.kubernetes.state} ${s.kubernetes.server} ${s.kubernetes.message ?? ''}`.trim()],
     ['Datapath', `${DATAPATH_STATE[s.datapath.state] ?? s.datapath.state}   ${s.datapath.mode}${s.datapath.message ? ` (${s.datapath.message})` : ''}`],
     ['Routing', `${s.datapath.routing}${s.datapath.routing === 'tunnel' ? ' [vxlan]' : ''}`],
     ['Node IP', s.nodeIP],

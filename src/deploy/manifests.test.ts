@@ -232,7 +232,7 @@ test('validateAgainstSchema: types, int-or-string, enums, nested unknown fields,
 const AGENT_CONFIG_KEYS = {
   lab: true, node: true, netns: true, stateDir: true, nodeIP: true, uplink: true, podCIDR: true, clusterPoolCIDR: true,
   clusterPoolMaskSize: true, cniNetwork: true, routing: true, hostRouting: true, datapath: true, socket: true, pinDir: true,
-  bpfObjectDir: true, kvstore: true, monitorAggregation: true, resyncIntervalMs: true, ctMapSize: true, lbMapSize: true,
+  bpfObjectDir: true, kvstore: true, k8sKubeconfig: true, ipam: true, monitorAggregation: true, resyncIntervalMs: true, ctMapSize: true, lbMapSize: true,
   maglevTableSize: true, policyMapSize: true, policyMapMax: true, policyEnforcement: true, policyAuditMode: true,
   lbAlgorithm: true, socketLB: true, lbPoolCIDR: true, observer: true, proxy: true, dnsProxy: true, kafkaProxy: true,
 } as const satisfies Record<keyof AgentConfig, true>;

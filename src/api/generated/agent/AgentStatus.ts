@@ -57,6 +57,26 @@ export interface _agent_AgentStatus_Ipam__Output {
   'capacity': (number);
 }
 
+export interface _agent_AgentStatus_Kubernetes {
+  'state'?: (_agent_AgentStatus_Kubernetes_State);
+  /**
+   * The API server's URL, from the kubeconfig.
+   */
+  'server'?: (string);
+  'message'?: (string);
+  '_message'?: "message";
+}
+
+export interface _agent_AgentStatus_Kubernetes__Output {
+  'state': (_agent_AgentStatus_Kubernetes_State__Output);
+  /**
+   * The API server's URL, from the kubeconfig.
+   */
+  'server': (string);
+  'message'?: (string);
+  '_message'?: "message";
+}
+
 export interface _agent_AgentStatus_Kvstore {
   'state'?: (_agent_AgentStatus_Kvstore_State);
   'endpoint'?: (string);
@@ -143,6 +163,24 @@ export type _agent_AgentStatus_Kvstore_State__Output = typeof _agent_AgentStatus
 
 // Original file: api/agent/agent.proto
 
+export const _agent_AgentStatus_Kubernetes_State = {
+  ok: 'ok',
+  unreachable: 'unreachable',
+  disabled: 'disabled',
+} as const;
+
+export type _agent_AgentStatus_Kubernetes_State =
+  | 'ok'
+  | 0
+  | 'unreachable'
+  | 1
+  | 'disabled'
+  | 2
+
+export type _agent_AgentStatus_Kubernetes_State__Output = typeof _agent_AgentStatus_Kubernetes_State[keyof typeof _agent_AgentStatus_Kubernetes_State]
+
+// Original file: api/agent/agent.proto
+
 export const _agent_AgentStatus_Datapath_State = {
   ok: 'ok',
   failed: 'failed',
@@ -218,9 +256,15 @@ export interface AgentStatus {
    * The periodic comparison of the datapath maps with the model; absent: no datapath maps to compare.
    */
   'resync'?: (_agent_DatapathResync | null);
+  /**
+   * Kubernetes mode (the agent watches the API server, not the kvstore): whether the API server
+   * answers, and where it is; absent in kvstore mode (kvstore is then `disabled` instead).
+   */
+  'kubernetes'?: (_agent_AgentStatus_Kubernetes | null);
   '_proxy'?: "proxy";
   '_dnsProxy'?: "dnsProxy";
   '_resync'?: "resync";
+  '_kubernetes'?: "kubernetes";
 }
 
 export interface AgentStatus__Output {
@@ -259,7 +303,13 @@ export interface AgentStatus__Output {
    * The periodic comparison of the datapath maps with the model; absent: no datapath maps to compare.
    */
   'resync'?: (_agent_DatapathResync__Output | null);
+  /**
+   * Kubernetes mode (the agent watches the API server, not the kvstore): whether the API server
+   * answers, and where it is; absent in kvstore mode (kvstore is then `disabled` instead).
+   */
+  'kubernetes'?: (_agent_AgentStatus_Kubernetes__Output | null);
   '_proxy'?: "proxy";
   '_dnsProxy'?: "dnsProxy";
   '_resync'?: "resync";
+  '_kubernetes'?: "kubernetes";
 }
