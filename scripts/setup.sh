@@ -21,10 +21,16 @@ cd "$(dirname "$0")/.."
 # under it (src/lab/oci.ts; crun 1.8 refuses this machine's hybrid cgroup
 # layout), with tini as each container's pid 1 (signals passed on, orphans
 # reaped, as `docker run --init`).
+# podman (4.3, with conmon and its CNI backend's containernetworking-plugins) is
+# the real container runtime the CNI plugin is tested against as a CNI client
+# (test/privileged/podman-cni.test.ts, docs/cni.md#podman): run only inside a lab
+# node's network namespace, with private storage and configuration; never in the
+# machine's root namespace, so its systemd units (API socket, restart at boot,
+# auto-update) are disabled below.
 PKGS=(clang llvm libbpf-dev bpftool iproute2 iptables nftables etcd-server etcd-client
       dnsmasq-base iperf3 sockperf curl jq dnsutils iputils-ping procps psmisc tcpdump
       wrk nginx-light tshark haproxy nghttp2-client kcat dnsperf chromium fonts-dejavu-core
-      runc tini)
+      runc tini podman)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root (apt-get, bpffs, network namespaces)" >&2
@@ -63,6 +69,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   if [[ " ${missing[*]} " == *" haproxy "* ]] && [ -d /run/systemd/system ]; then
     systemctl disable --now haproxy.service >/dev/null 2>&1 || true
+  fi
+  # podman's postinst enables them even without systemd running (systemctl edits the links offline).
+  if [[ " ${missing[*]} " == *" podman "* ]]; then
+    units=(podman.socket podman.service podman-restart.service podman-auto-update.service podman-auto-update.timer)
+    systemctl disable "${units[@]}" >/dev/null 2>&1 || true
+    [ ! -d /run/systemd/system ] || systemctl stop "${units[@]}" >/dev/null 2>&1 || true
   fi
 fi
 

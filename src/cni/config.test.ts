@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CniError } from '../common/errors.js';
-import { attachmentOfOwner, hostIfname, ipamOwner, labelsOf, parseCniArgs, parseInvocation, parseNetConf, podOf, requestedAddress, resultAddressesFor } from './config.js';
+import { attachmentOfOwner, hostIfname, ipamOwner, labelsOf, parseCniArgs, parseInvocation, parseNetConf, podOf, requestedAddress, requestedMac, resultAddressesFor } from './config.js';
 import { DEFAULT_AGENT_SOCKET } from './types.js';
 import { mulberry32 } from '../../test/lib/rng.js';
 
@@ -35,7 +35,9 @@ test('invocation: reads the CNI_* variables', () => {
   // No Kubernetes namespace: the configured default one (else "default"), K8S_POD_NAME or the short container id.
   assert.deepEqual(podOf(parseInvocation(env())), { namespace: 'default', name: 'a1b2c3' });
   assert.deepEqual(podOf(parseInvocation(env({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=My-Box' })), { defaultNamespace: 'containers' }), { namespace: 'containers', name: 'my-box' });
-  assert.deepEqual(podOf(parseInvocation(env({ CNI_CONTAINERID: 'ABCDEF0123456789ff', CNI_ARGS: 'K8S_POD_NAME=not_a_name' }))), { namespace: 'default', name: 'abcdef012345' });
+  // podman's names: its generated ones (`jolly_darwin`) have `_`, read as `-`.
+  assert.deepEqual(podOf(parseInvocation(env({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=jolly_Darwin' }))), { namespace: 'default', name: 'jolly-darwin' });
+  assert.deepEqual(podOf(parseInvocation(env({ CNI_CONTAINERID: 'ABCDEF0123456789ff', CNI_ARGS: 'K8S_POD_NAME=_not_a_name' }))), { namespace: 'default', name: 'abcdef012345' });
   assert.equal(podOf(parseInvocation(env({ CNI_ARGS: 'K8S_POD_NAME=a..b' }))).name, 'a1b2c3', 'a name the agent would refuse is not used');
   // STATUS and GC name no attachment: CNI_CONTAINERID, CNI_IFNAME are not needed.
   assert.equal(parseInvocation({ CNI_COMMAND: 'STATUS', CNI_PATH: '/opt/cni/bin' }).command, 'STATUS');
@@ -150,6 +152,7 @@ test('fuzz: any stdin and environment yields a config or a CniError, never anyth
       labelsOf(c);
       podOf(parseInvocation(env({ CNI_ARGS: pick(['', 'K8S_POD_NAME=Web', 'K8S_POD_NAME=-', 'IP=10.0.1.5']) })), c);
       requestedAddress(parseInvocation(env({ CNI_ARGS: pick(['', 'IP=10.0.1.5', 'IP=x', 'IP=10.0.1.5,10.0.1.6', 'IP=']) })), c);
+      requestedMac(parseInvocation(env({ CNI_ARGS: pick(['', 'MAC=02:00:00:00:00:01', 'MAC=x', 'MAC=']) })), c);
     } catch (e) {
       assert.ok(e instanceof CniError, `input ${text} threw ${String(e)}`);
     }
@@ -176,6 +179,20 @@ test('requested address: CNI_ARGS IP=, the ips capability, args.cni.ips; one IPv
   assert.throws(() => requestedAddress(inv('IP=fd00::5'), nc()), cniCode(106, /fd00::5 .*IPv4 addresses only/));
   assert.throws(() => requestedAddress(inv('IP=10.0.1.7,10.0.1.8'), nc()), cniCode(106, /10.0.1.7, 10.0.1.8 cannot all be given/));
   assert.throws(() => requestedAddress(inv('IP=10.0.1.7'), nc({ runtimeConfig: { ips: ['10.0.1.8/24'] } })), cniCode(106));
+});
+
+test("requested MAC: CNI_ARGS MAC= (podman's --mac-address), the mac capability; one unicast address", () => {
+  const inv = (args?: string) => parseInvocation({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/p', CNI_IFNAME: 'eth0', ...(args ? { CNI_ARGS: args } : {}) });
+  const nc = (over: Record<string, unknown> = {}) => parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'beeline', type: 'beeline-cni', ...over }), 'ADD');
+  assert.equal(requestedMac(inv('IgnoreUnknown=1;K8S_POD_NAME=x'), nc()), undefined);
+  assert.equal(requestedMac(inv('IgnoreUnknown=1;MAC=02:42:AC:11:00:02'), nc()), '02:42:ac:11:00:02');
+  assert.equal(requestedMac(inv(), nc({ runtimeConfig: { mac: '0a:00:00:00:00:01' } })), '0a:00:00:00:00:01');
+  assert.equal(requestedMac(inv('MAC=0a:00:00:00:00:01'), nc({ runtimeConfig: { mac: '0A:00:00:00:00:01' } })), '0a:00:00:00:00:01', 'the same MAC twice is one');
+  assert.throws(() => requestedMac(inv('MAC=02:42:ac:11:00'), nc()), cniCode(4, /requested MAC "02:42:ac:11:00" \(CNI_ARGS MAC\) is not a MAC address/));
+  assert.throws(() => requestedMac(inv('MAC=01:00:5e:00:00:01'), nc()), cniCode(4, /multicast/));
+  assert.throws(() => requestedMac(inv('MAC=00:00:00:00:00:00'), nc()), cniCode(4, /all zeros/));
+  assert.throws(() => requestedMac(inv(), nc({ runtimeConfig: { mac: 7 } })), cniCode(7, /runtimeConfig.mac/));
+  assert.throws(() => requestedMac(inv('MAC=02:00:00:00:00:01'), nc({ runtimeConfig: { mac: '02:00:00:00:00:02' } })), cniCode(7, /differ/));
 });
 
 test('IPAM owners: the plugin\'s <containerID>/<ifname> and nothing else', () => {

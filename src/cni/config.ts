@@ -214,6 +214,35 @@ export function requestedAddress(inv: CniInvocation, conf: NetConf): string | un
   return [...wanted][0];
 }
 
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/**
+ * The MAC address the runtime asks the pod interface to have, if it asks:
+ * CNI_ARGS `MAC=` (podman's `--mac-address`, the static plugin's convention)
+ * or the `mac` capability (`runtimeConfig.mac`). It must be a unicast
+ * `xx:xx:xx:xx:xx:xx` other than all zeros (a veth refuses the others);
+ * malformed is code 4 for CNI_ARGS, 7 for the configuration; two different
+ * ones are 7. Lower-cased, as the kernel shows it.
+ */
+export function requestedMac(inv: CniInvocation, conf: NetConf): string | undefined {
+  const asked: { from: string; text: string }[] = [];
+  if (inv.args.MAC !== undefined) asked.push({ from: 'CNI_ARGS MAC', text: inv.args.MAC.trim() });
+  const rt = conf.runtimeConfig?.mac;
+  if (rt !== undefined) asked.push({ from: 'runtimeConfig.mac', text: typeof rt === 'string' ? rt.trim() : JSON.stringify(rt) });
+  const wanted = new Set<string>();
+  for (const a of asked) {
+    const mac = a.text.toLowerCase();
+    const bad = !MAC_RE.test(mac) ? 'not a MAC address (xx:xx:xx:xx:xx:xx)' : (parseInt(mac.slice(0, 2), 16) & 1) === 1 ? 'a multicast address' : /^(00:){5}00$/.test(mac) ? 'all zeros' : undefined;
+    if (bad) {
+      const code = a.from === 'CNI_ARGS MAC' ? CniCode.InvalidEnvironment : CniCode.InvalidConfig;
+      throw new CniError(code, `requested MAC ${JSON.stringify(a.text)} (${a.from}) is ${bad}`, { details: 'the pod interface takes a unicast address, the first octet even' });
+    }
+    wanted.add(mac);
+  }
+  if (wanted.size > 1) throw confError(`requested MACs ${[...wanted].join(', ')} differ: the pod interface has one`, asked.map((a) => `${a.from}=${a.text}`).join('; '));
+  return [...wanted][0];
+}
+
 /** Validates a previous result just enough to consult its interfaces and addresses. */
 export function parsePrevResult(raw: unknown, cniVersion: string): CniResult {
   if (!isRecord(raw)) throw confError('prevResult must be an object');
@@ -243,8 +272,8 @@ export function labelsOf(conf: NetConf): Record<string, string> {
 
 /**
  * CNI_ARGS keys a runtime puts the container's name in: Kubernetes' (CRI-O,
- * containerd; podman's CNI backend sets it to the container name, as it sets
- * K8S_POD_NAMESPACE).
+ * containerd; podman's CNI backend sets it to the container name, and no
+ * K8S_POD_NAMESPACE: containers/podman#12083).
  */
 export const CONTAINER_NAME_ARGS: readonly string[] = ['K8S_POD_NAME'];
 
@@ -254,15 +283,16 @@ export const CONTAINER_NAME_ARGS: readonly string[] = ['K8S_POD_NAME'];
  *   namespace  K8S_POD_NAMESPACE, else the configuration's defaultNamespace
  *              (DEFAULT_NAMESPACE when unset);
  *   name       the first of CONTAINER_NAME_ARGS in CNI_ARGS that is a valid
- *              name (lower-cased), else the container id's first 12 characters
- *              (as `docker ps` shows it).
+ *              name once lower-cased with `_` as `-` (podman's generated names,
+ *              `jolly_darwin`, have one), else the container id's first 12
+ *              characters (as `docker ps` shows it).
  * The identity depends only on the namespace and the labels, so the same
  * container gets the same identity on every ADD.
  */
 export function podOf(inv: CniInvocation, conf: Pick<NetConf, 'defaultNamespace'> = {}): { namespace: string; name: string } {
   const namespace = inv.args.K8S_POD_NAMESPACE || conf.defaultNamespace || DEFAULT_NAMESPACE;
   for (const key of CONTAINER_NAME_ARGS) {
-    const v = inv.args[key]?.toLowerCase();
+    const v = inv.args[key]?.toLowerCase().replace(/_/g, '-');
     if (v && !dns1123SubdomainError(v)) return { namespace, name: v };
   }
   const id = inv.containerID.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12);

@@ -48,8 +48,9 @@ export function renderConflist(opts: ConflistOptions = {}): ConfList {
         type: PLUGIN_TYPE,
         agentSocket: opts.agentSocket ?? DEFAULT_AGENT_SOCKET,
         ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
-        // The runtime passes a pod's requested addresses as runtimeConfig.ips.
-        capabilities: { ips: true },
+        // The runtime passes a pod's requested addresses as runtimeConfig.ips, its MAC as runtimeConfig.mac.
+        // No portMappings: beeline maps no host ports (docs/cni.md#podman).
+        capabilities: { ips: true, mac: true },
       },
     ],
   };

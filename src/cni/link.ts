@@ -46,15 +46,15 @@ export interface PodLinks {
   /** Creates `podIf` in `netns` with its peer `hostIf` in the plugin's namespace. */
   createVeth(netns: string, podIf: string, hostIf: string): void;
   /**
-   * Address /32, MTU, link and lo up, the gateway route on-link and the default route via it;
+   * Address /32, MTU, the MAC address when one is asked for, link and lo up, the gateway route on-link and the default route via it;
    * returns the pod interface as configured (read in the same `ip` run: one exec less per ADD).
    */
-  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo;
+  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number, mac?: string): LinkInfo;
   /**
    * createVeth and configurePod in one `ip` run (one exec less per ADD). Throws VethNotCreated
    * when the veth itself could not be made (nothing was made); any later failure leaves the veth.
    */
-  addPodVeth?(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number): LinkInfo;
+  addPodVeth?(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number, mac?: string): LinkInfo;
   /** MTU and up; returns the host interface as configured (same `ip` run). */
   configureHost(hostIf: string, mtu?: number): LinkInfo;
   /** Deletes a link of the plugin's namespace (with it, its veth peer). False when it was not there. */
@@ -161,10 +161,10 @@ export class IpLinks implements PodLinks {
     );
   }
 
-  addPodVeth(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {
+  addPodVeth(netns: string, podIf: string, hostIf: string, ip: string, gateway: string, mtu?: number, mac?: string): LinkInfo {
     this.guardHost();
     this.guardPod(netns);
-    const batch = [`link add ${podIf} type veth peer name ${hostIf} netns ${this.peerTarget}`, ...this.podBatch(podIf, ip, gateway, mtu)];
+    const batch = [`link add ${podIf} type veth peer name ${hostIf} netns ${this.peerTarget}`, ...this.podBatch(podIf, ip, gateway, mtu, mac)];
     const op = `create veth ${podIf} in ${netns} with peer ${hostIf}, configure it (${ip}/32 via ${gateway})`;
     const r = this.exec(['nsenter', `--net=${netns}`, 'ip', '-j', '-batch', '-'], op, true, batch.join('\n') + '\n');
     if (r.code !== 0) {
@@ -176,10 +176,12 @@ export class IpLinks implements PodLinks {
     return this.shown(r, op);
   }
 
-  private podBatch(podIf: string, ip: string, gateway: string, mtu?: number): string[] {
+  private podBatch(podIf: string, ip: string, gateway: string, mtu?: number, mac?: string): string[] {
     return [
       `addr add ${ip}/32 dev ${podIf}`,
       ...(mtu ? [`link set dev ${podIf} mtu ${mtu}`] : []),
+      // Set while the link is still down; requestedMac() checked its form.
+      ...(mac ? [`link set dev ${podIf} address ${mac}`] : []),
       `link set dev ${podIf} up`,
       'link set dev lo up',
       `route add ${gateway} dev ${podIf} scope link`,
@@ -188,9 +190,9 @@ export class IpLinks implements PodLinks {
     ];
   }
 
-  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number): LinkInfo {
+  configurePod(netns: string, podIf: string, ip: string, gateway: string, mtu?: number, mac?: string): LinkInfo {
     this.guardPod(netns);
-    const batch = this.podBatch(podIf, ip, gateway, mtu);
+    const batch = this.podBatch(podIf, ip, gateway, mtu, mac);
     const op = `configure ${podIf} in ${netns} (${ip}/32 via ${gateway})`;
     return this.shown(this.exec(['nsenter', `--net=${netns}`, 'ip', '-j', '-batch', '-'], op, false, batch.join('\n') + '\n'), op);
   }

@@ -72,6 +72,27 @@ test('ADD: allocates, makes the veth, registers the endpoint, prints a 1.0.0 res
   assert.deepEqual(agent.calls, ['GET /v1/status', 'POST /v1/ipam/allocate', 'PUT /v1/endpoints']);
 });
 
+test("ADD: a requested MAC (podman's --mac-address as CNI_ARGS MAC=, or the mac capability) is the pod interface's and the endpoint's", async (t) => {
+  const agent = await fakeAgent(t);
+  const { links, call, conf } = setup(agent);
+  const r = await call('ADD', { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=web_1;MAC=02:42:AC:11:00:99' });
+  assert.equal(r.exitCode, 0, r.stdout);
+  assert.equal(links.podLink(POD, 'eth0')!.mac, '02:42:ac:11:00:99');
+  assert.equal(r.json!.interfaces![1]!.mac, '02:42:ac:11:00:99');
+  assert.equal(agent.endpoints.get('c0ffee/eth0')!.mac, '02:42:ac:11:00:99');
+  assert.deepEqual(agent.endpoints.get('c0ffee/eth0')!.pod, { namespace: 'default', name: 'web-1' }, "podman's container name, `_` as `-`");
+  assert.equal((await call('DEL')).exitCode, 0);
+  const c = await call('ADD', {}, conf({ runtimeConfig: { mac: '02:00:00:00:00:07' } }));
+  assert.equal(c.exitCode, 0, c.stdout);
+  assert.equal(links.podLink(POD, 'eth0')!.mac, '02:00:00:00:00:07');
+  assert.equal((await call('DEL')).exitCode, 0);
+  // A multicast MAC is refused before anything is made.
+  const bad = await call('ADD', { CNI_ARGS: 'MAC=01:00:5e:00:00:01' });
+  assert.equal(bad.json!.code, 4);
+  assert.match(bad.json!.msg, /requested MAC "01:00:5e:00:00:01" \(CNI_ARGS MAC\) is a multicast address/);
+  assertClean(agent, links);
+});
+
 test('ADD: a 0.4.0 / 0.3.1 configuration gets a result of its own version', async (t) => {
   const agent = await fakeAgent(t);
   const { call, conf } = setup(agent);
@@ -281,7 +302,7 @@ test('conflist: deploy/cni/05-beeline.conflist is the rendered default; a node g
     cniVersion: '1.0.0',
     cniVersions: ['1.0.0', '1.1.0'],
     name: 'beeline',
-    plugins: [{ type: 'beeline-cni', agentSocket: '/var/run/beeline/agent.sock', capabilities: { ips: true } }],
+    plugins: [{ type: 'beeline-cni', agentSocket: '/var/run/beeline/agent.sock', capabilities: { ips: true, mac: true } }],
   });
   const lab = renderConflist({ agentSocket: '/run/beeline/labs/demo/nodes/node1/agent.sock', mtu: 1450 });
   assert.deepEqual(pluginConfig({ ...lab, plugins: [{ ...lab.plugins[0]!, capabilities: { portMappings: true } }] }, 0, { labels: { app: 'web' } }), {

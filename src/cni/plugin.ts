@@ -26,7 +26,7 @@ import { CniError } from '../common/errors.js';
 import type { EndpointCreateRequest, IpamAllocation } from '../agent/types.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
 import type { AgentApi } from './agentapi.js';
-import { attachmentOfOwner, hostIfname, ipamOwner, labelsOf, parseInvocation, parseNetConf, podOf, requestedAddress, resultAddressesFor } from './config.js';
+import { attachmentOfOwner, hostIfname, ipamOwner, labelsOf, parseInvocation, parseNetConf, podOf, requestedAddress, requestedMac, resultAddressesFor } from './config.js';
 import { VethNotCreated, type LinkInfo, type PodLinks } from './link.js';
 import { errorObject, renderAddResult, versionResult } from './result.js';
 import { CniCode, DEFAULT_NETWORK, type CniInvocation, type CniResult, type NetConf } from './types.js';
@@ -160,6 +160,7 @@ async function cmdAdd(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
 async function add(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise<CniResult> {
   const { links } = deps;
   const wanted = requestedAddress(inv, conf);
+  const mac = requestedMac(inv, conf);
   checkSandbox(inv, links, CniCode.UnknownContainer);
   const agent = deps.agent(conf.agentSocket);
   deps.trace?.('started');
@@ -203,7 +204,7 @@ async function add(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise
     let pod: LinkInfo;
     if (links.addPodVeth) {
       try {
-        pod = links.addPodVeth(inv.netns, inv.ifname, host, alloc.ip, alloc.gateway, mtu);
+        pod = links.addPodVeth(inv.netns, inv.ifname, host, alloc.ip, alloc.gateway, mtu, mac);
       } catch (e) {
         if (e instanceof VethNotCreated) notCreated(e);
         throw e;
@@ -214,7 +215,7 @@ async function add(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise
       } catch (e) {
         notCreated(e);
       }
-      pod = links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu);
+      pod = links.configurePod(inv.netns, inv.ifname, alloc.ip, alloc.gateway, mtu, mac);
     }
     const hostSide = links.configureHost(host, mtu);
     deps.trace?.('veth');

@@ -157,7 +157,7 @@ export interface NetConf {
   dns?: CniDNS;
   prevResult?: CniResult;
   args?: { cni?: { labels?: CniLabel[]; ips?: string[] } } & Record<string, unknown>;
-  runtimeConfig?: { ips?: string[] } & Record<string, unknown>;
+  runtimeConfig?: { ips?: string[]; mac?: unknown } & Record<string, unknown>;
   /**
    * The namespace of a container the runtime names no Kubernetes namespace for
    * (no K8S_POD_NAMESPACE in CNI_ARGS: podman, nerdctl, a plain runtime); its

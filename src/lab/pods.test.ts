@@ -59,7 +59,7 @@ function fakeLab(t: { after: (fn: () => void) => void }): { dir: string; state: 
 
 test("a node's conflist points at its own agent socket", (t) => {
   const { dir, state } = fakeLab(t);
-  assert.deepEqual(renderNodeConflist(state, 'node1').plugins, [{ type: 'beeline-cni', agentSocket: join(dir, 'nodes', 'node1', 'agent.sock'), capabilities: { ips: true } }]);
+  assert.deepEqual(renderNodeConflist(state, 'node1').plugins, [{ type: 'beeline-cni', agentSocket: join(dir, 'nodes', 'node1', 'agent.sock'), capabilities: { ips: true, mac: true } }]);
   assert.throws(() => renderNodeConflist(state, 'node9'), /node node9 has no agent/);
 });
 

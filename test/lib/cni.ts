@@ -14,7 +14,11 @@ import { repoRoot } from '../../src/common/version.js';
 import { hostIfname } from '../../src/cni/config.js';
 import { pluginConfig, renderConflist } from '../../src/cni/conflist.js';
 import type { CniErrorObject, CniResult } from '../../src/cni/types.js';
-import type { EndpointModel } from '../../src/agent/types.js';
+import type { AgentStatus, EndpointModel } from '../../src/agent/types.js';
+import { agentGet } from '../../src/agent/client.js';
+import type { AgentReply } from '../../src/agent/replies.js';
+import { readState } from '../../src/lab/state.js';
+import { beeline } from './cli.js';
 
 export const cniBin = join(repoRoot, 'bin', 'beeline-cni');
 
@@ -289,4 +293,19 @@ export async function lifecycleCases(h: Harness, onAdded?: (res: CniResult, podN
   const d = await h.cni('DEL', cid, podPath, h.conf({}, r.json));
   assert.equal(d.code, 0, `DEL after the netns is gone: ${d.stdout}`);
   await h.assertNothingLeft('after DEL of a container whose netns is gone');
+}
+
+/** `lab up --nodes 1` of lab `name`, and its node: the node (its netns), the agent's socket, its endpoints and status. */
+export function upOneNodeLab(name: string) {
+  const up = beeline(['lab', 'up', '--nodes', '1', '--name', name, '-q']);
+  assert.equal(up.code, 0, `lab up: ${up.stderr}`);
+  const state = readState(name)!;
+  const node = state.plan.nodes[0]!;
+  const socket = state.agents[node.name]!.socket;
+  return {
+    node,
+    socket,
+    endpoints: () => agentGet<AgentReply<'ListEndpoints'>>(socket, '/v1/endpoints'),
+    status: () => agentGet<AgentStatus>(socket, '/v1/status'),
+  };
 }

@@ -48,12 +48,13 @@ export class FakeLinks implements PodLinks {
     this.pods.get(netns)!.set(podIf, { name: podIf, ifindex: p, peerIfindex: h, mac: this.mac(), mtu: 1500, up: false, kind: 'veth', addrs: [] });
     this.host.set(hostIf, { name: hostIf, ifindex: h, peerIfindex: p, mac: this.mac(), mtu: 1500, up: false, kind: 'veth' });
   }
-  configurePod(netns: string, podIf: string, ip: string, _gw: string, mtu?: number) {
+  configurePod(netns: string, podIf: string, ip: string, _gw: string, mtu?: number, mac?: string) {
     this.step('configurePod');
     const l = this.pods.get(netns)!.get(podIf)!;
     l.addrs.push(`${ip}/32`);
     l.up = true;
     if (mtu) l.mtu = mtu;
+    if (mac) l.mac = mac;
     return l;
   }
   configureHost(hostIf: string, mtu?: number) {

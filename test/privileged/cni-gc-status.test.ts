@@ -6,14 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentGet } from '../../src/agent/client.js';
-import type { AgentStatus } from '../../src/agent/types.js';
-import type { AgentReply } from '../../src/agent/replies.js';
 import { hostIfname } from '../../src/cni/config.js';
 import { listNetns } from '../../src/lab/netns.js';
-import { readState } from '../../src/lab/state.js';
 import { beeline } from '../lib/cli.js';
-import { delNetnsIfPresent, harness, linkNames, newContainerID, runCni } from '../lib/cni.js';
+import { delNetnsIfPresent, harness, linkNames, newContainerID, runCni, upOneNodeLab } from '../lib/cni.js';
 
 const LAB = 'cni11';
 
@@ -22,13 +18,7 @@ test('CNI 1.1 STATUS and GC, a requested address, a container without a Kubernet
     beeline(['lab', 'down', '--name', LAB, '-q']);
     for (const ns of listNetns().filter((n) => n.startsWith(`bl-${LAB}-`))) delNetnsIfPresent(ns);
   });
-  const up = beeline(['lab', 'up', '--nodes', '1', '--name', LAB, '-q']);
-  assert.equal(up.code, 0, `lab up: ${up.stderr}`);
-  const state = readState(LAB)!;
-  const node = state.plan.nodes[0]!;
-  const socket = state.agents[node.name]!.socket;
-  const endpoints = () => agentGet<AgentReply<'ListEndpoints'>>(socket, '/v1/endpoints');
-  const status = () => agentGet<AgentStatus>(socket, '/v1/status');
+  const { node, socket, endpoints, status } = upOneNodeLab(LAB);
   const labPods = (await endpoints()).map((e) => ({ containerID: e.containerID, ifname: e.ifname }));
   const h = harness({ nodeNetns: node.netns, agentSocket: socket, podNetnsPrefix: `bl-${LAB}-p-cni`, allocated: async () => 0, endpoints: async () => [] });
   const conf11 = (over: Record<string, unknown> = {}) => h.conf({ cniVersion: '1.1.0', ...over });
