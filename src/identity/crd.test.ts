@@ -9,10 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IpcacheInvalidError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { startKubeApi, type KubeApi } from '../../test/lib/kube-api.js';
+import { captureLog, kubeStores } from '../../test/lib/kube-stores.js';
 import { until } from '../../test/lib/wait.js';
-import { openKubernetesStore, type KubernetesStore } from '../store/kubernetes.js';
-import type { Informer, ListOptions, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import { laggyStore } from '../../test/lib/laggy-store.js';
 import type { IdentityEvent } from './allocator.js';
 import { CrdIdentityAllocator, CrdIdentityGarbageCollector, CrdIpcache } from './crd.js';
 import type { IpcacheEvent } from './ipcache.js';
@@ -20,55 +20,9 @@ import { RESERVED_IDENTITIES } from './reserved.js';
 
 type T = { after: (fn: () => Promise<void> | void) => void };
 
-async function setup(t: T): Promise<{ api: KubeApi; open: () => KubernetesStore }> {
-  const api = await startKubeApi({ bookmarkMs: 100 });
-  const stores: KubernetesStore[] = [];
-  t.after(async () => {
-    for (const s of stores) await s.close();
-    await api.close();
-  });
-  // One store per "node", as each agent has its own client.
-  const open = () => {
-    const s = openKubernetesStore({ kubeconfig: api.kubeconfig, backoff: { initialMs: 20, maxMs: 100 } });
-    stores.push(s);
-    return s;
-  };
-  return { api, open };
-}
 
-/** A logger that keeps the warnings. */
-function captureLog(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  const log = { debug() {}, info() {}, warn: (m: string, f?: Record<string, unknown>) => void warnings.push(`${m} ${JSON.stringify(f ?? {})}`), error() {}, warnings };
-  return log as unknown as Logger & { warnings: string[] };
-}
 
 const set = (app: string) => [`k8s:app=${app}`, 'k8s:io.kubernetes.pod.namespace=default'];
-
-/**
- * The store with informers that deliver every event `lagMs` late: a node
- * whose watch is behind, so allocations race in the API server rather than
- * being settled by each allocator's cache.
- */
-function laggy(store: Store, lagMs: number): Store {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop !== 'informer') {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === 'function' ? v.bind(target) : v;
-      }
-      return (kind: string, opts?: ListOptions): Informer => {
-        const inf = target.informer(kind, opts);
-        const lagged = Object.create(inf) as Informer;
-        lagged.on = ((event: string, cb: (...a: unknown[]) => void) => {
-          inf.on(event as 'add', (...a: unknown[]) => void setTimeout(() => cb(...a), lagMs));
-          return lagged;
-        }) as Informer['on'];
-        return lagged;
-      };
-    },
-  });
-}
 
 async function allocator(t: T, open: () => Store, node: string, log?: Logger): Promise<CrdIdentityAllocator> {
   const a = new CrdIdentityAllocator(open(), { node, minId: 300, maxId: 400, log });
@@ -78,8 +32,8 @@ async function allocator(t: T, open: () => Store, node: string, log?: Logger): P
 }
 
 test('CrdIdentityAllocator: allocators racing for the same and for different label sets get one number per set', async (t) => {
-  const { api, open } = await setup(t);
-  const allocs = await Promise.all(['node1', 'node2', 'node3'].map((n) => allocator(t, () => laggy(open(), 300), n)));
+  const { api, open } = await kubeStores(t);
+  const allocs = await Promise.all(['node1', 'node2', 'node3'].map((n) => allocator(t, () => laggyStore(open(), 300), n)));
   for (let round = 0; round < 3; round++) {
     const apps = [`web${round}`, `db${round}`, `cache${round}`, `api${round}`];
     // Every allocator asks for every set at once, in a different order.
@@ -101,7 +55,7 @@ test('CrdIdentityAllocator: allocators racing for the same and for different lab
 });
 
 test('CrdIdentityAllocator: a second allocator learns identities; references are counted locally; reserved sets touch nothing', async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   const a = await allocator(t, open, 'node1');
   const web = await a.acquire(set('web'));
   assert.equal(web.id, 300);
@@ -136,7 +90,7 @@ test('CrdIdentityAllocator: a second allocator learns identities; references are
 });
 
 test('CrdIdentityAllocator: an identity in use that is deleted is created again under its number', async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   const a = await allocator(t, open, 'node1');
   const web = await a.acquire(set('web'));
   await until('node1 to see its identity', () => a.lookup(web.id), 5000, 20);
@@ -146,7 +100,7 @@ test('CrdIdentityAllocator: an identity in use that is deleted is created again 
 });
 
 test('CrdIdentityAllocator: malformed BeelineIdentities are logged and skipped; their numbers are not reused', async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: '300' }, securityLabels: 'k8s:app=web' });
   api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: 'web' }, securityLabels: ['k8s:app=web'] });
   api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: '301' }, securityLabels: ['=x'] });
@@ -165,7 +119,7 @@ test('CrdIdentityAllocator: malformed BeelineIdentities are logged and skipped; 
 });
 
 test('CrdIdentityGarbageCollector: deletes identities no endpoint references after the grace, not one re-referenced meanwhile', async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   const store = open();
   const id = (n: number, app: string) => ({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: String(n) }, securityLabels: [`k8s:app=${app}`] });
   const ep = (name: string, identity: number) => ({
@@ -210,7 +164,7 @@ test('CrdIdentityGarbageCollector: deletes identities no endpoint references aft
 });
 
 test('CrdIdentityGarbageCollector: a racing re-use of the number wins (the delete carries the resourceVersion seen)', async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   const store = open();
   await store.create({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: '300' }, securityLabels: ['k8s:app=a'] });
   let clock = 0;
@@ -231,7 +185,7 @@ test('CrdIdentityGarbageCollector: a racing re-use of the number wins (the delet
 });
 
 test("CrdIpcache: entries are seen by another node's ipcache; a delete of someone else's entry is refused", async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   const n1 = new CrdIpcache(open(), { node: 'node1' });
   const n2 = new CrdIpcache(open(), { node: 'node2' });
   await n1.start();
@@ -275,7 +229,7 @@ test("CrdIpcache: entries are seen by another node's ipcache; a delete of someon
 });
 
 test('CrdIpcache: after a restart a node deletes its own entries found in the cache; stop() without revoke: false deletes its entries', async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   const before = new CrdIpcache(open(), { node: 'node1' });
   await before.start();
   await before.upsert({ prefix: '10.0.0.5', identity: 300, hostIP: '172.18.0.11', pod: { namespace: 'default', name: 'a' } });
@@ -294,7 +248,7 @@ test('CrdIpcache: after a restart a node deletes its own entries found in the ca
 });
 
 test('CrdIpcache: malformed BeelineEndpoints are logged and skipped; two objects with one address show the later one', async (t) => {
-  const { api, open } = await setup(t);
+  const { api, open } = await kubeStores(t);
   const ep = (name: string, spec: unknown) => ({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineEndpoint', metadata: { name, namespace: 'default' }, spec });
   api.seed(ep('bad-ip', { identity: 300, ipv4: '10.0.0', node: 'node1', hostIP: '172.18.0.11' }));
   api.seed(ep('bad-id', { identity: 'web', ipv4: '10.0.0.2', node: 'node1', hostIP: '172.18.0.11' }));
