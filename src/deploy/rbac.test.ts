@@ -19,6 +19,12 @@ import { repoRoot } from '../common/version.js';
 import type { Logger } from '../common/log.js';
 import { ALL_KINDS } from '../k8s/kinds.js';
 import type { Informer, Store } from '../store/store.js';
+import { openKubernetesStore } from '../store/kubernetes.js';
+import { CrdIdentityAllocator, CrdIpcache } from '../identity/crd.js';
+import { Operator } from '../operator/operator.js';
+import { startKubeApi } from '../../test/lib/kube-api.js';
+import { laggyStore } from '../../test/lib/laggy-store.js';
+import { until } from '../../test/lib/wait.js';
 import { findKubectl, findObject, renderKustomization, type K8sObject } from './manifests.js';
 import { AGENT_API_USES, BEELINE_GROUP, BEELINE_VERSION, OPERATOR_API_USES, STORE_CALL_VERBS, grantSet, ruleGrantSet, type ApiUse, type PolicyRule } from './rbac.js';
 
@@ -123,6 +129,77 @@ async function agentCalls(): Promise<Call[]> {
   return calls;
 }
 
+/** A store that passes every call to `store` and records it (method, kind). */
+function recordingProxy(store: Store, calls: Call[]): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function' || typeof prop !== 'string' || prop === 'close') return typeof v === 'function' ? v.bind(target) : v;
+      return (...args: unknown[]) => {
+        const kind = args[0];
+        calls.push({ method: prop, kind: typeof kind === 'string' ? kind : isKindObject(kind) ? kind.kind : '?' });
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * Kubernetes mode's identity allocator and ipcache (src/identity/crd.ts, the
+ * agent's in that mode) against the API test double, recorded: every path
+ * that calls the API (a create, a create that meets a 409, an update of an
+ * existing endpoint, a delete).
+ */
+async function crdAgentCalls(): Promise<Call[]> {
+  const calls: Call[] = [];
+  const api = await startKubeApi({ bookmarkMs: 100 });
+  const store = openKubernetesStore({ kubeconfig: api.kubeconfig });
+  try {
+    // The allocator's cache lags a second, so the identity seeded below is met at a 409 (then read).
+    const alloc = new CrdIdentityAllocator(laggyStore(recordingProxy(store, calls), 1000), { node: 'node1', log: quiet });
+    await alloc.start();
+    api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: '256' }, securityLabels: ['k8s:app=other'] });
+    assert.equal((await alloc.acquire(['k8s:app=web'])).id, 257);
+    const ipcache = new CrdIpcache(recordingProxy(store, calls), { node: 'node1', log: quiet });
+    await ipcache.start();
+    const pod = { namespace: 'default', name: 'web' };
+    await ipcache.upsert({ prefix: '10.0.0.5', identity: 257, hostIP: '172.18.0.11', pod });
+    await ipcache.upsert({ prefix: '10.0.0.5', identity: 258, hostIP: '172.18.0.11', pod });
+    assert.equal(await ipcache.delete('10.0.0.5'), true);
+    await ipcache.stop();
+    await alloc.stop();
+  } finally {
+    await store.close();
+    await api.close();
+  }
+  return calls;
+}
+
+/** The operator in Kubernetes mode against the API test double, recorded: IPAM, node garbage and identity GC all act once. */
+async function operatorCalls(): Promise<Call[]> {
+  const calls: Call[] = [];
+  const api = await startKubeApi({ bookmarkMs: 100 });
+  const store = openKubernetesStore({ kubeconfig: api.kubeconfig });
+  try {
+    api.seed({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' } });
+    api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineNode', metadata: { name: 'node1' }, spec: {} });
+    api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineNode', metadata: { name: 'gone' }, spec: {} });
+    api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineEndpoint', metadata: { name: 'a', namespace: 'default' }, spec: { identity: 300, ipv4: '10.0.0.5', node: 'gone', hostIP: '172.18.0.12' } });
+    api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: '256' }, securityLabels: ['k8s:app=web'] });
+    const op = new Operator(
+      { k8sKubeconfig: api.kubeconfig, identityGcGraceMs: 0, identityGcIntervalMs: 20, clusterPoolCIDR: '10.0.0.0/16', clusterPoolMaskSize: 24 },
+      { store: recordingProxy(store, calls), log: quiet },
+    );
+    await op.start();
+    await until('the operator to act', () => api.get('beelinenodes', undefined, 'node1')?.spec?.ipam && !api.get('beelinenodes', undefined, 'gone') && !api.get('beelineendpoints', 'default', 'a') && !api.get('beelineidentities', undefined, '256'), 10_000, 20);
+    await op.stop();
+  } finally {
+    await store.close();
+    await api.close();
+  }
+  return calls;
+}
+
 /**
  * Direct store calls with a literal kind in the agent's sources (`store.get('Pod', …)`):
  * the calls the managers above do not make (an endpoint's identity source, src/agent/agent.ts).
@@ -155,7 +232,9 @@ test("the agent's store calls are exactly its `store` uses in rbac.ts", async ()
   assert.ok(recorded.some((c) => c.method === 'informer' && c.kind === 'CiliumNetworkPolicy'), 'the policy manager watches CNPs (the recorder works)');
   const literal = literalStoreCalls();
   assert.ok(literal.some((c) => c.method === 'get' && c.kind === 'Pod'), "the agent reads an endpoint's pod (the scan works)");
-  const needed = neededGrants([...recorded, ...literal]);
+  const crd = await crdAgentCalls();
+  assert.ok(crd.some((c) => c.method === 'get' && c.kind === 'BeelineIdentity'), 'the allocator met a 409 and read the identity (the race is exercised)');
+  const needed = neededGrants([...recorded, ...literal, ...crd]);
   const storeUses = AGENT_API_USES.filter((u: ApiUse) => u.source === 'store');
   assert.deepEqual(sorted(grantSet(storeUses)), sorted(needed), 'rbac.ts store rows and what the code calls differ');
 });
@@ -165,4 +244,11 @@ test('the agent needs no write on anything Kubernetes or Cilium owns; the operat
   for (const u of [...AGENT_API_USES, ...OPERATOR_API_USES]) {
     if (u.group !== BEELINE_GROUP) assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
   }
+});
+
+test("the operator's store calls (Kubernetes mode) are exactly its `store` uses in rbac.ts, and it has no other", async () => {
+  const recorded = await operatorCalls();
+  assert.ok(recorded.some((c) => c.method === 'update' && c.kind === 'BeelineNode'), 'IPAM wrote a pod CIDR (the recorder works)');
+  assert.deepEqual(OPERATOR_API_USES.filter((u) => u.source !== 'store'), []);
+  assert.deepEqual(sorted(grantSet(OPERATOR_API_USES)), sorted(neededGrants(recorded)), 'rbac.ts operator rows and what the operator calls differ');
 });

@@ -9,9 +9,11 @@
  * Two kinds of rows: `store` rows are calls the code makes today through the
  * Store interface (an informer is list + watch, Store.get is get, …), which
  * Kubernetes mode (src/store/kubernetes.ts) turns into REST calls one for
- * one; `planned` rows are what Kubernetes mode will call for the state that
- * kvstore mode keeps in raw etcd keys today (identities, ipcache, nodes,
- * pod-CIDR claims), through beeline's own CRDs (deploy/kubernetes/crds/).
+ * one (identities and the ipcache in Kubernetes mode: src/identity/crd.ts;
+ * the operator: src/operator/); `planned` rows are what Kubernetes mode will
+ * call for the state kvstore mode keeps in raw etcd keys today (nodes and
+ * their pod-CIDR claims on the agent's side), through beeline's own CRDs
+ * (deploy/kubernetes/crds/).
  *
  * Deliberately absent: the status of Cilium's policies (beeline reports a
  * policy's problems through its own API, `beeline policy get`, not in the
@@ -66,18 +68,18 @@ export const AGENT_API_USES: readonly ApiUse[] = [
   { group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies', verbs: READ, source: 'store', why: 'CiliumClusterwideNetworkPolicy' },
   { group: 'cilium.io', resource: 'ciliumcidrgroups', verbs: READ, source: 'store', why: 'cidrGroupRef in policy rules' },
   { group: '', resource: 'nodes', verbs: ['get', 'list', 'watch'], source: 'planned', why: 'its own Node (pod CIDR, addresses) and the other nodes (routes, tunnel peers); kvstore mode: /beeline/v1/nodes/' },
-  { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['get', 'list', 'watch', 'create', 'update'], source: 'planned', why: 'allocates security identities and takes references (update); kvstore mode: /beeline/v1/identities/' },
-  { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], source: 'planned', why: "publishes its endpoints' address → identity and learns everyone's (the ipcache); kvstore mode: /beeline/v1/ipcache/" },
+  { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['get', 'list', 'watch', 'create'], source: 'store', why: 'allocates security identities by create, reads the one a 409 met (get), follows all of them (informer): src/identity/crd.ts CrdIdentityAllocator; kvstore mode: /beeline/v1/identities/' },
+  { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], source: 'store', why: "publishes its endpoints' address → identity (create, or get + update), deletes its own, learns everyone's (the ipcache): src/identity/crd.ts CrdIpcache; kvstore mode: /beeline/v1/ipcache/" },
   { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['get', 'list', 'watch', 'create', 'update'], source: 'planned', why: 'its own BeelineNode (addresses, pod-CIDR claim) and the others (routes)' },
   { group: BEELINE_GROUP, resource: 'beelinenodes/status', verbs: ['update'], source: 'planned', why: "its own BeelineNode's status (IPAM use, health)" },
 ];
 
 /** The operator's uses (ClusterRole beeline-operator). */
 export const OPERATOR_API_USES: readonly ApiUse[] = [
-  { group: '', resource: 'nodes', verbs: READ, source: 'planned', why: 'BeelineNodes of deleted Nodes are garbage' },
-  { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['list', 'watch', 'delete'], source: 'planned', why: 'identity GC: deletes identities no endpoint references past the grace period; kvstore mode: src/identity/allocator.ts IdentityGarbageCollector' },
-  { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['list', 'watch', 'delete'], source: 'planned', why: 'identity GC reads references; endpoints of deleted nodes are garbage' },
-  { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['list', 'watch', 'update', 'delete'], source: 'planned', why: 'cluster-pool IPAM: hands out pod CIDRs (spec.ipam.podCIDRs); deletes those of deleted Nodes' },
+  { group: '', resource: 'nodes', verbs: READ, source: 'store', why: 'BeelineNodes of deleted Nodes are garbage (src/operator/nodes.ts)' },
+  { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['list', 'watch', 'delete'], source: 'store', why: 'identity GC: deletes identities no endpoint references past the grace period (src/identity/crd.ts CrdIdentityGarbageCollector; kvstore mode: IdentityGarbageCollector)' },
+  { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['list', 'watch', 'delete'], source: 'store', why: 'identity GC reads references; endpoints of deleted nodes are garbage' },
+  { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['list', 'watch', 'update', 'delete'], source: 'store', why: 'cluster-pool IPAM: hands out pod CIDRs (spec.ipam.podCIDRs, update at the version read); deletes those of deleted Nodes' },
 ];
 
 /** A ClusterRole rule as Kubernetes writes it. */

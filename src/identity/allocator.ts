@@ -26,6 +26,7 @@
 import type { Etcd3, Lease } from 'etcd3';
 import { IdentityExhaustedError, IdentityInvalidError, IdentityStoreError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { KeyedSerial } from '../common/serial.js';
 import { KvInformer, type KvEntry } from '../store/kv.js';
 import { canonicalLabels, formatLabelSet, labelSetKey, parseLabel, type Label, type LabelSet } from './labels.js';
 import {
@@ -69,6 +70,32 @@ export interface IdentityEvent {
   identity: Identity;
 }
 
+/**
+ * Where an agent's security identities come from, whichever the cluster
+ * backend: etcd keys (IdentityAllocator, kvstore mode) or BeelineIdentity
+ * objects (CrdIdentityAllocator in src/identity/crd.ts, Kubernetes mode).
+ */
+export interface IdentitySource {
+  /** Loads every identity and keeps following changes. */
+  start(): Promise<void>;
+  /** Stops following; `revoke: false` (an agent restarting) leaves what this node holds in the store for its successor. */
+  stop(opts?: { revoke?: boolean }): Promise<void>;
+  /** The identity of a label set, taking one reference for this node; reserved label sets give their reserved identity. */
+  acquire(labels: Iterable<Label | string>): Promise<Identity>;
+  /** Drops one reference; true when this node holds none any more. */
+  release(labels: Iterable<Label | string>): Promise<boolean>;
+  /** Reserved and allocated identities, by number. */
+  list(): Identity[];
+  /** A known identity by number (reserved ones included). */
+  lookup(id: number): Identity | undefined;
+  /** Called for every identity added or deleted anywhere in the cluster; returns an unsubscribe function. */
+  onChange(listener: (e: IdentityEvent) => void): () => void;
+  /** This node's references: id → endpoint count. */
+  references(): Map<number, number>;
+  /** Allocations of new numbers and the races they lost. */
+  readonly stats: { allocated: number; lostRaces: number };
+}
+
 export interface AllocatorOptions {
   /** This node's name: the last part of its ref keys. */
   node: string;
@@ -86,7 +113,7 @@ export interface AllocatorOptions {
  * One node's view of the cluster's identities: allocates and references
  * them, and keeps a cache of all of them current through a watch.
  */
-export class IdentityAllocator {
+export class IdentityAllocator implements IdentitySource {
   private readonly node: string;
   private readonly ttl: number;
   private readonly minId: number;
@@ -98,7 +125,7 @@ export class IdentityAllocator {
   /** This node's references: label key → id and endpoint count. */
   private readonly held = new Map<string, { id: number; labels: LabelSet; count: number }>();
   /** Serialises acquire/release per label set, so the count and the ref key agree. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedSerial();
   private readonly listeners = new Set<(e: IdentityEvent) => void>();
   /**
    * Free numbers are chosen from the local view (the watched identities),
@@ -235,14 +262,7 @@ export class IdentityAllocator {
   }
 
   private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(key, tail);
-    void tail.then(() => {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
-    });
-    return run;
+    return this.locks.run(key, fn);
   }
 
   private async currentLease(): Promise<string> {

@@ -87,12 +87,43 @@ export interface IpcacheEvent {
   entry: IpcacheEntry;
 }
 
+/** What an agent publishes for one of its addresses. */
+export interface IpcacheUpsert {
+  prefix: string;
+  identity: number;
+  hostIP: string;
+  encryptKey?: 0;
+  /** The pod the address belongs to: Kubernetes mode names the BeelineEndpoint after it (required there); kvstore mode ignores it. */
+  pod?: { namespace: string; name: string };
+  /** The node-local endpoint id (1-4095); kvstore mode ignores it. */
+  endpointID?: number;
+}
+
+/**
+ * The distributed ipcache as an agent sees it, whichever the cluster backend:
+ * etcd keys (IpcacheStore, kvstore mode) or BeelineEndpoint objects
+ * (CrdIpcache in src/identity/crd.ts, Kubernetes mode).
+ */
+export interface IpcacheSource {
+  /** Loads every node's entries and keeps following changes. */
+  start(): Promise<void>;
+  /** Stops following; `revoke: false` (an agent restarting) leaves this node's entries in the store. */
+  stop(opts?: { revoke?: boolean }): Promise<void>;
+  /** Every node's entries, as last seen, by prefix. */
+  entries(): IpcacheEntry[];
+  onChange(listener: (e: IpcacheEvent) => void): () => void;
+  /** Writes (or replaces) the entry of an address this node owns. */
+  upsert(entry: IpcacheUpsert): Promise<void>;
+  /** Deletes an entry this node wrote, only while it is still this node's; true when deleted. */
+  delete(prefix: string): Promise<boolean>;
+}
+
 /**
  * One agent's side of the distributed ipcache: writes the entries of its own
  * endpoints under its lease, and keeps every node's entries current through
  * a watch.
  */
-export class IpcacheStore {
+export class IpcacheStore implements IpcacheSource {
   private readonly cache = new Map<string, IpcacheEntry>();
   /** What this node wrote: canonical prefix → stored value. */
   private readonly own = new Map<string, string>();
@@ -188,8 +219,8 @@ export class IpcacheStore {
   }
 
   /** Writes (or replaces) the entry of an address this node owns. */
-  async upsert(entry: Omit<IpcacheEntry, 'owner' | 'encryptKey'> & { encryptKey?: 0 }): Promise<void> {
-    const e = validateEntry({ ...entry, encryptKey: 0, owner: this.opts.node });
+  async upsert(entry: IpcacheUpsert): Promise<void> {
+    const e = validateEntry({ prefix: entry.prefix, identity: entry.identity, hostIP: entry.hostIP, encryptKey: 0, owner: this.opts.node });
     const value = JSON.stringify({ identity: e.identity, hostIP: e.hostIP, encryptKey: 0, owner: this.opts.node });
     const lease = await this.currentLease();
     await this.etcd.put(ipcacheKey(e.prefix)).value(value).lease(lease).exec();

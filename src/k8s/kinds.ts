@@ -53,9 +53,10 @@ export const ALL_KINDS: readonly KindInfo[] = [
   kind('HTTPRoute', 'gateway.networking.k8s.io/v1', 'httproutes', [], true),
   kind('ConfigMap', 'v1', 'configmaps', ['cm'], true, { storeOnly: true }),
   kind('Lease', 'coordination.k8s.io/v1', 'leases', [], true, { storeOnly: true }),
-  kind('CiliumIdentity', 'cilium.io/v2', 'ciliumidentities', ['ciliumid'], false, { storeOnly: true }),
-  kind('CiliumEndpoint', 'cilium.io/v2', 'ciliumendpoints', ['cep', 'ciliumep'], true, { storeOnly: true }),
-  kind('CiliumNode', 'cilium.io/v2', 'ciliumnodes', ['cn', 'ciliumn'], false, { storeOnly: true }),
+  // beeline's own state in Kubernetes mode (deploy/kubernetes/crds/beeline.io_*.yaml).
+  kind('BeelineIdentity', 'beeline.io/v1alpha1', 'beelineidentities', ['blid'], false, { storeOnly: true }),
+  kind('BeelineEndpoint', 'beeline.io/v1alpha1', 'beelineendpoints', ['blep'], true, { storeOnly: true }),
+  kind('BeelineNode', 'beeline.io/v1alpha1', 'beelinenodes', ['blnode'], false, { storeOnly: true }),
 ];
 
 /** The kinds manifests and kubectl-style commands take, in the order `get all`-style listings print them. */

@@ -1,38 +1,91 @@
 /**
  * The cluster-wide operator (Cilium's cilium-operator): work that belongs to
- * no single node. Today: garbage-collecting security identities that no node
- * references any more. The lab runs one per cluster.
+ * no single node. One per cluster, in either cluster backend:
+ *   kvstore mode (--kvstore, the lab): garbage-collects security identities
+ *     no node references (etcd ref keys, src/identity/allocator.ts);
+ *   Kubernetes mode (--k8s-kubeconfig): garbage-collects BeelineIdentities no
+ *     BeelineEndpoint names (src/identity/crd.ts), hands out pod CIDRs of the
+ *     cluster pool to BeelineNodes and deletes BeelineNodes (and their
+ *     BeelineEndpoints) whose Node is gone (src/operator/nodes.ts).
  */
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { IdentityGarbageCollector } from '../identity/allocator.js';
-import { logger } from '../common/log.js';
+import { CrdIdentityGarbageCollector } from '../identity/crd.js';
+import { UsageError } from '../common/errors.js';
+import { logger, type Logger } from '../common/log.js';
 import { etcdClient } from '../common/etcd.js';
+import { openKubernetesStore } from '../store/kubernetes.js';
+import type { Store } from '../store/store.js';
+import { BeelineNodeController } from './nodes.js';
 
 export interface OperatorConfig {
-  /** etcd client endpoint. */
-  kvstore: string;
+  /** etcd client endpoint (kvstore mode); exactly one of kvstore and k8sKubeconfig. */
+  kvstore?: string;
+  /** Kubernetes mode: a kubeconfig path, or `in-cluster` (the pod's service account). */
+  k8sKubeconfig?: string;
   /** How long an identity stays unreferenced before it is deleted (Cilium: identity-gc-interval/heartbeat). */
   identityGcGraceMs: number;
   /** How often a GC pass runs. */
   identityGcIntervalMs: number;
+  /** Kubernetes mode: the cluster pool BeelineNodes get their pod CIDRs from; without it none are handed out. */
+  clusterPoolCIDR?: string;
+  /** Kubernetes mode: the size of each node's block (24). */
+  clusterPoolMaskSize?: number;
+}
+
+/** Checks that exactly one backend is named. */
+export function checkOperatorConfig(c: OperatorConfig): void {
+  if (!!c.kvstore === !!c.k8sKubeconfig) {
+    throw new UsageError('operator: give exactly one of --kvstore (etcd) and --k8s-kubeconfig (Kubernetes)', 'the lab uses --kvstore; a cluster --k8s-kubeconfig=in-cluster');
+  }
+  if (c.clusterPoolCIDR !== undefined && !c.k8sKubeconfig) {
+    throw new UsageError('operator: --cluster-pool-cidr needs --k8s-kubeconfig', 'in kvstore mode each agent claims its pod CIDR itself');
+  }
 }
 
 export class Operator {
-  private readonly log = logger('operator');
+  private readonly log: Logger = logger('operator');
   private etcd: Etcd3 | undefined;
+  private store: Store | undefined;
   private gc: IdentityGarbageCollector | undefined;
+  private crdGc: CrdIdentityGarbageCollector | undefined;
+  private nodes: BeelineNodeController | undefined;
 
-  constructor(private readonly config: OperatorConfig) {}
-
-  start(): void {
-    this.etcd = etcdClient(this.config.kvstore);
-    this.gc = new IdentityGarbageCollector(this.etcd, { graceMs: this.config.identityGcGraceMs, log: this.log });
-    this.gc.start(this.config.identityGcIntervalMs);
-    this.log.info('started', { identityGcGraceMs: this.config.identityGcGraceMs, identityGcIntervalMs: this.config.identityGcIntervalMs });
+  /** `store`: Kubernetes mode over this store instead of opening `k8sKubeconfig` (tests). */
+  constructor(
+    private readonly config: OperatorConfig,
+    private readonly deps: { store?: Store; log?: Logger } = {},
+  ) {
+    checkOperatorConfig(config);
+    if (deps.log) this.log = deps.log;
   }
 
-  stop(): void {
+  async start(): Promise<void> {
+    const c = this.config;
+    if (c.kvstore) {
+      this.etcd = etcdClient(c.kvstore);
+      this.gc = new IdentityGarbageCollector(this.etcd, { graceMs: c.identityGcGraceMs, log: this.log });
+      this.gc.start(c.identityGcIntervalMs);
+    } else {
+      this.store = this.deps.store ?? openKubernetesStore({ kubeconfig: c.k8sKubeconfig! });
+      this.crdGc = new CrdIdentityGarbageCollector(this.store, { graceMs: c.identityGcGraceMs, log: this.log });
+      this.crdGc.start(c.identityGcIntervalMs);
+      this.nodes = new BeelineNodeController(this.store, { clusterPoolCIDR: c.clusterPoolCIDR, clusterPoolMaskSize: c.clusterPoolMaskSize, log: this.log });
+      await this.nodes.start();
+    }
+    this.log.info('started', {
+      mode: c.kvstore ? 'kvstore' : 'kubernetes',
+      identityGcGraceMs: c.identityGcGraceMs,
+      identityGcIntervalMs: c.identityGcIntervalMs,
+      ...(c.clusterPoolCIDR ? { clusterPoolCIDR: c.clusterPoolCIDR, clusterPoolMaskSize: c.clusterPoolMaskSize ?? 24 } : {}),
+    });
+  }
+
+  async stop(): Promise<void> {
     this.gc?.stop();
+    await this.crdGc?.stop();
+    await this.nodes?.stop();
     this.etcd?.close();
+    if (this.store && !this.deps.store) await this.store.close();
   }
 }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StoreAlreadyExistsError, StoreConflictError, StoreExpiredError } from '../common/errors.js';
+import { StoreAlreadyExistsError, StoreConflictError, StoreExpiredError, StoreInvalidError } from '../common/errors.js';
 import { startFakeApiServer, GONE_EVENT, GONE_STATUS, type FakeApiServer } from '../../test/lib/fake-apiserver.js';
 import { openKubernetesStore, restPath } from './kubernetes.js';
 import { kindInfo, type StoreObject, type WatchEvent } from './store.js';
@@ -169,4 +169,22 @@ test('kubernetes reads and writes map API answers to store errors', { timeout: 3
   api.script('PUT /api/v1/namespaces/default/pods/a/status', { body: recPod('a', '6') });
   assert.equal((await store.updateStatus(input)).metadata.resourceVersion, '6');
   assert.deepEqual(api.requests.at(-1)!.body, input);
+});
+
+test("openKubernetesStore: 'in-cluster' is the pod's service account; outside a pod it says so", () => {
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+  try {
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    assert.throws(() => openKubernetesStore({ kubeconfig: 'in-cluster' }), (e: unknown) => e instanceof StoreInvalidError && /KUBERNETES_SERVICE_HOST/.test(e.message));
+    process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = '443';
+    const s = openKubernetesStore({ kubeconfig: 'in-cluster' });
+    assert.equal(s.kubeConfig.getCurrentCluster()?.server, 'https://10.96.0.1:443');
+    assert.equal(s.kubeConfig.getCurrentCluster()?.caFile, '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
+  } finally {
+    for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });

@@ -40,18 +40,32 @@ import {
 } from './store.js';
 
 export interface KubernetesStoreOptions {
-  /** Path of the kubeconfig; its current context picks the cluster. */
+  /**
+   * Path of the kubeconfig (its current context picks the cluster), or
+   * `in-cluster`: the pod's service account (token and CA under
+   * /var/run/secrets/kubernetes.io/serviceaccount, KUBERNETES_SERVICE_HOST/PORT).
+   */
   kubeconfig: string;
   /** Back-off of a watch or informer that failed (not 410): first and largest delay. */
   backoff?: { initialMs: number; maxMs: number };
 }
 
+/** The `kubeconfig` that means the pod's own service account. */
+export const IN_CLUSTER = 'in-cluster';
+
 export function openKubernetesStore(options: KubernetesStoreOptions): KubernetesStore {
   const kc = new KubeConfig();
-  try {
-    kc.loadFromFile(options.kubeconfig);
-  } catch (e) {
-    throw new StoreInvalidError(`store: read kubeconfig ${options.kubeconfig}: ${(e as Error).message}`);
+  if (options.kubeconfig === IN_CLUSTER) {
+    if (!process.env.KUBERNETES_SERVICE_HOST) {
+      throw new StoreInvalidError('store: in-cluster configuration: KUBERNETES_SERVICE_HOST is not set', 'in-cluster works only in a pod; elsewhere give a kubeconfig file');
+    }
+    kc.loadFromCluster();
+  } else {
+    try {
+      kc.loadFromFile(options.kubeconfig);
+    } catch (e) {
+      throw new StoreInvalidError(`store: read kubeconfig ${options.kubeconfig}: ${(e as Error).message}`);
+    }
   }
   if (!kc.getCurrentCluster()) throw new StoreInvalidError(`store: kubeconfig ${options.kubeconfig}: no current cluster`, 'set current-context');
   return new KubernetesStore(kc, options.backoff);

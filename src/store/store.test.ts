@@ -44,8 +44,8 @@ test('kinds: the store and kubectl-style names read one registry; store-only kin
   assert.equal(kindInfo('CiliumNetworkPolicy'), resolveKind('cnp.cilium.io'));
   assert.equal(kindInfo('Deployment').group, 'apps');
   assert.equal(kindInfo('Lease').apiVersion, 'coordination.k8s.io/v1');
-  assert.equal(kindInfo('CiliumNode').namespaced, false);
-  for (const k of ['ConfigMap', 'Lease', 'CiliumIdentity', 'CiliumEndpoint', 'CiliumNode']) {
+  assert.equal(kindInfo('BeelineNode').namespaced, false);
+  for (const k of ['ConfigMap', 'Lease', 'BeelineIdentity', 'BeelineEndpoint', 'BeelineNode']) {
     assert.equal(kindInfo(k).storeOnly, true, k);
     assert.equal(resolveKind(k), undefined, k);
   }
