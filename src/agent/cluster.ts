@@ -19,7 +19,7 @@ import { Etcd3, type Lease } from 'etcd3';
 import type { Logger } from '../common/log.js';
 import { version } from '../common/version.js';
 import { withTimeout } from '../common/timeout.js';
-import { BeelineError, StoreConflictError, UsageError } from '../common/errors.js';
+import { BeelineError, StoreAlreadyExistsError, StoreConflictError, UsageError } from '../common/errors.js';
 import { IdentityAllocator, type IdentitySource } from '../identity/allocator.js';
 import { IpcacheStore, type IpcacheSource } from '../identity/ipcache.js';
 import { CrdIdentityAllocator, CrdIpcache } from '../identity/crd.js';
@@ -242,19 +242,28 @@ export class KubernetesCluster implements ClusterBackend {
     };
   }
 
-  /** Creates or updates this node's BeelineNode: its InternalIP and pod CIDR (kept as the operator wrote it in cluster-pool mode). */
+  /**
+   * Creates or updates this node's BeelineNode: its InternalIP and pod CIDR
+   * (in cluster-pool mode the one the operator wrote). Created whole, so the
+   * operator never sees it without its pod CIDR and hands it another.
+   */
   async announce(node: RemoteNode): Promise<void> {
+    const want = (spec: Record<string, unknown>) => ({ ...spec, addresses: [{ type: 'InternalIP', ip: node.nodeIP }], ipam: { ...((spec.ipam as object | undefined) ?? {}), podCIDRs: [node.podCIDR] } });
     for (let attempt = 0; ; attempt++) {
-      const own = await this.ensureOwnNode();
-      const spec = (own.spec ?? {}) as { addresses?: unknown; ipam?: { podCIDRs?: string[] } };
-      const want = { ...spec, addresses: [{ type: 'InternalIP', ip: node.nodeIP }], ipam: { ...(spec.ipam ?? {}), podCIDRs: [node.podCIDR] } };
-      if (JSON.stringify(spec) === JSON.stringify(want)) return;
+      const own = await this.store.get('BeelineNode', undefined, node.name);
       try {
-        await this.store.update({ ...own, spec: want });
+        if (!own) {
+          await this.store.create({ ...BEELINE_NODE, metadata: { name: node.name }, spec: want({}) });
+          return;
+        }
+        const spec = (own.spec ?? {}) as Record<string, unknown>;
+        const next = want(spec);
+        if (JSON.stringify(spec) === JSON.stringify(next)) return;
+        await this.store.update({ ...own, spec: next });
         return;
       } catch (e) {
-        // Another writer (the operator) changed it between the read and the write: read again.
-        if (!(e instanceof StoreConflictError) || attempt >= 5) throw e;
+        // Another writer (the operator) got there between the read and the write: read again.
+        if (!(e instanceof StoreConflictError || e instanceof StoreAlreadyExistsError) || attempt >= 5) throw e;
       }
     }
   }
