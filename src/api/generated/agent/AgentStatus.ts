@@ -218,6 +218,16 @@ export interface AgentStatus {
    * The periodic comparison of the datapath maps with the model; absent: no datapath maps to compare.
    */
   'resync'?: (_agent_DatapathResync | null);
+  /**
+   * Host-netns mode (`beeline agent --host-netns`): the agent runs in, and may change, the
+   * machine's root network namespace, as on a real node. False in the lab (node namespaces).
+   */
+  'hostNetns'?: (boolean);
+  /**
+   * The agent's network namespace as `net:[inode]` (readlink /proc/self/ns/net): the CNI plugin
+   * runs in the root namespace only beside a host-netns agent in this very namespace.
+   */
+  'netns'?: (string);
   '_proxy'?: "proxy";
   '_dnsProxy'?: "dnsProxy";
   '_resync'?: "resync";
@@ -259,6 +269,16 @@ export interface AgentStatus__Output {
    * The periodic comparison of the datapath maps with the model; absent: no datapath maps to compare.
    */
   'resync'?: (_agent_DatapathResync__Output | null);
+  /**
+   * Host-netns mode (`beeline agent --host-netns`): the agent runs in, and may change, the
+   * machine's root network namespace, as on a real node. False in the lab (node namespaces).
+   */
+  'hostNetns': (boolean);
+  /**
+   * The agent's network namespace as `net:[inode]` (readlink /proc/self/ns/net): the CNI plugin
+   * runs in the root namespace only beside a host-netns agent in this very namespace.
+   */
+  'netns': (string);
   '_proxy'?: "proxy";
   '_dnsProxy'?: "dnsProxy";
   '_resync'?: "resync";
