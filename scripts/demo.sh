@@ -504,6 +504,16 @@ $B probe tcp 127.0.0.1:9 || true
 
 say "11b. Install on a real cluster (in progress: the manifests exist, the agent's Kubernetes mode does not yet): kubectl kustomize deploy/kubernetes renders"
 kubectl kustomize deploy/kubernetes | grep -E '^kind:' | sort | uniq -c
+say "11b. CNI 1.1 on node1, the plugin run as a runtime runs it (in the node's namespace, its config on stdin): STATUS exits 0 when an ADD would be served; GC releases what the runtime no longer lists (an address held for a container that is gone, here asked by exact address) and keeps the pods it lists"
+SOCK=/run/beeline/labs/$LAB/nodes/node1/agent.sock
+CNICONF="\"cniVersion\":\"1.1.0\",\"name\":\"beeline\",\"type\":\"beeline-cni\",\"agentSocket\":\"$SOCK\""
+cni() { printf '$ echo {…} | CNI_COMMAND=%s ip netns exec bl-%s-node1 bin/beeline-cni\n' "$1" "$LAB"; CNI_COMMAND=$1 CNI_PATH=/opt/cni/bin ip netns exec "bl-$LAB-node1" bin/beeline-cni && echo "$1: exit 0"; }
+echo "{$CNICONF}" | cni STATUS
+STALE=$(curl -s --unix-socket "$SOCK" http://agent/v1/status?maps=0 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).podCIDR.replace(/\.0\/\d+$/,".250")))')
+curl -s -w '\n' --unix-socket "$SOCK" -X POST -H 'content-type: application/json' -d "{\"owner\":\"gone0000/eth0\",\"ip\":\"$STALE\"}" http://agent/v1/ipam/allocate
+VALID=$(curl -s --unix-socket "$SOCK" http://agent/v1/endpoints | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify(JSON.parse(s).map(e=>({containerID:e.containerID,ifname:e.ifname})))))')
+echo "{$CNICONF,\"cni.dev/valid-attachments\":$VALID}" | cni GC
+$B status --node node1 | grep -E '^(IPAM|Endpoints|Netns)'
 
 say "12. lab down removes everything it made"
 run $B lab down --name $LAB

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, type IncomingMessage } from 'node:http';
@@ -13,7 +13,11 @@ import { ndjsonSplitter } from '../monitor/stream.js';
 import { MONITOR_QUEUE_LINES } from '../monitor/subscriber.js';
 import { until } from '../../test/lib/wait.js';
 import { FakeDatapath, agentTestConfig as config, fakeIpam, quiet } from '../../test/lib/fake-datapath.js';
-import { AgentRunningError, AgentUnreachableError, BeelineError } from '../common/errors.js';
+import { AgentRunningError, AgentUnreachableError, BeelineError, CniError } from '../common/errors.js';
+import { agentApi } from '../cni/agentapi.js';
+import { pluginConfig, renderConflist } from '../cni/conflist.js';
+import { runPlugin } from '../cni/plugin.js';
+import { openNodeIpam } from './ipam.js';
 import { agentCall } from './routes.js';
 import { hostIfname } from '../cni/config.js';
 import { FakeLinks } from '../../test/lib/fake-links.js';
@@ -264,9 +268,77 @@ test('routes mounted from the contract answer the JSON the inline routes answere
     // The status: the same keys in the same order (pid, version and uptime vary).
     const st = await rawRequest(sock, 'GET', '/v1/status?maps=0');
     assert.equal(
-      st.text.replace(/"pid":\d+/, '"pid":P').replace(/"version":"[^"]*"/, '"version":"V"').replace(/"uptimeSeconds":\d+/, '"uptimeSeconds":U'),
-      '{"node":"node1","lab":"t","version":"V","health":"ok","uptimeSeconds":U,"pid":P,"nodeIP":"172.18.0.11","podCIDR":"10.0.1.0/24","cniNetwork":"beeline","ipam":{"used":0,"capacity":253},"kvstore":{"state":"disabled","endpoint":""},"datapath":{"state":"ok","mode":"fake","routing":"tunnel","attachments":[{"iface":"eth0","direction":"ingress","program":"bl_from_netdev"}],"maps":[{"name":"bl_metrics","type":"percpu_hash","maxEntries":1024}],"events":{"read":3,"lost":0}},"endpoints":{"count":0},"nodes":{"count":0}}',
+      st.text.replace(/"pid":\d+/, '"pid":P').replace(/"version":"[^"]*"/, '"version":"V"').replace(/"uptimeSeconds":\d+/, '"uptimeSeconds":U').replace(/"netns":"net:\[\d+\]"/, '"netns":"N"'),
+      '{"node":"node1","lab":"t","version":"V","health":"ok","uptimeSeconds":U,"pid":P,"nodeIP":"172.18.0.11","podCIDR":"10.0.1.0/24","cniNetwork":"beeline","hostNetns":false,"netns":"N","ipam":{"used":0,"capacity":253},"kvstore":{"state":"disabled","endpoint":""},"datapath":{"state":"ok","mode":"fake","routing":"tunnel","attachments":[{"iface":"eth0","direction":"ingress","program":"bl_from_netdev"}],"maps":[{"name":"bl_metrics","type":"percpu_hash","maxEntries":1024}],"events":{"read":3,"lost":0}},"endpoints":{"count":0},"nodes":{"count":0}}',
     );
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('the CNI plugin\'s HTTP path (agentApi): a requested address is given exactly, or refused with code 106 naming it and why', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The node's real pool (src/ipam/store.ts): its refusals are what the plugin must pass on.
+  const links = new FakeLinks();
+  const agent = new Agent(config(dir), { datapath: new FakeDatapath(), ipam: (cidr) => openNodeIpam(dir, cidr), podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: links });
+  await agent.start();
+  const sock = join(dir, 'agent.sock');
+  try {
+    // The plugin's logic over HTTP (not the agent's in-process path): CNI_ARGS IP= honoured or refused.
+    const add = async (id: string, ip: string) => {
+      links.addPod(`/run/netns/${id}`);
+      const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${id}`, CNI_IFNAME: 'eth0', CNI_ARGS: `IgnoreUnknown=1;IP=${ip}` };
+      const out = await runPlugin(env, async () => JSON.stringify(pluginConfig(renderConflist({ agentSocket: sock }))), { agent: agentApi, links, log: () => undefined });
+      return { exitCode: out.exitCode, json: JSON.parse(out.stdout) as { ips?: { address: string }[]; code?: number; msg?: string } };
+    };
+    const viaPlugin = await add('p1', '10.0.1.150');
+    assert.equal(viaPlugin.exitCode, 0, JSON.stringify(viaPlugin.json));
+    assert.equal(viaPlugin.json.ips![0]!.address, '10.0.1.150/32');
+    const outside = await add('p2', '192.0.2.10');
+    assert.deepEqual([outside.exitCode, outside.json.code], [1, 106]);
+    assert.match(outside.json.msg!, /192\.0\.2\.10 for p2\/eth0: not in pod CIDR 10\.0\.1\.0\/24/);
+    assert.equal(links.hostLink(hostIfname('p2', 'eth0')), undefined, 'nothing made');
+
+    const api = agentApi(sock);
+    const got = await api.allocateSpecific('c1/eth0', '10.0.1.200');
+    assert.deepEqual(got, { ip: '10.0.1.200', podCIDR: '10.0.1.0/24', gateway: '10.0.1.1', mtu: 1500 });
+    assert.equal((await api.allocateSpecific('c1/eth0', '10.0.1.200')).ip, '10.0.1.200', 'again for the same owner: the same address');
+    const refused: [string, string, RegExp][] = [
+      ['c2/eth0', '10.0.1.200', /10\.0\.1\.200 for c2\/eth0: already held by c1\/eth0/],
+      ['c3/eth0', '192.0.2.10', /192\.0\.2\.10 for c3\/eth0: not in pod CIDR 10\.0\.1\.0\/24/],
+      ['c4/eth0', '10.0.1.1', /router address of 10\.0\.1\.0\/24, reserved/],
+      ['c5/eth0', 'nonsense', /nonsense/],
+    ];
+    for (const [owner, ip, msg] of refused) {
+      await assert.rejects(api.allocateSpecific(owner, ip), (e: unknown) => e instanceof CniError && e.cniCode === 106 && msg.test(e.message) && /POST \/v1\/ipam\/allocate/.test(e.message), `${owner} ${ip}`);
+    }
+    const held = await agentGet<AgentStatus>(sock, '/v1/status?maps=0');
+    assert.equal(held.ipam.used, 2, 'only the ones given (p1, c1)');
+    const wrongType = await rawRequest(sock, 'POST', '/v1/ipam/allocate', { owner: 'c6/eth0', ip: 7 });
+    assert.equal(wrongType.status, 400, wrongType.text);
+    // Without an ip: any free address, as before.
+    assert.match((await api.allocate('c7/eth0')).ip, /^10\.0\.1\.\d+$/);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('status says whether the agent runs in host-netns mode and in which namespace; `beeline status` prints it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // An injected config: only `beeline agent --host-netns` sets this for real (src/lab/host-netns.test.ts).
+  const agent = new Agent({ ...config(dir), hostNetns: true }, { datapath: new FakeDatapath(), ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: new FakeLinks() });
+  await agent.start();
+  try {
+    const sock = join(dir, 'agent.sock');
+    const st = await agentGet<AgentStatus>(sock, '/v1/status?maps=0');
+    const own = readlinkSync('/proc/self/ns/net');
+    assert.equal(st.hostNetns, true);
+    assert.equal(st.netns, own);
+    assert.deepEqual(await agentApi(sock).hostNetns(), { hostNetns: true, netns: own });
+    assert.equal(statusLines(st).find(([k]) => k === 'Netns')![1], `${own}   host-netns mode (--host-netns)`);
+    assert.equal(statusLines({ ...st, hostNetns: false }).find(([k]) => k === 'Netns')![1], own);
   } finally {
     await agent.stop();
   }

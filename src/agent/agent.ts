@@ -37,6 +37,7 @@ import { formatLabel, formatLabelSet } from '../identity/labels.js';
 import { RESERVED_IDENTITIES, ReservedIdentity, type Identity } from '../identity/reserved.js';
 import { etcdClient } from '../common/etcd.js';
 import { withTimeout } from '../common/timeout.js';
+import { ownNetns } from '../common/netns.js';
 import { formatIPv4, tryParseIPv4 } from '../ipam/cidr.js';
 import { NodeProxy, type EndpointRedirects } from './proxy.js';
 import type { AgentApi } from '../cni/agentapi.js';
@@ -151,7 +152,12 @@ export class Agent {
       // the network or health on every call: the CNI plugin's ADD and DEL, the kubelet's heartbeat.
       GetStatus: ({ query }) => this.status({ countEntries: query.get('maps') !== '0' }),
       GetDatapathMetrics: () => this.datapath.metrics(),
-      IpamAllocate: ({ body }) => ({ ...this.requireIpam().allocate(ownerOf(body as IpamAllocateRequest)), mtu: this.podMTU }),
+      IpamAllocate: ({ body }) => {
+        const owner = ownerOf(body as IpamAllocateRequest);
+        const ip = requestedIpOf(body as IpamAllocateRequest);
+        // A requested address (CNI_ARGS IP=): exactly it, or the pool's refusal naming it and why.
+        return { ...(ip === undefined ? this.requireIpam().allocate(owner) : this.requireIpam().allocateSpecific(ip, owner)), mtu: this.podMTU };
+      },
       IpamRelease: ({ body }) => ({ released: this.requireIpam().release(ownerOf(body as IpamReleaseRequest)) ?? null }),
       ListEndpoints: () => this.endpoints.list().map((ep) => ({ ...ep, policyEnforcement: this.policy?.enforcementOf(ep.id) ?? { ingress: false, egress: false, audit: false, ingressDefaultDeny: false, egressDefaultDeny: false } })),
       PutEndpoint: ({ body }) => this.endpoints.create(body as EndpointCreateRequest),
@@ -242,6 +248,8 @@ export class Agent {
       nodeIP: this.config.nodeIP,
       podCIDR: this.ipam?.podCIDR ?? '',
       cniNetwork: this.config.cniNetwork,
+      hostNetns: this.config.hostNetns === true,
+      netns: ownNetns(),
       ipam: this.ipam ? this.ipam.stats() : { used: 0, capacity: 0 },
       kvstore: this.cluster?.mode === 'kubernetes' ? { state: 'disabled', endpoint: '' } : { state: this.kv.state, endpoint: this.config.kvstore, ...(this.kv.message ? { message: this.kv.message } : {}) },
       ...(this.cluster?.mode === 'kubernetes' ? { kubernetes: { state: this.kv.state, server: this.cluster.endpoint, ...(this.kv.message ? { message: this.kv.message } : {}) } } : {}),
@@ -420,6 +428,7 @@ export class Agent {
       network: () => this.config.cniNetwork || undefined,
       allocate: (owner) => ({ ...this.requireIpam().allocate(owner), mtu: this.podMTU }),
       allocateSpecific: (owner, ip) => ({ ...this.requireIpam().allocateSpecific(ip, owner), mtu: this.podMTU }),
+      hostNetns: () => ({ hostNetns: this.config.hostNetns === true, netns: ownNetns() }),
       allocations: () => this.requireIpam().entries(),
       readiness: () => {
         const dp = datapathState(this.datapath.health?.());
@@ -818,6 +827,12 @@ const identityJson = (i: Identity) => ({ id: i.id, labels: formatLabelSet(i.labe
 function ownerOf(b: { owner?: unknown } | undefined): string {
   if (!b || typeof b.owner !== 'string' || !b.owner) throw new UsageError('ipam: owner: required (containerID/ifname)');
   return b.owner;
+}
+
+function requestedIpOf(b: { ip?: unknown } | undefined): string | undefined {
+  if (b?.ip === undefined || b.ip === null || b.ip === '') return undefined;
+  if (typeof b.ip !== 'string') throw new UsageError('ipam: ip: must be an IPv4 address string');
+  return b.ip;
 }
 
 function requireParam(q: URLSearchParams, name: string): string {

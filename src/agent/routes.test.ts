@@ -157,7 +157,7 @@ test('replies derived from the contract (Reply): the message\'s fields, sub-mess
   // Each record must name every key of the TypeScript type and no other (tsc checks);
   // the test checks those keys are the proto message's fields.
   const keys = {
-    'agent.AgentStatus': { node: 1, lab: 1, version: 1, health: 1, uptimeSeconds: 1, pid: 1, nodeIP: 1, podCIDR: 1, cniNetwork: 1, ipam: 1, kvstore: 1, datapath: 1, endpoints: 1, nodes: 1, proxy: 1, dnsProxy: 1, resync: 1, kubernetes: 1 } satisfies Record<keyof AgentStatus, 1>,
+    'agent.AgentStatus': { node: 1, lab: 1, version: 1, health: 1, uptimeSeconds: 1, pid: 1, nodeIP: 1, podCIDR: 1, cniNetwork: 1, ipam: 1, kvstore: 1, datapath: 1, endpoints: 1, nodes: 1, proxy: 1, dnsProxy: 1, resync: 1, hostNetns: 1, netns: 1, kubernetes: 1 } satisfies Record<keyof AgentStatus, 1>,
     'agent.MapStatus': { name: 1, type: 1, maxEntries: 1, entries: 1 } satisfies Record<keyof MapStatus, 1>,
     'agent.IpamAllocation': { ip: 1, podCIDR: 1, gateway: 1, mtu: 1 } satisfies Record<keyof IpamAllocation, 1>,
     'agent.EndpointDeleteResult': { deleted: 1, id: 1 } satisfies Record<keyof EndpointDeleteResult, 1>,

@@ -44,6 +44,15 @@ export interface AgentConfig {
   hostRouting?: 'bpf' | 'legacy';
   /** 'bpf' (default): the eBPF datapath; 'none': plain Linux routing, the benchmarks' floor. */
   datapath?: 'bpf' | 'none';
+  /**
+   * Host-netns mode, as on a real node (the DaemonSet runs `beeline agent --host-netns`,
+   * which overrides this): the agent runs in the machine's root network namespace and may
+   * change it; the CNI plugin works there only beside such an agent in its own namespace.
+   * Absent: the root namespace is refused. Nothing in the lab, the tests or the demo sets it
+   * (src/lab/host-netns.test.ts fails when something does): there a node namespace plays the
+   * host's, through the same code path.
+   */
+  hostNetns?: boolean;
   /** The agent's API socket. */
   socket: string;
   /** Directory on a bpffs where this node's maps are pinned. */
@@ -182,6 +191,8 @@ export type AgentStatus = Reply<AgentStatus__Output>;
 export interface IpamAllocateRequest {
   /** Who holds the address: `<containerID>/<ifname>`. Allocating again for the same owner returns the same address. */
   owner: string;
+  /** Exactly this address (CNI_ARGS IP=, the `ips` capability): given when in the pod CIDR and free, else refused naming why. */
+  ip?: string;
 }
 
 /**

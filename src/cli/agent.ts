@@ -6,6 +6,7 @@ import type { AgentConfig } from '../agent/types.js';
 import { openNodeIpam, resolvePodCIDR } from '../agent/ipam.js';
 import { BeelineError, UsageError } from '../common/errors.js';
 import { logger } from '../common/log.js';
+import { enableHostNetns, ownNetns } from '../common/netns.js';
 import { KernelDatapath } from '../datapath/node.js';
 import { PlainDatapath } from '../datapath/plain.js';
 import { TUNNEL_OVERHEAD, linkMtu } from '../datapath/devices.js';
@@ -21,7 +22,8 @@ export function registerAgent(program: Command): void {
     .option('--node <name>', "this node's name (default: $BEELINE_NODE_NAME, else the config's)")
     .option('--node-ip <ip>', "this node's address (default: $BEELINE_NODE_IP, else the config's)")
     .option('--uplink <ifname>', "the node's uplink (default: the config's, else the interface holding the node's address)")
-    .action(async (o: { config: string; k8sKubeconfig?: string; node?: string; nodeIp?: string; uplink?: string }) => {
+    .option('--host-netns', "run in, and change, the machine's root network namespace, as on a real node (the DaemonSet); never in the lab")
+    .action(async (o: { config: string; k8sKubeconfig?: string; node?: string; nodeIp?: string; uplink?: string; hostNetns?: boolean }) => {
       let config: AgentConfig;
       try {
         config = JSON.parse(readFileSync(o.config, 'utf8')) as AgentConfig;
@@ -29,7 +31,12 @@ export function registerAgent(program: Command): void {
         throw new UsageError(`agent --config ${o.config}: ${(e as Error).message}`);
       }
       config = nodeConfig(config, o, process.env);
+      // The flag overrides the config. The datapath's guards read the process's mode, the
+      // status and the CNI plugin the config: both set here, from the one value.
+      if (o.hostNetns) config.hostNetns = true;
+      if (config.hostNetns) enableHostNetns();
       const log = logger(`agent[${config.node}]`);
+      if (config.hostNetns) log.info('host-netns mode: this agent may change the network namespace it runs in, root included', { netns: ownNetns() });
       const agent = new Agent(config, {
         datapath: config.datapath === 'none' ? new PlainDatapath(config) : new KernelDatapath(config, log),
         podCIDR: (cluster) => resolvePodCIDR(config, cluster && (() => cluster.claimPodCIDR()), log),

@@ -22,6 +22,8 @@ export function statusLines(s: AgentStatus): [string, string][] {
     ['Datapath', `${DATAPATH_STATE[s.datapath.state] ?? s.datapath.state}   ${s.datapath.mode}${s.datapath.message ? ` (${s.datapath.message})` : ''}`],
     ['Routing', `${s.datapath.routing}${s.datapath.routing === 'tunnel' ? ' [vxlan]' : ''}`],
     ['Node IP', s.nodeIP],
+    // Host-netns mode (beeline agent --host-netns, a real node) or a node namespace (the lab).
+    ['Netns', `${s.netns || '?'}${s.hostNetns ? '   host-netns mode (--host-netns)' : ''}`],
     ['IPAM', `IPv4: ${s.ipam.used}/${s.ipam.capacity} allocated from ${s.podCIDR}`],
     ['Cluster nodes', `${s.nodes.count + 1} (this one and ${s.nodes.count} remote)`],
     ['Attachments', s.datapath.attachments.map((a) => `${a.iface}/${a.direction}:${a.program}`).join(', ') || 'none'],

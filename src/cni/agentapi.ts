@@ -5,7 +5,8 @@
  */
 import { AgentUnreachableError, CniError } from '../common/errors.js';
 import { agentRequest, type AgentResponse } from '../agent/client.js';
-import type { EndpointCreateRequest, EndpointDeleteResult, EndpointModel, IpamAllocation } from '../agent/types.js';
+import type { AgentReply } from '../agent/replies.js';
+import type { EndpointCreateRequest, EndpointDeleteResult, EndpointModel, IpamAllocateRequest, IpamAllocation } from '../agent/types.js';
 import { CniCode, type CniCodeValue } from './types.js';
 
 export interface AgentApi {
@@ -15,10 +16,16 @@ export interface AgentApi {
   allocate(owner: string): Promise<IpamAllocation>;
   /**
    * Exactly `ip` for `owner` (the runtime asked for it): free and inside the
-   * pod CIDR, else a CniError with code 106 naming the address and why.
-   * Only the agent's own plugin (service.ts) has it: the HTTP API has no route.
+   * pod CIDR, else a CniError with code 106 naming the address and why
+   * (POST /v1/ipam/allocate with `ip`).
    */
-  allocateSpecific?(owner: string, ip: string): Promise<IpamAllocation>;
+  allocateSpecific(owner: string, ip: string): Promise<IpamAllocation>;
+  /**
+   * Whether the agent runs in host-netns mode, and its network namespace (`net:[inode]`,
+   * GET /v1/status `hostNetns`, `netns`): the plugin works in the root namespace only beside
+   * such an agent in its own namespace. An agent that does not say is not in host-netns mode.
+   */
+  hostNetns(): Promise<AgentNetns>;
   /** Every IPAM allocation, `owner` being `<containerID>/<ifname>` for the plugin's (GC). */
   allocations?(): Promise<{ ip: string; owner: string }[]>;
   /** Whether an ADD can be served now (STATUS). */
@@ -27,6 +34,13 @@ export interface AgentApi {
   createEndpoint(req: EndpointCreateRequest): Promise<EndpointModel>;
   deleteEndpoint(containerID: string, ifname: string): Promise<EndpointDeleteResult>;
   listEndpoints(): Promise<EndpointModel[]>;
+}
+
+/** The agent's namespace and mode, as the plugin's host-safety check asks for them. */
+export interface AgentNetns {
+  hostNetns: boolean;
+  /** `net:[inode]`; empty when the agent does not say. */
+  netns: string;
 }
 
 /** What STATUS asks the agent. */
@@ -60,21 +74,29 @@ export function agentApi(socket: string): AgentApi {
     const message = r.body?.error?.message ?? `HTTP ${r.status}`;
     throw new CniError(code, `agent ${method} ${path.split('?')[0]}: ${message}`, { details: `agent error ${apiCode} (status ${r.status})` });
   };
+  // maps=0: the agent need not count its maps' entries (an older agent ignores it). Partial:
+  // an older agent, or a test's fake, leaves fields out.
+  const status = () => call<Partial<AgentReply<'GetStatus'>>>(CniCode.TryAgainLater, 'GET', '/v1/status?maps=0');
   return {
     socket,
     async network() {
-      // maps=0: the agent need not count its maps' entries (an older agent ignores it).
-      const st = await call<{ cniNetwork?: string }>(CniCode.TryAgainLater, 'GET', '/v1/status?maps=0');
+      const st = await status();
       return typeof st?.cniNetwork === 'string' && st.cniNetwork !== '' ? st.cniNetwork : undefined;
     },
+    async hostNetns() {
+      const st = await status();
+      return { hostNetns: st?.hostNetns === true, netns: typeof st?.netns === 'string' ? st.netns : '' };
+    },
     async readiness() {
-      const st = await call<{ podCIDR?: string; ipam?: { used: number; capacity: number }; datapath?: { state?: string; message?: string } }>(CniCode.TryAgainLater, 'GET', '/v1/status?maps=0');
+      const st = await status();
       return {
         ...(st.podCIDR && st.ipam ? { ipam: st.ipam } : {}),
         ...(st.datapath?.state === 'degraded' ? { datapathProblem: st.datapath.message ?? 'datapath degraded' } : {}),
       };
     },
-    allocate: (owner) => call<IpamAllocation>(CniCode.Ipam, 'POST', '/v1/ipam/allocate', { owner }),
+    allocate: (owner) => call<IpamAllocation>(CniCode.Ipam, 'POST', '/v1/ipam/allocate', { owner } satisfies IpamAllocateRequest),
+    // The agent's refusal (not in the pod CIDR, reserved, held by another owner) names the address and why.
+    allocateSpecific: (owner, ip) => call<IpamAllocation>(CniCode.RequestedAddress, 'POST', '/v1/ipam/allocate', { owner, ip } satisfies IpamAllocateRequest),
     release: async (owner) => {
       await call<unknown>(CniCode.Ipam, 'POST', '/v1/ipam/release', { owner });
     },

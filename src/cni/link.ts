@@ -7,14 +7,15 @@
  * inside the pod namespace with its peer placed straight into the node's (by
  * the plugin's pid), so neither end ever exists anywhere else.
  *
- * Host safety: IpLinks refuses every change while the plugin runs in the
- * machine's root network namespace, and any CNI_NETNS that is the root or the
- * plugin's own namespace.
+ * Host safety: IpLinks refuses every change of the node's side while it
+ * acts in the machine's root network namespace, unless this process runs in
+ * host-netns mode (the agent's --host-netns: rootNetnsRefusal decides), and
+ * any CNI_NETNS that is the root or the plugin's own namespace, always.
  */
 import { statSync } from 'node:fs';
 import { CniError } from '../common/errors.js';
 import { run, type RunResult } from '../common/exec.js';
-import { inRootNetns } from '../common/netns.js';
+import { hostNetnsEnabled, inRootNetns, rootNetnsRefusal } from '../common/netns.js';
 import { CniCode } from './types.js';
 
 export interface LinkInfo {
@@ -258,11 +259,8 @@ export class IpLinks implements PodLinks {
   }
 
   private guardHost(): void {
-    if (this.inRootNetns()) {
-      throw new CniError(CniCode.HostSafety, "beeline-cni: refusing to change links in the machine's root network namespace", {
-        hint: "run it in a node's namespace, as the lab does: ip netns exec bl-<lab>-<node> beeline-cni",
-      });
-    }
+    const r = rootNetnsRefusal('beeline-cni: change links', { inRootNetns: this.inRootNetns(), hostNetns: hostNetnsEnabled() });
+    if (r) throw new CniError(CniCode.HostSafety, r.message, { hint: r.hint });
   }
 
   private guardPod(netns: string): void {

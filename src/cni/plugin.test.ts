@@ -158,7 +158,7 @@ test('ADD: validated before anything is made (network name, sandbox, root namesp
   await expect({ CNI_NETNS: '/proc/1/ns/net' }, conf(), 4, /root network namespace/);
   await expect({ CNI_NETNS: '/proc/self/ns/net' }, conf(), 4, /node's own network namespace/);
   links.root = true;
-  await expect({}, conf(), 105, /root network namespace; refusing/);
+  await expect({}, conf(), 105, /beeline-cni: refusing to change the machine's root network namespace/);
   links.root = false;
 });
 

@@ -23,6 +23,7 @@
  * code), with the agent and the links injected, so tests drive it in-process.
  */
 import { CniError } from '../common/errors.js';
+import { isRootNetns, rootNetnsRefusal, type NetnsRefusal } from '../common/netns.js';
 import type { EndpointCreateRequest, IpamAllocation } from '../agent/types.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
 import type { AgentApi } from './agentapi.js';
@@ -36,6 +37,12 @@ export interface PluginDeps {
   links: PodLinks;
   /** Unstructured log lines (stderr, which runtimes keep). */
   log: (line: string) => void;
+  /**
+   * The network namespace the plugin was run in (`net:[inode]`): the shim's (x-cni-plugin-netns),
+   * or this process's. In the root namespace the plugin works only when the agent runs in
+   * host-netns mode in this very namespace; unknown: never there.
+   */
+  pluginNetns?: string;
   /** Marks the end of one step of a command (BEELINE_CNI_TIMING=1: ms since the agent got the request; the shim prints them on stderr). */
   trace?: (step: string) => void;
 }
@@ -113,12 +120,28 @@ async function checkNetwork(agent: AgentApi, conf: NetConf): Promise<void> {
   }
 }
 
-function checkHostSafety(links: PodLinks): void {
-  if (links.inRootNetns()) {
-    throw new CniError(CniCode.HostSafety, "beeline-cni runs in the machine's root network namespace; refusing to change anything", {
-      hint: "run it in a node's namespace (the lab does: ip netns exec bl-<lab>-<node> beeline-cni)",
-    });
+/**
+ * The plugin's root-namespace decision (rootNetnsRefusal, as the agent's own): in a node's
+ * namespace, go on; when the links would be made in the machine's root one, or the plugin
+ * was run there, only when the agent says it runs in host-netns mode in the plugin's own
+ * namespace (a real node: both in the host's).
+ */
+export async function hostSafetyRefusal(deps: Pick<PluginDeps, 'links' | 'pluginNetns'>, agent: AgentApi): Promise<NetnsRefusal | undefined> {
+  const inRoot = deps.links.inRootNetns() || (deps.pluginNetns !== undefined && isRootNetns(deps.pluginNetns));
+  // Asked only in the root namespace: a node namespace needs no agent's word.
+  const mode = inRoot ? await agent.hostNetns() : undefined;
+  const hostNetns = mode !== undefined && mode.hostNetns && mode.netns !== '' && mode.netns === deps.pluginNetns;
+  const r = rootNetnsRefusal('beeline-cni', { inRootNetns: inRoot, hostNetns });
+  if (r && mode?.hostNetns) {
+    // The agent is in host-netns mode, but not here (or the plugin's namespace is unknown).
+    return { message: `${r.message}: the agent at ${agent.socket} runs in host-netns mode in ${mode.netns || 'a namespace it does not name'}, the plugin in ${deps.pluginNetns ?? 'a namespace it does not name'}`, hint: r.hint };
   }
+  return r;
+}
+
+async function checkHostSafety(deps: PluginDeps, agent: AgentApi): Promise<void> {
+  const r = await hostSafetyRefusal(deps, agent);
+  if (r) throw new CniError(CniCode.HostSafety, r.message, { hint: r.hint });
 }
 
 function checkAllocation(a: IpamAllocation | undefined, owner: string): IpamAllocation {
@@ -166,7 +189,7 @@ async function add(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise
   deps.trace?.('started');
   await checkNetwork(agent, conf);
   deps.trace?.('agent-status');
-  checkHostSafety(links);
+  await checkHostSafety(deps, agent);
   const host = hostIfname(inv.containerID, inv.ifname);
   const owner = ipamOwner(inv.containerID, inv.ifname);
 
@@ -179,10 +202,8 @@ async function add(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Promise
     if (wanted === undefined) {
       alloc = checkAllocation(await agent.allocate(owner), owner);
     } else {
-      if (!agent.allocateSpecific) {
-        throw new CniError(CniCode.RequestedAddress, `requested address ${wanted} cannot be given: the agent at ${agent.socket} cannot allocate a given address`);
-      }
       alloc = checkAllocation(await agent.allocateSpecific(owner, wanted), owner);
+      // An agent from before IpamAllocateRequest.ip ignores it and gives any address.
       if (alloc.ip !== wanted) throw new CniError(CniCode.RequestedAddress, `requested address ${wanted}: the agent gave ${alloc.ip}`);
     }
     deps.trace?.('allocated');
@@ -283,7 +304,8 @@ async function cmdDel(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
     await checkNetwork(agent, conf);
   } catch (e) {
     // Agent down: still take the veth away (the pod is going), then ask to be called again.
-    if (e instanceof CniError && e.cniCode === CniCode.TryAgainLater && !links.inRootNetns()) {
+    // The agent cannot say whether it runs in host-netns mode: the root namespace stays untouched.
+    if (e instanceof CniError && e.cniCode === CniCode.TryAgainLater && !rootNetnsRefusal('beeline-cni', { inRootNetns: links.inRootNetns(), hostNetns: false })) {
       try {
         links.deleteHostLink(host);
       } catch (le) {
@@ -293,7 +315,7 @@ async function cmdDel(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Prom
     throw e;
   }
   deps.trace?.('agent-status');
-  checkHostSafety(links);
+  await checkHostSafety(deps, agent);
   await agent.deleteEndpoint(inv.containerID, inv.ifname);
   deps.trace?.('endpoint');
   links.deleteHostLink(host);
@@ -310,7 +332,7 @@ async function cmdCheck(inv: CniInvocation, conf: NetConf, deps: PluginDeps): Pr
   checkSandbox(inv, links, CniCode.CheckFailed);
   const agent = deps.agent(conf.agentSocket);
   await checkNetwork(agent, conf);
-  checkHostSafety(links);
+  await checkHostSafety(deps, agent);
   const host = hostIfname(inv.containerID, inv.ifname);
   const owner = ipamOwner(inv.containerID, inv.ifname);
 
@@ -344,7 +366,8 @@ async function cmdStatus(conf: NetConf, deps: PluginDeps): Promise<void> {
     if (e instanceof CniError && e.cniCode === CniCode.TryAgainLater) throw notAvailable(e.describe(), e.details);
     throw e;
   }
-  if (deps.links.inRootNetns()) throw notAvailable("the agent runs in the machine's root network namespace: ADD is refused there (code 105)");
+  const refused = await hostSafetyRefusal(deps, agent);
+  if (refused) throw notAvailable(`${refused.message}: ADD is refused here (code 105)`, refused.hint);
   const r = await agent.readiness();
   if (r.datapathProblem) {
     throw new CniError(CniCode.PluginNotAvailableLimitedConnectivity, `the datapath of the agent at ${agent.socket} is degraded`, { details: r.datapathProblem });
@@ -366,7 +389,7 @@ async function cmdGc(conf: NetConf, deps: PluginDeps): Promise<void> {
   const { links } = deps;
   const agent = deps.agent(conf.agentSocket);
   await checkNetwork(agent, conf);
-  checkHostSafety(links);
+  await checkHostSafety(deps, agent);
   const keep = new Set((conf.validAttachments ?? []).map((a) => ipamOwner(a.containerID, a.ifname)));
   const stale = new Map<string, { containerID: string; ifname: string; host: string; endpoint: boolean }>();
   for (const ep of await agent.listEndpoints()) {

@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from '../ipam/pool.js';
+import { INIT_NETNS } from '../common/netns.js';
 import type { EndpointCreateRequest, EndpointModel } from '../agent/types.js';
 import { FakeLinks } from '../../test/lib/fake-links.js';
-import type { AgentReadiness } from './agentapi.js';
+import type { AgentNetns, AgentReadiness } from './agentapi.js';
 import { hostIfname } from './config.js';
 import { pluginConfig, renderConflist } from './conflist.js';
 import { runPlugin } from './plugin.js';
@@ -23,12 +24,17 @@ function setup(podCIDR = '10.0.1.0/24') {
   const links = new FakeLinks();
   const logs: string[] = [];
   const readiness: AgentReadiness & { starting?: boolean } = {};
+  /** What the agent says of its namespace (the host-safety decision's input). */
+  const agentNetns: AgentNetns = { hostNetns: false, netns: 'net:[4026532001]' };
+  /** The namespace the plugin was run in, as the shim reports it. */
+  const plugin: { netns?: string } = { netns: 'net:[4026532001]' };
   let nextId = 1;
   const agent = localAgentApi(SOCK, {
     network: () => 'beeline',
     allocate: (owner) => ({ ip: pool.allocate(owner), podCIDR, gateway: pool.router }),
     allocateSpecific: (owner, ip) => ({ ip: pool.allocateSpecific(ip, owner), podCIDR, gateway: pool.router }),
     allocations: () => pool.entries(),
+    hostNetns: () => ({ ...agentNetns }),
     readiness: () => ({ ...(readiness.starting ? {} : { ipam: { used: pool.used, capacity: pool.capacity } }), ...(readiness.datapathProblem ? { datapathProblem: readiness.datapathProblem } : {}) }),
     release: (owner) => void pool.release(owner),
     createEndpoint: async (r: EndpointCreateRequest) => {
@@ -44,7 +50,7 @@ function setup(podCIDR = '10.0.1.0/24') {
   });
   const conf = (over: Record<string, unknown> = {}) => ({ ...pluginConfig(renderConflist({ agentSocket: SOCK })), cniVersion: '1.1.0', ...over });
   const call = async (env: Record<string, string>, config: unknown = conf()) => {
-    const out = await runPlugin(env, async () => JSON.stringify(config), { agent: () => agent, links, log: (l) => void logs.push(l) });
+    const out = await runPlugin(env, async () => JSON.stringify(config), { agent: () => agent, links, log: (l) => void logs.push(l), ...(plugin.netns ? { pluginNetns: plugin.netns } : {}) });
     return { ...out, err: out.stdout ? (JSON.parse(out.stdout) as CniErrorObject) : undefined };
   };
   const add = (id: string, args = '', config: unknown = conf()) => {
@@ -52,7 +58,7 @@ function setup(podCIDR = '10.0.1.0/24') {
     if (!links.pods.has(netns)) links.addPod(netns);
     return call({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', ...(args ? { CNI_ARGS: args } : {}) }, config);
   };
-  return { pool, endpoints, links, logs, readiness, conf, call, add };
+  return { pool, endpoints, links, logs, readiness, agentNetns, plugin, conf, call, add };
 }
 
 test('ADD with a requested address: exactly that one; taken, outside the pod CIDR or reserved is code 106 naming it and why', async () => {
@@ -134,4 +140,63 @@ test('GC: releases every endpoint, veth and address not in cni.dev/valid-attachm
   // No list at all is refused, not taken as "release everything".
   const none = await s.call({ CNI_COMMAND: 'GC' });
   assert.equal(none.err!.code, 7);
+});
+
+test('the root namespace: refused (105, STATUS 50) unless the agent runs in host-netns mode in the plugin\'s own namespace; all four (inRootNetns, hostNetns) combinations', async () => {
+  const s = setup();
+  const combos: [root: boolean, hostNetns: boolean, allowed: boolean][] = [
+    [false, false, true],
+    [false, true, true],
+    [true, false, false],
+    [true, true, true],
+  ];
+  let n = 0;
+  for (const [root, hostNetns, allowed] of combos) {
+    s.links.root = root;
+    s.agentNetns.hostNetns = hostNetns;
+    const id = `combo${n++}`;
+    const what = `inRootNetns=${root} hostNetns=${hostNetns}`;
+    const add = await s.add(id);
+    const status = await s.call({ CNI_COMMAND: 'STATUS' });
+    if (allowed) {
+      assert.equal(add.exitCode, 0, `${what}: ${add.stdout}`);
+      assert.ok(s.links.hostLink(hostIfname(id, 'eth0')), `${what}: veth made`);
+      assert.equal(status.exitCode, 0, `${what}: ${status.stdout}`);
+      continue;
+    }
+    assert.equal(add.err?.code, 105, `${what}: ${add.stdout}`);
+    assert.match(add.err!.msg, /beeline-cni: refusing to change the machine's root network namespace/);
+    assert.match(add.stdout, /--host-netns/, 'the hint names the switch');
+    assert.equal(s.pool.lookup(`${id}/eth0`), undefined, `${what}: nothing allocated`);
+    assert.equal(s.links.hostLink(hostIfname(id, 'eth0')), undefined, `${what}: no veth`);
+    assert.equal(status.err?.code, 50, `${what}: STATUS`);
+    assert.match(status.err!.msg, /ADD is refused here \(code 105\)/);
+  }
+
+  // Host-netns mode, but the agent in another namespace than the plugin (or the plugin's unknown): refused.
+  s.links.root = true;
+  s.agentNetns.hostNetns = true;
+  s.plugin.netns = 'net:[4026532999]';
+  const elsewhere = await s.add('elsewhere');
+  assert.equal(elsewhere.err?.code, 105, elsewhere.stdout);
+  assert.match(elsewhere.err!.msg, /host-netns mode in net:\[4026532001\], the plugin in net:\[4026532999\]/);
+  delete s.plugin.netns;
+  assert.equal((await s.add('unknown')).err?.code, 105);
+
+  // The plugin run in the root namespace (the shim says so), beside an agent whose links are not there:
+  // refused unless that agent runs in host-netns mode in the root namespace too.
+  s.links.root = false;
+  s.plugin.netns = INIT_NETNS;
+  s.agentNetns.hostNetns = false;
+  assert.equal((await s.add('shim-in-root')).err?.code, 105);
+  s.agentNetns.hostNetns = true;
+  s.agentNetns.netns = INIT_NETNS;
+  assert.equal((await s.add('both-in-root')).exitCode, 0);
+
+  // A pod namespace that is the root's or the plugin's own stays refused in host-netns mode too.
+  s.plugin.netns = s.agentNetns.netns;
+  for (const netns of ['/proc/1/ns/net', '/proc/self/ns/net']) {
+    const r = await s.call({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'self', CNI_NETNS: netns, CNI_IFNAME: 'eth0' });
+    assert.equal(r.err?.code, 4, `${netns}: ${r.stdout}`);
+  }
 });

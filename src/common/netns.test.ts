@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { INIT_NETNS } from './netns.js';
+import { HostSafetyError } from './errors.js';
+import { INIT_NETNS, assertMayChangeNetns, hostNetnsEnabled, rootNetnsRefusal } from './netns.js';
 
 const kthreadd = (() => {
   try {
@@ -31,4 +32,29 @@ const inRoot = (netns: boolean) => {
 test('in a PID namespace of its own: the machine netns is still the root one; a netns of its own is not', { skip: !asRoot && 'needs root and unshare' }, () => {
   assert.equal(inRoot(false), 'true');
   assert.equal(inRoot(true), 'false');
+});
+
+test('the root-namespace decision: all four (inRootNetns, hostNetns) combinations, no namespace touched', () => {
+  const combos: [inRootNetns: boolean, hostNetns: boolean, allowed: boolean][] = [
+    [false, false, true],
+    [false, true, true],
+    [true, false, false],
+    [true, true, true],
+  ];
+  for (const [inRootNetns, hostNetns, allowed] of combos) {
+    const what = `inRootNetns=${inRootNetns} hostNetns=${hostNetns}`;
+    assert.equal(rootNetnsRefusal('route 10.0.1.5', { inRootNetns, hostNetns }) === undefined, allowed, what);
+    if (allowed) assert.doesNotThrow(() => assertMayChangeNetns('route 10.0.1.5', { inRootNetns, hostNetns }), what);
+    else {
+      assert.throws(
+        () => assertMayChangeNetns('route 10.0.1.5', { inRootNetns, hostNetns }),
+        (e: unknown) => e instanceof HostSafetyError && e.code === 'BL_ERR_HOST_SAFETY' && /^route 10\.0\.1\.5: refusing to change the machine's root network namespace$/.test(e.message) && /--host-netns/.test(e.hint ?? ''),
+        what,
+      );
+    }
+  }
+});
+
+test('host-netns mode is off unless the agent turns it on', () => {
+  assert.equal(hostNetnsEnabled(), false);
 });

@@ -3,11 +3,12 @@
  * device of tunnel mode, routes to local endpoints (for traffic the node's
  * own stack sends to pods), and routes to other nodes' pod CIDRs in native
  * routing mode. It runs inside the node's network namespace (the agent's),
- * and refuses to run in the machine's root namespace.
+ * and refuses the machine's root namespace unless the agent runs in
+ * host-netns mode (assertMayChangeNetns).
  */
 import { run } from '../common/exec.js';
-import { DeviceError, HostSafetyError } from '../common/errors.js';
-import { inRootNetns } from '../common/netns.js';
+import { DeviceError } from '../common/errors.js';
+import { assertMayChangeNetns } from '../common/netns.js';
 import { BlProxyConsts } from './generated/abi.js';
 
 /** Name of the collect-metadata VXLAN device (Cilium's cilium_vxlan). */
@@ -18,9 +19,7 @@ export const TUNNEL_PORT = 8472;
 export const TUNNEL_OVERHEAD = 50;
 
 function ipHere(args: string[], operation: string, allowFailure = false) {
-  if (inRootNetns()) {
-    throw new HostSafetyError(`${operation}: this process is in the machine's root network namespace`, 'the agent runs inside a node namespace (beeline lab up)');
-  }
+  assertMayChangeNetns(operation);
   return run('ip', args, { operation, allowFailure });
 }
 

@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbiMismatchError, BpfError, HostSafetyError } from '../common/errors.js';
-import { inRootNetns } from '../common/netns.js';
+import { assertMayChangeNetns } from '../common/netns.js';
 
 export { inRootNetns } from '../common/netns.js';
 
@@ -94,12 +94,6 @@ export interface DatapathOptions {
 export interface AttachTcOptions {
   handle?: number;
   priority?: number;
-  /**
-   * Allow attaching in the machine's root network namespace. Off by default:
-   * beeline attaches only in namespaces it owns (lab nodes, tests); the host's
-   * own interfaces are never touched by accident.
-   */
-  allowRootNetns?: boolean;
 }
 
 export interface DatapathTestRunOptions {
@@ -276,9 +270,8 @@ export class Datapath {
   attachTc(ifname: string, point: TcAttachPoint, programName: string, opts: AttachTcOptions = {}): TcAttachment {
     const op = `attach datapath ${this.objectPath}: program ${programName} to ${ifname} ${point}`;
     this.#loaded(op);
-    if (!opts.allowRootNetns && inRootNetns()) {
-      throw new HostSafetyError(`${op}: this process is in the root network namespace`, 'attach inside a namespace beeline owns (ip netns exec …), or pass allowRootNetns');
-    }
+    // Only in namespaces beeline owns (lab nodes, tests), or the host's in host-netns mode.
+    assertMayChangeNetns(op);
     const prog = this.#obj.program(programName);
     const ref: TcFilterRef = { ifname, point, handle: opts.handle ?? TC_HANDLE, priority: opts.priority ?? TC_PRIORITY };
     tcHookCreate(ifname, point);

@@ -9,8 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import type { CtRow, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from '../agent/datapath.js';
 import type { AgentConfig, EndpointModel } from '../agent/types.js';
-import { HostSafetyError } from '../common/errors.js';
-import { inRootNetns } from '../common/netns.js';
+import { assertMayChangeNetns } from '../common/netns.js';
 import { ensureRouterAddress, routeEndpoint, routeNodeCIDR, unrouteEndpoint, unrouteNodeCIDR } from './devices.js';
 import { formatIPv4, parseCidr } from '../ipam/cidr.js';
 
@@ -21,7 +20,7 @@ export class PlainDatapath implements NodeDatapath {
   constructor(private readonly config: AgentConfig) {}
 
   async start(podCIDR: string): Promise<void> {
-    if (inRootNetns()) throw new HostSafetyError('plain datapath: refusing to configure the root network namespace');
+    assertMayChangeNetns('plain datapath');
     // Local addresses answer ARP on every interface: the pods' gateway resolves to their veth.
     ensureRouterAddress(formatIPv4(parseCidr(podCIDR, 'podCIDR').base + 1));
   }

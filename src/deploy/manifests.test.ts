@@ -231,7 +231,7 @@ test('validateAgainstSchema: types, int-or-string, enums, nested unknown fields,
 /** Every key of AgentConfig, so this list fails to compile when AgentConfig changes. */
 const AGENT_CONFIG_KEYS = {
   lab: true, node: true, netns: true, stateDir: true, nodeIP: true, uplink: true, podCIDR: true, clusterPoolCIDR: true,
-  clusterPoolMaskSize: true, cniNetwork: true, routing: true, hostRouting: true, datapath: true, socket: true, pinDir: true,
+  clusterPoolMaskSize: true, cniNetwork: true, routing: true, hostRouting: true, hostNetns: true, datapath: true, socket: true, pinDir: true,
   bpfObjectDir: true, kvstore: true, k8sKubeconfig: true, ipam: true, monitorAggregation: true, resyncIntervalMs: true, ctMapSize: true, lbMapSize: true,
   maglevTableSize: true, policyMapSize: true, policyMapMax: true, policyEnforcement: true, policyAuditMode: true,
   lbAlgorithm: true, socketLB: true, lbPoolCIDR: true, observer: true, proxy: true, dnsProxy: true, kafkaProxy: true,
@@ -250,7 +250,8 @@ test('the ConfigMap holds only AgentConfig options, none of the per-node ones, a
   const under = (p: string) => mounts.some((m) => p === m.mountPath || p.startsWith(`${m.mountPath}/`));
   for (const k of ['socket', 'stateDir', 'pinDir']) assert.ok(under(String(cfg[k])), `${k} ${String(cfg[k])} is on a host mount`);
   assert.ok(under((cfg.observer as { socket: string }).socket), 'observer socket on a host mount');
-  assert.deepEqual(agent.args, ['agent', '--config', '/etc/beeline/agent.json']);
+  // hostNetwork: the agent runs in the node's root network namespace, allowed only by --host-netns.
+  assert.deepEqual(agent.args, ['agent', '--config', '/etc/beeline/agent.json', '--host-netns']);
   assert.ok(mounts.some((m) => m.mountPath === '/etc/beeline' && m.name === 'config'));
 });
 

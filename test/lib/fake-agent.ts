@@ -89,7 +89,9 @@ export class FakeAgent {
       case 'GET /v1/status':
         return { node: 'node1', health: 'ok', ...(this.cniNetwork !== undefined ? { cniNetwork: this.cniNetwork } : {}) };
       case 'POST /v1/ipam/allocate': {
-        const ip = this.pool.allocate(String(body.owner ?? ''));
+        // A requested address (IpamAllocateRequest.ip): exactly it, or the pool's refusal.
+        const owner = String(body.owner ?? '');
+        const ip = typeof body.ip === 'string' ? this.pool.allocateSpecific(body.ip, owner) : this.pool.allocate(owner);
         return { ip, podCIDR: this.pool.cidr, gateway: this.pool.router } satisfies IpamAllocation;
       }
       case 'POST /v1/ipam/release':

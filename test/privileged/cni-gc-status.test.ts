@@ -6,6 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { agentApi } from '../../src/cni/agentapi.js';
+import { CniError } from '../../src/common/errors.js';
 import { hostIfname } from '../../src/cni/config.js';
 import { listNetns } from '../../src/lab/netns.js';
 import { beeline } from '../lib/cli.js';
@@ -41,6 +44,22 @@ test('CNI 1.1 STATUS and GC, a requested address, a container without a Kubernet
   const outside = await h.cni('ADD', newContainerID(), h.pod('outside'), conf11(), { CNI_ARGS: 'IP=192.0.2.10' });
   assert.equal(outside.json!.code, 106);
   assert.match(outside.json!.msg, /192\.0\.2\.10.*not in pod CIDR/);
+
+  // The same through the agent's HTTP API (POST /v1/ipam/allocate with `ip`, the plugin's agentApi):
+  // exactly that address, or code 106 naming it and why. Released again: GC below counts addresses.
+  const api = agentApi(socket);
+  const viaHttp = cidr.replace(/\.0\/\d+$/, '.201');
+  const holder = `${newContainerID()}/eth0`;
+  const got = await api.allocateSpecific(holder, viaHttp);
+  assert.equal(got.ip, viaHttp);
+  assert.equal(got.podCIDR, cidr);
+  await assert.rejects(api.allocateSpecific(`${newContainerID()}/eth0`, '192.0.2.11'), (e: unknown) => e instanceof CniError && e.cniCode === 106 && /192\.0\.2\.11 .*not in pod CIDR/.test(e.message));
+  await api.release(holder);
+
+  // A lab agent runs in its node's namespace, not in host-netns mode; the plugin there is beside it.
+  const agentSt = await status();
+  assert.equal(agentSt.hostNetns, false);
+  assert.equal(agentSt.netns, `net:[${statSync(`/run/netns/${node.netns}`).ino}]`);
 
   // No Kubernetes namespace (podman's or a plain runtime's CNI_ARGS): the default namespace, an identity other than init (5).
   const b = newContainerID();

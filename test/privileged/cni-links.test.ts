@@ -98,8 +98,10 @@ test("CNI: run in the machine's root network namespace, the plugin refuses to ch
   );
   assert.equal(r.json?.code, 105, r.stdout);
   assert.equal(agent.pool.used, 0);
-  // The shim's one request; the agent's own namespace is the root one here, so the plugin's logic stops at once.
-  assert.deepEqual(agent.calls, ['POST /v1/cni', 'GET /v1/status']);
+  // The shim's one request; the agent's own namespace is the root one here, so the plugin's logic stops
+  // once the agent says (its second status) that it does not run in host-netns mode.
+  assert.deepEqual(agent.calls, ['POST /v1/cni', 'GET /v1/status', 'GET /v1/status']);
+  assert.match(r.json!.msg, /beeline-cni: refusing to change the machine's root network namespace/);
   assert.equal(run('ip', ['-o', 'link', 'show']).stdout, before, 'root namespace links unchanged');
   assert.deepEqual(linkNames(`${prefix}-p-root`), ['lo']);
 });

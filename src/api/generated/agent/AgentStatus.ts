@@ -257,6 +257,16 @@ export interface AgentStatus {
    */
   'resync'?: (_agent_DatapathResync | null);
   /**
+   * Host-netns mode (`beeline agent --host-netns`): the agent runs in, and may change, the
+   * machine's root network namespace, as on a real node. False in the lab (node namespaces).
+   */
+  'hostNetns'?: (boolean);
+  /**
+   * The agent's network namespace as `net:[inode]` (readlink /proc/self/ns/net): the CNI plugin
+   * runs in the root namespace only beside a host-netns agent in this very namespace.
+   */
+  'netns'?: (string);
+  /**
    * Kubernetes mode (the agent watches the API server, not the kvstore): whether the API server
    * answers, and where it is; absent in kvstore mode (kvstore is then `disabled` instead).
    */
@@ -303,6 +313,16 @@ export interface AgentStatus__Output {
    * The periodic comparison of the datapath maps with the model; absent: no datapath maps to compare.
    */
   'resync'?: (_agent_DatapathResync__Output | null);
+  /**
+   * Host-netns mode (`beeline agent --host-netns`): the agent runs in, and may change, the
+   * machine's root network namespace, as on a real node. False in the lab (node namespaces).
+   */
+  'hostNetns': (boolean);
+  /**
+   * The agent's network namespace as `net:[inode]` (readlink /proc/self/ns/net): the CNI plugin
+   * runs in the root namespace only beside a host-netns agent in this very namespace.
+   */
+  'netns': (string);
   /**
    * Kubernetes mode (the agent watches the API server, not the kvstore): whether the API server
    * answers, and where it is; absent in kvstore mode (kvstore is then `disabled` instead).
