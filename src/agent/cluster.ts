@@ -25,7 +25,7 @@ import { IpcacheStore, type IpcacheSource } from '../identity/ipcache.js';
 import { CrdIdentityAllocator, CrdIpcache } from '../identity/crd.js';
 import { EtcdStore } from '../store/etcd.js';
 import { KvInformer, type KvEntry } from '../store/kv.js';
-import { openKubernetesStore, type KubernetesStore } from '../store/kubernetes.js';
+import { openKubernetesStore } from '../store/kubernetes.js';
 import type { Store, StoreObject } from '../store/store.js';
 import { tryParseIPv4 } from '../ipam/cidr.js';
 import { claimNodeCIDR } from '../ipam/clusterpool.js';
@@ -71,7 +71,10 @@ export function openClusterBackend(config: AgentConfig, log: Logger, etcdFactory
   if (config.k8sKubeconfig && config.kvstore) {
     throw new UsageError(`agent ${config.node}: kvstore and k8sKubeconfig are both set`, 'choose one: the kvstore (etcd) or the Kubernetes API');
   }
-  if (config.k8sKubeconfig) return new KubernetesCluster(config, openKubernetesStore({ kubeconfig: config.k8sKubeconfig }), log);
+  if (config.k8sKubeconfig) {
+    const store = openKubernetesStore({ kubeconfig: config.k8sKubeconfig });
+    return new KubernetesCluster(config, store, store.kubeConfig.getCurrentCluster()?.server ?? '', log);
+  }
   if (config.kvstore) return new KvstoreCluster(config, etcdFactory(config.kvstore), log);
   return undefined;
 }
@@ -178,15 +181,14 @@ const BEELINE_NODE = { apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineNode' } 
 
 export class KubernetesCluster implements ClusterBackend {
   readonly mode = 'kubernetes' as const;
-  readonly endpoint: string;
 
   constructor(
     private readonly config: AgentConfig,
-    readonly store: KubernetesStore,
+    readonly store: Store,
+    /** The API server's URL (status). */
+    readonly endpoint: string,
     private readonly log: Logger,
-  ) {
-    this.endpoint = store.kubeConfig.getCurrentCluster()?.server ?? '';
-  }
+  ) {}
 
   /** The API answers for this node's Node object (which the kubelet registers). */
   async check(): Promise<void> {

@@ -18,7 +18,10 @@ import type { PolicyDatapath } from '../datapath/policy.js';
 import { repoRoot } from '../common/version.js';
 import type { Logger } from '../common/log.js';
 import { ALL_KINDS } from '../k8s/kinds.js';
-import type { Informer, Store } from '../store/store.js';
+import type { Informer, Store, StoreObject } from '../store/store.js';
+import { KubernetesCluster } from '../agent/cluster.js';
+import { PolicyStatusWriter } from '../agent/policy-status.js';
+import type { AgentConfig } from '../agent/types.js';
 import { openKubernetesStore } from '../store/kubernetes.js';
 import { CrdIdentityAllocator, CrdIpcache } from '../identity/crd.js';
 import { Operator } from '../operator/operator.js';
@@ -69,10 +72,16 @@ test('every use names a resource that is served: a registry kind (store rows), o
       if (sub) assert.ok(v.subresources?.[sub], `${u.resource}: the CRD has the ${sub} subresource`);
       continue;
     }
-    assert.ok(!sub, `${u.resource}: no subresource of a kind beeline does not own`);
     const k = ALL_KINDS.find((x) => x.group === u.group && x.plural === resource);
     assert.ok(k, `${u.group || 'core'} ${resource}: a kind of src/k8s/kinds.ts`);
-    if (u.group === 'cilium.io') assert.ok(crds.some((c) => c.metadata.name === `${resource}.cilium.io`), `${resource}: its CRD is rendered`);
+    // Of the kinds beeline does not own, only Cilium's policies' status (the CRD declares the subresource).
+    assert.ok(!sub || (u.group === 'cilium.io' && sub === 'status'), `${u.resource}: no subresource of a kind beeline does not own, but a Cilium policy's status`);
+    if (u.group === 'cilium.io') {
+      const crd = crds.find((c) => c.metadata.name === `${resource}.cilium.io`);
+      assert.ok(crd, `${resource}: its CRD is rendered`);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      if (sub) assert.ok((crd.spec as any).versions.some((x: { subresources?: Record<string, unknown> }) => x.subresources?.[sub]), `${u.resource}: the CRD has the ${sub} subresource`);
+    }
   }
 });
 
@@ -175,6 +184,52 @@ async function crdAgentCalls(): Promise<Call[]> {
   return calls;
 }
 
+/**
+ * The agent's cluster backend in Kubernetes mode (src/agent/cluster.ts) and
+ * its policy status writer (src/agent/policy-status.ts) against the API test
+ * double, recorded: the health check, the pod CIDR in both IPAM modes, the
+ * node announced (created, then updated), the node watch, a status entry
+ * written through a conflict.
+ */
+async function clusterCalls(): Promise<Call[]> {
+  const calls: Call[] = [];
+  const api = await startKubeApi({ bookmarkMs: 100 });
+  const store = openKubernetesStore({ kubeconfig: api.kubeconfig });
+  try {
+    api.seed({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' }, spec: { podCIDR: '10.0.1.0/24' } });
+    api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineNode', metadata: { name: 'node2' }, spec: { ipam: { podCIDRs: ['10.0.2.0/24'] } } });
+    const rec = recordingProxy(store, calls);
+    const config = { node: 'node1', nodeIP: '172.18.0.11' } as AgentConfig;
+    const k8s = new KubernetesCluster(config, rec, api.url, quiet);
+    await k8s.check();
+    assert.equal(await k8s.claimPodCIDR(), '10.0.1.0/24');
+    assert.equal(await new KubernetesCluster({ ...config, node: 'node2', ipam: 'cluster-pool' }, rec, api.url, quiet).claimPodCIDR(), '10.0.2.0/24');
+    await k8s.announce({ name: 'node1', nodeIP: '172.18.0.11', podCIDR: '10.0.1.0/24' });
+    await k8s.announce({ name: 'node1', nodeIP: '172.18.0.12', podCIDR: '10.0.1.0/24' });
+    const seen: string[] = [];
+    const w = k8s.watchNodes((name) => seen.push(name), quiet);
+    await w.start();
+    w.stop();
+    assert.ok(seen.includes('node2'), 'the node watch saw node2');
+    const cnp = api.seed({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'p', namespace: 'default' }, spec: { endpointSelector: {} } }) as StoreObject;
+    // Written by another node meanwhile: the write conflicts, the policy is read again.
+    api.seed({ apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'c' }, spec: { endpointSelector: {} } });
+    await store.updateStatus({ ...cnp, status: { nodes: { node9: { ok: true } } } });
+    const writer = new PolicyStatusWriter(rec, 'node1', quiet);
+    writer.report(cnp, { ok: true, enforcing: true });
+    await until('the status entry', () => (api.get('ciliumnetworkpolicies', 'default', 'p')?.status as { nodes?: Record<string, unknown> } | undefined)?.nodes?.node1, 10_000, 20);
+    const ccnp = (await store.get('CiliumClusterwideNetworkPolicy', undefined, 'c'))!;
+    await store.updateStatus({ ...ccnp, status: { nodes: { node9: { ok: true } } } });
+    writer.report(ccnp, { ok: false, enforcing: false, error: 'x' });
+    await until('the clusterwide entry', () => (api.get('ciliumclusterwidenetworkpolicies', undefined, 'c')?.status as { nodes?: Record<string, unknown> } | undefined)?.nodes?.node1, 10_000, 20);
+    writer.stop();
+  } finally {
+    await store.close();
+    await api.close();
+  }
+  return calls;
+}
+
 /** The operator in Kubernetes mode against the API test double, recorded: IPAM, node garbage and identity GC all act once. */
 async function operatorCalls(): Promise<Call[]> {
   const calls: Call[] = [];
@@ -222,7 +277,9 @@ function neededGrants(calls: Call[]): Set<string> {
     assert.ok(verbs, `store call ${c.method} has its RBAC verbs in STORE_CALL_VERBS`);
     const k = ALL_KINDS.find((x) => x.kind === c.kind);
     assert.ok(k, `store call ${c.method}(${c.kind}): a kind of the registry`);
-    for (const v of verbs) out.add(`${k.group} ${k.plural} ${v}`);
+    // updateStatus writes the status subresource, which RBAC names apart.
+    const resource = c.method === 'updateStatus' ? `${k.plural}/status` : k.plural;
+    for (const v of verbs) out.add(`${k.group} ${resource} ${v}`);
   }
   return out;
 }
@@ -234,14 +291,23 @@ test("the agent's store calls are exactly its `store` uses in rbac.ts", async ()
   assert.ok(literal.some((c) => c.method === 'get' && c.kind === 'Pod'), "the agent reads an endpoint's pod (the scan works)");
   const crd = await crdAgentCalls();
   assert.ok(crd.some((c) => c.method === 'get' && c.kind === 'BeelineIdentity'), 'the allocator met a 409 and read the identity (the race is exercised)');
-  const needed = neededGrants([...recorded, ...literal, ...crd]);
+  const cluster = await clusterCalls();
+  assert.ok(cluster.some((c) => c.method === 'updateStatus' && c.kind === 'CiliumNetworkPolicy'), 'the status writer wrote (the recorder works)');
+  assert.ok(cluster.some((c) => c.method === 'get' && c.kind === 'CiliumNetworkPolicy'), 'the status writer met a conflict and read the policy again');
+  const needed = neededGrants([...recorded, ...literal, ...crd, ...cluster]);
   const storeUses = AGENT_API_USES.filter((u: ApiUse) => u.source === 'store');
   assert.deepEqual(sorted(grantSet(storeUses)), sorted(needed), 'rbac.ts store rows and what the code calls differ');
 });
 
-test('the agent needs no write on anything Kubernetes or Cilium owns; the operator none at all outside beeline.io', () => {
+test("the agent writes nothing Kubernetes or Cilium owns but its entries in Cilium policies' status; the operator nothing outside beeline.io", () => {
   const writes = new Set(['create', 'update', 'patch', 'delete']);
-  for (const u of [...AGENT_API_USES, ...OPERATOR_API_USES]) {
+  const ciliumStatus = new Set(['ciliumnetworkpolicies/status', 'ciliumclusterwidenetworkpolicies/status']);
+  for (const u of AGENT_API_USES) {
+    if (u.group === BEELINE_GROUP) continue;
+    if (u.group === 'cilium.io' && ciliumStatus.has(u.resource)) assert.deepEqual(u.verbs, ['update'], `${u.resource}: update only`);
+    else assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
+  }
+  for (const u of OPERATOR_API_USES) {
     if (u.group !== BEELINE_GROUP) assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
   }
 });

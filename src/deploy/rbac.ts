@@ -6,19 +6,19 @@
  * consumers (PolicyManager, ServiceManager) against a recording store to fail
  * when the code asks for a kind or verb this list does not grant.
  *
- * Two kinds of rows: `store` rows are calls the code makes today through the
- * Store interface (an informer is list + watch, Store.get is get, …), which
- * Kubernetes mode (src/store/kubernetes.ts) turns into REST calls one for
- * one (identities and the ipcache in Kubernetes mode: src/identity/crd.ts;
- * the operator: src/operator/); `planned` rows are what Kubernetes mode will
- * call for the state kvstore mode keeps in raw etcd keys today (nodes and
- * their pod-CIDR claims on the agent's side), through beeline's own CRDs
- * (deploy/kubernetes/crds/).
+ * Every row is a call the code makes through the Store interface (an
+ * informer is list + watch, Store.get is get, Store.updateStatus an update
+ * of the `/status` subresource, …), which Kubernetes mode
+ * (src/store/kubernetes.ts) turns into REST calls one for one: the agent's
+ * policy and service managers, its cluster backend (src/agent/cluster.ts:
+ * its Node, the BeelineNodes), identities and the ipcache
+ * (src/identity/crd.ts), the policy status writer
+ * (src/agent/policy-status.ts), and the operator (src/operator/). The only
+ * writes outside beeline.io are this node's entries in the Cilium policies'
+ * status, where Cilium's agent writes them.
  *
- * Deliberately absent: the status of Cilium's policies (beeline reports a
- * policy's problems through its own API, `beeline policy get`, not in the
- * object), Events, Secrets, ConfigMaps (the configuration is a mounted
- * file), Leases (no leader election yet: one operator replica).
+ * Deliberately absent: Events, Secrets, ConfigMaps (the configuration is a
+ * mounted file), Leases (no leader election yet: one operator replica).
  */
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
@@ -45,7 +45,7 @@ export interface ApiUse {
   /** Plural resource name, with `/status` for the status subresource. */
   resource: string;
   verbs: readonly Verb[];
-  /** `store`: called today through the Store interface; `planned`: Kubernetes mode's replacement of a raw etcd use. */
+  /** `store`: called through the Store interface (every row today; a row for a call not yet made would be `planned`). */
   source: 'store' | 'planned';
   /** Why the component needs it. */
   why: string;
@@ -64,14 +64,15 @@ export const AGENT_API_USES: readonly ApiUse[] = [
   { group: '', resource: 'services', verbs: READ, source: 'store', why: 'service load-balancing and toServices policy rules' },
   { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: READ, source: 'store', why: "service backends" },
   { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: READ, source: 'store', why: 'Kubernetes NetworkPolicy' },
-  { group: 'cilium.io', resource: 'ciliumnetworkpolicies', verbs: READ, source: 'store', why: 'CiliumNetworkPolicy' },
-  { group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies', verbs: READ, source: 'store', why: 'CiliumClusterwideNetworkPolicy' },
+  { group: 'cilium.io', resource: 'ciliumnetworkpolicies', verbs: ['get', 'list', 'watch'], source: 'store', why: 'CiliumNetworkPolicy (informer); read again when its status write met a conflict (get)' },
+  { group: 'cilium.io', resource: 'ciliumnetworkpolicies/status', verbs: ['update'], source: 'store', why: "this node's entry in status.nodes, where Cilium writes it (src/agent/policy-status.ts)" },
+  { group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies', verbs: ['get', 'list', 'watch'], source: 'store', why: 'CiliumClusterwideNetworkPolicy (informer); read again when its status write met a conflict (get)' },
+  { group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies/status', verbs: ['update'], source: 'store', why: "this node's entry in status.nodes (src/agent/policy-status.ts)" },
   { group: 'cilium.io', resource: 'ciliumcidrgroups', verbs: READ, source: 'store', why: 'cidrGroupRef in policy rules' },
-  { group: '', resource: 'nodes', verbs: ['get', 'list', 'watch'], source: 'planned', why: 'its own Node (pod CIDR, addresses) and the other nodes (routes, tunnel peers); kvstore mode: /beeline/v1/nodes/' },
+  { group: '', resource: 'nodes', verbs: ['get'], source: 'store', why: "its own Node: the API answers (the agent's health check) and its pod CIDR (spec.podCIDR, ipam: kubernetes): src/agent/cluster.ts" },
   { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['get', 'list', 'watch', 'create'], source: 'store', why: 'allocates security identities by create, reads the one a 409 met (get), follows all of them (informer): src/identity/crd.ts CrdIdentityAllocator; kvstore mode: /beeline/v1/identities/' },
   { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], source: 'store', why: "publishes its endpoints' address → identity (create, or get + update), deletes its own, learns everyone's (the ipcache): src/identity/crd.ts CrdIpcache; kvstore mode: /beeline/v1/ipcache/" },
-  { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['get', 'list', 'watch', 'create', 'update'], source: 'planned', why: 'its own BeelineNode (addresses, pod-CIDR claim) and the others (routes)' },
-  { group: BEELINE_GROUP, resource: 'beelinenodes/status', verbs: ['update'], source: 'planned', why: "its own BeelineNode's status (IPAM use, health)" },
+  { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['get', 'list', 'watch', 'create', 'update'], source: 'store', why: "its own BeelineNode (addresses, pod CIDR: create or get + update; in cluster-pool mode the operator's CIDR, get) and the others (informer: routes, tunnel peers): src/agent/cluster.ts; kvstore mode: /beeline/v1/nodes/" },
 ];
 
 /** The operator's uses (ClusterRole beeline-operator). */
