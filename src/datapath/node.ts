@@ -9,6 +9,7 @@
  *   lxc.bpf.o      bl_from_container / bl_to_container on every pod's host veth
  */
 import { mkdirSync } from 'node:fs';
+import { hostNetnsEnabled } from '../common/netns.js';
 import { join } from 'node:path';
 import type { CtRow, DatapathHealth, DatapathInfo, EndpointMapRow, IpcacheRow, MetricRow, NodeDatapath, RemoteNode } from '../agent/datapath.js';
 import type { AgentConfig, AttachmentStatus, EndpointModel, MapStatus } from '../agent/types.js';
@@ -229,9 +230,10 @@ export class KernelDatapath implements NodeDatapath {
     this.policy = new KernelPolicy(lxc, { policyMapMax: this.config.policyMapMax ?? DEFAULT_POLICY_MAP_MAX });
     if (c.socketLB) {
       // Socket LB: every process of the node (its pods below it) connects through these hooks.
+      // A real node's agent (host-netns mode, never in the lab) attaches at its cgroup v2 root, as Cilium does.
       const sock = (this.objects.sock = this.open('sock', undefined));
       for (const p of ['bl_sock4_connect', 'bl_sock4_sendmsg', 'bl_sock4_recvmsg', 'bl_sock4_getpeername']) {
-        this.cgroupAttachments.push(sock.attachCgroup(c.socketLB.cgroup, p));
+        this.cgroupAttachments.push(sock.attachCgroup(c.socketLB.cgroup, p, { allowRootCgroup: hostNetnsEnabled() }));
       }
     }
     this.log.info('datapath attached', { uplink: c.uplink, routing: c.routing, tunnel: tunnelIfindex ? TUNNEL_DEVICE : 'none', socketLB: c.socketLB?.cgroup ?? 'off' });

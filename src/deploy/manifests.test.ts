@@ -250,8 +250,10 @@ test('the ConfigMap holds only AgentConfig options, none of the per-node ones, a
   const under = (p: string) => mounts.some((m) => p === m.mountPath || p.startsWith(`${m.mountPath}/`));
   for (const k of ['socket', 'stateDir', 'pinDir']) assert.ok(under(String(cfg[k])), `${k} ${String(cfg[k])} is on a host mount`);
   assert.ok(under((cfg.observer as { socket: string }).socket), 'observer socket on a host mount');
-  // hostNetwork: the agent runs in the node's root network namespace, allowed only by --host-netns.
-  assert.deepEqual(agent.args, ['agent', '--config', '/etc/beeline/agent.json', '--host-netns']);
+  // hostNetwork: the agent runs in the node's root network namespace, allowed only by --host-netns;
+  // Kubernetes mode with the pod's service account; its CLI talks to its own socket.
+  assert.deepEqual(agent.args, ['agent', '--config', '/etc/beeline/agent.json', '--host-netns', '--k8s-kubeconfig=in-cluster']);
+  assert.ok(agent.env.some((e: { name: string; value?: string }) => e.name === 'BEELINE_AGENT_SOCKET' && e.value === cfg.socket), 'BEELINE_AGENT_SOCKET is the agent.json socket');
   assert.ok(mounts.some((m) => m.mountPath === '/etc/beeline' && m.name === 'config'));
 });
 

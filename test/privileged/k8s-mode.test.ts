@@ -62,6 +62,7 @@ function stop(p: Proc | undefined): Promise<void> {
   });
 }
 
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const tail = (p: Proc) => p.log.slice(-30).join('\n');
 
 test('agent and operator in Kubernetes mode: a Service and a CiliumNetworkPolicy applied with kubectl are enforced', { timeout: 240_000 }, async (t) => {
@@ -141,7 +142,7 @@ test('agent and operator in Kubernetes mode: a Service and a CiliumNetworkPolicy
   }, 60_000);
   assert.equal(status.podCIDR, '10.44.1.0/24', "the pod CIDR is the Node's spec.podCIDR");
   assert.equal(status.kvstore.state, 'disabled');
-  const cliStatus = run(beelineBin, ['status'], { allowFailure: true, env: { ...process.env, BEELINE_AGENT_SOCKET: config.socket!, BEELINE_LAB: '' } });
+  const cliStatus = run(beelineBin, ['status'], { allowFailure: true, env: { ...process.env, BEELINE_AGENT_SOCKET: config.socket!, BEELINE_NODE_NAME: 'node1', BEELINE_LAB: '' } });
   assert.match(cliStatus.stdout, /Kubernetes:\s+Ok\s+http:\/\/127\.0\.0\.1:\d+/, `beeline status (the node's own agent): ${cliStatus.stdout}${cliStatus.stderr}`);
   assert.match(cliStatus.stdout, /KVStore:\s+Disabled/);
   t.diagnostic(`beeline status (the agent's own socket):\n${cliStatus.stdout.split('\n').filter((l) => /^(Node|Health|KVStore|Kubernetes|Datapath|IPAM):/.test(l)).join('\n')}`);
@@ -218,9 +219,9 @@ test('agent and operator in Kubernetes mode: a Service and a CiliumNetworkPolicy
   const probe = (from: string) => run('ip', ['netns', 'exec', pods[from]!.ns, beelineBin, 'probe', 'http', `${CLUSTER_IP}:80`, '--timeout', '1500'], { allowFailure: true });
   await until('the Service answers from the client pod', () => probe('client').code === 0, 30_000, 300);
   assert.equal(probe('other').code, 0, 'without a policy, every pod reaches the Service');
-  const svc = run(beelineBin, ['service', 'list'], { allowFailure: true, env: { ...process.env, BEELINE_AGENT_SOCKET: config.socket!, BEELINE_LAB: '' } });
+  const svc = run(beelineBin, ['service', 'list'], { allowFailure: true, env: { ...process.env, BEELINE_AGENT_SOCKET: config.socket!, BEELINE_NODE_NAME: 'node1', BEELINE_LAB: '' } });
   t.diagnostic(`beeline service list:\n${svc.stdout}`);
-  assert.match(svc.stdout, new RegExp(`${CLUSTER_IP.replace(/\./g, '\\.')}:80/TCP\s+ClusterIP\s+default/web\s+1 => ${pods.server!.ip.replace(/\./g, '\\.')}:8080`), `the Service is in the agent's table: ${svc.stdout}${svc.stderr}`);
+  assert.match(svc.stdout, new RegExp(`${esc(CLUSTER_IP)}:80/TCP\\s+ClusterIP\\s+default/web\\s+1 => ${esc(pods.server!.ip)}:8080`), `the Service is in the agent's table: ${svc.stdout}${svc.stderr}`);
 
   // A CiliumNetworkPolicy applied with kubectl: only the client may reach the server.
   kubectlOk(['apply', '-f', '-'], JSON.stringify({
