@@ -502,7 +502,7 @@ $B lab pod add node9 x || true
 say "11. Host safety: traffic helpers refuse the machine's own network namespace"
 $B probe tcp 127.0.0.1:9 || true
 
-say "11b. Install on a real cluster (in progress: the manifests exist, the agent's Kubernetes mode does not yet): kubectl kustomize deploy/kubernetes renders"
+say "11b. Install on a real cluster: kubectl kustomize deploy/kubernetes renders the agent DaemonSet (in the host network namespace by its explicit switch, Kubernetes mode in-cluster), the operator, RBAC, the CRDs and the config"
 kubectl kustomize deploy/kubernetes | grep -E '^kind:' | sort | uniq -c
 say "11b. CNI 1.1 on node1, the plugin run as a runtime runs it (in the node's namespace, its config on stdin): STATUS exits 0 when an ADD would be served; GC releases what the runtime no longer lists (an address held for a container that is gone, here asked by exact address) and keeps the pods it lists"
 SOCK=/run/beeline/labs/$LAB/nodes/node1/agent.sock
@@ -514,6 +514,11 @@ curl -s -w '\n' --unix-socket "$SOCK" -X POST -H 'content-type: application/json
 VALID=$(curl -s --unix-socket "$SOCK" http://agent/v1/endpoints | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify(JSON.parse(s).map(e=>({containerID:e.containerID,ifname:e.ifname})))))')
 echo "{$CNICONF,\"cni.dev/valid-attachments\":$VALID}" | cni GC
 $B status --node node1 | grep -E '^(IPAM|Endpoints|Netns)'
+
+say "11c. Kubernetes mode (no API server runs here: the Kubernetes API test double, driven with the real kubectl, in a namespace that plays a node): the agent takes its pod CIDR from the Node, keeps identities and endpoints as BeelineIdentity/BeelineEndpoint objects, programs a Service and enforces a CiliumNetworkPolicy applied with kubectl apply, and writes the policy's status.nodes; the operator hands out pod CIDRs and collects unused identities"
+run node --test --test-reporter=spec dist/test/privileged/k8s-mode.test.js 2>&1 | grep -vE '^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)'
+say "11d. podman 4.3 as a CNI client of beeline-cni (run only inside a lab node's namespace, with private state): run, stop, start, restart, network reload, rm, six parallel starts, --ip and --mac-address, nothing left after"
+run node --test --test-reporter=spec dist/test/privileged/podman-cni.test.js 2>&1 | grep -vE '^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)'
 
 say "12. lab down removes everything it made"
 run $B lab down --name $LAB

@@ -6,7 +6,7 @@
  * No API server can run on this machine. The double runs inside a network
  * namespace that plays a node's host namespace (its own loopback is the
  * node's way to the API server); the agent runs there with the eBPF
- * datapath, as on a node, and without `--host-netns` (this namespace is not
+ * datapath, as on a node, and without the host-netns switch (this namespace is not
  * the machine's). The test plays the kubelet: it registers the Node, creates
  * Pods with kubectl and their network with the real CNI plugin
  * (bin/beeline-cni, K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS, as a
