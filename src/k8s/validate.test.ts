@@ -184,7 +184,8 @@ test('valid: the whole set as one batch, defaulted', () => {
   const docs = Object.values(VALID).flatMap((y, i) => parseManifest(y, `f${i}.yaml`));
   const { objects, warnings } = validateBatch(docs);
   assert.equal(objects.length, docs.length);
-  assert.deepEqual(warnings, []);
+  // No unknown field anywhere; the one warning is the HTTPRoute's (stored, not acted on yet).
+  assert.deepEqual(warnings.map((w) => `${w.kind} ${w.path}`), ['HTTPRoute spec']);
   const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'deathstar') as Service;
   assert.equal(svc.metadata.namespace, 'default');
   assert.equal(svc.spec.ports![1]!.protocol, 'UDP');
@@ -440,6 +441,12 @@ test('accepted but not implemented: a Service\'s trafficDistribution, IPv6 famil
   assert.equal(objects.length, 1);
   assert.deepEqual(warnings.map((w) => w.path), ['spec.trafficDistribution', 'spec.ipFamilies[1]', 'spec.ipFamilyPolicy']);
   assert.deepEqual(validateBatch(parseManifest(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n  ipFamilies: [IPv4]\n  ipFamilyPolicy: SingleStack\n`, 's.yaml')).warnings, []);
+});
+
+test('accepted but not implemented: an HTTPRoute is stored with one warning saying nothing routes by it', () => {
+  const { objects, warnings } = validateBatch(parseManifest(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  parentRefs: [{group: '', kind: Service, name: web, port: 80}]\n  rules: [{backendRefs: [{name: web-v1, port: 80, weight: 90}, {name: web-v2, port: 80, weight: 10}]}]\n`, 'r.yaml'));
+  assert.equal(objects.length, 1, 'applied');
+  assert.deepEqual(warnings.map(formatValidationIssue), ['r.yaml#1: HTTPRoute/default/r: spec: HTTPRoute is not implemented yet: the route is stored, but no proxy routes traffic by it (requests to its parents go to their Services as without it)']);
 });
 
 test('unknown kind: UnknownKindError naming apiVersion/kind and the known kinds', () => {
