@@ -400,6 +400,31 @@ test('a monitor subscriber that does not read is not buffered without bound: it 
   }
 });
 
+test('two agents started at the same instant on one node: one runs, the other stops before it touches the datapath', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dps = [new FakeDatapath(), new FakeDatapath()];
+  const agents = dps.map((dp) => new Agent(config(dir), { datapath: dp, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: new FakeLinks() }));
+  const results = await Promise.allSettled(agents.map((a) => a.start()));
+  const won = results.findIndex((r) => r.status === 'fulfilled');
+  try {
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status)));
+    const lost = results[1 - won] as PromiseRejectedResult;
+    assert.ok(lost.reason instanceof AgentRunningError, String(lost.reason));
+    assert.equal(lost.reason.code, 'BL_ERR_AGENT_RUNNING');
+    assert.match(lost.reason.message, new RegExp(`agent lock .*agent\\.lock: held by pid ${process.pid}`));
+    assert.deepEqual(dps[1 - won]!.calls, [], 'the second agent did not start a datapath');
+    assert.deepEqual(dps[won]!.calls, ['start']);
+    assert.equal((await agentGet<AgentStatus>(join(dir, 'agent.sock'), '/v1/status')).pid, process.pid, 'the first agent answers');
+  } finally {
+    await agents[won]?.stop();
+  }
+  // Its lock went with it: the next agent for the node starts.
+  const next = new Agent(config(dir), { datapath: new FakeDatapath(), ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: new FakeLinks() });
+  await next.start();
+  await next.stop();
+});
+
 test('a second agent on a live agent\'s socket refuses to start before it touches the datapath', async (t) => {
   const { agent, dir, sock } = await startAgent(t);
   try {
