@@ -17,16 +17,16 @@ import { AgentRunningError, AgentUnreachableError, BeelineError, CniError } from
 import { agentApi } from '../cni/agentapi.js';
 import { pluginConfig, renderConflist } from '../cni/conflist.js';
 import { runPlugin } from '../cni/plugin.js';
-import { openNodeIpam } from './ipam.js';
+import { openNodeIpam, type NodeIpam } from './ipam.js';
 import { agentCall } from './routes.js';
 import { hostIfname } from '../cni/config.js';
 import { FakeLinks } from '../../test/lib/fake-links.js';
 import { MAP_ENTRIES_MAX_AGE_MS } from './observer.js';
 
-async function startAgent(t: { after: (fn: () => void) => void }, dp = new FakeDatapath(), links = new FakeLinks()) {
+async function startAgent(t: { after: (fn: () => void) => void }, dp = new FakeDatapath(), links = new FakeLinks(), ipam: (podCIDR: string) => NodeIpam = fakeIpam) {
   const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const agent = new Agent(config(dir), { datapath: dp, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: links });
+  const agent = new Agent(config(dir), { datapath: dp, ipam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: links });
   await agent.start();
   return { agent, dp, dir, links, sock: join(dir, 'agent.sock') };
 }
@@ -139,7 +139,9 @@ test('metrics scrapes read the maps\' entry counts at most once per MAP_ENTRIES_
 });
 
 test('IPAM and endpoints: allocate, register, list, delete idempotently, persist across a restart', async (t) => {
-  const { agent, dp, sock, dir, links } = await startAgent(t);
+  // One pool for both agents, as the real one is kept in the state directory: the restored endpoint's address is still its own.
+  const pool = fakeIpam('10.0.1.0/24');
+  const { agent, dp, sock, dir, links } = await startAgent(t, undefined, undefined, () => pool);
   const epReq = (id: string, ip: string) => plumb(links, id, ip);
   try {
     const a = await agentRequest<IpamAllocation>(sock, 'POST', '/v1/ipam/allocate', { owner: 'c1/eth0' });
@@ -167,7 +169,7 @@ test('IPAM and endpoints: allocate, register, list, delete idempotently, persist
   }
   // A new agent process over the same state directory restores the endpoint into the datapath.
   const dp2 = new FakeDatapath();
-  const agent2 = new Agent(config(dir), { datapath: dp2, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: links });
+  const agent2 = new Agent(config(dir), { datapath: dp2, ipam: () => pool, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: links });
   await agent2.start();
   try {
     assert.ok(dp2.calls.includes('upsert 1 10.0.1.2'), dp2.calls.join(','));
@@ -398,6 +400,31 @@ test('a monitor subscriber that does not read is not buffered without bound: it 
   } finally {
     await agent.stop();
   }
+});
+
+test('two agents started at the same instant on one node: one runs, the other stops before it touches the datapath', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bl-agent-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dps = [new FakeDatapath(), new FakeDatapath()];
+  const agents = dps.map((dp) => new Agent(config(dir), { datapath: dp, ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: new FakeLinks() }));
+  const results = await Promise.allSettled(agents.map((a) => a.start()));
+  const won = results.findIndex((r) => r.status === 'fulfilled');
+  try {
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status)));
+    const lost = results[1 - won] as PromiseRejectedResult;
+    assert.ok(lost.reason instanceof AgentRunningError, String(lost.reason));
+    assert.equal(lost.reason.code, 'BL_ERR_AGENT_RUNNING');
+    assert.match(lost.reason.message, new RegExp(`agent lock .*agent\\.lock: held by pid ${process.pid}`));
+    assert.deepEqual(dps[1 - won]!.calls, [], 'the second agent did not start a datapath');
+    assert.deepEqual(dps[won]!.calls, ['start']);
+    assert.equal((await agentGet<AgentStatus>(join(dir, 'agent.sock'), '/v1/status')).pid, process.pid, 'the first agent answers');
+  } finally {
+    await agents[won]?.stop();
+  }
+  // Its lock went with it: the next agent for the node starts.
+  const next = new Agent(config(dir), { datapath: new FakeDatapath(), ipam: fakeIpam, podCIDR: async () => '10.0.1.0/24', log: quiet, podLinks: new FakeLinks() });
+  await next.start();
+  await next.stop();
 });
 
 test('a second agent on a live agent\'s socket refuses to start before it touches the datapath', async (t) => {

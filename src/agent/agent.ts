@@ -12,6 +12,7 @@ import type { DatapathHealth, NodeDatapath, RemoteNode } from './datapath.js';
 import { EndpointManager, initialPolicyFlags } from './endpoints.js';
 import type { NodeIpam } from './ipam.js';
 import { ApiServer } from './server.js';
+import { AgentLock } from './lock.js';
 import { mountAgentRoutes } from './routes.js';
 import type {
   AgentConfig,
@@ -73,6 +74,8 @@ export interface AgentDeps {
 export class Agent {
   private readonly log: Logger;
   private readonly api = new ApiServer();
+  /** The node's lock (src/agent/lock.ts), held from start() until stop() has finished. */
+  private lock: AgentLock | undefined;
   private readonly started = Date.now();
   /** Whether the cluster backend (kvstore or Kubernetes API) answers. */
   private kv: { state: 'ok' | 'unreachable' | 'disabled'; message?: string } = { state: 'disabled' };
@@ -282,7 +285,9 @@ export class Agent {
    */
   async start(): Promise<void> {
     this.log.info('starting', { version, node: this.config.node, nodeIP: this.config.nodeIP, routing: this.config.routing });
-    // Before anything is touched: a node's datapath belongs to the agent that answers on its socket.
+    // Before anything is touched: a node's datapath belongs to the one agent that holds its lock
+    // (two agents started at the same instant would both find the socket free), and that answers on its socket.
+    this.lock = AgentLock.acquire(this.config.stateDir);
     await ApiServer.checkFree(this.config.socket);
     this.cluster = openClusterBackend(this.config, this.log, this.deps.etcdClient ?? etcdClient);
     if (this.cluster) this.cluster.onHeartbeatLost = () => (this.kv = { state: 'unreachable', message: 'lease lost' });
@@ -815,7 +820,13 @@ export class Agent {
     const cluster = this.cluster;
     this.cluster = undefined;
     await cluster?.close();
-    await this.datapath.close();
+    try {
+      await this.datapath.close();
+    } finally {
+      // Last: a successor starts only once this agent has let go of the node.
+      this.lock?.release();
+      this.lock = undefined;
+    }
   }
 }
 

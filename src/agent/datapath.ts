@@ -149,8 +149,12 @@ export interface NodeDatapath {
   metrics(): MetricRow[];
   /** Program an endpoint: attach to its host veth, write the endpoint map, route it. Idempotent. */
   upsertEndpoint(ep: EndpointModel): Promise<void>;
-  /** Undo upsertEndpoint. Idempotent; the veth may already be gone. */
-  removeEndpoint(ep: EndpointModel): Promise<void>;
+  /**
+   * Undo upsertEndpoint. Idempotent; the veth may already be gone.
+   * keepInterface: leave ep.hostIfname's attachments alone (an endpoint refused
+   * at restore that names an interface not its own: the uplink, lo, another's veth).
+   */
+  removeEndpoint(ep: EndpointModel, opts?: { keepInterface?: boolean }): Promise<void>;
   /** Make another node's pod CIDR reachable (ipcache + tunnel or native route). Idempotent. */
   upsertRemoteNode(node: RemoteNode): Promise<void>;
   removeRemoteNode(node: RemoteNode): Promise<void>;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../common/log.js';
@@ -9,6 +9,7 @@ import { EndpointManager, IDENTITY_INIT, admitEndpoint, endpointIdentityLabels, 
 import { EndpointInvalidError } from '../common/errors.js';
 import { hostIfname } from '../cni/config.js';
 import { FakeLinks } from '../../test/lib/fake-links.js';
+import { FakeDatapath } from '../../test/lib/fake-datapath.js';
 import type { EndpointCreateRequest, EndpointModel } from './types.js';
 
 function fakeDatapath() {
@@ -227,4 +228,53 @@ test('a refused endpoint request programs nothing and leaves other endpoints as 
   await assert.rejects(m.create({ ...good, hostIfname: 'eth0' }), (e: unknown) => e instanceof EndpointInvalidError && e.field === 'hostIfname');
   assert.deepEqual(m.list(), [ep]);
   assert.deepEqual([...programmed.keys()], ['10.0.1.5']);
+});
+
+test('restore checks the state file as requests are checked: a refused endpoint is not programmed, logged, and cleaned without touching an interface not its own', async () => {
+  const { links, owners, admission, good, host } = admittedNode();
+  const reserved = new Map([...admission.reserved, ['lo', 'loopback']]);
+  // A second pod whose veth is its own but whose address IPAM no longer holds (a stale file).
+  const netns2 = '/run/netns/p2';
+  links.addPod(netns2);
+  const host2 = hostIfname('p2', 'eth0');
+  links.createVeth(netns2, 'eth0', host2);
+  owners.set('p9/eth0', '10.0.1.9');
+  const model = (id: number, r: EndpointCreateRequest): EndpointModel => ({ ...r, id, hostIfindex: 0, labels: r.labels ?? {}, identity: IDENTITY_INIT, state: 'ready', createdAt: '2025-01-01T00:00:00.000Z' });
+  const ok = model(1, good);
+  const saved: unknown[] = [
+    ok,
+    // Edited onto the node's own interfaces (with addresses IPAM holds for the container named).
+    model(2, { ...good, containerID: 'p9', hostIfname: 'eth0', ipv4: '10.0.1.9' }),
+    model(3, { ...good, containerID: 'p9', hostIfname: 'lo', ipv4: '10.0.1.9' }),
+    model(4, { ...good, containerID: 'p9', hostIfname: 'bl_vxlan', ipv4: '10.0.1.9' }),
+    // Its own veth, an address IPAM does not hold for it.
+    model(5, { ...good, containerID: 'p2', netns: netns2, hostIfname: host2, ipv4: '10.0.1.7', mac: links.podLink(netns2, 'eth0')!.mac, hostMac: links.hostLink(host2)!.mac }),
+    // Another endpoint's address and veth: nothing of it is its own to clean.
+    model(6, { ...good, containerID: 'p3', hostIfname: host }),
+    // Not an endpoint at all.
+    { id: 'x', hostIfname: 'eth0' },
+    model(4096, { ...good, containerID: 'p4', hostIfname: hostIfname('p4', 'eth0'), ipv4: '10.0.1.10' }),
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'bl-ep-'));
+  const statePath = join(dir, 'endpoints.json');
+  writeFileSync(statePath, JSON.stringify(saved));
+  const dp = new FakeDatapath();
+  const warnings: { msg: string; fields: Record<string, unknown> }[] = [];
+  const log = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (msg: string, fields: Record<string, unknown>) => warnings.push({ msg, fields }) } as never;
+  const m = new EndpointManager(statePath, dp, log, { ...admission, reserved });
+  await m.restore();
+
+  assert.deepEqual(dp.calls, ['remove 2 (interface kept)', 'remove 3 (interface kept)', 'remove 4 (interface kept)', 'remove 5', 'upsert 1 10.0.1.5']);
+  assert.deepEqual(m.list().map((e) => e.id), [1]);
+  assert.deepEqual([...dp.lxc.keys()], ['10.0.1.5'], 'only the admitted endpoint is in the endpoint map');
+  assert.deepEqual((JSON.parse(readFileSync(statePath, 'utf8')) as EndpointModel[]).map((e) => e.id), [1], 'the state file keeps only what was restored');
+  const why = new Map(warnings.filter((w) => w.msg.startsWith('endpoint refused at restore')).map((w) => [String(w.fields.id), `${String(w.fields.code)} ${String(w.fields.error)}`]));
+  assert.match(why.get('2')!, /^BL_ERR_ENDPOINT_INTERFACE .*hostIfname: eth0 is the node's uplink/);
+  assert.match(why.get('3')!, /^BL_ERR_ENDPOINT_INTERFACE .*hostIfname: lo is the node's loopback/);
+  assert.match(why.get('4')!, /^BL_ERR_ENDPOINT_INTERFACE .*bl_vxlan is the node's tunnel device/);
+  assert.match(why.get('5')!, /^BL_ERR_ENDPOINT_ADDRESS .*IPAM has no address for p2\/eth0/);
+  assert.match(why.get('6')!, /^BL_ERR_ENDPOINT_INTERFACE .*is endpoint 1's/);
+  assert.match(why.get('x')!, /^BL_ERR_ENDPOINT_INVALID .*id: x is not an endpoint id/);
+  assert.match(why.get('4096')!, /^BL_ERR_ENDPOINT_INVALID .*id: 4096 is not an endpoint id/);
+  assert.equal(why.size, 7);
 });

@@ -92,6 +92,13 @@ export function validateEndpointRequest(r: Partial<EndpointCreateRequest> | unde
   return r as EndpointCreateRequest;
 }
 
+/** The request fields of a persisted endpoint (what PUT /v1/endpoints was given for it), to check it again. */
+function requestOf(ep: EndpointModel): Partial<EndpointCreateRequest> {
+  const out: Record<string, unknown> = {};
+  for (const k of REQUEST_FIELDS) if ((ep as unknown as Record<string, unknown>)[k] !== undefined) out[k] = (ep as unknown as Record<string, unknown>)[k];
+  return out as Partial<EndpointCreateRequest>;
+}
+
 /**
  * What an endpoint request is checked against beyond its syntax, as Cilium's
  * agent checks a CNI plugin's request against what it knows: the node's IPAM
@@ -240,11 +247,31 @@ export class EndpointManager {
     return undefined;
   }
 
-  /** Reprograms every persisted endpoint (after an agent restart). Endpoints whose veth is gone are dropped. */
+  /**
+   * Reprograms every persisted endpoint (after an agent restart). The state
+   * file is not trusted more than a request: each endpoint passes the checks
+   * of PUT /v1/endpoints again (syntax, then admission against IPAM and the
+   * node's links), and its id, container and address must be its own among
+   * those restored. One that fails (its veth gone, an edited or stale file
+   * naming the uplink or an address IPAM does not hold) is not programmed: it
+   * is logged with the reason and its datapath state removed as for a
+   * deleted endpoint, but for what is not its own (restoreRefused).
+   */
   async restore(): Promise<void> {
     if (!existsSync(this.statePath)) return;
-    const saved = JSON.parse(readFileSync(this.statePath, 'utf8')) as EndpointModel[];
-    for (const ep of saved) {
+    const saved = JSON.parse(readFileSync(this.statePath, 'utf8')) as unknown;
+    const admitted: EndpointModel[] = [];
+    const refused: { ep: Partial<EndpointModel>; error: Error }[] = [];
+    for (const raw of Array.isArray(saved) ? (saved as unknown[]) : [saved]) {
+      try {
+        admitted.push(this.admitRestored(raw, admitted));
+      } catch (e) {
+        refused.push({ ep: (raw && typeof raw === 'object' ? raw : {}) as Partial<EndpointModel>, error: e as Error });
+      }
+    }
+    // Refused ones first: an address they name is then written again by the endpoint it belongs to.
+    for (const { ep, error } of refused) await this.restoreRefused(ep, error, admitted);
+    for (const ep of admitted) {
       try {
         await this.datapath.upsertEndpoint(ep);
         this.byId.set(ep.id, ep);
@@ -255,7 +282,42 @@ export class EndpointManager {
       }
     }
     this.save();
-    this.log.info('endpoints restored', { count: this.byId.size });
+    this.log.info('endpoints restored', { count: this.byId.size, refused: refused.length });
+  }
+
+  /** A persisted endpoint, checked as a request is, and against the ones restored before it; throws why not. */
+  private admitRestored(raw: unknown, restored: readonly EndpointModel[]): EndpointModel {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new EndpointInvalidError('', 'endpoint: not an object');
+    const ep = raw as EndpointModel;
+    if (!Number.isInteger(ep.id) || ep.id < 1 || ep.id > MAX_ENDPOINT_ID) throw new EndpointInvalidError('id', `endpoint ${String(ep.containerID)}: id: ${String(ep.id)} is not an endpoint id (1-${MAX_ENDPOINT_ID})`);
+    const r = validateEndpointRequest(requestOf(ep));
+    if (this.admission) admitEndpoint(r, this.admission, restored);
+    for (const o of restored) {
+      if (o.id === ep.id) throw new EndpointInvalidError('id', `endpoint ${r.containerID}: id: ${ep.id} is already endpoint ${o.containerID}/${o.ifname}'s`);
+      if (o.containerID === r.containerID && o.ifname === r.ifname) throw new EndpointInvalidError('containerID', `endpoint ${r.containerID}: ${r.containerID}/${r.ifname} is already endpoint ${o.id}`);
+      if (o.ipv4 === r.ipv4) throw new EndpointInvalidError('ipv4', `endpoint ${r.containerID}: ipv4: ${r.ipv4} is already used by endpoint ${o.id} (${o.containerID})`);
+    }
+    return ep;
+  }
+
+  /**
+   * A persisted endpoint that failed its checks: logged, and its datapath
+   * state (endpoint map entry, route, policy, connections) removed as delete()
+   * does, by the keys that are its own: not an id or address a restored
+   * endpoint has, and the interface only when it is the veth CNI makes for
+   * that container and no reserved one (uplink, tunnel device, lo) nor a
+   * restored endpoint's; anything else is never touched.
+   */
+  private async restoreRefused(ep: Partial<EndpointModel>, error: Error, restored: readonly EndpointModel[]): Promise<void> {
+    const code = (error as { code?: unknown }).code;
+    this.log.warn('endpoint refused at restore; not programmed', { id: ep.id, containerID: ep.containerID, hostIfname: ep.hostIfname, ipv4: ep.ipv4, code, error: error.message });
+    // Only an id and address this agent could have programmed name datapath state.
+    const keyed = Number.isInteger(ep.id) && ep.id! >= 1 && ep.id! <= MAX_ENDPOINT_ID && typeof ep.ipv4 === 'string' && IPV4_RE.test(ep.ipv4);
+    if (!keyed || restored.some((o) => o.id === ep.id || o.ipv4 === ep.ipv4)) return;
+    const ownVeth =
+      typeof ep.containerID === 'string' && typeof ep.ifname === 'string' && typeof ep.hostIfname === 'string' && ep.hostIfname === hostIfname(ep.containerID, ep.ifname) &&
+      !this.admission?.reserved.has(ep.hostIfname) && !restored.some((o) => o.hostIfname === ep.hostIfname);
+    await this.datapath.removeEndpoint(ep as EndpointModel, { keepInterface: !ownVeth }).catch((e) => this.log.warn('refused endpoint not cleaned', { id: ep.id, error: (e as Error).message }));
   }
 
   /**

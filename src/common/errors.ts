@@ -553,9 +553,20 @@ export class RequestTooLargeError extends BeelineError {
   }
 }
 
-/** Another agent answers on the socket this agent would listen on: it does not start (and leaves that socket alone). */
+/**
+ * Another agent runs for this node (it holds the node's lock in the state
+ * directory, or answers on the socket): this one does not start, and leaves
+ * the datapath, the state and the socket alone.
+ */
 export class AgentRunningError extends BeelineError {
-  constructor(message: string, hint = 'stop the running agent first, or give this one another socket') {
+  constructor(message: string, hint = 'stop the running agent first, or give this one another state directory and socket') {
     super('BL_ERR_AGENT_RUNNING', message, { hint });
+  }
+}
+
+/** The agent cannot take its node lock at all (the lock file cannot be opened or locked): it does not start. */
+export class AgentLockError extends BeelineError {
+  constructor(message: string, hint = 'is the state directory writable by the agent, and on a local file system?') {
+    super('BL_ERR_AGENT_LOCK', message, { hint });
   }
 }

@@ -334,10 +334,11 @@ export class KernelDatapath implements NodeDatapath {
     routeEndpoint(ep.ipv4, ep.hostIfname);
   }
 
-  async removeEndpoint(ep: EndpointModel): Promise<void> {
+  async removeEndpoint(ep: EndpointModel, opts: { keepInterface?: boolean } = {}): Promise<void> {
     this.healthCache = undefined;
     this.lxcMap?.delete({ ip4: parseIPv4(ep.ipv4) });
-    for (const point of ['ingress', 'egress'] as const) {
+    // The uplink's and the tunnel device's attachments are in this.attachments too: never theirs.
+    for (const point of opts.keepInterface ? [] : (['ingress', 'egress'] as const)) {
       const key = `${ep.hostIfname}/${point}`;
       const a = this.attachments.get(key);
       this.attachments.delete(key);

@@ -15,17 +15,22 @@ export interface OwnedProcess {
   log: string;
 }
 
-/** Start time of a live process, or undefined when it is gone (or a zombie). */
-export function processStartTime(pid: number): string | undefined {
+/** A live process's parent, process group and start time (/proc/PID/stat), or undefined when it is gone (or a zombie). */
+export function processStat(pid: number): { ppid: number; pgrp: number; starttime: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm (field 2) may hold spaces and parens: split after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
-    return rest[19];
+    return { ppid: Number(rest[1]), pgrp: Number(rest[2]), starttime: rest[19]! };
   } catch {
     return undefined;
   }
+}
+
+/** Start time of a live process, or undefined when it is gone (or a zombie). */
+export function processStartTime(pid: number): string | undefined {
+  return processStat(pid)?.starttime;
 }
 
 /** True when the recorded process is still the one we started. */

@@ -7,11 +7,12 @@
  * init pid (runc's --pid-file) is what is recorded and watched.
  */
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabStepError } from '../common/errors.js';
 import { ROOTFS_DIRS, USRMERGE_LINKS, ociConfig, type BundleSpec } from './oci.js';
-import { processStartTime } from './process.js';
+import { processStartTime, processStat } from './process.js';
 import { labDir } from './state.js';
 
 const RUNC = 'runc';
@@ -96,19 +97,66 @@ export class ContainerStartFailed extends Error {
   }
 }
 
-/** `runc exec`: CMD in the running container, with its user, capabilities, namespaces and cgroup; resolves the exit status. */
+/**
+ * `runc exec`: CMD in the running container, with its user, capabilities,
+ * namespaces and cgroup; resolves the exit status. After `timeoutMs` (an exec
+ * probe's timeoutSeconds) CMD is killed with everything it started in the
+ * container (killExecProcess), then runc: 137.
+ */
 export function execIn(c: RuncContainer, cmd: string[], opts: { timeoutMs?: number; stdio?: StdioOptions; env?: Record<string, string>; cwd?: string } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-    const child = spawn(RUNC, ['--root', c.root, 'exec', ...env, ...(opts.cwd ? ['--cwd', opts.cwd] : []), c.id, ...cmd], { stdio: opts.stdio ?? 'ignore', env: { PATH: process.env.PATH } });
+    // runc writes the pid of the process it starts (in our PID namespace) here, for the timeout.
+    const pidDir = opts.timeoutMs ? mkdtempSync(join(tmpdir(), 'beeline-exec-')) : undefined;
+    const pidFile = pidDir ? join(pidDir, 'exec.pid') : undefined;
+    const child = spawn(RUNC, ['--root', c.root, 'exec', ...(pidFile ? ['--pid-file', pidFile] : []), ...env, ...(opts.cwd ? ['--cwd', opts.cwd] : []), c.id, ...cmd], { stdio: opts.stdio ?? 'ignore', env: { PATH: process.env.PATH } });
     let t: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs) t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    child.on('error', (e) => reject(new LabStepError(`runc exec ${c.id}: ${e.message}`)));
-    child.on('close', (code, signal) => {
+    if (opts.timeoutMs) {
+      t = setTimeout(() => {
+        if (pidFile && child.pid) killExecProcess(pidFile, child.pid);
+        child.kill('SIGKILL');
+      }, opts.timeoutMs);
+    }
+    const cleanUp = () => {
       clearTimeout(t);
+      if (pidDir) rmSync(pidDir, { recursive: true, force: true });
+    };
+    child.on('error', (e) => {
+      cleanUp();
+      reject(new LabStepError(`runc exec ${c.id}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      cleanUp();
       resolve(code ?? (signal ? 128 + 9 : 1));
     });
   });
+}
+
+/**
+ * SIGKILL to what `runc exec` (pid `runcPid`) started, as runc wrote its pid
+ * to `pidFile`. Killing runc exec alone leaves that process, and what it
+ * started, running in the container. runc makes the process the leader of a
+ * session and process group of its own (setsid), so the group is killed: a
+ * shell and its children, a probe's `sleep`. The pid is signalled only while
+ * it is still runc exec's child (runc is killed after this), so a reused pid
+ * never is; a process that does not lead its own group is killed alone. No
+ * pid yet (runc still setting up): nothing to kill but runc.
+ */
+export function killExecProcess(pidFile: string, runcPid: number): void {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const st = processStat(pid);
+  if (!st || st.ppid !== runcPid) return;
+  try {
+    process.kill(st.pgrp === pid ? -pid : pid, 'SIGKILL');
+  } catch {
+    /* gone meanwhile */
+  }
 }
 
 /** `runc kill` (all the container's processes with `all`); false when runc knows no such running container. */

@@ -43,8 +43,8 @@ export class FakeDatapath implements NodeDatapath {
     this.calls.push(`upsert ${ep.id} ${ep.ipv4}`);
     this.lxc.set(ep.ipv4, ep);
   }
-  async removeEndpoint(ep: EndpointModel) {
-    this.calls.push(`remove ${ep.id}`);
+  async removeEndpoint(ep: EndpointModel, opts: { keepInterface?: boolean } = {}) {
+    this.calls.push(`remove ${ep.id}${opts.keepInterface ? ' (interface kept)' : ''}`);
     this.lxc.delete(ep.ipv4);
   }
   /** Remote-node calls with the record: `+node2 172.18.0.12 10.0.2.0/24`, `-node2 …`. */

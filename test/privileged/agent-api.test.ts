@@ -5,11 +5,12 @@
  * random endpoint requests (seeded: BEELINE_FUZZ_SEED replays a failure)
  * never change the programs attached to any device of the node, nor the
  * endpoints the agent has. The socket is mode 0600, and a second agent
- * started for the node refuses to start and leaves the first one serving.
+ * started for the node refuses to start and leaves the first one serving,
+ * even when it finds no socket (the node lock in the state directory).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { agentGet, agentRequest } from '../../src/agent/client.js';
 import type { AgentStatus, EndpointCreateRequest, EndpointModel } from '../../src/agent/types.js';
@@ -201,6 +202,24 @@ test('the agent API refuses endpoint requests that are not a CNI veth of that co
     assert.match(r.stderr, /BL_ERR_AGENT_RUNNING/, r.stderr);
     const again = await agentGet<AgentStatus>(socket, '/v1/status?maps=0');
     assert.equal(again.pid, first.pid, 'the same agent answers on the socket');
+    assert.equal(attachments(node.netns), before);
+  });
+
+  await t.test('a second agent refuses to start while the first holds the node lock, even with no socket to find (the startup race)', async () => {
+    const first = await agentGet<AgentStatus>(socket, '/v1/status?maps=0');
+    // As when the first agent has started but does not listen yet: nothing answers at the socket path.
+    const aside = `${socket}.aside`;
+    renameSync(socket, aside);
+    try {
+      const r = run('ip', ['netns', 'exec', node.netns, beelineBin, 'agent', '--config', state.agents[node.name]!.config], { allowFailure: true, timeoutMs: 30_000 });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /BL_ERR_AGENT_RUNNING/, r.stderr);
+      assert.match(r.stderr, new RegExp(`agent\\.lock: held by pid ${first.pid}`), r.stderr);
+      assert.ok(!existsSync(socket), 'it did not listen on the socket path');
+    } finally {
+      renameSync(aside, socket);
+    }
+    assert.equal((await agentGet<AgentStatus>(socket, '/v1/status?maps=0')).pid, first.pid, 'the first agent still answers');
     assert.equal(attachments(node.netns), before);
   });
 });

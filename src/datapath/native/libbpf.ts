@@ -1,6 +1,6 @@
 /**
  * The one native boundary: with sockets.ts (the node proxies' transparent
- * sockets), the only module in beeline that calls libbpf, bpf(2) or libc, or
+ * sockets) and flock.ts (the agent's node lock), the only module in beeline that calls libbpf, bpf(2) or libc, or
  * holds a file descriptor. Everything above it works with
  * the handle classes exported here (BpfObject, BpfMap, BpfProgram, RingBuffer)
  * and never sees an fd or a pointer.
