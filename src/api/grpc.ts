@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ObserverClient } from './generated/observer/Observer.js';
 import type { ServiceMapClient } from './generated/servicemap/ServiceMap.js';
+import { passThroughObserverClientClass } from './passthrough.js';
 import { api } from './proto.js';
 
 /** Where a server listens: `unix:///path/to.sock`, `unix:/path`, or `host:port`. */
@@ -75,6 +76,12 @@ const CLIENT_OPTIONS: ChannelOptions = { 'grpc.max_receive_message_length': 64 <
 export function observerClient(address: GrpcAddress, options: ChannelOptions = {}): ObserverClient {
   const path = unixPath(address);
   return new (api().grpc.observer.Observer)(path ? `unix://${path}` : address, credentials.createInsecure(), { ...CLIENT_OPTIONS, ...options });
+}
+
+/** The relay's client of a node's Observer: GetFlows responses keep the node's bytes (src/api/passthrough.ts). */
+export function passThroughObserverClient(address: GrpcAddress, options: ChannelOptions = {}): ObserverClient {
+  const path = unixPath(address);
+  return new (passThroughObserverClientClass())(path ? `unix://${path}` : address, credentials.createInsecure(), { ...CLIENT_OPTIONS, ...options }) as unknown as ObserverClient;
 }
 
 /** A client of the relay's ServiceMap service at address. */

@@ -14,7 +14,8 @@
  * nodes are busy.
  */
 import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, type ServiceError, type ClientReadableStream, type sendUnaryData, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { observerClient, observerServiceDefinition, serviceMapServiceDefinition } from '../api/grpc.js';
+import { observerClient, passThroughObserverClient, serviceMapServiceDefinition } from '../api/grpc.js';
+import { passThroughObserverDefinition } from '../api/passthrough.js';
 import type { ObserverClient } from '../api/generated/observer/Observer.js';
 import type { GetFlowsRequest, GetFlowsRequest__Output } from '../api/generated/observer/GetFlowsRequest.js';
 import type { GetFlowsResponse, GetFlowsResponse__Output } from '../api/generated/observer/GetFlowsResponse.js';
@@ -86,7 +87,8 @@ export class Relay {
   /** The Observer service to hand startGrpcServer. */
   service(): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
     return {
-      definition: observerServiceDefinition(),
+      // GetFlows passes the nodes' responses through as they encoded them (src/api/passthrough.ts).
+      definition: passThroughObserverDefinition(),
       implementation: {
         GetFlows: (call: ServerWritableStream<GetFlowsRequest__Output, GetFlowsResponse>) => this.serveFlows(call),
         ServerStatus: (_call: ServerUnaryCall<unknown, ServerStatusResponse>, cb: sendUnaryData<ServerStatusResponse>) => {
@@ -340,7 +342,7 @@ class FanOut {
     const peers = (await this.relay.listPeers()).filter((p) => !this.upstreams.has(p.name));
     const probed = await Promise.all(
       peers.map(async (peer) => {
-        const client = observerClient(peer.address, PEER_CHANNEL);
+        const client = passThroughObserverClient(peer.address, PEER_CHANNEL);
         try {
           await askStatus(client, this.opts.dialTimeoutMs);
           return { peer, client, error: undefined };
