@@ -198,7 +198,7 @@ test('agent and operator in Kubernetes mode: a Service and a CiliumNetworkPolicy
     const l = getJson<{ items: { metadata: { name: string }; spec: { identity: number; ipv4: string; node: string } }[] }>(['get', 'beelineendpoints.beeline.io', '-n', 'default']);
     return l.items.length === 3 ? l.items : undefined;
   }, 20_000);
-  t.diagnostic(`kubectl get beelineendpoints,beelineidentities:\n${kubectlOk(['get', 'beelineendpoints.beeline.io', '-n', 'default'])}${kubectlOk(['get', 'beelineidentities.beeline.io'])}`);
+  t.diagnostic(`kubectl get beelineendpoints / beelineidentities:\n${kubectlOk(['get', 'beelineendpoints.beeline.io', '-n', 'default', '-o', 'custom-columns=NAME:.metadata.name,IDENTITY:.spec.identity,IPV4:.spec.ipv4,NODE:.spec.node'])}${kubectlOk(['get', 'beelineidentities.beeline.io', '-o', 'custom-columns=ID:.metadata.name,LABELS:.securityLabels'])}`);
   for (const e of bleps) {
     assert.equal(e.spec.ipv4, pods[e.metadata.name]!.ip, `BeelineEndpoint ${e.metadata.name}: address`);
     assert.equal(e.spec.identity, identityOf(e.metadata.name), `BeelineEndpoint ${e.metadata.name}: identity`);
