@@ -19,6 +19,7 @@ import {
   ValidationError,
   asBeelineError,
   formatValidationIssue,
+  warningLines,
   type ValidationIssue,
 } from '../common/errors.js';
 import { compilePolicy } from '../policy/rules.js';
@@ -452,7 +453,7 @@ export function registerResources(program: Command): void {
             failed = true;
             continue;
           }
-          for (const w of [...batch.warnings, ...policy.warnings]) process.stderr.write(`Warning: ${formatValidationIssue(w)}\n`);
+          for (const line of warningLines([...batch.warnings, ...policy.warnings])) process.stderr.write(`${line}\n`);
           try {
             const results = await applyObjects(store, objects, batch.sources, serviceCIDR);
             objects.forEach((obj, i) => process.stdout.write(`${resourceName(kindOf(obj.apiVersion, obj.kind)!)}/${obj.metadata.name} ${results[i]}\n`));

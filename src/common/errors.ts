@@ -313,6 +313,32 @@ export function formatValidationIssue(i: ValidationIssue): string {
   return `${i.source}: ${obj}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
 }
 
+/** Warnings of one (kind, path, message) printed object by object before they are summed up. */
+export const WARNINGS_SHOWN_PER_KIND = 3;
+
+/**
+ * `Warning:` lines for apply, kubectl-style, one per object and field; the
+ * same warning on many objects of one kind (10,000 HTTPRoutes) is shown for
+ * the first WARNINGS_SHOWN_PER_KIND of them, then summed up in one line, so
+ * the warning is said without drowning the output.
+ */
+export function warningLines(issues: readonly ValidationIssue[]): string[] {
+  const groups = new Map<string, ValidationIssue[]>();
+  for (const i of issues) {
+    const key = JSON.stringify([i.kind, i.path, i.message]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(i);
+  }
+  const out: string[] = [];
+  for (const g of groups.values()) {
+    for (const i of g.slice(0, WARNINGS_SHOWN_PER_KIND)) out.push(`Warning: ${formatValidationIssue(i)}`);
+    const more = g.length - WARNINGS_SHOWN_PER_KIND;
+    if (more > 0) out.push(`Warning: … and ${more} more ${g[0]!.kind || 'object'}${more === 1 ? '' : 's'} with the same warning: ${g[0]!.path ? `${g[0]!.path}: ` : ''}${g[0]!.message}`);
+  }
+  return out;
+}
+
 /** One or more objects of a manifest are invalid; `issues` lists every problem found. */
 export class ValidationError extends BeelineError {
   readonly issues: ValidationIssue[];

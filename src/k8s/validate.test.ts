@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnknownKindError, ValidationError, formatValidationIssue } from '../common/errors.js';
+import { UnknownKindError, ValidationError, formatValidationIssue, warningLines } from '../common/errors.js';
 import { parseManifest } from './parse.js';
 import { validateBatch, validateObject, requireKind } from './validate.js';
 import { applyDefaults } from './defaults.js';
@@ -447,6 +447,16 @@ test('accepted but not implemented: an HTTPRoute is stored with one warning sayi
   const { objects, warnings } = validateBatch(parseManifest(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  parentRefs: [{group: '', kind: Service, name: web, port: 80}]\n  rules: [{backendRefs: [{name: web-v1, port: 80, weight: 90}, {name: web-v2, port: 80, weight: 10}]}]\n`, 'r.yaml'));
   assert.equal(objects.length, 1, 'applied');
   assert.deepEqual(warnings.map(formatValidationIssue), ['r.yaml#1: HTTPRoute/default/r: spec: HTTPRoute is not implemented yet: the route is stored, but no proxy routes traffic by it (requests to its parents go to their Services as without it)']);
+});
+
+test('apply warnings: the same warning on many objects of a kind is shown for the first three, then summed up', () => {
+  const docs = parseManifest(Array.from({ length: 10 }, (_, i) => `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r${i}}\nspec: {}\n`).join('---\n') + `---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80, hostPort: 80}]}]\n`, 'm.yaml');
+  const lines = warningLines(validateBatch(docs).warnings);
+  assert.equal(lines.length, 5);
+  assert.match(lines[0]!, /^Warning: m\.yaml#1: HTTPRoute\/default\/r0: spec: HTTPRoute is not implemented yet/);
+  assert.match(lines[2]!, /^Warning: m\.yaml#3: HTTPRoute\/default\/r2: /);
+  assert.equal(lines[3], 'Warning: … and 7 more HTTPRoutes with the same warning: spec: HTTPRoute is not implemented yet: the route is stored, but no proxy routes traffic by it (requests to its parents go to their Services as without it)');
+  assert.match(lines[4]!, /^Warning: m\.yaml#11: Pod\/default\/p: spec\.containers\[0\]\.ports\[0\]\.hostPort: /);
 });
 
 test('unknown kind: UnknownKindError naming apiVersion/kind and the known kinds', () => {
