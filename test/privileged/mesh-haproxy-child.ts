@@ -45,10 +45,11 @@ const records: Record<string, unknown>[] = [];
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 let flakyCount = 0;
 
-function backend(name: string, port: number, flaky = false): Promise<void> {
+function backend(name: string, port: number, flaky = false, echo = false): Promise<void> {
   const s = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      if (echo) { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: req.url, host: req.headers.host, xs: req.headers['x-s'], xr: req.headers['x-r'] ?? null })); return; }
       if (flaky && ++flakyCount % 10 === 0) { res.writeHead(503).end('busy'); return; }
       res.writeHead(200, { 'content-type': 'text/plain' }).end(name);
     });
@@ -57,11 +58,11 @@ function backend(name: string, port: number, flaky = false): Promise<void> {
   return new Promise((r) => s.listen(port, '127.0.0.1', () => r()));
 }
 
-function get(path: string, method = 'GET'): Promise<{ status: number; body: string }> {
+function get(path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: VIP, port: PORT, path, method, agent, headers: method === 'POST' ? { 'content-length': '2' } : {} }, (res) => {
+    const r = request({ host: VIP, port: PORT, path, method, agent, headers: method === 'POST' ? { 'content-length': '2', ...headers } : headers }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode!, body }));
+      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
     });
     r.on('error', reject);
     r.end(method === 'POST' ? 'hi' : undefined);
@@ -104,13 +105,29 @@ before(async () => {
   await backend('A', 18081);
   await backend('B', 18082);
   await backend('C', 18083, true);
+  await backend('D', 18084, false, true);
   mesh = compileMesh({
     routes: [
       route('split', [{ matches: [{ path: { type: 'PathPrefix', value: '/split' } }], backendRefs: [{ name: 'a', port: 80, weight: 90 }, { name: 'b', port: 80, weight: 10 }] }]),
+      route('filt', [
+        { matches: [{ path: { type: 'Exact', value: '/old' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', hostname: 'n.example', port: 8443, path: { type: 'ReplaceFullPath', replaceFullPath: '/new' }, statusCode: 301 } }] },
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/rw' } }],
+          filters: [
+            { type: 'URLRewrite', urlRewrite: { hostname: 'h.example', path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/v2' } } },
+            { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-s', value: '50% "q"' }], remove: ['x-r'] } },
+            { type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'x-resp', value: 'yes' }] } },
+          ],
+          backendRefs: [{ name: 'd', port: 80 }],
+        },
+        { matches: [{ path: { type: 'PathPrefix', value: '/m' } }], backendRefs: [{ name: 'b', port: 80 }] },
+        { matches: [{ path: { type: 'PathPrefix', value: '/m' }, headers: [{ name: 'x-v', value: '1' }] }], backendRefs: [{ name: 'a', port: 80 }] },
+        { matches: [{ path: { type: 'RegularExpression', value: '/re/[0-9]+' } }], backendRefs: [{ name: 'a', port: 80 }] },
+      ]),
       route('flaky', [{ matches: [{ path: { type: 'PathPrefix', value: '/flaky' } }], backendRefs: [{ name: 'c', port: 80 }], retry: { attempts: 1, codes: [503] } }]),
     ],
-    services: [svc('front', VIP, PORT), svc('a', '10.96.0.2', 80), svc('b', '10.96.0.3', 80), svc('c', '10.96.0.4', 80)],
-    endpointSlices: [slice('a', 18081), slice('b', 18082), slice('c', 18083)],
+    services: [svc('front', VIP, PORT), svc('a', '10.96.0.2', 80), svc('b', '10.96.0.3', 80), svc('c', '10.96.0.4', 80), svc('d', '10.96.0.5', 80)],
+    endpointSlices: [slice('a', 18081), slice('b', 18082), slice('c', 18083), slice('d', 18084)],
   }, { stateDir: join(dir, 'state'), bind: [`${VIP}:${PORT}`], log: `127.0.0.1:${LOG_PORT} format raw local0` });
   for (const st of mesh.statuses) for (const p of st.parents) assert.deepEqual(p.conditions.map((c) => c.status), ['True', 'True'], JSON.stringify(st));
   const global = `global\n  stats socket ${join(dir, 'h.sock')} mode 600 level admin\n  nbthread 2\ndefaults\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n\n`;
@@ -189,4 +206,21 @@ test('a POST is not retried: its 503s reach the client, the log says why', async
   const mine = records.filter((r) => r.route === 'default/flaky' && r.m === 'POST');
   assert.equal(mine.length, 200);
   assert.ok(mine.every((r) => r.rc === 0 && r.noretry === 'method'), JSON.stringify(mine.find((r) => r.rc !== 0 || r.noretry !== 'method')));
+});
+
+test('matches in precedence, redirect, URL rewrite and header filters on the real proxy', async () => {
+  const red = await get('/old?x=1');
+  assert.deepEqual([red.status, red.headers.location], [301, 'https://n.example:8443/new?x=1']);
+  assert.equal((await get('/old')).headers.location, 'https://n.example:8443/new');
+  assert.equal((await get('/old/')).status, 404, 'Exact is exact');
+  const rw = await get('/rw/abc?q=1', 'GET', { 'x-r': 'gone', 'x-s': 'old' });
+  assert.equal(rw.status, 200);
+  assert.deepEqual(JSON.parse(rw.body), { url: '/v2/abc?q=1', host: 'h.example', xs: '50% "q"', xr: null });
+  assert.equal(rw.headers['x-resp'], 'yes');
+  assert.equal((await get('/m/1', 'GET', { 'x-v': '1' })).body, 'A', 'more header matches first');
+  assert.equal((await get('/m/1', 'GET', { 'x-v': '2' })).body, 'B');
+  assert.equal((await get('/m')).body, 'B');
+  assert.equal((await get('/mx')).status, 404, 'a prefix matches whole path elements');
+  assert.equal((await get('/re/12')).body, 'A');
+  assert.equal((await get('/re/1a')).status, 404);
 });

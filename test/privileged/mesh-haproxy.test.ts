@@ -12,5 +12,5 @@ import { runChildInPrivateNetns } from '../lib/netns-child.js';
 const ready = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v haproxy']).status === 0;
 
 test('GAMMA routes compiled for HAProxy: weights, weight swap without reload, retries (real HAProxy 2.6 in a private netns)', { timeout: 120_000, skip: ready ? false : 'needs root and haproxy' }, async () => {
-  await runChildInPrivateNetns('mh', fileURLToPath(new URL('./mesh-haproxy-child.js', import.meta.url)), 4);
+  await runChildInPrivateNetns('mh', fileURLToPath(new URL('./mesh-haproxy-child.js', import.meta.url)), 5);
 });
