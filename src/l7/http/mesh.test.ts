@@ -109,8 +109,9 @@ test('bad input: unsupported filters, invalid regex, bad retry code → Accepted
     route('parent', [{ backendRefs: be }], undefined, { group: '', kind: 'Service', name: 'front', port: 9999 }),
     route('noparent', [{ backendRefs: be }], undefined, { group: '', kind: 'Service', name: 'gone' }),
     route('gw', [{ backendRefs: be }], undefined, { name: 'some-gateway' }),
+    route('rpm', [{ matches: [{ path: { type: 'Exact', value: '/x' } }], filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/y' } } }], backendRefs: be }]),
   ]), opts);
-  for (const name of ['mirror', 'ext', 'regex', 'hre', 'code', 'dur']) {
+  for (const name of ['mirror', 'ext', 'regex', 'hre', 'code', 'dur', 'rpm']) {
     const a = conds(c, name);
     assert.deepEqual([a.length, a[0]!.type, a[0]!.status, a[0]!.reason], [1, 'Accepted', 'False', 'UnsupportedValue'], name);
   }

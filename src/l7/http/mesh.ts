@@ -257,7 +257,12 @@ export function compileMesh(input: MeshCompileInput, options: MeshCompileOptions
       (route.spec.rules ?? []).forEach((rule0, ri) => {
         const rule = rule0 as MeshRule;
         const at = `spec.rules[${ri}]`;
-        for (const f of rule.filters ?? []) checkFilter(`${at}.filters`, f);
+        for (const f of rule.filters ?? []) {
+          checkFilter(`${at}.filters`, f);
+          // Gateway API: ReplacePrefixMatch only with PathPrefix matches (the prefix is what is replaced).
+          const pm = (f.urlRewrite ?? f.requestRedirect)?.path?.type === 'ReplacePrefixMatch';
+          if (pm && !(rule.matches ?? [{}]).every((m) => (m.path?.type ?? 'PathPrefix') === 'PathPrefix')) throw new RouteProblem(`${at}.filters: ReplacePrefixMatch needs PathPrefix matches only`);
+        }
         for (const [bi, b] of (rule.backendRefs ?? []).entries()) if (b.filters?.length) throw new RouteProblem(`${at}.backendRefs[${bi}].filters: per-backend filters are not supported`);
         if (rule.retry) {
           for (const c of rule.retry.codes ?? []) if (!MESH_RETRY_CODES.includes(c)) throw new RouteProblem(`${at}.retry.codes: ${c} is not one HAProxy can retry on (${MESH_RETRY_CODES.join(', ')})`);
