@@ -16,6 +16,7 @@ import { cgroupPath, removeCgroup, removeCgroupBaseIfEmpty, removeCgroupV1, runc
 import { execInContainer, runProbe } from '../../src/lab/kubelet.js';
 import { CONTAINER_INIT, DEFAULT_CAPS } from '../../src/lab/oci.js';
 import { deleteContainer, runContainer, writeBundle, writePodEtc, type RuncContainer } from '../../src/lab/runc.js';
+import { until } from '../lib/wait.js';
 
 const LAB = `probe-t${process.pid}`;
 
@@ -66,6 +67,11 @@ test('an exec probe that times out leaves nothing it started running in the cont
     assert.ok(took >= 1000 && took < 5000, `${command.join(' ')}: failed on its timeout (${took} ms)`);
     const after = psIn(c);
     assert.deepEqual(after.filter((l) => /sleep 3[01]/.test(l)), [], `${command.join(' ')}: still running after the timeout:\n${after.join('\n')}`);
-    assert.deepEqual(after, before, 'the container\'s own processes are untouched');
+    // What was killed may stay a zombie for a moment, until the container's init (tini) reaps it.
+    const settled = await until('the killed command reaped by the container init', () => {
+      const now = psIn(c);
+      return now.some((l) => /<defunct>/.test(l)) ? undefined : now;
+    }, 5000, 100);
+    assert.deepEqual(settled, before, 'the container\'s own processes are untouched');
   }
 });
