@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as tls from 'node:tls';
 import { MeshCaError } from '../common/errors.js';
 import type { Store } from '../store/store.js';
+import { withEtcdStore } from '../../test/lib/etcd.js';
 import { kubeStores } from '../../test/lib/kube-stores.js';
 import { MESH_CA_NAME, MESH_CA_NAMESPACE, MeshCa, readCaKeyFile, spiffeId } from './ca.js';
 
@@ -322,4 +323,17 @@ test('rollover by an operator holding a stale CA is refused: it would drop the C
   await assert.rejects(other.rollover(), (e: MeshCaError) => e.code === 'BL_ERR_MESH_CA' && /another CA/.test(e.message));
   const reopened = await MeshCa.open({ store: open(), keyFile: key });
   assert.equal(reopened.certificatePem, rolled);
+});
+
+test('kvstore mode (etcd): two operators at once end with one CA, which a later start loads and rolls over', async (t) => {
+  const { open } = await withEtcdStore(t);
+  const key = keyFile(tempDir(t));
+  const [a, b] = await Promise.all([MeshCa.open({ store: open(), keyFile: key }), MeshCa.open({ store: open(), keyFile: key })]);
+  assert.equal(a.certificatePem, b.certificatePem);
+  const later = await MeshCa.open({ store: open(), keyFile: key });
+  assert.equal(later.certificatePem, a.certificatePem);
+  await later.rollover();
+  const after = await MeshCa.open({ store: open(), keyFile: key });
+  assert.equal(after.certificatePem, later.certificatePem);
+  assert.equal(after.bundlePem, later.certificatePem + a.certificatePem);
 });
