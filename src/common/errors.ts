@@ -596,3 +596,15 @@ export class AgentLockError extends BeelineError {
     super('BL_ERR_AGENT_LOCK', message, { hint });
   }
 }
+
+/**
+ * The mesh certificate authority (src/mesh/ca.ts) cannot be loaded, created or
+ * used: its key file is missing, too open or the wrong size; its stored key
+ * does not decrypt (wrong key file, tampered ciphertext or certificate); or a
+ * request to issue is invalid (bad SPIFFE name parts, CSR, key or lifetime).
+ */
+export class MeshCaError extends BeelineError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('BL_ERR_MESH_CA', message, options);
+  }
+}
