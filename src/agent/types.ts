@@ -281,4 +281,10 @@ export interface NodeProxyConfig {
   egressPort?: number;
   /** TCP port on the node's loopback where the proxy forwards its access records (the agent listens). */
   accessLogPort: number;
+  /** Issue 15: the transparent HTTP listener for routed Services (GAMMA HTTPRoutes); absent: routes are not applied (warning). */
+  meshPort?: number;
+  /** Issue 15: the transparent TCP listener taking connections to endpoints whose ingress requires mutual authentication (client side of mTLS). */
+  mtlsOutPort?: number;
+  /** Issue 15: the TLS 1.3 listener on the node's address where other nodes' proxies bring authenticated connections (server side of mTLS). */
+  mtlsInPort?: number;
 }

@@ -151,6 +151,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const LAB_PROXY_INGRESS_PORT = 15001;
 /** … and its listener for egress redirects (HTTP rules of a pod's egress, at the pod's node). */
 export const LAB_PROXY_EGRESS_PORT = 15002;
+/** … its transparent HTTP listener for routed Services (mesh HTTPRoutes, issue 15). */
+export const LAB_PROXY_MESH_PORT = 15003;
+/** … its transparent TCP listener for connections that need mutual authentication (client side). */
+export const LAB_PROXY_MTLS_OUT_PORT = 15004;
+/** … and its TLS 1.3 listener on the node's address for other nodes' authenticated connections (server side). */
+export const LAB_PROXY_MTLS_IN_PORT = 15008;
 /** The agent's DNS proxy (UDP and TCP), in each node's namespace (Cilium's tofqdns-proxy-port). */
 export const LAB_DNS_PROXY_PORT = 15053;
 /** The agent's Kafka proxy: its listener for ingress redirects, and the one for egress. */
@@ -287,7 +293,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       mkdirSync(pinDir, { recursive: true });
       // The node's L7 proxy: its own supervised process (like cilium-envoy), started before the agent
       // with the rules of no policy; the agent renders its configuration from then on and reloads it.
-      const proxy: NodeProxyConfig = { stateDir: join(ndir, 'proxy'), masterSocket: join(ndir, 'proxy', 'master.sock'), ingressPort: LAB_PROXY_INGRESS_PORT, egressPort: LAB_PROXY_EGRESS_PORT, accessLogPort: LAB_PROXY_ACCESSLOG_PORT };
+      const proxy: NodeProxyConfig = { stateDir: join(ndir, 'proxy'), masterSocket: join(ndir, 'proxy', 'master.sock'), ingressPort: LAB_PROXY_INGRESS_PORT, egressPort: LAB_PROXY_EGRESS_PORT, accessLogPort: LAB_PROXY_ACCESSLOG_PORT, meshPort: LAB_PROXY_MESH_PORT, mtlsOutPort: LAB_PROXY_MTLS_OUT_PORT, mtlsInPort: LAB_PROXY_MTLS_IN_PORT };
       // The proxy starts with these files: the agent need not reload it for the same ones.
       writeFileSync(proxyAppliedFile(proxy.stateDir), `${writeProxyFiles(proxy, proxyRuleSet(proxy, [], [])).digest}\n`);
       const proxyConfigPath = join(ndir, 'proxy.json');
