@@ -20,6 +20,7 @@
  * node's entries are not bound to a lease: they stay until the agent deletes
  * them, or the operator deletes the BeelineEndpoints of a deleted Node.
  */
+import { PeriodicPass, UnreferencedClock } from './gc-pass.js';
 import {
   IdentityExhaustedError,
   IdentityInvalidError,
@@ -419,11 +420,10 @@ function storeError(what: string, e: unknown): Error {
  * identity it holds that was deleted.
  */
 export class CrdIdentityGarbageCollector {
-  private readonly pending = new Map<number, { since: number; resourceVersion: string }>();
+  private readonly clock = new UnreferencedClock();
+  private readonly periodic: PeriodicPass<GcResult>;
   private identities: Informer | undefined;
   private endpoints: Informer | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<GcResult> | undefined;
   private readonly malformed = new Set<string>();
   private readonly now: () => number;
 
@@ -432,6 +432,7 @@ export class CrdIdentityGarbageCollector {
     private readonly opts: GcOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.periodic = new PeriodicPass(() => this.pass(), opts.log, 'identity GC');
   }
 
   private async ready(): Promise<{ identities: Informer; endpoints: Informer }> {
@@ -446,9 +447,8 @@ export class CrdIdentityGarbageCollector {
   }
 
   /** One pass (concurrent calls share it). */
-  async run(): Promise<GcResult> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+  run(): Promise<GcResult> {
+    return this.periodic.run();
   }
 
   private async pass(): Promise<GcResult> {
@@ -476,21 +476,15 @@ export class CrdIdentityGarbageCollector {
       }
       seen.add(id);
       if (referenced.has(id)) {
-        this.pending.delete(id);
+        this.clock.referenced(id);
         continue;
       }
       const rv = o.metadata.resourceVersion;
-      const p = this.pending.get(id);
-      if (!p || p.resourceVersion !== rv) {
-        this.pending.set(id, { since: now, resourceVersion: rv });
+      if (!this.clock.expired(id, rv, now, this.opts.graceMs)) {
         result.pending.push(id);
         continue;
       }
-      if (now - p.since < this.opts.graceMs) {
-        result.pending.push(id);
-        continue;
-      }
-      this.pending.delete(id);
+      this.clock.referenced(id);
       try {
         await this.store.delete(IDENTITY_KIND, undefined, name, { resourceVersion: rv });
         result.deleted.push(id);
@@ -500,23 +494,17 @@ export class CrdIdentityGarbageCollector {
         if (!(e instanceof StoreConflictError || e instanceof StoreNotFoundError)) throw e;
       }
     }
-    for (const id of this.pending.keys()) if (!seen.has(id)) this.pending.delete(id);
+    this.clock.keepOnly(seen);
     return result;
   }
 
   /** Runs a pass every `intervalMs` until stop(). */
   start(intervalMs: number): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.run().catch((e) => this.opts.log?.warn('identity GC pass failed', { error: (e as Error).message }));
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+    await this.periodic.stop();
     const infs = [this.identities, this.endpoints];
     this.identities = this.endpoints = undefined;
     await Promise.all(infs.map((i) => i?.stop()));

@@ -82,7 +82,7 @@ export class Operator {
   }
 
   async stop(): Promise<void> {
-    this.gc?.stop();
+    await this.gc?.stop();
     await this.crdGc?.stop();
     await this.nodes?.stop();
     this.etcd?.close();

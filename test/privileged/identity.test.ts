@@ -229,7 +229,7 @@ test('identity: a node killed with -9 stops referencing when its lease expires; 
   await exited;
   // Lease TTL 3 s, then one pass to notice and the 0.5 s grace period.
   await until("the dead node's identity is collected", () => watcher.lookup(id) === undefined, 15_000);
-  gc.stop();
+  await gc.stop();
 });
 
 test('ipcache: entries written by one agent reach the other; delete only removes what the writer owns; stop removes them', async (t) => {
