@@ -191,7 +191,12 @@ export class KernelDatapath implements NodeDatapath {
     // The socket hooks leave routed (mesh) frontends to the node proxy for every namespace but the node's own.
     if (dp.variables().some((v) => v.name === 'bl_sock_node_netns')) {
       const c = Buffer.alloc(8);
-      c.writeBigUInt64LE(netnsCookie());
+      try {
+        c.writeBigUInt64LE(netnsCookie());
+      } catch (e) {
+        // Linux before 5.14: no cookie to compare with; every socket then counts as a pod's for routed frontends.
+        this.log.warn('socket LB: no network namespace cookie; the node\'s own connections to routed (mesh) Services are not load-balanced', { error: (e as Error).message });
+      }
       dp.configure('bl_sock_node_netns', c);
     }
     // Only the first object to create the map sizes it; the others reuse the pin.
