@@ -106,7 +106,8 @@ export function registerBpf(program: Command): void {
       const byId = new Map(n.backends.map((b) => [b.id, b]));
       for (const f of n.frontends) {
         const fe = `${f.address}:${f.port}/${f.protocol}`;
-        rows.push([n.node, `${fe} (0)`, `0.0.0.0:0 (${f.id}) (0) [${frontendFlagNames(f.flags)}]`]);
+        // A routed (mesh) frontend's master names the node proxy's mesh listener port, as Cilium's l7-load-balancer.
+        rows.push([n.node, `${fe} (0)`, `0.0.0.0:${f.proxyPort ?? 0} (${f.id}) (0) [${frontendFlagNames(f.flags)}]`]);
         f.backends.forEach((id, i) => {
           const b = byId.get(id);
           rows.push(['', '', `${b ? `${b.address}:${b.port}/${b.protocol}` : `<backend ${id} missing>`} (${f.id}) (${i + 1})`]);
