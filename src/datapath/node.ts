@@ -30,6 +30,7 @@ import {
   BL_REMOTE_ENDPOINT_INFO_CODEC,
   BPF_OBJECTS,
   BlConfigFlags,
+  BlIpcacheFlags,
   BlCtEntryFlags,
   BlCtTupleFlags,
   BlDirection,
@@ -412,6 +413,7 @@ export class KernelDatapath implements NodeDatapath {
       identity: v.sec_identity,
       tunnelEndpoint: formatIPv4(v.tunnel_endpoint),
       nodeId: v.node_id,
+      ...(v.flags & BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED ? { authRequired: true } : {}),
     }));
   }
 
