@@ -137,6 +137,8 @@ export interface IpcacheRow {
   identity: number;
   tunnelEndpoint: string;
   nodeId: number;
+  /** BL_IPCACHE_F_AUTH_REQUIRED (issue 15); absent: false. */
+  authRequired?: boolean;
 }
 
 export interface NodeDatapath {

@@ -30,6 +30,7 @@ import {
   BL_REMOTE_ENDPOINT_INFO_CODEC,
   BPF_OBJECTS,
   BlConfigFlags,
+  BlIpcacheFlags,
   BlCtEntryFlags,
   BlCtTupleFlags,
   BlDirection,
@@ -176,6 +177,8 @@ export class KernelDatapath implements NodeDatapath {
       pod_cidr4: cidr.base,
       tunnel_ifindex: tunnelIfindex,
       tunnel_vni: DEFAULT_VNI,
+      // Issue 15: connections to endpoints that require mutual authentication go to the proxy's mTLS-out listener (0: none).
+      mtls_out_port: c.proxy?.mtlsOutPort ?? 0,
     });
   }
 
@@ -422,6 +425,7 @@ export class KernelDatapath implements NodeDatapath {
       identity: v.sec_identity,
       tunnelEndpoint: formatIPv4(v.tunnel_endpoint),
       nodeId: v.node_id,
+      ...(v.flags & BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED ? { authRequired: true } : {}),
     }));
   }
 

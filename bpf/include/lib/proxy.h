@@ -206,9 +206,13 @@ static __always_inline int proxy_upstream_egress4(struct __sk_buff *skb, const s
 	if (!(client->flags & BL_EP_F_POLICY_EGRESS))
 		return CTX_ACT_OK;
 	peer = identity_or_world(peer);
-	/* proxy_sent(): TCP, whose port conntrack read (pkt->dport). */
+	/* proxy_sent(): TCP, whose port conntrack read (pkt->dport). The
+	 * connection is the node proxy's own: an egress allow that requires
+	 * authentication was met at the redirect (bl_from_container hands such
+	 * connections to the mTLS side, whose upstream this is on the server's
+	 * node); the receiver's ingress judges its own requirement. */
 	ret = policy_can_access(client->ep_id, client->flags, BL_DIR_EGRESS, peer, pkt->l4_proto, pkt->dport,
-				skb->len, &res);
+				skb->len, true, &res);
 	if (IS_DROP(ret) || (ct_reason == BL_TRACE_REASON_POLICY && !res.proxy_port))
 		policy_verdict_report(skb, pkt, client, BL_DIR_EGRESS, peer, peer_ep, pkt->dport, &res);
 	if (IS_DROP(ret)) {
