@@ -56,6 +56,8 @@ export interface MeshRoutesOptions {
   log: Logger;
   /** Coalescing of store events (ms). */
   debounceMs?: number;
+  /** Tests (no root): the listener's bind and the servers' source instead of the transparent ones. */
+  render?: { bind: string[]; serverSource?: string };
 }
 
 export class MeshRoutes {
@@ -125,11 +127,18 @@ export class MeshRoutes {
     return this.informers[MESH_KINDS.indexOf(kind as (typeof MESH_KINDS)[number])]!.list();
   }
 
+  private compileOptions(): Parameters<typeof compileMesh>[1] {
+    const o = meshCompileOptions({ ...this.o.proxy.config, meshPort: this.meshPort });
+    if (!this.o.render) return o;
+    const { serverSource: _, ...rest } = o;
+    return { ...rest, bind: this.o.render.bind, ...(this.o.render.serverSource ? { serverSource: this.o.render.serverSource } : {}) };
+  }
+
   /** Compiles the routes and hands the section to the proxy. */
   sync(): void {
     let c: CompiledMesh;
     try {
-      c = compileMesh({ routes: this.list('HTTPRoute'), services: this.list('Service'), endpointSlices: this.list('EndpointSlice') }, meshCompileOptions({ ...this.o.proxy.config, meshPort: this.meshPort }));
+      c = compileMesh({ routes: this.list('HTTPRoute'), services: this.list('Service'), endpointSlices: this.list('EndpointSlice') }, this.compileOptions());
     } catch (e) {
       this.stats.lastError = (e as Error).message;
       this.o.log.warn('mesh routes not compiled', { error: this.stats.lastError });
