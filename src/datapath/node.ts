@@ -52,6 +52,7 @@ import { DEFAULT_POLICY_MAP_MAX, DEFAULT_POLICY_MAP_SIZE, KernelPolicy, type Pol
 import { DEFAULT_MAGLEV_TABLE_SIZE, checkMaglevTableSize } from '../service/maglev.js';
 import type { PerCpuMap, TypedMap } from './maps.js';
 import { ifIndex } from './native/libbpf.js';
+import { netnsCookie } from './native/sockets.js';
 import { requireFeatures } from './probes.js';
 import { dropReasonText } from '../observer/reasons.js';
 import type { RingBufferReader } from './ringbuf.js';
@@ -186,6 +187,12 @@ export class KernelDatapath implements NodeDatapath {
       const m = Buffer.alloc(4);
       m.writeUInt32LE(this.maglevTableSize);
       dp.configure('bl_lb_maglev_table_size', m);
+    }
+    // The socket hooks leave routed (mesh) frontends to the node proxy for every namespace but the node's own.
+    if (dp.variables().some((v) => v.name === 'bl_sock_node_netns')) {
+      const c = Buffer.alloc(8);
+      c.writeBigUInt64LE(netnsCookie());
+      dp.configure('bl_sock_node_netns', c);
     }
     // Only the first object to create the map sizes it; the others reuse the pin.
     dp.setMaxEntries('bl_ct4', this.config.ctMapSize);

@@ -189,6 +189,24 @@ static __always_inline void send_policy_verdict_notify(struct __sk_buff *skb, co
 }
 
 /*
+ * Reports policy_can_access()'s decision (res) about a packet of local
+ * endpoint ep in direction dir, to or from peer (its identity, never 0) and
+ * peer_ep (its endpoint id when it is local, else 0).
+ */
+static __always_inline void policy_verdict_report(struct __sk_buff *skb, const struct pkt_meta *pkt,
+						  const struct bl_endpoint_info *ep, __u8 dir, __u32 peer,
+						  __u16 peer_ep, __be16 dport, const struct policy_result *res)
+{
+	struct trace_meta ev = {};
+
+	ev.source = ep->ep_id;
+	ev.dst_id = peer_ep;
+	ev.src_identity = dir == BL_DIR_EGRESS ? ep->sec_identity : peer;
+	ev.dst_identity = dir == BL_DIR_EGRESS ? peer : ep->sec_identity;
+	send_policy_verdict_notify(skb, pkt, &ev, dir, peer, pkt->l4_proto, dport, res);
+}
+
+/*
  * Enforcement at one endpoint: the policy of local endpoint ep in direction
  * dir (BL_DIR_INGRESS: packets into it, BL_DIR_EGRESS: packets from it) for
  * a packet that is not a reply (ct_reason: BL_TRACE_REASON_POLICY for a new
@@ -208,7 +226,6 @@ static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pk
 {
 	__u16 flag = dir == BL_DIR_INGRESS ? BL_EP_F_POLICY_INGRESS : BL_EP_F_POLICY_EGRESS;
 	struct policy_result res = {};
-	struct trace_meta ev = {};
 	__be16 dport;
 	int ret;
 
@@ -226,12 +243,7 @@ static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pk
 		 * its verdict (Hubble: REDIRECTED). */
 		res.verdict = res.proxy_port;
 	}
-	if (IS_DROP(ret) || ct_reason == BL_TRACE_REASON_POLICY) {
-		ev.source = ep->ep_id;
-		ev.dst_id = peer_ep;
-		ev.src_identity = dir == BL_DIR_EGRESS ? ep->sec_identity : peer;
-		ev.dst_identity = dir == BL_DIR_EGRESS ? peer : ep->sec_identity;
-		send_policy_verdict_notify(skb, pkt, &ev, dir, peer, pkt->l4_proto, dport, &res);
-	}
+	if (IS_DROP(ret) || ct_reason == BL_TRACE_REASON_POLICY)
+		policy_verdict_report(skb, pkt, ep, dir, peer, peer_ep, dport, &res);
 	return ret;
 }

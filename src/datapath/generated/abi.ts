@@ -282,6 +282,7 @@ export const BlLbFlags = {
   BL_LB_F_EXTERNAL_IP: 8,
   BL_LB_F_LOCAL: 16,
   BL_LB_F_MAGLEV: 32,
+  BL_LB_F_L7: 64,
 } as const;
 export type BlLbFlags = (typeof BlLbFlags)[keyof typeof BlLbFlags];
 const BL_LB_FLAGS_NAMES = nameTable(BlLbFlags);
@@ -3369,9 +3370,17 @@ export const BPF_OBJECTS = {
         type: '__u32',
         codec: U32_CODEC,
       },
+      bl_sock_node_netns: {
+        name: 'bl_sock_node_netns',
+        section: '.rodata',
+        offset: 8,
+        size: 8,
+        type: '__u64',
+        codec: U64_CODEC,
+      },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 4 },
+      '.rodata': { name: '.rodata', size: 16 },
     },
   },
 } as const satisfies Readonly<Record<string, BpfObjectSpec>>;
@@ -3779,7 +3788,8 @@ export const ABI_MANIFEST = {
       "BL_LB_F_LOADBALANCER": 4,
       "BL_LB_F_EXTERNAL_IP": 8,
       "BL_LB_F_LOCAL": 16,
-      "BL_LB_F_MAGLEV": 32
+      "BL_LB_F_MAGLEV": 32,
+      "BL_LB_F_L7": 64
     },
     "bl_lb_hash": { "BL_LB_HASH_SEED_TUPLE": 1651273063, "BL_LB_HASH_SEED_SOCK": 1651274603 },
     "bl_lb_limits": {
@@ -4453,14 +4463,17 @@ export const ABI_MANIFEST = {
         "bl_sock4_recvmsg": { "section": "cgroup/recvmsg4" },
         "bl_sock4_sendmsg": { "section": "cgroup/sendmsg4" }
       },
-      "globals": { "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" } }
+      "globals": {
+        "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
+        "bl_sock_node_netns": { "section": ".rodata", "offset": 8, "size": 8, "type": "__u64" }
+      }
     }
   }
 } as const;
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '66f7a66eda11d7d81e9224c2ebd1e44e2728f9488cad40b7760e270083d68b64';
+export const ABI_HASH = '5d8e8ed4c021946f0932048982d9ae9a8992c064d3ae7dcf947c6b7eb1c855c4';
 
 // ---- helpers
 
