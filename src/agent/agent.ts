@@ -41,7 +41,7 @@ import { withTimeout } from '../common/timeout.js';
 import { ownNetns } from '../common/netns.js';
 import { formatIPv4, tryParseIPv4 } from '../ipam/cidr.js';
 import { NodeProxy, type EndpointRedirects } from './proxy.js';
-import { MeshRoutes, type MeshFrontendSink } from './mesh.js';
+import { MeshRoutes } from './mesh.js';
 import type { AgentApi } from '../cni/agentapi.js';
 import { IpLinks, type PodLinks } from '../cni/link.js';
 import { CNI_ROUTE, cniRoute, localAgentApi } from '../cni/service.js';
@@ -503,11 +503,7 @@ export class Agent {
     const mesh = new MeshRoutes({
       store: this.cluster!.store,
       proxy: this.proxy!,
-      services: () => {
-        // ServiceManager.setMeshFrontends (issue 15, piece A): absent until the datapath can send a frontend to the proxy.
-        const s = this.services as (ServiceManager & Partial<MeshFrontendSink>) | undefined;
-        return s?.setMeshFrontends ? (s as unknown as MeshFrontendSink) : undefined;
-      },
+      services: () => this.services,
       log: this.log,
     });
     try {
