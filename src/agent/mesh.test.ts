@@ -82,6 +82,8 @@ test('MeshRoutes with HAProxy 2.6: weights split exactly, a weight change swaps 
     await store.delete('HTTPRoute', 'default', 'split');
     await until(async () => (proxy.section(MESH_SECTION) ? undefined : true));
     assert.deepEqual(handed.at(-1), { frontends: [], port: undefined });
+    await proxy.flush();
+    assert.equal(proxy.stats.lastError, undefined);
     await mesh.stop();
     proxy.stop();
   } finally {

@@ -235,6 +235,7 @@ export class NodeProxy {
   /** The last policy input handed to update(): a section change renders with it. */
   private last: { endpoints: readonly EndpointRedirects[]; identities: ProxyRuleSet['identities']; generation: number } | undefined;
   private readonly sections = new Map<string, ProxySection>();
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   /**
@@ -260,7 +261,7 @@ export class NodeProxy {
 
   update(endpoints: readonly EndpointRedirects[], identities: ProxyRuleSet['identities'], generation = 0): void {
     this.pending = this.last = { endpoints, identities, generation };
-    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+    if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
 
   /**
@@ -274,7 +275,7 @@ export class NodeProxy {
     else if (!this.sections.delete(name)) return;
     if (!this.last) return;
     this.pending ??= this.last;
-    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+    if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
 
   /** The section of that name, as last set. */
@@ -333,13 +334,15 @@ export class NodeProxy {
         // Rendered files may be newer than what the proxy runs: try the whole update again.
         this.reloadDue = true;
         this.pending ??= p;
-        if (!this.timer) this.timer = setTimeout(() => void this.flush(), 1000);
+        if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), 1000);
       }
     })();
     await this.running;
   }
 
+  /** No more renders: a pending one is dropped, a failing one not tried again. */
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
