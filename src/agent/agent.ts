@@ -111,6 +111,7 @@ export class Agent {
   /** Mesh routes (HTTPRoutes with Service parents) in the node proxy, once the store answers (proxy.meshPort). */
   private mesh: MeshRoutes | undefined;
   private meshStarting: Promise<void> | undefined;
+  private meshStartFailures = 0;
   private redirects: EndpointRedirects[] = [];
   /** Their generation (PolicyManager.proxyApplied hears it back once the proxy runs them). */
   private redirectsGen = 0;
@@ -509,7 +510,9 @@ export class Agent {
     try {
       await withTimeout(mesh.start(), 10_000);
     } catch (e) {
-      this.log.warn('mesh routes not started; retrying', { error: (e as Error).message });
+      // Said once: a Kubernetes cluster without the Gateway API's HTTPRoute CRD fails this on every check.
+      if (this.meshStartFailures++ === 0) this.log.warn('mesh routes not started; retrying (is the Gateway API HTTPRoute CRD installed?)', { error: (e as Error).message });
+      else this.log.debug('mesh routes not started; retrying', { error: (e as Error).message });
       await mesh.stop().catch(() => undefined);
       return;
     }

@@ -82,7 +82,11 @@ export class MeshRoutes {
       inf.on('add', () => this.schedule());
       inf.on('update', () => this.schedule());
       inf.on('delete', () => this.schedule());
-      inf.on('error', (e: Error) => this.o.log.warn('mesh watch', { kind, error: e.message }));
+      // Before the first sync the caller reports the failed start (once); after it, trouble is news.
+      inf.on('error', (e: Error) => {
+        if (inf.hasSynced()) this.o.log.warn('mesh watch', { kind, error: e.message });
+        else this.o.log.debug('mesh watch', { kind, error: e.message });
+      });
       this.informers.push(inf);
     }
     await Promise.all(this.informers.map((i) => i.start()));

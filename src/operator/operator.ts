@@ -77,8 +77,9 @@ export class Operator {
       this.nodes = new BeelineNodeController(this.store, { clusterPoolCIDR: c.clusterPoolCIDR, clusterPoolMaskSize: c.clusterPoolMaskSize, log: this.log });
       await this.nodes.start();
     }
-    this.routes = new RouteStatusController(this.store, this.log);
-    await this.routes.start();
+    // Not awaited: a cluster without the Gateway API's HTTPRoute CRD keeps the rest of the operator going.
+    const routes = (this.routes = new RouteStatusController(this.store, this.log));
+    routes.start().catch((e: Error) => this.log.warn('route status not started', { error: e.message }));
     this.log.info('started', {
       mode: c.kvstore ? 'kvstore' : 'kubernetes',
       identityGcGraceMs: c.identityGcGraceMs,
