@@ -36,6 +36,16 @@ const MAX_RANGE_PORTS = 1024;
 /** Path of the main configuration file in the state directory. */
 export const proxyConfigFile = (stateDir: string) => join(stateDir, 'haproxy.cfg');
 
+/**
+ * A part of the proxy's configuration another component renders (the mesh's
+ * mTLS transport, src/l7/http/mtls.ts): its text is appended to the policy
+ * configuration (sections sorted by name), its files written with the others.
+ */
+export interface ProxySection {
+  config: string;
+  files: { path: string; content: string }[];
+}
+
 /** One local endpoint's redirects, with its address. */
 export interface EndpointRedirects {
   ipv4: string;
@@ -88,8 +98,13 @@ export const proxyAppliedFile = (stateDir: string) => join(stateDir, 'applied.sh
  * changed (each file is replaced by a rename, so the proxy never reads half a
  * file) and a digest of all of them.
  */
-export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options: RenderOptions = {}): { changed: string[]; digest: string } {
+export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options: RenderOptions = {}, sections: ReadonlyMap<string, ProxySection> = new Map()): { changed: string[]; digest: string } {
   const out = renderHaproxy(rs, options);
+  for (const name of [...sections.keys()].sort()) {
+    const s = sections.get(name)!;
+    out.config += `\n# ---- section ${name} ----\n${s.config}`;
+    out.files.push(...s.files);
+  }
   const hash = createHash('sha256').update(out.config);
   for (const f of out.files) hash.update(`\0${f.path}\0${f.content}`);
   const changed: string[] = [];
@@ -209,6 +224,9 @@ export async function replaceProxyMap(statsSocket: string, mapFile: string, line
  */
 export class NodeProxy {
   private pending: { endpoints: readonly EndpointRedirects[]; identities: ProxyRuleSet['identities']; generation: number } | undefined;
+  /** The last update asked (what a section change renders again). */
+  private last: NodeProxy['pending'];
+  private readonly sections = new Map<string, ProxySection>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   /**
@@ -234,6 +252,22 @@ export class NodeProxy {
 
   update(endpoints: readonly EndpointRedirects[], identities: ProxyRuleSet['identities'], generation = 0): void {
     this.pending = { endpoints, identities, generation };
+    this.last = this.pending;
+    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+  }
+
+  /**
+   * Sets (or with undefined removes) a named section of the configuration;
+   * a change renders and reloads like an update (debounced), with the last
+   * update's redirects. Before the first update it waits for it.
+   */
+  setSection(name: string, section: ProxySection | undefined): void {
+    const prev = this.sections.get(name);
+    if (section === undefined ? prev === undefined : prev !== undefined && prev.config === section.config && JSON.stringify(prev.files) === JSON.stringify(section.files)) return;
+    if (section === undefined) this.sections.delete(name);
+    else this.sections.set(name, section);
+    if (!this.last) return;
+    this.pending ??= this.last;
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
 
@@ -249,7 +283,7 @@ export class NodeProxy {
       try {
         this.stats.renders++;
         const rs = proxyRuleSet(this.config, p.endpoints, p.identities, this.log);
-        const { changed, digest } = writeProxyFiles(this.config, rs, this.render);
+        const { changed, digest } = writeProxyFiles(this.config, rs, this.render, this.sections);
         const appliedFile = proxyAppliedFile(this.config.stateDir);
         this.reloadDue ??= !existsSync(appliedFile) || readFileSync(appliedFile, 'utf8').trim() !== digest;
         const idsFile = proxyIdentitiesFile(this.config.stateDir);
