@@ -7,6 +7,9 @@
  *     BeelineEndpoint names (src/identity/crd.ts), hands out pod CIDRs of the
  *     cluster pool to BeelineNodes and deletes BeelineNodes (and their
  *     BeelineEndpoints) whose Node is gone (src/operator/nodes.ts).
+ * In both, with a mesh CA key file: runs the mesh certificate authority
+ * (src/mesh/ca.ts) and signs the agents' BeelineCertificateRequests
+ * (src/mesh/certs.ts).
  */
 import type { Etcd3 } from 'etcd3';
 import { IdentityGarbageCollector } from '../identity/allocator.js';
@@ -17,6 +20,9 @@ import { etcdClient } from '../common/etcd.js';
 import { openKubernetesStore } from '../store/kubernetes.js';
 import type { Store } from '../store/store.js';
 import { BeelineNodeController } from './nodes.js';
+import { openEtcdStore } from '../store/etcd.js';
+import { MeshCa } from '../mesh/ca.js';
+import { CertificateSigner } from '../mesh/certs.js';
 
 export interface OperatorConfig {
   /** etcd client endpoint (kvstore mode); exactly one of kvstore and k8sKubeconfig. */
@@ -31,6 +37,10 @@ export interface OperatorConfig {
   clusterPoolCIDR?: string;
   /** Kubernetes mode: the size of each node's block (24). */
   clusterPoolMaskSize?: number;
+  /** The mesh CA's at-rest key (32 bytes, mode 0600): with it the operator runs the CA and signs certificate requests. */
+  meshCaKeyFile?: string;
+  /** The mesh's SPIFFE trust domain (cluster.local). */
+  meshTrustDomain?: string;
 }
 
 /** Checks that exactly one backend is named. */
@@ -50,6 +60,9 @@ export class Operator {
   private gc: IdentityGarbageCollector | undefined;
   private crdGc: CrdIdentityGarbageCollector | undefined;
   private nodes: BeelineNodeController | undefined;
+  private signer: CertificateSigner | undefined;
+  /** The store the mesh CA uses in kvstore mode (the etcd client above is not a Store). */
+  private meshStore: Store | undefined;
 
   /** `store`: Kubernetes mode over this store instead of opening `k8sKubeconfig` (tests). */
   constructor(
@@ -73,6 +86,13 @@ export class Operator {
       this.nodes = new BeelineNodeController(this.store, { clusterPoolCIDR: c.clusterPoolCIDR, clusterPoolMaskSize: c.clusterPoolMaskSize, log: this.log });
       await this.nodes.start();
     }
+    if (c.meshCaKeyFile) {
+      const store = this.store ?? (this.meshStore = openEtcdStore({ endpoint: c.kvstore! }));
+      const ca = await MeshCa.open({ store, keyFile: c.meshCaKeyFile, ...(c.meshTrustDomain ? { trustDomain: c.meshTrustDomain } : {}) });
+      this.signer = new CertificateSigner(store, ca, this.log);
+      await this.signer.start();
+      this.log.info('mesh CA ready', { trustDomain: ca.trustDomain });
+    }
     this.log.info('started', {
       mode: c.kvstore ? 'kvstore' : 'kubernetes',
       identityGcGraceMs: c.identityGcGraceMs,
@@ -85,6 +105,8 @@ export class Operator {
     this.gc?.stop();
     await this.crdGc?.stop();
     await this.nodes?.stop();
+    await this.signer?.stop();
+    await this.meshStore?.close();
     this.etcd?.close();
     if (this.store && !this.deps.store) await this.store.close();
   }
