@@ -139,6 +139,18 @@ export function haproxyCommand(socket: string, command: string, timeoutMs = 3000
   });
 }
 
+/**
+ * Replaces a certificate the running worker holds (a `crt` or crt-list file)
+ * without a reload: `set ssl cert <file>` with the PEM (leaf and key), then
+ * `commit ssl cert <file>`; new handshakes use it, open connections keep theirs.
+ */
+export async function setProxySslCert(statsSocket: string, file: string, pem: string, timeoutMs = 3000): Promise<void> {
+  const set = await haproxyCommand(statsSocket, `set ssl cert ${file} <<\n${pem.trimEnd()}\n`, timeoutMs);
+  if (!/^Transaction (created|updated)/.test(set)) throw new Error(`node proxy: set ssl cert ${file}: ${set || 'no answer'}`);
+  const commit = await haproxyCommand(statsSocket, `commit ssl cert ${file}`, timeoutMs);
+  if (!/Success!/.test(commit)) throw new Error(`node proxy: commit ssl cert ${file}: ${commit || 'no answer'}`);
+}
+
 /** The master's `show proc`: its reload count, failed reloads since the last success, the current workers. */
 export interface MasterProcesses {
   reloads: number;
