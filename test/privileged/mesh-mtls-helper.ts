@@ -4,8 +4,9 @@
  * - `collect PORT FILE`: the agent's end of the records ring: every line received, appended to FILE;
  * - `http PORT`: the target pod: answers `<client address> <path>`;
  * - `load URL MS`: requests URL (new connection each) for MS milliseconds; prints `{"ok":n,"failed":n,"errors":[…]}`;
- * - `tls HOST PORT CERTFILE|- CAFILE`: PROXY v2 then a TLS 1.3 handshake with that certificate (or none)
- *   and one request; prints `{"ok":bool,"error":"…","body":"…"}`.
+ * - `tls HOST PORT CERTFILE|- CAFILE [SRC:PORT DST:PORT SNI PATH]`: PROXY v2 (default 10.77.1.5:40000 →
+ *   10.77.2.7:8080) then a TLS 1.3 handshake with that certificate (or none), SNI (default
+ *   server.default.sa.beeline.mesh), and one request; prints `{"ok":bool,"error":"…","body":"…"}`.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -71,19 +72,21 @@ if (mode === 'collect') {
     process.stdout.write(JSON.stringify(r) + '\n');
   })();
 } else if (mode === 'tls') {
-  const [host, port, certFile, caFile] = args as [string, string, string, string];
+  const [host, port, certFile, caFile, src = '10.77.1.5:40000', dst = '10.77.2.7:8080', sni = 'server.default.sa.beeline.mesh', path = '/rogue'] = args as [string, string, string, string, string?, string?, string?, string?];
+  const [srcIp, srcPort] = src.split(':') as [string, string];
+  const [dstIp, dstPort] = dst.split(':') as [string, string];
   const sock = createConnection({ host, port: Number(port) }, () => {
-    sock.write(proxyV2('10.77.1.5', 40000, '10.77.2.7', 8080));
+    sock.write(proxyV2(srcIp, Number(srcPort), dstIp, Number(dstPort)));
     const pem = certFile === '-' ? undefined : readFileSync(certFile, 'utf8');
-    const c = tls.connect({ socket: sock, ...(pem ? { cert: pem, key: pem } : {}), ca: readFileSync(caFile, 'utf8'), servername: 'server.default.sa.beeline.mesh', minVersion: 'TLSv1.3' });
+    const c = tls.connect({ socket: sock, ...(pem ? { cert: pem, key: pem } : {}), ca: readFileSync(caFile, 'utf8'), servername: sni, minVersion: 'TLSv1.3' });
     let body = '';
     const done = (r: object) => {
       process.stdout.write(JSON.stringify(r) + '\n');
       process.exit(0);
     };
-    c.on('secureConnect', () => c.write('GET /rogue HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+    c.on('secureConnect', () => c.write(`GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`));
     c.on('data', (d) => (body += d));
-    c.on('end', () => done({ ok: /^HTTP\/1\.1 200/.test(body), body }));
+    c.on('end', () => done({ ok: /^HTTP\/1\.1 200/.test(body), protocol: c.getProtocol(), body }));
     c.on('error', (e) => done({ ok: false, error: e.message, body }));
     setTimeout(() => done({ ok: false, error: 'timeout', body }), 5000);
   });

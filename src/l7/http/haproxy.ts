@@ -160,7 +160,7 @@ function recordedHeaders(specs: readonly { spec: HttpRuleSpec }[]): RecordedHead
  * The `log-format` of a frontend's HttpAccessRecord; `extra` adds fields
  * after the standard ones (name, HAProxy log-format value printing JSON).
  */
-export function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly RecordedHeader[], extra: readonly [string, string][] = []): string {
+export function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly RecordedHeader[], extra: readonly [string, string][] = [], unknownIdentity: number = WORLD_IDENTITY): string {
   // A request HAProxy refuses before its rules (400, 408) is logged without a transaction: every
   // txn variable fetch fails there and prints `-`. Strings use `%{+Q}` (a failed fetch prints "");
   // the two numbers that come from variables print `-` then, and the record's reader takes
@@ -176,8 +176,8 @@ export function logFormat(direction: HttpProxyDirection, ids: string, headers: r
     ['srcPort', '%[src_port]'],
     ['dstIp', '%{+Q}[dst]'],
     ['dstPort', '%[dst_port]'],
-    ['srcIdentity', `%[src,map_ip(${ids},${WORLD_IDENTITY})]`],
-    ['dstIdentity', `%[dst,map_ip(${ids},${WORLD_IDENTITY})]`],
+    ['srcIdentity', `%[src,map_ip(${ids},${unknownIdentity})]`],
+    ['dstIdentity', `%[dst,map_ip(${ids},${unknownIdentity})]`],
     ['method', js('method')],
     ['url', js('var(txn.url)')],
     ['protocol', '%{+Q}HV'],

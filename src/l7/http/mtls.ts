@@ -229,10 +229,11 @@ global
 
   // ---- server side ----
   const js = (fetch: string) => `%{+Q}[${fetch},json(utf8s)]`;
+  // An address the identities map lacks (it is empty while no HTTP policy needs it) is 0: the agent's caches decide.
   const format = logFormat('ingress', input.identitiesFile, [], [
     ['mtlsPeer', js('var(sess.mtls_peer)')],
     ['tlsError', js('fc_err_str')],
-  ]);
+  ], 0);
   out.push(`frontend bl_mtls_in
   mode http
   bind ${input.nodeIp}:${input.inPort} ssl crt-list ${path(MTLS_FILES.crtList)} verify required ca-file ${bundle} ssl-min-ver TLSv1.3 accept-proxy
