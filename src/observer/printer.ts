@@ -199,7 +199,9 @@ export class FlowPrinter {
           [srcId, dstId] = [dstId, srcId];
           arrow = '<-';
         }
-        o.out(`${this.ts(f.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, o.policyNames)} (${summaryText(f)})\n`);
+        // Mutual TLS between node proxies (beeline's mesh_tls): the peer's SPIFFE ID after the summary.
+        const mtls = f.mesh_tls?.peer_spiffe_id ? ` mtls-peer=${f.mesh_tls.peer_spiffe_id}` : '';
+        o.out(`${this.ts(f.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, o.policyNames)} (${summaryText(f)})${mtls}\n`);
         break;
       }
     }

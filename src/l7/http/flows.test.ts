@@ -377,4 +377,8 @@ test('mTLS records: the peer SPIFFE ID on both flows as mesh_tls, through protob
   assert.deepEqual(f.mesh_tls, { peer_spiffe_id: '', refusal: 'SSL client certificate not trusted' });
   assert.equal(f.Summary, 'mTLS refused: SSL client certificate not trusted');
   assert.throws(() => parseHttpAccessRecord(JSON.stringify({ ...record(), mtlsPeer: 3 })), /mtlsPeer: not a string/);
+  const out: string[] = [];
+  const p = new FlowPrinter({ output: 'compact', out: (s) => out.push(s), err: () => undefined });
+  p.write({ flow: req!, node_name: 'n', time: req!.time });
+  assert.match(out.join(''), /http-request FORWARDED \(HTTP\/1\.1 POST .*\) mtls-peer=spiffe:\/\/cluster\.local\/ns\/default\/sa\/tiefighter\n$/);
 });
