@@ -43,7 +43,10 @@ export class AgentMeshTls {
       log: o.log,
       ...(o.ttlSeconds ? { ttlSeconds: o.ttlSeconds } : {}),
       install: (file, pem) => setProxySslCert(proxyStatsSocket(stateDir), file, pem),
-      changed: () => this.render(),
+      changed: (_certs, _bundle, reload) => {
+        this.render();
+        if (reload) o.proxy.requestReload();
+      },
     });
   }
 

@@ -283,6 +283,18 @@ export class NodeProxy {
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
 
+  /**
+   * Reloads although the files may not have changed (a certificate file was
+   * replaced that the running worker could not take in place); debounced.
+   * Before the first update it waits for it.
+   */
+  requestReload(): void {
+    this.reloadDue = true;
+    if (!this.last) return;
+    this.pending ??= this.last;
+    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+  }
+
   /** Renders what is pending and reloads (or updates the identities in place) if needed; resolves when done. */
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);

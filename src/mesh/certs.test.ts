@@ -81,6 +81,22 @@ async function flow(t: T, operatorStore: Store, agentStore: Store): Promise<void
   assert.equal(existsSync(web.file), false);
   await until('the request deleted', async () => (await agentStore.get(CERT_REQUEST_KIND, undefined, certificateRequestName('node-a', 'shop', 'web'))) === undefined, 5000, 20);
   assert.ok(signer.stats.issued >= 3);
+
+  // An agent restarted under a running proxy: new keys; the first leaf replaces the file the proxy
+  // holds in place, and the section is rendered (its first render in this process).
+  await agent.stop();
+  const client = join(dir, 'certs', 'default_client.pem');
+  const old = readFileSync(client, 'utf8');
+  const installs2: string[] = [];
+  const changes2: boolean[] = [];
+  const again = new MeshCertificates({ store: agentStore, nodeName: 'node-a', dir: join(dir, 'certs'), ttlSeconds: 4, log: quiet, install: async (file) => void installs2.push(file), changed: (_c, _b, reload) => void changes2.push(reload) });
+  await again.start();
+  t.after(() => again.stop());
+  await again.setServiceAccounts(['default/client']);
+  await until('the leaf after the restart', () => again.certificates().length === 1, 10_000, 20);
+  assert.notEqual(readFileSync(client, 'utf8'), old, 'a new key and leaf');
+  assert.deepEqual(installs2, [client]);
+  assert.deepEqual(changes2, [false]);
 }
 
 test('Kubernetes mode: agent and operator exchange leaves through BeelineCertificateRequests; renewal in place; cleanup', async (t) => {
@@ -111,4 +127,23 @@ test('a request the CA refuses gets status.error, and the agent installs nothing
   assert.match(agent.stats.lastError!, /lifetime 3600 s/);
   assert.deepEqual(agent.certificates(), []);
   assert.equal(signer.stats.refused, 1);
+});
+
+test('a renewal the running proxy cannot take in place asks for a reload', async (t) => {
+  const { open } = await kubeStores(t);
+  const dir = mkdtempSync(join(tmpdir(), 'bl-mesh-certs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'ca.key'), randomBytes(32), { mode: 0o600 });
+  const store = open();
+  const signer = new CertificateSigner(store, await MeshCa.open({ store, keyFile: join(dir, 'ca.key') }), quiet, 1000);
+  await signer.start();
+  t.after(() => signer.stop());
+  const changes: boolean[] = [];
+  const agent = new MeshCertificates({ store: open(), nodeName: 'n', dir: join(dir, 'c'), ttlSeconds: 2, log: quiet, install: async () => { throw new Error('unknown certificate'); }, changed: (_c, _b, reload) => void changes.push(reload) });
+  await agent.start();
+  t.after(() => agent.stop());
+  await agent.setServiceAccounts(['shop/web']);
+  await until('the first leaf, then a renewal', () => changes.length >= 2, 10_000, 20);
+  assert.deepEqual(changes.slice(0, 2), [false, true]);
+  assert.equal(agent.stats.rotated, 0);
 });

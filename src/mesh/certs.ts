@@ -153,8 +153,12 @@ export interface MeshCertificatesOptions {
    * all the same and `changed` is called (a reload loads it).
    */
   install: (file: string, pem: string) => Promise<void>;
-  /** The set of certificates or the bundle changed (a new ServiceAccount, one gone, a new CA bundle): render again. */
-  changed: (certs: InstalledCertificate[], bundlePem: string | undefined) => void;
+  /**
+   * The set of certificates or the bundle changed (a new ServiceAccount, one
+   * gone, a new CA bundle): render again; `reload`: a new leaf could not be put
+   * in the running proxy, which must reload even if the configuration is the same.
+   */
+  changed: (certs: InstalledCertificate[], bundlePem: string | undefined, reload: boolean) => void;
   /** The clock (tests). */
   now?: () => Date;
 }
@@ -221,7 +225,7 @@ export class MeshCertificates {
       }
       await this.o.store.delete(CERT_REQUEST_KIND, undefined, s.name, { ignoreNotFound: true }).catch((e: Error) => this.o.log.warn('mesh certificates: request not deleted', { request: s.name, error: e.message }));
     }
-    if (dropped) this.o.changed(this.certificates(), this.bundle);
+    if (dropped) this.o.changed(this.certificates(), this.bundle, false);
     for (const k of want) {
       if (this.slots.has(k)) continue;
       const [namespace, serviceAccount] = k.split('/') as [string, string];
@@ -284,26 +288,30 @@ export class MeshCertificates {
     const file = join(this.o.dir, `${spec.namespace}_${spec.serviceAccount}.pem`);
     const notAfter = new Date(st.notAfter ?? 0);
     const renewAt = new Date(st.renewAt ?? 0);
-    const was = slot.installed;
+    const first = slot.installed === undefined;
     const bundleChanged = st.bundle !== undefined && st.bundle !== this.bundle;
     if (st.bundle !== undefined) this.bundle = st.bundle;
+    // A file already there: the running proxy may hold it (a renewal, or an agent restarted under a running proxy).
     const hadFile = existsSync(file);
     writeFileSync(`${file}.tmp`, pem, { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
     slot.installed = { namespace: spec.namespace, serviceAccount: spec.serviceAccount, file, notAfter, renewAt };
     this.schedule(slot, renewAt.getTime() - (this.o.now ?? (() => new Date()))().getTime());
-    if (was && hadFile && !bundleChanged) {
+    let reload = false;
+    if (hadFile) {
       try {
         await this.o.install(file, pem);
         this.stats.rotated++;
-        this.o.log.info('mesh certificate rotated in the running proxy', { file, notAfter: notAfter.toISOString() });
-        return;
+        this.o.log.info('mesh certificate put in the running proxy', { file, notAfter: notAfter.toISOString() });
       } catch (e) {
-        this.o.log.warn('mesh certificates: not rotated in place; reloading', { file, error: (e as Error).message });
+        // Not loaded there (a new section not yet applied), or the proxy is away: a reload loads the file.
+        reload = true;
+        this.o.log.warn('mesh certificates: not put in place; reloading', { file, error: (e as Error).message });
       }
     }
+    if (!first && !bundleChanged && !reload) return;
     this.stats.installed++;
-    this.o.changed(this.certificates(), this.bundle);
+    this.o.changed(this.certificates(), this.bundle, reload);
   }
 }
 

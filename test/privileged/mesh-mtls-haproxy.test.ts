@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { MeshCa, meshServerName } from '../../src/mesh/ca.js';
 import { MTLS_FILES, renderMtlsSection } from '../../src/l7/http/mtls.js';
 import { renderHaproxy } from '../../src/l7/http/haproxy.js';
-import { haproxyCommand, proxyStatsSocket } from '../../src/agent/proxy.js';
+import { haproxyCommand, proxyStatsSocket, setProxySslCert } from '../../src/agent/proxy.js';
 import { parseHttpAccessRecord, parseMtlsRefusal } from '../../src/l7/http/accesslog.js';
 import { addNetns, delNetns, ipIn, netnsExists } from '../../src/lab/netns.js';
 import type { Store, StoreObject } from '../../src/store/store.js';
@@ -262,10 +262,7 @@ test('mTLS between two node proxies: TLS 1.3 on the wire, peer SPIFFE ID recorde
     for (const [p, file, sa] of [[proxies[1]!, serverPem, 'server'], [proxies[0]!, clientPem, 'client']] as const) {
       const pem = await leaf(ca, sa);
       const sock = proxyStatsSocket(p.st);
-      const set = await haproxyCommand(sock, `set ssl cert ${file} <<\n${pem}`);
-      assert.match(set, /Transaction created|Transaction updated/, set);
-      const commit = await haproxyCommand(sock, `commit ssl cert ${file}`);
-      assert.match(commit, /Success/, commit);
+      await setProxySslCert(sock, file, pem);
       writeFileSync(file, pem, { mode: 0o600 }); // what a later reload loads
       const show = await haproxyCommand(sock, `show ssl cert ${file}`);
       const serial = new X509Certificate(pem).serialNumber;
