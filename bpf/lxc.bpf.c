@@ -91,6 +91,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	struct bl_endpoint_info *src, *dst;
 	struct bl_ct4_key tuple = {};
 	struct ct_result ct = {};
+	bool auth_required = false;
 	__u16 proxy_port = 0;
 	__u32 peer = 0;
 	bool trace;
@@ -169,12 +170,30 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 			}
 		}
 	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
+		/* Mutual authentication (issue 15): a TCP connection can be
+		 * handed to the node proxy's mTLS-out listener when the node has
+		 * one; otherwise an egress allow that requires it drops here. */
+		bool mtls = bl_config.mtls_out_port && pkt->l4_proto == IPPROTO_TCP;
+
 		/* Every packet that is not a reply: a policy change cuts an
 		 * established connection on its next packet. */
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, src, BL_DIR_EGRESS, peer,
-				     dst ? dst->ep_id : 0, tm, &proxy_port);
+				     dst ? dst->ep_id : 0, tm, &proxy_port, mtls, &auth_required);
 		if (IS_DROP(ret))
 			return ret;
+		/* Its egress allow, or the destination's ingress (the ipcache
+		 * flag its agent publishes, for a local pod too), requires
+		 * mutual authentication: the connection goes to the mTLS-out
+		 * listener, every packet of it (the first to the listener, the
+		 * others to the socket that accepted it, as egress L7 rules do).
+		 * Egress L7 rules (proxy_port) keep the connection: their
+		 * upstream is not authenticated, and the destination's node
+		 * drops it (fail closed). Without a listener the connection goes
+		 * as it is, and the destination drops it with
+		 * BL_DROP_POLICY_AUTH_REQUIRED. */
+		if (mtls && !proxy_port &&
+		    (auth_required || ipcache_auth_required(dst ? ipcache_lookup4(pkt->daddr) : remote)))
+			proxy_port = bl_config.mtls_out_port;
 		if (ct.reason == BL_TRACE_REASON_POLICY) {
 			ret = ct_create4(skb, pkt, &tuple, &ct);
 			if (IS_DROP(ret))
@@ -186,8 +205,8 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	if (trace)
 		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
 
-	/* Egress L7 rules: the node proxy takes the connection here, at the
-	 * source's node, wherever its destination is. */
+	/* Egress L7 rules or mutual authentication: the node proxy takes the
+	 * connection here, at the source's node, wherever its destination is. */
 	if (proxy_port) {
 		ret = proxy_assign4(skb, pkt, &tuple, proxy_port);
 		if (IS_DROP(ret))
@@ -297,6 +316,7 @@ int bl_to_container(struct __sk_buff *skb)
 	struct trace_meta tm = {};
 	struct pkt_meta pkt = {};
 	struct ct_result ct = {};
+	bool auth_required;
 	__u16 proxy_port = 0;
 	__u16 peer_ep = 0;
 	bool trace;
@@ -323,9 +343,17 @@ int bl_to_container(struct __sk_buff *skb)
 				return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
 		} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
 			if (ep) {
+				/* Mutual authentication: only the node proxy's connections
+				 * (its mTLS side verified the peer) count as authenticated;
+				 * an entry of theirs stays so when a later packet is not
+				 * the proxy socket's own (a TIME_WAIT ACK). */
+				bool authenticated = proxy_sent(skb, &pkt) ||
+						     (ct.reason != BL_TRACE_REASON_POLICY && (ct.flags & BL_CT_F_FROM_PROXY));
+
 				tm.src_identity = to_container_src_identity(pkt.saddr, &peer_ep);
 				ret = policy_enforce(skb, &pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS,
-						     tm.src_identity, peer_ep, &tm, &proxy_port);
+						     tm.src_identity, peer_ep, &tm, &proxy_port,
+						     authenticated, &auth_required);
 				if (IS_DROP(ret))
 					return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
 				/* A port with L7 rules (proxy_port) lets through on its

@@ -550,6 +550,7 @@ export class Agent {
         onIdentityChange: (cb) => allocator.onChange(cb),
         identityOfIP: (ip) => this.identityOfIP(ip),
         cidrIdentitiesChanged: () => this.scheduleIpcacheSync(),
+        authRequiredChanged: (ids) => { for (const id of ids) this.endpoints.republish(id); },
         // With a proxy only: its redirect entries wait for it to acknowledge them. The in-agent
         // proxies (DNS, Kafka) have them as soon as they are handed on; HAProxy after its reload.
         ...(this.proxy || this.dns || this.kafka
@@ -633,7 +634,12 @@ export class Agent {
     this.endpoints.setIdentityBackend({
       acquire: (labels) => allocator.acquire(labels),
       release: (labels) => allocator.release(labels),
-      publish: (ip, identity, ep) => ipcache.upsert({ prefix: ip, identity, hostIP: this.config.nodeIP, ...(ep?.pod ? { pod: ep.pod } : {}), ...(ep ? { endpointID: ep.id } : {}) }),
+      publish: (ip, identity, ep) =>
+        ipcache.upsert({
+          prefix: ip, identity, hostIP: this.config.nodeIP, ...(ep?.pod ? { pod: ep.pod } : {}), ...(ep ? { endpointID: ep.id } : {}),
+          // Issue 15: its ingress requires mutual authentication; other nodes' pods then go through their proxy's mTLS-out listener.
+          ...(ep && this.policy?.ingressAuthRequired(ep.id) ? { authRequired: true } : {}),
+        }),
       unpublish: (ip) => ipcache.delete(ip),
       podSource: (namespace, name) => this.podSource(namespace, name),
     });

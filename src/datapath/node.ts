@@ -175,6 +175,8 @@ export class KernelDatapath implements NodeDatapath {
       pod_cidr4: cidr.base,
       tunnel_ifindex: tunnelIfindex,
       tunnel_vni: DEFAULT_VNI,
+      // Issue 15: connections to endpoints that require mutual authentication go to the proxy's mTLS-out listener (0: none).
+      mtls_out_port: c.proxy?.mtlsOutPort ?? 0,
     });
   }
 

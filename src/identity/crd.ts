@@ -87,6 +87,8 @@ export interface BeelineEndpointSpec {
   node: string;
   hostIP: string;
   endpointID?: number;
+  /** The endpoint's ingress policy requires mutual authentication (absent: false). */
+  authRequired?: boolean;
 }
 
 /** The ipcache entry of a BeelineEndpoint read from the store (owner = spec.node); IpcacheInvalidError naming what is wrong. */
@@ -99,7 +101,7 @@ export function parseBeelineEndpoint(o: StoreObject): IpcacheEntry {
   if (typeof s.hostIP !== 'string') throw new IpcacheInvalidError(`read ${where}: spec.hostIP is not a string`);
   if (typeof s.node !== 'string' || !NODE_NAME_RE.test(s.node)) throw new IpcacheInvalidError(`read ${where}: spec.node ${JSON.stringify(s.node)} is not a node name`);
   try {
-    return validateEntry({ prefix: s.ipv4, identity: s.identity, hostIP: s.hostIP, encryptKey: 0, owner: s.node });
+    return validateEntry({ prefix: s.ipv4, identity: s.identity, hostIP: s.hostIP, encryptKey: 0, owner: s.node, ...(s.authRequired === true ? { authRequired: true } : {}) });
   } catch (e) {
     throw new IpcacheInvalidError(`read ${where}: ${(e as Error).message}`);
   }
@@ -641,7 +643,7 @@ export class CrdIpcache implements IpcacheSource {
       return;
     }
     const e = best.entry;
-    if (had && had.identity === e.identity && had.hostIP === e.hostIP && had.owner === e.owner) return;
+    if (had && had.identity === e.identity && had.hostIP === e.hostIP && had.owner === e.owner && had.authRequired === e.authRequired) return;
     this.current.set(prefix, e);
     this.listeners.emit({ type: 'upsert', entry: e });
   }
@@ -671,6 +673,7 @@ export class CrdIpcache implements IpcacheSource {
     }
     const spec: BeelineEndpointSpec = { identity: e.identity, ipv4: e.prefix, node: this.opts.node, hostIP: e.hostIP };
     if (entry.endpointID !== undefined) spec.endpointID = entry.endpointID;
+    if (entry.authRequired) spec.authRequired = true;
     const key = `${pod.namespace}/${pod.name}`;
     await this.locks.run(key, () => this.write(pod, spec));
     // One address per pod: a pod's older address is no longer this node's to delete through the pod's object.
@@ -744,5 +747,5 @@ export class CrdIpcache implements IpcacheSource {
 
 function sameSpec(a: unknown, b: BeelineEndpointSpec): boolean {
   const s = a as Partial<BeelineEndpointSpec> | undefined;
-  return !!s && s.identity === b.identity && s.ipv4 === b.ipv4 && s.node === b.node && s.hostIP === b.hostIP && s.endpointID === b.endpointID;
+  return !!s && s.identity === b.identity && s.ipv4 === b.ipv4 && s.node === b.node && s.hostIP === b.hostIP && s.endpointID === b.endpointID && (s.authRequired === true) === (b.authRequired === true);
 }

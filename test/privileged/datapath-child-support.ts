@@ -57,6 +57,7 @@ export function loadPodDatapath(spec: PodNodeSpec, maxEntries: Record<string, nu
       pod_cidr4: ip4Num(spec.podCidr),
       tunnel_ifindex: 0,
       tunnel_vni: 0,
+      mtls_out_port: 0,
     }),
   );
   dp.setMaxEntries('bl_ct4', 4096);
