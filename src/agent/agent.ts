@@ -314,9 +314,8 @@ export class Agent {
 
   /**
    * With a store and a node proxy that has the mTLS ports: per-ServiceAccount
-   * leaves for this node's pods and the proxy's mtls section. Which
-   * destinations require authentication comes from the datapath's policy
-   * (piece E1); until then there are none and the client side refuses all.
+   * leaves for this node's pods and the proxy's mtls section, whose
+   * destinations are the ipcache's entries flagged authRequired.
    */
   private async startMeshTls(): Promise<void> {
     const c = this.config;
@@ -332,7 +331,14 @@ export class Agent {
         const ref = this.policy?.podByName(ep.pod.namespace, ep.pod.name);
         return [{ ip: ep.ipv4, namespace: ep.pod.namespace, serviceAccount: ref?.serviceAccount ?? 'default' }];
       }),
-      targets: () => [],
+      // Pods whose ingress requires mutual authentication (the ipcache's flag, piece E1), with their nodes.
+      targets: () => (this.identity?.ipcache.entries() ?? []).flatMap((e) => {
+        if (!e.authRequired || !e.hostIP) return [];
+        const ip = e.prefix.replace(/\/32$/, '');
+        if (ip.includes('/')) return [];
+        const ref = this.policy?.podByIP(ip);
+        return ref ? [{ ip, nodeIp: e.hostIP, namespace: ref.namespace, serviceAccount: ref.serviceAccount ?? 'default' }] : [];
+      }),
     });
     try {
       await mesh.start();
