@@ -8,7 +8,10 @@
  * on 15008, no HTTP, not even inside the tunnel), and node1's flow names the
  * client's SPIFFE ID. When node2's proxy presents a leaf of another CA for the
  * client (put in with `set ssl cert`), node1 refuses the handshake, the
- * request fails and node1 has a DROPPED flow saying why. Root;
+ * request fails and node1 has a DROPPED flow saying why. Traffic the
+ * datapath does not hand to the proxy (UDP to a port the same allow covers)
+ * arrives without mTLS and is dropped at the web pod with 189,
+ * "Authentication required". Root;
  * `flock /tmp/beeline-heavy.lock node --test dist/test/privileged/mesh-mtls.test.js`.
  */
 import { after, before, test } from 'node:test';
@@ -59,7 +62,7 @@ spec:
   ingress:
   - fromEndpoints: [{matchLabels: {app: client}}]
     authentication: {mode: required}
-    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+    toPorts: [{ports: [{port: "80", protocol: TCP}, {port: "9000", protocol: UDP}]}]
 `;
 
 let webIp = '';
@@ -83,7 +86,7 @@ after(() => {
 
 /** A GET from the client pod: the body, or undefined when it failed. */
 function get(path: string): string | undefined {
-  const r = beeline(['exec', '-n', 'mt', 'client', '--', 'wget', '-q', '-O', '-', '-T', '5', `http://${webIp}${path}`], env);
+  const r = beeline(['exec', '-n', 'mt', 'client', '--', 'wget', '-q', '-t', '1', '-O', '-', '-T', '5', `http://${webIp}${path}`], env);
   return r.code === 0 ? r.stdout : undefined;
 }
 
@@ -147,4 +150,18 @@ test("a client proxy presenting another CA's leaf is refused at node1's handshak
   assert.equal(f.node_name, 'node1');
   assert.match(f.Summary, /^mTLS refused: SSL client certificate not trusted$/);
   assert.ok(!flows(['--protocol', 'http', '--pod', 'mt/web']).some((x) => x.l7?.http?.url?.includes('foreign-leaf')), 'nothing reached the web pod');
+});
+
+test('plaintext the client side does not take (UDP under the same allow) is dropped at the web pod: 189 Authentication required', async () => {
+  const dropped = () => flows(['--verdict', 'DROPPED', '--pod', 'mt/web']).filter((x) => x.drop_reason_desc === 'AUTH_REQUIRED' || x.drop_reason === 189);
+  const before = dropped().length;
+  await until('the 189 drop', () => {
+    beeline(['exec', '-n', 'mt', 'client', '--', 'bash', '-c', `echo plaintext > /dev/udp/${webIp}/9000`], env);
+    return dropped().length > before;
+  }, 30_000, 1000);
+  const f = dropped().at(-1)!;
+  assert.equal(f.source?.pod_name, 'client');
+  assert.equal(f.destination?.pod_name, 'web');
+  const compact = beeline(['observe', '--verdict', 'DROPPED', '--pod', 'mt/web', '--all'], env).stdout;
+  assert.match(compact, /mt\/client:\d+ \(ID:\d+\) <> mt\/web:9000 \(ID:\d+\) Authentication required DROPPED \(UDP\)/);
 });
