@@ -16,18 +16,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MeshCa, meshServerName } from '../../src/mesh/ca.js';
+import { meshServerName, type MeshCa } from '../../src/mesh/ca.js';
+import { memoryStore, proxyLeafPem, throwawayCa } from '../lib/mesh.js';
 import { MTLS_FILES, renderMtlsSection } from '../../src/l7/http/mtls.js';
 import { renderHaproxy } from '../../src/l7/http/haproxy.js';
 import { haproxyCommand, proxyStatsSocket, setProxySslCert } from '../../src/agent/proxy.js';
 import { parseHttpAccessRecord, parseMtlsRefusal } from '../../src/l7/http/accesslog.js';
 import { addNetns, delNetns, ipIn, netnsExists } from '../../src/lab/netns.js';
-import type { Store, StoreObject } from '../../src/store/store.js';
 
 const ready = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v haproxy && command -v tshark']).status === 0;
 const helper = fileURLToPath(new URL('./mesh-mtls-helper.js', import.meta.url));
@@ -39,18 +39,6 @@ const S_IP = '10.77.2.7';
 const IN_PORT = 15008;
 const OUT_PORT = 15004;
 const LOG_PORT = 15009;
-
-/** The store MeshCa needs: one object, kept in memory. */
-function memoryStore(): Store {
-  let obj: StoreObject | undefined;
-  return {
-    get: async () => obj,
-    create: async (o: StoreObject) => {
-      obj = o;
-      return o;
-    },
-  } as unknown as Store;
-}
 
 function sh(ns: string, cmd: string[]): string {
   const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8' });
@@ -84,12 +72,7 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 
   }
 }
 
-/** A leaf (PEM: certificate then key) for namespace/sa with its proxy server name. */
-async function leaf(ca: MeshCa, sa: string, ttlSeconds?: number): Promise<string> {
-  const k = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const l = await ca.issue({ namespace: 'default', serviceAccount: sa, publicKey: k.publicKey, dnsNames: [meshServerName('default', sa)], ...(ttlSeconds ? { ttlSeconds } : {}) });
-  return l.certificatePem + k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-}
+const leaf = (ca: MeshCa, sa: string, ttlSeconds?: number) => proxyLeafPem(ca, 'default', sa, ttlSeconds);
 
 function writeAll(files: { path: string; content: string }[]): void {
   for (const f of files) {
@@ -143,12 +126,10 @@ test('mTLS between two node proxies: TLS 1.3 on the wire, peer SPIFFE ID recorde
 
   // ---- certificates ----
   const store = memoryStore();
-  const keyFile = join(dir, 'ca.key');
-  writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
-  const ca = await MeshCa.open({ store, keyFile });
-  const pastCa = await MeshCa.open({ store, keyFile, now: () => new Date(Date.now() - 3600_000) });
-  const rogueStore = memoryStore();
-  const rogueCa = await MeshCa.open({ store: rogueStore, keyFile });
+  const ca = await throwawayCa(dir, store);
+  // The same CA with its clock an hour back: its leaves have expired.
+  const pastCa = await throwawayCa(dir, store, () => new Date(Date.now() - 3600_000));
+  const rogueCa = await throwawayCa(dir);
   const stA = join(dir, 'a');
   const stB = join(dir, 'b');
   const clientPem = join(stA, 'certs', 'default_client.pem');

@@ -16,62 +16,31 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
+import { beeline } from '../lib/cli.js';
+import { labFlows, meshLab, MESH_PODS, proxyLeafPem, throwawayCa } from '../lib/mesh.js';
 import { until } from '../lib/wait.js';
 import { haproxyCommand } from '../../src/agent/proxy.js';
-import { MeshCa, meshServerName } from '../../src/mesh/ca.js';
+import { meshServerName } from '../../src/mesh/ca.js';
 import { CERT_REQUEST_KIND } from '../../src/mesh/certs.js';
 import { openEtcdStore } from '../../src/store/etcd.js';
 import type { Store, StoreObject } from '../../src/store/store.js';
 
 const LAB = 'mtlslab';
-const env = { BEELINE_LAB: LAB };
 const LAB_DIR = `/run/beeline/labs/${LAB}`;
 const NODE1_IP = '172.18.0.11';
 const helper = fileURLToPath(new URL('./mesh-mtls-helper.js', import.meta.url));
 const proxyDir = (node: string) => join(LAB_DIR, 'nodes', node, 'proxy');
 
-const PODS = `apiVersion: v1
-kind: Namespace
-metadata: {name: mt}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: mt, labels: {app: web}}
-spec:
-  nodeName: node1
-  serviceAccountName: web
-  containers: [{name: web, image: docker.io/cilium/starwars}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: mt, labels: {app: client}}
-spec:
-  nodeName: node2
-  serviceAccountName: client
-  containers: [{name: c, image: busybox, command: ["sleep", "infinity"]}]
-`;
-
 let webIp = '';
 let clientIp = '';
 
 before(async () => {
-  beeline(['lab', 'down', '--name', LAB, '-q']);
-  beelineOk(['lab', 'up', '--name', LAB, '--nodes', '2', '-q']);
-  const r = spawnSync(beelineBin, ['apply', '-f', '-'], { input: PODS, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
-  await until('both pods running', () => {
-    const pods = (JSON.parse(beelineOk(['get', 'pods', '-n', 'mt', '-o', 'json'], env).stdout) as { items: { metadata: { name: string }; status?: { phase?: string; podIP?: string } }[] }).items;
-    const ip = (n: string) => pods.find((p) => p.metadata.name === n && p.status?.phase === 'Running')?.status?.podIP;
-    webIp = ip('web') ?? '';
-    clientIp = ip('client') ?? '';
-    return webIp && clientIp;
-  }, 120_000, 500);
+  ({ webIp, clientIp } = await meshLab(LAB, MESH_PODS));
 });
 
 after(() => {
@@ -79,12 +48,7 @@ after(() => {
   if (!process.env.BEELINE_KEEP_LAB) beeline(['lab', 'down', '--name', LAB, '-q']);
 });
 
-/** node1's flows as JSON objects. */
-function flows(): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const r = beeline(['observe', '--all', '-o', 'json'], env);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { flow?: Record<string, unknown> }).flow).filter((f): f is Record<string, any> => !!f); // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+const flows = () => labFlows(LAB);
 
 function handshake(cert: string, path: string): { ok: boolean; protocol?: string; error?: string; body?: string } {
   const r = spawnSync('ip', ['netns', 'exec', `bl-${LAB}-node2`, process.execPath, helper, 'tls', NODE1_IP, '15008', cert, join(proxyDir('node2'), 'mtls', 'bundle.pem'), `${clientIp}:41000`, `${webIp}:80`, meshServerName('mt', 'web'), path], { encoding: 'utf8', timeout: 20_000 });
@@ -141,13 +105,7 @@ test("node2's leaf through node1's listener: TLS 1.3, the web pod answers, node1
 test('no certificate, or a leaf of another CA: refused at the handshake; node1 has a DROPPED flow with the reason', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bl-mtls-lab-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  let obj: StoreObject | undefined;
-  const mem = { get: async () => obj, create: async (o: StoreObject) => (obj = o) } as unknown as Store;
-  writeFileSync(join(dir, 'k'), randomBytes(32), { mode: 0o600 });
-  const rogue = await MeshCa.open({ store: mem, keyFile: join(dir, 'k') });
-  const k = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const leaf = await rogue.issue({ namespace: 'mt', serviceAccount: 'client', publicKey: k.publicKey });
-  writeFileSync(join(dir, 'rogue.pem'), leaf.certificatePem + k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+  writeFileSync(join(dir, 'rogue.pem'), await proxyLeafPem(await throwawayCa(dir), 'mt', 'client'), { mode: 0o600 });
   for (const [what, cert, reason] of [['none', '-', /handshake failure/], ['another CA', join(dir, 'rogue.pem'), /not trusted/]] as const) {
     const before = flows().filter((f) => f.mesh_tls?.refusal).length;
     const h = handshake(cert, '/refused');

@@ -17,16 +17,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beeline, beelineBin, beelineOk } from '../lib/cli.js';
+import { beeline } from '../lib/cli.js';
+import { labFlows, meshLab, MESH_PODS, proxyLeafPem, throwawayCa } from '../lib/mesh.js';
 import { until } from '../lib/wait.js';
 import { proxyStatsSocket, setProxySslCert } from '../../src/agent/proxy.js';
-import { MeshCa, meshServerName } from '../../src/mesh/ca.js';
 import { TUNNEL_PORT } from '../../src/datapath/devices.js';
-import type { Store, StoreObject } from '../../src/store/store.js';
 
 const LAB = 'mtlse2e';
 const env = { BEELINE_LAB: LAB };
@@ -34,26 +32,7 @@ const LAB_DIR = `/run/beeline/labs/${LAB}`;
 const proxyDir = (node: string) => join(LAB_DIR, 'nodes', node, 'proxy');
 const hasTshark = spawnSync('sh', ['-c', 'command -v tshark']).status === 0;
 
-const MANIFESTS = `apiVersion: v1
-kind: Namespace
-metadata: {name: mt}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: mt, labels: {app: web}}
-spec:
-  nodeName: node1
-  serviceAccountName: web
-  containers: [{name: web, image: docker.io/cilium/starwars}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: mt, labels: {app: client}}
-spec:
-  nodeName: node2
-  serviceAccountName: client
-  containers: [{name: c, image: busybox, command: ["sleep", "infinity"]}]
----
+const MANIFESTS = `${MESH_PODS}---
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: web-auth, namespace: mt}
@@ -68,15 +47,7 @@ spec:
 let webIp = '';
 
 before(async () => {
-  beeline(['lab', 'down', '--name', LAB, '-q']);
-  beelineOk(['lab', 'up', '--name', LAB, '--nodes', '2', '-q']);
-  const r = spawnSync(beelineBin, ['apply', '-f', '-'], { input: MANIFESTS, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
-  webIp = await until('both pods running', () => {
-    const pods = (JSON.parse(beelineOk(['get', 'pods', '-n', 'mt', '-o', 'json'], env).stdout) as { items: { metadata: { name: string }; status?: { phase?: string; podIP?: string } }[] }).items;
-    const running = pods.filter((p) => p.status?.phase === 'Running');
-    return running.length === 2 ? running.find((p) => p.metadata.name === 'web')!.status!.podIP : undefined;
-  }, 120_000, 500);
+  ({ webIp } = await meshLab(LAB, MANIFESTS));
 });
 
 after(() => {
@@ -90,11 +61,7 @@ function get(path: string): string | undefined {
   return r.code === 0 ? r.stdout : undefined;
 }
 
-function flows(args: string[]): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const r = beeline(['observe', ...args, '--all', '-o', 'json'], env);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { flow?: Record<string, unknown> }).flow).filter((f): f is Record<string, any> => !!f); // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+const flows = (args: string[]) => labFlows(LAB, args);
 
 test("the client's request reaches the web pod over mTLS: TLS 1.3 on the fabric, no HTTP; node1's flow names the client's SPIFFE ID", { skip: hasTshark ? false : 'needs tshark' }, async (t) => {
   // Until the client's node proxy has its leaf and the web pod's destination, the first requests may fail.
@@ -136,14 +103,8 @@ test("a client proxy presenting another CA's leaf is refused at node1's handshak
   await until('the mesh answers', () => get('/v1/?warm')?.includes('Death Star'), 60_000, 1000);
   const dir = mkdtempSync(join(tmpdir(), 'bl-mtls-e2e-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  let obj: StoreObject | undefined;
-  const mem = { get: async () => obj, create: async (o: StoreObject) => (obj = o) } as unknown as Store;
-  writeFileSync(join(dir, 'k'), randomBytes(32), { mode: 0o600 });
-  const rogue = await MeshCa.open({ store: mem, keyFile: join(dir, 'k') });
-  const k = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const leaf = await rogue.issue({ namespace: 'mt', serviceAccount: 'client', publicKey: k.publicKey, dnsNames: [meshServerName('mt', 'client')] });
   // Only in the running worker (the file stays the agent's): node2's proxy now speaks for the client with a foreign leaf.
-  await setProxySslCert(proxyStatsSocket(proxyDir('node2')), join(proxyDir('node2'), 'certs', 'mt_client.pem'), leaf.certificatePem + k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  await setProxySslCert(proxyStatsSocket(proxyDir('node2')), join(proxyDir('node2'), 'certs', 'mt_client.pem'), await proxyLeafPem(await throwawayCa(dir), 'mt', 'client'));
   assert.equal(get('/v1/?foreign-leaf'), undefined, 'the request fails');
   const f = await until('the refusal flow', () => flows(['--verdict', 'DROPPED']).find((x) => x.mesh_tls?.refusal && x.source?.pod_name === 'client'), 20_000, 500);
   assert.match(f.mesh_tls.refusal, /not trusted/);

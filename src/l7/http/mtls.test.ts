@@ -9,9 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { MeshCa, meshServerName } from '../../mesh/ca.js';
-import type { Store, StoreObject } from '../../store/store.js';
+import { proxyLeafPem, throwawayCa } from '../../../test/lib/mesh.js';
 import { renderHaproxy } from './haproxy.js';
 import { MTLS_FILES, renderMtlsSection, type MtlsSectionInput } from './mtls.js';
 
@@ -100,16 +98,11 @@ test('nothing to serve without a certificate; bad input refused with BL_ERR_HTTP
 test('HAProxy 2.6 accepts the configuration with the policy one (haproxy -c), with real leaves', { skip: !hasHaproxy && 'haproxy is not installed' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bl-mtls-render-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  let obj: StoreObject | undefined;
-  const store = { get: async () => obj, create: async (o: StoreObject) => (obj = o) } as unknown as Store;
-  writeFileSync(join(dir, 'ca.key'), randomBytes(32), { mode: 0o600 });
-  const ca = await MeshCa.open({ store, keyFile: join(dir, 'ca.key') });
+  const ca = await throwawayCa(dir);
   const certificates = [];
   for (const [ns, sa] of [['default', 'client'], ['shop', 'web']] as const) {
-    const k = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const l = await ca.issue({ namespace: ns, serviceAccount: sa, publicKey: k.publicKey, dnsNames: [meshServerName(ns, sa)] });
     const f = join(dir, `${ns}_${sa}.pem`);
-    writeFileSync(f, l.certificatePem + k.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(f, await proxyLeafPem(ca, ns, sa), { mode: 0o600 });
     certificates.push({ namespace: ns, serviceAccount: sa, file: f });
   }
   const main = renderHaproxy({ listeners: [{ direction: 'ingress', port: 15001 }], redirects: [], identities: [], logTarget: '127.0.0.1:15009', stateDir: dir });
