@@ -305,7 +305,7 @@ export class Agent {
     await this.startObserver();
     await this.startL7Proxies();
     if (this.cluster) this.startCluster(podCIDR);
-    await this.startMeshTls();
+    this.startMeshTls();
     this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
     this.startResync();
     await this.api.listen(this.config.socket);
@@ -317,7 +317,7 @@ export class Agent {
    * leaves for this node's pods and the proxy's mtls section, whose
    * destinations are the ipcache's entries flagged authRequired.
    */
-  private async startMeshTls(): Promise<void> {
+  private startMeshTls(): void {
     const c = this.config;
     if (!this.cluster || !this.proxy || c.proxy?.mtlsInPort === undefined || c.proxy.mtlsOutPort === undefined) return;
     const mesh = new AgentMeshTls({
@@ -340,13 +340,9 @@ export class Agent {
         return ref ? [{ ip, nodeIp: e.hostIP, namespace: ref.namespace, serviceAccount: ref.serviceAccount ?? 'default' }] : [];
       }),
     });
-    try {
-      await mesh.start();
-    } catch (e) {
-      this.log.warn('mesh tls: not started', { error: (e as Error).message });
-      return;
-    }
     this.meshTls = mesh;
+    // Not awaited: the store's first list of the requests must not hold the agent's start.
+    mesh.start().catch((e: Error) => this.log.warn('mesh tls: not started', { error: e.message }));
     this.endpoints.onChange(() => mesh.refresh());
     // ServiceAccounts come with the pods' objects, which may arrive after the endpoint.
     this.timers.push(setInterval(() => mesh.refresh(), 10_000));
