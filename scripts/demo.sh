@@ -425,6 +425,135 @@ echo "\$ echo hello | beeline exec -i -n kafka empire-hq -- kcat -P -b $BROKER:9
 echo "the plans" | $B exec -i -n kafka empire-hq -- kcat -P -b "$BROKER:9092" -t deathstar-plans -X message.timeout.ms=4000 2>&1 | tail -2 || true
 run $B observe --protocol kafka --last 6
 
+say "4m. A mesh without sidecars (Gateway API GAMMA): an HTTPRoute whose parent is the Service web splits its requests 90/10 between Services v1 and v2; the datapath hands only routed Services' connections to the node's proxy (HAProxy, one per node); weights change in place; retries on 503"
+NODE_BIN=$(command -v node)
+# mesh_pod NAME NODE LABELS COMMAND: a pod of namespace mesh (COMMAND: a JSON array).
+mesh_pod() { printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: mesh, labels: {%s}}\nspec:\n  nodeName: %s\n  containers: [{name: c, image: busybox, command: %s}]\n' "$1" "$3" "$2" "$4"; }
+# mesh_svc NAME SELECTOR: a Service of namespace mesh, port 80 to the pods' 8080.
+mesh_svc() { printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: mesh}\nspec: {selector: {%s}, ports: [{port: 80, targetPort: 8080}]}\n' "$1" "$2"; }
+version_server() { printf '["%s", "-e", "require(\x27http\x27).createServer((q, s) => s.end(\x27%s\x27)).listen(8080)"]' "$NODE_BIN" "$1"; }
+FLAKY_SERVER="[\"$NODE_BIN\", \"-e\", \"let n = 0; require('http').createServer((q, s) => { if (++n % 10 === 0) { s.statusCode = 503; s.end('fail'); } else s.end('ok'); }).listen(8080)\"]"
+{
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: mesh}\n'
+  mesh_pod v1-a node1 "app: web, version: v1" "$(version_server v1)"
+  mesh_pod v1-b node2 "app: web, version: v1" "$(version_server v1)"
+  mesh_pod v2-a node2 "app: web, version: v2" "$(version_server v2)"
+  mesh_pod flaky node2 "app: flaky" "$FLAKY_SERVER"
+  mesh_pod client node1 "app: client" '["sleep", "infinity"]'
+  mesh_svc web "app: web"; mesh_svc v1 "version: v1"; mesh_svc v2 "version: v2"; mesh_svc flaky "app: flaky"
+} | $B apply -f - >/dev/null
+wait_ready mesh 5
+ROUTE=$(mktemp)
+split_route() {
+  cat > "$ROUTE" <<EOF2
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: split, namespace: mesh}
+spec:
+  parentRefs: [{group: "", kind: Service, name: web, port: 80}]
+  rules:
+  - backendRefs:
+    - {name: v1, port: 80, weight: $1}
+    - {name: v2, port: 80, weight: $2}
+EOF2
+}
+# COUNT URL N: N requests from the client pod (a new connection each), the answers counted.
+count() { $B exec -n mesh client -- sh -c "for i in \$(seq $2); do wget -q -O - $1; echo; done" | sort | uniq -c; }
+echo "(without a route: the Service web spreads connections over its three pods in the kernel)"
+echo "\$ beeline exec -n mesh client -- sh -c 'for i in \$(seq 100); do wget -qO- http://web.mesh.svc.cluster.local/; done' | sort | uniq -c"
+count http://web.mesh.svc.cluster.local/ 100
+split_route 90 10; cat "$ROUTE"
+run $B apply -f "$ROUTE"
+for _ in $(seq 1 60); do count http://web.mesh.svc.cluster.local/ 20 | grep -q ' 2 v2$' && break; sleep 1; done
+echo "\$ beeline exec -n mesh client -- sh -c 'for i in \$(seq 200); do wget -qO- http://web.mesh.svc.cluster.local/; done' | sort | uniq -c   (90/10: a weighted round robin per rule, exact over every 10 requests)"
+count http://web.mesh.svc.cluster.local/ 200
+echo "(the routed frontend in the datapath: its master entry names the proxy's mesh listener, as Cilium's L7 load-balancer frontends)"
+$B bpf lb list --node node1 | grep -E "FRONTEND|l7-load-balancer" | head -3
+split_route 50 50
+run $B apply -f "$ROUTE"
+sleep 1
+count http://web.mesh.svc.cluster.local/ 200
+echo "(a change of weights alone is swapped into the running proxy's maps: no reload, no connection cut)"
+grep -m 1 -o '"msg":"mesh weights swapped in place"[^}]*' "/run/beeline/labs/$LAB/nodes/node1/agent.log" || true
+cat > "$ROUTE" <<'EOF2'
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: retry, namespace: mesh}
+spec:
+  parentRefs: [{group: "", kind: Service, name: flaky, port: 80}]
+  rules:
+  - backendRefs: [{name: flaky, port: 80}]
+    retry: {attempts: 1, codes: [503]}
+EOF2
+echo "(the flaky pod answers 503 to every 10th request; the route retries once on 503, GET only, within a retry budget)"
+cat "$ROUTE"; run $B apply -f "$ROUTE"; rm -f "$ROUTE"
+for _ in $(seq 1 60); do count http://flaky.mesh.svc.cluster.local/ 20 | grep -q ' 20 ok$' && break; sleep 1; done
+count http://flaky.mesh.svc.cluster.local/ 200
+echo "(every routed request is an L7 flow with its route, rule, backend Service, server and retries)"
+$B observe --namespace mesh --protocol http --last 400 | grep -m 2 'retries=1' || true
+run $B get httproute split -n mesh -o yaml
+run $B describe httproute split -n mesh
+NODE1_IP=$($B status -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s);const n=(Array.isArray(a)?a:a.agents??[a]).find(x=>x.node==="node1");console.log(n.nodeIP)})')
+echo "\$ beeline lab exec node1 -- curl -s http://$NODE1_IP:9965/metrics | grep -E '^beeline_mesh_(requests|retries)_total'"
+$B lab exec node1 -- curl -s "http://$NODE1_IP:9965/metrics" | grep -E '^beeline_mesh_(requests|retries)_total' | head -6 || true
+
+say "4n. Mutual TLS that encrypts: a CiliumNetworkPolicy with authentication.mode: required; the client's node proxy carries its plain HTTP to the server's node proxy over TLS 1.3, both sides verified against the operator's CA (SPIFFE IDs per ServiceAccount); plaintext is dropped (189)"
+cat <<EOF2 | $B apply -f - >/dev/null
+apiVersion: v1
+kind: Namespace
+metadata: {name: mt}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: mt, labels: {app: web}}
+spec:
+  nodeName: node1
+  serviceAccountName: web
+  containers: [{name: web, image: docker.io/cilium/starwars}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: mt, labels: {app: client}}
+spec:
+  nodeName: node2
+  serviceAccountName: client
+  containers: [{name: c, image: busybox, command: ["sleep", "infinity"]}]
+EOF2
+wait_ready mt 2
+AUTH=$(mktemp)
+cat > "$AUTH" <<'EOF2'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-auth, namespace: mt}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    authentication: {mode: required}
+    toPorts: [{ports: [{port: "80", protocol: TCP}, {port: "9000", protocol: UDP}]}]
+EOF2
+cat "$AUTH"; run $B apply -f "$AUTH"; rm -f "$AUTH"
+WEB=$($B get pods -n mt web -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status.podIP))')
+echo "(the web pod's ipcache entry, on every node, says its ingress requires authentication)"
+$B bpf ipcache list --node node2 | grep -E "^$WEB/32|auth-required" | head -2
+for _ in $(seq 1 60); do $B exec -n mt client -- wget -q -T 3 -O /dev/null "http://$WEB/v1/" 2>/dev/null && break; sleep 1; done
+PCAP=$(mktemp --suffix .pcap)
+ip netns exec "bl-$LAB-fabric" tshark -i br0 -w "$PCAP" >/dev/null 2>&1 &
+TSHARK=$!
+sleep 2
+echo "\$ beeline exec -n mt client -- wget -qO- http://$WEB/v1/?mtls-demo   (tshark captures the lab fabric meanwhile)"
+$B exec -n mt client -- wget -q -O - "http://$WEB/v1/?mtls-demo" | head -c 200; echo
+sleep 1; kill -INT $TSHARK; wait $TSHARK 2>/dev/null || true
+echo "(on the fabric: node1's listener answers with TLS 1.3 (0x0304); no HTTP, not even inside the VXLAN tunnel)"
+tshark -r "$PCAP" -d tcp.port==15008,tls -d udp.port==8472,vxlan -Y 'tls.handshake.type == 2' -T fields -e ip.src -e tcp.srcport -e tls.handshake.extensions.supported_version 2>/dev/null | head -2
+echo "HTTP packets on the fabric: $(tshark -r "$PCAP" -d tcp.port==15008,tls -d udp.port==8472,vxlan -Y http 2>/dev/null | wc -l)"
+rm -f "$PCAP"
+echo "(node1's flow names the client's SPIFFE ID, read from the certificate its node's proxy presented)"
+$B observe --protocol http --pod mt/web --last 2 | grep mtls-peer || true
+echo "(plaintext that no proxy carried (UDP under the same allow) is dropped at the web pod: Authentication required, Cilium's 189)"
+for _ in 1 2 3; do $B exec -n mt client -- bash -c "echo plaintext > /dev/udp/$WEB/9000" 2>/dev/null || true; sleep 0.5; done
+$B observe --verdict DROPPED --pod mt/web --last 1 || true
+
 say "5. The datapath's maps: endpoints, ipcache (remote pod CIDRs → tunnel endpoints), connection tracking"
 run $B bpf endpoint list --node node1
 run $B bpf ipcache list
