@@ -33,6 +33,14 @@ const proxyDir = (node: string) => join(LAB_DIR, 'nodes', node, 'proxy');
 const hasTshark = spawnSync('sh', ['-c', 'command -v tshark']).status === 0;
 
 const MANIFESTS = `${MESH_PODS}---
+apiVersion: v1
+kind: Pod
+metadata: {name: neighbour, namespace: mt, labels: {app: client}}
+spec:
+  nodeName: node1
+  serviceAccountName: neighbour
+  containers: [{name: c, image: busybox, command: ["sleep", "infinity"]}]
+---
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: web-auth, namespace: mt}
@@ -125,4 +133,16 @@ test('plaintext the client side does not take (UDP under the same allow) is drop
   assert.equal(f.destination?.pod_name, 'web');
   const compact = beeline(['observe', '--verdict', 'DROPPED', '--pod', 'mt/web', '--all'], env).stdout;
   assert.match(compact, /mt\/client:\d+ \(ID:\d+\) <> mt\/web:9000 \(ID:\d+\) Authentication required DROPPED \(UDP\)/);
+});
+
+test("same node: a client pod on the web pod's node (ServiceAccount neighbour) gets through node1's own mTLS out and in; the flow names its SPIFFE ID", async () => {
+  const get1 = (path: string) => {
+    const r = beeline(['exec', '-n', 'mt', 'neighbour', '--', 'wget', '-q', '-t', '1', '-O', '-', '-T', '5', `http://${webIp}${path}`], env);
+    return r.code === 0 ? r.stdout : undefined;
+  };
+  await until('an answer to the neighbour', () => get1('/v1/?same-node')?.includes('Death Star'), 90_000, 1000);
+  const f = await until('the same-node flow', () => flows(['--protocol', 'http', '--pod', 'mt/web']).find((x) => x.l7?.type === 'REQUEST' && x.l7?.http?.url?.includes('same-node')), 20_000, 500);
+  assert.equal(f.mesh_tls?.peer_spiffe_id, 'spiffe://cluster.local/ns/mt/sa/neighbour');
+  assert.equal(f.source?.pod_name, 'neighbour');
+  assert.equal(f.node_name, 'node1');
 });
