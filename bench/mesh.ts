@@ -606,6 +606,8 @@ async function main(): Promise<void> {
     const memFirst = memory[0];
     const memLast = memory[memory.length - 1];
     const memGrowth = memFirst && memLast && memLast !== memFirst ? memLast.beeline.rssMiB / memFirst.beeline.rssMiB : NaN;
+    const slope = (f: (m: MemoryRow) => number) => (memFirst && memLast && memLast !== memFirst ? ((f(memLast) - f(memFirst)) * 1024) / (memLast.pods - memFirst.pods) : NaN);
+    const perPod = { beelineKiB: slope((m) => m.beeline.rssMiB), sidecarKiB: slope((m) => m.sidecars.rssMiB), beelinePssKiB: slope((m) => m.beeline.pssMiB), sidecarPssKiB: slope((m) => m.sidecars.pssMiB) };
     const goals = { mtlsAddedP99Ms: 0.5, beelineRssGrowthMax: 1.2 };
     const met = (v: number | undefined, goal: number) => (v === undefined || !Number.isFinite(v) ? 'not measured' : v <= goal ? 'met' : 'MISSED');
 
@@ -633,7 +635,8 @@ async function main(): Promise<void> {
       lines.push('');
     }
     lines.push(`- mTLS added p99: ${mtls ? `${fmt(mtls.addedP99Ms, 3)} ms` : `not measured (the arm was ${skipped.mtls ? 'skipped, above' : 'not asked'})`}; goal ≤ ${goals.mtlsAddedP99Ms} ms: ${met(mtls?.addedP99Ms, goals.mtlsAddedP99Ms)}.`);
-    lines.push(`- beeline node proxy RSS at ${memLast?.pods ?? '–'} pods / at ${memFirst?.pods ?? '–'} pods: ${fmt(memGrowth, 3)}; goal (constant in pods) ≤ ${goals.beelineRssGrowthMax}: ${met(memGrowth, goals.beelineRssGrowthMax)}.`, '');
+    lines.push(`- beeline node proxy RSS at ${memLast?.pods ?? '–'} pods / at ${memFirst?.pods ?? '–'} pods: ${fmt(memGrowth, 3)}; goal (constant in pods) ≤ ${goals.beelineRssGrowthMax}: ${met(memGrowth, goals.beelineRssGrowthMax)}.`);
+    lines.push(`- memory per added pod (RSS, from ${memFirst?.pods ?? '–'} to ${memLast?.pods ?? '–'} pods): beeline ${fmt(perPod.beelineKiB)} KiB (its configuration), sidecars ${fmt(perPod.sidecarKiB)} KiB (PSS: ${fmt(perPod.beelinePssKiB)} KiB against ${fmt(perPod.sidecarPssKiB)} KiB).`, '');
     const out = lines.join('\n');
     process.stdout.write(out + '\n');
     writeResults(OUT, {
@@ -650,6 +653,7 @@ async function main(): Promise<void> {
       checks,
       summary,
       goals,
+      memoryPerAddedPod: perPod,
       goalResults: { mtlsAddedP99: met(mtls?.addedP99Ms, goals.mtlsAddedP99Ms), beelineRssGrowth: memGrowth, beelineRssConstant: met(memGrowth, goals.beelineRssGrowthMax) },
       memory,
       samples,
