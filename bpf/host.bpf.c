@@ -167,10 +167,12 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 	 * keep their path). dir is a constant: ingress has none of it.
 	 *
 	 * The node proxy's upstream connection on behalf of a local pod (egress
-	 * L7 rules) carries the pod's address (usesrc clientip) and leaves as the
-	 * pod's own packets would, with the pod's identity; its conntrack entry,
-	 * in the pod's egress direction, flags it so that the replies go back to
-	 * the proxy's socket, not into the pod.
+	 * L7 rules, a routed Service's mesh hop) carries the pod's address
+	 * (usesrc clientip) and leaves as the pod's own packets would, with the
+	 * pod's identity, judged by the pod's egress policy (lib/proxy.h,
+	 * proxy_upstream_egress4); its conntrack entry, in the pod's egress
+	 * direction, flags it so that the replies go back to the proxy's socket,
+	 * not into the pod.
 	 *
 	 * Tunnel mode: the node's own packets to another node's pods (the route
 	 * to each remote pod CIDR points at that node over the uplink) go
@@ -185,9 +187,13 @@ static __always_inline int handle_netdev(struct __sk_buff *skb, __u8 dir, __u8 o
 			struct bl_endpoint_info *ep = lookup_ip4_endpoint(pkt.saddr);
 
 			if (ep) {
-				ret = proxy_upstream_ct4(skb, &pkt);
+				struct trace_meta tm = { .source = bl_config.host_endpoint_id };
+
+				/* The client's egress policy judges it (a policy drop
+				 * is the client's, egress), then its entry. */
+				ret = proxy_upstream_ct4(skb, &pkt, ep, ipcache_identity4(pkt.daddr), &tm);
 				if (IS_DROP(ret))
-					return send_drop(skb, -ret, dir, &pkt);
+					return send_drop_meta(skb, -ret, dir, &tm, &pkt);
 				identity = ep->sec_identity;
 			}
 		}

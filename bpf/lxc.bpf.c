@@ -14,7 +14,9 @@
  * anywhere else to the stack. An address of this node's pod CIDR that
  * no endpoint has is dropped (BL_DROP_UNROUTABLE). A packet to a Service
  * frontend without a backend is refused: reported as BL_DROP_NO_SERVICE and
- * answered with an ICMP port unreachable back into the pod (lib/icmp.h).
+ * answered with an ICMP port unreachable back into the pod (lib/icmp.h). A
+ * routed Service frontend (mesh, BL_LB_F_L7) is not translated: the packet
+ * goes to the node proxy's mesh listener as it is (from_container_to_mesh).
  * Everything else a pod sends (IPv6, other ethertypes) is dropped as
  * BL_DROP_UNKNOWN_L3, Cilium's "Unsupported L3 protocol": beeline has no IPv6
  * datapath, and what the stack would route without policy must not leave the
@@ -83,6 +85,64 @@ static __always_inline int from_container_arp(struct __sk_buff *skb, const struc
 	return arp_respond(skb, &frame, ep);
 }
 
+/*
+ * Hands a pod's packet to the node proxy's socket on port (lib/proxy.h,
+ * proxy_assign4; tuple: the packet's conntrack key) and traces it TO_PROXY
+ * when trace. Returns CTX_ACT_OK (to the stack, for the proxy) or a drop.
+ */
+static __always_inline int from_container_to_proxy(struct __sk_buff *skb, const struct pkt_meta *pkt,
+						   const struct bl_ct4_key *tuple, const struct trace_meta *tm,
+						   __u16 port, bool trace)
+{
+	int ret;
+
+	ret = proxy_assign4(skb, pkt, tuple, port);
+	if (IS_DROP(ret))
+		return ret;
+	if (trace) {
+		struct trace_meta to = *tm;
+
+		/* As Cilium's TO_PROXY: dst_id is the proxy port. */
+		to.dst_id = port;
+		send_trace_notify_meta(skb, BL_TRACE_TO_PROXY, &to, pkt);
+	}
+	return CTX_ACT_OK;
+}
+
+/*
+ * The pod's packet to a routed Service frontend (BL_LB_F_L7, lb4_egress()
+ * set port): the node proxy's mesh listener on port takes the connection as
+ * it is, addresses unchanged (the proxy sees the Service's address as the
+ * destination and the pod as the source), later packets go to the socket
+ * that accepted it (lib/proxy.h). No policy here: the destination is a
+ * frontend, not an endpoint; the pod's egress policy judges the proxy's
+ * upstream connection to the backend it picks (proxy_upstream_egress4, in
+ * bl_to_container and at the uplink). The connection's entry in the pod's
+ * egress direction, made once the proxy has the packet, lets the proxy's
+ * replies (from the frontend's address, through the node's stack) into the
+ * pod as replies. Traced FROM_LXC, then TO_PROXY with the port as dst_id.
+ */
+static __always_inline int from_container_to_mesh(struct __sk_buff *skb, struct pkt_meta *pkt,
+						  struct trace_meta *tm, __u16 port)
+{
+	struct bl_ct4_key tuple = {};
+	struct ct_result ct = {};
+	bool trace;
+	int ret;
+
+	ret = ct_lookup4(skb, pkt, CT_EGRESS, &ct, &tuple);
+	if (IS_DROP(ret))
+		return ret;
+	tm->reason = ct.reason;
+	trace = trace_wanted_ct(ct.report);
+	if (trace)
+		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
+	ret = from_container_to_proxy(skb, pkt, &tuple, tm, port, trace);
+	if (IS_DROP(ret) || ct.reason != BL_TRACE_REASON_POLICY)
+		return ret;
+	return ct_create4(skb, pkt, &tuple, &ct);
+}
+
 /* IPv4 from the pod; tm collects the event metadata, for a drop too. */
 static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt_meta *pkt,
 					       struct trace_meta *tm)
@@ -91,7 +151,8 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	struct bl_endpoint_info *src, *dst;
 	struct bl_ct4_key tuple = {};
 	struct ct_result ct = {};
-	__u16 proxy_port = 0;
+	bool auth_required = false;
+	__u16 proxy_port = 0, mesh_port = 0;
 	__u32 peer = 0;
 	bool trace;
 	int ret;
@@ -108,10 +169,13 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	tm->source = src->ep_id;
 	tm->src_identity = src->sec_identity;
 
-	/* A Service frontend no socket hook translated: on to a backend. */
-	ret = lb4_egress(skb, pkt, &ct.rev_nat_index);
+	/* A Service frontend no socket hook translated: on to a backend; a
+	 * routed one (mesh) to the node proxy instead. */
+	ret = lb4_egress(skb, pkt, &ct.rev_nat_index, &mesh_port);
 	if (IS_DROP(ret))
 		return ret;
+	if (mesh_port)
+		return from_container_to_mesh(skb, pkt, tm, mesh_port);
 
 	/* Route first, so that no conntrack entry is made for a packet that
 	 * is about to be dropped. */
@@ -169,12 +233,30 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 			}
 		}
 	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
+		/* Mutual authentication (issue 15): a TCP connection can be
+		 * handed to the node proxy's mTLS-out listener when the node has
+		 * one; otherwise an egress allow that requires it drops here. */
+		bool mtls = bl_config.mtls_out_port && pkt->l4_proto == IPPROTO_TCP;
+
 		/* Every packet that is not a reply: a policy change cuts an
 		 * established connection on its next packet. */
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, src, BL_DIR_EGRESS, peer,
-				     dst ? dst->ep_id : 0, tm, &proxy_port);
+				     dst ? dst->ep_id : 0, tm, &proxy_port, mtls, &auth_required);
 		if (IS_DROP(ret))
 			return ret;
+		/* Its egress allow, or the destination's ingress (the ipcache
+		 * flag its agent publishes, for a local pod too), requires
+		 * mutual authentication: the connection goes to the mTLS-out
+		 * listener, every packet of it (the first to the listener, the
+		 * others to the socket that accepted it, as egress L7 rules do).
+		 * Egress L7 rules (proxy_port) keep the connection: their
+		 * upstream is not authenticated, and the destination's node
+		 * drops it (fail closed). Without a listener the connection goes
+		 * as it is, and the destination drops it with
+		 * BL_DROP_POLICY_AUTH_REQUIRED. */
+		if (mtls && !proxy_port &&
+		    (auth_required || ipcache_auth_required(dst ? ipcache_lookup4(pkt->daddr) : remote)))
+			proxy_port = bl_config.mtls_out_port;
 		if (ct.reason == BL_TRACE_REASON_POLICY) {
 			ret = ct_create4(skb, pkt, &tuple, &ct);
 			if (IS_DROP(ret))
@@ -186,21 +268,10 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, struct pkt
 	if (trace)
 		send_trace_notify_meta(skb, BL_TRACE_FROM_LXC, tm, pkt);
 
-	/* Egress L7 rules: the node proxy takes the connection here, at the
-	 * source's node, wherever its destination is. */
-	if (proxy_port) {
-		ret = proxy_assign4(skb, pkt, &tuple, proxy_port);
-		if (IS_DROP(ret))
-			return ret;
-		if (trace) {
-			struct trace_meta to = *tm;
-
-			/* As Cilium's TO_PROXY: dst_id is the proxy port. */
-			to.dst_id = proxy_port;
-			send_trace_notify_meta(skb, BL_TRACE_TO_PROXY, &to, pkt);
-		}
-		return CTX_ACT_OK;
-	}
+	/* Egress L7 rules or mutual authentication: the node proxy takes the
+	 * connection here, at the source's node, wherever its destination is. */
+	if (proxy_port)
+		return from_container_to_proxy(skb, pkt, &tuple, tm, proxy_port, trace);
 
 	if (dst) {
 		ret = ipv4_local_delivery(skb, pkt, dst, TRACE_POINT_NONE, tm, 0);
@@ -297,6 +368,7 @@ int bl_to_container(struct __sk_buff *skb)
 	struct trace_meta tm = {};
 	struct pkt_meta pkt = {};
 	struct ct_result ct = {};
+	bool auth_required;
 	__u16 proxy_port = 0;
 	__u16 peer_ep = 0;
 	bool trace;
@@ -322,10 +394,36 @@ int bl_to_container(struct __sk_buff *skb)
 			if (IS_DROP(ret))
 				return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
 		} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
+			bool upstream = proxy_sent(skb, &pkt);
+
 			if (ep) {
+				/* Mutual authentication: only the node proxy's connections
+				 * (its mTLS side verified the peer) count as authenticated;
+				 * an entry of theirs stays so when a later packet is not
+				 * the proxy socket's own (a TIME_WAIT ACK). */
+				bool authenticated = upstream ||
+						     (ct.reason != BL_TRACE_REASON_POLICY && (ct.flags & BL_CT_F_FROM_PROXY));
+
 				tm.src_identity = to_container_src_identity(pkt.saddr, &peer_ep);
+				/* The node proxy's upstream connection on behalf of a
+				 * local client (a routed Service's backend, L7 rules):
+				 * the client's egress policy first, its drop reported
+				 * as the client's (lib/proxy.h). */
+				if (upstream && peer_ep) {
+					struct bl_endpoint_info *client = lookup_ip4_endpoint(pkt.saddr);
+
+					if (client) {
+						struct trace_meta etm = {};
+
+						ret = proxy_upstream_egress4(skb, &pkt, ct.reason, client, ep->sec_identity,
+									     ep->ep_id, &etm);
+						if (IS_DROP(ret))
+							return send_drop_meta(skb, -ret, BL_DIR_EGRESS, &etm, &pkt);
+					}
+				}
 				ret = policy_enforce(skb, &pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS,
-						     tm.src_identity, peer_ep, &tm, &proxy_port);
+						     tm.src_identity, peer_ep, &tm, &proxy_port,
+						     authenticated, &auth_required);
 				if (IS_DROP(ret))
 					return send_drop_meta(skb, -ret, BL_DIR_INGRESS, &tm, &pkt);
 				/* A port with L7 rules (proxy_port) lets through on its
@@ -341,7 +439,7 @@ int bl_to_container(struct __sk_buff *skb)
 			 * the node's choosing, which can be those of a connection the
 			 * client made itself whose entry is still there: the proxy's
 			 * connection takes the entry over. */
-			if (proxy_sent(skb, &pkt)) {
+			if (upstream) {
 				/* ct.flags: the matched entry's, for an existing one. */
 				if (ct.reason != BL_TRACE_REASON_POLICY && !(ct.flags & BL_CT_F_FROM_PROXY)) {
 					struct bl_ct_entry *e = bpf_map_lookup_elem(&bl_ct4, &tuple);

@@ -11,6 +11,13 @@
  *   bl_sock4_getpeername  getpeername(): the service address the socket asked for
  *
  * A Service without backends refuses at once: connect() fails ECONNREFUSED.
+ *
+ * A routed Service frontend (mesh, BL_LB_F_L7) is not translated for a pod's
+ * socket: its connection leaves the pod to the Service's address, and the
+ * pod's tc program hands it to the node proxy (lxc.bpf.c). A pod is any
+ * network namespace but the node's own, whose cookie the loader sets in
+ * bl_sock_node_netns (the agent's, which lives in the node's namespace); the
+ * node's own sockets (its daemons, the node proxy itself) keep this path.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -30,6 +37,14 @@
 #define BL_ECONNREFUSED	111
 
 #define NSEC_PER_SEC	1000000000ULL
+
+/*
+ * The node's network namespace cookie (SO_NETNS_COOKIE in the agent), set by
+ * the loader. 0 (not set): no socket counts as the node's, so a routed
+ * frontend is translated for none: the node's own connections to it then go
+ * by the route to the Service's address, not to the proxy.
+ */
+const volatile __u64 bl_sock_node_netns = 0;
 
 /*
  * A translation, reported for flows (Hubble's SOCK flows: which Service a
@@ -95,6 +110,9 @@ static __always_inline int sock4_xlate_fwd(struct bpf_sock_addr *ctx)
 		return SYS_PROCEED;
 	svc = lb4_lookup_service(addr, port, proto);
 	if (!svc)
+		return SYS_PROCEED;
+	/* A routed frontend, from a pod: left as it is, for the node proxy. */
+	if ((svc->flags & BL_LB_F_L7) && proto == BL_IPPROTO_TCP && bpf_get_netns_cookie(ctx) != bl_sock_node_netns)
 		return SYS_PROCEED;
 	now = bpf_ktime_get_coarse_ns() / NSEC_PER_SEC;	/* the clock of lib/ct.h ct_now() */
 	if (svc->flags & BL_LB_F_AFFINITY) {

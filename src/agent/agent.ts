@@ -41,6 +41,7 @@ import { withTimeout } from '../common/timeout.js';
 import { ownNetns } from '../common/netns.js';
 import { formatIPv4, tryParseIPv4 } from '../ipam/cidr.js';
 import { NodeProxy, type EndpointRedirects } from './proxy.js';
+import { MeshRoutes } from './mesh.js';
 import type { AgentApi } from '../cni/agentapi.js';
 import { IpLinks, type PodLinks } from '../cni/link.js';
 import { CNI_ROUTE, cniRoute, localAgentApi } from '../cni/service.js';
@@ -107,6 +108,10 @@ export class Agent {
   private ipcacheDesired: IpcacheMapEntry[] = [];
   /** The node's L7 proxy (config.proxy), and the redirects it was last given. */
   private proxy: NodeProxy | undefined;
+  /** Mesh routes (HTTPRoutes with Service parents) in the node proxy, once the store answers (proxy.meshPort). */
+  private mesh: MeshRoutes | undefined;
+  private meshStarting: Promise<void> | undefined;
+  private meshStartFailures = 0;
   private redirects: EndpointRedirects[] = [];
   /** Their generation (PolicyManager.proxyApplied hears it back once the proxy runs them). */
   private redirectsGen = 0;
@@ -467,6 +472,7 @@ export class Agent {
         else this.endpoints.regenerate();
         if (!this.services && this.datapath.lb) await (this.servicesStarting ??= this.startServices().finally(() => (this.servicesStarting = undefined)));
         if (!this.policy && this.identity && this.datapath.policy) await (this.policyStarting ??= this.startPolicy().finally(() => (this.policyStarting = undefined)));
+        if (!this.mesh && this.proxy?.config.meshPort !== undefined) await (this.meshStarting ??= this.startMesh().finally(() => (this.meshStarting = undefined)));
       } catch (e) {
         if (this.kv.state === 'ok') this.log.warn(`${cluster.mode} unreachable; keeping the datapath as it is`, { error: (e as Error).message });
         this.kv = { state: 'unreachable', message: (e as Error).message };
@@ -488,7 +494,30 @@ export class Agent {
       return;
     }
     this.services = mgr;
+    // Routed Service ports compiled before the load-balancer started.
+    this.mesh?.pushFrontends();
     this.log.info('service load-balancing started', { ...mgr.lastSync, socketLB: this.config.socketLB?.cgroup ?? 'off' });
+  }
+
+  /** Mesh routes into the node proxy; a failed start is tried again on the next kvstore check. */
+  private async startMesh(): Promise<void> {
+    const mesh = new MeshRoutes({
+      store: this.cluster!.store,
+      proxy: this.proxy!,
+      services: () => this.services,
+      log: this.log,
+    });
+    try {
+      await withTimeout(mesh.start(), 10_000);
+    } catch (e) {
+      // Said once: a Kubernetes cluster without the Gateway API's HTTPRoute CRD fails this on every check.
+      if (this.meshStartFailures++ === 0) this.log.warn('mesh routes not started; retrying (is the Gateway API HTTPRoute CRD installed?)', { error: (e as Error).message });
+      else this.log.debug('mesh routes not started; retrying', { error: (e as Error).message });
+      await mesh.stop().catch(() => undefined);
+      return;
+    }
+    this.mesh = mesh;
+    this.log.info('mesh routes started', { ...mesh.status(), port: this.proxy!.config.meshPort });
   }
 
   /**
@@ -509,6 +538,7 @@ export class Agent {
         onIdentityChange: (cb) => allocator.onChange(cb),
         identityOfIP: (ip) => this.identityOfIP(ip),
         cidrIdentitiesChanged: () => this.scheduleIpcacheSync(),
+        authRequiredChanged: (ids) => { for (const id of ids) this.endpoints.republish(id); },
         // With a proxy only: its redirect entries wait for it to acknowledge them. The in-agent
         // proxies (DNS, Kafka) have them as soon as they are handed on; HAProxy after its reload.
         ...(this.proxy || this.dns || this.kafka
@@ -592,7 +622,12 @@ export class Agent {
     this.endpoints.setIdentityBackend({
       acquire: (labels) => allocator.acquire(labels),
       release: (labels) => allocator.release(labels),
-      publish: (ip, identity, ep) => ipcache.upsert({ prefix: ip, identity, hostIP: this.config.nodeIP, ...(ep?.pod ? { pod: ep.pod } : {}), ...(ep ? { endpointID: ep.id } : {}) }),
+      publish: (ip, identity, ep) =>
+        ipcache.upsert({
+          prefix: ip, identity, hostIP: this.config.nodeIP, ...(ep?.pod ? { pod: ep.pod } : {}), ...(ep ? { endpointID: ep.id } : {}),
+          // Issue 15: its ingress requires mutual authentication; other nodes' pods then go through their proxy's mTLS-out listener.
+          ...(ep && this.policy?.ingressAuthRequired(ep.id) ? { authRequired: true } : {}),
+        }),
       unpublish: (ip) => ipcache.delete(ip),
       podSource: (namespace, name) => this.podSource(namespace, name),
     });
@@ -804,6 +839,7 @@ export class Agent {
     await this.api.close();
     await this.observer?.stop().catch(() => undefined);
     this.endpoints.setIdentityBackend(undefined);
+    await this.mesh?.stop().catch(() => undefined);
     await this.services?.stop().catch(() => undefined);
     this.endpoints.setPolicyGate(undefined);
     await this.policy?.stop().catch(() => undefined);

@@ -83,6 +83,8 @@ export interface LbFrontendRow {
   affinityTimeout: number;
   /** Backend ids by slot (slot 1 first). */
   backends: number[];
+  /** BL_LB_F_L7 frontends (routed Service ports, mesh): the node proxy's mesh listener port, the master entry's backend_id. */
+  proxyPort?: number;
   /**
    * BL_LB_F_MAGLEV frontends: each backend's cluster-wide key
    * (`address:port/protocol`), parallel to `backends`; the Maglev table is
@@ -135,6 +137,8 @@ export interface IpcacheRow {
   identity: number;
   tunnelEndpoint: string;
   nodeId: number;
+  /** BL_IPCACHE_F_AUTH_REQUIRED (issue 15); absent: false. */
+  authRequired?: boolean;
 }
 
 export interface NodeDatapath {

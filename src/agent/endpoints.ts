@@ -397,6 +397,19 @@ export class EndpointManager {
     for (const ep of this.byId.values()) if (!this.held.has(ep)) void this.resolve(ep);
   }
 
+  /**
+   * Publishes endpoint `id`'s ipcache entry again, because what the backend
+   * publishes with it changed (its mutual-authentication flag, issue 15).
+   * Nothing while its identity is not resolved: the resolution publishes it.
+   */
+  republish(id: number): void {
+    const ep = this.byId.get(id);
+    const h = ep && this.held.get(ep);
+    const b = this.backend;
+    if (!ep || !h || !b) return;
+    b.publish(ep.ipv4, h.identity, ep).catch((e: unknown) => this.log.warn('endpoint ipcache entry not published again', { id, error: (e as Error).message }));
+  }
+
   /** This node's identity references as the endpoints hold them: identity → endpoints. */
   identityUsers(): Map<number, number> {
     const out = new Map<number, number>();

@@ -112,6 +112,7 @@ async function setup(opts: { enforcement?: 'default' | 'always' | 'never'; polic
   let cidrChanges = 0;
   const redirects: EndpointRedirects[][] = [];
   const generations: number[] = [];
+  const authChanges: number[][] = [];
   /** Automatic acknowledgements handed out and not yet given to the manager. */
   let acksDue = 0;
   const logText: string[] = [];
@@ -139,6 +140,7 @@ async function setup(opts: { enforcement?: 'default' | 'always' | 'never'; polic
       onIdentityChange: () => () => undefined,
       identityOfIP: () => 2,
       cidrIdentitiesChanged: () => cidrChanges++,
+      authRequiredChanged: (ids) => authChanges.push(ids),
       ...(opts.proxyPorts ? { redirectsChanged } : {}),
       log: logger('test', logStream),
     },
@@ -167,7 +169,7 @@ async function setup(opts: { enforcement?: 'default' | 'always' | 'never'; polic
   const changedEndpoint = (ep: EndpointModel) => {
     for (const l of listeners) l(ep);
   };
-  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, generations, logText, addEndpoint, changedEndpoint };
+  return { mgr, dp, cnps, settle, cidrChanges: () => cidrChanges, informers, redirects, generations, logText, addEndpoint, changedEndpoint, authChanges };
 }
 
 const INGRESS = BlEndpointFlags.BL_EP_F_POLICY_INGRESS;
@@ -483,4 +485,27 @@ test('policy manager: an endpoint with nothing in the map gets its policy at onc
   await settle();
   assert.deepEqual([redirectsOf(dp, 1), redirectsOf(dp, 3), mgr.isSynced()], [['1002:80', '1:80'], ['1002:80', '1:80'], true]);
   assert.deepEqual(mgr.enforcementOf(1).ingress, true);
+});
+
+test('policy manager: an endpoint whose ingress requires mutual authentication is told (its ipcache flag), and again when that ends; the entries carry the flag', async () => {
+  const { mgr, dp, cnps, settle, authChanges } = await setup();
+  await settle();
+  assert.deepEqual(authChanges, []);
+  const spec = (mode: string) => ({ endpointSelector: { matchLabels: { pod: 'a' } }, ingress: [{ fromEndpoints: [{}], authentication: { mode } }], egress: [{ toEndpoints: [{}], authentication: { mode: 'required' } }] });
+  cnps.put(cnp('x', 'auth', spec('required')));
+  await settle();
+  assert.deepEqual(authChanges, [[1]], 'endpoint 1 only (pod a)');
+  assert.equal(mgr.ingressAuthRequired(1), true);
+  assert.equal(mgr.ingressAuthRequired(2), false);
+  assert.ok(dp.map.get(1)!.some((e) => e.direction === 'ingress' && e.authRequired === true));
+  // Egress authentication alone does not flag the endpoint: its own connections go through the proxy.
+  cnps.put(cnp('x', 'auth', spec('disabled'), '2'));
+  await settle();
+  assert.deepEqual(authChanges, [[1], [1]]);
+  assert.equal(mgr.ingressAuthRequired(1), false);
+  assert.ok(!dp.map.get(1)!.some((e) => e.direction === 'ingress' && e.authRequired === true));
+  assert.ok(dp.map.get(1)!.some((e) => e.direction === 'egress' && e.authRequired === true));
+  cnps.remove(cnp('x', 'auth', {}));
+  await settle();
+  assert.deepEqual(authChanges, [[1], [1]], 'nothing changed for the ipcache');
 });

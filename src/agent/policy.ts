@@ -105,6 +105,13 @@ export interface PolicyManagerDeps {
    * runs; redirect entries wait for that. Absent: no proxy, no waiting.
    */
   redirectsChanged?: (endpoints: EndpointRedirects[], generation: number) => void;
+  /**
+   * Called after a flush that changed which local endpoints' ingress (as the
+   * map now holds it) has an allow requiring mutual authentication
+   * (ingressAuthRequired): their ipcache entries are published again with
+   * the flag (issue 15).
+   */
+  authRequiredChanged?: (endpointIds: number[]) => void;
   log: Logger;
 }
 
@@ -209,6 +216,8 @@ export class PolicyManager {
   private waiters: { id: number; resolve: () => void }[] = [];
   /** The redirects last handed to the proxy, with their generation. */
   private redirectsGen = 0;
+  /** Local endpoints whose ingress entries in the map have an allow requiring mutual authentication. */
+  private readonly authRequired = new Set<number>();
   /** Redirect keys (redirectKey) of each generation handed to the proxy and not yet acknowledged, oldest first. */
   private readonly unacked: { gen: number; keys: Set<string> }[] = [];
   /** Redirect keys of the configuration the proxy last acknowledged. */
@@ -593,10 +602,12 @@ export class PolicyManager {
         if (target === policy) this.written.set(ep.id, { count: policy.entryCount, flags, policy, model: ep.model });
         else this.written.set(ep.id, { entries: target.entries, count: target.entries.length, flags, policy: target, waiting: policy, model: ep.model });
       }
+      this.noteAuthRequired(todo.map((ep) => ep.id));
       // Endpoints that are gone: their entries go with them.
       const live = new Set(this.deps.endpoints.list().map((e) => e.id));
       for (const id of [...this.written.keys()]) {
         if (live.has(id)) continue;
+        this.authRequired.delete(id);
         dp.deleteEndpoint(id);
         this.written.delete(id);
         this.visibilityText.delete(id);
@@ -619,6 +630,31 @@ export class PolicyManager {
       }
       setTimeout(() => this.markAll(), 1000).unref();
     }
+  }
+
+  /**
+   * Which of the endpoints just written have an ingress allow requiring
+   * mutual authentication in the map now; tells authRequiredChanged about
+   * those that changed. Entries are looked at only while some policy asks
+   * for authentication.
+   */
+  private noteAuthRequired(ids: readonly number[]): void {
+    const any = this.repo.usesAuth();
+    const changed: number[] = [];
+    for (const id of ids) {
+      const w = this.written.get(id);
+      const now = any && w !== undefined && (w.entries ?? w.policy.entries).some((e) => e.direction === 'ingress' && e.verdict === 'allow' && e.authRequired === true);
+      if (now === this.authRequired.has(id)) continue;
+      if (now) this.authRequired.add(id);
+      else this.authRequired.delete(id);
+      changed.push(id);
+    }
+    if (changed.length) this.deps.authRequiredChanged?.(changed);
+  }
+
+  /** Whether local endpoint `id`'s ingress, as the map holds it, requires mutual authentication somewhere (its ipcache flag). */
+  ingressAuthRequired(id: number): boolean {
+    return this.authRequired.has(id);
   }
 
   /**

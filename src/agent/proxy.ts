@@ -84,12 +84,35 @@ export const proxyStatsSocket = (stateDir: string) => join(stateDir, HAPROXY_FIL
 export const proxyAppliedFile = (stateDir: string) => join(stateDir, 'applied.sha256');
 
 /**
- * Writes the rendered configuration and its files; returns the paths that
- * changed (each file is replaced by a rename, so the proxy never reads half a
- * file) and a digest of all of them.
+ * A part of the node proxy's configuration that is not the policy's (the
+ * mesh routes, the mTLS listeners): its text is appended to the policy
+ * configuration (sections sorted by name), its files are written with the
+ * others (absolute paths under the proxy's state directory).
  */
-export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options: RenderOptions = {}): { changed: string[]; digest: string } {
+export interface ProxySection {
+  config: string;
+  files: { path: string; content: string }[];
+  /**
+   * A change of these files alone (paths of `files`) is applied to the running
+   * worker by `apply` (the runtime API: map swaps, `set ssl cert`) instead of a
+   * reload; `apply` rejecting means a reload.
+   */
+  runtime?: { files: readonly string[]; apply: () => Promise<void> };
+  /** Called after an update that took with this section in it (a reload or the runtime apply). */
+  applied?: () => void;
+}
+
+/**
+ * Writes the rendered configuration and its files, with the sections' after
+ * the policy's; returns the paths that changed (each file is replaced by a
+ * rename, so the proxy never reads half a file) and a digest of all of them.
+ */
+export function writeProxyFiles(cfg: NodeProxyConfig, rs: ProxyRuleSet, options: RenderOptions = {}, sections: ReadonlyMap<string, ProxySection> = new Map()): { changed: string[]; digest: string } {
   const out = renderHaproxy(rs, options);
+  for (const [name, sec] of [...sections].sort(([a], [b]) => a.localeCompare(b))) {
+    out.config += `\n# ---- section ${name} ----\n${sec.config}`;
+    out.files.push(...sec.files);
+  }
   const hash = createHash('sha256').update(out.config);
   for (const f of out.files) hash.update(`\0${f.path}\0${f.content}`);
   const changed: string[] = [];
@@ -209,6 +232,10 @@ export async function replaceProxyMap(statsSocket: string, mapFile: string, line
  */
 export class NodeProxy {
   private pending: { endpoints: readonly EndpointRedirects[]; identities: ProxyRuleSet['identities']; generation: number } | undefined;
+  /** The last policy input handed to update(): a section change renders with it. */
+  private last: { endpoints: readonly EndpointRedirects[]; identities: ProxyRuleSet['identities']; generation: number } | undefined;
+  private readonly sections = new Map<string, ProxySection>();
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   /**
@@ -233,8 +260,27 @@ export class NodeProxy {
   ) {}
 
   update(endpoints: readonly EndpointRedirects[], identities: ProxyRuleSet['identities'], generation = 0): void {
-    this.pending = { endpoints, identities, generation };
-    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+    this.pending = this.last = { endpoints, identities, generation };
+    if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+  }
+
+  /**
+   * Sets (or, undefined, removes) a named section of the configuration; a
+   * change renders and applies as update() does. Before the first update()
+   * (the policy's first answer) it waits: a configuration without the policy's
+   * rules would be a reload the running proxy does not need.
+   */
+  setSection(name: string, section: ProxySection | undefined): void {
+    if (section) this.sections.set(name, section);
+    else if (!this.sections.delete(name)) return;
+    if (!this.last) return;
+    this.pending ??= this.last;
+    if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+  }
+
+  /** The section of that name, as last set. */
+  section(name: string): ProxySection | undefined {
+    return this.sections.get(name);
   }
 
   /** Renders what is pending and reloads (or updates the identities in place) if needed; resolves when done. */
@@ -249,18 +295,25 @@ export class NodeProxy {
       try {
         this.stats.renders++;
         const rs = proxyRuleSet(this.config, p.endpoints, p.identities, this.log);
-        const { changed, digest } = writeProxyFiles(this.config, rs, this.render);
+        const sections = new Map(this.sections);
+        const { changed, digest } = writeProxyFiles(this.config, rs, this.render, sections);
         const appliedFile = proxyAppliedFile(this.config.stateDir);
         this.reloadDue ??= !existsSync(appliedFile) || readFileSync(appliedFile, 'utf8').trim() !== digest;
         const idsFile = proxyIdentitiesFile(this.config.stateDir);
-        if (changed.length && !this.reloadDue && changed.every((f) => f === idsFile)) {
-          // The ipcache alone changed: swap the worker's map in place, no new worker.
+        // Files the running worker takes without a reload: the identities map, and the sections' runtime files.
+        const runtime = [...sections.values()].filter((sec) => sec.runtime && changed.some((f) => sec.runtime!.files.includes(f)));
+        const inPlace = (f: string) => f === idsFile || runtime.some((sec) => sec.runtime!.files.includes(f));
+        if (changed.length && !this.reloadDue && changed.every(inPlace)) {
+          // The ipcache (or a section's runtime files) alone changed: swap in place, no new worker.
           try {
-            await replaceProxyMap(proxyStatsSocket(this.config.stateDir), idsFile, rs.identities.map((e) => `${e.prefix} ${e.identity}`));
+            if (changed.includes(idsFile)) {
+              await replaceProxyMap(proxyStatsSocket(this.config.stateDir), idsFile, rs.identities.map((e) => `${e.prefix} ${e.identity}`));
+              this.log.info('node proxy identities updated in place', { entries: rs.identities.length, generation: p.generation });
+            }
+            for (const sec of runtime) await sec.runtime!.apply();
             this.stats.mapUpdates++;
-            this.log.info('node proxy identities updated in place', { entries: rs.identities.length, generation: p.generation });
           } catch (e) {
-            this.log.warn('node proxy: identities not updated in place; reloading', { error: (e as Error).message });
+            this.log.warn('node proxy: not updated in place; reloading', { error: (e as Error).message });
             this.reloadDue = true;
           }
         } else if (changed.length) this.reloadDue = true;
@@ -273,6 +326,7 @@ export class NodeProxy {
         }
         writeFileSync(appliedFile, `${digest}\n`, { mode: 0o600 });
         this.stats.lastError = undefined;
+        for (const sec of sections.values()) sec.applied?.();
         this.onApplied?.(p.generation);
       } catch (e) {
         this.stats.lastError = (e as Error).message;
@@ -280,13 +334,15 @@ export class NodeProxy {
         // Rendered files may be newer than what the proxy runs: try the whole update again.
         this.reloadDue = true;
         this.pending ??= p;
-        if (!this.timer) this.timer = setTimeout(() => void this.flush(), 1000);
+        if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), 1000);
       }
     })();
     await this.running;
   }
 
+  /** No more renders: a pending one is dropped, a failing one not tried again. */
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

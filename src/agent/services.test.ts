@@ -45,6 +45,13 @@ test('frontendRow: flags say type, affinity, Local policy and Maglev', () => {
   const m = frontendRow(frontend({ type: 'NodePort', algorithm: 'maglev' }), backendOf);
   assert.equal(m.flags, F.BL_LB_F_NODEPORT | F.BL_LB_F_MAGLEV);
   assert.equal(F.BL_LB_F_MAGLEV & (F.BL_LB_F_AFFINITY | F.BL_LB_F_NODEPORT | F.BL_LB_F_LOADBALANCER | F.BL_LB_F_EXTERNAL_IP | F.BL_LB_F_LOCAL), 0);
+  const l7 = frontendRow(frontend({ l7ProxyPort: 15003 }));
+  assert.equal(l7.flags, F.BL_LB_F_L7);
+  assert.equal(l7.proxyPort, 15003);
+  assert.equal(frontendRow(frontend()).proxyPort, undefined);
+  // Only a ClusterIP TCP frontend is ever routed, whatever the model says.
+  assert.equal(frontendRow(frontend({ type: 'NodePort', l7ProxyPort: 15003 })).flags, F.BL_LB_F_NODEPORT);
+  assert.equal(frontendRow(frontend({ key: { address: '10.96.0.20', port: 53, protocol: 'UDP' }, l7ProxyPort: 15003 })).flags, 0);
 });
 
 test('frontendRow: a Maglev row carries its backends\' address keys, parallel to the ids; a random one none', () => {
@@ -163,5 +170,97 @@ test('ServiceManager: a lone change is flushed in the next turn of the event loo
   await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
   assert.equal(updates.length, 3, 'one flush for the burst');
   assert.ok(updates[2]!.upsertFrontends.every((f) => f.backends.length === 3));
+  await sm.stop();
+});
+
+/** Two Services (web: 80/TCP and 81/TCP, NodePort; dns: 53/UDP and 53/TCP) with one backend each. */
+function meshServices() {
+  const web = svc();
+  (web.spec as { ports: unknown[] }).ports = [
+    { name: 'http', port: 80, targetPort: 8080, nodePort: 30080 },
+    { name: 'alt', port: 81, targetPort: 8081 },
+  ];
+  const webSlice = slice(['10.0.1.4']);
+  (webSlice as unknown as { ports: unknown[] }).ports = [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'alt', port: 8081, protocol: 'TCP' }];
+  const dns: StoreObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'dns', namespace: 'kube-system', uid: 'u-dns', resourceVersion: '1', creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'udp', port: 53, protocol: 'UDP' }, { name: 'tcp', port: 53, protocol: 'TCP' }] },
+  };
+  const dnsSlice: StoreObject = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'dns-x', namespace: 'kube-system', uid: 'u-dns-x', resourceVersion: '1', creationTimestamp: 'x', labels: { 'kubernetes.io/service-name': 'dns' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'udp', port: 53, protocol: 'UDP' }, { name: 'tcp', port: 53, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['10.0.1.9'], conditions: { ready: true }, nodeName: 'n' }],
+  };
+  return { web, webSlice, dns, dnsSlice };
+}
+
+const key = (f: { address: string; port: number; protocol: string }) => `${f.address}:${f.port}/${f.protocol}`;
+
+test('ServiceManager.setMeshFrontends: flags exactly the named Service ports\' ClusterIP TCP frontends, writes only what changes', async () => {
+  const { sm, informers, updates } = fakeAgent();
+  await sm.start();
+  const s = meshServices();
+  informers['Service']!.emit('add', s.web);
+  informers['EndpointSlice']!.emit('add', s.webSlice);
+  informers['Service']!.emit('add', s.dns);
+  informers['EndpointSlice']!.emit('add', s.dnsSlice);
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  const n = updates.length;
+  assert.equal(updates[n - 1]!.upsertFrontends.length, 6, 'both Services programmed, nothing flagged');
+  assert.ok(updates[n - 1]!.upsertFrontends.every((f) => (f.flags & F.BL_LB_F_L7) === 0));
+
+  // web:80 (ClusterIP flagged; its NodePort frontends not), dns:53 (the TCP frontend only), and a Service not known yet.
+  sm.setMeshFrontends(new Set(['default/web:80', 'kube-system/dns:53', 'default/later:80']), 15003);
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  assert.equal(updates.length, n + 1);
+  const u = updates[n]!;
+  assert.deepEqual(u.upsertFrontends.map(key).sort(), ['10.96.0.10:53/TCP', '10.96.0.20:80/TCP']);
+  for (const f of u.upsertFrontends) {
+    assert.equal(f.flags & F.BL_LB_F_L7, F.BL_LB_F_L7);
+    assert.equal(f.proxyPort, 15003);
+    assert.equal(f.backends.length, 1, 'the backends stay, for the node\'s own sockets');
+  }
+  assert.deepEqual([u.deleteFrontends, u.upsertBackends, u.deleteBackends], [[], [], []]);
+
+  // The same set again: nothing to write, no flush.
+  sm.setMeshFrontends(new Set(['default/web:80', 'kube-system/dns:53', 'default/later:80']), 15003);
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  assert.equal(updates.length, n + 1);
+
+  // web:80 leaves, web:81 joins: those two frontends only.
+  sm.setMeshFrontends(new Set(['default/web:81', 'kube-system/dns:53']), 15003);
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  const v = updates[updates.length - 1]!;
+  assert.deepEqual(v.upsertFrontends.map((f) => [key(f), f.proxyPort, f.flags & F.BL_LB_F_L7]).sort(), [
+    ['10.96.0.20:80/TCP', undefined, 0],
+    ['10.96.0.20:81/TCP', 15003, F.BL_LB_F_L7],
+  ]);
+
+  // No proxy port: nothing flagged any more.
+  sm.setMeshFrontends(new Set(['default/web:81', 'kube-system/dns:53']), undefined);
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  const w = updates[updates.length - 1]!;
+  assert.deepEqual(w.upsertFrontends.map(key).sort(), ['10.96.0.10:53/TCP', '10.96.0.20:81/TCP']);
+  assert.ok(w.upsertFrontends.every((f) => f.proxyPort === undefined && (f.flags & F.BL_LB_F_L7) === 0));
+
+  // A Service named before it existed is flagged when it comes.
+  sm.setMeshFrontends(new Set(['default/later:80']), 15003);
+  const later = svc();
+  later.metadata = { ...later.metadata, name: 'later', uid: 'u-later' };
+  (later.spec as { type: string; clusterIP: string }).type = 'ClusterIP';
+  (later.spec as { clusterIP: string }).clusterIP = '10.96.0.30';
+  (later.spec as { ports: unknown[] }).ports = [{ port: 80, targetPort: 8080 }];
+  informers['Service']!.emit('add', later);
+  await new Promise((r) => setTimeout(r, COALESCE_MS + 5));
+  const x = updates[updates.length - 1]!;
+  assert.deepEqual(x.upsertFrontends.map((f) => [key(f), f.proxyPort]), [['10.96.0.30:80/TCP', 15003]]);
+
+  assert.throws(() => sm.setMeshFrontends(new Set(['web:80']), 15003), /namespace\/name:port/);
+  assert.throws(() => sm.setMeshFrontends(new Set(), 70000), /not a port number/);
   await sm.stop();
 });

@@ -35,9 +35,11 @@ import type { LbBackendRow, LbDatapath, LbFrontendRow } from './datapath.js';
  */
 export function frontendRow(f: Frontend, keyOf?: (id: number) => string | undefined): LbFrontendRow {
   const local = f.type === 'ClusterIP' ? f.trafficPolicy.internal === 'Local' : f.trafficPolicy.external === 'Local';
-  const flags = encodeFrontendFlags({ type: f.type, affinity: !!f.affinity, local, maglev: f.algorithm === 'maglev' });
+  const l7 = f.l7ProxyPort !== undefined && f.type === 'ClusterIP' && f.key.protocol === 'TCP';
+  const flags = encodeFrontendFlags({ type: f.type, affinity: !!f.affinity, local, maglev: f.algorithm === 'maglev', l7 });
   // The frontend's own backend array, not a copy: the translator makes a new one per flush and neither it nor KernelLb changes one afterwards.
   const row: LbFrontendRow = { id: f.id, address: f.key.address, port: f.key.port, protocol: f.key.protocol, flags, affinityTimeout: f.affinity?.timeoutSeconds ?? 0, backends: f.backends };
+  if (l7) row.proxyPort = f.l7ProxyPort!;
   if (f.algorithm === 'maglev') {
     row.maglevKeys = f.backends.map((id) => {
       const key = keyOf?.(id);
@@ -273,7 +275,7 @@ export class ServiceManager {
       const k = frontendKeyString(row);
       seen.add(k);
       const w = want.get(k);
-      if (!w || w.id !== row.id || w.flags !== row.flags || w.affinityTimeout !== row.affinityTimeout || w.backends.join() !== row.backends.join()) drift++;
+      if (!w || w.id !== row.id || w.flags !== row.flags || w.affinityTimeout !== row.affinityTimeout || (w.proxyPort ?? 0) !== (row.proxyPort ?? 0) || w.backends.join() !== row.backends.join()) drift++;
     }
     for (const k of want.keys()) if (!seen.has(k)) drift++;
     const programmedB = this.translator.programmedBackendIds();
@@ -320,6 +322,22 @@ export class ServiceManager {
       ...(f.affinity ? { affinityTimeout: f.affinity.timeoutSeconds } : {}),
       trafficPolicy: f.trafficPolicy,
     }));
+  }
+
+  /**
+   * The routed (mesh) Service ports, `namespace/name:port` (the Service
+   * port's number, as compileMesh's frontends name them), and the node
+   * proxy's mesh listener port (NodeProxyConfig.meshPort; undefined: none is
+   * listening, nothing flagged). Exactly those ports' ClusterIP TCP frontends
+   * are flagged BL_LB_F_L7 with the port in their master entry: pods'
+   * connections to them go to the proxy (bpf/lxc.bpf.c), the node's own keep
+   * the backends. Only frontends whose flag changes are written, on the next
+   * flush (scheduled here). A UDP port, or a Service that is not a ClusterIP
+   * one, is never flagged.
+   */
+  setMeshFrontends(frontends: ReadonlySet<string>, proxyPort: number | undefined): void {
+    this.translator.setMeshFrontends(frontends, proxyPort);
+    if (this.translator.pending > 0) this.schedule();
   }
 
   problems(): LbProblem[] {

@@ -86,7 +86,7 @@ export function registerBpf(program: Command): void {
     process.stdout.write(
       table(
         ['NODE', 'IP PREFIX/ADDRESS', 'IDENTITY'],
-        all.flatMap((n) => n.rows.map((r) => [n.node, r.prefix, `identity=${r.identity} encryptkey=0 tunnelendpoint=${r.tunnelEndpoint} nodeid=${r.nodeId}`])),
+        all.flatMap((n) => n.rows.map((r) => [n.node, r.prefix, `identity=${r.identity} encryptkey=0 tunnelendpoint=${r.tunnelEndpoint} nodeid=${r.nodeId}${r.authRequired ? ' flags=auth-required' : ''}`])),
       ),
     );
   });
@@ -106,7 +106,8 @@ export function registerBpf(program: Command): void {
       const byId = new Map(n.backends.map((b) => [b.id, b]));
       for (const f of n.frontends) {
         const fe = `${f.address}:${f.port}/${f.protocol}`;
-        rows.push([n.node, `${fe} (0)`, `0.0.0.0:0 (${f.id}) (0) [${frontendFlagNames(f.flags)}]`]);
+        // A routed (mesh) frontend's master names the node proxy's mesh listener port, as Cilium's l7-load-balancer.
+        rows.push([n.node, `${fe} (0)`, `0.0.0.0:${f.proxyPort ?? 0} (${f.id}) (0) [${frontendFlagNames(f.flags)}]`]);
         f.backends.forEach((id, i) => {
           const b = byId.get(id);
           rows.push(['', '', `${b ? `${b.address}:${b.port}/${b.protocol}` : `<backend ${id} missing>`} (${f.id}) (${i + 1})`]);
@@ -135,11 +136,12 @@ export function registerBpf(program: Command): void {
         for (const r of n.rows) {
           const verdict = r.verdict === 'allow' ? 'Allow' : r.verdict === 'deny' ? 'Deny' : 'Default deny';
           const port = r.protocol === 0 ? 'ANY' : `${r.portPrefixLen === 0 ? 'ANY' : r.portPrefixLen === 16 ? r.port : `${r.port}/${r.portPrefixLen}`}/${protoName(r.protocol)}`;
-          // PROXY PORT as cilium prints it: the node proxy's listener the connection is handed to (L7 rules), else NONE.
-          rows.push([n.node, String(r.endpoint), verdict, r.direction === 'ingress' ? 'Ingress' : 'Egress', r.identity === 0 ? 'ANY' : String(r.identity), port, r.proxyPort ? String(r.proxyPort) : 'NONE', String(r.packets), String(r.bytes), r.policies.join(', ')]);
+          // PROXY PORT as cilium prints it: the node proxy's listener the connection is handed to (L7 rules), else NONE;
+          // AUTH as cilium's AUTH TYPE: required (authentication.mode required) or disabled.
+          rows.push([n.node, String(r.endpoint), verdict, r.direction === 'ingress' ? 'Ingress' : 'Egress', r.identity === 0 ? 'ANY' : String(r.identity), port, r.proxyPort ? String(r.proxyPort) : 'NONE', r.authRequired ? 'required' : 'disabled', String(r.packets), String(r.bytes), r.policies.join(', ')]);
         }
       }
-      process.stdout.write(table(['NODE', 'ENDPOINT', 'POLICY', 'DIRECTION', 'IDENTITY', 'PORT/PROTO', 'PROXY PORT', 'PACKETS', 'BYTES', 'DECIDED BY'], rows));
+      process.stdout.write(table(['NODE', 'ENDPOINT', 'POLICY', 'DIRECTION', 'IDENTITY', 'PORT/PROTO', 'PROXY PORT', 'AUTH', 'PACKETS', 'BYTES', 'DECIDED BY'], rows));
     });
 
   const ct = bpf.command('ct').description('the connection-tracking table (bl_ct4)');

@@ -26,6 +26,19 @@ test('policy trace prints the proxy redirect and the policies whose HTTP rules a
   assert.ok(!plain.some((l) => l.includes('redirected')), 'no proxy ports, no redirect line');
 });
 
+test('policy trace says when the allow requires mutual authentication', () => {
+  const web = podLabels('m', { app: 'web' });
+  const client = podLabels('m', { app: 'client' });
+  const r = new PolicyRepository();
+  r.setIdentities([...RESERVED_IDENTITIES.map((i): [number, typeof web] => [i.id, i.labels]), [2001, web], [2002, client]]);
+  r.upsertPolicy(cnp('m', 'auth', { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], authentication: { mode: 'required' } }] }));
+  const trace = (from: number) => tracePolicy(r, { source: { identity: from }, destination: { endpoint: { id: 9, identity: 2001, labels: web, namespace: 'm' } }, protocol: 6, port: 80 }).ingress;
+  const lines = describeStep(trace(2002), 'destination m/web');
+  assert.equal(lines[0], 'destination m/web: ingress allowed (match L3-Only)');
+  assert.equal(lines.at(-1), "  mutual authentication required: only through the node proxies' mTLS, else dropped (189 Authentication required)");
+  assert.ok(!describeStep(trace(1), 'destination m/web').some((l) => l.includes('authentication')), 'the host (allow-localhost) is not asked');
+});
+
 test('policy suggest: flags into options, usage errors name the flag', () => {
   assert.deepEqual(suggestOptions({ namespace: 'm', label: ['app=web', 'tier=fe'] }), { namespace: 'm', kind: 'cnp', l7: false, labels: { app: 'web', tier: 'fe' } });
   assert.deepEqual(suggestOptions({ namespace: 'm', pod: ['web-0'], kind: 'KNP', l7: true }), { namespace: 'm', kind: 'knp', l7: true, pods: ['web-0'] });

@@ -69,6 +69,8 @@ export function describeStep(s: TraceStep | undefined, where: string): string[] 
   lines.push(`  decided by: ${s.by.length ? s.by.join(', ') : '(none)'}`);
   // As cilium policy trace: the allow sends the connection through the node proxy, which enforces the L7 rules per request.
   if (s.redirect) lines.push(`  redirected to proxy port ${s.redirect.proxyPort} (L7 ${s.redirect.parser} rules of ${s.redirect.by.length ? s.redirect.by.join(', ') : '(none)'})`);
+  // Cilium prints the entry's auth type; here: what it means for the connection.
+  if (s.authRequired) lines.push('  mutual authentication required: only through the node proxies\' mTLS, else dropped (189 Authentication required)');
   return lines;
 }
 

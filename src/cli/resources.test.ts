@@ -38,6 +38,15 @@ test('describe prints metadata then flattened spec', () => {
   assert.match(d, /^Spec:\n\s+ports\[0\]\.port:\s+80$/m);
 });
 
+test('describe httproute: each parent with its controller and conditions as a table', () => {
+  const status = { parents: [{ parentRef: { group: '', kind: 'Service', name: 'web', port: 80 }, controllerName: 'beeline.io/mesh', conditions: [
+    { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Accepted', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' },
+    { type: 'ResolvedRefs', status: 'False', reason: 'BackendNotFound', message: 'Service default/v3 not found', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' },
+  ] }] };
+  const d = describeObject({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: meta('split', 'default'), spec: {}, status } as StoreObject);
+  assert.match(d, /^Status:\n  Parents:\n    Service web:80  \(controller beeline\.io\/mesh\)\n      TYPE\s+STATUS\s+REASON\s+SINCE\s+MESSAGE\n      Accepted\s+True\s+Accepted\s+2026-01-01T00:00:00Z\s+Accepted\n      ResolvedRefs\s+False\s+BackendNotFound\s+\S+\s+Service default\/v3 not found\nEvents:/m);
+});
+
 test('apply checks policies with the agents\' engine: what no agent would accept is an error, what cannot be enforced as written a warning', () => {
   const cnp = (name: string, spec: unknown) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace: 'shop', name }, spec });
   const objects = [

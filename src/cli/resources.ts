@@ -413,8 +413,23 @@ export function describeObject(o: Obj): string {
   out += `${pad('ResourceVersion')}${o.metadata.resourceVersion}\n`;
   const { apiVersion: _a, kind: _k, metadata: _m, status, ...rest } = o;
   for (const [key, v] of Object.entries(rest)) out += section(key[0]!.toUpperCase() + key.slice(1), v);
-  out += status === undefined ? `${pad('Status')}<none>\n` : section('Status', status);
+  if (o.kind === 'HTTPRoute' && isRecord(status) && Array.isArray(status.parents)) out += routeParents(status.parents);
+  else out += status === undefined ? `${pad('Status')}<none>\n` : section('Status', status);
   out += `${pad('Events')}<none>\n`;
+  return out;
+}
+
+/** An HTTPRoute's status.parents as kubectl describes a Gateway API route: per parent, its controller and conditions. */
+function routeParents(parents: unknown[]): string {
+  if (parents.length === 0) return 'Status:\n  Parents:  <none>\n';
+  let out = 'Status:\n  Parents:\n';
+  for (const p of parents.filter(isRecord)) {
+    const ref = isRecord(p.parentRef) ? p.parentRef : {};
+    const port = ref.port !== undefined ? `:${String(ref.port)}` : '';
+    out += `    ${String(ref.kind ?? 'Gateway')} ${ref.namespace ? `${String(ref.namespace)}/` : ''}${String(ref.name ?? '')}${port}  (controller ${String(p.controllerName ?? '')})\n`;
+    const rows = (Array.isArray(p.conditions) ? p.conditions : []).filter(isRecord).map((c) => [String(c.type ?? ''), String(c.status ?? ''), String(c.reason ?? ''), String(c.lastTransitionTime ?? ''), String(c.message ?? '')]);
+    if (rows.length) out += table(['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'], rows).trimEnd().split('\n').map((l) => `      ${l}\n`).join('');
+  }
   return out;
 }
 

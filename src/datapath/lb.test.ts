@@ -134,3 +134,22 @@ test('KernelLb: after a failed write nothing is skipped until a write succeeds',
   assert.deepEqual(m.writes(), w);
   assert.equal(lb.skipped.frontends, 3);
 });
+
+test('KernelLb: a routed (mesh) frontend\'s master holds the proxy port; a changed port is a change, read back from the master', () => {
+  const m = maps();
+  const lb = new KernelLb(m.dp);
+  const L7 = 1 << 6;
+  lb.apply(update([fe(1, [1, 2], { flags: L7, proxyPort: 15003 }), fe(2, [3])]));
+  const svc = m.raw.get('bl_lb4_services')!;
+  const masters = [...svc.entries].filter(([k]) => Buffer.from(k, 'hex').readUInt16LE(6) === 0);
+  // struct bl_lb4_service: backend_id (u32) first.
+  assert.deepEqual(masters.map(([, v]) => v.readUInt32LE(0)).sort((a, b) => a - b), [0, 15003]);
+  assert.deepEqual(lb.frontends().map((f) => f.proxyPort), [15003, undefined]);
+  assert.deepEqual(lb.frontends()[0]!.backends, [1, 2], 'the backends stay, for the node\'s own sockets');
+  const w = m.writes().bl_lb4_services!;
+  lb.apply(update([fe(1, [1, 2], { flags: L7, proxyPort: 15003 }), fe(2, [3])]));
+  assert.equal(m.writes().bl_lb4_services, w, 'nothing changed, nothing written');
+  lb.apply(update([fe(1, [1, 2], { flags: L7, proxyPort: 15005 }), fe(2, [3])]));
+  assert.equal(m.writes().bl_lb4_services, w + 3, 'a new port: the master and its slots again');
+  assert.equal(new KernelLb(m.dp).frontends()[0]!.proxyPort, 15005);
+});

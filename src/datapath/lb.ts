@@ -81,7 +81,7 @@ export class KernelLb implements LbDatapath {
     this.revNatHeld.clear();
     this.backendHeld.clear();
     for (const f of this.frontends()) {
-      this.mirror.set(keyText(f), { id: f.id, slots: f.backends.length, maglev: isMaglev(f), flags: f.flags, affinityTimeout: f.affinityTimeout, backends: f.backends });
+      this.mirror.set(keyText(f), { id: f.id, slots: f.backends.length, maglev: isMaglev(f), flags: f.flags, affinityTimeout: f.affinityTimeout, proxyPort: f.proxyPort ?? 0, backends: f.backends });
       this.idOwner.set(f.id, keyText(f));
     }
     for (const [id, r] of this.revNat.snapshot()) this.revNatHeld.set(id, revNatWord(r));
@@ -172,7 +172,7 @@ export class KernelLb implements LbDatapath {
       const rn = address * 65536 + f.port;
       // Already in the maps exactly (a restarted agent's first pass): nothing to write. Maglev
       // tables are not read back, so a Maglev frontend is always written.
-      if (trusted && prev && !maglev && !prev.maglev && prev.id === f.id && prev.flags === f.flags && prev.affinityTimeout === f.affinityTimeout && sameIds(prev.backends, f.backends) && this.revNatHeld.get(f.id) === rn && this.idOwner.get(f.id) === k) {
+      if (trusted && prev && !maglev && !prev.maglev && prev.id === f.id && prev.flags === f.flags && prev.affinityTimeout === f.affinityTimeout && prev.proxyPort === (f.proxyPort ?? 0) && sameIds(prev.backends, f.backends) && this.revNatHeld.get(f.id) === rn && this.idOwner.get(f.id) === k) {
         this.skipped.frontends++;
         continue;
       }
@@ -190,13 +190,14 @@ export class KernelLb implements LbDatapath {
         revNats.push([f.id, { address, port: f.port }]);
         this.revNatHeld.set(f.id, rn);
       }
-      masters.push([{ address, dport: f.port, backend_slot: 0, proto }, { backend_id: 0, count: f.backends.length, qcount: 0, rev_nat_index: f.id, flags: f.flags, affinity_timeout: f.affinityTimeout }]);
+      // A routed (mesh) frontend's master names the node proxy's mesh listener port (BL_LB_F_L7).
+      masters.push([{ address, dport: f.port, backend_slot: 0, proto }, { backend_id: f.proxyPort ?? 0, count: f.backends.length, qcount: 0, rev_nat_index: f.id, flags: f.flags, affinity_timeout: f.affinityTimeout }]);
       for (let slot = f.backends.length + 1; prev && slot <= prev.slots; slot++) stale.push(this.key(f, slot));
       if (prev && prev.id !== f.id && this.idOwner.get(prev.id) === k) {
         staleRevNat.push(prev.id);
         this.idOwner.delete(prev.id);
       }
-      this.mirror.set(k, { id: f.id, slots: f.backends.length, maglev, flags: f.flags, affinityTimeout: f.affinityTimeout, backends: f.backends });
+      this.mirror.set(k, { id: f.id, slots: f.backends.length, maglev, flags: f.flags, affinityTimeout: f.affinityTimeout, proxyPort: f.proxyPort ?? 0, backends: f.backends });
       this.idOwner.set(f.id, k);
     }
     this.services.setMany(slots);
@@ -254,6 +255,7 @@ export class KernelLb implements LbDatapath {
             backends: new Array<number>(v.count + v.qcount).fill(0),
           },
         };
+        if (v.flags & BlLbFlags.BL_LB_F_L7) cur.row.proxyPort = v.backend_id;
         out.push(cur.row);
       } else if (cur && cur.key.address === key.address && cur.key.dport === key.dport && cur.key.proto === key.proto && key.backend_slot <= cur.row.backends.length) {
         cur.row.backends[key.backend_slot - 1] = v.backend_id;
@@ -293,6 +295,8 @@ interface Mirrored {
   maglev: boolean;
   flags: number;
   affinityTimeout: number;
+  /** The master's backend_id: the mesh listener port of a BL_LB_F_L7 frontend, else 0. */
+  proxyPort: number;
   /** Slot i+1's backend id (0 where the map has no such slot). */
   backends: readonly number[];
 }
@@ -322,6 +326,8 @@ export interface FrontendFlagFacts {
   /** externalTrafficPolicy (internalTrafficPolicy for ClusterIP) Local. */
   local: boolean;
   maglev: boolean;
+  /** A routed (mesh) Service port's frontend: pods' connections go to the node proxy (ClusterIP TCP only). */
+  l7?: boolean;
 }
 
 /** The flag bits of a frontend: the only place they are composed. */
@@ -332,7 +338,8 @@ export function encodeFrontendFlags(f: FrontendFlagFacts): number {
     (f.type === 'LoadBalancer' ? BlLbFlags.BL_LB_F_LOADBALANCER : 0) |
     (f.type === 'ExternalIP' ? BlLbFlags.BL_LB_F_EXTERNAL_IP : 0) |
     (f.local ? BlLbFlags.BL_LB_F_LOCAL : 0) |
-    (f.maglev ? BlLbFlags.BL_LB_F_MAGLEV : 0)
+    (f.maglev ? BlLbFlags.BL_LB_F_MAGLEV : 0) |
+    (f.l7 ? BlLbFlags.BL_LB_F_L7 : 0)
   );
 }
 
@@ -343,6 +350,7 @@ export function frontendFlagNames(flags: number): string {
   if (flags & BlLbFlags.BL_LB_F_AFFINITY) out.push('sessionAffinity');
   if (flags & BlLbFlags.BL_LB_F_LOCAL) out.push(type === 'ClusterIP' ? 'InternalLocal' : 'Local');
   if (flags & BlLbFlags.BL_LB_F_MAGLEV) out.push('Maglev');
+  if (flags & BlLbFlags.BL_LB_F_L7) out.push('l7-load-balancer');
   if (type === 'ClusterIP') out.push('non-routable');
   return out.join(', ');
 }

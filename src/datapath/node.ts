@@ -30,6 +30,7 @@ import {
   BL_REMOTE_ENDPOINT_INFO_CODEC,
   BPF_OBJECTS,
   BlConfigFlags,
+  BlIpcacheFlags,
   BlCtEntryFlags,
   BlCtTupleFlags,
   BlDirection,
@@ -52,6 +53,7 @@ import { DEFAULT_POLICY_MAP_MAX, DEFAULT_POLICY_MAP_SIZE, KernelPolicy, type Pol
 import { DEFAULT_MAGLEV_TABLE_SIZE, checkMaglevTableSize } from '../service/maglev.js';
 import type { PerCpuMap, TypedMap } from './maps.js';
 import { ifIndex } from './native/libbpf.js';
+import { netnsCookie } from './native/sockets.js';
 import { requireFeatures } from './probes.js';
 import { dropReasonText } from '../observer/reasons.js';
 import type { RingBufferReader } from './ringbuf.js';
@@ -175,6 +177,8 @@ export class KernelDatapath implements NodeDatapath {
       pod_cidr4: cidr.base,
       tunnel_ifindex: tunnelIfindex,
       tunnel_vni: DEFAULT_VNI,
+      // Issue 15: connections to endpoints that require mutual authentication go to the proxy's mTLS-out listener (0: none).
+      mtls_out_port: c.proxy?.mtlsOutPort ?? 0,
     });
   }
 
@@ -186,6 +190,17 @@ export class KernelDatapath implements NodeDatapath {
       const m = Buffer.alloc(4);
       m.writeUInt32LE(this.maglevTableSize);
       dp.configure('bl_lb_maglev_table_size', m);
+    }
+    // The socket hooks leave routed (mesh) frontends to the node proxy for every namespace but the node's own.
+    if (dp.variables().some((v) => v.name === 'bl_sock_node_netns')) {
+      const c = Buffer.alloc(8);
+      try {
+        c.writeBigUInt64LE(netnsCookie());
+      } catch (e) {
+        // Linux before 5.14: no cookie to compare with; every socket then counts as a pod's for routed frontends.
+        this.log.warn('socket LB: no network namespace cookie; the node\'s own connections to routed (mesh) Services are not load-balanced', { error: (e as Error).message });
+      }
+      dp.configure('bl_sock_node_netns', c);
     }
     // Only the first object to create the map sizes it; the others reuse the pin.
     dp.setMaxEntries('bl_ct4', this.config.ctMapSize);
@@ -410,6 +425,7 @@ export class KernelDatapath implements NodeDatapath {
       identity: v.sec_identity,
       tunnelEndpoint: formatIPv4(v.tunnel_endpoint),
       nodeId: v.node_id,
+      ...(v.flags & BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED ? { authRequired: true } : {}),
     }));
   }
 

@@ -181,7 +181,10 @@ export function policyValue(e: PolicyMapEntry): BlPolicyEntry {
   if (!isUint(proxyPort, 0xffff) || (proxyPort !== 0 && e.verdict !== 'allow')) throw new PolicyMapInvalidError(`policy map entry ${JSON.stringify(e)}: proxyPort must be a 16-bit port, and only on an allow`);
   return {
     verdict,
-    flags: (e.protocol === 0 ? BlPolicyEntryFlags.BL_POLICY_F_ANY_PROTO : 0) | (e.portPrefixLen === 0 ? BlPolicyEntryFlags.BL_POLICY_F_ANY_PORT : 0),
+    flags:
+      (e.protocol === 0 ? BlPolicyEntryFlags.BL_POLICY_F_ANY_PROTO : 0) |
+      (e.portPrefixLen === 0 ? BlPolicyEntryFlags.BL_POLICY_F_ANY_PORT : 0) |
+      (e.authRequired ? BlPolicyEntryFlags.BL_POLICY_F_AUTH_REQUIRED : 0),
     // Host byte order: a plain __u16 of the struct, which the generated codec writes as the (little-endian) host reads it.
     proxy_port: proxyPort,
     cookie: e.cookie,
@@ -218,6 +221,8 @@ interface Written {
   cookie: number;
   /** The value's proxy port: an entry that gains or loses its L7 redirect is rewritten although verdict and cookie stay. */
   proxyPort: number;
+  /** The value's flags (BL_POLICY_F_AUTH_REQUIRED can change alone). */
+  flags: number;
 }
 
 export class KernelPolicy implements PolicyDatapath {
@@ -245,7 +250,7 @@ export class KernelPolicy implements PolicyDatapath {
     this.mirror.clear();
     for (const [k, v] of this.policy.snapshot()) {
       const { epId, ...key } = decodePolicyKey(k);
-      this.epMirror(epId).set(keyText(key), { key, verdict: v.verdict, cookie: v.cookie, proxyPort: v.proxy_port });
+      this.epMirror(epId).set(keyText(key), { key, verdict: v.verdict, cookie: v.cookie, proxyPort: v.proxy_port, flags: v.flags });
     }
   }
 
@@ -281,10 +286,10 @@ export class KernelPolicy implements PolicyDatapath {
       if (seen.has(text)) throw new PolicyMapInvalidError(`policy map update of endpoint ${epId}: entry ${text} given twice`);
       seen.add(text);
       const key: PolicyMapKey = { direction: e.direction, identity: e.identity, protocol: e.protocol, port: e.port, portPrefixLen: e.portPrefixLen };
-      upserted.push([text, { key, verdict: value.verdict, cookie: value.cookie, proxyPort: value.proxy_port }]);
+      upserted.push([text, { key, verdict: value.verdict, cookie: value.cookie, proxyPort: value.proxy_port, flags: value.flags }]);
       const prev = mirror.get(text);
       if (!prev) size++;
-      if (!prev || prev.verdict !== value.verdict || prev.cookie !== value.cookie || prev.proxyPort !== value.proxy_port) writes.push([mapKey, value]);
+      if (!prev || prev.verdict !== value.verdict || prev.cookie !== value.cookie || prev.proxyPort !== value.proxy_port || prev.flags !== value.flags) writes.push([mapKey, value]);
     }
     // Deletes of keys the map holds and the update does not write again.
     const gone = new Map<string, PolicyMapKey>();
@@ -332,6 +337,7 @@ export class KernelPolicy implements PolicyDatapath {
         verdict: VERDICT_NAME.get(v.verdict) ?? 'deny',
         cookie: v.cookie,
         proxyPort: v.proxy_port,
+        ...(v.flags & BlPolicyEntryFlags.BL_POLICY_F_AUTH_REQUIRED ? { authRequired: true } : {}),
         packets: v.packets,
         bytes: v.bytes,
       });

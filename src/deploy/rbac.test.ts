@@ -12,6 +12,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolicyManager } from '../agent/policy.js';
 import { ServiceManager } from '../agent/services.js';
+import { MeshRoutes } from '../agent/mesh.js';
+import { NodeProxy } from '../agent/proxy.js';
 import type { EndpointManager } from '../agent/endpoints.js';
 import type { LbDatapath } from '../agent/datapath.js';
 import type { PolicyDatapath } from '../datapath/policy.js';
@@ -74,8 +76,8 @@ test('every use names a resource that is served: a registry kind (store rows), o
     }
     const k = ALL_KINDS.find((x) => x.group === u.group && x.plural === resource);
     assert.ok(k, `${u.group || 'core'} ${resource}: a kind of src/k8s/kinds.ts`);
-    // Of the kinds beeline does not own, only Cilium's policies' status (the CRD declares the subresource).
-    assert.ok(!sub || (u.group === 'cilium.io' && sub === 'status'), `${u.resource}: no subresource of a kind beeline does not own, but a Cilium policy's status`);
+    // Of the kinds beeline does not own, only Cilium's policies' status (the CRD declares the subresource) and HTTPRoutes' (the Gateway API's CRD does).
+    assert.ok(!sub || ((u.group === 'cilium.io' || u.resource === 'httproutes/status') && sub === 'status'), `${u.resource}: no subresource of a kind beeline does not own, but a Cilium policy's or an HTTPRoute's status`);
     if (u.group === 'cilium.io') {
       const crd = crds.find((c) => c.metadata.name === `${resource}.cilium.io`);
       assert.ok(crd, `${resource}: its CRD is rendered`);
@@ -131,10 +133,14 @@ async function agentCalls(): Promise<Call[]> {
   );
   const lb: LbDatapath = { apply: () => undefined, capacity: () => ({ serviceEntries: 1024, backendEntries: 1024 }), frontends: () => [], backends: () => [], knownFrontends: () => [] };
   const sm = new ServiceManager(store, lb, { nodeName: 'n', nodeIPs: ['192.168.0.1'] }, quiet);
+  const proxy = new NodeProxy({ stateDir: '/nonexistent', masterSocket: '/nonexistent/m.sock', ingressPort: 15001, accessLogPort: 4245, meshPort: 15003 }, quiet);
+  const mesh = new MeshRoutes({ store, proxy, services: () => undefined, log: quiet });
   await pm.start();
   await sm.start();
+  await mesh.start();
   await pm.stop();
   await sm.stop();
+  await mesh.stop();
   return calls;
 }
 
@@ -245,8 +251,10 @@ async function operatorCalls(): Promise<Call[]> {
       { k8sKubeconfig: api.kubeconfig, identityGcGraceMs: 0, identityGcIntervalMs: 20, clusterPoolCIDR: '10.0.0.0/16', clusterPoolMaskSize: 24 },
       { store: recordingProxy(store, calls), log: quiet },
     );
+    api.seed({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP' }] } });
+    api.seed({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'default' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [{ backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }] }] } });
     await op.start();
-    await until('the operator to act', () => api.get('beelinenodes', undefined, 'node1')?.spec?.ipam && !api.get('beelinenodes', undefined, 'gone') && !api.get('beelineendpoints', 'default', 'a') && !api.get('beelineidentities', undefined, '256'), 10_000, 20);
+    await until('the operator to act', () => api.get('beelinenodes', undefined, 'node1')?.spec?.ipam && !api.get('beelinenodes', undefined, 'gone') && !api.get('beelineendpoints', 'default', 'a') && !api.get('beelineidentities', undefined, '256') && (api.get('httproutes', 'default', 'r')?.status as { parents?: unknown[] } | undefined)?.parents?.length, 10_000, 20);
     await op.stop();
   } finally {
     await store.close();
@@ -299,7 +307,7 @@ test("the agent's store calls are exactly its `store` uses in rbac.ts", async ()
   assert.deepEqual(sorted(grantSet(storeUses)), sorted(needed), 'rbac.ts store rows and what the code calls differ');
 });
 
-test("the agent writes nothing Kubernetes or Cilium owns but its entries in Cilium policies' status; the operator nothing outside beeline.io", () => {
+test("the agent writes nothing Kubernetes or Cilium owns but its entries in Cilium policies' status; the operator nothing outside beeline.io but HTTPRoutes' status", () => {
   const writes = new Set(['create', 'update', 'patch', 'delete']);
   const ciliumStatus = new Set(['ciliumnetworkpolicies/status', 'ciliumclusterwidenetworkpolicies/status']);
   for (const u of AGENT_API_USES) {
@@ -308,7 +316,9 @@ test("the agent writes nothing Kubernetes or Cilium owns but its entries in Cili
     else assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
   }
   for (const u of OPERATOR_API_USES) {
-    if (u.group !== BEELINE_GROUP) assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
+    if (u.group === BEELINE_GROUP) continue;
+    if (u.resource === 'httproutes/status') assert.deepEqual(u.verbs, ['update'], `${u.resource}: update only`);
+    else assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
   }
 });
 

@@ -15,7 +15,8 @@
  * (src/identity/crd.ts), the policy status writer
  * (src/agent/policy-status.ts), and the operator (src/operator/). The only
  * writes outside beeline.io are this node's entries in the Cilium policies'
- * status, where Cilium's agent writes them.
+ * status, where Cilium's agent writes them, and the operator's mesh entries in
+ * HTTPRoutes' status, where a Gateway API implementation writes them.
  *
  * Deliberately absent: Events, Secrets, ConfigMaps (the configuration is a
  * mounted file), Leases (no leader election yet: one operator replica).
@@ -64,6 +65,7 @@ export const AGENT_API_USES: readonly ApiUse[] = [
   { group: '', resource: 'services', verbs: READ, source: 'store', why: 'service load-balancing and toServices policy rules' },
   { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: READ, source: 'store', why: "service backends" },
   { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: READ, source: 'store', why: 'Kubernetes NetworkPolicy' },
+  { group: 'gateway.networking.k8s.io', resource: 'httproutes', verbs: READ, source: 'store', why: 'mesh routes (HTTPRoutes with Service parents) in the node proxy: src/agent/mesh.ts' },
   { group: 'cilium.io', resource: 'ciliumnetworkpolicies', verbs: ['get', 'list', 'watch'], source: 'store', why: 'CiliumNetworkPolicy (informer); read again when its status write met a conflict (get)' },
   { group: 'cilium.io', resource: 'ciliumnetworkpolicies/status', verbs: ['update'], source: 'store', why: "this node's entry in status.nodes, where Cilium writes it (src/agent/policy-status.ts)" },
   { group: 'cilium.io', resource: 'ciliumclusterwidenetworkpolicies', verbs: ['get', 'list', 'watch'], source: 'store', why: 'CiliumClusterwideNetworkPolicy (informer); read again when its status write met a conflict (get)' },
@@ -78,6 +80,9 @@ export const AGENT_API_USES: readonly ApiUse[] = [
 /** The operator's uses (ClusterRole beeline-operator). */
 export const OPERATOR_API_USES: readonly ApiUse[] = [
   { group: '', resource: 'nodes', verbs: READ, source: 'store', why: 'BeelineNodes of deleted Nodes are garbage (src/operator/nodes.ts)' },
+  { group: '', resource: 'services', verbs: READ, source: 'store', why: "an HTTPRoute's status depends on its parent and backend Services (src/operator/routes.ts)" },
+  { group: 'gateway.networking.k8s.io', resource: 'httproutes', verbs: READ, source: 'store', why: 'the mesh routes whose status the operator writes (src/operator/routes.ts)' },
+  { group: 'gateway.networking.k8s.io', resource: 'httproutes/status', verbs: ['update'], source: 'store', why: "status.parents entries of controller beeline.io/mesh, as a Gateway API implementation writes them (src/operator/routes.ts)" },
   { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['list', 'watch', 'delete'], source: 'store', why: 'identity GC: deletes identities no endpoint references past the grace period (src/identity/crd.ts CrdIdentityGarbageCollector; kvstore mode: IdentityGarbageCollector)' },
   { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['list', 'watch', 'delete'], source: 'store', why: 'identity GC reads references; endpoints of deleted nodes are garbage' },
   { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['list', 'watch', 'update', 'delete'], source: 'store', why: 'cluster-pool IPAM: hands out pod CIDRs (spec.ipam.podCIDRs, update at the version read); deletes those of deleted Nodes' },

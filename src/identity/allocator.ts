@@ -23,6 +23,7 @@
  * a restarted agent takes references again for the endpoints it restores,
  * and the GC grace period covers the gap.
  */
+import { PeriodicPass, UnreferencedClock } from './gc-pass.js';
 import type { Etcd3, Lease } from 'etcd3';
 import { IdentityExhaustedError, IdentityInvalidError, IdentityStoreError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -458,9 +459,8 @@ export interface GcOptions {
  * a racing delete fail.
  */
 export class IdentityGarbageCollector {
-  private readonly pending = new Map<number, { since: number; modRevision: string }>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<GcResult> | undefined;
+  private readonly clock = new UnreferencedClock();
+  private readonly periodic: PeriodicPass<GcResult>;
   private readonly now: () => number;
 
   constructor(
@@ -468,12 +468,12 @@ export class IdentityGarbageCollector {
     private readonly opts: GcOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.periodic = new PeriodicPass(() => this.pass(), opts.log, 'identity GC');
   }
 
-  /** One pass. */
-  async run(): Promise<GcResult> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+  /** One pass (concurrent calls share it). */
+  run(): Promise<GcResult> {
+    return this.periodic.run();
   }
 
   private async pass(): Promise<GcResult> {
@@ -489,17 +489,11 @@ export class IdentityGarbageCollector {
       const id = Number(key.slice(IDENTITY_ID_PREFIX.length));
       seen.add(id);
       if (referenced.has(id)) {
-        this.pending.delete(id);
+        this.clock.referenced(id);
         continue;
       }
       const mod = String(kv.mod_revision);
-      const p = this.pending.get(id);
-      if (!p || p.modRevision !== mod) {
-        this.pending.set(id, { since: now, modRevision: mod });
-        result.pending.push(id);
-        continue;
-      }
-      if (now - p.since < this.opts.graceMs) {
+      if (!this.clock.expired(id, mod, now, this.opts.graceMs)) {
         result.pending.push(id);
         continue;
       }
@@ -515,28 +509,23 @@ export class IdentityGarbageCollector {
         : tx.then(this.etcd.delete().key(key), this.etcd.delete().key(identityValueKey(labelKey)));
       // id/<n> and value/<labelkey> are only ever created and deleted together, so the value key is this id's.
       const done = await tx.commit();
-      this.pending.delete(id);
+      this.clock.referenced(id);
       if (done.succeeded) {
         result.deleted.push(id);
         this.opts.log?.info('identity garbage-collected', { id });
       }
     }
-    for (const id of this.pending.keys()) if (!seen.has(id)) this.pending.delete(id);
+    this.clock.keepOnly(seen);
     return result;
   }
 
   /** Runs a pass every `intervalMs` (the GC cadence) until stop(). */
   start(intervalMs: number): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.run().catch((e) => this.opts.log?.warn('identity GC pass failed', { error: (e as Error).message }));
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }
 

@@ -200,9 +200,16 @@ test("CrdIpcache: entries are seen by another node's ipcache; a delete of someon
   assert.deepEqual(n2.entries(), [{ prefix: '10.0.0.5', identity: 300, hostIP: '172.18.0.11', encryptKey: 0, owner: 'node1' }]);
   assert.deepEqual(api.get('beelineendpoints', 'default', 'a')!.spec, { identity: 300, ipv4: '10.0.0.5', node: 'node1', hostIP: '172.18.0.11', endpointID: 12 });
 
-  // Update in place (the pod's identity changed).
+  // Mutual authentication required (its ingress policy): published with the entry, and withdrawn.
+  await n1.upsert({ prefix: '10.0.0.5', identity: 300, hostIP: '172.18.0.11', pod: { namespace: 'default', name: 'a' }, endpointID: 12, authRequired: true });
+  await until('node2 to see authRequired', () => n2.entries()[0]?.authRequired === true, 5000, 20);
+  assert.equal(api.get('beelineendpoints', 'default', 'a')!.spec.authRequired, true);
+
+  // Update in place (the pod's identity changed; no authentication any more).
   await n1.upsert({ prefix: '10.0.0.5/32', identity: 301, hostIP: '172.18.0.11', pod: { namespace: 'default', name: 'a' }, endpointID: 12 });
   await until('node2 to see the new identity', () => n2.entries()[0]?.identity === 301, 5000, 20);
+  assert.equal(n2.entries()[0]?.authRequired, undefined);
+  assert.equal('authRequired' in api.get('beelineendpoints', 'default', 'a')!.spec, false);
 
   // Not node2's: refused, nothing deleted.
   assert.equal(await n2.delete('10.0.0.5'), false);

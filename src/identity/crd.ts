@@ -20,6 +20,7 @@
  * node's entries are not bound to a lease: they stay until the agent deletes
  * them, or the operator deletes the BeelineEndpoints of a deleted Node.
  */
+import { PeriodicPass, UnreferencedClock } from './gc-pass.js';
 import {
   IdentityExhaustedError,
   IdentityInvalidError,
@@ -87,6 +88,8 @@ export interface BeelineEndpointSpec {
   node: string;
   hostIP: string;
   endpointID?: number;
+  /** The endpoint's ingress policy requires mutual authentication (absent: false). */
+  authRequired?: boolean;
 }
 
 /** The ipcache entry of a BeelineEndpoint read from the store (owner = spec.node); IpcacheInvalidError naming what is wrong. */
@@ -99,7 +102,7 @@ export function parseBeelineEndpoint(o: StoreObject): IpcacheEntry {
   if (typeof s.hostIP !== 'string') throw new IpcacheInvalidError(`read ${where}: spec.hostIP is not a string`);
   if (typeof s.node !== 'string' || !NODE_NAME_RE.test(s.node)) throw new IpcacheInvalidError(`read ${where}: spec.node ${JSON.stringify(s.node)} is not a node name`);
   try {
-    return validateEntry({ prefix: s.ipv4, identity: s.identity, hostIP: s.hostIP, encryptKey: 0, owner: s.node });
+    return validateEntry({ prefix: s.ipv4, identity: s.identity, hostIP: s.hostIP, encryptKey: 0, owner: s.node, ...(s.authRequired === true ? { authRequired: true } : {}) });
   } catch (e) {
     throw new IpcacheInvalidError(`read ${where}: ${(e as Error).message}`);
   }
@@ -419,11 +422,10 @@ function storeError(what: string, e: unknown): Error {
  * identity it holds that was deleted.
  */
 export class CrdIdentityGarbageCollector {
-  private readonly pending = new Map<number, { since: number; resourceVersion: string }>();
+  private readonly clock = new UnreferencedClock();
+  private readonly periodic: PeriodicPass<GcResult>;
   private identities: Informer | undefined;
   private endpoints: Informer | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<GcResult> | undefined;
   private readonly malformed = new Set<string>();
   private readonly now: () => number;
 
@@ -432,6 +434,7 @@ export class CrdIdentityGarbageCollector {
     private readonly opts: GcOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.periodic = new PeriodicPass(() => this.pass(), opts.log, 'identity GC');
   }
 
   private async ready(): Promise<{ identities: Informer; endpoints: Informer }> {
@@ -446,9 +449,8 @@ export class CrdIdentityGarbageCollector {
   }
 
   /** One pass (concurrent calls share it). */
-  async run(): Promise<GcResult> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+  run(): Promise<GcResult> {
+    return this.periodic.run();
   }
 
   private async pass(): Promise<GcResult> {
@@ -476,21 +478,15 @@ export class CrdIdentityGarbageCollector {
       }
       seen.add(id);
       if (referenced.has(id)) {
-        this.pending.delete(id);
+        this.clock.referenced(id);
         continue;
       }
       const rv = o.metadata.resourceVersion;
-      const p = this.pending.get(id);
-      if (!p || p.resourceVersion !== rv) {
-        this.pending.set(id, { since: now, resourceVersion: rv });
+      if (!this.clock.expired(id, rv, now, this.opts.graceMs)) {
         result.pending.push(id);
         continue;
       }
-      if (now - p.since < this.opts.graceMs) {
-        result.pending.push(id);
-        continue;
-      }
-      this.pending.delete(id);
+      this.clock.referenced(id);
       try {
         await this.store.delete(IDENTITY_KIND, undefined, name, { resourceVersion: rv });
         result.deleted.push(id);
@@ -500,23 +496,17 @@ export class CrdIdentityGarbageCollector {
         if (!(e instanceof StoreConflictError || e instanceof StoreNotFoundError)) throw e;
       }
     }
-    for (const id of this.pending.keys()) if (!seen.has(id)) this.pending.delete(id);
+    this.clock.keepOnly(seen);
     return result;
   }
 
   /** Runs a pass every `intervalMs` until stop(). */
   start(intervalMs: number): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.run().catch((e) => this.opts.log?.warn('identity GC pass failed', { error: (e as Error).message }));
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+    await this.periodic.stop();
     const infs = [this.identities, this.endpoints];
     this.identities = this.endpoints = undefined;
     await Promise.all(infs.map((i) => i?.stop()));
@@ -641,7 +631,7 @@ export class CrdIpcache implements IpcacheSource {
       return;
     }
     const e = best.entry;
-    if (had && had.identity === e.identity && had.hostIP === e.hostIP && had.owner === e.owner) return;
+    if (had && had.identity === e.identity && had.hostIP === e.hostIP && had.owner === e.owner && had.authRequired === e.authRequired) return;
     this.current.set(prefix, e);
     this.listeners.emit({ type: 'upsert', entry: e });
   }
@@ -671,6 +661,7 @@ export class CrdIpcache implements IpcacheSource {
     }
     const spec: BeelineEndpointSpec = { identity: e.identity, ipv4: e.prefix, node: this.opts.node, hostIP: e.hostIP };
     if (entry.endpointID !== undefined) spec.endpointID = entry.endpointID;
+    if (entry.authRequired) spec.authRequired = true;
     const key = `${pod.namespace}/${pod.name}`;
     await this.locks.run(key, () => this.write(pod, spec));
     // One address per pod: a pod's older address is no longer this node's to delete through the pod's object.
@@ -744,5 +735,5 @@ export class CrdIpcache implements IpcacheSource {
 
 function sameSpec(a: unknown, b: BeelineEndpointSpec): boolean {
   const s = a as Partial<BeelineEndpointSpec> | undefined;
-  return !!s && s.identity === b.identity && s.ipv4 === b.ipv4 && s.node === b.node && s.hostIP === b.hostIP && s.endpointID === b.endpointID;
+  return !!s && s.identity === b.identity && s.ipv4 === b.ipv4 && s.node === b.node && s.hostIP === b.hostIP && s.endpointID === b.endpointID && (s.authRequired === true) === (b.authRequired === true);
 }

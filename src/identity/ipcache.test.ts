@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IpcacheInvalidError } from '../common/errors.js';
-import { BL_IPCACHE_KEY_CODEC, BL_REMOTE_ENDPOINT_INFO_CODEC } from '../datapath/generated/abi.js';
+import { BL_IPCACHE_KEY_CODEC, BL_REMOTE_ENDPOINT_INFO_CODEC, BlIpcacheFlags } from '../datapath/generated/abi.js';
 import { formatIPv4, parseIPv4 } from '../ipam/cidr.js';
 import { canonicalPrefix, diffMapEntries, formatMapEntry, ipcacheKey, lpmLookup, toMapEntries, validateEntry, type IpcacheEntry, type IpcacheMapEntry } from './ipcache.js';
 
@@ -86,4 +86,21 @@ test('ipcache: diff of map contents', () => {
   assert.deepEqual(rows(d.upserts), ['10.0.1.7/32 300 172.18.0.12 2']);
   assert.deepEqual(d.deletes.map((k) => `${formatIPv4(k.ip4)}/${k.prefixlen}`), ['203.0.113.0/24']);
   assert.deepEqual(diffMapEntries(after, after), { upserts: [], deletes: [] });
+});
+
+test('ipcache: authRequired becomes BL_IPCACHE_F_AUTH_REQUIRED on the entry, local or remote; absent is no flag', () => {
+  const withAuth = [{ ...entry('10.0.0.5', 256, '172.18.0.11'), authRequired: true }, { ...entry('10.0.1.7', 257, '172.18.0.12'), authRequired: true }, entry('10.0.1.8', 258, '172.18.0.12')];
+  const m = toMapEntries({ entries: withAuth, nodes, localNode: 'node1' });
+  const flags = (ip: string) => lpmLookup(m, ip)!.value.flags;
+  assert.equal(flags('10.0.0.5'), BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED, 'a local pod: its local clients need it too');
+  assert.equal(flags('10.0.1.7'), BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED);
+  assert.equal(flags('10.0.1.8'), 0);
+  assert.equal(flags('10.0.1.99'), 0, 'the pod CIDR entry');
+  assert.match(formatMapEntry(lpmLookup(m, '10.0.1.7')!), / flags=auth-required$/);
+  // Stored entries keep it; an entry written by an older agent (no field) has none; false is not written.
+  assert.deepEqual(validateEntry({ ...entry('10.0.0.5', 256, ''), authRequired: true }).authRequired, true);
+  assert.equal('authRequired' in validateEntry({ ...entry('10.0.0.5', 256, ''), authRequired: false }), false);
+  // A flag change alone is a map write.
+  const plain = toMapEntries({ entries: withAuth.map(({ authRequired: _a, ...e }) => e), nodes, localNode: 'node1' });
+  assert.deepEqual(diffMapEntries(plain, m).upserts.map((e) => formatIPv4(e.key.ip4)), ['10.0.0.5', '10.0.1.7']);
 });

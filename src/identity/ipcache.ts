@@ -4,6 +4,8 @@
  *
  * Distribution, through etcd:
  *   /beeline/v1/ipcache/10.0.1.5        = {"identity":256,"hostIP":"172.18.0.11","encryptKey":0,"owner":"node1"}
+ *   … with "authRequired":true when the endpoint's ingress policy requires
+ *   mutual authentication (issue 15; absent, as older agents write it: false)
  *   /beeline/v1/ipcache/203.0.113.0/24  = …                       (a prefix keeps its /len; a /32 is the bare IP)
  * The agent that owns an endpoint writes its entry under its lease; every
  * agent lists and watches the prefix and writes the result to its bl_ipcache
@@ -25,7 +27,7 @@ import type { Etcd3, Lease } from 'etcd3';
 import { IpcacheInvalidError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { KvInformer, type KvEntry } from '../store/kv.js';
-import type { BlIpcacheKey, BlRemoteEndpointInfo } from '../datapath/generated/abi.js';
+import { BlIpcacheFlags, type BlIpcacheKey, type BlRemoteEndpointInfo } from '../datapath/generated/abi.js';
 import { formatIPv4, parseHostOrCidr, tryParseIPv4, type Cidr4 } from '../ipam/cidr.js';
 import { identityScope, ReservedIdentity } from './reserved.js';
 
@@ -43,6 +45,12 @@ export interface IpcacheEntry {
   encryptKey: 0;
   /** The node whose agent wrote the entry. */
   owner?: string;
+  /**
+   * The endpoint's ingress policy requires mutual authentication
+   * (BL_IPCACHE_F_AUTH_REQUIRED): other pods' connections to it go through
+   * their node proxy's mTLS-out listener. Absent: false.
+   */
+  authRequired?: boolean;
 }
 
 /** Canonical text of a prefix: a /32 as the bare address, anything else as `a.b.c.d/len`. */
@@ -73,13 +81,14 @@ export function validateEntry(e: IpcacheEntry): IpcacheEntry {
   }
   const out: IpcacheEntry = { prefix, identity: e.identity, hostIP: e.hostIP, encryptKey: 0 };
   if (e.owner !== undefined) out.owner = e.owner;
+  if (e.authRequired === true) out.authRequired = true;
   return out;
 }
 
 function parseStored(kv: KvEntry): IpcacheEntry {
   const prefix = kv.key.slice(IPCACHE_PREFIX.length);
   const v = JSON.parse(kv.value) as Partial<IpcacheEntry>;
-  return validateEntry({ prefix, identity: Number(v.identity), hostIP: String(v.hostIP ?? ''), encryptKey: 0, ...(v.owner ? { owner: String(v.owner) } : {}) });
+  return validateEntry({ prefix, identity: Number(v.identity), hostIP: String(v.hostIP ?? ''), encryptKey: 0, ...(v.owner ? { owner: String(v.owner) } : {}), ...(v.authRequired === true ? { authRequired: true } : {}) });
 }
 
 export interface IpcacheEvent {
@@ -97,6 +106,8 @@ export interface IpcacheUpsert {
   pod?: { namespace: string; name: string };
   /** The node-local endpoint id (1-4095); kvstore mode ignores it. */
   endpointID?: number;
+  /** The endpoint's ingress policy requires mutual authentication (IpcacheEntry.authRequired). */
+  authRequired?: boolean;
 }
 
 /**
@@ -220,8 +231,8 @@ export class IpcacheStore implements IpcacheSource {
 
   /** Writes (or replaces) the entry of an address this node owns. */
   async upsert(entry: IpcacheUpsert): Promise<void> {
-    const e = validateEntry({ prefix: entry.prefix, identity: entry.identity, hostIP: entry.hostIP, encryptKey: 0, owner: this.opts.node });
-    const value = JSON.stringify({ identity: e.identity, hostIP: e.hostIP, encryptKey: 0, owner: this.opts.node });
+    const e = validateEntry({ prefix: entry.prefix, identity: entry.identity, hostIP: entry.hostIP, encryptKey: 0, owner: this.opts.node, ...(entry.authRequired ? { authRequired: true } : {}) });
+    const value = JSON.stringify({ identity: e.identity, hostIP: e.hostIP, encryptKey: 0, owner: this.opts.node, ...(e.authRequired ? { authRequired: true } : {}) });
     const lease = await this.currentLease();
     await this.etcd.put(ipcacheKey(e.prefix)).value(value).lease(lease).exec();
     this.own.set(e.prefix, value);
@@ -285,7 +296,9 @@ export interface IpcacheMapEntry {
  *   node IPs                   host (1) for this node, remote-node (6) for the others
  *   router IPs                 likewise; a remote one behind its node's tunnel endpoint
  *   store entries              their identity; tunnel endpoint = hostIP when that is
- *                              another node, node_id of that node
+ *                              another node, node_id of that node; flags
+ *                              BL_IPCACHE_F_AUTH_REQUIRED when authRequired (a
+ *                              local pod's too: its local clients need it)
  * Where several give one prefix, the later line wins (a store entry over
  * everything). Sorted longest prefix first, then by address.
  */
@@ -299,10 +312,10 @@ export function toMapEntries(input: MapEntriesInput): IpcacheMapEntry[] {
     nodeByIP.set(ip, n);
   }
   const out = new Map<string, IpcacheMapEntry>();
-  const put = (c: Cidr4, identity: number, tunnel: number, nodeId: number) =>
+  const put = (c: Cidr4, identity: number, tunnel: number, nodeId: number, flags = 0) =>
     out.set(`${c.base}/${c.prefix}`, {
       key: { prefixlen: c.prefix, ip4: c.base },
-      value: { sec_identity: identity, tunnel_endpoint: tunnel, node_id: nodeId, flags: 0 },
+      value: { sec_identity: identity, tunnel_endpoint: tunnel, node_id: nodeId, flags },
     });
 
   put(parsePrefix('0.0.0.0/0'), ReservedIdentity.world, 0, 0);
@@ -327,7 +340,7 @@ export function toMapEntries(input: MapEntriesInput): IpcacheMapEntry[] {
     const e = validateEntry(raw);
     const host = e.hostIP === '' ? undefined : tryParseIPv4(e.hostIP);
     const remote = host !== undefined && host !== localIP;
-    put(parsePrefix(e.prefix), e.identity, remote ? host : 0, remote ? (nodeByIP.get(host)?.nodeId ?? 0) : 0);
+    put(parsePrefix(e.prefix), e.identity, remote ? host : 0, remote ? (nodeByIP.get(host)?.nodeId ?? 0) : 0, e.authRequired ? BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED : 0);
   }
   return [...out.values()].sort((a, b) => b.key.prefixlen - a.key.prefixlen || a.key.ip4 - b.key.ip4);
 }
@@ -369,5 +382,6 @@ export function diffMapEntries(current: readonly IpcacheMapEntry[], desired: rea
 
 /** A map entry as `cilium bpf ipcache list` prints it: `10.0.1.0/24  identity=2 encryptkey=0 tunnelendpoint=172.18.0.12`. */
 export function formatMapEntry(e: IpcacheMapEntry): string {
-  return `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`.padEnd(20) + ` identity=${e.value.sec_identity} encryptkey=0 tunnelendpoint=${formatIPv4(e.value.tunnel_endpoint)} nodeid=${e.value.node_id}`;
+  return `${formatIPv4(e.key.ip4)}/${e.key.prefixlen}`.padEnd(20) + ` identity=${e.value.sec_identity} encryptkey=0 tunnelendpoint=${formatIPv4(e.value.tunnel_endpoint)} nodeid=${e.value.node_id}` +
+    (e.value.flags & BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED ? ' flags=auth-required' : '');
 }

@@ -184,8 +184,8 @@ test('valid: the whole set as one batch, defaulted', () => {
   const docs = Object.values(VALID).flatMap((y, i) => parseManifest(y, `f${i}.yaml`));
   const { objects, warnings } = validateBatch(docs);
   assert.equal(objects.length, docs.length);
-  // No unknown field anywhere; the one warning is the HTTPRoute's (stored, not acted on yet).
-  assert.deepEqual(warnings.map((w) => `${w.kind} ${w.path}`), ['HTTPRoute spec']);
+  // No unknown field anywhere; the one warning is the HTTPRoute's (its parent is a Gateway: not routed).
+  assert.deepEqual(warnings.map((w) => `${w.kind} ${w.path}`), ['HTTPRoute spec.parentRefs[0]']);
   const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'deathstar') as Service;
   assert.equal(svc.metadata.namespace, 'default');
   assert.equal(svc.spec.ports![1]!.protocol, 'UDP');
@@ -443,19 +443,23 @@ test('accepted but not implemented: a Service\'s trafficDistribution, IPv6 famil
   assert.deepEqual(validateBatch(parseManifest(`apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n  ipFamilies: [IPv4]\n  ipFamilyPolicy: SingleStack\n`, 's.yaml')).warnings, []);
 });
 
-test('accepted but not implemented: an HTTPRoute is stored with one warning saying nothing routes by it', () => {
-  const { objects, warnings } = validateBatch(parseManifest(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  parentRefs: [{group: '', kind: Service, name: web, port: 80}]\n  rules: [{backendRefs: [{name: web-v1, port: 80, weight: 90}, {name: web-v2, port: 80, weight: 10}]}]\n`, 'r.yaml'));
+test('HTTPRoute: a route with Service parents is routed (no warning); what the mesh does not route by is warned about with its path', () => {
+  const { objects, warnings } = validateBatch(parseManifest(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  parentRefs: [{group: '', kind: Service, name: web, port: 80}]\n  rules: [{backendRefs: [{name: web-v1, port: 80, weight: 90}, {name: web-v2, port: 80, weight: 10}], retry: {attempts: 1, codes: [503]}}]\n`, 'r.yaml'));
   assert.equal(objects.length, 1, 'applied');
-  assert.deepEqual(warnings.map(formatValidationIssue), ['r.yaml#1: HTTPRoute/default/r: spec: HTTPRoute is not implemented yet: the route is stored, but no proxy routes traffic by it (requests to its parents go to their Services as without it)']);
+  assert.deepEqual(warnings, []);
+  const bad = validateBatch(parseManifest(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  parentRefs: [{name: gw}, {group: '', kind: Service, name: web, namespace: other}]\n  hostnames: [a.example]\n  rules:\n  - filters: [{type: RequestMirror, requestMirror: {backendRef: {name: m, port: 80}}}]\n    backendRefs: [{name: v1, port: 80, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x, value: y}]}}]}]\n    retry: {attempts: 1, codes: [503, 418], backoff: 1s}\n    sessionPersistence: {type: Cookie}\n`, 'r.yaml'));
+  assert.equal(bad.objects.length, 1, 'applied all the same');
+  assert.deepEqual(bad.warnings.map((w) => w.path), ['spec.parentRefs[0]', 'spec.parentRefs[1].namespace', 'spec.rules[0].filters[0]', 'spec.rules[0].backendRefs[0].filters', 'spec.rules[0].retry.backoff', 'spec.rules[0].retry.codes[1]', 'spec.rules[0].sessionPersistence']);
+  assert.match(formatValidationIssue(bad.warnings[0]!), /Gateway parents are not implemented/);
 });
 
 test('apply warnings: the same warning on many objects of a kind is shown for the first three, then summed up', () => {
-  const docs = parseManifest(Array.from({ length: 10 }, (_, i) => `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r${i}}\nspec: {}\n`).join('---\n') + `---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80, hostPort: 80}]}]\n`, 'm.yaml');
+  const docs = parseManifest(Array.from({ length: 10 }, (_, i) => `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r${i}}\nspec: {parentRefs: [{name: gw}]}\n`).join('---\n') + `---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80, hostPort: 80}]}]\n`, 'm.yaml');
   const lines = warningLines(validateBatch(docs).warnings);
   assert.equal(lines.length, 5);
-  assert.match(lines[0]!, /^Warning: m\.yaml#1: HTTPRoute\/default\/r0: spec: HTTPRoute is not implemented yet/);
+  assert.match(lines[0]!, /^Warning: m\.yaml#1: HTTPRoute\/default\/r0: spec\.parentRefs\[0\]: Gateway parents are not implemented/);
   assert.match(lines[2]!, /^Warning: m\.yaml#3: HTTPRoute\/default\/r2: /);
-  assert.equal(lines[3], 'Warning: … and 7 more HTTPRoutes with the same warning: spec: HTTPRoute is not implemented yet: the route is stored, but no proxy routes traffic by it (requests to its parents go to their Services as without it)');
+  assert.equal(lines[3], 'Warning: … and 7 more HTTPRoutes with the same warning: spec.parentRefs[0]: Gateway parents are not implemented: only Service parents (group "", kind Service) are routed (by the node proxies)');
   assert.match(lines[4]!, /^Warning: m\.yaml#11: Pod\/default\/p: spec\.containers\[0\]\.ports\[0\]\.hostPort: /);
 });
 

@@ -5,6 +5,7 @@
  * be 1-65535`), unknown fields as warnings (kubectl's `unknown field
  * "spec.foo"`). Pure: objects in, problems out.
  */
+import { MESH_RETRY_CODES } from '../l7/http/mesh.js';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { RE2JS } from 're2js';
 import { HTTP_FIELD_NAME, splitHeaderRule } from '../l7/http/rules.js';
@@ -716,16 +717,18 @@ export interface BatchResult {
  * its path, so nothing is silently left out. hostPort: the lab's nodes do not
  * forward a node port to the pod (a NodePort Service does); a Service's
  * trafficDistribution PreferSameNode, IPv6 family and dual-stack policy: Services are IPv4
- * and spread over every ready endpoint. An HTTPRoute as a whole: the store keeps
- * it, but nothing routes traffic by it yet (its rules, weights, filters,
- * timeouts and retries have no effect).
+ * and spread over every ready endpoint. An HTTPRoute: its Service parents
+ * (GAMMA) are routed by the node proxies (src/l7/http/mesh.ts); Gateway parents,
+ * consumer routes, hostnames, RequestMirror and ExtensionRef filters,
+ * per-backend filters, retry backoff, retry codes HAProxy cannot retry on and
+ * sessionPersistence are not (the route's status says what was refused).
  */
 export function ignoredFields(o: Record<string, unknown>): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   const kind = o.kind;
   const spec = isRecord(o.spec) ? o.spec : undefined;
-  if (kind === 'HTTPRoute') {
-    out.push({ path: 'spec', message: 'HTTPRoute is not implemented yet: the route is stored, but no proxy routes traffic by it (requests to its parents go to their Services as without it)' });
+  if (kind === 'HTTPRoute' && spec) {
+    httpRouteIgnored(o, spec, out);
     return out;
   }
   if (kind === 'Service' && spec) {
@@ -747,6 +750,38 @@ export function ignoredFields(o: Record<string, unknown>): { path: string; messa
     });
   });
   return out;
+}
+
+/** A parentRef the mesh routes: a Service must be named so (a parentRef's defaults are a Gateway's). */
+const isServiceParent = (p: Record<string, unknown>) => p.group === '' && p.kind === 'Service';
+
+/** What of an HTTPRoute the mesh (src/l7/http/mesh.ts) does not route by. */
+function httpRouteIgnored(o: Record<string, unknown>, spec: Record<string, unknown>, out: { path: string; message: string }[]): void {
+  const ns = isRecord(o.metadata) && typeof o.metadata.namespace === 'string' ? o.metadata.namespace : 'default';
+  const parents = Array.isArray(spec.parentRefs) ? spec.parentRefs.filter(isRecord) : [];
+  parents.forEach((p, i) => {
+    if (!isServiceParent(p)) out.push({ path: `spec.parentRefs[${i}]`, message: 'Gateway parents are not implemented: only Service parents (group "", kind Service) are routed (by the node proxies)' });
+    else if (p.namespace !== undefined && p.namespace !== ns) out.push({ path: `spec.parentRefs[${i}].namespace`, message: 'consumer routes (a parent Service in another namespace) are not implemented: this parent is not routed' });
+  });
+  if (Array.isArray(spec.hostnames) && spec.hostnames.length && parents.length && parents.every(isServiceParent)) out.push({ path: 'spec.hostnames', message: 'ignored for Service parents (GAMMA): every request to the Service is matched' });
+  const rules = Array.isArray(spec.rules) ? spec.rules : [];
+  rules.forEach((r: unknown, ri: number) => {
+    if (!isRecord(r)) return;
+    const at = `spec.rules[${ri}]`;
+    (Array.isArray(r.filters) ? r.filters : []).forEach((f: unknown, fi: number) => {
+      if (isRecord(f) && (f.type === 'RequestMirror' || f.type === 'ExtensionRef')) out.push({ path: `${at}.filters[${fi}]`, message: `${f.type} is not implemented: the route is not accepted (see its status)` });
+    });
+    (Array.isArray(r.backendRefs) ? r.backendRefs : []).forEach((b: unknown, bi: number) => {
+      if (isRecord(b) && Array.isArray(b.filters) && b.filters.length) out.push({ path: `${at}.backendRefs[${bi}].filters`, message: 'per-backend filters are not implemented: the route is not accepted (see its status)' });
+    });
+    if (isRecord(r.retry)) {
+      if (r.retry.backoff !== undefined) out.push({ path: `${at}.retry.backoff`, message: 'not applied: the proxy retries at once' });
+      (Array.isArray(r.retry.codes) ? r.retry.codes : []).forEach((c: unknown, ci: number) => {
+        if (!MESH_RETRY_CODES.includes(c as number)) out.push({ path: `${at}.retry.codes[${ci}]`, message: `${String(c)} cannot be retried on (${MESH_RETRY_CODES.join(', ')}): the route is not accepted (see its status)` });
+      });
+    }
+    if (r.sessionPersistence !== undefined) out.push({ path: `${at}.sessionPersistence`, message: 'not implemented: requests are spread by weight' });
+  });
 }
 
 /**

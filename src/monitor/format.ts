@@ -110,7 +110,8 @@ export function policyCookieText(cookie: number, ctx?: Pick<FormatContext, 'poli
   return ` policy-cookie ${cookie}${names?.length ? ` (${names.join(', ')})` : ''}`;
 }
 
-const isPolicyDrop = (reason: number) => reason === BlDropReason.BL_DROP_POLICY || reason === BlDropReason.BL_DROP_POLICY_DENY;
+const isPolicyDrop = (reason: number) =>
+  reason === BlDropReason.BL_DROP_POLICY || reason === BlDropReason.BL_DROP_POLICY_DENY || reason === BlDropReason.BL_DROP_POLICY_AUTH_REQUIRED;
 
 /** The policy cookie of a drop event: only policy drops carry one. */
 export function dropCookie(ev: DropEvent): number {

@@ -375,7 +375,8 @@ function layers(p: DecodedPacket): Layers {
   return { l4: undefined, proto: undefined, sport: 0, dport: 0, summary };
 }
 
-const isPolicyDrop = (reason: number) => reason === BlDropReason.BL_DROP_POLICY || reason === BlDropReason.BL_DROP_POLICY_DENY;
+const isPolicyDrop = (reason: number) =>
+  reason === BlDropReason.BL_DROP_POLICY || reason === BlDropReason.BL_DROP_POLICY_DENY || reason === BlDropReason.BL_DROP_POLICY_AUTH_REQUIRED;
 
 /**
  * The flow of one decoded bl_events record; undefined for records that are

@@ -1101,6 +1101,7 @@ export class FlowMetrics {
   private readonly health: AgentHealthSource;
   private readonly regeneration: Histogram<string>;
   private readonly fqdnLearn: Histogram<string>;
+  private readonly mesh: { requests: Counter<string>; retries: Counter<string>; duration: Histogram<string> };
 
   /** @throws MetricsConfigError for a bad option (when given strings). */
   constructor(config: readonly string[] | string | readonly MetricSpec[] = DEFAULT_METRICS, options: FlowMetricsOptions = {}) {
@@ -1164,6 +1165,12 @@ export class FlowMetrics {
     mapGauge('beeline_bpf_map_pressure', 'Fill level of a BPF map: entries / max entries (Cilium: cilium_bpf_map_pressure)', (m) => (m.maxEntries > 0 ? m.entries / m.maxEntries : 0));
     mapGauge('beeline_bpf_map_entries', 'Entries in a BPF map', (m) => m.entries);
     mapGauge('beeline_bpf_map_capacity', 'Max entries of a BPF map', (m) => m.maxEntries);
+    // Mesh routes (issue 15): from the mesh listener's response flows, whatever families are enabled.
+    this.mesh = {
+      requests: new Counter({ name: 'beeline_mesh_requests_total', help: 'HTTP requests routed by an HTTPRoute (mesh), by route, rule, backend Service and status class', labelNames: ['route', 'rule', 'backend', 'code_class'], registers: [registry] }),
+      retries: new Counter({ name: 'beeline_mesh_retries_total', help: 'Retries the node proxy made for requests routed by an HTTPRoute (mesh)', labelNames: ['route', 'rule', 'backend'], registers: [registry] }),
+      duration: new Histogram({ name: 'beeline_mesh_request_duration_seconds', help: 'Latency of requests routed by an HTTPRoute (mesh), request to response headers, retries included', labelNames: ['route', 'rule'], buckets: HTTP_BUCKETS, registers: [registry] }),
+    };
     this.regeneration = new Histogram({
       name: 'beeline_policy_regeneration_seconds',
       help: 'Time to compute and write one endpoint policy regeneration',
@@ -1214,8 +1221,21 @@ export class FlowMetrics {
   /** Updates every enabled family with one flow. Never throws for odd flows: a field it needs that is absent counts as empty, as in Hubble. */
   process(flow: Flow): void {
     this.flowsSeen++;
+    if (flow.mesh_route?.route) this.processMesh(flow);
     const ps = this.processors;
     for (let i = 0; i < ps.length; i++) ps[i](flow);
+  }
+
+  /** A mesh response flow (Flow.mesh_route): the per-route request, retry and latency metrics. */
+  private processMesh(f: Flow): void {
+    const http = f.l7?.http;
+    if (!http || enumName(L7_TYPES, f.l7!.type) !== 'RESPONSE') return;
+    const m = f.mesh_route!;
+    const route = { route: m.route ?? '', rule: String(m.rule ?? 0) };
+    const code = http.code ?? 0;
+    this.mesh.requests.inc({ ...route, backend: m.backend ?? '', code_class: code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'other' });
+    if ((m.retries ?? 0) > 0) this.mesh.retries.inc({ ...route, backend: m.backend ?? '' }, m.retries!);
+    this.mesh.duration.observe(route, latencySeconds(f));
   }
 
   /**

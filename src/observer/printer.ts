@@ -129,6 +129,19 @@ function goQuote(s: string): string {
 }
 
 /**
+ * beeline's mesh route of an L7 flow (Flow.mesh_route), as `route=ns/name
+ * rule=0 backend=v2 server=10.0.2.5:8080 retries=1` (the backend without its
+ * namespace when it is the route's); empty for other flows.
+ */
+export function meshText(f: Flow): string {
+  const m = f.mesh_route;
+  if (!m || !m.route) return '';
+  const ns = m.route.split('/')[0];
+  const backend = m.backend && ns && m.backend.startsWith(`${ns}/`) ? m.backend.slice(ns.length + 1) : m.backend;
+  return [`route=${m.route}`, `rule=${m.rule ?? 0}`, ...(backend ? [`backend=${backend}`] : []), ...(m.server ? [`server=${m.server}`] : []), `retries=${m.retries ?? 0}`].join(' ');
+}
+
+/**
  * Prints GetFlowsResponses one after another in one of Hubble's formats.
  * Call close() at the end: the table format prints only then (Hubble's
  * tabwriter aligns every row, so it holds them until the stream ends).
@@ -174,7 +187,8 @@ export class FlowPrinter {
       case 'table': {
         const [src, dst] = flowHostNames(f, o.ipTranslation ?? true);
         this.tableHeader();
-        this.rows.push([this.ts(f.time), ...(o.nodeName ? [f.node_name ?? ''] : []), src, dst, flowType(f), verdictText(f, o.policyNames), summaryText(f)]);
+        const mesh = meshText(f);
+        this.rows.push([this.ts(f.time), ...(o.nodeName ? [f.node_name ?? ''] : []), src, dst, flowType(f), verdictText(f, o.policyNames), `${summaryText(f)}${mesh ? ` ${mesh}` : ''}`]);
         break;
       }
       case 'dict': {
@@ -183,6 +197,8 @@ export class FlowPrinter {
         s += `  TIMESTAMP: ${this.ts(f.time)}\n`;
         if (o.nodeName) s += `       NODE: ${f.node_name ?? ''}\n`;
         s += `     SOURCE: ${src}\nDESTINATION: ${dst}\n       TYPE: ${flowType(f)}\n    VERDICT: ${verdictText(f, o.policyNames)}\n    SUMMARY: ${summaryText(f)}\n`;
+        const mesh = meshText(f);
+        if (mesh) s += `       MESH: ${mesh}\n`;
         o.out(s);
         break;
       }
@@ -199,7 +215,8 @@ export class FlowPrinter {
           [srcId, dstId] = [dstId, srcId];
           arrow = '<-';
         }
-        o.out(`${this.ts(f.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, o.policyNames)} (${summaryText(f)})\n`);
+        const mesh = meshText(f);
+        o.out(`${this.ts(f.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, o.policyNames)} (${summaryText(f)})${mesh ? ` ${mesh}` : ''}\n`);
         break;
       }
     }

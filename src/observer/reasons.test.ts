@@ -13,6 +13,7 @@ test("drop reasons are Cilium's words (pkg/monitor/api/drop.go)", () => {
   assert.equal(dropReasonText(BlDropReason.BL_DROP_NO_FIB), 'FIB lookup failed');
   assert.equal(dropReasonText(BlDropReason.BL_DROP_POLICY_DENY), 'Policy denied by denylist');
   assert.equal(dropReasonText(BlDropReason.BL_DROP_TTL_EXCEEDED), 'TTL exceeded');
+  assert.equal(dropReasonText(BlDropReason.BL_DROP_POLICY_AUTH_REQUIRED), 'Authentication required');
   assert.equal(dropReasonText(BlDropReason.BL_DROP_NO_SERVICE), 'Service backend not found');
   assert.equal(dropReasonText(BlDropReason.BL_DROP_SUCCESS), 'Success');
   // Reasons our datapath does not have yet still read as Cilium reads them.

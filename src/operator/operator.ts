@@ -17,6 +17,8 @@ import { etcdClient } from '../common/etcd.js';
 import { openKubernetesStore } from '../store/kubernetes.js';
 import type { Store } from '../store/store.js';
 import { BeelineNodeController } from './nodes.js';
+import { RouteStatusController } from './routes.js';
+import { openEtcdStore } from '../store/etcd.js';
 
 export interface OperatorConfig {
   /** etcd client endpoint (kvstore mode); exactly one of kvstore and k8sKubeconfig. */
@@ -50,6 +52,7 @@ export class Operator {
   private gc: IdentityGarbageCollector | undefined;
   private crdGc: CrdIdentityGarbageCollector | undefined;
   private nodes: BeelineNodeController | undefined;
+  private routes: RouteStatusController | undefined;
 
   /** `store`: Kubernetes mode over this store instead of opening `k8sKubeconfig` (tests). */
   constructor(
@@ -66,6 +69,7 @@ export class Operator {
       this.etcd = etcdClient(c.kvstore);
       this.gc = new IdentityGarbageCollector(this.etcd, { graceMs: c.identityGcGraceMs, log: this.log });
       this.gc.start(c.identityGcIntervalMs);
+      this.store = this.deps.store ?? openEtcdStore({ endpoint: c.kvstore });
     } else {
       this.store = this.deps.store ?? openKubernetesStore({ kubeconfig: c.k8sKubeconfig! });
       this.crdGc = new CrdIdentityGarbageCollector(this.store, { graceMs: c.identityGcGraceMs, log: this.log });
@@ -73,6 +77,9 @@ export class Operator {
       this.nodes = new BeelineNodeController(this.store, { clusterPoolCIDR: c.clusterPoolCIDR, clusterPoolMaskSize: c.clusterPoolMaskSize, log: this.log });
       await this.nodes.start();
     }
+    // Not awaited: a cluster without the Gateway API's HTTPRoute CRD keeps the rest of the operator going.
+    const routes = (this.routes = new RouteStatusController(this.store, this.log));
+    routes.start().catch((e: Error) => this.log.warn('route status not started', { error: e.message }));
     this.log.info('started', {
       mode: c.kvstore ? 'kvstore' : 'kubernetes',
       identityGcGraceMs: c.identityGcGraceMs,
@@ -82,9 +89,10 @@ export class Operator {
   }
 
   async stop(): Promise<void> {
-    this.gc?.stop();
+    await this.gc?.stop();
     await this.crdGc?.stop();
     await this.nodes?.stop();
+    await this.routes?.stop();
     this.etcd?.close();
     if (this.store && !this.deps.store) await this.store.close();
   }

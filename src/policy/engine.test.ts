@@ -426,7 +426,10 @@ test('bad input is rejected with field paths; the previous version stays in forc
   assert.deepEqual(bad({ ingress: [{ icmps: [{ fields: [{ type: 'Ping' }] }] }] }).map((m) => m.split(':')[0]), ['spec.ingress[0].icmps[0].fields[0].type']);
   assert.deepEqual(r.upsertPolicy({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'p', namespace: 'ns1' }, specs: [webIn({}), { ingress: [] }] }).filter((p) => p.severity === 'error').map((p) => p.path), ['specs[1]']);
   assert.deepEqual(bad({ ingress: [{ fromRequires: [{ matchLabels: { env: 'prod' } }] }] }).map((m) => m.split(':')[0]), ['spec.ingress[0].fromRequires']);
-  assert.deepEqual(bad({ ingress: [{ ...fromDb, authentication: { mode: 'required' } }] }).map((m) => m.split(':')[0]), ['spec.ingress[0].authentication.mode']);
+  assert.deepEqual(bad({ ingress: [{ ...fromDb, authentication: { mode: 'test-always-fail' } }] }),
+    ['spec.ingress[0].authentication.mode: Unsupported value: "test-always-fail": supported values: "disabled", "required"']);
+  assert.deepEqual(bad({ ingressDeny: [{ ...fromDb, authentication: { mode: 'required' } }] as never }),
+    ['spec.ingressDeny[0].authentication.mode: Forbidden: authentication is not supported in deny rules']);
   assert.deepEqual(bad({ egressDeny: [{ toFQDNs: [{ matchName: 'example.com' }] }] as never }).map((m) => m.split(':')[0]), ['spec.egressDeny[0].toFQDNs']);
   // Through all of that, version 1 of p and the other policy still decide.
   assert.equal(verdict(r, WEB, 'ingress', ID.db, TCP, 80), 'allow');
@@ -491,4 +494,53 @@ test('diffEntries over two computations writes only what changed', () => {
 test('reserved identities in the fixture are the real ones', () => {
   assert.equal(RESERVED_IDENTITIES.length, 10);
   assert.equal(endpoint(1, ID.client2).namespace, 'ns2');
+});
+
+test('authentication.mode required: its allows carry authRequired, covered keys of the same identity inherit it; disabled changes nothing', () => {
+  const r = repository([
+    cnp('ns1', 'auth', webIn({ ingress: [{ ...fromDb, authentication: { mode: 'required' } }] })),
+    cnp('ns1', 'plain', webIn({ ingress: [{ ...fromDb, toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] }, { fromEntities: ['world'], authentication: { mode: 'disabled' } }] })),
+  ]);
+  const pol = r.computeEndpoint(WEB);
+  assert.deepEqual(pol.errors, []);
+  const auth = pol.entries.filter((e) => e.authRequired).map((e) => `${e.direction}/${e.identity}/${e.protocol}/${e.port}`);
+  // The db allow on every port, and db's TCP 8080 (a more specific key another policy allows without
+  // authentication: the trie returns it for db's 8080, so it inherits the requirement).
+  assert.deepEqual(auth, [`ingress/${ID.db}/0/0`, `ingress/${ID.db}/6/8080`]);
+  assert.equal(lookupPolicy(pol.entries, 'ingress', ID.db, TCP, 8080).authRequired, true);
+  assert.equal(lookupPolicy(pol.entries, 'ingress', ID.db, UDP, 53).authRequired, true);
+  assert.equal(lookupPolicy(pol.entries, 'ingress', 2, TCP, 80).allowed, true);
+  assert.equal(lookupPolicy(pol.entries, 'ingress', 2, TCP, 80).authRequired, undefined, 'world: mode disabled');
+  // Removing the policy removes the flag: an update (a value change on the same key), not a delete.
+  // (An update's policy reads its entries live: copied before the next change.)
+  const before = [...r.updateEndpoint(WEB).policy.entries];
+  assert.ok(before.some((e) => e.authRequired));
+  r.deletePolicy('CiliumNetworkPolicy/ns1/auth');
+  const u2 = r.updateEndpoint(WEB);
+  assert.ok(u2.upserts.some((e) => e.identity === ID.db && e.protocol === TCP && e.port === 8080 && !e.authRequired));
+  assert.ok(!u2.policy.entries.some((e) => e.authRequired));
+  assert.deepEqual(diffEntries(before.filter((e) => e.port === 8080), u2.policy.entries.filter((e) => e.port === 8080)).upserts.map((e) => e.authRequired), [undefined]);
+});
+
+test('authentication: an any-peer allow that requires it asks every peer but the host; egress allows carry it too; a deny wins', () => {
+  const r = repository([
+    cnp('ns1', 'p', webIn({
+      ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }], authentication: { mode: 'required' } }, fromDb],
+      egress: [{ toEndpoints: [{ matchLabels: { app: 'db' } }], authentication: { mode: 'required' } }],
+      egressDeny: [{ toEndpoints: [{ matchLabels: { app: 'db' } }], toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }] }],
+    })),
+  ]);
+  const pol = r.computeEndpoint(WEB);
+  // db has its own allow without authentication; the any-identity TCP 80 allow requires it, so db's port 80 does too (the datapath looks both up).
+  assert.equal(lookupPolicy(pol.entries, 'ingress', ID.db, TCP, 80).authRequired, true);
+  assert.equal(lookupPolicy(pol.entries, 'ingress', ID.db, TCP, 81).authRequired, undefined);
+  assert.equal(lookupPolicy(pol.entries, 'ingress', ID.client2, TCP, 80).authRequired, true);
+  // The node itself (kubelet probes) is allowed by allow-localhost and never asked to authenticate.
+  const host = lookupPolicy(pol.entries, 'ingress', 1, TCP, 80);
+  assert.equal(host.allowed, true);
+  assert.equal(host.authRequired, undefined);
+  assert.equal(lookupPolicy(pol.entries, 'egress', ID.db, TCP, 80).authRequired, true);
+  const denied = lookupPolicy(pol.entries, 'egress', ID.db, TCP, 5432);
+  assert.equal(denied.allowed, false);
+  assert.equal(denied.entry?.authRequired, undefined);
 });

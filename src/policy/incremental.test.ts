@@ -91,6 +91,8 @@ function ciliumItem(r: R, dir: 'ingress' | 'egress', deny: boolean): Record<stri
   if (dir === 'ingress' && !deny && r() < 0.1) it.icmps = [{ fields: [{ type: pick(r, [0, 8]) }] }];
   const ports = ciliumPorts(r, deny, dir).map((p) => (deny ? { ports: (p as { ports: { port: string }[] }).ports.filter((x) => x.port !== 'web') } : p));
   if (ports.length) it.toPorts = ports;
+  // Mutual authentication on some allows: the engine spreads it to covered keys, which both computations must agree on.
+  if (!deny && r() < 0.15) it.authentication = { mode: 'required' };
   return it;
 }
 
@@ -135,7 +137,7 @@ const PROXY_PORTS = [{ ingress: 15001, egress: 15002, dns: 15053, kafka: { ingre
 const FQDN_NAMES: [string, string[]][] = [['a.test.', ['10.0.0.5']], ['x.b.test.', ['8.8.8.8', '10.1.2.3']], ['c.test.', ['192.168.1.7']], ['y.b.test.', ['10.0.0.5', '172.16.0.1']]];
 
 /** What the L7 run saw besides HTTP: redirects per parser, endpoints with a parser conflict, toFQDNs peers that selected a learned /32. */
-const seen = { dns: 0, kafka: 0, conflicts: 0, fqdn: 0 };
+const seen = { dns: 0, kafka: 0, conflicts: 0, fqdn: 0, auth: 0 };
 
 function randomSequences(http: boolean): { steps: number; entriesSeen: number; diffsApplied: number; redirects: number } {
   const r = mulberry32(http ? 0x17a7e : 0x1ec5e1);
@@ -190,6 +192,7 @@ function randomSequences(http: boolean): { steps: number; entriesSeen: number; d
       redirects += want.l7.length;
       for (const x of want.l7) if (x.parser !== 'http') seen[x.parser]++;
       if (want.errors.some((e) => e.message.includes('one L7 parser'))) seen.conflicts++;
+      if (want.entries.some((e) => e.authRequired)) seen.auth++;
       if (want.entries.some((e) => e.direction === 'egress' && (e.identity === CIDR_ID(1) || e.identity === CIDR_ID(4)) && e.protocol !== 0 && e.verdict === 'allow')) seen.fqdn++;
     };
     for (let step = 0; step < 60; step++) {
@@ -307,6 +310,7 @@ function checkRedirects(pol: EndpointPolicy, plain: EndpointPolicy, peers: numbe
 test('updateEndpoint equals computeEndpoint from scratch over random sequences of changes, and its diffs rebuild the map', () => {
   const { steps, entriesSeen, diffsApplied } = randomSequences(false);
   assert.ok(steps >= 2400 && entriesSeen > 20000 && diffsApplied > 5000, `coverage: ${steps} steps, ${entriesSeen} entries compared, ${diffsApplied} diff entries`);
+  assert.ok(seen.auth > 100, `coverage: ${seen.auth} endpoint computations with authRequired entries`);
 });
 
 test('with proxy ports and HTTP rules: updateEndpoint equals computeEndpoint (l7 included), redirects keep verdicts and nothing bypasses the proxy', () => {

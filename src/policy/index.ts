@@ -93,9 +93,12 @@
  *    toPorts beside toFQDNs keep their ports. Not broader CIDR identities
  *    that contain the addresses (those are toCIDR's).
  *  - nodeSelector rules, to/fromNodes, groups select nothing (warnings);
- *    fromRequires, authentication, toFQDNs and other unsupported peers in
- *    deny rules are errors. A policy with an error is rejected whole and its
- *    previous version stays in force.
+ *    fromRequires, authentication other than disabled/required (and any in
+ *    deny rules), toFQDNs and other unsupported peers in deny rules are
+ *    errors. A policy with an error is rejected whole and its previous
+ *    version stays in force.
+ *  - authentication.mode required: the section's allows (and covered keys
+ *    of the same identity) carry authRequired (docs/mesh.md).
  *
  * Incremental use (agent): PolicyRepository keeps policies, identities (with
  * a selector cache updated identity by identity), CIDR identities, Services

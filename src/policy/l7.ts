@@ -216,7 +216,10 @@ export function computeRedirects(
         if (e2?.verdict === 'deny') return;
         taken.add(key);
         const proxyPort = r.conflict ? 0 : parserProxyPort(proxyPorts, r.parser, dir)!;
-        targets.push({ identity: id, k, r, entry: { direction: dir, identity: id, protocol: k.protocol, port: k.port, portPrefixLen: k.portPrefixLen, verdict: r.conflict ? 'deny' : 'allow', cookie: base.cookie, proxyPort } });
+        const entry: PolicyMapEntry = { direction: dir, identity: id, protocol: k.protocol, port: k.port, portPrefixLen: k.portPrefixLen, verdict: r.conflict ? 'deny' : 'allow', cookie: base.cookie, proxyPort };
+        // The allow it redirects keeps its mutual authentication (a materialised one, that of the allow covering it).
+        if (!r.conflict && base.authRequired) entry.authRequired = true;
+        targets.push({ identity: id, k, r, entry });
       };
       // Its own allow entries on or inside a redirect key (a conflicting key first: its deny wins).
       const ordered = [...keys.filter((r) => r.conflict), ...keys.filter((r) => !r.conflict)];

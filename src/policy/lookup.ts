@@ -7,13 +7,17 @@
  * Lookup (per endpoint, per direction, as bpf/include/lib/policy.h does):
  *   e1 = most specific entry for the peer identity (skipped for identity 0),
  *   e2 = most specific entry for identity 0 (any);
- *   deny in e1/e2 → drop 181; else allow in e1/e2 → pass; else drop 133.
+ *   deny in e1/e2 → drop 181; else allow in e1/e2 → pass; else drop 133;
+ *   a pass is authRequired when the allow, or an allow e2 (peer not host),
+ *   requires mutual authentication (the datapath drops it with 189 unless
+ *   it came through the node proxy's mTLS side).
  * "Most specific": a set protocol beats protocol 0, then a longer port prefix.
  * Deny precedence within one identity is materialised by the engine (an
  * allow covered by a deny of the same identity is emitted as deny), because
  * the trie only returns the most specific entry.
  */
 import type { Direction, PolicyMapEntry } from './types.js';
+import { ReservedIdentity } from '../identity/reserved.js';
 
 /** Cilium drop reasons (bpf/include/abi): policy deny, and no allow in default deny. */
 export const DROP_POLICY_DENY = 181;
@@ -29,6 +33,12 @@ export interface LookupResult {
   match: MatchType;
   /** The deciding entry: the deny, the allow, or the default-deny entry; undefined when none. */
   entry: PolicyMapEntry | undefined;
+  /**
+   * Allowed only mutually authenticated (the datapath's rule, lib/policy.h):
+   * the deciding allow requires it, or the any-identity allow does and the
+   * peer is not the host. Otherwise absent.
+   */
+  authRequired?: true;
 }
 
 /** First `len` bits of a 16-bit port. */
@@ -81,7 +91,10 @@ export function lookupPolicy(
   if (e1?.verdict === 'deny') return { allowed: false, dropReason: DROP_POLICY_DENY, match: matchType(e1), entry: e1 };
   if (e2?.verdict === 'deny') return { allowed: false, dropReason: DROP_POLICY_DENY, match: matchType(e2), entry: e2 };
   const allow = e1?.verdict === 'allow' ? e1 : e2?.verdict === 'allow' ? e2 : undefined;
-  if (allow) return { allowed: true, dropReason: undefined, match: matchType(allow), entry: allow };
+  if (allow) {
+    const auth = allow.authRequired === true || (e2?.verdict === 'allow' && e2.authRequired === true && identity !== ReservedIdentity.host);
+    return { allowed: true, dropReason: undefined, match: matchType(allow), entry: allow, ...(auth ? { authRequired: true as const } : {}) };
+  }
   return { allowed: false, dropReason: DROP_POLICY, match: 'none', entry: e2?.verdict === 'default-deny' ? e2 : undefined };
 }
 
@@ -101,12 +114,12 @@ export function compareEntries(a: PolicyMapEntry, b: PolicyMapEntry): number {
   return a.identity - b.identity || a.protocol - b.protocol || a.port - b.port || a.portPrefixLen - b.portPrefixLen;
 }
 
-/** True when two entries of one key hold the same map value (verdict, cookie, proxy port). */
+/** True when two entries of one key hold the same map value (verdict, cookie, proxy port, auth). */
 export function sameEntryValue(a: PolicyMapEntry, b: PolicyMapEntry): boolean {
-  return a.verdict === b.verdict && a.cookie === b.cookie && (a.proxyPort ?? 0) === (b.proxyPort ?? 0);
+  return a.verdict === b.verdict && a.cookie === b.cookie && (a.proxyPort ?? 0) === (b.proxyPort ?? 0) && (a.authRequired === true) === (b.authRequired === true);
 }
 
-/** What to write and delete to turn `old` into `next`, by key; an entry whose verdict, cookie or proxy port changed is an upsert. */
+/** What to write and delete to turn `old` into `next`, by key; an entry whose verdict, cookie, proxy port or auth changed is an upsert. */
 export function diffEntries(old: readonly PolicyMapEntry[], next: readonly PolicyMapEntry[]): { upserts: PolicyMapEntry[]; deletes: PolicyMapEntry[] } {
   const before = new Map(old.map((e) => [entryKey(e), e]));
   const after = new Map(next.map((e) => [entryKey(e), e]));

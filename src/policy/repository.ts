@@ -69,6 +69,8 @@ interface Acc {
   allow: Origin[] | undefined;
   deny: Origin[] | undefined;
   defaultDeny: Origin[] | undefined;
+  /** The origins of allows that require mutual authentication (each also among `allow`). */
+  auth: Origin[] | undefined;
 }
 
 /**
@@ -77,8 +79,11 @@ interface Acc {
  * enforces them; see l7.ts).
  */
 interface EntrySink {
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, l7?: L7Rules): void;
+  add(direction: Direction, identity: number, k: PortKey, what: Verdictish, origin: Origin, l7?: L7Rules): void;
 }
+
+/** What a contribution says about a key: 'auth' goes with an 'allow' of the same origin (the allow requires mutual authentication). */
+type Verdictish = 'allow' | 'deny' | 'defaultDeny' | 'auth';
 
 /** The port key of a numeric port key. */
 function portKeyOf(pk: number): PortKey {
@@ -103,7 +108,7 @@ class EntryBuilder implements EntrySink {
     this.allows = recordAllows ? [] : undefined;
   }
 
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, l7?: L7Rules): void {
+  add(direction: Direction, identity: number, k: PortKey, what: Verdictish, origin: Origin, l7?: L7Rules): void {
     if (this.allows && what === 'allow') this.allows.push({ direction, identity, k, origin, l7 });
     const any = k.protocol === 0;
     const port = any ? 0 : k.port, len = any ? 0 : k.portPrefixLen;
@@ -112,7 +117,7 @@ class EntryBuilder implements EntrySink {
     let m = dir.get(identity);
     if (!m) { m = new Map(); dir.set(identity, m); }
     let a = m.get(key);
-    if (!a) { a = { protocol: k.protocol, port, portPrefixLen: len, allow: undefined, deny: undefined, defaultDeny: undefined }; m.set(key, a); }
+    if (!a) { a = { protocol: k.protocol, port, portPrefixLen: len, allow: undefined, deny: undefined, defaultDeny: undefined, auth: undefined }; m.set(key, a); }
     const list = (a[what] ??= []);
     if (!list.includes(origin)) list.push(origin);
   }
@@ -139,7 +144,7 @@ class CookieMemo {
 
 /** What one rule, or the engine's defaults, puts into one endpoint's entries: (group, port key, verdict) triples and their origins. */
 class Contribution implements EntrySink {
-  /** Flat triples: group (identity × 2 + ingress), port key number, verdict (0 allow, 1 deny, 2 default deny). */
+  /** Flat triples: group (identity × 2 + ingress), port key number, verdict (0 allow, 1 deny, 2 default deny, 3 auth). */
   readonly keys: number[] = [];
   readonly origins: Origin[] = [];
   /** The L7 rules of each triple (an allow with rules the proxy enforces), else undefined; parallel to origins. */
@@ -149,8 +154,8 @@ class Contribution implements EntrySink {
   /** Problems applying the rule to the endpoint, per direction (the order computeEndpoint reports them in). */
   readonly errors: Record<Direction, PolicyProblem[]> = { ingress: [], egress: [] };
 
-  add(direction: Direction, identity: number, k: PortKey, what: 'allow' | 'deny' | 'defaultDeny', origin: Origin, l7?: L7Rules): void {
-    this.keys.push(identity * 2 + (direction === 'ingress' ? 1 : 0), portKeyNumber(k), what === 'allow' ? 0 : what === 'deny' ? 1 : 2);
+  add(direction: Direction, identity: number, k: PortKey, what: Verdictish, origin: Origin, l7?: L7Rules): void {
+    this.keys.push(identity * 2 + (direction === 'ingress' ? 1 : 0), portKeyNumber(k), VERDICT_CODE[what]);
     this.origins.push(origin);
     this.l7.push(l7);
     if (l7) this.hasL7 = true;
@@ -176,9 +181,11 @@ interface Counted extends Acc {
   allowN: number[];
   denyN: number[];
   defaultDenyN: number[];
+  authN: number[];
 }
 
-const VERDICT_FIELDS = [['allow', 'allowN'], ['deny', 'denyN'], ['defaultDeny', 'defaultDenyN']] as const;
+const VERDICT_FIELDS = [['allow', 'allowN'], ['deny', 'denyN'], ['defaultDeny', 'defaultDenyN'], ['auth', 'authN']] as const;
+const VERDICT_CODE: Record<Verdictish, 0 | 1 | 2 | 3> = { allow: 0, deny: 1, defaultDeny: 2, auth: 3 };
 
 /** What updateEndpoint keeps per endpoint between calls. */
 class EndpointState {
@@ -297,10 +304,10 @@ class EndpointState {
       let a = m.get(pk);
       if (!a) {
         const protocol = Math.floor(pk / 0x200000), rest = pk % 0x200000;
-        a = { protocol, port: Math.floor(rest / 32), portPrefixLen: rest % 32, allow: undefined, deny: undefined, defaultDeny: undefined, allowN: [], denyN: [], defaultDenyN: [] };
+        a = { protocol, port: Math.floor(rest / 32), portPrefixLen: rest % 32, allow: undefined, deny: undefined, defaultDeny: undefined, auth: undefined, allowN: [], denyN: [], defaultDenyN: [], authN: [] };
         m.set(pk, a);
       }
-      const [field, countField] = VERDICT_FIELDS[what as 0 | 1 | 2];
+      const [field, countField] = VERDICT_FIELDS[what as 0 | 1 | 2 | 3];
       const list = (a[field] ??= []);
       const counts = a[countField];
       const x = list.indexOf(origin);
@@ -313,7 +320,7 @@ class EndpointState {
         counts.splice(x, 1);
         if (list.length === 0) {
           a[field] = undefined;
-          if (!a.allow && !a.deny && !a.defaultDeny) {
+          if (!a.allow && !a.deny && !a.defaultDeny && !a.auth) {
             m.delete(pk);
             if (m.size === 0) this.acc.delete(g);
           }
@@ -339,7 +346,7 @@ class EndpointState {
           const pk = portKeyNumber(e);
           seen.add(pk);
           const had = o.get(pk);
-          if (!had || had.verdict !== e.verdict || had.cookie !== e.cookie) { o.set(pk, e); upserts.push(e); }
+          if (!had || had.verdict !== e.verdict || had.cookie !== e.cookie || had.authRequired !== e.authRequired) { o.set(pk, e); upserts.push(e); }
         });
       }
       if (out) {
@@ -565,6 +572,12 @@ export class PolicyRepository {
   /** Whether any policy in force has a toServices peer (then Services are an input). */
   usesServices(): boolean {
     for (const p of this.policies.values()) if (p.usesServices) return true;
+    return false;
+  }
+
+  /** True when a policy in force has an allow that requires mutual authentication (else no entry has authRequired). */
+  usesAuth(): boolean {
+    for (const p of this.policies.values()) if (p.usesAuth) return true;
     return false;
   }
 
@@ -1038,6 +1051,7 @@ export class PolicyRepository {
     for (const peer of s.peers) for (const id of this.resolvePeer(peer)) if (!only || only.has(id)) ids.add(id);
     if (ids.size === 0) return;
     const policy = originText(origin);
+    const auth = verdict === 'allow' && s.auth === true;
     for (const spec of s.ports) {
       if (spec.t === 'named' && dir === 'egress') {
         // Egress named ports resolve against each peer identity's own ports.
@@ -1047,7 +1061,9 @@ export class PolicyRepository {
           for (const np of this.peerPorts.get(id) ?? []) {
             const proto = protoNumber(np.protocol);
             if (np.name.toLowerCase() !== spec.name || !namedProtocolOk(spec, proto)) continue;
-            acc.add(dir, id, { protocol: proto, port: np.port, portPrefixLen: 16 }, verdict, origin, verdict === 'allow' ? spec.l7 : undefined);
+            const k = { protocol: proto, port: np.port, portPrefixLen: 16 };
+            acc.add(dir, id, k, verdict, origin, verdict === 'allow' ? spec.l7 : undefined);
+            if (auth) acc.add(dir, id, k, 'auth', origin);
             found = true;
           }
         }
@@ -1059,7 +1075,12 @@ export class PolicyRepository {
         errors.push({ severity: 'warning', policy, path: spec.path, message: `named port ${JSON.stringify(spec.name)} is not defined by endpoint ${ep.id}; it allows nothing` });
       }
       const l7 = verdict === 'allow' && spec.t !== 'all' && spec.t !== 'icmp' ? spec.l7 : undefined;
-      for (const id of ids) for (const k of keys) acc.add(dir, id, k, verdict, origin, l7);
+      for (const id of ids) {
+        for (const k of keys) {
+          acc.add(dir, id, k, verdict, origin, l7);
+          if (auth) acc.add(dir, id, k, 'auth', origin);
+        }
+      }
     }
   }
 
@@ -1199,17 +1220,30 @@ export class PolicyRepository {
  */
 function resolveGroup(direction: Direction, identity: number, accs: readonly Acc[], memo: CookieMemo, emit: (e: PolicyMapEntry) => void): void {
   let denies: Acc[] | undefined;
-  for (const a of accs) if (a.deny) (denies ??= []).push(a);
+  let auths: Acc[] | undefined;
+  for (const a of accs) {
+    if (a.deny) (denies ??= []).push(a);
+    if (a.auth && a.allow) (auths ??= []).push(a);
+  }
   for (const a of accs) {
     let verdict: PolicyMapEntry['verdict'];
     let origins: Origin[];
+    let auth = false;
     if (a.deny) { verdict = 'deny'; origins = a.deny; }
     else if (a.allow) {
       const covering = denies?.filter((d) => covers(d, a));
       if (covering?.length) { verdict = 'deny'; origins = covering.flatMap((d) => d.deny!); }
-      else { verdict = 'allow'; origins = a.allow; }
+      else {
+        verdict = 'allow';
+        origins = a.allow;
+        // Mutual authentication: asked by a rule on this key, or by one on a broader key of the same
+        // identity (the trie returns only the most specific entry; Cilium propagates it the same way).
+        auth = a.auth !== undefined || (auths?.some((x) => covers(x, a)) ?? false);
+      }
     } else { verdict = 'default-deny'; origins = a.defaultDeny ?? []; }
-    emit({ direction, identity, protocol: a.protocol, port: a.port, portPrefixLen: a.portPrefixLen, verdict, cookie: memo.cookie(origins), proxyPort: 0 });
+    const e: PolicyMapEntry = { direction, identity, protocol: a.protocol, port: a.port, portPrefixLen: a.portPrefixLen, verdict, cookie: memo.cookie(origins), proxyPort: 0 };
+    if (auth) e.authRequired = true;
+    emit(e);
   }
 }
 

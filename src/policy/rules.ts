@@ -69,6 +69,8 @@ export interface Section {
   peers: Peer[];
   ports: PortSpec[];
   path: string;
+  /** `authentication: {mode: required}` (an allow section): its entries carry authRequired (issue 15). */
+  auth?: boolean;
 }
 
 export interface DirectionRules {
@@ -101,6 +103,8 @@ export interface CompiledPolicy {
   usesCidrGroups: boolean;
   /** True when the policy has toFQDNs peers (then learned DNS names matter). */
   usesFqdn: boolean;
+  /** True when an allow section requires mutual authentication (Section.auth). */
+  usesAuth?: boolean;
   problems: PolicyProblem[];
 }
 
@@ -120,6 +124,7 @@ class Problems {
   usesServices = false;
   usesCidrGroups = false;
   usesFqdn = false;
+  usesAuth = false;
   constructor(private readonly policy: string, readonly origin: Origin) {}
   add(severity: ProblemSeverity, path: string, message: string): void {
     this.list.push({ severity, policy: this.policy, path, message });
@@ -380,9 +385,25 @@ function ciliumPeers(item: Record<string, unknown>, dir: Direction, path: string
     if (deny) p.err(`${path}.${f}`, `Forbidden: ${f} is not supported in deny rules`);
     else p.warn(`${path}.${f}`, `${f} is not supported yet; it selects nothing`);
   }
-  const auth = isRecord(item.authentication) ? item.authentication.mode : undefined;
-  if (auth !== undefined && auth !== 'disabled') p.err(`${path}.authentication.mode`, `Unsupported value: ${q(auth)}: mutual authentication is not supported; supported values: "disabled"`);
   return { peers, given };
+}
+
+/**
+ * An item's `authentication.mode`: true for `required` (mutual
+ * authentication through the node proxy's mTLS listeners, docs/mesh.md);
+ * `disabled` or none: false. Cilium's `test-always-fail` and anything else
+ * are refused, as is `required` in a deny rule (it allows nothing).
+ */
+function ciliumAuth(item: Record<string, unknown>, path: string, deny: boolean, p: Problems): boolean {
+  if (item.authentication === undefined) return false;
+  const fp = `${path}.authentication.mode`;
+  const mode = isRecord(item.authentication) ? item.authentication.mode : undefined;
+  if (mode === undefined) { p.err(fp, 'Required value'); return false; }
+  if (mode === 'disabled') return false;
+  if (mode !== 'required') { p.err(fp, `Unsupported value: ${q(mode)}: supported values: "disabled", "required"`); return false; }
+  if (deny) { p.err(fp, 'Forbidden: authentication is not supported in deny rules'); return false; }
+  p.usesAuth = true;
+  return true;
 }
 
 function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: string, namespace: string | undefined, p: Problems, proxy: ProxyDirs): Section[] {
@@ -392,9 +413,10 @@ function ciliumSections(items: unknown, dir: Direction, deny: boolean, path: str
     if (!isRecord(item)) { p.err(ip, 'Invalid value: must be an object'); return; }
     const peers = ciliumPeers(item, dir, ip, deny, namespace, p);
     const ports = ciliumPorts(item.toPorts, item.icmps, ip, deny, dir === 'ingress', p, proxy);
+    const auth = ciliumAuth(item, ip, deny, p);
     // Cilium: the empty rule `{}` selects nothing; peers alone = all ports; ports alone = any peer.
     if (!peers.given && !ports.given) return;
-    out.push({ peers: peers.given ? peers.peers : [{ t: 'any' }], ports: ports.given ? ports.ports : [{ t: 'all' }], path: ip });
+    out.push({ peers: peers.given ? peers.peers : [{ t: 'any' }], ports: ports.given ? ports.ports : [{ t: 'all' }], path: ip, ...(auth ? { auth } : {}) });
   });
   return out;
 }
@@ -574,7 +596,7 @@ export function compilePolicy(o: unknown, opts: CompileOptions = {}): CompiledPo
       if (r) rules.push(r);
     }
   }
-  return { key, origin, rules, prefixes: [...p.prefixes].sort(), usesServices: p.usesServices, usesCidrGroups: p.usesCidrGroups, usesFqdn: p.usesFqdn, problems: p.list };
+  return { key, origin, rules, prefixes: [...p.prefixes].sort(), usesServices: p.usesServices, usesCidrGroups: p.usesCidrGroups, usesFqdn: p.usesFqdn, ...(p.usesAuth ? { usesAuth: true } : {}), problems: p.list };
 }
 
 /** True when the protocol list of a named port spec accepts `protocol` ([] = any of TCP/UDP/SCTP). */

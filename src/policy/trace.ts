@@ -48,6 +48,8 @@ export interface TraceStep {
    * of the redirect's sources for this peer and port); undefined: no redirect.
    */
   redirect: { proxyPort: number; parser: L7Parser; by: string[] } | undefined;
+  /** Allowed only mutually authenticated (lookupPolicy's authRequired; else the datapath drops it with 189); absent: false. */
+  authRequired?: boolean;
 }
 
 export interface TraceResult {
@@ -78,7 +80,7 @@ export function traceStep(policy: EndpointPolicy, cookies: CookieTable, endpoint
   return {
     direction, endpointId, peerIdentity, enforced, defaultDeny,
     verdict: r.allowed ? 'allowed' : 'denied', dropReason: r.dropReason, match: r.match, entry: r.entry,
-    origins, by: origins.map(originText), redirect,
+    origins, by: origins.map(originText), redirect, ...(r.authRequired ? { authRequired: true } : {}),
   };
 }
 

@@ -45,6 +45,13 @@ export interface PolicyMapEntry {
    * the key: a change is a map write (diffEntries).
    */
   proxyPort: number;
+  /**
+   * An allow of a rule with `authentication: {mode: required}`, or one a
+   * broader such allow of the same identity covers
+   * (BL_POLICY_F_AUTH_REQUIRED): the connection must be mutually
+   * authenticated through the node proxy (docs/mesh.md). Absent: false.
+   */
+  authRequired?: boolean;
 }
 
 /** The L7 parsers the node proxy runs: one per redirected port of an endpoint. */

@@ -89,6 +89,13 @@ export interface Frontend {
   algorithm: LbAlgorithm;
   /** No backend to pick: the datapath rejects (drop / ICMP unreachable) instead of forwarding. */
   noBackends: boolean;
+  /**
+   * A routed (mesh) Service port's ClusterIP TCP frontend: the node proxy's
+   * mesh listener port. Pods' connections to it go to the proxy as they are
+   * (BL_LB_F_L7, the port in the master entry); the node's own keep the
+   * backends. Absent: load-balanced as usual.
+   */
+  l7ProxyPort?: number;
 }
 
 export interface Backend {
@@ -555,6 +562,7 @@ export function sameFrontend(a: Frontend, b: Frontend): boolean {
     a.portName === b.portName &&
     a.algorithm === b.algorithm &&
     a.noBackends === b.noBackends &&
+    a.l7ProxyPort === b.l7ProxyPort &&
     a.trafficPolicy.external === b.trafficPolicy.external &&
     a.trafficPolicy.internal === b.trafficPolicy.internal &&
     a.affinity?.timeoutSeconds === b.affinity?.timeoutSeconds &&

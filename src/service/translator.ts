@@ -134,6 +134,8 @@ export class LbTranslator {
   private usedMaglevEntries = 0;
   private programmedFrontends = 0;
   private flushed = false;
+  /** Routed (mesh) Service ports, `namespace/name:port`, and the node proxy's mesh listener port (setMeshFrontends). */
+  private mesh: { ports: ReadonlySet<string>; proxyPort: number | undefined } = { ports: new Set(), proxyPort: undefined };
 
   constructor(opts: TranslatorOptions) {
     for (const ip of opts.nodeIPs) if (tryParseIPv4(ip) === undefined) throw new UsageError(`node IP '${ip}' is not an IPv4 address`);
@@ -206,6 +208,39 @@ export class LbTranslator {
     if (!s) return;
     s.slices.delete(sk);
     this.dirty.add(s);
+  }
+
+  /**
+   * The routed (mesh) Service ports, `namespace/name:port` (the Service
+   * port's number), and the node proxy's mesh listener port: each such
+   * port's ClusterIP TCP frontend gets l7ProxyPort (BL_LB_F_L7) from the next
+   * flush on; undefined proxyPort flags none. Only the Services whose flags
+   * change are translated again, so the flush answers exactly their
+   * frontends. Ports of Services not (yet) known take effect when they come.
+   */
+  setMeshFrontends(ports: ReadonlySet<string>, proxyPort: number | undefined): void {
+    if (proxyPort !== undefined && (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535)) {
+      throw new UsageError(`mesh proxy port ${String(proxyPort)} is not a port number (1-65535)`);
+    }
+    for (const k of ports) if (!/^[^/:]+\/[^/:]+:\d+$/.test(k)) throw new UsageError(`mesh frontend '${k}' is not namespace/name:port`);
+    const before = this.mesh;
+    const after = { ports: new Set(ports), proxyPort };
+    const changed = new Set<string>();
+    const portChanged = before.proxyPort !== proxyPort;
+    for (const k of before.ports) if (portChanged || !after.ports.has(k)) changed.add(k);
+    for (const k of after.ports) if (portChanged || !before.ports.has(k)) changed.add(k);
+    this.mesh = after;
+    for (const k of changed) {
+      const s = this.services.get(k.slice(0, k.lastIndexOf(':')));
+      if (s) this.dirty.add(s);
+    }
+  }
+
+  /** The mesh listener port for a frontend of service, when it is a routed port's ClusterIP TCP frontend. */
+  private meshPort(service: string, f: { type: string; key: { port: number; protocol: string } }): number | undefined {
+    const m = this.mesh;
+    if (m.proxyPort === undefined || m.ports.size === 0 || f.type !== 'ClusterIP' || f.key.protocol !== 'TCP') return undefined;
+    return m.ports.has(`${service}:${f.key.port}`) ? m.proxyPort : undefined;
   }
 
   /** Services waiting for a flush. */
@@ -509,6 +544,8 @@ export class LbTranslator {
         noBackends: f.backends.length === 0,
       };
       if (plan.affinity) out.affinity = { ...plan.affinity };
+      const l7 = this.meshPort(plan.service, f);
+      if (l7 !== undefined) out.l7ProxyPort = l7;
       s.frontends.set(f.keyText, out);
       this.usedServiceEntries += 1 + out.backends.length;
       if (out.algorithm === 'maglev') this.usedMaglevEntries += cap?.maglevTableSize ?? 0;

@@ -9,9 +9,9 @@
  * against this, not a live cluster.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeTestKubeconfig } from './kubeconfig.js';
 
 /** One scripted answer. `events` makes it a watch stream; `hold` keeps that stream open after the events. */
 export interface Recorded {
@@ -114,19 +114,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  const dir = mkdtempSync(join(tmpdir(), 'bl-fake-apiserver-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'fake', user: { token: 'recorded' } }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
-      'current-context': 'fake',
-    }),
-  );
+  const kubeconfig = writeTestKubeconfig(url, 'fake-apiserver', 'recorded');
   return {
     url,
     kubeconfig,
@@ -145,7 +133,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       for (const r of open) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dirname(kubeconfig), { recursive: true, force: true });
     },
   };
 }

@@ -46,9 +46,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeTestKubeconfig } from './kubeconfig.js';
 import { parse as parseYaml } from 'yaml';
 import { ALL_KINDS } from '../../src/k8s/kinds.js';
 
@@ -1041,20 +1041,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   for (const ns of ['default', 'kube-system']) create(namespaces, undefined, { metadata: { name: ns } });
 
-  const dir = mkdtempSync(join(tmpdir(), 'bl-kube-api-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      // client-node refuses plain HTTP unless TLS verification is off (there is no TLS to verify).
-      clusters: [{ name: 'kube-api', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'kube-api', user: { token: 'test' } }],
-      contexts: [{ name: 'kube-api', context: { cluster: 'kube-api', user: 'kube-api', namespace: 'default' } }],
-      'current-context': 'kube-api',
-    }),
-  );
+  const kubeconfig = writeTestKubeconfig(url, 'kube-api', 'test', 'default');
 
   return {
     url,
@@ -1084,7 +1071,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       for (const w of [...watchers]) w.end();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dirname(kubeconfig), { recursive: true, force: true });
     },
   };
 }

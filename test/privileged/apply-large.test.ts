@@ -5,8 +5,9 @@
  * refused whole with BL_ERR_STORE_TXN_LIMIT; and readers (a watch, an
  * informer, lists running meanwhile) never see part of a file.
  *
- * The kind is HTTPRoute: the store keeps it like any other kind, and no lab
- * controller or agent acts on it, so the numbers are the store's own.
+ * The kind is HTTPRoute with a Gateway parent: the store keeps it like any
+ * other kind, and nothing routes by it (the mesh takes Service parents only;
+ * the agents and the operator skip it), so the numbers are the store's own.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -147,7 +148,7 @@ test("a file over the lab etcd's request limit (32 MiB) is refused whole with BL
   const file = writeFile('routes-huge.json', JSON.stringify(docs));
   const r = await beelineAsync(['apply', '-f', file]);
   assert.equal(r.code, 1, r.stderr);
-  // The warnings come first (HTTPRoutes are stored, not acted on: three, then one line for the rest), then the error.
+  // The warnings come first (Gateway parents are not routed: three, then one line for the rest), then the error.
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.filter((l) => l.startsWith('Warning: ')).length, 4, r.stderr.slice(0, 2000));
   assert.match(

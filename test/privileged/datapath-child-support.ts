@@ -10,9 +10,20 @@
  */
 import { createInterface, type Interface } from 'node:readline';
 import { run } from '../../src/common/exec.js';
-import { BL_CT4_KEY_CODEC, BL_CT_ENTRY_CODEC, BL_DATAPATH_CONFIG_CODEC, BlConfigFlags, BlRoutingMode, BlTraceAggregation } from '../../src/datapath/generated/abi.js';
+import {
+  BL_CT4_KEY_CODEC,
+  BL_CT_ENTRY_CODEC,
+  BL_DATAPATH_CONFIG_CODEC,
+  BL_ENDPOINT_INFO_CODEC,
+  BL_ENDPOINT_KEY_CODEC,
+  BlConfigFlags,
+  BlRoutingMode,
+  BlTraceAggregation,
+} from '../../src/datapath/generated/abi.js';
+import { routeEndpoint } from '../../src/datapath/devices.js';
+import { endpointPolicyFlags } from '../../src/datapath/policy.js';
 import { Datapath, type TcAttachment } from '../../src/datapath/loader.js';
-import { ip4Num, ip4Str } from './datapath-support.js';
+import { ip4Num, ip4Str, macBytes } from './datapath-support.js';
 
 /** Writes one message as a JSON line on stdout (what the test's Child reads). */
 export const say = (msg: Record<string, unknown>): void => {
@@ -57,12 +68,46 @@ export function loadPodDatapath(spec: PodNodeSpec, maxEntries: Record<string, nu
       pod_cidr4: ip4Num(spec.podCidr),
       tunnel_ifindex: 0,
       tunnel_vni: 0,
+      mtls_out_port: 0,
     }),
   );
   dp.setMaxEntries('bl_ct4', 4096);
   for (const [map, n] of Object.entries(maxEntries)) dp.setMaxEntries(map, n);
   dp.load();
   return dp;
+}
+
+/**
+ * Writes bl_lxc for the pods (their host-side veth's ifindex and MAC, egress
+ * policy enforced for `client` only) and routes each pod's address to its
+ * veth, as the agent does for an endpoint.
+ */
+export function plugEndpoints(dp: Datapath, pods: ReadonlyArray<PodEndpoint>, client: PodEndpoint): void {
+  const lxc = dp.map('bl_lxc', BL_ENDPOINT_KEY_CODEC, BL_ENDPOINT_INFO_CODEC);
+  for (const pod of pods) {
+    const host = link(pod.hostIf);
+    lxc.set(
+      { ip4: ip4Num(pod.ip) },
+      {
+        ifindex: host.ifindex,
+        ep_id: pod.id,
+        flags: pod === client ? endpointPolicyFlags({ ingress: false, egress: true }) : 0,
+        mac: macBytes(pod.mac),
+        node_mac: macBytes(host.address),
+        sec_identity: pod.identity,
+      },
+    );
+    routeEndpoint(pod.ip, pod.hostIf);
+  }
+}
+
+/** A pod as the children are given it. */
+export interface PodEndpoint {
+  ip: string;
+  mac: string;
+  hostIf: string;
+  id: number;
+  identity: number;
 }
 
 /** bl_from_container on each pod's host-side veth ingress, bl_to_container on its egress. */

@@ -50,6 +50,7 @@ const DEFAULT_CONFIG: BlDatapathConfig = {
   pod_cidr4: 0,
   tunnel_ifindex: 0,
   tunnel_vni: 0,
+  mtls_out_port: 0,
 };
 
 interface Outcome {

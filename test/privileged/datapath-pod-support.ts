@@ -96,6 +96,7 @@ export function nodeConfig(overrides: Partial<BlDatapathConfig> = {}): BlDatapat
     pod_cidr4: ip4Num(NODE.podCidr),
     tunnel_ifindex: TUNNEL_IFINDEX,
     tunnel_vni: VNI,
+    mtls_out_port: 0,
     ...overrides,
   };
 }

@@ -12,9 +12,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  BlCtEntryFlags,
   BlDirection,
   BlDropReason,
   BlEndpointFlags,
+  BlIpcacheFlags,
   BlForwardReason,
   BlPolicyAction,
   BlPolicyMatch,
@@ -435,4 +437,139 @@ test('the agent\'s flag writer: setEndpointPolicyFlags switches enforcement on t
   assert.equal(n.run('bl_from_container', tcpFromPod(A, REMOTE_POD.ip, TCP_SYN, 40002, 80)).retval, TC_ACT_REDIRECT);
   assert.equal(policy.deleteEndpoint(A.id), 1);
   assert.deepEqual(policy.entries(), []);
+});
+
+// ---------------------------------------------------------------------------
+// Mutual authentication (issue 15): BL_POLICY_F_AUTH_REQUIRED, BL_IPCACHE_F_AUTH_REQUIRED, bl_config.mtls_out_port
+
+const AUTH_REQUIRED = BlDropReason.BL_DROP_POLICY_AUTH_REQUIRED;
+const SOCKET_LOOKUP_FAILED = BlDropReason.BL_DROP_SOCKET_LOOKUP_FAILED;
+/** A port no socket of the test's namespace listens on (the fixtures' lookups happen there). */
+const MTLS_OUT_PORT = 15904;
+
+/** Sets the ipcache flags of one /32 (the agent writes them from the owner's published entry). */
+function flagAddress(n: PodNode, ip: string, identity: number, flags: number, tunnel = 0): void {
+  n.ipcacheMap().set({ prefixlen: 32, ip4: ip4Num(ip) }, { sec_identity: identity, tunnel_endpoint: tunnel ? tunnel : 0, node_id: tunnel ? 2 : 0, flags });
+}
+
+test('auth required, server side: a plaintext SYN allowed by an auth-required entry drops with 189 at local delivery, with the entry\'s cookie; the proxy-like sender through the stack passes; the host is not asked by an any-peer entry', (t) => {
+  const { n, policy } = node(t);
+  policy.apply(B.id, {
+    upserts: [
+      entry({ direction: 'ingress', identity: A.identity, port: 80, cookie: 201, authRequired: true }),
+      entry({ direction: 'ingress', identity: REMOTE_POD.identity, port: 80, cookie: 202, authRequired: true }),
+      entry({ direction: 'ingress', identity: 0, port: 8080, cookie: 203, authRequired: true }),
+      entry({ direction: 'ingress', identity: 1, port: 9090, cookie: 206, authRequired: true }),
+      entry({ direction: 'ingress', identity: 1, protocol: 0, port: 0, portPrefixLen: 0, cookie: 204 }),
+      defaultDeny('ingress', 205),
+    ],
+    deletes: [],
+  });
+  setFlags(n, B, INGRESS_F);
+
+  // A local pod: at local delivery (bl_from_container → ipv4_local_delivery), never authenticated.
+  const syn = tcpFromPod(A, B.ip, TCP_SYN, 40000, 80);
+  const local = n.run('bl_from_container', syn);
+  assert.equal(local.retval, TC_ACT_SHOT);
+  const d = dropOf(local.events);
+  assert.deepEqual(
+    { reason: d.reason, cookie: d.cookie, source: d.source, src: d.srcIdentity, dst: d.dstIdentity },
+    { reason: AUTH_REQUIRED, cookie: 201, source: B.id, src: A.identity, dst: B.identity },
+  );
+  assert.deepEqual(verdictOf(local.events), { source: B.id, dir: INGRESS, action: DENY, match: M_L3L4, cookie: 201, remote: A.identity, verdict: -AUTH_REQUIRED, dport: 80, proto: 6, dstId: A.id });
+  assert.deepEqual(n.ct(), [], 'no entry either way');
+  assert.deepEqual(n.metrics().get(`${AUTH_REQUIRED}/${INGRESS}`), { count: 1n, bytes: BigInt(syn.length) });
+  // An any-identity entry that requires it asks every peer.
+  assert.equal(dropOf(n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_SYN, 40003, 8080)).events).reason, AUTH_REQUIRED);
+  // A port no entry requires it on: the usual default deny.
+  assert.equal(dropOf(n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_SYN, 40001, 81)).events).reason, POLICY);
+
+  // Through the node's stack: a test run's packet has a socket (the kernel's dummy one), so a foreign
+  // source reads as the node proxy's transparent upstream (proxy_sent): authenticated, and its entry is the proxy's.
+  const to = (src: string, dport: number) => ipv4Frame({ src, dst: B.ip, proto: 6, payload: tcp(TCP_SYN, 7000, dport, src, B.ip) });
+  const proxied = n.run('bl_to_container', to(REMOTE_POD.ip, 80));
+  assert.equal(proxied.retval, TC_ACT_OK);
+  assert.deepEqual((({ action, cookie }) => ({ action, cookie }))(verdictOf(proxied.events)), { action: ALLOW, cookie: 202 });
+  assert.ok(n.ct().some((r) => r.saddr === REMOTE_POD.ip && r.entry.flags & BlCtEntryFlags.BL_CT_F_FROM_PROXY));
+  // The node's own socket (its address) is not the proxy: an entry naming the host with auth drops it…
+  const own = n.run('bl_to_container', to(NODE.ip, 9090));
+  assert.equal(own.retval, TC_ACT_SHOT);
+  assert.deepEqual([dropOf(own.events).reason, dropOf(own.events).cookie], [AUTH_REQUIRED, 206]);
+  // … but an any-peer entry does not ask the host (kubelet probes, allowed by allow-localhost).
+  const host = n.run('bl_to_container', to(NODE.ip, 8080));
+  assert.equal(host.retval, TC_ACT_OK);
+  assert.deepEqual((({ action, cookie }) => ({ action, cookie }))(verdictOf(host.events)), { action: ALLOW, cookie: 204 });
+
+  // Audit mode: passes, reported as audit.
+  setFlags(n, B, INGRESS_F | AUDIT_F);
+  const audit = n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_SYN, 40002, 80));
+  assert.equal(audit.retval, TC_ACT_REDIRECT);
+  assert.equal(verdictOf(audit.events).action, AUDIT);
+});
+
+test('auth required, server side: a plaintext established connection is cut on its next packet when the policy turns auth on; the proxy\'s (FROM_PROXY entry) goes on', (t) => {
+  const { n, policy } = node(t);
+  const allow = (identity: number, auth: boolean) => entry({ direction: 'ingress', identity, port: 80, cookie: 211, ...(auth ? { authRequired: true } : {}) });
+  policy.apply(B.id, { upserts: [allow(A.identity!, false), allow(REMOTE_POD.identity, false), defaultDeny('ingress', 212)], deletes: [] });
+  setFlags(n, B, INGRESS_F);
+  // Plaintext from A (local delivery), and the proxy-like connection through the stack (see above).
+  assert.equal(n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_SYN, 44000, 80)).retval, TC_ACT_REDIRECT);
+  assert.equal(n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_ACK, 44000, 80)).retval, TC_ACT_REDIRECT);
+  const viaStack = (flags: number) => ipv4Frame({ src: REMOTE_POD.ip, dst: B.ip, proto: 6, payload: tcp(flags, 7002, 80, REMOTE_POD.ip, B.ip) });
+  assert.equal(n.run('bl_to_container', viaStack(TCP_SYN)).retval, TC_ACT_OK);
+
+  policy.apply(B.id, { upserts: [allow(A.identity!, true), allow(REMOTE_POD.identity, true)], deletes: [] });
+  const cut = n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_ACK, 44000, 80));
+  assert.equal(cut.retval, TC_ACT_SHOT, 'plaintext: cut on its next packet');
+  assert.deepEqual([dropOf(cut.events).reason, dropOf(cut.events).cookie], [AUTH_REQUIRED, 211]);
+  assert.equal(n.run('bl_to_container', viaStack(TCP_ACK)).retval, TC_ACT_OK, "the proxy's connection goes on");
+  // A new plaintext connection is refused.
+  assert.equal(dropOf(n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_SYN, 44001, 80)).events).reason, AUTH_REQUIRED);
+});
+
+test('auth required, client side: without an mTLS-out port nothing changes (the server drops); with one, a TCP connection to a flagged destination goes to the proxy listener (none here: 178); unflagged and UDP unchanged', (t) => {
+  const AUTH_F = BlIpcacheFlags.BL_IPCACHE_F_AUTH_REQUIRED;
+  {
+    const { n } = node(t);
+    flagAddress(n, REMOTE_POD.ip, REMOTE_POD.identity, AUTH_F, ip4Num('172.18.0.12'));
+    flagAddress(n, B.ip, B.identity!, AUTH_F);
+    assert.equal(n.run('bl_from_container', tcpFromPod(A, REMOTE_POD.ip, TCP_SYN, 41000, 80)).retval, TC_ACT_REDIRECT, 'to the tunnel as before');
+    assert.equal(n.run('bl_from_container', tcpFromPod(A, B.ip, TCP_SYN, 41001, 80)).retval, TC_ACT_REDIRECT, 'into B as before');
+  }
+  const { n, policy } = node(t, { config: { mtls_out_port: MTLS_OUT_PORT } });
+  assert.equal(n.run('bl_from_container', tcpFromPod(A, REMOTE_POD.ip, TCP_SYN, 42000, 80)).retval, TC_ACT_REDIRECT, 'unflagged: unchanged');
+  flagAddress(n, REMOTE_POD.ip, REMOTE_POD.identity, AUTH_F, ip4Num('172.18.0.12'));
+  flagAddress(n, B.ip, B.identity!, AUTH_F);
+  for (const dst of [REMOTE_POD.ip, B.ip]) {
+    const out = n.run('bl_from_container', tcpFromPod(A, dst, TCP_SYN, 42001, 80));
+    assert.equal(out.retval, TC_ACT_SHOT, `${dst}: handed to the mTLS-out listener, which the test namespace does not have`);
+    const d = dropOf(out.events);
+    assert.deepEqual([d.reason, d.source], [SOCKET_LOOKUP_FAILED, A.id]);
+  }
+  // Not TCP: the listener takes TCP only; the packet goes as it is.
+  assert.equal(n.run('bl_from_container', fromPod(A, REMOTE_POD.ip, 17, udp(42002, 53, A.ip, REMOTE_POD.ip))).retval, TC_ACT_REDIRECT);
+  flagAddress(n, REMOTE_POD.ip, REMOTE_POD.identity, 0, ip4Num('172.18.0.12'));
+  // An egress allow that requires authentication: to the listener too (here: none), whatever the destination's flag.
+  policy.apply(A.id, { upserts: [entry({ identity: REMOTE_POD.identity, port: 80, cookie: 221, authRequired: true }), defaultDeny('egress', 222)], deletes: [] });
+  setFlags(n, A, EGRESS_F);
+  assert.equal(dropOf(n.run('bl_from_container', tcpFromPod(A, REMOTE_POD.ip, TCP_SYN, 42003, 80)).events).reason, SOCKET_LOOKUP_FAILED);
+});
+
+test('auth required, client side: an egress allow that requires it drops with 189 at the client when the node has no mTLS-out port, or for UDP', (t) => {
+  const { n, policy } = node(t);
+  policy.apply(A.id, {
+    upserts: [entry({ identity: REMOTE_POD.identity, protocol: 0, port: 0, portPrefixLen: 0, cookie: 231, authRequired: true }), defaultDeny('egress', 232)],
+    deletes: [],
+  });
+  setFlags(n, A, EGRESS_F);
+  const out = n.run('bl_from_container', tcpFromPod(A, REMOTE_POD.ip, TCP_SYN, 43000, 80));
+  assert.equal(out.retval, TC_ACT_SHOT);
+  const d = dropOf(out.events);
+  assert.deepEqual({ reason: d.reason, cookie: d.cookie, source: d.source }, { reason: AUTH_REQUIRED, cookie: 231, source: A.id });
+  assert.deepEqual(verdictOf(out.events).dir, EGRESS);
+  assert.deepEqual(n.ct(), []);
+  const n2 = node(t, { config: { mtls_out_port: MTLS_OUT_PORT } });
+  n2.policy.apply(A.id, { upserts: [entry({ identity: REMOTE_POD.identity, protocol: 0, port: 0, portPrefixLen: 0, cookie: 231, authRequired: true })], deletes: [] });
+  setFlags(n2.n, A, EGRESS_F);
+  assert.equal(dropOf(n2.n.run('bl_from_container', fromPod(A, REMOTE_POD.ip, 17, udp(43001, 53, A.ip, REMOTE_POD.ip))).events).reason, AUTH_REQUIRED, 'UDP cannot be authenticated');
 });

@@ -229,7 +229,7 @@ test('identity: a node killed with -9 stops referencing when its lease expires; 
   await exited;
   // Lease TTL 3 s, then one pass to notice and the 0.5 s grace period.
   await until("the dead node's identity is collected", () => watcher.lookup(id) === undefined, 15_000);
-  gc.stop();
+  await gc.stop();
 });
 
 test('ipcache: entries written by one agent reach the other; delete only removes what the writer owns; stop removes them', async (t) => {
@@ -248,6 +248,12 @@ test('ipcache: entries written by one agent reach the other; delete only removes
   await s1.upsert({ prefix: '10.0.0.6', identity: 257, hostIP: '172.18.0.11' });
   await until('node2 sees node1\'s entries', () => s2.entries().length === 2);
   assert.deepEqual(s2.entries()[0], { prefix: '10.0.0.5', identity: 256, hostIP: '172.18.0.11', encryptKey: 0, owner: 'node1' });
+  // Mutual authentication required (issue 15): published with the entry, withdrawn by the next write; the stored value
+  // has the field only when true, so entries of older agents (without it) read as false.
+  await s1.upsert({ prefix: '10.0.0.6', identity: 257, hostIP: '172.18.0.11', authRequired: true });
+  await until('node2 sees authRequired', () => s2.entries().find((e) => e.prefix === '10.0.0.6')?.authRequired === true);
+  await s1.upsert({ prefix: '10.0.0.6', identity: 257, hostIP: '172.18.0.11' });
+  await until('node2 sees it withdrawn', () => s2.entries().find((e) => e.prefix === '10.0.0.6')?.authRequired === undefined);
   // The address moves to node2 (a new pod took it); node1's late delete must not remove node2's entry.
   await s2.upsert({ prefix: '10.0.0.5', identity: 300, hostIP: '172.18.0.12' });
   assert.equal(await s1.delete('10.0.0.5'), false);

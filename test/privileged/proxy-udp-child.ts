@@ -20,18 +20,15 @@
  */
 import net from 'node:net';
 import {
-  BL_ENDPOINT_INFO_CODEC,
-  BL_ENDPOINT_KEY_CODEC,
   BL_POLICY_ENTRY_CODEC,
   BL_POLICY_KEY_CODEC,
 } from '../../src/datapath/generated/abi.js';
-import { ensureProxyRouting, routeEndpoint } from '../../src/datapath/devices.js';
+import { ensureProxyRouting } from '../../src/datapath/devices.js';
 import { KernelLb } from '../../src/datapath/lb.js';
 import { inRootNetns } from '../../src/datapath/loader.js';
-import { endpointPolicyFlags, policyKey, policyValue } from '../../src/datapath/policy.js';
+import { policyKey, policyValue } from '../../src/datapath/policy.js';
 import { TransparentUdpSocket, transparentTcpListenFd, transparentTcpSocketFd } from '../../src/datapath/native/sockets.js';
-import { attachPodVeths, ct4Entries, link, loadPodDatapath, runChild, say, serveLines } from './datapath-child-support.js';
-import { ip4Num, macBytes } from './datapath-support.js';
+import { attachPodVeths, ct4Entries, loadPodDatapath, plugEndpoints, runChild, say, serveLines } from './datapath-child-support.js';
 
 interface ChildSpec {
   object: string;
@@ -69,23 +66,8 @@ function main(): void {
   const dp = loadPodDatapath(spec, { bl_policy: 1024 });
 
   ensureProxyRouting();
-  const lxc = dp.map('bl_lxc', BL_ENDPOINT_KEY_CODEC, BL_ENDPOINT_INFO_CODEC);
   const client = spec.pods[0]!;
-  for (const pod of spec.pods) {
-    const host = link(pod.hostIf);
-    lxc.set(
-      { ip4: ip4Num(pod.ip) },
-      {
-        ifindex: host.ifindex,
-        ep_id: pod.id,
-        flags: pod === client ? endpointPolicyFlags({ ingress: false, egress: true }) : 0,
-        mac: macBytes(pod.mac),
-        node_mac: macBytes(host.address),
-        sec_identity: pod.identity,
-      },
-    );
-    routeEndpoint(pod.ip, pod.hostIf);
-  }
+  plugEndpoints(dp, spec.pods, client);
   const attachments = attachPodVeths(dp, spec.pods);
 
   // The cluster DNS Service: its frontend on port 53, UDP and TCP, backed by the second pod's port 53.

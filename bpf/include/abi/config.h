@@ -48,4 +48,7 @@ struct bl_datapath_config {
 	__be32	pod_cidr4;		/* this node's pod CIDR (network address) */
 	__u32	tunnel_ifindex;		/* ifindex of bl_vxlan in the node namespace (0: no tunnel) */
 	__u32	tunnel_vni;		/* VXLAN VNI when the source endpoint has no identity yet */
+	__u16	mtls_out_port;		/* the node proxy's mTLS-out listener (host byte order): pods' TCP
+					 * connections that need mutual authentication go there (0: none) */
+	__u16	pad1;
 };

@@ -56,6 +56,8 @@ enum bl_drop_reason {
 	BL_DROP_SOCKET_ASSIGN_FAILED = 179,	/* L7 redirect: bpf_sk_assign() refused the proxy's socket */
 	BL_DROP_POLICY_DENY = 181,		/* denied by an explicit deny rule */
 	BL_DROP_INVALID_VNI = 183,
+	BL_DROP_POLICY_AUTH_REQUIRED = 189,	/* "Authentication required": allowed by an entry with
+						 * BL_POLICY_F_AUTH_REQUIRED, not through the node proxy's mTLS side */
 	BL_DROP_TTL_EXCEEDED = 196,		/* TTL would reach 0 on a routed hop */
 	BL_DROP_RATE_LIMITED = 198,
 };

@@ -25,9 +25,18 @@ struct bl_remote_endpoint_info {
 	__u32	sec_identity;		/* security identity (0: not yet known) */
 	__be32	tunnel_endpoint;	/* IPv4 of the node behind which the prefix lives (0: not behind a tunnel) */
 	__u16	node_id;		/* bl_datapath_config.node_id of that node (0: unknown) */
-	__u8	flags;			/* reserved, 0 */
+	__u8	flags;			/* enum bl_ipcache_flags */
 	__u8	pad0;
 };
+
+/* bl_remote_endpoint_info.flags. */
+enum bl_ipcache_flags {
+	/* The endpoint's ingress policy has an entry with BL_POLICY_F_AUTH_REQUIRED
+	 * (published by the agent that owns it): a pod's TCP connection to it is
+	 * handed to the node proxy's mTLS-out listener (bl_config.mtls_out_port). */
+	BL_IPCACHE_F_AUTH_REQUIRED = 1 << 0,
+};
+BL_ABI_KEEP(enum bl_ipcache_flags, ipcache_flags);
 
 /* Reserved identities the datapath itself names (Cilium's numbers; the rest live in userspace). */
 enum bl_reserved_identity {

@@ -59,12 +59,14 @@ enum bl_lb_flags {
 	BL_LB_F_EXTERNAL_IP = 1 << 3,	/* one of spec.externalIPs */
 	BL_LB_F_LOCAL = 1 << 4,		/* traffic policy Local: only this node's backends are listed */
 	BL_LB_F_MAGLEV = 1 << 5,	/* Maglev: the backend is bl_lb4_maglev[flow hash % M], not a random slot */
+	BL_LB_F_L7 = 1 << 6,		/* a routed (mesh) ClusterIP TCP frontend: pods' connections go to the
+					 * node proxy's mesh listener, whose port the master's backend_id holds */
 };
 BL_ABI_KEEP(enum bl_lb_flags, lb_flags);
 
 /* Value of bl_lb4_services. */
 struct bl_lb4_service {
-	__u32	backend_id;	/* slots 1..: the backend; master: 0 */
+	__u32	backend_id;	/* slots 1..: the backend; master: 0, or with BL_LB_F_L7 the proxy port */
 	__u16	count;		/* master: active backends, in slots 1..count */
 	__u16	qcount;		/* master: terminating backends, in slots count+1..count+qcount */
 	__u16	rev_nat_index;	/* the service (frontend) id: bl_lb4_reverse_nat key */

@@ -61,13 +61,18 @@ BL_ABI_KEEP(enum bl_policy_verdict, policy_verdict);
 enum bl_policy_entry_flags {
 	BL_POLICY_F_ANY_PROTO = 1 << 0,	/* the key's prefixlen is 64: any protocol, any port */
 	BL_POLICY_F_ANY_PORT = 1 << 1,	/* the key's prefixlen is at most 80: any port */
+	BL_POLICY_F_AUTH_REQUIRED = 1 << 2,	/* ALLOW: a rule with `authentication: {mode: required}`
+						 * (Cilium's auth_type): ingress, a connection must come
+						 * through the node proxy's mTLS side (proxy_sent), else
+						 * BL_DROP_POLICY_AUTH_REQUIRED; egress, it is handed to the
+						 * node proxy's mTLS-out listener (bl_config.mtls_out_port) */
 };
 BL_ABI_KEEP(enum bl_policy_entry_flags, policy_entry_flags);
 
 /* Value of bl_policy. The counters belong to the datapath; the agent writes them 0. */
 struct bl_policy_entry {
 	__u8	verdict;	/* enum bl_policy_verdict */
-	__u8	flags;		/* enum bl_policy_entry_flags, as the key says (the agent sets them) */
+	__u8	flags;		/* enum bl_policy_entry_flags: what the key leaves open, and auth (the agent sets them) */
 	__u16	proxy_port;	/* ALLOW: the node proxy's listener (host byte order) the connection is
 				 * handed to (L7 rules, lib/proxy.h); 0: none */
 	__u32	cookie;		/* which policies decided: an id the agent maps to policy names */

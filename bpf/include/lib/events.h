@@ -170,7 +170,7 @@ static __always_inline void send_drop_notify_meta(struct __sk_buff *skb, __u8 re
 	notify_hdr_fill(&ev->hdr, skb, BL_EVENT_DROP, reason, pkt->l3_proto, tm);
 	ev->line = line;
 	ev->file = file;
-	if (reason == BL_DROP_POLICY || reason == BL_DROP_POLICY_DENY)
+	if (reason == BL_DROP_POLICY || reason == BL_DROP_POLICY_DENY || reason == BL_DROP_POLICY_AUTH_REQUIRED)
 		ev->cookie = tm->cookie;
 	ev->hdr.len_cap = capture_packet(skb, ev->data);
 	bpf_ringbuf_submit(ev, 0);

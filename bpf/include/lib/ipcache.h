@@ -23,3 +23,12 @@ static __always_inline __u32 ipcache_identity4(__be32 ip4)
 
 	return remote && remote->sec_identity ? remote->sec_identity : BL_IDENTITY_WORLD;
 }
+
+/*
+ * Whether the endpoint of an ipcache entry requires mutual authentication
+ * (BL_IPCACHE_F_AUTH_REQUIRED, published by the agent that owns it).
+ */
+static __always_inline bool ipcache_auth_required(const struct bl_remote_endpoint_info *info)
+{
+	return info && (info->flags & BL_IPCACHE_F_AUTH_REQUIRED);
+}

@@ -63,7 +63,10 @@ static __always_inline bool ipv4_in_pod_cidr(__be32 ip4)
  * translated for (0: none), stamped on the endpoint's new ingress entry so
  * that its replies are translated back. A connection the endpoint's ingress
  * policy hands to the node proxy (an L7 rule) goes to the proxy's socket
- * instead (lib/proxy.h), traced TO_PROXY. Returns CTX_ACT_REDIRECT,
+ * instead (lib/proxy.h), traced TO_PROXY. An allow that requires mutual
+ * authentication drops every packet delivered here (BL_DROP_POLICY_AUTH_REQUIRED):
+ * authenticated connections come from the node proxy, through the node's
+ * stack and bl_to_container. Returns CTX_ACT_REDIRECT,
  * CTX_ACT_OK (to the proxy, through the node's stack) or a drop.
  */
 static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt_meta *pkt,
@@ -74,6 +77,7 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 	struct bl_ct4_key tuple = {};
 	struct trace_meta tm = {};
 	__u16 proxy_port = 0;
+	bool auth_required;
 	bool trace;
 	int ret;
 
@@ -106,8 +110,11 @@ static __always_inline int ipv4_local_delivery(struct __sk_buff *skb, struct pkt
 		if (IS_DROP(ret))
 			return ret;
 	} else if (ct.reason != BL_TRACE_REASON_CT_RELATED) {
+		/* Never authenticated: the node proxy's mTLS side reaches the
+		 * endpoint through the node's stack (bl_to_container). */
 		ret = policy_enforce(skb, pkt, &tuple, ct.reason, ep, BL_DIR_INGRESS, from->src_identity,
-				     from_obs == TRACE_POINT_NONE ? from->source : 0, from, &proxy_port);
+				     from_obs == TRACE_POINT_NONE ? from->source : 0, from, &proxy_port,
+				     false, &auth_required);
 		if (IS_DROP(ret)) {
 			from->source = ep->ep_id;
 			from->dst_id = ep->ep_id;

@@ -254,9 +254,13 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct pkt_meta *pkt,
 
 /*
  * A pod's packet to a Service frontend: on to a backend. *rev_nat is set to
- * the service id when the packet was translated (0 otherwise).
+ * the service id when the packet was translated (0 otherwise). A routed
+ * (mesh) TCP frontend (BL_LB_F_L7) is not translated: *l7_port is set to the
+ * node proxy's mesh listener port its master entry holds (backend_id), for
+ * the caller to hand the connection to the proxy as it is (0 otherwise).
  */
-static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 *rev_nat)
+static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pkt, __u16 *rev_nat,
+				      __u16 *l7_port)
 {
 	struct bl_lb4_service *svc;
 	struct bl_lb4_backend *be;
@@ -272,6 +276,13 @@ static __always_inline int lb4_egress(struct __sk_buff *skb, struct pkt_meta *pk
 	svc = lb4_lookup_service(pkt->daddr, ports[1], pkt->l4_proto);
 	if (!svc)
 		return CTX_ACT_OK;
+	/* UDP frontends are never flagged (the agent refuses); were one, it
+	 * would be load-balanced as any other. */
+	if ((svc->flags & BL_LB_F_L7) && pkt->l4_proto == IPPROTO_TCP && svc->backend_id &&
+	    svc->backend_id <= 0xffff) {
+		*l7_port = (__u16)svc->backend_id;
+		return CTX_ACT_OK;
+	}
 	ret = lb4_dnat(skb, pkt, ports, svc, &be);
 	if (IS_DROP(ret))
 		return ret;

@@ -10,6 +10,13 @@
  *   else BL_DROP_POLICY, with e2's cookie when e2 is the DEFAULT_DENY entry.
  * A direction enforced with default allow has an ALLOW on (identity 0, any
  * protocol), so only its denies drop; nothing here tells the two apart.
+ * Mutual authentication (BL_POLICY_F_AUTH_REQUIRED, issue 15): an allowed
+ * packet needs it when the deciding allow has the flag, or when e2 is an
+ * allow with the flag (a rule for any peer asks every peer to authenticate,
+ * as Cilium propagates auth to more specific entries), except for the node
+ * itself (host), whose probes never come through the proxy. The caller says
+ * whether the packet's connection is authenticated; if not, it is dropped
+ * with BL_DROP_POLICY_AUTH_REQUIRED (189).
  * Callers consult it for every packet that is not a reply in a direction
  * the endpoint enforces (bl_endpoint_info.flags), before creating the
  * connection's conntrack entry, and report verdicts (abi/events.h).
@@ -30,6 +37,7 @@ struct policy_result {
 	__u8	action;		/* enum bl_policy_action */
 	__u8	match_type;	/* enum bl_policy_match */
 	__u16	proxy_port;	/* allowed by an entry with L7 rules: the node proxy's port (0: none) */
+	bool	auth_required;	/* allowed by an entry that requires mutual authentication */
 };
 
 /* A peer without a known identity is the world, as in Cilium. */
@@ -72,10 +80,13 @@ static __always_inline __u8 policy_match_type(const struct bl_policy_entry *e, b
  * peer_identity. The deciding entry counts the packet (len bytes). Returns
  * CTX_ACT_OK or the drop; in audit mode (BL_EP_F_POLICY_AUDIT) always
  * CTX_ACT_OK, with res->action BL_POLICY_ACTION_AUDIT where policy would
- * have dropped.
+ * have dropped. authenticated: the packet's connection went through the
+ * node proxy's mutual authentication; an allow that requires it drops the
+ * packet otherwise (BL_DROP_POLICY_AUTH_REQUIRED).
  */
 static __always_inline int policy_can_access(__u16 ep_id, __u16 ep_flags, __u8 dir, __u32 peer_identity,
-					     __u8 proto, __be16 dport, __u32 len, struct policy_result *res)
+					     __u8 proto, __be16 dport, __u32 len, bool authenticated,
+					     struct policy_result *res)
 {
 	__u8 egress = dir == BL_DIR_EGRESS;
 	struct bl_policy_entry *e1 = NULL, *e2, *e = NULL;
@@ -107,6 +118,15 @@ static __always_inline int policy_can_access(__u16 ep_id, __u16 ep_flags, __u8 d
 		if (e2 && e2->verdict == BL_POLICY_DEFAULT_DENY)
 			e = e2;
 		res->verdict = DROP(BL_DROP_POLICY);
+	}
+
+	res->auth_required = false;
+	if (res->verdict == CTX_ACT_OK) {
+		res->auth_required = (e->flags & BL_POLICY_F_AUTH_REQUIRED) ||
+				     (e2 && e2->verdict == BL_POLICY_ALLOW && (e2->flags & BL_POLICY_F_AUTH_REQUIRED) &&
+				      peer_identity != BL_IDENTITY_HOST);
+		if (res->auth_required && !authenticated)
+			res->verdict = DROP(BL_DROP_POLICY_AUTH_REQUIRED);
 	}
 
 	res->cookie = 0;
@@ -189,6 +209,24 @@ static __always_inline void send_policy_verdict_notify(struct __sk_buff *skb, co
 }
 
 /*
+ * Reports policy_can_access()'s decision (res) about a packet of local
+ * endpoint ep in direction dir, to or from peer (its identity, never 0) and
+ * peer_ep (its endpoint id when it is local, else 0).
+ */
+static __always_inline void policy_verdict_report(struct __sk_buff *skb, const struct pkt_meta *pkt,
+						  const struct bl_endpoint_info *ep, __u8 dir, __u32 peer,
+						  __u16 peer_ep, __be16 dport, const struct policy_result *res)
+{
+	struct trace_meta ev = {};
+
+	ev.source = ep->ep_id;
+	ev.dst_id = peer_ep;
+	ev.src_identity = dir == BL_DIR_EGRESS ? ep->sec_identity : peer;
+	ev.dst_identity = dir == BL_DIR_EGRESS ? peer : ep->sec_identity;
+	send_policy_verdict_notify(skb, pkt, &ev, dir, peer, pkt->l4_proto, dport, res);
+}
+
+/*
  * Enforcement at one endpoint: the policy of local endpoint ep in direction
  * dir (BL_DIR_INGRESS: packets into it, BL_DIR_EGRESS: packets from it) for
  * a packet that is not a reply (ct_reason: BL_TRACE_REASON_POLICY for a new
@@ -199,25 +237,30 @@ static __always_inline void send_policy_verdict_notify(struct __sk_buff *skb, co
  * (the caller's event metadata) gets the cookie for the drop event.
  * *proxy_port: the node proxy's port when the allowing entry has L7 rules
  * (the caller hands the connection to the proxy, lib/proxy.h), else 0.
- * Returns CTX_ACT_OK or the policy drop.
+ * authenticated: the connection is (ingress) or will be (egress: handed to
+ * the mTLS-out listener) mutually authenticated; *auth_required: the
+ * allowing entries asked for it (policy_can_access). Returns CTX_ACT_OK or
+ * the policy drop (BL_DROP_POLICY_AUTH_REQUIRED: allowed only authenticated).
  */
 static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pkt_meta *pkt,
 					  const struct bl_ct4_key *tuple, __u8 ct_reason,
 					  const struct bl_endpoint_info *ep, __u8 dir, __u32 peer,
-					  __u16 peer_ep, struct trace_meta *tm, __u16 *proxy_port)
+					  __u16 peer_ep, struct trace_meta *tm, __u16 *proxy_port,
+					  bool authenticated, bool *auth_required)
 {
 	__u16 flag = dir == BL_DIR_INGRESS ? BL_EP_F_POLICY_INGRESS : BL_EP_F_POLICY_EGRESS;
 	struct policy_result res = {};
-	struct trace_meta ev = {};
 	__be16 dport;
 	int ret;
 
 	*proxy_port = 0;
+	*auth_required = false;
 	if (!(ep->flags & flag))
 		return CTX_ACT_OK;
 	peer = identity_or_world(peer);
 	dport = policy_dport(skb, pkt, tuple);
-	ret = policy_can_access(ep->ep_id, ep->flags, dir, peer, pkt->l4_proto, dport, skb->len, &res);
+	ret = policy_can_access(ep->ep_id, ep->flags, dir, peer, pkt->l4_proto, dport, skb->len, authenticated, &res);
+	*auth_required = res.auth_required;
 	if (IS_DROP(ret))
 		tm->cookie = res.cookie;
 	else if ((pkt->l4_proto == IPPROTO_TCP || pkt->l4_proto == IPPROTO_UDP) && res.proxy_port) {
@@ -226,12 +269,7 @@ static __always_inline int policy_enforce(struct __sk_buff *skb, const struct pk
 		 * its verdict (Hubble: REDIRECTED). */
 		res.verdict = res.proxy_port;
 	}
-	if (IS_DROP(ret) || ct_reason == BL_TRACE_REASON_POLICY) {
-		ev.source = ep->ep_id;
-		ev.dst_id = peer_ep;
-		ev.src_identity = dir == BL_DIR_EGRESS ? ep->sec_identity : peer;
-		ev.dst_identity = dir == BL_DIR_EGRESS ? peer : ep->sec_identity;
-		send_policy_verdict_notify(skb, pkt, &ev, dir, peer, pkt->l4_proto, dport, &res);
-	}
+	if (IS_DROP(ret) || ct_reason == BL_TRACE_REASON_POLICY)
+		policy_verdict_report(skb, pkt, ep, dir, peer, peer_ep, dport, &res);
 	return ret;
 }

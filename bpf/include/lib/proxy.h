@@ -17,7 +17,11 @@
  * `usesrc clientip`): its packets reach the endpoint through the node's
  * stack (bl_to_container), where proxy_sent() tells them apart; the
  * endpoint's replies to them are handed back to the proxy's socket the same
- * way (BL_CT_F_FROM_PROXY on their conntrack entry).
+ * way (BL_CT_F_FROM_PROXY on their conntrack entry). When the client is a
+ * local endpoint, its egress policy judges the upstream connection too
+ * (proxy_upstream_egress4): for a routed Service (mesh, BL_LB_F_L7) that is
+ * the only place it is judged, since the pod's own connection went to the
+ * Service's frontend, which no policy names.
  *
  * UDP (the DNS proxy) has no connection and the proxy no socket per flow:
  * every datagram of a flow policy hands over goes to the proxy's one socket
@@ -37,6 +41,7 @@
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/ct.h"
+#include "lib/policy.h"
 
 /* TCP flags byte (offset 13): SYN without ACK opens a connection. */
 #define PROXY_TCP_SYN	0x02
@@ -160,19 +165,88 @@ static __always_inline bool proxy_sent(const struct __sk_buff *skb, const struct
 }
 
 /*
- * The conntrack entry of the proxy's upstream connection leaving the node
- * for a local pod (egress L7 rules): in the pod's egress direction, flagged
- * BL_CT_F_FROM_PROXY, so that the replies, delivered towards the pod
- * (ipv4_local_delivery), go to the proxy's socket instead. Returns
- * CTX_ACT_OK or a drop.
+ * The client's egress policy for a packet of the node proxy's upstream
+ * connection (proxy_sent(): TCP, the client's address as the source) on
+ * behalf of local endpoint client, towards peer (the destination's identity)
+ * and peer_ep (its endpoint id when it is local, else 0). ct_reason: the
+ * packet's conntrack result (BL_TRACE_REASON_POLICY: a new connection),
+ * never a reply's. Every such packet is judged, as every packet a pod sends
+ * is at bl_from_container, so a policy change cuts the upstream connection
+ * as it would the pod's own.
+ *
+ * Three kinds of upstream connections pass here, all judged alike:
+ *   - the mesh hop's (BL_LB_F_L7): the pod's connection to the Service's
+ *     frontend was handed to the proxy without policy (the destination was
+ *     a frontend); this is where its egress policy applies, to the backend
+ *     the proxy picked;
+ *   - an egress L7 redirect's and an ingress L7 redirect's from a local
+ *     client: bl_from_container judged the pod's own connection already,
+ *     to the same destination address and port with the same identities
+ *     (the upstream differs in its source port only, which policy never
+ *     looks at), so the same entry decides again: what was allowed there is
+ *     allowed here and nothing is dropped twice; only a policy change in
+ *     between makes a difference, and then dropping is what policy wants.
+ * A new connection's verdict is reported (policy verdict event) unless the
+ * deciding entry has L7 rules (a proxy port): that is the egress L7
+ * redirect's own upstream, whose verdict bl_from_container reported as the
+ * redirect. (An ingress L7 redirect from a local client reports its
+ * client's egress verdict a second time: nothing here tells it apart from a
+ * mesh connection to an L7 port.) A drop is reported like any egress policy
+ * drop: tm gets the client as the source, the destination, the cookie and
+ * the egress direction for the caller's drop event. Returns CTX_ACT_OK or
+ * the policy drop.
  */
-static __always_inline int proxy_upstream_ct4(struct __sk_buff *skb, const struct pkt_meta *pkt)
+static __always_inline int proxy_upstream_egress4(struct __sk_buff *skb, const struct pkt_meta *pkt,
+						  __u8 ct_reason, const struct bl_endpoint_info *client,
+						  __u32 peer, __u16 peer_ep, struct trace_meta *tm)
+{
+	struct policy_result res = {};
+	int ret;
+
+	if (!(client->flags & BL_EP_F_POLICY_EGRESS))
+		return CTX_ACT_OK;
+	peer = identity_or_world(peer);
+	/* proxy_sent(): TCP, whose port conntrack read (pkt->dport). The
+	 * connection is the node proxy's own: an egress allow that requires
+	 * authentication was met at the redirect (bl_from_container hands such
+	 * connections to the mTLS side, whose upstream this is on the server's
+	 * node); the receiver's ingress judges its own requirement. */
+	ret = policy_can_access(client->ep_id, client->flags, BL_DIR_EGRESS, peer, pkt->l4_proto, pkt->dport,
+				skb->len, true, &res);
+	if (IS_DROP(ret) || (ct_reason == BL_TRACE_REASON_POLICY && !res.proxy_port))
+		policy_verdict_report(skb, pkt, client, BL_DIR_EGRESS, peer, peer_ep, pkt->dport, &res);
+	if (IS_DROP(ret)) {
+		tm->source = client->ep_id;
+		tm->src_identity = client->sec_identity;
+		tm->dst_id = peer_ep;
+		tm->dst_identity = peer;
+		tm->cookie = res.cookie;
+		tm->drop_dir = BL_DIR_EGRESS;
+	}
+	return ret;
+}
+
+/*
+ * The node proxy's upstream connection leaving the node for another node's
+ * pod on behalf of local endpoint client (the uplink's egress): the client's
+ * egress policy towards peer (the destination's identity,
+ * proxy_upstream_egress4; tm: the drop's metadata), then the conntrack entry
+ * in the client's egress direction, flagged BL_CT_F_FROM_PROXY, so that the
+ * replies, delivered towards the client (ipv4_local_delivery), go to the
+ * proxy's socket instead. Returns CTX_ACT_OK or a drop.
+ */
+static __always_inline int proxy_upstream_ct4(struct __sk_buff *skb, const struct pkt_meta *pkt,
+					      const struct bl_endpoint_info *client, __u32 peer,
+					      struct trace_meta *tm)
 {
 	struct bl_ct4_key tuple = {};
 	struct ct_result ct = {};
 	int ret;
 
 	ret = ct_lookup4(skb, pkt, CT_EGRESS, &ct, &tuple);
+	if (IS_DROP(ret) || ct.reason == BL_TRACE_REASON_CT_REPLY || ct.reason == BL_TRACE_REASON_CT_RELATED)
+		return ret;
+	ret = proxy_upstream_egress4(skb, pkt, ct.reason, client, peer, 0, tm);
 	if (IS_DROP(ret) || ct.reason != BL_TRACE_REASON_POLICY)
 		return ret;
 	ct.flags = BL_CT_F_FROM_PROXY;

@@ -47,7 +47,7 @@ test('the host object yields the ABI other engineers code against', () => {
     [
       ['bl_ct4_key', 16],
       ['bl_ct_entry', 56],
-      ['bl_datapath_config', 36],
+      ['bl_datapath_config', 40],
       ['bl_drop_notify', 176],
       ['bl_endpoint_info', 24],
       ['bl_endpoint_key', 8],
@@ -107,7 +107,7 @@ test('the host object yields the ABI other engineers code against', () => {
     rodata?.globals.map((g) => [g.name, g.offset, g.size, g.type.struct]),
     [
       ['bl_lb_maglev_table_size', 0, 4, undefined],
-      ['bl_config', 4, 36, 'bl_datapath_config'],
+      ['bl_config', 4, 40, 'bl_datapath_config'],
     ],
   );
   assert.ok(!host.dataSections.some((d) => d.name === '.bl_abi'), 'the anchor section is not a data section');

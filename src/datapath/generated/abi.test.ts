@@ -173,11 +173,12 @@ test('bl_datapath_config round-trips and matches the .rodata descriptor of every
     pod_cidr4: 0x0a000100, // 10.0.1.0
     tunnel_ifindex: 9,
     tunnel_vni: 2,
+    mtls_out_port: 15004,
   };
   const b = encodeBlDatapathConfig(cfg);
   assert.deepEqual(
     [...b],
-    [3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 64, 0, 1, 1, 24, 0, 172, 18, 0, 11, 10, 0, 1, 1, 10, 0, 1, 0, 9, 0, 0, 0, 2, 0, 0, 0],
+    [3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 64, 0, 1, 1, 24, 0, 172, 18, 0, 11, 10, 0, 1, 1, 10, 0, 1, 0, 9, 0, 0, 0, 2, 0, 0, 0, 0x9c, 0x3a, 0, 0],
     'addresses in network order, the rest in host order',
   );
   assert.deepEqual(decodeBlDatapathConfig(b), cfg);
@@ -187,7 +188,7 @@ test('bl_datapath_config round-trips and matches the .rodata descriptor of every
     // After lib/lb.h's bl_lb_maglev_table_size (a __u32 defined before bl_config).
     assert.equal(obj.globals.bl_lb_maglev_table_size.offset, 0, obj.file);
     assert.equal(g.offset, 4, obj.file);
-    assert.equal(g.size, 36, obj.file);
+    assert.equal(g.size, 40, obj.file);
     assert.equal(g.codec, abi.BL_DATAPATH_CONFIG_CODEC, obj.file);
   }
 });

@@ -210,6 +210,7 @@ export const BlDropReason = {
   BL_DROP_SOCKET_ASSIGN_FAILED: 179,
   BL_DROP_POLICY_DENY: 181,
   BL_DROP_INVALID_VNI: 183,
+  BL_DROP_POLICY_AUTH_REQUIRED: 189,
   BL_DROP_TTL_EXCEEDED: 196,
   BL_DROP_RATE_LIMITED: 198,
 } as const;
@@ -262,6 +263,17 @@ export function blForwardReasonName(value: number): string | undefined {
   return BL_FORWARD_REASON_NAMES.get(value);
 }
 
+/** enum bl_ipcache_flags. */
+export const BlIpcacheFlags = {
+  BL_IPCACHE_F_AUTH_REQUIRED: 1,
+} as const;
+export type BlIpcacheFlags = (typeof BlIpcacheFlags)[keyof typeof BlIpcacheFlags];
+const BL_IPCACHE_FLAGS_NAMES = nameTable(BlIpcacheFlags);
+/** The name of a value of enum bl_ipcache_flags (the first, if several share it). */
+export function blIpcacheFlagsName(value: number): string | undefined {
+  return BL_IPCACHE_FLAGS_NAMES.get(value);
+}
+
 /** enum bl_lb_backend_state. */
 export const BlLbBackendState = {
   BL_LB_BACKEND_ACTIVE: 0,
@@ -282,6 +294,7 @@ export const BlLbFlags = {
   BL_LB_F_EXTERNAL_IP: 8,
   BL_LB_F_LOCAL: 16,
   BL_LB_F_MAGLEV: 32,
+  BL_LB_F_L7: 64,
 } as const;
 export type BlLbFlags = (typeof BlLbFlags)[keyof typeof BlLbFlags];
 const BL_LB_FLAGS_NAMES = nameTable(BlLbFlags);
@@ -379,6 +392,7 @@ export function blPolicyActionName(value: number): string | undefined {
 export const BlPolicyEntryFlags = {
   BL_POLICY_F_ANY_PROTO: 1,
   BL_POLICY_F_ANY_PORT: 2,
+  BL_POLICY_F_AUTH_REQUIRED: 4,
 } as const;
 export type BlPolicyEntryFlags = (typeof BlPolicyEntryFlags)[keyof typeof BlPolicyEntryFlags];
 const BL_POLICY_ENTRY_FLAGS_NAMES = nameTable(BlPolicyEntryFlags);
@@ -713,7 +727,7 @@ export const BL_CT_ENTRY_CODEC: StructCodec<BlCtEntry> = {
   decode: decodeBlCtEntry,
 };
 
-/** struct bl_datapath_config (36 bytes). Padding fields are not part of the interface: they encode as zero. */
+/** struct bl_datapath_config (40 bytes). Padding fields are not part of the interface: they encode as zero. */
 export interface BlDatapathConfig {
   /** __u32 at 0 */
   node_id: number;
@@ -739,10 +753,12 @@ export interface BlDatapathConfig {
   tunnel_ifindex: number;
   /** __u32 at 32 */
   tunnel_vni: number;
+  /** __u16 at 36 */
+  mtls_out_port: number;
 }
 
 /** sizeof(struct bl_datapath_config) */
-export const BL_DATAPATH_CONFIG_SIZE = 36;
+export const BL_DATAPATH_CONFIG_SIZE = 40;
 
 /** Byte layout of struct bl_datapath_config. */
 export const BL_DATAPATH_CONFIG_LAYOUT: readonly FieldLayout[] = [
@@ -759,11 +775,13 @@ export const BL_DATAPATH_CONFIG_LAYOUT: readonly FieldLayout[] = [
   { name: 'pod_cidr4', offset: 24, size: 4, type: '__be32', padding: false },
   { name: 'tunnel_ifindex', offset: 28, size: 4, type: '__u32', padding: false },
   { name: 'tunnel_vni', offset: 32, size: 4, type: '__u32', padding: false },
+  { name: 'mtls_out_port', offset: 36, size: 2, type: '__u16', padding: false },
+  { name: 'pad1', offset: 38, size: 2, type: '__u16', padding: true },
 ];
 
 /** Encodes struct bl_datapath_config into buf at off (a new buffer by default). Padding is zeroed. */
 export function encodeBlDatapathConfig(value: BlDatapathConfig, buf?: Buffer, off = 0): Buffer {
-  const b = target(buf, off, 36, 'struct bl_datapath_config');
+  const b = target(buf, off, 40, 'struct bl_datapath_config');
   b.writeUInt32LE(value.node_id, off);
   b.writeUInt32LE(value.flags, off + 4);
   b.writeUInt16LE(value.host_endpoint_id, off + 8);
@@ -776,12 +794,13 @@ export function encodeBlDatapathConfig(value: BlDatapathConfig, buf?: Buffer, of
   b.writeUInt32BE(value.pod_cidr4, off + 24);
   b.writeUInt32LE(value.tunnel_ifindex, off + 28);
   b.writeUInt32LE(value.tunnel_vni, off + 32);
+  b.writeUInt16LE(value.mtls_out_port, off + 36);
   return b;
 }
 
 /** Decodes struct bl_datapath_config from buf at off. */
 export function decodeBlDatapathConfig(buf: Uint8Array, off = 0): BlDatapathConfig {
-  const b = view(buf, off, 36, 'struct bl_datapath_config');
+  const b = view(buf, off, 40, 'struct bl_datapath_config');
   return {
     node_id: b.readUInt32LE(off),
     flags: b.readUInt32LE(off + 4),
@@ -795,6 +814,7 @@ export function decodeBlDatapathConfig(buf: Uint8Array, off = 0): BlDatapathConf
     pod_cidr4: b.readUInt32BE(off + 24),
     tunnel_ifindex: b.readUInt32LE(off + 28),
     tunnel_vni: b.readUInt32LE(off + 32),
+    mtls_out_port: b.readUInt16LE(off + 36),
   };
 }
 
@@ -2558,13 +2578,13 @@ export const BPF_OBJECTS = {
         name: 'bl_config',
         section: '.rodata',
         offset: 4,
-        size: 36,
+        size: 40,
         type: 'struct bl_datapath_config',
         codec: BL_DATAPATH_CONFIG_CODEC,
       },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 40 },
+      '.rodata': { name: '.rodata', size: 44 },
     },
   },
   lxc: {
@@ -2829,13 +2849,13 @@ export const BPF_OBJECTS = {
         name: 'bl_config',
         section: '.rodata',
         offset: 4,
-        size: 36,
+        size: 40,
         type: 'struct bl_datapath_config',
         codec: BL_DATAPATH_CONFIG_CODEC,
       },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 40 },
+      '.rodata': { name: '.rodata', size: 44 },
     },
   },
   overlay: {
@@ -3100,13 +3120,13 @@ export const BPF_OBJECTS = {
         name: 'bl_config',
         section: '.rodata',
         offset: 4,
-        size: 36,
+        size: 40,
         type: 'struct bl_datapath_config',
         codec: BL_DATAPATH_CONFIG_CODEC,
       },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 40 },
+      '.rodata': { name: '.rodata', size: 44 },
     },
   },
   sock: {
@@ -3369,9 +3389,17 @@ export const BPF_OBJECTS = {
         type: '__u32',
         codec: U32_CODEC,
       },
+      bl_sock_node_netns: {
+        name: 'bl_sock_node_netns',
+        section: '.rodata',
+        offset: 8,
+        size: 8,
+        type: '__u64',
+        codec: U64_CODEC,
+      },
     },
     sections: {
-      '.rodata': { name: '.rodata', size: 4 },
+      '.rodata': { name: '.rodata', size: 16 },
     },
   },
 } as const satisfies Readonly<Record<string, BpfObjectSpec>>;
@@ -3414,7 +3442,7 @@ export const ABI_MANIFEST = {
       ]
     },
     "bl_datapath_config": {
-      "size": 36,
+      "size": 40,
       "fields": [
         { "name": "node_id", "offset": 0, "size": 4, "type": "__u32" },
         { "name": "flags", "offset": 4, "size": 4, "type": "__u32" },
@@ -3428,7 +3456,9 @@ export const ABI_MANIFEST = {
         { "name": "router_ip4", "offset": 20, "size": 4, "type": "__be32" },
         { "name": "pod_cidr4", "offset": 24, "size": 4, "type": "__be32" },
         { "name": "tunnel_ifindex", "offset": 28, "size": 4, "type": "__u32" },
-        { "name": "tunnel_vni", "offset": 32, "size": 4, "type": "__u32" }
+        { "name": "tunnel_vni", "offset": 32, "size": 4, "type": "__u32" },
+        { "name": "mtls_out_port", "offset": 36, "size": 2, "type": "__u16" },
+        { "name": "pad1", "offset": 38, "size": 2, "type": "__u16" }
       ]
     },
     "bl_drop_notify": {
@@ -3757,6 +3787,7 @@ export const ABI_MANIFEST = {
       "BL_DROP_SOCKET_ASSIGN_FAILED": 179,
       "BL_DROP_POLICY_DENY": 181,
       "BL_DROP_INVALID_VNI": 183,
+      "BL_DROP_POLICY_AUTH_REQUIRED": 189,
       "BL_DROP_TTL_EXCEEDED": 196,
       "BL_DROP_RATE_LIMITED": 198
     },
@@ -3772,6 +3803,7 @@ export const ABI_MANIFEST = {
       "BL_EVENT_TRACE_SOCK": 7
     },
     "bl_forward_reason": { "BL_REASON_FORWARDED": 0 },
+    "bl_ipcache_flags": { "BL_IPCACHE_F_AUTH_REQUIRED": 1 },
     "bl_lb_backend_state": { "BL_LB_BACKEND_ACTIVE": 0, "BL_LB_BACKEND_TERMINATING": 1 },
     "bl_lb_flags": {
       "BL_LB_F_AFFINITY": 1,
@@ -3779,7 +3811,8 @@ export const ABI_MANIFEST = {
       "BL_LB_F_LOADBALANCER": 4,
       "BL_LB_F_EXTERNAL_IP": 8,
       "BL_LB_F_LOCAL": 16,
-      "BL_LB_F_MAGLEV": 32
+      "BL_LB_F_MAGLEV": 32,
+      "BL_LB_F_L7": 64
     },
     "bl_lb_hash": { "BL_LB_HASH_SEED_TUPLE": 1651273063, "BL_LB_HASH_SEED_SOCK": 1651274603 },
     "bl_lb_limits": {
@@ -3805,7 +3838,7 @@ export const ABI_MANIFEST = {
     "bl_nodeport_snat": { "BL_NODEPORT_SNAT_RETRIES": 32, "BL_NODEPORT_SNAT_PORT_MIN": 32768, "BL_NODEPORT_SNAT_PORT_MAX": 65535 },
     "bl_notify_version": { "BL_NOTIFY_VERSION": 1 },
     "bl_policy_action": { "BL_POLICY_ACTION_ALLOW": 0, "BL_POLICY_ACTION_DENY": 1, "BL_POLICY_ACTION_AUDIT": 2 },
-    "bl_policy_entry_flags": { "BL_POLICY_F_ANY_PROTO": 1, "BL_POLICY_F_ANY_PORT": 2 },
+    "bl_policy_entry_flags": { "BL_POLICY_F_ANY_PROTO": 1, "BL_POLICY_F_ANY_PORT": 2, "BL_POLICY_F_AUTH_REQUIRED": 4 },
     "bl_policy_limits": {
       "BL_POLICY_L3_PREFIXLEN": 64,
       "BL_POLICY_PROTO_PREFIXLEN": 80,
@@ -4012,7 +4045,7 @@ export const ABI_MANIFEST = {
       "programs": { "bl_from_netdev": { "section": "tc" }, "bl_to_netdev": { "section": "tc" } },
       "globals": {
         "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
-        "bl_config": { "section": ".rodata", "offset": 4, "size": 36, "type": "struct bl_datapath_config" }
+        "bl_config": { "section": ".rodata", "offset": 4, "size": 40, "type": "struct bl_datapath_config" }
       }
     },
     "lxc": {
@@ -4158,7 +4191,7 @@ export const ABI_MANIFEST = {
       "programs": { "bl_from_container": { "section": "tc" }, "bl_to_container": { "section": "tc" } },
       "globals": {
         "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
-        "bl_config": { "section": ".rodata", "offset": 4, "size": 36, "type": "struct bl_datapath_config" }
+        "bl_config": { "section": ".rodata", "offset": 4, "size": 40, "type": "struct bl_datapath_config" }
       }
     },
     "overlay": {
@@ -4304,7 +4337,7 @@ export const ABI_MANIFEST = {
       "programs": { "bl_from_overlay": { "section": "tc" }, "bl_to_overlay": { "section": "tc" } },
       "globals": {
         "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
-        "bl_config": { "section": ".rodata", "offset": 4, "size": 36, "type": "struct bl_datapath_config" }
+        "bl_config": { "section": ".rodata", "offset": 4, "size": 40, "type": "struct bl_datapath_config" }
       }
     },
     "sock": {
@@ -4453,14 +4486,17 @@ export const ABI_MANIFEST = {
         "bl_sock4_recvmsg": { "section": "cgroup/recvmsg4" },
         "bl_sock4_sendmsg": { "section": "cgroup/sendmsg4" }
       },
-      "globals": { "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" } }
+      "globals": {
+        "bl_lb_maglev_table_size": { "section": ".rodata", "offset": 0, "size": 4, "type": "__u32" },
+        "bl_sock_node_netns": { "section": ".rodata", "offset": 8, "size": 8, "type": "__u64" }
+      }
     }
   }
 } as const;
 // abi-manifest:end
 
 /** sha256 of the manifest: objects with the same hash share the same ABI. */
-export const ABI_HASH = '66f7a66eda11d7d81e9224c2ebd1e44e2728f9488cad40b7760e270083d68b64';
+export const ABI_HASH = '602dbcc784cf079b438a287f7ca4b07675a425ff5272316ca4e82f2fa7f748aa';
 
 // ---- helpers
 

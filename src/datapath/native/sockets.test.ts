@@ -16,6 +16,7 @@ import {
   closeSocketFd,
   decodeSockaddrIn,
   encodeSockaddrIn,
+  netnsCookie,
   origDstFromControl,
   transparentTcpListenFd,
   transparentTcpSocketFd,
@@ -248,4 +249,11 @@ test('transparentTcpSocketFd: new net.Socket({ fd }).connect() connects from the
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+test('netnsCookie: this namespace\'s cookie, non-zero and the same on every call', () => {
+  const c = netnsCookie();
+  assert.equal(typeof c, 'bigint');
+  assert.ok(c > 0n);
+  assert.equal(netnsCookie(), c);
 });

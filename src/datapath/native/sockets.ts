@@ -40,6 +40,7 @@ type Fn = (...args: any[]) => any;
 interface Libc {
   socket: Fn;
   setsockopt: Fn;
+  getsockopt: Fn;
   bind: Fn;
   listen: Fn;
   connect: Fn;
@@ -66,6 +67,7 @@ function lib(): Libc {
   libc = {
     socket: f('int socket(int domain, int type, int protocol)'),
     setsockopt: f('int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)'),
+    getsockopt: f('int getsockopt(int fd, int level, int optname, _Out_ void *optval, _Inout_ uint32_t *optlen)'),
     bind: f('int bind(int fd, const void *addr, uint32_t addrlen)'),
     listen: f('int listen(int fd, int backlog)'),
     connect: f('int connect(int fd, const void *addr, uint32_t addrlen)'),
@@ -89,6 +91,8 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
+/** Linux 5.14+: the network namespace's cookie, bpf_get_netns_cookie()'s value for it. */
+const SO_NETNS_COOKIE = 71;
 const SOL_IP = 0;
 const IP_TRANSPARENT = 19;
 /** Setting: IP_RECVORIGDSTADDR; the cmsg type it produces: IP_ORIGDSTADDR (same number). */
@@ -634,4 +638,26 @@ export function transparentTcpSocketFd(localAddress: string, opts: { transparent
 export function closeSocketFd(fd: number): void {
   if (!Number.isInteger(fd) || fd < 0) throw new SocketError(`close socket fd ${fd}: not a file descriptor`, EBADF);
   if ((lib().close(fd) as number) < 0) throw fail(`close socket fd ${fd}`, 'close', koffi.errno());
+}
+
+/**
+ * The cookie of this process's network namespace (getsockopt SO_NETNS_COOKIE
+ * on a fresh socket: Linux 5.14+), the value bpf_get_netns_cookie() gives
+ * the BPF programs for a socket of it. The datapath's socket hooks tell the
+ * node's own sockets from pods' by it (bpf/sock.bpf.c, bl_sock_node_netns).
+ */
+export function netnsCookie(): bigint {
+  const n = lib();
+  const what = 'read network namespace cookie';
+  const fd = n.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw fail(what, 'socket', koffi.errno());
+  try {
+    const v = Buffer.alloc(8);
+    const len = [8];
+    if ((n.getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, v, len) as number) < 0) throw fail(what, 'getsockopt SO_NETNS_COOKIE', koffi.errno());
+    if (len[0] !== 8) throw new SocketError(`${what}: getsockopt SO_NETNS_COOKIE: ${len[0]} bytes, not 8`, EINVAL);
+    return v.readBigUInt64LE(0);
+  } finally {
+    closeQuietly(fd);
+  }
 }

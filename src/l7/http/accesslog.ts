@@ -70,6 +70,18 @@ export interface HttpAccessRecord extends L7ConnectionEnds {
    * secret), `[name, count]`: how many fields of it the request had ("" when none), never a value.
    */
   redactedHeaders?: [string, string][];
+  /**
+   * Records of the mesh listener (src/l7/http/mesh.ts), absent in the policy
+   * listeners': the HTTPRoute (`namespace/name`, empty when no rule matched),
+   * the index of its rule (text, empty likewise), the backend Service
+   * (`namespace/name`, empty when the proxy answered itself), the server
+   * (`address:port`; `-`-ish when none) and the retries (HAProxy %rc).
+   */
+  route?: string;
+  ruleIndex?: string;
+  backend?: string;
+  srvAddr?: string;
+  rc?: number;
 }
 
 /**
@@ -82,6 +94,8 @@ const UNSET_VARIABLE = /"(timeUs|denied)":-(?=[,}])/g;
 /** Parses one record (a line, without its newline); throws SyntaxError/TypeError for what is not a record (the caller counts and drops it). */
 export function parseHttpAccessRecord(text: string): HttpAccessRecord {
   if (text.includes('":-')) text = text.replace(UNSET_VARIABLE, (_, k: string) => `"${k}":${k === 'denied' ? 'false' : '0'}`);
+  // HAProxy prints %rc with a `+` when the request was redispatched to another server.
+  if (text.includes('"rc":+')) text = text.replace('"rc":+', '"rc":');
   const v = JSON.parse(text) as Partial<HttpAccessRecord>;
   const num = (k: keyof HttpAccessRecord) => {
     if (typeof v[k] !== 'number') throw new TypeError(`http access record: ${k}: not a number`);
@@ -94,6 +108,8 @@ export function parseHttpAccessRecord(text: string): HttpAccessRecord {
   if (v.direction !== 'ingress' && v.direction !== 'egress') throw new TypeError('http access record: direction: not ingress or egress');
   if (typeof v.denied !== 'boolean') throw new TypeError('http access record: denied: not a boolean');
   if (v.rulesOf !== undefined && typeof v.rulesOf !== 'string') throw new TypeError('http access record: rulesOf: not a string');
+  for (const k of ['route', 'ruleIndex', 'backend', 'srvAddr'] as const) if (v[k] !== undefined && typeof v[k] !== 'string') throw new TypeError(`http access record: ${k}: not a string`);
+  if (v.rc !== undefined && typeof v.rc !== 'number') throw new TypeError('http access record: rc: not a number');
   for (const k of ['headers', 'redactedHeaders'] as const) {
     const list = v[k];
     if (list === undefined) continue;

@@ -354,3 +354,34 @@ test('parseHttpAccessRecord: header lists must be [name, value] string pairs', (
     assert.throws(() => parseHttpAccessRecord(JSON.stringify({ ...base, ...bad })), /http access record: (headers|redactedHeaders): /, JSON.stringify(bad));
   }
 });
+
+test('mesh records: both flows carry mesh_route (route, rule, backend Service, server, retries); observe prints it; `+` retries and no server read', () => {
+  const line = JSON.stringify({ ...record({ direction: 'egress', srcIdentity: 0, dstIdentity: 0, method: 'GET' }), route: 'default/split', ruleIndex: '1', grp: 'bl_mesh_g1', backend: 'default/v2', srv: 's0', srvAddr: '10.0.2.20:8080', rc: 7, st: 200 }).replace('"rc":7', '"rc":+1');
+  const rec = parseHttpAccessRecord(line);
+  assert.equal(rec.rc, 1, 'a redispatched request prints %rc with +');
+  const flows = convert(rec);
+  assert.equal(flows.length, 2);
+  for (const f of flows) assert.deepEqual(f.mesh_route, { route: 'default/split', rule: 1, backend: 'default/v2', server: '10.0.2.20:8080', retries: 1 });
+  // Through the wire format and back: the field survives (beeline's number, 210001).
+  assert.deepEqual((fromProtoJson('flow.Flow', toProtoJson('flow.Flow', flows[1])) as Flow).mesh_route, flows[1]!.mesh_route);
+  const out: string[] = [];
+  const p = new FlowPrinter({ output: 'compact', out: (s) => out.push(s), err: () => undefined });
+  for (const f of flows) p.write({ flow: f, node_name: 'n', time: f.time });
+  assert.match(out[1]!, / route=default\/split rule=1 backend=v2 server=10\.0\.2\.20:8080 retries=1\n$/);
+  // The proxy answered itself (no rule matched): no route, no mesh_route; no server reached: no server.
+  assert.equal(convert(parseHttpAccessRecord(JSON.stringify({ ...record(), route: '', ruleIndex: '', backend: '', srvAddr: '-:-', rc: 0 })))[0]!.mesh_route, undefined);
+  assert.equal(convert(parseHttpAccessRecord(JSON.stringify({ ...record(), route: 'default/split', ruleIndex: '0', backend: '', srvAddr: '-:-', rc: 0 })))[0]!.mesh_route!.server, '');
+  // Policy listeners' records: none.
+  assert.equal(convert(record())[0]!.mesh_route, undefined);
+});
+
+test('mesh metrics: per route requests by status class, retries and latency from the response flows', async () => {
+  const m = new FlowMetrics([]);
+  const mesh = { route: 'default/split', ruleIndex: '0', backend: 'default/v2', srvAddr: '10.0.2.20:8080' };
+  for (const f of [...convert(record({ ...mesh, rc: 1, status: 200 })), ...convert(record({ ...mesh, rc: 0, status: 503 })), ...convert(record())]) m.process(f);
+  const text = await m.metrics();
+  assert.match(text, /^beeline_mesh_requests_total\{route="default\/split",rule="0",backend="default\/v2",code_class="2xx"\} 1$/m);
+  assert.match(text, /^beeline_mesh_requests_total\{route="default\/split",rule="0",backend="default\/v2",code_class="5xx"\} 1$/m);
+  assert.match(text, /^beeline_mesh_retries_total\{route="default\/split",rule="0",backend="default\/v2"\} 1$/m);
+  assert.match(text, /^beeline_mesh_request_duration_seconds_count\{route="default\/split",rule="0"\} 2$/m);
+});

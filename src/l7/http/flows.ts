@@ -52,12 +52,17 @@
  * authority, what a malformed request left) as received. The query is kept,
  * as Hubble keeps it unless redaction is on.
  *
+ * Mesh: a record of the mesh listener (a request routed by an HTTPRoute)
+ * gives both flows `mesh_route` (beeline's field: route, rule, backend
+ * Service, server, retries).
+ *
  * Headers: the request flow's http.headers are the record's selected
  * request headers (src/l7/http/accesslog.ts, in its order), absent ones left
  * out, then the credentials present, each as `[redacted]`; Host is in the URL. The response flow carries none: the
  * proxy records no response headers.
  */
 import type { Flow } from '../../api/generated/flow/Flow.js';
+import type { MeshRoute } from '../../api/generated/flow/MeshRoute.js';
 import type { Policy } from '../../api/generated/flow/Policy.js';
 import type { Verdict } from '../../api/generated/flow/Verdict.js';
 import type { Origin, OriginKind } from '../../policy/types.js';
@@ -138,6 +143,20 @@ function proxyError(termination: string): boolean {
   return (c === 0x43 /* C */ || c === 0x63 /* c */) && termination.charCodeAt(1) === 0x52 /* R */;
 }
 
+/** The mesh route of a mesh listener's record (src/l7/http/mesh.ts); undefined for the policy listeners' and for a request no rule took. */
+export function meshRouteOf(rec: HttpAccessRecord): MeshRoute | undefined {
+  if (!rec.route) return undefined;
+  const rule = Number(rec.ruleIndex);
+  return {
+    route: rec.route,
+    rule: Number.isInteger(rule) && rule >= 0 ? rule : 0,
+    backend: rec.backend ?? '',
+    // `-:-` or `<NOSRV>`-like when no server was reached.
+    server: rec.srvAddr && /^[0-9a-fA-F.:[\]]+:\d+$/.test(rec.srvAddr) ? rec.srvAddr : '',
+    retries: Math.max(0, rec.rc ?? 0),
+  };
+}
+
 /**
  * The request flow of a record, and its response flow unless no response
  * was sent (status -1). See the file comment for every field.
@@ -151,6 +170,7 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
   // A denial names the policies whose rules the request failed, on the request and on the proxy's 403.
   const deniedBy = rec.denied ? allowingPolicies(rec.rulesOf ?? '') : undefined;
   const headers = recordHeaders(rec);
+  const mesh = meshRouteOf(rec);
 
   const flows: Flow[] = [
     l7Flow(ex, false, {
@@ -162,6 +182,7 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
       Summary: `${rec.protocol} ${request}`,
     }),
   ];
+  if (mesh) flows[0]!.mesh_route = mesh;
   if (rec.status < 0) return flows;
 
   // Latency: request's first byte to the response's headers (the record's
@@ -175,5 +196,6 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
     // Go's uint64(Duration(latency) / Millisecond): whole milliseconds, rounded down.
     Summary: `${rec.protocol} ${rec.status} ${Math.floor(latencyMs)}ms (${request})`,
   }));
+  if (mesh) flows[1]!.mesh_route = mesh;
   return flows;
 }

@@ -1,8 +1,8 @@
 /**
  * Mesh routes (issue 15, piece B): a pure compiler from Gateway API GAMMA
  * HTTPRoutes (parentRefs that are Services) to an HAProxy 2.6 configuration
- * fragment, plus the route status as data. Not wired into the agent yet;
- * docs/l7-engine.md "Mesh routes (GAMMA), not wired yet".
+ * fragment, plus the route status as data. The agent renders it into the
+ * node proxy (src/agent/mesh.ts); docs/l7-engine.md "Mesh routes (GAMMA)".
  *
  * One HTTP frontend for every routed Service ClusterIP:port: the original
  * destination (`dst:dst_port`) picks the route set through a map, rules are
@@ -59,6 +59,11 @@ export interface MeshCompileOptions {
   bind: string[];
   /** A `log` line target, e.g. `127.0.0.1:5514 local0` or `stderr format raw local0`; none: no log line. */
   log?: string;
+  /**
+   * The `source` line of every server (the mesh's upstream), e.g.
+   * `0.0.0.0 usesrc clientip` so the backend sees the client pod's address; none: the proxy's own.
+   */
+  serverSource?: string;
   matchLimit?: number;
 }
 
@@ -295,7 +300,7 @@ export function compileMesh(input: MeshCompileInput, options: MeshCompileOptions
             const key = `${entryKeyRule(cr)}|${bi}`;
             backend = `bl_mesh_g${backendByKey.size}`;
             backendByKey.set(key, backend);
-            backends.push(renderBackend(backend, cr, serviceEndpoints(svc, ref.port, slices)));
+            backends.push(renderBackend(backend, cr, `${ns}/${ref.name}`, serviceEndpoints(svc, ref.port, slices), options.serverSource));
           }
           cr.groups.push({ backend, weight, ref });
         }
@@ -357,6 +362,7 @@ export function compileMesh(input: MeshCompileInput, options: MeshCompileOptions
       const sel = `!{ var(txn.rule) -m found } { var(txn.fe) -m str ${fid} }${it.conds.length ? ' ' + it.conds.join(' ') : ''}`;
       ruleLines.push(`  http-request set-var(txn.rule) str(${id}) if ${sel}`);
       ruleLines.push(`  http-request set-var(txn.route) str(${rname}) if { var(txn.rule) -m str ${id} }`);
+      if (options.log) ruleLines.push(`  http-request set-var(txn.ruleidx) int(${it.cr.ruleIndex}) if { var(txn.rule) -m str ${id} }`);
       const on = `if { var(txn.rule) -m str ${id} }`;
       renderFilters(it.cr.rule, it.match, on, ruleLines, responseLines);
     }
@@ -377,7 +383,17 @@ export function compileMesh(input: MeshCompileInput, options: MeshCompileOptions
   files.push({ path: mapPaths.frontends, content: frontendMap.join('') }, { path: mapPaths.windows, content: maps.windows }, { path: mapPaths.schedule, content: maps.schedule });
 
   const retryMethods = MESH_RETRY_METHODS.map((m) => `!{ method ${m} }`).join(' ');
-  const logFormat = '{"route":"%[var(txn.route)]","rule":"%[var(txn.rule)]","grp":"%[var(txn.grp)]","srv":"%s","rc":%rc,"st":%ST,"m":"%HM","noretry":"%[var(txn.noretry)]"}';
+  // The record: the node proxy's access record (src/l7/http/accesslog.ts: its flows; identities 0,
+  // the agent's caches know them) and the mesh's own fields: route, rule, backend group and
+  // Service, server, retries (%rc), status, method, why a retry was not allowed.
+  const js = (fetch: string) => `%{+Q}[${fetch},json(utf8s)]`;
+  const logFormat = '{' + [
+    '"timeUs":%[var(txn.t0)]', '"direction":"egress"', '"srcIp":%{+Q}[src]', '"srcPort":%[src_port]', '"dstIp":%{+Q}[dst]', '"dstPort":%[dst_port]',
+    '"srcIdentity":0', '"dstIdentity":0', `"method":${js('method')}`, `"url":${js('var(txn.url)')}`, '"protocol":%{+Q}HV', `"host":${js('var(txn.host)')}`,
+    '"status":%ST', '"denied":false', '"allowedBy":""', '"responseMs":%Tr', '"totalMs":%Ta', '"termination":"%tsc"',
+    '"route":"%[var(txn.route)]"', '"rule":"%[var(txn.rule)]"', '"ruleIndex":"%[var(txn.ruleidx)]"', '"grp":"%[var(txn.grp)]"', '"backend":"%[var(txn.bsvc)]"', '"srv":"%s"', '"srvAddr":"%si:%sp"',
+    '"rc":%rc', '"st":%ST', '"m":"%HM"', '"noretry":"%[var(txn.noretry)]"',
+  ].join(',') + '}';
   const config = [
     '# beeline mesh routes (src/l7/http/mesh.ts): generated, do not edit',
     'backend bl_mesh_rr',
@@ -390,6 +406,7 @@ export function compileMesh(input: MeshCompileInput, options: MeshCompileOptions
     ...(options.log ? [`  log ${options.log}`, `  log-format '${logFormat}'`] : ['  no log']),
     '  timeout client 60s',
     '  option http-buffer-request',
+    ...(options.log ? ['  http-request set-var(txn.t0) date(0,us)', '  http-request set-var(txn.url) pathq', '  http-request set-var(txn.host) req.fhdr(host)'] : []),
     '  http-request set-var(txn.dport) dst_port',
     `  http-request set-var(txn.fe) dst,concat(:,txn.dport),map(${mapPaths.frontends})`,
     ...ruleLines,
@@ -531,9 +548,12 @@ function renderFilters(rule: MeshRule, match: HTTPRouteMatch, on: string, req: s
   }
 }
 
-function renderBackend(name: string, cr: CompiledRule, endpoints: string[]): string {
+function renderBackend(name: string, cr: CompiledRule, service: string, endpoints: string[], source: string | undefined): string {
   const r = cr.rule;
   const lines = [`backend ${name}`, '  mode http', `  # ${entryKeyRule(cr)}`, '  balance roundrobin', '  option redispatch 1', '  timeout connect 5s'];
+  // The backend Service, for the log record (names are DNS labels: nothing to quote).
+  lines.push(`  http-request set-var(txn.bsvc) str(${service})`);
+  if (source) lines.push(`  source ${source}`);
   const req = r.timeouts?.request ? parseGatewayDuration(r.timeouts.request) : undefined;
   const back = r.timeouts?.backendRequest ? parseGatewayDuration(r.timeouts.backendRequest) : undefined;
   // HAProxy 2.6 has no whole-request deadline: `request` caps each attempt's server timeout (see docs).

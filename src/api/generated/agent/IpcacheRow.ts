@@ -10,6 +10,11 @@ export interface IpcacheRow {
   'identity'?: (number);
   'tunnelEndpoint'?: (string);
   'nodeId'?: (number);
+  /**
+   * BL_IPCACHE_F_AUTH_REQUIRED: the endpoint requires mutual authentication; absent: false.
+   */
+  'authRequired'?: (boolean);
+  '_authRequired'?: "authRequired";
 }
 
 /**
@@ -20,4 +25,9 @@ export interface IpcacheRow__Output {
   'identity': (number);
   'tunnelEndpoint': (string);
   'nodeId': (number);
+  /**
+   * BL_IPCACHE_F_AUTH_REQUIRED: the endpoint requires mutual authentication; absent: false.
+   */
+  'authRequired'?: (boolean);
+  '_authRequired'?: "authRequired";
 }

@@ -23,6 +23,11 @@ export interface LbFrontendRow {
    * Maglev frontends: each backend's `address:port/protocol`, parallel to backends.
    */
   'maglevKeys'?: (string)[];
+  /**
+   * Routed (mesh) frontends (BL_LB_F_L7): the node proxy's mesh listener port.
+   */
+  'proxyPort'?: (number);
+  '_proxyPort'?: "proxyPort";
 }
 
 /**
@@ -46,4 +51,9 @@ export interface LbFrontendRow__Output {
    * Maglev frontends: each backend's `address:port/protocol`, parallel to backends.
    */
   'maglevKeys': (string)[];
+  /**
+   * Routed (mesh) frontends (BL_LB_F_L7): the node proxy's mesh listener port.
+   */
+  'proxyPort'?: (number);
+  '_proxyPort'?: "proxyPort";
 }

@@ -17,6 +17,11 @@ export interface PolicyEntry {
    * The node proxy's listener port an allow redirects to (L7 rules); 0: no redirect.
    */
   'proxyPort'?: (number);
+  /**
+   * An allow that requires mutual authentication (authentication.mode required); absent: false.
+   */
+  'authRequired'?: (boolean);
+  '_authRequired'?: "authRequired";
 }
 
 /**
@@ -34,4 +39,9 @@ export interface PolicyEntry__Output {
    * The node proxy's listener port an allow redirects to (L7 rules); 0: no redirect.
    */
   'proxyPort': (number);
+  /**
+   * An allow that requires mutual authentication (authentication.mode required); absent: false.
+   */
+  'authRequired'?: (boolean);
+  '_authRequired'?: "authRequired";
 }

@@ -34,6 +34,11 @@ export interface PolicyMapRow {
   'packets'?: (number | string | Long);
   'bytes'?: (number | string | Long);
   'policies'?: (string)[];
+  /**
+   * BL_POLICY_F_AUTH_REQUIRED: allowed only mutually authenticated; absent: false.
+   */
+  'authRequired'?: (boolean);
+  '_authRequired'?: "authRequired";
 }
 
 /**
@@ -67,4 +72,9 @@ export interface PolicyMapRow__Output {
   'packets': (string);
   'bytes': (string);
   'policies': (string)[];
+  /**
+   * BL_POLICY_F_AUTH_REQUIRED: allowed only mutually authenticated; absent: false.
+   */
+  'authRequired'?: (boolean);
+  '_authRequired'?: "authRequired";
 }

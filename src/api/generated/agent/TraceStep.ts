@@ -39,7 +39,12 @@ export interface TraceStep {
    * The deciding entry redirects to the node proxy (absent: it does not).
    */
   'redirect'?: (_agent_TraceRedirect | null);
+  /**
+   * Allowed only mutually authenticated (authentication.mode required; else dropped with 189); absent: false.
+   */
+  'authRequired'?: (boolean);
   '_dropReason'?: "dropReason";
+  '_authRequired'?: "authRequired";
 }
 
 /**
@@ -76,5 +81,10 @@ export interface TraceStep__Output {
    * The deciding entry redirects to the node proxy (absent: it does not).
    */
   'redirect': (_agent_TraceRedirect__Output | null);
+  /**
+   * Allowed only mutually authenticated (authentication.mode required; else dropped with 189); absent: false.
+   */
+  'authRequired'?: (boolean);
   '_dropReason'?: "dropReason";
+  '_authRequired'?: "authRequired";
 }

@@ -22,6 +22,7 @@ import type { SocketTranslationPoint as _flow_SocketTranslationPoint, SocketTran
 import type { AuthType as _flow_AuthType, AuthType__Output as _flow_AuthType__Output } from '../flow/AuthType.js';
 import type { TraceReason as _flow_TraceReason, TraceReason__Output as _flow_TraceReason__Output } from '../flow/TraceReason.js';
 import type { Policy as _flow_Policy, Policy__Output as _flow_Policy__Output } from '../flow/Policy.js';
+import type { MeshRoute as _flow_MeshRoute, MeshRoute__Output as _flow_MeshRoute__Output } from '../flow/MeshRoute.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Flow {
@@ -95,6 +96,11 @@ export interface Flow {
    * @deprecated
    */
   'Summary'?: (string);
+  /**
+   * beeline's own (not Hubble's; a number far from Hubble's ranges, 1-99,
+   * 21001-21099, 100000, 150000): the mesh route that took an L7 HTTP flow.
+   */
+  'mesh_route'?: (_flow_MeshRoute | null);
 }
 
 export interface Flow__Output {
@@ -168,4 +174,9 @@ export interface Flow__Output {
    * @deprecated
    */
   'Summary': (string);
+  /**
+   * beeline's own (not Hubble's; a number far from Hubble's ranges, 1-99,
+   * 21001-21099, 100000, 150000): the mesh route that took an L7 HTTP flow.
+   */
+  'mesh_route': (_flow_MeshRoute__Output | null);
 }
