@@ -19,8 +19,8 @@
  *           1.3 → node2's proxy (15008) → the pod.
  * Every arm is checked to be what it claims before anything is measured:
  * kernel answers the 1,024-byte body without the route's header; routed
- * answers it with the header; mtls answers it and node2's side records the
- * request with the client's SPIFFE id. An arm whose feature is not there
+ * answers it with the header; mtls answers it and node2's HTTP flow of it names the
+ * client's SPIFFE id (mesh_tls.peer_spiffe_id). An arm whose feature is not there
  * (no mesh listener in node1's proxy configuration, the policy refused, no
  * mTLS listeners) is skipped with the reason, which the report names.
  *
@@ -65,7 +65,7 @@
  * Host safety: traffic only between the lab's namespaces; the memory
  * contrast's HAProxies bind on node1's loopback inside its namespace.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -248,15 +248,21 @@ function target(lab: Lab, arm: Arm): string {
 }
 
 /**
- * Evidence that node2's side of the mTLS path saw the client's SPIFFE id: node2's flows
- * (`beeline observe`) naming it for srv-mtls, or node2's proxy log. Undefined: none found.
+ * Evidence that node2's side of the mTLS path saw the client's SPIFFE id: an HTTP flow observed
+ * on node2 to srv-mtls whose mesh_tls.peer_spiffe_id is the client's (the server node proxy's
+ * access record, `beeline observe -o json`). Undefined: none found.
  */
-function mtlsEvidence(lab: Lab): string | undefined {
-  const flows = beeline(['observe', '--lab', LAB, '--last', '200', '-o', 'json', '--to-pod', `${NS}/srv-mtls`], { allowFail: true });
-  const hit = flows.out.split('\n').find((l) => l.includes(CLIENT_SPIFFE) && l.includes('node2'));
-  if (hit) return `a flow on node2 to ${NS}/srv-mtls names ${CLIENT_SPIFFE}`;
-  const log = join(lab.dir, 'nodes', 'node2', 'proxy.log');
-  if (existsSync(log) && readFileSync(log, 'utf8').includes(CLIENT_SPIFFE)) return `node2's proxy log names ${CLIENT_SPIFFE}`;
+function mtlsEvidence(): string | undefined {
+  const r = beeline(['observe', '--lab', LAB, '--all', '-o', 'json', '--protocol', 'http', '--to-pod', `${NS}/srv-mtls`], { allowFail: true });
+  for (const line of r.out.split('\n')) {
+    let f: any;
+    try {
+      f = (JSON.parse(line) as { flow?: unknown }).flow;
+    } catch {
+      continue;
+    }
+    if (f?.node_name === 'node2' && f.destination?.pod_name === 'srv-mtls' && f.mesh_tls?.peer_spiffe_id === CLIENT_SPIFFE) return `node2's flow of the request names the peer ${CLIENT_SPIFFE} (mesh_tls.peer_spiffe_id)`;
+  }
   return undefined;
 }
 
@@ -318,7 +324,7 @@ async function checkArms(lab: Lab): Promise<{ arms: Arm[]; skipped: Partial<Reco
         const r = curlGet('client', `http://${target(lab, 'mtls')}${LOAD_PATH}`);
         last = show(r);
         if (!ok(r)) return last;
-        const ev = mtlsEvidence(lab);
+        const ev = mtlsEvidence();
         if (!ev) return (last = `answered, but node2 shows no request with ${CLIENT_SPIFFE}`);
         checks.mtls = `GET ${target(lab, 'mtls')} (pod srv-mtls, authentication required): 200, ${BODY_BYTES} body bytes; ${ev}`;
         return undefined;
