@@ -42,6 +42,7 @@ import { ownNetns } from '../common/netns.js';
 import { formatIPv4, tryParseIPv4 } from '../ipam/cidr.js';
 import { NodeProxy, type EndpointRedirects } from './proxy.js';
 import { MeshRoutes } from './mesh.js';
+import { AgentMeshTls } from './mesh-tls.js';
 import type { AgentApi } from '../cni/agentapi.js';
 import { IpLinks, type PodLinks } from '../cni/link.js';
 import { CNI_ROUTE, cniRoute, localAgentApi } from '../cni/service.js';
@@ -112,6 +113,8 @@ export class Agent {
   private mesh: MeshRoutes | undefined;
   private meshStarting: Promise<void> | undefined;
   private meshStartFailures = 0;
+  /** The mesh's mTLS between node proxies (certificates and the proxy's mtls section), with a proxy that has the mTLS ports. */
+  private meshTls: AgentMeshTls | undefined;
   private redirects: EndpointRedirects[] = [];
   /** Their generation (PolicyManager.proxyApplied hears it back once the proxy runs them). */
   private redirectsGen = 0;
@@ -307,10 +310,47 @@ export class Agent {
     await this.startObserver();
     await this.startL7Proxies();
     if (this.cluster) this.startCluster(podCIDR);
+    this.startMeshTls();
     this.timers.push(setInterval(() => this.ctGc(), CT_GC_INTERVAL_MS));
     this.startResync();
     await this.api.listen(this.config.socket);
     this.log.info('api listening', { socket: this.config.socket });
+  }
+
+  /**
+   * With a store and a node proxy that has the mTLS ports: per-ServiceAccount
+   * leaves for this node's pods and the proxy's mtls section, whose
+   * destinations are the ipcache's entries flagged authRequired.
+   */
+  private startMeshTls(): void {
+    const c = this.config;
+    if (!this.cluster || !this.proxy || c.proxy?.mtlsInPort === undefined || c.proxy.mtlsOutPort === undefined) return;
+    const mesh = new AgentMeshTls({
+      store: this.cluster.store,
+      nodeName: c.node,
+      nodeIp: c.nodeIP,
+      proxy: this.proxy,
+      log: this.log,
+      localPods: () => this.endpoints.list().flatMap((ep) => {
+        if (!ep.pod) return [];
+        const ref = this.policy?.podByName(ep.pod.namespace, ep.pod.name);
+        return [{ ip: ep.ipv4, namespace: ep.pod.namespace, serviceAccount: ref?.serviceAccount ?? 'default' }];
+      }),
+      // Pods whose ingress requires mutual authentication (the ipcache's flag, piece E1), with their nodes.
+      targets: () => (this.identity?.ipcache.entries() ?? []).flatMap((e) => {
+        if (!e.authRequired || !e.hostIP) return [];
+        const ip = e.prefix.replace(/\/32$/, '');
+        if (ip.includes('/')) return [];
+        const ref = this.policy?.podByIP(ip);
+        return ref ? [{ ip, nodeIp: e.hostIP, namespace: ref.namespace, serviceAccount: ref.serviceAccount ?? 'default' }] : [];
+      }),
+    });
+    this.meshTls = mesh;
+    // Not awaited: the store's first list of the requests must not hold the agent's start.
+    mesh.start().catch((e: Error) => this.log.warn('mesh tls: not started', { error: e.message }));
+    this.endpoints.onChange(() => mesh.refresh());
+    // ServiceAccounts come with the pods' objects, which may arrive after the endpoint.
+    this.timers.push(setInterval(() => mesh.refresh(), 10_000));
   }
 
   /** The flow observer over this agent's caches; a socket or port it cannot bind is fatal. */
@@ -353,7 +393,10 @@ export class Agent {
     });
     await this.observer.start(this.started);
     // The node proxy's access records become L7 flows.
-    if (this.config.proxy) await this.observer.startHttpAccessReceiver({ address: '127.0.0.1', port: this.config.proxy.accessLogPort });
+    if (this.config.proxy) {
+      const p = this.config.proxy;
+      await this.observer.startHttpAccessReceiver({ address: '127.0.0.1', port: p.accessLogPort, ...(p.mtlsInPort !== undefined ? { mtlsListener: { ip: this.config.nodeIP, port: p.mtlsInPort } } : {}) });
+    }
   }
 
   /**
@@ -682,6 +725,7 @@ export class Agent {
       this.ipcacheComputed = true;
       // The proxy renders only when its text changes (after an agent restart the map is already current).
       this.updateProxy();
+      this.meshTls?.refresh();
       const { upserts, deletes } = this.datapath.syncIpcache(this.ipcacheDesired, opts);
       if (upserts.length || deletes.length) this.log.debug('ipcache synced', { upserts: upserts.length, deletes: deletes.length });
       return upserts.length + deletes.length;
@@ -844,6 +888,7 @@ export class Agent {
     this.endpoints.setPolicyGate(undefined);
     await this.policy?.stop().catch(() => undefined);
     this.policyStatus?.stop();
+    await this.meshTls?.stop().catch(() => undefined);
     this.proxy?.stop();
     this.dns?.stop();
     this.kafka?.stop();

@@ -19,6 +19,8 @@ export interface PodRef {
   name: string;
   /** The controller that owns it (Deployment, DaemonSet, ...), as Hubble's workloads. */
   workload?: { name: string; kind: string };
+  /** spec.serviceAccountName when set (Kubernetes' default: `default`); the mesh's identity of the pod. */
+  serviceAccount?: string;
 }
 
 /** Where the enricher reads from; every function is a cheap in-memory read. */

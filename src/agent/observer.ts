@@ -164,7 +164,7 @@ export class AgentObserver {
    * replaces nothing: it throws.
    * @throws HttpAccessLogListenError when the address cannot be bound.
    */
-  async startHttpAccessReceiver(listen: { address: string; port: number }): Promise<HttpAccessReceiver | undefined> {
+  async startHttpAccessReceiver(listen: { address: string; port: number; mtlsListener?: { ip: string; port: number } }): Promise<HttpAccessReceiver | undefined> {
     const p = this.pipeline;
     if (!p) return undefined;
     if (this.#http) throw new Error(`observer: the HTTP access log receiver already runs on ${this.#http.stats().listen}`);

@@ -883,7 +883,8 @@ export class PolicyManager {
     for (const pod of this.informers.get('Pod')?.list() ?? []) {
       const podIP = (pod.status as { podIP?: string } | undefined)?.podIP;
       const owner = ((pod.metadata as { ownerReferences?: { kind: string; name: string; controller?: boolean }[] }).ownerReferences ?? []).find((o) => o.controller);
-      const ref: PodRef = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, ...(owner ? { workload: { name: owner.name, kind: owner.kind } } : {}) };
+      const sa = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName;
+      const ref: PodRef = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, ...(owner ? { workload: { name: owner.name, kind: owner.kind } } : {}), ...(sa ? { serviceAccount: sa } : {}) };
       if (podIP) byIP.set(podIP, ref);
       if (pod.metadata.uid) byUid.set(pod.metadata.uid, ref);
       byName.set(`${ref.namespace}/${ref.name}`, ref);

@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,35 @@ test('parseShowProc: the master\'s reload and failure counts, the current worker
 `;
   assert.deepEqual(parseShowProc(text), { reloads: 2, failed: 1, workers: [15663] });
   assert.throws(() => parseShowProc('Unknown command'), /unexpected answer to show proc/);
+});
+
+test('NodeProxy.setSection: a section waits for the first update, then is appended (sorted by name) with its files and re-renders; removing it renders without', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bl-proxy-section-'));
+  try {
+    const cfg: NodeProxyConfig = { stateDir: dir, masterSocket: join(dir, 'master.sock'), ingressPort: 15001, accessLogPort: 4245 };
+    const p = new NodeProxy(cfg, logger('test', new PassThrough()), 5, 300);
+    p.setSection('zeta', { config: 'frontend zeta\n', files: [{ path: join(dir, 'zeta.map'), content: 'z\n' }] });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(p.stats.renders, 0, 'nothing rendered before the first update');
+    p.setSection('alpha', { config: 'frontend alpha\n', files: [] });
+    p.update([], [], 1);
+    await p.flush();
+    const text = readFileSync(proxyConfigFile(dir), 'utf8');
+    assert.ok(text.indexOf('# ---- section alpha ----\nfrontend alpha') > 0 && text.indexOf('frontend alpha') < text.indexOf('frontend zeta'), text.slice(-200));
+    assert.equal(readFileSync(join(dir, 'zeta.map'), 'utf8'), 'z\n');
+    const renders = p.stats.renders;
+    p.setSection('alpha', { config: 'frontend alpha\n', files: [] });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(p.stats.renders, renders, 'the same section again renders nothing');
+    p.setSection('zeta', undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    await p.flush();
+    p.stop();
+    assert.ok(p.stats.renders > renders);
+    assert.doesNotMatch(readFileSync(proxyConfigFile(dir), 'utf8'), /zeta/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('NodeProxy: a proxy that cannot be reached acknowledges nothing, and says why', async () => {

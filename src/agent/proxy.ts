@@ -102,6 +102,11 @@ export interface ProxySection {
   applied?: () => void;
 }
 
+/** Whether a section set again is the one the proxy has (text, files and hooks). */
+function sameSection(a: ProxySection, b: ProxySection): boolean {
+  return a.config === b.config && a.runtime === b.runtime && a.applied === b.applied && JSON.stringify(a.files) === JSON.stringify(b.files);
+}
+
 /**
  * Writes the rendered configuration and its files, with the sections' after
  * the policy's; returns the paths that changed (each file is replaced by a
@@ -145,6 +150,18 @@ export function haproxyCommand(socket: string, command: string, timeoutMs = 3000
       resolve(answer.trim());
     });
   });
+}
+
+/**
+ * Replaces a certificate the running worker holds (a `crt` or crt-list file)
+ * without a reload: `set ssl cert <file>` with the PEM (leaf and key), then
+ * `commit ssl cert <file>`; new handshakes use it, open connections keep theirs.
+ */
+export async function setProxySslCert(statsSocket: string, file: string, pem: string, timeoutMs = 3000): Promise<void> {
+  const set = await haproxyCommand(statsSocket, `set ssl cert ${file} <<\n${pem.trimEnd()}\n`, timeoutMs);
+  if (!/^Transaction (created|updated)/.test(set)) throw new Error(`node proxy: set ssl cert ${file}: ${set || 'no answer'}`);
+  const commit = await haproxyCommand(statsSocket, `commit ssl cert ${file}`, timeoutMs);
+  if (!/Success!/.test(commit)) throw new Error(`node proxy: commit ssl cert ${file}: ${commit || 'no answer'}`);
 }
 
 /** The master's `show proc`: its reload count, failed reloads since the last success, the current workers. */
@@ -271,8 +288,10 @@ export class NodeProxy {
    * rules would be a reload the running proxy does not need.
    */
   setSection(name: string, section: ProxySection | undefined): void {
+    const prev = this.sections.get(name);
+    if (section === undefined ? prev === undefined : prev !== undefined && sameSection(prev, section)) return;
     if (section) this.sections.set(name, section);
-    else if (!this.sections.delete(name)) return;
+    else this.sections.delete(name);
     if (!this.last) return;
     this.pending ??= this.last;
     if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
@@ -281,6 +300,18 @@ export class NodeProxy {
   /** The section of that name, as last set. */
   section(name: string): ProxySection | undefined {
     return this.sections.get(name);
+  }
+
+  /**
+   * Reloads although the files may not have changed (a certificate file was
+   * replaced that the running worker could not take in place); debounced.
+   * Before the first update it waits for it.
+   */
+  requestReload(): void {
+    this.reloadDue = true;
+    if (!this.last) return;
+    this.pending ??= this.last;
+    if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
 
   /** Renders what is pending and reloads (or updates the identities in place) if needed; resolves when done. */

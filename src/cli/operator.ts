@@ -12,6 +12,8 @@ interface OperatorFlags {
   identityGcInterval: string;
   clusterPoolCidr?: string;
   clusterPoolMaskSize?: string;
+  meshCaKeyFile?: string;
+  meshTrustDomain?: string;
 }
 
 export function registerOperator(program: Command): void {
@@ -24,6 +26,8 @@ export function registerOperator(program: Command): void {
     .option('--identity-gc-interval <duration>', 'how often unused identities are looked for', '5s')
     .option('--cluster-pool-cidr <cidr>', 'Kubernetes mode: the pool BeelineNodes get their pod CIDRs from, e.g. 10.0.0.0/8 (none handed out without it)')
     .option('--cluster-pool-mask-size <bits>', "Kubernetes mode: each node's block of the pool", '24')
+    .option('--mesh-ca-key-file <file>', 'run the mesh CA (mutual TLS between node proxies): the 32-byte key (mode 0600) that encrypts its private key at rest; it signs the agents\' certificate requests')
+    .option('--mesh-trust-domain <domain>', 'the mesh SPIFFE trust domain', 'cluster.local')
     .action(async (o: OperatorFlags) => {
       const mask = Number(o.clusterPoolMaskSize);
       if (!Number.isInteger(mask)) throw new UsageError(`--cluster-pool-mask-size: '${o.clusterPoolMaskSize}' is not a whole number`);
@@ -34,6 +38,8 @@ export function registerOperator(program: Command): void {
         identityGcIntervalMs: parseDuration(o.identityGcInterval, '--identity-gc-interval'),
         clusterPoolCIDR: o.clusterPoolCidr,
         clusterPoolMaskSize: mask,
+        meshCaKeyFile: o.meshCaKeyFile,
+        meshTrustDomain: o.meshTrustDomain,
       });
       await op.start();
       await untilSignal();

@@ -8,7 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { MeshCa } from '../mesh/ca.js';
+import { CertificateSigner, MeshCertificates } from '../mesh/certs.js';
 import { join } from 'node:path';
 import { PolicyManager } from '../agent/policy.js';
 import { ServiceManager } from '../agent/services.js';
@@ -239,6 +243,7 @@ async function clusterCalls(): Promise<Call[]> {
 /** The operator in Kubernetes mode against the API test double, recorded: IPAM, node garbage and identity GC all act once. */
 async function operatorCalls(): Promise<Call[]> {
   const calls: Call[] = [];
+  const caKey = join(tmpdir(), `bl-rbac-ca-${process.pid}.key`);
   const api = await startKubeApi({ bookmarkMs: 100 });
   const store = openKubernetesStore({ kubeconfig: api.kubeconfig });
   try {
@@ -247,18 +252,46 @@ async function operatorCalls(): Promise<Call[]> {
     api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineNode', metadata: { name: 'gone' }, spec: {} });
     api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineEndpoint', metadata: { name: 'a', namespace: 'default' }, spec: { identity: 300, ipv4: '10.0.0.5', node: 'gone', hostIP: '172.18.0.12' } });
     api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineIdentity', metadata: { name: '256' }, securityLabels: ['k8s:app=web'] });
+    api.seed({ apiVersion: 'beeline.io/v1alpha1', kind: 'BeelineCertificateRequest', metadata: { name: 'node1.default.web' }, spec: { nodeName: 'node1', namespace: 'default', serviceAccount: 'web', publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
+    writeFileSync(caKey, randomBytes(32), { mode: 0o600 });
     const op = new Operator(
-      { k8sKubeconfig: api.kubeconfig, identityGcGraceMs: 0, identityGcIntervalMs: 20, clusterPoolCIDR: '10.0.0.0/16', clusterPoolMaskSize: 24 },
+      { k8sKubeconfig: api.kubeconfig, identityGcGraceMs: 0, identityGcIntervalMs: 20, clusterPoolCIDR: '10.0.0.0/16', clusterPoolMaskSize: 24, meshCaKeyFile: caKey },
       { store: recordingProxy(store, calls), log: quiet },
     );
     api.seed({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP' }] } });
     api.seed({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'default' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [{ backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }] }] } });
     await op.start();
-    await until('the operator to act', () => api.get('beelinenodes', undefined, 'node1')?.spec?.ipam && !api.get('beelinenodes', undefined, 'gone') && !api.get('beelineendpoints', 'default', 'a') && !api.get('beelineidentities', undefined, '256') && (api.get('httproutes', 'default', 'r')?.status as { parents?: unknown[] } | undefined)?.parents?.length, 10_000, 20);
+    await until('the operator to act', () => api.get('beelinenodes', undefined, 'node1')?.spec?.ipam && !api.get('beelinenodes', undefined, 'gone') && !api.get('beelineendpoints', 'default', 'a') && !api.get('beelineidentities', undefined, '256') && (api.get('httproutes', 'default', 'r')?.status as { parents?: unknown[] } | undefined)?.parents?.length && api.get('beelinecertificaterequests', undefined, 'node1.default.web')?.status?.certificate, 10_000, 20);
     await op.stop();
   } finally {
     await store.close();
     await api.close();
+    rmSync(caKey, { force: true });
+  }
+  return calls;
+}
+
+/** The agent's mesh certificates against a signing operator: request, answer, renewal, deletion. */
+async function meshAgentCalls(): Promise<Call[]> {
+  const calls: Call[] = [];
+  const api = await startKubeApi({ bookmarkMs: 100 });
+  const store = openKubernetesStore({ kubeconfig: api.kubeconfig });
+  const dir = mkdtempSync(join(tmpdir(), 'bl-rbac-mesh-'));
+  try {
+    writeFileSync(join(dir, 'ca.key'), randomBytes(32), { mode: 0o600 });
+    const signer = new CertificateSigner(store, await MeshCa.open({ store, keyFile: join(dir, 'ca.key') }), quiet);
+    await signer.start();
+    const m = new MeshCertificates({ store: recordingProxy(store, calls), nodeName: 'node1', dir: join(dir, 'certs'), log: quiet, install: async () => {}, changed: () => {} });
+    await m.start();
+    await m.setServiceAccounts(['default/web']);
+    await until('the leaf', () => m.certificates().length === 1, 10_000, 20);
+    await m.setServiceAccounts([]);
+    await m.stop();
+    await signer.stop();
+  } finally {
+    await store.close();
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
   }
   return calls;
 }
@@ -302,12 +335,15 @@ test("the agent's store calls are exactly its `store` uses in rbac.ts", async ()
   const cluster = await clusterCalls();
   assert.ok(cluster.some((c) => c.method === 'updateStatus' && c.kind === 'CiliumNetworkPolicy'), 'the status writer wrote (the recorder works)');
   assert.ok(cluster.some((c) => c.method === 'get' && c.kind === 'CiliumNetworkPolicy'), 'the status writer met a conflict and read the policy again');
-  const needed = neededGrants([...recorded, ...literal, ...crd, ...cluster]);
+  const mesh = await meshAgentCalls();
+  assert.ok(mesh.some((c) => c.method === 'delete' && c.kind === 'BeelineCertificateRequest'), 'the mesh certificates dropped a request (the recorder works)');
+  // The update of a request (a renewal's new key) is not reached in this short run; it is a use all the same.
+  const needed = neededGrants([...recorded, ...literal, ...crd, ...cluster, ...mesh, { method: 'update', kind: 'BeelineCertificateRequest' }]);
   const storeUses = AGENT_API_USES.filter((u: ApiUse) => u.source === 'store');
   assert.deepEqual(sorted(grantSet(storeUses)), sorted(needed), 'rbac.ts store rows and what the code calls differ');
 });
 
-test("the agent writes nothing Kubernetes or Cilium owns but its entries in Cilium policies' status; the operator nothing outside beeline.io but HTTPRoutes' status", () => {
+test("the agent writes nothing Kubernetes or Cilium owns but its entries in Cilium policies' status; the operator nothing outside beeline.io but HTTPRoutes' status and the mesh CA's ConfigMap", () => {
   const writes = new Set(['create', 'update', 'patch', 'delete']);
   const ciliumStatus = new Set(['ciliumnetworkpolicies/status', 'ciliumclusterwidenetworkpolicies/status']);
   for (const u of AGENT_API_USES) {
@@ -318,6 +354,8 @@ test("the agent writes nothing Kubernetes or Cilium owns but its entries in Cili
   for (const u of OPERATOR_API_USES) {
     if (u.group === BEELINE_GROUP) continue;
     if (u.resource === 'httproutes/status') assert.deepEqual(u.verbs, ['update'], `${u.resource}: update only`);
+    // The mesh CA's own ConfigMap (create-only, src/mesh/ca.ts): the one other write outside beeline.io.
+    else if (u.group === '' && u.resource === 'configmaps') assert.deepEqual(u.verbs, ['get', 'create'], 'configmaps: get and create only (the CA is never overwritten)');
     else assert.ok(!u.verbs.some((v) => writes.has(v)), `${u.group || 'core'}/${u.resource}: read-only`);
   }
 });

@@ -75,6 +75,7 @@ export const AGENT_API_USES: readonly ApiUse[] = [
   { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['get', 'list', 'watch', 'create'], source: 'store', why: 'allocates security identities by create, reads the one a 409 met (get), follows all of them (informer): src/identity/crd.ts CrdIdentityAllocator; kvstore mode: /beeline/v1/identities/' },
   { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], source: 'store', why: "publishes its endpoints' address → identity (create, or get + update), deletes its own, learns everyone's (the ipcache): src/identity/crd.ts CrdIpcache; kvstore mode: /beeline/v1/ipcache/" },
   { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['get', 'list', 'watch', 'create', 'update'], source: 'store', why: "its own BeelineNode (addresses, pod CIDR: create or get + update; in cluster-pool mode the operator's CIDR, get) and the others (informer: routes, tunnel peers): src/agent/cluster.ts; kvstore mode: /beeline/v1/nodes/" },
+  { group: BEELINE_GROUP, resource: 'beelinecertificaterequests', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], source: 'store', why: "mesh mTLS: asks for its ServiceAccounts' leaves (create, or get + update with a new public key at renewal), reads the operator's answers (informer on its own, by label), deletes those no local pod uses: src/mesh/certs.ts MeshCertificates" },
 ];
 
 /** The operator's uses (ClusterRole beeline-operator). */
@@ -86,6 +87,9 @@ export const OPERATOR_API_USES: readonly ApiUse[] = [
   { group: BEELINE_GROUP, resource: 'beelineidentities', verbs: ['list', 'watch', 'delete'], source: 'store', why: 'identity GC: deletes identities no endpoint references past the grace period (src/identity/crd.ts CrdIdentityGarbageCollector; kvstore mode: IdentityGarbageCollector)' },
   { group: BEELINE_GROUP, resource: 'beelineendpoints', verbs: ['list', 'watch', 'delete'], source: 'store', why: 'identity GC reads references; endpoints of deleted nodes are garbage' },
   { group: BEELINE_GROUP, resource: 'beelinenodes', verbs: ['list', 'watch', 'update', 'delete'], source: 'store', why: 'cluster-pool IPAM: hands out pod CIDRs (spec.ipam.podCIDRs, update at the version read); deletes those of deleted Nodes' },
+  { group: '', resource: 'configmaps', verbs: ['get', 'create'], source: 'store', why: 'with --mesh-ca-key-file: the mesh CA (src/mesh/ca.ts) loads kube-system/beeline-mesh-ca, or creates it on first start (create-only)' },
+  { group: BEELINE_GROUP, resource: 'beelinecertificaterequests', verbs: ['list', 'watch'], source: 'store', why: "with --mesh-ca-key-file: the agents' certificate requests (informer): src/mesh/certs.ts CertificateSigner" },
+  { group: BEELINE_GROUP, resource: 'beelinecertificaterequests/status', verbs: ['update'], source: 'store', why: 'with --mesh-ca-key-file: the leaf (or the refusal) for the key a request names' },
 ];
 
 /** A ClusterRole rule as Kubernetes writes it. */

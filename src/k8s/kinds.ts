@@ -57,6 +57,7 @@ export const ALL_KINDS: readonly KindInfo[] = [
   kind('BeelineIdentity', 'beeline.io/v1alpha1', 'beelineidentities', ['blid'], false, { storeOnly: true }),
   kind('BeelineEndpoint', 'beeline.io/v1alpha1', 'beelineendpoints', ['blep'], true, { storeOnly: true }),
   kind('BeelineNode', 'beeline.io/v1alpha1', 'beelinenodes', ['blnode'], false, { storeOnly: true }),
+  kind('BeelineCertificateRequest', 'beeline.io/v1alpha1', 'beelinecertificaterequests', ['blcsr'], false, { storeOnly: true }),
 ];
 
 /** The kinds manifests and kubectl-style commands take, in the order `get all`-style listings print them. */

@@ -7,6 +7,8 @@
 import { proxyAppliedFile, proxyRuleSet, writeProxyFiles, type NodeProxyConfig } from '../agent/proxy.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { CA_KEY_FILE_BYTES } from '../mesh/ca.js';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { LabExistsError, LabStepError, PermissionError, asBeelineError } from '../common/errors.js';
@@ -267,12 +269,15 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     state.etcd = { socket: etcd.socket, dataDir: etcd.dataDir, process: etcd.process };
     writeState(state);
     await waitEtcd(etcd);
+    // The mesh CA's at-rest key, the operator's alone (mode 0600 in the lab's state directory).
+    const meshCaKey = join(dir, 'mesh-ca.key');
+    if (!existsSync(meshCaKey)) writeFileSync(meshCaKey, randomBytes(CA_KEY_FILE_BYTES), { mode: 0o600 });
     state.operator = startDaemon({
       role: 'operator',
       netns: fab,
       cgroupDir: ensureCgroup(plan.name, 'operator'),
       log: join(dir, 'operator.log'),
-      cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'operator', '--kvstore', etcd.endpoint, '--identity-gc-grace', opts.identityGcGrace ?? '15s'],
+      cmd: [process.execPath, join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'operator', '--kvstore', etcd.endpoint, '--identity-gc-grace', opts.identityGcGrace ?? '15s', '--mesh-ca-key-file', meshCaKey],
     });
     writeState(state);
     await bootstrapObjects(etcd.endpoint, clusterDNS);

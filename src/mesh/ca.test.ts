@@ -11,7 +11,7 @@ import { MeshCaError } from '../common/errors.js';
 import type { Store } from '../store/store.js';
 import { withEtcdStore } from '../../test/lib/etcd.js';
 import { kubeStores } from '../../test/lib/kube-stores.js';
-import { MESH_CA_NAME, MESH_CA_NAMESPACE, MeshCa, readCaKeyFile, spiffeId } from './ca.js';
+import { MESH_CA_NAME, MESH_CA_NAMESPACE, MeshCa, meshServerName, readCaKeyFile, spiffeId } from './ca.js';
 
 type T = { after: (fn: () => Promise<void> | void) => void };
 
@@ -172,6 +172,26 @@ test('a leaf from a CSR verifies against the CA (openssl and Node), carries exac
   const d = await ca.issue({ namespace: 'shop', serviceAccount: 'cart', publicKey: p256().publicKey });
   assert.equal(d.notAfter.getTime() - d.notBefore.getTime(), 3_600_000);
   assert.equal(d.renewAt.getTime() - d.notBefore.getTime(), 1_800_000);
+});
+
+test('a leaf with the proxy server name: the SPIFFE URI SAN first, then the DNS name; openssl checks the host name; bad names refused', async (t) => {
+  const { ca, dir } = await freshCa(t);
+  const name = meshServerName('shop', 'cart.v2');
+  assert.equal(name, 'cart.v2.shop.sa.beeline.mesh');
+  assert.throws(() => meshServerName('Shop', 'cart'), { code: 'BL_ERR_MESH_CA' });
+  assert.throws(() => meshServerName('shop', 'x'.repeat(240)), { code: 'BL_ERR_MESH_CA' });
+  const leaf = await ca.issue({ namespace: 'shop', serviceAccount: 'cart.v2', publicKey: p256().publicKey, dnsNames: [name] });
+  const x = new X509Certificate(leaf.certificatePem);
+  assert.equal(x.subjectAltName, `URI:spiffe://cluster.local/ns/shop/sa/cart.v2, DNS:${name}`);
+  assert.equal(x.checkHost(name), name);
+  assert.equal(x.checkHost('web.shop.sa.beeline.mesh'), undefined);
+  writeFileSync(join(dir, 'b.pem'), leaf.bundlePem);
+  writeFileSync(join(dir, 'l.pem'), leaf.certificatePem);
+  execFileSync('openssl', ['verify', '-verify_hostname', name, '-CAfile', join(dir, 'b.pem'), join(dir, 'l.pem')], { stdio: 'pipe' });
+  assert.throws(() => execFileSync('openssl', ['verify', '-verify_hostname', 'web.shop.sa.beeline.mesh', '-CAfile', join(dir, 'b.pem'), join(dir, 'l.pem')], { stdio: 'pipe' }));
+  for (const bad of ['Upper.example', 'a..b', 'a b', '-a.b', 'x'.repeat(254)]) {
+    await assert.rejects(ca.issue({ namespace: 'shop', serviceAccount: 'cart', publicKey: p256().publicKey, dnsNames: [bad] }), { code: 'BL_ERR_MESH_CA' }, bad);
+  }
 });
 
 test('issue refuses bad requests with the code', async (t) => {

@@ -66,6 +66,11 @@ export interface IssueRequest {
   publicKey?: string | KeyObject;
   /** Default 1 h, at most `maxLeafTtlSeconds`. */
   ttlSeconds?: number;
+  /**
+   * DNS names to add as SANs after the SPIFFE ID (the node proxies' TLS
+   * server name of the identity, meshServerName). Each a DNS name, at most 253 bytes.
+   */
+  dnsNames?: readonly string[];
 }
 
 export interface IssuedLeaf {
@@ -89,6 +94,22 @@ export function spiffeId(trustDomain: string, namespace: string, serviceAccount:
   if (saErr) throw new MeshCaError(`mesh ca: service account ${JSON.stringify(serviceAccount)}: ${saErr}`);
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
+
+/**
+ * The TLS server name a node proxy presents for a service account:
+ * `<sa>.<ns>.sa.beeline.mesh` (the namespace is the label just before
+ * `sa.beeline.mesh`, so the name is unambiguous although the service account
+ * may hold dots). A client proxy sends it as SNI and verifies it.
+ */
+export function meshServerName(namespace: string, serviceAccount: string): string {
+  spiffeId(DEFAULT_TRUST_DOMAIN, namespace, serviceAccount); // checks both names
+  const name = `${serviceAccount}.${namespace}.${MESH_SERVER_NAME_SUFFIX}`;
+  if (name.length > 253) throw new MeshCaError(`mesh ca: server name of ${namespace}/${serviceAccount} is longer than 253 bytes`);
+  return name;
+}
+
+/** The DNS suffix of meshServerName. */
+export const MESH_SERVER_NAME_SUFFIX = 'sa.beeline.mesh';
 
 function checkTrustDomain(td: string): void {
   // SPIFFE: lower-case letters, digits, '.', '-', '_'; at most 255 bytes.
@@ -293,6 +314,11 @@ export class MeshCa {
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > this.opts.maxLeafTtlSeconds) {
       throw new MeshCaError(`mesh ca: issue ${id}: lifetime ${ttl} s: must be a whole number of seconds from 1 to ${this.opts.maxLeafTtlSeconds}`);
     }
+    for (const n of req.dnsNames ?? []) {
+      if (n.length > 253 || !/^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(n)) {
+        throw new MeshCaError(`mesh ca: issue ${id}: DNS name ${JSON.stringify(n)} is not a lower-case DNS name`);
+      }
+    }
     const publicKey = await leafPublicKey(req);
     const notBefore = floorSeconds(this.opts.now());
     const notAfter = new Date(notBefore.getTime() + ttl * 1000);
@@ -311,7 +337,7 @@ export class MeshCa {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
         // critical: the subject is empty (RFC 5280 4.2.1.6)
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: id }], true),
+        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: id }, ...(req.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value }))], true),
         await x509.AuthorityKeyIdentifierExtension.create(this.cert),
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
       ],

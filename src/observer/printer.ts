@@ -215,8 +215,10 @@ export class FlowPrinter {
           [srcId, dstId] = [dstId, srcId];
           arrow = '<-';
         }
-        const mesh = meshText(f);
-        o.out(`${this.ts(f.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, o.policyNames)} (${summaryText(f)})${mesh ? ` ${mesh}` : ''}\n`);
+          const mesh = meshText(f);
+          // Mutual TLS between node proxies (beeline's mesh_tls): the peer's SPIFFE ID after the summary.
+          const mtls = f.mesh_tls?.peer_spiffe_id ? ` mtls-peer=${f.mesh_tls.peer_spiffe_id}` : '';
+          o.out(`${this.ts(f.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowType(f)} ${verdictText(f, o.policyNames)} (${summaryText(f)})${mesh ? ` ${mesh}` : ''}${mtls}\n`);
         break;
       }
     }

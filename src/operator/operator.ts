@@ -7,6 +7,9 @@
  *     BeelineEndpoint names (src/identity/crd.ts), hands out pod CIDRs of the
  *     cluster pool to BeelineNodes and deletes BeelineNodes (and their
  *     BeelineEndpoints) whose Node is gone (src/operator/nodes.ts).
+ * In both, with a mesh CA key file: runs the mesh certificate authority
+ * (src/mesh/ca.ts) and signs the agents' BeelineCertificateRequests
+ * (src/mesh/certs.ts).
  */
 import type { Etcd3 } from 'etcd3';
 import { IdentityGarbageCollector } from '../identity/allocator.js';
@@ -19,6 +22,8 @@ import type { Store } from '../store/store.js';
 import { BeelineNodeController } from './nodes.js';
 import { RouteStatusController } from './routes.js';
 import { openEtcdStore } from '../store/etcd.js';
+import { MeshCa } from '../mesh/ca.js';
+import { CertificateSigner } from '../mesh/certs.js';
 
 export interface OperatorConfig {
   /** etcd client endpoint (kvstore mode); exactly one of kvstore and k8sKubeconfig. */
@@ -33,6 +38,10 @@ export interface OperatorConfig {
   clusterPoolCIDR?: string;
   /** Kubernetes mode: the size of each node's block (24). */
   clusterPoolMaskSize?: number;
+  /** The mesh CA's at-rest key (32 bytes, mode 0600): with it the operator runs the CA and signs certificate requests. */
+  meshCaKeyFile?: string;
+  /** The mesh's SPIFFE trust domain (cluster.local). */
+  meshTrustDomain?: string;
 }
 
 /** Checks that exactly one backend is named. */
@@ -53,6 +62,7 @@ export class Operator {
   private crdGc: CrdIdentityGarbageCollector | undefined;
   private nodes: BeelineNodeController | undefined;
   private routes: RouteStatusController | undefined;
+  private signer: CertificateSigner | undefined;
 
   /** `store`: Kubernetes mode over this store instead of opening `k8sKubeconfig` (tests). */
   constructor(
@@ -80,6 +90,13 @@ export class Operator {
     // Not awaited: a cluster without the Gateway API's HTTPRoute CRD keeps the rest of the operator going.
     const routes = (this.routes = new RouteStatusController(this.store, this.log));
     routes.start().catch((e: Error) => this.log.warn('route status not started', { error: e.message }));
+    if (c.meshCaKeyFile) {
+      const store = this.store;
+      const ca = await MeshCa.open({ store, keyFile: c.meshCaKeyFile, ...(c.meshTrustDomain ? { trustDomain: c.meshTrustDomain } : {}) });
+      this.signer = new CertificateSigner(store, ca, this.log);
+      await this.signer.start();
+      this.log.info('mesh CA ready', { trustDomain: ca.trustDomain });
+    }
     this.log.info('started', {
       mode: c.kvstore ? 'kvstore' : 'kubernetes',
       identityGcGraceMs: c.identityGcGraceMs,
@@ -93,6 +110,7 @@ export class Operator {
     await this.crdGc?.stop();
     await this.nodes?.stop();
     await this.routes?.stop();
+    await this.signer?.stop();
     this.etcd?.close();
     if (this.store && !this.deps.store) await this.store.close();
   }

@@ -71,7 +71,7 @@ export interface KubeResource {
 }
 
 /** Kinds served with a status subresource (the others keep status in the object). */
-const WITH_STATUS = new Set(['Namespace', 'Node', 'Pod', 'Service', 'Deployment', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'HTTPRoute', 'BeelineNode']);
+const WITH_STATUS = new Set(['Namespace', 'Node', 'Pod', 'Service', 'Deployment', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'HTTPRoute', 'BeelineNode', 'BeelineCertificateRequest']);
 
 const CATEGORIES: Record<string, string[]> = {
   Pod: ['all'],

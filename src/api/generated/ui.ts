@@ -19,6 +19,7 @@ import type { Layer4 as _flow_Layer4, Layer4__Output as _flow_Layer4__Output } f
 import type { Layer7 as _flow_Layer7, Layer7__Output as _flow_Layer7__Output } from './flow/Layer7.js';
 import type { LostEvent as _flow_LostEvent, LostEvent__Output as _flow_LostEvent__Output } from './flow/LostEvent.js';
 import type { MeshRoute as _flow_MeshRoute, MeshRoute__Output as _flow_MeshRoute__Output } from './flow/MeshRoute.js';
+import type { MeshTls as _flow_MeshTls, MeshTls__Output as _flow_MeshTls__Output } from './flow/MeshTls.js';
 import type { NetworkInterface as _flow_NetworkInterface, NetworkInterface__Output as _flow_NetworkInterface__Output } from './flow/NetworkInterface.js';
 import type { Policy as _flow_Policy, Policy__Output as _flow_Policy__Output } from './flow/Policy.js';
 import type { SCTP as _flow_SCTP, SCTP__Output as _flow_SCTP__Output } from './flow/SCTP.js';
@@ -94,6 +95,7 @@ export interface ProtoGrpcType {
     LostEvent: MessageTypeDefinition<_flow_LostEvent, _flow_LostEvent__Output>
     LostEventSource: EnumTypeDefinition
     MeshRoute: MessageTypeDefinition<_flow_MeshRoute, _flow_MeshRoute__Output>
+    MeshTls: MessageTypeDefinition<_flow_MeshTls, _flow_MeshTls__Output>
     NetworkInterface: MessageTypeDefinition<_flow_NetworkInterface, _flow_NetworkInterface__Output>
     Policy: MessageTypeDefinition<_flow_Policy, _flow_Policy__Output>
     SCTP: MessageTypeDefinition<_flow_SCTP, _flow_SCTP__Output>

@@ -82,6 +82,35 @@ export interface HttpAccessRecord extends L7ConnectionEnds {
   backend?: string;
   srvAddr?: string;
   rc?: number;
+  /** Mutual TLS between node proxies (src/l7/http/mtls.ts): the client's SPIFFE ID; absent or empty elsewhere. */
+  mtlsPeer?: string;
+  /** The mTLS listener's connection error (HAProxy `fc_err_str`); empty when none. */
+  tlsError?: string;
+}
+
+/**
+ * A connection the mTLS listener refused at the handshake. HAProxy 2.6 logs
+ * a connection that never became a request in its fixed format, not the
+ * frontend's log-format: `<src>:<port> [<date>] <frontend>/<bind>: <reason>`
+ * (src: the PROXY header's, the client pod's).
+ */
+export interface MtlsRefusalRecord {
+  srcIp: string;
+  srcPort: number;
+  frontend: string;
+  /** HAProxy's reason: "SSL client certificate not trusted", "SSL handshake failure", … */
+  reason: string;
+}
+
+const MTLS_REFUSAL = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5}) \[[^\]]*\] (bl_mtls_in)\/\S+: (.+)$/;
+
+/** The refusal in a log line of the mTLS listener's, or undefined for any other line. */
+export function parseMtlsRefusal(text: string): MtlsRefusalRecord | undefined {
+  const m = MTLS_REFUSAL.exec(text);
+  if (!m) return undefined;
+  const srcPort = Number(m[2]);
+  if (srcPort > 65535) return undefined;
+  return { srcIp: m[1]!, srcPort, frontend: m[3]!, reason: m[4]!.trim() };
 }
 
 /**
@@ -107,9 +136,8 @@ export function parseHttpAccessRecord(text: string): HttpAccessRecord {
   for (const k of ['srcIp', 'dstIp', 'method', 'url', 'protocol', 'host', 'allowedBy', 'termination'] as const) str(k);
   if (v.direction !== 'ingress' && v.direction !== 'egress') throw new TypeError('http access record: direction: not ingress or egress');
   if (typeof v.denied !== 'boolean') throw new TypeError('http access record: denied: not a boolean');
-  if (v.rulesOf !== undefined && typeof v.rulesOf !== 'string') throw new TypeError('http access record: rulesOf: not a string');
-  for (const k of ['route', 'ruleIndex', 'backend', 'srvAddr'] as const) if (v[k] !== undefined && typeof v[k] !== 'string') throw new TypeError(`http access record: ${k}: not a string`);
-  if (v.rc !== undefined && typeof v.rc !== 'number') throw new TypeError('http access record: rc: not a number');
+    for (const k of ['rulesOf', 'mtlsPeer', 'tlsError', 'route', 'ruleIndex', 'backend', 'srvAddr'] as const) if (v[k] !== undefined && typeof v[k] !== 'string') throw new TypeError(`http access record: ${k}: not a string`);
+    if (v.rc !== undefined && typeof v.rc !== 'number') throw new TypeError('http access record: rc: not a number');
   for (const k of ['headers', 'redactedHeaders'] as const) {
     const list = v[k];
     if (list === undefined) continue;

@@ -13,8 +13,8 @@ import { compileFlowFilters } from '../../observer/filter.js';
 import { FlowMetrics } from '../../observer/metrics.js';
 import { FlowPrinter } from '../../observer/printer.js';
 import type { EndpointInfo, Flow, FlowEnricher } from '../../observer/types.js';
-import { parseHttpAccessRecord, type HttpAccessRecord } from './accesslog.js';
-import { httpFlowUrl, httpFlowsFromRecord, parseOriginText, MESSAGE_TYPE_ACCESS_LOG, REDACTED_VALUE } from './flows.js';
+import { parseHttpAccessRecord, parseMtlsRefusal, type HttpAccessRecord } from './accesslog.js';
+import { httpFlowUrl, httpFlowsFromRecord, mtlsRefusalFlow, parseOriginText, MESSAGE_TYPE_ACCESS_LOG, REDACTED_VALUE } from './flows.js';
 import { l7TestEnricher } from '../../../test/lib/l7-enricher.js';
 
 // ---- the agent's caches, as a small cluster answers them
@@ -384,4 +384,32 @@ test('mesh metrics: per route requests by status class, retries and latency from
   assert.match(text, /^beeline_mesh_requests_total\{route="default\/split",rule="0",backend="default\/v2",code_class="5xx"\} 1$/m);
   assert.match(text, /^beeline_mesh_retries_total\{route="default\/split",rule="0",backend="default\/v2"\} 1$/m);
   assert.match(text, /^beeline_mesh_request_duration_seconds_count\{route="default\/split",rule="0"\} 2$/m);
+});
+
+test('mTLS records: the peer SPIFFE ID on both flows as mesh_tls, through protobuf JSON; a handshake refusal is a DROPPED flow with its reason', () => {
+  const peer = 'spiffe://cluster.local/ns/default/sa/tiefighter';
+  const [req, res] = convert(record({ mtlsPeer: peer, tlsError: '' }));
+  assert.deepEqual(req!.mesh_tls, { peer_spiffe_id: peer, refusal: '' });
+  assert.deepEqual(res!.mesh_tls, { peer_spiffe_id: peer, refusal: '' });
+  const back = fromProtoJson('flow.Flow', toProtoJson('flow.Flow', req!)) as Flow;
+  assert.equal(back.mesh_tls?.peer_spiffe_id, peer);
+  // Without a peer (the policy listeners' records) there is no mesh_tls.
+  assert.equal(convert(record())[0]!.mesh_tls, undefined);
+
+  const line = '10.0.1.10:40000 [07/Dec/2026:11:38:53.159] bl_mtls_in/1: SSL client certificate not trusted';
+  const ref = parseMtlsRefusal(line);
+  assert.deepEqual(ref, { srcIp: '10.0.1.10', srcPort: 40000, frontend: 'bl_mtls_in', reason: 'SSL client certificate not trusted' });
+  for (const other of ['Proxy bl_mtls_in started.', '10.0.1.10:40000 [x] bl_ingress_15001/1: SSL handshake failure', '{"timeUs":1}', '10.0.1.10:70000 [x] bl_mtls_in/1: x']) assert.equal(parseMtlsRefusal(other), undefined, other);
+  const f = mtlsRefusalFlow(ref!, { enricher: enricher(), uuid: () => 'u' }, '192.168.0.2', 15008, T_US);
+  assert.equal(f.verdict, 'DROPPED');
+  assert.equal(f.traffic_direction, 'INGRESS');
+  assert.equal(f.source?.pod_name, 'tiefighter');
+  assert.equal(f.IP?.destination, '192.168.0.2');
+  assert.deepEqual(f.mesh_tls, { peer_spiffe_id: '', refusal: 'SSL client certificate not trusted' });
+  assert.equal(f.Summary, 'mTLS refused: SSL client certificate not trusted');
+  assert.throws(() => parseHttpAccessRecord(JSON.stringify({ ...record(), mtlsPeer: 3 })), /mtlsPeer: not a string/);
+  const out: string[] = [];
+  const p = new FlowPrinter({ output: 'compact', out: (s) => out.push(s), err: () => undefined });
+  p.write({ flow: req!, node_name: 'n', time: req!.time });
+  assert.match(out.join(''), /http-request FORWARDED \(HTTP\/1\.1 POST .*\) mtls-peer=spiffe:\/\/cluster\.local\/ns\/default\/sa\/tiefighter\n$/);
 });

@@ -67,7 +67,7 @@ import type { Policy } from '../../api/generated/flow/Policy.js';
 import type { Verdict } from '../../api/generated/flow/Verdict.js';
 import type { Origin, OriginKind } from '../../policy/types.js';
 import { allowingPolicy, l7ConnectionExchange, l7Flow, timeOfMicros, type L7FlowContext } from '../flows.js';
-import type { HttpAccessRecord } from './accesslog.js';
+import type { HttpAccessRecord, MtlsRefusalRecord } from './accesslog.js';
 
 export { MESSAGE_TYPE_ACCESS_LOG } from '../flows.js';
 
@@ -183,7 +183,9 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
     }),
   ];
   if (mesh) flows[0]!.mesh_route = mesh;
+  if (rec.mtlsPeer) flows[0]!.mesh_tls = { peer_spiffe_id: rec.mtlsPeer, refusal: '' };
   if (rec.status < 0) return flows;
+  const meshTls = flows[0]!.mesh_tls;
 
   // Latency: request's first byte to the response's headers (the record's
   // %Tr), or the whole exchange when that part is unknown.
@@ -197,5 +199,24 @@ export function httpFlowsFromRecord(rec: HttpAccessRecord, ctx: HttpFlowContext)
     Summary: `${rec.protocol} ${rec.status} ${Math.floor(latencyMs)}ms (${request})`,
   }));
   if (mesh) flows[1]!.mesh_route = mesh;
+  if (meshTls) flows[1]!.mesh_tls = meshTls;
   return flows;
+}
+
+/**
+ * The flow of a connection the mTLS listener refused at the handshake: a
+ * dropped L7 flow from the client pod (the PROXY header's address) to this
+ * node, its mesh_tls.refusal HAProxy's reason. The destination pod is not
+ * known (the request never came).
+ */
+export function mtlsRefusalFlow(rec: MtlsRefusalRecord, ctx: HttpFlowContext, nodeIp: string, inPort: number, timeUs = Date.now() * 1000): Flow {
+  const ex = l7ConnectionExchange(ctx, { direction: 'ingress', srcIp: rec.srcIp, srcPort: rec.srcPort, dstIp: nodeIp, dstPort: inPort, srcIdentity: 0, dstIdentity: 0 });
+  const f = l7Flow(ex, false, {
+    time: timeOfMicros(timeUs),
+    verdict: 'DROPPED',
+    l7: { type: 'REQUEST', latency_ns: 0, http: { method: '', url: '', protocol: '' }, record: 'http' },
+    Summary: `mTLS refused: ${rec.reason}`,
+  });
+  f.mesh_tls = { peer_spiffe_id: '', refusal: rec.reason };
+  return f;
 }

@@ -156,7 +156,11 @@ function recordedHeaders(specs: readonly { spec: HttpRuleSpec }[]): RecordedHead
  * The record format: one JSON HttpAccessRecord (src/l7/http/accesslog.ts) per request, one line
  * each (the `json` converter escapes every control character, so a record never holds a newline).
  */
-function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly RecordedHeader[]): string {
+/**
+ * The `log-format` of a frontend's HttpAccessRecord; `extra` adds fields
+ * after the standard ones (name, HAProxy log-format value printing JSON).
+ */
+export function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly RecordedHeader[], extra: readonly [string, string][] = [], unknownIdentity: number = WORLD_IDENTITY): string {
   // A request HAProxy refuses before its rules (400, 408) is logged without a transaction: every
   // txn variable fetch fails there and prints `-`. Strings use `%{+Q}` (a failed fetch prints "");
   // the two numbers that come from variables print `-` then, and the record's reader takes
@@ -172,8 +176,8 @@ function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly
     ['srcPort', '%[src_port]'],
     ['dstIp', '%{+Q}[dst]'],
     ['dstPort', '%[dst_port]'],
-    ['srcIdentity', `%[src,map_ip(${ids},${WORLD_IDENTITY})]`],
-    ['dstIdentity', `%[dst,map_ip(${ids},${WORLD_IDENTITY})]`],
+    ['srcIdentity', `%[src,map_ip(${ids},${unknownIdentity})]`],
+    ['dstIdentity', `%[dst,map_ip(${ids},${unknownIdentity})]`],
     ['method', js('method')],
     ['url', js('var(txn.url)')],
     ['protocol', '%{+Q}HV'],
@@ -188,6 +192,7 @@ function logFormat(direction: HttpProxyDirection, ids: string, headers: readonly
     // [name, value] pairs; a redacted header's is its count of fields ("1"…), never its text.
     ['headers', `[${headers.filter((h) => !h.redacted).map((h) => `[\\"${h.name}\\",${js(`var(${h.variable})`)}]`).join(',')}]`],
     ['redactedHeaders', `[${headers.filter((h) => h.redacted).map((h) => `[\\"${h.name}\\",%{+Q}[var(${h.variable})]]`).join(',')}]`],
+    ...extra,
   ];
   return `"{${fields.map(([k, v]) => `\\"${k}\\":${v}`).join(',')}}"`;
 }

@@ -123,6 +123,24 @@ test('a request HAProxy refused before its rules (timeUs 0, no transaction) beco
   }
 });
 
+test("the mTLS listener's handshake refusal (HAProxy's fixed-format line) becomes a DROPPED flow with the reason, not a malformed line", async () => {
+  const pipeline = new FlowPipeline({ decode: () => undefined, monotonicTime: true });
+  const r = await startHttpAccessReceiver({ address: '127.0.0.1', port: 0, enricher, ingest: (f) => pipeline.ingestFlow(f), log: silent, mtlsListener: { ip: '192.168.0.2', port: 15008 } });
+  try {
+    await send(r.port, ['10.0.1.10:40000 [07/Dec/2026:11:38:53.159] bl_mtls_in/1: SSL handshake failure', 'Proxy bl_mtls_in started.']);
+    await until('the lines', () => r.stats().lines === 2);
+    await pipeline.idle();
+    assert.deepEqual({ records: r.stats().records, malformed: r.stats().malformed, flows: r.stats().flows, notices: r.stats().notices }, { records: 1, malformed: 0, flows: 1, notices: 1 });
+    const f = pipeline.ring.at(0)!;
+    assert.equal(f.verdict, 'DROPPED');
+    assert.equal(f.source?.pod_name, 'tiefighter');
+    assert.equal(f.IP?.destination, '192.168.0.2');
+    assert.equal(f.mesh_tls?.refusal, 'SSL handshake failure');
+  } finally {
+    await r.close();
+  }
+});
+
 test('record lines become L7 flows in the pipeline, also when cut across writes; malformed lines are counted and dropped, never thrown', async () => {
   const pipeline = new FlowPipeline({ decode: () => undefined, monotonicTime: true });
   const warnings: string[] = [];

@@ -23,8 +23,8 @@ import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../common/log.js';
 import { HttpAccessLogListenError } from '../../common/errors.js';
 import type { Flow, FlowEnricher } from '../../observer/types.js';
-import { parseHttpAccessRecord, type HttpAccessRecord } from './accesslog.js';
-import { httpFlowsFromRecord } from './flows.js';
+import { parseHttpAccessRecord, parseMtlsRefusal, type HttpAccessRecord } from './accesslog.js';
+import { httpFlowsFromRecord, mtlsRefusalFlow } from './flows.js';
 import { RECORD_MAX_BYTES } from './haproxy.js';
 
 /** A line longer than this is not a record (HAProxy cuts records at RECORD_MAX_BYTES); it is dropped, not buffered. */
@@ -42,6 +42,8 @@ export interface HttpAccessReceiverOptions {
   /** The flows' node_name (default enricher.nodeName). */
   nodeName?: string;
   log: Pick<Logger, 'debug' | 'info' | 'warn'>;
+  /** The node proxy's mTLS listener (address, port): the destination of its refusals' flows (default 0.0.0.0:0). */
+  mtlsListener?: { ip: string; port: number };
 }
 
 /** What the receiver has done, for the observer's status. */
@@ -116,6 +118,15 @@ export async function startHttpAccessReceiver(opts: HttpAccessReceiverOptions): 
     // Records are JSON objects; HAProxy also tells each frontend's log target when the proxy starts or stops.
     if (buf[start] !== 0x7b && /^Proxy \S+ (started|stopped)/.test(buf.toString('latin1', start, Math.min(end, start + 200)))) {
       s.notices++;
+      return;
+    }
+    // The mTLS listener's handshake refusals come in HAProxy's fixed format (src/l7/http/accesslog.ts).
+    const refusal = buf[start] !== 0x7b && end - start < 1024 ? parseMtlsRefusal(buf.toString('utf8', start, end)) : undefined;
+    if (refusal) {
+      s.records++;
+      const f = mtlsRefusalFlow(refusal, ctx, opts.mtlsListener?.ip ?? '0.0.0.0', opts.mtlsListener?.port ?? 0);
+      if (opts.ingest(f) === false) s.lost++;
+      else s.flows++;
       return;
     }
     let rec: HttpAccessRecord;

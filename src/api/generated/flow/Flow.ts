@@ -22,6 +22,7 @@ import type { SocketTranslationPoint as _flow_SocketTranslationPoint, SocketTran
 import type { AuthType as _flow_AuthType, AuthType__Output as _flow_AuthType__Output } from '../flow/AuthType.js';
 import type { TraceReason as _flow_TraceReason, TraceReason__Output as _flow_TraceReason__Output } from '../flow/TraceReason.js';
 import type { Policy as _flow_Policy, Policy__Output as _flow_Policy__Output } from '../flow/Policy.js';
+import type { MeshTls as _flow_MeshTls, MeshTls__Output as _flow_MeshTls__Output } from '../flow/MeshTls.js';
 import type { MeshRoute as _flow_MeshRoute, MeshRoute__Output as _flow_MeshRoute__Output } from '../flow/MeshRoute.js';
 import type { Long } from '@grpc/proto-loader';
 
@@ -91,6 +92,11 @@ export interface Flow {
   'ingress_allowed_by'?: (_flow_Policy)[];
   'egress_denied_by'?: (_flow_Policy)[];
   'ingress_denied_by'?: (_flow_Policy)[];
+  /**
+   * Mutual TLS between the node proxies (issue 15): on the flows the
+   * server side's proxy records. Field range 21100-21109 is the mesh TLS's.
+   */
+  'mesh_tls'?: (_flow_MeshTls | null);
   /**
    * Hubble's one-line summary ("TCP Flags: SYN", "ICMPv4 EchoRequest").
    * @deprecated
@@ -169,6 +175,11 @@ export interface Flow__Output {
   'ingress_allowed_by': (_flow_Policy__Output)[];
   'egress_denied_by': (_flow_Policy__Output)[];
   'ingress_denied_by': (_flow_Policy__Output)[];
+  /**
+   * Mutual TLS between the node proxies (issue 15): on the flows the
+   * server side's proxy records. Field range 21100-21109 is the mesh TLS's.
+   */
+  'mesh_tls': (_flow_MeshTls__Output | null);
   /**
    * Hubble's one-line summary ("TCP Flags: SYN", "ICMPv4 EchoRequest").
    * @deprecated
