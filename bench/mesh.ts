@@ -39,16 +39,19 @@
  *   beeline  one HAProxy (master-worker, as the lab's node proxy runs) with
  *            the node's configuration for N pods: the policy renderer
  *            (src/l7/http/haproxy.ts) with an L7 ingress allow-list for each
- *            of the N pods and an ipcache of 2N pods, plus the mesh compiler
- *            (src/l7/http/mesh.ts) over N Services each with its HTTPRoute;
+ *            of the N pods and an ipcache of 2N pods, the mesh compiler
+ *            (src/l7/http/mesh.ts) over N Services each with its HTTPRoute,
+ *            and the mTLS section (src/l7/http/mtls.ts) with a certificate
+ *            for each of the N pods' ServiceAccounts (one per pod: the
+ *            worst case) and the 2N pods as destinations requiring it;
  *   sidecar  N HAProxy processes, each with one pod's configuration: the
  *            same renderer with that pod's own allow-list (inbound) and the
- *            same ipcache, plus the mesh compiler over the one Service it
- *            calls (outbound). Single processes (`-db`, no master): a real
+ *            same ipcache, the mesh compiler over the one Service it calls
+ *            (outbound), the mTLS section with its own certificate. Single processes (`-db`, no master): a real
  *            sidecar image (`haproxy -W`) adds a master each, so the sum is
  *            a lower bound of what sidecars take.
  * All started for real in node1's network namespace, on 127.0.0.1 ports
- * 40000-40399 (non-transparent binds so that they can coexist; no traffic),
+ * 40000-40604 (non-transparent binds so that they can coexist; no traffic),
  * each checked to answer `show info` on its stats socket, then VmRSS and PSS
  * read, then ended by pid (at most 100 at a time; they run in the lab's
  * cgroup, so `lab down` ends any left over).
@@ -73,7 +76,8 @@ import { repoRoot } from '../src/common/version.js';
 import { readState } from '../src/lab/state.js';
 import { cgroupPath, ensureCgroup } from '../src/lab/cgroup.js';
 import { openEtcdStore } from '../src/store/etcd.js';
-import { renderHaproxy, type ProxyRuleSet } from '../src/l7/http/haproxy.js';
+import { HAPROXY_FILES, renderHaproxy, type ProxyRuleSet } from '../src/l7/http/haproxy.js';
+import { renderMtlsSection } from '../src/l7/http/mtls.js';
 import { compileMesh } from '../src/l7/http/mesh.js';
 import { haproxyCommand } from '../src/agent/proxy.js';
 import { LAB_PROXY_MESH_PORT, LAB_PROXY_MTLS_IN_PORT, LAB_PROXY_MTLS_OUT_PORT } from '../src/lab/lab.js';
@@ -83,6 +87,7 @@ import { beeline, cleanupOnSignal, labDown, labUp2, runningPods, until, type Pod
 import { arg, fmt, machine, median, progressOf, requireTools, writeResults } from './report.js';
 import { haproxyMemory, procMemory, type ProcMemory } from './proc-memory.js';
 import { writeRenderedHaproxy } from '../test/lib/haproxy.js';
+import { proxyLeafPem, throwawayCa } from '../test/lib/mesh.js';
 
 const LAB = 'bmesh';
 const NS = 'meshbench';
@@ -444,14 +449,36 @@ const routeObj = (i: number): ObjectInput => ({
   },
 });
 
+/** A leaf (certificate, then key) for each of the pods' ServiceAccounts (`sa-<i>`), from a throwaway mesh CA, and the CA bundle. */
+interface Leaves {
+  bundlePem: string;
+  files: string[];
+}
+
+async function meshLeaves(n: number): Promise<Leaves> {
+  const dir = join(TMP, 'leaves');
+  mkdirSync(dir, { recursive: true });
+  const ca = await throwawayCa(dir);
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = join(dir, `sa-${i}.pem`);
+    writeFileSync(f, await proxyLeafPem(ca, NS, `sa-${i}`), { mode: 0o600 });
+    files.push(f);
+  }
+  return { bundlePem: ca.bundlePem, files };
+}
+
 /**
  * One proxy's configuration (written under `dir`): the policy renderer with the L7 ingress
  * allow-lists of `pods` (indexes of node 1's pods) and the ipcache of `clusterPods` pods on each
- * of the two nodes, plus the mesh compiler over `services` (indexes). Ports base, base+1
- * (policy ingress/egress), base+2 (mesh), on 127.0.0.1. Answers the configuration's path and
- * its size in bytes (configuration and files).
+ * of the two nodes; the mesh compiler over `services` (indexes); the mTLS section
+ * (src/l7/http/mtls.ts) with the certificates of `pods`' ServiceAccounts (pod i: `sa-<i>`), those
+ * pods as its local ones and every pod of the two nodes as a destination requiring
+ * authentication. Ports base, base+1 (policy ingress/egress), base+2 (mesh), base+3 and base+4
+ * (mTLS out and in), on 127.0.0.1 (node 2: 127.0.0.2). Answers the configuration's path and its
+ * size in bytes (configuration and files, certificates included).
  */
-function proxyConfigFor(dir: string, base: number, pods: number[], clusterPods: number, services: number[]): { cfg: string; bytes: number; stats: string } {
+function proxyConfigFor(dir: string, base: number, pods: number[], clusterPods: number, services: number[], leaves: Leaves): { cfg: string; bytes: number; stats: string } {
   const rs: ProxyRuleSet = {
     listeners: [{ direction: 'ingress', port: base }, { direction: 'egress', port: base + 1 }],
     redirects: pods.map((i) => ({ direction: 'ingress' as const, endpointIp: podIp(1, i), port: SERVER_PORT, identity: 0, http: [{ origin: { kind: 'CiliumNetworkPolicy' as const, namespace: NS, name: `l7-${i}` }, rules: RULES }] })),
@@ -464,9 +491,24 @@ function proxyConfigFor(dir: string, base: number, pods: number[], clusterPods: 
     { routes: services.map(routeObj), services: services.map(svcObj), endpointSlices: services.map(sliceObj) },
     { stateDir: dir, bind: [`127.0.0.1:${base + 2}`], log: 'ring@bl_records len 65535 format raw local0' },
   );
-  const rendered = { config: `${policy.config}\n${mesh.config}`, files: [...policy.files, ...mesh.files] };
+  const workload = (node: number, i: number) => ({ ip: podIp(node, i), namespace: NS, serviceAccount: `sa-${i}` });
+  const mtls = renderMtlsSection({
+    stateDir: dir,
+    nodeIp: '127.0.0.1',
+    outPort: base + 3,
+    inPort: base + 4,
+    bundlePem: leaves.bundlePem,
+    certificates: pods.map((i) => ({ namespace: NS, serviceAccount: `sa-${i}`, file: leaves.files[i]! })),
+    local: pods.map((i) => workload(1, i)),
+    targets: Array.from({ length: clusterPods }, (_, i) => [{ ...workload(1, i), nodeIp: '127.0.0.1' }, { ...workload(2, i), nodeIp: '127.0.0.2' }]).flat(),
+    identitiesFile: join(dir, HAPROXY_FILES.identities),
+    transparent: false,
+  });
+  if (!mtls) throw new Error('memory: the mTLS section rendered nothing');
+  const rendered = { config: `${policy.config}\n${mesh.config}\n${mtls.config}`, files: [...policy.files, ...mesh.files, ...mtls.files] };
   const cfg = writeRenderedHaproxy(rendered, join(dir, 'haproxy.cfg'));
-  const bytes = Buffer.byteLength(rendered.config) + sum(rendered.files.map((f) => Buffer.byteLength(f.content)));
+  const certBytes = sum(pods.map((i) => Buffer.byteLength(readFileSync(leaves.files[i]!))));
+  const bytes = Buffer.byteLength(rendered.config) + sum(rendered.files.map((f) => Buffer.byteLength(f.content))) + certBytes;
   return { cfg, bytes, stats: join(dir, 'haproxy.sock') };
 }
 
@@ -480,11 +522,12 @@ interface MemoryRow {
 
 async function memoryContrast(lab: Lab): Promise<MemoryRow[]> {
   const rows: MemoryRow[] = [];
+  const leaves = await meshLeaves(Math.max(...PODS));
   for (const n of PODS) {
     const idx = Array.from({ length: n }, (_, i) => i);
     // (a) beeline: the one node proxy for n pods, master-worker as the lab runs it.
     const nodeDir = join(TMP, `mem-node-${n}`);
-    const node = proxyConfigFor(nodeDir, 40_000, idx, n, idx);
+    const node = proxyConfigFor(nodeDir, 40_000, idx, n, idx, leaves);
     const cgNode = ensureCgroup(LAB, 'node1', `bench-mem-node-${n}`);
     const np = startMemProxy(lab, cgNode, node.cfg, node.stats, ['-W', '-db', '-S', `${join(nodeDir, 'master.sock')},mode,600`]);
     let bee: ProcMemory[] = [];
@@ -503,7 +546,7 @@ async function memoryContrast(lab: Lab): Promise<MemoryRow[]> {
     let mems: ProcMemory[] = [];
     try {
       for (const i of idx) {
-        const c = proxyConfigFor(join(TMP, `mem-sidecar-${n}-${i}`), 40_100 + 3 * i, [i], n, [i]);
+        const c = proxyConfigFor(join(TMP, `mem-sidecar-${n}-${i}`), 40_100 + 5 * i, [i], n, [i], leaves);
         each = Math.max(each, c.bytes);
         side.push(startMemProxy(lab, cgSide, c.cfg, c.stats, ['-db']));
       }
