@@ -18,7 +18,7 @@ BPF_HDR := $(shell find $(BPF_DIR)/include -name '*.h')
 # subdirectory, so gen-abi (which reads $(BPF_OBJ)) never sees them.
 BPF_TEST_OBJ := $(BPF_OUT)/test/perf.bpf.o
 
-.PHONY: setup build bpf ts ui gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 bench-dns-kafka bench-ui clean
+.PHONY: setup build bpf ts ui gen gen-check api api-check cycles-check test test-unit test-privileged demo bench-pod-network bench-control-plane bench-services bench-policy bench-policy-engine bench-datapath bench-observer bench-http-engine bench-http-l7 bench-dns-kafka bench-mesh bench-ui clean
 
 setup:
 	@bash scripts/setup.sh
@@ -127,6 +127,10 @@ bench-http-l7: setup build
 # DNS and Kafka through the node proxies (issue 13): DNS queries/s via the DNS proxy vs straight to kube-dns, answer → allowed time, 1,000 names × 10 rotating IPs vs the ipcache, Kafka produce via the Kafka proxy vs direct, in a 2-node lab: about 7 minutes.
 bench-dns-kafka: setup build
 	@flock /tmp/beeline-heavy.lock node dist/bench/dns-kafka.js
+
+# Issue 15: the mesh's added latency (routed, mTLS) at 1,000 req/s over the kernel-only path, and sidecar vs per-node proxy memory.
+bench-mesh: setup build
+	@flock /tmp/beeline-heavy.lock node dist/bench/mesh.js
 
 clean:
 	rm -rf dist build

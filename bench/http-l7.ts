@@ -70,7 +70,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { repoRoot } from '../src/common/version.js';
 import { readState } from '../src/lab/state.js';
-import { cgroupPath, cgroupPids, ensureCgroup } from '../src/lab/cgroup.js';
+import { cgroupPath, ensureCgroup } from '../src/lab/cgroup.js';
 import { openEtcdStore } from '../src/store/etcd.js';
 import { agentGet } from '../src/agent/client.js';
 import { HAPROXY_FILES, renderHaproxy } from '../src/l7/http/haproxy.js';
@@ -78,6 +78,7 @@ import { LAB_PROXY_ACCESSLOG_PORT, LAB_PROXY_INGRESS_PORT } from '../src/lab/lab
 import { CPUS, GEN_CPU, LAB_CPUS, cgroupCpuUs, pinnedFor, runLoad, type LoadConfig, type LoadResult } from './load.js';
 import { beeline, cleanupOnSignal, labDown, labUp2, podCgroup, runningPods, until, type PodInfo } from './lab-cli.js';
 import { arg, fmt, machine, median, progressOf, requireTools, writeResults } from './report.js';
+import { haproxyMemory, procMemory } from './proc-memory.js';
 import { haproxyAclConfig } from './haproxy-acl.js';
 import { writeRenderedHaproxy } from '../test/lib/haproxy.js';
 import type { HttpRule } from './proto/http-proxy.js';
@@ -377,43 +378,6 @@ async function measure(lab: Lab, cfg: LoadConfig, arm: Arm, round: number, tgt: 
     recordsPerReq: per(rec0.records, rec1.records),
     malformedRecords: rec1.malformed - rec0.malformed,
   };
-}
-
-interface ProcMemory {
-  pid: number;
-  role: string;
-  rssMiB: number;
-  hwmMiB: number;
-}
-
-function procMemory(pid: number, role: string): ProcMemory | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-    return { pid, role, rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every HAProxy process of a cgroup: the master (its parent is not HAProxy) and its workers. */
-function haproxyMemory(cg: string): ProcMemory[] {
-  const out: ProcMemory[] = [];
-  const comm = (pid: number) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      return '';
-    }
-  };
-  for (const pid of cgroupPids(cg)) {
-    if (comm(pid) !== 'haproxy') continue;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const m = procMemory(pid, comm(ppid) === 'haproxy' ? 'worker' : 'master');
-    if (m) out.push(m);
-  }
-  return out.sort((a, b) => a.role.localeCompare(b.role) || a.pid - b.pid);
 }
 
 // ---------------------------------------------------------------------------
