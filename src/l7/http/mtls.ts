@@ -12,8 +12,9 @@
  * `bl_mtls_s<i>_n<j>` has one server, that node's IP on inPort, with TLS 1.3
  * only, the client ServiceAccount's certificate, `verify required` against
  * the mesh CA bundle, that SNI (HAProxy then checks the server certificate's
- * name against it) and `send-proxy-v2` (inside TLS: the PROXY header carries
- * the client pod's address and the original destination). A connection whose
+ * name against it) and `send-proxy-v2` (the PROXY header, sent before the
+ * TLS handshake and so readable on the wire, carries the client pod's address
+ * and the original destination; the HTTP never is). A connection whose
  * source or destination no map knows is reset.
  *
  * Server side, `bl_mtls_in` (mode http, `bind <nodeIp>:<inPort> ssl crt-list
